@@ -1,0 +1,170 @@
+//! The executor's only window on the world: the [`Actions`] trait.
+//!
+//! The executor evaluates a step's arguments to JSON values and hands an
+//! [`ActionCall`] to an `Actions` implementation (in production
+//! `lifeboat-actions`, which speaks OpenStack). It never sees an OpenStack
+//! type; the implementation never sees the graph.
+//!
+//! An implementation must:
+//! - carry the call out completely, waiting for asynchronous states
+//!   (`creating` → `available`) itself, by polling with backoff, and give up
+//!   with [`ErrorClass::Timeout`] when `call.timeout` has passed;
+//! - put `call.tag` into the name or metadata of every resource it creates, so
+//!   that [`Actions::find_created`] can find it after a crash;
+//! - classify every failure ([`ErrorClass`]): the executor retries only
+//!   transient ones, honouring `retry_after`;
+//! - never put a secret (password, token, credential secret) into a value or
+//!   an error message.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::time::Duration;
+
+/// One call of a catalogue action, arguments evaluated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionCall {
+    /// Catalogue name, e.g. `cinder.backup`.
+    pub action: String,
+    /// Arguments by parameter name (all of the signature's, defaults filled).
+    pub args: Map<String, Value>,
+    /// The site (region) the call talks to, when it has one.
+    pub site: Option<String>,
+    /// The run this call belongs to.
+    pub run_id: String,
+    /// The step instance: step name plus iteration path, e.g. `tmp[2]`.
+    pub step: String,
+    /// A short marker, unique per run and step instance, safe in resource
+    /// names and metadata (e.g. `lb-3f9a1c-tmp-2`). Resources created by the
+    /// call carry it so that a resumed run finds them instead of creating
+    /// them twice.
+    pub tag: String,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    /// How long the call may take, waiting for asynchronous states included.
+    #[serde(with = "duration_ms")]
+    pub timeout: Duration,
+}
+
+/// What a successful call gives back.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ActionOutput {
+    /// The result, shaped as the action's result type in the catalogue.
+    pub value: Value,
+    /// Bytes the call moved (a backup's changed blocks, a restore's size), for
+    /// the report. Zero when the notion does not apply.
+    pub bytes_moved: u64,
+}
+
+impl ActionOutput {
+    pub fn new(value: Value) -> Self {
+        ActionOutput { value, bytes_moved: 0 }
+    }
+}
+
+/// Why a call failed, as far as retrying is concerned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "class", rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// Worth retrying: 5xx, connection errors, 429/413 (with the server's
+    /// Retry-After when it gave one), a resource briefly in a busy state.
+    Transient {
+        #[serde(with = "opt_duration_ms", default)]
+        retry_after: Option<Duration>,
+    },
+    /// Retrying cannot help: 4xx meaning a wrong request, a missing resource,
+    /// a resource that ended in `error`.
+    Permanent,
+    /// The call's timeout passed while waiting for the resource.
+    Timeout,
+    /// The run was cancelled while the call was in flight.
+    Cancelled,
+}
+
+/// A failed call, with the context an operator needs at 3 a.m.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ActionError {
+    pub class: ErrorClass,
+    /// What went wrong, naming the API call, the resource and the site.
+    pub message: String,
+    /// What to do about it, when something can be said.
+    pub hint: Option<String>,
+}
+
+impl ActionError {
+    pub fn permanent(message: impl Into<String>) -> Self {
+        ActionError { class: ErrorClass::Permanent, message: message.into(), hint: None }
+    }
+
+    pub fn transient(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
+        ActionError { class: ErrorClass::Transient { retry_after }, message: message.into(), hint: None }
+    }
+
+    pub fn timeout(message: impl Into<String>) -> Self {
+        ActionError { class: ErrorClass::Timeout, message: message.into(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn is_transient(&self) -> bool {
+        matches!(self.class, ErrorClass::Transient { .. })
+    }
+}
+
+impl fmt::Display for ActionError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        if let Some(h) = &self.hint {
+            write!(f, " (hint: {h})")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ActionError {}
+
+/// Carries out catalogue actions. See the module note for the obligations.
+#[async_trait]
+pub trait Actions: Send + Sync + 'static {
+    /// Carry out the call.
+    async fn run(&self, call: &ActionCall) -> Result<ActionOutput, ActionError>;
+
+    /// After a crash: what an interrupted call with the same `tag` already
+    /// created, if anything, shaped as the action's result. `Ok(None)` means
+    /// nothing was created and the call can safely be made again. Actions that
+    /// create nothing return `Ok(None)`.
+    async fn find_created(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError>;
+}
+
+mod duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(d.as_millis() as u64)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        Ok(Duration::from_millis(u64::deserialize(d)?))
+    }
+}
+
+mod opt_duration_ms {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&(d.as_millis() as u64)),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
