@@ -1,4 +1,56 @@
 //! The Lifeboat executor. It walks a compiled [`lifeboat_dsl::plan::Plan`],
 //! calls [`action::Actions`] for every step, and knows nothing of OpenStack.
+//!
+//! ```text
+//! caller (CLI dispatcher) ──Executor::run / resume──▶ run.rs (run state machine)
+//!        ▲                                              │
+//!        │ Event (mpsc)                                 ├─ scheduler.rs  blocks, readiness, fan-out, approve
+//!        └──────────── event.rs ◀───────────────────────┤─ quiesce.rs    freeze / watchdog / thaw
+//!                                                       ├─ step.rs       step states, retries, timeouts
+//!   report.rs folds events into a Report                ├─ saga.rs       compensation, cleanup
+//!   cancel.rs CancelHandle (Ctrl-C)                     ├─ eval.rs       expressions against run values
+//!                                                       ├─ limits.rs     per-site semaphores
+//!                                                       └─ journal.rs    durable JSON lines; resume.rs reads it
+//! ```
+//!
+//! Typical use:
+//!
+//! ```no_run
+//! # async fn demo(plan: lifeboat_dsl::plan::Plan, actions: std::sync::Arc<dyn lifeboat_exec::action::Actions>) {
+//! use lifeboat_exec::{Executor, RunOptions, AutoApprove, CancelHandle, Report, event};
+//! let (tx, mut rx) = event::channel();
+//! let cancel = CancelHandle::new();            // call cancel.interrupt() on each Ctrl-C
+//! let mut opts = RunOptions::new("/tmp/run-dir");
+//! opts.events = Some(tx);
+//! opts.cancel = cancel.clone();
+//! let exec = Executor::new(actions).with_approver(std::sync::Arc::new(AutoApprove));
+//! let result = exec.run(&plan, serde_json::Map::new(), opts).await;
+//! let mut events = Vec::new();
+//! while let Ok(e) = rx.try_recv() { events.push(e); }
+//! println!("{}", Report::from_events(&events).render_text());
+//! # }
+//! ```
 
 pub mod action;
+pub mod approve;
+pub mod cancel;
+pub mod eval;
+pub mod event;
+pub mod journal;
+pub mod limits;
+pub mod quiesce;
+pub mod report;
+pub mod resume;
+pub mod run;
+pub mod saga;
+pub mod scheduler;
+pub mod step;
+
+pub use approve::{ApproveError, Approver, AutoApprove, Refuse};
+pub use cancel::{CancelHandle, CancelReason};
+pub use event::{Event, EventKind, EventReceiver, EventSender, Phase, RunOutcome};
+pub use journal::{default_run_dir, read_journal, Record};
+pub use limits::Limits;
+pub use report::Report;
+pub use run::{new_run_id, ExecConfig, ExecError, Executor, RunOptions, RunPhase, RunResult};
+pub use step::{make_tag, StepState};

@@ -1,0 +1,240 @@
+//! The durable journal: one JSON object per line, appended, fsynced.
+//!
+//! A run directory holds `plan.json` (the plan, so that resume needs nothing
+//! else) and `journal.jsonl`. Every effect is preceded by its intent record
+//! and followed by its outcome record; [`Journal::append`] returns only once
+//! the record is on disk (written, flushed, `fsync`ed), and the executor
+//! awaits it before making the call. See [`Record`] for what is written.
+//!
+//! Group commit: a dedicated writer thread takes every record queued while it
+//! was syncing and writes them with one `fsync`, so a fan-out of a hundred
+//! steps costs a handful of syncs, not a hundred in a row. Dropping the
+//! [`Journal`] waits for the thread to write what it was given, so a dropped
+//! (crashed) run leaves a journal that can be read back at once.
+//!
+//! Reading tolerates a torn last line (a crash in the middle of a write);
+//! a bad line anywhere else is an error.
+//!
+//! The journal holds parameters and step values, which by contract carry no
+//! secret, and argument values of calls (needed to reconcile and compensate).
+
+use crate::eval::Frame;
+use crate::event::RunOutcome;
+use lifeboat_dsl::plan::{Plan, StepId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc;
+use tokio::sync::oneshot;
+
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+pub const PLAN_FILE: &str = "plan.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {path}: {msg}")]
+    Io { path: String, msg: String },
+    #[error("journal {path}, line {line}: {msg}")]
+    Corrupt { path: String, line: usize, msg: String },
+}
+
+/// A call as journaled: enough to make it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRec {
+    pub action: String,
+    pub tag: String,
+    pub site: Option<String>,
+    pub args: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    RunStarted { run_id: String, runbook: String, started: String, plan_hash: String, params: Map<String, Value> },
+    /// A resumed run picked the journal up again.
+    RunResumed { at: String },
+    StepIntent { instance: String, node: StepId, frame: Frame, call: CallRec },
+    /// `value` on success; `error` on failure. `reconciled`: found by
+    /// `find_created` after a crash or cancel, not returned by the call.
+    StepOutcome {
+        instance: String,
+        value: Option<Value>,
+        bytes_moved: u64,
+        error: Option<String>,
+        #[serde(default)]
+        reconciled: bool,
+    },
+    StepSkipped { instance: String, reason: String },
+    Approved { instance: String },
+    /// `key` identifies one target of one scope instance.
+    FreezeIntent { key: String, scope: String, target: String, freeze: CallRec, thaw: CallRec },
+    FreezeOutcome { key: String, error: Option<String> },
+    ThawIntent { key: String },
+    ThawOutcome { key: String, error: Option<String> },
+    /// The scope's body completed and every target was thawed.
+    ScopeFinished { scope: String },
+    /// The run failed or was interrupted; compensation follows.
+    RunFailing { reason: String, interrupted: bool },
+    CompensateIntent { instance: String, call: CallRec },
+    CompensateOutcome { instance: String, error: Option<String> },
+    CleanupIntent { instance: String, call: CallRec },
+    CleanupOutcome { instance: String, error: Option<String> },
+    RunFinished { outcome: RunOutcome },
+}
+
+struct Job {
+    bytes: Vec<u8>,
+    done: oneshot::Sender<Result<(), String>>,
+}
+
+/// An open journal. Cheap to share behind an `Arc`.
+pub struct Journal {
+    path: PathBuf,
+    tx: Option<mpsc::Sender<Job>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal").field("path", &self.path).finish()
+    }
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> JournalError {
+    JournalError::Io { path: path.display().to_string(), msg: e.to_string() }
+}
+
+impl Journal {
+    /// Opens (creating if needed) `run_dir/journal.jsonl` for appending.
+    pub fn open(run_dir: &Path) -> Result<Journal, JournalError> {
+        std::fs::create_dir_all(run_dir).map_err(|e| io_err(run_dir, e))?;
+        let path = run_dir.join(JOURNAL_FILE);
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        let (tx, rx) = mpsc::channel::<Job>();
+        let tpath = path.clone();
+        let thread = std::thread::Builder::new()
+            .name("lifeboat-journal".into())
+            .spawn(move || {
+                while let Ok(first) = rx.recv() {
+                    let mut batch = vec![first];
+                    while let Ok(more) = rx.try_recv() {
+                        batch.push(more);
+                    }
+                    let mut buf = Vec::with_capacity(batch.iter().map(|j| j.bytes.len()).sum());
+                    for j in &batch {
+                        buf.extend_from_slice(&j.bytes);
+                    }
+                    let res = file
+                        .write_all(&buf)
+                        .and_then(|_| file.flush())
+                        .and_then(|_| file.sync_data())
+                        .map_err(|e| format!("{}: {e}", tpath.display()));
+                    for j in batch {
+                        let _ = j.done.send(res.clone());
+                    }
+                }
+            })
+            .map_err(|e| io_err(&path, e))?;
+        Ok(Journal { path, tx: Some(tx), thread: Some(thread) })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Appends a record; returns once it is on disk.
+    pub async fn append(&self, rec: &Record) -> Result<(), JournalError> {
+        let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(&self.path, e))?;
+        bytes.push(b'\n');
+        let (done, wait) = oneshot::channel();
+        let tx = self.tx.as_ref().ok_or_else(|| io_err(&self.path, "journal closed"))?;
+        tx.send(Job { bytes, done }).map_err(|_| io_err(&self.path, "journal writer stopped"))?;
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(msg)) => Err(JournalError::Io { path: self.path.display().to_string(), msg }),
+            Err(_) => Err(io_err(&self.path, "journal writer stopped")),
+        }
+    }
+}
+
+impl Drop for Journal {
+    fn drop(&mut self) {
+        drop(self.tx.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Reads every record of `run_dir/journal.jsonl`.
+pub fn read_journal(run_dir: &Path) -> Result<Vec<Record>, JournalError> {
+    let path = run_dir.join(JOURNAL_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(line) {
+            Ok(r) => out.push(r),
+            // A crash in the middle of the last write.
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
+            Err(e) => {
+                return Err(JournalError::Corrupt { path: path.display().to_string(), line: i + 1, msg: e.to_string() })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `run_dir/plan.json` (durably).
+pub fn write_plan(run_dir: &Path, plan: &Plan) -> Result<(), JournalError> {
+    std::fs::create_dir_all(run_dir).map_err(|e| io_err(run_dir, e))?;
+    let path = run_dir.join(PLAN_FILE);
+    let bytes = serde_json::to_vec_pretty(plan).map_err(|e| io_err(&path, e))?;
+    let mut f = std::fs::File::create(&path).map_err(|e| io_err(&path, e))?;
+    f.write_all(&bytes).and_then(|_| f.sync_all()).map_err(|e| io_err(&path, e))
+}
+
+/// Reads `run_dir/plan.json`.
+pub fn read_plan(run_dir: &Path) -> Result<Plan, JournalError> {
+    let path = run_dir.join(PLAN_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| JournalError::Corrupt {
+        path: path.display().to_string(),
+        line: e.line(),
+        msg: e.to_string(),
+    })
+}
+
+/// `$XDG_STATE_HOME/lifeboat/runs/<run_id>` (else `~/.local/state/…`);
+/// `None` when neither variable is set.
+pub fn default_run_dir(run_id: &str) -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        Some(x) => PathBuf::from(x),
+        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".local/state"),
+    };
+    Some(base.join("lifeboat").join("runs").join(run_id))
+}
+
+/// A stable, non-cryptographic fingerprint of the plan (FNV-1a 64 of its
+/// JSON), to tell whether a run dir's plan is the one a run started with.
+pub fn plan_hash(plan: &Plan) -> String {
+    let bytes = serde_json::to_vec(plan).unwrap_or_default();
+    format!("{:016x}", fnv1a(&bytes))
+}
+
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}
