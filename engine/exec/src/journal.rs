@@ -6,10 +6,10 @@
 //! the record is on disk (written, flushed, `fsync`ed), and the executor
 //! awaits it before making the call. See [`Record`] for what is written.
 //!
-//! Group commit: a dedicated writer thread takes every record queued while it
-//! was syncing and writes them with one `fsync`, so a fan-out of a hundred
-//! steps costs a handful of syncs, not a hundred in a row. Dropping the
-//! [`Journal`] waits for the thread to write what it was given, so a dropped
+//! Group commit: one blocking flush task at a time takes every record queued
+//! while the previous sync ran and writes them with one `fsync`, so a
+//! fan-out of a hundred steps costs a handful of syncs, not a hundred in a
+//! row. Dropping the [`Journal`] waits for a sync in progress, so a dropped
 //! (crashed) run leaves a journal that can be read back at once.
 //!
 //! Reading tolerates a torn last line (a crash in the middle of a write);
@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use tokio::sync::oneshot;
 
 pub const JOURNAL_FILE: &str = "journal.jsonl";
@@ -83,21 +83,31 @@ pub enum Record {
     RunFinished { outcome: RunOutcome },
 }
 
-struct Job {
-    bytes: Vec<u8>,
-    done: oneshot::Sender<Result<(), String>>,
+type Ack = oneshot::Sender<Result<(), String>>;
+
+#[derive(Default)]
+struct Pending {
+    buf: Vec<u8>,
+    waiters: Vec<Ack>,
+    /// A blocking flush task is running (it drains `buf` until empty).
+    flushing: bool,
+}
+
+struct Shared {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+    pending: Mutex<Pending>,
+    idle: Condvar,
 }
 
 /// An open journal. Cheap to share behind an `Arc`.
 pub struct Journal {
-    path: PathBuf,
-    tx: Option<mpsc::Sender<Job>>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    shared: Arc<Shared>,
 }
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal").field("path", &self.path).finish()
+        f.debug_struct("Journal").field("path", &self.shared.path).finish()
     }
 }
 
@@ -105,68 +115,96 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> JournalError {
     JournalError::Io { path: path.display().to_string(), msg: e.to_string() }
 }
 
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// Runs on the blocking pool: writes and syncs batches until none is left.
+    fn flush_loop(&self) {
+        loop {
+            let (buf, waiters) = {
+                let mut p = lock(&self.pending);
+                if p.buf.is_empty() {
+                    p.flushing = false;
+                    self.idle.notify_all();
+                    return;
+                }
+                (std::mem::take(&mut p.buf), std::mem::take(&mut p.waiters))
+            };
+            let res = {
+                let mut f = lock(&self.file);
+                f.write_all(&buf)
+                    .and_then(|_| f.flush())
+                    .and_then(|_| f.sync_data())
+                    .map_err(|e| format!("{}: {e}", self.path.display()))
+            };
+            for w in waiters {
+                let _ = w.send(res.clone());
+            }
+        }
+    }
+}
+
 impl Journal {
     /// Opens (creating if needed) `run_dir/journal.jsonl` for appending.
+    /// Must be called within a tokio runtime's context to be written to.
     pub fn open(run_dir: &Path) -> Result<Journal, JournalError> {
         std::fs::create_dir_all(run_dir).map_err(|e| io_err(run_dir, e))?;
         let path = run_dir.join(JOURNAL_FILE);
-        let mut file = std::fs::OpenOptions::new()
+        let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&path)
             .map_err(|e| io_err(&path, e))?;
-        let (tx, rx) = mpsc::channel::<Job>();
-        let tpath = path.clone();
-        let thread = std::thread::Builder::new()
-            .name("lifeboat-journal".into())
-            .spawn(move || {
-                while let Ok(first) = rx.recv() {
-                    let mut batch = vec![first];
-                    while let Ok(more) = rx.try_recv() {
-                        batch.push(more);
-                    }
-                    let mut buf = Vec::with_capacity(batch.iter().map(|j| j.bytes.len()).sum());
-                    for j in &batch {
-                        buf.extend_from_slice(&j.bytes);
-                    }
-                    let res = file
-                        .write_all(&buf)
-                        .and_then(|_| file.flush())
-                        .and_then(|_| file.sync_data())
-                        .map_err(|e| format!("{}: {e}", tpath.display()));
-                    for j in batch {
-                        let _ = j.done.send(res.clone());
-                    }
-                }
-            })
-            .map_err(|e| io_err(&path, e))?;
-        Ok(Journal { path, tx: Some(tx), thread: Some(thread) })
+        Ok(Journal {
+            shared: Arc::new(Shared {
+                path,
+                file: Mutex::new(file),
+                pending: Mutex::new(Pending::default()),
+                idle: Condvar::new(),
+            }),
+        })
     }
 
     pub fn path(&self) -> &Path {
-        &self.path
+        &self.shared.path
     }
 
-    /// Appends a record; returns once it is on disk.
+    /// Appends a record; returns once it is on disk. Records appended while
+    /// a sync is running are written together by the next one (group commit).
+    /// The sync runs on tokio's blocking pool (which also keeps a paused test
+    /// clock from jumping while the disk works).
     pub async fn append(&self, rec: &Record) -> Result<(), JournalError> {
-        let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(&self.path, e))?;
+        let path = &self.shared.path;
+        let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(path, e))?;
         bytes.push(b'\n');
         let (done, wait) = oneshot::channel();
-        let tx = self.tx.as_ref().ok_or_else(|| io_err(&self.path, "journal closed"))?;
-        tx.send(Job { bytes, done }).map_err(|_| io_err(&self.path, "journal writer stopped"))?;
+        let start = {
+            let mut p = lock(&self.shared.pending);
+            p.buf.extend_from_slice(&bytes);
+            p.waiters.push(done);
+            !std::mem::replace(&mut p.flushing, true)
+        };
+        if start {
+            let shared = self.shared.clone();
+            tokio::task::spawn_blocking(move || shared.flush_loop());
+        }
         match wait.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(msg)) => Err(JournalError::Io { path: self.path.display().to_string(), msg }),
-            Err(_) => Err(io_err(&self.path, "journal writer stopped")),
+            Ok(Err(msg)) => Err(JournalError::Io { path: path.display().to_string(), msg }),
+            Err(_) => Err(io_err(path, "journal writer stopped")),
         }
     }
 }
 
 impl Drop for Journal {
+    /// Waits for a sync in progress, so that a dropped (crashed) run leaves
+    /// a journal that can be read back at once.
     fn drop(&mut self) {
-        drop(self.tx.take());
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
+        let mut p = lock(&self.shared.pending);
+        while p.flushing {
+            p = self.shared.idle.wait(p).unwrap_or_else(|e| e.into_inner());
         }
     }
 }
