@@ -1,0 +1,166 @@
+//! The journal and resume: crashes simulated by aborting the run's task at
+//! chosen points, then resuming from the run directory alone.
+
+mod common;
+
+use common::builder::*;
+use common::fake::{Behaviour, FakeCloud};
+use common::*;
+use lifeboat_dsl::plan::{Expr, Plan, Type};
+use lifeboat_exec::{read_journal, CancelHandle, EventKind, Record, RunOutcome};
+use serde_json::Map;
+use std::sync::Arc;
+
+/// a (creates) → b (creates) → c (creates)
+fn chain() -> Plan {
+    let mut b = PlanBuilder::new("r");
+    let mut prev = None;
+    for name in ["a", "b", "c"] {
+        let id = b.action(None, name, "test.create", vec![]);
+        if let Some(p) = prev {
+            b.after(id, p);
+        }
+        b.compensate(id, "test.undo", vec![arg("id", Type::String, field(Expr::Result, "id"))]);
+        prev = Some(id);
+    }
+    b.build()
+}
+
+async fn crash_when_hung(fake: &Arc<FakeCloud>, plan: Plan, dir: &std::path::Path) {
+    let (h, _rx) = spawn_run(executor(fake), plan, dir, CancelHandle::new());
+    fake.hung.notified().await;
+    h.abort();
+    assert!(h.await.is_err(), "the run was aborted");
+}
+
+#[tokio::test]
+async fn crash_after_intent_before_outcome_resume_finds_the_resource() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("b"), 1, Behaviour::CreateThenHang);
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, chain(), dir.path()).await;
+
+    let recs = read_journal(dir.path()).unwrap();
+    assert!(recs.iter().any(|r| matches!(r, Record::StepIntent { instance, .. } if instance == "b")));
+    assert!(!recs.iter().any(|r| matches!(r, Record::StepOutcome { instance, .. } if instance == "b")));
+    assert!(dir.path().join("plan.json").exists());
+
+    let before = fake.calls().len();
+    let (res, evs) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert_eq!(res.run_id, "r1");
+    // b was found by its tag, not created again; a was reused from the journal
+    assert!(fake.finds().contains(&"lb-r1-b".to_string()));
+    assert_eq!(fake.create_count("lb-r1-b"), 1);
+    assert_eq!(fake.create_count("lb-r1-a"), 1);
+    let after: Vec<String> = fake.calls()[before..].iter().map(|c| c.step.clone()).collect();
+    assert_eq!(after, ["c"]);
+    assert!(evs.iter().any(|e| matches!(&e.kind, EventKind::StepSucceeded { instance, reused: true, .. } if instance == "a")));
+    assert!(matches!(read_journal(dir.path()).unwrap().last(), Some(Record::RunFinished { .. })));
+}
+
+#[tokio::test]
+async fn crash_before_anything_was_created_resume_makes_the_call_again_once() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("b"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, chain(), dir.path()).await;
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert!(fake.finds().contains(&"lb-r1-b".to_string()));
+    assert_eq!(fake.create_count("lb-r1-b"), 1);
+    assert_eq!(fake.total_created(), 3);
+}
+
+#[tokio::test]
+async fn crash_while_frozen_resume_thaws_first_in_reverse_order() {
+    let fake = FakeCloud::new();
+    let list = servers(&[("app1", "app"), ("db1", "db"), ("lb1", "lb")]);
+    fake.respond("test.find", move |_| list.clone());
+    fake.rule("test.create", Some("snap"), 1, Behaviour::Hang);
+    let mut b = PlanBuilder::new("protect");
+    let find = b.action(None, "servers", "test.find", vec![]);
+    let q = b.quiesce(None, "quiesce@3", step(find), "role", list_of(&["db", "app", "lb"]), "pause", 60_000);
+    b.action(Some(q), "snap", "test.create", vec![]);
+    let plan = b.build();
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, plan, dir.path()).await;
+    assert_eq!(fake.frozen().len(), 3, "crashed with the targets frozen");
+
+    let before = fake.calls().len();
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    let after: Vec<String> = fake.calls()[before..]
+        .iter()
+        .map(|c| format!("{} {}", c.action, c.args.get("server").and_then(|s| s.get("name")).and_then(|n| n.as_str()).unwrap_or(&c.step)))
+        .collect();
+    // first: thaws, in reverse freeze order; then the run goes on (freeze again, body, thaw)
+    assert_eq!(
+        after[..3],
+        ["nova.unpause lb1", "nova.unpause app1", "nova.unpause db1"].map(String::from)
+    );
+    assert_eq!(after[3..6], ["nova.pause db1", "nova.pause app1", "nova.pause lb1"].map(String::from));
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert!(fake.frozen().is_empty());
+    // the servers step was reused, not called again
+    assert!(!after.iter().any(|c| c.starts_with("test.find")));
+}
+
+fn list_of(items: &[&str]) -> Expr {
+    list(items.iter().map(|i| s(i)).collect())
+}
+
+#[tokio::test]
+async fn crash_during_compensation_resume_finishes_it() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("c"), 1, Behaviour::Permanent("c failed".into()));
+    fake.rule("test.undo", Some("b:compensate"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, chain(), dir.path()).await;
+    assert!(read_journal(dir.path()).unwrap().iter().any(|r| matches!(r, Record::RunFailing { .. })));
+
+    let (res, evs) = resume(&executor(&fake), dir.path()).await;
+    match &res.outcome {
+        RunOutcome::Failed { reason } => assert!(reason.contains("c failed"), "{reason}"),
+        o => panic!("{o:?}"),
+    }
+    let undo: Vec<String> = fake.calls_of("test.undo").iter().map(|c| c.step.clone()).collect();
+    assert_eq!(undo, ["b:compensate", "b:compensate", "a:compensate"]);
+    // nothing of the run body ran again
+    assert_eq!(fake.calls_of("test.create").len(), 3);
+    assert!(evs.iter().any(|e| matches!(&e.kind, EventKind::Compensated { instance } if instance == "a")));
+
+    // resuming a finished run does nothing
+    let before = fake.calls().len();
+    let (again, _) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(again.outcome, res.outcome);
+    assert_eq!(fake.calls().len(), before);
+}
+
+#[tokio::test]
+async fn journal_orders_intent_before_outcome_and_tolerates_a_torn_tail() {
+    let fake = FakeCloud::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(&executor(&fake), &chain(), dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    let recs = read_journal(dir.path()).unwrap();
+    assert!(matches!(recs[0], Record::RunStarted { .. }));
+    for name in ["a", "b", "c"] {
+        let i = recs.iter().position(|r| matches!(r, Record::StepIntent { instance, .. } if instance == name)).unwrap();
+        let o = recs.iter().position(|r| matches!(r, Record::StepOutcome { instance, .. } if instance == name)).unwrap();
+        assert!(i < o);
+    }
+    // a crash in the middle of a write leaves a torn last line
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new().append(true).open(dir.path().join("journal.jsonl")).unwrap();
+    f.write_all(br#"{"record":"step_intent","insta"#).unwrap();
+    assert_eq!(read_journal(dir.path()).unwrap().len(), recs.len());
+}
+
+#[test]
+fn default_run_dir_follows_xdg_state_home() {
+    std::env::set_var("XDG_STATE_HOME", "/var/state-test");
+    assert_eq!(
+        lifeboat_exec::default_run_dir("abc123").unwrap(),
+        std::path::PathBuf::from("/var/state-test/lifeboat/runs/abc123")
+    );
+}
