@@ -282,3 +282,108 @@ pub(crate) fn display_name(v: &Value) -> String {
     render_into(&mut s, v);
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lifeboat_dsl::plan::{Node, PLAN_SCHEMA_VERSION};
+    use serde_json::json;
+
+    fn plan() -> Plan {
+        Plan {
+            schema_version: PLAN_SCHEMA_VERSION,
+            runbook: "r".into(),
+            title: String::new(),
+            source_path: String::new(),
+            params: vec![],
+            schedule: None,
+            retain: None,
+            quiesce_methods: vec![],
+            nodes: vec![],
+            body: vec![],
+        }
+    }
+
+    fn with<T>(f: impl FnOnce(&EvalCtx) -> T) -> T {
+        let plan = plan();
+        let mut params = Map::new();
+        params.insert("vnf".into(), json!("vnf1"));
+        params.insert("servers".into(), json!([{"name": "a", "site": "s1"}, {"name": "b", "site": "s2"}]));
+        let run = RunInfo { id: "r9".into(), started: "2026-01-01T00:00:00Z".into(), runbook: "r".into() };
+        let values = Values::default();
+        let frame = Frame::default();
+        f(&EvalCtx { plan: &plan, params: &params, run: &run, values: &values, frame: &frame, saga: None })
+    }
+
+    #[test]
+    fn interpolation_prints_values() {
+        let e = Expr::Interp(vec![
+            Piece::Lit("lb-".into()),
+            Piece::Expr(Expr::Param("vnf".into())),
+            Piece::Lit("-".into()),
+            Piece::Expr(Expr::Run(RunField::Id)),
+            Piece::Lit("-".into()),
+            Piece::Expr(Expr::Int(3)),
+        ]);
+        assert_eq!(with(|c| c.eval(&e)).unwrap(), json!("lb-vnf1-r9-3"));
+    }
+
+    #[test]
+    fn field_of_a_list_maps_and_of_null_is_null() {
+        let e = Expr::Field(Box::new(Expr::Param("servers".into())), "site".into());
+        assert_eq!(with(|c| c.eval(&e)).unwrap(), json!(["s1", "s2"]));
+        let missing = Expr::Field(Box::new(Expr::Param("servers".into())), "nope".into());
+        assert_eq!(with(|c| c.eval(&missing)).unwrap_err().0, "record has no field `nope`");
+        let unknown_step = Expr::Step(StepId(7));
+        assert!(with(|c| c.eval(&unknown_step)).unwrap_err().0.contains("does not have"));
+    }
+
+    #[test]
+    fn logic_needs_bools() {
+        let e = Expr::Binary(BinOp::And, Box::new(Expr::Bool(true)), Box::new(Expr::Str("x".into())));
+        assert!(with(|c| c.eval(&e)).unwrap_err().0.contains("need bools"));
+        let ne = Expr::Binary(BinOp::Ne, Box::new(Expr::Param("vnf".into())), Box::new(Expr::Str("x".into())));
+        assert!(with(|c| c.eval_bool(&ne)).unwrap());
+        assert!(with(|c| c.eval(&Expr::Result)).is_err());
+        assert!(with(|c| c.eval(&Expr::LoopVar(StepId(0)))).is_err());
+    }
+
+    #[test]
+    fn nested_loop_results_collect_per_level() {
+        // node 0: outer for, node 1: inner for (in 0), node 2: step (in 1)
+        let mut p = plan();
+        let mk = |id: u32, parent: Option<u32>, kind: NodeKind| Node {
+            id: StepId(id),
+            name: format!("n{id}"),
+            span: Default::default(),
+            kind,
+            parent: parent.map(StepId),
+            deps: vec![],
+            when: None,
+        };
+        let fe = |body: Vec<StepId>| {
+            NodeKind::ForEach(lifeboat_dsl::plan::ForEach {
+                var: "v".into(),
+                item_type: lifeboat_dsl::plan::Type::Int,
+                over: Expr::List(vec![]),
+                parallel: 1,
+                body,
+            })
+        };
+        p.nodes.push(mk(0, None, fe(vec![StepId(1)])));
+        p.nodes.push(mk(1, Some(0), fe(vec![StepId(2)])));
+        p.nodes.push(mk(2, Some(1), NodeKind::Approve(lifeboat_dsl::plan::Approve { prompt: Expr::Str(String::new()) })));
+        let mut v = Values::default();
+        v.set_loop_len(StepId(0), vec![], 2);
+        v.set_loop_len(StepId(1), vec![0], 2);
+        v.set_loop_len(StepId(1), vec![1], 1);
+        v.set_result(StepId(2), vec![0, 0], json!("a"));
+        v.set_result(StepId(2), vec![0, 1], json!("b"));
+        v.set_result(StepId(2), vec![1, 0], json!("c"));
+        assert_eq!(v.get(&p, StepId(2), &Frame::default()), json!([["a", "b"], ["c"]]));
+        let inside_outer_1 = Frame::default().enter(StepId(0), 1, json!(null));
+        assert_eq!(v.get(&p, StepId(2), &inside_outer_1), json!(["c"]));
+        let inside_both = inside_outer_1.enter(StepId(1), 0, json!(null));
+        assert_eq!(v.get(&p, StepId(2), &inside_both), json!("c"));
+    }
+}

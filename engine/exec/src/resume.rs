@@ -21,9 +21,8 @@
 //!
 //! A crash at any point therefore neither duplicates a created resource nor
 //! leaves a target frozen, as long as the `Actions` honour the tag contract.
-//! Limitation: a call in doubt that the resumed walk never reaches again
-//! (the run fails earlier this time) is reconciled only if the run was
-//! already failing.
+//! A call in doubt that the resumed walk never reaches again (the run fails
+//! earlier this time) is reconciled with the rest before compensation.
 
 use crate::action::ActionCall;
 use crate::eval::{Frame, RunInfo};
@@ -118,7 +117,7 @@ impl Replay {
         r
     }
 
-    fn in_doubt_calls(&self, plan: &Plan, run_id: &str, rt_default: std::time::Duration) -> Vec<InDoubt> {
+    pub(crate) fn in_doubt_calls(&self, plan: &Plan, run_id: &str, rt_default: std::time::Duration) -> Vec<InDoubt> {
         let mut out = Vec::new();
         for inst in &self.in_doubt {
             let Some((node, frame, call)) = self.intents.get(inst) else { continue };

@@ -202,6 +202,7 @@ impl Executor {
             replay,
             saga: Mutex::new(Saga::default()),
             cancel: opts.cancel.clone(),
+            replay_seen: Mutex::new(Default::default()),
             failure: Mutex::new(None),
             thaw_failures: AtomicUsize::new(0),
         }
@@ -248,6 +249,8 @@ pub(crate) struct Rt {
     pub replay: Option<Replay>,
     pub saga: Mutex<Saga>,
     pub cancel: CancelHandle,
+    /// Instances in doubt in the replayed journal that this walk reached.
+    pub replay_seen: Mutex<std::collections::HashSet<String>>,
     failure: Mutex<Option<String>>,
     thaw_failures: AtomicUsize,
 }
@@ -330,6 +333,15 @@ impl Rt {
             let rec = Record::RunFailing { reason, interrupted: self.interrupted() };
             if let Err(e) = self.journal.append(&rec).await {
                 tracing::error!(error = %e, "journal write failed");
+            }
+            if let Some(rep) = &self.replay {
+                let seen = self.replay_seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let unseen: Vec<_> = rep
+                    .in_doubt_calls(&self.plan, &self.run.id, self.config.default_timeout)
+                    .into_iter()
+                    .filter(|d| !seen.contains(&d.instance))
+                    .collect();
+                self.saga().in_doubt.extend(unseen);
             }
             comp = self.compensate().await;
         }

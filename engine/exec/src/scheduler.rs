@@ -291,6 +291,7 @@ async fn run_action(
     // A call the crashed run had started: did it create something?
     let mut result = None;
     if rt.replay.as_ref().is_some_and(|r| r.in_doubt.contains(&instance)) {
+        rt.replay_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(instance.clone());
         match abortable(Some(cancel), rt.actions.find_created(&call)).await {
             None => return cancelled(rt, m, instance),
             Some(Ok(Some(out))) => result = Some((out, true)),

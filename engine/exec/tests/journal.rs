@@ -164,3 +164,45 @@ fn default_run_dir_follows_xdg_state_home() {
         std::path::PathBuf::from("/var/state-test/lifeboat/runs/abc123")
     );
 }
+
+#[tokio::test]
+async fn a_second_interrupt_leaves_compensation_to_resume() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("c"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancelHandle::new();
+    let (h, _rx) = spawn_run(executor(&fake), chain(), dir.path(), cancel.clone());
+    fake.hung.notified().await;
+    cancel.interrupt();
+    cancel.interrupt();
+    let res = h.await.unwrap();
+    assert!(matches!(res.outcome, RunOutcome::Interrupted { .. }));
+    assert!(!res.finished);
+    assert!(fake.calls_of("test.undo").is_empty());
+    // c was dropped in flight: resume reconciles it (nothing created) and
+    // compensates a and b, in reverse order
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    assert!(res.finished);
+    assert!(matches!(res.outcome, RunOutcome::Failed { .. }));
+    assert!(fake.finds().contains(&"lb-r1-c".to_string()));
+    let undo: Vec<String> = fake.calls_of("test.undo").iter().map(|c| c.step.clone()).collect();
+    assert_eq!(undo, ["b:compensate", "a:compensate"]);
+}
+
+#[tokio::test]
+async fn an_interrupted_call_that_created_something_is_compensated() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("c"), 1, Behaviour::CreateThenHang);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancelHandle::new();
+    let (h, _rx) = spawn_run(executor(&fake), chain(), dir.path(), cancel.clone());
+    fake.hung.notified().await;
+    cancel.interrupt();
+    let res = h.await.unwrap();
+    assert!(matches!(res.outcome, RunOutcome::Interrupted { .. }));
+    assert!(res.finished);
+    let undo: Vec<String> = fake.calls_of("test.undo").iter().map(|c| c.step.clone()).collect();
+    assert_eq!(undo, ["c:compensate", "b:compensate", "a:compensate"]);
+    let recs = read_journal(dir.path()).unwrap();
+    assert!(recs.iter().any(|r| matches!(r, Record::StepOutcome { instance, reconciled: true, .. } if instance == "c")));
+}

@@ -333,3 +333,51 @@ async fn hundred_vm_fan_out_runs_as_wide_as_allowed() {
     assert_eq!(t0.elapsed().as_secs(), 2);
     assert_eq!(Report::from_events(&evs).steps.len(), 200);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_timeout_is_handed_to_the_action_and_enforced_around_it() {
+    let fake = echo_fake();
+    fake.rule("test.echo", None, 1, Behaviour::Hang);
+    let mut b = PlanBuilder::new("r");
+    let a = b.action(None, "a", "test.echo", vec![]);
+    b.timeout(a, 10_000);
+    b.retry(a, 3, 10); // a timeout is not transient: no retry
+    let plan = b.build();
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = tokio::time::Instant::now();
+    let (res, _) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_secs(10) && waited < Duration::from_secs(60), "{waited:?}");
+    match res.outcome {
+        RunOutcome::Failed { reason } => assert!(reason.contains("did not return within its timeout of 10s"), "{reason}"),
+        o => panic!("{o:?}"),
+    }
+    let calls = fake.calls_of("test.echo");
+    assert_eq!(calls.len(), 1);
+}
+
+#[tokio::test]
+async fn bytes_moved_and_timings_reach_the_report() {
+    let fake = FakeCloud::new();
+    fake.respond("test.backup", |c| json!({"id": c.tag, "bytes": 1_048_576}));
+    let mut b = PlanBuilder::new("protect");
+    let l = b.for_each(None, "for@1", "v", list(vec![Expr::Int(1), Expr::Int(2), Expr::Int(3)]), 2);
+    b.action(Some(l), "b", "test.backup", vec![arg("v", Type::Int, Expr::LoopVar(l))]);
+    let plan = b.build();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    let r = Report::from_events(&evs);
+    assert_eq!(r.bytes_moved, 3 * 1_048_576);
+    assert_eq!(r.run_id, "r1");
+    assert_eq!(r.outcome, Some(RunOutcome::Succeeded));
+    let b1 = r.step("b[1]").unwrap();
+    assert_eq!(b1.action, "test.backup");
+    assert_eq!(b1.bytes_moved, 1_048_576);
+    assert!(b1.duration_ms.is_some() && b1.started_ms.is_some());
+    let text = r.render_text();
+    assert!(text.contains("bytes moved: 3.0 MiB"), "{text}");
+    assert!(text.contains("b[2]"), "{text}");
+    let back: Report = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
+    assert_eq!(back.bytes_moved, r.bytes_moved);
+}
