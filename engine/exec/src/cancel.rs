@@ -105,7 +105,7 @@ impl CancelHandle {
     pub fn cancel(&self, reason: CancelReason) {
         {
             let mut r = self.inner.reason.lock().unwrap_or_else(|e| e.into_inner());
-            if r.map_or(true, |old| reason > old) {
+            if !matches!(*r, Some(old) if reason <= old) {
                 *r = Some(reason);
             }
         }

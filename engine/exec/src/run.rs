@@ -111,6 +111,8 @@ pub enum ExecError {
     UnknownParam(String, String),
     #[error(transparent)]
     Journal(#[from] JournalError),
+    #[error("run directory {0} already holds a run; resume it, or pick a new run directory")]
+    RunDirInUse(String),
     #[error("cannot resume {dir}: {msg}")]
     Resume { dir: String, msg: String },
 }
@@ -153,6 +155,10 @@ impl Executor {
         let params = fill_params(plan, params)?;
         let run_id = opts.run_id.clone().unwrap_or_else(new_run_id);
         let started = chrono::Utc::now().to_rfc3339();
+        let existing = opts.run_dir.join(journal::JOURNAL_FILE);
+        if std::fs::metadata(&existing).is_ok_and(|m| m.len() > 0) {
+            return Err(ExecError::RunDirInUse(opts.run_dir.display().to_string()));
+        }
         journal::write_plan(&opts.run_dir, plan)?;
         let journal = Journal::open(&opts.run_dir)?;
         journal

@@ -304,9 +304,16 @@ async fn missing_required_param_is_an_error_before_anything_runs() {
     assert!(fake.calls().is_empty());
     let mut params = Map::new();
     params.insert("vnf".into(), json!("vnf1"));
-    let (res, _) = run(&executor(&fake), &plan, dir.path(), params).await;
+    let (res, _) = run(&executor(&fake), &plan, dir.path(), params.clone()).await;
     assert_eq!(res.outcome, RunOutcome::Succeeded);
     assert_eq!(fake.calls()[0].args["v"], json!("vnf1"));
+    // a run directory is used once
+    let err = executor(&fake).run(&plan, params.clone(), RunOptions::new(dir.path())).await.unwrap_err();
+    assert!(matches!(err, ExecError::RunDirInUse(_)), "{err}");
+    params.insert("other".into(), json!(1));
+    let dir2 = tempfile::tempdir().unwrap();
+    let err = executor(&fake).run(&plan, params, RunOptions::new(dir2.path())).await.unwrap_err();
+    assert!(matches!(err, ExecError::UnknownParam(ref p, _) if p == "other"), "{err}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -222,7 +222,7 @@ impl Actions for FakeCloud {
             let m = st.max_action.entry(call.action.clone()).or_default();
             *m = (*m).max(n);
             let rule = st.rules.iter_mut().find(|r| {
-                r.times > 0 && r.action == call.action && r.step.as_ref().map_or(true, |s| *s == call.step)
+                r.times > 0 && r.action == call.action && r.step.iter().all(|s| *s == call.step)
             });
             rule.map(|r| {
                 r.times -= 1;
