@@ -187,8 +187,11 @@ impl Journal {
             !std::mem::replace(&mut p.flushing, true)
         };
         if start {
-            let shared = self.shared.clone();
-            tokio::task::spawn_blocking(move || shared.flush_loop());
+            let mut task = FlushTask { shared: self.shared.clone(), ran: false };
+            tokio::task::spawn_blocking(move || {
+                task.ran = true;
+                task.shared.flush_loop();
+            });
         }
         match wait.await {
             Ok(Ok(())) => Ok(()),
@@ -198,13 +201,37 @@ impl Journal {
     }
 }
 
-impl Drop for Journal {
-    /// Waits for a sync in progress, so that a dropped (crashed) run leaves
-    /// a journal that can be read back at once.
+/// Owns a scheduled flush. If the runtime drops it unrun (shutting down),
+/// its waiters are released and the journal is marked idle again.
+struct FlushTask {
+    shared: Arc<Shared>,
+    ran: bool,
+}
+
+impl Drop for FlushTask {
     fn drop(&mut self) {
+        if self.ran {
+            return;
+        }
+        let mut p = lock(&self.shared.pending);
+        p.flushing = false;
+        p.waiters.clear();
+        self.shared.idle.notify_all();
+    }
+}
+
+impl Drop for Journal {
+    /// Waits (boundedly) for a sync in progress, so that a dropped (crashed)
+    /// run leaves a journal that can be read back at once.
+    fn drop(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
         let mut p = lock(&self.shared.pending);
         while p.flushing {
-            p = self.shared.idle.wait(p).unwrap_or_else(|e| e.into_inner());
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            p = self.shared.idle.wait_timeout(p, left).unwrap_or_else(|e| e.into_inner()).0;
         }
     }
 }
