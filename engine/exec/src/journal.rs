@@ -2,9 +2,12 @@
 //!
 //! A run directory holds `plan.json` (the plan, so that resume needs nothing
 //! else) and `journal.jsonl`. Every effect is preceded by its intent record
-//! and followed by its outcome record; [`Journal::append`] returns only once
-//! the record is on disk (written, flushed, `fsync`ed), and the executor
-//! awaits it before making the call. See [`Record`] for what is written.
+//! and followed by its outcome record. [`Journal::append`] returns only once
+//! the record is on disk (written, flushed, `fsync`ed); the executor awaits
+//! it for intents, before making the call. Outcomes are queued with
+//! [`Journal::append_nowait`]: the file keeps queue order, so they are on
+//! disk before the next intent is acknowledged, i.e. before the next effect —
+//! and a step's critical path pays one sync, not two. See [`Record`].
 //!
 //! Group commit: one blocking flush task at a time takes every record queued
 //! while the previous sync ran and writes them with one `fsync`, so a
@@ -139,6 +142,9 @@ impl Shared {
                     .and_then(|_| f.sync_data())
                     .map_err(|e| format!("{}: {e}", self.path.display()))
             };
+            if let Err(e) = &res {
+                tracing::error!(error = %e, "journal write failed");
+            }
             for w in waiters {
                 let _ = w.send(res.clone());
             }
@@ -177,13 +183,35 @@ impl Journal {
     /// clock from jumping while the disk works).
     pub async fn append(&self, rec: &Record) -> Result<(), JournalError> {
         let path = &self.shared.path;
+        let (done, wait) = oneshot::channel();
+        self.enqueue(rec, Some(done))?;
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(msg)) => Err(JournalError::Io { path: path.display().to_string(), msg }),
+            Err(_) => Err(io_err(path, "journal writer stopped")),
+        }
+    }
+
+    /// Queues a record without waiting for the disk. For outcome records:
+    /// the next effect is preceded by an intent that is waited for, and the
+    /// file keeps the queue's order, so by then this record is on disk too.
+    /// (If the run crashes first, the step is merely in doubt, which resume
+    /// reconciles.) Errors are logged; the next waited-for append reports a
+    /// broken disk.
+    pub fn append_nowait(&self, rec: &Record) {
+        if let Err(e) = self.enqueue(rec, None) {
+            tracing::error!(error = %e, "journal write failed");
+        }
+    }
+
+    fn enqueue(&self, rec: &Record, done: Option<Ack>) -> Result<(), JournalError> {
+        let path = &self.shared.path;
         let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(path, e))?;
         bytes.push(b'\n');
-        let (done, wait) = oneshot::channel();
         let start = {
             let mut p = lock(&self.shared.pending);
             p.buf.extend_from_slice(&bytes);
-            p.waiters.push(done);
+            p.waiters.extend(done);
             !std::mem::replace(&mut p.flushing, true)
         };
         if start {
@@ -193,11 +221,7 @@ impl Journal {
                 task.shared.flush_loop();
             });
         }
-        match wait.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(msg)) => Err(JournalError::Io { path: path.display().to_string(), msg }),
-            Err(_) => Err(io_err(path, "journal writer stopped")),
-        }
+        Ok(())
     }
 }
 

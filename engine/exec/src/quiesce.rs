@@ -171,13 +171,13 @@ pub(crate) async fn run_scope(
             m.go(StepState::Ready);
             match call_with_retries(rt, &mut fcall, policy, Some(&scope_cancel), true, false, &mut m).await {
                 Ok(_) => {
-                    let _ = rt.journal.append(&Record::FreezeOutcome { key, error: None }).await;
+                    rt.journal.append_nowait(&Record::FreezeOutcome { key, error: None });
                     rt.events.emit(EventKind::Frozen { scope: instance.clone(), target: name });
                 }
                 Err(CallFailure::Cancelled) => return NodeOutcome::Cancelled,
                 Err(CallFailure::Failed(e)) => {
                     frozen.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                    let _ = rt.journal.append(&Record::FreezeOutcome { key, error: Some(e.to_string()) }).await;
+                    rt.journal.append_nowait(&Record::FreezeOutcome { key, error: Some(e.to_string()) });
                     rt.events.emit(EventKind::FreezeFailed {
                         scope: instance.clone(),
                         target: name.clone(),
@@ -215,7 +215,7 @@ pub(crate) async fn run_scope(
     let list = std::mem::take(&mut *frozen.lock().unwrap_or_else(|e| e.into_inner()));
     let all_thawed = thaw_targets(rt, list.into_iter().rev().collect()).await;
     if all_thawed && outcome == NodeOutcome::Succeeded {
-        let _ = rt.journal.append(&Record::ScopeFinished { scope: instance.clone() }).await;
+        rt.journal.append_nowait(&Record::ScopeFinished { scope: instance.clone() });
     }
     let end = if all_thawed { ScopeState::Thawed } else { ScopeState::ThawFailed };
     tracing::debug!(scope = %instance, state = ?end, "scope done");
@@ -234,9 +234,9 @@ pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
         let state = ScopeState::Thawing { index: n - 1 - i };
         tracing::debug!(scope = %t.scope, target = %t.name, ?state, "thawing");
         rt.events.emit(EventKind::ThawStarted { scope: t.scope.clone(), target: t.name.clone() });
-        if let Err(e) = rt.journal.append(&Record::ThawIntent { key: t.key.clone() }).await {
-            tracing::error!(error = %e, "journal write failed; thawing anyway");
-        }
+        // Not waited for: nothing depends on it, and a VM is not kept
+        // frozen for a disk sync.
+        rt.journal.append_nowait(&Record::ThawIntent { key: t.key.clone() });
         let policy = Retry {
             retries: rt.config.thaw_attempts.saturating_sub(1),
             backoff: Duration::from_secs(1),
@@ -246,7 +246,7 @@ pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
         m.go(StepState::Ready);
         match call_with_retries(rt, &mut t.thaw, policy, None, false, false, &mut m).await {
             Ok(_) => {
-                let _ = rt.journal.append(&Record::ThawOutcome { key: t.key, error: None }).await;
+                rt.journal.append_nowait(&Record::ThawOutcome { key: t.key, error: None });
                 rt.events.emit(EventKind::Thawed { scope: t.scope, target: t.name });
             }
             Err(e) => {
@@ -255,7 +255,7 @@ pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
                     CallFailure::Cancelled => "cancelled".to_string(),
                 };
                 all = false;
-                let _ = rt.journal.append(&Record::ThawOutcome { key: t.key, error: Some(msg.clone()) }).await;
+                rt.journal.append_nowait(&Record::ThawOutcome { key: t.key, error: Some(msg.clone()) });
                 tracing::error!(scope = %t.scope, target = %t.name, error = %msg, "THAW FAILED: the target may still be frozen");
                 rt.events.emit(EventKind::ThawFailed { scope: t.scope.clone(), target: t.name.clone(), error: msg.clone() });
                 rt.note_thaw_failure();

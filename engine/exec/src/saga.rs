@@ -76,16 +76,13 @@ pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
     for d in pending {
         match rt.actions.find_created(&d.call).await {
             Ok(Some(out)) => {
-                let _ = rt
-                    .journal
-                    .append(&Record::StepOutcome {
+                rt.journal.append_nowait(&Record::StepOutcome {
                         instance: d.instance.clone(),
                         value: Some(out.value.clone()),
                         bytes_moved: out.bytes_moved,
                         error: None,
                         reconciled: true,
-                    })
-                    .await;
+                    });
                 rt.saga().completed.push(Completed {
                     node: d.node,
                     instance: d.instance,
@@ -218,7 +215,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         SagaKind::Compensate => Record::CompensateOutcome { instance: instance.clone(), error: error.clone() },
         SagaKind::Cleanup => Record::CleanupOutcome { instance: instance.clone(), error: error.clone() },
     };
-    let _ = rt.journal.append(&outcome).await;
+    rt.journal.append_nowait(&outcome);
     match error {
         Some(e) => fail(format!("{}: {e}", call_def.action)),
         None => {

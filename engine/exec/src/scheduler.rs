@@ -336,9 +336,7 @@ async fn run_action(
                     error: Some(e.to_string()),
                     reconciled: false,
                 };
-                if let Err(je) = rt.journal.append(&rec).await {
-                    tracing::error!(step = %instance, error = %je, "journal write failed");
-                }
+                rt.journal.append_nowait(&rec);
                 rt.fail(&instance, e.to_string());
                 return NodeOutcome::Failed;
             }
@@ -364,10 +362,7 @@ async fn run_action(
         error: None,
         reconciled,
     };
-    if let Err(e) = rt.journal.append(&rec).await {
-        rt.fail(&instance, format!("succeeded, but the journal cannot be written: {e}"));
-        return NodeOutcome::Failed;
-    }
+    rt.journal.append_nowait(&rec);
     rt.events.emit(EventKind::StepSucceeded {
         instance,
         action: a.call.action.clone(),
@@ -443,10 +438,7 @@ async fn run_approve(rt: &Rt, a: &Approve, frame: &Frame, cancel: &CancelHandle,
             NodeOutcome::Cancelled
         }
         Some(Ok(true)) => {
-            if let Err(e) = rt.journal.append(&Record::Approved { instance: instance.clone() }).await {
-                rt.fail(&instance, format!("approved, but the journal cannot be written: {e}"));
-                return NodeOutcome::Failed;
-            }
+            rt.journal.append_nowait(&Record::Approved { instance: instance.clone() });
             rt.events.emit(EventKind::ApprovalGranted { instance });
             NodeOutcome::Succeeded
         }
