@@ -115,3 +115,25 @@ impl Emitter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_flat_json_lines_and_read_back() {
+        let e = Event {
+            at_ms: 1500,
+            kind: EventKind::StepRetrying { instance: "b[2]".into(), attempt: 1, delay_ms: 7000, error: "503".into() },
+        };
+        let line = serde_json::to_string(&e).unwrap();
+        assert_eq!(line, r#"{"at_ms":1500,"event":"step_retrying","instance":"b[2]","attempt":1,"delay_ms":7000,"error":"503"}"#);
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e);
+        let fin = Event {
+            at_ms: 9,
+            kind: EventKind::RunFinished { outcome: RunOutcome::Failed { reason: "x".into() }, duration_ms: 9 },
+        };
+        let back: Event = serde_json::from_str(&serde_json::to_string(&fin).unwrap()).unwrap();
+        assert_eq!(back, fin);
+    }
+}

@@ -204,3 +204,46 @@ async fn thaw_retries_transient_errors_and_reports_a_thaw_it_cannot_do() {
     assert!(report.render_text().contains("THAW FAILED"));
     let _ = json!(null);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_holds_on_a_multi_threaded_runtime_inside_a_fan_out() {
+    // for g in [1, 2] parallel 2 { quiesce servers ... { snap } }: each scope
+    // keeps its own order and thaws its own targets in reverse
+    let fake = FakeCloud::new();
+    let mut b = PlanBuilder::new("protect");
+    let groups = json!([
+        servers(&[("lb1", "lb"), ("app1", "app"), ("db1", "db")]),
+        servers(&[("app2", "app"), ("db2", "db"), ("lb2", "lb")]),
+    ]);
+    b.param("groups", Type::List(Box::new(Type::List(Box::new(rec("server"))))), Some(groups));
+    let l = b.for_each(None, "for@2", "g", param("groups"), 2);
+    let q = b.quiesce(Some(l), "quiesce@3", lifeboat_dsl::plan::Expr::LoopVar(l), "role", list(vec![s("db"), s("app"), s("lb")]), "suspend", 60_000);
+    b.action(Some(q), "snap", "test.snap", vec![]);
+    let plan = b.build();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    for (scope, order) in [("quiesce@3[0]", ["db1", "app1", "lb1"]), ("quiesce@3[1]", ["db2", "app2", "lb2"])] {
+        let frozen: Vec<String> = evs
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Frozen { scope: s, target } if s == scope => Some(target.clone()),
+                _ => None,
+            })
+            .collect();
+        let thawed: Vec<String> = evs
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Thawed { scope: s, target } if s == scope => Some(target.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(frozen, order);
+        let mut rev = frozen.clone();
+        rev.reverse();
+        assert_eq!(thawed, rev);
+    }
+    assert_eq!(fake.calls_of("nova.suspend").len(), 6);
+    assert_eq!(fake.calls_of("nova.resume").len(), 6);
+    assert!(fake.frozen().is_empty());
+}
