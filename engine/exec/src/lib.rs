@@ -13,23 +13,28 @@
 //!                                                       └─ journal.rs    durable JSON lines; resume.rs reads it
 //! ```
 //!
-//! Typical use:
+//! Typical use (the CLI's dispatcher):
 //!
 //! ```no_run
 //! # async fn demo(plan: lifeboat_dsl::plan::Plan, actions: std::sync::Arc<dyn lifeboat_exec::action::Actions>) {
-//! use lifeboat_exec::{Executor, RunOptions, AutoApprove, CancelHandle, Report, event};
-//! let (tx, mut rx) = event::channel();
-//! let cancel = CancelHandle::new();            // call cancel.interrupt() on each Ctrl-C
-//! let mut opts = RunOptions::new("/tmp/run-dir");
-//! opts.events = Some(tx);
-//! opts.cancel = cancel.clone();
+//! use lifeboat_exec::{default_run_dir, new_run_id, AutoApprove, Executor, Report};
 //! let exec = Executor::new(actions).with_approver(std::sync::Arc::new(AutoApprove));
-//! let result = exec.run(&plan, serde_json::Map::new(), opts).await;
-//! let mut events = Vec::new();
-//! while let Ok(e) = rx.try_recv() { events.push(e); }
-//! println!("{}", Report::from_events(&events).render_text());
+//! let id = new_run_id();
+//! let dir = default_run_dir(&id).expect("HOME or XDG_STATE_HOME");
+//! let mut run = exec.spawn(plan, serde_json::Map::new(), dir, Some(id));
+//! // on Ctrl-C: run.cancel.interrupt();
+//! let mut report = Report::default();
+//! while let Some(event) = run.events.recv().await {
+//!     report.apply(&event); // and draw progress
+//! }
+//! let result = run.result.await.expect("run task").expect("run started");
+//! println!("{}", report.render_text());
+//! # let _ = result;
 //! # }
 //! ```
+//!
+//! `Executor::run` / `Executor::resume` are the same without a task;
+//! `Executor::spawn_resume(run_dir)` resumes after a crash.
 
 pub mod action;
 pub mod approve;
@@ -52,5 +57,5 @@ pub use event::{Event, EventKind, EventReceiver, EventSender, Phase, RunOutcome}
 pub use journal::{default_run_dir, read_journal, Record};
 pub use limits::Limits;
 pub use report::Report;
-pub use run::{new_run_id, ExecConfig, ExecError, Executor, RunOptions, RunPhase, RunResult};
+pub use run::{new_run_id, ExecConfig, ExecError, Executor, RunHandle, RunOptions, RunPhase, RunResult};
 pub use step::{make_tag, StepState};

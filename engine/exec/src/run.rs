@@ -88,6 +88,17 @@ impl RunOptions {
     }
 }
 
+/// A run going on in its own task.
+pub struct RunHandle {
+    /// For a resumed run: the run directory's name (the CLI names run
+    /// directories after run ids); the result carries the journaled id.
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    pub events: crate::event::EventReceiver,
+    pub cancel: CancelHandle,
+    pub result: tokio::task::JoinHandle<Result<RunResult, ExecError>>,
+}
+
 /// How a run ended, for the caller.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunResult {
@@ -183,6 +194,29 @@ impl Executor {
     /// Picks up the run in `opts.run_dir` after a crash or an interrupt.
     pub async fn resume(&self, opts: RunOptions) -> Result<RunResult, ExecError> {
         crate::resume::resume(self, opts).await
+    }
+
+    /// Starts a run on its own task: the dispatcher keeps the events, the
+    /// cancel handle (Ctrl-C → `interrupt()`) and the join handle.
+    pub fn spawn(&self, plan: Plan, params: Map<String, Value>, run_dir: PathBuf, run_id: Option<String>) -> RunHandle {
+        let (tx, rx) = crate::event::channel();
+        let run_id = run_id.unwrap_or_else(new_run_id);
+        let cancel = CancelHandle::new();
+        let opts = RunOptions { run_dir: run_dir.clone(), run_id: Some(run_id.clone()), events: Some(tx), cancel: cancel.clone() };
+        let ex = self.clone();
+        let result = tokio::spawn(async move { ex.run(&plan, params, opts).await });
+        RunHandle { run_id, run_dir, events: rx, cancel, result }
+    }
+
+    /// Resumes the run in `run_dir` on its own task.
+    pub fn spawn_resume(&self, run_dir: PathBuf) -> RunHandle {
+        let (tx, rx) = crate::event::channel();
+        let cancel = CancelHandle::new();
+        let opts = RunOptions { run_dir: run_dir.clone(), run_id: None, events: Some(tx), cancel: cancel.clone() };
+        let ex = self.clone();
+        let run_id = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let result = tokio::spawn(async move { ex.resume(opts).await });
+        RunHandle { run_id, run_dir, events: rx, cancel, result }
     }
 
     pub(crate) fn rt(

@@ -206,3 +206,34 @@ async fn an_interrupted_call_that_created_something_is_compensated() {
     let recs = read_journal(dir.path()).unwrap();
     assert!(recs.iter().any(|r| matches!(r, Record::StepOutcome { instance, reconciled: true, .. } if instance == "c")));
 }
+
+#[tokio::test]
+async fn spawned_run_streams_events_and_can_be_interrupted_then_resumed() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("b"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("runs").join("abc12345");
+    let mut h = executor(&fake).spawn(chain(), Map::new(), run_dir.clone(), Some("abc12345".into()));
+    // the dispatcher reads events as they come
+    loop {
+        let e = h.events.recv().await.expect("events until the end");
+        if matches!(&e.kind, EventKind::StepStarted { instance, .. } if instance == "b") {
+            break;
+        }
+    }
+    fake.hung.notified().await;
+    h.cancel.interrupt();
+    let res = h.result.await.unwrap().unwrap();
+    assert!(matches!(res.outcome, RunOutcome::Interrupted { .. }));
+    let mut last = None;
+    while let Some(e) = h.events.recv().await {
+        last = Some(e);
+    }
+    assert!(matches!(last.unwrap().kind, EventKind::RunFinished { .. }));
+    // a finished (interrupted and compensated) run resumes to its outcome
+    let r = executor(&fake).spawn_resume(run_dir);
+    assert_eq!(r.run_id, "abc12345");
+    let again = r.result.await.unwrap().unwrap();
+    assert_eq!(again.outcome, res.outcome);
+    assert_eq!(fake.calls_of("test.undo").len(), 1, "only a was compensated, once");
+}
