@@ -81,6 +81,9 @@ impl StepMachine {
     }
 
     pub(crate) fn go(&mut self, next: StepState) {
+        if self.state == next {
+            return;
+        }
         if !self.state.can_go(next) {
             tracing::error!(from = ?self.state, to = ?next, "illegal step state transition");
         }
@@ -250,4 +253,39 @@ pub fn make_tag(run_id: &str, instance: &str) -> String {
         s.to_string()
     };
     format!("lb-{run_id}-{body}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn step_transitions() {
+        use StepState::*;
+        assert!(Pending.can_go(Ready));
+        assert!(Ready.can_go(Running { attempt: 1 }));
+        assert!(!Ready.can_go(Running { attempt: 2 }));
+        let w = Waiting { attempt: 1, delay: Duration::from_secs(1) };
+        assert!(Running { attempt: 1 }.can_go(w));
+        assert!(w.can_go(Running { attempt: 2 }));
+        assert!(!w.can_go(Running { attempt: 3 }));
+        assert!(Running { attempt: 2 }.can_go(Succeeded));
+        assert!(Waiting { attempt: 2, delay: Duration::ZERO }.can_go(Cancelled));
+        assert!(!Succeeded.can_go(Failed));
+        assert!(!Skipped.can_go(Running { attempt: 1 }));
+        assert!(!Pending.can_go(Succeeded));
+    }
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let cap = Duration::from_secs(60);
+        for attempt in 1..=4u32 {
+            let full = Duration::from_millis(500) * 2u32.pow(attempt - 1);
+            let d = backoff_delay(Duration::from_millis(500), attempt, cap);
+            assert!(d >= full / 2 && d <= full, "attempt {attempt}: {d:?}");
+        }
+        assert!(backoff_delay(Duration::from_secs(10), 30, cap) <= cap);
+        // zero backoff in a plan means one second
+        assert!(backoff_delay(Duration::ZERO, 1, cap) >= Duration::from_millis(500));
+    }
 }
