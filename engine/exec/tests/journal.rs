@@ -237,3 +237,54 @@ async fn spawned_run_streams_events_and_can_be_interrupted_then_resumed() {
     assert_eq!(again.outcome, res.outcome);
     assert_eq!(fake.calls_of("test.undo").len(), 1, "only a was compensated, once");
 }
+
+/// The protect shape: find; quiesce (3 servers) { snap }; for each server
+/// { tmp (cleanup) → b }; manifest after the loop.
+fn protect_plan() -> Plan {
+    let mut b = PlanBuilder::new("protect");
+    let find = b.action(None, "servers", "test.find", vec![]);
+    let q = b.quiesce(None, "quiesce@3", step(find), "role", list_of(&["db", "app", "lb"]), "pause", 60_000);
+    let snap = b.action(Some(q), "snap", "test.create", vec![]);
+    b.compensate(snap, "test.undo", vec![arg("id", Type::String, field(Expr::Result, "id"))]);
+    let l = b.for_each(None, "for@7", "s", step(find), 2);
+    b.after(l, q);
+    let tmp = b.action(Some(l), "tmp", "test.create", vec![arg("server", rec("server"), Expr::LoopVar(l))]);
+    b.cleanup(tmp, "test.tidy", vec![arg("id", Type::String, field(Expr::Result, "id"))]);
+    b.action(Some(l), "b", "test.create", vec![arg("tmp", Type::String, field(step(tmp), "id"))]);
+    let m = b.action(None, "manifest", "test.create", vec![]);
+    b.after(m, l);
+    b.build()
+}
+
+fn protect_fake() -> Arc<FakeCloud> {
+    let fake = FakeCloud::new();
+    let list = servers(&[("app1", "app"), ("db1", "db"), ("lb1", "lb")]);
+    fake.respond("test.find", move |_| list.clone());
+    fake
+}
+
+#[tokio::test]
+async fn a_crash_at_any_call_never_duplicates_nor_leaves_anything_frozen() {
+    let clean = protect_fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(&executor(&clean), &protect_plan(), dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    let total = clean.calls().len();
+    assert_eq!(total, 18);
+    for n in 0..total {
+        for after_effect in [false, true] {
+            let fake = protect_fake();
+            fake.crash_at(n, after_effect);
+            let dir = tempfile::tempdir().unwrap();
+            crash_when_hung(&fake, protect_plan(), dir.path()).await;
+            let (res, _) = resume(&executor(&fake), dir.path()).await;
+            let at = format!("crash at call {n} ({}), after_effect {after_effect}", clean.trace()[n]);
+            assert_eq!(res.outcome, RunOutcome::Succeeded, "{at}");
+            assert!(fake.frozen().is_empty(), "{at}: left frozen {:?}", fake.frozen());
+            assert_eq!(fake.total_created(), clean.total_created(), "{at}: a resource was created twice");
+            let tidied: std::collections::HashSet<String> =
+                fake.calls_of("test.tidy").iter().map(|c| c.step.clone()).collect();
+            assert_eq!(tidied.len(), 3, "{at}: every tmp cleaned up");
+        }
+    }
+}

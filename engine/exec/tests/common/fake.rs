@@ -59,6 +59,11 @@ struct State {
     max_site: HashMap<String, usize>,
     in_flight_action: HashMap<String, usize>,
     max_action: HashMap<String, usize>,
+    /// Crash simulation: the n-th call (0-based) hangs, before or after its
+    /// effect on the fake cloud.
+    crash_at: Option<(usize, bool)>,
+    /// Thaws of a server that was not frozen (idempotent, counted).
+    thaws_of_unfrozen: usize,
 }
 
 type Responder = Box<dyn Fn(&ActionCall) -> Value + Send + Sync>;
@@ -116,6 +121,16 @@ impl FakeCloud {
             times,
             behaviour,
         });
+    }
+
+    /// The `n`-th call from now on (0-based, counting every call made so
+    /// far) hangs; `after_effect`: once its effect is done.
+    pub fn crash_at(&self, n: usize, after_effect: bool) {
+        self.state.lock().unwrap().crash_at = Some((n, after_effect));
+    }
+
+    pub fn thaws_of_unfrozen(&self) -> usize {
+        self.state.lock().unwrap().thaws_of_unfrozen
     }
 
     pub fn open_gate(&self, n: usize) {
@@ -196,6 +211,7 @@ fn server_name(call: &ActionCall) -> String {
 #[async_trait]
 impl Actions for FakeCloud {
     async fn run(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
+        let mut return_crash: Option<bool> = None;
         let behaviour = {
             let mut st = self.state.lock().unwrap();
             let frozen_then = st.frozen.len();
@@ -221,6 +237,13 @@ impl Actions for FakeCloud {
             let n = *n;
             let m = st.max_action.entry(call.action.clone()).or_default();
             *m = (*m).max(n);
+            let index = st.calls.len() - 1;
+            if let Some((n, after)) = st.crash_at {
+                if n == index {
+                    st.crash_at = None;
+                    return_crash = Some(after);
+                }
+            }
             let rule = st.rules.iter_mut().find(|r| {
                 r.times > 0 && r.action == call.action && r.step.iter().all(|s| *s == call.step)
             });
@@ -230,6 +253,10 @@ impl Actions for FakeCloud {
             })
         };
         let _guard = InFlight { fake: self, action: call.action.clone(), site: call.site.clone() };
+        if return_crash == Some(false) {
+            self.hung.notify_one();
+            std::future::pending::<()>().await;
+        }
         match behaviour {
             None => {}
             Some(Behaviour::Permanent(m)) => return Err(ActionError::permanent(m)),
@@ -256,15 +283,22 @@ impl Actions for FakeCloud {
                 self.state.lock().unwrap().frozen.insert(server_name(call));
             }
             "nova.unpause" | "nova.resume" => {
+                // idempotent, as thaw actions must be: a freeze interrupted in
+                // flight may or may not have taken effect
                 let name = server_name(call);
-                if !self.state.lock().unwrap().frozen.remove(&name) {
-                    return Err(ActionError::permanent(format!("{name} is not paused")));
+                let mut st = self.state.lock().unwrap();
+                if !st.frozen.remove(&name) {
+                    st.thaws_of_unfrozen += 1;
                 }
             }
             _ => {}
         }
         let v = self.value_for(call);
         self.create(call, &v);
+        if return_crash == Some(true) {
+            self.hung.notify_one();
+            std::future::pending::<()>().await;
+        }
         let bytes = v.get("bytes").and_then(|b| b.as_u64()).unwrap_or(0);
         Ok(ActionOutput { value: v, bytes_moved: bytes })
     }
