@@ -288,3 +288,41 @@ async fn a_crash_at_any_call_never_duplicates_nor_leaves_anything_frozen() {
         }
     }
 }
+
+#[tokio::test]
+async fn a_crash_at_any_call_of_a_failing_run_still_compensates_and_thaws() {
+    let failing_fake = || {
+        let f = protect_fake();
+        f.rule("test.create", Some("manifest"), 1, Behaviour::Permanent("manifest refused".into()));
+        f
+    };
+    let clean = failing_fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(&executor(&clean), &protect_plan(), dir.path(), Map::new()).await;
+    assert!(matches!(res.outcome, RunOutcome::Failed { .. }));
+    let total = clean.calls().len();
+    assert_eq!(clean.trace().iter().filter(|t| t.starts_with("test.undo")).count(), 1);
+    for n in 0..total {
+        for after_effect in [false, true] {
+            let fake = failing_fake();
+            fake.crash_at(n, after_effect);
+            let dir = tempfile::tempdir().unwrap();
+            crash_when_hung(&fake, protect_plan(), dir.path()).await;
+            let (res, _) = resume(&executor(&fake), dir.path()).await;
+            let at = format!("crash at call {n} ({}), after_effect {after_effect}", clean.trace()[n]);
+            assert!(res.finished, "{at}");
+            assert!(fake.frozen().is_empty(), "{at}: left frozen {:?}", fake.frozen());
+            assert!(fake.total_created() <= clean.total_created() + 1, "{at}");
+            for tag in ["lb-r1-snap", "lb-r1-tmp-0", "lb-r1-tmp-1", "lb-r1-tmp-2", "lb-r1-b-0", "lb-r1-b-1", "lb-r1-b-2"] {
+                assert!(fake.create_count(tag) <= 1, "{at}: {tag} created twice");
+            }
+            let undone = fake.calls_of("test.undo").iter().any(|c| c.step == "snap:compensate");
+            match &res.outcome {
+                RunOutcome::Failed { .. } => assert!(undone, "{at}: snap not compensated"),
+                // the crash hit the manifest after it was made: found on resume, no failure
+                RunOutcome::Succeeded => assert!(!undone && after_effect, "{at}"),
+                o => panic!("{at}: {o:?}"),
+            }
+        }
+    }
+}

@@ -244,7 +244,8 @@ impl Actions for FakeCloud {
                     return_crash = Some(after);
                 }
             }
-            let rule = st.rules.iter_mut().find(|r| {
+            let crashing = return_crash.is_some();
+            let rule = st.rules.iter_mut().filter(|_| !crashing).find(|r| {
                 r.times > 0 && r.action == call.action && r.step.iter().all(|s| *s == call.step)
             });
             rule.map(|r| {
