@@ -88,6 +88,18 @@ pub enum Record {
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
+/// How far a record goes before `append` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Written and `fsync`ed: survives a crash of the machine. The default.
+    #[default]
+    Fsync,
+    /// Written to the OS: survives a crash or kill of the process, not a
+    /// power loss. For benches and throwaway environments.
+    Flush,
+}
+
 #[derive(Default)]
 struct Pending {
     buf: Vec<u8>,
@@ -98,6 +110,7 @@ struct Pending {
 
 struct Shared {
     path: PathBuf,
+    durability: Durability,
     file: Mutex<std::fs::File>,
     pending: Mutex<Pending>,
     idle: Condvar,
@@ -139,7 +152,7 @@ impl Shared {
                 let mut f = lock(&self.file);
                 f.write_all(&buf)
                     .and_then(|_| f.flush())
-                    .and_then(|_| f.sync_data())
+                    .and_then(|_| if self.durability == Durability::Fsync { f.sync_data() } else { Ok(()) })
                     .map_err(|e| format!("{}: {e}", self.path.display()))
             };
             if let Err(e) = &res {
@@ -156,6 +169,11 @@ impl Journal {
     /// Opens (creating if needed) `run_dir/journal.jsonl` for appending.
     /// Must be called within a tokio runtime's context to be written to.
     pub fn open(run_dir: &Path) -> Result<Journal, JournalError> {
+        Self::open_with(run_dir, Durability::Fsync)
+    }
+
+    /// [`Journal::open`] with a chosen [`Durability`].
+    pub fn open_with(run_dir: &Path, durability: Durability) -> Result<Journal, JournalError> {
         std::fs::create_dir_all(run_dir).map_err(|e| io_err(run_dir, e))?;
         let path = run_dir.join(JOURNAL_FILE);
         let file = std::fs::OpenOptions::new()
@@ -166,6 +184,7 @@ impl Journal {
         Ok(Journal {
             shared: Arc::new(Shared {
                 path,
+                durability,
                 file: Mutex::new(file),
                 pending: Mutex::new(Pending::default()),
                 idle: Condvar::new(),

@@ -10,10 +10,12 @@
 //!    `plan.quiesce_methods` (unknown → the scope fails before anything is
 //!    frozen). Sort targets stably by the position of `target[by]` in
 //!    `order`; values not in `order` come last, in list order.
-//! 2. Freeze one target after the other. A target joins the thaw list
-//!    *before* its freeze call (intent journaled first): a freeze interrupted
-//!    in flight may have taken effect, so it is thawed too; a freeze that
-//!    returned an error did not, so it is not.
+//! 2. Journal every target's freeze intent (one sync for the lot), then
+//!    freeze one target after the other. A target joins the thaw list
+//!    *before* its freeze call: a freeze interrupted in flight may have taken
+//!    effect, so it is thawed too; a freeze that returned an error did not,
+//!    so it is not; targets never attempted get a "not attempted" outcome.
+//!    Thaw actions must therefore succeed on a target that is not frozen.
 //! 3. Run the body with a child cancel handle. The watchdog (`within`)
 //!    counts from the first freeze: when it fires, the body is aborted
 //!    ([`CancelReason::WatchdogExpired`]), the targets are thawed, and the
@@ -138,32 +140,62 @@ pub(crate) async fn run_scope(
         }
     };
 
+    // Every target's freeze intent, journaled with one sync before the
+    // first freeze. A target not attempted in the end (the scope stopped
+    // early) gets a "not attempted" freeze outcome.
+    struct Prepared {
+        key: String,
+        name: String,
+        freeze: ActionCall,
+        thaw: ActionCall,
+    }
+    let prepared: Vec<Prepared> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, target)| Prepared {
+            key: format!("{instance}#{i}"),
+            name: display_name(target),
+            freeze: make_call(&method.freeze, target, format!("freeze-{i}"), rt.config.freeze_timeout),
+            thaw: make_call(&method.thaw, target, format!("thaw-{i}"), rt.config.thaw_timeout),
+        })
+        .collect();
+    let skip_from = |from: usize| {
+        for p in &prepared[from..] {
+            rt.journal.append_nowait(&Record::FreezeOutcome { key: p.key.clone(), error: Some("not attempted".into()) });
+        }
+    };
+
     let work = async {
-        for (i, target) in targets.iter().enumerate() {
+        if let Some((last, first)) = prepared.split_last() {
+            let intent = |p: &Prepared| Record::FreezeIntent {
+                key: p.key.clone(),
+                scope: instance.clone(),
+                target: p.name.clone(),
+                freeze: call_rec(&p.freeze),
+                thaw: call_rec(&p.thaw),
+            };
+            for p in first {
+                rt.journal.append_nowait(&intent(p));
+            }
+            if let Err(e) = rt.journal.append(&intent(last)).await {
+                rt.fail(&instance, format!("nothing frozen: the journal cannot be written: {e}"));
+                skip_from(0);
+                return NodeOutcome::Failed;
+            }
+        }
+        for (i, p) in prepared.iter().enumerate() {
             if scope_cancel.is_stopping() {
+                skip_from(i);
                 return NodeOutcome::Cancelled;
             }
             *state.lock().unwrap_or_else(|e| e.into_inner()) = ScopeState::Freezing { index: i };
-            let name = display_name(target);
-            let key = format!("{instance}#{i}");
-            let mut fcall = make_call(&method.freeze, target, format!("freeze-{i}"), rt.config.freeze_timeout);
-            let thaw = make_call(&method.thaw, target, format!("thaw-{i}"), rt.config.thaw_timeout);
-            let intent = Record::FreezeIntent {
-                key: key.clone(),
-                scope: instance.clone(),
-                target: name.clone(),
-                freeze: call_rec(&fcall),
-                thaw: call_rec(&thaw),
-            };
-            if let Err(e) = rt.journal.append(&intent).await {
-                rt.fail(&instance, format!("not freezing {name}: the journal cannot be written: {e}"));
-                return NodeOutcome::Failed;
-            }
+            let (key, name) = (p.key.clone(), p.name.clone());
+            let mut fcall = p.freeze.clone();
             frozen.lock().unwrap_or_else(|e| e.into_inner()).push(FrozenTarget {
                 key: key.clone(),
                 scope: instance.clone(),
                 name: name.clone(),
-                thaw,
+                thaw: p.thaw.clone(),
             });
             rt.events.emit(EventKind::FreezeStarted { scope: instance.clone(), target: name.clone() });
             let policy = Retry { retries: rt.config.freeze_retries, backoff: Duration::from_secs(1), retry_timeouts: false };
@@ -174,10 +206,14 @@ pub(crate) async fn run_scope(
                     rt.journal.append_nowait(&Record::FreezeOutcome { key, error: None });
                     rt.events.emit(EventKind::Frozen { scope: instance.clone(), target: name });
                 }
-                Err(CallFailure::Cancelled) => return NodeOutcome::Cancelled,
+                Err(CallFailure::Cancelled) => {
+                    skip_from(i + 1);
+                    return NodeOutcome::Cancelled;
+                }
                 Err(CallFailure::Failed(e)) => {
                     frozen.lock().unwrap_or_else(|e| e.into_inner()).pop();
                     rt.journal.append_nowait(&Record::FreezeOutcome { key, error: Some(e.to_string()) });
+                    skip_from(i + 1);
                     rt.events.emit(EventKind::FreezeFailed {
                         scope: instance.clone(),
                         target: name.clone(),

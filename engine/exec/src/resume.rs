@@ -160,7 +160,7 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
             msg: "plan.json is not the plan the run started with".into(),
         });
     }
-    let journal = Journal::open(&dir)?;
+    let journal = Journal::open_with(&dir, ex.config_ref().durability)?;
     journal.append(&Record::RunResumed { at: chrono::Utc::now().to_rfc3339() }).await?;
 
     let frozen: Vec<FrozenTarget> = replay

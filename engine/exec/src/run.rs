@@ -53,6 +53,8 @@ pub struct ExecConfig {
     pub thaw_attempts: u32,
     /// Minimum retries of a compensation or cleanup call.
     pub saga_retries: u32,
+    /// How far journal records go before an effect (fsync by default).
+    pub durability: journal::Durability,
 }
 
 impl Default for ExecConfig {
@@ -67,6 +69,7 @@ impl Default for ExecConfig {
             thaw_timeout: Duration::from_secs(300),
             thaw_attempts: 8,
             saga_retries: 3,
+            durability: journal::Durability::Fsync,
         }
     }
 }
@@ -171,7 +174,7 @@ impl Executor {
             return Err(ExecError::RunDirInUse(opts.run_dir.display().to_string()));
         }
         journal::write_plan(&opts.run_dir, plan)?;
-        let journal = Journal::open(&opts.run_dir)?;
+        let journal = Journal::open_with(&opts.run_dir, self.config.durability)?;
         journal
             .append(&Record::RunStarted {
                 run_id: run_id.clone(),

@@ -326,3 +326,21 @@ async fn a_crash_at_any_call_of_a_failing_run_still_compensates_and_thaws() {
         }
     }
 }
+
+#[tokio::test]
+async fn flush_durability_journals_the_same_records() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("b"), 1, Behaviour::CreateThenHang);
+    let exec = lifeboat_exec::Executor::new(fake.clone()).with_config(lifeboat_exec::ExecConfig {
+        durability: lifeboat_exec::Durability::Flush,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (h, _rx) = spawn_run(exec.clone(), chain(), dir.path(), CancelHandle::new());
+    fake.hung.notified().await;
+    h.abort();
+    let _ = h.await;
+    let (res, _) = resume(&exec, dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert_eq!(fake.create_count("lb-r1-b"), 1);
+}
