@@ -62,7 +62,9 @@ impl Default for CancelHandle {
 
 impl std::fmt::Debug for CancelHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CancelHandle").field("reason", &self.reason()).finish()
+        f.debug_struct("CancelHandle")
+            .field("reason", &self.reason())
+            .finish()
     }
 }
 
@@ -96,7 +98,11 @@ impl CancelHandle {
     /// An operator's Ctrl-C. Returns the reason now in force.
     pub fn interrupt(&self) -> CancelReason {
         let n = self.inner.interrupts.fetch_add(1, Ordering::SeqCst);
-        let reason = if n == 0 { CancelReason::Interrupt } else { CancelReason::SecondInterrupt };
+        let reason = if n == 0 {
+            CancelReason::Interrupt
+        } else {
+            CancelReason::SecondInterrupt
+        };
         self.cancel(reason);
         self.reason().unwrap_or(reason)
     }

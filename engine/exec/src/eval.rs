@@ -108,7 +108,9 @@ impl Values {
             if guard > plan.nodes.len() {
                 break; // a parent cycle in a malformed plan
             }
-            let Some(node) = plan.nodes.get(p.index()) else { break };
+            let Some(node) = plan.nodes.get(p.index()) else {
+                break;
+            };
             if matches!(node.kind, NodeKind::ForEach(_)) {
                 out.push(p);
             }
@@ -126,14 +128,19 @@ impl Values {
             path.push(frame.loops[k].index);
             k += 1;
         }
-        self.collect(id, &loops[k..], &mut path).unwrap_or(Value::Null)
+        self.collect(id, &loops[k..], &mut path)
+            .unwrap_or(Value::Null)
     }
 
     fn collect(&self, id: StepId, rest: &[StepId], path: &mut Vec<u32>) -> Option<Value> {
         let Some((first, rest)) = rest.split_first() else {
             return self.results.get(&(id, path.clone())).cloned();
         };
-        let n = self.loop_len.get(&(*first, path.clone())).copied().unwrap_or(0);
+        let n = self
+            .loop_len
+            .get(&(*first, path.clone()))
+            .copied()
+            .unwrap_or(0);
         let mut out = Vec::with_capacity(n as usize);
         for i in 0..n {
             path.push(i);
@@ -168,7 +175,12 @@ impl EvalCtx<'_> {
             Expr::Int(i) => Value::from(*i),
             Expr::Bool(b) => Value::Bool(*b),
             Expr::Duration(ms) => Value::from(*ms),
-            Expr::List(items) => Value::Array(items.iter().map(|i| self.eval(i)).collect::<Result<_, _>>()?),
+            Expr::List(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.eval(i))
+                    .collect::<Result<_, _>>()?,
+            ),
             Expr::Interp(pieces) => {
                 let mut s = String::new();
                 for p in pieces {
@@ -185,7 +197,9 @@ impl EvalCtx<'_> {
             },
             Expr::Step(id) => {
                 if id.index() >= self.plan.nodes.len() {
-                    return err(format!("reference to step {id}, which the plan does not have"));
+                    return err(format!(
+                        "reference to step {id}, which the plan does not have"
+                    ));
                 }
                 self.values.get(self.plan, *id, self.frame)
             }
@@ -207,7 +221,11 @@ impl EvalCtx<'_> {
                     Some(v) => v.clone(),
                     None => return err(format!("the step has no argument `{name}`")),
                 },
-                None => return err(format!("input `{name}` is only defined in compensate/cleanup calls")),
+                None => {
+                    return err(format!(
+                        "input `{name}` is only defined in compensate/cleanup calls"
+                    ))
+                }
             },
             Expr::Field(inner, f) => field(&self.eval(inner)?, f)?,
             Expr::Not(inner) => match self.eval(inner)? {
@@ -220,10 +238,18 @@ impl EvalCtx<'_> {
                     BinOp::Eq => Value::Bool(a == b),
                     BinOp::Ne => Value::Bool(a != b),
                     BinOp::And | BinOp::Or => match (&a, &b) {
-                        (Value::Bool(x), Value::Bool(y)) => {
-                            Value::Bool(if *op == BinOp::And { *x && *y } else { *x || *y })
+                        (Value::Bool(x), Value::Bool(y)) => Value::Bool(if *op == BinOp::And {
+                            *x && *y
+                        } else {
+                            *x || *y
+                        }),
+                        _ => {
+                            return err(format!(
+                                "`and`/`or` need bools, got {} and {}",
+                                shape(&a),
+                                shape(&b)
+                            ))
                         }
-                        _ => return err(format!("`and`/`or` need bools, got {} and {}", shape(&a), shape(&b))),
                     },
                 }
             }
@@ -244,7 +270,12 @@ fn field(v: &Value, f: &str) -> Result<Value, EvalError> {
             Some(x) => Ok(x.clone()),
             None => err(format!("record has no field `{f}`")),
         },
-        Value::Array(items) => Ok(Value::Array(items.iter().map(|i| field(i, f)).collect::<Result<_, _>>()?)),
+        Value::Array(items) => Ok(Value::Array(
+            items
+                .iter()
+                .map(|i| field(i, f))
+                .collect::<Result<_, _>>()?,
+        )),
         Value::Null => Ok(Value::Null),
         other => err(format!("cannot read field `{f}` of {}", shape(other))),
     }
@@ -308,11 +339,25 @@ mod tests {
         let plan = plan();
         let mut params = Map::new();
         params.insert("vnf".into(), json!("vnf1"));
-        params.insert("servers".into(), json!([{"name": "a", "site": "s1"}, {"name": "b", "site": "s2"}]));
-        let run = RunInfo { id: "r9".into(), started: "2026-01-01T00:00:00Z".into(), runbook: "r".into() };
+        params.insert(
+            "servers".into(),
+            json!([{"name": "a", "site": "s1"}, {"name": "b", "site": "s2"}]),
+        );
+        let run = RunInfo {
+            id: "r9".into(),
+            started: "2026-01-01T00:00:00Z".into(),
+            runbook: "r".into(),
+        };
         let values = Values::default();
         let frame = Frame::default();
-        f(&EvalCtx { plan: &plan, params: &params, run: &run, values: &values, frame: &frame, saga: None })
+        f(&EvalCtx {
+            plan: &plan,
+            params: &params,
+            run: &run,
+            values: &values,
+            frame: &frame,
+            saga: None,
+        })
     }
 
     #[test]
@@ -333,16 +378,30 @@ mod tests {
         let e = Expr::Field(Box::new(Expr::Param("servers".into())), "site".into());
         assert_eq!(with(|c| c.eval(&e)).unwrap(), json!(["s1", "s2"]));
         let missing = Expr::Field(Box::new(Expr::Param("servers".into())), "nope".into());
-        assert_eq!(with(|c| c.eval(&missing)).unwrap_err().0, "record has no field `nope`");
+        assert_eq!(
+            with(|c| c.eval(&missing)).unwrap_err().0,
+            "record has no field `nope`"
+        );
         let unknown_step = Expr::Step(StepId(7));
-        assert!(with(|c| c.eval(&unknown_step)).unwrap_err().0.contains("does not have"));
+        assert!(with(|c| c.eval(&unknown_step))
+            .unwrap_err()
+            .0
+            .contains("does not have"));
     }
 
     #[test]
     fn logic_needs_bools() {
-        let e = Expr::Binary(BinOp::And, Box::new(Expr::Bool(true)), Box::new(Expr::Str("x".into())));
+        let e = Expr::Binary(
+            BinOp::And,
+            Box::new(Expr::Bool(true)),
+            Box::new(Expr::Str("x".into())),
+        );
         assert!(with(|c| c.eval(&e)).unwrap_err().0.contains("need bools"));
-        let ne = Expr::Binary(BinOp::Ne, Box::new(Expr::Param("vnf".into())), Box::new(Expr::Str("x".into())));
+        let ne = Expr::Binary(
+            BinOp::Ne,
+            Box::new(Expr::Param("vnf".into())),
+            Box::new(Expr::Str("x".into())),
+        );
         assert!(with(|c| c.eval_bool(&ne)).unwrap());
         assert!(with(|c| c.eval(&Expr::Result)).is_err());
         assert!(with(|c| c.eval(&Expr::LoopVar(StepId(0)))).is_err());
@@ -372,7 +431,13 @@ mod tests {
         };
         p.nodes.push(mk(0, None, fe(vec![StepId(1)])));
         p.nodes.push(mk(1, Some(0), fe(vec![StepId(2)])));
-        p.nodes.push(mk(2, Some(1), NodeKind::Approve(lifeboat_dsl::plan::Approve { prompt: Expr::Str(String::new()) })));
+        p.nodes.push(mk(
+            2,
+            Some(1),
+            NodeKind::Approve(lifeboat_dsl::plan::Approve {
+                prompt: Expr::Str(String::new()),
+            }),
+        ));
         let mut v = Values::default();
         v.set_loop_len(StepId(0), vec![], 2);
         v.set_loop_len(StepId(1), vec![0], 2);
@@ -380,7 +445,10 @@ mod tests {
         v.set_result(StepId(2), vec![0, 0], json!("a"));
         v.set_result(StepId(2), vec![0, 1], json!("b"));
         v.set_result(StepId(2), vec![1, 0], json!("c"));
-        assert_eq!(v.get(&p, StepId(2), &Frame::default()), json!([["a", "b"], ["c"]]));
+        assert_eq!(
+            v.get(&p, StepId(2), &Frame::default()),
+            json!([["a", "b"], ["c"]])
+        );
         let inside_outer_1 = Frame::default().enter(StepId(0), 1, json!(null));
         assert_eq!(v.get(&p, StepId(2), &inside_outer_1), json!(["c"]));
         let inside_both = inside_outer_1.enter(StepId(1), 0, json!(null));

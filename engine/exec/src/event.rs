@@ -32,9 +32,13 @@ pub struct Event {
 pub enum RunOutcome {
     Succeeded,
     /// A step, a freeze, a thaw or the watchdog failed; compensation ran.
-    Failed { reason: String },
+    Failed {
+        reason: String,
+    },
     /// An operator interrupted the run (Ctrl-C).
-    Interrupted { reason: String },
+    Interrupted {
+        reason: String,
+    },
 }
 
 impl RunOutcome {
@@ -56,31 +60,108 @@ pub enum Phase {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum EventKind {
-    RunStarted { run_id: String, runbook: String, started: String, resumed: bool },
-    PhaseChanged { phase: Phase },
-    StepStarted { instance: String, action: String, attempt: u32 },
-    StepRetrying { instance: String, attempt: u32, delay_ms: u64, error: String },
-    StepSucceeded { instance: String, action: String, duration_ms: u64, bytes_moved: u64, reused: bool },
-    StepFailed { instance: String, error: String },
-    StepSkipped { instance: String, reason: String },
-    StepCancelled { instance: String },
-    ApprovalRequested { instance: String, prompt: String },
-    ApprovalGranted { instance: String },
-    FreezeStarted { scope: String, target: String },
-    Frozen { scope: String, target: String },
-    FreezeFailed { scope: String, target: String, error: String },
-    ThawStarted { scope: String, target: String },
-    Thawed { scope: String, target: String },
+    RunStarted {
+        run_id: String,
+        runbook: String,
+        started: String,
+        resumed: bool,
+    },
+    PhaseChanged {
+        phase: Phase,
+    },
+    StepStarted {
+        instance: String,
+        action: String,
+        attempt: u32,
+    },
+    StepRetrying {
+        instance: String,
+        attempt: u32,
+        delay_ms: u64,
+        error: String,
+    },
+    StepSucceeded {
+        instance: String,
+        action: String,
+        duration_ms: u64,
+        bytes_moved: u64,
+        reused: bool,
+    },
+    StepFailed {
+        instance: String,
+        error: String,
+    },
+    StepSkipped {
+        instance: String,
+        reason: String,
+    },
+    StepCancelled {
+        instance: String,
+    },
+    ApprovalRequested {
+        instance: String,
+        prompt: String,
+    },
+    ApprovalGranted {
+        instance: String,
+    },
+    FreezeStarted {
+        scope: String,
+        target: String,
+    },
+    Frozen {
+        scope: String,
+        target: String,
+    },
+    FreezeFailed {
+        scope: String,
+        target: String,
+        error: String,
+    },
+    ThawStarted {
+        scope: String,
+        target: String,
+    },
+    Thawed {
+        scope: String,
+        target: String,
+    },
     /// A target could not be thawed: it may still be frozen. Loud.
-    ThawFailed { scope: String, target: String, error: String },
-    WatchdogExpired { scope: String, within_ms: u64 },
-    CompensationStarted { instance: String, action: String },
-    Compensated { instance: String },
-    CompensationFailed { instance: String, error: String },
-    CleanupStarted { instance: String, action: String },
-    CleanedUp { instance: String },
-    CleanupFailed { instance: String, error: String },
-    RunFinished { outcome: RunOutcome, duration_ms: u64 },
+    ThawFailed {
+        scope: String,
+        target: String,
+        error: String,
+    },
+    WatchdogExpired {
+        scope: String,
+        within_ms: u64,
+    },
+    CompensationStarted {
+        instance: String,
+        action: String,
+    },
+    Compensated {
+        instance: String,
+    },
+    CompensationFailed {
+        instance: String,
+        error: String,
+    },
+    CleanupStarted {
+        instance: String,
+        action: String,
+    },
+    CleanedUp {
+        instance: String,
+    },
+    CleanupFailed {
+        instance: String,
+        error: String,
+    },
+    RunFinished {
+        outcome: RunOutcome,
+        duration_ms: u64,
+    },
 }
 
 /// The sending end handed to the executor.
@@ -102,7 +183,10 @@ pub(crate) struct Emitter {
 
 impl Emitter {
     pub(crate) fn new(tx: Option<EventSender>) -> Self {
-        Emitter { tx, start: tokio::time::Instant::now() }
+        Emitter {
+            tx,
+            start: tokio::time::Instant::now(),
+        }
     }
 
     pub(crate) fn elapsed_ms(&self) -> u64 {
@@ -111,7 +195,10 @@ impl Emitter {
 
     pub(crate) fn emit(&self, kind: EventKind) {
         if let Some(tx) = &self.tx {
-            let _ = tx.send(Event { at_ms: self.elapsed_ms(), kind });
+            let _ = tx.send(Event {
+                at_ms: self.elapsed_ms(),
+                kind,
+            });
         }
     }
 }
@@ -124,14 +211,25 @@ mod tests {
     fn events_are_flat_json_lines_and_read_back() {
         let e = Event {
             at_ms: 1500,
-            kind: EventKind::StepRetrying { instance: "b[2]".into(), attempt: 1, delay_ms: 7000, error: "503".into() },
+            kind: EventKind::StepRetrying {
+                instance: "b[2]".into(),
+                attempt: 1,
+                delay_ms: 7000,
+                error: "503".into(),
+            },
         };
         let line = serde_json::to_string(&e).unwrap();
-        assert_eq!(line, r#"{"at_ms":1500,"event":"step_retrying","instance":"b[2]","attempt":1,"delay_ms":7000,"error":"503"}"#);
+        assert_eq!(
+            line,
+            r#"{"at_ms":1500,"event":"step_retrying","instance":"b[2]","attempt":1,"delay_ms":7000,"error":"503"}"#
+        );
         assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e);
         let fin = Event {
             at_ms: 9,
-            kind: EventKind::RunFinished { outcome: RunOutcome::Failed { reason: "x".into() }, duration_ms: 9 },
+            kind: EventKind::RunFinished {
+                outcome: RunOutcome::Failed { reason: "x".into() },
+                duration_ms: 9,
+            },
         };
         let back: Event = serde_json::from_str(&serde_json::to_string(&fin).unwrap()).unwrap();
         assert_eq!(back, fin);

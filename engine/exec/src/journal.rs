@@ -39,7 +39,11 @@ pub enum JournalError {
     #[error("journal {path}: {msg}")]
     Io { path: String, msg: String },
     #[error("journal {path}, line {line}: {msg}")]
-    Corrupt { path: String, line: usize, msg: String },
+    Corrupt {
+        path: String,
+        line: usize,
+        msg: String,
+    },
 }
 
 /// A call as journaled: enough to make it again.
@@ -54,10 +58,23 @@ pub struct CallRec {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
-    RunStarted { run_id: String, runbook: String, started: String, plan_hash: String, params: Map<String, Value> },
+    RunStarted {
+        run_id: String,
+        runbook: String,
+        started: String,
+        plan_hash: String,
+        params: Map<String, Value>,
+    },
     /// A resumed run picked the journal up again.
-    RunResumed { at: String },
-    StepIntent { instance: String, node: StepId, frame: Frame, call: CallRec },
+    RunResumed {
+        at: String,
+    },
+    StepIntent {
+        instance: String,
+        node: StepId,
+        frame: Frame,
+        call: CallRec,
+    },
     /// `value` on success; `error` on failure. `reconciled`: found by
     /// `find_created` after a crash or cancel, not returned by the call.
     StepOutcome {
@@ -68,22 +85,60 @@ pub enum Record {
         #[serde(default)]
         reconciled: bool,
     },
-    StepSkipped { instance: String, reason: String },
-    Approved { instance: String },
+    StepSkipped {
+        instance: String,
+        reason: String,
+    },
+    Approved {
+        instance: String,
+    },
     /// `key` identifies one target of one scope instance.
-    FreezeIntent { key: String, scope: String, target: String, freeze: CallRec, thaw: CallRec },
-    FreezeOutcome { key: String, error: Option<String> },
-    ThawIntent { key: String },
-    ThawOutcome { key: String, error: Option<String> },
+    FreezeIntent {
+        key: String,
+        scope: String,
+        target: String,
+        freeze: CallRec,
+        thaw: CallRec,
+    },
+    FreezeOutcome {
+        key: String,
+        error: Option<String>,
+    },
+    ThawIntent {
+        key: String,
+    },
+    ThawOutcome {
+        key: String,
+        error: Option<String>,
+    },
     /// The scope's body completed and every target was thawed.
-    ScopeFinished { scope: String },
+    ScopeFinished {
+        scope: String,
+    },
     /// The run failed or was interrupted; compensation follows.
-    RunFailing { reason: String, interrupted: bool },
-    CompensateIntent { instance: String, call: CallRec },
-    CompensateOutcome { instance: String, error: Option<String> },
-    CleanupIntent { instance: String, call: CallRec },
-    CleanupOutcome { instance: String, error: Option<String> },
-    RunFinished { outcome: RunOutcome },
+    RunFailing {
+        reason: String,
+        interrupted: bool,
+    },
+    CompensateIntent {
+        instance: String,
+        call: CallRec,
+    },
+    CompensateOutcome {
+        instance: String,
+        error: Option<String>,
+    },
+    CleanupIntent {
+        instance: String,
+        call: CallRec,
+    },
+    CleanupOutcome {
+        instance: String,
+        error: Option<String>,
+    },
+    RunFinished {
+        outcome: RunOutcome,
+    },
 }
 
 type Ack = oneshot::Sender<Result<(), String>>;
@@ -123,12 +178,17 @@ pub struct Journal {
 
 impl std::fmt::Debug for Journal {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Journal").field("path", &self.shared.path).finish()
+        f.debug_struct("Journal")
+            .field("path", &self.shared.path)
+            .finish()
     }
 }
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> JournalError {
-    JournalError::Io { path: path.display().to_string(), msg: e.to_string() }
+    JournalError::Io {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -152,7 +212,13 @@ impl Shared {
                 let mut f = lock(&self.file);
                 f.write_all(&buf)
                     .and_then(|_| f.flush())
-                    .and_then(|_| if self.durability == Durability::Fsync { f.sync_data() } else { Ok(()) })
+                    .and_then(|_| {
+                        if self.durability == Durability::Fsync {
+                            f.sync_data()
+                        } else {
+                            Ok(())
+                        }
+                    })
                     .map_err(|e| format!("{}: {e}", self.path.display()))
             };
             if let Err(e) = &res {
@@ -206,7 +272,10 @@ impl Journal {
         self.enqueue(rec, Some(done))?;
         match wait.await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(msg)) => Err(JournalError::Io { path: path.display().to_string(), msg }),
+            Ok(Err(msg)) => Err(JournalError::Io {
+                path: path.display().to_string(),
+                msg,
+            }),
             Err(_) => Err(io_err(path, "journal writer stopped")),
         }
     }
@@ -234,7 +303,10 @@ impl Journal {
             !std::mem::replace(&mut p.flushing, true)
         };
         if start {
-            let mut task = FlushTask { shared: self.shared.clone(), ran: false };
+            let mut task = FlushTask {
+                shared: self.shared.clone(),
+                ran: false,
+            };
             tokio::task::spawn_blocking(move || {
                 task.ran = true;
                 task.shared.flush_loop();
@@ -274,7 +346,12 @@ impl Drop for Journal {
             if left.is_zero() {
                 break;
             }
-            p = self.shared.idle.wait_timeout(p, left).unwrap_or_else(|e| e.into_inner()).0;
+            p = self
+                .shared
+                .idle
+                .wait_timeout(p, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
     }
 }
@@ -294,7 +371,11 @@ pub fn read_journal(run_dir: &Path) -> Result<Vec<Record>, JournalError> {
             // A crash in the middle of the last write.
             Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
             Err(e) => {
-                return Err(JournalError::Corrupt { path: path.display().to_string(), line: i + 1, msg: e.to_string() })
+                return Err(JournalError::Corrupt {
+                    path: path.display().to_string(),
+                    line: i + 1,
+                    msg: e.to_string(),
+                })
             }
         }
     }
@@ -307,7 +388,9 @@ pub fn write_plan(run_dir: &Path, plan: &Plan) -> Result<(), JournalError> {
     let path = run_dir.join(PLAN_FILE);
     let bytes = serde_json::to_vec_pretty(plan).map_err(|e| io_err(&path, e))?;
     let mut f = std::fs::File::create(&path).map_err(|e| io_err(&path, e))?;
-    f.write_all(&bytes).and_then(|_| f.sync_all()).map_err(|e| io_err(&path, e))
+    f.write_all(&bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io_err(&path, e))
 }
 
 /// Reads `run_dir/plan.json`.
@@ -326,7 +409,9 @@ pub fn read_plan(run_dir: &Path) -> Result<Plan, JournalError> {
 pub fn default_run_dir(run_id: &str) -> Option<PathBuf> {
     let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
         Some(x) => PathBuf::from(x),
-        None => PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".local/state"),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".local/state")
+        }
     };
     Some(base.join("lifeboat").join("runs").join(run_id))
 }

@@ -57,5 +57,7 @@ pub use event::{Event, EventKind, EventReceiver, EventSender, Phase, RunOutcome}
 pub use journal::{default_run_dir, read_journal, Durability, Record};
 pub use limits::Limits;
 pub use report::Report;
-pub use run::{new_run_id, ExecConfig, ExecError, Executor, RunHandle, RunOptions, RunPhase, RunResult};
+pub use run::{
+    new_run_id, ExecConfig, ExecError, Executor, RunHandle, RunOptions, RunPhase, RunResult,
+};
 pub use step::{make_tag, StepState};

@@ -23,7 +23,10 @@ pub struct Limits {
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { default_per_site: 8, per_site: HashMap::new() }
+        Limits {
+            default_per_site: 8,
+            per_site: HashMap::new(),
+        }
     }
 }
 
@@ -34,7 +37,11 @@ impl Limits {
     }
 
     pub fn limit_for(&self, site: &str) -> usize {
-        self.per_site.get(site).copied().unwrap_or(self.default_per_site).max(1)
+        self.per_site
+            .get(site)
+            .copied()
+            .unwrap_or(self.default_per_site)
+            .max(1)
     }
 }
 
@@ -45,7 +52,10 @@ pub(crate) struct SiteLimiter {
 
 impl SiteLimiter {
     pub(crate) fn new(limits: Limits) -> Self {
-        SiteLimiter { limits, sems: Mutex::new(HashMap::new()) }
+        SiteLimiter {
+            limits,
+            sems: Mutex::new(HashMap::new()),
+        }
     }
 
     fn semaphore(&self, site: &str) -> Arc<Semaphore> {

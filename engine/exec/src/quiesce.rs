@@ -28,7 +28,10 @@
 //! Freeze and thaw calls take the target in the method's `target_param` plus
 //! the evaluated `method_args`; their site is the target's `site` field.
 //! A scope whose body finished and whose targets were all thawed is
-//! journaled `ScopeFinished`; a resumed run does not freeze it again.
+//! journaled `ScopeFinished`; a resumed run does not freeze it again, nor a
+//! scope whose body steps all have journaled results (a crash while
+//! thawing): resume has thawed it already, and there is nothing left to do
+//! under the freeze.
 
 use crate::action::ActionCall;
 use crate::cancel::{CancelHandle, CancelReason};
@@ -38,7 +41,7 @@ use crate::journal::{CallRec, Record};
 use crate::run::Rt;
 use crate::scheduler::{eval_args, run_block, NodeOutcome};
 use crate::step::{call_with_retries, make_tag, CallFailure, Retry, StepMachine, StepState};
-use lifeboat_dsl::plan::{Node, QuiesceScope};
+use lifeboat_dsl::plan::{Node, NodeKind, QuiesceScope};
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -63,7 +66,12 @@ pub(crate) struct FrozenTarget {
 }
 
 pub(crate) fn call_rec(c: &ActionCall) -> CallRec {
-    CallRec { action: c.action.clone(), tag: c.tag.clone(), site: c.site.clone(), args: c.args.clone() }
+    CallRec {
+        action: c.action.clone(),
+        tag: c.tag.clone(),
+        site: c.site.clone(),
+        args: c.args.clone(),
+    }
 }
 
 pub(crate) async fn run_scope(
@@ -75,37 +83,78 @@ pub(crate) async fn run_scope(
     instance: String,
 ) -> NodeOutcome {
     let prepared = (|| -> Result<_, String> {
-        let targets = match rt.eval(frame, &q.targets).map_err(|e| format!("quiesce targets: {e}"))? {
+        let targets = match rt
+            .eval(frame, &q.targets)
+            .map_err(|e| format!("quiesce targets: {e}"))?
+        {
             Value::Array(t) => t,
             Value::Null => Vec::new(),
-            other => return Err(format!("quiesce targets must be a list, got {}", shape(&other))),
+            other => {
+                return Err(format!(
+                    "quiesce targets must be a list, got {}",
+                    shape(&other)
+                ))
+            }
         };
-        let order = match rt.eval(frame, &q.order).map_err(|e| format!("quiesce order: {e}"))? {
+        let order = match rt
+            .eval(frame, &q.order)
+            .map_err(|e| format!("quiesce order: {e}"))?
+        {
             Value::Array(o) => o,
             Value::Null => Vec::new(),
-            other => return Err(format!("quiesce order must be a list, got {}", shape(&other))),
+            other => {
+                return Err(format!(
+                    "quiesce order must be a list, got {}",
+                    shape(&other)
+                ))
+            }
         };
-        let method_name = match rt.eval(frame, &q.method).map_err(|e| format!("quiesce method: {e}"))? {
+        let method_name = match rt
+            .eval(frame, &q.method)
+            .map_err(|e| format!("quiesce method: {e}"))?
+        {
             Value::String(s) => s,
-            other => return Err(format!("quiesce method must be a string, got {}", shape(&other))),
+            other => {
+                return Err(format!(
+                    "quiesce method must be a string, got {}",
+                    shape(&other)
+                ))
+            }
         };
         let Some(method) = rt.plan.quiesce_method(&method_name) else {
-            let known: Vec<&str> = rt.plan.quiesce_methods.iter().map(|m| m.name.as_str()).collect();
+            let known: Vec<&str> = rt
+                .plan
+                .quiesce_methods
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect();
             return Err(format!(
                 "unknown quiesce method `{method_name}` (known: {}); nothing was frozen",
-                if known.is_empty() { "none".to_string() } else { known.join(", ") }
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
             ));
         };
-        let margs = eval_args(rt, frame, &q.method_args, None).map_err(|e| format!("quiesce method {e}"))?;
+        let margs = eval_args(rt, frame, &q.method_args, None)
+            .map_err(|e| format!("quiesce method {e}"))?;
         let mut ranked: Vec<(usize, Value)> = targets
             .into_iter()
             .map(|t| {
                 let key = t.get(&q.by).cloned().unwrap_or(Value::Null);
-                (order.iter().position(|o| *o == key).unwrap_or(order.len()), t)
+                (
+                    order.iter().position(|o| *o == key).unwrap_or(order.len()),
+                    t,
+                )
             })
             .collect();
         ranked.sort_by_key(|(rank, _)| *rank); // stable: list order within a group
-        Ok((ranked.into_iter().map(|(_, t)| t).collect::<Vec<_>>(), method.clone(), margs))
+        Ok((
+            ranked.into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
+            method.clone(),
+            margs,
+        ))
     })();
     let (targets, method, margs) = match prepared {
         Ok(p) => p,
@@ -115,8 +164,20 @@ pub(crate) async fn run_scope(
         }
     };
 
-    if rt.replay.as_ref().is_some_and(|r| r.scopes_done.contains(&instance)) {
-        // Finished before the crash: the body's results are all journaled.
+    let body_journaled = |r: &crate::resume::Replay| {
+        r.scopes_done.contains(&instance)
+            || (!q.body.is_empty()
+                && q.body.iter().all(|id| match rt.plan.nodes.get(id.index()) {
+                    Some(n) => {
+                        matches!(n.kind, NodeKind::Action(_))
+                            && r.outcomes.contains_key(&frame.instance(&n.name))
+                    }
+                    None => false,
+                }))
+    };
+    if rt.replay.as_ref().is_some_and(body_journaled) {
+        // The body had finished before the crash (its results are all
+        // journaled): nothing to freeze for; the walk reuses the results.
         return run_block(rt, &q.body, frame, cancel).await;
     }
 
@@ -131,7 +192,10 @@ pub(crate) async fn run_scope(
         ActionCall {
             action: action.to_string(),
             args,
-            site: target.get("site").and_then(|s| s.as_str()).map(str::to_string),
+            site: target
+                .get("site")
+                .and_then(|s| s.as_str())
+                .map(str::to_string),
             run_id: rt.run.id.clone(),
             tag: make_tag(&rt.run.id, &step),
             step,
@@ -155,13 +219,26 @@ pub(crate) async fn run_scope(
         .map(|(i, target)| Prepared {
             key: format!("{instance}#{i}"),
             name: display_name(target),
-            freeze: make_call(&method.freeze, target, format!("freeze-{i}"), rt.config.freeze_timeout),
-            thaw: make_call(&method.thaw, target, format!("thaw-{i}"), rt.config.thaw_timeout),
+            freeze: make_call(
+                &method.freeze,
+                target,
+                format!("freeze-{i}"),
+                rt.config.freeze_timeout,
+            ),
+            thaw: make_call(
+                &method.thaw,
+                target,
+                format!("thaw-{i}"),
+                rt.config.thaw_timeout,
+            ),
         })
         .collect();
     let skip_from = |from: usize| {
         for p in &prepared[from..] {
-            rt.journal.append_nowait(&Record::FreezeOutcome { key: p.key.clone(), error: Some("not attempted".into()) });
+            rt.journal.append_nowait(&Record::FreezeOutcome {
+                key: p.key.clone(),
+                error: Some("not attempted".into()),
+            });
         }
     };
 
@@ -178,7 +255,10 @@ pub(crate) async fn run_scope(
                 rt.journal.append_nowait(&intent(p));
             }
             if let Err(e) = rt.journal.append(&intent(last)).await {
-                rt.fail(&instance, format!("nothing frozen: the journal cannot be written: {e}"));
+                rt.fail(
+                    &instance,
+                    format!("nothing frozen: the journal cannot be written: {e}"),
+                );
                 skip_from(0);
                 return NodeOutcome::Failed;
             }
@@ -191,20 +271,44 @@ pub(crate) async fn run_scope(
             *state.lock().unwrap_or_else(|e| e.into_inner()) = ScopeState::Freezing { index: i };
             let (key, name) = (p.key.clone(), p.name.clone());
             let mut fcall = p.freeze.clone();
-            frozen.lock().unwrap_or_else(|e| e.into_inner()).push(FrozenTarget {
-                key: key.clone(),
+            frozen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(FrozenTarget {
+                    key: key.clone(),
+                    scope: instance.clone(),
+                    name: name.clone(),
+                    thaw: p.thaw.clone(),
+                });
+            rt.events.emit(EventKind::FreezeStarted {
                 scope: instance.clone(),
-                name: name.clone(),
-                thaw: p.thaw.clone(),
+                target: name.clone(),
             });
-            rt.events.emit(EventKind::FreezeStarted { scope: instance.clone(), target: name.clone() });
-            let policy = Retry { retries: rt.config.freeze_retries, backoff: Duration::from_secs(1), retry_timeouts: false };
+            let policy = Retry {
+                retries: rt.config.freeze_retries,
+                backoff: Duration::from_secs(1),
+                retry_timeouts: false,
+            };
             let mut m = StepMachine::new();
             m.go(StepState::Ready);
-            match call_with_retries(rt, &mut fcall, policy, Some(&scope_cancel), true, false, &mut m).await {
+            match call_with_retries(
+                rt,
+                &mut fcall,
+                policy,
+                Some(&scope_cancel),
+                true,
+                false,
+                &mut m,
+            )
+            .await
+            {
                 Ok(_) => {
-                    rt.journal.append_nowait(&Record::FreezeOutcome { key, error: None });
-                    rt.events.emit(EventKind::Frozen { scope: instance.clone(), target: name });
+                    rt.journal
+                        .append_nowait(&Record::FreezeOutcome { key, error: None });
+                    rt.events.emit(EventKind::Frozen {
+                        scope: instance.clone(),
+                        target: name,
+                    });
                 }
                 Err(CallFailure::Cancelled) => {
                     skip_from(i + 1);
@@ -212,7 +316,10 @@ pub(crate) async fn run_scope(
                 }
                 Err(CallFailure::Failed(e)) => {
                     frozen.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                    rt.journal.append_nowait(&Record::FreezeOutcome { key, error: Some(e.to_string()) });
+                    rt.journal.append_nowait(&Record::FreezeOutcome {
+                        key,
+                        error: Some(e.to_string()),
+                    });
                     skip_from(i + 1);
                     rt.events.emit(EventKind::FreezeFailed {
                         scope: instance.clone(),
@@ -251,9 +358,15 @@ pub(crate) async fn run_scope(
     let list = std::mem::take(&mut *frozen.lock().unwrap_or_else(|e| e.into_inner()));
     let all_thawed = thaw_targets(rt, list.into_iter().rev().collect()).await;
     if all_thawed && outcome == NodeOutcome::Succeeded {
-        rt.journal.append_nowait(&Record::ScopeFinished { scope: instance.clone() });
+        rt.journal.append_nowait(&Record::ScopeFinished {
+            scope: instance.clone(),
+        });
     }
-    let end = if all_thawed { ScopeState::Thawed } else { ScopeState::ThawFailed };
+    let end = if all_thawed {
+        ScopeState::Thawed
+    } else {
+        ScopeState::ThawFailed
+    };
     tracing::debug!(scope = %instance, state = ?end, "scope done");
     if !all_thawed {
         return NodeOutcome::Failed;
@@ -269,10 +382,14 @@ pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
     for (i, mut t) in list.into_iter().enumerate() {
         let state = ScopeState::Thawing { index: n - 1 - i };
         tracing::debug!(scope = %t.scope, target = %t.name, ?state, "thawing");
-        rt.events.emit(EventKind::ThawStarted { scope: t.scope.clone(), target: t.name.clone() });
+        rt.events.emit(EventKind::ThawStarted {
+            scope: t.scope.clone(),
+            target: t.name.clone(),
+        });
         // Not waited for: nothing depends on it, and a VM is not kept
         // frozen for a disk sync.
-        rt.journal.append_nowait(&Record::ThawIntent { key: t.key.clone() });
+        rt.journal
+            .append_nowait(&Record::ThawIntent { key: t.key.clone() });
         let policy = Retry {
             retries: rt.config.thaw_attempts.saturating_sub(1),
             backoff: Duration::from_secs(1),
@@ -282,8 +399,14 @@ pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
         m.go(StepState::Ready);
         match call_with_retries(rt, &mut t.thaw, policy, None, false, false, &mut m).await {
             Ok(_) => {
-                rt.journal.append_nowait(&Record::ThawOutcome { key: t.key, error: None });
-                rt.events.emit(EventKind::Thawed { scope: t.scope, target: t.name });
+                rt.journal.append_nowait(&Record::ThawOutcome {
+                    key: t.key,
+                    error: None,
+                });
+                rt.events.emit(EventKind::Thawed {
+                    scope: t.scope,
+                    target: t.name,
+                });
             }
             Err(e) => {
                 let msg = match e {
@@ -291,9 +414,16 @@ pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
                     CallFailure::Cancelled => "cancelled".to_string(),
                 };
                 all = false;
-                rt.journal.append_nowait(&Record::ThawOutcome { key: t.key, error: Some(msg.clone()) });
+                rt.journal.append_nowait(&Record::ThawOutcome {
+                    key: t.key,
+                    error: Some(msg.clone()),
+                });
                 tracing::error!(scope = %t.scope, target = %t.name, error = %msg, "THAW FAILED: the target may still be frozen");
-                rt.events.emit(EventKind::ThawFailed { scope: t.scope.clone(), target: t.name.clone(), error: msg.clone() });
+                rt.events.emit(EventKind::ThawFailed {
+                    scope: t.scope.clone(),
+                    target: t.name.clone(),
+                    error: msg.clone(),
+                });
                 rt.note_thaw_failure();
                 rt.fail_quietly(format!(
                     "{}: could not thaw {}: {msg} — it may still be frozen; thaw it by hand or run `lifeboat resume`",

@@ -120,7 +120,8 @@ impl Report {
                     reused: false,
                     error: None,
                 });
-                self.step_index.insert(instance.to_string(), self.steps.len() - 1);
+                self.step_index
+                    .insert(instance.to_string(), self.steps.len() - 1);
                 self.steps.len() - 1
             }
         };
@@ -166,23 +167,42 @@ impl Report {
     pub fn apply(&mut self, e: &Event) {
         let at = e.at_ms;
         match &e.kind {
-            EventKind::RunStarted { run_id, runbook, started, resumed } => {
+            EventKind::RunStarted {
+                run_id,
+                runbook,
+                started,
+                resumed,
+            } => {
                 self.run_id = run_id.clone();
                 self.runbook = runbook.clone();
                 self.started = started.clone();
                 self.resumed = *resumed;
             }
-            EventKind::PhaseChanged { .. } | EventKind::ApprovalRequested { .. } | EventKind::ApprovalGranted { .. } => {}
-            EventKind::StepStarted { instance, action, attempt } => {
+            EventKind::PhaseChanged { .. }
+            | EventKind::ApprovalRequested { .. }
+            | EventKind::ApprovalGranted { .. } => {}
+            EventKind::StepStarted {
+                instance,
+                action,
+                attempt,
+            } => {
                 let s = self.step_mut(instance, Some(action));
                 s.started_ms.get_or_insert(at);
                 s.attempts = s.attempts.max(*attempt);
                 s.outcome = StepOutcome::Running;
             }
-            EventKind::StepRetrying { instance, error, .. } => {
+            EventKind::StepRetrying {
+                instance, error, ..
+            } => {
                 self.step_mut(instance, None).error = Some(error.clone());
             }
-            EventKind::StepSucceeded { instance, action, duration_ms, bytes_moved, reused } => {
+            EventKind::StepSucceeded {
+                instance,
+                action,
+                duration_ms,
+                bytes_moved,
+                reused,
+            } => {
                 self.bytes_moved += bytes_moved;
                 let s = self.step_mut(instance, Some(action));
                 s.outcome = StepOutcome::Succeeded;
@@ -221,24 +241,44 @@ impl Report {
             EventKind::Frozen { .. } | EventKind::ThawStarted { .. } => {}
             EventKind::FreezeFailed { scope, target, .. } => {
                 let s = self.scope_mut(scope, at);
-                s.targets.retain(|t| !(t.target == *target && t.thawed_ms.is_none()));
+                s.targets
+                    .retain(|t| !(t.target == *target && t.thawed_ms.is_none()));
             }
             EventKind::Thawed { scope, target } => self.thaw_end(scope, target, at, false),
-            EventKind::ThawFailed { scope, target, error } => {
+            EventKind::ThawFailed {
+                scope,
+                target,
+                error,
+            } => {
                 self.thaw_end(scope, target, at, true);
-                self.thaw_failures.push(ThawFailure { scope: scope.clone(), target: target.clone(), error: error.clone() });
+                self.thaw_failures.push(ThawFailure {
+                    scope: scope.clone(),
+                    target: target.clone(),
+                    error: error.clone(),
+                });
             }
-            EventKind::WatchdogExpired { scope, .. } => self.scope_mut(scope, at).watchdog_expired = true,
+            EventKind::WatchdogExpired { scope, .. } => {
+                self.scope_mut(scope, at).watchdog_expired = true
+            }
             EventKind::CompensationStarted { .. } | EventKind::CleanupStarted { .. } => {}
             EventKind::Compensated { instance } => self.compensated.push(instance.clone()),
             EventKind::CompensationFailed { instance, error } => {
-                self.compensation_failures.push(SagaFailure { instance: instance.clone(), error: error.clone() })
+                self.compensation_failures.push(SagaFailure {
+                    instance: instance.clone(),
+                    error: error.clone(),
+                })
             }
             EventKind::CleanedUp { instance } => self.cleaned_up.push(instance.clone()),
             EventKind::CleanupFailed { instance, error } => {
-                self.cleanup_failures.push(SagaFailure { instance: instance.clone(), error: error.clone() })
+                self.cleanup_failures.push(SagaFailure {
+                    instance: instance.clone(),
+                    error: error.clone(),
+                })
             }
-            EventKind::RunFinished { outcome, duration_ms } => {
+            EventKind::RunFinished {
+                outcome,
+                duration_ms,
+            } => {
                 self.outcome = Some(outcome.clone());
                 self.duration_ms = Some(*duration_ms);
             }
@@ -254,25 +294,50 @@ impl Report {
             Some(RunOutcome::Failed { reason }) => format!("FAILED: {reason}"),
             Some(RunOutcome::Interrupted { reason }) => format!("INTERRUPTED: {reason}"),
         };
-        let _ = writeln!(o, "run {} ({}){}: {outcome}", self.run_id, self.runbook, if self.resumed { ", resumed" } else { "" });
+        let _ = writeln!(
+            o,
+            "run {} ({}){}: {outcome}",
+            self.run_id,
+            self.runbook,
+            if self.resumed { ", resumed" } else { "" }
+        );
         if let Some(d) = self.duration_ms {
             let _ = writeln!(o, "duration: {}", fmt_ms(d));
         }
         let _ = writeln!(o, "bytes moved: {}", fmt_bytes(self.bytes_moved));
         for f in &self.thaw_failures {
-            let _ = writeln!(o, "!! THAW FAILED: {} in {}: {} — it may still be frozen", f.target, f.scope, f.error);
+            let _ = writeln!(
+                o,
+                "!! THAW FAILED: {} in {}: {} — it may still be frozen",
+                f.target, f.scope, f.error
+            );
         }
         for s in &self.scopes {
-            let window = s.window_ms.map(fmt_ms).unwrap_or_else(|| "not thawed".into());
+            let window = s
+                .window_ms
+                .map(fmt_ms)
+                .unwrap_or_else(|| "not thawed".into());
             let _ = writeln!(
                 o,
                 "quiesce {}: window {window}{}",
                 s.scope,
-                if s.watchdog_expired { " (watchdog expired)" } else { "" }
+                if s.watchdog_expired {
+                    " (watchdog expired)"
+                } else {
+                    ""
+                }
             );
             for t in &s.targets {
-                let w = t.window_ms.map(fmt_ms).unwrap_or_else(|| "not thawed".into());
-                let _ = writeln!(o, "  {:<24} {w}{}", t.target, if t.thaw_failed { "  THAW FAILED" } else { "" });
+                let w = t
+                    .window_ms
+                    .map(fmt_ms)
+                    .unwrap_or_else(|| "not thawed".into());
+                let _ = writeln!(
+                    o,
+                    "  {:<24} {w}{}",
+                    t.target,
+                    if t.thaw_failed { "  THAW FAILED" } else { "" }
+                );
             }
         }
         let _ = writeln!(o, "steps:");
@@ -286,7 +351,11 @@ impl Report {
                 StepOutcome::Cancelled => "cancelled",
             };
             let dur = s.duration_ms.map(fmt_ms).unwrap_or_default();
-            let _ = write!(o, "  {:<28} {:<28} {:<9} {:>9}", s.instance, s.action, state, dur);
+            let _ = write!(
+                o,
+                "  {:<28} {:<28} {:<9} {:>9}",
+                s.instance, s.action, state, dur
+            );
             if s.attempts > 1 {
                 let _ = write!(o, "  ({} attempts)", s.attempts);
             }

@@ -62,15 +62,36 @@ impl Replay {
         let mut r = Replay::default();
         for rec in records {
             match rec {
-                Record::RunStarted { run_id, runbook, started, plan_hash, params } => {
-                    r.run = Some((RunInfo { id: run_id, started, runbook }, params, plan_hash));
+                Record::RunStarted {
+                    run_id,
+                    runbook,
+                    started,
+                    plan_hash,
+                    params,
+                } => {
+                    r.run = Some((
+                        RunInfo {
+                            id: run_id,
+                            started,
+                            runbook,
+                        },
+                        params,
+                        plan_hash,
+                    ));
                 }
                 Record::RunResumed { .. } | Record::StepSkipped { .. } => {}
-                Record::StepIntent { instance, node, frame, call } => {
+                Record::StepIntent {
+                    instance,
+                    node,
+                    frame,
+                    call,
+                } => {
                     r.in_doubt.insert(instance.clone());
                     r.intents.insert(instance, (node, frame, call));
                 }
-                Record::StepOutcome { instance, value, .. } => {
+                Record::StepOutcome {
+                    instance, value, ..
+                } => {
                     r.in_doubt.remove(&instance);
                     if let Some(v) = value {
                         if let Some((node, frame, call)) = r.intents.get(&instance) {
@@ -90,21 +111,38 @@ impl Replay {
                 Record::Approved { instance } => {
                     r.approved.insert(instance);
                 }
-                Record::FreezeIntent { key, scope, target, thaw, .. } => {
+                Record::FreezeIntent {
+                    key,
+                    scope,
+                    target,
+                    thaw,
+                    ..
+                } => {
                     r.frozen.retain(|f| f.0 != key);
                     r.frozen.push((key, scope, target, thaw));
                 }
-                Record::FreezeOutcome { key, error: Some(_) } => r.frozen.retain(|f| f.0 != key),
+                Record::FreezeOutcome {
+                    key,
+                    error: Some(_),
+                } => r.frozen.retain(|f| f.0 != key),
                 Record::ThawOutcome { key, error: None } => r.frozen.retain(|f| f.0 != key),
-                Record::FreezeOutcome { .. } | Record::ThawIntent { .. } | Record::ThawOutcome { .. } => {}
+                Record::FreezeOutcome { .. }
+                | Record::ThawIntent { .. }
+                | Record::ThawOutcome { .. } => {}
                 Record::ScopeFinished { scope } => {
                     r.scopes_done.insert(scope);
                 }
                 Record::RunFailing { reason, .. } => r.failing = Some(reason),
-                Record::CompensateOutcome { instance, error: None } => {
+                Record::CompensateOutcome {
+                    instance,
+                    error: None,
+                } => {
                     r.compensated.insert(instance);
                 }
-                Record::CleanupOutcome { instance, error: None } => {
+                Record::CleanupOutcome {
+                    instance,
+                    error: None,
+                } => {
                     r.cleaned.insert(instance);
                 }
                 Record::CompensateIntent { .. }
@@ -117,12 +155,21 @@ impl Replay {
         r
     }
 
-    pub(crate) fn in_doubt_calls(&self, plan: &Plan, run_id: &str, rt_default: std::time::Duration) -> Vec<InDoubt> {
+    pub(crate) fn in_doubt_calls(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        rt_default: std::time::Duration,
+    ) -> Vec<InDoubt> {
         let mut out = Vec::new();
         for inst in &self.in_doubt {
-            let Some((node, frame, call)) = self.intents.get(inst) else { continue };
+            let Some((node, frame, call)) = self.intents.get(inst) else {
+                continue;
+            };
             let timeout = match plan.nodes.get(node.index()).map(|n| &n.kind) {
-                Some(NodeKind::Action(a)) if a.timeout_ms > 0 => std::time::Duration::from_millis(a.timeout_ms),
+                Some(NodeKind::Action(a)) if a.timeout_ms > 0 => {
+                    std::time::Duration::from_millis(a.timeout_ms)
+                }
                 _ => rt_default,
             };
             out.push(InDoubt {
@@ -152,7 +199,10 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
     let records = journal::read_journal(&dir)?;
     let mut replay = Replay::from_records(records);
     let Some((run, params, hash)) = replay.run.take() else {
-        return Err(ExecError::Resume { dir: dir.display().to_string(), msg: "the journal has no run-started record".into() });
+        return Err(ExecError::Resume {
+            dir: dir.display().to_string(),
+            msg: "the journal has no run-started record".into(),
+        });
     };
     if hash != journal::plan_hash(&plan) {
         return Err(ExecError::Resume {
@@ -161,31 +211,47 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
         });
     }
     let journal = Journal::open_with(&dir, ex.config_ref().durability)?;
-    journal.append(&Record::RunResumed { at: chrono::Utc::now().to_rfc3339() }).await?;
+    journal
+        .append(&Record::RunResumed {
+            at: chrono::Utc::now().to_rfc3339(),
+        })
+        .await?;
 
     let frozen: Vec<FrozenTarget> = replay
         .frozen
         .drain(..)
         .rev()
-        .map(|(key, scope, name, thaw)| FrozenTarget {
-            key,
-            scope,
-            name,
-            thaw: ActionCall {
-                action: thaw.action,
-                args: thaw.args,
-                site: thaw.site,
-                run_id: run.id.clone(),
-                step: format!("resume:thaw:{}", thaw.tag),
-                tag: thaw.tag,
-                attempt: 1,
-                timeout: ex_config_thaw_timeout(ex),
-            },
+        .map(|(key, scope, name, thaw)| {
+            // the key is `{scope}#{i}`; the thaw call was `{scope}:thaw-{i}`
+            let step = match key.rsplit_once('#') {
+                Some((sc, i)) => format!("{sc}:thaw-{i}"),
+                None => format!("{scope}:thaw"),
+            };
+            FrozenTarget {
+                key,
+                scope,
+                name,
+                thaw: ActionCall {
+                    action: thaw.action,
+                    args: thaw.args,
+                    site: thaw.site,
+                    run_id: run.id.clone(),
+                    // the key is `{scope}#{i}`; the thaw call was `{scope}:thaw-{i}`
+                    step: step.clone(),
+                    tag: thaw.tag,
+                    attempt: 1,
+                    timeout: ex_config_thaw_timeout(ex),
+                },
+            }
         })
         .collect();
     let failing = replay.failing.take();
     let finished = replay.finished.clone();
-    let in_doubt = if failing.is_some() { replay.in_doubt_calls(&plan, &run.id, ex_default_timeout(ex)) } else { Vec::new() };
+    let in_doubt = if failing.is_some() {
+        replay.in_doubt_calls(&plan, &run.id, ex_default_timeout(ex))
+    } else {
+        Vec::new()
+    };
     let completed = std::mem::take(&mut replay.completed);
     let compensated = std::mem::take(&mut replay.compensated);
     let cleaned = std::mem::take(&mut replay.cleaned);
@@ -197,7 +263,9 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
         started: rt.run.started.clone(),
         resumed: true,
     });
-    rt.events.emit(EventKind::PhaseChanged { phase: Phase::Resuming });
+    rt.events.emit(EventKind::PhaseChanged {
+        phase: Phase::Resuming,
+    });
 
     // 1. Thaw whatever a scope left frozen, before anything else.
     thaw_targets(&rt, frozen).await;
@@ -212,7 +280,10 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
 
     // 2. Finished already.
     if let Some(outcome) = finished {
-        rt.events.emit(EventKind::RunFinished { outcome: outcome.clone(), duration_ms: rt.events.elapsed_ms() });
+        rt.events.emit(EventKind::RunFinished {
+            outcome: outcome.clone(),
+            duration_ms: rt.events.elapsed_ms(),
+        });
         return Ok(RunResult {
             run_id: rt.run.id.clone(),
             run_dir: dir,
@@ -227,9 +298,13 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
     // 3. Failing: finish compensation.
     if let Some(reason) = failing {
         rt.fail_quietly(reason);
-        rt.events.emit(EventKind::PhaseChanged { phase: Phase::Compensating });
+        rt.events.emit(EventKind::PhaseChanged {
+            phase: Phase::Compensating,
+        });
         let comp = rt.compensate().await;
-        return Ok(rt.clean_up_and_finish(RunPhase::Compensating, comp, &dir).await);
+        return Ok(rt
+            .clean_up_and_finish(RunPhase::Compensating, comp, &dir)
+            .await);
     }
 
     // 4. Continue.

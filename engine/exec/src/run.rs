@@ -87,7 +87,12 @@ pub struct RunOptions {
 
 impl RunOptions {
     pub fn new(run_dir: impl Into<PathBuf>) -> Self {
-        RunOptions { run_dir: run_dir.into(), run_id: None, events: None, cancel: CancelHandle::new() }
+        RunOptions {
+            run_dir: run_dir.into(),
+            run_id: None,
+            events: None,
+            cancel: CancelHandle::new(),
+        }
     }
 }
 
@@ -147,7 +152,11 @@ pub struct Executor {
 impl Executor {
     /// An executor that refuses approvals (see [`Executor::with_approver`]).
     pub fn new(actions: Arc<dyn Actions>) -> Self {
-        Executor { actions, approver: Arc::new(Refuse), config: ExecConfig::default() }
+        Executor {
+            actions,
+            approver: Arc::new(Refuse),
+            config: ExecConfig::default(),
+        }
     }
 
     pub fn with_approver(mut self, approver: Arc<dyn Approver>) -> Self {
@@ -165,7 +174,12 @@ impl Executor {
     }
 
     /// Runs `plan` with `params` (defaults are filled in).
-    pub async fn run(&self, plan: &Plan, params: Map<String, Value>, opts: RunOptions) -> Result<RunResult, ExecError> {
+    pub async fn run(
+        &self,
+        plan: &Plan,
+        params: Map<String, Value>,
+        opts: RunOptions,
+    ) -> Result<RunResult, ExecError> {
         let params = fill_params(plan, params)?;
         let run_id = opts.run_id.clone().unwrap_or_else(new_run_id);
         let started = chrono::Utc::now().to_rfc3339();
@@ -184,7 +198,18 @@ impl Executor {
                 params: params.clone(),
             })
             .await?;
-        let rt = self.rt(plan.clone(), params, RunInfo { id: run_id, started, runbook: plan.runbook.clone() }, journal, &opts, None);
+        let rt = self.rt(
+            plan.clone(),
+            params,
+            RunInfo {
+                id: run_id,
+                started,
+                runbook: plan.runbook.clone(),
+            },
+            journal,
+            &opts,
+            None,
+        );
         rt.events.emit(EventKind::RunStarted {
             run_id: rt.run.id.clone(),
             runbook: rt.run.runbook.clone(),
@@ -201,25 +226,56 @@ impl Executor {
 
     /// Starts a run on its own task: the dispatcher keeps the events, the
     /// cancel handle (Ctrl-C → `interrupt()`) and the join handle.
-    pub fn spawn(&self, plan: Plan, params: Map<String, Value>, run_dir: PathBuf, run_id: Option<String>) -> RunHandle {
+    pub fn spawn(
+        &self,
+        plan: Plan,
+        params: Map<String, Value>,
+        run_dir: PathBuf,
+        run_id: Option<String>,
+    ) -> RunHandle {
         let (tx, rx) = crate::event::channel();
         let run_id = run_id.unwrap_or_else(new_run_id);
         let cancel = CancelHandle::new();
-        let opts = RunOptions { run_dir: run_dir.clone(), run_id: Some(run_id.clone()), events: Some(tx), cancel: cancel.clone() };
+        let opts = RunOptions {
+            run_dir: run_dir.clone(),
+            run_id: Some(run_id.clone()),
+            events: Some(tx),
+            cancel: cancel.clone(),
+        };
         let ex = self.clone();
         let result = tokio::spawn(async move { ex.run(&plan, params, opts).await });
-        RunHandle { run_id, run_dir, events: rx, cancel, result }
+        RunHandle {
+            run_id,
+            run_dir,
+            events: rx,
+            cancel,
+            result,
+        }
     }
 
     /// Resumes the run in `run_dir` on its own task.
     pub fn spawn_resume(&self, run_dir: PathBuf) -> RunHandle {
         let (tx, rx) = crate::event::channel();
         let cancel = CancelHandle::new();
-        let opts = RunOptions { run_dir: run_dir.clone(), run_id: None, events: Some(tx), cancel: cancel.clone() };
+        let opts = RunOptions {
+            run_dir: run_dir.clone(),
+            run_id: None,
+            events: Some(tx),
+            cancel: cancel.clone(),
+        };
         let ex = self.clone();
-        let run_id = run_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let run_id = run_dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let result = tokio::spawn(async move { ex.resume(opts).await });
-        RunHandle { run_id, run_dir, events: rx, cancel, result }
+        RunHandle {
+            run_id,
+            run_dir,
+            events: rx,
+            cancel,
+            result,
+        }
     }
 
     pub(crate) fn rt(
@@ -252,8 +308,14 @@ impl Executor {
     }
 }
 
-fn fill_params(plan: &Plan, mut given: Map<String, Value>) -> Result<Map<String, Value>, ExecError> {
-    if let Some(k) = given.keys().find(|k| !plan.params.iter().any(|p| &p.name == *k)) {
+fn fill_params(
+    plan: &Plan,
+    mut given: Map<String, Value>,
+) -> Result<Map<String, Value>, ExecError> {
+    if let Some(k) = given
+        .keys()
+        .find(|k| !plan.params.iter().any(|p| &p.name == *k))
+    {
         return Err(ExecError::UnknownParam(k.clone(), plan.runbook.clone()));
     }
     let mut out = Map::new();
@@ -301,15 +363,37 @@ pub(crate) struct Rt {
 impl Rt {
     pub(crate) fn eval(&self, frame: &Frame, e: &Expr) -> Result<Value, EvalError> {
         let values = self.values.lock().unwrap_or_else(|e| e.into_inner());
-        EvalCtx { plan: &self.plan, params: &self.params, run: &self.run, values: &values, frame, saga: None }.eval(e)
+        EvalCtx {
+            plan: &self.plan,
+            params: &self.params,
+            run: &self.run,
+            values: &values,
+            frame,
+            saga: None,
+        }
+        .eval(e)
     }
 
     pub(crate) fn eval_bool(&self, frame: &Frame, e: &Expr) -> Result<bool, EvalError> {
         let values = self.values.lock().unwrap_or_else(|e| e.into_inner());
-        EvalCtx { plan: &self.plan, params: &self.params, run: &self.run, values: &values, frame, saga: None }.eval_bool(e)
+        EvalCtx {
+            plan: &self.plan,
+            params: &self.params,
+            run: &self.run,
+            values: &values,
+            frame,
+            saga: None,
+        }
+        .eval_bool(e)
     }
 
-    pub(crate) fn eval_saga(&self, frame: &Frame, e: &Expr, result: &Value, args: &Map<String, Value>) -> Result<Value, EvalError> {
+    pub(crate) fn eval_saga(
+        &self,
+        frame: &Frame,
+        e: &Expr,
+        result: &Value,
+        args: &Map<String, Value>,
+    ) -> Result<Value, EvalError> {
         let values = self.values.lock().unwrap_or_else(|e| e.into_inner());
         EvalCtx {
             plan: &self.plan,
@@ -328,7 +412,10 @@ impl Rt {
 
     /// A step failed: report it and stop the run (nothing new starts).
     pub(crate) fn fail(&self, instance: &str, error: String) {
-        self.events.emit(EventKind::StepFailed { instance: instance.to_string(), error: error.clone() });
+        self.events.emit(EventKind::StepFailed {
+            instance: instance.to_string(),
+            error: error.clone(),
+        });
         self.fail_quietly(format!("{instance}: {error}"));
     }
 
@@ -346,7 +433,10 @@ impl Rt {
     }
 
     pub(crate) fn failure(&self) -> Option<String> {
-        self.failure.lock().unwrap_or_else(|e| e.into_inner()).clone()
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     pub(crate) fn note_thaw_failure(&self) {
@@ -364,21 +454,31 @@ impl Rt {
     /// Walks the body, then the saga. Used by run and resume.
     pub(crate) async fn walk_and_finish(&self, run_dir: &Path) -> RunResult {
         let mut phase = RunPhase::Running;
-        self.events.emit(EventKind::PhaseChanged { phase: Phase::Running });
+        self.events.emit(EventKind::PhaseChanged {
+            phase: Phase::Running,
+        });
         let body = self.plan.body.clone();
         let root = Frame::default();
         let outcome = run_block(self, &body, &root, &self.cancel).await;
-        let failed = outcome != NodeOutcome::Succeeded || self.failure().is_some() || self.interrupted();
+        let failed =
+            outcome != NodeOutcome::Succeeded || self.failure().is_some() || self.interrupted();
         let mut comp = (0, false);
         if failed {
             phase = self.next_phase(phase, RunPhase::Compensating);
             let reason = self.failure_reason();
-            let rec = Record::RunFailing { reason, interrupted: self.interrupted() };
+            let rec = Record::RunFailing {
+                reason,
+                interrupted: self.interrupted(),
+            };
             if let Err(e) = self.journal.append(&rec).await {
                 tracing::error!(error = %e, "journal write failed");
             }
             if let Some(rep) = &self.replay {
-                let seen = self.replay_seen.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                let seen = self
+                    .replay_seen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
                 let unseen: Vec<_> = rep
                     .in_doubt_calls(&self.plan, &self.run.id, self.config.default_timeout)
                     .into_iter()
@@ -392,11 +492,14 @@ impl Rt {
     }
 
     fn failure_reason(&self) -> String {
-        self.failure().unwrap_or_else(|| match self.cancel.reason() {
-            Some(CancelReason::Interrupt | CancelReason::SecondInterrupt) => "interrupted by the operator".into(),
-            Some(r) => format!("cancelled ({r:?})"),
-            None => "cancelled".into(),
-        })
+        self.failure()
+            .unwrap_or_else(|| match self.cancel.reason() {
+                Some(CancelReason::Interrupt | CancelReason::SecondInterrupt) => {
+                    "interrupted by the operator".into()
+                }
+                Some(r) => format!("cancelled ({r:?})"),
+                None => "cancelled".into(),
+            })
     }
 
     fn next_phase(&self, from: RunPhase, to: RunPhase) -> RunPhase {
@@ -419,25 +522,47 @@ impl Rt {
         (f + unreconciled, skipped)
     }
 
-    pub(crate) async fn clean_up_and_finish(&self, phase: RunPhase, comp: (usize, bool), run_dir: &Path) -> RunResult {
+    pub(crate) async fn clean_up_and_finish(
+        &self,
+        phase: RunPhase,
+        comp: (usize, bool),
+        run_dir: &Path,
+    ) -> RunResult {
         let failed = phase == RunPhase::Compensating;
         let phase = self.next_phase(phase, RunPhase::CleaningUp);
-        let clean = if comp.1 { (0, true) } else { run_saga(self, SagaKind::Cleanup).await };
+        let clean = if comp.1 {
+            (0, true)
+        } else {
+            run_saga(self, SagaKind::Cleanup).await
+        };
         let outcome = if !failed && self.failure().is_none() && !self.interrupted() {
             RunOutcome::Succeeded
         } else if self.interrupted() {
-            RunOutcome::Interrupted { reason: self.failure_reason() }
+            RunOutcome::Interrupted {
+                reason: self.failure_reason(),
+            }
         } else {
-            RunOutcome::Failed { reason: self.failure_reason() }
+            RunOutcome::Failed {
+                reason: self.failure_reason(),
+            }
         };
         let finished = !(comp.1 || clean.1);
         if finished {
-            if let Err(e) = self.journal.append(&Record::RunFinished { outcome: outcome.clone() }).await {
+            if let Err(e) = self
+                .journal
+                .append(&Record::RunFinished {
+                    outcome: outcome.clone(),
+                })
+                .await
+            {
                 tracing::error!(error = %e, "journal write failed");
             }
         }
         let _ = self.next_phase(phase, RunPhase::Finished(outcome.clone()));
-        self.events.emit(EventKind::RunFinished { outcome: outcome.clone(), duration_ms: self.events.elapsed_ms() });
+        self.events.emit(EventKind::RunFinished {
+            outcome: outcome.clone(),
+            duration_ms: self.events.elapsed_ms(),
+        });
         RunResult {
             run_id: self.run.id.clone(),
             run_dir: run_dir.to_path_buf(),

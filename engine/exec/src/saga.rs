@@ -77,12 +77,12 @@ pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
         match rt.actions.find_created(&d.call).await {
             Ok(Some(out)) => {
                 rt.journal.append_nowait(&Record::StepOutcome {
-                        instance: d.instance.clone(),
-                        value: Some(out.value.clone()),
-                        bytes_moved: out.bytes_moved,
-                        error: None,
-                        reconciled: true,
-                    });
+                    instance: d.instance.clone(),
+                    value: Some(out.value.clone()),
+                    bytes_moved: out.bytes_moved,
+                    error: None,
+                    reconciled: true,
+                });
                 rt.saga().completed.push(Completed {
                     node: d.node,
                     instance: d.instance,
@@ -154,7 +154,9 @@ fn saga_call(rt: &Rt, node: StepId, kind: SagaKind) -> Option<&Call> {
 }
 
 async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
-    let Some(call_def) = saga_call(rt, c.node, kind) else { return true };
+    let Some(call_def) = saga_call(rt, c.node, kind) else {
+        return true;
+    };
     let (suffix, letter) = match kind {
         SagaKind::Compensate => ("compensate", 'c'),
         SagaKind::Cleanup => ("cleanup", 'k'),
@@ -162,14 +164,26 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
     let instance = c.instance.clone();
     let fail = |error: String| {
         rt.events.emit(match kind {
-            SagaKind::Compensate => EventKind::CompensationFailed { instance: instance.clone(), error },
-            SagaKind::Cleanup => EventKind::CleanupFailed { instance: instance.clone(), error },
+            SagaKind::Compensate => EventKind::CompensationFailed {
+                instance: instance.clone(),
+                error,
+            },
+            SagaKind::Cleanup => EventKind::CleanupFailed {
+                instance: instance.clone(),
+                error,
+            },
         });
         false
     };
     rt.events.emit(match kind {
-        SagaKind::Compensate => EventKind::CompensationStarted { instance: instance.clone(), action: call_def.action.clone() },
-        SagaKind::Cleanup => EventKind::CleanupStarted { instance: instance.clone(), action: call_def.action.clone() },
+        SagaKind::Compensate => EventKind::CompensationStarted {
+            instance: instance.clone(),
+            action: call_def.action.clone(),
+        },
+        SagaKind::Cleanup => EventKind::CleanupStarted {
+            instance: instance.clone(),
+            action: call_def.action.clone(),
+        },
     });
     let args = match eval_args(rt, &c.frame, &call_def.args, Some((&c.value, &c.args))) {
         Ok(a) => a,
@@ -197,8 +211,14 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         timeout,
     };
     let intent = match kind {
-        SagaKind::Compensate => Record::CompensateIntent { instance: instance.clone(), call: call_rec(&call) },
-        SagaKind::Cleanup => Record::CleanupIntent { instance: instance.clone(), call: call_rec(&call) },
+        SagaKind::Compensate => Record::CompensateIntent {
+            instance: instance.clone(),
+            call: call_rec(&call),
+        },
+        SagaKind::Cleanup => Record::CleanupIntent {
+            instance: instance.clone(),
+            call: call_rec(&call),
+        },
     };
     if let Err(e) = rt.journal.append(&intent).await {
         return fail(format!("not started, the journal cannot be written: {e}"));
@@ -212,8 +232,14 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         Err(CallFailure::Cancelled) => Some("cancelled".to_string()),
     };
     let outcome = match kind {
-        SagaKind::Compensate => Record::CompensateOutcome { instance: instance.clone(), error: error.clone() },
-        SagaKind::Cleanup => Record::CleanupOutcome { instance: instance.clone(), error: error.clone() },
+        SagaKind::Compensate => Record::CompensateOutcome {
+            instance: instance.clone(),
+            error: error.clone(),
+        },
+        SagaKind::Cleanup => Record::CleanupOutcome {
+            instance: instance.clone(),
+            error: error.clone(),
+        },
     };
     rt.journal.append_nowait(&outcome);
     match error {

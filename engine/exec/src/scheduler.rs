@@ -33,10 +33,14 @@ use crate::event::EventKind;
 use crate::journal::{CallRec, Record};
 use crate::run::Rt;
 use crate::saga::{Completed, InDoubt};
-use crate::step::{abortable, call_with_retries, make_tag, CallFailure, Retry, StepMachine, StepState};
+use crate::step::{
+    abortable, call_with_retries, make_tag, CallFailure, Retry, StepMachine, StepState,
+};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
-use lifeboat_dsl::plan::{ActionStep, Approve, Arg, DepReason, ForEach, Node, NodeKind, StepId, Type};
+use lifeboat_dsl::plan::{
+    ActionStep, Approve, Arg, DepReason, ForEach, Node, NodeKind, StepId, Type,
+};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, VecDeque};
 use std::time::Duration;
@@ -74,7 +78,8 @@ pub(crate) fn run_block<'a>(
 ) -> BoxFuture<'a, NodeOutcome> {
     Box::pin(async move {
         let n = block.len();
-        let pos: HashMap<StepId, usize> = block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let pos: HashMap<StepId, usize> =
+            block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let mut waiting = vec![0usize; n];
         let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); n];
         let mut outcome: Vec<Option<NodeOutcome>> = vec![None; n];
@@ -94,7 +99,9 @@ pub(crate) fn run_block<'a>(
                         dependants[j].push(i);
                     }
                     Some(_) => {}
-                    None => tracing::warn!(node = %node.name, dep = %d.on, "dep outside the block ignored"),
+                    None => {
+                        tracing::warn!(node = %node.name, dep = %d.on, "dep outside the block ignored")
+                    }
                 }
             }
         }
@@ -126,7 +133,9 @@ pub(crate) fn run_block<'a>(
                     }
                 }
             }
-            let Some((i, o)) = running.next().await else { break };
+            let Some((i, o)) = running.next().await else {
+                break;
+            };
             outcome[i] = Some(o);
             finished += 1;
             for &d in &dependants[i] {
@@ -140,7 +149,10 @@ pub(crate) fn run_block<'a>(
             for i in 0..n {
                 if outcome[i].is_none() {
                     let node = rt.plan.node(block[i]);
-                    rt.fail(&frame.instance(&node.name), "dependency cycle in the plan: the step can never start".into());
+                    rt.fail(
+                        &frame.instance(&node.name),
+                        "dependency cycle in the plan: the step can never start".into(),
+                    );
                     outcome[i] = Some(NodeOutcome::Failed);
                 }
             }
@@ -160,12 +172,16 @@ fn decide(
 ) -> Option<NodeOutcome> {
     let instance = || frame.instance(&node.name);
     let dep_outcome = |on: StepId| pos.get(&on).and_then(|&j| outcome[j]);
-    let blocked = node
-        .deps
-        .iter()
-        .any(|d| matches!(dep_outcome(d.on), Some(NodeOutcome::Failed | NodeOutcome::Cancelled)));
+    let blocked = node.deps.iter().any(|d| {
+        matches!(
+            dep_outcome(d.on),
+            Some(NodeOutcome::Failed | NodeOutcome::Cancelled)
+        )
+    });
     if blocked || cancel.is_stopping() {
-        rt.events.emit(EventKind::StepCancelled { instance: instance() });
+        rt.events.emit(EventKind::StepCancelled {
+            instance: instance(),
+        });
         return Some(NodeOutcome::Cancelled);
     }
     if let Some(d) = node
@@ -174,13 +190,21 @@ fn decide(
         .find(|d| d.reason == DepReason::Data && dep_outcome(d.on) == Some(NodeOutcome::Skipped))
     {
         let reason = format!("reads `{}`, which was skipped", rt.plan.node(d.on).name);
-        rt.events.emit(EventKind::StepSkipped { instance: instance(), reason });
+        rt.events.emit(EventKind::StepSkipped {
+            instance: instance(),
+            reason,
+        });
         return Some(NodeOutcome::Skipped);
     }
     None
 }
 
-fn run_node<'a>(rt: &'a Rt, id: StepId, frame: &'a Frame, cancel: &'a CancelHandle) -> BoxFuture<'a, NodeOutcome> {
+fn run_node<'a>(
+    rt: &'a Rt,
+    id: StepId,
+    frame: &'a Frame,
+    cancel: &'a CancelHandle,
+) -> BoxFuture<'a, NodeOutcome> {
     Box::pin(async move {
         let node = rt.plan.node(id);
         let instance = frame.instance(&node.name);
@@ -188,7 +212,10 @@ fn run_node<'a>(rt: &'a Rt, id: StepId, frame: &'a Frame, cancel: &'a CancelHand
             match rt.eval_bool(frame, w) {
                 Ok(true) => {}
                 Ok(false) => {
-                    rt.events.emit(EventKind::StepSkipped { instance, reason: "`when` is false".into() });
+                    rt.events.emit(EventKind::StepSkipped {
+                        instance,
+                        reason: "`when` is false".into(),
+                    });
                     return NodeOutcome::Skipped;
                 }
                 Err(e) => {
@@ -200,7 +227,9 @@ fn run_node<'a>(rt: &'a Rt, id: StepId, frame: &'a Frame, cancel: &'a CancelHand
         match &node.kind {
             NodeKind::Action(a) => run_action(rt, node, a, frame, cancel, instance).await,
             NodeKind::ForEach(f) => run_foreach(rt, node, f, frame, cancel, instance).await,
-            NodeKind::Quiesce(q) => crate::quiesce::run_scope(rt, node, q, frame, cancel, instance).await,
+            NodeKind::Quiesce(q) => {
+                crate::quiesce::run_scope(rt, node, q, frame, cancel, instance).await
+            }
             NodeKind::Approve(a) => run_approve(rt, a, frame, cancel, instance).await,
         }
     })
@@ -210,7 +239,10 @@ fn run_node<'a>(rt: &'a Rt, id: StepId, frame: &'a Frame, cancel: &'a CancelHand
 /// its first record argument (of a list of records: of the first element).
 pub(crate) fn site_of(args: &[Arg], vals: &Map<String, Value>) -> Option<String> {
     if let Some(a) = args.iter().find(|a| a.ty == Type::Site) {
-        return vals.get(&a.name).and_then(|v| v.as_str()).map(str::to_string);
+        return vals
+            .get(&a.name)
+            .and_then(|v| v.as_str())
+            .map(str::to_string);
     }
     let a = args.iter().find(|a| match &a.ty {
         Type::Record(_) => true,
@@ -222,7 +254,12 @@ pub(crate) fn site_of(args: &[Arg], vals: &Map<String, Value>) -> Option<String>
     rec.get("site").and_then(|s| s.as_str()).map(str::to_string)
 }
 
-pub(crate) fn eval_args(rt: &Rt, frame: &Frame, args: &[Arg], saga: Option<(&Value, &Map<String, Value>)>) -> Result<Map<String, Value>, String> {
+pub(crate) fn eval_args(
+    rt: &Rt,
+    frame: &Frame,
+    args: &[Arg],
+    saga: Option<(&Value, &Map<String, Value>)>,
+) -> Result<Map<String, Value>, String> {
     let mut out = Map::new();
     for a in args {
         let v = match saga {
@@ -255,7 +292,10 @@ async fn run_action(
     m.go(StepState::Ready);
     let path = frame.path();
     if let Some(value) = rt.replay.as_ref().and_then(|r| r.outcomes.get(&instance)) {
-        rt.values.lock().unwrap_or_else(|e| e.into_inner()).set_result(node.id, path, value.clone());
+        rt.values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_result(node.id, path, value.clone());
         m.go(StepState::Succeeded);
         rt.events.emit(EventKind::StepSucceeded {
             instance,
@@ -290,8 +330,15 @@ async fn run_action(
 
     // A call the crashed run had started: did it create something?
     let mut result = None;
-    if rt.replay.as_ref().is_some_and(|r| r.in_doubt.contains(&instance)) {
-        rt.replay_seen.lock().unwrap_or_else(|e| e.into_inner()).insert(instance.clone());
+    if rt
+        .replay
+        .as_ref()
+        .is_some_and(|r| r.in_doubt.contains(&instance))
+    {
+        rt.replay_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(instance.clone());
         match abortable(Some(cancel), rt.actions.find_created(&call)).await {
             None => return cancelled(rt, m, instance),
             Some(Ok(Some(out))) => result = Some((out, true)),
@@ -308,11 +355,19 @@ async fn run_action(
             instance: instance.clone(),
             node: node.id,
             frame: frame.clone(),
-            call: CallRec { action: call.action.clone(), tag: call.tag.clone(), site: call.site.clone(), args: call.args.clone() },
+            call: CallRec {
+                action: call.action.clone(),
+                tag: call.tag.clone(),
+                site: call.site.clone(),
+                args: call.args.clone(),
+            },
         };
         if let Err(e) = rt.journal.append(&intent).await {
             m.go(StepState::Failed);
-            rt.fail(&instance, format!("not started, the journal cannot be written: {e}"));
+            rt.fail(
+                &instance,
+                format!("not started, the journal cannot be written: {e}"),
+            );
             return NodeOutcome::Failed;
         }
         let policy = Retry {
@@ -324,7 +379,12 @@ async fn run_action(
             Ok(out) => result = Some((out, false)),
             Err(CallFailure::Cancelled) => {
                 if saga_relevant {
-                    rt.saga().in_doubt.push(InDoubt { node: node.id, instance: instance.clone(), frame: frame.clone(), call });
+                    rt.saga().in_doubt.push(InDoubt {
+                        node: node.id,
+                        instance: instance.clone(),
+                        frame: frame.clone(),
+                        call,
+                    });
                 }
                 return cancelled(rt, m, instance);
             }
@@ -342,9 +402,14 @@ async fn run_action(
             }
         }
     }
-    let Some((out, reconciled)) = result else { return NodeOutcome::Failed };
+    let Some((out, reconciled)) = result else {
+        return NodeOutcome::Failed;
+    };
     m.go(StepState::Succeeded);
-    rt.values.lock().unwrap_or_else(|e| e.into_inner()).set_result(node.id, path, out.value.clone());
+    rt.values
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .set_result(node.id, path, out.value.clone());
     if saga_relevant {
         rt.saga().completed.push(Completed {
             node: node.id,
@@ -391,7 +456,14 @@ async fn run_foreach(
         Ok(Value::Array(items)) => items,
         Ok(Value::Null) => Vec::new(),
         Ok(other) => {
-            rt.fail(&instance, format!("`for {}` iterates over {}, expected a list", f.var, shape(&other)));
+            rt.fail(
+                &instance,
+                format!(
+                    "`for {}` iterates over {}, expected a list",
+                    f.var,
+                    shape(&other)
+                ),
+            );
             return NodeOutcome::Failed;
         }
         Err(e) => {
@@ -400,7 +472,10 @@ async fn run_foreach(
         }
     };
     let n = u32::try_from(items.len()).unwrap_or(u32::MAX);
-    rt.values.lock().unwrap_or_else(|e| e.into_inner()).set_loop_len(node.id, frame.path(), n);
+    rt.values
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .set_loop_len(node.id, frame.path(), n);
     let parallel = f.parallel.max(1) as usize;
     let id = node.id;
     let outcomes: Vec<NodeOutcome> = futures::stream::iter(items.into_iter().enumerate())
@@ -419,8 +494,18 @@ async fn run_foreach(
     NodeOutcome::combine(outcomes)
 }
 
-async fn run_approve(rt: &Rt, a: &Approve, frame: &Frame, cancel: &CancelHandle, instance: String) -> NodeOutcome {
-    if rt.replay.as_ref().is_some_and(|r| r.approved.contains(&instance)) {
+async fn run_approve(
+    rt: &Rt,
+    a: &Approve,
+    frame: &Frame,
+    cancel: &CancelHandle,
+    instance: String,
+) -> NodeOutcome {
+    if rt
+        .replay
+        .as_ref()
+        .is_some_and(|r| r.approved.contains(&instance))
+    {
         return NodeOutcome::Succeeded;
     }
     let prompt = match rt.eval(frame, &a.prompt) {
@@ -431,23 +516,34 @@ async fn run_approve(rt: &Rt, a: &Approve, frame: &Frame, cancel: &CancelHandle,
             return NodeOutcome::Failed;
         }
     };
-    rt.events.emit(EventKind::ApprovalRequested { instance: instance.clone(), prompt: prompt.clone() });
+    rt.events.emit(EventKind::ApprovalRequested {
+        instance: instance.clone(),
+        prompt: prompt.clone(),
+    });
     match abortable(Some(cancel), rt.approver.approve(&prompt)).await {
         None => {
             rt.events.emit(EventKind::StepCancelled { instance });
             NodeOutcome::Cancelled
         }
         Some(Ok(true)) => {
-            rt.journal.append_nowait(&Record::Approved { instance: instance.clone() });
+            rt.journal.append_nowait(&Record::Approved {
+                instance: instance.clone(),
+            });
             rt.events.emit(EventKind::ApprovalGranted { instance });
             NodeOutcome::Succeeded
         }
         Some(Ok(false)) => {
-            rt.fail(&instance, format!("not approved by the operator: \"{prompt}\""));
+            rt.fail(
+                &instance,
+                format!("not approved by the operator: \"{prompt}\""),
+            );
             NodeOutcome::Failed
         }
         Some(Err(e)) => {
-            rt.fail(&instance, format!("approval \"{prompt}\" could not be obtained: {e}"));
+            rt.fail(
+                &instance,
+                format!("approval \"{prompt}\" could not be obtained: {e}"),
+            );
             NodeOutcome::Failed
         }
     }

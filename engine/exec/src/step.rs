@@ -48,7 +48,10 @@ pub enum StepState {
 
 impl StepState {
     pub fn is_terminal(self) -> bool {
-        matches!(self, StepState::Succeeded | StepState::Failed | StepState::Skipped | StepState::Cancelled)
+        matches!(
+            self,
+            StepState::Succeeded | StepState::Failed | StepState::Skipped | StepState::Cancelled
+        )
     }
 
     /// Whether `self → next` is a legal transition.
@@ -77,7 +80,9 @@ pub(crate) struct StepMachine {
 
 impl StepMachine {
     pub(crate) fn new() -> Self {
-        StepMachine { state: StepState::Pending }
+        StepMachine {
+            state: StepState::Pending,
+        }
     }
 
     pub(crate) fn go(&mut self, next: StepState) {
@@ -120,8 +125,14 @@ pub(crate) async fn abortable<F: Future>(cancel: Option<&CancelHandle>, f: F) ->
 }
 
 pub(crate) fn backoff_delay(base: Duration, attempt: u32, cap: Duration) -> Duration {
-    let base = if base.is_zero() { Duration::from_secs(1) } else { base };
-    let exp = base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20)).min(cap);
+    let base = if base.is_zero() {
+        Duration::from_secs(1)
+    } else {
+        base
+    };
+    let exp = base
+        .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+        .min(cap);
     let factor: f64 = rand::thread_rng().gen_range(0.5..=1.0);
     exp.mul_f64(factor)
 }
@@ -161,7 +172,11 @@ pub(crate) async fn call_with_retries(
         }
         let hard = call.timeout.saturating_add(rt.config.timeout_grace);
         let attempt_fut = async {
-            let _permit = if limited { rt.limiter.acquire(call.site.as_deref()).await } else { None };
+            let _permit = if limited {
+                rt.limiter.acquire(call.site.as_deref()).await
+            } else {
+                None
+            };
             match tokio::time::timeout(hard, rt.actions.run(call)).await {
                 Ok(r) => r,
                 Err(_) => Err(ActionError::timeout(format!(
@@ -201,7 +216,8 @@ pub(crate) async fn call_with_retries(
             m.go(StepState::Cancelled);
             return Err(CallFailure::Cancelled);
         }
-        let delay = retry_after.unwrap_or_else(|| backoff_delay(policy.backoff, attempt, rt.config.backoff_cap));
+        let delay = retry_after
+            .unwrap_or_else(|| backoff_delay(policy.backoff, attempt, rt.config.backoff_cap));
         m.go(StepState::Waiting { attempt, delay });
         if emit {
             rt.events.emit(EventKind::StepRetrying {
@@ -248,7 +264,11 @@ pub fn make_tag(run_id: &str, instance: &str) -> String {
     let s = s.trim_matches('-');
     const MAX: usize = 40;
     let body = if s.len() > MAX {
-        format!("{}-{:08x}", &s[..MAX - 9], crate::journal::fnv1a(instance.as_bytes()) as u32)
+        format!(
+            "{}-{:08x}",
+            &s[..MAX - 9],
+            crate::journal::fnv1a(instance.as_bytes()) as u32
+        )
     } else {
         s.to_string()
     };
@@ -265,12 +285,19 @@ mod tests {
         assert!(Pending.can_go(Ready));
         assert!(Ready.can_go(Running { attempt: 1 }));
         assert!(!Ready.can_go(Running { attempt: 2 }));
-        let w = Waiting { attempt: 1, delay: Duration::from_secs(1) };
+        let w = Waiting {
+            attempt: 1,
+            delay: Duration::from_secs(1),
+        };
         assert!(Running { attempt: 1 }.can_go(w));
         assert!(w.can_go(Running { attempt: 2 }));
         assert!(!w.can_go(Running { attempt: 3 }));
         assert!(Running { attempt: 2 }.can_go(Succeeded));
-        assert!(Waiting { attempt: 2, delay: Duration::ZERO }.can_go(Cancelled));
+        assert!(Waiting {
+            attempt: 2,
+            delay: Duration::ZERO
+        }
+        .can_go(Cancelled));
         assert!(!Succeeded.can_go(Failed));
         assert!(!Skipped.can_go(Running { attempt: 1 }));
         assert!(!Pending.can_go(Succeeded));

@@ -20,7 +20,11 @@ fn chain() -> Plan {
         if let Some(p) = prev {
             b.after(id, p);
         }
-        b.compensate(id, "test.undo", vec![arg("id", Type::String, field(Expr::Result, "id"))]);
+        b.compensate(
+            id,
+            "test.undo",
+            vec![arg("id", Type::String, field(Expr::Result, "id"))],
+        );
         prev = Some(id);
     }
     b.build()
@@ -41,8 +45,12 @@ async fn crash_after_intent_before_outcome_resume_finds_the_resource() {
     crash_when_hung(&fake, chain(), dir.path()).await;
 
     let recs = read_journal(dir.path()).unwrap();
-    assert!(recs.iter().any(|r| matches!(r, Record::StepIntent { instance, .. } if instance == "b")));
-    assert!(!recs.iter().any(|r| matches!(r, Record::StepOutcome { instance, .. } if instance == "b")));
+    assert!(recs
+        .iter()
+        .any(|r| matches!(r, Record::StepIntent { instance, .. } if instance == "b")));
+    assert!(!recs
+        .iter()
+        .any(|r| matches!(r, Record::StepOutcome { instance, .. } if instance == "b")));
     assert!(dir.path().join("plan.json").exists());
 
     let before = fake.calls().len();
@@ -53,10 +61,16 @@ async fn crash_after_intent_before_outcome_resume_finds_the_resource() {
     assert!(fake.finds().contains(&"lb-r1-b".to_string()));
     assert_eq!(fake.create_count("lb-r1-b"), 1);
     assert_eq!(fake.create_count("lb-r1-a"), 1);
-    let after: Vec<String> = fake.calls()[before..].iter().map(|c| c.step.clone()).collect();
+    let after: Vec<String> = fake.calls()[before..]
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
     assert_eq!(after, ["c"]);
     assert!(evs.iter().any(|e| matches!(&e.kind, EventKind::StepSucceeded { instance, reused: true, .. } if instance == "a")));
-    assert!(matches!(read_journal(dir.path()).unwrap().last(), Some(Record::RunFinished { .. })));
+    assert!(matches!(
+        read_journal(dir.path()).unwrap().last(),
+        Some(Record::RunFinished { .. })
+    ));
 }
 
 #[tokio::test]
@@ -80,7 +94,15 @@ async fn crash_while_frozen_resume_thaws_first_in_reverse_order() {
     fake.rule("test.create", Some("snap"), 1, Behaviour::Hang);
     let mut b = PlanBuilder::new("protect");
     let find = b.action(None, "servers", "test.find", vec![]);
-    let q = b.quiesce(None, "quiesce@3", step(find), "role", list_of(&["db", "app", "lb"]), "pause", 60_000);
+    let q = b.quiesce(
+        None,
+        "quiesce@3",
+        step(find),
+        "role",
+        list_of(&["db", "app", "lb"]),
+        "pause",
+        60_000,
+    );
     b.action(Some(q), "snap", "test.create", vec![]);
     let plan = b.build();
     let dir = tempfile::tempdir().unwrap();
@@ -91,14 +113,27 @@ async fn crash_while_frozen_resume_thaws_first_in_reverse_order() {
     let (res, _) = resume(&executor(&fake), dir.path()).await;
     let after: Vec<String> = fake.calls()[before..]
         .iter()
-        .map(|c| format!("{} {}", c.action, c.args.get("server").and_then(|s| s.get("name")).and_then(|n| n.as_str()).unwrap_or(&c.step)))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.action,
+                c.args
+                    .get("server")
+                    .and_then(|s| s.get("name"))
+                    .and_then(|n| n.as_str())
+                    .unwrap_or(&c.step)
+            )
+        })
         .collect();
     // first: thaws, in reverse freeze order; then the run goes on (freeze again, body, thaw)
     assert_eq!(
         after[..3],
         ["nova.unpause lb1", "nova.unpause app1", "nova.unpause db1"].map(String::from)
     );
-    assert_eq!(after[3..6], ["nova.pause db1", "nova.pause app1", "nova.pause lb1"].map(String::from));
+    assert_eq!(
+        after[3..6],
+        ["nova.pause db1", "nova.pause app1", "nova.pause lb1"].map(String::from)
+    );
     assert_eq!(res.outcome, RunOutcome::Succeeded);
     assert!(fake.frozen().is_empty());
     // the servers step was reused, not called again
@@ -112,22 +147,36 @@ fn list_of(items: &[&str]) -> Expr {
 #[tokio::test]
 async fn crash_during_compensation_resume_finishes_it() {
     let fake = FakeCloud::new();
-    fake.rule("test.create", Some("c"), 1, Behaviour::Permanent("c failed".into()));
+    fake.rule(
+        "test.create",
+        Some("c"),
+        1,
+        Behaviour::Permanent("c failed".into()),
+    );
     fake.rule("test.undo", Some("b:compensate"), 1, Behaviour::Hang);
     let dir = tempfile::tempdir().unwrap();
     crash_when_hung(&fake, chain(), dir.path()).await;
-    assert!(read_journal(dir.path()).unwrap().iter().any(|r| matches!(r, Record::RunFailing { .. })));
+    assert!(read_journal(dir.path())
+        .unwrap()
+        .iter()
+        .any(|r| matches!(r, Record::RunFailing { .. })));
 
     let (res, evs) = resume(&executor(&fake), dir.path()).await;
     match &res.outcome {
         RunOutcome::Failed { reason } => assert!(reason.contains("c failed"), "{reason}"),
         o => panic!("{o:?}"),
     }
-    let undo: Vec<String> = fake.calls_of("test.undo").iter().map(|c| c.step.clone()).collect();
+    let undo: Vec<String> = fake
+        .calls_of("test.undo")
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
     assert_eq!(undo, ["b:compensate", "b:compensate", "a:compensate"]);
     // nothing of the run body ran again
     assert_eq!(fake.calls_of("test.create").len(), 3);
-    assert!(evs.iter().any(|e| matches!(&e.kind, EventKind::Compensated { instance } if instance == "a")));
+    assert!(evs
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Compensated { instance } if instance == "a")));
 
     // resuming a finished run does nothing
     let before = fake.calls().len();
@@ -145,13 +194,22 @@ async fn journal_orders_intent_before_outcome_and_tolerates_a_torn_tail() {
     let recs = read_journal(dir.path()).unwrap();
     assert!(matches!(recs[0], Record::RunStarted { .. }));
     for name in ["a", "b", "c"] {
-        let i = recs.iter().position(|r| matches!(r, Record::StepIntent { instance, .. } if instance == name)).unwrap();
-        let o = recs.iter().position(|r| matches!(r, Record::StepOutcome { instance, .. } if instance == name)).unwrap();
+        let i = recs
+            .iter()
+            .position(|r| matches!(r, Record::StepIntent { instance, .. } if instance == name))
+            .unwrap();
+        let o = recs
+            .iter()
+            .position(|r| matches!(r, Record::StepOutcome { instance, .. } if instance == name))
+            .unwrap();
         assert!(i < o);
     }
     // a crash in the middle of a write leaves a torn last line
     use std::io::Write;
-    let mut f = std::fs::OpenOptions::new().append(true).open(dir.path().join("journal.jsonl")).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("journal.jsonl"))
+        .unwrap();
     f.write_all(br#"{"record":"step_intent","insta"#).unwrap();
     assert_eq!(read_journal(dir.path()).unwrap().len(), recs.len());
 }
@@ -185,7 +243,11 @@ async fn a_second_interrupt_leaves_compensation_to_resume() {
     assert!(res.finished);
     assert!(matches!(res.outcome, RunOutcome::Failed { .. }));
     assert!(fake.finds().contains(&"lb-r1-c".to_string()));
-    let undo: Vec<String> = fake.calls_of("test.undo").iter().map(|c| c.step.clone()).collect();
+    let undo: Vec<String> = fake
+        .calls_of("test.undo")
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
     assert_eq!(undo, ["b:compensate", "a:compensate"]);
 }
 
@@ -201,10 +263,16 @@ async fn an_interrupted_call_that_created_something_is_compensated() {
     let res = h.await.unwrap();
     assert!(matches!(res.outcome, RunOutcome::Interrupted { .. }));
     assert!(res.finished);
-    let undo: Vec<String> = fake.calls_of("test.undo").iter().map(|c| c.step.clone()).collect();
+    let undo: Vec<String> = fake
+        .calls_of("test.undo")
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
     assert_eq!(undo, ["c:compensate", "b:compensate", "a:compensate"]);
     let recs = read_journal(dir.path()).unwrap();
-    assert!(recs.iter().any(|r| matches!(r, Record::StepOutcome { instance, reconciled: true, .. } if instance == "c")));
+    assert!(recs.iter().any(
+        |r| matches!(r, Record::StepOutcome { instance, reconciled: true, .. } if instance == "c")
+    ));
 }
 
 #[tokio::test]
@@ -213,7 +281,12 @@ async fn spawned_run_streams_events_and_can_be_interrupted_then_resumed() {
     fake.rule("test.create", Some("b"), 1, Behaviour::Hang);
     let dir = tempfile::tempdir().unwrap();
     let run_dir = dir.path().join("runs").join("abc12345");
-    let mut h = executor(&fake).spawn(chain(), Map::new(), run_dir.clone(), Some("abc12345".into()));
+    let mut h = executor(&fake).spawn(
+        chain(),
+        Map::new(),
+        run_dir.clone(),
+        Some("abc12345".into()),
+    );
     // the dispatcher reads events as they come
     loop {
         let e = h.events.recv().await.expect("events until the end");
@@ -235,7 +308,11 @@ async fn spawned_run_streams_events_and_can_be_interrupted_then_resumed() {
     assert_eq!(r.run_id, "abc12345");
     let again = r.result.await.unwrap().unwrap();
     assert_eq!(again.outcome, res.outcome);
-    assert_eq!(fake.calls_of("test.undo").len(), 1, "only a was compensated, once");
+    assert_eq!(
+        fake.calls_of("test.undo").len(),
+        1,
+        "only a was compensated, once"
+    );
 }
 
 /// The protect shape: find; quiesce (3 servers) { snap }; for each server
@@ -243,14 +320,40 @@ async fn spawned_run_streams_events_and_can_be_interrupted_then_resumed() {
 fn protect_plan() -> Plan {
     let mut b = PlanBuilder::new("protect");
     let find = b.action(None, "servers", "test.find", vec![]);
-    let q = b.quiesce(None, "quiesce@3", step(find), "role", list_of(&["db", "app", "lb"]), "pause", 60_000);
+    let q = b.quiesce(
+        None,
+        "quiesce@3",
+        step(find),
+        "role",
+        list_of(&["db", "app", "lb"]),
+        "pause",
+        60_000,
+    );
     let snap = b.action(Some(q), "snap", "test.create", vec![]);
-    b.compensate(snap, "test.undo", vec![arg("id", Type::String, field(Expr::Result, "id"))]);
+    b.compensate(
+        snap,
+        "test.undo",
+        vec![arg("id", Type::String, field(Expr::Result, "id"))],
+    );
     let l = b.for_each(None, "for@7", "s", step(find), 2);
     b.after(l, q);
-    let tmp = b.action(Some(l), "tmp", "test.create", vec![arg("server", rec("server"), Expr::LoopVar(l))]);
-    b.cleanup(tmp, "test.tidy", vec![arg("id", Type::String, field(Expr::Result, "id"))]);
-    b.action(Some(l), "b", "test.create", vec![arg("tmp", Type::String, field(step(tmp), "id"))]);
+    let tmp = b.action(
+        Some(l),
+        "tmp",
+        "test.create",
+        vec![arg("server", rec("server"), Expr::LoopVar(l))],
+    );
+    b.cleanup(
+        tmp,
+        "test.tidy",
+        vec![arg("id", Type::String, field(Expr::Result, "id"))],
+    );
+    b.action(
+        Some(l),
+        "b",
+        "test.create",
+        vec![arg("tmp", Type::String, field(step(tmp), "id"))],
+    );
     let m = b.action(None, "manifest", "test.create", vec![]);
     b.after(m, l);
     b.build()
@@ -278,12 +381,26 @@ async fn a_crash_at_any_call_never_duplicates_nor_leaves_anything_frozen() {
             let dir = tempfile::tempdir().unwrap();
             crash_when_hung(&fake, protect_plan(), dir.path()).await;
             let (res, _) = resume(&executor(&fake), dir.path()).await;
-            let at = format!("crash at call {n} ({}), after_effect {after_effect}", clean.trace()[n]);
+            let at = format!(
+                "crash at call {n} ({}), after_effect {after_effect}",
+                clean.trace()[n]
+            );
             assert_eq!(res.outcome, RunOutcome::Succeeded, "{at}");
-            assert!(fake.frozen().is_empty(), "{at}: left frozen {:?}", fake.frozen());
-            assert_eq!(fake.total_created(), clean.total_created(), "{at}: a resource was created twice");
-            let tidied: std::collections::HashSet<String> =
-                fake.calls_of("test.tidy").iter().map(|c| c.step.clone()).collect();
+            assert!(
+                fake.frozen().is_empty(),
+                "{at}: left frozen {:?}",
+                fake.frozen()
+            );
+            assert_eq!(
+                fake.total_created(),
+                clean.total_created(),
+                "{at}: a resource was created twice"
+            );
+            let tidied: std::collections::HashSet<String> = fake
+                .calls_of("test.tidy")
+                .iter()
+                .map(|c| c.step.clone())
+                .collect();
             assert_eq!(tidied.len(), 3, "{at}: every tmp cleaned up");
         }
     }
@@ -293,7 +410,12 @@ async fn a_crash_at_any_call_never_duplicates_nor_leaves_anything_frozen() {
 async fn a_crash_at_any_call_of_a_failing_run_still_compensates_and_thaws() {
     let failing_fake = || {
         let f = protect_fake();
-        f.rule("test.create", Some("manifest"), 1, Behaviour::Permanent("manifest refused".into()));
+        f.rule(
+            "test.create",
+            Some("manifest"),
+            1,
+            Behaviour::Permanent("manifest refused".into()),
+        );
         f
     };
     let clean = failing_fake();
@@ -301,7 +423,14 @@ async fn a_crash_at_any_call_of_a_failing_run_still_compensates_and_thaws() {
     let (res, _) = run(&executor(&clean), &protect_plan(), dir.path(), Map::new()).await;
     assert!(matches!(res.outcome, RunOutcome::Failed { .. }));
     let total = clean.calls().len();
-    assert_eq!(clean.trace().iter().filter(|t| t.starts_with("test.undo")).count(), 1);
+    assert_eq!(
+        clean
+            .trace()
+            .iter()
+            .filter(|t| t.starts_with("test.undo"))
+            .count(),
+        1
+    );
     for n in 0..total {
         for after_effect in [false, true] {
             let fake = failing_fake();
@@ -309,14 +438,32 @@ async fn a_crash_at_any_call_of_a_failing_run_still_compensates_and_thaws() {
             let dir = tempfile::tempdir().unwrap();
             crash_when_hung(&fake, protect_plan(), dir.path()).await;
             let (res, _) = resume(&executor(&fake), dir.path()).await;
-            let at = format!("crash at call {n} ({}), after_effect {after_effect}", clean.trace()[n]);
+            let at = format!(
+                "crash at call {n} ({}), after_effect {after_effect}",
+                clean.trace()[n]
+            );
             assert!(res.finished, "{at}");
-            assert!(fake.frozen().is_empty(), "{at}: left frozen {:?}", fake.frozen());
+            assert!(
+                fake.frozen().is_empty(),
+                "{at}: left frozen {:?}",
+                fake.frozen()
+            );
             assert!(fake.total_created() <= clean.total_created() + 1, "{at}");
-            for tag in ["lb-r1-snap", "lb-r1-tmp-0", "lb-r1-tmp-1", "lb-r1-tmp-2", "lb-r1-b-0", "lb-r1-b-1", "lb-r1-b-2"] {
+            for tag in [
+                "lb-r1-snap",
+                "lb-r1-tmp-0",
+                "lb-r1-tmp-1",
+                "lb-r1-tmp-2",
+                "lb-r1-b-0",
+                "lb-r1-b-1",
+                "lb-r1-b-2",
+            ] {
                 assert!(fake.create_count(tag) <= 1, "{at}: {tag} created twice");
             }
-            let undone = fake.calls_of("test.undo").iter().any(|c| c.step == "snap:compensate");
+            let undone = fake
+                .calls_of("test.undo")
+                .iter()
+                .any(|c| c.step == "snap:compensate");
             match &res.outcome {
                 RunOutcome::Failed { .. } => assert!(undone, "{at}: snap not compensated"),
                 // the crash hit the manifest after it was made: found on resume, no failure
@@ -343,4 +490,37 @@ async fn flush_durability_journals_the_same_records() {
     let (res, _) = resume(&exec, dir.path()).await;
     assert_eq!(res.outcome, RunOutcome::Succeeded);
     assert_eq!(fake.create_count("lb-r1-b"), 1);
+}
+
+#[tokio::test]
+async fn crash_while_thawing_resume_thaws_the_rest_and_does_not_freeze_again() {
+    let fake = protect_fake();
+    // the second thaw hangs: lb1 is thawed, app1 and db1 are still frozen
+    fake.rule("nova.unpause", Some("quiesce@3:thaw-1"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, protect_plan(), dir.path()).await;
+    let mut still: Vec<String> = fake.frozen().into_iter().collect();
+    still.sort();
+    assert_eq!(still, ["app1", "db1"]);
+    let before = fake.calls().len();
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    let after: Vec<String> = fake.calls()[before..]
+        .iter()
+        .map(|c| format!("{} {}", c.action, c.step))
+        .collect();
+    assert_eq!(
+        after[..2],
+        [
+            "nova.unpause quiesce@3:thaw-1",
+            "nova.unpause quiesce@3:thaw-0"
+        ]
+        .map(String::from)
+    );
+    assert!(
+        !after.iter().any(|c| c.starts_with("nova.pause")),
+        "froze again: {after:?}"
+    );
+    assert!(fake.frozen().is_empty());
+    assert_eq!(fake.create_count("lb-r1-snap"), 1);
 }

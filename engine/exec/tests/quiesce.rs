@@ -24,13 +24,29 @@ fn scope_plan(within_ms: u64, method: &str) -> (Plan, lifeboat_dsl::plan::StepId
         method,
         within_ms,
     );
-    let snap = b.action(Some(q), "snap", "test.snap", vec![arg("servers", Type::List(Box::new(rec("server"))), step(find))]);
+    let snap = b.action(
+        Some(q),
+        "snap",
+        "test.snap",
+        vec![arg(
+            "servers",
+            Type::List(Box::new(rec("server"))),
+            step(find),
+        )],
+    );
     (b.build(), snap)
 }
 
 fn fake_with_servers() -> std::sync::Arc<FakeCloud> {
     let fake = FakeCloud::new();
-    let list = servers(&[("lb1", "lb"), ("app1", "app"), ("db1", "db"), ("x1", "other"), ("app2", "app"), ("db2", "db")]);
+    let list = servers(&[
+        ("lb1", "lb"),
+        ("app1", "app"),
+        ("db1", "db"),
+        ("x1", "other"),
+        ("app2", "app"),
+        ("db2", "db"),
+    ]);
     fake.respond("test.find", move |_| list.clone());
     fake
 }
@@ -51,7 +67,10 @@ async fn freeze_in_group_order_thaw_in_exact_reverse() {
     assert_eq!(fake.calls_of("test.snap")[0].frozen_then, 6);
     assert!(fake.frozen().is_empty());
     // the freeze call's site is the target's site
-    assert_eq!(fake.calls_of("nova.pause")[0].site.as_deref(), Some("site-a"));
+    assert_eq!(
+        fake.calls_of("nova.pause")[0].site.as_deref(),
+        Some("site-a")
+    );
     let report = Report::from_events(&evs);
     assert_eq!(report.scopes.len(), 1);
     assert_eq!(report.scopes[0].targets.len(), 6);
@@ -61,12 +80,19 @@ async fn freeze_in_group_order_thaw_in_exact_reverse() {
 #[tokio::test]
 async fn failure_inside_the_scope_thaws_in_reverse() {
     let fake = fake_with_servers();
-    fake.rule("test.snap", None, 1, Behaviour::Permanent("snapshot failed: quota".into()));
+    fake.rule(
+        "test.snap",
+        None,
+        1,
+        Behaviour::Permanent("snapshot failed: quota".into()),
+    );
     let (plan, _) = scope_plan(30_000, "pause");
     let dir = tempfile::tempdir().unwrap();
     let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
     match &res.outcome {
-        RunOutcome::Failed { reason } => assert!(reason.contains("snapshot failed: quota"), "{reason}"),
+        RunOutcome::Failed { reason } => {
+            assert!(reason.contains("snapshot failed: quota"), "{reason}")
+        }
         o => panic!("expected failure, got {o:?}"),
     }
     let mut rev = fake.targets_of("nova.pause");
@@ -74,8 +100,14 @@ async fn failure_inside_the_scope_thaws_in_reverse() {
     assert_eq!(fake.targets_of("nova.unpause"), rev);
     assert!(fake.frozen().is_empty());
     // the thaws come after the failure
-    let fail_at = evs.iter().position(|e| matches!(e.kind, EventKind::StepFailed { .. })).unwrap();
-    let first_thaw = evs.iter().position(|e| matches!(e.kind, EventKind::ThawStarted { .. })).unwrap();
+    let fail_at = evs
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::StepFailed { .. }))
+        .unwrap();
+    let first_thaw = evs
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::ThawStarted { .. }))
+        .unwrap();
     assert!(first_thaw > fail_at);
 }
 
@@ -92,8 +124,16 @@ async fn watchdog_expiry_cancels_the_body_thaws_and_fails() {
         RunOutcome::Failed { reason } => assert!(reason.contains("watchdog"), "{reason}"),
         o => panic!("expected failure, got {o:?}"),
     }
-    assert!(evs.iter().any(|e| matches!(&e.kind, EventKind::WatchdogExpired { within_ms: 30_000, .. })));
-    assert!(evs.iter().any(|e| matches!(&e.kind, EventKind::StepCancelled { instance } if instance == "snap")));
+    assert!(evs.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::WatchdogExpired {
+            within_ms: 30_000,
+            ..
+        }
+    )));
+    assert!(evs
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::StepCancelled { instance } if instance == "snap")));
     let mut rev = fake.targets_of("nova.pause");
     rev.reverse();
     assert_eq!(fake.targets_of("nova.unpause"), rev);
@@ -113,7 +153,11 @@ async fn interrupt_thaws() {
     assert_eq!(fake.frozen().len(), 6);
     cancel.interrupt();
     let res = h.await.unwrap();
-    assert!(matches!(res.outcome, RunOutcome::Interrupted { .. }), "{:?}", res.outcome);
+    assert!(
+        matches!(res.outcome, RunOutcome::Interrupted { .. }),
+        "{:?}",
+        res.outcome
+    );
     assert!(fake.frozen().is_empty());
     let mut rev = fake.targets_of("nova.pause");
     rev.reverse();
@@ -128,7 +172,15 @@ async fn second_interrupt_during_thaw_still_thaws_everything() {
     fake.rule("nova.unpause", None, 1, Behaviour::Gate);
     let mut b = PlanBuilder::new("protect");
     let made = b.action(None, "made", "test.create", vec![]);
-    b.compensate(made, "test.delete", vec![arg("id", Type::String, field(lifeboat_dsl::plan::Expr::Result, "id"))]);
+    b.compensate(
+        made,
+        "test.delete",
+        vec![arg(
+            "id",
+            Type::String,
+            field(lifeboat_dsl::plan::Expr::Result, "id"),
+        )],
+    );
     let (inner, _) = scope_plan(0, "pause");
     // graft: a plan with a compensable step before the scope
     let plan = {
@@ -170,7 +222,10 @@ async fn unknown_method_fails_before_anything_is_frozen() {
     let dir = tempfile::tempdir().unwrap();
     let (res, _) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
     match &res.outcome {
-        RunOutcome::Failed { reason } => assert!(reason.contains("unknown quiesce method `no-such-method`"), "{reason}"),
+        RunOutcome::Failed { reason } => assert!(
+            reason.contains("unknown quiesce method `no-such-method`"),
+            "{reason}"
+        ),
         o => panic!("{o:?}"),
     }
     assert!(fake.calls_of("nova.pause").is_empty());
@@ -181,7 +236,12 @@ async fn unknown_method_fails_before_anything_is_frozen() {
 async fn thaw_retries_transient_errors_and_reports_a_thaw_it_cannot_do() {
     let fake = fake_with_servers();
     // db2 is thawed fifth: two transient errors then success
-    fake.rule("nova.unpause", None, 2, Behaviour::Transient(Some(Duration::from_secs(2))));
+    fake.rule(
+        "nova.unpause",
+        None,
+        2,
+        Behaviour::Transient(Some(Duration::from_secs(2))),
+    );
     let (plan, _) = scope_plan(0, "pause");
     let dir = tempfile::tempdir().unwrap();
     let (res, _) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
@@ -189,12 +249,19 @@ async fn thaw_retries_transient_errors_and_reports_a_thaw_it_cannot_do() {
     assert!(fake.frozen().is_empty());
 
     let fake = fake_with_servers();
-    fake.rule("nova.unpause", Some("quiesce@3:thaw-2"), 1, Behaviour::Permanent("server gone".into()));
+    fake.rule(
+        "nova.unpause",
+        Some("quiesce@3:thaw-2"),
+        1,
+        Behaviour::Permanent("server gone".into()),
+    );
     let dir = tempfile::tempdir().unwrap();
     let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
     assert_eq!(res.thaw_failures, 1);
     match &res.outcome {
-        RunOutcome::Failed { reason } => assert!(reason.contains("could not thaw app1"), "{reason}"),
+        RunOutcome::Failed { reason } => {
+            assert!(reason.contains("could not thaw app1"), "{reason}")
+        }
         o => panic!("{o:?}"),
     }
     // every other target was still thawed
@@ -215,15 +282,30 @@ async fn order_holds_on_a_multi_threaded_runtime_inside_a_fan_out() {
         servers(&[("lb1", "lb"), ("app1", "app"), ("db1", "db")]),
         servers(&[("app2", "app"), ("db2", "db"), ("lb2", "lb")]),
     ]);
-    b.param("groups", Type::List(Box::new(Type::List(Box::new(rec("server"))))), Some(groups));
+    b.param(
+        "groups",
+        Type::List(Box::new(Type::List(Box::new(rec("server"))))),
+        Some(groups),
+    );
     let l = b.for_each(None, "for@2", "g", param("groups"), 2);
-    let q = b.quiesce(Some(l), "quiesce@3", lifeboat_dsl::plan::Expr::LoopVar(l), "role", list(vec![s("db"), s("app"), s("lb")]), "suspend", 60_000);
+    let q = b.quiesce(
+        Some(l),
+        "quiesce@3",
+        lifeboat_dsl::plan::Expr::LoopVar(l),
+        "role",
+        list(vec![s("db"), s("app"), s("lb")]),
+        "suspend",
+        60_000,
+    );
     b.action(Some(q), "snap", "test.snap", vec![]);
     let plan = b.build();
     let dir = tempfile::tempdir().unwrap();
     let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
     assert_eq!(res.outcome, RunOutcome::Succeeded);
-    for (scope, order) in [("quiesce@3[0]", ["db1", "app1", "lb1"]), ("quiesce@3[1]", ["db2", "app2", "lb2"])] {
+    for (scope, order) in [
+        ("quiesce@3[0]", ["db1", "app1", "lb1"]),
+        ("quiesce@3[1]", ["db2", "app2", "lb2"]),
+    ] {
         let frozen: Vec<String> = evs
             .iter()
             .filter_map(|e| match &e.kind {

@@ -22,13 +22,21 @@ pub fn list(items: Vec<Expr>) -> Expr {
     Expr::List(items)
 }
 pub fn arg(name: &str, ty: Type, value: Expr) -> Arg {
-    Arg { name: name.to_string(), ty, value }
+    Arg {
+        name: name.to_string(),
+        ty,
+        value,
+    }
 }
 pub fn rec(name: &str) -> Type {
     Type::Record(name.to_string())
 }
 pub fn call(action: &str, args: Vec<Arg>) -> Call {
-    Call { action: action.to_string(), effect: Effect::Mutate, args }
+    Call {
+        action: action.to_string(),
+        effect: Effect::Mutate,
+        args,
+    }
 }
 
 pub struct PlanBuilder {
@@ -70,12 +78,25 @@ impl PlanBuilder {
     }
 
     pub fn param(&mut self, name: &str, ty: Type, default: Option<Value>) {
-        self.plan.params.push(Param { name: name.into(), ty, default, span: Span::default() });
+        self.plan.params.push(Param {
+            name: name.into(),
+            ty,
+            default,
+            span: Span::default(),
+        });
     }
 
     fn push(&mut self, parent: Option<StepId>, name: &str, kind: NodeKind) -> StepId {
         let id = StepId(self.plan.nodes.len() as u32);
-        self.plan.nodes.push(Node { id, name: name.into(), span: Span::default(), kind, parent, deps: vec![], when: None });
+        self.plan.nodes.push(Node {
+            id,
+            name: name.into(),
+            span: Span::default(),
+            kind,
+            parent,
+            deps: vec![],
+            when: None,
+        });
         match parent {
             None => self.plan.body.push(id),
             Some(p) => match &mut self.plan.nodes[p.index()].kind {
@@ -87,7 +108,13 @@ impl PlanBuilder {
         id
     }
 
-    pub fn action(&mut self, parent: Option<StepId>, name: &str, action: &str, args: Vec<Arg>) -> StepId {
+    pub fn action(
+        &mut self,
+        parent: Option<StepId>,
+        name: &str,
+        action: &str,
+        args: Vec<Arg>,
+    ) -> StepId {
         self.push(
             parent,
             name,
@@ -95,7 +122,10 @@ impl PlanBuilder {
                 call: call(action, args),
                 binding: Some(name.into()),
                 result: Type::None,
-                retry: RetryPolicy { retries: 0, backoff_ms: 1000 },
+                retry: RetryPolicy {
+                    retries: 0,
+                    backoff_ms: 1000,
+                },
                 timeout_ms: 60_000,
                 compensate: None,
                 cleanup: None,
@@ -129,24 +159,47 @@ impl PlanBuilder {
         )
     }
 
-    pub fn for_each(&mut self, parent: Option<StepId>, name: &str, var: &str, over: Expr, parallel: u32) -> StepId {
+    pub fn for_each(
+        &mut self,
+        parent: Option<StepId>,
+        name: &str,
+        var: &str,
+        over: Expr,
+        parallel: u32,
+    ) -> StepId {
         self.push(
             parent,
             name,
-            NodeKind::ForEach(ForEach { var: var.into(), item_type: Type::String, over, parallel, body: vec![] }),
+            NodeKind::ForEach(ForEach {
+                var: var.into(),
+                item_type: Type::String,
+                over,
+                parallel,
+                body: vec![],
+            }),
         )
     }
 
     pub fn approve(&mut self, parent: Option<StepId>, name: &str, prompt: &str) -> StepId {
-        self.push(parent, name, NodeKind::Approve(Approve { prompt: s(prompt) }))
+        self.push(
+            parent,
+            name,
+            NodeKind::Approve(Approve { prompt: s(prompt) }),
+        )
     }
 
     pub fn after(&mut self, node: StepId, on: StepId) {
-        self.plan.nodes[node.index()].deps.push(Dep { on, reason: DepReason::After });
+        self.plan.nodes[node.index()].deps.push(Dep {
+            on,
+            reason: DepReason::After,
+        });
     }
 
     pub fn data_dep(&mut self, node: StepId, on: StepId) {
-        self.plan.nodes[node.index()].deps.push(Dep { on, reason: DepReason::Data });
+        self.plan.nodes[node.index()].deps.push(Dep {
+            on,
+            reason: DepReason::Data,
+        });
     }
 
     pub fn when(&mut self, node: StepId, e: Expr) {
@@ -161,7 +214,10 @@ impl PlanBuilder {
     }
 
     pub fn retry(&mut self, node: StepId, retries: u32, backoff_ms: u64) {
-        self.action_mut(node).retry = RetryPolicy { retries, backoff_ms };
+        self.action_mut(node).retry = RetryPolicy {
+            retries,
+            backoff_ms,
+        };
     }
 
     pub fn timeout(&mut self, node: StepId, ms: u64) {
@@ -195,7 +251,10 @@ impl PlanBuilder {
                     if let Some(sib) = cur {
                         let node = &mut self.plan.nodes[i];
                         if sib.index() != i && !node.deps.iter().any(|d| d.on == sib) {
-                            node.deps.push(Dep { on: sib, reason: DepReason::Data });
+                            node.deps.push(Dep {
+                                on: sib,
+                                reason: DepReason::Data,
+                            });
                         }
                     }
                 }

@@ -111,7 +111,10 @@ impl FakeCloud {
     }
 
     pub fn respond(&self, action: &str, f: impl Fn(&ActionCall) -> Value + Send + Sync + 'static) {
-        self.responders.lock().unwrap().insert(action.to_string(), Arc::new(Box::new(f)));
+        self.responders
+            .lock()
+            .unwrap()
+            .insert(action.to_string(), Arc::new(Box::new(f)));
     }
 
     pub fn rule(&self, action: &str, step: Option<&str>, times: usize, behaviour: Behaviour) {
@@ -143,18 +146,31 @@ impl FakeCloud {
 
     /// `action step` for every call, in order.
     pub fn trace(&self) -> Vec<String> {
-        self.calls().iter().map(|c| format!("{} {}", c.action, c.step)).collect()
+        self.calls()
+            .iter()
+            .map(|c| format!("{} {}", c.action, c.step))
+            .collect()
     }
 
     pub fn calls_of(&self, action: &str) -> Vec<Logged> {
-        self.calls().into_iter().filter(|c| c.action == action).collect()
+        self.calls()
+            .into_iter()
+            .filter(|c| c.action == action)
+            .collect()
     }
 
     /// Target names of the calls of `action`, in order.
     pub fn targets_of(&self, action: &str) -> Vec<String> {
         self.calls_of(action)
             .iter()
-            .map(|c| c.args.get("server").and_then(|s| s.get("name")).and_then(|n| n.as_str()).unwrap_or("?").to_string())
+            .map(|c| {
+                c.args
+                    .get("server")
+                    .and_then(|s| s.get("name"))
+                    .and_then(|n| n.as_str())
+                    .unwrap_or("?")
+                    .to_string()
+            })
             .collect()
     }
 
@@ -167,7 +183,13 @@ impl FakeCloud {
     }
 
     pub fn create_count(&self, tag: &str) -> usize {
-        self.state.lock().unwrap().create_count.get(tag).copied().unwrap_or(0)
+        self.state
+            .lock()
+            .unwrap()
+            .create_count
+            .get(tag)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn total_created(&self) -> usize {
@@ -175,11 +197,23 @@ impl FakeCloud {
     }
 
     pub fn max_in_flight_site(&self, site: &str) -> usize {
-        self.state.lock().unwrap().max_site.get(site).copied().unwrap_or(0)
+        self.state
+            .lock()
+            .unwrap()
+            .max_site
+            .get(site)
+            .copied()
+            .unwrap_or(0)
     }
 
     pub fn max_in_flight_action(&self, action: &str) -> usize {
-        self.state.lock().unwrap().max_action.get(action).copied().unwrap_or(0)
+        self.state
+            .lock()
+            .unwrap()
+            .max_action
+            .get(action)
+            .copied()
+            .unwrap_or(0)
     }
 
     fn value_for(&self, call: &ActionCall) -> Value {
@@ -253,7 +287,11 @@ impl Actions for FakeCloud {
                 r.behaviour.clone()
             })
         };
-        let _guard = InFlight { fake: self, action: call.action.clone(), site: call.site.clone() };
+        let _guard = InFlight {
+            fake: self,
+            action: call.action.clone(),
+            site: call.site.clone(),
+        };
         if return_crash == Some(false) {
             self.hung.notify_one();
             std::future::pending::<()>().await;
@@ -261,7 +299,9 @@ impl Actions for FakeCloud {
         match behaviour {
             None => {}
             Some(Behaviour::Permanent(m)) => return Err(ActionError::permanent(m)),
-            Some(Behaviour::Transient(ra)) => return Err(ActionError::transient("503 from the fake", ra)),
+            Some(Behaviour::Transient(ra)) => {
+                return Err(ActionError::transient("503 from the fake", ra))
+            }
             Some(Behaviour::Latency(d)) => tokio::time::sleep(d).await,
             Some(Behaviour::Hang) => {
                 self.hung.notify_one();
@@ -301,7 +341,10 @@ impl Actions for FakeCloud {
             std::future::pending::<()>().await;
         }
         let bytes = v.get("bytes").and_then(|b| b.as_u64()).unwrap_or(0);
-        Ok(ActionOutput { value: v, bytes_moved: bytes })
+        Ok(ActionOutput {
+            value: v,
+            bytes_moved: bytes,
+        })
     }
 
     async fn find_created(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError> {

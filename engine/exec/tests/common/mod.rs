@@ -62,7 +62,11 @@ pub fn spawn_run(
     opts.run_id = Some("r1".into());
     opts.events = Some(tx);
     opts.cancel = cancel;
-    let h = tokio::spawn(async move { exec.run(&plan, serde_json::Map::new(), opts).await.expect("run starts") });
+    let h = tokio::spawn(async move {
+        exec.run(&plan, serde_json::Map::new(), opts)
+            .await
+            .expect("run starts")
+    });
     (h, rx)
 }
 
