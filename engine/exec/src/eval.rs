@@ -13,7 +13,7 @@
 //! - `LoopVar(for)`: the current item of an enclosing loop ([`Frame`]);
 //! - `Run(field)`: id, start time, runbook name;
 //! - `Result` / `Input(name)`: only inside compensate/cleanup calls
-//!   ([`SagaCtx`]);
+//!   (`SagaCtx`);
 //! - `Field(e, f)`: a record's field; on a list, the field of every element;
 //!   on `null`, `null`.
 //! - `Interp`: strings as they are, numbers and bools printed, `null` empty,

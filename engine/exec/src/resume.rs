@@ -1,7 +1,7 @@
 //! Resume: pick a run up again from its directory alone.
 //!
-//! [`Replay::from_records`] folds the journal into what the resumed run
-//! needs; [`resume`] then, in this order:
+//! `Replay::from_records` folds the journal into what the resumed run
+//! needs; `resume` then, in this order:
 //!
 //! 1. **Thaws first.** Every freeze intent without a successful thaw outcome
 //!    (a freeze that returned an error excepted) is thawed, in reverse order

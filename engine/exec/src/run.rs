@@ -12,7 +12,7 @@
 //! always. Thaws happen inside the scopes, before any of this.
 //! [`Executor::resume`] ([`crate::resume`]) picks a run directory up again.
 //!
-//! The run's shared state ([`Rt`]) is borrowed by every future of the run;
+//! The run's shared state (`Rt`) is borrowed by every future of the run;
 //! the whole run is one future (no task spawned), so dropping it — or
 //! aborting the task that polls it — stops everything at once, like a
 //! crash, and the journal tells the rest. Locks are short and never held

@@ -1,8 +1,8 @@
 //! The saga: compensation when a run fails, cleanup whatever happens.
 //!
 //! Every completed step that has a `compensate` or `cleanup` call is kept
-//! ([`Completed`]: its instance, frame, evaluated args and result). Calls
-//! dropped in flight ([`InDoubt`]: aborted by an interrupt or a watchdog) are
+//! (`Completed`: its instance, frame, evaluated args and result). Calls
+//! dropped in flight (`InDoubt`: aborted by an interrupt or a watchdog) are
 //! first *reconciled*: `Actions::find_created` with the same tag; what it
 //! finds is journaled as the step's outcome and joins the completed list, so
 //! it is compensated and cleaned up like the rest.

@@ -8,7 +8,7 @@
 //! any non-terminal → Failed | Skipped | Cancelled
 //! ```
 //!
-//! [`call_with_retries`] makes one catalogue call the way every call is made
+//! `call_with_retries` makes one catalogue call the way every call is made
 //! (steps, freezes, thaws, compensations, cleanups):
 //! - per-site limit: a permit is taken for the attempt only;
 //! - the call's timeout is handed to the action and also enforced around the
@@ -17,7 +17,7 @@
 //!   gave one, else after an exponential backoff (`backoff · 2^(n-1)`, capped)
 //!   with jitter (uniform in [½, 1] of it); permanent errors are not retried;
 //!   timeouts only when the policy says so (thaws);
-//! - before a retry, [`Actions::find_created`] is asked whether the failed
+//! - before a retry, [`crate::action::Actions::find_created`] is asked whether the failed
 //!   attempt created something after all (a 5xx after the resource was
 //!   made): if so, that is the result, and nothing is created twice;
 //! - with a cancel handle: an abort drops the call in flight, a stop ends the
