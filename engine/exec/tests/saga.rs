@@ -213,3 +213,41 @@ async fn loop_steps_are_compensated_per_iteration_after_later_steps() {
     vs.sort();
     assert_eq!(vs, [1, 2, 3]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_failure_lets_calls_in_flight_finish_and_compensates_them() {
+    let fake = FakeCloud::new();
+    fake.rule(
+        "test.create",
+        Some("slow"),
+        1,
+        Behaviour::Latency(std::time::Duration::from_secs(30)),
+    );
+    fake.rule(
+        "test.create",
+        Some("fails"),
+        1,
+        Behaviour::Permanent("quota".into()),
+    );
+    let mut b = PlanBuilder::new("r");
+    let slow = b.action(None, "slow", "test.create", vec![]);
+    b.compensate(
+        slow,
+        "test.undo",
+        vec![arg("id", Type::String, field(Expr::Result, "id"))],
+    );
+    b.action(None, "fails", "test.create", vec![]);
+    let later = b.action(None, "later", "test.create", vec![]);
+    b.after(later, slow);
+    let plan = b.build();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert!(matches!(res.outcome, RunOutcome::Failed { .. }));
+    // slow was in flight when fails failed: it finished, and was compensated
+    assert!(evs.iter().any(
+        |e| matches!(&e.kind, EventKind::StepSucceeded { instance, .. } if instance == "slow")
+    ));
+    assert_eq!(fake.calls_of("test.undo").len(), 1);
+    // nothing new started after the failure
+    assert!(!fake.calls().iter().any(|c| c.step == "later"));
+}

@@ -608,3 +608,35 @@ async fn bytes_moved_and_timings_reach_the_report() {
     let back: Report = serde_json::from_value(serde_json::to_value(&r).unwrap()).unwrap();
     assert_eq!(back.bytes_moved, r.bytes_moved);
 }
+
+struct NeverAnswers;
+
+#[async_trait::async_trait]
+impl lifeboat_exec::Approver for NeverAnswers {
+    async fn approve(&self, _prompt: &str) -> Result<bool, lifeboat_exec::ApproveError> {
+        std::future::pending().await
+    }
+}
+
+#[tokio::test]
+async fn an_interrupt_while_waiting_for_approval_stops_the_run() {
+    let fake = echo_fake();
+    let dir = tempfile::tempdir().unwrap();
+    let exec = executor(&fake).with_approver(Arc::new(NeverAnswers));
+    let cancel = lifeboat_exec::CancelHandle::new();
+    let (h, mut rx) = spawn_run(exec, approve_plan(), dir.path(), cancel.clone());
+    loop {
+        let e = rx.recv().await.unwrap();
+        if matches!(e.kind, EventKind::ApprovalRequested { .. }) {
+            break;
+        }
+    }
+    cancel.interrupt();
+    let res = h.await.unwrap();
+    assert!(
+        matches!(res.outcome, RunOutcome::Interrupted { .. }),
+        "{:?}",
+        res.outcome
+    );
+    assert!(fake.calls_of("test.create").is_empty());
+}
