@@ -1,0 +1,457 @@
+//! Evaluating plan expressions ([`Expr`]) against the values of a run.
+//!
+//! Values are JSON. What an expression can see:
+//! - `Param(name)`: the run's parameters (defaults filled at start);
+//! - `Step(id)`: a step's result. Results are stored per *iteration path*
+//!   (the indices of the enclosing `for` loops). Read from a context that
+//!   shares the step's loops, the current iteration's result is returned;
+//!   for every enclosing loop the reader is *outside* of, the results are
+//!   collected into a list in item order, iterations without a result
+//!   (skipped by `when`) left out. A step inside two nested loops read from
+//!   outside both is a list (outer items) of lists (inner items). A step that
+//!   was skipped (or has no result) reads as `null`.
+//! - `LoopVar(for)`: the current item of an enclosing loop ([`Frame`]);
+//! - `Run(field)`: id, start time, runbook name;
+//! - `Result` / `Input(name)`: only inside compensate/cleanup calls
+//!   (`SagaCtx`);
+//! - `Field(e, f)`: a record's field; on a list, the field of every element;
+//!   on `null`, `null`.
+//! - `Interp`: strings as they are, numbers and bools printed, `null` empty,
+//!   anything else as compact JSON.
+//!
+//! Bad input never panics: an unknown parameter, a missing field, a value of
+//! the wrong shape give an [`EvalError`] naming what was wrong, which the
+//! caller turns into a step failure.
+
+use lifeboat_dsl::plan::{BinOp, Expr, NodeKind, Piece, Plan, RunField, StepId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct EvalError(pub String);
+
+fn err<T>(msg: impl Into<String>) -> Result<T, EvalError> {
+    Err(EvalError(msg.into()))
+}
+
+/// One enclosing loop iteration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LoopPos {
+    pub node: StepId,
+    pub index: u32,
+    pub item: Value,
+}
+
+/// Where a node instance sits: its enclosing loop iterations, outermost first.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Frame {
+    pub loops: Vec<LoopPos>,
+}
+
+impl Frame {
+    pub fn path(&self) -> Vec<u32> {
+        self.loops.iter().map(|l| l.index).collect()
+    }
+
+    pub fn enter(&self, node: StepId, index: u32, item: Value) -> Frame {
+        let mut loops = self.loops.clone();
+        loops.push(LoopPos { node, index, item });
+        Frame { loops }
+    }
+
+    /// `name[i][j]` for a node named `name` in this frame.
+    pub fn instance(&self, name: &str) -> String {
+        let mut s = String::with_capacity(name.len() + 4 * self.loops.len());
+        s.push_str(name);
+        for l in &self.loops {
+            s.push('[');
+            s.push_str(&l.index.to_string());
+            s.push(']');
+        }
+        s
+    }
+}
+
+/// The run's fields (`run.id`, …).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    pub id: String,
+    pub started: String,
+    pub runbook: String,
+}
+
+/// Step results and loop sizes, by iteration path.
+#[derive(Debug, Default)]
+pub(crate) struct Values {
+    results: HashMap<(StepId, Vec<u32>), Value>,
+    loop_len: HashMap<(StepId, Vec<u32>), u32>,
+}
+
+impl Values {
+    pub(crate) fn set_result(&mut self, id: StepId, path: Vec<u32>, v: Value) {
+        self.results.insert((id, path), v);
+    }
+
+    pub(crate) fn set_loop_len(&mut self, id: StepId, path: Vec<u32>, n: u32) {
+        self.loop_len.insert((id, path), n);
+    }
+
+    /// The `for` nodes enclosing `id`, outermost first.
+    fn loops_of(plan: &Plan, id: StepId) -> Vec<StepId> {
+        let mut out = Vec::new();
+        let mut cur = plan.nodes.get(id.index()).and_then(|n| n.parent);
+        let mut guard = 0;
+        while let Some(p) = cur {
+            guard += 1;
+            if guard > plan.nodes.len() {
+                break; // a parent cycle in a malformed plan
+            }
+            let Some(node) = plan.nodes.get(p.index()) else {
+                break;
+            };
+            if matches!(node.kind, NodeKind::ForEach(_)) {
+                out.push(p);
+            }
+            cur = node.parent;
+        }
+        out.reverse();
+        out
+    }
+
+    pub(crate) fn get(&self, plan: &Plan, id: StepId, frame: &Frame) -> Value {
+        let loops = Self::loops_of(plan, id);
+        let mut path = Vec::with_capacity(loops.len());
+        let mut k = 0;
+        while k < loops.len() && k < frame.loops.len() && frame.loops[k].node == loops[k] {
+            path.push(frame.loops[k].index);
+            k += 1;
+        }
+        self.collect(id, &loops[k..], &mut path)
+            .unwrap_or(Value::Null)
+    }
+
+    fn collect(&self, id: StepId, rest: &[StepId], path: &mut Vec<u32>) -> Option<Value> {
+        let Some((first, rest)) = rest.split_first() else {
+            return self.results.get(&(id, path.clone())).cloned();
+        };
+        let n = self
+            .loop_len
+            .get(&(*first, path.clone()))
+            .copied()
+            .unwrap_or(0);
+        let mut out = Vec::with_capacity(n as usize);
+        for i in 0..n {
+            path.push(i);
+            if let Some(v) = self.collect(id, rest, path) {
+                out.push(v);
+            }
+            path.pop();
+        }
+        Some(Value::Array(out))
+    }
+}
+
+/// The step a compensate/cleanup call belongs to.
+pub(crate) struct SagaCtx<'a> {
+    pub result: &'a Value,
+    pub args: &'a Map<String, Value>,
+}
+
+pub(crate) struct EvalCtx<'a> {
+    pub plan: &'a Plan,
+    pub params: &'a Map<String, Value>,
+    pub run: &'a RunInfo,
+    pub values: &'a Values,
+    pub frame: &'a Frame,
+    pub saga: Option<SagaCtx<'a>>,
+}
+
+impl EvalCtx<'_> {
+    pub(crate) fn eval(&self, e: &Expr) -> Result<Value, EvalError> {
+        Ok(match e {
+            Expr::Str(s) => Value::String(s.clone()),
+            Expr::Int(i) => Value::from(*i),
+            Expr::Bool(b) => Value::Bool(*b),
+            Expr::Duration(ms) => Value::from(*ms),
+            Expr::List(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.eval(i))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Expr::Interp(pieces) => {
+                let mut s = String::new();
+                for p in pieces {
+                    match p {
+                        Piece::Lit(l) => s.push_str(l),
+                        Piece::Expr(e) => render_into(&mut s, &self.eval(e)?),
+                    }
+                }
+                Value::String(s)
+            }
+            Expr::Param(name) => match self.params.get(name) {
+                Some(v) => v.clone(),
+                None => return err(format!("unknown parameter `{name}`")),
+            },
+            Expr::Step(id) => {
+                if id.index() >= self.plan.nodes.len() {
+                    return err(format!(
+                        "reference to step {id}, which the plan does not have"
+                    ));
+                }
+                self.values.get(self.plan, *id, self.frame)
+            }
+            Expr::LoopVar(id) => match self.frame.loops.iter().find(|l| l.node == *id) {
+                Some(l) => l.item.clone(),
+                None => return err(format!("loop variable of {id} read outside its loop")),
+            },
+            Expr::Run(f) => Value::String(match f {
+                RunField::Id => self.run.id.clone(),
+                RunField::Started => self.run.started.clone(),
+                RunField::Runbook => self.run.runbook.clone(),
+            }),
+            Expr::Result => match &self.saga {
+                Some(s) => s.result.clone(),
+                None => return err("`result` is only defined in compensate/cleanup calls"),
+            },
+            Expr::Input(name) => match &self.saga {
+                Some(s) => match s.args.get(name) {
+                    Some(v) => v.clone(),
+                    None => return err(format!("the step has no argument `{name}`")),
+                },
+                None => {
+                    return err(format!(
+                        "input `{name}` is only defined in compensate/cleanup calls"
+                    ))
+                }
+            },
+            Expr::Field(inner, f) => field(&self.eval(inner)?, f)?,
+            Expr::Not(inner) => match self.eval(inner)? {
+                Value::Bool(b) => Value::Bool(!b),
+                other => return err(format!("`not` needs a bool, got {}", shape(&other))),
+            },
+            Expr::Binary(op, a, b) => {
+                let (a, b) = (self.eval(a)?, self.eval(b)?);
+                match op {
+                    BinOp::Eq => Value::Bool(a == b),
+                    BinOp::Ne => Value::Bool(a != b),
+                    BinOp::And | BinOp::Or => match (&a, &b) {
+                        (Value::Bool(x), Value::Bool(y)) => Value::Bool(if *op == BinOp::And {
+                            *x && *y
+                        } else {
+                            *x || *y
+                        }),
+                        _ => {
+                            return err(format!(
+                                "`and`/`or` need bools, got {} and {}",
+                                shape(&a),
+                                shape(&b)
+                            ))
+                        }
+                    },
+                }
+            }
+        })
+    }
+
+    pub(crate) fn eval_bool(&self, e: &Expr) -> Result<bool, EvalError> {
+        match self.eval(e)? {
+            Value::Bool(b) => Ok(b),
+            other => err(format!("condition must be a bool, got {}", shape(&other))),
+        }
+    }
+}
+
+fn field(v: &Value, f: &str) -> Result<Value, EvalError> {
+    match v {
+        Value::Object(m) => match m.get(f) {
+            Some(x) => Ok(x.clone()),
+            None => err(format!("record has no field `{f}`")),
+        },
+        Value::Array(items) => Ok(Value::Array(
+            items
+                .iter()
+                .map(|i| field(i, f))
+                .collect::<Result<_, _>>()?,
+        )),
+        Value::Null => Ok(Value::Null),
+        other => err(format!("cannot read field `{f}` of {}", shape(other))),
+    }
+}
+
+pub(crate) fn shape(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a bool",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "a record",
+    }
+}
+
+fn render_into(s: &mut String, v: &Value) {
+    match v {
+        Value::String(x) => s.push_str(x),
+        Value::Null => {}
+        Value::Bool(b) => s.push_str(if *b { "true" } else { "false" }),
+        Value::Number(n) => s.push_str(&n.to_string()),
+        other => s.push_str(&other.to_string()),
+    }
+}
+
+/// A short human name for a target record: its `name`, else `id`, else JSON.
+pub(crate) fn display_name(v: &Value) -> String {
+    for key in ["name", "id"] {
+        if let Some(Value::String(s)) = v.get(key) {
+            return s.clone();
+        }
+    }
+    let mut s = String::new();
+    render_into(&mut s, v);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lifeboat_dsl::plan::{Node, PLAN_SCHEMA_VERSION};
+    use serde_json::json;
+
+    fn plan() -> Plan {
+        Plan {
+            schema_version: PLAN_SCHEMA_VERSION,
+            runbook: "r".into(),
+            title: String::new(),
+            source_path: String::new(),
+            params: vec![],
+            schedule: None,
+            retain: None,
+            quiesce_methods: vec![],
+            nodes: vec![],
+            body: vec![],
+        }
+    }
+
+    fn with<T>(f: impl FnOnce(&EvalCtx) -> T) -> T {
+        let plan = plan();
+        let mut params = Map::new();
+        params.insert("vnf".into(), json!("vnf1"));
+        params.insert(
+            "servers".into(),
+            json!([{"name": "a", "site": "s1"}, {"name": "b", "site": "s2"}]),
+        );
+        let run = RunInfo {
+            id: "r9".into(),
+            started: "2026-01-01T00:00:00Z".into(),
+            runbook: "r".into(),
+        };
+        let values = Values::default();
+        let frame = Frame::default();
+        f(&EvalCtx {
+            plan: &plan,
+            params: &params,
+            run: &run,
+            values: &values,
+            frame: &frame,
+            saga: None,
+        })
+    }
+
+    #[test]
+    fn interpolation_prints_values() {
+        let e = Expr::Interp(vec![
+            Piece::Lit("lb-".into()),
+            Piece::Expr(Expr::Param("vnf".into())),
+            Piece::Lit("-".into()),
+            Piece::Expr(Expr::Run(RunField::Id)),
+            Piece::Lit("-".into()),
+            Piece::Expr(Expr::Int(3)),
+        ]);
+        assert_eq!(with(|c| c.eval(&e)).unwrap(), json!("lb-vnf1-r9-3"));
+    }
+
+    #[test]
+    fn field_of_a_list_maps_and_of_null_is_null() {
+        let e = Expr::Field(Box::new(Expr::Param("servers".into())), "site".into());
+        assert_eq!(with(|c| c.eval(&e)).unwrap(), json!(["s1", "s2"]));
+        let missing = Expr::Field(Box::new(Expr::Param("servers".into())), "nope".into());
+        assert_eq!(
+            with(|c| c.eval(&missing)).unwrap_err().0,
+            "record has no field `nope`"
+        );
+        let unknown_step = Expr::Step(StepId(7));
+        assert!(with(|c| c.eval(&unknown_step))
+            .unwrap_err()
+            .0
+            .contains("does not have"));
+    }
+
+    #[test]
+    fn logic_needs_bools() {
+        let e = Expr::Binary(
+            BinOp::And,
+            Box::new(Expr::Bool(true)),
+            Box::new(Expr::Str("x".into())),
+        );
+        assert!(with(|c| c.eval(&e)).unwrap_err().0.contains("need bools"));
+        let ne = Expr::Binary(
+            BinOp::Ne,
+            Box::new(Expr::Param("vnf".into())),
+            Box::new(Expr::Str("x".into())),
+        );
+        assert!(with(|c| c.eval_bool(&ne)).unwrap());
+        assert!(with(|c| c.eval(&Expr::Result)).is_err());
+        assert!(with(|c| c.eval(&Expr::LoopVar(StepId(0)))).is_err());
+    }
+
+    #[test]
+    fn nested_loop_results_collect_per_level() {
+        // node 0: outer for, node 1: inner for (in 0), node 2: step (in 1)
+        let mut p = plan();
+        let mk = |id: u32, parent: Option<u32>, kind: NodeKind| Node {
+            id: StepId(id),
+            name: format!("n{id}"),
+            span: Default::default(),
+            kind,
+            parent: parent.map(StepId),
+            deps: vec![],
+            when: None,
+        };
+        let fe = |body: Vec<StepId>| {
+            NodeKind::ForEach(lifeboat_dsl::plan::ForEach {
+                var: "v".into(),
+                item_type: lifeboat_dsl::plan::Type::Int,
+                over: Expr::List(vec![]),
+                parallel: 1,
+                body,
+            })
+        };
+        p.nodes.push(mk(0, None, fe(vec![StepId(1)])));
+        p.nodes.push(mk(1, Some(0), fe(vec![StepId(2)])));
+        p.nodes.push(mk(
+            2,
+            Some(1),
+            NodeKind::Approve(lifeboat_dsl::plan::Approve {
+                prompt: Expr::Str(String::new()),
+            }),
+        ));
+        let mut v = Values::default();
+        v.set_loop_len(StepId(0), vec![], 2);
+        v.set_loop_len(StepId(1), vec![0], 2);
+        v.set_loop_len(StepId(1), vec![1], 1);
+        v.set_result(StepId(2), vec![0, 0], json!("a"));
+        v.set_result(StepId(2), vec![0, 1], json!("b"));
+        v.set_result(StepId(2), vec![1, 0], json!("c"));
+        assert_eq!(
+            v.get(&p, StepId(2), &Frame::default()),
+            json!([["a", "b"], ["c"]])
+        );
+        let inside_outer_1 = Frame::default().enter(StepId(0), 1, json!(null));
+        assert_eq!(v.get(&p, StepId(2), &inside_outer_1), json!(["c"]));
+        let inside_both = inside_outer_1.enter(StepId(1), 0, json!(null));
+        assert_eq!(v.get(&p, StepId(2), &inside_both), json!("c"));
+    }
+}

@@ -1,0 +1,237 @@
+//! What the executor tells the world: [`Event`]s on a tokio mpsc channel.
+//!
+//! The executor owns the work; whoever holds the receiving end (the CLI's
+//! dispatcher: progress bars, JSON lines, the final [`crate::report::Report`])
+//! owns what the user sees. The executor prints nothing. Sending never blocks
+//! (an unbounded channel of small values) and a dropped receiver is not an
+//! error: a run goes on whether anybody listens or not.
+//!
+//! Every event carries `at_ms`, the time since the run started on tokio's
+//! clock (so tests with a paused clock see exact figures), and an
+//! [`EventKind`]. Step events name the *step instance* (`tmp[2]`); quiesce
+//! events name the scope instance and the target (its `name`, else `id`).
+//!
+//! Events never carry argument values (they may be large, and by policy the
+//! executor does not surface them); errors carry the action's message, which
+//! by the `Actions` contract holds no secret.
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::mpsc;
+
+/// One event, stamped with the time since the run started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    pub at_ms: u64,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum RunOutcome {
+    Succeeded,
+    /// A step, a freeze, a thaw or the watchdog failed; compensation ran.
+    Failed {
+        reason: String,
+    },
+    /// An operator interrupted the run (Ctrl-C).
+    Interrupted {
+        reason: String,
+    },
+}
+
+impl RunOutcome {
+    pub fn is_success(&self) -> bool {
+        matches!(self, RunOutcome::Succeeded)
+    }
+}
+
+/// The phases of a run, as announced by [`EventKind::PhaseChanged`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Resuming,
+    Running,
+    Compensating,
+    CleaningUp,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum EventKind {
+    RunStarted {
+        run_id: String,
+        runbook: String,
+        started: String,
+        resumed: bool,
+    },
+    PhaseChanged {
+        phase: Phase,
+    },
+    StepStarted {
+        instance: String,
+        action: String,
+        attempt: u32,
+    },
+    StepRetrying {
+        instance: String,
+        attempt: u32,
+        delay_ms: u64,
+        error: String,
+    },
+    StepSucceeded {
+        instance: String,
+        action: String,
+        duration_ms: u64,
+        bytes_moved: u64,
+        reused: bool,
+    },
+    StepFailed {
+        instance: String,
+        error: String,
+    },
+    StepSkipped {
+        instance: String,
+        reason: String,
+    },
+    StepCancelled {
+        instance: String,
+    },
+    ApprovalRequested {
+        instance: String,
+        prompt: String,
+    },
+    ApprovalGranted {
+        instance: String,
+    },
+    FreezeStarted {
+        scope: String,
+        target: String,
+    },
+    Frozen {
+        scope: String,
+        target: String,
+    },
+    FreezeFailed {
+        scope: String,
+        target: String,
+        error: String,
+    },
+    ThawStarted {
+        scope: String,
+        target: String,
+    },
+    Thawed {
+        scope: String,
+        target: String,
+    },
+    /// A target could not be thawed: it may still be frozen. Loud.
+    ThawFailed {
+        scope: String,
+        target: String,
+        error: String,
+    },
+    WatchdogExpired {
+        scope: String,
+        within_ms: u64,
+    },
+    CompensationStarted {
+        instance: String,
+        action: String,
+    },
+    Compensated {
+        instance: String,
+    },
+    CompensationFailed {
+        instance: String,
+        error: String,
+    },
+    CleanupStarted {
+        instance: String,
+        action: String,
+    },
+    CleanedUp {
+        instance: String,
+    },
+    CleanupFailed {
+        instance: String,
+        error: String,
+    },
+    RunFinished {
+        outcome: RunOutcome,
+        duration_ms: u64,
+    },
+}
+
+/// The sending end handed to the executor.
+pub type EventSender = mpsc::UnboundedSender<Event>;
+/// The receiving end kept by the dispatcher.
+pub type EventReceiver = mpsc::UnboundedReceiver<Event>;
+
+/// A new event channel.
+pub fn channel() -> (EventSender, EventReceiver) {
+    mpsc::unbounded_channel()
+}
+
+/// Stamps and sends events; silently drops them when nobody listens.
+#[derive(Clone)]
+pub(crate) struct Emitter {
+    tx: Option<EventSender>,
+    start: tokio::time::Instant,
+}
+
+impl Emitter {
+    pub(crate) fn new(tx: Option<EventSender>) -> Self {
+        Emitter {
+            tx,
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    pub(crate) fn elapsed_ms(&self) -> u64 {
+        self.start.elapsed().as_millis() as u64
+    }
+
+    pub(crate) fn emit(&self, kind: EventKind) {
+        if let Some(tx) = &self.tx {
+            let _ = tx.send(Event {
+                at_ms: self.elapsed_ms(),
+                kind,
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_are_flat_json_lines_and_read_back() {
+        let e = Event {
+            at_ms: 1500,
+            kind: EventKind::StepRetrying {
+                instance: "b[2]".into(),
+                attempt: 1,
+                delay_ms: 7000,
+                error: "503".into(),
+            },
+        };
+        let line = serde_json::to_string(&e).unwrap();
+        assert_eq!(
+            line,
+            r#"{"at_ms":1500,"event":"step_retrying","instance":"b[2]","attempt":1,"delay_ms":7000,"error":"503"}"#
+        );
+        assert_eq!(serde_json::from_str::<Event>(&line).unwrap(), e);
+        let fin = Event {
+            at_ms: 9,
+            kind: EventKind::RunFinished {
+                outcome: RunOutcome::Failed { reason: "x".into() },
+                duration_ms: 9,
+            },
+        };
+        let back: Event = serde_json::from_str(&serde_json::to_string(&fin).unwrap()).unwrap();
+        assert_eq!(back, fin);
+    }
+}

@@ -1,0 +1,433 @@
+//! The durable journal: one JSON object per line, appended, fsynced.
+//!
+//! A run directory holds `plan.json` (the plan, so that resume needs nothing
+//! else) and `journal.jsonl`. Every effect is preceded by its intent record
+//! and followed by its outcome record. [`Journal::append`] returns only once
+//! the record is on disk (written, flushed, `fsync`ed); the executor awaits
+//! it for intents, before making the call. Outcomes are queued with
+//! [`Journal::append_nowait`]: the file keeps queue order, so they are on
+//! disk before the next intent is acknowledged, i.e. before the next effect —
+//! and a step's critical path pays one sync, not two. See [`Record`].
+//!
+//! Group commit: one blocking flush task at a time takes every record queued
+//! while the previous sync ran and writes them with one `fsync`, so a
+//! fan-out of a hundred steps costs a handful of syncs, not a hundred in a
+//! row. Dropping the [`Journal`] waits for a sync in progress, so a dropped
+//! (crashed) run leaves a journal that can be read back at once.
+//!
+//! Reading tolerates a torn last line (a crash in the middle of a write);
+//! a bad line anywhere else is an error.
+//!
+//! The journal holds parameters and step values, which by contract carry no
+//! secret, and argument values of calls (needed to reconcile and compensate).
+
+use crate::eval::Frame;
+use crate::event::RunOutcome;
+use lifeboat_dsl::plan::{Plan, StepId};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use tokio::sync::oneshot;
+
+pub const JOURNAL_FILE: &str = "journal.jsonl";
+pub const PLAN_FILE: &str = "plan.json";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("journal {path}: {msg}")]
+    Io { path: String, msg: String },
+    #[error("journal {path}, line {line}: {msg}")]
+    Corrupt {
+        path: String,
+        line: usize,
+        msg: String,
+    },
+}
+
+/// A call as journaled: enough to make it again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CallRec {
+    pub action: String,
+    pub tag: String,
+    pub site: Option<String>,
+    pub args: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "snake_case")]
+pub enum Record {
+    RunStarted {
+        run_id: String,
+        runbook: String,
+        started: String,
+        plan_hash: String,
+        params: Map<String, Value>,
+    },
+    /// A resumed run picked the journal up again.
+    RunResumed {
+        at: String,
+    },
+    StepIntent {
+        instance: String,
+        node: StepId,
+        frame: Frame,
+        call: CallRec,
+    },
+    /// `value` on success; `error` on failure. `reconciled`: found by
+    /// `find_created` after a crash or cancel, not returned by the call.
+    StepOutcome {
+        instance: String,
+        value: Option<Value>,
+        bytes_moved: u64,
+        error: Option<String>,
+        #[serde(default)]
+        reconciled: bool,
+    },
+    StepSkipped {
+        instance: String,
+        reason: String,
+    },
+    Approved {
+        instance: String,
+    },
+    /// `key` identifies one target of one scope instance.
+    FreezeIntent {
+        key: String,
+        scope: String,
+        target: String,
+        freeze: CallRec,
+        thaw: CallRec,
+    },
+    FreezeOutcome {
+        key: String,
+        error: Option<String>,
+    },
+    ThawIntent {
+        key: String,
+    },
+    ThawOutcome {
+        key: String,
+        error: Option<String>,
+    },
+    /// The scope's body completed and every target was thawed.
+    ScopeFinished {
+        scope: String,
+    },
+    /// The run failed or was interrupted; compensation follows.
+    RunFailing {
+        reason: String,
+        interrupted: bool,
+    },
+    CompensateIntent {
+        instance: String,
+        call: CallRec,
+    },
+    CompensateOutcome {
+        instance: String,
+        error: Option<String>,
+    },
+    CleanupIntent {
+        instance: String,
+        call: CallRec,
+    },
+    CleanupOutcome {
+        instance: String,
+        error: Option<String>,
+    },
+    RunFinished {
+        outcome: RunOutcome,
+    },
+}
+
+type Ack = oneshot::Sender<Result<(), String>>;
+
+/// How far a record goes before `append` returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Durability {
+    /// Written and `fsync`ed: survives a crash of the machine. The default.
+    #[default]
+    Fsync,
+    /// Written to the OS: survives a crash or kill of the process, not a
+    /// power loss. For benches and throwaway environments.
+    Flush,
+}
+
+#[derive(Default)]
+struct Pending {
+    buf: Vec<u8>,
+    waiters: Vec<Ack>,
+    /// A blocking flush task is running (it drains `buf` until empty).
+    flushing: bool,
+}
+
+struct Shared {
+    path: PathBuf,
+    durability: Durability,
+    file: Mutex<std::fs::File>,
+    pending: Mutex<Pending>,
+    idle: Condvar,
+}
+
+/// An open journal. Cheap to share behind an `Arc`.
+pub struct Journal {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Journal")
+            .field("path", &self.shared.path)
+            .finish()
+    }
+}
+
+fn io_err(path: &Path, e: impl std::fmt::Display) -> JournalError {
+    JournalError::Io {
+        path: path.display().to_string(),
+        msg: e.to_string(),
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Shared {
+    /// Runs on the blocking pool: writes and syncs batches until none is left.
+    fn flush_loop(&self) {
+        loop {
+            let (buf, waiters) = {
+                let mut p = lock(&self.pending);
+                if p.buf.is_empty() {
+                    p.flushing = false;
+                    self.idle.notify_all();
+                    return;
+                }
+                (std::mem::take(&mut p.buf), std::mem::take(&mut p.waiters))
+            };
+            let res = {
+                let mut f = lock(&self.file);
+                f.write_all(&buf)
+                    .and_then(|_| f.flush())
+                    .and_then(|_| {
+                        if self.durability == Durability::Fsync {
+                            f.sync_data()
+                        } else {
+                            Ok(())
+                        }
+                    })
+                    .map_err(|e| format!("{}: {e}", self.path.display()))
+            };
+            if let Err(e) = &res {
+                tracing::error!(error = %e, "journal write failed");
+            }
+            for w in waiters {
+                let _ = w.send(res.clone());
+            }
+        }
+    }
+}
+
+impl Journal {
+    /// Opens (creating if needed) `run_dir/journal.jsonl` for appending.
+    /// Must be called within a tokio runtime's context to be written to.
+    pub fn open(run_dir: &Path) -> Result<Journal, JournalError> {
+        Self::open_with(run_dir, Durability::Fsync)
+    }
+
+    /// [`Journal::open`] with a chosen [`Durability`].
+    pub fn open_with(run_dir: &Path, durability: Durability) -> Result<Journal, JournalError> {
+        std::fs::create_dir_all(run_dir).map_err(|e| io_err(run_dir, e))?;
+        let path = run_dir.join(JOURNAL_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| io_err(&path, e))?;
+        Ok(Journal {
+            shared: Arc::new(Shared {
+                path,
+                durability,
+                file: Mutex::new(file),
+                pending: Mutex::new(Pending::default()),
+                idle: Condvar::new(),
+            }),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.shared.path
+    }
+
+    /// Appends a record; returns once it is on disk. Records appended while
+    /// a sync is running are written together by the next one (group commit).
+    /// The sync runs on tokio's blocking pool (which also keeps a paused test
+    /// clock from jumping while the disk works).
+    pub async fn append(&self, rec: &Record) -> Result<(), JournalError> {
+        let path = &self.shared.path;
+        let (done, wait) = oneshot::channel();
+        self.enqueue(rec, Some(done))?;
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(msg)) => Err(JournalError::Io {
+                path: path.display().to_string(),
+                msg,
+            }),
+            Err(_) => Err(io_err(path, "journal writer stopped")),
+        }
+    }
+
+    /// Queues a record without waiting for the disk. For outcome records:
+    /// the next effect is preceded by an intent that is waited for, and the
+    /// file keeps the queue's order, so by then this record is on disk too.
+    /// (If the run crashes first, the step is merely in doubt, which resume
+    /// reconciles.) Errors are logged; the next waited-for append reports a
+    /// broken disk.
+    pub fn append_nowait(&self, rec: &Record) {
+        if let Err(e) = self.enqueue(rec, None) {
+            tracing::error!(error = %e, "journal write failed");
+        }
+    }
+
+    fn enqueue(&self, rec: &Record, done: Option<Ack>) -> Result<(), JournalError> {
+        let path = &self.shared.path;
+        let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(path, e))?;
+        bytes.push(b'\n');
+        let start = {
+            let mut p = lock(&self.shared.pending);
+            p.buf.extend_from_slice(&bytes);
+            p.waiters.extend(done);
+            !std::mem::replace(&mut p.flushing, true)
+        };
+        if start {
+            let mut task = FlushTask {
+                shared: self.shared.clone(),
+                ran: false,
+            };
+            tokio::task::spawn_blocking(move || {
+                task.ran = true;
+                task.shared.flush_loop();
+            });
+        }
+        Ok(())
+    }
+}
+
+/// Owns a scheduled flush. If the runtime drops it unrun (shutting down),
+/// its waiters are released and the journal is marked idle again.
+struct FlushTask {
+    shared: Arc<Shared>,
+    ran: bool,
+}
+
+impl Drop for FlushTask {
+    fn drop(&mut self) {
+        if self.ran {
+            return;
+        }
+        let mut p = lock(&self.shared.pending);
+        p.flushing = false;
+        p.waiters.clear();
+        self.shared.idle.notify_all();
+    }
+}
+
+impl Drop for Journal {
+    /// Waits (boundedly) for a sync in progress, so that a dropped (crashed)
+    /// run leaves a journal that can be read back at once.
+    fn drop(&mut self) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let mut p = lock(&self.shared.pending);
+        while p.flushing {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            if left.is_zero() {
+                break;
+            }
+            p = self
+                .shared
+                .idle
+                .wait_timeout(p, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+}
+
+/// Reads every record of `run_dir/journal.jsonl`.
+pub fn read_journal(run_dir: &Path) -> Result<Vec<Record>, JournalError> {
+    let path = run_dir.join(JOURNAL_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::with_capacity(lines.len());
+    for (i, line) in lines.iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Record>(line) {
+            Ok(r) => out.push(r),
+            // A crash in the middle of the last write.
+            Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
+            Err(e) => {
+                return Err(JournalError::Corrupt {
+                    path: path.display().to_string(),
+                    line: i + 1,
+                    msg: e.to_string(),
+                })
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes `run_dir/plan.json` (durably).
+pub fn write_plan(run_dir: &Path, plan: &Plan) -> Result<(), JournalError> {
+    std::fs::create_dir_all(run_dir).map_err(|e| io_err(run_dir, e))?;
+    let path = run_dir.join(PLAN_FILE);
+    let bytes = serde_json::to_vec_pretty(plan).map_err(|e| io_err(&path, e))?;
+    let mut f = std::fs::File::create(&path).map_err(|e| io_err(&path, e))?;
+    f.write_all(&bytes)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| io_err(&path, e))
+}
+
+/// Reads `run_dir/plan.json`.
+pub fn read_plan(run_dir: &Path) -> Result<Plan, JournalError> {
+    let path = run_dir.join(PLAN_FILE);
+    let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    serde_json::from_str(&text).map_err(|e| JournalError::Corrupt {
+        path: path.display().to_string(),
+        line: e.line(),
+        msg: e.to_string(),
+    })
+}
+
+/// `$XDG_STATE_HOME/lifeboat/runs/<run_id>` (else `~/.local/state/…`);
+/// `None` when neither variable is set.
+pub fn default_run_dir(run_id: &str) -> Option<PathBuf> {
+    let base = match std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        Some(x) => PathBuf::from(x),
+        None => {
+            PathBuf::from(std::env::var_os("HOME").filter(|v| !v.is_empty())?).join(".local/state")
+        }
+    };
+    Some(base.join("lifeboat").join("runs").join(run_id))
+}
+
+/// A stable, non-cryptographic fingerprint of the plan (FNV-1a 64 of its
+/// JSON), to tell whether a run dir's plan is the one a run started with.
+pub fn plan_hash(plan: &Plan) -> String {
+    let bytes = serde_json::to_vec(plan).unwrap_or_default();
+    format!("{:016x}", fnv1a(&bytes))
+}
+
+pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    h
+}

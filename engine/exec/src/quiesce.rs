@@ -1,0 +1,436 @@
+//! Quiesce scopes: freeze in order, run the body, thaw in exact reverse.
+//!
+//! ```text
+//! Freezing{i} → Frozen → Thawing{i} → Thawed
+//!      │                      └──────→ ThawFailed   (loud: a VM may stay frozen)
+//!      └─ (freeze failed / cancelled / watchdog) → Thawing{i}
+//! ```
+//!
+//! 1. Evaluate targets, `order` and the method name; resolve the method in
+//!    `plan.quiesce_methods` (unknown → the scope fails before anything is
+//!    frozen). Sort targets stably by the position of `target[by]` in
+//!    `order`; values not in `order` come last, in list order.
+//! 2. Journal every target's freeze intent (one sync for the lot), then
+//!    freeze one target after the other. A target joins the thaw list
+//!    *before* its freeze call: a freeze interrupted in flight may have taken
+//!    effect, so it is thawed too; a freeze that returned an error did not,
+//!    so it is not; targets never attempted get a "not attempted" outcome.
+//!    Thaw actions must therefore succeed on a target that is not frozen.
+//! 3. Run the body with a child cancel handle. The watchdog (`within`)
+//!    counts from the first freeze: when it fires, the body is aborted
+//!    ([`CancelReason::WatchdogExpired`]), the targets are thawed, and the
+//!    run fails.
+//! 4. Thaw the list in reverse — after success, failure, interrupt and
+//!    second interrupt alike. Thaws take no cancel handle and no site permit;
+//!    transient errors and timeouts are retried (`ExecConfig::thaw_attempts`)
+//!    and a thaw that still fails emits `ThawFailed` and fails the run.
+//!
+//! Freeze and thaw calls take the target in the method's `target_param` plus
+//! the evaluated `method_args`; their site is the target's `site` field.
+//! A scope whose body finished and whose targets were all thawed is
+//! journaled `ScopeFinished`; a resumed run does not freeze it again, nor a
+//! scope whose body steps all have journaled results (a crash while
+//! thawing): resume has thawed it already, and there is nothing left to do
+//! under the freeze.
+
+use crate::action::ActionCall;
+use crate::cancel::{CancelHandle, CancelReason};
+use crate::eval::{display_name, shape, Frame};
+use crate::event::EventKind;
+use crate::journal::{CallRec, Record};
+use crate::run::Rt;
+use crate::scheduler::{eval_args, run_block, NodeOutcome};
+use crate::step::{call_with_retries, make_tag, CallFailure, Retry, StepMachine, StepState};
+use lifeboat_dsl::plan::{Node, NodeKind, QuiesceScope};
+use serde_json::Value;
+use std::sync::Mutex;
+use std::time::Duration;
+
+/// The life of a quiesce scope instance.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScopeState {
+    Freezing { index: usize },
+    Frozen,
+    Thawing { index: usize },
+    Thawed,
+    ThawFailed,
+}
+
+/// A target whose freeze was started, with what it takes to thaw it.
+#[derive(Debug, Clone)]
+pub(crate) struct FrozenTarget {
+    pub key: String,
+    pub scope: String,
+    pub name: String,
+    pub thaw: ActionCall,
+}
+
+pub(crate) fn call_rec(c: &ActionCall) -> CallRec {
+    CallRec {
+        action: c.action.clone(),
+        tag: c.tag.clone(),
+        site: c.site.clone(),
+        args: c.args.clone(),
+    }
+}
+
+pub(crate) async fn run_scope(
+    rt: &Rt,
+    _node: &Node,
+    q: &QuiesceScope,
+    frame: &Frame,
+    cancel: &CancelHandle,
+    instance: String,
+) -> NodeOutcome {
+    let prepared = (|| -> Result<_, String> {
+        let targets = match rt
+            .eval(frame, &q.targets)
+            .map_err(|e| format!("quiesce targets: {e}"))?
+        {
+            Value::Array(t) => t,
+            Value::Null => Vec::new(),
+            other => {
+                return Err(format!(
+                    "quiesce targets must be a list, got {}",
+                    shape(&other)
+                ))
+            }
+        };
+        let order = match rt
+            .eval(frame, &q.order)
+            .map_err(|e| format!("quiesce order: {e}"))?
+        {
+            Value::Array(o) => o,
+            Value::Null => Vec::new(),
+            other => {
+                return Err(format!(
+                    "quiesce order must be a list, got {}",
+                    shape(&other)
+                ))
+            }
+        };
+        let method_name = match rt
+            .eval(frame, &q.method)
+            .map_err(|e| format!("quiesce method: {e}"))?
+        {
+            Value::String(s) => s,
+            other => {
+                return Err(format!(
+                    "quiesce method must be a string, got {}",
+                    shape(&other)
+                ))
+            }
+        };
+        let Some(method) = rt.plan.quiesce_method(&method_name) else {
+            let known: Vec<&str> = rt
+                .plan
+                .quiesce_methods
+                .iter()
+                .map(|m| m.name.as_str())
+                .collect();
+            return Err(format!(
+                "unknown quiesce method `{method_name}` (known: {}); nothing was frozen",
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        };
+        let margs = eval_args(rt, frame, &q.method_args, None)
+            .map_err(|e| format!("quiesce method {e}"))?;
+        let mut ranked: Vec<(usize, Value)> = targets
+            .into_iter()
+            .map(|t| {
+                let key = t.get(&q.by).cloned().unwrap_or(Value::Null);
+                (
+                    order.iter().position(|o| *o == key).unwrap_or(order.len()),
+                    t,
+                )
+            })
+            .collect();
+        ranked.sort_by_key(|(rank, _)| *rank); // stable: list order within a group
+        Ok((
+            ranked.into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
+            method.clone(),
+            margs,
+        ))
+    })();
+    let (targets, method, margs) = match prepared {
+        Ok(p) => p,
+        Err(e) => {
+            rt.fail(&instance, e);
+            return NodeOutcome::Failed;
+        }
+    };
+
+    let body_journaled = |r: &crate::resume::Replay| {
+        r.scopes_done.contains(&instance)
+            || (!q.body.is_empty()
+                && q.body.iter().all(|id| match rt.plan.nodes.get(id.index()) {
+                    Some(n) => {
+                        matches!(n.kind, NodeKind::Action(_))
+                            && r.outcomes.contains_key(&frame.instance(&n.name))
+                    }
+                    None => false,
+                }))
+    };
+    if rt.replay.as_ref().is_some_and(body_journaled) {
+        // The body had finished before the crash (its results are all
+        // journaled): nothing to freeze for; the walk reuses the results.
+        return run_block(rt, &q.body, frame, cancel).await;
+    }
+
+    let scope_cancel = cancel.child();
+    let frozen: Mutex<Vec<FrozenTarget>> = Mutex::new(Vec::with_capacity(targets.len()));
+    let state = Mutex::new(ScopeState::Freezing { index: 0 });
+    let within = Duration::from_millis(q.within_ms);
+    let make_call = |action: &str, target: &Value, suffix: String, timeout: Duration| {
+        let mut args = margs.clone();
+        args.insert(method.target_param.clone(), target.clone());
+        let step = format!("{instance}:{suffix}");
+        ActionCall {
+            action: action.to_string(),
+            args,
+            site: target
+                .get("site")
+                .and_then(|s| s.as_str())
+                .map(str::to_string),
+            run_id: rt.run.id.clone(),
+            tag: make_tag(&rt.run.id, &step),
+            step,
+            attempt: 1,
+            timeout,
+        }
+    };
+
+    // Every target's freeze intent, journaled with one sync before the
+    // first freeze. A target not attempted in the end (the scope stopped
+    // early) gets a "not attempted" freeze outcome.
+    struct Prepared {
+        key: String,
+        name: String,
+        freeze: ActionCall,
+        thaw: ActionCall,
+    }
+    let prepared: Vec<Prepared> = targets
+        .iter()
+        .enumerate()
+        .map(|(i, target)| Prepared {
+            key: format!("{instance}#{i}"),
+            name: display_name(target),
+            freeze: make_call(
+                &method.freeze,
+                target,
+                format!("freeze-{i}"),
+                rt.config.freeze_timeout,
+            ),
+            thaw: make_call(
+                &method.thaw,
+                target,
+                format!("thaw-{i}"),
+                rt.config.thaw_timeout,
+            ),
+        })
+        .collect();
+    let skip_from = |from: usize| {
+        for p in &prepared[from..] {
+            rt.journal.append_nowait(&Record::FreezeOutcome {
+                key: p.key.clone(),
+                error: Some("not attempted".into()),
+            });
+        }
+    };
+
+    let work = async {
+        if let Some((last, first)) = prepared.split_last() {
+            let intent = |p: &Prepared| Record::FreezeIntent {
+                key: p.key.clone(),
+                scope: instance.clone(),
+                target: p.name.clone(),
+                freeze: call_rec(&p.freeze),
+                thaw: call_rec(&p.thaw),
+            };
+            for p in first {
+                rt.journal.append_nowait(&intent(p));
+            }
+            if let Err(e) = rt.journal.append(&intent(last)).await {
+                rt.fail(
+                    &instance,
+                    format!("nothing frozen: the journal cannot be written: {e}"),
+                );
+                skip_from(0);
+                return NodeOutcome::Failed;
+            }
+        }
+        for (i, p) in prepared.iter().enumerate() {
+            if scope_cancel.is_stopping() {
+                skip_from(i);
+                return NodeOutcome::Cancelled;
+            }
+            *state.lock().unwrap_or_else(|e| e.into_inner()) = ScopeState::Freezing { index: i };
+            let (key, name) = (p.key.clone(), p.name.clone());
+            let mut fcall = p.freeze.clone();
+            frozen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(FrozenTarget {
+                    key: key.clone(),
+                    scope: instance.clone(),
+                    name: name.clone(),
+                    thaw: p.thaw.clone(),
+                });
+            rt.events.emit(EventKind::FreezeStarted {
+                scope: instance.clone(),
+                target: name.clone(),
+            });
+            let policy = Retry {
+                retries: rt.config.freeze_retries,
+                backoff: Duration::from_secs(1),
+                retry_timeouts: false,
+            };
+            let mut m = StepMachine::new();
+            m.go(StepState::Ready);
+            match call_with_retries(
+                rt,
+                &mut fcall,
+                policy,
+                Some(&scope_cancel),
+                true,
+                false,
+                &mut m,
+            )
+            .await
+            {
+                Ok(_) => {
+                    rt.journal
+                        .append_nowait(&Record::FreezeOutcome { key, error: None });
+                    rt.events.emit(EventKind::Frozen {
+                        scope: instance.clone(),
+                        target: name,
+                    });
+                }
+                Err(CallFailure::Cancelled) => {
+                    skip_from(i + 1);
+                    return NodeOutcome::Cancelled;
+                }
+                Err(CallFailure::Failed(e)) => {
+                    frozen.lock().unwrap_or_else(|e| e.into_inner()).pop();
+                    rt.journal.append_nowait(&Record::FreezeOutcome {
+                        key,
+                        error: Some(e.to_string()),
+                    });
+                    skip_from(i + 1);
+                    rt.events.emit(EventKind::FreezeFailed {
+                        scope: instance.clone(),
+                        target: name.clone(),
+                        error: e.to_string(),
+                    });
+                    rt.fail(&instance, format!("could not freeze {name}: {e}"));
+                    return NodeOutcome::Failed;
+                }
+            }
+        }
+        *state.lock().unwrap_or_else(|e| e.into_inner()) = ScopeState::Frozen;
+        run_block(rt, &q.body, frame, &scope_cancel).await
+    };
+
+    let outcome = if q.within_ms == 0 || targets.is_empty() {
+        work.await
+    } else {
+        let deadline = tokio::time::Instant::now() + within;
+        tokio::pin!(work);
+        tokio::select! {
+            o = &mut work => o,
+            _ = tokio::time::sleep_until(deadline) => {
+                rt.events.emit(EventKind::WatchdogExpired { scope: instance.clone(), within_ms: q.within_ms });
+                scope_cancel.cancel(CancelReason::WatchdogExpired);
+                rt.fail_quietly(format!(
+                    "{instance}: watchdog: the targets were still quiesced after {:?}; the body was cancelled and the targets thawed",
+                    within
+                ));
+                let _ = work.await;
+                NodeOutcome::Failed
+            }
+        }
+    };
+
+    let list = std::mem::take(&mut *frozen.lock().unwrap_or_else(|e| e.into_inner()));
+    let all_thawed = thaw_targets(rt, list.into_iter().rev().collect()).await;
+    if all_thawed && outcome == NodeOutcome::Succeeded {
+        rt.journal.append_nowait(&Record::ScopeFinished {
+            scope: instance.clone(),
+        });
+    }
+    let end = if all_thawed {
+        ScopeState::Thawed
+    } else {
+        ScopeState::ThawFailed
+    };
+    tracing::debug!(scope = %instance, state = ?end, "scope done");
+    if !all_thawed {
+        return NodeOutcome::Failed;
+    }
+    outcome
+}
+
+/// Thaws `list` in the order given (callers pass reverse freeze order).
+/// Never cancelled. Returns whether every target was thawed.
+pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
+    let mut all = true;
+    let n = list.len();
+    for (i, mut t) in list.into_iter().enumerate() {
+        let state = ScopeState::Thawing { index: n - 1 - i };
+        tracing::debug!(scope = %t.scope, target = %t.name, ?state, "thawing");
+        rt.events.emit(EventKind::ThawStarted {
+            scope: t.scope.clone(),
+            target: t.name.clone(),
+        });
+        // Not waited for: nothing depends on it, and a VM is not kept
+        // frozen for a disk sync.
+        rt.journal
+            .append_nowait(&Record::ThawIntent { key: t.key.clone() });
+        let policy = Retry {
+            retries: rt.config.thaw_attempts.saturating_sub(1),
+            backoff: Duration::from_secs(1),
+            retry_timeouts: true,
+        };
+        let mut m = StepMachine::new();
+        m.go(StepState::Ready);
+        match call_with_retries(rt, &mut t.thaw, policy, None, false, false, &mut m).await {
+            Ok(_) => {
+                rt.journal.append_nowait(&Record::ThawOutcome {
+                    key: t.key,
+                    error: None,
+                });
+                rt.events.emit(EventKind::Thawed {
+                    scope: t.scope,
+                    target: t.name,
+                });
+            }
+            Err(e) => {
+                let msg = match e {
+                    CallFailure::Failed(e) => e.to_string(),
+                    CallFailure::Cancelled => "cancelled".to_string(),
+                };
+                all = false;
+                rt.journal.append_nowait(&Record::ThawOutcome {
+                    key: t.key,
+                    error: Some(msg.clone()),
+                });
+                tracing::error!(scope = %t.scope, target = %t.name, error = %msg, "THAW FAILED: the target may still be frozen");
+                rt.events.emit(EventKind::ThawFailed {
+                    scope: t.scope.clone(),
+                    target: t.name.clone(),
+                    error: msg.clone(),
+                });
+                rt.note_thaw_failure();
+                rt.fail_quietly(format!(
+                    "{}: could not thaw {}: {msg} — it may still be frozen; thaw it by hand or run `lifeboat resume`",
+                    t.scope, t.name
+                ));
+            }
+        }
+    }
+    all
+}

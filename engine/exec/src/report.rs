@@ -1,0 +1,417 @@
+//! The report of a run, built from its events alone.
+//!
+//! [`Report::apply`] folds one [`Event`] at a time (a dispatcher can keep a
+//! live report); [`Report::from_events`] folds a whole list. The report
+//! holds: each step instance's timing, attempts and outcome; per quiesce
+//! scope the window from the first freeze to the last thaw, and per target
+//! from its freeze to its thaw; bytes moved; what was compensated or cleaned
+//! up and what failed to be; thaws that failed; the run's duration and
+//! outcome. It serialises to JSON; [`Report::render_text`] gives the plain
+//! text the CLI prints (it adds RPO/RTO from the manifest itself).
+
+use crate::event::{Event, EventKind, RunOutcome};
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::fmt::Write;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StepOutcome {
+    Running,
+    Succeeded,
+    Failed,
+    Skipped,
+    Cancelled,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StepReport {
+    pub instance: String,
+    pub action: String,
+    pub outcome: StepOutcome,
+    pub started_ms: Option<u64>,
+    pub duration_ms: Option<u64>,
+    pub attempts: u32,
+    pub bytes_moved: u64,
+    /// Taken from the journal of an earlier attempt of the run, or found by
+    /// `find_created`, rather than called.
+    pub reused: bool,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TargetWindow {
+    pub target: String,
+    pub freeze_started_ms: u64,
+    pub thawed_ms: Option<u64>,
+    pub window_ms: Option<u64>,
+    pub thaw_failed: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScopeReport {
+    pub scope: String,
+    pub first_freeze_ms: u64,
+    pub last_thaw_ms: Option<u64>,
+    pub window_ms: Option<u64>,
+    pub watchdog_expired: bool,
+    pub targets: Vec<TargetWindow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SagaFailure {
+    pub instance: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThawFailure {
+    pub scope: String,
+    pub target: String,
+    pub error: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Report {
+    pub run_id: String,
+    pub runbook: String,
+    pub started: String,
+    pub resumed: bool,
+    /// `None` while the run is still going.
+    pub outcome: Option<RunOutcome>,
+    pub duration_ms: Option<u64>,
+    pub steps: Vec<StepReport>,
+    pub scopes: Vec<ScopeReport>,
+    pub bytes_moved: u64,
+    pub compensated: Vec<String>,
+    pub compensation_failures: Vec<SagaFailure>,
+    pub cleaned_up: Vec<String>,
+    pub cleanup_failures: Vec<SagaFailure>,
+    pub thaw_failures: Vec<ThawFailure>,
+    #[serde(skip)]
+    step_index: HashMap<String, usize>,
+}
+
+impl Report {
+    pub fn from_events<'a>(events: impl IntoIterator<Item = &'a Event>) -> Report {
+        let mut r = Report::default();
+        for e in events {
+            r.apply(e);
+        }
+        r
+    }
+
+    pub fn step(&self, instance: &str) -> Option<&StepReport> {
+        self.step_index.get(instance).map(|&i| &self.steps[i])
+    }
+
+    fn step_mut(&mut self, instance: &str, action: Option<&str>) -> &mut StepReport {
+        let i = match self.step_index.get(instance) {
+            Some(&i) => i,
+            None => {
+                self.steps.push(StepReport {
+                    instance: instance.to_string(),
+                    action: String::new(),
+                    outcome: StepOutcome::Running,
+                    started_ms: None,
+                    duration_ms: None,
+                    attempts: 0,
+                    bytes_moved: 0,
+                    reused: false,
+                    error: None,
+                });
+                self.step_index
+                    .insert(instance.to_string(), self.steps.len() - 1);
+                self.steps.len() - 1
+            }
+        };
+        let s = &mut self.steps[i];
+        if let Some(a) = action {
+            if s.action.is_empty() {
+                s.action = a.to_string();
+            }
+        }
+        s
+    }
+
+    fn scope_mut(&mut self, scope: &str, at: u64) -> &mut ScopeReport {
+        let i = match self.scopes.iter().rposition(|s| s.scope == scope) {
+            Some(i) => i,
+            None => {
+                self.scopes.push(ScopeReport {
+                    scope: scope.to_string(),
+                    first_freeze_ms: at,
+                    last_thaw_ms: None,
+                    window_ms: None,
+                    watchdog_expired: false,
+                    targets: Vec::new(),
+                });
+                self.scopes.len() - 1
+            }
+        };
+        &mut self.scopes[i]
+    }
+
+    fn thaw_end(&mut self, scope: &str, target: &str, at: u64, failed: bool) {
+        let s = self.scope_mut(scope, at);
+        if let Some(t) = s.targets.iter_mut().rev().find(|t| t.target == target) {
+            t.thawed_ms = Some(at);
+            t.window_ms = Some(at.saturating_sub(t.freeze_started_ms));
+            t.thaw_failed = failed;
+        }
+        s.last_thaw_ms = Some(at);
+        s.window_ms = Some(at.saturating_sub(s.first_freeze_ms));
+    }
+
+    /// Folds one event in.
+    pub fn apply(&mut self, e: &Event) {
+        let at = e.at_ms;
+        match &e.kind {
+            EventKind::RunStarted {
+                run_id,
+                runbook,
+                started,
+                resumed,
+            } => {
+                self.run_id = run_id.clone();
+                self.runbook = runbook.clone();
+                self.started = started.clone();
+                self.resumed = *resumed;
+            }
+            EventKind::PhaseChanged { .. }
+            | EventKind::ApprovalRequested { .. }
+            | EventKind::ApprovalGranted { .. } => {}
+            EventKind::StepStarted {
+                instance,
+                action,
+                attempt,
+            } => {
+                let s = self.step_mut(instance, Some(action));
+                s.started_ms.get_or_insert(at);
+                s.attempts = s.attempts.max(*attempt);
+                s.outcome = StepOutcome::Running;
+            }
+            EventKind::StepRetrying {
+                instance, error, ..
+            } => {
+                self.step_mut(instance, None).error = Some(error.clone());
+            }
+            EventKind::StepSucceeded {
+                instance,
+                action,
+                duration_ms,
+                bytes_moved,
+                reused,
+            } => {
+                self.bytes_moved += bytes_moved;
+                let s = self.step_mut(instance, Some(action));
+                s.outcome = StepOutcome::Succeeded;
+                s.duration_ms = Some(*duration_ms);
+                s.started_ms.get_or_insert(at.saturating_sub(*duration_ms));
+                s.bytes_moved = *bytes_moved;
+                s.reused = *reused;
+                s.error = None;
+            }
+            EventKind::StepFailed { instance, error } => {
+                let s = self.step_mut(instance, None);
+                s.outcome = StepOutcome::Failed;
+                s.duration_ms = s.started_ms.map(|t| at.saturating_sub(t));
+                s.error = Some(error.clone());
+            }
+            EventKind::StepSkipped { instance, reason } => {
+                let s = self.step_mut(instance, None);
+                s.outcome = StepOutcome::Skipped;
+                s.error = Some(reason.clone());
+            }
+            EventKind::StepCancelled { instance } => {
+                let s = self.step_mut(instance, None);
+                s.outcome = StepOutcome::Cancelled;
+                s.duration_ms = s.started_ms.map(|t| at.saturating_sub(t));
+            }
+            EventKind::FreezeStarted { scope, target } => {
+                let s = self.scope_mut(scope, at);
+                s.targets.push(TargetWindow {
+                    target: target.clone(),
+                    freeze_started_ms: at,
+                    thawed_ms: None,
+                    window_ms: None,
+                    thaw_failed: false,
+                });
+            }
+            EventKind::Frozen { .. } | EventKind::ThawStarted { .. } => {}
+            EventKind::FreezeFailed { scope, target, .. } => {
+                let s = self.scope_mut(scope, at);
+                s.targets
+                    .retain(|t| !(t.target == *target && t.thawed_ms.is_none()));
+            }
+            EventKind::Thawed { scope, target } => self.thaw_end(scope, target, at, false),
+            EventKind::ThawFailed {
+                scope,
+                target,
+                error,
+            } => {
+                self.thaw_end(scope, target, at, true);
+                self.thaw_failures.push(ThawFailure {
+                    scope: scope.clone(),
+                    target: target.clone(),
+                    error: error.clone(),
+                });
+            }
+            EventKind::WatchdogExpired { scope, .. } => {
+                self.scope_mut(scope, at).watchdog_expired = true
+            }
+            EventKind::CompensationStarted { .. } | EventKind::CleanupStarted { .. } => {}
+            EventKind::Compensated { instance } => self.compensated.push(instance.clone()),
+            EventKind::CompensationFailed { instance, error } => {
+                self.compensation_failures.push(SagaFailure {
+                    instance: instance.clone(),
+                    error: error.clone(),
+                })
+            }
+            EventKind::CleanedUp { instance } => self.cleaned_up.push(instance.clone()),
+            EventKind::CleanupFailed { instance, error } => {
+                self.cleanup_failures.push(SagaFailure {
+                    instance: instance.clone(),
+                    error: error.clone(),
+                })
+            }
+            EventKind::RunFinished {
+                outcome,
+                duration_ms,
+            } => {
+                self.outcome = Some(outcome.clone());
+                self.duration_ms = Some(*duration_ms);
+            }
+        }
+    }
+
+    /// Plain text, for a terminal or a mail.
+    pub fn render_text(&self) -> String {
+        let mut o = String::new();
+        let outcome = match &self.outcome {
+            None => "still running".to_string(),
+            Some(RunOutcome::Succeeded) => "succeeded".to_string(),
+            Some(RunOutcome::Failed { reason }) => format!("FAILED: {reason}"),
+            Some(RunOutcome::Interrupted { reason }) => format!("INTERRUPTED: {reason}"),
+        };
+        let _ = writeln!(
+            o,
+            "run {} ({}){}: {outcome}",
+            self.run_id,
+            self.runbook,
+            if self.resumed { ", resumed" } else { "" }
+        );
+        if let Some(d) = self.duration_ms {
+            let _ = writeln!(o, "duration: {}", fmt_ms(d));
+        }
+        let _ = writeln!(o, "bytes moved: {}", fmt_bytes(self.bytes_moved));
+        for f in &self.thaw_failures {
+            let _ = writeln!(
+                o,
+                "!! THAW FAILED: {} in {}: {} — it may still be frozen",
+                f.target, f.scope, f.error
+            );
+        }
+        for s in &self.scopes {
+            let window = s
+                .window_ms
+                .map(fmt_ms)
+                .unwrap_or_else(|| "not thawed".into());
+            let _ = writeln!(
+                o,
+                "quiesce {}: window {window}{}",
+                s.scope,
+                if s.watchdog_expired {
+                    " (watchdog expired)"
+                } else {
+                    ""
+                }
+            );
+            for t in &s.targets {
+                let w = t
+                    .window_ms
+                    .map(fmt_ms)
+                    .unwrap_or_else(|| "not thawed".into());
+                let _ = writeln!(
+                    o,
+                    "  {:<24} {w}{}",
+                    t.target,
+                    if t.thaw_failed { "  THAW FAILED" } else { "" }
+                );
+            }
+        }
+        let _ = writeln!(o, "steps:");
+        for s in &self.steps {
+            let state = match s.outcome {
+                StepOutcome::Running => "running",
+                StepOutcome::Succeeded if s.reused => "reused",
+                StepOutcome::Succeeded => "ok",
+                StepOutcome::Failed => "FAILED",
+                StepOutcome::Skipped => "skipped",
+                StepOutcome::Cancelled => "cancelled",
+            };
+            let dur = s.duration_ms.map(fmt_ms).unwrap_or_default();
+            let _ = write!(
+                o,
+                "  {:<28} {:<28} {:<9} {:>9}",
+                s.instance, s.action, state, dur
+            );
+            if s.attempts > 1 {
+                let _ = write!(o, "  ({} attempts)", s.attempts);
+            }
+            if s.bytes_moved > 0 {
+                let _ = write!(o, "  {}", fmt_bytes(s.bytes_moved));
+            }
+            if let (Some(e), StepOutcome::Failed | StepOutcome::Skipped) = (&s.error, s.outcome) {
+                let _ = write!(o, "  {e}");
+            }
+            o.push('\n');
+        }
+        if !self.compensated.is_empty() || !self.compensation_failures.is_empty() {
+            let _ = writeln!(o, "compensated: {}", list_or_none(&self.compensated));
+            for f in &self.compensation_failures {
+                let _ = writeln!(o, "!! compensation FAILED for {}: {}", f.instance, f.error);
+            }
+        }
+        if !self.cleaned_up.is_empty() || !self.cleanup_failures.is_empty() {
+            let _ = writeln!(o, "cleaned up: {}", list_or_none(&self.cleaned_up));
+            for f in &self.cleanup_failures {
+                let _ = writeln!(o, "!! cleanup FAILED for {}: {}", f.instance, f.error);
+            }
+        }
+        o
+    }
+}
+
+fn list_or_none(v: &[String]) -> String {
+    if v.is_empty() {
+        "none".into()
+    } else {
+        v.join(", ")
+    }
+}
+
+fn fmt_ms(ms: u64) -> String {
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
+
+fn fmt_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u < UNITS.len() - 1 {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}

@@ -1,0 +1,262 @@
+//! The saga: compensation when a run fails, cleanup whatever happens.
+//!
+//! Every completed step that has a `compensate` or `cleanup` call is kept
+//! (`Completed`: its instance, frame, evaluated args and result). Calls
+//! dropped in flight (`InDoubt`: aborted by an interrupt or a watchdog) are
+//! first *reconciled*: `Actions::find_created` with the same tag; what it
+//! finds is journaled as the step's outcome and joins the completed list, so
+//! it is compensated and cleaned up like the rest.
+//!
+//! Order: steps in reverse order of completion. Instances of one step (the
+//! iterations of a loop) are independent of each other, so they are
+//! compensated together, bounded by the per-site limits; a step's group
+//! starts only when the group of every step completed after it is done.
+//! This keeps the contract (reverse order) without making a hundred
+//! deletions wait for each other.
+//!
+//! Each call is evaluated with `Expr::Result` = the step's result and
+//! `Expr::Input(name)` = its arguments, journaled (intent, outcome), retried
+//! on transient errors (`ExecConfig::saga_retries` at least) and never
+//! cancelled once started. A failure is reported (event, report, run result)
+//! and does not stop the others. A second interrupt stops starting new ones;
+//! a resumed run finishes them (anything without a successful outcome).
+
+use crate::action::ActionCall;
+use crate::eval::Frame;
+use crate::event::EventKind;
+use crate::journal::Record;
+use crate::quiesce::call_rec;
+use crate::run::Rt;
+use crate::scheduler::{eval_args, site_of, step_timeout};
+use crate::step::{call_with_retries, CallFailure, Retry, StepMachine, StepState};
+use futures::stream::{FuturesUnordered, StreamExt};
+use lifeboat_dsl::plan::{Call, NodeKind, StepId};
+use serde_json::{Map, Value};
+use std::collections::HashSet;
+use std::time::Duration;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Completed {
+    pub node: StepId,
+    pub instance: String,
+    pub tag: String,
+    pub frame: Frame,
+    pub args: Map<String, Value>,
+    pub value: Value,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct InDoubt {
+    pub node: StepId,
+    pub instance: String,
+    pub frame: Frame,
+    pub call: ActionCall,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Saga {
+    pub completed: Vec<Completed>,
+    pub in_doubt: Vec<InDoubt>,
+    /// Instances compensated / cleaned up already (from the journal).
+    pub compensated: HashSet<String>,
+    pub cleaned: HashSet<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum SagaKind {
+    Compensate,
+    Cleanup,
+}
+
+/// Reconciles calls dropped in flight. Returns the number that could not be
+/// reconciled (reported as failures).
+pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
+    let pending = std::mem::take(&mut rt.saga().in_doubt);
+    let mut failures = 0;
+    for d in pending {
+        match rt.actions.find_created(&d.call).await {
+            Ok(Some(out)) => {
+                rt.journal.append_nowait(&Record::StepOutcome {
+                    instance: d.instance.clone(),
+                    value: Some(out.value.clone()),
+                    bytes_moved: out.bytes_moved,
+                    error: None,
+                    reconciled: true,
+                });
+                rt.saga().completed.push(Completed {
+                    node: d.node,
+                    instance: d.instance,
+                    tag: d.call.tag,
+                    frame: d.frame,
+                    args: d.call.args,
+                    value: out.value,
+                });
+            }
+            Ok(None) => {}
+            Err(e) => {
+                failures += 1;
+                rt.events.emit(EventKind::CompensationFailed {
+                    instance: d.instance.clone(),
+                    error: format!("could not tell whether the interrupted call created something (tag {}): {e}", d.call.tag),
+                });
+            }
+        }
+    }
+    failures
+}
+
+/// Runs the compensations or cleanups not done yet. Returns
+/// `(failures, skipped_because_of_second_interrupt)`.
+pub(crate) async fn run_saga(rt: &Rt, kind: SagaKind) -> (usize, bool) {
+    let items: Vec<Completed> = {
+        let s = rt.saga();
+        let done = match kind {
+            SagaKind::Compensate => &s.compensated,
+            SagaKind::Cleanup => &s.cleaned,
+        };
+        s.completed
+            .iter()
+            .filter(|c| !done.contains(&c.instance) && saga_call(rt, c.node, kind).is_some())
+            .cloned()
+            .collect()
+    };
+    // Groups: one per step, in reverse order of each step's last completion.
+    let mut groups: Vec<(StepId, Vec<Completed>)> = Vec::new();
+    for c in items.into_iter().rev() {
+        match groups.iter_mut().find(|(n, _)| *n == c.node) {
+            Some((_, g)) => g.push(c),
+            None => groups.push((c.node, vec![c])),
+        }
+    }
+    let mut failures = 0;
+    for (_, group) in groups {
+        if rt.second_interrupt() {
+            return (failures, true);
+        }
+        let mut running: FuturesUnordered<_> = group.iter().map(|c| run_one(rt, c, kind)).collect();
+        while let Some(ok) = running.next().await {
+            if !ok {
+                failures += 1;
+            }
+        }
+    }
+    (failures, false)
+}
+
+fn saga_call(rt: &Rt, node: StepId, kind: SagaKind) -> Option<&Call> {
+    match &rt.plan.nodes.get(node.index())?.kind {
+        NodeKind::Action(a) => match kind {
+            SagaKind::Compensate => a.compensate.as_ref(),
+            SagaKind::Cleanup => a.cleanup.as_ref(),
+        },
+        _ => None,
+    }
+}
+
+async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
+    let Some(call_def) = saga_call(rt, c.node, kind) else {
+        return true;
+    };
+    let (suffix, letter) = match kind {
+        SagaKind::Compensate => ("compensate", 'c'),
+        SagaKind::Cleanup => ("cleanup", 'k'),
+    };
+    let instance = c.instance.clone();
+    let fail = |error: String| {
+        rt.events.emit(match kind {
+            SagaKind::Compensate => EventKind::CompensationFailed {
+                instance: instance.clone(),
+                error,
+            },
+            SagaKind::Cleanup => EventKind::CleanupFailed {
+                instance: instance.clone(),
+                error,
+            },
+        });
+        false
+    };
+    rt.events.emit(match kind {
+        SagaKind::Compensate => EventKind::CompensationStarted {
+            instance: instance.clone(),
+            action: call_def.action.clone(),
+        },
+        SagaKind::Cleanup => EventKind::CleanupStarted {
+            instance: instance.clone(),
+            action: call_def.action.clone(),
+        },
+    });
+    let args = match eval_args(rt, &c.frame, &call_def.args, Some((&c.value, &c.args))) {
+        Ok(a) => a,
+        Err(e) => return fail(format!("{}: {e}", call_def.action)),
+    };
+    let (policy, timeout) = match &rt.plan.node(c.node).kind {
+        NodeKind::Action(a) => (
+            Retry {
+                retries: a.retry.retries.max(rt.config.saga_retries),
+                backoff: Duration::from_millis(a.retry.backoff_ms),
+                retry_timeouts: false,
+            },
+            step_timeout(rt, a),
+        ),
+        _ => return true,
+    };
+    let mut call = ActionCall {
+        action: call_def.action.clone(),
+        site: site_of(&call_def.args, &args),
+        args,
+        run_id: rt.run.id.clone(),
+        step: format!("{instance}:{suffix}"),
+        tag: format!("{}-{letter}", c.tag),
+        attempt: 1,
+        timeout,
+    };
+    let intent = match kind {
+        SagaKind::Compensate => Record::CompensateIntent {
+            instance: instance.clone(),
+            call: call_rec(&call),
+        },
+        SagaKind::Cleanup => Record::CleanupIntent {
+            instance: instance.clone(),
+            call: call_rec(&call),
+        },
+    };
+    if let Err(e) = rt.journal.append(&intent).await {
+        return fail(format!("not started, the journal cannot be written: {e}"));
+    }
+    let mut m = StepMachine::new();
+    m.go(StepState::Ready);
+    let res = call_with_retries(rt, &mut call, policy, None, true, false, &mut m).await;
+    let error = match res {
+        Ok(_) => None,
+        Err(CallFailure::Failed(e)) => Some(e.to_string()),
+        Err(CallFailure::Cancelled) => Some("cancelled".to_string()),
+    };
+    let outcome = match kind {
+        SagaKind::Compensate => Record::CompensateOutcome {
+            instance: instance.clone(),
+            error: error.clone(),
+        },
+        SagaKind::Cleanup => Record::CleanupOutcome {
+            instance: instance.clone(),
+            error: error.clone(),
+        },
+    };
+    rt.journal.append_nowait(&outcome);
+    match error {
+        Some(e) => fail(format!("{}: {e}", call_def.action)),
+        None => {
+            {
+                let mut s = rt.saga();
+                match kind {
+                    SagaKind::Compensate => s.compensated.insert(instance.clone()),
+                    SagaKind::Cleanup => s.cleaned.insert(instance.clone()),
+                };
+            }
+            rt.events.emit(match kind {
+                SagaKind::Compensate => EventKind::Compensated { instance },
+                SagaKind::Cleanup => EventKind::CleanedUp { instance },
+            });
+            true
+        }
+    }
+}

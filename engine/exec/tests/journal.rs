@@ -1,0 +1,526 @@
+//! The journal and resume: crashes simulated by aborting the run's task at
+//! chosen points, then resuming from the run directory alone.
+
+mod common;
+
+use common::builder::*;
+use common::fake::{Behaviour, FakeCloud};
+use common::*;
+use lifeboat_dsl::plan::{Expr, Plan, Type};
+use lifeboat_exec::{read_journal, CancelHandle, EventKind, Record, RunOutcome};
+use serde_json::Map;
+use std::sync::Arc;
+
+/// a (creates) → b (creates) → c (creates)
+fn chain() -> Plan {
+    let mut b = PlanBuilder::new("r");
+    let mut prev = None;
+    for name in ["a", "b", "c"] {
+        let id = b.action(None, name, "test.create", vec![]);
+        if let Some(p) = prev {
+            b.after(id, p);
+        }
+        b.compensate(
+            id,
+            "test.undo",
+            vec![arg("id", Type::String, field(Expr::Result, "id"))],
+        );
+        prev = Some(id);
+    }
+    b.build()
+}
+
+async fn crash_when_hung(fake: &Arc<FakeCloud>, plan: Plan, dir: &std::path::Path) {
+    let (h, _rx) = spawn_run(executor(fake), plan, dir, CancelHandle::new());
+    fake.hung.notified().await;
+    h.abort();
+    assert!(h.await.is_err(), "the run was aborted");
+}
+
+#[tokio::test]
+async fn crash_after_intent_before_outcome_resume_finds_the_resource() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("b"), 1, Behaviour::CreateThenHang);
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, chain(), dir.path()).await;
+
+    let recs = read_journal(dir.path()).unwrap();
+    assert!(recs
+        .iter()
+        .any(|r| matches!(r, Record::StepIntent { instance, .. } if instance == "b")));
+    assert!(!recs
+        .iter()
+        .any(|r| matches!(r, Record::StepOutcome { instance, .. } if instance == "b")));
+    assert!(dir.path().join("plan.json").exists());
+
+    let before = fake.calls().len();
+    let (res, evs) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert_eq!(res.run_id, "r1");
+    // b was found by its tag, not created again; a was reused from the journal
+    assert!(fake.finds().contains(&"lb-r1-b".to_string()));
+    assert_eq!(fake.create_count("lb-r1-b"), 1);
+    assert_eq!(fake.create_count("lb-r1-a"), 1);
+    let after: Vec<String> = fake.calls()[before..]
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
+    assert_eq!(after, ["c"]);
+    assert!(evs.iter().any(|e| matches!(&e.kind, EventKind::StepSucceeded { instance, reused: true, .. } if instance == "a")));
+    assert!(matches!(
+        read_journal(dir.path()).unwrap().last(),
+        Some(Record::RunFinished { .. })
+    ));
+}
+
+#[tokio::test]
+async fn crash_before_anything_was_created_resume_makes_the_call_again_once() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("b"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, chain(), dir.path()).await;
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert!(fake.finds().contains(&"lb-r1-b".to_string()));
+    assert_eq!(fake.create_count("lb-r1-b"), 1);
+    assert_eq!(fake.total_created(), 3);
+}
+
+#[tokio::test]
+async fn crash_while_frozen_resume_thaws_first_in_reverse_order() {
+    let fake = FakeCloud::new();
+    let list = servers(&[("app1", "app"), ("db1", "db"), ("lb1", "lb")]);
+    fake.respond("test.find", move |_| list.clone());
+    fake.rule("test.create", Some("snap"), 1, Behaviour::Hang);
+    let mut b = PlanBuilder::new("protect");
+    let find = b.action(None, "servers", "test.find", vec![]);
+    let q = b.quiesce(
+        None,
+        "quiesce@3",
+        step(find),
+        "role",
+        list_of(&["db", "app", "lb"]),
+        "pause",
+        60_000,
+    );
+    b.action(Some(q), "snap", "test.create", vec![]);
+    let plan = b.build();
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, plan, dir.path()).await;
+    assert_eq!(fake.frozen().len(), 3, "crashed with the targets frozen");
+
+    let before = fake.calls().len();
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    let after: Vec<String> = fake.calls()[before..]
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c.action,
+                c.args
+                    .get("server")
+                    .and_then(|s| s.get("name"))
+                    .and_then(|n| n.as_str())
+                    .unwrap_or(&c.step)
+            )
+        })
+        .collect();
+    // first: thaws, in reverse freeze order; then the run goes on (freeze again, body, thaw)
+    assert_eq!(
+        after[..3],
+        ["nova.unpause lb1", "nova.unpause app1", "nova.unpause db1"].map(String::from)
+    );
+    assert_eq!(
+        after[3..6],
+        ["nova.pause db1", "nova.pause app1", "nova.pause lb1"].map(String::from)
+    );
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert!(fake.frozen().is_empty());
+    // the servers step was reused, not called again
+    assert!(!after.iter().any(|c| c.starts_with("test.find")));
+}
+
+fn list_of(items: &[&str]) -> Expr {
+    list(items.iter().map(|i| s(i)).collect())
+}
+
+#[tokio::test]
+async fn crash_during_compensation_resume_finishes_it() {
+    let fake = FakeCloud::new();
+    fake.rule(
+        "test.create",
+        Some("c"),
+        1,
+        Behaviour::Permanent("c failed".into()),
+    );
+    fake.rule("test.undo", Some("b:compensate"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, chain(), dir.path()).await;
+    assert!(read_journal(dir.path())
+        .unwrap()
+        .iter()
+        .any(|r| matches!(r, Record::RunFailing { .. })));
+
+    let (res, evs) = resume(&executor(&fake), dir.path()).await;
+    match &res.outcome {
+        RunOutcome::Failed { reason } => assert!(reason.contains("c failed"), "{reason}"),
+        o => panic!("{o:?}"),
+    }
+    let undo: Vec<String> = fake
+        .calls_of("test.undo")
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
+    assert_eq!(undo, ["b:compensate", "b:compensate", "a:compensate"]);
+    // nothing of the run body ran again
+    assert_eq!(fake.calls_of("test.create").len(), 3);
+    assert!(evs
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::Compensated { instance } if instance == "a")));
+
+    // resuming a finished run does nothing
+    let before = fake.calls().len();
+    let (again, _) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(again.outcome, res.outcome);
+    assert_eq!(fake.calls().len(), before);
+}
+
+#[tokio::test]
+async fn journal_orders_intent_before_outcome_and_tolerates_a_torn_tail() {
+    let fake = FakeCloud::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(&executor(&fake), &chain(), dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    let recs = read_journal(dir.path()).unwrap();
+    assert!(matches!(recs[0], Record::RunStarted { .. }));
+    for name in ["a", "b", "c"] {
+        let i = recs
+            .iter()
+            .position(|r| matches!(r, Record::StepIntent { instance, .. } if instance == name))
+            .unwrap();
+        let o = recs
+            .iter()
+            .position(|r| matches!(r, Record::StepOutcome { instance, .. } if instance == name))
+            .unwrap();
+        assert!(i < o);
+    }
+    // a crash in the middle of a write leaves a torn last line
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(dir.path().join("journal.jsonl"))
+        .unwrap();
+    f.write_all(br#"{"record":"step_intent","insta"#).unwrap();
+    assert_eq!(read_journal(dir.path()).unwrap().len(), recs.len());
+}
+
+#[test]
+fn default_run_dir_follows_xdg_state_home() {
+    std::env::set_var("XDG_STATE_HOME", "/var/state-test");
+    assert_eq!(
+        lifeboat_exec::default_run_dir("abc123").unwrap(),
+        std::path::PathBuf::from("/var/state-test/lifeboat/runs/abc123")
+    );
+}
+
+#[tokio::test]
+async fn a_second_interrupt_leaves_compensation_to_resume() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("c"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancelHandle::new();
+    let (h, _rx) = spawn_run(executor(&fake), chain(), dir.path(), cancel.clone());
+    fake.hung.notified().await;
+    cancel.interrupt();
+    cancel.interrupt();
+    let res = h.await.unwrap();
+    assert!(matches!(res.outcome, RunOutcome::Interrupted { .. }));
+    assert!(!res.finished);
+    assert!(fake.calls_of("test.undo").is_empty());
+    // c was dropped in flight: resume reconciles it (nothing created) and
+    // compensates a and b, in reverse order
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    assert!(res.finished);
+    assert!(matches!(res.outcome, RunOutcome::Failed { .. }));
+    assert!(fake.finds().contains(&"lb-r1-c".to_string()));
+    let undo: Vec<String> = fake
+        .calls_of("test.undo")
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
+    assert_eq!(undo, ["b:compensate", "a:compensate"]);
+}
+
+#[tokio::test]
+async fn an_interrupted_call_that_created_something_is_compensated() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("c"), 1, Behaviour::CreateThenHang);
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancelHandle::new();
+    let (h, _rx) = spawn_run(executor(&fake), chain(), dir.path(), cancel.clone());
+    fake.hung.notified().await;
+    cancel.interrupt();
+    let res = h.await.unwrap();
+    assert!(matches!(res.outcome, RunOutcome::Interrupted { .. }));
+    assert!(res.finished);
+    let undo: Vec<String> = fake
+        .calls_of("test.undo")
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
+    assert_eq!(undo, ["c:compensate", "b:compensate", "a:compensate"]);
+    let recs = read_journal(dir.path()).unwrap();
+    assert!(recs.iter().any(
+        |r| matches!(r, Record::StepOutcome { instance, reconciled: true, .. } if instance == "c")
+    ));
+}
+
+#[tokio::test]
+async fn spawned_run_streams_events_and_can_be_interrupted_then_resumed() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("b"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let run_dir = dir.path().join("runs").join("abc12345");
+    let mut h = executor(&fake).spawn(
+        chain(),
+        Map::new(),
+        run_dir.clone(),
+        Some("abc12345".into()),
+    );
+    // the dispatcher reads events as they come
+    loop {
+        let e = h.events.recv().await.expect("events until the end");
+        if matches!(&e.kind, EventKind::StepStarted { instance, .. } if instance == "b") {
+            break;
+        }
+    }
+    fake.hung.notified().await;
+    h.cancel.interrupt();
+    let res = h.result.await.unwrap().unwrap();
+    assert!(matches!(res.outcome, RunOutcome::Interrupted { .. }));
+    let mut last = None;
+    while let Some(e) = h.events.recv().await {
+        last = Some(e);
+    }
+    assert!(matches!(last.unwrap().kind, EventKind::RunFinished { .. }));
+    // a finished (interrupted and compensated) run resumes to its outcome
+    let r = executor(&fake).spawn_resume(run_dir);
+    assert_eq!(r.run_id, "abc12345");
+    let again = r.result.await.unwrap().unwrap();
+    assert_eq!(again.outcome, res.outcome);
+    assert_eq!(
+        fake.calls_of("test.undo").len(),
+        1,
+        "only a was compensated, once"
+    );
+}
+
+/// The protect shape: find; quiesce (3 servers) { snap }; for each server
+/// { tmp (cleanup) → b }; manifest after the loop.
+fn protect_plan() -> Plan {
+    let mut b = PlanBuilder::new("protect");
+    let find = b.action(None, "servers", "test.find", vec![]);
+    let q = b.quiesce(
+        None,
+        "quiesce@3",
+        step(find),
+        "role",
+        list_of(&["db", "app", "lb"]),
+        "pause",
+        60_000,
+    );
+    let snap = b.action(Some(q), "snap", "test.create", vec![]);
+    b.compensate(
+        snap,
+        "test.undo",
+        vec![arg("id", Type::String, field(Expr::Result, "id"))],
+    );
+    let l = b.for_each(None, "for@7", "s", step(find), 2);
+    b.after(l, q);
+    let tmp = b.action(
+        Some(l),
+        "tmp",
+        "test.create",
+        vec![arg("server", rec("server"), Expr::LoopVar(l))],
+    );
+    b.cleanup(
+        tmp,
+        "test.tidy",
+        vec![arg("id", Type::String, field(Expr::Result, "id"))],
+    );
+    b.action(
+        Some(l),
+        "b",
+        "test.create",
+        vec![arg("tmp", Type::String, field(step(tmp), "id"))],
+    );
+    let m = b.action(None, "manifest", "test.create", vec![]);
+    b.after(m, l);
+    b.build()
+}
+
+fn protect_fake() -> Arc<FakeCloud> {
+    let fake = FakeCloud::new();
+    let list = servers(&[("app1", "app"), ("db1", "db"), ("lb1", "lb")]);
+    fake.respond("test.find", move |_| list.clone());
+    fake
+}
+
+#[tokio::test]
+async fn a_crash_at_any_call_never_duplicates_nor_leaves_anything_frozen() {
+    let clean = protect_fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(&executor(&clean), &protect_plan(), dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    let total = clean.calls().len();
+    assert_eq!(total, 18);
+    for n in 0..total {
+        for after_effect in [false, true] {
+            let fake = protect_fake();
+            fake.crash_at(n, after_effect);
+            let dir = tempfile::tempdir().unwrap();
+            crash_when_hung(&fake, protect_plan(), dir.path()).await;
+            let (res, _) = resume(&executor(&fake), dir.path()).await;
+            let at = format!(
+                "crash at call {n} ({}), after_effect {after_effect}",
+                clean.trace()[n]
+            );
+            assert_eq!(res.outcome, RunOutcome::Succeeded, "{at}");
+            assert!(
+                fake.frozen().is_empty(),
+                "{at}: left frozen {:?}",
+                fake.frozen()
+            );
+            assert_eq!(
+                fake.total_created(),
+                clean.total_created(),
+                "{at}: a resource was created twice"
+            );
+            let tidied: std::collections::HashSet<String> = fake
+                .calls_of("test.tidy")
+                .iter()
+                .map(|c| c.step.clone())
+                .collect();
+            assert_eq!(tidied.len(), 3, "{at}: every tmp cleaned up");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_crash_at_any_call_of_a_failing_run_still_compensates_and_thaws() {
+    let failing_fake = || {
+        let f = protect_fake();
+        f.rule(
+            "test.create",
+            Some("manifest"),
+            1,
+            Behaviour::Permanent("manifest refused".into()),
+        );
+        f
+    };
+    let clean = failing_fake();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(&executor(&clean), &protect_plan(), dir.path(), Map::new()).await;
+    assert!(matches!(res.outcome, RunOutcome::Failed { .. }));
+    let total = clean.calls().len();
+    assert_eq!(
+        clean
+            .trace()
+            .iter()
+            .filter(|t| t.starts_with("test.undo"))
+            .count(),
+        1
+    );
+    for n in 0..total {
+        for after_effect in [false, true] {
+            let fake = failing_fake();
+            fake.crash_at(n, after_effect);
+            let dir = tempfile::tempdir().unwrap();
+            crash_when_hung(&fake, protect_plan(), dir.path()).await;
+            let (res, _) = resume(&executor(&fake), dir.path()).await;
+            let at = format!(
+                "crash at call {n} ({}), after_effect {after_effect}",
+                clean.trace()[n]
+            );
+            assert!(res.finished, "{at}");
+            assert!(
+                fake.frozen().is_empty(),
+                "{at}: left frozen {:?}",
+                fake.frozen()
+            );
+            assert!(fake.total_created() <= clean.total_created() + 1, "{at}");
+            for tag in [
+                "lb-r1-snap",
+                "lb-r1-tmp-0",
+                "lb-r1-tmp-1",
+                "lb-r1-tmp-2",
+                "lb-r1-b-0",
+                "lb-r1-b-1",
+                "lb-r1-b-2",
+            ] {
+                assert!(fake.create_count(tag) <= 1, "{at}: {tag} created twice");
+            }
+            let undone = fake
+                .calls_of("test.undo")
+                .iter()
+                .any(|c| c.step == "snap:compensate");
+            match &res.outcome {
+                RunOutcome::Failed { .. } => assert!(undone, "{at}: snap not compensated"),
+                // the crash hit the manifest after it was made: found on resume, no failure
+                RunOutcome::Succeeded => assert!(!undone && after_effect, "{at}"),
+                o => panic!("{at}: {o:?}"),
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn flush_durability_journals_the_same_records() {
+    let fake = FakeCloud::new();
+    fake.rule("test.create", Some("b"), 1, Behaviour::CreateThenHang);
+    let exec = lifeboat_exec::Executor::new(fake.clone()).with_config(lifeboat_exec::ExecConfig {
+        durability: lifeboat_exec::Durability::Flush,
+        ..Default::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (h, _rx) = spawn_run(exec.clone(), chain(), dir.path(), CancelHandle::new());
+    fake.hung.notified().await;
+    h.abort();
+    let _ = h.await;
+    let (res, _) = resume(&exec, dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert_eq!(fake.create_count("lb-r1-b"), 1);
+}
+
+#[tokio::test]
+async fn crash_while_thawing_resume_thaws_the_rest_and_does_not_freeze_again() {
+    let fake = protect_fake();
+    // the second thaw hangs: lb1 is thawed, app1 and db1 are still frozen
+    fake.rule("nova.unpause", Some("quiesce@3:thaw-1"), 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    crash_when_hung(&fake, protect_plan(), dir.path()).await;
+    let mut still: Vec<String> = fake.frozen().into_iter().collect();
+    still.sort();
+    assert_eq!(still, ["app1", "db1"]);
+    let before = fake.calls().len();
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    let after: Vec<String> = fake.calls()[before..]
+        .iter()
+        .map(|c| format!("{} {}", c.action, c.step))
+        .collect();
+    assert_eq!(
+        after[..2],
+        [
+            "nova.unpause quiesce@3:thaw-1",
+            "nova.unpause quiesce@3:thaw-0"
+        ]
+        .map(String::from)
+    );
+    assert!(
+        !after.iter().any(|c| c.starts_with("nova.pause")),
+        "froze again: {after:?}"
+    );
+    assert!(fake.frozen().is_empty());
+    assert_eq!(fake.create_count("lb-r1-snap"), 1);
+}

@@ -1,0 +1,331 @@
+//! Quiesce scopes: freeze order, reverse thaw on every path, watchdog,
+//! interrupts, thaw failures.
+
+mod common;
+
+use common::builder::*;
+use common::fake::{Behaviour, FakeCloud};
+use common::*;
+use lifeboat_dsl::plan::{Plan, Type};
+use lifeboat_exec::{CancelHandle, EventKind, Report, RunOutcome};
+use serde_json::{json, Map};
+use std::time::Duration;
+
+/// servers = test.find(); quiesce servers by role in ["db","app","lb"] via pause { snap = test.snap(servers) }
+fn scope_plan(within_ms: u64, method: &str) -> (Plan, lifeboat_dsl::plan::StepId) {
+    let mut b = PlanBuilder::new("protect");
+    let find = b.action(None, "servers", "test.find", vec![]);
+    let q = b.quiesce(
+        None,
+        "quiesce@3",
+        step(find),
+        "role",
+        list(vec![s("db"), s("app"), s("lb")]),
+        method,
+        within_ms,
+    );
+    let snap = b.action(
+        Some(q),
+        "snap",
+        "test.snap",
+        vec![arg(
+            "servers",
+            Type::List(Box::new(rec("server"))),
+            step(find),
+        )],
+    );
+    (b.build(), snap)
+}
+
+fn fake_with_servers() -> std::sync::Arc<FakeCloud> {
+    let fake = FakeCloud::new();
+    let list = servers(&[
+        ("lb1", "lb"),
+        ("app1", "app"),
+        ("db1", "db"),
+        ("x1", "other"),
+        ("app2", "app"),
+        ("db2", "db"),
+    ]);
+    fake.respond("test.find", move |_| list.clone());
+    fake
+}
+
+#[tokio::test]
+async fn freeze_in_group_order_thaw_in_exact_reverse() {
+    let fake = fake_with_servers();
+    let (plan, _) = scope_plan(30_000, "pause");
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    let frozen = fake.targets_of("nova.pause");
+    assert_eq!(frozen, ["db1", "db2", "app1", "app2", "lb1", "x1"]);
+    let mut rev = frozen.clone();
+    rev.reverse();
+    assert_eq!(fake.targets_of("nova.unpause"), rev);
+    // the body ran with every target frozen, and nothing is frozen now
+    assert_eq!(fake.calls_of("test.snap")[0].frozen_then, 6);
+    assert!(fake.frozen().is_empty());
+    // the freeze call's site is the target's site
+    assert_eq!(
+        fake.calls_of("nova.pause")[0].site.as_deref(),
+        Some("site-a")
+    );
+    let report = Report::from_events(&evs);
+    assert_eq!(report.scopes.len(), 1);
+    assert_eq!(report.scopes[0].targets.len(), 6);
+    assert!(report.scopes[0].window_ms.is_some());
+}
+
+#[tokio::test]
+async fn failure_inside_the_scope_thaws_in_reverse() {
+    let fake = fake_with_servers();
+    fake.rule(
+        "test.snap",
+        None,
+        1,
+        Behaviour::Permanent("snapshot failed: quota".into()),
+    );
+    let (plan, _) = scope_plan(30_000, "pause");
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    match &res.outcome {
+        RunOutcome::Failed { reason } => {
+            assert!(reason.contains("snapshot failed: quota"), "{reason}")
+        }
+        o => panic!("expected failure, got {o:?}"),
+    }
+    let mut rev = fake.targets_of("nova.pause");
+    rev.reverse();
+    assert_eq!(fake.targets_of("nova.unpause"), rev);
+    assert!(fake.frozen().is_empty());
+    // the thaws come after the failure
+    let fail_at = evs
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::StepFailed { .. }))
+        .unwrap();
+    let first_thaw = evs
+        .iter()
+        .position(|e| matches!(e.kind, EventKind::ThawStarted { .. }))
+        .unwrap();
+    assert!(first_thaw > fail_at);
+}
+
+#[tokio::test(start_paused = true)]
+async fn watchdog_expiry_cancels_the_body_thaws_and_fails() {
+    let fake = fake_with_servers();
+    fake.rule("test.snap", None, 1, Behaviour::Hang);
+    let (plan, _) = scope_plan(30_000, "pause");
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = tokio::time::Instant::now();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert!(t0.elapsed() >= Duration::from_secs(30));
+    match &res.outcome {
+        RunOutcome::Failed { reason } => assert!(reason.contains("watchdog"), "{reason}"),
+        o => panic!("expected failure, got {o:?}"),
+    }
+    assert!(evs.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::WatchdogExpired {
+            within_ms: 30_000,
+            ..
+        }
+    )));
+    assert!(evs
+        .iter()
+        .any(|e| matches!(&e.kind, EventKind::StepCancelled { instance } if instance == "snap")));
+    let mut rev = fake.targets_of("nova.pause");
+    rev.reverse();
+    assert_eq!(fake.targets_of("nova.unpause"), rev);
+    assert!(fake.frozen().is_empty());
+    assert!(Report::from_events(&evs).scopes[0].watchdog_expired);
+}
+
+#[tokio::test]
+async fn interrupt_thaws() {
+    let fake = fake_with_servers();
+    fake.rule("test.snap", None, 1, Behaviour::Hang);
+    let (plan, _) = scope_plan(0, "pause");
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancelHandle::new();
+    let (h, _rx) = spawn_run(executor(&fake), plan, dir.path(), cancel.clone());
+    fake.hung.notified().await;
+    assert_eq!(fake.frozen().len(), 6);
+    cancel.interrupt();
+    let res = h.await.unwrap();
+    assert!(
+        matches!(res.outcome, RunOutcome::Interrupted { .. }),
+        "{:?}",
+        res.outcome
+    );
+    assert!(fake.frozen().is_empty());
+    let mut rev = fake.targets_of("nova.pause");
+    rev.reverse();
+    assert_eq!(fake.targets_of("nova.unpause"), rev);
+}
+
+#[tokio::test]
+async fn second_interrupt_during_thaw_still_thaws_everything() {
+    let fake = fake_with_servers();
+    fake.rule("test.snap", None, 1, Behaviour::Hang);
+    // the first thaw waits for the gate: the second interrupt arrives then
+    fake.rule("nova.unpause", None, 1, Behaviour::Gate);
+    let mut b = PlanBuilder::new("protect");
+    let made = b.action(None, "made", "test.create", vec![]);
+    b.compensate(
+        made,
+        "test.delete",
+        vec![arg(
+            "id",
+            Type::String,
+            field(lifeboat_dsl::plan::Expr::Result, "id"),
+        )],
+    );
+    let (inner, _) = scope_plan(0, "pause");
+    // graft: a plan with a compensable step before the scope
+    let plan = {
+        let mut p = inner;
+        let off = p.nodes.len() as u32;
+        let mut extra = b.build();
+        for n in &mut extra.nodes {
+            n.id.0 += off;
+        }
+        let mut ids = vec![];
+        for n in extra.nodes {
+            ids.push(n.id);
+            p.nodes.push(n);
+        }
+        p.body.extend(ids);
+        p
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let cancel = CancelHandle::new();
+    let (h, _rx) = spawn_run(executor(&fake), plan, dir.path(), cancel.clone());
+    fake.hung.notified().await; // the body hangs
+    cancel.interrupt();
+    fake.hung.notified().await; // the first thaw is in flight
+    cancel.interrupt();
+    fake.open_gate(1);
+    let res = h.await.unwrap();
+    assert!(fake.frozen().is_empty(), "left frozen: {:?}", fake.frozen());
+    assert_eq!(fake.calls_of("nova.unpause").len(), 6);
+    assert!(matches!(res.outcome, RunOutcome::Interrupted { .. }));
+    // the second interrupt skipped compensation: the run is resumable
+    assert!(fake.calls_of("test.delete").is_empty());
+    assert!(!res.finished);
+}
+
+#[tokio::test]
+async fn unknown_method_fails_before_anything_is_frozen() {
+    let fake = fake_with_servers();
+    let (plan, _) = scope_plan(30_000, "no-such-method");
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    match &res.outcome {
+        RunOutcome::Failed { reason } => assert!(
+            reason.contains("unknown quiesce method `no-such-method`"),
+            "{reason}"
+        ),
+        o => panic!("{o:?}"),
+    }
+    assert!(fake.calls_of("nova.pause").is_empty());
+    assert!(fake.calls_of("test.snap").is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn thaw_retries_transient_errors_and_reports_a_thaw_it_cannot_do() {
+    let fake = fake_with_servers();
+    // db2 is thawed fifth: two transient errors then success
+    fake.rule(
+        "nova.unpause",
+        None,
+        2,
+        Behaviour::Transient(Some(Duration::from_secs(2))),
+    );
+    let (plan, _) = scope_plan(0, "pause");
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert!(fake.frozen().is_empty());
+
+    let fake = fake_with_servers();
+    fake.rule(
+        "nova.unpause",
+        Some("quiesce@3:thaw-2"),
+        1,
+        Behaviour::Permanent("server gone".into()),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert_eq!(res.thaw_failures, 1);
+    match &res.outcome {
+        RunOutcome::Failed { reason } => {
+            assert!(reason.contains("could not thaw app1"), "{reason}")
+        }
+        o => panic!("{o:?}"),
+    }
+    // every other target was still thawed
+    assert_eq!(fake.frozen().into_iter().collect::<Vec<_>>(), ["app1"]);
+    let report = Report::from_events(&evs);
+    assert_eq!(report.thaw_failures.len(), 1);
+    assert!(report.render_text().contains("THAW FAILED"));
+    let _ = json!(null);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_holds_on_a_multi_threaded_runtime_inside_a_fan_out() {
+    // for g in [1, 2] parallel 2 { quiesce servers ... { snap } }: each scope
+    // keeps its own order and thaws its own targets in reverse
+    let fake = FakeCloud::new();
+    let mut b = PlanBuilder::new("protect");
+    let groups = json!([
+        servers(&[("lb1", "lb"), ("app1", "app"), ("db1", "db")]),
+        servers(&[("app2", "app"), ("db2", "db"), ("lb2", "lb")]),
+    ]);
+    b.param(
+        "groups",
+        Type::List(Box::new(Type::List(Box::new(rec("server"))))),
+        Some(groups),
+    );
+    let l = b.for_each(None, "for@2", "g", param("groups"), 2);
+    let q = b.quiesce(
+        Some(l),
+        "quiesce@3",
+        lifeboat_dsl::plan::Expr::LoopVar(l),
+        "role",
+        list(vec![s("db"), s("app"), s("lb")]),
+        "suspend",
+        60_000,
+    );
+    b.action(Some(q), "snap", "test.snap", vec![]);
+    let plan = b.build();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    for (scope, order) in [
+        ("quiesce@3[0]", ["db1", "app1", "lb1"]),
+        ("quiesce@3[1]", ["db2", "app2", "lb2"]),
+    ] {
+        let frozen: Vec<String> = evs
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Frozen { scope: s, target } if s == scope => Some(target.clone()),
+                _ => None,
+            })
+            .collect();
+        let thawed: Vec<String> = evs
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Thawed { scope: s, target } if s == scope => Some(target.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(frozen, order);
+        let mut rev = frozen.clone();
+        rev.reverse();
+        assert_eq!(thawed, rev);
+    }
+    assert_eq!(fake.calls_of("nova.suspend").len(), 6);
+    assert_eq!(fake.calls_of("nova.resume").len(), 6);
+    assert!(fake.frozen().is_empty());
+}
