@@ -121,8 +121,12 @@ fn normalize(url: &str, service: Service, project_id: &str) -> String {
         u.pop();
     }
     if let Some(v) = service.version_path() {
-        let path = url::Url::parse(&u).map(|p| p.path().trim_matches('/').to_string()).unwrap_or_default();
-        if path.is_empty() {
+        // Unversioned roots (`http://h:9292`, devstack's `http://h/image`)
+        // get the version the client speaks.
+        let path = url::Url::parse(&u).map(|p| p.path().to_string()).unwrap_or_default();
+        let major = v.split('.').next().unwrap_or(v);
+        let versioned = path.split('/').any(|seg| seg == v || seg == major || (seg.starts_with(major) && seg[major.len()..].starts_with('.')));
+        if !versioned {
             u = format!("{u}/{v}");
         }
     }
@@ -151,6 +155,11 @@ mod tests {
         assert_eq!(endpoint_for(&c, Service::BlockStorage, Some("RegionTwo"), Interface::Public, "p1", "b").unwrap(), "http://c2:8776/v3/p1");
         assert_eq!(endpoint_for(&c, Service::Compute, Some("RegionOne"), Interface::Internal, "p1", "a").unwrap(), "http://n:8774/v2.1");
         assert_eq!(endpoint_for(&c, Service::Image, None, Interface::Public, "p1", "a").unwrap(), "http://g:9292/v2");
+        assert_eq!(normalize("http://h/image", Service::Image, "p"), "http://h/image/v2");
+        assert_eq!(normalize("http://h/compute/v2.1", Service::Compute, "p"), "http://h/compute/v2.1");
+        assert_eq!(normalize("http://h/compute/v2", Service::Compute, "p"), "http://h/compute/v2");
+        assert_eq!(normalize("http://h/volume/v3/{project_id}", Service::BlockStorage, "p"), "http://h/volume/v3/p");
+        assert_eq!(normalize("http://h/object/v1/AUTH_%(tenant_id)s", Service::ObjectStore, "p"), "http://h/object/v1/AUTH_p");
         let e = endpoint_for(&c, Service::Compute, Some("RegionOne"), Interface::Public, "p1", "a").unwrap_err().to_string();
         assert!(e.contains("RegionOne/internal") && e.contains("nova"), "{e}");
     }

@@ -13,6 +13,7 @@ use reqwest::Method;
 use serde_json::{json, Map, Value};
 
 pub const MV_VOLUMES: &str = "3.13";
+pub const MV_MANAGEABLE: &str = "3.8";
 pub const MV_GROUP_SNAPSHOTS: &str = "3.14";
 pub const MV_GROUPS: &str = "3.25";
 pub const MV_FAILOVER_HOST: &str = "3.26";
@@ -166,6 +167,23 @@ impl<'a> Cinder<'a> {
             .send()
             .await?;
         Ok(())
+    }
+
+    pub async fn remove_from_group(&self, id: &str, volume_ids: &[String]) -> Result<()> {
+        self.req(MV_GROUPS, Method::PUT, format!("groups/{id}"))
+            .json(json!({"group": {"remove_volumes": volume_ids.join(",")}}))
+            .call("PUT /groups/{id} remove_volumes")
+            .resource(format!("group {id}"))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Backend volumes on `host` that Cinder does not manage (3.8+): each
+    /// with `reference` (`{"source-name": …}`), `size`, `safe_to_manage`.
+    pub async fn manageable_volumes(&self, host: &str) -> Result<Vec<Value>> {
+        let v: Value = self.req(MV_MANAGEABLE, Method::GET, "manageable_volumes/detail").query("host", host).call("GET /manageable_volumes/detail").resource(format!("backend {host}")).send_json().await?;
+        Ok(v.get("manageable-volumes").or_else(|| v.get("manageable_volumes")).and_then(Value::as_array).cloned().unwrap_or_default())
     }
 
     pub async fn delete_group(&self, id: &str) -> Result<()> {
