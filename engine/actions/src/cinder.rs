@@ -277,7 +277,7 @@ async fn group_snapshot_rec(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<GroupS
             None => {
                 let v = c.cinder().volume(&s.volume_id).await.act(cx.action())?;
                 let o = origin_of(&v);
-                c.cinder().set_snapshot_metadata(&s.id, &tag_metadata(cx.call, &o)).await.act(cx.action())?;
+                tag_snapshot(cx, c, &s.id, &o).await?;
                 o
             }
         };
@@ -318,6 +318,20 @@ pub async fn delete_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionE
 }
 
 // ---------- snapshots ----------
+
+/// Put tag and origin metadata on a snapshot Cinder made for us (group or
+/// image snapshots). Clouds without snapshot metadata (404 on the call)
+/// keep the origin only in the records.
+pub async fn tag_snapshot(cx: &Ctx<'_>, c: &Client, id: &str, origin: &str) -> Result<(), ActionError> {
+    match c.cinder().set_snapshot_metadata(id, &tag_metadata(cx.call, origin)).await {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind == ErrorKind::NotFound && c.cinder().snapshot(id).await.is_ok() => {
+            tracing::warn!(snapshot = %id, site = %c.site(), "the cloud offers no snapshot metadata; provenance stays in the records");
+            Ok(())
+        }
+        Err(e) => Err(from_client(cx.action(), e)),
+    }
+}
 
 async fn wait_snapshot(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<lifeboat_openstack::types::cinder::Snapshot, ActionError> {
     cx.wait(&format!("snapshot {id} at site {} becoming available", c.site()), || {

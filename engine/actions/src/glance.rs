@@ -1,7 +1,7 @@
 //! The `glance.*` actions: show an image, wait for a createImage image and
 //! read the volume snapshots its `block_device_mapping` names, delete it.
 
-use crate::args::{from_client, tag_metadata, ClientResult};
+use crate::args::{from_client, ClientResult};
 use crate::records::*;
 use crate::wait::{is_failed, Poll};
 use crate::Ctx;
@@ -82,7 +82,7 @@ pub async fn image_snapshots(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
             .await?;
         // Provenance survives on the snapshot itself.
         if !snap.metadata.contains_key(META_ORIGIN) && !s.origin.is_empty() {
-            c.cinder().set_snapshot_metadata(&snap.id, &tag_metadata(cx.call, &s.origin)).await.act(cx.action())?;
+            crate::cinder::tag_snapshot(cx, c, &snap.id, &s.origin).await?;
         }
         out.push(snapshot_rec(&snap, c.site(), &s.origin));
     }

@@ -296,7 +296,8 @@ impl<'a> Cinder<'a> {
 
     pub async fn services(&self, binary: &str) -> Result<Vec<Service_>> {
         let v: Value = self.req(MV_FAILOVER_HOST, Method::GET, "os-services").query("binary", binary).call("GET /os-services").resource(format!("{binary} services")).send_json().await?;
-        serde_json::from_value(v.get("services").cloned().unwrap_or(Value::Array(vec![]))).map_err(|e| self.decode("GET /os-services", "services", e.to_string()))
+        let all: Vec<Service_> = serde_json::from_value(v.get("services").cloned().unwrap_or(Value::Array(vec![]))).map_err(|e| self.decode("GET /os-services", "services", e.to_string()))?;
+        Ok(all.into_iter().filter(|s| s.binary == binary).collect())
     }
 
     /// Fail a backend host over (`os-services/failover`, 3.26+).
