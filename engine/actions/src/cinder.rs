@@ -178,6 +178,7 @@ pub async fn ensure_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let volumes: Vec<VolumeRec> = cx.args.list("volumes")?;
     let group_type = cx.args.string("group_type")?;
     let ids: Vec<String> = volumes.iter().map(|v| v.id.clone()).collect();
+    cx.require_microversion(c, lifeboat_openstack::Service::BlockStorage, lifeboat_openstack::cinder::MV_GROUPS, "a generic volume group with its volume list").await?;
     let existing = c.cinder().groups().await.act(cx.action())?.into_iter().find(|g| g.name == name && !is_failed(&g.status) && g.status != "deleting");
     let id = match existing {
         Some(g) => g.id,
@@ -290,6 +291,7 @@ async fn group_snapshot_rec(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<GroupS
 pub async fn create_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, g) = cx.record_on_site::<GroupRec>("group")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
+    cx.require_microversion(c, lifeboat_openstack::Service::BlockStorage, lifeboat_openstack::cinder::MV_GROUP_SNAPSHOTS, "a group snapshot").await?;
     let gs = c.cinder().create_group_snapshot(&g.id, &name).await.act(cx.action())?;
     cx.value(group_snapshot_rec(cx, c, &gs.id).await?)
 }

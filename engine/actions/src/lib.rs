@@ -167,6 +167,17 @@ impl<'a> Ctx<'a> {
         Ok((self.acts.client(&site)?, r))
     }
 
+    /// Fail clearly when the site's `service` lacks microversion `v`,
+    /// which `what` needs.
+    pub async fn require_microversion(&self, c: &Client, service: lifeboat_openstack::Service, v: &str, what: &str) -> Result<(), ActionError> {
+        match c.supports_microversion(service, v).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ActionError::permanent(format!("{}: {what} needs {} API microversion {v}, which site {} does not offer", self.action(), service.name(), c.site()))
+                .with_hint("upgrade the cloud or choose a runbook option that does not need it")),
+            Err(e) => Err(args::from_client(self.action(), e)),
+        }
+    }
+
     pub fn value<T: Serialize>(&self, v: T) -> Result<ActionOutput, ActionError> {
         let value = serde_json::to_value(v).map_err(|e| ActionError::permanent(format!("{}: cannot encode the result: {e}", self.action())))?;
         Ok(ActionOutput::new(value))

@@ -29,6 +29,7 @@ pub async fn server_record(cx: &Ctx<'_>, c: &Client, s: &Server) -> Result<Serve
 pub async fn find_servers(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let tag = cx.args.required_string("tag")?;
+    cx.require_microversion(c, lifeboat_openstack::Service::Compute, "2.26", "the servers tags filter").await?;
     let servers = c.nova().servers_with_tag(&tag).await.act(cx.action())?;
     let mut out = Vec::new();
     for s in &servers {

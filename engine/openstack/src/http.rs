@@ -19,6 +19,8 @@ pub struct Client {
     site: String,
     http: reqwest::Client,
     auth: Authenticator,
+    /// Discovered microversion ranges (see `versions.rs`).
+    pub(crate) versions: std::sync::Mutex<std::collections::HashMap<Service, Option<(String, String)>>>,
 }
 
 /// A service's answer.
@@ -79,7 +81,7 @@ impl Client {
         }
         let http = b.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         let auth = Authenticator::new(http.clone(), cloud, site.clone());
-        Ok(Client { site, http, auth })
+        Ok(Client { site, http, auth, versions: Default::default() })
     }
 
     pub fn site(&self) -> &str {
@@ -177,6 +179,15 @@ impl<'a> Request<'a> {
 
     /// Send; a non-2xx answer is an error.
     pub async fn send(&self) -> Result<Response> {
+        self.send_inner(false).await
+    }
+
+    /// Send; any answer but 401 comes back (version documents answer 300).
+    pub async fn send_any_status(&self) -> Result<Response> {
+        self.send_inner(true).await
+    }
+
+    async fn send_inner(&self, any_status: bool) -> Result<Response> {
         let client = self.client;
         for attempt in 0..2 {
             let token = client.auth.token().await?;
@@ -216,7 +227,7 @@ impl<'a> Request<'a> {
                 client.auth.invalidate(&token).await;
                 continue;
             }
-            if !(200..300).contains(&status) {
+            if !(200..300).contains(&status) && !any_status {
                 let mut e = self.error(Error::kind_for_status(status), message_from_body(&body)).with_status(status);
                 if matches!(status, 413 | 429 | 503) {
                     e.retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);

@@ -24,6 +24,7 @@ pub mod nova;
 pub mod secret;
 pub mod swift;
 pub mod types;
+pub mod versions;
 
 pub use catalog::Service;
 pub use config::{AuthMethod, CloudConfig, ConfigLoader, Interface};

@@ -38,6 +38,12 @@ async fn auth_catalogue_and_nova_calls() {
         let ep = a.endpoint(s).await.unwrap();
         assert!(ep.starts_with("http://127.0.0.1:"), "{s:?}: {ep}");
     }
+    let (_, nova_max) = a.microversion_range(Service::Compute).await.unwrap().expect("nova publishes versions");
+    assert!(lifeboat_openstack::versions::parse_version(&nova_max).unwrap() >= (2, 96), "{nova_max}");
+    let (_, cinder_max) = a.microversion_range(Service::BlockStorage).await.unwrap().expect("cinder publishes versions");
+    assert!(lifeboat_openstack::versions::parse_version(&cinder_max).unwrap() >= (3, 43), "{cinder_max}");
+    assert!(a.supports_microversion(Service::BlockStorage, "3.14").await.unwrap());
+    assert!(!a.supports_microversion(Service::BlockStorage, "3.999").await.unwrap());
     let servers = a.nova().servers_with_tag("vims").await.unwrap();
     assert_eq!(servers.len(), 6, "demo VNF has six servers");
     let s = &servers[0];
