@@ -411,10 +411,13 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
 
 // ---------- backups ----------
 
-/// Bytes a backup moved: the changed blocks the service reports (emulator's
-/// `changed_blocks`, 4 KiB blocks), else the whole volume for a full backup
+/// Bytes a backup moved: what the service reports (the emulator's
+/// `emulator:bytes_moved`, or `changed_blocks` of 4 KiB), else the whole volume for a full backup
 /// and, for an incremental one without a report, its object count × chunk.
 pub fn bytes_moved(raw: &Value, b: &Backup) -> u64 {
+    if let Some(n) = raw.get("emulator:bytes_moved").and_then(Value::as_u64) {
+        return n;
+    }
     if let Some(n) = raw.get("changed_blocks").and_then(Value::as_u64) {
         return n * 4096;
     }
@@ -460,6 +463,25 @@ async fn backup_value(cx: &Ctx<'_>, c: &Client, b: &Backup, fallback_origin: &st
     Ok(out)
 }
 
+/// What to back up so that backups of one origin form one incremental
+/// chain. Cinder chains backups per volume id, and each protect run makes a
+/// fresh temporary volume from a snapshot of the production volume; so when
+/// the volume is such an untouched copy (available, made from a snapshot of
+/// its origin, which still exist), back up that snapshot under the
+/// production volume's id (`snapshot_id`, same bytes). Otherwise the volume.
+async fn chain_target(c: &Client, v: &Volume, origin: &str) -> (String, Option<String>) {
+    if origin == v.id || v.snapshot_id.is_empty() || v.status != "available" {
+        return (v.id.clone(), None);
+    }
+    match c.cinder().snapshot(&v.snapshot_id).await {
+        Ok(s) if s.volume_id == origin && s.status == "available" => match c.cinder().volume(origin).await {
+            Ok(_) => (origin.to_string(), Some(s.id)),
+            Err(_) => (v.id.clone(), None),
+        },
+        _ => (v.id.clone(), None),
+    }
+}
+
 pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
@@ -468,12 +490,13 @@ pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
     let origin = origin_of(&v);
     let meta = tag_metadata(cx.call, &origin);
-    let id = match c.cinder().create_backup(&vol.id, &name, incremental, &container, &meta).await {
+    let (target, snapshot) = chain_target(c, &v, &origin).await;
+    let id = match c.cinder().create_backup(&target, snapshot.as_deref(), &name, incremental, &container, &meta).await {
         Ok(id) => id,
-        // Real Cinder: incremental needs an earlier backup of the same
-        // volume; the first one is full.
+        // Cinder: incremental needs an earlier backup in the chain; the
+        // first one is full.
         Err(e) if incremental && e.kind == ErrorKind::BadRequest && e.detail.to_ascii_lowercase().contains("no backups available") => {
-            c.cinder().create_backup(&vol.id, &name, false, &container, &meta).await.act(cx.action())?
+            c.cinder().create_backup(&target, snapshot.as_deref(), &name, false, &container, &meta).await.act(cx.action())?
         }
         Err(e) => return Err(from_client(cx.action(), e)),
     };

@@ -95,6 +95,20 @@ async fn snapshots_backups_groups_and_resumption() {
     let b2 = env.run("cinder.backup", "b2", json!({"volume": tmp, "name": "bk", "incremental": true})).await;
     assert_eq!(b2["incremental"], json!(true), "second backup of the same volume is incremental");
     assert!(b2["bytes_moved"].as_i64().unwrap() <= b1["bytes_moved"].as_i64().unwrap());
+    // The next protect run: a new snapshot and temporary volume of the same
+    // production volume; its backup continues the origin's chain.
+    let snap2 = env.run("cinder.create_snapshot", "snap-next", json!({"volume": v, "name": "two"})).await;
+    let tmp2 = env.run("cinder.volume_from_snapshot", "tmp-next", json!({"snapshot": snap2, "name": "tmp"})).await;
+    let b3 = env.run("cinder.backup", "b-next", json!({"volume": tmp2, "name": "bk", "incremental": true})).await;
+    assert_eq!(b3["incremental"], json!(true), "a fresh copy of the same origin backs up incrementally: {b3}");
+    assert_eq!(s(&b3, "origin"), s(v, "id"));
+    assert_eq!(s(&b3, "volume_id"), s(v, "id"), "chained on the production volume");
+    // Only what the live guest wrote since the first backup moved, far below the volume's size.
+    let moved = b3["bytes_moved"].as_i64().unwrap();
+    assert!(moved > 0 && moved < b3["size_gb"].as_i64().unwrap() << 20, "{b3}");
+    env.run("cinder.delete_backup", "db3", json!({"backup": b3})).await;
+    env.run("cinder.delete_volume", "dt2", json!({"volume": tmp2})).await;
+    env.run("cinder.delete_snapshot", "ds2", json!({"snapshot": snap2})).await;
     let found = env.acts.find_created(&env.call("cinder.backup", "b2", json!({"volume": tmp, "name": "bk"}))).await.unwrap().expect("found");
     assert_eq!(found.value["id"], b2["id"]);
     assert!(env.acts.find_created(&env.call("cinder.backup", "b3", json!({"volume": tmp, "name": "bk"}))).await.unwrap().is_none());

@@ -243,8 +243,12 @@ impl<'a> Cinder<'a> {
         parse_items(self.c, "GET /backups/detail", r.send_paged("backups").await?)
     }
 
-    pub async fn create_backup(&self, volume_id: &str, name: &str, incremental: bool, container: &str, metadata: &Map<String, Value>) -> Result<String> {
+    /// Back up `volume_id` (or its snapshot `snapshot_id`); the backup's id.
+    pub async fn create_backup(&self, volume_id: &str, snapshot_id: Option<&str>, name: &str, incremental: bool, container: &str, metadata: &Map<String, Value>) -> Result<String> {
         let mut body = json!({"volume_id": volume_id, "name": name, "incremental": incremental, "force": true, "metadata": metadata});
+        if let Some(sid) = snapshot_id {
+            body["snapshot_id"] = json!(sid);
+        }
         if !container.is_empty() {
             body["container"] = json!(container);
         }
