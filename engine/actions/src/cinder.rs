@@ -542,9 +542,15 @@ pub async fn export_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 /// The backup id inside an exported record (Cinder's backup_url is base64
 /// of a JSON object with `id`), when it can be read.
 pub fn record_backup_id(r: &BackupRecordRec) -> Option<String> {
+    record_field(r, "id")
+}
+
+/// A string field of the backup described by an exported record
+/// (`id`, `parent_id`), when the record can be read.
+pub fn record_field(r: &BackupRecordRec, key: &str) -> Option<String> {
     let bytes = base64_decode(r.backup_url.trim())?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
-    v.get("id").and_then(Value::as_str).map(str::to_string)
+    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
@@ -583,13 +589,39 @@ async fn imported_existing(cx: &Ctx<'_>, c: &Client, rec: &BackupRecordRec) -> R
     Ok(None)
 }
 
-pub async fn import_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
-    let c = cx.client_for_call()?;
-    let rec: BackupRecordRec = cx.args.record("record")?;
-    let id = match imported_existing(cx, c, &rec).await? {
+/// Import one record unless its backup is already known; its id here.
+async fn import_one(cx: &Ctx<'_>, c: &Client, rec: &BackupRecordRec) -> Result<String, ActionError> {
+    let id = match imported_existing(cx, c, rec).await? {
         Some(b) => b.id,
         None => c.cinder().import_backup(&BackupRecord { backup_service: rec.backup_service.clone(), backup_url: rec.backup_url.clone() }).await.act(cx.action())?,
     };
+    wait_backup(cx, c, &id).await?;
+    Ok(id)
+}
+
+pub async fn import_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let rec: BackupRecordRec = cx.args.record("record")?;
+    // An incremental backup restores only with its parents known here:
+    // import the chain the manifest recorded first (oldest first).
+    if let Some(parent) = record_field(&rec, "parent_id") {
+        let known = match c.cinder().backup(&parent).await {
+            Ok(_) => true,
+            Err(e) if e.kind == ErrorKind::NotFound => false,
+            Err(e) => return Err(from_client(cx.action(), e)),
+        };
+        if !known {
+            let chain = crate::lifeboat::chain_of(cx, c, &rec).await?;
+            if chain.is_empty() {
+                return Err(ActionError::permanent(format!("{}: backup {} is incremental and its parent {parent} is unknown at site {}; no manifest there records the chain", cx.action(), record_backup_id(&rec).unwrap_or_default(), c.site()))
+                    .with_hint("import the parent backups' records first, or make a full backup"));
+            }
+            for r in &chain {
+                import_one(cx, c, r).await?;
+            }
+        }
+    }
+    let id = import_one(cx, c, &rec).await?;
     let b = wait_backup(cx, c, &id).await?;
     let origin = b.metadata.get(META_ORIGIN).cloned().unwrap_or_else(|| b.volume_id.clone());
     let mut out = backup_value(cx, c, &b, &origin).await?;

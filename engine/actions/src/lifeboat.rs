@@ -38,6 +38,8 @@ pub struct DocVolume {
     pub server_id: String,
     pub backup: Option<BackupRec>,
     pub checksum: String,
+    /// Exported records of the backup's incremental parents, oldest first.
+    pub chain: Vec<BackupRecordRec>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -151,6 +153,7 @@ impl ManifestDoc {
                 server_id: v.server_id.clone(),
                 backup,
                 checksum: String::new(),
+                chain: vec![],
             });
         }
         let mut doc_servers = Vec::new();
@@ -249,10 +252,29 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             v.checksum = checksum(cx, &b.site, "backups", &b.id).await?.unwrap_or_default();
         }
     }
-    let sums: BTreeMap<String, String> = doc.volumes.iter().map(|v| (v.rec.id.clone(), v.checksum.clone())).collect();
+    // Incremental backups: the parents' records too, from the source site.
+    for v in doc.volumes.iter_mut() {
+        let mut parent = crate::cinder::record_field(&v.rec.record, "parent_id");
+        let mut guard = 0;
+        while let Some(p) = parent {
+            guard += 1;
+            if guard > 1000 {
+                return Err(ActionError::permanent(format!("{}: backup chain of {} is longer than 1000", cx.action(), v.rec.name)));
+            }
+            let src = cx.acts.client(&source)?;
+            let r = src.cinder().export_backup(&p).await.act(cx.action())?;
+            let r = BackupRecordRec { backup_service: r.backup_service, backup_url: r.backup_url };
+            parent = crate::cinder::record_field(&r, "parent_id");
+            v.chain.insert(0, r);
+        }
+    }
+    let by_id: BTreeMap<String, (String, Vec<BackupRecordRec>)> = doc.volumes.iter().map(|v| (v.rec.id.clone(), (v.checksum.clone(), v.chain.clone()))).collect();
     for s in doc.servers.iter_mut() {
         for v in std::iter::once(&mut s.boot_volume).chain(s.data_volumes.iter_mut()) {
-            v.checksum = sums.get(&v.rec.id).cloned().unwrap_or_default();
+            if let Some((sum, chain)) = by_id.get(&v.rec.id) {
+                v.checksum = sum.clone();
+                v.chain = chain.clone();
+            }
         }
     }
     let body = serde_json::to_vec_pretty(&doc).map_err(|e| ActionError::permanent(format!("{}: cannot encode the manifest: {e}", cx.action())))?;
@@ -316,6 +338,25 @@ async fn newest(cx: &Ctx<'_>, c: &Client, vnf: &str) -> Result<String, ActionErr
     listed.into_iter().map(|o| o.name).filter(|n| n.ends_with(".json") && !n.ends_with("/latest.json")).max().ok_or_else(|| {
         ActionError::permanent(format!("{}: no manifest of VNF {vnf:?} in container {container} at site {}", cx.action(), c.site())).with_hint("run the protect runbook first (it writes the manifest to the backup site)")
     })
+}
+
+/// The parent records a manifest at the client's site recorded for the
+/// backup `rec` (oldest first); empty when no manifest has it.
+pub async fn chain_of(cx: &Ctx<'_>, c: &Client, rec: &BackupRecordRec) -> Result<Vec<BackupRecordRec>, ActionError> {
+    let listed = match c.swift().list(&cx.acts.manifest_container, "").await {
+        Ok(l) => l,
+        Err(e) if e.kind == ErrorKind::NotFound => return Ok(vec![]),
+        Err(e) => return Err(from_client(cx.action(), e)),
+    };
+    let mut names: Vec<String> = listed.into_iter().map(|o| o.name).filter(|n| n.ends_with(".json") && !n.ends_with("/latest.json")).collect();
+    names.sort();
+    for name in names.iter().rev() {
+        let Ok(doc) = fetch_doc(cx, c, name).await else { continue };
+        if let Some(v) = doc.volumes.iter().find(|v| v.rec.record == *rec) {
+            return Ok(v.chain.clone());
+        }
+    }
+    Ok(vec![])
 }
 
 pub async fn read_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {

@@ -314,3 +314,48 @@ async fn bad_arguments_and_unknown_site_are_permanent() {
     assert!(e.is_transient(), "{e}");
     env.emu.shutdown().await;
 }
+
+/// Two protect cycles of one volume: the second backup is incremental. At the
+/// backup site, with the primary down, importing its record imports the
+/// parents the manifest recorded, and the restore has the second snapshot's
+/// content.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_chain_recovers_at_backup_site() {
+    let env = Env::start().await;
+    let servers = env.run("nova.find_servers", "servers", json!({"site": "site-a", "tag": "vims"})).await;
+    let srv = servers[0].clone();
+    let vols = env.run("cinder.volumes_of", "vols", json!({"servers": [srv.clone()]})).await;
+    let v = vols[1].clone();
+    let mut last = Value::Null;
+    let mut last_snap = Value::Null;
+    for cycle in 0..2 {
+        let sn = env.run("cinder.create_snapshot", &format!("snap[{cycle}]"), json!({"volume": v, "name": "s"})).await;
+        let tmp = env.run("cinder.volume_from_snapshot", &format!("tmp[{cycle}]"), json!({"snapshot": sn, "name": "tmp"})).await;
+        let b = env.run("cinder.backup", &format!("b[{cycle}]"), json!({"volume": tmp, "name": "bk", "incremental": true})).await;
+        assert_eq!(b["incremental"], json!(cycle == 1), "{b}");
+        env.run("cinder.delete_volume", &format!("dt[{cycle}]"), json!({"volume": tmp})).await;
+        last = b;
+        last_snap = sn;
+    }
+    let want = env.emu.snapshot_checksum(lifeboat_emulator::Site::A, s(&last_snap, "id")).unwrap();
+    let rec = env.run("cinder.export_backup", "rec", json!({"backup": last})).await;
+    let m = env
+        .run("lifeboat.write_manifest", "manifest", json!({"site": "site-b", "vnf": "one", "option": "1", "source": "site-a", "servers": [srv], "volumes": [v], "backups": [last], "records": [rec]}))
+        .await;
+    env.emu.set_site_down(lifeboat_emulator::Site::A, true);
+    let m2 = env.run("lifeboat.read_manifest", "read", json!({"site": "site-b", "vnf": "one"})).await;
+    assert_eq!(m2, m);
+    let mv = &m2["volumes"][0];
+    let b = env.run("cinder.import_backup", "imp", json!({"site": "site-b", "record": mv["record"]})).await;
+    assert_eq!(b["incremental"], json!(true));
+    // Its full parent came first.
+    let at_b = env.acts.client("site-b").unwrap().cinder().backups(&[]).await.unwrap();
+    assert_eq!(at_b.len(), 2, "{at_b:?}");
+    assert!(at_b.iter().any(|x| !x.is_incremental));
+    // Importing again is idempotent.
+    let again = env.run("cinder.import_backup", "imp", json!({"site": "site-b", "record": mv["record"]})).await;
+    assert_eq!(again["id"], b["id"]);
+    let restored = env.run("cinder.restore_backup", "rst", json!({"backup": b, "name": "data"})).await;
+    assert_eq!(env.emu.volume_checksum(lifeboat_emulator::Site::B, s(&restored, "id")).unwrap(), want);
+    env.emu.shutdown().await;
+}
