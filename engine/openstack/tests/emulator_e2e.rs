@@ -158,3 +158,24 @@ async fn application_credential_and_bad_password() {
     assert!(!format!("{c:?}").contains("wrong-canary-pw"));
     env.emu.shutdown().await;
 }
+
+#[tokio::test]
+async fn pagination_follows_next_links() {
+    let env = Env::start().await;
+    let a = env.client("site-a");
+    let vols = a.cinder().volumes(&[("limit", "5".into())]).await.unwrap();
+    assert_eq!(vols.len(), 12, "three pages of volumes");
+    let mut ids: Vec<&str> = vols.iter().map(|v| v.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "no page read twice");
+    let servers = a
+        .request(Service::Compute, reqwest::Method::GET, "servers/detail")
+        .microversion(lifeboat_openstack::nova::COMPUTE_MICROVERSION)
+        .query("limit", "4")
+        .send_paged("servers")
+        .await
+        .unwrap();
+    assert_eq!(servers.len(), 6);
+    env.emu.shutdown().await;
+}
