@@ -58,6 +58,29 @@ impl SiteCloud {
         self.interface = Some(i);
         self
     }
+
+    /// A per-site override as the CLI takes it: `SITE=CLOUD[:REGION]`, e.g.
+    /// `site-a=prod:RegionOne`; without `=CLOUD`, `default_cloud` serves it.
+    pub fn parse(spec: &str, default_cloud: Option<&str>) -> Result<SiteCloud, lifeboat_openstack::Error> {
+        let (site, rest) = match spec.split_once('=') {
+            Some((s, r)) => (s.trim(), Some(r.trim())),
+            None => (spec.trim(), None),
+        };
+        if site.is_empty() {
+            return Err(lifeboat_openstack::Error::config(format!("site override {spec:?}: expected SITE=CLOUD[:REGION]")));
+        }
+        let (cloud, region) = match rest {
+            Some(r) => match r.split_once(':') {
+                Some((c, reg)) => (c.trim().to_string(), Some(reg.trim().to_string()).filter(|r| !r.is_empty())),
+                None => (r.to_string(), None),
+            },
+            None => (default_cloud.map(str::to_string).ok_or_else(|| lifeboat_openstack::Error::config(format!("site {site:?} names no cloud and no default cloud (--cloud / OS_CLOUD) is set")))?, None),
+        };
+        if cloud.is_empty() {
+            return Err(lifeboat_openstack::Error::config(format!("site override {spec:?}: the cloud name is empty")));
+        }
+        Ok(SiteCloud { site: site.to_string(), cloud, region, interface: None })
+    }
 }
 
 /// How `lifeboat.verify` and `lifeboat.write_manifest` learn a volume's
@@ -312,6 +335,15 @@ mod tests {
         for a in KNOWN {
             assert!(src.contains(&format!("\"{a}\" =>")), "{a} not dispatched");
         }
+    }
+
+    #[test]
+    fn site_overrides_parse() {
+        assert_eq!(SiteCloud::parse("site-a=prod:RegionOne", None).unwrap(), SiteCloud::new("site-a", "prod").region("RegionOne"));
+        assert_eq!(SiteCloud::parse("site-b=dr", None).unwrap(), SiteCloud::new("site-b", "dr"));
+        assert_eq!(SiteCloud::parse("site-b", Some("emulator")).unwrap(), SiteCloud::new("site-b", "emulator"));
+        assert!(SiteCloud::parse("site-b", None).unwrap_err().to_string().contains("no cloud"));
+        assert!(SiteCloud::parse("=x", None).is_err());
     }
 
     #[tokio::test]
