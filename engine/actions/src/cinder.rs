@@ -403,8 +403,7 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
             Err(_) => s.volume_id.clone(),
         }
     };
-    let body = json!({"snapshot_id": s.id, "size": s.size, "name": name, "description": format!("lifeboat: from snapshot {}", s.id), "metadata": tag_metadata(cx.call, &origin)});
-    let v = c.cinder().create_volume(body, &format!("volume {name} from snapshot {}", s.id)).await.act(cx.action())?;
+    let v = c.cinder().create_volume_from_snapshot(&s.id, s.size, &name, &format!("lifeboat: from snapshot {}", s.id), &tag_metadata(cx.call, &origin)).await.act(cx.action())?;
     let v = wait_volume(cx, c, &v.id, &["available"]).await?;
     cx.value(volume_rec(&v, c.site()))
 }
@@ -663,7 +662,7 @@ pub async fn retype(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
     if v.volume_type != new_type {
         let policy = if policy.is_empty() { "never".to_string() } else { policy };
-        c.cinder().volume_action(&vol.id, "os-retype", json!({"new_type": new_type, "migration_policy": policy})).await.act(cx.action())?;
+        c.cinder().retype(&vol.id, &new_type, &policy).await.act(cx.action())?;
     }
     let id = vol.id.clone();
     let nt = new_type.clone();
@@ -733,11 +732,8 @@ pub async fn manage_existing(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let vt = cx.args.string("volume_type")?;
     let bootable = cx.args.bool("bootable", false)?;
-    let mut body = json!({"host": rep.host, "ref": {"source-name": rep.reference}, "name": name, "bootable": bootable, "metadata": tag_metadata(cx.call, &rep.volume_id)});
-    if !vt.is_empty() {
-        body["volume_type"] = json!(vt);
-    }
-    let v = c.cinder().manage(body, &format!("replica {} on {}", rep.reference, rep.host)).await.act(cx.action())?;
+    let vt = Some(vt.as_str()).filter(|t| !t.is_empty());
+    let v = c.cinder().manage_volume(&rep.host, &rep.reference, &name, vt, bootable, &tag_metadata(cx.call, &rep.volume_id)).await.act(cx.action())?;
     let v = wait_volume(cx, c, &v.id, &["available"]).await?;
     cx.value(volume_rec(&v, c.site()))
 }

@@ -9,6 +9,8 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Client, Request};
 use crate::nova::parse_items;
 use crate::types::cinder::*;
+use crate::types::requests::*;
+use crate::nova::to_value;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
 
@@ -56,6 +58,29 @@ impl<'a> Cinder<'a> {
         parse_items(self.c, "GET /volumes/detail", r.send_paged("volumes").await?)
     }
 
+    /// A new volume from a snapshot (its size, unless `size` is larger).
+    pub async fn create_volume_from_snapshot(&self, snapshot_id: &str, size: u64, name: &str, description: &str, metadata: &Map<String, Value>) -> Result<Volume> {
+        let body = CreateVolume { volume: VolumeSpec { size, name, description, snapshot_id: Some(snapshot_id), metadata } };
+        let b: VolumeBody = self.req(MV_VOLUMES, Method::POST, "volumes").json(to_value(&body)).call("POST /volumes").resource(format!("volume {name} from snapshot {snapshot_id}")).send_json().await?;
+        Ok(b.volume)
+    }
+
+    /// Adopt the backend volume `source_name` on `host` (`os-volume-manage`).
+    pub async fn manage_volume(&self, host: &str, source_name: &str, name: &str, volume_type: Option<&str>, bootable: bool, metadata: &Map<String, Value>) -> Result<Volume> {
+        let mut reference = Map::new();
+        reference.insert("source-name".into(), json!(source_name));
+        let body = ManageVolume { volume: ManageSpec { host, reference, name, volume_type, bootable, metadata } };
+        let b: VolumeBody = self.req(MV_VOLUMES, Method::POST, "os-volume-manage").json(to_value(&body)).call("POST /os-volume-manage").resource(format!("backend volume {source_name} on {host}")).send_json().await?;
+        Ok(b.volume)
+    }
+
+    pub async fn retype(&self, id: &str, new_type: &str, migration_policy: &str) -> Result<()> {
+        let body = Retype { retype: RetypeSpec { new_type, migration_policy } };
+        self.req(MV_VOLUMES, Method::POST, format!("volumes/{id}/action")).json(to_value(&body)).call("POST /volumes/{id}/action os-retype").resource(format!("volume {id}")).send().await?;
+        Ok(())
+    }
+
+    /// A new volume from a raw body (`{"volume": body}`).
     pub async fn create_volume(&self, body: Value, what: &str) -> Result<Volume> {
         let b: VolumeBody = self.req(MV_VOLUMES, Method::POST, "volumes").json(json!({ "volume": body })).call("POST /volumes").resource(what.to_string()).send_json().await?;
         Ok(b.volume)
@@ -77,12 +102,6 @@ impl<'a> Cinder<'a> {
         Ok(())
     }
 
-    /// Adopt a backend volume (`os-volume-manage`).
-    pub async fn manage(&self, body: Value, what: &str) -> Result<Volume> {
-        let b: VolumeBody = self.req(MV_VOLUMES, Method::POST, "os-volume-manage").json(json!({ "volume": body })).call("POST /os-volume-manage").resource(what.to_string()).send_json().await?;
-        Ok(b.volume)
-    }
-
     // ---- snapshots ----
 
     pub async fn snapshot(&self, id: &str) -> Result<Snapshot> {
@@ -101,7 +120,7 @@ impl<'a> Cinder<'a> {
     pub async fn create_snapshot(&self, volume_id: &str, name: &str, force: bool, metadata: &Map<String, Value>) -> Result<Snapshot> {
         let b: SnapshotBody = self
             .req(MV_GROUP_SNAPSHOTS, Method::POST, "snapshots")
-            .json(json!({"snapshot": {"volume_id": volume_id, "name": name, "force": force, "metadata": metadata}}))
+            .json(to_value(&CreateSnapshot { snapshot: SnapshotSpec { volume_id, name, force, metadata } }))
             .call("POST /snapshots")
             .resource(format!("snapshot {name} of volume {volume_id}"))
             .send_json()
@@ -151,7 +170,7 @@ impl<'a> Cinder<'a> {
     pub async fn create_group(&self, name: &str, group_type: &str, volume_types: &[String]) -> Result<String> {
         let v: Value = self
             .req(MV_GROUPS, Method::POST, "groups")
-            .json(json!({"group": {"name": name, "group_type": group_type, "volume_types": volume_types, "description": "lifeboat consistency group"}}))
+            .json(to_value(&CreateGroup { group: GroupSpec { name, description: "lifeboat consistency group", group_type, volume_types } }))
             .call("POST /groups")
             .resource(format!("group {name}"))
             .send_json()
@@ -161,7 +180,7 @@ impl<'a> Cinder<'a> {
 
     pub async fn add_to_group(&self, id: &str, volume_ids: &[String]) -> Result<()> {
         self.req(MV_GROUPS, Method::PUT, format!("groups/{id}"))
-            .json(json!({"group": {"add_volumes": volume_ids.join(",")}}))
+            .json(to_value(&UpdateGroup { group: GroupChange { add_volumes: Some(volume_ids.join(",")), remove_volumes: None } }))
             .call("PUT /groups/{id} add_volumes")
             .resource(format!("group {id}"))
             .send()
@@ -171,7 +190,7 @@ impl<'a> Cinder<'a> {
 
     pub async fn remove_from_group(&self, id: &str, volume_ids: &[String]) -> Result<()> {
         self.req(MV_GROUPS, Method::PUT, format!("groups/{id}"))
-            .json(json!({"group": {"remove_volumes": volume_ids.join(",")}}))
+            .json(to_value(&UpdateGroup { group: GroupChange { add_volumes: None, remove_volumes: Some(volume_ids.join(",")) } }))
             .call("PUT /groups/{id} remove_volumes")
             .resource(format!("group {id}"))
             .send()
@@ -215,7 +234,7 @@ impl<'a> Cinder<'a> {
     pub async fn create_group_snapshot(&self, group_id: &str, name: &str) -> Result<GroupSnapshot> {
         let b: GroupSnapshotBody = self
             .req(MV_GROUP_SNAPSHOTS, Method::POST, "group_snapshots")
-            .json(json!({"group_snapshot": {"group_id": group_id, "name": name, "description": "lifeboat"}}))
+            .json(to_value(&CreateGroupSnapshot { group_snapshot: GroupSnapshotSpec { group_id, name, description: "lifeboat" } }))
             .call("POST /group_snapshots")
             .resource(format!("group snapshot {name} of group {group_id}"))
             .send_json()
@@ -245,14 +264,8 @@ impl<'a> Cinder<'a> {
 
     /// Back up `volume_id` (or its snapshot `snapshot_id`); the backup's id.
     pub async fn create_backup(&self, volume_id: &str, snapshot_id: Option<&str>, name: &str, incremental: bool, container: &str, metadata: &Map<String, Value>) -> Result<String> {
-        let mut body = json!({"volume_id": volume_id, "name": name, "incremental": incremental, "force": true, "metadata": metadata});
-        if let Some(sid) = snapshot_id {
-            body["snapshot_id"] = json!(sid);
-        }
-        if !container.is_empty() {
-            body["container"] = json!(container);
-        }
-        let v: Value = self.req(MV_BACKUPS, Method::POST, "backups").json(json!({"backup": body})).call("POST /backups").resource(format!("backup {name} of volume {volume_id}")).send_json().await?;
+        let body = CreateBackup { backup: BackupSpec { volume_id, snapshot_id, name, incremental, force: true, container: Some(container).filter(|c| !c.is_empty()), metadata } };
+        let v: Value = self.req(MV_BACKUPS, Method::POST, "backups").json(to_value(&body)).call("POST /backups").resource(format!("backup {name} of volume {volume_id}")).send_json().await?;
         v.pointer("/backup/id").and_then(Value::as_str).map(str::to_string).ok_or_else(|| self.decode("POST /backups", name, "the answer has no backup.id"))
     }
 
@@ -275,7 +288,7 @@ impl<'a> Cinder<'a> {
     pub async fn import_backup(&self, record: &BackupRecord) -> Result<String> {
         let b: ImportedBackupBody = self
             .req(MV_BACKUPS, Method::POST, "backups/import_record")
-            .json(json!({"backup-record": record}))
+            .json(to_value(&ImportRecord { backup_record: record }))
             .call("POST /backups/import_record")
             .resource(format!("backup record ({})", record.backup_service))
             .send_json()
@@ -285,14 +298,8 @@ impl<'a> Cinder<'a> {
 
     /// Restore into a new volume named `name` (or into `volume_id`).
     pub async fn restore_backup(&self, id: &str, name: Option<&str>, volume_id: Option<&str>) -> Result<Restore> {
-        let mut body = Map::new();
-        if let Some(n) = name {
-            body.insert("name".into(), json!(n));
-        }
-        if let Some(v) = volume_id {
-            body.insert("volume_id".into(), json!(v));
-        }
-        let b: RestoreBody = self.req(MV_BACKUPS, Method::POST, format!("backups/{id}/restore")).json(json!({"restore": body})).call("POST /backups/{id}/restore").resource(format!("backup {id}")).send_json().await?;
+        let body = RestoreBackup { restore: RestoreSpec { name, volume_id } };
+        let b: RestoreBody = self.req(MV_BACKUPS, Method::POST, format!("backups/{id}/restore")).json(to_value(&body)).call("POST /backups/{id}/restore").resource(format!("backup {id}")).send_json().await?;
         Ok(b.restore)
     }
 

@@ -7,6 +7,7 @@ use crate::catalog::Service;
 use crate::error::{ErrorKind, Result};
 use crate::http::Client;
 use crate::types::nova::*;
+use crate::types::requests::*;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -54,7 +55,7 @@ impl<'a> Nova<'a> {
 
     /// createImage; the new image's id (2.45+ answers it in the body).
     pub async fn create_image(&self, id: &str, name: &str, metadata: &serde_json::Map<String, Value>) -> Result<String> {
-        let r = self.req(Method::POST, format!("servers/{id}/action")).json(json!({"createImage": {"name": name, "metadata": metadata}})).call("POST /servers/{id}/action createImage").resource(format!("server {id}"));
+        let r = self.req(Method::POST, format!("servers/{id}/action")).json(to_value(&CreateImage { create_image: NameMeta { name, metadata } })).call("POST /servers/{id}/action createImage").resource(format!("server {id}"));
         let resp = r.send().await?;
         if let Ok(b) = serde_json::from_slice::<CreateImageBody>(&resp.body) {
             return Ok(b.image_id);
@@ -74,16 +75,15 @@ impl<'a> Nova<'a> {
     /// `network_ids` empty → `networks: "none"`.
     pub async fn boot_from_volume(&self, name: &str, flavor_id: &str, volume_id: &str, network_ids: &[String], metadata: &serde_json::Map<String, Value>) -> Result<String> {
         let networks = if network_ids.is_empty() { json!("none") } else { Value::Array(network_ids.iter().map(|n| json!({"uuid": n})).collect()) };
-        let body = json!({"server": {
-            "name": name,
-            "flavorRef": flavor_id,
-            "networks": networks,
-            "metadata": metadata,
-            "block_device_mapping_v2": [{
-                "boot_index": 0, "uuid": volume_id, "source_type": "volume",
-                "destination_type": "volume", "delete_on_termination": false
-            }]
-        }});
+        let body = to_value(&CreateServer {
+            server: ServerSpec {
+                name,
+                flavor_ref: flavor_id,
+                networks,
+                metadata,
+                block_device_mapping_v2: vec![BlockDeviceMapping { boot_index: 0, uuid: volume_id, source_type: "volume", destination_type: "volume", delete_on_termination: false }],
+            },
+        });
         let v: Value = self.req(Method::POST, "servers").json(body).call("POST /servers").resource(format!("server {name} from volume {volume_id}")).send_json().await?;
         v.pointer("/server/id").and_then(Value::as_str).map(str::to_string).ok_or_else(|| crate::error::Error::new(ErrorKind::Decode, "nova POST /servers", format!("server {name}"), self.c.site(), "the answer has no server.id"))
     }
@@ -101,7 +101,7 @@ impl<'a> Nova<'a> {
     pub async fn attach(&self, server_id: &str, volume_id: &str) -> Result<VolumeAttachment> {
         let b: VolumeAttachmentBody = self
             .req(Method::POST, format!("servers/{server_id}/os-volume_attachments"))
-            .json(json!({"volumeAttachment": {"volumeId": volume_id}}))
+            .json(to_value(&AttachVolume { volume_attachment: VolumeRef { volume_id } }))
             .call("POST /servers/{id}/os-volume_attachments")
             .resource(format!("volume {volume_id} on server {server_id}"))
             .send_json()
@@ -120,4 +120,9 @@ pub(crate) fn parse_items<T: serde::de::DeserializeOwned>(c: &Client, call: &str
         .into_iter()
         .map(|v| serde_json::from_value(v).map_err(|e| crate::error::Error::new(ErrorKind::Decode, call, "list item", c.site(), format!("unexpected item: {e}"))))
         .collect()
+}
+
+/// A request body as JSON (serializing these plain structs cannot fail).
+pub(crate) fn to_value<T: serde::Serialize>(t: &T) -> Value {
+    serde_json::to_value(t).unwrap_or(Value::Null)
 }

@@ -5,6 +5,7 @@
 pub mod cinder;
 pub mod glance;
 pub mod nova;
+pub mod requests;
 
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
