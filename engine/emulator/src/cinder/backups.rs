@@ -67,6 +67,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     if let Some(st) = ctx.q("status") {
         bs.retain(|b| b.status == st);
     }
+    let total = bs.len();
     let next = paginate(ctx, &mut bs, |b| b.id.clone(), if detail { "backups/detail" } else { "backups" })?;
     let items: Vec<Value> = bs
         .iter()
@@ -75,6 +76,9 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let mut body = json!({"backups": items});
     if let Some(n) = next {
         body["backups_links"] = n;
+    }
+    if mv.at_least(3, 45) && ctx.q("with_count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        body["count"] = json!(total);
     }
     Ok(Json(body).into_response())
 }
