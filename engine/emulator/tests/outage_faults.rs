@@ -121,7 +121,12 @@ async fn tokens_expire() {
     let ok = c.http.get(&url).header("x-auth-token", &fresh).send().await.expect("call");
     assert_eq!(ok.status(), StatusCode::OK);
     // The admin switch expires every token at once; TTL can be changed live.
-    c.admin(Method::PUT, "/_emulator/timing", Some(json!({"token_ttl_s": 3600}))).await;
+    let bad = c.admin(Method::PUT, "/_emulator/timing", Some(json!({"token_ttl_s": -5}))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let bad = c.admin(Method::PUT, "/_emulator/timing", Some(json!({"transition_ms": 1e300}))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    let ok = c.admin(Method::PUT, "/_emulator/timing", Some(json!({"token_ttl_s": 3600}))).await;
+    assert_eq!(ok.body["token_ttl_s"], 3600.0);
     c.admin(Method::POST, "/_emulator/tokens/expire", None).await;
     let r = c.http.get(&url).header("x-auth-token", &fresh).send().await.expect("call");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);

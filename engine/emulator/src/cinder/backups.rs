@@ -149,6 +149,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         v.content.clone()
     };
     let size = v.size;
+    let bootable = v.bootable;
     // Parent: the newest available backup of this volume.
     let parent = s.backups.values().filter(|b| b.volume_id == vid && b.status == "available").max_by_key(|b| b.seq).map(|b| b.id.clone());
     if incremental && parent.is_none() {
@@ -202,6 +203,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         description: backup.description.clone(),
         metadata,
         snapshot_id,
+        bootable,
         made_at: site,
     };
     w.site_mut(site).backups.insert(id.clone(), backup);
@@ -345,20 +347,17 @@ pub fn restore(ctx: &Ctx, id: &str) -> Reply {
         factor,
         move |w: &mut World| {
             let reachable = !shared.switches[store.index()].is_down();
-            let data = if reachable { w.site(store).backup_store.get(&bid).map(|d| (d.content.clone(), d.volume_id.clone())) } else { None };
-            let boot = data.as_ref().and_then(|(_, src)| Site::ALL.iter().find_map(|s| w.site(*s).volumes.get(src).map(|v| v.bootable)));
+            let data = if reachable { w.site(store).backup_store.get(&bid).map(|d| (d.content.clone(), d.bootable)) } else { None };
             let sm = w.site_mut(site);
             if let Some(b) = sm.backups.get_mut(&bid) {
                 b.status = "available".into();
             }
             if let Some(v) = sm.volumes.get_mut(&v1) {
                 match data {
-                    Some((c, _)) => {
+                    Some((c, boot)) => {
                         v.content = c;
                         v.status = "available".into();
-                        if let Some(boot) = boot {
-                            v.bootable = v.bootable || boot;
-                        }
+                        v.bootable = v.bootable || boot;
                     }
                     None => v.status = "error_restoring".into(),
                 }

@@ -87,7 +87,7 @@ pub fn attach(ctx: &Ctx, mv: Mv, server_id: &str) -> Reply {
         return Err(bad_request(F::Nova, format!("Invalid volume: volume '{vid}' status must be 'available'. Currently in '{}'", v.status)));
     }
     let used = srv.attachments.len();
-    let device = body["volumeAttachment"]["device"].as_str().map(str::to_string).unwrap_or_else(|| format!("/dev/vd{}", (b'a' + used.min(25) as u8) as char));
+    let device = body["volumeAttachment"]["device"].as_str().map(str::to_string).unwrap_or_else(|| crate::world::device_name(used));
     let att = Attachment { id: new_id(), server_id: server_id.to_string(), volume_id: vid.to_string(), device, attached_at: now_iso() };
     v.status = "attaching".into();
     v.attachments.push(att.clone());
