@@ -164,17 +164,33 @@ pub async fn put_timing(State(sh): State<Arc<Shared>>, body: Bytes) -> Response 
         return err(StatusCode::BAD_REQUEST, "expected a JSON object");
     };
     let mut t = sh.timing();
-    if let Some(x) = v["transition_ms"].as_f64() {
-        t.transition = Duration::from_secs_f64(x.max(0.0) / 1000.0);
-    }
-    if let Some(x) = v["write_interval_ms"].as_f64() {
-        t.write_interval = Duration::from_secs_f64(x.max(0.01) / 1000.0);
-    }
-    if let Some(x) = v["replication_lag_ms"].as_f64() {
-        t.replication_lag = Duration::from_secs_f64(x.max(0.0) / 1000.0);
-    }
-    if let Some(x) = v["token_ttl_s"].as_f64() {
-        t.token_ttl = Duration::from_secs_f64(x.max(0.0));
+    // Seconds from a JSON number; out-of-range values (negative, > 1 year) are refused.
+    let secs = |key: &str, scale: f64, min: f64| -> Result<Option<Duration>, Response> {
+        match v.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(x) => match x.as_f64().map(|f| f / scale) {
+                Some(s) if (0.0..=31_536_000.0).contains(&s) => Ok(Some(Duration::from_secs_f64(s.max(min)))),
+                _ => Err(err(StatusCode::BAD_REQUEST, format!("{key} must be a number between 0 and one year"))),
+            },
+        }
+    };
+    let parsed = (|| -> Result<(), Response> {
+        if let Some(d) = secs("transition_ms", 1000.0, 0.0)? {
+            t.transition = d;
+        }
+        if let Some(d) = secs("write_interval_ms", 1000.0, 0.00001)? {
+            t.write_interval = d;
+        }
+        if let Some(d) = secs("replication_lag_ms", 1000.0, 0.0)? {
+            t.replication_lag = d;
+        }
+        if let Some(d) = secs("token_ttl_s", 1.0, 0.0)? {
+            t.token_ttl = d;
+        }
+        Ok(())
+    })();
+    if let Err(r) = parsed {
+        return r;
     }
     match sh.timing.write() {
         Ok(mut g) => *g = t.clone(),

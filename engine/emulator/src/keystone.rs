@@ -231,7 +231,7 @@ pub async fn issue(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         project_name: topo.project.clone(),
         methods: vec![method.to_string()],
         issued_at: now,
-        expires_at: now + ttl,
+        expires_at: now.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC),
         audit_id: uuid::Uuid::new_v4().simple().to_string()[..22].to_string(),
         app_cred,
     };

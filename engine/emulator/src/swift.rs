@@ -175,6 +175,7 @@ fn object_req(ctx: &Ctx, container: &str, name: &str) -> Response {
             c.objects.insert(
                 name.to_string(),
                 SwiftObject { data: ctx.body.clone(), etag: etag.clone(), content_type: ct, meta: meta_from(&ctx.headers, "x-object-meta-"), last_modified: crate::world::now_iso() },
+
             );
             let mut r = StatusCode::CREATED.into_response();
             set(r.headers_mut(), "etag", &etag);
@@ -201,7 +202,7 @@ fn object_req(ctx: &Ctx, container: &str, name: &str) -> Response {
             if ctx.method == Method::HEAD {
                 set(h, "content-length", &o.data.len().to_string());
             }
-            set(h, "last-modified", &o.last_modified);
+            set(h, "last-modified", &http_date(&o.last_modified));
             for (k, v) in &o.meta {
                 set(h, &format!("x-object-meta-{k}"), v);
             }
@@ -209,6 +210,13 @@ fn object_req(ctx: &Ctx, container: &str, name: &str) -> Response {
         }
         _ => plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
     }
+}
+
+/// `2026-11-25T01:13:45.214204` → `Wed, 25 Nov 2026 01:13:45 GMT` (HTTP headers).
+fn http_date(iso: &str) -> String {
+    chrono::NaiveDateTime::parse_from_str(iso, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|t| t.format("%a, %d %b %Y %H:%M:%S GMT").to_string())
+        .unwrap_or_else(|_| iso.to_string())
 }
 
 /// MD5 (RFC 1321) as lowercase hex: Swift's ETag.

@@ -243,7 +243,7 @@ impl Topology {
             for (i, (v, boot)) in vols.into_iter().enumerate() {
                 let vname = if boot { format!("{}-boot", spec.name) } else if i == 1 { format!("{}-data", spec.name) } else { format!("{}-data{}", spec.name, i) };
                 let vid = stable_id(&format!("{site}:volume:{vname}"));
-                let device = format!("/dev/vd{}", (b'a' + i as u8) as char);
+                let device = crate::world::device_name(i);
                 let att = Attachment { id: new_id(), server_id: server_id.clone(), volume_id: vid.clone(), device, attached_at: now_iso() };
                 let vt = v.volume_type.clone().or_else(|| w.site(site).default_volume_type().map(|t| t.name.clone())).unwrap_or_default();
                 let replicated = w.site(site).volume_type_by_name_or_id(&vt).map(|t| t.replicated()).unwrap_or(false);

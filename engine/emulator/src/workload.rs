@@ -33,6 +33,11 @@ fn writer_order(w: &World) -> BTreeMap<String, Vec<(Site, String, bool)>> {
             by_vnf.entry(vnf).or_default().push((prio, srv.name.clone(), site, srv.id.clone()));
         }
     }
+    // attachment id → volume id, per site, built once.
+    let index: Vec<std::collections::HashMap<&str, &str>> = Site::ALL
+        .iter()
+        .map(|site| w.site(*site).volumes.values().flat_map(|v| v.attachments.iter().map(move |a| (a.id.as_str(), v.id.as_str()))).collect())
+        .collect();
     let mut out = BTreeMap::new();
     for (vnf, mut servers) in by_vnf {
         servers.sort();
@@ -41,8 +46,8 @@ fn writer_order(w: &World) -> BTreeMap<String, Vec<(Site, String, bool)>> {
             let s = w.site(site);
             let Some(srv) = s.servers.get(&sid) else { continue };
             for att in &srv.attachments {
-                if let Some(v) = s.volumes.values().find(|v| v.attachments.iter().any(|a| &a.id == att)) {
-                    vols.push((site, v.id.clone(), srv.running()));
+                if let Some(vid) = index[site.index()].get(att.as_str()) {
+                    vols.push((site, vid.to_string(), srv.running()));
                 }
             }
         }

@@ -226,6 +226,8 @@ pub struct StoredBackup {
     pub description: Option<String>,
     pub metadata: Map<String, Value>,
     pub snapshot_id: Option<String>,
+    /// Whether the backed-up volume was bootable (restored with the data, as Cinder does).
+    pub bootable: bool,
     /// Site whose Cinder made the backup.
     pub made_at: Site,
 }
@@ -362,6 +364,16 @@ impl World {
     }
 }
 
+/// The guest device of the `i`-th disk: vda, vdb, …, vdz, vdaa, vdab, …
+pub fn device_name(i: usize) -> String {
+    let letter = |n: usize| (b'a' + (n % 26) as u8) as char;
+    if i < 26 {
+        format!("/dev/vd{}", letter(i))
+    } else {
+        format!("/dev/vd{}{}", letter(i / 26 - 1), letter(i))
+    }
+}
+
 /// A fresh random id in UUID form.
 pub fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
@@ -382,4 +394,26 @@ pub fn stable_id(seed: &str) -> String {
 /// A stable 32-hex id (Keystone style) from a seed.
 pub fn stable_hex(seed: &str) -> String {
     stable_id(seed).replace('-', "")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn device_names_never_overflow() {
+        assert_eq!(device_name(0), "/dev/vda");
+        assert_eq!(device_name(25), "/dev/vdz");
+        assert_eq!(device_name(26), "/dev/vdaa");
+        assert_eq!(device_name(27), "/dev/vdab");
+        assert_eq!(device_name(700), "/dev/vdzy");
+    }
+
+    #[test]
+    fn stable_ids_are_stable_uuids() {
+        assert_eq!(stable_id("x"), stable_id("x"));
+        assert_ne!(stable_id("x"), stable_id("y"));
+        assert!(uuid::Uuid::parse_str(&stable_id("x")).is_ok());
+        assert_eq!(stable_hex("x").len(), 32);
+    }
 }

@@ -67,6 +67,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     if let Some(st) = ctx.q("status") {
         bs.retain(|b| b.status == st);
     }
+    let total = bs.len();
     let next = paginate(ctx, &mut bs, |b| b.id.clone(), if detail { "backups/detail" } else { "backups" })?;
     let items: Vec<Value> = bs
         .iter()
@@ -75,6 +76,9 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let mut body = json!({"backups": items});
     if let Some(n) = next {
         body["backups_links"] = n;
+    }
+    if mv.at_least(3, 45) && ctx.q("with_count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        body["count"] = json!(total);
     }
     Ok(Json(body).into_response())
 }
@@ -145,6 +149,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         v.content.clone()
     };
     let size = v.size;
+    let bootable = v.bootable;
     // Parent: the newest available backup of this volume.
     let parent = s.backups.values().filter(|b| b.volume_id == vid && b.status == "available").max_by_key(|b| b.seq).map(|b| b.id.clone());
     if incremental && parent.is_none() {
@@ -198,6 +203,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         description: backup.description.clone(),
         metadata,
         snapshot_id,
+        bootable,
         made_at: site,
     };
     w.site_mut(site).backups.insert(id.clone(), backup);
@@ -341,20 +347,17 @@ pub fn restore(ctx: &Ctx, id: &str) -> Reply {
         factor,
         move |w: &mut World| {
             let reachable = !shared.switches[store.index()].is_down();
-            let data = if reachable { w.site(store).backup_store.get(&bid).map(|d| (d.content.clone(), d.volume_id.clone())) } else { None };
-            let boot = data.as_ref().and_then(|(_, src)| Site::ALL.iter().find_map(|s| w.site(*s).volumes.get(src).map(|v| v.bootable)));
+            let data = if reachable { w.site(store).backup_store.get(&bid).map(|d| (d.content.clone(), d.bootable)) } else { None };
             let sm = w.site_mut(site);
             if let Some(b) = sm.backups.get_mut(&bid) {
                 b.status = "available".into();
             }
             if let Some(v) = sm.volumes.get_mut(&v1) {
                 match data {
-                    Some((c, _)) => {
+                    Some((c, boot)) => {
                         v.content = c;
                         v.status = "available".into();
-                        if let Some(boot) = boot {
-                            v.bootable = v.bootable || boot;
-                        }
+                        v.bootable = v.bootable || boot;
                     }
                     None => v.status = "error_restoring".into(),
                 }

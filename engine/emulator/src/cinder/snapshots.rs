@@ -147,11 +147,15 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     if let Some(st) = ctx.q("status") {
         snaps.retain(|s| s.status == st);
     }
+    let total = snaps.len();
     let next = paginate(ctx, &mut snaps, |s| s.id.clone(), if detail { "snapshots/detail" } else { "snapshots" })?;
     let items: Vec<Value> = snaps.iter().map(|s| view(ctx, s, mv)).collect();
     let mut body = json!({"snapshots": items});
     if let Some(n) = next {
         body["snapshots_links"] = n;
+    }
+    if mv.at_least(3, 45) && ctx.q("with_count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        body["count"] = json!(total);
     }
     Ok(Json(body).into_response())
 }

@@ -103,11 +103,15 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         };
         vols.retain(|v| want.iter().all(|(k, val)| v.metadata.get(k) == Some(val)));
     }
+    let total = vols.len();
     let next = paginate(ctx, &mut vols, |v| v.id.clone(), if detail { "volumes/detail" } else { "volumes" })?;
     let items: Vec<Value> = vols.iter().map(|v| if detail { view(ctx, s, v, mv) } else { summary(ctx, v) }).collect();
     let mut body = json!({"volumes": items});
     if let Some(n) = next {
         body["volumes_links"] = n;
+    }
+    if mv.at_least(3, 45) && ctx.q("with_count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        body["count"] = json!(total);
     }
     Ok(Json(body).into_response())
 }

@@ -178,7 +178,9 @@ fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
             if let Some(img) = w.site_mut(site).images.get_mut(&iid) {
                 img.status = "active".into();
                 img.updated_at = now_z();
-                img.checksum = Some("d41d8cd98f00b204e9800998ecf8427e".into());
+                // A volume-backed snapshot image holds no data: the hashes of zero bytes.
+                img.checksum = Some(crate::swift::md5_hex(b""));
+                img.properties.insert("os_hash_value".into(), json!(hex::encode(<sha2::Sha512 as sha2::Digest>::digest(b""))));
             }
             if let Some(s) = w.site_mut(site).servers.get_mut(&sid_srv) {
                 s.task_state = None;

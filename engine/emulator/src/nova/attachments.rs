@@ -15,8 +15,13 @@ use crate::routing::Ctx;
 use crate::world::{new_id, now_iso, stable_id, Attachment, World};
 
 fn view(a: &Attachment, mv: Mv) -> Value {
+    view_as(a, mv, false)
+}
+
+/// The POST answer keeps `id` and has no attachment_id/bdm_uuid, even at 2.89.
+fn view_as(a: &Attachment, mv: Mv, created: bool) -> Value {
     let mut o = json!({"device": a.device, "serverId": a.server_id, "volumeId": a.volume_id});
-    if !mv.at_least(2, 89) {
+    if !mv.at_least(2, 89) || created {
         o["id"] = json!(a.volume_id);
     }
     if mv.at_least(2, 70) {
@@ -25,7 +30,7 @@ fn view(a: &Attachment, mv: Mv) -> Value {
     if mv.at_least(2, 79) {
         o["delete_on_termination"] = json!(false);
     }
-    if mv.at_least(2, 89) {
+    if mv.at_least(2, 89) && !created {
         o["attachment_id"] = json!(a.id);
         o["bdm_uuid"] = json!(stable_id(&format!("bdm:{}", a.id)));
     }
@@ -82,7 +87,7 @@ pub fn attach(ctx: &Ctx, mv: Mv, server_id: &str) -> Reply {
         return Err(bad_request(F::Nova, format!("Invalid volume: volume '{vid}' status must be 'available'. Currently in '{}'", v.status)));
     }
     let used = srv.attachments.len();
-    let device = body["volumeAttachment"]["device"].as_str().map(str::to_string).unwrap_or_else(|| format!("/dev/vd{}", (b'a' + used.min(25) as u8) as char));
+    let device = body["volumeAttachment"]["device"].as_str().map(str::to_string).unwrap_or_else(|| crate::world::device_name(used));
     let att = Attachment { id: new_id(), server_id: server_id.to_string(), volume_id: vid.to_string(), device, attached_at: now_iso() };
     v.status = "attaching".into();
     v.attachments.push(att.clone());
@@ -115,7 +120,7 @@ pub fn attach(ctx: &Ctx, mv: Mv, server_id: &str) -> Reply {
             }
         },
     );
-    Ok(Json(json!({"volumeAttachment": view(&att, mv)})).into_response())
+    Ok(Json(json!({"volumeAttachment": view_as(&att, mv, true)})).into_response())
 }
 
 pub fn detach(ctx: &Ctx, server_id: &str, volume_id: &str) -> Reply {

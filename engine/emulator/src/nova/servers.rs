@@ -374,7 +374,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let sm = w.site_mut(site);
     for (i, (vid, _)) in vols.iter().enumerate() {
         if let Some(v) = sm.volumes.get_mut(vid) {
-            let att = Attachment { id: new_id(), server_id: id.clone(), volume_id: vid.clone(), device: format!("/dev/vd{}", (b'a' + i as u8) as char), attached_at: now_iso() };
+            let att = Attachment { id: new_id(), server_id: id.clone(), volume_id: vid.clone(), device: crate::world::device_name(i), attached_at: now_iso() };
             att_ids.push(att.id.clone());
             v.status = "attaching".into();
             v.attachments.push(att);
