@@ -686,12 +686,17 @@ pub async fn retype(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     cx.value(volume_rec(&v, c.site()))
 }
 
-/// Where the replica of a replicated volume lives: the other sites' backend
-/// volumes not managed by Cinder (`GET /manageable_volumes?host=`), matched
+/// Where the replica of a replicated volume lives: the volume's
+/// `replica_site`/`replica_ref`/`replica_host` metadata when its driver
+/// publishes them, else the other sites' backend volumes not managed by Cinder (`GET /manageable_volumes?host=`), matched
 /// by the backend name Cinder gives the volume (`volume-<id>`) or `cinder_id`.
 pub async fn replica_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
+    // Drivers (and the emulator) that publish the replica on the volume.
+    if let (Some(site), Some(reference), Some(host)) = (v.metadata.get("replica_site"), v.metadata.get("replica_ref"), v.metadata.get("replica_host")) {
+        return cx.value(ReplicaRec { volume_id: v.id.clone(), site: site.clone(), reference: reference.clone(), host: host.clone(), status: v.replication_status.clone() });
+    }
     let wanted = format!("volume-{}", v.id);
     let mut looked = Vec::new();
     for site in cx.acts.sites().into_iter().filter(|s| s != c.site()) {
@@ -715,15 +720,12 @@ pub async fn replica_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             }
         }
     }
-    Err(ActionError::permanent(format!(
-        "{}: no replica of volume {} ({}) found; replication_status {:?}; backends looked at: [{}]",
-        cx.action(),
-        v.id,
-        c.site(),
-        v.replication_status,
-        looked.join(", ")
-    ))
-    .with_hint("retype the volume to a replication-enabled type first and let replication catch up"))
+    let msg = format!("{}: no replica of volume {} ({}) found; replication_status {:?}; backends looked at: [{}]", cx.action(), v.id, c.site(), v.replication_status, looked.join(", "));
+    if v.replication_status == "enabled" || v.replication_status == "copying" {
+        // Replicating, but the first copy has not landed yet.
+        return Err(ActionError::transient(msg, Some(std::time::Duration::from_secs(2))).with_hint("replication has not caught up yet; retry"));
+    }
+    Err(ActionError::permanent(msg).with_hint("retype the volume to a replication-enabled type first and let replication catch up"))
 }
 
 pub async fn manage_existing(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {

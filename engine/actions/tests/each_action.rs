@@ -278,7 +278,8 @@ async fn option3_replication_manage_failover() {
     let rep = env.run("cinder.replica_of", "rep", json!({"volume": rt})).await;
     assert_eq!(keys(&rep), ["volume_id", "site", "ref", "host", "status"]);
     assert_eq!(s(&rep, "site"), "site-b");
-    assert!(!s(&rep, "ref").is_empty() && !s(&rep, "host").is_empty());
+    assert_eq!(s(&rep, "ref"), format!("volume-{}", s(data, "id")));
+    assert!(s(&rep, "host").starts_with("site-b@replica"), "{rep}");
     let managed = env.run("cinder.manage_existing", "mg", json!({"site": "site-b", "replica": rep, "name": "data", "volume_type": "", "bootable": false})).await;
     assert_eq!(s(&managed, "site"), "site-b");
     assert_eq!(s(&managed, "origin"), s(data, "id"));
@@ -287,6 +288,28 @@ async fn option3_replication_manage_failover() {
     assert_eq!(s(&un, "id"), s(&managed, "id"));
     let back = env.run("cinder.retype", "rt2", json!({"volume": rt, "volume_type": "standard"})).await;
     assert_eq!(s(&back, "volume_type"), "standard");
+    // A driver that publishes nothing on the volume: found among the backup
+    // site's manageable backend volumes instead.
+    let servers = env.run("nova.find_servers", "all", json!({"site": "site-a", "tag": "vims"})).await;
+    let other = env.run("cinder.volumes_of", "vols2", json!({"servers": [servers[1]]})).await[1].clone();
+    let rt2 = env.run("cinder.retype", "rt3", json!({"volume": other, "volume_type": "replicated"})).await;
+    let a = env.acts.client("site-a").unwrap();
+    for key in ["replica_site", "replica_ref", "replica_host"] {
+        a.request(Service::BlockStorage, reqwest::Method::DELETE, format!("volumes/{}/metadata/{key}", s(&rt2, "id"))).send().await.unwrap();
+    }
+    let mut found = env.try_run("cinder.replica_of", "rep2", json!({"volume": rt2})).await;
+    for _ in 0..50 {
+        match &found {
+            Err(e) if e.is_transient() => {
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                found = env.try_run("cinder.replica_of", "rep2", json!({"volume": rt2})).await;
+            }
+            _ => break,
+        }
+    }
+    let rep2 = found.unwrap().value;
+    assert_eq!(s(&rep2, "ref"), format!("volume-{}", s(&other, "id")));
+    assert_eq!(s(&rep2, "site"), "site-b");
     // Backend failover at site-b (the host that holds the replicas).
     let host = s(&rep, "host").split('#').next().unwrap().to_string();
     let fo = env.try_run("cinder.failover_host", "fo", json!({"site": "site-b", "host": host, "backend_id": ""})).await;
