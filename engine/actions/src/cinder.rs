@@ -787,15 +787,19 @@ pub async fn failover_host(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 pub async fn failover_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, g) = cx.record_on_site::<GroupRec>("group")?;
     let backend = cx.args.string("backend_id")?;
-    c.cinder().failover_group(&g.id, &backend).await.act(cx.action())?;
+    cx.require_microversion(c, lifeboat_openstack::Service::BlockStorage, lifeboat_openstack::cinder::MV_GROUP_REPLICATION, "group replication failover").await?;
+    let now = c.cinder().group_replication(&g.id).await.act(cx.action())?;
+    if now.replication_status != "failed-over" {
+        c.cinder().failover_group(&g.id, &backend).await.act(cx.action())?;
+    }
     let id = g.id.clone();
     cx.wait(&format!("group {id} at site {} failing over", c.site()), || {
         let cinder = c.cinder();
         let id = id.clone();
         async move {
-            let g = cinder.group(&id).await?;
+            let g = cinder.group_replication(&id).await?;
             Ok(match g.replication_status.as_str() {
-                "failed-over" | "" if g.status == "available" => Poll::Ready(()),
+                "failed-over" if g.status == "available" => Poll::Ready(()),
                 s if s.contains("error") || is_failed(&g.status) => Poll::Failed(format!("{} / {s}", g.status)),
                 s => Poll::Pending(format!("{} / {s}", g.status)),
             })

@@ -310,6 +310,15 @@ async fn option3_replication_manage_failover() {
     let rep2 = found.unwrap().value;
     assert_eq!(s(&rep2, "ref"), format!("volume-{}", s(&other, "id")));
     assert_eq!(s(&rep2, "site"), "site-b");
+    // A replicated group fails over as one.
+    let g = env.run("cinder.ensure_group", "rg", json!({"site": "site-a", "name": "repl", "volumes": [rt2]})).await;
+    let fg = env.run("cinder.failover_group", "fg", json!({"group": g, "backend_id": "site-b"})).await;
+    assert_eq!(fg["id"], g["id"]);
+    assert_eq!(fg["volume_ids"], json!([s(&rt2, "id")]));
+    let after = env.acts.client("site-a").unwrap().cinder().group_replication(s(&g, "id")).await.unwrap();
+    assert_eq!(after.replication_status, "failed-over");
+    // Retried: already failed over, nothing to do.
+    env.run("cinder.failover_group", "fg", json!({"group": g, "backend_id": "site-b"})).await;
     // Backend failover at site-b (the host that holds the replicas).
     let host = s(&rep, "host").split('#').next().unwrap().to_string();
     let fo = env.try_run("cinder.failover_host", "fo", json!({"site": "site-b", "host": host, "backend_id": ""})).await;
@@ -317,6 +326,9 @@ async fn option3_replication_manage_failover() {
         Ok(o) => assert!(o.value.is_string()),
         Err(e) => panic!("failover_host: {e}"),
     }
+    let svcs = env.acts.client("site-b").unwrap().cinder().services("cinder-volume").await.unwrap();
+    let svc = svcs.iter().find(|x| x.host == host).expect("the failed-over backend");
+    assert_eq!(svc.replication_status, "failed-over");
     env.emu.shutdown().await;
 }
 

@@ -145,6 +145,12 @@ impl<'a> Cinder<'a> {
         Ok(b.group)
     }
 
+    /// A group with its `replication_status` (3.38+).
+    pub async fn group_replication(&self, id: &str) -> Result<Group> {
+        let b: GroupBody = self.req(MV_GROUP_REPLICATION, Method::GET, format!("groups/{id}")).query("list_volume", "True").call("GET /groups/{id}").resource(format!("group {id}")).send_json().await?;
+        Ok(b.group)
+    }
+
     pub async fn groups(&self) -> Result<Vec<Group>> {
         let items = self.req(MV_GROUPS, Method::GET, "groups/detail").query("list_volume", "True").call("GET /groups/detail").resource("groups").send_paged("groups").await?;
         parse_items(self.c, "GET /groups/detail", items)
