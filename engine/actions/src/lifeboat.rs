@@ -133,9 +133,8 @@ impl ManifestDoc {
             let backup = backups.iter().filter(|b| b.origin == production || (b.origin.is_empty() && b.volume_id == v.id)).max_by(|a, b| a.created_at.cmp(&b.created_at)).cloned();
             let replica = replicas.iter().find(|r| r.volume_id == production || r.volume_id == v.id).cloned().unwrap_or_default();
             let record = backup.as_ref().and_then(|b| record_of.get(&b.id).cloned()).unwrap_or_default();
-            if backup.is_none() && replica.reference.is_empty() && !(backups.is_empty() && replicas.is_empty()) {
-                return Err(format!("volume {} ({}) has neither a backup nor a replica among the arguments", v.name, production));
-            }
+            // Option 3 protects only chosen data volumes: the others carry
+            // neither a backup nor a replica, and recovery knows it.
             let boot = servers.iter().any(|s| s.volumes.first() == Some(&v.id));
             doc_volumes.push(DocVolume {
                 rec: ManifestVolumeRec {
@@ -538,4 +537,63 @@ pub async fn hook_server(cx: &Ctx<'_>, kind: &str) -> Result<ActionOutput, Actio
     let command = cx.args.string("command")?;
     let subject = serde_json::to_value(&server).unwrap_or(Value::Null);
     run_hook(cx, &url, &command, payload(cx, kind, subject)).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vol(id: &str, server: &str, device: &str, bootable: bool) -> VolumeRec {
+        VolumeRec { id: id.into(), name: format!("{id}-name"), site: "site-a".into(), status: "in-use".into(), size_gb: 10, volume_type: "standard".into(), bootable, server_id: server.into(), device: device.into(), origin: String::new() }
+    }
+
+    fn server(id: &str, prio: i64, vols: &[&str]) -> ServerRec {
+        ServerRec { id: id.into(), name: format!("{id}-name"), site: "site-a".into(), status: "ACTIVE".into(), role: "db".into(), priority: prio, flavor: "m1.small".into(), networks: vec!["mgmt".into()], tags: vec![], volumes: vols.iter().map(|s| s.to_string()).collect() }
+    }
+
+    #[test]
+    fn option1_manifest_pairs_backups_and_records() {
+        let servers = [server("s2", 2, &["v3", "v4"]), server("s1", 1, &["v1", "v2"])];
+        let vols = [vol("v1", "s1", "/dev/vda", true), vol("v2", "s1", "/dev/vdb", false), vol("v3", "s2", "/dev/vda", true), vol("v4", "s2", "/dev/vdb", false)];
+        let backups: Vec<BackupRec> = ["v1", "v2", "v3", "v4"].iter().map(|o| BackupRec { id: format!("b-{o}"), origin: o.to_string(), volume_id: o.to_string(), ..Default::default() }).collect();
+        // Records whose backup_url names no id pair by position.
+        let records: Vec<BackupRecordRec> = backups.iter().map(|b| BackupRecordRec { backup_service: "svc".into(), backup_url: format!("opaque-{}", b.id) }).collect();
+        let mut flavors = BTreeMap::new();
+        flavors.insert("m1.small".to_string(), FlavorSizes { vcpus: 1, ram_mb: 2048, disk_gb: 20 });
+        let doc = ManifestDoc::build("vims", "1", "r1", "lb-r1-m", "t", "site-a", "site-b", &servers, &vols, &backups, &records, &[], &flavors).unwrap();
+        let rec = doc.record();
+        assert_eq!(rec.servers[0].name, "s1-name", "servers by priority");
+        assert_eq!(rec.boot_groups.iter().map(|g| g.priority).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(rec.servers[0].boot_volume.id, "v1");
+        assert!(rec.servers[0].boot_volume.boot);
+        assert_eq!(rec.servers[0].data_volumes[0].device, "/dev/vdb");
+        let v3 = rec.volumes.iter().find(|v| v.id == "v3").unwrap();
+        assert_eq!(v3.backup_id, "b-v3");
+        assert_eq!(v3.record.backup_url, "opaque-b-v3");
+        assert_eq!(doc.servers[0].flavor_sizes.as_ref().unwrap().ram_mb, 2048);
+        // Round trip through JSON keeps the record.
+        let back: ManifestDoc = serde_json::from_slice(&serde_json::to_vec(&doc).unwrap()).unwrap();
+        assert_eq!(back.record(), rec);
+    }
+
+    #[test]
+    fn option3_manifest_holds_replicas_of_chosen_volumes() {
+        let servers = [server("s1", 1, &["v1", "v2"])];
+        let vols = [vol("v1", "s1", "/dev/vda", true), vol("v2", "s1", "/dev/vdb", false)];
+        let reps = [ReplicaRec { volume_id: "v2".into(), site: "site-b".into(), reference: "volume-v2".into(), host: "site-b@replica#pool".into(), status: "enabled".into() }];
+        let doc = ManifestDoc::build("vims", "3", "r1", "t", "t", "site-a", "site-b", &servers, &vols, &[], &[], &reps, &BTreeMap::new()).unwrap();
+        let rec = doc.record();
+        assert_eq!(rec.servers[0].data_volumes[0].replica.reference, "volume-v2");
+        assert_eq!(rec.servers[0].boot_volume.replica.reference, "");
+        assert!(doc.servers[0].flavor_sizes.is_none());
+    }
+
+    #[test]
+    fn unpaired_records_are_an_error() {
+        let vols = [vol("v1", "s1", "/dev/vda", true)];
+        let backups = [BackupRec { id: "b1".into(), origin: "v1".into(), ..Default::default() }];
+        let records = [BackupRecordRec::default(), BackupRecordRec::default()];
+        let e = ManifestDoc::build("vims", "1", "r", "t", "t", "a", "b", &[], &vols, &backups, &records, &[], &BTreeMap::new()).unwrap_err();
+        assert!(e.contains("do not pair"), "{e}");
+    }
 }
