@@ -227,17 +227,23 @@ impl ConfigLoader {
     fn from_yaml(&self, name: &str, entry: &Yaml) -> Result<CloudConfig> {
         let get = |k: &str| -> Option<String> { yaml_str(entry.get(k)) };
         let auth = entry.get("auth").cloned().unwrap_or(Yaml::Null);
-        let a = |k: &str| -> Option<String> { yaml_str(auth.get(k)) };
+        // Like the CLI: secrets missing from the files may come from OS_*.
+        let a = |k: &str| -> Option<String> {
+            yaml_str(auth.get(k)).or_else(|| match k {
+                "password" | "application_credential_secret" => self.env(&format!("OS_{}", k.to_ascii_uppercase())),
+                _ => None,
+            })
+        };
         let auth_url = a("auth_url").ok_or_else(|| Error::config(format!("cloud {name:?} has no auth.auth_url")))?;
         let auth_type = get("auth_type").unwrap_or_else(|| if a("application_credential_secret").is_some() { "v3applicationcredential".into() } else { "password".into() });
         let method = build_auth(name, &auth_type, &a)?;
-        let interface = Interface::parse(&get("interface").or_else(|| get("endpoint_type")).unwrap_or_default())?;
+        let interface = Interface::parse(&self.env("OS_INTERFACE").or_else(|| get("interface")).or_else(|| get("endpoint_type")).unwrap_or_default())?;
         let verify = match entry.get("verify") {
             Some(Yaml::Bool(b)) => *b,
             Some(Yaml::String(s)) => !matches!(s.to_ascii_lowercase().as_str(), "false" | "no" | "0"),
             _ => true,
         };
-        let region = get("region_name").or_else(|| match entry.get("regions") {
+        let region = self.env("OS_REGION_NAME").or_else(|| get("region_name")).or_else(|| match entry.get("regions") {
             Some(Yaml::Sequence(s)) => s.first().and_then(|r| yaml_str(Some(r)).or_else(|| yaml_str(r.get("name")))),
             _ => None,
         });
@@ -411,6 +417,19 @@ clouds:
         assert_eq!(a.name, "site-a");
         assert_eq!(a.region, None);
         assert_eq!(a.clone().with_region("RegionTwo").region.as_deref(), Some("RegionTwo"));
+    }
+
+    #[test]
+    fn os_variables_complete_a_named_cloud() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("clouds.yaml"), CLOUDS).unwrap();
+        let l = ConfigLoader::new(env(&[("OS_PASSWORD", "from-env"), ("OS_REGION_NAME", "RegionTwo"), ("OS_INTERFACE", "admin")]), vec![dir.path().to_path_buf()]);
+        let a = l.load(Some("site-a")).unwrap();
+        assert!(matches!(&a.auth, AuthMethod::Password { password, .. } if password.expose() == "from-env"));
+        assert_eq!(a.region.as_deref(), Some("RegionTwo"));
+        assert_eq!(a.interface, Interface::Admin);
+        let without = ConfigLoader::new(env(&[]), vec![dir.path().to_path_buf()]);
+        assert!(without.load(Some("site-a")).unwrap_err().to_string().contains("no password"));
     }
 
     #[test]
