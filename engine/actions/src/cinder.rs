@@ -123,7 +123,12 @@ pub async fn volume_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Action
     let found = c.cinder().volumes(&[("name", name.clone())]).await.act(cx.action())?;
     let Some(v) = found.into_iter().find(|v| v.name == name && !is_failed(&v.status)) else { return Ok(None) };
     let v = wait_volume(cx, c, &v.id, &["available", "in-use"]).await?;
-    let v = ensure_tagged(cx, c, v, None).await?;
+    // The origin the interrupted call would have recorded.
+    let hint = ["snapshot", "backup"]
+        .iter()
+        .find_map(|k| cx.args.raw(k).and_then(|r| r.get("origin")).and_then(Value::as_str).filter(|o| !o.is_empty()).map(str::to_string))
+        .or_else(|| cx.args.raw("replica").and_then(|r| r.get("volume_id")).and_then(Value::as_str).map(str::to_string));
+    let v = ensure_tagged(cx, c, v, hint.as_deref()).await?;
     Ok(Some(cx.value(volume_rec(&v, c.site()))?))
 }
 

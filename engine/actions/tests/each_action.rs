@@ -122,6 +122,7 @@ async fn snapshots_backups_groups_and_resumption() {
     let found = env.acts.find_created(&call).await.unwrap().expect("found after crash");
     assert_eq!(s(&found.value, "id"), made.id);
     assert_eq!(s(&found.value, "status"), "available");
+    assert_eq!(s(&found.value, "origin"), s(v, "id"), "the resumed call records the provenance");
 
     assert_eq!(s(&env.run("cinder.delete_backup", "db2", json!({"backup": b2})).await, "status"), "deleted");
     env.run("cinder.delete_backup", "db1", json!({"backup": b1})).await;
