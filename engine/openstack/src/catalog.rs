@@ -83,7 +83,7 @@ pub fn endpoint_for(catalog: &[CatalogEntry], service: Service, region: Option<&
         for entry in catalog.iter().filter(|e| e.service_type == *ty) {
             let found = entry.endpoints.iter().find(|ep| {
                 ep.interface.trim_end_matches("URL").eq_ignore_ascii_case(interface.as_str())
-                    && region.map_or(true, |r| ep.region_id.as_deref() == Some(r) || ep.region.as_deref() == Some(r))
+                    && match region { None => true, Some(r) => ep.region_id.as_deref() == Some(r) || ep.region.as_deref() == Some(r) }
             });
             if let Some(ep) = found {
                 return Ok(normalize(&ep.url, service, project_id));

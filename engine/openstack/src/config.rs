@@ -218,13 +218,13 @@ impl ConfigLoader {
                         if read.is_empty() { "none found".to_string() } else { read.join(", ") }
                     )));
                 };
-                self.from_yaml(&name, entry)
+                self.cloud_from_yaml(&name, entry)
             }
-            _ => self.from_env(),
+            _ => self.cloud_from_env(),
         }
     }
 
-    fn from_yaml(&self, name: &str, entry: &Yaml) -> Result<CloudConfig> {
+    fn cloud_from_yaml(&self, name: &str, entry: &Yaml) -> Result<CloudConfig> {
         let get = |k: &str| -> Option<String> { yaml_str(entry.get(k)) };
         let auth = entry.get("auth").cloned().unwrap_or(Yaml::Null);
         // Like the CLI: secrets missing from the files may come from OS_*.
@@ -258,7 +258,7 @@ impl ConfigLoader {
         })
     }
 
-    fn from_env(&self) -> Result<CloudConfig> {
+    fn cloud_from_env(&self) -> Result<CloudConfig> {
         let auth_url = self.env("OS_AUTH_URL").ok_or_else(|| {
             let names = self.cloud_names().unwrap_or_default();
             Error::config(format!(
