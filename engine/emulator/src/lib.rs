@@ -3,6 +3,10 @@
 //! that hold content, a live workload, asynchronous replication, backups held
 //! at the other site, fault injection and site outages. See README.md.
 
+// Handlers answer `Result<Response, Response>`: both arms are complete HTTP
+// answers, so the large error variant is the point, not an accident.
+#![allow(clippy::result_large_err)]
+
 pub mod admin;
 pub mod cinder;
 pub mod clouds;

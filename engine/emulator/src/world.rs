@@ -340,6 +340,9 @@ impl SiteState {
     }
 }
 
+/// Contents sent by replication and not yet applied to the replica, oldest first.
+pub type InFlight = std::collections::VecDeque<(std::time::Instant, Content)>;
+
 /// The whole world: both sites.
 #[derive(Debug, Default)]
 pub struct World {
@@ -348,7 +351,7 @@ pub struct World {
     /// Per-VNF workload progress: vnf → (txn, position in the transaction).
     pub writers: BTreeMap<String, (u64, usize)>,
     /// Replication in flight: (source site, volume id) → contents not yet applied to the replica.
-    pub replication: BTreeMap<(Site, String), std::collections::VecDeque<(std::time::Instant, Content)>>,
+    pub replication: BTreeMap<(Site, String), InFlight>,
 }
 
 impl World {

@@ -88,7 +88,7 @@ fn walk(sample: &Value, live: &Value, path: &str, errs: &mut Vec<String>) {
                 for si in s {
                     let mut e = Vec::new();
                     walk(si, lv, &format!("{path}[]"), &mut e);
-                    if best.as_ref().map_or(true, |b| e.len() < b.len()) {
+                    if best.as_ref().is_none_or(|b| e.len() < b.len()) {
                         best = Some(e);
                     }
                 }

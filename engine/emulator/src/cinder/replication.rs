@@ -79,7 +79,7 @@ pub fn tick(sh: &Arc<Shared>, w: &mut World) {
         };
         let mut apply = None;
         if let Some(q) = w.replication.get_mut(&key) {
-            let push = q.back().map_or(true, |(t, _)| now.duration_since(*t) >= Duration::from_millis(20).min(lag.max(Duration::from_millis(1))));
+            let push = q.back().is_none_or(|(t, _)| now.duration_since(*t) >= Duration::from_millis(20).min(lag.max(Duration::from_millis(1))));
             if push {
                 q.push_back((now, current));
             }
@@ -99,6 +99,7 @@ pub fn tick(sh: &Arc<Shared>, w: &mut World) {
 }
 
 /// Adopt a replica (or unmanaged backend volume) of `site` into its Cinder.
+#[allow(clippy::too_many_arguments)]
 pub fn promote(w: &mut World, site: Site, reference: &str, name: Option<String>, volume_type: Option<String>, bootable: Option<bool>, project: &str, user: &str, status: &str) -> Option<String> {
     let r = w.site(site).replicas.get(reference)?.clone();
     if r.managed_as.is_some() {

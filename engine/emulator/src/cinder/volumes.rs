@@ -82,7 +82,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let mut vols: Vec<&Volume> = s.volumes.values().collect();
-    vols.sort_by(|a, b| b.seq.cmp(&a.seq));
+    vols.sort_by_key(|x| std::cmp::Reverse(x.seq));
     if let Some(n) = ctx.q("name") {
         vols.retain(|v| v.name == n);
     }
@@ -235,7 +235,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let (content, src_size, bootable_src) = if let Some(sid) = &snapshot_id {
         let snap = s.snapshots.get(sid).ok_or_else(|| nf("Snapshot", sid))?;
         if snap.status != "available" {
-            return Err(bad_request(F::Cinder, format!("Invalid snapshot: Originating snapshot status must be one of 'available' values")));
+            return Err(bad_request(F::Cinder, "Invalid snapshot: Originating snapshot status must be one of 'available' values".to_string()));
         }
         let boot = s.volumes.get(&snap.volume_id).map(|v| v.bootable).unwrap_or(false);
         (snap.content.clone(), Some(snap.size), boot)
