@@ -100,7 +100,9 @@ pub fn catalog(sh: &Shared, project_id: &str) -> Value {
         }
     }
     services.push(json!({"id": stable_hex("svc:identity"), "name": "keystone", "type": "identity", "endpoints": ident}));
-    let kinds: [(&str, &str, fn(&str, &str) -> String); 5] = [
+    // (type, name, URL from site base and project id)
+    type UrlOf = fn(&str, &str) -> String;
+    let kinds: [(&str, &str, UrlOf); 5] = [
         ("compute", "nova", |b, _| format!("{b}/compute/v2.1")),
         ("volumev3", "cinderv3", |b, p| format!("{b}/volume/v3/{p}")),
         ("block-storage", "cinder", |b, p| format!("{b}/volume/v3/{p}")),
