@@ -162,6 +162,36 @@ pub struct Volume {
     pub project_id: String,
 }
 
+impl Volume {
+    /// A volume with every optional field empty (status `creating`); callers
+    /// fill in what they know with struct update syntax.
+    pub fn blank(id: String, seq: u64, host: String, user_id: String, project_id: String) -> Volume {
+        Volume {
+            id,
+            name: String::new(),
+            seq,
+            description: None,
+            size: 0,
+            status: "creating".into(),
+            volume_type: String::new(),
+            bootable: false,
+            metadata: Map::new(),
+            content: Content::default(),
+            attachments: vec![],
+            snapshot_id: None,
+            source_volid: None,
+            group_id: None,
+            created_at: now_iso(),
+            updated_at: None,
+            host,
+            replication_status: Some("disabled".into()),
+            migration_status: None,
+            user_id,
+            project_id,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub id: String,

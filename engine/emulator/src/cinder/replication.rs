@@ -111,27 +111,15 @@ pub fn promote(w: &mut World, site: Site, reference: &str, name: Option<String>,
     let mut metadata = Map::new();
     metadata.insert("replicated_from".into(), json!(r.source_volume_id));
     let vol = Volume {
-        id: id.clone(),
         name: name.unwrap_or_else(|| r.source_name.clone()),
-        seq,
-        description: None,
         size: r.size,
         status: status.into(),
         volume_type: vt,
         bootable: bootable.unwrap_or(r.bootable),
         metadata,
         content: r.content.clone(),
-        attachments: vec![],
-        snapshot_id: None,
-        source_volid: None,
-        group_id: None,
-        created_at: now_iso(),
-        updated_at: None,
-        host: site.replica_host(),
         replication_status: Some("failed-over".into()),
-        migration_status: None,
-        user_id: user.into(),
-        project_id: project.into(),
+        ..Volume::blank(id.clone(), seq, site.replica_host(), user.into(), project.into())
     };
     let sm = w.site_mut(site);
     sm.volumes.insert(id.clone(), vol);
