@@ -240,7 +240,12 @@ pub async fn issue(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     let nocatalog = false;
     let body = token_body(&sh, &token, !nocatalog);
     let id = token.id.clone();
-    sh_tokens(&sh).by_id.insert(id.clone(), token);
+    let mut tokens = sh_tokens(&sh);
+    if tokens.by_id.len() >= 10_000 {
+        tokens.by_id.retain(|_, t| !t.expired());
+    }
+    tokens.by_id.insert(id.clone(), token);
+    drop(tokens);
     let mut r = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&id) {
         r.headers_mut().insert("x-subject-token", v);
