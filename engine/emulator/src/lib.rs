@@ -126,6 +126,7 @@ fn keystone_router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/timing", get(admin::get_timing).put(admin::put_timing))
         .route("/_emulator/tokens/expire", post(admin::expire_tokens))
         .route("/_emulator/clouds.yaml", get(admin::clouds))
+        .route("/_emulator/vnfm/hook", post(admin::vnfm_hook))
         .fallback(keystone::not_found)
         .with_state(shared)
 }
