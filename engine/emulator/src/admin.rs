@@ -223,3 +223,57 @@ pub async fn replicas(State(sh): State<Arc<Shared>>, Path(site): Path<String>) -
         .collect();
     Json(json!({"replicas": list})).into_response()
 }
+
+/// The subject of a hook call: a server id or name, or an object carrying
+/// `id`/`name` (possibly nested under `server` or `subject`).
+fn hook_subject(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => {
+            // A JSON-encoded record passed as a string.
+            match serde_json::from_str::<Value>(s) {
+                Ok(inner @ Value::Object(_)) => hook_subject(&inner),
+                _ => Some(s.clone()),
+            }
+        }
+        Value::Object(o) => o
+            .get("id")
+            .and_then(|x| x.as_str().map(str::to_string))
+            .or_else(|| o.get("server").and_then(hook_subject))
+            .or_else(|| o.get("subject").and_then(hook_subject))
+            .or_else(|| o.get("name").and_then(|x| x.as_str().map(str::to_string))),
+        _ => None,
+    }
+}
+
+/// `POST /_emulator/vnfm/hook`: an emulated VNF manager for the `hook`
+/// quiesce method. `{"event": "...freeze..." | "...thaw...", "subject": <server>}`
+/// freezes or thaws the guest I/O of the server (either site), like the
+/// `quiesce`/`unquiesce` server actions. Other events are acknowledged.
+pub async fn vnfm_hook(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return err(StatusCode::BAD_REQUEST, "expected a JSON object with \"event\" and \"subject\"");
+    };
+    let event = v["event"].as_str().unwrap_or("").to_ascii_lowercase();
+    let freeze = if event.contains("thaw") || event.contains("unquiesce") {
+        false
+    } else if event.contains("freeze") || event.contains("quiesce") {
+        true
+    } else {
+        return Json(json!({"ok": true, "output": format!("event {event:?} acknowledged")})).into_response();
+    };
+    let Some(subject) = hook_subject(&v["subject"]).or_else(|| hook_subject(&v["server"])) else {
+        return err(StatusCode::BAD_REQUEST, "missing \"subject\" (a server id or name)");
+    };
+    let mut w = sh.lock();
+    for site in Site::ALL {
+        let s = w.site_mut(site);
+        let Some(srv) = s.servers.values_mut().find(|x| x.id == subject || x.name == subject) else { continue };
+        if srv.status != "ACTIVE" {
+            return err(StatusCode::CONFLICT, format!("server {} is {}, not ACTIVE", srv.name, srv.status));
+        }
+        srv.quiesced = freeze;
+        let what = if freeze { "frozen" } else { "thawed" };
+        return Json(json!({"ok": true, "output": format!("{} ({}) {what}", srv.name, site.name())})).into_response();
+    }
+    err(StatusCode::NOT_FOUND, format!("no server {subject:?} at either site"))
+}

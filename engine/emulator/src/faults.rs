@@ -143,10 +143,10 @@ pub struct FaultState {
 }
 
 fn matches(rule: &FaultRule, site: &str, service: &str, method: &str, path: &str) -> bool {
-    rule.site.as_deref().map_or(true, |s| s == site)
-        && rule.service.as_deref().map_or(true, |s| s == service)
-        && rule.method.as_deref().map_or(true, |m| m.eq_ignore_ascii_case(method))
-        && rule.path_contains.as_deref().map_or(true, |p| path.contains(p))
+    rule.site.as_deref().is_none_or(|s| s == site)
+        && rule.service.as_deref().is_none_or(|s| s == service)
+        && rule.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+        && rule.path_contains.as_deref().is_none_or(|p| path.contains(p))
 }
 
 impl FaultState {

@@ -76,7 +76,7 @@ pub async fn handle(ctx: &mut Ctx) -> Response {
 fn list(ctx: &Ctx) -> Reply {
     let w = ctx.shared.lock();
     let mut imgs: Vec<&Image> = w.site(ctx.site).images.values().collect();
-    imgs.sort_by(|a, b| b.seq.cmp(&a.seq));
+    imgs.sort_by_key(|x| std::cmp::Reverse(x.seq));
     if let Some(n) = ctx.q("name") {
         imgs.retain(|i| i.name == n);
     }

@@ -100,7 +100,9 @@ pub fn catalog(sh: &Shared, project_id: &str) -> Value {
         }
     }
     services.push(json!({"id": stable_hex("svc:identity"), "name": "keystone", "type": "identity", "endpoints": ident}));
-    let kinds: [(&str, &str, fn(&str, &str) -> String); 5] = [
+    // (type, name, URL from site base and project id)
+    type UrlOf = fn(&str, &str) -> String;
+    let kinds: [(&str, &str, UrlOf); 5] = [
         ("compute", "nova", |b, _| format!("{b}/compute/v2.1")),
         ("volumev3", "cinderv3", |b, p| format!("{b}/volume/v3/{p}")),
         ("block-storage", "cinder", |b, p| format!("{b}/volume/v3/{p}")),
@@ -238,7 +240,12 @@ pub async fn issue(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Byte
     let nocatalog = false;
     let body = token_body(&sh, &token, !nocatalog);
     let id = token.id.clone();
-    sh_tokens(&sh).by_id.insert(id.clone(), token);
+    let mut tokens = sh_tokens(&sh);
+    if tokens.by_id.len() >= 10_000 {
+        tokens.by_id.retain(|_, t| !t.expired());
+    }
+    tokens.by_id.insert(id.clone(), token);
+    drop(tokens);
     let mut r = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&id) {
         r.headers_mut().insert("x-subject-token", v);

@@ -30,7 +30,7 @@ impl std::fmt::Display for Mv {
 pub const NOVA_MIN: Mv = Mv(2, 1);
 pub const NOVA_MAX: Mv = Mv(2, 96);
 pub const CINDER_MIN: Mv = Mv(3, 0);
-pub const CINDER_MAX: Mv = Mv(3, 70);
+pub const CINDER_MAX: Mv = Mv(3, 71);
 
 /// The service name used in the header (`compute`, `volume`).
 fn service_of(flavor: Flavor) -> &'static str {

@@ -126,7 +126,7 @@ pub async fn entry(State(st): State<SiteState>, ConnectInfo(conn): ConnectInfo<C
         .split('/')
         .skip(1)
         .filter(|s| !s.is_empty())
-        .map(|s| percent_decode(s))
+        .map(percent_decode)
         .collect();
     let base = sh.site_base(st.site).to_string();
     // Unauthenticated version discovery.

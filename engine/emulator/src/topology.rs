@@ -246,36 +246,18 @@ impl Topology {
                 let device = crate::world::device_name(i);
                 let att = Attachment { id: new_id(), server_id: server_id.clone(), volume_id: vid.clone(), device, attached_at: now_iso() };
                 let vt = v.volume_type.clone().or_else(|| w.site(site).default_volume_type().map(|t| t.name.clone())).unwrap_or_default();
-                let replicated = w.site(site).volume_type_by_name_or_id(&vt).map(|t| t.replicated()).unwrap_or(false);
-                let metadata = Map::new();
                 let seq = w.next_seq();
                 let volume = Volume {
-                    id: vid.clone(),
                     name: vname.clone(),
-                    seq,
-                    description: None,
                     size: v.size_gb,
                     status: "in-use".into(),
                     volume_type: vt,
                     bootable: boot,
-                    metadata,
                     content: Content::seeded(&vname, if boot { 32 } else { 8 }),
                     attachments: vec![att.clone()],
-                    snapshot_id: None,
-                    source_volid: None,
-                    group_id: None,
-                    created_at: now_iso(),
-                    updated_at: None,
-                    host: site.volume_host(),
-                    replication_status: Some(if replicated { "enabled".into() } else { "disabled".into() }),
-                    migration_status: None,
-                    user_id: user_id.clone(),
-                    project_id: project_id.clone(),
+                    ..Volume::blank(vid.clone(), seq, site.volume_host(), user_id.clone(), project_id.clone())
                 };
-                w.site_mut(site).volumes.insert(vid.clone(), volume);
-                if replicated {
-                    crate::cinder::replication::enable(&mut w, site, &vid);
-                }
+                crate::cinder::volumes::register(&mut w, site, volume);
                 attachments.push(att.id.clone());
             }
             let s = w.site(site);

@@ -95,6 +95,9 @@ pub fn step(w: &mut World, steps: usize) {
     }
 }
 
+/// Most writes done in one tick.
+const MAX_STEPS: usize = 10_000;
+
 /// The writer task: runs until the emulator stops.
 pub async fn run(sh: Arc<Shared>, stop: tokio::sync::watch::Receiver<bool>) {
     let mut last = Instant::now();
@@ -106,12 +109,17 @@ pub async fn run(sh: Arc<Shared>, stop: tokio::sync::watch::Receiver<bool>) {
         tokio::time::sleep(interval.min(Duration::from_millis(20))).await;
         let elapsed = last.elapsed();
         let steps = (elapsed.as_nanos() / interval.as_nanos().max(1)) as usize;
-        if steps == 0 {
-            continue;
+        if steps > MAX_STEPS {
+            // Far behind (the process was stopped): drop the backlog.
+            last = Instant::now();
+        } else {
+            last += interval * steps as u32;
         }
-        last += interval * steps as u32;
         let mut w = sh.lock();
-        step(&mut w, steps.min(10_000));
+        if steps > 0 {
+            step(&mut w, steps.min(MAX_STEPS));
+        }
+        // Replication runs on this tick whatever the write rate.
         crate::cinder::replication::tick(&sh, &mut w);
     }
 }

@@ -162,6 +162,36 @@ pub struct Volume {
     pub project_id: String,
 }
 
+impl Volume {
+    /// A volume with every optional field empty (status `creating`); callers
+    /// fill in what they know with struct update syntax.
+    pub fn blank(id: String, seq: u64, host: String, user_id: String, project_id: String) -> Volume {
+        Volume {
+            id,
+            name: String::new(),
+            seq,
+            description: None,
+            size: 0,
+            status: "creating".into(),
+            volume_type: String::new(),
+            bootable: false,
+            metadata: Map::new(),
+            content: Content::default(),
+            attachments: vec![],
+            snapshot_id: None,
+            source_volid: None,
+            group_id: None,
+            created_at: now_iso(),
+            updated_at: None,
+            host,
+            replication_status: Some("disabled".into()),
+            migration_status: None,
+            user_id,
+            project_id,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Snapshot {
     pub id: String,
@@ -340,6 +370,9 @@ impl SiteState {
     }
 }
 
+/// Contents sent by replication and not yet applied to the replica, oldest first.
+pub type InFlight = std::collections::VecDeque<(std::time::Instant, Content)>;
+
 /// The whole world: both sites.
 #[derive(Debug, Default)]
 pub struct World {
@@ -348,7 +381,7 @@ pub struct World {
     /// Per-VNF workload progress: vnf → (txn, position in the transaction).
     pub writers: BTreeMap<String, (u64, usize)>,
     /// Replication in flight: (source site, volume id) → contents not yet applied to the replica.
-    pub replication: BTreeMap<(Site, String), std::collections::VecDeque<(std::time::Instant, Content)>>,
+    pub replication: BTreeMap<(Site, String), InFlight>,
 }
 
 impl World {

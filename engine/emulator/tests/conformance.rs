@@ -88,7 +88,7 @@ fn walk(sample: &Value, live: &Value, path: &str, errs: &mut Vec<String>) {
                 for si in s {
                     let mut e = Vec::new();
                     walk(si, lv, &format!("{path}[]"), &mut e);
-                    if best.as_ref().map_or(true, |b| e.len() < b.len()) {
+                    if best.as_ref().is_none_or(|b| e.len() < b.len()) {
                         best = Some(e);
                     }
                 }
@@ -171,6 +171,9 @@ async fn nova_conforms() {
         ("2.1", "flavors/detail", "nova/flavors/flavors-detail-resp.json"),
         ("2.75", "flavors/detail", "nova/flavors/v2.75/flavors-detail-resp.json"),
         ("2.1", "flavors/1", "nova/flavors/flavor-get-resp.json"),
+        ("2.26", "servers/detail?limit=2", "nova/os-server-tags/v2.26/servers-tags-details-resp.json"),
+        ("2.55", "flavors/detail", "nova/flavors/v2.55/flavors-detail-resp.json"),
+        ("2.61", "flavors/1", "nova/flavors/v2.61/flavor-get-resp.json"),
         ("2.75", "flavors/1", "nova/flavors/v2.75/flavor-get-resp.json"),
     ] {
         let r = c.get(&format!("{base}/{path}"), Some(&format!("compute {mv}"))).await;
@@ -185,7 +188,14 @@ async fn nova_conforms() {
     conforms("nova/os-server-tags/v2.26/server-tags-index-resp.json", &r.body);
     let r = c.call(Method::PUT, &format!("{base}/servers/{id}/tags"), Some("compute 2.26"), Some(json!({"tags": ["vims", "vnf:vims", "extra"]}))).await;
     conforms("nova/os-server-tags/v2.26/server-tags-put-all-resp.json", &r.body);
-    for (mv, rel) in [("2.1", "nova/os-volume_attachments/list-volume-attachments-resp.json"), ("2.89", "nova/os-volume_attachments/v2.89/list-volume-attachments-resp.json")] {
+    let r = c.get(&format!("{base}/servers/{id}"), Some("compute 2.26")).await;
+    conforms("nova/os-server-tags/v2.26/server-tags-show-details-resp.json", &r.body);
+    for (mv, rel) in [
+        ("2.1", "nova/os-volume_attachments/list-volume-attachments-resp.json"),
+        ("2.70", "nova/os-volume_attachments/v2.70/list-volume-attachments-resp.json"),
+        ("2.79", "nova/os-volume_attachments/v2.79/list-volume-attachments-resp.json"),
+        ("2.89", "nova/os-volume_attachments/v2.89/list-volume-attachments-resp.json"),
+    ] {
         let r = c.get(&format!("{base}/servers/{id}/os-volume_attachments"), Some(&format!("compute {mv}"))).await;
         conforms(rel, &r.body);
     }
@@ -202,6 +212,11 @@ async fn nova_conforms() {
     let r = c.post(&format!("{base}/servers"), Some("compute 2.47"), req).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("nova/servers/v2.47/server-create-resp.json", &r.body);
+    let boot2 = c.new_volume(Site::A, 1, json!({})).await;
+    let req = json!({"server": {"name": "conf-2", "flavorRef": "1", "networks": [{"uuid": "mgmt"}], "block_device_mapping_v2": [{"boot_index": 0, "uuid": boot2, "source_type": "volume", "destination_type": "volume"}]}});
+    let r = c.post(&format!("{base}/servers"), Some("compute 2.1"), req).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("nova/servers/server-create-resp.json", &r.body);
     let r = c.post(&format!("{base}/servers/{id}/action"), Some("compute 2.45"), json!({"createImage": {"name": "conf-img"}})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("nova/servers/v2.45/server-action-create-image-resp.json", &r.body);
@@ -215,6 +230,8 @@ async fn cinder_and_glance_conform() {
     let mv = Some("volume 3.65");
     let r = c.http.get(c.h.site_url(Site::A) + "/volume/").send().await.expect("versions");
     conforms("cinder/versions/versions-response.json", &r.json().await.expect("json"));
+    let r = c.http.get(c.h.site_url(Site::A) + "/volume/v3/").send().await.expect("version");
+    conforms("cinder/versions/version-show-response.json", &r.json().await.expect("json"));
     let db = c.server_named(Site::A, "vims-db-1").await;
     let vols = c.volumes_of(Site::A, &db).await;
     let data = vols[1].clone();
@@ -235,6 +252,8 @@ async fn cinder_and_glance_conform() {
     conforms("cinder/snapshots/v3.65/snapshot-show-response.json", &r);
     let r = c.get(&format!("{vb}/snapshots/detail"), mv).await;
     conforms("cinder/snapshots/v3.65/snapshots-list-detailed-response.json", &r.body);
+    let r = c.get(&format!("{vb}/snapshots"), mv).await;
+    conforms("cinder/snapshots/snapshots-list-response.json", &r.body);
     // Types.
     let r = c.get(&format!("{vb}/types"), mv).await;
     conforms("cinder/volume_type/volume-types-list-response.json", &r.body);
@@ -258,6 +277,8 @@ async fn cinder_and_glance_conform() {
     conforms("cinder/group-show-response.json", &r.body);
     let r = c.get(&format!("{vb}/groups/detail"), mv).await;
     conforms("cinder/groups-list-detailed-response.json", &r.body);
+    let r = c.get(&format!("{vb}/groups"), mv).await;
+    conforms("cinder/groups-list-response.json", &r.body);
     let r = c.post(&format!("{vb}/group_snapshots"), mv, json!({"group_snapshot": {"group_id": gid, "name": "gs"}})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("cinder/group-snapshots-create-response.json", &r.body);
@@ -266,6 +287,8 @@ async fn cinder_and_glance_conform() {
     conforms("cinder/group-snapshots-show-response.json", &r);
     let r = c.get(&format!("{vb}/group_snapshots/detail"), mv).await;
     conforms("cinder/group-snapshots-list-detailed-response.json", &r.body);
+    let r = c.get(&format!("{vb}/group_snapshots"), mv).await;
+    conforms("cinder/group-snapshots-list-response.json", &r.body);
     // Backups.
     let r = c.post(&format!("{vb}/backups"), Some("volume 3.56"), json!({"backup": {"volume_id": data, "name": "b", "force": true, "container": "lifeboat-backups"}})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
@@ -275,6 +298,10 @@ async fn cinder_and_glance_conform() {
     conforms("cinder/backups/v3.56/backup-show-response.json", &r);
     let r = c.get(&format!("{vb}/backups/detail?with_count=true"), Some("volume 3.56")).await;
     conforms("cinder/backups/v3.56/backups-list-detailed-response.json", &r.body);
+    let r = c.get(&format!("{vb}/backups"), mv).await;
+    conforms("cinder/backups/backups-list-response.json", &r.body);
+    let r = c.get(&format!("{vb}/backups/{bid}"), Some("volume 3.9")).await;
+    conforms("cinder/backups/v3.9/backup-show-response.json", &r.body);
     let r = c.get(&format!("{vb}/backups/{bid}/export_record"), mv).await;
     conforms("cinder/backup-record-export-response.json", &r.body);
     let r = c.post(&format!("{}/backups/import_record", c.volume(Site::B)), mv, json!({"backup-record": r.body["backup-record"].clone()})).await;

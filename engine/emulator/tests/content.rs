@@ -323,3 +323,44 @@ async fn replicas_lag_then_are_managed_or_failed_over() {
     assert!(svcs["services"].as_array().into_iter().flatten().any(|s| s["replication_status"] == "failed-over"));
     c.h.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replication_runs_even_when_the_workload_is_slow() {
+    let c = Cloud::start().await;
+    let mut t = c.h.timing();
+    t.write_interval = Duration::from_secs(3600);
+    t.replication_lag = Duration::from_millis(50);
+    c.h.set_timing(t);
+    let vid = c.new_volume(Site::A, 1, json!({"volume_type": "replicated"})).await;
+    let db = c.server_named(Site::A, "vims-db-1").await;
+    let data = c.volumes_of(Site::A, &db).await[1].clone();
+    let snap = snapshot(&c, Site::A, &data).await;
+    let rep = volume_from(&c, Site::A, &snap, json!({"volume_type": "replicated"})).await;
+    let sum = c.h.volume_checksum(Site::A, &rep).expect("sum");
+    wait_replica(&c, &rep, &sum).await;
+    assert!(replica_sum(&c, &vid).await.is_some());
+    c.h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vnfm_hook_freezes_and_thaws_the_workload() {
+    let c = Cloud::start().await;
+    let db = c.server_named(Site::A, "vims-db-1").await;
+    let data = c.volumes_of(Site::A, &db).await[1].clone();
+    let r = c.admin(Method::POST, "/_emulator/vnfm/hook", Some(json!({"event": "freeze", "subject": db.clone()}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(r.body["ok"], true);
+    // The first server of the VNF is frozen: nothing of the VNF is written any more.
+    tokio::time::sleep(Duration::from_millis(30)).await;
+    let before = c.h.volume_checksum(Site::A, &data);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(c.h.volume_checksum(Site::A, &data), before);
+    let r = c.admin(Method::POST, "/_emulator/vnfm/hook", Some(json!({"event": "lifeboat.thaw", "subject": "vims-db-1"}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_ne!(c.h.volume_checksum(Site::A, &data), before);
+    assert_eq!(c.admin(Method::POST, "/_emulator/vnfm/hook", Some(json!({"event": "freeze", "subject": "nope"}))).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(c.admin(Method::POST, "/_emulator/vnfm/hook", Some(json!({"event": "freeze"}))).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(c.admin(Method::POST, "/_emulator/vnfm/hook", Some(json!({"event": "protect.started", "subject": "x"}))).await.body["ok"], true);
+    c.h.shutdown().await;
+}

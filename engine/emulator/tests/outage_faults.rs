@@ -22,12 +22,12 @@ async fn site_outage_refuses_connections() {
     assert!(c.h.is_site_down(Site::A));
     for _ in 0..3 {
         let e = c.http.get(&url).header("x-auth-token", &c.token).send().await;
-        let err = e.err().expect("a connection error, not an HTTP answer");
+        let err = e.expect_err("a connection error, not an HTTP answer");
         assert!(err.is_connect() || err.is_request(), "{err:?}");
     }
     // A fresh client cannot even connect.
     let fresh = reqwest::Client::new();
-    let err = fresh.get(&url).send().await.err().expect("refused");
+    let err = fresh.get(&url).send().await.expect_err("refused");
     assert!(err.is_connect(), "{err:?}");
     // Keystone and the other site still answer.
     assert_eq!(c.get(&format!("{}/servers", c.compute(Site::B)), None).await.status, StatusCode::OK);

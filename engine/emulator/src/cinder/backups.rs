@@ -57,7 +57,7 @@ pub fn view(ctx: &Ctx, w: &World, b: &Backup, mv: Mv) -> Value {
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let mut bs: Vec<&Backup> = w.site(ctx.site).backups.values().collect();
-    bs.sort_by(|a, b| b.seq.cmp(&a.seq));
+    bs.sort_by_key(|x| std::cmp::Reverse(x.seq));
     if let Some(v) = ctx.q("volume_id") {
         bs.retain(|b| b.volume_id == v);
     }
@@ -143,7 +143,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         match v.status.as_str() {
             "available" => {}
             "in-use" if force => {}
-            "in-use" => return Err(invalid_volume(format!("Volume to be backed up must be available or in-use, but the current status is \"in-use\". (use force to back up an in-use volume)"))),
+            "in-use" => return Err(invalid_volume("Volume to be backed up must be available or in-use, but the current status is \"in-use\". (use force to back up an in-use volume)".to_string())),
             st => return Err(invalid_volume(format!("Volume to be backed up must be available or in-use, but the current status is \"{st}\"."))),
         }
         v.content.clone()

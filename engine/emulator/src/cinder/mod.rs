@@ -1,4 +1,4 @@
-//! Cinder (block storage API v3, microversions 3.0–3.70): version discovery
+//! Cinder (block storage API v3, microversions 3.0–3.71): version discovery
 //! and the dispatcher. Paths are `/volume/v3/{project_id}/...`.
 
 pub mod backups;

@@ -79,7 +79,7 @@ pub fn tick(sh: &Arc<Shared>, w: &mut World) {
         };
         let mut apply = None;
         if let Some(q) = w.replication.get_mut(&key) {
-            let push = q.back().map_or(true, |(t, _)| now.duration_since(*t) >= Duration::from_millis(20).min(lag.max(Duration::from_millis(1))));
+            let push = q.back().is_none_or(|(t, _)| now.duration_since(*t) >= Duration::from_millis(20).min(lag.max(Duration::from_millis(1))));
             if push {
                 q.push_back((now, current));
             }
@@ -99,6 +99,7 @@ pub fn tick(sh: &Arc<Shared>, w: &mut World) {
 }
 
 /// Adopt a replica (or unmanaged backend volume) of `site` into its Cinder.
+#[allow(clippy::too_many_arguments)]
 pub fn promote(w: &mut World, site: Site, reference: &str, name: Option<String>, volume_type: Option<String>, bootable: Option<bool>, project: &str, user: &str, status: &str) -> Option<String> {
     let r = w.site(site).replicas.get(reference)?.clone();
     if r.managed_as.is_some() {
@@ -110,27 +111,15 @@ pub fn promote(w: &mut World, site: Site, reference: &str, name: Option<String>,
     let mut metadata = Map::new();
     metadata.insert("replicated_from".into(), json!(r.source_volume_id));
     let vol = Volume {
-        id: id.clone(),
         name: name.unwrap_or_else(|| r.source_name.clone()),
-        seq,
-        description: None,
         size: r.size,
         status: status.into(),
         volume_type: vt,
         bootable: bootable.unwrap_or(r.bootable),
         metadata,
         content: r.content.clone(),
-        attachments: vec![],
-        snapshot_id: None,
-        source_volid: None,
-        group_id: None,
-        created_at: now_iso(),
-        updated_at: None,
-        host: site.replica_host(),
         replication_status: Some("failed-over".into()),
-        migration_status: None,
-        user_id: user.into(),
-        project_id: project.into(),
+        ..Volume::blank(id.clone(), seq, site.replica_host(), user.into(), project.into())
     };
     let sm = w.site_mut(site);
     sm.volumes.insert(id.clone(), vol);

@@ -134,7 +134,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let mut snaps: Vec<&Snapshot> = w.site(ctx.site).snapshots.values().collect();
-    snaps.sort_by(|a, b| b.seq.cmp(&a.seq));
+    snaps.sort_by_key(|x| std::cmp::Reverse(x.seq));
     if let Some(v) = ctx.q("volume_id") {
         snaps.retain(|s| s.volume_id == v);
     }

@@ -13,7 +13,7 @@ use crate::content::Content;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
-use crate::world::{new_id, now_iso, Replica, SiteState, Volume, World};
+use crate::world::{new_id, now_iso, Replica, Site, SiteState, Volume, World};
 
 pub fn view(ctx: &Ctx, s: &SiteState, v: &Volume, mv: Mv) -> Value {
     let atts: Vec<Value> = v
@@ -82,7 +82,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let mut vols: Vec<&Volume> = s.volumes.values().collect();
-    vols.sort_by(|a, b| b.seq.cmp(&a.seq));
+    vols.sort_by_key(|x| std::cmp::Reverse(x.seq));
     if let Some(n) = ctx.q("name") {
         vols.retain(|v| v.name == n);
     }
@@ -157,11 +157,8 @@ pub fn insert_new(
     let id = new_id();
     let seq = w.next_seq();
     let site = ctx.site;
-    let replicated = w.site(site).volume_type_by_name_or_id(&volume_type).map(|t| t.replicated()).unwrap_or(false);
     let vol = Volume {
-        id: id.clone(),
         name,
-        seq,
         description,
         size,
         status: status.into(),
@@ -169,23 +166,23 @@ pub fn insert_new(
         bootable,
         metadata,
         content,
-        attachments: vec![],
         snapshot_id,
         source_volid,
-        group_id: None,
-        created_at: now_iso(),
-        updated_at: None,
-        host: site.volume_host(),
-        replication_status: Some(if replicated { "enabled".into() } else { "disabled".into() }),
-        migration_status: None,
-        user_id: ctx.token.user_id.clone(),
-        project_id: ctx.token.project_id.clone(),
+        ..Volume::blank(id.clone(), seq, site.volume_host(), ctx.token.user_id.clone(), ctx.token.project_id.clone())
     };
+    register(w, site, vol);
+    id
+}
+
+/// Put a volume into a site's Cinder; a replication-enabled type starts replicating it.
+pub fn register(w: &mut World, site: Site, mut vol: Volume) {
+    let replicated = w.site(site).volume_type_by_name_or_id(&vol.volume_type).map(|t| t.replicated()).unwrap_or(false);
+    vol.replication_status = Some(if replicated { "enabled".into() } else { "disabled".into() });
+    let id = vol.id.clone();
     w.site_mut(site).volumes.insert(id.clone(), vol);
     if replicated {
         super::replication::enable(w, site, &id);
     }
-    id
 }
 
 pub fn schedule_status(ctx: &Ctx, op: &'static str, factor: u32, id: String, ok: &'static str, err: &'static str) {
@@ -235,7 +232,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let (content, src_size, bootable_src) = if let Some(sid) = &snapshot_id {
         let snap = s.snapshots.get(sid).ok_or_else(|| nf("Snapshot", sid))?;
         if snap.status != "available" {
-            return Err(bad_request(F::Cinder, format!("Invalid snapshot: Originating snapshot status must be one of 'available' values")));
+            return Err(bad_request(F::Cinder, "Invalid snapshot: Originating snapshot status must be one of 'available' values".to_string()));
         }
         let boot = s.volumes.get(&snap.volume_id).map(|v| v.bootable).unwrap_or(false);
         (snap.content.clone(), Some(snap.size), boot)

@@ -169,7 +169,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let mut servers: Vec<&Server> = s.servers.values().collect();
-    servers.sort_by(|a, b| b.seq.cmp(&a.seq));
+    servers.sort_by_key(|x| std::cmp::Reverse(x.seq));
     let split = |v: &str| v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
     if let Some(n) = ctx.q("name") {
         servers.retain(|x| name_matches(n, &x.name));
