@@ -391,7 +391,12 @@ async fn incremental_chain_recovers_at_backup_site() {
     // Importing again is idempotent.
     let again = env.run("cinder.import_backup", "imp", json!({"site": "site-b", "record": mv["record"]})).await;
     assert_eq!(again["id"], b["id"]);
+    let imp = env.acts.find_created(&env.call("cinder.import_backup", "imp", json!({"site": "site-b", "record": mv["record"]}))).await.unwrap().expect("import found");
+    assert_eq!(imp.value["id"], b["id"]);
+    assert!(env.acts.find_created(&env.call("cinder.restore_backup", "rst", json!({"backup": b, "name": "data"}))).await.unwrap().is_none());
     let restored = env.run("cinder.restore_backup", "rst", json!({"backup": b, "name": "data"})).await;
+    let again = env.acts.find_created(&env.call("cinder.restore_backup", "rst", json!({"backup": b, "name": "data"}))).await.unwrap().expect("restore found");
+    assert_eq!(again.value, restored);
     assert_eq!(env.emu.volume_checksum(lifeboat_emulator::Site::B, s(&restored, "id")).unwrap(), want);
     env.emu.shutdown().await;
 }
