@@ -218,8 +218,28 @@ impl<'a> Ctx<'a> {
 #[async_trait]
 impl Actions for OpenStackActions {
     async fn run(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
-        let cx = Ctx { call, args: Args::new(call), acts: self, deadline: Instant::now() + call.timeout };
         tracing::info!(action = %call.action, step = %call.step, attempt = call.attempt, "action");
+        // Waits stop at the deadline themselves; this also bounds a single
+        // HTTP request that hangs.
+        let grace = std::time::Duration::from_secs(2);
+        match tokio::time::timeout(call.timeout + grace, self.dispatch(call)).await {
+            Ok(r) => r,
+            Err(_) => Err(ActionError::timeout(format!("{}: no answer within the call's timeout ({:?})", call.action, call.timeout)).with_hint("the cloud is not answering; check the site or raise the step's timeout")),
+        }
+    }
+
+    async fn find_created(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError> {
+        let grace = std::time::Duration::from_secs(2);
+        match tokio::time::timeout(call.timeout + grace, self.dispatch_found(call)).await {
+            Ok(r) => r,
+            Err(_) => Err(ActionError::timeout(format!("{}: looking for what the interrupted call created took longer than its timeout ({:?})", call.action, call.timeout))),
+        }
+    }
+}
+
+impl OpenStackActions {
+    async fn dispatch(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
+        let cx = Ctx { call, args: Args::new(call), acts: self, deadline: Instant::now() + call.timeout };
         match call.action.as_str() {
             "nova.find_servers" => nova::find_servers(&cx).await,
             "nova.show_server" => nova::show_server(&cx).await,
@@ -272,7 +292,7 @@ impl Actions for OpenStackActions {
         }
     }
 
-    async fn find_created(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError> {
+    async fn dispatch_found(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError> {
         let cx = Ctx { call, args: Args::new(call), acts: self, deadline: Instant::now() + call.timeout };
         match call.action.as_str() {
             "nova.create_image" => nova::create_image_created(&cx).await,

@@ -58,3 +58,17 @@ async fn expired_tokens_mid_run_are_renewed() {
     assert_eq!(s(&shown, "id"), s(&servers[0], "id"));
     env.emu.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hanging_call_is_cut_at_the_timeout() {
+    let env = Env::start().await;
+    env.emu.set_faults(profile("rules:\n  - site: site-a\n    service: compute\n    latency: {kind: fixed, ms: 20000}\n"));
+    let mut call = env.call("nova.find_servers", "slow", json!({"site": "site-a", "tag": "vims"}));
+    call.timeout = Duration::from_millis(300);
+    let started = std::time::Instant::now();
+    let e = env.acts.run(&call).await.unwrap_err();
+    assert_eq!(e.class, ErrorClass::Timeout, "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    env.emu.clear_faults();
+    env.emu.shutdown().await;
+}
