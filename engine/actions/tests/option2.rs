@@ -34,7 +34,19 @@ async fn option2_vm_snapshots_then_recover() {
         env.run("glance.delete_image", &format!("di[{i}]"), json!({"image": img})).await;
     }
     assert_eq!(backups.len(), 4);
-    env.run("lifeboat.write_manifest", "m", json!({"site": "site-b", "vnf": "vims-db", "option": "2", "source": "site-a", "servers": servers, "volumes": volumes, "backups": backups, "records": records})).await;
+    let args = json!({"site": "site-b", "vnf": "vims-db", "option": "2", "source": "site-a", "servers": servers, "volumes": volumes, "backups": backups, "records": records});
+    let written = env.run("lifeboat.write_manifest", "m", args.clone()).await;
+    // A resumed write finds its own document.
+    let found = lifeboat_exec::action::Actions::find_created(&env.acts, &env.call("lifeboat.write_manifest", "m", args.clone())).await.unwrap().expect("found");
+    assert_eq!(found.value, written);
+    assert!(lifeboat_exec::action::Actions::find_created(&env.acts, &env.call("lifeboat.write_manifest", "other-step", args)).await.unwrap().is_none());
+    // Listed under the VNF, readable by name too.
+    let listed = env.acts.client("site-b").unwrap().swift().list("lifeboat-manifests", "vims-db/").await.unwrap();
+    let name = listed.iter().map(|o| o.name.clone()).find(|n| n.ends_with("-r1.json")).expect("manifest object");
+    let by_name = env.run("lifeboat.read_manifest", "by-name", json!({"site": "site-b", "vnf": "vims-db", "name": name.trim_start_matches("vims-db/")})).await;
+    assert_eq!(by_name, written);
+    let e = env.try_run("lifeboat.read_manifest", "none", json!({"site": "site-b", "vnf": "no-such-vnf"})).await.unwrap_err();
+    assert!(e.message.contains("no-such-vnf"), "{e}");
 
     env.emu.set_site_down(Site::A, true);
     let m = env.run("lifeboat.read_manifest", "read", json!({"site": "site-b", "vnf": "vims-db"})).await;
