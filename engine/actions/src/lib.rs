@@ -1,1 +1,378 @@
-//! (being built)
+//! `lifeboat-actions`: every action of the stdlib catalogue (stdlib/*.dr),
+//! carried out with the OpenStack client. [`OpenStackActions`] holds one
+//! client per site (site name = region name, each built from a clouds.yaml
+//! cloud) and dispatches each [`ActionCall`] by its action name.
+//!
+//! ```no_run
+//! # fn f() -> Result<(), lifeboat_openstack::Error> {
+//! use lifeboat_actions::{OpenStackActions, SiteCloud};
+//! use lifeboat_openstack::ConfigLoader;
+//! let actions = OpenStackActions::from_clouds(
+//!     &ConfigLoader::from_environment(),
+//!     &[SiteCloud::new("site-a", "prod"), SiteCloud::new("site-b", "prod")],
+//! )?;
+//! # Ok(()) }
+//! ```
+
+pub mod args;
+pub mod cinder;
+pub mod glance;
+pub mod lifeboat;
+pub mod nova;
+pub mod records;
+pub mod swift;
+pub mod wait;
+
+use args::Args;
+use async_trait::async_trait;
+use lifeboat_exec::action::{ActionCall, ActionError, ActionOutput, Actions};
+use lifeboat_openstack::{Client, CloudConfig, ConfigLoader, Interface};
+use serde::{de::DeserializeOwned, Serialize};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+use wait::{Poll, PollPolicy};
+
+/// Which cloud serves a site: a clouds.yaml cloud name, with optional
+/// region (default: the site name) and interface overrides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SiteCloud {
+    pub site: String,
+    pub cloud: String,
+    pub region: Option<String>,
+    pub interface: Option<Interface>,
+}
+
+impl SiteCloud {
+    pub fn new(site: impl Into<String>, cloud: impl Into<String>) -> Self {
+        SiteCloud { site: site.into(), cloud: cloud.into(), region: None, interface: None }
+    }
+
+    pub fn region(mut self, region: impl Into<String>) -> Self {
+        self.region = Some(region.into());
+        self
+    }
+
+    pub fn interface(mut self, i: Interface) -> Self {
+        self.interface = Some(i);
+        self
+    }
+
+    /// A per-site override as the CLI takes it: `SITE=CLOUD[:REGION]`, e.g.
+    /// `site-a=prod:RegionOne`; without `=CLOUD`, `default_cloud` serves it.
+    pub fn parse(spec: &str, default_cloud: Option<&str>) -> Result<SiteCloud, lifeboat_openstack::Error> {
+        let (site, rest) = match spec.split_once('=') {
+            Some((s, r)) => (s.trim(), Some(r.trim())),
+            None => (spec.trim(), None),
+        };
+        if site.is_empty() {
+            return Err(lifeboat_openstack::Error::config(format!("site override {spec:?}: expected SITE=CLOUD[:REGION]")));
+        }
+        let (cloud, region) = match rest {
+            Some(r) => match r.split_once(':') {
+                Some((c, reg)) => (c.trim().to_string(), Some(reg.trim().to_string()).filter(|r| !r.is_empty())),
+                None => (r.to_string(), None),
+            },
+            None => (default_cloud.map(str::to_string).ok_or_else(|| lifeboat_openstack::Error::config(format!("site {site:?} names no cloud and no default cloud (--cloud / OS_CLOUD) is set")))?, None),
+        };
+        if cloud.is_empty() {
+            return Err(lifeboat_openstack::Error::config(format!("site override {spec:?}: the cloud name is empty")));
+        }
+        Ok(SiteCloud { site: site.to_string(), cloud, region, interface: None })
+    }
+}
+
+/// How `lifeboat.verify` and `lifeboat.write_manifest` learn a volume's
+/// content checksum. Real Cinder offers none; the emulator offers an admin
+/// endpoint (`GET {base}/sites/{site}/volumes/{id}/checksum`).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum ContentChecksums {
+    /// Compare counts and sizes only.
+    #[default]
+    Unavailable,
+    /// The emulator's admin checksum endpoint, e.g. `http://127.0.0.1:5100/_emulator`.
+    EmulatorAdmin { base_url: String },
+}
+
+/// The catalogue's actions over OpenStack, one client per site.
+pub struct OpenStackActions {
+    sites: BTreeMap<String, Arc<Client>>,
+    poll: PollPolicy,
+    checksums: ContentChecksums,
+    manifest_container: String,
+    http: reqwest::Client,
+}
+
+impl OpenStackActions {
+    /// Clients from explicit cloud configurations, by site.
+    pub fn new(sites: Vec<(String, CloudConfig)>) -> Result<Self, lifeboat_openstack::Error> {
+        let mut map = BTreeMap::new();
+        for (site, cloud) in sites {
+            map.insert(site.clone(), Arc::new(Client::new(site, cloud)?));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(std::time::Duration::from_secs(10))
+            .build()
+            .map_err(|e| lifeboat_openstack::Error::config(format!("cannot build the HTTP client: {e}")))?;
+        Ok(OpenStackActions { sites: map, poll: PollPolicy::default(), checksums: ContentChecksums::default(), manifest_container: lifeboat::MANIFEST_CONTAINER.into(), http })
+    }
+
+    /// Clients from clouds.yaml (`loader`), a cloud per site; the region is
+    /// the site's override, else the site name.
+    pub fn from_clouds(loader: &ConfigLoader, sites: &[SiteCloud]) -> Result<Self, lifeboat_openstack::Error> {
+        let mut out = Vec::new();
+        for s in sites {
+            let mut cloud = loader.load(Some(&s.cloud))?.with_region(s.region.clone().unwrap_or_else(|| s.site.clone()));
+            if let Some(i) = s.interface {
+                cloud = cloud.with_interface(i);
+            }
+            out.push((s.site.clone(), cloud));
+        }
+        Self::new(out)
+    }
+
+    pub fn with_poll_policy(mut self, p: PollPolicy) -> Self {
+        self.poll = p;
+        self
+    }
+
+    pub fn with_content_checksums(mut self, c: ContentChecksums) -> Self {
+        self.checksums = c;
+        self
+    }
+
+    pub fn with_manifest_container(mut self, c: impl Into<String>) -> Self {
+        self.manifest_container = c.into();
+        self
+    }
+
+    pub fn sites(&self) -> Vec<String> {
+        self.sites.keys().cloned().collect()
+    }
+
+    pub fn client(&self, site: &str) -> Result<&Client, ActionError> {
+        self.sites.get(site).map(|c| c.as_ref()).ok_or_else(|| {
+            ActionError::permanent(format!("site {site:?} has no cloud configured; configured sites: [{}]", self.sites.keys().cloned().collect::<Vec<_>>().join(", ")))
+                .with_hint("map the site to a clouds.yaml cloud (--cloud / per-site overrides)")
+        })
+    }
+}
+
+/// What an action function gets: the call, its arguments, the clients and
+/// the deadline.
+pub struct Ctx<'a> {
+    pub call: &'a ActionCall,
+    pub args: Args<'a>,
+    pub acts: &'a OpenStackActions,
+    pub deadline: Instant,
+}
+
+impl<'a> Ctx<'a> {
+    pub fn action(&self) -> &str {
+        &self.call.action
+    }
+
+    /// The client of the call's site.
+    pub fn client_for_call(&self) -> Result<&'a Client, ActionError> {
+        let site = self.args.site()?;
+        self.acts.client(&site)
+    }
+
+    /// A record argument and the client of the site it lives at.
+    pub fn record_on_site<T: DeserializeOwned>(&self, name: &str) -> Result<(&'a Client, T), ActionError> {
+        let r: T = self.args.record(name)?;
+        let site = self.args.raw(name).and_then(|v| v.get("site")).and_then(|s| s.as_str()).filter(|s| !s.is_empty()).map(str::to_string);
+        let site = match site {
+            Some(s) => s,
+            None => self.args.site()?,
+        };
+        Ok((self.acts.client(&site)?, r))
+    }
+
+    /// Fail clearly when the site's `service` lacks microversion `v`,
+    /// which `what` needs.
+    pub async fn require_microversion(&self, c: &Client, service: lifeboat_openstack::Service, v: &str, what: &str) -> Result<(), ActionError> {
+        match c.supports_microversion(service, v).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(ActionError::permanent(format!("{}: {what} needs {} API microversion {v}, which site {} does not offer", self.action(), service.name(), c.site()))
+                .with_hint("upgrade the cloud or choose a runbook option that does not need it")),
+            Err(e) => Err(args::from_client(self.action(), e)),
+        }
+    }
+
+    pub fn value<T: Serialize>(&self, v: T) -> Result<ActionOutput, ActionError> {
+        let value = serde_json::to_value(v).map_err(|e| ActionError::permanent(format!("{}: cannot encode the result: {e}", self.action())))?;
+        Ok(ActionOutput::new(value))
+    }
+
+    pub async fn wait<T, F, Fut>(&self, what: &str, probe: F) -> Result<T, ActionError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = lifeboat_openstack::Result<Poll<T>>>,
+    {
+        wait::until(self.acts.poll, self.deadline, self.action(), what, probe).await
+    }
+}
+
+#[async_trait]
+impl Actions for OpenStackActions {
+    async fn run(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
+        tracing::info!(action = %call.action, step = %call.step, attempt = call.attempt, "action");
+        // Waits stop at the deadline themselves; this also bounds a single
+        // HTTP request that hangs.
+        let grace = std::time::Duration::from_secs(2);
+        match tokio::time::timeout(call.timeout + grace, self.dispatch(call)).await {
+            Ok(r) => r,
+            Err(_) => Err(ActionError::timeout(format!("{}: no answer within the call's timeout ({:?})", call.action, call.timeout)).with_hint("the cloud is not answering; check the site or raise the step's timeout")),
+        }
+    }
+
+    async fn find_created(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError> {
+        let grace = std::time::Duration::from_secs(2);
+        match tokio::time::timeout(call.timeout + grace, self.dispatch_found(call)).await {
+            Ok(r) => r,
+            Err(_) => Err(ActionError::timeout(format!("{}: looking for what the interrupted call created took longer than its timeout ({:?})", call.action, call.timeout))),
+        }
+    }
+}
+
+impl OpenStackActions {
+    async fn dispatch(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
+        let cx = Ctx { call, args: Args::new(call), acts: self, deadline: Instant::now() + call.timeout };
+        match call.action.as_str() {
+            "nova.find_servers" => nova::find_servers(&cx).await,
+            "nova.show_server" => nova::show_server(&cx).await,
+            "nova.pause" => nova::power(&cx, "pause", "PAUSED").await,
+            "nova.unpause" => nova::power(&cx, "unpause", "ACTIVE").await,
+            "nova.suspend" => nova::power(&cx, "suspend", "SUSPENDED").await,
+            "nova.resume" => nova::power(&cx, "resume", "ACTIVE").await,
+            "nova.quiesce" => nova::quiesce(&cx, "quiesce").await,
+            "nova.unquiesce" => nova::quiesce(&cx, "unquiesce").await,
+            "nova.create_image" => nova::create_image(&cx).await,
+            "nova.boot_from_volume" => nova::boot_from_volume(&cx).await,
+            "nova.attach_volume" => nova::attach_volume(&cx).await,
+            "nova.detach_volume" => nova::detach_volume(&cx).await,
+            "nova.delete_server" => nova::delete_server(&cx).await,
+            "cinder.volumes_of" => cinder::volumes_of(&cx).await,
+            "cinder.show_volume" => cinder::show_volume(&cx).await,
+            "cinder.ensure_group" => cinder::ensure_group(&cx).await,
+            "cinder.delete_group" => cinder::delete_group(&cx).await,
+            "cinder.create_group_snapshot" => cinder::create_group_snapshot(&cx).await,
+            "cinder.delete_group_snapshot" => cinder::delete_group_snapshot(&cx).await,
+            "cinder.create_snapshot" => cinder::create_snapshot(&cx).await,
+            "cinder.delete_snapshot" => cinder::delete_snapshot(&cx).await,
+            "cinder.volume_from_snapshot" => cinder::volume_from_snapshot(&cx).await,
+            "cinder.delete_volume" => cinder::delete_volume(&cx).await,
+            "cinder.backup" => cinder::backup(&cx).await,
+            "cinder.delete_backup" => cinder::delete_backup(&cx).await,
+            "cinder.export_backup" => cinder::export_backup(&cx).await,
+            "cinder.import_backup" => cinder::import_backup(&cx).await,
+            "cinder.restore_backup" => cinder::restore_backup(&cx).await,
+            "cinder.retype" => cinder::retype(&cx).await,
+            "cinder.replica_of" => cinder::replica_of(&cx).await,
+            "cinder.manage_existing" => cinder::manage_existing(&cx).await,
+            "cinder.unmanage" => cinder::unmanage(&cx).await,
+            "cinder.failover_host" => cinder::failover_host(&cx).await,
+            "cinder.failover_group" => cinder::failover_group(&cx).await,
+            "glance.show_image" => glance::show_image(&cx).await,
+            "glance.image_snapshots" => glance::image_snapshots(&cx).await,
+            "glance.delete_image" => glance::delete_image(&cx).await,
+            "swift.put_object" => swift::put_object(&cx).await,
+            "swift.get_object" => swift::get_object(&cx).await,
+            "swift.delete_object" => swift::delete_object(&cx).await,
+            "lifeboat.write_manifest" => lifeboat::write_manifest(&cx).await,
+            "lifeboat.read_manifest" => lifeboat::read_manifest(&cx).await,
+            "lifeboat.volume_for" => lifeboat::volume_for(&cx),
+            "lifeboat.verify" => lifeboat::verify(&cx).await,
+            "lifeboat.hook" => lifeboat::hook(&cx).await,
+            "lifeboat.hook_freeze" => lifeboat::hook_server(&cx, "freeze").await,
+            "lifeboat.hook_thaw" => lifeboat::hook_server(&cx, "thaw").await,
+            other => Err(unknown(other)),
+        }
+    }
+
+    async fn dispatch_found(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError> {
+        let cx = Ctx { call, args: Args::new(call), acts: self, deadline: Instant::now() + call.timeout };
+        match call.action.as_str() {
+            "nova.create_image" => nova::create_image_created(&cx).await,
+            "nova.boot_from_volume" => nova::boot_from_volume_created(&cx).await,
+            "cinder.ensure_group" => cinder::ensure_group_created(&cx).await,
+            "cinder.create_group_snapshot" => cinder::group_snapshot_created(&cx).await,
+            "cinder.create_snapshot" => cinder::snapshot_created(&cx).await,
+            "cinder.volume_from_snapshot" | "cinder.restore_backup" | "cinder.manage_existing" => cinder::volume_created(&cx).await,
+            "cinder.backup" => cinder::backup_created(&cx).await,
+            "cinder.import_backup" => cinder::import_created(&cx).await,
+            "swift.put_object" => swift::put_created(&cx).await,
+            "lifeboat.write_manifest" => lifeboat::manifest_created(&cx).await,
+            a if KNOWN.contains(&a) => Ok(None),
+            other => Err(unknown(other)),
+        }
+    }
+}
+
+/// Every action of the catalogue.
+pub const KNOWN: &[&str] = &[
+    "nova.find_servers", "nova.show_server", "nova.pause", "nova.unpause", "nova.suspend", "nova.resume", "nova.quiesce", "nova.unquiesce",
+    "nova.create_image", "nova.boot_from_volume", "nova.attach_volume", "nova.detach_volume", "nova.delete_server",
+    "cinder.volumes_of", "cinder.show_volume", "cinder.ensure_group", "cinder.delete_group", "cinder.create_group_snapshot",
+    "cinder.delete_group_snapshot", "cinder.create_snapshot", "cinder.delete_snapshot", "cinder.volume_from_snapshot", "cinder.delete_volume",
+    "cinder.backup", "cinder.delete_backup", "cinder.export_backup", "cinder.import_backup", "cinder.restore_backup", "cinder.retype",
+    "cinder.replica_of", "cinder.manage_existing", "cinder.unmanage", "cinder.failover_host", "cinder.failover_group",
+    "glance.show_image", "glance.image_snapshots", "glance.delete_image",
+    "swift.put_object", "swift.get_object", "swift.delete_object",
+    "lifeboat.write_manifest", "lifeboat.read_manifest", "lifeboat.volume_for", "lifeboat.verify", "lifeboat.hook", "lifeboat.hook_freeze", "lifeboat.hook_thaw",
+];
+
+fn unknown(action: &str) -> ActionError {
+    ActionError::permanent(format!("unknown action {action:?}: lifeboat-actions implements none of that name")).with_hint("check the action's name against stdlib/*.dr")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `action` declared in stdlib/*.dr is dispatched.
+    #[test]
+    fn every_catalogue_action_is_known() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../stdlib");
+        let mut declared = Vec::new();
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().and_then(|x| x.to_str()) == Some("dr") {
+                for line in std::fs::read_to_string(&p).unwrap().lines() {
+                    if let Some(rest) = line.trim_start().strip_prefix("action ") {
+                        declared.push(rest.split('(').next().unwrap().trim().to_string());
+                    }
+                }
+            }
+        }
+        declared.sort();
+        let mut known: Vec<String> = KNOWN.iter().map(|s| s.to_string()).collect();
+        known.sort();
+        assert_eq!(declared, known);
+        let src = include_str!("lib.rs");
+        for a in KNOWN {
+            assert!(src.contains(&format!("\"{a}\" =>")), "{a} not dispatched");
+        }
+    }
+
+    #[test]
+    fn site_overrides_parse() {
+        assert_eq!(SiteCloud::parse("site-a=prod:RegionOne", None).unwrap(), SiteCloud::new("site-a", "prod").region("RegionOne"));
+        assert_eq!(SiteCloud::parse("site-b=dr", None).unwrap(), SiteCloud::new("site-b", "dr"));
+        assert_eq!(SiteCloud::parse("site-b", Some("emulator")).unwrap(), SiteCloud::new("site-b", "emulator"));
+        assert!(SiteCloud::parse("site-b", None).unwrap_err().to_string().contains("no cloud"));
+        assert!(SiteCloud::parse("=x", None).is_err());
+    }
+
+    #[tokio::test]
+    async fn unknown_action_is_permanent() {
+        let acts = OpenStackActions::new(vec![]).unwrap();
+        let call = ActionCall { action: "nova.reboot".into(), args: Default::default(), site: None, run_id: "r".into(), step: "s".into(), tag: "lb-r-s".into(), attempt: 1, timeout: std::time::Duration::from_secs(1) };
+        let e = acts.run(&call).await.unwrap_err();
+        assert_eq!(e.class, lifeboat_exec::action::ErrorClass::Permanent);
+        assert!(e.message.contains("nova.reboot"));
+        assert!(acts.find_created(&call).await.is_err());
+    }
+}

@@ -1,0 +1,283 @@
+//! The `nova.*` actions: find and show servers, pause/suspend/quiesce and
+//! back, createImage, boot from volume, attach/detach, delete.
+
+use crate::args::{resource_name, tag_metadata, ClientResult};
+use crate::records::*;
+use crate::wait::{is_failed, Poll};
+use crate::Ctx;
+use lifeboat_exec::action::{ActionError, ActionOutput};
+use lifeboat_openstack::types::nova::{Server, VolumeAttachment};
+use lifeboat_openstack::{Client, ErrorKind};
+use serde_json::json;
+
+/// Attached volume ids, boot volume first (root device, else by device name).
+pub fn ordered_volume_ids(s: &Server, atts: &[VolumeAttachment]) -> Vec<String> {
+    if atts.is_empty() {
+        return s.volumes_attached.iter().map(|v| v.id.clone()).collect();
+    }
+    let root = s.root_device_name.clone().unwrap_or_default();
+    let mut a: Vec<&VolumeAttachment> = atts.iter().collect();
+    a.sort_by_key(|x| (root.is_empty() || x.device != root, x.device.clone()));
+    a.into_iter().map(|x| x.volume_id.clone()).collect()
+}
+
+pub async fn server_record(cx: &Ctx<'_>, c: &Client, s: &Server) -> Result<ServerRec, ActionError> {
+    let atts = c.nova().attachments(&s.id).await.act(cx.action())?;
+    Ok(server_rec(s, c.site(), ordered_volume_ids(s, &atts)))
+}
+
+pub async fn find_servers(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let tag = cx.args.required_string("tag")?;
+    cx.require_microversion(c, lifeboat_openstack::Service::Compute, "2.26", "the servers tags filter").await?;
+    let servers = c.nova().servers_with_tag(&tag).await.act(cx.action())?;
+    let mut out = Vec::new();
+    for s in &servers {
+        out.push(server_record(cx, c, s).await?);
+    }
+    out.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    cx.value(out)
+}
+
+pub async fn show_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+    let s = c.nova().server(&srv.id).await.act(cx.action())?;
+    cx.value(server_record(cx, c, &s).await?)
+}
+
+/// pause / unpause / suspend / resume: the action, then wait for `target`.
+pub async fn power(cx: &Ctx<'_>, verb: &str, target: &str) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+    let nova = c.nova();
+    let now = nova.server(&srv.id).await.act(cx.action())?;
+    if !now.status.eq_ignore_ascii_case(target) {
+        match nova.action(&srv.id, verb).await {
+            Ok(()) => {}
+            // Already there (a retried call) or in transition: the wait decides.
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                let again = nova.server(&srv.id).await.act(cx.action())?;
+                if !again.status.eq_ignore_ascii_case(target) && again.task_state.is_none() {
+                    return Err(crate::args::from_client(cx.action(), e));
+                }
+            }
+            Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+        }
+    }
+    let id = srv.id.clone();
+    let s = cx
+        .wait(&format!("server {} ({}) reaching {target}", srv.name, srv.id), || {
+            let nova = c.nova();
+            let id = id.clone();
+            async move {
+                let s = nova.server(&id).await?;
+                Ok(if s.status.eq_ignore_ascii_case(target) {
+                    Poll::Ready(s)
+                } else if is_failed(&s.status) {
+                    Poll::Failed(format!("{} ({})", s.status, s.fault.map(|f| f.message).unwrap_or_default()))
+                } else {
+                    Poll::Pending(s.status)
+                })
+            }
+        })
+        .await?;
+    cx.value(server_record(cx, c, &s).await?)
+}
+
+/// quiesce / unquiesce (the proposed Nova API, offered by the emulator).
+pub async fn quiesce(cx: &Ctx<'_>, verb: &str) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+    match c.nova().action(&srv.id, verb).await {
+        Ok(()) => {}
+        Err(e) if e.kind == ErrorKind::Conflict && e.detail.contains("already") => {}
+        Err(e) if e.kind == ErrorKind::NotFound || (e.kind == ErrorKind::BadRequest && e.detail.to_ascii_lowercase().contains("quiesce")) => {
+            return Err(crate::args::from_client(cx.action(), e).with_hint("this cloud does not offer the quiesce server action; use quiesce method \"pause\" or \"hook\""))
+        }
+        Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+    }
+    let s = c.nova().server(&srv.id).await.act(cx.action())?;
+    cx.value(server_record(cx, c, &s).await?)
+}
+
+async fn image_record(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<ImageRec, ActionError> {
+    let img = c.glance().image(id).await.act(cx.action())?;
+    crate::glance::image_rec(cx, c, &img, false).await
+}
+
+pub async fn create_image(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let mut meta = tag_metadata(cx.call, "");
+    meta.insert("lifeboat_server".into(), json!(srv.id));
+    let id = c.nova().create_image(&srv.id, &name, &meta).await.act(cx.action())?;
+    cx.value(image_record(cx, c, &id).await?)
+}
+
+pub async fn create_image_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
+    let (c, _srv) = cx.record_on_site::<ServerRec>("server")?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let found = c.glance().images_named(&name).await.act(cx.action())?;
+    match found.into_iter().find(|i| i.property(META_TAG).as_deref() == Some(cx.call.tag.as_str()) || i.name.as_deref() == Some(name.as_str())) {
+        Some(img) => Ok(Some(cx.value(crate::glance::image_rec(cx, c, &img, false).await?)?)),
+        None => Ok(None),
+    }
+}
+
+async fn network_ids(cx: &Ctx<'_>, c: &Client, names: &[String]) -> Result<Vec<String>, ActionError> {
+    let mut out = Vec::new();
+    for n in names {
+        match c.network_id(n).await {
+            Ok(id) => out.push(id),
+            // No Neutron in the catalogue (e.g. the emulator): Nova resolves it.
+            Err(e) if e.kind == ErrorKind::Catalog => out.push(n.clone()),
+            Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+        }
+    }
+    Ok(out)
+}
+
+pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let vol: VolumeRec = cx.args.record("volume")?;
+    let flavor = cx.args.required_string("flavor")?;
+    let networks: Vec<String> = cx.args.list("networks")?;
+    let role = cx.args.string("role")?;
+    let priority = cx.args.int("priority")?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let flavors = c.nova().flavors().await.act(cx.action())?;
+    let Some(f) = flavors.iter().find(|f| f.name == flavor || f.id == flavor) else {
+        let names: Vec<&str> = flavors.iter().map(|f| f.name.as_str()).collect();
+        return Err(ActionError::permanent(format!("{}: flavor {flavor:?} does not exist at site {}; flavors there: [{}]", cx.action(), c.site(), names.join(", ")))
+            .with_hint("create the flavor at the backup site or map it in the runbook"));
+    };
+    // Nova boots only from a bootable volume on some clouds; mark it.
+    let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
+    if !v.bootable {
+        c.cinder().volume_action(&vol.id, "os-set_bootable", json!({"bootable": true})).await.act(cx.action())?;
+    }
+    let nets = network_ids(cx, c, &networks).await?;
+    let mut meta = tag_metadata(cx.call, &origin_of(&v));
+    if !role.is_empty() {
+        meta.insert("role".into(), json!(role));
+    }
+    meta.insert("priority".into(), json!(priority.to_string()));
+    let id = c.nova().boot_from_volume(&name, &f.id, &vol.id, &nets, &meta).await.act(cx.action())?;
+    wait_active(cx, c, &id, &name).await
+}
+
+async fn wait_active(cx: &Ctx<'_>, c: &Client, id: &str, name: &str) -> Result<ActionOutput, ActionError> {
+    let s = cx
+        .wait(&format!("server {name} ({id}) booting"), || {
+            let nova = c.nova();
+            let id = id.to_string();
+            async move {
+                let s = nova.server(&id).await?;
+                Ok(match s.status.as_str() {
+                    "ACTIVE" => Poll::Ready(s),
+                    st if is_failed(st) => Poll::Failed(format!("{st} ({})", s.fault.map(|f| f.message).unwrap_or_default())),
+                    st => Poll::Pending(st.to_string()),
+                })
+            }
+        })
+        .await?;
+    cx.value(server_record(cx, c, &s).await?)
+}
+
+pub async fn boot_from_volume_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
+    let c = cx.client_for_call()?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let found = c.nova().servers_named(&format!("^{}$", regex_escape(&name))).await.act(cx.action())?;
+    match found.into_iter().find(|s| s.metadata.get(META_TAG).map(String::as_str) == Some(cx.call.tag.as_str())) {
+        Some(s) if s.status == "ERROR" => Ok(None),
+        Some(s) => Ok(Some(wait_active(cx, c, &s.id, &name).await?)),
+        None => Ok(None),
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_string() } else { format!("\\{c}") }).collect()
+}
+
+fn attachment_rec(a: &VolumeAttachment, server_id: &str, site: &str) -> AttachmentRec {
+    AttachmentRec {
+        id: a.attachment_id.clone().unwrap_or_else(|| a.id.clone()),
+        server_id: if a.server_id.is_empty() { server_id.to_string() } else { a.server_id.clone() },
+        volume_id: a.volume_id.clone(),
+        device: a.device.clone(),
+        site: site.to_string(),
+    }
+}
+
+async fn wait_volume_status(cx: &Ctx<'_>, c: &Client, volume_id: &str, want: &'static [&'static str], what: &str) -> Result<(), ActionError> {
+    cx.wait(what, || {
+        let cinder = c.cinder();
+        let id = volume_id.to_string();
+        async move {
+            let v = cinder.volume(&id).await?;
+            Ok(if want.contains(&v.status.as_str()) {
+                Poll::Ready(())
+            } else if is_failed(&v.status) {
+                Poll::Failed(v.status)
+            } else {
+                Poll::Pending(v.status)
+            })
+        }
+    })
+    .await
+}
+
+pub async fn attach_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+    let vol: VolumeRec = cx.args.record("volume")?;
+    let existing = c.nova().attachments(&srv.id).await.act(cx.action())?;
+    let att = match existing.into_iter().find(|a| a.volume_id == vol.id) {
+        Some(a) => a,
+        None => c.nova().attach(&srv.id, &vol.id).await.act(cx.action())?,
+    };
+    wait_volume_status(cx, c, &vol.id, &["in-use"], &format!("volume {} attaching to server {}", vol.id, srv.id)).await?;
+    let atts = c.nova().attachments(&srv.id).await.act(cx.action())?;
+    let a = atts.into_iter().find(|a| a.volume_id == vol.id).unwrap_or(att);
+    cx.value(attachment_rec(&a, &srv.id, c.site()))
+}
+
+pub async fn detach_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+    let vol: VolumeRec = cx.args.record("volume")?;
+    let existing = c.nova().attachments(&srv.id).await.act(cx.action())?;
+    let Some(a) = existing.into_iter().find(|a| a.volume_id == vol.id) else {
+        // Already detached (a retried call).
+        return cx.value(AttachmentRec { id: String::new(), server_id: srv.id.clone(), volume_id: vol.id.clone(), device: vol.device.clone(), site: c.site().to_string() });
+    };
+    match c.nova().detach(&srv.id, &vol.id).await {
+        Ok(()) => {}
+        Err(e) if e.kind == ErrorKind::NotFound => {}
+        Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+    }
+    wait_volume_status(cx, c, &vol.id, &["available"], &format!("volume {} detaching from server {}", vol.id, srv.id)).await?;
+    cx.value(attachment_rec(&a, &srv.id, c.site()))
+}
+
+pub async fn delete_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, mut srv) = cx.record_on_site::<ServerRec>("server")?;
+    match c.nova().delete_server(&srv.id).await {
+        Ok(()) => {}
+        Err(e) if e.kind == ErrorKind::NotFound => {}
+        Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+    }
+    let id = srv.id.clone();
+    cx.wait(&format!("server {} ({}) deleting", srv.name, srv.id), || {
+        let nova = c.nova();
+        let id = id.clone();
+        async move {
+            match nova.server(&id).await {
+                Err(e) if e.kind == ErrorKind::NotFound => Ok(Poll::Ready(())),
+                Err(e) => Err(e),
+                Ok(s) if s.status == "DELETED" => Ok(Poll::Ready(())),
+                Ok(s) if is_failed(&s.status) => Ok(Poll::Failed(s.status)),
+                Ok(s) => Ok(Poll::Pending(s.status)),
+            }
+        }
+    })
+    .await?;
+    srv.status = "DELETED".into();
+    cx.value(srv)
+}

@@ -1,0 +1,323 @@
+//! The stdlib record types (stdlib/types.dr) as Rust structs, and the
+//! conversions from API objects. Serialized, each gives a JSON object with
+//! exactly the record's fields; deserialized (from action arguments), missing
+//! fields take their zero value.
+
+use lifeboat_openstack::types::cinder::{Backup, Snapshot, Volume};
+use lifeboat_openstack::types::nova::Server;
+use serde::{Deserialize, Serialize};
+
+/// Metadata keys Lifeboat puts on what it creates.
+pub const META_TAG: &str = "lifeboat_tag";
+pub const META_RUN: &str = "lifeboat_run";
+pub const META_STEP: &str = "lifeboat_step";
+pub const META_ORIGIN: &str = "lifeboat_origin";
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub status: String,
+    pub role: String,
+    pub priority: i64,
+    pub flavor: String,
+    pub networks: Vec<String>,
+    pub tags: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VolumeRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub status: String,
+    pub size_gb: i64,
+    pub volume_type: String,
+    pub bootable: bool,
+    pub server_id: String,
+    pub device: String,
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub volume_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SnapshotRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub volume_id: String,
+    pub size_gb: i64,
+    pub status: String,
+    pub created_at: String,
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct GroupSnapshotRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub group_id: String,
+    pub created_at: String,
+    pub snapshots: Vec<SnapshotRec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupRecordRec {
+    pub backup_service: String,
+    pub backup_url: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BackupRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub volume_id: String,
+    pub size_gb: i64,
+    pub status: String,
+    pub incremental: bool,
+    pub container: String,
+    pub created_at: String,
+    pub origin: String,
+    pub bytes_moved: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ImageRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub status: String,
+    pub server_id: String,
+    pub snapshots: Vec<SnapshotRec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AttachmentRec {
+    pub id: String,
+    pub server_id: String,
+    pub volume_id: String,
+    pub device: String,
+    pub site: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ReplicaRec {
+    pub volume_id: String,
+    pub site: String,
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub host: String,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManifestVolumeRec {
+    pub id: String,
+    pub name: String,
+    pub size_gb: i64,
+    pub volume_type: String,
+    pub bootable: bool,
+    pub device: String,
+    pub boot: bool,
+    pub record: BackupRecordRec,
+    pub backup_id: String,
+    pub replica: ReplicaRec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManifestServerRec {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub priority: i64,
+    pub flavor: String,
+    pub networks: Vec<String>,
+    pub boot_volume: ManifestVolumeRec,
+    pub data_volumes: Vec<ManifestVolumeRec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct BootGroupRec {
+    pub priority: i64,
+    pub servers: Vec<ManifestServerRec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ManifestRec {
+    pub version: i64,
+    pub vnf: String,
+    pub option: String,
+    pub run_id: String,
+    pub snapshot_time: String,
+    pub source_site: String,
+    pub servers: Vec<ManifestServerRec>,
+    pub volumes: Vec<ManifestVolumeRec>,
+    pub boot_groups: Vec<BootGroupRec>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ObjectRec {
+    pub container: String,
+    pub name: String,
+    pub site: String,
+    pub etag: String,
+    pub bytes: i64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct VerificationRec {
+    pub ok: bool,
+    pub checked: i64,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HookResultRec {
+    pub ok: bool,
+    pub output: String,
+}
+
+/// The production volume a Cinder volume descends from: its
+/// `lifeboat_origin` metadata, else itself.
+pub fn origin_of(v: &Volume) -> String {
+    v.metadata.get(META_ORIGIN).filter(|o| !o.is_empty()).cloned().unwrap_or_else(|| v.id.clone())
+}
+
+/// A volume record. `server_id`/`device` from its (first) attachment.
+pub fn volume_rec(v: &Volume, site: &str) -> VolumeRec {
+    let att = v.attachments.first();
+    VolumeRec {
+        id: v.id.clone(),
+        name: v.name.clone(),
+        site: site.to_string(),
+        status: v.status.clone(),
+        size_gb: v.size as i64,
+        volume_type: v.volume_type.clone(),
+        bootable: v.bootable,
+        server_id: att.map(|a| a.server_id.clone()).unwrap_or_default(),
+        device: att.map(|a| a.device.clone()).unwrap_or_default(),
+        origin: v.metadata.get(META_ORIGIN).cloned().unwrap_or_default(),
+    }
+}
+
+/// A snapshot record; `origin` from its metadata, else `fallback_origin`.
+pub fn snapshot_rec(s: &Snapshot, site: &str, fallback_origin: &str) -> SnapshotRec {
+    SnapshotRec {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        site: site.to_string(),
+        volume_id: s.volume_id.clone(),
+        size_gb: s.size as i64,
+        status: s.status.clone(),
+        created_at: s.created_at.clone(),
+        origin: s.metadata.get(META_ORIGIN).filter(|o| !o.is_empty()).cloned().unwrap_or_else(|| fallback_origin.to_string()),
+    }
+}
+
+pub fn backup_rec(b: &Backup, site: &str, fallback_origin: &str, bytes_moved: u64) -> BackupRec {
+    BackupRec {
+        id: b.id.clone(),
+        name: b.name.clone(),
+        site: site.to_string(),
+        volume_id: b.volume_id.clone(),
+        size_gb: b.size as i64,
+        status: b.status.clone(),
+        incremental: b.is_incremental,
+        container: b.container.clone(),
+        created_at: b.created_at.clone(),
+        origin: b.metadata.get(META_ORIGIN).filter(|o| !o.is_empty()).cloned().unwrap_or_else(|| fallback_origin.to_string()),
+        bytes_moved: bytes_moved as i64,
+    }
+}
+
+/// A server record; `volumes` are given boot volume first (see
+/// `nova::ordered_volume_ids`).
+pub fn server_rec(s: &Server, site: &str, volumes: Vec<String>) -> ServerRec {
+    ServerRec {
+        id: s.id.clone(),
+        name: s.name.clone(),
+        site: site.to_string(),
+        status: s.status.clone(),
+        role: s.metadata.get("role").cloned().unwrap_or_default(),
+        priority: s.metadata.get("priority").and_then(|p| p.trim().parse().ok()).unwrap_or(0),
+        flavor: s.flavor_name(),
+        networks: s.network_names(),
+        tags: s.tags.clone(),
+        volumes,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::Value;
+
+    /// Field names of each record exactly as stdlib/types.dr declares them.
+    #[test]
+    fn records_have_exactly_the_catalogue_fields() {
+        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../stdlib/types.dr")).unwrap();
+        let mut types: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let mut current: Option<String> = None;
+        for line in src.lines() {
+            let l = line.split('#').next().unwrap_or("").trim();
+            if let Some(rest) = l.strip_prefix("type ") {
+                current = Some(rest.trim_end_matches('{').trim().to_string());
+                types.insert(current.clone().unwrap(), vec![]);
+            } else if l == "}" {
+                current = None;
+            } else if let (Some(t), Some((field, _))) = (&current, l.split_once(':')) {
+                types.get_mut(t).unwrap().push(field.trim().to_string());
+            }
+        }
+        let check = |name: &str, v: Value| {
+            let got: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+            assert_eq!(&got, types.get(name).unwrap_or_else(|| panic!("no type {name}")), "record {name}");
+        };
+        check("server", serde_json::to_value(ServerRec::default()).unwrap());
+        check("volume", serde_json::to_value(VolumeRec::default()).unwrap());
+        check("group", serde_json::to_value(GroupRec::default()).unwrap());
+        check("snapshot", serde_json::to_value(SnapshotRec::default()).unwrap());
+        check("group_snapshot", serde_json::to_value(GroupSnapshotRec::default()).unwrap());
+        check("backup_record", serde_json::to_value(BackupRecordRec::default()).unwrap());
+        check("backup", serde_json::to_value(BackupRec::default()).unwrap());
+        check("image", serde_json::to_value(ImageRec::default()).unwrap());
+        check("attachment", serde_json::to_value(AttachmentRec::default()).unwrap());
+        check("replica", serde_json::to_value(ReplicaRec::default()).unwrap());
+        check("manifest_volume", serde_json::to_value(ManifestVolumeRec::default()).unwrap());
+        check("manifest_server", serde_json::to_value(ManifestServerRec::default()).unwrap());
+        check("boot_group", serde_json::to_value(BootGroupRec::default()).unwrap());
+        check("manifest", serde_json::to_value(ManifestRec::default()).unwrap());
+        check("object", serde_json::to_value(ObjectRec::default()).unwrap());
+        check("verification", serde_json::to_value(VerificationRec::default()).unwrap());
+        check("hook_result", serde_json::to_value(HookResultRec::default()).unwrap());
+        assert_eq!(types.len(), 17, "a record type was added to stdlib/types.dr: map it here");
+    }
+}

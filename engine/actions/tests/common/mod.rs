@@ -1,0 +1,66 @@
+//! Shared by the end-to-end tests: the emulator, the actions built from the
+//! clouds.yaml it writes, and a short way to make calls.
+
+#![allow(dead_code)]
+
+use lifeboat_actions::{ContentChecksums, OpenStackActions, SiteCloud};
+use lifeboat_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use lifeboat_exec::action::{ActionCall, ActionError, ActionOutput, Actions};
+use lifeboat_openstack::ConfigLoader;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub struct Env {
+    pub emu: EmulatorHandle,
+    pub acts: OpenStackActions,
+    pub dir: tempfile::TempDir,
+    pub run_id: String,
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        let emu = Emulator::start(EmulatorConfig::fast()).await.expect("emulator starts");
+        let dir = tempfile::tempdir().unwrap();
+        emu.write_clouds_yaml(&dir.path().join("clouds.yaml")).unwrap();
+        let loader = ConfigLoader::new(BTreeMap::new(), vec![dir.path().to_path_buf()]);
+        let acts = OpenStackActions::from_clouds(&loader, &[SiteCloud::new("site-a", "emulator"), SiteCloud::new("site-b", "emulator")])
+            .unwrap()
+            .with_content_checksums(ContentChecksums::EmulatorAdmin { base_url: format!("{}/_emulator", emu.admin_url()) });
+        Env { emu, acts, dir, run_id: "r1".into() }
+    }
+
+    pub fn call(&self, action: &str, step: &str, args: Value) -> ActionCall {
+        ActionCall {
+            action: action.into(),
+            args: args.as_object().cloned().unwrap_or_default(),
+            site: None,
+            run_id: self.run_id.clone(),
+            step: step.into(),
+            tag: format!("lb-{}-{}", self.run_id, step.replace(['[', ']'], "-").trim_end_matches('-')),
+            attempt: 1,
+            timeout: Duration::from_secs(60),
+        }
+    }
+
+    pub async fn try_run(&self, action: &str, step: &str, args: Value) -> Result<ActionOutput, ActionError> {
+        self.acts.run(&self.call(action, step, args)).await
+    }
+
+    /// Run and return the value; panics with the action's error.
+    pub async fn run(&self, action: &str, step: &str, args: Value) -> Value {
+        match self.try_run(action, step, args).await {
+            Ok(o) => o.value,
+            Err(e) => panic!("{action} ({step}) failed: {e} [{:?}]", e.class),
+        }
+    }
+}
+
+/// The keys of a record, to check it has exactly the catalogue's fields.
+pub fn keys(v: &Value) -> Vec<String> {
+    v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+}
+
+pub fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or_default()
+}

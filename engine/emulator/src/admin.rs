@@ -1,0 +1,279 @@
+//! `/_emulator/...`: the control plane of the emulator on the Keystone
+//! listener (no auth): site outage, faults, checksums, the workload invariant,
+//! timing, token expiry, status and the clouds.yaml.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::content::Content;
+use crate::faults::FaultProfile;
+use crate::keystone::sh_tokens;
+use crate::server::Shared;
+use crate::world::{Site, World};
+
+fn err(status: StatusCode, msg: impl Into<String>) -> Response {
+    (status, Json(json!({"error": {"code": status.as_u16(), "message": msg.into()}}))).into_response()
+}
+
+fn site_of(s: &str) -> Result<Site, Response> {
+    Site::parse(s).ok_or_else(|| err(StatusCode::NOT_FOUND, format!("unknown site {s:?}")))
+}
+
+pub async fn status(State(sh): State<Arc<Shared>>) -> Response {
+    let w = sh.lock();
+    let mut sites = serde_json::Map::new();
+    for site in Site::ALL {
+        let s = w.site(site);
+        sites.insert(
+            site.name().into(),
+            json!({
+                "down": sh.switches[site.index()].is_down(),
+                "url": sh.site_base(site),
+                "servers": s.servers.len(), "volumes": s.volumes.len(), "snapshots": s.snapshots.len(),
+                "backups": s.backups.len(), "images": s.images.len(), "replicas": s.replicas.len(),
+                "backup_store": s.backup_store.len(),
+            }),
+        );
+    }
+    let t = sh.timing();
+    Json(json!({
+        "keystone": format!("{}/v3", sh.keystone_base),
+        "sites": sites,
+        "timing": timing_json(&t),
+        "writers": w.writers.iter().map(|(k, (txn, pos))| (k.clone(), json!({"txn": txn, "pos": pos}))).collect::<serde_json::Map<_, _>>(),
+    }))
+    .into_response()
+}
+
+fn timing_json(t: &crate::server::Timing) -> Value {
+    json!({
+        "token_ttl_s": t.token_ttl.as_secs_f64(),
+        "transition_ms": t.transition.as_millis() as u64,
+        "write_interval_ms": t.write_interval.as_secs_f64() * 1000.0,
+        "replication_lag_ms": t.replication_lag.as_millis() as u64,
+    })
+}
+
+pub async fn site_down(State(sh): State<Arc<Shared>>, Path(site): Path<String>) -> Response {
+    match site_of(&site) {
+        Ok(s) => {
+            sh.switches[s.index()].set(true);
+            Json(json!({"site": s.name(), "down": true})).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+pub async fn site_up(State(sh): State<Arc<Shared>>, Path(site): Path<String>) -> Response {
+    match site_of(&site) {
+        Ok(s) => {
+            sh.switches[s.index()].set(false);
+            Json(json!({"site": s.name(), "down": false})).into_response()
+        }
+        Err(r) => r,
+    }
+}
+
+pub async fn get_faults(State(sh): State<Arc<Shared>>) -> Response {
+    Json(serde_json::to_value(&sh.fault_state().profile).unwrap_or(Value::Null)).into_response()
+}
+
+pub async fn put_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    let text = String::from_utf8_lossy(&body);
+    match FaultProfile::from_yaml_str(&text) {
+        Ok(p) => {
+            sh.fault_state().set(p.clone());
+            Json(serde_json::to_value(&p).unwrap_or(Value::Null)).into_response()
+        }
+        Err(e) => err(StatusCode::BAD_REQUEST, format!("invalid fault profile: {e}")),
+    }
+}
+
+pub async fn delete_faults(State(sh): State<Arc<Shared>>) -> Response {
+    sh.fault_state().set(FaultProfile::none());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The content of a volume, snapshot or backup (for backups: the stored data,
+/// wherever it is held).
+pub fn content_of(w: &World, site: Site, kind: &str, id: &str) -> Option<Content> {
+    let s = w.site(site);
+    match kind {
+        "volumes" => s.volumes.get(id).map(|v| v.content.clone()),
+        "snapshots" => s.snapshots.get(id).map(|v| v.content.clone()),
+        "backups" => {
+            let store = s.backups.get(id).map(|b| b.store_site).unwrap_or(site);
+            w.site(store).backup_store.get(id).or_else(|| s.backup_store.get(id)).map(|b| b.content.clone())
+        }
+        "replicas" => s.replicas.get(id).map(|r| r.content.clone()),
+        _ => None,
+    }
+}
+
+pub async fn checksum(State(sh): State<Arc<Shared>>, Path((site, kind, id)): Path<(String, String, String)>) -> Response {
+    let s = match site_of(&site) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let w = sh.lock();
+    match content_of(&w, s, &kind, &id) {
+        Some(c) => Json(json!({"site": s.name(), "kind": kind, "id": id, "checksum": c.checksum(), "blocks": c.block_count()})).into_response(),
+        None => err(StatusCode::NOT_FOUND, format!("no {kind} {id} at {}", s.name())),
+    }
+}
+
+/// `POST /_emulator/invariant {"site", "volume_ids": [...]}` (also `snapshot_ids`, `backup_ids`).
+pub async fn invariant(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return err(StatusCode::BAD_REQUEST, "expected JSON {\"site\": .., \"volume_ids\": [..]}");
+    };
+    let Some(site) = v["site"].as_str().and_then(Site::parse) else {
+        return err(StatusCode::BAD_REQUEST, "missing or unknown \"site\"");
+    };
+    let w = sh.lock();
+    let mut items = Vec::new();
+    for (key, kind) in [("volume_ids", "volumes"), ("snapshot_ids", "snapshots"), ("backup_ids", "backups")] {
+        for id in v[key].as_array().into_iter().flatten().filter_map(|x| x.as_str()) {
+            match content_of(&w, site, kind, id) {
+                Some(c) => items.push((id.to_string(), c)),
+                None => return err(StatusCode::NOT_FOUND, format!("no {kind} {id} at {}", site.name())),
+            }
+        }
+    }
+    if items.is_empty() {
+        return err(StatusCode::BAD_REQUEST, "no ids given");
+    }
+    let (ok, detail, records) = crate::workload::check_invariant(&items);
+    Json(json!({"ok": ok, "detail": detail, "records": records})).into_response()
+}
+
+pub async fn get_timing(State(sh): State<Arc<Shared>>) -> Response {
+    Json(timing_json(&sh.timing())).into_response()
+}
+
+/// `PUT /_emulator/timing {"transition_ms", "write_interval_ms", "replication_lag_ms", "token_ttl_s"}` (any subset).
+pub async fn put_timing(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return err(StatusCode::BAD_REQUEST, "expected a JSON object");
+    };
+    let mut t = sh.timing();
+    // Seconds from a JSON number; out-of-range values (negative, > 1 year) are refused.
+    let secs = |key: &str, scale: f64, min: f64| -> Result<Option<Duration>, Response> {
+        match v.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(x) => match x.as_f64().map(|f| f / scale) {
+                Some(s) if (0.0..=31_536_000.0).contains(&s) => Ok(Some(Duration::from_secs_f64(s.max(min)))),
+                _ => Err(err(StatusCode::BAD_REQUEST, format!("{key} must be a number between 0 and one year"))),
+            },
+        }
+    };
+    let parsed = (|| -> Result<(), Response> {
+        if let Some(d) = secs("transition_ms", 1000.0, 0.0)? {
+            t.transition = d;
+        }
+        if let Some(d) = secs("write_interval_ms", 1000.0, 0.00001)? {
+            t.write_interval = d;
+        }
+        if let Some(d) = secs("replication_lag_ms", 1000.0, 0.0)? {
+            t.replication_lag = d;
+        }
+        if let Some(d) = secs("token_ttl_s", 1.0, 0.0)? {
+            t.token_ttl = d;
+        }
+        Ok(())
+    })();
+    if let Err(r) = parsed {
+        return r;
+    }
+    match sh.timing.write() {
+        Ok(mut g) => *g = t.clone(),
+        Err(p) => *p.into_inner() = t.clone(),
+    }
+    Json(timing_json(&t)).into_response()
+}
+
+pub async fn expire_tokens(State(sh): State<Arc<Shared>>) -> Response {
+    sh_tokens(&sh).expire_all();
+    Json(json!({"expired": true})).into_response()
+}
+
+pub async fn clouds(State(sh): State<Arc<Shared>>) -> Response {
+    crate::clouds::clouds_yaml(&sh.keystone_base, &sh.topology).into_response()
+}
+
+/// `GET /_emulator/sites/{site}/replicas`: the backend replicas a site holds.
+pub async fn replicas(State(sh): State<Arc<Shared>>, Path(site): Path<String>) -> Response {
+    let s = match site_of(&site) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let w = sh.lock();
+    let list: Vec<Value> = w
+        .site(s)
+        .replicas
+        .values()
+        .map(|r| json!({"ref": r.reference, "source_volume_id": r.source_volume_id, "size": r.size, "active": r.active, "checksum": r.content.checksum(), "managed_as": r.managed_as}))
+        .collect();
+    Json(json!({"replicas": list})).into_response()
+}
+
+/// The subject of a hook call: a server id or name, or an object carrying
+/// `id`/`name` (possibly nested under `server` or `subject`).
+fn hook_subject(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) if !s.is_empty() => {
+            // A JSON-encoded record passed as a string.
+            match serde_json::from_str::<Value>(s) {
+                Ok(inner @ Value::Object(_)) => hook_subject(&inner),
+                _ => Some(s.clone()),
+            }
+        }
+        Value::Object(o) => o
+            .get("id")
+            .and_then(|x| x.as_str().map(str::to_string))
+            .or_else(|| o.get("server").and_then(hook_subject))
+            .or_else(|| o.get("subject").and_then(hook_subject))
+            .or_else(|| o.get("name").and_then(|x| x.as_str().map(str::to_string))),
+        _ => None,
+    }
+}
+
+/// `POST /_emulator/vnfm/hook`: an emulated VNF manager for the `hook`
+/// quiesce method. `{"event": "...freeze..." | "...thaw...", "subject": <server>}`
+/// freezes or thaws the guest I/O of the server (either site), like the
+/// `quiesce`/`unquiesce` server actions. Other events are acknowledged.
+pub async fn vnfm_hook(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
+    let Ok(v) = serde_json::from_slice::<Value>(&body) else {
+        return err(StatusCode::BAD_REQUEST, "expected a JSON object with \"event\" and \"subject\"");
+    };
+    let event = v["event"].as_str().unwrap_or("").to_ascii_lowercase();
+    let freeze = if event.contains("thaw") || event.contains("unquiesce") {
+        false
+    } else if event.contains("freeze") || event.contains("quiesce") {
+        true
+    } else {
+        return Json(json!({"ok": true, "output": format!("event {event:?} acknowledged")})).into_response();
+    };
+    let Some(subject) = hook_subject(&v["subject"]).or_else(|| hook_subject(&v["server"])) else {
+        return err(StatusCode::BAD_REQUEST, "missing \"subject\" (a server id or name)");
+    };
+    let mut w = sh.lock();
+    for site in Site::ALL {
+        let s = w.site_mut(site);
+        let Some(srv) = s.servers.values_mut().find(|x| x.id == subject || x.name == subject) else { continue };
+        if srv.status != "ACTIVE" {
+            return err(StatusCode::CONFLICT, format!("server {} is {}, not ACTIVE", srv.name, srv.status));
+        }
+        srv.quiesced = freeze;
+        let what = if freeze { "frozen" } else { "thawed" };
+        return Json(json!({"ok": true, "output": format!("{} ({}) {what}", srv.name, site.name())})).into_response();
+    }
+    err(StatusCode::NOT_FOUND, format!("no server {subject:?} at either site"))
+}

@@ -1,0 +1,529 @@
+//! Cinder backups. The data of a backup made at one site is stored in the
+//! OTHER site's object store (container `container`), so losing the primary
+//! site loses no backup. Incremental backups store only the blocks changed
+//! since their parent (the newest available backup of the same volume) and
+//! report it: `object_count` = stored 4 KiB blocks, `emulator:bytes_moved` =
+//! object_count × 4096. Restore rebuilds the full content; export_record's
+//! `backup_url` is base64 JSON naming the backup and its store, which the
+//! other site's `import_record` accepts.
+
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Map, Value};
+
+use super::{accepted, invalid_volume, links, nf, paginate};
+use crate::content::BLOCK_SIZE;
+use crate::errors::{bad_request, Flavor as F, Reply};
+use crate::microversion::Mv;
+use crate::routing::Ctx;
+use crate::world::{new_id, now_iso, Backup, Site, StoredBackup, SwiftObject, World};
+
+pub const BACKUP_SERVICE: &str = "cinder.backup.drivers.swift.SwiftBackupDriver";
+
+pub fn view(ctx: &Ctx, w: &World, b: &Backup, mv: Mv) -> Value {
+    let has_dependents = w.site(ctx.site).backups.values().any(|x| x.parent_id.as_deref() == Some(&b.id));
+    let mut o = json!({
+        "availability_zone": "nova",
+        "container": b.container,
+        "created_at": b.created_at,
+        "data_timestamp": b.data_timestamp,
+        "description": b.description,
+        "fail_reason": b.fail_reason,
+        "has_dependent_backups": has_dependents,
+        "id": b.id,
+        "is_incremental": b.incremental,
+        "links": links(ctx, "backups", &b.id),
+        "name": b.name,
+        "object_count": b.object_count,
+        "size": b.size,
+        "snapshot_id": b.snapshot_id,
+        "status": b.status,
+        "updated_at": b.updated_at,
+        "volume_id": b.volume_id,
+        "os-backup-project-attr:project_id": b.project_id,
+        "emulator:bytes_moved": b.changed_blocks * BLOCK_SIZE as u64,
+        "emulator:store_site": b.store_site.name(),
+    });
+    if mv.at_least(3, 43) {
+        o["metadata"] = json!(b.metadata);
+    }
+    if mv.at_least(3, 56) {
+        o["user_id"] = json!(b.user_id);
+    }
+    o
+}
+
+pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
+    let w = ctx.shared.lock();
+    let mut bs: Vec<&Backup> = w.site(ctx.site).backups.values().collect();
+    bs.sort_by_key(|x| std::cmp::Reverse(x.seq));
+    if let Some(v) = ctx.q("volume_id") {
+        bs.retain(|b| b.volume_id == v);
+    }
+    if let Some(n) = ctx.q("name") {
+        bs.retain(|b| b.name == n);
+    }
+    if let Some(st) = ctx.q("status") {
+        bs.retain(|b| b.status == st);
+    }
+    let total = bs.len();
+    let next = paginate(ctx, &mut bs, |b| b.id.clone(), if detail { "backups/detail" } else { "backups" })?;
+    let items: Vec<Value> = bs
+        .iter()
+        .map(|b| if detail { view(ctx, &w, b, mv) } else { json!({"id": b.id, "name": b.name, "links": links(ctx, "backups", &b.id)}) })
+        .collect();
+    let mut body = json!({"backups": items});
+    if let Some(n) = next {
+        body["backups_links"] = n;
+    }
+    if mv.at_least(3, 45) && ctx.q("with_count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        body["count"] = json!(total);
+    }
+    Ok(Json(body).into_response())
+}
+
+pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
+    let w = ctx.shared.lock();
+    let b = w.site(ctx.site).backups.get(id).ok_or_else(|| nf("Backup", id))?;
+    Ok(Json(json!({"backup": view(ctx, &w, b, mv)})).into_response())
+}
+
+fn flag(v: Option<&Value>, name: &str) -> Result<bool, axum::response::Response> {
+    match v {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
+        Some(other) => Err(bad_request(F::Cinder, format!("Invalid input received: Invalid value '{other}' for {name}."))),
+    }
+}
+
+pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
+    let body = ctx.json(F::Cinder)?;
+    let Some(req) = body.get("backup").and_then(|b| b.as_object()) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: 'backup' is a required property"));
+    };
+    let Some(vid) = req.get("volume_id").and_then(|v| v.as_str()) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: 'volume_id' is a required property"));
+    };
+    let incremental = flag(req.get("incremental"), "incremental")?;
+    let force = flag(req.get("force"), "force")?;
+    let snapshot_id = req.get("snapshot_id").and_then(|s| s.as_str()).map(str::to_string);
+    let container = req.get("container").and_then(|c| c.as_str()).unwrap_or("volumebackups").to_string();
+    let name = req.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+    let mut metadata = Map::new();
+    if let Some(m) = req.get("metadata") {
+        if !mv.at_least(3, 43) {
+            return Err(bad_request(F::Cinder, "Invalid input received: metadata requires microversion 3.43"));
+        }
+        match m.as_object() {
+            Some(m) => metadata = m.clone(),
+            None => return Err(bad_request(F::Cinder, "Invalid input received: metadata must be a dictionary")),
+        }
+    }
+    let site = ctx.site;
+    let store = site.other();
+    if ctx.shared.switches[store.index()].is_down() {
+        return Err(crate::errors::error(F::Cinder, StatusCode::SERVICE_UNAVAILABLE, format!("Service cinder-backup could not be found or is down: its object store at {} is unreachable.", store.name())));
+    }
+    let mut w = ctx.shared.lock();
+    let s = w.site(site);
+    let v = s.volumes.get(vid).ok_or_else(|| nf("Volume", vid))?;
+    let content = if let Some(sid) = &snapshot_id {
+        let sn = s.snapshots.get(sid).ok_or_else(|| nf("Snapshot", sid))?;
+        if sn.volume_id != vid {
+            return Err(bad_request(F::Cinder, format!("Invalid input received: snapshot {sid} does not belong to volume {vid}")));
+        }
+        if sn.status != "available" {
+            return Err(bad_request(F::Cinder, format!("Invalid snapshot: Snapshot to be backed up must be available, but the current status is \"{}\".", sn.status)));
+        }
+        sn.content.clone()
+    } else {
+        match v.status.as_str() {
+            "available" => {}
+            "in-use" if force => {}
+            "in-use" => return Err(invalid_volume("Volume to be backed up must be available or in-use, but the current status is \"in-use\". (use force to back up an in-use volume)".to_string())),
+            st => return Err(invalid_volume(format!("Volume to be backed up must be available or in-use, but the current status is \"{st}\"."))),
+        }
+        v.content.clone()
+    };
+    let size = v.size;
+    let bootable = v.bootable;
+    // Parent: the newest available backup of this volume.
+    let parent = s.backups.values().filter(|b| b.volume_id == vid && b.status == "available").max_by_key(|b| b.seq).map(|b| b.id.clone());
+    if incremental && parent.is_none() {
+        return Err(bad_request(F::Cinder, "Invalid backup: No backups available to do an incremental backup."));
+    }
+    let parent = if incremental { parent } else { None };
+    let changed = match &parent {
+        Some(p) => match w.site(store).backup_store.get(p) {
+            Some(pd) => content.changed_since(&pd.content) as u64,
+            None => content.block_count() as u64,
+        },
+        None => content.block_count() as u64,
+    };
+    let prior_status = w.site(site).volumes.get(vid).map(|v| v.status.clone()).unwrap_or_default();
+    let id = new_id();
+    let seq = w.next_seq();
+    let now = now_iso();
+    let backup = Backup {
+        id: id.clone(),
+        name: name.clone(),
+        seq,
+        description: req.get("description").and_then(|d| d.as_str()).map(str::to_string),
+        volume_id: vid.to_string(),
+        snapshot_id: snapshot_id.clone(),
+        size,
+        status: "creating".into(),
+        incremental,
+        parent_id: parent.clone(),
+        container: container.clone(),
+        metadata: metadata.clone(),
+        changed_blocks: changed,
+        object_count: changed,
+        created_at: now.clone(),
+        updated_at: Some(now.clone()),
+        data_timestamp: now.clone(),
+        store_site: store,
+        fail_reason: None,
+        user_id: ctx.token.user_id.clone(),
+        project_id: ctx.token.project_id.clone(),
+    };
+    let stored = StoredBackup {
+        id: id.clone(),
+        content,
+        size,
+        volume_id: vid.to_string(),
+        parent_id: parent,
+        changed_blocks: changed,
+        container: container.clone(),
+        created_at: now.clone(),
+        name: name.clone(),
+        description: backup.description.clone(),
+        metadata,
+        snapshot_id,
+        bootable,
+        made_at: site,
+    };
+    w.site_mut(site).backups.insert(id.clone(), backup);
+    if prior_status == "available" {
+        if let Some(v) = w.site_mut(site).volumes.get_mut(vid) {
+            v.status = "backing-up".into();
+        }
+    }
+    drop(w);
+    // Backup duration grows with the data moved: one transition per 256 blocks (1 MiB), at least one.
+    let factor = 1 + (changed / 256).min(20) as u32;
+    let (i1, i2, v1, v2) = (id.clone(), id.clone(), vid.to_string(), vid.to_string());
+    let (p1, p2) = (prior_status.clone(), prior_status);
+    ctx.shared.later(
+        site,
+        "backup.create",
+        factor,
+        move |w: &mut World| {
+            let (cont, bid, blocks) = (stored.container.clone(), stored.id.clone(), stored.changed_blocks);
+            w.site_mut(store).backup_store.insert(stored.id.clone(), stored);
+            let c = w.site_mut(store).containers.entry(cont).or_default();
+            if c.created_at.is_empty() {
+                c.created_at = now_iso();
+            }
+            let meta = json!({"backup_id": bid, "object_count": blocks, "block_size": BLOCK_SIZE}).to_string();
+            c.objects.insert(
+                format!("backup_{bid}_metadata"),
+                SwiftObject { etag: crate::swift::md5_hex(meta.as_bytes()), data: bytes::Bytes::from(meta), content_type: "application/json".into(), meta: Default::default(), last_modified: now_iso() },
+            );
+            let sm = w.site_mut(site);
+            if let Some(b) = sm.backups.get_mut(&i1) {
+                b.status = "available".into();
+                b.updated_at = Some(now_iso());
+            }
+            if let Some(v) = sm.volumes.get_mut(&v1) {
+                if v.status == "backing-up" {
+                    v.status = p1;
+                }
+            }
+        },
+        move |w: &mut World| {
+            let sm = w.site_mut(site);
+            if let Some(b) = sm.backups.get_mut(&i2) {
+                b.status = "error".into();
+                b.fail_reason = Some("Injected fault: backup driver failed".into());
+            }
+            if let Some(v) = sm.volumes.get_mut(&v2) {
+                if v.status == "backing-up" {
+                    v.status = p2;
+                }
+            }
+        },
+    );
+    Ok(accepted(json!({"backup": {"id": id, "links": links(ctx, "backups", &id), "name": name}})))
+}
+
+pub fn delete(ctx: &Ctx, id: &str) -> Reply {
+    let site = ctx.site;
+    let mut w = ctx.shared.lock();
+    let s = w.site(site);
+    let b = s.backups.get(id).ok_or_else(|| nf("Backup", id))?;
+    if !["available", "error"].contains(&b.status.as_str()) {
+        return Err(bad_request(F::Cinder, format!("Invalid backup: Backup status must be available or error, but current status is: {}.", b.status)));
+    }
+    if s.backups.values().any(|x| x.parent_id.as_deref() == Some(id)) {
+        return Err(bad_request(F::Cinder, "Invalid backup: Incremental backups exist for this backup."));
+    }
+    let store = b.store_site;
+    if let Some(b) = w.site_mut(site).backups.get_mut(id) {
+        b.status = "deleting".into();
+    }
+    drop(w);
+    let (i1, i2) = (id.to_string(), id.to_string());
+    ctx.shared.later(
+        site,
+        "backup.delete",
+        1,
+        move |w: &mut World| {
+            w.site_mut(site).backups.remove(&i1);
+            // The data goes when no site's Cinder knows the backup any more.
+            if !Site::ALL.iter().any(|s| w.site(*s).backups.contains_key(&i1)) {
+                if let Some(d) = w.site_mut(store).backup_store.remove(&i1) {
+                    if let Some(c) = w.site_mut(store).containers.get_mut(&d.container) {
+                        c.objects.remove(&format!("backup_{i1}_metadata"));
+                    }
+                }
+            }
+        },
+        move |w: &mut World| {
+            if let Some(b) = w.site_mut(site).backups.get_mut(&i2) {
+                b.status = "error_deleting".into();
+            }
+        },
+    );
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// `POST /backups/{id}/restore {"restore": {"volume_id"?, "name"?}}`.
+pub fn restore(ctx: &Ctx, id: &str) -> Reply {
+    let body = ctx.json(F::Cinder)?;
+    let Some(req) = body.get("restore").and_then(|r| r.as_object()) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: 'restore' is a required property"));
+    };
+    let site = ctx.site;
+    let mut w = ctx.shared.lock();
+    let b = w.site(site).backups.get(id).ok_or_else(|| nf("Backup", id))?.clone();
+    if b.status != "available" {
+        return Err(bad_request(F::Cinder, format!("Invalid backup: Backup status must be available, but current status is: {}.", b.status)));
+    }
+    let target = req.get("volume_id").and_then(|v| v.as_str()).map(str::to_string);
+    let name = req.get("name").and_then(|n| n.as_str()).map(str::to_string).unwrap_or_else(|| format!("restore_backup_{id}"));
+    let vid = match target {
+        Some(vid) => {
+            let v = w.site_mut(site).volumes.get_mut(&vid).ok_or_else(|| nf("Volume", &vid))?;
+            if v.status != "available" {
+                return Err(invalid_volume(format!("Volume to be restored to must be available, but the current status is \"{}\".", v.status)));
+            }
+            if v.size < b.size {
+                return Err(invalid_volume(format!("volume size {}GB is too small to restore backup of size {}GB.", v.size, b.size)));
+            }
+            v.status = "restoring-backup".into();
+            vid
+        }
+        None => {
+            let vt = w.site(site).default_volume_type().map(|t| t.name.clone()).unwrap_or_default();
+            super::volumes::insert_new(ctx, &mut w, name.clone(), None, b.size, vt, false, Map::new(), Default::default(), None, None, "restoring-backup")
+        }
+    };
+    let vname = w.site(site).volumes.get(&vid).map(|v| v.name.clone()).unwrap_or_default();
+    if let Some(bm) = w.site_mut(site).backups.get_mut(id) {
+        bm.status = "restoring".into();
+    }
+    drop(w);
+    let store = b.store_site;
+    let shared = ctx.shared.clone();
+    let factor = 1 + (b.size / 10).min(10) as u32;
+    let (bid, bid2, v1, v2) = (id.to_string(), id.to_string(), vid.clone(), vid.clone());
+    ctx.shared.later(
+        site,
+        "backup.restore",
+        factor,
+        move |w: &mut World| {
+            let reachable = !shared.switches[store.index()].is_down();
+            let data = if reachable { w.site(store).backup_store.get(&bid).map(|d| (d.content.clone(), d.bootable)) } else { None };
+            let sm = w.site_mut(site);
+            if let Some(b) = sm.backups.get_mut(&bid) {
+                b.status = "available".into();
+            }
+            if let Some(v) = sm.volumes.get_mut(&v1) {
+                match data {
+                    Some((c, boot)) => {
+                        v.content = c;
+                        v.status = "available".into();
+                        v.bootable = v.bootable || boot;
+                    }
+                    None => v.status = "error_restoring".into(),
+                }
+                v.updated_at = Some(now_iso());
+            }
+        },
+        move |w: &mut World| {
+            let sm = w.site_mut(site);
+            if let Some(b) = sm.backups.get_mut(&bid2) {
+                b.status = "available".into();
+            }
+            if let Some(v) = sm.volumes.get_mut(&v2) {
+                v.status = "error_restoring".into();
+            }
+        },
+    );
+    Ok(accepted(json!({"restore": {"backup_id": id, "volume_id": vid, "volume_name": vname}})))
+}
+
+pub fn export_record(ctx: &Ctx, id: &str) -> Reply {
+    let w = ctx.shared.lock();
+    let b = w.site(ctx.site).backups.get(id).ok_or_else(|| nf("Backup", id))?;
+    if b.status != "available" {
+        return Err(bad_request(F::Cinder, format!("Invalid backup: Backup status must be available and not restoring, current status is: {}.", b.status)));
+    }
+    let rec = json!({
+        "id": b.id, "display_name": b.name, "display_description": b.description, "volume_id": b.volume_id,
+        "size": b.size, "container": b.container, "parent_id": b.parent_id, "snapshot_id": b.snapshot_id,
+        "object_count": b.object_count, "changed_blocks": b.changed_blocks, "is_incremental": b.incremental,
+        "store_site": b.store_site.name(), "made_at": ctx.site.name(), "created_at": b.created_at,
+        "data_timestamp": b.data_timestamp, "metadata": b.metadata,
+    });
+    let url = base64_encode(rec.to_string().as_bytes());
+    Ok(Json(json!({"backup-record": {"backup_service": BACKUP_SERVICE, "backup_url": url}})).into_response())
+}
+
+pub fn import_record(ctx: &Ctx) -> Reply {
+    let body = ctx.json(F::Cinder)?;
+    let rec = body.get("backup-record").and_then(|r| r.as_object());
+    let (Some(service), Some(url)) = (rec.and_then(|r| r.get("backup_service")).and_then(|s| s.as_str()), rec.and_then(|r| r.get("backup_url")).and_then(|s| s.as_str())) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: Incorrect request body format: backup_service and backup_url are required."));
+    };
+    if service != BACKUP_SERVICE && !BACKUP_SERVICE.starts_with(service) {
+        return Err(bad_request(F::Cinder, format!("Invalid input received: Unsupported backup_service {service}")));
+    }
+    let decoded = base64_decode(url).and_then(|b| serde_json::from_slice::<Value>(&b).ok());
+    let Some(r) = decoded else {
+        return Err(bad_request(F::Cinder, "Invalid input received: Can't parse backup record."));
+    };
+    let (Some(id), Some(store)) = (r["id"].as_str(), r["store_site"].as_str().and_then(Site::parse)) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: Can't parse backup record."));
+    };
+    let site = ctx.site;
+    if store != site && ctx.shared.switches[store.index()].is_down() {
+        return Err(crate::errors::error(F::Cinder, StatusCode::SERVICE_UNAVAILABLE, format!("Backup store at {} is unreachable.", store.name())));
+    }
+    let mut w = ctx.shared.lock();
+    if w.site(site).backups.contains_key(id) {
+        return Err(bad_request(F::Cinder, format!("Invalid backup: Backup already exists in database: {id}")));
+    }
+    if !w.site(store).backup_store.contains_key(id) {
+        return Err(bad_request(F::Cinder, format!("Invalid backup: the data of backup {id} is not in the backup store (container {}).", r["container"].as_str().unwrap_or(""))));
+    }
+    let seq = w.next_seq();
+    let changed = r["changed_blocks"].as_u64().unwrap_or(0);
+    let name = r["display_name"].as_str().unwrap_or("").to_string();
+    let parent = r["parent_id"].as_str().map(str::to_string);
+    let b = Backup {
+        id: id.to_string(),
+        name: name.clone(),
+        seq,
+        description: r["display_description"].as_str().map(str::to_string),
+        volume_id: r["volume_id"].as_str().unwrap_or("").to_string(),
+        snapshot_id: r["snapshot_id"].as_str().map(str::to_string),
+        size: r["size"].as_u64().unwrap_or(0),
+        status: "available".into(),
+        incremental: r["is_incremental"].as_bool().unwrap_or(false),
+        parent_id: parent.filter(|p| w.site(site).backups.contains_key(p)),
+        container: r["container"].as_str().unwrap_or("").to_string(),
+        metadata: r["metadata"].as_object().cloned().unwrap_or_default(),
+        changed_blocks: changed,
+        object_count: r["object_count"].as_u64().unwrap_or(changed),
+        created_at: now_iso(),
+        updated_at: Some(now_iso()),
+        data_timestamp: r["data_timestamp"].as_str().unwrap_or("").to_string(),
+        store_site: store,
+        fail_reason: None,
+        user_id: ctx.token.user_id.clone(),
+        project_id: ctx.token.project_id.clone(),
+    };
+    w.site_mut(site).backups.insert(id.to_string(), b);
+    Ok((StatusCode::CREATED, Json(json!({"backup": {"id": id, "links": links(ctx, "backups", id), "name": name}}))).into_response())
+}
+
+pub fn action(ctx: &Ctx, id: &str) -> Reply {
+    let body = ctx.json(F::Cinder)?;
+    let Some((name, arg)) = body.as_object().and_then(|o| o.iter().next()) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: empty action"));
+    };
+    let mut w = ctx.shared.lock();
+    let b = w.site_mut(ctx.site).backups.get_mut(id).ok_or_else(|| nf("Backup", id))?;
+    match name.as_str() {
+        "os-reset_status" => {
+            if let Some(st) = arg.get("status").and_then(|s| s.as_str()) {
+                b.status = st.into();
+            }
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        "os-force_delete" => {
+            w.site_mut(ctx.site).backups.remove(id);
+            Ok(StatusCode::ACCEPTED.into_response())
+        }
+        other => Err(bad_request(F::Cinder, format!("Invalid input received: unknown backup action {other}"))),
+    }
+}
+
+const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+pub fn base64_encode(data: &[u8]) -> String {
+    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
+    for chunk in data.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+pub fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let mut buf = 0u32;
+    let mut bits = 0;
+    for c in s.bytes().filter(|c| !c.is_ascii_whitespace()) {
+        if c == b'=' {
+            break;
+        }
+        let v = B64.iter().position(|x| *x == c)? as u32;
+        buf = (buf << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((buf >> bits) as u8);
+            buf &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_round_trip() {
+        for s in ["", "a", "ab", "abc", "abcd", "{\"id\": \"x\"}"] {
+            let e = base64_encode(s.as_bytes());
+            assert_eq!(base64_decode(&e).as_deref(), Some(s.as_bytes()));
+        }
+        assert_eq!(base64_encode(b"abc"), "YWJj");
+        assert_eq!(base64_encode(b"ab"), "YWI=");
+        assert!(base64_decode("a!b").is_none());
+    }
+}

@@ -1,0 +1,96 @@
+//! Manage existing backend volumes (`POST /manageable_volumes`, legacy
+//! `POST /os-volume-manage`) by `ref: {"source-name": ...}` or `source-id`,
+//! and list them (`GET /manageable_volumes[/detail]`). This is how a replica
+//! at the backup site is adopted into its Cinder.
+
+use axum::response::IntoResponse;
+use axum::Json;
+use serde_json::{json, Value};
+
+use super::accepted;
+use crate::errors::{bad_request, Flavor as F, Reply};
+use crate::microversion::Mv;
+use crate::routing::Ctx;
+
+
+pub fn list(ctx: &Ctx, detail: bool) -> Reply {
+    let w = ctx.shared.lock();
+    let items: Vec<Value> = w
+        .site(ctx.site)
+        .replicas
+        .values()
+        .map(|r| {
+            let safe = r.managed_as.is_none();
+            if detail {
+                json!({"reference": {"source-name": r.reference}, "size": r.size, "safe_to_manage": safe,
+                       "reason_not_safe": if safe { Value::Null } else { json!("already managed") },
+                       "cinder_id": r.managed_as, "extra_info": null})
+            } else {
+                json!({"reference": {"source-name": r.reference}, "size": r.size, "safe_to_manage": safe})
+            }
+        })
+        .collect();
+    Ok(Json(json!({"manageable-volumes": items})).into_response())
+}
+
+pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
+    let body = ctx.json(F::Cinder)?;
+    let Some(req) = body.get("volume").and_then(|v| v.as_object()) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: 'volume' is a required property"));
+    };
+    let Some(host) = req.get("host").or_else(|| req.get("cluster")).and_then(|h| h.as_str()) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: Either host or cluster must be specified."));
+    };
+    let Some(r) = req.get("ref").and_then(|r| r.as_object()) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: ref must be specified."));
+    };
+    let site = ctx.site;
+    let backend = host.split('#').next().unwrap_or("");
+    let ok_hosts = [site.replica_host(), site.volume_host()];
+    if !ok_hosts.iter().any(|h| h.split('#').next() == Some(backend)) {
+        return Err(bad_request(F::Cinder, format!("Invalid input received: Service {host} not found.")));
+    }
+    let reference = match (r.get("source-name").and_then(|x| x.as_str()), r.get("source-id").and_then(|x| x.as_str())) {
+        (Some(n), _) => n.to_string(),
+        (None, Some(id)) => format!("volume-{id}"),
+        _ => return Err(bad_request(F::Cinder, "Invalid input received: ref must contain source-name or source-id.")),
+    };
+    let vt = match req.get("volume_type").and_then(|t| t.as_str()).filter(|t| !t.is_empty()) {
+        Some(t) => {
+            let w = ctx.shared.lock();
+            match w.site(site).volume_type_by_name_or_id(t) {
+                Some(t) => Some(t.name.clone()),
+                None => return Err(super::nf("Volume type", t)),
+            }
+        }
+        None => None,
+    };
+    let bootable = req.get("bootable").and_then(|b| b.as_bool());
+    let name = req.get("name").and_then(|n| n.as_str()).map(str::to_string);
+    let mut w = ctx.shared.lock();
+    match w.site(site).replicas.get(&reference) {
+        None => return Err(bad_request(F::Cinder, format!("Manage existing volume failed due to invalid backend reference {{'source-name': '{reference}'}}: volume not found on {host}"))),
+        Some(r) if r.managed_as.is_some() => return Err(bad_request(F::Cinder, format!("Manage existing volume failed due to invalid backend reference {{'source-name': '{reference}'}}: already managed"))),
+        Some(_) => {}
+    }
+    let Some(id) = super::replication::promote(&mut w, site, &reference, name, vt, bootable, &ctx.token.project_id, &ctx.token.user_id, "creating") else {
+        return Err(bad_request(F::Cinder, "Manage existing volume failed."));
+    };
+    if let Some(m) = req.get("metadata").and_then(|m| m.as_object()) {
+        if let Some(v) = w.site_mut(site).volumes.get_mut(&id) {
+            for (k, val) in m {
+                v.metadata.insert(k.clone(), val.clone());
+            }
+        }
+    }
+    if let Some(d) = req.get("description").and_then(|d| d.as_str()) {
+        if let Some(v) = w.site_mut(site).volumes.get_mut(&id) {
+            v.description = Some(d.into());
+        }
+    }
+    let s = w.site(site);
+    let body = s.volumes.get(&id).map(|v| super::volumes::view(ctx, s, v, mv)).unwrap_or(Value::Null);
+    drop(w);
+    super::volumes::schedule_status(ctx, "volume.manage", 1, id, "available", "error_managing");
+    Ok(accepted(json!({"volume": body})))
+}

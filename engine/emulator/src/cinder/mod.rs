@@ -1,0 +1,177 @@
+//! Cinder (block storage API v3, microversions 3.0–3.71): version discovery
+//! and the dispatcher. Paths are `/volume/v3/{project_id}/...`.
+
+pub mod backups;
+pub mod groups;
+pub mod manage;
+pub mod replication;
+pub mod snapshots;
+pub mod types;
+pub mod volumes;
+
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Value};
+
+use crate::errors::{error, not_found, Flavor as F, Reply};
+use crate::microversion::{negotiate, stamp, Mv, CINDER_MAX, CINDER_MIN};
+use crate::routing::Ctx;
+
+fn version_value(base: &str) -> Value {
+    json!({
+        "id": "v3.0",
+        "links": [{"href": "https://docs.openstack.org/", "rel": "describedby", "type": "text/html"}, {"href": format!("{base}/volume/v3/"), "rel": "self"}],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.volume+json;version=3"}],
+        "min_version": CINDER_MIN.to_string(),
+        "status": "CURRENT",
+        "updated": "2022-08-31T00:00:00Z",
+        "version": CINDER_MAX.to_string()
+    })
+}
+
+pub fn versions(base: &str) -> Value {
+    json!({"versions": [version_value(base)]})
+}
+
+pub fn version_doc(base: &str) -> Value {
+    json!({"versions": [version_value(base)]})
+}
+
+pub(crate) fn nf(what: &str, id: &str) -> Response {
+    not_found(F::Cinder, format!("{what} {id} could not be found."))
+}
+
+pub(crate) fn links(ctx: &Ctx, kind: &str, id: &str) -> Value {
+    let p = &ctx.token.project_id;
+    json!([
+        {"href": format!("{}/volume/v3/{p}/{kind}/{id}", ctx.base), "rel": "self"},
+        {"href": format!("{}/volume/{p}/{kind}/{id}", ctx.base), "rel": "bookmark"}
+    ])
+}
+
+/// Apply `limit`/`marker` to an id-ordered list; returns the `*_links` value if more remain.
+pub(crate) fn paginate<T>(ctx: &Ctx, items: &mut Vec<T>, id_of: impl Fn(&T) -> String, path: &str) -> Result<Option<Value>, Response> {
+    if let Some(marker) = ctx.q("marker") {
+        match items.iter().position(|x| id_of(x) == marker) {
+            Some(i) => {
+                items.drain(..=i);
+            }
+            None => return Err(crate::errors::bad_request(F::Cinder, format!("Invalid input received: marker [{marker}] not found"))),
+        }
+    }
+    if let Some(l) = ctx.q("limit") {
+        let Ok(n) = l.parse::<usize>() else {
+            return Err(crate::errors::bad_request(F::Cinder, format!("Invalid input received: limit '{l}' is not an integer")));
+        };
+        if items.len() > n {
+            items.truncate(n);
+            if let Some(last) = items.last() {
+                let href = format!("{}/volume/v3/{}/{path}?limit={n}&marker={}", ctx.base, ctx.token.project_id, id_of(last));
+                return Ok(Some(json!([{"href": href, "rel": "next"}])));
+            }
+        }
+    }
+    Ok(None)
+}
+
+pub async fn handle(ctx: &mut Ctx) -> Response {
+    let mv = match negotiate(&ctx.headers, F::Cinder) {
+        Ok(mv) => mv,
+        Err(r) => return r,
+    };
+    if ctx.seg(0) != "v3" {
+        return not_found(F::Cinder, "The resource could not be found.");
+    }
+    ctx.segs.remove(0);
+    if ctx.seg(0) != ctx.token.project_id {
+        let msg = if ctx.segs.is_empty() { "The resource could not be found." } else { "Malformed request url" };
+        return error(F::Cinder, StatusCode::BAD_REQUEST, msg);
+    }
+    ctx.segs.remove(0);
+    let mut resp = match route(ctx, mv) {
+        Ok(r) => r,
+        Err(r) => r,
+    };
+    stamp(&mut resp, F::Cinder, mv);
+    resp
+}
+
+fn need(mv: Mv, min: Mv) -> Result<(), Response> {
+    if mv < min {
+        return Err(not_found(F::Cinder, "The resource could not be found."));
+    }
+    Ok(())
+}
+
+fn route(ctx: &Ctx, mv: Mv) -> Reply {
+    let segs: Vec<&str> = ctx.segs.iter().map(|s| s.as_str()).collect();
+    match (ctx.method.clone(), segs.as_slice()) {
+        (Method::GET, ["volumes"]) => volumes::list(ctx, mv, false),
+        (Method::GET, ["volumes", "detail"]) => volumes::list(ctx, mv, true),
+        (Method::POST, ["volumes"]) => volumes::create(ctx, mv),
+        (Method::GET, ["volumes", id]) => volumes::show(ctx, mv, id),
+        (Method::PUT, ["volumes", id]) => volumes::update(ctx, mv, id),
+        (Method::DELETE, ["volumes", id]) => volumes::delete(ctx, id),
+        (Method::POST, ["volumes", id, "action"]) => volumes::action(ctx, mv, id),
+        (Method::GET, ["volumes", id, "metadata"]) => volumes::metadata_get(ctx, id),
+        (Method::PUT, ["volumes", id, "metadata"]) => volumes::metadata_set(ctx, id, true),
+        (Method::POST, ["volumes", id, "metadata"]) => volumes::metadata_set(ctx, id, false),
+        (Method::GET, ["volumes", id, "metadata", key]) => volumes::metadata_item(ctx, id, key, None),
+        (Method::PUT, ["volumes", id, "metadata", key]) => volumes::metadata_item(ctx, id, key, Some(false)),
+        (Method::DELETE, ["volumes", id, "metadata", key]) => volumes::metadata_item(ctx, id, key, Some(true)),
+        (Method::GET, ["snapshots"]) => snapshots::list(ctx, mv, false),
+        (Method::GET, ["snapshots", "detail"]) => snapshots::list(ctx, mv, true),
+        (Method::POST, ["snapshots"]) => snapshots::create(ctx, mv),
+        (Method::GET, ["snapshots", id]) => snapshots::show(ctx, mv, id),
+        (Method::DELETE, ["snapshots", id]) => snapshots::delete(ctx, id),
+        (Method::POST, ["snapshots", id, "action"]) => snapshots::action(ctx, id),
+        (Method::GET, ["types"]) => types::list(ctx),
+        (Method::GET, ["types", "default"]) => types::default_type(ctx),
+        (Method::GET, ["types", id]) => types::show(ctx, id),
+        (Method::GET, ["types", id, "extra_specs"]) => types::extra_specs(ctx, id),
+        (Method::GET, ["group_types"]) => need(mv, Mv(3, 11)).and_then(|_| types::group_types(ctx)),
+        (Method::GET, ["group_types", "default"]) => need(mv, Mv(3, 11)).and_then(|_| types::group_type(ctx, "default")),
+        (Method::GET, ["group_types", id]) => need(mv, Mv(3, 11)).and_then(|_| types::group_type(ctx, id)),
+        (Method::GET, ["group_types", id, "group_specs"]) => need(mv, Mv(3, 11)).and_then(|_| types::group_specs(ctx, id)),
+        (Method::GET, ["groups"]) => need(mv, Mv(3, 13)).and_then(|_| groups::list(ctx, mv, false)),
+        (Method::GET, ["groups", "detail"]) => need(mv, Mv(3, 13)).and_then(|_| groups::list(ctx, mv, true)),
+        (Method::POST, ["groups"]) => need(mv, Mv(3, 13)).and_then(|_| groups::create(ctx)),
+        (Method::GET, ["groups", id]) => need(mv, Mv(3, 13)).and_then(|_| groups::show(ctx, mv, id)),
+        (Method::PUT, ["groups", id]) => need(mv, Mv(3, 13)).and_then(|_| groups::update(ctx, id)),
+        (Method::POST, ["groups", id, "action"]) => need(mv, Mv(3, 13)).and_then(|_| groups::action(ctx, mv, id)),
+        (Method::GET, ["group_snapshots"]) => need(mv, Mv(3, 14)).and_then(|_| groups::list_snapshots(ctx, mv, false)),
+        (Method::GET, ["group_snapshots", "detail"]) => need(mv, Mv(3, 14)).and_then(|_| groups::list_snapshots(ctx, mv, true)),
+        (Method::POST, ["group_snapshots"]) => need(mv, Mv(3, 14)).and_then(|_| groups::create_snapshot(ctx)),
+        (Method::GET, ["group_snapshots", id]) => need(mv, Mv(3, 14)).and_then(|_| groups::show_snapshot(ctx, mv, id)),
+        (Method::DELETE, ["group_snapshots", id]) => need(mv, Mv(3, 14)).and_then(|_| groups::delete_snapshot(ctx, id)),
+        (Method::GET, ["backups"]) => backups::list(ctx, mv, false),
+        (Method::GET, ["backups", "detail"]) => backups::list(ctx, mv, true),
+        (Method::POST, ["backups"]) => backups::create(ctx, mv),
+        (Method::POST, ["backups", "import_record"]) => backups::import_record(ctx),
+        (Method::GET, ["backups", id]) => backups::show(ctx, mv, id),
+        (Method::DELETE, ["backups", id]) => backups::delete(ctx, id),
+        (Method::POST, ["backups", id, "restore"]) => backups::restore(ctx, id),
+        (Method::GET, ["backups", id, "export_record"]) => backups::export_record(ctx, id),
+        (Method::POST, ["backups", id, "action"]) => backups::action(ctx, id),
+        (Method::GET, ["manageable_volumes"]) => need(mv, Mv(3, 8)).and_then(|_| manage::list(ctx, false)),
+        (Method::GET, ["manageable_volumes", "detail"]) => need(mv, Mv(3, 8)).and_then(|_| manage::list(ctx, true)),
+        (Method::POST, ["manageable_volumes"]) | (Method::POST, ["os-volume-manage"]) => manage::manage(ctx, mv),
+        (Method::GET, ["os-services"]) => replication::services(ctx),
+        (Method::PUT, ["os-services", "failover_host"]) => replication::failover_host(ctx),
+        (Method::PUT, ["os-services", "failover"]) => need(mv, Mv(3, 26)).and_then(|_| replication::failover_host(ctx)),
+        (Method::GET, ["os-availability-zone"]) => Ok(Json(json!({"availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": true}}]})).into_response()),
+        (Method::GET, ["limits"]) => Ok(Json(json!({"limits": {"rate": [], "absolute": {"totalSnapshotsUsed": 0, "maxTotalBackups": 100, "maxTotalVolumeGigabytes": 10000, "maxTotalSnapshots": 1000, "maxTotalBackupGigabytes": 10000, "totalBackupGigabytesUsed": 0, "maxTotalVolumes": 1000, "totalVolumesUsed": 0, "totalBackupsUsed": 0, "totalGigabytesUsed": 0}}})).into_response()),
+        (Method::GET, ["extensions"]) => Ok(Json(json!({"extensions": []})).into_response()),
+        _ => Err(not_found(F::Cinder, "The resource could not be found.")),
+    }
+}
+
+/// A volume-state error in Cinder's wording (400 InvalidVolume, as real Cinder).
+pub(crate) fn invalid_volume(msg: impl Into<String>) -> Response {
+    crate::errors::bad_request(F::Cinder, format!("Invalid volume: {}", msg.into()))
+}
+
+pub(crate) fn accepted(body: Value) -> Response {
+    (StatusCode::ACCEPTED, Json(body)).into_response()
+}

@@ -1,0 +1,251 @@
+//! Fault profiles: latency per call (fixed or uniform), error rates per
+//! endpoint (5xx answers or connection resets), rate limits (413/429 with
+//! Retry-After) and asynchronous operations that get stuck or end in `error`.
+//! A profile is plain data (JSON/YAML); `PUT /_emulator/faults` replaces it live.
+
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::world::Site;
+
+/// Latency added before a call is answered.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Latency {
+    #[default]
+    None,
+    Fixed { ms: u64 },
+    Uniform { min_ms: u64, max_ms: u64 },
+}
+
+impl Latency {
+    pub fn sample(&self) -> Duration {
+        match self {
+            Latency::None => Duration::ZERO,
+            Latency::Fixed { ms } => Duration::from_millis(*ms),
+            Latency::Uniform { min_ms, max_ms } => {
+                let (lo, hi) = if min_ms <= max_ms { (*min_ms, *max_ms) } else { (*max_ms, *min_ms) };
+                Duration::from_millis(rand::thread_rng().gen_range(lo..=hi))
+            }
+        }
+    }
+}
+
+/// A rate limit: at most `max_requests` per `per_seconds` window; beyond it
+/// the call is answered `status` (429 or 413) with `Retry-After`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RateLimit {
+    pub max_requests: u32,
+    #[serde(default = "one")]
+    pub per_seconds: f64,
+    #[serde(default = "s429")]
+    pub status: u16,
+    #[serde(default = "one_u64")]
+    pub retry_after_s: u64,
+}
+fn one() -> f64 {
+    1.0
+}
+fn one_u64() -> u64 {
+    1
+}
+fn s429() -> u16 {
+    429
+}
+fn s503() -> u16 {
+    503
+}
+
+/// One rule: which calls it matches (all given matchers must hold) and what it does.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct FaultRule {
+    /// `site-a`, `site-b` or `keystone`.
+    #[serde(default)]
+    pub site: Option<String>,
+    /// `identity`, `compute`, `volume`, `image`, `object`.
+    #[serde(default)]
+    pub service: Option<String>,
+    #[serde(default)]
+    pub method: Option<String>,
+    #[serde(default)]
+    pub path_contains: Option<String>,
+    #[serde(default)]
+    pub latency: Option<Latency>,
+    /// Probability (0..1) of answering `error_status` instead.
+    #[serde(default)]
+    pub error_rate: f64,
+    #[serde(default = "s503")]
+    pub error_status: u16,
+    /// Probability (0..1) of resetting the connection without an answer.
+    #[serde(default)]
+    pub reset_rate: f64,
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+    /// Asynchronous operation this rule affects (e.g. `backup.create`, `*`).
+    #[serde(default)]
+    pub operation: Option<String>,
+    /// Probability that the operation never finishes.
+    #[serde(default)]
+    pub stuck_rate: f64,
+    /// Probability that the operation ends in `error`.
+    #[serde(default)]
+    pub fail_rate: f64,
+}
+
+/// A whole profile: default latency plus rules (the first matching rule wins
+/// for latency; every matching rule may inject its fault).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+pub struct FaultProfile {
+    #[serde(default)]
+    pub latency: Latency,
+    #[serde(default)]
+    pub rules: Vec<FaultRule>,
+}
+
+impl FaultProfile {
+    /// No faults at all.
+    pub fn none() -> Self {
+        Self::default()
+    }
+    /// Every call takes exactly `ms` milliseconds more (benchmarks).
+    pub fn fixed_latency(ms: u64) -> Self {
+        FaultProfile { latency: Latency::Fixed { ms }, rules: vec![] }
+    }
+    pub fn from_yaml_str(s: &str) -> Result<Self, String> {
+        serde_yaml::from_str(s).map_err(|e| e.to_string())
+    }
+}
+
+/// What to do with one call.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Injected {
+    Pass,
+    Error(u16),
+    Reset,
+    Limited { status: u16, retry_after_s: u64 },
+}
+
+/// Outcome of an asynchronous operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    Ok,
+    Stuck,
+    Error,
+}
+
+/// The live profile and the rate-limit windows.
+#[derive(Debug, Default)]
+pub struct FaultState {
+    pub profile: FaultProfile,
+    windows: Vec<(Instant, u32)>,
+}
+
+fn matches(rule: &FaultRule, site: &str, service: &str, method: &str, path: &str) -> bool {
+    rule.site.as_deref().is_none_or(|s| s == site)
+        && rule.service.as_deref().is_none_or(|s| s == service)
+        && rule.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
+        && rule.path_contains.as_deref().is_none_or(|p| path.contains(p))
+}
+
+impl FaultState {
+    pub fn set(&mut self, profile: FaultProfile) {
+        self.windows = vec![(Instant::now(), 0); profile.rules.len()];
+        self.profile = profile;
+    }
+
+    /// Decide latency and fault for one call.
+    pub fn decide(&mut self, site: &str, service: &str, method: &str, path: &str) -> (Duration, Injected) {
+        if self.windows.len() != self.profile.rules.len() {
+            self.windows = vec![(Instant::now(), 0); self.profile.rules.len()];
+        }
+        let mut latency = None;
+        let mut injected = Injected::Pass;
+        let mut rng = rand::thread_rng();
+        for (i, rule) in self.profile.rules.iter().enumerate() {
+            if rule.operation.is_some() && rule.error_rate == 0.0 && rule.reset_rate == 0.0 && rule.rate_limit.is_none() && rule.latency.is_none() {
+                continue;
+            }
+            if !matches(rule, site, service, method, path) {
+                continue;
+            }
+            if latency.is_none() {
+                latency = rule.latency.as_ref().map(|l| l.sample());
+            }
+            if injected != Injected::Pass {
+                continue;
+            }
+            if let Some(rl) = &rule.rate_limit {
+                let (start, count) = &mut self.windows[i];
+                if start.elapsed().as_secs_f64() >= rl.per_seconds {
+                    *start = Instant::now();
+                    *count = 0;
+                }
+                *count += 1;
+                if *count > rl.max_requests {
+                    injected = Injected::Limited { status: rl.status, retry_after_s: rl.retry_after_s };
+                    continue;
+                }
+            }
+            if rule.reset_rate > 0.0 && rng.gen::<f64>() < rule.reset_rate {
+                injected = Injected::Reset;
+            } else if rule.error_rate > 0.0 && rng.gen::<f64>() < rule.error_rate {
+                injected = Injected::Error(rule.error_status);
+            }
+        }
+        (latency.unwrap_or_else(|| self.profile.latency.sample()), injected)
+    }
+
+    /// Whether an asynchronous operation at `site` finishes, sticks or fails.
+    pub fn outcome(&self, site: Site, operation: &str) -> Outcome {
+        let mut rng = rand::thread_rng();
+        for rule in &self.profile.rules {
+            let Some(op) = &rule.operation else { continue };
+            if op != "*" && op != operation {
+                continue;
+            }
+            if rule.site.as_deref().is_some_and(|s| s != site.name()) {
+                continue;
+            }
+            if rule.stuck_rate > 0.0 && rng.gen::<f64>() < rule.stuck_rate {
+                return Outcome::Stuck;
+            }
+            if rule.fail_rate > 0.0 && rng.gen::<f64>() < rule.fail_rate {
+                return Outcome::Error;
+            }
+        }
+        Outcome::Ok
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rate_limit_counts_per_window() {
+        let mut st = FaultState::default();
+        st.set(FaultProfile {
+            latency: Latency::None,
+            rules: vec![FaultRule {
+                service: Some("compute".into()),
+                rate_limit: Some(RateLimit { max_requests: 2, per_seconds: 60.0, status: 429, retry_after_s: 3 }),
+                ..Default::default()
+            }],
+        });
+        assert_eq!(st.decide("site-a", "compute", "GET", "/x").1, Injected::Pass);
+        assert_eq!(st.decide("site-a", "compute", "GET", "/x").1, Injected::Pass);
+        assert_eq!(st.decide("site-a", "compute", "GET", "/x").1, Injected::Limited { status: 429, retry_after_s: 3 });
+        assert_eq!(st.decide("site-a", "volume", "GET", "/x").1, Injected::Pass);
+    }
+
+    #[test]
+    fn outcomes_and_latency() {
+        let mut st = FaultState::default();
+        st.set(FaultProfile::from_yaml_str("latency: {kind: fixed, ms: 7}\nrules:\n- operation: backup.create\n  fail_rate: 1.0\n").expect("yaml"));
+        assert_eq!(st.outcome(Site::A, "backup.create"), Outcome::Error);
+        assert_eq!(st.outcome(Site::A, "volume.create"), Outcome::Ok);
+        assert_eq!(st.decide("site-a", "volume", "GET", "/").0, Duration::from_millis(7));
+    }
+}

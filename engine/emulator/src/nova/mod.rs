@@ -1,0 +1,110 @@
+//! Nova (compute API v2.1): version discovery and the dispatcher of the
+//! calls the runbooks make (servers, actions, metadata, tags, volume
+//! attachments, flavors). Microversions 2.1–2.96.
+
+pub mod actions;
+pub mod attachments;
+pub mod flavors;
+pub mod servers;
+
+use axum::http::{Method, StatusCode};
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use crate::errors::{error, not_found, Flavor as F, Reply};
+use crate::microversion::{negotiate, stamp, Mv, NOVA_MAX, NOVA_MIN};
+use crate::routing::Ctx;
+
+fn version_value(base: &str) -> Value {
+    json!({
+        "id": "v2.1",
+        "links": [{"href": format!("{base}/compute/v2.1/"), "rel": "self"}, {"href": "http://docs.openstack.org/", "rel": "describedby", "type": "text/html"}],
+        "media-types": [{"base": "application/json", "type": "application/vnd.openstack.compute+json;version=2.1"}],
+        "status": "CURRENT",
+        "version": NOVA_MAX.to_string(),
+        "min_version": NOVA_MIN.to_string(),
+        "updated": "2013-07-23T11:33:21Z"
+    })
+}
+
+pub fn versions(base: &str) -> Value {
+    json!({"versions": [version_value(base)]})
+}
+
+pub fn version_doc(base: &str) -> Value {
+    json!({"version": version_value(base)})
+}
+
+pub(crate) fn nf(what: &str, id: &str) -> Response {
+    not_found(F::Nova, format!("{what} {id} could not be found."))
+}
+
+/// Dispatch one compute call.
+pub async fn handle(ctx: &mut Ctx) -> Response {
+    let mv = match negotiate(&ctx.headers, F::Nova) {
+        Ok(mv) => mv,
+        Err(r) => return r,
+    };
+    // Path: v2.1[/{project_id}]/...
+    if ctx.seg(0) == "v2.1" || ctx.seg(0) == "v2" {
+        ctx.segs.remove(0);
+    } else {
+        return not_found(F::Nova, "The resource could not be found.");
+    }
+    if ctx.seg(0) == ctx.token.project_id {
+        ctx.segs.remove(0);
+    }
+    let mut resp = match route(ctx, mv).await {
+        Ok(r) => r,
+        Err(r) => r,
+    };
+    stamp(&mut resp, F::Nova, mv);
+    resp
+}
+
+async fn route(ctx: &Ctx, mv: Mv) -> Reply {
+    let segs: Vec<&str> = ctx.segs.iter().map(|s| s.as_str()).collect();
+    let m = ctx.method.clone();
+    match (m, segs.as_slice()) {
+        (Method::GET, ["servers"]) => servers::list(ctx, mv, false),
+        (Method::GET, ["servers", "detail"]) => servers::list(ctx, mv, true),
+        (Method::POST, ["servers"]) => servers::create(ctx, mv),
+        (Method::GET, ["servers", id]) => servers::show(ctx, mv, id),
+        (Method::PUT, ["servers", id]) => servers::update(ctx, mv, id),
+        (Method::DELETE, ["servers", id]) => servers::delete(ctx, id),
+        (Method::POST, ["servers", id, "action"]) => actions::action(ctx, mv, id),
+        (Method::GET, ["servers", id, "metadata"]) => servers::metadata_get(ctx, id),
+        (Method::PUT, ["servers", id, "metadata"]) => servers::metadata_set(ctx, id, true),
+        (Method::POST, ["servers", id, "metadata"]) => servers::metadata_set(ctx, id, false),
+        (Method::GET, ["servers", id, "metadata", key]) => servers::metadata_item(ctx, id, key, None),
+        (Method::PUT, ["servers", id, "metadata", key]) => servers::metadata_item(ctx, id, key, Some(false)),
+        (Method::DELETE, ["servers", id, "metadata", key]) => servers::metadata_item(ctx, id, key, Some(true)),
+        (m, ["servers", id, "tags", rest @ ..]) => {
+            if !mv.at_least(2, 26) {
+                return Err(not_found(F::Nova, "The resource could not be found."));
+            }
+            servers::tags(ctx, &m, id, rest.first().copied())
+        }
+        (Method::GET, ["servers", id, "os-volume_attachments"]) => attachments::list(ctx, mv, id),
+        (Method::POST, ["servers", id, "os-volume_attachments"]) => attachments::attach(ctx, mv, id),
+        (Method::GET, ["servers", id, "os-volume_attachments", vid]) => attachments::show(ctx, mv, id, vid),
+        (Method::DELETE, ["servers", id, "os-volume_attachments", vid]) => attachments::detach(ctx, id, vid),
+        (Method::GET, ["flavors"]) => flavors::list(ctx, mv, false),
+        (Method::GET, ["flavors", "detail"]) => flavors::list(ctx, mv, true),
+        (Method::GET, ["flavors", id]) => flavors::show(ctx, mv, id),
+        (Method::GET, ["flavors", id, "os-extra_specs"]) => flavors::extra_specs(ctx, id),
+        (Method::GET, ["os-availability-zone"]) => Ok(axum::Json(json!({"availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": true}, "hosts": null}]})).into_response_ok()),
+        (Method::GET, ["limits"]) => Ok(axum::Json(json!({"limits": {"absolute": {"maxTotalCores": 200, "maxTotalInstances": 100, "maxTotalRAMSize": 512000, "totalCoresUsed": 0, "totalInstancesUsed": 0, "totalRAMUsed": 0, "maxServerMeta": 128, "maxServerGroups": 10, "maxServerGroupMembers": 10, "maxTotalKeypairs": 100, "maxImageMeta": 128, "maxPersonality": 5, "maxPersonalitySize": 10240, "maxSecurityGroupRules": -1, "maxSecurityGroups": -1, "maxTotalFloatingIps": -1, "totalFloatingIpsUsed": 0, "totalSecurityGroupsUsed": 0, "totalServerGroupsUsed": 0}, "rate": []}})).into_response_ok()),
+        (_, ["servers", ..]) | (_, ["flavors", ..]) => Err(error(F::Nova, StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.")),
+        _ => Err(not_found(F::Nova, "The resource could not be found.")),
+    }
+}
+
+trait IntoOk {
+    fn into_response_ok(self) -> Response;
+}
+impl<T: axum::response::IntoResponse> IntoOk for T {
+    fn into_response_ok(self) -> Response {
+        self.into_response()
+    }
+}

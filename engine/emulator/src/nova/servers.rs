@@ -1,0 +1,644 @@
+//! Nova servers: the server view (gated by microversion), list/detail with
+//! filters and pagination, show, create (boot from volume), update, delete,
+//! metadata and tags.
+
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::{json, Map, Value};
+use sha2::{Digest, Sha256};
+
+use super::nf;
+use crate::errors::{bad_request, conflict, error, Flavor as F, Reply};
+use crate::microversion::Mv;
+use crate::routing::Ctx;
+use crate::world::{new_id, now_iso, now_z, Attachment, Server, Site, SiteState, World};
+
+pub(crate) fn links(base: &str, project: &str, kind: &str, id: &str) -> Value {
+    json!([
+        {"href": format!("{base}/compute/v2.1/{kind}/{id}"), "rel": "self"},
+        {"href": format!("{base}/compute/{project}/{kind}/{id}"), "rel": "bookmark"}
+    ])
+}
+
+fn host_id(project: &str, site: Site) -> String {
+    let d = Sha256::digest(format!("{project}{}", site.name()).as_bytes());
+    hex::encode(d)[..56].to_string()
+}
+
+/// The full server body at microversion `mv`.
+pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str) -> Value {
+    let mut addresses = Map::new();
+    for (i, (net_id, name)) in srv.networks.iter().enumerate() {
+        let prefix = s.network(net_id).map(|n| n.cidr_prefix.clone()).unwrap_or_else(|| "10.0.0".into());
+        let octet = (srv.seq % 200) as u32 + 10;
+        let mac = format!("fa:16:3e:{:02x}:{:02x}:{:02x}", i as u8, (srv.seq >> 8) as u8, srv.seq as u8);
+        addresses.insert(
+            name.clone(),
+            json!([{"addr": format!("{prefix}.{octet}"), "version": 4, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac}]),
+        );
+    }
+    let flavor = s.flavor(&srv.flavor_id);
+    let flavor_v = if mv.at_least(2, 47) {
+        match flavor {
+            Some(f) => json!({"vcpus": f.vcpus, "ram": f.ram, "disk": f.disk, "ephemeral": 0, "swap": 0, "original_name": f.name, "extra_specs": {}}),
+            None => json!({"vcpus": 0, "ram": 0, "disk": 0, "ephemeral": 0, "swap": 0, "original_name": srv.flavor_id, "extra_specs": {}}),
+        }
+    } else {
+        json!({"id": srv.flavor_id, "links": [{"href": format!("{base}/compute/{}/flavors/{}", srv.project_id, srv.flavor_id), "rel": "bookmark"}]})
+    };
+    let volumes: Vec<Value> = srv
+        .attachments
+        .iter()
+        .filter_map(|att| s.volumes.values().find(|v| v.attachments.iter().any(|a| &a.id == att)))
+        .map(|v| if mv.at_least(2, 3) { json!({"id": v.id, "delete_on_termination": false}) } else { json!({"id": v.id}) })
+        .collect();
+    let instance_name = format!("instance-{:08x}", srv.seq);
+    let mut o = json!({
+        "id": srv.id,
+        "name": srv.name,
+        "status": srv.status,
+        "tenant_id": srv.project_id,
+        "user_id": srv.user_id,
+        "metadata": srv.metadata,
+        "hostId": host_id(&srv.project_id, site),
+        "image": "",
+        "flavor": flavor_v,
+        "created": srv.created,
+        "updated": srv.updated,
+        "addresses": addresses,
+        "accessIPv4": "",
+        "accessIPv6": "",
+        "links": links(base, &srv.project_id, "servers", &srv.id),
+        "OS-DCF:diskConfig": "AUTO",
+        "progress": 0,
+        "OS-EXT-AZ:availability_zone": "nova",
+        "config_drive": "",
+        "key_name": null,
+        "OS-SRV-USG:launched_at": srv.launched_at,
+        "OS-SRV-USG:terminated_at": null,
+        "OS-EXT-STS:task_state": srv.task_state,
+        "OS-EXT-STS:vm_state": srv.vm_state,
+        "OS-EXT-STS:power_state": srv.power_state,
+        "os-extended-volumes:volumes_attached": volumes,
+        "security_groups": [{"name": "default"}],
+        "OS-EXT-SRV-ATTR:host": format!("{}-compute-1", site.name()),
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": format!("{}-compute-1", site.name()),
+        "OS-EXT-SRV-ATTR:instance_name": instance_name,
+    });
+    if srv.networks.is_empty() {
+        o["security_groups"] = json!([]);
+    }
+    if mv.at_least(2, 3) {
+        o["OS-EXT-SRV-ATTR:reservation_id"] = json!(format!("r-{:08x}", srv.seq));
+        o["OS-EXT-SRV-ATTR:launch_index"] = json!(0);
+        o["OS-EXT-SRV-ATTR:hostname"] = json!(srv.name.to_lowercase());
+        o["OS-EXT-SRV-ATTR:kernel_id"] = json!("");
+        o["OS-EXT-SRV-ATTR:ramdisk_id"] = json!("");
+        o["OS-EXT-SRV-ATTR:root_device_name"] = json!("/dev/vda");
+        o["OS-EXT-SRV-ATTR:user_data"] = Value::Null;
+    }
+    if mv.at_least(2, 9) {
+        o["locked"] = json!(false);
+    }
+    if mv.at_least(2, 16) {
+        o["host_status"] = json!("UP");
+    }
+    if mv.at_least(2, 19) {
+        o["description"] = Value::Null;
+    }
+    if mv.at_least(2, 26) {
+        o["tags"] = json!(srv.tags);
+    }
+    if mv.at_least(2, 63) {
+        o["trusted_image_certificates"] = Value::Null;
+    }
+    if mv.at_least(2, 71) {
+        o["server_groups"] = json!([]);
+    }
+    if mv.at_least(2, 73) {
+        o["locked_reason"] = Value::Null;
+    }
+    if mv.at_least(2, 96) {
+        o["pinned_availability_zone"] = Value::Null;
+    }
+    o
+}
+
+pub(crate) fn summary(srv: &Server, base: &str) -> Value {
+    json!({"id": srv.id, "name": srv.name, "links": links(base, &srv.project_id, "servers", &srv.id)})
+}
+
+fn name_matches(pattern: &str, name: &str) -> bool {
+    // Nova treats `name` as a regular expression; support anchors and substrings.
+    let (start, p) = match pattern.strip_prefix('^') {
+        Some(p) => (true, p),
+        None => (false, pattern),
+    };
+    let (end, p) = match p.strip_suffix('$') {
+        Some(p) => (true, p),
+        None => (false, p),
+    };
+    let p = p.replace(".*", "\u{0}");
+    let parts: Vec<&str> = p.split('\u{0}').collect();
+    if parts.len() == 1 {
+        return match (start, end) {
+            (true, true) => name == p,
+            (true, false) => name.starts_with(p.as_str()),
+            (false, true) => name.ends_with(p.as_str()),
+            (false, false) => name.contains(p.as_str()),
+        };
+    }
+    let mut rest = name;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 && start {
+            if !rest.starts_with(part) {
+                return false;
+            }
+            rest = &rest[part.len()..];
+        } else if let Some(ix) = rest.find(part) {
+            rest = &rest[ix + part.len()..];
+        } else {
+            return false;
+        }
+    }
+    !end || parts.last().is_some_and(|l| name.ends_with(l))
+}
+
+pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
+    let w = ctx.shared.lock();
+    let s = w.site(ctx.site);
+    let mut servers: Vec<&Server> = s.servers.values().collect();
+    servers.sort_by_key(|x| std::cmp::Reverse(x.seq));
+    let split = |v: &str| v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
+    if let Some(n) = ctx.q("name") {
+        servers.retain(|x| name_matches(n, &x.name));
+    }
+    if let Some(st) = ctx.q("status") {
+        servers.retain(|x| x.status.eq_ignore_ascii_case(st));
+    }
+    if mv.at_least(2, 26) {
+        if let Some(t) = ctx.q("tags") {
+            let want = split(t);
+            servers.retain(|x| want.iter().all(|t| x.tags.contains(t)));
+        }
+        if let Some(t) = ctx.q("tags-any") {
+            let want = split(t);
+            servers.retain(|x| want.iter().any(|t| x.tags.contains(t)));
+        }
+        if let Some(t) = ctx.q("not-tags") {
+            let want = split(t);
+            servers.retain(|x| !want.iter().all(|t| x.tags.contains(t)));
+        }
+        if let Some(t) = ctx.q("not-tags-any") {
+            let want = split(t);
+            servers.retain(|x| !want.iter().any(|t| x.tags.contains(t)));
+        }
+    }
+    if let Some(marker) = ctx.q("marker") {
+        match servers.iter().position(|x| x.id == marker) {
+            Some(i) => servers = servers.split_off(i + 1),
+            None => return Err(bad_request(F::Nova, format!("marker [{marker}] not found"))),
+        }
+    }
+    let limit = match ctx.q("limit") {
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) => Some(n),
+            Err(_) => return Err(bad_request(F::Nova, format!("Invalid input for query parameters limit. Value: {l}. '{l}' does not match '^[0-9]*$'"))),
+        },
+        None => None,
+    };
+    let mut next = None;
+    if let Some(n) = limit {
+        if servers.len() > n {
+            servers.truncate(n);
+        }
+        if n > 0 && servers.len() == n {
+            if let Some(last) = servers.last() {
+                let mut q: Vec<(String, String)> = ctx.query.iter().filter(|(k, _)| k != "marker").cloned().collect();
+                q.push(("marker".into(), last.id.clone()));
+                let qs = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish();
+                let path = if detail { "servers/detail" } else { "servers" };
+                next = Some(format!("{}/compute/v2.1/{path}?{qs}", ctx.base));
+            }
+        }
+    }
+    let items: Vec<Value> = servers
+        .iter()
+        .map(|x| if detail { view(s, ctx.site, x, mv, &ctx.base) } else { summary(x, &ctx.base) })
+        .collect();
+    let mut body = json!({"servers": items});
+    if let Some(href) = next {
+        body["servers_links"] = json!([{"href": href, "rel": "next"}]);
+    }
+    Ok(Json(body).into_response())
+}
+
+pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
+    let w = ctx.shared.lock();
+    let s = w.site(ctx.site);
+    let srv = s.servers.get(id).ok_or_else(|| nf("Instance", id))?;
+    Ok(Json(json!({"server": view(s, ctx.site, srv, mv, &ctx.base)})).into_response())
+}
+
+pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
+    let body = ctx.json(F::Nova)?;
+    let Some(upd) = body.get("server").and_then(|s| s.as_object()) else {
+        return Err(bad_request(F::Nova, "Invalid input for field/attribute server."));
+    };
+    let mut w = ctx.shared.lock();
+    let s = w.site_mut(ctx.site);
+    let srv = s.servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    if let Some(n) = upd.get("name") {
+        match n.as_str() {
+            Some(n) if !n.trim().is_empty() => srv.name = n.to_string(),
+            _ => return Err(bad_request(F::Nova, "Invalid input for field/attribute name.")),
+        }
+    }
+    srv.updated = now_z();
+    let srv = srv.clone();
+    let s = w.site(ctx.site);
+    Ok(Json(json!({"server": view(s, ctx.site, &srv, mv, &ctx.base)})).into_response())
+}
+
+/// `POST /servers`: boot from a volume (block_device_mapping_v2, boot_index 0).
+pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
+    let body = ctx.json(F::Nova)?;
+    let Some(req) = body.get("server").and_then(|s| s.as_object()) else {
+        return Err(bad_request(F::Nova, "Invalid input for field/attribute server. Value: None. 'server' is a required property"));
+    };
+    let Some(name) = req.get("name").and_then(|n| n.as_str()).filter(|n| !n.trim().is_empty()) else {
+        return Err(bad_request(F::Nova, "Invalid input for field/attribute name. 'name' is a required property"));
+    };
+    let flavor_ref = req.get("flavorRef").and_then(|f| f.as_str().map(str::to_string).or_else(|| f.as_u64().map(|n| n.to_string())));
+    let Some(flavor_ref) = flavor_ref else {
+        return Err(bad_request(F::Nova, "Invalid input for field/attribute flavorRef. 'flavorRef' is a required property"));
+    };
+    let flavor_key = flavor_ref.rsplit('/').next().unwrap_or("").to_string();
+    let bdms: Vec<Value> = req.get("block_device_mapping_v2").and_then(|b| b.as_array()).cloned().unwrap_or_default();
+    let image_ref = req.get("imageRef").and_then(|i| i.as_str()).unwrap_or("");
+    if bdms.is_empty() {
+        if image_ref.is_empty() {
+            return Err(bad_request(F::Nova, "Missing imageRef attribute"));
+        }
+        return Err(bad_request(F::Nova, format!("Image {image_ref} could not be found.")));
+    }
+    // Networks.
+    let networks_v = req.get("networks");
+    if networks_v.is_none() && mv.at_least(2, 37) {
+        return Err(bad_request(F::Nova, "Invalid input for field/attribute server. Value: ... 'networks' is a required property"));
+    }
+    let mut w = ctx.shared.lock();
+    let project_id = ctx.token.project_id.clone();
+    let user_id = ctx.token.user_id.clone();
+    let site = ctx.site;
+    let s = w.site(site);
+    let Some(flavor) = s.flavor(&flavor_key) else {
+        return Err(bad_request(F::Nova, format!("Flavor {flavor_key} could not be found.")));
+    };
+    let flavor_id = flavor.id.clone();
+    let mut networks = Vec::new();
+    match networks_v {
+        None | Some(Value::Null) => {}
+        Some(Value::String(x)) if x == "none" || x == "auto" => {
+            if !mv.at_least(2, 37) {
+                return Err(bad_request(F::Nova, format!("Invalid input for field/attribute networks. Value: {x}. '{x}' is not of type 'array'")));
+            }
+            if x == "auto" {
+                if let Some(n) = s.networks.first() {
+                    networks.push((n.id.clone(), n.name.clone()));
+                }
+            }
+        }
+        Some(Value::Array(list)) => {
+            for n in list {
+                let key = n.get("uuid").and_then(|u| u.as_str()).unwrap_or("");
+                if key.is_empty() {
+                    return Err(bad_request(F::Nova, "Bad networks format: network uuid is not in proper format ()"));
+                }
+                match s.network(key) {
+                    Some(net) => networks.push((net.id.clone(), net.name.clone())),
+                    None => return Err(bad_request(F::Nova, format!("Network {key} could not be found."))),
+                }
+            }
+        }
+        Some(other) => return Err(bad_request(F::Nova, format!("Invalid input for field/attribute networks. Value: {other}."))),
+    }
+    // Block devices: every mapping must name an available volume.
+    let mut vols: Vec<(String, i64)> = Vec::new();
+    for b in &bdms {
+        let src = b.get("source_type").and_then(|x| x.as_str()).unwrap_or("");
+        if src != "volume" {
+            return Err(bad_request(F::Nova, format!("Block Device Mapping is Invalid: the emulator boots only from volumes (source_type {src:?}).")));
+        }
+        let Some(vid) = b.get("uuid").and_then(|x| x.as_str()) else {
+            return Err(bad_request(F::Nova, "Block Device Mapping is Invalid: missing uuid."));
+        };
+        let idx = b.get("boot_index").and_then(|x| x.as_i64().or_else(|| x.as_str().and_then(|s| s.parse().ok()))).unwrap_or(-1);
+        let Some(v) = s.volumes.get(vid) else {
+            return Err(bad_request(F::Nova, format!("Block Device Mapping is Invalid: failed to get volume {vid}.")));
+        };
+        if v.status != "available" {
+            return Err(bad_request(F::Nova, format!("Invalid volume: volume '{vid}' status must be 'available'. Currently in '{}'", v.status)));
+        }
+        vols.push((vid.to_string(), idx));
+    }
+    if !vols.iter().any(|(_, i)| *i == 0) {
+        return Err(bad_request(F::Nova, "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid."));
+    }
+    vols.sort_by_key(|(_, i)| if *i < 0 { i64::MAX } else { *i });
+    let mut metadata = Map::new();
+    if let Some(m) = req.get("metadata") {
+        match m.as_object() {
+            Some(m) => {
+                for (k, v) in m {
+                    match v.as_str() {
+                        Some(s) => {
+                            metadata.insert(k.clone(), Value::String(s.to_string()));
+                        }
+                        None => return Err(bad_request(F::Nova, format!("Invalid input for field/attribute metadata. Value: {v} is not of type 'string'"))),
+                    }
+                }
+            }
+            None => return Err(bad_request(F::Nova, "Invalid input for field/attribute metadata.")),
+        }
+    }
+    let tags: Vec<String> = if mv.at_least(2, 52) {
+        req.get("tags").and_then(|t| t.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    } else {
+        vec![]
+    };
+    let id = new_id();
+    let seq = w.next_seq();
+    let mut att_ids = Vec::new();
+    let sm = w.site_mut(site);
+    for (i, (vid, _)) in vols.iter().enumerate() {
+        if let Some(v) = sm.volumes.get_mut(vid) {
+            let att = Attachment { id: new_id(), server_id: id.clone(), volume_id: vid.clone(), device: crate::world::device_name(i), attached_at: now_iso() };
+            att_ids.push(att.id.clone());
+            v.status = "attaching".into();
+            v.attachments.push(att);
+            v.updated_at = Some(now_iso());
+        }
+    }
+    let now = now_z();
+    let srv = Server {
+        id: id.clone(),
+        name: name.to_string(),
+        seq,
+        status: "BUILD".into(),
+        vm_state: "building".into(),
+        task_state: Some("scheduling".into()),
+        power_state: 0,
+        quiesced: false,
+        flavor_id,
+        networks,
+        metadata,
+        tags,
+        created: now.clone(),
+        updated: now,
+        launched_at: None,
+        attachments: att_ids,
+        user_id,
+        project_id: project_id.clone(),
+    };
+    let summary_links = links(&ctx.base, &project_id, "servers", &id);
+    let sg = if srv.networks.is_empty() { json!([]) } else { json!([{"name": "default"}]) };
+    sm.servers.insert(id.clone(), srv);
+    drop(w);
+    let id2 = id.clone();
+    let id3 = id.clone();
+    ctx.shared.later(
+        site,
+        "server.create",
+        2,
+        move |w: &mut World| {
+            let s = w.site_mut(site);
+            let Some(srv) = s.servers.get_mut(&id2) else { return };
+            if srv.status != "BUILD" {
+                return;
+            }
+            srv.status = "ACTIVE".into();
+            srv.vm_state = "active".into();
+            srv.task_state = None;
+            srv.power_state = 1;
+            srv.launched_at = Some(now_iso());
+            srv.updated = now_z();
+            for v in s.volumes.values_mut() {
+                if v.attachments.iter().any(|a| a.server_id == id2) && v.status == "attaching" {
+                    v.status = "in-use".into();
+                }
+            }
+        },
+        move |w: &mut World| {
+            let s = w.site_mut(site);
+            if let Some(srv) = s.servers.get_mut(&id3) {
+                srv.status = "ERROR".into();
+                srv.vm_state = "error".into();
+                srv.task_state = None;
+            }
+            for v in s.volumes.values_mut() {
+                if v.attachments.iter().any(|a| a.server_id == id3) {
+                    v.attachments.retain(|a| a.server_id != id3);
+                    v.status = "available".into();
+                }
+            }
+        },
+    );
+    let mut server = json!({"id": id, "links": summary_links, "OS-DCF:diskConfig": "AUTO", "security_groups": sg});
+    if mv.at_least(2, 0) {
+        server["adminPass"] = json!(uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
+    }
+    let mut r = (StatusCode::ACCEPTED, Json(json!({"server": server}))).into_response();
+    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{}/compute/v2.1/servers/{}", ctx.base, id)) {
+        r.headers_mut().insert("location", v);
+    }
+    Ok(r)
+}
+
+/// `DELETE /servers/{id}`: volumes are detached (→ available) and kept.
+pub fn delete(ctx: &Ctx, id: &str) -> Reply {
+    let mut w = ctx.shared.lock();
+    let site = ctx.site;
+    let s = w.site_mut(site);
+    let srv = s.servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    if srv.task_state.as_deref() == Some("deleting") {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    srv.task_state = Some("deleting".into());
+    srv.updated = now_z();
+    drop(w);
+    let id = id.to_string();
+    ctx.shared.later(
+        site,
+        "server.delete",
+        1,
+        move |w: &mut World| {
+            let s = w.site_mut(site);
+            s.servers.remove(&id);
+            for v in s.volumes.values_mut() {
+                if v.attachments.iter().any(|a| a.server_id == id) {
+                    v.attachments.retain(|a| a.server_id != id);
+                    if v.attachments.is_empty() && (v.status == "in-use" || v.status == "attaching" || v.status == "detaching") {
+                        v.status = "available".into();
+                    }
+                    v.updated_at = Some(now_iso());
+                }
+            }
+        },
+        |_w: &mut World| {},
+    );
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+fn string_map(v: &Value, key: &str) -> Result<Map<String, Value>, Response> {
+    let Some(m) = v.get(key).and_then(|m| m.as_object()) else {
+        return Err(bad_request(F::Nova, format!("Invalid input for field/attribute {key}. '{key}' is a required property")));
+    };
+    for (k, val) in m {
+        if !val.is_string() {
+            return Err(bad_request(F::Nova, format!("Invalid input for field/attribute {k}. Value: {val}. {val} is not of type 'string'")));
+        }
+    }
+    Ok(m.clone())
+}
+
+pub fn metadata_get(ctx: &Ctx, id: &str) -> Reply {
+    let w = ctx.shared.lock();
+    let srv = w.site(ctx.site).servers.get(id).ok_or_else(|| nf("Instance", id))?;
+    Ok(Json(json!({"metadata": srv.metadata})).into_response())
+}
+
+/// PUT replaces all metadata; POST merges.
+pub fn metadata_set(ctx: &Ctx, id: &str, replace: bool) -> Reply {
+    let body = ctx.json(F::Nova)?;
+    let m = string_map(&body, "metadata")?;
+    let mut w = ctx.shared.lock();
+    let srv = w.site_mut(ctx.site).servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    if replace {
+        srv.metadata = m;
+    } else {
+        for (k, v) in m {
+            srv.metadata.insert(k, v);
+        }
+    }
+    srv.updated = now_z();
+    Ok(Json(json!({"metadata": srv.metadata})).into_response())
+}
+
+/// One metadata item: get (`None`), put (`Some(false)`), delete (`Some(true)`).
+pub fn metadata_item(ctx: &Ctx, id: &str, key: &str, op: Option<bool>) -> Reply {
+    let body = if op == Some(false) { Some(ctx.json(F::Nova)?) } else { None };
+    let mut w = ctx.shared.lock();
+    let srv = w.site_mut(ctx.site).servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    match op {
+        None => match srv.metadata.get(key) {
+            Some(v) => Ok(Json(json!({"meta": {key: v}})).into_response()),
+            None => Err(nf("Metadata item", key)),
+        },
+        Some(true) => match srv.metadata.remove(key) {
+            Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+            None => Err(nf("Metadata item", key)),
+        },
+        Some(false) => {
+            let m = string_map(body.as_ref().unwrap_or(&Value::Null), "meta")?;
+            if m.len() != 1 || !m.contains_key(key) {
+                return Err(bad_request(F::Nova, "Request body and URI mismatch"));
+            }
+            for (k, v) in m.clone() {
+                srv.metadata.insert(k, v);
+            }
+            Ok(Json(json!({"meta": m})).into_response())
+        }
+    }
+}
+
+/// `/servers/{id}/tags[/{tag}]` (2.26+).
+pub fn tags(ctx: &Ctx, m: &Method, id: &str, tag: Option<&str>) -> Reply {
+    let body = if *m == Method::PUT && tag.is_none() { Some(ctx.json(F::Nova)?) } else { None };
+    let mut w = ctx.shared.lock();
+    let srv = w.site_mut(ctx.site).servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    let valid = |t: &str| !t.is_empty() && t.len() <= 60 && !t.contains(',') && !t.contains('/');
+    match (m.clone(), tag) {
+        (Method::GET, None) => Ok(Json(json!({"tags": srv.tags})).into_response()),
+        (Method::PUT, None) => {
+            let Some(list) = body.as_ref().and_then(|b| b.get("tags")).and_then(|t| t.as_array()) else {
+                return Err(bad_request(F::Nova, "Invalid input for field/attribute tags. 'tags' is a required property"));
+            };
+            let mut tags = Vec::new();
+            for t in list {
+                match t.as_str() {
+                    Some(t) if valid(t) => {
+                        if !tags.contains(&t.to_string()) {
+                            tags.push(t.to_string());
+                        }
+                    }
+                    _ => return Err(bad_request(F::Nova, format!("Invalid input for field/attribute tags. Value: {t}."))),
+                }
+            }
+            if tags.len() > 50 {
+                return Err(bad_request(F::Nova, "The number of tags exceeded the per-server limit 50"));
+            }
+            srv.tags = tags;
+            Ok(Json(json!({"tags": srv.tags})).into_response())
+        }
+        (Method::DELETE, None) => {
+            srv.tags.clear();
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        (Method::GET, Some(t)) => {
+            if srv.tags.iter().any(|x| x == t) {
+                Ok(StatusCode::NO_CONTENT.into_response())
+            } else {
+                Err(nf("Tag", t))
+            }
+        }
+        (Method::PUT, Some(t)) => {
+            if !valid(t) {
+                return Err(bad_request(F::Nova, format!("Tag '{t}' is invalid.")));
+            }
+            let created = !srv.tags.iter().any(|x| x == t);
+            if created {
+                if srv.tags.len() >= 50 {
+                    return Err(bad_request(F::Nova, "The number of tags exceeded the per-server limit 50"));
+                }
+                srv.tags.push(t.to_string());
+            }
+            let code = if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
+            let mut r = code.into_response();
+            if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{}/compute/v2.1/servers/{id}/tags/{t}", ctx.base)) {
+                r.headers_mut().insert("location", v);
+            }
+            Ok(r)
+        }
+        (Method::DELETE, Some(t)) => {
+            let before = srv.tags.len();
+            srv.tags.retain(|x| x != t);
+            if srv.tags.len() == before {
+                return Err(nf("Tag", t));
+            }
+            Ok(StatusCode::NO_CONTENT.into_response())
+        }
+        _ => Err(error(F::Nova, StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.")),
+    }
+}
+
+/// 409 in Nova's wording for an action in the wrong state.
+pub fn invalid_state(action: &str, id: &str, attr: &str, state: &str) -> Response {
+    conflict(F::Nova, format!("Cannot '{action}' instance {id} while it is in {attr} {state}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::name_matches;
+
+    #[test]
+    fn name_filter_is_regex_like() {
+        assert!(name_matches("vims", "vims-db-1"));
+        assert!(name_matches("^vims-db", "vims-db-1"));
+        assert!(!name_matches("^db", "vims-db-1"));
+        assert!(name_matches("db-1$", "vims-db-1"));
+        assert!(name_matches("^vims.*1$", "vims-db-1"));
+        assert!(!name_matches("^vims.*2$", "vims-db-1"));
+    }
+}

@@ -1,0 +1,356 @@
+//! The seed of the world: projects, users and their application credentials,
+//! flavors, networks, volume and group types (all seeded at both sites), and
+//! servers with boot and data volumes. Read from YAML, built in (`demo`), or
+//! generated for large fleets (`generate`).
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::content::Content;
+use crate::errors::EmulatorError;
+use crate::world::{
+    new_id, now_iso, now_z, stable_hex, stable_id, Attachment, Flavor, GroupType, Network, Server, Site,
+    Volume, VolumeType, World,
+};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Topology {
+    #[serde(default = "default_domain")]
+    pub domain: String,
+    pub project: String,
+    pub users: Vec<UserSpec>,
+    #[serde(default)]
+    pub flavors: Vec<FlavorSpec>,
+    #[serde(default)]
+    pub networks: Vec<String>,
+    #[serde(default)]
+    pub volume_types: Vec<TypeSpec>,
+    #[serde(default)]
+    pub group_types: Vec<TypeSpec>,
+    #[serde(default)]
+    pub servers: Vec<ServerSpec>,
+}
+
+fn default_domain() -> String {
+    "Default".into()
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct UserSpec {
+    pub name: String,
+    pub password: String,
+    #[serde(default)]
+    pub app_credentials: Vec<AppCredSpec>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct AppCredSpec {
+    pub id: String,
+    pub name: String,
+    pub secret: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct FlavorSpec {
+    pub name: String,
+    pub vcpus: u64,
+    pub ram: u64,
+    pub disk: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct TypeSpec {
+    pub name: String,
+    #[serde(default)]
+    pub specs: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct VolumeSpec {
+    pub size_gb: u64,
+    #[serde(default)]
+    pub volume_type: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct ServerSpec {
+    #[serde(default = "default_site")]
+    pub site: String,
+    pub name: String,
+    pub flavor: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub networks: Vec<String>,
+    pub boot_volume: VolumeSpec,
+    #[serde(default)]
+    pub data_volumes: Vec<VolumeSpec>,
+}
+
+fn default_site() -> String {
+    "site-a".into()
+}
+
+impl Default for Topology {
+    fn default() -> Self {
+        Topology::demo()
+    }
+}
+
+impl Topology {
+    /// Everything but servers: one project, the `operator` user, flavors, networks, types.
+    pub fn base() -> Topology {
+        let spec = |k: &str, v: &str| {
+            let mut m = BTreeMap::new();
+            m.insert(k.to_string(), v.to_string());
+            m
+        };
+        Topology {
+            domain: "Default".into(),
+            project: "vnf-ops".into(),
+            users: vec![UserSpec {
+                name: "operator".into(),
+                password: "lifeboat".into(),
+                app_credentials: vec![AppCredSpec {
+                    id: "lifeboat-appcred-id".into(),
+                    name: "lifeboat".into(),
+                    secret: "lifeboat-secret".into(),
+                }],
+            }],
+            flavors: vec![
+                FlavorSpec { name: "m1.small".into(), vcpus: 1, ram: 2048, disk: 20 },
+                FlavorSpec { name: "m1.medium".into(), vcpus: 2, ram: 4096, disk: 40 },
+                FlavorSpec { name: "m1.large".into(), vcpus: 4, ram: 8192, disk: 80 },
+            ],
+            networks: vec!["mgmt".into(), "signalling".into(), "media".into()],
+            volume_types: vec![
+                TypeSpec { name: "standard".into(), specs: spec("volume_backend_name", "lvm") },
+                TypeSpec { name: "replicated".into(), specs: spec("replication_enabled", "<is> True") },
+            ],
+            group_types: vec![TypeSpec {
+                name: "consistent".into(),
+                specs: spec("consistent_group_snapshot_enabled", "<is> True"),
+            }],
+            servers: vec![],
+        }
+    }
+
+    /// The demo VNF `vims` at site-a: 2 db, 2 app, 2 lb servers.
+    pub fn demo() -> Topology {
+        let mut t = Topology::base();
+        t.servers = vnf_servers("vims", 6);
+        t
+    }
+
+    /// A large fleet: `vnfs` VNFs (`vnf001`, ...) of `vms_per_vnf` servers each at site-a.
+    pub fn generate(vnfs: usize, vms_per_vnf: usize) -> Topology {
+        let mut t = Topology::base();
+        for v in 1..=vnfs {
+            t.servers.extend(vnf_servers(&format!("vnf{v:03}"), vms_per_vnf));
+        }
+        t
+    }
+
+    pub fn from_yaml_str(s: &str) -> Result<Topology, EmulatorError> {
+        let t: Topology = serde_yaml::from_str(s).map_err(|e| EmulatorError::Topology(e.to_string()))?;
+        t.validate()?;
+        Ok(t)
+    }
+
+    pub fn from_yaml_file(path: &std::path::Path) -> Result<Topology, EmulatorError> {
+        let s = std::fs::read_to_string(path)?;
+        Topology::from_yaml_str(&s)
+    }
+
+    pub fn to_yaml(&self) -> String {
+        serde_yaml::to_string(self).unwrap_or_default()
+    }
+
+    pub fn validate(&self) -> Result<(), EmulatorError> {
+        if self.users.is_empty() {
+            return Err(EmulatorError::Topology("at least one user is needed".into()));
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for s in &self.servers {
+            if Site::parse(&s.site).is_none() {
+                return Err(EmulatorError::Topology(format!("server {}: unknown site {:?}", s.name, s.site)));
+            }
+            if !self.flavors.iter().any(|f| f.name == s.flavor) {
+                return Err(EmulatorError::Topology(format!("server {}: unknown flavor {:?}", s.name, s.flavor)));
+            }
+            for n in &s.networks {
+                if !self.networks.contains(n) {
+                    return Err(EmulatorError::Topology(format!("server {}: unknown network {n:?}", s.name)));
+                }
+            }
+            for v in std::iter::once(&s.boot_volume).chain(s.data_volumes.iter()) {
+                if let Some(t) = &v.volume_type {
+                    if !self.volume_types.iter().any(|x| &x.name == t) {
+                        return Err(EmulatorError::Topology(format!("server {}: unknown volume type {t:?}", s.name)));
+                    }
+                }
+            }
+            if !names.insert((s.site.clone(), s.name.clone())) {
+                return Err(EmulatorError::Topology(format!("duplicate server name {}", s.name)));
+            }
+        }
+        Ok(())
+    }
+
+    pub fn project_id(&self) -> String {
+        stable_hex(&format!("project:{}", self.project))
+    }
+    pub fn user_id(&self, name: &str) -> String {
+        stable_hex(&format!("user:{name}"))
+    }
+
+    /// Build the world this topology describes.
+    pub fn seed(&self) -> World {
+        let mut w = World::default();
+        let project_id = self.project_id();
+        let user_id = self.users.first().map(|u| self.user_id(&u.name)).unwrap_or_default();
+        for site in Site::ALL {
+            let s = w.site_mut(site);
+            for (i, f) in self.flavors.iter().enumerate() {
+                s.flavors.push(Flavor { id: (i + 1).to_string(), name: f.name.clone(), vcpus: f.vcpus, ram: f.ram, disk: f.disk });
+            }
+            for (i, n) in self.networks.iter().enumerate() {
+                s.networks.push(Network {
+                    id: stable_id(&format!("{site}:net:{n}")),
+                    name: n.clone(),
+                    cidr_prefix: format!("10.{}.{}", site.index() + 1, i + 1),
+                });
+            }
+            for t in &self.volume_types {
+                s.volume_types.push(VolumeType { id: stable_id(&format!("{site}:vt:{}", t.name)), name: t.name.clone(), extra_specs: t.specs.clone() });
+            }
+            for t in &self.group_types {
+                s.group_types.push(GroupType { id: stable_id(&format!("{site}:gt:{}", t.name)), name: t.name.clone(), group_specs: t.specs.clone() });
+            }
+        }
+        for spec in &self.servers {
+            let Some(site) = Site::parse(&spec.site) else { continue };
+            let server_id = stable_id(&format!("{site}:server:{}", spec.name));
+            let created = now_z();
+            let mut attachments = Vec::new();
+            let vols: Vec<(&VolumeSpec, bool)> = std::iter::once((&spec.boot_volume, true))
+                .chain(spec.data_volumes.iter().map(|v| (v, false)))
+                .collect();
+            for (i, (v, boot)) in vols.into_iter().enumerate() {
+                let vname = if boot { format!("{}-boot", spec.name) } else if i == 1 { format!("{}-data", spec.name) } else { format!("{}-data{}", spec.name, i) };
+                let vid = stable_id(&format!("{site}:volume:{vname}"));
+                let device = crate::world::device_name(i);
+                let att = Attachment { id: new_id(), server_id: server_id.clone(), volume_id: vid.clone(), device, attached_at: now_iso() };
+                let vt = v.volume_type.clone().or_else(|| w.site(site).default_volume_type().map(|t| t.name.clone())).unwrap_or_default();
+                let seq = w.next_seq();
+                let volume = Volume {
+                    name: vname.clone(),
+                    size: v.size_gb,
+                    status: "in-use".into(),
+                    volume_type: vt,
+                    bootable: boot,
+                    content: Content::seeded(&vname, if boot { 32 } else { 8 }),
+                    attachments: vec![att.clone()],
+                    ..Volume::blank(vid.clone(), seq, site.volume_host(), user_id.clone(), project_id.clone())
+                };
+                crate::cinder::volumes::register(&mut w, site, volume);
+                attachments.push(att.id.clone());
+            }
+            let s = w.site(site);
+            let flavor_id = s.flavor(&spec.flavor).map(|f| f.id.clone()).unwrap_or_default();
+            let networks: Vec<(String, String)> = spec
+                .networks
+                .iter()
+                .filter_map(|n| s.network(n).map(|n| (n.id.clone(), n.name.clone())))
+                .collect();
+            let mut metadata = Map::new();
+            for (k, v) in &spec.metadata {
+                metadata.insert(k.clone(), Value::String(v.clone()));
+            }
+            let seq = w.next_seq();
+            let server = Server {
+                id: server_id.clone(),
+                name: spec.name.clone(),
+                seq,
+                status: "ACTIVE".into(),
+                vm_state: "active".into(),
+                task_state: None,
+                power_state: 1,
+                quiesced: false,
+                flavor_id,
+                networks,
+                metadata,
+                tags: spec.tags.clone(),
+                created: created.clone(),
+                updated: created.clone(),
+                launched_at: Some(now_iso()),
+                attachments,
+                user_id: user_id.clone(),
+                project_id: project_id.clone(),
+            };
+            w.site_mut(site).servers.insert(server_id, server);
+        }
+        w
+    }
+}
+
+/// The servers of one VNF: roles db, app, lb in turn (priorities 1, 2, 3).
+fn vnf_servers(vnf: &str, count: usize) -> Vec<ServerSpec> {
+    let roles = [("db", "1", "m1.large"), ("app", "2", "m1.medium"), ("lb", "3", "m1.small")];
+    let per_role = count.div_ceil(3).max(1);
+    let mut out = Vec::new();
+    for (r, (role, prio, flavor)) in roles.iter().enumerate() {
+        for k in 1..=per_role {
+            if out.len() >= count {
+                break;
+            }
+            let _ = r;
+            let mut metadata = BTreeMap::new();
+            metadata.insert("role".to_string(), role.to_string());
+            metadata.insert("priority".to_string(), prio.to_string());
+            metadata.insert("vnf".to_string(), vnf.to_string());
+            out.push(ServerSpec {
+                site: "site-a".into(),
+                name: format!("{vnf}-{role}-{k}"),
+                flavor: flavor.to_string(),
+                tags: vec![vnf.to_string(), format!("vnf:{vnf}")],
+                metadata,
+                networks: if *role == "lb" { vec!["mgmt".into(), "media".into()] } else { vec!["mgmt".into(), "signalling".into()] },
+                boot_volume: VolumeSpec { size_gb: 10, volume_type: None },
+                data_volumes: vec![VolumeSpec { size_gb: 20, volume_type: None }],
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_has_six_servers_and_twelve_volumes() {
+        let t = Topology::demo();
+        assert_eq!(t.servers.len(), 6);
+        let w = t.seed();
+        assert_eq!(w.site(Site::A).servers.len(), 6);
+        assert_eq!(w.site(Site::A).volumes.len(), 12);
+        assert_eq!(w.site(Site::B).servers.len(), 0);
+        let roles: Vec<_> = t.servers.iter().map(|s| s.metadata["role"].clone()).collect();
+        assert_eq!(roles, ["db", "db", "app", "app", "lb", "lb"]);
+    }
+
+    #[test]
+    fn yaml_round_trip_and_validation() {
+        let t = Topology::generate(3, 4);
+        assert_eq!(t.servers.len(), 12);
+        let back = Topology::from_yaml_str(&t.to_yaml()).expect("valid yaml");
+        assert_eq!(back, t);
+        let bad = t.to_yaml().replace("flavor: m1.large", "flavor: nope");
+        assert!(Topology::from_yaml_str(&bad).is_err());
+    }
+}

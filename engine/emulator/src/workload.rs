@@ -1,0 +1,204 @@
+//! The live workload: every running server writes to its volumes.
+//!
+//! The servers of one VNF (server metadata `vnf`; a server without it is a VNF
+//! of its own) form one writer. Transaction N walks the VNF's volumes in a
+//! fixed order (servers by priority then name, each server's volumes in attach
+//! order) and writes to each in turn the record `{"vnf", "txn": N, "pos"}` into
+//! block 0 and a log block (`64 + N % 32`). If the next volume's server does not
+//! run (paused, suspended, quiesced, stopped), the transaction waits there.
+//! Hence, at any one instant, along `pos` the txn values are non-increasing
+//! and span at most 1: a set of volumes captured at one instant satisfies
+//! `check_invariant`; volumes captured one by one under writes usually do not.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::content::Content;
+use crate::server::Shared;
+use crate::world::{Site, World};
+
+/// Block that holds the transaction record.
+pub const RECORD_BLOCK: u64 = 0;
+
+/// The ordered (site, volume id, server running) list of each VNF's writer.
+fn writer_order(w: &World) -> BTreeMap<String, Vec<(Site, String, bool)>> {
+    let mut by_vnf: BTreeMap<String, Vec<(i64, String, Site, String)>> = BTreeMap::new();
+    for site in Site::ALL {
+        for srv in w.site(site).servers.values() {
+            let vnf = srv.metadata.get("vnf").and_then(|v| v.as_str()).map(|v| format!("{site}:{v}")).unwrap_or_else(|| format!("{site}:server:{}", srv.id));
+            let prio = srv.metadata.get("priority").and_then(|v| v.as_str()).and_then(|p| p.parse().ok()).unwrap_or(99);
+            by_vnf.entry(vnf).or_default().push((prio, srv.name.clone(), site, srv.id.clone()));
+        }
+    }
+    // attachment id → volume id, per site, built once.
+    let index: Vec<std::collections::HashMap<&str, &str>> = Site::ALL
+        .iter()
+        .map(|site| w.site(*site).volumes.values().flat_map(|v| v.attachments.iter().map(move |a| (a.id.as_str(), v.id.as_str()))).collect())
+        .collect();
+    let mut out = BTreeMap::new();
+    for (vnf, mut servers) in by_vnf {
+        servers.sort();
+        let mut vols = Vec::new();
+        for (_, _, site, sid) in servers {
+            let s = w.site(site);
+            let Some(srv) = s.servers.get(&sid) else { continue };
+            for att in &srv.attachments {
+                if let Some(vid) = index[site.index()].get(att.as_str()) {
+                    vols.push((site, vid.to_string(), srv.running()));
+                }
+            }
+        }
+        out.insert(vnf, vols);
+    }
+    out
+}
+
+pub fn record(vnf: &str, txn: u64, pos: usize) -> Vec<u8> {
+    json!({"vnf": vnf, "txn": txn, "pos": pos}).to_string().into_bytes()
+}
+
+/// Parse a block-0 record.
+pub fn read_record(c: &Content) -> Option<(String, u64, usize)> {
+    let b = c.read(RECORD_BLOCK)?;
+    let end = b.iter().position(|x| *x == 0).unwrap_or(b.len());
+    let v: Value = serde_json::from_slice(&b[..end]).ok()?;
+    Some((v["vnf"].as_str()?.to_string(), v["txn"].as_u64()?, v["pos"].as_u64()? as usize))
+}
+
+/// Do up to `steps` writes for every VNF.
+pub fn step(w: &mut World, steps: usize) {
+    let orders = writer_order(w);
+    for (vnf, vols) in orders {
+        if vols.is_empty() {
+            continue;
+        }
+        let (mut txn, mut pos) = w.writers.get(&vnf).copied().unwrap_or((1, 0));
+        for _ in 0..steps {
+            if pos >= vols.len() {
+                pos = 0;
+                txn += 1;
+            }
+            let (site, vid, running) = &vols[pos];
+            if !running {
+                break;
+            }
+            if let Some(v) = w.site_mut(*site).volumes.get_mut(vid) {
+                v.content.write(RECORD_BLOCK, &record(&vnf, txn, pos));
+                v.content.write(64 + txn % 32, format!("log {vnf} txn {txn} pos {pos}").as_bytes());
+            }
+            pos += 1;
+        }
+        w.writers.insert(vnf, (txn, pos));
+    }
+}
+
+/// Most writes done in one tick.
+const MAX_STEPS: usize = 10_000;
+
+/// The writer task: runs until the emulator stops.
+pub async fn run(sh: Arc<Shared>, stop: tokio::sync::watch::Receiver<bool>) {
+    let mut last = Instant::now();
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        let interval = sh.timing().write_interval.max(Duration::from_micros(100));
+        tokio::time::sleep(interval.min(Duration::from_millis(20))).await;
+        let elapsed = last.elapsed();
+        let steps = (elapsed.as_nanos() / interval.as_nanos().max(1)) as usize;
+        if steps > MAX_STEPS {
+            // Far behind (the process was stopped): drop the backlog.
+            last = Instant::now();
+        } else {
+            last += interval * steps as u32;
+        }
+        let mut w = sh.lock();
+        if steps > 0 {
+            step(&mut w, steps.min(MAX_STEPS));
+        }
+        // Replication runs on this tick whatever the write rate.
+        crate::cinder::replication::tick(&sh, &mut w);
+    }
+}
+
+/// Check the workload invariant over contents (each with a label).
+/// Returns (ok, detail, records).
+pub fn check_invariant(items: &[(String, Content)]) -> (bool, String, Vec<Value>) {
+    let mut recs = Vec::new();
+    let mut by_vnf: BTreeMap<String, Vec<(usize, u64, String)>> = BTreeMap::new();
+    for (label, c) in items {
+        match read_record(c) {
+            Some((vnf, txn, pos)) => {
+                recs.push(json!({"id": label, "vnf": vnf, "txn": txn, "pos": pos}));
+                by_vnf.entry(vnf).or_default().push((pos, txn, label.clone()));
+            }
+            None => recs.push(json!({"id": label, "vnf": null, "txn": null, "pos": null})),
+        }
+    }
+    if by_vnf.is_empty() {
+        return (false, "no workload record on any of the volumes".into(), recs);
+    }
+    for (vnf, mut list) in by_vnf {
+        list.sort();
+        let max = list.iter().map(|x| x.1).max().unwrap_or(0);
+        let min = list.iter().map(|x| x.1).min().unwrap_or(0);
+        if max - min > 1 {
+            return (false, format!("{vnf}: transactions {min}..{max} span more than one: volumes captured at different instants"), recs);
+        }
+        for pair in list.windows(2) {
+            if pair[1].1 > pair[0].1 {
+                return (
+                    false,
+                    format!("{vnf}: volume {} (pos {}) has txn {} newer than volume {} (pos {}) with txn {}", pair[1].2, pair[1].0, pair[1].1, pair[0].2, pair[0].0, pair[0].1),
+                    recs,
+                );
+            }
+        }
+    }
+    (true, "consistent: one instant".into(), recs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::topology::Topology;
+
+    #[test]
+    fn writes_stop_at_paused_server_and_invariant_holds_at_an_instant() {
+        let mut w = Topology::demo().seed();
+        step(&mut w, 30);
+        let items: Vec<(String, Content)> = w.site(Site::A).volumes.values().map(|v| (v.id.clone(), v.content.clone())).collect();
+        let (ok, detail, _) = check_invariant(&items);
+        assert!(ok, "{detail}");
+        // Pause the first server in order: the writer stalls there.
+        let first = w.site(Site::A).servers.values().find(|s| s.name == "vims-db-1").map(|s| s.id.clone()).expect("db-1");
+        step(&mut w, 12 - 30 % 12);
+        if let Some(s) = w.site_mut(Site::A).servers.get_mut(&first) {
+            s.status = "PAUSED".into();
+        }
+        let sums = |w: &World| w.site(Site::A).volumes.values().map(|v| v.content.checksum()).collect::<Vec<_>>();
+        let before = sums(&w);
+        step(&mut w, 50);
+        assert_eq!(before, sums(&w), "a paused first server must stall the whole VNF");
+        if let Some(s) = w.site_mut(Site::A).servers.get_mut(&first) {
+            s.status = "ACTIVE".into();
+        }
+        step(&mut w, 1);
+        assert_ne!(before, sums(&w));
+    }
+
+    #[test]
+    fn captures_at_different_instants_break_it() {
+        let mut w = Topology::demo().seed();
+        step(&mut w, 5);
+        let a: Vec<(String, Content)> = w.site(Site::A).volumes.values().map(|v| (v.id.clone(), v.content.clone())).collect();
+        step(&mut w, 100);
+        let b: Vec<(String, Content)> = w.site(Site::A).volumes.values().map(|v| (v.id.clone(), v.content.clone())).collect();
+        let mixed: Vec<(String, Content)> = a.iter().take(6).cloned().chain(b.iter().skip(6).cloned()).collect();
+        let (ok, _, _) = check_invariant(&mixed);
+        assert!(!ok);
+    }
+}

@@ -1,0 +1,326 @@
+//! Conformance: for every endpoint the emulator serves that has an official
+//! sample in shared/fixtures/openstack-api-samples, the live response carries
+//! the sample's fields with the same JSON types (checked recursively).
+//!
+//! Intentional differences (ALLOWED) are listed with their reason.
+
+mod common;
+
+use std::path::PathBuf;
+
+use common::Cloud;
+use lifeboat_emulator::Site;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// (path suffix, reason). A path is keys joined by '.', array items as `[]`.
+const ALLOWED: &[(&str, &str)] = &[
+    ("server.image", "volume-backed servers have image \"\" (a string), as real Nova answers for boot-from-volume"),
+    ("servers[].image", "volume-backed servers have image \"\", as real Nova"),
+    ("addresses", "keys are the server's network names (checked: each value is a list of address objects)"),
+    ("metadata", "user-defined keys"),
+    ("meta", "user-defined key"),
+    ("extra_specs", "flavors/types carry their own specs"),
+    ("group_specs", "group types carry their own specs"),
+    ("OS-EXT-SRV-ATTR:user_data", "null: no user data is given at boot (as real Nova then)"),
+    ("password_expires_at", "null: emulator passwords do not expire (as Keystone then)"),
+    ("flavor.description", "null: seeded flavors have no description"),
+    ("flavors[].description", "null: seeded flavors have no description"),
+    ("tag", "null: attachments are made without a device tag"),
+    ("description", "null when none was given, as the real services answer"),
+    ("locked_reason", "null: servers are not locked (the sample shows a locked one)"),
+];
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/openstack-api-samples")
+}
+
+fn sample(rel: &str) -> Value {
+    let p = fixtures().join(rel);
+    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
+}
+
+fn allowed(path: &str) -> bool {
+    ALLOWED.iter().any(|(suffix, _)| path == *suffix || path.ends_with(&format!(".{suffix}")) || path.ends_with(suffix) && path[..path.len() - suffix.len()].ends_with('.'))
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "bool",
+        Value::Number(_) => "number",
+        Value::String(_) => "string",
+        Value::Array(_) => "array",
+        Value::Object(_) => "object",
+    }
+}
+
+/// Walk the sample and the live value side by side.
+fn walk(sample: &Value, live: &Value, path: &str, errs: &mut Vec<String>) {
+    if allowed(path) && !path.is_empty() {
+        if path.ends_with("addresses") {
+            for (_, v) in live.as_object().into_iter().flatten() {
+                if let Some(s) = sample.as_object().and_then(|o| o.values().next()) {
+                    walk(s, v, &format!("{path}.<net>"), errs);
+                }
+            }
+        }
+        return;
+    }
+    match (sample, live) {
+        (Value::Null, _) => {}
+        (Value::Object(s), Value::Object(l)) => {
+            for (k, sv) in s {
+                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                match l.get(k) {
+                    Some(lv) => walk(sv, lv, &p, errs),
+                    None if allowed(&p) => {}
+                    None => errs.push(format!("{p}: missing")),
+                }
+            }
+        }
+        (Value::Array(s), Value::Array(l)) => {
+            // Each live item must conform to one of the sample's items (samples
+            // show variants, e.g. a managed and an unmanaged volume).
+            for lv in l {
+                let mut best: Option<Vec<String>> = None;
+                for si in s {
+                    let mut e = Vec::new();
+                    walk(si, lv, &format!("{path}[]"), &mut e);
+                    if best.as_ref().is_none_or(|b| e.len() < b.len()) {
+                        best = Some(e);
+                    }
+                }
+                errs.extend(best.unwrap_or_default());
+            }
+        }
+        (s, Value::Null) => errs.push(format!("{path}: null where the sample has {}", kind(s))),
+        (s, l) => {
+            if kind(s) != kind(l) {
+                errs.push(format!("{path}: {} where the sample has {}", kind(l), kind(s)));
+            }
+        }
+    }
+}
+
+fn conforms(rel: &str, live: &Value) {
+    let s = sample(rel);
+    let mut errs = Vec::new();
+    walk(&s, live, "", &mut errs);
+    assert!(errs.is_empty(), "{rel}:\n  {}\nlive: {live}", errs.join("\n  "));
+}
+
+#[test]
+fn comparator_catches_differences() {
+    let mut errs = Vec::new();
+    walk(&json!({"a": 1, "b": {"c": "x"}, "d": [true]}), &json!({"a": "1", "b": {}, "d": [1]}), "", &mut errs);
+    assert_eq!(errs.len(), 3, "{errs:?}");
+    let mut errs = Vec::new();
+    walk(&json!({"server": {"image": {"id": "x"}}}), &json!({"server": {"image": ""}}), "", &mut errs);
+    assert!(errs.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_conforms() {
+    let c = Cloud::start().await;
+    let ks = c.h.keystone_url();
+    let r = c.http.get(c.h.admin_url() + "/").send().await.expect("versions");
+    assert_eq!(r.status(), StatusCode::MULTIPLE_CHOICES);
+    conforms("keystone/admin/identity-versions-response.json", &r.json().await.expect("json"));
+    let r: Value = c.http.get(&ks).send().await.expect("v3").json().await.expect("json");
+    conforms("keystone/admin/identity-version-response.json", &r);
+    let r = c.http.post(format!("{ks}/auth/tokens")).json(&common::password_auth()).send().await.expect("auth");
+    conforms("keystone/auth/responses/project-scoped-password.json", &r.json().await.expect("json"));
+    let body = json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": "lifeboat-appcred-id", "secret": "lifeboat-secret"}}}});
+    let r = c.http.post(format!("{ks}/auth/tokens")).json(&body).send().await.expect("appcred");
+    assert_eq!(r.status(), StatusCode::CREATED);
+    conforms("keystone/admin/auth-application-credential-response.json", &r.json().await.expect("json"));
+    let r = c.http.get(format!("{ks}/auth/tokens")).header("x-auth-token", &c.token).header("x-subject-token", &c.token).send().await.expect("validate");
+    assert_eq!(r.status(), StatusCode::OK);
+    conforms("keystone/auth/responses/project-scoped-password.json", &r.json().await.expect("json"));
+    c.h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nova_conforms() {
+    let c = Cloud::start().await;
+    let base = c.compute(Site::A);
+    let r: Value = c.http.get(c.h.site_url(Site::A) + "/compute/").send().await.expect("versions").json().await.expect("json");
+    conforms("nova/versions/versions-get-resp.json", &r);
+    let r: Value = c.http.get(&base).send().await.expect("version").json().await.expect("json");
+    conforms("nova/versions/v21-version-get-resp.json", &r);
+    let db = c.server_named(Site::A, "vims-db-1").await;
+    let id = db["id"].as_str().expect("id").to_string();
+    for (mv, rel) in [
+        ("2.1", "nova/servers/server-get-resp.json"),
+        ("2.16", "nova/servers/v2.16/server-get-resp.json"),
+        ("2.71", "nova/servers/v2.71/server-get-resp.json"),
+        ("2.73", "nova/servers/v2.73/server-get-resp.json"),
+        ("2.90", "nova/servers/v2.90/server-get-resp.json"),
+    ] {
+        let r = c.get(&format!("{base}/servers/{id}"), Some(&format!("compute {mv}"))).await;
+        assert_eq!(r.status, StatusCode::OK);
+        conforms(rel, &r.body);
+    }
+    for (mv, path, rel) in [
+        ("2.1", "servers?limit=2", "nova/servers/servers-list-resp.json"),
+        ("2.1", "servers/detail?limit=2", "nova/servers/servers-details-resp.json"),
+        ("2.90", "servers/detail?limit=2", "nova/servers/v2.90/servers-details-resp.json"),
+        ("2.1", "flavors", "nova/flavors/flavors-list-resp.json"),
+        ("2.1", "flavors/detail", "nova/flavors/flavors-detail-resp.json"),
+        ("2.75", "flavors/detail", "nova/flavors/v2.75/flavors-detail-resp.json"),
+        ("2.1", "flavors/1", "nova/flavors/flavor-get-resp.json"),
+        ("2.26", "servers/detail?limit=2", "nova/os-server-tags/v2.26/servers-tags-details-resp.json"),
+        ("2.55", "flavors/detail", "nova/flavors/v2.55/flavors-detail-resp.json"),
+        ("2.61", "flavors/1", "nova/flavors/v2.61/flavor-get-resp.json"),
+        ("2.75", "flavors/1", "nova/flavors/v2.75/flavor-get-resp.json"),
+    ] {
+        let r = c.get(&format!("{base}/{path}"), Some(&format!("compute {mv}"))).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}");
+        conforms(rel, &r.body);
+    }
+    let r = c.get(&format!("{base}/servers/{id}/metadata"), None).await;
+    conforms("nova/server-metadata/server-metadata-all-resp.json", &r.body);
+    let r = c.get(&format!("{base}/servers/{id}/metadata/role"), None).await;
+    conforms("nova/server-metadata/server-metadata-resp.json", &r.body);
+    let r = c.get(&format!("{base}/servers/{id}/tags"), Some("compute 2.26")).await;
+    conforms("nova/os-server-tags/v2.26/server-tags-index-resp.json", &r.body);
+    let r = c.call(Method::PUT, &format!("{base}/servers/{id}/tags"), Some("compute 2.26"), Some(json!({"tags": ["vims", "vnf:vims", "extra"]}))).await;
+    conforms("nova/os-server-tags/v2.26/server-tags-put-all-resp.json", &r.body);
+    let r = c.get(&format!("{base}/servers/{id}"), Some("compute 2.26")).await;
+    conforms("nova/os-server-tags/v2.26/server-tags-show-details-resp.json", &r.body);
+    for (mv, rel) in [
+        ("2.1", "nova/os-volume_attachments/list-volume-attachments-resp.json"),
+        ("2.70", "nova/os-volume_attachments/v2.70/list-volume-attachments-resp.json"),
+        ("2.79", "nova/os-volume_attachments/v2.79/list-volume-attachments-resp.json"),
+        ("2.89", "nova/os-volume_attachments/v2.89/list-volume-attachments-resp.json"),
+    ] {
+        let r = c.get(&format!("{base}/servers/{id}/os-volume_attachments"), Some(&format!("compute {mv}"))).await;
+        conforms(rel, &r.body);
+    }
+    let vols = c.volumes_of(Site::A, &db).await;
+    let r = c.get(&format!("{base}/servers/{id}/os-volume_attachments/{}", vols[1]), Some("compute 2.89")).await;
+    conforms("nova/os-volume_attachments/v2.89/volume-attachment-detail-resp.json", &r.body);
+    // Attach a new volume, then boot a server from a new bootable volume.
+    let extra = c.new_volume(Site::A, 1, json!({})).await;
+    let r = c.post(&format!("{base}/servers/{id}/os-volume_attachments"), Some("compute 2.89"), json!({"volumeAttachment": {"volumeId": extra}})).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    conforms("nova/os-volume_attachments/v2.89/attach-volume-to-server-resp.json", &r.body);
+    let boot = c.new_volume(Site::A, 1, json!({})).await;
+    let req = json!({"server": {"name": "conf-1", "flavorRef": "1", "networks": "none", "block_device_mapping_v2": [{"boot_index": 0, "uuid": boot, "source_type": "volume", "destination_type": "volume"}]}});
+    let r = c.post(&format!("{base}/servers"), Some("compute 2.47"), req).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("nova/servers/v2.47/server-create-resp.json", &r.body);
+    let boot2 = c.new_volume(Site::A, 1, json!({})).await;
+    let req = json!({"server": {"name": "conf-2", "flavorRef": "1", "networks": [{"uuid": "mgmt"}], "block_device_mapping_v2": [{"boot_index": 0, "uuid": boot2, "source_type": "volume", "destination_type": "volume"}]}});
+    let r = c.post(&format!("{base}/servers"), Some("compute 2.1"), req).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("nova/servers/server-create-resp.json", &r.body);
+    let r = c.post(&format!("{base}/servers/{id}/action"), Some("compute 2.45"), json!({"createImage": {"name": "conf-img"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("nova/servers/v2.45/server-action-create-image-resp.json", &r.body);
+    c.h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cinder_and_glance_conform() {
+    let c = Cloud::start().await;
+    let vb = c.volume(Site::A);
+    let mv = Some("volume 3.65");
+    let r = c.http.get(c.h.site_url(Site::A) + "/volume/").send().await.expect("versions");
+    conforms("cinder/versions/versions-response.json", &r.json().await.expect("json"));
+    let r = c.http.get(c.h.site_url(Site::A) + "/volume/v3/").send().await.expect("version");
+    conforms("cinder/versions/version-show-response.json", &r.json().await.expect("json"));
+    let db = c.server_named(Site::A, "vims-db-1").await;
+    let vols = c.volumes_of(Site::A, &db).await;
+    let data = vols[1].clone();
+    let r = c.get(&format!("{vb}/volumes/{data}"), mv).await;
+    conforms("cinder/volumes/v3.65/volume-show-response.json", &r.body);
+    let r = c.get(&format!("{vb}/volumes/detail"), mv).await;
+    conforms("cinder/volumes/v3.65/volumes-list-detailed-response.json", &r.body);
+    let r = c.get(&format!("{vb}/volumes"), mv).await;
+    conforms("cinder/volumes/volumes-list-response.json", &r.body);
+    let r = c.post(&format!("{vb}/volumes"), mv, json!({"volume": {"size": 1, "name": "conf"}})).await;
+    conforms("cinder/volumes/v3.65/volume-create-response.json", &r.body);
+    // Snapshot.
+    let r = c.post(&format!("{vb}/snapshots"), mv, json!({"snapshot": {"volume_id": data, "name": "s", "force": true}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("cinder/snapshots/v3.65/snapshot-create-response.json", &r.body);
+    let sid = r.body["snapshot"]["id"].as_str().expect("id").to_string();
+    let r = c.wait(&format!("{vb}/snapshots/{sid}"), mv, "/snapshot/status", "available").await;
+    conforms("cinder/snapshots/v3.65/snapshot-show-response.json", &r);
+    let r = c.get(&format!("{vb}/snapshots/detail"), mv).await;
+    conforms("cinder/snapshots/v3.65/snapshots-list-detailed-response.json", &r.body);
+    let r = c.get(&format!("{vb}/snapshots"), mv).await;
+    conforms("cinder/snapshots/snapshots-list-response.json", &r.body);
+    // Types.
+    let r = c.get(&format!("{vb}/types"), mv).await;
+    conforms("cinder/volume_type/volume-types-list-response.json", &r.body);
+    let tid = r.body["volume_types"][0]["id"].as_str().expect("type").to_string();
+    let r = c.get(&format!("{vb}/types/{tid}"), mv).await;
+    conforms("cinder/volume_type/volume-type-show-response.json", &r.body);
+    let r = c.get(&format!("{vb}/group_types"), mv).await;
+    conforms("cinder/group-types-list-response.json", &r.body);
+    let gt = r.body["group_types"][0]["id"].as_str().expect("gt").to_string();
+    let r = c.get(&format!("{vb}/group_types/{gt}"), mv).await;
+    conforms("cinder/group-type-show-response.json", &r.body);
+    // Groups and group snapshots.
+    let r = c.post(&format!("{vb}/groups"), mv, json!({"group": {"name": "g", "group_type": gt, "volume_types": ["standard"]}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("cinder/group-create-response.json", &r.body);
+    let gid = r.body["group"]["id"].as_str().expect("gid").to_string();
+    c.wait(&format!("{vb}/groups/{gid}"), mv, "/group/status", "available").await;
+    let r = c.call(Method::PUT, &format!("{vb}/groups/{gid}"), mv, Some(json!({"group": {"add_volumes": vols.join(",")}}))).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let r = c.get(&format!("{vb}/groups/{gid}"), mv).await;
+    conforms("cinder/group-show-response.json", &r.body);
+    let r = c.get(&format!("{vb}/groups/detail"), mv).await;
+    conforms("cinder/groups-list-detailed-response.json", &r.body);
+    let r = c.get(&format!("{vb}/groups"), mv).await;
+    conforms("cinder/groups-list-response.json", &r.body);
+    let r = c.post(&format!("{vb}/group_snapshots"), mv, json!({"group_snapshot": {"group_id": gid, "name": "gs"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("cinder/group-snapshots-create-response.json", &r.body);
+    let gsid = r.body["group_snapshot"]["id"].as_str().expect("gs").to_string();
+    let r = c.wait(&format!("{vb}/group_snapshots/{gsid}"), mv, "/group_snapshot/status", "available").await;
+    conforms("cinder/group-snapshots-show-response.json", &r);
+    let r = c.get(&format!("{vb}/group_snapshots/detail"), mv).await;
+    conforms("cinder/group-snapshots-list-detailed-response.json", &r.body);
+    let r = c.get(&format!("{vb}/group_snapshots"), mv).await;
+    conforms("cinder/group-snapshots-list-response.json", &r.body);
+    // Backups.
+    let r = c.post(&format!("{vb}/backups"), Some("volume 3.56"), json!({"backup": {"volume_id": data, "name": "b", "force": true, "container": "lifeboat-backups"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("cinder/backups/backup-create-response.json", &r.body);
+    let bid = r.body["backup"]["id"].as_str().expect("bid").to_string();
+    let r = c.wait(&format!("{vb}/backups/{bid}"), Some("volume 3.56"), "/backup/status", "available").await;
+    conforms("cinder/backups/v3.56/backup-show-response.json", &r);
+    let r = c.get(&format!("{vb}/backups/detail?with_count=true"), Some("volume 3.56")).await;
+    conforms("cinder/backups/v3.56/backups-list-detailed-response.json", &r.body);
+    let r = c.get(&format!("{vb}/backups"), mv).await;
+    conforms("cinder/backups/backups-list-response.json", &r.body);
+    let r = c.get(&format!("{vb}/backups/{bid}"), Some("volume 3.9")).await;
+    conforms("cinder/backups/v3.9/backup-show-response.json", &r.body);
+    let r = c.get(&format!("{vb}/backups/{bid}/export_record"), mv).await;
+    conforms("cinder/backup-record-export-response.json", &r.body);
+    let r = c.post(&format!("{}/backups/import_record", c.volume(Site::B)), mv, json!({"backup-record": r.body["backup-record"].clone()})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    conforms("cinder/backup-record-import-response.json", &r.body);
+    let r = c.post(&format!("{vb}/backups/{bid}/restore"), mv, json!({"restore": {"name": "restored"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("cinder/backup-restore-response.json", &r.body);
+    // Manageable volumes (replicas of replicated volumes live at the other site).
+    c.new_volume(Site::A, 1, json!({"volume_type": "replicated"})).await;
+    let r = c.get(&format!("{}/manageable_volumes/detail", c.volume(Site::B)), mv).await;
+    assert!(!r.body["manageable-volumes"].as_array().map(|a| a.is_empty()).unwrap_or(true), "{}", r.text);
+    conforms("cinder/volume-manage-list-detail-response.json", &r.body);
+    // Glance: the image of a createImage.
+    let r = c.post(&format!("{}/servers/{}/action", c.compute(Site::A), db["id"].as_str().expect("id")), Some("compute 2.45"), json!({"createImage": {"name": "img"}})).await;
+    let iid = r.body["image_id"].as_str().expect("image id").to_string();
+    let img = c.wait(&format!("{}/images/{iid}", c.image(Site::A)), None, "/status", "active").await;
+    conforms("glance/image-show-response.json", &img);
+    let r = c.get(&format!("{}/images", c.image(Site::A)), None).await;
+    conforms("glance/images-list-response.json", &r.body);
+    c.h.shutdown().await;
+}

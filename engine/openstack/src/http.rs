@@ -1,0 +1,327 @@
+//! Requests to one site's services: the token header (re-authenticating once
+//! on 401), microversion headers (`OpenStack-API-Version` and the legacy
+//! Nova one), error bodies turned into [`Error`] with retry classification,
+//! and pagination (`*_links` / `next` links).
+
+use crate::auth::{transport_message, Authenticator};
+use crate::catalog::{endpoint_for, Service};
+use crate::config::CloudConfig;
+use crate::error::{message_from_body, parse_retry_after, Error, ErrorKind, Result};
+use reqwest::header::HeaderMap;
+use reqwest::Method;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::time::Duration;
+
+/// The client of one site: a cloud (clouds.yaml entry) in one region.
+#[derive(Debug)]
+pub struct Client {
+    site: String,
+    http: reqwest::Client,
+    auth: Authenticator,
+    /// Discovered microversion ranges (see `versions.rs`).
+    pub(crate) versions: std::sync::Mutex<std::collections::HashMap<Service, Option<(String, String)>>>,
+}
+
+/// A service's answer.
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: bytes_alias::Bytes,
+}
+
+mod bytes_alias {
+    pub type Bytes = Vec<u8>;
+}
+
+impl Response {
+    pub fn json<T: DeserializeOwned>(&self, call: &Request<'_>) -> Result<T> {
+        serde_json::from_slice(&self.body).map_err(|e| call.error(ErrorKind::Decode, format!("unexpected answer: {e}; body starts {:?}", String::from_utf8_lossy(&self.body[..self.body.len().min(200)]))))
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+    }
+}
+
+enum Body {
+    None,
+    Json(Value),
+    Raw(Vec<u8>, String),
+}
+
+/// One request being built. `call` and `resource` name it in errors.
+pub struct Request<'a> {
+    client: &'a Client,
+    service: Service,
+    method: Method,
+    path: String,
+    query: Vec<(String, String)>,
+    body: Body,
+    microversion: Option<&'static str>,
+    headers: Vec<(String, String)>,
+    call: String,
+    resource: String,
+}
+
+impl Client {
+    /// A client for `site`, authenticating with `cloud` (whose region
+    /// selects the endpoints).
+    pub fn new(site: impl Into<String>, cloud: CloudConfig) -> Result<Client> {
+        let site = site.into();
+        let mut b = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).timeout(Duration::from_secs(300)).user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")));
+        if !cloud.verify {
+            b = b.danger_accept_invalid_certs(true);
+        }
+        if let Some(ca) = &cloud.cacert {
+            let pem = std::fs::read(ca).map_err(|e| Error::config(format!("cloud {}: cannot read cacert {}: {e}", cloud.name, ca.display())))?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| Error::config(format!("cloud {}: cacert {} is not PEM: {e}", cloud.name, ca.display())))?;
+            b = b.add_root_certificate(cert);
+        }
+        let http = b.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        let auth = Authenticator::new(http.clone(), cloud, site.clone());
+        Ok(Client { site, http, auth, versions: Default::default() })
+    }
+
+    pub fn site(&self) -> &str {
+        &self.site
+    }
+
+    pub fn cloud(&self) -> &CloudConfig {
+        self.auth.cloud()
+    }
+
+    /// The project the token is scoped to.
+    pub async fn project_id(&self) -> Result<String> {
+        Ok(self.auth.token().await?.project_id.clone())
+    }
+
+    /// The endpoint of `service` in this site's region.
+    pub async fn endpoint(&self, service: Service) -> Result<String> {
+        let t = self.auth.token().await?;
+        let cloud = self.auth.cloud();
+        endpoint_for(&t.catalog, service, cloud.region.as_deref(), cloud.interface, &t.project_id, &self.site)
+    }
+
+    /// Start a request. `path` is relative to the service endpoint (or an
+    /// absolute URL, as pagination links are).
+    pub fn request(&self, service: Service, method: Method, path: impl Into<String>) -> Request<'_> {
+        let path = path.into();
+        Request {
+            client: self,
+            service,
+            call: format!("{} {} {}", service.name(), method, path),
+            method,
+            path,
+            query: vec![],
+            body: Body::None,
+            microversion: None,
+            headers: vec![],
+            resource: String::from("-"),
+        }
+    }
+}
+
+impl<'a> Request<'a> {
+    /// How errors name the call, e.g. `nova POST /servers/{id}/action pause`.
+    pub fn call(mut self, call: impl Into<String>) -> Self {
+        self.call = format!("{} {}", self.service.name(), call.into());
+        self
+    }
+
+    pub fn resource(mut self, r: impl Into<String>) -> Self {
+        self.resource = r.into();
+        self
+    }
+
+    pub fn query(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.query.push((k.to_string(), v.into()));
+        self
+    }
+
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Body::Json(body);
+        self
+    }
+
+    pub fn raw(mut self, body: Vec<u8>, content_type: &str) -> Self {
+        self.body = Body::Raw(body, content_type.to_string());
+        self
+    }
+
+    pub fn header(mut self, k: &str, v: impl Into<String>) -> Self {
+        self.headers.push((k.to_string(), v.into()));
+        self
+    }
+
+    /// Pin the call's microversion (compute or volume).
+    pub fn microversion(mut self, v: &'static str) -> Self {
+        self.microversion = Some(v);
+        self
+    }
+
+    pub(crate) fn error(&self, kind: ErrorKind, detail: impl Into<String>) -> Error {
+        Error::new(kind, &self.call, &self.resource, &self.client.site, detail)
+    }
+
+    fn url(&self, endpoint: &str) -> String {
+        if self.path.starts_with("http://") || self.path.starts_with("https://") {
+            return self.path.clone();
+        }
+        let p = self.path.trim_start_matches('/');
+        if p.is_empty() {
+            endpoint.to_string()
+        } else {
+            format!("{endpoint}/{p}")
+        }
+    }
+
+    /// Send; a non-2xx answer is an error.
+    pub async fn send(&self) -> Result<Response> {
+        self.send_inner(false).await
+    }
+
+    /// Send; any answer but 401 comes back (version documents answer 300).
+    pub async fn send_any_status(&self) -> Result<Response> {
+        self.send_inner(true).await
+    }
+
+    async fn send_inner(&self, any_status: bool) -> Result<Response> {
+        let client = self.client;
+        for attempt in 0..2 {
+            let token = client.auth.token().await?;
+            let endpoint = endpoint_for(&token.catalog, self.service, client.cloud().region.as_deref(), client.cloud().interface, &token.project_id, &client.site)?;
+            let url = self.url(&endpoint);
+            let mut rb = client.http.request(self.method.clone(), &url).header("X-Auth-Token", token.value.expose()).header("Accept", "application/json");
+            if !self.query.is_empty() {
+                rb = rb.query(&self.query);
+            }
+            if let Some(v) = self.microversion {
+                let svc = match self.service {
+                    Service::Compute => "compute",
+                    Service::BlockStorage => "volume",
+                    Service::Image => "image",
+                    _ => "",
+                };
+                rb = rb.header("OpenStack-API-Version", format!("{svc} {v}"));
+                if self.service == Service::Compute {
+                    rb = rb.header("X-OpenStack-Nova-API-Version", v);
+                }
+            }
+            for (k, v) in &self.headers {
+                rb = rb.header(k, v);
+            }
+            rb = match &self.body {
+                Body::None => rb,
+                Body::Json(v) => rb.json(v),
+                Body::Raw(b, ct) => rb.header("Content-Type", ct).body(b.clone()),
+            };
+            tracing::debug!(site = %client.site, call = %self.call, "request");
+            let resp = rb.send().await.map_err(|e| self.error(ErrorKind::Connection, transport_message(&e)))?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let body = resp.bytes().await.map_err(|e| self.error(ErrorKind::Connection, transport_message(&e)))?.to_vec();
+            if status == 401 && attempt == 0 {
+                tracing::debug!(site = %client.site, call = %self.call, "401: re-authenticating once");
+                client.auth.invalidate(&token).await;
+                continue;
+            }
+            if !(200..300).contains(&status) && !any_status {
+                let mut e = self.error(Error::kind_for_status(status), message_from_body(&body)).with_status(status);
+                if matches!(status, 413 | 429 | 503) {
+                    e.retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+                }
+                return Err(e);
+            }
+            return Ok(Response { status, headers, body });
+        }
+        Err(self.error(ErrorKind::Auth, "the service kept answering 401 after re-authentication"))
+    }
+
+    /// Send and parse the JSON answer.
+    pub async fn send_json<T: DeserializeOwned>(&self) -> Result<T> {
+        let r = self.send().await?;
+        r.json(self)
+    }
+
+    /// GET every page: the items under `key`, following `{key}_links` (Nova,
+    /// Cinder) or `next` (Glance) links.
+    pub async fn send_paged(self, key: &str) -> Result<Vec<Value>> {
+        let mut out = Vec::new();
+        let mut req = self;
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let page: Value = req.send_json().await?;
+            let items = page.get(key).and_then(Value::as_array).ok_or_else(|| req.error(ErrorKind::Decode, format!("the answer has no {key:?} list")))?;
+            out.extend(items.iter().cloned());
+            let next = next_link(&page, key);
+            let Some(next) = next else { break };
+            let endpoint = req.client.endpoint(req.service).await?;
+            let url = absolute(&endpoint, &next);
+            if !seen.insert(url.clone()) || items.is_empty() {
+                break;
+            }
+            req = Request {
+                client: req.client,
+                service: req.service,
+                method: Method::GET,
+                path: url,
+                query: vec![],
+                body: Body::None,
+                microversion: req.microversion,
+                headers: req.headers.clone(),
+                call: req.call.clone(),
+                resource: req.resource.clone(),
+            };
+        }
+        Ok(out)
+    }
+}
+
+/// The next-page link of a list answer.
+pub fn next_link(page: &Value, key: &str) -> Option<String> {
+    if let Some(links) = page.get(format!("{key}_links")).and_then(Value::as_array) {
+        for l in links {
+            if l.get("rel").and_then(Value::as_str) == Some("next") {
+                return l.get("href").and_then(Value::as_str).map(str::to_string);
+            }
+        }
+    }
+    page.get("next").and_then(Value::as_str).map(str::to_string)
+}
+
+/// A link made absolute: full URLs stay; `/v2/images?marker=…` (Glance) is
+/// put under the endpoint's root without repeating its version.
+fn absolute(endpoint: &str, link: &str) -> String {
+    if link.starts_with("http://") || link.starts_with("https://") {
+        return link.to_string();
+    }
+    let Ok(ep) = url::Url::parse(endpoint) else { return link.to_string() };
+    let ep_path = ep.path().trim_end_matches('/');
+    let link_first = link.trim_start_matches('/').split('/').next().unwrap_or("");
+    let prefix = match ep_path.rsplit_once('/') {
+        Some((head, last)) if last == link_first => head.to_string(),
+        _ => ep_path.to_string(),
+    };
+    let mut root = ep.clone();
+    root.set_path("");
+    root.set_query(None);
+    format!("{}{}/{}", root.as_str().trim_end_matches('/'), prefix, link.trim_start_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links() {
+        let nova = serde_json::json!({"servers": [], "servers_links": [{"href": "http://n/v2.1/servers/detail?marker=x", "rel": "next"}]});
+        assert_eq!(next_link(&nova, "servers").as_deref(), Some("http://n/v2.1/servers/detail?marker=x"));
+        let glance = serde_json::json!({"images": [], "next": "/v2/images?marker=y"});
+        assert_eq!(next_link(&glance, "images").as_deref(), Some("/v2/images?marker=y"));
+        assert_eq!(absolute("http://g:9292/v2", "/v2/images?marker=y"), "http://g:9292/v2/images?marker=y");
+        assert_eq!(absolute("http://h/image/v2", "/v2/images?marker=y"), "http://h/image/v2/images?marker=y");
+        assert_eq!(next_link(&serde_json::json!({"volumes": []}), "volumes"), None);
+    }
+}

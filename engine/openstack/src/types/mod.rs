@@ -1,0 +1,56 @@
+//! Typed responses of the calls Lifeboat makes, lenient where real services
+//! are (Cinder's `bootable: "false"`, nulls, strings `"null"`), and the
+//! helpers that deserialize them.
+
+pub mod cinder;
+pub mod glance;
+pub mod nova;
+pub mod requests;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+/// A bool that may arrive as `true`, `"true"`, `"True"` or null.
+pub(crate) fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Bool(b) => b,
+        Value::String(s) => s.eq_ignore_ascii_case("true"),
+        Value::Number(n) => n.as_i64().unwrap_or(0) != 0,
+        _ => false,
+    })
+}
+
+/// A string that may arrive as null or `"null"` (Cinder's manage sample):
+/// both become the empty string.
+pub(crate) fn loose_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::String(s) if s == "null" => String::new(),
+        Value::String(s) => s,
+        Value::Null => String::new(),
+        other => other.to_string(),
+    })
+}
+
+/// Metadata values as strings (Glance and Swift may use non-strings).
+pub(crate) fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+    Ok(match Value::deserialize(d)? {
+        Value::Object(m) => m
+            .into_iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    Value::String(s) => s,
+                    Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                (k, s)
+            })
+            .collect(),
+        _ => Default::default(),
+    })
+}
+
+#[cfg(test)]
+pub(crate) fn sample(rel: &str) -> String {
+    let p = format!("{}/../../../shared/fixtures/openstack-api-samples/{rel}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
+}

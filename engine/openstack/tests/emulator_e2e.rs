@@ -1,0 +1,181 @@
+//! The client against the two-site emulator, over HTTP: configuration from
+//! the clouds.yaml it writes, auth (password, application credential), token
+//! expiry and re-auth, the catalogue, and every call the actions use.
+
+use lifeboat_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Site};
+use lifeboat_openstack::{Client, ConfigLoader, ErrorKind, Service};
+use std::collections::BTreeMap;
+
+struct Env {
+    emu: EmulatorHandle,
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    async fn start() -> Env {
+        let emu = Emulator::start(EmulatorConfig::fast()).await.expect("emulator starts");
+        let dir = tempfile::tempdir().unwrap();
+        emu.write_clouds_yaml(&dir.path().join("clouds.yaml")).unwrap();
+        Env { emu, dir }
+    }
+
+    fn loader(&self) -> ConfigLoader {
+        ConfigLoader::new(BTreeMap::new(), vec![self.dir.path().to_path_buf()])
+    }
+
+    fn client(&self, site: &str) -> Client {
+        let cloud = self.loader().load(Some("emulator")).unwrap().with_region(site);
+        Client::new(site, cloud).unwrap()
+    }
+}
+
+#[tokio::test]
+async fn auth_catalogue_and_nova_calls() {
+    let env = Env::start().await;
+    let a = env.client("site-a");
+    assert!(!a.project_id().await.unwrap().is_empty());
+    for s in [Service::Compute, Service::BlockStorage, Service::Image, Service::ObjectStore] {
+        let ep = a.endpoint(s).await.unwrap();
+        assert!(ep.starts_with("http://127.0.0.1:"), "{s:?}: {ep}");
+    }
+    let (_, nova_max) = a.microversion_range(Service::Compute).await.unwrap().expect("nova publishes versions");
+    assert!(lifeboat_openstack::versions::parse_version(&nova_max).unwrap() >= (2, 96), "{nova_max}");
+    let (_, cinder_max) = a.microversion_range(Service::BlockStorage).await.unwrap().expect("cinder publishes versions");
+    assert!(lifeboat_openstack::versions::parse_version(&cinder_max).unwrap() >= (3, 43), "{cinder_max}");
+    assert!(a.supports_microversion(Service::BlockStorage, "3.14").await.unwrap());
+    assert!(!a.supports_microversion(Service::BlockStorage, "3.999").await.unwrap());
+    let servers = a.nova().servers_with_tag("vims").await.unwrap();
+    assert_eq!(servers.len(), 6, "demo VNF has six servers");
+    let s = &servers[0];
+    assert!(!s.flavor_name().is_empty());
+    assert!(s.flavor_sizes().is_some(), "2.47+ embeds the flavor");
+    assert!(s.metadata.contains_key("role"));
+    let atts = a.nova().attachments(&s.id).await.unwrap();
+    assert_eq!(atts.len(), 2);
+    let flavors = a.nova().flavors().await.unwrap();
+    assert!(flavors.iter().any(|f| f.name == "m1.small"));
+    // Site B knows nothing of site A's servers.
+    let b = env.client("site-b");
+    assert!(b.nova().servers_with_tag("vims").await.unwrap().is_empty());
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn cinder_glance_swift_calls() {
+    let env = Env::start().await;
+    let a = env.client("site-a");
+    let vols = a.cinder().volumes(&[]).await.unwrap();
+    assert_eq!(vols.len(), 12);
+    let boot = vols.iter().find(|v| v.name.ends_with("-boot")).unwrap();
+    assert!(boot.bootable);
+    assert_eq!(a.cinder().volume(&boot.id).await.unwrap().id, boot.id);
+    let gt = a.cinder().default_group_type().await.unwrap();
+    assert!(gt.is_some());
+    assert!(a.cinder().backups(&[]).await.unwrap().is_empty());
+    assert!(a.cinder().group_snapshots().await.unwrap().is_empty());
+    // Swift: a container is created on demand; listing pages by marker.
+    let stored = a.swift().put_object("lb-test", "x/one.json", b"{\"a\":1}".to_vec(), "application/json").await.unwrap();
+    assert_eq!(stored.bytes, 7);
+    assert!(!stored.etag.is_empty());
+    a.swift().put_object("lb-test", "x/two.json", b"2".to_vec(), "text/plain").await.unwrap();
+    assert_eq!(a.swift().get_object("lb-test", "x/one.json").await.unwrap(), b"{\"a\":1}");
+    let names: Vec<String> = a.swift().list("lb-test", "x/").await.unwrap().into_iter().map(|o| o.name).collect();
+    assert_eq!(names, vec!["x/one.json", "x/two.json"]);
+    a.swift().delete_object("lb-test", "x/two.json").await.unwrap();
+    let e = a.swift().get_object("lb-test", "x/two.json").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    // Glance: no such image → a clear 404.
+    let e = a.glance().image("00000000-0000-0000-0000-000000000000").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn errors_name_call_resource_site_and_classify() {
+    let env = Env::start().await;
+    let a = env.client("site-a");
+    let e = a.cinder().volume("no-such-volume").await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::NotFound);
+    assert!(!e.is_transient());
+    let msg = e.to_string();
+    assert!(msg.contains("GET /volumes/{id}") && msg.contains("no-such-volume") && msg.contains("site-a") && msg.contains("404"), "{msg}");
+    // Site down: connection refused → transient.
+    env.emu.set_site_down(Site::B, true);
+    let b = env.client("site-b");
+    let e = b.nova().flavors().await.unwrap_err();
+    assert!(e.is_transient(), "{e}");
+    assert_eq!(e.kind, ErrorKind::Connection);
+    env.emu.set_site_down(Site::B, false);
+    // The site's listener comes back asynchronously: transient until then.
+    let mut back = b.nova().flavors().await;
+    for _ in 0..100 {
+        match &back {
+            Err(e) if e.is_transient() => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                back = b.nova().flavors().await;
+            }
+            _ => break,
+        }
+    }
+    assert!(!back.unwrap().is_empty());
+    // Unknown region → a catalogue error naming what exists.
+    let c = Client::new("site-z", env.loader().load(Some("emulator")).unwrap().with_region("site-z")).unwrap();
+    let e = c.nova().flavors().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Catalog);
+    assert!(e.to_string().contains("site-a/public"), "{e}");
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn token_expiry_reauthenticates_once() {
+    let env = Env::start().await;
+    let a = env.client("site-a");
+    assert!(!a.nova().flavors().await.unwrap().is_empty());
+    env.emu.expire_tokens();
+    // The cached token is now refused (401): the client re-authenticates.
+    assert!(!a.nova().flavors().await.unwrap().is_empty());
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn application_credential_and_bad_password() {
+    let env = Env::start().await;
+    let cloud = env.loader().load(Some("emulator-appcred")).unwrap();
+    assert!(!format!("{cloud:?}").contains("lifeboat-secret"));
+    let c = Client::new("site-a", cloud).unwrap();
+    assert_eq!(c.nova().servers_with_tag("vims").await.unwrap().len(), 6);
+
+    let yaml = std::fs::read_to_string(env.dir.path().join("clouds.yaml")).unwrap();
+    let bad = tempfile::tempdir().unwrap();
+    std::fs::write(bad.path().join("clouds.yaml"), yaml.replace("password: lifeboat", "password: wrong-canary-pw")).unwrap();
+    let l = ConfigLoader::new(BTreeMap::new(), vec![bad.path().to_path_buf()]);
+    let c = Client::new("site-a", l.load(Some("emulator-site-a")).unwrap()).unwrap();
+    let e = c.nova().flavors().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth);
+    assert!(!e.is_transient());
+    assert!(!e.to_string().contains("wrong-canary-pw"));
+    assert!(!format!("{e:?}").contains("wrong-canary-pw"));
+    assert!(!format!("{c:?}").contains("wrong-canary-pw"));
+    env.emu.shutdown().await;
+}
+
+#[tokio::test]
+async fn pagination_follows_next_links() {
+    let env = Env::start().await;
+    let a = env.client("site-a");
+    let vols = a.cinder().volumes(&[("limit", "5".into())]).await.unwrap();
+    assert_eq!(vols.len(), 12, "three pages of volumes");
+    let mut ids: Vec<&str> = vols.iter().map(|v| v.id.as_str()).collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "no page read twice");
+    let servers = a
+        .request(Service::Compute, reqwest::Method::GET, "servers/detail")
+        .microversion(lifeboat_openstack::nova::COMPUTE_MICROVERSION)
+        .query("limit", "4")
+        .send_paged("servers")
+        .await
+        .unwrap();
+    assert_eq!(servers.len(), 6);
+    env.emu.shutdown().await;
+}
