@@ -358,6 +358,10 @@ async fn keystone_auth_errors_and_catalog() {
             }
         }
     }
+    let r = c.http.post(format!("{ks}/auth/tokens?nocatalog")).json(&ac).send().await.expect("auth");
+    let body: Value = r.json().await.expect("json");
+    assert!(body["token"].get("catalog").is_none());
+    assert!(body["token"]["project"]["id"].is_string());
     let mut wrong = ac.clone();
     wrong["auth"]["identity"]["application_credential"]["secret"] = json!("x");
     assert_eq!(c.http.post(format!("{ks}/auth/tokens")).json(&wrong).send().await.expect("auth").status(), StatusCode::UNAUTHORIZED);
