@@ -113,8 +113,13 @@ impl FaultProfile {
     pub fn fixed_latency(ms: u64) -> Self {
         FaultProfile { latency: Latency::Fixed { ms }, rules: vec![] }
     }
+    /// A profile from YAML (JSON is YAML too).
     pub fn from_yaml_str(s: &str) -> Result<Self, String> {
         serde_yaml::from_str(s).map_err(|e| e.to_string())
+    }
+    pub fn from_yaml_file(path: &std::path::Path) -> Result<Self, String> {
+        let s = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Self::from_yaml_str(&s)
     }
 }
 

@@ -62,6 +62,7 @@ pub async fn handle(ctx: &mut Ctx) -> Response {
         (Method::POST, ["images"]) => create(ctx),
         (Method::GET, ["images", id]) => show(ctx, id),
         (Method::DELETE, ["images", id]) => delete(ctx, id),
+        (Method::PATCH, ["images", id]) => patch(ctx, id),
         (Method::PUT, ["images", id, "file"]) => upload(ctx, id),
         (Method::GET, ["images", id, "file"]) => download(ctx, id),
         (Method::GET, ["schemas", "image"]) => Ok(Json(json!({"name": "image", "properties": {}, "additionalProperties": {"type": "string"}})).into_response()),
@@ -170,6 +171,45 @@ fn download(ctx: &Ctx, id: &str) -> Reply {
         Some(d) => Ok((StatusCode::OK, d).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
+}
+
+/// `PATCH /v2/images/{id}` (`application/openstack-images-v2.1-json-patch`):
+/// add/replace/remove of `name` and custom properties.
+fn patch(ctx: &Ctx, id: &str) -> Reply {
+    let ops: Value = serde_json::from_slice(&ctx.body).map_err(|e| bad_request(F::Glance, format!("Malformed JSON patch: {e}")))?;
+    let Some(ops) = ops.as_array() else {
+        return Err(bad_request(F::Glance, "A JSON patch must be a list of operations"));
+    };
+    let mut w = ctx.shared.lock();
+    let img = w.site_mut(ctx.site).images.get_mut(id).ok_or_else(|| nf(id))?;
+    let mut next = img.clone();
+    for op in ops {
+        let (Some(kind), Some(path)) = (op["op"].as_str(), op["path"].as_str()) else {
+            return Err(bad_request(F::Glance, "Each operation needs \"op\" and \"path\""));
+        };
+        let key = path.trim_start_matches('/').replace("~1", "/").replace("~0", "~");
+        if CORE.contains(&key.as_str()) && key != "name" && key != "container_format" && key != "disk_format" {
+            return Err(error(F::Glance, StatusCode::FORBIDDEN, format!("Attribute '{key}' is read-only.")));
+        }
+        match kind {
+            "add" | "replace" => {
+                if key == "name" {
+                    next.name = op["value"].as_str().unwrap_or("").to_string();
+                } else {
+                    next.properties.insert(key, op["value"].clone());
+                }
+            }
+            "remove" => {
+                if next.properties.remove(&key).is_none() {
+                    return Err(error(F::Glance, StatusCode::CONFLICT, format!("Property {key} does not exist.")));
+                }
+            }
+            other => return Err(bad_request(F::Glance, format!("Unsupported patch operation {other}"))),
+        }
+    }
+    next.updated_at = now_z();
+    *img = next;
+    Ok(Json(view(img)).into_response())
 }
 
 fn delete(ctx: &Ctx, id: &str) -> Reply {

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -147,8 +147,7 @@ fn token_body(sh: &Shared, t: &Token, with_catalog: bool) -> Value {
 }
 
 /// `POST /v3/auth/tokens`.
-pub async fn issue(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let _ = headers;
+pub async fn issue(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return ks_err(StatusCode::BAD_REQUEST, "Malformed request body: expected JSON.");
     };
@@ -237,8 +236,7 @@ pub async fn issue(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         audit_id: uuid::Uuid::new_v4().simple().to_string()[..22].to_string(),
         app_cred,
     };
-    let nocatalog = false;
-    let body = token_body(&sh, &token, !nocatalog);
+    let body = token_body(&sh, &token, !nocatalog(&query));
     let id = token.id.clone();
     let mut tokens = sh_tokens(&sh);
     if tokens.by_id.len() >= 10_000 {
@@ -251,6 +249,11 @@ pub async fn issue(State(sh): State<Arc<Shared>>, headers: HeaderMap, body: Byte
         r.headers_mut().insert("x-subject-token", v);
     }
     r
+}
+
+/// `?nocatalog` (any value) asks for a token body without the catalogue.
+fn nocatalog(query: &Option<String>) -> bool {
+    query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "nocatalog" || p.starts_with("nocatalog=")))
 }
 
 pub(crate) fn sh_tokens(sh: &Shared) -> std::sync::MutexGuard<'_, Tokens> {
@@ -266,7 +269,7 @@ fn caller(sh: &Shared, headers: &HeaderMap) -> Option<Token> {
 }
 
 /// `GET|HEAD /v3/auth/tokens`: validate `X-Subject-Token`.
-pub async fn validate(State(sh): State<Arc<Shared>>, method: axum::http::Method, headers: HeaderMap) -> Response {
+pub async fn validate(State(sh): State<Arc<Shared>>, method: axum::http::Method, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
     if caller(&sh, &headers).is_none() {
         return unauthorized();
     }
@@ -279,8 +282,7 @@ pub async fn validate(State(sh): State<Arc<Shared>>, method: axum::http::Method,
     let mut r = if method == axum::http::Method::HEAD {
         StatusCode::OK.into_response()
     } else {
-        let nocatalog = false;
-        Json(token_body(&sh, &t, !nocatalog)).into_response()
+        Json(token_body(&sh, &t, !nocatalog(&query))).into_response()
     };
     if let Ok(v) = HeaderValue::from_str(subject) {
         r.headers_mut().insert("x-subject-token", v);

@@ -303,12 +303,11 @@ fn vnf_servers(vnf: &str, count: usize) -> Vec<ServerSpec> {
     let roles = [("db", "1", "m1.large"), ("app", "2", "m1.medium"), ("lb", "3", "m1.small")];
     let per_role = count.div_ceil(3).max(1);
     let mut out = Vec::new();
-    for (r, (role, prio, flavor)) in roles.iter().enumerate() {
+    for (role, prio, flavor) in roles.iter() {
         for k in 1..=per_role {
             if out.len() >= count {
                 break;
             }
-            let _ = r;
             let mut metadata = BTreeMap::new();
             metadata.insert("role".to_string(), role.to_string());
             metadata.insert("priority".to_string(), prio.to_string());

@@ -109,7 +109,9 @@ async fn incremental_backup_moves_only_changed_blocks() {
     let c = Cloud::start().await;
     let app = c.server_named(Site::A, "vims-app-1").await;
     let data = c.volumes_of(Site::A, &app).await[1].clone();
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Let every log block (32) be written once, so a full backup holds more
+    // blocks than any incremental can change (record + 32 log blocks).
+    tokio::time::sleep(Duration::from_millis(1000)).await;
     // Pausing the first server of the VNF stalls the whole writer.
     set_state(&c, &["vims-db-1"], "pause", "PAUSED").await;
     let full = backup(&c, Site::A, &data, false).await;
@@ -362,5 +364,36 @@ async fn vnfm_hook_freezes_and_thaws_the_workload() {
     assert_eq!(c.admin(Method::POST, "/_emulator/vnfm/hook", Some(json!({"event": "freeze", "subject": "nope"}))).await.status, StatusCode::NOT_FOUND);
     assert_eq!(c.admin(Method::POST, "/_emulator/vnfm/hook", Some(json!({"event": "freeze"}))).await.status, StatusCode::BAD_REQUEST);
     assert_eq!(c.admin(Method::POST, "/_emulator/vnfm/hook", Some(json!({"event": "protect.started", "subject": "x"}))).await.body["ok"], true);
+    c.h.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incremental_chain_from_snapshots_of_the_production_volume() {
+    // The way to keep an incremental chain across protect runs: back up the
+    // production volume from each run's snapshot (`snapshot_id`); the parent is
+    // the newest backup of that volume.
+    let c = Cloud::start().await;
+    let vb = c.volume(Site::A);
+    let db = c.server_named(Site::A, "vims-db-2").await;
+    let data = c.volumes_of(Site::A, &db).await[1].clone();
+    tokio::time::sleep(Duration::from_millis(1000)).await;
+    let s1 = snapshot(&c, Site::A, &data).await;
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let s2 = snapshot(&c, Site::A, &data).await;
+    let mk = |snap: &str, inc: bool| json!({"backup": {"volume_id": data, "snapshot_id": snap, "incremental": inc, "container": "lifeboat-backups"}});
+    let r = c.post(&format!("{vb}/backups"), CINDER, mk(&s1, false)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let b1 = c.wait(&format!("{vb}/backups/{}", r.body["backup"]["id"].as_str().expect("id")), CINDER, "/backup/status", "available").await;
+    let r = c.post(&format!("{vb}/backups"), CINDER, mk(&s2, true)).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let b2 = c.wait(&format!("{vb}/backups/{}", r.body["backup"]["id"].as_str().expect("id")), CINDER, "/backup/status", "available").await;
+    assert_eq!(b2["backup"]["snapshot_id"], s2.as_str());
+    let (full, inc) = (b1["backup"]["object_count"].as_u64().expect("n"), b2["backup"]["object_count"].as_u64().expect("n"));
+    assert!(inc > 0 && inc < full, "{inc} of {full}");
+    let (c1, c2) = (c.h.snapshot_checksum(Site::A, &s1), c.h.snapshot_checksum(Site::A, &s2));
+    assert_ne!(c1, c2);
+    assert_eq!(c.h.backup_checksum(Site::A, b2["backup"]["id"].as_str().expect("id")), c2);
+    // The volume stayed in-use throughout: backing up from a snapshot does not touch it.
+    assert_eq!(c.get(&format!("{vb}/volumes/{data}"), CINDER).await.body["volume"]["status"], "in-use");
     c.h.shutdown().await;
 }

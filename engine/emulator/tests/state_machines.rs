@@ -150,6 +150,11 @@ async fn snapshots_backups_groups_states() {
     assert_eq!(r.body["snapshot"]["status"], "creating");
     let sid = r.body["snapshot"]["id"].as_str().expect("sid").to_string();
     c.wait(&format!("{vb}/snapshots/{sid}"), CINDER, "/snapshot/status", "available").await;
+    let r = c.call(Method::PUT, &format!("{vb}/snapshots/{sid}"), CINDER, Some(json!({"snapshot": {"metadata": {"lifeboat_tag": "t1"}}}))).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let found = c.get(&format!("{vb}/snapshots/detail?metadata={}", url_escape(r#"{"lifeboat_tag": "t1"}"#)), CINDER).await;
+    assert_eq!(found.body["snapshots"].as_array().map(|a| a.len()), Some(1), "{}", found.text);
+    assert_eq!(c.get(&format!("{vb}/snapshots/{sid}/metadata"), CINDER).await.body["metadata"]["lifeboat_tag"], "t1");
     // volume from snapshot: creating → available, same size
     let r = c.post(&format!("{vb}/volumes"), CINDER, json!({"volume": {"snapshot_id": sid, "name": "from-snap"}})).await;
     assert_eq!(r.status, StatusCode::ACCEPTED);
@@ -309,6 +314,15 @@ async fn microversions_filters_pagination_images() {
         let sid = b["snapshot_id"].as_str().expect("snapshot id");
         c.wait(&format!("{}/snapshots/{sid}", c.volume(Site::A)), CINDER, "/snapshot/status", "available").await;
     }
+    let patch = json!([{"op": "add", "path": "/lifeboat_tag", "value": "run-1"}, {"op": "replace", "path": "/name", "value": "img-renamed"}]);
+    let r = c.http.patch(&loc).header("x-auth-token", &c.token).header("content-type", "application/openstack-images-v2.1-json-patch").json(&patch).send().await.expect("patch");
+    assert_eq!(r.status(), StatusCode::OK);
+    let img: Value = r.json().await.expect("json");
+    assert_eq!(img["lifeboat_tag"], "run-1");
+    assert_eq!(img["name"], "img-renamed");
+    let ro = json!([{"op": "replace", "path": "/status", "value": "active"}]);
+    let r = c.http.patch(&loc).header("x-auth-token", &c.token).json(&ro).send().await.expect("patch");
+    assert_eq!(r.status(), StatusCode::FORBIDDEN);
     assert_eq!(c.call(Method::DELETE, &loc, None, None).await.status, StatusCode::NO_CONTENT);
     assert_eq!(c.get(&loc, None).await.status, StatusCode::NOT_FOUND);
     // Cinder microversion bounds
@@ -344,6 +358,10 @@ async fn keystone_auth_errors_and_catalog() {
             }
         }
     }
+    let r = c.http.post(format!("{ks}/auth/tokens?nocatalog")).json(&ac).send().await.expect("auth");
+    let body: Value = r.json().await.expect("json");
+    assert!(body["token"].get("catalog").is_none());
+    assert!(body["token"]["project"]["id"].is_string());
     let mut wrong = ac.clone();
     wrong["auth"]["identity"]["application_credential"]["secret"] = json!("x");
     assert_eq!(c.http.post(format!("{ks}/auth/tokens")).json(&wrong).send().await.expect("auth").status(), StatusCode::UNAUTHORIZED);
@@ -353,4 +371,8 @@ async fn keystone_auth_errors_and_catalog() {
     let r = c.http.get(format!("{}/servers", c.compute(Site::A))).header("x-auth-token", "bogus").send().await.expect("call");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     c.h.shutdown().await;
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }

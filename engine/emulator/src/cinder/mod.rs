@@ -125,6 +125,8 @@ fn route(ctx: &Ctx, mv: Mv) -> Reply {
         (Method::POST, ["snapshots"]) => snapshots::create(ctx, mv),
         (Method::GET, ["snapshots", id]) => snapshots::show(ctx, mv, id),
         (Method::DELETE, ["snapshots", id]) => snapshots::delete(ctx, id),
+        (Method::PUT, ["snapshots", id]) => snapshots::update(ctx, mv, id),
+        (Method::GET, ["snapshots", id, "metadata"]) => snapshots::metadata_get(ctx, id),
         (Method::POST, ["snapshots", id, "action"]) => snapshots::action(ctx, id),
         (Method::GET, ["types"]) => types::list(ctx),
         (Method::GET, ["types", "default"]) => types::default_type(ctx),

@@ -147,6 +147,13 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     if let Some(st) = ctx.q("status") {
         snaps.retain(|s| s.status == st);
     }
+    if let Some(m) = ctx.q("metadata") {
+        let parsed: Option<Map<String, Value>> = serde_json::from_str(m).ok().or_else(|| serde_json::from_str(&m.replace('\'', "\"")).ok());
+        let Some(want) = parsed else {
+            return Err(bad_request(F::Cinder, format!("Invalid input received: metadata filter {m} is not a JSON object")));
+        };
+        snaps.retain(|s| want.iter().all(|(k, v)| s.metadata.get(k) == Some(v)));
+    }
     let total = snaps.len();
     let next = paginate(ctx, &mut snaps, |s| s.id.clone(), if detail { "snapshots/detail" } else { "snapshots" })?;
     let items: Vec<Value> = snaps.iter().map(|s| view(ctx, s, mv)).collect();
@@ -164,6 +171,39 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site).snapshots.get(id).ok_or_else(|| nf("Snapshot", id))?;
     Ok(Json(json!({"snapshot": view(ctx, s, mv)})).into_response())
+}
+
+/// `PUT /snapshots/{id}`: name, description, metadata.
+pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
+    let body = ctx.json(F::Cinder)?;
+    let Some(req) = body.get("snapshot").and_then(|s| s.as_object()) else {
+        return Err(bad_request(F::Cinder, "Invalid input received: 'snapshot' is a required property"));
+    };
+    let mut w = ctx.shared.lock();
+    let s = w.site_mut(ctx.site).snapshots.get_mut(id).ok_or_else(|| nf("Snapshot", id))?;
+    if let Some(n) = req.get("name") {
+        match n.as_str() {
+            Some(n) => s.name = n.into(),
+            None => return Err(bad_request(F::Cinder, "Invalid input received: name must be a string")),
+        }
+    }
+    if let Some(d) = req.get("description") {
+        s.description = d.as_str().map(str::to_string);
+    }
+    if let Some(m) = req.get("metadata") {
+        match m.as_object() {
+            Some(m) => s.metadata = m.clone(),
+            None => return Err(bad_request(F::Cinder, "Invalid input received: metadata must be a dictionary")),
+        }
+    }
+    s.updated_at = Some(now_iso());
+    Ok(Json(json!({"snapshot": view(ctx, s, mv)})).into_response())
+}
+
+pub fn metadata_get(ctx: &Ctx, id: &str) -> Reply {
+    let w = ctx.shared.lock();
+    let s = w.site(ctx.site).snapshots.get(id).ok_or_else(|| nf("Snapshot", id))?;
+    Ok(Json(json!({"metadata": s.metadata})).into_response())
 }
 
 pub fn delete(ctx: &Ctx, id: &str) -> Reply {

@@ -13,7 +13,7 @@ use super::servers::invalid_state;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
-use crate::world::{new_id, now_iso, now_z, Image, World};
+use crate::world::{new_id, now_z, Image, World};
 
 /// (action, required status, transitional task_state, final status, final vm_state, power_state)
 const SIMPLE: &[(&str, &str, &str, &str, &str, u8)] = &[
@@ -206,6 +206,5 @@ fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
             r.headers_mut().insert("location", v);
         }
     }
-    let _ = now_iso();
     Ok(r)
 }

@@ -445,10 +445,8 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             }
         },
     );
-    let mut server = json!({"id": id, "links": summary_links, "OS-DCF:diskConfig": "AUTO", "security_groups": sg});
-    if mv.at_least(2, 0) {
-        server["adminPass"] = json!(uuid::Uuid::new_v4().simple().to_string()[..12].to_string());
-    }
+    let admin_pass = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
+    let server = json!({"id": id, "links": summary_links, "OS-DCF:diskConfig": "AUTO", "security_groups": sg, "adminPass": admin_pass});
     let mut r = (StatusCode::ACCEPTED, Json(json!({"server": server}))).into_response();
     if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{}/compute/v2.1/servers/{}", ctx.base, id)) {
         r.headers_mut().insert("location", v);
