@@ -3,4 +3,22 @@
 //! The pipeline, one file per concept: grammar → AST → analysis → compiled
 //! [`plan::Plan`] → graph → renderers.
 
+pub mod ast;
+pub mod diagnostic;
+pub mod parser;
 pub mod plan;
+pub mod source;
+pub mod bundled;
+pub mod catalogue;
+pub mod compiler;
+pub mod cron;
+pub mod duration;
+pub mod loader;
+pub mod lower;
+pub mod stdlib;
+pub mod typecheck;
+pub mod types;
+pub mod graph;
+pub mod render;
+pub mod params;
+pub mod fmt;
