@@ -208,7 +208,11 @@ pub fn param_sigs(params: &[ast::SigParam], types: &Types, diags: &mut Diagnosti
         }
         let ty = types.resolve(&p.ty, diags);
         let default = p.default.as_ref().map(|d| {
+            let before = diags.list.len();
             let (x, t) = typecheck::resolve(d, &mut NoNames, types, diags);
+            if diags.list.len() > before {
+                return x;
+            }
             if !t.fits(&ty, typecheck::is_literal(d)) {
                 diags.push(Diagnostic::new(Kind::TypeMismatch, d.loc, format!("default of `{}` must be `{ty}`, found `{t}`", p.name.name), format!("this is a {t}")).help(format!("give a {ty} value")));
             }

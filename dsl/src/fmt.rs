@@ -10,6 +10,7 @@
 //! line. Formatting a formatted file changes nothing.
 
 use crate::ast::*;
+use crate::comments::{self, Comment};
 use crate::diagnostic::Diagnostic;
 use crate::parser;
 use crate::source::{FileId, SourceFile};
@@ -20,62 +21,12 @@ const WIDTH: usize = 100;
 pub fn format(path: &str, text: &str) -> Result<String, Vec<Diagnostic>> {
     let src = SourceFile::new(path, text);
     let file = parser::parse(FileId(0), &src)?;
-    let mut p = Printer { src: text, comments: scan_comments(text), next: 0, out: String::new(), indent: 0, fresh: true };
+    let mut p = Printer { src: text, comments: comments::scan(text), next: 0, out: String::new(), indent: 0, fresh: true };
     for item in &file.items {
         p.item(item);
     }
     p.flush_comments(text.len() + 1);
     Ok(p.out)
-}
-
-struct Comment {
-    start: usize,
-    text: String,
-}
-
-/// Every `#` comment outside strings, with its offset.
-fn scan_comments(text: &str) -> Vec<Comment> {
-    #[derive(PartialEq)]
-    enum Mode {
-        Code,
-        Str,
-    }
-    let mut out = Vec::new();
-    let mut stack = vec![Mode::Code];
-    let mut it = text.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
-        match stack.last() {
-            Some(Mode::Str) => match c {
-                '\\' => {
-                    it.next();
-                }
-                '"' => {
-                    stack.pop();
-                }
-                '{' => stack.push(Mode::Code),
-                _ => {}
-            },
-            _ => match c {
-                '#' => {
-                    let mut end = text.len();
-                    while let Some(&(j, d)) = it.peek() {
-                        if d == '\n' {
-                            end = j;
-                            break;
-                        }
-                        it.next();
-                    }
-                    out.push(Comment { start: i, text: text[i..end].trim_end().to_string() });
-                }
-                '"' => stack.push(Mode::Str),
-                '}' if stack.len() > 1 => {
-                    stack.pop();
-                }
-                _ => {}
-            },
-        }
-    }
-    out
 }
 
 struct Printer<'s> {
@@ -131,7 +82,7 @@ impl Printer<'_> {
     /// End the line of a construct ending at `end`, with its trailing comment.
     fn close_line(&mut self, end: usize) {
         if let Some(c) = self.comments.get(self.next) {
-            if c.start >= end && !self.src[end..c.start].contains('\n') {
+            if c.start >= end && self.src[end..c.start].chars().all(|ch| ch == ' ' || ch == '\t') {
                 let text = c.text.clone();
                 self.out.push_str("  ");
                 self.out.push_str(&text);
@@ -210,7 +161,7 @@ impl Printer<'_> {
     }
 
     fn trailing_comment(&self, end: usize) -> bool {
-        self.comments.get(self.next).is_some_and(|c| c.start >= end && !self.src[end..c.start].contains('\n'))
+        self.comments.get(self.next).is_some_and(|c| c.start >= end && self.src[end..c.start].chars().all(|ch| ch == ' ' || ch == '\t'))
     }
 
     /// `{`, the statements, `}` — the opening brace already on the line.

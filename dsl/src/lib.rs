@@ -10,6 +10,7 @@ pub mod plan;
 pub mod source;
 pub mod bundled;
 pub mod catalogue;
+pub mod comments;
 pub mod compiler;
 pub mod cron;
 pub mod duration;

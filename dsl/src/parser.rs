@@ -5,6 +5,7 @@
 //! are reported here too; everything else is left to the compiler.
 
 use crate::ast::*;
+use crate::comments;
 use crate::diagnostic::{Diagnostic, Kind};
 use crate::source::{FileId, Loc, SourceFile};
 use pest::iterators::Pair;
@@ -21,7 +22,7 @@ pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
         Ok(p) => p,
         Err(e) => return Err(vec![syntax_error(file, src, e)]),
     };
-    let mut b = Builder { file, src, errors: Vec::new() };
+    let mut b = Builder { file, src, errors: Vec::new(), comments: comments::scan(&src.text) };
     let Some(top) = pairs.next() else {
         return Err(vec![Diagnostic::new(Kind::Syntax, Loc::default(), "empty parse", "here")]);
     };
@@ -183,6 +184,7 @@ struct Builder<'s> {
     file: FileId,
     src: &'s SourceFile,
     errors: Vec<Diagnostic>,
+    comments: Vec<comments::Comment>,
 }
 
 /// The grammar guarantees the shape of every pair; a missing child would be a
@@ -198,8 +200,10 @@ macro_rules! next {
 
 impl<'s> Builder<'s> {
     fn loc(&self, p: &Pair<'_, Rule>) -> Loc {
+        // pest leaves the blanks and comments after a node's last token inside its span.
         let s = p.as_span();
-        Loc { file: self.file, span: self.src.span(s.start(), s.end()) }
+        let end = comments::trim_end(&self.src.text, &self.comments, s.start(), s.end());
+        Loc { file: self.file, span: self.src.span(s.start(), end) }
     }
 
     fn internal<T: Placeholder>(&mut self, loc: Loc) -> T {

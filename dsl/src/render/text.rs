@@ -69,17 +69,15 @@ pub fn render(g: &PlanGraph<'_>) -> String {
 
 fn waits(p: &Plan, id: StepId) -> String {
     let n = p.node(id);
-    let mut parts: Vec<String> = Vec::new();
-    for d in &n.deps {
-        let name = &p.node(d.on).name;
-        parts.push(match d.reason {
-            DepReason::Data => name.clone(),
-            DepReason::After => format!("after {name}"),
-        });
-    }
+    let names = |reason: DepReason| n.deps.iter().filter(|d| d.reason == reason).map(|d| p.node(d.on).name.as_str()).collect::<Vec<_>>().join(", ");
     let mut s = String::new();
-    if !parts.is_empty() {
-        s.push_str(&format!("  [waits for {}]", parts.join(", ")));
+    let data = names(DepReason::Data);
+    if !data.is_empty() {
+        s.push_str(&format!("  [needs {data}]"));
+    }
+    let after = names(DepReason::After);
+    if !after.is_empty() {
+        s.push_str(&format!("  [after {after}]"));
     }
     if let Some(w) = &n.when {
         s.push_str(&format!("  [when {}]", expr(p, w)));

@@ -13,6 +13,9 @@ pub struct Args {
     /// Exit with status 1 when there are warnings.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// One line per diagnostic (`path:line:col: error[code]: message`) instead of the rendered report.
+    #[arg(long)]
+    pub short: bool,
 }
 
 pub fn run(args: Args) -> u8 {
@@ -21,7 +24,13 @@ pub fn run(args: Args) -> u8 {
     for f in &args.files {
         match compile_input(f) {
             Ok(c) => {
-                print_diagnostics(&c);
+                if args.short {
+                    for d in &c.diagnostics.list {
+                        eprintln!("{}", d.one_line(&c.sources));
+                    }
+                } else {
+                    print_diagnostics(&c);
+                }
                 errors += c.diagnostics.error_count();
                 warnings += c.diagnostics.warning_count();
             }
