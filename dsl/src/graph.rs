@@ -146,18 +146,38 @@ impl<'p> PlanGraph<'p> {
     }
 
     /// A block's nodes in an order the executor may run them one by one:
-    /// dependencies first, otherwise source order.
+    /// dependencies first, otherwise source order (Kahn's algorithm, lowest
+    /// id first). Nodes caught in a cycle, which the compiler reports, come
+    /// last in source order.
     pub fn block_order(&self, block: &[StepId]) -> Vec<StepId> {
-        let mut done: Vec<StepId> = Vec::new();
-        let mut left: Vec<StepId> = block.to_vec();
-        while !left.is_empty() {
-            let pos = left
-                .iter()
-                .position(|id| self.plan.node(*id).deps.iter().all(|d| done.contains(&d.on) || !block.contains(&d.on)))
-                .unwrap_or(0);
-            done.push(left.remove(pos));
+        use std::cmp::Reverse;
+        use std::collections::{BinaryHeap, HashMap};
+        let pos: HashMap<StepId, usize> = block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut waiting = vec![0usize; block.len()];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); block.len()];
+        for (i, id) in block.iter().enumerate() {
+            for d in &self.plan.node(*id).deps {
+                if let Some(&j) = pos.get(&d.on) {
+                    waiting[i] += 1;
+                    dependents[j].push(i);
+                }
+            }
         }
-        done
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..block.len()).filter(|i| waiting[*i] == 0).map(Reverse).collect();
+        let mut out = Vec::with_capacity(block.len());
+        let mut placed = vec![false; block.len()];
+        while let Some(Reverse(i)) = ready.pop() {
+            out.push(block[i]);
+            placed[i] = true;
+            for &k in &dependents[i] {
+                waiting[k] -= 1;
+                if waiting[k] == 0 {
+                    ready.push(Reverse(k));
+                }
+            }
+        }
+        out.extend(block.iter().enumerate().filter(|(i, _)| !placed[*i]).map(|(_, id)| *id));
+        out
     }
 }
 
