@@ -16,14 +16,26 @@ fn generate(steps: usize) -> String {
     let mut n = 0;
     let mut i = 0;
     while n < steps {
-        let _ = writeln!(s, "  s{i} = nova.find_servers(site: from, tag: \"{{vnf}}-{i}\") retry 2 timeout 1m");
+        let _ = writeln!(
+            s,
+            "  s{i} = nova.find_servers(site: from, tag: \"{{vnf}}-{i}\") retry 2 timeout 1m"
+        );
         let _ = writeln!(s, "  v{i} = cinder.volumes_of(s{i})");
-        let _ = writeln!(s, "  quiesce s{i} by role in [\"db\", \"app\"] via pause within 30s {{");
-        let _ = writeln!(s, "    g{i} = cinder.ensure_group(site: from, name: \"lb-{i}\", volumes: v{i})");
+        let _ = writeln!(
+            s,
+            "  quiesce s{i} by role in [\"db\", \"app\"] via pause within 30s {{"
+        );
+        let _ = writeln!(
+            s,
+            "    g{i} = cinder.ensure_group(site: from, name: \"lb-{i}\", volumes: v{i})"
+        );
         let _ = writeln!(s, "  }}");
         let _ = writeln!(s, "  for x{i} in s{i} parallel 4 {{");
         let _ = writeln!(s, "    img{i} = nova.create_image(x{i}, name: \"lb-{{vnf}}-{{run.id}}-{i}\") cleanup glance.delete_image(img{i})");
-        let _ = writeln!(s, "    snaps{i} = glance.image_snapshots(img{i}) when x{i}.role != \"lb\"");
+        let _ = writeln!(
+            s,
+            "    snaps{i} = glance.image_snapshots(img{i}) when x{i}.role != \"lb\""
+        );
         let _ = writeln!(s, "    gone{i} = nova.delete_server(x{i}) after snaps{i}");
         let _ = writeln!(s, "  }}");
         n += 6;

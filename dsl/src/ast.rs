@@ -270,7 +270,11 @@ impl Attr {
     pub fn loc(&self) -> Loc {
         match self {
             Attr::Retry(r) => r.loc,
-            Attr::Timeout(_, l) | Attr::Compensate(_, l) | Attr::Cleanup(_, l) | Attr::When(_, l) | Attr::After(_, l) => *l,
+            Attr::Timeout(_, l)
+            | Attr::Compensate(_, l)
+            | Attr::Cleanup(_, l)
+            | Attr::When(_, l)
+            | Attr::After(_, l) => *l,
         }
     }
 

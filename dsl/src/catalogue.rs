@@ -44,7 +44,12 @@ impl Types {
                     Ty::Record(n.clone())
                 } else {
                     let builtins = ["string", "int", "bool", "duration", "site"];
-                    let mut d = Diagnostic::new(Kind::UnknownType, te.loc, format!("unknown type `{n}`"), "not a type");
+                    let mut d = Diagnostic::new(
+                        Kind::UnknownType,
+                        te.loc,
+                        format!("unknown type `{n}`"),
+                        "not a type",
+                    );
                     let mut all: Vec<&str> = builtins.to_vec();
                     all.extend(self.map.keys().map(String::as_str));
                     d = match typecheck::suggest(n, all.iter().copied()) {
@@ -107,7 +112,10 @@ impl Catalogue {
     }
 
     /// Build from the declarations of every file, stdlib first.
-    pub fn build<'a>(files: impl Iterator<Item = &'a ast::File> + Clone, diags: &mut Diagnostics) -> Catalogue {
+    pub fn build<'a>(
+        files: impl Iterator<Item = &'a ast::File> + Clone,
+        diags: &mut Diagnostics,
+    ) -> Catalogue {
         let mut cat = Catalogue::default();
         // 1. record names, so that fields may name records declared later.
         let mut decls: Vec<&ast::TypeDecl> = Vec::new();
@@ -117,7 +125,14 @@ impl Catalogue {
                     diags.push(dup("type", &t.name, first.loc));
                     continue;
                 }
-                cat.types.map.insert(t.name.name.clone(), RecordType { name: t.name.name.clone(), fields: Vec::new(), loc: t.name.loc });
+                cat.types.map.insert(
+                    t.name.name.clone(),
+                    RecordType {
+                        name: t.name.name.clone(),
+                        fields: Vec::new(),
+                        loc: t.name.loc,
+                    },
+                );
                 decls.push(t);
             }
         }
@@ -126,7 +141,18 @@ impl Catalogue {
             let mut fields: Vec<(String, Ty)> = Vec::new();
             for f in &t.fields {
                 if fields.iter().any(|(n, _)| *n == f.name.name) {
-                    diags.push(Diagnostic::new(Kind::DuplicateItem, f.name.loc, format!("field `{}` declared twice in `{}`", f.name.name, t.name.name), "second declaration").help("remove one"));
+                    diags.push(
+                        Diagnostic::new(
+                            Kind::DuplicateItem,
+                            f.name.loc,
+                            format!(
+                                "field `{}` declared twice in `{}`",
+                                f.name.name, t.name.name
+                            ),
+                            "second declaration",
+                        )
+                        .help("remove one"),
+                    );
                     continue;
                 }
                 fields.push((f.name.name.clone(), cat.types.resolve(&f.ty, diags)));
@@ -144,7 +170,9 @@ impl Catalogue {
                     continue;
                 }
                 if let Some(sig) = action_sig(a, &cat.types, diags) {
-                    if let Some(ActionAttr::Undo(Some(c), _)) = a.attrs.iter().find(|x| matches!(x, ActionAttr::Undo(..))) {
+                    if let Some(ActionAttr::Undo(Some(c), _)) =
+                        a.attrs.iter().find(|x| matches!(x, ActionAttr::Undo(..)))
+                    {
                         undos.push((&a.name.name, c));
                     }
                     cat.actions.insert(a.name.name.clone(), sig);
@@ -153,8 +181,13 @@ impl Catalogue {
         }
         // 4. undo calls, against the now complete signatures.
         for (name, call) in undos {
-            let Some(sig) = cat.actions.get(name) else { continue };
-            let mut scope = ActionScope { params: &sig.params, ret: &sig.ret };
+            let Some(sig) = cat.actions.get(name) else {
+                continue;
+            };
+            let mut scope = ActionScope {
+                params: &sig.params,
+                ret: &sig.ret,
+            };
             let compiled = compile_call(call, &mut scope, &cat, diags);
             if let (Some(c), Some(sig)) = (compiled, cat.actions.get_mut(name)) {
                 sig.undo = Undo::Call(c);
@@ -164,30 +197,83 @@ impl Catalogue {
         for item in files.flat_map(|f| f.items.iter()) {
             if let Item::Method(m) = item {
                 let Some(name) = m.name.as_plain_str() else {
-                    diags.push(Diagnostic::new(Kind::NotConstant, m.name.loc, "a quiesce method name must be a plain string", "interpolated").help("write the name literally"));
+                    diags.push(
+                        Diagnostic::new(
+                            Kind::NotConstant,
+                            m.name.loc,
+                            "a quiesce method name must be a plain string",
+                            "interpolated",
+                        )
+                        .help("write the name literally"),
+                    );
                     continue;
                 };
                 if cat.method(&name).is_some() {
-                    diags.push(Diagnostic::new(Kind::DuplicateItem, m.name.loc, format!("quiesce method \"{name}\" declared twice"), "second declaration").help("remove one"));
+                    diags.push(
+                        Diagnostic::new(
+                            Kind::DuplicateItem,
+                            m.name.loc,
+                            format!("quiesce method \"{name}\" declared twice"),
+                            "second declaration",
+                        )
+                        .help("remove one"),
+                    );
                     continue;
                 }
                 let freeze = cat.actions.get(&m.freeze.name);
                 let thaw = cat.actions.get(&m.thaw.name);
                 for (id, a) in [(&m.freeze, freeze), (&m.thaw, thaw)] {
                     if a.is_none() {
-                        diags.push(Diagnostic::new(Kind::UnknownAction, id.loc, format!("unknown action `{}`", id.name), "not in the catalogue").help("freeze and thaw name catalogue actions"));
+                        diags.push(
+                            Diagnostic::new(
+                                Kind::UnknownAction,
+                                id.loc,
+                                format!("unknown action `{}`", id.name),
+                                "not in the catalogue",
+                            )
+                            .help("freeze and thaw name catalogue actions"),
+                        );
                     }
                 }
-                let (Some(freeze), Some(thaw)) = (freeze, thaw) else { continue };
+                let (Some(freeze), Some(thaw)) = (freeze, thaw) else {
+                    continue;
+                };
                 let Some(target) = freeze.params.first() else {
-                    diags.push(Diagnostic::new(Kind::Catalogue, m.freeze.loc, format!("`{}` takes no parameter to receive the target", m.freeze.name), "no target parameter").help("freeze and thaw actions take the target as their first parameter"));
+                    diags.push(
+                        Diagnostic::new(
+                            Kind::Catalogue,
+                            m.freeze.loc,
+                            format!(
+                                "`{}` takes no parameter to receive the target",
+                                m.freeze.name
+                            ),
+                            "no target parameter",
+                        )
+                        .help("freeze and thaw actions take the target as their first parameter"),
+                    );
                     continue;
                 };
                 if thaw.params.first().map(|p| &p.ty) != Some(&target.ty) {
-                    diags.push(Diagnostic::new(Kind::Catalogue, m.thaw.loc, format!("`{}` must take a `{}` first, like `{}`", m.thaw.name, target.ty, m.freeze.name), "target types differ").help("freeze and thaw act on the same targets"));
+                    diags.push(
+                        Diagnostic::new(
+                            Kind::Catalogue,
+                            m.thaw.loc,
+                            format!(
+                                "`{}` must take a `{}` first, like `{}`",
+                                m.thaw.name, target.ty, m.freeze.name
+                            ),
+                            "target types differ",
+                        )
+                        .help("freeze and thaw act on the same targets"),
+                    );
                     continue;
                 }
-                cat.methods.push(QuiesceMethod { name, freeze: m.freeze.name.clone(), thaw: m.thaw.name.clone(), target_param: target.name.clone() });
+                cat.methods.push(QuiesceMethod {
+                    name,
+                    freeze: m.freeze.name.clone(),
+                    thaw: m.thaw.name.clone(),
+                    target_param: target.name.clone(),
+                });
             }
         }
         cat
@@ -195,15 +281,35 @@ impl Catalogue {
 }
 
 fn dup(what: &str, name: &ast::Ident, first: Loc) -> Diagnostic {
-    Diagnostic::new(Kind::DuplicateItem, name.loc, format!("{what} `{}` declared twice", name.name), "second declaration").related(first, "first declaration").help("names of types, actions, procedures and runbooks must be unique")
+    Diagnostic::new(
+        Kind::DuplicateItem,
+        name.loc,
+        format!("{what} `{}` declared twice", name.name),
+        "second declaration",
+    )
+    .related(first, "first declaration")
+    .help("names of types, actions, procedures and runbooks must be unique")
 }
 
 /// Signature parameters: types resolved, defaults constant and well typed.
-pub fn param_sigs(params: &[ast::SigParam], types: &Types, diags: &mut Diagnostics) -> Vec<ParamSig> {
+pub fn param_sigs(
+    params: &[ast::SigParam],
+    types: &Types,
+    diags: &mut Diagnostics,
+) -> Vec<ParamSig> {
     let mut out: Vec<ParamSig> = Vec::new();
     for p in params {
         if let Some(first) = out.iter().find(|q| q.name == p.name.name) {
-            diags.push(Diagnostic::new(Kind::DuplicateBinding, p.name.loc, format!("parameter `{}` declared twice", p.name.name), "second declaration").related(first.loc, "first declaration").help("rename one"));
+            diags.push(
+                Diagnostic::new(
+                    Kind::DuplicateBinding,
+                    p.name.loc,
+                    format!("parameter `{}` declared twice", p.name.name),
+                    "second declaration",
+                )
+                .related(first.loc, "first declaration")
+                .help("rename one"),
+            );
             continue;
         }
         let ty = types.resolve(&p.ty, diags);
@@ -214,24 +320,57 @@ pub fn param_sigs(params: &[ast::SigParam], types: &Types, diags: &mut Diagnosti
                 return x;
             }
             if !t.fits(&ty, typecheck::is_literal(d)) {
-                diags.push(Diagnostic::new(Kind::TypeMismatch, d.loc, format!("default of `{}` must be `{ty}`, found `{t}`", p.name.name), format!("this is a {t}")).help(format!("give a {ty} value")));
+                diags.push(
+                    Diagnostic::new(
+                        Kind::TypeMismatch,
+                        d.loc,
+                        format!("default of `{}` must be `{ty}`, found `{t}`", p.name.name),
+                        format!("this is a {t}"),
+                    )
+                    .help(format!("give a {ty} value")),
+                );
             }
             if typecheck::constant(&x).is_none() {
-                diags.push(Diagnostic::new(Kind::NotConstant, d.loc, format!("default of `{}` must be a constant", p.name.name), "not a constant").help("interpolation and names are not allowed in defaults"));
+                diags.push(
+                    Diagnostic::new(
+                        Kind::NotConstant,
+                        d.loc,
+                        format!("default of `{}` must be a constant", p.name.name),
+                        "not a constant",
+                    )
+                    .help("interpolation and names are not allowed in defaults"),
+                );
             }
             x
         });
-        out.push(ParamSig { name: p.name.name.clone(), ty, default, loc: p.name.loc });
+        out.push(ParamSig {
+            name: p.name.name.clone(),
+            ty,
+            default,
+            loc: p.name.loc,
+        });
     }
     out
 }
 
 fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Option<ActionSig> {
     if !a.name.name.contains('.') {
-        diags.push(Diagnostic::new(Kind::Catalogue, a.name.loc, format!("action `{}` has no namespace", a.name.name), "needs `ns.`").help("action names are `namespace.name`, e.g. `nova.pause`"));
+        diags.push(
+            Diagnostic::new(
+                Kind::Catalogue,
+                a.name.loc,
+                format!("action `{}` has no namespace", a.name.name),
+                "needs `ns.`",
+            )
+            .help("action names are `namespace.name`, e.g. `nova.pause`"),
+        );
     }
     let params = param_sigs(&a.params, types, diags);
-    let ret = a.ret.as_ref().map(|t| types.resolve(t, diags)).unwrap_or(Ty::None);
+    let ret = a
+        .ret
+        .as_ref()
+        .map(|t| types.resolve(t, diags))
+        .unwrap_or(Ty::None);
     let mut effect = None;
     let mut undo = Undo::Missing;
     let mut retry = None;
@@ -245,7 +384,16 @@ fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Op
             ActionAttr::Timeout(_, l) => ("timeout", *l),
         };
         if let Some((_, first)) = seen.iter().find(|(k, _)| *k == kw) {
-            diags.push(Diagnostic::new(Kind::DuplicateAttribute, loc, format!("`{kw}` given twice for `{}`", a.name.name), "second time").related(*first, "first time").help("give each attribute once"));
+            diags.push(
+                Diagnostic::new(
+                    Kind::DuplicateAttribute,
+                    loc,
+                    format!("`{kw}` given twice for `{}`", a.name.name),
+                    "second time",
+                )
+                .related(*first, "first time")
+                .help("give each attribute once"),
+            );
             continue;
         }
         seen.push((kw, loc));
@@ -264,50 +412,112 @@ fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Op
         }
     }
     let Some(effect) = effect else {
-        diags.push(Diagnostic::new(Kind::Catalogue, a.name.loc, format!("action `{}` has no `kind`", a.name.name), "kind missing").help("add `kind read`, `kind mutate` or `kind destroy`"));
+        diags.push(
+            Diagnostic::new(
+                Kind::Catalogue,
+                a.name.loc,
+                format!("action `{}` has no `kind`", a.name.name),
+                "kind missing",
+            )
+            .help("add `kind read`, `kind mutate` or `kind destroy`"),
+        );
         return None;
     };
-    Some(ActionSig { name: a.name.name.clone(), params, ret, effect, undo, retry, timeout_ms, loc: a.name.loc })
+    Some(ActionSig {
+        name: a.name.name.clone(),
+        params,
+        ret,
+        effect,
+        undo,
+        retry,
+        timeout_ms,
+        loc: a.name.loc,
+    })
 }
 
 /// `retry N [backoff D]` as a policy (backoff defaults to 1s).
 pub fn retry_policy(r: &ast::Retry, diags: &mut Diagnostics) -> Option<RetryPolicy> {
     if !(0..=100).contains(&r.count) {
-        diags.push(Diagnostic::new(Kind::BadNumber, r.loc, format!("retry count {} is out of range", r.count), "0 to 100").help("retry counts run from 0 to 100"));
+        diags.push(
+            Diagnostic::new(
+                Kind::BadNumber,
+                r.loc,
+                format!("retry count {} is out of range", r.count),
+                "0 to 100",
+            )
+            .help("retry counts run from 0 to 100"),
+        );
         return None;
     }
     let backoff_ms = match &r.backoff {
         Some(d) => positive_duration(d, "backoff", diags)?,
         None => 1_000,
     };
-    Some(RetryPolicy { retries: r.count as u32, backoff_ms })
+    Some(RetryPolicy {
+        retries: r.count as u32,
+        backoff_ms,
+    })
 }
 
 /// A duration that must be more than zero.
 pub fn positive_duration(d: &ast::Duration, what: &str, diags: &mut Diagnostics) -> Option<u64> {
     let ms = typecheck::duration_ms(d, diags)?;
     if ms == 0 {
-        diags.push(Diagnostic::new(Kind::BadDuration, d.loc, format!("{what} must be longer than zero"), "zero").help("give a positive duration, e.g. 30s"));
+        diags.push(
+            Diagnostic::new(
+                Kind::BadDuration,
+                d.loc,
+                format!("{what} must be longer than zero"),
+                "zero",
+            )
+            .help("give a positive duration, e.g. 30s"),
+        );
         return None;
     }
     Some(ms)
 }
 
 /// Compile a call of a catalogue action (an `undo`, `compensate` or `cleanup`).
-pub fn compile_call(call: &ast::Call, scope: &mut dyn Scope, cat: &Catalogue, diags: &mut Diagnostics) -> Option<Call> {
+pub fn compile_call(
+    call: &ast::Call,
+    scope: &mut dyn Scope,
+    cat: &Catalogue,
+    diags: &mut Diagnostics,
+) -> Option<Call> {
     let Some(target) = cat.actions.get(&call.name.name) else {
         diags.push(unknown_action(&call.name, cat));
         return None;
     };
-    let args = typecheck::bind_args(&target.name, call.loc, &call.args, &target.params, scope, &cat.types, diags);
-    Some(Call { action: target.name.clone(), effect: target.effect, args })
+    let args = typecheck::bind_args(
+        &target.name,
+        call.loc,
+        &call.args,
+        &target.params,
+        scope,
+        &cat.types,
+        diags,
+    );
+    Some(Call {
+        action: target.name.clone(),
+        effect: target.effect,
+        args,
+    })
 }
 
 pub fn unknown_action(name: &ast::Ident, cat: &Catalogue) -> Diagnostic {
-    let d = Diagnostic::new(Kind::UnknownAction, name.loc, format!("unknown action `{}`", name.name), "not in the catalogue");
+    let d = Diagnostic::new(
+        Kind::UnknownAction,
+        name.loc,
+        format!("unknown action `{}`", name.name),
+        "not in the catalogue",
+    );
     match typecheck::suggest(&name.name, cat.actions.keys().map(String::as_str)) {
-        Some(s) => d.help(format!("did you mean `{s}`? actions are listed in stdlib/*.dr")),
-        None => d.help("actions are listed in stdlib/*.dr (nova.*, cinder.*, glance.*, swift.*, lifeboat.*)"),
+        Some(s) => d.help(format!(
+            "did you mean `{s}`? actions are listed in stdlib/*.dr"
+        )),
+        None => d.help(
+            "actions are listed in stdlib/*.dr (nova.*, cinder.*, glance.*, swift.*, lifeboat.*)",
+        ),
     }
 }
 

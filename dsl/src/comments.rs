@@ -44,7 +44,11 @@ pub fn scan(text: &str) -> Vec<Comment> {
                         }
                         it.next();
                     }
-                    out.push(Comment { start: i, end, text: text[i..end].trim_end().to_string() });
+                    out.push(Comment {
+                        start: i,
+                        end,
+                        text: text[i..end].trim_end().to_string(),
+                    });
                 }
                 '"' => stack.push(Mode::Str),
                 '}' if stack.len() > 1 => {

@@ -35,12 +35,25 @@ impl Compilation {
     pub fn plan(&self, name: Option<&str>) -> Result<&Plan, String> {
         match name {
             Some(n) => self.plans.iter().find(|p| p.runbook == n).ok_or_else(|| {
-                format!("no runbook `{n}` in the file (it has: {})", self.plans.iter().map(|p| p.runbook.as_str()).collect::<Vec<_>>().join(", "))
+                format!(
+                    "no runbook `{n}` in the file (it has: {})",
+                    self.plans
+                        .iter()
+                        .map(|p| p.runbook.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
             }),
             None => match self.plans.as_slice() {
                 [one] => Ok(one),
                 [] => Err("the file holds no runbook".into()),
-                many => Err(format!("the file holds several runbooks, pick one with --runbook: {}", many.iter().map(|p| p.runbook.as_str()).collect::<Vec<_>>().join(", "))),
+                many => Err(format!(
+                    "the file holds several runbooks, pick one with --runbook: {}",
+                    many.iter()
+                        .map(|p| p.runbook.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             },
         }
     }
@@ -74,10 +87,29 @@ pub fn compile_text(path: &str, text: &str, loader: &dyn Loader) -> Compilation 
     while i < parsed.len() {
         let (fid, _) = parsed[i];
         let base = sources.get(fid).path.clone();
-        let imports: Vec<ast::Import> = parsed[i].1.items.iter().filter_map(|it| if let Item::Import(im) = it { Some(im.clone()) } else { None }).collect();
+        let imports: Vec<ast::Import> = parsed[i]
+            .1
+            .items
+            .iter()
+            .filter_map(|it| {
+                if let Item::Import(im) = it {
+                    Some(im.clone())
+                } else {
+                    None
+                }
+            })
+            .collect();
         for im in imports {
             let Some(rel) = im.path.as_plain_str() else {
-                diags.push(Diagnostic::new(Kind::NotConstant, im.path.loc, "an import path must be a plain string", "interpolated").help("write the path literally"));
+                diags.push(
+                    Diagnostic::new(
+                        Kind::NotConstant,
+                        im.path.loc,
+                        "an import path must be a plain string",
+                        "interpolated",
+                    )
+                    .help("write the path literally"),
+                );
                 continue;
             };
             let target = loader.join(&base, &rel);
@@ -89,7 +121,15 @@ pub fn compile_text(path: &str, text: &str, loader: &dyn Loader) -> Compilation 
                     let id = sources.add(target, t);
                     parse_into(id, &sources, &mut parsed, &mut diags);
                 }
-                Err(why) => diags.push(Diagnostic::new(Kind::Import, im.path.loc, format!("cannot import `{target}`: {why}"), "cannot be read").help("import paths are relative to the importing file")),
+                Err(why) => diags.push(
+                    Diagnostic::new(
+                        Kind::Import,
+                        im.path.loc,
+                        format!("cannot import `{target}`: {why}"),
+                        "cannot be read",
+                    )
+                    .help("import paths are relative to the importing file"),
+                ),
             }
         }
         i += 1;
@@ -102,9 +142,14 @@ pub fn compile_text(path: &str, text: &str, loader: &dyn Loader) -> Compilation 
             if let Item::Procedure(p) = item {
                 if let Some(first) = procs.get(&p.name.name) {
                     diags.push(
-                        Diagnostic::new(Kind::DuplicateItem, p.name.loc, format!("procedure `{}` declared twice", p.name.name), "second declaration")
-                            .related(first.name.loc, "first declaration")
-                            .help("procedure names are shared by a file and everything it imports"),
+                        Diagnostic::new(
+                            Kind::DuplicateItem,
+                            p.name.loc,
+                            format!("procedure `{}` declared twice", p.name.name),
+                            "second declaration",
+                        )
+                        .related(first.name.loc, "first declaration")
+                        .help("procedure names are shared by a file and everything it imports"),
                     );
                     continue;
                 }
@@ -130,13 +175,29 @@ pub fn compile_text(path: &str, text: &str, loader: &dyn Loader) -> Compilation 
         for item in &f.items {
             let Item::Runbook(rb) = item else { continue };
             if plans.iter().any(|p| p.runbook == rb.name.name) {
-                diags.push(Diagnostic::new(Kind::DuplicateItem, rb.name.loc, format!("runbook `{}` declared twice", rb.name.name), "second declaration").help("runbook names in one file must be unique"));
+                diags.push(
+                    Diagnostic::new(
+                        Kind::DuplicateItem,
+                        rb.name.loc,
+                        format!("runbook `{}` declared twice", rb.name.name),
+                        "second declaration",
+                    )
+                    .help("runbook names in one file must be unique"),
+                );
                 continue;
             }
             let title = match rb.title.as_plain_str() {
                 Some(t) => t,
                 None => {
-                    diags.push(Diagnostic::new(Kind::NotConstant, rb.title.loc, "a runbook title must be a plain string", "interpolated").help("write the title literally"));
+                    diags.push(
+                        Diagnostic::new(
+                            Kind::NotConstant,
+                            rb.title.loc,
+                            "a runbook title must be a plain string",
+                            "interpolated",
+                        )
+                        .help("write the title literally"),
+                    );
                     String::new()
                 }
             };
@@ -155,10 +216,19 @@ pub fn compile_text(path: &str, text: &str, loader: &dyn Loader) -> Compilation 
             });
         }
     }
-    Compilation { sources, diagnostics: diags, plans }
+    Compilation {
+        sources,
+        diagnostics: diags,
+        plans,
+    }
 }
 
-fn parse_into(id: FileId, sources: &SourceMap, parsed: &mut Vec<(FileId, ast::File)>, diags: &mut Diagnostics) {
+fn parse_into(
+    id: FileId,
+    sources: &SourceMap,
+    parsed: &mut Vec<(FileId, ast::File)>,
+    diags: &mut Diagnostics,
+) {
     match parser::parse(id, sources.get(id)) {
         Ok(f) => parsed.push((id, f)),
         Err(errs) => {

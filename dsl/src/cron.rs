@@ -6,15 +6,26 @@
 //! The executor's scheduler interprets it; the compiler only rejects what
 //! cannot be one.
 
-const FIELDS: [(&str, u32, u32); 5] = [("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7)];
-const MONTHS: [&str; 12] = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"];
+const FIELDS: [(&str, u32, u32); 5] = [
+    ("minute", 0, 59),
+    ("hour", 0, 23),
+    ("day of month", 1, 31),
+    ("month", 1, 12),
+    ("day of week", 0, 7),
+];
+const MONTHS: [&str; 12] = [
+    "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+];
 const DAYS: [&str; 7] = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
 
 /// `Ok` or a sentence saying what is wrong.
 pub fn check_cron(expr: &str) -> Result<(), String> {
     let fields: Vec<&str> = expr.split_whitespace().collect();
     if fields.len() != 5 {
-        return Err(format!("a cron expression has 5 fields (minute hour day month weekday), this one has {}", fields.len()));
+        return Err(format!(
+            "a cron expression has 5 fields (minute hour day month weekday), this one has {}",
+            fields.len()
+        ));
     }
     for (i, (field, (what, lo, hi))) in fields.iter().zip(FIELDS).enumerate() {
         for part in field.split(',') {
@@ -53,7 +64,10 @@ fn check_part(part: &str, field: usize, lo: u32, hi: u32) -> Result<(), String> 
 fn value(text: &str, field: usize, lo: u32, hi: u32) -> Result<u32, String> {
     let lower = text.to_ascii_lowercase();
     let named = match field {
-        3 => MONTHS.iter().position(|m| *m == lower).map(|i| i as u32 + 1),
+        3 => MONTHS
+            .iter()
+            .position(|m| *m == lower)
+            .map(|i| i as u32 + 1),
         4 => DAYS.iter().position(|d| *d == lower).map(|i| i as u32),
         _ => None,
     };
@@ -73,11 +87,18 @@ pub fn check_timezone(tz: &str) -> Result<(), String> {
         return Ok(());
     }
     let parts: Vec<&str> = tz.split('/').collect();
-    let ok_part = |p: &&str| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c)) && p.starts_with(|c: char| c.is_ascii_uppercase());
+    let ok_part = |p: &&str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
+            && p.starts_with(|c: char| c.is_ascii_uppercase())
+    };
     if parts.len() >= 2 && parts.iter().all(ok_part) {
         Ok(())
     } else {
-        Err(format!("`{tz}` is not a time zone name of the form Area/City"))
+        Err(format!(
+            "`{tz}` is not a time zone name of the form Area/City"
+        ))
     }
 }
 

@@ -169,16 +169,29 @@ impl Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        format!("{}:{}:{}: {sev}[{}]: {}", f.path, self.loc.span.line, self.loc.span.col, self.kind.code(), self.message)
+        format!(
+            "{}:{}:{}: {sev}[{}]: {}",
+            f.path,
+            self.loc.span.line,
+            self.loc.span.col,
+            self.kind.code(),
+            self.message
+        )
     }
 
     /// A miette report with the source attached, for fancy rendering.
     pub fn report(&self, sources: &SourceMap) -> miette::Report {
         let f = sources.get(self.loc.file);
-        let mut labels = vec![LabeledSpan::new_primary_with_span(Some(self.label.clone()), to_span(self.loc))];
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(self.label.clone()),
+            to_span(self.loc),
+        )];
         for (loc, label) in &self.related {
             if loc.file == self.loc.file {
-                labels.push(LabeledSpan::new_with_span(Some(label.clone()), to_span(*loc)));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(label.clone()),
+                    to_span(*loc),
+                ));
             }
         }
         let rendered = Rendered {
@@ -197,7 +210,10 @@ impl Diagnostic {
 }
 
 fn to_span(loc: Loc) -> SourceSpan {
-    SourceSpan::new(loc.span.start.into(), loc.span.end.saturating_sub(loc.span.start))
+    SourceSpan::new(
+        loc.span.start.into(),
+        loc.span.end.saturating_sub(loc.span.start),
+    )
 }
 
 /// Diagnostics of one compilation, in the order found.
@@ -209,7 +225,12 @@ pub struct Diagnostics {
 impl Diagnostics {
     pub fn push(&mut self, d: Diagnostic) {
         // A procedure body is checked on its own and again at each call: one report is enough.
-        if !self.list.iter().any(|e| e.kind == d.kind && e.loc.file == d.loc.file && e.loc.span == d.loc.span && e.message == d.message) {
+        if !self.list.iter().any(|e| {
+            e.kind == d.kind
+                && e.loc.file == d.loc.file
+                && e.loc.span == d.loc.span
+                && e.message == d.message
+        }) {
             self.list.push(d);
         }
     }
@@ -255,7 +276,9 @@ impl miette::Diagnostic for Rendered {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {

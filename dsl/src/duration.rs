@@ -5,9 +5,13 @@
 
 /// Milliseconds of a duration literal, or why it is not one.
 pub fn parse_ms(text: &str) -> Result<u64, String> {
-    let split = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (digits, unit) = text.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| format!("`{text}` has no number"))?;
+    let n: u64 = digits
+        .parse()
+        .map_err(|_| format!("`{text}` has no number"))?;
     let factor: u64 = match unit {
         "ms" => 1,
         "s" => 1_000,
@@ -17,12 +21,18 @@ pub fn parse_ms(text: &str) -> Result<u64, String> {
         "" => return Err(format!("`{text}` has no unit")),
         other => return Err(format!("`{other}` is not a duration unit")),
     };
-    n.checked_mul(factor).ok_or_else(|| format!("`{text}` is too long"))
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("`{text}` is too long"))
 }
 
 /// The shortest literal for a number of milliseconds (`90000` → `90s`).
 pub fn format_ms(ms: u64) -> String {
-    for (factor, unit) in [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1_000, "s")] {
+    for (factor, unit) in [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ] {
         if ms >= factor && ms % factor == 0 {
             return format!("{}{unit}", ms / factor);
         }

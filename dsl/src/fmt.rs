@@ -21,7 +21,14 @@ const WIDTH: usize = 100;
 pub fn format(path: &str, text: &str) -> Result<String, Vec<Diagnostic>> {
     let src = SourceFile::new(path, text);
     let file = parser::parse(FileId(0), &src)?;
-    let mut p = Printer { src: text, comments: comments::scan(text), next: 0, out: String::new(), indent: 0, fresh: true };
+    let mut p = Printer {
+        src: text,
+        comments: comments::scan(text),
+        next: 0,
+        out: String::new(),
+        indent: 0,
+        fresh: true,
+    };
     for item in &file.items {
         p.item(item);
     }
@@ -82,7 +89,11 @@ impl Printer<'_> {
     /// End the line of a construct ending at `end`, with its trailing comment.
     fn close_line(&mut self, end: usize) {
         if let Some(c) = self.comments.get(self.next) {
-            if c.start >= end && self.src[end..c.start].chars().all(|ch| ch == ' ' || ch == '\t') {
+            if c.start >= end
+                && self.src[end..c.start]
+                    .chars()
+                    .all(|ch| ch == ' ' || ch == '\t')
+            {
                 let text = c.text.clone();
                 self.out.push_str("  ");
                 self.out.push_str(&text);
@@ -101,11 +112,13 @@ impl Printer<'_> {
                 self.close_line(loc.span.end);
             }
             Item::Runbook(r) => {
-                self.out.push_str(&format!("runbook {} {} ", r.name.name, expr(&r.title)));
+                self.out
+                    .push_str(&format!("runbook {} {} ", r.name.name, expr(&r.title)));
                 self.block(&r.body);
             }
             Item::Procedure(p) => {
-                self.out.push_str(&format!("procedure {}({})", p.name.name, params(&p.params)));
+                self.out
+                    .push_str(&format!("procedure {}({})", p.name.name, params(&p.params)));
                 if let Some(t) = &p.ret {
                     self.out.push_str(&format!(" -> {}", ty(t)));
                 }
@@ -117,7 +130,12 @@ impl Printer<'_> {
                 self.close_line(t.name.loc.span.end);
                 self.indent += 1;
                 self.fresh = true;
-                let width = t.fields.iter().map(|f| f.name.name.len() + 2 + ty(&f.ty).len()).max().unwrap_or(0);
+                let width = t
+                    .fields
+                    .iter()
+                    .map(|f| f.name.name.len() + 2 + ty(&f.ty).len())
+                    .max()
+                    .unwrap_or(0);
                 for f in &t.fields {
                     self.open_line(f.loc.span.start);
                     let line = format!("{}: {}", f.name.name, ty(&f.ty));
@@ -130,12 +148,17 @@ impl Printer<'_> {
                 self.close_block(t.loc.span.end);
             }
             Item::Action(a) => {
-                self.out.push_str(&format!("action {}({})", a.name.name, params(&a.params)));
+                self.out
+                    .push_str(&format!("action {}({})", a.name.name, params(&a.params)));
                 if let Some(t) = &a.ret {
                     self.out.push_str(&format!(" -> {}", ty(t)));
                 }
                 self.out.push_str(" {");
-                let head_end = a.ret.as_ref().map(|t| t.loc.span.end).unwrap_or(a.name.loc.span.end);
+                let head_end = a
+                    .ret
+                    .as_ref()
+                    .map(|t| t.loc.span.end)
+                    .unwrap_or(a.name.loc.span.end);
                 self.close_line(head_end);
                 self.indent += 1;
                 self.fresh = true;
@@ -154,14 +177,24 @@ impl Printer<'_> {
                 self.close_block(a.loc.span.end);
             }
             Item::Method(m) => {
-                self.out.push_str(&format!("quiesce method {} freeze {} thaw {}", expr(&m.name), m.freeze.name, m.thaw.name));
+                self.out.push_str(&format!(
+                    "quiesce method {} freeze {} thaw {}",
+                    expr(&m.name),
+                    m.freeze.name,
+                    m.thaw.name
+                ));
                 self.close_line(loc.span.end);
             }
         }
     }
 
     fn trailing_comment(&self, end: usize) -> bool {
-        self.comments.get(self.next).is_some_and(|c| c.start >= end && self.src[end..c.start].chars().all(|ch| ch == ' ' || ch == '\t'))
+        self.comments.get(self.next).is_some_and(|c| {
+            c.start >= end
+                && self.src[end..c.start]
+                    .chars()
+                    .all(|ch| ch == ' ' || ch == '\t')
+        })
     }
 
     /// `{`, the statements, `}` — the opening brace already on the line.
@@ -201,7 +234,11 @@ impl Printer<'_> {
                 self.close_line(loc.span.end);
             }
             Stmt::Retain(r) => {
-                let parts: Vec<String> = r.parts.iter().map(|p| format!("{} {}", p.key.name, p.count)).collect();
+                let parts: Vec<String> = r
+                    .parts
+                    .iter()
+                    .map(|p| format!("{} {}", p.key.name, p.count))
+                    .collect();
                 self.out.push_str(&format!("retain {}", parts.join(", ")));
                 self.close_line(loc.span.end);
             }
@@ -226,7 +263,13 @@ impl Printer<'_> {
                     Some(a) => format!("({})", args(a)),
                     None => String::new(),
                 };
-                self.out.push_str(&format!("quiesce {} by {} in {} via {method}{margs} within {}", expr(&q.targets), q.by.name, expr(&q.order), q.within.text));
+                self.out.push_str(&format!(
+                    "quiesce {} by {} in {} via {method}{margs} within {}",
+                    expr(&q.targets),
+                    q.by.name,
+                    expr(&q.order),
+                    q.within.text
+                ));
                 for attr in &q.attrs {
                     self.out.push(' ');
                     self.out.push_str(&attr_text(attr));
@@ -235,7 +278,8 @@ impl Printer<'_> {
                 self.block(&q.body);
             }
             Stmt::For(f) => {
-                self.out.push_str(&format!("for {} in {}", f.var.name, expr(&f.over)));
+                self.out
+                    .push_str(&format!("for {} in {}", f.var.name, expr(&f.over)));
                 if let Some((n, _)) = f.parallel {
                     self.out.push_str(&format!(" parallel {n}"));
                 }
@@ -252,7 +296,10 @@ impl Printer<'_> {
                     None => call(&st.call),
                 };
                 let attrs: Vec<String> = st.attrs.iter().map(attr_text).collect();
-                let one_line = std::iter::once(head.clone()).chain(attrs.iter().cloned()).collect::<Vec<_>>().join(" ");
+                let one_line = std::iter::once(head.clone())
+                    .chain(attrs.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(" ");
                 if attrs.is_empty() || self.indent * 2 + one_line.chars().count() <= WIDTH {
                     self.out.push_str(&one_line);
                     self.close_line(loc.span.end);
@@ -279,7 +326,14 @@ fn attr_text(a: &Attr) -> String {
         Attr::Compensate(c, _) => format!("compensate {}", call(c)),
         Attr::Cleanup(c, _) => format!("cleanup {}", call(c)),
         Attr::When(e, _) => format!("when {}", expr(e)),
-        Attr::After(names, _) => format!("after {}", names.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", ")),
+        Attr::After(names, _) => format!(
+            "after {}",
+            names
+                .iter()
+                .map(|n| n.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
@@ -368,7 +422,10 @@ fn at(e: &Expr, min: u8) -> String {
         ExprKind::Int(n) => n.to_string(),
         ExprKind::Bool(b) => b.to_string(),
         ExprKind::Duration(d) => d.text.clone(),
-        ExprKind::List(items) => format!("[{}]", items.iter().map(expr).collect::<Vec<_>>().join(", ")),
+        ExprKind::List(items) => format!(
+            "[{}]",
+            items.iter().map(expr).collect::<Vec<_>>().join(", ")
+        ),
         ExprKind::Name(n) => n.clone(),
         ExprKind::Field(b, f) => format!("{}.{}", at(b, 5), f.name),
         ExprKind::Not(x) => format!("not {}", at(x, 3)),

@@ -51,7 +51,11 @@ pub struct PlanGraph<'p> {
 
 impl<'p> PlanGraph<'p> {
     pub fn build(plan: &'p Plan) -> Self {
-        let mut g = PlanGraph { plan, graph: DiGraph::new(), index: HashMap::new() };
+        let mut g = PlanGraph {
+            plan,
+            graph: DiGraph::new(),
+            index: HashMap::new(),
+        };
         for n in &plan.nodes {
             g.add(GraphNode::Step(n.id));
         }
@@ -140,7 +144,11 @@ impl<'p> PlanGraph<'p> {
             .edge_indices()
             .filter_map(|e| {
                 let (a, b) = self.graph.edge_endpoints(e)?;
-                Some(NamedEdge { from: self.name(self.graph[a]), to: self.name(self.graph[b]), kind: self.graph[e] })
+                Some(NamedEdge {
+                    from: self.name(self.graph[a]),
+                    to: self.name(self.graph[b]),
+                    kind: self.graph[e],
+                })
             })
             .collect()
     }
@@ -152,7 +160,8 @@ impl<'p> PlanGraph<'p> {
     pub fn block_order(&self, block: &[StepId]) -> Vec<StepId> {
         use std::cmp::Reverse;
         use std::collections::{BinaryHeap, HashMap};
-        let pos: HashMap<StepId, usize> = block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let pos: HashMap<StepId, usize> =
+            block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let mut waiting = vec![0usize; block.len()];
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); block.len()];
         for (i, id) in block.iter().enumerate() {
@@ -163,7 +172,10 @@ impl<'p> PlanGraph<'p> {
                 }
             }
         }
-        let mut ready: BinaryHeap<Reverse<usize>> = (0..block.len()).filter(|i| waiting[*i] == 0).map(Reverse).collect();
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..block.len())
+            .filter(|i| waiting[*i] == 0)
+            .map(Reverse)
+            .collect();
         let mut out = Vec::with_capacity(block.len());
         let mut placed = vec![false; block.len()];
         while let Some(Reverse(i)) = ready.pop() {
@@ -176,7 +188,13 @@ impl<'p> PlanGraph<'p> {
                 }
             }
         }
-        out.extend(block.iter().enumerate().filter(|(i, _)| !placed[*i]).map(|(_, id)| *id));
+        out.extend(
+            block
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !placed[*i])
+                .map(|(_, id)| *id),
+        );
         out
     }
 }

@@ -33,7 +33,11 @@ pub struct BundledLoader;
 
 impl Loader for BundledLoader {
     fn load(&self, path: &str) -> Result<String, String> {
-        bundled::WORKFLOWS.iter().find(|(p, _)| *p == path).map(|(_, t)| t.to_string()).ok_or_else(|| format!("no bundled runbook file `{path}`"))
+        bundled::WORKFLOWS
+            .iter()
+            .find(|(p, _)| *p == path)
+            .map(|(_, t)| t.to_string())
+            .ok_or_else(|| format!("no bundled runbook file `{path}`"))
     }
 }
 
@@ -58,7 +62,10 @@ mod tests {
 
     #[test]
     fn joins() {
-        assert_eq!(FsLoader.join("workflows/option1/protect.dr", "../common.dr"), "workflows/common.dr");
+        assert_eq!(
+            FsLoader.join("workflows/option1/protect.dr", "../common.dr"),
+            "workflows/common.dr"
+        );
         assert_eq!(FsLoader.join("protect.dr", "common.dr"), "common.dr");
         assert_eq!(FsLoader.join("/abs/x.dr", "./y.dr"), "/abs/y.dr");
     }

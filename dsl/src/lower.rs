@@ -21,7 +21,8 @@ use crate::catalogue::{self, ActionSig, Catalogue, ParamSig, Undo};
 use crate::cron;
 use crate::diagnostic::{Diagnostic, Diagnostics, Kind};
 use crate::plan::{
-    ActionStep, Approve, Arg, Call, Dep, DepReason, Effect, Expr, ForEach, Node, NodeKind, Param, Piece, QuiesceScope, Retention, RetryPolicy, Schedule, StepId,
+    ActionStep, Approve, Arg, Call, Dep, DepReason, Effect, Expr, ForEach, Node, NodeKind, Param,
+    Piece, QuiesceScope, Retention, RetryPolicy, Schedule, StepId,
 };
 use crate::source::Loc;
 use crate::typecheck::{self, Scope};
@@ -60,7 +61,13 @@ enum FrameParams<'a> {
     /// procedure checked on its own).
     Typed(HashMap<String, Ty>),
     /// An inlined call: arguments are expressions of the caller.
-    Instance { proc: &'a ast::Procedure, sigs: Vec<ParamSig>, call: &'a ast::Call, caller: usize, bound: HashMap<String, (Expr, Ty)> },
+    Instance {
+        proc: &'a ast::Procedure,
+        sigs: Vec<ParamSig>,
+        call: &'a ast::Call,
+        caller: usize,
+        bound: HashMap<String, (Expr, Ty)>,
+    },
 }
 
 struct Frame<'a> {
@@ -135,15 +142,29 @@ impl<'a> Lowerer<'a> {
     }
 
     /// Lower a runbook.
-    pub fn runbook(cat: &'a Catalogue, procs: &'a HashMap<String, &'a ast::Procedure>, rb: &'a ast::Runbook, diags: &mut Diagnostics) -> Lowered {
+    pub fn runbook(
+        cat: &'a Catalogue,
+        procs: &'a HashMap<String, &'a ast::Procedure>,
+        rb: &'a ast::Runbook,
+        diags: &mut Diagnostics,
+    ) -> Lowered {
         let mut lw = Lowerer::new(cat, procs, Mode::Runbook);
-        lw.frames.push(Frame::new(FrameParams::Typed(HashMap::new()), None, String::new()));
+        lw.frames.push(Frame::new(
+            FrameParams::Typed(HashMap::new()),
+            None,
+            String::new(),
+        ));
         lw.allocate_block(&rb.body, 0, None, diags);
         lw.finish(diags)
     }
 
     /// Check a procedure's body on its own, its parameters standing as names.
-    pub fn procedure(cat: &'a Catalogue, procs: &'a HashMap<String, &'a ast::Procedure>, p: &'a ast::Procedure, diags: &mut Diagnostics) {
+    pub fn procedure(
+        cat: &'a Catalogue,
+        procs: &'a HashMap<String, &'a ast::Procedure>,
+        p: &'a ast::Procedure,
+        diags: &mut Diagnostics,
+    ) {
         let mut lw = Lowerer::new(cat, procs, Mode::Procedure);
         let sigs = catalogue::param_sigs(&p.params, &cat.types, diags);
         let typed = sigs.into_iter().map(|s| (s.name, s.ty)).collect();
@@ -158,7 +179,15 @@ impl<'a> Lowerer<'a> {
 
     // ------------------------------------------------------------ pass 1
 
-    fn alloc(&mut self, base_name: String, loc: Loc, parent: Option<StepId>, frame: usize, kind: DraftKind<'a>, result: Ty) -> StepId {
+    fn alloc(
+        &mut self,
+        base_name: String,
+        loc: Loc,
+        parent: Option<StepId>,
+        frame: usize,
+        kind: DraftKind<'a>,
+        result: Ty,
+    ) -> StepId {
         let id = StepId(self.nodes.len() as u32);
         let mut name = format!("{}{}", self.frames[frame].prefix, base_name);
         if !self.names.insert(name.clone()) {
@@ -191,23 +220,40 @@ impl<'a> Lowerer<'a> {
 
     fn bind(&mut self, frame: usize, name: &ast::Ident, b: Binding, diags: &mut Diagnostics) {
         let f = &mut self.frames[frame];
-        let clash = f.bindings.get(&name.name).map(|(_, l)| *l).or_else(|| match &f.params {
-            FrameParams::Typed(m) if m.contains_key(&name.name) => Some(name.loc),
-            FrameParams::Instance { sigs, .. } => sigs.iter().find(|s| s.name == name.name).map(|s| s.loc),
-            _ => None,
-        });
+        let clash = f
+            .bindings
+            .get(&name.name)
+            .map(|(_, l)| *l)
+            .or_else(|| match &f.params {
+                FrameParams::Typed(m) if m.contains_key(&name.name) => Some(name.loc),
+                FrameParams::Instance { sigs, .. } => {
+                    sigs.iter().find(|s| s.name == name.name).map(|s| s.loc)
+                }
+                _ => None,
+            });
         if let Some(first) = clash {
             diags.push(
-                Diagnostic::new(Kind::DuplicateBinding, name.loc, format!("`{}` is already bound", name.name), "bound again here")
-                    .related(first, "first bound here")
-                    .help("every step result, parameter and loop variable needs its own name"),
+                Diagnostic::new(
+                    Kind::DuplicateBinding,
+                    name.loc,
+                    format!("`{}` is already bound", name.name),
+                    "bound again here",
+                )
+                .related(first, "first bound here")
+                .help("every step result, parameter and loop variable needs its own name"),
             );
             return;
         }
         f.bindings.insert(name.name.clone(), (b, name.loc));
     }
 
-    fn allocate_block(&mut self, block: &'a ast::Block, frame: usize, parent: Option<StepId>, diags: &mut Diagnostics) {
+    fn allocate_block(
+        &mut self,
+        block: &'a ast::Block,
+        frame: usize,
+        parent: Option<StepId>,
+        diags: &mut Diagnostics,
+    ) {
         let top = parent == self.frames[frame].base;
         for stmt in &block.stmts {
             match stmt {
@@ -215,9 +261,14 @@ impl<'a> Lowerer<'a> {
                 Stmt::Schedule(s) => self.schedule_stmt(s, frame, top, diags),
                 Stmt::Retain(r) => self.retain_stmt(r, frame, top, diags),
                 Stmt::Return(e, loc) => {
-                    let is_proc = self.mode == Mode::Procedure || matches!(self.frames[frame].params, FrameParams::Instance { .. });
+                    let is_proc = self.mode == Mode::Procedure
+                        || matches!(self.frames[frame].params, FrameParams::Instance { .. });
                     if !is_proc || !top || (frame == 0 && self.mode == Mode::Runbook) {
-                        diags.push(misplaced(*loc, "`return`", "at the top level of a procedure body"));
+                        diags.push(misplaced(
+                            *loc,
+                            "`return`",
+                            "at the top level of a procedure body",
+                        ));
                     } else if self.frames[frame].ret.is_some() {
                         diags.push(misplaced(*loc, "a second `return`", "once per procedure"));
                     } else {
@@ -225,31 +276,69 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 Stmt::Approve(a) => {
-                    self.alloc(format!("approve@{}", a.loc.span.line), a.loc, parent, frame, DraftKind::Approve(a), Ty::None);
+                    self.alloc(
+                        format!("approve@{}", a.loc.span.line),
+                        a.loc,
+                        parent,
+                        frame,
+                        DraftKind::Approve(a),
+                        Ty::None,
+                    );
                     self.approve_seen = true;
                 }
                 Stmt::Quiesce(q) => {
-                    let id = self.alloc(format!("quiesce@{}", q.loc.span.line), q.loc, parent, frame, DraftKind::Quiesce(q), Ty::None);
+                    let id = self.alloc(
+                        format!("quiesce@{}", q.loc.span.line),
+                        q.loc,
+                        parent,
+                        frame,
+                        DraftKind::Quiesce(q),
+                        Ty::None,
+                    );
                     self.allocate_block(&q.body, frame, Some(id), diags);
                 }
                 Stmt::For(f) => {
-                    let id = self.alloc(format!("for@{}", f.loc.span.line), f.loc, parent, frame, DraftKind::For(f), Ty::None);
+                    let id = self.alloc(
+                        format!("for@{}", f.loc.span.line),
+                        f.loc,
+                        parent,
+                        frame,
+                        DraftKind::For(f),
+                        Ty::None,
+                    );
                     let fr = &self.frames[frame];
                     if let Some((_, first)) = fr.bindings.get(&f.var.name) {
                         let first = *first;
                         diags.push(
-                            Diagnostic::new(Kind::DuplicateBinding, f.var.loc, format!("loop variable `{}` is already bound", f.var.name), "bound again here")
-                                .related(first, "first bound here")
-                                .help("pick another name for the loop variable"),
+                            Diagnostic::new(
+                                Kind::DuplicateBinding,
+                                f.var.loc,
+                                format!("loop variable `{}` is already bound", f.var.name),
+                                "bound again here",
+                            )
+                            .related(first, "first bound here")
+                            .help("pick another name for the loop variable"),
                         );
-                    } else if let Some((_, _, first)) = self.enclosing_loop_var(frame, parent, &f.var.name) {
+                    } else if let Some((_, _, first)) =
+                        self.enclosing_loop_var(frame, parent, &f.var.name)
+                    {
                         diags.push(
-                            Diagnostic::new(Kind::DuplicateBinding, f.var.loc, format!("loop variable `{}` shadows an enclosing loop's", f.var.name), "bound again here")
-                                .related(first, "first bound here")
-                                .help("pick another name for the inner loop variable"),
+                            Diagnostic::new(
+                                Kind::DuplicateBinding,
+                                f.var.loc,
+                                format!(
+                                    "loop variable `{}` shadows an enclosing loop's",
+                                    f.var.name
+                                ),
+                                "bound again here",
+                            )
+                            .related(first, "first bound here")
+                            .help("pick another name for the inner loop variable"),
                         );
                     }
-                    self.frames[frame].loop_vars.push((f.var.name.clone(), id, f.var.loc));
+                    self.frames[frame]
+                        .loop_vars
+                        .push((f.var.name.clone(), id, f.var.loc));
                     self.allocate_block(&f.body, frame, Some(id), diags);
                 }
                 Stmt::Step(s) => self.step_stmt(s, frame, parent, diags),
@@ -257,7 +346,12 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn enclosing_loop_var(&self, frame: usize, pos: Option<StepId>, name: &str) -> Option<(String, StepId, Loc)> {
+    fn enclosing_loop_var(
+        &self,
+        frame: usize,
+        pos: Option<StepId>,
+        name: &str,
+    ) -> Option<(String, StepId, Loc)> {
         let mut cur = pos;
         while let Some(id) = cur {
             let d = &self.nodes[id.index()];
@@ -271,71 +365,169 @@ impl<'a> Lowerer<'a> {
         None
     }
 
-    fn param_stmt(&mut self, p: &'a ast::SigParam, loc: Loc, frame: usize, top: bool, diags: &mut Diagnostics) {
+    fn param_stmt(
+        &mut self,
+        p: &'a ast::SigParam,
+        loc: Loc,
+        frame: usize,
+        top: bool,
+        diags: &mut Diagnostics,
+    ) {
         if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(misplaced(loc, "`param`", "at the top level of a runbook (procedures declare parameters in their signature)"));
+            diags.push(misplaced(
+                loc,
+                "`param`",
+                "at the top level of a runbook (procedures declare parameters in their signature)",
+            ));
             return;
         }
         let sigs = catalogue::param_sigs(std::slice::from_ref(p), &self.cat.types, diags);
-        let Some(sig) = sigs.into_iter().next() else { return };
+        let Some(sig) = sigs.into_iter().next() else {
+            return;
+        };
         if let Some(first) = self.params.iter().find(|q| q.name == sig.name) {
             diags.push(
-                Diagnostic::new(Kind::DuplicateBinding, p.name.loc, format!("parameter `{}` declared twice", sig.name), "second declaration")
-                    .related(Loc { file: loc.file, span: first.span }, "first declaration")
-                    .help("rename or remove one"),
+                Diagnostic::new(
+                    Kind::DuplicateBinding,
+                    p.name.loc,
+                    format!("parameter `{}` declared twice", sig.name),
+                    "second declaration",
+                )
+                .related(
+                    Loc {
+                        file: loc.file,
+                        span: first.span,
+                    },
+                    "first declaration",
+                )
+                .help("rename or remove one"),
             );
             return;
         }
         if !param_type_ok(&sig.ty) {
             diags.push(
-                Diagnostic::new(Kind::TypeMismatch, p.ty.loc, format!("a runbook parameter cannot be of type `{}`", sig.ty), "not a parameter type")
-                    .help("parameters are string, int, bool, duration, site or list<…> of those"),
+                Diagnostic::new(
+                    Kind::TypeMismatch,
+                    p.ty.loc,
+                    format!("a runbook parameter cannot be of type `{}`", sig.ty),
+                    "not a parameter type",
+                )
+                .help("parameters are string, int, bool, duration, site or list<…> of those"),
             );
         }
         let default = sig.default.as_ref().and_then(typecheck::constant);
-        self.params.push(Param { name: sig.name.clone(), ty: sig.ty.to_plan(), default, span: p.loc.span });
+        self.params.push(Param {
+            name: sig.name.clone(),
+            ty: sig.ty.to_plan(),
+            default,
+            span: p.loc.span,
+        });
         if let FrameParams::Typed(m) = &mut self.frames[0].params {
             m.insert(sig.name, sig.ty);
         }
     }
 
-    fn schedule_stmt(&mut self, s: &'a ast::Schedule, frame: usize, top: bool, diags: &mut Diagnostics) {
+    fn schedule_stmt(
+        &mut self,
+        s: &'a ast::Schedule,
+        frame: usize,
+        top: bool,
+        diags: &mut Diagnostics,
+    ) {
         if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(misplaced(s.loc, "`schedule`", "at the top level of a runbook"));
+            diags.push(misplaced(
+                s.loc,
+                "`schedule`",
+                "at the top level of a runbook",
+            ));
             return;
         }
         if let Some((_, first)) = &self.schedule {
-            diags.push(misplaced(s.loc, "a second `schedule`", "once per runbook").related(*first, "first schedule"));
+            diags.push(
+                misplaced(s.loc, "a second `schedule`", "once per runbook")
+                    .related(*first, "first schedule"),
+            );
             return;
         }
         let Some(cron) = s.cron.as_plain_str() else {
-            diags.push(Diagnostic::new(Kind::NotConstant, s.cron.loc, "a schedule must be a plain string", "interpolated").help("write the cron expression literally"));
+            diags.push(
+                Diagnostic::new(
+                    Kind::NotConstant,
+                    s.cron.loc,
+                    "a schedule must be a plain string",
+                    "interpolated",
+                )
+                .help("write the cron expression literally"),
+            );
             return;
         };
         if let Err(why) = cron::check_cron(&cron) {
-            diags.push(Diagnostic::new(Kind::BadCron, s.cron.loc, format!("bad cron expression: {why}"), "not a cron expression").help("five fields: minute hour day-of-month month day-of-week, e.g. \"0 */4 * * *\""));
+            diags.push(
+                Diagnostic::new(
+                    Kind::BadCron,
+                    s.cron.loc,
+                    format!("bad cron expression: {why}"),
+                    "not a cron expression",
+                )
+                .help(
+                    "five fields: minute hour day-of-month month day-of-week, e.g. \"0 */4 * * *\"",
+                ),
+            );
         }
         let tz = match &s.tz {
             Some(t) => match t.as_plain_str() {
                 Some(z) => {
                     if let Err(why) = cron::check_timezone(&z) {
-                        diags.push(Diagnostic::new(Kind::BadTimezone, t.loc, format!("bad time zone: {why}"), "not a time zone").help("use an IANA name such as \"Europe/Paris\" or \"UTC\""));
+                        diags.push(
+                            Diagnostic::new(
+                                Kind::BadTimezone,
+                                t.loc,
+                                format!("bad time zone: {why}"),
+                                "not a time zone",
+                            )
+                            .help("use an IANA name such as \"Europe/Paris\" or \"UTC\""),
+                        );
                     }
                     Some(z)
                 }
                 None => {
-                    diags.push(Diagnostic::new(Kind::NotConstant, t.loc, "a time zone must be a plain string", "interpolated").help("write the zone literally"));
+                    diags.push(
+                        Diagnostic::new(
+                            Kind::NotConstant,
+                            t.loc,
+                            "a time zone must be a plain string",
+                            "interpolated",
+                        )
+                        .help("write the zone literally"),
+                    );
                     None
                 }
             },
             None => None,
         };
-        self.schedule = Some((Schedule { cron, tz, span: s.loc.span }, s.loc));
+        self.schedule = Some((
+            Schedule {
+                cron,
+                tz,
+                span: s.loc.span,
+            },
+            s.loc,
+        ));
     }
 
-    fn retain_stmt(&mut self, r: &'a ast::Retain, frame: usize, top: bool, diags: &mut Diagnostics) {
+    fn retain_stmt(
+        &mut self,
+        r: &'a ast::Retain,
+        frame: usize,
+        top: bool,
+        diags: &mut Diagnostics,
+    ) {
         if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(misplaced(r.loc, "`retain`", "at the top level of a runbook"));
+            diags.push(misplaced(
+                r.loc,
+                "`retain`",
+                "at the top level of a runbook",
+            ));
             return;
         }
         if self.retain.is_some() {
@@ -352,11 +544,30 @@ impl<'a> Lowerer<'a> {
                 _ => &mut ret.monthly,
             };
             if slot.is_some() {
-                diags.push(Diagnostic::new(Kind::BadRetain, part.loc, format!("`{}` given twice in `retain`", part.key.name), "second time").help("give each of last, hourly, daily, weekly, monthly once"));
+                diags.push(
+                    Diagnostic::new(
+                        Kind::BadRetain,
+                        part.loc,
+                        format!("`{}` given twice in `retain`", part.key.name),
+                        "second time",
+                    )
+                    .help("give each of last, hourly, daily, weekly, monthly once"),
+                );
                 continue;
             }
             if !(1..=10_000).contains(&part.count) {
-                diags.push(Diagnostic::new(Kind::BadRetain, part.loc, format!("`retain {} {}` keeps no recovery point", part.key.name, part.count), "out of range").help("counts run from 1 to 10000; leave a part out to keep none of that kind"));
+                diags.push(
+                    Diagnostic::new(
+                        Kind::BadRetain,
+                        part.loc,
+                        format!(
+                            "`retain {} {}` keeps no recovery point",
+                            part.key.name, part.count
+                        ),
+                        "out of range",
+                    )
+                    .help("counts run from 1 to 10000; leave a part out to keep none of that kind"),
+                );
                 continue;
             }
             *slot = Some(part.count as u32);
@@ -364,7 +575,13 @@ impl<'a> Lowerer<'a> {
         self.retain = Some(ret);
     }
 
-    fn step_stmt(&mut self, s: &'a ast::StepStmt, frame: usize, parent: Option<StepId>, diags: &mut Diagnostics) {
+    fn step_stmt(
+        &mut self,
+        s: &'a ast::StepStmt,
+        frame: usize,
+        parent: Option<StepId>,
+        diags: &mut Diagnostics,
+    ) {
         let name = &s.call.name;
         if let Some(sig) = self.cat.actions.get(&name.name) {
             if sig.effect == Effect::Destroy && self.mode == Mode::Runbook && !self.approve_seen {
@@ -377,7 +594,14 @@ impl<'a> Lowerer<'a> {
                 Some(b) => b.name.clone(),
                 None => format!("{}@{}", name.name, s.loc.span.line),
             };
-            let id = self.alloc(base, s.loc, parent, frame, DraftKind::Action(s, Some(sig)), sig.ret.clone());
+            let id = self.alloc(
+                base,
+                s.loc,
+                parent,
+                frame,
+                DraftKind::Action(s, Some(sig)),
+                sig.ret.clone(),
+            );
             if let Some(b) = &s.binding {
                 self.bind(frame, b, Binding::Step(id), diags);
             }
@@ -396,23 +620,50 @@ impl<'a> Lowerer<'a> {
                 Some(b) => b.name.clone(),
                 None => format!("{}@{}", name.name, s.loc.span.line),
             };
-            let id = self.alloc(base, s.loc, parent, frame, DraftKind::Action(s, None), Ty::Any);
+            let id = self.alloc(
+                base,
+                s.loc,
+                parent,
+                frame,
+                DraftKind::Action(s, None),
+                Ty::Any,
+            );
             if let Some(b) = &s.binding {
                 self.bind(frame, b, Binding::Step(id), diags);
             }
         }
     }
 
-    fn inline(&mut self, s: &'a ast::StepStmt, proc: &'a ast::Procedure, frame: usize, parent: Option<StepId>, diags: &mut Diagnostics) {
+    fn inline(
+        &mut self,
+        s: &'a ast::StepStmt,
+        proc: &'a ast::Procedure,
+        frame: usize,
+        parent: Option<StepId>,
+        diags: &mut Diagnostics,
+    ) {
         if self.call_stack.contains(&proc.name.name) {
             diags.push(
-                Diagnostic::new(Kind::Recursion, s.call.name.loc, format!("procedure `{}` calls itself", proc.name.name), "recursive call")
-                    .help(format!("procedures are inlined at compile time; the chain is {} → {}", self.call_stack.join(" → "), proc.name.name)),
+                Diagnostic::new(
+                    Kind::Recursion,
+                    s.call.name.loc,
+                    format!("procedure `{}` calls itself", proc.name.name),
+                    "recursive call",
+                )
+                .help(format!(
+                    "procedures are inlined at compile time; the chain is {} → {}",
+                    self.call_stack.join(" → "),
+                    proc.name.name
+                )),
             );
             return;
         }
         for a in &s.attrs {
-            diags.push(misplaced(a.loc(), &format!("`{}` on a procedure call", a.keyword()), "on action steps; put it on the steps inside the procedure"));
+            diags.push(misplaced(
+                a.loc(),
+                &format!("`{}` on a procedure call", a.keyword()),
+                "on action steps; put it on the steps inside the procedure",
+            ));
         }
         let sigs = catalogue::param_sigs(&proc.params, &self.cat.types, diags);
         let label = match &s.binding {
@@ -420,7 +671,17 @@ impl<'a> Lowerer<'a> {
             None => format!("{}@{}", proc.name.name, s.loc.span.line),
         };
         let prefix = format!("{}{}.", self.frames[frame].prefix, label);
-        let mut f = Frame::new(FrameParams::Instance { proc, sigs, call: &s.call, caller: frame, bound: HashMap::new() }, parent, prefix);
+        let mut f = Frame::new(
+            FrameParams::Instance {
+                proc,
+                sigs,
+                call: &s.call,
+                caller: frame,
+                bound: HashMap::new(),
+            },
+            parent,
+            prefix,
+        );
         f.ret_ty = proc.ret.as_ref().map(|t| self.cat.types.resolve(t, diags));
         self.frames.push(f);
         let fid = self.frames.len() - 1;
@@ -444,12 +705,28 @@ impl<'a> Lowerer<'a> {
         let f = &self.frames[frame];
         match (&proc.ret, f.ret) {
             (Some(t), None) => diags.push(
-                Diagnostic::new(Kind::Misplaced, t.loc, format!("procedure `{}` declares a result but never returns one", proc.name.name), "declared here")
-                    .help("end the body with `return EXPR`"),
+                Diagnostic::new(
+                    Kind::Misplaced,
+                    t.loc,
+                    format!(
+                        "procedure `{}` declares a result but never returns one",
+                        proc.name.name
+                    ),
+                    "declared here",
+                )
+                .help("end the body with `return EXPR`"),
             ),
             (None, Some(e)) => diags.push(
-                Diagnostic::new(Kind::Misplaced, e.loc, format!("procedure `{}` returns a value but declares no result type", proc.name.name), "returned here")
-                    .help("declare it: `procedure name(…) -> TYPE { … }`"),
+                Diagnostic::new(
+                    Kind::Misplaced,
+                    e.loc,
+                    format!(
+                        "procedure `{}` returns a value but declares no result type",
+                        proc.name.name
+                    ),
+                    "returned here",
+                )
+                .help("declare it: `procedure name(…) -> TYPE { … }`"),
             ),
             _ => {}
         }
@@ -469,7 +746,15 @@ impl<'a> Lowerer<'a> {
                 let (_, t) = self.return_value(f);
                 if let Some(want) = self.frames[f].ret_ty.clone() {
                     if !t.fits(&want, typecheck::is_literal(ret)) {
-                        diags.push(Diagnostic::new(Kind::TypeMismatch, ret.loc, format!("the procedure returns `{t}` but declares `{want}`"), format!("this is a {t}")).help("return a value of the declared type"));
+                        diags.push(
+                            Diagnostic::new(
+                                Kind::TypeMismatch,
+                                ret.loc,
+                                format!("the procedure returns `{t}` but declares `{want}`"),
+                                format!("this is a {t}"),
+                            )
+                            .help("return a value of the declared type"),
+                        );
                     }
                 }
             }
@@ -477,7 +762,9 @@ impl<'a> Lowerer<'a> {
         self.gate_approvals();
         self.check_cycles(diags);
         self.warn_unarranged_undo(diags);
-        diags.list.append(&mut std::mem::take(&mut self.pending).list);
+        diags
+            .list
+            .append(&mut std::mem::take(&mut self.pending).list);
         let nodes = self
             .nodes
             .into_iter()
@@ -486,38 +773,83 @@ impl<'a> Lowerer<'a> {
                 id: StepId(i as u32),
                 name: d.name,
                 span: d.loc.span,
-                kind: d.compiled.unwrap_or(NodeKind::Approve(Approve { prompt: Expr::Str(String::new()) })),
+                kind: d.compiled.unwrap_or(NodeKind::Approve(Approve {
+                    prompt: Expr::Str(String::new()),
+                })),
                 parent: d.parent,
                 deps: d.deps,
                 when: d.when,
             })
             .collect();
-        Lowered { params: self.params, schedule: self.schedule.map(|(s, _)| s), retain: self.retain, nodes, body: self.body }
+        Lowered {
+            params: self.params,
+            schedule: self.schedule.map(|(s, _)| s),
+            retain: self.retain,
+            nodes,
+            body: self.body,
+        }
     }
 
     /// Resolve an expression of frame `frame` written at position `pos`.
-    fn resolve(&mut self, e: &ast::Expr, frame: usize, pos: Option<StepId>, own: Option<StepId>, diags: &mut Diagnostics) -> (Expr, Ty) {
+    fn resolve(
+        &mut self,
+        e: &ast::Expr,
+        frame: usize,
+        pos: Option<StepId>,
+        own: Option<StepId>,
+        diags: &mut Diagnostics,
+    ) -> (Expr, Ty) {
         let cat = self.cat;
-        let mut scope = At { lw: self, frame, pos, own };
+        let mut scope = At {
+            lw: self,
+            frame,
+            pos,
+            own,
+        };
         typecheck::resolve(e, &mut scope, &cat.types, diags)
     }
 
-    fn bind_call(&mut self, what: &str, loc: Loc, args: &[ast::Arg], params: &[ParamSig], frame: usize, pos: Option<StepId>, own: Option<StepId>, diags: &mut Diagnostics) -> Vec<Arg> {
+    fn bind_call(
+        &mut self,
+        what: &str,
+        loc: Loc,
+        args: &[ast::Arg],
+        params: &[ParamSig],
+        frame: usize,
+        pos: Option<StepId>,
+        own: Option<StepId>,
+        diags: &mut Diagnostics,
+    ) -> Vec<Arg> {
         let cat = self.cat;
-        let mut scope = At { lw: self, frame, pos, own };
+        let mut scope = At {
+            lw: self,
+            frame,
+            pos,
+            own,
+        };
         typecheck::bind_args(what, loc, args, params, &mut scope, &cat.types, diags)
     }
 
     fn bind_instance_args(&mut self, f: usize, diags: &mut Diagnostics) {
         let (call, sigs, caller, name) = match &self.frames[f].params {
-            FrameParams::Instance { call, sigs, caller, proc, .. } => (*call, sigs.clone(), *caller, proc.name.name.clone()),
+            FrameParams::Instance {
+                call,
+                sigs,
+                caller,
+                proc,
+                ..
+            } => (*call, sigs.clone(), *caller, proc.name.name.clone()),
             FrameParams::Typed(_) => return,
         };
         let pos = self.frames[f].base;
         let args = self.bind_call(&name, call.loc, &call.args, &sigs, caller, pos, None, diags);
         let bound: HashMap<String, (Expr, Ty)> = args
             .into_iter()
-            .filter_map(|a| sigs.iter().find(|s| s.name == a.name).map(|s| (a.name, (a.value, s.ty.clone()))))
+            .filter_map(|a| {
+                sigs.iter()
+                    .find(|s| s.name == a.name)
+                    .map(|s| (a.name, (a.value, s.ty.clone())))
+            })
             .collect();
         if let FrameParams::Instance { bound: b, .. } = &mut self.frames[f].params {
             *b = bound;
@@ -528,7 +860,9 @@ impl<'a> Lowerer<'a> {
         if let Some(v) = &self.frames[f].ret_value {
             return v.clone();
         }
-        let Some(e) = self.frames[f].ret else { return (Expr::Str(String::new()), Ty::Any) };
+        let Some(e) = self.frames[f].ret else {
+            return (Expr::Str(String::new()), Ty::Any);
+        };
         if self.frames[f].resolving_ret {
             return (Expr::Str(String::new()), Ty::Any);
         }
@@ -550,7 +884,9 @@ impl<'a> Lowerer<'a> {
         if d.computing_item {
             return Ty::Any;
         }
-        let DraftKind::For(f) = d.kind else { return Ty::Any };
+        let DraftKind::For(f) = d.kind else {
+            return Ty::Any;
+        };
         let (frame, parent) = (d.frame, d.parent);
         self.nodes[id.index()].computing_item = true;
         // Errors in `over` are reported when the loop itself is compiled.
@@ -575,7 +911,12 @@ impl<'a> Lowerer<'a> {
     /// How many loops around `id` are not around `pos`.
     fn loops_between(&self, id: StepId, pos: Option<StepId>) -> usize {
         let here = self.ancestors(pos);
-        self.ancestors(self.nodes[id.index()].parent).into_iter().filter(|a| matches!(self.nodes[a.index()].kind, DraftKind::For(_)) && !here.contains(a)).count()
+        self.ancestors(self.nodes[id.index()].parent)
+            .into_iter()
+            .filter(|a| {
+                matches!(self.nodes[a.index()].kind, DraftKind::For(_)) && !here.contains(a)
+            })
+            .count()
     }
 
     fn compile_node(&mut self, id: StepId, diags: &mut Diagnostics) {
@@ -603,21 +944,43 @@ impl<'a> Lowerer<'a> {
                 let item = match t.elem() {
                     Some(i) => i.clone(),
                     None => {
-                        diags.push(Diagnostic::new(Kind::TypeMismatch, f.over.loc, format!("`for` iterates over a list, this is a `{t}`"), format!("this is a {t}")).help("loop over a list, e.g. `for s in servers`"));
+                        diags.push(
+                            Diagnostic::new(
+                                Kind::TypeMismatch,
+                                f.over.loc,
+                                format!("`for` iterates over a list, this is a `{t}`"),
+                                format!("this is a {t}"),
+                            )
+                            .help("loop over a list, e.g. `for s in servers`"),
+                        );
                         Ty::Any
                     }
                 };
                 let parallel = match f.parallel {
                     None => 1,
                     Some((n, loc)) if !(1..=1000).contains(&n) => {
-                        diags.push(Diagnostic::new(Kind::BadNumber, loc, format!("`parallel {n}` is out of range"), "1 to 1000").help("run at least one iteration at a time, at most 1000"));
+                        diags.push(
+                            Diagnostic::new(
+                                Kind::BadNumber,
+                                loc,
+                                format!("`parallel {n}` is out of range"),
+                                "1 to 1000",
+                            )
+                            .help("run at least one iteration at a time, at most 1000"),
+                        );
                         1
                     }
                     Some((n, _)) => n as u32,
                 };
                 self.attrs_when_after(id, &f.attrs, frame, parent, diags, &mut reads);
                 let body = self.nodes[id.index()].children.clone();
-                Some(NodeKind::ForEach(ForEach { var: f.var.name.clone(), item_type: item.to_plan(), over, parallel, body }))
+                Some(NodeKind::ForEach(ForEach {
+                    var: f.var.name.clone(),
+                    item_type: item.to_plan(),
+                    over,
+                    parallel,
+                    body,
+                }))
             }
             DraftKind::Quiesce(q) => {
                 let k = self.compile_quiesce(id, q, frame, parent, diags, &mut reads);
@@ -643,11 +1006,23 @@ impl<'a> Lowerer<'a> {
         reads: &mut Vec<(StepId, DepReason, Loc)>,
     ) -> Option<NodeKind> {
         let sig = sig?;
-        let args = self.bind_call(&sig.name, s.call.loc, &s.call.args, &sig.params, frame, parent, None, diags);
+        let args = self.bind_call(
+            &sig.name,
+            s.call.loc,
+            &s.call.args,
+            &sig.params,
+            frame,
+            parent,
+            None,
+            diags,
+        );
         for a in &args {
             collect_steps(&a.value, s.call.loc, reads);
         }
-        let mut retry = sig.retry.unwrap_or(RetryPolicy { retries: 0, backoff_ms: 1_000 });
+        let mut retry = sig.retry.unwrap_or(RetryPolicy {
+            retries: 0,
+            backoff_ms: 1_000,
+        });
         let mut timeout_ms = sig.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
         let mut compensate = None;
         let mut cleanup = None;
@@ -656,7 +1031,14 @@ impl<'a> Lowerer<'a> {
             match attr {
                 Attr::Retry(r) => {
                     if let Some(p) = catalogue::retry_policy(r, diags) {
-                        retry = RetryPolicy { retries: p.retries, backoff_ms: if r.backoff.is_some() { p.backoff_ms } else { retry.backoff_ms } };
+                        retry = RetryPolicy {
+                            retries: p.retries,
+                            backoff_ms: if r.backoff.is_some() {
+                                p.backoff_ms
+                            } else {
+                                retry.backoff_ms
+                            },
+                        };
                     }
                 }
                 Attr::Timeout(d, _) => {
@@ -667,7 +1049,12 @@ impl<'a> Lowerer<'a> {
                 Attr::Compensate(c, _) | Attr::Cleanup(c, _) => {
                     let cat = self.cat;
                     let call = {
-                        let mut scope = At { lw: self, frame, pos: parent, own: Some(id) };
+                        let mut scope = At {
+                            lw: self,
+                            frame,
+                            pos: parent,
+                            own: Some(id),
+                        };
                         catalogue::compile_call(c, &mut scope, cat, diags)
                     };
                     if matches!(attr, Attr::Compensate(..)) {
@@ -685,7 +1072,11 @@ impl<'a> Lowerer<'a> {
             }
         }
         Some(NodeKind::Action(ActionStep {
-            call: Call { action: sig.name.clone(), effect: sig.effect, args },
+            call: Call {
+                action: sig.name.clone(),
+                effect: sig.effect,
+                args,
+            },
             binding: s.binding.as_ref().map(|b| b.name.clone()),
             result: sig.ret.to_plan(),
             retry,
@@ -695,7 +1086,15 @@ impl<'a> Lowerer<'a> {
         }))
     }
 
-    fn attrs_when_after(&mut self, id: StepId, attrs: &'a [Attr], frame: usize, parent: Option<StepId>, diags: &mut Diagnostics, reads: &mut Vec<(StepId, DepReason, Loc)>) {
+    fn attrs_when_after(
+        &mut self,
+        id: StepId,
+        attrs: &'a [Attr],
+        frame: usize,
+        parent: Option<StepId>,
+        diags: &mut Diagnostics,
+        reads: &mut Vec<(StepId, DepReason, Loc)>,
+    ) {
         if !matches!(self.nodes[id.index()].kind, DraftKind::Action(..)) {
             check_duplicate_attrs(attrs, diags);
         }
@@ -710,18 +1109,38 @@ impl<'a> Lowerer<'a> {
                 Attr::After(names, _) => {
                     for n in names {
                         match self.frames[frame].bindings.get(&n.name) {
-                            Some((Binding::Step(s), _)) => reads.push((*s, DepReason::After, n.loc)),
+                            Some((Binding::Step(s), _)) => {
+                                reads.push((*s, DepReason::After, n.loc))
+                            }
                             Some((Binding::Alias(_), _)) => diags.push(
-                                Diagnostic::new(Kind::UnknownStep, n.loc, format!("`{}` is a procedure result, not a step", n.name), "not a step")
-                                    .help("`after` names steps bound in this runbook or procedure"),
+                                Diagnostic::new(
+                                    Kind::UnknownStep,
+                                    n.loc,
+                                    format!("`{}` is a procedure result, not a step", n.name),
+                                    "not a step",
+                                )
+                                .help("`after` names steps bound in this runbook or procedure"),
                             ),
                             None => {
-                                let names: Vec<String> = self.frames[frame].bindings.keys().cloned().collect();
-                                let d = Diagnostic::new(Kind::UnknownStep, n.loc, format!("`after {}`: no step is bound to `{}`", n.name, n.name), "unknown step");
-                                diags.push(match typecheck::suggest(&n.name, names.iter().map(String::as_str)) {
-                                    Some(s) => d.help(format!("did you mean `{s}`?")),
-                                    None => d.help("`after` names a step by the variable it binds"),
-                                });
+                                let names: Vec<String> =
+                                    self.frames[frame].bindings.keys().cloned().collect();
+                                let d = Diagnostic::new(
+                                    Kind::UnknownStep,
+                                    n.loc,
+                                    format!("`after {}`: no step is bound to `{}`", n.name, n.name),
+                                    "unknown step",
+                                );
+                                diags.push(
+                                    match typecheck::suggest(
+                                        &n.name,
+                                        names.iter().map(String::as_str),
+                                    ) {
+                                        Some(s) => d.help(format!("did you mean `{s}`?")),
+                                        None => {
+                                            d.help("`after` names a step by the variable it binds")
+                                        }
+                                    },
+                                );
                             }
                         }
                     }
@@ -731,7 +1150,15 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn compile_quiesce(&mut self, id: StepId, q: &'a ast::QuiesceStmt, frame: usize, parent: Option<StepId>, diags: &mut Diagnostics, reads: &mut Vec<(StepId, DepReason, Loc)>) -> NodeKind {
+    fn compile_quiesce(
+        &mut self,
+        id: StepId,
+        q: &'a ast::QuiesceStmt,
+        frame: usize,
+        parent: Option<StepId>,
+        diags: &mut Diagnostics,
+        reads: &mut Vec<(StepId, DepReason, Loc)>,
+    ) -> NodeKind {
         let cat = self.cat;
         let (targets, tt) = self.resolve(&q.targets, frame, parent, None, diags);
         collect_steps(&targets, q.targets.loc, reads);
@@ -746,17 +1173,39 @@ impl<'a> Lowerer<'a> {
             },
             Ty::Any => None,
             other => {
-                diags.push(Diagnostic::new(Kind::TypeMismatch, q.targets.loc, format!("quiesce targets must be a list, this is a `{other}`"), "not a list").help("quiesce a list of servers, e.g. the result of nova.find_servers"));
+                diags.push(
+                    Diagnostic::new(
+                        Kind::TypeMismatch,
+                        q.targets.loc,
+                        format!("quiesce targets must be a list, this is a `{other}`"),
+                        "not a list",
+                    )
+                    .help("quiesce a list of servers, e.g. the result of nova.find_servers"),
+                );
                 None
             }
         };
         if let Some(r) = &record {
-            typecheck::field_type(&Ty::Record(r.clone()), &q.by, q.targets.loc, &cat.types, diags);
+            typecheck::field_type(
+                &Ty::Record(r.clone()),
+                &q.by,
+                q.targets.loc,
+                &cat.types,
+                diags,
+            );
         }
         let (order, ot) = self.resolve(&q.order, frame, parent, None, diags);
         collect_steps(&order, q.order.loc, reads);
         if ot.elem().is_none() {
-            diags.push(Diagnostic::new(Kind::TypeMismatch, q.order.loc, format!("the quiesce order must be a list, this is a `{ot}`"), "not a list").help("give the groups in order, e.g. [\"db\", \"app\", \"lb\"]"));
+            diags.push(
+                Diagnostic::new(
+                    Kind::TypeMismatch,
+                    q.order.loc,
+                    format!("the quiesce order must be a list, this is a `{ot}`"),
+                    "not a list",
+                )
+                .help("give the groups in order, e.g. [\"db\", \"app\", \"lb\"]"),
+            );
         }
         // The method: a literal name, a known method by bare name, or a string variable.
         let (method, literal) = match &q.method.name {
@@ -769,11 +1218,28 @@ impl<'a> Lowerer<'a> {
                 }
             },
             MethodName::Name(n) => {
-                let binds = { At { lw: self, frame, pos: parent, own: None }.binds(&n.name) };
+                let binds = {
+                    At {
+                        lw: self,
+                        frame,
+                        pos: parent,
+                        own: None,
+                    }
+                    .binds(&n.name)
+                };
                 if binds {
-                    let e = ast::Expr { kind: ast::ExprKind::Name(n.name.clone()), loc: n.loc };
+                    let e = ast::Expr {
+                        kind: ast::ExprKind::Name(n.name.clone()),
+                        loc: n.loc,
+                    };
                     let (x, t) = self.resolve(&e, frame, parent, None, diags);
-                    expect_ty(&t, &Ty::String, n.loc, "a quiesce method held in a variable", diags);
+                    expect_ty(
+                        &t,
+                        &Ty::String,
+                        n.loc,
+                        "a quiesce method held in a variable",
+                        diags,
+                    );
                     collect_steps(&x, n.loc, reads);
                     (x, None)
                 } else {
@@ -797,8 +1263,16 @@ impl<'a> Lowerer<'a> {
                     }
                 }
                 None => diags.push(
-                    Diagnostic::new(Kind::UnknownQuiesceMethod, *loc, format!("unknown quiesce method `{name}`"), "no such method")
-                        .help(format!("known methods: {}; or name a string parameter holding one", cat.method_names().join(", "))),
+                    Diagnostic::new(
+                        Kind::UnknownQuiesceMethod,
+                        *loc,
+                        format!("unknown quiesce method `{name}`"),
+                        "no such method",
+                    )
+                    .help(format!(
+                        "known methods: {}; or name a string parameter holding one",
+                        cat.method_names().join(", ")
+                    )),
                 ),
             },
             None => {
@@ -806,7 +1280,10 @@ impl<'a> Lowerer<'a> {
                     if let Some(sig) = cat.actions.get(&m.freeze) {
                         for p in sig.params.iter().skip(1) {
                             if !freeze_params.iter().any(|q| q.name == p.name) {
-                                freeze_params.push(ParamSig { default: None, ..p.clone() });
+                                freeze_params.push(ParamSig {
+                                    default: None,
+                                    ..p.clone()
+                                });
                             }
                         }
                     }
@@ -822,17 +1299,41 @@ impl<'a> Lowerer<'a> {
                         let (x, t) = self.resolve(&a.value, frame, parent, None, diags);
                         collect_steps(&x, a.value.loc, reads);
                         if !t.fits(&p.ty, typecheck::is_literal(&a.value)) {
-                            diags.push(Diagnostic::new(Kind::TypeMismatch, a.value.loc, format!("method argument `{}` must be `{}`, found `{t}`", p.name, p.ty), format!("this is a {t}")).help("pass a value of the parameter's type"));
+                            diags.push(
+                                Diagnostic::new(
+                                    Kind::TypeMismatch,
+                                    a.value.loc,
+                                    format!(
+                                        "method argument `{}` must be `{}`, found `{t}`",
+                                        p.name, p.ty
+                                    ),
+                                    format!("this is a {t}"),
+                                )
+                                .help("pass a value of the parameter's type"),
+                            );
                         }
-                        method_args.push(Arg { name: p.name.clone(), ty: p.ty.to_plan(), value: x });
+                        method_args.push(Arg {
+                            name: p.name.clone(),
+                            ty: p.ty.to_plan(),
+                            value: x,
+                        });
                     }
                     None => {
-                        let names: Vec<&str> = freeze_params.iter().map(|p| p.name.as_str()).collect();
-                        diags.push(Diagnostic::new(Kind::UnknownArgument, n.loc, format!("the quiesce method takes no argument `{}`", n.name), "unknown argument").help(if names.is_empty() {
-                            "this method takes no arguments".to_string()
-                        } else {
-                            format!("it takes: {}", names.join(", "))
-                        }));
+                        let names: Vec<&str> =
+                            freeze_params.iter().map(|p| p.name.as_str()).collect();
+                        diags.push(
+                            Diagnostic::new(
+                                Kind::UnknownArgument,
+                                n.loc,
+                                format!("the quiesce method takes no argument `{}`", n.name),
+                                "unknown argument",
+                            )
+                            .help(if names.is_empty() {
+                                "this method takes no arguments".to_string()
+                            } else {
+                                format!("it takes: {}", names.join(", "))
+                            }),
+                        );
                     }
                 }
             }
@@ -841,7 +1342,11 @@ impl<'a> Lowerer<'a> {
             for p in &freeze_params {
                 if !method_args.iter().any(|a| a.name == p.name) {
                     if let Some(d) = &p.default {
-                        method_args.push(Arg { name: p.name.clone(), ty: p.ty.to_plan(), value: d.clone() });
+                        method_args.push(Arg {
+                            name: p.name.clone(),
+                            ty: p.ty.to_plan(),
+                            value: d.clone(),
+                        });
                     }
                 }
             }
@@ -849,12 +1354,27 @@ impl<'a> Lowerer<'a> {
         }
         let within_ms = catalogue::positive_duration(&q.within, "`within`", diags).unwrap_or(0);
         let body = self.nodes[id.index()].children.clone();
-        NodeKind::Quiesce(QuiesceScope { targets, by: q.by.name.clone(), order, method, method_args, within_ms, body })
+        NodeKind::Quiesce(QuiesceScope {
+            targets,
+            by: q.by.name.clone(),
+            order,
+            method,
+            method_args,
+            within_ms,
+            body,
+        })
     }
 
     /// Make `node` wait for `on`: find the ancestors of each that are siblings
     /// in one block, and record the dependency there.
-    fn hoist(&mut self, node: StepId, on: StepId, reason: DepReason, loc: Loc, diags: &mut Diagnostics) {
+    fn hoist(
+        &mut self,
+        node: StepId,
+        on: StepId,
+        reason: DepReason,
+        loc: Loc,
+        diags: &mut Diagnostics,
+    ) {
         let an = self.ancestors(Some(node));
         let ar = self.ancestors(Some(on));
         for a in &an {
@@ -863,10 +1383,22 @@ impl<'a> Lowerer<'a> {
                     continue;
                 }
                 if a == b {
-                    let what = if node == on { "reads its own result".to_string() } else { format!("reads `{}`, which runs inside it", self.nodes[on.index()].name) };
+                    let what = if node == on {
+                        "reads its own result".to_string()
+                    } else {
+                        format!(
+                            "reads `{}`, which runs inside it",
+                            self.nodes[on.index()].name
+                        )
+                    };
                     diags.push(
-                        Diagnostic::new(Kind::Cycle, loc, format!("`{}` {what}", self.nodes[a.index()].name), "cycle")
-                            .help("a step cannot wait for itself; read a result computed before it"),
+                        Diagnostic::new(
+                            Kind::Cycle,
+                            loc,
+                            format!("`{}` {what}", self.nodes[a.index()].name),
+                            "cycle",
+                        )
+                        .help("a step cannot wait for itself; read a result computed before it"),
                     );
                     return;
                 }
@@ -881,7 +1413,10 @@ impl<'a> Lowerer<'a> {
 
     /// Everything after an `approve` in source order waits for it.
     fn gate_approvals(&mut self) {
-        let approvals: Vec<StepId> = (0..self.nodes.len()).map(|i| StepId(i as u32)).filter(|id| matches!(self.nodes[id.index()].kind, DraftKind::Approve(_))).collect();
+        let approvals: Vec<StepId> = (0..self.nodes.len())
+            .map(|i| StepId(i as u32))
+            .filter(|id| matches!(self.nodes[id.index()].kind, DraftKind::Approve(_)))
+            .collect();
         for a in approvals {
             let mut cur = Some(a);
             while let Some(x) = cur {
@@ -894,7 +1429,10 @@ impl<'a> Lowerer<'a> {
                 for s in later {
                     let deps = &mut self.nodes[s.index()].deps;
                     if !deps.iter().any(|d| d.on == x) {
-                        deps.push(Dep { on: x, reason: DepReason::After });
+                        deps.push(Dep {
+                            on: x,
+                            reason: DepReason::After,
+                        });
                     }
                 }
                 cur = parent;
@@ -904,7 +1442,12 @@ impl<'a> Lowerer<'a> {
 
     fn check_cycles(&self, diags: &mut Diagnostics) {
         let mut blocks: Vec<&[StepId]> = vec![&self.body];
-        blocks.extend(self.nodes.iter().filter(|n| !n.children.is_empty()).map(|n| n.children.as_slice()));
+        blocks.extend(
+            self.nodes
+                .iter()
+                .filter(|n| !n.children.is_empty())
+                .map(|n| n.children.as_slice()),
+        );
         for block in blocks {
             let mut g = DiGraphMap::<u32, ()>::new();
             for id in block {
@@ -920,10 +1463,22 @@ impl<'a> Lowerer<'a> {
                 }
                 let mut ids = scc.clone();
                 ids.sort_unstable();
-                let names: Vec<&str> = ids.iter().map(|i| self.nodes[*i as usize].name.as_str()).collect();
+                let names: Vec<&str> = ids
+                    .iter()
+                    .map(|i| self.nodes[*i as usize].name.as_str())
+                    .collect();
                 let first = &self.nodes[ids[0] as usize];
-                let mut d = Diagnostic::new(Kind::Cycle, first.loc, format!("steps wait for each other: {} → {}", names.join(" → "), names[0]), "part of a dependency cycle")
-                    .help("break the cycle: remove an `after` or read a result computed earlier");
+                let mut d = Diagnostic::new(
+                    Kind::Cycle,
+                    first.loc,
+                    format!(
+                        "steps wait for each other: {} → {}",
+                        names.join(" → "),
+                        names[0]
+                    ),
+                    "part of a dependency cycle",
+                )
+                .help("break the cycle: remove an `after` or read a result computed earlier");
                 for i in &ids[1..] {
                     d = d.related(self.nodes[*i as usize].loc, "also in the cycle");
                 }
@@ -934,11 +1489,16 @@ impl<'a> Lowerer<'a> {
 
     fn warn_unarranged_undo(&self, diags: &mut Diagnostics) {
         for n in &self.nodes {
-            let DraftKind::Action(s, Some(sig)) = n.kind else { continue };
+            let DraftKind::Action(s, Some(sig)) = n.kind else {
+                continue;
+            };
             if sig.effect != Effect::Mutate || !matches!(sig.undo, Undo::Missing) {
                 continue;
             }
-            if s.attrs.iter().any(|a| matches!(a, Attr::Compensate(..) | Attr::Cleanup(..))) {
+            if s.attrs
+                .iter()
+                .any(|a| matches!(a, Attr::Compensate(..) | Attr::Cleanup(..)))
+            {
                 continue;
             }
             diags.push(
@@ -951,7 +1511,17 @@ impl<'a> Lowerer<'a> {
 
 impl<'a> Frame<'a> {
     fn new(params: FrameParams<'a>, base: Option<StepId>, prefix: String) -> Self {
-        Frame { params, bindings: HashMap::new(), loop_vars: Vec::new(), base, ret: None, ret_ty: None, ret_value: None, resolving_ret: false, prefix }
+        Frame {
+            params,
+            bindings: HashMap::new(),
+            loop_vars: Vec::new(),
+            base,
+            ret: None,
+            ret_ty: None,
+            ret_value: None,
+            resolving_ret: false,
+            prefix,
+        }
     }
 }
 
@@ -964,12 +1534,26 @@ fn param_type_ok(t: &Ty) -> bool {
 }
 
 fn misplaced(loc: Loc, what: &str, where_ok: &str) -> Diagnostic {
-    Diagnostic::new(Kind::Misplaced, loc, format!("{what} is not allowed here"), "misplaced").help(format!("it belongs {where_ok}"))
+    Diagnostic::new(
+        Kind::Misplaced,
+        loc,
+        format!("{what} is not allowed here"),
+        "misplaced",
+    )
+    .help(format!("it belongs {where_ok}"))
 }
 
 fn expect_ty(t: &Ty, want: &Ty, loc: Loc, what: &str, diags: &mut Diagnostics) {
     if !t.fits(want, false) {
-        diags.push(Diagnostic::new(Kind::TypeMismatch, loc, format!("{what} must be `{want}`, found `{t}`"), format!("this is a {t}")).help(format!("give a {want} value")));
+        diags.push(
+            Diagnostic::new(
+                Kind::TypeMismatch,
+                loc,
+                format!("{what} must be `{want}`, found `{t}`"),
+                format!("this is a {t}"),
+            )
+            .help(format!("give a {want} value")),
+        );
     }
 }
 
@@ -977,7 +1561,14 @@ fn check_duplicate_attrs(attrs: &[Attr], diags: &mut Diagnostics) {
     for (i, a) in attrs.iter().enumerate() {
         if let Some(first) = attrs[..i].iter().find(|b| b.keyword() == a.keyword()) {
             diags.push(
-                Diagnostic::new(Kind::DuplicateAttribute, a.loc(), format!("`{}` given twice", a.keyword()), "second time").related(first.loc(), "first time").help("give each attribute once (`after a, b` takes several names)"),
+                Diagnostic::new(
+                    Kind::DuplicateAttribute,
+                    a.loc(),
+                    format!("`{}` given twice", a.keyword()),
+                    "second time",
+                )
+                .related(first.loc(), "first time")
+                .help("give each attribute once (`after a, b` takes several names)"),
             );
         }
     }
@@ -1012,7 +1603,11 @@ struct At<'l, 'a> {
 }
 
 impl Scope for At<'_, '_> {
-    fn lookup(&mut self, name: &str, loc: Loc) -> Result<(Expr, Ty), crate::diagnostic::Diagnostic> {
+    fn lookup(
+        &mut self,
+        name: &str,
+        loc: Loc,
+    ) -> Result<(Expr, Ty), crate::diagnostic::Diagnostic> {
         let lw = &mut *self.lw;
         if let Some(own) = self.own {
             let own_binding = matches!(&lw.nodes[own.index()].kind, DraftKind::Action(s, _) if s.binding.as_ref().is_some_and(|b| b.name == name));
@@ -1024,17 +1619,29 @@ impl Scope for At<'_, '_> {
             let t = lw.item_type(id);
             return Ok((Expr::LoopVar(id), t));
         }
-        match lw.frames[self.frame].bindings.get(name).map(|(b, _)| b.clone()) {
+        match lw.frames[self.frame]
+            .bindings
+            .get(name)
+            .map(|(b, _)| b.clone())
+        {
             Some(Binding::Step(id)) => {
-                let t = lw.nodes[id.index()].result.clone().listed(lw.loops_between(id, self.pos));
+                let t = lw.nodes[id.index()]
+                    .result
+                    .clone()
+                    .listed(lw.loops_between(id, self.pos));
                 return Ok((Expr::Step(id), t));
             }
             Some(Binding::Alias(f)) => {
                 let base = lw.frames[f].base;
                 let here = lw.ancestors(self.pos);
                 if lw.ancestors(base).iter().any(|a| !here.contains(a)) {
-                    return Err(Diagnostic::new(Kind::LoopVarOutsideLoop, loc, format!("`{name}` is a procedure result bound inside a loop"), "read outside that loop")
-                        .help("read it inside the loop, or return a list from the procedure"));
+                    return Err(Diagnostic::new(
+                        Kind::LoopVarOutsideLoop,
+                        loc,
+                        format!("`{name}` is a procedure result bound inside a loop"),
+                        "read outside that loop",
+                    )
+                    .help("read it inside the loop, or return a list from the procedure"));
                 }
                 return Ok(lw.return_value(f));
             }
@@ -1065,7 +1672,9 @@ impl Scope for At<'_, '_> {
         let mut candidates: Vec<String> = frame.bindings.keys().cloned().collect();
         match &frame.params {
             FrameParams::Typed(m) => candidates.extend(m.keys().cloned()),
-            FrameParams::Instance { sigs, .. } => candidates.extend(sigs.iter().map(|s| s.name.clone())),
+            FrameParams::Instance { sigs, .. } => {
+                candidates.extend(sigs.iter().map(|s| s.name.clone()))
+            }
         }
         let mut cur = self.pos;
         while let Some(id) = cur {
@@ -1074,13 +1683,20 @@ impl Scope for At<'_, '_> {
             }
             cur = lw.nodes[id.index()].parent;
         }
-        let d = Diagnostic::new(Kind::UnknownName, loc, format!("unknown name `{name}`"), "not a parameter, step or loop variable");
+        let d = Diagnostic::new(
+            Kind::UnknownName,
+            loc,
+            format!("unknown name `{name}`"),
+            "not a parameter, step or loop variable",
+        );
         Err(if name == "run" {
             d.help("`run` is read by field: run.id, run.started, run.runbook")
         } else {
             match typecheck::suggest(name, candidates.iter().map(String::as_str)) {
                 Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help("declare it with `param NAME: TYPE`, or bind it with `NAME = ns.action(…)`"),
+                None => d.help(
+                    "declare it with `param NAME: TYPE`, or bind it with `NAME = ns.action(…)`",
+                ),
             }
         })
     }
@@ -1090,7 +1706,9 @@ impl Scope for At<'_, '_> {
         if self.own.is_some() && name == "result" {
             return true;
         }
-        if lw.enclosing_loop_var(self.frame, self.pos, name).is_some() || lw.frames[self.frame].bindings.contains_key(name) {
+        if lw.enclosing_loop_var(self.frame, self.pos, name).is_some()
+            || lw.frames[self.frame].bindings.contains_key(name)
+        {
             return true;
         }
         match &lw.frames[self.frame].params {

@@ -21,7 +21,11 @@ pub fn bind(plan: &Plan, given: &[String]) -> Result<Map<String, Value>, Vec<Str
         };
         let Some(p) = plan.params.iter().find(|p| p.name == k) else {
             let names: Vec<&str> = plan.params.iter().map(|p| p.name.as_str()).collect();
-            errors.push(format!("runbook `{}` has no parameter `{k}` (it has: {})", plan.runbook, names.join(", ")));
+            errors.push(format!(
+                "runbook `{}` has no parameter `{k}` (it has: {})",
+                plan.runbook,
+                names.join(", ")
+            ));
             continue;
         };
         match read(&p.ty, v) {
@@ -39,7 +43,10 @@ pub fn bind(plan: &Plan, given: &[String]) -> Result<Map<String, Value>, Vec<Str
             Some(d) => {
                 values.insert(p.name.clone(), d.clone());
             }
-            None => errors.push(format!("missing required parameter `{}` ({}): add --param {}=…", p.name, p.ty, p.name)),
+            None => errors.push(format!(
+                "missing required parameter `{}` ({}): add --param {}=…",
+                p.name, p.ty, p.name
+            )),
         }
     }
     if errors.is_empty() {
@@ -64,7 +71,11 @@ pub fn apply(plan: &Plan, values: &Map<String, Value>) -> Plan {
 fn read(ty: &Type, v: &str) -> Result<Value, String> {
     match ty {
         Type::String | Type::Site => Ok(Value::String(v.to_string())),
-        Type::Int => v.trim().parse::<i64>().map(Value::from).map_err(|_| format!("`{v}` is not an integer")),
+        Type::Int => v
+            .trim()
+            .parse::<i64>()
+            .map(Value::from)
+            .map_err(|_| format!("`{v}` is not an integer")),
         Type::Bool => match v.trim() {
             "true" => Ok(Value::Bool(true)),
             "false" => Ok(Value::Bool(false)),
@@ -73,8 +84,11 @@ fn read(ty: &Type, v: &str) -> Result<Value, String> {
         Type::Duration => duration::parse_ms(v.trim()).map(Value::from),
         Type::List(inner) => {
             let items: Vec<Value> = if v.trim_start().starts_with('[') {
-                let parsed: Value = serde_json::from_str(v).map_err(|e| format!("`{v}` is not a JSON list: {e}"))?;
-                let Value::Array(items) = parsed else { return Err(format!("`{v}` is not a list")) };
+                let parsed: Value = serde_json::from_str(v)
+                    .map_err(|e| format!("`{v}` is not a JSON list: {e}"))?;
+                let Value::Array(items) = parsed else {
+                    return Err(format!("`{v}` is not a list"));
+                };
                 items
                     .into_iter()
                     .map(|i| match i {
@@ -85,7 +99,9 @@ fn read(ty: &Type, v: &str) -> Result<Value, String> {
             } else if v.trim().is_empty() {
                 Vec::new()
             } else {
-                v.split(',').map(|s| read(inner, s.trim())).collect::<Result<_, _>>()?
+                v.split(',')
+                    .map(|s| read(inner, s.trim()))
+                    .collect::<Result<_, _>>()?
             };
             Ok(Value::Array(items))
         }

@@ -22,11 +22,24 @@ pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
         Ok(p) => p,
         Err(e) => return Err(vec![syntax_error(file, src, e)]),
     };
-    let mut b = Builder { file, src, errors: Vec::new(), comments: comments::scan(&src.text) };
-    let Some(top) = pairs.next() else {
-        return Err(vec![Diagnostic::new(Kind::Syntax, Loc::default(), "empty parse", "here")]);
+    let mut b = Builder {
+        file,
+        src,
+        errors: Vec::new(),
+        comments: comments::scan(&src.text),
     };
-    let items = kids(top).filter(|p| p.as_rule() != Rule::EOI).map(|p| b.item(p)).collect();
+    let Some(top) = pairs.next() else {
+        return Err(vec![Diagnostic::new(
+            Kind::Syntax,
+            Loc::default(),
+            "empty parse",
+            "here",
+        )]);
+    };
+    let items = kids(top)
+        .filter(|p| p.as_rule() != Rule::EOI)
+        .map(|p| b.item(p))
+        .collect();
     if b.errors.is_empty() {
         Ok(File { items })
     } else {
@@ -44,10 +57,19 @@ fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> 
         end
     } else {
         let rest = &src.text[start.min(src.text.len())..];
-        let len = rest.char_indices().find(|(_, c)| c.is_whitespace() || "(){}[],:".contains(*c)).map(|(i, _)| i).unwrap_or(rest.len());
+        let len = rest
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace() || "(){}[],:".contains(*c))
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
         start + len.max(rest.chars().next().map(char::len_utf8).unwrap_or(0))
     };
-    let found = src.text.get(start..end).filter(|s| !s.is_empty()).map(|s| format!("`{s}`")).unwrap_or_else(|| "end of file".into());
+    let found = src
+        .text
+        .get(start..end)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("`{s}`"))
+        .unwrap_or_else(|| "end of file".into());
     let expected = match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
@@ -57,7 +79,10 @@ fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> 
         }
         pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
     };
-    let loc = Loc { file, span: src.span(start, end) };
+    let loc = Loc {
+        file,
+        span: src.span(start, end),
+    };
     let message = if expected.is_empty() {
         format!("unexpected {found}")
     } else {
@@ -85,7 +110,12 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::string => "a string",
         Rule::int => "an integer",
         Rule::duration => "a duration (e.g. 30s)",
-        Rule::expr | Rule::or_expr | Rule::and_expr | Rule::negation | Rule::cmp_expr | Rule::postfix => "an expression",
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::negation
+        | Rule::cmp_expr
+        | Rule::postfix => "an expression",
         Rule::type_expr | Rule::list_type => "a type",
         Rule::import | Rule::k_import => "`import`",
         Rule::runbook | Rule::k_runbook => "`runbook`",
@@ -203,16 +233,27 @@ impl<'s> Builder<'s> {
         // pest leaves the blanks and comments after a node's last token inside its span.
         let s = p.as_span();
         let end = comments::trim_end(&self.src.text, &self.comments, s.start(), s.end());
-        Loc { file: self.file, span: self.src.span(s.start(), end) }
+        Loc {
+            file: self.file,
+            span: self.src.span(s.start(), end),
+        }
     }
 
     fn internal<T: Placeholder>(&mut self, loc: Loc) -> T {
-        self.errors.push(Diagnostic::new(Kind::Syntax, loc, "internal parser error: unexpected tree shape", "here"));
+        self.errors.push(Diagnostic::new(
+            Kind::Syntax,
+            loc,
+            "internal parser error: unexpected tree shape",
+            "here",
+        ));
         T::placeholder(loc)
     }
 
     fn ident(&self, p: Pair<'_, Rule>) -> Ident {
-        Ident { name: p.as_str().to_string(), loc: self.loc(&p) }
+        Ident {
+            name: p.as_str().to_string(),
+            loc: self.loc(&p),
+        }
     }
 
     fn item(&mut self, p: Pair<'_, Rule>) -> Item {
@@ -220,12 +261,20 @@ impl<'s> Builder<'s> {
         let rule = p.as_rule();
         let mut it = kids(p);
         match rule {
-            Rule::import => Item::Import(Import { path: self.expr_any(next!(self, it, loc)), loc }),
+            Rule::import => Item::Import(Import {
+                path: self.expr_any(next!(self, it, loc)),
+                loc,
+            }),
             Rule::runbook => {
                 let name = self.ident(next!(self, it, loc));
                 let title = self.expr_any(next!(self, it, loc));
                 let body = self.block(next!(self, it, loc));
-                Item::Runbook(Runbook { name, title, body, loc })
+                Item::Runbook(Runbook {
+                    name,
+                    title,
+                    body,
+                    loc,
+                })
             }
             Rule::procedure => {
                 let name = self.ident(next!(self, it, loc));
@@ -243,7 +292,13 @@ impl<'s> Builder<'s> {
                     Some(b) => b,
                     None => return self.internal(loc),
                 };
-                Item::Procedure(Procedure { name, params, ret, body, loc })
+                Item::Procedure(Procedure {
+                    name,
+                    params,
+                    ret,
+                    body,
+                    loc,
+                })
             }
             Rule::type_decl => {
                 let name = self.ident(next!(self, it, loc));
@@ -259,7 +314,11 @@ impl<'s> Builder<'s> {
                             Some(t) => self.type_expr(t),
                             None => return self.internal(floc),
                         };
-                        FieldDecl { name, ty, loc: floc }
+                        FieldDecl {
+                            name,
+                            ty,
+                            loc: floc,
+                        }
                     })
                     .collect();
                 Item::Type(TypeDecl { name, fields, loc })
@@ -279,7 +338,9 @@ impl<'s> Builder<'s> {
                             None => return self.internal(cloc),
                         },
                         Rule::undo_attr => match kids(c).next() {
-                            Some(u) if u.as_rule() == Rule::undo_none => attrs.push(ActionAttr::Undo(None, cloc)),
+                            Some(u) if u.as_rule() == Rule::undo_none => {
+                                attrs.push(ActionAttr::Undo(None, cloc))
+                            }
                             Some(u) => attrs.push(ActionAttr::Undo(Some(self.call(u)), cloc)),
                             None => return self.internal(cloc),
                         },
@@ -291,13 +352,24 @@ impl<'s> Builder<'s> {
                         _ => return self.internal(cloc),
                     }
                 }
-                Item::Action(ActionDecl { name, params, ret, attrs, loc })
+                Item::Action(ActionDecl {
+                    name,
+                    params,
+                    ret,
+                    attrs,
+                    loc,
+                })
             }
             Rule::method_decl => {
                 let name = self.expr_any(next!(self, it, loc));
                 let freeze = self.ident(next!(self, it, loc));
                 let thaw = self.ident(next!(self, it, loc));
-                Item::Method(MethodDecl { name, freeze, thaw, loc })
+                Item::Method(MethodDecl {
+                    name,
+                    freeze,
+                    thaw,
+                    loc,
+                })
             }
             _ => self.internal(loc),
         }
@@ -317,7 +389,12 @@ impl<'s> Builder<'s> {
         let name = self.ident(next!(self, it, loc));
         let ty = self.type_expr(next!(self, it, loc));
         let default = it.next().map(|e| self.expr_any(e));
-        SigParam { name, ty, default, loc }
+        SigParam {
+            name,
+            ty,
+            default,
+            loc,
+        }
     }
 
     fn type_expr(&mut self, p: Pair<'_, Rule>) -> TypeExpr {
@@ -332,9 +409,15 @@ impl<'s> Builder<'s> {
                     Some(e) => self.type_expr(e),
                     None => return self.internal(loc),
                 };
-                TypeExpr { kind: TypeExprKind::List(Box::new(elem)), loc }
+                TypeExpr {
+                    kind: TypeExprKind::List(Box::new(elem)),
+                    loc,
+                }
             }
-            _ => TypeExpr { kind: TypeExprKind::Named(inner.as_str().to_string()), loc },
+            _ => TypeExpr {
+                kind: TypeExprKind::Named(inner.as_str().to_string()),
+                loc,
+            },
         }
     }
 
@@ -371,7 +454,11 @@ impl<'s> Builder<'s> {
                     let mut pi = kids(part);
                     let key = self.ident(next!(self, pi, ploc));
                     let count = self.int(next!(self, pi, ploc));
-                    parts.push(RetainPart { key, count, loc: ploc });
+                    parts.push(RetainPart {
+                        key,
+                        count,
+                        loc: ploc,
+                    });
                 }
                 Stmt::Retain(Retain { parts, loc })
             }
@@ -400,7 +487,16 @@ impl<'s> Builder<'s> {
                     Some(b) => b,
                     None => return self.internal(loc),
                 };
-                Stmt::Quiesce(QuiesceStmt { targets, by, order, method, within, attrs, body, loc })
+                Stmt::Quiesce(QuiesceStmt {
+                    targets,
+                    by,
+                    order,
+                    method,
+                    within,
+                    attrs,
+                    body,
+                    loc,
+                })
             }
             Rule::for_stmt => {
                 let var = self.ident(next!(self, it, loc));
@@ -425,7 +521,14 @@ impl<'s> Builder<'s> {
                     Some(b) => b,
                     None => return self.internal(loc),
                 };
-                Stmt::For(ForStmt { var, over, parallel, attrs, body, loc })
+                Stmt::For(ForStmt {
+                    var,
+                    over,
+                    parallel,
+                    attrs,
+                    body,
+                    loc,
+                })
             }
             Rule::step_stmt => {
                 let mut binding = None;
@@ -448,7 +551,12 @@ impl<'s> Builder<'s> {
                     Some(c) => c,
                     None => return self.internal(loc),
                 };
-                Stmt::Step(StepStmt { binding, call, attrs, loc })
+                Stmt::Step(StepStmt {
+                    binding,
+                    call,
+                    attrs,
+                    loc,
+                })
             }
             _ => self.internal(loc),
         }
@@ -458,7 +566,11 @@ impl<'s> Builder<'s> {
         let loc = self.loc(&p);
         let mut it = kids(p);
         let n = next!(self, it, loc);
-        let name = if n.as_rule() == Rule::string { MethodName::Literal(self.expr_any(n)) } else { MethodName::Name(self.ident(n)) };
+        let name = if n.as_rule() == Rule::string {
+            MethodName::Literal(self.expr_any(n))
+        } else {
+            MethodName::Name(self.ident(n))
+        };
         let args = it.next().map(|a| kids(a).map(|x| self.arg(x)).collect());
         MethodRef { name, args, loc }
     }
@@ -483,11 +595,18 @@ impl<'s> Builder<'s> {
         let mut it = kids(p);
         let count = self.int(next!(self, it, loc));
         let backoff = it.next().map(|d| self.duration(d));
-        Retry { count, backoff, loc }
+        Retry {
+            count,
+            backoff,
+            loc,
+        }
     }
 
     fn duration(&self, p: Pair<'_, Rule>) -> Duration {
-        Duration { text: p.as_str().to_string(), loc: self.loc(&p) }
+        Duration {
+            text: p.as_str().to_string(),
+            loc: self.loc(&p),
+        }
     }
 
     fn int(&mut self, p: Pair<'_, Rule>) -> i64 {
@@ -496,8 +615,13 @@ impl<'s> Builder<'s> {
             Err(_) => {
                 let loc = self.loc(&p);
                 self.errors.push(
-                    Diagnostic::new(Kind::BadNumber, loc, format!("integer `{}` is too large", p.as_str()), "does not fit in 64 bits")
-                        .help("integers range from -9223372036854775808 to 9223372036854775807"),
+                    Diagnostic::new(
+                        Kind::BadNumber,
+                        loc,
+                        format!("integer `{}` is too large", p.as_str()),
+                        "does not fit in 64 bits",
+                    )
+                    .help("integers range from -9223372036854775808 to 9223372036854775807"),
                 );
                 0
             }
@@ -519,9 +643,17 @@ impl<'s> Builder<'s> {
         if rule == Rule::named_arg {
             let name = self.ident(next!(self, it, loc));
             let value = self.expr_any(next!(self, it, loc));
-            Arg { name: Some(name), value, loc }
+            Arg {
+                name: Some(name),
+                value,
+                loc,
+            }
         } else {
-            Arg { name: None, value: self.expr_any(next!(self, it, loc)), loc }
+            Arg {
+                name: None,
+                value: self.expr_any(next!(self, it, loc)),
+                loc,
+            }
         }
     }
 
@@ -536,21 +668,31 @@ impl<'s> Builder<'s> {
                 self.expr_any(inner)
             }
             Rule::or_expr | Rule::and_expr => {
-                let op = if rule == Rule::or_expr { BinOp::Or } else { BinOp::And };
+                let op = if rule == Rule::or_expr {
+                    BinOp::Or
+                } else {
+                    BinOp::And
+                };
                 let mut it = kids(p);
                 let first = next!(self, it, loc);
                 let mut acc = self.expr_any(first);
                 for rhs in it {
                     let rhs = self.expr_any(rhs);
                     let l = acc.loc.to(rhs.loc);
-                    acc = Expr { kind: ExprKind::Binary(op, Box::new(acc), Box::new(rhs)), loc: l };
+                    acc = Expr {
+                        kind: ExprKind::Binary(op, Box::new(acc), Box::new(rhs)),
+                        loc: l,
+                    };
                 }
                 acc
             }
             Rule::negation => {
                 let mut it = kids(p);
                 let inner = next!(self, it, loc);
-                Expr { kind: ExprKind::Not(Box::new(self.expr_any(inner))), loc }
+                Expr {
+                    kind: ExprKind::Not(Box::new(self.expr_any(inner))),
+                    loc,
+                }
             }
             Rule::cmp_expr => {
                 let mut it = kids(p);
@@ -559,9 +701,16 @@ impl<'s> Builder<'s> {
                 match it.next() {
                     None => lhs,
                     Some(op) => {
-                        let op = if op.as_str() == "==" { BinOp::Eq } else { BinOp::Ne };
+                        let op = if op.as_str() == "==" {
+                            BinOp::Eq
+                        } else {
+                            BinOp::Ne
+                        };
                         let rhs = self.expr_any(next!(self, it, loc));
-                        Expr { kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)), loc }
+                        Expr {
+                            kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                            loc,
+                        }
                     }
                 }
             }
@@ -572,7 +721,10 @@ impl<'s> Builder<'s> {
                 for field in it {
                     let f = self.ident(field);
                     let l = acc.loc.to(f.loc);
-                    acc = Expr { kind: ExprKind::Field(Box::new(acc), f), loc: l };
+                    acc = Expr {
+                        kind: ExprKind::Field(Box::new(acc), f),
+                        loc: l,
+                    };
                 }
                 acc
             }
@@ -599,14 +751,35 @@ impl<'s> Builder<'s> {
                         _ => return self.internal(loc),
                     }
                 }
-                Expr { kind: ExprKind::Str(pieces), loc }
+                Expr {
+                    kind: ExprKind::Str(pieces),
+                    loc,
+                }
             }
-            Rule::int => Expr { kind: ExprKind::Int(self.int(p)), loc },
-            Rule::duration => Expr { kind: ExprKind::Duration(self.duration(p)), loc },
-            Rule::true_lit => Expr { kind: ExprKind::Bool(true), loc },
-            Rule::false_lit => Expr { kind: ExprKind::Bool(false), loc },
-            Rule::list => Expr { kind: ExprKind::List(kids(p).map(|e| self.expr_any(e)).collect()), loc },
-            Rule::ident => Expr { kind: ExprKind::Name(p.as_str().to_string()), loc },
+            Rule::int => Expr {
+                kind: ExprKind::Int(self.int(p)),
+                loc,
+            },
+            Rule::duration => Expr {
+                kind: ExprKind::Duration(self.duration(p)),
+                loc,
+            },
+            Rule::true_lit => Expr {
+                kind: ExprKind::Bool(true),
+                loc,
+            },
+            Rule::false_lit => Expr {
+                kind: ExprKind::Bool(false),
+                loc,
+            },
+            Rule::list => Expr {
+                kind: ExprKind::List(kids(p).map(|e| self.expr_any(e)).collect()),
+                loc,
+            },
+            Rule::ident => Expr {
+                kind: ExprKind::Name(p.as_str().to_string()),
+                loc,
+            },
             _ => self.internal(loc),
         }
     }
@@ -627,13 +800,19 @@ trait Placeholder {
 
 impl Placeholder for Expr {
     fn placeholder(loc: Loc) -> Self {
-        Expr { kind: ExprKind::Bool(false), loc }
+        Expr {
+            kind: ExprKind::Bool(false),
+            loc,
+        }
     }
 }
 
 impl Placeholder for Item {
     fn placeholder(loc: Loc) -> Self {
-        Item::Import(Import { path: Expr::placeholder(loc), loc })
+        Item::Import(Import {
+            path: Expr::placeholder(loc),
+            loc,
+        })
     }
 }
 
@@ -651,48 +830,88 @@ impl Placeholder for Attr {
 
 impl Placeholder for TypeExpr {
     fn placeholder(loc: Loc) -> Self {
-        TypeExpr { kind: TypeExprKind::Named("none".into()), loc }
+        TypeExpr {
+            kind: TypeExprKind::Named("none".into()),
+            loc,
+        }
     }
 }
 
 impl Placeholder for FieldDecl {
     fn placeholder(loc: Loc) -> Self {
-        FieldDecl { name: Ident { name: String::new(), loc }, ty: TypeExpr::placeholder(loc), loc }
+        FieldDecl {
+            name: Ident {
+                name: String::new(),
+                loc,
+            },
+            ty: TypeExpr::placeholder(loc),
+            loc,
+        }
     }
 }
 
 impl Placeholder for SigParam {
     fn placeholder(loc: Loc) -> Self {
-        SigParam { name: Ident { name: String::new(), loc }, ty: TypeExpr::placeholder(loc), default: None, loc }
+        SigParam {
+            name: Ident {
+                name: String::new(),
+                loc,
+            },
+            ty: TypeExpr::placeholder(loc),
+            default: None,
+            loc,
+        }
     }
 }
 
 impl Placeholder for MethodRef {
     fn placeholder(loc: Loc) -> Self {
-        MethodRef { name: MethodName::Literal(Expr::placeholder(loc)), args: None, loc }
+        MethodRef {
+            name: MethodName::Literal(Expr::placeholder(loc)),
+            args: None,
+            loc,
+        }
     }
 }
 
 impl Placeholder for Retry {
     fn placeholder(loc: Loc) -> Self {
-        Retry { count: 0, backoff: None, loc }
+        Retry {
+            count: 0,
+            backoff: None,
+            loc,
+        }
     }
 }
 
 impl Placeholder for Call {
     fn placeholder(loc: Loc) -> Self {
-        Call { name: Ident { name: String::new(), loc }, args: Vec::new(), loc }
+        Call {
+            name: Ident {
+                name: String::new(),
+                loc,
+            },
+            args: Vec::new(),
+            loc,
+        }
     }
 }
 
 impl Placeholder for Arg {
     fn placeholder(loc: Loc) -> Self {
-        Arg { name: None, value: Expr::placeholder(loc), loc }
+        Arg {
+            name: None,
+            value: Expr::placeholder(loc),
+            loc,
+        }
     }
 }
 
 impl Placeholder for Block {
     fn placeholder(loc: Loc) -> Self {
-        Block { stmts: Vec::new(), loc }
+        Block {
+            stmts: Vec::new(),
+            loc,
+        }
     }
 }

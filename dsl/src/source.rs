@@ -31,7 +31,12 @@ impl Loc {
     pub fn to(self, other: Loc) -> Loc {
         Loc {
             file: self.file,
-            span: Span { start: self.span.start, end: other.span.end.max(self.span.end), line: self.span.line, col: self.span.col },
+            span: Span {
+                start: self.span.start,
+                end: other.span.end.max(self.span.end),
+                line: self.span.line,
+                col: self.span.col,
+            },
         }
     }
 }
@@ -49,7 +54,11 @@ impl SourceFile {
         let text = text.into();
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        SourceFile { path: path.into(), text, line_starts }
+        SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        }
     }
 
     /// 1-based line and column (in characters) of a byte offset.
@@ -60,13 +69,22 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self.text.get(start..offset).map(|s| s.chars().count()).unwrap_or(offset - start);
+        let col = self
+            .text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(offset - start);
         (line as u32 + 1, col as u32 + 1)
     }
 
     pub fn span(&self, start: usize, end: usize) -> Span {
         let (line, col) = self.line_col(start);
-        Span { start, end, line, col }
+        Span {
+            start,
+            end,
+            line,
+            col,
+        }
     }
 }
 
@@ -87,6 +105,9 @@ impl SourceMap {
     }
 
     pub fn find(&self, path: &str) -> Option<FileId> {
-        self.files.iter().position(|f| f.path == path).map(|i| FileId(i as u32))
+        self.files
+            .iter()
+            .position(|f| f.path == path)
+            .map(|i| FileId(i as u32))
     }
 }

@@ -10,5 +10,8 @@ pub const FILES: &[(&str, &str)] = &[
     ("stdlib/cinder.dr", include_str!("../../stdlib/cinder.dr")),
     ("stdlib/glance.dr", include_str!("../../stdlib/glance.dr")),
     ("stdlib/swift.dr", include_str!("../../stdlib/swift.dr")),
-    ("stdlib/lifeboat.dr", include_str!("../../stdlib/lifeboat.dr")),
+    (
+        "stdlib/lifeboat.dr",
+        include_str!("../../stdlib/lifeboat.dr"),
+    ),
 ];

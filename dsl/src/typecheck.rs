@@ -24,7 +24,12 @@ pub trait Scope {
 
 /// Resolve and type an expression. On error a diagnostic is pushed and the
 /// type is `Any`, so one mistake is reported once.
-pub fn resolve(e: &ast::Expr, scope: &mut dyn Scope, types: &Types, diags: &mut Diagnostics) -> (Expr, Ty) {
+pub fn resolve(
+    e: &ast::Expr,
+    scope: &mut dyn Scope,
+    types: &Types,
+    diags: &mut Diagnostics,
+) -> (Expr, Ty) {
     match &e.kind {
         ExprKind::Str(pieces) => {
             let mut out = Vec::new();
@@ -35,8 +40,13 @@ pub fn resolve(e: &ast::Expr, scope: &mut dyn Scope, types: &Types, diags: &mut 
                         let (x, t) = resolve(inner, scope, types, diags);
                         if !t.is_scalar() {
                             diags.push(
-                                Diagnostic::new(Kind::TypeMismatch, inner.loc, format!("cannot put a value of type `{t}` into a string"), format!("this is a {t}"))
-                                    .help("interpolate a scalar field instead, e.g. `{x.name}`"),
+                                Diagnostic::new(
+                                    Kind::TypeMismatch,
+                                    inner.loc,
+                                    format!("cannot put a value of type `{t}` into a string"),
+                                    format!("this is a {t}"),
+                                )
+                                .help("interpolate a scalar field instead, e.g. `{x.name}`"),
                             );
                         }
                         out.push(Piece::Expr(x));
@@ -44,7 +54,16 @@ pub fn resolve(e: &ast::Expr, scope: &mut dyn Scope, types: &Types, diags: &mut 
                 }
             }
             if out.iter().all(|p| matches!(p, Piece::Lit(_))) {
-                let s: String = out.into_iter().map(|p| if let Piece::Lit(s) = p { s } else { String::new() }).collect();
+                let s: String = out
+                    .into_iter()
+                    .map(|p| {
+                        if let Piece::Lit(s) = p {
+                            s
+                        } else {
+                            String::new()
+                        }
+                    })
+                    .collect();
                 (Expr::Str(s), Ty::String)
             } else {
                 (Expr::Interp(out), Ty::String)
@@ -52,7 +71,10 @@ pub fn resolve(e: &ast::Expr, scope: &mut dyn Scope, types: &Types, diags: &mut 
         }
         ExprKind::Int(n) => (Expr::Int(*n), Ty::Int),
         ExprKind::Bool(b) => (Expr::Bool(*b), Ty::Bool),
-        ExprKind::Duration(d) => (Expr::Duration(duration_ms(d, diags).unwrap_or(0)), Ty::Duration),
+        ExprKind::Duration(d) => (
+            Expr::Duration(duration_ms(d, diags).unwrap_or(0)),
+            Ty::Duration,
+        ),
         ExprKind::List(items) => {
             let mut elem = Ty::Any;
             let mut out = Vec::new();
@@ -86,8 +108,13 @@ pub fn resolve(e: &ast::Expr, scope: &mut dyn Scope, types: &Types, diags: &mut 
                         "runbook" => RunField::Runbook,
                         other => {
                             diags.push(
-                                Diagnostic::new(Kind::UnknownField, field.loc, format!("`run` has no field `{other}`"), "unknown field of run")
-                                    .help("`run` has fields id, started and runbook"),
+                                Diagnostic::new(
+                                    Kind::UnknownField,
+                                    field.loc,
+                                    format!("`run` has no field `{other}`"),
+                                    "unknown field of run",
+                                )
+                                .help("`run` has fields id, started and runbook"),
                             );
                             return (Expr::Run(RunField::Id), Ty::Any);
                         }
@@ -117,8 +144,13 @@ pub fn resolve(e: &ast::Expr, scope: &mut dyn Scope, types: &Types, diags: &mut 
                 BinOp::Eq | BinOp::Ne => {
                     if !rt.fits(&lt, true) && !lt.fits(&rt, true) {
                         diags.push(
-                            Diagnostic::new(Kind::TypeMismatch, e.loc, format!("cannot compare `{lt}` with `{rt}`"), "these never compare equal")
-                                .help("compare values of the same type"),
+                            Diagnostic::new(
+                                Kind::TypeMismatch,
+                                e.loc,
+                                format!("cannot compare `{lt}` with `{rt}`"),
+                                "these never compare equal",
+                            )
+                            .help("compare values of the same type"),
                         );
                     }
                 }
@@ -134,12 +166,26 @@ pub fn resolve(e: &ast::Expr, scope: &mut dyn Scope, types: &Types, diags: &mut 
 
 fn expect(t: &Ty, want: &Ty, e: &ast::Expr, help: &str, diags: &mut Diagnostics) {
     if !t.fits(want, is_literal(e)) {
-        diags.push(Diagnostic::new(Kind::TypeMismatch, e.loc, format!("expected `{want}`, found `{t}`"), format!("this is a {t}")).help(help.to_string()));
+        diags.push(
+            Diagnostic::new(
+                Kind::TypeMismatch,
+                e.loc,
+                format!("expected `{want}`, found `{t}`"),
+                format!("this is a {t}"),
+            )
+            .help(help.to_string()),
+        );
     }
 }
 
 /// The type of `base.field`.
-pub fn field_type(bt: &Ty, field: &ast::Ident, base_loc: Loc, types: &Types, diags: &mut Diagnostics) -> Ty {
+pub fn field_type(
+    bt: &Ty,
+    field: &ast::Ident,
+    base_loc: Loc,
+    types: &Types,
+    diags: &mut Diagnostics,
+) -> Ty {
     match bt {
         Ty::Any => Ty::Any,
         Ty::Record(r) => match types.get(r) {
@@ -147,9 +193,17 @@ pub fn field_type(bt: &Ty, field: &ast::Ident, base_loc: Loc, types: &Types, dia
                 Some((_, t)) => t.clone(),
                 None => {
                     let names: Vec<&str> = rec.fields.iter().map(|(n, _)| n.as_str()).collect();
-                    let mut d = Diagnostic::new(Kind::UnknownField, field.loc, format!("type `{r}` has no field `{}`", field.name), "unknown field");
+                    let mut d = Diagnostic::new(
+                        Kind::UnknownField,
+                        field.loc,
+                        format!("type `{r}` has no field `{}`", field.name),
+                        "unknown field",
+                    );
                     d = match suggest(&field.name, names.iter().copied()) {
-                        Some(s) => d.help(format!("did you mean `{s}`? `{r}` has: {}", names.join(", "))),
+                        Some(s) => d.help(format!(
+                            "did you mean `{s}`? `{r}` has: {}",
+                            names.join(", ")
+                        )),
                         None => d.help(format!("`{r}` has: {}", names.join(", "))),
                     };
                     diags.push(d);
@@ -160,8 +214,17 @@ pub fn field_type(bt: &Ty, field: &ast::Ident, base_loc: Loc, types: &Types, dia
         },
         other => {
             diags.push(
-                Diagnostic::new(Kind::TypeMismatch, base_loc.to(field.loc), format!("`{other}` has no fields (reading `.{}`)", field.name), format!("this is a {other}"))
-                    .help(if matches!(other, Ty::List(_)) { "read fields of one item: loop with `for x in …`" } else { "only records have fields" }),
+                Diagnostic::new(
+                    Kind::TypeMismatch,
+                    base_loc.to(field.loc),
+                    format!("`{other}` has no fields (reading `.{}`)", field.name),
+                    format!("this is a {other}"),
+                )
+                .help(if matches!(other, Ty::List(_)) {
+                    "read fields of one item: loop with `for x in …`"
+                } else {
+                    "only records have fields"
+                }),
             );
             Ty::Any
         }
@@ -182,7 +245,15 @@ pub fn duration_ms(d: &ast::Duration, diags: &mut Diagnostics) -> Option<u64> {
     match duration::parse_ms(&d.text) {
         Ok(ms) => Some(ms),
         Err(why) => {
-            diags.push(Diagnostic::new(Kind::BadDuration, d.loc, format!("bad duration: {why}"), "not a duration").help("write a number and a unit: ms, s, m, h or d (e.g. 30s, 10m, 2h)"));
+            diags.push(
+                Diagnostic::new(
+                    Kind::BadDuration,
+                    d.loc,
+                    format!("bad duration: {why}"),
+                    "not a duration",
+                )
+                .help("write a number and a unit: ms, s, m, h or d (e.g. 30s, 10m, 2h)"),
+            );
             None
         }
     }
@@ -190,7 +261,11 @@ pub fn duration_ms(d: &ast::Duration, diags: &mut Diagnostics) -> Option<u64> {
 
 /// The closest candidate within a small edit distance.
 pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates.map(|c| (distance(name, c), c)).filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(1)).min_by_key(|(d, _)| *d).map(|(_, c)| c)
+    candidates
+        .map(|c| (distance(name, c), c))
+        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(1))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
 }
 
 fn distance(a: &str, b: &str) -> usize {
@@ -199,7 +274,11 @@ fn distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + usize::from(ca != *cb)).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + usize::from(ca != *cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -209,7 +288,15 @@ fn distance(a: &str, b: &str) -> usize {
 /// Map a call's arguments onto `params` (positional first, then named),
 /// check their types and fill defaults. Returns the arguments in signature
 /// order; missing ones are reported and left out.
-pub fn bind_args(what: &str, call_loc: Loc, args: &[ast::Arg], params: &[ParamSig], scope: &mut dyn Scope, types: &Types, diags: &mut Diagnostics) -> Vec<Arg> {
+pub fn bind_args(
+    what: &str,
+    call_loc: Loc,
+    args: &[ast::Arg],
+    params: &[ParamSig],
+    scope: &mut dyn Scope,
+    types: &Types,
+    diags: &mut Diagnostics,
+) -> Vec<Arg> {
     let mut given: Vec<Option<(Expr, Loc)>> = vec![None; params.len()];
     let mut seen_named = false;
     for (i, a) in args.iter().enumerate() {
@@ -224,8 +311,17 @@ pub fn bind_args(what: &str, call_loc: Loc, args: &[ast::Arg], params: &[ParamSi
                 }
                 if i >= params.len() {
                     diags.push(
-                        Diagnostic::new(Kind::TooManyArguments, a.loc, format!("`{what}` takes {} argument(s), this is argument {}", params.len(), i + 1), "one too many")
-                            .help(format!("the signature is {what}({})", signature(params))),
+                        Diagnostic::new(
+                            Kind::TooManyArguments,
+                            a.loc,
+                            format!(
+                                "`{what}` takes {} argument(s), this is argument {}",
+                                params.len(),
+                                i + 1
+                            ),
+                            "one too many",
+                        )
+                        .help(format!("the signature is {what}({})", signature(params))),
                     );
                     continue;
                 }
@@ -237,10 +333,20 @@ pub fn bind_args(what: &str, call_loc: Loc, args: &[ast::Arg], params: &[ParamSi
                     Some(ix) => ix,
                     None => {
                         let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-                        let mut d = Diagnostic::new(Kind::UnknownArgument, n.loc, format!("`{what}` has no parameter `{}`", n.name), "unknown argument");
+                        let mut d = Diagnostic::new(
+                            Kind::UnknownArgument,
+                            n.loc,
+                            format!("`{what}` has no parameter `{}`", n.name),
+                            "unknown argument",
+                        );
                         d = match suggest(&n.name, names.iter().copied()) {
-                            Some(s) => d.help(format!("did you mean `{s}`? the signature is {what}({})", signature(params))),
-                            None => d.help(format!("the signature is {what}({})", signature(params))),
+                            Some(s) => d.help(format!(
+                                "did you mean `{s}`? the signature is {what}({})",
+                                signature(params)
+                            )),
+                            None => {
+                                d.help(format!("the signature is {what}({})", signature(params)))
+                            }
                         };
                         diags.push(d);
                         resolve(&a.value, scope, types, diags);
@@ -255,7 +361,10 @@ pub fn bind_args(what: &str, call_loc: Loc, args: &[ast::Arg], params: &[ParamSi
             let mut d = Diagnostic::new(
                 Kind::TypeMismatch,
                 a.value.loc,
-                format!("argument `{}` of `{what}` must be `{}`, found `{t}`", p.name, p.ty),
+                format!(
+                    "argument `{}` of `{what}` must be `{}`, found `{t}`",
+                    p.name, p.ty
+                ),
                 format!("this is a {t}"),
             );
             d = if p.ty == Ty::Site && t == Ty::String {
@@ -267,7 +376,14 @@ pub fn bind_args(what: &str, call_loc: Loc, args: &[ast::Arg], params: &[ParamSi
         }
         if let Some((_, first)) = &given[idx] {
             diags.push(
-                Diagnostic::new(Kind::DuplicateArgument, a.loc, format!("argument `{}` given twice", p.name), "second time").related(*first, "first time").help("give each argument once"),
+                Diagnostic::new(
+                    Kind::DuplicateArgument,
+                    a.loc,
+                    format!("argument `{}` given twice", p.name),
+                    "second time",
+                )
+                .related(*first, "first time")
+                .help("give each argument once"),
             );
             continue;
         }
@@ -277,23 +393,59 @@ pub fn bind_args(what: &str, call_loc: Loc, args: &[ast::Arg], params: &[ParamSi
     let mut missing = Vec::new();
     for (p, g) in params.iter().zip(given) {
         match (g, &p.default) {
-            (Some((x, _)), _) => out.push(Arg { name: p.name.clone(), ty: p.ty.to_plan(), value: x }),
-            (None, Some(d)) => out.push(Arg { name: p.name.clone(), ty: p.ty.to_plan(), value: d.clone() }),
+            (Some((x, _)), _) => out.push(Arg {
+                name: p.name.clone(),
+                ty: p.ty.to_plan(),
+                value: x,
+            }),
+            (None, Some(d)) => out.push(Arg {
+                name: p.name.clone(),
+                ty: p.ty.to_plan(),
+                value: d.clone(),
+            }),
             (None, None) => missing.push(p),
         }
     }
     if !missing.is_empty() {
-        let list: Vec<String> = missing.iter().map(|p| format!("{}: {}", p.name, p.ty)).collect();
+        let list: Vec<String> = missing
+            .iter()
+            .map(|p| format!("{}: {}", p.name, p.ty))
+            .collect();
         diags.push(
-            Diagnostic::new(Kind::MissingArgument, call_loc, format!("`{what}` is missing required argument(s): {}", list.join(", ")), "missing arguments")
-                .help(format!("add {}", missing.iter().map(|p| format!("`{}: …`", p.name)).collect::<Vec<_>>().join(", "))),
+            Diagnostic::new(
+                Kind::MissingArgument,
+                call_loc,
+                format!(
+                    "`{what}` is missing required argument(s): {}",
+                    list.join(", ")
+                ),
+                "missing arguments",
+            )
+            .help(format!(
+                "add {}",
+                missing
+                    .iter()
+                    .map(|p| format!("`{}: …`", p.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
         );
     }
     out
 }
 
 fn signature(params: &[ParamSig]) -> String {
-    params.iter().map(|p| if p.default.is_some() { format!("{}: {} = …", p.name, p.ty) } else { format!("{}: {}", p.name, p.ty) }).collect::<Vec<_>>().join(", ")
+    params
+        .iter()
+        .map(|p| {
+            if p.default.is_some() {
+                format!("{}: {} = …", p.name, p.ty)
+            } else {
+                format!("{}: {}", p.name, p.ty)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A scope with constants only (parameter defaults).
@@ -301,7 +453,13 @@ pub struct NoNames;
 
 impl Scope for NoNames {
     fn lookup(&mut self, name: &str, loc: Loc) -> Result<(Expr, Ty), Diagnostic> {
-        Err(Diagnostic::new(Kind::NotConstant, loc, format!("`{name}` is not a constant"), "a default must be a constant").help("use a literal: a string, number, bool, duration or list"))
+        Err(Diagnostic::new(
+            Kind::NotConstant,
+            loc,
+            format!("`{name}` is not a constant"),
+            "a default must be a constant",
+        )
+        .help("use a literal: a string, number, bool, duration or list"))
     }
 
     fn binds(&self, _: &str) -> bool {
@@ -316,7 +474,9 @@ pub fn constant(e: &Expr) -> Option<serde_json::Value> {
         Expr::Int(n) => (*n).into(),
         Expr::Bool(b) => (*b).into(),
         Expr::Duration(ms) => (*ms).into(),
-        Expr::List(items) => serde_json::Value::Array(items.iter().map(constant).collect::<Option<_>>()?),
+        Expr::List(items) => {
+            serde_json::Value::Array(items.iter().map(constant).collect::<Option<_>>()?)
+        }
         _ => return None,
     })
 }

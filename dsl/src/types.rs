@@ -71,7 +71,10 @@ impl Ty {
     }
 
     pub fn is_scalar(&self) -> bool {
-        matches!(self, Ty::String | Ty::Int | Ty::Bool | Ty::Duration | Ty::Site | Ty::Any)
+        matches!(
+            self,
+            Ty::String | Ty::Int | Ty::Bool | Ty::Duration | Ty::Site | Ty::Any
+        )
     }
 
     pub fn to_plan(&self) -> Type {

@@ -8,7 +8,9 @@ use lifeboat_dsl::source::{FileId, SourceFile};
 use std::path::{Path, PathBuf};
 
 fn dr_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for e in entries.flatten() {
         let p = e.path();
         if p.is_dir() && !p.ends_with("target") && !p.ends_with(".git") {
@@ -33,16 +35,29 @@ fn fmt_is_idempotent_and_preserves_the_ast() {
         let shown = path.display().to_string();
         let Ok(before) = parser::parse(FileId(0), &SourceFile::new(&shown, &text)) else {
             // Malformed on purpose: fmt must refuse it, not mangle it.
-            assert!(fmt::format(&shown, &text).is_err(), "{shown}: fmt accepted a file that does not parse");
+            assert!(
+                fmt::format(&shown, &text).is_err(),
+                "{shown}: fmt accepted a file that does not parse"
+            );
             continue;
         };
         let once = fmt::format(&shown, &text).unwrap_or_else(|e| panic!("{shown}: {:?}", e));
-        let after = parser::parse(FileId(0), &SourceFile::new(&shown, &once)).unwrap_or_else(|e| panic!("{shown}: formatted text does not parse: {:?}\n{once}", e));
+        let after = parser::parse(FileId(0), &SourceFile::new(&shown, &once))
+            .unwrap_or_else(|e| panic!("{shown}: formatted text does not parse: {:?}\n{once}", e));
         assert_eq!(before, after, "{shown}: fmt changed the AST");
         let twice = fmt::format(&shown, &once).expect("formats again");
         assert_eq!(once, twice, "{shown}: fmt is not idempotent");
-        let comments = |s: &str| lifeboat_dsl::comments::scan(s).into_iter().map(|c| c.text).collect::<Vec<_>>();
-        assert_eq!(comments(&text), comments(&once), "{shown}: fmt lost or reordered comments");
+        let comments = |s: &str| {
+            lifeboat_dsl::comments::scan(s)
+                .into_iter()
+                .map(|c| c.text)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            comments(&text),
+            comments(&once),
+            "{shown}: fmt lost or reordered comments"
+        );
         formatted_count += 1;
     }
     assert!(formatted_count >= 16);

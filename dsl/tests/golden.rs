@@ -20,8 +20,17 @@ fn bundled_plans_match_golden_files() {
     for name in names {
         let path = bundled::resolve(name).expect("bundled name resolves");
         let c = compiler::compile(path, &BundledLoader).expect("bundled file loads");
-        let msgs: Vec<String> = c.diagnostics.list.iter().map(|d| d.one_line(&c.sources)).collect();
-        assert!(c.diagnostics.list.is_empty(), "{name} must check clean:\n{}", msgs.join("\n"));
+        let msgs: Vec<String> = c
+            .diagnostics
+            .list
+            .iter()
+            .map(|d| d.one_line(&c.sources))
+            .collect();
+        assert!(
+            c.diagnostics.list.is_empty(),
+            "{name} must check clean:\n{}",
+            msgs.join("\n")
+        );
         let plan = c.plan(None).expect("one runbook per bundled file");
         let values = params::bind(plan, &["vnf=ims".to_string()]).expect("params bind");
         let bound = params::apply(plan, &values);
@@ -35,8 +44,14 @@ fn bundled_plans_match_golden_files() {
             }
             match std::fs::read_to_string(&file) {
                 Ok(want) if want == out => {}
-                Ok(_) => mismatches.push(format!("{} differs (UPDATE_GOLDEN=1 to accept)", file.display())),
-                Err(_) => mismatches.push(format!("{} is missing (UPDATE_GOLDEN=1 to create)", file.display())),
+                Ok(_) => mismatches.push(format!(
+                    "{} differs (UPDATE_GOLDEN=1 to accept)",
+                    file.display()
+                )),
+                Err(_) => mismatches.push(format!(
+                    "{} is missing (UPDATE_GOLDEN=1 to create)",
+                    file.display()
+                )),
             }
         }
     }
@@ -52,6 +67,7 @@ fn json_plan_round_trips_and_carries_the_schema_version() {
     let v: serde_json::Value = serde_json::from_str(&text).expect("valid JSON");
     assert_eq!(v["schema_version"], lifeboat_dsl::plan::PLAN_SCHEMA_VERSION);
     assert!(v["edges"].as_array().is_some_and(|e| !e.is_empty()));
-    let back: lifeboat_dsl::plan::Plan = serde_json::from_value(v).expect("the JSON document reads back as a Plan");
+    let back: lifeboat_dsl::plan::Plan =
+        serde_json::from_value(v).expect("the JSON document reads back as a Plan");
     assert_eq!(&back, plan);
 }

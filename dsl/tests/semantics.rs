@@ -11,13 +11,27 @@ fn compile(src: &str) -> Compilation {
 
 fn clean(src: &str) -> Plan {
     let c = compile(src);
-    let msgs: Vec<String> = c.diagnostics.list.iter().map(|d| d.one_line(&c.sources)).collect();
-    assert!(c.diagnostics.list.is_empty(), "unexpected diagnostics:\n{}", msgs.join("\n"));
+    let msgs: Vec<String> = c
+        .diagnostics
+        .list
+        .iter()
+        .map(|d| d.one_line(&c.sources))
+        .collect();
+    assert!(
+        c.diagnostics.list.is_empty(),
+        "unexpected diagnostics:\n{}",
+        msgs.join("\n")
+    );
     c.plan(None).expect("plan").clone()
 }
 
 fn node<'p>(p: &'p Plan, name: &str) -> &'p Node {
-    p.nodes.iter().find(|n| n.name == name).unwrap_or_else(|| panic!("no node {name}: {:?}", p.nodes.iter().map(|n| &n.name).collect::<Vec<_>>()))
+    p.nodes.iter().find(|n| n.name == name).unwrap_or_else(|| {
+        panic!(
+            "no node {name}: {:?}",
+            p.nodes.iter().map(|n| &n.name).collect::<Vec<_>>()
+        )
+    })
 }
 
 fn action<'p>(p: &'p Plan, name: &str) -> &'p ActionStep {
@@ -28,7 +42,11 @@ fn action<'p>(p: &'p Plan, name: &str) -> &'p ActionStep {
 }
 
 fn deps(p: &Plan, name: &str) -> Vec<(String, DepReason)> {
-    node(p, name).deps.iter().map(|d| (p.node(d.on).name.clone(), d.reason)).collect()
+    node(p, name)
+        .deps
+        .iter()
+        .map(|d| (p.node(d.on).name.clone(), d.reason))
+        .collect()
 }
 
 const HEAD: &str = "runbook r \"t\" {\n  param vnf: string\n  servers = nova.find_servers(site: \"site-a\", tag: vnf)\n";
@@ -38,17 +56,36 @@ fn dependencies_are_hoisted_to_siblings() {
     let p = clean(&format!(
         "{HEAD}  volumes = cinder.volumes_of(servers)\n  quiesce servers by role in [\"db\"] via pause within 30s {{\n    grp = cinder.ensure_group(site: \"site-a\", name: vnf, volumes: volumes)\n  }}\n  for s in servers {{\n    img = nova.create_image(s, name: grp.name) cleanup glance.delete_image(img)\n  }}\n}}\n"
     ));
-    assert_eq!(deps(&p, "volumes"), vec![("servers".into(), DepReason::Data)]);
+    assert_eq!(
+        deps(&p, "volumes"),
+        vec![("servers".into(), DepReason::Data)]
+    );
     // grp (inside the quiesce) reads volumes: the quiesce node waits for it.
-    let q = p.nodes.iter().find(|n| matches!(n.kind, NodeKind::Quiesce(_))).expect("quiesce");
+    let q = p
+        .nodes
+        .iter()
+        .find(|n| matches!(n.kind, NodeKind::Quiesce(_)))
+        .expect("quiesce");
     assert!(q.deps.iter().any(|d| p.node(d.on).name == "volumes"));
-    assert!(node(&p, "grp").deps.is_empty(), "inside the scope nothing is waited for");
+    assert!(
+        node(&p, "grp").deps.is_empty(),
+        "inside the scope nothing is waited for"
+    );
     // img (inside the loop) reads grp (inside the quiesce): the loop waits for the quiesce.
-    let f = p.nodes.iter().find(|n| matches!(n.kind, NodeKind::ForEach(_))).expect("for");
+    let f = p
+        .nodes
+        .iter()
+        .find(|n| matches!(n.kind, NodeKind::ForEach(_)))
+        .expect("for");
     assert!(f.deps.iter().any(|d| d.on == q.id));
     for n in &p.nodes {
         for d in &n.deps {
-            assert_eq!(p.node(d.on).parent, n.parent, "{} depends on a non-sibling", n.name);
+            assert_eq!(
+                p.node(d.on).parent,
+                n.parent,
+                "{} depends on a non-sibling",
+                n.name
+            );
         }
     }
 }
@@ -61,17 +98,38 @@ fn loop_results_read_outside_are_lists_flattened_across_nested_loops() {
     let ok = action(&p, "ok");
     assert_eq!(ok.call.args[1].value, Expr::Step(node(&p, "v").id));
     let c = compile(&format!("{HEAD}  for s in servers {{\n    img = nova.create_image(s, name: vnf)\n  }}\n  glance.show_image(img)\n}}\n"));
-    assert!(c.diagnostics.list.iter().any(|d| d.message.contains("must be `image`, found `list<image>`")));
+    assert!(c
+        .diagnostics
+        .list
+        .iter()
+        .any(|d| d.message.contains("must be `image`, found `list<image>`")));
 }
 
 #[test]
 fn approve_gates_what_follows_and_allows_destroy() {
     let p = clean(&format!("{HEAD}  approve \"delete {{vnf}}?\"\n  for s in servers {{\n    gone = nova.delete_server(s)\n  }}\n  again = nova.find_servers(site: \"site-a\", tag: vnf)\n}}\n"));
-    let appr = p.nodes.iter().find(|n| matches!(n.kind, NodeKind::Approve(_))).expect("approve");
-    let f = p.nodes.iter().find(|n| matches!(n.kind, NodeKind::ForEach(_))).expect("for");
-    assert!(f.deps.contains(&Dep { on: appr.id, reason: DepReason::After }));
-    assert!(node(&p, "again").deps.contains(&Dep { on: appr.id, reason: DepReason::After }));
-    assert!(node(&p, "servers").deps.is_empty(), "steps before the approval do not wait");
+    let appr = p
+        .nodes
+        .iter()
+        .find(|n| matches!(n.kind, NodeKind::Approve(_)))
+        .expect("approve");
+    let f = p
+        .nodes
+        .iter()
+        .find(|n| matches!(n.kind, NodeKind::ForEach(_)))
+        .expect("for");
+    assert!(f.deps.contains(&Dep {
+        on: appr.id,
+        reason: DepReason::After
+    }));
+    assert!(node(&p, "again").deps.contains(&Dep {
+        on: appr.id,
+        reason: DepReason::After
+    }));
+    assert!(
+        node(&p, "servers").deps.is_empty(),
+        "steps before the approval do not wait"
+    );
     assert_eq!(action(&p, "gone").call.effect, Effect::Destroy);
 }
 
@@ -81,16 +139,35 @@ fn compensation_comes_from_the_catalogue_unless_given_or_cleaned_up() {
         "{HEAD}  for s in servers {{\n    a = nova.create_image(s, name: \"x\")\n    b = nova.create_image(s, name: \"y\") cleanup glance.delete_image(b)\n    c = nova.create_image(s, name: \"z\") compensate glance.delete_image(result)\n    r = cinder.retype(cinder.show_volume(x), volume_type: \"t\")\n  }}\n}}\n"
     ).replace("cinder.retype(cinder.show_volume(x), volume_type: \"t\")", "nova.pause(s)"));
     let a = action(&p, "a");
-    assert_eq!(a.compensate.as_ref().map(|c| c.action.as_str()), Some("glance.delete_image"));
-    assert_eq!(a.compensate.as_ref().map(|c| c.args[0].value.clone()), Some(Expr::Result));
+    assert_eq!(
+        a.compensate.as_ref().map(|c| c.action.as_str()),
+        Some("glance.delete_image")
+    );
+    assert_eq!(
+        a.compensate.as_ref().map(|c| c.args[0].value.clone()),
+        Some(Expr::Result)
+    );
     assert!(a.cleanup.is_none());
     let b = action(&p, "b");
-    assert!(b.compensate.is_none(), "a cleanup already takes the resource back");
-    assert_eq!(b.cleanup.as_ref().map(|c| c.args[0].value.clone()), Some(Expr::Result), "the step's own name means its result");
-    assert_eq!(action(&p, "c").compensate.as_ref().map(|c| c.effect), Some(Effect::Destroy));
+    assert!(
+        b.compensate.is_none(),
+        "a cleanup already takes the resource back"
+    );
+    assert_eq!(
+        b.cleanup.as_ref().map(|c| c.args[0].value.clone()),
+        Some(Expr::Result),
+        "the step's own name means its result"
+    );
+    assert_eq!(
+        action(&p, "c").compensate.as_ref().map(|c| c.effect),
+        Some(Effect::Destroy)
+    );
     // undo reading an argument of the step: nova.pause's undo is nova.unpause(server: server).
     let r = action(&p, "r");
-    assert_eq!(r.compensate.as_ref().map(|c| c.args[0].value.clone()), Some(Expr::Input("server".into())));
+    assert_eq!(
+        r.compensate.as_ref().map(|c| c.args[0].value.clone()),
+        Some(Expr::Input("server".into()))
+    );
 }
 
 #[test]
@@ -100,7 +177,14 @@ fn arguments_are_named_in_signature_order_with_defaults_and_attribute_overrides(
     let names: Vec<&str> = g.call.args.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["site", "name", "volumes", "group_type"]);
     assert_eq!(g.call.args[3].value, Expr::Str(String::new()));
-    assert_eq!(g.retry, RetryPolicy { retries: 7, backoff_ms: 2_000 }, "retry count overridden, catalogue backoff kept");
+    assert_eq!(
+        g.retry,
+        RetryPolicy {
+            retries: 7,
+            backoff_ms: 2_000
+        },
+        "retry count overridden, catalogue backoff kept"
+    );
     assert_eq!(g.timeout_ms, 90_000);
     assert_eq!(g.result, Type::Record("group".into()));
 }
@@ -112,27 +196,68 @@ fn procedures_are_inlined_with_prefixed_names_and_their_result() {
     let p = c.plan(None).expect("plan");
     let srv = action(p, "srv");
     let vol = node(p, "bvol.vol");
-    assert_eq!(srv.call.args.iter().find(|a| a.name == "volume").map(|a| a.value.clone()), Some(Expr::Step(vol.id)));
+    assert_eq!(
+        srv.call
+            .args
+            .iter()
+            .find(|a| a.name == "volume")
+            .map(|a| a.value.clone()),
+        Some(Expr::Step(vol.id))
+    );
     let imp = action(p, "bvol.imp");
     // The procedure's `at` is the runbook's param `at`; `v.record` is the caller's `s.boot_volume.record`.
     assert_eq!(imp.call.args[0].value, Expr::Param("at".into()));
-    assert!(matches!(&imp.call.args[1].value, Expr::Field(b, f) if f == "record" && matches!(b.as_ref(), Expr::Field(_, g) if g == "boot_volume")));
-    assert_eq!(deps(p, "srv"), vec![("bvol.vol".to_string(), DepReason::Data)]);
+    assert!(
+        matches!(&imp.call.args[1].value, Expr::Field(b, f) if f == "record" && matches!(b.as_ref(), Expr::Field(_, g) if g == "boot_volume"))
+    );
+    assert_eq!(
+        deps(p, "srv"),
+        vec![("bvol.vol".to_string(), DepReason::Data)]
+    );
 }
 
 #[test]
 fn quiesce_methods_literal_variable_and_with_arguments() {
     let p = clean(&format!("{HEAD}  param hook_url: string = \"http://vnfm\"\n  quiesce servers by role in [\"db\", \"lb\"] via hook(url: hook_url) within 1m {{\n    v = cinder.volumes_of(servers)\n  }}\n}}\n"));
-    let q = p.nodes.iter().find_map(|n| if let NodeKind::Quiesce(q) = &n.kind { Some(q) } else { None }).expect("quiesce");
+    let q = p
+        .nodes
+        .iter()
+        .find_map(|n| {
+            if let NodeKind::Quiesce(q) = &n.kind {
+                Some(q)
+            } else {
+                None
+            }
+        })
+        .expect("quiesce");
     assert_eq!(q.method, Expr::Str("hook".into()));
-    assert_eq!(q.method_args.iter().map(|a| a.name.as_str()).collect::<Vec<_>>(), ["url", "command"]);
+    assert_eq!(
+        q.method_args
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>(),
+        ["url", "command"]
+    );
     assert_eq!(q.method_args[0].value, Expr::Param("hook_url".into()));
     assert_eq!(q.within_ms, 60_000);
     assert_eq!(q.body.len(), 1);
-    assert_eq!(p.quiesce_method("hook").map(|m| m.target_param.as_str()), Some("server"));
+    assert_eq!(
+        p.quiesce_method("hook").map(|m| m.target_param.as_str()),
+        Some("server")
+    );
 
     let p = clean(&format!("{HEAD}  param how: string = \"suspend\"\n  quiesce servers by role in [\"db\"] via how within 1m {{\n    v = cinder.volumes_of(servers)\n  }}\n}}\n"));
-    let q = p.nodes.iter().find_map(|n| if let NodeKind::Quiesce(q) = &n.kind { Some(q) } else { None }).expect("quiesce");
+    let q = p
+        .nodes
+        .iter()
+        .find_map(|n| {
+            if let NodeKind::Quiesce(q) = &n.kind {
+                Some(q)
+            } else {
+                None
+            }
+        })
+        .expect("quiesce");
     assert_eq!(q.method, Expr::Param("how".into()));
     assert!(q.method_args.is_empty());
 }
@@ -141,10 +266,18 @@ fn quiesce_methods_literal_variable_and_with_arguments() {
 fn unbound_steps_get_unique_names_and_when_after_compile() {
     let p = clean(&format!("{HEAD}  lifeboat.hook(event: \"a\") lifeboat.hook(event: \"b\")\n  lifeboat.hook(event: \"c\", subject: vnf) when vnf != \"x\" and not false after servers\n}}\n"));
     let names: Vec<&str> = p.nodes.iter().map(|n| n.name.as_str()).collect();
-    assert!(names.contains(&"lifeboat.hook@4") && names.contains(&"lifeboat.hook@4#2") && names.contains(&"lifeboat.hook@5"), "{names:?}");
+    assert!(
+        names.contains(&"lifeboat.hook@4")
+            && names.contains(&"lifeboat.hook@4#2")
+            && names.contains(&"lifeboat.hook@5"),
+        "{names:?}"
+    );
     let n = node(&p, "lifeboat.hook@5");
     assert!(matches!(n.when, Some(Expr::Binary(BinOp::And, _, _))));
-    assert_eq!(deps(&p, "lifeboat.hook@5"), vec![("servers".into(), DepReason::After)]);
+    assert_eq!(
+        deps(&p, "lifeboat.hook@5"),
+        vec![("servers".into(), DepReason::After)]
+    );
 }
 
 #[test]
@@ -157,10 +290,25 @@ fn several_diagnostics_per_file() {
 fn schedule_retain_and_params_reach_the_plan() {
     let c = compiler::compile("workflows/option1/protect.dr", &BundledLoader).expect("loads");
     let p = c.plan(None).expect("plan");
-    assert_eq!(p.schedule.as_ref().map(|s| s.cron.as_str()), Some("0 */4 * * *"));
-    assert_eq!(p.retain, Some(Retention { last: Some(6), hourly: None, daily: Some(7), weekly: Some(4), monthly: None }));
+    assert_eq!(
+        p.schedule.as_ref().map(|s| s.cron.as_str()),
+        Some("0 */4 * * *")
+    );
+    assert_eq!(
+        p.retain,
+        Some(Retention {
+            last: Some(6),
+            hourly: None,
+            daily: Some(7),
+            weekly: Some(4),
+            monthly: None
+        })
+    );
     assert_eq!(p.params[0].default, None);
-    assert_eq!(p.params[3].default, Some(serde_json::json!(["db", "app", "lb"])));
+    assert_eq!(
+        p.params[3].default,
+        Some(serde_json::json!(["db", "app", "lb"]))
+    );
     assert_eq!(p.quiesce_methods.len(), 4);
 }
 

@@ -13,7 +13,9 @@ pub fn render(g: &PlanGraph<'_>) -> String {
     let _ = writeln!(out, "  label=\"{}\";\n  labelloc=t;\n  rankdir=TB;\n  compound=true;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];", esc(&format!("{} — {}", p.runbook, p.title)));
     block(g, &p.body, "  ", &mut out);
     for e in g.graph.edge_indices() {
-        let Some((a, b)) = g.graph.edge_endpoints(e) else { continue };
+        let Some((a, b)) = g.graph.edge_endpoints(e) else {
+            continue;
+        };
         let style = match g.graph[e] {
             EdgeKind::Data => "",
             EdgeKind::After => " [style=dashed, label=\"after\"]",
@@ -21,7 +23,9 @@ pub fn render(g: &PlanGraph<'_>) -> String {
             EdgeKind::Compensates => " [style=dotted, color=red, arrowhead=none]",
             EdgeKind::CleansUp => " [style=dotted, color=blue, arrowhead=none]",
         };
-        let (Some(x), Some(y)) = (id(g, g.graph[a]), id(g, g.graph[b])) else { continue };
+        let (Some(x), Some(y)) = (id(g, g.graph[a]), id(g, g.graph[b])) else {
+            continue;
+        };
         let _ = writeln!(out, "  {x} -> {y}{style};");
     }
     out.push_str("}\n");
@@ -52,7 +56,14 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, out: &mut String) {
                     Effect::Destroy => "#ffd9d9",
                 };
                 let fan = if g.is_dynamic(*id) { " ×N" } else { "" };
-                let _ = writeln!(out, "{indent}n{} [label=\"{}{fan}\\n{} ({})\", fillcolor=\"{color}\"];", id.0, esc(&n.name), esc(&a.call.action), a.call.effect);
+                let _ = writeln!(
+                    out,
+                    "{indent}n{} [label=\"{}{fan}\\n{} ({})\", fillcolor=\"{color}\"];",
+                    id.0,
+                    esc(&n.name),
+                    esc(&a.call.action),
+                    a.call.effect
+                );
                 if let Some(c) = &a.compensate {
                     let _ = writeln!(out, "{indent}n{}_comp [label=\"compensate\\n{}\", shape=note, style=filled, fillcolor=\"#fbe3e3\"];", id.0, esc(&call(p, c)));
                 }
@@ -61,12 +72,22 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, out: &mut String) {
                 }
             }
             NodeKind::Approve(_) => {
-                let _ = writeln!(out, "{indent}n{} [label=\"{}\\napprove\", shape=octagon, fillcolor=\"#ffe9b3\"];", id.0, esc(&n.name));
+                let _ = writeln!(
+                    out,
+                    "{indent}n{} [label=\"{}\\napprove\", shape=octagon, fillcolor=\"#ffe9b3\"];",
+                    id.0,
+                    esc(&n.name)
+                );
             }
             NodeKind::Quiesce(q) => {
                 let _ = writeln!(out, "{indent}subgraph cluster_n{} {{", id.0);
                 let _ = writeln!(out, "{indent}  label=\"{}: frozen by {} within {}\";\n{indent}  style=filled;\n{indent}  fillcolor=\"#eef7ee\";", esc(&n.name), esc(&super::expr::expr(p, &q.method)), crate::duration::format_ms(q.within_ms));
-                let _ = writeln!(out, "{indent}  n{}_anchor [label=\"freeze {}\", shape=cds, fillcolor=\"#d3ecd3\"];", id.0, esc(&super::expr::expr(p, &q.targets)));
+                let _ = writeln!(
+                    out,
+                    "{indent}  n{}_anchor [label=\"freeze {}\", shape=cds, fillcolor=\"#d3ecd3\"];",
+                    id.0,
+                    esc(&super::expr::expr(p, &q.targets))
+                );
                 block(g, &q.body, &format!("{indent}  "), out);
                 let _ = writeln!(out, "{indent}}}");
             }

@@ -10,7 +10,14 @@ pub fn expr(plan: &Plan, e: &Expr) -> String {
         Expr::Int(n) => n.to_string(),
         Expr::Bool(b) => b.to_string(),
         Expr::Duration(ms) => format_ms(*ms),
-        Expr::List(items) => format!("[{}]", items.iter().map(|i| expr(plan, i)).collect::<Vec<_>>().join(", ")),
+        Expr::List(items) => format!(
+            "[{}]",
+            items
+                .iter()
+                .map(|i| expr(plan, i))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Expr::Interp(pieces) => {
             let mut s = String::from("\"");
             for p in pieces {
@@ -27,7 +34,11 @@ pub fn expr(plan: &Plan, e: &Expr) -> String {
             s
         }
         Expr::Param(p) => p.clone(),
-        Expr::Step(id) => plan.nodes.get(id.index()).map(|n| n.name.clone()).unwrap_or_else(|| id.to_string()),
+        Expr::Step(id) => plan
+            .nodes
+            .get(id.index())
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| id.to_string()),
         Expr::LoopVar(id) => match plan.nodes.get(id.index()).map(|n| &n.kind) {
             Some(NodeKind::ForEach(f)) => f.var.clone(),
             _ => id.to_string(),
@@ -57,7 +68,11 @@ pub fn expr(plan: &Plan, e: &Expr) -> String {
 }
 
 pub fn call(plan: &Plan, c: &Call) -> String {
-    let args: Vec<String> = c.args.iter().map(|a| format!("{}: {}", a.name, expr(plan, &a.value))).collect();
+    let args: Vec<String> = c
+        .args
+        .iter()
+        .map(|a| format!("{}: {}", a.name, expr(plan, &a.value)))
+        .collect();
     format!("{}({})", c.action, args.join(", "))
 }
 

@@ -13,7 +13,10 @@ struct Document<'a> {
 }
 
 pub fn render(g: &PlanGraph<'_>) -> String {
-    let doc = Document { plan: g.plan, edges: g.edges() };
+    let doc = Document {
+        plan: g.plan,
+        edges: g.edges(),
+    };
     match serde_json::to_string_pretty(&doc) {
         Ok(s) => s + "\n",
         Err(e) => format!("{{\"error\": \"{e}\"}}\n"),

@@ -12,7 +12,9 @@ pub fn render(g: &PlanGraph<'_>) -> String {
     let mut out = String::from("flowchart TD\n");
     block(g, &p.body, "  ", &mut out);
     for e in g.graph.edge_indices() {
-        let Some((a, b)) = g.graph.edge_endpoints(e) else { continue };
+        let Some((a, b)) = g.graph.edge_endpoints(e) else {
+            continue;
+        };
         let arrow = match g.graph[e] {
             EdgeKind::Data => "-->",
             EdgeKind::After => "-. after .->",
@@ -40,24 +42,61 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, out: &mut String) {
         match &n.kind {
             NodeKind::Action(a) => {
                 let fan = if g.is_dynamic(*sid) { " ×N" } else { "" };
-                let _ = writeln!(out, "{indent}n{}[\"{}{fan}<br/>{} ({})\"]", sid.0, esc(&n.name), esc(&a.call.action), a.call.effect);
+                let _ = writeln!(
+                    out,
+                    "{indent}n{}[\"{}{fan}<br/>{} ({})\"]",
+                    sid.0,
+                    esc(&n.name),
+                    esc(&a.call.action),
+                    a.call.effect
+                );
                 if let Some(c) = &a.compensate {
-                    let _ = writeln!(out, "{indent}n{}_comp>\"compensate: {}\"]", sid.0, esc(&call(p, c)));
+                    let _ = writeln!(
+                        out,
+                        "{indent}n{}_comp>\"compensate: {}\"]",
+                        sid.0,
+                        esc(&call(p, c))
+                    );
                 }
                 if let Some(c) = &a.cleanup {
-                    let _ = writeln!(out, "{indent}n{}_clean>\"cleanup: {}\"]", sid.0, esc(&call(p, c)));
+                    let _ = writeln!(
+                        out,
+                        "{indent}n{}_clean>\"cleanup: {}\"]",
+                        sid.0,
+                        esc(&call(p, c))
+                    );
                 }
             }
             NodeKind::Approve(a) => {
-                let _ = writeln!(out, "{indent}n{}{{\"approve: {}\"}}", sid.0, esc(&expr(p, &a.prompt)));
+                let _ = writeln!(
+                    out,
+                    "{indent}n{}{{\"approve: {}\"}}",
+                    sid.0,
+                    esc(&expr(p, &a.prompt))
+                );
             }
             NodeKind::Quiesce(q) => {
-                let _ = writeln!(out, "{indent}subgraph n{}[\"{}: frozen via {} within {}\"]", sid.0, esc(&n.name), esc(&expr(p, &q.method)), crate::duration::format_ms(q.within_ms));
+                let _ = writeln!(
+                    out,
+                    "{indent}subgraph n{}[\"{}: frozen via {} within {}\"]",
+                    sid.0,
+                    esc(&n.name),
+                    esc(&expr(p, &q.method)),
+                    crate::duration::format_ms(q.within_ms)
+                );
                 block(g, &q.body, &format!("{indent}  "), out);
                 let _ = writeln!(out, "{indent}end");
             }
             NodeKind::ForEach(f) => {
-                let _ = writeln!(out, "{indent}subgraph n{}[\"{}: for {} in {} ×N (at run time), parallel {}\"]", sid.0, esc(&n.name), esc(&f.var), esc(&expr(p, &f.over)), f.parallel);
+                let _ = writeln!(
+                    out,
+                    "{indent}subgraph n{}[\"{}: for {} in {} ×N (at run time), parallel {}\"]",
+                    sid.0,
+                    esc(&n.name),
+                    esc(&f.var),
+                    esc(&expr(p, &f.over)),
+                    f.parallel
+                );
                 block(g, &f.body, &format!("{indent}  "), out);
                 let _ = writeln!(out, "{indent}end");
             }
@@ -66,5 +105,7 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, out: &mut String) {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;")
+    s.replace('"', "#quot;")
+        .replace('<', "#lt;")
+        .replace('>', "#gt;")
 }

@@ -20,7 +20,12 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [(&'static str, Format); 4] = [("text", Format::Text), ("dot", Format::Dot), ("mermaid", Format::Mermaid), ("json", Format::Json)];
+    pub const ALL: [(&'static str, Format); 4] = [
+        ("text", Format::Text),
+        ("dot", Format::Dot),
+        ("mermaid", Format::Mermaid),
+        ("json", Format::Json),
+    ];
 
     pub fn extension(self) -> &'static str {
         match self {

@@ -27,13 +27,26 @@ pub fn render(g: &PlanGraph<'_>) -> String {
         }
     }
     if let Some(s) = &p.schedule {
-        let _ = writeln!(out, "schedule: {}{}", quote(&s.cron), s.tz.as_ref().map(|t| format!(" tz {}", quote(t))).unwrap_or_default());
+        let _ = writeln!(
+            out,
+            "schedule: {}{}",
+            quote(&s.cron),
+            s.tz.as_ref()
+                .map(|t| format!(" tz {}", quote(t)))
+                .unwrap_or_default()
+        );
     }
     if let Some(r) = &p.retain {
-        let parts: Vec<String> = [("last", r.last), ("hourly", r.hourly), ("daily", r.daily), ("weekly", r.weekly), ("monthly", r.monthly)]
-            .iter()
-            .filter_map(|(k, v)| v.map(|n| format!("{k} {n}")))
-            .collect();
+        let parts: Vec<String> = [
+            ("last", r.last),
+            ("hourly", r.hourly),
+            ("daily", r.daily),
+            ("weekly", r.weekly),
+            ("monthly", r.monthly),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.map(|n| format!("{k} {n}")))
+        .collect();
         let _ = writeln!(out, "retain: {}", parts.join(", "));
     }
     let _ = writeln!(out, "\nsteps:");
@@ -59,7 +72,10 @@ pub fn render(g: &PlanGraph<'_>) -> String {
         }
     }
     if !clean.is_empty() {
-        let _ = writeln!(out, "\ncleanups (at the end of every run, in reverse order):");
+        let _ = writeln!(
+            out,
+            "\ncleanups (at the end of every run, in reverse order):"
+        );
         for l in clean.iter().rev() {
             let _ = writeln!(out, "{l}");
         }
@@ -69,7 +85,14 @@ pub fn render(g: &PlanGraph<'_>) -> String {
 
 fn waits(p: &Plan, id: StepId) -> String {
     let n = p.node(id);
-    let names = |reason: DepReason| n.deps.iter().filter(|d| d.reason == reason).map(|d| p.node(d.on).name.as_str()).collect::<Vec<_>>().join(", ");
+    let names = |reason: DepReason| {
+        n.deps
+            .iter()
+            .filter(|d| d.reason == reason)
+            .map(|d| p.node(d.on).name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     let mut s = String::new();
     let data = names(DepReason::Data);
     if !data.is_empty() {
@@ -93,10 +116,22 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, counter: &mut usize, o
             NodeKind::Action(a) => {
                 *counter += 1;
                 let fan = if g.is_dynamic(id) { " ×N" } else { "" };
-                let _ = writeln!(out, "{indent}{:>3}. {:<16} {:<8} {}{fan}{}", counter, n.name, a.call.effect.to_string(), call(p, &a.call), waits(p, id));
+                let _ = writeln!(
+                    out,
+                    "{indent}{:>3}. {:<16} {:<8} {}{fan}{}",
+                    counter,
+                    n.name,
+                    a.call.effect.to_string(),
+                    call(p, &a.call),
+                    waits(p, id)
+                );
                 let mut extras = Vec::new();
                 if a.retry.retries > 0 {
-                    extras.push(format!("retry {} backoff {}", a.retry.retries, format_ms(a.retry.backoff_ms)));
+                    extras.push(format!(
+                        "retry {} backoff {}",
+                        a.retry.retries,
+                        format_ms(a.retry.backoff_ms)
+                    ));
                 }
                 extras.push(format!("timeout {}", format_ms(a.timeout_ms)));
                 let _ = writeln!(out, "{indent}     {:<16} {}", "", extras.join(", "));
@@ -106,13 +141,28 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, counter: &mut usize, o
             }
             NodeKind::Approve(a) => {
                 *counter += 1;
-                let _ = writeln!(out, "{indent}{:>3}. {:<16} {:<8} {}{}", counter, n.name, "approve", expr(p, &a.prompt), waits(p, id));
+                let _ = writeln!(
+                    out,
+                    "{indent}{:>3}. {:<16} {:<8} {}{}",
+                    counter,
+                    n.name,
+                    "approve",
+                    expr(p, &a.prompt),
+                    waits(p, id)
+                );
             }
             NodeKind::Quiesce(q) => {
                 let args = if q.method_args.is_empty() {
                     String::new()
                 } else {
-                    format!("({})", q.method_args.iter().map(|a| format!("{}: {}", a.name, expr(p, &a.value))).collect::<Vec<_>>().join(", "))
+                    format!(
+                        "({})",
+                        q.method_args
+                            .iter()
+                            .map(|a| format!("{}: {}", a.name, expr(p, &a.value)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
                 };
                 let _ = writeln!(
                     out,
@@ -126,7 +176,11 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, counter: &mut usize, o
                     waits(p, id)
                 );
                 block(g, &q.body, &format!("{indent}│  "), counter, out);
-                let _ = writeln!(out, "{indent}└─ thaw {} in reverse order", expr(p, &q.targets));
+                let _ = writeln!(
+                    out,
+                    "{indent}└─ thaw {} in reverse order",
+                    expr(p, &q.targets)
+                );
             }
             NodeKind::ForEach(f) => {
                 let _ = writeln!(

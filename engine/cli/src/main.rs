@@ -10,7 +10,11 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
-#[command(name = "lifeboat", version, about = "Disaster-recovery runbooks for OpenStack clouds that host telecom VNFs")]
+#[command(
+    name = "lifeboat",
+    version,
+    about = "Disaster-recovery runbooks for OpenStack clouds that host telecom VNFs"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -19,11 +19,15 @@ pub const EXIT_ERRORS: u8 = 2;
 /// (`option1/protect`) when no such file exists.
 pub fn compile_input(input: &str) -> Result<Compilation, String> {
     if std::path::Path::new(input).exists() {
-        return compiler::compile(input, &FsLoader).map_err(|e| format!("cannot read `{input}`: {e}"));
+        return compiler::compile(input, &FsLoader)
+            .map_err(|e| format!("cannot read `{input}`: {e}"));
     }
     match bundled::resolve(input) {
         Some(path) => compiler::compile(path, &BundledLoader),
-        None => Err(format!("no file `{input}` and no bundled runbook of that name (bundled: {})", bundled::names().join(", "))),
+        None => Err(format!(
+            "no file `{input}` and no bundled runbook of that name (bundled: {})",
+            bundled::names().join(", ")
+        )),
     }
 }
 
