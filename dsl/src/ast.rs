@@ -137,6 +137,9 @@ pub struct Block {
     pub loc: Loc,
 }
 
+/// Statements are built once and walked a few times; boxing the large
+/// variants would buy nothing measurable.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Stmt {
     Param(SigParam, Loc),

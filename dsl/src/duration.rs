@@ -26,6 +26,7 @@ pub fn parse_ms(text: &str) -> Result<u64, String> {
 }
 
 /// The shortest literal for a number of milliseconds (`90000` → `90s`).
+#[allow(clippy::manual_is_multiple_of)] // `is_multiple_of` is newer than the workspace MSRV
 pub fn format_ms(ms: u64) -> String {
     for (factor, unit) in [
         (86_400_000, "d"),

@@ -809,6 +809,7 @@ impl<'a> Lowerer<'a> {
         typecheck::resolve(e, &mut scope, &cat.types, diags)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn bind_call(
         &mut self,
         what: &str,

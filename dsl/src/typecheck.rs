@@ -15,6 +15,7 @@ use crate::source::Loc;
 use crate::types::Ty;
 
 /// What names mean where an expression is written.
+#[allow(clippy::result_large_err)] // a lookup failure is a full diagnostic, built once
 pub trait Scope {
     /// The meaning of `name`, or a diagnostic saying why it has none.
     fn lookup(&mut self, name: &str, loc: Loc) -> Result<(Expr, Ty), Diagnostic>;

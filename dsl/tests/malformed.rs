@@ -12,7 +12,7 @@
 use lifeboat_dsl::compiler;
 use lifeboat_dsl::diagnostic::Severity;
 use lifeboat_dsl::loader::FsLoader;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 struct Expect {
     code: String,
@@ -21,7 +21,7 @@ struct Expect {
     text: String,
 }
 
-fn expectation(path: &PathBuf, src: &str) -> Expect {
+fn expectation(path: &Path, src: &str) -> Expect {
     let first = src.lines().next().unwrap_or_default();
     let rest = first
         .strip_prefix("# expect: ")

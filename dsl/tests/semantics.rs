@@ -327,3 +327,103 @@ fn damaged_text_never_panics() {
         }
     }
 }
+
+#[test]
+fn random_token_soup_never_panics() {
+    // Deterministic pseudo-random sequences of the language's tokens.
+    const TOKENS: &[&str] = &[
+        "runbook",
+        "r",
+        "\"t\"",
+        "{",
+        "}",
+        "(",
+        ")",
+        "[",
+        "]",
+        ",",
+        ":",
+        "=",
+        ".",
+        "param",
+        "vnf",
+        "string",
+        "list",
+        "<",
+        ">",
+        "for",
+        "in",
+        "parallel",
+        "2",
+        "quiesce",
+        "by",
+        "role",
+        "via",
+        "pause",
+        "within",
+        "30s",
+        "approve",
+        "\"ok {vnf}\"",
+        "when",
+        "after",
+        "not",
+        "and",
+        "or",
+        "==",
+        "!=",
+        "retry",
+        "backoff",
+        "timeout",
+        "cleanup",
+        "compensate",
+        "nova.find_servers",
+        "site:",
+        "\"site-a\"",
+        "tag:",
+        "s",
+        "x",
+        "cinder.delete_volume",
+        "procedure",
+        "p",
+        "->",
+        "return",
+        "import",
+        "\"common.dr\"",
+        "schedule",
+        "tz",
+        "\"UTC\"",
+        "retain",
+        "last",
+        "3",
+        "#c\n",
+        "\n",
+        "true",
+        "run.id",
+        "-1",
+        "9x",
+    ];
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for _ in 0..400 {
+        let len = (next() % 60) as usize;
+        let mut text = String::from("runbook r \"t\" {\n");
+        for _ in 0..len {
+            text.push_str(TOKENS[(next() % TOKENS.len() as u64) as usize]);
+            text.push(' ');
+        }
+        if next() % 2 == 0 {
+            text.push('}');
+        }
+        let c = compiler::compile_text("workflows/soup.dr", &text, &BundledLoader);
+        for d in &c.diagnostics.list {
+            let _ = d.one_line(&c.sources);
+            let _ = format!("{:?}", d.report(&c.sources));
+        }
+        let _ = lifeboat_dsl::fmt::format("soup.dr", &text);
+    }
+}
