@@ -263,7 +263,9 @@ pub struct Arg {
 pub enum Attr {
     Retry(Retry),
     Timeout(Duration, Loc),
-    Compensate(Call, Loc),
+    /// `compensate CALL`, or `compensate none` (`None`): no compensation,
+    /// not even the catalogue's undo.
+    Compensate(Option<Call>, Loc),
     Cleanup(Call, Loc),
     When(Expr, Loc),
     After(Vec<Ident>, Loc),

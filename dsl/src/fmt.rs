@@ -323,7 +323,8 @@ fn attr_text(a: &Attr) -> String {
     match a {
         Attr::Retry(r) => retry(r),
         Attr::Timeout(d, _) => format!("timeout {}", d.text),
-        Attr::Compensate(c, _) => format!("compensate {}", call(c)),
+        Attr::Compensate(Some(c), _) => format!("compensate {}", call(c)),
+        Attr::Compensate(None, _) => "compensate none".to_string(),
         Attr::Cleanup(c, _) => format!("cleanup {}", call(c)),
         Attr::When(e, _) => format!("when {}", expr(e)),
         Attr::After(names, _) => format!(

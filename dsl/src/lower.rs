@@ -1025,6 +1025,7 @@ impl<'a> Lowerer<'a> {
             backoff_ms: 1_000,
         });
         let mut timeout_ms = sig.timeout_ms.unwrap_or(DEFAULT_TIMEOUT_MS);
+        let mut compensate_none = false;
         let mut compensate = None;
         let mut cleanup = None;
         check_duplicate_attrs(&s.attrs, diags);
@@ -1047,7 +1048,8 @@ impl<'a> Lowerer<'a> {
                         timeout_ms = ms;
                     }
                 }
-                Attr::Compensate(c, _) | Attr::Cleanup(c, _) => {
+                Attr::Compensate(None, _) => compensate_none = true,
+                Attr::Compensate(Some(c), _) | Attr::Cleanup(c, _) => {
                     let cat = self.cat;
                     let call = {
                         let mut scope = At {
@@ -1067,7 +1069,7 @@ impl<'a> Lowerer<'a> {
                 Attr::When(..) | Attr::After(..) => {}
             }
         }
-        if compensate.is_none() && cleanup.is_none() {
+        if compensate.is_none() && cleanup.is_none() && !compensate_none {
             if let Undo::Call(c) = &sig.undo {
                 compensate = Some(c.clone());
             }

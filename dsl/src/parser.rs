@@ -582,7 +582,14 @@ impl<'s> Builder<'s> {
         match rule {
             Rule::retry_attr => Attr::Retry(self.retry(p)),
             Rule::timeout_attr => Attr::Timeout(self.duration(next!(self, it, loc)), loc),
-            Rule::compensate_attr => Attr::Compensate(self.call(next!(self, it, loc)), loc),
+            Rule::compensate_attr => {
+                let c = next!(self, it, loc);
+                if c.as_rule() == Rule::undo_none {
+                    Attr::Compensate(None, loc)
+                } else {
+                    Attr::Compensate(Some(self.call(c)), loc)
+                }
+            }
             Rule::cleanup_attr => Attr::Cleanup(self.call(next!(self, it, loc)), loc),
             Rule::when_attr => Attr::When(self.expr_any(next!(self, it, loc)), loc),
             Rule::after_attr => Attr::After(it.map(|i| self.ident(i)).collect(), loc),

@@ -163,6 +163,8 @@ fn compensation_comes_from_the_catalogue_unless_given_or_cleaned_up() {
         Some(Effect::Destroy)
     );
     // undo reading an argument of the step: nova.pause's undo is nova.unpause(server: server).
+    let p2 = clean(&format!("{HEAD}  for s in servers {{\n    keep = nova.create_image(s, name: \"k\") compensate none\n  }}\n}}\n"));
+    assert!(action(&p2, "keep").compensate.is_none(), "`compensate none` drops the catalogue's undo");
     let r = action(&p, "r");
     assert_eq!(
         r.compensate.as_ref().map(|c| c.args[0].value.clone()),
