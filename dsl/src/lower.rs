@@ -1635,6 +1635,16 @@ impl Scope for At<'_, '_> {
                 return Ok((Expr::Step(id), t));
             }
             Some(Binding::Alias(f)) => {
+                let value = lw.return_value(f);
+                // A procedure returning one of its steps reads like that step:
+                // from outside the loops around the call, as the list of results.
+                if let Expr::Step(id) = value.0 {
+                    let t = lw.nodes[id.index()]
+                        .result
+                        .clone()
+                        .listed(lw.loops_between(id, self.pos));
+                    return Ok((Expr::Step(id), t));
+                }
                 let base = lw.frames[f].base;
                 let here = lw.ancestors(self.pos);
                 if lw.ancestors(base).iter().any(|a| !here.contains(a)) {
@@ -1644,9 +1654,11 @@ impl Scope for At<'_, '_> {
                         format!("`{name}` is a procedure result bound inside a loop"),
                         "read outside that loop",
                     )
-                    .help("read it inside the loop, or return a list from the procedure"));
+                    .help(
+                        "read it inside the loop, or return a step's result from the procedure",
+                    ));
                 }
-                return Ok(lw.return_value(f));
+                return Ok(value);
             }
             None => {}
         }

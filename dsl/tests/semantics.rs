@@ -164,7 +164,10 @@ fn compensation_comes_from_the_catalogue_unless_given_or_cleaned_up() {
     );
     // undo reading an argument of the step: nova.pause's undo is nova.unpause(server: server).
     let p2 = clean(&format!("{HEAD}  for s in servers {{\n    keep = nova.create_image(s, name: \"k\") compensate none\n  }}\n}}\n"));
-    assert!(action(&p2, "keep").compensate.is_none(), "`compensate none` drops the catalogue's undo");
+    assert!(
+        action(&p2, "keep").compensate.is_none(),
+        "`compensate none` drops the catalogue's undo"
+    );
     let r = action(&p, "r");
     assert_eq!(
         r.compensate.as_ref().map(|c| c.args[0].value.clone()),
@@ -428,4 +431,20 @@ fn random_token_soup_never_panics() {
         }
         let _ = lifeboat_dsl::fmt::format("soup.dr", &text);
     }
+}
+
+#[test]
+fn a_procedure_returning_a_step_reads_as_that_step_outside_loops() {
+    let src = "procedure img(s: server, n: string) -> image {\n  i = nova.create_image(s, name: n)\n  return i\n}\n\nrunbook r \"t\" {\n  param vnf: string\n  servers = nova.find_servers(site: \"site-a\", tag: vnf)\n  for s in servers {\n    x = img(s, \"lb-{s.name}\")\n    one = glance.show_image(x)\n  }\n  all = lifeboat.hook(event: \"done\", subject: \"{vnf}\") after one\n  snaps = glance.image_snapshots(x)\n}\n";
+    let c = compile(src);
+    // Inside the loop `x` is one image; outside, the list of them (a type error here).
+    assert!(
+        c.diagnostics.list.iter().any(|d| d
+            .message
+            .contains("must be `image`, found `list<image>`")
+            && d.loc.span.line == 14),
+        "{:?}",
+        c.diagnostics.list
+    );
+    assert_eq!(c.diagnostics.error_count(), 1);
 }

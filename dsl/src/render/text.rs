@@ -51,17 +51,34 @@ pub fn render(g: &PlanGraph<'_>) -> String {
     }
     let _ = writeln!(out, "\nsteps:");
     let mut counter = 0;
-    block(g, &p.body, "", &mut counter, &mut out);
+    let width = p
+        .nodes
+        .iter()
+        .map(|n| n.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 28);
+    block(g, &p.body, "", width, &mut counter, &mut out);
 
     let mut comp = Vec::new();
     let mut clean = Vec::new();
     for n in &p.nodes {
         if let NodeKind::Action(a) = &n.kind {
             if let Some(c) = &a.compensate {
-                comp.push(format!("  {:<width$} ← {}", n.name, call(p, c), width = 16));
+                comp.push(format!(
+                    "  {:<width$} ← {}",
+                    n.name,
+                    call(p, c),
+                    width = width
+                ));
             }
             if let Some(c) = &a.cleanup {
-                clean.push(format!("  {:<width$} ← {}", n.name, call(p, c), width = 16));
+                clean.push(format!(
+                    "  {:<width$} ← {}",
+                    n.name,
+                    call(p, c),
+                    width = width
+                ));
             }
         }
     }
@@ -108,7 +125,14 @@ fn waits(p: &Plan, id: StepId) -> String {
     s
 }
 
-fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, counter: &mut usize, out: &mut String) {
+fn block(
+    g: &PlanGraph<'_>,
+    ids: &[StepId],
+    indent: &str,
+    w: usize,
+    counter: &mut usize,
+    out: &mut String,
+) {
     let p = g.plan;
     for id in g.block_order(ids) {
         let n = p.node(id);
@@ -118,7 +142,7 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, counter: &mut usize, o
                 let fan = if g.is_dynamic(id) { " ×N" } else { "" };
                 let _ = writeln!(
                     out,
-                    "{indent}{:>3}. {:<16} {:<8} {}{fan}{}",
+                    "{indent}{:>3}. {:<w$} {:<8} {}{fan}{}",
                     counter,
                     n.name,
                     a.call.effect.to_string(),
@@ -134,16 +158,16 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, counter: &mut usize, o
                     ));
                 }
                 extras.push(format!("timeout {}", format_ms(a.timeout_ms)));
-                let _ = writeln!(out, "{indent}     {:<16} {}", "", extras.join(", "));
+                let _ = writeln!(out, "{indent}     {:<w$} {}", "", extras.join(", "));
                 if let Some(c) = &a.cleanup {
-                    let _ = writeln!(out, "{indent}     {:<16} cleanup {}", "", call(p, c));
+                    let _ = writeln!(out, "{indent}     {:<w$} cleanup {}", "", call(p, c));
                 }
             }
             NodeKind::Approve(a) => {
                 *counter += 1;
                 let _ = writeln!(
                     out,
-                    "{indent}{:>3}. {:<16} {:<8} {}{}",
+                    "{indent}{:>3}. {:<w$} {:<8} {}{}",
                     counter,
                     n.name,
                     "approve",
@@ -175,7 +199,7 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, counter: &mut usize, o
                     format_ms(q.within_ms),
                     waits(p, id)
                 );
-                block(g, &q.body, &format!("{indent}│  "), counter, out);
+                block(g, &q.body, &format!("{indent}│  "), w, counter, out);
                 let _ = writeln!(
                     out,
                     "{indent}└─ thaw {} in reverse order",
@@ -192,7 +216,7 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, counter: &mut usize, o
                     f.parallel,
                     waits(p, id)
                 );
-                block(g, &f.body, &format!("{indent}│  "), counter, out);
+                block(g, &f.body, &format!("{indent}│  "), w, counter, out);
                 let _ = writeln!(out, "{indent}└─");
             }
         }
