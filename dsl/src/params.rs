@@ -109,3 +109,65 @@ fn read(ty: &Type, v: &str) -> Result<Value, String> {
         Type::None => Err("no value can be given".into()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compiler;
+    use crate::loader::FsLoader;
+
+    fn plan() -> Plan {
+        let src = "runbook r \"t\" {\n  param vnf: string\n  param n: int = 1\n  param on: bool = false\n  param wait: duration = 30s\n  param order: list<string> = [\"db\"]\n  param sizes: list<int> = []\n}\n";
+        let c = compiler::compile_text("p.dr", src, &FsLoader);
+        assert!(!c.has_errors(), "{:?}", c.diagnostics.list);
+        c.plans[0].clone()
+    }
+
+    #[test]
+    fn values_read_by_type_and_defaults_fill_in() {
+        let p = plan();
+        let given = [
+            "vnf=ims",
+            "n=4",
+            "on=true",
+            "wait=2m",
+            "order=lb, app",
+            "sizes=[1, 2]",
+        ]
+        .map(String::from);
+        let v = bind(&p, &given).expect("binds");
+        assert_eq!(v["vnf"], "ims");
+        assert_eq!(v["n"], 4);
+        assert_eq!(v["on"], true);
+        assert_eq!(v["wait"], 120_000);
+        assert_eq!(v["order"], serde_json::json!(["lb", "app"]));
+        assert_eq!(v["sizes"], serde_json::json!([1, 2]));
+        let d = bind(&p, &["vnf=x".to_string()]).expect("defaults");
+        assert_eq!(d["wait"], 30_000);
+        assert_eq!(apply(&p, &d).params[0].default, Some("x".into()));
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let p = plan();
+        let errs = bind(
+            &p,
+            &[
+                "n=four",
+                "on=yes",
+                "wait=3x",
+                "sizes=[a]",
+                "ghost=1",
+                "novalue",
+            ]
+            .map(String::from),
+        )
+        .expect_err("fails");
+        assert_eq!(errs.len(), 7, "{errs:#?}");
+        assert!(errs
+            .iter()
+            .any(|e| e.contains("missing required parameter `vnf`")));
+        assert!(errs.iter().any(|e| e.contains("has no parameter `ghost`")));
+        assert!(errs.iter().any(|e| e.contains("write it as name=value")));
+    }
+}
