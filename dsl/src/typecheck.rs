@@ -265,7 +265,7 @@ pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Opt
     candidates
         .map(|c| (distance(name, c), c))
         .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(1))
-        .min_by_key(|(d, _)| *d)
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
         .map(|(_, c)| c)
 }
 
