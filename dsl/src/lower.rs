@@ -26,8 +26,8 @@ use crate::catalogue::{self, ActionSig, Catalogue, ParamSig, Undo};
 use crate::cron;
 use crate::diagnostic::{Diagnostic, Diagnostics, Kind};
 use crate::plan::{
-    ActionStep, Approve, Arg, Call, Dep, DepReason, Effect, Expr, ForEach, Node, NodeKind, Param,
-    Piece, QuiesceScope, Retention, RetryPolicy, Schedule, StepId,
+    ActionStep, Approve, Arg, BinOp, Call, Dep, DepReason, Effect, Expr, ForEach, Node, NodeKind,
+    Param, Piece, QuiesceScope, Retention, RetryPolicy, Schedule, StepId,
 };
 use crate::source::Loc;
 use crate::typecheck::{self, Scope};
@@ -95,6 +95,9 @@ struct Frame<'a> {
     ret_value: Option<(Expr, Ty)>,
     resolving_ret: bool,
     prefix: String,
+    /// `when`/`after` of the call: they apply to every top-level statement
+    /// of the inlined body.
+    call_attrs: &'a [Attr],
 }
 
 enum DraftKind<'a> {
@@ -451,8 +454,66 @@ impl<'a> Lowerer<'a> {
             }
         };
         self.nodes[id.index()].compiled = kind;
+        self.call_site_attrs(id, diags, &mut reads);
         for (r, reason, loc) in reads {
             self.hoist(id, r, reason, loc, diags);
+        }
+    }
+
+    /// `when`/`after` written on the procedure calls whose inlined body has
+    /// `id` at its top level: the condition is added (`and`) to the node's
+    /// own, the `after`s become its dependencies. Names are the caller's.
+    fn call_site_attrs(
+        &mut self,
+        id: StepId,
+        diags: &mut Diagnostics,
+        reads: &mut Vec<(StepId, DepReason, Loc)>,
+    ) {
+        let parent = self.nodes[id.index()].parent;
+        let mut f = self.nodes[id.index()].frame;
+        while let FrameParams::Instance { caller, .. } = &self.frames[f].params {
+            let caller = *caller;
+            if self.frames[f].base != parent {
+                break;
+            }
+            let attrs = self.frames[f].call_attrs;
+            for attr in attrs {
+                match attr {
+                    Attr::When(e, _) => {
+                        let (x, t) = self.resolve(e, caller, parent, None, diags);
+                        expect_ty(&t, &Ty::Bool, e.loc, "a `when` condition", diags);
+                        collect_steps(&x, e.loc, reads);
+                        let node = &mut self.nodes[id.index()];
+                        node.when = Some(match node.when.take() {
+                            Some(own) => Expr::Binary(BinOp::And, Box::new(x), Box::new(own)),
+                            None => x,
+                        });
+                    }
+                    Attr::After(names, _) => {
+                        for n in names {
+                            match self.frames[caller].bindings.get(&n.name) {
+                                Some((Binding::Step(s), _)) => {
+                                    reads.push((*s, DepReason::After, n.loc))
+                                }
+                                _ => diags.push(
+                                    Diagnostic::new(
+                                        Kind::UnknownStep,
+                                        n.loc,
+                                        format!(
+                                            "`after {}`: no step is bound to `{}`",
+                                            n.name, n.name
+                                        ),
+                                        "unknown step",
+                                    )
+                                    .help("`after` names a step by the variable it binds"),
+                                ),
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            f = caller;
         }
     }
 
@@ -627,6 +688,7 @@ impl<'a> Frame<'a> {
             ret_value: None,
             resolving_ret: false,
             prefix,
+            call_attrs: &[],
         }
     }
 }

@@ -448,3 +448,35 @@ fn a_procedure_returning_a_step_reads_as_that_step_outside_loops() {
     );
     assert_eq!(c.diagnostics.error_count(), 1);
 }
+
+#[test]
+fn when_and_after_on_a_procedure_call_apply_to_its_statements() {
+    let src = "procedure notify(what: string) {\n  a = lifeboat.hook(event: what)\n  for x in [1, 2] {\n    b = lifeboat.hook(event: \"{what}-{x}\") when x != 2\n  }\n}\n\nrunbook r \"t\" {\n  param vnf: string\n  param url: string = \"\"\n  servers = nova.find_servers(site: \"site-a\", tag: vnf)\n  notify(\"done\") when url != \"\" after servers\n}\n";
+    let c = compile(src);
+    assert!(c.diagnostics.list.is_empty(), "{:?}", c.diagnostics.list);
+    let p = c.plan(None).expect("plan");
+    let a = node(p, "notify@12.a");
+    assert!(
+        matches!(&a.when, Some(Expr::Binary(BinOp::Ne, l, _)) if **l == Expr::Param("url".into()))
+    );
+    assert_eq!(
+        deps(p, "notify@12.a"),
+        vec![("servers".into(), DepReason::After)]
+    );
+    let f = p
+        .nodes
+        .iter()
+        .find(|n| n.name.starts_with("notify@12.for@"))
+        .expect("inlined loop");
+    assert!(f.when.is_some() && f.deps.iter().any(|d| p.node(d.on).name == "servers"));
+    // The inner step keeps its own condition only: the loop already carries the call's.
+    assert!(
+        matches!(&node(p, "notify@12.b").when, Some(Expr::Binary(BinOp::Ne, l, _)) if matches!(**l, Expr::LoopVar(_)))
+    );
+    let bad = compile("procedure p() {\n  a = lifeboat.hook(event: \"x\")\n}\n\nrunbook r \"t\" {\n  p() retry 3\n}\n");
+    assert!(bad
+        .diagnostics
+        .list
+        .iter()
+        .any(|d| d.message.contains("`retry` on a procedure call")));
+}

@@ -494,11 +494,13 @@ impl<'a> Lowerer<'a> {
             return;
         }
         for a in &s.attrs {
-            diags.push(misplaced(
-                a.loc(),
-                &format!("`{}` on a procedure call", a.keyword()),
-                "on action steps; put it on the steps inside the procedure",
-            ));
+            if !matches!(a, Attr::When(..) | Attr::After(..)) {
+                diags.push(misplaced(
+                    a.loc(),
+                    &format!("`{}` on a procedure call", a.keyword()),
+                    "on action steps; put it on the steps inside the procedure (a call takes `when` and `after`)",
+                ));
+            }
         }
         let sigs = catalogue::param_sigs(&proc.params, &self.cat.types, diags);
         let label = match &s.binding {
@@ -518,6 +520,7 @@ impl<'a> Lowerer<'a> {
             prefix,
         );
         f.ret_ty = proc.ret.as_ref().map(|t| self.cat.types.resolve(t, diags));
+        f.call_attrs = &s.attrs;
         self.frames.push(f);
         let fid = self.frames.len() - 1;
         self.call_stack.push(proc.name.name.clone());
