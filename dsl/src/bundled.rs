@@ -1,0 +1,69 @@
+//! The bundled runbooks (`workflows/`), embedded in the binary.
+//!
+//! `lifeboat plan option1/protect` names `workflows/option1/protect.dr`;
+//! [`resolve`] does that mapping and [`crate::loader::BundledLoader`] serves
+//! the texts (and their imports, e.g. `workflows/common.dr`).
+
+/// `(path, text)` of every bundled runbook file.
+pub const WORKFLOWS: &[(&str, &str)] = &[
+    (
+        "workflows/common.dr",
+        include_str!("../../workflows/common.dr"),
+    ),
+    (
+        "workflows/option1/protect.dr",
+        include_str!("../../workflows/option1/protect.dr"),
+    ),
+    (
+        "workflows/option1/recover.dr",
+        include_str!("../../workflows/option1/recover.dr"),
+    ),
+    (
+        "workflows/option1/drill.dr",
+        include_str!("../../workflows/option1/drill.dr"),
+    ),
+    (
+        "workflows/option2/protect.dr",
+        include_str!("../../workflows/option2/protect.dr"),
+    ),
+    (
+        "workflows/option2/recover.dr",
+        include_str!("../../workflows/option2/recover.dr"),
+    ),
+    (
+        "workflows/option2/drill.dr",
+        include_str!("../../workflows/option2/drill.dr"),
+    ),
+    (
+        "workflows/option3/prepare.dr",
+        include_str!("../../workflows/option3/prepare.dr"),
+    ),
+    (
+        "workflows/option3/failover.dr",
+        include_str!("../../workflows/option3/failover.dr"),
+    ),
+    (
+        "workflows/option3/drill.dr",
+        include_str!("../../workflows/option3/drill.dr"),
+    ),
+];
+
+/// The path of a bundled runbook by short name (`option1/protect`), or `None`.
+pub fn resolve(short: &str) -> Option<&'static str> {
+    let short = short
+        .trim_end_matches(".dr")
+        .trim_start_matches("workflows/");
+    WORKFLOWS
+        .iter()
+        .map(|(p, _)| *p)
+        .find(|p| p.trim_start_matches("workflows/").trim_end_matches(".dr") == short)
+}
+
+/// Short names of the bundled runbooks (not `common`, which holds procedures).
+pub fn names() -> Vec<&'static str> {
+    WORKFLOWS
+        .iter()
+        .map(|(p, _)| p.trim_start_matches("workflows/").trim_end_matches(".dr"))
+        .filter(|n| *n != "common")
+        .collect()
+}

@@ -1,0 +1,237 @@
+//! The plan as a graph (petgraph), built in one place for every renderer.
+//!
+//! Nodes: every plan node, plus one node per compensation and per cleanup
+//! call. Edges ([`EdgeKind`]):
+//! - `Data`: the consumer reads the producer's result (the real producer and
+//!   consumer, not the hoisted sibling dependency the executor uses);
+//! - `After`: an `after` clause, or an `approve` gating what follows it;
+//! - `Contains`: a quiesce scope or loop holds the node;
+//! - `Frozen`: the action runs while the scope's targets are frozen;
+//! - `Compensates` / `CleansUp`: the step's compensation or cleanup call.
+//!
+//! Steps inside a `for` are *dynamic*: they fan out at run time.
+
+use crate::plan::{DepReason, Expr, NodeKind, Piece, Plan, StepId};
+use petgraph::graph::{DiGraph, NodeIndex};
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", content = "step", rename_all = "snake_case")]
+pub enum GraphNode {
+    Step(StepId),
+    Compensation(StepId),
+    Cleanup(StepId),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EdgeKind {
+    Data,
+    After,
+    Contains,
+    Frozen,
+    Compensates,
+    CleansUp,
+}
+
+/// An edge by node names, for output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NamedEdge {
+    pub from: String,
+    pub to: String,
+    pub kind: EdgeKind,
+}
+
+pub struct PlanGraph<'p> {
+    pub plan: &'p Plan,
+    pub graph: DiGraph<GraphNode, EdgeKind>,
+    index: HashMap<GraphNode, NodeIndex>,
+}
+
+impl<'p> PlanGraph<'p> {
+    pub fn build(plan: &'p Plan) -> Self {
+        let mut g = PlanGraph {
+            plan,
+            graph: DiGraph::new(),
+            index: HashMap::new(),
+        };
+        for n in &plan.nodes {
+            g.add(GraphNode::Step(n.id));
+        }
+        for n in &plan.nodes {
+            let to = GraphNode::Step(n.id);
+            if let Some(p) = n.parent {
+                g.edge(GraphNode::Step(p), to, EdgeKind::Contains);
+            }
+            let mut reads = Vec::new();
+            node_exprs(&n.kind, n.when.as_ref(), &mut |e| steps_in(e, &mut reads));
+            reads.sort_unstable();
+            reads.dedup();
+            for r in reads {
+                g.edge(GraphNode::Step(r), to, EdgeKind::Data);
+            }
+            for d in n.deps.iter().filter(|d| d.reason == DepReason::After) {
+                g.edge(GraphNode::Step(d.on), to, EdgeKind::After);
+            }
+            if let NodeKind::Action(a) = &n.kind {
+                if a.compensate.is_some() {
+                    let c = g.add(GraphNode::Compensation(n.id));
+                    let s = g.index[&to];
+                    g.graph.add_edge(s, c, EdgeKind::Compensates);
+                }
+                if a.cleanup.is_some() {
+                    let c = g.add(GraphNode::Cleanup(n.id));
+                    let s = g.index[&to];
+                    g.graph.add_edge(s, c, EdgeKind::CleansUp);
+                }
+                if let Some(q) = g.frozen_by(n.id) {
+                    g.edge(GraphNode::Step(q), to, EdgeKind::Frozen);
+                }
+            }
+        }
+        g
+    }
+
+    fn add(&mut self, n: GraphNode) -> NodeIndex {
+        let i = self.graph.add_node(n);
+        self.index.insert(n, i);
+        i
+    }
+
+    fn edge(&mut self, a: GraphNode, b: GraphNode, k: EdgeKind) {
+        if let (Some(&x), Some(&y)) = (self.index.get(&a), self.index.get(&b)) {
+            self.graph.add_edge(x, y, k);
+        }
+    }
+
+    /// The innermost quiesce scope around a node, if any.
+    pub fn frozen_by(&self, id: StepId) -> Option<StepId> {
+        let mut cur = self.plan.node(id).parent;
+        while let Some(p) = cur {
+            if matches!(self.plan.node(p).kind, NodeKind::Quiesce(_)) {
+                return Some(p);
+            }
+            cur = self.plan.node(p).parent;
+        }
+        None
+    }
+
+    /// Whether the node runs once per item of an enclosing loop.
+    pub fn is_dynamic(&self, id: StepId) -> bool {
+        let mut cur = self.plan.node(id).parent;
+        while let Some(p) = cur {
+            if matches!(self.plan.node(p).kind, NodeKind::ForEach(_)) {
+                return true;
+            }
+            cur = self.plan.node(p).parent;
+        }
+        false
+    }
+
+    /// The display name of a graph node.
+    pub fn name(&self, n: GraphNode) -> String {
+        match n {
+            GraphNode::Step(id) => self.plan.node(id).name.clone(),
+            GraphNode::Compensation(id) => format!("{}/compensate", self.plan.node(id).name),
+            GraphNode::Cleanup(id) => format!("{}/cleanup", self.plan.node(id).name),
+        }
+    }
+
+    /// Every edge, by names, in insertion order.
+    pub fn edges(&self) -> Vec<NamedEdge> {
+        self.graph
+            .edge_indices()
+            .filter_map(|e| {
+                let (a, b) = self.graph.edge_endpoints(e)?;
+                Some(NamedEdge {
+                    from: self.name(self.graph[a]),
+                    to: self.name(self.graph[b]),
+                    kind: self.graph[e],
+                })
+            })
+            .collect()
+    }
+
+    /// A block's nodes in an order the executor may run them one by one:
+    /// dependencies first, otherwise source order (Kahn's algorithm, lowest
+    /// id first). Nodes caught in a cycle, which the compiler reports, come
+    /// last in source order.
+    pub fn block_order(&self, block: &[StepId]) -> Vec<StepId> {
+        use std::cmp::Reverse;
+        use std::collections::{BinaryHeap, HashMap};
+        let pos: HashMap<StepId, usize> =
+            block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        let mut waiting = vec![0usize; block.len()];
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); block.len()];
+        for (i, id) in block.iter().enumerate() {
+            for d in &self.plan.node(*id).deps {
+                if let Some(&j) = pos.get(&d.on) {
+                    waiting[i] += 1;
+                    dependents[j].push(i);
+                }
+            }
+        }
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..block.len())
+            .filter(|i| waiting[*i] == 0)
+            .map(Reverse)
+            .collect();
+        let mut out = Vec::with_capacity(block.len());
+        let mut placed = vec![false; block.len()];
+        while let Some(Reverse(i)) = ready.pop() {
+            out.push(block[i]);
+            placed[i] = true;
+            for &k in &dependents[i] {
+                waiting[k] -= 1;
+                if waiting[k] == 0 {
+                    ready.push(Reverse(k));
+                }
+            }
+        }
+        out.extend(
+            block
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !placed[*i])
+                .map(|(_, id)| *id),
+        );
+        out
+    }
+}
+
+/// Every run-time expression of a node (not its compensation or cleanup).
+pub fn node_exprs(kind: &NodeKind, when: Option<&Expr>, f: &mut dyn FnMut(&Expr)) {
+    if let Some(w) = when {
+        f(w);
+    }
+    match kind {
+        NodeKind::Action(a) => a.call.args.iter().for_each(|x| f(&x.value)),
+        NodeKind::Quiesce(q) => {
+            f(&q.targets);
+            f(&q.order);
+            f(&q.method);
+            q.method_args.iter().for_each(|x| f(&x.value));
+        }
+        NodeKind::ForEach(l) => f(&l.over),
+        NodeKind::Approve(a) => f(&a.prompt),
+    }
+}
+
+/// The steps an expression reads.
+pub fn steps_in(e: &Expr, out: &mut Vec<StepId>) {
+    match e {
+        Expr::Step(id) => out.push(*id),
+        Expr::List(items) => items.iter().for_each(|i| steps_in(i, out)),
+        Expr::Interp(pieces) => pieces.iter().for_each(|p| {
+            if let Piece::Expr(x) = p {
+                steps_in(x, out)
+            }
+        }),
+        Expr::Field(b, _) | Expr::Not(b) => steps_in(b, out),
+        Expr::Binary(_, l, r) => {
+            steps_in(l, out);
+            steps_in(r, out);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,223 @@
+//! Pass 2 for `quiesce` scopes: targets (a list of records with the `by`
+//! field), the order, the method (a literal, a known bare name or a string
+//! variable), the method's arguments (checked against the freeze action;
+//! defaults filled for a literal method) and `within`.
+
+use super::*;
+
+impl<'a> Lowerer<'a> {
+    pub(super) fn compile_quiesce(
+        &mut self,
+        id: StepId,
+        q: &'a ast::QuiesceStmt,
+        frame: usize,
+        parent: Option<StepId>,
+        diags: &mut Diagnostics,
+        reads: &mut Vec<(StepId, DepReason, Loc)>,
+    ) -> NodeKind {
+        let cat = self.cat;
+        let (targets, tt) = self.resolve(&q.targets, frame, parent, None, diags);
+        collect_steps(&targets, q.targets.loc, reads);
+        let record = match &tt {
+            Ty::List(inner) => match inner.as_ref() {
+                Ty::Record(r) => Some(r.clone()),
+                Ty::Any => None,
+                other => {
+                    diags.push(Diagnostic::new(Kind::TypeMismatch, q.targets.loc, format!("quiesce targets must be a list of records, this is a list of `{other}`"), "not records").help("quiesce a list of servers, e.g. the result of nova.find_servers"));
+                    None
+                }
+            },
+            Ty::Any => None,
+            other => {
+                diags.push(
+                    Diagnostic::new(
+                        Kind::TypeMismatch,
+                        q.targets.loc,
+                        format!("quiesce targets must be a list, this is a `{other}`"),
+                        "not a list",
+                    )
+                    .help("quiesce a list of servers, e.g. the result of nova.find_servers"),
+                );
+                None
+            }
+        };
+        if let Some(r) = &record {
+            typecheck::field_type(
+                &Ty::Record(r.clone()),
+                &q.by,
+                q.targets.loc,
+                &cat.types,
+                diags,
+            );
+        }
+        let (order, ot) = self.resolve(&q.order, frame, parent, None, diags);
+        collect_steps(&order, q.order.loc, reads);
+        if ot.elem().is_none() {
+            diags.push(
+                Diagnostic::new(
+                    Kind::TypeMismatch,
+                    q.order.loc,
+                    format!("the quiesce order must be a list, this is a `{ot}`"),
+                    "not a list",
+                )
+                .help("give the groups in order, e.g. [\"db\", \"app\", \"lb\"]"),
+            );
+        }
+        // The method: a literal name, a known method by bare name, or a string variable.
+        let (method, literal) = match &q.method.name {
+            MethodName::Literal(e) => match e.as_plain_str() {
+                Some(n) => (Expr::Str(n.clone()), Some((n, e.loc))),
+                None => {
+                    let (x, _) = self.resolve(e, frame, parent, None, diags);
+                    collect_steps(&x, e.loc, reads);
+                    (x, None)
+                }
+            },
+            MethodName::Name(n) => {
+                let binds = {
+                    At {
+                        lw: self,
+                        frame,
+                        pos: parent,
+                        own: None,
+                    }
+                    .binds(&n.name)
+                };
+                if binds {
+                    let e = ast::Expr {
+                        kind: ast::ExprKind::Name(n.name.clone()),
+                        loc: n.loc,
+                    };
+                    let (x, t) = self.resolve(&e, frame, parent, None, diags);
+                    expect_ty(
+                        &t,
+                        &Ty::String,
+                        n.loc,
+                        "a quiesce method held in a variable",
+                        diags,
+                    );
+                    collect_steps(&x, n.loc, reads);
+                    (x, None)
+                } else {
+                    (Expr::Str(n.name.clone()), Some((n.name.clone(), n.loc)))
+                }
+            }
+        };
+        let mut freeze_params: Vec<ParamSig> = Vec::new();
+        let mut fill_defaults = false;
+        match &literal {
+            Some((name, loc)) => match cat.method(name) {
+                Some(m) => {
+                    if let Some(sig) = cat.actions.get(&m.freeze) {
+                        freeze_params = sig.params.iter().skip(1).cloned().collect();
+                        fill_defaults = true;
+                        if let (Some(r), Some(target)) = (&record, sig.params.first()) {
+                            if target.ty != Ty::Record(r.clone()) {
+                                diags.push(Diagnostic::new(Kind::TypeMismatch, q.targets.loc, format!("method \"{name}\" freezes `{}` values, the targets are `{r}`", target.ty), format!("a list of {r}")).help(format!("quiesce a list of {}", target.ty)));
+                            }
+                        }
+                    }
+                }
+                None => diags.push(
+                    Diagnostic::new(
+                        Kind::UnknownQuiesceMethod,
+                        *loc,
+                        format!("unknown quiesce method `{name}`"),
+                        "no such method",
+                    )
+                    .help(format!(
+                        "known methods: {}; or name a string parameter holding one",
+                        cat.method_names().join(", ")
+                    )),
+                ),
+            },
+            None => {
+                for m in &cat.methods {
+                    if let Some(sig) = cat.actions.get(&m.freeze) {
+                        for p in sig.params.iter().skip(1) {
+                            if !freeze_params.iter().any(|q| q.name == p.name) {
+                                freeze_params.push(ParamSig {
+                                    default: None,
+                                    ..p.clone()
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let mut method_args = Vec::new();
+        if let Some(args) = &q.method.args {
+            for a in args {
+                let Some(n) = &a.name else { continue };
+                match freeze_params.iter().find(|p| p.name == n.name) {
+                    Some(p) => {
+                        let (x, t) = self.resolve(&a.value, frame, parent, None, diags);
+                        collect_steps(&x, a.value.loc, reads);
+                        if !t.fits(&p.ty, typecheck::is_literal(&a.value)) {
+                            diags.push(
+                                Diagnostic::new(
+                                    Kind::TypeMismatch,
+                                    a.value.loc,
+                                    format!(
+                                        "method argument `{}` must be `{}`, found `{t}`",
+                                        p.name, p.ty
+                                    ),
+                                    format!("this is a {t}"),
+                                )
+                                .help("pass a value of the parameter's type"),
+                            );
+                        }
+                        method_args.push(Arg {
+                            name: p.name.clone(),
+                            ty: p.ty.to_plan(),
+                            value: x,
+                        });
+                    }
+                    None => {
+                        let names: Vec<&str> =
+                            freeze_params.iter().map(|p| p.name.as_str()).collect();
+                        diags.push(
+                            Diagnostic::new(
+                                Kind::UnknownArgument,
+                                n.loc,
+                                format!("the quiesce method takes no argument `{}`", n.name),
+                                "unknown argument",
+                            )
+                            .help(if names.is_empty() {
+                                "this method takes no arguments".to_string()
+                            } else {
+                                format!("it takes: {}", names.join(", "))
+                            }),
+                        );
+                    }
+                }
+            }
+        }
+        if fill_defaults {
+            for p in &freeze_params {
+                if !method_args.iter().any(|a| a.name == p.name) {
+                    if let Some(d) = &p.default {
+                        method_args.push(Arg {
+                            name: p.name.clone(),
+                            ty: p.ty.to_plan(),
+                            value: d.clone(),
+                        });
+                    }
+                }
+            }
+            method_args.sort_by_key(|a| freeze_params.iter().position(|p| p.name == a.name));
+        }
+        let within_ms = catalogue::positive_duration(&q.within, "`within`", diags).unwrap_or(0);
+        let body = self.nodes[id.index()].children.clone();
+        NodeKind::Quiesce(QuiesceScope {
+            targets,
+            by: q.by.name.clone(),
+            order,
+            method,
+            method_args,
+            within_ms,
+            body,
+        })
+    }
+}

@@ -1,0 +1,924 @@
+//! Text → [`ast::File`], with the pest grammar in `grammar.pest`.
+//!
+//! A syntax error becomes one [`Diagnostic`] of kind `Syntax` at the place
+//! pest gave up, its expectations spelled in words. Numbers that do not fit
+//! are reported here too; everything else is left to the compiler.
+
+use crate::ast::*;
+use crate::comments;
+use crate::diagnostic::{Diagnostic, Kind};
+use crate::source::{FileId, Loc, SourceFile};
+use pest::iterators::Pair;
+use pest::Parser;
+use pest_derive::Parser;
+
+#[derive(Parser)]
+#[grammar = "grammar.pest"]
+struct Grammar;
+
+/// Parse one file. `file` is its id in the source map, `src` its text.
+pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
+    let mut pairs = match Grammar::parse(Rule::file, &src.text) {
+        Ok(p) => p,
+        Err(e) => return Err(vec![syntax_error(file, src, e)]),
+    };
+    let mut b = Builder {
+        file,
+        src,
+        errors: Vec::new(),
+        comments: comments::scan(&src.text),
+    };
+    let Some(top) = pairs.next() else {
+        return Err(vec![Diagnostic::new(
+            Kind::Syntax,
+            Loc::default(),
+            "empty parse",
+            "here",
+        )]);
+    };
+    let items = kids(top)
+        .filter(|p| p.as_rule() != Rule::EOI)
+        .map(|p| b.item(p))
+        .collect();
+    if b.errors.is_empty() {
+        Ok(File { items })
+    } else {
+        Err(b.errors)
+    }
+}
+
+fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> Diagnostic {
+    let (start, end) = match e.location {
+        pest::error::InputLocation::Pos(p) => (p, p),
+        pest::error::InputLocation::Span((s, e)) => (s, e),
+    };
+    // Point at the whole offending token, not just its first byte.
+    let end = if end > start {
+        end
+    } else {
+        let rest = &src.text[start.min(src.text.len())..];
+        let len = rest
+            .char_indices()
+            .find(|(_, c)| c.is_whitespace() || "(){}[],:".contains(*c))
+            .map(|(i, _)| i)
+            .unwrap_or(rest.len());
+        start + len.max(rest.chars().next().map(char::len_utf8).unwrap_or(0))
+    };
+    let found = src
+        .text
+        .get(start..end)
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("`{s}`"))
+        .unwrap_or_else(|| "end of file".into());
+    let expected = match &e.variant {
+        pest::error::ErrorVariant::ParsingError { positives, .. } => {
+            let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+            words.sort_unstable();
+            words.dedup();
+            words
+        }
+        pest::error::ErrorVariant::CustomError { .. } => Vec::new(),
+    };
+    let loc = Loc {
+        file,
+        span: src.span(start, end),
+    };
+    let message = if expected.is_empty() {
+        format!("unexpected {found}")
+    } else {
+        format!("expected {}, found {found}", join_or(&expected))
+    };
+    Diagnostic::new(Kind::Syntax, loc, message, "the parser stopped here")
+        .help("see docs/language.md for the syntax of each statement")
+}
+
+fn join_or(words: &[&str]) -> String {
+    match words {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} or {last}", init.join(", ")),
+    }
+}
+
+/// Rule names as a reader would say them; `None` hides plumbing rules.
+fn describe(r: Rule) -> Option<&'static str> {
+    Some(match r {
+        Rule::EOI => "end of file",
+        Rule::ident | Rule::binding | Rule::field => "a name",
+        Rule::qname => "an action name",
+        Rule::keyword => "a keyword",
+        Rule::string => "a string",
+        Rule::int => "an integer",
+        Rule::duration => "a duration (e.g. 30s)",
+        Rule::expr
+        | Rule::or_expr
+        | Rule::and_expr
+        | Rule::negation
+        | Rule::cmp_expr
+        | Rule::postfix => "an expression",
+        Rule::type_expr | Rule::list_type => "a type",
+        Rule::import | Rule::k_import => "`import`",
+        Rule::runbook | Rule::k_runbook => "`runbook`",
+        Rule::procedure | Rule::k_procedure => "`procedure`",
+        Rule::type_decl | Rule::k_type => "`type`",
+        Rule::action_decl | Rule::k_action => "`action`",
+        Rule::method_decl => "`quiesce method`",
+        Rule::block => "`{`",
+        Rule::param_stmt | Rule::k_param => "`param`",
+        Rule::schedule_stmt | Rule::k_schedule => "`schedule`",
+        Rule::tz_clause | Rule::k_tz => "`tz`",
+        Rule::retain_stmt | Rule::k_retain => "`retain`",
+        Rule::retain_part | Rule::retain_key => "`last`, `hourly`, `daily`, `weekly` or `monthly`",
+        Rule::approve_stmt | Rule::k_approve => "`approve`",
+        Rule::quiesce_stmt | Rule::k_quiesce => "`quiesce`",
+        Rule::for_stmt | Rule::k_for => "`for`",
+        Rule::return_stmt | Rule::k_return => "`return`",
+        Rule::step_stmt | Rule::call => "a step (`name = ns.action(…)`)",
+        Rule::k_by => "`by`",
+        Rule::k_in => "`in`",
+        Rule::k_via => "`via`",
+        Rule::k_within => "`within`",
+        Rule::method_ref => "a quiesce method",
+        Rule::method_args => "`(`",
+        Rule::parallel_clause | Rule::k_parallel => "`parallel`",
+        Rule::retry_attr | Rule::k_retry => "`retry`",
+        Rule::k_backoff => "`backoff`",
+        Rule::timeout_attr | Rule::k_timeout => "`timeout`",
+        Rule::compensate_attr | Rule::k_compensate => "`compensate`",
+        Rule::cleanup_attr | Rule::k_cleanup => "`cleanup`",
+        Rule::when_attr | Rule::k_when => "`when`",
+        Rule::after_attr | Rule::k_after => "`after`",
+        Rule::k_and => "`and`",
+        Rule::k_or => "`or`",
+        Rule::cmp_op => "`==` or `!=`",
+        Rule::named_arg | Rule::pos_arg => "an argument",
+        Rule::sig_param => "a parameter (`name: type`)",
+        Rule::ret_type => "`->`",
+        Rule::field_decl => "a field (`name: type`)",
+        Rule::kind_attr | Rule::k_kind => "`kind`",
+        Rule::effect => "`read`, `mutate` or `destroy`",
+        Rule::undo_attr | Rule::k_undo => "`undo`",
+        Rule::undo_none => "`none`",
+        Rule::list => "a list",
+        Rule::true_lit | Rule::false_lit => "a boolean",
+        Rule::str_text | Rule::str_esc | Rule::interp => "string text",
+        _ => return None,
+    })
+}
+
+fn is_keyword(r: Rule) -> bool {
+    matches!(
+        r,
+        Rule::k_import
+            | Rule::k_runbook
+            | Rule::k_procedure
+            | Rule::k_param
+            | Rule::k_schedule
+            | Rule::k_tz
+            | Rule::k_retain
+            | Rule::k_approve
+            | Rule::k_quiesce
+            | Rule::k_by
+            | Rule::k_in
+            | Rule::k_via
+            | Rule::k_within
+            | Rule::k_for
+            | Rule::k_parallel
+            | Rule::k_return
+            | Rule::k_retry
+            | Rule::k_backoff
+            | Rule::k_timeout
+            | Rule::k_compensate
+            | Rule::k_cleanup
+            | Rule::k_when
+            | Rule::k_after
+            | Rule::k_and
+            | Rule::k_or
+            | Rule::k_not
+            | Rule::k_type
+            | Rule::k_action
+            | Rule::k_kind
+            | Rule::k_undo
+            | Rule::k_method
+            | Rule::k_freeze
+            | Rule::k_thaw
+    )
+}
+
+/// The children of a pair, keywords left out.
+fn kids(p: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    p.into_inner().filter(|c| !is_keyword(c.as_rule()))
+}
+
+struct Builder<'s> {
+    file: FileId,
+    src: &'s SourceFile,
+    errors: Vec<Diagnostic>,
+    comments: Vec<comments::Comment>,
+}
+
+/// The grammar guarantees the shape of every pair; a missing child would be a
+/// bug in this file, and is reported as a diagnostic rather than a panic.
+macro_rules! next {
+    ($b:expr, $it:expr, $p:expr) => {
+        match $it.next() {
+            Some(x) => x,
+            None => return $b.internal($p),
+        }
+    };
+}
+
+impl<'s> Builder<'s> {
+    fn loc(&self, p: &Pair<'_, Rule>) -> Loc {
+        // pest leaves the blanks and comments after a node's last token inside its span.
+        let s = p.as_span();
+        let end = comments::trim_end(&self.src.text, &self.comments, s.start(), s.end());
+        Loc {
+            file: self.file,
+            span: self.src.span(s.start(), end),
+        }
+    }
+
+    fn internal<T: Placeholder>(&mut self, loc: Loc) -> T {
+        self.errors.push(Diagnostic::new(
+            Kind::Syntax,
+            loc,
+            "internal parser error: unexpected tree shape",
+            "here",
+        ));
+        T::placeholder(loc)
+    }
+
+    fn ident(&self, p: Pair<'_, Rule>) -> Ident {
+        Ident {
+            name: p.as_str().to_string(),
+            loc: self.loc(&p),
+        }
+    }
+
+    fn item(&mut self, p: Pair<'_, Rule>) -> Item {
+        let loc = self.loc(&p);
+        let rule = p.as_rule();
+        let mut it = kids(p);
+        match rule {
+            Rule::import => Item::Import(Import {
+                path: self.expr_any(next!(self, it, loc)),
+                loc,
+            }),
+            Rule::runbook => {
+                let name = self.ident(next!(self, it, loc));
+                let title = self.expr_any(next!(self, it, loc));
+                let body = self.block(next!(self, it, loc));
+                Item::Runbook(Runbook {
+                    name,
+                    title,
+                    body,
+                    loc,
+                })
+            }
+            Rule::procedure => {
+                let name = self.ident(next!(self, it, loc));
+                let mut params = Vec::new();
+                let mut ret = None;
+                let mut body = None;
+                for c in it {
+                    match c.as_rule() {
+                        Rule::sig_param => params.push(self.sig_param(c)),
+                        Rule::ret_type => ret = Some(self.ret_type(c)),
+                        _ => body = Some(self.block(c)),
+                    }
+                }
+                let body = match body {
+                    Some(b) => b,
+                    None => return self.internal(loc),
+                };
+                Item::Procedure(Procedure {
+                    name,
+                    params,
+                    ret,
+                    body,
+                    loc,
+                })
+            }
+            Rule::type_decl => {
+                let name = self.ident(next!(self, it, loc));
+                let fields = it
+                    .map(|f| {
+                        let floc = self.loc(&f);
+                        let mut fi = kids(f);
+                        let name = match fi.next() {
+                            Some(n) => self.ident(n),
+                            None => return self.internal(floc),
+                        };
+                        let ty = match fi.next() {
+                            Some(t) => self.type_expr(t),
+                            None => return self.internal(floc),
+                        };
+                        FieldDecl {
+                            name,
+                            ty,
+                            loc: floc,
+                        }
+                    })
+                    .collect();
+                Item::Type(TypeDecl { name, fields, loc })
+            }
+            Rule::action_decl => {
+                let name = self.ident(next!(self, it, loc));
+                let mut params = Vec::new();
+                let mut ret = None;
+                let mut attrs = Vec::new();
+                for c in it {
+                    let cloc = self.loc(&c);
+                    match c.as_rule() {
+                        Rule::sig_param => params.push(self.sig_param(c)),
+                        Rule::ret_type => ret = Some(self.ret_type(c)),
+                        Rule::kind_attr => match kids(c).next() {
+                            Some(e) => attrs.push(ActionAttr::Kind(self.ident(e))),
+                            None => return self.internal(cloc),
+                        },
+                        Rule::undo_attr => match kids(c).next() {
+                            Some(u) if u.as_rule() == Rule::undo_none => {
+                                attrs.push(ActionAttr::Undo(None, cloc))
+                            }
+                            Some(u) => attrs.push(ActionAttr::Undo(Some(self.call(u)), cloc)),
+                            None => return self.internal(cloc),
+                        },
+                        Rule::retry_attr => attrs.push(ActionAttr::Retry(self.retry(c))),
+                        Rule::timeout_attr => match kids(c).next() {
+                            Some(d) => attrs.push(ActionAttr::Timeout(self.duration(d), cloc)),
+                            None => return self.internal(cloc),
+                        },
+                        _ => return self.internal(cloc),
+                    }
+                }
+                Item::Action(ActionDecl {
+                    name,
+                    params,
+                    ret,
+                    attrs,
+                    loc,
+                })
+            }
+            Rule::method_decl => {
+                let name = self.expr_any(next!(self, it, loc));
+                let freeze = self.ident(next!(self, it, loc));
+                let thaw = self.ident(next!(self, it, loc));
+                Item::Method(MethodDecl {
+                    name,
+                    freeze,
+                    thaw,
+                    loc,
+                })
+            }
+            _ => self.internal(loc),
+        }
+    }
+
+    fn ret_type(&mut self, p: Pair<'_, Rule>) -> TypeExpr {
+        let loc = self.loc(&p);
+        match kids(p).next() {
+            Some(t) => self.type_expr(t),
+            None => self.internal(loc),
+        }
+    }
+
+    fn sig_param(&mut self, p: Pair<'_, Rule>) -> SigParam {
+        let loc = self.loc(&p);
+        let mut it = kids(p);
+        let name = self.ident(next!(self, it, loc));
+        let ty = self.type_expr(next!(self, it, loc));
+        let default = it.next().map(|e| self.expr_any(e));
+        SigParam {
+            name,
+            ty,
+            default,
+            loc,
+        }
+    }
+
+    fn type_expr(&mut self, p: Pair<'_, Rule>) -> TypeExpr {
+        let loc = self.loc(&p);
+        let inner = match kids(p).next() {
+            Some(i) => i,
+            None => return self.internal(loc),
+        };
+        match inner.as_rule() {
+            Rule::list_type => {
+                let elem = match kids(inner).next() {
+                    Some(e) => self.type_expr(e),
+                    None => return self.internal(loc),
+                };
+                TypeExpr {
+                    kind: TypeExprKind::List(Box::new(elem)),
+                    loc,
+                }
+            }
+            _ => TypeExpr {
+                kind: TypeExprKind::Named(inner.as_str().to_string()),
+                loc,
+            },
+        }
+    }
+
+    fn block(&mut self, p: Pair<'_, Rule>) -> Block {
+        let loc = self.loc(&p);
+        let stmts = kids(p).map(|s| self.stmt(s)).collect();
+        Block { stmts, loc }
+    }
+
+    fn stmt(&mut self, p: Pair<'_, Rule>) -> Stmt {
+        let loc = self.loc(&p);
+        let rule = p.as_rule();
+        let mut it = kids(p);
+        match rule {
+            Rule::param_stmt => Stmt::Param(self.sig_param(next!(self, it, loc)), loc),
+            Rule::schedule_stmt => {
+                let cron = self.expr_any(next!(self, it, loc));
+                let tz = match it.next() {
+                    Some(t) => {
+                        let tloc = self.loc(&t);
+                        match kids(t).next() {
+                            Some(s) => Some(self.expr_any(s)),
+                            None => return self.internal(tloc),
+                        }
+                    }
+                    None => None,
+                };
+                Stmt::Schedule(Schedule { cron, tz, loc })
+            }
+            Rule::retain_stmt => {
+                let mut parts = Vec::new();
+                for part in it {
+                    let ploc = self.loc(&part);
+                    let mut pi = kids(part);
+                    let key = self.ident(next!(self, pi, ploc));
+                    let count = self.int(next!(self, pi, ploc));
+                    parts.push(RetainPart {
+                        key,
+                        count,
+                        loc: ploc,
+                    });
+                }
+                Stmt::Retain(Retain { parts, loc })
+            }
+            Rule::approve_stmt => {
+                let prompt = self.expr_any(next!(self, it, loc));
+                let attrs = it.map(|a| self.attr(a)).collect();
+                Stmt::Approve(ApproveStmt { prompt, attrs, loc })
+            }
+            Rule::return_stmt => Stmt::Return(self.expr_any(next!(self, it, loc)), loc),
+            Rule::quiesce_stmt => {
+                let targets = self.expr_any(next!(self, it, loc));
+                let by = self.ident(next!(self, it, loc));
+                let order = self.expr_any(next!(self, it, loc));
+                let method = self.method_ref(next!(self, it, loc));
+                let within = self.duration(next!(self, it, loc));
+                let mut attrs = Vec::new();
+                let mut body = None;
+                for c in it {
+                    if c.as_rule() == Rule::block {
+                        body = Some(self.block(c));
+                    } else {
+                        attrs.push(self.attr(c));
+                    }
+                }
+                let body = match body {
+                    Some(b) => b,
+                    None => return self.internal(loc),
+                };
+                Stmt::Quiesce(QuiesceStmt {
+                    targets,
+                    by,
+                    order,
+                    method,
+                    within,
+                    attrs,
+                    body,
+                    loc,
+                })
+            }
+            Rule::for_stmt => {
+                let var = self.ident(next!(self, it, loc));
+                let over = self.expr_any(next!(self, it, loc));
+                let mut parallel = None;
+                let mut attrs = Vec::new();
+                let mut body = None;
+                for c in it {
+                    match c.as_rule() {
+                        Rule::block => body = Some(self.block(c)),
+                        Rule::parallel_clause => {
+                            let ploc = self.loc(&c);
+                            match kids(c).next() {
+                                Some(n) => parallel = Some((self.int(n), ploc)),
+                                None => return self.internal(ploc),
+                            }
+                        }
+                        _ => attrs.push(self.attr(c)),
+                    }
+                }
+                let body = match body {
+                    Some(b) => b,
+                    None => return self.internal(loc),
+                };
+                Stmt::For(ForStmt {
+                    var,
+                    over,
+                    parallel,
+                    attrs,
+                    body,
+                    loc,
+                })
+            }
+            Rule::step_stmt => {
+                let mut binding = None;
+                let mut call = None;
+                let mut attrs = Vec::new();
+                for c in it {
+                    match c.as_rule() {
+                        Rule::binding => {
+                            let bloc = self.loc(&c);
+                            match kids(c).next() {
+                                Some(n) => binding = Some(self.ident(n)),
+                                None => return self.internal(bloc),
+                            }
+                        }
+                        Rule::call => call = Some(self.call(c)),
+                        _ => attrs.push(self.attr(c)),
+                    }
+                }
+                let call = match call {
+                    Some(c) => c,
+                    None => return self.internal(loc),
+                };
+                Stmt::Step(StepStmt {
+                    binding,
+                    call,
+                    attrs,
+                    loc,
+                })
+            }
+            _ => self.internal(loc),
+        }
+    }
+
+    fn method_ref(&mut self, p: Pair<'_, Rule>) -> MethodRef {
+        let loc = self.loc(&p);
+        let mut it = kids(p);
+        let n = next!(self, it, loc);
+        let name = if n.as_rule() == Rule::string {
+            MethodName::Literal(self.expr_any(n))
+        } else {
+            MethodName::Name(self.ident(n))
+        };
+        let args = it.next().map(|a| kids(a).map(|x| self.arg(x)).collect());
+        MethodRef { name, args, loc }
+    }
+
+    fn attr(&mut self, p: Pair<'_, Rule>) -> Attr {
+        let loc = self.loc(&p);
+        let rule = p.as_rule();
+        let mut it = kids(p.clone());
+        match rule {
+            Rule::retry_attr => Attr::Retry(self.retry(p)),
+            Rule::timeout_attr => Attr::Timeout(self.duration(next!(self, it, loc)), loc),
+            Rule::compensate_attr => {
+                let c = next!(self, it, loc);
+                if c.as_rule() == Rule::undo_none {
+                    Attr::Compensate(None, loc)
+                } else {
+                    Attr::Compensate(Some(self.call(c)), loc)
+                }
+            }
+            Rule::cleanup_attr => Attr::Cleanup(self.call(next!(self, it, loc)), loc),
+            Rule::when_attr => Attr::When(self.expr_any(next!(self, it, loc)), loc),
+            Rule::after_attr => Attr::After(it.map(|i| self.ident(i)).collect(), loc),
+            _ => self.internal(loc),
+        }
+    }
+
+    fn retry(&mut self, p: Pair<'_, Rule>) -> Retry {
+        let loc = self.loc(&p);
+        let mut it = kids(p);
+        let count = self.int(next!(self, it, loc));
+        let backoff = it.next().map(|d| self.duration(d));
+        Retry {
+            count,
+            backoff,
+            loc,
+        }
+    }
+
+    fn duration(&self, p: Pair<'_, Rule>) -> Duration {
+        Duration {
+            text: p.as_str().to_string(),
+            loc: self.loc(&p),
+        }
+    }
+
+    fn int(&mut self, p: Pair<'_, Rule>) -> i64 {
+        match p.as_str().parse::<i64>() {
+            Ok(n) => n,
+            Err(_) => {
+                let loc = self.loc(&p);
+                self.errors.push(
+                    Diagnostic::new(
+                        Kind::BadNumber,
+                        loc,
+                        format!("integer `{}` is too large", p.as_str()),
+                        "does not fit in 64 bits",
+                    )
+                    .help("integers range from -9223372036854775808 to 9223372036854775807"),
+                );
+                0
+            }
+        }
+    }
+
+    fn call(&mut self, p: Pair<'_, Rule>) -> Call {
+        let loc = self.loc(&p);
+        let mut it = kids(p);
+        let name = self.ident(next!(self, it, loc));
+        let args = it.map(|a| self.arg(a)).collect();
+        Call { name, args, loc }
+    }
+
+    fn arg(&mut self, p: Pair<'_, Rule>) -> Arg {
+        let loc = self.loc(&p);
+        let rule = p.as_rule();
+        let mut it = kids(p);
+        if rule == Rule::named_arg {
+            let name = self.ident(next!(self, it, loc));
+            let value = self.expr_any(next!(self, it, loc));
+            Arg {
+                name: Some(name),
+                value,
+                loc,
+            }
+        } else {
+            Arg {
+                name: None,
+                value: self.expr_any(next!(self, it, loc)),
+                loc,
+            }
+        }
+    }
+
+    /// Any expression-level pair (`expr`, `or_expr`, …, `string`, `ident`).
+    fn expr_any(&mut self, p: Pair<'_, Rule>) -> Expr {
+        let loc = self.loc(&p);
+        let rule = p.as_rule();
+        match rule {
+            Rule::expr => {
+                let mut it = kids(p);
+                let inner = next!(self, it, loc);
+                self.expr_any(inner)
+            }
+            Rule::or_expr | Rule::and_expr => {
+                let op = if rule == Rule::or_expr {
+                    BinOp::Or
+                } else {
+                    BinOp::And
+                };
+                let mut it = kids(p);
+                let first = next!(self, it, loc);
+                let mut acc = self.expr_any(first);
+                for rhs in it {
+                    let rhs = self.expr_any(rhs);
+                    let l = acc.loc.to(rhs.loc);
+                    acc = Expr {
+                        kind: ExprKind::Binary(op, Box::new(acc), Box::new(rhs)),
+                        loc: l,
+                    };
+                }
+                acc
+            }
+            Rule::negation => {
+                let mut it = kids(p);
+                let inner = next!(self, it, loc);
+                Expr {
+                    kind: ExprKind::Not(Box::new(self.expr_any(inner))),
+                    loc,
+                }
+            }
+            Rule::cmp_expr => {
+                let mut it = kids(p);
+                let first = next!(self, it, loc);
+                let lhs = self.expr_any(first);
+                match it.next() {
+                    None => lhs,
+                    Some(op) => {
+                        let op = if op.as_str() == "==" {
+                            BinOp::Eq
+                        } else {
+                            BinOp::Ne
+                        };
+                        let rhs = self.expr_any(next!(self, it, loc));
+                        Expr {
+                            kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
+                            loc,
+                        }
+                    }
+                }
+            }
+            Rule::postfix => {
+                let mut it = kids(p);
+                let first = next!(self, it, loc);
+                let mut acc = self.expr_any(first);
+                for field in it {
+                    let f = self.ident(field);
+                    let l = acc.loc.to(f.loc);
+                    acc = Expr {
+                        kind: ExprKind::Field(Box::new(acc), f),
+                        loc: l,
+                    };
+                }
+                acc
+            }
+            Rule::string => {
+                let mut pieces: Vec<StrPiece> = Vec::new();
+                for part in p.into_inner() {
+                    match part.as_rule() {
+                        Rule::str_text => push_lit(&mut pieces, part.as_str()),
+                        Rule::str_esc => {
+                            let c = match part.as_str() {
+                                "\\n" => "\n",
+                                "\\t" => "\t",
+                                other => &other[1..],
+                            };
+                            push_lit(&mut pieces, c);
+                        }
+                        Rule::interp => {
+                            let iloc = self.loc(&part);
+                            match kids(part).next() {
+                                Some(e) => pieces.push(StrPiece::Expr(self.expr_any(e))),
+                                None => return self.internal(iloc),
+                            }
+                        }
+                        _ => return self.internal(loc),
+                    }
+                }
+                Expr {
+                    kind: ExprKind::Str(pieces),
+                    loc,
+                }
+            }
+            Rule::int => Expr {
+                kind: ExprKind::Int(self.int(p)),
+                loc,
+            },
+            Rule::duration => Expr {
+                kind: ExprKind::Duration(self.duration(p)),
+                loc,
+            },
+            Rule::true_lit => Expr {
+                kind: ExprKind::Bool(true),
+                loc,
+            },
+            Rule::false_lit => Expr {
+                kind: ExprKind::Bool(false),
+                loc,
+            },
+            Rule::list => Expr {
+                kind: ExprKind::List(kids(p).map(|e| self.expr_any(e)).collect()),
+                loc,
+            },
+            Rule::ident => Expr {
+                kind: ExprKind::Name(p.as_str().to_string()),
+                loc,
+            },
+            _ => self.internal(loc),
+        }
+    }
+}
+
+fn push_lit(pieces: &mut Vec<StrPiece>, s: &str) {
+    if let Some(StrPiece::Lit(last)) = pieces.last_mut() {
+        last.push_str(s);
+    } else {
+        pieces.push(StrPiece::Lit(s.to_string()));
+    }
+}
+
+/// A stand-in value after an internal error, so parsing can finish.
+trait Placeholder {
+    fn placeholder(loc: Loc) -> Self;
+}
+
+impl Placeholder for Expr {
+    fn placeholder(loc: Loc) -> Self {
+        Expr {
+            kind: ExprKind::Bool(false),
+            loc,
+        }
+    }
+}
+
+impl Placeholder for Item {
+    fn placeholder(loc: Loc) -> Self {
+        Item::Import(Import {
+            path: Expr::placeholder(loc),
+            loc,
+        })
+    }
+}
+
+impl Placeholder for Stmt {
+    fn placeholder(loc: Loc) -> Self {
+        Stmt::Return(Expr::placeholder(loc), loc)
+    }
+}
+
+impl Placeholder for Attr {
+    fn placeholder(loc: Loc) -> Self {
+        Attr::After(Vec::new(), loc)
+    }
+}
+
+impl Placeholder for TypeExpr {
+    fn placeholder(loc: Loc) -> Self {
+        TypeExpr {
+            kind: TypeExprKind::Named("none".into()),
+            loc,
+        }
+    }
+}
+
+impl Placeholder for FieldDecl {
+    fn placeholder(loc: Loc) -> Self {
+        FieldDecl {
+            name: Ident {
+                name: String::new(),
+                loc,
+            },
+            ty: TypeExpr::placeholder(loc),
+            loc,
+        }
+    }
+}
+
+impl Placeholder for SigParam {
+    fn placeholder(loc: Loc) -> Self {
+        SigParam {
+            name: Ident {
+                name: String::new(),
+                loc,
+            },
+            ty: TypeExpr::placeholder(loc),
+            default: None,
+            loc,
+        }
+    }
+}
+
+impl Placeholder for MethodRef {
+    fn placeholder(loc: Loc) -> Self {
+        MethodRef {
+            name: MethodName::Literal(Expr::placeholder(loc)),
+            args: None,
+            loc,
+        }
+    }
+}
+
+impl Placeholder for Retry {
+    fn placeholder(loc: Loc) -> Self {
+        Retry {
+            count: 0,
+            backoff: None,
+            loc,
+        }
+    }
+}
+
+impl Placeholder for Call {
+    fn placeholder(loc: Loc) -> Self {
+        Call {
+            name: Ident {
+                name: String::new(),
+                loc,
+            },
+            args: Vec::new(),
+            loc,
+        }
+    }
+}
+
+impl Placeholder for Arg {
+    fn placeholder(loc: Loc) -> Self {
+        Arg {
+            name: None,
+            value: Expr::placeholder(loc),
+            loc,
+        }
+    }
+}
+
+impl Placeholder for Block {
+    fn placeholder(loc: Loc) -> Self {
+        Block {
+            stmts: Vec::new(),
+            loc,
+        }
+    }
+}

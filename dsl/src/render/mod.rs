@@ -1,0 +1,48 @@
+//! Renderers: tiny functions from a [`PlanGraph`] to text. They know nothing
+//! of the compiler; [`expr`] holds the one thing they share, printing plan
+//! expressions and calls back in the language's syntax.
+
+pub mod dot;
+pub mod expr;
+pub mod json;
+pub mod mermaid;
+pub mod text;
+
+use crate::graph::PlanGraph;
+
+/// The output formats of `lifeboat plan`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Dot,
+    Mermaid,
+    Json,
+}
+
+impl Format {
+    pub const ALL: [(&'static str, Format); 4] = [
+        ("text", Format::Text),
+        ("dot", Format::Dot),
+        ("mermaid", Format::Mermaid),
+        ("json", Format::Json),
+    ];
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Text => "txt",
+            Format::Dot => "dot",
+            Format::Mermaid => "mmd",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// Render the graph in a format.
+pub fn render(g: &PlanGraph<'_>, format: Format) -> String {
+    match format {
+        Format::Text => text::render(g),
+        Format::Dot => dot::render(g),
+        Format::Mermaid => mermaid::render(g),
+        Format::Json => json::render(g),
+    }
+}

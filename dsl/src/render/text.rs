@@ -1,0 +1,224 @@
+//! The plan for a terminal: header, parameters, then each block's steps in a
+//! runnable order with their kind, quiesce windows bracketed, loops shown as
+//! fan-outs (`×N (at run time)`), and the compensations and cleanups listed.
+
+use super::expr::{call, expr, quote};
+use crate::duration::format_ms;
+use crate::graph::PlanGraph;
+use crate::plan::{DepReason, NodeKind, Plan, StepId};
+use std::fmt::Write;
+
+pub fn render(g: &PlanGraph<'_>) -> String {
+    let p = g.plan;
+    let mut out = String::new();
+    let _ = writeln!(out, "runbook {} — {}", p.runbook, p.title);
+    let _ = writeln!(out, "source: {}", p.source_path);
+    if !p.params.is_empty() {
+        let _ = writeln!(out, "params:");
+        for prm in &p.params {
+            match &prm.default {
+                Some(v) => {
+                    let _ = writeln!(out, "  {}: {} = {}", prm.name, prm.ty, v);
+                }
+                None => {
+                    let _ = writeln!(out, "  {}: {} (required)", prm.name, prm.ty);
+                }
+            }
+        }
+    }
+    if let Some(s) = &p.schedule {
+        let _ = writeln!(
+            out,
+            "schedule: {}{}",
+            quote(&s.cron),
+            s.tz.as_ref()
+                .map(|t| format!(" tz {}", quote(t)))
+                .unwrap_or_default()
+        );
+    }
+    if let Some(r) = &p.retain {
+        let parts: Vec<String> = [
+            ("last", r.last),
+            ("hourly", r.hourly),
+            ("daily", r.daily),
+            ("weekly", r.weekly),
+            ("monthly", r.monthly),
+        ]
+        .iter()
+        .filter_map(|(k, v)| v.map(|n| format!("{k} {n}")))
+        .collect();
+        let _ = writeln!(out, "retain: {}", parts.join(", "));
+    }
+    let _ = writeln!(out, "\nsteps:");
+    let mut counter = 0;
+    let width = p
+        .nodes
+        .iter()
+        .map(|n| n.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .clamp(8, 28);
+    block(g, &p.body, "", width, &mut counter, &mut out);
+
+    let mut comp = Vec::new();
+    let mut clean = Vec::new();
+    for n in &p.nodes {
+        if let NodeKind::Action(a) = &n.kind {
+            if let Some(c) = &a.compensate {
+                comp.push(format!(
+                    "  {:<width$} ← {}",
+                    n.name,
+                    call(p, c),
+                    width = width
+                ));
+            }
+            if let Some(c) = &a.cleanup {
+                clean.push(format!(
+                    "  {:<width$} ← {}",
+                    n.name,
+                    call(p, c),
+                    width = width
+                ));
+            }
+        }
+    }
+    if !comp.is_empty() {
+        let _ = writeln!(out, "\ncompensations (if the run fails, in reverse order):");
+        for l in comp.iter().rev() {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    if !clean.is_empty() {
+        let _ = writeln!(
+            out,
+            "\ncleanups (at the end of every run, in reverse order):"
+        );
+        for l in clean.iter().rev() {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    out
+}
+
+fn waits(p: &Plan, id: StepId) -> String {
+    let n = p.node(id);
+    let names = |reason: DepReason| {
+        n.deps
+            .iter()
+            .filter(|d| d.reason == reason)
+            .map(|d| p.node(d.on).name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut s = String::new();
+    let data = names(DepReason::Data);
+    if !data.is_empty() {
+        s.push_str(&format!("  [needs {data}]"));
+    }
+    let after = names(DepReason::After);
+    if !after.is_empty() {
+        s.push_str(&format!("  [after {after}]"));
+    }
+    if let Some(w) = &n.when {
+        s.push_str(&format!("  [when {}]", expr(p, w)));
+    }
+    s
+}
+
+fn block(
+    g: &PlanGraph<'_>,
+    ids: &[StepId],
+    indent: &str,
+    w: usize,
+    counter: &mut usize,
+    out: &mut String,
+) {
+    let p = g.plan;
+    for id in g.block_order(ids) {
+        let n = p.node(id);
+        match &n.kind {
+            NodeKind::Action(a) => {
+                *counter += 1;
+                let fan = if g.is_dynamic(id) { " ×N" } else { "" };
+                let _ = writeln!(
+                    out,
+                    "{indent}{:>3}. {:<w$} {:<8} {}{fan}{}",
+                    counter,
+                    n.name,
+                    a.call.effect.to_string(),
+                    call(p, &a.call),
+                    waits(p, id)
+                );
+                let mut extras = Vec::new();
+                if a.retry.retries > 0 {
+                    extras.push(format!(
+                        "retry {} backoff {}",
+                        a.retry.retries,
+                        format_ms(a.retry.backoff_ms)
+                    ));
+                }
+                extras.push(format!("timeout {}", format_ms(a.timeout_ms)));
+                let _ = writeln!(out, "{indent}     {:<w$} {}", "", extras.join(", "));
+                if let Some(c) = &a.cleanup {
+                    let _ = writeln!(out, "{indent}     {:<w$} cleanup {}", "", call(p, c));
+                }
+            }
+            NodeKind::Approve(a) => {
+                *counter += 1;
+                let _ = writeln!(
+                    out,
+                    "{indent}{:>3}. {:<w$} {:<8} {}{}",
+                    counter,
+                    n.name,
+                    "approve",
+                    expr(p, &a.prompt),
+                    waits(p, id)
+                );
+            }
+            NodeKind::Quiesce(q) => {
+                let args = if q.method_args.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "({})",
+                        q.method_args
+                            .iter()
+                            .map(|a| format!("{}: {}", a.name, expr(p, &a.value)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                };
+                let _ = writeln!(
+                    out,
+                    "{indent}┌─ {}: quiesce {} by {} in {} via {}{args} within {} — frozen while these run:{}",
+                    n.name,
+                    expr(p, &q.targets),
+                    q.by,
+                    expr(p, &q.order),
+                    expr(p, &q.method),
+                    format_ms(q.within_ms),
+                    waits(p, id)
+                );
+                block(g, &q.body, &format!("{indent}│  "), w, counter, out);
+                let _ = writeln!(
+                    out,
+                    "{indent}└─ thaw {} in reverse order",
+                    expr(p, &q.targets)
+                );
+            }
+            NodeKind::ForEach(f) => {
+                let _ = writeln!(
+                    out,
+                    "{indent}┌─ {}: for {} in {} ×N (at run time), {} at a time{}",
+                    n.name,
+                    f.var,
+                    expr(p, &f.over),
+                    f.parallel,
+                    waits(p, id)
+                );
+                block(g, &f.body, &format!("{indent}│  "), w, counter, out);
+                let _ = writeln!(out, "{indent}└─");
+            }
+        }
+    }
+}

@@ -1,0 +1,113 @@
+//! Source files and positions.
+//!
+//! Every file the compiler reads (the runbook, its imports, the embedded
+//! stdlib) gets a [`FileId`] in a [`SourceMap`]. AST nodes carry a [`Loc`]: the
+//! file plus a [`plan::Span`] (byte range, 1-based line and column). Spans never
+//! take part in AST equality (`Loc == Loc` is always true), so two parses of
+//! differently laid-out text compare equal: that is how `fmt` is checked to
+//! preserve the AST.
+
+use crate::plan::Span;
+
+/// Index of a file in a [`SourceMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct FileId(pub u32);
+
+/// Where an AST node came from.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Loc {
+    pub file: FileId,
+    pub span: Span,
+}
+
+impl PartialEq for Loc {
+    fn eq(&self, _: &Loc) -> bool {
+        true
+    }
+}
+
+impl Loc {
+    /// A location covering both `self` and `other` (same file assumed).
+    pub fn to(self, other: Loc) -> Loc {
+        Loc {
+            file: self.file,
+            span: Span {
+                start: self.span.start,
+                end: other.span.end.max(self.span.end),
+                line: self.span.line,
+                col: self.span.col,
+            },
+        }
+    }
+}
+
+/// One source file: its path as given and its text.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: String,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(path: impl Into<String>, text: impl Into<String>) -> Self {
+        let text = text.into();
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (u32, u32) {
+        let offset = offset.min(self.text.len());
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let col = self
+            .text
+            .get(start..offset)
+            .map(|s| s.chars().count())
+            .unwrap_or(offset - start);
+        (line as u32 + 1, col as u32 + 1)
+    }
+
+    pub fn span(&self, start: usize, end: usize) -> Span {
+        let (line, col) = self.line_col(start);
+        Span {
+            start,
+            end,
+            line,
+            col,
+        }
+    }
+}
+
+/// Every file read during one compilation.
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn add(&mut self, path: impl Into<String>, text: impl Into<String>) -> FileId {
+        self.files.push(SourceFile::new(path, text));
+        FileId(self.files.len() as u32 - 1)
+    }
+
+    pub fn get(&self, id: FileId) -> &SourceFile {
+        &self.files[id.0 as usize]
+    }
+
+    pub fn find(&self, path: &str) -> Option<FileId> {
+        self.files
+            .iter()
+            .position(|f| f.path == path)
+            .map(|i| FileId(i as u32))
+    }
+}

@@ -1,0 +1,56 @@
+//! `lifeboat check FILE…`: compile each runbook file and report diagnostics.
+//!
+//! Exit 0 when clean (warnings allowed), 1 when there are warnings and
+//! `--deny-warnings` is given, 2 when any file has an error or cannot be read.
+
+use super::{compile_input, print_diagnostics, EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS};
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Runbook files (`*.dr`) or bundled runbook names (`option1/protect`).
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    /// Exit with status 1 when there are warnings.
+    #[arg(long)]
+    pub deny_warnings: bool,
+    /// One line per diagnostic (`path:line:col: error[code]: message`) instead of the rendered report.
+    #[arg(long)]
+    pub short: bool,
+}
+
+pub fn run(args: Args) -> u8 {
+    let (mut errors, mut warnings) = (0, 0);
+    let mut unreadable = false;
+    for f in &args.files {
+        match compile_input(f) {
+            Ok(c) => {
+                if args.short {
+                    for d in &c.diagnostics.list {
+                        eprintln!("{}", d.one_line(&c.sources));
+                    }
+                } else {
+                    print_diagnostics(&c);
+                }
+                errors += c.diagnostics.error_count();
+                warnings += c.diagnostics.warning_count();
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                unreadable = true;
+            }
+        }
+    }
+    if errors > 0 || unreadable {
+        eprintln!("{errors} error(s), {warnings} warning(s)");
+        EXIT_ERRORS
+    } else if warnings > 0 {
+        eprintln!("{warnings} warning(s)");
+        if args.deny_warnings {
+            EXIT_WARNINGS
+        } else {
+            EXIT_OK
+        }
+    } else {
+        EXIT_OK
+    }
+}

@@ -1,0 +1,39 @@
+//! One file per subcommand. Each exposes `Args` (clap) and `run(args) -> ExitCode`.
+//! Shared here: how a runbook argument (a path or a bundled short name) is
+//! compiled, and how diagnostics are printed.
+
+pub mod check;
+pub mod fmt;
+pub mod plan;
+
+use lifeboat_dsl::bundled;
+use lifeboat_dsl::compiler::{self, Compilation};
+use lifeboat_dsl::loader::{BundledLoader, FsLoader};
+
+/// Exit codes shared by the language commands.
+pub const EXIT_OK: u8 = 0;
+pub const EXIT_WARNINGS: u8 = 1;
+pub const EXIT_ERRORS: u8 = 2;
+
+/// Compile a runbook named by path, or by bundled short name
+/// (`option1/protect`) when no such file exists.
+pub fn compile_input(input: &str) -> Result<Compilation, String> {
+    if std::path::Path::new(input).exists() {
+        return compiler::compile(input, &FsLoader)
+            .map_err(|e| format!("cannot read `{input}`: {e}"));
+    }
+    match bundled::resolve(input) {
+        Some(path) => compiler::compile(path, &BundledLoader),
+        None => Err(format!(
+            "no file `{input}` and no bundled runbook of that name (bundled: {})",
+            bundled::names().join(", ")
+        )),
+    }
+}
+
+/// Print every diagnostic on stderr, rendered by miette.
+pub fn print_diagnostics(c: &Compilation) {
+    for d in &c.diagnostics.list {
+        eprintln!("{:?}", d.report(&c.sources));
+    }
+}
