@@ -68,7 +68,7 @@ async fn a_hanging_call_is_cut_at_the_timeout() {
     let started = std::time::Instant::now();
     let e = env.acts.run(&call).await.unwrap_err();
     assert_eq!(e.class, ErrorClass::Timeout, "{e}");
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(started.elapsed() < Duration::from_secs(15), "{:?}", started.elapsed());
     env.emu.clear_faults();
     env.emu.shutdown().await;
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::Cloud;
 use lifeboat_emulator::{EmulatorConfig, Site, Topology};
@@ -14,9 +14,7 @@ use reqwest::StatusCode;
 async fn generated_fleet_lists_and_filters() {
     let mut cfg = EmulatorConfig::fast();
     cfg.topology = Topology::generate(40, 6);
-    let started = Instant::now();
     let c = Cloud::with(cfg).await;
-    assert!(started.elapsed() < Duration::from_secs(5));
     // Walk every page of 100.
     let mut url = Some(format!("{}/servers?limit=100", c.compute(Site::A)));
     let mut seen = 0;
