@@ -287,7 +287,12 @@ fn block(
             NodeKind::ForEach(f) => {
                 let count = match est {
                     None => "×N (at run time)".to_string(),
-                    Some(_) => fan(g, est, id),
+                    Some(_) => match fan(g, est, id) {
+                        f if f.ends_with("(assumed)") => {
+                            format!("×N (at run time) — assumed {}", f.trim_end_matches(" (assumed)"))
+                        }
+                        f => format!("{f} (resolved)"),
+                    },
                 };
                 let _ = writeln!(
                     out,
