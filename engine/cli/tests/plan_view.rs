@@ -234,3 +234,41 @@ fn json_of(rb: &str) -> serde_json::Value {
     let o = lifeboat(&["plan", rb, "-p", "vnf=ims", "-f", "json"]);
     serde_json::from_slice(&o.stdout).expect("json plan")
 }
+
+#[test]
+fn run_timeline_page_loads_in_chromium_with_a_bar_per_step_instance() {
+    use lifeboat_dsl::estimate::{estimate, Known, Latencies};
+    use lifeboat_dsl::render::html::{render_run, StepTiming};
+    use lifeboat_dsl::{bundled, compiler, graph::PlanGraph, loader::BundledLoader, params};
+    let Some(chrome) = chromium() else { return };
+    let c = compiler::compile(bundled::resolve("option1/protect").unwrap(), &BundledLoader).unwrap();
+    let plan = c.plan(None).unwrap();
+    let v = params::bind(plan, &["vnf=ims".to_string()]).unwrap();
+    let bound = params::apply(plan, &v);
+    let est = estimate(&bound, &Latencies::default(), &Known::default(), 2);
+    let t = |step: &str, start_ms: u64, end_ms: u64, outcome: &str| StepTiming { step: step.into(), start_ms, end_ms, outcome: outcome.into() };
+    let timings = vec![
+        t("servers", 0, 300, "ok"),
+        t("volumes", 300, 700, "ok"),
+        t("grp", 700, 4_000, "ok"),
+        t("snap", 9_000, 21_000, "ok"),
+        t("tmp[0]", 30_000, 52_000, "ok"),
+        t("tmp[1]", 30_000, 61_000, "ok"),
+        t("b[0]", 52_000, 290_000, "ok"),
+        t("b[1]", 61_000, 300_000, "failed"),
+    ];
+    let file = artifacts().join("option1-protect-run.html");
+    std::fs::write(&file, render_run(&PlanGraph::build(&bound), Some(&est), &timings)).unwrap();
+    let (dom, err) = load(&chrome, &file, None);
+    assert!(dom.contains("data-ready=\"ok\""), "self-check failed\n{err}");
+    assert!(console_errors(&err).is_empty(), "{:?}", console_errors(&err));
+    for tm in &timings {
+        assert!(dom.contains(&format!("data-timing=\"{}\"", tm.step)), "no bar for {}", tm.step);
+    }
+    assert!(dom.contains("class=\"bar failed\""));
+    assert_eq!(dom.matches("class=\"estbar\"").count(), timings.len(), "each instance has its estimate");
+    let shot = artifacts().join("option1-protect-run.png");
+    let _ = std::fs::remove_file(&shot);
+    load(&chrome, &file, Some(&shot));
+    assert!(std::fs::metadata(&shot).map(|m| m.len() > 20_000).unwrap_or(false), "run screenshot");
+}
