@@ -11,6 +11,7 @@ pub mod compiler;
 pub mod cron;
 pub mod diagnostic;
 pub mod duration;
+pub mod estimate;
 pub mod fmt;
 pub mod graph;
 pub mod loader;

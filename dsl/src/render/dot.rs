@@ -2,26 +2,46 @@
 //! kind, compensation and cleanup calls as side notes, edges styled by kind.
 
 use super::expr::call;
+use crate::estimate::Estimates;
 use crate::graph::{EdgeKind, GraphNode, PlanGraph};
 use crate::plan::{Effect, NodeKind, StepId};
 use std::fmt::Write;
 
 pub fn render(g: &PlanGraph<'_>) -> String {
+    render_with(g, None)
+}
+
+/// With estimates: critical steps and the edges between them in red, the
+/// estimated window on each quiesce cluster, compensation edges dashed, the
+/// total time in the graph label.
+pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
     let p = g.plan;
     let mut out = String::new();
     let _ = writeln!(out, "digraph \"{}\" {{", esc(&p.runbook));
-    let _ = writeln!(out, "  label=\"{}\";\n  labelloc=t;\n  rankdir=TB;\n  compound=true;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];", esc(&format!("{} — {}", p.runbook, p.title)));
-    block(g, &p.body, "  ", &mut out);
+    let _ = writeln!(out, "  label=\"{}\";\n  labelloc=t;\n  rankdir=TB;\n  compound=true;\n  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\"];", esc(&match est {
+        None => format!("{} — {}", p.runbook, p.title),
+        Some(e) => format!("{} — {} (est. {}, critical path in red)", p.runbook, p.title, crate::duration::format_ms(e.total_ms)),
+    }));
+    block(g, est, &p.body, "  ", &mut out);
     for e in g.graph.edge_indices() {
         let Some((a, b)) = g.graph.edge_endpoints(e) else {
             continue;
         };
-        let style = match g.graph[e] {
-            EdgeKind::Data => "",
-            EdgeKind::After => " [style=dashed, label=\"after\"]",
-            EdgeKind::Contains | EdgeKind::Frozen => continue,
-            EdgeKind::Compensates => " [style=dotted, color=red, arrowhead=none]",
-            EdgeKind::CleansUp => " [style=dotted, color=blue, arrowhead=none]",
+        let crit = |n: GraphNode| match (n, est) {
+            (GraphNode::Step(s), Some(e)) => e.is_critical(&p.node(s).name),
+            _ => false,
+        };
+        let hot = crit(g.graph[a]) && crit(g.graph[b]);
+        let style = match (g.graph[e], hot, est.is_some()) {
+            (EdgeKind::Data, true, _) => " [color=\"#d00000\", penwidth=2.5]",
+            (EdgeKind::Data, false, _) => "",
+            (EdgeKind::After, true, _) => " [style=dashed, label=\"after\", color=\"#d00000\", penwidth=2.5]",
+            (EdgeKind::After, false, _) => " [style=dashed, label=\"after\"]",
+            (EdgeKind::Contains | EdgeKind::Frozen, _, _) => continue,
+            (EdgeKind::Compensates, _, true) => " [style=dashed, color=red, arrowhead=none]",
+            (EdgeKind::Compensates, _, false) => " [style=dotted, color=red, arrowhead=none]",
+            (EdgeKind::CleansUp, _, true) => " [style=dashed, color=blue, arrowhead=none]",
+            (EdgeKind::CleansUp, _, false) => " [style=dotted, color=blue, arrowhead=none]",
         };
         let (Some(x), Some(y)) = (id(g, g.graph[a]), id(g, g.graph[b])) else {
             continue;
@@ -44,10 +64,28 @@ fn id(g: &PlanGraph<'_>, n: GraphNode) -> Option<String> {
     })
 }
 
-fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, out: &mut String) {
+fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &str, out: &mut String) {
     let p = g.plan;
     for id in ids {
         let n = p.node(*id);
+        let hot = if est.is_some_and(|e| e.is_critical(&n.name)) {
+            ", color=\"#d00000\", penwidth=3"
+        } else {
+            ""
+        };
+        let fan_n = || -> String {
+            let Some(e) = est else { return "×N".into() };
+            let mut cur = n.parent;
+            while let Some(x) = cur {
+                if matches!(p.node(x).kind, NodeKind::ForEach(_)) {
+                    if let Some(c) = e.steps.get(&p.node(x).name).and_then(|s| s.count) {
+                        return format!("×{c}");
+                    }
+                }
+                cur = p.node(x).parent;
+            }
+            "×N".into()
+        };
         match &n.kind {
             NodeKind::Action(a) => {
                 let color = match a.call.effect {
@@ -55,10 +93,10 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, out: &mut String) {
                     Effect::Mutate => "#fff4d6",
                     Effect::Destroy => "#ffd9d9",
                 };
-                let fan = if g.is_dynamic(*id) { " ×N" } else { "" };
+                let fan = if g.is_dynamic(*id) { format!(" {}", fan_n()) } else { String::new() };
                 let _ = writeln!(
                     out,
-                    "{indent}n{} [label=\"{}{fan}\\n{} ({})\", fillcolor=\"{color}\"];",
+                    "{indent}n{} [label=\"{}{fan}\\n{} ({})\", fillcolor=\"{color}\"{hot}];",
                     id.0,
                     esc(&n.name),
                     esc(&a.call.action),
@@ -74,28 +112,40 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, out: &mut String) {
             NodeKind::Approve(_) => {
                 let _ = writeln!(
                     out,
-                    "{indent}n{} [label=\"{}\\napprove\", shape=octagon, fillcolor=\"#ffe9b3\"];",
+                    "{indent}n{} [label=\"{}\\napprove\", shape=octagon, fillcolor=\"#ffe9b3\"{hot}];",
                     id.0,
                     esc(&n.name)
                 );
             }
             NodeKind::Quiesce(q) => {
                 let _ = writeln!(out, "{indent}subgraph cluster_n{} {{", id.0);
-                let _ = writeln!(out, "{indent}  label=\"{}: frozen by {} within {}\";\n{indent}  style=filled;\n{indent}  fillcolor=\"#eef7ee\";", esc(&n.name), esc(&super::expr::expr(p, &q.method)), crate::duration::format_ms(q.within_ms));
+                let window = est
+                    .and_then(|e| e.quiesce.iter().find(|w| w.step == n.name))
+                    .map(|w| format!(" — est. window {}{}", crate::duration::format_ms(w.window_ms), if w.exceeds_within { " EXCEEDS" } else { "" }))
+                    .unwrap_or_default();
+                let _ = writeln!(out, "{indent}  label=\"{}: frozen by {} within {}{}\";\n{indent}  style=filled;\n{indent}  fillcolor=\"#eef7ee\";", esc(&n.name), esc(&super::expr::expr(p, &q.method)), crate::duration::format_ms(q.within_ms), esc(&window));
                 let _ = writeln!(
                     out,
-                    "{indent}  n{}_anchor [label=\"freeze {}\", shape=cds, fillcolor=\"#d3ecd3\"];",
+                    "{indent}  n{}_anchor [label=\"freeze {}\", shape=cds, fillcolor=\"#d3ecd3\"{hot}];",
                     id.0,
                     esc(&super::expr::expr(p, &q.targets))
                 );
-                block(g, &q.body, &format!("{indent}  "), out);
+                block(g, est, &q.body, &format!("{indent}  "), out);
                 let _ = writeln!(out, "{indent}}}");
             }
             NodeKind::ForEach(f) => {
                 let _ = writeln!(out, "{indent}subgraph cluster_n{} {{", id.0);
-                let _ = writeln!(out, "{indent}  label=\"{}: for {} in {} ×N (at run time), parallel {}\";\n{indent}  style=dashed;", esc(&n.name), esc(&f.var), esc(&super::expr::expr(p, &f.over)), f.parallel);
-                let _ = writeln!(out, "{indent}  n{}_anchor [label=\"each {}\", shape=circle, fillcolor=\"#f0f0f0\"];", id.0, esc(&f.var));
-                block(g, &f.body, &format!("{indent}  "), out);
+                let count = match est.and_then(|e| e.steps.get(&n.name)) {
+                    Some(s) => match (s.count, s.count_resolved) {
+                        (Some(c), Some(true)) => format!("×{c}"),
+                        (Some(c), _) => format!("×{c} (assumed)"),
+                        _ => "×N (at run time)".into(),
+                    },
+                    None => "×N (at run time)".into(),
+                };
+                let _ = writeln!(out, "{indent}  label=\"{}: for {} in {} {count}, parallel {}\";\n{indent}  style=dashed;", esc(&n.name), esc(&f.var), esc(&super::expr::expr(p, &f.over)), f.parallel);
+                let _ = writeln!(out, "{indent}  n{}_anchor [label=\"each {}\", shape=circle, fillcolor=\"#f0f0f0\"{hot}];", id.0, esc(&f.var));
+                block(g, est, &f.body, &format!("{indent}  "), out);
                 let _ = writeln!(out, "{indent}}}");
             }
         }

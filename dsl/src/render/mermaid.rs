@@ -3,14 +3,24 @@
 //! compensation and cleanup dotted to side nodes).
 
 use super::expr::{call, expr};
+use crate::estimate::Estimates;
 use crate::graph::{EdgeKind, GraphNode, PlanGraph};
 use crate::plan::{NodeKind, StepId};
 use std::fmt::Write;
 
 pub fn render(g: &PlanGraph<'_>) -> String {
+    render_with(g, None)
+}
+
+/// With estimates: classes for the kinds (read/mutate/destroy colours), the
+/// critical steps and the links between them in red, the estimated window in
+/// each quiesce subgraph's title.
+pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
     let p = g.plan;
     let mut out = String::from("flowchart TD\n");
-    block(g, &p.body, "  ", &mut out);
+    block(g, est, &p.body, "  ", &mut out);
+    let mut link = 0usize;
+    let mut hot_links = Vec::new();
     for e in g.graph.edge_indices() {
         let Some((a, b)) = g.graph.edge_endpoints(e) else {
             continue;
@@ -22,7 +32,40 @@ pub fn render(g: &PlanGraph<'_>) -> String {
             EdgeKind::Compensates => "-. compensate .-",
             EdgeKind::CleansUp => "-. cleanup .-",
         };
+        let crit = |n: GraphNode| match (n, est) {
+            (GraphNode::Step(s), Some(x)) => x.is_critical(&p.node(s).name),
+            _ => false,
+        };
+        if crit(g.graph[a]) && crit(g.graph[b]) {
+            hot_links.push(link.to_string());
+        }
+        link += 1;
         let _ = writeln!(out, "  {} {arrow} {}", id(g.graph[a]), id(g.graph[b]));
+    }
+    if let Some(e) = est {
+        out.push_str("  classDef read fill:#e8f4ff,stroke:#777\n  classDef mutate fill:#fff4d6,stroke:#777\n  classDef destroy fill:#ffd9d9,stroke:#777\n  classDef critical stroke:#d00000,stroke-width:3px\n");
+        for kind in ["read", "mutate", "destroy"] {
+            let ids: Vec<String> = p
+                .action_steps()
+                .filter(|(_, a)| a.call.effect.to_string() == kind)
+                .map(|(n, _)| format!("n{}", n.id.0))
+                .collect();
+            if !ids.is_empty() {
+                let _ = writeln!(out, "  class {} {kind}", ids.join(","));
+            }
+        }
+        let crit: Vec<String> = p
+            .nodes
+            .iter()
+            .filter(|n| e.is_critical(&n.name) && matches!(n.kind, NodeKind::Action(_) | NodeKind::Approve(_)))
+            .map(|n| format!("n{}", n.id.0))
+            .collect();
+        if !crit.is_empty() {
+            let _ = writeln!(out, "  class {} critical", crit.join(","));
+        }
+        if !hot_links.is_empty() {
+            let _ = writeln!(out, "  linkStyle {} stroke:#d00000,stroke-width:3px", hot_links.join(","));
+        }
     }
     out
 }
@@ -35,7 +78,7 @@ fn id(n: GraphNode) -> String {
     }
 }
 
-fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, out: &mut String) {
+fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &str, out: &mut String) {
     let p = g.plan;
     for sid in ids {
         let n = p.node(*sid);
@@ -78,26 +121,34 @@ fn block(g: &PlanGraph<'_>, ids: &[StepId], indent: &str, out: &mut String) {
             NodeKind::Quiesce(q) => {
                 let _ = writeln!(
                     out,
-                    "{indent}subgraph n{}[\"{}: frozen via {} within {}\"]",
+                    "{indent}subgraph n{}[\"{}: frozen via {} within {}{}\"]",
                     sid.0,
                     esc(&n.name),
                     esc(&expr(p, &q.method)),
-                    crate::duration::format_ms(q.within_ms)
+                    crate::duration::format_ms(q.within_ms),
+                    est.and_then(|e| e.quiesce.iter().find(|w| w.step == n.name))
+                        .map(|w| format!(" — est. window {}{}", crate::duration::format_ms(w.window_ms), if w.exceeds_within { " EXCEEDS" } else { "" }))
+                        .unwrap_or_default()
                 );
-                block(g, &q.body, &format!("{indent}  "), out);
+                block(g, est, &q.body, &format!("{indent}  "), out);
                 let _ = writeln!(out, "{indent}end");
             }
             NodeKind::ForEach(f) => {
                 let _ = writeln!(
                     out,
-                    "{indent}subgraph n{}[\"{}: for {} in {} ×N (at run time), parallel {}\"]",
+                    "{indent}subgraph n{}[\"{}: for {} in {} {}, parallel {}\"]",
                     sid.0,
                     esc(&n.name),
                     esc(&f.var),
                     esc(&expr(p, &f.over)),
+                    match est.and_then(|e| e.steps.get(&n.name)).and_then(|s| s.count.map(|c| (c, s.count_resolved == Some(true)))) {
+                        Some((c, true)) => format!("×{c}"),
+                        Some((c, false)) => format!("×{c} (assumed)"),
+                        None => "×N (at run time)".into(),
+                    },
                     f.parallel
                 );
-                block(g, &f.body, &format!("{indent}  "), out);
+                block(g, est, &f.body, &format!("{indent}  "), out);
                 let _ = writeln!(out, "{indent}end");
             }
         }

@@ -4,10 +4,12 @@
 
 pub mod dot;
 pub mod expr;
+pub mod html;
 pub mod json;
 pub mod mermaid;
 pub mod text;
 
+use crate::estimate::Estimates;
 use crate::graph::PlanGraph;
 
 /// The output formats of `lifeboat plan`.
@@ -39,10 +41,17 @@ impl Format {
 
 /// Render the graph in a format.
 pub fn render(g: &PlanGraph<'_>, format: Format) -> String {
+    render_with(g, format, None)
+}
+
+/// Render the graph with estimates: the critical path marked (text: a `*`
+/// column; dot/mermaid: red), quiesce windows and the total time shown, and
+/// for JSON a top-level `estimates` object.
+pub fn render_with(g: &PlanGraph<'_>, format: Format, est: Option<&Estimates>) -> String {
     match format {
-        Format::Text => text::render(g),
-        Format::Dot => dot::render(g),
-        Format::Mermaid => mermaid::render(g),
-        Format::Json => json::render(g),
+        Format::Text => text::render_with(g, est),
+        Format::Dot => dot::render_with(g, est),
+        Format::Mermaid => mermaid::render_with(g, est),
+        Format::Json => json::render_with(g, est),
     }
 }

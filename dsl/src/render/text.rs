@@ -4,11 +4,18 @@
 
 use super::expr::{call, expr, quote};
 use crate::duration::format_ms;
+use crate::estimate::Estimates;
 use crate::graph::PlanGraph;
 use crate::plan::{DepReason, NodeKind, Plan, StepId};
 use std::fmt::Write;
 
 pub fn render(g: &PlanGraph<'_>) -> String {
+    render_with(g, None)
+}
+
+/// With estimates: a marker column (`*` on the critical path), each step's
+/// estimated start and end, fan-out counts, and a summary at the end.
+pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
     let p = g.plan;
     let mut out = String::new();
     let _ = writeln!(out, "runbook {} — {}", p.runbook, p.title);
@@ -58,7 +65,7 @@ pub fn render(g: &PlanGraph<'_>) -> String {
         .max()
         .unwrap_or(0)
         .clamp(8, 28);
-    block(g, &p.body, "", width, &mut counter, &mut out);
+    block(g, est, &p.body, "", width, &mut counter, &mut out);
 
     let mut comp = Vec::new();
     let mut clean = Vec::new();
@@ -97,6 +104,27 @@ pub fn render(g: &PlanGraph<'_>) -> String {
             let _ = writeln!(out, "{l}");
         }
     }
+    if let Some(e) = est {
+        let _ = writeln!(out, "\nestimates (latency model, fan-outs ×{} unless resolved; * = critical path):", e.assumed_fanout);
+        let _ = writeln!(out, "  time to completion (RTO for a recover runbook): {}", format_ms(e.total_ms));
+        let _ = writeln!(out, "  critical path: {}", e.critical_path.join(" → "));
+        for q in &e.quiesce {
+            let groups: Vec<String> = q
+                .groups
+                .iter()
+                .map(|g| format!("{} ×{} {}", g.group, g.targets, format_ms(g.window_ms)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "  quiesce {}: window {} (within {}){}; per group: {}",
+                q.step,
+                format_ms(q.window_ms),
+                format_ms(q.within_ms),
+                if q.exceeds_within { " — EXCEEDS the bound" } else { "" },
+                groups.join(", ")
+            );
+        }
+    }
     out
 }
 
@@ -125,8 +153,37 @@ fn waits(p: &Plan, id: StepId) -> String {
     s
 }
 
+fn mark(est: Option<&Estimates>, name: &str) -> &'static str {
+    match est {
+        None => "",
+        Some(e) if e.is_critical(name) => "* ",
+        Some(_) => "  ",
+    }
+}
+
+fn fan(g: &PlanGraph<'_>, est: Option<&Estimates>, id: StepId) -> String {
+    let Some(e) = est else {
+        return "×N".into();
+    };
+    match e.steps.get(&g.plan.node(id).name) {
+        Some(s) => match (s.count, s.count_resolved) {
+            (Some(c), Some(true)) => format!("×{c}"),
+            (Some(c), _) => format!("×{c} (assumed)"),
+            _ => "×N".into(),
+        },
+        None => "×N".into(),
+    }
+}
+
+fn times(est: Option<&Estimates>, name: &str) -> String {
+    est.and_then(|e| e.steps.get(name))
+        .map(|s| format!("  ~{}→{}", format_ms(s.start_ms), format_ms(s.end_ms)))
+        .unwrap_or_default()
+}
+
 fn block(
     g: &PlanGraph<'_>,
+    est: Option<&Estimates>,
     ids: &[StepId],
     indent: &str,
     w: usize,
@@ -139,15 +196,30 @@ fn block(
         match &n.kind {
             NodeKind::Action(a) => {
                 *counter += 1;
-                let fan = if g.is_dynamic(id) { " ×N" } else { "" };
+                let fan = match g.is_dynamic(id) {
+                    true => {
+                        let mut cur = n.parent;
+                        let mut loop_id = None;
+                        while let Some(x) = cur {
+                            if matches!(p.node(x).kind, NodeKind::ForEach(_)) && loop_id.is_none() {
+                                loop_id = Some(x);
+                            }
+                            cur = p.node(x).parent;
+                        }
+                        format!(" {}", loop_id.map(|l| fan(g, est, l)).unwrap_or_else(|| "×N".into()))
+                    }
+                    false => String::new(),
+                };
                 let _ = writeln!(
                     out,
-                    "{indent}{:>3}. {:<w$} {:<8} {}{fan}{}",
+                    "{}{indent}{:>3}. {:<w$} {:<8} {}{fan}{}{}",
+                    mark(est, &n.name),
                     counter,
                     n.name,
                     a.call.effect.to_string(),
                     call(p, &a.call),
-                    waits(p, id)
+                    waits(p, id),
+                    times(est, &n.name)
                 );
                 let mut extras = Vec::new();
                 if a.retry.retries > 0 {
@@ -158,21 +230,24 @@ fn block(
                     ));
                 }
                 extras.push(format!("timeout {}", format_ms(a.timeout_ms)));
-                let _ = writeln!(out, "{indent}     {:<w$} {}", "", extras.join(", "));
+                let pad = if est.is_some() { "  " } else { "" };
+                let _ = writeln!(out, "{pad}{indent}     {:<w$} {}", "", extras.join(", "));
                 if let Some(c) = &a.cleanup {
-                    let _ = writeln!(out, "{indent}     {:<w$} cleanup {}", "", call(p, c));
+                    let _ = writeln!(out, "{pad}{indent}     {:<w$} cleanup {}", "", call(p, c));
                 }
             }
             NodeKind::Approve(a) => {
                 *counter += 1;
                 let _ = writeln!(
                     out,
-                    "{indent}{:>3}. {:<w$} {:<8} {}{}",
+                    "{}{indent}{:>3}. {:<w$} {:<8} {}{}{}",
+                    mark(est, &n.name),
                     counter,
                     n.name,
                     "approve",
                     expr(p, &a.prompt),
-                    waits(p, id)
+                    waits(p, id),
+                    times(est, &n.name)
                 );
             }
             NodeKind::Quiesce(q) => {
@@ -190,34 +265,49 @@ fn block(
                 };
                 let _ = writeln!(
                     out,
-                    "{indent}┌─ {}: quiesce {} by {} in {} via {}{args} within {} — frozen while these run:{}",
+                    "{}{indent}┌─ {}: quiesce {} by {} in {} via {}{args} within {} — frozen while these run:{}{}",
+                    mark(est, &n.name),
                     n.name,
                     expr(p, &q.targets),
                     q.by,
                     expr(p, &q.order),
                     expr(p, &q.method),
                     format_ms(q.within_ms),
-                    waits(p, id)
+                    waits(p, id),
+                    times(est, &n.name)
                 );
-                block(g, &q.body, &format!("{indent}│  "), w, counter, out);
+                let pad = if est.is_some() { "  " } else { "" };
+                block(g, est, &q.body, &format!("{indent}│  "), w, counter, out);
                 let _ = writeln!(
                     out,
-                    "{indent}└─ thaw {} in reverse order",
+                    "{pad}{indent}└─ thaw {} in reverse order",
                     expr(p, &q.targets)
                 );
             }
             NodeKind::ForEach(f) => {
+                let count = match est {
+                    None => "×N (at run time)".to_string(),
+                    Some(_) => match fan(g, est, id) {
+                        f if f.ends_with("(assumed)") => {
+                            format!("×N (at run time) — assumed {}", f.trim_end_matches(" (assumed)"))
+                        }
+                        f => format!("{f} (resolved)"),
+                    },
+                };
                 let _ = writeln!(
                     out,
-                    "{indent}┌─ {}: for {} in {} ×N (at run time), {} at a time{}",
+                    "{}{indent}┌─ {}: for {} in {} {count}, {} at a time{}{}",
+                    mark(est, &n.name),
                     n.name,
                     f.var,
                     expr(p, &f.over),
                     f.parallel,
-                    waits(p, id)
+                    waits(p, id),
+                    times(est, &n.name)
                 );
-                block(g, &f.body, &format!("{indent}│  "), w, counter, out);
-                let _ = writeln!(out, "{indent}└─");
+                let pad = if est.is_some() { "  " } else { "" };
+                block(g, est, &f.body, &format!("{indent}│  "), w, counter, out);
+                let _ = writeln!(out, "{pad}{indent}└─");
             }
         }
     }

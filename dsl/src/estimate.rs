@@ -1,0 +1,495 @@
+//! Estimates for a plan: how long each step is expected to take, the critical
+//! path, the window each quiesce group stays frozen and the estimated time to
+//! completion of the whole run (for a recover runbook, the RTO).
+//!
+//! # Model
+//!
+//! - An action takes its latency ([`Latencies`]: a default per action,
+//!   overridable by name; retries and backoffs are not counted).
+//! - An `approve` takes [`Latencies::approve_ms`] (operator time; 0 by default).
+//! - Siblings of a block run as soon as what they wait for is done (unbounded
+//!   parallelism between siblings, as the executor walks a block as a DAG).
+//! - A `for` of N items, `parallel P`, runs its body ⌈N/P⌉ times one after
+//!   the other. N is the resolved count when known (`lifeboat plan
+//!   --resolve`), else an assumed N.
+//! - A quiesce scope freezes its targets one by one (group order), runs its
+//!   body, then thaws them one by one in reverse. A group's window runs from
+//!   the freeze of its first target to the thaw of its last one, so the first
+//!   group frozen has the longest window.
+//!
+//! Nothing here is measured; "measured from the run history" can feed the
+//! same [`Latencies`] table later.
+
+use crate::plan::{Expr, NodeKind, Plan, StepId};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// Per-action latency figures in milliseconds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Latencies {
+    /// For actions not listed in `actions`.
+    #[serde(default = "default_action_ms")]
+    pub default_ms: u64,
+    /// Operator time for an `approve`.
+    #[serde(default)]
+    pub approve_ms: u64,
+    /// By action name (`cinder.backup`).
+    #[serde(default)]
+    pub actions: BTreeMap<String, u64>,
+}
+
+fn default_action_ms() -> u64 {
+    2_000
+}
+
+/// The built-in table: rough figures for an OpenStack cloud under light load.
+const DEFAULTS: &[(&str, u64)] = &[
+    ("nova.find_servers", 500),
+    ("nova.show_server", 300),
+    ("nova.pause", 2_000),
+    ("nova.unpause", 2_000),
+    ("nova.suspend", 8_000),
+    ("nova.resume", 8_000),
+    ("nova.quiesce", 3_000),
+    ("nova.unquiesce", 3_000),
+    ("nova.create_image", 60_000),
+    ("nova.boot_from_volume", 90_000),
+    ("nova.attach_volume", 10_000),
+    ("nova.detach_volume", 10_000),
+    ("nova.delete_server", 10_000),
+    ("cinder.volumes_of", 500),
+    ("cinder.show_volume", 300),
+    ("cinder.ensure_group", 5_000),
+    ("cinder.delete_group", 5_000),
+    ("cinder.create_group_snapshot", 15_000),
+    ("cinder.delete_group_snapshot", 10_000),
+    ("cinder.create_snapshot", 10_000),
+    ("cinder.delete_snapshot", 5_000),
+    ("cinder.volume_from_snapshot", 30_000),
+    ("cinder.delete_volume", 10_000),
+    ("cinder.backup", 300_000),
+    ("cinder.delete_backup", 10_000),
+    ("cinder.export_backup", 2_000),
+    ("cinder.import_backup", 5_000),
+    ("cinder.restore_backup", 240_000),
+    ("cinder.retype", 120_000),
+    ("cinder.replica_of", 500),
+    ("cinder.manage_existing", 30_000),
+    ("cinder.unmanage", 5_000),
+    ("cinder.failover_host", 120_000),
+    ("cinder.failover_group", 120_000),
+    ("glance.show_image", 300),
+    ("glance.image_snapshots", 500),
+    ("glance.delete_image", 5_000),
+    ("lifeboat.write_manifest", 1_000),
+    ("lifeboat.read_manifest", 500),
+    ("lifeboat.volume_for", 0),
+    ("lifeboat.verify", 5_000),
+    ("lifeboat.hook", 2_000),
+    ("lifeboat.hook_freeze", 2_000),
+    ("lifeboat.hook_thaw", 2_000),
+    ("swift.put_object", 1_000),
+    ("swift.get_object", 500),
+    ("swift.delete_object", 500),
+];
+
+impl Default for Latencies {
+    fn default() -> Self {
+        Latencies {
+            default_ms: default_action_ms(),
+            approve_ms: 0,
+            actions: DEFAULTS.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+        }
+    }
+}
+
+impl Latencies {
+    /// The defaults with the figures of `over` laid on top (its `default_ms`
+    /// and `approve_ms` replace ours when it sets them).
+    pub fn overridden_by(mut self, over: LatencyOverrides) -> Self {
+        if let Some(d) = over.default_ms {
+            self.default_ms = d;
+        }
+        if let Some(a) = over.approve_ms {
+            self.approve_ms = a;
+        }
+        self.actions.extend(over.actions);
+        self
+    }
+
+    pub fn of(&self, action: &str) -> u64 {
+        self.actions.get(action).copied().unwrap_or(self.default_ms)
+    }
+}
+
+/// A latency file (`--latencies F`): every field optional.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyOverrides {
+    pub default_ms: Option<u64>,
+    pub approve_ms: Option<u64>,
+    #[serde(default)]
+    pub actions: BTreeMap<String, u64>,
+}
+
+/// What is known of the cloud before estimating.
+#[derive(Debug, Clone, Default)]
+pub struct Known {
+    /// Items of a `for` node, or targets of a quiesce node, found by discovery.
+    pub counts: HashMap<StepId, u32>,
+    /// Quiesce groups found by discovery, in freeze order: (group, targets).
+    pub groups: HashMap<StepId, Vec<(String, u32)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StepEstimate {
+    /// From the start of the run, for the first iteration of a fan-out.
+    pub start_ms: u64,
+    pub end_ms: u64,
+    pub critical: bool,
+    /// For a `for` or quiesce node: how many items/targets, and whether
+    /// discovery found that number (`false`: assumed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub count_resolved: Option<bool>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GroupWindow {
+    pub group: String,
+    pub targets: u32,
+    pub window_ms: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QuiesceEstimate {
+    pub step: String,
+    pub within_ms: u64,
+    /// First freeze to last thaw.
+    pub window_ms: u64,
+    pub groups: Vec<GroupWindow>,
+    /// The window exceeds `within`: the run would fail there.
+    pub exceeds_within: bool,
+}
+
+/// The `estimates` object of the JSON plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Estimates {
+    pub assumed_fanout: u32,
+    pub latencies: Latencies,
+    /// Step name → estimate.
+    pub steps: BTreeMap<String, StepEstimate>,
+    /// Step names, in run order, of the longest chain.
+    pub critical_path: Vec<String>,
+    pub quiesce: Vec<QuiesceEstimate>,
+    /// Estimated time from start to end of the run; for a recover runbook,
+    /// the recovery time (RTO).
+    pub total_ms: u64,
+}
+
+impl Estimates {
+    pub fn is_critical(&self, name: &str) -> bool {
+        self.steps.get(name).is_some_and(|s| s.critical)
+    }
+}
+
+/// Estimate a plan (parameters already bound, see [`crate::params::apply`]).
+pub fn estimate(plan: &Plan, lat: &Latencies, known: &Known, assumed_fanout: u32) -> Estimates {
+    let mut e = Est {
+        plan,
+        lat,
+        known,
+        assumed: assumed_fanout.max(1),
+        start: HashMap::new(),
+        dur: HashMap::new(),
+        quiesce: Vec::new(),
+        counts: HashMap::new(),
+    };
+    let total = e.block(&plan.body, 0);
+    let mut critical = Vec::new();
+    e.critical(&plan.body, &mut critical);
+    let mut steps = BTreeMap::new();
+    for n in &plan.nodes {
+        let Some(&s) = e.start.get(&n.id) else { continue };
+        let d = e.dur[&n.id];
+        let count = e.counts.get(&n.id).copied();
+        steps.insert(
+            n.name.clone(),
+            StepEstimate {
+                start_ms: s,
+                end_ms: s + d,
+                critical: critical.contains(&n.id),
+                count: count.map(|c| c.0),
+                count_resolved: count.map(|c| c.1),
+            },
+        );
+    }
+    Estimates {
+        assumed_fanout: e.assumed,
+        latencies: lat.clone(),
+        steps,
+        critical_path: critical.iter().map(|id| plan.node(*id).name.clone()).collect(),
+        quiesce: e.quiesce,
+        total_ms: total,
+    }
+}
+
+struct Est<'a> {
+    plan: &'a Plan,
+    lat: &'a Latencies,
+    known: &'a Known,
+    assumed: u32,
+    start: HashMap<StepId, u64>,
+    dur: HashMap<StepId, u64>,
+    quiesce: Vec<QuiesceEstimate>,
+    counts: HashMap<StepId, (u32, bool)>,
+}
+
+impl Est<'_> {
+    fn count(&mut self, id: StepId) -> u32 {
+        let c = match self.known.counts.get(&id) {
+            Some(&c) => (c, true),
+            None => (self.assumed, false),
+        };
+        self.counts.insert(id, c);
+        c.0
+    }
+
+    /// Schedule a block starting at `t0`; returns its end.
+    fn block(&mut self, ids: &[StepId], t0: u64) -> u64 {
+        let mut end = t0;
+        let mut pending: Vec<StepId> = ids.to_vec();
+        // Deps are siblings; repeat until every node is placed (cycles are
+        // rejected by the compiler, the guard only avoids looping forever).
+        let mut guard = ids.len() + 1;
+        while !pending.is_empty() && guard > 0 {
+            guard -= 1;
+            let mut rest = Vec::new();
+            for id in pending {
+                let deps = &self.plan.node(id).deps;
+                let ready = deps
+                    .iter()
+                    .all(|d| !ids.contains(&d.on) || self.dur.contains_key(&d.on));
+                if !ready && guard > 0 {
+                    rest.push(id);
+                    continue;
+                }
+                let s = deps
+                    .iter()
+                    .filter_map(|d| Some(self.start.get(&d.on)? + self.dur.get(&d.on)?))
+                    .max()
+                    .unwrap_or(t0)
+                    .max(t0);
+                let d = self.node(id, s);
+                self.start.insert(id, s);
+                self.dur.insert(id, d);
+                end = end.max(s + d);
+            }
+            pending = rest;
+        }
+        end
+    }
+
+    /// Schedule one node starting at `s`; returns its duration.
+    fn node(&mut self, id: StepId, s: u64) -> u64 {
+        let plan = self.plan;
+        match &plan.node(id).kind {
+            NodeKind::Action(a) => self.lat.of(&a.call.action),
+            NodeKind::Approve(_) => self.lat.approve_ms,
+            NodeKind::ForEach(f) => {
+                let n = self.count(id);
+                let waves = n.div_ceil(f.parallel.max(1)) as u64;
+                let body = self.block(&f.body, s) - s;
+                body * waves
+            }
+            NodeKind::Quiesce(q) => {
+                let method = method_name(plan, &q.method);
+                let (freeze, thaw) = match method.as_deref().and_then(|m| plan.quiesce_method(m)) {
+                    Some(m) => (self.lat.of(&m.freeze), self.lat.of(&m.thaw)),
+                    None => (self.lat.default_ms, self.lat.default_ms),
+                };
+                let groups = match self.known.groups.get(&id) {
+                    Some(g) => {
+                        let total = g.iter().map(|x| x.1).sum();
+                        self.counts.insert(id, (total, true));
+                        g.clone()
+                    }
+                    None => {
+                        let n = self.count(id);
+                        spread(n, &order_names(plan, &q.order))
+                    }
+                };
+                let n: u64 = groups.iter().map(|g| g.1 as u64).sum();
+                let body_start = s + n * freeze;
+                let body = self.block(&q.body, body_start) - body_start;
+                let total = n * (freeze + thaw) + body;
+                // Group i is frozen after the targets of groups before it and
+                // thawed before them.
+                let mut before = 0u64;
+                let mut windows = Vec::new();
+                for (g, c) in &groups {
+                    let rest = n - before;
+                    windows.push(GroupWindow {
+                        group: g.clone(),
+                        targets: *c,
+                        window_ms: rest * (freeze + thaw) + body,
+                    });
+                    before += *c as u64;
+                }
+                self.quiesce.push(QuiesceEstimate {
+                    step: plan.node(id).name.clone(),
+                    within_ms: q.within_ms,
+                    window_ms: total,
+                    groups: windows,
+                    exceeds_within: total > q.within_ms,
+                });
+                total
+            }
+        }
+    }
+
+    /// The longest chain of a block, descending into block nodes on it.
+    fn critical(&self, ids: &[StepId], out: &mut Vec<StepId>) {
+        let end = |id: &StepId| self.start.get(id).copied().unwrap_or(0) + self.dur.get(id).copied().unwrap_or(0);
+        let Some(mut cur) = ids.iter().copied().max_by_key(|id| (end(id), std::cmp::Reverse(id.0))) else {
+            return;
+        };
+        let mut chain = vec![cur];
+        loop {
+            let s = self.start.get(&cur).copied().unwrap_or(0);
+            let prev = self
+                .plan
+                .node(cur)
+                .deps
+                .iter()
+                .map(|d| d.on)
+                .filter(|d| ids.contains(d) && end(d) == s)
+                .max_by_key(|d| (self.dur.get(d).copied().unwrap_or(0), std::cmp::Reverse(d.0)));
+            match prev {
+                Some(p) => {
+                    chain.push(p);
+                    cur = p;
+                }
+                None => break,
+            }
+        }
+        for id in chain.into_iter().rev() {
+            out.push(id);
+            match &self.plan.node(id).kind {
+                NodeKind::ForEach(f) => self.critical(&f.body, out),
+                NodeKind::Quiesce(q) => self.critical(&q.body, out),
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The method name a quiesce uses, when it is known before the run.
+pub fn method_name(plan: &Plan, e: &Expr) -> Option<String> {
+    match e {
+        Expr::Str(s) => Some(s.clone()),
+        Expr::Param(p) => plan
+            .params
+            .iter()
+            .find(|x| &x.name == p)?
+            .default
+            .as_ref()?
+            .as_str()
+            .map(str::to_string),
+        _ => None,
+    }
+}
+
+/// The group names of a quiesce `in ORDER`, when known before the run.
+pub fn order_names(plan: &Plan, e: &Expr) -> Vec<String> {
+    match e {
+        Expr::List(items) => items
+            .iter()
+            .filter_map(|i| match i {
+                Expr::Str(s) => Some(s.clone()),
+                _ => None,
+            })
+            .collect(),
+        Expr::Param(p) => plan
+            .params
+            .iter()
+            .find(|x| &x.name == p)
+            .and_then(|x| x.default.as_ref())
+            .and_then(|v| v.as_array())
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+/// N assumed targets spread over the named groups (one group `*` if none).
+fn spread(n: u32, names: &[String]) -> Vec<(String, u32)> {
+    if names.is_empty() {
+        return vec![("*".to_string(), n)];
+    }
+    let k = names.len() as u32;
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, g)| (g.clone(), n / k + u32::from((i as u32) < n % k)))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spread_gives_the_remainder_to_the_first_groups() {
+        let g = spread(7, &["db".into(), "app".into(), "lb".into()]);
+        assert_eq!(g, vec![("db".into(), 3), ("app".into(), 2), ("lb".into(), 2)]);
+        assert_eq!(spread(2, &[]), vec![("*".to_string(), 2)]);
+    }
+
+    #[test]
+    fn option1_protect_with_unit_latencies() {
+        use crate::{bundled, compiler, loader::BundledLoader, params};
+        let c = compiler::compile(bundled::resolve("option1/protect").unwrap(), &BundledLoader).unwrap();
+        let plan = c.plan(None).unwrap();
+        let v = params::bind(plan, &["vnf=ims".to_string()]).unwrap();
+        let bound = params::apply(plan, &v);
+        let lat = Latencies { default_ms: 1_000, approve_ms: 0, actions: BTreeMap::new() };
+        let e = estimate(&bound, &lat, &Known::default(), 3);
+        // servers → volumes → grp (3s); quiesce: 3 freezes, snap, 3 thaws (7s);
+        // loop of 3 in one wave: tmp → b → rec (3s); the manifest (1s).
+        assert_eq!(e.total_ms, 14_000);
+        let q = &e.quiesce[0];
+        assert_eq!(q.window_ms, 7_000);
+        assert!(!q.exceeds_within);
+        let w: Vec<(&str, u32, u64)> = q.groups.iter().map(|g| (g.group.as_str(), g.targets, g.window_ms)).collect();
+        assert_eq!(w, [("db", 1, 7_000), ("app", 1, 5_000), ("lb", 1, 3_000)]);
+        assert_eq!(e.steps["b"].start_ms, 11_000);
+        let lp = bound.nodes.iter().find(|n| matches!(n.kind, NodeKind::ForEach(_))).unwrap();
+        assert_eq!(e.steps[&lp.name].count, Some(3));
+        assert_eq!(e.steps[&lp.name].count_resolved, Some(false));
+        assert!(e.critical_path.starts_with(&["servers".into(), "volumes".into(), "grp".into()]));
+        assert!(e.is_critical("snap") && e.is_critical("rec") && !e.is_critical("nonexistent"));
+
+        // A resolved loop of 9 items, parallel 4: three waves.
+        let mut known = Known::default();
+        known.counts.insert(lp.id, 9);
+        let e9 = estimate(&bound, &lat, &known, 3);
+        assert_eq!(e9.total_ms, 14_000 + 6_000);
+        assert_eq!(e9.steps[&lp.name].count_resolved, Some(true));
+    }
+
+    #[test]
+    fn overrides_replace_only_what_they_name() {
+        let l = Latencies::default().overridden_by(LatencyOverrides {
+            default_ms: Some(7),
+            approve_ms: None,
+            actions: [("cinder.backup".to_string(), 11)].into(),
+        });
+        assert_eq!(l.of("cinder.backup"), 11);
+        assert_eq!(l.of("no.such"), 7);
+        assert_eq!(l.of("nova.pause"), 2_000);
+        assert_eq!(l.approve_ms, 0);
+    }
+}
