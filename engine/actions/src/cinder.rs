@@ -356,6 +356,15 @@ async fn wait_snapshot(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<lifeboat_op
     .await
 }
 
+/// `cinder.show_snapshot`: the snapshot as Cinder shows it once it is
+/// available (its provenance, `origin`, is kept from the given record).
+pub async fn show_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, snap) = cx.record_on_site::<SnapshotRec>("snapshot")?;
+    let s = wait_snapshot(cx, c, &snap.id).await?;
+    let origin = if snap.origin.is_empty() { s.volume_id.clone() } else { snap.origin.clone() };
+    cx.value(snapshot_rec(&s, c.site(), &origin))
+}
+
 pub async fn create_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
@@ -504,7 +513,19 @@ pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         }
         Err(e) => return Err(from_client(cx.action(), e)),
     };
-    let b = wait_backup(cx, c, &id).await?;
+    let b = match wait_backup(cx, c, &id).await {
+        Ok(b) => b,
+        Err(e) => {
+            // The step failed, so no compensation will take this backup back:
+            // one that ended in error is deleted here, not left as an orphan.
+            if matches!(e.class, lifeboat_exec::action::ErrorClass::Permanent) {
+                if let Err(d) = c.cinder().delete_backup(&id).await {
+                    tracing::warn!(backup = %id, error = %d, "could not delete the backup that failed");
+                }
+            }
+            return Err(e);
+        }
+    };
     backup_value(cx, c, &b, &origin).await
 }
 
