@@ -63,3 +63,49 @@ async fn option2_drill_leaves_nothing_behind() {
     drill_twice(&env, "option2").await;
     env.emu.shutdown().await;
 }
+
+/// Option 3: the drill is a readiness check (see workflows/option3/drill.dr
+/// for why it boots nothing): every replica checked, nothing changed, the
+/// replicas still unmanaged and still following production. A replica taken
+/// over (managed) fails the next drill.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option3_drill_checks_replicas_and_touches_nothing() {
+    let env = Env::start().await;
+    let p = env.run("option3/prepare", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "prepare: {}", p.describe());
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let list = |v: &Value| -> Vec<Value> { v.as_array().or(v["replicas"].as_array()).cloned().unwrap_or_default() };
+    let before = env.counts().await;
+    let d = env.run("option3/drill", json!({"vnf": "vims"})).await;
+    assert!(d.ok(), "drill: {}", d.describe());
+    let ready = d.values("ready");
+    assert_eq!(ready.len(), 12, "{ready:?}");
+    assert!(ready.iter().all(|(_, r)| s(r, "status") == "manageable"));
+    assert_eq!(env.counts().await, before, "the drill changed nothing");
+    let after = env.admin_get("/_emulator/sites/site-b/replicas").await;
+    assert_eq!(list(&after).len(), 12, "{after}");
+    assert!(list(&after).iter().all(|r| r["managed_as"].is_null() && r["active"] == json!(true)), "replicas untouched: {after}");
+    let sums = |v: &Value| -> Vec<String> { list(v).iter().map(|r| r["checksum"].to_string()).collect() };
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let later = env.admin_get("/_emulator/sites/site-b/replicas").await;
+    assert_ne!(sums(&later), sums(&after), "replicas follow production after the drill");
+
+    // Take one replica over by hand: the drill now fails, naming it.
+    let rep = &p.values("rep")[0].1;
+    let r = env.acts.clone();
+    let call = lifeboat_exec::action::ActionCall {
+        action: "cinder.manage_existing".into(),
+        args: json!({"site": "site-b", "replica": rep, "name": "taken", "volume_type": "", "bootable": false}).as_object().cloned().unwrap(),
+        site: None,
+        run_id: "manual".into(),
+        step: "take".into(),
+        tag: "lb-manual-take".into(),
+        attempt: 1,
+        timeout: std::time::Duration::from_secs(30),
+    };
+    lifeboat_exec::action::Actions::run(r.as_ref(), &call).await.expect("manage one replica");
+    let d2 = env.run("option3/drill", json!({"vnf": "vims"})).await;
+    assert!(!d2.ok(), "a replica already taken over fails the drill");
+    assert!(d2.describe().contains(s(rep, "ref")), "{}", d2.describe());
+    env.emu.shutdown().await;
+}

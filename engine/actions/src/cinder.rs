@@ -716,6 +716,27 @@ pub async fn retype(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 /// `replica_site`/`replica_ref`/`replica_host` metadata when its driver
 /// publishes them, else the other sites' backend volumes not managed by Cinder (`GET /manageable_volumes?host=`), matched
 /// by the backend name Cinder gives the volume (`volume-<id>`) or `cinder_id`.
+/// `cinder.check_replica`: the replica is held by the backup site's backend
+/// and could be managed there now (listed in manageable_volumes, safe to
+/// manage, of the recorded size). Reads only; touches nothing.
+pub async fn check_replica(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let rep: ReplicaRec = cx.args.record("replica")?;
+    let candidates = c.cinder().manageable_volumes(&rep.host).await.act(cx.action())?;
+    let found = candidates.iter().find(|m| m.pointer("/reference/source-name").and_then(Value::as_str) == Some(rep.reference.as_str()));
+    let Some(m) = found else {
+        return Err(ActionError::permanent(format!("{}: replica {} of volume {} is not on backend {} at site {} ({} candidates there)", cx.action(), rep.reference, rep.volume_id, rep.host, c.site(), candidates.len()))
+            .with_hint("check that the volume is of a replication-enabled type and that replication is running (cinder.replica_of at the primary site)"));
+    };
+    if m.get("safe_to_manage").and_then(Value::as_bool) != Some(true) {
+        let why = m.get("reason_not_safe").and_then(Value::as_str).unwrap_or("no reason given");
+        return Err(ActionError::permanent(format!("{}: replica {} of volume {} at site {} is not safe to manage: {why}", cx.action(), rep.reference, rep.volume_id, c.site())));
+    }
+    let mut out = rep.clone();
+    out.status = "manageable".into();
+    cx.value(out)
+}
+
 pub async fn replica_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
