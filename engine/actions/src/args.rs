@@ -75,6 +75,27 @@ impl<'a> Args<'a> {
         }
     }
 
+    /// A list argument whose items may come grouped in nested lists (a step
+    /// read from outside several nested loops), read as one flat list in
+    /// order.
+    pub fn list_flat<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>, ActionError> {
+        fn flatten(v: &Value, out: &mut Vec<Value>) {
+            match v {
+                Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
+                other => out.push(other.clone()),
+            }
+        }
+        match self.raw(name) {
+            None => Ok(vec![]),
+            Some(v @ Value::Array(_)) => {
+                let mut flat = Vec::new();
+                flatten(v, &mut flat);
+                serde_json::from_value(Value::Array(flat)).map_err(|e| self.bad(name, &format!("is not a valid list: {e}")))
+            }
+            Some(_) => Err(self.bad(name, "must be a list")),
+        }
+    }
+
     /// The site the call talks to: `call.site`, else the `site` argument,
     /// else the `site` field of the first record argument that has one.
     pub fn site(&self) -> Result<String, ActionError> {

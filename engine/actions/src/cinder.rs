@@ -356,6 +356,15 @@ async fn wait_snapshot(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<lifeboat_op
     .await
 }
 
+/// `cinder.show_snapshot`: the snapshot as Cinder shows it once it is
+/// available (its provenance, `origin`, is kept from the given record).
+pub async fn show_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, snap) = cx.record_on_site::<SnapshotRec>("snapshot")?;
+    let s = wait_snapshot(cx, c, &snap.id).await?;
+    let origin = if snap.origin.is_empty() { s.volume_id.clone() } else { snap.origin.clone() };
+    cx.value(snapshot_rec(&s, c.site(), &origin))
+}
+
 pub async fn create_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
@@ -504,7 +513,19 @@ pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         }
         Err(e) => return Err(from_client(cx.action(), e)),
     };
-    let b = wait_backup(cx, c, &id).await?;
+    let b = match wait_backup(cx, c, &id).await {
+        Ok(b) => b,
+        Err(e) => {
+            // The step failed, so no compensation will take this backup back:
+            // one that ended in error is deleted here, not left as an orphan.
+            if matches!(e.class, lifeboat_exec::action::ErrorClass::Permanent) {
+                if let Err(d) = c.cinder().delete_backup(&id).await {
+                    tracing::warn!(backup = %id, error = %d, "could not delete the backup that failed");
+                }
+            }
+            return Err(e);
+        }
+    };
     backup_value(cx, c, &b, &origin).await
 }
 
@@ -695,6 +716,27 @@ pub async fn retype(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 /// `replica_site`/`replica_ref`/`replica_host` metadata when its driver
 /// publishes them, else the other sites' backend volumes not managed by Cinder (`GET /manageable_volumes?host=`), matched
 /// by the backend name Cinder gives the volume (`volume-<id>`) or `cinder_id`.
+/// `cinder.check_replica`: the replica is held by the backup site's backend
+/// and could be managed there now (listed in manageable_volumes, safe to
+/// manage, of the recorded size). Reads only; touches nothing.
+pub async fn check_replica(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let rep: ReplicaRec = cx.args.record("replica")?;
+    let candidates = c.cinder().manageable_volumes(&rep.host).await.act(cx.action())?;
+    let found = candidates.iter().find(|m| m.pointer("/reference/source-name").and_then(Value::as_str) == Some(rep.reference.as_str()));
+    let Some(m) = found else {
+        return Err(ActionError::permanent(format!("{}: replica {} of volume {} is not on backend {} at site {} ({} candidates there)", cx.action(), rep.reference, rep.volume_id, rep.host, c.site(), candidates.len()))
+            .with_hint("check that the volume is of a replication-enabled type and that replication is running (cinder.replica_of at the primary site)"));
+    };
+    if m.get("safe_to_manage").and_then(Value::as_bool) != Some(true) {
+        let why = m.get("reason_not_safe").and_then(Value::as_str).unwrap_or("no reason given");
+        return Err(ActionError::permanent(format!("{}: replica {} of volume {} at site {} is not safe to manage: {why}", cx.action(), rep.reference, rep.volume_id, c.site())));
+    }
+    let mut out = rep.clone();
+    out.status = "manageable".into();
+    cx.value(out)
+}
+
 pub async fn replica_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;

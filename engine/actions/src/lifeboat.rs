@@ -7,6 +7,7 @@
 use crate::args::{from_client, ClientResult};
 use crate::records::*;
 use crate::{ContentChecksums, Ctx};
+use crate::wait::Poll;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::{Client, ErrorKind};
 use serde::{Deserialize, Serialize};
@@ -225,9 +226,9 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let source = cx.args.required_string("source")?;
     let servers: Vec<ServerRec> = cx.args.list("servers")?;
     let volumes: Vec<VolumeRec> = cx.args.list("volumes")?;
-    let backups: Vec<BackupRec> = cx.args.list("backups")?;
-    let records: Vec<BackupRecordRec> = cx.args.list("records")?;
-    let replicas: Vec<ReplicaRec> = cx.args.list("replicas")?;
+    let backups: Vec<BackupRec> = cx.args.list_flat("backups")?;
+    let records: Vec<BackupRecordRec> = cx.args.list_flat("records")?;
+    let replicas: Vec<ReplicaRec> = cx.args.list_flat("replicas")?;
     let mut snapshot_time = cx.args.string("snapshot_time")?;
     if snapshot_time.is_empty() {
         snapshot_time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -423,7 +424,21 @@ pub async fn verify(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         };
         checked += 1;
         let c = cx.acts.client(&v.site)?;
-        let now = c.cinder().volume(&v.id).await.act(cx.action())?;
+        // A volume still attaching or detaching is waited for: its state
+        // settles within the step's timeout.
+        let now = cx
+            .wait(&format!("volume {} at site {} settling", v.id, v.site), || {
+                let cinder = c.cinder();
+                let id = v.id.clone();
+                async move {
+                    let now = cinder.volume(&id).await?;
+                    Ok(match now.status.as_str() {
+                        "attaching" | "detaching" | "reserved" => Poll::Pending(now.status.clone()),
+                        _ => Poll::Ready(now),
+                    })
+                }
+            })
+            .await?;
         if (now.size as i64) < mv.size_gb {
             problems.push(format!("volume {} is {} GiB, manifest says {} GiB", v.id, now.size, mv.size_gb));
         }

@@ -161,7 +161,20 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
     }
     meta.insert("priority".into(), json!(priority.to_string()));
     let id = c.nova().boot_from_volume(&name, &f.id, &vol.id, &nets, &meta).await.act(cx.action())?;
-    wait_active(cx, c, &id, &name).await
+    match wait_active(cx, c, &id, &name).await {
+        Ok(out) => Ok(out),
+        Err(e) => {
+            // The step failed, so no compensation will take this server back:
+            // a server that ended in ERROR is deleted here (its volume stays,
+            // delete_on_termination is false) rather than left as an orphan.
+            if matches!(e.class, lifeboat_exec::action::ErrorClass::Permanent) {
+                if let Err(d) = c.nova().delete_server(&id).await {
+                    tracing::warn!(server = %id, error = %d, "could not delete the server that failed to boot");
+                }
+            }
+            Err(e)
+        }
+    }
 }
 
 async fn wait_active(cx: &Ctx<'_>, c: &Client, id: &str, name: &str) -> Result<ActionOutput, ActionError> {

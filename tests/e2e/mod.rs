@@ -1,0 +1,299 @@
+//! Glue for the option tests: the emulator, the actions built from the
+//! clouds.yaml it writes (over real HTTP), the bundled runbooks compiled from
+//! `workflows/`, and the executor running them in-process.
+
+#![allow(dead_code)]
+
+use lifeboat_actions::{ContentChecksums, OpenStackActions, SiteCloud};
+use lifeboat_dsl::compiler;
+use lifeboat_dsl::loader::FsLoader;
+use lifeboat_dsl::plan::Plan;
+use lifeboat_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use lifeboat_exec::action::Actions;
+use lifeboat_exec::{Approver, AutoApprove, Event, EventKind, ExecConfig, Executor, Refuse, RunOptions, RunResult};
+use lifeboat_openstack::ConfigLoader;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+use std::sync::Arc;
+
+pub struct Env {
+    pub emu: EmulatorHandle,
+    pub acts: Arc<OpenStackActions>,
+    pub dir: tempfile::TempDir,
+    runs: std::sync::atomic::AtomicUsize,
+}
+
+/// What a run left: its result and every event, in order.
+pub struct Run {
+    pub result: RunResult,
+    pub events: Vec<Event>,
+}
+
+impl Run {
+    pub fn ok(&self) -> bool {
+        self.result.outcome.is_success()
+    }
+
+    /// Instances (`srv[0][1]`, …) of the successful steps of an action, in
+    /// completion order, with the index of their event.
+    pub fn succeeded(&self, action: &str) -> Vec<(usize, String)> {
+        self.events
+            .iter()
+            .enumerate()
+            .filter_map(|(i, e)| match &e.kind {
+                EventKind::StepSucceeded { instance, action: a, .. } if a == action => Some((i, instance.clone())),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The results of the successful instances of the step bound to `binding`
+    /// (`vol` gives `vol`, `vol[0]`, `vol[3]`, … but not `volumes`), from the
+    /// run's journal, in completion order.
+    pub fn values(&self, binding: &str) -> Vec<(String, Value)> {
+        let records = lifeboat_exec::read_journal(&self.result.run_dir).expect("journal readable");
+        records
+            .into_iter()
+            .filter_map(|r| match r {
+                lifeboat_exec::Record::StepOutcome { instance, value: Some(v), error: None, .. }
+                    if instance == binding || instance.starts_with(&format!("{binding}[")) =>
+                {
+                    Some((instance, v))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    pub fn bytes_moved(&self, action: &str) -> u64 {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::StepSucceeded { action: a, bytes_moved, .. } if a == action => Some(*bytes_moved),
+                _ => None,
+            })
+            .sum()
+    }
+
+    pub fn describe(&self) -> String {
+        let mut s = format!("{:?}\n", self.result.outcome);
+        for e in &self.events {
+            match &e.kind {
+                EventKind::StepFailed { .. }
+                | EventKind::CompensationFailed { .. }
+                | EventKind::CleanupFailed { .. }
+                | EventKind::ThawFailed { .. }
+                | EventKind::FreezeFailed { .. }
+                | EventKind::StepRetrying { .. } => s.push_str(&format!("  {:?}\n", e.kind)),
+                _ => {}
+            }
+        }
+        s
+    }
+}
+
+impl Env {
+    pub async fn start() -> Env {
+        Env::start_with(EmulatorConfig::fast()).await
+    }
+
+    pub async fn start_with(config: EmulatorConfig) -> Env {
+        let emu = Emulator::start(config).await.expect("emulator starts");
+        let dir = tempfile::tempdir().expect("tempdir");
+        emu.write_clouds_yaml(&dir.path().join("clouds.yaml")).expect("clouds.yaml written");
+        let loader = ConfigLoader::new(BTreeMap::new(), vec![dir.path().to_path_buf()]);
+        let acts = OpenStackActions::from_clouds(&loader, &[SiteCloud::new("site-a", "emulator"), SiteCloud::new("site-b", "emulator")])
+            .expect("actions from the emulator's clouds.yaml")
+            .with_content_checksums(ContentChecksums::EmulatorAdmin { base_url: format!("{}/_emulator", emu.admin_url()) });
+        Env { emu, acts: Arc::new(acts), dir, runs: Default::default() }
+    }
+
+    /// Run a plan to its end; the run directory is a fresh one under the
+    /// env's tempdir.
+    pub async fn run_plan(&self, plan: &Plan, params: Value, approver: Arc<dyn Approver>) -> Run {
+        let n = self.runs.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let run_dir = self.dir.path().join(format!("run-{n}-{}", plan.runbook));
+        let (tx, mut rx) = lifeboat_exec::event::channel();
+        let mut opts = RunOptions::new(run_dir);
+        opts.events = Some(tx);
+        let config = ExecConfig { durability: lifeboat_exec::Durability::Flush, ..ExecConfig::default() };
+        let exec = Executor::new(self.acts.clone() as Arc<dyn Actions>).with_approver(approver).with_config(config);
+        let params: Map<String, Value> = params.as_object().cloned().unwrap_or_default();
+        let result = exec.run(plan, params, opts).await.unwrap_or_else(|e| panic!("run of {} could not start: {e}", plan.runbook));
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        Run { result, events }
+    }
+
+    /// Run a bundled runbook (`option1/protect`) with auto-approval.
+    pub async fn run(&self, name: &str, params: Value) -> Run {
+        self.run_plan(&bundled(name), params, Arc::new(AutoApprove)).await
+    }
+
+    pub async fn run_refused(&self, name: &str, params: Value) -> Run {
+        self.run_plan(&bundled(name), params, Arc::new(Refuse)).await
+    }
+
+    /// Resource counts per site, from the emulator's admin status.
+    pub async fn counts(&self) -> Value {
+        let st: Value = reqwest::get(format!("{}/_emulator/status", self.emu.admin_url()))
+            .await
+            .expect("admin status")
+            .json()
+            .await
+            .expect("status json");
+        let mut out = Map::new();
+        for site in ["site-a", "site-b"] {
+            let s = &st["sites"][site];
+            out.insert(
+                site.into(),
+                json!({"servers": s["servers"], "volumes": s["volumes"], "snapshots": s["snapshots"], "backups": s["backups"], "images": s["images"]}),
+            );
+        }
+        Value::Object(out)
+    }
+
+    /// GET on the emulator's admin API.
+    pub async fn admin_get(&self, path: &str) -> Value {
+        reqwest::get(format!("{}{path}", self.emu.admin_url())).await.expect("admin get").json().await.expect("admin json")
+    }
+
+    /// One site's API (token from Keystone), for looking at what a run made.
+    pub async fn api(&self, site: &str, service: &str, path: &str) -> Value {
+        let token = self.token().await;
+        let base = match site {
+            "site-a" => self.emu.site_url(lifeboat_emulator::Site::A),
+            _ => self.emu.site_url(lifeboat_emulator::Site::B),
+        };
+        let url = match service {
+            "compute" => format!("{base}/compute/v2.1{path}"),
+            "volume" => format!("{base}/volume/v3/{}{path}", project_id(&token.1)),
+            other => panic!("no service {other}"),
+        };
+        let r = reqwest::Client::new()
+            .get(&url)
+            .header("X-Auth-Token", &token.0)
+            .header("OpenStack-API-Version", if service == "compute" { "compute 2.96" } else { "volume 3.71" })
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        r.json().await.expect("json")
+    }
+
+    async fn token(&self) -> (String, Value) {
+        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "operator", "domain": {"name": "Default"}, "password": "lifeboat"}}},
+            "scope": {"project": {"name": "vnf-ops", "domain": {"name": "Default"}}}}});
+        let r = reqwest::Client::new().post(format!("{}/auth/tokens", self.emu.keystone_url())).json(&body).send().await.expect("token");
+        let tok = r.headers().get("X-Subject-Token").expect("X-Subject-Token").to_str().unwrap().to_string();
+        let v: Value = r.json().await.expect("token body");
+        (tok, v)
+    }
+}
+
+fn project_id(token_body: &Value) -> String {
+    token_body["token"]["project"]["id"].as_str().expect("project id").to_string()
+}
+
+pub fn workflows_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows")
+}
+
+/// Compile `workflows/NAME.dr` from the source tree (so an edited runbook is
+/// tested without rebuilding); panics with the diagnostics on error.
+pub fn bundled(name: &str) -> Plan {
+    let path = workflows_dir().join(format!("{name}.dr"));
+    compile_file(&path.to_string_lossy())
+}
+
+pub fn compile_file(path: &str) -> Plan {
+    let c = compiler::compile(path, &FsLoader).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    assert!(!c.has_errors(), "{path} does not compile: {:?}", c.diagnostics.list);
+    c.plan(None).expect("one runbook").clone()
+}
+
+pub fn compile_text(path: &str, text: &str) -> Plan {
+    let c = compiler::compile_text(path, text, &FsLoader);
+    assert!(!c.has_errors(), "{path} does not compile: {:?}", c.diagnostics.list);
+    c.plan(None).expect("one runbook").clone()
+}
+
+pub fn s<'a>(v: &'a Value, k: &str) -> &'a str {
+    v.get(k).and_then(Value::as_str).unwrap_or_default()
+}
+
+/// Production volume id → name, and server name → role, at site-a.
+pub async fn production(env: &Env) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
+    let vols = env.api("site-a", "volume", "/volumes/detail").await;
+    let by_id = vols["volumes"].as_array().unwrap().iter().map(|v| (s(v, "id").to_string(), s(v, "name").to_string())).collect();
+    let srvs = env.api("site-a", "compute", "/servers/detail").await;
+    let roles = srvs["servers"].as_array().unwrap().iter().map(|v| (s(v, "name").to_string(), s(&v["metadata"], "role").to_string())).collect();
+    (by_id, roles)
+}
+
+/// Checks the recovered VNF at site-b: six servers, each with its own boot
+/// volume at /dev/vda and data volume at /dev/vdb restored from the right
+/// production volume, booted db before app before lb.
+pub async fn check_recovered(env: &Env, run: &Run, prod: &BTreeMap<String, String>, roles: &BTreeMap<String, String>, suffix: &str) {
+    let srvs = env.api("site-b", "compute", "/servers/detail").await;
+    let srvs = srvs["servers"].as_array().unwrap();
+    assert_eq!(srvs.len(), 6, "six servers at site-b: {srvs:?}");
+    let vols = env.api("site-b", "volume", "/volumes/detail").await;
+    let vols: BTreeMap<String, Value> = vols["volumes"].as_array().unwrap().iter().map(|v| (s(v, "id").to_string(), v.clone())).collect();
+    for srv in srvs {
+        let name = s(srv, "name");
+        // Created names are `lb-RUN-STEP-<name><suffix>` (the actions tag what
+        // they create with the run and step, so a resumed run finds it).
+        let base = roles
+            .keys()
+            .find(|k| name.ends_with(&format!("-{k}{suffix}")) || (suffix == "drill" && name.contains(&format!("-{k}-drill-"))))
+            .unwrap_or_else(|| panic!("server {name} at site-b is none of site-a's {:?}", roles.keys()))
+            .as_str();
+        let role = &roles[base];
+        assert_eq!(s(&srv["metadata"], "role"), role, "role of {name}");
+        let mut seen = BTreeMap::new();
+        for a in srv["os-extended-volumes:volumes_attached"].as_array().unwrap() {
+            let v = &vols[s(a, "id")];
+            let att = &v["attachments"][0];
+            assert_eq!(s(att, "server_id"), s(srv, "id"));
+            // Restored volumes carry their provenance; managed replicas (option 3)
+            // name the volume they replicate.
+            let origin = match s(&v["metadata"], "lifeboat_origin") {
+                "" => s(&v["metadata"], "replicated_from"),
+                o => o,
+            };
+            seen.insert(s(att, "device").to_string(), prod.get(origin).cloned().unwrap_or_else(|| format!("unknown origin {origin}")));
+        }
+        let want: BTreeMap<String, String> =
+            [("/dev/vda".to_string(), format!("{base}-boot")), ("/dev/vdb".to_string(), format!("{base}-data"))].into_iter().collect();
+        assert_eq!(seen, want, "volumes of {name} (device → production volume it was restored from)");
+    }
+    // Boot order: every server of a boot group is ACTIVE (its step succeeded)
+    // before any server of the next group is asked for.
+    let boots = run.succeeded("nova.boot_from_volume");
+    assert_eq!(boots.len(), 6, "{}", run.describe());
+    let starts: Vec<(usize, String)> = run
+        .events
+        .iter()
+        .enumerate()
+        .filter_map(|(i, e)| match &e.kind {
+            lifeboat_exec::EventKind::StepStarted { instance, action, attempt: 1 } if action == "nova.boot_from_volume" => Some((i, instance.clone())),
+            _ => None,
+        })
+        .collect();
+    let group = |inst: &str| -> usize { inst.split('[').nth(1).and_then(|g| g.trim_end_matches(']').parse().ok()).unwrap_or_else(|| panic!("instance {inst}")) };
+    for (si, sinst) in &starts {
+        for (di, dinst) in &boots {
+            if group(dinst) < group(sinst) {
+                assert!(di < si, "{dinst} (group {}) done before {sinst} (group {}) starts", group(dinst), group(sinst));
+            }
+        }
+    }
+    // The groups are db, app, lb: the server booted in group g has that role.
+    for (inst, srv) in run.values("srv") {
+        assert_eq!(s(&srv, "role"), ["db", "app", "lb"][group(&inst)], "{inst} booted in boot group {}", group(&inst));
+    }
+}
+

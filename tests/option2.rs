@@ -1,0 +1,62 @@
+//! Option 2 end to end: Nova createImage per VM at site-a, backups of the
+//! image's volume snapshots, then with site-a down a VM-by-VM recovery.
+
+mod e2e;
+
+use e2e::{check_recovered, production, s, Env};
+use lifeboat_emulator::Site;
+use serde_json::json;
+use std::collections::BTreeMap;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protect_then_recover_vm_by_vm_with_site_a_down() {
+    let env = Env::start().await;
+    let (prod, roles) = production(&env).await;
+    let before = env.counts().await;
+    let p = env.run("option2/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    assert_eq!(p.succeeded("nova.create_image").len(), 6);
+    assert_eq!(p.succeeded("cinder.backup").len(), 12);
+    // Cleanups in the right order left no image, snapshot or temporary volume.
+    let c = env.counts().await;
+    assert_eq!(c["site-a"]["images"], before["site-a"]["images"], "{c}");
+    assert_eq!(c["site-a"]["snapshots"], json!(0), "{c}");
+    assert_eq!(c["site-a"]["volumes"], json!(12), "{c}");
+    assert_eq!(c["site-a"]["backups"], json!(12), "{c}");
+    assert_eq!(p.result.cleanup_failures, 0, "{}", p.describe());
+    let bks = env.api("site-a", "volume", "/backups/detail").await;
+    let mut sums = BTreeMap::new();
+    for b in bks["backups"].as_array().unwrap() {
+        sums.insert(env.emu.backup_checksum(Site::A, s(b, "id")).expect("checksum"), s(b, "volume_id").to_string());
+    }
+
+    env.emu.set_site_down(Site::A, true);
+    let r = env.run("option2/recover", json!({"vnf": "vims"})).await;
+    assert!(r.ok(), "recover: {}", r.describe());
+    check_recovered(&env, &r, &prod, &roles, "").await;
+    // Every restored volume came from a backup whose content is the
+    // snapshot's (imported backup = the backup taken at site-a).
+    let imported = env.api("site-b", "volume", "/backups/detail").await;
+    let imported = imported["backups"].as_array().unwrap();
+    assert_eq!(imported.len(), 12);
+    for b in imported {
+        let got = env.emu.backup_checksum(Site::B, s(b, "id")).expect("checksum");
+        assert!(sums.contains_key(&got), "imported backup {} holds a protected snapshot", s(b, "id"));
+    }
+    env.emu.shutdown().await;
+}
+
+/// Every backup fails: protect compensates — the images,
+/// snapshots, temporary volumes and backups made so far are gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protect_failure_compensates() {
+    let env = Env::start().await;
+    let before = env.counts().await;
+    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {operation: backup.create, fail_rate: 1.0}\n").unwrap());
+    let p = env.run("option2/protect", json!({"vnf": "vims"})).await;
+    assert!(!p.ok(), "protect must fail");
+    env.emu.clear_faults();
+    let after = env.counts().await;
+    assert_eq!(after, before, "nothing left behind: {before} → {after}\n{}", p.describe());
+    env.emu.shutdown().await;
+}
