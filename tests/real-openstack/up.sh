@@ -65,7 +65,10 @@ K="$V/keystone-manage --config-file $BASE/etc/keystone/keystone.conf"
   $K credential_setup --keystone-user root --keystone-group root &&
   $K bootstrap --bootstrap-password $ADMIN_PW --bootstrap-region-id site-a \
     --bootstrap-admin-url $KURL/ --bootstrap-internal-url $KURL/ --bootstrap-public-url $KURL/; } >>$BASE/log/manage.out 2>&1
-OS_KEYSTONE_CONFIG_DIR=$BASE/etc/keystone wsgi_app shared keystone $KEYSTONE_PORT keystone.wsgi.api
+# One request at a time: password auth writes to the sqlite database, and
+# concurrent writers in one file fail with "database is locked" (HTTP 500,
+# which killed nova-conductor at start-up). An auth takes ~45 ms.
+OS_KEYSTONE_CONFIG_DIR=$BASE/etc/keystone WSGI_THREADS=1 wsgi_app shared keystone $KEYSTONE_PORT keystone.wsgi.api
 printf '%s\n' \
   "export OS_AUTH_URL=$KURL OS_USERNAME=admin OS_PASSWORD=$ADMIN_PW OS_PROJECT_NAME=admin" \
   "export OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3 OS_REGION_NAME=site-a" \
@@ -115,5 +118,13 @@ printf '%s\n' "# source me: the harness's clouds.yaml and where the tests find t
   "export OS_CLIENT_CONFIG_FILE=$BASE/clouds.yaml LIFEBOAT_REALOS_BASE=$BASE PYTHONWARNINGS=ignore" >$BASE/env
 
 # ------------------------------------------------------------------ wait until every service is up, seed the demo VNF
-OS_CLIENT_CONFIG_FILE=$BASE/clouds.yaml $V/python $HERE/py/seed.py "$BASE"
+OS_CLIENT_CONFIG_FILE=$BASE/clouds.yaml $V/python $HERE/py/seed.py "$BASE" &
+seed=$!
+while kill -0 $seed 2>/dev/null; do
+  dead=$(dead_services)
+  if [ -n "$dead" ]; then kill $seed; die "service(s) died: $dead (see $BASE/log)"; fi
+  sleep 2
+done
+wait $seed || die "seeding failed"
+[ -z "$(dead_services)" ] || die "service(s) died: $(dead_services)"
 lap "ALL UP; demo VNF seeded at site-a. source $BASE/env"

@@ -71,7 +71,7 @@ wsgi_app(){ # group name port module [config-file]
   local args="[]"; [ -n "$conf" ] && args="['--config-file', '$conf']"
   mkdir -p "$BASE/wsgi/$g"
   printf 'import sys\nsys.argv = [%s] + %s\nfrom %s import application  # noqa: E402,F401\n' "'$n'" "$args" "$m" >"$BASE/wsgi/$g/wsgi_${n//-/_}.py"
-  start "$g" "$n" "$V/gunicorn" --chdir "$BASE/wsgi/$g" --bind "127.0.0.1:$p" --workers 1 --threads 4 \
+  start "$g" "$n" "$V/gunicorn" --chdir "$BASE/wsgi/$g" --bind "127.0.0.1:$p" --workers 1 --threads "${WSGI_THREADS:-4}" \
     --no-control-socket --timeout 120 "wsgi_${n//-/_}:application"
 }
 
@@ -79,3 +79,12 @@ wsgi_app(){ # group name port module [config-file]
 export RABBITMQ_NODENAME=rabbit@localhost RABBITMQ_NODE_IP_ADDRESS=127.0.0.1 ERL_EPMD_ADDRESS=127.0.0.1
 export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 
+
+# dead_services: names of recorded services whose process is gone (empty = all alive)
+dead_services(){
+  local f
+  for f in "$BASE"/run/*/*.pid; do
+    [ -f "$f" ] || continue
+    kill -0 "$(cat "$f")" 2>/dev/null || basename "$f" .pid
+  done
+}

@@ -85,6 +85,20 @@ glance_api_servers = http://127.0.0.1:$(port $s glance)
 backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
 backup_posix_path = $BASE/data/backups
 backup_workers = 1
+# sha256 per 4 MiB instead of 32 KiB: far fewer Python iterations per GiB
+# (incremental backups then compare 4 MiB blocks). The object size must be a
+# multiple of it: 1 GiB objects.
+backup_sha_block_size_bytes = 4194304
+backup_file_size = 1073741824
+# A DR run makes, per production volume, a snapshot, a temporary volume, a
+# backup and (at the other site) a restored volume: Cinder's default quota of
+# 10 volumes per project is too small even for the 6-volume demo.
+quota_volumes = 200
+quota_snapshots = 200
+quota_gigabytes = 2000
+quota_backups = 200
+quota_backup_gigabytes = 2000
+quota_groups = 50
 osapi_volume_workers = 1
 [database]
 connection = sqlite:///$D/cinder/cinder.db?timeout=60
