@@ -12,6 +12,7 @@
 //!   emulator's site-b, answers compared (status, headers, field names and
 //!   JSON types) modulo `tests/real-openstack/differential-allowlist.md`.
 
-// mod differential;
+mod differential;
+mod latency;
 mod option1;
 mod support;
