@@ -64,15 +64,16 @@ fn script() -> Vec<Step> {
         step("servers by tag", "compute", "GET", "servers/detail?tags=vims", NOVA),
         step("flavors", "compute", "GET", "flavors/detail", NOVA),
         step("default group type", "block-storage", "GET", "group_types/default", V_GRP).capture(&[("gt", "/group_type/id")]),
-        step("create volume", "block-storage", "POST", "volumes", V_VOL).body(json!({"volume": {"name": "diff-v", "size": 1, "metadata": {"lifeboat_tag": "diff"}}})).capture(&[("vol", "/volume/id")]),
+        step("create volume", "block-storage", "POST", "volumes", V_VOL).body(json!({"volume": {"name": "diff-v-{run}", "size": 1, "metadata": {"lifeboat_tag": "diff"}}})).capture(&[("vol", "/volume/id")]),
         step("show volume (available)", "block-storage", "GET", "volumes/{vol}", V_VOL).wait("/volume/status", "available").capture(&[("vtype", "/volume/volume_type")]),
-        step("volumes by name", "block-storage", "GET", "volumes/detail?name=diff-v", V_VOL),
+        step("volumes by name", "block-storage", "GET", "volumes/detail?name=diff-v-{run}", V_VOL),
         step("set bootable", "block-storage", "POST", "volumes/{vol}/action", V_VOL).body(json!({"os-set_bootable": {"bootable": true}})),
         step("create group", "block-storage", "POST", "groups", V_GRP).body(json!({"group": {"name": "lb-diff-g", "description": "lifeboat consistency group", "group_type": "{gt}", "volume_types": ["{vtype}"]}})).capture(&[("grp", "/group/id")]),
         step("show group (available)", "block-storage", "GET", "groups/{grp}?list_volume=True", V_GRP).wait("/group/status", "available"),
-        step("groups", "block-storage", "GET", "groups/detail?list_volume=True", V_GRP),
         step("add volume to group", "block-storage", "PUT", "groups/{grp}", V_GRP).body(json!({"group": {"add_volumes": "{vol}"}})),
         step("show group after add", "block-storage", "GET", "groups/{grp}?list_volume=True", V_GRP).wait("/group/volumes/0", "{vol}"),
+        // Lists everything at site-b: on a fresh stack (CI) only this run's group.
+        step("groups", "block-storage", "GET", "groups/detail?list_volume=True", V_GRP),
         step("create group snapshot", "block-storage", "POST", "group_snapshots", V_GS).body(json!({"group_snapshot": {"group_id": "{grp}", "name": "lb-diff-gs"}})).capture(&[("gs", "/group_snapshot/id")]),
         step("show group snapshot (available)", "block-storage", "GET", "group_snapshots/{gs}", V_GS).wait("/group_snapshot/status", "available"),
         step("snapshots of group snapshot", "block-storage", "GET", "snapshots/detail?group_snapshot_id={gs}", V_GS).capture(&[("snap", "/snapshots/0/id")]),
@@ -80,9 +81,9 @@ fn script() -> Vec<Step> {
         step("snapshot metadata", "block-storage", "POST", "snapshots/{snap}/metadata", V_GS).body(json!({"metadata": {"lifeboat_origin": "{vol}"}})),
         step("volume from snapshot", "block-storage", "POST", "volumes", V_VOL).body(json!({"volume": {"name": "lb-diff-tmp", "size": 1, "snapshot_id": "{snap}", "description": "lifeboat", "metadata": {"lifeboat_origin": "{vol}"}}})).capture(&[("tmp", "/volume/id")]),
         step("show tmp volume (available)", "block-storage", "GET", "volumes/{tmp}", V_VOL).wait("/volume/status", "available"),
-        step("create backup", "block-storage", "POST", "backups", V_BK).body(json!({"backup": {"volume_id": "{tmp}", "name": "lb-diff-bk", "incremental": false, "container": "lifeboat-diff", "metadata": {"lifeboat_origin": "{vol}"}}})).capture(&[("bk", "/backup/id")]),
+        step("create backup", "block-storage", "POST", "backups", V_BK).body(json!({"backup": {"volume_id": "{tmp}", "name": "lb-diff-bk-{run}", "incremental": false, "container": "lifeboat-diff", "metadata": {"lifeboat_origin": "{vol}"}}})).capture(&[("bk", "/backup/id")]),
         step("show backup (available)", "block-storage", "GET", "backups/{bk}", V_BK).wait("/backup/status", "available"),
-        step("backups", "block-storage", "GET", "backups/detail", V_BK),
+        step("backups by name", "block-storage", "GET", "backups/detail?name=lb-diff-bk-{run}", V_BK),
         step("export record", "block-storage", "GET", "backups/{bk}/export_record", V_BK).capture(&[("svc", "/backup-record/backup_service"), ("url", "/backup-record/backup_url")]),
         step("import known record", "block-storage", "POST", "backups/import_record", V_BK).body(json!({"backup-record": {"backup_service": "{svc}", "backup_url": "{url}"}})),
         step("restore backup", "block-storage", "POST", "backups/{bk}/restore", V_BK).body(json!({"restore": {"name": "lb-diff-r"}})).capture(&[("rv", "/restore/volume_id")]),
@@ -335,6 +336,10 @@ async fn emulator_answers_like_real_openstack() {
     let mut real = login("real", "http://127.0.0.1:5000/v3", "site-b").await;
     let mut fake = login("emulator", &emu.keystone_url(), "site-b").await;
 
+    // Names unique per run, so list filters see this run's resources only.
+    let run = format!("{}", std::process::id());
+    real.vars.insert("run".into(), run.clone());
+    fake.vars.insert("run".into(), run);
     let mut diffs = Vec::new();
     compare("token", &real.login, &fake.login, &mut diffs);
     let mut record = Vec::new();
