@@ -134,8 +134,18 @@ for name, role, prio in SERVERS:
     # one at a time: three concurrent boots contend for the sqlite databases
     wait_status(nova, '/servers/%s' % srv['id'], 'server', 'ACTIVE')
 for s in seeded['servers']:
-    nova.post('/servers/%s/os-volume_attachments' % s['id'], json={'volumeAttachment': {'volumeId': s['data']}})
-for s in seeded['servers']:
+    # One at a time, and again on 409: right after ACTIVE, Nova can still
+    # refuse an attach while the instance finishes its build (task_state).
+    def attach():
+        r = nova.post('/servers/%s/os-volume_attachments' % s['id'], raise_exc=False,
+                      json={'volumeAttachment': {'volumeId': s['data']}})
+        if r.status_code == 409:
+            print('seed: attach %s: 409 %s; retrying' % (s['name'], r.text[:200]), flush=True)
+            return False
+        if r.status_code >= 400:
+            sys.exit('seed: attach %s: %s %s' % (s['name'], r.status_code, r.text[:300]))
+        return True
+    until('attach of %s' % s['data'], attach, 60, 2)
     wait_status(cinder, '/volumes/%s' % s['data'], 'volume', 'in-use')
 with open(os.path.join(BASE, 'seed.json'), 'w') as f:
     json.dump(seeded, f, indent=1)
