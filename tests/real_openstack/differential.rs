@@ -331,7 +331,7 @@ fn allowed(d: &Diff, list: &[(String, String, String)]) -> Option<usize> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_answers_like_real_openstack() {
-    let Some(stack) = stack_or_skip() else { return };
+    let Some(stack) = stack_or_skip().await else { return };
     let emu = Emulator::start(EmulatorConfig::fast()).await.expect("emulator starts");
     let mut real = login("real", "http://127.0.0.1:5000/v3", "site-b").await;
     let mut fake = login("emulator", &emu.keystone_url(), "site-b").await;

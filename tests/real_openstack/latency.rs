@@ -15,7 +15,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_latency_per_call() {
-    let Some(stack) = stack_or_skip() else { return };
+    let Some(stack) = stack_or_skip().await else { return };
     let cloud = || stack.loader().load(Some("real-site-b")).expect("cloud real-site-b");
     let mut rows = Vec::new();
     for call in ["token issue", "volume list", "server list", "volume backup list"] {

@@ -7,7 +7,8 @@
 //! by priority, attach). Every restored volume is compared byte for byte with
 //! its group snapshot, reading the file-backed driver's files at both sites.
 //!
-//! This test takes site-a down: run it last, once per stack.
+//! This test takes site-a down: once per stack. The other tests of this
+//! target use site-b only, so their order does not matter.
 
 use crate::support::{keys, s, stack_or_skip};
 use serde_json::{json, Value};
@@ -15,7 +16,7 @@ use std::collections::BTreeMap;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn option1_protect_at_site_a_then_recover_at_site_b_with_site_a_down() {
-    let Some(stack) = stack_or_skip() else { return };
+    let Some(stack) = stack_or_skip().await else { return };
     let env = stack.actions();
     let t0 = std::time::Instant::now();
 

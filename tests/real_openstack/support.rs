@@ -15,17 +15,24 @@ use std::time::Duration;
 pub struct Stack {
     pub base: PathBuf,
     pub harness: PathBuf,
+    /// Held for the whole test: the tests of this target run one at a time
+    /// whatever --test-threads says. The services keep their state in sqlite,
+    /// and two tests driving site-b at once made a backup import die with
+    /// "database is locked" (the backup then stays 'creating' for ever).
+    _serial: tokio::sync::MutexGuard<'static, ()>,
 }
+
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// The running stack, or None (skipped) when LIFEBOAT_REALOS_BASE is unset
 /// outside CI. Under CI a missing stack is a failure.
-pub fn stack_or_skip() -> Option<Stack> {
+pub async fn stack_or_skip() -> Option<Stack> {
     let harness = Path::new(env!("CARGO_MANIFEST_DIR")).join("real-openstack");
     match std::env::var("LIFEBOAT_REALOS_BASE") {
         Ok(b) if !b.is_empty() => {
             let base = PathBuf::from(b);
             assert!(base.join("clouds.yaml").is_file(), "{}/clouds.yaml missing: is the stack up (tests/real-openstack/up.sh)?", base.display());
-            Some(Stack { base, harness })
+            Some(Stack { base, harness, _serial: SERIAL.lock().await })
         }
         _ if std::env::var_os("CI").is_some() => panic!("LIFEBOAT_REALOS_BASE is not set under CI: bring the stack up with tests/real-openstack/up.sh and source BASE/env"),
         _ => {
