@@ -1,0 +1,199 @@
+# configure_site SITE / start_site SITE: one region's Glance, Cinder (api,
+# scheduler, volume on the file-backed driver, backup to the shared posix
+# store), Placement, Nova (api, conductor, scheduler, compute on the fake
+# driver) and its Neutron stand-in. Sourced by up.sh after lib/common.sh.
+
+authtoken(){ cat <<EOF2
+[keystone_authtoken]
+www_authenticate_uri = http://127.0.0.1:$KEYSTONE_PORT
+auth_url = http://127.0.0.1:$KEYSTONE_PORT
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $SVC_PW
+EOF2
+}
+svcauth(){ # user region
+  cat <<EOF2
+auth_url = http://127.0.0.1:$KEYSTONE_PORT
+auth_type = password
+project_domain_name = Default
+user_domain_name = Default
+project_name = service
+username = $1
+password = $SVC_PW
+region_name = $2
+EOF2
+}
+
+configure_site(){
+  local s=$1 E=$BASE/etc/$1 D=$BASE/data/$1
+  local TURL="rabbit://openstack:$RABBIT_PW@127.0.0.1:5672/$s"
+  mkdir -p $E/{cinder,glance,nova,placement} $D/{volumes,cinder/locks,glance/{images,staging,tasks,locks},nova/locks,placement}
+
+  # Several processes write each sqlite file (api, conductor, scheduler,
+  # compute / volume, backup): ?timeout=60 makes a writer wait for the lock
+  # instead of failing. (Not WAL: with WAL, a deferred transaction that read
+  # before another process committed fails at once with SQLITE_BUSY_SNAPSHOT,
+  # which broke volume creates here.)
+
+  # ---- glance
+  cp $BASE/venv/etc/glance/glance-api-paste.ini $E/glance/
+  cat >$E/glance/glance-api.conf <<EOF2
+[DEFAULT]
+log_dir = $BASE/log
+log_file = $s-glance-api.log
+enabled_backends = local:file
+[database]
+connection = sqlite:///$D/glance/glance.db?timeout=60
+[glance_store]
+default_backend = local
+[local]
+filesystem_store_datadir = $D/glance/images
+[os_glance_staging_store]
+filesystem_store_datadir = $D/glance/staging
+[os_glance_tasks_store]
+filesystem_store_datadir = $D/glance/tasks
+$(authtoken glance)
+[paste_deploy]
+flavor = keystone
+[oslo_concurrency]
+lock_path = $D/glance/locks
+EOF2
+  $V/glance-manage --config-file $E/glance/glance-api.conf db_sync >>$BASE/log/manage.out 2>&1
+
+  # ---- cinder
+  local C=$E/cinder/cinder.conf
+  cat >$C <<EOF2
+[DEFAULT]
+transport_url = $TURL
+auth_strategy = keystone
+enabled_backends = file
+default_volume_type = __DEFAULT__
+default_group_type = consistent
+state_path = $D/cinder
+log_dir = $BASE/log
+my_ip = 127.0.0.1
+host = $s
+api_paste_config = $BASE/venv/etc/cinder/api-paste.ini
+rootwrap_config = $BASE/venv/etc/cinder/rootwrap.conf
+glance_api_servers = http://127.0.0.1:$(port $s glance)
+# Both sites back up into one directory (think: an NFS share both sites
+# mount), so site-b can import and restore site-a's backups with site-a gone.
+backup_driver = cinder.backup.drivers.posix.PosixBackupDriver
+backup_posix_path = $BASE/data/backups
+backup_workers = 1
+# sha256 per 4 MiB instead of 32 KiB: far fewer Python iterations per GiB
+# (incremental backups then compare 4 MiB blocks). The object size must be a
+# multiple of it: 1 GiB objects.
+backup_sha_block_size_bytes = 4194304
+backup_file_size = 1073741824
+# A DR run makes, per production volume, a snapshot, a temporary volume, a
+# backup and (at the other site) a restored volume: Cinder's default quota of
+# 10 volumes per project is too small even for the 6-volume demo.
+quota_volumes = 200
+quota_snapshots = 200
+quota_gigabytes = 2000
+quota_backups = 200
+quota_backup_gigabytes = 2000
+quota_groups = 50
+osapi_volume_workers = 1
+[database]
+connection = sqlite:///$D/cinder/cinder.db?timeout=60
+$(authtoken cinder)
+[nova]
+$(svcauth nova $s)
+[oslo_concurrency]
+lock_path = $D/cinder/locks
+[coordination]
+backend_url = file://$D/cinder/coord
+[privsep_osbrick]
+helper_command = $V/privsep-helper --config-file $C
+[cinder_sys_admin]
+helper_command = $V/privsep-helper --config-file $C
+[file]
+volume_driver = lifeboat_filedriver.FileBackedDriver
+volume_backend_name = file
+EOF2
+  $V/cinder-manage --config-file $C db sync >>$BASE/log/manage.out 2>&1
+
+  # ---- placement
+  cat >$E/placement/placement.conf <<EOF2
+[DEFAULT]
+log_dir = $BASE/log
+[placement_database]
+connection = sqlite:///$D/placement/placement.db?timeout=60
+[api]
+auth_strategy = keystone
+$(authtoken placement)
+EOF2
+  OS_PLACEMENT_CONFIG_DIR=$E/placement $V/placement-manage --config-file $E/placement/placement.conf db sync >>$BASE/log/manage.out 2>&1
+
+  # ---- nova
+  local N=$E/nova/nova.conf
+  cp $BASE/venv/etc/nova/api-paste.ini $E/nova/
+  cat >$N <<EOF2
+[DEFAULT]
+transport_url = $TURL
+compute_driver = lifeboat_fakevirt.UploadingFakeDriver
+my_ip = 127.0.0.1
+host = $s-compute
+state_path = $D/nova
+instances_path = $D/nova/instances
+log_dir = $BASE/log
+enabled_apis = osapi_compute
+osapi_compute_workers = 1
+[conductor]
+workers = 1
+[scheduler]
+workers = 1
+discover_hosts_in_cells_interval = 10
+[api]
+auth_strategy = keystone
+[api_database]
+connection = sqlite:///$D/nova/nova_api.db?timeout=60
+[database]
+connection = sqlite:///$D/nova/nova.db?timeout=60
+$(authtoken nova)
+service_token_roles_required = true
+[service_user]
+send_service_user_token = true
+$(svcauth nova $s)
+[placement]
+$(svcauth placement $s)
+[cinder]
+os_region_name = $s
+$(svcauth nova $s)
+[neutron]
+$(svcauth nova $s)
+[glance]
+region_name = $s
+[oslo_concurrency]
+lock_path = $D/nova/locks
+[vnc]
+enabled = false
+[privsep]
+helper_command = $V/privsep-helper --config-file $N
+[privsep_osbrick]
+helper_command = $V/privsep-helper --config-file $N
+EOF2
+  local NM="$V/nova-manage --config-file $N"
+  { $NM api_db sync && $NM cell_v2 map_cell0 --database_connection "sqlite:///$D/nova/nova_cell0.db?timeout=60" &&
+    $NM cell_v2 create_cell --name cell1 && $NM db sync; } >>$BASE/log/manage.out 2>&1
+}
+
+start_site(){
+  local s=$1 E=$BASE/etc/$1
+  start $s $s-neutron-stub $V/python $HERE/py/neutron_stub.py $(port $s neutron)
+  OS_GLANCE_CONFIG_DIR=$E/glance wsgi_app $s $s-glance-api $(port $s glance) glance.wsgi.api
+  wsgi_app $s $s-cinder-api $(port $s cinder) cinder.wsgi.api $E/cinder/cinder.conf
+  for d in scheduler volume backup; do
+    LIFEBOAT_VOLUME_DIR=$BASE/data/$s/volumes PYTHONPATH=$HERE/drivers \
+      start $s $s-cinder-$d $V/cinder-$d --config-file $E/cinder/cinder.conf --log-file $BASE/log/$s-cinder-$d.log
+  done
+  OS_PLACEMENT_CONFIG_DIR=$E/placement wsgi_app $s $s-placement-api $(port $s placement) placement.wsgi.api
+  OS_NOVA_CONFIG_DIR=$E/nova wsgi_app $s $s-nova-api $(port $s nova) nova.wsgi.osapi_compute
+  for d in conductor scheduler compute; do start $s $s-nova-$d $V/nova-$d --config-file $E/nova/nova.conf --log-file $BASE/log/$s-nova-$d.log; done
+}

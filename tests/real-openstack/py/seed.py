@@ -1,0 +1,153 @@
+"""Wait for both sites' services, then seed them like a production pair.
+
+Both sites (as the keystone admin): flavor m1.small, group type `consistent`
+(consistent_group_snapshot_enabled='<is> True', the default group type in
+cinder.conf). Site-a (as Lifeboat's operator, project vnf-ops): the demo VNF
+`vims`, three servers booted from volume with networks "none":
+
+    vims-db-1  role db  priority 1      each: <name>-boot (1 GiB, bootable, /dev/vda)
+    vims-app-1 role app priority 2            <name>-data (1 GiB, /dev/vdb)
+    vims-lb-1  role lb  priority 3      tags vims, vnf:vims; metadata role, priority, vnf
+
+Every volume gets known, non-zero content written straight into the
+file-backed driver's file (BASE/data/site-a/volumes/volume-<id>): a header
+naming the volume at offset 0, 1 MiB of seeded pseudo-random bytes at 256 MiB
+and a trailer in the last 4 KiB. BASE/seed.json lists what was made.
+
+Usage: seed.py BASE   (env OS_CLIENT_CONFIG_FILE = BASE/clouds.yaml)
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+
+from keystoneauth1 import adapter, session
+from keystoneauth1.identity import v3
+
+BASE = sys.argv[1]
+KURL = 'http://127.0.0.1:5000/v3'
+MiB = 1024 * 1024
+SERVERS = [('vims-db-1', 'db', 1), ('vims-app-1', 'app', 2), ('vims-lb-1', 'lb', 3)]
+
+
+def sess(user, pw, project):
+    return session.Session(auth=v3.Password(auth_url=KURL, username=user, password=pw, project_name=project,
+                                            user_domain_id='default', project_domain_id='default'))
+
+
+ADMIN = sess('admin', 'secretpass', 'admin')
+OPER = sess('operator', 'lifeboat', 'vnf-ops')
+
+
+def api(s, service, region):
+    mv = {'compute': '2.96', 'block-storage': '3.71'}.get(service)
+    return adapter.Adapter(s, service_type=service, region_name=region, interface='public',
+                           default_microversion=mv, raise_exc=True)
+
+
+def until(what, fn, timeout=180, every=1.0):
+    end = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > end:
+            sys.exit('seed: timed out waiting for %s' % what)
+        time.sleep(every)
+
+
+def wait_status(a, path, key, want, timeout=120):
+    def probe():
+        st = a.get(path).json()[key]['status']
+        if st.lower() in ('error', 'error_restoring'):
+            sys.exit('seed: %s went %s' % (path, st))
+        return st == want
+    until('%s %s' % (path, want), probe, timeout, 0.5)
+
+
+t0 = time.time()
+for site in ('site-a', 'site-b'):
+    nova, cinder = api(ADMIN, 'compute', site), api(ADMIN, 'block-storage', site)
+    conf = os.path.join(BASE, 'etc', site, 'nova', 'nova.conf')
+
+    def hypervisor():
+        if nova.get('/os-hypervisors').json()['hypervisors']:
+            return True
+        subprocess.run([os.path.join(BASE, 'venv/bin/nova-manage'), '--config-file', conf, 'cell_v2',
+                        'discover_hosts'], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        return False
+    until('%s compute host' % site, hypervisor, 180, 2)
+
+    def cinder_up():
+        svcs = cinder.get('/os-services').json()['services']
+        return sum(1 for s in svcs if s['state'] == 'up') >= 3
+    until('%s cinder scheduler+volume+backup' % site, cinder_up, 180, 2)
+
+    if not any(f['name'] == 'm1.small' for f in nova.get('/flavors').json()['flavors']):
+        nova.post('/flavors', json={'flavor': {'name': 'm1.small', 'id': '1', 'vcpus': 1, 'ram': 512, 'disk': 1}})
+    if not any(g['name'] == 'consistent' for g in cinder.get('/group_types').json()['group_types']):
+        cinder.post('/group_types', json={'group_type': {
+            'name': 'consistent', 'group_specs': {'consistent_group_snapshot_enabled': '<is> True'}}})
+    print('seed: %s ready (%.0fs)' % (site, time.time() - t0), flush=True)
+
+nova, cinder = api(OPER, 'compute', 'site-a'), api(OPER, 'block-storage', 'site-a')
+voldir = os.path.join(BASE, 'data', 'site-a', 'volumes')
+seeded = {'servers': [], 'volumes': []}
+
+
+def new_volume(name):
+    v = cinder.post('/volumes', json={'volume': {'name': name, 'size': 1}}).json()['volume']
+    return v['id']
+
+
+def fill(vid, name):
+    """Known content, written where a guest would have written it."""
+    rnd = random.Random(name)
+    path = os.path.join(voldir, 'volume-%s' % vid)
+    header = ('LIFEBOAT-SEED %s %s\n' % (name, vid)).encode().ljust(4096, b'.')
+    with open(path, 'r+b') as f:
+        f.seek(0)
+        f.write(header)
+        f.seek(256 * MiB)
+        f.write(rnd.randbytes(MiB))
+        f.seek(1024 * MiB - 4096)
+        f.write(('END %s' % name).encode().ljust(4096, b'#'))
+    seeded['volumes'].append({'name': name, 'id': vid, 'header': header[:64].decode().strip('.')})
+
+
+for name, role, prio in SERVERS:
+    boot, data = new_volume(name + '-boot'), new_volume(name + '-data')
+    for vid in (boot, data):
+        wait_status(cinder, '/volumes/%s' % vid, 'volume', 'available')
+    fill(boot, name + '-boot')
+    fill(data, name + '-data')
+    cinder.post('/volumes/%s/action' % boot, json={'os-set_bootable': {'bootable': True}})
+    srv = nova.post('/servers', json={'server': {
+        'name': name, 'flavorRef': '1', 'networks': 'none',
+        'tags': ['vims', 'vnf:vims'],
+        'metadata': {'role': role, 'priority': str(prio), 'vnf': 'vims'},
+        'block_device_mapping_v2': [{'boot_index': 0, 'uuid': boot, 'source_type': 'volume',
+                                     'destination_type': 'volume', 'delete_on_termination': False}]}}).json()['server']
+    seeded['servers'].append({'name': name, 'id': srv['id'], 'boot': boot, 'data': data})
+    # one at a time: three concurrent boots contend for the sqlite databases
+    wait_status(nova, '/servers/%s' % srv['id'], 'server', 'ACTIVE')
+for s in seeded['servers']:
+    # One at a time, and again on 409: right after ACTIVE, Nova can still
+    # refuse an attach while the instance finishes its build (task_state).
+    def attach():
+        r = nova.post('/servers/%s/os-volume_attachments' % s['id'], raise_exc=False,
+                      json={'volumeAttachment': {'volumeId': s['data']}})
+        if r.status_code == 409:
+            print('seed: attach %s: 409 %s; retrying' % (s['name'], r.text[:200]), flush=True)
+            return False
+        if r.status_code >= 400:
+            sys.exit('seed: attach %s: %s %s' % (s['name'], r.status_code, r.text[:300]))
+        return True
+    until('attach of %s' % s['data'], attach, 60, 2)
+    wait_status(cinder, '/volumes/%s' % s['data'], 'volume', 'in-use')
+with open(os.path.join(BASE, 'seed.json'), 'w') as f:
+    json.dump(seeded, f, indent=1)
+print('seed: vims seeded at site-a: %d servers, %d volumes (%.0fs)'
+      % (len(seeded['servers']), len(seeded['volumes']), time.time() - t0))

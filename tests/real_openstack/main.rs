@@ -1,0 +1,18 @@
+//! Tests against REAL OpenStack: two regions (site-a, site-b) of Keystone,
+//! Nova, Cinder, Glance, Placement and Swift brought up on loopback by
+//! `tests/real-openstack/up.sh` (see tests/real-openstack/README.md).
+//!
+//! They need `LIFEBOAT_REALOS_BASE` (the stack's directory; `source
+//! BASE/env`). Without it they are skipped locally and fail under CI.
+//!
+//! - `option1`: the option 1 sequence through the `Actions` trait, recover with
+//!   site-a down, restored bytes compared with the snapshots'. It stops
+//!   site-a: one run per stack.
+//! - `differential`: the same requests against the real site-b and the
+//!   emulator's site-b, answers compared (status, headers, field names and
+//!   JSON types) modulo `tests/real-openstack/differential-allowlist.md`.
+
+mod differential;
+mod latency;
+mod option1;
+mod support;
