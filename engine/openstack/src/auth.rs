@@ -179,7 +179,8 @@ impl Authenticator {
         let subject = resp.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).map(str::to_string);
         let body = resp.bytes().await.map_err(|e| Error::new(ErrorKind::Connection, call, &resource, &self.site, transport_message(&e)))?;
         if !(200..300).contains(&status) {
-            let mut e = Error::new(Error::kind_for_status(status), call, &resource, &self.site, message_from_body(&body)).with_status(status);
+            let message = message_from_body(&body);
+            let mut e = Error::new(Error::kind_for_response(status, retry_after.is_some(), &message), call, &resource, &self.site, message).with_status(status);
             e.retry_after = retry_after;
             return Err(e);
         }

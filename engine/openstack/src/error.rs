@@ -23,6 +23,9 @@ pub enum ErrorKind {
     BadRequest,
     /// 429 or 413: slow down (transient).
     RateLimited,
+    /// 413 about a quota (Cinder's `overLimit` "…Exceeded… quota"): waiting
+    /// does not help, raising the project's quota does (permanent).
+    QuotaExceeded,
     /// 5xx (transient).
     Server,
     /// The connection failed or timed out (transient).
@@ -86,6 +89,7 @@ impl Error {
             ErrorKind::Conflict => "the resource is busy or in the wrong state; check its status and retry once it settles".into(),
             ErrorKind::BadRequest => "the cloud rejected the request; check the arguments and the cloud's API microversions".into(),
             ErrorKind::RateLimited => "the cloud is rate-limiting; lower the per-site concurrency".into(),
+            ErrorKind::QuotaExceeded => format!("the project's quota at site {} is used up; raise it (openstack quota set) or free resources, then run again", self.site),
             ErrorKind::Server | ErrorKind::Connection => format!("site {} is unreachable or failing; retry, or check that the site is up", self.site),
             ErrorKind::Decode => return None,
         })
@@ -94,6 +98,15 @@ impl Error {
     pub(crate) fn with_status(mut self, status: u16) -> Self {
         self.status = Some(status);
         self
+    }
+
+    /// Classify an HTTP error answer: a 413 without Retry-After whose message
+    /// speaks of a quota is a quota error (permanent), not rate limiting.
+    pub fn kind_for_response(status: u16, retry_after: bool, message: &str) -> ErrorKind {
+        if status == 413 && !retry_after && message.to_ascii_lowercase().contains("quota") {
+            return ErrorKind::QuotaExceeded;
+        }
+        Self::kind_for_status(status)
     }
 
     /// Classify an HTTP error status.
@@ -193,6 +206,12 @@ mod tests {
         assert!(Error::new(Error::kind_for_status(429), "GET", "r", "s", "d").is_transient());
         assert!(Error::new(Error::kind_for_status(413), "GET", "r", "s", "d").is_transient());
         assert!(!Error::new(Error::kind_for_status(404), "GET", "r", "s", "d").is_transient());
+        // Cinder's quota answer is a 413 without Retry-After: permanent.
+        let quota = "overLimit: VolumeLimitExceeded: Maximum number of volumes allowed (10) exceeded for quota 'volumes'.";
+        assert_eq!(Error::kind_for_response(413, false, quota), ErrorKind::QuotaExceeded);
+        assert!(!Error::new(Error::kind_for_response(413, false, quota), "POST", "r", "s", quota).is_transient());
+        assert_eq!(Error::kind_for_response(413, true, "Rate limit exceeded"), ErrorKind::RateLimited);
+        assert_eq!(Error::kind_for_response(413, false, "Rate limit exceeded"), ErrorKind::RateLimited);
         assert!(!Error::new(Error::kind_for_status(400), "GET", "r", "s", "d").is_transient());
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
         assert!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").is_some());

@@ -228,9 +228,11 @@ impl<'a> Request<'a> {
                 continue;
             }
             if !(200..300).contains(&status) && !any_status {
-                let mut e = self.error(Error::kind_for_status(status), message_from_body(&body)).with_status(status);
+                let retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+                let message = message_from_body(&body);
+                let mut e = self.error(Error::kind_for_response(status, retry_after.is_some(), &message), message).with_status(status);
                 if matches!(status, 413 | 429 | 503) {
-                    e.retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+                    e.retry_after = retry_after;
                 }
                 return Err(e);
             }
