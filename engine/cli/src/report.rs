@@ -182,7 +182,8 @@ mod tests {
             intent("m", "lifeboat.read_manifest"),
             outcome("m", serde_json::json!({"vnf": "vims", "snapshot_time": t})),
         ];
-        let run = Report { duration_ms: Some(4200), ..Default::default() };
+        let mut run = Report::default();
+        run.duration_ms = Some(4200);
         let r = RunReport::build(run, &j);
         let rec = r.recovery.expect("a recovery");
         assert_eq!(rec.kind, PointKind::Recover);
