@@ -2,9 +2,16 @@
 //!
 //! This file holds the clap definitions and the dispatch only; each
 //! subcommand lives in its own file under `commands/` and returns the exit
-//! status. Add a command by adding a file there and a variant here.
+//! status. Add a command by adding a file there and a variant here. Logs
+//! (tracing) go to stderr: errors by default, `-v` info, `-vv` debug;
+//! `RUST_LOG` overrides.
 
+mod approver;
+mod cloud;
 mod commands;
+mod dispatch;
+mod report;
+mod state;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
@@ -16,6 +23,9 @@ use std::process::ExitCode;
     about = "Disaster-recovery runbooks for OpenStack clouds that host telecom VNFs"
 )]
 struct Cli {
+    /// More logs on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
 }
@@ -28,14 +38,47 @@ enum Command {
     Plan(commands::plan::Args),
     /// Rewrite runbook files in the canonical layout (comments kept).
     Fmt(commands::fmt::Args),
+    /// Run a runbook: exit 0 success, 1 failed (compensated), 2 bad input, 3 interrupted.
+    Run(commands::run::Args),
+    /// Continue a run after a crash or an interrupt (thaws first).
+    Resume(commands::resume::Args),
+    /// List the runs kept in the state directory.
+    Runs(commands::runs::Args),
+    /// Print a run's report again.
+    Show(commands::show::Args),
+    /// The two-site OpenStack emulator: serve, down/up SITE, fault, expire-tokens.
+    Emulator(commands::emulator::Args),
+    /// Protect, protect again, lose site-a, recover at site-b, verify — on an embedded emulator.
+    Demo(commands::demo::Args),
+}
+
+fn init_logs(verbose: u8) {
+    let default = match verbose {
+        0 => "error",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logs(cli.verbose);
     let status = match cli.command {
         Command::Check(a) => commands::check::run(a),
         Command::Plan(a) => commands::plan::run(a),
         Command::Fmt(a) => commands::fmt::run(a),
+        Command::Run(a) => commands::run::run(a),
+        Command::Resume(a) => commands::resume::run(a),
+        Command::Runs(a) => commands::runs::run(a),
+        Command::Show(a) => commands::show::run(a),
+        Command::Emulator(a) => commands::emulator::run(a),
+        Command::Demo(a) => commands::demo::run(a),
     };
     ExitCode::from(status)
 }

@@ -7,9 +7,12 @@
 //!   shares the step's loops, the current iteration's result is returned;
 //!   for every enclosing loop the reader is *outside* of, the results are
 //!   collected into a list in item order, iterations without a result
-//!   (skipped by `when`) left out. A step inside two nested loops read from
-//!   outside both is a list (outer items) of lists (inner items). A step that
-//!   was skipped (or has no result) reads as `null`.
+//!   (skipped by `when`) left out. A step inside several nested loops read
+//!   from outside them is ONE flat list (docs/language.md): outer item order,
+//!   then inner item order, skipped iterations left out — not a list of
+//!   lists. Read from inside the outer loop only, it is the flat list of that
+//!   outer iteration's inner results. A step that was skipped (or has no
+//!   result) reads as `null`.
 //! - `LoopVar(for)`: the current item of an enclosing loop ([`Frame`]);
 //! - `Run(field)`: id, start time, runbook name;
 //! - `Result` / `Input(name)`: only inside compensate/cleanup calls
@@ -132,24 +135,35 @@ impl Values {
             .unwrap_or(Value::Null)
     }
 
+    /// The value read from outside the loops in `rest`: the result itself
+    /// when `rest` is empty, else ONE flat list of every iteration's result
+    /// across all those loops, in item order, skipped iterations left out.
     fn collect(&self, id: StepId, rest: &[StepId], path: &mut Vec<u32>) -> Option<Value> {
-        let Some((first, rest)) = rest.split_first() else {
+        if rest.is_empty() {
             return self.results.get(&(id, path.clone())).cloned();
+        }
+        let mut out = Vec::new();
+        self.collect_flat(id, rest, path, &mut out);
+        Some(Value::Array(out))
+    }
+
+    fn collect_flat(&self, id: StepId, rest: &[StepId], path: &mut Vec<u32>, out: &mut Vec<Value>) {
+        let Some((first, rest)) = rest.split_first() else {
+            if let Some(v) = self.results.get(&(id, path.clone())) {
+                out.push(v.clone());
+            }
+            return;
         };
         let n = self
             .loop_len
             .get(&(*first, path.clone()))
             .copied()
             .unwrap_or(0);
-        let mut out = Vec::with_capacity(n as usize);
         for i in 0..n {
             path.push(i);
-            if let Some(v) = self.collect(id, rest, path) {
-                out.push(v);
-            }
+            self.collect_flat(id, rest, path, out);
             path.pop();
         }
-        Some(Value::Array(out))
     }
 }
 
@@ -408,7 +422,7 @@ mod tests {
     }
 
     #[test]
-    fn nested_loop_results_collect_per_level() {
+    fn nested_loop_results_read_from_outside_are_one_flat_list() {
         // node 0: outer for, node 1: inner for (in 0), node 2: step (in 1)
         let mut p = plan();
         let mk = |id: u32, parent: Option<u32>, kind: NodeKind| Node {
@@ -447,8 +461,17 @@ mod tests {
         v.set_result(StepId(2), vec![1, 0], json!("c"));
         assert_eq!(
             v.get(&p, StepId(2), &Frame::default()),
-            json!([["a", "b"], ["c"]])
+            json!(["a", "b", "c"])
         );
+        // a skipped iteration is left out of the flat list
+        let mut w = Values::default();
+        w.set_loop_len(StepId(0), vec![], 2);
+        w.set_loop_len(StepId(1), vec![0], 2);
+        w.set_loop_len(StepId(1), vec![1], 2);
+        w.set_result(StepId(2), vec![0, 1], json!("b"));
+        w.set_result(StepId(2), vec![1, 0], json!("c"));
+        w.set_result(StepId(2), vec![1, 1], json!("d"));
+        assert_eq!(w.get(&p, StepId(2), &Frame::default()), json!(["b", "c", "d"]));
         let inside_outer_1 = Frame::default().enter(StepId(0), 1, json!(null));
         assert_eq!(v.get(&p, StepId(2), &inside_outer_1), json!(["c"]));
         let inside_both = inside_outer_1.enter(StepId(1), 0, json!(null));

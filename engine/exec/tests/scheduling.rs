@@ -355,7 +355,8 @@ async fn nested_loops_name_instances_and_tags() {
     assert_eq!(c.args["o"], json!(1));
     assert_eq!(c.args["i"], json!("p"));
     let all = fake.calls().into_iter().find(|c| c.step == "all").unwrap();
-    assert_eq!(all.args["x"], json!([["p", "q"], ["p", "q"]]));
+    // read from outside both loops: one flat list, outer then inner order
+    assert_eq!(all.args["x"], json!(["p", "q", "p", "q"]));
     let tags: std::collections::HashSet<String> =
         fake.calls().iter().map(|c| c.tag.clone()).collect();
     assert_eq!(tags.len(), fake.calls().len(), "tags are unique");

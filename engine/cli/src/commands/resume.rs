@@ -1,0 +1,62 @@
+//! `lifeboat resume RUN [--confirm] [--json] [--state-dir DIR]`: continue a
+//! run after a crash or a second Ctrl-C. The executor thaws whatever the
+//! journal says may still be frozen first, then reconciles calls in doubt
+//! (no duplicates), then goes on. The clouds are those the run started with
+//! (`sites.json` in the run dir).
+
+use super::{runtime, EXIT_ERRORS};
+use crate::cloud::{self, SitesConfig};
+use crate::dispatch::{self, Output};
+use crate::state::{self, SITES_FILE};
+use lifeboat_exec::Executor;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The run id (see `lifeboat runs`) or a run directory.
+    pub run: String,
+    /// Approve every `approve` step in advance (needed without a terminal).
+    #[arg(long)]
+    pub confirm: bool,
+    /// One JSON event per line on stdout, then the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> u8 {
+    let dir = match state::state_dir(args.state_dir.as_deref()).and_then(|s| state::run_dir(&s, &args.run)) {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    let sites: SitesConfig = match state::read_json(&dir.join(SITES_FILE)) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e} (a run started by `lifeboat run` keeps its clouds there)");
+            return EXIT_ERRORS;
+        }
+    };
+    let output = if args.json { Output::Json } else { Output::Human };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let actions = match cloud::build_actions(&sites) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("error: {e}\nnothing was resumed");
+                return EXIT_ERRORS;
+            }
+        };
+        let bar = dispatch::progress_bar(output);
+        let exec = Executor::new(Arc::new(actions)).with_approver(crate::approver::choose(args.confirm, bar.clone()));
+        let handle = exec.spawn_resume(dir);
+        super::run::finish(dispatch::follow(handle, output, bar).await, output)
+    })
+}

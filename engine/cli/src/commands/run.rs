@@ -1,0 +1,151 @@
+//! `lifeboat run RUNBOOK [--param k=v]… [--cloud C] [--site-cloud S=C[:R]]…
+//! [--confirm] [--json] [--state-dir DIR]`: compile, bind the parameters,
+//! choose the clouds, then run under `<state>/runs/<id>/` and print the
+//! report. Nothing is touched before every input is known good.
+//!
+//! Exit: 0 success, 1 run failed (compensated), 2 bad input, 3 interrupted.
+
+use super::{compile_input, print_diagnostics, runtime, EXIT_ERRORS};
+use crate::cloud::{self, CloudArgs};
+use crate::dispatch::{self, Output};
+use crate::state::{self, PARAMS_FILE, SITES_FILE};
+use lifeboat_dsl::params;
+use lifeboat_exec::{new_run_id, Executor};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(clap::Args, Debug)]
+pub struct CloudOpts {
+    /// The clouds.yaml cloud serving every site (region = site name).
+    #[arg(long, value_name = "NAME")]
+    pub cloud: Option<String>,
+    /// Per-site cloud and region, `SITE=CLOUD[:REGION]` (repeatable).
+    #[arg(long = "site-cloud", value_name = "SITE=CLOUD[:REGION]")]
+    pub site_clouds: Vec<String>,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// A runbook file (`*.dr`) or a bundled runbook name (`option1/protect`).
+    pub runbook_file: String,
+    /// Which runbook, when the file holds several.
+    #[arg(long)]
+    pub runbook: Option<String>,
+    /// A runbook parameter, `name=value` (repeatable).
+    #[arg(long = "param", short = 'p', value_name = "NAME=VALUE")]
+    pub params: Vec<String>,
+    #[command(flatten)]
+    pub clouds: CloudOpts,
+    /// Approve every `approve` step in advance (needed without a terminal).
+    #[arg(long)]
+    pub confirm: bool,
+    /// Print one JSON event per line on stdout, then the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+    /// Where runs are kept (default $XDG_STATE_HOME/lifeboat).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+pub fn run(args: Args) -> u8 {
+    let c = match compile_input(&args.runbook_file) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    print_diagnostics(&c);
+    if c.has_errors() {
+        eprintln!("{} error(s): nothing was run", c.diagnostics.error_count());
+        return EXIT_ERRORS;
+    }
+    let plan = match c.plan(args.runbook.as_deref()) {
+        Ok(p) => p.clone(),
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    let values = match params::bind(&plan, &args.params) {
+        Ok(v) => v,
+        Err(errs) => {
+            for e in errs {
+                eprintln!("error: {e}");
+            }
+            eprintln!("nothing was run");
+            return EXIT_ERRORS;
+        }
+    };
+    let state = match state::state_dir(args.state_dir.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    let sites = cloud::plan_sites(&plan, &values);
+    let cargs = CloudArgs { cloud: args.clouds.cloud.as_deref(), site_clouds: &args.clouds.site_clouds };
+    let sites_cfg = match cloud::choose(&sites, &cargs, &state) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}\nnothing was run");
+            return EXIT_ERRORS;
+        }
+    };
+    let output = if args.json { Output::Json } else { Output::Human };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        // The HTTP clients need a runtime to be built in.
+        let actions = match cloud::build_actions(&sites_cfg) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("error: {e}\nnothing was run");
+                return EXIT_ERRORS;
+            }
+        };
+        let id = new_run_id();
+        let dir = state::runs_dir(&state).join(&id);
+        if let Err(e) = std::fs::create_dir_all(&dir) {
+            eprintln!("error: cannot create the run directory {}: {e}", dir.display());
+            return EXIT_ERRORS;
+        }
+        for (file, res) in [
+            (PARAMS_FILE, state::write_json(&dir.join(PARAMS_FILE), &values)),
+            (SITES_FILE, state::write_json(&dir.join(SITES_FILE), &sites_cfg)),
+        ] {
+            if let Err(e) = res {
+                eprintln!("error: {file}: {e}");
+                return EXIT_ERRORS;
+            }
+        }
+        let bar = dispatch::progress_bar(output);
+        let exec = Executor::new(Arc::new(actions)).with_approver(crate::approver::choose(args.confirm, bar.clone()));
+        tracing::info!(run = %id, runbook = %plan.runbook, dir = %dir.display(), "run starting");
+        let handle = exec.spawn(plan, values, dir, Some(id));
+        finish(dispatch::follow(handle, output, bar).await, output)
+    })
+}
+
+/// Print the report (text, or JSON with --json) and give the exit code.
+pub fn finish(r: Result<crate::report::RunReport, String>, output: Output) -> u8 {
+    match r {
+        Ok(report) => {
+            match output {
+                Output::Json => match serde_json::to_string(&serde_json::json!({"event": "report", "report": report})) {
+                    Ok(s) => println!("{s}"),
+                    Err(e) => eprintln!("error: cannot encode the report: {e}"),
+                },
+                _ => print!("{}", report.render_text()),
+            }
+            report.exit_code()
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_ERRORS
+        }
+    }
+}

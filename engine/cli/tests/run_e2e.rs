@@ -1,0 +1,139 @@
+//! `lifeboat run` end to end against the emulator over HTTP: ordered quiesce
+//! and its window in the journal and the report; reverse thaw after a failure
+//! inside the scope; retries on 429; re-auth after token expiry; bad input
+//! and a refused approval change nothing.
+
+mod common;
+use common::*;
+use serde_json::Value;
+
+fn freeze_order(j: &[Value], rec: &str) -> Vec<String> {
+    j.iter()
+        .filter(|r| r["record"] == rec)
+        .map(|r| r["target"].as_str().or_else(|| r["key"].as_str()).unwrap_or("").to_string())
+        .collect()
+}
+
+#[test]
+fn run_quiesces_in_order_snapshots_and_backs_up_with_its_window_reported() {
+    let env = start(three_servers(), None);
+    let rb = write_snap3(&env);
+    let o = env.lifeboat(&["run", &rb]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("succeeded"), "{out}");
+    assert!(out.contains("quiesce") && out.contains("window"), "{out}");
+    let dirs = env.run_dirs();
+    assert_eq!(dirs.len(), 1);
+    let j = journal(&dirs[0]);
+    assert_eq!(freeze_order(&j, "freeze_intent"), vec!["vims-db-1", "vims-app-1", "vims-lb-1"]);
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(dirs[0].join("report.json")).unwrap()).unwrap();
+    let scope = &report["scopes"][0];
+    assert!(scope["window_ms"].as_u64().is_some(), "{report}");
+    let targets: Vec<&str> = scope["targets"].as_array().unwrap().iter().map(|t| t["target"].as_str().unwrap()).collect();
+    assert_eq!(targets, vec!["vims-db-1", "vims-app-1", "vims-lb-1"]);
+    assert!(report["bytes_moved"].as_u64().unwrap() > 0);
+    assert!(dirs[0].join("plan.json").is_file() && dirs[0].join("params.json").is_file());
+    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"));
+    // runs / show read it back
+    let runs = env.cmd(&["runs", "--json"]).output().unwrap();
+    let rows: Value = serde_json::from_slice(&runs.stdout).unwrap();
+    assert_eq!(rows[0]["outcome"], "succeeded");
+    let id = rows[0]["id"].as_str().unwrap();
+    let show = env.cmd(&["show", id]).output().unwrap();
+    assert_eq!(show.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&show.stdout).contains(id));
+}
+
+#[test]
+fn a_failure_inside_the_scope_thaws_in_reverse_order_and_exits_1() {
+    let env = start(three_servers(), None);
+    let rb = write_snap3(&env);
+    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {operation: group_snapshot.create, fail_rate: 1.0}\n").unwrap());
+    let o = env.lifeboat(&["run", &rb]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let j = journal(&env.run_dirs()[0]);
+    let frozen: Vec<(String, String)> = j
+        .iter()
+        .filter(|r| r["record"] == "freeze_intent")
+        .map(|r| (r["key"].as_str().unwrap().to_string(), r["target"].as_str().unwrap().to_string()))
+        .collect();
+    let thawed: Vec<String> = j
+        .iter()
+        .filter(|r| r["record"] == "thaw_intent")
+        .filter_map(|r| frozen.iter().find(|(k, _)| r["key"] == k.as_str()).map(|(_, t)| t.clone()))
+        .collect();
+    assert_eq!(thawed, vec!["vims-lb-1", "vims-app-1", "vims-db-1"], "{}", text(&o));
+    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"), "a server stayed paused");
+}
+
+#[test]
+fn rate_limits_are_retried_and_an_expired_token_is_renewed() {
+    let env = start(three_servers(), None);
+    let rb = write_snap3(&env);
+    env.emu.set_faults(
+        lifeboat_emulator::FaultProfile::from_yaml_str(
+            "rules:\n  - {service: volume, method: POST, path_contains: /backups, rate_limit: {max_requests: 4, per_seconds: 1, status: 429, retry_after_s: 1}}\n",
+        )
+        .unwrap(),
+    );
+    // every token expires while the run goes on
+    let emu_expire = {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let s2 = stop.clone();
+        let admin = env.emu.admin_url();
+        let t = std::thread::spawn(move || {
+            let mut n = 0;
+            while !s2.load(std::sync::atomic::Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(300));
+                if lifeboat_emulator::admin_request(&admin, "POST", "/_emulator/tokens/expire", None).is_ok() {
+                    n += 1;
+                }
+            }
+            n
+        });
+        (stop, t)
+    };
+    let o = env.cmd(&["run", &rb, "--cloud", "emulator", "--json"]).stdin(std::process::Stdio::null()).output().unwrap();
+    emu_expire.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    let expiries = emu_expire.1.join().unwrap();
+    assert!(expiries > 0, "tokens were never expired during the run");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let events: Vec<Value> = String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    assert!(events.iter().any(|e| e["event"] == "run_started"));
+    assert!(
+        events.iter().any(|e| e["event"] == "step_retrying" && e["error"].as_str().is_some_and(|m| m.contains("429"))),
+        "the rate limit was never hit: {}",
+        text(&o)
+    );
+    assert_eq!(events.last().unwrap()["event"], "report");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(env.run_dirs()[0].join("report.json")).unwrap()).unwrap();
+    assert_eq!(report["outcome"]["outcome"], "succeeded");
+}
+
+#[test]
+fn recover_without_confirm_and_without_a_tty_refuses_and_changes_nothing() {
+    let env = start(three_servers(), None);
+    let before = env.count_volumes("site-b");
+    let o = env.lifeboat(&["run", "option1/recover", "--param", "vnf=vims"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("--confirm"), "{}", text(&o));
+    assert_eq!(env.count_volumes("site-b"), before);
+    let j = journal(&env.run_dirs()[0]);
+    assert!(!j.iter().any(|r| r["record"] == "step_intent"), "nothing may be called");
+}
+
+#[test]
+fn bad_input_exits_2_and_runs_nothing() {
+    let env = start(three_servers(), None);
+    let missing = env.lifeboat(&["run", "option1/protect"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(text(&missing).contains("vnf"), "{}", text(&missing));
+    let wrong = env.cmd(&["run", "option1/protect", "--param", "vnf=vims", "--cloud", "nope"]).output().unwrap();
+    assert_eq!(wrong.status.code(), Some(2));
+    assert!(text(&wrong).contains("nope"), "{}", text(&wrong));
+    let none = env.cmd(&["run", "option1/protect", "--param", "vnf=vims"]).output().unwrap();
+    assert_eq!(none.status.code(), Some(2));
+    assert!(text(&none).contains("lifeboat emulator serve"), "{}", text(&none));
+    assert!(env.run_dirs().is_empty(), "no run may start");
+}
