@@ -98,8 +98,18 @@ seeded = {'servers': [], 'volumes': []}
 
 
 def new_volume(name):
-    v = cinder.post('/volumes', json={'volume': {'name': name, 'size': 1}}).json()['volume']
-    return v['id']
+    # Cinder on sqlite sometimes answers 500 ("database is locked") while its
+    # quota reservation races another writer; the transaction is rolled back,
+    # so asking again cannot make a second volume.
+    for attempt in range(6):
+        r = cinder.post('/volumes', json={'volume': {'name': name, 'size': 1}}, raise_exc=False)
+        if r.status_code != 500:
+            break
+        print('seed: volume create answered 500 (attempt %d), retrying' % (attempt + 1), flush=True)
+        time.sleep(2 * (attempt + 1))
+    if r.status_code >= 400:
+        sys.exit('seed: volume create %s failed: HTTP %d %s' % (name, r.status_code, r.text[:300]))
+    return r.json()['volume']['id']
 
 
 def fill(vid, name):
