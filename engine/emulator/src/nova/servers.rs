@@ -26,8 +26,17 @@ fn host_id(project: &str, site: Site) -> String {
     hex::encode(d)[..56].to_string()
 }
 
+/// Where a server body goes. From 2.71 Nova shows `server_groups` in the
+/// answers about one server (show, update, rebuild) but not in
+/// `GET /servers/detail`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum For {
+    One,
+    List,
+}
+
 /// The full server body at microversion `mv`.
-pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str) -> Value {
+pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str, target: For) -> Value {
     let mut addresses = Map::new();
     for (i, (net_id, name)) in srv.networks.iter().enumerate() {
         let prefix = s.network(net_id).map(|n| n.cidr_prefix.clone()).unwrap_or_else(|| "10.0.0".into());
@@ -113,7 +122,7 @@ pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str) -> Valu
     if mv.at_least(2, 63) {
         o["trusted_image_certificates"] = Value::Null;
     }
-    if mv.at_least(2, 71) {
+    if mv.at_least(2, 71) && target == For::One {
         o["server_groups"] = json!([]);
     }
     if mv.at_least(2, 73) {
@@ -225,7 +234,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     }
     let items: Vec<Value> = servers
         .iter()
-        .map(|x| if detail { view(s, ctx.site, x, mv, &ctx.base) } else { summary(x, &ctx.base) })
+        .map(|x| if detail { view(s, ctx.site, x, mv, &ctx.base, For::List) } else { summary(x, &ctx.base) })
         .collect();
     let mut body = json!({"servers": items});
     if let Some(href) = next {
@@ -238,7 +247,7 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let srv = s.servers.get(id).ok_or_else(|| nf("Instance", id))?;
-    Ok(Json(json!({"server": view(s, ctx.site, srv, mv, &ctx.base)})).into_response())
+    Ok(Json(json!({"server": view(s, ctx.site, srv, mv, &ctx.base, For::One)})).into_response())
 }
 
 pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
@@ -258,7 +267,7 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     srv.updated = now_z();
     let srv = srv.clone();
     let s = w.site(ctx.site);
-    Ok(Json(json!({"server": view(s, ctx.site, &srv, mv, &ctx.base)})).into_response())
+    Ok(Json(json!({"server": view(s, ctx.site, &srv, mv, &ctx.base, For::One)})).into_response())
 }
 
 /// `POST /servers`: boot from a volume (block_device_mapping_v2, boot_index 0).
