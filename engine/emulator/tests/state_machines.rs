@@ -376,3 +376,46 @@ async fn keystone_auth_errors_and_catalog() {
 fn url_escape(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
 }
+
+/// `deleting` (volume, snapshot, backup) is what a delete shows until it
+/// finishes (here held by a stuck fault), and `error` is where a failed create
+/// ends (volume, snapshot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_and_error_statuses() {
+    let c = Cloud::start().await;
+    let vb = c.volume(Site::A);
+    let vol = c.new_volume(Site::A, 1, json!({})).await;
+    let victim = c.new_volume(Site::A, 1, json!({})).await;
+    let r = c.post(&format!("{vb}/snapshots"), CINDER, json!({"snapshot": {"volume_id": vol, "name": "s"}})).await;
+    let sid = r.body["snapshot"]["id"].as_str().expect("sid").to_string();
+    c.wait(&format!("{vb}/snapshots/{sid}"), CINDER, "/snapshot/status", "available").await;
+    let r = c.post(&format!("{vb}/backups"), CINDER, json!({"backup": {"volume_id": vol, "name": "b"}})).await;
+    let bid = r.body["backup"]["id"].as_str().expect("bid").to_string();
+    c.wait(&format!("{vb}/backups/{bid}"), CINDER, "/backup/status", "available").await;
+    c.wait(&format!("{vb}/volumes/{vol}"), CINDER, "/volume/status", "available").await;
+    let stuck = |op: &str| FaultRule { operation: Some(op.into()), stuck_rate: 1.0, ..Default::default() };
+    c.h.set_faults(FaultProfile { rules: vec![stuck("volume.delete"), stuck("snapshot.delete"), stuck("backup.delete")], ..Default::default() });
+    for (kind, id, key) in [("volumes", &victim, "volume"), ("snapshots", &sid, "snapshot"), ("backups", &bid, "backup")] {
+        assert_eq!(c.call(Method::DELETE, &format!("{vb}/{kind}/{id}"), CINDER, None).await.status, StatusCode::ACCEPTED);
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        let r = c.get(&format!("{vb}/{kind}/{id}"), CINDER).await;
+        assert_eq!(r.body[key]["status"], "deleting", "{kind}: {}", r.text);
+        // Deleting again while deleting: Cinder's 400.
+        let again = c.call(Method::DELETE, &format!("{vb}/{kind}/{id}"), CINDER, None).await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{kind} twice: {}", again.text);
+    }
+    let fail = |op: &str| FaultRule { operation: Some(op.into()), fail_rate: 1.0, ..Default::default() };
+    c.h.set_faults(FaultProfile { rules: vec![fail("volume.create"), fail("snapshot.create")], ..Default::default() });
+    let r = c.post(&format!("{vb}/volumes"), CINDER, json!({"volume": {"size": 1, "name": "doomed"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let doomed = r.body["volume"]["id"].as_str().expect("id").to_string();
+    c.wait(&format!("{vb}/volumes/{doomed}"), CINDER, "/volume/status", "error").await;
+    let r = c.post(&format!("{vb}/snapshots"), CINDER, json!({"snapshot": {"volume_id": vol, "name": "doomed"}})).await;
+    let ds = r.body["snapshot"]["id"].as_str().expect("id").to_string();
+    c.wait(&format!("{vb}/snapshots/{ds}"), CINDER, "/snapshot/status", "error").await;
+    // An errored volume can be deleted (error is a deletable state).
+    c.h.clear_faults();
+    assert_eq!(c.call(Method::DELETE, &format!("{vb}/volumes/{doomed}"), CINDER, None).await.status, StatusCode::ACCEPTED);
+    c.wait_gone(&format!("{vb}/volumes/{doomed}"), CINDER).await;
+    c.h.shutdown().await;
+}
