@@ -347,6 +347,8 @@ pub struct SiteState {
     pub volume_types: Vec<VolumeType>,
     pub group_types: Vec<GroupType>,
     pub servers: BTreeMap<String, Server>,
+    /// Servers deleted here (status DELETED): only `changes-since` lists them, as Nova.
+    pub deleted_servers: BTreeMap<String, Server>,
     pub volumes: BTreeMap<String, Volume>,
     pub snapshots: BTreeMap<String, Snapshot>,
     pub groups: BTreeMap<String, Group>,

@@ -419,3 +419,55 @@ async fn deleting_and_error_statuses() {
     c.wait_gone(&format!("{vb}/volumes/{doomed}"), CINDER).await;
     c.h.shutdown().await;
 }
+
+/// Nova's task states around BUILD and delete: BUILD/scheduling →
+/// BUILD/spawning → ACTIVE; delete shows task_state `deleting`, then the
+/// server is gone (404) and `changes-since` lists it as DELETED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_build_and_delete_task_states() {
+    let c = Cloud::start().await;
+    let cb = c.compute(Site::B);
+    let since = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let boot = |name: &'static str| {
+        let c = &c;
+        let cb = cb.clone();
+        async move {
+            let vol = c.new_volume(Site::B, 1, json!({"name": name})).await;
+            let req = json!({"server": {"name": name, "flavorRef": "1", "networks": "none", "block_device_mapping_v2": [{"boot_index": 0, "uuid": vol, "source_type": "volume", "destination_type": "volume"}]}});
+            let r = c.post(&format!("{cb}/servers"), NOVA, req).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+            r.body["server"]["id"].as_str().expect("id").to_string()
+        }
+    };
+    let stuck = |op: &str| FaultProfile { rules: vec![FaultRule { operation: Some(op.into()), stuck_rate: 1.0, ..Default::default() }], ..Default::default() };
+    // A build held before its end shows BUILD with task_state spawning.
+    c.h.set_faults(stuck("server.create"));
+    let held = boot("held").await;
+    let b = c.wait(&format!("{cb}/servers/{held}"), NOVA, "/server/OS-EXT-STS:task_state", "spawning").await;
+    assert_eq!((b["server"]["status"].clone(), b["server"]["OS-EXT-STS:vm_state"].clone()), (json!("BUILD"), json!("building")));
+    c.h.clear_faults();
+    // A normal build ends ACTIVE with no task.
+    let id = boot("doomed").await;
+    let url = format!("{cb}/servers/{id}");
+    let b = c.wait(&url, NOVA, "/server/status", "ACTIVE").await;
+    assert_eq!(b["server"]["OS-EXT-STS:task_state"], Value::Null);
+    // A delete in progress: still ACTIVE, task_state deleting.
+    let other = boot("slow-delete").await;
+    c.wait(&format!("{cb}/servers/{other}"), NOVA, "/server/status", "ACTIVE").await;
+    c.h.set_faults(stuck("server.delete"));
+    assert_eq!(c.call(Method::DELETE, &format!("{cb}/servers/{other}"), NOVA, None).await.status, StatusCode::NO_CONTENT);
+    let b = c.get(&format!("{cb}/servers/{other}"), NOVA).await.body;
+    assert_eq!((b["server"]["status"].clone(), b["server"]["OS-EXT-STS:task_state"].clone()), (json!("ACTIVE"), json!("deleting")));
+    c.h.clear_faults();
+    // A finished delete: 404, and DELETED in changes-since (not in a plain list).
+    assert_eq!(c.call(Method::DELETE, &url, NOVA, None).await.status, StatusCode::NO_CONTENT);
+    c.wait_gone(&url, NOVA).await;
+    assert!(c.servers(Site::B, "").await.iter().all(|s| s["id"] != id.as_str()));
+    let listed = c.servers(Site::B, &format!("?changes-since={since}")).await;
+    let gone = listed.iter().find(|s| s["id"] == id.as_str()).expect("the deleted server in changes-since");
+    assert_eq!((gone["status"].clone(), gone["OS-EXT-STS:vm_state"].clone()), (json!("DELETED"), json!("deleted")));
+    assert!(listed.iter().any(|s| s["id"] == other.as_str()), "live servers changed since are listed too");
+    let r = c.get(&format!("{cb}/servers/detail?changes-since=yesterday"), NOVA).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    c.h.shutdown().await;
+}

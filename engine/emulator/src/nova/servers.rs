@@ -174,10 +174,26 @@ fn name_matches(pattern: &str, name: &str) -> bool {
     !end || parts.last().is_some_and(|l| name.ends_with(l))
 }
 
+/// An ISO 8601 time as Nova's query parameters take it (`2026-11-25T03:41:48Z`, an offset, or none = UTC).
+fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"].iter().find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok()).map(|n| n.and_utc())
+}
+
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let mut servers: Vec<&Server> = s.servers.values().collect();
+    // `changes-since`: servers updated since then, deleted ones included (status DELETED), as Nova.
+    if let Some(since) = ctx.q("changes-since") {
+        let Some(t) = parse_time(since) else {
+            return Err(bad_request(F::Nova, format!("Invalid input for query parameters changes-since. Value: {since}. '{since}' is not a 'date-time'")));
+        };
+        servers.extend(s.deleted_servers.values());
+        servers.retain(|x| parse_time(&x.updated).is_some_and(|u| u >= t));
+    }
     servers.sort_by_key(|x| std::cmp::Reverse(x.seq));
     let split = |v: &str| v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
     if let Some(n) = ctx.q("name") {
@@ -411,6 +427,16 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         user_id,
         project_id: project_id.clone(),
     };
+    // BUILD goes scheduling → spawning → (ACTIVE, no task), as Nova's task states.
+    let (me, id4, step) = (ctx.shared.clone(), id.clone(), ctx.shared.timing().transition);
+    tokio::spawn(async move {
+        tokio::time::sleep(step).await;
+        if let Some(srv) = me.lock().site_mut(site).servers.get_mut(&id4) {
+            if srv.status == "BUILD" && srv.task_state.as_deref() == Some("scheduling") {
+                srv.task_state = Some("spawning".into());
+            }
+        }
+    });
     let summary_links = links(&ctx.base, &project_id, "servers", &id);
     let sg = if srv.networks.is_empty() { json!([]) } else { json!([{"name": "default"}]) };
     sm.servers.insert(id.clone(), srv);
@@ -482,7 +508,15 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
         1,
         move |w: &mut World| {
             let s = w.site_mut(site);
-            s.servers.remove(&id);
+            if let Some(mut gone) = s.servers.remove(&id) {
+                gone.status = "DELETED".into();
+                gone.vm_state = "deleted".into();
+                gone.task_state = None;
+                gone.power_state = 0;
+                gone.attachments.clear();
+                gone.updated = now_z();
+                s.deleted_servers.insert(id.clone(), gone);
+            }
             for v in s.volumes.values_mut() {
                 if v.attachments.iter().any(|a| a.server_id == id) {
                     v.attachments.retain(|a| a.server_id != id);
