@@ -370,6 +370,15 @@ async fn keystone_auth_errors_and_catalog() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = c.http.get(format!("{}/servers", c.compute(Site::A))).header("x-auth-token", "bogus").send().await.expect("call");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // HEAD validates (200), DELETE revokes (204); a revoked token is unknown (404) and refused (401).
+    let r = c.http.post(format!("{ks}/auth/tokens")).json(&common::password_auth()).send().await.expect("auth");
+    let t = r.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).expect("token").to_string();
+    let tokens = format!("{ks}/auth/tokens");
+    assert_eq!(c.http.head(&tokens).header("x-auth-token", &c.token).header("x-subject-token", &t).send().await.expect("head").status(), StatusCode::OK);
+    assert_eq!(c.http.delete(&tokens).header("x-auth-token", &c.token).header("x-subject-token", &t).send().await.expect("delete").status(), StatusCode::NO_CONTENT);
+    assert_eq!(c.http.get(&tokens).header("x-auth-token", &c.token).header("x-subject-token", &t).send().await.expect("get").status(), StatusCode::NOT_FOUND);
+    let r = c.http.get(format!("{}/servers", c.compute(Site::A))).header("x-auth-token", &t).send().await.expect("call");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     c.h.shutdown().await;
 }
 
