@@ -305,7 +305,7 @@ pub async fn revoke(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Respon
 /// `GET /v3/auth/catalog`.
 pub async fn get_catalog(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     let Some(t) = caller(&sh, &headers) else { return unauthorized() };
-    Json(json!({"catalog": catalog(&sh, &t.project_id), "links": {"self": format!("{}/v3/auth/catalog", sh.keystone_base)}})).into_response()
+    Json(json!({"catalog": catalog(&sh, &t.project_id), "links": {"self": format!("{}/v3/auth/catalog", sh.keystone_base), "previous": null, "next": null}})).into_response()
 }
 
 /// `GET /v3/auth/projects` and `/v3/users/{id}/projects`.
@@ -313,16 +313,19 @@ pub async fn projects(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Resp
     if caller(&sh, &headers).is_none() {
         return unauthorized();
     }
-    let p = json!({"id": sh.topology.project_id(), "name": sh.topology.project, "domain_id": "default", "enabled": true, "is_domain": false, "parent_id": "default", "description": "", "tags": [], "links": {}});
-    Json(json!({"projects": [p], "links": {"self": null, "next": null, "previous": null}})).into_response()
+    let kb = &sh.keystone_base;
+    let pid = sh.topology.project_id();
+    let p = json!({"id": pid, "name": sh.topology.project, "domain_id": "default", "enabled": true, "is_domain": false, "parent_id": "default", "description": "", "tags": [], "links": {"self": format!("{kb}/v3/projects/{pid}")}});
+    Json(json!({"projects": [p], "links": {"self": format!("{kb}/v3/auth/projects"), "next": null, "previous": null}})).into_response()
 }
 
 pub async fn regions(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
     if caller(&sh, &headers).is_none() {
         return unauthorized();
     }
-    let rs: Vec<Value> = Site::ALL.iter().map(|s| json!({"id": s.name(), "description": "", "parent_region_id": null, "links": {}})).collect();
-    Json(json!({"regions": rs, "links": {"self": null, "next": null, "previous": null}})).into_response()
+    let kb = &sh.keystone_base;
+    let rs: Vec<Value> = Site::ALL.iter().map(|s| json!({"id": s.name(), "description": "", "parent_region_id": null, "links": {"self": format!("{kb}/v3/regions/{}", s.name())}})).collect();
+    Json(json!({"regions": rs, "links": {"self": format!("{kb}/v3/regions"), "next": null, "previous": null}})).into_response()
 }
 
 pub async fn not_found() -> Response {

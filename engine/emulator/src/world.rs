@@ -258,6 +258,12 @@ pub struct StoredBackup {
     pub snapshot_id: Option<String>,
     /// Whether the backed-up volume was bootable (restored with the data, as Cinder does).
     pub bootable: bool,
+    /// The backed-up volume's name, description and metadata when the backup
+    /// was made (Cinder keeps them in the backup's metadata object and puts
+    /// them back on restore).
+    pub volume_name: String,
+    pub volume_description: Option<String>,
+    pub volume_metadata: Map<String, Value>,
     /// Site whose Cinder made the backup.
     pub made_at: Site,
 }
@@ -341,6 +347,8 @@ pub struct SiteState {
     pub volume_types: Vec<VolumeType>,
     pub group_types: Vec<GroupType>,
     pub servers: BTreeMap<String, Server>,
+    /// Servers deleted here (status DELETED): only `changes-since` lists them, as Nova.
+    pub deleted_servers: BTreeMap<String, Server>,
     pub volumes: BTreeMap<String, Volume>,
     pub snapshots: BTreeMap<String, Snapshot>,
     pub groups: BTreeMap<String, Group>,

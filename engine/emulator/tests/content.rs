@@ -397,3 +397,42 @@ async fn incremental_chain_from_snapshots_of_the_production_volume() {
     assert_eq!(c.get(&format!("{vb}/volumes/{data}"), CINDER).await.body["volume"]["status"], "in-use");
     c.h.shutdown().await;
 }
+
+/// The live workload stops while a server of the VNF is paused, suspended or
+/// quiesced (the transaction waits for it), and goes on once it is released.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workload_stops_while_paused_suspended_or_quiesced() {
+    let c = Cloud::start().await;
+    let db = c.server_named(Site::A, "vims-db-1").await;
+    let id = db["id"].as_str().expect("id").to_string();
+    let data = c.volumes_of(Site::A, &db).await[1].clone();
+    let url = format!("{}/servers/{id}", c.compute(Site::A));
+    let txn = |c: &Cloud| {
+        let admin = c.h.admin_url();
+        async move {
+            let (code, body) = tokio::task::spawn_blocking(move || lifeboat_emulator::admin_request(&admin, "GET", "/_emulator/status", None).expect("admin")).await.expect("join");
+            assert_eq!(code, 200);
+            serde_json::from_str::<Value>(&body).expect("json")["writers"]["site-a:vims"]["txn"].as_u64().expect("vims writer")
+        }
+    };
+    for (freeze, thaw, status) in [("pause", "unpause", "PAUSED"), ("suspend", "resume", "SUSPENDED"), ("quiesce", "unquiesce", "ACTIVE")] {
+        let r = c.post(&format!("{url}/action"), NOVA, json!({freeze: null})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{freeze}: {}", r.text);
+        c.wait(&url, NOVA, "/server/status", status).await;
+        // Let a transaction in flight finish, then nothing moves for 50 write intervals.
+        tokio::time::sleep(Duration::from_millis(30)).await;
+        let (t0, sum0) = (txn(&c).await, c.h.volume_checksum(Site::A, &data));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(txn(&c).await, t0, "the workload wrote while {freeze}d");
+        assert_eq!(c.h.volume_checksum(Site::A, &data), sum0, "{freeze}: the data volume changed");
+        let r = c.post(&format!("{url}/action"), NOVA, json!({thaw: null})).await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{thaw}: {}", r.text);
+        c.wait(&url, NOVA, "/server/status", "ACTIVE").await;
+        let t1 = std::time::Instant::now();
+        while txn(&c).await == t0 {
+            assert!(t1.elapsed() < Duration::from_secs(10), "the workload never resumed after {thaw}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    c.h.shutdown().await;
+}

@@ -370,9 +370,113 @@ async fn keystone_auth_errors_and_catalog() {
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     let r = c.http.get(format!("{}/servers", c.compute(Site::A))).header("x-auth-token", "bogus").send().await.expect("call");
     assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
+    // HEAD validates (200), DELETE revokes (204); a revoked token is unknown (404) and refused (401).
+    let r = c.http.post(format!("{ks}/auth/tokens")).json(&common::password_auth()).send().await.expect("auth");
+    let t = r.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).expect("token").to_string();
+    let tokens = format!("{ks}/auth/tokens");
+    assert_eq!(c.http.head(&tokens).header("x-auth-token", &c.token).header("x-subject-token", &t).send().await.expect("head").status(), StatusCode::OK);
+    assert_eq!(c.http.delete(&tokens).header("x-auth-token", &c.token).header("x-subject-token", &t).send().await.expect("delete").status(), StatusCode::NO_CONTENT);
+    assert_eq!(c.http.get(&tokens).header("x-auth-token", &c.token).header("x-subject-token", &t).send().await.expect("get").status(), StatusCode::NOT_FOUND);
+    let r = c.http.get(format!("{}/servers", c.compute(Site::A))).header("x-auth-token", &t).send().await.expect("call");
+    assert_eq!(r.status(), StatusCode::UNAUTHORIZED);
     c.h.shutdown().await;
 }
 
 fn url_escape(s: &str) -> String {
     s.bytes().map(|b| if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") }).collect()
+}
+
+/// `deleting` (volume, snapshot, backup) is what a delete shows until it
+/// finishes (here held by a stuck fault), and `error` is where a failed create
+/// ends (volume, snapshot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_and_error_statuses() {
+    let c = Cloud::start().await;
+    let vb = c.volume(Site::A);
+    let vol = c.new_volume(Site::A, 1, json!({})).await;
+    let victim = c.new_volume(Site::A, 1, json!({})).await;
+    let r = c.post(&format!("{vb}/snapshots"), CINDER, json!({"snapshot": {"volume_id": vol, "name": "s"}})).await;
+    let sid = r.body["snapshot"]["id"].as_str().expect("sid").to_string();
+    c.wait(&format!("{vb}/snapshots/{sid}"), CINDER, "/snapshot/status", "available").await;
+    let r = c.post(&format!("{vb}/backups"), CINDER, json!({"backup": {"volume_id": vol, "name": "b"}})).await;
+    let bid = r.body["backup"]["id"].as_str().expect("bid").to_string();
+    c.wait(&format!("{vb}/backups/{bid}"), CINDER, "/backup/status", "available").await;
+    c.wait(&format!("{vb}/volumes/{vol}"), CINDER, "/volume/status", "available").await;
+    let stuck = |op: &str| FaultRule { operation: Some(op.into()), stuck_rate: 1.0, ..Default::default() };
+    c.h.set_faults(FaultProfile { rules: vec![stuck("volume.delete"), stuck("snapshot.delete"), stuck("backup.delete")], ..Default::default() });
+    for (kind, id, key) in [("volumes", &victim, "volume"), ("snapshots", &sid, "snapshot"), ("backups", &bid, "backup")] {
+        assert_eq!(c.call(Method::DELETE, &format!("{vb}/{kind}/{id}"), CINDER, None).await.status, StatusCode::ACCEPTED);
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        let r = c.get(&format!("{vb}/{kind}/{id}"), CINDER).await;
+        assert_eq!(r.body[key]["status"], "deleting", "{kind}: {}", r.text);
+        // Deleting again while deleting: Cinder's 400.
+        let again = c.call(Method::DELETE, &format!("{vb}/{kind}/{id}"), CINDER, None).await;
+        assert_eq!(again.status, StatusCode::BAD_REQUEST, "{kind} twice: {}", again.text);
+    }
+    let fail = |op: &str| FaultRule { operation: Some(op.into()), fail_rate: 1.0, ..Default::default() };
+    c.h.set_faults(FaultProfile { rules: vec![fail("volume.create"), fail("snapshot.create")], ..Default::default() });
+    let r = c.post(&format!("{vb}/volumes"), CINDER, json!({"volume": {"size": 1, "name": "doomed"}})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let doomed = r.body["volume"]["id"].as_str().expect("id").to_string();
+    c.wait(&format!("{vb}/volumes/{doomed}"), CINDER, "/volume/status", "error").await;
+    let r = c.post(&format!("{vb}/snapshots"), CINDER, json!({"snapshot": {"volume_id": vol, "name": "doomed"}})).await;
+    let ds = r.body["snapshot"]["id"].as_str().expect("id").to_string();
+    c.wait(&format!("{vb}/snapshots/{ds}"), CINDER, "/snapshot/status", "error").await;
+    // An errored volume can be deleted (error is a deletable state).
+    c.h.clear_faults();
+    assert_eq!(c.call(Method::DELETE, &format!("{vb}/volumes/{doomed}"), CINDER, None).await.status, StatusCode::ACCEPTED);
+    c.wait_gone(&format!("{vb}/volumes/{doomed}"), CINDER).await;
+    c.h.shutdown().await;
+}
+
+/// Nova's task states around BUILD and delete: BUILD/scheduling →
+/// BUILD/spawning → ACTIVE; delete shows task_state `deleting`, then the
+/// server is gone (404) and `changes-since` lists it as DELETED.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_build_and_delete_task_states() {
+    let c = Cloud::start().await;
+    let cb = c.compute(Site::B);
+    let since = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let boot = |name: &'static str| {
+        let c = &c;
+        let cb = cb.clone();
+        async move {
+            let vol = c.new_volume(Site::B, 1, json!({"name": name})).await;
+            let req = json!({"server": {"name": name, "flavorRef": "1", "networks": "none", "block_device_mapping_v2": [{"boot_index": 0, "uuid": vol, "source_type": "volume", "destination_type": "volume"}]}});
+            let r = c.post(&format!("{cb}/servers"), NOVA, req).await;
+            assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+            r.body["server"]["id"].as_str().expect("id").to_string()
+        }
+    };
+    let stuck = |op: &str| FaultProfile { rules: vec![FaultRule { operation: Some(op.into()), stuck_rate: 1.0, ..Default::default() }], ..Default::default() };
+    // A build held before its end shows BUILD with task_state spawning.
+    c.h.set_faults(stuck("server.create"));
+    let held = boot("held").await;
+    let b = c.wait(&format!("{cb}/servers/{held}"), NOVA, "/server/OS-EXT-STS:task_state", "spawning").await;
+    assert_eq!((b["server"]["status"].clone(), b["server"]["OS-EXT-STS:vm_state"].clone()), (json!("BUILD"), json!("building")));
+    c.h.clear_faults();
+    // A normal build ends ACTIVE with no task.
+    let id = boot("doomed").await;
+    let url = format!("{cb}/servers/{id}");
+    let b = c.wait(&url, NOVA, "/server/status", "ACTIVE").await;
+    assert_eq!(b["server"]["OS-EXT-STS:task_state"], Value::Null);
+    // A delete in progress: still ACTIVE, task_state deleting.
+    let other = boot("slow-delete").await;
+    c.wait(&format!("{cb}/servers/{other}"), NOVA, "/server/status", "ACTIVE").await;
+    c.h.set_faults(stuck("server.delete"));
+    assert_eq!(c.call(Method::DELETE, &format!("{cb}/servers/{other}"), NOVA, None).await.status, StatusCode::NO_CONTENT);
+    let b = c.get(&format!("{cb}/servers/{other}"), NOVA).await.body;
+    assert_eq!((b["server"]["status"].clone(), b["server"]["OS-EXT-STS:task_state"].clone()), (json!("ACTIVE"), json!("deleting")));
+    c.h.clear_faults();
+    // A finished delete: 404, and DELETED in changes-since (not in a plain list).
+    assert_eq!(c.call(Method::DELETE, &url, NOVA, None).await.status, StatusCode::NO_CONTENT);
+    c.wait_gone(&url, NOVA).await;
+    assert!(c.servers(Site::B, "").await.iter().all(|s| s["id"] != id.as_str()));
+    let listed = c.servers(Site::B, &format!("?changes-since={since}")).await;
+    let gone = listed.iter().find(|s| s["id"] == id.as_str()).expect("the deleted server in changes-since");
+    assert_eq!((gone["status"].clone(), gone["OS-EXT-STS:vm_state"].clone()), (json!("DELETED"), json!("deleted")));
+    assert!(listed.iter().any(|s| s["id"] == other.as_str()), "live servers changed since are listed too");
+    let r = c.get(&format!("{cb}/servers/detail?changes-since=yesterday"), NOVA).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    c.h.shutdown().await;
 }

@@ -1,7 +1,7 @@
 //! `lifeboat emulator serve|down|up|fault|expire-tokens`: the two-site
 //! OpenStack emulator for trying runbooks without a cloud.
 //!
-//! `serve` runs both sites until Ctrl-C, writes clouds.yaml (default
+//! `serve` runs both sites until Ctrl-C or SIGTERM, writes clouds.yaml (default
 //! `<state>/emulator/clouds.yaml`) and `emulator.json` (its admin URL) next
 //! to it, so `lifeboat run` finds it when no cloud is configured. The other
 //! subcommands act on a running emulator through its admin endpoints.
@@ -131,11 +131,28 @@ fn serve(a: ServeArgs, state: &std::path::Path) -> Result<(), String> {
         println!("export OS_CLIENT_CONFIG_FILE={}", clouds_abs.display());
         println!("export OS_CLOUD=emulator   # region = site: --os-region-name site-a|site-b");
         println!("Ctrl-C to stop.");
-        let _ = tokio::signal::ctrl_c().await;
+        stopped().await;
         let _ = std::fs::remove_file(&info_path);
         h.shutdown().await;
         Ok(())
     })
+}
+
+/// Ctrl-C (SIGINT) or, on Unix, SIGTERM: either stops `serve` cleanly
+/// (emulator.json removed, listeners closed).
+async fn stopped() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
 }
 
 fn admin_base(a: &AdminArgs, state: &std::path::Path) -> Result<String, String> {

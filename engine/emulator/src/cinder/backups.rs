@@ -17,7 +17,7 @@ use crate::content::BLOCK_SIZE;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
-use crate::world::{new_id, now_iso, Backup, Site, StoredBackup, SwiftObject, World};
+use crate::world::{new_id, now_iso, Backup, Site, StoredBackup, SwiftObject, Volume, World};
 
 pub const BACKUP_SERVICE: &str = "cinder.backup.drivers.swift.SwiftBackupDriver";
 
@@ -150,6 +150,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     };
     let size = v.size;
     let bootable = v.bootable;
+    let (volume_name, volume_description, volume_metadata) = (v.name.clone(), v.description.clone(), v.metadata.clone());
     // Parent: the newest available backup of this volume.
     let parent = s.backups.values().filter(|b| b.volume_id == vid && b.status == "available").max_by_key(|b| b.seq).map(|b| b.id.clone());
     if incremental && parent.is_none() {
@@ -204,6 +205,9 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         metadata,
         snapshot_id,
         bootable,
+        volume_name,
+        volume_description,
+        volume_metadata,
         made_at: site,
     };
     w.site_mut(site).backups.insert(id.clone(), backup);
@@ -329,7 +333,7 @@ pub fn restore(ctx: &Ctx, id: &str) -> Reply {
         }
         None => {
             let vt = w.site(site).default_volume_type().map(|t| t.name.clone()).unwrap_or_default();
-            super::volumes::insert_new(ctx, &mut w, name.clone(), None, b.size, vt, false, Map::new(), Default::default(), None, None, "restoring-backup")
+            super::volumes::insert_new(ctx, &mut w, name.clone(), Some(RESTORE_DESCRIPTION.into()), b.size, vt, false, Map::new(), Default::default(), None, None, "restoring-backup")
         }
     };
     let vname = w.site(site).volumes.get(&vid).map(|v| v.name.clone()).unwrap_or_default();
@@ -347,17 +351,16 @@ pub fn restore(ctx: &Ctx, id: &str) -> Reply {
         factor,
         move |w: &mut World| {
             let reachable = !shared.switches[store.index()].is_down();
-            let data = if reachable { w.site(store).backup_store.get(&bid).map(|d| (d.content.clone(), d.bootable)) } else { None };
+            let data = if reachable { w.site(store).backup_store.get(&bid).cloned() } else { None };
             let sm = w.site_mut(site);
             if let Some(b) = sm.backups.get_mut(&bid) {
                 b.status = "available".into();
             }
             if let Some(v) = sm.volumes.get_mut(&v1) {
                 match data {
-                    Some((c, boot)) => {
-                        v.content = c;
+                    Some(d) => {
+                        restore_into(v, &d);
                         v.status = "available".into();
-                        v.bootable = v.bootable || boot;
                     }
                     None => v.status = "error_restoring".into(),
                 }
@@ -375,6 +378,34 @@ pub fn restore(ctx: &Ctx, id: &str) -> Reply {
         },
     );
     Ok(accepted(json!({"restore": {"backup_id": id, "volume_id": vid, "volume_name": vname}})))
+}
+
+/// The description Cinder gives a volume it creates for a restore.
+pub const RESTORE_DESCRIPTION: &str = "auto-created_from_restore_from_backup";
+
+/// What a finished restore does to its target volume, as Cinder's backup
+/// manager and backup metadata API do:
+/// - the data (and the bootable flag the emulator keeps with it);
+/// - the name and description of the backed-up volume, when the target still
+///   has the name Cinder generated (`restore_backup_<id>`) or none, and the
+///   backed-up volume had one;
+/// - the backed-up volume's metadata replaces the target's, when there was any;
+/// - `src_backup_id` = the backup, unless the target is the backed-up volume
+///   itself and carries no other `src_backup_id`.
+pub fn restore_into(v: &mut Volume, d: &StoredBackup) {
+    v.content = d.content.clone();
+    v.bootable = v.bootable || d.bootable;
+    if !d.volume_name.is_empty() && (v.name.is_empty() || v.name.starts_with("restore_backup_")) {
+        v.name = d.volume_name.clone();
+        v.description = d.volume_description.clone();
+    }
+    if !d.volume_metadata.is_empty() {
+        v.metadata = d.volume_metadata.clone();
+    }
+    let other_src = v.metadata.get("src_backup_id").and_then(|x| x.as_str()).is_some_and(|x| x != d.id);
+    if d.volume_id != v.id || other_src {
+        v.metadata.insert("src_backup_id".into(), json!(d.id));
+    }
 }
 
 pub fn export_record(ctx: &Ctx, id: &str) -> Reply {

@@ -89,7 +89,7 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
         }
     }
     let s = w.site(site);
-    let body = s.volumes.get(&id).map(|v| super::volumes::view(ctx, s, v, mv)).unwrap_or(Value::Null);
+    let body = s.volumes.get(&id).map(|v| super::volumes::view(ctx, s, v, mv, super::volumes::Shape::Plain)).unwrap_or(Value::Null);
     drop(w);
     super::volumes::schedule_status(ctx, "volume.manage", 1, id, "available", "error_managing");
     Ok(accepted(json!({"volume": body})))

@@ -4,6 +4,7 @@
 pub mod backups;
 pub mod groups;
 pub mod manage;
+pub mod metadata;
 pub mod replication;
 pub mod snapshots;
 pub mod types;
@@ -104,6 +105,22 @@ fn need(mv: Mv, min: Mv) -> Result<(), Response> {
     Ok(())
 }
 
+fn map_op(m: &Method) -> metadata::MapOp {
+    match *m {
+        Method::PUT => metadata::MapOp::Replace,
+        Method::POST => metadata::MapOp::Merge,
+        _ => metadata::MapOp::Get,
+    }
+}
+
+fn item_op(m: &Method) -> metadata::ItemOp {
+    match *m {
+        Method::PUT => metadata::ItemOp::Put,
+        Method::DELETE => metadata::ItemOp::Delete,
+        _ => metadata::ItemOp::Get,
+    }
+}
+
 fn route(ctx: &Ctx, mv: Mv) -> Reply {
     let segs: Vec<&str> = ctx.segs.iter().map(|s| s.as_str()).collect();
     match (ctx.method.clone(), segs.as_slice()) {
@@ -114,19 +131,16 @@ fn route(ctx: &Ctx, mv: Mv) -> Reply {
         (Method::PUT, ["volumes", id]) => volumes::update(ctx, mv, id),
         (Method::DELETE, ["volumes", id]) => volumes::delete(ctx, id),
         (Method::POST, ["volumes", id, "action"]) => volumes::action(ctx, mv, id),
-        (Method::GET, ["volumes", id, "metadata"]) => volumes::metadata_get(ctx, id),
-        (Method::PUT, ["volumes", id, "metadata"]) => volumes::metadata_set(ctx, id, true),
-        (Method::POST, ["volumes", id, "metadata"]) => volumes::metadata_set(ctx, id, false),
-        (Method::GET, ["volumes", id, "metadata", key]) => volumes::metadata_item(ctx, id, key, None),
-        (Method::PUT, ["volumes", id, "metadata", key]) => volumes::metadata_item(ctx, id, key, Some(false)),
-        (Method::DELETE, ["volumes", id, "metadata", key]) => volumes::metadata_item(ctx, id, key, Some(true)),
+        (m @ (Method::GET | Method::PUT | Method::POST), ["volumes", id, "metadata"]) => volumes::metadata(ctx, map_op(&m), id),
+        (m @ (Method::GET | Method::PUT | Method::DELETE), ["volumes", id, "metadata", key]) => volumes::metadata_item(ctx, item_op(&m), id, key),
         (Method::GET, ["snapshots"]) => snapshots::list(ctx, mv, false),
         (Method::GET, ["snapshots", "detail"]) => snapshots::list(ctx, mv, true),
         (Method::POST, ["snapshots"]) => snapshots::create(ctx, mv),
         (Method::GET, ["snapshots", id]) => snapshots::show(ctx, mv, id),
         (Method::DELETE, ["snapshots", id]) => snapshots::delete(ctx, id),
         (Method::PUT, ["snapshots", id]) => snapshots::update(ctx, mv, id),
-        (Method::GET, ["snapshots", id, "metadata"]) => snapshots::metadata_get(ctx, id),
+        (m @ (Method::GET | Method::PUT | Method::POST), ["snapshots", id, "metadata"]) => snapshots::metadata(ctx, map_op(&m), id),
+        (m @ (Method::GET | Method::PUT | Method::DELETE), ["snapshots", id, "metadata", key]) => snapshots::metadata_item(ctx, item_op(&m), id, key),
         (Method::POST, ["snapshots", id, "action"]) => snapshots::action(ctx, id),
         (Method::GET, ["types"]) => types::list(ctx),
         (Method::GET, ["types", "default"]) => types::default_type(ctx),

@@ -9,28 +9,50 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::{accepted, invalid_volume, links, nf, paginate};
+use super::metadata::{on_item, on_map, string_map, ItemOp, MapOp};
+use super::{accepted, invalid_volume, nf, paginate};
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
 use crate::server::Shared;
 use crate::world::{new_id, now_iso, Site, Snapshot, World};
 
-pub fn view(ctx: &Ctx, s: &Snapshot, mv: Mv) -> Value {
+/// Which answer a body is for, as Cinder's snapshot views build them:
+/// - `Summary` (the plain `GET /snapshots` list): the base fields only, at
+///   every microversion;
+/// - `Detail` (create, update): the base fields plus `group_snapshot_id`
+///   (3.14), `user_id` (3.41) and `consumes_quota` (3.65);
+/// - `Extended` (show, `GET /snapshots/detail`): `Detail` plus the
+///   extended-snapshot-attributes extension (`os-extended-snapshot-attributes:*`),
+///   which extends only show and detail.
+///
+/// No snapshot answer has `links`, at any microversion.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Summary,
+    Detail,
+    Extended,
+}
+
+pub fn view(s: &Snapshot, mv: Mv, shape: Shape) -> Value {
     let mut o = json!({
         "created_at": s.created_at,
         "description": s.description,
         "id": s.id,
         "metadata": s.metadata,
         "name": s.name,
-        "os-extended-snapshot-attributes:progress": if s.status == "available" { "100%" } else { "0%" },
-        "os-extended-snapshot-attributes:project_id": s.project_id,
         "size": s.size,
         "status": s.status,
         "updated_at": s.updated_at,
         "volume_id": s.volume_id,
-        "links": links(ctx, "snapshots", &s.id),
     });
+    if shape == Shape::Summary {
+        return o;
+    }
+    if shape == Shape::Extended {
+        o["os-extended-snapshot-attributes:progress"] = json!(if s.status == "available" { "100%" } else { "0%" });
+        o["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
+    }
     if mv.at_least(3, 14) {
         o["group_snapshot_id"] = json!(s.group_snapshot_id);
     }
@@ -108,10 +130,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         Some(other) => return Err(bad_request(F::Cinder, format!("Invalid input received: Invalid value '{other}' for force."))),
     };
     let name = req.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
-    let mut metadata = Map::new();
-    if let Some(m) = req.get("metadata").and_then(|m| m.as_object()) {
-        metadata = m.clone();
-    }
+    let metadata = string_map(req.get("metadata"))?;
     let site = ctx.site;
     let mut w = ctx.shared.lock();
     let v = w.site(site).volumes.get(vid).ok_or_else(|| nf("Volume", vid))?;
@@ -125,7 +144,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         s.description = req.get("description").and_then(|d| d.as_str()).map(str::to_string);
         s.metadata = metadata;
     }
-    let body = w.site(site).snapshots.get(&id).map(|s| view(ctx, s, mv)).unwrap_or(Value::Null);
+    let body = w.site(site).snapshots.get(&id).map(|s| view(s, mv, Shape::Detail)).unwrap_or(Value::Null);
     drop(w);
     schedule_available(&ctx.shared, site, id);
     Ok(accepted(json!({"snapshot": body})))
@@ -156,7 +175,8 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     }
     let total = snaps.len();
     let next = paginate(ctx, &mut snaps, |s| s.id.clone(), if detail { "snapshots/detail" } else { "snapshots" })?;
-    let items: Vec<Value> = snaps.iter().map(|s| view(ctx, s, mv)).collect();
+    let shape = if detail { Shape::Extended } else { Shape::Summary };
+    let items: Vec<Value> = snaps.iter().map(|s| view(s, mv, shape)).collect();
     let mut body = json!({"snapshots": items});
     if let Some(n) = next {
         body["snapshots_links"] = n;
@@ -170,7 +190,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site).snapshots.get(id).ok_or_else(|| nf("Snapshot", id))?;
-    Ok(Json(json!({"snapshot": view(ctx, s, mv)})).into_response())
+    Ok(Json(json!({"snapshot": view(s, mv, Shape::Extended)})).into_response())
 }
 
 /// `PUT /snapshots/{id}`: name, description, metadata.
@@ -179,31 +199,38 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let Some(req) = body.get("snapshot").and_then(|s| s.as_object()) else {
         return Err(bad_request(F::Cinder, "Invalid input received: 'snapshot' is a required property"));
     };
+    let name = match req.get("name") {
+        None => None,
+        Some(n) => match n.as_str() {
+            Some(n) => Some(n.to_string()),
+            None => return Err(bad_request(F::Cinder, "Invalid input received: name must be a string")),
+        },
+    };
+    let metadata = if req.contains_key("metadata") { Some(string_map(req.get("metadata"))?) } else { None };
     let mut w = ctx.shared.lock();
     let s = w.site_mut(ctx.site).snapshots.get_mut(id).ok_or_else(|| nf("Snapshot", id))?;
-    if let Some(n) = req.get("name") {
-        match n.as_str() {
-            Some(n) => s.name = n.into(),
-            None => return Err(bad_request(F::Cinder, "Invalid input received: name must be a string")),
-        }
+    if let Some(n) = name {
+        s.name = n;
     }
     if let Some(d) = req.get("description") {
         s.description = d.as_str().map(str::to_string);
     }
-    if let Some(m) = req.get("metadata") {
-        match m.as_object() {
-            Some(m) => s.metadata = m.clone(),
-            None => return Err(bad_request(F::Cinder, "Invalid input received: metadata must be a dictionary")),
-        }
+    if let Some(m) = metadata {
+        s.metadata = m;
     }
     s.updated_at = Some(now_iso());
-    Ok(Json(json!({"snapshot": view(ctx, s, mv)})).into_response())
+    Ok(Json(json!({"snapshot": view(s, mv, Shape::Detail)})).into_response())
 }
 
-pub fn metadata_get(ctx: &Ctx, id: &str) -> Reply {
-    let w = ctx.shared.lock();
-    let s = w.site(ctx.site).snapshots.get(id).ok_or_else(|| nf("Snapshot", id))?;
-    Ok(Json(json!({"metadata": s.metadata})).into_response())
+/// `GET|POST|PUT /snapshots/{id}/metadata` (POST merges and answers 200 with the whole map, as Cinder).
+pub fn metadata(ctx: &Ctx, op: MapOp, id: &str) -> Reply {
+    let site = ctx.site;
+    on_map(ctx, op, "Snapshot", id, |w| w.site_mut(site).snapshots.get_mut(id).map(|s| &mut s.metadata))
+}
+
+pub fn metadata_item(ctx: &Ctx, op: ItemOp, id: &str, key: &str) -> Reply {
+    let site = ctx.site;
+    on_item(ctx, op, "Snapshot", id, key, |w| w.site_mut(site).snapshots.get_mut(id).map(|s| &mut s.metadata))
 }
 
 pub fn delete(ctx: &Ctx, id: &str) -> Reply {

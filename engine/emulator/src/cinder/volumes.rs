@@ -8,6 +8,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
+use super::metadata::{on_item, on_map, string_map, ItemOp, MapOp};
 use super::{accepted, invalid_volume, links, nf, paginate};
 use crate::content::Content;
 use crate::errors::{bad_request, Flavor as F, Reply};
@@ -15,7 +16,18 @@ use crate::microversion::Mv;
 use crate::routing::Ctx;
 use crate::world::{new_id, now_iso, Replica, Site, SiteState, Volume, World};
 
-pub fn view(ctx: &Ctx, s: &SiteState, v: &Volume, mv: Mv) -> Value {
+/// Which answer a body is for. Cinder adds the `os-vol-host-attr:host`,
+/// `os-vol-mig-status-attr:*` and `os-vol-tenant-attr:tenant_id` fields by
+/// extensions of show and the `detail` list only: the 202 of a create (blank,
+/// from a snapshot, a volume or a backup), the 202 of a manage and the 200 of
+/// an update carry none of them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    Plain,
+    Extended,
+}
+
+pub fn view(ctx: &Ctx, s: &SiteState, v: &Volume, mv: Mv, shape: Shape) -> Value {
     let atts: Vec<Value> = v
         .attachments
         .iter()
@@ -36,10 +48,6 @@ pub fn view(ctx: &Ctx, s: &SiteState, v: &Volume, mv: Mv) -> Value {
         "migration_status": v.migration_status,
         "multiattach": false,
         "name": v.name,
-        "os-vol-host-attr:host": v.host,
-        "os-vol-mig-status-attr:migstat": v.migration_status,
-        "os-vol-mig-status-attr:name_id": null,
-        "os-vol-tenant-attr:tenant_id": v.project_id,
         "replication_status": v.replication_status,
         "size": v.size,
         "snapshot_id": v.snapshot_id,
@@ -49,6 +57,12 @@ pub fn view(ctx: &Ctx, s: &SiteState, v: &Volume, mv: Mv) -> Value {
         "user_id": v.user_id,
         "volume_type": vt.map(|t| t.name.clone()).unwrap_or_else(|| v.volume_type.clone()),
     });
+    if shape == Shape::Extended {
+        o["os-vol-host-attr:host"] = json!(v.host);
+        o["os-vol-mig-status-attr:migstat"] = json!(v.migration_status);
+        o["os-vol-mig-status-attr:name_id"] = Value::Null;
+        o["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
+    }
     if mv.at_least(3, 13) {
         o["group_id"] = json!(v.group_id);
     }
@@ -105,7 +119,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     }
     let total = vols.len();
     let next = paginate(ctx, &mut vols, |v| v.id.clone(), if detail { "volumes/detail" } else { "volumes" })?;
-    let items: Vec<Value> = vols.iter().map(|v| if detail { view(ctx, s, v, mv) } else { summary(ctx, v) }).collect();
+    let items: Vec<Value> = vols.iter().map(|v| if detail { view(ctx, s, v, mv, Shape::Extended) } else { summary(ctx, v) }).collect();
     let mut body = json!({"volumes": items});
     if let Some(n) = next {
         body["volumes_links"] = n;
@@ -120,22 +134,7 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let v = s.volumes.get(id).ok_or_else(|| nf("Volume", id))?;
-    Ok(Json(json!({"volume": view(ctx, s, v, mv)})).into_response())
-}
-
-fn string_map(v: Option<&Value>) -> Result<Map<String, Value>, axum::response::Response> {
-    match v {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(Value::Object(m)) => {
-            for (k, val) in m {
-                if !val.is_string() {
-                    return Err(bad_request(F::Cinder, format!("Invalid input received: metadata value of {k} must be a string")));
-                }
-            }
-            Ok(m.clone())
-        }
-        Some(_) => Err(bad_request(F::Cinder, "Invalid input received: metadata must be a dictionary")),
-    }
+    Ok(Json(json!({"volume": view(ctx, s, v, mv, Shape::Extended)})).into_response())
 }
 
 /// Insert a new volume in `creating`, and schedule it to become available.
@@ -229,6 +228,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let mut w = ctx.shared.lock();
     let site = ctx.site;
     let s = w.site(site);
+    let mut from_backup = None;
     let (content, src_size, bootable_src) = if let Some(sid) = &snapshot_id {
         let snap = s.snapshots.get(sid).ok_or_else(|| nf("Snapshot", sid))?;
         if snap.status != "available" {
@@ -247,8 +247,14 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             return Err(bad_request(F::Cinder, "Invalid input received: backup_id requires microversion 3.47"));
         }
         let b = s.backups.get(bid).ok_or_else(|| nf("Backup", bid))?;
-        let data = w.site(b.store_site).backup_store.get(bid).map(|d| d.content.clone()).unwrap_or_default();
-        (data, Some(b.size), false)
+        if b.status != "available" {
+            return Err(bad_request(F::Cinder, format!("Invalid backup: Backup status must be available, but current status is: {}.", b.status)));
+        }
+        let Some(d) = w.site(b.store_site).backup_store.get(bid) else {
+            return Err(bad_request(F::Cinder, format!("Invalid backup: the data of backup {bid} is not in its backup store at {}.", b.store_site.name())));
+        };
+        from_backup = Some(d.clone());
+        (Content::new(), Some(b.size), false)
     } else {
         (Content::new(), None, false)
     };
@@ -264,8 +270,12 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         None => s.default_volume_type().map(|t| t.name.clone()).unwrap_or_default(),
     };
     let id = insert_new(ctx, &mut w, name, description, size, vt, bootable_src, metadata, content, snapshot_id, source_volid, "creating");
+    if let (Some(d), Some(v)) = (&from_backup, w.site_mut(site).volumes.get_mut(&id)) {
+        // Cinder restores the backup into the new volume: data, metadata, src_backup_id.
+        super::backups::restore_into(v, d);
+    }
     let s = w.site(site);
-    let body = s.volumes.get(&id).map(|v| view(ctx, s, v, mv)).unwrap_or(Value::Null);
+    let body = s.volumes.get(&id).map(|v| view(ctx, s, v, mv, Shape::Plain)).unwrap_or(Value::Null);
     drop(w);
     schedule_status(ctx, "volume.create", if backup_id.is_some() { 3 } else { 1 }, id, "available", "error");
     Ok(accepted(json!({"volume": body})))
@@ -291,7 +301,7 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     v.updated_at = Some(now_iso());
     let s = w.site(ctx.site);
     let v = s.volumes.get(id).ok_or_else(|| nf("Volume", id))?;
-    Ok(Json(json!({"volume": view(ctx, s, v, mv)})).into_response())
+    Ok(Json(json!({"volume": view(ctx, s, v, mv, Shape::Plain)})).into_response())
 }
 
 const DELETABLE: &[&str] = &["available", "error", "error_restoring", "error_extending", "error_managing"];
@@ -461,52 +471,12 @@ fn unmanage(ctx: &Ctx, id: &str) -> Reply {
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
-pub fn metadata_get(ctx: &Ctx, id: &str) -> Reply {
-    let w = ctx.shared.lock();
-    let v = w.site(ctx.site).volumes.get(id).ok_or_else(|| nf("Volume", id))?;
-    Ok(Json(json!({"metadata": v.metadata})).into_response())
+pub fn metadata(ctx: &Ctx, op: MapOp, id: &str) -> Reply {
+    let site = ctx.site;
+    on_map(ctx, op, "Volume", id, |w| w.site_mut(site).volumes.get_mut(id).map(|v| &mut v.metadata))
 }
 
-pub fn metadata_set(ctx: &Ctx, id: &str, replace: bool) -> Reply {
-    let body = ctx.json(F::Cinder)?;
-    let m = string_map(body.get("metadata"))?;
-    if body.get("metadata").is_none() {
-        return Err(bad_request(F::Cinder, "Malformed request body: metadata is required"));
-    }
-    let mut w = ctx.shared.lock();
-    let v = w.site_mut(ctx.site).volumes.get_mut(id).ok_or_else(|| nf("Volume", id))?;
-    if replace {
-        v.metadata = m;
-    } else {
-        for (k, val) in m {
-            v.metadata.insert(k, val);
-        }
-    }
-    Ok(Json(json!({"metadata": v.metadata})).into_response())
-}
-
-pub fn metadata_item(ctx: &Ctx, id: &str, key: &str, op: Option<bool>) -> Reply {
-    let body = if op == Some(false) { Some(ctx.json(F::Cinder)?) } else { None };
-    let mut w = ctx.shared.lock();
-    let v = w.site_mut(ctx.site).volumes.get_mut(id).ok_or_else(|| nf("Volume", id))?;
-    match op {
-        None => match v.metadata.get(key) {
-            Some(val) => Ok(Json(json!({"meta": {key: val}})).into_response()),
-            None => Err(nf("Metadata key", key)),
-        },
-        Some(true) => match v.metadata.remove(key) {
-            Some(_) => Ok(StatusCode::OK.into_response()),
-            None => Err(nf("Metadata key", key)),
-        },
-        Some(false) => {
-            let m = string_map(body.as_ref().and_then(|b| b.get("meta")))?;
-            if m.len() != 1 || !m.contains_key(key) {
-                return Err(bad_request(F::Cinder, "Request body and URI mismatch"));
-            }
-            for (k, val) in m.clone() {
-                v.metadata.insert(k, val);
-            }
-            Ok(Json(json!({"meta": m})).into_response())
-        }
-    }
+pub fn metadata_item(ctx: &Ctx, op: ItemOp, id: &str, key: &str) -> Reply {
+    let site = ctx.site;
+    on_item(ctx, op, "Volume", id, key, |w| w.site_mut(site).volumes.get_mut(id).map(|v| &mut v.metadata))
 }

@@ -26,8 +26,17 @@ fn host_id(project: &str, site: Site) -> String {
     hex::encode(d)[..56].to_string()
 }
 
+/// Where a server body goes. From 2.71 Nova shows `server_groups` in the
+/// answers about one server (show, update, rebuild) but not in
+/// `GET /servers/detail`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum For {
+    One,
+    List,
+}
+
 /// The full server body at microversion `mv`.
-pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str) -> Value {
+pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str, target: For) -> Value {
     let mut addresses = Map::new();
     for (i, (net_id, name)) in srv.networks.iter().enumerate() {
         let prefix = s.network(net_id).map(|n| n.cidr_prefix.clone()).unwrap_or_else(|| "10.0.0".into());
@@ -113,7 +122,7 @@ pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str) -> Valu
     if mv.at_least(2, 63) {
         o["trusted_image_certificates"] = Value::Null;
     }
-    if mv.at_least(2, 71) {
+    if mv.at_least(2, 71) && target == For::One {
         o["server_groups"] = json!([]);
     }
     if mv.at_least(2, 73) {
@@ -165,10 +174,26 @@ fn name_matches(pattern: &str, name: &str) -> bool {
     !end || parts.last().is_some_and(|l| name.ends_with(l))
 }
 
+/// An ISO 8601 time as Nova's query parameters take it (`2026-11-25T03:41:48Z`, an offset, or none = UTC).
+fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&chrono::Utc));
+    }
+    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"].iter().find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok()).map(|n| n.and_utc())
+}
+
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let mut servers: Vec<&Server> = s.servers.values().collect();
+    // `changes-since`: servers updated since then, deleted ones included (status DELETED), as Nova.
+    if let Some(since) = ctx.q("changes-since") {
+        let Some(t) = parse_time(since) else {
+            return Err(bad_request(F::Nova, format!("Invalid input for query parameters changes-since. Value: {since}. '{since}' is not a 'date-time'")));
+        };
+        servers.extend(s.deleted_servers.values());
+        servers.retain(|x| parse_time(&x.updated).is_some_and(|u| u >= t));
+    }
     servers.sort_by_key(|x| std::cmp::Reverse(x.seq));
     let split = |v: &str| v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
     if let Some(n) = ctx.q("name") {
@@ -225,7 +250,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     }
     let items: Vec<Value> = servers
         .iter()
-        .map(|x| if detail { view(s, ctx.site, x, mv, &ctx.base) } else { summary(x, &ctx.base) })
+        .map(|x| if detail { view(s, ctx.site, x, mv, &ctx.base, For::List) } else { summary(x, &ctx.base) })
         .collect();
     let mut body = json!({"servers": items});
     if let Some(href) = next {
@@ -238,7 +263,7 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let srv = s.servers.get(id).ok_or_else(|| nf("Instance", id))?;
-    Ok(Json(json!({"server": view(s, ctx.site, srv, mv, &ctx.base)})).into_response())
+    Ok(Json(json!({"server": view(s, ctx.site, srv, mv, &ctx.base, For::One)})).into_response())
 }
 
 pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
@@ -258,7 +283,7 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     srv.updated = now_z();
     let srv = srv.clone();
     let s = w.site(ctx.site);
-    Ok(Json(json!({"server": view(s, ctx.site, &srv, mv, &ctx.base)})).into_response())
+    Ok(Json(json!({"server": view(s, ctx.site, &srv, mv, &ctx.base, For::One)})).into_response())
 }
 
 /// `POST /servers`: boot from a volume (block_device_mapping_v2, boot_index 0).
@@ -402,6 +427,16 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         user_id,
         project_id: project_id.clone(),
     };
+    // BUILD goes scheduling → spawning → (ACTIVE, no task), as Nova's task states.
+    let (me, id4, step) = (ctx.shared.clone(), id.clone(), ctx.shared.timing().transition);
+    tokio::spawn(async move {
+        tokio::time::sleep(step).await;
+        if let Some(srv) = me.lock().site_mut(site).servers.get_mut(&id4) {
+            if srv.status == "BUILD" && srv.task_state.as_deref() == Some("scheduling") {
+                srv.task_state = Some("spawning".into());
+            }
+        }
+    });
     let summary_links = links(&ctx.base, &project_id, "servers", &id);
     let sg = if srv.networks.is_empty() { json!([]) } else { json!([{"name": "default"}]) };
     sm.servers.insert(id.clone(), srv);
@@ -473,7 +508,15 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
         1,
         move |w: &mut World| {
             let s = w.site_mut(site);
-            s.servers.remove(&id);
+            if let Some(mut gone) = s.servers.remove(&id) {
+                gone.status = "DELETED".into();
+                gone.vm_state = "deleted".into();
+                gone.task_state = None;
+                gone.power_state = 0;
+                gone.attachments.clear();
+                gone.updated = now_z();
+                s.deleted_servers.insert(id.clone(), gone);
+            }
             for v in s.volumes.values_mut() {
                 if v.attachments.iter().any(|a| a.server_id == id) {
                     v.attachments.retain(|a| a.server_id != id);
