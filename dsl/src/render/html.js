@@ -327,13 +327,13 @@
       var y = 24 + i * RH;
       var g = el("g", { "data-timing": r.step }, svg);
       var t = el("text", { x: 4, y: y + 13 }, g); t.textContent = clip(r.step, 32);
-      var cls = ["ok", "failed", "skipped", "compensated"].indexOf(r.outcome) >= 0 ? r.outcome : "other";
+      var cls = ["ok", "failed", "skipped", "compensated", "frozen"].indexOf(r.outcome) >= 0 ? r.outcome : "other";
       el("rect", { x: sc(r.start_ms), y: y + 3, width: Math.max(2, sc(r.end_ms) - sc(r.start_ms)), height: RH - 6, "class": "bar " + cls }, g);
       var n = byName[r.step.split("[")[0]];
       if (n && n.est) el("rect", { x: sc(n.est.start_ms), y: y + 1, width: Math.max(2, sc(n.est.end_ms) - sc(n.est.start_ms)), height: RH - 2, "class": "estbar" }, g);
       var tl = el("title", {}, g); tl.textContent = r.step + ": " + r.outcome + ", " + fmt(r.start_ms) + " \u2192 " + fmt(r.end_ms) + (n && n.est ? " (estimated " + fmt(n.est.start_ms) + " \u2192 " + fmt(n.est.end_ms) + ")" : "");
     });
-    h("p", "bars: actual (green ok, red failed, orange compensated, grey skipped); dashed outline: the plan's estimate", sec, "hint");
+    h("p", "bars: actual (green ok, red failed, orange compensated, grey skipped, blue a server frozen by a quiesce scope); dashed outline: the plan's estimate", sec, "hint");
   }
 
   header();

@@ -112,7 +112,7 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
             .steps
             .iter()
             .filter_map(|(name, s)| s.measured.as_ref().map(|m| (name, m)))
-            .map(|(name, m)| format!("{name} ({} at {}, median of {} run(s))", format_ms(e.steps[name].end_ms - e.steps[name].start_ms), m.site, m.samples))
+            .map(|(name, m)| format!("{name} ({} at {}, median of {} past call(s))", format_ms(e.steps[name].end_ms - e.steps[name].start_ms), m.site, m.samples))
             .collect();
         if measured.is_empty() {
             let _ = writeln!(out, "  latencies: the built-in table{}", if e.latencies.measured.is_empty() { "" } else { " (the run history has no figure for these steps' actions and sites)" });
