@@ -298,7 +298,7 @@
           q.groups.map(function (g) { return g.group + " \u00d7" + g.targets + " " + g.window; }).join(", "), hd, q.exceeds ? "sum warn" : "sum");
       });
     }
-    D.notes.forEach(function (n) { h("div", n, hd, "sum warn"); });
+    D.notes.forEach(function (n) { h("div", n, hd, /^\s*(error|warning)\b/.test(n) ? "sum warn" : "sum note"); });
     var lg = h("div", null, hd, "legend");
     [["#e8f4ff", "read"], ["#fff4d6", "mutate"], ["#ffd9d9", "destroy"], ["#ffe9b3", "approve"], ["#e3f3e3", "quiesce window"], ["#fbe3e3", "compensation (dashed)"], ["#fff", "critical path (red)"]].forEach(function (x) {
       var s = h("span", null, lg); var i = h("i", null, s); i.style.background = x[0]; if (x[1].indexOf("critical") === 0) i.style.borderColor = "#d00"; s.appendChild(document.createTextNode(x[1]));

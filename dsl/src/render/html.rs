@@ -167,6 +167,7 @@ header{padding:8px 16px;border-bottom:1px solid #ddd;background:#fff}
 header h1{font-size:18px;margin:4px 0}
 header .sum{font-size:13px;margin:2px 0}
 header .warn{color:#b00020}
+header .note{white-space:pre-wrap;font-family:monospace;font-size:12px;margin:1px 0}
 .legend span{display:inline-block;margin-right:12px;font-size:12px}
 .legend i{display:inline-block;width:14px;height:10px;margin-right:4px;border:1px solid #888;vertical-align:middle}
 main{display:flex;align-items:flex-start}

@@ -4,6 +4,8 @@
 //! triggered by a topology or a fault, beside a clean case that is not.
 
 mod common;
+#[path = "support/chromium.rs"]
+mod chromium;
 #[path = "support/recording_proxy.rs"]
 mod recording_proxy;
 
@@ -71,6 +73,22 @@ fn resolving_option1_protect_expands_every_fan_out_and_orders_the_quiesce() {
     assert!(t.contains("freeze db [vims-db-1, vims-db-2] → app [vims-app-1, vims-app-2] → lb [vims-lb-1, vims-lb-2]"), "{t}");
     assert!(t.contains("×12"), "{t}");
     assert!(t.contains("pre-run checks: no problem found"), "{t}");
+
+    // The HTML page shows the same, and loads cleanly.
+    let o = env.lifeboat(&["plan", "option1/protect", "--resolve", "-p", "vnf=vims", "-f", "html"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let Some(chrome) = chromium::chromium() else { return };
+    let file = chromium::artifacts().join("option1-protect-resolved.html");
+    std::fs::write(&file, &o.stdout).unwrap();
+    let (dom, err) = chromium::load(&chrome, &file, None);
+    assert!(dom.contains("data-ready=\"ok\""), "self-check failed\n{err}");
+    assert!(chromium::console_errors(&err).is_empty(), "{:?}", chromium::console_errors(&err));
+    assert!(dom.contains("resolved against the cloud") && dom.contains("freeze db [vims-db-1, vims-db-2]"));
+    assert!(dom.contains("×12"), "the resolved count is drawn");
+    let shot = chromium::artifacts().join("option1-protect-resolved.png");
+    let _ = std::fs::remove_file(&shot);
+    chromium::load(&chrome, &file, Some(&shot));
+    assert!(std::fs::metadata(&shot).map(|m| m.len() > 20_000).unwrap_or(false), "resolved screenshot");
 }
 
 /// Keystone's token POST is the only non-read request discovery may send.
