@@ -272,6 +272,7 @@
     if (n.est) {
       row("est. start", fmt(n.est.start_ms)); row("est. end", fmt(n.est.end_ms));
       if (n.est.count !== undefined) row("count", n.est.count + (n.est.count_resolved ? " (resolved)" : " (assumed)"));
+      if (n.kind === "action") row("latency", n.est.measured ? fmt(n.est.end_ms - n.est.start_ms) + " measured at " + n.est.measured.site + " (median of " + n.est.measured.samples + " past calls)" : fmt(n.est.end_ms - n.est.start_ms) + " (latency table)");
       row("critical path", n.est.critical ? "yes" : "no");
     }
     row("source line", n.line);
