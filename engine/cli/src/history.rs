@@ -5,10 +5,14 @@
 //! start and duration) and `journal.jsonl` (each instance's call, with its
 //! site). A sample is a step instance that succeeded on its first attempt
 //! and was actually called (not reused from an earlier attempt of the run):
-//! retries and backoff are outside the latency model. Freeze/thaw calls of
-//! quiesce scopes have no per-call timing in the report and are not
-//! measured. Runs without a report (crashed, still going) are left out;
-//! unreadable files are skipped, never fatal: the table's figures remain.
+//! retries and backoff are outside the latency model. A quiesce scope freezes
+//! its targets one after the other and thaws them one after the other in
+//! reverse, so the gap between two consecutive freeze starts is the first
+//! one's freeze call, and the gap between two consecutive thaw ends is the
+//! later one's thaw call (the report's per-target windows; the freeze and
+//! thaw actions and their site come from the journal's freeze intents).
+//! Runs without a report (crashed, still going) are left out; unreadable
+//! files are skipped, never fatal: the table's figures remain.
 
 use lifeboat_dsl::estimate::Measured;
 use lifeboat_exec::journal::{read_journal, Record};
@@ -73,6 +77,31 @@ fn collect_run(dir: &Path, out: &mut BTreeMap<(String, String), Vec<u64>>) {
         }
         if let Some(site) = sites.get(instance) {
             out.entry((action.to_string(), site.to_string())).or_default().push(ms);
+        }
+    }
+    for scope in report["scopes"].as_array().into_iter().flatten() {
+        let name = scope["scope"].as_str().unwrap_or("");
+        // The scope's freeze intents, in freeze order: (freeze action, thaw action, site).
+        let calls: Vec<(&str, &str, &str)> = journal
+            .iter()
+            .filter_map(|r| match r {
+                Record::FreezeIntent { scope, freeze, thaw, .. } if scope == name => Some((freeze.action.as_str(), thaw.action.as_str(), freeze.site.as_deref()?)),
+                _ => None,
+            })
+            .collect();
+        let targets: Vec<&Value> = scope["targets"].as_array().into_iter().flatten().collect();
+        if targets.len() != calls.len() || targets.iter().any(|t| t["thaw_failed"] == true) {
+            continue;
+        }
+        for i in 0..targets.len().saturating_sub(1) {
+            let (freeze, thaw, site) = calls[i];
+            if let (Some(a), Some(b)) = (targets[i]["freeze_started_ms"].as_u64(), targets[i + 1]["freeze_started_ms"].as_u64()) {
+                out.entry((freeze.to_string(), site.to_string())).or_default().push(b.saturating_sub(a));
+            }
+            // Target i is thawed right after target i + 1.
+            if let (Some(a), Some(b)) = (targets[i + 1]["thawed_ms"].as_u64(), targets[i]["thawed_ms"].as_u64()) {
+                out.entry((thaw.to_string(), site.to_string())).or_default().push(b.saturating_sub(a));
+            }
         }
     }
 }

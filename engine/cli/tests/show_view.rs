@@ -118,6 +118,12 @@ fn estimates_use_the_medians_of_past_runs_and_say_so() {
     assert!(t["estimates"]["latencies"]["measured"].is_null());
     assert!(t["estimates"]["steps"]["b"]["measured"].is_null());
     assert!(j["estimates"]["total_ms"].as_u64() < t["estimates"]["total_ms"].as_u64());
+    // Freezes and thaws: three targets give two gaps per run.
+    for a in ["nova.pause", "nova.unpause"] {
+        assert_eq!(j["estimates"]["latencies"]["measured"][a]["site-a"]["samples"], 4, "{a}");
+    }
+    let (qm, qt) = (&j["estimates"]["quiesce"][0], &t["estimates"]["quiesce"][0]);
+    assert!(qm["window_ms"].as_u64() < qt["window_ms"].as_u64(), "measured freezes shorten the window: {qm} vs {qt}");
     let txt = env.cmd(&["plan", "option1/protect", "-p", "vnf=vims"]).output().unwrap();
     let txt = String::from_utf8_lossy(&txt.stdout);
     assert!(txt.contains("latencies measured from the run history: ") && txt.contains("b (") && txt.contains("median of 12 past call(s)"), "{txt}");
