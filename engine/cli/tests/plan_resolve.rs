@@ -288,3 +288,24 @@ fn no_cloud_for_resolve_is_bad_input() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("no cloud configured"), "{}", text(&o));
     assert!(o.stdout.is_empty());
 }
+
+#[test]
+fn a_site_that_is_down_is_a_finding_not_a_crash() {
+    let env = start(three_servers(), None);
+    env.emu.set_site_down(lifeboat_emulator::Site::A, true);
+    let (o, j) = resolve(&env, "option1/protect", &[], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let f = findings(&j, "discovery");
+    assert_eq!(f.len(), 1, "{f:?}");
+    assert_eq!(f[0]["step"], "servers");
+    assert_eq!(f[0]["site"], "site-a");
+    // Nothing downstream of the failed read is guessed: the loop keeps its assumed count.
+    let lp = j["nodes"].as_array().unwrap().iter().find(|n| n["kind"]["type"] == "for_each").unwrap()["name"].as_str().unwrap().to_string();
+    assert_eq!(j["estimates"]["steps"][&lp]["count_resolved"], false);
+    // dot still prints, the findings go to stderr.
+    let mut c = env.cmd(&["plan", "option1/protect", "--resolve", "-p", "vnf=vims", "-f", "dot", "--cloud", "emulator"]);
+    let o = c.stdin(std::process::Stdio::null()).output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stdout).starts_with("digraph"));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("error (discovery) [servers @ site-a]"), "{}", text(&o));
+}

@@ -170,12 +170,17 @@ pub fn run(args: Args) -> u8 {
                 for l in &notes {
                     println!("{l}");
                 }
+            } else if let Some(r) = &resolution {
+                // dot and mermaid carry the resolved counts; the findings go to stderr.
+                for fd in &r.findings {
+                    eprintln!("{}", fd.line());
+                }
             }
         }
     }
     match &resolution {
         Some(r) if r.has_errors() => {
-            eprintln!("the pre-run checks found {} error(s): see the plan", r.findings.iter().filter(|f| f.severity == resolve::Severity::Error).count());
+            eprintln!("the pre-run checks found {} error(s)", r.findings.iter().filter(|f| f.severity == resolve::Severity::Error).count());
             EXIT_WARNINGS
         }
         _ => EXIT_OK,
