@@ -29,6 +29,13 @@ pub struct TypeFacts {
     pub specs: BTreeMap<String, String>,
 }
 
+/// An existing volume group.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct GroupFacts {
+    pub volume_types: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
 /// Block-storage absolute limits (`None` = unlimited, -1 on the wire).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct VolumeLimits {
@@ -129,21 +136,24 @@ impl OpenStackActions {
         Ok(if name.is_empty() { all.into_iter().next() } else { all.into_iter().find(|t| t.name == name || t.id == name) })
     }
 
-    /// The volume type ids of the group named `name` at `site`, if it exists.
-    pub async fn prerun_group_volume_types(&self, site: &str, name: &str) -> Result<Option<Vec<String>>, String> {
+    /// The group named `name` at `site`, if it exists: its volume types
+    /// (ids) and member volumes (ids).
+    pub async fn prerun_group(&self, site: &str, name: &str) -> Result<Option<GroupFacts>, String> {
         let c = self.site_client(site)?;
         let items = c
             .request(Service::BlockStorage, Method::GET, "groups/detail")
             .microversion(lifeboat_openstack::cinder::MV_GROUPS)
+            .query("list_volume", "True")
             .call("GET /groups/detail")
             .resource("groups")
             .send_paged("groups")
             .await
             .map_err(|e| e.to_string())?;
+        let ids = |g: &Value, k: &str| g.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default();
         Ok(items
             .iter()
             .find(|g| s(g, "name") == name && !s(g, "status").starts_with("error") && s(g, "status") != "deleting")
-            .map(|g| g.get("volume_types").and_then(Value::as_array).map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default()))
+            .map(|g| GroupFacts { volume_types: ids(g, "volume_types"), volumes: ids(g, "volumes") }))
     }
 
     /// The block-storage absolute limits of the project at `site`.

@@ -117,6 +117,7 @@ fn resolving_every_bundled_runbook_sends_no_mutating_request() {
         let writes: Vec<&(String, String)> = seen.iter().filter(|(m, u)| !is_read(m, u)).collect();
         assert!(writes.is_empty(), "{rb}: mutating requests sent: {writes:?}");
         total += seen.len();
+        eprintln!("{rb}: {} requests, {} read calls, findings: {}", seen.len(), j["resolved"]["read_calls"], j["resolved"]["findings"]);
     }
     assert!(total > 30, "{total} requests in all");
     // The proxy is not blind to writes: a run through it is seen writing.
@@ -165,7 +166,7 @@ fn volumes_of_a_type_that_cannot_join_a_consistent_group_are_flagged() {
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let f = findings(&j, "group-capability");
     assert_eq!(f.len(), 1, "{f:?}");
-    assert!(f[0]["message"].as_str().unwrap().contains("vims-lb-2-data is of type `nocg`"), "{f:?}");
+    assert!(f[0]["message"].as_str().unwrap().contains("1 volume(s) of type `nocg`, whose consistent_group_snapshot_enabled is `<is> False` cannot be snapshotted with the group: vims-lb-2-data"), "{f:?}");
 
     // A group type without the consistent-snapshot spec.
     let mut t = Topology::demo();
@@ -178,19 +179,45 @@ fn volumes_of_a_type_that_cannot_join_a_consistent_group_are_flagged() {
     assert_eq!(f.len(), 1, "{f:?}");
     assert!(f[0]["message"].as_str().unwrap().contains("lacks consistent_group_snapshot_enabled"), "{f:?}");
 
-    // An existing group of the VNF whose volume types do not cover a volume.
-    let env = start(Topology::demo(), None);
-    protect(&env); // creates lb-vims for type `standard`
+    // An existing group of the VNF whose volume types do not cover a volume
+    // that is not in it yet (a new server of the VNF with a replicated volume).
+    let mut t = Topology::demo();
+    let mut newer = t.servers.iter().find(|s| s.name == "vims-app-2").unwrap().clone();
+    newer.name = "vims-app-3".into();
+    newer.data_volumes = vec![VolumeSpec { size_gb: 8, volume_type: Some("replicated".into()) }];
+    let env = start(t.clone(), None);
+    // First the VNF without it: the group is made for `standard`.
+    let o = env.lifeboat(&["run", "option1/protect", "-p", "vnf=vims"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (o, j) = resolve(&env, "option1/protect", &[], None);
+    assert_eq!(o.status.code(), Some(0), "members already in the group are fine: {}", text(&o));
+    assert!(findings(&j, "group-capability").is_empty());
+    // A volume retyped while in the group stays a member: no finding either.
     let c = env.client("site-a");
     env.rt.block_on(async {
         let v = c.cinder().volumes(&[("name", "vims-app-1-data".to_string())]).await.unwrap();
         c.cinder().retype(&v[0].id, "replicated", "never").await.unwrap();
     });
-    std::thread::sleep(std::time::Duration::from_millis(300));
     let (_, j) = resolve(&env, "option1/protect", &[], None);
+    assert!(findings(&j, "group-capability").is_empty(), "{:?}", findings(&j, "group-capability"));
+    drop(env);
+    // Now a new server of the VNF (tagged `vims` only) whose data volume is
+    // `replicated`, after the group was made for the six others (`vnf:vims`).
+    newer.tags = vec!["vims".into()];
+    t.servers.push(newer);
+    let env = start(t, None);
+    let mk = env.dir.path().join("mkgroup.dr");
+    std::fs::write(&mk, "runbook mkgroup \"the group of the six\" {\n  param from: site = \"site-a\"\n  servers = nova.find_servers(site: from, tag: \"vnf:vims\")\n  volumes = cinder.volumes_of(servers)\n  grp = cinder.ensure_group(site: from, name: \"lb-vims\", volumes: volumes)\n}\n").unwrap();
+    let o = env.lifeboat(&["run", mk.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let (o, j) = resolve(&env, "option1/protect", &[], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let f = findings(&j, "group-capability");
     assert_eq!(f.len(), 1, "{f:?}");
-    assert!(f[0]["message"].as_str().unwrap().contains("group lb-vims exists at site-a for volume types [standard]; volume vims-app-1-data of type `replicated`"), "{f:?}");
+    assert!(f[0]["message"].as_str().unwrap().contains("group lb-vims exists at site-a for volume types [standard]; 1 volume(s) of type `replicated` cannot be added to it: vims-app-3-data"), "{f:?}");
+    // And the run fails exactly there.
+    let o = env.lifeboat(&["run", "option1/protect", "-p", "vnf=vims"]);
+    assert_eq!(o.status.code(), Some(1), "the check predicted a real failure: {}", text(&o));
 }
 
 #[test]

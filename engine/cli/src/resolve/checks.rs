@@ -109,20 +109,32 @@ async fn groups(d: &Discovery, acts: &OpenStackActions, out: &mut Vec<Finding>) 
         };
         let name = str_arg(&i.args, "name");
         let group_name = if name.starts_with("lb-") { name.to_string() } else { format!("lb-{name}") };
-        let existing = acts.prerun_group_volume_types(site, &group_name).await.ok().flatten();
+        let existing = acts.prerun_group(site, &group_name).await.ok().flatten();
+        let mut not_capable: BTreeMap<String, Vec<&str>> = BTreeMap::new();
+        let mut cannot_join: BTreeMap<String, Vec<&str>> = BTreeMap::new();
         for v in volumes {
-            let (vname, vtype) = (v["name"].as_str().unwrap_or(""), v["volume_type"].as_str().unwrap_or(""));
+            let (vid, vname, vtype) = (v["id"].as_str().unwrap_or(""), v["name"].as_str().unwrap_or(""), v["volume_type"].as_str().unwrap_or(""));
             let t = types.iter().find(|t| t.name == vtype || t.id == vtype);
             if let Some(t) = t {
                 if t.specs.contains_key(CG_SPEC) && !spec_true(t.specs.get(CG_SPEC)) {
-                    out.push(Finding::new(Severity::Error, "group-capability", step, Some(site), format!("volume {vname} is of type `{}`, whose {CG_SPEC} is `{}`: it cannot be snapshotted with the group", t.name, t.specs[CG_SPEC]), "retype the volume to a group-capable type"));
+                    not_capable.entry(format!("`{}`, whose {CG_SPEC} is `{}`", t.name, t.specs[CG_SPEC])).or_default().push(vname);
                 }
             }
-            if let Some(allowed) = &existing {
-                let in_group = t.map(|t| allowed.contains(&t.id) || allowed.contains(&t.name)).unwrap_or(false);
+            // Only a volume not yet in the group is added (and can be refused).
+            if let Some(g) = existing.as_ref().filter(|g| !g.volumes.iter().any(|m| m == vid)) {
+                let in_group = t.map(|t| g.volume_types.contains(&t.id) || g.volume_types.contains(&t.name)).unwrap_or(false);
                 if !in_group {
-                    out.push(Finding::new(Severity::Error, "group-capability", step, Some(site), format!("group {group_name} exists at {site} for volume types [{}]; volume {vname} of type `{vtype}` cannot be added to it", allowed.iter().map(|id| types.iter().find(|t| &t.id == id).map(|t| t.name.clone()).unwrap_or_else(|| id.clone())).collect::<Vec<_>>().join(", ")), "retype the volume to one of the group's types, or recreate the group with every type the VNF uses"));
+                    cannot_join.entry(vtype.to_string()).or_default().push(vname);
                 }
+            }
+        }
+        for (why, names) in not_capable {
+            out.push(Finding::new(Severity::Error, "group-capability", step, Some(site), format!("{} volume(s) of type {why} cannot be snapshotted with the group: {}", names.len(), names.join(", ")), "retype them to a group-capable type"));
+        }
+        if let Some(g) = &existing {
+            let allowed: Vec<String> = g.volume_types.iter().map(|id| types.iter().find(|t| &t.id == id).map(|t| t.name.clone()).unwrap_or_else(|| id.clone())).collect();
+            for (vtype, names) in cannot_join {
+                out.push(Finding::new(Severity::Error, "group-capability", step, Some(site), format!("group {group_name} exists at {site} for volume types [{}]; {} volume(s) of type `{vtype}` cannot be added to it: {}", allowed.join(", "), names.len(), names.join(", ")), "retype them to one of the group's types, or recreate the group with every type the VNF uses"));
             }
         }
     }
