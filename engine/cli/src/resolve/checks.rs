@@ -9,7 +9,7 @@
 //!   `consistent_group_snapshot_enabled='<is> True'`; a volume whose type
 //!   sets that spec otherwise cannot be snapshotted consistently; when the
 //!   group exists already, a volume whose type is not among the group's
-//!   volume types cannot be added to it.
+//!   volume types and that is not a member yet cannot be added to it.
 //! - `quota`: the volumes and gigabytes a restore needs at the backup site
 //!   (the manifest's volumes for a run that restores or adopts them; the
 //!   volumes found for a protect, whose restore would need them later)
