@@ -176,7 +176,7 @@ impl Resolution {
             }
             out.push(l);
         }
-        let mut loops: Vec<(&lifeboat_dsl::plan::StepId, &Vec<(Option<u32>, Vec<String>)>)> = self.discovery.loops.iter().collect();
+        let mut loops: Vec<(&lifeboat_dsl::plan::StepId, &Vec<walk::LoopInstance>)> = self.discovery.loops.iter().collect();
         loops.sort_by_key(|(id, _)| id.0);
         for (id, inst) in loops {
             let node = plan.node(*id);

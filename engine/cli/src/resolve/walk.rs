@@ -69,13 +69,17 @@ pub struct ReadFailure {
     pub message: String,
 }
 
+/// One instance of a `for` node: its item count (`None`: unknown before
+/// the run) and a label per item.
+pub type LoopInstance = (Option<u32>, Vec<String>);
+
 /// What the walk found.
 #[derive(Debug, Default)]
 pub struct Discovery {
     pub instances: Vec<Instance>,
     /// Per `for` node: the item count of each instance (`None`: unknown),
     /// and a label per item.
-    pub loops: HashMap<StepId, Vec<(Option<u32>, Vec<String>)>>,
+    pub loops: HashMap<StepId, Vec<LoopInstance>>,
     pub scopes: Vec<Scope>,
     pub failures: Vec<ReadFailure>,
     /// Read calls made.
