@@ -123,6 +123,13 @@ fn estimates_use_the_medians_of_past_runs_and_say_so() {
         assert_eq!(j["estimates"]["latencies"]["measured"][a]["site-a"]["samples"], 4, "{a}");
     }
     let (qm, qt) = (&j["estimates"]["quiesce"][0], &t["estimates"]["quiesce"][0]);
+    let reports: Vec<Value> = env.run_dirs().iter().map(|d| serde_json::from_str(&std::fs::read_to_string(d.join("report.json")).unwrap()).unwrap()).collect();
+    let durations: Vec<&Value> = reports.iter().map(|r| &r["duration_ms"]).collect();
+    let windows: Vec<&Value> = reports.iter().map(|r| &r["scopes"][0]["window_ms"]).collect();
+    eprintln!(
+        "runs took {durations:?} ms (quiesce windows {windows:?} ms); estimate from history {} ms (quiesce window {} ms), from the table {} ms (window {} ms); backup median {median} ms of 12",
+        j["estimates"]["total_ms"], qm["window_ms"], t["estimates"]["total_ms"], qt["window_ms"]
+    );
     assert!(qm["window_ms"].as_u64() < qt["window_ms"].as_u64(), "measured freezes shorten the window: {qm} vs {qt}");
     let txt = env.cmd(&["plan", "option1/protect", "-p", "vnf=vims"]).output().unwrap();
     let txt = String::from_utf8_lossy(&txt.stdout);
