@@ -17,8 +17,12 @@
 //!   the freeze of its first target to the thaw of its last one, so the first
 //!   group frozen has the longest window.
 //!
-//! Nothing here is measured; "measured from the run history" can feed the
-//! same [`Latencies`] table later.
+//! Figures measured from the run history (the median duration of each action
+//! per site, see `lifeboat plan --state-dir`) go into [`Latencies::measured`]
+//! and win over the table for the steps whose site is known before the run
+//! ([`site_hint`]); a step that used a measured figure says so, with its
+//! sample count ([`StepEstimate::measured`]). An action named in a latency
+//! file (`--latencies`) keeps the file's figure.
 
 use crate::plan::{Expr, NodeKind, Plan, StepId};
 use serde::{Deserialize, Serialize};
@@ -37,6 +41,27 @@ pub struct Latencies {
     /// By action name (`cinder.backup`).
     #[serde(default)]
     pub actions: BTreeMap<String, u64>,
+    /// Measured from past runs: action → site → median and sample count.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub measured: BTreeMap<String, BTreeMap<String, Measured>>,
+    /// Actions whose figure a latency file set: measured figures do not
+    /// replace them.
+    #[serde(skip)]
+    pub pinned: std::collections::BTreeSet<String>,
+}
+
+/// A latency measured from the run history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measured {
+    pub median_ms: u64,
+    pub samples: u32,
+}
+
+/// Which measured figure a step's estimate used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MeasuredUse {
+    pub site: String,
+    pub samples: u32,
 }
 
 fn default_action_ms() -> u64 {
@@ -100,6 +125,8 @@ impl Default for Latencies {
             default_ms: default_action_ms(),
             approve_ms: 0,
             actions: DEFAULTS.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            measured: BTreeMap::new(),
+            pinned: Default::default(),
         }
     }
 }
@@ -114,12 +141,30 @@ impl Latencies {
         if let Some(a) = over.approve_ms {
             self.approve_ms = a;
         }
+        self.pinned.extend(over.actions.keys().cloned());
         self.actions.extend(over.actions);
+        self
+    }
+
+    /// Lay measured figures (action → site → figure) over the table.
+    pub fn with_measured(mut self, measured: BTreeMap<String, BTreeMap<String, Measured>>) -> Self {
+        self.measured = measured;
         self
     }
 
     pub fn of(&self, action: &str) -> u64 {
         self.actions.get(action).copied().unwrap_or(self.default_ms)
+    }
+
+    /// The figure for `action` at `site`: measured there when the history
+    /// has it (and no latency file pinned the action), else the table's.
+    pub fn of_at(&self, action: &str, site: Option<&str>) -> (u64, Option<MeasuredUse>) {
+        if !self.pinned.contains(action) {
+            if let Some((s, m)) = site.and_then(|s| Some((s, self.measured.get(action)?.get(s)?))) {
+                return (m.median_ms, Some(MeasuredUse { site: s.to_string(), samples: m.samples }));
+            }
+        }
+        (self.of(action), None)
     }
 }
 
@@ -154,6 +199,9 @@ pub struct StepEstimate {
     pub count: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub count_resolved: Option<bool>,
+    /// The latency came from the run history (action steps only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<MeasuredUse>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -206,6 +254,7 @@ pub fn estimate(plan: &Plan, lat: &Latencies, known: &Known, assumed_fanout: u32
         dur: HashMap::new(),
         quiesce: Vec::new(),
         counts: HashMap::new(),
+        measured: HashMap::new(),
     };
     let total = e.block(&plan.body, 0);
     let mut critical = Vec::new();
@@ -223,6 +272,7 @@ pub fn estimate(plan: &Plan, lat: &Latencies, known: &Known, assumed_fanout: u32
                 critical: critical.contains(&n.id),
                 count: count.map(|c| c.0),
                 count_resolved: count.map(|c| c.1),
+                measured: e.measured.get(&n.id).cloned(),
             },
         );
     }
@@ -245,6 +295,7 @@ struct Est<'a> {
     dur: HashMap<StepId, u64>,
     quiesce: Vec<QuiesceEstimate>,
     counts: HashMap<StepId, (u32, bool)>,
+    measured: HashMap<StepId, MeasuredUse>,
 }
 
 impl Est<'_> {
@@ -296,7 +347,14 @@ impl Est<'_> {
     fn node(&mut self, id: StepId, s: u64) -> u64 {
         let plan = self.plan;
         match &plan.node(id).kind {
-            NodeKind::Action(a) => self.lat.of(&a.call.action),
+            NodeKind::Action(a) => {
+                let site = site_hint(plan, id);
+                let (ms, m) = self.lat.of_at(&a.call.action, site.as_deref());
+                if let Some(m) = m {
+                    self.measured.insert(id, m);
+                }
+                ms
+            }
             NodeKind::Approve(_) => self.lat.approve_ms,
             NodeKind::ForEach(f) => {
                 let n = self.count(id);
@@ -306,8 +364,9 @@ impl Est<'_> {
             }
             NodeKind::Quiesce(q) => {
                 let method = method_name(plan, &q.method);
+                let site = expr_site(plan, &q.targets, 0);
                 let (freeze, thaw) = match method.as_deref().and_then(|m| plan.quiesce_method(m)) {
-                    Some(m) => (self.lat.of(&m.freeze), self.lat.of(&m.thaw)),
+                    Some(m) => (self.lat.of_at(&m.freeze, site.as_deref()).0, self.lat.of_at(&m.thaw, site.as_deref()).0),
                     None => (self.lat.default_ms, self.lat.default_ms),
                 };
                 let groups = match self.known.groups.get(&id) {
@@ -386,6 +445,48 @@ impl Est<'_> {
     }
 }
 
+/// The site an action step talks to, when it is known before the run: its
+/// `site`-typed argument (a literal or a parameter), else the site of the
+/// step or loop item its first record argument comes from.
+pub fn site_hint(plan: &Plan, id: StepId) -> Option<String> {
+    node_site(plan, id, 0)
+}
+
+fn node_site(plan: &Plan, id: StepId, depth: u32) -> Option<String> {
+    if depth > 32 {
+        return None;
+    }
+    let NodeKind::Action(a) = &plan.nodes.get(id.index())?.kind else {
+        return None;
+    };
+    if let Some(arg) = a.call.args.iter().find(|x| x.ty == crate::plan::Type::Site) {
+        return expr_site(plan, &arg.value, depth + 1);
+    }
+    let arg = a.call.args.iter().find(|x| match &x.ty {
+        crate::plan::Type::Record(_) => true,
+        crate::plan::Type::List(inner) => matches!(**inner, crate::plan::Type::Record(_)),
+        _ => false,
+    })?;
+    expr_site(plan, &arg.value, depth + 1)
+}
+
+fn expr_site(plan: &Plan, e: &Expr, depth: u32) -> Option<String> {
+    if depth > 32 {
+        return None;
+    }
+    match e {
+        Expr::Str(s) => Some(s.clone()),
+        Expr::Param(p) => plan.params.iter().find(|x| &x.name == p)?.default.as_ref()?.as_str().map(str::to_string),
+        Expr::Step(id) => node_site(plan, *id, depth + 1),
+        Expr::Field(inner, _) => expr_site(plan, inner, depth + 1),
+        Expr::LoopVar(f) => match &plan.nodes.get(f.index())?.kind {
+            NodeKind::ForEach(fe) => expr_site(plan, &fe.over, depth + 1),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// The method name a quiesce uses, when it is known before the run.
 pub fn method_name(plan: &Plan, e: &Expr) -> Option<String> {
     match e {
@@ -455,7 +556,7 @@ mod tests {
         let plan = c.plan(None).unwrap();
         let v = params::bind(plan, &["vnf=ims".to_string()]).unwrap();
         let bound = params::apply(plan, &v);
-        let lat = Latencies { default_ms: 1_000, approve_ms: 0, actions: BTreeMap::new() };
+        let lat = Latencies { default_ms: 1_000, approve_ms: 0, actions: BTreeMap::new(), ..Latencies::default() };
         let e = estimate(&bound, &lat, &Known::default(), 3);
         // servers → volumes → grp (3s); quiesce: 3 freezes, snap, 3 thaws (7s);
         // loop of 3 in one wave: tmp → b → rec (3s); the manifest (1s).
@@ -478,6 +579,39 @@ mod tests {
         let e9 = estimate(&bound, &lat, &known, 3);
         assert_eq!(e9.total_ms, 14_000 + 6_000);
         assert_eq!(e9.steps[&lp.name].count_resolved, Some(true));
+    }
+
+    #[test]
+    fn measured_figures_apply_where_the_site_is_known_and_files_pin_theirs() {
+        let c = crate::compiler::compile(crate::bundled::resolve("option1/protect").unwrap(), &crate::loader::BundledLoader).unwrap();
+        let plan = c.plan(None).unwrap();
+        let v = crate::params::bind(plan, &["vnf=ims".to_string()]).unwrap();
+        let bound = crate::params::apply(plan, &v);
+        let b = bound.nodes.iter().find(|n| n.name == "b").unwrap().id;
+        let servers = bound.nodes.iter().find(|n| n.name == "servers").unwrap().id;
+        // `b` backs up a volume made from a snapshot of the group at `from`.
+        assert_eq!(site_hint(&bound, b).as_deref(), Some("site-a"));
+        assert_eq!(site_hint(&bound, servers).as_deref(), Some("site-a"));
+        let mut m: BTreeMap<String, BTreeMap<String, Measured>> = BTreeMap::new();
+        m.entry("cinder.backup".into()).or_default().insert("site-a".into(), Measured { median_ms: 7_000, samples: 5 });
+        m.entry("nova.find_servers".into()).or_default().insert("site-b".into(), Measured { median_ms: 9_999, samples: 2 });
+        let lat = Latencies::default().with_measured(m.clone());
+        let e = estimate(&bound, &lat, &Known::default(), 6);
+        let sb = &e.steps["b"];
+        assert_eq!(sb.end_ms - sb.start_ms, 7_000);
+        assert_eq!(sb.measured, Some(MeasuredUse { site: "site-a".into(), samples: 5 }));
+        // Measured at another site only: the table's figure.
+        assert_eq!(e.steps["servers"].end_ms - e.steps["servers"].start_ms, 500);
+        assert_eq!(e.steps["servers"].measured, None);
+        let base = estimate(&bound, &Latencies::default(), &Known::default(), 6);
+        assert!(e.total_ms < base.total_ms);
+        // A latency file's figure wins over the history.
+        let pinned = Latencies::default()
+            .overridden_by(LatencyOverrides { default_ms: None, approve_ms: None, actions: [("cinder.backup".to_string(), 1_234)].into() })
+            .with_measured(m);
+        let e = estimate(&bound, &pinned, &Known::default(), 6);
+        assert_eq!(e.steps["b"].end_ms - e.steps["b"].start_ms, 1_234);
+        assert_eq!(e.steps["b"].measured, None);
     }
 
     #[test]

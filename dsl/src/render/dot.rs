@@ -73,19 +73,7 @@ fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &st
         } else {
             ""
         };
-        let fan_n = || -> String {
-            let Some(e) = est else { return "×N".into() };
-            let mut cur = n.parent;
-            while let Some(x) = cur {
-                if matches!(p.node(x).kind, NodeKind::ForEach(_)) {
-                    if let Some(c) = e.steps.get(&p.node(x).name).and_then(|s| s.count) {
-                        return format!("×{c}");
-                    }
-                }
-                cur = p.node(x).parent;
-            }
-            "×N".into()
-        };
+        let fan_n = || super::fan_label(p, est, *id);
         match &n.kind {
             NodeKind::Action(a) => {
                 let color = match a.call.effect {

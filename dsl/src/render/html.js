@@ -272,6 +272,7 @@
     if (n.est) {
       row("est. start", fmt(n.est.start_ms)); row("est. end", fmt(n.est.end_ms));
       if (n.est.count !== undefined) row("count", n.est.count + (n.est.count_resolved ? " (resolved)" : " (assumed)"));
+      if (n.kind === "action") row("latency", n.est.measured ? fmt(n.est.end_ms - n.est.start_ms) + " measured at " + n.est.measured.site + " (median of " + n.est.measured.samples + " past calls)" : fmt(n.est.end_ms - n.est.start_ms) + " (latency table)");
       row("critical path", n.est.critical ? "yes" : "no");
     }
     row("source line", n.line);
@@ -298,7 +299,7 @@
           q.groups.map(function (g) { return g.group + " \u00d7" + g.targets + " " + g.window; }).join(", "), hd, q.exceeds ? "sum warn" : "sum");
       });
     }
-    D.notes.forEach(function (n) { h("div", n, hd, "sum warn"); });
+    D.notes.forEach(function (n) { h("div", n, hd, /^\s*(error|warning)\b/.test(n) ? "sum warn" : "sum note"); });
     var lg = h("div", null, hd, "legend");
     [["#e8f4ff", "read"], ["#fff4d6", "mutate"], ["#ffd9d9", "destroy"], ["#ffe9b3", "approve"], ["#e3f3e3", "quiesce window"], ["#fbe3e3", "compensation (dashed)"], ["#fff", "critical path (red)"]].forEach(function (x) {
       var s = h("span", null, lg); var i = h("i", null, s); i.style.background = x[0]; if (x[1].indexOf("critical") === 0) i.style.borderColor = "#d00"; s.appendChild(document.createTextNode(x[1]));
@@ -327,13 +328,13 @@
       var y = 24 + i * RH;
       var g = el("g", { "data-timing": r.step }, svg);
       var t = el("text", { x: 4, y: y + 13 }, g); t.textContent = clip(r.step, 32);
-      var cls = ["ok", "failed", "skipped", "compensated"].indexOf(r.outcome) >= 0 ? r.outcome : "other";
+      var cls = ["ok", "failed", "skipped", "compensated", "frozen"].indexOf(r.outcome) >= 0 ? r.outcome : "other";
       el("rect", { x: sc(r.start_ms), y: y + 3, width: Math.max(2, sc(r.end_ms) - sc(r.start_ms)), height: RH - 6, "class": "bar " + cls }, g);
       var n = byName[r.step.split("[")[0]];
       if (n && n.est) el("rect", { x: sc(n.est.start_ms), y: y + 1, width: Math.max(2, sc(n.est.end_ms) - sc(n.est.start_ms)), height: RH - 2, "class": "estbar" }, g);
       var tl = el("title", {}, g); tl.textContent = r.step + ": " + r.outcome + ", " + fmt(r.start_ms) + " \u2192 " + fmt(r.end_ms) + (n && n.est ? " (estimated " + fmt(n.est.start_ms) + " \u2192 " + fmt(n.est.end_ms) + ")" : "");
     });
-    h("p", "bars: actual (green ok, red failed, orange compensated, grey skipped); dashed outline: the plan's estimate", sec, "hint");
+    h("p", "bars: actual (green ok, red failed, orange compensated, grey skipped, blue a server frozen by a quiesce scope); dashed outline: the plan's estimate", sec, "hint");
   }
 
   header();

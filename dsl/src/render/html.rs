@@ -41,7 +41,14 @@ pub fn render(g: &PlanGraph<'_>, est: Option<&Estimates>, notes: &[String]) -> S
 
 /// The plan page with the timeline of a run (for `lifeboat show RUN --format html`).
 pub fn render_run(g: &PlanGraph<'_>, est: Option<&Estimates>, timings: &[StepTiming]) -> String {
-    page(data(g, est, &[], Some(timings)))
+    render_run_with_notes(g, est, timings, &[])
+}
+
+/// [`render_run`] with lines shown above the drawing (the run's outcome,
+/// duration, RTO, …). A timing whose outcome is `frozen` is a quiesce
+/// target's window, from its freeze to its thaw.
+pub fn render_run_with_notes(g: &PlanGraph<'_>, est: Option<&Estimates>, timings: &[StepTiming], notes: &[String]) -> String {
+    page(data(g, est, notes, Some(timings)))
 }
 
 fn data(
@@ -160,6 +167,7 @@ header{padding:8px 16px;border-bottom:1px solid #ddd;background:#fff}
 header h1{font-size:18px;margin:4px 0}
 header .sum{font-size:13px;margin:2px 0}
 header .warn{color:#b00020}
+header .note{white-space:pre-wrap;font-family:monospace;font-size:12px;margin:1px 0}
 .legend span{display:inline-block;margin-right:12px;font-size:12px}
 .legend i{display:inline-block;width:14px;height:10px;margin-right:4px;border:1px solid #888;vertical-align:middle}
 main{display:flex;align-items:flex-start}
@@ -183,7 +191,7 @@ svg text{font-size:12px;pointer-events:none}
 .region.quiesce.exceeds{fill:#fbe1e1;stroke:#c55}
 .region.foreach{fill:none;stroke:#999;stroke-dasharray:6 4}
 .rlabel{font-size:11px;fill:#355}
-.gantt .bar.ok{fill:#7cc47c}.gantt .bar.failed{fill:#e06666}.gantt .bar.skipped{fill:#ccc}.gantt .bar.compensated{fill:#f0a040}.gantt .bar.other{fill:#9ab}
+.gantt .bar.frozen{fill:#8fb8de}.gantt .bar.ok{fill:#7cc47c}.gantt .bar.failed{fill:#e06666}.gantt .bar.skipped{fill:#ccc}.gantt .bar.compensated{fill:#f0a040}.gantt .bar.other{fill:#9ab}
 .gantt .estbar{fill:none;stroke:#555;stroke-dasharray:3 2}
 #timeline{padding:8px 16px}
 "#;

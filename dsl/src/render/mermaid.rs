@@ -1,6 +1,10 @@
 //! Mermaid flowchart: quiesce scopes and loops as subgraphs, steps as boxes
 //! (approvals as diamonds), edges by kind (data solid, after dashed,
-//! compensation and cleanup dotted to side nodes).
+//! compensation and cleanup dotted to side nodes). With estimates it carries
+//! what the DOT output does: kind colours (classes), quiesce subgraphs
+//! shaded green (red when the window exceeds `within`), loop subgraphs
+//! dashed with their item count, the critical path in red (steps, the
+//! blocks on it, and the links between critical steps).
 
 use super::expr::{call, expr};
 use crate::estimate::Estimates;
@@ -63,6 +67,24 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
         if !crit.is_empty() {
             let _ = writeln!(out, "  class {} critical", crit.join(","));
         }
+        let approvals: Vec<String> = p.nodes.iter().filter(|n| matches!(n.kind, NodeKind::Approve(_))).map(|n| format!("n{}", n.id.0)).collect();
+        if !approvals.is_empty() {
+            let _ = writeln!(out, "  classDef approve fill:#ffe9b3,stroke:#777\n  class {} approve", approvals.join(","));
+        }
+        for n in &p.nodes {
+            let red = if e.is_critical(&n.name) { ",stroke:#d00000,stroke-width:3px" } else { "" };
+            match &n.kind {
+                NodeKind::Quiesce(_) => {
+                    let exceeds = e.quiesce.iter().any(|q| q.step == n.name && q.exceeds_within);
+                    let fill = if exceeds { "fill:#fbe1e1" } else { "fill:#eef7ee" };
+                    let _ = writeln!(out, "  style n{} {fill}{}", n.id.0, if red.is_empty() { ",stroke:#7a7" } else { red });
+                }
+                NodeKind::ForEach(_) => {
+                    let _ = writeln!(out, "  style n{} fill:none,stroke-dasharray:6 4{}", n.id.0, if red.is_empty() { ",stroke:#999" } else { red });
+                }
+                _ => {}
+            }
+        }
         if !hot_links.is_empty() {
             let _ = writeln!(out, "  linkStyle {} stroke:#d00000,stroke-width:3px", hot_links.join(","));
         }
@@ -84,7 +106,7 @@ fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &st
         let n = p.node(*sid);
         match &n.kind {
             NodeKind::Action(a) => {
-                let fan = if g.is_dynamic(*sid) { " ×N" } else { "" };
+                let fan = if g.is_dynamic(*sid) { format!(" {}", super::fan_label(p, est, *sid)) } else { String::new() };
                 let _ = writeln!(
                     out,
                     "{indent}n{}[\"{}{fan}<br/>{} ({})\"]",

@@ -55,3 +55,19 @@ pub fn render_with(g: &PlanGraph<'_>, format: Format, est: Option<&Estimates>) -
         Format::Json => json::render_with(g, est),
     }
 }
+
+/// `×N` for a step inside a loop: the innermost enclosing loop's estimated
+/// item count when there is one (`×12`), else `×N`. Shared by DOT and Mermaid.
+pub fn fan_label(p: &crate::plan::Plan, est: Option<&Estimates>, id: crate::plan::StepId) -> String {
+    let Some(e) = est else { return "×N".into() };
+    let mut cur = p.node(id).parent;
+    while let Some(x) = cur {
+        if matches!(p.node(x).kind, crate::plan::NodeKind::ForEach(_)) {
+            if let Some(c) = e.steps.get(&p.node(x).name).and_then(|s| s.count) {
+                return format!("×{c}");
+            }
+        }
+        cur = p.node(x).parent;
+    }
+    "×N".into()
+}

@@ -108,6 +108,17 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
         let _ = writeln!(out, "\nestimates (latency model, fan-outs ×{} unless resolved; * = critical path):", e.assumed_fanout);
         let _ = writeln!(out, "  time to completion (RTO for a recover runbook): {}", format_ms(e.total_ms));
         let _ = writeln!(out, "  critical path: {}", e.critical_path.join(" → "));
+        let measured: Vec<String> = e
+            .steps
+            .iter()
+            .filter_map(|(name, s)| s.measured.as_ref().map(|m| (name, m)))
+            .map(|(name, m)| format!("{name} ({} at {}, median of {} past call(s))", format_ms(e.steps[name].end_ms - e.steps[name].start_ms), m.site, m.samples))
+            .collect();
+        if measured.is_empty() {
+            let _ = writeln!(out, "  latencies: the built-in table{}", if e.latencies.measured.is_empty() { "" } else { " (the run history has no figure for these steps' actions and sites)" });
+        } else {
+            let _ = writeln!(out, "  latencies measured from the run history: {}; the other steps use the built-in table", measured.join(", "));
+        }
         for q in &e.quiesce {
             let groups: Vec<String> = q
                 .groups

@@ -19,6 +19,7 @@ pub mod cinder;
 pub mod glance;
 pub mod lifeboat;
 pub mod nova;
+pub mod prerun;
 pub mod records;
 pub mod swift;
 pub mod wait;

@@ -10,7 +10,9 @@ mod approver;
 mod cloud;
 mod commands;
 mod dispatch;
+mod history;
 mod report;
+mod resolve;
 mod state;
 
 use clap::{Parser, Subcommand};

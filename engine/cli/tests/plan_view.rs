@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn lifeboat(args: &[&str]) -> Output {
+    // An empty state dir: no run history feeds the estimates.
+    let state = std::env::temp_dir().join(format!("lifeboat-plan-view-state-{}", std::process::id()));
     Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(args)
+        .env("XDG_STATE_HOME", &state)
         .current_dir(repo())
         .output()
         .expect("run lifeboat")
@@ -272,4 +275,102 @@ fn run_timeline_page_loads_in_chromium_with_a_bar_per_step_instance() {
     let _ = std::fs::remove_file(&shot);
     load(&chrome, &file, Some(&shot));
     assert!(std::fs::metadata(&shot).map(|m| m.len() > 20_000).unwrap_or(false), "run screenshot");
+}
+
+/// Every step's kind, fan-out count and critical mark, every quiesce
+/// scope's region (and whether its window exceeds `within`) and every loop's
+/// region agree between the DOT and the Mermaid outputs.
+#[test]
+fn dot_and_mermaid_carry_the_same_information() {
+    let dir = tempdir();
+    let f = dir.join("kinds.dr");
+    std::fs::write(
+        &f,
+        r#"runbook kinds "every kind" {
+  param site: site = "site-a"
+  servers = nova.find_servers(site: site, tag: "x")
+  approve "go?"
+  quiesce servers by role in ["db"] via "pause" within 30s {
+    vols = cinder.volumes_of(servers)
+    grp = cinder.ensure_group(site: site, name: "g", volumes: vols)
+  }
+  for s in servers parallel 2 {
+    gone = nova.delete_server(s)
+  }
+}
+"#,
+    )
+    .unwrap();
+    let kinds = f.to_str().unwrap().to_string();
+    for (rb, extra) in [(kinds.as_str(), vec![]), ("option1/protect", vec!["-p", "vnf=ims"]), ("option2/protect", vec!["-p", "vnf=ims"]), ("option1/recover", vec!["-p", "vnf=ims"])] {
+        let run = |fmt: &str| {
+            let mut a = vec!["plan", rb, "-f", fmt];
+            a.extend(extra.iter().copied());
+            let o = lifeboat(&a);
+            assert_eq!(o.status.code(), Some(0), "{rb} {fmt}: {}", String::from_utf8_lossy(&o.stderr));
+            stdout(&o)
+        };
+        let (d, m, j) = (run("dot"), run("mermaid"), json_of_args(rb, &extra));
+        let est = &j["estimates"];
+        let mut seen = [0usize; 3];
+        for n in j["nodes"].as_array().unwrap() {
+            let id = format!("n{}", n["id"]);
+            let name = n["name"].as_str().unwrap();
+            let critical = est["steps"][name]["critical"] == true;
+            match n["kind"]["type"].as_str().unwrap() {
+                "action" => {
+                    let effect = n["kind"]["call"]["effect"].as_str().unwrap().to_string();
+                    let dl = d.lines().find(|l| l.trim_start().starts_with(&format!("{id} [label="))).unwrap_or_else(|| panic!("{rb}: {name} in dot"));
+                    let ml = m.lines().find(|l| l.trim_start().starts_with(&format!("{id}[\""))).unwrap_or_else(|| panic!("{rb}: {name} in mermaid"));
+                    let colour = match effect.as_str() { "read" => "#e8f4ff", "mutate" => "#fff4d6", _ => "#ffd9d9" };
+                    assert!(dl.contains(colour), "{rb}: {name} is {effect} in dot: {dl}");
+                    let class_line = m.lines().find(|l| l.starts_with("  class ") && l.ends_with(&format!(" {effect}"))).unwrap_or_else(|| panic!("{rb}: no {effect} class"));
+                    assert!(class_line[8..].split(' ').next().unwrap().split(',').any(|x| x == id), "{rb}: {name} is {effect} in mermaid");
+                    assert_eq!(dl.contains("#d00000"), critical, "{rb}: {name} critical in dot");
+                    let crit_line = m.lines().find(|l| l.starts_with("  class ") && l.ends_with(" critical")).unwrap_or("");
+                    assert_eq!(crit_line.split(' ').nth(3).unwrap_or("").split(',').any(|x| x == id), critical, "{rb}: {name} critical in mermaid");
+                    // The same fan-out count on both.
+                    let fan = |l: &str| l.split_once('×').map(|(_, r)| r.chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>());
+                    assert_eq!(fan(dl), fan(ml), "{rb}: {name} fan-out\n{dl}\n{ml}");
+                    seen[0] += 1;
+                }
+                "quiesce" => {
+                    let q = est["quiesce"].as_array().unwrap().iter().find(|q| q["step"] == name).unwrap();
+                    let exceeds = q["exceeds_within"] == true;
+                    let dc = d.split(&format!("subgraph cluster_{id} {{")).nth(1).unwrap_or_else(|| panic!("{rb}: dot cluster for {name}"));
+                    let dc = &dc[..dc.find('}').unwrap()];
+                    assert!(dc.contains("style=filled") && dc.contains("est. window"), "{rb}: {dc}");
+                    assert_eq!(dc.contains("EXCEEDS"), exceeds);
+                    let ms = m.lines().find(|l| l.trim_start().starts_with(&format!("subgraph {id}[\""))).unwrap_or_else(|| panic!("{rb}: mermaid subgraph {name}"));
+                    assert!(ms.contains("est. window") && ms.contains("EXCEEDS") == exceeds, "{ms}");
+                    let style = m.lines().find(|l| l.starts_with(&format!("  style {id} "))).unwrap_or_else(|| panic!("{rb}: mermaid style {name}"));
+                    assert!(style.contains(if exceeds { "fill:#fbe1e1" } else { "fill:#eef7ee" }), "{style}");
+                    seen[1] += 1;
+                }
+                "for_each" => {
+                    let count = est["steps"][name]["count"].as_u64().unwrap();
+                    let dc = d.split(&format!("subgraph cluster_{id} {{")).nth(1).unwrap_or_else(|| panic!("{rb}: dot cluster for {name}"));
+                    let dc = &dc[..dc.find('}').unwrap()];
+                    assert!(dc.contains("style=dashed") && dc.contains(&format!("×{count} (assumed)")), "{rb}: {dc}");
+                    let ms = m.lines().find(|l| l.trim_start().starts_with(&format!("subgraph {id}[\""))).unwrap();
+                    assert!(ms.contains(&format!("×{count} (assumed)")), "{ms}");
+                    let style = m.lines().find(|l| l.starts_with(&format!("  style {id} "))).unwrap();
+                    assert!(style.contains("stroke-dasharray") && style.contains("#d00000") == critical, "{rb}: {style}");
+                    seen[2] += 1;
+                }
+                _ => {}
+            }
+        }
+        assert!(seen[0] > 0 && seen[2] > 0, "{rb}: {seen:?}");
+        if rb == kinds {
+            assert_eq!(seen, [4, 1, 1]);
+            assert!(d.contains("shape=octagon") && m.contains("class n1 approve"));
+        }
+    }
+}
+
+fn json_of_args(rb: &str, extra: &[&str]) -> serde_json::Value {
+    let mut a = vec!["plan", rb, "-f", "json"];
+    a.extend_from_slice(extra);
+    serde_json::from_slice(&lifeboat(&a).stdout).expect("json plan")
 }

@@ -1,24 +1,49 @@
-//! `lifeboat show RUN [--json] [--state-dir DIR]`: print a run's report
-//! again from `report.json`. A run that never finished has none: the
-//! message says to resume it.
+//! `lifeboat show RUN [--format text|json|html] [--json] [--state-dir DIR]`:
+//! print a run's report again from `report.json`. A run that never finished
+//! has none: the message says to resume it.
+//!
+//! `--format html` draws the finished run: the plan's graph (as `lifeboat
+//! plan -f html`, from the run's own `plan.json` and `params.json`) plus a
+//! Gantt-like timeline with the real start and duration of every step
+//! instance (from the report, which the executor folds from the run's
+//! events) and each quiesce target's frozen window, beside the plan's
+//! estimate for the step. `--format json` (or `--json`) prints the report.
 
 use super::{EXIT_ERRORS, EXIT_OK};
 use crate::report::RunReport;
-use crate::state::{self, REPORT_FILE};
-use std::path::PathBuf;
+use crate::state::{self, PARAMS_FILE, REPORT_FILE};
+use lifeboat_dsl::estimate::{self, Known, Latencies};
+use lifeboat_dsl::graph::PlanGraph;
+use lifeboat_dsl::plan::{NodeKind, Plan};
+use lifeboat_dsl::render::html::{self, StepTiming};
+use lifeboat_exec::report::StepOutcome;
+use std::path::{Path, PathBuf};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, Default, PartialEq)]
+pub enum ShowFormat {
+    #[default]
+    Text,
+    Json,
+    /// One self-contained HTML page: the graph and the run's timeline.
+    Html,
+}
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The run id (see `lifeboat runs`) or a run directory.
     pub run: String,
+    /// Same as `--format json`.
     #[arg(long)]
     pub json: bool,
+    #[arg(long, short = 'f', value_enum, default_value_t = ShowFormat::Text)]
+    pub format: ShowFormat,
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> u8 {
-    let dir = match state::state_dir(args.state_dir.as_deref()).and_then(|s| state::run_dir(&s, &args.run)) {
+    let state = state::state_dir(args.state_dir.as_deref());
+    let dir = match state.clone().and_then(|s| state::run_dir(&s, &args.run)) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -35,16 +60,140 @@ pub fn run(args: Args) -> u8 {
             return EXIT_ERRORS;
         }
     };
-    if args.json {
-        match serde_json::to_string_pretty(&report) {
+    let format = if args.json { ShowFormat::Json } else { args.format };
+    match format {
+        ShowFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
             Err(e) => {
                 eprintln!("error: {e}");
                 return EXIT_ERRORS;
             }
-        }
-    } else {
-        print!("{}", report.render_text());
+        },
+        ShowFormat::Text => print!("{}", report.render_text()),
+        ShowFormat::Html => match run_page(&dir, state.ok().as_deref(), &report) {
+            Ok(page) => print!("{page}"),
+            Err(e) => {
+                eprintln!("error: run {}: {e}", args.run);
+                return EXIT_ERRORS;
+            }
+        },
     }
     EXIT_OK
+}
+
+/// The HTML page of a finished run.
+fn run_page(dir: &Path, state: Option<&Path>, report: &RunReport) -> Result<String, String> {
+    let plan = lifeboat_exec::journal::read_plan(dir).map_err(|e| format!("cannot read its plan: {e}"))?;
+    let params: serde_json::Map<String, serde_json::Value> = state::read_json(&dir.join(PARAMS_FILE))?;
+    let bound = lifeboat_dsl::params::apply(&plan, &params);
+    let mut lat = Latencies::default();
+    if let Some(st) = state {
+        lat = lat.with_measured(crate::history::measure(st).measured);
+    }
+    let known = run_counts(&bound, report);
+    let est = estimate::estimate(&bound, &lat, &known, 1);
+    let timings = timings(report);
+    let r = &report.run;
+    let mut notes = vec![format!(
+        "run {} of {}: {} in {}, started {}",
+        r.run_id,
+        r.runbook,
+        r.outcome.as_ref().map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| "unfinished".into()),
+        lifeboat_dsl::duration::format_ms(r.duration_ms.unwrap_or(0)),
+        r.started
+    )];
+    for s in &r.scopes {
+        notes.push(format!("quiesce {}: window {}{}", s.scope, s.window_ms.map(lifeboat_dsl::duration::format_ms).unwrap_or_else(|| "not closed".into()), if s.watchdog_expired { " (watchdog expired)" } else { "" }));
+    }
+    if let Some(rec) = &report.recovery {
+        if let Some(ms) = rec.rto_ms {
+            notes.push(format!("RTO (time to recover): {}", lifeboat_dsl::duration::format_ms(ms)));
+        }
+    }
+    Ok(html::render_run_with_notes(&PlanGraph::build(&bound), Some(&est), &timings, &notes))
+}
+
+/// Every step instance with its real start and end, and each quiesce
+/// target's frozen window.
+fn timings(report: &RunReport) -> Vec<StepTiming> {
+    let r = &report.run;
+    let mut out: Vec<StepTiming> = r
+        .steps
+        .iter()
+        .map(|s| {
+            let outcome = if r.compensated.contains(&s.instance) {
+                "compensated"
+            } else {
+                match s.outcome {
+                    StepOutcome::Succeeded => "ok",
+                    StepOutcome::Failed => "failed",
+                    StepOutcome::Skipped => "skipped",
+                    StepOutcome::Cancelled => "cancelled",
+                    StepOutcome::Running => "unfinished",
+                }
+            };
+            let start = s.started_ms.unwrap_or(0);
+            StepTiming { step: s.instance.clone(), start_ms: start, end_ms: start + s.duration_ms.unwrap_or(0), outcome: outcome.into() }
+        })
+        .collect();
+    for sc in &r.scopes {
+        for t in &sc.targets {
+            out.push(StepTiming {
+                step: format!("{} frozen: {}", sc.scope, t.target),
+                start_ms: t.freeze_started_ms,
+                end_ms: t.thawed_ms.unwrap_or(t.freeze_started_ms),
+                outcome: if t.thaw_failed { "failed".into() } else { "frozen".into() },
+            });
+        }
+    }
+    out
+}
+
+/// The fan-out counts the run actually had: for each loop, one more than
+/// the largest index of its iterations among the step instances; for each
+/// quiesce scope, the targets it froze.
+fn run_counts(plan: &Plan, report: &RunReport) -> Known {
+    let mut k = Known::default();
+    for n in &plan.nodes {
+        let NodeKind::ForEach(_) = n.kind else { continue };
+        // The loop's depth among the loops enclosing it.
+        let mut depth = 0;
+        let mut cur = n.parent;
+        while let Some(p) = cur {
+            if matches!(plan.node(p).kind, NodeKind::ForEach(_)) {
+                depth += 1;
+            }
+            cur = plan.node(p).parent;
+        }
+        let inside = |mut id: lifeboat_dsl::plan::StepId| loop {
+            match plan.node(id).parent {
+                Some(p) if p == n.id => return true,
+                Some(p) => id = p,
+                None => return false,
+            }
+        };
+        let mut max: Option<u32> = None;
+        for s in &report.run.steps {
+            let name = s.instance.split('[').next().unwrap_or("");
+            let Some(node) = plan.nodes.iter().find(|x| x.name == name) else { continue };
+            if !inside(node.id) {
+                continue;
+            }
+            let idx: Vec<u32> = s.instance.split('[').skip(1).filter_map(|p| p.trim_end_matches(']').parse().ok()).collect();
+            if let Some(i) = idx.get(depth) {
+                max = Some(max.map_or(*i, |m: u32| m.max(*i)));
+            }
+        }
+        if let Some(m) = max {
+            k.counts.insert(n.id, m + 1);
+        }
+    }
+    // A quiesce scope froze as many targets as its report lists.
+    for sc in &report.run.scopes {
+        let name = sc.scope.split('[').next().unwrap_or("");
+        if let Some(n) = plan.nodes.iter().find(|x| x.name == name && matches!(x.kind, NodeKind::Quiesce(_))) {
+            k.counts.entry(n.id).or_insert(sc.targets.len() as u32);
+        }
+    }
+    k
 }

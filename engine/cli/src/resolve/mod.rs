@@ -1,0 +1,235 @@
+//! `lifeboat plan --resolve`: the plan resolved against the cloud before a
+//! run, touching nothing.
+//!
+//! - [`walk`]: read-only discovery. Only steps whose catalogue kind is
+//!   `read` are called, and only when nothing they wait for changes the
+//!   cloud first; every fan-out over what was found is expanded.
+//! - [`planned`]: the shape of what mutating steps would make, so fan-outs
+//!   over it (one snapshot per volume found) get their real count.
+//! - [`checks`]: pre-run checks (untagged servers, group capability, quota
+//!   at the backup site, missing manifest, quiesce method) as findings.
+//! - this file: the result ([`Resolution`]), what it tells the estimator
+//!   ([`Resolution::known`]) and how it is printed (text and JSON).
+//!
+//! The flow stays one-way: the walk talks to the cloud through the
+//! executor's `Actions` trait (the same implementation a run uses), the
+//! checks through `lifeboat_actions::prerun` (GETs only); nothing here is
+//! seen by the dsl or the executor.
+
+pub mod checks;
+pub mod planned;
+pub mod walk;
+
+use lifeboat_actions::OpenStackActions;
+use lifeboat_dsl::estimate::Known;
+use lifeboat_dsl::plan::{NodeKind, Plan};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use walk::{label, Discovery, State};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A problem found before the run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub severity: Severity,
+    /// `untagged-server`, `group-capability`, `quota`, `manifest`,
+    /// `quiesce-method`, `no-targets`, `discovery`.
+    pub check: String,
+    pub step: Option<String>,
+    pub site: Option<String>,
+    pub message: String,
+    pub hint: String,
+}
+
+impl Finding {
+    pub fn new(severity: Severity, check: &str, step: Option<&str>, site: Option<&str>, message: String, hint: &str) -> Finding {
+        Finding { severity, check: check.into(), step: step.map(str::to_string), site: site.filter(|s| !s.is_empty()).map(str::to_string), message, hint: hint.into() }
+    }
+
+    pub fn line(&self) -> String {
+        let sev = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        let at = match (&self.step, &self.site) {
+            (Some(s), Some(site)) => format!(" [{s} @ {site}]"),
+            (Some(s), None) => format!(" [{s}]"),
+            (None, Some(site)) => format!(" [@ {site}]"),
+            (None, None) => String::new(),
+        };
+        format!("{sev} ({}){at}: {} — {}", self.check, self.message, self.hint)
+    }
+}
+
+pub struct Resolution {
+    pub discovery: Discovery,
+    pub findings: Vec<Finding>,
+}
+
+/// Discover, then check.
+pub async fn resolve(plan: &Plan, params: &Map<String, Value>, acts: &OpenStackActions) -> Resolution {
+    let discovery = walk::discover(plan, params, acts).await;
+    let findings = checks::run(plan, &discovery, acts).await;
+    Resolution { discovery, findings }
+}
+
+impl Resolution {
+    pub fn has_errors(&self) -> bool {
+        self.findings.iter().any(|f| f.severity == Severity::Error)
+    }
+
+    /// Fan-out counts (the largest instance of each loop) and quiesce
+    /// groups (the first scope instance with known targets) for the estimate.
+    pub fn known(&self) -> Known {
+        let mut k = Known::default();
+        for (id, instances) in &self.discovery.loops {
+            if let Some(n) = instances.iter().filter_map(|(c, _)| *c).max() {
+                k.counts.insert(*id, n);
+            }
+        }
+        for s in &self.discovery.scopes {
+            if let Some(g) = &s.groups {
+                k.groups.entry(s.node).or_insert_with(|| g.iter().map(|(n, t)| (n.clone(), t.len() as u32)).collect());
+            }
+        }
+        k
+    }
+
+    /// Per step: how many instances, in which states, with short labels of
+    /// what reads found.
+    fn steps(&self, plan: &Plan) -> Vec<(String, Value)> {
+        let mut out: Vec<(String, Value)> = Vec::new();
+        for i in &self.discovery.instances {
+            let name = &plan.node(i.node).name;
+            let k = match out.iter().position(|(n, _)| n == name) {
+                Some(k) => k,
+                None => {
+                    out.push((name.clone(), json!({"action": i.action, "instances": 0, "states": {}, "found": []})));
+                    out.len() - 1
+                }
+            };
+            let e = &mut out[k].1;
+            e["instances"] = json!(e["instances"].as_u64().unwrap_or(0) + 1);
+            let st = serde_json::to_value(i.state).unwrap_or(Value::Null);
+            let key = st.as_str().unwrap_or("unknown").to_string();
+            e["states"][&key] = json!(e["states"][&key].as_u64().unwrap_or(0) + 1);
+            if i.state == State::Read {
+                if let (Some(v), Some(found)) = (&i.value, e["found"].as_array_mut()) {
+                    match v {
+                        Value::Array(items) => found.extend(items.iter().map(|x| json!(describe(x)))),
+                        other => found.push(json!(describe(other))),
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// The `resolved` object of the JSON plan.
+    pub fn to_json(&self, plan: &Plan) -> Value {
+        let loops: BTreeMap<String, Value> = self
+            .discovery
+            .loops
+            .iter()
+            .map(|(id, inst)| {
+                (
+                    plan.node(*id).name.clone(),
+                    json!({
+                        "counts": inst.iter().map(|(c, _)| json!(c)).collect::<Vec<_>>(),
+                        "items": inst.iter().flat_map(|(_, l)| l.clone()).collect::<Vec<_>>(),
+                    }),
+                )
+            })
+            .collect();
+        json!({
+            "read_calls": self.discovery.calls,
+            "steps": self.steps(plan).into_iter().collect::<Map<String, Value>>(),
+            "loops": loops,
+            "quiesce": self.discovery.scopes.iter().map(|s| json!({
+                "step": s.instance,
+                "method": s.method,
+                "site": s.site,
+                "groups": s.groups.as_ref().map(|g| g.iter().map(|(n, t)| json!({"group": n, "targets": t})).collect::<Vec<_>>()),
+            })).collect::<Vec<_>>(),
+            "findings": self.findings,
+        })
+    }
+
+    /// Lines for the text plan and the HTML page's notes.
+    pub fn lines(&self, plan: &Plan) -> Vec<String> {
+        let mut out = Vec::new();
+        out.push(format!("resolved against the cloud ({} read call(s); nothing was changed):", self.discovery.calls));
+        for (name, s) in self.steps(plan) {
+            let states: Vec<String> = s["states"].as_object().map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect()).unwrap_or_default();
+            let mut l = format!("  {name} ({}): {}", s["action"].as_str().unwrap_or(""), states.join(", "));
+            if let Some(found) = s["found"].as_array().filter(|f| !f.is_empty()) {
+                let shown: Vec<&str> = found.iter().take(12).filter_map(Value::as_str).collect();
+                let _ = write!(l, " — found {}: {}{}", found.len(), shown.join(", "), if found.len() > 12 { ", …" } else { "" });
+            }
+            out.push(l);
+        }
+        let mut loops: Vec<(&lifeboat_dsl::plan::StepId, &Vec<walk::LoopInstance>)> = self.discovery.loops.iter().collect();
+        loops.sort_by_key(|(id, _)| id.0);
+        for (id, inst) in loops {
+            let node = plan.node(*id);
+            let over = match &node.kind {
+                NodeKind::ForEach(f) => lifeboat_dsl::render::expr::expr(plan, &f.over),
+                _ => String::new(),
+            };
+            let counts: Vec<String> = inst.iter().map(|(c, _)| c.map(|n| n.to_string()).unwrap_or_else(|| "?".into())).collect();
+            let items: Vec<String> = inst.iter().flat_map(|(_, l)| l.clone()).collect();
+            let shown: Vec<&str> = items.iter().take(12).map(String::as_str).collect();
+            out.push(format!(
+                "  fan-out {} over {over}: ×{}{}",
+                node.name,
+                counts.join(" + "),
+                if shown.is_empty() { String::new() } else { format!(" ({}{})", shown.join(", "), if items.len() > 12 { ", …" } else { "" }) }
+            ));
+        }
+        for s in &self.discovery.scopes {
+            match &s.groups {
+                Some(g) => out.push(format!(
+                    "  quiesce {} via {}: freeze {}; thaw in reverse",
+                    s.instance,
+                    s.method.as_deref().unwrap_or("?"),
+                    g.iter().map(|(n, t)| format!("{n} [{}]", t.join(", "))).collect::<Vec<_>>().join(" → ")
+                )),
+                None => out.push(format!("  quiesce {}: targets unknown before the run", s.instance)),
+            }
+        }
+        if self.findings.is_empty() {
+            out.push("  pre-run checks: no problem found".into());
+        } else {
+            out.push(format!("  pre-run checks: {} problem(s):", self.findings.len()));
+            for f in &self.findings {
+                out.push(format!("    {}", f.line()));
+            }
+        }
+        out
+    }
+}
+
+/// A record in a few words: its label, plus role / size / type when it has them.
+fn describe(v: &Value) -> String {
+    let mut s = label(v);
+    let extra: Vec<String> = [("role", ""), ("size_gb", " GB"), ("volume_type", "")]
+        .iter()
+        .filter_map(|(k, unit)| match v.get(*k) {
+            Some(Value::String(x)) if !x.is_empty() => Some(format!("{x}{unit}")),
+            Some(Value::Number(n)) => Some(format!("{n}{unit}")),
+            _ => None,
+        })
+        .collect();
+    if !extra.is_empty() {
+        let _ = write!(s, " ({})", extra.join(", "));
+    }
+    s
+}

@@ -1,0 +1,546 @@
+//! The discovery walk: the plan evaluated as far as the cloud's present state
+//! allows, calling only `read` actions (the catalogue's kind, carried by the
+//! plan as each call's effect).
+//!
+//! Values are JSON, as in the executor, except that a value may be
+//! *unknown* (`None`: it depends on something only the run can know) or
+//! *planned*: a record that a mutating step would make, shaped from its
+//! inputs ([`super::planned`]) and marked `"planned": true`. A read step is
+//! called only when every argument is known, nothing in them is planned, and
+//! no step it waits for (nor any enclosing block) changes the cloud first;
+//! otherwise it is projected like a mutating step. Fan-outs over known or
+//! planned lists are expanded item by item, so the counts a run would see
+//! are known; over an unknown list the body is walked once, count unknown.
+//!
+//! Reading a step from outside its loops gives the flat list of its
+//! iterations' results, as the executor does (docs/language.md).
+
+use super::planned::{self, is_planned};
+use lifeboat_dsl::plan::{Arg, BinOp, Effect, Expr, NodeKind, Piece, Plan, RunField, StepId, Type};
+use lifeboat_exec::action::{ActionCall, Actions};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+
+/// How a step instance was resolved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum State {
+    /// A read call was made; `value` is the cloud's answer.
+    Read,
+    /// The run would do it (it changes the cloud, or reads what a change
+    /// makes); `value`, if any, is its projected shape.
+    Planned,
+    /// `when` is false with the values found.
+    Skipped,
+    /// Its inputs are unknown before the run.
+    Unknown,
+    /// The read call failed (see the findings).
+    Failed,
+}
+
+#[derive(Debug, Clone)]
+pub struct Instance {
+    pub node: StepId,
+    pub instance: String,
+    pub action: String,
+    pub site: Option<String>,
+    pub state: State,
+    pub args: Map<String, Value>,
+    pub value: Option<Value>,
+}
+
+/// One quiesce scope instance: its targets in freeze order, by group.
+#[derive(Debug, Clone)]
+pub struct Scope {
+    pub node: StepId,
+    pub instance: String,
+    pub method: Option<String>,
+    pub method_args: Map<String, Value>,
+    /// `None` when the targets are unknown before the run.
+    pub groups: Option<Vec<(String, Vec<String>)>>,
+    pub site: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReadFailure {
+    pub instance: String,
+    pub action: String,
+    pub site: Option<String>,
+    pub message: String,
+}
+
+/// One instance of a `for` node: its item count (`None`: unknown before
+/// the run) and a label per item.
+pub type LoopInstance = (Option<u32>, Vec<String>);
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    pub instances: Vec<Instance>,
+    /// Per `for` node: the item count of each instance (`None`: unknown),
+    /// and a label per item.
+    pub loops: HashMap<StepId, Vec<LoopInstance>>,
+    pub scopes: Vec<Scope>,
+    pub failures: Vec<ReadFailure>,
+    /// Read calls made.
+    pub calls: u32,
+}
+
+#[derive(Debug, Clone)]
+enum Slot {
+    Value(Value),
+    Unknown,
+    Skipped,
+}
+
+#[derive(Clone, Default)]
+struct Frame {
+    loops: Vec<(StepId, u32, Option<Value>)>,
+}
+
+impl Frame {
+    fn path(&self) -> Vec<u32> {
+        self.loops.iter().map(|l| l.1).collect()
+    }
+    fn instance(&self, name: &str) -> String {
+        let mut s = name.to_string();
+        for l in &self.loops {
+            s.push_str(&format!("[{}]", l.1));
+        }
+        s
+    }
+    fn enter(&self, node: StepId, i: u32, item: Option<Value>) -> Frame {
+        let mut f = self.clone();
+        f.loops.push((node, i, item));
+        f
+    }
+}
+
+pub struct Walk<'a> {
+    plan: &'a Plan,
+    params: &'a Map<String, Value>,
+    actions: &'a dyn Actions,
+    run_id: String,
+    started: String,
+    results: HashMap<(StepId, Vec<u32>), Slot>,
+    /// Whether the node instance (or anything in it) changes the cloud.
+    changes: HashMap<(StepId, Vec<u32>), bool>,
+    loop_len: HashMap<(StepId, Vec<u32>), Option<u32>>,
+    /// Ids to names of every record read so far, for labels.
+    names: HashMap<String, String>,
+    out: Discovery,
+}
+
+/// Walk `plan` (parameters bound) against the cloud behind `actions`.
+pub async fn discover(plan: &Plan, params: &Map<String, Value>, actions: &dyn Actions) -> Discovery {
+    let mut w = Walk {
+        plan,
+        params,
+        actions,
+        run_id: "resolve".into(),
+        started: chrono::Utc::now().to_rfc3339(),
+        results: HashMap::new(),
+        changes: HashMap::new(),
+        loop_len: HashMap::new(),
+        names: HashMap::new(),
+        out: Discovery::default(),
+    };
+    w.block(&plan.body, &Frame::default(), false).await;
+    w.out
+}
+
+/// The site of a call: its `site`-typed argument, else the `site` field of
+/// its first record argument (the executor's rule).
+pub fn site_of(args: &[Arg], vals: &Map<String, Value>) -> Option<String> {
+    if let Some(a) = args.iter().find(|a| a.ty == Type::Site) {
+        return vals.get(&a.name).and_then(Value::as_str).map(str::to_string);
+    }
+    let a = args.iter().find(|a| match &a.ty {
+        Type::Record(_) => true,
+        Type::List(inner) => matches!(**inner, Type::Record(_)),
+        _ => false,
+    })?;
+    let v = vals.get(&a.name)?;
+    let rec = if v.is_array() { v.get(0)? } else { v };
+    rec.get("site").and_then(Value::as_str).map(str::to_string)
+}
+
+/// A short label for a value: a record's name (else id, else origin), a
+/// list's length. A planned record is `new from NAME` (the resource it
+/// descends from, named when discovery saw it: `names` maps ids to names).
+pub fn label_with(v: &Value, names: &HashMap<String, String>) -> String {
+    match v {
+        Value::Object(o) if is_planned(v) => {
+            let name = o.get("name").and_then(Value::as_str).filter(|s| !s.is_empty());
+            let from = o.get("origin").and_then(Value::as_str).filter(|s| !s.is_empty()).map(|id| names.get(id).cloned().unwrap_or_else(|| id.to_string()));
+            match (name, from) {
+                (_, Some(f)) => format!("new from {f}"),
+                (Some(n), None) => format!("new {n}"),
+                (None, None) => "new".into(),
+            }
+        }
+        _ => label(v),
+    }
+}
+
+/// Index every record with an id and a name found in `v`.
+fn index_names(v: &Value, names: &mut HashMap<String, String>) {
+    match v {
+        Value::Object(o) => {
+            if let (Some(id), Some(n)) = (o.get("id").and_then(Value::as_str), o.get("name").and_then(Value::as_str)) {
+                if !id.is_empty() && !n.is_empty() {
+                    names.insert(id.to_string(), n.to_string());
+                }
+            }
+            o.values().for_each(|x| index_names(x, names));
+        }
+        Value::Array(a) => a.iter().for_each(|x| index_names(x, names)),
+        _ => {}
+    }
+}
+
+/// A short label for a value: a record's name (else id, else origin), a
+/// list's length.
+pub fn label(v: &Value) -> String {
+    match v {
+        Value::Object(o) => {
+            for k in ["name", "id", "origin", "volume_id"] {
+                if let Some(s) = o.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+                    return if is_planned(v) { format!("new from {s}") } else { s.to_string() };
+                }
+            }
+            if is_planned(v) { "new".into() } else { "(record)".into() }
+        }
+        Value::Array(a) => format!("{} item(s)", a.len()),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+type BoxFut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
+impl<'a> Walk<'a> {
+    fn block<'b>(&'b mut self, ids: &'b [StepId], frame: &'b Frame, tainted: bool) -> BoxFut<'b, bool>
+    where
+        'a: 'b,
+    {
+        Box::pin(async move {
+            let path = frame.path();
+            let mut any_change = false;
+            let mut pending: Vec<StepId> = ids.to_vec();
+            let mut guard = ids.len() + 1;
+            while !pending.is_empty() && guard > 0 {
+                guard -= 1;
+                let mut rest = Vec::new();
+                for id in pending {
+                    let deps = &self.plan.node(id).deps;
+                    let ready = deps.iter().all(|d| !ids.contains(&d.on) || self.changes.contains_key(&(d.on, path.clone())));
+                    if !ready && guard > 0 {
+                        rest.push(id);
+                        continue;
+                    }
+                    let after_change = deps.iter().any(|d| ids.contains(&d.on) && self.changes.get(&(d.on, path.clone())).copied().unwrap_or(true));
+                    let changed = self.node(id, frame, tainted || after_change).await;
+                    self.changes.insert((id, path.clone()), changed);
+                    any_change |= changed;
+                }
+                pending = rest;
+            }
+            any_change
+        })
+    }
+
+    fn set(&mut self, id: StepId, frame: &Frame, s: Slot) {
+        self.results.insert((id, frame.path()), s);
+    }
+
+    /// Resolve one node in `frame`; true when it (or its body) changes the cloud.
+    async fn node(&mut self, id: StepId, frame: &Frame, tainted: bool) -> bool {
+        let plan = self.plan;
+        let node = plan.node(id);
+        let instance = frame.instance(&node.name);
+        if let Some(w) = &node.when {
+            if let Ok(Some(Value::Bool(false))) = self.eval(w, frame) {
+                self.set(id, frame, Slot::Skipped);
+                if let NodeKind::Action(a) = &node.kind {
+                    self.out.instances.push(Instance { node: id, instance, action: a.call.action.clone(), site: None, state: State::Skipped, args: Map::new(), value: None });
+                }
+                return false;
+            }
+        }
+        match &node.kind {
+            NodeKind::Approve(_) => {
+                self.set(id, frame, Slot::Value(Value::Null));
+                false
+            }
+            NodeKind::Action(a) => {
+                let mut args: Map<String, Value> = Map::new();
+                let mut all_known = true;
+                for arg in &a.call.args {
+                    match self.eval(&arg.value, frame) {
+                        Ok(Some(v)) => {
+                            args.insert(arg.name.clone(), v);
+                        }
+                        _ => all_known = false,
+                    }
+                }
+                let site = site_of(&a.call.args, &args);
+                let can_call = a.call.effect == Effect::Read && !tainted && all_known && !args.values().any(is_planned);
+                let (state, value) = if can_call {
+                    let call = ActionCall {
+                        action: a.call.action.clone(),
+                        args: args.clone(),
+                        site: site.clone(),
+                        run_id: self.run_id.clone(),
+                        step: instance.clone(),
+                        tag: lifeboat_exec::make_tag(&self.run_id, &instance),
+                        attempt: 1,
+                        timeout: std::time::Duration::from_millis(a.timeout_ms.min(60_000)),
+                    };
+                    self.out.calls += 1;
+                    match self.actions.run(&call).await {
+                        Ok(o) => {
+                            index_names(&o.value, &mut self.names);
+                            (State::Read, Some(o.value))
+                        }
+                        Err(e) => {
+                            self.out.failures.push(ReadFailure { instance: instance.clone(), action: a.call.action.clone(), site: site.clone(), message: e.to_string() });
+                            (State::Failed, None)
+                        }
+                    }
+                } else {
+                    match planned::project(&a.call.action, &a.result, &args, site.as_deref()) {
+                        Some(v) => (State::Planned, Some(v)),
+                        None if all_known || a.call.effect != Effect::Read => (State::Planned, None),
+                        None => (State::Unknown, None),
+                    }
+                };
+                self.set(id, frame, value.clone().map(Slot::Value).unwrap_or(Slot::Unknown));
+                self.out.instances.push(Instance { node: id, instance, action: a.call.action.clone(), site, state, args, value });
+                a.call.effect != Effect::Read
+            }
+            NodeKind::ForEach(f) => {
+                let over = self.eval(&f.over, frame).ok().flatten();
+                let items: Option<Vec<Value>> = match over {
+                    Some(Value::Array(a)) => Some(a),
+                    Some(Value::Null) => Some(vec![]),
+                    _ => None,
+                };
+                self.set(id, frame, Slot::Value(Value::Null));
+                let mut changed = false;
+                match items {
+                    Some(items) => {
+                        let n = items.len() as u32;
+                        self.loop_len.insert((id, frame.path()), Some(n));
+                        let labels = items.iter().map(|i| label_with(i, &self.names)).collect();
+                        self.out.loops.entry(id).or_default().push((Some(n), labels));
+                        for (i, item) in items.into_iter().enumerate() {
+                            let f2 = frame.enter(id, i as u32, Some(item));
+                            changed |= self.block(&f.body, &f2, tainted).await;
+                        }
+                    }
+                    None => {
+                        self.loop_len.insert((id, frame.path()), None);
+                        self.out.loops.entry(id).or_default().push((None, vec![]));
+                        let f2 = frame.enter(id, 0, None);
+                        changed |= self.block(&f.body, &f2, tainted).await;
+                    }
+                }
+                changed
+            }
+            NodeKind::Quiesce(q) => {
+                let targets = self.eval(&q.targets, frame).ok().flatten();
+                let order = match self.eval(&q.order, frame).ok().flatten() {
+                    Some(Value::Array(o)) => o,
+                    _ => vec![],
+                };
+                let method = self.eval(&q.method, frame).ok().flatten().and_then(|v| v.as_str().map(str::to_string));
+                let mut method_args = Map::new();
+                for a in &q.method_args {
+                    if let Ok(Some(v)) = self.eval(&a.value, frame) {
+                        method_args.insert(a.name.clone(), v);
+                    }
+                }
+                let (groups, site) = match targets {
+                    Some(Value::Array(ts)) if !ts.iter().any(is_planned) => {
+                        let site = ts.first().and_then(|t| t.get("site")).and_then(Value::as_str).map(str::to_string);
+                        let mut ranked: Vec<(usize, Value)> = ts
+                            .into_iter()
+                            .map(|t| {
+                                let key = t.get(&q.by).cloned().unwrap_or(Value::Null);
+                                (order.iter().position(|o| *o == key).unwrap_or(order.len()), t)
+                            })
+                            .collect();
+                        ranked.sort_by_key(|(r, _)| *r);
+                        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+                        for (_, t) in ranked {
+                            let g = match t.get(&q.by) {
+                                Some(Value::String(s)) => s.clone(),
+                                Some(Value::Null) | None => "(none)".to_string(),
+                                Some(other) => other.to_string(),
+                            };
+                            match groups.last_mut() {
+                                Some((last, names)) if *last == g => names.push(label(&t)),
+                                _ => groups.push((g, vec![label(&t)])),
+                            }
+                        }
+                        (Some(groups), site)
+                    }
+                    _ => (None, None),
+                };
+                self.out.scopes.push(Scope { node: id, instance, method, method_args, groups, site });
+                self.set(id, frame, Slot::Value(Value::Null));
+                // Freezing changes the cloud: everything inside runs after it.
+                self.block(&q.body, frame, true).await;
+                true
+            }
+        }
+    }
+
+    /// The `for` nodes enclosing `id`, outermost first.
+    fn loops_of(&self, id: StepId) -> Vec<StepId> {
+        let mut out = Vec::new();
+        let mut cur = self.plan.nodes.get(id.index()).and_then(|n| n.parent);
+        let mut guard = 0;
+        while let Some(p) = cur {
+            guard += 1;
+            if guard > self.plan.nodes.len() {
+                break;
+            }
+            let Some(node) = self.plan.nodes.get(p.index()) else { break };
+            if matches!(node.kind, NodeKind::ForEach(_)) {
+                out.push(p);
+            }
+            cur = node.parent;
+        }
+        out.reverse();
+        out
+    }
+
+    fn get(&self, id: StepId, frame: &Frame) -> Option<Value> {
+        let loops = self.loops_of(id);
+        let mut path = Vec::new();
+        let mut k = 0;
+        while k < loops.len() && k < frame.loops.len() && frame.loops[k].0 == loops[k] {
+            path.push(frame.loops[k].1);
+            k += 1;
+        }
+        if k == loops.len() {
+            return match self.results.get(&(id, path))? {
+                Slot::Value(v) => Some(v.clone()),
+                Slot::Skipped => Some(Value::Null),
+                Slot::Unknown => None,
+            };
+        }
+        let mut out = Vec::new();
+        self.collect(id, &loops[k..], &mut path, &mut out)?;
+        Some(Value::Array(out))
+    }
+
+    fn collect(&self, id: StepId, rest: &[StepId], path: &mut Vec<u32>, out: &mut Vec<Value>) -> Option<()> {
+        let Some((first, rest)) = rest.split_first() else {
+            match self.results.get(&(id, path.clone()))? {
+                Slot::Value(v) => out.push(v.clone()),
+                Slot::Skipped => {}
+                Slot::Unknown => return None,
+            }
+            return Some(());
+        };
+        let n = (*self.loop_len.get(&(*first, path.clone()))?)?;
+        for i in 0..n {
+            path.push(i);
+            let r = self.collect(id, rest, path, out);
+            path.pop();
+            r?;
+        }
+        Some(())
+    }
+
+    /// Evaluate with unknowns: `Ok(None)` when the value is not known
+    /// before the run; `Err` on a malformed expression.
+    fn eval(&self, e: &Expr, frame: &Frame) -> Result<Option<Value>, String> {
+        Ok(match e {
+            Expr::Str(s) => Some(Value::String(s.clone())),
+            Expr::Int(i) => Some(Value::from(*i)),
+            Expr::Bool(b) => Some(Value::Bool(*b)),
+            Expr::Duration(ms) => Some(Value::from(*ms)),
+            Expr::List(items) => {
+                let mut out = Vec::new();
+                for i in items {
+                    match self.eval(i, frame)? {
+                        Some(v) => out.push(v),
+                        None => return Ok(None),
+                    }
+                }
+                Some(Value::Array(out))
+            }
+            Expr::Interp(pieces) => {
+                let mut s = String::new();
+                for p in pieces {
+                    match p {
+                        Piece::Lit(l) => s.push_str(l),
+                        Piece::Expr(e) => match self.eval(e, frame)? {
+                            Some(Value::String(x)) => s.push_str(&x),
+                            Some(Value::Null) => {}
+                            Some(v) if is_planned(&v) => return Ok(None),
+                            Some(v) => s.push_str(&v.to_string()),
+                            None => return Ok(None),
+                        },
+                    }
+                }
+                Some(Value::String(s))
+            }
+            Expr::Param(name) => Some(self.params.get(name).cloned().ok_or_else(|| format!("unknown parameter `{name}`"))?),
+            Expr::Step(id) => self.get(*id, frame),
+            Expr::LoopVar(id) => frame.loops.iter().find(|l| l.0 == *id).and_then(|l| l.2.clone()),
+            Expr::Run(f) => Some(Value::String(match f {
+                RunField::Id => "RUN".to_string(),
+                RunField::Started => self.started.clone(),
+                RunField::Runbook => self.plan.runbook.clone(),
+            })),
+            Expr::Result | Expr::Input(_) => None,
+            Expr::Field(inner, f) => match self.eval(inner, frame)? {
+                Some(v) => field(&v, f),
+                None => None,
+            },
+            Expr::Not(inner) => match self.eval(inner, frame)? {
+                Some(Value::Bool(b)) => Some(Value::Bool(!b)),
+                _ => None,
+            },
+            Expr::Binary(op, a, b) => {
+                let (Some(a), Some(b)) = (self.eval(a, frame)?, self.eval(b, frame)?) else { return Ok(None) };
+                if is_planned(&a) || is_planned(&b) {
+                    return Ok(None);
+                }
+                match op {
+                    BinOp::Eq => Some(Value::Bool(a == b)),
+                    BinOp::Ne => Some(Value::Bool(a != b)),
+                    BinOp::And | BinOp::Or => match (a, b) {
+                        (Value::Bool(x), Value::Bool(y)) => Some(Value::Bool(if *op == BinOp::And { x && y } else { x || y })),
+                        _ => None,
+                    },
+                }
+            }
+        })
+    }
+}
+
+/// A record's field; on a list, the field of every element; on `null`,
+/// `null`. A field a planned record does not carry is unknown.
+fn field(v: &Value, f: &str) -> Option<Value> {
+    match v {
+        Value::Object(o) => match o.get(f) {
+            Some(x) => Some(x.clone()),
+            None if is_planned(v) => None,
+            None => Some(Value::Null),
+        },
+        Value::Array(items) => {
+            let mut out = Vec::new();
+            for i in items {
+                out.push(field(i, f)?);
+            }
+            Some(Value::Array(out))
+        }
+        _ => Some(Value::Null),
+    }
+}
