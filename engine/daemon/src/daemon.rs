@@ -313,6 +313,8 @@ impl Loop<'_> {
         let job = &self.d.jobs[i];
         let journal = match lifeboat_exec::read_journal(dir) {
             Ok(j) => j,
+            // Without a policy a point is only a figure for the metrics.
+            Err(_) if job.policy.is_none() => return,
             Err(e) => return self.error(&job.name, format!("run {run_id}: {e}")),
         };
         let Some(made) = points::made_point(&journal) else { return };
