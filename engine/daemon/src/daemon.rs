@@ -240,7 +240,8 @@ impl Loop<'_> {
             Err(e) => return self.error(&job.name, e.to_string()),
         }
         let dir = self.d.run_dir(&id);
-        let runbook = if kind == RunKind::Retention { RETENTION_RUNBOOK.to_string() } else { job.runbook.clone() };
+        // The runbook's name, as its journal and `lifeboat run` name it.
+        let runbook = plan.runbook.clone();
         let rec = NewRun {
             id: id.clone(),
             runbook,

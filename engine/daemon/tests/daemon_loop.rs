@@ -351,7 +351,7 @@ async fn after_a_successful_protect_a_retention_run_expires_what_the_policy_drop
     assert_eq!(left, vec![p3]);
     let backups: Vec<String> = h.backups("tick-vims").unwrap().into_iter().map(|b| b.id).collect();
     assert_eq!(backups, vec!["bk2", "bk3"]);
-    let rows = h.runs(&Query { runbook: Some("retention/expire".into()), ..Query::default() }).unwrap();
+    let rows = h.runs(&Query { runbook: Some("expire".into()), ..Query::default() }).unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.kind == RunKind::Retention && r.outcome.as_deref() == Some("succeeded")));
 }
