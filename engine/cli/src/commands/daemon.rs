@@ -175,7 +175,8 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
         return Err(format!("{} error(s) in {}", c.diagnostics.error_count(), jc.runbook));
     }
     let plan = c.plan(None)?.clone();
-    let values = params::bind(&plan, &jc.param_args()).map_err(|errs| errs.join("; "))?;
+    let values = params::bind(&plan, &jc.param_args())
+        .map_err(|errs| format!("{} (the job's parameters go under `params:`)", errs.join("; ")))?;
     let (cron, tz) = match (&jc.schedule, &plan.schedule) {
         (Some(s), _) => (s.clone(), jc.tz.clone()),
         (None, Some(s)) => (s.cron.clone(), s.tz.clone()),
