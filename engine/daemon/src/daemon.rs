@@ -172,9 +172,13 @@ impl Loop<'_> {
                 Record::RunFinished { outcome } => Some(outcome_word(outcome)),
                 _ => None,
             }) {
-                // It ended; only the history missed it.
+                // It ended (resumed by hand, or the daemon died just after
+                // the end): only the history missed it.
                 let end = RunEnd { ended: self.d.clock.now(), outcome: outcome.to_string(), ..Default::default() };
                 let _ = self.h.record_end(&row.id, &end);
+                if outcome == "succeeded" && row.kind == RunKind::Scheduled {
+                    self.after_protect(i, &row.id, &dir);
+                }
                 continue;
             }
             let key = if row.kind == RunKind::Retention { job.retention_key() } else { job.key() };

@@ -121,7 +121,7 @@ pub fn run(args: Args) -> u8 {
         let _ = state::write_json(&state.join(DAEMON_INFO), &info);
         let daemon = Daemon {
             clock,
-            launcher: Arc::new(CliLauncher { sites, state: state.clone() }),
+            launcher: Arc::new(CliLauncher { sites }),
             jobs,
             state_dir: state.clone(),
             retention,
@@ -197,15 +197,13 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
 /// (params, sites, journal, report) so `show` and `resume` work on it.
 struct CliLauncher {
     sites: HashMap<String, SitesConfig>,
-    state: PathBuf,
 }
 
 impl CliLauncher {
     fn executor(&self, job: &Job, approved: bool) -> Result<(Executor, &SitesConfig), String> {
         let sites = self.sites.get(&job.name).ok_or_else(|| format!("no clouds for job {}", job.name))?;
         let actions = cloud::build_actions(sites)?;
-        let approver: Arc<dyn lifeboat_exec::Approver> = if approved { Arc::new(AutoApprove) } else { Arc::new(Refuse) };
-        Ok((Executor::new(Arc::new(actions)).with_approver(approver), sites))
+        Ok((Executor::new(Arc::new(actions)).with_approver(approver(approved)), sites))
     }
 }
 
@@ -215,18 +213,16 @@ impl Launcher for CliLauncher {
         std::fs::create_dir_all(run_dir).map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
         state::write_json(&run_dir.join(PARAMS_FILE), params)?;
         state::write_json(&run_dir.join(SITES_FILE), sites)?;
-        let _ = &self.state;
         let h = exec.spawn(plan.clone(), params.clone(), run_dir.to_path_buf(), Some(run_id.to_string()));
         Ok(launched(h))
     }
 
     fn resume(&self, job: &Job, run_dir: &Path) -> Result<Launched, String> {
         // The run's own clouds (as `lifeboat resume` does), else the job's.
-        let stored: Option<SitesConfig> = state::read_json(&run_dir.join(SITES_FILE)).ok();
-        let (exec, _) = self.executor(job, is_retention(run_dir))?;
-        let exec = match stored {
-            Some(s) => Executor::new(Arc::new(cloud::build_actions(&s)?)).with_approver(exec_approver(run_dir)),
-            None => exec,
+        let approved = is_retention(run_dir);
+        let exec = match state::read_json::<SitesConfig>(&run_dir.join(SITES_FILE)) {
+            Ok(s) => Executor::new(Arc::new(cloud::build_actions(&s)?)).with_approver(approver(approved)),
+            Err(_) => self.executor(job, approved)?.0,
         };
         Ok(launched(exec.spawn_resume(run_dir.to_path_buf())))
     }
@@ -238,8 +234,8 @@ fn is_retention(run_dir: &Path) -> bool {
         .unwrap_or(false)
 }
 
-fn exec_approver(run_dir: &Path) -> Arc<dyn lifeboat_exec::Approver> {
-    if is_retention(run_dir) {
+fn approver(approved: bool) -> Arc<dyn lifeboat_exec::Approver> {
+    if approved {
         Arc::new(AutoApprove)
     } else {
         Arc::new(Refuse)
