@@ -76,10 +76,13 @@ fn esc(s: &str) -> String {
     s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
 }
 
+/// A metric family: name, type, help, the value of a job (none: left out).
+type Family = (&'static str, &'static str, &'static str, fn(&JobMetrics, DateTime<Utc>) -> Option<f64>);
+
 /// Prometheus text exposition format (0.0.4).
 pub fn render(ms: &[JobMetrics], now: DateTime<Utc>) -> String {
     let mut o = String::new();
-    let fams: [(&str, &str, &str, fn(&JobMetrics, DateTime<Utc>) -> Option<f64>); 7] = [
+    let fams: [Family; 7] = [
         ("lifeboat_last_success_timestamp_seconds", "gauge", "End of the last successful run (Unix time).", |m, _| {
             m.last_success.map(|t| t.timestamp_millis() as f64 / 1000.0)
         }),

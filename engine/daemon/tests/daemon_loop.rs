@@ -47,10 +47,13 @@ fn job(cron: &str, run_at_start: bool, policy: Option<Policy>) -> Job {
     }
 }
 
+/// A start the fake launcher saw: run id, approved, params.
+type Start = (String, bool, Map<String, Value>);
+
 /// What the fake launcher saw; each run ends when `end(run_id, outcome)` is called.
 #[derive(Default)]
 struct Fake {
-    starts: Mutex<Vec<(String, bool, Map<String, Value>)>>,
+    starts: Mutex<Vec<Start>>,
     resumes: Mutex<Vec<PathBuf>>,
     gates: Mutex<HashMap<String, oneshot::Sender<String>>>,
     reasons: Mutex<Vec<Option<CancelReason>>>,
@@ -244,7 +247,7 @@ async fn a_restarted_daemon_resumes_the_run_its_dead_predecessor_left_and_keeps_
     let j = job("*/10 * * * *", false, None);
     let key = j.key();
     rig.history().try_lock(&key, "crashed1", &Owner::decode(dead).unwrap(), t("2026-11-25T00:00:00Z")).unwrap().unwrap();
-    assert_eq!(rig.history().run(&"crashed1".to_string()).unwrap().unwrap().status(), "interrupted");
+    assert_eq!(rig.history().run("crashed1").unwrap().unwrap().status(), "interrupted");
     let (tx, mut rx) = mpsc::unbounded_channel();
     let d = rig.daemon(j, tx);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();

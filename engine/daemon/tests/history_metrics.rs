@@ -22,7 +22,10 @@ fn params(vnf: &str) -> Map<String, serde_json::Value> {
     m
 }
 
-fn run(h: &History, id: &str, job: &str, started: &str, end: Option<(&str, &str, u64, Option<u64>, Option<&str>)>) {
+/// ended, outcome, duration ms, quiesce ms, recovery point.
+type End<'a> = (&'a str, &'a str, u64, Option<u64>, Option<&'a str>);
+
+fn run(h: &History, id: &str, job: &str, started: &str, end: Option<End>) {
     h.record_start(&NewRun {
         id: id.into(),
         runbook: "protect".into(),

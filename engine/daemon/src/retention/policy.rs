@@ -92,6 +92,9 @@ pub struct Decision {
     pub kept_for_chain: BTreeSet<String>,
 }
 
+/// The calendar period a time falls in (hour, day, ISO week or month).
+type Period = fn(DateTime<Tz>) -> (i32, u32, u32, u32);
+
 /// Decide. `points` and `backups` in any order.
 pub fn decide(points: &[Point], backups: &[Backup], policy: &Policy, tz: Tz, in_use: &BTreeSet<String>) -> Decision {
     let mut good: Vec<&Point> = points.iter().filter(|p| p.good).collect();
@@ -109,7 +112,7 @@ pub fn decide(points: &[Point], backups: &[Backup], policy: &Policy, tz: Tz, in_
         for p in good.iter().take(policy.last as usize) {
             add(&p.id, Reason::Last);
         }
-        let buckets: [(u32, Reason, fn(DateTime<Tz>) -> (i32, u32, u32, u32)); 4] = [
+        let buckets: [(u32, Reason, Period); 4] = [
             (policy.hourly, Reason::Hourly, |t| (t.year(), t.month(), t.day(), t.hour())),
             (policy.daily, Reason::Daily, |t| (t.year(), t.month(), t.day(), 0)),
             (policy.weekly, Reason::Weekly, |t| {
