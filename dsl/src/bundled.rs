@@ -46,10 +46,6 @@ pub const WORKFLOWS: &[(&str, &str)] = &[
         "workflows/option3/drill.dr",
         include_str!("../../workflows/option3/drill.dr"),
     ),
-    (
-        "workflows/retention/expire.dr",
-        include_str!("../../workflows/retention/expire.dr"),
-    ),
 ];
 
 /// The path of a bundled runbook by short name (`option1/protect`), or `None`.

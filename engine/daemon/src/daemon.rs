@@ -21,7 +21,7 @@ use crate::launcher::{Finished, Launcher};
 use crate::lock::Acquired;
 use crate::owner::Owner;
 use crate::points;
-use crate::retention::plan::{RetentionRun, RETENTION_RUNBOOK};
+use crate::retention::plan::{RetentionRun, RETENTION_FILE};
 use crate::retention::policy::{self, Decision};
 use chrono::{DateTime, Utc};
 use futures::stream::{FuturesUnordered, StreamExt};
@@ -79,12 +79,15 @@ struct Loop<'a> {
     stopping: bool,
 }
 
-/// Compile the bundled retention runbook.
+/// The retention runbook's text, embedded (it is not one of the options'
+/// bundled runbooks; `lifeboat run workflows/retention/expire.dr` runs it by hand).
+pub const RETENTION_SOURCE: &str = include_str!("../../../workflows/retention/expire.dr");
+
+/// Compile the embedded retention runbook.
 pub fn retention_plan() -> Result<Plan, String> {
-    let path = lifeboat_dsl::bundled::resolve(RETENTION_RUNBOOK).ok_or("the retention runbook is not bundled")?;
-    let c = lifeboat_dsl::compiler::compile(path, &lifeboat_dsl::loader::BundledLoader)?;
+    let c = lifeboat_dsl::compiler::compile_text(RETENTION_FILE, RETENTION_SOURCE, &lifeboat_dsl::loader::BundledLoader);
     if c.has_errors() {
-        return Err(format!("the bundled {RETENTION_RUNBOOK} does not compile"));
+        return Err(format!("the embedded {RETENTION_FILE} does not compile"));
     }
     c.plan(None).cloned()
 }
@@ -101,7 +104,8 @@ impl Daemon {
             let last = lp.h.last_start(&j.name).map_err(|e| e.to_string())?;
             let first = match last {
                 None if j.run_at_start => now,
-                Some(l) if j.due.missed(l, now).is_some() => now,
+                // A fire time passed since the last run: once, now.
+                Some(l) if j.due.next_after(l).is_some_and(|n| n <= now) => now,
                 _ => j.due.next_after(now).unwrap_or(DateTime::<Utc>::MAX_UTC),
             };
             tracing::info!(job = %j.name, next = %ts(first), "scheduled");

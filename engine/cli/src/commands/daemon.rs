@@ -230,7 +230,7 @@ impl Launcher for CliLauncher {
 
 fn is_retention(run_dir: &Path) -> bool {
     lifeboat_exec::journal::read_plan(run_dir)
-        .map(|p| Some(p.runbook.as_str()) == lifeboat_daemon::retention::plan::RETENTION_RUNBOOK.split('/').nth(1))
+        .map(|p| p.runbook == lifeboat_daemon::retention::plan::RETENTION_RUNBOOK)
         .unwrap_or(false)
 }
 

@@ -1,13 +1,14 @@
 //! From a [`Decision`](super::policy::Decision) to the parameters of the
-//! bundled `retention/expire` runbook: the expired points' manifests (by the
+//! `retention/expire` runbook (embedded in the daemon): the expired points' manifests (by the
 //! protect run id in their name) at the backup site, then the backups to
 //! delete, children first, at the site that made them.
 
 use super::policy::Decision;
 use serde_json::{json, Map, Value};
 
-/// The bundled retention runbook.
-pub const RETENTION_RUNBOOK: &str = "retention/expire";
+/// The retention runbook (embedded in the daemon; its runbook is `expire`).
+pub const RETENTION_FILE: &str = "workflows/retention/expire.dr";
+pub const RETENTION_RUNBOOK: &str = "expire";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct RetentionRun {
