@@ -34,6 +34,7 @@ fn manifests(env: &Env) -> Vec<String> {
 #[test]
 fn retention_runbook_refuses_the_newest_point_and_a_needed_parent_and_is_idempotent() {
     let env = start(three_servers(), None);
+    let volumes = env.count_volumes("site-a");
     for _ in 0..2 {
         let o = env.lifeboat(&["run", "option1/protect", "--param", "vnf=vims"]);
         assert_eq!(o.status.code(), Some(0), "{}", text(&o));
@@ -42,10 +43,10 @@ fn retention_runbook_refuses_the_newest_point_and_a_needed_parent_and_is_idempot
     let ids: Vec<String> = runs.as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
     let (first, second) = (ids[0].clone(), ids[1].clone());
     let (b1, b2) = (backups_of(&env, &first), backups_of(&env, &second));
-    assert_eq!(b1.len(), 3);
+    assert_eq!((b1.len(), b2.len()), (volumes, volumes));
     let site_a = env.client("site-a");
     let count = || env.rt.block_on(async { site_a.cinder().backups(&[]).await.unwrap().len() });
-    assert_eq!(count(), 6);
+    assert_eq!(count(), 2 * volumes);
     let before = manifests(&env);
 
     // The newest point: refused, nothing deleted.
@@ -59,7 +60,9 @@ fn retention_runbook_refuses_the_newest_point_and_a_needed_parent_and_is_idempot
     // The first point's backups are the parents of the second's incrementals: refused.
     let o = expire(&env, &[], &b1[..1]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert_eq!(count(), 6);
+    assert_eq!(count(), 2 * volumes);
+    let report = std::fs::read_to_string(env.run_dirs().pop().unwrap().join("report.json")).unwrap();
+    assert!(report.contains("dependent"), "{report}");
 
     // The first point's manifest: deleted; again: nothing left to do, still a success.
     let o = expire(&env, &[&first], &[]);
@@ -70,7 +73,7 @@ fn retention_runbook_refuses_the_newest_point_and_a_needed_parent_and_is_idempot
     let o = expire(&env, &[&first], &[]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
-    // Children first, then their parents: all six go, in one run.
+    // Children first, then their parents: all of them go, in one run.
     let mut order = b2.clone();
     order.extend(b1.iter().cloned());
     let o = env.lifeboat(&["run", "workflows/retention/expire.dr", "--param", "vnf=vims", "--param", &format!("backups={}", serde_json::to_string(&order).unwrap()), "--confirm"]);
