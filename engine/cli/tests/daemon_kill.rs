@@ -4,7 +4,8 @@
 //! nothing made twice); a minute later the schedule starts the next
 //! protect, after which the retention run deletes the first recovery point
 //! (its manifest at site-b, its full backups at site-a); /metrics is scraped
-//! over HTTP and parsed; SIGTERM stops the daemon.
+//! over HTTP and parsed; SIGTERM while the next protect has the servers
+//! paused stops the daemon after that run thawed and compensated.
 
 mod common;
 use common::*;
@@ -187,7 +188,32 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
     let health = env.rt.block_on(async { reqwest::get(format!("http://{addr}/healthz")).await.unwrap().status() });
     assert_eq!(health, 200);
 
-    // 5. SIGTERM: it stops (nothing is running between minutes, or what is thaws first).
+    // 5. SIGTERM while the next protect has the servers paused: the daemon
+    //    stops starting runs, the run thaws, compensates and cleans up, exit 0.
+    env.emu.set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
+    let mut known: Vec<String> = runs(&env).iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    let third = wait_for(
+        "the next protect to pause a server",
+        200,
+        &mut d2,
+        || {
+            for r in runs(&env).into_iter().filter(|r| r["kind"] == "scheduled") {
+                let id = r["id"].as_str().unwrap().to_string();
+                if known.contains(&id) {
+                    continue;
+                }
+                let j = journal(&env.state().join("runs").join(&id));
+                if j.iter().any(|x| x["record"] == "run_finished") {
+                    // Started before the latency was set and already done: the next one.
+                    known.push(id);
+                } else if j.iter().any(|x| x["record"] == "freeze_outcome" && x["error"].is_null()) {
+                    return Some(id);
+                }
+            }
+            None
+        },
+        &log,
+    );
     let st = std::process::Command::new("kill").args(["-TERM", &d2.id().to_string()]).status().unwrap();
     assert!(st.success());
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -198,7 +224,18 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
         assert!(Instant::now() < deadline, "the daemon did not stop on SIGTERM");
         std::thread::sleep(Duration::from_millis(50));
     };
+    env.emu.clear_faults();
     assert_eq!(status.code(), Some(0), "{}", std::fs::read_to_string(&log).unwrap_or_default());
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"));
-    assert!(runs(&env).iter().all(|r| r["outcome"] != "running"), "a run was left running");
+    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"), "left paused after SIGTERM");
+    let rows = runs(&env);
+    assert!(rows.iter().all(|r| r["outcome"] != "running"), "a run was left running: {rows:?}");
+    let r = rows.iter().find(|r| r["id"] == third.as_str()).unwrap();
+    assert_eq!(r["outcome"], "interrupted", "{r}");
+    assert!(r["action"].is_null(), "compensated to its end, nothing to resume: {r}");
+    let j = journal(&env.state().join("runs").join(&third));
+    assert!(j.iter().any(|x| x["record"] == "run_finished"));
+    // Compensation and cleanup done: no temporary volume, no snapshot left.
+    assert_eq!(env.count_volumes("site-a"), volumes);
+    let snaps = env.rt.block_on(async { c.cinder().snapshots(&[]).await.unwrap() });
+    assert!(snaps.is_empty(), "{} snapshots left", snaps.len());
 }
