@@ -358,3 +358,60 @@ async fn after_a_successful_protect_a_retention_run_expires_what_the_policy_drop
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r.kind == RunKind::Retention && r.outcome.as_deref() == Some("succeeded")));
 }
+
+#[tokio::test]
+async fn a_point_a_live_recover_is_reading_is_not_expired() {
+    let rig = Rig::new("2026-11-25T00:00:00Z");
+    *rig.fake.journals.lock().unwrap() = vec![
+        protect_journal("2026-11-25T00:10:00Z", "bk2", None),
+        protect_journal("2026-11-25T00:00:00Z", "bk1", None),
+    ];
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let d = rig.daemon(job("*/10 * * * *", true, Some(Policy { last: 1, ..Policy::default() })), tx);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let driver = async {
+        let p1 = started(next(&mut rx).await);
+        rig.fake.end(&p1, "succeeded");
+        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
+        assert!(matches!(next(&mut rx).await, DaemonEvent::Retention { .. }));
+        // A recover of the same VNF, started by hand in this (live) process,
+        // has read p1's manifest and is importing its backups.
+        let dir = rig.state.path().join("runs/recover1");
+        std::fs::create_dir_all(&dir).unwrap();
+        let frame = json!({"loops": []});
+        let lines = [
+            json!({"record": "run_started", "run_id": "recover1", "runbook": "recover", "started": "2026-11-25T00:05:00Z", "plan_hash": "x", "params": {"vnf": "vims"}}),
+            json!({"record": "step_intent", "instance": "m", "node": 1, "frame": frame, "call": {"action": "lifeboat.read_manifest", "tag": "t", "site": "site-b", "args": {}}}),
+            json!({"record": "step_outcome", "instance": "m", "value": {"vnf": "vims", "run_id": p1, "snapshot_time": "2026-11-25T00:00:00Z"}, "bytes_moved": 0, "error": null}),
+        ];
+        std::fs::write(dir.join("journal.jsonl"), lines.iter().map(|l| l.to_string() + "\n").collect::<String>()).unwrap();
+        let mut params = Map::new();
+        params.insert("vnf".into(), json!("vims"));
+        rig.history()
+            .record_start(&NewRun {
+                id: "recover1".into(),
+                runbook: "recover".into(),
+                job: None,
+                kind: RunKind::Manual,
+                params,
+                cloud: "site-b=emulator".into(),
+                run_dir: dir,
+                started: t("2026-11-25T00:05:00Z"),
+                owner: Owner::me(),
+            })
+            .unwrap();
+        rig.clock.set(t("2026-11-25T00:10:00Z"));
+        let p2 = started(next(&mut rx).await);
+        rig.fake.end(&p2, "succeeded");
+        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
+        let DaemonEvent::Retention { decision, .. } = next(&mut rx).await else { panic!("no retention decision") };
+        // `last 1` keeps only p2, but p1 is being read: nothing expires, no retention run.
+        assert!(decision.expire.is_empty(), "{decision:?}");
+        assert!(decision.delete_backups.is_empty(), "{decision:?}");
+        assert_eq!(decision.keep[&p1], vec![lifeboat_daemon::retention::policy::Reason::InUse]);
+        stop_tx.send(()).unwrap();
+    };
+    let (r, ()) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
+    r.unwrap();
+    assert_eq!(rig.fake.starts.lock().unwrap().len(), 2, "no retention run was started");
+}
