@@ -46,13 +46,39 @@ runbook protect "protect every minute, full backups, keep the newest point" {
 }
 "#;
 
-fn daemon(env: &Env, cfg: &std::path::Path) -> Child {
-    env.cmd(&["daemon", "--config", cfg.to_str().unwrap()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(std::fs::File::create(env.dir.path().join("daemon.log")).unwrap()))
-        .spawn()
-        .unwrap()
+/// A daemon process, killed when dropped (a failing test leaves none behind).
+struct Guard(Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl std::ops::Deref for Guard {
+    type Target = Child;
+    fn deref(&self) -> &Child {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Guard {
+    fn deref_mut(&mut self) -> &mut Child {
+        &mut self.0
+    }
+}
+
+fn daemon(env: &Env, cfg: &std::path::Path) -> Guard {
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(env.dir.path().join("daemon.log")).unwrap();
+    Guard(
+        env.cmd(&["daemon", "--config", cfg.to_str().unwrap()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap(),
+    )
 }
 
 fn runs(env: &Env) -> Vec<Value> {
