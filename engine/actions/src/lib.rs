@@ -21,6 +21,7 @@ pub mod lifeboat;
 pub mod nova;
 pub mod prerun;
 pub mod records;
+pub mod retention;
 pub mod swift;
 pub mod wait;
 
@@ -289,6 +290,8 @@ impl OpenStackActions {
             "lifeboat.volume_for" => lifeboat::volume_for(&cx),
             "lifeboat.verify" => lifeboat::verify(&cx).await,
             "lifeboat.hook" => lifeboat::hook(&cx).await,
+            "lifeboat.delete_manifest" => retention::delete_manifest(&cx).await,
+            "cinder.delete_backup_id" => retention::delete_backup_id(&cx).await,
             "lifeboat.hook_freeze" => lifeboat::hook_server(&cx, "freeze").await,
             "lifeboat.hook_thaw" => lifeboat::hook_server(&cx, "thaw").await,
             other => Err(unknown(other)),
@@ -325,6 +328,7 @@ pub const KNOWN: &[&str] = &[
     "glance.show_image", "glance.image_snapshots", "glance.delete_image",
     "swift.put_object", "swift.get_object", "swift.delete_object",
     "lifeboat.write_manifest", "lifeboat.read_manifest", "lifeboat.volume_for", "lifeboat.verify", "lifeboat.hook", "lifeboat.hook_freeze", "lifeboat.hook_thaw",
+    "cinder.delete_backup_id", "lifeboat.delete_manifest",
 ];
 
 fn unknown(action: &str) -> ActionError {

@@ -48,6 +48,8 @@ enum Command {
     Runs(commands::runs::Args),
     /// Print a run's report again.
     Show(commands::show::Args),
+    /// Run the configured runbooks on their schedules (history, retention, /metrics).
+    Daemon(commands::daemon::Args),
     /// The two-site OpenStack emulator: serve, down/up SITE, fault, expire-tokens.
     Emulator(commands::emulator::Args),
     /// Protect, protect again, lose site-a, recover at site-b, verify — on an embedded emulator.
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Resume(a) => commands::resume::run(a),
         Command::Runs(a) => commands::runs::run(a),
         Command::Show(a) => commands::show::run(a),
+        Command::Daemon(a) => commands::daemon::run(a),
         Command::Emulator(a) => commands::emulator::run(a),
         Command::Demo(a) => commands::demo::run(a),
     };

@@ -125,8 +125,11 @@ pub fn run(args: Args) -> u8 {
         let bar = dispatch::progress_bar(output);
         let exec = Executor::new(Arc::new(actions)).with_approver(crate::approver::choose(args.confirm, bar.clone()));
         tracing::info!(run = %id, runbook = %plan.runbook, dir = %dir.display(), "run starting");
-        let handle = exec.spawn(plan, values, dir, Some(id));
-        finish(dispatch::follow(handle, output, bar).await, output)
+        super::runs::record_start(&state, &id, &plan.runbook, &values, &sites_cfg, &dir);
+        let handle = exec.spawn(plan, values, dir, Some(id.clone()));
+        let result = dispatch::follow(handle, output, bar).await;
+        super::runs::record_end(&state, &id, &result);
+        finish(result, output)
     })
 }
 

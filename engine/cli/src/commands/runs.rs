@@ -1,20 +1,37 @@
-//! `lifeboat runs [--runbook R] [--json] [--state-dir DIR]`: the runs kept
-//! in the state dir, oldest first: id, runbook, started, outcome, duration.
-//! A run without a report (crashed, or still going) shows `incomplete`.
+//! `lifeboat runs [--runbook R] [--since WHEN] [--json] [--state-dir DIR]`:
+//! the run history, oldest first: id, runbook, started, outcome, duration.
+//!
+//! Rows come from the history database (`<state>/history.sqlite`, written by
+//! `lifeboat run` and `lifeboat daemon`; see lifeboat-daemon's `history`),
+//! completed with the run directories it does not know (older runs, the
+//! demo). A run with no end and no live owner shows as
+//! `interrupted — lifeboat resume RUN`; one whose journal ended after the
+//! history lost track (resumed by `lifeboat resume`) shows the journal's end.
+//!
+//! This file also holds the two calls `lifeboat run` makes to record a run
+//! in the history ([`record_start`], [`record_end`]).
 
 use super::{EXIT_ERRORS, EXIT_OK};
 use crate::report::{fmt_ms, RunReport};
 use crate::state::{self, REPORT_FILE};
+use chrono::{DateTime, Utc};
+use lifeboat_daemon::history::{History, NewRun, Query, RunEnd, RunKind};
+use lifeboat_daemon::owner::Owner;
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::RunOutcome;
 use serde::Serialize;
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Only runs of this runbook (its name, e.g. `protect`).
+    /// Only runs of this runbook (its name, e.g. `protect`, or a daemon job's name).
     #[arg(long)]
     pub runbook: Option<String>,
+    /// Only runs started since: RFC 3339 (`2026-11-25T01:00:00Z`), a date
+    /// (`2026-11-25`, UTC) or a time ago (`24h`, `7days`).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
     #[arg(long)]
     pub json: bool,
     #[arg(long, value_name = "DIR")]
@@ -26,19 +43,76 @@ pub struct RunRow {
     pub id: String,
     pub runbook: String,
     pub started: String,
+    /// `succeeded`, `failed`, `interrupted`, `running`.
     pub outcome: String,
     pub duration_ms: Option<u64>,
+    /// The daemon job, for its runs.
+    pub job: Option<String>,
+    /// `manual`, `scheduled`, `retention`.
+    pub kind: Option<String>,
+    pub ended: Option<String>,
+    pub params_hash: Option<String>,
+    pub cloud: Option<String>,
+    /// The snapshot time of the recovery point written or read.
+    pub rpo_point: Option<String>,
+    pub quiesce_ms: Option<u64>,
+    pub bytes: Option<u64>,
+    /// What to do about it (`lifeboat resume ID` for an interrupted run).
+    pub action: Option<String>,
 }
 
 pub fn outcome_word(o: &RunOutcome) -> &'static str {
-    match o {
-        RunOutcome::Succeeded => "succeeded",
-        RunOutcome::Failed { .. } => "failed",
-        RunOutcome::Interrupted { .. } => "interrupted",
+    lifeboat_daemon::daemon::outcome_word(o)
+}
+
+/// The journal's end, if the run reached one.
+fn journal_end(dir: &Path) -> Option<RunOutcome> {
+    let journal = lifeboat_exec::read_journal(dir).ok()?;
+    journal.iter().rev().find_map(|r| match r {
+        Record::RunFinished { outcome } => Some(outcome.clone()),
+        _ => None,
+    })
+}
+
+/// Whether a stopped run can still be resumed (its journal has no end, or
+/// a second interrupt left compensation undone).
+fn resumable(dir: &Path) -> bool {
+    journal_end(dir).is_none()
+}
+
+fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
+    let dir = Path::new(&h.run_dir);
+    let report: Option<RunReport> = state::read_json(&dir.join(REPORT_FILE)).ok();
+    let (outcome, duration_ms, ended) = match (&h.outcome, h.status().as_str()) {
+        (Some(o), _) => (o.clone(), h.duration_ms, h.ended.clone()),
+        (None, "running") => ("running".to_string(), None, None),
+        _ => match journal_end(dir) {
+            // Resumed and ended by `lifeboat resume` after the owner died.
+            Some(o) => (outcome_word(&o).to_string(), report.as_ref().and_then(|r| r.run.duration_ms), report.as_ref().map(|r| r.finished_at.clone())),
+            None => ("interrupted".to_string(), None, None),
+        },
+    };
+    let action = (outcome == "interrupted" && resumable(dir)).then(|| format!("lifeboat resume {}", h.id));
+    RunRow {
+        id: h.id.clone(),
+        runbook: h.runbook.clone(),
+        started: h.started.clone(),
+        outcome,
+        duration_ms,
+        job: h.job.clone(),
+        kind: Some(h.kind.as_str().to_string()),
+        ended,
+        params_hash: Some(h.params_hash.clone()),
+        cloud: Some(h.cloud.clone()),
+        rpo_point: h.rpo_point.clone().or_else(|| report.as_ref().and_then(|r| r.recovery.as_ref().map(|x| x.snapshot_time.clone()))),
+        quiesce_ms: h.quiesce_ms,
+        bytes: h.bytes,
+        action,
     }
 }
 
-pub fn rows(state: &std::path::Path) -> Vec<RunRow> {
+/// Run directories the history does not know: read from their journals.
+fn from_dirs(state: &Path, known: &BTreeSet<String>) -> Vec<RunRow> {
     let Ok(entries) = std::fs::read_dir(state::runs_dir(state)) else {
         return Vec::new();
     };
@@ -52,6 +126,9 @@ pub fn rows(state: &std::path::Path) -> Vec<RunRow> {
         }) else {
             continue;
         };
+        if known.contains(&id) {
+            continue;
+        }
         let report: Option<RunReport> = state::read_json(&dir.join(REPORT_FILE)).ok();
         let finished = journal.iter().rev().find_map(|r| match r {
             Record::RunFinished { outcome } => Some(outcome.clone()),
@@ -60,13 +137,62 @@ pub fn rows(state: &std::path::Path) -> Vec<RunRow> {
         let outcome = report
             .as_ref()
             .and_then(|r| r.run.outcome.clone())
-            .or(finished)
+            .or(finished.clone())
             .map(|o| outcome_word(&o).to_string())
-            .unwrap_or_else(|| "incomplete".into());
-        out.push(RunRow { id, runbook, started, outcome, duration_ms: report.and_then(|r| r.run.duration_ms) });
+            .unwrap_or_else(|| "interrupted".into());
+        let action = (finished.is_none()).then(|| format!("lifeboat resume {id}"));
+        out.push(RunRow {
+            id,
+            runbook,
+            started,
+            outcome,
+            duration_ms: report.as_ref().and_then(|r| r.run.duration_ms),
+            job: None,
+            kind: None,
+            ended: report.as_ref().map(|r| r.finished_at.clone()),
+            params_hash: None,
+            cloud: None,
+            rpo_point: report.as_ref().and_then(|r| r.recovery.as_ref().map(|x| x.snapshot_time.clone())),
+            quiesce_ms: report.as_ref().and_then(longest_window),
+            bytes: report.as_ref().map(|r| r.run.bytes_moved),
+            action,
+        });
     }
-    out.sort_by(|a, b| a.started.cmp(&b.started).then(a.id.cmp(&b.id)));
     out
+}
+
+/// Every run: the history's, then the run dirs it does not know.
+pub fn rows(state: &Path) -> Result<Vec<RunRow>, String> {
+    let mut out = Vec::new();
+    let mut known = BTreeSet::new();
+    if state.join(lifeboat_daemon::history::HISTORY_FILE).is_file() {
+        let h = History::open(state).map_err(|e| e.to_string())?;
+        for r in h.runs(&Query::default()).map_err(|e| e.to_string())? {
+            known.insert(r.id.clone());
+            out.push(from_history(&r));
+        }
+    }
+    out.extend(from_dirs(state, &known));
+    out.sort_by(|a, b| started_key(&a.started).cmp(&started_key(&b.started)).then(a.id.cmp(&b.id)));
+    Ok(out)
+}
+
+fn started_key(s: &str) -> Option<DateTime<Utc>> {
+    lifeboat_daemon::history::parse_ts(s)
+}
+
+/// `--since`: RFC 3339, a date, or a time ago.
+pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+    if let Some(t) = lifeboat_daemon::history::parse_ts(s) {
+        return Ok(t);
+    }
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d") {
+        return Ok(d.and_hms_opt(0, 0, 0).map(|t| t.and_utc()).unwrap_or(now));
+    }
+    match humantime::parse_duration(s) {
+        Ok(d) => chrono::Duration::from_std(d).map(|d| now - d).map_err(|e| format!("--since {s}: {e}")),
+        Err(_) => Err(format!("--since {s}: give an RFC 3339 time (2026-11-25T01:00:00Z), a date (2026-11-25) or a time ago (24h, 7days)")),
+    }
 }
 
 pub fn run(args: Args) -> u8 {
@@ -77,9 +203,24 @@ pub fn run(args: Args) -> u8 {
             return EXIT_ERRORS;
         }
     };
-    let rows: Vec<RunRow> = rows(&state)
+    let since = match args.since.as_deref().map(|s| parse_since(s, Utc::now())).transpose() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    let all = match rows(&state) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    let rows: Vec<RunRow> = all
         .into_iter()
-        .filter(|r| args.runbook.as_ref().is_none_or(|want| &r.runbook == want))
+        .filter(|r| args.runbook.as_ref().is_none_or(|want| &r.runbook == want || r.job.as_ref() == Some(want)))
+        .filter(|r| since.is_none_or(|s| started_key(&r.started).is_some_and(|t| t >= s)))
         .collect();
     if args.json {
         match serde_json::to_string_pretty(&rows) {
@@ -95,10 +236,73 @@ pub fn run(args: Args) -> u8 {
         println!("no runs under {}", state::runs_dir(&state).display());
         return EXIT_OK;
     }
-    println!("{:<10} {:<12} {:<33} {:<12} {:>9}", "ID", "RUNBOOK", "STARTED", "OUTCOME", "DURATION");
+    println!("{:<10} {:<12} {:<30} {:<12} {:>9}", "ID", "RUNBOOK", "STARTED", "OUTCOME", "DURATION");
     for r in rows {
         let d = r.duration_ms.map(fmt_ms).unwrap_or_else(|| "-".into());
-        println!("{:<10} {:<12} {:<33} {:<12} {:>9}", r.id, r.runbook, r.started, r.outcome, d);
+        let outcome = match &r.action {
+            Some(a) => format!("{} — {a}", r.outcome),
+            None => r.outcome.clone(),
+        };
+        println!("{:<10} {:<12} {:<30} {:<12} {:>9}", r.id, r.runbook, r.started, outcome, d);
     }
     EXIT_OK
+}
+
+/// The longest quiesce window of a run.
+pub fn longest_window(r: &RunReport) -> Option<u64> {
+    r.run.scopes.iter().filter_map(|s| s.window_ms).max()
+}
+
+/// What the history keeps of a finished run, from its report.
+pub fn end_of(r: &RunReport) -> RunEnd {
+    RunEnd {
+        ended: lifeboat_daemon::history::parse_ts(&r.finished_at).unwrap_or_else(Utc::now),
+        outcome: r.run.outcome.as_ref().map(|o| outcome_word(o).to_string()).unwrap_or_else(|| "failed".into()),
+        duration_ms: r.run.duration_ms,
+        rpo_point: r.recovery.as_ref().map(|x| x.snapshot_time.clone()).filter(|s| !s.is_empty()),
+        quiesce_ms: longest_window(r),
+        bytes: r.run.bytes_moved,
+    }
+}
+
+/// `site=cloud[:region], …` of a run's clouds (names only, never secrets).
+pub fn cloud_text(cfg: &crate::cloud::SitesConfig) -> String {
+    cfg.sites
+        .iter()
+        .map(|s| match &s.region {
+            Some(r) => format!("{}={}:{r}", s.site, s.cloud),
+            None => format!("{}={}", s.site, s.cloud),
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `lifeboat run`: the run starts. The history is a record, not a gate: a
+/// failure to write it is logged and the run goes on.
+pub fn record_start(state: &Path, id: &str, runbook: &str, params: &serde_json::Map<String, serde_json::Value>, cloud: &crate::cloud::SitesConfig, dir: &Path) {
+    let rec = NewRun {
+        id: id.to_string(),
+        runbook: runbook.to_string(),
+        job: None,
+        kind: RunKind::Manual,
+        params: params.clone(),
+        cloud: cloud_text(cloud),
+        run_dir: dir.to_path_buf(),
+        started: Utc::now(),
+        owner: Owner::me(),
+    };
+    if let Err(e) = History::open(state).and_then(|h| h.record_start(&rec)) {
+        tracing::warn!("run {id} is not in the run history: {e}");
+    }
+}
+
+/// `lifeboat run`: the run ended.
+pub fn record_end(state: &Path, id: &str, r: &Result<RunReport, String>) {
+    let end = match r {
+        Ok(rep) => end_of(rep),
+        Err(_) => RunEnd { ended: Utc::now(), outcome: "failed".into(), ..Default::default() },
+    };
+    if let Err(e) = History::open(state).and_then(|h| h.record_end(id, &end)) {
+        tracing::warn!("run {id}: its end is not in the run history: {e}");
+    }
 }

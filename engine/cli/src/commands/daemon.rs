@@ -1,0 +1,261 @@
+//! `lifeboat daemon --config lifeboat.yaml [--state-dir DIR] [--check]`:
+//! runs the configured runbooks on their schedules (lifeboat-daemon does the
+//! scheduling, locking, history, retention and metrics; this file builds the
+//! jobs from the config and starts runs with the executor and the
+//! OpenStack actions). SIGTERM or Ctrl-C: no new run; live runs are
+//! interrupted once — they thaw, compensate and clean up — then it exits.
+//! `--check` validates the config and prints each job's next due time.
+//!
+//! While it runs, `<state>/daemon.json` says its pid and metrics address.
+
+use super::{compile_input, print_diagnostics, runtime, EXIT_ERRORS, EXIT_OK};
+use crate::cloud::{self, CloudArgs, SitesConfig};
+use crate::report::RunReport;
+use crate::state::{self, PARAMS_FILE, REPORT_FILE, SITES_FILE};
+use lifeboat_daemon::config::{Config, JobConfig};
+use lifeboat_daemon::cron::Due;
+use lifeboat_daemon::http::MetricsState;
+use lifeboat_daemon::launcher::{Finished, Launched, Launcher};
+use lifeboat_daemon::retention::policy::Policy;
+use lifeboat_daemon::{Clock, Daemon, Job, SystemClock};
+use lifeboat_dsl::params;
+use lifeboat_dsl::plan::Plan;
+use lifeboat_exec::{AutoApprove, Executor, Refuse, Report, RunHandle};
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The daemon's configuration (YAML: jobs, params, clouds, metrics listener).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Where runs and the history are kept (else the config's, else XDG).
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Check the configuration, print each job's next due time, and exit.
+    #[arg(long)]
+    pub check: bool,
+}
+
+pub const DAEMON_INFO: &str = "daemon.json";
+
+pub fn run(args: Args) -> u8 {
+    let cfg = match Config::load(&args.config) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    let state = match state::state_dir(args.state_dir.as_deref().or(cfg.state_dir.as_deref())) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    let mut jobs = Vec::new();
+    let mut sites = HashMap::new();
+    for jc in &cfg.jobs {
+        match build_job(jc, &state) {
+            Ok((job, s)) => {
+                sites.insert(job.name.clone(), s);
+                jobs.push(job);
+            }
+            Err(e) => {
+                eprintln!("error: job `{}`: {e}\nnothing was started", jc.name());
+                return EXIT_ERRORS;
+            }
+        }
+    }
+    let retention = match lifeboat_daemon::daemon::retention_plan() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    let now = chrono::Utc::now();
+    for j in &jobs {
+        let next = j.due.next_after(now).map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into());
+        let keep = j.policy.map(|p| format!("{p:?}")).unwrap_or_else(|| "everything".into());
+        eprintln!("job {}: {} `{}` ({}), next {next}; keeps {keep}", j.name, j.runbook, j.due.text(), j.due.tz());
+    }
+    if args.check {
+        return EXIT_OK;
+    }
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(code) => return code,
+    };
+    rt.block_on(async move {
+        let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+        let mut metrics_addr = None;
+        if let Some(addr) = &cfg.metrics {
+            let listener = match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => l,
+                Err(e) => {
+                    eprintln!("error: cannot listen on {addr} for metrics: {e}");
+                    return EXIT_ERRORS;
+                }
+            };
+            let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone());
+            eprintln!("metrics on http://{local}/metrics");
+            metrics_addr = Some(local);
+            let ms = MetricsState { state_dir: state.clone(), jobs: jobs.iter().map(Job::label).collect(), clock: clock.clone() };
+            let mut rx = stop_rx.clone();
+            tokio::spawn(async move {
+                let stop = async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                };
+                if let Err(e) = lifeboat_daemon::http::serve(listener, ms, stop).await {
+                    tracing::error!("metrics listener: {e}");
+                }
+            });
+        }
+        let info = serde_json::json!({"pid": std::process::id(), "metrics": metrics_addr});
+        let _ = std::fs::create_dir_all(&state);
+        let _ = state::write_json(&state.join(DAEMON_INFO), &info);
+        let daemon = Daemon {
+            clock,
+            launcher: Arc::new(CliLauncher { sites }),
+            jobs,
+            state_dir: state.clone(),
+            retention,
+            events: None,
+        };
+        let r = daemon.run(shutdown_signal()).await;
+        let _ = stop_tx.send(true);
+        let _ = std::fs::remove_file(state.join(DAEMON_INFO));
+        match r {
+            Ok(()) => {
+                eprintln!("daemon stopped");
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                EXIT_ERRORS
+            }
+        }
+    })
+}
+
+/// SIGTERM or Ctrl-C.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+    eprintln!("stopping: no new runs; live runs thaw, compensate and clean up first");
+}
+
+/// A job from its config: compiled, parameters bound, schedule, retention, clouds.
+fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String> {
+    let c = compile_input(&jc.runbook)?;
+    print_diagnostics(&c);
+    if c.has_errors() {
+        return Err(format!("{} error(s) in {}", c.diagnostics.error_count(), jc.runbook));
+    }
+    let plan = c.plan(None)?.clone();
+    let values = params::bind(&plan, &jc.param_args())
+        .map_err(|errs| format!("{} (the job's parameters go under `params:`)", errs.join("; ")))?;
+    let (cron, tz) = match (&jc.schedule, &plan.schedule) {
+        (Some(s), _) => (s.clone(), jc.tz.clone()),
+        (None, Some(s)) => (s.cron.clone(), s.tz.clone()),
+        (None, None) => return Err(format!("runbook {} has no `schedule` and the job gives none", jc.runbook)),
+    };
+    let due = Due::parse(&cron, tz.as_deref())?;
+    let policy = jc.retain.map(|r| r.to_plan()).or(plan.retain.clone()).map(|r| Policy::from_plan(&r)).filter(|p| !p.is_empty());
+    let site_names = cloud::plan_sites(&plan, &values);
+    let site_clouds: Vec<String> = jc.site_clouds.iter().map(|(s, c)| format!("{s}={c}")).collect();
+    let sites = cloud::choose(&site_names, &CloudArgs { cloud: jc.cloud.as_deref(), site_clouds: &site_clouds }, state)?;
+    let cloud = super::runs::cloud_text(&sites);
+    let job = Job { name: jc.name(), runbook: jc.runbook.clone(), plan, params: values, due, policy, run_at_start: jc.run_at_start, cloud };
+    Ok((job, sites))
+}
+
+/// Starts and resumes the daemon's runs with the executor and the actions
+/// of each job's clouds; the run dir gets what `lifeboat run` leaves there
+/// (params, sites, journal, report) so `show` and `resume` work on it.
+struct CliLauncher {
+    sites: HashMap<String, SitesConfig>,
+}
+
+impl CliLauncher {
+    fn executor(&self, job: &Job, approved: bool) -> Result<(Executor, &SitesConfig), String> {
+        let sites = self.sites.get(&job.name).ok_or_else(|| format!("no clouds for job {}", job.name))?;
+        let actions = cloud::build_actions(sites)?;
+        Ok((Executor::new(Arc::new(actions)).with_approver(approver(approved)), sites))
+    }
+}
+
+impl Launcher for CliLauncher {
+    fn start(&self, job: &Job, plan: &Plan, params: &Map<String, Value>, run_id: &str, run_dir: &Path, approved: bool) -> Result<Launched, String> {
+        let (exec, sites) = self.executor(job, approved)?;
+        std::fs::create_dir_all(run_dir).map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+        state::write_json(&run_dir.join(PARAMS_FILE), params)?;
+        state::write_json(&run_dir.join(SITES_FILE), sites)?;
+        let h = exec.spawn(plan.clone(), params.clone(), run_dir.to_path_buf(), Some(run_id.to_string()));
+        Ok(launched(h))
+    }
+
+    fn resume(&self, job: &Job, run_dir: &Path) -> Result<Launched, String> {
+        // The run's own clouds (as `lifeboat resume` does), else the job's.
+        let approved = is_retention(run_dir);
+        let exec = match state::read_json::<SitesConfig>(&run_dir.join(SITES_FILE)) {
+            Ok(s) => Executor::new(Arc::new(cloud::build_actions(&s)?)).with_approver(approver(approved)),
+            Err(_) => self.executor(job, approved)?.0,
+        };
+        Ok(launched(exec.spawn_resume(run_dir.to_path_buf())))
+    }
+}
+
+fn is_retention(run_dir: &Path) -> bool {
+    lifeboat_exec::journal::read_plan(run_dir)
+        .map(|p| p.runbook == lifeboat_daemon::retention::plan::RETENTION_RUNBOOK)
+        .unwrap_or(false)
+}
+
+fn approver(approved: bool) -> Arc<dyn lifeboat_exec::Approver> {
+    if approved {
+        Arc::new(AutoApprove)
+    } else {
+        Arc::new(Refuse)
+    }
+}
+
+/// Follow a run quietly to its end; write its report; what the history keeps.
+fn launched(mut h: RunHandle) -> Launched {
+    let cancel = h.cancel.clone();
+    let done = Box::pin(async move {
+        let mut report = Report::default();
+        while let Some(ev) = h.events.recv().await {
+            report.apply(&ev);
+        }
+        let result = h.result.await.map_err(|e| format!("the run task failed: {e}"))?.map_err(|e| e.to_string())?;
+        let journal = lifeboat_exec::read_journal(&result.run_dir).map_err(|e| format!("cannot read the journal: {e}"))?;
+        let rr = RunReport::build(report, &journal);
+        state::write_json(&result.run_dir.join(REPORT_FILE), &rr)?;
+        let end = super::runs::end_of(&rr);
+        Ok(Finished { outcome: end.outcome, duration_ms: end.duration_ms, bytes: end.bytes, quiesce_ms: end.quiesce_ms, rpo_point: end.rpo_point })
+    });
+    Launched { cancel, done }
+}

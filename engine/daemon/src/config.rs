@@ -1,0 +1,118 @@
+//! `lifeboat.yaml`, the daemon's configuration:
+//!
+//! ```yaml
+//! state_dir: /var/lib/lifeboat     # optional (else --state-dir, else XDG)
+//! metrics: 127.0.0.1:9477          # the /metrics and /healthz listener (port 0: any)
+//! jobs:
+//!   - name: vims-option1           # optional: default runbook + params
+//!     runbook: option1/protect     # a bundled name or a .dr file
+//!     params: {vnf: vims}
+//!     cloud: prod                  # a clouds.yaml cloud for every site, or
+//!     site_clouds: {site-a: "prod:RegionOne", site-b: "dr:RegionTwo"}
+//!     schedule: "0 */4 * * *"      # optional: overrides the runbook's
+//!     tz: Europe/Paris             # optional, with schedule
+//!     retain: {last: 6, daily: 7}  # optional: overrides the runbook's
+//!     run_at_start: false          # run once at start when it never ran
+//! ```
+//!
+//! Unknown keys are errors (a typo must not silently change a schedule).
+
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    pub state_dir: Option<PathBuf>,
+    /// `HOST:PORT` of the metrics listener; none: no listener.
+    pub metrics: Option<String>,
+    pub jobs: Vec<JobConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct JobConfig {
+    pub name: Option<String>,
+    pub runbook: String,
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_yaml::Value>,
+    pub cloud: Option<String>,
+    #[serde(default)]
+    pub site_clouds: BTreeMap<String, String>,
+    pub schedule: Option<String>,
+    pub tz: Option<String>,
+    pub retain: Option<RetainConfig>,
+    #[serde(default)]
+    pub run_at_start: bool,
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct RetainConfig {
+    pub last: Option<u32>,
+    pub hourly: Option<u32>,
+    pub daily: Option<u32>,
+    pub weekly: Option<u32>,
+    pub monthly: Option<u32>,
+}
+
+impl RetainConfig {
+    pub fn to_plan(self) -> lifeboat_dsl::plan::Retention {
+        lifeboat_dsl::plan::Retention { last: self.last, hourly: self.hourly, daily: self.daily, weekly: self.weekly, monthly: self.monthly }
+    }
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, String> {
+        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn parse(text: &str) -> Result<Config, String> {
+        let c: Config = serde_yaml::from_str(text).map_err(|e| e.to_string())?;
+        if c.jobs.is_empty() {
+            return Err("no jobs: list at least one under `jobs:`".into());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for j in &c.jobs {
+            if !names.insert(j.name()) {
+                return Err(format!("two jobs are named `{}`: give each a distinct `name`", j.name()));
+            }
+            if j.tz.is_some() && j.schedule.is_none() {
+                return Err(format!("job `{}`: `tz` without `schedule`", j.name()));
+            }
+        }
+        Ok(c)
+    }
+}
+
+impl JobConfig {
+    /// The job's name: `name`, else the runbook and its parameters.
+    pub fn name(&self) -> String {
+        if let Some(n) = &self.name {
+            return n.clone();
+        }
+        let mut s = self.runbook.clone();
+        for (k, v) in &self.params {
+            s.push_str(&format!(" {k}={}", param_text(v)));
+        }
+        s
+    }
+
+    /// `name=value` pairs as `lifeboat run --param` takes them.
+    pub fn param_args(&self) -> Vec<String> {
+        self.params.iter().map(|(k, v)| format!("{k}={}", param_text(v))).collect()
+    }
+}
+
+/// A YAML value as a `--param` value: scalars as written, lists as JSON.
+pub fn param_text(v: &serde_yaml::Value) -> String {
+    match v {
+        serde_yaml::Value::String(s) => s.clone(),
+        serde_yaml::Value::Bool(b) => b.to_string(),
+        serde_yaml::Value::Number(n) => n.to_string(),
+        serde_yaml::Value::Null => String::new(),
+        other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}

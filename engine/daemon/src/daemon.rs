@@ -1,0 +1,399 @@
+//! The daemon's loop: start each job when it is due, never two runs of the
+//! same job at once, retention after each successful protect, resume what a
+//! crashed daemon left, stop safely.
+//!
+//! ```text
+//! start ─ resume interrupted runs of its jobs (dead owner, no end) ─┐
+//!         first due per job: a missed fire time → now (once);       │
+//!         never ran + run_at_start → now; else the next fire time   ▼
+//! loop ── shutdown ──────────────▶ stop: interrupt live runs (thaw, compensate), wait, exit
+//!     ├── a run ended ───────────▶ history end, unlock; protect ok → retention run
+//!     └── clock reaches a due ───▶ lock free? start : skip (overlap); next = next fire after now
+//! ```
+//!
+//! Every time comes from the [`Clock`]; runs are started and resumed by the
+//! [`Launcher`]; everything durable is in the [`History`].
+
+use crate::clock::Clock;
+use crate::history::{parse_ts, ts, BackupRow, History, NewRun, PointRow, RunEnd, RunKind};
+use crate::job::Job;
+use crate::launcher::{Finished, Launcher};
+use crate::lock::Acquired;
+use crate::owner::Owner;
+use crate::points;
+use crate::retention::plan::{RetentionRun, RETENTION_FILE};
+use crate::retention::policy::{self, Decision};
+use chrono::{DateTime, Utc};
+use futures::stream::{FuturesUnordered, StreamExt};
+use lifeboat_dsl::plan::Plan;
+use lifeboat_exec::journal::Record;
+use lifeboat_exec::{new_run_id, CancelHandle};
+use std::collections::{BTreeSet, HashMap};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// What the daemon did, for logs and tests.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DaemonEvent {
+    Started { job: String, run_id: String, kind: RunKind },
+    Resumed { job: String, run_id: String },
+    /// A due time came while the job's previous run still went on.
+    Skipped { job: String, running: String },
+    Finished { job: String, run_id: String, kind: RunKind, outcome: String },
+    Retention { job: String, decision: Decision },
+    /// Shutdown asked: no new run; live runs are being stopped safely.
+    Stopping { live: usize },
+    Error { job: String, message: String },
+}
+
+pub struct Daemon {
+    pub clock: Arc<dyn Clock>,
+    pub launcher: Arc<dyn Launcher>,
+    pub jobs: Vec<Job>,
+    pub state_dir: PathBuf,
+    /// The compiled `retention/expire` runbook.
+    pub retention: Plan,
+    pub events: Option<UnboundedSender<DaemonEvent>>,
+}
+
+struct Live {
+    job: usize,
+    kind: RunKind,
+    key: String,
+    cancel: CancelHandle,
+    run_dir: PathBuf,
+    retention: Option<RetentionRun>,
+}
+
+type Done = Pin<Box<dyn Future<Output = (String, Result<Finished, String>)> + Send>>;
+
+struct Loop<'a> {
+    d: &'a Daemon,
+    h: History,
+    me: Owner,
+    live: HashMap<String, Live>,
+    running: FuturesUnordered<Done>,
+    stopping: bool,
+}
+
+/// The retention runbook's text, embedded (it is not one of the options'
+/// bundled runbooks; `lifeboat run workflows/retention/expire.dr` runs it by hand).
+pub const RETENTION_SOURCE: &str = include_str!("../../../workflows/retention/expire.dr");
+
+/// Compile the embedded retention runbook.
+pub fn retention_plan() -> Result<Plan, String> {
+    let c = lifeboat_dsl::compiler::compile_text(RETENTION_FILE, RETENTION_SOURCE, &lifeboat_dsl::loader::BundledLoader);
+    if c.has_errors() {
+        return Err(format!("the embedded {RETENTION_FILE} does not compile"));
+    }
+    c.plan(None).cloned()
+}
+
+impl Daemon {
+    /// Run until `shutdown` resolves, then stop safely.
+    pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
+        let h = History::open(&self.state_dir).map_err(|e| e.to_string())?;
+        let mut lp = Loop { d: self, h, me: Owner::me(), live: HashMap::new(), running: FuturesUnordered::new(), stopping: false };
+        lp.resume_interrupted();
+        let now = self.clock.now();
+        let mut next: Vec<DateTime<Utc>> = Vec::new();
+        for j in &self.jobs {
+            let last = lp.h.last_start(&j.name).map_err(|e| e.to_string())?;
+            let first = match last {
+                None if j.run_at_start => now,
+                // A fire time passed since the last run: once, now.
+                Some(l) if j.due.next_after(l).is_some_and(|n| n <= now) => now,
+                _ => j.due.next_after(now).unwrap_or(DateTime::<Utc>::MAX_UTC),
+            };
+            tracing::info!(job = %j.name, next = %ts(first), "scheduled");
+            next.push(first);
+        }
+        tokio::pin!(shutdown);
+        loop {
+            let wake = next.iter().copied().min().unwrap_or(DateTime::<Utc>::MAX_UTC);
+            tokio::select! {
+                _ = &mut shutdown => break,
+                Some((id, res)) = lp.running.next(), if !lp.running.is_empty() => lp.finished(&id, res),
+                _ = self.clock.sleep_until(wake) => {
+                    let now = self.clock.now();
+                    for (i, j) in self.jobs.iter().enumerate() {
+                        if next[i] <= now {
+                            lp.start_job(i, now);
+                            next[i] = j.due.next_after(now).unwrap_or(DateTime::<Utc>::MAX_UTC);
+                        }
+                    }
+                }
+            }
+        }
+        lp.stopping = true;
+        self.emit(DaemonEvent::Stopping { live: lp.live.len() });
+        tracing::info!(live = lp.live.len(), "stopping: no new runs; live runs thaw, compensate and clean up");
+        for l in lp.live.values() {
+            l.cancel.interrupt();
+        }
+        while let Some((id, res)) = lp.running.next().await {
+            lp.finished(&id, res);
+        }
+        Ok(())
+    }
+
+    fn emit(&self, e: DaemonEvent) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(e);
+        }
+    }
+
+    fn run_dir(&self, id: &str) -> PathBuf {
+        self.state_dir.join("runs").join(id)
+    }
+}
+
+impl Loop<'_> {
+    fn error(&self, job: &str, message: String) {
+        tracing::error!(job, "{message}");
+        self.d.emit(DaemonEvent::Error { job: job.to_string(), message });
+    }
+
+    /// Runs of this daemon's jobs whose owner died before their end: resume
+    /// each (the executor thaws first and makes nothing twice).
+    fn resume_interrupted(&mut self) {
+        let rows = match self.h.unfinished() {
+            Ok(r) => r,
+            Err(e) => return self.error("-", e.to_string()),
+        };
+        for row in rows {
+            if row.kind == RunKind::Manual || Owner::decode(&row.owner).is_some_and(|o| o.alive()) {
+                continue;
+            }
+            let Some(i) = self.d.jobs.iter().position(|j| Some(&j.name) == row.job.as_ref()) else { continue };
+            let job = &self.d.jobs[i];
+            let dir = PathBuf::from(&row.run_dir);
+            let journal = lifeboat_exec::read_journal(&dir).unwrap_or_default();
+            if let Some(outcome) = journal.iter().rev().find_map(|r| match r {
+                Record::RunFinished { outcome } => Some(outcome_word(outcome)),
+                _ => None,
+            }) {
+                // It ended (resumed by hand, or the daemon died just after
+                // the end): only the history missed it.
+                let end = RunEnd { ended: self.d.clock.now(), outcome: outcome.to_string(), ..Default::default() };
+                let _ = self.h.record_end(&row.id, &end);
+                if outcome == "succeeded" && row.kind == RunKind::Scheduled {
+                    self.after_protect(i, &row.id, &dir);
+                }
+                continue;
+            }
+            let key = if row.kind == RunKind::Retention { job.retention_key() } else { job.key() };
+            match self.h.try_lock(&key, &row.id, &self.me, self.d.clock.now()) {
+                Ok(Ok(_)) => {}
+                Ok(Err(held)) => {
+                    tracing::warn!(job = %job.name, run = %row.id, holder = %held.run_id, "not resumed: its lock is held by a live process");
+                    continue;
+                }
+                Err(e) => return self.error(&job.name, e.to_string()),
+            }
+            let _ = self.h.take_over(&row.id, &self.me);
+            let retention = if row.kind == RunKind::Retention { retention_of(&row.params) } else { None };
+            match self.d.launcher.resume(job, &dir) {
+                Ok(l) => {
+                    tracing::info!(job = %job.name, run = %row.id, "resuming an interrupted run");
+                    self.d.emit(DaemonEvent::Resumed { job: job.name.clone(), run_id: row.id.clone() });
+                    self.track(row.id.clone(), Live { job: i, kind: row.kind, key, cancel: l.cancel, run_dir: dir, retention }, l.done);
+                }
+                Err(e) => {
+                    self.error(&job.name, format!("cannot resume run {}: {e} (try `lifeboat resume {}`)", row.id, row.id));
+                    let _ = self.h.unlock(&key, &row.id);
+                }
+            }
+        }
+    }
+
+    fn track(&mut self, id: String, live: Live, done: crate::launcher::RunFuture) {
+        self.live.insert(id.clone(), live);
+        self.running.push(Box::pin(async move { (id, done.await) }));
+    }
+
+    fn start_job(&mut self, i: usize, now: DateTime<Utc>) {
+        let job = &self.d.jobs[i];
+        let plan = job.plan.clone();
+        let params = job.params.clone();
+        self.launch(i, RunKind::Scheduled, job.key(), &plan, &params, None, now);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn launch(
+        &mut self,
+        i: usize,
+        kind: RunKind,
+        key: String,
+        plan: &Plan,
+        params: &serde_json::Map<String, serde_json::Value>,
+        retention: Option<RetentionRun>,
+        now: DateTime<Utc>,
+    ) {
+        let job = &self.d.jobs[i];
+        let id = new_run_id();
+        match self.h.try_lock(&key, &id, &self.me, now) {
+            Ok(Ok(Acquired::Fresh)) => {}
+            Ok(Ok(Acquired::TakenOver { run_id })) => {
+                tracing::warn!(job = %job.name, stale = %run_id, "took over a stale lock (its run is not resumable here)")
+            }
+            Ok(Err(held)) => {
+                tracing::warn!(job = %job.name, running = %held.run_id, "due, but its previous run still goes on: skipped");
+                self.d.emit(DaemonEvent::Skipped { job: job.name.clone(), running: held.run_id });
+                return;
+            }
+            Err(e) => return self.error(&job.name, e.to_string()),
+        }
+        let dir = self.d.run_dir(&id);
+        // The runbook's name, as its journal and `lifeboat run` name it.
+        let runbook = plan.runbook.clone();
+        let rec = NewRun {
+            id: id.clone(),
+            runbook,
+            job: Some(job.name.clone()),
+            kind,
+            params: params.clone(),
+            cloud: job.cloud.clone(),
+            run_dir: dir.clone(),
+            started: now,
+            owner: self.me.clone(),
+        };
+        if let Err(e) = self.h.record_start(&rec) {
+            let _ = self.h.unlock(&key, &id);
+            return self.error(&job.name, e.to_string());
+        }
+        match self.d.launcher.start(job, plan, params, &id, &dir, kind == RunKind::Retention) {
+            Ok(l) => {
+                tracing::info!(job = %job.name, run = %id, kind = kind.as_str(), "run started");
+                self.d.emit(DaemonEvent::Started { job: job.name.clone(), run_id: id.clone(), kind });
+                self.track(id, Live { job: i, kind, key, cancel: l.cancel, run_dir: dir, retention }, l.done);
+            }
+            Err(e) => {
+                let end = RunEnd { ended: self.d.clock.now(), outcome: "failed".into(), ..Default::default() };
+                let _ = self.h.record_end(&id, &end);
+                let _ = self.h.unlock(&key, &id);
+                self.error(&job.name, format!("run {id} could not start: {e}"));
+            }
+        }
+    }
+
+    fn finished(&mut self, id: &str, res: Result<Finished, String>) {
+        let Some(l) = self.live.remove(id) else { return };
+        let job = &self.d.jobs[l.job];
+        let f = res.unwrap_or_else(|e| {
+            self.error(&job.name, format!("run {id}: {e}"));
+            Finished { outcome: "failed".into(), ..Default::default() }
+        });
+        let end = RunEnd {
+            ended: self.d.clock.now(),
+            outcome: f.outcome.clone(),
+            duration_ms: f.duration_ms,
+            rpo_point: f.rpo_point.clone(),
+            quiesce_ms: f.quiesce_ms,
+            bytes: f.bytes,
+        };
+        if let Err(e) = self.h.record_end(id, &end) {
+            self.error(&job.name, e.to_string());
+        }
+        let _ = self.h.unlock(&l.key, id);
+        tracing::info!(job = %job.name, run = %id, outcome = %f.outcome, "run ended");
+        self.d.emit(DaemonEvent::Finished { job: job.name.clone(), run_id: id.to_string(), kind: l.kind, outcome: f.outcome.clone() });
+        if f.outcome != "succeeded" {
+            return;
+        }
+        match l.kind {
+            RunKind::Retention => {
+                if let Some(r) = &l.retention {
+                    if let Err(e) = self.h.mark_expired(&r.manifests, &r.backups, self.d.clock.now()) {
+                        self.error(&job.name, e.to_string());
+                    }
+                }
+            }
+            _ if !self.stopping => self.after_protect(l.job, id, &l.run_dir),
+            _ => {}
+        }
+    }
+
+    /// Record the point a successful run made; expire what the policy says.
+    fn after_protect(&mut self, i: usize, run_id: &str, dir: &Path) {
+        let job = &self.d.jobs[i];
+        let journal = match lifeboat_exec::read_journal(dir) {
+            Ok(j) => j,
+            // Without a policy a point is only a figure for the metrics.
+            Err(_) if job.policy.is_none() => return,
+            Err(e) => return self.error(&job.name, format!("run {run_id}: {e}")),
+        };
+        let Some(made) = points::made_point(&journal) else { return };
+        let taken = parse_ts(&made.taken).map(ts).unwrap_or_else(|| ts(self.d.clock.now()));
+        let backup_site = made.backups.first().map(|b| b.site.clone()).unwrap_or_default();
+        let point = PointRow {
+            run_id: made.run_id.clone(),
+            job: job.name.clone(),
+            vnf: made.vnf.clone(),
+            taken,
+            manifest_site: made.manifest_site.clone(),
+            backup_site: backup_site.clone(),
+            expired: None,
+        };
+        let backups: Vec<BackupRow> = made
+            .backups
+            .iter()
+            .map(|b| BackupRow { id: b.id.clone(), point: made.run_id.clone(), parent: b.parent.clone(), origin: b.origin.clone(), site: b.site.clone(), deleted: None })
+            .collect();
+        if let Err(e) = self.h.add_point(&point, &backups) {
+            return self.error(&job.name, e.to_string());
+        }
+        let Some(pol) = job.policy else { return };
+        let (pts, bks) = match (self.h.points(&job.name), self.h.backups(&job.name)) {
+            (Ok(p), Ok(b)) => (p, b),
+            (Err(e), _) | (_, Err(e)) => return self.error(&job.name, e.to_string()),
+        };
+        let in_use = self.in_use(&made.vnf);
+        let pp: Vec<policy::Point> =
+            pts.iter().filter_map(|p| Some(policy::Point { id: p.run_id.clone(), taken: parse_ts(&p.taken)?, good: true })).collect();
+        let bb: Vec<policy::Backup> = bks.iter().map(|b| policy::Backup { id: b.id.clone(), point: b.point.clone(), parent: b.parent.clone() }).collect();
+        let decision = policy::decide(&pp, &bb, &pol, job.due.tz(), &in_use);
+        self.d.emit(DaemonEvent::Retention { job: job.name.clone(), decision: decision.clone() });
+        let Some(run) = RetentionRun::from_decision(&decision, &made.vnf, &backup_site, &made.manifest_site) else { return };
+        tracing::info!(job = %job.name, expire = run.manifests.len(), backups = run.backups.len(), "retention run");
+        let plan = self.d.retention.clone();
+        let params = run.params();
+        let key = job.retention_key();
+        self.launch(i, RunKind::Retention, key, &plan, &params, Some(run), self.d.clock.now());
+    }
+
+    /// Points that running runs of `vnf` read (a recover importing them).
+    fn in_use(&self, vnf: &str) -> BTreeSet<String> {
+        let mut out = BTreeSet::new();
+        for row in self.h.unfinished().unwrap_or_default() {
+            if row.status() != "running" || row.params.get("vnf").and_then(|v| v.as_str()) != Some(vnf) {
+                continue;
+            }
+            if let Ok(j) = lifeboat_exec::read_journal(Path::new(&row.run_dir)) {
+                if let Some(p) = points::read_point(&j) {
+                    out.insert(p);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn retention_of(params: &serde_json::Value) -> Option<RetentionRun> {
+    let s = |k: &str| params.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
+    let l = |k: &str| -> Vec<String> {
+        params.get(k).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    };
+    Some(RetentionRun { vnf: s("vnf"), backup_site: s("from"), manifest_site: s("to"), manifests: l("manifests"), backups: l("backups") })
+}
+
+pub fn outcome_word(o: &lifeboat_exec::RunOutcome) -> &'static str {
+    match o {
+        lifeboat_exec::RunOutcome::Succeeded => "succeeded",
+        lifeboat_exec::RunOutcome::Failed { .. } => "failed",
+        lifeboat_exec::RunOutcome::Interrupted { .. } => "interrupted",
+    }
+}

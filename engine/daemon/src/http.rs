@@ -1,0 +1,62 @@
+//! The daemon's HTTP listener (axum): `GET /metrics` (Prometheus text,
+//! [`crate::metrics`]) and `GET /healthz` (200 `ok` while the history can be
+//! read, 503 with the reason otherwise).
+
+use crate::clock::Clock;
+use crate::history::History;
+use crate::metrics::{self, JobLabel};
+use axum::extract::State;
+use axum::http::{header, StatusCode};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct MetricsState {
+    pub state_dir: PathBuf,
+    pub jobs: Vec<JobLabel>,
+    pub clock: Arc<dyn Clock>,
+}
+
+pub fn router(s: MetricsState) -> Router {
+    Router::new().route("/metrics", get(metrics_page)).route("/healthz", get(healthz)).with_state(Arc::new(s))
+}
+
+/// Serve on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    s: MetricsState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(s)).with_graceful_shutdown(shutdown).await
+}
+
+async fn metrics_page(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
+    let now = s.clock.now();
+    let st = s.clone();
+    let r = tokio::task::spawn_blocking(move || {
+        let h = History::open(&st.state_dir)?;
+        metrics::collect(&h, &st.jobs)
+    })
+    .await;
+    match r {
+        Ok(Ok(ms)) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            metrics::render(&ms, now),
+        ),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{e}\n")),
+        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{e}\n")),
+    }
+}
+
+async fn healthz(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
+    let st = s.clone();
+    match tokio::task::spawn_blocking(move || History::open(&st.state_dir).map(|_| ())).await {
+        Ok(Ok(())) => (StatusCode::OK, "ok\n".to_string()),
+        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
+    }
+}

@@ -1,0 +1,45 @@
+//! A scheduled job: a compiled runbook, its bound parameters, when it is due
+//! and what it keeps. Built by the CLI from `lifeboat.yaml` (it compiles and
+//! binds; the clouds stay on its side of the [`crate::launcher::Launcher`]).
+
+use crate::cron::Due;
+use crate::metrics::JobLabel;
+use crate::retention::policy::Policy;
+use lifeboat_dsl::plan::Plan;
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub name: String,
+    /// The runbook as configured (`option1/protect`, or a file).
+    pub runbook: String,
+    pub plan: Plan,
+    pub params: Map<String, Value>,
+    pub due: Due,
+    /// `None`: nothing expires.
+    pub policy: Option<Policy>,
+    pub run_at_start: bool,
+    /// Which cloud serves which site, for the history (names only).
+    pub cloud: String,
+}
+
+impl Job {
+    /// The lock key: runbook + parameters.
+    pub fn key(&self) -> String {
+        crate::lock::job_key(&self.runbook, &self.params)
+    }
+
+    /// The lock key of the job's retention runs.
+    pub fn retention_key(&self) -> String {
+        format!("retention:{}", self.key())
+    }
+
+    pub fn label(&self) -> JobLabel {
+        JobLabel { job: self.name.clone(), runbook: self.runbook.clone() }
+    }
+
+    /// The `vnf` parameter, when the runbook has one.
+    pub fn vnf(&self) -> Option<&str> {
+        self.params.get("vnf").and_then(Value::as_str)
+    }
+}

@@ -1,0 +1,43 @@
+//! How the daemon starts and resumes runs without knowing about clouds: the
+//! CLI implements [`Launcher`] with the executor and the OpenStack actions
+//! (tests may implement it with anything that ends when told to).
+
+use crate::job::Job;
+use lifeboat_dsl::plan::Plan;
+use lifeboat_exec::CancelHandle;
+use serde_json::{Map, Value};
+use std::future::Future;
+use std::path::Path;
+use std::pin::Pin;
+
+/// How a run ended, as the history records it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Finished {
+    /// `succeeded`, `failed`, `interrupted`.
+    pub outcome: String,
+    pub duration_ms: Option<u64>,
+    pub bytes: u64,
+    /// The longest quiesce window.
+    pub quiesce_ms: Option<u64>,
+    /// The snapshot time of the recovery point written or read.
+    pub rpo_point: Option<String>,
+}
+
+pub type RunFuture = Pin<Box<dyn Future<Output = Result<Finished, String>> + Send>>;
+
+/// A run going on.
+pub struct Launched {
+    /// SIGTERM → `interrupt()`: thaw, compensate, clean up, then end.
+    pub cancel: CancelHandle,
+    pub done: RunFuture,
+}
+
+pub trait Launcher: Send + Sync + 'static {
+    /// Start `plan` with `params` for `job` as run `run_id` in `run_dir`
+    /// (the job's clouds). Called inside the runtime. `approved`: the
+    /// run's `approve` steps are approved in advance (retention runs, whose
+    /// deletions the job's policy authorised); otherwise they are refused.
+    fn start(&self, job: &Job, plan: &Plan, params: &Map<String, Value>, run_id: &str, run_dir: &Path, approved: bool) -> Result<Launched, String>;
+    /// Resume the run in `run_dir` (thaws first, no duplicates).
+    fn resume(&self, job: &Job, run_dir: &Path) -> Result<Launched, String>;
+}

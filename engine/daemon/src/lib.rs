@@ -1,0 +1,38 @@
+//! `lifeboat-daemon`: runbooks on a schedule.
+//!
+//! | module | holds |
+//! |---|---|
+//! | [`clock`] | the `Clock` trait: the wall clock, and a test clock moved by hand |
+//! | [`cron`] | due times: 5-field cron in a time zone, DST, missed runs |
+//! | [`config`] | `lifeboat.yaml`: jobs, params, clouds, metrics listener |
+//! | [`job`] | a scheduled job (compiled runbook, params, due, retention) |
+//! | [`owner`] | a process identity (pid + start time) and whether it lives |
+//! | [`history`] | the sqlite run history: runs, recovery points, backups |
+//! | [`lock`] | one run per runbook + params, surviving restarts |
+//! | [`points`] | what a protect run made, read from its journal |
+//! | [`retention`] | the GFS policy (pure) and the retention run's parameters |
+//! | [`metrics`] | Prometheus text from the history |
+//! | [`http`] | `/metrics` and `/healthz` (axum) |
+//! | [`launcher`] | how runs are started/resumed (the CLI implements it) |
+//! | [`daemon`] | the loop |
+//!
+//! Knows nothing of OpenStack: runs are started through [`launcher::Launcher`].
+
+pub mod clock;
+pub mod config;
+pub mod cron;
+pub mod daemon;
+pub mod history;
+pub mod http;
+pub mod job;
+pub mod launcher;
+pub mod lock;
+pub mod metrics;
+pub mod owner;
+pub mod points;
+pub mod retention;
+
+pub use clock::{Clock, SystemClock, TestClock};
+pub use daemon::{Daemon, DaemonEvent};
+pub use history::History;
+pub use job::Job;
