@@ -255,52 +255,33 @@ impl<T: axum::response::IntoResponse> IntoOk for T {
     }
 }
 
-/// A new volume of `size` GB (Cinder's order: per-volume size, then the
-/// volume count, then gigabytes).
+/// A new volume of `size` GB. Cinder's order: the per-volume size first,
+/// then the names over quota sorted (`OverQuota(overs=sorted(overs))`), so
+/// `gigabytes` is reported before `volumes` when both are over.
 pub fn check_volume(s: &SiteState, project: &str, size: u64) -> Result<(), Response> {
     let q = quotas_of(s, project);
-    if q.per_volume_gigabytes >= 0 && size > q.per_volume_gigabytes as u64 {
-        return Err(cinder_over(
-            "VolumeSizeExceedsLimit",
-            format!(
-                "Requested volume size {size}G is larger than maximum allowed limit {}G.",
-                q.per_volume_gigabytes
-            ),
-        ));
-    }
+    per_volume(&q, size)?;
     let u = usage(s, project);
-    if exceeds(q.volumes, u.volumes, 1) {
-        return Err(cinder_over(
-            "VolumeLimitExceeded",
-            format!(
-                "Maximum number of volumes allowed ({}) exceeded for quota 'volumes'.",
-                q.volumes
-            ),
-        ));
-    }
     if exceeds(q.gigabytes, u.gigabytes, size) {
         return Err(gigabytes_over(&q, &u, size));
+    }
+    if exceeds(q.volumes, u.volumes, 1) {
+        return Err(cinder_over("VolumeLimitExceeded", format!("Maximum number of volumes allowed ({}) exceeded for quota 'volumes'.", q.volumes)));
+    }
+    Ok(())
+}
+
+fn per_volume(q: &Quotas, size: u64) -> Result<(), Response> {
+    if q.per_volume_gigabytes >= 0 && size > q.per_volume_gigabytes as u64 {
+        return Err(cinder_over("VolumeSizeExceedsLimit", format!("Requested volume size {size}G is larger than maximum allowed limit {}G.", q.per_volume_gigabytes)));
     }
     Ok(())
 }
 
 /// Extending a volume to `new_size` GB (`delta` more).
-pub fn check_extend(
-    s: &SiteState,
-    project: &str,
-    new_size: u64,
-    delta: u64,
-) -> Result<(), Response> {
+pub fn check_extend(s: &SiteState, project: &str, new_size: u64, delta: u64) -> Result<(), Response> {
     let q = quotas_of(s, project);
-    if q.per_volume_gigabytes >= 0 && new_size > q.per_volume_gigabytes as u64 {
-        return Err(cinder_over(
-            "VolumeSizeExceedsLimit",
-            format!(
-                "Requested volume size {new_size}G is larger than maximum allowed limit {}G.",
-                q.per_volume_gigabytes
-            ),
-        ));
-    }
+    per_volume(&q, new_size)?;
     let u = usage(s, project);
     if exceeds(q.gigabytes, u.gigabytes, delta) {
         return Err(gigabytes_over(&q, &u, delta));
@@ -315,45 +296,33 @@ fn gigabytes_over(q: &Quotas, u: &Usage, size: u64) -> Response {
     )
 }
 
-/// `count` new snapshots of `gigabytes` GB in all (one, or a group snapshot's).
-pub fn check_snapshots(
-    s: &SiteState,
-    project: &str,
-    count: u64,
-    gigabytes: u64,
-) -> Result<(), Response> {
+/// `count` new snapshots of `gigabytes` GB in all (one, or a group
+/// snapshot's); `gigabytes` before `snapshots`, as Cinder's sorted overs.
+pub fn check_snapshots(s: &SiteState, project: &str, count: u64, gigabytes: u64) -> Result<(), Response> {
     let q = quotas_of(s, project);
     let u = usage(s, project);
-    if exceeds(q.snapshots, u.snapshots, count) {
-        return Err(cinder_over(
-            "SnapshotLimitExceeded",
-            format!(
-                "Maximum number of snapshots allowed ({}) exceeded",
-                q.snapshots
-            ),
-        ));
-    }
     if exceeds(q.gigabytes, u.gigabytes, gigabytes) {
         return Err(gigabytes_over(&q, &u, gigabytes));
+    }
+    if exceeds(q.snapshots, u.snapshots, count) {
+        return Err(cinder_over("SnapshotLimitExceeded", format!("Maximum number of snapshots allowed ({}) exceeded", q.snapshots)));
     }
     Ok(())
 }
 
-/// A new backup of `size` GB.
+/// A new backup of `size` GB; `backup_gigabytes` before `backups`, as
+/// Cinder's sorted overs.
 pub fn check_backup(s: &SiteState, project: &str, size: u64) -> Result<(), Response> {
     let q = quotas_of(s, project);
     let u = usage(s, project);
-    if exceeds(q.backups, u.backups, 1) {
-        return Err(cinder_over(
-            "BackupLimitExceeded",
-            format!("Maximum number of backups allowed ({}) exceeded", q.backups),
-        ));
-    }
     if exceeds(q.backup_gigabytes, u.backup_gigabytes, size) {
         return Err(cinder_over(
             "VolumeBackupSizeExceedsAvailableQuota",
             format!("Requested backup exceeds allowed Backup gigabytes quota. Requested {size}G, quota is {}G and {}G has been consumed.", q.backup_gigabytes, u.backup_gigabytes),
         ));
+    }
+    if exceeds(q.backups, u.backups, 1) {
+        return Err(cinder_over("BackupLimitExceeded", format!("Maximum number of backups allowed ({}) exceeded", q.backups)));
     }
     Ok(())
 }
@@ -363,22 +332,20 @@ pub fn check_group(s: &SiteState, project: &str) -> Result<(), Response> {
     let q = quotas_of(s, project);
     let u = usage(s, project);
     if exceeds(q.groups, u.groups, 1) {
-        return Err(cinder_over(
-            "GroupLimitExceeded",
-            format!("Maximum number of groups allowed ({}) exceeded", q.groups),
-        ));
+        return Err(cinder_over("GroupLimitExceeded", format!("Maximum number of groups allowed ({}) exceeded", q.groups)));
     }
     Ok(())
 }
 
 /// A new server of `vcpus` and `ram` MB: Nova answers 403 with
-/// "Quota exceeded for instances[, cores][, ram]: Requested …, but already
-/// used … of … …" (nova.compute.utils.get_over_quota_detail).
+/// "Quota exceeded for cores, instances, ram: Requested …, but already used
+/// … of … …" (nova.compute.utils.get_over_quota_detail), the names over
+/// quota sorted as Nova's `OverQuota(overs=sorted(overs))`.
 pub fn check_server(s: &SiteState, project: &str, vcpus: u64, ram: u64) -> Result<(), Response> {
     let q = quotas_of(s, project);
     let u = usage(s, project);
     let mut overs = Vec::new();
-    for (k, delta) in [("instances", 1), ("cores", vcpus), ("ram", ram)] {
+    for (k, delta) in [("cores", vcpus), ("instances", 1), ("ram", ram)] {
         let limit = q.get(k).unwrap_or(-1);
         if exceeds(limit, u.get(k), delta) {
             overs.push((k, delta, u.get(k), limit));
@@ -387,16 +354,9 @@ pub fn check_server(s: &SiteState, project: &str, vcpus: u64, ram: u64) -> Resul
     if overs.is_empty() {
         return Ok(());
     }
-    let join = |f: &dyn Fn(&(&str, u64, u64, i64)) -> String| {
-        overs.iter().map(f).collect::<Vec<_>>().join(", ")
-    };
+    let join = |f: &dyn Fn(&(&str, u64, u64, i64)) -> String| overs.iter().map(f).collect::<Vec<_>>().join(", ");
     let names = join(&|o| o.0.to_string());
-    let msg = format!(
-        "Quota exceeded for {names}: Requested {}, but already used {} of {} {names}",
-        join(&|o| o.1.to_string()),
-        join(&|o| o.2.to_string()),
-        join(&|o| o.3.to_string())
-    );
+    let msg = format!("Quota exceeded for {names}: Requested {}, but already used {} of {} {names}", join(&|o| o.1.to_string()), join(&|o| o.2.to_string()), join(&|o| o.3.to_string()));
     Err(error(F::Nova, StatusCode::FORBIDDEN, msg))
 }
 

@@ -218,11 +218,13 @@ async fn creating_beyond_quota_answers_like_cinder_and_nova_and_creates_nothing(
                 .await
         }
     };
-    // Volume count first, as Cinder checks it.
+    // The count alone is over.
     assert_cinder_over(
         &create(1).await,
         "VolumeLimitExceeded: Maximum number of volumes allowed (2) exceeded for quota 'volumes'.",
     );
+    // Count and gigabytes both over: Cinder reports the first name in sorted order, gigabytes.
+    assert_cinder_over(&create(3).await, "VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota. Requested 3G, quota is 10G and 8G has been consumed.");
     assert_eq!(
         used(&cinder_abs(&c, Site::B).await)[0],
         2,
@@ -322,6 +324,11 @@ async fn creating_beyond_quota_answers_like_cinder_and_nova_and_creates_nothing(
     let r = boot(&c, Site::B, "q-1", "3", &vol).await;
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(r.body["forbidden"]["message"], "Quota exceeded for cores, ram: Requested 4, 8192, but already used 0, 0 of 3, 4096 cores, ram");
+    // Several names over: sorted, as Nova reports them.
+    c.h.set_quotas(Site::B, &[("instances", 0), ("cores", 3), ("ram", -1)]).unwrap();
+    let r = boot(&c, Site::B, "q-1", "3", &vol).await;
+    assert_eq!(r.body["forbidden"]["message"], "Quota exceeded for cores, instances: Requested 4, 1, but already used 0, 0 of 3, 0 cores, instances", "{}", r.text);
+    c.h.set_quotas(Site::B, &[("instances", 10), ("cores", 3), ("ram", 4096)]).unwrap();
     assert!(c.servers(Site::B, "").await.is_empty());
     let r = boot(&c, Site::B, "q-1", "1", &vol).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "within quota: {}", r.text);
