@@ -344,19 +344,22 @@ pub fn check_group(s: &SiteState, project: &str) -> Result<(), Response> {
 pub fn check_server(s: &SiteState, project: &str, vcpus: u64, ram: u64) -> Result<(), Response> {
     let q = quotas_of(s, project);
     let u = usage(s, project);
-    let mut overs = Vec::new();
+    // (name, requested, used, limit) of each name over quota.
+    let (mut names, mut reqs, mut useds, mut limits) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (k, delta) in [("cores", vcpus), ("instances", 1), ("ram", ram)] {
         let limit = q.get(k).unwrap_or(-1);
         if exceeds(limit, u.get(k), delta) {
-            overs.push((k, delta, u.get(k), limit));
+            names.push(k.to_string());
+            reqs.push(delta.to_string());
+            useds.push(u.get(k).to_string());
+            limits.push(limit.to_string());
         }
     }
-    if overs.is_empty() {
+    if names.is_empty() {
         return Ok(());
     }
-    let join = |f: &dyn Fn(&(&str, u64, u64, i64)) -> String| overs.iter().map(f).collect::<Vec<_>>().join(", ");
-    let names = join(&|o| o.0.to_string());
-    let msg = format!("Quota exceeded for {names}: Requested {}, but already used {} of {} {names}", join(&|o| o.1.to_string()), join(&|o| o.2.to_string()), join(&|o| o.3.to_string()));
+    let names = names.join(", ");
+    let msg = format!("Quota exceeded for {names}: Requested {}, but already used {} of {} {names}", reqs.join(", "), useds.join(", "), limits.join(", "));
     Err(error(F::Nova, StatusCode::FORBIDDEN, msg))
 }
 
