@@ -3,9 +3,13 @@
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
+/// `lifeboat ARGS` with an empty temporary state dir (`XDG_STATE_HOME`), so
+/// the user's own run history never feeds the plans' estimates here.
 fn lifeboat(args: &[&str]) -> Output {
+    let state = tempfile::tempdir().expect("temp state dir");
     Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(args)
+        .env("XDG_STATE_HOME", state.path())
         .current_dir(repo())
         .output()
         .expect("run lifeboat")
@@ -232,4 +236,13 @@ fn fmt_check_reports_unformatted_files_and_fmt_fixes_them() {
     let o = lifeboat(&["fmt", &bad.display().to_string()]);
     assert_eq!(o.status.code(), Some(2));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn plans_here_never_read_the_users_run_history() {
+    // The estimates come from the built-in table: the temporary state dir is empty.
+    let o = lifeboat(&["plan", "option1/protect", "-p", "vnf=ims"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(!out.contains("measured from the run history"), "{out}");
 }

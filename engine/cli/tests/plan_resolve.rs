@@ -224,28 +224,38 @@ fn volumes_of_a_type_that_cannot_join_a_consistent_group_are_flagged() {
 fn quota_at_the_backup_site_too_small_for_the_restore_is_flagged() {
     let env = start(Topology::demo(), None);
     protect(&env);
-    let proxy = Proxy::start();
-    // Clean: the emulator's own limits are large.
-    let (o, j) = resolve(&env, "option1/recover", &[], Some(&proxy));
+    // Clean: the demo project's quotas have room for the restore.
+    let (o, j) = resolve(&env, "option1/recover", &[], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(findings(&j, "quota").is_empty());
-    // Site-b's block storage answers a small quota: 12 volumes (180 GB) do not fit.
-    let b = env.emu.site_url(lifeboat_emulator::Site::B);
-    proxy.answer(&b, "/limits", r#"{"limits": {"rate": [], "absolute": {"maxTotalVolumes": 10, "totalVolumesUsed": 2, "maxTotalVolumeGigabytes": 100, "totalGigabytesUsed": 0}}}"#);
-    let (o, j) = resolve(&env, "option1/recover", &[], Some(&proxy));
+    assert!(findings(&j, "quota").is_empty(), "{}", j["resolved"]["findings"]);
+    // Site-b's real quota made too small: 10 volumes, 100 GB, two 1 GB volumes
+    // already there. The 12 volumes (180 GB) of the restore do not fit.
+    env.emu.set_quotas(lifeboat_emulator::Site::B, &[("volumes", 10), ("gigabytes", 100)]).unwrap();
+    let c = env.client("site-b");
+    env.rt.block_on(async {
+        for n in ["other-1", "other-2"] {
+            c.cinder().create_volume(serde_json::json!({"name": n, "size": 1}), n).await.unwrap();
+        }
+    });
+    let (o, j) = resolve(&env, "option1/recover", &[], None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let f = findings(&j, "quota");
     assert_eq!(f.len(), 1, "{f:?}");
     let m = f[0]["message"].as_str().unwrap();
-    assert!(m.contains("12 volumes, 8 left of 10") && m.contains("180 GB, 100 GB left of 100"), "{m}");
+    assert!(m.contains("12 volumes, 8 left of 10") && m.contains("180 GB, 98 GB left of 100"), "{m}");
     assert_eq!(f[0]["severity"], "error");
     assert_eq!(f[0]["site"], "site-b");
     // For a protect, the later restore is a warning.
-    let (o, j) = resolve(&env, "option1/protect", &[], Some(&proxy));
+    let (o, j) = resolve(&env, "option1/protect", &[], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let f = findings(&j, "quota");
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0]["severity"], "warning");
+    // And the check predicted a real failure: the recovery stops on Cinder's
+    // over-quota answer.
+    let o = env.lifeboat(&["run", "option1/recover", "-p", "vnf=vims", "--confirm"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("VolumeLimitExceeded") || text(&o).contains("VolumeSizeExceedsAvailableQuota"), "{}", text(&o));
 }
 
 #[test]
@@ -306,6 +316,7 @@ fn no_cloud_for_resolve_is_bad_input() {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(["plan", "option1/protect", "--resolve", "-p", "vnf=vims", "--state-dir"])
         .arg(dir.path())
+        .env("XDG_STATE_HOME", dir.path().join("xdg"))
         .env_remove("OS_CLOUD")
         .env_remove("OS_AUTH_URL")
         .env("OS_CLIENT_CONFIG_FILE", dir.path().join("none.yaml"))

@@ -6,11 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn lifeboat(args: &[&str]) -> Output {
-    // An empty state dir: no run history feeds the estimates.
-    let state = std::env::temp_dir().join(format!("lifeboat-plan-view-state-{}", std::process::id()));
+    // An empty temporary state dir: no run history feeds the estimates.
+    let state = tempfile::tempdir().expect("temp state dir");
     Command::new(env!("CARGO_BIN_EXE_lifeboat"))
         .args(args)
-        .env("XDG_STATE_HOME", &state)
+        .env("XDG_STATE_HOME", state.path())
         .current_dir(repo())
         .output()
         .expect("run lifeboat")

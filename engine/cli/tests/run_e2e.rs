@@ -137,3 +137,42 @@ fn bad_input_exits_2_and_runs_nothing() {
     assert!(text(&none).contains("lifeboat emulator serve"), "{}", text(&none));
     assert!(env.run_dirs().is_empty(), "no run may start");
 }
+
+#[test]
+fn a_recovery_into_a_site_with_too_small_a_quota_fails_cleanly_and_leaves_nothing() {
+    let env = start(three_servers(), None);
+    let o = env.lifeboat(&["run", "option1/protect", "-p", "vnf=vims"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Site-b's project may hold 4 volumes: the 6 of the restore do not fit.
+    env.emu.set_quotas(lifeboat_emulator::Site::B, &[("volumes", 4)]).unwrap();
+    let before = env.emu.quotas(lifeboat_emulator::Site::B);
+    let o = env.lifeboat(&["run", "option1/recover", "-p", "vnf=vims", "--confirm"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // One clear error: the step, the call, the resource, the site, Cinder's words and what to do.
+    let t = text(&o);
+    assert!(t.contains("FAILED: vol["), "{t}");
+    assert!(t.contains("cinder.restore_backup: cinder POST /backups/{id}/restore of backup "), "{t}");
+    assert!(t.contains("at site site-b failed (HTTP 413): overLimit: VolumeLimitExceeded: Maximum number of volumes allowed (4) exceeded for quota 'volumes'."), "{t}");
+    assert!(t.contains("hint: the project's quota at site site-b is used up"), "{t}");
+    let j = journal(env.run_dirs().last().unwrap());
+    // A quota answer is permanent: the failing restore was not retried.
+    let failed: Vec<&Value> = j.iter().filter(|r| r["record"] == "step_outcome" && r["error"].as_str().is_some_and(|e| e.contains("VolumeLimitExceeded"))).collect();
+    assert!(!failed.is_empty());
+    for f in &failed {
+        let inst = f["instance"].as_str().unwrap();
+        assert_eq!(j.iter().filter(|r| r["record"] == "step_intent" && r["instance"] == inst).count(), 1, "{inst} retried");
+    }
+    // Every restored volume was compensated, without error.
+    let intents: Vec<&str> = j.iter().filter(|r| r["record"] == "compensate_intent").filter_map(|r| r["instance"].as_str()).collect();
+    assert_eq!(intents.len(), 4, "{intents:?}");
+    assert!(intents.iter().all(|i| i.starts_with("vol[")), "{intents:?}");
+    let outcomes: Vec<&Value> = j.iter().filter(|r| r["record"] == "compensate_outcome").collect();
+    assert_eq!(outcomes.len(), 4);
+    assert!(outcomes.iter().all(|r| r["error"].is_null()), "{outcomes:?}");
+    assert_eq!(j.last().unwrap()["outcome"]["outcome"], "failed");
+    assert_eq!(env.count_volumes("site-b"), 0, "compensation deleted every restored volume");
+    assert_eq!(env.server_statuses("site-b"), vec![], "no server was booted");
+    let after = env.emu.quotas(lifeboat_emulator::Site::B);
+    assert_eq!(after["quotas"]["volumes"]["in_use"], before["quotas"]["volumes"]["in_use"]);
+    assert_eq!(after["quotas"]["gigabytes"]["in_use"], 0);
+}

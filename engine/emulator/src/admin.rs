@@ -277,3 +277,39 @@ pub async fn vnfm_hook(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     }
     err(StatusCode::NOT_FOUND, format!("no server {subject:?} at either site"))
 }
+
+/// `GET /_emulator/sites/{site}/quotas[?project=ID]`: the limits and usage
+/// of the topology's project (or `project`) at a site.
+pub async fn get_quotas(State(sh): State<Arc<Shared>>, Path(site): Path<String>, axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>) -> Response {
+    let site = match site_of(&site) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let project = q.get("project").cloned().unwrap_or_else(|| sh.topology.project_id());
+    let w = sh.lock();
+    Json(crate::quota::admin_view(w.site(site), &project)).into_response()
+}
+
+/// `PUT /_emulator/sites/{site}/quotas[?project=ID]` with `{"volumes": 5, …}`
+/// (any Cinder or Nova quota name): sets those limits; a bad name or value
+/// is a 400 and changes nothing.
+pub async fn put_quotas(State(sh): State<Arc<Shared>>, Path(site): Path<String>, axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>, body: Bytes) -> Response {
+    let site = match site_of(&site) {
+        Ok(s) => s,
+        Err(r) => return r,
+    };
+    let changes: serde_json::Map<String, Value> = match serde_json::from_slice(&body) {
+        Ok(Value::Object(m)) => m,
+        _ => return err(StatusCode::BAD_REQUEST, "the body must be a JSON object of quota name → limit"),
+    };
+    let project = q.get("project").cloned().unwrap_or_else(|| sh.topology.project_id());
+    let mut w = sh.lock();
+    let s = w.site_mut(site);
+    let mut quotas = crate::quota::quotas_of(s, &project);
+    let all: Vec<&str> = crate::quota::CINDER_KEYS.iter().chain(crate::quota::NOVA_KEYS.iter()).copied().collect();
+    if let Err(e) = quotas.apply(&changes, &all) {
+        return err(StatusCode::BAD_REQUEST, e);
+    }
+    s.quotas.insert(project.clone(), quotas);
+    Json(crate::quota::admin_view(s, &project)).into_response()
+}

@@ -17,6 +17,7 @@ pub mod glance;
 pub mod keystone;
 pub mod microversion;
 pub mod nova;
+pub mod quota;
 pub mod routing;
 pub mod server;
 pub mod swift;
@@ -120,6 +121,7 @@ fn keystone_router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/sites/{site}/down", post(admin::site_down))
         .route("/_emulator/sites/{site}/up", post(admin::site_up))
         .route("/_emulator/sites/{site}/replicas", get(admin::replicas))
+        .route("/_emulator/sites/{site}/quotas", get(admin::get_quotas).put(admin::put_quotas))
         .route("/_emulator/sites/{site}/{kind}/{id}/checksum", get(admin::checksum))
         .route("/_emulator/faults", get(admin::get_faults).put(admin::put_faults).delete(admin::delete_faults))
         .route("/_emulator/invariant", post(admin::invariant))
@@ -195,6 +197,24 @@ impl EmulatorHandle {
             Ok(mut g) => *g = t,
             Err(p) => *p.into_inner() = t,
         }
+    }
+    /// Set quota limits of the topology's project at `site` (`("volumes", 5)`,
+    /// any Cinder or Nova quota name, -1 = unlimited). A bad pair changes nothing.
+    pub fn set_quotas(&self, site: Site, limits: &[(&str, i64)]) -> Result<(), EmulatorError> {
+        let changes: serde_json::Map<String, serde_json::Value> = limits.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+        let project = self.shared.topology.project_id();
+        let mut w = self.shared.lock();
+        let s = w.site_mut(site);
+        let mut q = quota::quotas_of(s, &project);
+        let all: Vec<&str> = quota::CINDER_KEYS.iter().chain(quota::NOVA_KEYS.iter()).copied().collect();
+        q.apply(&changes, &all).map_err(EmulatorError::Admin)?;
+        s.quotas.insert(project, q);
+        Ok(())
+    }
+    /// Limits and usage of the topology's project at `site` (as the admin API answers).
+    pub fn quotas(&self, site: Site) -> serde_json::Value {
+        let w = self.shared.lock();
+        quota::admin_view(w.site(site), &self.shared.topology.project_id())
     }
     /// Make every issued token expire now.
     pub fn expire_tokens(&self) {

@@ -10,6 +10,7 @@ use serde_json::{Map, Value};
 
 use crate::content::Content;
 use crate::errors::EmulatorError;
+use crate::quota::{Quotas, CINDER_KEYS, NOVA_KEYS};
 use crate::world::{
     new_id, now_iso, now_z, stable_hex, stable_id, Attachment, Flavor, GroupType, Network, Server, Site,
     Volume, VolumeType, World,
@@ -31,6 +32,13 @@ pub struct Topology {
     pub group_types: Vec<TypeSpec>,
     #[serde(default)]
     pub servers: Vec<ServerSpec>,
+    /// The project's quota limits at both sites (missing names: a real
+    /// default project's).
+    #[serde(default)]
+    pub quotas: Quotas,
+    /// Per-site changes to `quotas`: `site-b: {volumes: 5, gigabytes: 50}`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub site_quotas: BTreeMap<String, Map<String, Value>>,
 }
 
 fn default_domain() -> String {
@@ -136,6 +144,8 @@ impl Topology {
                 specs: spec("consistent_group_snapshot_enabled", "<is> True"),
             }],
             servers: vec![],
+            quotas: Quotas::roomy(),
+            site_quotas: BTreeMap::new(),
         }
     }
 
@@ -152,6 +162,17 @@ impl Topology {
         for v in 1..=vnfs {
             t.servers.extend(vnf_servers(&format!("vnf{v:03}"), vms_per_vnf));
         }
+        // Room for the fleet, its restore at the other site and many runs.
+        let n = t.servers.len() as i64;
+        let q = &mut t.quotas;
+        q.instances = q.instances.max(4 * n);
+        q.cores = q.cores.max(16 * n);
+        q.ram = q.ram.max(4 * 8192 * n);
+        q.volumes = q.volumes.max(8 * n);
+        q.snapshots = q.snapshots.max(8 * n);
+        q.backups = q.backups.max(40 * n);
+        q.gigabytes = q.gigabytes.max(240 * n);
+        q.backup_gigabytes = q.backup_gigabytes.max(1200 * n);
         t
     }
 
@@ -198,7 +219,31 @@ impl Topology {
                 return Err(EmulatorError::Topology(format!("duplicate server name {}", s.name)));
             }
         }
+        for k in self.site_quotas.keys() {
+            if Site::parse(k).is_none() {
+                return Err(EmulatorError::Topology(format!("site_quotas: unknown site {k:?}")));
+            }
+        }
+        self.quotas_at(Site::A)?;
+        self.quotas_at(Site::B)?;
         Ok(())
+    }
+
+    /// The project's quotas at `site`: `quotas` with the site's changes.
+    pub fn quotas_at(&self, site: Site) -> Result<Quotas, EmulatorError> {
+        for k in CINDER_KEYS.iter().chain(NOVA_KEYS.iter()) {
+            if self.quotas.get(k).is_some_and(|v| v < -1) {
+                return Err(EmulatorError::Topology(format!("quotas: {k} must be -1 (unlimited) or more")));
+            }
+        }
+        let mut q = self.quotas.clone();
+        for (k, changes) in &self.site_quotas {
+            if Site::parse(k) == Some(site) {
+                let all: Vec<&str> = CINDER_KEYS.iter().chain(NOVA_KEYS.iter()).copied().collect();
+                q.apply(changes, &all).map_err(|e| EmulatorError::Topology(format!("site_quotas.{k}: {e}")))?;
+            }
+        }
+        Ok(q)
     }
 
     pub fn project_id(&self) -> String {
@@ -231,6 +276,8 @@ impl Topology {
             for t in &self.group_types {
                 s.group_types.push(GroupType { id: stable_id(&format!("{site}:gt:{}", t.name)), name: t.name.clone(), group_specs: t.specs.clone() });
             }
+            s.default_quotas = Quotas::default();
+            s.quotas.insert(project_id.clone(), self.quotas_at(site).unwrap_or_else(|_| self.quotas.clone()));
         }
         for spec in &self.servers {
             let Some(site) = Site::parse(&spec.site) else { continue };

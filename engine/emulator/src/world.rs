@@ -361,6 +361,10 @@ pub struct SiteState {
     pub backup_store: BTreeMap<String, StoredBackup>,
     /// Backends failed over (`os-services/failover_host`) → active backend id.
     pub failed_over: BTreeMap<String, String>,
+    /// Quota limits per project (usage is computed from the state, see `quota`).
+    pub quotas: BTreeMap<String, crate::quota::Quotas>,
+    /// The limits of a project without its own (Cinder's default quota class).
+    pub default_quotas: crate::quota::Quotas,
 }
 
 impl SiteState {

@@ -436,3 +436,128 @@ async fn remaining_endpoints_conform() {
     conforms("glance/image-update-response.json", &r.json().await.expect("json"));
     c.h.shutdown().await;
 }
+
+/// A sample with Cinder's `__DEFAULT__` volume type renamed to one the
+/// emulator has (per-type quota names are `<name>_<volume type>`).
+fn sample_for_type(rel: &str, vtype: &str) -> Value {
+    let text = serde_json::to_string(&sample(rel)).expect("json");
+    serde_json::from_str(&text.replace("___DEFAULT__", &format!("_{vtype}"))).expect("json")
+}
+
+fn conforms_to(s: &Value, rel: &str, live: &Value) {
+    let mut errs = Vec::new();
+    walk(s, live, "", &mut errs);
+    assert!(
+        errs.is_empty(),
+        "{rel}:\n  {}\nlive: {live}",
+        errs.join("\n  ")
+    );
+}
+
+/// Quotas: Nova's limits at each microversion that changes them, Cinder's
+/// quota set (plain, with usage, defaults) and its update answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quota_endpoints_conform() {
+    let c = Cloud::start().await;
+    let base = c.compute(Site::A);
+    for (mv, rel, absent) in [
+        ("2.1", "nova/limits/limit-get-resp.json", ""),
+        (
+            "2.36",
+            "nova/limits/v2.36/limit-get-resp.json",
+            "maxSecurityGroups",
+        ),
+        (
+            "2.39",
+            "nova/limits/v2.39/limit-get-resp.json",
+            "maxImageMeta",
+        ),
+        (
+            "2.57",
+            "nova/limits/v2.57/limit-get-resp.json",
+            "maxPersonality",
+        ),
+    ] {
+        let r = c
+            .get(&format!("{base}/limits"), Some(&format!("compute {mv}")))
+            .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        conforms(rel, &r.body);
+        if !absent.is_empty() {
+            assert!(
+                r.body["limits"]["absolute"].get(absent).is_none(),
+                "{mv}: {absent} is gone at this microversion: {}",
+                r.body
+            );
+        }
+        // Same keys as the sample, no more.
+        let keys = |v: &Value| {
+            v["limits"]["absolute"]
+                .as_object()
+                .map(|o| o.keys().cloned().collect::<std::collections::BTreeSet<_>>())
+                .unwrap_or_default()
+        };
+        assert_eq!(keys(&r.body), keys(&sample(rel)), "{mv}");
+    }
+    let vb = c.volume(Site::A);
+    let mv = Some("volume 3.65");
+    let p = &c.project;
+    for (path, rel) in [
+        (
+            format!("os-quota-sets/{p}"),
+            "cinder/quota_sets/quotas-show-response.json",
+        ),
+        (
+            format!("os-quota-sets/{p}?usage=true"),
+            "cinder/quota_sets/quotas-show-usage-response.json",
+        ),
+        (
+            format!("os-quota-sets/{p}/defaults"),
+            "cinder/quota_sets/quotas-show-defaults-response.json",
+        ),
+    ] {
+        let r = c.get(&format!("{vb}/{path}"), mv).await;
+        assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
+        conforms_to(&sample_for_type(rel, "standard"), rel, &r.body);
+        assert_eq!(r.body["quota_set"]["id"], p.as_str());
+    }
+    // The update sample lowers `volumes` to 5: at site-b, which starts empty.
+    let req = sample("cinder/quota_sets/quotas-update-request.json");
+    let r = c
+        .call(
+            Method::PUT,
+            &format!("{}/os-quota-sets/{p}", c.volume(Site::B)),
+            mv,
+            Some(req),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let rel = "cinder/quota_sets/quotas-update-response.json";
+    conforms_to(&sample_for_type(rel, "standard"), rel, &r.body);
+    assert_eq!(
+        (
+            r.body["quota_set"]["groups"].as_i64(),
+            r.body["quota_set"]["volumes"].as_i64(),
+            r.body["quota_set"]["backups"].as_i64()
+        ),
+        (Some(11), Some(5), Some(4))
+    );
+    // The defaults sample's values are a real default project's.
+    let d = c.get(&format!("{vb}/os-quota-sets/{p}/defaults"), mv).await;
+    for k in [
+        "volumes",
+        "gigabytes",
+        "snapshots",
+        "backups",
+        "backup_gigabytes",
+        "groups",
+        "per_volume_gigabytes",
+    ] {
+        assert_eq!(
+            d.body["quota_set"][k],
+            sample("cinder/quota_sets/quotas-show-defaults-response.json")["quota_set"][k],
+            "{k}"
+        );
+    }
+    c.h.shutdown().await;
+}

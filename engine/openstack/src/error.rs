@@ -100,13 +100,26 @@ impl Error {
         self
     }
 
-    /// Classify an HTTP error answer: a 413 without Retry-After whose message
-    /// speaks of a quota is a quota error (permanent), not rate limiting.
-    pub fn kind_for_response(status: u16, retry_after: bool, message: &str) -> ErrorKind {
-        if status == 413 && !retry_after && message.to_ascii_lowercase().contains("quota") {
-            return ErrorKind::QuotaExceeded;
+    /// Classify an HTTP error answer. Over-quota answers are permanent
+    /// (waiting does not help) whatever their status or Retry-After:
+    /// - Cinder: 413 `overLimit` whose message names a quota exception
+    ///   (`VolumeLimitExceeded`, `VolumeSizeExceedsAvailableQuota`,
+    ///   `SnapshotLimitExceeded`, `BackupLimitExceeded`,
+    ///   `VolumeBackupSizeExceedsAvailableQuota`, `GroupLimitExceeded`,
+    ///   `VolumeSizeExceedsLimit`) or speaks of a quota; real Cinder sends
+    ///   `Retry-After: 0` with it, so the header does not make it a rate limit;
+    /// - Nova: 403 `forbidden` "Quota exceeded for instances: …" (and for
+    ///   cores, ram, server groups, …), which is not an authorization failure.
+    ///
+    /// A 413/429 about a rate ("Rate limit exceeded") stays `RateLimited`.
+    pub fn kind_for_response(status: u16, _retry_after: bool, message: &str) -> ErrorKind {
+        let lower = message.to_ascii_lowercase();
+        let quota_words = lower.contains("quota") || message.contains("LimitExceeded") || message.contains("ExceedsLimit") || message.contains("ExceedsAvailableQuota");
+        match status {
+            413 if quota_words => ErrorKind::QuotaExceeded,
+            403 if lower.contains("quota exceeded") => ErrorKind::QuotaExceeded,
+            _ => Self::kind_for_status(status),
         }
-        Self::kind_for_status(status)
     }
 
     /// Classify an HTTP error status.
@@ -211,6 +224,23 @@ mod tests {
         assert_eq!(Error::kind_for_response(413, false, quota), ErrorKind::QuotaExceeded);
         assert!(!Error::new(Error::kind_for_response(413, false, quota), "POST", "r", "s", quota).is_transient());
         assert_eq!(Error::kind_for_response(413, true, "Rate limit exceeded"), ErrorKind::RateLimited);
+        assert_eq!(Error::kind_for_response(429, true, "Rate limit exceeded"), ErrorKind::RateLimited);
+        // Real Cinder sends `Retry-After: 0` with its quota answers: still a quota error.
+        for m in [
+            quota,
+            "overLimit: VolumeSizeExceedsAvailableQuota: Requested volume or snapshot exceeds allowed gigabytes quota. Requested 3G, quota is 10G and 8G has been consumed.",
+            "overLimit: SnapshotLimitExceeded: Maximum number of snapshots allowed (1) exceeded",
+            "overLimit: BackupLimitExceeded: Maximum number of backups allowed (1) exceeded",
+            "overLimit: GroupLimitExceeded: Maximum number of groups allowed (0) exceeded",
+            "overLimit: VolumeSizeExceedsLimit: Requested volume size 6G is larger than maximum allowed limit 5G.",
+        ] {
+            assert_eq!(Error::kind_for_response(413, true, m), ErrorKind::QuotaExceeded, "{m}");
+        }
+        // Nova's over-quota answer is a 403, not an authorization failure.
+        let nova = "forbidden: Quota exceeded for instances: Requested 1, but already used 10 of 10 instances";
+        assert_eq!(Error::kind_for_response(403, false, nova), ErrorKind::QuotaExceeded);
+        assert!(!Error::new(ErrorKind::QuotaExceeded, "POST /servers", "server x", "site-b", nova).is_transient());
+        assert_eq!(Error::kind_for_response(403, false, "forbidden: Policy doesn't allow os_compute_api:servers:create to be performed."), ErrorKind::Auth);
         assert_eq!(Error::kind_for_response(413, false, "Rate limit exceeded"), ErrorKind::RateLimited);
         assert!(!Error::new(Error::kind_for_status(400), "GET", "r", "s", "d").is_transient());
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));

@@ -51,6 +51,8 @@ impl Env {
         c.args(args)
             .arg("--state-dir")
             .arg(self.state())
+            // Whatever a command reads without --state-dir stays in the temp dir too.
+            .env("XDG_STATE_HOME", self.dir.path().join("xdg"))
             .env("OS_CLIENT_CONFIG_FILE", self.clouds())
             .env_remove("OS_CLOUD")
             .env_remove("OS_AUTH_URL")

@@ -164,6 +164,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         },
         None => content.block_count() as u64,
     };
+    crate::quota::check_backup(w.site(site), &ctx.token.project_id, size)?;
     let prior_status = w.site(site).volumes.get(vid).map(|v| v.status.clone()).unwrap_or_default();
     let id = new_id();
     let seq = w.next_seq();
@@ -332,6 +333,7 @@ pub fn restore(ctx: &Ctx, id: &str) -> Reply {
             vid
         }
         None => {
+            crate::quota::check_volume(w.site(site), &ctx.token.project_id, b.size)?;
             let vt = w.site(site).default_volume_type().map(|t| t.name.clone()).unwrap_or_default();
             super::volumes::insert_new(ctx, &mut w, name.clone(), Some(RESTORE_DESCRIPTION.into()), b.size, vt, false, Map::new(), Default::default(), None, None, "restoring-backup")
         }

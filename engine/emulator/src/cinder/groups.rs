@@ -88,6 +88,7 @@ pub fn create(ctx: &Ctx) -> Reply {
         let vt = s.volume_type_by_name_or_id(key).ok_or_else(|| nf("Volume type", key))?;
         types.push(vt.name.clone());
     }
+    crate::quota::check_group(s, &ctx.token.project_id)?;
     let id = new_id();
     let seq = w.next_seq();
     let name = req.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
@@ -330,6 +331,8 @@ pub fn create_snapshot(ctx: &Ctx) -> Reply {
             }
         }
     }
+    let gigabytes: u64 = g.volumes.iter().filter_map(|v| w.site(site).volumes.get(v)).map(|v| v.size).sum();
+    crate::quota::check_snapshots(w.site(site), &ctx.token.project_id, g.volumes.len() as u64, gigabytes)?;
     let id = new_id();
     let seq = w.next_seq();
     let name = req.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();

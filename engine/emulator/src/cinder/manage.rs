@@ -71,7 +71,10 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
     match w.site(site).replicas.get(&reference) {
         None => return Err(bad_request(F::Cinder, format!("Manage existing volume failed due to invalid backend reference {{'source-name': '{reference}'}}: volume not found on {host}"))),
         Some(r) if r.managed_as.is_some() => return Err(bad_request(F::Cinder, format!("Manage existing volume failed due to invalid backend reference {{'source-name': '{reference}'}}: already managed"))),
-        Some(_) => {}
+        Some(r) => {
+            let size = r.size;
+            crate::quota::check_volume(w.site(site), &ctx.token.project_id, size)?;
+        }
     }
     let Some(id) = super::replication::promote(&mut w, site, &reference, name, vt, bootable, &ctx.token.project_id, &ctx.token.user_id, "creating") else {
         return Err(bad_request(F::Cinder, "Manage existing volume failed."));

@@ -5,6 +5,7 @@ pub mod backups;
 pub mod groups;
 pub mod manage;
 pub mod metadata;
+pub mod quotas;
 pub mod replication;
 pub mod snapshots;
 pub mod types;
@@ -177,7 +178,10 @@ fn route(ctx: &Ctx, mv: Mv) -> Reply {
         (Method::PUT, ["os-services", "failover_host"]) => replication::failover_host(ctx),
         (Method::PUT, ["os-services", "failover"]) => need(mv, Mv(3, 26)).and_then(|_| replication::failover_host(ctx)),
         (Method::GET, ["os-availability-zone"]) => Ok(Json(json!({"availabilityZoneInfo": [{"zoneName": "nova", "zoneState": {"available": true}}]})).into_response()),
-        (Method::GET, ["limits"]) => Ok(Json(json!({"limits": {"rate": [], "absolute": {"totalSnapshotsUsed": 0, "maxTotalBackups": 100, "maxTotalVolumeGigabytes": 10000, "maxTotalSnapshots": 1000, "maxTotalBackupGigabytes": 10000, "totalBackupGigabytesUsed": 0, "maxTotalVolumes": 1000, "totalVolumesUsed": 0, "totalBackupsUsed": 0, "totalGigabytesUsed": 0}}})).into_response()),
+        (Method::GET, ["limits"]) => quotas::limits(ctx),
+        (Method::GET, ["os-quota-sets", p]) => quotas::show(ctx, p),
+        (Method::GET, ["os-quota-sets", p, "defaults"]) => quotas::defaults(ctx, p),
+        (Method::PUT, ["os-quota-sets", p]) => quotas::update(ctx, p),
         (Method::GET, ["extensions"]) => Ok(Json(json!({"extensions": []})).into_response()),
         _ => Err(not_found(F::Cinder, "The resource could not be found.")),
     }

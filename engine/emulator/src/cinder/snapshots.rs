@@ -139,6 +139,8 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         "in-use" if force || mv.at_least(3, 66) => {}
         st => return Err(invalid_volume(format!("Volume {vid} status must be available, but current status is: {st}."))),
     }
+    let size = v.size;
+    crate::quota::check_snapshots(w.site(site), &ctx.token.project_id, 1, size)?;
     let id = capture(&mut w, site, vid, &name, None, &ctx.token.project_id, &ctx.token.user_id);
     if let Some(s) = w.site_mut(site).snapshots.get_mut(&id) {
         s.description = req.get("description").and_then(|d| d.as_str()).map(str::to_string);

@@ -269,6 +269,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         Some(t) => s.volume_type_by_name_or_id(t).map(|t| t.name.clone()).ok_or_else(|| nf("Volume type", t))?,
         None => s.default_volume_type().map(|t| t.name.clone()).unwrap_or_default(),
     };
+    crate::quota::check_volume(s, &ctx.token.project_id, size)?;
     let id = insert_new(ctx, &mut w, name, description, size, vt, bootable_src, metadata, content, snapshot_id, source_volid, "creating");
     if let (Some(d), Some(v)) = (&from_backup, w.site_mut(site).volumes.get_mut(&id)) {
         // Cinder restores the backup into the new volume: data, metadata, src_backup_id.
@@ -389,7 +390,11 @@ pub fn action(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
             if n <= v.size {
                 return Err(bad_request(F::Cinder, format!("Invalid input received: New size for extend must be greater than current size. (current: {}, extended: {n}).", v.size)));
             }
-            v.size = n;
+            let (delta, project) = (n - v.size, v.project_id.clone());
+            crate::quota::check_extend(w.site(site), &project, n, delta)?;
+            if let Some(v) = w.site_mut(site).volumes.get_mut(id) {
+                v.size = n;
+            }
             Ok(StatusCode::ACCEPTED.into_response())
         }
         "os-retype" => retype(ctx, id, arg),

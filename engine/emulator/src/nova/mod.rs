@@ -97,7 +97,10 @@ async fn route(ctx: &Ctx, mv: Mv) -> Reply {
         // The legacy extension listing: the one extension this emulator adds
         // to the API (the proposed quiesce/unquiesce server actions).
         (Method::GET, ["extensions"]) => Ok(axum::Json(json!({"extensions": [{"alias": "os-server-quiesce", "name": "ServerQuiesce", "namespace": "http://docs.openstack.org/compute/ext/fake_xml", "updated": "2026-01-01T00:00:00Z", "description": "Quiesce and unquiesce a server's guest (the proposed Nova API; actions `quiesce` and `unquiesce`).", "links": []}]})).into_response_ok()),
-        (Method::GET, ["limits"]) => Ok(axum::Json(json!({"limits": {"absolute": {"maxTotalCores": 200, "maxTotalInstances": 100, "maxTotalRAMSize": 512000, "totalCoresUsed": 0, "totalInstancesUsed": 0, "totalRAMUsed": 0, "maxServerMeta": 128, "maxServerGroups": 10, "maxServerGroupMembers": 10, "maxTotalKeypairs": 100, "maxImageMeta": 128, "maxPersonality": 5, "maxPersonalitySize": 10240, "maxSecurityGroupRules": -1, "maxSecurityGroups": -1, "maxTotalFloatingIps": -1, "totalFloatingIpsUsed": 0, "totalSecurityGroupsUsed": 0, "totalServerGroupsUsed": 0}, "rate": []}})).into_response_ok()),
+        (Method::GET, ["limits"]) => {
+            let w = ctx.shared.lock();
+            Ok(axum::Json(crate::quota::nova_limits(w.site(ctx.site), &ctx.token.project_id, |a, b| mv.at_least(a, b))).into_response_ok())
+        }
         (_, ["servers", ..]) | (_, ["flavors", ..]) => Err(error(F::Nova, StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.")),
         _ => Err(not_found(F::Nova, "The resource could not be found.")),
     }

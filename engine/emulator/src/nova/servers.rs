@@ -372,6 +372,10 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         return Err(bad_request(F::Nova, "Block Device Mapping is Invalid: Boot sequence for the instance and image/block device mapping combination is not valid."));
     }
     vols.sort_by_key(|(_, i)| if *i < 0 { i64::MAX } else { *i });
+    // Quota last, as Nova's compute API does (after the request is validated).
+    if let Some(f) = s.flavor(&flavor_id) {
+        crate::quota::check_server(s, &project_id, f.vcpus, f.ram)?;
+    }
     let mut metadata = Map::new();
     if let Some(m) = req.get("metadata") {
         match m.as_object() {
