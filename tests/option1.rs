@@ -40,6 +40,11 @@ async fn protect_then_recover_with_site_a_down() {
     let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "recover: {}", r.describe());
     check_recovered(&env, &r, &prod, &roles, "").await;
+    // A restore reads what the backups stored, not the volumes' logical size
+    // (12 volumes of 10 or 20 GiB: 180 GiB).
+    let (stored, restored) = (p.bytes_moved("cinder.backup"), r.bytes_moved("cinder.restore_backup"));
+    assert!(stored > 0 && restored == stored, "restore moved {restored} bytes, the backups stored {stored}");
+    assert!(restored < 180 << 30);
     // Restored content equals the backed-up snapshot content, byte for byte
     // (the restore step's volumes, before the guests booted wrote to them, are
     // checked by `lifeboat.verify`; here the booted data volumes' block 0 is
@@ -127,6 +132,9 @@ async fn second_protect_is_incremental() {
     assert!(r.ok(), "recover: {}", r.describe());
     let (_, restored) = r.values("restored").pop().expect("restored verified");
     assert_eq!(s(&restored, "detail").matches("content matches").count(), 12, "{restored}");
+    // Restoring from the incremental point reads the whole chain: the full
+    // backup's data and the increment's.
+    assert_eq!(r.bytes_moved("cinder.restore_backup"), b1 + b2, "bytes restored = full + incremental");
     env.emu.shutdown().await;
 }
 
