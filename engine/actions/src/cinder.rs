@@ -829,9 +829,32 @@ pub async fn manage_existing(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
     let vt = cx.args.string("volume_type")?;
     let bootable = cx.args.bool("bootable", false)?;
     let vt = Some(vt.as_str()).filter(|t| !t.is_empty());
-    let v = c.cinder().manage_volume(&rep.host, &rep.reference, &name, vt, bootable, &tag_metadata(cx.call, &rep.volume_id)).await.act(cx.action())?;
+    // Adopted by an earlier run (a failover that failed after adopting and
+    // kept what it adopted): a backend volume can be managed only once — on
+    // real Cinder the driver renames it, on the emulator it answers "already
+    // managed" — so that volume is the replica now, and it is taken as is.
+    if let Some(v) = adopted_earlier(cx, c, &rep).await? {
+        tracing::info!(step = %cx.call.step, replica = %rep.reference, volume = %v.id, site = %c.site(), "replica adopted by an earlier run: reused");
+        return cx.value(volume_rec(&v, c.site()));
+    }
+    let mut meta = tag_metadata(cx.call, &rep.volume_id);
+    meta.insert(META_REPLICA_REF.into(), json!(rep.reference));
+    let v = c.cinder().manage_volume(&rep.host, &rep.reference, &name, vt, bootable, &meta).await.act(cx.action())?;
     let v = wait_volume(cx, c, &v.id, &["available"]).await?;
     cx.value(volume_rec(&v, c.site()))
+}
+
+/// Metadata key naming the backend reference a managed volume was adopted
+/// from (set by `manage_existing`).
+pub const META_REPLICA_REF: &str = "lifeboat_replica_ref";
+
+/// A volume at the replica's site that an earlier `manage_existing` made
+/// from the same backend reference, available (not attached to anything).
+/// One attached or in another state is not reused: the error of the manage
+/// call that follows says what is wrong.
+async fn adopted_earlier(cx: &Ctx<'_>, c: &Client, rep: &ReplicaRec) -> Result<Option<Volume>, ActionError> {
+    let vols = c.cinder().volumes(&[]).await.act(cx.action())?;
+    Ok(vols.into_iter().find(|v| v.metadata.get(META_REPLICA_REF) == Some(&rep.reference) && v.status == "available" && v.attachments.is_empty()))
 }
 
 pub async fn unmanage(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
