@@ -391,3 +391,60 @@ async fn protect_with_a_hook_freezes_and_thaws_in_order() {
     task.abort();
     env.emu.shutdown().await;
 }
+
+/// The `within` watchdog over HTTP: the group snapshot call is slowed to
+/// 3 s, the scope allows 1 s — the body is abandoned, the servers thawed in
+/// reverse order, the run fails naming the watchdog, and no server stayed
+/// frozen much longer than allowed (1 s, plus the freezes and thaws
+/// themselves).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watchdog_expiry_thaws_and_fails_the_run() {
+    let env = Env::start().await;
+    env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: group_snapshots, latency: {kind: fixed, ms: 3000}}\n");
+    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr")).unwrap().replace("within 30s", "within 1s");
+    let plan = e2e::compile_text("protect-1s.dr", &text);
+    let p = env.run_plan(&plan, json!({"vnf": "vims"}), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+    env.emu.clear_faults();
+    assert!(!p.ok(), "the watchdog fails the run");
+    assert!(p.events.iter().any(|e| matches!(&e.kind, lifeboat_exec::EventKind::WatchdogExpired { within_ms: 1000, .. })), "{}", p.describe());
+    assert!(format!("{:?}", p.result.outcome).contains("watchdog"), "the failure names the watchdog: {:?}", p.result.outcome);
+    let at = |f: &dyn Fn(&lifeboat_exec::EventKind) -> bool| -> Vec<u64> { p.events.iter().filter(|e| f(&e.kind)).map(|e| e.at_ms).collect() };
+    let frozen = at(&|k| matches!(k, lifeboat_exec::EventKind::FreezeStarted { .. }));
+    let thawed = at(&|k| matches!(k, lifeboat_exec::EventKind::Thawed { .. }));
+    assert_eq!((frozen.len(), thawed.len()), (6, 6));
+    let first_frozen = frozen[0];
+    let last_thawed = *thawed.last().unwrap();
+    assert!(last_thawed - first_frozen < 2500, "frozen for {} ms: the 3 s snapshot call was not waited for", last_thawed - first_frozen);
+    let targets = |f: &dyn Fn(&lifeboat_exec::EventKind) -> Option<String>| -> Vec<String> { p.events.iter().filter_map(|e| f(&e.kind)).collect() };
+    let mut order = targets(&|k| match k { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None });
+    order.reverse();
+    assert_eq!(targets(&|k| match k { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }), order);
+    // Give the abandoned snapshot call time to land, then: every server up,
+    // and the cleanup removed what the late call made.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let srvs = env.api("site-a", "compute", "/servers/detail").await;
+    assert!(srvs["servers"].as_array().unwrap().iter().all(|v| s(v, "status") == "ACTIVE"), "no server left paused");
+    env.emu.shutdown().await;
+}
+
+/// Transient 5xx answers are retried with backoff: every backup POST beyond
+/// two a second answers 503 (with `Retry-After: 0`, which is no hint: the
+/// exponential backoff applies) — the run retries them and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried() {
+    let env = Env::start().await;
+    env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: /backups, rate_limit: {max_requests: 2, per_seconds: 1, status: 503, retry_after_s: 0}}\n");
+    // The bundled runbook with a shorter backoff (the catalogue's is 10 s).
+    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr")).unwrap().replace("retry 3 timeout 30m", "retry 6 backoff 1s timeout 30m");
+    assert!(text.contains("backoff 1s timeout 30m"));
+    let plan = e2e::compile_text("protect-backoff.dr", &text);
+    let p = env.run_plan(&plan, json!({"vnf": "vims"}), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+    env.emu.clear_faults();
+    assert!(p.ok(), "protect: {}", p.describe());
+    let retried: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::StepRetrying { instance, error, .. } if error.contains("503") => Some(instance.clone()), _ => None }).collect();
+    assert!(retried.iter().any(|i| i.starts_with("b[")), "backups were retried after 503: {}", p.describe());
+    let delays: Vec<u64> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::StepRetrying { delay_ms, .. } => Some(*delay_ms), _ => None }).collect();
+    assert!(delays.iter().all(|d| *d > 0), "backed off before each retry: {delays:?}");
+    assert_eq!(p.succeeded("cinder.backup").len(), 12);
+    env.emu.shutdown().await;
+}

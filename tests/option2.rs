@@ -82,6 +82,11 @@ async fn recover_failure_mid_run_compensates() {
     assert!(error.contains("site-b") && error.contains("server"), "the error names the resource and the site: {error}");
     let comp = r.compensated();
     assert!(comp.iter().any(|i| i.contains("srv")) && comp.iter().any(|i| i.contains("vol")), "servers and restored volumes undone: {comp:?}");
+    // In reverse order: a server is deleted before the boot volume it was
+    // booted from (restored before it) is.
+    let last_srv = comp.iter().rposition(|i| i.starts_with("srv")).unwrap();
+    let first_boot = comp.iter().position(|i| i.starts_with("bvol")).expect("boot volumes undone");
+    assert!(last_srv < first_boot, "servers undone before their boot volumes: {comp:?}");
     let c = env.counts().await;
     assert_eq!(c["site-b"]["servers"], json!(0), "{c}\n{}", r.describe());
     assert_eq!(c["site-b"]["volumes"], json!(0), "{c}\n{}", r.describe());
