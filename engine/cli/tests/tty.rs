@@ -154,6 +154,8 @@ fn approval_answered_yes_on_a_terminal_runs() {
     // The progress display drew on the terminal: indicatif's elapsed time
     // and `pos/len steps`.
     assert!(screen.contains("[00:00:0") && progress_counts(&screen), "no progress display:\n{screen}");
+    // … with the quiesce window open while the servers were frozen.
+    assert!(screen.contains("quiesce window") && screen.contains("vims-db-1"), "no quiesce window on the progress line:\n{screen}");
     assert!(screen.contains("succeeded"), "{screen}");
     assert_eq!(backups(&env), 6, "the approved run backed up the six volumes of the three servers");
     assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"));
