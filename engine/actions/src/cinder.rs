@@ -67,24 +67,46 @@ fn ok_if_gone(action: &str, r: lifeboat_openstack::Result<()>) -> Result<(), Act
 
 // ---------- volumes ----------
 
+/// One server's volumes, its boot volume first.
+async fn volumes_of_server(cx: &Ctx<'_>, c: &Client, s: ServerRec) -> Result<Vec<VolumeRec>, ActionError> {
+    let server = c.nova().server(&s.id).await.act(cx.action())?;
+    let atts = c.nova().attachments(&s.id).await.act(cx.action())?;
+    let ordered = crate::nova::ordered_volume_ids(&server, &atts);
+    let mut out = Vec::with_capacity(ordered.len());
+    for vid in &ordered {
+        let v = c.cinder().volume(vid).await.act(cx.action())?;
+        let mut r = volume_rec(&v, c.site());
+        if let Some(a) = atts.iter().find(|a| &a.volume_id == vid) {
+            r.server_id = s.id.clone();
+            r.device = a.device.clone();
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Servers `volumes_of` looks at at once.
+const VOLUMES_OF_CONCURRENCY: usize = 4;
+
 pub async fn volumes_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let servers: Vec<ServerRec> = cx.args.list("servers")?;
     if servers.is_empty() {
         return cx.value(Vec::<VolumeRec>::new());
     }
     let c = cx.client_for_call()?;
+    // Servers are looked at side by side (a few at a time: API politeness),
+    // the result in the servers' order: with a hundred servers, one after
+    // the other took seconds of round trips.
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let per_server: Vec<Vec<VolumeRec>> = stream::iter(servers.into_iter())
+        .map(|s| volumes_of_server(cx, c, s))
+        .buffered(VOLUMES_OF_CONCURRENCY)
+        .try_collect()
+        .await?;
+    // Boot volumes first (each server's first), then the data volumes.
     let (mut boot, mut data) = (Vec::new(), Vec::new());
-    for s in &servers {
-        let server = c.nova().server(&s.id).await.act(cx.action())?;
-        let atts = c.nova().attachments(&s.id).await.act(cx.action())?;
-        let ordered = crate::nova::ordered_volume_ids(&server, &atts);
-        for (i, vid) in ordered.iter().enumerate() {
-            let v = c.cinder().volume(vid).await.act(cx.action())?;
-            let mut r = volume_rec(&v, c.site());
-            if let Some(a) = atts.iter().find(|a| &a.volume_id == vid) {
-                r.server_id = s.id.clone();
-                r.device = a.device.clone();
-            }
+    for vols in per_server {
+        for (i, r) in vols.into_iter().enumerate() {
             if i == 0 {
                 boot.push(r);
             } else {
