@@ -27,7 +27,7 @@
 //! The table also shows each phase's measured span against its bound.
 //!
 //! The protect runs twice, each on a fresh emulator: with the actions'
-//! default waits (poll after 100 ms, ×1.6 each time, at most 5 s) and with
+//! default waits (poll after 25 ms, ×1.5 each time, at most 5 s) and with
 //! eager waits (after 5 ms, ×1.25, at most 100 ms), whose step durations
 //! come close to what the emulator itself takes. The summary gives the
 //! executor's overhead (makespan ÷ bound, each run against its own
