@@ -109,3 +109,47 @@ async fn option3_drill_checks_replicas_and_touches_nothing() {
     assert!(d2.describe().contains(s(rep, "ref")), "{}", d2.describe());
     env.emu.shutdown().await;
 }
+
+/// A drill that fails half-way (attaching at site-b is refused once the
+/// first boot group is up) still deletes everything it made: servers and
+/// restored volumes at site-b, nothing at site-a touched; the error names
+/// the step, the server and the site.
+async fn failed_drill_leaves_nothing(env: &Env, option: &str) {
+    let before = env.counts().await;
+    env.faults("rules:\n  - {site: site-b, service: compute, method: POST, path_contains: os-volume_attachments, error_rate: 1.0, error_status: 400}\n");
+    let d = env.run(&format!("{option}/drill"), json!({"vnf": "vims"})).await;
+    env.emu.clear_faults();
+    assert!(!d.ok(), "{option} drill must fail");
+    assert!(!d.succeeded("nova.boot_from_volume").is_empty(), "servers were up before the failure: {}", d.describe());
+    let (instance, error) = d.first_failure().expect("a failed step");
+    assert!(instance.contains("att"), "{instance}: {error}");
+    assert!(error.contains("site-b") && error.contains("server"), "the error names the resource and the site: {error}");
+    assert_eq!(d.result.compensation_failures + d.result.cleanup_failures, 0, "{}", d.describe());
+    let after = env.counts().await;
+    assert_eq!(without_backups(&after), without_backups(&before), "{option} failed drill left resources: before {before} after {after}");
+    assert_eq!(after["site-b"]["servers"], json!(0));
+    let srvs = env.api("site-a", "compute", "/servers/detail").await;
+    assert!(srvs["servers"].as_array().unwrap().iter().all(|v| s(v, "status") == "ACTIVE"), "production untouched");
+    // And the next drill, without the fault, passes.
+    let d2 = env.run(&format!("{option}/drill"), json!({"vnf": "vims"})).await;
+    assert!(d2.ok(), "{option} drill after the fault: {}", d2.describe());
+    assert_eq!(without_backups(&env.counts().await), without_backups(&before));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option1_drill_failing_mid_run_leaves_nothing_behind() {
+    let env = Env::start().await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    failed_drill_leaves_nothing(&env, "option1").await;
+    env.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option2_drill_failing_mid_run_leaves_nothing_behind() {
+    let env = Env::start().await;
+    let p = env.run("option2/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    failed_drill_leaves_nothing(&env, "option2").await;
+    env.emu.shutdown().await;
+}

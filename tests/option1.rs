@@ -4,7 +4,7 @@
 
 mod e2e;
 
-use e2e::{check_recovered, production, s, Env};
+use e2e::{check_recovered, production, s, Env, Run};
 use lifeboat_emulator::Site;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -40,6 +40,11 @@ async fn protect_then_recover_with_site_a_down() {
     let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "recover: {}", r.describe());
     check_recovered(&env, &r, &prod, &roles, "").await;
+    // A restore reads what the backups stored, not the volumes' logical size
+    // (12 volumes of 10 or 20 GiB: 180 GiB).
+    let (stored, restored) = (p.bytes_moved("cinder.backup"), r.bytes_moved("cinder.restore_backup"));
+    assert!(stored > 0 && restored == stored, "restore moved {restored} bytes, the backups stored {stored}");
+    assert!(restored < 180 << 30);
     // Restored content equals the backed-up snapshot content, byte for byte
     // (the restore step's volumes, before the guests booted wrote to them, are
     // checked by `lifeboat.verify`; here the booted data volumes' block 0 is
@@ -127,6 +132,9 @@ async fn second_protect_is_incremental() {
     assert!(r.ok(), "recover: {}", r.describe());
     let (_, restored) = r.values("restored").pop().expect("restored verified");
     assert_eq!(s(&restored, "detail").matches("content matches").count(), 12, "{restored}");
+    // Restoring from the incremental point reads the whole chain: the full
+    // backup's data and the increment's.
+    assert_eq!(r.bytes_moved("cinder.restore_backup"), b1 + b2, "bytes restored = full + incremental");
     env.emu.shutdown().await;
 }
 
@@ -222,5 +230,221 @@ async fn recover_failure_compensates() {
     // And a retry recovers.
     let r2 = env.run("option1/recover", json!({"vnf": "vims"})).await;
     assert!(r2.ok(), "recover after the fault: {}", r2.describe());
+    env.emu.shutdown().await;
+}
+
+/// A VNF manager for the `hook` method, in front of the emulator's
+/// (`/_emulator/vnfm/hook`, which really freezes/thaws the guest I/O): every
+/// call is forwarded and the emulator's answer (`"vims-db-1 (site-a)
+/// frozen"`) kept, in the order the emulator applied them.
+async fn vnfm_proxy(admin: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let url = format!("http://{}/vnfm", listener.local_addr().unwrap());
+    let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log2 = log.clone();
+    let task = tokio::spawn(async move {
+        let http = reqwest::Client::new();
+        loop {
+            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let mut got = Vec::new();
+            let mut buf = vec![0u8; 65536];
+            let body = loop {
+                let n = sock.read(&mut buf).await.unwrap_or(0);
+                got.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&got).to_string();
+                if let Some(i) = text.find("\r\n\r\n") {
+                    let len: usize = text.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").and_then(|v| v.trim().parse().ok())).unwrap_or(0);
+                    if got.len() >= i + 4 + len {
+                        break got[i + 4..i + 4 + len].to_vec();
+                    }
+                }
+                if n == 0 {
+                    break Vec::new();
+                }
+            };
+            let r = http.post(format!("{admin}/_emulator/vnfm/hook")).header("content-type", "application/json").body(body).send().await.expect("emulator vnfm");
+            let status = r.status().as_u16();
+            let answer = r.text().await.unwrap_or_default();
+            let v: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
+            log2.lock().unwrap().push(v["output"].as_str().unwrap_or(&answer).to_string());
+            let reply = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}", answer.len());
+            let _ = sock.write_all(reply.as_bytes()).await;
+        }
+    });
+    (url, log, task)
+}
+
+/// How many writes the workload has made (admin status: transaction `txn`
+/// at volume `pos` of the VNF's 12; a transaction that finished shows as the
+/// next one at pos 0, so writes = txn × 12 + pos), sampled while a run goes
+/// on: (time since `t0`, writes).
+async fn sample_writer(env: &Env, t0: std::time::Instant, stop: &std::sync::atomic::AtomicBool) -> Vec<(u64, u64, i64)> {
+    let mut out = Vec::new();
+    while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+        let asked = t0.elapsed().as_millis() as u64;
+        let st = env.admin_get("/_emulator/status").await;
+        let w = &st["writers"]["site-a:vims"];
+        out.push((asked, t0.elapsed().as_millis() as u64, w["txn"].as_i64().unwrap_or(-1) * 12 + w["pos"].as_i64().unwrap_or(-1)));
+        tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+    }
+    out
+}
+
+/// Protect with a quiesce `method`: frozen db → app → lb and thawed in
+/// reverse (journal), really frozen in the emulator while the group snapshot
+/// was taken (the live workload stood still; the snapshot call is slowed to
+/// 400 ms to make that observable), really thawed afterwards (the workload goes on, and every
+/// server accepts a quiesce again), and a consistent recovery point.
+async fn protect_with_method(env: &Env, params: Value) -> Run {
+    env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: group_snapshots, latency: {kind: fixed, ms: 400}}\n");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let plan = e2e::bundled("option1/protect");
+    let t0 = std::time::Instant::now();
+    let (p, samples) = tokio::join!(
+        async {
+            let p = env.run_plan(&plan, params.clone(), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+            stop.store(true, std::sync::atomic::Ordering::SeqCst);
+            p
+        },
+        sample_writer(env, t0, &stop)
+    );
+    env.emu.clear_faults();
+    assert!(p.ok(), "protect with {params}: {}", p.describe());
+    // Order (the executor's journal): freeze by role, thaw in reverse.
+    let frozen: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None }).collect();
+    let thawed: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }).collect();
+    let roles: Vec<&str> = frozen.iter().map(|t| t.split('-').nth(1).unwrap_or("")).collect();
+    assert_eq!(roles, ["db", "db", "app", "app", "lb", "lb"], "{frozen:?}");
+    let mut rev = frozen.clone();
+    rev.reverse();
+    assert_eq!(thawed, rev);
+    // Really frozen: the live workload (a write every 2 ms while its servers
+    // run) stood still for at least 300 ms during the run — the snapshot call
+    // alone takes 400 ms, and only a frozen server stops the writer.
+    let mut longest = 0;
+    let mut i = 0;
+    while i < samples.len() {
+        let mut j = i;
+        while j + 1 < samples.len() && samples[j + 1].2 == samples[i].2 {
+            j += 1;
+        }
+        longest = longest.max(samples[j].0.saturating_sub(samples[i].1));
+        i = j + 1;
+    }
+    assert!(longest >= 300, "the workload never stood still for 300 ms (longest {longest} ms): {samples:?}");
+    // Really thawed: the workload goes on, and no server is still quiesced.
+    let before = env.admin_get("/_emulator/status").await["writers"]["site-a:vims"]["txn"].as_i64().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let after = env.admin_get("/_emulator/status").await["writers"]["site-a:vims"]["txn"].as_i64().unwrap();
+    assert!(after > before, "the workload is writing again ({before} → {after})");
+    let srvs = env.api("site-a", "compute", "/servers/detail").await;
+    for srv in srvs["servers"].as_array().unwrap() {
+        assert_eq!(s(srv, "status"), "ACTIVE");
+        for (act, want) in [("quiesce", 202), ("unquiesce", 202)] {
+            let code = server_action(env, s(srv, "id"), act).await;
+            assert_eq!(code, want, "{act} of {} (409 = it was left quiesced)", s(srv, "name"));
+        }
+    }
+    let ids: Vec<String> = p.values("b").into_iter().map(|(_, v)| s(&v, "id").to_string()).collect();
+    let (ok, detail) = invariant(env, "site-a", "backup_ids", &ids).await;
+    assert!(ok, "consistent recovery point: {detail}");
+    p
+}
+
+async fn server_action(env: &Env, id: &str, action: &str) -> u16 {
+    let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "operator", "domain": {"name": "Default"}, "password": "lifeboat"}}},
+        "scope": {"project": {"name": "vnf-ops", "domain": {"name": "Default"}}}}});
+    let http = reqwest::Client::new();
+    let r = http.post(format!("{}/auth/tokens", env.emu.keystone_url())).json(&body).send().await.expect("token");
+    let tok = r.headers()["X-Subject-Token"].to_str().unwrap().to_string();
+    http.post(format!("{}/compute/v2.1/servers/{id}/action", env.emu.site_url(Site::A)))
+        .header("X-Auth-Token", tok)
+        .json(&json!({action: null}))
+        .send()
+        .await
+        .expect("server action")
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protect_with_nova_quiesce_freezes_and_thaws_in_order() {
+    let env = Env::start().await;
+    let p = protect_with_method(&env, json!({"vnf": "vims", "method": "nova-quiesce"})).await;
+    assert_eq!(p.succeeded("cinder.backup").len(), 12);
+    env.emu.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protect_with_a_hook_freezes_and_thaws_in_order() {
+    let env = Env::start().await;
+    let (url, log, task) = vnfm_proxy(env.emu.admin_url()).await;
+    let p = protect_with_method(&env, json!({"vnf": "vims", "method": "hook", "hook_url": url})).await;
+    assert_eq!(p.succeeded("cinder.backup").len(), 12);
+    // The emulator's own answers, in the order it applied them.
+    let log = log.lock().unwrap().clone();
+    let want: Vec<String> = ["db-1", "db-2", "app-1", "app-2", "lb-1", "lb-2"].iter().map(|n| format!("vims-{n} (site-a) frozen")).chain(
+        ["lb-2", "lb-1", "app-2", "app-1", "db-2", "db-1"].iter().map(|n| format!("vims-{n} (site-a) thawed")),
+    ).collect();
+    assert_eq!(log, want);
+    task.abort();
+    env.emu.shutdown().await;
+}
+
+/// The `within` watchdog over HTTP: the group snapshot call is slowed to
+/// 3 s, the scope allows 1 s — the body is abandoned, the servers thawed in
+/// reverse order, the run fails naming the watchdog, and no server stayed
+/// frozen much longer than allowed (1 s, plus the freezes and thaws
+/// themselves).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watchdog_expiry_thaws_and_fails_the_run() {
+    let env = Env::start().await;
+    env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: group_snapshots, latency: {kind: fixed, ms: 3000}}\n");
+    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr")).unwrap().replace("within 30s", "within 1s");
+    let plan = e2e::compile_text("protect-1s.dr", &text);
+    let p = env.run_plan(&plan, json!({"vnf": "vims"}), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+    env.emu.clear_faults();
+    assert!(!p.ok(), "the watchdog fails the run");
+    assert!(p.events.iter().any(|e| matches!(&e.kind, lifeboat_exec::EventKind::WatchdogExpired { within_ms: 1000, .. })), "{}", p.describe());
+    assert!(format!("{:?}", p.result.outcome).contains("watchdog"), "the failure names the watchdog: {:?}", p.result.outcome);
+    let at = |f: &dyn Fn(&lifeboat_exec::EventKind) -> bool| -> Vec<u64> { p.events.iter().filter(|e| f(&e.kind)).map(|e| e.at_ms).collect() };
+    let frozen = at(&|k| matches!(k, lifeboat_exec::EventKind::FreezeStarted { .. }));
+    let thawed = at(&|k| matches!(k, lifeboat_exec::EventKind::Thawed { .. }));
+    assert_eq!((frozen.len(), thawed.len()), (6, 6));
+    let first_frozen = frozen[0];
+    let last_thawed = *thawed.last().unwrap();
+    assert!(last_thawed - first_frozen < 2500, "frozen for {} ms: the 3 s snapshot call was not waited for", last_thawed - first_frozen);
+    let targets = |f: &dyn Fn(&lifeboat_exec::EventKind) -> Option<String>| -> Vec<String> { p.events.iter().filter_map(|e| f(&e.kind)).collect() };
+    let mut order = targets(&|k| match k { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None });
+    order.reverse();
+    assert_eq!(targets(&|k| match k { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }), order);
+    // Give the abandoned snapshot call time to land, then: every server up,
+    // and the cleanup removed what the late call made.
+    tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
+    let srvs = env.api("site-a", "compute", "/servers/detail").await;
+    assert!(srvs["servers"].as_array().unwrap().iter().all(|v| s(v, "status") == "ACTIVE"), "no server left paused");
+    env.emu.shutdown().await;
+}
+
+/// Transient 5xx answers are retried with backoff: every backup POST beyond
+/// two a second answers 503 (with `Retry-After: 0`, which is no hint: the
+/// exponential backoff applies) — the run retries them and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried() {
+    let env = Env::start().await;
+    env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: /backups, rate_limit: {max_requests: 2, per_seconds: 1, status: 503, retry_after_s: 0}}\n");
+    // The bundled runbook with a shorter backoff (the catalogue's is 10 s).
+    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr")).unwrap().replace("retry 3 timeout 30m", "retry 6 backoff 1s timeout 30m");
+    assert!(text.contains("backoff 1s timeout 30m"));
+    let plan = e2e::compile_text("protect-backoff.dr", &text);
+    let p = env.run_plan(&plan, json!({"vnf": "vims"}), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+    env.emu.clear_faults();
+    assert!(p.ok(), "protect: {}", p.describe());
+    let retried: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::StepRetrying { instance, error, .. } if error.contains("503") => Some(instance.clone()), _ => None }).collect();
+    assert!(retried.iter().any(|i| i.starts_with("b[")), "backups were retried after 503: {}", p.describe());
+    let delays: Vec<u64> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::StepRetrying { delay_ms, .. } => Some(*delay_ms), _ => None }).collect();
+    assert!(delays.iter().all(|d| *d > 0), "backed off before each retry: {delays:?}");
+    assert_eq!(p.succeeded("cinder.backup").len(), 12);
     env.emu.shutdown().await;
 }

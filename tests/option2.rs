@@ -60,3 +60,41 @@ async fn protect_failure_compensates() {
     assert_eq!(after, before, "nothing left behind: {before} → {after}\n{}", p.describe());
     env.emu.shutdown().await;
 }
+
+/// Attaching a data volume fails at site-b, after the first boot group's
+/// volumes were restored and its servers booted: recover compensates — no
+/// server and no restored volume left at site-b, the imported backups (the
+/// recovery point) kept — and the error names the step, the resource and
+/// the site. A retry without the fault recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_failure_mid_run_compensates() {
+    let env = Env::start().await;
+    let p = env.run("option2/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    env.emu.set_site_down(Site::A, true);
+    env.faults("rules:\n  - {site: site-b, service: compute, method: POST, path_contains: os-volume_attachments, error_rate: 1.0, error_status: 400}\n");
+    let r = env.run("option2/recover", json!({"vnf": "vims"})).await;
+    env.emu.clear_faults();
+    assert!(!r.ok(), "recover must fail");
+    assert!(!r.succeeded("nova.boot_from_volume").is_empty(), "the failure came after servers were booted: {}", r.describe());
+    let (instance, error) = r.first_failure().expect("a failed step");
+    assert!(instance.contains("att"), "the attach step failed: {instance}: {error}");
+    assert!(error.contains("site-b") && error.contains("server"), "the error names the resource and the site: {error}");
+    let comp = r.compensated();
+    assert!(comp.iter().any(|i| i.contains("srv")) && comp.iter().any(|i| i.contains("vol")), "servers and restored volumes undone: {comp:?}");
+    // In reverse order: a server is deleted before the boot volume it was
+    // booted from (restored before it) is.
+    let last_srv = comp.iter().rposition(|i| i.starts_with("srv")).unwrap();
+    let first_boot = comp.iter().position(|i| i.starts_with("bvol")).expect("boot volumes undone");
+    assert!(last_srv < first_boot, "servers undone before their boot volumes: {comp:?}");
+    let c = env.counts().await;
+    assert_eq!(c["site-b"]["servers"], json!(0), "{c}\n{}", r.describe());
+    assert_eq!(c["site-b"]["volumes"], json!(0), "{c}\n{}", r.describe());
+    assert_eq!(c["site-b"]["snapshots"], json!(0), "{c}");
+    let imported = c["site-b"]["backups"].as_i64().unwrap();
+    assert!(imported > 0 && imported <= 12, "imported backups kept: {c}");
+    assert_eq!(r.result.compensation_failures, 0, "{}", r.describe());
+    let r2 = env.run("option2/recover", json!({"vnf": "vims"})).await;
+    assert!(r2.ok(), "recover after the fault: {}", r2.describe());
+    env.emu.shutdown().await;
+}

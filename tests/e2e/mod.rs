@@ -297,3 +297,43 @@ pub async fn check_recovered(env: &Env, run: &Run, prod: &BTreeMap<String, Strin
     }
 }
 
+
+impl Run {
+    /// The first failed step: (instance, error).
+    pub fn first_failure(&self) -> Option<(String, String)> {
+        self.events.iter().find_map(|e| match &e.kind {
+            EventKind::StepFailed { instance, error } => Some((instance.clone(), error.clone())),
+            _ => None,
+        })
+    }
+
+    /// Instances compensated (undone) by the saga, in order.
+    pub fn compensated(&self) -> Vec<String> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                EventKind::Compensated { instance } => Some(instance.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+impl Env {
+    /// Installs a fault profile (YAML).
+    pub fn faults(&self, yaml: &str) {
+        self.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str(yaml).unwrap_or_else(|e| panic!("fault profile: {e}\n{yaml}")));
+    }
+
+    /// Every server at `site` with its status.
+    pub async fn server_statuses(&self, site: &str) -> Vec<(String, String)> {
+        let srvs = self.api(site, "compute", "/servers/detail").await;
+        srvs["servers"].as_array().map(|l| l.iter().map(|v| (s(v, "name").to_string(), s(v, "status").to_string())).collect()).unwrap_or_default()
+    }
+
+    /// Every volume at `site`: (name, status, volume_type).
+    pub async fn volumes(&self, site: &str) -> Vec<(String, String, String)> {
+        let vols = self.api(site, "volume", "/volumes/detail").await;
+        vols["volumes"].as_array().map(|l| l.iter().map(|v| (s(v, "name").to_string(), s(v, "status").to_string(), s(v, "volume_type").to_string())).collect()).unwrap_or_default()
+    }
+}

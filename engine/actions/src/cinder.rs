@@ -67,24 +67,46 @@ fn ok_if_gone(action: &str, r: lifeboat_openstack::Result<()>) -> Result<(), Act
 
 // ---------- volumes ----------
 
+/// One server's volumes, its boot volume first.
+async fn volumes_of_server(cx: &Ctx<'_>, c: &Client, s: ServerRec) -> Result<Vec<VolumeRec>, ActionError> {
+    let server = c.nova().server(&s.id).await.act(cx.action())?;
+    let atts = c.nova().attachments(&s.id).await.act(cx.action())?;
+    let ordered = crate::nova::ordered_volume_ids(&server, &atts);
+    let mut out = Vec::with_capacity(ordered.len());
+    for vid in &ordered {
+        let v = c.cinder().volume(vid).await.act(cx.action())?;
+        let mut r = volume_rec(&v, c.site());
+        if let Some(a) = atts.iter().find(|a| &a.volume_id == vid) {
+            r.server_id = s.id.clone();
+            r.device = a.device.clone();
+        }
+        out.push(r);
+    }
+    Ok(out)
+}
+
+/// Servers `volumes_of` looks at at once.
+const VOLUMES_OF_CONCURRENCY: usize = 4;
+
 pub async fn volumes_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let servers: Vec<ServerRec> = cx.args.list("servers")?;
     if servers.is_empty() {
         return cx.value(Vec::<VolumeRec>::new());
     }
     let c = cx.client_for_call()?;
+    // Servers are looked at side by side (a few at a time: API politeness),
+    // the result in the servers' order: with a hundred servers, one after
+    // the other took seconds of round trips.
+    use futures::stream::{self, StreamExt, TryStreamExt};
+    let per_server: Vec<Vec<VolumeRec>> = stream::iter(servers.into_iter())
+        .map(|s| volumes_of_server(cx, c, s))
+        .buffered(VOLUMES_OF_CONCURRENCY)
+        .try_collect()
+        .await?;
+    // Boot volumes first (each server's first), then the data volumes.
     let (mut boot, mut data) = (Vec::new(), Vec::new());
-    for s in &servers {
-        let server = c.nova().server(&s.id).await.act(cx.action())?;
-        let atts = c.nova().attachments(&s.id).await.act(cx.action())?;
-        let ordered = crate::nova::ordered_volume_ids(&server, &atts);
-        for (i, vid) in ordered.iter().enumerate() {
-            let v = c.cinder().volume(vid).await.act(cx.action())?;
-            let mut r = volume_rec(&v, c.site());
-            if let Some(a) = atts.iter().find(|a| &a.volume_id == vid) {
-                r.server_id = s.id.clone();
-                r.device = a.device.clone();
-            }
+    for vols in per_server {
+        for (i, r) in vols.into_iter().enumerate() {
             if i == 0 {
                 boot.push(r);
             } else {
@@ -675,8 +697,55 @@ pub async fn restore_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let v = ensure_tagged(cx, c, v, Some(&origin)).await?;
     wait_backup(cx, c, &b.id).await?;
     let mut out = cx.value(volume_rec(&v, c.site()))?;
-    out.bytes_moved = v.size * GIB;
+    out.bytes_moved = restored_bytes(cx, c, &b.id).await;
     Ok(out)
+}
+
+/// Bytes a restore read from the backup store: the data of every backup in
+/// the chain it rebuilds (an incremental restore reads its parents too),
+/// each counted as [`bytes_moved`] counts it — what the service reports
+/// (`emulator:bytes_moved`), else the object count (real Cinder), else the
+/// logical size of a full backup. The chain is followed through
+/// `export_record` (whose record names `parent_id`, on real Cinder as on the
+/// emulator). Only a figure for the report: when a member cannot be read,
+/// the sum stops there (logged), the restore itself has succeeded.
+async fn restored_bytes(cx: &Ctx<'_>, c: &Client, backup_id: &str) -> u64 {
+    let mut total = 0u64;
+    let mut next = Some(backup_id.to_string());
+    let mut seen = std::collections::HashSet::new();
+    while let Some(id) = next.take() {
+        if !seen.insert(id.clone()) || seen.len() > 1000 {
+            break;
+        }
+        let raw: Value = match c
+            .request(lifeboat_openstack::Service::BlockStorage, reqwest::Method::GET, format!("backups/{id}"))
+            .microversion(lifeboat_openstack::cinder::MV_BACKUPS)
+            .call("GET /backups/{id}")
+            .resource(format!("backup {id}"))
+            .send_json()
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(step = %cx.call.step, backup = %id, error = %e, "bytes restored: cannot read a backup of the chain; the figure stops there");
+                break;
+            }
+        };
+        let raw = raw.get("backup").cloned().unwrap_or(Value::Null);
+        let Ok(b) = serde_json::from_value::<Backup>(raw.clone()) else { break };
+        total += bytes_moved(&raw, &b);
+        if !b.is_incremental {
+            break;
+        }
+        next = match c.cinder().export_backup(&id).await {
+            Ok(r) => record_field(&BackupRecordRec { backup_service: r.backup_service, backup_url: r.backup_url }, "parent_id"),
+            Err(e) => {
+                tracing::warn!(step = %cx.call.step, backup = %id, error = %e, "bytes restored: cannot read the parent of a backup; the figure stops there");
+                None
+            }
+        };
+    }
+    total
 }
 
 // ---------- retype, replication ----------
@@ -782,9 +851,32 @@ pub async fn manage_existing(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
     let vt = cx.args.string("volume_type")?;
     let bootable = cx.args.bool("bootable", false)?;
     let vt = Some(vt.as_str()).filter(|t| !t.is_empty());
-    let v = c.cinder().manage_volume(&rep.host, &rep.reference, &name, vt, bootable, &tag_metadata(cx.call, &rep.volume_id)).await.act(cx.action())?;
+    // Adopted by an earlier run (a failover that failed after adopting and
+    // kept what it adopted): a backend volume can be managed only once — on
+    // real Cinder the driver renames it, on the emulator it answers "already
+    // managed" — so that volume is the replica now, and it is taken as is.
+    if let Some(v) = adopted_earlier(cx, c, &rep).await? {
+        tracing::info!(step = %cx.call.step, replica = %rep.reference, volume = %v.id, site = %c.site(), "replica adopted by an earlier run: reused");
+        return cx.value(volume_rec(&v, c.site()));
+    }
+    let mut meta = tag_metadata(cx.call, &rep.volume_id);
+    meta.insert(META_REPLICA_REF.into(), json!(rep.reference));
+    let v = c.cinder().manage_volume(&rep.host, &rep.reference, &name, vt, bootable, &meta).await.act(cx.action())?;
     let v = wait_volume(cx, c, &v.id, &["available"]).await?;
     cx.value(volume_rec(&v, c.site()))
+}
+
+/// Metadata key naming the backend reference a managed volume was adopted
+/// from (set by `manage_existing`).
+pub const META_REPLICA_REF: &str = "lifeboat_replica_ref";
+
+/// A volume at the replica's site that an earlier `manage_existing` made
+/// from the same backend reference, available (not attached to anything).
+/// One attached or in another state is not reused: the error of the manage
+/// call that follows says what is wrong.
+async fn adopted_earlier(cx: &Ctx<'_>, c: &Client, rep: &ReplicaRec) -> Result<Option<Volume>, ActionError> {
+    let vols = c.cinder().volumes(&[]).await.act(cx.action())?;
+    Ok(vols.into_iter().find(|v| v.metadata.get(META_REPLICA_REF) == Some(&rep.reference) && v.status == "available" && v.attachments.is_empty()))
 }
 
 pub async fn unmanage(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {

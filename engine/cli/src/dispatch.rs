@@ -53,6 +53,8 @@ pub async fn follow(mut h: RunHandle, output: Output, bar: Option<ProgressBar>) 
     let mut report = Report::default();
     let (mut started, mut done) = (0u64, 0u64);
     let mut frozen: Vec<String> = Vec::new();
+    // When the current quiesce window opened (the first freeze of a scope).
+    let mut window_start: Option<std::time::Instant> = None;
     while let Some(ev) = h.events.recv().await {
         report.apply(&ev);
         match output {
@@ -69,8 +71,14 @@ pub async fn follow(mut h: RunHandle, output: Output, bar: Option<ProgressBar>) 
                     | EventKind::StepFailed { .. }
                     | EventKind::StepSkipped { .. }
                     | EventKind::StepCancelled { .. } => done += 1,
+                    EventKind::FreezeStarted { .. } if frozen.is_empty() => window_start = Some(std::time::Instant::now()),
                     EventKind::Frozen { target, .. } => frozen.push(target.clone()),
-                    EventKind::Thawed { target, .. } => frozen.retain(|t| t != target),
+                    EventKind::Thawed { target, .. } => {
+                        frozen.retain(|t| t != target);
+                        if frozen.is_empty() {
+                            window_start = None;
+                        }
+                    }
                     EventKind::StepRetrying { instance, attempt, error, .. } => {
                         let line = format!("retrying {instance} (attempt {attempt}): {error}");
                         match &bar {
@@ -86,7 +94,11 @@ pub async fn follow(mut h: RunHandle, output: Output, bar: Option<ProgressBar>) 
                 if let Some(b) = &bar {
                     b.set_length(started.max(done));
                     b.set_position(done);
-                    let q = if frozen.is_empty() { String::new() } else { format!(" · quiesced: {}", frozen.join(", ")) };
+                    let q = match (frozen.is_empty(), window_start) {
+                        (false, Some(t)) => format!(" · quiesce window {:.1}s: {}", t.elapsed().as_secs_f64(), frozen.join(", ")),
+                        (false, None) => format!(" · quiesced: {}", frozen.join(", ")),
+                        _ => String::new(),
+                    };
                     b.set_message(format!("· {}{q}", fmt_bytes(report.bytes_moved)));
                 }
             }

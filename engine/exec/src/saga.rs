@@ -175,16 +175,6 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         });
         false
     };
-    rt.events.emit(match kind {
-        SagaKind::Compensate => EventKind::CompensationStarted {
-            instance: instance.clone(),
-            action: call_def.action.clone(),
-        },
-        SagaKind::Cleanup => EventKind::CleanupStarted {
-            instance: instance.clone(),
-            action: call_def.action.clone(),
-        },
-    });
     let args = match eval_args(rt, &c.frame, &call_def.args, Some((&c.value, &c.args))) {
         Ok(a) => a,
         Err(e) => return fail(format!("{}: {e}", call_def.action)),
@@ -223,6 +213,19 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
     if let Err(e) = rt.journal.append(&intent).await {
         return fail(format!("not started, the journal cannot be written: {e}"));
     }
+    // Announced once its intent is journaled: the call starts now (its
+    // duration, as events show it, is the call's own plus any wait for a
+    // site permit).
+    rt.events.emit(match kind {
+        SagaKind::Compensate => EventKind::CompensationStarted {
+            instance: instance.clone(),
+            action: call_def.action.clone(),
+        },
+        SagaKind::Cleanup => EventKind::CleanupStarted {
+            instance: instance.clone(),
+            action: call_def.action.clone(),
+        },
+    });
     let mut m = StepMachine::new();
     m.go(StepState::Ready);
     let res = call_with_retries(rt, &mut call, policy, None, true, false, &mut m).await;

@@ -14,7 +14,7 @@
 //! - the call's timeout is handed to the action and also enforced around the
 //!   call (plus a grace period, so the action can report its own timeout);
 //! - a transient error is retried after the server's `retry_after` when it
-//!   gave one, else after an exponential backoff (`backoff · 2^(n-1)`, capped)
+//!   gave one (and it is not zero; plus up to 25 % jitter), else after an exponential backoff (`backoff · 2^(n-1)`, capped)
 //!   with jitter (uniform in [½, 1] of it); permanent errors are not retried;
 //!   timeouts only when the policy says so (thaws);
 //! - before a retry, [`crate::action::Actions::find_created`] is asked whether the failed
@@ -216,8 +216,15 @@ pub(crate) async fn call_with_retries(
             m.go(StepState::Cancelled);
             return Err(CallFailure::Cancelled);
         }
-        let delay = retry_after
-            .unwrap_or_else(|| backoff_delay(policy.backoff, attempt, rt.config.backoff_cap));
+        // A `Retry-After: 0` is no hint at all: retrying at once would hit
+        // an overloaded service again; the backoff applies.
+        // A server's Retry-After is honoured, plus up to a quarter more at
+        // random, so that calls turned away together do not all come back
+        // in the same instant (and are turned away together again).
+        let delay = match retry_after.filter(|d| !d.is_zero()) {
+            Some(ra) => ra.mul_f64(1.0 + rand::thread_rng().gen_range(0.0..=0.25)),
+            None => backoff_delay(policy.backoff, attempt, rt.config.backoff_cap),
+        };
         m.go(StepState::Waiting { attempt, delay });
         if emit {
             rt.events.emit(EventKind::StepRetrying {

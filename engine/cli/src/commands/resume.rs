@@ -1,14 +1,16 @@
-//! `lifeboat resume RUN [--confirm] [--json] [--state-dir DIR]`: continue a
+//! `lifeboat resume RUN [--max-in-flight N] [--site-limit SITE=N]… [--confirm]
+//! [--json] [--state-dir DIR]`: continue a
 //! run after a crash or a second Ctrl-C. The executor thaws whatever the
 //! journal says may still be frozen first, then reconciles calls in doubt
 //! (no duplicates), then goes on. The clouds are those the run started with
-//! (`sites.json` in the run dir).
+//! (`sites.json` in the run dir), and so are the limits (`limits.json`)
+//! unless given again.
 
 use super::{runtime, EXIT_ERRORS};
 use crate::cloud::{self, SitesConfig};
 use crate::dispatch::{self, Output};
 use crate::state::{self, SITES_FILE};
-use lifeboat_exec::Executor;
+use lifeboat_exec::{ExecConfig, Executor, Limits};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -16,6 +18,8 @@ use std::sync::Arc;
 pub struct Args {
     /// The run id (see `lifeboat runs`) or a run directory.
     pub run: String,
+    #[command(flatten)]
+    pub limits: super::run::LimitOpts,
     /// Approve every `approve` step in advance (needed without a terminal).
     #[arg(long)]
     pub confirm: bool,
@@ -41,6 +45,14 @@ pub fn run(args: Args) -> u8 {
             return EXIT_ERRORS;
         }
     };
+    let base: Limits = state::read_json(&dir.join(super::run::LIMITS_FILE)).unwrap_or_default();
+    let limits = match args.limits.apply(base) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}\nnothing was resumed");
+            return EXIT_ERRORS;
+        }
+    };
     let output = if args.json { Output::Json } else { Output::Human };
     let rt = match runtime() {
         Ok(rt) => rt,
@@ -55,7 +67,7 @@ pub fn run(args: Args) -> u8 {
             }
         };
         let bar = dispatch::progress_bar(output);
-        let exec = Executor::new(Arc::new(actions)).with_approver(crate::approver::choose(args.confirm, bar.clone()));
+        let exec = Executor::new(Arc::new(actions)).with_config(ExecConfig { limits, ..ExecConfig::default() }).with_approver(crate::approver::choose(args.confirm, bar.clone()));
         let handle = exec.spawn_resume(dir);
         super::run::finish(dispatch::follow(handle, output, bar).await, output)
     })

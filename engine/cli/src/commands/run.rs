@@ -1,5 +1,5 @@
 //! `lifeboat run RUNBOOK [--param k=v]… [--cloud C] [--site-cloud S=C[:R]]…
-//! [--confirm] [--json] [--state-dir DIR]`: compile, bind the parameters,
+//! [--max-in-flight N] [--site-limit SITE=N]… [--confirm] [--json] [--state-dir DIR]`: compile, bind the parameters,
 //! choose the clouds, then run under `<state>/runs/<id>/` and print the
 //! report. Nothing is touched before every input is known good.
 //!
@@ -10,7 +10,7 @@ use crate::cloud::{self, CloudArgs};
 use crate::dispatch::{self, Output};
 use crate::state::{self, PARAMS_FILE, SITES_FILE};
 use lifeboat_dsl::params;
-use lifeboat_exec::{new_run_id, Executor};
+use lifeboat_exec::{new_run_id, ExecConfig, Executor, Limits};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -22,6 +22,41 @@ pub struct CloudOpts {
     /// Per-site cloud and region, `SITE=CLOUD[:REGION]` (repeatable).
     #[arg(long = "site-cloud", value_name = "SITE=CLOUD[:REGION]")]
     pub site_clouds: Vec<String>,
+}
+
+/// API politeness: how many calls may be in flight per site.
+#[derive(clap::Args, Debug, Default)]
+pub struct LimitOpts {
+    /// Calls in flight per site at most (default 8).
+    #[arg(long, value_name = "N")]
+    pub max_in_flight: Option<usize>,
+    /// The limit of one site, `SITE=N` (repeatable).
+    #[arg(long = "site-limit", value_name = "SITE=N")]
+    pub site_limits: Vec<String>,
+}
+
+/// Kept in the run dir, so that `resume` goes on with the same limits.
+pub const LIMITS_FILE: &str = "limits.json";
+
+impl LimitOpts {
+    /// The limits asked for, on top of `base`; a bad value is an error.
+    pub fn apply(&self, mut base: Limits) -> Result<Limits, String> {
+        if let Some(n) = self.max_in_flight {
+            if n == 0 {
+                return Err("--max-in-flight must be at least 1".into());
+            }
+            base.default_per_site = n;
+        }
+        for s in &self.site_limits {
+            let (site, n) = s.split_once('=').ok_or_else(|| format!("--site-limit {s:?}: expected SITE=N"))?;
+            let n: usize = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| format!("--site-limit {s:?}: N must be a whole number of at least 1"))?;
+            if site.trim().is_empty() {
+                return Err(format!("--site-limit {s:?}: the site is missing"));
+            }
+            base = base.with_site(site.trim(), n);
+        }
+        Ok(base)
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -36,6 +71,8 @@ pub struct Args {
     pub params: Vec<String>,
     #[command(flatten)]
     pub clouds: CloudOpts,
+    #[command(flatten)]
+    pub limits: LimitOpts,
     /// Approve every `approve` step in advance (needed without a terminal).
     #[arg(long)]
     pub confirm: bool,
@@ -74,6 +111,13 @@ pub fn run(args: Args) -> u8 {
                 eprintln!("error: {e}");
             }
             eprintln!("nothing was run");
+            return EXIT_ERRORS;
+        }
+    };
+    let limits = match args.limits.apply(Limits::default()) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}\nnothing was run");
             return EXIT_ERRORS;
         }
     };
@@ -116,6 +160,7 @@ pub fn run(args: Args) -> u8 {
         for (file, res) in [
             (PARAMS_FILE, state::write_json(&dir.join(PARAMS_FILE), &values)),
             (SITES_FILE, state::write_json(&dir.join(SITES_FILE), &sites_cfg)),
+            (LIMITS_FILE, state::write_json(&dir.join(LIMITS_FILE), &limits)),
         ] {
             if let Err(e) = res {
                 eprintln!("error: {file}: {e}");
@@ -123,7 +168,8 @@ pub fn run(args: Args) -> u8 {
             }
         }
         let bar = dispatch::progress_bar(output);
-        let exec = Executor::new(Arc::new(actions)).with_approver(crate::approver::choose(args.confirm, bar.clone()));
+        let config = ExecConfig { limits, ..ExecConfig::default() };
+        let exec = Executor::new(Arc::new(actions)).with_config(config).with_approver(crate::approver::choose(args.confirm, bar.clone()));
         tracing::info!(run = %id, runbook = %plan.runbook, dir = %dir.display(), "run starting");
         super::runs::record_start(&state, &id, &plan.runbook, &values, &sites_cfg, &dir);
         let handle = exec.spawn(plan, values, dir, Some(id.clone()));
