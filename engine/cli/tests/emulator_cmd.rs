@@ -199,6 +199,7 @@ fn serve_down_up_fault_expire_and_sigint() {
     // down site-a: connections to site-a refused, site-b and Keystone still answer.
     let o = emulator(&state, &["down", "site-a"]);
     assert!(o.status.success(), "{}", text(&o));
+    assert!(text(&o).contains(r#""settled":true"#), "down answers once the port is closed: {}", text(&o));
     assert_eq!(serve.status()["sites"]["site-a"]["down"], json!(true));
     let e = TcpStream::connect(host_port(&site_a)).expect_err("site-a refuses connections");
     assert_eq!(e.kind(), std::io::ErrorKind::ConnectionRefused, "{e}");

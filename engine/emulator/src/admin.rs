@@ -61,11 +61,16 @@ fn timing_json(t: &crate::server::Timing) -> Value {
     })
 }
 
+/// How long `down`/`up` wait for the site's listener to close or reopen its port.
+const SETTLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub async fn site_down(State(sh): State<Arc<Shared>>, Path(site): Path<String>) -> Response {
     match site_of(&site) {
         Ok(s) => {
             sh.switches[s.index()].set(true);
-            Json(json!({"site": s.name(), "down": true})).into_response()
+            // Answer once the port really is closed, so the caller's next connection sees it.
+            let settled = sh.switches[s.index()].settled(SETTLE_LIMIT).await;
+            Json(json!({"site": s.name(), "down": true, "settled": settled})).into_response()
         }
         Err(r) => r,
     }
@@ -75,7 +80,9 @@ pub async fn site_up(State(sh): State<Arc<Shared>>, Path(site): Path<String>) ->
     match site_of(&site) {
         Ok(s) => {
             sh.switches[s.index()].set(false);
-            Json(json!({"site": s.name(), "down": false})).into_response()
+            // Answer once the port really is open again, so the caller's next connection sees it.
+            let settled = sh.switches[s.index()].settled(SETTLE_LIMIT).await;
+            Json(json!({"site": s.name(), "down": false, "settled": settled})).into_response()
         }
         Err(r) => r,
     }

@@ -99,19 +99,32 @@ impl EmulatorConfig {
 pub struct SiteSwitch {
     pub down: AtomicBool,
     tx: watch::Sender<bool>,
+    /// Whether the site's listener holds its port right now (its answer to `tx`).
+    bound: Arc<watch::Sender<bool>>,
 }
 
 impl SiteSwitch {
     fn new() -> Self {
         let (tx, _rx) = watch::channel(false);
-        SiteSwitch { down: AtomicBool::new(false), tx }
+        let (bound, _rx) = watch::channel(true);
+        SiteSwitch { down: AtomicBool::new(false), tx, bound: Arc::new(bound) }
     }
+    /// Flip the switch. The listener unbinds or binds its port soon after;
+    /// [`SiteSwitch::settled`] waits for that.
     pub fn set(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
         self.tx.send_replace(down);
     }
     pub fn is_down(&self) -> bool {
         self.down.load(Ordering::SeqCst)
+    }
+    /// Wait (at most `limit`) until the listener has acted on the switch: its
+    /// port closed when down, open again when up. `false` if it did not in time
+    /// (e.g. the port was taken by another process while the site was down).
+    pub async fn settled(&self, limit: Duration) -> bool {
+        let want_bound = !self.is_down();
+        let mut rx = self.bound.subscribe();
+        tokio::time::timeout(limit, rx.wait_for(|b| *b == want_bound)).await.map(|r| r.is_ok()).unwrap_or(false)
     }
 }
 
@@ -232,6 +245,7 @@ pub struct SiteListener {
     addr: SocketAddr,
     inner: Option<TcpListener>,
     down: watch::Receiver<bool>,
+    bound: Arc<watch::Sender<bool>>,
 }
 
 impl Listener for SiteListener {
@@ -242,6 +256,7 @@ impl Listener for SiteListener {
         loop {
             if *self.down.borrow_and_update() {
                 self.inner = None;
+                self.bound.send_replace(false);
                 if self.down.changed().await.is_err() {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }
@@ -249,7 +264,10 @@ impl Listener for SiteListener {
             }
             if self.inner.is_none() {
                 match bind_reuse(self.addr) {
-                    Ok(l) => self.inner = Some(l),
+                    Ok(l) => {
+                        self.inner = Some(l);
+                        self.bound.send_replace(true);
+                    }
                     Err(_) => {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                         continue;
@@ -301,7 +319,7 @@ pub(crate) fn bind(host: IpAddr, port: u16, what: &str) -> Result<(TcpListener, 
 }
 
 pub(crate) fn site_listener(l: TcpListener, addr: SocketAddr, switch: &SiteSwitch) -> SiteListener {
-    SiteListener { addr, inner: Some(l), down: switch.tx.subscribe() }
+    SiteListener { addr, inner: Some(l), down: switch.tx.subscribe(), bound: switch.bound.clone() }
 }
 
 pub(crate) fn new_switches() -> [SiteSwitch; 2] {
