@@ -33,11 +33,8 @@ configure_site(){
   local TURL="rabbit://openstack:$RABBIT_PW@127.0.0.1:5672/$s"
   mkdir -p $E/{cinder,glance,nova,placement} $D/{volumes,cinder/locks,glance/{images,staging,tasks,locks},nova/locks,placement}
 
-  # Several processes write each sqlite file (api, conductor, scheduler,
-  # compute / volume, backup): ?timeout=60 makes a writer wait for the lock
-  # instead of failing. (Not WAL: with WAL, a deferred transaction that read
-  # before another process committed fails at once with SQLITE_BUSY_SNAPSHOT,
-  # which broke volume creates here.)
+  # Every database lives in the harness's MariaDB (lib/mariadb.sh), one per
+  # service and site: site_a_cinder, site_b_nova_api, ...
 
   # ---- glance
   cp $BASE/venv/etc/glance/glance-api-paste.ini $E/glance/
@@ -47,7 +44,7 @@ log_dir = $BASE/log
 log_file = $s-glance-api.log
 enabled_backends = local:file
 [database]
-connection = sqlite:///$D/glance/glance.db?timeout=60
+connection = $(db_url $(db_name $s glance))
 [glance_store]
 default_backend = local
 [local]
@@ -101,7 +98,7 @@ quota_backup_gigabytes = 2000
 quota_groups = 50
 osapi_volume_workers = 1
 [database]
-connection = sqlite:///$D/cinder/cinder.db?timeout=60
+connection = $(db_url $(db_name $s cinder))
 $(authtoken cinder)
 [nova]
 $(svcauth nova $s)
@@ -124,7 +121,7 @@ EOF2
 [DEFAULT]
 log_dir = $BASE/log
 [placement_database]
-connection = sqlite:///$D/placement/placement.db?timeout=60
+connection = $(db_url $(db_name $s placement))
 [api]
 auth_strategy = keystone
 $(authtoken placement)
@@ -153,9 +150,9 @@ discover_hosts_in_cells_interval = 10
 [api]
 auth_strategy = keystone
 [api_database]
-connection = sqlite:///$D/nova/nova_api.db?timeout=60
+connection = $(db_url $(db_name $s nova_api))
 [database]
-connection = sqlite:///$D/nova/nova.db?timeout=60
+connection = $(db_url $(db_name $s nova))
 $(authtoken nova)
 service_token_roles_required = true
 [service_user]
@@ -180,7 +177,7 @@ helper_command = $V/privsep-helper --config-file $N
 helper_command = $V/privsep-helper --config-file $N
 EOF2
   local NM="$V/nova-manage --config-file $N"
-  { $NM api_db sync && $NM cell_v2 map_cell0 --database_connection "sqlite:///$D/nova/nova_cell0.db?timeout=60" &&
+  { $NM api_db sync && $NM cell_v2 map_cell0 --database_connection "$(db_url $(db_name $s nova_cell0))" &&
     $NM cell_v2 create_cell --name cell1 && $NM db sync; } >>$BASE/log/manage.out 2>&1
 }
 
