@@ -2,7 +2,8 @@
 # Install what the real-OpenStack harness runs on: rabbitmq-server and
 # mariadb-server (apt), and one Python venv holding Keystone, Cinder, Nova,
 # Glance, Placement, Swift, the openstack CLI and PyMySQL, all pinned by
-# ../shared/real-openstack/constraints.txt + constraints-extra.txt.
+# constraints.txt (the pip freeze of the verified stack, copied from
+# ../shared/real-openstack/) + constraints-extra.txt.
 #
 # The venv is cached under $LIFEBOAT_REALOS_CACHE (default
 # ~/.cache/lifeboat-realos/venv-<hash of the pins>), so a CI machine pays the
@@ -11,7 +12,7 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-CONS=${LIFEBOAT_REALOS_CONSTRAINTS:-$(realpath -m "$REPO/../shared/real-openstack/constraints.txt")}
+CONS=${LIFEBOAT_REALOS_CONSTRAINTS:-$HERE/constraints.txt}
 [ -f "$CONS" ] || { echo "constraints file $CONS not found (set LIFEBOAT_REALOS_CONSTRAINTS)" >&2; exit 1; }
 
 APT=""
