@@ -1,4 +1,4 @@
-//! The bundled option 1 and option 2 runbooks against REAL OpenStack through
+//! The bundled option 1, 2 and 3 runbooks against REAL OpenStack through
 //! the ordinary CLI (`lifeboat run <name> --cloud real --confirm`, the
 //! harness's clouds.yaml), as an operator would run them:
 //!
@@ -14,6 +14,13 @@
 //! 6. `option1/recover` and `option2/recover` at site-b with site-a down:
 //!    every restored volume's file at site-b is compared byte for byte with
 //!    the copy from step 1, and the servers run with their volumes attached.
+//!
+//! Option 3 (VNF `vmme`) runs alongside: `option3/prepare` retypes its volumes
+//! to `replicated` (the file-backed driver then mirrors them into site-b's
+//! backend), the guests write on, `option3/drill` checks every replica is
+//! manageable at site-b, and after site-a is gone `option3/failover` adopts
+//! the replicas (manage existing) and boots the servers on them; each adopted
+//! volume equals the last content of its site-a volume byte for byte.
 //!
 //! It takes site-a down: one run per stack (the other tests use site-b only).
 
@@ -31,9 +38,12 @@ struct Vnf {
 
 const OPTION1: Vnf = Vnf { name: "vims", servers: 3, volumes: 6 };
 const OPTION2: Vnf = Vnf { name: "vepc", servers: 2, volumes: 4 };
+const OPTION3: Vnf = Vnf { name: "vmme", servers: 2, volumes: 4 };
+/// The driver mirrors every MIRROR_INTERVAL (5 s); wait a little over two.
+const REPLICATION_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(12);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn option1_and_option2_runbooks_through_the_cli_recover_byte_for_byte_with_site_a_down() {
+async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() {
     let Some(stack) = stack_or_skip().await else { return };
     let cli = Cli::new(&stack.base);
     let t0 = std::time::Instant::now();
@@ -105,6 +115,26 @@ async fn option1_and_option2_runbooks_through_the_cli_recover_byte_for_byte_with
         drills.push(d);
     }
 
+    // ---- option 3: replicate, the guests write on, check the replicas ----
+    let prep = cli.run("option3/prepare", &[("vnf", OPTION3.name)]);
+    prep.assert_succeeded();
+    let replicas = prep.results_of("cinder.replica_of");
+    assert_eq!(replicas.len(), OPTION3.volumes, "a replica per volume: {replicas:?}");
+    assert!(replicas.values().all(|r| s(r, "site") == "site-b" && s(r, "ref").starts_with("volume-")), "{replicas:?}");
+    let vmme: Vec<&String> = seed.iter().filter(|(n, _)| n.starts_with(OPTION3.name)).map(|(_, id)| id).collect();
+    assert_eq!(vmme.len(), OPTION3.volumes);
+    for id in &vmme {
+        stack.write_after_snapshot("site-a", id);
+        let mut f = std::fs::OpenOptions::new().write(true).open(stack.volume_file("site-a", &format!("volume-{id}"))).unwrap();
+        use std::io::{Seek, SeekFrom, Write};
+        f.seek(SeekFrom::Start(512 << 20)).unwrap();
+        f.write_all(format!("written after replication started, volume {id}").as_bytes()).unwrap();
+    }
+    tokio::time::sleep(REPLICATION_CATCH_UP).await;
+    let d3 = cli.run("option3/drill", &[("vnf", OPTION3.name)]);
+    d3.assert_succeeded();
+    assert_eq!(d3.results_of("cinder.check_replica").len(), OPTION3.volumes, "every replica checked");
+
     // ---- 5. site-a is gone ----
     stack.site_down("site-a");
 
@@ -137,6 +167,35 @@ async fn option1_and_option2_runbooks_through_the_cli_recover_byte_for_byte_with
         }
         recovers.push(r);
     }
+
+    // ---- option 3: fail over to the replicas ----
+    let f3 = cli.run("option3/failover", &[("vnf", OPTION3.name)]);
+    f3.assert_succeeded();
+    let adopted = f3.results_of("cinder.manage_existing");
+    assert_eq!(adopted.len(), OPTION3.volumes, "every replica adopted: {adopted:?}");
+    for v in adopted.values() {
+        assert_eq!(s(v, "site"), "site-b");
+        let name = name_of.get(s(v, "origin")).unwrap_or_else(|| panic!("option3/failover: adopted volume {v} has no seeded origin"));
+        // The replica holds the LAST content of the site-a volume (the writes
+        // made after prepare included), not the content at prepare time.
+        stack.assert_same_bytes(("site-a", &format!("volume-{}", s(v, "origin"))), ("site-b", &format!("volume-{}", s(v, "id"))), &format!("option3/failover: {name}"));
+        let page = |p: std::path::PathBuf| {
+            let mut buf = vec![0u8; 4096];
+            std::io::Read::read_exact(&mut std::fs::File::open(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display())), &mut buf).unwrap();
+            buf
+        };
+        assert_ne!(page(originals.join(name)), page(stack.volume_file("site-b", &format!("volume-{}", s(v, "id")))), "option3/failover: {name} lacks the writes made after prepare");
+    }
+    let booted = f3.results_of("nova.boot_from_volume");
+    assert_eq!(booted.len(), OPTION3.servers, "option3/failover: every server booted");
+    assert_eq!(f3.results_of("nova.attach_volume").len(), OPTION3.volumes - OPTION3.servers, "option3/failover: every data volume attached");
+    for b in booted.values() {
+        let now = site_b.nova().server(s(b, "id")).await.unwrap_or_else(|e| panic!("option3/failover: server {}: {e}", s(b, "name")));
+        assert_eq!(now.status, "ACTIVE", "option3/failover: {}", s(b, "name"));
+    }
+    recovers.push(prep);
+    recovers.push(d3);
+    recovers.push(f3);
 
     let mut table = String::from("| run | seconds |\n|---|---|\n");
     for r in [&p1, &p2].into_iter().chain(&drills).chain(&recovers) {

@@ -90,7 +90,7 @@ impl Stack {
         let mut tail = vec![0u8; 64];
         fa.seek(SeekFrom::Start(la.saturating_sub(4096))).unwrap();
         fa.read_exact(&mut tail).unwrap();
-        assert!(tail.starts_with(b"END vims-") || tail.starts_with(b"END vepc-"), "{what}: {} does not hold the seeded content: {:?}", pa.display(), String::from_utf8_lossy(&tail));
+        assert!(tail.starts_with(b"END v"), "{what}: {} does not hold the seeded content: {:?}", pa.display(), String::from_utf8_lossy(&tail));
         fa.seek(SeekFrom::Start(0)).unwrap();
         let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
         let mut off = 0u64;

@@ -28,6 +28,8 @@ region_name = $2
 EOF2
 }
 
+other_site(){ case $1 in site-a) echo site-b;; *) echo site-a;; esac; }
+
 configure_site(){
   local s=$1 E=$BASE/etc/$1 D=$BASE/data/$1
   local TURL="rabbit://openstack:$RABBIT_PW@127.0.0.1:5672/$s"
@@ -84,9 +86,11 @@ backup_posix_path = $BASE/data/backups
 backup_workers = 1
 # sha256 per 4 MiB instead of 32 KiB: far fewer Python iterations per GiB
 # (incremental backups then compare 4 MiB blocks). The object size must be a
-# multiple of it: 1 GiB objects.
+# multiple of it: 64 MiB objects. (cinder-backup holds an object in memory,
+# and more while compressing it: with 1 GiB objects and four backups at once
+# it grew past 4 GB of RSS.)
 backup_sha_block_size_bytes = 4194304
-backup_file_size = 1073741824
+backup_file_size = 67108864
 # A DR run makes, per production volume, a snapshot, a temporary volume, a
 # backup and (at the other site) a restored volume: Cinder's default quota of
 # 10 volumes per project is too small even for the 6-volume demo.
@@ -113,6 +117,9 @@ helper_command = $V/privsep-helper --config-file $C
 [file]
 volume_driver = lifeboat_filedriver.FileBackedDriver
 volume_backend_name = file
+# Option 3: volumes of a replication-enabled type are mirrored into the other
+# site's volume dir, where that site's Cinder can manage them.
+replication_device = backend_id:$(other_site $s),volume_dir:$BASE/data/$(other_site $s)/volumes
 EOF2
   $V/cinder-manage --config-file $C db sync >>$BASE/log/manage.out 2>&1
 

@@ -2,15 +2,19 @@
 
 Both sites (as the keystone admin): flavor m1.small, group type `consistent`
 (consistent_group_snapshot_enabled='<is> True', the default group type in
-cinder.conf). Site-a (as Lifeboat's operator, project vnf-ops): two VNFs,
-servers booted from volume with networks "none" (option 1's tests protect
-`vims`, option 2's `vepc`, so each has its own manifest):
+cinder.conf), volume type `replicated` (replication_enabled='<is> True': the
+file-backed driver mirrors such volumes to the other site). Site-a (as
+Lifeboat's operator, project vnf-ops): three VNFs, servers booted from volume
+with networks "none" (option 1's tests protect `vims`, option 2's `vepc`,
+option 3's `vmme`, so each has its own manifest):
 
     vims-db-1  role db  priority 1      each: <name>-boot (1 GiB, bootable, /dev/vda)
     vims-app-1 role app priority 2            <name>-data (1 GiB, /dev/vdb)
     vims-lb-1  role lb  priority 3      tags <vnf>, vnf:<vnf>; metadata role, priority, vnf
     vepc-db-1  role db  priority 1
     vepc-app-1 role app priority 2
+    vmme-db-1  role db  priority 1      (option 3's: replicated by option3/prepare)
+    vmme-app-1 role app priority 2
 
 Every volume gets known, non-zero content written straight into the
 file-backed driver's file (BASE/data/site-a/volumes/volume-<id>): a header
@@ -33,7 +37,8 @@ BASE = sys.argv[1]
 KURL = 'http://127.0.0.1:5000/v3'
 MiB = 1024 * 1024
 SERVERS = [('vims', 'vims-db-1', 'db', 1), ('vims', 'vims-app-1', 'app', 2), ('vims', 'vims-lb-1', 'lb', 3),
-           ('vepc', 'vepc-db-1', 'db', 1), ('vepc', 'vepc-app-1', 'app', 2)]
+           ('vepc', 'vepc-db-1', 'db', 1), ('vepc', 'vepc-app-1', 'app', 2),
+           ('vmme', 'vmme-db-1', 'db', 1), ('vmme', 'vmme-app-1', 'app', 2)]
 
 
 def sess(user, pw, project):
@@ -94,6 +99,9 @@ for site in ('site-a', 'site-b'):
     if not any(g['name'] == 'consistent' for g in cinder.get('/group_types').json()['group_types']):
         cinder.post('/group_types', json={'group_type': {
             'name': 'consistent', 'group_specs': {'consistent_group_snapshot_enabled': '<is> True'}}})
+    if not any(t['name'] == 'replicated' for t in cinder.get('/types').json()['volume_types']):
+        cinder.post('/types', json={'volume_type': {'name': 'replicated', 'extra_specs': {
+            'replication_enabled': '<is> True'}}})
     print('seed: %s ready (%.0fs)' % (site, time.time() - t0), flush=True)
 
 nova, cinder = api(OPER, 'compute', 'site-a'), api(OPER, 'block-storage', 'site-a')
@@ -155,5 +163,5 @@ for s in seeded['servers']:
     wait_status(cinder, '/volumes/%s' % s['data'], 'volume', 'in-use')
 with open(os.path.join(BASE, 'seed.json'), 'w') as f:
     json.dump(seeded, f, indent=1)
-print('seed: vims and vepc seeded at site-a: %d servers, %d volumes (%.0fs)'
+print('seed: vims, vepc and vmme seeded at site-a: %d servers, %d volumes (%.0fs)'
       % (len(seeded['servers']), len(seeded['volumes']), time.time() - t0))
