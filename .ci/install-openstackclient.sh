@@ -7,11 +7,11 @@
 #   cargo test -p lifeboat-emulator --test openstack_cli
 #
 # Arguments: [VENV_DIR] (default target/osc-venv). Env: OSC_CONSTRAINTS (default
-# ../shared/real-openstack/constraints.txt next to the repository).
+# tests/real-openstack/constraints.txt, the real-OpenStack harness's pins).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 venv="${1:-$root/target/osc-venv}"
-constraints="${OSC_CONSTRAINTS:-$root/../shared/real-openstack/constraints.txt}"
+constraints="${OSC_CONSTRAINTS:-$root/tests/real-openstack/constraints.txt}"
 if [ ! -f "$constraints" ]; then
   echo "constraints file not found: $constraints (set OSC_CONSTRAINTS)" >&2
   exit 1

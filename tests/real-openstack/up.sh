@@ -19,11 +19,12 @@ t0=$(date +%s)
 source "$HERE/lib/common.sh"
 source "$HERE/lib/site.sh"
 source "$HERE/lib/swift.sh"
+source "$HERE/lib/mariadb.sh"
 
 if ls "$BASE"/run/*/*.pid >/dev/null 2>&1; then
   die "a stack is already running in $BASE (down.sh $BASE first)"
 fi
-for p in $KEYSTONE_PORT $SWIFT_PORT 6200 6201 6202 $(for s in $SITES; do for x in nova cinder placement glance neutron; do port $s $x; done; done); do
+for p in $KEYSTONE_PORT $SWIFT_PORT $DB_PORT 6200 6201 6202 $(for s in $SITES; do for x in nova cinder placement glance neutron; do port $s $x; done; done); do
   if curl -s -m 1 -o /dev/null "http://127.0.0.1:$p/"; then die "port $p is already in use"; fi
 done
 rm -rf "$BASE"
@@ -35,6 +36,10 @@ mkdir -p "$BASE"/{log,run,data/backups,etc/keystone,data/keystone}
 VENV=$("$HERE/lib/install.sh")
 ln -sfn "$VENV" "$BASE/venv"
 lap "packages ready ($VENV)"
+
+# ------------------------------------------------------------------ mariadb (every service's database)
+start_mariadb
+lap "mariadb up"
 
 # ------------------------------------------------------------------ rabbitmq (shared, one vhost per site)
 if ! rabbitmqctl -q status >/dev/null 2>&1; then
@@ -54,7 +59,7 @@ lap "rabbitmq up (vhosts $SITES)"
 # ------------------------------------------------------------------ keystone (shared by both regions)
 KURL=http://127.0.0.1:$KEYSTONE_PORT/v3
 printf '%s\n' "[DEFAULT]" "log_dir = $BASE/log" "log_file = keystone.log" \
-  "[database]" "connection = sqlite:///$BASE/data/keystone/keystone.db?timeout=60" \
+  "[database]" "connection = $(db_url keystone)" \
   "[token]" "provider = fernet" \
   "[fernet_tokens]" "key_repository = $BASE/data/keystone/fernet-keys" \
   "[credential]" "key_repository = $BASE/data/keystone/credential-keys" \
@@ -65,10 +70,7 @@ K="$V/keystone-manage --config-file $BASE/etc/keystone/keystone.conf"
   $K credential_setup --keystone-user root --keystone-group root &&
   $K bootstrap --bootstrap-password $ADMIN_PW --bootstrap-region-id site-a \
     --bootstrap-admin-url $KURL/ --bootstrap-internal-url $KURL/ --bootstrap-public-url $KURL/; } >>$BASE/log/manage.out 2>&1
-# One request at a time: password auth writes to the sqlite database, and
-# concurrent writers in one file fail with "database is locked" (HTTP 500,
-# which killed nova-conductor at start-up). An auth takes ~45 ms.
-OS_KEYSTONE_CONFIG_DIR=$BASE/etc/keystone WSGI_THREADS=1 wsgi_app shared keystone $KEYSTONE_PORT keystone.wsgi.api
+OS_KEYSTONE_CONFIG_DIR=$BASE/etc/keystone wsgi_app shared keystone $KEYSTONE_PORT keystone.wsgi.api
 printf '%s\n' \
   "export OS_AUTH_URL=$KURL OS_USERNAME=admin OS_PASSWORD=$ADMIN_PW OS_PROJECT_NAME=admin" \
   "export OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default OS_IDENTITY_API_VERSION=3 OS_REGION_NAME=site-a" \

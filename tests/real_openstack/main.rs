@@ -5,14 +5,17 @@
 //! They need `LIFEBOAT_REALOS_BASE` (the stack's directory; `source
 //! BASE/env`). Without it they are skipped locally and fail under CI.
 //!
-//! - `option1`: the option 1 sequence through the `Actions` trait, recover with
-//!   site-a down, restored bytes compared with the snapshots'. It stops
-//!   site-a: one run per stack.
+//! - `runbooks`: the bundled option 1 and 2 runbooks (protect, drill, recover)
+//!   and option 3's (prepare, drill, failover) through the `lifeboat` binary
+//!   and the harness's clouds.yaml; recover/failover with site-a down,
+//!   restored and adopted volumes compared byte for byte. It stops site-a:
+//!   one run per stack.
 //! - `differential`: the same requests against the real site-b and the
 //!   emulator's site-b, answers compared (status, headers, field names and
 //!   JSON types) modulo `tests/real-openstack/differential-allowlist.md`.
 
+mod cli;
 mod differential;
 mod latency;
-mod option1;
+mod runbooks;
 mod support;

@@ -16,9 +16,9 @@ pub struct Stack {
     pub base: PathBuf,
     pub harness: PathBuf,
     /// Held for the whole test: the tests of this target run one at a time
-    /// whatever --test-threads says. The services keep their state in sqlite,
-    /// and two tests driving site-b at once made a backup import die with
-    /// "database is locked" (the backup then stays 'creating' for ever).
+    /// whatever --test-threads says: they count what site-b holds (the
+    /// differential lists, the drills' leftovers) and one of them takes
+    /// site-a down.
     _serial: tokio::sync::MutexGuard<'static, ()>,
 }
 
@@ -77,7 +77,11 @@ impl Stack {
     /// Compare two driver files byte for byte (1 MiB chunks; sparse zeros
     /// read fast), and check the content is the seeded one, not zeros.
     pub fn assert_same_bytes(&self, a: (&str, &str), b: (&str, &str), what: &str) {
-        let (pa, pb) = (self.volume_file(a.0, a.1), self.volume_file(b.0, b.1));
+        self.assert_same_file_bytes(&self.volume_file(a.0, a.1), &self.volume_file(b.0, b.1), what)
+    }
+
+    /// The same for any two files (`pa` must hold the seeded content).
+    pub fn assert_same_file_bytes(&self, pa: &Path, pb: &Path, what: &str) {
         let (mut fa, mut fb) = (std::fs::File::open(&pa).unwrap_or_else(|e| panic!("{}: {e}", pa.display())), std::fs::File::open(&pb).unwrap_or_else(|e| panic!("{}: {e}", pb.display())));
         let (la, lb) = (fa.metadata().unwrap().len(), fb.metadata().unwrap().len());
         assert_eq!(la, lb, "{what}: sizes differ ({} vs {})", pa.display(), pb.display());
@@ -86,7 +90,7 @@ impl Stack {
         let mut tail = vec![0u8; 64];
         fa.seek(SeekFrom::Start(la.saturating_sub(4096))).unwrap();
         fa.read_exact(&mut tail).unwrap();
-        assert!(tail.starts_with(b"END vims-"), "{what}: {} does not hold the seeded content: {:?}", pa.display(), String::from_utf8_lossy(&tail));
+        assert!(tail.starts_with(b"END v"), "{what}: {} does not hold the seeded content: {:?}", pa.display(), String::from_utf8_lossy(&tail));
         fa.seek(SeekFrom::Start(0)).unwrap();
         let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
         let mut off = 0u64;

@@ -11,14 +11,35 @@ these files. No block devices, LVM, iSCSI or sudo.
 
 Group operations are left to the parent, which raises NotImplementedError, so
 cinder's generic group path snapshots each member with create_snapshot below.
-Replication is not implemented (option 3 cannot run on this driver).
+
+Replication (Lifeboat's option 3), configured the way real drivers are:
+`replication_device = backend_id:<site>,volume_dir:<that site's volume dir>`.
+A volume of a type with `replication_enabled='<is> True'` (created so, or
+retyped to it) is mirrored to the target directory under its own backend name
+`volume-<id>`: at once, then every MIRROR_INTERVAL seconds (asynchronous
+replication with a lag). The set of mirrored volumes is kept in
+`replicated.json` in the volume dir, so a restarted cinder-volume carries on.
+At the other site the mirror is a backend volume its Cinder does not know:
+listed by get_manageable_volumes (GET /manageable_volumes), adopted by
+manage_existing (the file is renamed to the new volume's name, as LVM renames
+the LV). The parent reports `replication_enabled: True` in its pool stats, so
+the scheduler places replicated types here. failover_host is not implemented:
+Lifeboat's option 3 adopts the replicas at the surviving site instead.
 """
+import json
+import math
 import os
 import subprocess
 
+from cinder import exception
 from cinder.tests.fake_driver import FakeLoggingVolumeDriver
+from cinder.volume import volume_utils
+from oslo_log import log as logging
+from oslo_service import loopingcall
 
+LOG = logging.getLogger(__name__)
 GiB = 1024 ** 3
+MIRROR_INTERVAL = 5
 
 
 def volume_dir():
@@ -47,16 +68,135 @@ class FileBackedDriver(FakeLoggingVolumeDriver):
         subprocess.check_call(['cp', '--sparse=always', src, dst])
         self._grow(dst, size_gb)
 
+    # ---- replication -------------------------------------------------
+    def _target_dir(self):
+        for dev in self.configuration.safe_get('replication_device') or []:
+            if dev.get('volume_dir'):
+                return dev['volume_dir']
+        return None
+
+    def _set_file(self):
+        return os.path.join(volume_dir(), 'replicated.json')
+
+    def _replicated(self):
+        try:
+            with open(self._set_file()) as f:
+                return set(json.load(f))
+        except FileNotFoundError:
+            return set()
+
+    def _save_replicated(self, ids):
+        tmp = self._set_file() + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(sorted(ids), f)
+        os.replace(tmp, self._set_file())
+
+    def _mirror(self, vid):
+        """Copy volume-<vid> to the target dir, atomically (tmp + rename)."""
+        src = os.path.join(volume_dir(), 'volume-%s' % vid)
+        dst = os.path.join(self._target_dir(), 'volume-%s' % vid)
+        if not os.path.exists(src):
+            return
+        os.makedirs(self._target_dir(), exist_ok=True)
+        subprocess.check_call(['cp', '--sparse=always', src, dst + '.part'])
+        os.replace(dst + '.part', dst)
+
+    def _mirror_all(self):
+        for vid in sorted(self._replicated()):
+            try:
+                self._mirror(vid)
+            except Exception:  # the next round tries again
+                LOG.exception('mirroring volume %s failed', vid)
+
+    def _start_replication(self, volume):
+        ids = self._replicated()
+        ids.add(volume['id'])
+        self._save_replicated(ids)
+        self._mirror(volume['id'])
+        return {'replication_status': 'enabled'}
+
+    def _stop_replication(self, volume):
+        ids = self._replicated()
+        if volume['id'] in ids:
+            ids.discard(volume['id'])
+            self._save_replicated(ids)
+            try:
+                os.unlink(os.path.join(self._target_dir(), 'volume-%s' % volume['id']))
+            except (FileNotFoundError, TypeError):
+                pass
+
+    def _wants_replication(self, volume_type):
+        specs = getattr(volume_type, 'extra_specs', None) or {}
+        return bool(self._target_dir()) and volume_utils.is_replicated_spec(specs)
+
+    def do_setup(self, context):
+        super().do_setup(context)
+        if self._target_dir():
+            self._mirror_loop = loopingcall.FixedIntervalLoopingCall(self._mirror_all)
+            self._mirror_loop.start(interval=MIRROR_INTERVAL, initial_delay=MIRROR_INTERVAL)
+
+    def retype(self, context, volume, new_type, diff, host):
+        if self._wants_replication(new_type):
+            return True, self._start_replication(volume)
+        self._stop_replication(volume)
+        return True, ({'replication_status': 'disabled'} if volume.get('replication_status') == 'enabled' else None)
+
     def create_volume(self, volume):
-        res = super().create_volume(volume)
+        res = super().create_volume(volume) or {}
         self._grow(self._vpath(volume), volume['size'])
-        return res
+        try:
+            vtype = volume.volume_type
+        except exception.VolumeTypeNotFound:
+            vtype = None
+        if self._wants_replication(vtype):
+            res.update(self._start_replication(volume))
+        return res or None
 
     def delete_volume(self, volume):
+        self._stop_replication(volume)
         try:
             os.unlink(self._vpath(volume))
         except FileNotFoundError:
             pass
+
+    # ---- manage: adopt a backend volume Cinder does not know (a replica) ----
+    def _existing_path(self, existing_ref):
+        name = existing_ref.get('source-name') if isinstance(existing_ref, dict) else None
+        if not name or '/' in name or not name.startswith('volume-'):
+            raise exception.ManageExistingInvalidReference(
+                existing_ref=existing_ref, reason='source-name must name a volume-<id> file of this backend')
+        path = os.path.join(volume_dir(), name)
+        if not os.path.isfile(path):
+            raise exception.ManageExistingInvalidReference(existing_ref=existing_ref, reason='no such backend volume')
+        return path
+
+    def manage_existing_get_size(self, volume, existing_ref):
+        return int(math.ceil(os.path.getsize(self._existing_path(existing_ref)) / GiB))
+
+    def manage_existing(self, volume, existing_ref):
+        path = self._existing_path(existing_ref)
+        if os.path.basename(path) != 'volume-%s' % volume['id']:
+            os.rename(path, self._vpath(volume))
+        # Cinder's manage flow (unlike create) sets neither service_uuid nor
+        # shared_targets, which defaults to True; os-brick in nova-compute then
+        # locks on service_uuid None and the boot fails ("'NoneType' object has
+        # no attribute 'replace'"). A file connection shares no target.
+        return {'shared_targets': False}
+
+    def get_manageable_volumes(self, cinder_volumes, marker, limit, offset, sort_keys, sort_dirs):
+        known = {v['id'] for v in cinder_volumes}
+        entries = []
+        for name in sorted(os.listdir(volume_dir())):
+            if not name.startswith('volume-') or name.endswith('.part'):
+                continue
+            vid = volume_utils.extract_id_from_volume_name(name)
+            size = int(math.ceil(os.path.getsize(os.path.join(volume_dir(), name)) / GiB))
+            e = {'reference': {'source-name': name}, 'size': size, 'cinder_id': None, 'extra_info': None,
+                 'safe_to_manage': True, 'reason_not_safe': None}
+            if vid in known:
+                e.update(safe_to_manage=False, reason_not_safe='already managed', cinder_id=vid)
+            entries.append(e)
+        return volume_utils.paginate_entries_list(entries, marker, limit, offset, sort_keys, sort_dirs)
 
     def create_snapshot(self, snapshot):
         self._copy(self._vpath(snapshot.volume), self._spath(snapshot), snapshot.volume_size)

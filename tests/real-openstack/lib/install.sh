@@ -1,7 +1,9 @@
 #!/bin/bash
-# Install what the real-OpenStack harness runs on: rabbitmq-server (apt) and one
-# Python venv holding Keystone, Cinder, Nova, Glance, Placement, Swift and the
-# openstack CLI, all pinned by ../shared/real-openstack/constraints.txt.
+# Install what the real-OpenStack harness runs on: rabbitmq-server and
+# mariadb-server (apt), and one Python venv holding Keystone, Cinder, Nova,
+# Glance, Placement, Swift, the openstack CLI and PyMySQL, all pinned by
+# constraints.txt (the pip freeze of the verified stack, copied from
+# ../shared/real-openstack/) + constraints-extra.txt.
 #
 # The venv is cached under $LIFEBOAT_REALOS_CACHE (default
 # ~/.cache/lifeboat-realos/venv-<hash of the pins>), so a CI machine pays the
@@ -10,16 +12,19 @@
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 REPO=$(cd "$HERE/../.." && pwd)
-CONS=${LIFEBOAT_REALOS_CONSTRAINTS:-$(realpath -m "$REPO/../shared/real-openstack/constraints.txt")}
+CONS=${LIFEBOAT_REALOS_CONSTRAINTS:-$HERE/constraints.txt}
 [ -f "$CONS" ] || { echo "constraints file $CONS not found (set LIFEBOAT_REALOS_CONSTRAINTS)" >&2; exit 1; }
 
-if ! command -v rabbitmq-server >/dev/null 2>&1; then
-  echo "installing rabbitmq-server (apt)" >&2
+APT=""
+command -v rabbitmq-server >/dev/null 2>&1 || APT="$APT rabbitmq-server"
+command -v mariadbd >/dev/null 2>&1 || APT="$APT mariadb-server"
+if [ -n "$APT" ]; then
+  echo "installing$APT (apt)" >&2
   apt-get update -qq >&2
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >&2
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT >&2
 fi
 
-PKGS="keystone cinder nova glance openstack-placement swift python-swiftclient python-openstackclient gunicorn"
+PKGS="PyMySQL keystone cinder nova glance openstack-placement swift python-swiftclient python-openstackclient gunicorn"
 KEY=$( { cat "$CONS" "$HERE/constraints-extra.txt"; echo "$PKGS"; cat "$HERE/drivers/lifeboat_fakevirt.py"; } | sha256sum | cut -c1-12)
 CACHE=${LIFEBOAT_REALOS_CACHE:-$HOME/.cache/lifeboat-realos}
 VENV=$CACHE/venv-$KEY

@@ -28,16 +28,15 @@ region_name = $2
 EOF2
 }
 
+other_site(){ case $1 in site-a) echo site-b;; *) echo site-a;; esac; }
+
 configure_site(){
   local s=$1 E=$BASE/etc/$1 D=$BASE/data/$1
   local TURL="rabbit://openstack:$RABBIT_PW@127.0.0.1:5672/$s"
   mkdir -p $E/{cinder,glance,nova,placement} $D/{volumes,cinder/locks,glance/{images,staging,tasks,locks},nova/locks,placement}
 
-  # Several processes write each sqlite file (api, conductor, scheduler,
-  # compute / volume, backup): ?timeout=60 makes a writer wait for the lock
-  # instead of failing. (Not WAL: with WAL, a deferred transaction that read
-  # before another process committed fails at once with SQLITE_BUSY_SNAPSHOT,
-  # which broke volume creates here.)
+  # Every database lives in the harness's MariaDB (lib/mariadb.sh), one per
+  # service and site: site_a_cinder, site_b_nova_api, ...
 
   # ---- glance
   cp $BASE/venv/etc/glance/glance-api-paste.ini $E/glance/
@@ -47,7 +46,7 @@ log_dir = $BASE/log
 log_file = $s-glance-api.log
 enabled_backends = local:file
 [database]
-connection = sqlite:///$D/glance/glance.db?timeout=60
+connection = $(db_url $(db_name $s glance))
 [glance_store]
 default_backend = local
 [local]
@@ -87,9 +86,11 @@ backup_posix_path = $BASE/data/backups
 backup_workers = 1
 # sha256 per 4 MiB instead of 32 KiB: far fewer Python iterations per GiB
 # (incremental backups then compare 4 MiB blocks). The object size must be a
-# multiple of it: 1 GiB objects.
+# multiple of it: 64 MiB objects. (cinder-backup holds an object in memory,
+# and more while compressing it: with 1 GiB objects and four backups at once
+# it grew past 4 GB of RSS.)
 backup_sha_block_size_bytes = 4194304
-backup_file_size = 1073741824
+backup_file_size = 67108864
 # A DR run makes, per production volume, a snapshot, a temporary volume, a
 # backup and (at the other site) a restored volume: Cinder's default quota of
 # 10 volumes per project is too small even for the 6-volume demo.
@@ -101,7 +102,7 @@ quota_backup_gigabytes = 2000
 quota_groups = 50
 osapi_volume_workers = 1
 [database]
-connection = sqlite:///$D/cinder/cinder.db?timeout=60
+connection = $(db_url $(db_name $s cinder))
 $(authtoken cinder)
 [nova]
 $(svcauth nova $s)
@@ -116,6 +117,9 @@ helper_command = $V/privsep-helper --config-file $C
 [file]
 volume_driver = lifeboat_filedriver.FileBackedDriver
 volume_backend_name = file
+# Option 3: volumes of a replication-enabled type are mirrored into the other
+# site's volume dir, where that site's Cinder can manage them.
+replication_device = backend_id:$(other_site $s),volume_dir:$BASE/data/$(other_site $s)/volumes
 EOF2
   $V/cinder-manage --config-file $C db sync >>$BASE/log/manage.out 2>&1
 
@@ -124,7 +128,7 @@ EOF2
 [DEFAULT]
 log_dir = $BASE/log
 [placement_database]
-connection = sqlite:///$D/placement/placement.db?timeout=60
+connection = $(db_url $(db_name $s placement))
 [api]
 auth_strategy = keystone
 $(authtoken placement)
@@ -153,9 +157,9 @@ discover_hosts_in_cells_interval = 10
 [api]
 auth_strategy = keystone
 [api_database]
-connection = sqlite:///$D/nova/nova_api.db?timeout=60
+connection = $(db_url $(db_name $s nova_api))
 [database]
-connection = sqlite:///$D/nova/nova.db?timeout=60
+connection = $(db_url $(db_name $s nova))
 $(authtoken nova)
 service_token_roles_required = true
 [service_user]
@@ -180,7 +184,7 @@ helper_command = $V/privsep-helper --config-file $N
 helper_command = $V/privsep-helper --config-file $N
 EOF2
   local NM="$V/nova-manage --config-file $N"
-  { $NM api_db sync && $NM cell_v2 map_cell0 --database_connection "sqlite:///$D/nova/nova_cell0.db?timeout=60" &&
+  { $NM api_db sync && $NM cell_v2 map_cell0 --database_connection "$(db_url $(db_name $s nova_cell0))" &&
     $NM cell_v2 create_cell --name cell1 && $NM db sync; } >>$BASE/log/manage.out 2>&1
 }
 

@@ -2,12 +2,19 @@
 
 Both sites (as the keystone admin): flavor m1.small, group type `consistent`
 (consistent_group_snapshot_enabled='<is> True', the default group type in
-cinder.conf). Site-a (as Lifeboat's operator, project vnf-ops): the demo VNF
-`vims`, three servers booted from volume with networks "none":
+cinder.conf), volume type `replicated` (replication_enabled='<is> True': the
+file-backed driver mirrors such volumes to the other site). Site-a (as
+Lifeboat's operator, project vnf-ops): three VNFs, servers booted from volume
+with networks "none" (option 1's tests protect `vims`, option 2's `vepc`,
+option 3's `vmme`, so each has its own manifest):
 
     vims-db-1  role db  priority 1      each: <name>-boot (1 GiB, bootable, /dev/vda)
     vims-app-1 role app priority 2            <name>-data (1 GiB, /dev/vdb)
-    vims-lb-1  role lb  priority 3      tags vims, vnf:vims; metadata role, priority, vnf
+    vims-lb-1  role lb  priority 3      tags <vnf>, vnf:<vnf>; metadata role, priority, vnf
+    vepc-db-1  role db  priority 1
+    vepc-app-1 role app priority 2
+    vmme-db-1  role db  priority 1      (option 3's: replicated by option3/prepare)
+    vmme-app-1 role app priority 2
 
 Every volume gets known, non-zero content written straight into the
 file-backed driver's file (BASE/data/site-a/volumes/volume-<id>): a header
@@ -29,7 +36,9 @@ from keystoneauth1.identity import v3
 BASE = sys.argv[1]
 KURL = 'http://127.0.0.1:5000/v3'
 MiB = 1024 * 1024
-SERVERS = [('vims-db-1', 'db', 1), ('vims-app-1', 'app', 2), ('vims-lb-1', 'lb', 3)]
+SERVERS = [('vims', 'vims-db-1', 'db', 1), ('vims', 'vims-app-1', 'app', 2), ('vims', 'vims-lb-1', 'lb', 3),
+           ('vepc', 'vepc-db-1', 'db', 1), ('vepc', 'vepc-app-1', 'app', 2),
+           ('vmme', 'vmme-db-1', 'db', 1), ('vmme', 'vmme-app-1', 'app', 2)]
 
 
 def sess(user, pw, project):
@@ -90,6 +99,9 @@ for site in ('site-a', 'site-b'):
     if not any(g['name'] == 'consistent' for g in cinder.get('/group_types').json()['group_types']):
         cinder.post('/group_types', json={'group_type': {
             'name': 'consistent', 'group_specs': {'consistent_group_snapshot_enabled': '<is> True'}}})
+    if not any(t['name'] == 'replicated' for t in cinder.get('/types').json()['volume_types']):
+        cinder.post('/types', json={'volume_type': {'name': 'replicated', 'extra_specs': {
+            'replication_enabled': '<is> True'}}})
     print('seed: %s ready (%.0fs)' % (site, time.time() - t0), flush=True)
 
 nova, cinder = api(OPER, 'compute', 'site-a'), api(OPER, 'block-storage', 'site-a')
@@ -98,15 +110,7 @@ seeded = {'servers': [], 'volumes': []}
 
 
 def new_volume(name):
-    # Cinder on sqlite sometimes answers 500 ("database is locked") while its
-    # quota reservation races another writer; the transaction is rolled back,
-    # so asking again cannot make a second volume.
-    for attempt in range(6):
-        r = cinder.post('/volumes', json={'volume': {'name': name, 'size': 1}}, raise_exc=False)
-        if r.status_code != 500:
-            break
-        print('seed: volume create answered 500 (attempt %d), retrying' % (attempt + 1), flush=True)
-        time.sleep(2 * (attempt + 1))
+    r = cinder.post('/volumes', json={'volume': {'name': name, 'size': 1}}, raise_exc=False)
     if r.status_code >= 400:
         sys.exit('seed: volume create %s failed: HTTP %d %s' % (name, r.status_code, r.text[:300]))
     return r.json()['volume']['id']
@@ -127,7 +131,7 @@ def fill(vid, name):
     seeded['volumes'].append({'name': name, 'id': vid, 'header': header[:64].decode().strip('.')})
 
 
-for name, role, prio in SERVERS:
+for vnf, name, role, prio in SERVERS:
     boot, data = new_volume(name + '-boot'), new_volume(name + '-data')
     for vid in (boot, data):
         wait_status(cinder, '/volumes/%s' % vid, 'volume', 'available')
@@ -136,12 +140,12 @@ for name, role, prio in SERVERS:
     cinder.post('/volumes/%s/action' % boot, json={'os-set_bootable': {'bootable': True}})
     srv = nova.post('/servers', json={'server': {
         'name': name, 'flavorRef': '1', 'networks': 'none',
-        'tags': ['vims', 'vnf:vims'],
-        'metadata': {'role': role, 'priority': str(prio), 'vnf': 'vims'},
+        'tags': [vnf, 'vnf:' + vnf],
+        'metadata': {'role': role, 'priority': str(prio), 'vnf': vnf},
         'block_device_mapping_v2': [{'boot_index': 0, 'uuid': boot, 'source_type': 'volume',
                                      'destination_type': 'volume', 'delete_on_termination': False}]}}).json()['server']
-    seeded['servers'].append({'name': name, 'id': srv['id'], 'boot': boot, 'data': data})
-    # one at a time: three concurrent boots contend for the sqlite databases
+    seeded['servers'].append({'vnf': vnf, 'name': name, 'id': srv['id'], 'boot': boot, 'data': data})
+    # one at a time: with the fake driver a boot takes ~2 s, and the seed stays simple
     wait_status(nova, '/servers/%s' % srv['id'], 'server', 'ACTIVE')
 for s in seeded['servers']:
     # One at a time, and again on 409: right after ACTIVE, Nova can still
@@ -159,5 +163,5 @@ for s in seeded['servers']:
     wait_status(cinder, '/volumes/%s' % s['data'], 'volume', 'in-use')
 with open(os.path.join(BASE, 'seed.json'), 'w') as f:
     json.dump(seeded, f, indent=1)
-print('seed: vims seeded at site-a: %d servers, %d volumes (%.0fs)'
+print('seed: vims, vepc and vmme seeded at site-a: %d servers, %d volumes (%.0fs)'
       % (len(seeded['servers']), len(seeded['volumes']), time.time() - t0))
