@@ -186,6 +186,10 @@ impl EmulatorHandle {
     pub fn backup_checksum(&self, site: Site, id: &str) -> Option<String> {
         self.checksum(site, "backups", id)
     }
+    /// Checksum of the backend replica `reference` (`volume-<source id>`) a site holds.
+    pub fn replica_checksum(&self, site: Site, reference: &str) -> Option<String> {
+        self.checksum(site, "replicas", reference)
+    }
     pub fn set_faults(&self, profile: FaultProfile) {
         self.shared.fault_state().set(profile);
     }
