@@ -65,7 +65,7 @@ impl RequestLog {
     }
     pub fn clear(&mut self, site: Option<Site>) {
         for s in Site::ALL {
-            if site.map_or(true, |x| x == s) {
+            if !matches!(site, Some(x) if x != s) {
                 self.sites[s.index()].clear();
                 self.dropped[s.index()] = 0;
             }
