@@ -13,8 +13,11 @@ use std::collections::BTreeMap;
 async fn protect_then_recover_with_site_a_down() {
     let env = Env::start().await;
     let (prod, roles) = production(&env).await;
+    let since = log_seq(&env).await;
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p.ok(), "protect: {}", p.describe());
+    // The default method pauses: as the cloud saw it, db → app → lb, then unpaused in reverse.
+    assert_cloud_order(&cloud_freezes(&env, since, "pause", "unpause").await, "pause", "unpause");
     assert_eq!(p.succeeded("cinder.backup").len(), 12);
     // Quiesced in role order, thawed in reverse.
     let frozen: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None }).collect();
@@ -291,6 +294,45 @@ async fn sample_writer(env: &Env, t0: std::time::Instant, stop: &std::sync::atom
     out
 }
 
+/// The freeze and thaw actions the cloud (site-a's Nova) answered after
+/// request-log sequence number `since`, as `(action, server name, status)`,
+/// in the order the emulator served them — its own record, not lifeboat's.
+async fn cloud_freezes(env: &Env, since: u64, freeze: &str, thaw: &str) -> Vec<(String, String, u64)> {
+    let srvs = env.api("site-a", "compute", "/servers/detail").await;
+    let names: BTreeMap<String, String> = srvs["servers"].as_array().unwrap().iter().map(|v| (s(v, "id").to_string(), s(v, "name").to_string())).collect();
+    let log = env.admin_get(&format!("/_emulator/requests?site=site-a&since={since}")).await;
+    assert_eq!(log["dropped"], json!(0), "the request log overflowed");
+    log["requests"]
+        .as_array()
+        .expect("request log")
+        .iter()
+        .filter(|e| e["action"] == freeze || e["action"] == thaw)
+        .map(|e| {
+            let id = s(e, "path").trim_end_matches("/action").rsplit('/').next().unwrap_or("").to_string();
+            (s(e, "action").to_string(), names.get(&id).cloned().unwrap_or(id), e["status"].as_u64().unwrap_or(0))
+        })
+        .collect()
+}
+
+/// The cloud saw every server frozen by role (db, app, lb), then thawed in
+/// exactly the reverse order (the first frozen thawed last), each call accepted.
+fn assert_cloud_order(seen: &[(String, String, u64)], freeze: &str, thaw: &str) {
+    assert!(seen.iter().all(|(_, _, st)| *st == 202), "every freeze/thaw accepted: {seen:?}");
+    let n = seen.iter().position(|(a, _, _)| a == thaw).unwrap_or(seen.len());
+    let (frozen, thawed) = seen.split_at(n);
+    assert!(frozen.iter().all(|(a, _, _)| a == freeze) && thawed.iter().all(|(a, _, _)| a == thaw), "all freezes before all thaws: {seen:?}");
+    let role = |n: &String| n.split('-').nth(1).unwrap_or("").to_string();
+    let roles: Vec<String> = frozen.iter().map(|(_, n, _)| role(n)).collect();
+    assert_eq!(roles, ["db", "db", "app", "app", "lb", "lb"], "{seen:?}");
+    let mut rev: Vec<&String> = frozen.iter().map(|(_, n, _)| n).collect();
+    rev.reverse();
+    assert_eq!(thawed.iter().map(|(_, n, _)| n).collect::<Vec<_>>(), rev, "thawed in reverse: {seen:?}");
+}
+
+async fn log_seq(env: &Env) -> u64 {
+    env.admin_get("/_emulator/requests?site=site-a&since=18446744073709551615").await["last_seq"].as_u64().expect("last_seq")
+}
+
 /// Protect with a quiesce `method`: frozen db → app → lb and thawed in
 /// reverse (journal), really frozen in the emulator while the group snapshot
 /// was taken (the live workload stood still; the snapshot call is slowed to
@@ -300,6 +342,7 @@ async fn protect_with_method(env: &Env, params: Value) -> Run {
     env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: group_snapshots, latency: {kind: fixed, ms: 400}}\n");
     let stop = std::sync::atomic::AtomicBool::new(false);
     let plan = e2e::bundled("option1/protect");
+    let since = log_seq(env).await;
     let t0 = std::time::Instant::now();
     let (p, samples) = tokio::join!(
         async {
@@ -319,6 +362,17 @@ async fn protect_with_method(env: &Env, params: Value) -> Run {
     let mut rev = frozen.clone();
     rev.reverse();
     assert_eq!(thawed, rev);
+    // Order as the cloud saw it (the emulator's request log): through Nova
+    // for nova-quiesce; for a hook, Nova was asked to freeze nothing.
+    match params["method"].as_str() {
+        Some("nova-quiesce") => assert_cloud_order(&cloud_freezes(env, since, "quiesce", "unquiesce").await, "quiesce", "unquiesce"),
+        Some("hook") => {
+            let nova = cloud_freezes(env, since, "quiesce", "unquiesce").await;
+            let paused = cloud_freezes(env, since, "pause", "unpause").await;
+            assert!(nova.is_empty() && paused.is_empty(), "a hook freezes through the VNFM, not Nova: {nova:?} {paused:?}");
+        }
+        other => panic!("no cloud-order check for method {other:?}"),
+    }
     // Really frozen: the live workload (a write every 2 ms while its servers
     // run) stood still for at least 300 ms during the run — the snapshot call
     // alone takes 400 ms, and only a frozen server stops the writer.
@@ -395,8 +449,9 @@ async fn protect_with_a_hook_freezes_and_thaws_in_order() {
 /// The `within` watchdog over HTTP: the group snapshot call is slowed to
 /// 3 s, the scope allows 1 s — the body is abandoned, the servers thawed in
 /// reverse order, the run fails naming the watchdog, and no server stayed
-/// frozen much longer than allowed (1 s, plus the freezes and thaws
-/// themselves).
+/// frozen much longer than allowed (1 s: the watchdog keeps as much time
+/// for the thaws as the freezes took; the bound here leaves room for a
+/// loaded machine).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watchdog_expiry_thaws_and_fails_the_run() {
     let env = Env::start().await;

@@ -37,6 +37,68 @@ async fn prepare_then_failover_with_site_a_down() {
     env.emu.shutdown().await;
 }
 
+/// Byte for byte: with the workload stopped after prepare and the
+/// replication lag waited out, site-a is lost; every volume failover promotes
+/// at site-b holds exactly what its source volume held at site-a at the
+/// moment of the outage (the emulator's content checksums).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_promotes_the_source_content_byte_for_byte() {
+    let env = Env::start().await;
+    let (prod, roles) = production(&env).await;
+    let p = env.run("option3/prepare", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "prepare: {}", p.describe());
+    // Stop the workload everywhere (no write falls due with an hour between
+    // writes), also for the guests failover boots at site-b, so the promoted
+    // volumes keep what they were promoted with.
+    let mut timing = env.emu.timing();
+    timing.write_interval = std::time::Duration::from_secs(3600);
+    env.emu.set_timing(timing);
+    // Wait out the replication lag: every replica at site-b catches up with
+    // its source (bounded; the lag is 200 ms).
+    let sources: Vec<String> = prod.keys().cloned().collect();
+    assert_eq!(sources.len(), 12);
+    let start = std::time::Instant::now();
+    loop {
+        let behind: Vec<&String> = sources
+            .iter()
+            .filter(|id| {
+                let replica = env.emu.replica_checksum(Site::B, &format!("volume-{id}"));
+                replica.is_none() || replica != env.emu.volume_checksum(Site::A, id)
+            })
+            .collect();
+        if behind.is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(15), "replicas still behind their sources: {behind:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    env.emu.set_site_down(Site::A, true);
+    // The content at the moment of the outage.
+    let at_outage: std::collections::BTreeMap<String, String> =
+        sources.iter().map(|id| (id.clone(), env.emu.volume_checksum(Site::A, id).expect("source checksum"))).collect();
+    // The workload did write before it stopped: the volumes are not all alike.
+    let distinct: std::collections::BTreeSet<&String> = at_outage.values().collect();
+    assert!(distinct.len() > 1, "the sources hold distinct content: {at_outage:?}");
+
+    let r = env.run("option3/failover", json!({"vnf": "vims"})).await;
+    assert!(r.ok(), "failover: {}", r.describe());
+    check_recovered(&env, &r, &prod, &roles, "").await;
+    let vols = env.api("site-b", "volume", "/volumes/detail").await;
+    let promoted: Vec<(String, String)> = vols["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| !s(&v["metadata"], "replicated_from").is_empty())
+        .map(|v| (s(v, "id").to_string(), s(&v["metadata"], "replicated_from").to_string()))
+        .collect();
+    assert_eq!(promoted.len(), 12, "12 promoted volumes: {promoted:?}");
+    for (id, source) in &promoted {
+        let want = at_outage.get(source).unwrap_or_else(|| panic!("promoted volume {id} names an unknown source {source}"));
+        assert_eq!(env.emu.volume_checksum(Site::B, id).as_ref(), Some(want), "promoted volume {id} (from {source} = {}) differs from its source at the outage", prod[source]);
+    }
+    env.emu.shutdown().await;
+}
+
 /// One volume's retype is refused (400) while the others go through:
 /// prepare compensates — every volume it retyped goes back to its type, and
 /// replication of them stops — and the error names the step, the volume and

@@ -320,3 +320,54 @@ pub async fn put_quotas(State(sh): State<Arc<Shared>>, Path(site): Path<String>,
     s.quotas.insert(project.clone(), quotas);
     Json(crate::quota::admin_view(s, &project)).into_response()
 }
+
+type QueryMap = axum::extract::Query<std::collections::BTreeMap<String, String>>;
+
+/// The `site` (optional: both sites when absent) and `since` (default 0) of a
+/// request-log query; a bad or unknown parameter is a 400.
+fn log_query(q: &std::collections::BTreeMap<String, String>) -> Result<(Option<Site>, u64), Response> {
+    if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "site" | "since")) {
+        return Err(err(StatusCode::BAD_REQUEST, format!("unknown parameter {k:?} (site, since)")));
+    }
+    let site = match q.get("site") {
+        Some(s) => Some(Site::parse(s).ok_or_else(|| err(StatusCode::BAD_REQUEST, format!("unknown site {s:?} (site-a, site-b)")))?),
+        None => None,
+    };
+    let since = match q.get("since") {
+        Some(n) => n.parse::<u64>().map_err(|_| err(StatusCode::BAD_REQUEST, format!("since must be a sequence number, not {n:?}")))?,
+        None => 0,
+    };
+    Ok((site, since))
+}
+
+/// `GET /_emulator/requests[?site=site-a][&since=N]`: the requests a site (or
+/// both) answered after sequence number `N`, oldest first, as
+/// `{"requests": [{seq, time_ms, site, method, path, status, action?}], "last_seq", "dropped"}`.
+/// Pass the answer's `last_seq` as `since` to read only what came after.
+pub async fn get_requests(State(sh): State<Arc<Shared>>, axum::extract::Query(q): QueryMap) -> Response {
+    let (site, since) = match log_query(&q) {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let log = sh.request_log();
+    let sites: Vec<Site> = site.map(|s| vec![s]).unwrap_or_else(|| Site::ALL.to_vec());
+    let mut entries: Vec<_> = sites.iter().flat_map(|s| log.since(*s, since)).collect();
+    entries.sort_by_key(|e| e.seq);
+    let dropped: u64 = sites.iter().map(|s| log.dropped(*s)).sum();
+    Json(json!({"requests": entries, "last_seq": log.last_seq(), "dropped": dropped})).into_response()
+}
+
+/// `DELETE /_emulator/requests[?site=site-a]`: forget the logged requests
+/// (sequence numbers go on increasing).
+pub async fn delete_requests(State(sh): State<Arc<Shared>>, axum::extract::Query(q): QueryMap) -> Response {
+    if q.contains_key("since") {
+        return err(StatusCode::BAD_REQUEST, "DELETE takes only site");
+    }
+    match log_query(&q) {
+        Ok((site, _)) => {
+            sh.request_log().clear(site);
+            StatusCode::NO_CONTENT.into_response()
+        }
+        Err(r) => r,
+    }
+}

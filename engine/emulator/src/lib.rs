@@ -18,6 +18,7 @@ pub mod keystone;
 pub mod microversion;
 pub mod nova;
 pub mod quota;
+pub mod request_log;
 pub mod routing;
 pub mod server;
 pub mod swift;
@@ -71,6 +72,7 @@ impl Emulator {
             timing: RwLock::new(config.timing.clone()),
             faults: Mutex::new(faults),
             tokens: Mutex::new(Tokens::default()),
+            requests: Mutex::new(request_log::RequestLog::default()),
             topology: config.topology.clone(),
             switches: server::new_switches(),
             keystone_base: format!("http://{ks_addr}"),
@@ -129,6 +131,7 @@ fn keystone_router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/tokens/expire", post(admin::expire_tokens))
         .route("/_emulator/clouds.yaml", get(admin::clouds))
         .route("/_emulator/vnfm/hook", post(admin::vnfm_hook))
+        .route("/_emulator/requests", get(admin::get_requests).delete(admin::delete_requests))
         .fallback(keystone::not_found)
         .with_state(shared)
 }
@@ -182,6 +185,10 @@ impl EmulatorHandle {
     }
     pub fn backup_checksum(&self, site: Site, id: &str) -> Option<String> {
         self.checksum(site, "backups", id)
+    }
+    /// Checksum of the backend replica `reference` (`volume-<source id>`) a site holds.
+    pub fn replica_checksum(&self, site: Site, reference: &str) -> Option<String> {
+        self.checksum(site, "replicas", reference)
     }
     pub fn set_faults(&self, profile: FaultProfile) {
         self.shared.fault_state().set(profile);

@@ -80,14 +80,37 @@ fn unauthorized(flavor: Flavor) -> Response {
     }
 }
 
-/// The site's single handler.
+/// The site's single handler: answers, then records the answer in the
+/// request log (method, path, status, action; never headers or bodies).
 pub async fn entry(State(st): State<SiteState>, ConnectInfo(conn): ConnectInfo<ConnMeta>, req: Request) -> Response {
+    let sh = st.shared.clone();
+    let site = st.site;
+    let path = req.uri().path().to_string();
+    let method = req.method().as_str().to_string();
+    let mut action = None;
+    let r = answer(st, conn, req, &mut action).await;
+    sh.request_log().record(site, &method, &path, r.status().as_u16(), action);
+    r
+}
+
+async fn answer(st: SiteState, conn: ConnMeta, req: Request, action: &mut Option<String>) -> Response {
     let sh = st.shared.clone();
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let Some((service, flavor)) = service_of(&path) else {
         return error(Flavor::Nova, StatusCode::NOT_FOUND, "The resource could not be found.");
     };
+    let headers = req.headers().clone();
+    let query: Vec<(String, String)> = req
+        .uri()
+        .query()
+        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .unwrap_or_default();
+    let body = match axum::body::to_bytes(req.into_body(), 256 * 1024 * 1024).await {
+        Ok(b) => b,
+        Err(_) => return bad_request(flavor, "Request body too large or unreadable."),
+    };
+    *action = crate::request_log::action_of(method.as_str(), &path, &body);
     let (latency, injected) = sh.fault_state().decide(st.site.name(), service, method.as_str(), &path);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
@@ -111,16 +134,6 @@ pub async fn entry(State(st): State<SiteState>, ConnectInfo(conn): ConnectInfo<C
             return r;
         }
     }
-    let headers = req.headers().clone();
-    let query: Vec<(String, String)> = req
-        .uri()
-        .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
-        .unwrap_or_default();
-    let body = match axum::body::to_bytes(req.into_body(), 256 * 1024 * 1024).await {
-        Ok(b) => b,
-        Err(_) => return bad_request(flavor, "Request body too large or unreadable."),
-    };
     let segs: Vec<String> = path
         .trim_start_matches('/')
         .split('/')

@@ -134,6 +134,7 @@ pub struct Shared {
     pub timing: RwLock<Timing>,
     pub faults: Mutex<FaultState>,
     pub tokens: Mutex<Tokens>,
+    pub requests: Mutex<crate::request_log::RequestLog>,
     pub topology: Topology,
     pub switches: [SiteSwitch; 2],
     pub keystone_base: String,
@@ -155,6 +156,12 @@ impl Shared {
     }
     pub fn fault_state(&self) -> std::sync::MutexGuard<'_, FaultState> {
         match self.faults.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+    pub fn request_log(&self) -> std::sync::MutexGuard<'_, crate::request_log::RequestLog> {
+        match self.requests.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         }

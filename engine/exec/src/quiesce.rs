@@ -17,9 +17,12 @@
 //!    so it is not; targets never attempted get a "not attempted" outcome.
 //!    Thaw actions must therefore succeed on a target that is not frozen.
 //! 3. Run the body with a child cancel handle. The watchdog (`within`)
-//!    counts from the first freeze: when it fires, the body is aborted
-//!    ([`CancelReason::WatchdogExpired`]), the targets are thawed, and the
-//!    run fails.
+//!    bounds the first freeze to the last thaw — no target stays frozen
+//!    longer than asked, and the first frozen is thawed last. The thaws are
+//!    budgeted as long as the freezes took: the watchdog fires at `within`
+//!    minus the time spent freezing so far. When it fires, the freezes or
+//!    the body are aborted ([`CancelReason::WatchdogExpired`]), the targets
+//!    are thawed, and the run fails.
 //! 4. Thaw the list in reverse — after success, failure, interrupt and
 //!    second interrupt alike. Thaws take no cancel handle and no site permit;
 //!    transient errors and timeouts are retried (`ExecConfig::thaw_attempts`)
@@ -185,6 +188,8 @@ pub(crate) async fn run_scope(
     let frozen: Mutex<Vec<FrozenTarget>> = Mutex::new(Vec::with_capacity(targets.len()));
     let state = Mutex::new(ScopeState::Freezing { index: 0 });
     let within = Duration::from_millis(q.within_ms);
+    // Time spent freezing so far: the watchdog keeps as much for the thaws.
+    let (freeze_time, mut freeze_time_rx) = tokio::sync::watch::channel(Duration::ZERO);
     let make_call = |action: &str, target: &Value, suffix: String, timeout: Duration| {
         let mut args = margs.clone();
         args.insert(method.target_param.clone(), target.clone());
@@ -291,7 +296,8 @@ pub(crate) async fn run_scope(
             };
             let mut m = StepMachine::new();
             m.go(StepState::Ready);
-            match call_with_retries(
+            let began = tokio::time::Instant::now();
+            let result = call_with_retries(
                 rt,
                 &mut fcall,
                 policy,
@@ -300,8 +306,10 @@ pub(crate) async fn run_scope(
                 false,
                 &mut m,
             )
-            .await
-            {
+            .await;
+            // The thaws are budgeted as long as the freezes took.
+            freeze_time.send_modify(|d| *d += began.elapsed());
+            match result {
                 Ok(_) => {
                     rt.journal
                         .append_nowait(&Record::FreezeOutcome { key, error: None });
@@ -338,19 +346,31 @@ pub(crate) async fn run_scope(
     let outcome = if q.within_ms == 0 || targets.is_empty() {
         work.await
     } else {
-        let deadline = tokio::time::Instant::now() + within;
+        // `within` bounds the first freeze to the last thaw (the first target
+        // frozen is thawed last). The thaws are expected to take as long as
+        // the freezes did, so the watchdog fires at `within` minus the time
+        // spent freezing so far, and moves earlier with every freeze.
+        let start = tokio::time::Instant::now();
         tokio::pin!(work);
-        tokio::select! {
-            o = &mut work => o,
-            _ = tokio::time::sleep_until(deadline) => {
-                rt.events.emit(EventKind::WatchdogExpired { scope: instance.clone(), within_ms: q.within_ms });
-                scope_cancel.cancel(CancelReason::WatchdogExpired);
-                rt.fail_quietly(format!(
-                    "{instance}: watchdog: the targets were still quiesced after {:?}; the body was cancelled and the targets thawed",
-                    within
-                ));
-                let _ = work.await;
-                NodeOutcome::Failed
+        let mut watching_freezes = true;
+        loop {
+            let deadline = start + within.saturating_sub(*freeze_time_rx.borrow_and_update());
+            tokio::select! {
+                o = &mut work => break o,
+                changed = freeze_time_rx.changed(), if watching_freezes => {
+                    watching_freezes = changed.is_ok();
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    let freezing = *freeze_time_rx.borrow();
+                    rt.events.emit(EventKind::WatchdogExpired { scope: instance.clone(), within_ms: q.within_ms });
+                    scope_cancel.cancel(CancelReason::WatchdogExpired);
+                    rt.fail_quietly(format!(
+                        "{instance}: watchdog: the targets were quiesced for {:?} of the {within:?} allowed, and the freezes took {freezing:?} that the thaws need too; the body was cancelled and the targets thawed",
+                        start.elapsed()
+                    ));
+                    let _ = work.await;
+                    break NodeOutcome::Failed;
+                }
             }
         }
     };

@@ -141,6 +141,37 @@ async fn watchdog_expiry_cancels_the_body_thaws_and_fails() {
     assert!(Report::from_events(&evs).scopes[0].watchdog_expired);
 }
 
+/// `within` bounds the first freeze to the last thaw: with freezes and thaws
+/// of 2 s each (6 targets: 12 s each way) and a body that hangs, the watchdog
+/// fires early enough that the first target frozen — thawed last — was
+/// frozen no longer than the 30 s allowed (paused time: exact).
+#[tokio::test(start_paused = true)]
+async fn watchdog_leaves_time_for_the_thaws_within_the_bound() {
+    let fake = fake_with_servers();
+    let step = Duration::from_secs(2);
+    fake.rule("nova.pause", None, 6, Behaviour::Latency(step));
+    fake.rule("nova.unpause", None, 6, Behaviour::Latency(step));
+    fake.rule("test.snap", None, 1, Behaviour::Hang);
+    let (plan, _) = scope_plan(30_000, "pause");
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert!(matches!(&res.outcome, RunOutcome::Failed { reason } if reason.contains("watchdog")), "{:?}", res.outcome);
+    assert!(evs.iter().any(|e| matches!(&e.kind, EventKind::WatchdogExpired { within_ms: 30_000, .. })));
+    let pauses = fake.calls_of("nova.pause");
+    let unpauses = fake.calls_of("nova.unpause");
+    assert_eq!((pauses.len(), unpauses.len()), (6, 6));
+    let mut rev = fake.targets_of("nova.pause");
+    rev.reverse();
+    assert_eq!(fake.targets_of("nova.unpause"), rev);
+    assert!(fake.frozen().is_empty());
+    // First freeze call to the end of the last thaw call.
+    let frozen_for = (unpauses[5].at + step) - pauses[0].at;
+    assert!(frozen_for <= Duration::from_secs(30), "the first target frozen stayed frozen {frozen_for:?} (> within 30 s)");
+    // And the body was not cut needlessly short: it ran until the budget left for the thaws.
+    let body_time = unpauses[0].at - (pauses[5].at + step);
+    assert!(body_time >= Duration::from_secs(5), "the body had only {body_time:?}");
+}
+
 #[tokio::test]
 async fn interrupt_thaws() {
     let fake = fake_with_servers();
