@@ -213,6 +213,9 @@ impl Launcher for CliLauncher {
         std::fs::create_dir_all(run_dir).map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
         state::write_json(&run_dir.join(PARAMS_FILE), params)?;
         state::write_json(&run_dir.join(SITES_FILE), sites)?;
+        // The key of the lock the daemon holds for it, for `lifeboat resume`.
+        let key = if approved { job.retention_key() } else { job.key() };
+        std::fs::write(run_dir.join(lifeboat_daemon::lock::LOCK_KEY_FILE), key).map_err(|e| format!("cannot write the run's lock key in {}: {e}", run_dir.display()))?;
         let h = exec.spawn(plan.clone(), params.clone(), run_dir.to_path_buf(), Some(run_id.to_string()));
         Ok(launched(h))
     }
