@@ -19,6 +19,8 @@ pub struct Job {
     /// `None`: nothing expires.
     pub policy: Option<Policy>,
     pub run_at_start: bool,
+    /// Pass `full: true` once the chain holds this many incrementals.
+    pub full_every: Option<usize>,
     /// Which cloud serves which site, for the history (names only).
     pub cloud: String,
 }

@@ -43,6 +43,7 @@ fn job(cron: &str, run_at_start: bool, policy: Option<Policy>) -> Job {
         due: Due::parse(cron, None).unwrap(),
         policy,
         run_at_start,
+        full_every: None,
         cloud: "site-a=emulator".into(),
     }
 }
