@@ -503,3 +503,25 @@ async fn server_errors_are_retried() {
     assert_eq!(p.succeeded("cinder.backup").len(), 12);
     env.emu.shutdown().await;
 }
+
+/// `full=true` starts a new chain: every backup of that protect is full
+/// (nothing to read from the previous chain), and the next default protect
+/// is incremental again on it. Bounded chains are what let retention free
+/// the data of old ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn full_param_starts_a_new_chain() {
+    let env = Env::start().await;
+    let p1 = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p1.ok(), "protect 1: {}", p1.describe());
+    let p2 = env.run("option1/protect", json!({"vnf": "vims", "full": true})).await;
+    assert!(p2.ok(), "protect 2: {}", p2.describe());
+    let p3 = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p3.ok(), "protect 3: {}", p3.describe());
+    let kinds = |r: &e2e::Run| -> Vec<Value> { r.values("b").into_iter().map(|(_, v)| v["incremental"].clone()).collect() };
+    assert_eq!(kinds(&p2).len(), 12);
+    assert!(kinds(&p2).iter().all(|i| *i == json!(false)), "full=true made incremental backups: {:?}", kinds(&p2));
+    assert!(kinds(&p3).iter().all(|i| *i == json!(true)), "the next default protect is not incremental: {:?}", kinds(&p3));
+    let (b1, b2, b3) = (p1.bytes_moved("cinder.backup"), p2.bytes_moved("cinder.backup"), p3.bytes_moved("cinder.backup"));
+    eprintln!("bytes moved: protect 1 (full) {b1}, protect 2 (full=true) {b2}, protect 3 (incremental) {b3}");
+    assert!(b2 >= b1 * 9 / 10, "a full backup moves the whole volumes again: {b2} vs {b1}");
+}

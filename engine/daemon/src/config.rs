@@ -13,6 +13,7 @@
 //!     tz: Europe/Paris             # optional, with schedule
 //!     retain: {last: 6, daily: 7}  # optional: overrides the runbook's
 //!     run_at_start: false          # run once at start when it never ran
+//!     full_every: 7                # full protect after 7 incrementals (runbook param `full`)
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently change a schedule).
@@ -45,6 +46,9 @@ pub struct JobConfig {
     pub retain: Option<RetainConfig>,
     #[serde(default)]
     pub run_at_start: bool,
+    /// A full protect (`full: true`) once the newest point's chain holds
+    /// this many incrementals; the runbook must take a `full` parameter.
+    pub full_every: Option<usize>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]

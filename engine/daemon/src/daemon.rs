@@ -218,7 +218,17 @@ impl Loop<'_> {
     fn start_job(&mut self, i: usize, now: DateTime<Utc>) {
         let job = &self.d.jobs[i];
         let plan = job.plan.clone();
-        let params = job.params.clone();
+        let mut params = job.params.clone();
+        if let Some(n) = job.full_every {
+            match (self.h.points(&job.name), self.h.backups(&job.name)) {
+                (Ok(p), Ok(b)) if crate::retention::chain::next_is_full(n, &p, &b) => {
+                    tracing::info!(job = %job.name, full_every = n, "the chain is full: this protect makes full backups");
+                    params.insert("full".into(), serde_json::Value::Bool(true));
+                }
+                (Ok(_), Ok(_)) => {}
+                (Err(e), _) | (_, Err(e)) => tracing::warn!(job = %job.name, "chain length unknown, protect stays incremental: {e}"),
+            }
+        }
         self.launch(i, RunKind::Scheduled, job.key(), &plan, &params, None, now);
     }
 

@@ -19,6 +19,8 @@ pub struct Job {
     /// `None`: nothing expires.
     pub policy: Option<Policy>,
     pub run_at_start: bool,
+    /// Pass `full: true` once the chain holds this many incrementals.
+    pub full_every: Option<usize>,
     /// Which cloud serves which site, for the history (names only).
     pub cloud: String,
 }
@@ -26,7 +28,7 @@ pub struct Job {
 impl Job {
     /// The lock key: runbook + parameters.
     pub fn key(&self) -> String {
-        crate::lock::job_key(&self.runbook, &self.params)
+        crate::lock::job_key(&crate::lock::runbook_identity(&self.runbook), &self.params)
     }
 
     /// The lock key of the job's retention runs.

@@ -29,6 +29,62 @@ pub enum Acquired {
 pub struct Held {
     pub run_id: String,
     pub owner: String,
+    /// When it was taken (RFC 3339).
+    pub since: String,
+}
+
+impl Held {
+    /// `run R (pid P, since T)`: who holds a lock, for an error message.
+    pub fn describe(&self) -> String {
+        let pid = Owner::decode(&self.owner).map(|o| o.pid.to_string()).unwrap_or_else(|| self.owner.clone());
+        format!("run {} (pid {pid}, since {})", self.run_id, self.since)
+    }
+}
+
+/// What names a runbook in a lock key: a file by its canonical path (so
+/// `./protect.dr` and `/abs/protect.dr` are the same runbook), a bundled
+/// runbook by its name.
+pub fn runbook_identity(input: &str) -> String {
+    match std::fs::canonicalize(input) {
+        Ok(p) if p.is_file() => p.display().to_string(),
+        _ => input.to_string(),
+    }
+}
+
+/// The lock file a run directory keeps: the key its run holds, so that
+/// `lifeboat resume` takes the same lock as the run it goes on with.
+pub const LOCK_KEY_FILE: &str = "lock_key";
+
+/// A lock taken by one process for one run, released when dropped (the
+/// run ended, or failed to start). A process killed before that leaves a
+/// stale lock, taken over by the next one.
+pub struct LockGuard {
+    state: std::path::PathBuf,
+    key: String,
+    run_id: String,
+}
+
+impl LockGuard {
+    /// Take `key` for `run_id` in the history under `state`: `Ok(Err(held))`
+    /// when a live process holds it; `Ok(Ok((guard, Some(run))))` when the
+    /// lock was taken over from a dead owner that held `run`.
+    pub fn take(state: &std::path::Path, key: &str, run_id: &str) -> Result<Result<(LockGuard, Acquired), Held>, HistoryError> {
+        let h = History::open(state)?;
+        Ok(h.try_lock(key, run_id, &Owner::me(), Utc::now())?
+            .map(|a| (LockGuard { state: state.to_path_buf(), key: key.to_string(), run_id: run_id.to_string() }, a)))
+    }
+
+    pub fn key(&self) -> &str {
+        &self.key
+    }
+}
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        if let Err(e) = History::open(&self.state).and_then(|h| h.unlock(&self.key, &self.run_id)) {
+            tracing::warn!(key = %self.key, run = %self.run_id, "lock not released (the next run takes it over): {e}");
+        }
+    }
 }
 
 impl History {
@@ -38,15 +94,15 @@ impl History {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         // BEGIN IMMEDIATE semantics: take the write lock before reading.
         tx.execute("UPDATE locks SET key = key WHERE key = ?1", params![key]).map_err(|e| self.err(e))?;
-        let cur: Option<(String, String)> = tx
-            .query_row("SELECT run_id, owner FROM locks WHERE key = ?1", params![key], |r| Ok((r.get(0)?, r.get(1)?)))
+        let cur: Option<(String, String, String)> = tx
+            .query_row("SELECT run_id, owner, acquired FROM locks WHERE key = ?1", params![key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .optional()
             .map_err(|e| self.err(e))?;
         let got = match cur {
-            Some((held_run, held_owner)) => {
+            Some((held_run, held_owner, since)) => {
                 let live = Owner::decode(&held_owner).is_some_and(|o| o.alive());
                 if live {
-                    return Ok(Err(Held { run_id: held_run, owner: held_owner }));
+                    return Ok(Err(Held { run_id: held_run, owner: held_owner, since }));
                 }
                 Acquired::TakenOver { run_id: held_run }
             }
@@ -71,7 +127,9 @@ impl History {
     /// Who holds `key`, if anyone (live or not).
     pub fn lock_holder(&self, key: &str) -> Result<Option<Held>, HistoryError> {
         self.conn
-            .query_row("SELECT run_id, owner FROM locks WHERE key = ?1", params![key], |r| Ok(Held { run_id: r.get(0)?, owner: r.get(1)? }))
+            .query_row("SELECT run_id, owner, acquired FROM locks WHERE key = ?1", params![key], |r| {
+                Ok(Held { run_id: r.get(0)?, owner: r.get(1)?, since: r.get(2)? })
+            })
             .optional()
             .map_err(|e| self.err(e))
     }

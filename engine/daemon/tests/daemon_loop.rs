@@ -43,6 +43,7 @@ fn job(cron: &str, run_at_start: bool, policy: Option<Policy>) -> Job {
         due: Due::parse(cron, None).unwrap(),
         policy,
         run_at_start,
+        full_every: None,
         cloud: "site-a=emulator".into(),
     }
 }
@@ -414,4 +415,39 @@ async fn a_point_a_live_recover_is_reading_is_not_expired() {
     let (r, ()) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
     r.unwrap();
     assert_eq!(rig.fake.starts.lock().unwrap().len(), 2, "no retention run was started");
+}
+
+#[tokio::test]
+async fn full_every_passes_full_once_the_chain_holds_that_many_incrementals() {
+    let rig = Rig::new("2026-11-25T00:00:00Z");
+    // p1 full, p2 incremental on it; with full_every 1 the third is full.
+    *rig.fake.journals.lock().unwrap() = vec![
+        protect_journal("2026-11-25T00:20:00Z", "bk3", None),
+        protect_journal("2026-11-25T00:10:00Z", "bk2", Some("bk1")),
+        protect_journal("2026-11-25T00:00:00Z", "bk1", None),
+    ];
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut j = job("*/10 * * * *", true, Some(Policy { last: 10, ..Policy::default() }));
+    j.full_every = Some(1);
+    let d = rig.daemon(j, tx);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let driver = async {
+        for at in ["2026-11-25T00:10:00Z", "2026-11-25T00:20:00Z", ""] {
+            let p = started(next(&mut rx).await);
+            rig.fake.end(&p, "succeeded");
+            assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
+            assert!(matches!(next(&mut rx).await, DaemonEvent::Retention { ref decision, .. } if decision.expire.is_empty()));
+            if at.is_empty() {
+                break;
+            }
+            rig.clock.set(t(at));
+        }
+        stop_tx.send(()).unwrap();
+    };
+    let (r, ()) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
+    r.unwrap();
+    let starts = rig.fake.starts.lock().unwrap().clone();
+    let full: Vec<Option<Value>> = starts.iter().map(|(_, _, p)| p.get("full").cloned()).collect();
+    // p1: no point yet; p2: the chain under p1 holds 0 incrementals; p3: bk2 is one.
+    assert_eq!(full, vec![None, None, Some(json!(true))]);
 }

@@ -57,8 +57,11 @@ fn history_and_locks_survive_a_restart_and_tell_live_owners_from_dead_ones() {
         assert_eq!(h.try_lock(&key, "r2", &dead, t("2026-11-25T04:00:00Z")).unwrap(), Ok(Acquired::Fresh));
         // A live owner (this process) holds it against everyone, itself included.
         let me = Owner::me();
-        assert_eq!(h.try_lock("other-key", "x1", &me, Utc::now()).unwrap(), Ok(Acquired::Fresh));
-        assert_eq!(h.try_lock("other-key", "x2", &me, Utc::now()).unwrap(), Err(Held { run_id: "x1".into(), owner: me.encode() }));
+        let at = t("2026-11-25T04:30:00Z");
+        assert_eq!(h.try_lock("other-key", "x1", &me, at).unwrap(), Ok(Acquired::Fresh));
+        let held = Held { run_id: "x1".into(), owner: me.encode(), since: "2026-11-25T04:30:00.000Z".into() };
+        assert_eq!(h.try_lock("other-key", "x2", &me, Utc::now()).unwrap(), Err(held.clone()));
+        assert_eq!(held.describe(), format!("run x1 (pid {}, since 2026-11-25T04:30:00.000Z)", std::process::id()));
     }
     // "Restart": a new connection to the same file.
     let h = History::open(dir.path()).unwrap();

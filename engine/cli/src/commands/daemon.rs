@@ -177,6 +177,14 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
     let plan = c.plan(None)?.clone();
     let values = params::bind(&plan, &jc.param_args())
         .map_err(|errs| format!("{} (the job's parameters go under `params:`)", errs.join("; ")))?;
+    if let Some(n) = jc.full_every {
+        if n == 0 {
+            return Err(format!("job {}: full_every must be at least 1 (incrementals per chain)", jc.name()));
+        }
+        if !plan.params.iter().any(|p| p.name == "full") {
+            return Err(format!("job {}: full_every needs a runbook with a `full: bool` parameter; {} has none", jc.name(), jc.runbook));
+        }
+    }
     let (cron, tz) = match (&jc.schedule, &plan.schedule) {
         (Some(s), _) => (s.clone(), jc.tz.clone()),
         (None, Some(s)) => (s.cron.clone(), s.tz.clone()),
@@ -188,7 +196,7 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
     let site_clouds: Vec<String> = jc.site_clouds.iter().map(|(s, c)| format!("{s}={c}")).collect();
     let sites = cloud::choose(&site_names, &CloudArgs { cloud: jc.cloud.as_deref(), site_clouds: &site_clouds }, state)?;
     let cloud = super::runs::cloud_text(&sites);
-    let job = Job { name: jc.name(), runbook: jc.runbook.clone(), plan, params: values, due, policy, run_at_start: jc.run_at_start, cloud };
+    let job = Job { name: jc.name(), runbook: jc.runbook.clone(), plan, params: values, due, policy, run_at_start: jc.run_at_start, full_every: jc.full_every, cloud };
     Ok((job, sites))
 }
 
@@ -213,6 +221,9 @@ impl Launcher for CliLauncher {
         std::fs::create_dir_all(run_dir).map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
         state::write_json(&run_dir.join(PARAMS_FILE), params)?;
         state::write_json(&run_dir.join(SITES_FILE), sites)?;
+        // The key of the lock the daemon holds for it, for `lifeboat resume`.
+        let key = if approved { job.retention_key() } else { job.key() };
+        std::fs::write(run_dir.join(lifeboat_daemon::lock::LOCK_KEY_FILE), key).map_err(|e| format!("cannot write the run's lock key in {}: {e}", run_dir.display()))?;
         let h = exec.spawn(plan.clone(), params.clone(), run_dir.to_path_buf(), Some(run_id.to_string()));
         Ok(launched(h))
     }

@@ -4,12 +4,14 @@
 //! journal says may still be frozen first, then reconciles calls in doubt
 //! (no duplicates), then goes on. The clouds are those the run started with
 //! (`sites.json` in the run dir), and so are the limits (`limits.json`)
-//! unless given again.
+//! unless given again. It takes the run's lock again (refused while a live
+//! process holds it) and writes the run's end into the history.
 
 use super::{runtime, EXIT_ERRORS};
 use crate::cloud::{self, SitesConfig};
 use crate::dispatch::{self, Output};
 use crate::state::{self, SITES_FILE};
+use lifeboat_daemon::lock::LOCK_KEY_FILE;
 use lifeboat_exec::{ExecConfig, Executor, Limits};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -31,7 +33,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
-    let dir = match state::state_dir(args.state_dir.as_deref()).and_then(|s| state::run_dir(&s, &args.run)) {
+    let (state, dir) = match state::state_dir(args.state_dir.as_deref()).and_then(|s| state::run_dir(&s, &args.run).map(|d| (s, d))) {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -66,9 +68,23 @@ pub fn run(args: Args) -> u8 {
                 return EXIT_ERRORS;
             }
         };
+        // The lock the run took (`lock_key` in its dir): refused while a
+        // live process holds it (the run itself, or another of the same
+        // runbook + parameters); taken over from a dead one.
+        let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let _lock = match std::fs::read_to_string(dir.join(LOCK_KEY_FILE)) {
+            Ok(key) => match super::runs::take_lock(&state, key.trim(), &id) {
+                Ok(g) => Some(g),
+                Err(code) => return code,
+            },
+            Err(_) => None,
+        };
+        super::runs::record_resume(&state, &id);
         let bar = dispatch::progress_bar(output);
         let exec = Executor::new(Arc::new(actions)).with_config(ExecConfig { limits, ..ExecConfig::default() }).with_approver(crate::approver::choose(args.confirm, bar.clone()));
         let handle = exec.spawn_resume(dir);
-        super::run::finish(dispatch::follow(handle, output, bar).await, output)
+        let result = dispatch::follow(handle, output, bar).await;
+        super::runs::record_end(&state, &id, &result);
+        super::run::finish(result, output)
     })
 }

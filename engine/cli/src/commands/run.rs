@@ -3,12 +3,17 @@
 //! choose the clouds, then run under `<state>/runs/<id>/` and print the
 //! report. Nothing is touched before every input is known good.
 //!
+//! A run takes the runbook + parameters lock of the history (as the daemon
+//! does): a second run of the same runbook and parameters while one is
+//! live is refused (exit 2), naming the holder.
+//!
 //! Exit: 0 success, 1 run failed (compensated), 2 bad input, 3 interrupted.
 
 use super::{compile_input, print_diagnostics, runtime, EXIT_ERRORS};
 use crate::cloud::{self, CloudArgs};
 use crate::dispatch::{self, Output};
 use crate::state::{self, PARAMS_FILE, SITES_FILE};
+use lifeboat_daemon::lock::LOCK_KEY_FILE;
 use lifeboat_dsl::params;
 use lifeboat_exec::{new_run_id, ExecConfig, Executor, Limits};
 use std::path::PathBuf;
@@ -152,6 +157,13 @@ pub fn run(args: Args) -> u8 {
             }
         };
         let id = new_run_id();
+        // Never two runs of the same runbook + parameters at once (the
+        // daemon's lock): taken before anything is written.
+        let key = lifeboat_daemon::lock::job_key(&lifeboat_daemon::lock::runbook_identity(&args.runbook_file), &values);
+        let _lock = match super::runs::take_lock(&state, &key, &id) {
+            Ok(g) => g,
+            Err(code) => return code,
+        };
         let dir = state::runs_dir(&state).join(&id);
         if let Err(e) = std::fs::create_dir_all(&dir) {
             eprintln!("error: cannot create the run directory {}: {e}", dir.display());
@@ -161,6 +173,7 @@ pub fn run(args: Args) -> u8 {
             (PARAMS_FILE, state::write_json(&dir.join(PARAMS_FILE), &values)),
             (SITES_FILE, state::write_json(&dir.join(SITES_FILE), &sites_cfg)),
             (LIMITS_FILE, state::write_json(&dir.join(LIMITS_FILE), &limits)),
+            (LOCK_KEY_FILE, std::fs::write(dir.join(LOCK_KEY_FILE), &key).map_err(|e| e.to_string())),
         ] {
             if let Err(e) = res {
                 eprintln!("error: {file}: {e}");

@@ -306,3 +306,38 @@ pub fn record_end(state: &Path, id: &str, r: &Result<RunReport, String>) {
         tracing::warn!("run {id}: its end is not in the run history: {e}");
     }
 }
+
+/// `lifeboat run` / `resume`: take the runbook + parameters lock for `id`.
+/// Held by a live process → the holder is named and the exit code is 2
+/// (nothing was run); a lock left by a dead process is taken over.
+pub fn take_lock(state: &Path, key: &str, id: &str) -> Result<lifeboat_daemon::lock::LockGuard, u8> {
+    use lifeboat_daemon::lock::{Acquired, LockGuard};
+    match LockGuard::take(state, key, id) {
+        Ok(Ok((guard, Acquired::Fresh))) => Ok(guard),
+        Ok(Ok((guard, Acquired::TakenOver { run_id }))) => {
+            if run_id != id {
+                eprintln!("note: run {run_id} of the same runbook and parameters stopped without releasing its lock (its process is gone); taken over");
+            }
+            Ok(guard)
+        }
+        Ok(Err(held)) => {
+            eprintln!(
+                "error: the same runbook with the same parameters is already running: {}\n\
+                 nothing was run; wait for it to end (`lifeboat runs`) or run with other parameters",
+                held.describe()
+            );
+            Err(EXIT_ERRORS)
+        }
+        Err(e) => {
+            eprintln!("error: cannot take the run lock in the run history: {e}\nnothing was run");
+            Err(EXIT_ERRORS)
+        }
+    }
+}
+
+/// `lifeboat resume`: the resumed run is owned by this process now.
+pub fn record_resume(state: &Path, id: &str) {
+    if let Err(e) = History::open(state).and_then(|h| h.take_over(id, &Owner::me())) {
+        tracing::warn!("run {id}: its resumption is not in the run history: {e}");
+    }
+}
