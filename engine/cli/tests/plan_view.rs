@@ -2,7 +2,14 @@
 //! page is loaded in headless Chromium (skipped locally when chromium is not
 //! installed, a failure under CI=1).
 
-use std::path::{Path, PathBuf};
+#[path = "support/chromium.rs"]
+mod chromium;
+
+use chromium::{artifacts, chromium, console_errors};
+
+/// The window these pages were drawn at (the screenshots are test artifacts).
+const WINDOW: (u32, u32) = (1600, 1000);
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 fn lifeboat(args: &[&str]) -> Output {
@@ -144,62 +151,6 @@ fn rand_suffix() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
-/// The chromium binary, or `None` (skip) when absent and not under CI.
-fn chromium() -> Option<PathBuf> {
-    for c in ["chromium", "chromium-browser", "google-chrome"] {
-        if let Ok(o) = Command::new("which").arg(c).output() {
-            if o.status.success() {
-                return Some(PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
-            }
-        }
-    }
-    let under_ci = std::env::var("CI").map(|v| !v.is_empty() && v != "0" && v != "false").unwrap_or(false);
-    assert!(!under_ci, "chromium is required under CI (apt-get install -y chromium)");
-    eprintln!("skipping: chromium not installed");
-    None
-}
-
-/// Load a page in headless Chromium: (DOM after scripts, stderr).
-fn load(chrome: &Path, page: &Path, screenshot: Option<&Path>) -> (String, String) {
-    let profile = tempdir();
-    let mut cmd = Command::new(chrome);
-    cmd.args([
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--enable-logging=stderr",
-        "--v=0",
-        "--window-size=1600,1000",
-    ]);
-    cmd.arg(format!("--user-data-dir={}", profile.display()));
-    match screenshot {
-        Some(s) => cmd.arg(format!("--screenshot={}", s.display())),
-        None => cmd.arg("--dump-dom"),
-    };
-    cmd.arg(format!("file://{}", page.display()));
-    let o = cmd.output().expect("run chromium");
-    let _ = std::fs::remove_dir_all(&profile);
-    (stdout(&o), String::from_utf8_lossy(&o.stderr).into_owned())
-}
-
-fn console_errors(stderr: &str) -> Vec<&str> {
-    stderr
-        .lines()
-        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("SyntaxError"))
-        .collect()
-}
-
-fn artifacts() -> PathBuf {
-    let d = repo().join("target/plan-view");
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn html_plan_loads_in_chromium_with_every_step_drawn() {
     let Some(chrome) = chromium() else { return };
@@ -214,7 +165,7 @@ fn html_plan_loads_in_chromium_with_every_step_drawn() {
         assert!(!html.contains("<script src") && !html.contains("<link "), "{rb}: self-contained");
         let file = out.join(format!("{}.html", rb.replace('/', "-")));
         std::fs::write(&file, &html).unwrap();
-        let (dom, err) = load(&chrome, &file, None);
+        let (dom, err) = chromium::load_sized(&chrome, &file, None, WINDOW);
         assert!(dom.contains("data-ready=\"ok\""), "{rb}: page self-check failed: {}\n{err}", dom.lines().find(|l| l.contains("<body")).unwrap_or(""));
         assert!(console_errors(&err).is_empty(), "{rb}: console errors: {:?}", console_errors(&err));
         let plan = json_of(rb);
@@ -228,7 +179,7 @@ fn html_plan_loads_in_chromium_with_every_step_drawn() {
     }
     let shot = out.join("option1-protect.png");
     let _ = std::fs::remove_file(&shot);
-    load(&chrome, &out.join("option1-protect.html"), Some(&shot));
+    chromium::load_sized(&chrome, &out.join("option1-protect.html"), Some(&shot), WINDOW);
     let png = std::fs::read(&shot).expect("screenshot written");
     assert_eq!(&png[1..4], b"PNG");
     assert!(png.len() > 20_000, "screenshot is not blank: {} bytes", png.len());
@@ -263,7 +214,7 @@ fn run_timeline_page_loads_in_chromium_with_a_bar_per_step_instance() {
     ];
     let file = artifacts().join("option1-protect-run.html");
     std::fs::write(&file, render_run(&PlanGraph::build(&bound), Some(&est), &timings)).unwrap();
-    let (dom, err) = load(&chrome, &file, None);
+    let (dom, err) = chromium::load_sized(&chrome, &file, None, WINDOW);
     assert!(dom.contains("data-ready=\"ok\""), "self-check failed\n{err}");
     assert!(console_errors(&err).is_empty(), "{:?}", console_errors(&err));
     for tm in &timings {
@@ -273,7 +224,7 @@ fn run_timeline_page_loads_in_chromium_with_a_bar_per_step_instance() {
     assert_eq!(dom.matches("class=\"estbar\"").count(), timings.len(), "each instance has its estimate");
     let shot = artifacts().join("option1-protect-run.png");
     let _ = std::fs::remove_file(&shot);
-    load(&chrome, &file, Some(&shot));
+    chromium::load_sized(&chrome, &file, Some(&shot), WINDOW);
     assert!(std::fs::metadata(&shot).map(|m| m.len() > 20_000).unwrap_or(false), "run screenshot");
 }
 

@@ -12,9 +12,8 @@ use crate::cloud::{self, SitesConfig};
 use crate::dispatch::{self, Output};
 use crate::state::{self, SITES_FILE};
 use lifeboat_daemon::lock::LOCK_KEY_FILE;
-use lifeboat_exec::{ExecConfig, Executor, Limits};
+use lifeboat_exec::Limits;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -81,7 +80,7 @@ pub fn run(args: Args) -> u8 {
         };
         super::runs::record_resume(&state, &id);
         let bar = dispatch::progress_bar(output);
-        let exec = Executor::new(Arc::new(actions)).with_config(ExecConfig { limits, ..ExecConfig::default() }).with_approver(crate::approver::choose(args.confirm, bar.clone()));
+        let exec = super::run::executor(actions, limits, args.confirm, &bar);
         let handle = exec.spawn_resume(dir);
         let result = dispatch::follow(handle, output, bar).await;
         super::runs::record_end(&state, &id, &result);

@@ -181,8 +181,7 @@ pub fn run(args: Args) -> u8 {
             }
         }
         let bar = dispatch::progress_bar(output);
-        let config = ExecConfig { limits, ..ExecConfig::default() };
-        let exec = Executor::new(Arc::new(actions)).with_config(config).with_approver(crate::approver::choose(args.confirm, bar.clone()));
+        let exec = executor(actions, limits, args.confirm, &bar);
         tracing::info!(run = %id, runbook = %plan.runbook, dir = %dir.display(), "run starting");
         super::runs::record_start(&state, &id, &plan.runbook, &values, &sites_cfg, &dir);
         let handle = exec.spawn(plan, values, dir, Some(id.clone()));
@@ -190,6 +189,12 @@ pub fn run(args: Args) -> u8 {
         super::runs::record_end(&state, &id, &result);
         finish(result, output)
     })
+}
+
+/// The executor `run` and `resume` drive: the cloud's actions, the run's
+/// limits, and the approver (`--confirm`, or a prompt that shares the bar).
+pub(super) fn executor(actions: lifeboat_actions::OpenStackActions, limits: Limits, confirm: bool, bar: &Option<indicatif::ProgressBar>) -> Executor {
+    Executor::new(Arc::new(actions)).with_config(ExecConfig { limits, ..ExecConfig::default() }).with_approver(crate::approver::choose(confirm, bar.clone()))
 }
 
 /// Print the report (text, or JSON with --json) and give the exit code.
