@@ -98,7 +98,7 @@ pub async fn volumes_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     // the result in the servers' order: with a hundred servers, one after
     // the other took seconds of round trips.
     use futures::stream::{self, StreamExt, TryStreamExt};
-    let per_server: Vec<Vec<VolumeRec>> = stream::iter(servers.into_iter())
+    let per_server: Vec<Vec<VolumeRec>> = stream::iter(servers)
         .map(|s| volumes_of_server(cx, c, s))
         .buffered(VOLUMES_OF_CONCURRENCY)
         .try_collect()
