@@ -2,10 +2,16 @@
 //! endpoint (5xx answers or connection resets), rate limits (413/429 with
 //! Retry-After) and asynchronous operations that get stuck or end in `error`.
 //! A profile is plain data (JSON/YAML); `PUT /_emulator/faults` replaces it live.
+//!
+//! With a `seed`, every random draw (latency, errors, resets, lost answers,
+//! async outcomes) comes from one generator seeded with it, so a sweep of
+//! runs is reproducible: the same seed and the same order of requests give
+//! the same faults.
 
 use std::time::{Duration, Instant};
 
-use rand::Rng;
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use crate::world::Site;
@@ -21,13 +27,13 @@ pub enum Latency {
 }
 
 impl Latency {
-    pub fn sample(&self) -> Duration {
+    pub fn sample(&self, rng: &mut impl Rng) -> Duration {
         match self {
             Latency::None => Duration::ZERO,
             Latency::Fixed { ms } => Duration::from_millis(*ms),
             Latency::Uniform { min_ms, max_ms } => {
                 let (lo, hi) = if min_ms <= max_ms { (*min_ms, *max_ms) } else { (*max_ms, *min_ms) };
-                Duration::from_millis(rand::thread_rng().gen_range(lo..=hi))
+                Duration::from_millis(rng.gen_range(lo..=hi))
             }
         }
     }
@@ -81,6 +87,11 @@ pub struct FaultRule {
     /// Probability (0..1) of resetting the connection without an answer.
     #[serde(default)]
     pub reset_rate: f64,
+    /// Probability (0..1) that the call is carried out and then the
+    /// connection is reset before the answer: the client cannot tell whether
+    /// it happened (a creating POST must be looked for before it is repeated).
+    #[serde(default)]
+    pub lost_answer_rate: f64,
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
     /// Asynchronous operation this rule affects (e.g. `backup.create`, `*`).
@@ -98,6 +109,10 @@ pub struct FaultRule {
 /// for latency; every matching rule may inject its fault).
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 pub struct FaultProfile {
+    /// Seeds the fault generator (reproducible sweeps); without one each
+    /// profile draws from fresh entropy.
+    #[serde(default)]
+    pub seed: Option<u64>,
     #[serde(default)]
     pub latency: Latency,
     #[serde(default)]
@@ -111,7 +126,7 @@ impl FaultProfile {
     }
     /// Every call takes exactly `ms` milliseconds more (benchmarks).
     pub fn fixed_latency(ms: u64) -> Self {
-        FaultProfile { latency: Latency::Fixed { ms }, rules: vec![] }
+        FaultProfile { latency: Latency::Fixed { ms }, ..Self::default() }
     }
     /// A profile from YAML (JSON is YAML too).
     pub fn from_yaml_str(s: &str) -> Result<Self, String> {
@@ -129,6 +144,8 @@ pub enum Injected {
     Pass,
     Error(u16),
     Reset,
+    /// Carry the call out, then reset the connection instead of answering.
+    LoseAnswer,
     Limited { status: u16, retry_after_s: u64 },
 }
 
@@ -140,11 +157,18 @@ pub enum Outcome {
     Error,
 }
 
-/// The live profile and the rate-limit windows.
-#[derive(Debug, Default)]
+/// The live profile, the rate-limit windows and the fault generator.
+#[derive(Debug)]
 pub struct FaultState {
     pub profile: FaultProfile,
     windows: Vec<(Instant, u32)>,
+    rng: StdRng,
+}
+
+impl Default for FaultState {
+    fn default() -> Self {
+        FaultState { profile: FaultProfile::default(), windows: Vec::new(), rng: StdRng::from_entropy() }
+    }
 }
 
 fn matches(rule: &FaultRule, site: &str, service: &str, method: &str, path: &str) -> bool {
@@ -157,6 +181,10 @@ fn matches(rule: &FaultRule, site: &str, service: &str, method: &str, path: &str
 impl FaultState {
     pub fn set(&mut self, profile: FaultProfile) {
         self.windows = vec![(Instant::now(), 0); profile.rules.len()];
+        self.rng = match profile.seed {
+            Some(seed) => StdRng::seed_from_u64(seed),
+            None => StdRng::from_entropy(),
+        };
         self.profile = profile;
     }
 
@@ -167,16 +195,16 @@ impl FaultState {
         }
         let mut latency = None;
         let mut injected = Injected::Pass;
-        let mut rng = rand::thread_rng();
+        let rng = &mut self.rng;
         for (i, rule) in self.profile.rules.iter().enumerate() {
-            if rule.operation.is_some() && rule.error_rate == 0.0 && rule.reset_rate == 0.0 && rule.rate_limit.is_none() && rule.latency.is_none() {
+            if rule.operation.is_some() && rule.error_rate == 0.0 && rule.reset_rate == 0.0 && rule.lost_answer_rate == 0.0 && rule.rate_limit.is_none() && rule.latency.is_none() {
                 continue;
             }
             if !matches(rule, site, service, method, path) {
                 continue;
             }
             if latency.is_none() {
-                latency = rule.latency.as_ref().map(|l| l.sample());
+                latency = rule.latency.as_ref().map(|l| l.sample(rng));
             }
             if injected != Injected::Pass {
                 continue;
@@ -197,14 +225,20 @@ impl FaultState {
                 injected = Injected::Reset;
             } else if rule.error_rate > 0.0 && rng.gen::<f64>() < rule.error_rate {
                 injected = Injected::Error(rule.error_status);
+            } else if rule.lost_answer_rate > 0.0 && rng.gen::<f64>() < rule.lost_answer_rate {
+                injected = Injected::LoseAnswer;
             }
         }
-        (latency.unwrap_or_else(|| self.profile.latency.sample()), injected)
+        let latency = match latency {
+            Some(l) => l,
+            None => self.profile.latency.sample(&mut self.rng),
+        };
+        (latency, injected)
     }
 
     /// Whether an asynchronous operation at `site` finishes, sticks or fails.
-    pub fn outcome(&self, site: Site, operation: &str) -> Outcome {
-        let mut rng = rand::thread_rng();
+    pub fn outcome(&mut self, site: Site, operation: &str) -> Outcome {
+        let rng = &mut self.rng;
         for rule in &self.profile.rules {
             let Some(op) = &rule.operation else { continue };
             if op != "*" && op != operation {
@@ -232,6 +266,7 @@ mod tests {
     fn rate_limit_counts_per_window() {
         let mut st = FaultState::default();
         st.set(FaultProfile {
+            seed: None,
             latency: Latency::None,
             rules: vec![FaultRule {
                 service: Some("compute".into()),
@@ -243,6 +278,34 @@ mod tests {
         assert_eq!(st.decide("site-a", "compute", "GET", "/x").1, Injected::Pass);
         assert_eq!(st.decide("site-a", "compute", "GET", "/x").1, Injected::Limited { status: 429, retry_after_s: 3 });
         assert_eq!(st.decide("site-a", "volume", "GET", "/x").1, Injected::Pass);
+    }
+
+    #[test]
+    fn a_seed_makes_the_faults_reproducible() {
+        let profile = FaultProfile::from_yaml_str(
+            "seed: 42\nlatency: {kind: uniform, min_ms: 1, max_ms: 300}\nrules:\n- {error_rate: 0.2}\n- {reset_rate: 0.05}\n- {lost_answer_rate: 0.05}\n- {operation: '*', fail_rate: 0.2}\n",
+        )
+        .expect("yaml");
+        let draw = |st: &mut FaultState| {
+            (0..200)
+                .map(|i| {
+                    let (l, f) = st.decide("site-a", "volume", "POST", "/v3/p/volumes");
+                    let o = if i % 4 == 0 { Some(st.outcome(Site::A, "volume.create")) } else { None };
+                    (l, f, o)
+                })
+                .collect::<Vec<_>>()
+        };
+        let (mut a, mut b) = (FaultState::default(), FaultState::default());
+        a.set(profile.clone());
+        b.set(profile.clone());
+        let (da, db) = (draw(&mut a), draw(&mut b));
+        assert_eq!(da, db);
+        assert!(da.iter().any(|(_, f, _)| *f == Injected::LoseAnswer));
+        assert!(da.iter().any(|(_, f, _)| *f == Injected::Reset));
+        assert!(da.iter().any(|(_, f, _)| matches!(f, Injected::Error(503))));
+        let mut c = FaultState::default();
+        c.set(FaultProfile { seed: Some(43), ..profile });
+        assert_ne!(draw(&mut c), da, "another seed, other faults");
     }
 
     #[test]

@@ -147,7 +147,36 @@ fn token_body(sh: &Shared, t: &Token, with_catalog: bool) -> Value {
 }
 
 /// `POST /v3/auth/tokens`.
+/// A token request under the fault profile (rules matching site
+/// `keystone`, service `identity`): latency, 5xx, rate limits with
+/// Retry-After. Keystone's listener cannot reset a connection, so a reset
+/// answers 502 and a lost answer issues the token and answers 504, as the
+/// proxy in front of a real Keystone would.
 pub async fn issue(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+    use crate::faults::Injected;
+    let (latency, injected) = sh.fault_state().decide("keystone", "identity", "POST", "/v3/auth/tokens");
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    match injected {
+        Injected::Pass => issue_token(sh, query, body).await,
+        Injected::Error(code) => ks_err(StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE), "Injected fault: the service is temporarily unavailable."),
+        Injected::Reset => ks_err(StatusCode::BAD_GATEWAY, "Injected fault: the connection to Keystone was reset."),
+        Injected::LoseAnswer => {
+            let _ = issue_token(sh, query, body).await;
+            ks_err(StatusCode::GATEWAY_TIMEOUT, "Injected fault: Keystone's answer was lost.")
+        }
+        Injected::Limited { status, retry_after_s } => {
+            let mut r = ks_err(StatusCode::from_u16(status).unwrap_or(StatusCode::TOO_MANY_REQUESTS), "This request was rate-limited.");
+            if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
+                r.headers_mut().insert("retry-after", v);
+            }
+            r
+        }
+    }
+}
+
+async fn issue_token(sh: Arc<Shared>, query: Option<String>, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
         return ks_err(StatusCode::BAD_REQUEST, "Malformed request body: expected JSON.");
     };

@@ -115,8 +115,10 @@ async fn answer(st: SiteState, conn: ConnMeta, req: Request, action: &mut Option
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
+    let mut lose_answer = false;
     match injected {
         Injected::Pass => {}
+        Injected::LoseAnswer => lose_answer = true,
         Injected::Error(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             return error(flavor, status, "Injected fault: the service is temporarily unavailable.");
@@ -154,12 +156,18 @@ async fn answer(st: SiteState, conn: ConnMeta, req: Request, action: &mut Option
         .and_then(|id| sh_tokens(&sh).valid(id));
     let Some(token) = token else { return unauthorized(flavor) };
     let mut ctx = Ctx { shared: sh, site: st.site, token, method, segs, query, headers, body, base };
-    match service {
+    let response = match service {
         "compute" => crate::nova::handle(&mut ctx).await,
         "volume" => crate::cinder::handle(&mut ctx).await,
         "image" => crate::glance::handle(&mut ctx).await,
         _ => crate::swift::handle(&mut ctx).await,
+    };
+    if lose_answer {
+        // Done, but the client never hears of it.
+        conn.kill.store(true, Ordering::SeqCst);
+        return (StatusCode::INTERNAL_SERVER_ERROR, Body::empty()).into_response();
     }
+    response
 }
 
 fn percent_decode(s: &str) -> String {
