@@ -98,7 +98,7 @@ impl<'a> Cinder<'a> {
     }
 
     pub async fn set_volume_metadata(&self, id: &str, metadata: &Map<String, Value>) -> Result<()> {
-        self.req(MV_VOLUMES, Method::POST, format!("volumes/{id}/metadata")).json(json!({"metadata": metadata})).call("POST /volumes/{id}/metadata").resource(format!("volume {id}")).send().await?;
+        self.req(MV_VOLUMES, Method::POST, format!("volumes/{id}/metadata")).idempotent().json(json!({"metadata": metadata})).call("POST /volumes/{id}/metadata").resource(format!("volume {id}")).send().await?;
         Ok(())
     }
 
@@ -129,7 +129,7 @@ impl<'a> Cinder<'a> {
     }
 
     pub async fn set_snapshot_metadata(&self, id: &str, metadata: &Map<String, Value>) -> Result<()> {
-        self.req(MV_GROUP_SNAPSHOTS, Method::POST, format!("snapshots/{id}/metadata")).json(json!({"metadata": metadata})).call("POST /snapshots/{id}/metadata").resource(format!("snapshot {id}")).send().await?;
+        self.req(MV_GROUP_SNAPSHOTS, Method::POST, format!("snapshots/{id}/metadata")).idempotent().json(json!({"metadata": metadata})).call("POST /snapshots/{id}/metadata").resource(format!("snapshot {id}")).send().await?;
         Ok(())
     }
 
@@ -212,7 +212,7 @@ impl<'a> Cinder<'a> {
     }
 
     pub async fn delete_group(&self, id: &str) -> Result<()> {
-        self.req(MV_GROUPS, Method::POST, format!("groups/{id}/action")).json(json!({"delete": {"delete-volumes": false}})).call("POST /groups/{id}/action delete").resource(format!("group {id}")).send().await?;
+        self.req(MV_GROUPS, Method::POST, format!("groups/{id}/action")).idempotent().json(json!({"delete": {"delete-volumes": false}})).call("POST /groups/{id}/action delete").resource(format!("group {id}")).send().await?;
         Ok(())
     }
 

@@ -1,12 +1,16 @@
 //! Requests to one site's services: the token header (re-authenticating once
 //! on 401), microversion headers (`OpenStack-API-Version` and the legacy
 //! Nova one), error bodies turned into [`Error`] with retry classification,
-//! and pagination (`*_links` / `next` links).
+//! request-level retries ([`crate::retry`]) under the site's adaptive
+//! concurrency limit ([`crate::throttle`]), and pagination (`*_links` /
+//! `next` links).
 
 use crate::auth::{transport_message, Authenticator};
 use crate::catalog::{endpoint_for, Service};
 use crate::config::CloudConfig;
 use crate::error::{message_from_body, parse_retry_after, Error, ErrorKind, Result};
+use crate::retry::{Budget, CallScope, Failure, Repeat, RetryPolicy};
+use crate::throttle::{Pressure, Throttle};
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
@@ -19,6 +23,8 @@ pub struct Client {
     site: String,
     http: reqwest::Client,
     auth: Authenticator,
+    retry: RetryPolicy,
+    throttle: Throttle,
     /// Discovered microversion ranges (see `versions.rs`).
     pub(crate) versions: std::sync::Mutex<std::collections::HashMap<Service, Option<(String, String)>>>,
 }
@@ -63,6 +69,7 @@ pub struct Request<'a> {
     headers: Vec<(String, String)>,
     call: String,
     resource: String,
+    repeat: Repeat,
 }
 
 impl Client {
@@ -81,7 +88,21 @@ impl Client {
         }
         let http = b.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         let auth = Authenticator::new(http.clone(), cloud, site.clone());
-        Ok(Client { site, http, auth, versions: Default::default() })
+        Ok(Client { site, http, auth, retry: RetryPolicy::default(), throttle: Throttle::new(DEFAULT_IN_FLIGHT), versions: Default::default() })
+    }
+
+    /// Sets how failed requests are retried and the ceiling of the site's
+    /// adaptive in-flight limit (`--max-in-flight` / `--site-limit`).
+    pub fn configure_resilience(&mut self, retry: RetryPolicy, max_in_flight: usize) {
+        self.retry = retry;
+        self.auth.set_retry_policy(retry);
+        self.throttle = Throttle::new(max_in_flight);
+    }
+
+    /// What the site's throttle saw: requests, retries, throttled answers,
+    /// the in-flight limit now and the lowest it reached.
+    pub fn pressure(&self) -> Pressure {
+        self.throttle.pressure()
     }
 
     pub fn site(&self) -> &str {
@@ -108,6 +129,7 @@ impl Client {
     /// absolute URL, as pagination links are).
     pub fn request(&self, service: Service, method: Method, path: impl Into<String>) -> Request<'_> {
         let path = path.into();
+        let repeat = if method == Method::POST || method == Method::PATCH { Repeat::Creating } else { Repeat::Idempotent };
         Request {
             client: self,
             service,
@@ -119,9 +141,13 @@ impl Client {
             microversion: None,
             headers: vec![],
             resource: String::from("-"),
+            repeat,
         }
     }
 }
+
+/// The in-flight ceiling per site when none is configured.
+pub const DEFAULT_IN_FLIGHT: usize = 8;
 
 impl<'a> Request<'a> {
     /// How errors name the call, e.g. `nova POST /servers/{id}/action pause`.
@@ -147,6 +173,14 @@ impl<'a> Request<'a> {
 
     pub fn raw(mut self, body: Vec<u8>, content_type: &str) -> Self {
         self.body = Body::Raw(body, content_type.to_string());
+        self
+    }
+
+    /// This POST may be sent again after any transient failure: repeating it
+    /// has the effect of sending it once (a power action whose repeat the
+    /// caller reads as done, a metadata update, a delete action).
+    pub fn idempotent(mut self) -> Self {
+        self.repeat = Repeat::Idempotent;
         self
     }
 
@@ -189,7 +223,10 @@ impl<'a> Request<'a> {
 
     async fn send_inner(&self, any_status: bool) -> Result<Response> {
         let client = self.client;
-        for attempt in 0..2 {
+        let scope = CallScope::current();
+        let mut budget = Budget::new(client.retry, scope);
+        let mut reauthenticated = false;
+        loop {
             let token = client.auth.token().await?;
             let endpoint = endpoint_for(&token.catalog, self.service, client.cloud().region.as_deref(), client.cloud().interface, &token.project_id, &client.site)?;
             let url = self.url(&endpoint);
@@ -217,28 +254,75 @@ impl<'a> Request<'a> {
                 Body::Json(v) => rb.json(v),
                 Body::Raw(b, ct) => rb.header("Content-Type", ct).body(b.clone()),
             };
-            tracing::debug!(site = %client.site, call = %self.call, "request");
-            let resp = rb.send().await.map_err(|e| self.error(ErrorKind::Connection, transport_message(&e)))?;
-            let status = resp.status().as_u16();
-            let headers = resp.headers().clone();
-            let body = resp.bytes().await.map_err(|e| self.error(ErrorKind::Connection, transport_message(&e)))?.to_vec();
-            if status == 401 && attempt == 0 {
+            let slot = client.throttle.acquire(scope.urgent, budget.attempts > 0).await;
+            budget.attempts += 1;
+            tracing::debug!(site = %client.site, call = %self.call, attempt = budget.attempts, "request");
+            let answer = match rb.send().await {
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let headers = resp.headers().clone();
+                    resp.bytes().await.map(|b| (status, headers, b.to_vec()))
+                }
+                Err(e) => Err(e),
+            };
+            let (status, headers, body) = match answer {
+                Ok(a) => a,
+                Err(e) => {
+                    drop(slot);
+                    let failure = if e.is_connect() { Failure::NotConnected } else { Failure::AnswerLost };
+                    let err = self.error(ErrorKind::Connection, transport_message(&e));
+                    match budget.next(failure, self.repeat, None) {
+                        Some(delay) => {
+                            tracing::debug!(site = %client.site, call = %self.call, ?delay, error = %err.detail, "retrying the request");
+                            tokio::time::sleep(delay).await;
+                            continue;
+                        }
+                        None => return Err(err),
+                    }
+                }
+            };
+            // Once per run of 401s: a token may expire again while a
+            // request waits out a rate limit, and is then renewed again.
+            if status != 401 {
+                reauthenticated = false;
+            }
+            if status == 401 && !reauthenticated {
+                drop(slot);
                 tracing::debug!(site = %client.site, call = %self.call, "401: re-authenticating once");
                 client.auth.invalidate(&token).await;
+                reauthenticated = true;
                 continue;
             }
-            if !(200..300).contains(&status) && !any_status {
-                let retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
-                let message = message_from_body(&body);
-                let mut e = self.error(Error::kind_for_response(status, retry_after.is_some(), &message), message).with_status(status);
-                if matches!(status, 413 | 429 | 503) {
-                    e.retry_after = retry_after;
-                }
-                return Err(e);
+            if (200..300).contains(&status) || (any_status && status != 401) {
+                client.throttle.record(&slot, false);
+                return Ok(Response { status, headers, body });
             }
-            return Ok(Response { status, headers, body });
+            if status == 401 {
+                return Err(self.error(ErrorKind::Auth, "the service kept answering 401 after re-authentication").with_status(401));
+            }
+            let retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+            let message = message_from_body(&body);
+            let kind = Error::kind_for_response(status, retry_after.is_some(), &message);
+            let failure = match (status, kind) {
+                (_, ErrorKind::RateLimited) => Failure::RateLimited,
+                (503, _) => Failure::Unavailable,
+                (502 | 504, _) => Failure::Gateway,
+                _ => Failure::Permanent,
+            };
+            client.throttle.record(&slot, failure.is_throttle());
+            drop(slot);
+            let mut e = self.error(kind, message).with_status(status);
+            if matches!(status, 413 | 429 | 503) {
+                e.retry_after = retry_after;
+            }
+            match budget.next(failure, self.repeat, retry_after) {
+                Some(delay) => {
+                    tracing::debug!(site = %client.site, call = %self.call, status, ?delay, "retrying the request");
+                    tokio::time::sleep(delay).await;
+                }
+                None => return Err(e),
+            }
         }
-        Err(self.error(ErrorKind::Auth, "the service kept answering 401 after re-authentication"))
     }
 
     /// Send and parse the JSON answer.
@@ -275,6 +359,7 @@ impl<'a> Request<'a> {
                 headers: req.headers.clone(),
                 call: req.call.clone(),
                 resource: req.resource.clone(),
+                repeat: Repeat::Idempotent,
             };
         }
         Ok(out)

@@ -21,8 +21,10 @@ pub mod glance;
 pub mod http;
 pub mod network;
 pub mod nova;
+pub mod retry;
 pub mod secret;
 pub mod swift;
+pub mod throttle;
 pub mod types;
 pub mod versions;
 
@@ -30,4 +32,6 @@ pub use catalog::Service;
 pub use config::{AuthMethod, CloudConfig, ConfigLoader, Interface};
 pub use error::{Error, ErrorKind, Result};
 pub use http::Client;
+pub use retry::{CallScope, Persistence, RetryPolicy};
+pub use throttle::Pressure;
 pub use secret::Secret;

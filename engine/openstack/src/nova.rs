@@ -47,9 +47,10 @@ impl<'a> Nova<'a> {
     }
 
     /// A server action without an answer body (`pause`, `unpause`, `suspend`,
-    /// `resume`, `quiesce`, `unquiesce`).
+    /// `resume`, `quiesce`, `unquiesce`). Safe to repeat: a repeat answers
+    /// 409, which the callers read as done once the server's state says so.
     pub async fn action(&self, id: &str, action: &str) -> Result<()> {
-        self.req(Method::POST, format!("servers/{id}/action")).json(json!({ action: null })).call(format!("POST /servers/{{id}}/action {action}")).resource(format!("server {id}")).send().await?;
+        self.req(Method::POST, format!("servers/{id}/action")).idempotent().json(json!({ action: null })).call(format!("POST /servers/{{id}}/action {action}")).resource(format!("server {id}")).send().await?;
         Ok(())
     }
 

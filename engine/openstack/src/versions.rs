@@ -89,6 +89,9 @@ mod tests {
 
     #[test]
     fn ranges_from_samples() {
+        if crate::types::fixtures_or_skip().is_none() {
+            return;
+        }
         assert_eq!(range_in(&sample("cinder/versions/version-show-response.json"), 3), Some(("3.0".into(), "3.71".into())));
         let (min, max) = range_in(&sample("nova/versions/versions-get-resp.json"), 2).unwrap();
         assert_eq!(min, "2.1");

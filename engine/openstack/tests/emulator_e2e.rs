@@ -179,3 +179,52 @@ async fn pagination_follows_next_links() {
     assert_eq!(servers.len(), 6);
     env.emu.shutdown().await;
 }
+
+/// Keystone and the services on a bad day, request by request: token
+/// requests answered 503 half the time, reads answered 503, reset or
+/// rate-limited with Retry-After — every call still succeeds, no secret in
+/// any error; a creating POST is not sent again after a lost answer (the
+/// caller looks for what it made), but is after a rate limit; and the site's
+/// adaptive limit came down and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stormy_cloud_costs_requests_not_calls() {
+    let env = Env::start().await;
+    let yaml = "seed: 7\nrules:\n  - {site: keystone, error_rate: 0.5, error_status: 503}\n  - {site: site-a, method: GET, error_rate: 0.3, error_status: 503}\n  - {site: site-a, method: GET, reset_rate: 0.1}\n  - {site: site-a, service: volume, rate_limit: {max_requests: 5, per_seconds: 1, status: 429, retry_after_s: 1}}\n";
+    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str(yaml).unwrap());
+    let a = env.client("site-a");
+    for _ in 0..5 {
+        let servers = a.nova().servers_with_tag("vims").await.expect("servers through 503s and resets");
+        assert_eq!(servers.len(), 6);
+        let vols = a.cinder().volumes(&[]).await.expect("volumes through 503s, resets and 429s");
+        assert_eq!(vols.len(), 12);
+    }
+    let p = a.pressure();
+    assert!(p.retries > 0 && p.throttled > 0, "{p:?}");
+    assert!(p.lowest_limit < p.ceiling, "the adaptive limit came down: {p:?}");
+    // Keystone answered 503 to token requests: a new client still gets a token.
+    let b = env.client("site-b");
+    assert!(!b.project_id().await.expect("a token through Keystone's 503s").is_empty());
+
+    // A creating POST whose answer is lost is not sent again blind…
+    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {site: site-a, method: POST, path_contains: /snapshots, lost_answer_rate: 1.0}\n").unwrap());
+    let vol = a.cinder().volumes(&[]).await.unwrap().remove(0);
+    let e = a.cinder().create_snapshot(&vol.id, "lb-storm-lost", true, &Default::default()).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Connection, "{e}");
+    env.emu.clear_faults();
+    let made = a.cinder().snapshots(&[("name", "lb-storm-lost".to_string())]).await.unwrap();
+    assert_eq!(made.len(), 1, "carried out once, not repeated: {made:?}");
+    // …but one that was rate-limited (never taken) is.
+    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {site: site-a, method: POST, path_contains: /snapshots, rate_limit: {max_requests: 0, per_seconds: 1, status: 429, retry_after_s: 1}}\n").unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let emu_faults = env.emu.admin_url();
+    tokio::spawn(async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let _ = tokio::task::spawn_blocking(move || lifeboat_emulator::admin_request(&emu_faults, "DELETE", "/_emulator/faults", None)).await;
+        let _ = tx.send(());
+    });
+    let vol2 = a.cinder().volumes(&[]).await.unwrap().remove(1);
+    let s = a.cinder().create_snapshot(&vol2.id, "lb-storm-limited", true, &Default::default()).await.expect("sent again after the 429s");
+    let _ = rx.await;
+    assert_eq!(a.cinder().snapshots(&[("name", "lb-storm-limited".to_string())]).await.unwrap().len(), 1, "{s:?}");
+    env.emu.shutdown().await;
+}

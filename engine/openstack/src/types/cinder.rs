@@ -215,6 +215,9 @@ mod tests {
 
     #[test]
     fn volume_samples_parse() {
+        if crate::types::fixtures_or_skip().is_none() {
+            return;
+        }
         let v: VolumeBody = serde_json::from_str(&sample("cinder/volumes/volume-show-response.json")).unwrap();
         assert_eq!(v.volume.size, 10);
         assert!(!v.volume.bootable);
@@ -229,6 +232,9 @@ mod tests {
 
     #[test]
     fn snapshot_group_backup_samples_parse() {
+        if crate::types::fixtures_or_skip().is_none() {
+            return;
+        }
         let s: SnapshotBody = serde_json::from_str(&sample("cinder/snapshots/v3.14/snapshot-show-response.json")).unwrap();
         assert_eq!(s.snapshot.size, 10);
         let _: Vec<Snapshot> = list("cinder/snapshots/v3.14/snapshots-list-detailed-response.json", "snapshots");

@@ -49,6 +49,21 @@ pub(crate) fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<std::collect
     })
 }
 
+/// The official API samples beside the clone (`../shared/fixtures/…`), or
+/// `None` with a one-line reason when they are not there (a clone with
+/// nothing beside it); under CI their absence is a failure.
+#[cfg(test)]
+pub(crate) fn fixtures_or_skip() -> Option<std::path::PathBuf> {
+    let p = std::path::PathBuf::from(format!("{}/../../../shared/fixtures/openstack-api-samples", env!("CARGO_MANIFEST_DIR")));
+    if p.is_dir() {
+        return Some(p);
+    }
+    let under_ci = std::env::var("CI").map(|v| !v.is_empty() && v != "0" && v != "false").unwrap_or(false);
+    assert!(!under_ci, "the API samples are required under CI: {} is missing", p.display());
+    eprintln!("skipping: the API samples are not beside this clone ({})", p.display());
+    None
+}
+
 #[cfg(test)]
 pub(crate) fn sample(rel: &str) -> String {
     let p = format!("{}/../../../shared/fixtures/openstack-api-samples/{rel}", env!("CARGO_MANIFEST_DIR"));

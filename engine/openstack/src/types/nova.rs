@@ -122,6 +122,9 @@ mod tests {
 
     #[test]
     fn server_samples_parse() {
+        if crate::types::fixtures_or_skip().is_none() {
+            return;
+        }
         let s: ServerBody = serde_json::from_str(&sample("nova/servers/v2.96/server-get-resp.json")).unwrap();
         assert_eq!(s.server.flavor_name(), "m1.tiny");
         assert_eq!(s.server.flavor_sizes(), Some((1, 512, 1)));
@@ -137,6 +140,9 @@ mod tests {
 
     #[test]
     fn flavor_attachment_image_samples_parse() {
+        if crate::types::fixtures_or_skip().is_none() {
+            return;
+        }
         let f: Value = serde_json::from_str(&sample("nova/flavors/flavors-detail-resp.json")).unwrap();
         let flavors: Vec<Flavor> = serde_json::from_value(f["flavors"].clone()).unwrap();
         assert!(flavors.iter().any(|f| f.name == "m1.tiny" && f.ram == 512));

@@ -227,6 +227,9 @@ mod tests {
 
     #[test]
     fn bodies_match_the_official_samples() {
+        if crate::types::fixtures_or_skip().is_none() {
+            return;
+        }
         let meta = Map::new();
         let to = |v: &dyn erased::Ser| v.value();
         conforms(&to(&CreateSnapshot { snapshot: SnapshotSpec { volume_id: "v", name: "n", force: true, metadata: &meta } }), "cinder/snapshots/snapshot-create-request.json", &[]);

@@ -1,0 +1,200 @@
+//! Adaptive concurrency per site: how many requests may be in flight at one
+//! site right now.
+//!
+//! AIMD, as TCP does with its window and botocore's adaptive retry mode with
+//! its send rate: when the site answers 429 or 503 the limit halves
+//! (multiplicative decrease, floor 1) — once per round of requests, since
+//! the answers to requests sent before the last decrease say nothing new —
+//! and each success adds `1/limit` (additive increase: about one more slot
+//! per limit's worth of successes). The ceiling is the operator's
+//! `--max-in-flight` / `--site-limit`; the limit starts there.
+//!
+//! An urgent request (a thaw) takes no slot: a VM is never kept frozen
+//! waiting for one.
+//!
+//! [`Throttle::pressure`] says what happened: requests, retries, throttled
+//! answers, the limit now and the lowest it reached.
+
+use std::sync::Mutex;
+use tokio::sync::Notify;
+
+/// What a site's throttle saw.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Pressure {
+    /// Requests sent (each send of a retried request counts).
+    pub requests: u64,
+    /// Sends that were repeats of a failed one.
+    pub retries: u64,
+    /// Answers that told the site to slow down (429, 413 rate limit, 503).
+    pub throttled: u64,
+    /// The limit now.
+    pub limit: usize,
+    /// The lowest limit reached.
+    pub lowest_limit: usize,
+    /// The operator's ceiling.
+    pub ceiling: usize,
+}
+
+#[derive(Debug)]
+struct State {
+    limit: f64,
+    in_flight: usize,
+    /// Decreases so far: a throttled answer to a request sent before the
+    /// last decrease does not decrease again.
+    epoch: u64,
+    p: Pressure,
+}
+
+/// One site's adaptive limit.
+#[derive(Debug)]
+pub struct Throttle {
+    ceiling: usize,
+    state: Mutex<State>,
+    freed: Notify,
+}
+
+/// A slot, given back when dropped. Remembers the epoch it was taken in.
+#[derive(Debug)]
+pub struct Slot<'a> {
+    throttle: Option<&'a Throttle>,
+    epoch: u64,
+}
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        if let Some(t) = self.throttle {
+            t.lock().in_flight -= 1;
+            t.freed.notify_waiters();
+        }
+    }
+}
+
+impl Throttle {
+    pub fn new(ceiling: usize) -> Self {
+        let ceiling = ceiling.max(1);
+        Throttle {
+            ceiling,
+            state: Mutex::new(State {
+                limit: ceiling as f64,
+                in_flight: 0,
+                epoch: 0,
+                p: Pressure { limit: ceiling, lowest_limit: ceiling, ceiling, ..Pressure::default() },
+            }),
+            freed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Waits for a slot (an urgent request takes none). `retry`: this send
+    /// repeats a failed one.
+    pub async fn acquire(&self, urgent: bool, retry: bool) -> Slot<'_> {
+        loop {
+            let freed = self.freed.notified();
+            tokio::pin!(freed);
+            freed.as_mut().enable();
+            {
+                let mut s = self.lock();
+                if urgent || s.in_flight < (s.limit.floor() as usize).max(1) {
+                    s.p.requests += 1;
+                    if retry {
+                        s.p.retries += 1;
+                    }
+                    if urgent {
+                        return Slot { throttle: None, epoch: s.epoch };
+                    }
+                    s.in_flight += 1;
+                    return Slot { throttle: Some(self), epoch: s.epoch };
+                }
+            }
+            freed.await;
+        }
+    }
+
+    /// The site answered: `throttled` when it said to slow down.
+    pub fn record(&self, slot: &Slot<'_>, throttled: bool) {
+        let mut s = self.lock();
+        if throttled {
+            s.p.throttled += 1;
+            if slot.epoch == s.epoch {
+                s.epoch += 1;
+                s.limit = (s.limit / 2.0).max(1.0);
+            }
+        } else if s.limit < self.ceiling as f64 {
+            s.limit = (s.limit + 1.0 / s.limit).min(self.ceiling as f64);
+        }
+        s.p.limit = s.limit.floor() as usize;
+        s.p.lowest_limit = s.p.lowest_limit.min(s.p.limit);
+        drop(s);
+        self.freed.notify_waiters();
+    }
+
+    pub fn pressure(&self) -> Pressure {
+        self.lock().p
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn halves_once_per_round_and_grows_back_slowly() {
+        let t = Throttle::new(8);
+        let slots: Vec<_> = futures_lite(&t, 8).await;
+        // Eight answers of the same round all say 429: one halving, not eight.
+        for s in &slots {
+            t.record(s, true);
+        }
+        assert_eq!(t.pressure().limit, 4);
+        assert_eq!(t.pressure().throttled, 8);
+        drop(slots);
+        // A new round throttled again: 2, then 1, never 0.
+        for want in [2, 1, 1] {
+            let s = t.acquire(false, true).await;
+            t.record(&s, true);
+            assert_eq!(t.pressure().limit, want);
+        }
+        assert_eq!(t.pressure().lowest_limit, 1);
+        // Additive increase: from 1 back to 8 takes about 1+2+…+7 = 28 successes.
+        let mut n = 0;
+        while t.pressure().limit < 8 {
+            let s = t.acquire(false, false).await;
+            t.record(&s, false);
+            n += 1;
+            assert!(n < 100);
+        }
+        assert!((20..=40).contains(&n), "{n} successes to grow from 1 to 8");
+        assert_eq!(t.pressure().lowest_limit, 1);
+        assert_eq!(t.pressure().retries, 3);
+    }
+
+    #[tokio::test]
+    async fn the_limit_bounds_what_is_in_flight_but_not_urgent_requests() {
+        let t = std::sync::Arc::new(Throttle::new(2));
+        let a = t.acquire(false, false).await;
+        let _b = t.acquire(false, false).await;
+        // A third waits...
+        let t2 = t.clone();
+        let waiter = tokio::spawn(async move {
+            let _c = t2.acquire(false, false).await;
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        assert!(!waiter.is_finished());
+        // ...an urgent one does not...
+        let _u = t.acquire(true, false).await;
+        // ...and the third goes once a slot is free.
+        drop(a);
+        tokio::time::timeout(std::time::Duration::from_secs(2), waiter).await.expect("freed").expect("joined");
+    }
+
+    async fn futures_lite(t: &Throttle, n: usize) -> Vec<Slot<'_>> {
+        let mut v = Vec::new();
+        for _ in 0..n {
+            v.push(t.acquire(false, false).await);
+        }
+        v
+    }
+}
