@@ -102,6 +102,7 @@ async fn option3_drill_checks_replicas_and_touches_nothing() {
         tag: "lb-manual-take".into(),
         attempt: 1,
         timeout: std::time::Duration::from_secs(30),
+        purpose: Default::default(),
     };
     lifeboat_exec::action::Actions::run(r.as_ref(), &call).await.expect("manage one replica");
     let d2 = env.run("option3/drill", json!({"vnf": "vims"})).await;

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 
 use std::sync::Arc;
 
+pub mod storm;
+
 pub struct Env {
     pub emu: EmulatorHandle,
     pub acts: Arc<OpenStackActions>,

@@ -140,6 +140,7 @@ impl Env {
             attempt: 1,
             // Real services: a 1 GiB backup or restore takes 5-15 s here.
             timeout: Duration::from_secs(300),
+            purpose: Default::default(),
         }
     }
 

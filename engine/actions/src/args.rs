@@ -181,6 +181,7 @@ mod tests {
             tag: "lb-r1-b-0".into(),
             attempt: 1,
             timeout: Duration::from_secs(5),
+            purpose: Default::default(),
         }
     }
 

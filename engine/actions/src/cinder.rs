@@ -6,7 +6,7 @@
 
 use crate::args::{from_client, resource_name, tag_metadata, ClientResult};
 use crate::records::*;
-use crate::wait::{is_failed, Poll};
+use crate::wait::{discard_failed, is_discarded, is_failed, Poll};
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::types::cinder::{Backup, BackupRecord, Volume};
@@ -56,11 +56,22 @@ where
     .await
 }
 
-/// DELETE tolerating 404 (a retried call).
-fn ok_if_gone(action: &str, r: lifeboat_openstack::Result<()>) -> Result<(), ActionError> {
+/// DELETE tolerating 404 (a retried call) and a refusal because the
+/// resource is already being deleted (an interrupted call's DELETE was taken:
+/// Cinder answers 400 "current status is deleting"); `status` reads the
+/// resource's status to tell that refusal from any other.
+async fn ok_if_gone<F>(action: &str, r: lifeboat_openstack::Result<()>, status: F) -> Result<(), ActionError>
+where
+    F: std::future::Future<Output = lifeboat_openstack::Result<String>>,
+{
     match r {
         Ok(()) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+        Err(e) if matches!(e.kind, ErrorKind::BadRequest | ErrorKind::Conflict) => match status.await {
+            Ok(s) if s == "deleting" || s == "deleted" => Ok(()),
+            Err(g) if g.is_not_found() => Ok(()),
+            _ => Err(from_client(action, e)),
+        },
         Err(e) => Err(from_client(action, e)),
     }
 }
@@ -126,7 +137,7 @@ pub async fn show_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 
 pub async fn delete_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut vol) = cx.record_on_site::<VolumeRec>("volume")?;
-    ok_if_gone(cx.action(), c.cinder().delete_volume(&vol.id).await)?;
+    ok_if_gone(cx.action(), c.cinder().delete_volume(&vol.id).await, async { c.cinder().volume(&vol.id).await.map(|v| v.status) }).await?;
     let id = vol.id.clone();
     wait_gone(cx, &format!("volume {id} at site {}", c.site()), || {
         let cinder = c.cinder();
@@ -143,7 +154,7 @@ pub async fn volume_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Action
     let c = cx.client_for_call()?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let found = c.cinder().volumes(&[("name", name.clone())]).await.act(cx.action())?;
-    let Some(v) = found.into_iter().find(|v| v.name == name && !is_failed(&v.status)) else { return Ok(None) };
+    let Some(v) = found.into_iter().find(|v| v.name == name && !is_discarded(&v.status)) else { return Ok(None) };
     let v = wait_volume(cx, c, &v.id, &["available", "in-use"]).await?;
     // The origin the interrupted call would have recorded.
     let hint = ["snapshot", "backup"]
@@ -206,7 +217,7 @@ pub async fn ensure_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let group_type = cx.args.string("group_type")?;
     let ids: Vec<String> = volumes.iter().map(|v| v.id.clone()).collect();
     cx.require_microversion(c, lifeboat_openstack::Service::BlockStorage, lifeboat_openstack::cinder::MV_GROUPS, "a generic volume group with its volume list").await?;
-    let existing = c.cinder().groups().await.act(cx.action())?.into_iter().find(|g| g.name == name && !is_failed(&g.status) && g.status != "deleting");
+    let existing = c.cinder().groups().await.act(cx.action())?.into_iter().find(|g| g.name == name && !is_discarded(&g.status));
     let id = match existing {
         Some(g) => g.id,
         None => {
@@ -265,7 +276,7 @@ pub async fn delete_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
                 c.cinder().remove_from_group(&g.id, &cur.volumes).await.act(cx.action())?;
                 wait_group(cx, c, &g.id).await?;
             }
-            ok_if_gone(cx.action(), c.cinder().delete_group(&g.id).await)?;
+            ok_if_gone(cx.action(), c.cinder().delete_group(&g.id).await, async { c.cinder().group(&g.id).await.map(|g| g.status) }).await?;
         }
         Err(e) if e.kind == ErrorKind::NotFound => {}
         Err(e) => return Err(from_client(cx.action(), e)),
@@ -320,13 +331,16 @@ pub async fn create_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionE
     let name = resource_name(cx.call, &cx.args.string("name")?);
     cx.require_microversion(c, lifeboat_openstack::Service::BlockStorage, lifeboat_openstack::cinder::MV_GROUP_SNAPSHOTS, "a group snapshot").await?;
     let gs = c.cinder().create_group_snapshot(&g.id, &name).await.act(cx.action())?;
-    cx.value(group_snapshot_rec(cx, c, &gs.id).await?)
+    match group_snapshot_rec(cx, c, &gs.id).await {
+        Ok(rec) => cx.value(rec),
+        Err(e) => Err(discard_failed(e, &format!("group snapshot {} at site {}", gs.id, c.site()), c.cinder().delete_group_snapshot(&gs.id)).await),
+    }
 }
 
 pub async fn group_snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
     let (c, _g) = cx.record_on_site::<GroupRec>("group")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
-    let found = c.cinder().group_snapshots().await.act(cx.action())?.into_iter().find(|g| g.name == name && !is_failed(&g.status));
+    let found = c.cinder().group_snapshots().await.act(cx.action())?.into_iter().find(|g| g.name == name && !is_discarded(&g.status));
     match found {
         Some(g) => Ok(Some(cx.value(group_snapshot_rec(cx, c, &g.id).await?)?)),
         None => Ok(None),
@@ -335,7 +349,7 @@ pub async fn group_snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>
 
 pub async fn delete_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, g) = cx.record_on_site::<GroupSnapshotRec>("group_snapshot")?;
-    ok_if_gone(cx.action(), c.cinder().delete_group_snapshot(&g.id).await)?;
+    ok_if_gone(cx.action(), c.cinder().delete_group_snapshot(&g.id).await, async { c.cinder().group_snapshot(&g.id).await.map(|g| g.status) }).await?;
     let id = g.id.clone();
     wait_gone(cx, &format!("group snapshot {id} at site {}", c.site()), || {
         let cinder = c.cinder();
@@ -394,7 +408,10 @@ pub async fn create_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
     let origin = origin_of(&v);
     let s = c.cinder().create_snapshot(&vol.id, &name, force, &tag_metadata(cx.call, &origin)).await.act(cx.action())?;
-    let s = wait_snapshot(cx, c, &s.id).await?;
+    let s = match wait_snapshot(cx, c, &s.id).await {
+        Ok(s) => s,
+        Err(e) => return Err(discard_failed(e, &format!("snapshot {} at site {}", s.id, c.site()), c.cinder().delete_snapshot(&s.id)).await),
+    };
     cx.value(snapshot_rec(&s, c.site(), &origin))
 }
 
@@ -402,7 +419,7 @@ pub async fn snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Acti
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let found = c.cinder().snapshots(&[("name", name.clone())]).await.act(cx.action())?;
-    match found.into_iter().find(|s| s.name == name && s.volume_id == vol.id && !is_failed(&s.status)) {
+    match found.into_iter().find(|s| s.name == name && s.volume_id == vol.id && !is_discarded(&s.status)) {
         Some(s) => {
             let s = wait_snapshot(cx, c, &s.id).await?;
             Ok(Some(cx.value(snapshot_rec(&s, c.site(), &vol.id))?))
@@ -413,7 +430,7 @@ pub async fn snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Acti
 
 pub async fn delete_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut s) = cx.record_on_site::<SnapshotRec>("snapshot")?;
-    ok_if_gone(cx.action(), c.cinder().delete_snapshot(&s.id).await)?;
+    ok_if_gone(cx.action(), c.cinder().delete_snapshot(&s.id).await, async { c.cinder().snapshot(&s.id).await.map(|s| s.status) }).await?;
     let id = s.id.clone();
     wait_gone(cx, &format!("snapshot {id} at site {}", c.site()), || {
         let cinder = c.cinder();
@@ -440,7 +457,10 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
         }
     };
     let v = c.cinder().create_volume_from_snapshot(&s.id, s.size, &name, &format!("lifeboat: from snapshot {}", s.id), &tag_metadata(cx.call, &origin)).await.act(cx.action())?;
-    let v = wait_volume(cx, c, &v.id, &["available"]).await?;
+    let v = match wait_volume(cx, c, &v.id, &["available"]).await {
+        Ok(v) => v,
+        Err(e) => return Err(discard_failed(e, &format!("volume {} at site {}", v.id, c.site()), c.cinder().delete_volume(&v.id)).await),
+    };
     cx.value(volume_rec(&v, c.site()))
 }
 
@@ -537,16 +557,7 @@ pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     };
     let b = match wait_backup(cx, c, &id).await {
         Ok(b) => b,
-        Err(e) => {
-            // The step failed, so no compensation will take this backup back:
-            // one that ended in error is deleted here, not left as an orphan.
-            if matches!(e.class, lifeboat_exec::action::ErrorClass::Permanent) {
-                if let Err(d) = c.cinder().delete_backup(&id).await {
-                    tracing::warn!(backup = %id, error = %d, "could not delete the backup that failed");
-                }
-            }
-            return Err(e);
-        }
+        Err(e) => return Err(discard_failed(e, &format!("backup {id} at site {}", c.site()), c.cinder().delete_backup(&id)).await),
     };
     backup_value(cx, c, &b, &origin).await
 }
@@ -555,7 +566,7 @@ pub async fn backup_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Action
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let found = c.cinder().backups(&[("name", name.clone())]).await.act(cx.action())?;
-    match found.into_iter().find(|b| b.name == name && !is_failed(&b.status)) {
+    match found.into_iter().find(|b| b.name == name && !is_discarded(&b.status)) {
         Some(b) => {
             let b = wait_backup(cx, c, &b.id).await?;
             let origin = if vol.origin.is_empty() { vol.id.clone() } else { vol.origin.clone() };
@@ -567,7 +578,7 @@ pub async fn backup_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Action
 
 pub async fn delete_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut b) = cx.record_on_site::<BackupRec>("backup")?;
-    ok_if_gone(cx.action(), c.cinder().delete_backup(&b.id).await)?;
+    ok_if_gone(cx.action(), c.cinder().delete_backup(&b.id).await, async { c.cinder().backup(&b.id).await.map(|b| b.status) }).await?;
     let id = b.id.clone();
     wait_gone(cx, &format!("backup {id} at site {}", c.site()), || {
         let cinder = c.cinder();
@@ -693,7 +704,15 @@ pub async fn restore_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let cur = c.cinder().backup(&b.id).await.act(cx.action())?;
     let origin = if !b.origin.is_empty() { b.origin.clone() } else { cur.metadata.get(META_ORIGIN).cloned().unwrap_or_else(|| cur.volume_id.clone()) };
     let r = c.cinder().restore_backup(&b.id, Some(&name), None).await.act(cx.action())?;
-    let v = wait_volume(cx, c, &r.volume_id, &["available"]).await?;
+    let v = match wait_volume(cx, c, &r.volume_id, &["available"]).await {
+        Ok(v) => v,
+        Err(e) => {
+            let e = discard_failed(e, &format!("volume {} at site {}", r.volume_id, c.site()), c.cinder().delete_volume(&r.volume_id)).await;
+            // The backup is busy until the failed restore lets it go.
+            wait_backup(cx, c, &b.id).await?;
+            return Err(e);
+        }
+    };
     let v = ensure_tagged(cx, c, v, Some(&origin)).await?;
     wait_backup(cx, c, &b.id).await?;
     let mut out = cx.value(volume_rec(&v, c.site()))?;
@@ -881,7 +900,7 @@ async fn adopted_earlier(cx: &Ctx<'_>, c: &Client, rep: &ReplicaRec) -> Result<O
 
 pub async fn unmanage(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut vol) = cx.record_on_site::<VolumeRec>("volume")?;
-    ok_if_gone(cx.action(), c.cinder().volume_action(&vol.id, "os-unmanage", Value::Null).await)?;
+    ok_if_gone(cx.action(), c.cinder().volume_action(&vol.id, "os-unmanage", Value::Null).await, async { c.cinder().volume(&vol.id).await.map(|v| v.status) }).await?;
     let id = vol.id.clone();
     wait_gone(cx, &format!("volume {id} at site {} (unmanage)", c.site()), || {
         let cinder = c.cinder();

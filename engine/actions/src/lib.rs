@@ -27,8 +27,8 @@ pub mod wait;
 
 use args::Args;
 use async_trait::async_trait;
-use lifeboat_exec::action::{ActionCall, ActionError, ActionOutput, Actions};
-use lifeboat_openstack::{Client, CloudConfig, ConfigLoader, Interface};
+use lifeboat_exec::action::{ActionCall, ActionError, ActionOutput, Actions, CallPurpose, SitePressure};
+use lifeboat_openstack::{CallScope, Client, CloudConfig, ConfigLoader, Interface, Persistence, RetryPolicy};
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -104,6 +104,7 @@ pub struct OpenStackActions {
     checksums: ContentChecksums,
     manifest_container: String,
     http: reqwest::Client,
+    retry: RetryPolicy,
 }
 
 impl OpenStackActions {
@@ -117,7 +118,7 @@ impl OpenStackActions {
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| lifeboat_openstack::Error::config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(OpenStackActions { sites: map, poll: PollPolicy::default(), checksums: ContentChecksums::default(), manifest_container: lifeboat::MANIFEST_CONTAINER.into(), http })
+        Ok(OpenStackActions { sites: map, poll: PollPolicy::default(), checksums: ContentChecksums::default(), manifest_container: lifeboat::MANIFEST_CONTAINER.into(), http, retry: RetryPolicy::default() })
     }
 
     /// Clients from clouds.yaml (`loader`), a cloud per site; the region is
@@ -136,6 +137,20 @@ impl OpenStackActions {
 
     pub fn with_poll_policy(mut self, p: PollPolicy) -> Self {
         self.poll = p;
+        self
+    }
+
+    /// How failed requests are retried, and each site's ceiling of requests
+    /// in flight (`max_in_flight(site)`; the adaptive limit starts there and
+    /// never exceeds it). Call before the actions are shared.
+    pub fn with_resilience(mut self, retry: RetryPolicy, max_in_flight: impl Fn(&str) -> usize) -> Self {
+        self.retry = retry;
+        for (site, c) in self.sites.iter_mut() {
+            match Arc::get_mut(c) {
+                Some(c) => c.configure_resilience(retry, max_in_flight(site)),
+                None => tracing::warn!(%site, "the site's client is already shared; its retry policy stays as it was"),
+            }
+        }
         self
     }
 
@@ -217,6 +232,30 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// How many times a call makes its resource again after a lost answer or a
+/// resource that ended in `error`, before the step's own retries take over:
+/// enough to ride out a stormy cloud (at 20 % failures, 4 tries fail
+/// together 0.16 % of the time), few enough that a cloud that fails every
+/// time is reported soon.
+const REMAKES: u32 = 3;
+
+/// How hard the requests of a call try, from why the executor makes it.
+fn scope_for(call: &ActionCall) -> CallScope {
+    CallScope {
+        deadline: Some(tokio::time::Instant::now() + call.timeout),
+        persistence: if call.purpose.is_safety() { Persistence::UntilDeadline } else { Persistence::Budget },
+        urgent: call.purpose == CallPurpose::Thaw,
+    }
+}
+
+/// What looking for an interrupted call's creation found.
+enum Found {
+    /// The action creates nothing: there is nothing to look for.
+    NotACreator,
+    Nothing,
+    Created(ActionOutput),
+}
+
 #[async_trait]
 impl Actions for OpenStackActions {
     async fn run(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
@@ -224,7 +263,7 @@ impl Actions for OpenStackActions {
         // Waits stop at the deadline themselves; this also bounds a single
         // HTTP request that hangs.
         let grace = std::time::Duration::from_secs(2);
-        match tokio::time::timeout(call.timeout + grace, self.dispatch(call)).await {
+        match tokio::time::timeout(call.timeout + grace, scope_for(call).run(self.carry_out(call))).await {
             Ok(r) => r,
             Err(_) => Err(ActionError::timeout(format!("{}: no answer within the call's timeout ({:?})", call.action, call.timeout)).with_hint("the cloud is not answering; check the site or raise the step's timeout")),
         }
@@ -232,14 +271,63 @@ impl Actions for OpenStackActions {
 
     async fn find_created(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError> {
         let grace = std::time::Duration::from_secs(2);
-        match tokio::time::timeout(call.timeout + grace, self.dispatch_found(call)).await {
-            Ok(r) => r,
+        let mut scope = scope_for(call);
+        // Looking is a safety path whatever the call was: a lost answer must
+        // be settled before anything is created again or given up.
+        scope.persistence = Persistence::UntilDeadline;
+        match tokio::time::timeout(call.timeout + grace, scope.run(self.find(call))).await {
+            Ok(Ok(Found::Created(out))) => Ok(Some(out)),
+            Ok(Ok(Found::Nothing | Found::NotACreator)) => Ok(None),
+            Ok(Err(e)) => Err(e),
             Err(_) => Err(ActionError::timeout(format!("{}: looking for what the interrupted call created took longer than its timeout ({:?})", call.action, call.timeout))),
         }
+    }
+
+    fn pressure(&self) -> Vec<SitePressure> {
+        self.sites
+            .iter()
+            .map(|(site, c)| {
+                let p = c.pressure();
+                SitePressure { site: site.clone(), requests: p.requests, retries: p.retries, throttled: p.throttled, limit: p.limit, lowest_limit: p.lowest_limit, ceiling: p.ceiling }
+            })
+            .collect()
     }
 }
 
 impl OpenStackActions {
+    /// Carries the call out. The client retries what is safe to send again;
+    /// a creating request whose answer was lost (a reset, a 502/503/504, a
+    /// timeout) comes back as a transient error, and then what it may have
+    /// created is looked for by the call's tag before it is made again — so
+    /// a stormy cloud costs requests, not steps, and nothing is made twice.
+    async fn carry_out(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
+        let deadline = tokio::time::Instant::now() + call.timeout;
+        let mut lost = 0u32;
+        loop {
+            let err = match self.dispatch(call).await {
+                Ok(out) => return Ok(out),
+                Err(e) if e.is_transient() => e,
+                Err(e) => return Err(e),
+            };
+            match self.find(call).await {
+                Ok(Found::Created(out)) => {
+                    tracing::info!(action = %call.action, step = %call.step, "the lost answer had created the resource: using it");
+                    return Ok(out);
+                }
+                Ok(Found::NotACreator) => return Err(err),
+                Ok(Found::Nothing) => {}
+                Err(_) => return Err(err),
+            }
+            lost += 1;
+            let delay = self.retry.delay(lost, None);
+            if lost > REMAKES || tokio::time::Instant::now() + delay >= deadline {
+                return Err(err);
+            }
+            tracing::info!(action = %call.action, step = %call.step, error = %err, ?delay, "nothing was created: creating again");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
     async fn dispatch(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
         let cx = Ctx { call, args: Args::new(call), acts: self, deadline: Instant::now() + call.timeout };
         match call.action.as_str() {
@@ -298,9 +386,9 @@ impl OpenStackActions {
         }
     }
 
-    async fn dispatch_found(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError> {
+    async fn find(&self, call: &ActionCall) -> Result<Found, ActionError> {
         let cx = Ctx { call, args: Args::new(call), acts: self, deadline: Instant::now() + call.timeout };
-        match call.action.as_str() {
+        let found = match call.action.as_str() {
             "nova.create_image" => nova::create_image_created(&cx).await,
             "nova.boot_from_volume" => nova::boot_from_volume_created(&cx).await,
             "cinder.ensure_group" => cinder::ensure_group_created(&cx).await,
@@ -311,9 +399,13 @@ impl OpenStackActions {
             "cinder.import_backup" => cinder::import_created(&cx).await,
             "swift.put_object" => swift::put_created(&cx).await,
             "lifeboat.write_manifest" => lifeboat::manifest_created(&cx).await,
-            a if KNOWN.contains(&a) => Ok(None),
+            a if KNOWN.contains(&a) => return Ok(Found::NotACreator),
             other => Err(unknown(other)),
-        }
+        };
+        Ok(match found? {
+            Some(out) => Found::Created(out),
+            None => Found::Nothing,
+        })
     }
 }
 
@@ -376,7 +468,7 @@ mod tests {
     #[tokio::test]
     async fn unknown_action_is_permanent() {
         let acts = OpenStackActions::new(vec![]).unwrap();
-        let call = ActionCall { action: "nova.reboot".into(), args: Default::default(), site: None, run_id: "r".into(), step: "s".into(), tag: "lb-r-s".into(), attempt: 1, timeout: std::time::Duration::from_secs(1) };
+        let call = ActionCall { action: "nova.reboot".into(), args: Default::default(), site: None, run_id: "r".into(), step: "s".into(), tag: "lb-r-s".into(), attempt: 1, timeout: std::time::Duration::from_secs(1), purpose: Default::default() };
         let e = acts.run(&call).await.unwrap_err();
         assert_eq!(e.class, lifeboat_exec::action::ErrorClass::Permanent);
         assert!(e.message.contains("nova.reboot"));

@@ -3,7 +3,7 @@
 
 use crate::args::{resource_name, tag_metadata, ClientResult};
 use crate::records::*;
-use crate::wait::{is_failed, Poll};
+use crate::wait::{discard_failed, is_discarded, is_failed, Poll};
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::types::nova::{Server, VolumeAttachment};
@@ -109,15 +109,82 @@ pub async fn create_image(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let mut meta = tag_metadata(cx.call, "");
     meta.insert("lifeboat_server".into(), json!(srv.id));
     let id = c.nova().create_image(&srv.id, &name, &meta).await.act(cx.action())?;
+    // Waited for here (the image and the volume snapshots Nova made for it),
+    // so that one that ends `killed` or `error` is discarded and made again
+    // by this call rather than failing a later step.
+    let waited = wait_image_ready(cx, c, &id, &name).await;
+    if let Err(e) = waited {
+        return Err(discard_failed(e, &format!("image {name} ({id}) at site {}", c.site()), discard_image(c, &id)).await);
+    }
     cx.value(image_record(cx, c, &id).await?)
+}
+
+/// Waits for a snapshot image to be active and its volume snapshots
+/// available.
+async fn wait_image_ready(cx: &Ctx<'_>, c: &Client, id: &str, name: &str) -> Result<(), ActionError> {
+    cx.wait(&format!("image {name} ({id}) at site {} becoming active", c.site()), || {
+        let g = c.glance();
+        let id = id.to_string();
+        async move {
+            let i = g.image(&id).await?;
+            Ok(match i.status.as_str() {
+                "active" => Poll::Ready(()),
+                st if is_discarded(st) || st == "deactivated" => Poll::Failed(st.to_string()),
+                st => Poll::Pending(st.to_string()),
+            })
+        }
+    })
+    .await?;
+    let img = c.glance().image(id).await.act(cx.action())?;
+    let mapped = img.mapped_snapshots().map_err(|e| ActionError::permanent(format!("{}: image {id} at site {}: {e}", cx.action(), c.site())))?;
+    for m in mapped {
+        let sid = m.snapshot_id.clone();
+        cx.wait(&format!("snapshot {sid} of image {name} at site {}", c.site()), || {
+            let cinder = c.cinder();
+            let sid = sid.clone();
+            async move {
+                let s = cinder.snapshot(&sid).await?;
+                Ok(match s.status.as_str() {
+                    "available" => Poll::Ready(()),
+                    st if is_failed(st) => Poll::Failed(st.to_string()),
+                    st => Poll::Pending(st.to_string()),
+                })
+            }
+        })
+        .await?;
+    }
+    Ok(())
+}
+
+/// Deletes a failed snapshot image and the volume snapshots Nova made for
+/// it (deleting an image leaves its snapshots).
+async fn discard_image(c: &Client, id: &str) -> lifeboat_openstack::Result<()> {
+    let img = c.glance().image(id).await?;
+    if let Ok(mapped) = img.mapped_snapshots() {
+        for m in mapped {
+            match c.cinder().delete_snapshot(&m.snapshot_id).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    c.glance().delete_image(id).await
 }
 
 pub async fn create_image_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
     let (c, _srv) = cx.record_on_site::<ServerRec>("server")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let found = c.glance().images_named(&name).await.act(cx.action())?;
-    match found.into_iter().find(|i| i.property(META_TAG).as_deref() == Some(cx.call.tag.as_str()) || i.name.as_deref() == Some(name.as_str())) {
-        Some(img) => Ok(Some(cx.value(crate::glance::image_rec(cx, c, &img, false).await?)?)),
+    match found.into_iter().find(|i| (i.property(META_TAG).as_deref() == Some(cx.call.tag.as_str()) || i.name.as_deref() == Some(name.as_str())) && !is_discarded(&i.status)) {
+        Some(img) => match wait_image_ready(cx, c, &img.id, &name).await {
+            Ok(()) => Ok(Some(cx.value(image_record(cx, c, &img.id).await?)?)),
+            // Made, but broken: discarded, so the call makes a new one.
+            Err(e) => match discard_failed(e, &format!("image {name} ({}) at site {}", img.id, c.site()), discard_image(c, &img.id)).await {
+                e if e.is_transient() => Ok(None),
+                e => Err(e),
+            },
+        },
         None => Ok(None),
     }
 }
@@ -163,17 +230,8 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
     let id = c.nova().boot_from_volume(&name, &f.id, &vol.id, &nets, &meta).await.act(cx.action())?;
     match wait_active(cx, c, &id, &name).await {
         Ok(out) => Ok(out),
-        Err(e) => {
-            // The step failed, so no compensation will take this server back:
-            // a server that ended in ERROR is deleted here (its volume stays,
-            // delete_on_termination is false) rather than left as an orphan.
-            if matches!(e.class, lifeboat_exec::action::ErrorClass::Permanent) {
-                if let Err(d) = c.nova().delete_server(&id).await {
-                    tracing::warn!(server = %id, error = %d, "could not delete the server that failed to boot");
-                }
-            }
-            Err(e)
-        }
+        // Its volume stays (delete_on_termination is false).
+        Err(e) => Err(discard_failed(e, &format!("server {name} ({id}) at site {}", c.site()), c.nova().delete_server(&id)).await),
     }
 }
 
@@ -200,7 +258,7 @@ pub async fn boot_from_volume_created(cx: &Ctx<'_>) -> Result<Option<ActionOutpu
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let found = c.nova().servers_named(&format!("^{}$", regex_escape(&name))).await.act(cx.action())?;
     match found.into_iter().find(|s| s.metadata.get(META_TAG).map(String::as_str) == Some(cx.call.tag.as_str())) {
-        Some(s) if s.status == "ERROR" => Ok(None),
+        Some(s) if is_discarded(&s.status) || s.task_state.as_deref() == Some("deleting") => Ok(None),
         Some(s) => Ok(Some(wait_active(cx, c, &s.id, &name).await?)),
         None => Ok(None),
     }

@@ -51,9 +51,7 @@ where
         match probe().await {
             Ok(Poll::Ready(t)) => return Ok(t),
             Ok(Poll::Pending(s)) => last = s,
-            Ok(Poll::Failed(s)) => {
-                return Err(ActionError::permanent(format!("{action}: {what} ended in state {s}")).with_hint("look at the resource's fault or fail_reason in the cloud; delete it and retry the run"))
-            }
+            Ok(Poll::Failed(s)) => return Err(ActionError::permanent(format!("{action}: {what} ended in state {s}")).with_hint(ENDED_IN_ERROR)),
             Err(e) if e.is_transient() => last = format!("unreachable ({e})"),
             Err(e) => return Err(from_client(action, e)),
         }
@@ -65,6 +63,39 @@ where
         tokio::time::sleep(delay.min(deadline - now)).await;
         delay = Duration::from_secs_f64((delay.as_secs_f64() * policy.factor).min(policy.max.as_secs_f64()));
     }
+}
+
+/// The hint of a wait that saw its resource end in a failed state.
+const ENDED_IN_ERROR: &str = "look at the resource's fault or fail_reason in the cloud; delete it and retry the run";
+
+/// Did the wait see its resource end in a failed state (`error`, …)?
+pub fn ended_in_error(e: &ActionError) -> bool {
+    e.class == lifeboat_exec::action::ErrorClass::Permanent && e.hint.as_deref() == Some(ENDED_IN_ERROR)
+}
+
+/// A resource the call created ended in a failed state: it is deleted here
+/// (the step failed, so no compensation will take it back), and the error
+/// becomes transient — the call makes a new one, nothing is left behind.
+/// When the delete fails too, the error stays permanent and says what to
+/// delete by hand. Any other error is returned as it is.
+pub async fn discard_failed<F>(e: ActionError, what: &str, delete: F) -> ActionError
+where
+    F: Future<Output = lifeboat_openstack::Result<()>>,
+{
+    if !ended_in_error(&e) {
+        return e;
+    }
+    match delete.await {
+        Ok(()) => ActionError::transient(format!("{}; the failed {what} was deleted, a new one will be made", e.message), None),
+        Err(d) if d.is_not_found() => ActionError::transient(format!("{}; the failed {what} is gone, a new one will be made", e.message), None),
+        Err(d) => ActionError::permanent(format!("{}; deleting the failed {what} failed too: {d}", e.message)).with_hint(format!("delete {what} by hand, then run again")),
+    }
+}
+
+/// Failed, or on its way out: not something a lost answer made that the
+/// call could keep (a finder passes over it and the call makes a new one).
+pub fn is_discarded(status: &str) -> bool {
+    is_failed(status) || matches!(status.to_ascii_lowercase().as_str(), "deleting" | "deleted")
 }
 
 /// Statuses that mean a Cinder/Nova/Glance resource failed for good.

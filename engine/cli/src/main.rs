@@ -44,6 +44,8 @@ enum Command {
     Run(commands::run::Args),
     /// Continue a run after a crash or an interrupt (thaws first).
     Resume(commands::resume::Args),
+    /// Retry what a finished run left behind (its orphans): exit 0 when nothing is left, 1 when something remains.
+    Cleanup(commands::cleanup::Args),
     /// List the runs kept in the state directory.
     Runs(commands::runs::Args),
     /// Print a run's report again.
@@ -79,6 +81,7 @@ fn main() -> ExitCode {
         Command::Fmt(a) => commands::fmt::run(a),
         Command::Run(a) => commands::run::run(a),
         Command::Resume(a) => commands::resume::run(a),
+        Command::Cleanup(a) => commands::cleanup::run(a),
         Command::Runs(a) => commands::runs::run(a),
         Command::Show(a) => commands::show::run(a),
         Command::Daemon(a) => commands::daemon::run(a),

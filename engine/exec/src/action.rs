@@ -45,6 +45,59 @@ pub struct ActionCall {
     /// How long the call may take, waiting for asynchronous states included.
     #[serde(with = "duration_ms")]
     pub timeout: Duration,
+    /// Why the executor makes the call: it decides how hard the
+    /// implementation tries (see [`CallPurpose`]).
+    #[serde(default)]
+    pub purpose: CallPurpose,
+}
+
+/// Why a call is made. Forward calls (a step, a freeze) may fail fast and
+/// leave the retrying to the step's policy; the *safety paths* must not give
+/// up early: an implementation retries their transient failures for as long
+/// as the call's timeout allows, and a thaw never waits behind other calls
+/// for a slot at its site.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CallPurpose {
+    /// A step of the plan.
+    #[default]
+    Step,
+    /// Freezing a quiesce target.
+    Freeze,
+    /// Thawing a quiesce target: never held back, never given up early.
+    Thaw,
+    /// Undoing a completed step after a failure.
+    Compensate,
+    /// A step's `cleanup`, at the end of every run.
+    Cleanup,
+    /// Finding what a call interrupted in flight created.
+    Reconcile,
+}
+
+impl CallPurpose {
+    /// A safety path: thaw, compensation, cleanup, reconciliation.
+    pub fn is_safety(self) -> bool {
+        !matches!(self, CallPurpose::Step | CallPurpose::Freeze)
+    }
+
+    /// Held to the per-site limit on calls in flight? (Not a thaw.)
+    pub fn is_limited(self) -> bool {
+        self != CallPurpose::Thaw
+    }
+}
+
+/// What a site's API did to the calls, as the implementation saw it:
+/// retried requests, answers telling it to slow down (429, 503), and the
+/// adaptive in-flight limit (now, lowest reached, ceiling).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SitePressure {
+    pub site: String,
+    pub requests: u64,
+    pub retries: u64,
+    pub throttled: u64,
+    pub limit: usize,
+    pub lowest_limit: usize,
+    pub ceiling: usize,
 }
 
 /// What a successful call gives back.
@@ -138,6 +191,12 @@ pub trait Actions: Send + Sync + 'static {
     /// nothing was created and the call can safely be made again. Actions that
     /// create nothing return `Ok(None)`.
     async fn find_created(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError>;
+
+    /// What each site's API did to the calls so far (for the report and the
+    /// events). Implementations without such a notion return nothing.
+    fn pressure(&self) -> Vec<SitePressure> {
+        Vec::new()
+    }
 }
 
 mod duration_ms {

@@ -158,6 +158,25 @@ pub enum EventKind {
         instance: String,
         error: String,
     },
+    /// Something the run created could not be removed (its compensation
+    /// or cleanup failed for good, or an interrupted call could not be
+    /// settled): it is left at the site, journaled, and `lifeboat cleanup
+    /// RUN` tries it again.
+    Orphaned {
+        instance: String,
+        /// The undo call that did not succeed (or the call in doubt).
+        action: String,
+        #[serde(flatten)]
+        resource: crate::report::OrphanResource,
+        why: String,
+    },
+    /// What a site's API did to the run's calls so far: sent when its
+    /// retries, throttled answers or adaptive limit change, and once per
+    /// site before the run finishes.
+    SitePressure {
+        #[serde(flatten)]
+        pressure: crate::action::SitePressure,
+    },
     RunFinished {
         outcome: RunOutcome,
         duration_ms: u64,

@@ -166,6 +166,9 @@ struct Pending {
 struct Shared {
     path: PathBuf,
     durability: Durability,
+    /// Crash tests: stop the process once this many records are on disk.
+    stop_after: Option<u64>,
+    written: std::sync::atomic::AtomicU64,
     file: Mutex<std::fs::File>,
     pending: Mutex<Pending>,
     idle: Condvar,
@@ -195,7 +198,51 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// The crash-test failpoint: with `LIFEBOAT_FAILPOINT_STOP_AFTER_RECORDS=N`
+/// in its environment, a process stops itself (SIGSTOP) as soon as the
+/// N-th record it writes is on disk — so a test can `kill -9` it from
+/// outside at exactly that journal boundary, every boundary in turn, and
+/// check what `lifeboat resume` makes of it. Unset, it costs nothing.
+pub const FAILPOINT_STOP_AFTER_RECORDS: &str = "LIFEBOAT_FAILPOINT_STOP_AFTER_RECORDS";
+
+fn stop_after_records() -> Option<u64> {
+    std::env::var(FAILPOINT_STOP_AFTER_RECORDS)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+}
+
 impl Shared {
+    /// With the failpoint set: writes the records of `buf` up to the N-th,
+    /// syncs, and stops the process there; otherwise gives `buf` back.
+    fn failpoint(&self, buf: Vec<u8>) -> Vec<u8> {
+        use std::sync::atomic::Ordering;
+        let Some(n) = self.stop_after else { return buf };
+        let lines = buf.iter().filter(|b| **b == b'\n').count() as u64;
+        let before = self.written.fetch_add(lines, Ordering::SeqCst);
+        if before >= n || before + lines < n {
+            return buf;
+        }
+        let keep = (n - before) as usize;
+        let end = buf
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(keep - 1)
+            .map(|(i, _)| i + 1)
+            .unwrap_or(buf.len());
+        let mut f = lock(&self.file);
+        let _ = f.write_all(&buf[..end]).and_then(|_| f.sync_data());
+        eprintln!("failpoint: {n} journal records on disk; stopping (kill -9 me)");
+        // SAFETY: raise only sends a signal to this process.
+        unsafe {
+            libc::raise(libc::SIGSTOP);
+        }
+        // Continued instead of killed: go on as if nothing happened.
+        buf[end..].to_vec()
+    }
+
     /// Runs on the blocking pool: writes and syncs batches until none is left.
     fn flush_loop(&self) {
         loop {
@@ -208,6 +255,7 @@ impl Shared {
                 }
                 (std::mem::take(&mut p.buf), std::mem::take(&mut p.waiters))
             };
+            let buf = self.failpoint(buf);
             let res = {
                 let mut f = lock(&self.file);
                 f.write_all(&buf)
@@ -251,6 +299,8 @@ impl Journal {
             shared: Arc::new(Shared {
                 path,
                 durability,
+                stop_after: stop_after_records(),
+                written: Default::default(),
                 file: Mutex::new(file),
                 pending: Mutex::new(Pending::default()),
                 idle: Condvar::new(),

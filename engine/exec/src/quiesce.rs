@@ -36,7 +36,7 @@
 //! thawing): resume has thawed it already, and there is nothing left to do
 //! under the freeze.
 
-use crate::action::ActionCall;
+use crate::action::{ActionCall, CallPurpose};
 use crate::cancel::{CancelHandle, CancelReason};
 use crate::eval::{display_name, shape, Frame};
 use crate::event::EventKind;
@@ -190,7 +190,7 @@ pub(crate) async fn run_scope(
     let within = Duration::from_millis(q.within_ms);
     // Time spent freezing so far: the watchdog keeps as much for the thaws.
     let (freeze_time, mut freeze_time_rx) = tokio::sync::watch::channel(Duration::ZERO);
-    let make_call = |action: &str, target: &Value, suffix: String, timeout: Duration| {
+    let make_call = |action: &str, target: &Value, suffix: String, timeout: Duration, purpose: CallPurpose| {
         let mut args = margs.clone();
         args.insert(method.target_param.clone(), target.clone());
         let step = format!("{instance}:{suffix}");
@@ -206,6 +206,7 @@ pub(crate) async fn run_scope(
             step,
             attempt: 1,
             timeout,
+            purpose,
         }
     };
 
@@ -229,12 +230,14 @@ pub(crate) async fn run_scope(
                 target,
                 format!("freeze-{i}"),
                 rt.config.freeze_timeout,
+                CallPurpose::Freeze,
             ),
             thaw: make_call(
                 &method.thaw,
                 target,
                 format!("thaw-{i}"),
                 rt.config.thaw_timeout,
+                CallPurpose::Thaw,
             ),
         })
         .collect();
@@ -297,16 +300,8 @@ pub(crate) async fn run_scope(
             let mut m = StepMachine::new();
             m.go(StepState::Ready);
             let began = tokio::time::Instant::now();
-            let result = call_with_retries(
-                rt,
-                &mut fcall,
-                policy,
-                Some(&scope_cancel),
-                true,
-                false,
-                &mut m,
-            )
-            .await;
+            let result =
+                call_with_retries(rt, &mut fcall, policy, Some(&scope_cancel), &mut m).await;
             // The thaws are budgeted as long as the freezes took.
             freeze_time.send_modify(|d| *d += began.elapsed());
             match result {
@@ -417,7 +412,7 @@ pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
         };
         let mut m = StepMachine::new();
         m.go(StepState::Ready);
-        match call_with_retries(rt, &mut t.thaw, policy, None, false, false, &mut m).await {
+        match call_with_retries(rt, &mut t.thaw, policy, None, &mut m).await {
             Ok(_) => {
                 rt.journal.append_nowait(&Record::ThawOutcome {
                     key: t.key,

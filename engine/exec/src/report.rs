@@ -5,8 +5,10 @@
 //! holds: each step instance's timing, attempts and outcome; per quiesce
 //! scope the window from the first freeze to the last thaw, and per target
 //! from its freeze to its thaw; bytes moved; what was compensated or cleaned
-//! up and what failed to be; thaws that failed; the run's duration and
-//! outcome. It serialises to JSON; [`Report::render_text`] gives the plain
+//! up and what failed to be; thaws that failed; the **orphans** (what the
+//! run created and could not remove: site, kind, id, name, why); per site
+//! what its API did (retried requests, throttled answers, the lowest
+//! adaptive in-flight limit); the run's duration and outcome. It serialises to JSON; [`Report::render_text`] gives the plain
 //! text the CLI prints (it adds RPO/RTO from the manifest itself).
 
 use crate::event::{Event, EventKind, RunOutcome};
@@ -64,6 +66,26 @@ pub struct SagaFailure {
     pub error: String,
 }
 
+/// What a run left behind, as far as the undo call's arguments tell.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OrphanResource {
+    pub site: Option<String>,
+    /// The record type (`volume`, `snapshot`, …), else the action's service.
+    pub kind: String,
+    pub id: Option<String>,
+    /// Its name; for a call in doubt, the tag every resource it made carries.
+    pub name: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Orphan {
+    pub instance: String,
+    pub action: String,
+    #[serde(flatten)]
+    pub resource: OrphanResource,
+    pub why: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThawFailure {
     pub scope: String,
@@ -88,6 +110,12 @@ pub struct Report {
     pub cleaned_up: Vec<String>,
     pub cleanup_failures: Vec<SagaFailure>,
     pub thaw_failures: Vec<ThawFailure>,
+    /// What the run created and could not remove.
+    #[serde(default)]
+    pub orphans: Vec<Orphan>,
+    /// What each site's API did to the run's calls.
+    #[serde(default)]
+    pub sites: Vec<crate::action::SitePressure>,
     #[serde(skip)]
     step_index: HashMap<String, usize>,
 }
@@ -275,6 +303,26 @@ impl Report {
                     error: error.clone(),
                 })
             }
+            EventKind::Orphaned {
+                instance,
+                action,
+                resource,
+                why,
+            } => {
+                self.orphans.retain(|o| o.instance != *instance);
+                self.orphans.push(Orphan {
+                    instance: instance.clone(),
+                    action: action.clone(),
+                    resource: resource.clone(),
+                    why: why.clone(),
+                });
+            }
+            EventKind::SitePressure { pressure } => {
+                match self.sites.iter_mut().find(|p| p.site == pressure.site) {
+                    Some(p) => *p = pressure.clone(),
+                    None => self.sites.push(pressure.clone()),
+                }
+            }
             EventKind::RunFinished {
                 outcome,
                 duration_ms,
@@ -378,6 +426,35 @@ impl Report {
             for f in &self.cleanup_failures {
                 let _ = writeln!(o, "!! cleanup FAILED for {}: {}", f.instance, f.error);
             }
+        }
+        if !self.orphans.is_empty() {
+            let _ = writeln!(
+                o,
+                "!! LEFT BEHIND ({}): remove with `lifeboat cleanup {}`",
+                self.orphans.len(),
+                self.run_id
+            );
+            for r in &self.orphans {
+                let x = &r.resource;
+                let _ = writeln!(
+                    o,
+                    "  {} {} {} at site {} ({}, from {}): {}",
+                    x.kind,
+                    x.id.as_deref().unwrap_or("?"),
+                    x.name.as_deref().map(|n| format!("{n:?}")).unwrap_or_default(),
+                    x.site.as_deref().unwrap_or("?"),
+                    r.action,
+                    r.instance,
+                    r.why
+                );
+            }
+        }
+        for p in self.sites.iter().filter(|p| p.retries > 0 || p.throttled > 0) {
+            let _ = writeln!(
+                o,
+                "site {}: {} requests, {} retried, {} throttled; in-flight limit {} (lowest {}, ceiling {})",
+                p.site, p.requests, p.retries, p.throttled, p.limit, p.lowest_limit, p.ceiling
+            );
         }
         o
     }

@@ -24,16 +24,25 @@
 //! A call in doubt that the resumed walk never reaches again (the run fails
 //! earlier this time) is reconciled with the rest before compensation.
 
-use crate::action::ActionCall;
+use crate::action::{ActionCall, CallPurpose};
 use crate::eval::{Frame, RunInfo};
 use crate::event::{EventKind, Phase, RunOutcome};
 use crate::journal::{self, CallRec, Journal, Record};
 use crate::quiesce::{thaw_targets, FrozenTarget};
-use crate::run::{ExecError, Executor, RunOptions, RunPhase, RunResult};
-use crate::saga::{Completed, InDoubt};
+use crate::run::{ExecError, Executor, RunOptions, RunPhase, RunResult, Rt};
+use crate::saga::{run_saga, Completed, InDoubt, SagaKind};
 use lifeboat_dsl::plan::{NodeKind, Plan, StepId};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
+
+/// What picking a run up again is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ResumeMode {
+    /// `lifeboat resume`: finish an interrupted run.
+    Continue,
+    /// `lifeboat cleanup`: retry what a finished run left behind.
+    CleanupOnly,
+}
 
 /// What the journal says about an interrupted run.
 #[derive(Debug, Default)]
@@ -43,6 +52,9 @@ pub(crate) struct Replay {
     pub outcomes: HashMap<String, Value>,
     /// Instances with an intent and no outcome.
     pub in_doubt: HashSet<String>,
+    /// Instances whose last outcome is an error (a lost answer may still
+    /// have created something).
+    pub failed: HashSet<String>,
     intents: HashMap<String, (StepId, Frame, CallRec)>,
     /// Completed steps, in completion order.
     pub completed: Vec<Completed>,
@@ -93,6 +105,10 @@ impl Replay {
                     instance, value, ..
                 } => {
                     r.in_doubt.remove(&instance);
+                    r.failed.remove(&instance);
+                    if value.is_none() {
+                        r.failed.insert(instance.clone());
+                    }
                     if let Some(v) = value {
                         if let Some((node, frame, call)) = r.intents.get(&instance) {
                             r.completed.retain(|c| c.instance != instance);
@@ -161,8 +177,35 @@ impl Replay {
         run_id: &str,
         rt_default: std::time::Duration,
     ) -> Vec<InDoubt> {
+        self.calls_of(self.in_doubt.iter(), plan, run_id, rt_default)
+    }
+
+    /// Calls in doubt and calls that failed: what a cleanup settles before
+    /// it compensates (finding what they made is harmless when they made
+    /// nothing).
+    fn unsettled_calls(
+        &self,
+        plan: &Plan,
+        run_id: &str,
+        rt_default: std::time::Duration,
+    ) -> Vec<InDoubt> {
+        self.calls_of(
+            self.in_doubt.iter().chain(self.failed.iter()),
+            plan,
+            run_id,
+            rt_default,
+        )
+    }
+
+    fn calls_of<'a>(
+        &self,
+        instances: impl Iterator<Item = &'a String>,
+        plan: &Plan,
+        run_id: &str,
+        rt_default: std::time::Duration,
+    ) -> Vec<InDoubt> {
         let mut out = Vec::new();
-        for inst in &self.in_doubt {
+        for inst in instances {
             let Some((node, frame, call)) = self.intents.get(inst) else {
                 continue;
             };
@@ -185,6 +228,7 @@ impl Replay {
                     tag: call.tag.clone(),
                     attempt: 1,
                     timeout,
+                    purpose: CallPurpose::Reconcile,
                 },
             });
         }
@@ -193,7 +237,11 @@ impl Replay {
     }
 }
 
-pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult, ExecError> {
+pub(crate) async fn resume(
+    ex: &Executor,
+    opts: RunOptions,
+    mode: ResumeMode,
+) -> Result<RunResult, ExecError> {
     let dir = opts.run_dir.clone();
     let plan = journal::read_plan(&dir)?;
     let records = journal::read_journal(&dir)?;
@@ -208,6 +256,12 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
         return Err(ExecError::Resume {
             dir: dir.display().to_string(),
             msg: "plan.json is not the plan the run started with".into(),
+        });
+    }
+    if mode == ResumeMode::CleanupOnly && replay.finished.is_none() {
+        return Err(ExecError::Resume {
+            dir: dir.display().to_string(),
+            msg: "the run has not finished: `lifeboat resume` it (cleanup retries what a finished run left behind)".into(),
         });
     }
     let journal = Journal::open_with(&dir, ex.config_ref().durability)?;
@@ -241,16 +295,20 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
                     tag: thaw.tag,
                     attempt: 1,
                     timeout: ex_config_thaw_timeout(ex),
+                    purpose: CallPurpose::Thaw,
                 },
             }
         })
         .collect();
     let failing = replay.failing.take();
     let finished = replay.finished.clone();
-    let in_doubt = if failing.is_some() {
-        replay.in_doubt_calls(&plan, &run.id, ex_default_timeout(ex))
-    } else {
-        Vec::new()
+    let in_doubt = match (mode, &finished) {
+        (ResumeMode::CleanupOnly, Some(o)) if !o.is_success() => {
+            replay.unsettled_calls(&plan, &run.id, ex_default_timeout(ex))
+        }
+        (ResumeMode::CleanupOnly, _) => Vec::new(),
+        _ if failing.is_some() => replay.in_doubt_calls(&plan, &run.id, ex_default_timeout(ex)),
+        _ => Vec::new(),
     };
     let completed = std::mem::take(&mut replay.completed);
     let compensated = std::mem::take(&mut replay.compensated);
@@ -278,7 +336,10 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
         s.cleaned = cleaned;
     }
 
-    // 2. Finished already.
+    // 2. Finished already: a cleanup retries what it left behind.
+    if let (ResumeMode::CleanupOnly, Some(outcome)) = (mode, &finished) {
+        return Ok(rt.watching_pressure(clean_up_again(&rt, outcome.clone(), &dir)).await);
+    }
     if let Some(outcome) = finished {
         rt.events.emit(EventKind::RunFinished {
             outcome: outcome.clone(),
@@ -309,6 +370,46 @@ pub(crate) async fn resume(ex: &Executor, opts: RunOptions) -> Result<RunResult,
 
     // 4. Continue.
     Ok(rt.walk_and_finish(&dir).await)
+}
+
+/// The saga of a finished run again: calls in doubt settled and
+/// compensations (when it failed), then cleanups — only those not done.
+async fn clean_up_again(rt: &Rt, outcome: RunOutcome, dir: &std::path::Path) -> RunResult {
+    let comp = if outcome.is_success() {
+        (0, false)
+    } else {
+        rt.events.emit(EventKind::PhaseChanged {
+            phase: Phase::Compensating,
+        });
+        rt.compensate().await
+    };
+    rt.events.emit(EventKind::PhaseChanged {
+        phase: Phase::CleaningUp,
+    });
+    let clean = run_saga(rt, SagaKind::Cleanup).await;
+    if let Err(e) = rt
+        .journal
+        .append(&Record::RunFinished {
+            outcome: outcome.clone(),
+        })
+        .await
+    {
+        tracing::error!(error = %e, "journal write failed");
+    }
+    rt.announce_pressure(true);
+    rt.events.emit(EventKind::RunFinished {
+        outcome: outcome.clone(),
+        duration_ms: rt.events.elapsed_ms(),
+    });
+    RunResult {
+        run_id: rt.run.id.clone(),
+        run_dir: dir.to_path_buf(),
+        outcome,
+        thaw_failures: rt.thaw_failure_count(),
+        compensation_failures: comp.0,
+        cleanup_failures: clean.0,
+        finished: !(comp.1 || clean.1),
+    }
 }
 
 fn ex_config_thaw_timeout(ex: &Executor) -> std::time::Duration {

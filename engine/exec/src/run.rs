@@ -221,7 +221,15 @@ impl Executor {
 
     /// Picks up the run in `opts.run_dir` after a crash or an interrupt.
     pub async fn resume(&self, opts: RunOptions) -> Result<RunResult, ExecError> {
-        crate::resume::resume(self, opts).await
+        crate::resume::resume(self, opts, crate::resume::ResumeMode::Continue).await
+    }
+
+    /// Tries again what a finished run left behind (its orphans): thaws
+    /// first, settles calls in doubt, then the compensations (of a run that
+    /// failed) and cleanups that did not succeed. Idempotent: what was done
+    /// is not done again. The result counts what still could not be removed.
+    pub async fn cleanup(&self, opts: RunOptions) -> Result<RunResult, ExecError> {
+        crate::resume::resume(self, opts, crate::resume::ResumeMode::CleanupOnly).await
     }
 
     /// Starts a run on its own task: the dispatcher keeps the events, the
@@ -255,6 +263,15 @@ impl Executor {
 
     /// Resumes the run in `run_dir` on its own task.
     pub fn spawn_resume(&self, run_dir: PathBuf) -> RunHandle {
+        self.spawn_again(run_dir, crate::resume::ResumeMode::Continue)
+    }
+
+    /// [`Executor::cleanup`] of the run in `run_dir` on its own task.
+    pub fn spawn_cleanup(&self, run_dir: PathBuf) -> RunHandle {
+        self.spawn_again(run_dir, crate::resume::ResumeMode::CleanupOnly)
+    }
+
+    fn spawn_again(&self, run_dir: PathBuf, mode: crate::resume::ResumeMode) -> RunHandle {
         let (tx, rx) = crate::event::channel();
         let cancel = CancelHandle::new();
         let opts = RunOptions {
@@ -268,7 +285,7 @@ impl Executor {
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        let result = tokio::spawn(async move { ex.resume(opts).await });
+        let result = tokio::spawn(async move { crate::resume::resume(&ex, opts, mode).await });
         RunHandle {
             run_id,
             run_dir,
@@ -302,6 +319,7 @@ impl Executor {
             saga: Mutex::new(Saga::default()),
             cancel: opts.cancel.clone(),
             replay_seen: Mutex::new(Default::default()),
+            pressure_seen: Mutex::new(Vec::new()),
             failure: Mutex::new(None),
             thaw_failures: AtomicUsize::new(0),
         }
@@ -358,6 +376,8 @@ pub(crate) struct Rt {
     pub replay_seen: Mutex<std::collections::HashSet<String>>,
     failure: Mutex<Option<String>>,
     thaw_failures: AtomicUsize,
+    /// The sites' pressure as last announced.
+    pressure_seen: Mutex<Vec<crate::action::SitePressure>>,
 }
 
 impl Rt {
@@ -439,6 +459,10 @@ impl Rt {
             .clone()
     }
 
+    pub(crate) fn thaw_failure_count(&self) -> usize {
+        self.thaw_failures.load(Ordering::SeqCst)
+    }
+
     pub(crate) fn note_thaw_failure(&self) {
         self.thaw_failures.fetch_add(1, Ordering::SeqCst);
     }
@@ -451,8 +475,46 @@ impl Rt {
         self.cancel.reason() >= Some(CancelReason::Interrupt)
     }
 
+    /// Announces each site whose retries, throttled answers or adaptive
+    /// limit changed since the last announcement (`all`: every site that
+    /// saw a request, with its final counts).
+    pub(crate) fn announce_pressure(&self, all: bool) {
+        let now = self.actions.pressure();
+        let mut seen = self.pressure_seen.lock().unwrap_or_else(|e| e.into_inner());
+        for p in now {
+            let before = seen.iter().find(|s| s.site == p.site);
+            let changed = match before {
+                None => p.retries > 0 || p.throttled > 0 || p.limit != p.ceiling,
+                Some(b) => (b.retries, b.throttled, b.limit) != (p.retries, p.throttled, p.limit),
+            };
+            if changed || (all && p.requests > 0) {
+                seen.retain(|s| s.site != p.site);
+                seen.push(p.clone());
+                self.events.emit(EventKind::SitePressure { pressure: p });
+            }
+        }
+    }
+
+    /// Runs `work`, announcing the sites' pressure every half second meanwhile.
+    pub(crate) async fn watching_pressure<F: std::future::Future>(&self, work: F) -> F::Output {
+        let sampler = async {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                self.announce_pressure(false);
+            }
+        };
+        tokio::select! {
+            out = work => out,
+            _ = sampler => unreachable!("the sampler never ends"),
+        }
+    }
+
     /// Walks the body, then the saga. Used by run and resume.
     pub(crate) async fn walk_and_finish(&self, run_dir: &Path) -> RunResult {
+        self.watching_pressure(self.walk_and_finish_inner(run_dir)).await
+    }
+
+    async fn walk_and_finish_inner(&self, run_dir: &Path) -> RunResult {
         let mut phase = RunPhase::Running;
         self.events.emit(EventKind::PhaseChanged {
             phase: Phase::Running,
@@ -559,6 +621,7 @@ impl Rt {
             }
         }
         let _ = self.next_phase(phase, RunPhase::Finished(outcome.clone()));
+        self.announce_pressure(true);
         self.events.emit(EventKind::RunFinished {
             outcome: outcome.clone(),
             duration_ms: self.events.elapsed_ms(),

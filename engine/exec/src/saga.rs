@@ -21,7 +21,7 @@
 //! and does not stop the others. A second interrupt stops starting new ones;
 //! a resumed run finishes them (anything without a successful outcome).
 
-use crate::action::ActionCall;
+use crate::action::{ActionCall, CallPurpose};
 use crate::eval::Frame;
 use crate::event::EventKind;
 use crate::journal::Record;
@@ -30,7 +30,8 @@ use crate::run::Rt;
 use crate::scheduler::{eval_args, site_of, step_timeout};
 use crate::step::{call_with_retries, CallFailure, Retry, StepMachine, StepState};
 use futures::stream::{FuturesUnordered, StreamExt};
-use lifeboat_dsl::plan::{Call, NodeKind, StepId};
+use crate::report::OrphanResource;
+use lifeboat_dsl::plan::{Call, NodeKind, StepId, Type};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 use std::time::Duration;
@@ -95,9 +96,21 @@ pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
             Ok(None) => {}
             Err(e) => {
                 failures += 1;
+                let why = format!("could not tell whether the interrupted call created something (tag {}): {e}", d.call.tag);
                 rt.events.emit(EventKind::CompensationFailed {
                     instance: d.instance.clone(),
-                    error: format!("could not tell whether the interrupted call created something (tag {}): {e}", d.call.tag),
+                    error: why.clone(),
+                });
+                rt.events.emit(EventKind::Orphaned {
+                    instance: d.instance.clone(),
+                    action: d.call.action.clone(),
+                    resource: OrphanResource {
+                        site: d.call.site.clone(),
+                        kind: service_of(&d.call.action),
+                        id: None,
+                        name: Some(d.call.tag.clone()),
+                    },
+                    why,
                 });
             }
         }
@@ -143,6 +156,35 @@ pub(crate) async fn run_saga(rt: &Rt, kind: SagaKind) -> (usize, bool) {
     (failures, false)
 }
 
+/// `cinder` of `cinder.delete_volume`.
+fn service_of(action: &str) -> String {
+    action.split('.').next().unwrap_or(action).to_string()
+}
+
+/// What a failed undo leaves behind: the step's result when it is a record
+/// (its `id`, `name`, `site`), typed by the undo call's record parameter.
+fn orphan_resource(undo: &Call, value: &Value, args: &Map<String, Value>) -> OrphanResource {
+    let kind = undo
+        .args
+        .iter()
+        .find_map(|a| match &a.ty {
+            Type::Record(n) => Some(n.clone()),
+            Type::List(t) => match t.as_ref() {
+                Type::Record(n) => Some(n.clone()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .unwrap_or_else(|| service_of(&undo.action));
+    let field = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
+    OrphanResource {
+        site: field("site").or_else(|| args.get("site").and_then(Value::as_str).map(str::to_string)),
+        kind,
+        id: field("id"),
+        name: field("name"),
+    }
+}
+
 fn saga_call(rt: &Rt, node: StepId, kind: SagaKind) -> Option<&Call> {
     match &rt.plan.nodes.get(node.index())?.kind {
         NodeKind::Action(a) => match kind {
@@ -163,6 +205,12 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
     };
     let instance = c.instance.clone();
     let fail = |error: String| {
+        rt.events.emit(EventKind::Orphaned {
+            instance: instance.clone(),
+            action: call_def.action.clone(),
+            resource: orphan_resource(call_def, &c.value, &c.args),
+            why: error.clone(),
+        });
         rt.events.emit(match kind {
             SagaKind::Compensate => EventKind::CompensationFailed {
                 instance: instance.clone(),
@@ -199,6 +247,10 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         tag: format!("{}-{letter}", c.tag),
         attempt: 1,
         timeout,
+        purpose: match kind {
+            SagaKind::Compensate => CallPurpose::Compensate,
+            SagaKind::Cleanup => CallPurpose::Cleanup,
+        },
     };
     let intent = match kind {
         SagaKind::Compensate => Record::CompensateIntent {
@@ -228,7 +280,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
     });
     let mut m = StepMachine::new();
     m.go(StepState::Ready);
-    let res = call_with_retries(rt, &mut call, policy, None, true, false, &mut m).await;
+    let res = call_with_retries(rt, &mut call, policy, None, &mut m).await;
     let error = match res {
         Ok(_) => None,
         Err(CallFailure::Failed(e)) => Some(e.to_string()),
@@ -246,6 +298,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
     };
     rt.journal.append_nowait(&outcome);
     match error {
+        Some(e) if e.starts_with(&call_def.action) => fail(e),
         Some(e) => fail(format!("{}: {e}", call_def.action)),
         None => {
             {

@@ -26,7 +26,7 @@
 //! A malformed plan (a dep outside the block, a node id out of range, a dep
 //! cycle) fails the nodes concerned with a message; it never panics.
 
-use crate::action::ActionCall;
+use crate::action::{ActionCall, CallPurpose, ErrorClass};
 use crate::cancel::CancelHandle;
 use crate::eval::{shape, Frame};
 use crate::event::EventKind;
@@ -324,6 +324,7 @@ async fn run_action(
         tag: make_tag(&rt.run.id, &instance),
         attempt: 1,
         timeout: step_timeout(rt, a),
+        purpose: CallPurpose::Step,
     };
     let started = tokio::time::Instant::now();
     let saga_relevant = a.compensate.is_some() || a.cleanup.is_some();
@@ -375,7 +376,7 @@ async fn run_action(
             backoff: Duration::from_millis(a.retry.backoff_ms),
             retry_timeouts: false,
         };
-        match call_with_retries(rt, &mut call, policy, Some(cancel), true, true, &mut m).await {
+        match call_with_retries(rt, &mut call, policy, Some(cancel), &mut m).await {
             Ok(out) => result = Some((out, false)),
             Err(CallFailure::Cancelled) => {
                 if saga_relevant {
@@ -397,6 +398,17 @@ async fn run_action(
                     reconciled: false,
                 };
                 rt.journal.append_nowait(&rec);
+                // A call that ended without a clear answer (its last attempt
+                // lost in transit or timed out) may have created something:
+                // it is settled with the rest before compensation.
+                if saga_relevant && matches!(e.class, ErrorClass::Transient { .. } | ErrorClass::Timeout) {
+                    rt.saga().in_doubt.push(InDoubt {
+                        node: node.id,
+                        instance: instance.clone(),
+                        frame: frame.clone(),
+                        call: ActionCall { purpose: CallPurpose::Reconcile, ..call.clone() },
+                    });
+                }
                 rt.fail(&instance, e.to_string());
                 return NodeOutcome::Failed;
             }

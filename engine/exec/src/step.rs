@@ -9,8 +9,11 @@
 //! ```
 //!
 //! `call_with_retries` makes one catalogue call the way every call is made
-//! (steps, freezes, thaws, compensations, cleanups):
-//! - per-site limit: a permit is taken for the attempt only;
+//! (steps, freezes, thaws, compensations, cleanups); the call's
+//! [`CallPurpose`] says which:
+//! - per-site limit: a permit is taken for the attempt only, except by a
+//!   thaw (a VM is never kept frozen waiting for a slot);
+//! - only a plan step announces its attempts as step events;
 //! - the call's timeout is handed to the action and also enforced around the
 //!   call (plus a grace period, so the action can report its own timeout);
 //! - a transient error is retried after the server's `retry_after` when it
@@ -25,7 +28,7 @@
 //!
 //! The executor never logs argument values.
 
-use crate::action::{ActionCall, ActionError, ActionOutput, ErrorClass};
+use crate::action::{ActionCall, ActionError, ActionOutput, CallPurpose, ErrorClass};
 use crate::cancel::CancelHandle;
 use crate::event::EventKind;
 use crate::run::Rt;
@@ -137,17 +140,17 @@ pub(crate) fn backoff_delay(base: Duration, attempt: u32, cap: Duration) -> Dura
     exp.mul_f64(factor)
 }
 
-/// Makes `call`, retrying per `policy`. `emit`: announce attempts as step
-/// events (true for plan steps).
+/// Makes `call`, retrying per `policy`; its purpose decides whether it is
+/// held to the site limit and whether its attempts are step events.
 pub(crate) async fn call_with_retries(
     rt: &Rt,
     call: &mut ActionCall,
     policy: Retry,
     cancel: Option<&CancelHandle>,
-    limited: bool,
-    emit: bool,
     m: &mut StepMachine,
 ) -> Result<ActionOutput, CallFailure> {
+    let limited = call.purpose.is_limited();
+    let emit = call.purpose == CallPurpose::Step;
     let mut attempt = 1u32;
     loop {
         call.attempt = attempt;

@@ -40,11 +40,19 @@ impl Env {
             tag: format!("lb-{}-{}", self.run_id, step.replace(['[', ']'], "-").trim_end_matches('-')),
             attempt: 1,
             timeout: Duration::from_secs(60),
+            purpose: Default::default(),
         }
     }
 
     pub async fn try_run(&self, action: &str, step: &str, args: Value) -> Result<ActionOutput, ActionError> {
         self.acts.run(&self.call(action, step, args)).await
+    }
+
+    /// How many of `kind` (`volumes`, `snapshots`, …) `site` holds, from the
+    /// emulator's admin status.
+    pub async fn emu_counts(&self, site: &str, kind: &str) -> u64 {
+        let st: Value = reqwest::get(format!("{}/_emulator/status", self.emu.admin_url())).await.expect("admin status").json().await.expect("status json");
+        st["sites"][site][kind].as_u64().unwrap_or_else(|| panic!("no count of {kind} at {site}: {st}"))
     }
 
     /// Run and return the value; panics with the action's error.

@@ -3,6 +3,7 @@
 //! compiled, how diagnostics are printed, the exit codes and the runtime.
 
 pub mod check;
+pub mod cleanup;
 pub mod daemon;
 pub mod demo;
 pub mod emulator;

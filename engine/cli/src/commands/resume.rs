@@ -32,6 +32,21 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
+    pick_up(args, Again::Resume)
+}
+
+/// Why a run is picked up again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Again {
+    /// `lifeboat resume`: finish an interrupted run.
+    Resume,
+    /// `lifeboat cleanup`: retry what a finished run left behind.
+    Cleanup,
+}
+
+/// Picks the run up again with the clouds and limits it started with,
+/// under its lock: resumes it, or retries its orphans.
+pub fn pick_up(args: Args, again: Again) -> u8 {
     let (state, dir) = match state::state_dir(args.state_dir.as_deref()).and_then(|s| state::run_dir(&s, &args.run).map(|d| (s, d))) {
         Ok(d) => d,
         Err(e) => {
@@ -50,7 +65,7 @@ pub fn run(args: Args) -> u8 {
     let limits = match args.limits.apply(base) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: {e}\nnothing was resumed");
+            eprintln!("error: {e}\nnothing was done");
             return EXIT_ERRORS;
         }
     };
@@ -63,7 +78,7 @@ pub fn run(args: Args) -> u8 {
         let actions = match cloud::build_actions(&sites) {
             Ok(a) => a,
             Err(e) => {
-                eprintln!("error: {e}\nnothing was resumed");
+                eprintln!("error: {e}\nnothing was done");
                 return EXIT_ERRORS;
             }
         };
@@ -78,12 +93,19 @@ pub fn run(args: Args) -> u8 {
             },
             Err(_) => None,
         };
-        super::runs::record_resume(&state, &id);
         let bar = dispatch::progress_bar(output);
         let exec = super::run::executor(actions, limits, args.confirm, &bar);
-        let handle = exec.spawn_resume(dir);
-        let result = dispatch::follow(handle, output, bar).await;
-        super::runs::record_end(&state, &id, &result);
-        super::run::finish(result, output)
+        match again {
+            Again::Resume => {
+                super::runs::record_resume(&state, &id);
+                let result = dispatch::follow(exec.spawn_resume(dir), output, bar).await;
+                super::runs::record_end(&state, &id, &result);
+                super::run::finish(result, output)
+            }
+            Again::Cleanup => {
+                let result = dispatch::follow(exec.spawn_cleanup(dir), output, bar).await;
+                super::cleanup::finish(result, output)
+            }
+        }
     })
 }

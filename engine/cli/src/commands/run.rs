@@ -192,8 +192,11 @@ pub fn run(args: Args) -> u8 {
 }
 
 /// The executor `run` and `resume` drive: the cloud's actions, the run's
-/// limits, and the approver (`--confirm`, or a prompt that shares the bar).
+/// limits (calls in flight per site for the executor, and the ceiling of
+/// each site's adaptive request limit in the client), and the approver
+/// (`--confirm`, or a prompt that shares the bar).
 pub(super) fn executor(actions: lifeboat_actions::OpenStackActions, limits: Limits, confirm: bool, bar: &Option<indicatif::ProgressBar>) -> Executor {
+    let actions = actions.with_resilience(lifeboat_openstack::RetryPolicy::default(), |site| limits.limit_for(site));
     Executor::new(Arc::new(actions)).with_config(ExecConfig { limits, ..ExecConfig::default() }).with_approver(crate::approver::choose(confirm, bar.clone()))
 }
 

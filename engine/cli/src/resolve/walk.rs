@@ -296,6 +296,7 @@ impl<'a> Walk<'a> {
                         tag: lifeboat_exec::make_tag(&self.run_id, &instance),
                         attempt: 1,
                         timeout: std::time::Duration::from_millis(a.timeout_ms.min(60_000)),
+                        purpose: Default::default(),
                     };
                     self.out.calls += 1;
                     match self.actions.run(&call).await {
