@@ -19,13 +19,11 @@ async fn protect_then_recover_with_site_a_down() {
     // The default method pauses: as the cloud saw it, db → app → lb, then unpaused in reverse.
     assert_cloud_order(&cloud_freezes(&env, since, "pause", "unpause").await, "pause", "unpause");
     assert_eq!(p.succeeded("cinder.backup").len(), 12);
-    // Quiesced in role order, thawed in reverse.
+    // Quiesced group by group in role order, thawed group by group in reverse.
     let frozen: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None }).collect();
     let thawed: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }).collect();
     assert_eq!(frozen.len(), 6, "{frozen:?}");
-    let mut rev = frozen.clone();
-    rev.reverse();
-    assert_eq!(thawed, rev, "thawed in reverse order");
+    assert_groups_reversed(&frozen, &thawed);
     // No temporary volume or snapshot left at site-a; 12 backups there.
     let c = env.counts().await;
     assert_eq!(c["site-a"]["volumes"], json!(12), "{c}");
@@ -316,17 +314,28 @@ async fn cloud_freezes(env: &Env, since: u64, freeze: &str, thaw: &str) -> Vec<(
 
 /// The cloud saw every server frozen by role (db, app, lb), then thawed in
 /// exactly the reverse order (the first frozen thawed last), each call accepted.
+/// Frozen group by group (db, app, lb: the two servers of a role together)
+/// and thawed group by group in exact reverse: every server of a group is
+/// thawed before any of the group frozen before it.
+fn assert_groups_reversed(frozen: &[String], thawed: &[String]) {
+    let role = |n: &String| n.split('-').nth(1).unwrap_or("").to_string();
+    let roles = |v: &[String]| v.iter().map(role).collect::<Vec<_>>();
+    assert_eq!(roles(frozen), ["db", "db", "app", "app", "lb", "lb"], "frozen {frozen:?}");
+    assert_eq!(roles(thawed), ["lb", "lb", "app", "app", "db", "db"], "thawed {thawed:?}");
+    let mut f = frozen.to_vec();
+    let mut t = thawed.to_vec();
+    f.sort();
+    t.sort();
+    assert_eq!(f, t, "every frozen server thawed once");
+}
+
 fn assert_cloud_order(seen: &[(String, String, u64)], freeze: &str, thaw: &str) {
     assert!(seen.iter().all(|(_, _, st)| *st == 202), "every freeze/thaw accepted: {seen:?}");
     let n = seen.iter().position(|(a, _, _)| a == thaw).unwrap_or(seen.len());
     let (frozen, thawed) = seen.split_at(n);
     assert!(frozen.iter().all(|(a, _, _)| a == freeze) && thawed.iter().all(|(a, _, _)| a == thaw), "all freezes before all thaws: {seen:?}");
-    let role = |n: &String| n.split('-').nth(1).unwrap_or("").to_string();
-    let roles: Vec<String> = frozen.iter().map(|(_, n, _)| role(n)).collect();
-    assert_eq!(roles, ["db", "db", "app", "app", "lb", "lb"], "{seen:?}");
-    let mut rev: Vec<&String> = frozen.iter().map(|(_, n, _)| n).collect();
-    rev.reverse();
-    assert_eq!(thawed.iter().map(|(_, n, _)| n).collect::<Vec<_>>(), rev, "thawed in reverse: {seen:?}");
+    let names = |v: &[(String, String, u64)]| v.iter().map(|(_, n, _)| n.clone()).collect::<Vec<_>>();
+    assert_groups_reversed(&names(frozen), &names(thawed));
 }
 
 async fn log_seq(env: &Env) -> u64 {
@@ -357,11 +366,7 @@ async fn protect_with_method(env: &Env, params: Value) -> Run {
     // Order (the executor's journal): freeze by role, thaw in reverse.
     let frozen: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None }).collect();
     let thawed: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }).collect();
-    let roles: Vec<&str> = frozen.iter().map(|t| t.split('-').nth(1).unwrap_or("")).collect();
-    assert_eq!(roles, ["db", "db", "app", "app", "lb", "lb"], "{frozen:?}");
-    let mut rev = frozen.clone();
-    rev.reverse();
-    assert_eq!(thawed, rev);
+    assert_groups_reversed(&frozen, &thawed);
     // Order as the cloud saw it (the emulator's request log): through Nova
     // for nova-quiesce; for a hook, Nova was asked to freeze nothing.
     match params["method"].as_str() {
@@ -471,9 +476,8 @@ async fn watchdog_expiry_thaws_and_fails_the_run() {
     let last_thawed = *thawed.last().unwrap();
     assert!(last_thawed - first_frozen < 2500, "frozen for {} ms: the 3 s snapshot call was not waited for", last_thawed - first_frozen);
     let targets = |f: &dyn Fn(&lifeboat_exec::EventKind) -> Option<String>| -> Vec<String> { p.events.iter().filter_map(|e| f(&e.kind)).collect() };
-    let mut order = targets(&|k| match k { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None });
-    order.reverse();
-    assert_eq!(targets(&|k| match k { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }), order);
+    let order = targets(&|k| match k { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None });
+    assert_groups_reversed(&order, &targets(&|k| match k { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }));
     // Give the abandoned snapshot call time to land, then: every server up,
     // and the cleanup removed what the late call made.
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;

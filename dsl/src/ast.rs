@@ -196,12 +196,15 @@ pub struct ApproveStmt {
     pub loc: Loc,
 }
 
-/// `quiesce TARGETS by FIELD in ORDER via METHOD within D { … }`
+/// `quiesce TARGETS by FIELD in ORDER [one at a time] via METHOD within D { … }`
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuiesceStmt {
     pub targets: Expr,
     pub by: Ident,
     pub order: Expr,
+    /// `one at a time`: each target frozen alone, in order (else each group
+    /// of targets with the same `by` value at once).
+    pub one_at_a_time: bool,
     pub method: MethodRef,
     pub within: Duration,
     pub attrs: Vec<Attr>,

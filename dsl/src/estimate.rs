@@ -12,10 +12,12 @@
 //! - A `for` of N items, `parallel P`, runs its body ⌈N/P⌉ times one after
 //!   the other. N is the resolved count when known (`lifeboat plan
 //!   --resolve`), else an assumed N.
-//! - A quiesce scope freezes its targets one by one (group order), runs its
-//!   body, then thaws them one by one in reverse. A group's window runs from
-//!   the freeze of its first target to the thaw of its last one, so the first
-//!   group frozen has the longest window.
+//! - A quiesce scope freezes its groups in order — each group's targets at
+//!   once, ⌈targets ÷ 8⌉ freezes long at the default site limit (one target
+//!   after the other with `one at a time`) — runs its body, then thaws the
+//!   groups in reverse, each at once (thaws take no slot). A group's window
+//!   runs from its freeze to its thaw, so the first group frozen has the
+//!   longest window.
 //!
 //! Figures measured from the run history (the median duration of each action
 //! per site, see `lifeboat plan --state-dir`) go into [`Latencies::measured`]
@@ -177,6 +179,9 @@ pub struct LatencyOverrides {
     #[serde(default)]
     pub actions: BTreeMap<String, u64>,
 }
+
+/// Calls in flight per site the estimate assumes (the CLI's default).
+const SITE_LIMIT: u32 = 8;
 
 /// What is known of the cloud before estimating.
 #[derive(Debug, Clone, Default)]
@@ -380,22 +385,35 @@ impl Est<'_> {
                         spread(n, &order_names(plan, &q.order))
                     }
                 };
-                let n: u64 = groups.iter().map(|g| g.1 as u64).sum();
-                let body_start = s + n * freeze;
+                // What one group costs to freeze and to thaw: one target
+                // after the other (`one at a time`), else the group at once
+                // within the default site limit (thaws take no slot).
+                let cost = |c: u32| -> (u64, u64) {
+                    if q.one_at_a_time {
+                        (c as u64 * freeze, c as u64 * thaw)
+                    } else if c == 0 {
+                        (0, 0)
+                    } else {
+                        (c.div_ceil(SITE_LIMIT) as u64 * freeze, thaw)
+                    }
+                };
+                let freezes: u64 = groups.iter().map(|g| cost(g.1).0).sum();
+                let thaws: u64 = groups.iter().map(|g| cost(g.1).1).sum();
+                let body_start = s + freezes;
                 let body = self.block(&q.body, body_start) - body_start;
-                let total = n * (freeze + thaw) + body;
-                // Group i is frozen after the targets of groups before it and
-                // thawed before them.
-                let mut before = 0u64;
+                let total = freezes + body + thaws;
+                // Group i is frozen after the groups before it and thawed
+                // before them.
+                let mut before = (0u64, 0u64);
                 let mut windows = Vec::new();
                 for (g, c) in &groups {
-                    let rest = n - before;
                     windows.push(GroupWindow {
                         group: g.clone(),
                         targets: *c,
-                        window_ms: rest * (freeze + thaw) + body,
+                        window_ms: (freezes - before.0) + body + (thaws - before.1),
                     });
-                    before += *c as u64;
+                    let (f, t) = cost(*c);
+                    before = (before.0 + f, before.1 + t);
                 }
                 self.quiesce.push(QuiesceEstimate {
                     step: plan.node(id).name.clone(),

@@ -264,10 +264,11 @@ impl Printer<'_> {
                     None => String::new(),
                 };
                 self.out.push_str(&format!(
-                    "quiesce {} by {} in {} via {method}{margs} within {}",
+                    "quiesce {} by {} in {}{} via {method}{margs} within {}",
                     expr(&q.targets),
                     q.by.name,
                     expr(&q.order),
+                    if q.one_at_a_time { " one at a time" } else { "" },
                     q.within.text
                 ));
                 for attr in &q.attrs {

@@ -138,6 +138,7 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::k_in => "`in`",
         Rule::k_via => "`via`",
         Rule::k_within => "`within`",
+        Rule::one_at_a_time | Rule::k_one => "`one at a time`",
         Rule::method_ref => "a quiesce method",
         Rule::method_args => "`(`",
         Rule::parallel_clause | Rule::k_parallel => "`parallel`",
@@ -202,6 +203,10 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::k_method
             | Rule::k_freeze
             | Rule::k_thaw
+            | Rule::k_one
+            | Rule::k_at
+            | Rule::k_a
+            | Rule::k_time
     )
 }
 
@@ -472,7 +477,12 @@ impl<'s> Builder<'s> {
                 let targets = self.expr_any(next!(self, it, loc));
                 let by = self.ident(next!(self, it, loc));
                 let order = self.expr_any(next!(self, it, loc));
-                let method = self.method_ref(next!(self, it, loc));
+                let mut next = next!(self, it, loc);
+                let one_at_a_time = next.as_rule() == Rule::one_at_a_time;
+                if one_at_a_time {
+                    next = next!(self, it, loc);
+                }
+                let method = self.method_ref(next);
                 let within = self.duration(next!(self, it, loc));
                 let mut attrs = Vec::new();
                 let mut body = None;
@@ -491,6 +501,7 @@ impl<'s> Builder<'s> {
                     targets,
                     by,
                     order,
+                    one_at_a_time,
                     method,
                     within,
                     attrs,

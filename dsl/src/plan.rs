@@ -246,6 +246,11 @@ pub struct QuiesceScope {
     pub targets: Expr,
     pub by: String,
     pub order: Expr,
+    /// `one at a time`: each target frozen alone, in order; otherwise the
+    /// targets of one group (one `by` value) are frozen at once, groups in
+    /// order, and thawed group by group in reverse.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub one_at_a_time: bool,
     /// Evaluates to a method name (see [`Plan::quiesce_methods`]).
     pub method: Expr,
     /// Extra arguments for the freeze/thaw actions (`via hook(url: u)`).

@@ -480,3 +480,35 @@ fn when_and_after_on_a_procedure_call_apply_to_its_statements() {
         .iter()
         .any(|d| d.message.contains("`retry` on a procedure call")));
 }
+
+/// `one at a time` asks for the strict order (each target frozen alone);
+/// without it the targets of one group are frozen at once. `fmt` keeps it,
+/// and the plan says it only when asked (plans without it are unchanged).
+#[test]
+fn quiesce_one_at_a_time_is_kept_through_plan_and_fmt() {
+    let scope = |p: &Plan| -> QuiesceScope {
+        p.nodes
+            .iter()
+            .find_map(|n| match &n.kind {
+                NodeKind::Quiesce(q) => Some(q.clone()),
+                _ => None,
+            })
+            .expect("quiesce")
+    };
+    let strict = format!("{HEAD}  quiesce servers by role in [\"db\", \"lb\"] one at a time via pause within 1m {{\n    v = cinder.volumes_of(servers)\n  }}\n}}\n");
+    let p = clean(&strict);
+    assert!(scope(&p).one_at_a_time);
+    let json = serde_json::to_string(&p).unwrap();
+    assert!(json.contains("\"one_at_a_time\":true"), "{json}");
+    let formatted = lifeboat_dsl::fmt::format("t.dr", &strict).expect("formats");
+    assert!(formatted.contains("in [\"db\", \"lb\"] one at a time via pause within 1m"), "{formatted}");
+
+    let grouped = strict.replace(" one at a time", "");
+    let p = clean(&grouped);
+    assert!(!scope(&p).one_at_a_time);
+    assert!(!serde_json::to_string(&p).unwrap().contains("one_at_a_time"), "absent when false");
+
+    // A misspelt clause is a syntax error, not a silent change of meaning.
+    let c = compile(&strict.replace("one at a time", "one at time"));
+    assert!(c.has_errors());
+}

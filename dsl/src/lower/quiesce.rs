@@ -214,6 +214,7 @@ impl<'a> Lowerer<'a> {
             targets,
             by: q.by.name.clone(),
             order,
+            one_at_a_time: q.one_at_a_time,
             method,
             method_args,
             within_ms,

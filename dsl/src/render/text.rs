@@ -276,12 +276,13 @@ fn block(
                 };
                 let _ = writeln!(
                     out,
-                    "{}{indent}┌─ {}: quiesce {} by {} in {} via {}{args} within {} — frozen while these run:{}{}",
+                    "{}{indent}┌─ {}: quiesce {} by {} in {}{} via {}{args} within {} — frozen while these run:{}{}",
                     mark(est, &n.name),
                     n.name,
                     expr(p, &q.targets),
                     q.by,
                     expr(p, &q.order),
+                    if q.one_at_a_time { " one at a time" } else { "" },
                     expr(p, &q.method),
                     format_ms(q.within_ms),
                     waits(p, id),

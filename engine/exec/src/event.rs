@@ -108,6 +108,10 @@ pub enum EventKind {
     FreezeStarted {
         scope: String,
         target: String,
+        /// The target's freeze group (its `by` value): a group is frozen at
+        /// once, after the groups before it, and thawed before them.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        group: String,
     },
     Frozen {
         scope: String,

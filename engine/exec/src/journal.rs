@@ -99,6 +99,10 @@ pub enum Record {
         target: String,
         freeze: CallRec,
         thaw: CallRec,
+        /// The freeze group (targets frozen together, thawed together);
+        /// absent in journals of earlier versions: each target alone.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<usize>,
     },
     FreezeOutcome {
         key: String,

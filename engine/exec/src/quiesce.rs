@@ -1,32 +1,40 @@
-//! Quiesce scopes: freeze in order, run the body, thaw in exact reverse.
+//! Quiesce scopes: freeze group by group, run the body, thaw in exact reverse.
 //!
 //! ```text
-//! Freezing{i} → Frozen → Thawing{i} → Thawed
-//!      │                      └──────→ ThawFailed   (loud: a VM may stay frozen)
-//!      └─ (freeze failed / cancelled / watchdog) → Thawing{i}
+//! Freezing{group} → Frozen → Thawing{group} → Thawed
+//!      │                          └─────────→ ThawFailed   (loud: a VM may stay frozen)
+//!      └─ (freeze failed / cancelled / watchdog) → Thawing{group}
 //! ```
 //!
 //! 1. Evaluate targets, `order` and the method name; resolve the method in
 //!    `plan.quiesce_methods` (unknown → the scope fails before anything is
 //!    frozen). Sort targets stably by the position of `target[by]` in
-//!    `order`; values not in `order` come last, in list order.
-//! 2. Journal every target's freeze intent (one sync for the lot), then
-//!    freeze one target after the other. A target joins the thaw list
+//!    `order`; values not in `order` come last, in list order. Consecutive
+//!    targets with the same `by` value form a **freeze group** (each target
+//!    its own group with `one at a time`).
+//! 2. Journal every target's freeze intent with its group (one sync for the
+//!    lot), then freeze group after group, the targets of a group at once
+//!    (each call within its site's limit). A target joins the thaw list
 //!    *before* its freeze call: a freeze interrupted in flight may have taken
 //!    effect, so it is thawed too; a freeze that returned an error did not,
 //!    so it is not; targets never attempted get a "not attempted" outcome.
-//!    Thaw actions must therefore succeed on a target that is not frozen.
+//!    When one freeze of a group fails, its siblings finish (and are thawed)
+//!    and no later group is frozen. Thaw actions must therefore succeed on a
+//!    target that is not frozen.
 //! 3. Run the body with a child cancel handle. The watchdog (`within`)
 //!    bounds the first freeze to the last thaw — no target stays frozen
-//!    longer than asked, and the first frozen is thawed last. The thaws are
-//!    budgeted as long as the freezes took: the watchdog fires at `within`
-//!    minus the time spent freezing so far. When it fires, the freezes or
-//!    the body are aborted ([`CancelReason::WatchdogExpired`]), the targets
-//!    are thawed, and the run fails.
-//! 4. Thaw the list in reverse — after success, failure, interrupt and
-//!    second interrupt alike. Thaws take no cancel handle and no site permit;
-//!    transient errors and timeouts are retried (`ExecConfig::thaw_attempts`)
-//!    and a thaw that still fails emits `ThawFailed` and fails the run.
+//!    longer than asked, and the first group frozen is thawed last. The thaws
+//!    are budgeted as long as the freezes took: the watchdog fires at
+//!    `within` minus the time spent freezing so far. When it fires, the
+//!    freezes or the body are aborted ([`CancelReason::WatchdogExpired`]),
+//!    the targets are thawed, and the run fails.
+//! 4. Thaw the list in reverse, group by group, the targets of a group at
+//!    once — after success, failure, interrupt and second interrupt alike.
+//!    Thaws take no cancel handle and no site permit; transient errors and
+//!    timeouts are retried (`ExecConfig::thaw_attempts`) and a thaw that
+//!    still fails emits `ThawFailed` and fails the run. A resumed run thaws
+//!    the groups its journal names the same way (journals without groups:
+//!    one target at a time).
 //!
 //! Freeze and thaw calls take the target in the method's `target_param` plus
 //! the evaluated `method_args`; their site is the target's `site` field.
@@ -52,9 +60,11 @@ use std::time::Duration;
 /// The life of a quiesce scope instance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeState {
-    Freezing { index: usize },
+    /// Freezing the targets of group `group` (all at once).
+    Freezing { group: usize },
     Frozen,
-    Thawing { index: usize },
+    /// Thawing the targets of group `group` (all at once).
+    Thawing { group: usize },
     Thawed,
     ThawFailed,
 }
@@ -65,6 +75,9 @@ pub(crate) struct FrozenTarget {
     pub key: String,
     pub scope: String,
     pub name: String,
+    /// Its freeze group within the scope: the targets of one group are
+    /// thawed together. `None`: alone.
+    pub group: Option<usize>,
     pub thaw: ActionCall,
 }
 
@@ -186,7 +199,7 @@ pub(crate) async fn run_scope(
 
     let scope_cancel = cancel.child();
     let frozen: Mutex<Vec<FrozenTarget>> = Mutex::new(Vec::with_capacity(targets.len()));
-    let state = Mutex::new(ScopeState::Freezing { index: 0 });
+    let state = Mutex::new(ScopeState::Freezing { group: 0 });
     let within = Duration::from_millis(q.within_ms);
     // Time spent freezing so far: the watchdog keeps as much for the thaws.
     let (freeze_time, mut freeze_time_rx) = tokio::sync::watch::channel(Duration::ZERO);
@@ -216,15 +229,38 @@ pub(crate) async fn run_scope(
     struct Prepared {
         key: String,
         name: String,
+        /// Its freeze group's index and label (the `by` value).
+        group: usize,
+        label: String,
         freeze: ActionCall,
         thaw: ActionCall,
     }
+    // Freeze groups: consecutive targets with the same `by` value, frozen at
+    // once; one target per group when the scope says `one at a time`.
+    let mut groups: Vec<(usize, usize)> = Vec::new(); // (start, end) into targets
+    for (i, t) in targets.iter().enumerate() {
+        let same = !q.one_at_a_time
+            && i > 0
+            && t.get(&q.by) == targets[i - 1].get(&q.by);
+        match groups.last_mut() {
+            Some(g) if same => g.1 = i + 1,
+            _ => groups.push((i, i + 1)),
+        }
+    }
+    let group_of = |i: usize| groups.iter().position(|g| g.0 <= i && i < g.1).unwrap_or(0);
+    let label_of = |t: &Value| match t.get(&q.by) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(v) => v.to_string(),
+    };
     let prepared: Vec<Prepared> = targets
         .iter()
         .enumerate()
         .map(|(i, target)| Prepared {
             key: format!("{instance}#{i}"),
             name: display_name(target),
+            group: group_of(i),
+            label: label_of(target),
             freeze: make_call(
                 &method.freeze,
                 target,
@@ -258,6 +294,7 @@ pub(crate) async fn run_scope(
                 target: p.name.clone(),
                 freeze: call_rec(&p.freeze),
                 thaw: call_rec(&p.thaw),
+                group: Some(p.group),
             };
             for p in first {
                 rt.journal.append_nowait(&intent(p));
@@ -271,67 +308,95 @@ pub(crate) async fn run_scope(
                 return NodeOutcome::Failed;
             }
         }
-        for (i, p) in prepared.iter().enumerate() {
+        let policy = Retry {
+            retries: rt.config.freeze_retries,
+            backoff: Duration::from_secs(1),
+            retry_timeouts: false,
+        };
+        for (g, &(from, to)) in groups.iter().enumerate() {
             if scope_cancel.is_stopping() {
-                skip_from(i);
+                skip_from(from);
                 return NodeOutcome::Cancelled;
             }
-            *state.lock().unwrap_or_else(|e| e.into_inner()) = ScopeState::Freezing { index: i };
-            let (key, name) = (p.key.clone(), p.name.clone());
-            let mut fcall = p.freeze.clone();
-            frozen
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(FrozenTarget {
-                    key: key.clone(),
+            *state.lock().unwrap_or_else(|e| e.into_inner()) = ScopeState::Freezing { group: g };
+            let group = &prepared[from..to];
+            // Every target of the group joins the thaw list before its
+            // freeze call: one interrupted in flight may have taken effect.
+            for p in group {
+                frozen
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(FrozenTarget {
+                        key: p.key.clone(),
+                        scope: instance.clone(),
+                        name: p.name.clone(),
+                        group: Some(p.group),
+                        thaw: p.thaw.clone(),
+                    });
+                rt.events.emit(EventKind::FreezeStarted {
                     scope: instance.clone(),
-                    name: name.clone(),
-                    thaw: p.thaw.clone(),
+                    target: p.name.clone(),
+                    group: p.label.clone(),
                 });
-            rt.events.emit(EventKind::FreezeStarted {
-                scope: instance.clone(),
-                target: name.clone(),
-            });
-            let policy = Retry {
-                retries: rt.config.freeze_retries,
-                backoff: Duration::from_secs(1),
-                retry_timeouts: false,
-            };
-            let mut m = StepMachine::new();
-            m.go(StepState::Ready);
+            }
             let began = tokio::time::Instant::now();
-            let result =
-                call_with_retries(rt, &mut fcall, policy, Some(&scope_cancel), &mut m).await;
+            // The group's freezes at once (each within its site's limit).
+            let results = futures::future::join_all(group.iter().map(|p| {
+                let mut fcall = p.freeze.clone();
+                let cancel = &scope_cancel;
+                async move {
+                    let mut m = StepMachine::new();
+                    m.go(StepState::Ready);
+                    call_with_retries(rt, &mut fcall, policy, Some(cancel), &mut m).await
+                }
+            }))
+            .await;
             // The thaws are budgeted as long as the freezes took.
             freeze_time.send_modify(|d| *d += began.elapsed());
-            match result {
-                Ok(_) => {
-                    rt.journal
-                        .append_nowait(&Record::FreezeOutcome { key, error: None });
-                    rt.events.emit(EventKind::Frozen {
-                        scope: instance.clone(),
-                        target: name,
-                    });
+            let mut failure: Option<String> = None;
+            let mut cancelled = false;
+            for (p, result) in group.iter().zip(results) {
+                match result {
+                    Ok(_) => {
+                        rt.journal.append_nowait(&Record::FreezeOutcome {
+                            key: p.key.clone(),
+                            error: None,
+                        });
+                        rt.events.emit(EventKind::Frozen {
+                            scope: instance.clone(),
+                            target: p.name.clone(),
+                        });
+                    }
+                    // Dropped in flight: it may have frozen; it stays on the
+                    // thaw list, its outcome unknown.
+                    Err(CallFailure::Cancelled) => cancelled = true,
+                    Err(CallFailure::Failed(e)) => {
+                        // Did not freeze: nothing to thaw.
+                        frozen
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .retain(|f| f.key != p.key);
+                        rt.journal.append_nowait(&Record::FreezeOutcome {
+                            key: p.key.clone(),
+                            error: Some(e.to_string()),
+                        });
+                        rt.events.emit(EventKind::FreezeFailed {
+                            scope: instance.clone(),
+                            target: p.name.clone(),
+                            error: e.to_string(),
+                        });
+                        failure.get_or_insert(format!("could not freeze {}: {e}", p.name));
+                    }
                 }
-                Err(CallFailure::Cancelled) => {
-                    skip_from(i + 1);
-                    return NodeOutcome::Cancelled;
-                }
-                Err(CallFailure::Failed(e)) => {
-                    frozen.lock().unwrap_or_else(|e| e.into_inner()).pop();
-                    rt.journal.append_nowait(&Record::FreezeOutcome {
-                        key,
-                        error: Some(e.to_string()),
-                    });
-                    skip_from(i + 1);
-                    rt.events.emit(EventKind::FreezeFailed {
-                        scope: instance.clone(),
-                        target: name.clone(),
-                        error: e.to_string(),
-                    });
-                    rt.fail(&instance, format!("could not freeze {name}: {e}"));
-                    return NodeOutcome::Failed;
-                }
+            }
+            if let Some(f) = failure {
+                skip_from(to);
+                rt.fail(&instance, f);
+                return NodeOutcome::Failed;
+            }
+            if cancelled {
+                skip_from(to);
+                return NodeOutcome::Cancelled;
             }
         }
         *state.lock().unwrap_or_else(|e| e.into_inner()) = ScopeState::Frozen;
@@ -389,63 +454,84 @@ pub(crate) async fn run_scope(
     outcome
 }
 
-/// Thaws `list` in the order given (callers pass reverse freeze order).
+/// Thaws `list` in the order given (callers pass reverse freeze order):
+/// consecutive targets of one freeze group together, group after group.
 /// Never cancelled. Returns whether every target was thawed.
 pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
-    let mut all = true;
-    let n = list.len();
-    for (i, mut t) in list.into_iter().enumerate() {
-        let state = ScopeState::Thawing { index: n - 1 - i };
-        tracing::debug!(scope = %t.scope, target = %t.name, ?state, "thawing");
-        rt.events.emit(EventKind::ThawStarted {
-            scope: t.scope.clone(),
-            target: t.name.clone(),
-        });
-        // Not waited for: nothing depends on it, and a VM is not kept
-        // frozen for a disk sync.
-        rt.journal
-            .append_nowait(&Record::ThawIntent { key: t.key.clone() });
-        let policy = Retry {
-            retries: rt.config.thaw_attempts.saturating_sub(1),
-            backoff: Duration::from_secs(1),
-            retry_timeouts: true,
+    let mut runs: Vec<Vec<FrozenTarget>> = Vec::new();
+    for t in list {
+        let joins = match runs.last().and_then(|r| r.last()) {
+            Some(prev) => prev.group.is_some() && prev.group == t.group && prev.scope == t.scope,
+            None => false,
         };
-        let mut m = StepMachine::new();
-        m.go(StepState::Ready);
-        match call_with_retries(rt, &mut t.thaw, policy, None, &mut m).await {
-            Ok(_) => {
-                rt.journal.append_nowait(&Record::ThawOutcome {
-                    key: t.key,
-                    error: None,
-                });
-                rt.events.emit(EventKind::Thawed {
-                    scope: t.scope,
-                    target: t.name,
-                });
-            }
-            Err(e) => {
-                let msg = match e {
-                    CallFailure::Failed(e) => e.to_string(),
-                    CallFailure::Cancelled => "cancelled".to_string(),
-                };
-                all = false;
-                rt.journal.append_nowait(&Record::ThawOutcome {
-                    key: t.key,
-                    error: Some(msg.clone()),
-                });
-                tracing::error!(scope = %t.scope, target = %t.name, error = %msg, "THAW FAILED: the target may still be frozen");
-                rt.events.emit(EventKind::ThawFailed {
-                    scope: t.scope.clone(),
-                    target: t.name.clone(),
-                    error: msg.clone(),
-                });
-                rt.note_thaw_failure();
-                rt.fail_quietly(format!(
-                    "{}: could not thaw {}: {msg} — it may still be frozen; thaw it by hand or run `lifeboat resume`",
-                    t.scope, t.name
-                ));
-            }
+        match runs.last_mut() {
+            Some(r) if joins => r.push(t),
+            _ => runs.push(vec![t]),
         }
     }
+    let mut all = true;
+    for run in runs {
+        let thawed = futures::future::join_all(run.into_iter().map(|t| thaw_one(rt, t))).await;
+        all &= thawed.into_iter().all(|ok| ok);
+    }
     all
+}
+
+/// Thaws one target, retrying (its purpose makes the actions persist until
+/// its deadline); a thaw that still fails is loud and fails the run.
+async fn thaw_one(rt: &Rt, mut t: FrozenTarget) -> bool {
+    let state = ScopeState::Thawing {
+        group: t.group.unwrap_or(0),
+    };
+    tracing::debug!(scope = %t.scope, target = %t.name, ?state, "thawing");
+    rt.events.emit(EventKind::ThawStarted {
+        scope: t.scope.clone(),
+        target: t.name.clone(),
+    });
+    // Not waited for: nothing depends on it, and a VM is not kept
+    // frozen for a disk sync.
+    rt.journal
+        .append_nowait(&Record::ThawIntent { key: t.key.clone() });
+    let policy = Retry {
+        retries: rt.config.thaw_attempts.saturating_sub(1),
+        backoff: Duration::from_secs(1),
+        retry_timeouts: true,
+    };
+    let mut m = StepMachine::new();
+    m.go(StepState::Ready);
+    match call_with_retries(rt, &mut t.thaw, policy, None, &mut m).await {
+        Ok(_) => {
+            rt.journal.append_nowait(&Record::ThawOutcome {
+                key: t.key,
+                error: None,
+            });
+            rt.events.emit(EventKind::Thawed {
+                scope: t.scope,
+                target: t.name,
+            });
+            true
+        }
+        Err(e) => {
+            let msg = match e {
+                CallFailure::Failed(e) => e.to_string(),
+                CallFailure::Cancelled => "cancelled".to_string(),
+            };
+            rt.journal.append_nowait(&Record::ThawOutcome {
+                key: t.key,
+                error: Some(msg.clone()),
+            });
+            tracing::error!(scope = %t.scope, target = %t.name, error = %msg, "THAW FAILED: the target may still be frozen");
+            rt.events.emit(EventKind::ThawFailed {
+                scope: t.scope.clone(),
+                target: t.name.clone(),
+                error: msg.clone(),
+            });
+            rt.note_thaw_failure();
+            rt.fail_quietly(format!(
+                "{}: could not thaw {}: {msg} — it may still be frozen; thaw it by hand or run `lifeboat resume`",
+                t.scope, t.name
+            ));
+            false
+        }
+    }
 }

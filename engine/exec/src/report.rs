@@ -44,10 +44,29 @@ pub struct StepReport {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TargetWindow {
     pub target: String,
+    /// Its freeze group (the `by` value).
+    #[serde(default)]
+    pub group: String,
     pub freeze_started_ms: u64,
+    #[serde(default)]
+    pub frozen_ms: Option<u64>,
+    #[serde(default)]
+    pub thaw_started_ms: Option<u64>,
     pub thawed_ms: Option<u64>,
     pub window_ms: Option<u64>,
     pub thaw_failed: bool,
+}
+
+/// One freeze group of a scope: how long freezing it took (first freeze
+/// call to last target frozen), how long thawing it took (first thaw call
+/// to last target thawed), and its window (first freeze to last thaw).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupWindow {
+    pub group: String,
+    pub targets: usize,
+    pub freeze_ms: Option<u64>,
+    pub thaw_ms: Option<u64>,
+    pub window_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -58,6 +77,40 @@ pub struct ScopeReport {
     pub window_ms: Option<u64>,
     pub watchdog_expired: bool,
     pub targets: Vec<TargetWindow>,
+    /// The freeze groups, in freeze order.
+    #[serde(default)]
+    pub groups: Vec<GroupWindow>,
+}
+
+impl ScopeReport {
+    /// Recomputes the groups from the targets (consecutive targets of one
+    /// group label form a group).
+    fn regroup(&mut self) {
+        let mut groups: Vec<(String, Vec<&TargetWindow>)> = Vec::new();
+        for t in &self.targets {
+            match groups.last_mut() {
+                Some((g, members)) if *g == t.group => members.push(t),
+                _ => groups.push((t.group.clone(), vec![t])),
+            }
+        }
+        self.groups = groups
+            .into_iter()
+            .map(|(group, m)| {
+                let start = m.iter().map(|t| t.freeze_started_ms).min();
+                let all = |f: fn(&TargetWindow) -> Option<u64>| -> Option<Vec<u64>> { m.iter().map(|t| f(t)).collect() };
+                let frozen = all(|t| t.frozen_ms).and_then(|v| v.into_iter().max());
+                let thaw_start = m.iter().filter_map(|t| t.thaw_started_ms).min();
+                let thawed = all(|t| t.thawed_ms).and_then(|v| v.into_iter().max());
+                GroupWindow {
+                    group,
+                    targets: m.len(),
+                    freeze_ms: frozen.zip(start).map(|(e, s)| e.saturating_sub(s)),
+                    thaw_ms: thawed.zip(thaw_start).map(|(e, s)| e.saturating_sub(s)),
+                    window_ms: thawed.zip(start).map(|(e, s)| e.saturating_sub(s)),
+                }
+            })
+            .collect();
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -173,6 +226,7 @@ impl Report {
                     window_ms: None,
                     watchdog_expired: false,
                     targets: Vec::new(),
+                    groups: Vec::new(),
                 });
                 self.scopes.len() - 1
             }
@@ -189,6 +243,7 @@ impl Report {
         }
         s.last_thaw_ms = Some(at);
         s.window_ms = Some(at.saturating_sub(s.first_freeze_ms));
+        s.regroup();
     }
 
     /// Folds one event in.
@@ -256,17 +311,36 @@ impl Report {
                 s.outcome = StepOutcome::Cancelled;
                 s.duration_ms = s.started_ms.map(|t| at.saturating_sub(t));
             }
-            EventKind::FreezeStarted { scope, target } => {
+            EventKind::FreezeStarted {
+                scope,
+                target,
+                group,
+            } => {
                 let s = self.scope_mut(scope, at);
                 s.targets.push(TargetWindow {
                     target: target.clone(),
+                    group: group.clone(),
+                    frozen_ms: None,
+                    thaw_started_ms: None,
                     freeze_started_ms: at,
                     thawed_ms: None,
                     window_ms: None,
                     thaw_failed: false,
                 });
             }
-            EventKind::Frozen { .. } | EventKind::ThawStarted { .. } => {}
+            EventKind::Frozen { scope, target } => {
+                let s = self.scope_mut(scope, at);
+                if let Some(t) = s.targets.iter_mut().rev().find(|t| t.target == *target) {
+                    t.frozen_ms = Some(at);
+                }
+                s.regroup();
+            }
+            EventKind::ThawStarted { scope, target } => {
+                let s = self.scope_mut(scope, at);
+                if let Some(t) = s.targets.iter_mut().rev().find(|t| t.target == *target && t.thawed_ms.is_none()) {
+                    t.thaw_started_ms = Some(at);
+                }
+            }
             EventKind::FreezeFailed { scope, target, .. } => {
                 let s = self.scope_mut(scope, at);
                 s.targets
@@ -375,6 +449,18 @@ impl Report {
                     ""
                 }
             );
+            for g in s.groups.iter().filter(|g| !g.group.is_empty()) {
+                let ms = |v: Option<u64>| v.map(fmt_ms).unwrap_or_else(|| "-".into());
+                let _ = writeln!(
+                    o,
+                    "  group {:<18} {} target(s): froze in {}, thawed in {}, window {}",
+                    g.group,
+                    g.targets,
+                    ms(g.freeze_ms),
+                    ms(g.thaw_ms),
+                    ms(g.window_ms)
+                );
+            }
             for t in &s.targets {
                 let w = t
                     .window_ms

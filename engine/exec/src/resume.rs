@@ -60,8 +60,9 @@ pub(crate) struct Replay {
     pub completed: Vec<Completed>,
     pub approved: HashSet<String>,
     pub scopes_done: HashSet<String>,
-    /// Freeze intents not thawed, in freeze order.
-    pub frozen: Vec<(String, String, String, CallRec)>,
+    /// Freeze intents not thawed, in freeze order: key, scope, target,
+    /// thaw call, freeze group.
+    pub frozen: Vec<(String, String, String, CallRec, Option<usize>)>,
     pub compensated: HashSet<String>,
     pub cleaned: HashSet<String>,
     /// The reason of a run that was failing, if it was.
@@ -132,10 +133,11 @@ impl Replay {
                     scope,
                     target,
                     thaw,
+                    group,
                     ..
                 } => {
                     r.frozen.retain(|f| f.0 != key);
-                    r.frozen.push((key, scope, target, thaw));
+                    r.frozen.push((key, scope, target, thaw, group));
                 }
                 Record::FreezeOutcome {
                     key,
@@ -275,7 +277,7 @@ pub(crate) async fn resume(
         .frozen
         .drain(..)
         .rev()
-        .map(|(key, scope, name, thaw)| {
+        .map(|(key, scope, name, thaw, group)| {
             // the key is `{scope}#{i}`; the thaw call was `{scope}:thaw-{i}`
             let step = match key.rsplit_once('#') {
                 Some((sc, i)) => format!("{sc}:thaw-{i}"),
@@ -285,6 +287,7 @@ pub(crate) async fn resume(
                 key,
                 scope,
                 name,
+                group,
                 thaw: ActionCall {
                     action: thaw.action,
                     args: thaw.args,

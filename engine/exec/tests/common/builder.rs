@@ -151,6 +151,7 @@ impl PlanBuilder {
                 targets,
                 by: by.into(),
                 order,
+                one_at_a_time: false,
                 method: s(method),
                 method_args: vec![],
                 within_ms,
