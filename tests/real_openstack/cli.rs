@@ -43,7 +43,7 @@ impl Cli {
         assert!(bin.is_file(), "{} not found: build it first (`cargo build -p lifeboat`) or set LIFEBOAT_BIN", bin.display());
         let built = std::fs::metadata(&bin).and_then(|m| m.modified()).expect("binary mtime");
         let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf();
-        if let Some((newer, _)) = ["engine", "dsl", "stdlib", "workflows"].iter().filter_map(|d| newest_source(&repo.join(d))).filter(|(_, t)| *t > built).next() {
+        if let Some((newer, _)) = ["engine", "dsl", "stdlib", "workflows"].iter().filter_map(|d| newest_source(&repo.join(d))).find(|(_, t)| *t > built) {
             panic!("{} is older than {}: rebuild it (`cargo build -p lifeboat`)", bin.display(), newer.display());
         }
         Cli { bin, clouds_yaml: base.join("clouds.yaml"), state: tempfile::tempdir().expect("state dir") }
@@ -124,7 +124,7 @@ fn newest_source(dir: &Path) -> Option<(PathBuf, SystemTime)> {
                 }
             } else if p.extension().is_some_and(|x| x == "rs" || x == "dr" || x == "pest" || x == "toml") {
                 if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
-                    if best.as_ref().map_or(true, |(_, b)| t > *b) {
+                    if best.as_ref().map(|(_, b)| t > *b).unwrap_or(true) {
                         best = Some((p, t));
                     }
                 }

@@ -82,7 +82,7 @@ impl Stack {
 
     /// The same for any two files (`pa` must hold the seeded content).
     pub fn assert_same_file_bytes(&self, pa: &Path, pb: &Path, what: &str) {
-        let (mut fa, mut fb) = (std::fs::File::open(&pa).unwrap_or_else(|e| panic!("{}: {e}", pa.display())), std::fs::File::open(&pb).unwrap_or_else(|e| panic!("{}: {e}", pb.display())));
+        let (mut fa, mut fb) = (std::fs::File::open(pa).unwrap_or_else(|e| panic!("{}: {e}", pa.display())), std::fs::File::open(pb).unwrap_or_else(|e| panic!("{}: {e}", pb.display())));
         let (la, lb) = (fa.metadata().unwrap().len(), fb.metadata().unwrap().len());
         assert_eq!(la, lb, "{what}: sizes differ ({} vs {})", pa.display(), pb.display());
         // The seed's trailer (last 4 KiB: "END <volume name>") is there: the
