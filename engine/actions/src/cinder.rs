@@ -376,7 +376,7 @@ pub async fn tag_snapshot(cx: &Ctx<'_>, c: &Client, id: &str, origin: &str) -> R
     }
 }
 
-async fn wait_snapshot(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<lifeboat_openstack::types::cinder::Snapshot, ActionError> {
+pub(crate) async fn wait_snapshot(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<lifeboat_openstack::types::cinder::Snapshot, ActionError> {
     cx.wait(&format!("snapshot {id} at site {} becoming available", c.site()), || {
         let cinder = c.cinder();
         let id = id.to_string();

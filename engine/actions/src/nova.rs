@@ -138,20 +138,7 @@ async fn wait_image_ready(cx: &Ctx<'_>, c: &Client, id: &str, name: &str) -> Res
     let img = c.glance().image(id).await.act(cx.action())?;
     let mapped = img.mapped_snapshots().map_err(|e| ActionError::permanent(format!("{}: image {id} at site {}: {e}", cx.action(), c.site())))?;
     for m in mapped {
-        let sid = m.snapshot_id.clone();
-        cx.wait(&format!("snapshot {sid} of image {name} at site {}", c.site()), || {
-            let cinder = c.cinder();
-            let sid = sid.clone();
-            async move {
-                let s = cinder.snapshot(&sid).await?;
-                Ok(match s.status.as_str() {
-                    "available" => Poll::Ready(()),
-                    st if is_failed(st) => Poll::Failed(st.to_string()),
-                    st => Poll::Pending(st.to_string()),
-                })
-            }
-        })
-        .await?;
+        crate::cinder::wait_snapshot(cx, c, &m.snapshot_id).await?;
     }
     Ok(())
 }
