@@ -578,3 +578,56 @@ fn fmt_bytes(b: u64) -> String {
         format!("{v:.1} {}", UNITS[u])
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::action::SitePressure;
+
+    fn ev(at_ms: u64, kind: EventKind) -> Event {
+        Event { at_ms, kind }
+    }
+
+    /// Orphans and the sites' pressure, from their events to the text an
+    /// operator reads: the last pressure of a site wins, an orphan settled
+    /// again is listed once, and a site that needed no retry says nothing.
+    #[test]
+    fn orphans_and_site_pressure_reach_the_report() {
+        let pressure = |site: &str, throttled: u64, lowest: usize| SitePressure {
+            site: site.into(),
+            requests: 40,
+            retries: if throttled > 0 { throttled + 1 } else { 0 },
+            throttled,
+            limit: 4,
+            lowest_limit: lowest,
+            ceiling: 8,
+        };
+        let orphan = |why: &str| EventKind::Orphaned {
+            instance: "tmp[2]".into(),
+            action: "cinder.delete_volume".into(),
+            resource: OrphanResource { site: Some("site-a".into()), kind: "volume".into(), id: Some("v-1".into()), name: Some("lb-r1-tmp-2".into()) },
+            why: why.into(),
+        };
+        let r = Report::from_events(&[
+            ev(0, EventKind::RunStarted { run_id: "r1".into(), runbook: "protect".into(), started: "now".into(), resumed: false }),
+            ev(10, EventKind::SitePressure { pressure: pressure("site-a", 3, 2) }),
+            ev(20, EventKind::SitePressure { pressure: pressure("site-a", 9, 1) }),
+            ev(20, EventKind::SitePressure { pressure: pressure("site-b", 0, 8) }),
+            ev(30, orphan("HTTP 500")),
+            ev(40, orphan("HTTP 400")),
+        ]);
+        assert_eq!(r.sites.len(), 2);
+        assert_eq!((r.sites[0].throttled, r.sites[0].lowest_limit), (9, 1));
+        assert_eq!(r.orphans.len(), 1);
+        assert_eq!(r.orphans[0].why, "HTTP 400");
+        let text = r.render_text();
+        assert!(text.contains("LEFT BEHIND (1): remove with `lifeboat cleanup r1`"), "{text}");
+        assert!(text.contains("volume v-1 \"lb-r1-tmp-2\" at site site-a (cinder.delete_volume, from tmp[2]): HTTP 400"), "{text}");
+        assert!(text.contains("site site-a: 40 requests, 10 retried, 9 throttled; in-flight limit 4 (lowest 1, ceiling 8)"), "{text}");
+        assert!(!text.contains("site site-b:"), "{text}");
+        // JSON keeps them (the CLI's report.json).
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["orphans"][0]["kind"], "volume");
+        assert_eq!(json["sites"][0]["lowest_limit"], 1);
+    }
+}
