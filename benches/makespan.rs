@@ -15,7 +15,7 @@
 //! | phase | bound |
 //! |---|---|
 //! | discovery | find_servers + volumes_of + ensure_group (a chain) |
-//! | quiesce scope | Σ freeze + group snapshot + Σ thaw (one target after the other, by design) |
+//! | quiesce scope | Σ over groups of the slowest freeze + group snapshot + Σ over groups of the slowest thaw (groups one after the other, a group's targets at once) |
 //! | backup loop | max(longest iteration, Σ iterations ÷ 4); an iteration is volume_from_snapshot → backup → export (a chain) |
 //! | manifest | write_manifest |
 //! | cleanup | ⌈temporary volumes ÷ site limit⌉ × shortest delete + group snapshot delete |
@@ -62,6 +62,8 @@ struct Spans {
     steps: HashMap<String, (String, u64, u64)>,
     freezes: Vec<u64>,
     thaws: Vec<u64>,
+    /// Per freeze group, in freeze order: (group, slowest freeze, slowest thaw).
+    groups: Vec<(String, u64, u64)>,
     cleanups: HashMap<String, (u64, u64)>,
     cleanup_actions: HashMap<String, String>,
     scope: (u64, u64),
@@ -75,6 +77,7 @@ fn spans(events: &[Event]) -> Spans {
     let mut thaw_at: HashMap<String, u64> = HashMap::new();
     let mut clean_at: HashMap<String, u64> = HashMap::new();
     let mut first_freeze = None;
+    let mut group_of: HashMap<String, String> = HashMap::new();
     for e in events {
         let t = e.at_ms;
         match &e.kind {
@@ -85,16 +88,30 @@ fn spans(events: &[Event]) -> Spans {
                 let st = started.get(instance).map(|x| x.1).unwrap_or(t);
                 s.steps.insert(instance.clone(), (action.clone(), st, t));
             }
-            EventKind::FreezeStarted { target, .. } => {
+            EventKind::FreezeStarted { target, group, .. } => {
                 first_freeze.get_or_insert(t);
                 freeze_at.insert(target.clone(), t);
+                group_of.insert(target.clone(), group.clone());
+                if s.groups.last().map(|g| &g.0) != Some(group) {
+                    s.groups.push((group.clone(), 0, 0));
+                }
             }
-            EventKind::Frozen { target, .. } => s.freezes.push(t - freeze_at.get(target).copied().unwrap_or(t)),
+            EventKind::Frozen { target, .. } => {
+                let d = t - freeze_at.get(target).copied().unwrap_or(t);
+                s.freezes.push(d);
+                if let Some(g) = s.groups.iter_mut().find(|g| Some(&g.0) == group_of.get(target)) {
+                    g.1 = g.1.max(d);
+                }
+            }
             EventKind::ThawStarted { target, .. } => {
                 thaw_at.insert(target.clone(), t);
             }
             EventKind::Thawed { target, .. } => {
-                s.thaws.push(t - thaw_at.get(target).copied().unwrap_or(t));
+                let d = t - thaw_at.get(target).copied().unwrap_or(t);
+                s.thaws.push(d);
+                if let Some(g) = s.groups.iter_mut().find(|g| Some(&g.0) == group_of.get(target)) {
+                    g.2 = g.2.max(d);
+                }
                 s.scope = (first_freeze.unwrap_or(t), t);
             }
             EventKind::CleanupStarted { instance, action } => {
@@ -187,7 +204,9 @@ async fn run_once(vms: usize, latency: u64, poll: PollPolicy) -> Measured {
     }
     let parallel = 4u64;
     let loop_bound = (*iters.iter().max().unwrap_or(&0)).max(iters.iter().sum::<u64>().div_ceil(parallel));
-    let scope_bound = s.freezes.iter().sum::<u64>() + snap + s.thaws.iter().sum::<u64>();
+    // The groups are frozen one after the other, a group's targets at once:
+    // Σ over groups of the slowest freeze + the snapshot + Σ of the slowest thaws.
+    let scope_bound = s.groups.iter().map(|g| g.1).sum::<u64>() + snap + s.groups.iter().map(|g| g.2).sum::<u64>();
     // Cleanup: the temporary volumes' deletes (one group, under the site
     // limit), then the group snapshot's.
     let deletes: Vec<u64> = s.cleanups.iter().filter(|(k, _)| k.starts_with("tmp[")).map(|(_, (a, b))| b - a).collect();
