@@ -52,7 +52,10 @@ use std::time::Duration;
 const TARGET: f64 = 1.05;
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Start/end (ms since the run started) of every step instance, and the
@@ -81,10 +84,16 @@ fn spans(events: &[Event]) -> Spans {
     for e in events {
         let t = e.at_ms;
         match &e.kind {
-            EventKind::StepStarted { instance, action, attempt: 1 } => {
+            EventKind::StepStarted {
+                instance,
+                action,
+                attempt: 1,
+            } => {
                 started.insert(instance.clone(), (action.clone(), t));
             }
-            EventKind::StepSucceeded { instance, action, .. } => {
+            EventKind::StepSucceeded {
+                instance, action, ..
+            } => {
                 let st = started.get(instance).map(|x| x.1).unwrap_or(t);
                 s.steps.insert(instance.clone(), (action.clone(), st, t));
             }
@@ -99,7 +108,11 @@ fn spans(events: &[Event]) -> Spans {
             EventKind::Frozen { target, .. } => {
                 let d = t - freeze_at.get(target).copied().unwrap_or(t);
                 s.freezes.push(d);
-                if let Some(g) = s.groups.iter_mut().find(|g| Some(&g.0) == group_of.get(target)) {
+                if let Some(g) = s
+                    .groups
+                    .iter_mut()
+                    .find(|g| Some(&g.0) == group_of.get(target))
+                {
                     g.1 = g.1.max(d);
                 }
             }
@@ -109,7 +122,11 @@ fn spans(events: &[Event]) -> Spans {
             EventKind::Thawed { target, .. } => {
                 let d = t - thaw_at.get(target).copied().unwrap_or(t);
                 s.thaws.push(d);
-                if let Some(g) = s.groups.iter_mut().find(|g| Some(&g.0) == group_of.get(target)) {
+                if let Some(g) = s
+                    .groups
+                    .iter_mut()
+                    .find(|g| Some(&g.0) == group_of.get(target))
+                {
                     g.2 = g.2.max(d);
                 }
                 s.scope = (first_freeze.unwrap_or(t), t);
@@ -119,7 +136,10 @@ fn spans(events: &[Event]) -> Spans {
                 s.cleanup_actions.insert(instance.clone(), action.clone());
             }
             EventKind::CleanedUp { instance } => {
-                s.cleanups.insert(instance.clone(), (clean_at.get(instance).copied().unwrap_or(t), t));
+                s.cleanups.insert(
+                    instance.clone(),
+                    (clean_at.get(instance).copied().unwrap_or(t), t),
+                );
             }
             EventKind::RunFinished { duration_ms, .. } => s.end = *duration_ms,
             _ => {}
@@ -154,23 +174,38 @@ async fn run_once(vms: usize, latency: u64, poll: PollPolicy) -> Measured {
     config.faults = FaultProfile::fixed_latency(latency);
     let emu = Emulator::start(config).await.expect("emulator starts");
     let dir = tempfile::tempdir().expect("tempdir");
-    emu.write_clouds_yaml(&dir.path().join("clouds.yaml")).expect("clouds.yaml");
-    let loader = lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![dir.path().to_path_buf()]);
-    let acts = OpenStackActions::from_clouds(&loader, &[SiteCloud::new("site-a", "emulator"), SiteCloud::new("site-b", "emulator")])
-        .expect("actions")
-        .with_poll_policy(poll);
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows/option1/protect.dr");
+    emu.write_clouds_yaml(&dir.path().join("clouds.yaml"))
+        .expect("clouds.yaml");
+    let loader =
+        lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![dir.path().to_path_buf()]);
+    let acts = OpenStackActions::from_clouds(
+        &loader,
+        &[
+            SiteCloud::new("site-a", "emulator"),
+            SiteCloud::new("site-b", "emulator"),
+        ],
+    )
+    .expect("actions")
+    .with_poll_policy(poll);
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows/option1/protect.dr");
     let c = compiler::compile(&path.to_string_lossy(), &FsLoader).expect("protect.dr readable");
     assert!(!c.has_errors(), "{:?}", c.diagnostics.list);
     let plan = c.plan(None).expect("one runbook").clone();
     let limits = Limits::default();
     let site_limit = limits.limit_for("site-a") as u64;
-    let exec = Executor::new(Arc::new(acts) as Arc<dyn Actions>)
-        .with_config(ExecConfig { durability: Durability::Flush, limits, ..ExecConfig::default() });
+    let exec = Executor::new(Arc::new(acts) as Arc<dyn Actions>).with_config(ExecConfig {
+        durability: Durability::Flush,
+        limits,
+        ..ExecConfig::default()
+    });
     let (tx, mut rx) = lifeboat_exec::event::channel();
     let mut opts = RunOptions::new(dir.path().join("run"));
     opts.events = Some(tx);
-    let params = json!({"vnf": "vnf001"}).as_object().cloned().unwrap_or_default();
+    let params = json!({"vnf": "vnf001"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
     let wall = std::time::Instant::now();
     let result = exec.run(&plan, params, opts).await.expect("run starts");
     let wall = wall.elapsed();
@@ -179,17 +214,30 @@ async fn run_once(vms: usize, latency: u64, poll: PollPolicy) -> Measured {
         events.push(e);
     }
     emu.shutdown().await;
-    assert!(result.outcome.is_success(), "protect failed: {:?}", result.outcome);
+    assert!(
+        result.outcome.is_success(),
+        "protect failed: {:?}",
+        result.outcome
+    );
     let s = spans(&events);
     let one = |name: &str| -> (u64, u64, u64) {
-        let (_, a, b) = s.steps.get(name).cloned().unwrap_or_else(|| panic!("no step {name}"));
+        let (_, a, b) = s
+            .steps
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no step {name}"));
         (a, b, b - a)
     };
     let (d0, _, find) = one("servers");
     let (_, _, vols) = one("volumes");
     let (_, d1, grp) = one("grp");
     let (_, _, snap) = one("snap");
-    let (m0, m1, manifest) = s.steps.values().find(|v| v.0 == "lifeboat.write_manifest").map(|v| (v.1, v.2, v.2 - v.1)).expect("manifest step");
+    let (m0, m1, manifest) = s
+        .steps
+        .values()
+        .find(|v| v.0 == "lifeboat.write_manifest")
+        .map(|v| (v.1, v.2, v.2 - v.1))
+        .expect("manifest step");
     // The loop: iteration i = tmp[i] → b[i] → rec[i].
     let n = s.steps.keys().filter(|k| k.starts_with("tmp[")).count();
     let mut iters = Vec::new();
@@ -203,22 +251,60 @@ async fn run_once(vms: usize, latency: u64, poll: PollPolicy) -> Measured {
         l1 = l1.max(z);
     }
     let parallel = 4u64;
-    let loop_bound = (*iters.iter().max().unwrap_or(&0)).max(iters.iter().sum::<u64>().div_ceil(parallel));
+    let loop_bound =
+        (*iters.iter().max().unwrap_or(&0)).max(iters.iter().sum::<u64>().div_ceil(parallel));
     // The groups are frozen one after the other, a group's targets at once:
     // Σ over groups of the slowest freeze + the snapshot + Σ of the slowest thaws.
-    let scope_bound = s.groups.iter().map(|g| g.1).sum::<u64>() + snap + s.groups.iter().map(|g| g.2).sum::<u64>();
+    let scope_bound = s.groups.iter().map(|g| g.1).sum::<u64>()
+        + snap
+        + s.groups.iter().map(|g| g.2).sum::<u64>();
     // Cleanup: the temporary volumes' deletes (one group, under the site
     // limit), then the group snapshot's.
-    let deletes: Vec<u64> = s.cleanups.iter().filter(|(k, _)| k.starts_with("tmp[")).map(|(_, (a, b))| b - a).collect();
-    let gs: u64 = s.cleanups.iter().filter(|(k, _)| !k.starts_with("tmp[")).map(|(_, (a, b))| b - a).sum();
-    let cleanup_bound = (deletes.len() as u64).div_ceil(site_limit) * deletes.iter().copied().min().unwrap_or(0) + gs;
-    let (c0, c1) = s.cleanups.values().fold((u64::MAX, 0), |(a, b), (x, y)| (a.min(*x), b.max(*y)));
+    let deletes: Vec<u64> = s
+        .cleanups
+        .iter()
+        .filter(|(k, _)| k.starts_with("tmp["))
+        .map(|(_, (a, b))| b - a)
+        .collect();
+    let gs: u64 = s
+        .cleanups
+        .iter()
+        .filter(|(k, _)| !k.starts_with("tmp["))
+        .map(|(_, (a, b))| b - a)
+        .sum();
+    let cleanup_bound = (deletes.len() as u64).div_ceil(site_limit)
+        * deletes.iter().copied().min().unwrap_or(0)
+        + gs;
+    let (c0, c1) = s
+        .cleanups
+        .values()
+        .fold((u64::MAX, 0), |(a, b), (x, y)| (a.min(*x), b.max(*y)));
     let rows = vec![
-        Row { phase: "discovery (find, volumes_of, ensure_group)", measured: d1 - d0, bound: find + vols + grp },
-        Row { phase: "quiesce scope (freeze ×N, snapshot, thaw ×N)", measured: s.scope.1 - s.scope.0, bound: scope_bound },
-        Row { phase: "backup loop (parallel 4)", measured: l1 - l0, bound: loop_bound },
-        Row { phase: "manifest", measured: m1 - m0, bound: manifest },
-        Row { phase: "cleanup (site limit)", measured: c1.saturating_sub(c0), bound: cleanup_bound },
+        Row {
+            phase: "discovery (find, volumes_of, ensure_group)",
+            measured: d1 - d0,
+            bound: find + vols + grp,
+        },
+        Row {
+            phase: "quiesce scope (freeze ×N, snapshot, thaw ×N)",
+            measured: s.scope.1 - s.scope.0,
+            bound: scope_bound,
+        },
+        Row {
+            phase: "backup loop (parallel 4)",
+            measured: l1 - l0,
+            bound: loop_bound,
+        },
+        Row {
+            phase: "manifest",
+            measured: m1 - m0,
+            bound: manifest,
+        },
+        Row {
+            phase: "cleanup (site limit)",
+            measured: c1.saturating_sub(c0),
+            bound: cleanup_bound,
+        },
     ];
     let bound: u64 = rows.iter().map(|r| r.bound).sum();
     let mean = |v: &[u64]| v.iter().sum::<u64>() as f64 / v.len().max(1) as f64;
@@ -242,11 +328,24 @@ fn print_table(title: &str, m: &Measured) {
     println!("| phase | measured ms | bound ms | ratio |");
     println!("|---|---:|---:|---:|");
     for r in &m.rows {
-        println!("| {} | {} | {} | {:.3} |", r.phase, r.measured, r.bound, r.measured as f64 / r.bound.max(1) as f64);
+        println!(
+            "| {} | {} | {} | {:.3} |",
+            r.phase,
+            r.measured,
+            r.bound,
+            r.measured as f64 / r.bound.max(1) as f64
+        );
     }
-    let gaps = m.makespan.saturating_sub(m.rows.iter().map(|r| r.measured).sum());
+    let gaps = m
+        .makespan
+        .saturating_sub(m.rows.iter().map(|r| r.measured).sum());
     println!("| between phases (start, hand-offs, journal) | {gaps} | 0 | — |");
-    println!("| **whole run** | **{}** | **{}** | **{:.3}** |", m.makespan, m.bound, m.makespan as f64 / m.bound.max(1) as f64);
+    println!(
+        "| **whole run** | **{}** | **{}** | **{:.3}** |",
+        m.makespan,
+        m.bound,
+        m.makespan as f64 / m.bound.max(1) as f64
+    );
     println!();
     println!(
         "{} steps · freeze mean {:.0} ms · thaw mean {:.0} ms · backup iteration mean {:.0} ms · wall {:.1} s",
@@ -257,26 +356,63 @@ fn print_table(title: &str, m: &Measured) {
 fn main() {
     let vms = env_num("LIFEBOAT_BENCH_VMS", 100) as usize;
     let latency = env_num("LIFEBOAT_BENCH_LATENCY_MS", 10);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let default = PollPolicy::default();
     // A poller that looks again almost at once: its step durations are close
     // to what the emulator itself takes (latency + transitions).
-    let eager = PollPolicy { first: Duration::from_millis(5), max: Duration::from_millis(100), factor: 1.25 };
-    let (d, e) = rt.block_on(async { (run_once(vms, latency, default).await, run_once(vms, latency, eager).await) });
+    let eager = PollPolicy {
+        first: Duration::from_millis(5),
+        max: Duration::from_millis(100),
+        factor: 1.25,
+    };
+    let (d, e) = rt.block_on(async {
+        (
+            run_once(vms, latency, default).await,
+            run_once(vms, latency, eager).await,
+        )
+    });
     println!();
     println!("makespan ÷ critical-path bound — option1/protect, {vms} VMs ({} volumes), fixed latency {latency} ms per call,", d.volumes);
-    println!("emulator transitions {:?}, site limit {}, Durability::Flush", EmulatorConfig::fast().timing.transition, Limits::default().default_per_site);
-    let pname = |p: &PollPolicy| format!("waits poll after {:?}, ×{} each time, at most {:?}", p.first, p.factor, p.max);
-    print_table(&format!("Run 1 — the default waits ({})", pname(&default)), &d);
+    println!(
+        "emulator transitions {:?}, site limit {}, Durability::Flush",
+        EmulatorConfig::fast().timing.transition,
+        Limits::default().default_per_site
+    );
+    let pname = |p: &PollPolicy| {
+        format!(
+            "waits poll after {:?}, ×{} each time, at most {:?}",
+            p.first, p.factor, p.max
+        )
+    };
+    print_table(
+        &format!("Run 1 — the default waits ({})", pname(&default)),
+        &d,
+    );
     print_table(&format!("Run 2 — eager waits ({})", pname(&eager)), &e);
     let ratio = d.makespan as f64 / d.bound.max(1) as f64;
     println!();
     println!("| figure | value |");
     println!("|---|---:|");
     println!("| makespan ÷ bound, default waits (the executor's overhead) | {ratio:.3} |");
-    println!("| makespan ÷ bound, eager waits | {:.3} |", e.makespan as f64 / e.bound.max(1) as f64);
-    println!("| default makespan ÷ eager bound (overhead incl. the waits' polling) | {:.3} |", d.makespan as f64 / e.bound.max(1) as f64);
-    println!("| default makespan ÷ eager makespan (what the polling backoff costs) | {:.3} |", d.makespan as f64 / e.makespan.max(1) as f64);
+    println!(
+        "| makespan ÷ bound, eager waits | {:.3} |",
+        e.makespan as f64 / e.bound.max(1) as f64
+    );
+    println!(
+        "| default makespan ÷ eager bound (overhead incl. the waits' polling) | {:.3} |",
+        d.makespan as f64 / e.bound.max(1) as f64
+    );
+    println!(
+        "| default makespan ÷ eager makespan (what the polling backoff costs) | {:.3} |",
+        d.makespan as f64 / e.makespan.max(1) as f64
+    );
     println!();
-    println!("target ≤ {TARGET} (executor, default waits): {}", if ratio <= TARGET { "met" } else { "NOT met" });
+    println!(
+        "target ≤ {TARGET} (executor, default waits): {}",
+        if ratio <= TARGET { "met" } else { "NOT met" }
+    );
 }

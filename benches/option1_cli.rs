@@ -40,7 +40,8 @@ fn config() -> EmulatorConfig {
 
 async fn start(dir: &Path) -> EmulatorHandle {
     let emu = Emulator::start(config()).await.expect("emulator starts");
-    emu.write_clouds_yaml(&dir.join("clouds.yaml")).expect("clouds.yaml");
+    emu.write_clouds_yaml(&dir.join("clouds.yaml"))
+        .expect("clouds.yaml");
     emu
 }
 
@@ -49,18 +50,39 @@ async fn start(dir: &Path) -> EmulatorHandle {
 async fn lifeboat(dir: &Path, emu: &EmulatorHandle, name: &str) -> Duration {
     let t = Instant::now();
     let loader = lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![dir.to_path_buf()]);
-    let acts = OpenStackActions::from_clouds(&loader, &[SiteCloud::new("site-a", "emulator"), SiteCloud::new("site-b", "emulator")])
-        .expect("actions")
-        .with_content_checksums(ContentChecksums::EmulatorAdmin { base_url: format!("{}/_emulator", emu.admin_url()) });
+    let acts = OpenStackActions::from_clouds(
+        &loader,
+        &[
+            SiteCloud::new("site-a", "emulator"),
+            SiteCloud::new("site-b", "emulator"),
+        ],
+    )
+    .expect("actions")
+    .with_content_checksums(ContentChecksums::EmulatorAdmin {
+        base_url: format!("{}/_emulator", emu.admin_url()),
+    });
     let path = repo().join(format!("workflows/{name}.dr"));
     let c = compiler::compile(&path.to_string_lossy(), &FsLoader).expect("runbook readable");
     assert!(!c.has_errors(), "{:?}", c.diagnostics.list);
     let plan = c.plan(None).expect("one runbook").clone();
     let exec = Executor::new(Arc::new(acts) as Arc<dyn Actions>)
         .with_approver(Arc::new(AutoApprove))
-        .with_config(ExecConfig { durability: Durability::Fsync, ..ExecConfig::default() });
-    let params = json!({"vnf": "vims"}).as_object().cloned().unwrap_or_default();
-    let r = exec.run(&plan, params, RunOptions::new(dir.join(format!("run-{}", name.replace('/', "-"))))).await.expect("run starts");
+        .with_config(ExecConfig {
+            durability: Durability::Fsync,
+            ..ExecConfig::default()
+        });
+    let params = json!({"vnf": "vims"})
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    let r = exec
+        .run(
+            &plan,
+            params,
+            RunOptions::new(dir.join(format!("run-{}", name.replace('/', "-")))),
+        )
+        .await
+        .expect("run starts");
     assert!(r.outcome.is_success(), "{name}: {:?}", r.outcome);
     t.elapsed()
 }
@@ -83,29 +105,49 @@ fn script(dir: &Path, emu: &EmulatorHandle, osc: &Path, phase: &str) -> (Duratio
         .output()
         .expect("bash runs");
     let took = t.elapsed();
-    assert!(out.status.success(), "script {phase} failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    let n = std::fs::read_to_string(&calls).map(|s| s.lines().count() as u64).unwrap_or(0);
+    assert!(
+        out.status.success(),
+        "script {phase} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let n = std::fs::read_to_string(&calls)
+        .map(|s| s.lines().count() as u64)
+        .unwrap_or(0);
     (took, n)
 }
 
 fn find_osc() -> Option<PathBuf> {
-    let p = std::env::var_os("LIFEBOAT_OPENSTACK_CLI").map(PathBuf::from).unwrap_or_else(|| repo().join("target/osc-venv/bin/openstack"));
+    let p = std::env::var_os("LIFEBOAT_OPENSTACK_CLI")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/osc-venv/bin/openstack"));
     p.is_file().then_some(p)
 }
 
 fn has(cmd: &str) -> bool {
-    std::process::Command::new(cmd).arg("--version").output().is_ok_and(|o| o.status.success())
+    std::process::Command::new(cmd)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     if let Some(i) = args.iter().position(|a| a == "--serve") {
         let dir = PathBuf::from(args.get(i + 1).expect("--serve DIR"));
         std::fs::create_dir_all(&dir).expect("dir");
         rt.block_on(async {
             let emu = start(&dir).await;
-            println!("clouds.yaml in {}; admin {}; Ctrl-C to stop", dir.display(), emu.admin_url());
+            println!(
+                "clouds.yaml in {}; admin {}; Ctrl-C to stop",
+                dir.display(),
+                emu.admin_url()
+            );
             let _ = tokio::signal::ctrl_c().await;
         });
         return;

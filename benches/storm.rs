@@ -49,10 +49,23 @@ async fn one(profile: &str, seed: u64) -> Outcome {
     }
     let report_p = lifeboat_exec::Report::from_events(&p.events);
     let after = env.counts().await;
-    let paused = env.server_statuses("site-a").await.into_iter().filter(|(_, s)| s != "ACTIVE").count();
-    if ok && (paused > 0 || !report_p.orphans.is_empty() || after["site-a"]["volumes"] != calm["site-a"]["volumes"] || after["site-a"]["snapshots"] != calm["site-a"]["snapshots"]) {
+    let paused = env
+        .server_statuses("site-a")
+        .await
+        .into_iter()
+        .filter(|(_, s)| s != "ACTIVE")
+        .count();
+    if ok
+        && (paused > 0
+            || !report_p.orphans.is_empty()
+            || after["site-a"]["volumes"] != calm["site-a"]["volumes"]
+            || after["site-a"]["snapshots"] != calm["site-a"]["snapshots"])
+    {
         ok = false;
-        why = format!("protect left something: {paused} paused, {} orphans, {after}", report_p.orphans.len());
+        why = format!(
+            "protect left something: {paused} paused, {} orphans, {after}",
+            report_p.orphans.len()
+        );
     }
     let mut secs = t0.elapsed().as_secs_f64();
     let mut report_r = lifeboat_exec::Report::default();
@@ -67,7 +80,13 @@ async fn one(profile: &str, seed: u64) -> Outcome {
         if !r.ok() {
             ok = false;
             why = format!("recover: {:?}", r.result.outcome);
-        } else if !report_r.orphans.is_empty() || env.volumes("site-b").await.iter().any(|(_, st, _)| st.contains("error")) {
+        } else if !report_r.orphans.is_empty()
+            || env
+                .volumes("site-b")
+                .await
+                .iter()
+                .any(|(_, st, _)| st.contains("error"))
+        {
             ok = false;
             why = "recover left something".into();
         }
@@ -80,7 +99,14 @@ async fn one(profile: &str, seed: u64) -> Outcome {
         lowest = lowest.min(s.lowest_limit);
     }
     env.emu.shutdown().await;
-    Outcome { ok, secs, retries, throttled, lowest, why }
+    Outcome {
+        ok,
+        secs,
+        retries,
+        throttled,
+        lowest,
+        why,
+    }
 }
 
 fn percentile(sorted: &[f64], p: f64) -> f64 {
@@ -92,8 +118,15 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let runs: u64 = std::env::var("LIFEBOAT_STORM_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(100);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runs: u64 = std::env::var("LIFEBOAT_STORM_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let mut rows = Vec::new();
     let mut calm_median = f64::NAN;
     for profile in std::iter::once("calm").chain(storm::PROFILES) {
@@ -103,7 +136,12 @@ fn main() {
         for i in 0..runs {
             let seed = 10_000 + i * 10;
             let o = rt.block_on(one(profile, seed));
-            eprintln!("{profile} #{i} (seed {seed}): {} in {:.2}s {}", if o.ok { "ok" } else { "FAILED" }, o.secs, o.why);
+            eprintln!(
+                "{profile} #{i} (seed {seed}): {} in {:.2}s {}",
+                if o.ok { "ok" } else { "FAILED" },
+                o.secs,
+                o.why
+            );
             if o.ok {
                 ok += 1;
                 times.push(o.secs);
@@ -119,13 +157,26 @@ fn main() {
         if profile == "calm" {
             calm_median = median;
         }
-        rows.push((profile, ok, median, percentile(&times, 0.95), retries as f64 / runs as f64, throttled as f64 / runs as f64, lowest, failures));
+        rows.push((
+            profile,
+            ok,
+            median,
+            percentile(&times, 0.95),
+            retries as f64 / runs as f64,
+            throttled as f64 / runs as f64,
+            lowest,
+            failures,
+        ));
     }
     println!("\nstorm bench: option1 protect + recover (site-a down), {runs} seeded runs per profile, demo VNF (6 servers, 12 volumes)\n");
     println!("| profile | succeeded | median s | p95 s | slowdown (median ÷ calm) | retried/run | throttled/run | lowest limit |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|");
     for (profile, ok, median, p95, retries, throttled, lowest, _) in &rows {
-        let lowest = if *lowest == usize::MAX { "-".to_string() } else { lowest.to_string() };
+        let lowest = if *lowest == usize::MAX {
+            "-".to_string()
+        } else {
+            lowest.to_string()
+        };
         println!("| {profile} | {ok}/{runs} ({:.0} %) | {median:.2} | {p95:.2} | {:.2}× | {retries:.1} | {throttled:.1} | {lowest} |", 100.0 * *ok as f64 / runs as f64, median / calm_median);
     }
     for (profile, _, _, _, _, _, _, failures) in &rows {

@@ -10,7 +10,9 @@ use lifeboat_dsl::loader::FsLoader;
 use lifeboat_dsl::plan::Plan;
 use lifeboat_emulator::{Emulator, EmulatorConfig, EmulatorHandle};
 use lifeboat_exec::action::Actions;
-use lifeboat_exec::{Approver, AutoApprove, Event, EventKind, ExecConfig, Executor, Refuse, RunOptions, RunResult};
+use lifeboat_exec::{
+    Approver, AutoApprove, Event, EventKind, ExecConfig, Executor, Refuse, RunOptions, RunResult,
+};
 use lifeboat_openstack::ConfigLoader;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -44,7 +46,11 @@ impl Run {
             .iter()
             .enumerate()
             .filter_map(|(i, e)| match &e.kind {
-                EventKind::StepSucceeded { instance, action: a, .. } if a == action => Some((i, instance.clone())),
+                EventKind::StepSucceeded {
+                    instance,
+                    action: a,
+                    ..
+                } if a == action => Some((i, instance.clone())),
                 _ => None,
             })
             .collect()
@@ -58,9 +64,12 @@ impl Run {
         records
             .into_iter()
             .filter_map(|r| match r {
-                lifeboat_exec::Record::StepOutcome { instance, value: Some(v), error: None, .. }
-                    if instance == binding || instance.starts_with(&format!("{binding}[")) =>
-                {
+                lifeboat_exec::Record::StepOutcome {
+                    instance,
+                    value: Some(v),
+                    error: None,
+                    ..
+                } if instance == binding || instance.starts_with(&format!("{binding}[")) => {
                     Some((instance, v))
                 }
                 _ => None,
@@ -72,7 +81,11 @@ impl Run {
         self.events
             .iter()
             .filter_map(|e| match &e.kind {
-                EventKind::StepSucceeded { action: a, bytes_moved, .. } if a == action => Some(*bytes_moved),
+                EventKind::StepSucceeded {
+                    action: a,
+                    bytes_moved,
+                    ..
+                } if a == action => Some(*bytes_moved),
                 _ => None,
             })
             .sum()
@@ -103,12 +116,26 @@ impl Env {
     pub async fn start_with(config: EmulatorConfig) -> Env {
         let emu = Emulator::start(config).await.expect("emulator starts");
         let dir = tempfile::tempdir().expect("tempdir");
-        emu.write_clouds_yaml(&dir.path().join("clouds.yaml")).expect("clouds.yaml written");
+        emu.write_clouds_yaml(&dir.path().join("clouds.yaml"))
+            .expect("clouds.yaml written");
         let loader = ConfigLoader::new(BTreeMap::new(), vec![dir.path().to_path_buf()]);
-        let acts = OpenStackActions::from_clouds(&loader, &[SiteCloud::new("site-a", "emulator"), SiteCloud::new("site-b", "emulator")])
-            .expect("actions from the emulator's clouds.yaml")
-            .with_content_checksums(ContentChecksums::EmulatorAdmin { base_url: format!("{}/_emulator", emu.admin_url()) });
-        Env { emu, acts: Arc::new(acts), dir, runs: Default::default() }
+        let acts = OpenStackActions::from_clouds(
+            &loader,
+            &[
+                SiteCloud::new("site-a", "emulator"),
+                SiteCloud::new("site-b", "emulator"),
+            ],
+        )
+        .expect("actions from the emulator's clouds.yaml")
+        .with_content_checksums(ContentChecksums::EmulatorAdmin {
+            base_url: format!("{}/_emulator", emu.admin_url()),
+        });
+        Env {
+            emu,
+            acts: Arc::new(acts),
+            dir,
+            runs: Default::default(),
+        }
     }
 
     /// Run a plan to its end; the run directory is a fresh one under the
@@ -119,10 +146,18 @@ impl Env {
         let (tx, mut rx) = lifeboat_exec::event::channel();
         let mut opts = RunOptions::new(run_dir);
         opts.events = Some(tx);
-        let config = ExecConfig { durability: lifeboat_exec::Durability::Flush, ..ExecConfig::default() };
-        let exec = Executor::new(self.acts.clone() as Arc<dyn Actions>).with_approver(approver).with_config(config);
+        let config = ExecConfig {
+            durability: lifeboat_exec::Durability::Flush,
+            ..ExecConfig::default()
+        };
+        let exec = Executor::new(self.acts.clone() as Arc<dyn Actions>)
+            .with_approver(approver)
+            .with_config(config);
         let params: Map<String, Value> = params.as_object().cloned().unwrap_or_default();
-        let result = exec.run(plan, params, opts).await.unwrap_or_else(|e| panic!("run of {} could not start: {e}", plan.runbook));
+        let result = exec
+            .run(plan, params, opts)
+            .await
+            .unwrap_or_else(|e| panic!("run of {} could not start: {e}", plan.runbook));
         let mut events = Vec::new();
         while let Ok(e) = rx.try_recv() {
             events.push(e);
@@ -132,11 +167,13 @@ impl Env {
 
     /// Run a bundled runbook (`option1/protect`) with auto-approval.
     pub async fn run(&self, name: &str, params: Value) -> Run {
-        self.run_plan(&bundled(name), params, Arc::new(AutoApprove)).await
+        self.run_plan(&bundled(name), params, Arc::new(AutoApprove))
+            .await
     }
 
     pub async fn run_refused(&self, name: &str, params: Value) -> Run {
-        self.run_plan(&bundled(name), params, Arc::new(Refuse)).await
+        self.run_plan(&bundled(name), params, Arc::new(Refuse))
+            .await
     }
 
     /// Resource counts per site, from the emulator's admin status.
@@ -160,7 +197,12 @@ impl Env {
 
     /// GET on the emulator's admin API.
     pub async fn admin_get(&self, path: &str) -> Value {
-        reqwest::get(format!("{}{path}", self.emu.admin_url())).await.expect("admin get").json().await.expect("admin json")
+        reqwest::get(format!("{}{path}", self.emu.admin_url()))
+            .await
+            .expect("admin get")
+            .json()
+            .await
+            .expect("admin json")
     }
 
     /// One site's API (token from Keystone), for looking at what a run made.
@@ -178,7 +220,14 @@ impl Env {
         let r = reqwest::Client::new()
             .get(&url)
             .header("X-Auth-Token", &token.0)
-            .header("OpenStack-API-Version", if service == "compute" { "compute 2.96" } else { "volume 3.71" })
+            .header(
+                "OpenStack-API-Version",
+                if service == "compute" {
+                    "compute 2.96"
+                } else {
+                    "volume 3.71"
+                },
+            )
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET {url}: {e}"));
@@ -188,15 +237,29 @@ impl Env {
     async fn token(&self) -> (String, Value) {
         let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "operator", "domain": {"name": "Default"}, "password": "lifeboat"}}},
             "scope": {"project": {"name": "vnf-ops", "domain": {"name": "Default"}}}}});
-        let r = reqwest::Client::new().post(format!("{}/auth/tokens", self.emu.keystone_url())).json(&body).send().await.expect("token");
-        let tok = r.headers().get("X-Subject-Token").expect("X-Subject-Token").to_str().unwrap().to_string();
+        let r = reqwest::Client::new()
+            .post(format!("{}/auth/tokens", self.emu.keystone_url()))
+            .json(&body)
+            .send()
+            .await
+            .expect("token");
+        let tok = r
+            .headers()
+            .get("X-Subject-Token")
+            .expect("X-Subject-Token")
+            .to_str()
+            .unwrap()
+            .to_string();
         let v: Value = r.json().await.expect("token body");
         (tok, v)
     }
 }
 
 fn project_id(token_body: &Value) -> String {
-    token_body["token"]["project"]["id"].as_str().expect("project id").to_string()
+    token_body["token"]["project"]["id"]
+        .as_str()
+        .expect("project id")
+        .to_string()
 }
 
 pub fn workflows_dir() -> std::path::PathBuf {
@@ -211,14 +274,23 @@ pub fn bundled(name: &str) -> Plan {
 }
 
 pub fn compile_file(path: &str) -> Plan {
-    let c = compiler::compile(path, &FsLoader).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
-    assert!(!c.has_errors(), "{path} does not compile: {:?}", c.diagnostics.list);
+    let c =
+        compiler::compile(path, &FsLoader).unwrap_or_else(|e| panic!("cannot read {path}: {e}"));
+    assert!(
+        !c.has_errors(),
+        "{path} does not compile: {:?}",
+        c.diagnostics.list
+    );
     c.plan(None).expect("one runbook").clone()
 }
 
 pub fn compile_text(path: &str, text: &str) -> Plan {
     let c = compiler::compile_text(path, text, &FsLoader);
-    assert!(!c.has_errors(), "{path} does not compile: {:?}", c.diagnostics.list);
+    assert!(
+        !c.has_errors(),
+        "{path} does not compile: {:?}",
+        c.diagnostics.list
+    );
     c.plan(None).expect("one runbook").clone()
 }
 
@@ -229,34 +301,71 @@ pub fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 /// Production volume id → name, and server name → role, at site-a.
 pub async fn production(env: &Env) -> (BTreeMap<String, String>, BTreeMap<String, String>) {
     let vols = env.api("site-a", "volume", "/volumes/detail").await;
-    let by_id = vols["volumes"].as_array().unwrap().iter().map(|v| (s(v, "id").to_string(), s(v, "name").to_string())).collect();
+    let by_id = vols["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (s(v, "id").to_string(), s(v, "name").to_string()))
+        .collect();
     let srvs = env.api("site-a", "compute", "/servers/detail").await;
-    let roles = srvs["servers"].as_array().unwrap().iter().map(|v| (s(v, "name").to_string(), s(&v["metadata"], "role").to_string())).collect();
+    let roles = srvs["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                s(v, "name").to_string(),
+                s(&v["metadata"], "role").to_string(),
+            )
+        })
+        .collect();
     (by_id, roles)
 }
 
 /// Checks the recovered VNF at site-b: six servers, each with its own boot
 /// volume at /dev/vda and data volume at /dev/vdb restored from the right
 /// production volume, booted db before app before lb.
-pub async fn check_recovered(env: &Env, run: &Run, prod: &BTreeMap<String, String>, roles: &BTreeMap<String, String>, suffix: &str) {
+pub async fn check_recovered(
+    env: &Env,
+    run: &Run,
+    prod: &BTreeMap<String, String>,
+    roles: &BTreeMap<String, String>,
+    suffix: &str,
+) {
     let srvs = env.api("site-b", "compute", "/servers/detail").await;
     let srvs = srvs["servers"].as_array().unwrap();
     assert_eq!(srvs.len(), 6, "six servers at site-b: {srvs:?}");
     let vols = env.api("site-b", "volume", "/volumes/detail").await;
-    let vols: BTreeMap<String, Value> = vols["volumes"].as_array().unwrap().iter().map(|v| (s(v, "id").to_string(), v.clone())).collect();
+    let vols: BTreeMap<String, Value> = vols["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (s(v, "id").to_string(), v.clone()))
+        .collect();
     for srv in srvs {
         let name = s(srv, "name");
         // Created names are `lb-RUN-STEP-<name><suffix>` (the actions tag what
         // they create with the run and step, so a resumed run finds it).
         let base = roles
             .keys()
-            .find(|k| name.ends_with(&format!("-{k}{suffix}")) || (suffix == "drill" && name.contains(&format!("-{k}-drill-"))))
-            .unwrap_or_else(|| panic!("server {name} at site-b is none of site-a's {:?}", roles.keys()))
+            .find(|k| {
+                name.ends_with(&format!("-{k}{suffix}"))
+                    || (suffix == "drill" && name.contains(&format!("-{k}-drill-")))
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "server {name} at site-b is none of site-a's {:?}",
+                    roles.keys()
+                )
+            })
             .as_str();
         let role = &roles[base];
         assert_eq!(s(&srv["metadata"], "role"), role, "role of {name}");
         let mut seen = BTreeMap::new();
-        for a in srv["os-extended-volumes:volumes_attached"].as_array().unwrap() {
+        for a in srv["os-extended-volumes:volumes_attached"]
+            .as_array()
+            .unwrap()
+        {
             let v = &vols[s(a, "id")];
             let att = &v["attachments"][0];
             assert_eq!(s(att, "server_id"), s(srv, "id"));
@@ -266,11 +375,23 @@ pub async fn check_recovered(env: &Env, run: &Run, prod: &BTreeMap<String, Strin
                 "" => s(&v["metadata"], "replicated_from"),
                 o => o,
             };
-            seen.insert(s(att, "device").to_string(), prod.get(origin).cloned().unwrap_or_else(|| format!("unknown origin {origin}")));
+            seen.insert(
+                s(att, "device").to_string(),
+                prod.get(origin)
+                    .cloned()
+                    .unwrap_or_else(|| format!("unknown origin {origin}")),
+            );
         }
-        let want: BTreeMap<String, String> =
-            [("/dev/vda".to_string(), format!("{base}-boot")), ("/dev/vdb".to_string(), format!("{base}-data"))].into_iter().collect();
-        assert_eq!(seen, want, "volumes of {name} (device → production volume it was restored from)");
+        let want: BTreeMap<String, String> = [
+            ("/dev/vda".to_string(), format!("{base}-boot")),
+            ("/dev/vdb".to_string(), format!("{base}-data")),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(
+            seen, want,
+            "volumes of {name} (device → production volume it was restored from)"
+        );
     }
     // Boot order: every server of a boot group is ACTIVE (its step succeeded)
     // before any server of the next group is asked for.
@@ -281,24 +402,42 @@ pub async fn check_recovered(env: &Env, run: &Run, prod: &BTreeMap<String, Strin
         .iter()
         .enumerate()
         .filter_map(|(i, e)| match &e.kind {
-            lifeboat_exec::EventKind::StepStarted { instance, action, attempt: 1 } if action == "nova.boot_from_volume" => Some((i, instance.clone())),
+            lifeboat_exec::EventKind::StepStarted {
+                instance,
+                action,
+                attempt: 1,
+            } if action == "nova.boot_from_volume" => Some((i, instance.clone())),
             _ => None,
         })
         .collect();
-    let group = |inst: &str| -> usize { inst.split('[').nth(1).and_then(|g| g.trim_end_matches(']').parse().ok()).unwrap_or_else(|| panic!("instance {inst}")) };
+    let group = |inst: &str| -> usize {
+        inst.split('[')
+            .nth(1)
+            .and_then(|g| g.trim_end_matches(']').parse().ok())
+            .unwrap_or_else(|| panic!("instance {inst}"))
+    };
     for (si, sinst) in &starts {
         for (di, dinst) in &boots {
             if group(dinst) < group(sinst) {
-                assert!(di < si, "{dinst} (group {}) done before {sinst} (group {}) starts", group(dinst), group(sinst));
+                assert!(
+                    di < si,
+                    "{dinst} (group {}) done before {sinst} (group {}) starts",
+                    group(dinst),
+                    group(sinst)
+                );
             }
         }
     }
     // The groups are db, app, lb: the server booted in group g has that role.
     for (inst, srv) in run.values("srv") {
-        assert_eq!(s(&srv, "role"), ["db", "app", "lb"][group(&inst)], "{inst} booted in boot group {}", group(&inst));
+        assert_eq!(
+            s(&srv, "role"),
+            ["db", "app", "lb"][group(&inst)],
+            "{inst} booted in boot group {}",
+            group(&inst)
+        );
     }
 }
-
 
 impl Run {
     /// The first failed step: (instance, error).
@@ -324,18 +463,41 @@ impl Run {
 impl Env {
     /// Installs a fault profile (YAML).
     pub fn faults(&self, yaml: &str) {
-        self.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str(yaml).unwrap_or_else(|e| panic!("fault profile: {e}\n{yaml}")));
+        self.emu.set_faults(
+            lifeboat_emulator::FaultProfile::from_yaml_str(yaml)
+                .unwrap_or_else(|e| panic!("fault profile: {e}\n{yaml}")),
+        );
     }
 
     /// Every server at `site` with its status.
     pub async fn server_statuses(&self, site: &str) -> Vec<(String, String)> {
         let srvs = self.api(site, "compute", "/servers/detail").await;
-        srvs["servers"].as_array().map(|l| l.iter().map(|v| (s(v, "name").to_string(), s(v, "status").to_string())).collect()).unwrap_or_default()
+        srvs["servers"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|v| (s(v, "name").to_string(), s(v, "status").to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 
     /// Every volume at `site`: (name, status, volume_type).
     pub async fn volumes(&self, site: &str) -> Vec<(String, String, String)> {
         let vols = self.api(site, "volume", "/volumes/detail").await;
-        vols["volumes"].as_array().map(|l| l.iter().map(|v| (s(v, "name").to_string(), s(v, "status").to_string(), s(v, "volume_type").to_string())).collect()).unwrap_or_default()
+        vols["volumes"]
+            .as_array()
+            .map(|l| {
+                l.iter()
+                    .map(|v| {
+                        (
+                            s(v, "name").to_string(),
+                            s(v, "status").to_string(),
+                            s(v, "volume_type").to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }

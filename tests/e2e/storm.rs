@@ -45,20 +45,45 @@ pub const PROFILES: [&str; 4] = ["a", "b", "c", "d"];
 /// its servers paused or suspended.
 pub async fn assert_nothing_left(env: &Env, run: &Run, what: &str) {
     let report = lifeboat_exec::Report::from_events(&run.events);
-    assert!(report.orphans.is_empty(), "{what} left orphans: {:?}", report.orphans);
+    assert!(
+        report.orphans.is_empty(),
+        "{what} left orphans: {:?}",
+        report.orphans
+    );
     assert_eq!(run.result.thaw_failures, 0, "{what}: {}", run.describe());
-    assert_eq!(run.result.compensation_failures, 0, "{what}: {}", run.describe());
+    assert_eq!(
+        run.result.compensation_failures,
+        0,
+        "{what}: {}",
+        run.describe()
+    );
     assert_eq!(run.result.cleanup_failures, 0, "{what}: {}", run.describe());
     if !env.emu.is_site_down(Site::A) {
-        let frozen: Vec<_> = env.server_statuses("site-a").await.into_iter().filter(|(_, st)| st != "ACTIVE").collect();
-        assert!(frozen.is_empty(), "{what} left servers not ACTIVE at site-a: {frozen:?}");
+        let frozen: Vec<_> = env
+            .server_statuses("site-a")
+            .await
+            .into_iter()
+            .filter(|(_, st)| st != "ACTIVE")
+            .collect();
+        assert!(
+            frozen.is_empty(),
+            "{what} left servers not ACTIVE at site-a: {frozen:?}"
+        );
     }
     for site in ["site-a", "site-b"] {
         if site == "site-a" && env.emu.is_site_down(Site::A) {
             continue;
         }
-        let bad: Vec<_> = env.volumes(site).await.into_iter().filter(|(_, st, _)| st.contains("error")).collect();
-        assert!(bad.is_empty(), "{what} left volumes in error at {site}: {bad:?}");
+        let bad: Vec<_> = env
+            .volumes(site)
+            .await
+            .into_iter()
+            .filter(|(_, st, _)| st.contains("error"))
+            .collect();
+        assert!(
+            bad.is_empty(),
+            "{what} left volumes in error at {site}: {bad:?}"
+        );
     }
 }
 
@@ -67,10 +92,17 @@ pub async fn assert_nothing_left(env: &Env, run: &Run, what: &str) {
 pub async fn assert_site_a_as_after_a_calm_protect(env: &Env, option: &str, calm: &Value) {
     let now = env.counts().await;
     for k in ["servers", "volumes", "snapshots", "images"] {
-        assert_eq!(now["site-a"][k], calm["site-a"][k], "{option}: site-a {k} after protect: {now} (before: {calm})");
+        assert_eq!(
+            now["site-a"][k], calm["site-a"][k],
+            "{option}: site-a {k} after protect: {now} (before: {calm})"
+        );
     }
     let backups = if option == "option3" { 0 } else { 12 };
-    assert_eq!(now["site-a"]["backups"], json!(backups), "{option}: backups at site-a: {now}");
+    assert_eq!(
+        now["site-a"]["backups"],
+        json!(backups),
+        "{option}: backups at site-a: {now}"
+    );
 }
 
 /// Counts without the backups (imported backup records are kept by drills).
