@@ -28,6 +28,8 @@ use std::time::Instant;
 
 struct Outcome {
     ok: bool,
+    /// Volume-service requests of protect and of recover, at the busier site.
+    volume_requests: (u64, u64),
     secs: f64,
     retries: u64,
     throttled: u64,
@@ -35,9 +37,27 @@ struct Outcome {
     why: String,
 }
 
+/// Requests the volume service of the busier site answered since the log
+/// was last cleared; clears it.
+async fn volume_requests(env: &Env) -> u64 {
+    let log = env.admin_get("/_emulator/requests").await;
+    let mut per_site = std::collections::BTreeMap::<String, u64>::new();
+    for e in log["requests"].as_array().into_iter().flatten() {
+        if e["path"].as_str().is_some_and(|p| p.starts_with("/volume/")) {
+            *per_site.entry(e["site"].as_str().unwrap_or_default().to_string()).or_default() += 1;
+        }
+    }
+    let _ = reqwest::Client::new()
+        .delete(format!("{}/_emulator/requests", env.emu.admin_url()))
+        .send()
+        .await;
+    per_site.into_values().max().unwrap_or(0)
+}
+
 async fn one(profile: &str, seed: u64) -> Outcome {
     let env = Env::start().await;
     let calm = env.counts().await;
+    volume_requests(&env).await;
     let t0 = Instant::now();
     env.faults(&storm::profile(profile, seed));
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
@@ -68,6 +88,8 @@ async fn one(profile: &str, seed: u64) -> Outcome {
         );
     }
     let mut secs = t0.elapsed().as_secs_f64();
+    let vp = volume_requests(&env).await;
+    let mut vr = 0;
     let mut report_r = lifeboat_exec::Report::default();
     if ok {
         env.emu.set_site_down(Site::A, true);
@@ -77,6 +99,7 @@ async fn one(profile: &str, seed: u64) -> Outcome {
         env.emu.clear_faults();
         secs += t1.elapsed().as_secs_f64();
         report_r = lifeboat_exec::Report::from_events(&r.events);
+        vr = volume_requests(&env).await;
         if !r.ok() {
             ok = false;
             why = format!("recover: {:?}", r.result.outcome);
@@ -101,6 +124,7 @@ async fn one(profile: &str, seed: u64) -> Outcome {
     env.emu.shutdown().await;
     Outcome {
         ok,
+        volume_requests: (vp, vr),
         secs,
         retries,
         throttled,
@@ -129,9 +153,14 @@ fn main() {
         .expect("runtime");
     let mut rows = Vec::new();
     let mut calm_median = f64::NAN;
-    for profile in std::iter::once("calm").chain(storm::PROFILES) {
+    let mut calm_volume_requests = (0u64, 0u64);
+    // LIFEBOAT_STORM_PROFILES=a,b runs those (and calm, the reference).
+    let only: Option<Vec<String>> = std::env::var("LIFEBOAT_STORM_PROFILES").ok().map(|v| v.split(',').map(|p| p.trim().to_string()).collect());
+    let chosen = storm::PROFILES.into_iter().filter(|p| only.as_ref().is_none_or(|o| o.iter().any(|x| x == p)));
+    for profile in std::iter::once("calm").chain(chosen) {
         let mut times = Vec::new();
         let (mut ok, mut retries, mut throttled, mut lowest) = (0u64, 0u64, 0u64, usize::MAX);
+        let mut vol_requests = 0u64;
         let mut failures = Vec::new();
         for i in 0..runs {
             let seed = 10_000 + i * 10;
@@ -142,6 +171,11 @@ fn main() {
                 o.secs,
                 o.why
             );
+            if profile == "calm" {
+                calm_volume_requests.0 = calm_volume_requests.0.max(o.volume_requests.0);
+                calm_volume_requests.1 = calm_volume_requests.1.max(o.volume_requests.1);
+            }
+            vol_requests += o.volume_requests.0 + o.volume_requests.1;
             if o.ok {
                 ok += 1;
                 times.push(o.secs);
@@ -165,21 +199,31 @@ fn main() {
             retries as f64 / runs as f64,
             throttled as f64 / runs as f64,
             lowest,
+            vol_requests as f64 / runs as f64,
             failures,
         ));
     }
     println!("\nstorm bench: option1 protect + recover (site-a down), {runs} seeded runs per profile, demo VNF (6 servers, 12 volumes)\n");
-    println!("| profile | succeeded | median s | p95 s | slowdown (median ÷ calm) | retried/run | throttled/run | lowest limit |");
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
-    for (profile, ok, median, p95, retries, throttled, lowest, _) in &rows {
+    println!("| profile | succeeded | median s | p95 s | slowdown (median ÷ calm) | retried/run | throttled/run | lowest limit | volume requests/run (busier site) |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    for (profile, ok, median, p95, retries, throttled, lowest, vol, _) in &rows {
         let lowest = if *lowest == usize::MAX {
             "-".to_string()
         } else {
             lowest.to_string()
         };
-        println!("| {profile} | {ok}/{runs} ({:.0} %) | {median:.2} | {p95:.2} | {:.2}× | {retries:.1} | {throttled:.1} | {lowest} |", 100.0 * *ok as f64 / runs as f64, median / calm_median);
+        println!("| {profile} | {ok}/{runs} ({:.0} %) | {median:.2} | {p95:.2} | {:.2}× | {retries:.1} | {throttled:.1} | {lowest} | {vol:.0} |", 100.0 * *ok as f64 / runs as f64, median / calm_median);
     }
-    for (profile, _, _, _, _, _, _, failures) in &rows {
+    // What profile (a)'s rate limit allows at best: the calm run's volume
+    // requests, sent at exactly the admitted rate (protect, then recover).
+    let (vp, vr) = calm_volume_requests;
+    let floor = (vp + vr) as f64 / storm::RATE_LIMIT_PER_S as f64;
+    println!(
+        "\nfloor under (a)'s rate limit ({} volume requests/s per site): the calm run's {vp} + {vr} volume requests (protect + recover, busier site) take at least {floor:.2} s = {:.2}× the calm median, however they are paced",
+        storm::RATE_LIMIT_PER_S,
+        floor / calm_median
+    );
+    for (profile, _, _, _, _, _, _, _, failures) in &rows {
         for (seed, why) in failures {
             println!("FAILED {profile} seed {seed}: {why}");
         }

@@ -5,6 +5,9 @@ use super::{Env, Run};
 use lifeboat_emulator::Site;
 use serde_json::{json, Value};
 
+/// The volume service's rate limit at each site under profile (a).
+pub const RATE_LIMIT_PER_S: u32 = 40;
+
 /// The profiles, seeded: (a) 10 % 503, 3 % resets, 2 % answers lost
 /// after the call was carried out, and a volume rate limit with Retry-After
 /// at each site; (b) 20 % 503 from the volume service; (c) uniform latency
@@ -12,17 +15,18 @@ use serde_json::{json, Value};
 /// (volumes, snapshots, group snapshots, backups, restores, snapshot images,
 /// servers) end in `error`; `calm`: none.
 pub fn profile(name: &str, seed: u64) -> String {
-    let rules = match name {
-        "calm" => "[]\n",
-        "a" => concat!(
+    let rules: String = match name {
+        "calm" => "[]\n".into(),
+        "a" => format!(
+            "{}{}{}{}{}",
             "\n  - {error_rate: 0.10, error_status: 503}",
             "\n  - {reset_rate: 0.03}",
             "\n  - {lost_answer_rate: 0.02}",
-            "\n  - {site: site-a, service: volume, rate_limit: {max_requests: 40, per_seconds: 1, status: 429, retry_after_s: 1}}",
-            "\n  - {site: site-b, service: volume, rate_limit: {max_requests: 40, per_seconds: 1, status: 429, retry_after_s: 1}}\n"
+            format_args!("\n  - {{site: site-a, service: volume, rate_limit: {{max_requests: {RATE_LIMIT_PER_S}, per_seconds: 1, status: 429, retry_after_s: 1}}}}"),
+            format_args!("\n  - {{site: site-b, service: volume, rate_limit: {{max_requests: {RATE_LIMIT_PER_S}, per_seconds: 1, status: 429, retry_after_s: 1}}}}\n"),
         ),
-        "b" => "\n  - {service: volume, error_rate: 0.20, error_status: 503}\n",
-        "c" => "\n  - {latency: {kind: uniform, min_ms: 5, max_ms: 300}}\n",
+        "b" => "\n  - {service: volume, error_rate: 0.20, error_status: 503}\n".into(),
+        "c" => "\n  - {latency: {kind: uniform, min_ms: 5, max_ms: 300}}\n".into(),
         "d" => concat!(
             "\n  - {operation: volume.create, fail_rate: 0.20}",
             "\n  - {operation: snapshot.create, fail_rate: 0.20}",
@@ -31,7 +35,8 @@ pub fn profile(name: &str, seed: u64) -> String {
             "\n  - {operation: backup.restore, fail_rate: 0.20}",
             "\n  - {operation: image.create, fail_rate: 0.20}",
             "\n  - {operation: server.create, fail_rate: 0.20}\n"
-        ),
+        )
+        .into(),
         other => panic!("no storm profile {other:?}"),
     };
     format!("seed: {seed}\nrules: {rules}")

@@ -105,6 +105,8 @@ pub struct OpenStackActions {
     manifest_container: String,
     http: reqwest::Client,
     retry: RetryPolicy,
+    /// How long each kind of wait took, per site: when to look next time.
+    durations: wait::Durations,
 }
 
 impl OpenStackActions {
@@ -118,7 +120,7 @@ impl OpenStackActions {
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
             .map_err(|e| lifeboat_openstack::Error::config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(OpenStackActions { sites: map, poll: PollPolicy::default(), checksums: ContentChecksums::default(), manifest_container: lifeboat::MANIFEST_CONTAINER.into(), http, retry: RetryPolicy::default() })
+        Ok(OpenStackActions { sites: map, poll: PollPolicy::default(), checksums: ContentChecksums::default(), manifest_container: lifeboat::MANIFEST_CONTAINER.into(), http, retry: RetryPolicy::default(), durations: wait::Durations::default() })
     }
 
     /// Clients from clouds.yaml (`loader`), a cloud per site; the region is
@@ -228,7 +230,9 @@ impl<'a> Ctx<'a> {
         F: FnMut() -> Fut,
         Fut: Future<Output = lifeboat_openstack::Result<Poll<T>>>,
     {
-        wait::until(self.acts.poll, self.deadline, self.action(), what, probe).await
+        let kind = what.split_whitespace().next().unwrap_or_default();
+        let key = format!("{} {} {kind}", self.args.site().unwrap_or_default(), self.action());
+        wait::until(self.acts.poll, Some((&self.acts.durations, &key)), self.deadline, self.action(), what, probe).await
     }
 }
 
@@ -288,7 +292,7 @@ impl Actions for OpenStackActions {
             .iter()
             .map(|(site, c)| {
                 let p = c.pressure();
-                SitePressure { site: site.clone(), requests: p.requests, retries: p.retries, throttled: p.throttled, limit: p.limit, lowest_limit: p.lowest_limit, ceiling: p.ceiling }
+                SitePressure { site: site.clone(), requests: p.requests, retries: p.retries, throttled: p.throttled, limit: p.limit, lowest_limit: p.lowest_limit, ceiling: p.ceiling, holds: p.holds }
             })
             .collect()
     }

@@ -88,7 +88,8 @@ impl CallPurpose {
 
 /// What a site's API did to the calls, as the implementation saw it:
 /// retried requests, answers telling it to slow down (429, 503), and the
-/// adaptive in-flight limit (now, lowest reached, ceiling).
+/// adaptive in-flight limit (now, lowest reached, ceiling), and the holds a
+/// rate limit's `Retry-After` put on its services.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct SitePressure {
     pub site: String,
@@ -98,6 +99,9 @@ pub struct SitePressure {
     pub limit: usize,
     pub lowest_limit: usize,
     pub ceiling: usize,
+    /// Times one of the site's services was held for its `Retry-After`.
+    #[serde(default)]
+    pub holds: u64,
 }
 
 /// What a successful call gives back.

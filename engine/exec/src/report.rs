@@ -538,8 +538,18 @@ impl Report {
         for p in self.sites.iter().filter(|p| p.retries > 0 || p.throttled > 0) {
             let _ = writeln!(
                 o,
-                "site {}: {} requests, {} retried, {} throttled; in-flight limit {} (lowest {}, ceiling {})",
-                p.site, p.requests, p.retries, p.throttled, p.limit, p.lowest_limit, p.ceiling
+                "site {}: {} requests, {} retried, {} throttled; in-flight limit {} (lowest {}, ceiling {}){}",
+                p.site,
+                p.requests,
+                p.retries,
+                p.throttled,
+                p.limit,
+                p.lowest_limit,
+                p.ceiling,
+                match p.holds {
+                    0 => String::new(),
+                    n => format!("; held {n} time(s) for the Retry-After the site asked"),
+                }
             );
         }
         o
@@ -601,6 +611,7 @@ mod tests {
             limit: 4,
             lowest_limit: lowest,
             ceiling: 8,
+            holds: throttled / 3,
         };
         let orphan = |why: &str| EventKind::Orphaned {
             instance: "tmp[2]".into(),
@@ -623,7 +634,7 @@ mod tests {
         let text = r.render_text();
         assert!(text.contains("LEFT BEHIND (1): remove with `lifeboat cleanup r1`"), "{text}");
         assert!(text.contains("volume v-1 \"lb-r1-tmp-2\" at site site-a (cinder.delete_volume, from tmp[2]): HTTP 400"), "{text}");
-        assert!(text.contains("site site-a: 40 requests, 10 retried, 9 throttled; in-flight limit 4 (lowest 1, ceiling 8)"), "{text}");
+        assert!(text.contains("site site-a: 40 requests, 10 retried, 9 throttled; in-flight limit 4 (lowest 1, ceiling 8); held 3 time(s) for the Retry-After the site asked"), "{text}");
         assert!(!text.contains("site site-b:"), "{text}");
         // JSON keeps them (the CLI's report.json).
         let json = serde_json::to_value(&r).unwrap();

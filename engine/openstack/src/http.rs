@@ -254,7 +254,7 @@ impl<'a> Request<'a> {
                 Body::Json(v) => rb.json(v),
                 Body::Raw(b, ct) => rb.header("Content-Type", ct).body(b.clone()),
             };
-            let slot = client.throttle.acquire(scope.urgent, budget.attempts > 0).await;
+            let slot = client.throttle.acquire(self.service, scope.urgent, budget.attempts > 0).await;
             budget.attempts += 1;
             tracing::debug!(site = %client.site, call = %self.call, attempt = budget.attempts, "request");
             let answer = match rb.send().await {
@@ -311,6 +311,9 @@ impl<'a> Request<'a> {
             };
             client.throttle.record(&slot, failure.is_throttle());
             drop(slot);
+            if let (Failure::RateLimited, Some(after)) = (failure, retry_after) {
+                client.throttle.hold(self.service, after.min(client.retry.max_retry_after));
+            }
             let mut e = self.error(kind, message).with_status(status);
             if matches!(status, 413 | 429 | 503) {
                 e.retry_after = retry_after;

@@ -12,11 +12,23 @@
 //! An urgent request (a thaw) takes no slot: a VM is never kept frozen
 //! waiting for one.
 //!
+//! A rate limit is a rate, not a concurrency: however few requests are in
+//! flight, a fast client sends more than the site admits per second. So when
+//! a service answers 429 (or 413) with `Retry-After`, the whole service at
+//! that site is **held** until then: no request to it leaves before the
+//! time the site named, instead of every request in flight finding out for
+//! itself and each spending an attempt and a `Retry-After` of its own (as
+//! the AWS SDKs' adaptive mode and Google's client libraries do with a
+//! shared token bucket). A hold only ever moves later.
+//!
 //! [`Throttle::pressure`] says what happened: requests, retries, throttled
 //! answers, the limit now and the lowest it reached.
 
+use crate::catalog::Service;
+use std::collections::HashMap;
 use std::sync::Mutex;
 use tokio::sync::Notify;
+use tokio::time::Instant;
 
 /// What a site's throttle saw.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -33,6 +45,9 @@ pub struct Pressure {
     pub lowest_limit: usize,
     /// The operator's ceiling.
     pub ceiling: usize,
+    /// Times a service was held for a `Retry-After` (a hold that extends
+    /// one in place does not count again).
+    pub holds: u64,
 }
 
 #[derive(Debug)]
@@ -42,6 +57,8 @@ struct State {
     /// Decreases so far: a throttled answer to a request sent before the
     /// last decrease does not decrease again.
     epoch: u64,
+    /// Services that said when to come back, and when.
+    held_until: HashMap<Service, Instant>,
     p: Pressure,
 }
 
@@ -78,6 +95,7 @@ impl Throttle {
                 limit: ceiling as f64,
                 in_flight: 0,
                 epoch: 0,
+                held_until: HashMap::new(),
                 p: Pressure { limit: ceiling, lowest_limit: ceiling, ceiling, ..Pressure::default() },
             }),
             freed: Notify::new(),
@@ -88,10 +106,16 @@ impl Throttle {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Waits for a slot (an urgent request takes none). `retry`: this send
-    /// repeats a failed one.
-    pub async fn acquire(&self, urgent: bool, retry: bool) -> Slot<'_> {
+    /// Waits until `service` is not held, then for a slot (an urgent request
+    /// takes none, but waits out a hold like any other: the site named the
+    /// time). `retry`: this send repeats a failed one.
+    pub async fn acquire(&self, service: Service, urgent: bool, retry: bool) -> Slot<'_> {
         loop {
+            let held = self.lock().held_until.get(&service).copied().filter(|t| *t > Instant::now());
+            if let Some(t) = held {
+                tokio::time::sleep_until(t).await;
+                continue;
+            }
             let freed = self.freed.notified();
             tokio::pin!(freed);
             freed.as_mut().enable();
@@ -131,6 +155,21 @@ impl Throttle {
         self.freed.notify_waiters();
     }
 
+    /// `service` said to come back in `after`: hold it until then (never
+    /// earlier than a hold already in place).
+    pub fn hold(&self, service: Service, after: std::time::Duration) {
+        let now = Instant::now();
+        let until = now + after;
+        let mut s = self.lock();
+        let current = s.held_until.get(&service).copied();
+        if current.is_none_or(|t| t <= now) {
+            s.p.holds += 1;
+        }
+        if current.is_none_or(|t| t < until) {
+            s.held_until.insert(service, until);
+        }
+    }
+
     pub fn pressure(&self) -> Pressure {
         self.lock().p
     }
@@ -153,7 +192,7 @@ mod tests {
         drop(slots);
         // A new round throttled again: 2, then 1, never 0.
         for want in [2, 1, 1] {
-            let s = t.acquire(false, true).await;
+            let s = t.acquire(Service::Compute, false, true).await;
             t.record(&s, true);
             assert_eq!(t.pressure().limit, want);
         }
@@ -161,7 +200,7 @@ mod tests {
         // Additive increase: from 1 back to 8 takes about 1+2+…+7 = 28 successes.
         let mut n = 0;
         while t.pressure().limit < 8 {
-            let s = t.acquire(false, false).await;
+            let s = t.acquire(Service::Compute, false, false).await;
             t.record(&s, false);
             n += 1;
             assert!(n < 100);
@@ -174,26 +213,48 @@ mod tests {
     #[tokio::test]
     async fn the_limit_bounds_what_is_in_flight_but_not_urgent_requests() {
         let t = std::sync::Arc::new(Throttle::new(2));
-        let a = t.acquire(false, false).await;
-        let _b = t.acquire(false, false).await;
+        let a = t.acquire(Service::Compute, false, false).await;
+        let _b = t.acquire(Service::Compute, false, false).await;
         // A third waits...
         let t2 = t.clone();
         let waiter = tokio::spawn(async move {
-            let _c = t2.acquire(false, false).await;
+            let _c = t2.acquire(Service::Compute, false, false).await;
         });
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         assert!(!waiter.is_finished());
         // ...an urgent one does not...
-        let _u = t.acquire(true, false).await;
+        let _u = t.acquire(Service::Compute, true, false).await;
         // ...and the third goes once a slot is free.
         drop(a);
         tokio::time::timeout(std::time::Duration::from_secs(2), waiter).await.expect("freed").expect("joined");
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_held_service_sends_nothing_until_the_time_the_site_named() {
+        let t = std::sync::Arc::new(Throttle::new(8));
+        t.hold(Service::BlockStorage, std::time::Duration::from_secs(1));
+        // An earlier time never shortens the hold; a later one extends it.
+        t.hold(Service::BlockStorage, std::time::Duration::from_millis(10));
+        assert_eq!(t.pressure().holds, 1);
+        let start = Instant::now();
+        // Another service is not held...
+        let _c = t.acquire(Service::Compute, false, false).await;
+        assert_eq!(start.elapsed(), std::time::Duration::ZERO);
+        // ...the held one waits out the second, urgent or not.
+        let _v = t.acquire(Service::BlockStorage, true, false).await;
+        assert_eq!(start.elapsed(), std::time::Duration::from_secs(1));
+        // Once it has passed, a new hold counts again.
+        t.hold(Service::BlockStorage, std::time::Duration::from_secs(2));
+        t.hold(Service::BlockStorage, std::time::Duration::from_secs(3));
+        assert_eq!(t.pressure().holds, 2);
+        let _w = t.acquire(Service::BlockStorage, false, false).await;
+        assert_eq!(start.elapsed(), std::time::Duration::from_secs(4));
+    }
+
     async fn futures_lite(t: &Throttle, n: usize) -> Vec<Slot<'_>> {
         let mut v = Vec::new();
         for _ in 0..n {
-            v.push(t.acquire(false, false).await);
+            v.push(t.acquire(Service::Compute, false, false).await);
         }
         v
     }

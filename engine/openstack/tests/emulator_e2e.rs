@@ -201,6 +201,14 @@ async fn a_stormy_cloud_costs_requests_not_calls() {
     let p = a.pressure();
     assert!(p.retries > 0 && p.throttled > 0, "{p:?}");
     assert!(p.lowest_limit < p.ceiling, "the adaptive limit came down: {p:?}");
+    // Past the volume service's 5 requests a second, its 429's Retry-After
+    // holds the service: the lists wait it out rather than each spending
+    // attempts on 429s.
+    for _ in 0..8 {
+        a.cinder().volumes(&[]).await.expect("volumes through the rate limit");
+    }
+    let p = a.pressure();
+    assert!(p.holds > 0, "the rate limit's Retry-After held the volume service: {p:?}");
     // Keystone answered 503 to token requests: a new client still gets a token.
     let b = env.client("site-b");
     assert!(!b.project_id().await.expect("a token through Keystone's 503s").is_empty());
