@@ -164,6 +164,8 @@ struct Measured {
     thaw_mean: f64,
     iter_mean: f64,
     wall: f64,
+    /// Requests sent to both sites (each retry counts).
+    requests: u64,
 }
 
 /// One protect of the 100-VM VNF on a fresh emulator, with the actions'
@@ -194,7 +196,8 @@ async fn run_once(vms: usize, latency: u64, poll: PollPolicy) -> Measured {
     let plan = c.plan(None).expect("one runbook").clone();
     let limits = Limits::default();
     let site_limit = limits.limit_for("site-a") as u64;
-    let exec = Executor::new(Arc::new(acts) as Arc<dyn Actions>).with_config(ExecConfig {
+    let acts = Arc::new(acts);
+    let exec = Executor::new(acts.clone() as Arc<dyn Actions>).with_config(ExecConfig {
         durability: Durability::Flush,
         limits,
         ..ExecConfig::default()
@@ -213,6 +216,7 @@ async fn run_once(vms: usize, latency: u64, poll: PollPolicy) -> Measured {
     while let Ok(e) = rx.try_recv() {
         events.push(e);
     }
+    let requests = acts.pressure().iter().map(|p| p.requests).sum();
     emu.shutdown().await;
     assert!(
         result.outcome.is_success(),
@@ -317,6 +321,7 @@ async fn run_once(vms: usize, latency: u64, poll: PollPolicy) -> Measured {
         thaw_mean: mean(&s.thaws),
         iter_mean: mean(&iters),
         wall: wall.as_secs_f64(),
+        requests,
         rows,
     }
 }
@@ -368,11 +373,18 @@ fn main() {
         first: Duration::from_millis(5),
         max: Duration::from_millis(100),
         factor: 1.25,
+        learn: false,
     };
-    let (d, e) = rt.block_on(async {
+    // The default backoff without learning (the waits before they learned).
+    let fixed = PollPolicy {
+        learn: false,
+        ..default
+    };
+    let (d, e, f) = rt.block_on(async {
         (
             run_once(vms, latency, default).await,
             run_once(vms, latency, eager).await,
+            run_once(vms, latency, fixed).await,
         )
     });
     println!();
@@ -384,8 +396,15 @@ fn main() {
     );
     let pname = |p: &PollPolicy| {
         format!(
-            "waits poll after {:?}, ×{} each time, at most {:?}",
-            p.first, p.factor, p.max
+            "waits poll after {:?}, ×{} each time, at most {:?}{}",
+            p.first,
+            p.factor,
+            p.max,
+            if p.learn {
+                ", learning when to look"
+            } else {
+                ""
+            }
         )
     };
     print_table(
@@ -393,6 +412,10 @@ fn main() {
         &d,
     );
     print_table(&format!("Run 2 — eager waits ({})", pname(&eager)), &e);
+    print_table(
+        &format!("Run 3 — fixed backoff, no learning ({})", pname(&fixed)),
+        &f,
+    );
     let ratio = d.makespan as f64 / d.bound.max(1) as f64;
     println!();
     println!("| figure | value |");
@@ -409,6 +432,17 @@ fn main() {
     println!(
         "| default makespan ÷ eager makespan (what the polling backoff costs) | {:.3} |",
         d.makespan as f64 / e.makespan.max(1) as f64
+    );
+    println!(
+        "| fixed-backoff makespan ÷ eager bound (the waits before they learned) | {:.3} |",
+        f.makespan as f64 / e.bound.max(1) as f64
+    );
+    println!(
+        "| requests: default {} · eager {} · fixed backoff {} — default ÷ fixed | {:.3} |",
+        d.requests,
+        e.requests,
+        f.requests,
+        d.requests as f64 / f.requests.max(1) as f64
     );
     println!();
     println!(
