@@ -308,10 +308,18 @@ pub async fn detach_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     match c.nova().detach(&srv.id, &vol.id).await {
         Ok(()) => {}
         Err(e) if e.kind == ErrorKind::NotFound => {}
+        // Nova refuses a detach of a volume already `detaching`: an earlier
+        // send of this DELETE was taken and its answer lost. Wait for it.
+        Err(e) if e.kind == ErrorKind::Conflict && detach_under_way(c, &vol.id).await => {}
         Err(e) => return Err(crate::args::from_client(cx.action(), e)),
     }
     wait_volume_status(cx, c, &vol.id, &["available"], &format!("volume {} detaching from server {}", vol.id, srv.id)).await?;
     cx.value(attachment_rec(&a, &srv.id, c.site()))
+}
+
+/// Is the volume on its way off its server, or off already?
+async fn detach_under_way(c: &Client, volume_id: &str) -> bool {
+    matches!(c.cinder().volume(volume_id).await, Ok(v) if v.status == "detaching" || v.status == "available")
 }
 
 pub async fn delete_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {

@@ -256,7 +256,13 @@ async fn boot_detach_delete_verify_and_volume_for() {
     assert_eq!(ver["ok"], json!(false));
     assert!(s(&ver, "detail").contains("999"));
 
+    // A detach already under way (an earlier DELETE taken, its answer
+    // lost): Nova answers 409 to the action's DELETE; it waits instead.
+    let slow = env.emu.timing();
+    env.emu.set_timing(lifeboat_emulator::Timing { transition: std::time::Duration::from_millis(400), ..slow.clone() });
+    env.acts.client("site-a").unwrap().nova().detach(s(&srv, "id"), s(&datav, "id")).await.expect("a first detach");
     let det = env.run("nova.detach_volume", "det", json!({"server": srv, "volume": datav})).await;
+    env.emu.set_timing(slow);
     assert_eq!(s(&det, "volume_id"), s(&datav, "id"));
     let shown = env.run("cinder.show_volume", "sv", json!({"volume": datav})).await;
     assert_eq!(s(&shown, "status"), "available");
