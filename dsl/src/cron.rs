@@ -81,24 +81,12 @@ fn value(text: &str, field: usize, lo: u32, hi: u32) -> Result<u32, String> {
     }
 }
 
-/// `UTC`, or `Area/City` made of letters, digits, `_`, `-`, `+`.
+/// A name of the IANA time zone database (`UTC`, `Europe/Paris`,
+/// `America/Argentina/Buenos_Aires`), the one the daemon schedules with.
 pub fn check_timezone(tz: &str) -> Result<(), String> {
-    if tz == "UTC" {
-        return Ok(());
-    }
-    let parts: Vec<&str> = tz.split('/').collect();
-    let ok_part = |p: &&str| {
-        !p.is_empty()
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || "_-+".contains(c))
-            && p.starts_with(|c: char| c.is_ascii_uppercase())
-    };
-    if parts.len() >= 2 && parts.iter().all(ok_part) {
-        Ok(())
-    } else {
-        Err(format!(
-            "`{tz}` is not a time zone name of the form Area/City"
-        ))
+    match tz.parse::<chrono_tz::Tz>() {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!("`{tz}` is not in the IANA time zone database")),
     }
 }
 
@@ -124,5 +112,7 @@ mod tests {
         assert!(check_timezone("UTC").is_ok());
         assert!(check_timezone("Paris").is_err());
         assert!(check_timezone("europe/paris").is_err());
+        assert!(check_timezone("Mars/Olympus_Mons").unwrap_err().contains("IANA"));
+        assert!(check_timezone("Asia/Kolkata").is_ok());
     }
 }

@@ -59,7 +59,7 @@ pub enum Kind {
     BadDuration,
     /// A cron expression that is not five valid fields.
     BadCron,
-    /// A time zone that is not `Area/City` (or `UTC`).
+    /// A time zone not in the IANA database.
     BadTimezone,
     /// A malformed `retain` policy.
     BadRetain,
@@ -77,6 +77,9 @@ pub enum Kind {
     Recursion,
     /// A number out of its range (retry count, parallelism, …).
     BadNumber,
+    /// Blocks, brackets or an expression nested deeper than the compiler
+    /// takes.
+    TooDeep,
 }
 
 impl Kind {
@@ -111,6 +114,7 @@ impl Kind {
             Kind::NotConstant => "lifeboat::not-constant",
             Kind::Recursion => "lifeboat::recursion",
             Kind::BadNumber => "lifeboat::bad-number",
+            Kind::TooDeep => "lifeboat::too-deep",
         }
     }
 
@@ -179,15 +183,32 @@ impl Diagnostic {
         )
     }
 
-    /// A miette report with the source attached, for fancy rendering.
+    /// A miette report with the source attached, for fancy rendering. A
+    /// label on a line too long to draw (a generated file, a runaway
+    /// expression) is left out and its place named in the message instead:
+    /// the renderer cannot draw columns that far.
     pub fn report(&self, sources: &SourceMap) -> miette::Report {
         let f = sources.get(self.loc.file);
+        let drawable = |loc: Loc| loc.file == self.loc.file && line_len_at(&f.text, loc.span.start) <= MAX_DRAWN_LINE && loc.span.end.saturating_sub(loc.span.start) <= MAX_DRAWN_LINE;
+        if !drawable(self.loc) {
+            return miette::Report::new(Rendered {
+                message: format!("{} (at {}:{}:{}; the line is too long to show)", self.message, f.path, self.loc.span.line, self.loc.span.col),
+                code: self.kind.code(),
+                severity: match self.severity {
+                    Severity::Error => miette::Severity::Error,
+                    Severity::Warning => miette::Severity::Warning,
+                },
+                help: self.help.clone(),
+                labels: Vec::new(),
+                src: NamedSource::new(f.path.clone(), String::new()),
+            });
+        }
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             Some(self.label.clone()),
             to_span(self.loc),
         )];
         for (loc, label) in &self.related {
-            if loc.file == self.loc.file {
+            if drawable(*loc) {
                 labels.push(LabeledSpan::new_with_span(
                     Some(label.clone()),
                     to_span(*loc),
@@ -207,6 +228,19 @@ impl Diagnostic {
         };
         miette::Report::new(rendered)
     }
+}
+
+/// The longest source line a report draws (miette's renderer fails on
+/// columns in the tens of thousands).
+const MAX_DRAWN_LINE: usize = 2000;
+
+/// The length of the line holding byte `offset`.
+fn line_len_at(text: &str, offset: usize) -> usize {
+    let offset = offset.min(text.len());
+    let b = text.as_bytes();
+    let start = b[..offset].iter().rposition(|c| *c == b'\n').map_or(0, |i| i + 1);
+    let end = b[offset..].iter().position(|c| *c == b'\n').map_or(b.len(), |i| offset + i);
+    end - start
 }
 
 fn to_span(loc: Loc) -> SourceSpan {

@@ -7,6 +7,7 @@
 use crate::ast::*;
 use crate::comments;
 use crate::diagnostic::{Diagnostic, Kind};
+use crate::plan::Span;
 use crate::source::{FileId, Loc, SourceFile};
 use pest::iterators::Pair;
 use pest::Parser;
@@ -18,6 +19,16 @@ struct Grammar;
 
 /// Parse one file. `file` is its id in the source map, `src` its text.
 pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
+    if let Some(at) = too_deep(&src.text) {
+        let (line, col) = src.line_col(at);
+        return Err(vec![Diagnostic::new(
+            Kind::TooDeep,
+            Loc { file, span: Span { start: at, end: at + 1, line, col } },
+            format!("blocks, brackets and `not` nest more than {MAX_NESTING} levels deep here"),
+            "too deep",
+        )
+        .help("split the runbook into procedures, or the condition into steps")]);
+    }
     let mut pairs = match Grammar::parse(Rule::file, &src.text) {
         Ok(p) => p,
         Err(e) => return Err(vec![syntax_error(file, src, e)]),
@@ -44,6 +55,121 @@ pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
         Ok(File { items })
     } else {
         Err(b.errors)
+    }
+}
+
+/// How deep blocks (`{`), brackets (`(`, `[`), string interpolations and
+/// runs of `not` may nest. The parser descends once per level, so a limit
+/// keeps a pathological file from overflowing the stack; real runbooks nest
+/// a handful of levels.
+pub const MAX_NESTING: usize = 64;
+
+/// How deep one expression may be once built (a chain of `and`, `or` or
+/// fields is one level per link): everything that walks an expression —
+/// the type checker, `fmt`, the executor's evaluation — descends that deep.
+pub const MAX_EXPR_DEPTH: usize = 100;
+
+/// The byte offset where nesting first goes past [`MAX_NESTING`], found
+/// without parsing: brackets and braces (strings' `{…}` included; comments
+/// skipped) and runs of the keyword `not`.
+fn too_deep(text: &str) -> Option<usize> {
+    let b = text.as_bytes();
+    // Open brackets, innermost last: `true` for a string's `{…}`, which
+    // returns to the string when it closes.
+    let mut open: Vec<bool> = Vec::new();
+    let (mut nots, mut in_str) = (0usize, false);
+    let mut i = 0;
+    while i < b.len() {
+        let c = b[i];
+        if in_str {
+            match c {
+                b'\\' => i += 1,
+                b'"' => in_str = false,
+                b'{' => {
+                    open.push(true);
+                    in_str = false;
+                }
+                _ => {}
+            }
+        } else {
+            match c {
+                b'"' => in_str = true,
+                b'#' => {
+                    while i < b.len() && b[i] != b'\n' {
+                        i += 1;
+                    }
+                }
+                b'{' | b'(' | b'[' => open.push(false),
+                b'}' | b')' | b']' => {
+                    if open.pop() == Some(true) {
+                        in_str = true;
+                    }
+                    nots = 0;
+                }
+                c if c.is_ascii_alphanumeric() || c == b'_' => {
+                    let start = i;
+                    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                        i += 1;
+                    }
+                    nots = if &b[start..i] == b"not" { nots + 1 } else { 0 };
+                    if open.len() + nots > MAX_NESTING {
+                        return Some(start);
+                    }
+                    continue;
+                }
+                c if !c.is_ascii_whitespace() => nots = 0,
+                _ => {}
+            }
+        }
+        if open.len() + nots > MAX_NESTING {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The depth of an expression, counted without recursion.
+fn expr_depth(e: &Expr) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(e, 1usize)];
+    while let Some((e, d)) = stack.pop() {
+        deepest = deepest.max(d);
+        match &e.kind {
+            ExprKind::Field(x, _) | ExprKind::Not(x) => stack.push((x, d + 1)),
+            ExprKind::Binary(_, l, r) => {
+                stack.push((l, d + 1));
+                stack.push((r, d + 1));
+            }
+            ExprKind::List(items) => stack.extend(items.iter().map(|x| (x, d + 1))),
+            ExprKind::Str(pieces) => stack.extend(pieces.iter().filter_map(|p| match p {
+                StrPiece::Expr(x) => Some((x, d + 1)),
+                StrPiece::Lit(_) => None,
+            })),
+            ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Duration(_) | ExprKind::Name(_) => {}
+        }
+    }
+    deepest
+}
+
+/// Drops an expression without recursion (a chain of 100,000 `and`s
+/// would overflow the stack of the recursive drop).
+fn dismantle(e: Expr) {
+    let mut stack = vec![e];
+    while let Some(e) = stack.pop() {
+        match e.kind {
+            ExprKind::Field(x, _) | ExprKind::Not(x) => stack.push(*x),
+            ExprKind::Binary(_, l, r) => {
+                stack.push(*l);
+                stack.push(*r);
+            }
+            ExprKind::List(items) => stack.extend(items),
+            ExprKind::Str(pieces) => stack.extend(pieces.into_iter().filter_map(|p| match p {
+                StrPiece::Expr(x) => Some(x),
+                StrPiece::Lit(_) => None,
+            })),
+            ExprKind::Int(_) | ExprKind::Bool(_) | ExprKind::Duration(_) | ExprKind::Name(_) => {}
+        }
     }
 }
 
@@ -676,7 +802,27 @@ impl<'s> Builder<'s> {
     }
 
     /// Any expression-level pair (`expr`, `or_expr`, …, `string`, `ident`).
+    /// An expression, refused when deeper than [`MAX_EXPR_DEPTH`].
     fn expr_any(&mut self, p: Pair<'_, Rule>) -> Expr {
+        let loc = self.loc(&p);
+        let e = self.expr_inner(p);
+        if expr_depth(&e) > MAX_EXPR_DEPTH {
+            self.errors.push(
+                Diagnostic::new(
+                    Kind::TooDeep,
+                    loc,
+                    format!("this expression is more than {MAX_EXPR_DEPTH} levels deep"),
+                    "too deep",
+                )
+                .help("split a long chain of `and`/`or` into steps, or bind part of it to a name"),
+            );
+            dismantle(e);
+            return Expr { kind: ExprKind::Bool(false), loc };
+        }
+        e
+    }
+
+    fn expr_inner(&mut self, p: Pair<'_, Rule>) -> Expr {
         let loc = self.loc(&p);
         let rule = p.as_rule();
         match rule {
@@ -931,5 +1077,26 @@ impl Placeholder for Block {
             stmts: Vec::new(),
             loc,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_is_bounded_before_the_parser_descends() {
+        assert_eq!(too_deep("runbook r \"t\" { x = a.b(\"{c} {d}\") # ((((\n }"), None);
+        let deep = format!("{}{}", "(".repeat(MAX_NESTING + 1), ")".repeat(MAX_NESTING + 1));
+        assert_eq!(too_deep(&deep), Some(MAX_NESTING));
+        let nots = format!("when {} b", "not ".repeat(MAX_NESTING + 1));
+        assert!(too_deep(&nots).is_some());
+        // A string's text is not code: its brackets and words do not count…
+        let in_string = format!("\"{} {}\"", "(".repeat(100), "not ".repeat(100));
+        assert_eq!(too_deep(&in_string), None);
+        // …but its interpolations do, and the string resumes after them.
+        let interp = format!("\"{}x{}\" (", "{(".repeat(40), ")}".repeat(40));
+        assert!(too_deep(&interp).is_some());
+        assert_eq!(too_deep("\"a {b} (((\" ((x))"), None);
     }
 }

@@ -246,3 +246,84 @@ fn plans_here_never_read_the_users_run_history() {
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(!out.contains("measured from the run history"), "{out}");
 }
+
+/// Inputs a fuzzer or a generator would write: each gets diagnostics and
+/// exit 2, never a stack overflow, a panic or an abort.
+#[test]
+fn hostile_runbooks_get_diagnostics_never_a_crash() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases: Vec<(&str, String, &str)> = vec![
+        (
+            "nested_for.dr",
+            format!(
+                "runbook r \"t\" {{\n  param xs: list<string> = []\n{}\n{}\n}}\n",
+                "for x in xs {\n".repeat(20_000),
+                "}\n".repeat(20_000)
+            ),
+            "lifeboat::too-deep",
+        ),
+        (
+            "not_chain.dr",
+            format!(
+                "runbook r \"t\" {{\n  param b: bool = true\n  s = nova.find_servers(site: \"a\", tag: \"x\") when {} b\n}}\n",
+                "not ".repeat(100_000)
+            ),
+            "lifeboat::too-deep",
+        ),
+        (
+            "and_chain.dr",
+            format!(
+                "runbook r \"t\" {{\n  param b: bool = true\n  s = nova.find_servers(site: \"a\", tag: \"x\") when b{}\n}}\n",
+                " and b".repeat(100_000)
+            ),
+            "lifeboat::too-deep",
+        ),
+        (
+            "field_chain.dr",
+            format!(
+                "runbook r \"t\" {{\n  s = nova.find_servers(site: \"a\", tag: \"x\")\n  t = nova.find_servers(site: s{}, tag: \"x\")\n}}\n",
+                ".x".repeat(100_000)
+            ),
+            "lifeboat::too-deep",
+        ),
+        (
+            "far_column.dr",
+            format!(
+                "runbook r \"t\" {{\n  s = nova.find_servers(site: \"{}\", tag: nowhere)\n}}\n",
+                "a".repeat(100_000)
+            ),
+            "lifeboat::unknown-name",
+        ),
+        (
+            "mars.dr",
+            "runbook r \"t\" {\n  schedule \"0 * * * *\" tz \"Mars/Olympus_Mons\"\n}\n".to_string(),
+            "lifeboat::bad-timezone",
+        ),
+    ];
+    for (name, text, code) in &cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).expect("write");
+        let p = path.display().to_string();
+        for cmd in ["check", "plan", "fmt"] {
+            let args: Vec<&str> = if cmd == "fmt" { vec![cmd, "--check", &p] } else { vec![cmd, &p] };
+            let o = lifeboat(&args);
+            let err = stderr(&o);
+            assert!(!err.contains("panicked"), "{cmd} {name}: {err}");
+            // `fmt` only parses: a meaning error is not its business, but it
+            // must end on its own (no signal, no abort).
+            let want = if cmd == "fmt" && code.ends_with("too-deep") || cmd != "fmt" { Some(2) } else { Some(0) };
+            assert_eq!(o.status.code(), want, "{cmd} {name}: {}", &err[..err.len().min(2000)]);
+            if cmd == "check" {
+                assert!(err.contains(code), "check {name}: no {code} in {}", &err[..err.len().min(2000)]);
+                assert!(err.contains("1 error(s)"), "check {name}: {}", &err[..err.len().min(2000)]);
+            }
+        }
+    }
+    // A file that is not UTF-8 is an error counted as one.
+    let bad = dir.path().join("latin1.dr");
+    std::fs::write(&bad, b"runbook r \"caf\xe9\" {}\n").expect("write");
+    let o = lifeboat(&["check", &bad.display().to_string()]);
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot read") && err.contains("1 error(s), 0 warning(s)"), "{err}");
+}

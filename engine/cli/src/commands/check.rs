@@ -20,7 +20,6 @@ pub struct Args {
 
 pub fn run(args: Args) -> u8 {
     let (mut errors, mut warnings) = (0, 0);
-    let mut unreadable = false;
     for f in &args.files {
         match compile_input(f) {
             Ok(c) => {
@@ -36,11 +35,11 @@ pub fn run(args: Args) -> u8 {
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                unreadable = true;
+                errors += 1;
             }
         }
     }
-    if errors > 0 || unreadable {
+    if errors > 0 {
         eprintln!("{errors} error(s), {warnings} warning(s)");
         EXIT_ERRORS
     } else if warnings > 0 {
