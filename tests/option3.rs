@@ -167,3 +167,119 @@ async fn failover_failure_mid_run_compensates_and_a_retry_completes() {
     assert_eq!(env.volumes("site-b").await.len(), 12, "twelve volumes at site-b, none adopted twice");
     env.emu.shutdown().await;
 }
+
+/// Object data (Swift container sync): prepare syncs the VNF's containers
+/// to site-b, objects written and deleted afterwards follow, the drill
+/// reads the replicas and reports their lag, and with site-a down the
+/// failover checks them and boots servers that name them; every object
+/// reads back at site-b byte for byte. The sync key is in no record, no
+/// event and no manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn object_data_follows_by_container_sync_and_fails_over_byte_for_byte() {
+    let env = Env::start().await;
+    let a = env.acts.client("site-a").unwrap();
+    let b = env.acts.client("site-b").unwrap();
+    let mut want: std::collections::BTreeMap<(String, String), Vec<u8>> = Default::default();
+    for (ct, n) in [("vims-cdr", 5u8), ("vims-config", 3)] {
+        for i in 0..n {
+            let name = format!("obj-{i}/part {i}.bin");
+            let data: Vec<u8> = (0..(1000 + 37 * i as usize)).map(|k| (k as u8).wrapping_mul(i + 7) ^ 0xA5).collect();
+            a.swift().put_object(ct, &name, data.clone(), "application/octet-stream").await.expect("object written");
+            want.insert((ct.to_string(), name), data);
+        }
+    }
+
+    let p = env.run("option3/prepare", json!({"vnf": "vims", "containers": ["vims-cdr", "vims-config"]})).await;
+    assert!(p.ok(), "prepare: {}", p.describe());
+    let synced: Vec<Value> = p.values("synced").into_iter().map(|(_, v)| v).collect();
+    assert_eq!(synced.len(), 2, "{synced:?}");
+    for r in &synced {
+        assert!(s(r, "sync_to").starts_with("//LIFEBOAT/SITE-B/AUTH_"), "{r}");
+        assert_eq!(s(r, "replica_site"), "site-b");
+        assert!(s(r, "key_ref").contains("never copied"), "{r}");
+        assert!(r["source_seen"].as_bool().unwrap());
+    }
+    let key = a.swift().container("vims-cdr").await.unwrap().sync_key.expose().to_string();
+    assert_eq!(key.len(), 64, "a new random key");
+    assert_eq!(b.swift().container("vims-cdr").await.unwrap().sync_key.expose(), key, "the replica holds the same key");
+
+    // After prepare: a new object, one overwritten, one deleted.
+    let fresh = b"written after prepare".to_vec();
+    a.swift().put_object("vims-cdr", "late.txt", fresh.clone(), "text/plain").await.unwrap();
+    want.insert(("vims-cdr".into(), "late.txt".into()), fresh);
+    let changed = b"changed after prepare".to_vec();
+    a.swift().put_object("vims-config", "obj-0/part 0.bin", changed.clone(), "text/plain").await.unwrap();
+    want.insert(("vims-config".into(), "obj-0/part 0.bin".into()), changed);
+    a.swift().delete_object("vims-cdr", "obj-4/part 4.bin").await.unwrap();
+    want.remove(&("vims-cdr".to_string(), "obj-4/part 4.bin".to_string()));
+
+    // The sync catches up (the emulator's lag is 200 ms).
+    let start = std::time::Instant::now();
+    loop {
+        let mut same = true;
+        for ct in ["vims-cdr", "vims-config"] {
+            let sa: Vec<(String, String)> = a.swift().list(ct, "").await.unwrap().into_iter().map(|o| (o.name, o.hash)).collect();
+            let sb: Vec<(String, String)> = b.swift().list(ct, "").await.unwrap().into_iter().map(|o| (o.name, o.hash)).collect();
+            same &= sa == sb;
+        }
+        if same {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "container sync did not catch up");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+
+    let d = env.run("option3/drill", json!({"vnf": "vims"})).await;
+    assert!(d.ok(), "drill: {}", d.describe());
+    let looked: Vec<Value> = d.values("objects").into_iter().map(|(_, v)| v).collect();
+    assert_eq!(looked.len(), 2);
+    for r in &looked {
+        assert!(r["source_seen"].as_bool().unwrap(), "{r}");
+        assert_eq!(r["behind_objects"], json!(0), "caught up: {r}");
+    }
+
+    env.emu.set_site_down(Site::A, true);
+    let f = env.run("option3/failover", json!({"vnf": "vims"})).await;
+    assert!(f.ok(), "failover: {}", f.describe());
+    let checked: Vec<Value> = f.values("objects").into_iter().map(|(_, v)| v).collect();
+    assert_eq!(checked.len(), 2);
+    assert!(checked.iter().all(|r| !r["source_seen"].as_bool().unwrap()), "site-a is down: {checked:?}");
+    for (_, srv) in f.values("srv") {
+        let shown = env.api("site-b", "compute", &format!("/servers/{}", s(&srv, "id"))).await;
+        assert_eq!(shown["server"]["metadata"]["lifeboat_containers"], json!("vims-cdr,vims-config"), "{shown}");
+    }
+    for ((ct, name), data) in &want {
+        let got = b.swift().get_object(ct, name).await.unwrap_or_else(|e| panic!("{ct}/{name} at site-b: {e}"));
+        assert_eq!(&got, data, "{ct}/{name} byte for byte");
+    }
+    assert!(b.swift().get_object("vims-cdr", "obj-4/part 4.bin").await.is_err(), "the delete followed");
+
+    // The key is in no event (journal, report) and no manifest.
+    for run in [&p, &d, &f] {
+        let events = serde_json::to_string(&run.events).unwrap();
+        assert!(!events.contains(&key), "the sync key leaked into the events");
+    }
+    for o in b.swift().list("lifeboat-manifests", "").await.unwrap() {
+        let text = b.swift().get_object("lifeboat-manifests", &o.name).await.unwrap();
+        assert!(!String::from_utf8_lossy(&text).contains(&key), "the sync key leaked into {}", o.name);
+    }
+    env.emu.shutdown().await;
+}
+
+/// A container that does not exist fails prepare with a clear error, and
+/// the containers it had already set syncing stop again (compensation).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prepare_with_a_missing_container_fails_and_stops_the_syncs_it_set() {
+    let env = Env::start().await;
+    let a = env.acts.client("site-a").unwrap();
+    a.swift().put_object("vims-cdr", "x", b"x".to_vec(), "text/plain").await.unwrap();
+    let p = env.run("option3/prepare", json!({"vnf": "vims", "containers": ["vims-cdr", "no-such-container"]})).await;
+    assert!(!p.ok());
+    let (_, why) = p.first_failure().expect("a failed step");
+    assert!(why.contains("no container \"no-such-container\" at site site-a"), "{why}");
+    let info = a.swift().container("vims-cdr").await.unwrap();
+    assert!(info.sync_to.is_empty(), "the sync prepare set was taken back: {info:?}");
+    let meta = a.swift().container_meta("vims-cdr").await.unwrap();
+    assert!(!meta.contains_key("lifeboat-sync-by"), "{meta:?}");
+    env.emu.shutdown().await;
+}

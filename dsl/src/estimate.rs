@@ -119,6 +119,9 @@ const DEFAULTS: &[(&str, u64)] = &[
     ("swift.put_object", 1_000),
     ("swift.get_object", 500),
     ("swift.delete_object", 500),
+    ("swift.replicate_container", 2_000),
+    ("swift.stop_replication", 500),
+    ("swift.check_replica", 1_000),
 ];
 
 impl Default for Latencies {

@@ -377,6 +377,9 @@ impl OpenStackActions {
             "swift.put_object" => swift::put_object(&cx).await,
             "swift.get_object" => swift::get_object(&cx).await,
             "swift.delete_object" => swift::delete_object(&cx).await,
+            "swift.replicate_container" => swift::replicate_container(&cx).await,
+            "swift.stop_replication" => swift::stop_replication(&cx).await,
+            "swift.check_replica" => swift::check_replica(&cx).await,
             "lifeboat.write_manifest" => lifeboat::write_manifest(&cx).await,
             "lifeboat.read_manifest" => lifeboat::read_manifest(&cx).await,
             "lifeboat.volume_for" => lifeboat::volume_for(&cx),
@@ -422,7 +425,7 @@ pub const KNOWN: &[&str] = &[
     "cinder.backup", "cinder.delete_backup", "cinder.export_backup", "cinder.import_backup", "cinder.restore_backup", "cinder.retype",
     "cinder.replica_of", "cinder.check_replica", "cinder.manage_existing", "cinder.unmanage", "cinder.failover_host", "cinder.failover_group",
     "glance.show_image", "glance.image_snapshots", "glance.delete_image",
-    "swift.put_object", "swift.get_object", "swift.delete_object",
+    "swift.put_object", "swift.get_object", "swift.delete_object", "swift.replicate_container", "swift.stop_replication", "swift.check_replica",
     "lifeboat.write_manifest", "lifeboat.read_manifest", "lifeboat.volume_for", "lifeboat.verify", "lifeboat.hook", "lifeboat.hook_freeze", "lifeboat.hook_thaw",
     "cinder.delete_backup_id", "lifeboat.delete_manifest",
 ];

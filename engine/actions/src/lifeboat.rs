@@ -81,6 +81,10 @@ pub struct ManifestDoc {
     pub volumes: Vec<DocVolume>,
     /// Server names by priority, ascending.
     pub boot_groups: Vec<DocBootGroup>,
+    /// Swift containers replicated by container sync (option 3); absent
+    /// from manifests written before.
+    #[serde(default)]
+    pub containers: Vec<ContainerReplicaRec>,
 }
 
 impl ManifestDoc {
@@ -110,6 +114,7 @@ impl ManifestDoc {
                 .iter()
                 .map(|g| BootGroupRec { priority: g.priority, servers: g.servers.iter().filter_map(|n| self.servers.iter().find(|s| &s.name == n)).map(server).collect() })
                 .collect(),
+            containers: self.containers.clone(),
         }
     }
 
@@ -191,6 +196,7 @@ impl ManifestDoc {
             servers: doc_servers,
             volumes: doc_volumes,
             boot_groups: groups.into_iter().map(|(priority, servers)| DocBootGroup { priority, servers }).collect(),
+            containers: Vec::new(),
         })
     }
 }
@@ -229,6 +235,7 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let backups: Vec<BackupRec> = cx.args.list_flat("backups")?;
     let records: Vec<BackupRecordRec> = cx.args.list_flat("records")?;
     let replicas: Vec<ReplicaRec> = cx.args.list_flat("replicas")?;
+    let containers: Vec<ContainerReplicaRec> = cx.args.list_flat("containers")?;
     let mut snapshot_time = cx.args.string("snapshot_time")?;
     if snapshot_time.is_empty() {
         snapshot_time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -247,6 +254,7 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     }
     let mut doc = ManifestDoc::build(&vnf, &option, &cx.call.run_id, &cx.call.tag, &snapshot_time, &source, &site, &servers, &volumes, &backups, &records, &replicas, &flavors)
         .map_err(|e| ActionError::permanent(format!("{}: manifest of {vnf}: {e}", cx.action())))?;
+    doc.containers = containers;
     for v in doc.volumes.iter_mut() {
         if let Some(b) = &v.backup {
             v.checksum = checksum(cx, &b.site, "backups", &b.id).await?.unwrap_or_default();

@@ -196,6 +196,7 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
     let networks: Vec<String> = cx.args.list("networks")?;
     let role = cx.args.string("role")?;
     let priority = cx.args.int("priority")?;
+    let containers: Vec<ContainerReplicaRec> = cx.args.list_flat("containers")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let flavors = c.nova().flavors().await.act(cx.action())?;
     let Some(f) = flavors.iter().find(|f| f.name == flavor || f.id == flavor) else {
@@ -214,6 +215,15 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
         meta.insert("role".into(), json!(role));
     }
     meta.insert("priority".into(), json!(priority.to_string()));
+    if !containers.is_empty() {
+        let names = containers.iter().map(|r| r.container.as_str()).collect::<Vec<_>>().join(",");
+        // Nova refuses metadata values past 255 characters.
+        if names.len() > 255 {
+            return Err(ActionError::permanent(format!("{}: the names of the VNF's {} containers take {} characters, more than a server's metadata value holds (255)", cx.action(), containers.len(), names.len()))
+                .with_hint("give the VNF fewer, or shorter-named, containers; the manifest lists them all"));
+        }
+        meta.insert(META_CONTAINERS.into(), json!(names));
+    }
     let id = c.nova().boot_from_volume(&name, &f.id, &vol.id, &nets, &meta).await.act(cx.action())?;
     match wait_active(cx, c, &id, &name).await {
         Ok(out) => Ok(out),
@@ -316,6 +326,9 @@ pub async fn detach_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     wait_volume_status(cx, c, &vol.id, &["available"], &format!("volume {} detaching from server {}", vol.id, srv.id)).await?;
     cx.value(attachment_rec(&a, &srv.id, c.site()))
 }
+
+/// Server metadata naming the Swift replicas its VNF uses at the site.
+pub const META_CONTAINERS: &str = "lifeboat_containers";
 
 /// Is the volume on its way off its server, or off already?
 async fn detach_under_way(c: &Client, volume_id: &str) -> bool {

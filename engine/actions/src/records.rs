@@ -178,6 +178,36 @@ pub struct ManifestRec {
     pub servers: Vec<ManifestServerRec>,
     pub volumes: Vec<ManifestVolumeRec>,
     pub boot_groups: Vec<BootGroupRec>,
+    /// Swift containers replicated by container sync (option 3).
+    pub containers: Vec<ContainerReplicaRec>,
+}
+
+/// A container replicated by Swift container sync (option 3 for object
+/// data): where it syncs, and what each side held when last looked at.
+/// Never the sync key: it lives in the two containers' metadata only.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ContainerReplicaRec {
+    pub container: String,
+    /// The site whose container syncs (where the sync is set).
+    pub site: String,
+    /// The site holding the replica.
+    pub replica_site: String,
+    /// `X-Container-Sync-To` as set (`//REALM/CLUSTER/AUTH_…/container`).
+    pub sync_to: String,
+    /// Where the sync key is: never the key itself.
+    pub key_ref: String,
+    pub objects: i64,
+    pub bytes: i64,
+    pub replica_objects: i64,
+    pub replica_bytes: i64,
+    /// How far the replica was behind (objects, bytes) at `checked_at`.
+    pub behind_objects: i64,
+    pub behind_bytes: i64,
+    pub checked_at: String,
+    /// The source could be read at `checked_at` (else its counts are the
+    /// ones recorded earlier).
+    pub source_seen: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -318,6 +348,7 @@ mod tests {
         check("object", serde_json::to_value(ObjectRec::default()).unwrap());
         check("verification", serde_json::to_value(VerificationRec::default()).unwrap());
         check("hook_result", serde_json::to_value(HookResultRec::default()).unwrap());
-        assert_eq!(types.len(), 17, "a record type was added to stdlib/types.dr: map it here");
+        check("container_replica", serde_json::to_value(ContainerReplicaRec::default()).unwrap());
+        assert_eq!(types.len(), 18, "a record type was added to stdlib/types.dr: map it here");
     }
 }

@@ -22,6 +22,7 @@ pub mod request_log;
 pub mod routing;
 pub mod server;
 pub mod swift;
+pub mod swift_sync;
 pub mod topology;
 pub mod workload;
 pub mod world;

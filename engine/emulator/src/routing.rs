@@ -186,7 +186,7 @@ fn discovery(service: &str, segs: &[String], base: &str) -> Option<Response> {
         ("volume", ["v3"]) => Some(axum::Json(crate::cinder::version_doc(base)).into_response()),
         ("image", []) | ("image", ["versions"]) => Some((StatusCode::OK, axum::Json(crate::glance::versions(base))).into_response()),
         ("image", ["v2"]) => Some((StatusCode::OK, axum::Json(crate::glance::versions(base))).into_response()),
-        ("object", ["info"]) => Some(axum::Json(serde_json::json!({"swift": {"version": "2.38.3", "max_file_size": 5368709122u64}})).into_response()),
+        ("object", ["info"]) => Some(axum::Json(serde_json::json!({"swift": {"version": "2.38.3", "max_file_size": 5368709122u64}, "container_sync": crate::swift_sync::info()})).into_response()),
         _ => None,
     }
 }

@@ -1,6 +1,8 @@
 //! Swift (object storage v1) at `/object/v1/AUTH_{project_id}`: account
 //! listing (text or JSON), containers (PUT/GET/HEAD/DELETE/POST), objects
-//! (PUT/GET/HEAD/DELETE) with ETag (MD5 hex) and `X-Object-Meta-*`.
+//! (PUT/GET/HEAD/DELETE) with ETag (MD5 hex) and `X-Object-Meta-*`; the
+//! container-sync headers (`X-Container-Sync-To`, `X-Container-Sync-Key`),
+//! validated as Swift does, the copying itself in [`crate::swift_sync`].
 
 use std::collections::BTreeMap;
 
@@ -96,7 +98,35 @@ fn account_req(ctx: &Ctx) -> Response {
     r
 }
 
+/// The container-sync headers of a PUT or POST: `Some("")` removes.
+struct SyncHeaders {
+    to: Option<String>,
+    key: Option<String>,
+}
+
+fn set_sync(c: &mut Container, h: &SyncHeaders) {
+    if let Some(to) = &h.to {
+        if *to != c.sync_to {
+            // A new target starts over: every row is synced to it.
+            c.sync_point = 0;
+        }
+        c.sync_to = to.clone();
+    }
+    if let Some(k) = &h.key {
+        c.sync_key = k.clone();
+    }
+}
+
 fn container_req(ctx: &Ctx, name: &str) -> Response {
+    let header = |k: &str| ctx.headers.get(k).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
+    let sync = SyncHeaders { to: header("x-container-sync-to"), key: header("x-container-sync-key") };
+    if matches!(ctx.method, Method::PUT | Method::POST) {
+        if let Some(to) = sync.to.as_deref().filter(|t| !t.is_empty()) {
+            if let Err(why) = crate::swift_sync::validate_sync_to(to, &ctx.shared) {
+                return plain(StatusCode::BAD_REQUEST, &why);
+            }
+        }
+    }
     let mut w = ctx.shared.lock();
     let s = w.site_mut(ctx.site);
     match ctx.method {
@@ -111,11 +141,16 @@ fn container_req(ctx: &Ctx, name: &str) -> Response {
                 c.created_at = crate::world::now_iso();
             }
             c.meta.extend(meta);
+            c.meta.retain(|_, v| !v.is_empty());
+            set_sync(c, &sync);
             if created { StatusCode::CREATED } else { StatusCode::ACCEPTED }.into_response()
         }
         Method::POST => match s.containers.get_mut(name) {
             Some(c) => {
                 c.meta.extend(meta_from(&ctx.headers, "x-container-meta-"));
+                // An empty value removes the item, as in Swift.
+                c.meta.retain(|_, v| !v.is_empty());
+                set_sync(c, &sync);
                 StatusCode::NO_CONTENT.into_response()
             }
             None => plain(StatusCode::NOT_FOUND, "Not Found"),
@@ -153,6 +188,14 @@ fn container_req(ctx: &Ctx, name: &str) -> Response {
             for (k, v) in &c.meta {
                 set(h, &format!("x-container-meta-{k}"), v);
             }
+            // The account's owner sees the sync settings (Swift hides them
+            // from other users; every emulator token is the owner's).
+            if !c.sync_to.is_empty() {
+                set(h, "x-container-sync-to", &c.sync_to);
+            }
+            if !c.sync_key.is_empty() {
+                set(h, "x-container-sync-key", &c.sync_key);
+            }
             r
         }
         _ => plain(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed"),
@@ -172,11 +215,7 @@ fn object_req(ctx: &Ctx, container: &str, name: &str) -> Response {
                 }
             }
             let ct = ctx.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();
-            c.objects.insert(
-                name.to_string(),
-                SwiftObject { data: ctx.body.clone(), etag: etag.clone(), content_type: ct, meta: meta_from(&ctx.headers, "x-object-meta-"), last_modified: crate::world::now_iso() },
-
-            );
+            c.put(name, SwiftObject { data: ctx.body.clone(), etag: etag.clone(), content_type: ct, meta: meta_from(&ctx.headers, "x-object-meta-"), last_modified: crate::world::now_iso(), row: 0, written: std::time::Instant::now() });
             let mut r = StatusCode::CREATED.into_response();
             set(r.headers_mut(), "etag", &etag);
             set(r.headers_mut(), "last-modified", &chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string());
@@ -189,9 +228,9 @@ fn object_req(ctx: &Ctx, container: &str, name: &str) -> Response {
             }
             None => plain(StatusCode::NOT_FOUND, "Not Found"),
         },
-        Method::DELETE => match c.objects.remove(name) {
-            Some(_) => StatusCode::NO_CONTENT.into_response(),
-            None => plain(StatusCode::NOT_FOUND, "Not Found"),
+        Method::DELETE => match c.delete(name) {
+            true => StatusCode::NO_CONTENT.into_response(),
+            false => plain(StatusCode::NOT_FOUND, "Not Found"),
         },
         Method::GET | Method::HEAD => {
             let Some(o) = c.objects.get(name) else { return plain(StatusCode::NOT_FOUND, "Not Found") };

@@ -121,6 +121,7 @@ pub async fn run(sh: Arc<Shared>, stop: tokio::sync::watch::Receiver<bool>) {
         }
         // Replication runs on this tick whatever the write rate.
         crate::cinder::replication::tick(&sh, &mut w);
+        crate::swift_sync::tick(&sh, &mut w);
     }
 }
 

@@ -315,6 +315,10 @@ pub struct SwiftObject {
     pub content_type: String,
     pub meta: BTreeMap<String, String>,
     pub last_modified: String,
+    /// The container row of the PUT that stored it (container sync's order).
+    pub row: u64,
+    /// When that PUT was (container sync copies rows older than its lag).
+    pub written: std::time::Instant,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -322,6 +326,43 @@ pub struct Container {
     pub objects: BTreeMap<String, SwiftObject>,
     pub meta: BTreeMap<String, String>,
     pub created_at: String,
+    /// Container sync: `X-Container-Sync-To` and `X-Container-Sync-Key`
+    /// (empty when not set), and the highest row already synced.
+    pub sync_to: String,
+    pub sync_key: String,
+    pub sync_point: u64,
+    /// The last row given out: each object PUT or DELETE is a new row.
+    pub last_row: u64,
+    /// Deleted objects' rows, kept for container sync (name, row, when).
+    pub tombstones: Vec<(String, u64, std::time::Instant)>,
+}
+
+impl Container {
+    /// Store an object as a new row.
+    pub fn put(&mut self, name: &str, mut o: SwiftObject) {
+        self.last_row += 1;
+        o.row = self.last_row;
+        o.written = std::time::Instant::now();
+        self.objects.insert(name.to_string(), o);
+    }
+
+    /// Delete an object as a new row; false when there was none.
+    pub fn delete(&mut self, name: &str) -> bool {
+        if self.objects.remove(name).is_none() {
+            return false;
+        }
+        self.last_row += 1;
+        self.tombstones.push((name.to_string(), self.last_row, std::time::Instant::now()));
+        // Rows synced already, or (without sync) more than a container
+        // keeps, are reclaimed, as Swift reclaims old tombstones.
+        let (point, keep) = (self.sync_point, crate::swift_sync::TOMBSTONES_KEPT);
+        self.tombstones.retain(|t| t.1 > point);
+        if self.tombstones.len() > keep {
+            let cut = self.tombstones.len() - keep;
+            self.tombstones.drain(..cut);
+        }
+        true
+    }
 }
 
 /// A replica volume on a site's replica backend, not known to Cinder until managed.

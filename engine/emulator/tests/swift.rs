@@ -93,3 +93,73 @@ async fn account_containers_objects_and_listings() {
     assert_eq!(req(Method::GET, other).send().await.expect("get").status(), StatusCode::FORBIDDEN);
     c.h.shutdown().await;
 }
+
+/// Container sync as Swift does it: `/info` names the realm and clusters;
+/// `X-Container-Sync-To` is validated with Swift's messages; rows (PUTs and
+/// DELETEs) reach the target in order once older than the lag, only when the
+/// target holds the same key, and wait while a site is down; the owner sees
+/// the sync headers on HEAD.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn container_sync_between_the_sites() {
+    let c = Cloud::start().await;
+    let (a, b) = (c.object(Site::A), c.object(Site::B));
+    let req = |m: Method, url: String| c.http.request(m, url).header("x-auth-token", &c.token);
+    let info: Value = req(Method::GET, format!("{}/object/info", c.h.site_url(Site::A))).send().await.unwrap().json().await.unwrap();
+    assert_eq!(info["container_sync"]["realms"]["LIFEBOAT"]["clusters"], serde_json::json!({"SITE-A": {}, "SITE-B": {}}), "{info}");
+
+    req(Method::PUT, format!("{a}/cdr")).send().await.unwrap();
+    let target = format!("//lifeboat/site-b/AUTH_{}/cdr", c.project);
+    for (bad, why) in [
+        ("//LIFEBOAT/SITE-C/AUTH_x/cdr", "No cluster endpoint for 'LIFEBOAT' 'SITE-C'"),
+        ("//MARS/SITE-B/AUTH_x/cdr", "No realm key for 'MARS'"),
+        ("//LIFEBOAT/SITE-B/AUTH_x", "Invalid X-Container-Sync-To format '//LIFEBOAT/SITE-B/AUTH_x'"),
+        ("ftp://127.0.0.1/v1/a/c", "Invalid scheme 'ftp' in X-Container-Sync-To"),
+        ("http://10.1.1.1/v1/a/c", "Invalid host '10.1.1.1' in X-Container-Sync-To"),
+    ] {
+        let r = req(Method::POST, format!("{a}/cdr")).header("x-container-sync-to", bad).header("x-container-sync-key", "k").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::BAD_REQUEST, "{bad}");
+        assert!(r.text().await.unwrap().contains(why), "{bad}");
+    }
+    for i in 0..3 {
+        req(Method::PUT, format!("{a}/cdr/o{i}")).body(format!("data {i}")).send().await.unwrap();
+    }
+    let r = req(Method::POST, format!("{a}/cdr")).header("x-container-sync-to", &target).header("x-container-sync-key", "secret-1").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let h = req(Method::HEAD, format!("{a}/cdr")).send().await.unwrap();
+    assert_eq!(header(&h, "x-container-sync-to").as_deref(), Some(target.as_str()));
+    assert_eq!(header(&h, "x-container-sync-key").as_deref(), Some("secret-1"));
+
+    let count = |url: String| {
+        let r = req(Method::HEAD, url);
+        async move { r.send().await.ok().and_then(|r| header(&r, "x-container-object-count")).and_then(|n| n.parse::<u64>().ok()) }
+    };
+    let settle = || tokio::time::sleep(std::time::Duration::from_millis(700));
+    // No target container yet, then one with another key: nothing arrives.
+    settle().await;
+    assert_eq!(count(format!("{b}/cdr")).await, None);
+    req(Method::PUT, format!("{b}/cdr")).header("x-container-sync-key", "other").send().await.unwrap();
+    settle().await;
+    assert_eq!(count(format!("{b}/cdr")).await, Some(0), "a different key refuses the rows");
+    // The same key: the rows arrive, with their data and ETag.
+    req(Method::POST, format!("{b}/cdr")).header("x-container-sync-key", "secret-1").send().await.unwrap();
+    settle().await;
+    assert_eq!(count(format!("{b}/cdr")).await, Some(3));
+    let r = req(Method::GET, format!("{b}/cdr/o1")).send().await.unwrap();
+    assert_eq!(header(&r, "etag").as_deref(), Some(lifeboat_emulator::swift::md5_hex(b"data 1").as_str()));
+    assert_eq!(r.text().await.unwrap(), "data 1");
+    // A delete follows; while site-b is down nothing moves, then it does.
+    req(Method::DELETE, format!("{a}/cdr/o0")).send().await.unwrap();
+    c.h.set_site_down(Site::B, true);
+    req(Method::PUT, format!("{a}/cdr/o9")).body("late").send().await.unwrap();
+    settle().await;
+    c.h.set_site_down(Site::B, false);
+    settle().await;
+    let names: Vec<String> = req(Method::GET, format!("{b}/cdr?format=json")).send().await.unwrap().json::<Vec<Value>>().await.unwrap().iter().map(|o| o["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["o1", "o2", "o9"]);
+    // Removing the target stops the sync.
+    req(Method::POST, format!("{a}/cdr")).header("x-container-sync-to", "").send().await.unwrap();
+    req(Method::PUT, format!("{a}/cdr/o10")).body("after").send().await.unwrap();
+    settle().await;
+    assert_eq!(count(format!("{b}/cdr")).await, Some(3));
+    assert!(header(&req(Method::HEAD, format!("{a}/cdr")).send().await.unwrap(), "x-container-sync-to").is_none());
+}

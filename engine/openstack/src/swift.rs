@@ -1,9 +1,11 @@
 //! Swift calls (object storage v1): containers and objects of the token's
-//! account.
+//! account, container sync (`X-Container-Sync-To` / `-Key`), and the
+//! cluster's `/info` (which sync realms and clusters it knows).
 
 use crate::catalog::Service;
 use crate::error::{ErrorKind, Result};
-use crate::http::Client;
+use crate::http::{Client, Response};
+use crate::secret::Secret;
 use reqwest::Method;
 use serde::Deserialize;
 
@@ -29,6 +31,33 @@ pub struct ObjectEntry {
     #[serde(default)]
     pub last_modified: String,
 }
+
+/// A container as `HEAD` shows it to the account's owner.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ContainerInfo {
+    pub object_count: u64,
+    pub bytes_used: u64,
+    /// `X-Container-Sync-To`, empty when the container does not sync.
+    pub sync_to: String,
+    /// `X-Container-Sync-Key`: a secret, shown as `***`.
+    pub sync_key: Secret,
+}
+
+impl ContainerInfo {
+    fn from_response(r: &Response) -> Self {
+        let num = |h: &str| r.header(h).and_then(|v| v.parse().ok()).unwrap_or(0);
+        ContainerInfo {
+            object_count: num("x-container-object-count"),
+            bytes_used: num("x-container-bytes-used"),
+            sync_to: r.header("x-container-sync-to").unwrap_or_default(),
+            sync_key: Secret::new(r.header("x-container-sync-key").unwrap_or_default()),
+        }
+    }
+}
+
+/// The sync realms of a cluster, from `/info` (upper-case names, as Swift
+/// gives them): realm → its clusters.
+pub type SyncRealms = std::collections::BTreeMap<String, Vec<String>>;
 
 impl Client {
     pub fn swift(&self) -> Swift<'_> {
@@ -74,6 +103,68 @@ impl Swift<'_> {
     pub async fn delete_object(&self, container: &str, name: &str) -> Result<()> {
         self.c.request(Service::ObjectStore, Method::DELETE, format!("{}/{}", enc(container), enc(name))).call("DELETE /v1/{account}/{container}/{object}").resource(format!("object {container}/{name}")).send().await?;
         Ok(())
+    }
+
+    /// `HEAD` a container: counts and sync settings.
+    pub async fn container(&self, container: &str) -> Result<ContainerInfo> {
+        let r = self.c.request(Service::ObjectStore, Method::HEAD, enc(container)).call("HEAD /v1/{account}/{container}").resource(format!("container {container}")).send().await?;
+        Ok(ContainerInfo::from_response(&r))
+    }
+
+    /// Set a container's sync key and, when given, its sync target (an
+    /// empty one removes it). `create`: `PUT`, which makes a missing
+    /// container; else `POST`, which a missing container refuses (404).
+    pub async fn set_sync(&self, container: &str, sync_to: Option<&str>, key: &Secret, create: bool) -> Result<()> {
+        let method = if create { Method::PUT } else { Method::POST };
+        let call = if create { "PUT /v1/{account}/{container} sync" } else { "POST /v1/{account}/{container} sync" };
+        let mut r = self.c.request(Service::ObjectStore, method, enc(container)).idempotent().header("X-Container-Sync-Key", key.expose());
+        if let Some(to) = sync_to {
+            r = r.header("X-Container-Sync-To", to);
+        }
+        r.call(call).resource(format!("container {container}")).send().await?;
+        Ok(())
+    }
+
+    /// A container's `X-Container-Meta-*`, names lower-cased without the
+    /// prefix.
+    pub async fn container_meta(&self, container: &str) -> Result<std::collections::BTreeMap<String, String>> {
+        let r = self.c.request(Service::ObjectStore, Method::HEAD, enc(container)).call("HEAD /v1/{account}/{container}").resource(format!("container {container}")).send().await?;
+        Ok(r.headers
+            .iter()
+            .filter_map(|(k, v)| k.as_str().strip_prefix("x-container-meta-").and_then(|n| v.to_str().ok().map(|v| (n.to_string(), v.to_string()))))
+            .collect())
+    }
+
+    /// Set container metadata headers (`X-Container-Meta-…`; an empty value
+    /// removes one).
+    pub async fn set_meta(&self, container: &str, headers: &[(&str, &str)]) -> Result<()> {
+        let mut r = self.c.request(Service::ObjectStore, Method::POST, enc(container)).idempotent();
+        for (k, v) in headers {
+            r = r.header(k, *v);
+        }
+        r.call("POST /v1/{account}/{container} metadata").resource(format!("container {container}")).send().await?;
+        Ok(())
+    }
+
+    /// The account's storage URL (`…/v1/AUTH_{project}`), as the catalogue
+    /// gives it.
+    pub async fn account_url(&self) -> Result<String> {
+        self.c.endpoint(Service::ObjectStore).await
+    }
+
+    /// The container-sync realms this cluster knows (`GET /info`).
+    pub async fn sync_realms(&self) -> Result<SyncRealms> {
+        let account = self.account_url().await?;
+        let root = account.find("/v1/").map_or(account.as_str(), |i| &account[..i]);
+        let v: serde_json::Value = self.c.request(Service::ObjectStore, Method::GET, format!("{root}/info")).call("GET /info").resource("cluster capabilities").send_json().await?;
+        let mut out = SyncRealms::new();
+        if let Some(realms) = v.pointer("/container_sync/realms").and_then(|r| r.as_object()) {
+            for (realm, r) in realms {
+                let clusters = r.get("clusters").and_then(|c| c.as_object()).map(|c| c.keys().cloned().collect()).unwrap_or_default();
+                out.insert(realm.to_ascii_uppercase(), clusters);
+            }
+        }
+        Ok(out)
     }
 
     /// Objects under `prefix`, every page (marker-based).

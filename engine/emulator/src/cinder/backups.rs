@@ -234,9 +234,9 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
                 c.created_at = now_iso();
             }
             let meta = json!({"backup_id": bid, "object_count": blocks, "block_size": BLOCK_SIZE}).to_string();
-            c.objects.insert(
-                format!("backup_{bid}_metadata"),
-                SwiftObject { etag: crate::swift::md5_hex(meta.as_bytes()), data: bytes::Bytes::from(meta), content_type: "application/json".into(), meta: Default::default(), last_modified: now_iso() },
+            c.put(
+                &format!("backup_{bid}_metadata"),
+                SwiftObject { etag: crate::swift::md5_hex(meta.as_bytes()), data: bytes::Bytes::from(meta), content_type: "application/json".into(), meta: Default::default(), last_modified: now_iso(), row: 0, written: std::time::Instant::now() },
             );
             let sm = w.site_mut(site);
             if let Some(b) = sm.backups.get_mut(&i1) {
@@ -292,7 +292,7 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
             if !Site::ALL.iter().any(|s| w.site(*s).backups.contains_key(&i1)) {
                 if let Some(d) = w.site_mut(store).backup_store.remove(&i1) {
                     if let Some(c) = w.site_mut(store).containers.get_mut(&d.container) {
-                        c.objects.remove(&format!("backup_{i1}_metadata"));
+                        c.delete(&format!("backup_{i1}_metadata"));
                     }
                 }
             }
