@@ -1,7 +1,7 @@
 #!/bin/bash
 # Take one site away mid-test, as a disaster would: stop every service of that
-# region (Nova, Cinder, Glance, Placement, the Neutron stand-in, and Swift for
-# site-b) by the process groups up.sh recorded. Keystone and RabbitMQ are
+# region (Nova, Cinder, Glance, Placement, the Neutron stand-in, and its
+# Swift with its container-sync daemon) by the process groups up.sh recorded. Keystone and RabbitMQ are
 # shared infrastructure and stay (a multi-region Keystone is replicated to
 # every site; each site has its own RabbitMQ vhost). The site's files stay on
 # disk, so tests can still read the dead site's volumes to compare content.

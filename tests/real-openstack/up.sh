@@ -3,7 +3,8 @@
 #   regions site-a and site-b, each with Cinder (api, scheduler, volume on the
 #   file-backed test driver, backup), Nova (api, conductor, scheduler, compute
 #   on the fake driver) + Placement, Glance and a Neutron stand-in; Swift at
-#   site-b; both sites' cinder-backup write to one shared posix directory.
+#   each site (container sync between them: the realm LIFEBOAT); both sites'
+#   cinder-backup write to one shared posix directory.
 # Then seed the demo VNF `vims` at site-a and write BASE/clouds.yaml
 # (clouds real, real-site-a, real-site-b, real-admin) and BASE/env.
 #
@@ -24,7 +25,7 @@ source "$HERE/lib/mariadb.sh"
 if ls "$BASE"/run/*/*.pid >/dev/null 2>&1; then
   die "a stack is already running in $BASE (down.sh $BASE first)"
 fi
-for p in $KEYSTONE_PORT $SWIFT_PORT $DB_PORT 6200 6201 6202 $(for s in $SITES; do for x in nova cinder placement glance neutron; do port $s $x; done; done); do
+for p in $KEYSTONE_PORT $DB_PORT $(for s in $SITES; do for x in proxy object container account; do swift_port $s $x; done; done) $(for s in $SITES; do for x in nova cinder placement glance neutron; do port $s $x; done; done); do
   if curl -s -m 1 -o /dev/null "http://127.0.0.1:$p/"; then die "port $p is already in use"; fi
 done
 rm -rf "$BASE"
@@ -79,7 +80,7 @@ printf '%s\n' \
 # ------------------------------------------------------------------ configure both sites (db syncs) while keystone starts
 pids=""
 for s in $SITES; do configure_site $s & pids="$pids $!"; done
-configure_swift
+for s in $SITES; do configure_swift $s; done
 for p in $pids; do wait $p || die "configuring a site failed (log/manage.out)"; done
 wait_http $KURL
 lap "keystone up, sites configured"
@@ -88,7 +89,7 @@ endpoints(){ # site -> JSON object of service type -> url
   local s=$1
   printf '"%s": {"identity": "%s/", "compute": "http://127.0.0.1:%s/v2.1", "block-storage": "http://127.0.0.1:%s/v3", "placement": "http://127.0.0.1:%s", "image": "http://127.0.0.1:%s", "network": "http://127.0.0.1:%s"' \
     $s $KURL $(port $s nova) $(port $s cinder) $(port $s placement) $(port $s glance) $(port $s neutron)
-  [ $s = site-b ] && printf ', "object-store": "http://127.0.0.1:%s/v1/AUTH_%%(project_id)s"' $SWIFT_PORT
+  printf ', "object-store": "http://127.0.0.1:%s/v1/AUTH_%%(project_id)s"' $(swift_port $s proxy)
   printf '}'
 }
 ( . $BASE/admin-openrc
@@ -97,9 +98,9 @@ lap "catalog registered"
 
 # ------------------------------------------------------------------ start every service
 for s in $SITES; do start_site $s; done
-start_swift
+for s in $SITES; do start_swift $s; done
 for s in $SITES; do for x in neutron glance cinder placement nova; do wait_http http://127.0.0.1:$(port $s $x)/ 120; done; done
-wait_http http://127.0.0.1:$SWIFT_PORT/healthcheck
+for s in $SITES; do wait_http http://127.0.0.1:$(swift_port $s proxy)/healthcheck; done
 lap "APIs answering"
 
 # ------------------------------------------------------------------ clouds.yaml + env

@@ -20,7 +20,12 @@
 //! backend), the guests write on, `option3/drill` checks every replica is
 //! manageable at site-b, and after site-a is gone `option3/failover` adopts
 //! the replicas (manage existing) and boots the servers on them; each adopted
-//! volume equals the last content of its site-a volume byte for byte.
+//! volume equals the last content of its site-a volume byte for byte. Its
+//! object data, a Swift container at site-a, is synced by real container
+//! sync (prepare's `containers`); objects written and deleted after prepare
+//! follow; the drill sees no lag; failover (site-a down) checks the replica,
+//! and every object reads back at site-b byte for byte; no manifest holds
+//! the sync key.
 //!
 //! It takes site-a down: one run per stack (the other tests use site-b only).
 
@@ -39,6 +44,8 @@ struct Vnf {
 const OPTION1: Vnf = Vnf { name: "vims", servers: 3, volumes: 6 };
 const OPTION2: Vnf = Vnf { name: "vepc", servers: 2, volumes: 4 };
 const OPTION3: Vnf = Vnf { name: "vmme", servers: 2, volumes: 4 };
+/// Option 3's Swift container (object data).
+const CONTAINER: &str = "vmme-cdr";
 /// The driver mirrors every MIRROR_INTERVAL (5 s); wait a little over two.
 const REPLICATION_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(12);
 
@@ -116,8 +123,29 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
     }
 
     // ---- option 3: replicate, the guests write on, check the replicas ----
-    let prep = cli.run("option3/prepare", &[("vnf", OPTION3.name)]);
+    // Object data too: the VNF's Swift container, synced to site-b by real
+    // container sync (realm LIFEBOAT, swift-container-sync every 2 s).
+    let mut objects: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    for i in 0..4u8 {
+        let data: Vec<u8> = (0..(4096 + 777 * i as usize)).map(|k| (k as u8).wrapping_mul(i + 3) ^ 0x5A).collect();
+        let name = format!("cdr/{i}.bin");
+        site_a.swift().put_object(CONTAINER, &name, data.clone(), "application/octet-stream").await.unwrap_or_else(|e| panic!("{CONTAINER}/{name} at site-a: {e}"));
+        objects.insert(name, data);
+    }
+    let containers = format!("[\"{CONTAINER}\"]");
+    let prep = cli.run("option3/prepare", &[("vnf", OPTION3.name), ("containers", containers.as_str())]);
     prep.assert_succeeded();
+    let synced = prep.results_of("swift.replicate_container");
+    assert_eq!(synced.len(), 1, "{synced:?}");
+    assert!(synced.values().all(|r| s(r, "sync_to").starts_with("//LIFEBOAT/SITE-B/AUTH_")), "{synced:?}");
+    let sync_key = site_a.swift().container(CONTAINER).await.expect("container at site-a").sync_key.expose().to_string();
+    assert!(!sync_key.is_empty());
+    // Written and deleted after prepare: they follow.
+    let late = b"written after prepare".to_vec();
+    site_a.swift().put_object(CONTAINER, "cdr/late.txt", late.clone(), "text/plain").await.unwrap();
+    objects.insert("cdr/late.txt".into(), late);
+    site_a.swift().delete_object(CONTAINER, "cdr/0.bin").await.unwrap();
+    objects.remove("cdr/0.bin");
     let replicas = prep.results_of("cinder.replica_of");
     assert_eq!(replicas.len(), OPTION3.volumes, "a replica per volume: {replicas:?}");
     assert!(replicas.values().all(|r| s(r, "site") == "site-b" && s(r, "ref").starts_with("volume-")), "{replicas:?}");
@@ -131,9 +159,24 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
         f.write_all(format!("written after replication started, volume {id}").as_bytes()).unwrap();
     }
     tokio::time::sleep(REPLICATION_CATCH_UP).await;
+    async fn listing(c: &Client) -> lifeboat_openstack::Result<Vec<(String, String)>> {
+        c.swift().list(CONTAINER, "").await.map(|l| l.into_iter().map(|o| (o.name, o.hash)).collect())
+    }
+    let sync_started = std::time::Instant::now();
+    loop {
+        let a = listing(&site_a).await.expect("listing at site-a");
+        if listing(&site_b).await.ok().as_ref() == Some(&a) {
+            break;
+        }
+        assert!(sync_started.elapsed() < std::time::Duration::from_secs(90), "container sync did not bring site-b to {a:?}");
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    }
+    let synced_after = sync_started.elapsed() + REPLICATION_CATCH_UP;
     let d3 = cli.run("option3/drill", &[("vnf", OPTION3.name)]);
     d3.assert_succeeded();
     assert_eq!(d3.results_of("cinder.check_replica").len(), OPTION3.volumes, "every replica checked");
+    let lag = d3.results_of("swift.check_replica");
+    assert!(lag.len() == 1 && lag.values().all(|r| r["behind_objects"] == 0 && r["source_seen"] == true), "{lag:?}");
 
     // ---- 5. site-a is gone ----
     stack.site_down("site-a");
@@ -186,6 +229,18 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
         };
         assert_ne!(page(originals.join(name)), page(stack.volume_file("site-b", &format!("volume-{}", s(v, "id")))), "option3/failover: {name} lacks the writes made after prepare");
     }
+    let checked = f3.results_of("swift.check_replica");
+    assert!(checked.len() == 1 && checked.values().all(|r| r["source_seen"] == false), "site-a is down: {checked:?}");
+    for (name, data) in &objects {
+        let got = site_b.swift().get_object(CONTAINER, name).await.unwrap_or_else(|e| panic!("{CONTAINER}/{name} at site-b: {e}"));
+        assert_eq!(&got, data, "{CONTAINER}/{name} byte for byte at site-b");
+    }
+    assert!(site_b.swift().get_object(CONTAINER, "cdr/0.bin").await.is_err(), "the delete followed");
+    for o in site_b.swift().list("lifeboat-manifests", "").await.expect("manifests at site-b") {
+        let text = site_b.swift().get_object("lifeboat-manifests", &o.name).await.expect("manifest");
+        assert!(!String::from_utf8_lossy(&text).contains(&sync_key), "the sync key is in manifest {}", o.name);
+    }
+    eprintln!("container sync: {} objects at site-b {:.1} s after prepare", objects.len(), synced_after.as_secs_f64());
     let booted = f3.results_of("nova.boot_from_volume");
     assert_eq!(booted.len(), OPTION3.servers, "option3/failover: every server booted");
     assert_eq!(f3.results_of("nova.attach_volume").len(), OPTION3.volumes - OPTION3.servers, "option3/failover: every data volume attached");

@@ -4,7 +4,7 @@
 # BASE/
 #   venv -> the cached venv (lib/install.sh)
 #   clouds.yaml, admin-openrc, env        what tests and operators use
-#   etc/<site>/<service>/                 configs; etc/keystone, etc/swift
+#   etc/<site>/<service>/                 configs (swift too); etc/keystone
 #   data/<site>/volumes/                  the file-backed volumes (volume-<id>, snapshot-<id>)
 #   data/backups/                         cinder-backup posix store, shared by both sites
 #   run/<group>/<name>.pid                one pid per process group (setsid), group = shared|site-a|site-b
@@ -17,7 +17,7 @@ RABBIT_PW=rabbitpass
 OP_USER=operator OP_PW=lifeboat OP_PROJECT=vnf-ops   # what Lifeboat runs as
 
 KEYSTONE_PORT=5000
-SWIFT_PORT=8080            # site-b only; account/container/object on 6202/6201/6200
+SWIFT_PORT=8080            # site-b's proxy (account/container/object 6202/6201/6200); site-a's +10
 # site-a uses the usual ports, site-b the same + 10000
 port(){ # site service
   local off=0; [ "$1" = site-b ] && off=10000
