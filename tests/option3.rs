@@ -263,6 +263,32 @@ async fn object_data_follows_by_container_sync_and_fails_over_byte_for_byte() {
         let text = b.swift().get_object("lifeboat-manifests", &o.name).await.unwrap();
         assert!(!String::from_utf8_lossy(&text).contains(&key), "the sync key leaked into {}", o.name);
     }
+
+    // Failing back: the same action the other way, b → a, once site-a is
+    // back. What the VNF wrote at site-b arrives at site-a; nothing echoes.
+    env.emu.set_site_down(Site::A, false);
+    let back = e2e::compile_text(
+        "back.dr",
+        "runbook back \"sync b to a\" {\n  param from: site = \"site-b\"\n  param to: site = \"site-a\"\n  param containers: list<string> = []\n  for name in containers parallel 4 {\n    synced = swift.replicate_container(site: from, container: name, to: to)\n  }\n}\n",
+    );
+    let r = env.run_plan(&back, json!({"containers": ["vims-cdr"]}), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+    assert!(r.ok(), "sync back: {}", r.describe());
+    let (_, rec) = r.values("synced").pop().expect("a replica record");
+    assert!(s(&rec, "sync_to").starts_with("//LIFEBOAT/SITE-A/"), "{rec}");
+    assert_eq!(b.swift().container("vims-cdr").await.unwrap().sync_key.expose(), key, "the pair keeps its key");
+    let at_b = b"written at site-b after failover".to_vec();
+    b.swift().put_object("vims-cdr", "failed-over.txt", at_b.clone(), "text/plain").await.unwrap();
+    let start = std::time::Instant::now();
+    loop {
+        if let Ok(got) = a.swift().get_object("vims-cdr", "failed-over.txt").await {
+            assert_eq!(got, at_b);
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "b → a sync did not deliver");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let names = |l: Vec<lifeboat_openstack::swift::ObjectEntry>| l.into_iter().map(|o| (o.name, o.hash, o.last_modified)).collect::<Vec<_>>();
+    assert_eq!(names(a.swift().list("vims-cdr", "").await.unwrap()), names(b.swift().list("vims-cdr", "").await.unwrap()), "both sides hold the same objects, with the same times");
     env.emu.shutdown().await;
 }
 
