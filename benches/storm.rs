@@ -43,8 +43,13 @@ async fn volume_requests(env: &Env) -> u64 {
     let log = env.admin_get("/_emulator/requests").await;
     let mut per_site = std::collections::BTreeMap::<String, u64>::new();
     for e in log["requests"].as_array().into_iter().flatten() {
-        if e["path"].as_str().is_some_and(|p| p.starts_with("/volume/")) {
-            *per_site.entry(e["site"].as_str().unwrap_or_default().to_string()).or_default() += 1;
+        if e["path"]
+            .as_str()
+            .is_some_and(|p| p.starts_with("/volume/"))
+        {
+            *per_site
+                .entry(e["site"].as_str().unwrap_or_default().to_string())
+                .or_default() += 1;
         }
     }
     let _ = reqwest::Client::new()
@@ -155,8 +160,12 @@ fn main() {
     let mut calm_median = f64::NAN;
     let mut calm_volume_requests = (0u64, 0u64);
     // LIFEBOAT_STORM_PROFILES=a,b runs those (and calm, the reference).
-    let only: Option<Vec<String>> = std::env::var("LIFEBOAT_STORM_PROFILES").ok().map(|v| v.split(',').map(|p| p.trim().to_string()).collect());
-    let chosen = storm::PROFILES.into_iter().filter(|p| only.as_ref().is_none_or(|o| o.iter().any(|x| x == p)));
+    let only: Option<Vec<String>> = std::env::var("LIFEBOAT_STORM_PROFILES")
+        .ok()
+        .map(|v| v.split(',').map(|p| p.trim().to_string()).collect());
+    let chosen = storm::PROFILES
+        .into_iter()
+        .filter(|p| only.as_ref().is_none_or(|o| o.iter().any(|x| x == p)));
     for profile in std::iter::once("calm").chain(chosen) {
         let mut times = Vec::new();
         let (mut ok, mut retries, mut throttled, mut lowest) = (0u64, 0u64, 0u64, usize::MAX);

@@ -20,7 +20,9 @@ fn without_backups(c: &Value) -> Value {
 
 async fn drill_twice(env: &Env, option: &str) {
     let before = env.counts().await;
-    let d1 = env.run(&format!("{option}/drill"), json!({"vnf": "vims"})).await;
+    let d1 = env
+        .run(&format!("{option}/drill"), json!({"vnf": "vims"}))
+        .await;
     assert!(d1.ok(), "{option} drill: {}", d1.describe());
     // The drill verified what it booted, and the content before boot.
     let checks = d1.values("check");
@@ -34,16 +36,30 @@ async fn drill_twice(env: &Env, option: &str) {
     }
     // Booted isolated: no networks, names suffixed.
     let after1 = env.counts().await;
-    assert_eq!(without_backups(&after1), without_backups(&before), "{option} drill left resources: before {before} after {after1}");
-    let imported = after1["site-b"]["backups"].as_i64().unwrap() - before["site-b"]["backups"].as_i64().unwrap();
-    let d2 = env.run(&format!("{option}/drill"), json!({"vnf": "vims"})).await;
+    assert_eq!(
+        without_backups(&after1),
+        without_backups(&before),
+        "{option} drill left resources: before {before} after {after1}"
+    );
+    let imported = after1["site-b"]["backups"].as_i64().unwrap()
+        - before["site-b"]["backups"].as_i64().unwrap();
+    let d2 = env
+        .run(&format!("{option}/drill"), json!({"vnf": "vims"}))
+        .await;
     assert!(d2.ok(), "second {option} drill: {}", d2.describe());
     let after2 = env.counts().await;
     assert_eq!(after2, after1, "a second {option} drill leaves nothing more (imported backups reused): {after1} → {after2}");
-    assert!(imported == 0 || imported == 12, "imported backup records kept: {imported}");
+    assert!(
+        imported == 0 || imported == 12,
+        "imported backup records kept: {imported}"
+    );
     // Production untouched: the six servers at site-a still ACTIVE.
     let srvs = env.api("site-a", "compute", "/servers/detail").await;
-    assert!(srvs["servers"].as_array().unwrap().iter().all(|v| s(v, "status") == "ACTIVE"));
+    assert!(srvs["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| s(v, "status") == "ACTIVE"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,7 +90,12 @@ async fn option3_drill_checks_replicas_and_touches_nothing() {
     let p = env.run("option3/prepare", json!({"vnf": "vims"})).await;
     assert!(p.ok(), "prepare: {}", p.describe());
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    let list = |v: &Value| -> Vec<Value> { v.as_array().or(v["replicas"].as_array()).cloned().unwrap_or_default() };
+    let list = |v: &Value| -> Vec<Value> {
+        v.as_array()
+            .or(v["replicas"].as_array())
+            .cloned()
+            .unwrap_or_default()
+    };
     let before = env.counts().await;
     let d = env.run("option3/drill", json!({"vnf": "vims"})).await;
     assert!(d.ok(), "drill: {}", d.describe());
@@ -84,11 +105,21 @@ async fn option3_drill_checks_replicas_and_touches_nothing() {
     assert_eq!(env.counts().await, before, "the drill changed nothing");
     let after = env.admin_get("/_emulator/sites/site-b/replicas").await;
     assert_eq!(list(&after).len(), 12, "{after}");
-    assert!(list(&after).iter().all(|r| r["managed_as"].is_null() && r["active"] == json!(true)), "replicas untouched: {after}");
-    let sums = |v: &Value| -> Vec<String> { list(v).iter().map(|r| r["checksum"].to_string()).collect() };
+    assert!(
+        list(&after)
+            .iter()
+            .all(|r| r["managed_as"].is_null() && r["active"] == json!(true)),
+        "replicas untouched: {after}"
+    );
+    let sums =
+        |v: &Value| -> Vec<String> { list(v).iter().map(|r| r["checksum"].to_string()).collect() };
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     let later = env.admin_get("/_emulator/sites/site-b/replicas").await;
-    assert_ne!(sums(&later), sums(&after), "replicas follow production after the drill");
+    assert_ne!(
+        sums(&later),
+        sums(&after),
+        "replicas follow production after the drill"
+    );
 
     // Take one replica over by hand: the drill now fails, naming it.
     let rep = &p.values("rep")[0].1;
@@ -104,7 +135,9 @@ async fn option3_drill_checks_replicas_and_touches_nothing() {
         timeout: std::time::Duration::from_secs(30),
         purpose: Default::default(),
     };
-    lifeboat_exec::action::Actions::run(r.as_ref(), &call).await.expect("manage one replica");
+    lifeboat_exec::action::Actions::run(r.as_ref(), &call)
+        .await
+        .expect("manage one replica");
     let d2 = env.run("option3/drill", json!({"vnf": "vims"})).await;
     assert!(!d2.ok(), "a replica already taken over fails the drill");
     assert!(d2.describe().contains(s(rep, "ref")), "{}", d2.describe());
@@ -118,23 +151,53 @@ async fn option3_drill_checks_replicas_and_touches_nothing() {
 async fn failed_drill_leaves_nothing(env: &Env, option: &str) {
     let before = env.counts().await;
     env.faults("rules:\n  - {site: site-b, service: compute, method: POST, path_contains: os-volume_attachments, error_rate: 1.0, error_status: 400}\n");
-    let d = env.run(&format!("{option}/drill"), json!({"vnf": "vims"})).await;
+    let d = env
+        .run(&format!("{option}/drill"), json!({"vnf": "vims"}))
+        .await;
     env.emu.clear_faults();
     assert!(!d.ok(), "{option} drill must fail");
-    assert!(!d.succeeded("nova.boot_from_volume").is_empty(), "servers were up before the failure: {}", d.describe());
+    assert!(
+        !d.succeeded("nova.boot_from_volume").is_empty(),
+        "servers were up before the failure: {}",
+        d.describe()
+    );
     let (instance, error) = d.first_failure().expect("a failed step");
     assert!(instance.contains("att"), "{instance}: {error}");
-    assert!(error.contains("site-b") && error.contains("server"), "the error names the resource and the site: {error}");
-    assert_eq!(d.result.compensation_failures + d.result.cleanup_failures, 0, "{}", d.describe());
+    assert!(
+        error.contains("site-b") && error.contains("server"),
+        "the error names the resource and the site: {error}"
+    );
+    assert_eq!(
+        d.result.compensation_failures + d.result.cleanup_failures,
+        0,
+        "{}",
+        d.describe()
+    );
     let after = env.counts().await;
-    assert_eq!(without_backups(&after), without_backups(&before), "{option} failed drill left resources: before {before} after {after}");
+    assert_eq!(
+        without_backups(&after),
+        without_backups(&before),
+        "{option} failed drill left resources: before {before} after {after}"
+    );
     assert_eq!(after["site-b"]["servers"], json!(0));
     let srvs = env.api("site-a", "compute", "/servers/detail").await;
-    assert!(srvs["servers"].as_array().unwrap().iter().all(|v| s(v, "status") == "ACTIVE"), "production untouched");
+    assert!(
+        srvs["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| s(v, "status") == "ACTIVE"),
+        "production untouched"
+    );
     // And the next drill, without the fault, passes.
-    let d2 = env.run(&format!("{option}/drill"), json!({"vnf": "vims"})).await;
+    let d2 = env
+        .run(&format!("{option}/drill"), json!({"vnf": "vims"}))
+        .await;
     assert!(d2.ok(), "{option} drill after the fault: {}", d2.describe());
-    assert_eq!(without_backups(&env.counts().await), without_backups(&before));
+    assert_eq!(
+        without_backups(&env.counts().await),
+        without_backups(&before)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,11 +17,29 @@ async fn protect_then_recover_with_site_a_down() {
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p.ok(), "protect: {}", p.describe());
     // The default method pauses: as the cloud saw it, db → app → lb, then unpaused in reverse.
-    assert_cloud_order(&cloud_freezes(&env, since, "pause", "unpause").await, "pause", "unpause");
+    assert_cloud_order(
+        &cloud_freezes(&env, since, "pause", "unpause").await,
+        "pause",
+        "unpause",
+    );
     assert_eq!(p.succeeded("cinder.backup").len(), 12);
     // Quiesced group by group in role order, thawed group by group in reverse.
-    let frozen: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None }).collect();
-    let thawed: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }).collect();
+    let frozen: Vec<String> = p
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()),
+            _ => None,
+        })
+        .collect();
+    let thawed: Vec<String> = p
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()),
+            _ => None,
+        })
+        .collect();
     assert_eq!(frozen.len(), 6, "{frozen:?}");
     assert_groups_reversed(&frozen, &thawed);
     // No temporary volume or snapshot left at site-a; 12 backups there.
@@ -33,7 +51,12 @@ async fn protect_then_recover_with_site_a_down() {
     let bks = env.api("site-a", "volume", "/backups/detail").await;
     let mut backup_sum = BTreeMap::new();
     for b in bks["backups"].as_array().unwrap() {
-        backup_sum.insert(s(b, "volume_id").to_string(), env.emu.backup_checksum(Site::A, s(b, "id")).expect("backup checksum"));
+        backup_sum.insert(
+            s(b, "volume_id").to_string(),
+            env.emu
+                .backup_checksum(Site::A, s(b, "id"))
+                .expect("backup checksum"),
+        );
     }
     assert_eq!(backup_sum.len(), 12);
 
@@ -43,8 +66,14 @@ async fn protect_then_recover_with_site_a_down() {
     check_recovered(&env, &r, &prod, &roles, "").await;
     // A restore reads what the backups stored, not the volumes' logical size
     // (12 volumes of 10 or 20 GiB: 180 GiB).
-    let (stored, restored) = (p.bytes_moved("cinder.backup"), r.bytes_moved("cinder.restore_backup"));
-    assert!(stored > 0 && restored == stored, "restore moved {restored} bytes, the backups stored {stored}");
+    let (stored, restored) = (
+        p.bytes_moved("cinder.backup"),
+        r.bytes_moved("cinder.restore_backup"),
+    );
+    assert!(
+        stored > 0 && restored == stored,
+        "restore moved {restored} bytes, the backups stored {stored}"
+    );
     assert!(restored < 180 << 30);
     // Restored content equals the backed-up snapshot content, byte for byte
     // (the restore step's volumes, before the guests booted wrote to them, are
@@ -54,8 +83,15 @@ async fn protect_then_recover_with_site_a_down() {
     let imported = imported["backups"].as_array().unwrap();
     assert_eq!(imported.len(), 12);
     for b in imported {
-        let got = env.emu.backup_checksum(Site::B, s(b, "id")).expect("imported backup checksum");
-        assert!(backup_sum.values().any(|v| *v == got), "imported backup {} holds a protected snapshot", s(b, "id"));
+        let got = env
+            .emu
+            .backup_checksum(Site::B, s(b, "id"))
+            .expect("imported backup checksum");
+        assert!(
+            backup_sum.values().any(|v| *v == got),
+            "imported backup {} holds a protected snapshot",
+            s(b, "id")
+        );
     }
     env.emu.shutdown().await;
 }
@@ -68,9 +104,15 @@ async fn recover_without_approval_refuses_and_changes_nothing() {
     assert!(p.ok(), "protect: {}", p.describe());
     env.emu.set_site_down(Site::A, true);
     let before = env.counts().await;
-    let r = env.run_refused("option1/recover", json!({"vnf": "vims"})).await;
+    let r = env
+        .run_refused("option1/recover", json!({"vnf": "vims"}))
+        .await;
     assert!(!r.ok(), "a refused approval fails the run");
-    assert!(r.succeeded("cinder.import_backup").is_empty() && r.succeeded("cinder.restore_backup").is_empty() && r.succeeded("nova.boot_from_volume").is_empty());
+    assert!(
+        r.succeeded("cinder.import_backup").is_empty()
+            && r.succeeded("cinder.restore_backup").is_empty()
+            && r.succeeded("nova.boot_from_volume").is_empty()
+    );
     assert_eq!(env.counts().await, before, "nothing changed");
     env.emu.shutdown().await;
 }
@@ -86,7 +128,12 @@ async fn txns(env: &Env, backups: &[String]) -> (i64, i64) {
         .json()
         .await
         .expect("json");
-    let t: Vec<i64> = r["records"].as_array().expect("records").iter().map(|x| x["txn"].as_i64().expect("txn")).collect();
+    let t: Vec<i64> = r["records"]
+        .as_array()
+        .expect("records")
+        .iter()
+        .map(|x| x["txn"].as_i64().expect("txn"))
+        .collect();
     (*t.iter().min().unwrap(), *t.iter().max().unwrap())
 }
 
@@ -112,8 +159,16 @@ async fn second_protect_is_incremental() {
     assert!(p1.ok(), "protect 1: {}", p1.describe());
     let p2 = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p2.ok(), "protect 2: {}", p2.describe());
-    let (b1, b2) = (p1.bytes_moved("cinder.backup"), p2.bytes_moved("cinder.backup"));
-    let ids = |r: &e2e::Run| -> Vec<String> { r.values("b").into_iter().map(|(_, v)| s(&v, "id").to_string()).collect() };
+    let (b1, b2) = (
+        p1.bytes_moved("cinder.backup"),
+        p2.bytes_moved("cinder.backup"),
+    );
+    let ids = |r: &e2e::Run| -> Vec<String> {
+        r.values("b")
+            .into_iter()
+            .map(|(_, v)| s(&v, "id").to_string())
+            .collect()
+    };
     // Transactions that may have written to some volume between the two
     // recovery points (a transaction may be part-way along the volumes).
     let ((t1, _), (_, t2)) = (txns(&env, &ids(&p1)).await, txns(&env, &ids(&p2)).await);
@@ -121,21 +176,41 @@ async fn second_protect_is_incremental() {
     eprintln!("bytes moved: first protect {b1}, second {b2}; {delta} transactions between the recovery points");
     let incr: Vec<Value> = p2.values("b").into_iter().map(|(_, v)| v).collect();
     assert_eq!(incr.len(), 12);
-    assert!(incr.iter().all(|b| b["incremental"] == json!(true)), "second backups are incremental: {incr:?}");
+    assert!(
+        incr.iter().all(|b| b["incremental"] == json!(true)),
+        "second backups are incremental: {incr:?}"
+    );
     assert!(delta >= 1, "the workload wrote between the two protects");
-    assert!(b2 >= 2 * 4096, "at least one write (block 0 and a log block) moved: {b2}");
-    assert!(b2 <= 12 * (1 + delta.min(32)) * 4096, "second protect moved {b2} bytes, more than {delta} transactions can change");
-    assert!(b1 >= 12 * 33 * 4096 * 9 / 10, "the first is (nearly) full: {b1}");
+    assert!(
+        b2 >= 2 * 4096,
+        "at least one write (block 0 and a log block) moved: {b2}"
+    );
+    assert!(
+        b2 <= 12 * (1 + delta.min(32)) * 4096,
+        "second protect moved {b2} bytes, more than {delta} transactions can change"
+    );
+    assert!(
+        b1 >= 12 * 33 * 4096 * 9 / 10,
+        "the first is (nearly) full: {b1}"
+    );
     assert!(b2 < b1, "incremental ({b2}) moves less than full ({b1})");
     // The chain restores: recover from the incremental recovery point.
     env.emu.set_site_down(Site::A, true);
     let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "recover: {}", r.describe());
     let (_, restored) = r.values("restored").pop().expect("restored verified");
-    assert_eq!(s(&restored, "detail").matches("content matches").count(), 12, "{restored}");
+    assert_eq!(
+        s(&restored, "detail").matches("content matches").count(),
+        12,
+        "{restored}"
+    );
     // Restoring from the incremental point reads the whole chain: the full
     // backup's data and the increment's.
-    assert_eq!(r.bytes_moved("cinder.restore_backup"), b1 + b2, "bytes restored = full + incremental");
+    assert_eq!(
+        r.bytes_moved("cinder.restore_backup"),
+        b1 + b2,
+        "bytes restored = full + incremental"
+    );
     env.emu.shutdown().await;
 }
 
@@ -171,15 +246,31 @@ async fn live_writes_keep_the_invariant_and_the_control_breaks_it() {
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p.ok(), "protect: {}", p.describe());
     let st = env.admin_get("/_emulator/status").await;
-    assert!(st["writers"]["site-a:vims"]["txn"].as_i64().unwrap_or(0) > 0, "the workload is writing: {st}");
+    assert!(
+        st["writers"]["site-a:vims"]["txn"].as_i64().unwrap_or(0) > 0,
+        "the workload is writing: {st}"
+    );
 
     let ctl = e2e::compile_text("control.dr", CONTROL);
-    let c = env.run_plan(&ctl, json!({"vnf": "vims"}), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+    let c = env
+        .run_plan(
+            &ctl,
+            json!({"vnf": "vims"}),
+            std::sync::Arc::new(lifeboat_exec::AutoApprove),
+        )
+        .await;
     assert!(c.ok(), "control: {}", c.describe());
-    let snaps: Vec<String> = c.values("snap").into_iter().map(|(_, v)| s(&v, "id").to_string()).collect();
+    let snaps: Vec<String> = c
+        .values("snap")
+        .into_iter()
+        .map(|(_, v)| s(&v, "id").to_string())
+        .collect();
     assert_eq!(snaps.len(), 12);
     let (ok, detail) = invariant(&env, "site-a", "snapshot_ids", &snaps).await;
-    assert!(!ok, "snapshots taken one by one under writes break the invariant: {detail}");
+    assert!(
+        !ok,
+        "snapshots taken one by one under writes break the invariant: {detail}"
+    );
 
     env.emu.set_site_down(Site::A, true);
     let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
@@ -187,8 +278,16 @@ async fn live_writes_keep_the_invariant_and_the_control_breaks_it() {
     // The restored volumes' content is the imported backups' (checked by
     // the `restored` verify step); those hold the invariant.
     let (_, restored) = r.values("restored").pop().expect("restored verified");
-    assert_eq!(s(&restored, "detail").matches("content matches").count(), 12, "{restored}");
-    let imported: Vec<String> = r.values("imp").into_iter().map(|(_, v)| s(&v, "id").to_string()).collect();
+    assert_eq!(
+        s(&restored, "detail").matches("content matches").count(),
+        12,
+        "{restored}"
+    );
+    let imported: Vec<String> = r
+        .values("imp")
+        .into_iter()
+        .map(|(_, v)| s(&v, "id").to_string())
+        .collect();
     assert_eq!(imported.len(), 12);
     let (ok, detail) = invariant(&env, "site-b", "backup_ids", &imported).await;
     assert!(ok, "option 1 recovery point is consistent: {detail}");
@@ -201,14 +300,31 @@ async fn live_writes_keep_the_invariant_and_the_control_breaks_it() {
 async fn protect_failure_compensates() {
     let env = Env::start().await;
     let before = env.counts().await;
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {operation: backup.create, fail_rate: 1.0}\n").unwrap());
+    env.emu.set_faults(
+        lifeboat_emulator::FaultProfile::from_yaml_str(
+            "rules:\n  - {operation: backup.create, fail_rate: 1.0}\n",
+        )
+        .unwrap(),
+    );
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(!p.ok(), "protect must fail");
     env.emu.clear_faults();
     let after = env.counts().await;
-    assert_eq!(after, before, "nothing left behind: {before} → {after}\n{}", p.describe());
+    assert_eq!(
+        after,
+        before,
+        "nothing left behind: {before} → {after}\n{}",
+        p.describe()
+    );
     let srvs = env.api("site-a", "compute", "/servers/detail").await;
-    assert!(srvs["servers"].as_array().unwrap().iter().all(|v| s(v, "status") == "ACTIVE"), "no server left paused");
+    assert!(
+        srvs["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| s(v, "status") == "ACTIVE"),
+        "no server left paused"
+    );
     env.emu.shutdown().await;
 }
 
@@ -220,14 +336,23 @@ async fn recover_failure_compensates() {
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p.ok(), "protect: {}", p.describe());
     env.emu.set_site_down(Site::A, true);
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {operation: server.create, fail_rate: 1.0}\n").unwrap());
+    env.emu.set_faults(
+        lifeboat_emulator::FaultProfile::from_yaml_str(
+            "rules:\n  - {operation: server.create, fail_rate: 1.0}\n",
+        )
+        .unwrap(),
+    );
     let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
     assert!(!r.ok(), "recover must fail");
     env.emu.clear_faults();
     let c = env.counts().await;
     assert_eq!(c["site-b"]["servers"], json!(0), "{c}\n{}", r.describe());
     assert_eq!(c["site-b"]["volumes"], json!(0), "{c}\n{}", r.describe());
-    assert_eq!(c["site-b"]["backups"], json!(12), "imported backups kept: {c}");
+    assert_eq!(
+        c["site-b"]["backups"],
+        json!(12),
+        "imported backups kept: {c}"
+    );
     // And a retry recovers.
     let r2 = env.run("option1/recover", json!({"vnf": "vims"})).await;
     assert!(r2.ok(), "recover after the fault: {}", r2.describe());
@@ -238,16 +363,26 @@ async fn recover_failure_compensates() {
 /// (`/_emulator/vnfm/hook`, which really freezes/thaws the guest I/O): every
 /// call is forwarded and the emulator's answer (`"vims-db-1 (site-a)
 /// frozen"`) kept, in the order the emulator applied them.
-async fn vnfm_proxy(admin: String) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>, tokio::task::JoinHandle<()>) {
+async fn vnfm_proxy(
+    admin: String,
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    tokio::task::JoinHandle<()>,
+) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let url = format!("http://{}/vnfm", listener.local_addr().unwrap());
     let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log2 = log.clone();
     let task = tokio::spawn(async move {
         let http = reqwest::Client::new();
         loop {
-            let Ok((mut sock, _)) = listener.accept().await else { return };
+            let Ok((mut sock, _)) = listener.accept().await else {
+                return;
+            };
             let mut got = Vec::new();
             let mut buf = vec![0u8; 65536];
             let body = loop {
@@ -255,7 +390,14 @@ async fn vnfm_proxy(admin: String) -> (String, std::sync::Arc<std::sync::Mutex<V
                 got.extend_from_slice(&buf[..n]);
                 let text = String::from_utf8_lossy(&got).to_string();
                 if let Some(i) = text.find("\r\n\r\n") {
-                    let len: usize = text.lines().find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").and_then(|v| v.trim().parse().ok())).unwrap_or(0);
+                    let len: usize = text
+                        .lines()
+                        .find_map(|l| {
+                            l.to_ascii_lowercase()
+                                .strip_prefix("content-length:")
+                                .and_then(|v| v.trim().parse().ok())
+                        })
+                        .unwrap_or(0);
                     if got.len() >= i + 4 + len {
                         break got[i + 4..i + 4 + len].to_vec();
                     }
@@ -264,11 +406,19 @@ async fn vnfm_proxy(admin: String) -> (String, std::sync::Arc<std::sync::Mutex<V
                     break Vec::new();
                 }
             };
-            let r = http.post(format!("{admin}/_emulator/vnfm/hook")).header("content-type", "application/json").body(body).send().await.expect("emulator vnfm");
+            let r = http
+                .post(format!("{admin}/_emulator/vnfm/hook"))
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .expect("emulator vnfm");
             let status = r.status().as_u16();
             let answer = r.text().await.unwrap_or_default();
             let v: Value = serde_json::from_str(&answer).unwrap_or(Value::Null);
-            log2.lock().unwrap().push(v["output"].as_str().unwrap_or(&answer).to_string());
+            log2.lock()
+                .unwrap()
+                .push(v["output"].as_str().unwrap_or(&answer).to_string());
             let reply = format!("HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{answer}", answer.len());
             let _ = sock.write_all(reply.as_bytes()).await;
         }
@@ -280,13 +430,21 @@ async fn vnfm_proxy(admin: String) -> (String, std::sync::Arc<std::sync::Mutex<V
 /// at volume `pos` of the VNF's 12; a transaction that finished shows as the
 /// next one at pos 0, so writes = txn × 12 + pos), sampled while a run goes
 /// on: (time since `t0`, writes).
-async fn sample_writer(env: &Env, t0: std::time::Instant, stop: &std::sync::atomic::AtomicBool) -> Vec<(u64, u64, i64)> {
+async fn sample_writer(
+    env: &Env,
+    t0: std::time::Instant,
+    stop: &std::sync::atomic::AtomicBool,
+) -> Vec<(u64, u64, i64)> {
     let mut out = Vec::new();
     while !stop.load(std::sync::atomic::Ordering::SeqCst) {
         let asked = t0.elapsed().as_millis() as u64;
         let st = env.admin_get("/_emulator/status").await;
         let w = &st["writers"]["site-a:vims"];
-        out.push((asked, t0.elapsed().as_millis() as u64, w["txn"].as_i64().unwrap_or(-1) * 12 + w["pos"].as_i64().unwrap_or(-1)));
+        out.push((
+            asked,
+            t0.elapsed().as_millis() as u64,
+            w["txn"].as_i64().unwrap_or(-1) * 12 + w["pos"].as_i64().unwrap_or(-1),
+        ));
         tokio::time::sleep(std::time::Duration::from_millis(15)).await;
     }
     out
@@ -295,10 +453,22 @@ async fn sample_writer(env: &Env, t0: std::time::Instant, stop: &std::sync::atom
 /// The freeze and thaw actions the cloud (site-a's Nova) answered after
 /// request-log sequence number `since`, as `(action, server name, status)`,
 /// in the order the emulator served them — its own record, not lifeboat's.
-async fn cloud_freezes(env: &Env, since: u64, freeze: &str, thaw: &str) -> Vec<(String, String, u64)> {
+async fn cloud_freezes(
+    env: &Env,
+    since: u64,
+    freeze: &str,
+    thaw: &str,
+) -> Vec<(String, String, u64)> {
     let srvs = env.api("site-a", "compute", "/servers/detail").await;
-    let names: BTreeMap<String, String> = srvs["servers"].as_array().unwrap().iter().map(|v| (s(v, "id").to_string(), s(v, "name").to_string())).collect();
-    let log = env.admin_get(&format!("/_emulator/requests?site=site-a&since={since}")).await;
+    let names: BTreeMap<String, String> = srvs["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| (s(v, "id").to_string(), s(v, "name").to_string()))
+        .collect();
+    let log = env
+        .admin_get(&format!("/_emulator/requests?site=site-a&since={since}"))
+        .await;
     assert_eq!(log["dropped"], json!(0), "the request log overflowed");
     log["requests"]
         .as_array()
@@ -306,8 +476,17 @@ async fn cloud_freezes(env: &Env, since: u64, freeze: &str, thaw: &str) -> Vec<(
         .iter()
         .filter(|e| e["action"] == freeze || e["action"] == thaw)
         .map(|e| {
-            let id = s(e, "path").trim_end_matches("/action").rsplit('/').next().unwrap_or("").to_string();
-            (s(e, "action").to_string(), names.get(&id).cloned().unwrap_or(id), e["status"].as_u64().unwrap_or(0))
+            let id = s(e, "path")
+                .trim_end_matches("/action")
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_string();
+            (
+                s(e, "action").to_string(),
+                names.get(&id).cloned().unwrap_or(id),
+                e["status"].as_u64().unwrap_or(0),
+            )
         })
         .collect()
 }
@@ -320,8 +499,16 @@ async fn cloud_freezes(env: &Env, since: u64, freeze: &str, thaw: &str) -> Vec<(
 fn assert_groups_reversed(frozen: &[String], thawed: &[String]) {
     let role = |n: &String| n.split('-').nth(1).unwrap_or("").to_string();
     let roles = |v: &[String]| v.iter().map(role).collect::<Vec<_>>();
-    assert_eq!(roles(frozen), ["db", "db", "app", "app", "lb", "lb"], "frozen {frozen:?}");
-    assert_eq!(roles(thawed), ["lb", "lb", "app", "app", "db", "db"], "thawed {thawed:?}");
+    assert_eq!(
+        roles(frozen),
+        ["db", "db", "app", "app", "lb", "lb"],
+        "frozen {frozen:?}"
+    );
+    assert_eq!(
+        roles(thawed),
+        ["lb", "lb", "app", "app", "db", "db"],
+        "thawed {thawed:?}"
+    );
     let mut f = frozen.to_vec();
     let mut t = thawed.to_vec();
     f.sort();
@@ -330,16 +517,29 @@ fn assert_groups_reversed(frozen: &[String], thawed: &[String]) {
 }
 
 fn assert_cloud_order(seen: &[(String, String, u64)], freeze: &str, thaw: &str) {
-    assert!(seen.iter().all(|(_, _, st)| *st == 202), "every freeze/thaw accepted: {seen:?}");
-    let n = seen.iter().position(|(a, _, _)| a == thaw).unwrap_or(seen.len());
+    assert!(
+        seen.iter().all(|(_, _, st)| *st == 202),
+        "every freeze/thaw accepted: {seen:?}"
+    );
+    let n = seen
+        .iter()
+        .position(|(a, _, _)| a == thaw)
+        .unwrap_or(seen.len());
     let (frozen, thawed) = seen.split_at(n);
-    assert!(frozen.iter().all(|(a, _, _)| a == freeze) && thawed.iter().all(|(a, _, _)| a == thaw), "all freezes before all thaws: {seen:?}");
-    let names = |v: &[(String, String, u64)]| v.iter().map(|(_, n, _)| n.clone()).collect::<Vec<_>>();
+    assert!(
+        frozen.iter().all(|(a, _, _)| a == freeze) && thawed.iter().all(|(a, _, _)| a == thaw),
+        "all freezes before all thaws: {seen:?}"
+    );
+    let names =
+        |v: &[(String, String, u64)]| v.iter().map(|(_, n, _)| n.clone()).collect::<Vec<_>>();
     assert_groups_reversed(&names(frozen), &names(thawed));
 }
 
 async fn log_seq(env: &Env) -> u64 {
-    env.admin_get("/_emulator/requests?site=site-a&since=18446744073709551615").await["last_seq"].as_u64().expect("last_seq")
+    env.admin_get("/_emulator/requests?site=site-a&since=18446744073709551615")
+        .await["last_seq"]
+        .as_u64()
+        .expect("last_seq")
 }
 
 /// Protect with a quiesce `method`: frozen db → app → lb and thawed in
@@ -355,7 +555,13 @@ async fn protect_with_method(env: &Env, params: Value) -> Run {
     let t0 = std::time::Instant::now();
     let (p, samples) = tokio::join!(
         async {
-            let p = env.run_plan(&plan, params.clone(), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+            let p = env
+                .run_plan(
+                    &plan,
+                    params.clone(),
+                    std::sync::Arc::new(lifeboat_exec::AutoApprove),
+                )
+                .await;
             stop.store(true, std::sync::atomic::Ordering::SeqCst);
             p
         },
@@ -364,17 +570,38 @@ async fn protect_with_method(env: &Env, params: Value) -> Run {
     env.emu.clear_faults();
     assert!(p.ok(), "protect with {params}: {}", p.describe());
     // Order (the executor's journal): freeze by role, thaw in reverse.
-    let frozen: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None }).collect();
-    let thawed: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }).collect();
+    let frozen: Vec<String> = p
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()),
+            _ => None,
+        })
+        .collect();
+    let thawed: Vec<String> = p
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()),
+            _ => None,
+        })
+        .collect();
     assert_groups_reversed(&frozen, &thawed);
     // Order as the cloud saw it (the emulator's request log): through Nova
     // for nova-quiesce; for a hook, Nova was asked to freeze nothing.
     match params["method"].as_str() {
-        Some("nova-quiesce") => assert_cloud_order(&cloud_freezes(env, since, "quiesce", "unquiesce").await, "quiesce", "unquiesce"),
+        Some("nova-quiesce") => assert_cloud_order(
+            &cloud_freezes(env, since, "quiesce", "unquiesce").await,
+            "quiesce",
+            "unquiesce",
+        ),
         Some("hook") => {
             let nova = cloud_freezes(env, since, "quiesce", "unquiesce").await;
             let paused = cloud_freezes(env, since, "pause", "unpause").await;
-            assert!(nova.is_empty() && paused.is_empty(), "a hook freezes through the VNFM, not Nova: {nova:?} {paused:?}");
+            assert!(
+                nova.is_empty() && paused.is_empty(),
+                "a hook freezes through the VNFM, not Nova: {nova:?} {paused:?}"
+            );
         }
         other => panic!("no cloud-order check for method {other:?}"),
     }
@@ -391,21 +618,40 @@ async fn protect_with_method(env: &Env, params: Value) -> Run {
         longest = longest.max(samples[j].0.saturating_sub(samples[i].1));
         i = j + 1;
     }
-    assert!(longest >= 300, "the workload never stood still for 300 ms (longest {longest} ms): {samples:?}");
+    assert!(
+        longest >= 300,
+        "the workload never stood still for 300 ms (longest {longest} ms): {samples:?}"
+    );
     // Really thawed: the workload goes on, and no server is still quiesced.
-    let before = env.admin_get("/_emulator/status").await["writers"]["site-a:vims"]["txn"].as_i64().unwrap();
+    let before = env.admin_get("/_emulator/status").await["writers"]["site-a:vims"]["txn"]
+        .as_i64()
+        .unwrap();
     tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let after = env.admin_get("/_emulator/status").await["writers"]["site-a:vims"]["txn"].as_i64().unwrap();
-    assert!(after > before, "the workload is writing again ({before} → {after})");
+    let after = env.admin_get("/_emulator/status").await["writers"]["site-a:vims"]["txn"]
+        .as_i64()
+        .unwrap();
+    assert!(
+        after > before,
+        "the workload is writing again ({before} → {after})"
+    );
     let srvs = env.api("site-a", "compute", "/servers/detail").await;
     for srv in srvs["servers"].as_array().unwrap() {
         assert_eq!(s(srv, "status"), "ACTIVE");
         for (act, want) in [("quiesce", 202), ("unquiesce", 202)] {
             let code = server_action(env, s(srv, "id"), act).await;
-            assert_eq!(code, want, "{act} of {} (409 = it was left quiesced)", s(srv, "name"));
+            assert_eq!(
+                code,
+                want,
+                "{act} of {} (409 = it was left quiesced)",
+                s(srv, "name")
+            );
         }
     }
-    let ids: Vec<String> = p.values("b").into_iter().map(|(_, v)| s(&v, "id").to_string()).collect();
+    let ids: Vec<String> = p
+        .values("b")
+        .into_iter()
+        .map(|(_, v)| s(&v, "id").to_string())
+        .collect();
     let (ok, detail) = invariant(env, "site-a", "backup_ids", &ids).await;
     assert!(ok, "consistent recovery point: {detail}");
     p
@@ -415,16 +661,24 @@ async fn server_action(env: &Env, id: &str, action: &str) -> u16 {
     let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "operator", "domain": {"name": "Default"}, "password": "lifeboat"}}},
         "scope": {"project": {"name": "vnf-ops", "domain": {"name": "Default"}}}}});
     let http = reqwest::Client::new();
-    let r = http.post(format!("{}/auth/tokens", env.emu.keystone_url())).json(&body).send().await.expect("token");
-    let tok = r.headers()["X-Subject-Token"].to_str().unwrap().to_string();
-    http.post(format!("{}/compute/v2.1/servers/{id}/action", env.emu.site_url(Site::A)))
-        .header("X-Auth-Token", tok)
-        .json(&json!({action: null}))
+    let r = http
+        .post(format!("{}/auth/tokens", env.emu.keystone_url()))
+        .json(&body)
         .send()
         .await
-        .expect("server action")
-        .status()
-        .as_u16()
+        .expect("token");
+    let tok = r.headers()["X-Subject-Token"].to_str().unwrap().to_string();
+    http.post(format!(
+        "{}/compute/v2.1/servers/{id}/action",
+        env.emu.site_url(Site::A)
+    ))
+    .header("X-Auth-Token", tok)
+    .json(&json!({action: null}))
+    .send()
+    .await
+    .expect("server action")
+    .status()
+    .as_u16()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -439,13 +693,23 @@ async fn protect_with_nova_quiesce_freezes_and_thaws_in_order() {
 async fn protect_with_a_hook_freezes_and_thaws_in_order() {
     let env = Env::start().await;
     let (url, log, task) = vnfm_proxy(env.emu.admin_url()).await;
-    let p = protect_with_method(&env, json!({"vnf": "vims", "method": "hook", "hook_url": url})).await;
+    let p = protect_with_method(
+        &env,
+        json!({"vnf": "vims", "method": "hook", "hook_url": url}),
+    )
+    .await;
     assert_eq!(p.succeeded("cinder.backup").len(), 12);
     // The emulator's own answers, in the order it applied them.
     let log = log.lock().unwrap().clone();
-    let want: Vec<String> = ["db-1", "db-2", "app-1", "app-2", "lb-1", "lb-2"].iter().map(|n| format!("vims-{n} (site-a) frozen")).chain(
-        ["lb-2", "lb-1", "app-2", "app-1", "db-2", "db-1"].iter().map(|n| format!("vims-{n} (site-a) thawed")),
-    ).collect();
+    let want: Vec<String> = ["db-1", "db-2", "app-1", "app-2", "lb-1", "lb-2"]
+        .iter()
+        .map(|n| format!("vims-{n} (site-a) frozen"))
+        .chain(
+            ["lb-2", "lb-1", "app-2", "app-1", "db-2", "db-1"]
+                .iter()
+                .map(|n| format!("vims-{n} (site-a) thawed")),
+        )
+        .collect();
     assert_eq!(log, want);
     task.abort();
     env.emu.shutdown().await;
@@ -461,28 +725,78 @@ async fn protect_with_a_hook_freezes_and_thaws_in_order() {
 async fn watchdog_expiry_thaws_and_fails_the_run() {
     let env = Env::start().await;
     env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: group_snapshots, latency: {kind: fixed, ms: 3000}}\n");
-    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr")).unwrap().replace("within 30s", "within 1s");
+    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr"))
+        .unwrap()
+        .replace("within 30s", "within 1s");
     let plan = e2e::compile_text("protect-1s.dr", &text);
-    let p = env.run_plan(&plan, json!({"vnf": "vims"}), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+    let p = env
+        .run_plan(
+            &plan,
+            json!({"vnf": "vims"}),
+            std::sync::Arc::new(lifeboat_exec::AutoApprove),
+        )
+        .await;
     env.emu.clear_faults();
     assert!(!p.ok(), "the watchdog fails the run");
-    assert!(p.events.iter().any(|e| matches!(&e.kind, lifeboat_exec::EventKind::WatchdogExpired { within_ms: 1000, .. })), "{}", p.describe());
-    assert!(format!("{:?}", p.result.outcome).contains("watchdog"), "the failure names the watchdog: {:?}", p.result.outcome);
-    let at = |f: &dyn Fn(&lifeboat_exec::EventKind) -> bool| -> Vec<u64> { p.events.iter().filter(|e| f(&e.kind)).map(|e| e.at_ms).collect() };
+    assert!(
+        p.events.iter().any(|e| matches!(
+            &e.kind,
+            lifeboat_exec::EventKind::WatchdogExpired {
+                within_ms: 1000,
+                ..
+            }
+        )),
+        "{}",
+        p.describe()
+    );
+    assert!(
+        format!("{:?}", p.result.outcome).contains("watchdog"),
+        "the failure names the watchdog: {:?}",
+        p.result.outcome
+    );
+    let at = |f: &dyn Fn(&lifeboat_exec::EventKind) -> bool| -> Vec<u64> {
+        p.events
+            .iter()
+            .filter(|e| f(&e.kind))
+            .map(|e| e.at_ms)
+            .collect()
+    };
     let frozen = at(&|k| matches!(k, lifeboat_exec::EventKind::FreezeStarted { .. }));
     let thawed = at(&|k| matches!(k, lifeboat_exec::EventKind::Thawed { .. }));
     assert_eq!((frozen.len(), thawed.len()), (6, 6));
     let first_frozen = frozen[0];
     let last_thawed = *thawed.last().unwrap();
-    assert!(last_thawed - first_frozen < 2500, "frozen for {} ms: the 3 s snapshot call was not waited for", last_thawed - first_frozen);
-    let targets = |f: &dyn Fn(&lifeboat_exec::EventKind) -> Option<String>| -> Vec<String> { p.events.iter().filter_map(|e| f(&e.kind)).collect() };
-    let order = targets(&|k| match k { lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()), _ => None });
-    assert_groups_reversed(&order, &targets(&|k| match k { lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()), _ => None }));
+    assert!(
+        last_thawed - first_frozen < 2500,
+        "frozen for {} ms: the 3 s snapshot call was not waited for",
+        last_thawed - first_frozen
+    );
+    let targets = |f: &dyn Fn(&lifeboat_exec::EventKind) -> Option<String>| -> Vec<String> {
+        p.events.iter().filter_map(|e| f(&e.kind)).collect()
+    };
+    let order = targets(&|k| match k {
+        lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()),
+        _ => None,
+    });
+    assert_groups_reversed(
+        &order,
+        &targets(&|k| match k {
+            lifeboat_exec::EventKind::Thawed { target, .. } => Some(target.clone()),
+            _ => None,
+        }),
+    );
     // Give the abandoned snapshot call time to land, then: every server up,
     // and the cleanup removed what the late call made.
     tokio::time::sleep(std::time::Duration::from_millis(3500)).await;
     let srvs = env.api("site-a", "compute", "/servers/detail").await;
-    assert!(srvs["servers"].as_array().unwrap().iter().all(|v| s(v, "status") == "ACTIVE"), "no server left paused");
+    assert!(
+        srvs["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| s(v, "status") == "ACTIVE"),
+        "no server left paused"
+    );
     env.emu.shutdown().await;
 }
 
@@ -494,16 +808,47 @@ async fn server_errors_are_retried() {
     let env = Env::start().await;
     env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: /backups, rate_limit: {max_requests: 2, per_seconds: 1, status: 503, retry_after_s: 0}}\n");
     // The bundled runbook with a shorter backoff (the catalogue's is 10 s).
-    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr")).unwrap().replace("retry 3 timeout 30m", "retry 6 backoff 1s timeout 30m");
+    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr"))
+        .unwrap()
+        .replace("retry 3 timeout 30m", "retry 6 backoff 1s timeout 30m");
     assert!(text.contains("backoff 1s timeout 30m"));
     let plan = e2e::compile_text("protect-backoff.dr", &text);
-    let p = env.run_plan(&plan, json!({"vnf": "vims"}), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+    let p = env
+        .run_plan(
+            &plan,
+            json!({"vnf": "vims"}),
+            std::sync::Arc::new(lifeboat_exec::AutoApprove),
+        )
+        .await;
     env.emu.clear_faults();
     assert!(p.ok(), "protect: {}", p.describe());
-    let retried: Vec<String> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::StepRetrying { instance, error, .. } if error.contains("503") => Some(instance.clone()), _ => None }).collect();
-    assert!(retried.iter().any(|i| i.starts_with("b[")), "backups were retried after 503: {}", p.describe());
-    let delays: Vec<u64> = p.events.iter().filter_map(|e| match &e.kind { lifeboat_exec::EventKind::StepRetrying { delay_ms, .. } => Some(*delay_ms), _ => None }).collect();
-    assert!(delays.iter().all(|d| *d > 0), "backed off before each retry: {delays:?}");
+    let retried: Vec<String> = p
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            lifeboat_exec::EventKind::StepRetrying {
+                instance, error, ..
+            } if error.contains("503") => Some(instance.clone()),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        retried.iter().any(|i| i.starts_with("b[")),
+        "backups were retried after 503: {}",
+        p.describe()
+    );
+    let delays: Vec<u64> = p
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            lifeboat_exec::EventKind::StepRetrying { delay_ms, .. } => Some(*delay_ms),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        delays.iter().all(|d| *d > 0),
+        "backed off before each retry: {delays:?}"
+    );
     assert_eq!(p.succeeded("cinder.backup").len(), 12);
     env.emu.shutdown().await;
 }
@@ -517,15 +862,37 @@ async fn full_param_starts_a_new_chain() {
     let env = Env::start().await;
     let p1 = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p1.ok(), "protect 1: {}", p1.describe());
-    let p2 = env.run("option1/protect", json!({"vnf": "vims", "full": true})).await;
+    let p2 = env
+        .run("option1/protect", json!({"vnf": "vims", "full": true}))
+        .await;
     assert!(p2.ok(), "protect 2: {}", p2.describe());
     let p3 = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p3.ok(), "protect 3: {}", p3.describe());
-    let kinds = |r: &e2e::Run| -> Vec<Value> { r.values("b").into_iter().map(|(_, v)| v["incremental"].clone()).collect() };
+    let kinds = |r: &e2e::Run| -> Vec<Value> {
+        r.values("b")
+            .into_iter()
+            .map(|(_, v)| v["incremental"].clone())
+            .collect()
+    };
     assert_eq!(kinds(&p2).len(), 12);
-    assert!(kinds(&p2).iter().all(|i| *i == json!(false)), "full=true made incremental backups: {:?}", kinds(&p2));
-    assert!(kinds(&p3).iter().all(|i| *i == json!(true)), "the next default protect is not incremental: {:?}", kinds(&p3));
-    let (b1, b2, b3) = (p1.bytes_moved("cinder.backup"), p2.bytes_moved("cinder.backup"), p3.bytes_moved("cinder.backup"));
+    assert!(
+        kinds(&p2).iter().all(|i| *i == json!(false)),
+        "full=true made incremental backups: {:?}",
+        kinds(&p2)
+    );
+    assert!(
+        kinds(&p3).iter().all(|i| *i == json!(true)),
+        "the next default protect is not incremental: {:?}",
+        kinds(&p3)
+    );
+    let (b1, b2, b3) = (
+        p1.bytes_moved("cinder.backup"),
+        p2.bytes_moved("cinder.backup"),
+        p3.bytes_moved("cinder.backup"),
+    );
     eprintln!("bytes moved: protect 1 (full) {b1}, protect 2 (full=true) {b2}, protect 3 (incremental) {b3}");
-    assert!(b2 >= b1 * 9 / 10, "a full backup moves the whole volumes again: {b2} vs {b1}");
+    assert!(
+        b2 >= b1 * 9 / 10,
+        "a full backup moves the whole volumes again: {b2} vs {b1}"
+    );
 }

@@ -27,7 +27,12 @@ async fn protect_then_recover_vm_by_vm_with_site_a_down() {
     let bks = env.api("site-a", "volume", "/backups/detail").await;
     let mut sums = BTreeMap::new();
     for b in bks["backups"].as_array().unwrap() {
-        sums.insert(env.emu.backup_checksum(Site::A, s(b, "id")).expect("checksum"), s(b, "volume_id").to_string());
+        sums.insert(
+            env.emu
+                .backup_checksum(Site::A, s(b, "id"))
+                .expect("checksum"),
+            s(b, "volume_id").to_string(),
+        );
     }
 
     env.emu.set_site_down(Site::A, true);
@@ -40,8 +45,15 @@ async fn protect_then_recover_vm_by_vm_with_site_a_down() {
     let imported = imported["backups"].as_array().unwrap();
     assert_eq!(imported.len(), 12);
     for b in imported {
-        let got = env.emu.backup_checksum(Site::B, s(b, "id")).expect("checksum");
-        assert!(sums.contains_key(&got), "imported backup {} holds a protected snapshot", s(b, "id"));
+        let got = env
+            .emu
+            .backup_checksum(Site::B, s(b, "id"))
+            .expect("checksum");
+        assert!(
+            sums.contains_key(&got),
+            "imported backup {} holds a protected snapshot",
+            s(b, "id")
+        );
     }
     env.emu.shutdown().await;
 }
@@ -52,12 +64,22 @@ async fn protect_then_recover_vm_by_vm_with_site_a_down() {
 async fn protect_failure_compensates() {
     let env = Env::start().await;
     let before = env.counts().await;
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {operation: backup.create, fail_rate: 1.0}\n").unwrap());
+    env.emu.set_faults(
+        lifeboat_emulator::FaultProfile::from_yaml_str(
+            "rules:\n  - {operation: backup.create, fail_rate: 1.0}\n",
+        )
+        .unwrap(),
+    );
     let p = env.run("option2/protect", json!({"vnf": "vims"})).await;
     assert!(!p.ok(), "protect must fail");
     env.emu.clear_faults();
     let after = env.counts().await;
-    assert_eq!(after, before, "nothing left behind: {before} → {after}\n{}", p.describe());
+    assert_eq!(
+        after,
+        before,
+        "nothing left behind: {before} → {after}\n{}",
+        p.describe()
+    );
     env.emu.shutdown().await;
 }
 
@@ -76,17 +98,36 @@ async fn recover_failure_mid_run_compensates() {
     let r = env.run("option2/recover", json!({"vnf": "vims"})).await;
     env.emu.clear_faults();
     assert!(!r.ok(), "recover must fail");
-    assert!(!r.succeeded("nova.boot_from_volume").is_empty(), "the failure came after servers were booted: {}", r.describe());
+    assert!(
+        !r.succeeded("nova.boot_from_volume").is_empty(),
+        "the failure came after servers were booted: {}",
+        r.describe()
+    );
     let (instance, error) = r.first_failure().expect("a failed step");
-    assert!(instance.contains("att"), "the attach step failed: {instance}: {error}");
-    assert!(error.contains("site-b") && error.contains("server"), "the error names the resource and the site: {error}");
+    assert!(
+        instance.contains("att"),
+        "the attach step failed: {instance}: {error}"
+    );
+    assert!(
+        error.contains("site-b") && error.contains("server"),
+        "the error names the resource and the site: {error}"
+    );
     let comp = r.compensated();
-    assert!(comp.iter().any(|i| i.contains("srv")) && comp.iter().any(|i| i.contains("vol")), "servers and restored volumes undone: {comp:?}");
+    assert!(
+        comp.iter().any(|i| i.contains("srv")) && comp.iter().any(|i| i.contains("vol")),
+        "servers and restored volumes undone: {comp:?}"
+    );
     // In reverse order: a server is deleted before the boot volume it was
     // booted from (restored before it) is.
     let last_srv = comp.iter().rposition(|i| i.starts_with("srv")).unwrap();
-    let first_boot = comp.iter().position(|i| i.starts_with("bvol")).expect("boot volumes undone");
-    assert!(last_srv < first_boot, "servers undone before their boot volumes: {comp:?}");
+    let first_boot = comp
+        .iter()
+        .position(|i| i.starts_with("bvol"))
+        .expect("boot volumes undone");
+    assert!(
+        last_srv < first_boot,
+        "servers undone before their boot volumes: {comp:?}"
+    );
     let c = env.counts().await;
     assert_eq!(c["site-b"]["servers"], json!(0), "{c}\n{}", r.describe());
     assert_eq!(c["site-b"]["volumes"], json!(0), "{c}\n{}", r.describe());

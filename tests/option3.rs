@@ -16,24 +16,45 @@ async fn prepare_then_failover_with_site_a_down() {
     assert!(p.ok(), "prepare: {}", p.describe());
     let reps: Vec<Value> = p.values("rep").into_iter().map(|(_, v)| v).collect();
     assert_eq!(reps.len(), 12);
-    assert!(reps.iter().all(|r| s(r, "site") == "site-b" && !s(r, "ref").is_empty()), "{reps:?}");
+    assert!(
+        reps.iter()
+            .all(|r| s(r, "site") == "site-b" && !s(r, "ref").is_empty()),
+        "{reps:?}"
+    );
     // Let replication catch up (fast timing: 200 ms lag), then lose site-a.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
     env.emu.set_site_down(Site::A, true);
     let held = env.admin_get("/_emulator/sites/site-b/replicas").await;
     let before = env.counts().await;
 
-    let refused = env.run_refused("option3/failover", json!({"vnf": "vims"})).await;
+    let refused = env
+        .run_refused("option3/failover", json!({"vnf": "vims"}))
+        .await;
     assert!(!refused.ok());
-    assert_eq!(env.counts().await, before, "a refused failover changes nothing");
+    assert_eq!(
+        env.counts().await,
+        before,
+        "a refused failover changes nothing"
+    );
 
     let r = env.run("option3/failover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "failover: {}", r.describe());
     check_recovered(&env, &r, &prod, &roles, "").await;
     // Every managed volume is one of the replicas site-b held.
     let managed = env.admin_get("/_emulator/sites/site-b/replicas").await;
-    let n = managed.as_array().or(managed["replicas"].as_array()).map(|l| l.iter().filter(|x| !x["managed_as"].is_null() && x["managed_as"] != json!("")).count());
-    assert_eq!(n, Some(12), "12 replicas managed: {managed}\n(before: {held})");
+    let n = managed
+        .as_array()
+        .or(managed["replicas"].as_array())
+        .map(|l| {
+            l.iter()
+                .filter(|x| !x["managed_as"].is_null() && x["managed_as"] != json!(""))
+                .count()
+        });
+    assert_eq!(
+        n,
+        Some(12),
+        "12 replicas managed: {managed}\n(before: {held})"
+    );
     env.emu.shutdown().await;
 }
 
@@ -69,16 +90,31 @@ async fn failover_promotes_the_source_content_byte_for_byte() {
         if behind.is_empty() {
             break;
         }
-        assert!(start.elapsed() < std::time::Duration::from_secs(15), "replicas still behind their sources: {behind:?}");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "replicas still behind their sources: {behind:?}"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     env.emu.set_site_down(Site::A, true);
     // The content at the moment of the outage.
-    let at_outage: std::collections::BTreeMap<String, String> =
-        sources.iter().map(|id| (id.clone(), env.emu.volume_checksum(Site::A, id).expect("source checksum"))).collect();
+    let at_outage: std::collections::BTreeMap<String, String> = sources
+        .iter()
+        .map(|id| {
+            (
+                id.clone(),
+                env.emu
+                    .volume_checksum(Site::A, id)
+                    .expect("source checksum"),
+            )
+        })
+        .collect();
     // The workload did write before it stopped: the volumes are not all alike.
     let distinct: std::collections::BTreeSet<&String> = at_outage.values().collect();
-    assert!(distinct.len() > 1, "the sources hold distinct content: {at_outage:?}");
+    assert!(
+        distinct.len() > 1,
+        "the sources hold distinct content: {at_outage:?}"
+    );
 
     let r = env.run("option3/failover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "failover: {}", r.describe());
@@ -89,12 +125,24 @@ async fn failover_promotes_the_source_content_byte_for_byte() {
         .unwrap()
         .iter()
         .filter(|v| !s(&v["metadata"], "replicated_from").is_empty())
-        .map(|v| (s(v, "id").to_string(), s(&v["metadata"], "replicated_from").to_string()))
+        .map(|v| {
+            (
+                s(v, "id").to_string(),
+                s(&v["metadata"], "replicated_from").to_string(),
+            )
+        })
         .collect();
     assert_eq!(promoted.len(), 12, "12 promoted volumes: {promoted:?}");
     for (id, source) in &promoted {
-        let want = at_outage.get(source).unwrap_or_else(|| panic!("promoted volume {id} names an unknown source {source}"));
-        assert_eq!(env.emu.volume_checksum(Site::B, id).as_ref(), Some(want), "promoted volume {id} (from {source} = {}) differs from its source at the outage", prod[source]);
+        let want = at_outage
+            .get(source)
+            .unwrap_or_else(|| panic!("promoted volume {id} names an unknown source {source}"));
+        assert_eq!(
+            env.emu.volume_checksum(Site::B, id).as_ref(),
+            Some(want),
+            "promoted volume {id} (from {source} = {}) differs from its source at the outage",
+            prod[source]
+        );
     }
     env.emu.shutdown().await;
 }
@@ -107,23 +155,49 @@ async fn failover_promotes_the_source_content_byte_for_byte() {
 async fn prepare_failure_mid_run_compensates() {
     let env = Env::start().await;
     let (prod, _) = production(&env).await;
-    let victim = prod.iter().find(|(_, n)| n.as_str() == "vims-lb-2-data").map(|(id, _)| id.clone()).expect("vims-lb-2-data");
+    let victim = prod
+        .iter()
+        .find(|(_, n)| n.as_str() == "vims-lb-2-data")
+        .map(|(id, _)| id.clone())
+        .expect("vims-lb-2-data");
     let before = env.volumes("site-a").await;
     env.faults(&format!("rules:\n  - {{site: site-a, service: volume, method: POST, path_contains: \"volumes/{victim}/action\", error_rate: 1.0, error_status: 400}}\n"));
     let p = env.run("option3/prepare", json!({"vnf": "vims"})).await;
     env.emu.clear_faults();
     assert!(!p.ok(), "prepare must fail");
     let (instance, error) = p.first_failure().expect("a failed step");
-    assert!(instance.starts_with("r["), "the retype failed: {instance}: {error}");
-    assert!(error.contains(&victim) && error.contains("site-a"), "the error names the volume and the site: {error}");
-    assert!(!p.succeeded("cinder.retype").is_empty(), "other retypes had gone through: {}", p.describe());
-    assert_eq!(p.compensated().len(), p.succeeded("cinder.retype").len(), "each retype undone: {}", p.describe());
+    assert!(
+        instance.starts_with("r["),
+        "the retype failed: {instance}: {error}"
+    );
+    assert!(
+        error.contains(&victim) && error.contains("site-a"),
+        "the error names the volume and the site: {error}"
+    );
+    assert!(
+        !p.succeeded("cinder.retype").is_empty(),
+        "other retypes had gone through: {}",
+        p.describe()
+    );
+    assert_eq!(
+        p.compensated().len(),
+        p.succeeded("cinder.retype").len(),
+        "each retype undone: {}",
+        p.describe()
+    );
     assert_eq!(p.result.compensation_failures, 0, "{}", p.describe());
     // Every volume back to its type, available or in-use as before.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert_eq!(env.volumes("site-a").await, before, "volumes as they were");
     let vols = env.api("site-a", "volume", "/volumes/detail").await;
-    assert!(vols["volumes"].as_array().unwrap().iter().all(|v| s(v, "replication_status") != "enabled"), "replication stopped: {vols}");
+    assert!(
+        vols["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|v| s(v, "replication_status") != "enabled"),
+        "replication stopped: {vols}"
+    );
     // The manifest was never written: a failover finds nothing to adopt.
     assert_eq!(env.counts().await["site-b"]["volumes"], json!(0));
     env.emu.shutdown().await;
@@ -148,23 +222,46 @@ async fn failover_failure_mid_run_compensates_and_a_retry_completes() {
     env.emu.clear_faults();
     assert!(!r.ok(), "failover must fail");
     let adopted = r.succeeded("cinder.manage_existing").len();
-    assert!(adopted > 0 && !r.succeeded("nova.boot_from_volume").is_empty(), "{}", r.describe());
+    assert!(
+        adopted > 0 && !r.succeeded("nova.boot_from_volume").is_empty(),
+        "{}",
+        r.describe()
+    );
     let (instance, error) = r.first_failure().expect("a failed step");
-    assert!(instance.contains("att"), "the attach failed: {instance}: {error}");
-    assert!(error.contains("site-b") && error.contains("server"), "the error names the resource and the site: {error}");
+    assert!(
+        instance.contains("att"),
+        "the attach failed: {instance}: {error}"
+    );
+    assert!(
+        error.contains("site-b") && error.contains("server"),
+        "the error names the resource and the site: {error}"
+    );
     assert_eq!(r.result.compensation_failures, 0, "{}", r.describe());
     let comp = r.compensated();
-    assert!(comp.iter().any(|i| i.starts_with("srv")) && !comp.iter().any(|i| i.starts_with("boot") || i.starts_with("dv")), "servers deleted, adopted volumes kept: {comp:?}");
+    assert!(
+        comp.iter().any(|i| i.starts_with("srv"))
+            && !comp
+                .iter()
+                .any(|i| i.starts_with("boot") || i.starts_with("dv")),
+        "servers deleted, adopted volumes kept: {comp:?}"
+    );
     let c = env.counts().await;
     assert_eq!(c["site-b"]["servers"], json!(0), "{c}\n{}", r.describe());
     let vols = env.volumes("site-b").await;
     assert_eq!(vols.len(), adopted, "{vols:?}");
-    assert!(vols.iter().all(|(_, st, _)| st == "available"), "adopted volumes detached and available: {vols:?}");
+    assert!(
+        vols.iter().all(|(_, st, _)| st == "available"),
+        "adopted volumes detached and available: {vols:?}"
+    );
     // The retry reuses them: nothing adopted twice, the VNF up at site-b.
     let r2 = env.run("option3/failover", json!({"vnf": "vims"})).await;
     assert!(r2.ok(), "failover retry: {}", r2.describe());
     check_recovered(&env, &r2, &prod, &roles, "").await;
-    assert_eq!(env.volumes("site-b").await.len(), 12, "twelve volumes at site-b, none adopted twice");
+    assert_eq!(
+        env.volumes("site-b").await.len(),
+        12,
+        "twelve volumes at site-b, none adopted twice"
+    );
     env.emu.shutdown().await;
 }
 
@@ -183,34 +280,77 @@ async fn object_data_follows_by_container_sync_and_fails_over_byte_for_byte() {
     for (ct, n) in [("vims-cdr", 5u8), ("vims-config", 3)] {
         for i in 0..n {
             let name = format!("obj-{i}/part {i}.bin");
-            let data: Vec<u8> = (0..(1000 + 37 * i as usize)).map(|k| (k as u8).wrapping_mul(i + 7) ^ 0xA5).collect();
-            a.swift().put_object(ct, &name, data.clone(), "application/octet-stream").await.expect("object written");
+            let data: Vec<u8> = (0..(1000 + 37 * i as usize))
+                .map(|k| (k as u8).wrapping_mul(i + 7) ^ 0xA5)
+                .collect();
+            a.swift()
+                .put_object(ct, &name, data.clone(), "application/octet-stream")
+                .await
+                .expect("object written");
             want.insert((ct.to_string(), name), data);
         }
     }
 
-    let p = env.run("option3/prepare", json!({"vnf": "vims", "containers": ["vims-cdr", "vims-config"]})).await;
+    let p = env
+        .run(
+            "option3/prepare",
+            json!({"vnf": "vims", "containers": ["vims-cdr", "vims-config"]}),
+        )
+        .await;
     assert!(p.ok(), "prepare: {}", p.describe());
     let synced: Vec<Value> = p.values("synced").into_iter().map(|(_, v)| v).collect();
     assert_eq!(synced.len(), 2, "{synced:?}");
     for r in &synced {
-        assert!(s(r, "sync_to").starts_with("//LIFEBOAT/SITE-B/AUTH_"), "{r}");
+        assert!(
+            s(r, "sync_to").starts_with("//LIFEBOAT/SITE-B/AUTH_"),
+            "{r}"
+        );
         assert_eq!(s(r, "replica_site"), "site-b");
         assert!(s(r, "key_ref").contains("never copied"), "{r}");
         assert!(r["source_seen"].as_bool().unwrap());
     }
-    let key = a.swift().container("vims-cdr").await.unwrap().sync_key.expose().to_string();
+    let key = a
+        .swift()
+        .container("vims-cdr")
+        .await
+        .unwrap()
+        .sync_key
+        .expose()
+        .to_string();
     assert_eq!(key.len(), 64, "a new random key");
-    assert_eq!(b.swift().container("vims-cdr").await.unwrap().sync_key.expose(), key, "the replica holds the same key");
+    assert_eq!(
+        b.swift()
+            .container("vims-cdr")
+            .await
+            .unwrap()
+            .sync_key
+            .expose(),
+        key,
+        "the replica holds the same key"
+    );
 
     // After prepare: a new object, one overwritten, one deleted.
     let fresh = b"written after prepare".to_vec();
-    a.swift().put_object("vims-cdr", "late.txt", fresh.clone(), "text/plain").await.unwrap();
+    a.swift()
+        .put_object("vims-cdr", "late.txt", fresh.clone(), "text/plain")
+        .await
+        .unwrap();
     want.insert(("vims-cdr".into(), "late.txt".into()), fresh);
     let changed = b"changed after prepare".to_vec();
-    a.swift().put_object("vims-config", "obj-0/part 0.bin", changed.clone(), "text/plain").await.unwrap();
+    a.swift()
+        .put_object(
+            "vims-config",
+            "obj-0/part 0.bin",
+            changed.clone(),
+            "text/plain",
+        )
+        .await
+        .unwrap();
     want.insert(("vims-config".into(), "obj-0/part 0.bin".into()), changed);
-    a.swift().delete_object("vims-cdr", "obj-4/part 4.bin").await.unwrap();
+    a.swift()
+        .delete_object("vims-cdr", "obj-4/part 4.bin")
+        .await
+        .unwrap();
     want.remove(&("vims-cdr".to_string(), "obj-4/part 4.bin".to_string()));
 
     // The sync catches up (the emulator's lag is 200 ms).
@@ -218,14 +358,31 @@ async fn object_data_follows_by_container_sync_and_fails_over_byte_for_byte() {
     loop {
         let mut same = true;
         for ct in ["vims-cdr", "vims-config"] {
-            let sa: Vec<(String, String)> = a.swift().list(ct, "").await.unwrap().into_iter().map(|o| (o.name, o.hash)).collect();
-            let sb: Vec<(String, String)> = b.swift().list(ct, "").await.unwrap().into_iter().map(|o| (o.name, o.hash)).collect();
+            let sa: Vec<(String, String)> = a
+                .swift()
+                .list(ct, "")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|o| (o.name, o.hash))
+                .collect();
+            let sb: Vec<(String, String)> = b
+                .swift()
+                .list(ct, "")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|o| (o.name, o.hash))
+                .collect();
             same &= sa == sb;
         }
         if same {
             break;
         }
-        assert!(start.elapsed() < std::time::Duration::from_secs(10), "container sync did not catch up");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "container sync did not catch up"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
 
@@ -243,25 +400,55 @@ async fn object_data_follows_by_container_sync_and_fails_over_byte_for_byte() {
     assert!(f.ok(), "failover: {}", f.describe());
     let checked: Vec<Value> = f.values("objects").into_iter().map(|(_, v)| v).collect();
     assert_eq!(checked.len(), 2);
-    assert!(checked.iter().all(|r| !r["source_seen"].as_bool().unwrap()), "site-a is down: {checked:?}");
+    assert!(
+        checked.iter().all(|r| !r["source_seen"].as_bool().unwrap()),
+        "site-a is down: {checked:?}"
+    );
     for (_, srv) in f.values("srv") {
-        let shown = env.api("site-b", "compute", &format!("/servers/{}", s(&srv, "id"))).await;
-        assert_eq!(shown["server"]["metadata"]["lifeboat_containers"], json!("vims-cdr,vims-config"), "{shown}");
+        let shown = env
+            .api("site-b", "compute", &format!("/servers/{}", s(&srv, "id")))
+            .await;
+        assert_eq!(
+            shown["server"]["metadata"]["lifeboat_containers"],
+            json!("vims-cdr,vims-config"),
+            "{shown}"
+        );
     }
     for ((ct, name), data) in &want {
-        let got = b.swift().get_object(ct, name).await.unwrap_or_else(|e| panic!("{ct}/{name} at site-b: {e}"));
+        let got = b
+            .swift()
+            .get_object(ct, name)
+            .await
+            .unwrap_or_else(|e| panic!("{ct}/{name} at site-b: {e}"));
         assert_eq!(&got, data, "{ct}/{name} byte for byte");
     }
-    assert!(b.swift().get_object("vims-cdr", "obj-4/part 4.bin").await.is_err(), "the delete followed");
+    assert!(
+        b.swift()
+            .get_object("vims-cdr", "obj-4/part 4.bin")
+            .await
+            .is_err(),
+        "the delete followed"
+    );
 
     // The key is in no event (journal, report) and no manifest.
     for run in [&p, &d, &f] {
         let events = serde_json::to_string(&run.events).unwrap();
-        assert!(!events.contains(&key), "the sync key leaked into the events");
+        assert!(
+            !events.contains(&key),
+            "the sync key leaked into the events"
+        );
     }
     for o in b.swift().list("lifeboat-manifests", "").await.unwrap() {
-        let text = b.swift().get_object("lifeboat-manifests", &o.name).await.unwrap();
-        assert!(!String::from_utf8_lossy(&text).contains(&key), "the sync key leaked into {}", o.name);
+        let text = b
+            .swift()
+            .get_object("lifeboat-manifests", &o.name)
+            .await
+            .unwrap();
+        assert!(
+            !String::from_utf8_lossy(&text).contains(&key),
+            "the sync key leaked into {}",
+            o.name
+        );
     }
 
     // Failing back: the same action the other way, b → a, once site-a is
@@ -271,24 +458,56 @@ async fn object_data_follows_by_container_sync_and_fails_over_byte_for_byte() {
         "back.dr",
         "runbook back \"sync b to a\" {\n  param from: site = \"site-b\"\n  param to: site = \"site-a\"\n  param containers: list<string> = []\n  for name in containers parallel 4 {\n    synced = swift.replicate_container(site: from, container: name, to: to)\n  }\n}\n",
     );
-    let r = env.run_plan(&back, json!({"containers": ["vims-cdr"]}), std::sync::Arc::new(lifeboat_exec::AutoApprove)).await;
+    let r = env
+        .run_plan(
+            &back,
+            json!({"containers": ["vims-cdr"]}),
+            std::sync::Arc::new(lifeboat_exec::AutoApprove),
+        )
+        .await;
     assert!(r.ok(), "sync back: {}", r.describe());
     let (_, rec) = r.values("synced").pop().expect("a replica record");
-    assert!(s(&rec, "sync_to").starts_with("//LIFEBOAT/SITE-A/"), "{rec}");
-    assert_eq!(b.swift().container("vims-cdr").await.unwrap().sync_key.expose(), key, "the pair keeps its key");
+    assert!(
+        s(&rec, "sync_to").starts_with("//LIFEBOAT/SITE-A/"),
+        "{rec}"
+    );
+    assert_eq!(
+        b.swift()
+            .container("vims-cdr")
+            .await
+            .unwrap()
+            .sync_key
+            .expose(),
+        key,
+        "the pair keeps its key"
+    );
     let at_b = b"written at site-b after failover".to_vec();
-    b.swift().put_object("vims-cdr", "failed-over.txt", at_b.clone(), "text/plain").await.unwrap();
+    b.swift()
+        .put_object("vims-cdr", "failed-over.txt", at_b.clone(), "text/plain")
+        .await
+        .unwrap();
     let start = std::time::Instant::now();
     loop {
         if let Ok(got) = a.swift().get_object("vims-cdr", "failed-over.txt").await {
             assert_eq!(got, at_b);
             break;
         }
-        assert!(start.elapsed() < std::time::Duration::from_secs(10), "b → a sync did not deliver");
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "b → a sync did not deliver"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
-    let names = |l: Vec<lifeboat_openstack::swift::ObjectEntry>| l.into_iter().map(|o| (o.name, o.hash, o.last_modified)).collect::<Vec<_>>();
-    assert_eq!(names(a.swift().list("vims-cdr", "").await.unwrap()), names(b.swift().list("vims-cdr", "").await.unwrap()), "both sides hold the same objects, with the same times");
+    let names = |l: Vec<lifeboat_openstack::swift::ObjectEntry>| {
+        l.into_iter()
+            .map(|o| (o.name, o.hash, o.last_modified))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(a.swift().list("vims-cdr", "").await.unwrap()),
+        names(b.swift().list("vims-cdr", "").await.unwrap()),
+        "both sides hold the same objects, with the same times"
+    );
     env.emu.shutdown().await;
 }
 
@@ -298,13 +517,27 @@ async fn object_data_follows_by_container_sync_and_fails_over_byte_for_byte() {
 async fn prepare_with_a_missing_container_fails_and_stops_the_syncs_it_set() {
     let env = Env::start().await;
     let a = env.acts.client("site-a").unwrap();
-    a.swift().put_object("vims-cdr", "x", b"x".to_vec(), "text/plain").await.unwrap();
-    let p = env.run("option3/prepare", json!({"vnf": "vims", "containers": ["vims-cdr", "no-such-container"]})).await;
+    a.swift()
+        .put_object("vims-cdr", "x", b"x".to_vec(), "text/plain")
+        .await
+        .unwrap();
+    let p = env
+        .run(
+            "option3/prepare",
+            json!({"vnf": "vims", "containers": ["vims-cdr", "no-such-container"]}),
+        )
+        .await;
     assert!(!p.ok());
     let (_, why) = p.first_failure().expect("a failed step");
-    assert!(why.contains("no container \"no-such-container\" at site site-a"), "{why}");
+    assert!(
+        why.contains("no container \"no-such-container\" at site site-a"),
+        "{why}"
+    );
     let info = a.swift().container("vims-cdr").await.unwrap();
-    assert!(info.sync_to.is_empty(), "the sync prepare set was taken back: {info:?}");
+    assert!(
+        info.sync_to.is_empty(),
+        "the sync prepare set was taken back: {info:?}"
+    );
     let meta = a.swift().container_meta("vims-cdr").await.unwrap();
     assert!(!meta.contains_key("lifeboat-sync-by"), "{meta:?}");
     env.emu.shutdown().await;

@@ -25,24 +25,48 @@ async fn scenario(option: &str, profile: &str, seed: u64) {
     let env = Env::start().await;
     let (prod, roles) = production(&env).await;
     let calm = env.counts().await;
-    let first = if option == "option3" { "prepare" } else { "protect" };
-    let last = if option == "option3" { "failover" } else { "recover" };
+    let first = if option == "option3" {
+        "prepare"
+    } else {
+        "protect"
+    };
+    let last = if option == "option3" {
+        "failover"
+    } else {
+        "recover"
+    };
 
     env.faults(&storm::profile(profile, seed));
-    let p = env.run(&format!("{option}/{first}"), json!({"vnf": "vims"})).await;
+    let p = env
+        .run(&format!("{option}/{first}"), json!({"vnf": "vims"}))
+        .await;
     env.emu.clear_faults();
-    assert!(p.ok(), "{option}/{first} under profile {profile} (seed {seed}): {}", p.describe());
+    assert!(
+        p.ok(),
+        "{option}/{first} under profile {profile} (seed {seed}): {}",
+        p.describe()
+    );
     storm::assert_nothing_left(&env, &p, &format!("{option}/{first}")).await;
     storm::assert_site_a_as_after_a_calm_protect(&env, option, &calm).await;
 
     let before_drill = env.counts().await;
     env.faults(&storm::profile(profile, seed + 1));
-    let d = env.run(&format!("{option}/drill"), json!({"vnf": "vims"})).await;
+    let d = env
+        .run(&format!("{option}/drill"), json!({"vnf": "vims"}))
+        .await;
     env.emu.clear_faults();
-    assert!(d.ok(), "{option}/drill under profile {profile} (seed {seed}): {}", d.describe());
+    assert!(
+        d.ok(),
+        "{option}/drill under profile {profile} (seed {seed}): {}",
+        d.describe()
+    );
     storm::assert_nothing_left(&env, &d, &format!("{option}/drill")).await;
     let after_drill = env.counts().await;
-    assert_eq!(storm::without_backups(&after_drill), storm::without_backups(&before_drill), "{option}/drill left resources under profile {profile}");
+    assert_eq!(
+        storm::without_backups(&after_drill),
+        storm::without_backups(&before_drill),
+        "{option}/drill left resources under profile {profile}"
+    );
 
     if option == "option3" {
         // Replication catches up (fast timing: 200 ms lag) before the outage.
@@ -50,9 +74,15 @@ async fn scenario(option: &str, profile: &str, seed: u64) {
     }
     env.emu.set_site_down(Site::A, true);
     env.faults(&storm::profile(profile, seed + 2));
-    let r = env.run(&format!("{option}/{last}"), json!({"vnf": "vims"})).await;
+    let r = env
+        .run(&format!("{option}/{last}"), json!({"vnf": "vims"}))
+        .await;
     env.emu.clear_faults();
-    assert!(r.ok(), "{option}/{last} under profile {profile} (seed {seed}): {}", r.describe());
+    assert!(
+        r.ok(),
+        "{option}/{last} under profile {profile} (seed {seed}): {}",
+        r.describe()
+    );
     storm::assert_nothing_left(&env, &r, &format!("{option}/{last}")).await;
     check_recovered(&env, &r, &prod, &roles, "").await;
     env.emu.shutdown().await;

@@ -112,7 +112,9 @@ mod tests {
         assert!(check_timezone("UTC").is_ok());
         assert!(check_timezone("Paris").is_err());
         assert!(check_timezone("europe/paris").is_err());
-        assert!(check_timezone("Mars/Olympus_Mons").unwrap_err().contains("IANA"));
+        assert!(check_timezone("Mars/Olympus_Mons")
+            .unwrap_err()
+            .contains("IANA"));
         assert!(check_timezone("Asia/Kolkata").is_ok());
     }
 }

@@ -189,10 +189,17 @@ impl Diagnostic {
     /// the renderer cannot draw columns that far.
     pub fn report(&self, sources: &SourceMap) -> miette::Report {
         let f = sources.get(self.loc.file);
-        let drawable = |loc: Loc| loc.file == self.loc.file && line_len_at(&f.text, loc.span.start) <= MAX_DRAWN_LINE && loc.span.end.saturating_sub(loc.span.start) <= MAX_DRAWN_LINE;
+        let drawable = |loc: Loc| {
+            loc.file == self.loc.file
+                && line_len_at(&f.text, loc.span.start) <= MAX_DRAWN_LINE
+                && loc.span.end.saturating_sub(loc.span.start) <= MAX_DRAWN_LINE
+        };
         if !drawable(self.loc) {
             return miette::Report::new(Rendered {
-                message: format!("{} (at {}:{}:{}; the line is too long to show)", self.message, f.path, self.loc.span.line, self.loc.span.col),
+                message: format!(
+                    "{} (at {}:{}:{}; the line is too long to show)",
+                    self.message, f.path, self.loc.span.line, self.loc.span.col
+                ),
                 code: self.kind.code(),
                 severity: match self.severity {
                     Severity::Error => miette::Severity::Error,
@@ -238,8 +245,14 @@ const MAX_DRAWN_LINE: usize = 2000;
 fn line_len_at(text: &str, offset: usize) -> usize {
     let offset = offset.min(text.len());
     let b = text.as_bytes();
-    let start = b[..offset].iter().rposition(|c| *c == b'\n').map_or(0, |i| i + 1);
-    let end = b[offset..].iter().position(|c| *c == b'\n').map_or(b.len(), |i| offset + i);
+    let start = b[..offset]
+        .iter()
+        .rposition(|c| *c == b'\n')
+        .map_or(0, |i| i + 1);
+    let end = b[offset..]
+        .iter()
+        .position(|c| *c == b'\n')
+        .map_or(b.len(), |i| offset + i);
     end - start
 }
 

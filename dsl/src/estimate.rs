@@ -166,7 +166,13 @@ impl Latencies {
     pub fn of_at(&self, action: &str, site: Option<&str>) -> (u64, Option<MeasuredUse>) {
         if !self.pinned.contains(action) {
             if let Some((s, m)) = site.and_then(|s| Some((s, self.measured.get(action)?.get(s)?))) {
-                return (m.median_ms, Some(MeasuredUse { site: s.to_string(), samples: m.samples }));
+                return (
+                    m.median_ms,
+                    Some(MeasuredUse {
+                        site: s.to_string(),
+                        samples: m.samples,
+                    }),
+                );
             }
         }
         (self.of(action), None)
@@ -269,7 +275,9 @@ pub fn estimate(plan: &Plan, lat: &Latencies, known: &Known, assumed_fanout: u32
     e.critical(&plan.body, &mut critical);
     let mut steps = BTreeMap::new();
     for n in &plan.nodes {
-        let Some(&s) = e.start.get(&n.id) else { continue };
+        let Some(&s) = e.start.get(&n.id) else {
+            continue;
+        };
         let d = e.dur[&n.id];
         let count = e.counts.get(&n.id).copied();
         steps.insert(
@@ -288,7 +296,10 @@ pub fn estimate(plan: &Plan, lat: &Latencies, known: &Known, assumed_fanout: u32
         assumed_fanout: e.assumed,
         latencies: lat.clone(),
         steps,
-        critical_path: critical.iter().map(|id| plan.node(*id).name.clone()).collect(),
+        critical_path: critical
+            .iter()
+            .map(|id| plan.node(*id).name.clone())
+            .collect(),
         quiesce: e.quiesce,
         total_ms: total,
     }
@@ -374,7 +385,10 @@ impl Est<'_> {
                 let method = method_name(plan, &q.method);
                 let site = expr_site(plan, &q.targets, 0);
                 let (freeze, thaw) = match method.as_deref().and_then(|m| plan.quiesce_method(m)) {
-                    Some(m) => (self.lat.of_at(&m.freeze, site.as_deref()).0, self.lat.of_at(&m.thaw, site.as_deref()).0),
+                    Some(m) => (
+                        self.lat.of_at(&m.freeze, site.as_deref()).0,
+                        self.lat.of_at(&m.thaw, site.as_deref()).0,
+                    ),
                     None => (self.lat.default_ms, self.lat.default_ms),
                 };
                 let groups = match self.known.groups.get(&id) {
@@ -432,8 +446,14 @@ impl Est<'_> {
 
     /// The longest chain of a block, descending into block nodes on it.
     fn critical(&self, ids: &[StepId], out: &mut Vec<StepId>) {
-        let end = |id: &StepId| self.start.get(id).copied().unwrap_or(0) + self.dur.get(id).copied().unwrap_or(0);
-        let Some(mut cur) = ids.iter().copied().max_by_key(|id| (end(id), std::cmp::Reverse(id.0))) else {
+        let end = |id: &StepId| {
+            self.start.get(id).copied().unwrap_or(0) + self.dur.get(id).copied().unwrap_or(0)
+        };
+        let Some(mut cur) = ids
+            .iter()
+            .copied()
+            .max_by_key(|id| (end(id), std::cmp::Reverse(id.0)))
+        else {
             return;
         };
         let mut chain = vec![cur];
@@ -446,7 +466,12 @@ impl Est<'_> {
                 .iter()
                 .map(|d| d.on)
                 .filter(|d| ids.contains(d) && end(d) == s)
-                .max_by_key(|d| (self.dur.get(d).copied().unwrap_or(0), std::cmp::Reverse(d.0)));
+                .max_by_key(|d| {
+                    (
+                        self.dur.get(d).copied().unwrap_or(0),
+                        std::cmp::Reverse(d.0),
+                    )
+                });
             match prev {
                 Some(p) => {
                     chain.push(p);
@@ -497,7 +522,14 @@ fn expr_site(plan: &Plan, e: &Expr, depth: u32) -> Option<String> {
     }
     match e {
         Expr::Str(s) => Some(s.clone()),
-        Expr::Param(p) => plan.params.iter().find(|x| &x.name == p)?.default.as_ref()?.as_str().map(str::to_string),
+        Expr::Param(p) => plan
+            .params
+            .iter()
+            .find(|x| &x.name == p)?
+            .default
+            .as_ref()?
+            .as_str()
+            .map(str::to_string),
         Expr::Step(id) => node_site(plan, *id, depth + 1),
         Expr::Field(inner, _) => expr_site(plan, inner, depth + 1),
         Expr::LoopVar(f) => match &plan.nodes.get(f.index())?.kind {
@@ -540,7 +572,11 @@ pub fn order_names(plan: &Plan, e: &Expr) -> Vec<String> {
             .find(|x| &x.name == p)
             .and_then(|x| x.default.as_ref())
             .and_then(|v| v.as_array())
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect()
+            })
             .unwrap_or_default(),
         _ => Vec::new(),
     }
@@ -566,18 +602,27 @@ mod tests {
     #[test]
     fn spread_gives_the_remainder_to_the_first_groups() {
         let g = spread(7, &["db".into(), "app".into(), "lb".into()]);
-        assert_eq!(g, vec![("db".into(), 3), ("app".into(), 2), ("lb".into(), 2)]);
+        assert_eq!(
+            g,
+            vec![("db".into(), 3), ("app".into(), 2), ("lb".into(), 2)]
+        );
         assert_eq!(spread(2, &[]), vec![("*".to_string(), 2)]);
     }
 
     #[test]
     fn option1_protect_with_unit_latencies() {
         use crate::{bundled, compiler, loader::BundledLoader, params};
-        let c = compiler::compile(bundled::resolve("option1/protect").unwrap(), &BundledLoader).unwrap();
+        let c = compiler::compile(bundled::resolve("option1/protect").unwrap(), &BundledLoader)
+            .unwrap();
         let plan = c.plan(None).unwrap();
         let v = params::bind(plan, &["vnf=ims".to_string()]).unwrap();
         let bound = params::apply(plan, &v);
-        let lat = Latencies { default_ms: 1_000, approve_ms: 0, actions: BTreeMap::new(), ..Latencies::default() };
+        let lat = Latencies {
+            default_ms: 1_000,
+            approve_ms: 0,
+            actions: BTreeMap::new(),
+            ..Latencies::default()
+        };
         let e = estimate(&bound, &lat, &Known::default(), 3);
         // servers → volumes → grp (3s); quiesce: 3 freezes, snap, 3 thaws (7s);
         // loop of 3 in one wave: tmp → b → rec (3s); the manifest (1s).
@@ -585,13 +630,23 @@ mod tests {
         let q = &e.quiesce[0];
         assert_eq!(q.window_ms, 7_000);
         assert!(!q.exceeds_within);
-        let w: Vec<(&str, u32, u64)> = q.groups.iter().map(|g| (g.group.as_str(), g.targets, g.window_ms)).collect();
+        let w: Vec<(&str, u32, u64)> = q
+            .groups
+            .iter()
+            .map(|g| (g.group.as_str(), g.targets, g.window_ms))
+            .collect();
         assert_eq!(w, [("db", 1, 7_000), ("app", 1, 5_000), ("lb", 1, 3_000)]);
         assert_eq!(e.steps["b"].start_ms, 11_000);
-        let lp = bound.nodes.iter().find(|n| matches!(n.kind, NodeKind::ForEach(_))).unwrap();
+        let lp = bound
+            .nodes
+            .iter()
+            .find(|n| matches!(n.kind, NodeKind::ForEach(_)))
+            .unwrap();
         assert_eq!(e.steps[&lp.name].count, Some(3));
         assert_eq!(e.steps[&lp.name].count_resolved, Some(false));
-        assert!(e.critical_path.starts_with(&["servers".into(), "volumes".into(), "grp".into()]));
+        assert!(e
+            .critical_path
+            .starts_with(&["servers".into(), "volumes".into(), "grp".into()]));
         assert!(e.is_critical("snap") && e.is_critical("rec") && !e.is_critical("nonexistent"));
 
         // A resolved loop of 9 items, parallel 4: three waves.
@@ -604,7 +659,11 @@ mod tests {
 
     #[test]
     fn measured_figures_apply_where_the_site_is_known_and_files_pin_theirs() {
-        let c = crate::compiler::compile(crate::bundled::resolve("option1/protect").unwrap(), &crate::loader::BundledLoader).unwrap();
+        let c = crate::compiler::compile(
+            crate::bundled::resolve("option1/protect").unwrap(),
+            &crate::loader::BundledLoader,
+        )
+        .unwrap();
         let plan = c.plan(None).unwrap();
         let v = crate::params::bind(plan, &["vnf=ims".to_string()]).unwrap();
         let bound = crate::params::apply(plan, &v);
@@ -614,13 +673,31 @@ mod tests {
         assert_eq!(site_hint(&bound, b).as_deref(), Some("site-a"));
         assert_eq!(site_hint(&bound, servers).as_deref(), Some("site-a"));
         let mut m: BTreeMap<String, BTreeMap<String, Measured>> = BTreeMap::new();
-        m.entry("cinder.backup".into()).or_default().insert("site-a".into(), Measured { median_ms: 7_000, samples: 5 });
-        m.entry("nova.find_servers".into()).or_default().insert("site-b".into(), Measured { median_ms: 9_999, samples: 2 });
+        m.entry("cinder.backup".into()).or_default().insert(
+            "site-a".into(),
+            Measured {
+                median_ms: 7_000,
+                samples: 5,
+            },
+        );
+        m.entry("nova.find_servers".into()).or_default().insert(
+            "site-b".into(),
+            Measured {
+                median_ms: 9_999,
+                samples: 2,
+            },
+        );
         let lat = Latencies::default().with_measured(m.clone());
         let e = estimate(&bound, &lat, &Known::default(), 6);
         let sb = &e.steps["b"];
         assert_eq!(sb.end_ms - sb.start_ms, 7_000);
-        assert_eq!(sb.measured, Some(MeasuredUse { site: "site-a".into(), samples: 5 }));
+        assert_eq!(
+            sb.measured,
+            Some(MeasuredUse {
+                site: "site-a".into(),
+                samples: 5
+            })
+        );
         // Measured at another site only: the table's figure.
         assert_eq!(e.steps["servers"].end_ms - e.steps["servers"].start_ms, 500);
         assert_eq!(e.steps["servers"].measured, None);
@@ -628,7 +705,11 @@ mod tests {
         assert!(e.total_ms < base.total_ms);
         // A latency file's figure wins over the history.
         let pinned = Latencies::default()
-            .overridden_by(LatencyOverrides { default_ms: None, approve_ms: None, actions: [("cinder.backup".to_string(), 1_234)].into() })
+            .overridden_by(LatencyOverrides {
+                default_ms: None,
+                approve_ms: None,
+                actions: [("cinder.backup".to_string(), 1_234)].into(),
+            })
             .with_measured(m);
         let e = estimate(&bound, &pinned, &Known::default(), 6);
         assert_eq!(e.steps["b"].end_ms - e.steps["b"].start_ms, 1_234);

@@ -268,7 +268,11 @@ impl Printer<'_> {
                     expr(&q.targets),
                     q.by.name,
                     expr(&q.order),
-                    if q.one_at_a_time { " one at a time" } else { "" },
+                    if q.one_at_a_time {
+                        " one at a time"
+                    } else {
+                        ""
+                    },
                     q.within.text
                 ));
                 for attr in &q.attrs {

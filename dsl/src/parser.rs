@@ -23,11 +23,21 @@ pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
         let (line, col) = src.line_col(at);
         return Err(vec![Diagnostic::new(
             Kind::TooDeep,
-            Loc { file, span: Span { start: at, end: at + 1, line, col } },
+            Loc {
+                file,
+                span: Span {
+                    start: at,
+                    end: at + 1,
+                    line,
+                    col,
+                },
+            },
             format!("blocks, brackets and `not` nest more than {MAX_NESTING} levels deep here"),
             "too deep",
         )
-        .help("split the runbook into procedures, or the condition into steps")]);
+        .help(
+            "split the runbook into procedures, or the condition into steps",
+        )]);
     }
     let mut pairs = match Grammar::parse(Rule::file, &src.text) {
         Ok(p) => p,
@@ -817,7 +827,10 @@ impl<'s> Builder<'s> {
                 .help("split a long chain of `and`/`or` into steps, or bind part of it to a name"),
             );
             dismantle(e);
-            return Expr { kind: ExprKind::Bool(false), loc };
+            return Expr {
+                kind: ExprKind::Bool(false),
+                loc,
+            };
         }
         e
     }
@@ -1086,8 +1099,15 @@ mod tests {
 
     #[test]
     fn nesting_is_bounded_before_the_parser_descends() {
-        assert_eq!(too_deep("runbook r \"t\" { x = a.b(\"{c} {d}\") # ((((\n }"), None);
-        let deep = format!("{}{}", "(".repeat(MAX_NESTING + 1), ")".repeat(MAX_NESTING + 1));
+        assert_eq!(
+            too_deep("runbook r \"t\" { x = a.b(\"{c} {d}\") # ((((\n }"),
+            None
+        );
+        let deep = format!(
+            "{}{}",
+            "(".repeat(MAX_NESTING + 1),
+            ")".repeat(MAX_NESTING + 1)
+        );
         assert_eq!(too_deep(&deep), Some(MAX_NESTING));
         let nots = format!("when {} b", "not ".repeat(MAX_NESTING + 1));
         assert!(too_deep(&nots).is_some());

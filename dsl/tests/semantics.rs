@@ -501,12 +501,18 @@ fn quiesce_one_at_a_time_is_kept_through_plan_and_fmt() {
     let json = serde_json::to_string(&p).unwrap();
     assert!(json.contains("\"one_at_a_time\":true"), "{json}");
     let formatted = lifeboat_dsl::fmt::format("t.dr", &strict).expect("formats");
-    assert!(formatted.contains("in [\"db\", \"lb\"] one at a time via pause within 1m"), "{formatted}");
+    assert!(
+        formatted.contains("in [\"db\", \"lb\"] one at a time via pause within 1m"),
+        "{formatted}"
+    );
 
     let grouped = strict.replace(" one at a time", "");
     let p = clean(&grouped);
     assert!(!scope(&p).one_at_a_time);
-    assert!(!serde_json::to_string(&p).unwrap().contains("one_at_a_time"), "absent when false");
+    assert!(
+        !serde_json::to_string(&p).unwrap().contains("one_at_a_time"),
+        "absent when false"
+    );
 
     // A misspelt clause is a syntax error, not a silent change of meaning.
     let c = compile(&strict.replace("one at a time", "one at time"));

@@ -37,44 +37,106 @@ impl Cli {
             _ => {
                 let exe = std::env::current_exe().expect("test executable path");
                 // target/<profile>/deps/real_openstack-HASH -> target/<profile>/lifeboat
-                exe.parent().and_then(Path::parent).expect("target/<profile>").join("lifeboat")
+                exe.parent()
+                    .and_then(Path::parent)
+                    .expect("target/<profile>")
+                    .join("lifeboat")
             }
         };
-        assert!(bin.is_file(), "{} not found: build it first (`cargo build -p lifeboat`) or set LIFEBOAT_BIN", bin.display());
-        let built = std::fs::metadata(&bin).and_then(|m| m.modified()).expect("binary mtime");
-        let repo = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf();
-        if let Some((newer, _)) = ["engine", "dsl", "stdlib", "workflows"].iter().filter_map(|d| newest_source(&repo.join(d))).find(|(_, t)| *t > built) {
-            panic!("{} is older than {}: rebuild it (`cargo build -p lifeboat`)", bin.display(), newer.display());
+        assert!(
+            bin.is_file(),
+            "{} not found: build it first (`cargo build -p lifeboat`) or set LIFEBOAT_BIN",
+            bin.display()
+        );
+        let built = std::fs::metadata(&bin)
+            .and_then(|m| m.modified())
+            .expect("binary mtime");
+        let repo = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("repo root")
+            .to_path_buf();
+        if let Some((newer, _)) = ["engine", "dsl", "stdlib", "workflows"]
+            .iter()
+            .filter_map(|d| newest_source(&repo.join(d)))
+            .find(|(_, t)| *t > built)
+        {
+            panic!(
+                "{} is older than {}: rebuild it (`cargo build -p lifeboat`)",
+                bin.display(),
+                newer.display()
+            );
         }
-        Cli { bin, clouds_yaml: base.join("clouds.yaml"), state: tempfile::tempdir().expect("state dir") }
+        Cli {
+            bin,
+            clouds_yaml: base.join("clouds.yaml"),
+            state: tempfile::tempdir().expect("state dir"),
+        }
     }
 
     /// `lifeboat run RUNBOOK --cloud real --confirm --state-dir S --param k=v…`
     pub fn run(&self, runbook: &str, params: &[(&str, &str)]) -> CliRun {
         let before = self.run_dirs();
         let mut c = Command::new(&self.bin);
-        c.arg("run").arg(runbook).args(["--cloud", "real", "--confirm", "--state-dir"]).arg(self.state.path());
+        c.arg("run")
+            .arg(runbook)
+            .args(["--cloud", "real", "--confirm", "--state-dir"])
+            .arg(self.state.path());
         for (k, v) in params {
             c.arg("--param").arg(format!("{k}={v}"));
         }
-        c.env("OS_CLIENT_CONFIG_FILE", &self.clouds_yaml).env("NO_COLOR", "1");
+        c.env("OS_CLIENT_CONFIG_FILE", &self.clouds_yaml)
+            .env("NO_COLOR", "1");
         for k in ["OS_CLOUD", "OS_AUTH_URL", "XDG_STATE_HOME"] {
             c.env_remove(k);
         }
-        let what = format!("lifeboat run {runbook} {}", params.iter().map(|(k, v)| format!("--param {k}={v}")).collect::<Vec<_>>().join(" "));
+        let what = format!(
+            "lifeboat run {runbook} {}",
+            params
+                .iter()
+                .map(|(k, v)| format!("--param {k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
         let t = Instant::now();
-        let out = c.output().unwrap_or_else(|e| panic!("{what}: cannot start {}: {e}", self.bin.display()));
+        let out = c
+            .output()
+            .unwrap_or_else(|e| panic!("{what}: cannot start {}: {e}", self.bin.display()));
         let secs = t.elapsed().as_secs_f64();
-        let output = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-        let new: Vec<PathBuf> = self.run_dirs().into_iter().filter(|d| !before.contains(d)).collect();
-        assert_eq!(new.len(), 1, "{what}: expected one new run directory, got {new:?}\n{output}");
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let new: Vec<PathBuf> = self
+            .run_dirs()
+            .into_iter()
+            .filter(|d| !before.contains(d))
+            .collect();
+        assert_eq!(
+            new.len(),
+            1,
+            "{what}: expected one new run directory, got {new:?}\n{output}"
+        );
         eprintln!("{what}: exit {:?} in {secs:.1}s", out.status.code());
-        CliRun { what, code: out.status.code(), output, run_dir: new[0].clone(), secs }
+        CliRun {
+            what,
+            code: out.status.code(),
+            output,
+            run_dir: new[0].clone(),
+            secs,
+        }
     }
 
     fn run_dirs(&self) -> Vec<PathBuf> {
         let runs = self.state.path().join("runs");
-        let mut v: Vec<PathBuf> = std::fs::read_dir(&runs).map(|r| r.filter_map(|e| e.ok()).map(|e| e.path()).filter(|p| p.is_dir()).collect()).unwrap_or_default();
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&runs)
+            .map(|r| {
+                r.filter_map(|e| e.ok())
+                    .map(|e| e.path())
+                    .filter(|p| p.is_dir())
+                    .collect()
+            })
+            .unwrap_or_default();
         v.sort();
         v
     }
@@ -84,8 +146,15 @@ impl CliRun {
     /// Exit 0 and a report that says succeeded; else panics with the output.
     pub fn assert_succeeded(&self) -> &Self {
         assert_eq!(self.code, Some(0), "{} failed:\n{}", self.what, self.output);
-        let report: Value = serde_json::from_slice(&std::fs::read(self.run_dir.join("report.json")).expect("report.json")).expect("report.json parses");
-        assert_eq!(report["outcome"]["outcome"], "succeeded", "{}: {report}", self.what);
+        let report: Value = serde_json::from_slice(
+            &std::fs::read(self.run_dir.join("report.json")).expect("report.json"),
+        )
+        .expect("report.json parses");
+        assert_eq!(
+            report["outcome"]["outcome"], "succeeded",
+            "{}: {report}",
+            self.what
+        );
         self
     }
 
@@ -96,14 +165,21 @@ impl CliRun {
         let instances: Vec<String> = records
             .iter()
             .filter_map(|r| match r {
-                Record::StepIntent { instance, call, .. } if call.action == action => Some(instance.clone()),
+                Record::StepIntent { instance, call, .. } if call.action == action => {
+                    Some(instance.clone())
+                }
                 _ => None,
             })
             .collect();
         records
             .into_iter()
             .filter_map(|r| match r {
-                Record::StepOutcome { instance, value: Some(v), error: None, .. } if instances.contains(&instance) => Some((instance, v)),
+                Record::StepOutcome {
+                    instance,
+                    value: Some(v),
+                    error: None,
+                    ..
+                } if instances.contains(&instance) => Some((instance, v)),
                 _ => None,
             })
             .collect()
@@ -115,14 +191,19 @@ fn newest_source(dir: &Path) -> Option<(PathBuf, SystemTime)> {
     let mut best: Option<(PathBuf, SystemTime)> = None;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
                 if p.file_name().is_some_and(|n| n != "target" && n != "fuzz") {
                     stack.push(p);
                 }
-            } else if p.extension().is_some_and(|x| x == "rs" || x == "dr" || x == "pest" || x == "toml") {
+            } else if p
+                .extension()
+                .is_some_and(|x| x == "rs" || x == "dr" || x == "pest" || x == "toml")
+            {
                 if let Ok(t) = e.metadata().and_then(|m| m.modified()) {
                     if best.as_ref().map(|(_, b)| t > *b).unwrap_or(true) {
                         best = Some((p, t));

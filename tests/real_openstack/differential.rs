@@ -34,8 +34,23 @@ struct Step {
     capture: &'static [(&'static str, &'static str)],
 }
 
-fn step(name: &'static str, service: &'static str, method: &'static str, path: &'static str, mv: Option<&'static str>) -> Step {
-    Step { name, service, method, path, mv, body: None, wait: None, capture: &[] }
+fn step(
+    name: &'static str,
+    service: &'static str,
+    method: &'static str,
+    path: &'static str,
+    mv: Option<&'static str>,
+) -> Step {
+    Step {
+        name,
+        service,
+        method,
+        path,
+        mv,
+        body: None,
+        wait: None,
+        capture: &[],
+    }
 }
 impl Step {
     fn body(mut self, b: Value) -> Self {
@@ -133,22 +148,53 @@ struct Side {
 }
 
 async fn login(name: &'static str, keystone: &str, region: &str) -> Side {
-    let http = reqwest::Client::builder().timeout(Duration::from_secs(60)).build().unwrap();
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
     let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "operator", "domain": {"name": "Default"}, "password": "lifeboat"}}}, "scope": {"project": {"name": "vnf-ops", "domain": {"name": "Default"}}}}});
-    let r = http.post(format!("{}/auth/tokens", keystone.trim_end_matches('/'))).json(&body).send().await.unwrap_or_else(|e| panic!("{name}: keystone: {e}"));
+    let r = http
+        .post(format!("{}/auth/tokens", keystone.trim_end_matches('/')))
+        .json(&body)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("{name}: keystone: {e}"));
     let login = observe(r).await;
     assert_eq!(login.status, 201, "{name}: token: {}", login.body);
-    let token = login.headers.get("x-subject-token").cloned().unwrap_or_default();
-    let token = if token == "<present>" { String::new() } else { token };
+    let token = login
+        .headers
+        .get("x-subject-token")
+        .cloned()
+        .unwrap_or_default();
+    let token = if token == "<present>" {
+        String::new()
+    } else {
+        token
+    };
     let mut endpoints = BTreeMap::new();
     for svc in login.body["token"]["catalog"].as_array().unwrap() {
         for ep in svc["endpoints"].as_array().unwrap() {
-            if ep["interface"] == "public" && (ep["region_id"] == region || ep["region"] == region) {
-                endpoints.insert(svc["type"].as_str().unwrap().to_string(), ep["url"].as_str().unwrap().trim_end_matches('/').to_string());
+            if ep["interface"] == "public" && (ep["region_id"] == region || ep["region"] == region)
+            {
+                endpoints.insert(
+                    svc["type"].as_str().unwrap().to_string(),
+                    ep["url"]
+                        .as_str()
+                        .unwrap()
+                        .trim_end_matches('/')
+                        .to_string(),
+                );
             }
         }
     }
-    Side { name, http, token, endpoints, vars: BTreeMap::new(), login }
+    Side {
+        name,
+        http,
+        token,
+        endpoints,
+        vars: BTreeMap::new(),
+        login,
+    }
 }
 
 const HEADERS_BY_VALUE: &[&str] = &["openstack-api-version", "x-openstack-nova-api-version"];
@@ -165,17 +211,43 @@ async fn observe(r: reqwest::Response) -> Obs {
     for h in HEADERS_BY_PRESENCE {
         if let Some(v) = r.headers().get(*h) {
             // The token itself is needed by the caller; other values differ by nature.
-            headers.insert(h.to_string(), if *h == "x-subject-token" { v.to_str().unwrap_or("").to_string() } else { "<present>".into() });
+            headers.insert(
+                h.to_string(),
+                if *h == "x-subject-token" {
+                    v.to_str().unwrap_or("").to_string()
+                } else {
+                    "<present>".into()
+                },
+            );
         }
     }
     if let Some(ct) = r.headers().get("content-type") {
-        headers.insert("content-type".into(), ct.to_str().unwrap_or("").split(';').next().unwrap_or("").trim().to_ascii_lowercase());
+        headers.insert(
+            "content-type".into(),
+            ct.to_str()
+                .unwrap_or("")
+                .split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase(),
+        );
     }
     let bytes = r.bytes().await.unwrap_or_default();
-    let body: Value = if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(format!("<non-JSON body, {} bytes>", bytes.len()))) };
+    let body: Value = if bytes.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(format!("<non-JSON body, {} bytes>", bytes.len())))
+    };
     let mut shape = BTreeMap::new();
     shape_of(&body, "", &mut shape);
-    Obs { status, headers, shape, body }
+    Obs {
+        status,
+        headers,
+        shape,
+        body,
+    }
 }
 
 fn type_of(v: &Value) -> &'static str {
@@ -192,7 +264,11 @@ fn type_of(v: &Value) -> &'static str {
 /// Field path -> JSON type; list items share the path `[]` (types merged
 /// as `a|b`). Metadata maps keep their keys (they are data we set alike).
 fn shape_of(v: &Value, path: &str, out: &mut BTreeMap<String, String>) {
-    let here = if path.is_empty() { "$".to_string() } else { path.to_string() };
+    let here = if path.is_empty() {
+        "$".to_string()
+    } else {
+        path.to_string()
+    };
     let t = type_of(v).to_string();
     let merged = match out.get(&here) {
         Some(old) if !old.split('|').any(|x| x == t) => {
@@ -229,21 +305,36 @@ fn subst(s: &str, vars: &BTreeMap<String, String>) -> String {
 
 impl Side {
     async fn send(&self, st: &Step) -> Obs {
-        let base = self.endpoints.get(st.service).unwrap_or_else(|| panic!("{}: no {} endpoint in region site-b: {:?}", self.name, st.service, self.endpoints));
+        let base = self.endpoints.get(st.service).unwrap_or_else(|| {
+            panic!(
+                "{}: no {} endpoint in region site-b: {:?}",
+                self.name, st.service, self.endpoints
+            )
+        });
         let url = format!("{base}/{}", subst(st.path, &self.vars));
         let method = reqwest::Method::from_bytes(st.method.as_bytes()).unwrap();
-        let mut rq = self.http.request(method, &url).header("X-Auth-Token", &self.token).header("Accept", "application/json");
+        let mut rq = self
+            .http
+            .request(method, &url)
+            .header("X-Auth-Token", &self.token)
+            .header("Accept", "application/json");
         if let Some(mv) = st.mv {
             rq = rq.header("OpenStack-API-Version", mv);
             if mv.starts_with("compute ") {
-                rq = rq.header("X-OpenStack-Nova-API-Version", mv.trim_start_matches("compute "));
+                rq = rq.header(
+                    "X-OpenStack-Nova-API-Version",
+                    mv.trim_start_matches("compute "),
+                );
             }
         }
         if let Some(b) = &st.body {
             let text = subst(&b.to_string(), &self.vars);
             rq = rq.header("Content-Type", "application/json").body(text);
         }
-        let r = rq.send().await.unwrap_or_else(|e| panic!("{}: {} {url}: {e}", self.name, st.method));
+        let r = rq
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{}: {} {url}: {e}", self.name, st.method));
         observe(r).await
     }
 
@@ -258,16 +349,36 @@ impl Side {
                     if got == want {
                         break o;
                     }
-                    assert!(!got.to_ascii_lowercase().starts_with("error"), "{}: {} went {got}: {}", self.name, st.name, o.body);
-                    assert!(Instant::now() < deadline, "{}: {} never reached {want} (last {got})", self.name, st.name);
+                    assert!(
+                        !got.to_ascii_lowercase().starts_with("error"),
+                        "{}: {} went {got}: {}",
+                        self.name,
+                        st.name,
+                        o.body
+                    );
+                    assert!(
+                        Instant::now() < deadline,
+                        "{}: {} never reached {want} (last {got})",
+                        self.name,
+                        st.name
+                    );
                     tokio::time::sleep(Duration::from_millis(500)).await;
                 }
                 None => break o,
             }
         };
         for (var, ptr) in st.capture {
-            let v = obs.body.pointer(ptr).map(|v| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()));
-            let v = v.unwrap_or_else(|| panic!("{}: {}: nothing at {ptr} in {}", self.name, st.name, obs.body));
+            let v = obs.body.pointer(ptr).map(|v| {
+                v.as_str()
+                    .map(str::to_string)
+                    .unwrap_or_else(|| v.to_string())
+            });
+            let v = v.unwrap_or_else(|| {
+                panic!(
+                    "{}: {}: nothing at {ptr} in {}",
+                    self.name, st.name, obs.body
+                )
+            });
             self.vars.insert(var.to_string(), v);
         }
         obs
@@ -285,16 +396,39 @@ struct Diff {
 }
 
 fn compare(step: &str, real: &Obs, emu: &Obs, out: &mut Vec<Diff>) {
-    let d = |kind: &str, path: &str, r: &str, e: &str| Diff { step: step.into(), kind: kind.into(), path: path.into(), real: r.into(), emulator: e.into() };
+    let d = |kind: &str, path: &str, r: &str, e: &str| Diff {
+        step: step.into(),
+        kind: kind.into(),
+        path: path.into(),
+        real: r.into(),
+        emulator: e.into(),
+    };
     if real.status != emu.status {
-        out.push(d("status", "-", &real.status.to_string(), &emu.status.to_string()));
+        out.push(d(
+            "status",
+            "-",
+            &real.status.to_string(),
+            &emu.status.to_string(),
+        ));
     }
     let hk: BTreeSet<&String> = real.headers.keys().chain(emu.headers.keys()).collect();
     for k in hk {
-        let (r, e) = (real.headers.get(k).map(String::as_str), emu.headers.get(k).map(String::as_str));
-        let (r, e) = if k == "x-subject-token" { (r.map(|_| "<present>"), e.map(|_| "<present>")) } else { (r, e) };
+        let (r, e) = (
+            real.headers.get(k).map(String::as_str),
+            emu.headers.get(k).map(String::as_str),
+        );
+        let (r, e) = if k == "x-subject-token" {
+            (r.map(|_| "<present>"), e.map(|_| "<present>"))
+        } else {
+            (r, e)
+        };
         if r != e {
-            out.push(d("header", k, r.unwrap_or("<absent>"), e.unwrap_or("<absent>")));
+            out.push(d(
+                "header",
+                k,
+                r.unwrap_or("<absent>"),
+                e.unwrap_or("<absent>"),
+            ));
         }
     }
     let pk: BTreeSet<&String> = real.shape.keys().chain(emu.shape.keys()).collect();
@@ -311,28 +445,42 @@ fn compare(step: &str, real: &Obs, emu: &Obs, out: &mut Vec<Diff>) {
 /// Allow-list entries: lines `- \`step\` \`kind\` \`path\` reason`. `*` as
 /// step matches any step; a path ending in `*` matches by prefix.
 fn allowlist() -> Vec<(String, String, String)> {
-    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("real-openstack/differential-allowlist.md");
+    let p = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("real-openstack/differential-allowlist.md");
     let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
     text.lines()
         .filter(|l| l.starts_with("- `"))
         .map(|l| {
             let parts: Vec<&str> = l.split('`').collect();
-            assert!(parts.len() >= 7, "allow-list line not `step` `kind` `path`: {l}");
-            (parts[1].to_string(), parts[3].to_string(), parts[5].to_string())
+            assert!(
+                parts.len() >= 7,
+                "allow-list line not `step` `kind` `path`: {l}"
+            );
+            (
+                parts[1].to_string(),
+                parts[3].to_string(),
+                parts[5].to_string(),
+            )
         })
         .collect()
 }
 
 fn allowed(d: &Diff, list: &[(String, String, String)]) -> Option<usize> {
     list.iter().position(|(s, k, p)| {
-        (s == "*" || s == &d.step) && k == &d.kind && (p == &d.path || (p.ends_with('*') && d.path.starts_with(p.trim_end_matches('*'))))
+        (s == "*" || s == &d.step)
+            && k == &d.kind
+            && (p == &d.path || (p.ends_with('*') && d.path.starts_with(p.trim_end_matches('*'))))
     })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn emulator_answers_like_real_openstack() {
-    let Some(stack) = stack_or_skip().await else { return };
-    let emu = Emulator::start(EmulatorConfig::fast()).await.expect("emulator starts");
+    let Some(stack) = stack_or_skip().await else {
+        return;
+    };
+    let emu = Emulator::start(EmulatorConfig::fast())
+        .await
+        .expect("emulator starts");
     let mut real = login("real", "http://127.0.0.1:5000/v3", "site-b").await;
     let mut fake = login("emulator", &emu.keystone_url(), "site-b").await;
 
@@ -351,7 +499,11 @@ async fn emulator_answers_like_real_openstack() {
             "real": {"status": r.status, "headers": r.headers, "shape": r.shape},
             "emulator": {"status": e.status, "headers": e.headers, "shape": e.shape}}));
     }
-    eprintln!("differential: {} steps on both sides in {:.1}s", record.len(), t0.elapsed().as_secs_f64());
+    eprintln!(
+        "differential: {} steps on both sides in {:.1}s",
+        record.len(),
+        t0.elapsed().as_secs_f64()
+    );
 
     let list = allowlist();
     let mut used = vec![false; list.len()];
@@ -362,19 +514,44 @@ async fn emulator_answers_like_real_openstack() {
             None => unexplained.push(d.clone()),
         }
     }
-    let stale: Vec<String> = list.iter().zip(&used).filter(|(_, u)| !**u).map(|(e, _)| format!("{} {} {}", e.0, e.1, e.2)).collect();
-    let to_json = |v: &[Diff]| v.iter().map(|d| json!({"step": d.step, "kind": d.kind, "path": d.path, "real": d.real, "emulator": d.emulator})).collect::<Vec<_>>();
+    let stale: Vec<String> = list
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| !**u)
+        .map(|(e, _)| format!("{} {} {}", e.0, e.1, e.2))
+        .collect();
+    let to_json = |v: &[Diff]| {
+        v.iter().map(|d| json!({"step": d.step, "kind": d.kind, "path": d.path, "real": d.real, "emulator": d.emulator})).collect::<Vec<_>>()
+    };
     let mut report = Map::new();
     report.insert("differences".into(), Value::Array(to_json(&diffs)));
     report.insert("unexplained".into(), Value::Array(to_json(&unexplained)));
     report.insert("stale_allowlist_entries".into(), json!(stale));
     report.insert("steps".into(), Value::Array(record));
-    std::fs::write(stack.base.join("differential.json"), serde_json::to_vec_pretty(&Value::Object(report)).unwrap()).unwrap();
-    eprintln!("differential: {} differences, {} allowed, {} unexplained; {} stale allow-list entries", diffs.len(), diffs.len() - unexplained.len(), unexplained.len(), stale.len());
+    std::fs::write(
+        stack.base.join("differential.json"),
+        serde_json::to_vec_pretty(&Value::Object(report)).unwrap(),
+    )
+    .unwrap();
+    eprintln!(
+        "differential: {} differences, {} allowed, {} unexplained; {} stale allow-list entries",
+        diffs.len(),
+        diffs.len() - unexplained.len(),
+        unexplained.len(),
+        stale.len()
+    );
     for s in &stale {
         eprintln!("  stale allow-list entry (no longer differs): {s}");
     }
     emu.shutdown().await;
-    let lines: Vec<String> = unexplained.iter().map(|d| format!("- `{}` `{}` `{}` real={} emulator={}", d.step, d.kind, d.path, d.real, d.emulator)).collect();
+    let lines: Vec<String> = unexplained
+        .iter()
+        .map(|d| {
+            format!(
+                "- `{}` `{}` `{}` real={} emulator={}",
+                d.step, d.kind, d.path, d.real, d.emulator
+            )
+        })
+        .collect();
     assert!(unexplained.is_empty(), "differences between real OpenStack and the emulator that the allow-list does not explain ({}):\n{}", unexplained.len(), lines.join("\n"));
 }

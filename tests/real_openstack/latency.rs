@@ -15,10 +15,22 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn client_latency_per_call() {
-    let Some(stack) = stack_or_skip().await else { return };
-    let cloud = || stack.loader().load(Some("real-site-b")).expect("cloud real-site-b");
+    let Some(stack) = stack_or_skip().await else {
+        return;
+    };
+    let cloud = || {
+        stack
+            .loader()
+            .load(Some("real-site-b"))
+            .expect("cloud real-site-b")
+    };
     let mut rows = Vec::new();
-    for call in ["token issue", "volume list", "server list", "volume backup list"] {
+    for call in [
+        "token issue",
+        "volume list",
+        "server list",
+        "volume backup list",
+    ] {
         let (mut cold, mut warm) = (Vec::new(), Vec::new());
         for _ in 0..5 {
             let c = Client::new("site-b", cloud()).unwrap();
@@ -29,9 +41,16 @@ async fn client_latency_per_call() {
             run(&c, call).await;
             warm.push(t.elapsed().as_secs_f64() * 1000.0);
         }
-        rows.push(format!("| {call} | {:.0} ms | {:.0} ms |", median(cold), median(warm)));
+        rows.push(format!(
+            "| {call} | {:.0} ms | {:.0} ms |",
+            median(cold),
+            median(warm)
+        ));
     }
-    let table = format!("| call | lifeboat-openstack, new client | same, token cached |\n|---|---|---|\n{}\n", rows.join("\n"));
+    let table = format!(
+        "| call | lifeboat-openstack, new client | same, token cached |\n|---|---|---|\n{}\n",
+        rows.join("\n")
+    );
     eprintln!("{table}");
     std::fs::write(stack.base.join("client-latency.md"), table).unwrap();
 }

@@ -35,7 +35,9 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
         let style = match (g.graph[e], hot, est.is_some()) {
             (EdgeKind::Data, true, _) => " [color=\"#d00000\", penwidth=2.5]",
             (EdgeKind::Data, false, _) => "",
-            (EdgeKind::After, true, _) => " [style=dashed, label=\"after\", color=\"#d00000\", penwidth=2.5]",
+            (EdgeKind::After, true, _) => {
+                " [style=dashed, label=\"after\", color=\"#d00000\", penwidth=2.5]"
+            }
             (EdgeKind::After, false, _) => " [style=dashed, label=\"after\"]",
             (EdgeKind::Contains | EdgeKind::Frozen, _, _) => continue,
             (EdgeKind::Compensates, _, true) => " [style=dashed, color=red, arrowhead=none]",
@@ -64,7 +66,13 @@ fn id(g: &PlanGraph<'_>, n: GraphNode) -> Option<String> {
     })
 }
 
-fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &str, out: &mut String) {
+fn block(
+    g: &PlanGraph<'_>,
+    est: Option<&Estimates>,
+    ids: &[StepId],
+    indent: &str,
+    out: &mut String,
+) {
     let p = g.plan;
     for id in ids {
         let n = p.node(*id);
@@ -81,7 +89,11 @@ fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &st
                     Effect::Mutate => "#fff4d6",
                     Effect::Destroy => "#ffd9d9",
                 };
-                let fan = if g.is_dynamic(*id) { format!(" {}", fan_n()) } else { String::new() };
+                let fan = if g.is_dynamic(*id) {
+                    format!(" {}", fan_n())
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     out,
                     "{indent}n{} [label=\"{}{fan}\\n{} ({})\", fillcolor=\"{color}\"{hot}];",
@@ -109,7 +121,13 @@ fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &st
                 let _ = writeln!(out, "{indent}subgraph cluster_n{} {{", id.0);
                 let window = est
                     .and_then(|e| e.quiesce.iter().find(|w| w.step == n.name))
-                    .map(|w| format!(" — est. window {}{}", crate::duration::format_ms(w.window_ms), if w.exceeds_within { " EXCEEDS" } else { "" }))
+                    .map(|w| {
+                        format!(
+                            " — est. window {}{}",
+                            crate::duration::format_ms(w.window_ms),
+                            if w.exceeds_within { " EXCEEDS" } else { "" }
+                        )
+                    })
                     .unwrap_or_default();
                 let _ = writeln!(out, "{indent}  label=\"{}: frozen by {} within {}{}\";\n{indent}  style=filled;\n{indent}  fillcolor=\"#eef7ee\";", esc(&n.name), esc(&super::expr::expr(p, &q.method)), crate::duration::format_ms(q.within_ms), esc(&window));
                 let _ = writeln!(

@@ -47,7 +47,12 @@ pub fn render_run(g: &PlanGraph<'_>, est: Option<&Estimates>, timings: &[StepTim
 /// [`render_run`] with lines shown above the drawing (the run's outcome,
 /// duration, RTO, …). A timing whose outcome is `frozen` is a quiesce
 /// target's window, from its freeze to its thaw.
-pub fn render_run_with_notes(g: &PlanGraph<'_>, est: Option<&Estimates>, timings: &[StepTiming], notes: &[String]) -> String {
+pub fn render_run_with_notes(
+    g: &PlanGraph<'_>,
+    est: Option<&Estimates>,
+    timings: &[StepTiming],
+    notes: &[String],
+) -> String {
     page(data(g, est, notes, Some(timings)))
 }
 
@@ -155,7 +160,10 @@ fn data(
 fn page(data: Value) -> String {
     // `</` cannot appear inside a <script> element.
     let blob = data.to_string().replace("</", "<\\/");
-    let title = data["runbook"].as_str().unwrap_or("plan").replace('<', "&lt;");
+    let title = data["runbook"]
+        .as_str()
+        .unwrap_or("plan")
+        .replace('<', "&lt;");
     format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>lifeboat plan — {title}</title>\n<style>{CSS}</style></head>\n<body data-ready=\"pending\">\n<header id=\"head\"></header>\n<main><div id=\"canvas\"></div><aside id=\"panel\"><p class=\"hint\">Click a step to see its inputs and attributes. Click a loop (⟳) to expand or collapse its body.</p></aside></main>\n<section id=\"timeline\"></section>\n<script type=\"application/json\" id=\"plan-data\">{blob}</script>\n<script>{JS}</script>\n</body></html>\n"
     )
@@ -205,7 +213,8 @@ mod tests {
     use crate::{bundled, compiler, loader::BundledLoader, params};
 
     fn with_plan(f: impl FnOnce(&PlanGraph<'_>, &Estimates)) {
-        let c = compiler::compile(bundled::resolve("option1/protect").unwrap(), &BundledLoader).unwrap();
+        let c = compiler::compile(bundled::resolve("option1/protect").unwrap(), &BundledLoader)
+            .unwrap();
         let plan = c.plan(None).unwrap();
         let v = params::bind(plan, &["vnf=ims".to_string()]).unwrap();
         let bound = params::apply(plan, &v);
@@ -226,7 +235,10 @@ mod tests {
             let d = embedded(&page);
             assert_eq!(d["nodes"].as_array().unwrap().len(), g.plan.nodes.len());
             assert_eq!(d["notes"][0], "a note");
-            assert_eq!(d["estimates"]["critical_path"].as_array().unwrap().len(), e.critical_path.len());
+            assert_eq!(
+                d["estimates"]["critical_path"].as_array().unwrap().len(),
+                e.critical_path.len()
+            );
             assert!(d["run"].is_null());
             assert!(!page.contains("src=") && !page.contains("<link") && !page.contains("@import"));
         });
@@ -236,8 +248,18 @@ mod tests {
     fn the_run_page_carries_the_timings() {
         with_plan(|g, e| {
             let timings = vec![
-                StepTiming { step: "servers".into(), start_ms: 0, end_ms: 420, outcome: "ok".into() },
-                StepTiming { step: "b[1]".into(), start_ms: 900, end_ms: 5_000, outcome: "failed".into() },
+                StepTiming {
+                    step: "servers".into(),
+                    start_ms: 0,
+                    end_ms: 420,
+                    outcome: "ok".into(),
+                },
+                StepTiming {
+                    step: "b[1]".into(),
+                    start_ms: 900,
+                    end_ms: 5_000,
+                    outcome: "failed".into(),
+                },
             ];
             let d = embedded(&render_run(g, Some(e), &timings));
             assert_eq!(d["run"].as_array().unwrap().len(), 2);
@@ -250,9 +272,18 @@ mod tests {
     #[test]
     fn a_closing_script_tag_in_the_data_cannot_end_the_script() {
         with_plan(|g, _| {
-            let t = vec![StepTiming { step: "</script><b>".into(), start_ms: 0, end_ms: 1, outcome: "ok".into() }];
+            let t = vec![StepTiming {
+                step: "</script><b>".into(),
+                start_ms: 0,
+                end_ms: 1,
+                outcome: "ok".into(),
+            }];
             let page = render_run(g, None, &t);
-            assert_eq!(page.matches("</script>").count(), 2, "only the two real script ends");
+            assert_eq!(
+                page.matches("</script>").count(),
+                2,
+                "only the two real script ends"
+            );
             assert_eq!(embedded(&page)["run"][0]["step"], "</script><b>");
         });
     }

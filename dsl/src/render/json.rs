@@ -1,8 +1,8 @@
 //! The JSON plan: the [`Plan`] itself (with `schema_version`) plus the graph's
 //! edges by node name. The schema is documented in docs/language.md.
 
-use crate::graph::{NamedEdge, PlanGraph};
 use crate::estimate::Estimates;
+use crate::graph::{NamedEdge, PlanGraph};
 use crate::plan::Plan;
 use serde::Serialize;
 

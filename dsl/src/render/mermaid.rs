@@ -61,32 +61,69 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
         let crit: Vec<String> = p
             .nodes
             .iter()
-            .filter(|n| e.is_critical(&n.name) && matches!(n.kind, NodeKind::Action(_) | NodeKind::Approve(_)))
+            .filter(|n| {
+                e.is_critical(&n.name)
+                    && matches!(n.kind, NodeKind::Action(_) | NodeKind::Approve(_))
+            })
             .map(|n| format!("n{}", n.id.0))
             .collect();
         if !crit.is_empty() {
             let _ = writeln!(out, "  class {} critical", crit.join(","));
         }
-        let approvals: Vec<String> = p.nodes.iter().filter(|n| matches!(n.kind, NodeKind::Approve(_))).map(|n| format!("n{}", n.id.0)).collect();
+        let approvals: Vec<String> = p
+            .nodes
+            .iter()
+            .filter(|n| matches!(n.kind, NodeKind::Approve(_)))
+            .map(|n| format!("n{}", n.id.0))
+            .collect();
         if !approvals.is_empty() {
-            let _ = writeln!(out, "  classDef approve fill:#ffe9b3,stroke:#777\n  class {} approve", approvals.join(","));
+            let _ = writeln!(
+                out,
+                "  classDef approve fill:#ffe9b3,stroke:#777\n  class {} approve",
+                approvals.join(",")
+            );
         }
         for n in &p.nodes {
-            let red = if e.is_critical(&n.name) { ",stroke:#d00000,stroke-width:3px" } else { "" };
+            let red = if e.is_critical(&n.name) {
+                ",stroke:#d00000,stroke-width:3px"
+            } else {
+                ""
+            };
             match &n.kind {
                 NodeKind::Quiesce(_) => {
-                    let exceeds = e.quiesce.iter().any(|q| q.step == n.name && q.exceeds_within);
-                    let fill = if exceeds { "fill:#fbe1e1" } else { "fill:#eef7ee" };
-                    let _ = writeln!(out, "  style n{} {fill}{}", n.id.0, if red.is_empty() { ",stroke:#7a7" } else { red });
+                    let exceeds = e
+                        .quiesce
+                        .iter()
+                        .any(|q| q.step == n.name && q.exceeds_within);
+                    let fill = if exceeds {
+                        "fill:#fbe1e1"
+                    } else {
+                        "fill:#eef7ee"
+                    };
+                    let _ = writeln!(
+                        out,
+                        "  style n{} {fill}{}",
+                        n.id.0,
+                        if red.is_empty() { ",stroke:#7a7" } else { red }
+                    );
                 }
                 NodeKind::ForEach(_) => {
-                    let _ = writeln!(out, "  style n{} fill:none,stroke-dasharray:6 4{}", n.id.0, if red.is_empty() { ",stroke:#999" } else { red });
+                    let _ = writeln!(
+                        out,
+                        "  style n{} fill:none,stroke-dasharray:6 4{}",
+                        n.id.0,
+                        if red.is_empty() { ",stroke:#999" } else { red }
+                    );
                 }
                 _ => {}
             }
         }
         if !hot_links.is_empty() {
-            let _ = writeln!(out, "  linkStyle {} stroke:#d00000,stroke-width:3px", hot_links.join(","));
+            let _ = writeln!(
+                out,
+                "  linkStyle {} stroke:#d00000,stroke-width:3px",
+                hot_links.join(",")
+            );
         }
     }
     out
@@ -100,13 +137,23 @@ fn id(n: GraphNode) -> String {
     }
 }
 
-fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &str, out: &mut String) {
+fn block(
+    g: &PlanGraph<'_>,
+    est: Option<&Estimates>,
+    ids: &[StepId],
+    indent: &str,
+    out: &mut String,
+) {
     let p = g.plan;
     for sid in ids {
         let n = p.node(*sid);
         match &n.kind {
             NodeKind::Action(a) => {
-                let fan = if g.is_dynamic(*sid) { format!(" {}", super::fan_label(p, est, *sid)) } else { String::new() };
+                let fan = if g.is_dynamic(*sid) {
+                    format!(" {}", super::fan_label(p, est, *sid))
+                } else {
+                    String::new()
+                };
                 let _ = writeln!(
                     out,
                     "{indent}n{}[\"{}{fan}<br/>{} ({})\"]",
@@ -149,7 +196,11 @@ fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &st
                     esc(&expr(p, &q.method)),
                     crate::duration::format_ms(q.within_ms),
                     est.and_then(|e| e.quiesce.iter().find(|w| w.step == n.name))
-                        .map(|w| format!(" — est. window {}{}", crate::duration::format_ms(w.window_ms), if w.exceeds_within { " EXCEEDS" } else { "" }))
+                        .map(|w| format!(
+                            " — est. window {}{}",
+                            crate::duration::format_ms(w.window_ms),
+                            if w.exceeds_within { " EXCEEDS" } else { "" }
+                        ))
                         .unwrap_or_default()
                 );
                 block(g, est, &q.body, &format!("{indent}  "), out);
@@ -163,7 +214,10 @@ fn block(g: &PlanGraph<'_>, est: Option<&Estimates>, ids: &[StepId], indent: &st
                     esc(&n.name),
                     esc(&f.var),
                     esc(&expr(p, &f.over)),
-                    match est.and_then(|e| e.steps.get(&n.name)).and_then(|s| s.count.map(|c| (c, s.count_resolved == Some(true)))) {
+                    match est
+                        .and_then(|e| e.steps.get(&n.name))
+                        .and_then(|s| s.count.map(|c| (c, s.count_resolved == Some(true))))
+                    {
                         Some((c, true)) => format!("×{c}"),
                         Some((c, false)) => format!("×{c} (assumed)"),
                         None => "×N (at run time)".into(),

@@ -58,7 +58,11 @@ pub fn render_with(g: &PlanGraph<'_>, format: Format, est: Option<&Estimates>) -
 
 /// `×N` for a step inside a loop: the innermost enclosing loop's estimated
 /// item count when there is one (`×12`), else `×N`. Shared by DOT and Mermaid.
-pub fn fan_label(p: &crate::plan::Plan, est: Option<&Estimates>, id: crate::plan::StepId) -> String {
+pub fn fan_label(
+    p: &crate::plan::Plan,
+    est: Option<&Estimates>,
+    id: crate::plan::StepId,
+) -> String {
     let Some(e) = est else { return "×N".into() };
     let mut cur = p.node(id).parent;
     while let Some(x) = cur {

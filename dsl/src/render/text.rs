@@ -105,17 +105,40 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
         }
     }
     if let Some(e) = est {
-        let _ = writeln!(out, "\nestimates (latency model, fan-outs ×{} unless resolved; * = critical path):", e.assumed_fanout);
-        let _ = writeln!(out, "  time to completion (RTO for a recover runbook): {}", format_ms(e.total_ms));
+        let _ = writeln!(
+            out,
+            "\nestimates (latency model, fan-outs ×{} unless resolved; * = critical path):",
+            e.assumed_fanout
+        );
+        let _ = writeln!(
+            out,
+            "  time to completion (RTO for a recover runbook): {}",
+            format_ms(e.total_ms)
+        );
         let _ = writeln!(out, "  critical path: {}", e.critical_path.join(" → "));
         let measured: Vec<String> = e
             .steps
             .iter()
             .filter_map(|(name, s)| s.measured.as_ref().map(|m| (name, m)))
-            .map(|(name, m)| format!("{name} ({} at {}, median of {} past call(s))", format_ms(e.steps[name].end_ms - e.steps[name].start_ms), m.site, m.samples))
+            .map(|(name, m)| {
+                format!(
+                    "{name} ({} at {}, median of {} past call(s))",
+                    format_ms(e.steps[name].end_ms - e.steps[name].start_ms),
+                    m.site,
+                    m.samples
+                )
+            })
             .collect();
         if measured.is_empty() {
-            let _ = writeln!(out, "  latencies: the built-in table{}", if e.latencies.measured.is_empty() { "" } else { " (the run history has no figure for these steps' actions and sites)" });
+            let _ = writeln!(
+                out,
+                "  latencies: the built-in table{}",
+                if e.latencies.measured.is_empty() {
+                    ""
+                } else {
+                    " (the run history has no figure for these steps' actions and sites)"
+                }
+            );
         } else {
             let _ = writeln!(out, "  latencies measured from the run history: {}; the other steps use the built-in table", measured.join(", "));
         }
@@ -131,7 +154,11 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
                 q.step,
                 format_ms(q.window_ms),
                 format_ms(q.within_ms),
-                if q.exceeds_within { " — EXCEEDS the bound" } else { "" },
+                if q.exceeds_within {
+                    " — EXCEEDS the bound"
+                } else {
+                    ""
+                },
                 groups.join(", ")
             );
         }
@@ -217,7 +244,12 @@ fn block(
                             }
                             cur = p.node(x).parent;
                         }
-                        format!(" {}", loop_id.map(|l| fan(g, est, l)).unwrap_or_else(|| "×N".into()))
+                        format!(
+                            " {}",
+                            loop_id
+                                .map(|l| fan(g, est, l))
+                                .unwrap_or_else(|| "×N".into())
+                        )
                     }
                     false => String::new(),
                 };
@@ -301,7 +333,10 @@ fn block(
                     None => "×N (at run time)".to_string(),
                     Some(_) => match fan(g, est, id) {
                         f if f.ends_with("(assumed)") => {
-                            format!("×N (at run time) — assumed {}", f.trim_end_matches(" (assumed)"))
+                            format!(
+                                "×N (at run time) — assumed {}",
+                                f.trim_end_matches(" (assumed)")
+                            )
                         }
                         f => format!("{f} (resolved)"),
                     },

@@ -59,18 +59,22 @@ impl<'a> Args<'a> {
 
     /// A record argument, parsed into its struct.
     pub fn record<T: DeserializeOwned>(&self, name: &str) -> Result<T, ActionError> {
-        let v = self.raw(name).ok_or_else(|| self.bad(name, "is required"))?;
+        let v = self
+            .raw(name)
+            .ok_or_else(|| self.bad(name, "is required"))?;
         if !v.is_object() {
             return Err(self.bad(name, "must be a record (JSON object)"));
         }
-        serde_json::from_value(v.clone()).map_err(|e| self.bad(name, &format!("is not a valid record: {e}")))
+        serde_json::from_value(v.clone())
+            .map_err(|e| self.bad(name, &format!("is not a valid record: {e}")))
     }
 
     /// A list argument (missing → empty).
     pub fn list<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>, ActionError> {
         match self.raw(name) {
             None => Ok(vec![]),
-            Some(v @ Value::Array(_)) => serde_json::from_value(v.clone()).map_err(|e| self.bad(name, &format!("is not a valid list: {e}"))),
+            Some(v @ Value::Array(_)) => serde_json::from_value(v.clone())
+                .map_err(|e| self.bad(name, &format!("is not a valid list: {e}"))),
             Some(_) => Err(self.bad(name, "must be a list")),
         }
     }
@@ -90,7 +94,8 @@ impl<'a> Args<'a> {
             Some(v @ Value::Array(_)) => {
                 let mut flat = Vec::new();
                 flatten(v, &mut flat);
-                serde_json::from_value(Value::Array(flat)).map_err(|e| self.bad(name, &format!("is not a valid list: {e}")))
+                serde_json::from_value(Value::Array(flat))
+                    .map_err(|e| self.bad(name, &format!("is not a valid list: {e}")))
             }
             Some(_) => Err(self.bad(name, "must be a list")),
         }
@@ -112,29 +117,52 @@ impl<'a> Args<'a> {
                 Value::Array(items) => items.first(),
                 other => Some(other),
             };
-            if let Some(s) = first.and_then(|r| r.get("site")).and_then(Value::as_str).filter(|s| !s.is_empty()) {
+            if let Some(s) = first
+                .and_then(|r| r.get("site"))
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+            {
                 return Ok(s.to_string());
             }
         }
-        Err(ActionError::permanent(format!("{}: no site: neither a site argument nor a record argument with a site", self.call.action)))
+        Err(ActionError::permanent(format!(
+            "{}: no site: neither a site argument nor a record argument with a site",
+            self.call.action
+        )))
     }
 }
 
 /// The name of a resource a call creates: starts with `lb-`, carries the tag.
 pub fn resource_name(call: &ActionCall, name: &str) -> String {
-    let tag = if call.tag.starts_with("lb-") { call.tag.clone() } else { format!("lb-{}", call.tag) };
+    let tag = if call.tag.starts_with("lb-") {
+        call.tag.clone()
+    } else {
+        format!("lb-{}", call.tag)
+    };
     let name = sanitize(name);
     if name.is_empty() || name == tag {
         tag
     } else if name.contains(&call.tag) {
-        if name.starts_with("lb-") { name } else { format!("lb-{name}") }
+        if name.starts_with("lb-") {
+            name
+        } else {
+            format!("lb-{name}")
+        }
     } else {
         format!("{tag}-{name}")
     }
 }
 
 fn sanitize(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') { c } else { '-' }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
 }
 
 /// The metadata a created resource carries (tag, run, step, origin).
@@ -151,8 +179,18 @@ pub fn tag_metadata(call: &ActionCall, origin: &str) -> Map<String, Value> {
 
 /// A client error as the executor wants it: classified, with a hint.
 pub fn from_client(action: &str, e: lifeboat_openstack::Error) -> ActionError {
-    let class = if e.is_transient() { ErrorClass::Transient { retry_after: e.retry_after } } else { ErrorClass::Permanent };
-    ActionError { class, message: format!("{action}: {e}"), hint: e.hint() }
+    let class = if e.is_transient() {
+        ErrorClass::Transient {
+            retry_after: e.retry_after,
+        }
+    } else {
+        ErrorClass::Permanent
+    };
+    ActionError {
+        class,
+        message: format!("{action}: {e}"),
+        hint: e.hint(),
+    }
 }
 
 /// Shorthand to map client results inside an action.
@@ -192,11 +230,17 @@ mod tests {
         let c2 = call(json!({"volumes": [{"id": "v", "site": "site-b"}]}));
         assert_eq!(Args::new(&c2).site().unwrap(), "site-b");
         let c3 = call(json!({"name": "x"}));
-        assert!(Args::new(&c3).site().unwrap_err().message.contains("no site"));
+        assert!(Args::new(&c3)
+            .site()
+            .unwrap_err()
+            .message
+            .contains("no site"));
         assert_eq!(resource_name(&c, "tmp vol"), "lb-r1-b-0-tmp-vol");
         assert_eq!(resource_name(&c, ""), "lb-r1-b-0");
         let bad = call(json!({"volume": "nope"}));
-        let e = Args::new(&bad).record::<crate::records::VolumeRec>("volume").unwrap_err();
+        let e = Args::new(&bad)
+            .record::<crate::records::VolumeRec>("volume")
+            .unwrap_err();
         assert_eq!(e.class, ErrorClass::Permanent);
         assert!(e.message.contains("cinder.backup") && e.message.contains("volume"));
     }

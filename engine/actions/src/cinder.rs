@@ -17,21 +17,33 @@ const GIB: u64 = 1 << 30;
 
 // ---------- helpers ----------
 
-async fn wait_volume(cx: &Ctx<'_>, c: &Client, id: &str, want: &'static [&'static str]) -> Result<Volume, ActionError> {
-    cx.wait(&format!("volume {id} at site {} reaching {}", c.site(), want.join("/")), || {
-        let cinder = c.cinder();
-        let id = id.to_string();
-        async move {
-            let v = cinder.volume(&id).await?;
-            Ok(if want.contains(&v.status.as_str()) {
-                Poll::Ready(v)
-            } else if is_failed(&v.status) {
-                Poll::Failed(v.status)
-            } else {
-                Poll::Pending(v.status)
-            })
-        }
-    })
+async fn wait_volume(
+    cx: &Ctx<'_>,
+    c: &Client,
+    id: &str,
+    want: &'static [&'static str],
+) -> Result<Volume, ActionError> {
+    cx.wait(
+        &format!(
+            "volume {id} at site {} reaching {}",
+            c.site(),
+            want.join("/")
+        ),
+        || {
+            let cinder = c.cinder();
+            let id = id.to_string();
+            async move {
+                let v = cinder.volume(&id).await?;
+                Ok(if want.contains(&v.status.as_str()) {
+                    Poll::Ready(v)
+                } else if is_failed(&v.status) {
+                    Poll::Failed(v.status)
+                } else {
+                    Poll::Pending(v.status)
+                })
+            }
+        },
+    )
     .await
 }
 
@@ -60,18 +72,24 @@ where
 /// resource is already being deleted (an interrupted call's DELETE was taken:
 /// Cinder answers 400 "current status is deleting"); `status` reads the
 /// resource's status to tell that refusal from any other.
-async fn ok_if_gone<F>(action: &str, r: lifeboat_openstack::Result<()>, status: F) -> Result<(), ActionError>
+async fn ok_if_gone<F>(
+    action: &str,
+    r: lifeboat_openstack::Result<()>,
+    status: F,
+) -> Result<(), ActionError>
 where
     F: std::future::Future<Output = lifeboat_openstack::Result<String>>,
 {
     match r {
         Ok(()) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-        Err(e) if matches!(e.kind, ErrorKind::BadRequest | ErrorKind::Conflict) => match status.await {
-            Ok(s) if s == "deleting" || s == "deleted" => Ok(()),
-            Err(g) if g.is_not_found() => Ok(()),
-            _ => Err(from_client(action, e)),
-        },
+        Err(e) if matches!(e.kind, ErrorKind::BadRequest | ErrorKind::Conflict) => {
+            match status.await {
+                Ok(s) if s == "deleting" || s == "deleted" => Ok(()),
+                Err(g) if g.is_not_found() => Ok(()),
+                _ => Err(from_client(action, e)),
+            }
+        }
         Err(e) => Err(from_client(action, e)),
     }
 }
@@ -79,7 +97,11 @@ where
 // ---------- volumes ----------
 
 /// One server's volumes, its boot volume first.
-async fn volumes_of_server(cx: &Ctx<'_>, c: &Client, s: ServerRec) -> Result<Vec<VolumeRec>, ActionError> {
+async fn volumes_of_server(
+    cx: &Ctx<'_>,
+    c: &Client,
+    s: ServerRec,
+) -> Result<Vec<VolumeRec>, ActionError> {
     let server = c.nova().server(&s.id).await.act(cx.action())?;
     let atts = c.nova().attachments(&s.id).await.act(cx.action())?;
     let ordered = crate::nova::ordered_volume_ids(&server, &atts);
@@ -137,7 +159,12 @@ pub async fn show_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 
 pub async fn delete_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut vol) = cx.record_on_site::<VolumeRec>("volume")?;
-    ok_if_gone(cx.action(), c.cinder().delete_volume(&vol.id).await, async { c.cinder().volume(&vol.id).await.map(|v| v.status) }).await?;
+    ok_if_gone(
+        cx.action(),
+        c.cinder().delete_volume(&vol.id).await,
+        async { c.cinder().volume(&vol.id).await.map(|v| v.status) },
+    )
+    .await?;
     let id = vol.id.clone();
     wait_gone(cx, &format!("volume {id} at site {}", c.site()), || {
         let cinder = c.cinder();
@@ -153,60 +180,124 @@ pub async fn delete_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 pub async fn volume_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
     let c = cx.client_for_call()?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
-    let found = c.cinder().volumes(&[("name", name.clone())]).await.act(cx.action())?;
-    let Some(v) = found.into_iter().find(|v| v.name == name && !is_discarded(&v.status)) else { return Ok(None) };
+    let found = c
+        .cinder()
+        .volumes(&[("name", name.clone())])
+        .await
+        .act(cx.action())?;
+    let Some(v) = found
+        .into_iter()
+        .find(|v| v.name == name && !is_discarded(&v.status))
+    else {
+        return Ok(None);
+    };
     let v = wait_volume(cx, c, &v.id, &["available", "in-use"]).await?;
     // The origin the interrupted call would have recorded.
     let hint = ["snapshot", "backup"]
         .iter()
-        .find_map(|k| cx.args.raw(k).and_then(|r| r.get("origin")).and_then(Value::as_str).filter(|o| !o.is_empty()).map(str::to_string))
-        .or_else(|| cx.args.raw("replica").and_then(|r| r.get("volume_id")).and_then(Value::as_str).map(str::to_string));
+        .find_map(|k| {
+            cx.args
+                .raw(k)
+                .and_then(|r| r.get("origin"))
+                .and_then(Value::as_str)
+                .filter(|o| !o.is_empty())
+                .map(str::to_string)
+        })
+        .or_else(|| {
+            cx.args
+                .raw("replica")
+                .and_then(|r| r.get("volume_id"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        });
     let v = ensure_tagged(cx, c, v, hint.as_deref()).await?;
     Ok(Some(cx.value(volume_rec(&v, c.site()))?))
 }
 
 /// Put the tag metadata (and origin) on a volume that lacks it.
-async fn ensure_tagged(cx: &Ctx<'_>, c: &Client, v: Volume, origin: Option<&str>) -> Result<Volume, ActionError> {
-    let want_origin = origin.map(str::to_string).or_else(|| v.metadata.get(META_ORIGIN).cloned()).unwrap_or_default();
-    if v.metadata.get(META_TAG) == Some(&cx.call.tag) && v.metadata.get(META_ORIGIN).cloned().unwrap_or_default() == want_origin {
+async fn ensure_tagged(
+    cx: &Ctx<'_>,
+    c: &Client,
+    v: Volume,
+    origin: Option<&str>,
+) -> Result<Volume, ActionError> {
+    let want_origin = origin
+        .map(str::to_string)
+        .or_else(|| v.metadata.get(META_ORIGIN).cloned())
+        .unwrap_or_default();
+    if v.metadata.get(META_TAG) == Some(&cx.call.tag)
+        && v.metadata.get(META_ORIGIN).cloned().unwrap_or_default() == want_origin
+    {
         return Ok(v);
     }
-    c.cinder().set_volume_metadata(&v.id, &tag_metadata(cx.call, &want_origin)).await.act(cx.action())?;
+    c.cinder()
+        .set_volume_metadata(&v.id, &tag_metadata(cx.call, &want_origin))
+        .await
+        .act(cx.action())?;
     c.cinder().volume(&v.id).await.act(cx.action())
 }
 
 // ---------- groups ----------
 
 fn group_name(name: &str) -> String {
-    if name.starts_with("lb-") { name.to_string() } else { format!("lb-{name}") }
+    if name.starts_with("lb-") {
+        name.to_string()
+    } else {
+        format!("lb-{name}")
+    }
 }
 
-async fn group_rec(cx: &Ctx<'_>, c: &Client, id: &str, known: &[String]) -> Result<GroupRec, ActionError> {
+async fn group_rec(
+    cx: &Ctx<'_>,
+    c: &Client,
+    id: &str,
+    known: &[String],
+) -> Result<GroupRec, ActionError> {
     let g = c.cinder().group(id).await.act(cx.action())?;
     let volume_ids = if g.volumes.is_empty() {
         // Older Cinder: volumes carry group_id.
-        let vols = c.cinder().volumes(&[("group_id", id.to_string())]).await.act(cx.action())?;
-        let ids: Vec<String> = vols.into_iter().filter(|v| v.group_id == id).map(|v| v.id).collect();
-        if ids.is_empty() { known.to_vec() } else { ids }
+        let vols = c
+            .cinder()
+            .volumes(&[("group_id", id.to_string())])
+            .await
+            .act(cx.action())?;
+        let ids: Vec<String> = vols
+            .into_iter()
+            .filter(|v| v.group_id == id)
+            .map(|v| v.id)
+            .collect();
+        if ids.is_empty() {
+            known.to_vec()
+        } else {
+            ids
+        }
     } else {
         g.volumes.clone()
     };
-    Ok(GroupRec { id: g.id, name: g.name, site: c.site().to_string(), volume_ids })
+    Ok(GroupRec {
+        id: g.id,
+        name: g.name,
+        site: c.site().to_string(),
+        volume_ids,
+    })
 }
 
 async fn wait_group(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<(), ActionError> {
-    cx.wait(&format!("group {id} at site {} becoming available", c.site()), || {
-        let cinder = c.cinder();
-        let id = id.to_string();
-        async move {
-            let g = cinder.group(&id).await?;
-            Ok(match g.status.as_str() {
-                "available" => Poll::Ready(()),
-                s if is_failed(s) => Poll::Failed(s.to_string()),
-                s => Poll::Pending(s.to_string()),
-            })
-        }
-    })
+    cx.wait(
+        &format!("group {id} at site {} becoming available", c.site()),
+        || {
+            let cinder = c.cinder();
+            let id = id.to_string();
+            async move {
+                let g = cinder.group(&id).await?;
+                Ok(match g.status.as_str() {
+                    "available" => Poll::Ready(()),
+                    s if is_failed(s) => Poll::Failed(s.to_string()),
+                    s => Poll::Pending(s.to_string()),
+                })
+            }
+        },
+    )
     .await
 }
 
@@ -216,8 +307,20 @@ pub async fn ensure_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let volumes: Vec<VolumeRec> = cx.args.list("volumes")?;
     let group_type = cx.args.string("group_type")?;
     let ids: Vec<String> = volumes.iter().map(|v| v.id.clone()).collect();
-    cx.require_microversion(c, lifeboat_openstack::Service::BlockStorage, lifeboat_openstack::cinder::MV_GROUPS, "a generic volume group with its volume list").await?;
-    let existing = c.cinder().groups().await.act(cx.action())?.into_iter().find(|g| g.name == name && !is_discarded(&g.status));
+    cx.require_microversion(
+        c,
+        lifeboat_openstack::Service::BlockStorage,
+        lifeboat_openstack::cinder::MV_GROUPS,
+        "a generic volume group with its volume list",
+    )
+    .await?;
+    let existing = c
+        .cinder()
+        .groups()
+        .await
+        .act(cx.action())?
+        .into_iter()
+        .find(|g| g.name == name && !is_discarded(&g.status));
     let id = match existing {
         Some(g) => g.id,
         None => {
@@ -230,20 +333,35 @@ pub async fn ensure_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             };
             let mut types: Vec<String> = Vec::new();
             for v in &volumes {
-                let t = if v.volume_type.is_empty() { c.cinder().volume(&v.id).await.act(cx.action())?.volume_type } else { v.volume_type.clone() };
+                let t = if v.volume_type.is_empty() {
+                    c.cinder().volume(&v.id).await.act(cx.action())?.volume_type
+                } else {
+                    v.volume_type.clone()
+                };
                 if !t.is_empty() && !types.contains(&t) {
                     types.push(t);
                 }
             }
-            let id = c.cinder().create_group(&name, &gt, &types).await.act(cx.action())?;
+            let id = c
+                .cinder()
+                .create_group(&name, &gt, &types)
+                .await
+                .act(cx.action())?;
             wait_group(cx, c, &id).await?;
             id
         }
     };
     let current = group_rec(cx, c, &id, &[]).await?;
-    let missing: Vec<String> = ids.iter().filter(|v| !current.volume_ids.contains(v)).cloned().collect();
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|v| !current.volume_ids.contains(v))
+        .cloned()
+        .collect();
     if !missing.is_empty() {
-        c.cinder().add_to_group(&id, &missing).await.act(cx.action())?;
+        c.cinder()
+            .add_to_group(&id, &missing)
+            .await
+            .act(cx.action())?;
         wait_group(cx, c, &id).await?;
     }
     cx.value(group_rec(cx, c, &id, &ids).await?)
@@ -252,7 +370,13 @@ pub async fn ensure_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 pub async fn ensure_group_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
     let c = cx.client_for_call()?;
     let name = group_name(&cx.args.required_string("name")?);
-    let existing = c.cinder().groups().await.act(cx.action())?.into_iter().find(|g| g.name == name && g.status == "available");
+    let existing = c
+        .cinder()
+        .groups()
+        .await
+        .act(cx.action())?
+        .into_iter()
+        .find(|g| g.name == name && g.status == "available");
     match existing {
         Some(g) => {
             let r = group_rec(cx, c, &g.id, &[]).await?;
@@ -273,10 +397,16 @@ pub async fn delete_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     match c.cinder().group(&g.id).await {
         Ok(cur) => {
             if !cur.volumes.is_empty() {
-                c.cinder().remove_from_group(&g.id, &cur.volumes).await.act(cx.action())?;
+                c.cinder()
+                    .remove_from_group(&g.id, &cur.volumes)
+                    .await
+                    .act(cx.action())?;
                 wait_group(cx, c, &g.id).await?;
             }
-            ok_if_gone(cx.action(), c.cinder().delete_group(&g.id).await, async { c.cinder().group(&g.id).await.map(|g| g.status) }).await?;
+            ok_if_gone(cx.action(), c.cinder().delete_group(&g.id).await, async {
+                c.cinder().group(&g.id).await.map(|g| g.status)
+            })
+            .await?;
         }
         Err(e) if e.kind == ErrorKind::NotFound => {}
         Err(e) => return Err(from_client(cx.action(), e)),
@@ -293,20 +423,30 @@ pub async fn delete_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 
 // ---------- group snapshots ----------
 
-async fn group_snapshot_rec(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<GroupSnapshotRec, ActionError> {
+async fn group_snapshot_rec(
+    cx: &Ctx<'_>,
+    c: &Client,
+    id: &str,
+) -> Result<GroupSnapshotRec, ActionError> {
     let gs = cx
-        .wait(&format!("group snapshot {id} at site {} becoming available", c.site()), || {
-            let cinder = c.cinder();
-            let id = id.to_string();
-            async move {
-                let g = cinder.group_snapshot(&id).await?;
-                Ok(match g.status.as_str() {
-                    "available" => Poll::Ready(g),
-                    s if is_failed(s) => Poll::Failed(s.to_string()),
-                    s => Poll::Pending(s.to_string()),
-                })
-            }
-        })
+        .wait(
+            &format!(
+                "group snapshot {id} at site {} becoming available",
+                c.site()
+            ),
+            || {
+                let cinder = c.cinder();
+                let id = id.to_string();
+                async move {
+                    let g = cinder.group_snapshot(&id).await?;
+                    Ok(match g.status.as_str() {
+                        "available" => Poll::Ready(g),
+                        s if is_failed(s) => Poll::Failed(s.to_string()),
+                        s => Poll::Pending(s.to_string()),
+                    })
+                }
+            },
+        )
         .await?;
     let snaps = c.cinder().snapshots(&[]).await.act(cx.action())?;
     let mut out = Vec::new();
@@ -323,24 +463,52 @@ async fn group_snapshot_rec(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<GroupS
         out.push(snapshot_rec(&s, c.site(), &origin));
     }
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.volume_id.cmp(&b.volume_id)));
-    Ok(GroupSnapshotRec { id: gs.id, name: gs.name, site: c.site().to_string(), group_id: gs.group_id, created_at: gs.created_at, snapshots: out })
+    Ok(GroupSnapshotRec {
+        id: gs.id,
+        name: gs.name,
+        site: c.site().to_string(),
+        group_id: gs.group_id,
+        created_at: gs.created_at,
+        snapshots: out,
+    })
 }
 
 pub async fn create_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, g) = cx.record_on_site::<GroupRec>("group")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
-    cx.require_microversion(c, lifeboat_openstack::Service::BlockStorage, lifeboat_openstack::cinder::MV_GROUP_SNAPSHOTS, "a group snapshot").await?;
-    let gs = c.cinder().create_group_snapshot(&g.id, &name).await.act(cx.action())?;
+    cx.require_microversion(
+        c,
+        lifeboat_openstack::Service::BlockStorage,
+        lifeboat_openstack::cinder::MV_GROUP_SNAPSHOTS,
+        "a group snapshot",
+    )
+    .await?;
+    let gs = c
+        .cinder()
+        .create_group_snapshot(&g.id, &name)
+        .await
+        .act(cx.action())?;
     match group_snapshot_rec(cx, c, &gs.id).await {
         Ok(rec) => cx.value(rec),
-        Err(e) => Err(discard_failed(e, &format!("group snapshot {} at site {}", gs.id, c.site()), c.cinder().delete_group_snapshot(&gs.id)).await),
+        Err(e) => Err(discard_failed(
+            e,
+            &format!("group snapshot {} at site {}", gs.id, c.site()),
+            c.cinder().delete_group_snapshot(&gs.id),
+        )
+        .await),
     }
 }
 
 pub async fn group_snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
     let (c, _g) = cx.record_on_site::<GroupRec>("group")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
-    let found = c.cinder().group_snapshots().await.act(cx.action())?.into_iter().find(|g| g.name == name && !is_discarded(&g.status));
+    let found = c
+        .cinder()
+        .group_snapshots()
+        .await
+        .act(cx.action())?
+        .into_iter()
+        .find(|g| g.name == name && !is_discarded(&g.status));
     match found {
         Some(g) => Ok(Some(cx.value(group_snapshot_rec(cx, c, &g.id).await?)?)),
         None => Ok(None),
@@ -349,13 +517,22 @@ pub async fn group_snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>
 
 pub async fn delete_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, g) = cx.record_on_site::<GroupSnapshotRec>("group_snapshot")?;
-    ok_if_gone(cx.action(), c.cinder().delete_group_snapshot(&g.id).await, async { c.cinder().group_snapshot(&g.id).await.map(|g| g.status) }).await?;
+    ok_if_gone(
+        cx.action(),
+        c.cinder().delete_group_snapshot(&g.id).await,
+        async { c.cinder().group_snapshot(&g.id).await.map(|g| g.status) },
+    )
+    .await?;
     let id = g.id.clone();
-    wait_gone(cx, &format!("group snapshot {id} at site {}", c.site()), || {
-        let cinder = c.cinder();
-        let id = id.clone();
-        async move { cinder.group_snapshot(&id).await.map(|g| g.status) }
-    })
+    wait_gone(
+        cx,
+        &format!("group snapshot {id} at site {}", c.site()),
+        || {
+            let cinder = c.cinder();
+            let id = id.clone();
+            async move { cinder.group_snapshot(&id).await.map(|g| g.status) }
+        },
+    )
     .await?;
     cx.value(g)
 }
@@ -365,8 +542,17 @@ pub async fn delete_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionE
 /// Put tag and origin metadata on a snapshot Cinder made for us (group or
 /// image snapshots). Clouds without snapshot metadata (404 on the call)
 /// keep the origin only in the records.
-pub async fn tag_snapshot(cx: &Ctx<'_>, c: &Client, id: &str, origin: &str) -> Result<(), ActionError> {
-    match c.cinder().set_snapshot_metadata(id, &tag_metadata(cx.call, origin)).await {
+pub async fn tag_snapshot(
+    cx: &Ctx<'_>,
+    c: &Client,
+    id: &str,
+    origin: &str,
+) -> Result<(), ActionError> {
+    match c
+        .cinder()
+        .set_snapshot_metadata(id, &tag_metadata(cx.call, origin))
+        .await
+    {
         Ok(()) => Ok(()),
         Err(e) if e.kind == ErrorKind::NotFound && c.cinder().snapshot(id).await.is_ok() => {
             tracing::warn!(snapshot = %id, site = %c.site(), "the cloud offers no snapshot metadata; provenance stays in the records");
@@ -376,19 +562,26 @@ pub async fn tag_snapshot(cx: &Ctx<'_>, c: &Client, id: &str, origin: &str) -> R
     }
 }
 
-pub(crate) async fn wait_snapshot(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<lifeboat_openstack::types::cinder::Snapshot, ActionError> {
-    cx.wait(&format!("snapshot {id} at site {} becoming available", c.site()), || {
-        let cinder = c.cinder();
-        let id = id.to_string();
-        async move {
-            let s = cinder.snapshot(&id).await?;
-            Ok(match s.status.as_str() {
-                "available" => Poll::Ready(s),
-                st if is_failed(st) => Poll::Failed(st.to_string()),
-                st => Poll::Pending(st.to_string()),
-            })
-        }
-    })
+pub(crate) async fn wait_snapshot(
+    cx: &Ctx<'_>,
+    c: &Client,
+    id: &str,
+) -> Result<lifeboat_openstack::types::cinder::Snapshot, ActionError> {
+    cx.wait(
+        &format!("snapshot {id} at site {} becoming available", c.site()),
+        || {
+            let cinder = c.cinder();
+            let id = id.to_string();
+            async move {
+                let s = cinder.snapshot(&id).await?;
+                Ok(match s.status.as_str() {
+                    "available" => Poll::Ready(s),
+                    st if is_failed(st) => Poll::Failed(st.to_string()),
+                    st => Poll::Pending(st.to_string()),
+                })
+            }
+        },
+    )
     .await
 }
 
@@ -397,7 +590,11 @@ pub(crate) async fn wait_snapshot(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<
 pub async fn show_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, snap) = cx.record_on_site::<SnapshotRec>("snapshot")?;
     let s = wait_snapshot(cx, c, &snap.id).await?;
-    let origin = if snap.origin.is_empty() { s.volume_id.clone() } else { snap.origin.clone() };
+    let origin = if snap.origin.is_empty() {
+        s.volume_id.clone()
+    } else {
+        snap.origin.clone()
+    };
     cx.value(snapshot_rec(&s, c.site(), &origin))
 }
 
@@ -407,10 +604,21 @@ pub async fn create_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
     let force = cx.args.bool("force", true)?;
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
     let origin = origin_of(&v);
-    let s = c.cinder().create_snapshot(&vol.id, &name, force, &tag_metadata(cx.call, &origin)).await.act(cx.action())?;
+    let s = c
+        .cinder()
+        .create_snapshot(&vol.id, &name, force, &tag_metadata(cx.call, &origin))
+        .await
+        .act(cx.action())?;
     let s = match wait_snapshot(cx, c, &s.id).await {
         Ok(s) => s,
-        Err(e) => return Err(discard_failed(e, &format!("snapshot {} at site {}", s.id, c.site()), c.cinder().delete_snapshot(&s.id)).await),
+        Err(e) => {
+            return Err(discard_failed(
+                e,
+                &format!("snapshot {} at site {}", s.id, c.site()),
+                c.cinder().delete_snapshot(&s.id),
+            )
+            .await)
+        }
     };
     cx.value(snapshot_rec(&s, c.site(), &origin))
 }
@@ -418,8 +626,15 @@ pub async fn create_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
 pub async fn snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
-    let found = c.cinder().snapshots(&[("name", name.clone())]).await.act(cx.action())?;
-    match found.into_iter().find(|s| s.name == name && s.volume_id == vol.id && !is_discarded(&s.status)) {
+    let found = c
+        .cinder()
+        .snapshots(&[("name", name.clone())])
+        .await
+        .act(cx.action())?;
+    match found
+        .into_iter()
+        .find(|s| s.name == name && s.volume_id == vol.id && !is_discarded(&s.status))
+    {
         Some(s) => {
             let s = wait_snapshot(cx, c, &s.id).await?;
             Ok(Some(cx.value(snapshot_rec(&s, c.site(), &vol.id))?))
@@ -430,7 +645,12 @@ pub async fn snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Acti
 
 pub async fn delete_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut s) = cx.record_on_site::<SnapshotRec>("snapshot")?;
-    ok_if_gone(cx.action(), c.cinder().delete_snapshot(&s.id).await, async { c.cinder().snapshot(&s.id).await.map(|s| s.status) }).await?;
+    ok_if_gone(
+        cx.action(),
+        c.cinder().delete_snapshot(&s.id).await,
+        async { c.cinder().snapshot(&s.id).await.map(|s| s.status) },
+    )
+    .await?;
     let id = s.id.clone();
     wait_gone(cx, &format!("snapshot {id} at site {}", c.site()), || {
         let cinder = c.cinder();
@@ -456,10 +676,27 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
             Err(_) => s.volume_id.clone(),
         }
     };
-    let v = c.cinder().create_volume_from_snapshot(&s.id, s.size, &name, &format!("lifeboat: from snapshot {}", s.id), &tag_metadata(cx.call, &origin)).await.act(cx.action())?;
+    let v = c
+        .cinder()
+        .create_volume_from_snapshot(
+            &s.id,
+            s.size,
+            &name,
+            &format!("lifeboat: from snapshot {}", s.id),
+            &tag_metadata(cx.call, &origin),
+        )
+        .await
+        .act(cx.action())?;
     let v = match wait_volume(cx, c, &v.id, &["available"]).await {
         Ok(v) => v,
-        Err(e) => return Err(discard_failed(e, &format!("volume {} at site {}", v.id, c.site()), c.cinder().delete_volume(&v.id)).await),
+        Err(e) => {
+            return Err(discard_failed(
+                e,
+                &format!("volume {} at site {}", v.id, c.site()),
+                c.cinder().delete_volume(&v.id),
+            )
+            .await)
+        }
     };
     cx.value(volume_rec(&v, c.site()))
 }
@@ -487,25 +724,37 @@ pub fn bytes_moved(raw: &Value, b: &Backup) -> u64 {
 }
 
 async fn wait_backup(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<Backup, ActionError> {
-    cx.wait(&format!("backup {id} at site {} becoming available", c.site()), || {
-        let cinder = c.cinder();
-        let id = id.to_string();
-        async move {
-            let b = cinder.backup(&id).await?;
-            Ok(match b.status.as_str() {
-                "available" => Poll::Ready(b),
-                s if is_failed(s) => Poll::Failed(format!("{s} ({})", b.fail_reason)),
-                s => Poll::Pending(s.to_string()),
-            })
-        }
-    })
+    cx.wait(
+        &format!("backup {id} at site {} becoming available", c.site()),
+        || {
+            let cinder = c.cinder();
+            let id = id.to_string();
+            async move {
+                let b = cinder.backup(&id).await?;
+                Ok(match b.status.as_str() {
+                    "available" => Poll::Ready(b),
+                    s if is_failed(s) => Poll::Failed(format!("{s} ({})", b.fail_reason)),
+                    s => Poll::Pending(s.to_string()),
+                })
+            }
+        },
+    )
     .await
 }
 
-async fn backup_value(cx: &Ctx<'_>, c: &Client, b: &Backup, fallback_origin: &str) -> Result<ActionOutput, ActionError> {
+async fn backup_value(
+    cx: &Ctx<'_>,
+    c: &Client,
+    b: &Backup,
+    fallback_origin: &str,
+) -> Result<ActionOutput, ActionError> {
     // The raw body for fields beyond the typed ones (changed blocks).
     let raw: Value = c
-        .request(lifeboat_openstack::Service::BlockStorage, reqwest::Method::GET, format!("backups/{}", b.id))
+        .request(
+            lifeboat_openstack::Service::BlockStorage,
+            reqwest::Method::GET,
+            format!("backups/{}", b.id),
+        )
         .microversion(lifeboat_openstack::cinder::MV_BACKUPS)
         .call("GET /backups/{id}")
         .resource(format!("backup {}", b.id))
@@ -529,10 +778,12 @@ async fn chain_target(c: &Client, v: &Volume, origin: &str) -> (String, Option<S
         return (v.id.clone(), None);
     }
     match c.cinder().snapshot(&v.snapshot_id).await {
-        Ok(s) if s.volume_id == origin && s.status == "available" => match c.cinder().volume(origin).await {
-            Ok(_) => (origin.to_string(), Some(s.id)),
-            Err(_) => (v.id.clone(), None),
-        },
+        Ok(s) if s.volume_id == origin && s.status == "available" => {
+            match c.cinder().volume(origin).await {
+                Ok(_) => (origin.to_string(), Some(s.id)),
+                Err(_) => (v.id.clone(), None),
+            }
+        }
         _ => (v.id.clone(), None),
     }
 }
@@ -546,18 +797,52 @@ pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let origin = origin_of(&v);
     let meta = tag_metadata(cx.call, &origin);
     let (target, snapshot) = chain_target(c, &v, &origin).await;
-    let id = match c.cinder().create_backup(&target, snapshot.as_deref(), &name, incremental, &container, &meta).await {
+    let id = match c
+        .cinder()
+        .create_backup(
+            &target,
+            snapshot.as_deref(),
+            &name,
+            incremental,
+            &container,
+            &meta,
+        )
+        .await
+    {
         Ok(id) => id,
         // Cinder: incremental needs an earlier backup in the chain; the
         // first one is full.
-        Err(e) if incremental && e.kind == ErrorKind::BadRequest && e.detail.to_ascii_lowercase().contains("no backups available") => {
-            c.cinder().create_backup(&target, snapshot.as_deref(), &name, false, &container, &meta).await.act(cx.action())?
+        Err(e)
+            if incremental
+                && e.kind == ErrorKind::BadRequest
+                && e.detail
+                    .to_ascii_lowercase()
+                    .contains("no backups available") =>
+        {
+            c.cinder()
+                .create_backup(
+                    &target,
+                    snapshot.as_deref(),
+                    &name,
+                    false,
+                    &container,
+                    &meta,
+                )
+                .await
+                .act(cx.action())?
         }
         Err(e) => return Err(from_client(cx.action(), e)),
     };
     let b = match wait_backup(cx, c, &id).await {
         Ok(b) => b,
-        Err(e) => return Err(discard_failed(e, &format!("backup {id} at site {}", c.site()), c.cinder().delete_backup(&id)).await),
+        Err(e) => {
+            return Err(discard_failed(
+                e,
+                &format!("backup {id} at site {}", c.site()),
+                c.cinder().delete_backup(&id),
+            )
+            .await)
+        }
     };
     backup_value(cx, c, &b, &origin).await
 }
@@ -565,11 +850,22 @@ pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 pub async fn backup_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
-    let found = c.cinder().backups(&[("name", name.clone())]).await.act(cx.action())?;
-    match found.into_iter().find(|b| b.name == name && !is_discarded(&b.status)) {
+    let found = c
+        .cinder()
+        .backups(&[("name", name.clone())])
+        .await
+        .act(cx.action())?;
+    match found
+        .into_iter()
+        .find(|b| b.name == name && !is_discarded(&b.status))
+    {
         Some(b) => {
             let b = wait_backup(cx, c, &b.id).await?;
-            let origin = if vol.origin.is_empty() { vol.id.clone() } else { vol.origin.clone() };
+            let origin = if vol.origin.is_empty() {
+                vol.id.clone()
+            } else {
+                vol.origin.clone()
+            };
             Ok(Some(backup_value(cx, c, &b, &origin).await?))
         }
         None => Ok(None),
@@ -578,7 +874,10 @@ pub async fn backup_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Action
 
 pub async fn delete_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut b) = cx.record_on_site::<BackupRec>("backup")?;
-    ok_if_gone(cx.action(), c.cinder().delete_backup(&b.id).await, async { c.cinder().backup(&b.id).await.map(|b| b.status) }).await?;
+    ok_if_gone(cx.action(), c.cinder().delete_backup(&b.id).await, async {
+        c.cinder().backup(&b.id).await.map(|b| b.status)
+    })
+    .await?;
     let id = b.id.clone();
     wait_gone(cx, &format!("backup {id} at site {}", c.site()), || {
         let cinder = c.cinder();
@@ -594,7 +893,10 @@ pub async fn delete_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 pub async fn export_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, b) = cx.record_on_site::<BackupRec>("backup")?;
     let r = c.cinder().export_backup(&b.id).await.act(cx.action())?;
-    cx.value(BackupRecordRec { backup_service: r.backup_service, backup_url: r.backup_url })
+    cx.value(BackupRecordRec {
+        backup_service: r.backup_service,
+        backup_url: r.backup_url,
+    })
 }
 
 /// The backup id inside an exported record (Cinder's backup_url is base64
@@ -608,7 +910,10 @@ pub fn record_backup_id(r: &BackupRecordRec) -> Option<String> {
 pub fn record_field(r: &BackupRecordRec, key: &str) -> Option<String> {
     let bytes = base64_decode(r.backup_url.trim())?;
     let v: Value = serde_json::from_slice(&bytes).ok()?;
-    v.get(key).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string)
+    v.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 fn base64_decode(s: &str) -> Option<Vec<u8>> {
@@ -635,7 +940,11 @@ fn base64_decode(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-async fn imported_existing(cx: &Ctx<'_>, c: &Client, rec: &BackupRecordRec) -> Result<Option<Backup>, ActionError> {
+async fn imported_existing(
+    cx: &Ctx<'_>,
+    c: &Client,
+    rec: &BackupRecordRec,
+) -> Result<Option<Backup>, ActionError> {
     if let Some(id) = record_backup_id(rec) {
         match c.cinder().backup(&id).await {
             Ok(b) if !is_failed(&b.status) => return Ok(Some(b)),
@@ -648,10 +957,21 @@ async fn imported_existing(cx: &Ctx<'_>, c: &Client, rec: &BackupRecordRec) -> R
 }
 
 /// Import one record unless its backup is already known; its id here.
-async fn import_one(cx: &Ctx<'_>, c: &Client, rec: &BackupRecordRec) -> Result<String, ActionError> {
+async fn import_one(
+    cx: &Ctx<'_>,
+    c: &Client,
+    rec: &BackupRecordRec,
+) -> Result<String, ActionError> {
     let id = match imported_existing(cx, c, rec).await? {
         Some(b) => b.id,
-        None => c.cinder().import_backup(&BackupRecord { backup_service: rec.backup_service.clone(), backup_url: rec.backup_url.clone() }).await.act(cx.action())?,
+        None => c
+            .cinder()
+            .import_backup(&BackupRecord {
+                backup_service: rec.backup_service.clone(),
+                backup_url: rec.backup_url.clone(),
+            })
+            .await
+            .act(cx.action())?,
     };
     wait_backup(cx, c, &id).await?;
     Ok(id)
@@ -681,7 +1001,11 @@ pub async fn import_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     }
     let id = import_one(cx, c, &rec).await?;
     let b = wait_backup(cx, c, &id).await?;
-    let origin = b.metadata.get(META_ORIGIN).cloned().unwrap_or_else(|| b.volume_id.clone());
+    let origin = b
+        .metadata
+        .get(META_ORIGIN)
+        .cloned()
+        .unwrap_or_else(|| b.volume_id.clone());
     let mut out = backup_value(cx, c, &b, &origin).await?;
     // Importing moves no data; the report counts the backup's own bytes.
     out.bytes_moved = 0;
@@ -702,12 +1026,28 @@ pub async fn restore_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, b) = cx.record_on_site::<BackupRec>("backup")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let cur = c.cinder().backup(&b.id).await.act(cx.action())?;
-    let origin = if !b.origin.is_empty() { b.origin.clone() } else { cur.metadata.get(META_ORIGIN).cloned().unwrap_or_else(|| cur.volume_id.clone()) };
-    let r = c.cinder().restore_backup(&b.id, Some(&name), None).await.act(cx.action())?;
+    let origin = if !b.origin.is_empty() {
+        b.origin.clone()
+    } else {
+        cur.metadata
+            .get(META_ORIGIN)
+            .cloned()
+            .unwrap_or_else(|| cur.volume_id.clone())
+    };
+    let r = c
+        .cinder()
+        .restore_backup(&b.id, Some(&name), None)
+        .await
+        .act(cx.action())?;
     let v = match wait_volume(cx, c, &r.volume_id, &["available"]).await {
         Ok(v) => v,
         Err(e) => {
-            let e = discard_failed(e, &format!("volume {} at site {}", r.volume_id, c.site()), c.cinder().delete_volume(&r.volume_id)).await;
+            let e = discard_failed(
+                e,
+                &format!("volume {} at site {}", r.volume_id, c.site()),
+                c.cinder().delete_volume(&r.volume_id),
+            )
+            .await;
             // The backup is busy until the failed restore lets it go.
             wait_backup(cx, c, &b.id).await?;
             return Err(e);
@@ -737,7 +1077,11 @@ async fn restored_bytes(cx: &Ctx<'_>, c: &Client, backup_id: &str) -> u64 {
             break;
         }
         let raw: Value = match c
-            .request(lifeboat_openstack::Service::BlockStorage, reqwest::Method::GET, format!("backups/{id}"))
+            .request(
+                lifeboat_openstack::Service::BlockStorage,
+                reqwest::Method::GET,
+                format!("backups/{id}"),
+            )
             .microversion(lifeboat_openstack::cinder::MV_BACKUPS)
             .call("GET /backups/{id}")
             .resource(format!("backup {id}"))
@@ -751,13 +1095,21 @@ async fn restored_bytes(cx: &Ctx<'_>, c: &Client, backup_id: &str) -> u64 {
             }
         };
         let raw = raw.get("backup").cloned().unwrap_or(Value::Null);
-        let Ok(b) = serde_json::from_value::<Backup>(raw.clone()) else { break };
+        let Ok(b) = serde_json::from_value::<Backup>(raw.clone()) else {
+            break;
+        };
         total += bytes_moved(&raw, &b);
         if !b.is_incremental {
             break;
         }
         next = match c.cinder().export_backup(&id).await {
-            Ok(r) => record_field(&BackupRecordRec { backup_service: r.backup_service, backup_url: r.backup_url }, "parent_id"),
+            Ok(r) => record_field(
+                &BackupRecordRec {
+                    backup_service: r.backup_service,
+                    backup_url: r.backup_url,
+                },
+                "parent_id",
+            ),
             Err(e) => {
                 tracing::warn!(step = %cx.call.step, backup = %id, error = %e, "bytes restored: cannot read the parent of a backup; the figure stops there");
                 None
@@ -775,27 +1127,41 @@ pub async fn retype(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let policy = cx.args.string("migration_policy")?;
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
     if v.volume_type != new_type {
-        let policy = if policy.is_empty() { "never".to_string() } else { policy };
-        c.cinder().retype(&vol.id, &new_type, &policy).await.act(cx.action())?;
+        let policy = if policy.is_empty() {
+            "never".to_string()
+        } else {
+            policy
+        };
+        c.cinder()
+            .retype(&vol.id, &new_type, &policy)
+            .await
+            .act(cx.action())?;
     }
     let id = vol.id.clone();
     let nt = new_type.clone();
     let v = cx
-        .wait(&format!("volume {id} at site {} retyping to {new_type}", c.site()), || {
-            let cinder = c.cinder();
-            let id = id.clone();
-            let nt = nt.clone();
-            async move {
-                let v = cinder.volume(&id).await?;
-                Ok(if v.volume_type == nt && matches!(v.status.as_str(), "available" | "in-use") {
-                    Poll::Ready(v)
-                } else if is_failed(&v.status) {
-                    Poll::Failed(v.status)
-                } else {
-                    Poll::Pending(format!("{} ({})", v.status, v.volume_type))
-                })
-            }
-        })
+        .wait(
+            &format!("volume {id} at site {} retyping to {new_type}", c.site()),
+            || {
+                let cinder = c.cinder();
+                let id = id.clone();
+                let nt = nt.clone();
+                async move {
+                    let v = cinder.volume(&id).await?;
+                    Ok(
+                        if v.volume_type == nt
+                            && matches!(v.status.as_str(), "available" | "in-use")
+                        {
+                            Poll::Ready(v)
+                        } else if is_failed(&v.status) {
+                            Poll::Failed(v.status)
+                        } else {
+                            Poll::Pending(format!("{} ({})", v.status, v.volume_type))
+                        },
+                    )
+                }
+            },
+        )
         .await?;
     cx.value(volume_rec(&v, c.site()))
 }
@@ -810,15 +1176,30 @@ pub async fn retype(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 pub async fn check_replica(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let rep: ReplicaRec = cx.args.record("replica")?;
-    let candidates = c.cinder().manageable_volumes(&rep.host).await.act(cx.action())?;
-    let found = candidates.iter().find(|m| m.pointer("/reference/source-name").and_then(Value::as_str) == Some(rep.reference.as_str()));
+    let candidates = c
+        .cinder()
+        .manageable_volumes(&rep.host)
+        .await
+        .act(cx.action())?;
+    let found = candidates.iter().find(|m| {
+        m.pointer("/reference/source-name").and_then(Value::as_str) == Some(rep.reference.as_str())
+    });
     let Some(m) = found else {
         return Err(ActionError::permanent(format!("{}: replica {} of volume {} is not on backend {} at site {} ({} candidates there)", cx.action(), rep.reference, rep.volume_id, rep.host, c.site(), candidates.len()))
             .with_hint("check that the volume is of a replication-enabled type and that replication is running (cinder.replica_of at the primary site)"));
     };
     if m.get("safe_to_manage").and_then(Value::as_bool) != Some(true) {
-        let why = m.get("reason_not_safe").and_then(Value::as_str).unwrap_or("no reason given");
-        return Err(ActionError::permanent(format!("{}: replica {} of volume {} at site {} is not safe to manage: {why}", cx.action(), rep.reference, rep.volume_id, c.site())));
+        let why = m
+            .get("reason_not_safe")
+            .and_then(Value::as_str)
+            .unwrap_or("no reason given");
+        return Err(ActionError::permanent(format!(
+            "{}: replica {} of volume {} at site {} is not safe to manage: {why}",
+            cx.action(),
+            rep.reference,
+            rep.volume_id,
+            c.site()
+        )));
     }
     let mut out = rep.clone();
     out.status = "manageable".into();
@@ -829,14 +1210,28 @@ pub async fn replica_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
     // Drivers (and the emulator) that publish the replica on the volume.
-    if let (Some(site), Some(reference), Some(host)) = (v.metadata.get("replica_site"), v.metadata.get("replica_ref"), v.metadata.get("replica_host")) {
-        return cx.value(ReplicaRec { volume_id: v.id.clone(), site: site.clone(), reference: reference.clone(), host: host.clone(), status: v.replication_status.clone() });
+    if let (Some(site), Some(reference), Some(host)) = (
+        v.metadata.get("replica_site"),
+        v.metadata.get("replica_ref"),
+        v.metadata.get("replica_host"),
+    ) {
+        return cx.value(ReplicaRec {
+            volume_id: v.id.clone(),
+            site: site.clone(),
+            reference: reference.clone(),
+            host: host.clone(),
+            status: v.replication_status.clone(),
+        });
     }
     let wanted = format!("volume-{}", v.id);
     let mut looked = Vec::new();
     for site in cx.acts.sites().into_iter().filter(|s| s != c.site()) {
         let other = cx.acts.client(&site)?;
-        let services = other.cinder().services("cinder-volume").await.act(cx.action())?;
+        let services = other
+            .cinder()
+            .services("cinder-volume")
+            .await
+            .act(cx.action())?;
         for svc in services {
             looked.push(format!("{site}:{}", svc.host));
             let host = svc.host.clone();
@@ -846,21 +1241,50 @@ pub async fn replica_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
                 Err(e) => return Err(from_client(cx.action(), e)),
             };
             for m in candidates {
-                let reference = m.pointer("/reference/source-name").and_then(Value::as_str).unwrap_or_default().to_string();
-                let cinder_id = m.get("cinder_id").and_then(Value::as_str).unwrap_or_default();
+                let reference = m
+                    .pointer("/reference/source-name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let cinder_id = m
+                    .get("cinder_id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 if reference == wanted || cinder_id == v.id {
-                    let host = m.get("host").and_then(Value::as_str).map(str::to_string).unwrap_or(host.clone());
-                    return cx.value(ReplicaRec { volume_id: v.id.clone(), site, reference, host, status: v.replication_status.clone() });
+                    let host = m
+                        .get("host")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                        .unwrap_or(host.clone());
+                    return cx.value(ReplicaRec {
+                        volume_id: v.id.clone(),
+                        site,
+                        reference,
+                        host,
+                        status: v.replication_status.clone(),
+                    });
                 }
             }
         }
     }
-    let msg = format!("{}: no replica of volume {} ({}) found; replication_status {:?}; backends looked at: [{}]", cx.action(), v.id, c.site(), v.replication_status, looked.join(", "));
+    let msg = format!(
+        "{}: no replica of volume {} ({}) found; replication_status {:?}; backends looked at: [{}]",
+        cx.action(),
+        v.id,
+        c.site(),
+        v.replication_status,
+        looked.join(", ")
+    );
     if v.replication_status == "enabled" || v.replication_status == "copying" {
         // Replicating, but the first copy has not landed yet.
-        return Err(ActionError::transient(msg, Some(std::time::Duration::from_secs(2))).with_hint("replication has not caught up yet; retry"));
+        return Err(
+            ActionError::transient(msg, Some(std::time::Duration::from_secs(2)))
+                .with_hint("replication has not caught up yet; retry"),
+        );
     }
-    Err(ActionError::permanent(msg).with_hint("retype the volume to a replication-enabled type first and let replication catch up"))
+    Err(ActionError::permanent(msg).with_hint(
+        "retype the volume to a replication-enabled type first and let replication catch up",
+    ))
 }
 
 pub async fn manage_existing(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
@@ -880,7 +1304,11 @@ pub async fn manage_existing(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
     }
     let mut meta = tag_metadata(cx.call, &rep.volume_id);
     meta.insert(META_REPLICA_REF.into(), json!(rep.reference));
-    let v = c.cinder().manage_volume(&rep.host, &rep.reference, &name, vt, bootable, &meta).await.act(cx.action())?;
+    let v = c
+        .cinder()
+        .manage_volume(&rep.host, &rep.reference, &name, vt, bootable, &meta)
+        .await
+        .act(cx.action())?;
     let v = wait_volume(cx, c, &v.id, &["available"]).await?;
     cx.value(volume_rec(&v, c.site()))
 }
@@ -893,20 +1321,39 @@ pub const META_REPLICA_REF: &str = "lifeboat_replica_ref";
 /// from the same backend reference, available (not attached to anything).
 /// One attached or in another state is not reused: the error of the manage
 /// call that follows says what is wrong.
-async fn adopted_earlier(cx: &Ctx<'_>, c: &Client, rep: &ReplicaRec) -> Result<Option<Volume>, ActionError> {
+async fn adopted_earlier(
+    cx: &Ctx<'_>,
+    c: &Client,
+    rep: &ReplicaRec,
+) -> Result<Option<Volume>, ActionError> {
     let vols = c.cinder().volumes(&[]).await.act(cx.action())?;
-    Ok(vols.into_iter().find(|v| v.metadata.get(META_REPLICA_REF) == Some(&rep.reference) && v.status == "available" && v.attachments.is_empty()))
+    Ok(vols.into_iter().find(|v| {
+        v.metadata.get(META_REPLICA_REF) == Some(&rep.reference)
+            && v.status == "available"
+            && v.attachments.is_empty()
+    }))
 }
 
 pub async fn unmanage(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut vol) = cx.record_on_site::<VolumeRec>("volume")?;
-    ok_if_gone(cx.action(), c.cinder().volume_action(&vol.id, "os-unmanage", Value::Null).await, async { c.cinder().volume(&vol.id).await.map(|v| v.status) }).await?;
+    ok_if_gone(
+        cx.action(),
+        c.cinder()
+            .volume_action(&vol.id, "os-unmanage", Value::Null)
+            .await,
+        async { c.cinder().volume(&vol.id).await.map(|v| v.status) },
+    )
+    .await?;
     let id = vol.id.clone();
-    wait_gone(cx, &format!("volume {id} at site {} (unmanage)", c.site()), || {
-        let cinder = c.cinder();
-        let id = id.clone();
-        async move { cinder.volume(&id).await.map(|v| v.status) }
-    })
+    wait_gone(
+        cx,
+        &format!("volume {id} at site {} (unmanage)", c.site()),
+        || {
+            let cinder = c.cinder();
+            let id = id.clone();
+            async move { cinder.volume(&id).await.map(|v| v.status) }
+        },
+    )
     .await?;
     vol.status = "unmanaged".into();
     cx.value(vol)
@@ -916,53 +1363,96 @@ pub async fn failover_host(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let host = cx.args.required_string("host")?;
     let backend = cx.args.string("backend_id")?;
-    c.cinder().failover_host(&host, &backend).await.act(cx.action())?;
+    c.cinder()
+        .failover_host(&host, &backend)
+        .await
+        .act(cx.action())?;
     let h = host.clone();
     let active = cx
-        .wait(&format!("backend {host} at site {} failing over", c.site()), || {
-            let cinder = c.cinder();
-            let h = h.clone();
-            async move {
-                let svcs = cinder.services("cinder-volume").await?;
-                let mine: Vec<_> = svcs.into_iter().filter(|s| s.host == h || s.host.starts_with(&format!("{h}@")) || h.starts_with(&format!("{}@", s.host))).collect();
-                if mine.is_empty() {
-                    // The service list does not show the backend: the accepted
-                    // request is all we can know.
-                    return Ok(Poll::Ready(String::new()));
+        .wait(
+            &format!("backend {host} at site {} failing over", c.site()),
+            || {
+                let cinder = c.cinder();
+                let h = h.clone();
+                async move {
+                    let svcs = cinder.services("cinder-volume").await?;
+                    let mine: Vec<_> = svcs
+                        .into_iter()
+                        .filter(|s| {
+                            s.host == h
+                                || s.host.starts_with(&format!("{h}@"))
+                                || h.starts_with(&format!("{}@", s.host))
+                        })
+                        .collect();
+                    if mine.is_empty() {
+                        // The service list does not show the backend: the accepted
+                        // request is all we can know.
+                        return Ok(Poll::Ready(String::new()));
+                    }
+                    Ok(
+                        match mine.iter().find(|s| {
+                            s.replication_status == "failed-over" || s.replication_status.is_empty()
+                        }) {
+                            Some(s) => Poll::Ready(s.active_backend_id.clone()),
+                            None if mine.iter().any(|s| {
+                                s.replication_status == "failover-error"
+                                    || is_failed(&s.replication_status)
+                            }) =>
+                            {
+                                Poll::Failed(mine[0].replication_status.clone())
+                            }
+                            None => Poll::Pending(mine[0].replication_status.clone()),
+                        },
+                    )
                 }
-                Ok(match mine.iter().find(|s| s.replication_status == "failed-over" || s.replication_status.is_empty()) {
-                    Some(s) => Poll::Ready(s.active_backend_id.clone()),
-                    None if mine.iter().any(|s| s.replication_status == "failover-error" || is_failed(&s.replication_status)) => Poll::Failed(mine[0].replication_status.clone()),
-                    None => Poll::Pending(mine[0].replication_status.clone()),
-                })
-            }
-        })
+            },
+        )
         .await?;
-    let out = if !active.is_empty() { active } else if !backend.is_empty() { backend } else { "failed-over".to_string() };
+    let out = if !active.is_empty() {
+        active
+    } else if !backend.is_empty() {
+        backend
+    } else {
+        "failed-over".to_string()
+    };
     cx.value(Value::String(out))
 }
 
 pub async fn failover_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, g) = cx.record_on_site::<GroupRec>("group")?;
     let backend = cx.args.string("backend_id")?;
-    cx.require_microversion(c, lifeboat_openstack::Service::BlockStorage, lifeboat_openstack::cinder::MV_GROUP_REPLICATION, "group replication failover").await?;
+    cx.require_microversion(
+        c,
+        lifeboat_openstack::Service::BlockStorage,
+        lifeboat_openstack::cinder::MV_GROUP_REPLICATION,
+        "group replication failover",
+    )
+    .await?;
     let now = c.cinder().group_replication(&g.id).await.act(cx.action())?;
     if now.replication_status != "failed-over" {
-        c.cinder().failover_group(&g.id, &backend).await.act(cx.action())?;
+        c.cinder()
+            .failover_group(&g.id, &backend)
+            .await
+            .act(cx.action())?;
     }
     let id = g.id.clone();
-    cx.wait(&format!("group {id} at site {} failing over", c.site()), || {
-        let cinder = c.cinder();
-        let id = id.clone();
-        async move {
-            let g = cinder.group_replication(&id).await?;
-            Ok(match g.replication_status.as_str() {
-                "failed-over" if g.status == "available" => Poll::Ready(()),
-                s if s.contains("error") || is_failed(&g.status) => Poll::Failed(format!("{} / {s}", g.status)),
-                s => Poll::Pending(format!("{} / {s}", g.status)),
-            })
-        }
-    })
+    cx.wait(
+        &format!("group {id} at site {} failing over", c.site()),
+        || {
+            let cinder = c.cinder();
+            let id = id.clone();
+            async move {
+                let g = cinder.group_replication(&id).await?;
+                Ok(match g.replication_status.as_str() {
+                    "failed-over" if g.status == "available" => Poll::Ready(()),
+                    s if s.contains("error") || is_failed(&g.status) => {
+                        Poll::Failed(format!("{} / {s}", g.status))
+                    }
+                    s => Poll::Pending(format!("{} / {s}", g.status)),
+                })
+            }
+        },
+    )
     .await?;
     cx.value(group_rec(cx, c, &g.id, &g.volume_ids).await?)
 }
@@ -974,9 +1464,15 @@ mod tests {
     #[test]
     fn backup_url_id() {
         // base64 of {"id": "b-1", "size": 1}
-        let rec = BackupRecordRec { backup_service: "x".into(), backup_url: "eyJpZCI6ICJiLTEiLCAic2l6ZSI6IDF9".into() };
+        let rec = BackupRecordRec {
+            backup_service: "x".into(),
+            backup_url: "eyJpZCI6ICJiLTEiLCAic2l6ZSI6IDF9".into(),
+        };
         assert_eq!(record_backup_id(&rec).as_deref(), Some("b-1"));
-        let sample = BackupRecordRec { backup_service: "x".into(), backup_url: "eyJzdGF0".into() };
+        let sample = BackupRecordRec {
+            backup_service: "x".into(),
+            backup_url: "eyJzdGF0".into(),
+        };
         assert_eq!(record_backup_id(&sample), None);
     }
 }

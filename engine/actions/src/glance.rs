@@ -10,8 +10,20 @@ use lifeboat_openstack::types::glance::Image;
 use lifeboat_openstack::{Client, ErrorKind};
 
 /// An image record; with `strict`, every mapped snapshot must exist.
-pub async fn image_rec(cx: &Ctx<'_>, c: &Client, img: &Image, strict: bool) -> Result<ImageRec, ActionError> {
-    let mapped = img.mapped_snapshots().map_err(|e| ActionError::permanent(format!("{}: image {} at site {}: {e}", cx.action(), img.id, c.site())))?;
+pub async fn image_rec(
+    cx: &Ctx<'_>,
+    c: &Client,
+    img: &Image,
+    strict: bool,
+) -> Result<ImageRec, ActionError> {
+    let mapped = img.mapped_snapshots().map_err(|e| {
+        ActionError::permanent(format!(
+            "{}: image {} at site {}: {e}",
+            cx.action(),
+            img.id,
+            c.site()
+        ))
+    })?;
     let mut snaps = Vec::new();
     for m in mapped {
         match c.cinder().snapshot(&m.snapshot_id).await {
@@ -34,7 +46,10 @@ pub async fn image_rec(cx: &Ctx<'_>, c: &Client, img: &Image, strict: bool) -> R
         name: img.name.clone().unwrap_or_default(),
         site: c.site().to_string(),
         status: img.status.clone(),
-        server_id: img.property("instance_uuid").or_else(|| img.property("lifeboat_server")).unwrap_or_default(),
+        server_id: img
+            .property("instance_uuid")
+            .or_else(|| img.property("lifeboat_server"))
+            .unwrap_or_default(),
         snapshots: snaps,
     })
 }
@@ -49,36 +64,44 @@ pub async fn image_snapshots(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
     let (c, image) = cx.record_on_site::<ImageRec>("image")?;
     let id = image.id.clone();
     let img = cx
-        .wait(&format!("image {id} at site {} becoming active", c.site()), || {
-            let g = c.glance();
-            let id = id.clone();
-            async move {
-                let i = g.image(&id).await?;
-                Ok(match i.status.as_str() {
-                    "active" => Poll::Ready(i),
-                    s if is_failed(s) || s == "deleted" || s == "deactivated" => Poll::Failed(s.to_string()),
-                    s => Poll::Pending(s.to_string()),
-                })
-            }
-        })
+        .wait(
+            &format!("image {id} at site {} becoming active", c.site()),
+            || {
+                let g = c.glance();
+                let id = id.clone();
+                async move {
+                    let i = g.image(&id).await?;
+                    Ok(match i.status.as_str() {
+                        "active" => Poll::Ready(i),
+                        s if is_failed(s) || s == "deleted" || s == "deactivated" => {
+                            Poll::Failed(s.to_string())
+                        }
+                        s => Poll::Pending(s.to_string()),
+                    })
+                }
+            },
+        )
         .await?;
     let rec = image_rec(cx, c, &img, true).await?;
     let mut out = Vec::new();
     for s in rec.snapshots {
         let sid = s.id.clone();
         let snap = cx
-            .wait(&format!("snapshot {sid} of image {} at site {}", img.id, c.site()), || {
-                let cinder = c.cinder();
-                let sid = sid.clone();
-                async move {
-                    let s = cinder.snapshot(&sid).await?;
-                    Ok(match s.status.as_str() {
-                        "available" => Poll::Ready(s),
-                        st if is_failed(st) => Poll::Failed(st.to_string()),
-                        st => Poll::Pending(st.to_string()),
-                    })
-                }
-            })
+            .wait(
+                &format!("snapshot {sid} of image {} at site {}", img.id, c.site()),
+                || {
+                    let cinder = c.cinder();
+                    let sid = sid.clone();
+                    async move {
+                        let s = cinder.snapshot(&sid).await?;
+                        Ok(match s.status.as_str() {
+                            "available" => Poll::Ready(s),
+                            st if is_failed(st) => Poll::Failed(st.to_string()),
+                            st => Poll::Pending(st.to_string()),
+                        })
+                    }
+                },
+            )
             .await?;
         // Provenance survives on the snapshot itself.
         if !snap.metadata.contains_key(META_ORIGIN) && !s.origin.is_empty() {

@@ -27,8 +27,12 @@ pub mod wait;
 
 use args::Args;
 use async_trait::async_trait;
-use lifeboat_exec::action::{ActionCall, ActionError, ActionOutput, Actions, CallPurpose, SitePressure};
-use lifeboat_openstack::{CallScope, Client, CloudConfig, ConfigLoader, Interface, Persistence, RetryPolicy};
+use lifeboat_exec::action::{
+    ActionCall, ActionError, ActionOutput, Actions, CallPurpose, SitePressure,
+};
+use lifeboat_openstack::{
+    CallScope, Client, CloudConfig, ConfigLoader, Interface, Persistence, RetryPolicy,
+};
 use serde::{de::DeserializeOwned, Serialize};
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -48,7 +52,12 @@ pub struct SiteCloud {
 
 impl SiteCloud {
     pub fn new(site: impl Into<String>, cloud: impl Into<String>) -> Self {
-        SiteCloud { site: site.into(), cloud: cloud.into(), region: None, interface: None }
+        SiteCloud {
+            site: site.into(),
+            cloud: cloud.into(),
+            region: None,
+            interface: None,
+        }
     }
 
     pub fn region(mut self, region: impl Into<String>) -> Self {
@@ -63,13 +72,18 @@ impl SiteCloud {
 
     /// A per-site override as the CLI takes it: `SITE=CLOUD[:REGION]`, e.g.
     /// `site-a=prod:RegionOne`; without `=CLOUD`, `default_cloud` serves it.
-    pub fn parse(spec: &str, default_cloud: Option<&str>) -> Result<SiteCloud, lifeboat_openstack::Error> {
+    pub fn parse(
+        spec: &str,
+        default_cloud: Option<&str>,
+    ) -> Result<SiteCloud, lifeboat_openstack::Error> {
         let (site, rest) = match spec.split_once('=') {
             Some((s, r)) => (s.trim(), Some(r.trim())),
             None => (spec.trim(), None),
         };
         if site.is_empty() {
-            return Err(lifeboat_openstack::Error::config(format!("site override {spec:?}: expected SITE=CLOUD[:REGION]")));
+            return Err(lifeboat_openstack::Error::config(format!(
+                "site override {spec:?}: expected SITE=CLOUD[:REGION]"
+            )));
         }
         let (cloud, region) = match rest {
             Some(r) => match r.split_once(':') {
@@ -79,9 +93,16 @@ impl SiteCloud {
             None => (default_cloud.map(str::to_string).ok_or_else(|| lifeboat_openstack::Error::config(format!("site {site:?} names no cloud and no default cloud (--cloud / OS_CLOUD) is set")))?, None),
         };
         if cloud.is_empty() {
-            return Err(lifeboat_openstack::Error::config(format!("site override {spec:?}: the cloud name is empty")));
+            return Err(lifeboat_openstack::Error::config(format!(
+                "site override {spec:?}: the cloud name is empty"
+            )));
         }
-        Ok(SiteCloud { site: site.to_string(), cloud, region, interface: None })
+        Ok(SiteCloud {
+            site: site.to_string(),
+            cloud,
+            region,
+            interface: None,
+        })
     }
 }
 
@@ -119,16 +140,31 @@ impl OpenStackActions {
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
             .build()
-            .map_err(|e| lifeboat_openstack::Error::config(format!("cannot build the HTTP client: {e}")))?;
-        Ok(OpenStackActions { sites: map, poll: PollPolicy::default(), checksums: ContentChecksums::default(), manifest_container: lifeboat::MANIFEST_CONTAINER.into(), http, retry: RetryPolicy::default(), durations: wait::Durations::default() })
+            .map_err(|e| {
+                lifeboat_openstack::Error::config(format!("cannot build the HTTP client: {e}"))
+            })?;
+        Ok(OpenStackActions {
+            sites: map,
+            poll: PollPolicy::default(),
+            checksums: ContentChecksums::default(),
+            manifest_container: lifeboat::MANIFEST_CONTAINER.into(),
+            http,
+            retry: RetryPolicy::default(),
+            durations: wait::Durations::default(),
+        })
     }
 
     /// Clients from clouds.yaml (`loader`), a cloud per site; the region is
     /// the site's override, else the site name.
-    pub fn from_clouds(loader: &ConfigLoader, sites: &[SiteCloud]) -> Result<Self, lifeboat_openstack::Error> {
+    pub fn from_clouds(
+        loader: &ConfigLoader,
+        sites: &[SiteCloud],
+    ) -> Result<Self, lifeboat_openstack::Error> {
         let mut out = Vec::new();
         for s in sites {
-            let mut cloud = loader.load(Some(&s.cloud))?.with_region(s.region.clone().unwrap_or_else(|| s.site.clone()));
+            let mut cloud = loader
+                .load(Some(&s.cloud))?
+                .with_region(s.region.clone().unwrap_or_else(|| s.site.clone()));
             if let Some(i) = s.interface {
                 cloud = cloud.with_interface(i);
             }
@@ -145,12 +181,18 @@ impl OpenStackActions {
     /// How failed requests are retried, and each site's ceiling of requests
     /// in flight (`max_in_flight(site)`; the adaptive limit starts there and
     /// never exceeds it). Call before the actions are shared.
-    pub fn with_resilience(mut self, retry: RetryPolicy, max_in_flight: impl Fn(&str) -> usize) -> Self {
+    pub fn with_resilience(
+        mut self,
+        retry: RetryPolicy,
+        max_in_flight: impl Fn(&str) -> usize,
+    ) -> Self {
         self.retry = retry;
         for (site, c) in self.sites.iter_mut() {
             match Arc::get_mut(c) {
                 Some(c) => c.configure_resilience(retry, max_in_flight(site)),
-                None => tracing::warn!(%site, "the site's client is already shared; its retry policy stays as it was"),
+                None => {
+                    tracing::warn!(%site, "the site's client is already shared; its retry policy stays as it was")
+                }
             }
         }
         self
@@ -172,8 +214,11 @@ impl OpenStackActions {
 
     pub fn client(&self, site: &str) -> Result<&Client, ActionError> {
         self.sites.get(site).map(|c| c.as_ref()).ok_or_else(|| {
-            ActionError::permanent(format!("site {site:?} has no cloud configured; configured sites: [{}]", self.sites.keys().cloned().collect::<Vec<_>>().join(", ")))
-                .with_hint("map the site to a clouds.yaml cloud (--cloud / per-site overrides)")
+            ActionError::permanent(format!(
+                "site {site:?} has no cloud configured; configured sites: [{}]",
+                self.sites.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+            .with_hint("map the site to a clouds.yaml cloud (--cloud / per-site overrides)")
         })
     }
 }
@@ -199,9 +244,18 @@ impl<'a> Ctx<'a> {
     }
 
     /// A record argument and the client of the site it lives at.
-    pub fn record_on_site<T: DeserializeOwned>(&self, name: &str) -> Result<(&'a Client, T), ActionError> {
+    pub fn record_on_site<T: DeserializeOwned>(
+        &self,
+        name: &str,
+    ) -> Result<(&'a Client, T), ActionError> {
         let r: T = self.args.record(name)?;
-        let site = self.args.raw(name).and_then(|v| v.get("site")).and_then(|s| s.as_str()).filter(|s| !s.is_empty()).map(str::to_string);
+        let site = self
+            .args
+            .raw(name)
+            .and_then(|v| v.get("site"))
+            .and_then(|s| s.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string);
         let site = match site {
             Some(s) => s,
             None => self.args.site()?,
@@ -211,17 +265,30 @@ impl<'a> Ctx<'a> {
 
     /// Fail clearly when the site's `service` lacks microversion `v`,
     /// which `what` needs.
-    pub async fn require_microversion(&self, c: &Client, service: lifeboat_openstack::Service, v: &str, what: &str) -> Result<(), ActionError> {
+    pub async fn require_microversion(
+        &self,
+        c: &Client,
+        service: lifeboat_openstack::Service,
+        v: &str,
+        what: &str,
+    ) -> Result<(), ActionError> {
         match c.supports_microversion(service, v).await {
             Ok(true) => Ok(()),
-            Ok(false) => Err(ActionError::permanent(format!("{}: {what} needs {} API microversion {v}, which site {} does not offer", self.action(), service.name(), c.site()))
-                .with_hint("upgrade the cloud or choose a runbook option that does not need it")),
+            Ok(false) => Err(ActionError::permanent(format!(
+                "{}: {what} needs {} API microversion {v}, which site {} does not offer",
+                self.action(),
+                service.name(),
+                c.site()
+            ))
+            .with_hint("upgrade the cloud or choose a runbook option that does not need it")),
             Err(e) => Err(args::from_client(self.action(), e)),
         }
     }
 
     pub fn value<T: Serialize>(&self, v: T) -> Result<ActionOutput, ActionError> {
-        let value = serde_json::to_value(v).map_err(|e| ActionError::permanent(format!("{}: cannot encode the result: {e}", self.action())))?;
+        let value = serde_json::to_value(v).map_err(|e| {
+            ActionError::permanent(format!("{}: cannot encode the result: {e}", self.action()))
+        })?;
         Ok(ActionOutput::new(value))
     }
 
@@ -231,8 +298,20 @@ impl<'a> Ctx<'a> {
         Fut: Future<Output = lifeboat_openstack::Result<Poll<T>>>,
     {
         let kind = what.split_whitespace().next().unwrap_or_default();
-        let key = format!("{} {} {kind}", self.args.site().unwrap_or_default(), self.action());
-        wait::until(self.acts.poll, Some((&self.acts.durations, &key)), self.deadline, self.action(), what, probe).await
+        let key = format!(
+            "{} {} {kind}",
+            self.args.site().unwrap_or_default(),
+            self.action()
+        );
+        wait::until(
+            self.acts.poll,
+            Some((&self.acts.durations, &key)),
+            self.deadline,
+            self.action(),
+            what,
+            probe,
+        )
+        .await
     }
 }
 
@@ -247,7 +326,11 @@ const REMAKES: u32 = 3;
 fn scope_for(call: &ActionCall) -> CallScope {
     CallScope {
         deadline: Some(tokio::time::Instant::now() + call.timeout),
-        persistence: if call.purpose.is_safety() { Persistence::UntilDeadline } else { Persistence::Budget },
+        persistence: if call.purpose.is_safety() {
+            Persistence::UntilDeadline
+        } else {
+            Persistence::Budget
+        },
         urgent: call.purpose == CallPurpose::Thaw,
     }
 }
@@ -267,9 +350,18 @@ impl Actions for OpenStackActions {
         // Waits stop at the deadline themselves; this also bounds a single
         // HTTP request that hangs.
         let grace = std::time::Duration::from_secs(2);
-        match tokio::time::timeout(call.timeout + grace, scope_for(call).run(self.carry_out(call))).await {
+        match tokio::time::timeout(
+            call.timeout + grace,
+            scope_for(call).run(self.carry_out(call)),
+        )
+        .await
+        {
             Ok(r) => r,
-            Err(_) => Err(ActionError::timeout(format!("{}: no answer within the call's timeout ({:?})", call.action, call.timeout)).with_hint("the cloud is not answering; check the site or raise the step's timeout")),
+            Err(_) => Err(ActionError::timeout(format!(
+                "{}: no answer within the call's timeout ({:?})",
+                call.action, call.timeout
+            ))
+            .with_hint("the cloud is not answering; check the site or raise the step's timeout")),
         }
     }
 
@@ -292,7 +384,16 @@ impl Actions for OpenStackActions {
             .iter()
             .map(|(site, c)| {
                 let p = c.pressure();
-                SitePressure { site: site.clone(), requests: p.requests, retries: p.retries, throttled: p.throttled, limit: p.limit, lowest_limit: p.lowest_limit, ceiling: p.ceiling, holds: p.holds }
+                SitePressure {
+                    site: site.clone(),
+                    requests: p.requests,
+                    retries: p.retries,
+                    throttled: p.throttled,
+                    limit: p.limit,
+                    lowest_limit: p.lowest_limit,
+                    ceiling: p.ceiling,
+                    holds: p.holds,
+                }
             })
             .collect()
     }
@@ -333,7 +434,12 @@ impl OpenStackActions {
     }
 
     async fn dispatch(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
-        let cx = Ctx { call, args: Args::new(call), acts: self, deadline: Instant::now() + call.timeout };
+        let cx = Ctx {
+            call,
+            args: Args::new(call),
+            acts: self,
+            deadline: Instant::now() + call.timeout,
+        };
         match call.action.as_str() {
             "nova.find_servers" => nova::find_servers(&cx).await,
             "nova.show_server" => nova::show_server(&cx).await,
@@ -394,14 +500,21 @@ impl OpenStackActions {
     }
 
     async fn find(&self, call: &ActionCall) -> Result<Found, ActionError> {
-        let cx = Ctx { call, args: Args::new(call), acts: self, deadline: Instant::now() + call.timeout };
+        let cx = Ctx {
+            call,
+            args: Args::new(call),
+            acts: self,
+            deadline: Instant::now() + call.timeout,
+        };
         let found = match call.action.as_str() {
             "nova.create_image" => nova::create_image_created(&cx).await,
             "nova.boot_from_volume" => nova::boot_from_volume_created(&cx).await,
             "cinder.ensure_group" => cinder::ensure_group_created(&cx).await,
             "cinder.create_group_snapshot" => cinder::group_snapshot_created(&cx).await,
             "cinder.create_snapshot" => cinder::snapshot_created(&cx).await,
-            "cinder.volume_from_snapshot" | "cinder.restore_backup" | "cinder.manage_existing" => cinder::volume_created(&cx).await,
+            "cinder.volume_from_snapshot" | "cinder.restore_backup" | "cinder.manage_existing" => {
+                cinder::volume_created(&cx).await
+            }
             "cinder.backup" => cinder::backup_created(&cx).await,
             "cinder.import_backup" => cinder::import_created(&cx).await,
             "swift.put_object" => swift::put_created(&cx).await,
@@ -418,20 +531,67 @@ impl OpenStackActions {
 
 /// Every action of the catalogue.
 pub const KNOWN: &[&str] = &[
-    "nova.find_servers", "nova.show_server", "nova.pause", "nova.unpause", "nova.suspend", "nova.resume", "nova.quiesce", "nova.unquiesce",
-    "nova.create_image", "nova.boot_from_volume", "nova.attach_volume", "nova.detach_volume", "nova.delete_server",
-    "cinder.volumes_of", "cinder.show_volume", "cinder.ensure_group", "cinder.delete_group", "cinder.create_group_snapshot",
-    "cinder.delete_group_snapshot", "cinder.show_snapshot", "cinder.create_snapshot", "cinder.delete_snapshot", "cinder.volume_from_snapshot", "cinder.delete_volume",
-    "cinder.backup", "cinder.delete_backup", "cinder.export_backup", "cinder.import_backup", "cinder.restore_backup", "cinder.retype",
-    "cinder.replica_of", "cinder.check_replica", "cinder.manage_existing", "cinder.unmanage", "cinder.failover_host", "cinder.failover_group",
-    "glance.show_image", "glance.image_snapshots", "glance.delete_image",
-    "swift.put_object", "swift.get_object", "swift.delete_object", "swift.replicate_container", "swift.stop_replication", "swift.check_replica",
-    "lifeboat.write_manifest", "lifeboat.read_manifest", "lifeboat.volume_for", "lifeboat.verify", "lifeboat.hook", "lifeboat.hook_freeze", "lifeboat.hook_thaw",
-    "cinder.delete_backup_id", "lifeboat.delete_manifest",
+    "nova.find_servers",
+    "nova.show_server",
+    "nova.pause",
+    "nova.unpause",
+    "nova.suspend",
+    "nova.resume",
+    "nova.quiesce",
+    "nova.unquiesce",
+    "nova.create_image",
+    "nova.boot_from_volume",
+    "nova.attach_volume",
+    "nova.detach_volume",
+    "nova.delete_server",
+    "cinder.volumes_of",
+    "cinder.show_volume",
+    "cinder.ensure_group",
+    "cinder.delete_group",
+    "cinder.create_group_snapshot",
+    "cinder.delete_group_snapshot",
+    "cinder.show_snapshot",
+    "cinder.create_snapshot",
+    "cinder.delete_snapshot",
+    "cinder.volume_from_snapshot",
+    "cinder.delete_volume",
+    "cinder.backup",
+    "cinder.delete_backup",
+    "cinder.export_backup",
+    "cinder.import_backup",
+    "cinder.restore_backup",
+    "cinder.retype",
+    "cinder.replica_of",
+    "cinder.check_replica",
+    "cinder.manage_existing",
+    "cinder.unmanage",
+    "cinder.failover_host",
+    "cinder.failover_group",
+    "glance.show_image",
+    "glance.image_snapshots",
+    "glance.delete_image",
+    "swift.put_object",
+    "swift.get_object",
+    "swift.delete_object",
+    "swift.replicate_container",
+    "swift.stop_replication",
+    "swift.check_replica",
+    "lifeboat.write_manifest",
+    "lifeboat.read_manifest",
+    "lifeboat.volume_for",
+    "lifeboat.verify",
+    "lifeboat.hook",
+    "lifeboat.hook_freeze",
+    "lifeboat.hook_thaw",
+    "cinder.delete_backup_id",
+    "lifeboat.delete_manifest",
 ];
 
 fn unknown(action: &str) -> ActionError {
-    ActionError::permanent(format!("unknown action {action:?}: lifeboat-actions implements none of that name")).with_hint("check the action's name against stdlib/*.dr")
+    ActionError::permanent(format!(
+        "unknown action {action:?}: lifeboat-actions implements none of that name"
+    ))
+    .with_hint("check the action's name against stdlib/*.dr")
 }
 
 #[cfg(test)]
@@ -465,17 +625,39 @@ mod tests {
 
     #[test]
     fn site_overrides_parse() {
-        assert_eq!(SiteCloud::parse("site-a=prod:RegionOne", None).unwrap(), SiteCloud::new("site-a", "prod").region("RegionOne"));
-        assert_eq!(SiteCloud::parse("site-b=dr", None).unwrap(), SiteCloud::new("site-b", "dr"));
-        assert_eq!(SiteCloud::parse("site-b", Some("emulator")).unwrap(), SiteCloud::new("site-b", "emulator"));
-        assert!(SiteCloud::parse("site-b", None).unwrap_err().to_string().contains("no cloud"));
+        assert_eq!(
+            SiteCloud::parse("site-a=prod:RegionOne", None).unwrap(),
+            SiteCloud::new("site-a", "prod").region("RegionOne")
+        );
+        assert_eq!(
+            SiteCloud::parse("site-b=dr", None).unwrap(),
+            SiteCloud::new("site-b", "dr")
+        );
+        assert_eq!(
+            SiteCloud::parse("site-b", Some("emulator")).unwrap(),
+            SiteCloud::new("site-b", "emulator")
+        );
+        assert!(SiteCloud::parse("site-b", None)
+            .unwrap_err()
+            .to_string()
+            .contains("no cloud"));
         assert!(SiteCloud::parse("=x", None).is_err());
     }
 
     #[tokio::test]
     async fn unknown_action_is_permanent() {
         let acts = OpenStackActions::new(vec![]).unwrap();
-        let call = ActionCall { action: "nova.reboot".into(), args: Default::default(), site: None, run_id: "r".into(), step: "s".into(), tag: "lb-r-s".into(), attempt: 1, timeout: std::time::Duration::from_secs(1), purpose: Default::default() };
+        let call = ActionCall {
+            action: "nova.reboot".into(),
+            args: Default::default(),
+            site: None,
+            run_id: "r".into(),
+            step: "s".into(),
+            tag: "lb-r-s".into(),
+            attempt: 1,
+            timeout: std::time::Duration::from_secs(1),
+            purpose: Default::default(),
+        };
         let e = acts.run(&call).await.unwrap_err();
         assert_eq!(e.class, lifeboat_exec::action::ErrorClass::Permanent);
         assert!(e.message.contains("nova.reboot"));

@@ -6,8 +6,8 @@
 
 use crate::args::{from_client, ClientResult};
 use crate::records::*;
-use crate::{ContentChecksums, Ctx};
 use crate::wait::Poll;
+use crate::{ContentChecksums, Ctx};
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::{Client, ErrorKind};
 use serde::{Deserialize, Serialize};
@@ -112,7 +112,15 @@ impl ManifestDoc {
             boot_groups: self
                 .boot_groups
                 .iter()
-                .map(|g| BootGroupRec { priority: g.priority, servers: g.servers.iter().filter_map(|n| self.servers.iter().find(|s| &s.name == n)).map(server).collect() })
+                .map(|g| BootGroupRec {
+                    priority: g.priority,
+                    servers: g
+                        .servers
+                        .iter()
+                        .filter_map(|n| self.servers.iter().find(|s| &s.name == n))
+                        .map(server)
+                        .collect(),
+                })
                 .collect(),
             containers: self.containers.clone(),
         }
@@ -120,12 +128,32 @@ impl ManifestDoc {
 
     /// Build the document from the protect run's results.
     #[allow(clippy::too_many_arguments)]
-    pub fn build(vnf: &str, option: &str, run_id: &str, tag: &str, snapshot_time: &str, source: &str, backup_site: &str, servers: &[ServerRec], volumes: &[VolumeRec], backups: &[BackupRec], records: &[BackupRecordRec], replicas: &[ReplicaRec], flavors: &BTreeMap<String, FlavorSizes>) -> Result<ManifestDoc, String> {
+    pub fn build(
+        vnf: &str,
+        option: &str,
+        run_id: &str,
+        tag: &str,
+        snapshot_time: &str,
+        source: &str,
+        backup_site: &str,
+        servers: &[ServerRec],
+        volumes: &[VolumeRec],
+        backups: &[BackupRec],
+        records: &[BackupRecordRec],
+        replicas: &[ReplicaRec],
+        flavors: &BTreeMap<String, FlavorSizes>,
+    ) -> Result<ManifestDoc, String> {
         // Which exported record goes with which backup: by the id inside the
         // record, else by position.
         let mut record_of: BTreeMap<String, BackupRecordRec> = BTreeMap::new();
         for (i, r) in records.iter().enumerate() {
-            let id = crate::cinder::record_backup_id(r).or_else(|| if records.len() == backups.len() { backups.get(i).map(|b| b.id.clone()) } else { None });
+            let id = crate::cinder::record_backup_id(r).or_else(|| {
+                if records.len() == backups.len() {
+                    backups.get(i).map(|b| b.id.clone())
+                } else {
+                    None
+                }
+            });
             match id {
                 Some(id) => {
                     record_of.insert(id, r.clone());
@@ -135,10 +163,25 @@ impl ManifestDoc {
         }
         let mut doc_volumes = Vec::new();
         for v in volumes {
-            let production = if v.origin.is_empty() { v.id.clone() } else { v.origin.clone() };
-            let backup = backups.iter().filter(|b| b.origin == production || (b.origin.is_empty() && b.volume_id == v.id)).max_by(|a, b| a.created_at.cmp(&b.created_at)).cloned();
-            let replica = replicas.iter().find(|r| r.volume_id == production || r.volume_id == v.id).cloned().unwrap_or_default();
-            let record = backup.as_ref().and_then(|b| record_of.get(&b.id).cloned()).unwrap_or_default();
+            let production = if v.origin.is_empty() {
+                v.id.clone()
+            } else {
+                v.origin.clone()
+            };
+            let backup = backups
+                .iter()
+                .filter(|b| b.origin == production || (b.origin.is_empty() && b.volume_id == v.id))
+                .max_by(|a, b| a.created_at.cmp(&b.created_at))
+                .cloned();
+            let replica = replicas
+                .iter()
+                .find(|r| r.volume_id == production || r.volume_id == v.id)
+                .cloned()
+                .unwrap_or_default();
+            let record = backup
+                .as_ref()
+                .and_then(|b| record_of.get(&b.id).cloned())
+                .unwrap_or_default();
             // Option 3 protects only chosen data volumes: the others carry
             // neither a backup nor a replica, and recovery knows it.
             let boot = servers.iter().any(|s| s.volumes.first() == Some(&v.id));
@@ -163,7 +206,17 @@ impl ManifestDoc {
         }
         let mut doc_servers = Vec::new();
         for s in servers {
-            let mine = |id: &String| doc_volumes.iter().find(|d| &d.rec.id == id || volumes.iter().any(|v| &v.id == id && (v.origin == d.rec.id || v.id == d.rec.id))).cloned();
+            let mine = |id: &String| {
+                doc_volumes
+                    .iter()
+                    .find(|d| {
+                        &d.rec.id == id
+                            || volumes
+                                .iter()
+                                .any(|v| &v.id == id && (v.origin == d.rec.id || v.id == d.rec.id))
+                    })
+                    .cloned()
+            };
             let boot_volume = s.volumes.first().and_then(mine).unwrap_or_default();
             let data_volumes = s.volumes.iter().skip(1).filter_map(mine).collect();
             doc_servers.push(DocServer {
@@ -195,14 +248,20 @@ impl ManifestDoc {
             backup_site: backup_site.to_string(),
             servers: doc_servers,
             volumes: doc_volumes,
-            boot_groups: groups.into_iter().map(|(priority, servers)| DocBootGroup { priority, servers }).collect(),
+            boot_groups: groups
+                .into_iter()
+                .map(|(priority, servers)| DocBootGroup { priority, servers })
+                .collect(),
             containers: Vec::new(),
         })
     }
 }
 
 fn object_name(vnf: &str, run_id: &str) -> String {
-    format!("{vnf}/{}-{run_id}.json", chrono::Utc::now().format("%Y%m%dT%H%M%SZ"))
+    format!(
+        "{vnf}/{}-{run_id}.json",
+        chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
+    )
 }
 
 fn latest_name(vnf: &str) -> String {
@@ -210,18 +269,50 @@ fn latest_name(vnf: &str) -> String {
 }
 
 /// A content checksum from the configured capability, if any.
-async fn checksum(cx: &Ctx<'_>, site: &str, kind: &str, id: &str) -> Result<Option<String>, ActionError> {
-    let ContentChecksums::EmulatorAdmin { base_url } = &cx.acts.checksums else { return Ok(None) };
-    let url = format!("{}/sites/{site}/{kind}/{id}/checksum", base_url.trim_end_matches('/'));
-    let resp = cx.acts.http.get(&url).send().await.map_err(|e| ActionError::transient(format!("{}: checksum of {kind} {id} at site {site}: {e}", cx.action()), None))?;
+async fn checksum(
+    cx: &Ctx<'_>,
+    site: &str,
+    kind: &str,
+    id: &str,
+) -> Result<Option<String>, ActionError> {
+    let ContentChecksums::EmulatorAdmin { base_url } = &cx.acts.checksums else {
+        return Ok(None);
+    };
+    let url = format!(
+        "{}/sites/{site}/{kind}/{id}/checksum",
+        base_url.trim_end_matches('/')
+    );
+    let resp = cx.acts.http.get(&url).send().await.map_err(|e| {
+        ActionError::transient(
+            format!(
+                "{}: checksum of {kind} {id} at site {site}: {e}",
+                cx.action()
+            ),
+            None,
+        )
+    })?;
     if resp.status().as_u16() == 404 {
         return Ok(None);
     }
     if !resp.status().is_success() {
-        return Err(ActionError::transient(format!("{}: checksum of {kind} {id} at site {site}: HTTP {}", cx.action(), resp.status()), None));
+        return Err(ActionError::transient(
+            format!(
+                "{}: checksum of {kind} {id} at site {site}: HTTP {}",
+                cx.action(),
+                resp.status()
+            ),
+            None,
+        ));
     }
-    let v: Value = resp.json().await.map_err(|e| ActionError::permanent(format!("{}: checksum of {kind} {id}: unexpected answer: {e}", cx.action())))?;
-    Ok(v.get("checksum").and_then(Value::as_str).map(str::to_string))
+    let v: Value = resp.json().await.map_err(|e| {
+        ActionError::permanent(format!(
+            "{}: checksum of {kind} {id}: unexpected answer: {e}",
+            cx.action()
+        ))
+    })?;
+    Ok(v.get("checksum")
+        .and_then(Value::as_str)
+        .map(str::to_string))
 }
 
 pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
@@ -246,18 +337,43 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         match src.nova().flavors().await {
             Ok(fs) => {
                 for f in fs {
-                    flavors.insert(f.name.clone(), FlavorSizes { vcpus: f.vcpus, ram_mb: f.ram, disk_gb: f.disk });
+                    flavors.insert(
+                        f.name.clone(),
+                        FlavorSizes {
+                            vcpus: f.vcpus,
+                            ram_mb: f.ram,
+                            disk_gb: f.disk,
+                        },
+                    );
                 }
             }
-            Err(e) => tracing::warn!(site = %source, error = %e, "flavor sizes not recorded in the manifest"),
+            Err(e) => {
+                tracing::warn!(site = %source, error = %e, "flavor sizes not recorded in the manifest")
+            }
         }
     }
-    let mut doc = ManifestDoc::build(&vnf, &option, &cx.call.run_id, &cx.call.tag, &snapshot_time, &source, &site, &servers, &volumes, &backups, &records, &replicas, &flavors)
-        .map_err(|e| ActionError::permanent(format!("{}: manifest of {vnf}: {e}", cx.action())))?;
+    let mut doc = ManifestDoc::build(
+        &vnf,
+        &option,
+        &cx.call.run_id,
+        &cx.call.tag,
+        &snapshot_time,
+        &source,
+        &site,
+        &servers,
+        &volumes,
+        &backups,
+        &records,
+        &replicas,
+        &flavors,
+    )
+    .map_err(|e| ActionError::permanent(format!("{}: manifest of {vnf}: {e}", cx.action())))?;
     doc.containers = containers;
     for v in doc.volumes.iter_mut() {
         if let Some(b) = &v.backup {
-            v.checksum = checksum(cx, &b.site, "backups", &b.id).await?.unwrap_or_default();
+            v.checksum = checksum(cx, &b.site, "backups", &b.id)
+                .await?
+                .unwrap_or_default();
         }
     }
     // Incremental backups: the parents' records too, from the source site.
@@ -267,16 +383,27 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         while let Some(p) = parent {
             guard += 1;
             if guard > 1000 {
-                return Err(ActionError::permanent(format!("{}: backup chain of {} is longer than 1000", cx.action(), v.rec.name)));
+                return Err(ActionError::permanent(format!(
+                    "{}: backup chain of {} is longer than 1000",
+                    cx.action(),
+                    v.rec.name
+                )));
             }
             let src = cx.acts.client(&source)?;
             let r = src.cinder().export_backup(&p).await.act(cx.action())?;
-            let r = BackupRecordRec { backup_service: r.backup_service, backup_url: r.backup_url };
+            let r = BackupRecordRec {
+                backup_service: r.backup_service,
+                backup_url: r.backup_url,
+            };
             parent = crate::cinder::record_field(&r, "parent_id");
             v.chain.insert(0, r);
         }
     }
-    let by_id: BTreeMap<String, (String, Vec<BackupRecordRec>)> = doc.volumes.iter().map(|v| (v.rec.id.clone(), (v.checksum.clone(), v.chain.clone()))).collect();
+    let by_id: BTreeMap<String, (String, Vec<BackupRecordRec>)> = doc
+        .volumes
+        .iter()
+        .map(|v| (v.rec.id.clone(), (v.checksum.clone(), v.chain.clone())))
+        .collect();
     for s in doc.servers.iter_mut() {
         for v in std::iter::once(&mut s.boot_volume).chain(s.data_volumes.iter_mut()) {
             if let Some((sum, chain)) = by_id.get(&v.rec.id) {
@@ -285,12 +412,25 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             }
         }
     }
-    let body = serde_json::to_vec_pretty(&doc).map_err(|e| ActionError::permanent(format!("{}: cannot encode the manifest: {e}", cx.action())))?;
+    let body = serde_json::to_vec_pretty(&doc).map_err(|e| {
+        ActionError::permanent(format!("{}: cannot encode the manifest: {e}", cx.action()))
+    })?;
     let container = &cx.acts.manifest_container;
     let name = object_name(&vnf, &cx.call.run_id);
-    c.swift().put_object(container, &name, body.clone(), "application/json").await.act(cx.action())?;
+    c.swift()
+        .put_object(container, &name, body.clone(), "application/json")
+        .await
+        .act(cx.action())?;
     let pointer = json!({"version": MANIFEST_VERSION, "object": name, "run_id": cx.call.run_id, "written_at": doc.written_at});
-    c.swift().put_object(container, &latest_name(&vnf), pointer.to_string().into_bytes(), "application/json").await.act(cx.action())?;
+    c.swift()
+        .put_object(
+            container,
+            &latest_name(&vnf),
+            pointer.to_string().into_bytes(),
+            "application/json",
+        )
+        .await
+        .act(cx.action())?;
     let mut out = cx.value(doc.record())?;
     out.bytes_moved = body.len() as u64;
     Ok(out)
@@ -312,7 +452,15 @@ pub async fn manifest_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Acti
         if doc.tag == cx.call.tag {
             // The pointer may not have been written before the crash.
             let pointer = json!({"version": MANIFEST_VERSION, "object": o.name, "run_id": doc.run_id, "written_at": doc.written_at});
-            c.swift().put_object(container, &latest_name(&vnf), pointer.to_string().into_bytes(), "application/json").await.act(cx.action())?;
+            c.swift()
+                .put_object(
+                    container,
+                    &latest_name(&vnf),
+                    pointer.to_string().into_bytes(),
+                    "application/json",
+                )
+                .await
+                .act(cx.action())?;
             return Ok(Some(cx.value(doc.record())?));
         }
     }
@@ -320,13 +468,29 @@ pub async fn manifest_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Acti
 }
 
 async fn fetch_doc(cx: &Ctx<'_>, c: &Client, name: &str) -> Result<ManifestDoc, ActionError> {
-    let body = c.swift().get_object(&cx.acts.manifest_container, name).await.act(cx.action())?;
-    let v: Value = serde_json::from_slice(&body).map_err(|e| ActionError::permanent(format!("{}: manifest {name} at site {} is not JSON: {e}", cx.action(), c.site())))?;
+    let body = c
+        .swift()
+        .get_object(&cx.acts.manifest_container, name)
+        .await
+        .act(cx.action())?;
+    let v: Value = serde_json::from_slice(&body).map_err(|e| {
+        ActionError::permanent(format!(
+            "{}: manifest {name} at site {} is not JSON: {e}",
+            cx.action(),
+            c.site()
+        ))
+    })?;
     let version = v.get("version").and_then(Value::as_i64).unwrap_or(0);
     if version != MANIFEST_VERSION {
         return Err(ActionError::permanent(format!("{}: manifest {name} at site {} has version {version}; this Lifeboat reads version {MANIFEST_VERSION}", cx.action(), c.site())).with_hint("use the Lifeboat release that wrote it"));
     }
-    serde_json::from_value(v).map_err(|e| ActionError::permanent(format!("{}: manifest {name} at site {}: {e}", cx.action(), c.site())))
+    serde_json::from_value(v).map_err(|e| {
+        ActionError::permanent(format!(
+            "{}: manifest {name} at site {}: {e}",
+            cx.action(),
+            c.site()
+        ))
+    })
 }
 
 /// The newest manifest of `vnf` at the client's site: the `latest.json`
@@ -335,31 +499,58 @@ async fn newest(cx: &Ctx<'_>, c: &Client, vnf: &str) -> Result<String, ActionErr
     let container = &cx.acts.manifest_container;
     match c.swift().get_object(container, &latest_name(vnf)).await {
         Ok(b) => {
-            if let Some(o) = serde_json::from_slice::<Value>(&b).ok().and_then(|v| v.get("object").and_then(Value::as_str).map(str::to_string)) {
+            if let Some(o) = serde_json::from_slice::<Value>(&b)
+                .ok()
+                .and_then(|v| v.get("object").and_then(Value::as_str).map(str::to_string))
+            {
                 return Ok(o);
             }
         }
         Err(e) if e.kind == ErrorKind::NotFound => {}
         Err(e) => return Err(from_client(cx.action(), e)),
     }
-    let listed = c.swift().list(container, &format!("{vnf}/")).await.act(cx.action())?;
-    listed.into_iter().map(|o| o.name).filter(|n| n.ends_with(".json") && !n.ends_with("/latest.json")).max().ok_or_else(|| {
-        ActionError::permanent(format!("{}: no manifest of VNF {vnf:?} in container {container} at site {}", cx.action(), c.site())).with_hint("run the protect runbook first (it writes the manifest to the backup site)")
-    })
+    let listed = c
+        .swift()
+        .list(container, &format!("{vnf}/"))
+        .await
+        .act(cx.action())?;
+    listed
+        .into_iter()
+        .map(|o| o.name)
+        .filter(|n| n.ends_with(".json") && !n.ends_with("/latest.json"))
+        .max()
+        .ok_or_else(|| {
+            ActionError::permanent(format!(
+                "{}: no manifest of VNF {vnf:?} in container {container} at site {}",
+                cx.action(),
+                c.site()
+            ))
+            .with_hint("run the protect runbook first (it writes the manifest to the backup site)")
+        })
 }
 
 /// The parent records a manifest at the client's site recorded for the
 /// backup `rec` (oldest first); empty when no manifest has it.
-pub async fn chain_of(cx: &Ctx<'_>, c: &Client, rec: &BackupRecordRec) -> Result<Vec<BackupRecordRec>, ActionError> {
+pub async fn chain_of(
+    cx: &Ctx<'_>,
+    c: &Client,
+    rec: &BackupRecordRec,
+) -> Result<Vec<BackupRecordRec>, ActionError> {
     let listed = match c.swift().list(&cx.acts.manifest_container, "").await {
         Ok(l) => l,
         Err(e) if e.kind == ErrorKind::NotFound => return Ok(vec![]),
         Err(e) => return Err(from_client(cx.action(), e)),
     };
-    let mut names: Vec<String> = listed.into_iter().map(|o| o.name).filter(|n| n.ends_with(".json") && !n.ends_with("/latest.json")).collect();
+    let mut names: Vec<String> = listed
+        .into_iter()
+        .map(|o| o.name)
+        .filter(|n| n.ends_with(".json") && !n.ends_with("/latest.json"))
+        .collect();
     names.sort();
     for name in names.iter().rev() {
-        let Ok(doc) = fetch_doc(cx, c, name).await else { continue };
+        let Ok(doc) = fetch_doc(cx, c, name).await else {
+            continue;
+        };
         if let Some(v) = doc.volumes.iter().find(|v| v.rec.record == *rec) {
             return Ok(v.chain.clone());
         }
@@ -375,8 +566,16 @@ pub async fn read_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let object = if name.is_empty() {
         newest(cx, c, &vnf).await?
     } else {
-        let n = if name.contains('/') { name } else { format!("{vnf}/{name}") };
-        if n.ends_with(".json") { n } else { format!("{n}.json") }
+        let n = if name.contains('/') {
+            name
+        } else {
+            format!("{vnf}/{name}")
+        };
+        if n.ends_with(".json") {
+            n
+        } else {
+            format!("{n}.json")
+        }
     };
     let doc = fetch_doc(cx, c, &object).await?;
     cx.value(doc.record())
@@ -393,7 +592,11 @@ pub fn volume_for(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             volumes.len(),
             source.name,
             source.id,
-            volumes.iter().map(|v| v.origin.as_str()).collect::<Vec<_>>().join(", ")
+            volumes
+                .iter()
+                .map(|v| v.origin.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
         ))
         .with_hint("restore every manifest volume before picking from the restored ones")),
     }
@@ -411,17 +614,31 @@ pub async fn verify(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     if cx.acts.checksums != ContentChecksums::Unavailable {
         if let Some(site) = volumes.first().map(|v| v.site.clone()) {
             let c = cx.acts.client(&site)?;
-            let listed = match c.swift().list(&cx.acts.manifest_container, &format!("{}/", manifest.vnf)).await {
+            let listed = match c
+                .swift()
+                .list(&cx.acts.manifest_container, &format!("{}/", manifest.vnf))
+                .await
+            {
                 Ok(l) => l,
                 Err(e) if e.kind == ErrorKind::NotFound => {
-                    notes.push(format!("no manifest document at site {site}: content not compared"));
+                    notes.push(format!(
+                        "no manifest document at site {site}: content not compared"
+                    ));
                     vec![]
                 }
                 Err(e) => return Err(from_client(cx.action(), e)),
             };
-            if let Some(o) = listed.iter().find(|o| o.name.ends_with(&format!("-{}.json", manifest.run_id))) {
+            if let Some(o) = listed
+                .iter()
+                .find(|o| o.name.ends_with(&format!("-{}.json", manifest.run_id)))
+            {
                 let doc = fetch_doc(cx, c, &o.name).await?;
-                sums = doc.volumes.into_iter().filter(|v| !v.checksum.is_empty()).map(|v| (v.rec.id, v.checksum)).collect();
+                sums = doc
+                    .volumes
+                    .into_iter()
+                    .filter(|v| !v.checksum.is_empty())
+                    .map(|v| (v.rec.id, v.checksum))
+                    .collect();
             }
         }
     }
@@ -435,20 +652,28 @@ pub async fn verify(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         // A volume still attaching or detaching is waited for: its state
         // settles within the step's timeout.
         let now = cx
-            .wait(&format!("volume {} at site {} settling", v.id, v.site), || {
-                let cinder = c.cinder();
-                let id = v.id.clone();
-                async move {
-                    let now = cinder.volume(&id).await?;
-                    Ok(match now.status.as_str() {
-                        "attaching" | "detaching" | "reserved" => Poll::Pending(now.status.clone()),
-                        _ => Poll::Ready(now),
-                    })
-                }
-            })
+            .wait(
+                &format!("volume {} at site {} settling", v.id, v.site),
+                || {
+                    let cinder = c.cinder();
+                    let id = v.id.clone();
+                    async move {
+                        let now = cinder.volume(&id).await?;
+                        Ok(match now.status.as_str() {
+                            "attaching" | "detaching" | "reserved" => {
+                                Poll::Pending(now.status.clone())
+                            }
+                            _ => Poll::Ready(now),
+                        })
+                    }
+                },
+            )
             .await?;
         if (now.size as i64) < mv.size_gb {
-            problems.push(format!("volume {} is {} GiB, manifest says {} GiB", v.id, now.size, mv.size_gb));
+            problems.push(format!(
+                "volume {} is {} GiB, manifest says {} GiB",
+                v.id, now.size, mv.size_gb
+            ));
         }
         if !matches!(now.status.as_str(), "available" | "in-use") {
             problems.push(format!("volume {} is {}", v.id, now.status));
@@ -459,13 +684,20 @@ pub async fn verify(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         } else if let Some(want) = sums.get(&mv.id) {
             match checksum(cx, &v.site, "volumes", &v.id).await? {
                 Some(got) if &got == want => notes.push(format!("{}: content matches", mv.name)),
-                Some(_) => problems.push(format!("volume {} content differs from the backup of {}", v.id, mv.id)),
+                Some(_) => problems.push(format!(
+                    "volume {} content differs from the backup of {}",
+                    v.id, mv.id
+                )),
                 None => notes.push(format!("{}: no checksum offered", mv.name)),
             }
         }
     }
     if volumes.len() > manifest.volumes.len() {
-        notes.push(format!("{} volumes given, manifest has {}", volumes.len(), manifest.volumes.len()));
+        notes.push(format!(
+            "{} volumes given, manifest has {}",
+            volumes.len(),
+            manifest.volumes.len()
+        ));
     }
     for s in &servers {
         checked += 1;
@@ -473,35 +705,86 @@ pub async fn verify(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         match c.nova().server(&s.id).await {
             Ok(now) if now.status == "ACTIVE" => {}
             Ok(now) => problems.push(format!("server {} is {}", s.name, now.status)),
-            Err(e) if e.kind == ErrorKind::NotFound => problems.push(format!("server {} does not exist", s.name)),
+            Err(e) if e.kind == ErrorKind::NotFound => {
+                problems.push(format!("server {} does not exist", s.name))
+            }
             Err(e) => return Err(from_client(cx.action(), e)),
         }
     }
     let ok = problems.is_empty();
     let detail = if ok {
-        format!("{} volumes and {} servers match the manifest of {} ({}){}", manifest.volumes.len(), servers.len(), manifest.vnf, manifest.run_id, if notes.is_empty() { String::new() } else { format!("; {}", notes.join("; ")) })
+        format!(
+            "{} volumes and {} servers match the manifest of {} ({}){}",
+            manifest.volumes.len(),
+            servers.len(),
+            manifest.vnf,
+            manifest.run_id,
+            if notes.is_empty() {
+                String::new()
+            } else {
+                format!("; {}", notes.join("; "))
+            }
+        )
     } else {
         problems.join("; ")
     };
-    cx.value(VerificationRec { ok, checked, detail })
+    cx.value(VerificationRec {
+        ok,
+        checked,
+        detail,
+    })
 }
 
 /// Run a hook: POST the payload to `url`, or run `command` (sh -c) with the
 /// payload on stdin. Non-2xx or non-zero exit fails.
-async fn run_hook(cx: &Ctx<'_>, url: &str, command: &str, payload: Value) -> Result<ActionOutput, ActionError> {
-    let what = payload.get("event").and_then(Value::as_str).unwrap_or("hook").to_string();
+async fn run_hook(
+    cx: &Ctx<'_>,
+    url: &str,
+    command: &str,
+    payload: Value,
+) -> Result<ActionOutput, ActionError> {
+    let what = payload
+        .get("event")
+        .and_then(Value::as_str)
+        .unwrap_or("hook")
+        .to_string();
     if !url.is_empty() {
-        let remaining = cx.deadline.saturating_duration_since(std::time::Instant::now());
-        let resp = cx.acts.http.post(url).timeout(remaining).json(&payload).send().await.map_err(|e| ActionError::transient(format!("{}: hook {what} POST {url}: {e}", cx.action()), None))?;
+        let remaining = cx
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
+        let resp = cx
+            .acts
+            .http
+            .post(url)
+            .timeout(remaining)
+            .json(&payload)
+            .send()
+            .await
+            .map_err(|e| {
+                ActionError::transient(
+                    format!("{}: hook {what} POST {url}: {e}", cx.action()),
+                    None,
+                )
+            })?;
         let status = resp.status().as_u16();
         let body = resp.text().await.unwrap_or_default();
         let output: String = body.chars().take(4000).collect();
         return if (200..300).contains(&status) {
             cx.value(HookResultRec { ok: true, output })
         } else if status >= 500 || status == 429 {
-            Err(ActionError::transient(format!("{}: hook {what} POST {url} answered {status}: {output}", cx.action()), None))
+            Err(ActionError::transient(
+                format!(
+                    "{}: hook {what} POST {url} answered {status}: {output}",
+                    cx.action()
+                ),
+                None,
+            ))
         } else {
-            Err(ActionError::permanent(format!("{}: hook {what} POST {url} answered {status}: {output}", cx.action())).with_hint("the hook receiver rejected the call; check its URL and payload"))
+            Err(ActionError::permanent(format!(
+                "{}: hook {what} POST {url} answered {status}: {output}",
+                cx.action()
+            ))
+            .with_hint("the hook receiver rejected the call; check its URL and payload"))
         };
     }
     if !command.is_empty() {
@@ -516,23 +799,57 @@ async fn run_hook(cx: &Ctx<'_>, url: &str, command: &str, payload: Value) -> Res
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .spawn()
-            .map_err(|e| ActionError::permanent(format!("{}: hook {what}: cannot run {command:?}: {e}", cx.action())))?;
+            .map_err(|e| {
+                ActionError::permanent(format!(
+                    "{}: hook {what}: cannot run {command:?}: {e}",
+                    cx.action()
+                ))
+            })?;
         if let Some(mut stdin) = child.stdin.take() {
             let _ = stdin.write_all(payload.to_string().as_bytes()).await;
         }
-        let remaining = cx.deadline.saturating_duration_since(std::time::Instant::now());
+        let remaining = cx
+            .deadline
+            .saturating_duration_since(std::time::Instant::now());
         let out = match tokio::time::timeout(remaining, child.wait_with_output()).await {
-            Ok(r) => r.map_err(|e| ActionError::permanent(format!("{}: hook {what}: {command:?} failed: {e}", cx.action())))?,
-            Err(_) => return Err(ActionError::timeout(format!("{}: hook {what}: {command:?} did not finish before the call's timeout", cx.action()))),
+            Ok(r) => r.map_err(|e| {
+                ActionError::permanent(format!(
+                    "{}: hook {what}: {command:?} failed: {e}",
+                    cx.action()
+                ))
+            })?,
+            Err(_) => {
+                return Err(ActionError::timeout(format!(
+                    "{}: hook {what}: {command:?} did not finish before the call's timeout",
+                    cx.action()
+                )))
+            }
         };
-        let mut output = String::from_utf8_lossy(&out.stdout).chars().take(4000).collect::<String>();
+        let mut output = String::from_utf8_lossy(&out.stdout)
+            .chars()
+            .take(4000)
+            .collect::<String>();
         if out.status.success() {
             return cx.value(HookResultRec { ok: true, output });
         }
-        output.push_str(&String::from_utf8_lossy(&out.stderr).chars().take(2000).collect::<String>());
-        return Err(ActionError::permanent(format!("{}: hook {what}: {command:?} exited with {}: {}", cx.action(), out.status, output.trim())));
+        output.push_str(
+            &String::from_utf8_lossy(&out.stderr)
+                .chars()
+                .take(2000)
+                .collect::<String>(),
+        );
+        return Err(ActionError::permanent(format!(
+            "{}: hook {what}: {command:?} exited with {}: {}",
+            cx.action(),
+            out.status,
+            output.trim()
+        )));
     }
-    Err(ActionError::permanent(format!("{}: hook {what} has neither url nor command", cx.action())).with_hint("give the hook a url or a command"))
+    Err(ActionError::permanent(format!(
+        "{}: hook {what} has neither url nor command",
+        cx.action()
+    ))
+    .with_hint("give the hook a url or a command"))
 }
 
 fn payload(cx: &Ctx<'_>, event: &str, subject: Value) -> Value {
@@ -551,7 +868,13 @@ pub async fn hook(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let url = cx.args.string("url")?;
     let command = cx.args.string("command")?;
     let subject = cx.args.string("subject")?;
-    run_hook(cx, &url, &command, payload(cx, &event, Value::String(subject))).await
+    run_hook(
+        cx,
+        &url,
+        &command,
+        payload(cx, &event, Value::String(subject)),
+    )
+    .await
 }
 
 pub async fn hook_server(cx: &Ctx<'_>, kind: &str) -> Result<ActionOutput, ActionError> {
@@ -567,26 +890,98 @@ mod tests {
     use super::*;
 
     fn vol(id: &str, server: &str, device: &str, bootable: bool) -> VolumeRec {
-        VolumeRec { id: id.into(), name: format!("{id}-name"), site: "site-a".into(), status: "in-use".into(), size_gb: 10, volume_type: "standard".into(), bootable, server_id: server.into(), device: device.into(), origin: String::new() }
+        VolumeRec {
+            id: id.into(),
+            name: format!("{id}-name"),
+            site: "site-a".into(),
+            status: "in-use".into(),
+            size_gb: 10,
+            volume_type: "standard".into(),
+            bootable,
+            server_id: server.into(),
+            device: device.into(),
+            origin: String::new(),
+        }
     }
 
     fn server(id: &str, prio: i64, vols: &[&str]) -> ServerRec {
-        ServerRec { id: id.into(), name: format!("{id}-name"), site: "site-a".into(), status: "ACTIVE".into(), role: "db".into(), priority: prio, flavor: "m1.small".into(), networks: vec!["mgmt".into()], tags: vec![], volumes: vols.iter().map(|s| s.to_string()).collect() }
+        ServerRec {
+            id: id.into(),
+            name: format!("{id}-name"),
+            site: "site-a".into(),
+            status: "ACTIVE".into(),
+            role: "db".into(),
+            priority: prio,
+            flavor: "m1.small".into(),
+            networks: vec!["mgmt".into()],
+            tags: vec![],
+            volumes: vols.iter().map(|s| s.to_string()).collect(),
+        }
     }
 
     #[test]
     fn option1_manifest_pairs_backups_and_records() {
-        let servers = [server("s2", 2, &["v3", "v4"]), server("s1", 1, &["v1", "v2"])];
-        let vols = [vol("v1", "s1", "/dev/vda", true), vol("v2", "s1", "/dev/vdb", false), vol("v3", "s2", "/dev/vda", true), vol("v4", "s2", "/dev/vdb", false)];
-        let backups: Vec<BackupRec> = ["v1", "v2", "v3", "v4"].iter().map(|o| BackupRec { id: format!("b-{o}"), origin: o.to_string(), volume_id: o.to_string(), ..Default::default() }).collect();
+        let servers = [
+            server("s2", 2, &["v3", "v4"]),
+            server("s1", 1, &["v1", "v2"]),
+        ];
+        let vols = [
+            vol("v1", "s1", "/dev/vda", true),
+            vol("v2", "s1", "/dev/vdb", false),
+            vol("v3", "s2", "/dev/vda", true),
+            vol("v4", "s2", "/dev/vdb", false),
+        ];
+        let backups: Vec<BackupRec> = ["v1", "v2", "v3", "v4"]
+            .iter()
+            .map(|o| BackupRec {
+                id: format!("b-{o}"),
+                origin: o.to_string(),
+                volume_id: o.to_string(),
+                ..Default::default()
+            })
+            .collect();
         // Records whose backup_url names no id pair by position.
-        let records: Vec<BackupRecordRec> = backups.iter().map(|b| BackupRecordRec { backup_service: "svc".into(), backup_url: format!("opaque-{}", b.id) }).collect();
+        let records: Vec<BackupRecordRec> = backups
+            .iter()
+            .map(|b| BackupRecordRec {
+                backup_service: "svc".into(),
+                backup_url: format!("opaque-{}", b.id),
+            })
+            .collect();
         let mut flavors = BTreeMap::new();
-        flavors.insert("m1.small".to_string(), FlavorSizes { vcpus: 1, ram_mb: 2048, disk_gb: 20 });
-        let doc = ManifestDoc::build("vims", "1", "r1", "lb-r1-m", "t", "site-a", "site-b", &servers, &vols, &backups, &records, &[], &flavors).unwrap();
+        flavors.insert(
+            "m1.small".to_string(),
+            FlavorSizes {
+                vcpus: 1,
+                ram_mb: 2048,
+                disk_gb: 20,
+            },
+        );
+        let doc = ManifestDoc::build(
+            "vims",
+            "1",
+            "r1",
+            "lb-r1-m",
+            "t",
+            "site-a",
+            "site-b",
+            &servers,
+            &vols,
+            &backups,
+            &records,
+            &[],
+            &flavors,
+        )
+        .unwrap();
         let rec = doc.record();
         assert_eq!(rec.servers[0].name, "s1-name", "servers by priority");
-        assert_eq!(rec.boot_groups.iter().map(|g| g.priority).collect::<Vec<_>>(), vec![1, 2]);
+        assert_eq!(
+            rec.boot_groups
+                .iter()
+                .map(|g| g.priority)
+                .collect::<Vec<_>>(),
+            vec![1, 2]
+        );
         assert_eq!(rec.servers[0].boot_volume.id, "v1");
         assert!(rec.servers[0].boot_volume.boot);
         assert_eq!(rec.servers[0].data_volumes[0].device, "/dev/vdb");
@@ -602,11 +997,38 @@ mod tests {
     #[test]
     fn option3_manifest_holds_replicas_of_chosen_volumes() {
         let servers = [server("s1", 1, &["v1", "v2"])];
-        let vols = [vol("v1", "s1", "/dev/vda", true), vol("v2", "s1", "/dev/vdb", false)];
-        let reps = [ReplicaRec { volume_id: "v2".into(), site: "site-b".into(), reference: "volume-v2".into(), host: "site-b@replica#pool".into(), status: "enabled".into() }];
-        let doc = ManifestDoc::build("vims", "3", "r1", "t", "t", "site-a", "site-b", &servers, &vols, &[], &[], &reps, &BTreeMap::new()).unwrap();
+        let vols = [
+            vol("v1", "s1", "/dev/vda", true),
+            vol("v2", "s1", "/dev/vdb", false),
+        ];
+        let reps = [ReplicaRec {
+            volume_id: "v2".into(),
+            site: "site-b".into(),
+            reference: "volume-v2".into(),
+            host: "site-b@replica#pool".into(),
+            status: "enabled".into(),
+        }];
+        let doc = ManifestDoc::build(
+            "vims",
+            "3",
+            "r1",
+            "t",
+            "t",
+            "site-a",
+            "site-b",
+            &servers,
+            &vols,
+            &[],
+            &[],
+            &reps,
+            &BTreeMap::new(),
+        )
+        .unwrap();
         let rec = doc.record();
-        assert_eq!(rec.servers[0].data_volumes[0].replica.reference, "volume-v2");
+        assert_eq!(
+            rec.servers[0].data_volumes[0].replica.reference,
+            "volume-v2"
+        );
         assert_eq!(rec.servers[0].boot_volume.replica.reference, "");
         assert!(doc.servers[0].flavor_sizes.is_none());
     }
@@ -614,9 +1036,28 @@ mod tests {
     #[test]
     fn unpaired_records_are_an_error() {
         let vols = [vol("v1", "s1", "/dev/vda", true)];
-        let backups = [BackupRec { id: "b1".into(), origin: "v1".into(), ..Default::default() }];
+        let backups = [BackupRec {
+            id: "b1".into(),
+            origin: "v1".into(),
+            ..Default::default()
+        }];
         let records = [BackupRecordRec::default(), BackupRecordRec::default()];
-        let e = ManifestDoc::build("vims", "1", "r", "t", "t", "a", "b", &[], &vols, &backups, &records, &[], &BTreeMap::new()).unwrap_err();
+        let e = ManifestDoc::build(
+            "vims",
+            "1",
+            "r",
+            "t",
+            "t",
+            "a",
+            "b",
+            &[],
+            &vols,
+            &backups,
+            &records,
+            &[],
+            &BTreeMap::new(),
+        )
+        .unwrap_err();
         assert!(e.contains("do not pair"), "{e}");
     }
 }

@@ -29,7 +29,13 @@ pub async fn server_record(cx: &Ctx<'_>, c: &Client, s: &Server) -> Result<Serve
 pub async fn find_servers(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let tag = cx.args.required_string("tag")?;
-    cx.require_microversion(c, lifeboat_openstack::Service::Compute, "2.26", "the servers tags filter").await?;
+    cx.require_microversion(
+        c,
+        lifeboat_openstack::Service::Compute,
+        "2.26",
+        "the servers tags filter",
+    )
+    .await?;
     let servers = c.nova().servers_with_tag(&tag).await.act(cx.action())?;
     let mut out = Vec::new();
     for s in &servers {
@@ -65,20 +71,27 @@ pub async fn power(cx: &Ctx<'_>, verb: &str, target: &str) -> Result<ActionOutpu
     }
     let id = srv.id.clone();
     let s = cx
-        .wait(&format!("server {} ({}) reaching {target}", srv.name, srv.id), || {
-            let nova = c.nova();
-            let id = id.clone();
-            async move {
-                let s = nova.server(&id).await?;
-                Ok(if s.status.eq_ignore_ascii_case(target) {
-                    Poll::Ready(s)
-                } else if is_failed(&s.status) {
-                    Poll::Failed(format!("{} ({})", s.status, s.fault.map(|f| f.message).unwrap_or_default()))
-                } else {
-                    Poll::Pending(s.status)
-                })
-            }
-        })
+        .wait(
+            &format!("server {} ({}) reaching {target}", srv.name, srv.id),
+            || {
+                let nova = c.nova();
+                let id = id.clone();
+                async move {
+                    let s = nova.server(&id).await?;
+                    Ok(if s.status.eq_ignore_ascii_case(target) {
+                        Poll::Ready(s)
+                    } else if is_failed(&s.status) {
+                        Poll::Failed(format!(
+                            "{} ({})",
+                            s.status,
+                            s.fault.map(|f| f.message).unwrap_or_default()
+                        ))
+                    } else {
+                        Poll::Pending(s.status)
+                    })
+                }
+            },
+        )
         .await?;
     cx.value(server_record(cx, c, &s).await?)
 }
@@ -108,35 +121,58 @@ pub async fn create_image(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let mut meta = tag_metadata(cx.call, "");
     meta.insert("lifeboat_server".into(), json!(srv.id));
-    let id = c.nova().create_image(&srv.id, &name, &meta).await.act(cx.action())?;
+    let id = c
+        .nova()
+        .create_image(&srv.id, &name, &meta)
+        .await
+        .act(cx.action())?;
     // Waited for here (the image and the volume snapshots Nova made for it),
     // so that one that ends `killed` or `error` is discarded and made again
     // by this call rather than failing a later step.
     let waited = wait_image_ready(cx, c, &id, &name).await;
     if let Err(e) = waited {
-        return Err(discard_failed(e, &format!("image {name} ({id}) at site {}", c.site()), discard_image(c, &id)).await);
+        return Err(discard_failed(
+            e,
+            &format!("image {name} ({id}) at site {}", c.site()),
+            discard_image(c, &id),
+        )
+        .await);
     }
     cx.value(image_record(cx, c, &id).await?)
 }
 
 /// Waits for a snapshot image to be active and its volume snapshots
 /// available.
-async fn wait_image_ready(cx: &Ctx<'_>, c: &Client, id: &str, name: &str) -> Result<(), ActionError> {
-    cx.wait(&format!("image {name} ({id}) at site {} becoming active", c.site()), || {
-        let g = c.glance();
-        let id = id.to_string();
-        async move {
-            let i = g.image(&id).await?;
-            Ok(match i.status.as_str() {
-                "active" => Poll::Ready(()),
-                st if is_discarded(st) || st == "deactivated" => Poll::Failed(st.to_string()),
-                st => Poll::Pending(st.to_string()),
-            })
-        }
-    })
+async fn wait_image_ready(
+    cx: &Ctx<'_>,
+    c: &Client,
+    id: &str,
+    name: &str,
+) -> Result<(), ActionError> {
+    cx.wait(
+        &format!("image {name} ({id}) at site {} becoming active", c.site()),
+        || {
+            let g = c.glance();
+            let id = id.to_string();
+            async move {
+                let i = g.image(&id).await?;
+                Ok(match i.status.as_str() {
+                    "active" => Poll::Ready(()),
+                    st if is_discarded(st) || st == "deactivated" => Poll::Failed(st.to_string()),
+                    st => Poll::Pending(st.to_string()),
+                })
+            }
+        },
+    )
     .await?;
     let img = c.glance().image(id).await.act(cx.action())?;
-    let mapped = img.mapped_snapshots().map_err(|e| ActionError::permanent(format!("{}: image {id} at site {}: {e}", cx.action(), c.site())))?;
+    let mapped = img.mapped_snapshots().map_err(|e| {
+        ActionError::permanent(format!(
+            "{}: image {id} at site {}: {e}",
+            cx.action(),
+            c.site()
+        ))
+    })?;
     for m in mapped {
         crate::cinder::wait_snapshot(cx, c, &m.snapshot_id).await?;
     }
@@ -163,11 +199,21 @@ pub async fn create_image_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, 
     let (c, _srv) = cx.record_on_site::<ServerRec>("server")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let found = c.glance().images_named(&name).await.act(cx.action())?;
-    match found.into_iter().find(|i| (i.property(META_TAG).as_deref() == Some(cx.call.tag.as_str()) || i.name.as_deref() == Some(name.as_str())) && !is_discarded(&i.status)) {
+    match found.into_iter().find(|i| {
+        (i.property(META_TAG).as_deref() == Some(cx.call.tag.as_str())
+            || i.name.as_deref() == Some(name.as_str()))
+            && !is_discarded(&i.status)
+    }) {
         Some(img) => match wait_image_ready(cx, c, &img.id, &name).await {
             Ok(()) => Ok(Some(cx.value(image_record(cx, c, &img.id).await?)?)),
             // Made, but broken: discarded, so the call makes a new one.
-            Err(e) => match discard_failed(e, &format!("image {name} ({}) at site {}", img.id, c.site()), discard_image(c, &img.id)).await {
+            Err(e) => match discard_failed(
+                e,
+                &format!("image {name} ({}) at site {}", img.id, c.site()),
+                discard_image(c, &img.id),
+            )
+            .await
+            {
                 e if e.is_transient() => Ok(None),
                 e => Err(e),
             },
@@ -176,7 +222,11 @@ pub async fn create_image_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, 
     }
 }
 
-async fn network_ids(cx: &Ctx<'_>, c: &Client, names: &[String]) -> Result<Vec<String>, ActionError> {
+async fn network_ids(
+    cx: &Ctx<'_>,
+    c: &Client,
+    names: &[String],
+) -> Result<Vec<String>, ActionError> {
     let mut out = Vec::new();
     for n in names {
         match c.network_id(n).await {
@@ -201,13 +251,21 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
     let flavors = c.nova().flavors().await.act(cx.action())?;
     let Some(f) = flavors.iter().find(|f| f.name == flavor || f.id == flavor) else {
         let names: Vec<&str> = flavors.iter().map(|f| f.name.as_str()).collect();
-        return Err(ActionError::permanent(format!("{}: flavor {flavor:?} does not exist at site {}; flavors there: [{}]", cx.action(), c.site(), names.join(", ")))
-            .with_hint("create the flavor at the backup site or map it in the runbook"));
+        return Err(ActionError::permanent(format!(
+            "{}: flavor {flavor:?} does not exist at site {}; flavors there: [{}]",
+            cx.action(),
+            c.site(),
+            names.join(", ")
+        ))
+        .with_hint("create the flavor at the backup site or map it in the runbook"));
     };
     // Nova boots only from a bootable volume on some clouds; mark it.
     let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
     if !v.bootable {
-        c.cinder().volume_action(&vol.id, "os-set_bootable", json!({"bootable": true})).await.act(cx.action())?;
+        c.cinder()
+            .volume_action(&vol.id, "os-set_bootable", json!({"bootable": true}))
+            .await
+            .act(cx.action())?;
     }
     let nets = network_ids(cx, c, &networks).await?;
     let mut meta = tag_metadata(cx.call, &origin_of(&v));
@@ -216,7 +274,11 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
     }
     meta.insert("priority".into(), json!(priority.to_string()));
     if !containers.is_empty() {
-        let names = containers.iter().map(|r| r.container.as_str()).collect::<Vec<_>>().join(",");
+        let names = containers
+            .iter()
+            .map(|r| r.container.as_str())
+            .collect::<Vec<_>>()
+            .join(",");
         // Nova refuses metadata values past 255 characters.
         if names.len() > 255 {
             return Err(ActionError::permanent(format!("{}: the names of the VNF's {} containers take {} characters, more than a server's metadata value holds (255)", cx.action(), containers.len(), names.len()))
@@ -224,15 +286,29 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
         }
         meta.insert(META_CONTAINERS.into(), json!(names));
     }
-    let id = c.nova().boot_from_volume(&name, &f.id, &vol.id, &nets, &meta).await.act(cx.action())?;
+    let id = c
+        .nova()
+        .boot_from_volume(&name, &f.id, &vol.id, &nets, &meta)
+        .await
+        .act(cx.action())?;
     match wait_active(cx, c, &id, &name).await {
         Ok(out) => Ok(out),
         // Its volume stays (delete_on_termination is false).
-        Err(e) => Err(discard_failed(e, &format!("server {name} ({id}) at site {}", c.site()), c.nova().delete_server(&id)).await),
+        Err(e) => Err(discard_failed(
+            e,
+            &format!("server {name} ({id}) at site {}", c.site()),
+            c.nova().delete_server(&id),
+        )
+        .await),
     }
 }
 
-async fn wait_active(cx: &Ctx<'_>, c: &Client, id: &str, name: &str) -> Result<ActionOutput, ActionError> {
+async fn wait_active(
+    cx: &Ctx<'_>,
+    c: &Client,
+    id: &str,
+    name: &str,
+) -> Result<ActionOutput, ActionError> {
     let s = cx
         .wait(&format!("server {name} ({id}) booting"), || {
             let nova = c.nova();
@@ -241,7 +317,10 @@ async fn wait_active(cx: &Ctx<'_>, c: &Client, id: &str, name: &str) -> Result<A
                 let s = nova.server(&id).await?;
                 Ok(match s.status.as_str() {
                     "ACTIVE" => Poll::Ready(s),
-                    st if is_failed(st) => Poll::Failed(format!("{st} ({})", s.fault.map(|f| f.message).unwrap_or_default())),
+                    st if is_failed(st) => Poll::Failed(format!(
+                        "{st} ({})",
+                        s.fault.map(|f| f.message).unwrap_or_default()
+                    )),
                     st => Poll::Pending(st.to_string()),
                 })
             }
@@ -253,29 +332,56 @@ async fn wait_active(cx: &Ctx<'_>, c: &Client, id: &str, name: &str) -> Result<A
 pub async fn boot_from_volume_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
     let c = cx.client_for_call()?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
-    let found = c.nova().servers_named(&format!("^{}$", regex_escape(&name))).await.act(cx.action())?;
-    match found.into_iter().find(|s| s.metadata.get(META_TAG).map(String::as_str) == Some(cx.call.tag.as_str())) {
-        Some(s) if is_discarded(&s.status) || s.task_state.as_deref() == Some("deleting") => Ok(None),
+    let found = c
+        .nova()
+        .servers_named(&format!("^{}$", regex_escape(&name)))
+        .await
+        .act(cx.action())?;
+    match found
+        .into_iter()
+        .find(|s| s.metadata.get(META_TAG).map(String::as_str) == Some(cx.call.tag.as_str()))
+    {
+        Some(s) if is_discarded(&s.status) || s.task_state.as_deref() == Some("deleting") => {
+            Ok(None)
+        }
         Some(s) => Ok(Some(wait_active(cx, c, &s.id, &name).await?)),
         None => Ok(None),
     }
 }
 
 fn regex_escape(s: &str) -> String {
-    s.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c.to_string() } else { format!("\\{c}") }).collect()
+    s.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_string()
+            } else {
+                format!("\\{c}")
+            }
+        })
+        .collect()
 }
 
 fn attachment_rec(a: &VolumeAttachment, server_id: &str, site: &str) -> AttachmentRec {
     AttachmentRec {
         id: a.attachment_id.clone().unwrap_or_else(|| a.id.clone()),
-        server_id: if a.server_id.is_empty() { server_id.to_string() } else { a.server_id.clone() },
+        server_id: if a.server_id.is_empty() {
+            server_id.to_string()
+        } else {
+            a.server_id.clone()
+        },
         volume_id: a.volume_id.clone(),
         device: a.device.clone(),
         site: site.to_string(),
     }
 }
 
-async fn wait_volume_status(cx: &Ctx<'_>, c: &Client, volume_id: &str, want: &'static [&'static str], what: &str) -> Result<(), ActionError> {
+async fn wait_volume_status(
+    cx: &Ctx<'_>,
+    c: &Client,
+    volume_id: &str,
+    want: &'static [&'static str],
+    what: &str,
+) -> Result<(), ActionError> {
     cx.wait(what, || {
         let cinder = c.cinder();
         let id = volume_id.to_string();
@@ -301,9 +407,19 @@ pub async fn attach_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         Some(a) => a,
         None => c.nova().attach(&srv.id, &vol.id).await.act(cx.action())?,
     };
-    wait_volume_status(cx, c, &vol.id, &["in-use"], &format!("volume {} attaching to server {}", vol.id, srv.id)).await?;
+    wait_volume_status(
+        cx,
+        c,
+        &vol.id,
+        &["in-use"],
+        &format!("volume {} attaching to server {}", vol.id, srv.id),
+    )
+    .await?;
     let atts = c.nova().attachments(&srv.id).await.act(cx.action())?;
-    let a = atts.into_iter().find(|a| a.volume_id == vol.id).unwrap_or(att);
+    let a = atts
+        .into_iter()
+        .find(|a| a.volume_id == vol.id)
+        .unwrap_or(att);
     cx.value(attachment_rec(&a, &srv.id, c.site()))
 }
 
@@ -313,7 +429,13 @@ pub async fn detach_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let existing = c.nova().attachments(&srv.id).await.act(cx.action())?;
     let Some(a) = existing.into_iter().find(|a| a.volume_id == vol.id) else {
         // Already detached (a retried call).
-        return cx.value(AttachmentRec { id: String::new(), server_id: srv.id.clone(), volume_id: vol.id.clone(), device: vol.device.clone(), site: c.site().to_string() });
+        return cx.value(AttachmentRec {
+            id: String::new(),
+            server_id: srv.id.clone(),
+            volume_id: vol.id.clone(),
+            device: vol.device.clone(),
+            site: c.site().to_string(),
+        });
     };
     match c.nova().detach(&srv.id, &vol.id).await {
         Ok(()) => {}
@@ -323,7 +445,14 @@ pub async fn detach_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         Err(e) if e.kind == ErrorKind::Conflict && detach_under_way(c, &vol.id).await => {}
         Err(e) => return Err(crate::args::from_client(cx.action(), e)),
     }
-    wait_volume_status(cx, c, &vol.id, &["available"], &format!("volume {} detaching from server {}", vol.id, srv.id)).await?;
+    wait_volume_status(
+        cx,
+        c,
+        &vol.id,
+        &["available"],
+        &format!("volume {} detaching from server {}", vol.id, srv.id),
+    )
+    .await?;
     cx.value(attachment_rec(&a, &srv.id, c.site()))
 }
 
@@ -343,19 +472,22 @@ pub async fn delete_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         Err(e) => return Err(crate::args::from_client(cx.action(), e)),
     }
     let id = srv.id.clone();
-    cx.wait(&format!("server {} ({}) deleting", srv.name, srv.id), || {
-        let nova = c.nova();
-        let id = id.clone();
-        async move {
-            match nova.server(&id).await {
-                Err(e) if e.kind == ErrorKind::NotFound => Ok(Poll::Ready(())),
-                Err(e) => Err(e),
-                Ok(s) if s.status == "DELETED" => Ok(Poll::Ready(())),
-                Ok(s) if is_failed(&s.status) => Ok(Poll::Failed(s.status)),
-                Ok(s) => Ok(Poll::Pending(s.status)),
+    cx.wait(
+        &format!("server {} ({}) deleting", srv.name, srv.id),
+        || {
+            let nova = c.nova();
+            let id = id.clone();
+            async move {
+                match nova.server(&id).await {
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(Poll::Ready(())),
+                    Err(e) => Err(e),
+                    Ok(s) if s.status == "DELETED" => Ok(Poll::Ready(())),
+                    Ok(s) if is_failed(&s.status) => Ok(Poll::Failed(s.status)),
+                    Ok(s) => Ok(Poll::Pending(s.status)),
+                }
             }
-        }
-    })
+        },
+    )
     .await?;
     srv.status = "DELETED".into();
     cx.value(srv)

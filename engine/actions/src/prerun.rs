@@ -48,12 +48,26 @@ pub struct VolumeLimits {
 fn specs(v: &Value, key: &str) -> BTreeMap<String, String> {
     v.get(key)
         .and_then(Value::as_object)
-        .map(|m| m.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string()))).collect())
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_string)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn s(v: &Value, key: &str) -> String {
-    v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.get(key)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 impl OpenStackActions {
@@ -77,7 +91,15 @@ impl OpenStackActions {
             .map(|v| ServerFacts {
                 id: s(v, "id"),
                 name: s(v, "name"),
-                tags: v.get("tags").and_then(Value::as_array).map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default(),
+                tags: v
+                    .get("tags")
+                    .and_then(Value::as_array)
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|t| t.as_str().map(str::to_string))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
                 metadata: specs(v, "metadata"),
             })
             .collect())
@@ -98,20 +120,39 @@ impl OpenStackActions {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|t| TypeFacts { id: s(t, "id"), name: s(t, "name"), specs: specs(t, "extra_specs") })
+            .map(|t| TypeFacts {
+                id: s(t, "id"),
+                name: s(t, "name"),
+                specs: specs(t, "extra_specs"),
+            })
             .collect())
     }
 
     /// A group type by name or id, or the default one when `name` is empty;
     /// `None` when the site has no such group type.
-    pub async fn prerun_group_type(&self, site: &str, name: &str) -> Result<Option<TypeFacts>, String> {
+    pub async fn prerun_group_type(
+        &self,
+        site: &str,
+        name: &str,
+    ) -> Result<Option<TypeFacts>, String> {
         let c = self.site_client(site)?;
         let mv = lifeboat_openstack::cinder::MV_GROUPS;
         if name.is_empty() {
-            match c.request(Service::BlockStorage, Method::GET, "group_types/default").microversion(mv).call("GET /group_types/default").resource("default group type").send_json::<Value>().await {
+            match c
+                .request(Service::BlockStorage, Method::GET, "group_types/default")
+                .microversion(mv)
+                .call("GET /group_types/default")
+                .resource("default group type")
+                .send_json::<Value>()
+                .await
+            {
                 Ok(v) => {
                     if let Some(t) = v.get("group_type").filter(|t| t.is_object()) {
-                        return Ok(Some(TypeFacts { id: s(t, "id"), name: s(t, "name"), specs: specs(t, "group_specs") }));
+                        return Ok(Some(TypeFacts {
+                            id: s(t, "id"),
+                            name: s(t, "name"),
+                            specs: specs(t, "group_specs"),
+                        }));
                     }
                 }
                 Err(e) if e.kind == ErrorKind::NotFound => {}
@@ -131,9 +172,17 @@ impl OpenStackActions {
             .and_then(Value::as_array)
             .into_iter()
             .flatten()
-            .map(|t| TypeFacts { id: s(t, "id"), name: s(t, "name"), specs: specs(t, "group_specs") })
+            .map(|t| TypeFacts {
+                id: s(t, "id"),
+                name: s(t, "name"),
+                specs: specs(t, "group_specs"),
+            })
             .collect();
-        Ok(if name.is_empty() { all.into_iter().next() } else { all.into_iter().find(|t| t.name == name || t.id == name) })
+        Ok(if name.is_empty() {
+            all.into_iter().next()
+        } else {
+            all.into_iter().find(|t| t.name == name || t.id == name)
+        })
     }
 
     /// The group named `name` at `site`, if it exists: its volume types
@@ -149,11 +198,27 @@ impl OpenStackActions {
             .send_paged("groups")
             .await
             .map_err(|e| e.to_string())?;
-        let ids = |g: &Value, k: &str| g.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(|t| t.as_str().map(str::to_string)).collect()).unwrap_or_default();
+        let ids = |g: &Value, k: &str| {
+            g.get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|t| t.as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
         Ok(items
             .iter()
-            .find(|g| s(g, "name") == name && !s(g, "status").starts_with("error") && s(g, "status") != "deleting")
-            .map(|g| GroupFacts { volume_types: ids(g, "volume_types"), volumes: ids(g, "volumes") }))
+            .find(|g| {
+                s(g, "name") == name
+                    && !s(g, "status").starts_with("error")
+                    && s(g, "status") != "deleting"
+            })
+            .map(|g| GroupFacts {
+                volume_types: ids(g, "volume_types"),
+                volumes: ids(g, "volumes"),
+            }))
     }
 
     /// The block-storage absolute limits of the project at `site`.
@@ -168,7 +233,11 @@ impl OpenStackActions {
             .await
             .map_err(|e| e.to_string())?;
         let a = &v["limits"]["absolute"];
-        let max = |k: &str| a.get(k).and_then(Value::as_i64).and_then(|n| u64::try_from(n).ok());
+        let max = |k: &str| {
+            a.get(k)
+                .and_then(Value::as_i64)
+                .and_then(|n| u64::try_from(n).ok())
+        };
         let used = |k: &str| a.get(k).and_then(Value::as_u64).unwrap_or(0);
         Ok(VolumeLimits {
             max_volumes: max("maxTotalVolumes"),
@@ -180,10 +249,26 @@ impl OpenStackActions {
 
     /// The aliases the compute API lists under `GET /extensions`; `None`
     /// when it has no such listing (404).
-    pub async fn prerun_compute_extensions(&self, site: &str) -> Result<Option<Vec<String>>, String> {
+    pub async fn prerun_compute_extensions(
+        &self,
+        site: &str,
+    ) -> Result<Option<Vec<String>>, String> {
         let c = self.site_client(site)?;
-        match c.request(Service::Compute, Method::GET, "extensions").call("GET /extensions").resource("extensions").send_json::<Value>().await {
-            Ok(v) => Ok(Some(v.get("extensions").and_then(Value::as_array).into_iter().flatten().map(|e| s(e, "alias")).collect())),
+        match c
+            .request(Service::Compute, Method::GET, "extensions")
+            .call("GET /extensions")
+            .resource("extensions")
+            .send_json::<Value>()
+            .await
+        {
+            Ok(v) => Ok(Some(
+                v.get("extensions")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .map(|e| s(e, "alias"))
+                    .collect(),
+            )),
             Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e.to_string()),
         }

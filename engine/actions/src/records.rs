@@ -238,7 +238,11 @@ pub struct HookResultRec {
 /// The production volume a Cinder volume descends from: its
 /// `lifeboat_origin` metadata, else itself.
 pub fn origin_of(v: &Volume) -> String {
-    v.metadata.get(META_ORIGIN).filter(|o| !o.is_empty()).cloned().unwrap_or_else(|| v.id.clone())
+    v.metadata
+        .get(META_ORIGIN)
+        .filter(|o| !o.is_empty())
+        .cloned()
+        .unwrap_or_else(|| v.id.clone())
 }
 
 /// A volume record. `server_id`/`device` from its (first) attachment.
@@ -268,7 +272,12 @@ pub fn snapshot_rec(s: &Snapshot, site: &str, fallback_origin: &str) -> Snapshot
         size_gb: s.size as i64,
         status: s.status.clone(),
         created_at: s.created_at.clone(),
-        origin: s.metadata.get(META_ORIGIN).filter(|o| !o.is_empty()).cloned().unwrap_or_else(|| fallback_origin.to_string()),
+        origin: s
+            .metadata
+            .get(META_ORIGIN)
+            .filter(|o| !o.is_empty())
+            .cloned()
+            .unwrap_or_else(|| fallback_origin.to_string()),
     }
 }
 
@@ -283,7 +292,12 @@ pub fn backup_rec(b: &Backup, site: &str, fallback_origin: &str, bytes_moved: u6
         incremental: b.is_incremental,
         container: b.container.clone(),
         created_at: b.created_at.clone(),
-        origin: b.metadata.get(META_ORIGIN).filter(|o| !o.is_empty()).cloned().unwrap_or_else(|| fallback_origin.to_string()),
+        origin: b
+            .metadata
+            .get(META_ORIGIN)
+            .filter(|o| !o.is_empty())
+            .cloned()
+            .unwrap_or_else(|| fallback_origin.to_string()),
         bytes_moved: bytes_moved as i64,
     }
 }
@@ -297,7 +311,11 @@ pub fn server_rec(s: &Server, site: &str, volumes: Vec<String>) -> ServerRec {
         site: site.to_string(),
         status: s.status.clone(),
         role: s.metadata.get("role").cloned().unwrap_or_default(),
-        priority: s.metadata.get("priority").and_then(|p| p.trim().parse().ok()).unwrap_or(0),
+        priority: s
+            .metadata
+            .get("priority")
+            .and_then(|p| p.trim().parse().ok())
+            .unwrap_or(0),
         flavor: s.flavor_name(),
         networks: s.network_names(),
         tags: s.tags.clone(),
@@ -313,7 +331,11 @@ mod tests {
     /// Field names of each record exactly as stdlib/types.dr declares them.
     #[test]
     fn records_have_exactly_the_catalogue_fields() {
-        let src = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../stdlib/types.dr")).unwrap();
+        let src = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../stdlib/types.dr"
+        ))
+        .unwrap();
         let mut types: std::collections::BTreeMap<String, Vec<String>> = Default::default();
         let mut current: Option<String> = None;
         for line in src.lines() {
@@ -329,26 +351,82 @@ mod tests {
         }
         let check = |name: &str, v: Value| {
             let got: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
-            assert_eq!(&got, types.get(name).unwrap_or_else(|| panic!("no type {name}")), "record {name}");
+            assert_eq!(
+                &got,
+                types.get(name).unwrap_or_else(|| panic!("no type {name}")),
+                "record {name}"
+            );
         };
-        check("server", serde_json::to_value(ServerRec::default()).unwrap());
-        check("volume", serde_json::to_value(VolumeRec::default()).unwrap());
+        check(
+            "server",
+            serde_json::to_value(ServerRec::default()).unwrap(),
+        );
+        check(
+            "volume",
+            serde_json::to_value(VolumeRec::default()).unwrap(),
+        );
         check("group", serde_json::to_value(GroupRec::default()).unwrap());
-        check("snapshot", serde_json::to_value(SnapshotRec::default()).unwrap());
-        check("group_snapshot", serde_json::to_value(GroupSnapshotRec::default()).unwrap());
-        check("backup_record", serde_json::to_value(BackupRecordRec::default()).unwrap());
-        check("backup", serde_json::to_value(BackupRec::default()).unwrap());
+        check(
+            "snapshot",
+            serde_json::to_value(SnapshotRec::default()).unwrap(),
+        );
+        check(
+            "group_snapshot",
+            serde_json::to_value(GroupSnapshotRec::default()).unwrap(),
+        );
+        check(
+            "backup_record",
+            serde_json::to_value(BackupRecordRec::default()).unwrap(),
+        );
+        check(
+            "backup",
+            serde_json::to_value(BackupRec::default()).unwrap(),
+        );
         check("image", serde_json::to_value(ImageRec::default()).unwrap());
-        check("attachment", serde_json::to_value(AttachmentRec::default()).unwrap());
-        check("replica", serde_json::to_value(ReplicaRec::default()).unwrap());
-        check("manifest_volume", serde_json::to_value(ManifestVolumeRec::default()).unwrap());
-        check("manifest_server", serde_json::to_value(ManifestServerRec::default()).unwrap());
-        check("boot_group", serde_json::to_value(BootGroupRec::default()).unwrap());
-        check("manifest", serde_json::to_value(ManifestRec::default()).unwrap());
-        check("object", serde_json::to_value(ObjectRec::default()).unwrap());
-        check("verification", serde_json::to_value(VerificationRec::default()).unwrap());
-        check("hook_result", serde_json::to_value(HookResultRec::default()).unwrap());
-        check("container_replica", serde_json::to_value(ContainerReplicaRec::default()).unwrap());
-        assert_eq!(types.len(), 18, "a record type was added to stdlib/types.dr: map it here");
+        check(
+            "attachment",
+            serde_json::to_value(AttachmentRec::default()).unwrap(),
+        );
+        check(
+            "replica",
+            serde_json::to_value(ReplicaRec::default()).unwrap(),
+        );
+        check(
+            "manifest_volume",
+            serde_json::to_value(ManifestVolumeRec::default()).unwrap(),
+        );
+        check(
+            "manifest_server",
+            serde_json::to_value(ManifestServerRec::default()).unwrap(),
+        );
+        check(
+            "boot_group",
+            serde_json::to_value(BootGroupRec::default()).unwrap(),
+        );
+        check(
+            "manifest",
+            serde_json::to_value(ManifestRec::default()).unwrap(),
+        );
+        check(
+            "object",
+            serde_json::to_value(ObjectRec::default()).unwrap(),
+        );
+        check(
+            "verification",
+            serde_json::to_value(VerificationRec::default()).unwrap(),
+        );
+        check(
+            "hook_result",
+            serde_json::to_value(HookResultRec::default()).unwrap(),
+        );
+        check(
+            "container_replica",
+            serde_json::to_value(ContainerReplicaRec::default()).unwrap(),
+        );
+        assert_eq!(
+            types.len(),
+            18,
+            "a record type was added to stdlib/types.dr: map it here"
+        );
     }
 }

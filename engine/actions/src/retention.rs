@@ -19,7 +19,12 @@ pub async fn delete_backup_id(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
     let site = cx.args.required_string("site")?;
     let id = cx.args.required_string("id")?;
     let c = cx.acts.client(&site)?;
-    let mut rec = BackupRec { id: id.clone(), site: site.clone(), status: "deleted".into(), ..Default::default() };
+    let mut rec = BackupRec {
+        id: id.clone(),
+        site: site.clone(),
+        status: "deleted".into(),
+        ..Default::default()
+    };
     match c.cinder().backup(&id).await {
         Ok(b) => {
             rec.name = b.name.clone();
@@ -44,7 +49,9 @@ pub async fn delete_backup_id(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
                 Err(e) if e.kind == ErrorKind::NotFound => Ok(Poll::Ready(())),
                 Err(e) => Err(e),
                 Ok(b) if b.status == "deleted" => Ok(Poll::Ready(())),
-                Ok(b) if b.status == "error_deleting" || b.status == "error" => Ok(Poll::Failed(b.status)),
+                Ok(b) if b.status == "error_deleting" || b.status == "error" => {
+                    Ok(Poll::Failed(b.status))
+                }
                 Ok(b) => Ok(Poll::Pending(b.status)),
             }
         }
@@ -61,7 +68,10 @@ pub async fn delete_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
     let vnf = cx.args.required_string("vnf")?;
     let run_id = cx.args.required_string("run_id")?;
     if run_id.is_empty() || run_id.contains('/') {
-        return Err(ActionError::permanent(format!("{}: `{run_id}` is not a run id", cx.action())));
+        return Err(ActionError::permanent(format!(
+            "{}: `{run_id}` is not a run id",
+            cx.action()
+        )));
     }
     let c = cx.acts.client(&site)?;
     let container = cx.acts.manifest_container.clone();
@@ -71,10 +81,19 @@ pub async fn delete_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
         Err(e) if e.kind == ErrorKind::NotFound => vec![],
         Err(e) => return Err(from_client(cx.action(), e)),
     };
-    let mine: Vec<_> = listed.into_iter().filter(|o| o.name.ends_with(&suffix)).collect();
-    match c.swift().get_object(&container, &format!("{vnf}/latest.json")).await {
+    let mine: Vec<_> = listed
+        .into_iter()
+        .filter(|o| o.name.ends_with(&suffix))
+        .collect();
+    match c
+        .swift()
+        .get_object(&container, &format!("{vnf}/latest.json"))
+        .await
+    {
         Ok(body) => {
-            let latest = serde_json::from_slice::<Value>(&body).ok().and_then(|v| v.get("object").and_then(Value::as_str).map(str::to_string));
+            let latest = serde_json::from_slice::<Value>(&body)
+                .ok()
+                .and_then(|v| v.get("object").and_then(Value::as_str).map(str::to_string));
             if let Some(l) = latest.filter(|l| mine.iter().any(|o| &o.name == l)) {
                 return Err(ActionError::permanent(format!(
                     "{}: {l} at site {site} is the newest recovery point of {vnf} (latest.json names it); it is never expired",
@@ -85,7 +104,13 @@ pub async fn delete_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
         Err(e) if e.kind == ErrorKind::NotFound => {}
         Err(e) => return Err(from_client(cx.action(), e)),
     }
-    let mut out = ObjectRec { container: container.clone(), name: format!("{vnf}/{run_id}"), site: site.clone(), etag: String::new(), bytes: 0 };
+    let mut out = ObjectRec {
+        container: container.clone(),
+        name: format!("{vnf}/{run_id}"),
+        site: site.clone(),
+        etag: String::new(),
+        bytes: 0,
+    };
     for o in mine {
         match c.swift().delete_object(&container, &o.name).await {
             Ok(()) => {}

@@ -14,9 +14,23 @@ pub async fn put_object(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let container = cx.args.required_string("container")?;
     let name = cx.args.required_string("name")?;
     let content = cx.args.string("content")?;
-    let ct = if content.trim_start().starts_with('{') || content.trim_start().starts_with('[') { "application/json" } else { "text/plain" };
-    let stored = c.swift().put_object(&container, &name, content.into_bytes(), ct).await.act(cx.action())?;
-    let mut out = cx.value(ObjectRec { container, name, site: c.site().to_string(), etag: stored.etag, bytes: stored.bytes as i64 })?;
+    let ct = if content.trim_start().starts_with('{') || content.trim_start().starts_with('[') {
+        "application/json"
+    } else {
+        "text/plain"
+    };
+    let stored = c
+        .swift()
+        .put_object(&container, &name, content.into_bytes(), ct)
+        .await
+        .act(cx.action())?;
+    let mut out = cx.value(ObjectRec {
+        container,
+        name,
+        site: c.site().to_string(),
+        etag: stored.etag,
+        bytes: stored.bytes as i64,
+    })?;
     out.bytes_moved = stored.bytes;
     Ok(out)
 }
@@ -30,8 +44,18 @@ pub async fn put_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionErr
     match c.swift().get_object(&container, &name).await {
         Ok(body) if body == content.as_bytes() => {
             let listed = c.swift().list(&container, &name).await.act(cx.action())?;
-            let etag = listed.into_iter().find(|o| o.name == name).map(|o| o.hash).unwrap_or_default();
-            Ok(Some(cx.value(ObjectRec { container, name, site: c.site().to_string(), etag, bytes: body.len() as i64 })?))
+            let etag = listed
+                .into_iter()
+                .find(|o| o.name == name)
+                .map(|o| o.hash)
+                .unwrap_or_default();
+            Ok(Some(cx.value(ObjectRec {
+                container,
+                name,
+                site: c.site().to_string(),
+                etag,
+                bytes: body.len() as i64,
+            })?))
         }
         Ok(_) => Ok(None),
         Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
@@ -43,8 +67,18 @@ pub async fn get_object(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let container = cx.args.required_string("container")?;
     let name = cx.args.required_string("name")?;
-    let body = c.swift().get_object(&container, &name).await.act(cx.action())?;
-    let text = String::from_utf8(body).map_err(|_| ActionError::permanent(format!("{}: object {container}/{name} at site {} is not UTF-8 text", cx.action(), c.site())))?;
+    let body = c
+        .swift()
+        .get_object(&container, &name)
+        .await
+        .act(cx.action())?;
+    let text = String::from_utf8(body).map_err(|_| {
+        ActionError::permanent(format!(
+            "{}: object {container}/{name} at site {} is not UTF-8 text",
+            cx.action(),
+            c.site()
+        ))
+    })?;
     cx.value(Value::String(text))
 }
 
@@ -77,7 +111,11 @@ fn new_key() -> Secret {
 }
 
 fn missing_container(cx: &Ctx<'_>, container: &str, site: &str) -> ActionError {
-    ActionError::permanent(format!("{}: there is no container {container:?} at site {site}", cx.action())).with_hint("name the VNF's existing containers in the runbook's `containers` parameter")
+    ActionError::permanent(format!(
+        "{}: there is no container {container:?} at site {site}",
+        cx.action()
+    ))
+    .with_hint("name the VNF's existing containers in the runbook's `containers` parameter")
 }
 
 /// Replicate a container to the same name at `to` with Swift container
@@ -91,7 +129,9 @@ pub async fn replicate_container(cx: &Ctx<'_>) -> Result<ActionOutput, ActionErr
     let container = cx.args.required_string("container")?;
     let src = match c.swift().container(&container).await {
         Ok(i) => i,
-        Err(e) if e.kind == ErrorKind::NotFound => return Err(missing_container(cx, &container, c.site())),
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            return Err(missing_container(cx, &container, c.site()))
+        }
         Err(e) => return Err(from_client(cx.action(), e)),
     };
     let realms = c.swift().sync_realms().await.act(cx.action())?;
@@ -115,23 +155,70 @@ pub async fn replicate_container(cx: &Ctx<'_>) -> Result<ActionOutput, ActionErr
         cluster = to.to_ascii_uppercase();
     }
     if !clusters.contains(&cluster) {
-        return Err(ActionError::permanent(format!("{}: realm {realm} of site {} has no cluster {cluster} (it has {})", cx.action(), c.site(), clusters.join(", "))).with_hint("give the backup site's cluster name as `cluster`"));
+        return Err(ActionError::permanent(format!(
+            "{}: realm {realm} of site {} has no cluster {cluster} (it has {})",
+            cx.action(),
+            c.site(),
+            clusters.join(", ")
+        ))
+        .with_hint("give the backup site's cluster name as `cluster`"));
     }
     let account_url = t.swift().account_url().await.act(cx.action())?;
-    let account = account_url.trim_end_matches('/').rsplit('/').next().unwrap_or_default().to_string();
+    let account = account_url
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_string();
     let sync_to = format!("//{realm}/{cluster}/{account}/{container}");
-    let key = if src.sync_key.is_empty() { new_key() } else { src.sync_key.clone() };
+    let key = if src.sync_key.is_empty() {
+        new_key()
+    } else {
+        src.sync_key.clone()
+    };
     // The replica first, so the source never syncs to a container that
     // would refuse it.
-    t.swift().set_sync(&container, None, &key, true).await.act(cx.action())?;
-    let meta = c.swift().container_meta(&container).await.act(cx.action())?;
-    let ours = meta.get("lifeboat-sync-by").is_some_and(|b| *b == cx.call.tag);
+    t.swift()
+        .set_sync(&container, None, &key, true)
+        .await
+        .act(cx.action())?;
+    let meta = c
+        .swift()
+        .container_meta(&container)
+        .await
+        .act(cx.action())?;
+    let ours = meta
+        .get("lifeboat-sync-by")
+        .is_some_and(|b| *b == cx.call.tag);
     if !ours {
-        let before = if src.sync_to == sync_to { "unchanged".to_string() } else { src.sync_to.clone() };
-        c.swift().set_meta(&container, &[(META_BY, cx.call.tag.as_str()), (META_BEFORE, before.as_str())]).await.act(cx.action())?;
+        let before = if src.sync_to == sync_to {
+            "unchanged".to_string()
+        } else {
+            src.sync_to.clone()
+        };
+        c.swift()
+            .set_meta(
+                &container,
+                &[
+                    (META_BY, cx.call.tag.as_str()),
+                    (META_BEFORE, before.as_str()),
+                ],
+            )
+            .await
+            .act(cx.action())?;
     }
-    c.swift().set_sync(&container, Some(&sync_to), &key, false).await.act(cx.action())?;
-    let rec = ContainerReplicaRec { container, site: c.site().to_string(), replica_site: to, sync_to, key_ref: KEY_REF.into(), ..Default::default() };
+    c.swift()
+        .set_sync(&container, Some(&sync_to), &key, false)
+        .await
+        .act(cx.action())?;
+    let rec = ContainerReplicaRec {
+        container,
+        site: c.site().to_string(),
+        replica_site: to,
+        sync_to,
+        key_ref: KEY_REF.into(),
+        ..Default::default()
+    };
     let rec = observe(cx, rec).await?;
     cx.value(rec)
 }
@@ -145,13 +232,22 @@ pub async fn stop_replication(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
         Err(e) if e.kind == ErrorKind::NotFound => return cx.value(rec),
         Err(e) => return Err(from_client(cx.action(), e)),
     };
-    let before = meta.get("lifeboat-sync-before").cloned().unwrap_or_default();
+    let before = meta
+        .get("lifeboat-sync-before")
+        .cloned()
+        .unwrap_or_default();
     if before != "unchanged" {
         let info = c.swift().container(&rec.container).await.act(cx.action())?;
         // Removing the target leaves the key: another sync may share it.
-        c.swift().set_sync(&rec.container, Some(&before), &info.sync_key, false).await.act(cx.action())?;
+        c.swift()
+            .set_sync(&rec.container, Some(&before), &info.sync_key, false)
+            .await
+            .act(cx.action())?;
     }
-    c.swift().set_meta(&rec.container, &[(META_BY, ""), (META_BEFORE, "")]).await.act(cx.action())?;
+    c.swift()
+        .set_meta(&rec.container, &[(META_BY, ""), (META_BEFORE, "")])
+        .await
+        .act(cx.action())?;
     cx.value(rec)
 }
 
@@ -167,11 +263,18 @@ pub async fn check_replica(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let t = cx.acts.client(&site)?;
     let listed = match t.swift().list(&rec.container, "").await {
         Ok(l) => l,
-        Err(e) if e.kind == ErrorKind::NotFound => return Err(missing_container(cx, &rec.container, &site).with_hint("the replica was never made, or was deleted: run option3/prepare again")),
+        Err(e) if e.kind == ErrorKind::NotFound => {
+            return Err(missing_container(cx, &rec.container, &site).with_hint(
+                "the replica was never made, or was deleted: run option3/prepare again",
+            ))
+        }
         Err(e) => return Err(from_client(cx.action(), e)),
     };
     if let Some(first) = listed.first() {
-        t.swift().get_object(&rec.container, &first.name).await.act(cx.action())?;
+        t.swift()
+            .get_object(&rec.container, &first.name)
+            .await
+            .act(cx.action())?;
     }
     let (floor, then) = (rec.replica_objects, rec.checked_at.clone());
     rec.replica_site = site;
@@ -188,7 +291,10 @@ pub async fn check_replica(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 
 /// Both sides' counts now; the source's stay as recorded when it does not
 /// answer (it is down: that is when a failover looks).
-async fn observe(cx: &Ctx<'_>, mut rec: ContainerReplicaRec) -> Result<ContainerReplicaRec, ActionError> {
+async fn observe(
+    cx: &Ctx<'_>,
+    mut rec: ContainerReplicaRec,
+) -> Result<ContainerReplicaRec, ActionError> {
     let t = cx.acts.client(&rec.replica_site)?;
     let replica = t.swift().container(&rec.container).await.act(cx.action())?;
     rec.replica_objects = replica.object_count as i64;

@@ -45,7 +45,12 @@ pub struct PollPolicy {
 /// has learned how long the operation takes.
 impl Default for PollPolicy {
     fn default() -> Self {
-        PollPolicy { first: Duration::from_millis(25), max: Duration::from_secs(5), factor: 1.5, learn: true }
+        PollPolicy {
+            first: Duration::from_millis(25),
+            max: Duration::from_secs(5),
+            factor: 1.5,
+            learn: true,
+        }
     }
 }
 
@@ -73,7 +78,11 @@ const LOOK_AT_ONCE_BEYOND: Duration = Duration::from_secs(2);
 
 impl Durations {
     pub fn estimate(&self, key: &str) -> Option<Duration> {
-        self.learned.lock().unwrap_or_else(|e| e.into_inner()).get(key).copied()
+        self.learned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(key)
+            .copied()
     }
 
     fn learn(&self, key: &str, sample: Duration) {
@@ -96,10 +105,18 @@ struct Schedule {
 impl Schedule {
     fn new(policy: PollPolicy, estimate: Option<Duration>) -> Self {
         let delay = match estimate {
-            Some(e) => e.mul_f64(STEP_SHARE).max(Duration::from_millis(1)).min(policy.max),
+            Some(e) => e
+                .mul_f64(STEP_SHARE)
+                .max(Duration::from_millis(1))
+                .min(policy.max),
             None => policy.first,
         };
-        Schedule { policy, estimate, delay, last_pending: None }
+        Schedule {
+            policy,
+            estimate,
+            delay,
+            last_pending: None,
+        }
     }
 
     /// When to look first: at once when nothing is known or the operation
@@ -118,7 +135,9 @@ impl Schedule {
             return e - at;
         }
         let d = self.delay;
-        self.delay = Duration::from_secs_f64((d.as_secs_f64() * self.policy.factor).min(self.policy.max.as_secs_f64()));
+        self.delay = Duration::from_secs_f64(
+            (d.as_secs_f64() * self.policy.factor).min(self.policy.max.as_secs_f64()),
+        );
         d
     }
 
@@ -135,7 +154,14 @@ impl Schedule {
 /// Poll `probe` until it is ready, failed, or `deadline` passed. `what`
 /// names the action, resource and site in the messages; `learn` is where
 /// the durations of this kind of wait are learned (and the kind's key).
-pub async fn until<T, F, Fut>(policy: PollPolicy, learn: Option<(&Durations, &str)>, deadline: Instant, action: &str, what: &str, mut probe: F) -> Result<T, ActionError>
+pub async fn until<T, F, Fut>(
+    policy: PollPolicy,
+    learn: Option<(&Durations, &str)>,
+    deadline: Instant,
+    action: &str,
+    what: &str,
+    mut probe: F,
+) -> Result<T, ActionError>
 where
     F: FnMut() -> Fut,
     Fut: Future<Output = lifeboat_openstack::Result<Poll<T>>>,
@@ -158,14 +184,23 @@ where
                 return Ok(t);
             }
             Ok(Poll::Pending(s)) => last = s,
-            Ok(Poll::Failed(s)) => return Err(ActionError::permanent(format!("{action}: {what} ended in state {s}")).with_hint(ENDED_IN_ERROR)),
+            Ok(Poll::Failed(s)) => {
+                return Err(
+                    ActionError::permanent(format!("{action}: {what} ended in state {s}"))
+                        .with_hint(ENDED_IN_ERROR),
+                )
+            }
             Err(e) if e.is_transient() => last = format!("unreachable ({e})"),
             Err(e) => return Err(from_client(action, e)),
         }
         let now = Instant::now();
         if now >= deadline {
-            return Err(ActionError::timeout(format!("{action}: {what} did not get there before the call's timeout; last state: {last}"))
-                .with_hint("the cloud is slow or stuck; raise the step's timeout or look at the resource"));
+            return Err(ActionError::timeout(format!(
+                "{action}: {what} did not get there before the call's timeout; last state: {last}"
+            ))
+            .with_hint(
+                "the cloud is slow or stuck; raise the step's timeout or look at the resource",
+            ));
         }
         let delay = schedule.pending(at);
         tokio::time::sleep(delay.min(deadline - now)).await;
@@ -173,11 +208,13 @@ where
 }
 
 /// The hint of a wait that saw its resource end in a failed state.
-const ENDED_IN_ERROR: &str = "look at the resource's fault or fail_reason in the cloud; delete it and retry the run";
+const ENDED_IN_ERROR: &str =
+    "look at the resource's fault or fail_reason in the cloud; delete it and retry the run";
 
 /// Did the wait see its resource end in a failed state (`error`, …)?
 pub fn ended_in_error(e: &ActionError) -> bool {
-    e.class == lifeboat_exec::action::ErrorClass::Permanent && e.hint.as_deref() == Some(ENDED_IN_ERROR)
+    e.class == lifeboat_exec::action::ErrorClass::Permanent
+        && e.hint.as_deref() == Some(ENDED_IN_ERROR)
 }
 
 /// A resource the call created ended in a failed state: it is deleted here
@@ -193,9 +230,25 @@ where
         return e;
     }
     match delete.await {
-        Ok(()) => ActionError::transient(format!("{}; the failed {what} was deleted, a new one will be made", e.message), None),
-        Err(d) if d.is_not_found() => ActionError::transient(format!("{}; the failed {what} is gone, a new one will be made", e.message), None),
-        Err(d) => ActionError::permanent(format!("{}; deleting the failed {what} failed too: {d}", e.message)).with_hint(format!("delete {what} by hand, then run again")),
+        Ok(()) => ActionError::transient(
+            format!(
+                "{}; the failed {what} was deleted, a new one will be made",
+                e.message
+            ),
+            None,
+        ),
+        Err(d) if d.is_not_found() => ActionError::transient(
+            format!(
+                "{}; the failed {what} is gone, a new one will be made",
+                e.message
+            ),
+            None,
+        ),
+        Err(d) => ActionError::permanent(format!(
+            "{}; deleting the failed {what} failed too: {d}",
+            e.message
+        ))
+        .with_hint(format!("delete {what} by hand, then run again")),
     }
 }
 
@@ -218,19 +271,55 @@ mod tests {
 
     #[tokio::test]
     async fn ready_failed_timeout() {
-        let p = PollPolicy { first: Duration::from_millis(1), max: Duration::from_millis(5), factor: 2.0, learn: true };
+        let p = PollPolicy {
+            first: Duration::from_millis(1),
+            max: Duration::from_millis(5),
+            factor: 2.0,
+            learn: true,
+        };
         let mut n = 0;
-        let r = until(p, None, Instant::now() + Duration::from_secs(2), "a", "volume v", || {
-            n += 1;
-            let k = n;
-            async move { Ok(if k >= 3 { Poll::Ready(k) } else { Poll::Pending("creating".into()) }) }
-        })
+        let r = until(
+            p,
+            None,
+            Instant::now() + Duration::from_secs(2),
+            "a",
+            "volume v",
+            || {
+                n += 1;
+                let k = n;
+                async move {
+                    Ok(if k >= 3 {
+                        Poll::Ready(k)
+                    } else {
+                        Poll::Pending("creating".into())
+                    })
+                }
+            },
+        )
         .await
         .unwrap();
         assert_eq!(r, 3);
-        let e = until::<(), _, _>(p, None, Instant::now() + Duration::from_secs(2), "a", "volume v", || async { Ok(Poll::Failed("error".into())) }).await.unwrap_err();
+        let e = until::<(), _, _>(
+            p,
+            None,
+            Instant::now() + Duration::from_secs(2),
+            "a",
+            "volume v",
+            || async { Ok(Poll::Failed("error".into())) },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.class, ErrorClass::Permanent);
-        let e = until::<(), _, _>(p, None, Instant::now() + Duration::from_millis(20), "a", "volume v", || async { Ok(Poll::Pending("creating".into())) }).await.unwrap_err();
+        let e = until::<(), _, _>(
+            p,
+            None,
+            Instant::now() + Duration::from_millis(20),
+            "a",
+            "volume v",
+            || async { Ok(Poll::Pending("creating".into())) },
+        )
+        .await
+        .unwrap_err();
         assert_eq!(e.class, ErrorClass::Timeout);
         assert!(e.message.contains("creating"));
         assert!(is_failed("error") && is_failed("error_deleting") && !is_failed("available"));
@@ -243,18 +332,37 @@ mod tests {
         assert_eq!(fresh.first(), Duration::ZERO, "nothing known: look at once");
         let mut s = Schedule::new(p, Some(Duration::from_millis(80)));
         assert_eq!(s.first(), Duration::from_millis(80));
-        assert_eq!(s.sample(Duration::from_millis(80)), Duration::from_millis(68), "done at the first look: learn a little less");
+        assert_eq!(
+            s.sample(Duration::from_millis(80)),
+            Duration::from_millis(68),
+            "done at the first look: learn a little less"
+        );
         // Pending at 80 ms: the next looks come 10 ms, then 15 ms later.
-        assert_eq!(s.pending(Duration::from_millis(80)), Duration::from_millis(10));
-        assert_eq!(s.pending(Duration::from_millis(90)), Duration::from_millis(15));
+        assert_eq!(
+            s.pending(Duration::from_millis(80)),
+            Duration::from_millis(10)
+        );
+        assert_eq!(
+            s.pending(Duration::from_millis(90)),
+            Duration::from_millis(15)
+        );
         // Done at 105 ms, pending at 90: it got there in between.
-        assert_eq!(s.sample(Duration::from_millis(105)), Duration::from_micros(97_500));
+        assert_eq!(
+            s.sample(Duration::from_millis(105)),
+            Duration::from_micros(97_500)
+        );
         // A long operation is looked at once at the start too, then when it
         // should be done.
         let mut long = Schedule::new(p, Some(Duration::from_secs(30)));
         assert_eq!(long.first(), Duration::ZERO);
-        assert_eq!(long.pending(Duration::from_millis(5)), Duration::from_millis(29_995));
-        assert_eq!(long.pending(Duration::from_secs(30)), Duration::from_millis(3750));
+        assert_eq!(
+            long.pending(Duration::from_millis(5)),
+            Duration::from_millis(29_995)
+        );
+        assert_eq!(
+            long.pending(Duration::from_secs(30)),
+            Duration::from_millis(3750)
+        );
     }
 
     #[tokio::test]
@@ -265,11 +373,24 @@ mod tests {
         for _ in 0..12 {
             let started = Instant::now();
             let mut n = 0;
-            until(PollPolicy::default(), Some((&d, "site-a cinder.create_volume volume")), Instant::now() + Duration::from_secs(5), "a", "volume v", || {
-                n += 1;
-                let done = started.elapsed() >= take;
-                async move { Ok(if done { Poll::Ready(()) } else { Poll::Pending("creating".into()) }) }
-            })
+            until(
+                PollPolicy::default(),
+                Some((&d, "site-a cinder.create_volume volume")),
+                Instant::now() + Duration::from_secs(5),
+                "a",
+                "volume v",
+                || {
+                    n += 1;
+                    let done = started.elapsed() >= take;
+                    async move {
+                        Ok(if done {
+                            Poll::Ready(())
+                        } else {
+                            Poll::Pending("creating".into())
+                        })
+                    }
+                },
+            )
             .await
             .unwrap();
             looks.push(n);
@@ -278,9 +399,18 @@ mod tests {
         // once learned, about one look and a second when it is a little early.
         assert!(looks[0] >= 3, "{looks:?}");
         let later: usize = looks[6..].iter().sum();
-        assert!(later <= 6 * 2, "learned waits look at most twice: {looks:?}");
+        assert!(
+            later <= 6 * 2,
+            "learned waits look at most twice: {looks:?}"
+        );
         let e = d.estimate("site-a cinder.create_volume volume").unwrap();
-        assert!(e >= Duration::from_millis(45) && e <= Duration::from_millis(90), "estimate {e:?}");
-        assert!(d.estimate("site-b cinder.create_volume volume").is_none(), "per site");
+        assert!(
+            e >= Duration::from_millis(45) && e <= Duration::from_millis(90),
+            "estimate {e:?}"
+        );
+        assert!(
+            d.estimate("site-b cinder.create_volume volume").is_none(),
+            "per site"
+        );
     }
 }

@@ -80,7 +80,14 @@ pub fn choose(sites: &[String], args: &CloudArgs, state: &Path) -> Result<SitesC
                 sites.join(", ")
             ));
         }
-        overrides.insert(sc.site.clone(), SiteSpec { site: sc.site, cloud: sc.cloud, region: sc.region });
+        overrides.insert(
+            sc.site.clone(),
+            SiteSpec {
+                site: sc.site,
+                cloud: sc.cloud,
+                region: sc.region,
+            },
+        );
     }
     let default_cloud = args
         .cloud
@@ -93,7 +100,11 @@ pub fn choose(sites: &[String], args: &CloudArgs, state: &Path) -> Result<SitesC
         if let Some(o) = overrides.get(s) {
             cfg.sites.push(o.clone());
         } else if let Some(c) = &default_cloud {
-            cfg.sites.push(SiteSpec { site: s.clone(), cloud: c.clone(), region: None });
+            cfg.sites.push(SiteSpec {
+                site: s.clone(),
+                cloud: c.clone(),
+                region: None,
+            });
         } else {
             missing.push(s.clone());
         }
@@ -108,7 +119,11 @@ pub fn choose(sites: &[String], args: &CloudArgs, state: &Path) -> Result<SitesC
             cfg.clouds_file = Some(info.clouds_yaml.clone());
             cfg.emulator_admin = Some(info.admin_url.clone());
             for s in missing {
-                cfg.sites.push(SiteSpec { site: s, cloud: "emulator".into(), region: None });
+                cfg.sites.push(SiteSpec {
+                    site: s,
+                    cloud: "emulator".into(),
+                    region: None,
+                });
             }
             return Ok(cfg);
         }
@@ -153,7 +168,8 @@ pub fn build_actions(cfg: &SitesConfig) -> Result<OpenStackActions, String> {
             .load(Some(&s.cloud))
             .map_err(|e| format!("site {}: cloud `{}`: {e}", s.site, s.cloud))?;
     }
-    let actions = OpenStackActions::from_clouds(&loader, &sites).map_err(|e| format!("cannot configure the clouds: {e}"))?;
+    let actions = OpenStackActions::from_clouds(&loader, &sites)
+        .map_err(|e| format!("cannot configure the clouds: {e}"))?;
     Ok(match &cfg.emulator_admin {
         Some(a) => actions.with_content_checksums(ContentChecksums::EmulatorAdmin {
             base_url: format!("{}/_emulator", a.trim_end_matches('/')),

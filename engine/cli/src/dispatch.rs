@@ -27,8 +27,10 @@ pub fn progress_bar(output: Output) -> Option<ProgressBar> {
         return None;
     }
     let pb = ProgressBar::new(0);
-    let style = ProgressStyle::with_template("{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps {msg}")
-        .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style = ProgressStyle::with_template(
+        "{spinner} [{elapsed_precise}] {bar:30} {pos}/{len} steps {msg}",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
     pb.set_style(style);
     pb.enable_steady_tick(std::time::Duration::from_millis(120));
     Some(pb)
@@ -36,7 +38,11 @@ pub fn progress_bar(output: Output) -> Option<ProgressBar> {
 
 /// Follow a run to its end. Returns the report (also written to the run dir)
 /// or why the run could not start.
-pub async fn follow(mut h: RunHandle, output: Output, bar: Option<ProgressBar>) -> Result<RunReport, String> {
+pub async fn follow(
+    mut h: RunHandle,
+    output: Output,
+    bar: Option<ProgressBar>,
+) -> Result<RunReport, String> {
     let cancel = h.cancel.clone();
     let signals = tokio::spawn(async move {
         let mut n = 0;
@@ -71,7 +77,9 @@ pub async fn follow(mut h: RunHandle, output: Output, bar: Option<ProgressBar>) 
                     | EventKind::StepFailed { .. }
                     | EventKind::StepSkipped { .. }
                     | EventKind::StepCancelled { .. } => done += 1,
-                    EventKind::FreezeStarted { .. } if frozen.is_empty() => window_start = Some(std::time::Instant::now()),
+                    EventKind::FreezeStarted { .. } if frozen.is_empty() => {
+                        window_start = Some(std::time::Instant::now())
+                    }
                     EventKind::Frozen { target, .. } => frozen.push(target.clone()),
                     EventKind::Thawed { target, .. } => {
                         frozen.retain(|t| t != target);
@@ -79,15 +87,28 @@ pub async fn follow(mut h: RunHandle, output: Output, bar: Option<ProgressBar>) 
                             window_start = None;
                         }
                     }
-                    EventKind::StepRetrying { instance, attempt, error, .. } => {
+                    EventKind::StepRetrying {
+                        instance,
+                        attempt,
+                        error,
+                        ..
+                    } => {
                         let line = format!("retrying {instance} (attempt {attempt}): {error}");
                         match &bar {
                             Some(b) => b.println(line),
                             None => eprintln!("{line}"),
                         }
                     }
-                    EventKind::RunStarted { run_id, runbook, resumed, .. } if bar.is_none() => {
-                        eprintln!("{} {runbook}: run {run_id}", if *resumed { "resuming" } else { "running" });
+                    EventKind::RunStarted {
+                        run_id,
+                        runbook,
+                        resumed,
+                        ..
+                    } if bar.is_none() => {
+                        eprintln!(
+                            "{} {runbook}: run {run_id}",
+                            if *resumed { "resuming" } else { "running" }
+                        );
                     }
                     _ => {}
                 }
@@ -95,7 +116,11 @@ pub async fn follow(mut h: RunHandle, output: Output, bar: Option<ProgressBar>) 
                     b.set_length(started.max(done));
                     b.set_position(done);
                     let q = match (frozen.is_empty(), window_start) {
-                        (false, Some(t)) => format!(" · quiesce window {:.1}s: {}", t.elapsed().as_secs_f64(), frozen.join(", ")),
+                        (false, Some(t)) => format!(
+                            " · quiesce window {:.1}s: {}",
+                            t.elapsed().as_secs_f64(),
+                            frozen.join(", ")
+                        ),
                         (false, None) => format!(" · quiesced: {}", frozen.join(", ")),
                         _ => String::new(),
                     };
@@ -108,9 +133,13 @@ pub async fn follow(mut h: RunHandle, output: Output, bar: Option<ProgressBar>) 
         b.finish_and_clear();
     }
     signals.abort();
-    let result = h.result.await.map_err(|e| format!("the run task failed: {e}"))?;
+    let result = h
+        .result
+        .await
+        .map_err(|e| format!("the run task failed: {e}"))?;
     let result = result.map_err(|e| e.to_string())?;
-    let journal = lifeboat_exec::read_journal(&result.run_dir).map_err(|e| format!("cannot read the journal: {e}"))?;
+    let journal = lifeboat_exec::read_journal(&result.run_dir)
+        .map_err(|e| format!("cannot read the journal: {e}"))?;
     let rr = RunReport::build(report, &journal);
     state::write_json(&result.run_dir.join(REPORT_FILE), &rr)?;
     Ok(rr)

@@ -40,7 +40,13 @@ pub fn measure(state: &Path) -> History {
     let mut measured: BTreeMap<String, BTreeMap<String, Measured>> = BTreeMap::new();
     for ((action, site), mut v) in samples {
         v.sort_unstable();
-        measured.entry(action).or_default().insert(site, Measured { median_ms: median(&v), samples: v.len() as u32 });
+        measured.entry(action).or_default().insert(
+            site,
+            Measured {
+                median_ms: median(&v),
+                samples: v.len() as u32,
+            },
+        );
     }
     History { measured }
 }
@@ -57,26 +63,41 @@ fn median(sorted: &[u64]) -> u64 {
 }
 
 fn collect_run(dir: &Path, out: &mut BTreeMap<(String, String), Vec<u64>>) {
-    let Ok(text) = std::fs::read_to_string(dir.join(crate::state::REPORT_FILE)) else { return };
-    let Ok(report) = serde_json::from_str::<Value>(&text) else { return };
-    let Ok(journal) = read_journal(dir) else { return };
+    let Ok(text) = std::fs::read_to_string(dir.join(crate::state::REPORT_FILE)) else {
+        return;
+    };
+    let Ok(report) = serde_json::from_str::<Value>(&text) else {
+        return;
+    };
+    let Ok(journal) = read_journal(dir) else {
+        return;
+    };
     let sites: HashMap<&str, &str> = journal
         .iter()
         .filter_map(|r| match r {
-            Record::StepIntent { instance, call, .. } => Some((instance.as_str(), call.site.as_deref()?)),
+            Record::StepIntent { instance, call, .. } => {
+                Some((instance.as_str(), call.site.as_deref()?))
+            }
             _ => None,
         })
         .collect();
     for s in report["steps"].as_array().into_iter().flatten() {
-        let ok = s["outcome"] == "succeeded" && s["attempts"].as_u64() == Some(1) && s["reused"] != true;
-        let (Some(instance), Some(action), Some(ms)) = (s["instance"].as_str(), s["action"].as_str(), s["duration_ms"].as_u64()) else {
+        let ok =
+            s["outcome"] == "succeeded" && s["attempts"].as_u64() == Some(1) && s["reused"] != true;
+        let (Some(instance), Some(action), Some(ms)) = (
+            s["instance"].as_str(),
+            s["action"].as_str(),
+            s["duration_ms"].as_u64(),
+        ) else {
             continue;
         };
         if !ok || action.is_empty() {
             continue;
         }
         if let Some(site) = sites.get(instance) {
-            out.entry((action.to_string(), site.to_string())).or_default().push(ms);
+            out.entry((action.to_string(), site.to_string()))
+                .or_default()
+                .push(ms);
         }
     }
     for scope in report["scopes"].as_array().into_iter().flatten() {
@@ -85,7 +106,16 @@ fn collect_run(dir: &Path, out: &mut BTreeMap<(String, String), Vec<u64>>) {
         let calls: Vec<(&str, &str, &str)> = journal
             .iter()
             .filter_map(|r| match r {
-                Record::FreezeIntent { scope, freeze, thaw, .. } if scope == name => Some((freeze.action.as_str(), thaw.action.as_str(), freeze.site.as_deref()?)),
+                Record::FreezeIntent {
+                    scope,
+                    freeze,
+                    thaw,
+                    ..
+                } if scope == name => Some((
+                    freeze.action.as_str(),
+                    thaw.action.as_str(),
+                    freeze.site.as_deref()?,
+                )),
                 _ => None,
             })
             .collect();
@@ -95,12 +125,22 @@ fn collect_run(dir: &Path, out: &mut BTreeMap<(String, String), Vec<u64>>) {
         }
         for i in 0..targets.len().saturating_sub(1) {
             let (freeze, thaw, site) = calls[i];
-            if let (Some(a), Some(b)) = (targets[i]["freeze_started_ms"].as_u64(), targets[i + 1]["freeze_started_ms"].as_u64()) {
-                out.entry((freeze.to_string(), site.to_string())).or_default().push(b.saturating_sub(a));
+            if let (Some(a), Some(b)) = (
+                targets[i]["freeze_started_ms"].as_u64(),
+                targets[i + 1]["freeze_started_ms"].as_u64(),
+            ) {
+                out.entry((freeze.to_string(), site.to_string()))
+                    .or_default()
+                    .push(b.saturating_sub(a));
             }
             // Target i is thawed right after target i + 1.
-            if let (Some(a), Some(b)) = (targets[i + 1]["thawed_ms"].as_u64(), targets[i]["thawed_ms"].as_u64()) {
-                out.entry((thaw.to_string(), site.to_string())).or_default().push(b.saturating_sub(a));
+            if let (Some(a), Some(b)) = (
+                targets[i + 1]["thawed_ms"].as_u64(),
+                targets[i]["thawed_ms"].as_u64(),
+            ) {
+                out.entry((thaw.to_string(), site.to_string()))
+                    .or_default()
+                    .push(b.saturating_sub(a));
             }
         }
     }

@@ -48,8 +48,16 @@ impl RunReport {
     pub fn build(run: Report, journal: &[Record]) -> RunReport {
         let now = chrono::Utc::now();
         let recovery = recovery(journal).map(|(kind, m)| {
-            let snapshot_time = m.get("snapshot_time").and_then(Value::as_str).unwrap_or("").to_string();
-            let vnf = m.get("vnf").and_then(Value::as_str).unwrap_or("").to_string();
+            let snapshot_time = m
+                .get("snapshot_time")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            let vnf = m
+                .get("vnf")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
             let at = parse_time(&snapshot_time);
             let (rpo_ms, rto_ms) = match kind {
                 PointKind::Protect => (at.map(|_| 0), None),
@@ -58,18 +66,36 @@ impl RunReport {
                     run.duration_ms,
                 ),
             };
-            Recovery { kind, vnf, snapshot_time, rpo_ms, rto_ms }
+            Recovery {
+                kind,
+                vnf,
+                snapshot_time,
+                rpo_ms,
+                rto_ms,
+            }
         });
-        RunReport { run, finished_at: now.to_rfc3339(), recovery }
+        RunReport {
+            run,
+            finished_at: now.to_rfc3339(),
+            recovery,
+        }
     }
 
     pub fn render_text(&self) -> String {
         let mut o = self.run.render_text();
         if let Some(r) = &self.recovery {
-            let point = if r.snapshot_time.is_empty() { "unknown" } else { &r.snapshot_time };
+            let point = if r.snapshot_time.is_empty() {
+                "unknown"
+            } else {
+                &r.snapshot_time
+            };
             match r.kind {
                 PointKind::Protect => {
-                    let _ = writeln!(o, "recovery point of {}: {point} (RPO at the end of this run: 0s)", r.vnf);
+                    let _ = writeln!(
+                        o,
+                        "recovery point of {}: {point} (RPO at the end of this run: 0s)",
+                        r.vnf
+                    );
                 }
                 PointKind::Recover => {
                     let _ = writeln!(o, "recovered {} from the point of {point}", r.vnf);
@@ -114,7 +140,12 @@ fn recovery(journal: &[Record]) -> Option<(PointKind, serde_json::Map<String, Va
             Record::StepIntent { instance, call, .. } => {
                 action_of.insert(instance, &call.action);
             }
-            Record::StepOutcome { instance, value: Some(Value::Object(m)), error: None, .. } => {
+            Record::StepOutcome {
+                instance,
+                value: Some(Value::Object(m)),
+                error: None,
+                ..
+            } => {
                 let kind = match action_of.get(instance.as_str()) {
                     Some(&"lifeboat.write_manifest") => PointKind::Protect,
                     Some(&"lifeboat.read_manifest") => PointKind::Recover,
@@ -166,18 +197,31 @@ mod tests {
             instance: instance.into(),
             node: lifeboat_dsl::plan::StepId(0),
             frame: Default::default(),
-            call: CallRec { action: action.into(), tag: "t".into(), site: None, args: Default::default() },
+            call: CallRec {
+                action: action.into(),
+                tag: "t".into(),
+                site: None,
+                args: Default::default(),
+            },
         }
     }
 
     fn outcome(instance: &str, v: Value) -> Record {
-        Record::StepOutcome { instance: instance.into(), value: Some(v), bytes_moved: 0, error: None, reconciled: false }
+        Record::StepOutcome {
+            instance: instance.into(),
+            value: Some(v),
+            bytes_moved: 0,
+            error: None,
+            reconciled: false,
+        }
     }
 
     #[test]
     fn recover_rpo_is_the_age_of_the_manifest_point_and_rto_the_duration() {
         // Cinder's created_at has no zone: it is UTC
-        let t = (chrono::Utc::now() - chrono::Duration::seconds(90)).format("%Y-%m-%dT%H:%M:%S%.6f").to_string();
+        let t = (chrono::Utc::now() - chrono::Duration::seconds(90))
+            .format("%Y-%m-%dT%H:%M:%S%.6f")
+            .to_string();
         let j = vec![
             intent("m", "lifeboat.read_manifest"),
             outcome("m", serde_json::json!({"vnf": "vims", "snapshot_time": t})),
@@ -196,12 +240,24 @@ mod tests {
     fn protect_rpo_is_zero_and_other_runs_have_none() {
         let j = vec![
             intent("w", "lifeboat.write_manifest"),
-            outcome("w", serde_json::json!({"vnf": "vims", "snapshot_time": "2026-11-25T01:00:03Z"})),
+            outcome(
+                "w",
+                serde_json::json!({"vnf": "vims", "snapshot_time": "2026-11-25T01:00:03Z"}),
+            ),
         ];
         let r = RunReport::build(Report::default(), &j);
         let rec = r.recovery.expect("a recovery");
-        assert_eq!((rec.kind, rec.rpo_ms, rec.rto_ms), (PointKind::Protect, Some(0), None));
-        let none = RunReport::build(Report::default(), &[intent("x", "nova.find_servers"), outcome("x", serde_json::json!({}))]);
+        assert_eq!(
+            (rec.kind, rec.rpo_ms, rec.rto_ms),
+            (PointKind::Protect, Some(0), None)
+        );
+        let none = RunReport::build(
+            Report::default(),
+            &[
+                intent("x", "nova.find_servers"),
+                outcome("x", serde_json::json!({})),
+            ],
+        );
         assert!(none.recovery.is_none());
     }
 }

@@ -24,7 +24,9 @@ pub fn state_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
     }
     match std::env::var_os("HOME").filter(|v| !v.is_empty()) {
         Some(h) => Ok(PathBuf::from(h).join(".local/state/lifeboat")),
-        None => Err("no state directory: set XDG_STATE_HOME or HOME, or pass --state-dir DIR".into()),
+        None => {
+            Err("no state directory: set XDG_STATE_HOME or HOME, or pass --state-dir DIR".into())
+        }
     }
 }
 
@@ -43,7 +45,9 @@ pub fn run_dir(state: &Path, run: &str) -> Result<PathBuf, String> {
         return Ok(as_path.to_path_buf());
     }
     if run.is_empty() || run.contains('/') || run.contains("..") {
-        return Err(format!("no run `{run}`: give a run id from `lifeboat runs`"));
+        return Err(format!(
+            "no run `{run}`: give a run id from `lifeboat runs`"
+        ));
     }
     let d = runs_dir(state).join(run);
     if d.join(lifeboat_exec::journal::JOURNAL_FILE).is_file() {
@@ -58,13 +62,15 @@ pub fn run_dir(state: &Path, run: &str) -> Result<PathBuf, String> {
 
 /// Write JSON atomically enough for our purposes (temp file + rename).
 pub fn write_json(path: &Path, v: &impl serde::Serialize) -> Result<(), String> {
-    let text = serde_json::to_string_pretty(v).map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
+    let text = serde_json::to_string_pretty(v)
+        .map_err(|e| format!("cannot encode {}: {e}", path.display()))?;
     let tmp = path.with_extension("json.tmp");
     std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
     std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     serde_json::from_str(&text).map_err(|e| format!("{} is not valid: {e}", path.display()))
 }

@@ -11,7 +11,8 @@ use common::*;
 use serde_json::Value;
 
 fn orphans(dir: &std::path::Path) -> Vec<Value> {
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     report["orphans"].as_array().cloned().unwrap_or_default()
 }
 
@@ -22,11 +23,20 @@ fn orphans_are_reported_then_removed_by_cleanup_idempotently() {
     let volumes_before = env.count_volumes("site-a");
     // Every DELETE of a volume is refused for good (400: not retried).
     let refuse = "rules:\n  - {service: volume, method: DELETE, path_contains: /volumes/, error_rate: 1.0, error_status: 400}\n";
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str(refuse).unwrap());
+    env.emu
+        .set_faults(lifeboat_emulator::FaultProfile::from_yaml_str(refuse).unwrap());
     let o = env.lifeboat(&["run", &rb]);
-    assert_eq!(o.status.code(), Some(0), "the backups are made; only the cleanup failed: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the backups are made; only the cleanup failed: {}",
+        text(&o)
+    );
     let out = String::from_utf8_lossy(&o.stdout);
-    assert!(out.contains("LEFT BEHIND (6)") && out.contains("lifeboat cleanup"), "{out}");
+    assert!(
+        out.contains("LEFT BEHIND (6)") && out.contains("lifeboat cleanup"),
+        "{out}"
+    );
     let dir = env.run_dirs().remove(0);
     let id = dir.file_name().unwrap().to_string_lossy().into_owned();
     let left = orphans(&dir);
@@ -35,12 +45,21 @@ fn orphans_are_reported_then_removed_by_cleanup_idempotently() {
         assert_eq!(x["kind"], "volume", "{x}");
         assert_eq!(x["site"], "site-a", "{x}");
         assert_eq!(x["action"], "cinder.delete_volume", "{x}");
-        assert!(x["id"].as_str().is_some_and(|s| !s.is_empty()) && x["name"].as_str().is_some_and(|n| n.starts_with("lb-")), "{x}");
+        assert!(
+            x["id"].as_str().is_some_and(|s| !s.is_empty())
+                && x["name"].as_str().is_some_and(|n| n.starts_with("lb-")),
+            "{x}"
+        );
         assert!(x["why"].as_str().is_some_and(|w| w.contains("400")), "{x}");
     }
     assert_eq!(env.count_volumes("site-a"), volumes_before + 6);
 
-    let cleanup = |args: &[&str]| env.cmd(args).stdin(std::process::Stdio::null()).output().unwrap();
+    let cleanup = |args: &[&str]| {
+        env.cmd(args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
+    };
     let unknown = cleanup(&["cleanup", "nosuchrun"]);
     assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
 
@@ -53,14 +72,29 @@ fn orphans_are_reported_then_removed_by_cleanup_idempotently() {
     env.emu.clear_faults();
     let o = cleanup(&["cleanup", &id]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("nothing is left behind"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("nothing is left behind"),
+        "{}",
+        text(&o)
+    );
     assert!(orphans(&dir).is_empty());
-    assert_eq!(env.count_volumes("site-a"), volumes_before, "the temporary volumes are gone");
+    assert_eq!(
+        env.count_volumes("site-a"),
+        volumes_before,
+        "the temporary volumes are gone"
+    );
 
     // Idempotent: nothing more to do, nothing called.
     let o = cleanup(&["cleanup", &id, "--json"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let events: Vec<Value> = String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
-    assert!(!events.iter().any(|e| e["event"] == "cleanup_started"), "a second cleanup calls nothing: {}", text(&o));
+    let events: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    assert!(
+        !events.iter().any(|e| e["event"] == "cleanup_started"),
+        "a second cleanup calls nothing: {}",
+        text(&o)
+    );
     assert_eq!(env.count_volumes("site-a"), volumes_before);
 }

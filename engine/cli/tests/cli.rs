@@ -305,17 +305,38 @@ fn hostile_runbooks_get_diagnostics_never_a_crash() {
         std::fs::write(&path, text).expect("write");
         let p = path.display().to_string();
         for cmd in ["check", "plan", "fmt"] {
-            let args: Vec<&str> = if cmd == "fmt" { vec![cmd, "--check", &p] } else { vec![cmd, &p] };
+            let args: Vec<&str> = if cmd == "fmt" {
+                vec![cmd, "--check", &p]
+            } else {
+                vec![cmd, &p]
+            };
             let o = lifeboat(&args);
             let err = stderr(&o);
             assert!(!err.contains("panicked"), "{cmd} {name}: {err}");
             // `fmt` only parses: a meaning error is not its business, but it
             // must end on its own (no signal, no abort).
-            let want = if cmd == "fmt" && code.ends_with("too-deep") || cmd != "fmt" { Some(2) } else { Some(0) };
-            assert_eq!(o.status.code(), want, "{cmd} {name}: {}", &err[..err.len().min(2000)]);
+            let want = if cmd != "fmt" || code.ends_with("too-deep") {
+                Some(2)
+            } else {
+                Some(0)
+            };
+            assert_eq!(
+                o.status.code(),
+                want,
+                "{cmd} {name}: {}",
+                &err[..err.len().min(2000)]
+            );
             if cmd == "check" {
-                assert!(err.contains(code), "check {name}: no {code} in {}", &err[..err.len().min(2000)]);
-                assert!(err.contains("1 error(s)"), "check {name}: {}", &err[..err.len().min(2000)]);
+                assert!(
+                    err.contains(code),
+                    "check {name}: no {code} in {}",
+                    &err[..err.len().min(2000)]
+                );
+                assert!(
+                    err.contains("1 error(s)"),
+                    "check {name}: {}",
+                    &err[..err.len().min(2000)]
+                );
             }
         }
     }
@@ -325,5 +346,8 @@ fn hostile_runbooks_get_diagnostics_never_a_crash() {
     let o = lifeboat(&["check", &bad.display().to_string()]);
     let err = stderr(&o);
     assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("cannot read") && err.contains("1 error(s), 0 warning(s)"), "{err}");
+    assert!(
+        err.contains("cannot read") && err.contains("1 error(s), 0 warning(s)"),
+        "{err}"
+    );
 }

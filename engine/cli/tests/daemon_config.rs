@@ -22,8 +22,14 @@ fn check(yaml: &str) -> (Option<i32>, String) {
     let dir = tempfile::tempdir().unwrap();
     let cfg = dir.path().join("lifeboat.yaml");
     std::fs::write(&cfg, yaml).unwrap();
-    let o = lifeboat(&dir.path().join("state"), &["daemon", "--check", "--config", cfg.to_str().unwrap()]);
-    assert!(!dir.path().join("state/runs").exists(), "a checked config started something");
+    let o = lifeboat(
+        &dir.path().join("state"),
+        &["daemon", "--check", "--config", cfg.to_str().unwrap()],
+    );
+    assert!(
+        !dir.path().join("state/runs").exists(),
+        "a checked config started something"
+    );
     (o.status.code(), text(&o))
 }
 
@@ -31,10 +37,22 @@ fn check(yaml: &str) -> (Option<i32>, String) {
 fn a_good_config_prints_each_jobs_schedule_and_policy() {
     let (code, out) = check("jobs:\n  - runbook: option1/protect\n    params: {vnf: vims}\n    cloud: prod\n  - name: opt2\n    runbook: option2/protect\n    params: {vnf: vims}\n    cloud: prod\n    schedule: \"15 3 * * *\"\n    tz: Europe/Paris\n    retain: {last: 2, monthly: 12}\n");
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("job option1/protect vnf=vims: option1/protect `0 */4 * * *` (UTC)"), "{out}");
-    assert!(out.contains("last: 6") && out.contains("daily: 7") && out.contains("weekly: 4"), "{out}");
-    assert!(out.contains("job opt2: option2/protect `15 3 * * *` (Europe/Paris)"), "{out}");
-    assert!(out.contains("last: 2") && out.contains("monthly: 12"), "{out}");
+    assert!(
+        out.contains("job option1/protect vnf=vims: option1/protect `0 */4 * * *` (UTC)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("last: 6") && out.contains("daily: 7") && out.contains("weekly: 4"),
+        "{out}"
+    );
+    assert!(
+        out.contains("job opt2: option2/protect `15 3 * * *` (Europe/Paris)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("last: 2") && out.contains("monthly: 12"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -57,9 +75,16 @@ fn bad_configs_are_refused_with_the_reason_and_exit_2() {
         assert!(!out.contains("panicked"), "{out}");
     }
     let dir = tempfile::tempdir().unwrap();
-    let o = lifeboat(dir.path(), &["daemon", "--config", "/nonexistent/lifeboat.yaml"]);
+    let o = lifeboat(
+        dir.path(),
+        &["daemon", "--config", "/nonexistent/lifeboat.yaml"],
+    );
     assert_eq!(o.status.code(), Some(2));
-    assert!(text(&o).contains("cannot read /nonexistent/lifeboat.yaml"), "{}", text(&o));
+    assert!(
+        text(&o).contains("cannot read /nonexistent/lifeboat.yaml"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]

@@ -13,7 +13,11 @@ fn runs(env: &Env, extra: &[&str]) -> Vec<Value> {
     args.extend_from_slice(extra);
     let o = env.cmd(&args).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    serde_json::from_slice::<Value>(&o.stdout).unwrap().as_array().unwrap().clone()
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 #[test]
@@ -25,9 +29,21 @@ fn lifeboat_run_is_in_the_history_and_a_killed_run_says_how_to_resume() {
     let rows = runs(&env, &[]);
     assert_eq!(rows.len(), 1);
     let r = &rows[0];
-    assert_eq!((r["runbook"].as_str(), r["kind"].as_str(), r["outcome"].as_str()), (Some("snap3"), Some("manual"), Some("succeeded")));
+    assert_eq!(
+        (
+            r["runbook"].as_str(),
+            r["kind"].as_str(),
+            r["outcome"].as_str()
+        ),
+        (Some("snap3"), Some("manual"), Some("succeeded"))
+    );
     assert_eq!(r["cloud"], "site-a=emulator");
-    assert!(r["quiesce_ms"].as_u64().unwrap() > 0 && r["bytes"].as_u64().unwrap() > 0 && r["duration_ms"].as_u64().is_some(), "{r}");
+    assert!(
+        r["quiesce_ms"].as_u64().unwrap() > 0
+            && r["bytes"].as_u64().unwrap() > 0
+            && r["duration_ms"].as_u64().is_some(),
+        "{r}"
+    );
     assert_eq!(r["params_hash"].as_str().unwrap().len(), 16);
     assert!(r["ended"].is_string() && r["action"].is_null());
     assert_eq!(runs(&env, &["--runbook", "snap3"]).len(), 1);
@@ -38,7 +54,8 @@ fn lifeboat_run_is_in_the_history_and_a_killed_run_says_how_to_resume() {
     assert_eq!(show.status.code(), Some(0), "{}", text(&show));
 
     // kill -9 mid-run: interrupted, with the command that finishes it.
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
+    env.emu
+        .set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
     let mut child = env
         .cmd(&["run", &rb, "--cloud", "emulator"])
         .stdin(std::process::Stdio::null())
@@ -48,11 +65,23 @@ fn lifeboat_run_is_in_the_history_and_a_killed_run_says_how_to_resume() {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let second = loop {
-        assert!(Instant::now() < deadline, "the second run never froze a server");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
-        if let Some(r) = runs(&env, &[]).into_iter().find(|r| r["id"] != first.as_str()) {
+        assert!(
+            Instant::now() < deadline,
+            "the second run never froze a server"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
+        if let Some(r) = runs(&env, &[])
+            .into_iter()
+            .find(|r| r["id"] != first.as_str())
+        {
             let dir = env.state().join("runs").join(r["id"].as_str().unwrap());
-            if journal(&dir).iter().any(|x| x["record"] == "freeze_outcome") {
+            if journal(&dir)
+                .iter()
+                .any(|x| x["record"] == "freeze_outcome")
+            {
                 assert_eq!(r["outcome"], "running", "{r}");
                 break r["id"].as_str().unwrap().to_string();
             }
@@ -62,16 +91,32 @@ fn lifeboat_run_is_in_the_history_and_a_killed_run_says_how_to_resume() {
     child.kill().unwrap();
     child.wait().unwrap();
     env.emu.clear_faults();
-    let r = runs(&env, &[]).into_iter().find(|r| r["id"] == second.as_str()).unwrap();
+    let r = runs(&env, &[])
+        .into_iter()
+        .find(|r| r["id"] == second.as_str())
+        .unwrap();
     assert_eq!(r["outcome"], "interrupted");
     assert_eq!(r["action"], format!("lifeboat resume {second}"));
     let human = String::from_utf8_lossy(&env.cmd(&["runs"]).output().unwrap().stdout).to_string();
-    assert!(human.contains(&format!("interrupted — lifeboat resume {second}")), "{human}");
+    assert!(
+        human.contains(&format!("interrupted — lifeboat resume {second}")),
+        "{human}"
+    );
 
-    let o = env.cmd(&["resume", &second]).stdin(std::process::Stdio::null()).output().unwrap();
+    let o = env
+        .cmd(&["resume", &second])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let r = runs(&env, &[]).into_iter().find(|r| r["id"] == second.as_str()).unwrap();
+    let r = runs(&env, &[])
+        .into_iter()
+        .find(|r| r["id"] == second.as_str())
+        .unwrap();
     assert_eq!(r["outcome"], "succeeded", "{r}");
     assert!(r["action"].is_null());
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"));
+    assert!(env
+        .server_statuses("site-a")
+        .iter()
+        .all(|(_, s)| s == "ACTIVE"));
 }

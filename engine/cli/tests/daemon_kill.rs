@@ -70,7 +70,11 @@ impl std::ops::DerefMut for Guard {
 }
 
 fn daemon(env: &Env, cfg: &std::path::Path) -> Guard {
-    let log = std::fs::OpenOptions::new().create(true).append(true).open(env.dir.path().join("daemon.log")).unwrap();
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(env.dir.path().join("daemon.log"))
+        .unwrap();
     Guard(
         env.cmd(&["daemon", "--config", cfg.to_str().unwrap()])
             .stdin(Stdio::null())
@@ -84,19 +88,36 @@ fn daemon(env: &Env, cfg: &std::path::Path) -> Guard {
 fn runs(env: &Env) -> Vec<Value> {
     let o = env.cmd(&["runs", "--json"]).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    serde_json::from_slice::<Value>(&o.stdout).unwrap().as_array().unwrap().clone()
+    serde_json::from_slice::<Value>(&o.stdout)
+        .unwrap()
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
-fn wait_for<T>(what: &str, secs: u64, child: &mut Child, mut f: impl FnMut() -> Option<T>, log: &std::path::Path) -> T {
+fn wait_for<T>(
+    what: &str,
+    secs: u64,
+    child: &mut Child,
+    mut f: impl FnMut() -> Option<T>,
+    log: &std::path::Path,
+) -> T {
     let deadline = Instant::now() + Duration::from_secs(secs);
     loop {
         if let Some(v) = f() {
             return v;
         }
         if let Some(st) = child.try_wait().unwrap() {
-            panic!("the daemon exited ({st}) while waiting for {what}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+            panic!(
+                "the daemon exited ({st}) while waiting for {what}:\n{}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}:\n{}", std::fs::read_to_string(log).unwrap_or_default());
+        assert!(
+            Instant::now() < deadline,
+            "timed out waiting for {what}:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -119,7 +140,8 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
     let volumes = env.count_volumes("site-a");
 
     // 1. The daemon starts the protect at once; kill -9 while the servers are paused.
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
+    env.emu
+        .set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
     let mut d1 = daemon(&env, &cfg);
     let first = wait_for(
         "a frozen server",
@@ -127,7 +149,10 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
         &mut d1,
         || {
             let d = env.run_dirs().into_iter().next()?;
-            journal(&d).iter().any(|r| r["record"] == "freeze_outcome" && r["error"].is_null()).then_some(d)
+            journal(&d)
+                .iter()
+                .any(|r| r["record"] == "freeze_outcome" && r["error"].is_null())
+                .then_some(d)
         },
         &log,
     );
@@ -135,14 +160,24 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
     d1.wait().unwrap();
     env.emu.clear_faults();
     let first_id = first.file_name().unwrap().to_str().unwrap().to_string();
-    assert!(env.server_statuses("site-a").iter().any(|(_, s)| s != "ACTIVE"), "killed too late: nothing was paused");
+    assert!(
+        env.server_statuses("site-a")
+            .iter()
+            .any(|(_, s)| s != "ACTIVE"),
+        "killed too late: nothing was paused"
+    );
     let rows = runs(&env);
     assert_eq!(rows.len(), 1, "{rows:?}");
     assert_eq!(rows[0]["outcome"], "interrupted");
     assert_eq!(rows[0]["kind"], "scheduled");
     assert_eq!(rows[0]["action"], format!("lifeboat resume {first_id}"));
     let human = env.cmd(&["runs"]).output().unwrap();
-    assert!(String::from_utf8_lossy(&human.stdout).contains(&format!("interrupted — lifeboat resume {first_id}")), "{}", text(&human));
+    assert!(
+        String::from_utf8_lossy(&human.stdout)
+            .contains(&format!("interrupted — lifeboat resume {first_id}")),
+        "{}",
+        text(&human)
+    );
 
     // 2. Restarted, it resumes the run (not a second one) and finishes it.
     let mut d2 = daemon(&env, &cfg);
@@ -150,52 +185,131 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
         "the resumed run to end",
         120,
         &mut d2,
-        || runs(&env).iter().find(|r| r["id"] == first_id.as_str() && r["outcome"] != "interrupted" && r["outcome"] != "running").cloned(),
+        || {
+            runs(&env)
+                .iter()
+                .find(|r| {
+                    r["id"] == first_id.as_str()
+                        && r["outcome"] != "interrupted"
+                        && r["outcome"] != "running"
+                })
+                .cloned()
+        },
         &log,
     );
     let rows = runs(&env);
     assert_eq!(rows[0]["outcome"], "succeeded", "{rows:?}");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(first.join("report.json")).unwrap()).unwrap();
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(first.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["resumed"], true);
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"));
+    assert!(env
+        .server_statuses("site-a")
+        .iter()
+        .all(|(_, s)| s == "ACTIVE"));
     let c = env.client("site-a");
-    let backups_after_first = env.rt.block_on(async { c.cinder().backups(&[]).await.unwrap() });
-    assert_eq!(backups_after_first.len(), volumes, "one backup per volume, none twice");
-    assert_eq!(env.count_volumes("site-a"), volumes, "temporary volumes left or made twice");
+    let backups_after_first = env
+        .rt
+        .block_on(async { c.cinder().backups(&[]).await.unwrap() });
+    assert_eq!(
+        backups_after_first.len(),
+        volumes,
+        "one backup per volume, none twice"
+    );
+    assert_eq!(
+        env.count_volumes("site-a"),
+        volumes,
+        "temporary volumes left or made twice"
+    );
 
     // 3. The next minute starts the next protect; retention then expires the first point.
     let retention = wait_for(
         "a retention run to end",
         150,
         &mut d2,
-        || runs(&env).into_iter().find(|r| r["kind"] == "retention" && r["outcome"] != "running"),
+        || {
+            runs(&env)
+                .into_iter()
+                .find(|r| r["kind"] == "retention" && r["outcome"] != "running")
+        },
         &log,
     );
-    assert_eq!(retention["outcome"], "succeeded", "{retention}\n{}", std::fs::read_to_string(&log).unwrap_or_default());
+    assert_eq!(
+        retention["outcome"],
+        "succeeded",
+        "{retention}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
     assert_eq!(retention["runbook"], "expire");
     let rows = runs(&env);
     let protects: Vec<&Value> = rows.iter().filter(|r| r["kind"] == "scheduled").collect();
     assert_eq!(protects.len(), 2, "{rows:?}");
-    assert!(protects.iter().all(|r| r["outcome"] == "succeeded"), "{rows:?}");
+    assert!(
+        protects.iter().all(|r| r["outcome"] == "succeeded"),
+        "{rows:?}"
+    );
     let second_id = protects[1]["id"].as_str().unwrap().to_string();
     // The retention run is journalled like any run, and `show` reads it.
-    let show = env.cmd(&["show", retention["id"].as_str().unwrap()]).output().unwrap();
+    let show = env
+        .cmd(&["show", retention["id"].as_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(show.status.code(), Some(0), "{}", text(&show));
-    let rj = journal(&env.state().join("runs").join(retention["id"].as_str().unwrap()));
-    assert!(rj.iter().any(|r| r["record"] == "step_intent" && r["call"]["action"] == "lifeboat.delete_manifest" && r["call"]["args"]["run_id"] == first_id.as_str()));
+    let rj = journal(
+        &env.state()
+            .join("runs")
+            .join(retention["id"].as_str().unwrap()),
+    );
+    assert!(rj.iter().any(|r| r["record"] == "step_intent"
+        && r["call"]["action"] == "lifeboat.delete_manifest"
+        && r["call"]["args"]["run_id"] == first_id.as_str()));
     // What is left: the second point's manifest and backups only.
     let b = env.client("site-b");
-    let manifests: Vec<String> = env.rt.block_on(async { b.swift().list("lifeboat-manifests", "vims/").await.unwrap() }).into_iter().map(|o| o.name).collect();
-    assert!(!manifests.iter().any(|n| n.ends_with(&format!("-{first_id}.json"))), "{manifests:?}");
-    assert!(manifests.iter().any(|n| n.ends_with(&format!("-{second_id}.json"))), "{manifests:?}");
-    let left = env.rt.block_on(async { c.cinder().backups(&[]).await.unwrap() });
-    assert_eq!(left.len(), volumes, "{:?}", left.iter().map(|b| &b.id).collect::<Vec<_>>());
-    assert!(left.iter().all(|b| !backups_after_first.iter().any(|f| f.id == b.id)), "the first point's backups are still there");
+    let manifests: Vec<String> = env
+        .rt
+        .block_on(async { b.swift().list("lifeboat-manifests", "vims/").await.unwrap() })
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
+    assert!(
+        !manifests
+            .iter()
+            .any(|n| n.ends_with(&format!("-{first_id}.json"))),
+        "{manifests:?}"
+    );
+    assert!(
+        manifests
+            .iter()
+            .any(|n| n.ends_with(&format!("-{second_id}.json"))),
+        "{manifests:?}"
+    );
+    let left = env
+        .rt
+        .block_on(async { c.cinder().backups(&[]).await.unwrap() });
+    assert_eq!(
+        left.len(),
+        volumes,
+        "{:?}",
+        left.iter().map(|b| &b.id).collect::<Vec<_>>()
+    );
+    assert!(
+        left.iter()
+            .all(|b| !backups_after_first.iter().any(|f| f.id == b.id)),
+        "the first point's backups are still there"
+    );
 
     // 4. /metrics on the daemon's listener.
-    let info: Value = serde_json::from_str(&std::fs::read_to_string(env.state().join("daemon.json")).unwrap()).unwrap();
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(env.state().join("daemon.json")).unwrap())
+            .unwrap();
     let addr = info["metrics"].as_str().unwrap().to_string();
-    let body = env.rt.block_on(async { reqwest::get(format!("http://{addr}/metrics")).await.unwrap().text().await.unwrap() });
+    let body = env.rt.block_on(async {
+        reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    });
     let m: BTreeMap<String, f64> = body
         .lines()
         .filter(|l| !l.starts_with('#') && !l.is_empty())
@@ -209,15 +323,30 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
     assert!(rpo > 0.0 && rpo < 300.0, "RPO age {rpo}s\n{body}");
     assert_eq!(m[&format!("lifeboat_runs_total{label}")], 2.0, "{body}");
     assert_eq!(m[&format!("lifeboat_failures_total{label}")], 0.0, "{body}");
-    assert!(m[&format!("lifeboat_last_quiesce_window_seconds{label}")] > 0.0, "{body}");
-    assert!(m.contains_key(&format!("lifeboat_last_success_timestamp_seconds{label}")), "{body}");
-    let health = env.rt.block_on(async { reqwest::get(format!("http://{addr}/healthz")).await.unwrap().status() });
+    assert!(
+        m[&format!("lifeboat_last_quiesce_window_seconds{label}")] > 0.0,
+        "{body}"
+    );
+    assert!(
+        m.contains_key(&format!("lifeboat_last_success_timestamp_seconds{label}")),
+        "{body}"
+    );
+    let health = env.rt.block_on(async {
+        reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap()
+            .status()
+    });
     assert_eq!(health, 200);
 
     // 5. SIGTERM while the next protect has the servers paused: the daemon
     //    stops starting runs, the run thaws, compensates and cleans up, exit 0.
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
-    let mut known: Vec<String> = runs(&env).iter().map(|r| r["id"].as_str().unwrap().to_string()).collect();
+    env.emu
+        .set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
+    let mut known: Vec<String> = runs(&env)
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_string())
+        .collect();
     let third = wait_for(
         "the next protect to pause a server",
         200,
@@ -232,7 +361,10 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
                 if j.iter().any(|x| x["record"] == "run_finished") {
                     // Started before the latency was set and already done: the next one.
                     known.push(id);
-                } else if j.iter().any(|x| x["record"] == "freeze_outcome" && x["error"].is_null()) {
+                } else if j
+                    .iter()
+                    .any(|x| x["record"] == "freeze_outcome" && x["error"].is_null())
+                {
                     return Some(id);
                 }
             }
@@ -240,28 +372,52 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
         },
         &log,
     );
-    let st = std::process::Command::new("kill").args(["-TERM", &d2.id().to_string()]).status().unwrap();
+    let st = std::process::Command::new("kill")
+        .args(["-TERM", &d2.id().to_string()])
+        .status()
+        .unwrap();
     assert!(st.success());
     let deadline = Instant::now() + Duration::from_secs(120);
     let status = loop {
         if let Some(s) = d2.try_wait().unwrap() {
             break s;
         }
-        assert!(Instant::now() < deadline, "the daemon did not stop on SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "the daemon did not stop on SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(50));
     };
     env.emu.clear_faults();
-    assert_eq!(status.code(), Some(0), "{}", std::fs::read_to_string(&log).unwrap_or_default());
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"), "left paused after SIGTERM");
+    assert_eq!(
+        status.code(),
+        Some(0),
+        "{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    assert!(
+        env.server_statuses("site-a")
+            .iter()
+            .all(|(_, s)| s == "ACTIVE"),
+        "left paused after SIGTERM"
+    );
     let rows = runs(&env);
-    assert!(rows.iter().all(|r| r["outcome"] != "running"), "a run was left running: {rows:?}");
+    assert!(
+        rows.iter().all(|r| r["outcome"] != "running"),
+        "a run was left running: {rows:?}"
+    );
     let r = rows.iter().find(|r| r["id"] == third.as_str()).unwrap();
     assert_eq!(r["outcome"], "interrupted", "{r}");
-    assert!(r["action"].is_null(), "compensated to its end, nothing to resume: {r}");
+    assert!(
+        r["action"].is_null(),
+        "compensated to its end, nothing to resume: {r}"
+    );
     let j = journal(&env.state().join("runs").join(&third));
     assert!(j.iter().any(|x| x["record"] == "run_finished"));
     // Compensation and cleanup done: no temporary volume, no snapshot left.
     assert_eq!(env.count_volumes("site-a"), volumes);
-    let snaps = env.rt.block_on(async { c.cinder().snapshots(&[]).await.unwrap() });
+    let snaps = env
+        .rt
+        .block_on(async { c.cinder().snapshots(&[]).await.unwrap() });
     assert!(snaps.is_empty(), "{} snapshots left", snaps.len());
 }

@@ -9,7 +9,11 @@ use common::*;
 use std::time::{Duration, Instant};
 
 fn sigint(pid: u32) {
-    let ok = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().map(|s| s.success()).unwrap_or(false);
+    let ok = std::process::Command::new("kill")
+        .args(["-INT", &pid.to_string()])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
     assert!(ok, "kill -INT {pid}");
 }
 
@@ -29,9 +33,17 @@ fn start_and_wait_frozen(env: &Env) -> std::process::Child {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        assert!(Instant::now() < deadline, "the servers were never all frozen");
+        assert!(
+            Instant::now() < deadline,
+            "the servers were never all frozen"
+        );
         if let Some(d) = env.run_dirs().first() {
-            if journal(d).iter().filter(|r| r["record"] == "freeze_outcome").count() == 3 {
+            if journal(d)
+                .iter()
+                .filter(|r| r["record"] == "freeze_outcome")
+                .count()
+                == 3
+            {
                 break;
             }
         }
@@ -45,11 +57,21 @@ fn thaw_targets(j: &[serde_json::Value]) -> Vec<String> {
     let frozen: Vec<(String, String)> = j
         .iter()
         .filter(|r| r["record"] == "freeze_intent")
-        .map(|r| (r["key"].as_str().unwrap().to_string(), r["target"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["target"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     j.iter()
         .filter(|r| r["record"] == "thaw_outcome" && r["error"].is_null())
-        .filter_map(|r| frozen.iter().find(|(k, _)| r["key"] == k.as_str()).map(|(_, t)| t.clone()))
+        .filter_map(|r| {
+            frozen
+                .iter()
+                .find(|(k, _)| r["key"] == k.as_str())
+                .map(|(_, t)| t.clone())
+        })
         .collect()
 }
 
@@ -57,16 +79,32 @@ fn thaw_targets(j: &[serde_json::Value]) -> Vec<String> {
 fn ctrl_c_while_quiesced_thaws_in_reverse_compensates_and_exits_3() {
     let env = start(three_servers(), None);
     let child = start_and_wait_frozen(&env);
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "PAUSED"), "frozen before the interrupt");
+    assert!(
+        env.server_statuses("site-a")
+            .iter()
+            .all(|(_, s)| s == "PAUSED"),
+        "frozen before the interrupt"
+    );
     sigint(child.id());
     let o = child.wait_with_output().unwrap();
     env.emu.clear_faults();
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     assert!(text(&o).contains("interrupt"), "{}", text(&o));
     let j = journal(&env.run_dirs()[0]);
-    assert_eq!(thaw_targets(&j), vec!["vims-lb-1", "vims-app-1", "vims-db-1"]);
-    assert!(j.iter().any(|r| r["record"] == "run_finished"), "compensation and cleanup finished");
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"), "no server left paused");
+    assert_eq!(
+        thaw_targets(&j),
+        vec!["vims-lb-1", "vims-app-1", "vims-db-1"]
+    );
+    assert!(
+        j.iter().any(|r| r["record"] == "run_finished"),
+        "compensation and cleanup finished"
+    );
+    assert!(
+        env.server_statuses("site-a")
+            .iter()
+            .all(|(_, s)| s == "ACTIVE"),
+        "no server left paused"
+    );
 }
 
 #[test]
@@ -80,11 +118,23 @@ fn a_second_ctrl_c_still_thaws_in_reverse() {
     env.emu.clear_faults();
     assert_eq!(o.status.code(), Some(3), "{}", text(&o));
     let dir = env.run_dirs()[0].clone();
-    assert_eq!(thaw_targets(&journal(&dir)), vec!["vims-lb-1", "vims-app-1", "vims-db-1"], "{}", text(&o));
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"), "thawed even after a second Ctrl-C");
+    assert_eq!(
+        thaw_targets(&journal(&dir)),
+        vec!["vims-lb-1", "vims-app-1", "vims-db-1"],
+        "{}",
+        text(&o)
+    );
+    assert!(
+        env.server_statuses("site-a")
+            .iter()
+            .all(|(_, s)| s == "ACTIVE"),
+        "thawed even after a second Ctrl-C"
+    );
     // The snapshot call in flight was dropped with the run: nothing made.
     std::thread::sleep(Duration::from_millis(4500));
     let c = env.client("site-a");
-    let snaps = env.rt.block_on(async { c.cinder().snapshots(&[]).await.unwrap().len() });
+    let snaps = env
+        .rt
+        .block_on(async { c.cinder().snapshots(&[]).await.unwrap().len() });
     assert_eq!(snaps, 0, "no snapshot left behind");
 }

@@ -18,7 +18,9 @@ const FAILPOINT: &str = "LIFEBOAT_FAILPOINT_STOP_AFTER_RECORDS";
 
 /// Resource counts per site, from the emulator's admin status.
 fn counts(env: &Env) -> Value {
-    let (_, body) = lifeboat_emulator::admin_request(&env.emu.admin_url(), "GET", "/_emulator/status", None).expect("admin status");
+    let (_, body) =
+        lifeboat_emulator::admin_request(&env.emu.admin_url(), "GET", "/_emulator/status", None)
+            .expect("admin status");
     let st: Value = serde_json::from_str(&body).expect("status json");
     let mut out = serde_json::Map::new();
     for site in ["site-a", "site-b"] {
@@ -40,7 +42,13 @@ fn calm(env: &Env, runbook: &str) -> std::path::PathBuf {
 
 /// Whether the process `pid` is stopped (state `T` in /proc).
 fn stopped(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).ok().and_then(|s| s.rsplit_once(')').map(|(_, rest)| rest.trim_start().starts_with('T'))).unwrap_or(false)
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('T'))
+        })
+        .unwrap_or(false)
 }
 
 /// Runs `runbook` until its `n`-th journal record is on disk, kills it with
@@ -48,7 +56,15 @@ fn stopped(pid: u32) -> bool {
 fn kill_at(env: &Env, runbook: &str, n: usize) -> Value {
     let before: Vec<_> = env.run_dirs();
     let mut child = env
-        .cmd(&["run", runbook, "--param", "vnf=vims", "--confirm", "--cloud", "emulator"])
+        .cmd(&[
+            "run",
+            runbook,
+            "--param",
+            "vnf=vims",
+            "--confirm",
+            "--cloud",
+            "emulator",
+        ])
         .env(FAILPOINT, n.to_string())
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
@@ -63,20 +79,36 @@ fn kill_at(env: &Env, runbook: &str, n: usize) -> Value {
         if child.try_wait().unwrap().is_some() {
             break false;
         }
-        assert!(Instant::now() < deadline, "{runbook}: never reached journal record {n}");
+        assert!(
+            Instant::now() < deadline,
+            "{runbook}: never reached journal record {n}"
+        );
         std::thread::sleep(Duration::from_millis(2));
     };
     child.kill().unwrap(); // SIGKILL, from outside
     child.wait().unwrap();
-    let dir = env.run_dirs().into_iter().find(|d| !before.contains(d)).unwrap_or_else(|| panic!("{runbook} @ {n}: no run dir"));
+    let dir = env
+        .run_dirs()
+        .into_iter()
+        .find(|d| !before.contains(d))
+        .unwrap_or_else(|| panic!("{runbook} @ {n}: no run dir"));
     let on_disk = journal(&dir).len();
     if at_boundary {
         // Stopped by the failpoint: exactly the first n records are on disk.
         assert_eq!(on_disk, n, "{runbook}: stopped at journal record {n}");
     }
     let id = dir.file_name().unwrap().to_string_lossy().into_owned();
-    let o = env.cmd(&["resume", &id, "--confirm"]).stdin(std::process::Stdio::null()).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{runbook}: resume after kill -9 at journal record {n} of {on_disk}: {}", text(&o));
+    let o = env
+        .cmd(&["resume", &id, "--confirm"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{runbook}: resume after kill -9 at journal record {n} of {on_disk}: {}",
+        text(&o)
+    );
     serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap()
 }
 
@@ -101,11 +133,32 @@ fn sweep(runbook: &str, setup: &dyn Fn(&Env), every: usize) {
         let env = start(three_servers(), None);
         setup(&env);
         let report = kill_at(&env, runbook, n);
-        assert_eq!(report["outcome"]["outcome"], "succeeded", "{runbook} @ {n}: {report}");
-        assert!(report["orphans"].as_array().map(|o| o.is_empty()).unwrap_or(true), "{runbook} @ {n}: orphans {}", report["orphans"]);
-        assert!(report["thaw_failures"].as_array().map(|o| o.is_empty()).unwrap_or(true), "{runbook} @ {n}: {}", report["thaw_failures"]);
+        assert_eq!(
+            report["outcome"]["outcome"], "succeeded",
+            "{runbook} @ {n}: {report}"
+        );
+        assert!(
+            report["orphans"]
+                .as_array()
+                .map(|o| o.is_empty())
+                .unwrap_or(true),
+            "{runbook} @ {n}: orphans {}",
+            report["orphans"]
+        );
+        assert!(
+            report["thaw_failures"]
+                .as_array()
+                .map(|o| o.is_empty())
+                .unwrap_or(true),
+            "{runbook} @ {n}: {}",
+            report["thaw_failures"]
+        );
         if !env.emu.is_site_down(Site::A) {
-            let paused: Vec<_> = env.server_statuses("site-a").into_iter().filter(|(_, s)| s != "ACTIVE").collect();
+            let paused: Vec<_> = env
+                .server_statuses("site-a")
+                .into_iter()
+                .filter(|(_, s)| s != "ACTIVE")
+                .collect();
             assert!(paused.is_empty(), "{runbook} @ {n}: left {paused:?}");
         }
         let got = counts(&env);

@@ -3,9 +3,9 @@
 //! request), resolved fan-outs and quiesce groups, and each pre-run check
 //! triggered by a topology or a fault, beside a clean case that is not.
 
-mod common;
 #[path = "support/chromium.rs"]
 mod chromium;
+mod common;
 #[path = "support/recording_proxy.rs"]
 mod recording_proxy;
 
@@ -22,8 +22,19 @@ fn resolve(env: &Env, rb: &str, extra: &[&str], proxy: Option<&Proxy>) -> (Outpu
     let mut args = vec!["plan", rb, "--resolve", "-p", "vnf=vims", "-f", "json"];
     args.extend_from_slice(extra);
     let mut c = env.cmd(&args);
-    c.arg("--cloud").arg("emulator").stdin(std::process::Stdio::null());
-    for k in ["HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "no_proxy"] {
+    c.arg("--cloud")
+        .arg("emulator")
+        .stdin(std::process::Stdio::null());
+    for k in [
+        "HTTP_PROXY",
+        "http_proxy",
+        "HTTPS_PROXY",
+        "https_proxy",
+        "ALL_PROXY",
+        "all_proxy",
+        "NO_PROXY",
+        "no_proxy",
+    ] {
         c.env_remove(k);
     }
     if let Some(p) = proxy {
@@ -35,7 +46,10 @@ fn resolve(env: &Env, rb: &str, extra: &[&str], proxy: Option<&Proxy>) -> (Outpu
 }
 
 fn findings<'a>(j: &'a Value, check: &str) -> Vec<&'a Value> {
-    j["resolved"]["findings"].as_array().map(|f| f.iter().filter(|x| x["check"] == check).collect()).unwrap_or_default()
+    j["resolved"]["findings"]
+        .as_array()
+        .map(|f| f.iter().filter(|x| x["check"] == check).collect())
+        .unwrap_or_default()
 }
 
 fn protect(env: &Env) {
@@ -49,23 +63,53 @@ fn resolving_option1_protect_expands_every_fan_out_and_orders_the_quiesce() {
     let (o, j) = resolve(&env, "option1/protect", &[], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let r = &j["resolved"];
-    let servers: Vec<&str> = r["steps"]["servers"]["found"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let servers: Vec<&str> = r["steps"]["servers"]["found"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert_eq!(servers.len(), 6, "{servers:?}");
-    assert!(servers.iter().any(|s| s.starts_with("vims-db-1 (db")), "{servers:?}");
+    assert!(
+        servers.iter().any(|s| s.starts_with("vims-db-1 (db")),
+        "{servers:?}"
+    );
     assert_eq!(r["steps"]["volumes"]["found"].as_array().unwrap().len(), 12);
     assert_eq!(r["steps"]["grp"]["states"]["planned"], 1);
     // One snapshot per volume found: the loop over the planned group snapshot has 12 items.
     let est = &j["estimates"]["steps"];
-    let lp = j["nodes"].as_array().unwrap().iter().find(|n| n["kind"]["type"] == "for_each").unwrap()["name"].as_str().unwrap().to_string();
+    let lp = j["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"]["type"] == "for_each")
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(est[&lp]["count"], 12, "{}", est[&lp]);
     assert_eq!(est[&lp]["count_resolved"], true);
     assert_eq!(r["steps"]["b"]["instances"], 12);
     let q = &r["quiesce"][0];
-    let groups: Vec<(&str, usize)> = q["groups"].as_array().unwrap().iter().map(|g| (g["group"].as_str().unwrap(), g["targets"].as_array().unwrap().len())).collect();
+    let groups: Vec<(&str, usize)> = q["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["group"].as_str().unwrap(),
+                g["targets"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
     assert_eq!(groups, [("db", 2), ("app", 2), ("lb", 2)]);
     let eq = &j["estimates"]["quiesce"][0]["groups"];
     assert_eq!(eq[0]["targets"], 2);
-    assert!(r["findings"].as_array().unwrap().is_empty(), "{}", r["findings"]);
+    assert!(
+        r["findings"].as_array().unwrap().is_empty(),
+        "{}",
+        r["findings"]
+    );
     // The text plan says the same.
     let o = env.lifeboat(&["plan", "option1/protect", "--resolve", "-p", "vnf=vims"]);
     let t = String::from_utf8_lossy(&o.stdout);
@@ -75,25 +119,52 @@ fn resolving_option1_protect_expands_every_fan_out_and_orders_the_quiesce() {
     assert!(t.contains("pre-run checks: no problem found"), "{t}");
 
     // The HTML page shows the same, and loads cleanly.
-    let o = env.lifeboat(&["plan", "option1/protect", "--resolve", "-p", "vnf=vims", "-f", "html"]);
+    let o = env.lifeboat(&[
+        "plan",
+        "option1/protect",
+        "--resolve",
+        "-p",
+        "vnf=vims",
+        "-f",
+        "html",
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let Some(chrome) = chromium::chromium() else { return };
+    let Some(chrome) = chromium::chromium() else {
+        return;
+    };
     let file = chromium::artifacts().join("option1-protect-resolved.html");
     std::fs::write(&file, &o.stdout).unwrap();
     let (dom, err) = chromium::load(&chrome, &file, None);
-    assert!(dom.contains("data-ready=\"ok\""), "self-check failed\n{err}");
-    assert!(chromium::console_errors(&err).is_empty(), "{:?}", chromium::console_errors(&err));
-    assert!(dom.contains("resolved against the cloud") && dom.contains("freeze db [vims-db-1, vims-db-2]"));
+    assert!(
+        dom.contains("data-ready=\"ok\""),
+        "self-check failed\n{err}"
+    );
+    assert!(
+        chromium::console_errors(&err).is_empty(),
+        "{:?}",
+        chromium::console_errors(&err)
+    );
+    assert!(
+        dom.contains("resolved against the cloud")
+            && dom.contains("freeze db [vims-db-1, vims-db-2]")
+    );
     assert!(dom.contains("×12"), "the resolved count is drawn");
     let shot = chromium::artifacts().join("option1-protect-resolved.png");
     let _ = std::fs::remove_file(&shot);
     chromium::load(&chrome, &file, Some(&shot));
-    assert!(std::fs::metadata(&shot).map(|m| m.len() > 20_000).unwrap_or(false), "resolved screenshot");
+    assert!(
+        std::fs::metadata(&shot)
+            .map(|m| m.len() > 20_000)
+            .unwrap_or(false),
+        "resolved screenshot"
+    );
 }
 
 /// Keystone's token POST is the only non-read request discovery may send.
 fn is_read(method: &str, url: &str) -> bool {
-    method == "GET" || method == "HEAD" || (method == "POST" && url.trim_end_matches('/').ends_with("/v3/auth/tokens"))
+    method == "GET"
+        || method == "HEAD"
+        || (method == "POST" && url.trim_end_matches('/').ends_with("/v3/auth/tokens"))
 }
 
 #[test]
@@ -109,30 +180,71 @@ fn resolving_every_bundled_runbook_sends_no_mutating_request() {
     for rb in lifeboat_dsl::bundled::names() {
         proxy.clear();
         let (o, j) = resolve(&env, rb, &[], Some(&proxy));
-        assert!(matches!(o.status.code(), Some(0) | Some(1)), "{rb}: {}", text(&o));
-        assert!(j["resolved"]["read_calls"].as_u64().unwrap_or(0) > 0, "{rb}: no read call: {}", text(&o));
+        assert!(
+            matches!(o.status.code(), Some(0) | Some(1)),
+            "{rb}: {}",
+            text(&o)
+        );
+        assert!(
+            j["resolved"]["read_calls"].as_u64().unwrap_or(0) > 0,
+            "{rb}: no read call: {}",
+            text(&o)
+        );
         let seen = proxy.requests();
-        assert!(!seen.is_empty(), "{rb}: the proxy saw nothing: is HTTP_PROXY honoured?");
-        assert!(seen.iter().any(|(m, u)| m == "POST" && u.contains("/v3/auth/tokens")), "{rb}: {seen:?}");
+        assert!(
+            !seen.is_empty(),
+            "{rb}: the proxy saw nothing: is HTTP_PROXY honoured?"
+        );
+        assert!(
+            seen.iter()
+                .any(|(m, u)| m == "POST" && u.contains("/v3/auth/tokens")),
+            "{rb}: {seen:?}"
+        );
         let writes: Vec<&(String, String)> = seen.iter().filter(|(m, u)| !is_read(m, u)).collect();
-        assert!(writes.is_empty(), "{rb}: mutating requests sent: {writes:?}");
+        assert!(
+            writes.is_empty(),
+            "{rb}: mutating requests sent: {writes:?}"
+        );
         total += seen.len();
-        eprintln!("{rb}: {} requests, {} read calls, findings: {}", seen.len(), j["resolved"]["read_calls"], j["resolved"]["findings"]);
+        eprintln!(
+            "{rb}: {} requests, {} read calls, findings: {}",
+            seen.len(),
+            j["resolved"]["read_calls"],
+            j["resolved"]["findings"]
+        );
     }
     assert!(total > 30, "{total} requests in all");
     // The proxy is not blind to writes: a run through it is seen writing.
     proxy.clear();
-    let mut c = env.cmd(&["run", "option1/protect", "-p", "vnf=vims", "--cloud", "emulator"]);
-    c.env("HTTP_PROXY", &proxy.url).env("http_proxy", &proxy.url).env_remove("NO_PROXY").env_remove("no_proxy");
+    let mut c = env.cmd(&[
+        "run",
+        "option1/protect",
+        "-p",
+        "vnf=vims",
+        "--cloud",
+        "emulator",
+    ]);
+    c.env("HTTP_PROXY", &proxy.url)
+        .env("http_proxy", &proxy.url)
+        .env_remove("NO_PROXY")
+        .env_remove("no_proxy");
     let o = c.stdin(std::process::Stdio::null()).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(proxy.requests().iter().any(|(m, u)| !is_read(m, u)), "a protect run writes");
+    assert!(
+        proxy.requests().iter().any(|(m, u)| !is_read(m, u)),
+        "a protect run writes"
+    );
 }
 
 #[test]
 fn a_server_of_the_vnf_without_the_tag_is_flagged() {
     let mut t = Topology::demo();
-    let mut stray = t.servers.iter().find(|s| s.name == "vims-db-1").unwrap().clone();
+    let mut stray = t
+        .servers
+        .iter()
+        .find(|s| s.name == "vims-db-1")
+        .unwrap()
+        .clone();
     stray.name = "vims-db-3".into();
     stray.tags.clear(); // metadata still says vnf=vims
     let mut named: ServerSpec = stray.clone();
@@ -146,21 +258,50 @@ fn a_server_of_the_vnf_without_the_tag_is_flagged() {
     let f = findings(&j, "untagged-server");
     let msgs: Vec<&str> = f.iter().map(|x| x["message"].as_str().unwrap()).collect();
     assert_eq!(f.len(), 2, "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("vims-db-3") && m.contains("metadata says vnf=vims")), "{msgs:?}");
-    assert!(msgs.iter().any(|m| m.contains("vims-app-9") && m.contains("name starts with `vims-`")), "{msgs:?}");
-    assert!(f.iter().all(|x| x["severity"] == "error" && x["site"] == "site-a" && x["step"] == "servers"));
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("vims-db-3") && m.contains("metadata says vnf=vims")),
+        "{msgs:?}"
+    );
+    assert!(
+        msgs.iter()
+            .any(|m| m.contains("vims-app-9") && m.contains("name starts with `vims-`")),
+        "{msgs:?}"
+    );
+    assert!(f
+        .iter()
+        .all(|x| x["severity"] == "error" && x["site"] == "site-a" && x["step"] == "servers"));
     // Text says it too.
     let o = env.lifeboat(&["plan", "option1/protect", "--resolve", "-p", "vnf=vims"]);
     assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stdout).contains("error (untagged-server) [servers @ site-a]: server vims-db-3"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stdout)
+            .contains("error (untagged-server) [servers @ site-a]: server vims-db-3"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
 fn volumes_of_a_type_that_cannot_join_a_consistent_group_are_flagged() {
     let mut t = Topology::demo();
-    t.volume_types.push(TypeSpec { name: "nocg".into(), specs: [("consistent_group_snapshot_enabled".to_string(), "<is> False".to_string())].into() });
-    let s = t.servers.iter_mut().find(|s| s.name == "vims-lb-2").unwrap();
-    s.data_volumes = vec![VolumeSpec { size_gb: 5, volume_type: Some("nocg".into()) }];
+    t.volume_types.push(TypeSpec {
+        name: "nocg".into(),
+        specs: [(
+            "consistent_group_snapshot_enabled".to_string(),
+            "<is> False".to_string(),
+        )]
+        .into(),
+    });
+    let s = t
+        .servers
+        .iter_mut()
+        .find(|s| s.name == "vims-lb-2")
+        .unwrap();
+    s.data_volumes = vec![VolumeSpec {
+        size_gb: 5,
+        volume_type: Some("nocg".into()),
+    }];
     let env = start(t, None);
     let (o, j) = resolve(&env, "option1/protect", &[], None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
@@ -177,29 +318,59 @@ fn volumes_of_a_type_that_cannot_join_a_consistent_group_are_flagged() {
     let (_, j) = resolve(&env, "option1/protect", &[], None);
     let f = findings(&j, "group-capability");
     assert_eq!(f.len(), 1, "{f:?}");
-    assert!(f[0]["message"].as_str().unwrap().contains("lacks consistent_group_snapshot_enabled"), "{f:?}");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("lacks consistent_group_snapshot_enabled"),
+        "{f:?}"
+    );
 
     // An existing group of the VNF whose volume types do not cover a volume
     // that is not in it yet (a new server of the VNF with a replicated volume).
     let mut t = Topology::demo();
-    let mut newer = t.servers.iter().find(|s| s.name == "vims-app-2").unwrap().clone();
+    let mut newer = t
+        .servers
+        .iter()
+        .find(|s| s.name == "vims-app-2")
+        .unwrap()
+        .clone();
     newer.name = "vims-app-3".into();
-    newer.data_volumes = vec![VolumeSpec { size_gb: 8, volume_type: Some("replicated".into()) }];
+    newer.data_volumes = vec![VolumeSpec {
+        size_gb: 8,
+        volume_type: Some("replicated".into()),
+    }];
     let env = start(t.clone(), None);
     // First the VNF without it: the group is made for `standard`.
     let o = env.lifeboat(&["run", "option1/protect", "-p", "vnf=vims"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let (o, j) = resolve(&env, "option1/protect", &[], None);
-    assert_eq!(o.status.code(), Some(0), "members already in the group are fine: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "members already in the group are fine: {}",
+        text(&o)
+    );
     assert!(findings(&j, "group-capability").is_empty());
     // A volume retyped while in the group stays a member: no finding either.
     let c = env.client("site-a");
     env.rt.block_on(async {
-        let v = c.cinder().volumes(&[("name", "vims-app-1-data".to_string())]).await.unwrap();
-        c.cinder().retype(&v[0].id, "replicated", "never").await.unwrap();
+        let v = c
+            .cinder()
+            .volumes(&[("name", "vims-app-1-data".to_string())])
+            .await
+            .unwrap();
+        c.cinder()
+            .retype(&v[0].id, "replicated", "never")
+            .await
+            .unwrap();
     });
     let (_, j) = resolve(&env, "option1/protect", &[], None);
-    assert!(findings(&j, "group-capability").is_empty(), "{:?}", findings(&j, "group-capability"));
+    assert!(
+        findings(&j, "group-capability").is_empty(),
+        "{:?}",
+        findings(&j, "group-capability")
+    );
     drop(env);
     // Now a new server of the VNF (tagged `vims` only) whose data volume is
     // `replicated`, after the group was made for the six others (`vnf:vims`).
@@ -217,7 +388,12 @@ fn volumes_of_a_type_that_cannot_join_a_consistent_group_are_flagged() {
     assert!(f[0]["message"].as_str().unwrap().contains("group lb-vims exists at site-a for volume types [standard]; 1 volume(s) of type `replicated` cannot be added to it: vims-app-3-data"), "{f:?}");
     // And the run fails exactly there.
     let o = env.lifeboat(&["run", "option1/protect", "-p", "vnf=vims"]);
-    assert_eq!(o.status.code(), Some(1), "the check predicted a real failure: {}", text(&o));
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "the check predicted a real failure: {}",
+        text(&o)
+    );
 }
 
 #[test]
@@ -227,14 +403,26 @@ fn quota_at_the_backup_site_too_small_for_the_restore_is_flagged() {
     // Clean: the demo project's quotas have room for the restore.
     let (o, j) = resolve(&env, "option1/recover", &[], None);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    assert!(findings(&j, "quota").is_empty(), "{}", j["resolved"]["findings"]);
+    assert!(
+        findings(&j, "quota").is_empty(),
+        "{}",
+        j["resolved"]["findings"]
+    );
     // Site-b's real quota made too small: 10 volumes, 100 GB, two 1 GB volumes
     // already there. The 12 volumes (180 GB) of the restore do not fit.
-    env.emu.set_quotas(lifeboat_emulator::Site::B, &[("volumes", 10), ("gigabytes", 100)]).unwrap();
+    env.emu
+        .set_quotas(
+            lifeboat_emulator::Site::B,
+            &[("volumes", 10), ("gigabytes", 100)],
+        )
+        .unwrap();
     let c = env.client("site-b");
     env.rt.block_on(async {
         for n in ["other-1", "other-2"] {
-            c.cinder().create_volume(serde_json::json!({"name": n, "size": 1}), n).await.unwrap();
+            c.cinder()
+                .create_volume(serde_json::json!({"name": n, "size": 1}), n)
+                .await
+                .unwrap();
         }
     });
     let (o, j) = resolve(&env, "option1/recover", &[], None);
@@ -242,7 +430,10 @@ fn quota_at_the_backup_site_too_small_for_the_restore_is_flagged() {
     let f = findings(&j, "quota");
     assert_eq!(f.len(), 1, "{f:?}");
     let m = f[0]["message"].as_str().unwrap();
-    assert!(m.contains("12 volumes, 8 left of 10") && m.contains("180 GB, 98 GB left of 100"), "{m}");
+    assert!(
+        m.contains("12 volumes, 8 left of 10") && m.contains("180 GB, 98 GB left of 100"),
+        "{m}"
+    );
     assert_eq!(f[0]["severity"], "error");
     assert_eq!(f[0]["site"], "site-b");
     // For a protect, the later restore is a warning.
@@ -255,18 +446,35 @@ fn quota_at_the_backup_site_too_small_for_the_restore_is_flagged() {
     // over-quota answer.
     let o = env.lifeboat(&["run", "option1/recover", "-p", "vnf=vims", "--confirm"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("VolumeLimitExceeded") || text(&o).contains("VolumeSizeExceedsAvailableQuota"), "{}", text(&o));
+    assert!(
+        text(&o).contains("VolumeLimitExceeded")
+            || text(&o).contains("VolumeSizeExceedsAvailableQuota"),
+        "{}",
+        text(&o)
+    );
 }
 
 #[test]
 fn a_missing_manifest_is_flagged_for_every_recovery_runbook() {
     let env = start(Topology::demo(), None);
-    for rb in ["option1/recover", "option1/drill", "option2/recover", "option3/failover", "option3/drill"] {
+    for rb in [
+        "option1/recover",
+        "option1/drill",
+        "option2/recover",
+        "option3/failover",
+        "option3/drill",
+    ] {
         let (o, j) = resolve(&env, rb, &[], None);
         assert_eq!(o.status.code(), Some(1), "{rb}: {}", text(&o));
         let f = findings(&j, "manifest");
         assert_eq!(f.len(), 1, "{rb}: {f:?}");
-        assert!(f[0]["message"].as_str().unwrap().contains("no recovery manifest of VNF `vims` can be read at site-b"), "{rb}: {f:?}");
+        assert!(
+            f[0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("no recovery manifest of VNF `vims` can be read at site-b"),
+            "{rb}: {f:?}"
+        );
         assert_eq!(f[0]["site"], "site-b");
     }
     protect(&env);
@@ -277,7 +485,13 @@ fn a_missing_manifest_is_flagged_for_every_recovery_runbook() {
     let r = &j["resolved"];
     assert_eq!(r["steps"]["vol"]["instances"], 12, "{}", r["steps"]);
     let est = &j["estimates"]["steps"];
-    let counts: Vec<u64> = j["nodes"].as_array().unwrap().iter().filter(|n| n["kind"]["type"] == "for_each").filter_map(|n| est[n["name"].as_str().unwrap()]["count"].as_u64()).collect();
+    let counts: Vec<u64> = j["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"]["type"] == "for_each")
+        .filter_map(|n| est[n["name"].as_str().unwrap()]["count"].as_u64())
+        .collect();
     assert!(counts.contains(&12) && counts.contains(&3), "{counts:?}");
 }
 
@@ -286,35 +500,66 @@ fn a_quiesce_method_the_cloud_does_not_offer_is_flagged() {
     let env = start(three_servers(), None);
     // Clean: the emulator lists the quiesce extension; pause needs nothing.
     for m in ["nova-quiesce", "pause"] {
-        let (o, j) = resolve(&env, "option1/protect", &["-p", &format!("method={m}")], None);
+        let (o, j) = resolve(
+            &env,
+            "option1/protect",
+            &["-p", &format!("method={m}")],
+            None,
+        );
         assert_eq!(o.status.code(), Some(0), "{m}: {}", text(&o));
         assert!(findings(&j, "quiesce-method").is_empty(), "{m}");
     }
     // A compute API without the extension listing (as upstream Nova today).
     env.emu.set_faults(FaultProfile::from_yaml_str("rules:\n  - {service: compute, path_contains: /extensions, error_rate: 1.0, error_status: 404}\n").unwrap());
-    let (o, j) = resolve(&env, "option1/protect", &["-p", "method=nova-quiesce"], None);
+    let (o, j) = resolve(
+        &env,
+        "option1/protect",
+        &["-p", "method=nova-quiesce"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let f = findings(&j, "quiesce-method");
     assert_eq!(f.len(), 1, "{f:?}");
-    assert!(f[0]["message"].as_str().unwrap().contains("does not offer"), "{f:?}");
+    assert!(
+        f[0]["message"].as_str().unwrap().contains("does not offer"),
+        "{f:?}"
+    );
     env.emu.clear_faults();
     // `hook` with no hook configured.
     let (o, j) = resolve(&env, "option1/protect", &["-p", "method=hook"], None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let f = findings(&j, "quiesce-method");
     assert_eq!(f.len(), 1, "{f:?}");
-    assert!(f[0]["message"].as_str().unwrap().contains("has no hook"), "{f:?}");
+    assert!(
+        f[0]["message"].as_str().unwrap().contains("has no hook"),
+        "{f:?}"
+    );
     // An unknown method.
-    let (o, j) = resolve(&env, "option1/protect", &["-p", "method=freeze-harder"], None);
+    let (o, j) = resolve(
+        &env,
+        "option1/protect",
+        &["-p", "method=freeze-harder"],
+        None,
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(findings(&j, "quiesce-method")[0]["message"].as_str().unwrap().contains("unknown quiesce method"));
+    assert!(findings(&j, "quiesce-method")[0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("unknown quiesce method"));
 }
 
 #[test]
 fn no_cloud_for_resolve_is_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
-        .args(["plan", "option1/protect", "--resolve", "-p", "vnf=vims", "--state-dir"])
+        .args([
+            "plan",
+            "option1/protect",
+            "--resolve",
+            "-p",
+            "vnf=vims",
+            "--state-dir",
+        ])
         .arg(dir.path())
         .env("XDG_STATE_HOME", dir.path().join("xdg"))
         .env_remove("OS_CLOUD")
@@ -323,7 +568,11 @@ fn no_cloud_for_resolve_is_bad_input() {
         .output()
         .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("no cloud configured"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("no cloud configured"),
+        "{}",
+        text(&o)
+    );
     assert!(o.stdout.is_empty());
 }
 
@@ -338,12 +587,34 @@ fn a_site_that_is_down_is_a_finding_not_a_crash() {
     assert_eq!(f[0]["step"], "servers");
     assert_eq!(f[0]["site"], "site-a");
     // Nothing downstream of the failed read is guessed: the loop keeps its assumed count.
-    let lp = j["nodes"].as_array().unwrap().iter().find(|n| n["kind"]["type"] == "for_each").unwrap()["name"].as_str().unwrap().to_string();
+    let lp = j["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"]["type"] == "for_each")
+        .unwrap()["name"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(j["estimates"]["steps"][&lp]["count_resolved"], false);
     // dot still prints, the findings go to stderr.
-    let mut c = env.cmd(&["plan", "option1/protect", "--resolve", "-p", "vnf=vims", "-f", "dot", "--cloud", "emulator"]);
+    let mut c = env.cmd(&[
+        "plan",
+        "option1/protect",
+        "--resolve",
+        "-p",
+        "vnf=vims",
+        "-f",
+        "dot",
+        "--cloud",
+        "emulator",
+    ]);
     let o = c.stdin(std::process::Stdio::null()).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stdout).starts_with("digraph"));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("error (discovery) [servers @ site-a]"), "{}", text(&o));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("error (discovery) [servers @ site-a]"),
+        "{}",
+        text(&o)
+    );
 }

@@ -35,7 +35,12 @@ fn json_plan(extra: &[&str]) -> serde_json::Value {
     let mut args = vec!["plan", "option1/protect", "-p", "vnf=ims", "-f", "json"];
     args.extend_from_slice(extra);
     let o = lifeboat(&args);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     serde_json::from_slice(&o.stdout).expect("json plan")
 }
 
@@ -44,17 +49,37 @@ fn json_plan_carries_estimates_beside_the_unchanged_plan() {
     let j = json_plan(&[]);
     assert_eq!(j["schema_version"], 1);
     let e = &j["estimates"];
-    let path: Vec<&str> = e["critical_path"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let path: Vec<&str> = e["critical_path"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     // The backups dominate: the path runs through the loop to the manifest.
     assert_eq!(path.first(), Some(&"servers"));
     assert!(path.contains(&"b"), "{path:?}");
-    assert_eq!(path.last().map(|s| s.starts_with("lifeboat.write_manifest")), Some(true), "{path:?}");
+    assert_eq!(
+        path.last()
+            .map(|s| s.starts_with("lifeboat.write_manifest")),
+        Some(true),
+        "{path:?}"
+    );
     assert_eq!(e["steps"]["b"]["critical"], true);
     let q = &e["quiesce"][0];
-    let groups: Vec<&str> = q["groups"].as_array().unwrap().iter().map(|g| g["group"].as_str().unwrap()).collect();
+    let groups: Vec<&str> = q["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap())
+        .collect();
     assert_eq!(groups, ["db", "app", "lb"]);
     // The first group frozen stays frozen longest.
-    let w: Vec<u64> = q["groups"].as_array().unwrap().iter().map(|g| g["window_ms"].as_u64().unwrap()).collect();
+    let w: Vec<u64> = q["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["window_ms"].as_u64().unwrap())
+        .collect();
     assert!(w[0] > w[1] && w[1] > w[2], "{w:?}");
     assert_eq!(q["window_ms"].as_u64(), Some(w[0]));
 }
@@ -71,26 +96,58 @@ fn fan_out_and_latencies_change_the_estimate() {
     };
     assert_eq!(loop_ms(&twelve) * 2, loop_ms(&six) * 3);
     assert_eq!(twelve["estimates"]["steps"][&loop_name]["count"], 12);
-    assert_eq!(twelve["estimates"]["steps"][&loop_name]["count_resolved"], false);
+    assert_eq!(
+        twelve["estimates"]["steps"][&loop_name]["count_resolved"],
+        false
+    );
 
     let dir = tempdir();
     let f = dir.join("lat.yaml");
-    std::fs::write(&f, "actions:\n  cinder.backup: 1000\n  cinder.create_group_snapshot: 60000\n").unwrap();
+    std::fs::write(
+        &f,
+        "actions:\n  cinder.backup: 1000\n  cinder.create_group_snapshot: 60000\n",
+    )
+    .unwrap();
     let j = json_plan(&["--latencies", f.to_str().unwrap()]);
     let q = &j["estimates"]["quiesce"][0];
-    assert_eq!(q["exceeds_within"], true, "a 60s snapshot cannot fit in 30s");
+    assert_eq!(
+        q["exceeds_within"], true,
+        "a 60s snapshot cannot fit in 30s"
+    );
     assert!(j["estimates"]["total_ms"].as_u64() < six["estimates"]["total_ms"].as_u64());
 
     std::fs::write(&f, "actions: {cinder.backup: soon}\n").unwrap();
-    let o = lifeboat(&["plan", "option1/protect", "-p", "vnf=ims", "--latencies", f.to_str().unwrap()]);
+    let o = lifeboat(&[
+        "plan",
+        "option1/protect",
+        "-p",
+        "vnf=ims",
+        "--latencies",
+        f.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("latencies file"));
-    let o = lifeboat(&["plan", "option1/protect", "-p", "vnf=ims", "--latencies", "/no/such/file.yaml"]);
+    let o = lifeboat(&[
+        "plan",
+        "option1/protect",
+        "-p",
+        "vnf=ims",
+        "--latencies",
+        "/no/such/file.yaml",
+    ]);
     assert_eq!(o.status.code(), Some(2));
 }
 
 fn loop_of(j: &serde_json::Value) -> String {
-    j["nodes"].as_array().unwrap().iter().find(|n| n["kind"]["type"] == "for_each").expect("a loop")["name"].as_str().unwrap().to_string()
+    j["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["kind"]["type"] == "for_each")
+        .expect("a loop")["name"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Two branches: servers → volumes → grp (slow) beside a lone read (fast).
@@ -110,79 +167,198 @@ fn text_dot_and_mermaid_mark_the_critical_path() {
     std::fs::write(&f, BRANCHES).unwrap();
     let f = f.to_str().unwrap();
     let o = lifeboat(&["plan", f]);
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let t = stdout(&o);
-    let line = |name: &str| t.lines().find(|l| l.contains(&format!(". {name} "))).unwrap_or_else(|| panic!("{name} in\n{t}")).to_string();
+    let line = |name: &str| {
+        t.lines()
+            .find(|l| l.contains(&format!(". {name} ")))
+            .unwrap_or_else(|| panic!("{name} in\n{t}"))
+            .to_string()
+    };
     assert!(line("grp").starts_with("* "), "{t}");
     assert!(!line("other").starts_with("* "), "{t}");
-    assert!(t.contains("critical path: servers → volumes → grp\n"), "{t}");
+    assert!(
+        t.contains("critical path: servers → volumes → grp\n"),
+        "{t}"
+    );
     let d = stdout(&lifeboat(&["plan", f, "-f", "dot"]));
-    let node = |name: &str| d.lines().find(|l| l.contains(&format!("[label=\"{name}\\n"))).unwrap_or_else(|| panic!("{name} in\n{d}")).to_string();
-    assert!(node("grp").contains("#d00000") && !node("other").contains("#d00000"), "{d}");
+    let node = |name: &str| {
+        d.lines()
+            .find(|l| l.contains(&format!("[label=\"{name}\\n")))
+            .unwrap_or_else(|| panic!("{name} in\n{d}"))
+            .to_string()
+    };
+    assert!(
+        node("grp").contains("#d00000") && !node("other").contains("#d00000"),
+        "{d}"
+    );
     let m = stdout(&lifeboat(&["plan", f, "-f", "mermaid"]));
-    let crit = m.lines().find(|l| l.starts_with("  class ") && l.ends_with(" critical")).expect("critical class");
-    assert_eq!(crit, "  class n0,n1,n2 critical", "servers, volumes, grp; not other:\n{m}");
+    let crit = m
+        .lines()
+        .find(|l| l.starts_with("  class ") && l.ends_with(" critical"))
+        .expect("critical class");
+    assert_eq!(
+        crit, "  class n0,n1,n2 critical",
+        "servers, volumes, grp; not other:\n{m}"
+    );
 
     let t = stdout(&lifeboat(&["plan", "option1/protect", "-p", "vnf=ims"]));
     assert!(t.contains("critical path: servers → "), "{t}");
     assert!(t.contains("×6 (assumed)"), "{t}");
-    assert!(t.contains("quiesce") && t.contains("per group: db ×2"), "{t}");
+    assert!(
+        t.contains("quiesce") && t.contains("per group: db ×2"),
+        "{t}"
+    );
 
-    let d = stdout(&lifeboat(&["plan", "option1/protect", "-p", "vnf=ims", "-f", "dot"]));
-    let b_line = d.lines().find(|l| l.contains("[label=\"b ×6")).expect("b in dot");
+    let d = stdout(&lifeboat(&[
+        "plan",
+        "option1/protect",
+        "-p",
+        "vnf=ims",
+        "-f",
+        "dot",
+    ]));
+    let b_line = d
+        .lines()
+        .find(|l| l.contains("[label=\"b ×6"))
+        .expect("b in dot");
     assert!(b_line.contains("#d00000"), "{b_line}");
     assert!(d.contains("est. window"));
-    assert!(d.contains("style=dashed, color=blue"), "cleanup edges dashed");
+    assert!(
+        d.contains("style=dashed, color=blue"),
+        "cleanup edges dashed"
+    );
 
-    let m = stdout(&lifeboat(&["plan", "option1/protect", "-p", "vnf=ims", "-f", "mermaid"]));
+    let m = stdout(&lifeboat(&[
+        "plan",
+        "option1/protect",
+        "-p",
+        "vnf=ims",
+        "-f",
+        "mermaid",
+    ]));
     assert!(m.contains("classDef critical"));
-    assert!(m.lines().any(|l| l.starts_with("  class ") && l.ends_with(" critical")));
+    assert!(m
+        .lines()
+        .any(|l| l.starts_with("  class ") && l.ends_with(" critical")));
     assert!(m.contains("linkStyle "));
 }
 
 fn tempdir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!("lifeboat-plan-view-{}-{}", std::process::id(), rand_suffix()));
+    let d = std::env::temp_dir().join(format!(
+        "lifeboat-plan-view-{}-{}",
+        std::process::id(),
+        rand_suffix()
+    ));
     std::fs::create_dir_all(&d).unwrap();
     d
 }
 
 fn rand_suffix() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
 }
 
 #[test]
 fn html_plan_loads_in_chromium_with_every_step_drawn() {
     let Some(chrome) = chromium() else { return };
     let out = artifacts();
-    for rb in ["option1/protect", "option1/recover", "option2/protect", "option3/failover"] {
+    for rb in [
+        "option1/protect",
+        "option1/recover",
+        "option2/protect",
+        "option3/failover",
+    ] {
         let o = lifeboat(&["plan", rb, "-p", "vnf=ims", "-f", "html"]);
-        assert_eq!(o.status.code(), Some(0), "{rb}: {}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(
+            o.status.code(),
+            Some(0),
+            "{rb}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
         let html = stdout(&o);
-        for fetch in ["src=", "href=", "url(http", "<link", "@import", "fetch(", "XMLHttpRequest"] {
-            assert!(!html.contains(fetch), "{rb}: self-contained, yet has {fetch}");
+        for fetch in [
+            "src=",
+            "href=",
+            "url(http",
+            "<link",
+            "@import",
+            "fetch(",
+            "XMLHttpRequest",
+        ] {
+            assert!(
+                !html.contains(fetch),
+                "{rb}: self-contained, yet has {fetch}"
+            );
         }
-        assert!(!html.contains("<script src") && !html.contains("<link "), "{rb}: self-contained");
+        assert!(
+            !html.contains("<script src") && !html.contains("<link "),
+            "{rb}: self-contained"
+        );
         let file = out.join(format!("{}.html", rb.replace('/', "-")));
         std::fs::write(&file, &html).unwrap();
         let (dom, err) = chromium::load_sized(&chrome, &file, None, WINDOW);
-        assert!(dom.contains("data-ready=\"ok\""), "{rb}: page self-check failed: {}\n{err}", dom.lines().find(|l| l.contains("<body")).unwrap_or(""));
-        assert!(console_errors(&err).is_empty(), "{rb}: console errors: {:?}", console_errors(&err));
+        assert!(
+            dom.contains("data-ready=\"ok\""),
+            "{rb}: page self-check failed: {}\n{err}",
+            dom.lines().find(|l| l.contains("<body")).unwrap_or("")
+        );
+        assert!(
+            console_errors(&err).is_empty(),
+            "{rb}: console errors: {:?}",
+            console_errors(&err)
+        );
         let plan = json_of(rb);
-        let names: Vec<String> = plan["nodes"].as_array().unwrap().iter().map(|n| n["name"].as_str().unwrap().to_string()).collect();
+        let names: Vec<String> = plan["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["name"].as_str().unwrap().to_string())
+            .collect();
         assert!(dom.contains(&format!("data-steps=\"{}\"", names.len())));
         for n in &names {
-            assert!(dom.contains(&format!("data-step=\"{n}\"")), "{rb}: step {n} not drawn");
+            assert!(
+                dom.contains(&format!("data-step=\"{n}\"")),
+                "{rb}: step {n} not drawn"
+            );
         }
-        assert!(dom.contains("class=\"step") && dom.contains(" critical"), "{rb}: critical path drawn");
-        assert!(dom.contains("region quiesce") || !plan["nodes"].as_array().unwrap().iter().any(|n| n["kind"]["type"] == "quiesce"), "{rb}: quiesce region");
+        assert!(
+            dom.contains("class=\"step") && dom.contains(" critical"),
+            "{rb}: critical path drawn"
+        );
+        assert!(
+            dom.contains("region quiesce")
+                || !plan["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|n| n["kind"]["type"] == "quiesce"),
+            "{rb}: quiesce region"
+        );
     }
     let shot = out.join("option1-protect.png");
     let _ = std::fs::remove_file(&shot);
-    chromium::load_sized(&chrome, &out.join("option1-protect.html"), Some(&shot), WINDOW);
+    chromium::load_sized(
+        &chrome,
+        &out.join("option1-protect.html"),
+        Some(&shot),
+        WINDOW,
+    );
     let png = std::fs::read(&shot).expect("screenshot written");
     assert_eq!(&png[1..4], b"PNG");
-    assert!(png.len() > 20_000, "screenshot is not blank: {} bytes", png.len());
+    assert!(
+        png.len() > 20_000,
+        "screenshot is not blank: {} bytes",
+        png.len()
+    );
 }
 
 fn json_of(rb: &str) -> serde_json::Value {
@@ -196,12 +372,18 @@ fn run_timeline_page_loads_in_chromium_with_a_bar_per_step_instance() {
     use lifeboat_dsl::render::html::{render_run, StepTiming};
     use lifeboat_dsl::{bundled, compiler, graph::PlanGraph, loader::BundledLoader, params};
     let Some(chrome) = chromium() else { return };
-    let c = compiler::compile(bundled::resolve("option1/protect").unwrap(), &BundledLoader).unwrap();
+    let c =
+        compiler::compile(bundled::resolve("option1/protect").unwrap(), &BundledLoader).unwrap();
     let plan = c.plan(None).unwrap();
     let v = params::bind(plan, &["vnf=ims".to_string()]).unwrap();
     let bound = params::apply(plan, &v);
     let est = estimate(&bound, &Latencies::default(), &Known::default(), 2);
-    let t = |step: &str, start_ms: u64, end_ms: u64, outcome: &str| StepTiming { step: step.into(), start_ms, end_ms, outcome: outcome.into() };
+    let t = |step: &str, start_ms: u64, end_ms: u64, outcome: &str| StepTiming {
+        step: step.into(),
+        start_ms,
+        end_ms,
+        outcome: outcome.into(),
+    };
     let timings = vec![
         t("servers", 0, 300, "ok"),
         t("volumes", 300, 700, "ok"),
@@ -213,19 +395,43 @@ fn run_timeline_page_loads_in_chromium_with_a_bar_per_step_instance() {
         t("b[1]", 61_000, 300_000, "failed"),
     ];
     let file = artifacts().join("option1-protect-run.html");
-    std::fs::write(&file, render_run(&PlanGraph::build(&bound), Some(&est), &timings)).unwrap();
+    std::fs::write(
+        &file,
+        render_run(&PlanGraph::build(&bound), Some(&est), &timings),
+    )
+    .unwrap();
     let (dom, err) = chromium::load_sized(&chrome, &file, None, WINDOW);
-    assert!(dom.contains("data-ready=\"ok\""), "self-check failed\n{err}");
-    assert!(console_errors(&err).is_empty(), "{:?}", console_errors(&err));
+    assert!(
+        dom.contains("data-ready=\"ok\""),
+        "self-check failed\n{err}"
+    );
+    assert!(
+        console_errors(&err).is_empty(),
+        "{:?}",
+        console_errors(&err)
+    );
     for tm in &timings {
-        assert!(dom.contains(&format!("data-timing=\"{}\"", tm.step)), "no bar for {}", tm.step);
+        assert!(
+            dom.contains(&format!("data-timing=\"{}\"", tm.step)),
+            "no bar for {}",
+            tm.step
+        );
     }
     assert!(dom.contains("class=\"bar failed\""));
-    assert_eq!(dom.matches("class=\"estbar\"").count(), timings.len(), "each instance has its estimate");
+    assert_eq!(
+        dom.matches("class=\"estbar\"").count(),
+        timings.len(),
+        "each instance has its estimate"
+    );
     let shot = artifacts().join("option1-protect-run.png");
     let _ = std::fs::remove_file(&shot);
     chromium::load_sized(&chrome, &file, Some(&shot), WINDOW);
-    assert!(std::fs::metadata(&shot).map(|m| m.len() > 20_000).unwrap_or(false), "run screenshot");
+    assert!(
+        std::fs::metadata(&shot)
+            .map(|m| m.len() > 20_000)
+            .unwrap_or(false),
+        "run screenshot"
+    );
 }
 
 /// Every step's kind, fan-out count and critical mark, every quiesce
@@ -253,12 +459,22 @@ fn dot_and_mermaid_carry_the_same_information() {
     )
     .unwrap();
     let kinds = f.to_str().unwrap().to_string();
-    for (rb, extra) in [(kinds.as_str(), vec![]), ("option1/protect", vec!["-p", "vnf=ims"]), ("option2/protect", vec!["-p", "vnf=ims"]), ("option1/recover", vec!["-p", "vnf=ims"])] {
+    for (rb, extra) in [
+        (kinds.as_str(), vec![]),
+        ("option1/protect", vec!["-p", "vnf=ims"]),
+        ("option2/protect", vec!["-p", "vnf=ims"]),
+        ("option1/recover", vec!["-p", "vnf=ims"]),
+    ] {
         let run = |fmt: &str| {
             let mut a = vec!["plan", rb, "-f", fmt];
             a.extend(extra.iter().copied());
             let o = lifeboat(&a);
-            assert_eq!(o.status.code(), Some(0), "{rb} {fmt}: {}", String::from_utf8_lossy(&o.stderr));
+            assert_eq!(
+                o.status.code(),
+                Some(0),
+                "{rb} {fmt}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
             stdout(&o)
         };
         let (d, m, j) = (run("dot"), run("mermaid"), json_of_args(rb, &extra));
@@ -271,42 +487,127 @@ fn dot_and_mermaid_carry_the_same_information() {
             match n["kind"]["type"].as_str().unwrap() {
                 "action" => {
                     let effect = n["kind"]["call"]["effect"].as_str().unwrap().to_string();
-                    let dl = d.lines().find(|l| l.trim_start().starts_with(&format!("{id} [label="))).unwrap_or_else(|| panic!("{rb}: {name} in dot"));
-                    let ml = m.lines().find(|l| l.trim_start().starts_with(&format!("{id}[\""))).unwrap_or_else(|| panic!("{rb}: {name} in mermaid"));
-                    let colour = match effect.as_str() { "read" => "#e8f4ff", "mutate" => "#fff4d6", _ => "#ffd9d9" };
+                    let dl = d
+                        .lines()
+                        .find(|l| l.trim_start().starts_with(&format!("{id} [label=")))
+                        .unwrap_or_else(|| panic!("{rb}: {name} in dot"));
+                    let ml = m
+                        .lines()
+                        .find(|l| l.trim_start().starts_with(&format!("{id}[\"")))
+                        .unwrap_or_else(|| panic!("{rb}: {name} in mermaid"));
+                    let colour = match effect.as_str() {
+                        "read" => "#e8f4ff",
+                        "mutate" => "#fff4d6",
+                        _ => "#ffd9d9",
+                    };
                     assert!(dl.contains(colour), "{rb}: {name} is {effect} in dot: {dl}");
-                    let class_line = m.lines().find(|l| l.starts_with("  class ") && l.ends_with(&format!(" {effect}"))).unwrap_or_else(|| panic!("{rb}: no {effect} class"));
-                    assert!(class_line[8..].split(' ').next().unwrap().split(',').any(|x| x == id), "{rb}: {name} is {effect} in mermaid");
-                    assert_eq!(dl.contains("#d00000"), critical, "{rb}: {name} critical in dot");
-                    let crit_line = m.lines().find(|l| l.starts_with("  class ") && l.ends_with(" critical")).unwrap_or("");
-                    assert_eq!(crit_line.split(' ').nth(3).unwrap_or("").split(',').any(|x| x == id), critical, "{rb}: {name} critical in mermaid");
+                    let class_line = m
+                        .lines()
+                        .find(|l| l.starts_with("  class ") && l.ends_with(&format!(" {effect}")))
+                        .unwrap_or_else(|| panic!("{rb}: no {effect} class"));
+                    assert!(
+                        class_line[8..]
+                            .split(' ')
+                            .next()
+                            .unwrap()
+                            .split(',')
+                            .any(|x| x == id),
+                        "{rb}: {name} is {effect} in mermaid"
+                    );
+                    assert_eq!(
+                        dl.contains("#d00000"),
+                        critical,
+                        "{rb}: {name} critical in dot"
+                    );
+                    let crit_line = m
+                        .lines()
+                        .find(|l| l.starts_with("  class ") && l.ends_with(" critical"))
+                        .unwrap_or("");
+                    assert_eq!(
+                        crit_line
+                            .split(' ')
+                            .nth(3)
+                            .unwrap_or("")
+                            .split(',')
+                            .any(|x| x == id),
+                        critical,
+                        "{rb}: {name} critical in mermaid"
+                    );
                     // The same fan-out count on both.
-                    let fan = |l: &str| l.split_once('×').map(|(_, r)| r.chars().take_while(|c| c.is_ascii_alphanumeric()).collect::<String>());
+                    let fan = |l: &str| {
+                        l.split_once('×').map(|(_, r)| {
+                            r.chars()
+                                .take_while(|c| c.is_ascii_alphanumeric())
+                                .collect::<String>()
+                        })
+                    };
                     assert_eq!(fan(dl), fan(ml), "{rb}: {name} fan-out\n{dl}\n{ml}");
                     seen[0] += 1;
                 }
                 "quiesce" => {
-                    let q = est["quiesce"].as_array().unwrap().iter().find(|q| q["step"] == name).unwrap();
+                    let q = est["quiesce"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .find(|q| q["step"] == name)
+                        .unwrap();
                     let exceeds = q["exceeds_within"] == true;
-                    let dc = d.split(&format!("subgraph cluster_{id} {{")).nth(1).unwrap_or_else(|| panic!("{rb}: dot cluster for {name}"));
+                    let dc = d
+                        .split(&format!("subgraph cluster_{id} {{"))
+                        .nth(1)
+                        .unwrap_or_else(|| panic!("{rb}: dot cluster for {name}"));
                     let dc = &dc[..dc.find('}').unwrap()];
-                    assert!(dc.contains("style=filled") && dc.contains("est. window"), "{rb}: {dc}");
+                    assert!(
+                        dc.contains("style=filled") && dc.contains("est. window"),
+                        "{rb}: {dc}"
+                    );
                     assert_eq!(dc.contains("EXCEEDS"), exceeds);
-                    let ms = m.lines().find(|l| l.trim_start().starts_with(&format!("subgraph {id}[\""))).unwrap_or_else(|| panic!("{rb}: mermaid subgraph {name}"));
-                    assert!(ms.contains("est. window") && ms.contains("EXCEEDS") == exceeds, "{ms}");
-                    let style = m.lines().find(|l| l.starts_with(&format!("  style {id} "))).unwrap_or_else(|| panic!("{rb}: mermaid style {name}"));
-                    assert!(style.contains(if exceeds { "fill:#fbe1e1" } else { "fill:#eef7ee" }), "{style}");
+                    let ms = m
+                        .lines()
+                        .find(|l| l.trim_start().starts_with(&format!("subgraph {id}[\"")))
+                        .unwrap_or_else(|| panic!("{rb}: mermaid subgraph {name}"));
+                    assert!(
+                        ms.contains("est. window") && ms.contains("EXCEEDS") == exceeds,
+                        "{ms}"
+                    );
+                    let style = m
+                        .lines()
+                        .find(|l| l.starts_with(&format!("  style {id} ")))
+                        .unwrap_or_else(|| panic!("{rb}: mermaid style {name}"));
+                    assert!(
+                        style.contains(if exceeds {
+                            "fill:#fbe1e1"
+                        } else {
+                            "fill:#eef7ee"
+                        }),
+                        "{style}"
+                    );
                     seen[1] += 1;
                 }
                 "for_each" => {
                     let count = est["steps"][name]["count"].as_u64().unwrap();
-                    let dc = d.split(&format!("subgraph cluster_{id} {{")).nth(1).unwrap_or_else(|| panic!("{rb}: dot cluster for {name}"));
+                    let dc = d
+                        .split(&format!("subgraph cluster_{id} {{"))
+                        .nth(1)
+                        .unwrap_or_else(|| panic!("{rb}: dot cluster for {name}"));
                     let dc = &dc[..dc.find('}').unwrap()];
-                    assert!(dc.contains("style=dashed") && dc.contains(&format!("×{count} (assumed)")), "{rb}: {dc}");
-                    let ms = m.lines().find(|l| l.trim_start().starts_with(&format!("subgraph {id}[\""))).unwrap();
+                    assert!(
+                        dc.contains("style=dashed") && dc.contains(&format!("×{count} (assumed)")),
+                        "{rb}: {dc}"
+                    );
+                    let ms = m
+                        .lines()
+                        .find(|l| l.trim_start().starts_with(&format!("subgraph {id}[\"")))
+                        .unwrap();
                     assert!(ms.contains(&format!("×{count} (assumed)")), "{ms}");
-                    let style = m.lines().find(|l| l.starts_with(&format!("  style {id} "))).unwrap();
-                    assert!(style.contains("stroke-dasharray") && style.contains("#d00000") == critical, "{rb}: {style}");
+                    let style = m
+                        .lines()
+                        .find(|l| l.starts_with(&format!("  style {id} ")))
+                        .unwrap();
+                    assert!(
+                        style.contains("stroke-dasharray") && style.contains("#d00000") == critical,
+                        "{rb}: {style}"
+                    );
                     seen[2] += 1;
                 }
                 _ => {}

@@ -12,7 +12,8 @@ fn kill_9_while_paused_then_resume_thaws_and_finishes_without_duplicates() {
     let env = start(three_servers(), None);
     let rb = write_snap3(&env);
     let volumes_before = env.count_volumes("site-a");
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
+    env.emu
+        .set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
     let mut child = env
         .cmd(&["run", &rb, "--cloud", "emulator"])
         .stdin(std::process::Stdio::null())
@@ -24,10 +25,15 @@ fn kill_9_while_paused_then_resume_thaws_and_finishes_without_duplicates() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let dir = loop {
         assert!(Instant::now() < deadline, "the run never froze a server");
-        assert!(child.try_wait().unwrap().is_none(), "the run ended before it could be killed");
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before it could be killed"
+        );
         if let Some(d) = env.run_dirs().into_iter().next() {
             let j = journal(&d);
-            if j.iter().any(|r| r["record"] == "freeze_outcome" && r["error"].is_null()) {
+            if j.iter()
+                .any(|r| r["record"] == "freeze_outcome" && r["error"].is_null())
+            {
                 break d;
             }
         }
@@ -36,25 +42,56 @@ fn kill_9_while_paused_then_resume_thaws_and_finishes_without_duplicates() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     env.emu.clear_faults();
-    let paused: Vec<_> = env.server_statuses("site-a").into_iter().filter(|(_, s)| s != "ACTIVE").collect();
-    assert!(!paused.is_empty(), "kill -9 came too late: no server was left paused");
+    let paused: Vec<_> = env
+        .server_statuses("site-a")
+        .into_iter()
+        .filter(|(_, s)| s != "ACTIVE")
+        .collect();
+    assert!(
+        !paused.is_empty(),
+        "kill -9 came too late: no server was left paused"
+    );
     assert!(!dir.join("report.json").exists());
 
     let unknown = env.cmd(&["resume", "no-such-run"]).output().unwrap();
     assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
-    let o = env.cmd(&["resume", dir.file_name().unwrap().to_str().unwrap()]).stdin(std::process::Stdio::null()).output().unwrap();
+    let o = env
+        .cmd(&["resume", dir.file_name().unwrap().to_str().unwrap()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let statuses = env.server_statuses("site-a");
-    assert!(statuses.iter().all(|(_, s)| s == "ACTIVE"), "left paused: {statuses:?}");
+    assert!(
+        statuses.iter().all(|(_, s)| s == "ACTIVE"),
+        "left paused: {statuses:?}"
+    );
     // no duplicates: one backup per volume, temporary volumes cleaned up
     let c = env.client("site-a");
     let (backups, snapshots) = env.rt.block_on(async {
-        (c.cinder().backups(&[]).await.unwrap(), c.cinder().snapshots(&[]).await.unwrap())
+        (
+            c.cinder().backups(&[]).await.unwrap(),
+            c.cinder().snapshots(&[]).await.unwrap(),
+        )
     });
-    assert_eq!(backups.len(), volumes_before, "backups: {:?}", backups.iter().map(|b| &b.name).collect::<Vec<_>>());
-    assert_eq!(env.count_volumes("site-a"), volumes_before, "temporary volumes left or duplicated");
-    assert!(snapshots.is_empty(), "group snapshot not cleaned up: {}", snapshots.len());
-    let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        backups.len(),
+        volumes_before,
+        "backups: {:?}",
+        backups.iter().map(|b| &b.name).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        env.count_volumes("site-a"),
+        volumes_before,
+        "temporary volumes left or duplicated"
+    );
+    assert!(
+        snapshots.is_empty(),
+        "group snapshot not cleaned up: {}",
+        snapshots.len()
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
     assert_eq!(report["outcome"]["outcome"], "succeeded");
     assert_eq!(report["resumed"], true);
 }

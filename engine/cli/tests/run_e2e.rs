@@ -10,7 +10,13 @@ use serde_json::Value;
 fn freeze_order(j: &[Value], rec: &str) -> Vec<String> {
     j.iter()
         .filter(|r| r["record"] == rec)
-        .map(|r| r["target"].as_str().or_else(|| r["key"].as_str()).unwrap_or("").to_string())
+        .map(|r| {
+            r["target"]
+                .as_str()
+                .or_else(|| r["key"].as_str())
+                .unwrap_or("")
+                .to_string()
+        })
         .collect()
 }
 
@@ -26,15 +32,28 @@ fn run_quiesces_in_order_snapshots_and_backs_up_with_its_window_reported() {
     let dirs = env.run_dirs();
     assert_eq!(dirs.len(), 1);
     let j = journal(&dirs[0]);
-    assert_eq!(freeze_order(&j, "freeze_intent"), vec!["vims-db-1", "vims-app-1", "vims-lb-1"]);
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(dirs[0].join("report.json")).unwrap()).unwrap();
+    assert_eq!(
+        freeze_order(&j, "freeze_intent"),
+        vec!["vims-db-1", "vims-app-1", "vims-lb-1"]
+    );
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dirs[0].join("report.json")).unwrap())
+            .unwrap();
     let scope = &report["scopes"][0];
     assert!(scope["window_ms"].as_u64().is_some(), "{report}");
-    let targets: Vec<&str> = scope["targets"].as_array().unwrap().iter().map(|t| t["target"].as_str().unwrap()).collect();
+    let targets: Vec<&str> = scope["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["target"].as_str().unwrap())
+        .collect();
     assert_eq!(targets, vec!["vims-db-1", "vims-app-1", "vims-lb-1"]);
     assert!(report["bytes_moved"].as_u64().unwrap() > 0);
     assert!(dirs[0].join("plan.json").is_file() && dirs[0].join("params.json").is_file());
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"));
+    assert!(env
+        .server_statuses("site-a")
+        .iter()
+        .all(|(_, s)| s == "ACTIVE"));
     // runs / show read it back
     let runs = env.cmd(&["runs", "--json"]).output().unwrap();
     let rows: Value = serde_json::from_slice(&runs.stdout).unwrap();
@@ -49,22 +68,47 @@ fn run_quiesces_in_order_snapshots_and_backs_up_with_its_window_reported() {
 fn a_failure_inside_the_scope_thaws_in_reverse_order_and_exits_1() {
     let env = start(three_servers(), None);
     let rb = write_snap3(&env);
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {operation: group_snapshot.create, fail_rate: 1.0}\n").unwrap());
+    env.emu.set_faults(
+        lifeboat_emulator::FaultProfile::from_yaml_str(
+            "rules:\n  - {operation: group_snapshot.create, fail_rate: 1.0}\n",
+        )
+        .unwrap(),
+    );
     let o = env.lifeboat(&["run", &rb]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let j = journal(&env.run_dirs()[0]);
     let frozen: Vec<(String, String)> = j
         .iter()
         .filter(|r| r["record"] == "freeze_intent")
-        .map(|r| (r["key"].as_str().unwrap().to_string(), r["target"].as_str().unwrap().to_string()))
+        .map(|r| {
+            (
+                r["key"].as_str().unwrap().to_string(),
+                r["target"].as_str().unwrap().to_string(),
+            )
+        })
         .collect();
     let thawed: Vec<String> = j
         .iter()
         .filter(|r| r["record"] == "thaw_intent")
-        .filter_map(|r| frozen.iter().find(|(k, _)| r["key"] == k.as_str()).map(|(_, t)| t.clone()))
+        .filter_map(|r| {
+            frozen
+                .iter()
+                .find(|(k, _)| r["key"] == k.as_str())
+                .map(|(_, t)| t.clone())
+        })
         .collect();
-    assert_eq!(thawed, vec!["vims-lb-1", "vims-app-1", "vims-db-1"], "{}", text(&o));
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"), "a server stayed paused");
+    assert_eq!(
+        thawed,
+        vec!["vims-lb-1", "vims-app-1", "vims-db-1"],
+        "{}",
+        text(&o)
+    );
+    assert!(
+        env.server_statuses("site-a")
+            .iter()
+            .all(|(_, s)| s == "ACTIVE"),
+        "a server stayed paused"
+    );
 }
 
 #[test]
@@ -86,7 +130,14 @@ fn rate_limits_are_retried_and_an_expired_token_is_renewed() {
             let mut n = 0;
             while !s2.load(std::sync::atomic::Ordering::Relaxed) {
                 std::thread::sleep(std::time::Duration::from_millis(300));
-                if lifeboat_emulator::admin_request(&admin, "POST", "/_emulator/tokens/expire", None).is_ok() {
+                if lifeboat_emulator::admin_request(
+                    &admin,
+                    "POST",
+                    "/_emulator/tokens/expire",
+                    None,
+                )
+                .is_ok()
+                {
                     n += 1;
                 }
             }
@@ -94,26 +145,58 @@ fn rate_limits_are_retried_and_an_expired_token_is_renewed() {
         });
         (stop, t)
     };
-    let o = env.cmd(&["run", &rb, "--cloud", "emulator", "--json"]).stdin(std::process::Stdio::null()).output().unwrap();
-    emu_expire.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    let o = env
+        .cmd(&["run", &rb, "--cloud", "emulator", "--json"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    emu_expire
+        .0
+        .store(true, std::sync::atomic::Ordering::Relaxed);
     let expiries = emu_expire.1.join().unwrap();
     assert!(expiries > 0, "tokens were never expired during the run");
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    let events: Vec<Value> = String::from_utf8_lossy(&o.stdout).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let events: Vec<Value> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
     assert!(events.iter().any(|e| e["event"] == "run_started"));
     // The 429s were retried request by request (no step had to be retried
     // for them), and the events say what the site did: throttled answers and
     // the adaptive in-flight limit it brought down.
-    let throttled: Vec<&Value> = events.iter().filter(|e| e["event"] == "site_pressure" && e["throttled"].as_u64().is_some_and(|n| n > 0)).collect();
-    assert!(!throttled.is_empty(), "the rate limit was never hit: {}", text(&o));
+    let throttled: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["event"] == "site_pressure" && e["throttled"].as_u64().is_some_and(|n| n > 0))
+        .collect();
+    assert!(
+        !throttled.is_empty(),
+        "the rate limit was never hit: {}",
+        text(&o)
+    );
     let last = throttled.last().unwrap();
-    assert!(last["lowest_limit"].as_u64().unwrap() < last["ceiling"].as_u64().unwrap(), "the limit came down: {last}");
-    assert!(last["retries"].as_u64().unwrap() >= last["throttled"].as_u64().unwrap(), "every throttled request was sent again: {last}");
+    assert!(
+        last["lowest_limit"].as_u64().unwrap() < last["ceiling"].as_u64().unwrap(),
+        "the limit came down: {last}"
+    );
+    assert!(
+        last["retries"].as_u64().unwrap() >= last["throttled"].as_u64().unwrap(),
+        "every throttled request was sent again: {last}"
+    );
     assert_eq!(events.last().unwrap()["event"], "report");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(env.run_dirs()[0].join("report.json")).unwrap()).unwrap();
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(env.run_dirs()[0].join("report.json")).unwrap(),
+    )
+    .unwrap();
     assert_eq!(report["outcome"]["outcome"], "succeeded");
-    let sites = report["sites"].as_array().expect("the report lists the sites' pressure");
-    assert!(sites.iter().any(|p| p["throttled"].as_u64().is_some_and(|n| n > 0)), "{report}");
+    let sites = report["sites"]
+        .as_array()
+        .expect("the report lists the sites' pressure");
+    assert!(
+        sites
+            .iter()
+            .any(|p| p["throttled"].as_u64().is_some_and(|n| n > 0)),
+        "{report}"
+    );
 }
 
 #[test]
@@ -125,7 +208,10 @@ fn recover_without_confirm_and_without_a_tty_refuses_and_changes_nothing() {
     assert!(text(&o).contains("--confirm"), "{}", text(&o));
     assert_eq!(env.count_volumes("site-b"), before);
     let j = journal(&env.run_dirs()[0]);
-    assert!(!j.iter().any(|r| r["record"] == "step_intent"), "nothing may be called");
+    assert!(
+        !j.iter().any(|r| r["record"] == "step_intent"),
+        "nothing may be called"
+    );
 }
 
 #[test]
@@ -134,12 +220,29 @@ fn bad_input_exits_2_and_runs_nothing() {
     let missing = env.lifeboat(&["run", "option1/protect"]);
     assert_eq!(missing.status.code(), Some(2));
     assert!(text(&missing).contains("vnf"), "{}", text(&missing));
-    let wrong = env.cmd(&["run", "option1/protect", "--param", "vnf=vims", "--cloud", "nope"]).output().unwrap();
+    let wrong = env
+        .cmd(&[
+            "run",
+            "option1/protect",
+            "--param",
+            "vnf=vims",
+            "--cloud",
+            "nope",
+        ])
+        .output()
+        .unwrap();
     assert_eq!(wrong.status.code(), Some(2));
     assert!(text(&wrong).contains("nope"), "{}", text(&wrong));
-    let none = env.cmd(&["run", "option1/protect", "--param", "vnf=vims"]).output().unwrap();
+    let none = env
+        .cmd(&["run", "option1/protect", "--param", "vnf=vims"])
+        .output()
+        .unwrap();
     assert_eq!(none.status.code(), Some(2));
-    assert!(text(&none).contains("lifeboat emulator serve"), "{}", text(&none));
+    assert!(
+        text(&none).contains("lifeboat emulator serve"),
+        "{}",
+        text(&none)
+    );
     assert!(env.run_dirs().is_empty(), "no run may start");
 }
 
@@ -149,35 +252,78 @@ fn a_recovery_into_a_site_with_too_small_a_quota_fails_cleanly_and_leaves_nothin
     let o = env.lifeboat(&["run", "option1/protect", "-p", "vnf=vims"]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // Site-b's project may hold 4 volumes: the 6 of the restore do not fit.
-    env.emu.set_quotas(lifeboat_emulator::Site::B, &[("volumes", 4)]).unwrap();
+    env.emu
+        .set_quotas(lifeboat_emulator::Site::B, &[("volumes", 4)])
+        .unwrap();
     let before = env.emu.quotas(lifeboat_emulator::Site::B);
     let o = env.lifeboat(&["run", "option1/recover", "-p", "vnf=vims", "--confirm"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     // One clear error: the step, the call, the resource, the site, Cinder's words and what to do.
     let t = text(&o);
     assert!(t.contains("FAILED: vol["), "{t}");
-    assert!(t.contains("cinder.restore_backup: cinder POST /backups/{id}/restore of backup "), "{t}");
+    assert!(
+        t.contains("cinder.restore_backup: cinder POST /backups/{id}/restore of backup "),
+        "{t}"
+    );
     assert!(t.contains("at site site-b failed (HTTP 413): overLimit: VolumeLimitExceeded: Maximum number of volumes allowed (4) exceeded for quota 'volumes'."), "{t}");
-    assert!(t.contains("hint: the project's quota at site site-b is used up"), "{t}");
+    assert!(
+        t.contains("hint: the project's quota at site site-b is used up"),
+        "{t}"
+    );
     let j = journal(env.run_dirs().last().unwrap());
     // A quota answer is permanent: the failing restore was not retried.
-    let failed: Vec<&Value> = j.iter().filter(|r| r["record"] == "step_outcome" && r["error"].as_str().is_some_and(|e| e.contains("VolumeLimitExceeded"))).collect();
+    let failed: Vec<&Value> = j
+        .iter()
+        .filter(|r| {
+            r["record"] == "step_outcome"
+                && r["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("VolumeLimitExceeded"))
+        })
+        .collect();
     assert!(!failed.is_empty());
     for f in &failed {
         let inst = f["instance"].as_str().unwrap();
-        assert_eq!(j.iter().filter(|r| r["record"] == "step_intent" && r["instance"] == inst).count(), 1, "{inst} retried");
+        assert_eq!(
+            j.iter()
+                .filter(|r| r["record"] == "step_intent" && r["instance"] == inst)
+                .count(),
+            1,
+            "{inst} retried"
+        );
     }
     // Every restored volume was compensated, without error.
-    let intents: Vec<&str> = j.iter().filter(|r| r["record"] == "compensate_intent").filter_map(|r| r["instance"].as_str()).collect();
+    let intents: Vec<&str> = j
+        .iter()
+        .filter(|r| r["record"] == "compensate_intent")
+        .filter_map(|r| r["instance"].as_str())
+        .collect();
     assert_eq!(intents.len(), 4, "{intents:?}");
     assert!(intents.iter().all(|i| i.starts_with("vol[")), "{intents:?}");
-    let outcomes: Vec<&Value> = j.iter().filter(|r| r["record"] == "compensate_outcome").collect();
+    let outcomes: Vec<&Value> = j
+        .iter()
+        .filter(|r| r["record"] == "compensate_outcome")
+        .collect();
     assert_eq!(outcomes.len(), 4);
-    assert!(outcomes.iter().all(|r| r["error"].is_null()), "{outcomes:?}");
+    assert!(
+        outcomes.iter().all(|r| r["error"].is_null()),
+        "{outcomes:?}"
+    );
     assert_eq!(j.last().unwrap()["outcome"]["outcome"], "failed");
-    assert_eq!(env.count_volumes("site-b"), 0, "compensation deleted every restored volume");
-    assert_eq!(env.server_statuses("site-b"), vec![], "no server was booted");
+    assert_eq!(
+        env.count_volumes("site-b"),
+        0,
+        "compensation deleted every restored volume"
+    );
+    assert_eq!(
+        env.server_statuses("site-b"),
+        vec![],
+        "no server was booted"
+    );
     let after = env.emu.quotas(lifeboat_emulator::Site::B);
-    assert_eq!(after["quotas"]["volumes"]["in_use"], before["quotas"]["volumes"]["in_use"]);
+    assert_eq!(
+        after["quotas"]["volumes"]["in_use"],
+        before["quotas"]["volumes"]["in_use"]
+    );
     assert_eq!(after["quotas"]["gigabytes"]["in_use"], 0);
 }

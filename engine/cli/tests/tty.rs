@@ -42,7 +42,11 @@ fn sh_quote(s: &str) -> String {
 }
 
 fn have_script() -> bool {
-    Command::new("script").arg("--version").output().map(|o| o.status.success()).unwrap_or(false)
+    Command::new("script")
+        .arg("--version")
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false)
 }
 
 /// Runs `lifeboat run RUNBOOK --cloud emulator` on a pty; when the output
@@ -123,21 +127,29 @@ fn run_on_pty(env: &Env, runbook: &str, answer: &str) -> (Option<i32>, String) {
         seen.extend_from_slice(&chunk);
     }
     let text = String::from_utf8_lossy(&seen).into_owned();
-    assert!(answered, "the approval question never showed on the terminal:\n{text}");
+    assert!(
+        answered,
+        "the approval question never showed on the terminal:\n{text}"
+    );
     (status.code(), text)
 }
 
 /// Whether the screen shows a `pos/len steps` counter.
 fn progress_counts(screen: &str) -> bool {
     screen.match_indices(" steps").any(|(i, _)| {
-        let before: String = screen[..i].chars().rev().take_while(|c| c.is_ascii_digit() || *c == '/').collect();
+        let before: String = screen[..i]
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit() || *c == '/')
+            .collect();
         before.contains('/') && before.len() >= 3
     })
 }
 
 fn backups(env: &Env) -> usize {
     let c = env.client("site-a");
-    env.rt.block_on(async { c.cinder().backups(&[]).await.unwrap().len() })
+    env.rt
+        .block_on(async { c.cinder().backups(&[]).await.unwrap().len() })
 }
 
 #[test]
@@ -150,17 +162,36 @@ fn approval_answered_yes_on_a_terminal_runs() {
     std::fs::write(&rb, APPROVE_SNAP3).unwrap();
     let (code, screen) = run_on_pty(&env, &rb.display().to_string(), "y");
     assert_eq!(code, Some(0), "{screen}");
-    assert!(screen.contains("Approval needed: Back up vims at site-a"), "{screen}");
+    assert!(
+        screen.contains("Approval needed: Back up vims at site-a"),
+        "{screen}"
+    );
     // The progress display drew on the terminal: indicatif's elapsed time
     // and `pos/len steps`.
-    assert!(screen.contains("[00:00:0") && progress_counts(&screen), "no progress display:\n{screen}");
+    assert!(
+        screen.contains("[00:00:0") && progress_counts(&screen),
+        "no progress display:\n{screen}"
+    );
     // … with the quiesce window open while the servers were frozen.
-    assert!(screen.contains("quiesce window") && screen.contains("vims-db-1"), "no quiesce window on the progress line:\n{screen}");
+    assert!(
+        screen.contains("quiesce window") && screen.contains("vims-db-1"),
+        "no quiesce window on the progress line:\n{screen}"
+    );
     assert!(screen.contains("succeeded"), "{screen}");
-    assert_eq!(backups(&env), 6, "the approved run backed up the six volumes of the three servers");
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"));
+    assert_eq!(
+        backups(&env),
+        6,
+        "the approved run backed up the six volumes of the three servers"
+    );
+    assert!(env
+        .server_statuses("site-a")
+        .iter()
+        .all(|(_, s)| s == "ACTIVE"));
     let j = journal(&env.run_dirs()[0]);
-    assert!(j.iter().any(|r| r["record"] == "approved"), "approval journaled");
+    assert!(
+        j.iter().any(|r| r["record"] == "approved"),
+        "approval journaled"
+    );
 }
 
 #[test]
@@ -177,7 +208,13 @@ fn approval_answered_no_on_a_terminal_refuses_and_changes_nothing() {
     assert!(screen.contains("Not approved"), "{screen}");
     assert_eq!(backups(&env), 0, "nothing backed up");
     assert_eq!(env.count_volumes("site-a"), volumes, "no volume made");
-    assert!(env.server_statuses("site-a").iter().all(|(_, s)| s == "ACTIVE"));
+    assert!(env
+        .server_statuses("site-a")
+        .iter()
+        .all(|(_, s)| s == "ACTIVE"));
     let j = journal(&env.run_dirs()[0]);
-    assert!(!j.iter().any(|r| r["record"] == "step_intent"), "nothing may be called");
+    assert!(
+        !j.iter().any(|r| r["record"] == "step_intent"),
+        "nothing may be called"
+    );
 }

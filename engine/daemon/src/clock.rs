@@ -49,7 +49,10 @@ pub struct TestClock {
 impl TestClock {
     pub fn new(start: DateTime<Utc>) -> TestClock {
         let (tick, _) = watch::channel(start);
-        TestClock { now: Mutex::new(start), tick }
+        TestClock {
+            now: Mutex::new(start),
+            tick,
+        }
     }
 
     /// Move to `t` (never backwards: an earlier `t` is ignored).

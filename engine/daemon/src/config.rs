@@ -63,13 +63,20 @@ pub struct RetainConfig {
 
 impl RetainConfig {
     pub fn to_plan(self) -> lifeboat_dsl::plan::Retention {
-        lifeboat_dsl::plan::Retention { last: self.last, hourly: self.hourly, daily: self.daily, weekly: self.weekly, monthly: self.monthly }
+        lifeboat_dsl::plan::Retention {
+            last: self.last,
+            hourly: self.hourly,
+            daily: self.daily,
+            weekly: self.weekly,
+            monthly: self.monthly,
+        }
     }
 }
 
 impl Config {
     pub fn load(path: &Path) -> Result<Config, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         Config::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
     }
 
@@ -81,7 +88,10 @@ impl Config {
         let mut names = std::collections::BTreeSet::new();
         for j in &c.jobs {
             if !names.insert(j.name()) {
-                return Err(format!("two jobs are named `{}`: give each a distinct `name`", j.name()));
+                return Err(format!(
+                    "two jobs are named `{}`: give each a distinct `name`",
+                    j.name()
+                ));
             }
             if j.tz.is_some() && j.schedule.is_none() {
                 return Err(format!("job `{}`: `tz` without `schedule`", j.name()));
@@ -106,7 +116,10 @@ impl JobConfig {
 
     /// `name=value` pairs as `lifeboat run --param` takes them.
     pub fn param_args(&self) -> Vec<String> {
-        self.params.iter().map(|(k, v)| format!("{k}={}", param_text(v))).collect()
+        self.params
+            .iter()
+            .map(|(k, v)| format!("{k}={}", param_text(v)))
+            .collect()
     }
 }
 

@@ -38,15 +38,38 @@ use tokio::sync::mpsc::UnboundedSender;
 /// What the daemon did, for logs and tests.
 #[derive(Debug, Clone, PartialEq)]
 pub enum DaemonEvent {
-    Started { job: String, run_id: String, kind: RunKind },
-    Resumed { job: String, run_id: String },
+    Started {
+        job: String,
+        run_id: String,
+        kind: RunKind,
+    },
+    Resumed {
+        job: String,
+        run_id: String,
+    },
     /// A due time came while the job's previous run still went on.
-    Skipped { job: String, running: String },
-    Finished { job: String, run_id: String, kind: RunKind, outcome: String },
-    Retention { job: String, decision: Decision },
+    Skipped {
+        job: String,
+        running: String,
+    },
+    Finished {
+        job: String,
+        run_id: String,
+        kind: RunKind,
+        outcome: String,
+    },
+    Retention {
+        job: String,
+        decision: Decision,
+    },
     /// Shutdown asked: no new run; live runs are being stopped safely.
-    Stopping { live: usize },
-    Error { job: String, message: String },
+    Stopping {
+        live: usize,
+    },
+    Error {
+        job: String,
+        message: String,
+    },
 }
 
 pub struct Daemon {
@@ -85,7 +108,11 @@ pub const RETENTION_SOURCE: &str = include_str!("../../../workflows/retention/ex
 
 /// Compile the embedded retention runbook.
 pub fn retention_plan() -> Result<Plan, String> {
-    let c = lifeboat_dsl::compiler::compile_text(RETENTION_FILE, RETENTION_SOURCE, &lifeboat_dsl::loader::BundledLoader);
+    let c = lifeboat_dsl::compiler::compile_text(
+        RETENTION_FILE,
+        RETENTION_SOURCE,
+        &lifeboat_dsl::loader::BundledLoader,
+    );
     if c.has_errors() {
         return Err(format!("the embedded {RETENTION_FILE} does not compile"));
     }
@@ -96,7 +123,14 @@ impl Daemon {
     /// Run until `shutdown` resolves, then stop safely.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
         let h = History::open(&self.state_dir).map_err(|e| e.to_string())?;
-        let mut lp = Loop { d: self, h, me: Owner::me(), live: HashMap::new(), running: FuturesUnordered::new(), stopping: false };
+        let mut lp = Loop {
+            d: self,
+            h,
+            me: Owner::me(),
+            live: HashMap::new(),
+            running: FuturesUnordered::new(),
+            stopping: false,
+        };
         lp.resume_interrupted();
         let now = self.clock.now();
         let mut next: Vec<DateTime<Utc>> = Vec::new();
@@ -113,7 +147,11 @@ impl Daemon {
         }
         tokio::pin!(shutdown);
         loop {
-            let wake = next.iter().copied().min().unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let wake = next
+                .iter()
+                .copied()
+                .min()
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             tokio::select! {
                 _ = &mut shutdown => break,
                 Some((id, res)) = lp.running.next(), if !lp.running.is_empty() => lp.finished(&id, res),
@@ -129,8 +167,13 @@ impl Daemon {
             }
         }
         lp.stopping = true;
-        self.emit(DaemonEvent::Stopping { live: lp.live.len() });
-        tracing::info!(live = lp.live.len(), "stopping: no new runs; live runs thaw, compensate and clean up");
+        self.emit(DaemonEvent::Stopping {
+            live: lp.live.len(),
+        });
+        tracing::info!(
+            live = lp.live.len(),
+            "stopping: no new runs; live runs thaw, compensate and clean up"
+        );
         for l in lp.live.values() {
             l.cancel.interrupt();
         }
@@ -154,7 +197,10 @@ impl Daemon {
 impl Loop<'_> {
     fn error(&self, job: &str, message: String) {
         tracing::error!(job, "{message}");
-        self.d.emit(DaemonEvent::Error { job: job.to_string(), message });
+        self.d.emit(DaemonEvent::Error {
+            job: job.to_string(),
+            message,
+        });
     }
 
     /// Runs of this daemon's jobs whose owner died before their end: resume
@@ -168,7 +214,14 @@ impl Loop<'_> {
             if row.kind == RunKind::Manual || Owner::decode(&row.owner).is_some_and(|o| o.alive()) {
                 continue;
             }
-            let Some(i) = self.d.jobs.iter().position(|j| Some(&j.name) == row.job.as_ref()) else { continue };
+            let Some(i) = self
+                .d
+                .jobs
+                .iter()
+                .position(|j| Some(&j.name) == row.job.as_ref())
+            else {
+                continue;
+            };
             let job = &self.d.jobs[i];
             let dir = PathBuf::from(&row.run_dir);
             let journal = lifeboat_exec::read_journal(&dir).unwrap_or_default();
@@ -178,14 +231,22 @@ impl Loop<'_> {
             }) {
                 // It ended (resumed by hand, or the daemon died just after
                 // the end): only the history missed it.
-                let end = RunEnd { ended: self.d.clock.now(), outcome: outcome.to_string(), ..Default::default() };
+                let end = RunEnd {
+                    ended: self.d.clock.now(),
+                    outcome: outcome.to_string(),
+                    ..Default::default()
+                };
                 let _ = self.h.record_end(&row.id, &end);
                 if outcome == "succeeded" && row.kind == RunKind::Scheduled {
                     self.after_protect(i, &row.id, &dir);
                 }
                 continue;
             }
-            let key = if row.kind == RunKind::Retention { job.retention_key() } else { job.key() };
+            let key = if row.kind == RunKind::Retention {
+                job.retention_key()
+            } else {
+                job.key()
+            };
             match self.h.try_lock(&key, &row.id, &self.me, self.d.clock.now()) {
                 Ok(Ok(_)) => {}
                 Ok(Err(held)) => {
@@ -195,15 +256,39 @@ impl Loop<'_> {
                 Err(e) => return self.error(&job.name, e.to_string()),
             }
             let _ = self.h.take_over(&row.id, &self.me);
-            let retention = if row.kind == RunKind::Retention { retention_of(&row.params) } else { None };
+            let retention = if row.kind == RunKind::Retention {
+                retention_of(&row.params)
+            } else {
+                None
+            };
             match self.d.launcher.resume(job, &dir) {
                 Ok(l) => {
                     tracing::info!(job = %job.name, run = %row.id, "resuming an interrupted run");
-                    self.d.emit(DaemonEvent::Resumed { job: job.name.clone(), run_id: row.id.clone() });
-                    self.track(row.id.clone(), Live { job: i, kind: row.kind, key, cancel: l.cancel, run_dir: dir, retention }, l.done);
+                    self.d.emit(DaemonEvent::Resumed {
+                        job: job.name.clone(),
+                        run_id: row.id.clone(),
+                    });
+                    self.track(
+                        row.id.clone(),
+                        Live {
+                            job: i,
+                            kind: row.kind,
+                            key,
+                            cancel: l.cancel,
+                            run_dir: dir,
+                            retention,
+                        },
+                        l.done,
+                    );
                 }
                 Err(e) => {
-                    self.error(&job.name, format!("cannot resume run {}: {e} (try `lifeboat resume {}`)", row.id, row.id));
+                    self.error(
+                        &job.name,
+                        format!(
+                            "cannot resume run {}: {e} (try `lifeboat resume {}`)",
+                            row.id, row.id
+                        ),
+                    );
                     let _ = self.h.unlock(&key, &row.id);
                 }
             }
@@ -226,7 +311,9 @@ impl Loop<'_> {
                     params.insert("full".into(), serde_json::Value::Bool(true));
                 }
                 (Ok(_), Ok(_)) => {}
-                (Err(e), _) | (_, Err(e)) => tracing::warn!(job = %job.name, "chain length unknown, protect stays incremental: {e}"),
+                (Err(e), _) | (_, Err(e)) => {
+                    tracing::warn!(job = %job.name, "chain length unknown, protect stays incremental: {e}")
+                }
             }
         }
         self.launch(i, RunKind::Scheduled, job.key(), &plan, &params, None, now);
@@ -252,7 +339,10 @@ impl Loop<'_> {
             }
             Ok(Err(held)) => {
                 tracing::warn!(job = %job.name, running = %held.run_id, "due, but its previous run still goes on: skipped");
-                self.d.emit(DaemonEvent::Skipped { job: job.name.clone(), running: held.run_id });
+                self.d.emit(DaemonEvent::Skipped {
+                    job: job.name.clone(),
+                    running: held.run_id,
+                });
                 return;
             }
             Err(e) => return self.error(&job.name, e.to_string()),
@@ -275,14 +365,37 @@ impl Loop<'_> {
             let _ = self.h.unlock(&key, &id);
             return self.error(&job.name, e.to_string());
         }
-        match self.d.launcher.start(job, plan, params, &id, &dir, kind == RunKind::Retention) {
+        match self
+            .d
+            .launcher
+            .start(job, plan, params, &id, &dir, kind == RunKind::Retention)
+        {
             Ok(l) => {
                 tracing::info!(job = %job.name, run = %id, kind = kind.as_str(), "run started");
-                self.d.emit(DaemonEvent::Started { job: job.name.clone(), run_id: id.clone(), kind });
-                self.track(id, Live { job: i, kind, key, cancel: l.cancel, run_dir: dir, retention }, l.done);
+                self.d.emit(DaemonEvent::Started {
+                    job: job.name.clone(),
+                    run_id: id.clone(),
+                    kind,
+                });
+                self.track(
+                    id,
+                    Live {
+                        job: i,
+                        kind,
+                        key,
+                        cancel: l.cancel,
+                        run_dir: dir,
+                        retention,
+                    },
+                    l.done,
+                );
             }
             Err(e) => {
-                let end = RunEnd { ended: self.d.clock.now(), outcome: "failed".into(), ..Default::default() };
+                let end = RunEnd {
+                    ended: self.d.clock.now(),
+                    outcome: "failed".into(),
+                    ..Default::default()
+                };
                 let _ = self.h.record_end(&id, &end);
                 let _ = self.h.unlock(&key, &id);
                 self.error(&job.name, format!("run {id} could not start: {e}"));
@@ -291,11 +404,16 @@ impl Loop<'_> {
     }
 
     fn finished(&mut self, id: &str, res: Result<Finished, String>) {
-        let Some(l) = self.live.remove(id) else { return };
+        let Some(l) = self.live.remove(id) else {
+            return;
+        };
         let job = &self.d.jobs[l.job];
         let f = res.unwrap_or_else(|e| {
             self.error(&job.name, format!("run {id}: {e}"));
-            Finished { outcome: "failed".into(), ..Default::default() }
+            Finished {
+                outcome: "failed".into(),
+                ..Default::default()
+            }
         });
         let end = RunEnd {
             ended: self.d.clock.now(),
@@ -310,14 +428,22 @@ impl Loop<'_> {
         }
         let _ = self.h.unlock(&l.key, id);
         tracing::info!(job = %job.name, run = %id, outcome = %f.outcome, "run ended");
-        self.d.emit(DaemonEvent::Finished { job: job.name.clone(), run_id: id.to_string(), kind: l.kind, outcome: f.outcome.clone() });
+        self.d.emit(DaemonEvent::Finished {
+            job: job.name.clone(),
+            run_id: id.to_string(),
+            kind: l.kind,
+            outcome: f.outcome.clone(),
+        });
         if f.outcome != "succeeded" {
             return;
         }
         match l.kind {
             RunKind::Retention => {
                 if let Some(r) = &l.retention {
-                    if let Err(e) = self.h.mark_expired(&r.manifests, &r.backups, self.d.clock.now()) {
+                    if let Err(e) =
+                        self.h
+                            .mark_expired(&r.manifests, &r.backups, self.d.clock.now())
+                    {
                         self.error(&job.name, e.to_string());
                     }
                 }
@@ -336,9 +462,17 @@ impl Loop<'_> {
             Err(_) if job.policy.is_none() => return,
             Err(e) => return self.error(&job.name, format!("run {run_id}: {e}")),
         };
-        let Some(made) = points::made_point(&journal) else { return };
-        let taken = parse_ts(&made.taken).map(ts).unwrap_or_else(|| ts(self.d.clock.now()));
-        let backup_site = made.backups.first().map(|b| b.site.clone()).unwrap_or_default();
+        let Some(made) = points::made_point(&journal) else {
+            return;
+        };
+        let taken = parse_ts(&made.taken)
+            .map(ts)
+            .unwrap_or_else(|| ts(self.d.clock.now()));
+        let backup_site = made
+            .backups
+            .first()
+            .map(|b| b.site.clone())
+            .unwrap_or_default();
         let point = PointRow {
             run_id: made.run_id.clone(),
             job: job.name.clone(),
@@ -351,7 +485,14 @@ impl Loop<'_> {
         let backups: Vec<BackupRow> = made
             .backups
             .iter()
-            .map(|b| BackupRow { id: b.id.clone(), point: made.run_id.clone(), parent: b.parent.clone(), origin: b.origin.clone(), site: b.site.clone(), deleted: None })
+            .map(|b| BackupRow {
+                id: b.id.clone(),
+                point: made.run_id.clone(),
+                parent: b.parent.clone(),
+                origin: b.origin.clone(),
+                site: b.site.clone(),
+                deleted: None,
+            })
             .collect();
         if let Err(e) = self.h.add_point(&point, &backups) {
             return self.error(&job.name, e.to_string());
@@ -362,24 +503,56 @@ impl Loop<'_> {
             (Err(e), _) | (_, Err(e)) => return self.error(&job.name, e.to_string()),
         };
         let in_use = self.in_use(&made.vnf);
-        let pp: Vec<policy::Point> =
-            pts.iter().filter_map(|p| Some(policy::Point { id: p.run_id.clone(), taken: parse_ts(&p.taken)?, good: true })).collect();
-        let bb: Vec<policy::Backup> = bks.iter().map(|b| policy::Backup { id: b.id.clone(), point: b.point.clone(), parent: b.parent.clone() }).collect();
+        let pp: Vec<policy::Point> = pts
+            .iter()
+            .filter_map(|p| {
+                Some(policy::Point {
+                    id: p.run_id.clone(),
+                    taken: parse_ts(&p.taken)?,
+                    good: true,
+                })
+            })
+            .collect();
+        let bb: Vec<policy::Backup> = bks
+            .iter()
+            .map(|b| policy::Backup {
+                id: b.id.clone(),
+                point: b.point.clone(),
+                parent: b.parent.clone(),
+            })
+            .collect();
         let decision = policy::decide(&pp, &bb, &pol, job.due.tz(), &in_use);
-        self.d.emit(DaemonEvent::Retention { job: job.name.clone(), decision: decision.clone() });
-        let Some(run) = RetentionRun::from_decision(&decision, &made.vnf, &backup_site, &made.manifest_site) else { return };
+        self.d.emit(DaemonEvent::Retention {
+            job: job.name.clone(),
+            decision: decision.clone(),
+        });
+        let Some(run) =
+            RetentionRun::from_decision(&decision, &made.vnf, &backup_site, &made.manifest_site)
+        else {
+            return;
+        };
         tracing::info!(job = %job.name, expire = run.manifests.len(), backups = run.backups.len(), "retention run");
         let plan = self.d.retention.clone();
         let params = run.params();
         let key = job.retention_key();
-        self.launch(i, RunKind::Retention, key, &plan, &params, Some(run), self.d.clock.now());
+        self.launch(
+            i,
+            RunKind::Retention,
+            key,
+            &plan,
+            &params,
+            Some(run),
+            self.d.clock.now(),
+        );
     }
 
     /// Points that running runs of `vnf` read (a recover importing them).
     fn in_use(&self, vnf: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
         for row in self.h.unfinished().unwrap_or_default() {
-            if row.status() != "running" || row.params.get("vnf").and_then(|v| v.as_str()) != Some(vnf) {
+            if row.status() != "running"
+                || row.params.get("vnf").and_then(|v| v.as_str()) != Some(vnf)
+            {
                 continue;
             }
             if let Ok(j) = lifeboat_exec::read_journal(Path::new(&row.run_dir)) {
@@ -393,11 +566,31 @@ impl Loop<'_> {
 }
 
 fn retention_of(params: &serde_json::Value) -> Option<RetentionRun> {
-    let s = |k: &str| params.get(k).and_then(|v| v.as_str()).unwrap_or_default().to_string();
-    let l = |k: &str| -> Vec<String> {
-        params.get(k).and_then(|v| v.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+    let s = |k: &str| {
+        params
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or_default()
+            .to_string()
     };
-    Some(RetentionRun { vnf: s("vnf"), backup_site: s("from"), manifest_site: s("to"), manifests: l("manifests"), backups: l("backups") })
+    let l = |k: &str| -> Vec<String> {
+        params
+            .get(k)
+            .and_then(|v| v.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    Some(RetentionRun {
+        vnf: s("vnf"),
+        backup_site: s("from"),
+        manifest_site: s("to"),
+        manifests: l("manifests"),
+        backups: l("backups"),
+    })
 }
 
 pub fn outcome_word(o: &lifeboat_exec::RunOutcome) -> &'static str {

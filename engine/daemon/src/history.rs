@@ -161,7 +161,9 @@ pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f").ok().map(|n| n.and_utc())
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
 }
 
 /// sha256 of the parameters with their keys sorted: runs of the same
@@ -199,11 +201,17 @@ impl History {
     /// Open (creating) `<state>/history.sqlite`.
     pub fn open(state: &Path) -> Result<History, HistoryError> {
         let path = state.join(HISTORY_FILE);
-        let err = |msg: String| HistoryError { path: path.display().to_string(), msg };
-        std::fs::create_dir_all(state).map_err(|e| err(format!("cannot create the state dir: {e}")))?;
+        let err = |msg: String| HistoryError {
+            path: path.display().to_string(),
+            msg,
+        };
+        std::fs::create_dir_all(state)
+            .map_err(|e| err(format!("cannot create the state dir: {e}")))?;
         let conn = Connection::open(&path).map_err(|e| err(e.to_string()))?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(|e| err(e.to_string()))?;
-        conn.pragma_update(None, "journal_mode", "WAL").map_err(|e| err(e.to_string()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(|e| err(e.to_string()))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .map_err(|e| err(e.to_string()))?;
         conn.execute_batch(SCHEMA).map_err(|e| err(e.to_string()))?;
         Ok(History { conn, path })
     }
@@ -213,7 +221,10 @@ impl History {
     }
 
     pub(crate) fn err(&self, e: impl std::fmt::Display) -> HistoryError {
-        HistoryError { path: self.path.display().to_string(), msg: e.to_string() }
+        HistoryError {
+            path: self.path.display().to_string(),
+            msg: e.to_string(),
+        }
     }
 
     pub fn record_start(&self, r: &NewRun) -> Result<(), HistoryError> {
@@ -243,7 +254,10 @@ impl History {
     /// A resumed run gets a new owner (the process resuming it).
     pub fn take_over(&self, id: &str, owner: &Owner) -> Result<(), HistoryError> {
         self.conn
-            .execute("UPDATE runs SET owner = ?2, ended = NULL, outcome = NULL WHERE id = ?1", params![id, owner.encode()])
+            .execute(
+                "UPDATE runs SET owner = ?2, ended = NULL, outcome = NULL WHERE id = ?1",
+                params![id, owner.encode()],
+            )
             .map_err(|e| self.err(e))?;
         Ok(())
     }
@@ -313,7 +327,10 @@ impl History {
 
     /// Runs with no end recorded (going on, or left by a crash).
     pub fn unfinished(&self) -> Result<Vec<RunRow>, HistoryError> {
-        let mut stmt = self.conn.prepare("SELECT * FROM runs WHERE ended IS NULL ORDER BY started").map_err(|e| self.err(e))?;
+        let mut stmt = self
+            .conn
+            .prepare("SELECT * FROM runs WHERE ended IS NULL ORDER BY started")
+            .map_err(|e| self.err(e))?;
         let rows = stmt.query_map([], Self::row).map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
@@ -383,20 +400,40 @@ impl History {
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map(params![job], |r| {
-                Ok(BackupRow { id: r.get(0)?, point: r.get(1)?, parent: r.get(2)?, origin: r.get(3)?, site: r.get(4)?, deleted: r.get(5)? })
+                Ok(BackupRow {
+                    id: r.get(0)?,
+                    point: r.get(1)?,
+                    parent: r.get(2)?,
+                    origin: r.get(3)?,
+                    site: r.get(4)?,
+                    deleted: r.get(5)?,
+                })
             })
             .map_err(|e| self.err(e))?;
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
     /// After a successful retention run.
-    pub fn mark_expired(&self, points: &[String], backups: &[String], at: DateTime<Utc>) -> Result<(), HistoryError> {
+    pub fn mark_expired(
+        &self,
+        points: &[String],
+        backups: &[String],
+        at: DateTime<Utc>,
+    ) -> Result<(), HistoryError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         for p in points {
-            tx.execute("UPDATE points SET expired = ?2 WHERE run_id = ?1", params![p, ts(at)]).map_err(|e| self.err(e))?;
+            tx.execute(
+                "UPDATE points SET expired = ?2 WHERE run_id = ?1",
+                params![p, ts(at)],
+            )
+            .map_err(|e| self.err(e))?;
         }
         for b in backups {
-            tx.execute("UPDATE backups SET deleted = ?2 WHERE id = ?1", params![b, ts(at)]).map_err(|e| self.err(e))?;
+            tx.execute(
+                "UPDATE backups SET deleted = ?2 WHERE id = ?1",
+                params![b, ts(at)],
+            )
+            .map_err(|e| self.err(e))?;
         }
         tx.commit().map_err(|e| self.err(e))
     }
@@ -406,7 +443,11 @@ impl History {
     pub fn newest_point(&self, job: &str) -> Result<Option<DateTime<Utc>>, HistoryError> {
         let s: Option<String> = self
             .conn
-            .query_row("SELECT MAX(taken) FROM points WHERE job = ?1 AND expired IS NULL", params![job], |r| r.get(0))
+            .query_row(
+                "SELECT MAX(taken) FROM points WHERE job = ?1 AND expired IS NULL",
+                params![job],
+                |r| r.get(0),
+            )
             .map_err(|e| self.err(e))?;
         Ok(s.as_deref().and_then(parse_ts))
     }

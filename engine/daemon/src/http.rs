@@ -21,7 +21,10 @@ pub struct MetricsState {
 }
 
 pub fn router(s: MetricsState) -> Router {
-    Router::new().route("/metrics", get(metrics_page)).route("/healthz", get(healthz)).with_state(Arc::new(s))
+    Router::new()
+        .route("/metrics", get(metrics_page))
+        .route("/healthz", get(healthz))
+        .with_state(Arc::new(s))
 }
 
 /// Serve on `listener` until `shutdown` resolves.
@@ -30,7 +33,9 @@ pub async fn serve(
     s: MetricsState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(s)).with_graceful_shutdown(shutdown).await
+    axum::serve(listener, router(s))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 async fn metrics_page(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
@@ -44,11 +49,22 @@ async fn metrics_page(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
     match r {
         Ok(Ok(ms)) => (
             StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
             metrics::render(&ms, now),
         ),
-        Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{e}\n")),
-        Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], format!("{e}\n")),
+        Ok(Err(e)) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{e}\n"),
+        ),
+        Err(e) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("{e}\n"),
+        ),
     }
 }
 

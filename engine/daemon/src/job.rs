@@ -37,7 +37,10 @@ impl Job {
     }
 
     pub fn label(&self) -> JobLabel {
-        JobLabel { job: self.name.clone(), runbook: self.runbook.clone() }
+        JobLabel {
+            job: self.name.clone(),
+            runbook: self.runbook.clone(),
+        }
     }
 
     /// The `vnf` parameter, when the runbook has one.

@@ -37,7 +37,15 @@ pub trait Launcher: Send + Sync + 'static {
     /// (the job's clouds). Called inside the runtime. `approved`: the
     /// run's `approve` steps are approved in advance (retention runs, whose
     /// deletions the job's policy authorised); otherwise they are refused.
-    fn start(&self, job: &Job, plan: &Plan, params: &Map<String, Value>, run_id: &str, run_dir: &Path, approved: bool) -> Result<Launched, String>;
+    fn start(
+        &self,
+        job: &Job,
+        plan: &Plan,
+        params: &Map<String, Value>,
+        run_id: &str,
+        run_dir: &Path,
+        approved: bool,
+    ) -> Result<Launched, String>;
     /// Resume the run in `run_dir` (thaws first, no duplicates).
     fn resume(&self, job: &Job, run_dir: &Path) -> Result<Launched, String>;
 }

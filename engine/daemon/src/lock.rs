@@ -36,7 +36,9 @@ pub struct Held {
 impl Held {
     /// `run R (pid P, since T)`: who holds a lock, for an error message.
     pub fn describe(&self) -> String {
-        let pid = Owner::decode(&self.owner).map(|o| o.pid.to_string()).unwrap_or_else(|| self.owner.clone());
+        let pid = Owner::decode(&self.owner)
+            .map(|o| o.pid.to_string())
+            .unwrap_or_else(|| self.owner.clone());
         format!("run {} (pid {pid}, since {})", self.run_id, self.since)
     }
 }
@@ -68,10 +70,22 @@ impl LockGuard {
     /// Take `key` for `run_id` in the history under `state`: `Ok(Err(held))`
     /// when a live process holds it; `Ok(Ok((guard, Some(run))))` when the
     /// lock was taken over from a dead owner that held `run`.
-    pub fn take(state: &std::path::Path, key: &str, run_id: &str) -> Result<Result<(LockGuard, Acquired), Held>, HistoryError> {
+    pub fn take(
+        state: &std::path::Path,
+        key: &str,
+        run_id: &str,
+    ) -> Result<Result<(LockGuard, Acquired), Held>, HistoryError> {
         let h = History::open(state)?;
-        Ok(h.try_lock(key, run_id, &Owner::me(), Utc::now())?
-            .map(|a| (LockGuard { state: state.to_path_buf(), key: key.to_string(), run_id: run_id.to_string() }, a)))
+        Ok(h.try_lock(key, run_id, &Owner::me(), Utc::now())?.map(|a| {
+            (
+                LockGuard {
+                    state: state.to_path_buf(),
+                    key: key.to_string(),
+                    run_id: run_id.to_string(),
+                },
+                a,
+            )
+        }))
     }
 
     pub fn key(&self) -> &str {
@@ -90,19 +104,34 @@ impl Drop for LockGuard {
 impl History {
     /// Take the lock `key` for `run_id`; `Err(Held)` when a live process holds it
     /// (this one included: one daemon never overlaps its own runs).
-    pub fn try_lock(&self, key: &str, run_id: &str, owner: &Owner, at: DateTime<Utc>) -> Result<Result<Acquired, Held>, HistoryError> {
+    pub fn try_lock(
+        &self,
+        key: &str,
+        run_id: &str,
+        owner: &Owner,
+        at: DateTime<Utc>,
+    ) -> Result<Result<Acquired, Held>, HistoryError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         // BEGIN IMMEDIATE semantics: take the write lock before reading.
-        tx.execute("UPDATE locks SET key = key WHERE key = ?1", params![key]).map_err(|e| self.err(e))?;
+        tx.execute("UPDATE locks SET key = key WHERE key = ?1", params![key])
+            .map_err(|e| self.err(e))?;
         let cur: Option<(String, String, String)> = tx
-            .query_row("SELECT run_id, owner, acquired FROM locks WHERE key = ?1", params![key], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .query_row(
+                "SELECT run_id, owner, acquired FROM locks WHERE key = ?1",
+                params![key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .optional()
             .map_err(|e| self.err(e))?;
         let got = match cur {
             Some((held_run, held_owner, since)) => {
                 let live = Owner::decode(&held_owner).is_some_and(|o| o.alive());
                 if live {
-                    return Ok(Err(Held { run_id: held_run, owner: held_owner, since }));
+                    return Ok(Err(Held {
+                        run_id: held_run,
+                        owner: held_owner,
+                        since,
+                    }));
                 }
                 Acquired::TakenOver { run_id: held_run }
             }
@@ -120,16 +149,29 @@ impl History {
 
     /// Release `key` if `run_id` holds it.
     pub fn unlock(&self, key: &str, run_id: &str) -> Result<(), HistoryError> {
-        self.conn.execute("DELETE FROM locks WHERE key = ?1 AND run_id = ?2", params![key, run_id]).map_err(|e| self.err(e))?;
+        self.conn
+            .execute(
+                "DELETE FROM locks WHERE key = ?1 AND run_id = ?2",
+                params![key, run_id],
+            )
+            .map_err(|e| self.err(e))?;
         Ok(())
     }
 
     /// Who holds `key`, if anyone (live or not).
     pub fn lock_holder(&self, key: &str) -> Result<Option<Held>, HistoryError> {
         self.conn
-            .query_row("SELECT run_id, owner, acquired FROM locks WHERE key = ?1", params![key], |r| {
-                Ok(Held { run_id: r.get(0)?, owner: r.get(1)?, since: r.get(2)? })
-            })
+            .query_row(
+                "SELECT run_id, owner, acquired FROM locks WHERE key = ?1",
+                params![key],
+                |r| {
+                    Ok(Held {
+                        run_id: r.get(0)?,
+                        owner: r.get(1)?,
+                        since: r.get(2)?,
+                    })
+                },
+            )
             .optional()
             .map_err(|e| self.err(e))
     }

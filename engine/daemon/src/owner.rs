@@ -15,7 +15,10 @@ impl Owner {
     /// This process.
     pub fn me() -> Owner {
         let pid = std::process::id();
-        Owner { pid, start: start_time(pid).unwrap_or(0) }
+        Owner {
+            pid,
+            start: start_time(pid).unwrap_or(0),
+        }
     }
 
     /// `PID:START`, as stored.
@@ -25,7 +28,10 @@ impl Owner {
 
     pub fn decode(s: &str) -> Option<Owner> {
         let (p, t) = s.split_once(':')?;
-        Some(Owner { pid: p.parse().ok()?, start: t.parse().ok()? })
+        Some(Owner {
+            pid: p.parse().ok()?,
+            start: t.parse().ok()?,
+        })
     }
 
     /// Whether that process still runs.

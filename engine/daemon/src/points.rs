@@ -39,8 +39,15 @@ pub fn made_point(journal: &[Record]) -> Option<MadePoint> {
             Record::StepIntent { instance, call, .. } => {
                 action_of.insert(instance, (&call.action, call.site.as_deref()));
             }
-            Record::StepOutcome { instance, value: Some(v), error: None, .. } => {
-                let Some((action, site)) = action_of.get(instance.as_str()) else { continue };
+            Record::StepOutcome {
+                instance,
+                value: Some(v),
+                error: None,
+                ..
+            } => {
+                let Some((action, site)) = action_of.get(instance.as_str()) else {
+                    continue;
+                };
                 match *action {
                     "lifeboat.write_manifest" => {
                         point = Some(MadePoint {
@@ -55,12 +62,24 @@ pub fn made_point(journal: &[Record]) -> Option<MadePoint> {
                         id: str_of(v, "id"),
                         parent: None,
                         origin: str_of(v, "origin"),
-                        site: if str_of(v, "site").is_empty() { site.unwrap_or_default().to_string() } else { str_of(v, "site") },
+                        site: if str_of(v, "site").is_empty() {
+                            site.unwrap_or_default().to_string()
+                        } else {
+                            str_of(v, "site")
+                        },
                     }),
                     "cinder.export_backup" => {
                         if let Some(doc) = record_doc(v) {
-                            let id = doc.get("id").and_then(Value::as_str).unwrap_or_default().to_string();
-                            let parent = doc.get("parent_id").and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
+                            let id = doc
+                                .get("id")
+                                .and_then(Value::as_str)
+                                .unwrap_or_default()
+                                .to_string();
+                            let parent = doc
+                                .get("parent_id")
+                                .and_then(Value::as_str)
+                                .filter(|s| !s.is_empty())
+                                .map(str::to_string);
                             parents.insert(id, parent);
                         }
                     }
@@ -88,7 +107,13 @@ pub fn read_point(journal: &[Record]) -> Option<String> {
                 reads.push(instance);
             }
         }
-        if let Record::StepOutcome { instance, value: Some(v), error: None, .. } = r {
+        if let Record::StepOutcome {
+            instance,
+            value: Some(v),
+            error: None,
+            ..
+        } = r
+        {
             if reads.contains(&instance.as_str()) {
                 let id = str_of(v, "run_id");
                 if !id.is_empty() {
@@ -101,7 +126,10 @@ pub fn read_point(journal: &[Record]) -> Option<String> {
 }
 
 fn str_of(v: &Value, k: &str) -> String {
-    v.get(k).and_then(Value::as_str).unwrap_or_default().to_string()
+    v.get(k)
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
 }
 
 /// The JSON document inside an exported backup record.

@@ -5,11 +5,26 @@ use lifeboat_daemon::history::{BackupRow, PointRow};
 use lifeboat_daemon::retention::chain::{incrementals_of_newest, next_is_full};
 
 fn point(id: &str, taken: &str) -> PointRow {
-    PointRow { run_id: id.into(), job: "j".into(), vnf: "vims".into(), taken: taken.into(), manifest_site: "site-b".into(), backup_site: "site-b".into(), expired: None }
+    PointRow {
+        run_id: id.into(),
+        job: "j".into(),
+        vnf: "vims".into(),
+        taken: taken.into(),
+        manifest_site: "site-b".into(),
+        backup_site: "site-b".into(),
+        expired: None,
+    }
 }
 
 fn backup(id: &str, point: &str, parent: Option<&str>, origin: &str) -> BackupRow {
-    BackupRow { id: id.into(), point: point.into(), parent: parent.map(Into::into), origin: origin.into(), site: "site-b".into(), deleted: None }
+    BackupRow {
+        id: id.into(),
+        point: point.into(),
+        parent: parent.map(Into::into),
+        origin: origin.into(),
+        site: "site-b".into(),
+        deleted: None,
+    }
 }
 
 /// Protect `n` points of two volumes, each incremental on the previous
@@ -45,7 +60,10 @@ fn counts_the_incrementals_under_the_newest_point() {
 
 #[test]
 fn the_protect_after_full_every_incrementals_is_full_and_chains_stay_bounded() {
-    assert!(!next_is_full(3, &[], &[]), "no point yet: the first backup is full by itself");
+    assert!(
+        !next_is_full(3, &[], &[]),
+        "no point yet: the first backup is full by itself"
+    );
     // Simulate 20 protects deciding by the rule: every chain is one full + 3 incrementals.
     let mut full_at = vec![0];
     for n in 1..20 {
@@ -57,6 +75,9 @@ fn the_protect_after_full_every_incrementals_is_full_and_chains_stay_bounded() {
     assert_eq!(full_at, vec![0, 4, 8, 12, 16]);
     // A cycle of parents (a corrupt history) does not loop.
     let p = vec![point("p0", "2026-11-25T00:00:00Z")];
-    let b = vec![backup("a", "p0", Some("c"), "v1"), backup("c", "p0", Some("a"), "v1")];
+    let b = vec![
+        backup("a", "p0", Some("c"), "v1"),
+        backup("c", "p0", Some("a"), "v1"),
+    ];
     assert!(incrementals_of_newest(&p, &b) <= 3);
 }

@@ -27,7 +27,8 @@ fn t(s: &str) -> DateTime<Utc> {
 const RUNBOOK: &str = "runbook tick \"a scheduled runbook\" {\n  param vnf: string = \"vims\"\n}\n";
 
 fn plan() -> Plan {
-    let c = lifeboat_dsl::compiler::compile_text("tick.dr", RUNBOOK, &lifeboat_dsl::loader::FsLoader);
+    let c =
+        lifeboat_dsl::compiler::compile_text("tick.dr", RUNBOOK, &lifeboat_dsl::loader::FsLoader);
     assert!(!c.has_errors());
     c.plan(None).unwrap().clone()
 }
@@ -79,13 +80,24 @@ impl Fake {
                         "interrupted".into()
                     }
                 };
-                Ok(Finished { outcome, duration_ms: Some(1000), bytes: 7, quiesce_ms: Some(250), rpo_point: None })
+                Ok(Finished {
+                    outcome,
+                    duration_ms: Some(1000),
+                    bytes: 7,
+                    quiesce_ms: Some(250),
+                    rpo_point: None,
+                })
             }),
         }
     }
 
     fn end(&self, id: &str, outcome: &str) {
-        let tx = self.gates.lock().unwrap().remove(id).expect("no such live run");
+        let tx = self
+            .gates
+            .lock()
+            .unwrap()
+            .remove(id)
+            .expect("no such live run");
         tx.send(outcome.to_string()).unwrap();
     }
 }
@@ -93,19 +105,37 @@ impl Fake {
 struct Shared(Arc<Fake>);
 
 impl Launcher for Shared {
-    fn start(&self, _job: &Job, _plan: &Plan, params: &Map<String, Value>, run_id: &str, run_dir: &Path, approved: bool) -> Result<Launched, String> {
+    fn start(
+        &self,
+        _job: &Job,
+        _plan: &Plan,
+        params: &Map<String, Value>,
+        run_id: &str,
+        run_dir: &Path,
+        approved: bool,
+    ) -> Result<Launched, String> {
         std::fs::create_dir_all(run_dir).unwrap();
-        let journal = if approved { None } else { self.0.journals.lock().unwrap().pop() };
+        let journal = if approved {
+            None
+        } else {
+            self.0.journals.lock().unwrap().pop()
+        };
         if let Some(j) = journal {
             std::fs::write(run_dir.join("journal.jsonl"), j.replace("RUN_ID", run_id)).unwrap();
         }
-        self.0.starts.lock().unwrap().push((run_id.to_string(), approved, params.clone()));
+        self.0
+            .starts
+            .lock()
+            .unwrap()
+            .push((run_id.to_string(), approved, params.clone()));
         Ok(self.0.launched(run_id.to_string()))
     }
 
     fn resume(&self, _job: &Job, run_dir: &Path) -> Result<Launched, String> {
         self.0.resumes.lock().unwrap().push(run_dir.to_path_buf());
-        Ok(self.0.launched(run_dir.file_name().unwrap().to_string_lossy().into_owned()))
+        Ok(self
+            .0
+            .launched(run_dir.file_name().unwrap().to_string_lossy().into_owned()))
     }
 }
 
@@ -117,7 +147,11 @@ struct Rig {
 
 impl Rig {
     fn new(now: &str) -> Rig {
-        Rig { clock: Arc::new(TestClock::new(t(now))), fake: Arc::new(Fake::default()), state: tempfile::tempdir().unwrap() }
+        Rig {
+            clock: Arc::new(TestClock::new(t(now))),
+            fake: Arc::new(Fake::default()),
+            state: tempfile::tempdir().unwrap(),
+        }
     }
 
     fn daemon(&self, job: Job, events: mpsc::UnboundedSender<DaemonEvent>) -> Daemon {
@@ -138,7 +172,10 @@ impl Rig {
 
 async fn next(rx: &mut mpsc::UnboundedReceiver<DaemonEvent>) -> DaemonEvent {
     // A guard against a hang, not a timing assertion.
-    tokio::time::timeout(Duration::from_secs(20), rx.recv()).await.expect("the daemon said nothing").expect("events closed")
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .expect("the daemon said nothing")
+        .expect("events closed")
 }
 
 fn started(e: DaemonEvent) -> String {
@@ -164,7 +201,15 @@ fn seed_run(h: &History, id: &str, started: &str, owner: &str, ended: bool, dir:
     })
     .unwrap();
     if ended {
-        h.record_end(id, &RunEnd { ended: t(started), outcome: "succeeded".into(), ..Default::default() }).unwrap();
+        h.record_end(
+            id,
+            &RunEnd {
+                ended: t(started),
+                outcome: "succeeded".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
     }
 }
 
@@ -172,7 +217,14 @@ fn seed_run(h: &History, id: &str, started: &str, owner: &str, ended: bool, dir:
 async fn missed_runs_run_once_and_runs_never_overlap() {
     let rig = Rig::new("2026-11-25T00:00:30Z");
     // The last run was at 20:00 yesterday: 24 fire times of */10 were missed.
-    seed_run(&rig.history(), "before", "2026-11-24T20:00:00Z", "4194304:1", true, &rig.state.path().join("runs/before"));
+    seed_run(
+        &rig.history(),
+        "before",
+        "2026-11-24T20:00:00Z",
+        "4194304:1",
+        true,
+        &rig.state.path().join("runs/before"),
+    );
     let (tx, mut rx) = mpsc::unbounded_channel();
     let d = rig.daemon(job("*/10 * * * *", false, None), tx);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -180,29 +232,66 @@ async fn missed_runs_run_once_and_runs_never_overlap() {
         let a = started(next(&mut rx).await);
         // Due again while `a` goes on: skipped, twice.
         rig.clock.set(t("2026-11-25T00:10:00Z"));
-        assert_eq!(next(&mut rx).await, DaemonEvent::Skipped { job: "tick-vims".into(), running: a.clone() });
+        assert_eq!(
+            next(&mut rx).await,
+            DaemonEvent::Skipped {
+                job: "tick-vims".into(),
+                running: a.clone()
+            }
+        );
         rig.clock.set(t("2026-11-25T00:20:00Z"));
-        assert_eq!(next(&mut rx).await, DaemonEvent::Skipped { job: "tick-vims".into(), running: a.clone() });
+        assert_eq!(
+            next(&mut rx).await,
+            DaemonEvent::Skipped {
+                job: "tick-vims".into(),
+                running: a.clone()
+            }
+        );
         rig.fake.end(&a, "succeeded");
-        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { ref run_id, ref outcome, .. } if *run_id == a && outcome == "succeeded"));
+        assert!(
+            matches!(next(&mut rx).await, DaemonEvent::Finished { ref run_id, ref outcome, .. } if *run_id == a && outcome == "succeeded")
+        );
         rig.clock.set(t("2026-11-25T00:29:59Z"));
         rig.clock.set(t("2026-11-25T00:30:00Z"));
         let b = started(next(&mut rx).await);
         rig.fake.end(&b, "failed");
-        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { ref outcome, .. } if outcome == "failed"));
+        assert!(
+            matches!(next(&mut rx).await, DaemonEvent::Finished { ref outcome, .. } if outcome == "failed")
+        );
         stop_tx.send(()).unwrap();
         (a, b)
     };
     let (r, (a, b)) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
     r.unwrap();
-    assert_eq!(rig.fake.starts.lock().unwrap().len(), 2, "one catch-up run, one on time");
-    let rows = rig.history().runs(&Query { job: Some("tick-vims".into()), ..Query::default() }).unwrap();
-    let got: Vec<(String, String, Option<String>)> = rows.iter().map(|r| (r.id.clone(), r.started.clone(), r.outcome.clone())).collect();
+    assert_eq!(
+        rig.fake.starts.lock().unwrap().len(),
+        2,
+        "one catch-up run, one on time"
+    );
+    let rows = rig
+        .history()
+        .runs(&Query {
+            job: Some("tick-vims".into()),
+            ..Query::default()
+        })
+        .unwrap();
+    let got: Vec<(String, String, Option<String>)> = rows
+        .iter()
+        .map(|r| (r.id.clone(), r.started.clone(), r.outcome.clone()))
+        .collect();
     assert_eq!(
         got,
         vec![
-            ("before".into(), "2026-11-24T20:00:00.000Z".into(), Some("succeeded".into())),
-            (a, "2026-11-25T00:00:30.000Z".into(), Some("succeeded".into())),
+            (
+                "before".into(),
+                "2026-11-24T20:00:00.000Z".into(),
+                Some("succeeded".into())
+            ),
+            (
+                a,
+                "2026-11-25T00:00:30.000Z".into(),
+                Some("succeeded".into())
+            ),
             (b, "2026-11-25T00:30:00.000Z".into(), Some("failed".into())),
         ]
     );
@@ -220,14 +309,22 @@ async fn sigterm_interrupts_live_runs_once_and_starts_nothing_more() {
         let a = started(next(&mut rx).await);
         stop_tx.send(()).unwrap();
         assert_eq!(next(&mut rx).await, DaemonEvent::Stopping { live: 1 });
-        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { ref run_id, ref outcome, .. } if *run_id == a && outcome == "interrupted"));
+        assert!(
+            matches!(next(&mut rx).await, DaemonEvent::Finished { ref run_id, ref outcome, .. } if *run_id == a && outcome == "interrupted")
+        );
         a
     };
     let (r, a) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
     r.unwrap();
     // One interrupt: thaw, compensate, clean up (a second would skip compensation).
-    assert_eq!(*rig.fake.reasons.lock().unwrap(), vec![Some(CancelReason::Interrupt)]);
-    assert_eq!(rig.history().run(&a).unwrap().unwrap().outcome.as_deref(), Some("interrupted"));
+    assert_eq!(
+        *rig.fake.reasons.lock().unwrap(),
+        vec![Some(CancelReason::Interrupt)]
+    );
+    assert_eq!(
+        rig.history().run(&a).unwrap().unwrap().outcome.as_deref(),
+        Some("interrupted")
+    );
     assert_eq!(rig.history().lock_holder(&d.jobs[0].key()).unwrap(), None);
     assert_eq!(rig.fake.starts.lock().unwrap().len(), 1);
 }
@@ -244,31 +341,77 @@ async fn a_restarted_daemon_resumes_the_run_its_dead_predecessor_left_and_keeps_
     )
     .unwrap();
     let dead = "4194304:1"; // above pid_max: never a live process
-    seed_run(&rig.history(), "crashed1", "2026-11-25T00:00:00Z", dead, false, &dir);
+    seed_run(
+        &rig.history(),
+        "crashed1",
+        "2026-11-25T00:00:00Z",
+        dead,
+        false,
+        &dir,
+    );
     let j = job("*/10 * * * *", false, None);
     let key = j.key();
-    rig.history().try_lock(&key, "crashed1", &Owner::decode(dead).unwrap(), t("2026-11-25T00:00:00Z")).unwrap().unwrap();
-    assert_eq!(rig.history().run("crashed1").unwrap().unwrap().status(), "interrupted");
+    rig.history()
+        .try_lock(
+            &key,
+            "crashed1",
+            &Owner::decode(dead).unwrap(),
+            t("2026-11-25T00:00:00Z"),
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        rig.history().run("crashed1").unwrap().unwrap().status(),
+        "interrupted"
+    );
     let (tx, mut rx) = mpsc::unbounded_channel();
     let d = rig.daemon(j, tx);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let driver = async {
-        assert_eq!(next(&mut rx).await, DaemonEvent::Resumed { job: "tick-vims".into(), run_id: "crashed1".into() });
+        assert_eq!(
+            next(&mut rx).await,
+            DaemonEvent::Resumed {
+                job: "tick-vims".into(),
+                run_id: "crashed1".into()
+            }
+        );
         let holder = rig.history().lock_holder(&key).unwrap().unwrap();
-        assert_eq!((holder.run_id.as_str(), holder.owner.clone()), ("crashed1", Owner::me().encode()));
-        assert_eq!(rig.history().run("crashed1").unwrap().unwrap().status(), "running");
+        assert_eq!(
+            (holder.run_id.as_str(), holder.owner.clone()),
+            ("crashed1", Owner::me().encode())
+        );
+        assert_eq!(
+            rig.history().run("crashed1").unwrap().unwrap().status(),
+            "running"
+        );
         // Due while the resumed run goes on: no second run.
         rig.clock.set(t("2026-11-25T00:10:00Z"));
-        assert_eq!(next(&mut rx).await, DaemonEvent::Skipped { job: "tick-vims".into(), running: "crashed1".into() });
+        assert_eq!(
+            next(&mut rx).await,
+            DaemonEvent::Skipped {
+                job: "tick-vims".into(),
+                running: "crashed1".into()
+            }
+        );
         rig.fake.end("crashed1", "succeeded");
-        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { ref run_id, ref outcome, .. } if run_id == "crashed1" && outcome == "succeeded"));
+        assert!(
+            matches!(next(&mut rx).await, DaemonEvent::Finished { ref run_id, ref outcome, .. } if run_id == "crashed1" && outcome == "succeeded")
+        );
         stop_tx.send(()).unwrap();
     };
     let (r, ()) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
     r.unwrap();
     assert_eq!(*rig.fake.resumes.lock().unwrap(), vec![dir]);
     assert!(rig.fake.starts.lock().unwrap().is_empty());
-    assert_eq!(rig.history().run("crashed1").unwrap().unwrap().outcome.as_deref(), Some("succeeded"));
+    assert_eq!(
+        rig.history()
+            .run("crashed1")
+            .unwrap()
+            .unwrap()
+            .outcome
+            .as_deref(),
+        Some("succeeded")
+    );
 }
 
 /// The journal a protect run leaves: a manifest written to site-b, one
@@ -278,7 +421,8 @@ fn protect_journal(taken: &str, backup: &str, parent: Option<&str>) -> String {
     let doc = json!({"id": backup, "parent_id": parent});
     let url = base64::engine::general_purpose::STANDARD.encode(doc.to_string());
     let frame = json!({"loops": []});
-    let call = |action: &str, site: &str| json!({"action": action, "tag": "t", "site": site, "args": {}});
+    let call =
+        |action: &str, site: &str| json!({"action": action, "tag": "t", "site": site, "args": {}});
     [
         json!({"record": "run_started", "run_id": "RUN_ID", "runbook": "tick", "started": taken, "plan_hash": "x", "params": {"vnf": "vims"}}),
         json!({"record": "step_intent", "instance": "b", "node": 1, "frame": frame, "call": call("cinder.backup", "site-a")}),
@@ -305,37 +449,79 @@ async fn after_a_successful_protect_a_retention_run_expires_what_the_policy_drop
         protect_journal("2026-11-25T00:00:00Z", "bk1", None),
     ];
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let d = rig.daemon(job("*/10 * * * *", true, Some(Policy { last: 1, ..Policy::default() })), tx);
+    let d = rig.daemon(
+        job(
+            "*/10 * * * *",
+            true,
+            Some(Policy {
+                last: 1,
+                ..Policy::default()
+            }),
+        ),
+        tx,
+    );
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let driver = async {
         let p1 = started(next(&mut rx).await);
         rig.fake.end(&p1, "succeeded");
         assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
         // One point: nothing to expire, no retention run.
-        assert!(matches!(next(&mut rx).await, DaemonEvent::Retention { ref decision, .. } if decision.expire.is_empty()));
+        assert!(
+            matches!(next(&mut rx).await, DaemonEvent::Retention { ref decision, .. } if decision.expire.is_empty())
+        );
         rig.clock.set(t("2026-11-25T00:10:00Z"));
         let p2 = started(next(&mut rx).await);
         rig.fake.end(&p2, "succeeded");
         assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
-        let DaemonEvent::Retention { decision, .. } = next(&mut rx).await else { panic!("no retention decision") };
+        let DaemonEvent::Retention { decision, .. } = next(&mut rx).await else {
+            panic!("no retention decision")
+        };
         assert_eq!(decision.expire, vec![p1.clone()]);
         assert_eq!(decision.delete_backups, vec!["bk1".to_string()]);
-        let DaemonEvent::Started { run_id: r1, kind: RunKind::Retention, .. } = next(&mut rx).await else { panic!("no retention run") };
+        let DaemonEvent::Started {
+            run_id: r1,
+            kind: RunKind::Retention,
+            ..
+        } = next(&mut rx).await
+        else {
+            panic!("no retention run")
+        };
         rig.fake.end(&r1, "succeeded");
-        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { kind: RunKind::Retention, .. }));
+        assert!(matches!(
+            next(&mut rx).await,
+            DaemonEvent::Finished {
+                kind: RunKind::Retention,
+                ..
+            }
+        ));
         rig.clock.set(t("2026-11-25T00:20:00Z"));
         let p3 = started(next(&mut rx).await);
         rig.fake.end(&p3, "succeeded");
         assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
         let e = next(&mut rx).await;
-        let DaemonEvent::Retention { decision, .. } = e else { panic!("no retention decision: {e:?}") };
+        let DaemonEvent::Retention { decision, .. } = e else {
+            panic!("no retention decision: {e:?}")
+        };
         // p2 expires, but bk2 stays: bk3 (kept) is an incremental on it.
         assert_eq!(decision.expire, vec![p2.clone()]);
         assert!(decision.delete_backups.is_empty());
         assert_eq!(decision.kept_for_chain, ["bk2".to_string()].into());
-        let DaemonEvent::Started { run_id: r2, kind: RunKind::Retention, .. } = next(&mut rx).await else { panic!("no retention run") };
+        let DaemonEvent::Started {
+            run_id: r2,
+            kind: RunKind::Retention,
+            ..
+        } = next(&mut rx).await
+        else {
+            panic!("no retention run")
+        };
         rig.fake.end(&r2, "succeeded");
-        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { kind: RunKind::Retention, .. }));
+        assert!(matches!(
+            next(&mut rx).await,
+            DaemonEvent::Finished {
+                kind: RunKind::Retention,
+                ..
+            }
+        ));
         stop_tx.send(()).unwrap();
         (p1, p2, p3, r1)
     };
@@ -345,19 +531,39 @@ async fn after_a_successful_protect_a_retention_run_expires_what_the_policy_drop
     let retention: Vec<_> = starts.iter().filter(|(id, _, _)| *id == r1).collect();
     // Retention runs are pre-approved (the policy authorised the deletions); protects are not.
     assert!(retention[0].1);
-    assert!(starts.iter().filter(|(id, _, _)| [&p1, &p2, &p3].contains(&id)).all(|(_, approved, _)| !approved));
+    assert!(starts
+        .iter()
+        .filter(|(id, _, _)| [&p1, &p2, &p3].contains(&id))
+        .all(|(_, approved, _)| !approved));
     assert_eq!(
         Value::Object(retention[0].2.clone()),
         json!({"vnf": "vims", "from": "site-a", "to": "site-b", "manifests": [p1], "backups": ["bk1"]})
     );
     let h = rig.history();
-    let left: Vec<String> = h.points("tick-vims").unwrap().into_iter().map(|p| p.run_id).collect();
+    let left: Vec<String> = h
+        .points("tick-vims")
+        .unwrap()
+        .into_iter()
+        .map(|p| p.run_id)
+        .collect();
     assert_eq!(left, vec![p3]);
-    let backups: Vec<String> = h.backups("tick-vims").unwrap().into_iter().map(|b| b.id).collect();
+    let backups: Vec<String> = h
+        .backups("tick-vims")
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
     assert_eq!(backups, vec!["bk2", "bk3"]);
-    let rows = h.runs(&Query { runbook: Some("expire".into()), ..Query::default() }).unwrap();
+    let rows = h
+        .runs(&Query {
+            runbook: Some("expire".into()),
+            ..Query::default()
+        })
+        .unwrap();
     assert_eq!(rows.len(), 2);
-    assert!(rows.iter().all(|r| r.kind == RunKind::Retention && r.outcome.as_deref() == Some("succeeded")));
+    assert!(rows
+        .iter()
+        .all(|r| r.kind == RunKind::Retention && r.outcome.as_deref() == Some("succeeded")));
 }
 
 #[tokio::test]
@@ -368,7 +574,17 @@ async fn a_point_a_live_recover_is_reading_is_not_expired() {
         protect_journal("2026-11-25T00:00:00Z", "bk1", None),
     ];
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let d = rig.daemon(job("*/10 * * * *", true, Some(Policy { last: 1, ..Policy::default() })), tx);
+    let d = rig.daemon(
+        job(
+            "*/10 * * * *",
+            true,
+            Some(Policy {
+                last: 1,
+                ..Policy::default()
+            }),
+        ),
+        tx,
+    );
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let driver = async {
         let p1 = started(next(&mut rx).await);
@@ -385,7 +601,14 @@ async fn a_point_a_live_recover_is_reading_is_not_expired() {
             json!({"record": "step_intent", "instance": "m", "node": 1, "frame": frame, "call": {"action": "lifeboat.read_manifest", "tag": "t", "site": "site-b", "args": {}}}),
             json!({"record": "step_outcome", "instance": "m", "value": {"vnf": "vims", "run_id": p1, "snapshot_time": "2026-11-25T00:00:00Z"}, "bytes_moved": 0, "error": null}),
         ];
-        std::fs::write(dir.join("journal.jsonl"), lines.iter().map(|l| l.to_string() + "\n").collect::<String>()).unwrap();
+        std::fs::write(
+            dir.join("journal.jsonl"),
+            lines
+                .iter()
+                .map(|l| l.to_string() + "\n")
+                .collect::<String>(),
+        )
+        .unwrap();
         let mut params = Map::new();
         params.insert("vnf".into(), json!("vims"));
         rig.history()
@@ -405,16 +628,25 @@ async fn a_point_a_live_recover_is_reading_is_not_expired() {
         let p2 = started(next(&mut rx).await);
         rig.fake.end(&p2, "succeeded");
         assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
-        let DaemonEvent::Retention { decision, .. } = next(&mut rx).await else { panic!("no retention decision") };
+        let DaemonEvent::Retention { decision, .. } = next(&mut rx).await else {
+            panic!("no retention decision")
+        };
         // `last 1` keeps only p2, but p1 is being read: nothing expires, no retention run.
         assert!(decision.expire.is_empty(), "{decision:?}");
         assert!(decision.delete_backups.is_empty(), "{decision:?}");
-        assert_eq!(decision.keep[&p1], vec![lifeboat_daemon::retention::policy::Reason::InUse]);
+        assert_eq!(
+            decision.keep[&p1],
+            vec![lifeboat_daemon::retention::policy::Reason::InUse]
+        );
         stop_tx.send(()).unwrap();
     };
     let (r, ()) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
     r.unwrap();
-    assert_eq!(rig.fake.starts.lock().unwrap().len(), 2, "no retention run was started");
+    assert_eq!(
+        rig.fake.starts.lock().unwrap().len(),
+        2,
+        "no retention run was started"
+    );
 }
 
 #[tokio::test]
@@ -427,7 +659,14 @@ async fn full_every_passes_full_once_the_chain_holds_that_many_incrementals() {
         protect_journal("2026-11-25T00:00:00Z", "bk1", None),
     ];
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut j = job("*/10 * * * *", true, Some(Policy { last: 10, ..Policy::default() }));
+    let mut j = job(
+        "*/10 * * * *",
+        true,
+        Some(Policy {
+            last: 10,
+            ..Policy::default()
+        }),
+    );
     j.full_every = Some(1);
     let d = rig.daemon(j, tx);
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
@@ -436,7 +675,9 @@ async fn full_every_passes_full_once_the_chain_holds_that_many_incrementals() {
             let p = started(next(&mut rx).await);
             rig.fake.end(&p, "succeeded");
             assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
-            assert!(matches!(next(&mut rx).await, DaemonEvent::Retention { ref decision, .. } if decision.expire.is_empty()));
+            assert!(
+                matches!(next(&mut rx).await, DaemonEvent::Retention { ref decision, .. } if decision.expire.is_empty())
+            );
             if at.is_empty() {
                 break;
             }
@@ -447,7 +688,10 @@ async fn full_every_passes_full_once_the_chain_holds_that_many_incrementals() {
     let (r, ()) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
     r.unwrap();
     let starts = rig.fake.starts.lock().unwrap().clone();
-    let full: Vec<Option<Value>> = starts.iter().map(|(_, _, p)| p.get("full").cloned()).collect();
+    let full: Vec<Option<Value>> = starts
+        .iter()
+        .map(|(_, _, p)| p.get("full").cloned())
+        .collect();
     // p1: no point yet; p2: the chain under p1 holds 0 incrementals; p3: bk2 is one.
     assert_eq!(full, vec![None, None, Some(json!(true))]);
 }

@@ -51,9 +51,15 @@ fn a_0130_schedule_on_the_fall_back_day_runs_once_at_its_first_occurrence() {
         vec!["2026-11-01T05:30:00+00:00", "2026-11-02T06:30:00+00:00"]
     );
     // A daemon (re)started in the second pass of the hour does not run it again.
-    assert_eq!(d.next_after(t("2026-11-01T06:10:00Z")).unwrap(), t("2026-11-02T06:30:00Z"));
+    assert_eq!(
+        d.next_after(t("2026-11-01T06:10:00Z")).unwrap(),
+        t("2026-11-02T06:30:00Z")
+    );
     // Nor does a missed-run check across the repeated hour count it twice.
-    assert_eq!(d.missed(t("2026-11-01T05:30:00Z"), t("2026-11-01T07:00:00Z")), None);
+    assert_eq!(
+        d.missed(t("2026-11-01T05:30:00Z"), t("2026-11-01T07:00:00Z")),
+        None
+    );
 }
 
 #[test]
@@ -62,24 +68,47 @@ fn hourly_schedules_follow_the_wall_clock_through_both_changes() {
     // Fall back: 00:30 EDT, 01:30 EDT, then 02:30 EST (the wall time 01:30 ran once).
     assert_eq!(
         fires(&d, "2026-11-01T04:00:00Z", "2026-11-01T08:00:00Z"),
-        vec!["2026-11-01T04:30:00+00:00", "2026-11-01T05:30:00+00:00", "2026-11-01T07:30:00+00:00"]
+        vec![
+            "2026-11-01T04:30:00+00:00",
+            "2026-11-01T05:30:00+00:00",
+            "2026-11-01T07:30:00+00:00"
+        ]
     );
     // Spring forward: 01:30 EST, 02:30 → 03:00 EDT, 03:30 EDT.
     assert_eq!(
         fires(&d, "2026-03-08T06:00:00Z", "2026-03-08T08:00:00Z"),
-        vec!["2026-03-08T06:30:00+00:00", "2026-03-08T07:00:00+00:00", "2026-03-08T07:30:00+00:00"]
+        vec![
+            "2026-03-08T06:30:00+00:00",
+            "2026-03-08T07:00:00+00:00",
+            "2026-03-08T07:30:00+00:00"
+        ]
     );
 }
 
 #[test]
 fn utc_every_four_hours_and_missed_runs_give_one_time() {
     let d = Due::parse("0 */4 * * *", None).unwrap();
-    assert_eq!(d.next_after(t("2026-11-25T03:59:59Z")).unwrap(), t("2026-11-25T04:00:00Z"));
-    assert_eq!(d.next_after(t("2026-11-25T04:00:00Z")).unwrap(), t("2026-11-25T08:00:00Z"));
+    assert_eq!(
+        d.next_after(t("2026-11-25T03:59:59Z")).unwrap(),
+        t("2026-11-25T04:00:00Z")
+    );
+    assert_eq!(
+        d.next_after(t("2026-11-25T04:00:00Z")).unwrap(),
+        t("2026-11-25T08:00:00Z")
+    );
     // Down from Monday 00:00 to Tuesday 13:00: nine fire times missed, one answer (the latest).
-    assert_eq!(fires(&d, "2026-11-23T00:00:00Z", "2026-11-24T13:00:00Z").len(), 9);
-    assert_eq!(d.missed(t("2026-11-23T00:00:00Z"), t("2026-11-24T13:00:00Z")), Some(t("2026-11-24T12:00:00Z")));
-    assert_eq!(d.missed(t("2026-11-24T12:00:00Z"), t("2026-11-24T13:00:00Z")), None);
+    assert_eq!(
+        fires(&d, "2026-11-23T00:00:00Z", "2026-11-24T13:00:00Z").len(),
+        9
+    );
+    assert_eq!(
+        d.missed(t("2026-11-23T00:00:00Z"), t("2026-11-24T13:00:00Z")),
+        Some(t("2026-11-24T12:00:00Z"))
+    );
+    assert_eq!(
+        d.missed(t("2026-11-24T12:00:00Z"), t("2026-11-24T13:00:00Z")),
+        None
+    );
 }
 
 #[test]
@@ -92,7 +121,13 @@ fn bad_schedules_and_zones_are_refused_with_a_reason() {
     assert!(e.contains("unknown time zone `Mars/Olympus`"), "{e}");
     // Spelled days, and Sunday as 7.
     let d = Due::parse("0 3 * * sun", Some("UTC")).unwrap();
-    assert_eq!(d.next_after(t("2026-11-25T00:00:00Z")).unwrap(), t("2026-11-29T03:00:00Z"));
+    assert_eq!(
+        d.next_after(t("2026-11-25T00:00:00Z")).unwrap(),
+        t("2026-11-29T03:00:00Z")
+    );
     let d = Due::parse("0 3 * * 7", None).unwrap();
-    assert_eq!(d.next_after(t("2026-11-25T00:00:00Z")).unwrap(), t("2026-11-29T03:00:00Z"));
+    assert_eq!(
+        d.next_after(t("2026-11-25T00:00:00Z")).unwrap(),
+        t("2026-11-29T03:00:00Z")
+    );
 }

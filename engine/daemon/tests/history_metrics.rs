@@ -39,8 +39,18 @@ fn run(h: &History, id: &str, job: &str, started: &str, end: Option<End>) {
     })
     .unwrap();
     if let Some((ended, outcome, ms, q, rpo)) = end {
-        h.record_end(id, &RunEnd { ended: t(ended), outcome: outcome.into(), duration_ms: Some(ms), rpo_point: rpo.map(str::to_string), quiesce_ms: q, bytes: 100 })
-            .unwrap();
+        h.record_end(
+            id,
+            &RunEnd {
+                ended: t(ended),
+                outcome: outcome.into(),
+                duration_ms: Some(ms),
+                rpo_point: rpo.map(str::to_string),
+                quiesce_ms: q,
+                bytes: 100,
+            },
+        )
+        .unwrap();
     }
 }
 
@@ -48,39 +58,100 @@ fn run(h: &History, id: &str, job: &str, started: &str, end: Option<End>) {
 fn history_and_locks_survive_a_restart_and_tell_live_owners_from_dead_ones() {
     let dir = tempfile::tempdir().unwrap();
     let key = lifeboat_daemon::lock::job_key("option1/protect", &params("vims"));
-    assert_ne!(key, lifeboat_daemon::lock::job_key("option1/protect", &params("other")));
+    assert_ne!(
+        key,
+        lifeboat_daemon::lock::job_key("option1/protect", &params("other"))
+    );
     {
         let h = History::open(dir.path()).unwrap();
-        run(&h, "r1", "j", "2026-11-25T00:00:00Z", Some(("2026-11-25T00:05:00Z", "succeeded", 300_000, Some(900), None)));
+        run(
+            &h,
+            "r1",
+            "j",
+            "2026-11-25T00:00:00Z",
+            Some((
+                "2026-11-25T00:05:00Z",
+                "succeeded",
+                300_000,
+                Some(900),
+                None,
+            )),
+        );
         run(&h, "r2", "j", "2026-11-25T04:00:00Z", None);
         let dead = Owner::decode("4194304:1").unwrap();
-        assert_eq!(h.try_lock(&key, "r2", &dead, t("2026-11-25T04:00:00Z")).unwrap(), Ok(Acquired::Fresh));
+        assert_eq!(
+            h.try_lock(&key, "r2", &dead, t("2026-11-25T04:00:00Z"))
+                .unwrap(),
+            Ok(Acquired::Fresh)
+        );
         // A live owner (this process) holds it against everyone, itself included.
         let me = Owner::me();
         let at = t("2026-11-25T04:30:00Z");
-        assert_eq!(h.try_lock("other-key", "x1", &me, at).unwrap(), Ok(Acquired::Fresh));
-        let held = Held { run_id: "x1".into(), owner: me.encode(), since: "2026-11-25T04:30:00.000Z".into() };
-        assert_eq!(h.try_lock("other-key", "x2", &me, Utc::now()).unwrap(), Err(held.clone()));
-        assert_eq!(held.describe(), format!("run x1 (pid {}, since 2026-11-25T04:30:00.000Z)", std::process::id()));
+        assert_eq!(
+            h.try_lock("other-key", "x1", &me, at).unwrap(),
+            Ok(Acquired::Fresh)
+        );
+        let held = Held {
+            run_id: "x1".into(),
+            owner: me.encode(),
+            since: "2026-11-25T04:30:00.000Z".into(),
+        };
+        assert_eq!(
+            h.try_lock("other-key", "x2", &me, Utc::now()).unwrap(),
+            Err(held.clone())
+        );
+        assert_eq!(
+            held.describe(),
+            format!(
+                "run x1 (pid {}, since 2026-11-25T04:30:00.000Z)",
+                std::process::id()
+            )
+        );
     }
     // "Restart": a new connection to the same file.
     let h = History::open(dir.path()).unwrap();
     let rows = h.runs(&Query::default()).unwrap();
-    assert_eq!(rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(), vec!["r1", "r2"]);
+    assert_eq!(
+        rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        vec!["r1", "r2"]
+    );
     assert_eq!(rows[0].quiesce_ms, Some(900));
-    assert_eq!(rows[0].params_hash, lifeboat_daemon::history::params_hash(&params("vims")));
-    assert_eq!(h.runs(&Query { since: Some(t("2026-11-25T01:00:00Z")), ..Query::default() }).unwrap().len(), 1);
+    assert_eq!(
+        rows[0].params_hash,
+        lifeboat_daemon::history::params_hash(&params("vims"))
+    );
+    assert_eq!(
+        h.runs(&Query {
+            since: Some(t("2026-11-25T01:00:00Z")),
+            ..Query::default()
+        })
+        .unwrap()
+        .len(),
+        1
+    );
     assert_eq!(h.last_start("j").unwrap(), Some(t("2026-11-25T04:00:00Z")));
     // The dead owner's lock is taken over, naming the run to resume.
-    assert_eq!(h.try_lock(&key, "r3", &Owner::me(), Utc::now()).unwrap(), Ok(Acquired::TakenOver { run_id: "r2".into() }));
+    assert_eq!(
+        h.try_lock(&key, "r3", &Owner::me(), Utc::now()).unwrap(),
+        Ok(Acquired::TakenOver {
+            run_id: "r2".into()
+        })
+    );
     h.unlock(&key, "r2").unwrap(); // not the holder any more: no effect
     assert_eq!(h.lock_holder(&key).unwrap().unwrap().run_id, "r3");
     h.unlock(&key, "r3").unwrap();
     assert_eq!(h.lock_holder(&key).unwrap(), None);
     // A garbage history file is an error with its path, not a panic.
     let bad = tempfile::tempdir().unwrap();
-    std::fs::write(bad.path().join("history.sqlite"), "not a database at all, not at all").unwrap();
-    let e = History::open(bad.path()).err().expect("a broken history must not open").to_string();
+    std::fs::write(
+        bad.path().join("history.sqlite"),
+        "not a database at all, not at all",
+    )
+    .unwrap();
+    let e = History::open(bad.path())
+        .err()
+        .expect("a broken history must not open")
+        .to_string();
     assert!(e.contains("history.sqlite"), "{e}");
 }
 
@@ -89,8 +160,14 @@ fn parse(text: &str) -> BTreeMap<String, f64> {
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
-            let (k, v) = l.rsplit_once(' ').unwrap_or_else(|| panic!("not a sample: {l}"));
-            (k.to_string(), v.parse::<f64>().unwrap_or_else(|_| panic!("not a number: {l}")))
+            let (k, v) = l
+                .rsplit_once(' ')
+                .unwrap_or_else(|| panic!("not a sample: {l}"));
+            (
+                k.to_string(),
+                v.parse::<f64>()
+                    .unwrap_or_else(|_| panic!("not a number: {l}")),
+            )
         })
         .collect()
 }
@@ -100,20 +177,74 @@ async fn metrics_are_scraped_over_http_and_parse() {
     let dir = tempfile::tempdir().unwrap();
     {
         let h = History::open(dir.path()).unwrap();
-        run(&h, "r1", "vims-1", "2026-11-25T00:00:00Z", Some(("2026-11-25T00:05:00Z", "succeeded", 300_000, Some(1500), Some("2026-11-25T00:00:02Z"))));
-        run(&h, "r2", "vims-1", "2026-11-25T04:00:00Z", Some(("2026-11-25T04:02:00Z", "failed", 120_000, Some(800), None)));
-        run(&h, "r3", "vims-1", "2026-11-25T08:00:00Z", Some(("2026-11-25T08:04:30Z", "succeeded", 270_000, None, Some("2026-11-25T08:00:03Z"))));
+        run(
+            &h,
+            "r1",
+            "vims-1",
+            "2026-11-25T00:00:00Z",
+            Some((
+                "2026-11-25T00:05:00Z",
+                "succeeded",
+                300_000,
+                Some(1500),
+                Some("2026-11-25T00:00:02Z"),
+            )),
+        );
+        run(
+            &h,
+            "r2",
+            "vims-1",
+            "2026-11-25T04:00:00Z",
+            Some(("2026-11-25T04:02:00Z", "failed", 120_000, Some(800), None)),
+        );
+        run(
+            &h,
+            "r3",
+            "vims-1",
+            "2026-11-25T08:00:00Z",
+            Some((
+                "2026-11-25T08:04:30Z",
+                "succeeded",
+                270_000,
+                None,
+                Some("2026-11-25T08:00:03Z"),
+            )),
+        );
         run(&h, "r4", "vims-1", "2026-11-25T12:00:00Z", None); // going on (this process owns it)
         h.add_point(
-            &PointRow { run_id: "r3".into(), job: "vims-1".into(), vnf: "vims".into(), taken: "2026-11-25T08:00:03.000Z".into(), manifest_site: "site-b".into(), backup_site: "site-a".into(), expired: None },
-            &[BackupRow { id: "b".into(), point: "r3".into(), parent: None, origin: "v".into(), site: "site-a".into(), deleted: None }],
+            &PointRow {
+                run_id: "r3".into(),
+                job: "vims-1".into(),
+                vnf: "vims".into(),
+                taken: "2026-11-25T08:00:03.000Z".into(),
+                manifest_site: "site-b".into(),
+                backup_site: "site-a".into(),
+                expired: None,
+            },
+            &[BackupRow {
+                id: "b".into(),
+                point: "r3".into(),
+                parent: None,
+                origin: "v".into(),
+                site: "site-a".into(),
+                deleted: None,
+            }],
         )
         .unwrap();
     }
     let clock = Arc::new(TestClock::new(t("2026-11-25T12:00:03Z")));
     let state = MetricsState {
         state_dir: dir.path().to_path_buf(),
-        jobs: vec![JobLabel { job: "vims-1".into(), runbook: "option1/protect".into() }, JobLabel { job: "idle".into(), runbook: "option2/protect".into() }],
+        jobs: vec![
+            JobLabel {
+                job: "vims-1".into(),
+                runbook: "option1/protect".into(),
+            },
+            JobLabel {
+                job: "idle".into(),
+                runbook: "option2/protect".into(),
+            },
+        ],
         clock: clock.clone() as Arc<dyn Clock>,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -123,15 +254,32 @@ async fn metrics_are_scraped_over_http_and_parse() {
         let _ = stop_rx.await;
     }));
     let http = reqwest::Client::new();
-    let health = http.get(format!("http://{addr}/healthz")).send().await.unwrap();
+    let health = http
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
-    let resp = http.get(format!("http://{addr}/metrics")).send().await.unwrap();
+    let resp = http
+        .get(format!("http://{addr}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/plain; version=0.0.4"));
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
     let m = parse(&resp.text().await.unwrap());
     let l = r#"{job="vims-1",runbook="option1/protect"}"#;
-    let get = |name: &str| *m.get(&format!("{name}{l}")).unwrap_or_else(|| panic!("no {name}{l} in {m:?}"));
-    assert_eq!(get("lifeboat_last_success_timestamp_seconds"), t("2026-11-25T08:04:30Z").timestamp() as f64);
+    let get = |name: &str| {
+        *m.get(&format!("{name}{l}"))
+            .unwrap_or_else(|| panic!("no {name}{l} in {m:?}"))
+    };
+    assert_eq!(
+        get("lifeboat_last_success_timestamp_seconds"),
+        t("2026-11-25T08:04:30Z").timestamp() as f64
+    );
     assert_eq!(get("lifeboat_last_duration_seconds"), 270.0);
     // now − the newest good point's snapshot time: 12:00:03 − 08:00:03.
     assert_eq!(get("lifeboat_rpo_age_seconds"), 4.0 * 3600.0);
@@ -146,7 +294,16 @@ async fn metrics_are_scraped_over_http_and_parse() {
     assert!(!m.contains_key(&format!("lifeboat_rpo_age_seconds{idle}")));
     // The age grows with the clock.
     clock.advance(Duration::minutes(30));
-    let m = parse(&http.get(format!("http://{addr}/metrics")).send().await.unwrap().text().await.unwrap());
+    let m = parse(
+        &http
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     assert_eq!(m[&format!("lifeboat_rpo_age_seconds{l}")], 4.5 * 3600.0);
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();

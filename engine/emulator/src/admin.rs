@@ -19,7 +19,11 @@ use crate::server::Shared;
 use crate::world::{Site, World};
 
 fn err(status: StatusCode, msg: impl Into<String>) -> Response {
-    (status, Json(json!({"error": {"code": status.as_u16(), "message": msg.into()}}))).into_response()
+    (
+        status,
+        Json(json!({"error": {"code": status.as_u16(), "message": msg.into()}})),
+    )
+        .into_response()
 }
 
 fn site_of(s: &str) -> Result<Site, Response> {
@@ -99,7 +103,10 @@ pub async fn put_faults(State(sh): State<Arc<Shared>>, body: Bytes) -> Response 
             sh.fault_state().set(p.clone());
             Json(serde_json::to_value(&p).unwrap_or(Value::Null)).into_response()
         }
-        Err(e) => err(StatusCode::BAD_REQUEST, format!("invalid fault profile: {e}")),
+        Err(e) => err(
+            StatusCode::BAD_REQUEST,
+            format!("invalid fault profile: {e}"),
+        ),
     }
 }
 
@@ -117,14 +124,21 @@ pub fn content_of(w: &World, site: Site, kind: &str, id: &str) -> Option<Content
         "snapshots" => s.snapshots.get(id).map(|v| v.content.clone()),
         "backups" => {
             let store = s.backups.get(id).map(|b| b.store_site).unwrap_or(site);
-            w.site(store).backup_store.get(id).or_else(|| s.backup_store.get(id)).map(|b| b.content.clone())
+            w.site(store)
+                .backup_store
+                .get(id)
+                .or_else(|| s.backup_store.get(id))
+                .map(|b| b.content.clone())
         }
         "replicas" => s.replicas.get(id).map(|r| r.content.clone()),
         _ => None,
     }
 }
 
-pub async fn checksum(State(sh): State<Arc<Shared>>, Path((site, kind, id)): Path<(String, String, String)>) -> Response {
+pub async fn checksum(
+    State(sh): State<Arc<Shared>>,
+    Path((site, kind, id)): Path<(String, String, String)>,
+) -> Response {
     let s = match site_of(&site) {
         Ok(s) => s,
         Err(r) => return r,
@@ -139,18 +153,35 @@ pub async fn checksum(State(sh): State<Arc<Shared>>, Path((site, kind, id)): Pat
 /// `POST /_emulator/invariant {"site", "volume_ids": [...]}` (also `snapshot_ids`, `backup_ids`).
 pub async fn invariant(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return err(StatusCode::BAD_REQUEST, "expected JSON {\"site\": .., \"volume_ids\": [..]}");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "expected JSON {\"site\": .., \"volume_ids\": [..]}",
+        );
     };
     let Some(site) = v["site"].as_str().and_then(Site::parse) else {
         return err(StatusCode::BAD_REQUEST, "missing or unknown \"site\"");
     };
     let w = sh.lock();
     let mut items = Vec::new();
-    for (key, kind) in [("volume_ids", "volumes"), ("snapshot_ids", "snapshots"), ("backup_ids", "backups")] {
-        for id in v[key].as_array().into_iter().flatten().filter_map(|x| x.as_str()) {
+    for (key, kind) in [
+        ("volume_ids", "volumes"),
+        ("snapshot_ids", "snapshots"),
+        ("backup_ids", "backups"),
+    ] {
+        for id in v[key]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|x| x.as_str())
+        {
             match content_of(&w, site, kind, id) {
                 Some(c) => items.push((id.to_string(), c)),
-                None => return err(StatusCode::NOT_FOUND, format!("no {kind} {id} at {}", site.name())),
+                None => {
+                    return err(
+                        StatusCode::NOT_FOUND,
+                        format!("no {kind} {id} at {}", site.name()),
+                    )
+                }
             }
         }
     }
@@ -176,8 +207,13 @@ pub async fn put_timing(State(sh): State<Arc<Shared>>, body: Bytes) -> Response 
         match v.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(x) => match x.as_f64().map(|f| f / scale) {
-                Some(s) if (0.0..=31_536_000.0).contains(&s) => Ok(Some(Duration::from_secs_f64(s.max(min)))),
-                _ => Err(err(StatusCode::BAD_REQUEST, format!("{key} must be a number between 0 and one year"))),
+                Some(s) if (0.0..=31_536_000.0).contains(&s) => {
+                    Ok(Some(Duration::from_secs_f64(s.max(min))))
+                }
+                _ => Err(err(
+                    StatusCode::BAD_REQUEST,
+                    format!("{key} must be a number between 0 and one year"),
+                )),
             },
         }
     };
@@ -258,7 +294,10 @@ fn hook_subject(v: &Value) -> Option<String> {
 /// `quiesce`/`unquiesce` server actions. Other events are acknowledged.
 pub async fn vnfm_hook(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     let Ok(v) = serde_json::from_slice::<Value>(&body) else {
-        return err(StatusCode::BAD_REQUEST, "expected a JSON object with \"event\" and \"subject\"");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "expected a JSON object with \"event\" and \"subject\"",
+        );
     };
     let event = v["event"].as_str().unwrap_or("").to_ascii_lowercase();
     let freeze = if event.contains("thaw") || event.contains("unquiesce") {
@@ -266,33 +305,59 @@ pub async fn vnfm_hook(State(sh): State<Arc<Shared>>, body: Bytes) -> Response {
     } else if event.contains("freeze") || event.contains("quiesce") {
         true
     } else {
-        return Json(json!({"ok": true, "output": format!("event {event:?} acknowledged")})).into_response();
+        return Json(json!({"ok": true, "output": format!("event {event:?} acknowledged")}))
+            .into_response();
     };
     let Some(subject) = hook_subject(&v["subject"]).or_else(|| hook_subject(&v["server"])) else {
-        return err(StatusCode::BAD_REQUEST, "missing \"subject\" (a server id or name)");
+        return err(
+            StatusCode::BAD_REQUEST,
+            "missing \"subject\" (a server id or name)",
+        );
     };
     let mut w = sh.lock();
     for site in Site::ALL {
         let s = w.site_mut(site);
-        let Some(srv) = s.servers.values_mut().find(|x| x.id == subject || x.name == subject) else { continue };
+        let Some(srv) = s
+            .servers
+            .values_mut()
+            .find(|x| x.id == subject || x.name == subject)
+        else {
+            continue;
+        };
         if srv.status != "ACTIVE" {
-            return err(StatusCode::CONFLICT, format!("server {} is {}, not ACTIVE", srv.name, srv.status));
+            return err(
+                StatusCode::CONFLICT,
+                format!("server {} is {}, not ACTIVE", srv.name, srv.status),
+            );
         }
         srv.quiesced = freeze;
         let what = if freeze { "frozen" } else { "thawed" };
-        return Json(json!({"ok": true, "output": format!("{} ({}) {what}", srv.name, site.name())})).into_response();
+        return Json(
+            json!({"ok": true, "output": format!("{} ({}) {what}", srv.name, site.name())}),
+        )
+        .into_response();
     }
-    err(StatusCode::NOT_FOUND, format!("no server {subject:?} at either site"))
+    err(
+        StatusCode::NOT_FOUND,
+        format!("no server {subject:?} at either site"),
+    )
 }
 
 /// `GET /_emulator/sites/{site}/quotas[?project=ID]`: the limits and usage
 /// of the topology's project (or `project`) at a site.
-pub async fn get_quotas(State(sh): State<Arc<Shared>>, Path(site): Path<String>, axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>) -> Response {
+pub async fn get_quotas(
+    State(sh): State<Arc<Shared>>,
+    Path(site): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Response {
     let site = match site_of(&site) {
         Ok(s) => s,
         Err(r) => return r,
     };
-    let project = q.get("project").cloned().unwrap_or_else(|| sh.topology.project_id());
+    let project = q
+        .get("project")
+        .cloned()
+        .unwrap_or_else(|| sh.topology.project_id());
     let w = sh.lock();
     Json(crate::quota::admin_view(w.site(site), &project)).into_response()
 }
@@ -300,20 +365,37 @@ pub async fn get_quotas(State(sh): State<Arc<Shared>>, Path(site): Path<String>,
 /// `PUT /_emulator/sites/{site}/quotas[?project=ID]` with `{"volumes": 5, …}`
 /// (any Cinder or Nova quota name): sets those limits; a bad name or value
 /// is a 400 and changes nothing.
-pub async fn put_quotas(State(sh): State<Arc<Shared>>, Path(site): Path<String>, axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>, body: Bytes) -> Response {
+pub async fn put_quotas(
+    State(sh): State<Arc<Shared>>,
+    Path(site): Path<String>,
+    axum::extract::Query(q): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+    body: Bytes,
+) -> Response {
     let site = match site_of(&site) {
         Ok(s) => s,
         Err(r) => return r,
     };
     let changes: serde_json::Map<String, Value> = match serde_json::from_slice(&body) {
         Ok(Value::Object(m)) => m,
-        _ => return err(StatusCode::BAD_REQUEST, "the body must be a JSON object of quota name → limit"),
+        _ => {
+            return err(
+                StatusCode::BAD_REQUEST,
+                "the body must be a JSON object of quota name → limit",
+            )
+        }
     };
-    let project = q.get("project").cloned().unwrap_or_else(|| sh.topology.project_id());
+    let project = q
+        .get("project")
+        .cloned()
+        .unwrap_or_else(|| sh.topology.project_id());
     let mut w = sh.lock();
     let s = w.site_mut(site);
     let mut quotas = crate::quota::quotas_of(s, &project);
-    let all: Vec<&str> = crate::quota::CINDER_KEYS.iter().chain(crate::quota::NOVA_KEYS.iter()).copied().collect();
+    let all: Vec<&str> = crate::quota::CINDER_KEYS
+        .iter()
+        .chain(crate::quota::NOVA_KEYS.iter())
+        .copied()
+        .collect();
     if let Err(e) = quotas.apply(&changes, &all) {
         return err(StatusCode::BAD_REQUEST, e);
     }
@@ -325,16 +407,31 @@ type QueryMap = axum::extract::Query<std::collections::BTreeMap<String, String>>
 
 /// The `site` (optional: both sites when absent) and `since` (default 0) of a
 /// request-log query; a bad or unknown parameter is a 400.
-fn log_query(q: &std::collections::BTreeMap<String, String>) -> Result<(Option<Site>, u64), Response> {
+fn log_query(
+    q: &std::collections::BTreeMap<String, String>,
+) -> Result<(Option<Site>, u64), Response> {
     if let Some(k) = q.keys().find(|k| !matches!(k.as_str(), "site" | "since")) {
-        return Err(err(StatusCode::BAD_REQUEST, format!("unknown parameter {k:?} (site, since)")));
+        return Err(err(
+            StatusCode::BAD_REQUEST,
+            format!("unknown parameter {k:?} (site, since)"),
+        ));
     }
     let site = match q.get("site") {
-        Some(s) => Some(Site::parse(s).ok_or_else(|| err(StatusCode::BAD_REQUEST, format!("unknown site {s:?} (site-a, site-b)")))?),
+        Some(s) => Some(Site::parse(s).ok_or_else(|| {
+            err(
+                StatusCode::BAD_REQUEST,
+                format!("unknown site {s:?} (site-a, site-b)"),
+            )
+        })?),
         None => None,
     };
     let since = match q.get("since") {
-        Some(n) => n.parse::<u64>().map_err(|_| err(StatusCode::BAD_REQUEST, format!("since must be a sequence number, not {n:?}")))?,
+        Some(n) => n.parse::<u64>().map_err(|_| {
+            err(
+                StatusCode::BAD_REQUEST,
+                format!("since must be a sequence number, not {n:?}"),
+            )
+        })?,
         None => 0,
     };
     Ok((site, since))
@@ -344,7 +441,10 @@ fn log_query(q: &std::collections::BTreeMap<String, String>) -> Result<(Option<S
 /// both) answered after sequence number `N`, oldest first, as
 /// `{"requests": [{seq, time_ms, site, method, path, status, action?}], "last_seq", "dropped"}`.
 /// Pass the answer's `last_seq` as `since` to read only what came after.
-pub async fn get_requests(State(sh): State<Arc<Shared>>, axum::extract::Query(q): QueryMap) -> Response {
+pub async fn get_requests(
+    State(sh): State<Arc<Shared>>,
+    axum::extract::Query(q): QueryMap,
+) -> Response {
     let (site, since) = match log_query(&q) {
         Ok(x) => x,
         Err(r) => return r,
@@ -354,12 +454,16 @@ pub async fn get_requests(State(sh): State<Arc<Shared>>, axum::extract::Query(q)
     let mut entries: Vec<_> = sites.iter().flat_map(|s| log.since(*s, since)).collect();
     entries.sort_by_key(|e| e.seq);
     let dropped: u64 = sites.iter().map(|s| log.dropped(*s)).sum();
-    Json(json!({"requests": entries, "last_seq": log.last_seq(), "dropped": dropped})).into_response()
+    Json(json!({"requests": entries, "last_seq": log.last_seq(), "dropped": dropped}))
+        .into_response()
 }
 
 /// `DELETE /_emulator/requests[?site=site-a]`: forget the logged requests
 /// (sequence numbers go on increasing).
-pub async fn delete_requests(State(sh): State<Arc<Shared>>, axum::extract::Query(q): QueryMap) -> Response {
+pub async fn delete_requests(
+    State(sh): State<Arc<Shared>>,
+    axum::extract::Query(q): QueryMap,
+) -> Response {
     if q.contains_key("since") {
         return err(StatusCode::BAD_REQUEST, "DELETE takes only site");
     }

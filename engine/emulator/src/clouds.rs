@@ -4,7 +4,9 @@
 use crate::topology::Topology;
 
 pub fn clouds_yaml(keystone_base: &str, topo: &Topology) -> String {
-    let Some(user) = topo.users.first() else { return "clouds: {}\n".into() };
+    let Some(user) = topo.users.first() else {
+        return "clouds: {}\n".into();
+    };
     let auth = format!(
         "    auth:\n      auth_url: {keystone_base}/v3\n      username: {u}\n      password: {p}\n      project_name: {proj}\n      user_domain_name: {d}\n      project_domain_name: {d}\n",
         u = user.name,
@@ -16,7 +18,9 @@ pub fn clouds_yaml(keystone_base: &str, topo: &Topology) -> String {
     let mut out = String::from("# Written by lifeboat-emulator. Use: export OS_CLIENT_CONFIG_FILE=<this file> OS_CLOUD=emulator-site-a\nclouds:\n");
     out.push_str(&format!("  emulator:\n{auth}{common}"));
     for site in ["site-a", "site-b"] {
-        out.push_str(&format!("  emulator-{site}:\n{auth}{common}    region_name: {site}\n"));
+        out.push_str(&format!(
+            "  emulator-{site}:\n{auth}{common}    region_name: {site}\n"
+        ));
     }
     if let Some(c) = user.app_credentials.first() {
         out.push_str(&format!(

@@ -54,7 +54,11 @@ impl Content {
                 _ => n += 1,
             }
         }
-        n + base.blocks.keys().filter(|i| !self.blocks.contains_key(i)).count()
+        n + base
+            .blocks
+            .keys()
+            .filter(|i| !self.blocks.contains_key(i))
+            .count()
     }
 
     /// Drop blocks beyond `size_gb` (for shrinking copies; a no-op normally).

@@ -13,7 +13,11 @@ use serde_json::json;
 #[derive(Debug, thiserror::Error)]
 pub enum EmulatorError {
     #[error("cannot bind {what} on {addr}: {source}")]
-    Bind { what: String, addr: String, source: std::io::Error },
+    Bind {
+        what: String,
+        addr: String,
+        source: std::io::Error,
+    },
     #[error("invalid topology: {0}")]
     Topology(String),
     #[error("io error: {0}")]
@@ -77,13 +81,23 @@ pub fn error(flavor: Flavor, status: StatusCode, message: impl Into<String>) -> 
                 title = title_for(status)
             );
             let mut r = (status, text).into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=UTF-8"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=UTF-8"),
+            );
             r
         }
         Flavor::Swift => {
-            let text = format!("<html><h1>{}</h1><p>{}</p></html>", title_for(status), message);
+            let text = format!(
+                "<html><h1>{}</h1><p>{}</p></html>",
+                title_for(status),
+                message
+            );
             let mut r = (status, text).into_response();
-            r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=UTF-8"));
+            r.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=UTF-8"),
+            );
             r
         }
     }

@@ -22,8 +22,13 @@ use crate::world::Site;
 pub enum Latency {
     #[default]
     None,
-    Fixed { ms: u64 },
-    Uniform { min_ms: u64, max_ms: u64 },
+    Fixed {
+        ms: u64,
+    },
+    Uniform {
+        min_ms: u64,
+        max_ms: u64,
+    },
 }
 
 impl Latency {
@@ -32,7 +37,11 @@ impl Latency {
             Latency::None => Duration::ZERO,
             Latency::Fixed { ms } => Duration::from_millis(*ms),
             Latency::Uniform { min_ms, max_ms } => {
-                let (lo, hi) = if min_ms <= max_ms { (*min_ms, *max_ms) } else { (*max_ms, *min_ms) };
+                let (lo, hi) = if min_ms <= max_ms {
+                    (*min_ms, *max_ms)
+                } else {
+                    (*max_ms, *min_ms)
+                };
                 Duration::from_millis(rng.gen_range(lo..=hi))
             }
         }
@@ -126,7 +135,10 @@ impl FaultProfile {
     }
     /// Every call takes exactly `ms` milliseconds more (benchmarks).
     pub fn fixed_latency(ms: u64) -> Self {
-        FaultProfile { latency: Latency::Fixed { ms }, ..Self::default() }
+        FaultProfile {
+            latency: Latency::Fixed { ms },
+            ..Self::default()
+        }
     }
     /// A profile from YAML (JSON is YAML too).
     pub fn from_yaml_str(s: &str) -> Result<Self, String> {
@@ -146,7 +158,10 @@ pub enum Injected {
     Reset,
     /// Carry the call out, then reset the connection instead of answering.
     LoseAnswer,
-    Limited { status: u16, retry_after_s: u64 },
+    Limited {
+        status: u16,
+        retry_after_s: u64,
+    },
 }
 
 /// Outcome of an asynchronous operation.
@@ -167,15 +182,25 @@ pub struct FaultState {
 
 impl Default for FaultState {
     fn default() -> Self {
-        FaultState { profile: FaultProfile::default(), windows: Vec::new(), rng: StdRng::from_entropy() }
+        FaultState {
+            profile: FaultProfile::default(),
+            windows: Vec::new(),
+            rng: StdRng::from_entropy(),
+        }
     }
 }
 
 fn matches(rule: &FaultRule, site: &str, service: &str, method: &str, path: &str) -> bool {
     rule.site.as_deref().is_none_or(|s| s == site)
         && rule.service.as_deref().is_none_or(|s| s == service)
-        && rule.method.as_deref().is_none_or(|m| m.eq_ignore_ascii_case(method))
-        && rule.path_contains.as_deref().is_none_or(|p| path.contains(p))
+        && rule
+            .method
+            .as_deref()
+            .is_none_or(|m| m.eq_ignore_ascii_case(method))
+        && rule
+            .path_contains
+            .as_deref()
+            .is_none_or(|p| path.contains(p))
 }
 
 impl FaultState {
@@ -189,7 +214,13 @@ impl FaultState {
     }
 
     /// Decide latency and fault for one call.
-    pub fn decide(&mut self, site: &str, service: &str, method: &str, path: &str) -> (Duration, Injected) {
+    pub fn decide(
+        &mut self,
+        site: &str,
+        service: &str,
+        method: &str,
+        path: &str,
+    ) -> (Duration, Injected) {
         if self.windows.len() != self.profile.rules.len() {
             self.windows = vec![(Instant::now(), 0); self.profile.rules.len()];
         }
@@ -197,7 +228,13 @@ impl FaultState {
         let mut injected = Injected::Pass;
         let rng = &mut self.rng;
         for (i, rule) in self.profile.rules.iter().enumerate() {
-            if rule.operation.is_some() && rule.error_rate == 0.0 && rule.reset_rate == 0.0 && rule.lost_answer_rate == 0.0 && rule.rate_limit.is_none() && rule.latency.is_none() {
+            if rule.operation.is_some()
+                && rule.error_rate == 0.0
+                && rule.reset_rate == 0.0
+                && rule.lost_answer_rate == 0.0
+                && rule.rate_limit.is_none()
+                && rule.latency.is_none()
+            {
                 continue;
             }
             if !matches(rule, site, service, method, path) {
@@ -217,7 +254,10 @@ impl FaultState {
                 }
                 *count += 1;
                 if *count > rl.max_requests {
-                    injected = Injected::Limited { status: rl.status, retry_after_s: rl.retry_after_s };
+                    injected = Injected::Limited {
+                        status: rl.status,
+                        retry_after_s: rl.retry_after_s,
+                    };
                     continue;
                 }
             }
@@ -270,13 +310,30 @@ mod tests {
             latency: Latency::None,
             rules: vec![FaultRule {
                 service: Some("compute".into()),
-                rate_limit: Some(RateLimit { max_requests: 2, per_seconds: 60.0, status: 429, retry_after_s: 3 }),
+                rate_limit: Some(RateLimit {
+                    max_requests: 2,
+                    per_seconds: 60.0,
+                    status: 429,
+                    retry_after_s: 3,
+                }),
                 ..Default::default()
             }],
         });
-        assert_eq!(st.decide("site-a", "compute", "GET", "/x").1, Injected::Pass);
-        assert_eq!(st.decide("site-a", "compute", "GET", "/x").1, Injected::Pass);
-        assert_eq!(st.decide("site-a", "compute", "GET", "/x").1, Injected::Limited { status: 429, retry_after_s: 3 });
+        assert_eq!(
+            st.decide("site-a", "compute", "GET", "/x").1,
+            Injected::Pass
+        );
+        assert_eq!(
+            st.decide("site-a", "compute", "GET", "/x").1,
+            Injected::Pass
+        );
+        assert_eq!(
+            st.decide("site-a", "compute", "GET", "/x").1,
+            Injected::Limited {
+                status: 429,
+                retry_after_s: 3
+            }
+        );
         assert_eq!(st.decide("site-a", "volume", "GET", "/x").1, Injected::Pass);
     }
 
@@ -290,7 +347,11 @@ mod tests {
             (0..200)
                 .map(|i| {
                     let (l, f) = st.decide("site-a", "volume", "POST", "/v3/p/volumes");
-                    let o = if i % 4 == 0 { Some(st.outcome(Site::A, "volume.create")) } else { None };
+                    let o = if i % 4 == 0 {
+                        Some(st.outcome(Site::A, "volume.create"))
+                    } else {
+                        None
+                    };
                     (l, f, o)
                 })
                 .collect::<Vec<_>>()
@@ -304,7 +365,10 @@ mod tests {
         assert!(da.iter().any(|(_, f, _)| *f == Injected::Reset));
         assert!(da.iter().any(|(_, f, _)| matches!(f, Injected::Error(503))));
         let mut c = FaultState::default();
-        c.set(FaultProfile { seed: Some(43), ..profile });
+        c.set(FaultProfile {
+            seed: Some(43),
+            ..profile
+        });
         assert_ne!(draw(&mut c), da, "another seed, other faults");
     }
 
@@ -314,6 +378,9 @@ mod tests {
         st.set(FaultProfile::from_yaml_str("latency: {kind: fixed, ms: 7}\nrules:\n- operation: backup.create\n  fail_rate: 1.0\n").expect("yaml"));
         assert_eq!(st.outcome(Site::A, "backup.create"), Outcome::Error);
         assert_eq!(st.outcome(Site::A, "volume.create"), Outcome::Ok);
-        assert_eq!(st.decide("site-a", "volume", "GET", "/").0, Duration::from_millis(7));
+        assert_eq!(
+            st.decide("site-a", "volume", "GET", "/").0,
+            Duration::from_millis(7)
+        );
     }
 }

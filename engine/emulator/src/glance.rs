@@ -17,7 +17,32 @@ pub fn versions(base: &str) -> Value {
     json!({"versions": [v("v2.16", "CURRENT"), v("v2.15", "SUPPORTED"), v("v2.9", "SUPPORTED"), v("v2.0", "SUPPORTED")]})
 }
 
-const CORE: &[&str] = &["id", "name", "status", "visibility", "protected", "os_hidden", "owner", "min_disk", "min_ram", "container_format", "disk_format", "tags", "size", "virtual_size", "checksum", "os_hash_algo", "os_hash_value", "created_at", "updated_at", "self", "file", "schema", "locations", "direct_url"];
+const CORE: &[&str] = &[
+    "id",
+    "name",
+    "status",
+    "visibility",
+    "protected",
+    "os_hidden",
+    "owner",
+    "min_disk",
+    "min_ram",
+    "container_format",
+    "disk_format",
+    "tags",
+    "size",
+    "virtual_size",
+    "checksum",
+    "os_hash_algo",
+    "os_hash_value",
+    "created_at",
+    "updated_at",
+    "self",
+    "file",
+    "schema",
+    "locations",
+    "direct_url",
+];
 
 pub fn view(img: &Image) -> Value {
     let mut o = json!({
@@ -65,8 +90,15 @@ pub async fn handle(ctx: &mut Ctx) -> Response {
         (Method::PATCH, ["images", id]) => patch(ctx, id),
         (Method::PUT, ["images", id, "file"]) => upload(ctx, id),
         (Method::GET, ["images", id, "file"]) => download(ctx, id),
-        (Method::GET, ["schemas", "image"]) => Ok(Json(json!({"name": "image", "properties": {}, "additionalProperties": {"type": "string"}})).into_response()),
-        (_, ["images", ..]) => Err(error(F::Glance, StatusCode::METHOD_NOT_ALLOWED, "The method is not allowed for this resource.")),
+        (Method::GET, ["schemas", "image"]) => Ok(Json(
+            json!({"name": "image", "properties": {}, "additionalProperties": {"type": "string"}}),
+        )
+        .into_response()),
+        (_, ["images", ..]) => Err(error(
+            F::Glance,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "The method is not allowed for this resource.",
+        )),
         _ => Err(not_found(F::Glance, "The resource could not be found.")),
     };
     match r {
@@ -89,7 +121,12 @@ fn list(ctx: &Ctx) -> Reply {
             Some(p) => {
                 imgs.drain(..=p);
             }
-            None => return Err(bad_request(F::Glance, format!("marker {m} could not be found."))),
+            None => {
+                return Err(bad_request(
+                    F::Glance,
+                    format!("marker {m} could not be found."),
+                ))
+            }
         }
     }
     let mut body = json!({"schema": "/v2/schemas/images", "first": "/v2/images"});
@@ -121,9 +158,26 @@ fn create(ctx: &Ctx) -> Reply {
     };
     let mut props = Map::new();
     for (k, v) in obj {
-        if ["id", "status", "self", "file", "schema", "size", "checksum", "created_at", "updated_at", "owner"].contains(&k.as_str()) {
+        if [
+            "id",
+            "status",
+            "self",
+            "file",
+            "schema",
+            "size",
+            "checksum",
+            "created_at",
+            "updated_at",
+            "owner",
+        ]
+        .contains(&k.as_str())
+        {
             if k != "id" {
-                return Err(error(F::Glance, StatusCode::FORBIDDEN, format!("Attribute '{k}' is read-only.")));
+                return Err(error(
+                    F::Glance,
+                    StatusCode::FORBIDDEN,
+                    format!("Attribute '{k}' is read-only."),
+                ));
             }
             continue;
         }
@@ -131,18 +185,42 @@ fn create(ctx: &Ctx) -> Reply {
             props.insert(k.clone(), v.clone());
         }
     }
-    let id = obj.get("id").and_then(|i| i.as_str()).map(str::to_string).unwrap_or_else(new_id);
+    let id = obj
+        .get("id")
+        .and_then(|i| i.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(new_id);
     let mut w = ctx.shared.lock();
     if w.site(ctx.site).images.contains_key(&id) {
-        return Err(error(F::Glance, StatusCode::CONFLICT, format!("Image with identifier {id} already exists!")));
+        return Err(error(
+            F::Glance,
+            StatusCode::CONFLICT,
+            format!("Image with identifier {id} already exists!"),
+        ));
     }
     let seq = w.next_seq();
     let now = now_z();
-    let img = Image { id: id.clone(), name: obj.get("name").and_then(|n| n.as_str()).unwrap_or("").into(), seq, status: "queued".into(), properties: props, created_at: now.clone(), updated_at: now, owner: ctx.token.project_id.clone(), size: None, checksum: None };
+    let img = Image {
+        id: id.clone(),
+        name: obj
+            .get("name")
+            .and_then(|n| n.as_str())
+            .unwrap_or("")
+            .into(),
+        seq,
+        status: "queued".into(),
+        properties: props,
+        created_at: now.clone(),
+        updated_at: now,
+        owner: ctx.token.project_id.clone(),
+        size: None,
+        checksum: None,
+    };
     let v = view(&img);
     w.site_mut(ctx.site).images.insert(id.clone(), img);
     let mut r = (StatusCode::CREATED, Json(v)).into_response();
-    if let Ok(h) = axum::http::HeaderValue::from_str(&format!("{}/image/v2/images/{id}", ctx.base)) {
+    if let Ok(h) = axum::http::HeaderValue::from_str(&format!("{}/image/v2/images/{id}", ctx.base))
+    {
         r.headers_mut().insert("location", h);
     }
     Ok(r)
@@ -150,14 +228,29 @@ fn create(ctx: &Ctx) -> Reply {
 
 fn upload(ctx: &Ctx, id: &str) -> Reply {
     let mut w = ctx.shared.lock();
-    let img = w.site_mut(ctx.site).images.get_mut(id).ok_or_else(|| nf(id))?;
+    let img = w
+        .site_mut(ctx.site)
+        .images
+        .get_mut(id)
+        .ok_or_else(|| nf(id))?;
     if img.status != "queued" {
-        return Err(error(F::Glance, StatusCode::CONFLICT, format!("Image status transition from {} to saving is not allowed", img.status)));
+        return Err(error(
+            F::Glance,
+            StatusCode::CONFLICT,
+            format!(
+                "Image status transition from {} to saving is not allowed",
+                img.status
+            ),
+        ));
     }
     img.size = Some(ctx.body.len() as u64);
     img.checksum = Some(crate::swift::md5_hex(&ctx.body));
-    img.properties.insert("os_hash_value".into(), json!(hex::encode(Sha512::digest(&ctx.body))));
-    img.properties.insert("emulator:data".into(), json!(hex::encode(&ctx.body)));
+    img.properties.insert(
+        "os_hash_value".into(),
+        json!(hex::encode(Sha512::digest(&ctx.body))),
+    );
+    img.properties
+        .insert("emulator:data".into(), json!(hex::encode(&ctx.body)));
     img.status = "active".into();
     img.updated_at = now_z();
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -166,7 +259,11 @@ fn upload(ctx: &Ctx, id: &str) -> Reply {
 fn download(ctx: &Ctx, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let img = w.site(ctx.site).images.get(id).ok_or_else(|| nf(id))?;
-    let data = img.properties.get("emulator:data").and_then(|d| d.as_str()).and_then(|d| hex::decode(d).ok());
+    let data = img
+        .properties
+        .get("emulator:data")
+        .and_then(|d| d.as_str())
+        .and_then(|d| hex::decode(d).ok());
     match data {
         Some(d) => Ok((StatusCode::OK, d).into_response()),
         None => Ok(StatusCode::NO_CONTENT.into_response()),
@@ -176,20 +273,42 @@ fn download(ctx: &Ctx, id: &str) -> Reply {
 /// `PATCH /v2/images/{id}` (`application/openstack-images-v2.1-json-patch`):
 /// add/replace/remove of `name` and custom properties.
 fn patch(ctx: &Ctx, id: &str) -> Reply {
-    let ops: Value = serde_json::from_slice(&ctx.body).map_err(|e| bad_request(F::Glance, format!("Malformed JSON patch: {e}")))?;
+    let ops: Value = serde_json::from_slice(&ctx.body)
+        .map_err(|e| bad_request(F::Glance, format!("Malformed JSON patch: {e}")))?;
     let Some(ops) = ops.as_array() else {
-        return Err(bad_request(F::Glance, "A JSON patch must be a list of operations"));
+        return Err(bad_request(
+            F::Glance,
+            "A JSON patch must be a list of operations",
+        ));
     };
     let mut w = ctx.shared.lock();
-    let img = w.site_mut(ctx.site).images.get_mut(id).ok_or_else(|| nf(id))?;
+    let img = w
+        .site_mut(ctx.site)
+        .images
+        .get_mut(id)
+        .ok_or_else(|| nf(id))?;
     let mut next = img.clone();
     for op in ops {
         let (Some(kind), Some(path)) = (op["op"].as_str(), op["path"].as_str()) else {
-            return Err(bad_request(F::Glance, "Each operation needs \"op\" and \"path\""));
+            return Err(bad_request(
+                F::Glance,
+                "Each operation needs \"op\" and \"path\"",
+            ));
         };
-        let key = path.trim_start_matches('/').replace("~1", "/").replace("~0", "~");
-        if CORE.contains(&key.as_str()) && key != "name" && key != "container_format" && key != "disk_format" {
-            return Err(error(F::Glance, StatusCode::FORBIDDEN, format!("Attribute '{key}' is read-only.")));
+        let key = path
+            .trim_start_matches('/')
+            .replace("~1", "/")
+            .replace("~0", "~");
+        if CORE.contains(&key.as_str())
+            && key != "name"
+            && key != "container_format"
+            && key != "disk_format"
+        {
+            return Err(error(
+                F::Glance,
+                StatusCode::FORBIDDEN,
+                format!("Attribute '{key}' is read-only."),
+            ));
         }
         match kind {
             "add" | "replace" => {
@@ -201,10 +320,19 @@ fn patch(ctx: &Ctx, id: &str) -> Reply {
             }
             "remove" => {
                 if next.properties.remove(&key).is_none() {
-                    return Err(error(F::Glance, StatusCode::CONFLICT, format!("Property {key} does not exist.")));
+                    return Err(error(
+                        F::Glance,
+                        StatusCode::CONFLICT,
+                        format!("Property {key} does not exist."),
+                    ));
                 }
             }
-            other => return Err(bad_request(F::Glance, format!("Unsupported patch operation {other}"))),
+            other => {
+                return Err(bad_request(
+                    F::Glance,
+                    format!("Unsupported patch operation {other}"),
+                ))
+            }
         }
     }
     next.updated_at = now_z();
@@ -216,7 +344,11 @@ fn delete(ctx: &Ctx, id: &str) -> Reply {
     let mut w = ctx.shared.lock();
     let img = w.site(ctx.site).images.get(id).ok_or_else(|| nf(id))?;
     if img.properties.get("protected").and_then(|p| p.as_bool()) == Some(true) {
-        return Err(error(F::Glance, StatusCode::FORBIDDEN, format!("Image {id} is protected and cannot be deleted.")));
+        return Err(error(
+            F::Glance,
+            StatusCode::FORBIDDEN,
+            format!("Image {id} is protected and cannot be deleted."),
+        ));
     }
     w.site_mut(ctx.site).images.remove(id);
     Ok(StatusCode::NO_CONTENT.into_response())

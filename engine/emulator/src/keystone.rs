@@ -61,7 +61,10 @@ fn ks_err(status: StatusCode, msg: &str) -> Response {
 }
 
 fn unauthorized() -> Response {
-    ks_err(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.")
+    ks_err(
+        StatusCode::UNAUTHORIZED,
+        "The request you have made requires authentication.",
+    )
 }
 
 fn fmt_time(t: &DateTime<Utc>) -> String {
@@ -90,13 +93,16 @@ pub async fn version(State(sh): State<Arc<Shared>>) -> Response {
 /// The catalogue: identity, and per site compute, volumev3, block-storage, image, object-store.
 pub fn catalog(sh: &Shared, project_id: &str) -> Value {
     let mut services = Vec::new();
-    let endpoint = |site: &str, url: String, iface: &str, seed: &str| {
-        json!({"id": stable_hex(&format!("ep:{seed}:{site}:{iface}")), "interface": iface, "region": site, "region_id": site, "url": url})
-    };
+    let endpoint = |site: &str, url: String, iface: &str, seed: &str| json!({"id": stable_hex(&format!("ep:{seed}:{site}:{iface}")), "interface": iface, "region": site, "region_id": site, "url": url});
     let mut ident = Vec::new();
     for site in Site::ALL {
         for iface in ["public", "internal", "admin"] {
-            ident.push(endpoint(site.name(), format!("{}/v3", sh.keystone_base), iface, "identity"));
+            ident.push(endpoint(
+                site.name(),
+                format!("{}/v3", sh.keystone_base),
+                iface,
+                "identity",
+            ));
         }
     }
     services.push(json!({"id": stable_hex("svc:identity"), "name": "keystone", "type": "identity", "endpoints": ident}));
@@ -105,15 +111,24 @@ pub fn catalog(sh: &Shared, project_id: &str) -> Value {
     let kinds: [(&str, &str, UrlOf); 5] = [
         ("compute", "nova", |b, _| format!("{b}/compute/v2.1")),
         ("volumev3", "cinderv3", |b, p| format!("{b}/volume/v3/{p}")),
-        ("block-storage", "cinder", |b, p| format!("{b}/volume/v3/{p}")),
+        ("block-storage", "cinder", |b, p| {
+            format!("{b}/volume/v3/{p}")
+        }),
         ("image", "glance", |b, _| format!("{b}/image")),
-        ("object-store", "swift", |b, p| format!("{b}/object/v1/AUTH_{p}")),
+        ("object-store", "swift", |b, p| {
+            format!("{b}/object/v1/AUTH_{p}")
+        }),
     ];
     for (ty, name, url) in kinds {
         let mut eps = Vec::new();
         for site in Site::ALL {
             for iface in ["public", "internal"] {
-                eps.push(endpoint(site.name(), url(sh.site_base(site), project_id), iface, ty));
+                eps.push(endpoint(
+                    site.name(),
+                    url(sh.site_base(site), project_id),
+                    iface,
+                    ty,
+                ));
             }
         }
         services.push(json!({"id": stable_hex(&format!("svc:{ty}")), "name": name, "type": ty, "endpoints": eps}));
@@ -152,22 +167,43 @@ fn token_body(sh: &Shared, t: &Token, with_catalog: bool) -> Value {
 /// Retry-After. Keystone's listener cannot reset a connection, so a reset
 /// answers 502 and a lost answer issues the token and answers 504, as the
 /// proxy in front of a real Keystone would.
-pub async fn issue(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery, body: Bytes) -> Response {
+pub async fn issue(
+    State(sh): State<Arc<Shared>>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
     use crate::faults::Injected;
-    let (latency, injected) = sh.fault_state().decide("keystone", "identity", "POST", "/v3/auth/tokens");
+    let (latency, injected) =
+        sh.fault_state()
+            .decide("keystone", "identity", "POST", "/v3/auth/tokens");
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
     match injected {
         Injected::Pass => issue_token(sh, query, body).await,
-        Injected::Error(code) => ks_err(StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE), "Injected fault: the service is temporarily unavailable."),
-        Injected::Reset => ks_err(StatusCode::BAD_GATEWAY, "Injected fault: the connection to Keystone was reset."),
+        Injected::Error(code) => ks_err(
+            StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE),
+            "Injected fault: the service is temporarily unavailable.",
+        ),
+        Injected::Reset => ks_err(
+            StatusCode::BAD_GATEWAY,
+            "Injected fault: the connection to Keystone was reset.",
+        ),
         Injected::LoseAnswer => {
             let _ = issue_token(sh, query, body).await;
-            ks_err(StatusCode::GATEWAY_TIMEOUT, "Injected fault: Keystone's answer was lost.")
+            ks_err(
+                StatusCode::GATEWAY_TIMEOUT,
+                "Injected fault: Keystone's answer was lost.",
+            )
         }
-        Injected::Limited { status, retry_after_s } => {
-            let mut r = ks_err(StatusCode::from_u16(status).unwrap_or(StatusCode::TOO_MANY_REQUESTS), "This request was rate-limited.");
+        Injected::Limited {
+            status,
+            retry_after_s,
+        } => {
+            let mut r = ks_err(
+                StatusCode::from_u16(status).unwrap_or(StatusCode::TOO_MANY_REQUESTS),
+                "This request was rate-limited.",
+            );
             if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
                 r.headers_mut().insert("retry-after", v);
             }
@@ -178,11 +214,17 @@ pub async fn issue(State(sh): State<Arc<Shared>>, RawQuery(query): RawQuery, bod
 
 async fn issue_token(sh: Arc<Shared>, query: Option<String>, body: Bytes) -> Response {
     let Ok(req) = serde_json::from_slice::<Value>(&body) else {
-        return ks_err(StatusCode::BAD_REQUEST, "Malformed request body: expected JSON.");
+        return ks_err(
+            StatusCode::BAD_REQUEST,
+            "Malformed request body: expected JSON.",
+        );
     };
     let ident = &req["auth"]["identity"];
     let Some(methods) = ident["methods"].as_array() else {
-        return ks_err(StatusCode::BAD_REQUEST, "'identity' / 'methods' is a required property");
+        return ks_err(
+            StatusCode::BAD_REQUEST,
+            "'identity' / 'methods' is a required property",
+        );
     };
     let method = methods.first().and_then(|m| m.as_str()).unwrap_or("");
     let topo = &sh.topology;
@@ -201,7 +243,9 @@ async fn issue_token(sh: Arc<Shared>, query: Option<String>, body: Bytes) -> Res
                     return unauthorized();
                 }
             }
-            let user = topo.users.iter().find(|x| Some(x.name.as_str()) == name || Some(topo.user_id(&x.name).as_str()) == id);
+            let user = topo.users.iter().find(|x| {
+                Some(x.name.as_str()) == name || Some(topo.user_id(&x.name).as_str()) == id
+            });
             match user {
                 Some(x) if x.password == pw => (x.name.clone(), None),
                 _ => return unauthorized(),
@@ -236,23 +280,35 @@ async fn issue_token(sh: Arc<Shared>, query: Option<String>, body: Bytes) -> Res
             }
         }
         other => {
-            return ks_err(StatusCode::UNAUTHORIZED, &format!("Attempted to authenticate with an unsupported method: {other}"));
+            return ks_err(
+                StatusCode::UNAUTHORIZED,
+                &format!("Attempted to authenticate with an unsupported method: {other}"),
+            );
         }
     };
     // Scope: the topology has one project; a named scope must match it.
     let scope = &req["auth"]["scope"]["project"];
     if let Some(p) = scope["name"].as_str() {
         if p != topo.project {
-            return ks_err(StatusCode::UNAUTHORIZED, &format!("The request you have made requires authentication. (project {p} not found)"));
+            return ks_err(
+                StatusCode::UNAUTHORIZED,
+                &format!(
+                    "The request you have made requires authentication. (project {p} not found)"
+                ),
+            );
         }
     }
     if let Some(p) = scope["id"].as_str() {
         if p != topo.project_id() {
-            return ks_err(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.");
+            return ks_err(
+                StatusCode::UNAUTHORIZED,
+                "The request you have made requires authentication.",
+            );
         }
     }
     let now = Utc::now();
-    let ttl = chrono::Duration::from_std(sh.timing().token_ttl).unwrap_or(chrono::Duration::hours(1));
+    let ttl =
+        chrono::Duration::from_std(sh.timing().token_ttl).unwrap_or(chrono::Duration::hours(1));
     let token = Token {
         id: format!("gAAAAA{}", uuid::Uuid::new_v4().simple()),
         user_id: topo.user_id(&user_name),
@@ -261,7 +317,9 @@ async fn issue_token(sh: Arc<Shared>, query: Option<String>, body: Bytes) -> Res
         project_name: topo.project.clone(),
         methods: vec![method.to_string()],
         issued_at: now,
-        expires_at: now.checked_add_signed(ttl).unwrap_or(DateTime::<Utc>::MAX_UTC),
+        expires_at: now
+            .checked_add_signed(ttl)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
         audit_id: uuid::Uuid::new_v4().simple().to_string()[..22].to_string(),
         app_cred,
     };
@@ -282,7 +340,10 @@ async fn issue_token(sh: Arc<Shared>, query: Option<String>, body: Bytes) -> Res
 
 /// `?nocatalog` (any value) asks for a token body without the catalogue.
 fn nocatalog(query: &Option<String>) -> bool {
-    query.as_deref().is_some_and(|q| q.split('&').any(|p| p == "nocatalog" || p.starts_with("nocatalog=")))
+    query.as_deref().is_some_and(|q| {
+        q.split('&')
+            .any(|p| p == "nocatalog" || p.starts_with("nocatalog="))
+    })
 }
 
 pub(crate) fn sh_tokens(sh: &Shared) -> std::sync::MutexGuard<'_, Tokens> {
@@ -298,15 +359,26 @@ fn caller(sh: &Shared, headers: &HeaderMap) -> Option<Token> {
 }
 
 /// `GET|HEAD /v3/auth/tokens`: validate `X-Subject-Token`.
-pub async fn validate(State(sh): State<Arc<Shared>>, method: axum::http::Method, RawQuery(query): RawQuery, headers: HeaderMap) -> Response {
+pub async fn validate(
+    State(sh): State<Arc<Shared>>,
+    method: axum::http::Method,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Response {
     if caller(&sh, &headers).is_none() {
         return unauthorized();
     }
     let Some(subject) = headers.get("x-subject-token").and_then(|v| v.to_str().ok()) else {
-        return ks_err(StatusCode::UNAUTHORIZED, "The request you have made requires authentication.");
+        return ks_err(
+            StatusCode::UNAUTHORIZED,
+            "The request you have made requires authentication.",
+        );
     };
     let Some(t) = sh_tokens(&sh).valid(subject) else {
-        return ks_err(StatusCode::NOT_FOUND, &format!("Could not find token: {subject}."));
+        return ks_err(
+            StatusCode::NOT_FOUND,
+            &format!("Could not find token: {subject}."),
+        );
     };
     let mut r = if method == axum::http::Method::HEAD {
         StatusCode::OK.into_response()
@@ -324,16 +396,25 @@ pub async fn revoke(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Respon
     if caller(&sh, &headers).is_none() {
         return unauthorized();
     }
-    let subject = headers.get("x-subject-token").and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    let subject = headers
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
     if sh_tokens(&sh).by_id.remove(&subject).is_none() {
-        return ks_err(StatusCode::NOT_FOUND, &format!("Could not find token: {subject}."));
+        return ks_err(
+            StatusCode::NOT_FOUND,
+            &format!("Could not find token: {subject}."),
+        );
     }
     StatusCode::NO_CONTENT.into_response()
 }
 
 /// `GET /v3/auth/catalog`.
 pub async fn get_catalog(State(sh): State<Arc<Shared>>, headers: HeaderMap) -> Response {
-    let Some(t) = caller(&sh, &headers) else { return unauthorized() };
+    let Some(t) = caller(&sh, &headers) else {
+        return unauthorized();
+    };
     Json(json!({"catalog": catalog(&sh, &t.project_id), "links": {"self": format!("{}/v3/auth/catalog", sh.keystone_base), "previous": null, "next": null}})).into_response()
 }
 

@@ -91,22 +91,35 @@ impl Emulator {
                 })
                 .await;
         }));
-        for (site, listener, addr) in [(Site::A, a_listener, a_addr), (Site::B, b_listener, b_addr)] {
+        for (site, listener, addr) in [(Site::A, a_listener, a_addr), (Site::B, b_listener, b_addr)]
+        {
             let router = Router::new()
                 .fallback(routing::entry)
-                .with_state(SiteState { shared: shared.clone(), site });
+                .with_state(SiteState {
+                    shared: shared.clone(),
+                    site,
+                });
             let listener = server::site_listener(listener, addr, &shared.switches[site.index()]);
             let mut rx = stop_rx.clone();
             tasks.push(tokio::spawn(async move {
-                let _ = axum::serve(listener, router.into_make_service_with_connect_info::<server::ConnMeta>())
-                    .with_graceful_shutdown(async move {
-                        let _ = rx.wait_for(|s| *s).await;
-                    })
-                    .await;
+                let _ = axum::serve(
+                    listener,
+                    router.into_make_service_with_connect_info::<server::ConnMeta>(),
+                )
+                .with_graceful_shutdown(async move {
+                    let _ = rx.wait_for(|s| *s).await;
+                })
+                .await;
             }));
         }
         tasks.push(tokio::spawn(workload::run(shared.clone(), stop_rx)));
-        Ok(EmulatorHandle { shared, keystone_addr: ks_addr, site_addrs: [a_addr, b_addr], stop: stop_tx, tasks })
+        Ok(EmulatorHandle {
+            shared,
+            keystone_addr: ks_addr,
+            site_addrs: [a_addr, b_addr],
+            stop: stop_tx,
+            tasks,
+        })
     }
 }
 
@@ -115,7 +128,13 @@ fn keystone_router(shared: Arc<Shared>) -> Router {
         .route("/", get(keystone::versions))
         .route("/v3", get(keystone::version))
         .route("/v3/", get(keystone::version))
-        .route("/v3/auth/tokens", post(keystone::issue).get(keystone::validate).head(keystone::validate).delete(keystone::revoke))
+        .route(
+            "/v3/auth/tokens",
+            post(keystone::issue)
+                .get(keystone::validate)
+                .head(keystone::validate)
+                .delete(keystone::revoke),
+        )
         .route("/v3/auth/catalog", get(keystone::get_catalog))
         .route("/v3/auth/projects", get(keystone::projects))
         .route("/v3/users/{id}/projects", get(keystone::projects))
@@ -124,15 +143,32 @@ fn keystone_router(shared: Arc<Shared>) -> Router {
         .route("/_emulator/sites/{site}/down", post(admin::site_down))
         .route("/_emulator/sites/{site}/up", post(admin::site_up))
         .route("/_emulator/sites/{site}/replicas", get(admin::replicas))
-        .route("/_emulator/sites/{site}/quotas", get(admin::get_quotas).put(admin::put_quotas))
-        .route("/_emulator/sites/{site}/{kind}/{id}/checksum", get(admin::checksum))
-        .route("/_emulator/faults", get(admin::get_faults).put(admin::put_faults).delete(admin::delete_faults))
+        .route(
+            "/_emulator/sites/{site}/quotas",
+            get(admin::get_quotas).put(admin::put_quotas),
+        )
+        .route(
+            "/_emulator/sites/{site}/{kind}/{id}/checksum",
+            get(admin::checksum),
+        )
+        .route(
+            "/_emulator/faults",
+            get(admin::get_faults)
+                .put(admin::put_faults)
+                .delete(admin::delete_faults),
+        )
         .route("/_emulator/invariant", post(admin::invariant))
-        .route("/_emulator/timing", get(admin::get_timing).put(admin::put_timing))
+        .route(
+            "/_emulator/timing",
+            get(admin::get_timing).put(admin::put_timing),
+        )
         .route("/_emulator/tokens/expire", post(admin::expire_tokens))
         .route("/_emulator/clouds.yaml", get(admin::clouds))
         .route("/_emulator/vnfm/hook", post(admin::vnfm_hook))
-        .route("/_emulator/requests", get(admin::get_requests).delete(admin::delete_requests))
+        .route(
+            "/_emulator/requests",
+            get(admin::get_requests).delete(admin::delete_requests),
+        )
         .fallback(keystone::not_found)
         .with_state(shared)
 }
@@ -209,12 +245,19 @@ impl EmulatorHandle {
     /// Set quota limits of the topology's project at `site` (`("volumes", 5)`,
     /// any Cinder or Nova quota name, -1 = unlimited). A bad pair changes nothing.
     pub fn set_quotas(&self, site: Site, limits: &[(&str, i64)]) -> Result<(), EmulatorError> {
-        let changes: serde_json::Map<String, serde_json::Value> = limits.iter().map(|(k, v)| (k.to_string(), serde_json::json!(v))).collect();
+        let changes: serde_json::Map<String, serde_json::Value> = limits
+            .iter()
+            .map(|(k, v)| (k.to_string(), serde_json::json!(v)))
+            .collect();
         let project = self.shared.topology.project_id();
         let mut w = self.shared.lock();
         let s = w.site_mut(site);
         let mut q = quota::quotas_of(s, &project);
-        let all: Vec<&str> = quota::CINDER_KEYS.iter().chain(quota::NOVA_KEYS.iter()).copied().collect();
+        let all: Vec<&str> = quota::CINDER_KEYS
+            .iter()
+            .chain(quota::NOVA_KEYS.iter())
+            .copied()
+            .collect();
         q.apply(&changes, &all).map_err(EmulatorError::Admin)?;
         s.quotas.insert(project, q);
         Ok(())
@@ -233,7 +276,9 @@ impl EmulatorHandle {
         let w = self.shared.lock();
         let items: Vec<_> = volume_ids
             .iter()
-            .filter_map(|id| admin::content_of(&w, site, "volumes", id).map(|c| (id.to_string(), c)))
+            .filter_map(|id| {
+                admin::content_of(&w, site, "volumes", id).map(|c| (id.to_string(), c))
+            })
             .collect();
         if items.len() != volume_ids.len() {
             return (false, "some volumes do not exist".into());
@@ -263,19 +308,30 @@ pub struct ServeOptions {
 
 impl Default for ServeOptions {
     fn default() -> Self {
-        ServeOptions { config: EmulatorConfig::default().fixed_ports(), clouds_yaml_path: PathBuf::from("clouds.yaml") }
+        ServeOptions {
+            config: EmulatorConfig::default().fixed_ports(),
+            clouds_yaml_path: PathBuf::from("clouds.yaml"),
+        }
     }
 }
 
 /// Run the emulator until Ctrl-C (blocking; builds its own runtime).
 /// Writes clouds.yaml and prints how to use it.
 pub fn serve(opts: ServeOptions) -> Result<(), EmulatorError> {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async move {
         let h = Emulator::start(opts.config).await?;
         h.write_clouds_yaml(&opts.clouds_yaml_path)?;
-        let path = std::fs::canonicalize(&opts.clouds_yaml_path).unwrap_or(opts.clouds_yaml_path.clone());
-        println!("lifeboat emulator: keystone {} · site-a {} · site-b {}", h.keystone_url(), h.site_url(Site::A), h.site_url(Site::B));
+        let path =
+            std::fs::canonicalize(&opts.clouds_yaml_path).unwrap_or(opts.clouds_yaml_path.clone());
+        println!(
+            "lifeboat emulator: keystone {} · site-a {} · site-b {}",
+            h.keystone_url(),
+            h.site_url(Site::A),
+            h.site_url(Site::B)
+        );
         println!("admin: {}/_emulator/status", h.admin_url());
         println!("export OS_CLIENT_CONFIG_FILE={}", path.display());
         println!("export OS_CLOUD=emulator-site-a   # or emulator-site-b, emulator");
@@ -288,12 +344,18 @@ pub fn serve(opts: ServeOptions) -> Result<(), EmulatorError> {
 
 /// A minimal HTTP/1.1 call to the admin endpoints (for `lifeboat emulator down|up`):
 /// returns (status, body).
-pub fn admin_request(admin_base: &str, method: &str, path: &str, body: Option<&str>) -> Result<(u16, String), EmulatorError> {
+pub fn admin_request(
+    admin_base: &str,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(u16, String), EmulatorError> {
     use std::io::{Read, Write};
     let u = url::Url::parse(admin_base).map_err(|e| EmulatorError::Admin(e.to_string()))?;
     let host = u.host_str().unwrap_or("127.0.0.1").to_string();
     let port = u.port_or_known_default().unwrap_or(80);
-    let mut s = std::net::TcpStream::connect((host.as_str(), port)).map_err(|e| EmulatorError::Admin(format!("{admin_base}: {e}")))?;
+    let mut s = std::net::TcpStream::connect((host.as_str(), port))
+        .map_err(|e| EmulatorError::Admin(format!("{admin_base}: {e}")))?;
     let body = body.unwrap_or("");
     let req = format!(
         "{method} {path} HTTP/1.1\r\nHost: {host}:{port}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -302,7 +364,14 @@ pub fn admin_request(admin_base: &str, method: &str, path: &str, body: Option<&s
     s.write_all(req.as_bytes())?;
     let mut out = String::new();
     s.read_to_string(&mut out)?;
-    let status = out.split_whitespace().nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| EmulatorError::Admin("malformed answer".into()))?;
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let status = out
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .ok_or_else(|| EmulatorError::Admin("malformed answer".into()))?;
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     Ok((status, body))
 }

@@ -80,7 +80,9 @@ pub fn negotiate(headers: &HeaderMap, flavor: Flavor) -> Result<Mv, Response> {
         return Err(error(
             flavor,
             StatusCode::NOT_ACCEPTABLE,
-            format!("Version {mv} is not supported by the API. Minimum is {min} and maximum is {max}."),
+            format!(
+                "Version {mv} is not supported by the API. Minimum is {min} and maximum is {max}."
+            ),
         ));
     }
     Ok(mv)
@@ -123,15 +125,27 @@ mod tests {
     fn negotiates_headers() {
         let mut h = HeaderMap::new();
         assert_eq!(negotiate(&h, Flavor::Nova).ok(), Some(NOVA_MIN));
-        h.insert("openstack-api-version", HeaderValue::from_static("compute 2.47"));
+        h.insert(
+            "openstack-api-version",
+            HeaderValue::from_static("compute 2.47"),
+        );
         assert_eq!(negotiate(&h, Flavor::Nova).ok(), Some(Mv(2, 47)));
-        h.insert("openstack-api-version", HeaderValue::from_static("compute 2.200"));
+        h.insert(
+            "openstack-api-version",
+            HeaderValue::from_static("compute 2.200"),
+        );
         assert!(negotiate(&h, Flavor::Nova).is_err());
         let mut h = HeaderMap::new();
-        h.insert("x-openstack-nova-api-version", HeaderValue::from_static("2.26"));
+        h.insert(
+            "x-openstack-nova-api-version",
+            HeaderValue::from_static("2.26"),
+        );
         assert_eq!(negotiate(&h, Flavor::Nova).ok(), Some(Mv(2, 26)));
         let mut h = HeaderMap::new();
-        h.insert("openstack-api-version", HeaderValue::from_static("volume latest"));
+        h.insert(
+            "openstack-api-version",
+            HeaderValue::from_static("volume latest"),
+        );
         assert_eq!(negotiate(&h, Flavor::Cinder).ok(), Some(CINDER_MAX));
     }
 }

@@ -266,20 +266,37 @@ pub fn check_volume(s: &SiteState, project: &str, size: u64) -> Result<(), Respo
         return Err(gigabytes_over(&q, &u, size));
     }
     if exceeds(q.volumes, u.volumes, 1) {
-        return Err(cinder_over("VolumeLimitExceeded", format!("Maximum number of volumes allowed ({}) exceeded for quota 'volumes'.", q.volumes)));
+        return Err(cinder_over(
+            "VolumeLimitExceeded",
+            format!(
+                "Maximum number of volumes allowed ({}) exceeded for quota 'volumes'.",
+                q.volumes
+            ),
+        ));
     }
     Ok(())
 }
 
 fn per_volume(q: &Quotas, size: u64) -> Result<(), Response> {
     if q.per_volume_gigabytes >= 0 && size > q.per_volume_gigabytes as u64 {
-        return Err(cinder_over("VolumeSizeExceedsLimit", format!("Requested volume size {size}G is larger than maximum allowed limit {}G.", q.per_volume_gigabytes)));
+        return Err(cinder_over(
+            "VolumeSizeExceedsLimit",
+            format!(
+                "Requested volume size {size}G is larger than maximum allowed limit {}G.",
+                q.per_volume_gigabytes
+            ),
+        ));
     }
     Ok(())
 }
 
 /// Extending a volume to `new_size` GB (`delta` more).
-pub fn check_extend(s: &SiteState, project: &str, new_size: u64, delta: u64) -> Result<(), Response> {
+pub fn check_extend(
+    s: &SiteState,
+    project: &str,
+    new_size: u64,
+    delta: u64,
+) -> Result<(), Response> {
     let q = quotas_of(s, project);
     per_volume(&q, new_size)?;
     let u = usage(s, project);
@@ -298,14 +315,25 @@ fn gigabytes_over(q: &Quotas, u: &Usage, size: u64) -> Response {
 
 /// `count` new snapshots of `gigabytes` GB in all (one, or a group
 /// snapshot's); `gigabytes` before `snapshots`, as Cinder's sorted overs.
-pub fn check_snapshots(s: &SiteState, project: &str, count: u64, gigabytes: u64) -> Result<(), Response> {
+pub fn check_snapshots(
+    s: &SiteState,
+    project: &str,
+    count: u64,
+    gigabytes: u64,
+) -> Result<(), Response> {
     let q = quotas_of(s, project);
     let u = usage(s, project);
     if exceeds(q.gigabytes, u.gigabytes, gigabytes) {
         return Err(gigabytes_over(&q, &u, gigabytes));
     }
     if exceeds(q.snapshots, u.snapshots, count) {
-        return Err(cinder_over("SnapshotLimitExceeded", format!("Maximum number of snapshots allowed ({}) exceeded", q.snapshots)));
+        return Err(cinder_over(
+            "SnapshotLimitExceeded",
+            format!(
+                "Maximum number of snapshots allowed ({}) exceeded",
+                q.snapshots
+            ),
+        ));
     }
     Ok(())
 }
@@ -322,7 +350,10 @@ pub fn check_backup(s: &SiteState, project: &str, size: u64) -> Result<(), Respo
         ));
     }
     if exceeds(q.backups, u.backups, 1) {
-        return Err(cinder_over("BackupLimitExceeded", format!("Maximum number of backups allowed ({}) exceeded", q.backups)));
+        return Err(cinder_over(
+            "BackupLimitExceeded",
+            format!("Maximum number of backups allowed ({}) exceeded", q.backups),
+        ));
     }
     Ok(())
 }
@@ -332,7 +363,10 @@ pub fn check_group(s: &SiteState, project: &str) -> Result<(), Response> {
     let q = quotas_of(s, project);
     let u = usage(s, project);
     if exceeds(q.groups, u.groups, 1) {
-        return Err(cinder_over("GroupLimitExceeded", format!("Maximum number of groups allowed ({}) exceeded", q.groups)));
+        return Err(cinder_over(
+            "GroupLimitExceeded",
+            format!("Maximum number of groups allowed ({}) exceeded", q.groups),
+        ));
     }
     Ok(())
 }
@@ -345,7 +379,8 @@ pub fn check_server(s: &SiteState, project: &str, vcpus: u64, ram: u64) -> Resul
     let q = quotas_of(s, project);
     let u = usage(s, project);
     // (name, requested, used, limit) of each name over quota.
-    let (mut names, mut reqs, mut useds, mut limits) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut names, mut reqs, mut useds, mut limits) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for (k, delta) in [("cores", vcpus), ("instances", 1), ("ram", ram)] {
         let limit = q.get(k).unwrap_or(-1);
         if exceeds(limit, u.get(k), delta) {
@@ -359,7 +394,12 @@ pub fn check_server(s: &SiteState, project: &str, vcpus: u64, ram: u64) -> Resul
         return Ok(());
     }
     let names = names.join(", ");
-    let msg = format!("Quota exceeded for {names}: Requested {}, but already used {} of {} {names}", reqs.join(", "), useds.join(", "), limits.join(", "));
+    let msg = format!(
+        "Quota exceeded for {names}: Requested {}, but already used {} of {} {names}",
+        reqs.join(", "),
+        useds.join(", "),
+        limits.join(", ")
+    );
     Err(error(F::Nova, StatusCode::FORBIDDEN, msg))
 }
 

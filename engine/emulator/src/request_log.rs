@@ -41,19 +41,41 @@ pub struct RequestLog {
 }
 
 impl RequestLog {
-    pub fn record(&mut self, site: Site, method: &str, path: &str, status: u16, action: Option<String>) {
-        let time_ms = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0);
+    pub fn record(
+        &mut self,
+        site: Site,
+        method: &str,
+        path: &str,
+        status: u16,
+        action: Option<String>,
+    ) {
+        let time_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
         self.next_seq += 1;
         let log = &mut self.sites[site.index()];
         if log.len() >= CAPACITY {
             log.pop_front();
             self.dropped[site.index()] += 1;
         }
-        log.push_back(Entry { seq: self.next_seq, time_ms, site: site.name(), method: method.to_string(), path: path.to_string(), status, action });
+        log.push_back(Entry {
+            seq: self.next_seq,
+            time_ms,
+            site: site.name(),
+            method: method.to_string(),
+            path: path.to_string(),
+            status,
+            action,
+        });
     }
     /// The entries of `site` with `seq > since`, oldest first.
     pub fn since(&self, site: Site, since: u64) -> Vec<Entry> {
-        self.sites[site.index()].iter().filter(|e| e.seq > since).cloned().collect()
+        self.sites[site.index()]
+            .iter()
+            .filter(|e| e.seq > since)
+            .cloned()
+            .collect()
     }
     /// Entries dropped from `site`'s log because it was full.
     pub fn dropped(&self, site: Site) -> u64 {

@@ -40,7 +40,10 @@ pub struct Ctx {
 
 impl Ctx {
     pub fn q(&self, key: &str) -> Option<&str> {
-        self.query.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.query
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     pub fn seg(&self, i: usize) -> &str {
         self.segs.get(i).map(|s| s.as_str()).unwrap_or("")
@@ -50,7 +53,8 @@ impl Ctx {
         if self.body.is_empty() {
             return Err(bad_request(flavor, "The server could not comply with the request since it is either malformed or otherwise incorrect."));
         }
-        serde_json::from_slice(&self.body).map_err(|e| bad_request(flavor, format!("Malformed request body: {e}")))
+        serde_json::from_slice(&self.body)
+            .map_err(|e| bad_request(flavor, format!("Malformed request body: {e}")))
     }
 }
 
@@ -69,12 +73,22 @@ fn unauthorized(flavor: Flavor) -> Response {
     match flavor {
         Flavor::Swift => {
             let mut r = (StatusCode::UNAUTHORIZED, "<html><h1>Unauthorized</h1><p>This server could not verify that you are authorized to access the document you requested.</p></html>").into_response();
-            r.headers_mut().insert("www-authenticate", HeaderValue::from_static("Keystone uri='keystone'"));
+            r.headers_mut().insert(
+                "www-authenticate",
+                HeaderValue::from_static("Keystone uri='keystone'"),
+            );
             r
         }
         _ => {
-            let mut r = error(Flavor::Keystone, StatusCode::UNAUTHORIZED, "The request you have made requires authentication.");
-            r.headers_mut().insert("www-authenticate", HeaderValue::from_static("Keystone uri='keystone'"));
+            let mut r = error(
+                Flavor::Keystone,
+                StatusCode::UNAUTHORIZED,
+                "The request you have made requires authentication.",
+            );
+            r.headers_mut().insert(
+                "www-authenticate",
+                HeaderValue::from_static("Keystone uri='keystone'"),
+            );
             r
         }
     }
@@ -82,36 +96,56 @@ fn unauthorized(flavor: Flavor) -> Response {
 
 /// The site's single handler: answers, then records the answer in the
 /// request log (method, path, status, action; never headers or bodies).
-pub async fn entry(State(st): State<SiteState>, ConnectInfo(conn): ConnectInfo<ConnMeta>, req: Request) -> Response {
+pub async fn entry(
+    State(st): State<SiteState>,
+    ConnectInfo(conn): ConnectInfo<ConnMeta>,
+    req: Request,
+) -> Response {
     let sh = st.shared.clone();
     let site = st.site;
     let path = req.uri().path().to_string();
     let method = req.method().as_str().to_string();
     let mut action = None;
     let r = answer(st, conn, req, &mut action).await;
-    sh.request_log().record(site, &method, &path, r.status().as_u16(), action);
+    sh.request_log()
+        .record(site, &method, &path, r.status().as_u16(), action);
     r
 }
 
-async fn answer(st: SiteState, conn: ConnMeta, req: Request, action: &mut Option<String>) -> Response {
+async fn answer(
+    st: SiteState,
+    conn: ConnMeta,
+    req: Request,
+    action: &mut Option<String>,
+) -> Response {
     let sh = st.shared.clone();
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     let Some((service, flavor)) = service_of(&path) else {
-        return error(Flavor::Nova, StatusCode::NOT_FOUND, "The resource could not be found.");
+        return error(
+            Flavor::Nova,
+            StatusCode::NOT_FOUND,
+            "The resource could not be found.",
+        );
     };
     let headers = req.headers().clone();
     let query: Vec<(String, String)> = req
         .uri()
         .query()
-        .map(|q| url::form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
         .unwrap_or_default();
     let body = match axum::body::to_bytes(req.into_body(), 256 * 1024 * 1024).await {
         Ok(b) => b,
         Err(_) => return bad_request(flavor, "Request body too large or unreadable."),
     };
     *action = crate::request_log::action_of(method.as_str(), &path, &body);
-    let (latency, injected) = sh.fault_state().decide(st.site.name(), service, method.as_str(), &path);
+    let (latency, injected) =
+        sh.fault_state()
+            .decide(st.site.name(), service, method.as_str(), &path);
     if !latency.is_zero() {
         tokio::time::sleep(latency).await;
     }
@@ -121,13 +155,20 @@ async fn answer(st: SiteState, conn: ConnMeta, req: Request, action: &mut Option
         Injected::LoseAnswer => lose_answer = true,
         Injected::Error(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
-            return error(flavor, status, "Injected fault: the service is temporarily unavailable.");
+            return error(
+                flavor,
+                status,
+                "Injected fault: the service is temporarily unavailable.",
+            );
         }
         Injected::Reset => {
             conn.kill.store(true, Ordering::SeqCst);
             return (StatusCode::INTERNAL_SERVER_ERROR, Body::empty()).into_response();
         }
-        Injected::Limited { status, retry_after_s } => {
+        Injected::Limited {
+            status,
+            retry_after_s,
+        } => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
             let mut r = error(flavor, status, "This request was rate-limited.");
             if let Ok(v) = HeaderValue::from_str(&retry_after_s.to_string()) {
@@ -154,8 +195,20 @@ async fn answer(st: SiteState, conn: ConnMeta, req: Request, action: &mut Option
         .get("x-auth-token")
         .and_then(|v| v.to_str().ok())
         .and_then(|id| sh_tokens(&sh).valid(id));
-    let Some(token) = token else { return unauthorized(flavor) };
-    let mut ctx = Ctx { shared: sh, site: st.site, token, method, segs, query, headers, body, base };
+    let Some(token) = token else {
+        return unauthorized(flavor);
+    };
+    let mut ctx = Ctx {
+        shared: sh,
+        site: st.site,
+        token,
+        method,
+        segs,
+        query,
+        headers,
+        body,
+        base,
+    };
     let response = match service {
         "compute" => crate::nova::handle(&mut ctx).await,
         "volume" => crate::cinder::handle(&mut ctx).await,

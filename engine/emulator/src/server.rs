@@ -107,7 +107,11 @@ impl SiteSwitch {
     fn new() -> Self {
         let (tx, _rx) = watch::channel(false);
         let (bound, _rx) = watch::channel(true);
-        SiteSwitch { down: AtomicBool::new(false), tx, bound: Arc::new(bound) }
+        SiteSwitch {
+            down: AtomicBool::new(false),
+            tx,
+            bound: Arc::new(bound),
+        }
     }
     /// Flip the switch. The listener unbinds or binds its port soon after;
     /// [`SiteSwitch::settled`] waits for that.
@@ -124,7 +128,10 @@ impl SiteSwitch {
     pub async fn settled(&self, limit: Duration) -> bool {
         let want_bound = !self.is_down();
         let mut rx = self.bound.subscribe();
-        tokio::time::timeout(limit, rx.wait_for(|b| *b == want_bound)).await.map(|r| r.is_ok()).unwrap_or(false)
+        tokio::time::timeout(limit, rx.wait_for(|b| *b == want_bound))
+            .await
+            .map(|r| r.is_ok())
+            .unwrap_or(false)
     }
 }
 
@@ -220,11 +227,18 @@ impl SiteStream {
 }
 
 fn reset_err() -> std::io::Error {
-    std::io::Error::new(std::io::ErrorKind::ConnectionReset, "emulated connection reset")
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "emulated connection reset",
+    )
 }
 
 impl AsyncRead for SiteStream {
-    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         if self.dead() {
             return Poll::Ready(Err(reset_err()));
         }
@@ -233,7 +247,11 @@ impl AsyncRead for SiteStream {
 }
 
 impl AsyncWrite for SiteStream {
-    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         if self.dead() {
             return Poll::Ready(Err(reset_err()));
         }
@@ -281,7 +299,9 @@ impl Listener for SiteListener {
                     }
                 }
             }
-            let Some(listener) = self.inner.as_ref() else { continue };
+            let Some(listener) = self.inner.as_ref() else {
+                continue;
+            };
             tokio::select! {
                 r = listener.accept() => match r {
                     Ok((stream, peer)) => {
@@ -306,27 +326,47 @@ impl Listener for SiteListener {
     }
 
     fn local_addr(&self) -> std::io::Result<ConnMeta> {
-        Ok(ConnMeta { peer: self.addr, kill: Arc::new(AtomicBool::new(false)) })
+        Ok(ConnMeta {
+            peer: self.addr,
+            kill: Arc::new(AtomicBool::new(false)),
+        })
     }
 }
 
 fn bind_reuse(addr: SocketAddr) -> std::io::Result<TcpListener> {
-    let sock = if addr.is_ipv4() { tokio::net::TcpSocket::new_v4()? } else { tokio::net::TcpSocket::new_v6()? };
+    let sock = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
     sock.set_reuseaddr(true)?;
     sock.bind(addr)?;
     sock.listen(1024)
 }
 
 /// Bind a port (0 = any) and report the address.
-pub(crate) fn bind(host: IpAddr, port: u16, what: &str) -> Result<(TcpListener, SocketAddr), EmulatorError> {
+pub(crate) fn bind(
+    host: IpAddr,
+    port: u16,
+    what: &str,
+) -> Result<(TcpListener, SocketAddr), EmulatorError> {
     let addr = SocketAddr::new(host, port);
-    let l = bind_reuse(addr).map_err(|source| EmulatorError::Bind { what: what.into(), addr: addr.to_string(), source })?;
+    let l = bind_reuse(addr).map_err(|source| EmulatorError::Bind {
+        what: what.into(),
+        addr: addr.to_string(),
+        source,
+    })?;
     let local = l.local_addr()?;
     Ok((l, local))
 }
 
 pub(crate) fn site_listener(l: TcpListener, addr: SocketAddr, switch: &SiteSwitch) -> SiteListener {
-    SiteListener { addr, inner: Some(l), down: switch.tx.subscribe(), bound: switch.bound.clone() }
+    SiteListener {
+        addr,
+        inner: Some(l),
+        down: switch.tx.subscribe(),
+        bound: switch.bound.clone(),
+    }
 }
 
 pub(crate) fn new_switches() -> [SiteSwitch; 2] {

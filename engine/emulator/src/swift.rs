@@ -19,7 +19,12 @@ fn plain(status: StatusCode, body: &str) -> Response {
 }
 
 fn wants_json(ctx: &Ctx) -> bool {
-    ctx.q("format") == Some("json") || ctx.headers.get("accept").and_then(|a| a.to_str().ok()).is_some_and(|a| a.contains("application/json"))
+    ctx.q("format") == Some("json")
+        || ctx
+            .headers
+            .get("accept")
+            .and_then(|a| a.to_str().ok())
+            .is_some_and(|a| a.contains("application/json"))
 }
 
 fn meta_from(headers: &HeaderMap, prefix: &str) -> BTreeMap<String, String> {
@@ -27,13 +32,17 @@ fn meta_from(headers: &HeaderMap, prefix: &str) -> BTreeMap<String, String> {
         .iter()
         .filter_map(|(k, v)| {
             let k = k.as_str();
-            k.strip_prefix(prefix).and_then(|n| v.to_str().ok().map(|v| (n.to_string(), v.to_string())))
+            k.strip_prefix(prefix)
+                .and_then(|n| v.to_str().ok().map(|v| (n.to_string(), v.to_string())))
         })
         .collect()
 }
 
 fn set(h: &mut HeaderMap, k: &str, v: &str) {
-    if let (Ok(name), Ok(val)) = (axum::http::HeaderName::from_bytes(k.as_bytes()), HeaderValue::from_str(v)) {
+    if let (Ok(name), Ok(val)) = (
+        axum::http::HeaderName::from_bytes(k.as_bytes()),
+        HeaderValue::from_str(v),
+    ) {
         h.insert(name, val);
     }
 }
@@ -42,7 +51,11 @@ fn stamp(r: &mut Response) {
     let tx = format!("tx{}", uuid::Uuid::new_v4().simple());
     set(r.headers_mut(), "x-trans-id", &tx);
     set(r.headers_mut(), "x-openstack-request-id", &tx);
-    set(r.headers_mut(), "x-timestamp", &format!("{:.5}", chrono::Utc::now().timestamp_micros() as f64 / 1e6));
+    set(
+        r.headers_mut(),
+        "x-timestamp",
+        &format!("{:.5}", chrono::Utc::now().timestamp_micros() as f64 / 1e6),
+    );
 }
 
 pub async fn handle(ctx: &mut Ctx) -> Response {
@@ -55,7 +68,11 @@ pub async fn handle(ctx: &mut Ctx) -> Response {
     }
     let container = ctx.segs.get(2).cloned();
     // Object names may contain '/': rejoin the rest.
-    let object = if ctx.segs.len() > 3 { Some(ctx.segs[3..].join("/")) } else { None };
+    let object = if ctx.segs.len() > 3 {
+        Some(ctx.segs[3..].join("/"))
+    } else {
+        None
+    };
     let mut r = match (container, object) {
         (None, _) => account_req(ctx),
         (Some(c), None) => container_req(ctx, &c),
@@ -70,11 +87,20 @@ fn account_req(ctx: &Ctx) -> Response {
     let s = w.site(ctx.site);
     let count = s.containers.len();
     let objects: usize = s.containers.values().map(|c| c.objects.len()).sum();
-    let bytes: usize = s.containers.values().flat_map(|c| c.objects.values()).map(|o| o.data.len()).sum();
+    let bytes: usize = s
+        .containers
+        .values()
+        .flat_map(|c| c.objects.values())
+        .map(|o| o.data.len())
+        .sum();
     let mut r = match ctx.method {
         Method::GET => {
             let prefix = ctx.q("prefix").unwrap_or("");
-            let names: Vec<(&String, &Container)> = s.containers.iter().filter(|(n, _)| n.starts_with(prefix)).collect();
+            let names: Vec<(&String, &Container)> = s
+                .containers
+                .iter()
+                .filter(|(n, _)| n.starts_with(prefix))
+                .collect();
             if names.is_empty() && !wants_json(ctx) {
                 StatusCode::NO_CONTENT.into_response()
             } else if wants_json(ctx) {
@@ -84,7 +110,11 @@ fn account_req(ctx: &Ctx) -> Response {
                     .collect();
                 axum::Json(list).into_response()
             } else {
-                names.iter().map(|(n, _)| format!("{n}\n")).collect::<String>().into_response()
+                names
+                    .iter()
+                    .map(|(n, _)| format!("{n}\n"))
+                    .collect::<String>()
+                    .into_response()
             }
         }
         Method::HEAD => StatusCode::NO_CONTENT.into_response(),
@@ -118,8 +148,16 @@ fn set_sync(c: &mut Container, h: &SyncHeaders) {
 }
 
 fn container_req(ctx: &Ctx, name: &str) -> Response {
-    let header = |k: &str| ctx.headers.get(k).and_then(|v| v.to_str().ok()).map(|v| v.trim().to_string());
-    let sync = SyncHeaders { to: header("x-container-sync-to"), key: header("x-container-sync-key") };
+    let header = |k: &str| {
+        ctx.headers
+            .get(k)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.trim().to_string())
+    };
+    let sync = SyncHeaders {
+        to: header("x-container-sync-to"),
+        key: header("x-container-sync-key"),
+    };
     if matches!(ctx.method, Method::PUT | Method::POST) {
         if let Some(to) = sync.to.as_deref().filter(|t| !t.is_empty()) {
             if let Err(why) = crate::swift_sync::validate_sync_to(to, &ctx.shared) {
@@ -132,7 +170,10 @@ fn container_req(ctx: &Ctx, name: &str) -> Response {
     match ctx.method {
         Method::PUT => {
             if name.len() > 256 {
-                return plain(StatusCode::BAD_REQUEST, "Container name length of 257 longer than 256");
+                return plain(
+                    StatusCode::BAD_REQUEST,
+                    "Container name length of 257 longer than 256",
+                );
             }
             let meta = meta_from(&ctx.headers, "x-container-meta-");
             let created = !s.containers.contains_key(name);
@@ -143,7 +184,12 @@ fn container_req(ctx: &Ctx, name: &str) -> Response {
             c.meta.extend(meta);
             c.meta.retain(|_, v| !v.is_empty());
             set_sync(c, &sync);
-            if created { StatusCode::CREATED } else { StatusCode::ACCEPTED }.into_response()
+            if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::ACCEPTED
+            }
+            .into_response()
         }
         Method::POST => match s.containers.get_mut(name) {
             Some(c) => {
@@ -157,18 +203,31 @@ fn container_req(ctx: &Ctx, name: &str) -> Response {
         },
         Method::DELETE => match s.containers.get(name) {
             None => plain(StatusCode::NOT_FOUND, "Not Found"),
-            Some(c) if !c.objects.is_empty() => plain(StatusCode::CONFLICT, "There was a conflict when trying to complete your request."),
+            Some(c) if !c.objects.is_empty() => plain(
+                StatusCode::CONFLICT,
+                "There was a conflict when trying to complete your request.",
+            ),
             Some(_) => {
                 s.containers.remove(name);
                 StatusCode::NO_CONTENT.into_response()
             }
         },
         Method::GET | Method::HEAD => {
-            let Some(c) = s.containers.get(name) else { return plain(StatusCode::NOT_FOUND, "Not Found") };
+            let Some(c) = s.containers.get(name) else {
+                return plain(StatusCode::NOT_FOUND, "Not Found");
+            };
             let prefix = ctx.q("prefix").unwrap_or("");
             let marker = ctx.q("marker").unwrap_or("");
-            let limit = ctx.q("limit").and_then(|l| l.parse::<usize>().ok()).unwrap_or(10_000);
-            let objs: Vec<(&String, &SwiftObject)> = c.objects.iter().filter(|(n, _)| n.starts_with(prefix) && n.as_str() > marker).take(limit).collect();
+            let limit = ctx
+                .q("limit")
+                .and_then(|l| l.parse::<usize>().ok())
+                .unwrap_or(10_000);
+            let objs: Vec<(&String, &SwiftObject)> = c
+                .objects
+                .iter()
+                .filter(|(n, _)| n.starts_with(prefix) && n.as_str() > marker)
+                .take(limit)
+                .collect();
             let mut r = if ctx.method == Method::HEAD {
                 StatusCode::NO_CONTENT.into_response()
             } else if wants_json(ctx) {
@@ -180,11 +239,22 @@ fn container_req(ctx: &Ctx, name: &str) -> Response {
             } else if objs.is_empty() {
                 StatusCode::NO_CONTENT.into_response()
             } else {
-                objs.iter().map(|(n, _)| format!("{n}\n")).collect::<String>().into_response()
+                objs.iter()
+                    .map(|(n, _)| format!("{n}\n"))
+                    .collect::<String>()
+                    .into_response()
             };
             let h = r.headers_mut();
             set(h, "x-container-object-count", &c.objects.len().to_string());
-            set(h, "x-container-bytes-used", &c.objects.values().map(|o| o.data.len()).sum::<usize>().to_string());
+            set(
+                h,
+                "x-container-bytes-used",
+                &c.objects
+                    .values()
+                    .map(|o| o.data.len())
+                    .sum::<usize>()
+                    .to_string(),
+            );
             for (k, v) in &c.meta {
                 set(h, &format!("x-container-meta-{k}"), v);
             }
@@ -205,7 +275,9 @@ fn container_req(ctx: &Ctx, name: &str) -> Response {
 fn object_req(ctx: &Ctx, container: &str, name: &str) -> Response {
     let mut w = ctx.shared.lock();
     let s = w.site_mut(ctx.site);
-    let Some(c) = s.containers.get_mut(container) else { return plain(StatusCode::NOT_FOUND, "Not Found") };
+    let Some(c) = s.containers.get_mut(container) else {
+        return plain(StatusCode::NOT_FOUND, "Not Found");
+    };
     match ctx.method {
         Method::PUT => {
             let etag = md5_hex(&ctx.body);
@@ -214,11 +286,33 @@ fn object_req(ctx: &Ctx, container: &str, name: &str) -> Response {
                     return plain(StatusCode::UNPROCESSABLE_ENTITY, "Unprocessable Entity");
                 }
             }
-            let ct = ctx.headers.get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("application/octet-stream").to_string();
-            c.put(name, SwiftObject { data: ctx.body.clone(), etag: etag.clone(), content_type: ct, meta: meta_from(&ctx.headers, "x-object-meta-"), last_modified: crate::world::now_iso(), row: 0, written: std::time::Instant::now() });
+            let ct = ctx
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("application/octet-stream")
+                .to_string();
+            c.put(
+                name,
+                SwiftObject {
+                    data: ctx.body.clone(),
+                    etag: etag.clone(),
+                    content_type: ct,
+                    meta: meta_from(&ctx.headers, "x-object-meta-"),
+                    last_modified: crate::world::now_iso(),
+                    row: 0,
+                    written: std::time::Instant::now(),
+                },
+            );
             let mut r = StatusCode::CREATED.into_response();
             set(r.headers_mut(), "etag", &etag);
-            set(r.headers_mut(), "last-modified", &chrono::Utc::now().format("%a, %d %b %Y %H:%M:%S GMT").to_string());
+            set(
+                r.headers_mut(),
+                "last-modified",
+                &chrono::Utc::now()
+                    .format("%a, %d %b %Y %H:%M:%S GMT")
+                    .to_string(),
+            );
             r
         }
         Method::POST => match c.objects.get_mut(name) {
@@ -233,8 +327,14 @@ fn object_req(ctx: &Ctx, container: &str, name: &str) -> Response {
             false => plain(StatusCode::NOT_FOUND, "Not Found"),
         },
         Method::GET | Method::HEAD => {
-            let Some(o) = c.objects.get(name) else { return plain(StatusCode::NOT_FOUND, "Not Found") };
-            let mut r = if ctx.method == Method::GET { (StatusCode::OK, o.data.clone()).into_response() } else { StatusCode::OK.into_response() };
+            let Some(o) = c.objects.get(name) else {
+                return plain(StatusCode::NOT_FOUND, "Not Found");
+            };
+            let mut r = if ctx.method == Method::GET {
+                (StatusCode::OK, o.data.clone()).into_response()
+            } else {
+                StatusCode::OK.into_response()
+            };
             let h = r.headers_mut();
             set(h, "etag", &o.etag);
             set(h, "content-type", &o.content_type);
@@ -261,11 +361,15 @@ fn http_date(iso: &str) -> String {
 /// MD5 (RFC 1321) as lowercase hex: Swift's ETag.
 pub fn md5_hex(data: &[u8]) -> String {
     const S: [u32; 64] = [
-        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11,
-        16, 23, 4, 11, 16, 23, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
+        7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 5, 9, 14, 20, 5, 9, 14, 20, 5,
+        9, 14, 20, 5, 9, 14, 20, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 6, 10,
+        15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
     ];
-    let k: Vec<u32> = (0..64).map(|i| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32).collect();
-    let (mut a0, mut b0, mut c0, mut d0) = (0x67452301u32, 0xefcdab89u32, 0x98badcfeu32, 0x10325476u32);
+    let k: Vec<u32> = (0..64)
+        .map(|i| ((i as f64 + 1.0).sin().abs() * 4294967296.0) as u32)
+        .collect();
+    let (mut a0, mut b0, mut c0, mut d0) =
+        (0x67452301u32, 0xefcdab89u32, 0x98badcfeu32, 0x10325476u32);
     let mut msg = data.to_vec();
     let bit_len = (data.len() as u64).wrapping_mul(8);
     msg.push(0x80);
@@ -274,7 +378,10 @@ pub fn md5_hex(data: &[u8]) -> String {
     }
     msg.extend_from_slice(&bit_len.to_le_bytes());
     for chunk in msg.chunks(64) {
-        let m: Vec<u32> = chunk.chunks(4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect();
+        let m: Vec<u32> = chunk
+            .chunks(4)
+            .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
         let (mut a, mut b, mut c, mut d) = (a0, b0, c0, d0);
         for i in 0..64 {
             let (f, g) = match i / 16 {
@@ -309,10 +416,18 @@ mod tests {
     fn md5_known_vectors() {
         assert_eq!(md5_hex(b""), "d41d8cd98f00b204e9800998ecf8427e");
         assert_eq!(md5_hex(b"abc"), "900150983cd24fb0d6963f7d28e17f72");
-        assert_eq!(md5_hex(b"The quick brown fox jumps over the lazy dog"), "9e107d9d372bb6826bd81d3542a419d6");
-        assert_eq!(md5_hex(b"message digest"), "f96b697d7cb7938d525a2f31aaf161d0");
         assert_eq!(
-            md5_hex(b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"),
+            md5_hex(b"The quick brown fox jumps over the lazy dog"),
+            "9e107d9d372bb6826bd81d3542a419d6"
+        );
+        assert_eq!(
+            md5_hex(b"message digest"),
+            "f96b697d7cb7938d525a2f31aaf161d0"
+        );
+        assert_eq!(
+            md5_hex(
+                b"12345678901234567890123456789012345678901234567890123456789012345678901234567890"
+            ),
             "57edf4a22be3c955ac49da2e2107b67a"
         );
     }

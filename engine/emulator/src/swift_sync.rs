@@ -72,17 +72,26 @@ pub fn validate_sync_to(value: &str, sh: &Shared) -> Result<Option<Target>, Stri
         if !realm.eq_ignore_ascii_case(REALM) {
             return Err(format!("No realm key for '{realm}'"));
         }
-        let site = [Site::A, Site::B].into_iter().find(|s| cluster(*s).eq_ignore_ascii_case(cl));
+        let site = [Site::A, Site::B]
+            .into_iter()
+            .find(|s| cluster(*s).eq_ignore_ascii_case(cl));
         let Some(site) = site else {
             return Err(format!("No cluster endpoint for '{realm}' '{cl}'"));
         };
-        return Ok(Some(Target { site, account: account.to_string(), container: container.to_string() }));
+        return Ok(Some(Target {
+            site,
+            account: account.to_string(),
+            container: container.to_string(),
+        }));
     }
     let (scheme, rest) = value.split_once("://").unwrap_or(("", value));
     if scheme != "http" && scheme != "https" {
         return Err(format!("Invalid scheme '{scheme}' in X-Container-Sync-To, must be \"//\", \"http\", or \"https\"."));
     }
-    let (hostport, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, String::new()));
+    let (hostport, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, String::new()));
     if path.is_empty() || path == "/" {
         return Err("Path required in X-Container-Sync-To".into());
     }
@@ -98,7 +107,11 @@ pub fn validate_sync_to(value: &str, sh: &Shared) -> Result<Option<Target>, Stri
         if let Some(p) = value.strip_prefix(&base) {
             if let Some((account, container)) = p.split_once('/') {
                 if !container.is_empty() && !container.contains('/') {
-                    return Ok(Some(Target { site, account: account.to_string(), container: container.to_string() }));
+                    return Ok(Some(Target {
+                        site,
+                        account: account.to_string(),
+                        container: container.to_string(),
+                    }));
                 }
             }
         }
@@ -120,27 +133,51 @@ pub fn tick(sh: &Arc<Shared>, w: &mut World) {
         if sh.switches[site.index()].is_down() {
             continue;
         }
-        let names: Vec<String> = w.site(site).containers.iter().filter(|(_, c)| !c.sync_to.is_empty() && !c.sync_key.is_empty()).map(|(n, _)| n.clone()).collect();
+        let names: Vec<String> = w
+            .site(site)
+            .containers
+            .iter()
+            .filter(|(_, c)| !c.sync_to.is_empty() && !c.sync_key.is_empty())
+            .map(|(n, _)| n.clone())
+            .collect();
         for name in names {
             let (to, key, point) = {
                 let c = &w.site(site).containers[&name];
                 (c.sync_to.clone(), c.sync_key.clone(), c.sync_point)
             };
-            let Ok(Some(target)) = validate_sync_to(&to, sh) else { continue };
-            if sh.switches[target.site.index()].is_down() || (target.site == site && target.container == name) {
+            let Ok(Some(target)) = validate_sync_to(&to, sh) else {
+                continue;
+            };
+            if sh.switches[target.site.index()].is_down()
+                || (target.site == site && target.container == name)
+            {
                 continue;
             }
             // Swift checks the account through the signature; the emulator
             // has one project, so the account must be its own.
-            let key_ok = w.site(target.site).containers.get(&target.container).is_some_and(|t| t.sync_key == key);
+            let key_ok = w
+                .site(target.site)
+                .containers
+                .get(&target.container)
+                .is_some_and(|t| t.sync_key == key);
             if !key_ok {
                 continue;
             }
             // The rows after the sync point, in order, up to the first one
             // younger than the lag.
             let c = &w.site(site).containers[&name];
-            let mut rows: Vec<(u64, Instant, Row)> = c.objects.iter().filter(|(_, o)| o.row > point).map(|(n, o)| (o.row, o.written, Row::Put(n.clone()))).collect();
-            rows.extend(c.tombstones.iter().filter(|t| t.1 > point).map(|(n, r, at)| (*r, *at, Row::Delete(n.clone()))));
+            let mut rows: Vec<(u64, Instant, Row)> = c
+                .objects
+                .iter()
+                .filter(|(_, o)| o.row > point)
+                .map(|(n, o)| (o.row, o.written, Row::Put(n.clone())))
+                .collect();
+            rows.extend(
+                c.tombstones
+                    .iter()
+                    .filter(|t| t.1 > point)
+                    .map(|(n, r, at)| (*r, *at, Row::Delete(n.clone()))),
+            );
             rows.sort_by_key(|r| r.0);
             let mut reached = point;
             for (row, at, what) in rows {
@@ -149,9 +186,20 @@ pub fn tick(sh: &Arc<Shared>, w: &mut World) {
                 }
                 match what {
                     Row::Put(n) => {
-                        let Some(o) = w.site(site).containers[&name].objects.get(&n).cloned() else { continue };
-                        let Some(t) = w.site_mut(target.site).containers.get_mut(&target.container) else { break };
-                        let same = t.objects.get(&n).is_some_and(|x| x.etag == o.etag && x.last_modified == o.last_modified);
+                        let Some(o) = w.site(site).containers[&name].objects.get(&n).cloned()
+                        else {
+                            continue;
+                        };
+                        let Some(t) = w
+                            .site_mut(target.site)
+                            .containers
+                            .get_mut(&target.container)
+                        else {
+                            break;
+                        };
+                        let same = t.objects.get(&n).is_some_and(|x| {
+                            x.etag == o.etag && x.last_modified == o.last_modified
+                        });
                         if !same {
                             // The copy keeps the source's time, as Swift's
                             // X-Timestamp does.
@@ -159,7 +207,11 @@ pub fn tick(sh: &Arc<Shared>, w: &mut World) {
                         }
                     }
                     Row::Delete(n) => {
-                        if let Some(t) = w.site_mut(target.site).containers.get_mut(&target.container) {
+                        if let Some(t) = w
+                            .site_mut(target.site)
+                            .containers
+                            .get_mut(&target.container)
+                        {
                             t.delete(&n);
                         }
                     }

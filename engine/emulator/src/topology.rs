@@ -12,8 +12,8 @@ use crate::content::Content;
 use crate::errors::EmulatorError;
 use crate::quota::{Quotas, CINDER_KEYS, NOVA_KEYS};
 use crate::world::{
-    new_id, now_iso, now_z, stable_hex, stable_id, Attachment, Flavor, GroupType, Network, Server, Site,
-    Volume, VolumeType, World,
+    new_id, now_iso, now_z, stable_hex, stable_id, Attachment, Flavor, GroupType, Network, Server,
+    Site, Volume, VolumeType, World,
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -130,14 +130,35 @@ impl Topology {
                 }],
             }],
             flavors: vec![
-                FlavorSpec { name: "m1.small".into(), vcpus: 1, ram: 2048, disk: 20 },
-                FlavorSpec { name: "m1.medium".into(), vcpus: 2, ram: 4096, disk: 40 },
-                FlavorSpec { name: "m1.large".into(), vcpus: 4, ram: 8192, disk: 80 },
+                FlavorSpec {
+                    name: "m1.small".into(),
+                    vcpus: 1,
+                    ram: 2048,
+                    disk: 20,
+                },
+                FlavorSpec {
+                    name: "m1.medium".into(),
+                    vcpus: 2,
+                    ram: 4096,
+                    disk: 40,
+                },
+                FlavorSpec {
+                    name: "m1.large".into(),
+                    vcpus: 4,
+                    ram: 8192,
+                    disk: 80,
+                },
             ],
             networks: vec!["mgmt".into(), "signalling".into(), "media".into()],
             volume_types: vec![
-                TypeSpec { name: "standard".into(), specs: spec("volume_backend_name", "lvm") },
-                TypeSpec { name: "replicated".into(), specs: spec("replication_enabled", "<is> True") },
+                TypeSpec {
+                    name: "standard".into(),
+                    specs: spec("volume_backend_name", "lvm"),
+                },
+                TypeSpec {
+                    name: "replicated".into(),
+                    specs: spec("replication_enabled", "<is> True"),
+                },
             ],
             group_types: vec![TypeSpec {
                 name: "consistent".into(),
@@ -160,7 +181,8 @@ impl Topology {
     pub fn generate(vnfs: usize, vms_per_vnf: usize) -> Topology {
         let mut t = Topology::base();
         for v in 1..=vnfs {
-            t.servers.extend(vnf_servers(&format!("vnf{v:03}"), vms_per_vnf));
+            t.servers
+                .extend(vnf_servers(&format!("vnf{v:03}"), vms_per_vnf));
         }
         // Room for the fleet, its restore at the other site and many runs.
         let n = t.servers.len() as i64;
@@ -177,7 +199,8 @@ impl Topology {
     }
 
     pub fn from_yaml_str(s: &str) -> Result<Topology, EmulatorError> {
-        let t: Topology = serde_yaml::from_str(s).map_err(|e| EmulatorError::Topology(e.to_string()))?;
+        let t: Topology =
+            serde_yaml::from_str(s).map_err(|e| EmulatorError::Topology(e.to_string()))?;
         t.validate()?;
         Ok(t)
     }
@@ -193,35 +216,54 @@ impl Topology {
 
     pub fn validate(&self) -> Result<(), EmulatorError> {
         if self.users.is_empty() {
-            return Err(EmulatorError::Topology("at least one user is needed".into()));
+            return Err(EmulatorError::Topology(
+                "at least one user is needed".into(),
+            ));
         }
         let mut names = std::collections::BTreeSet::new();
         for s in &self.servers {
             if Site::parse(&s.site).is_none() {
-                return Err(EmulatorError::Topology(format!("server {}: unknown site {:?}", s.name, s.site)));
+                return Err(EmulatorError::Topology(format!(
+                    "server {}: unknown site {:?}",
+                    s.name, s.site
+                )));
             }
             if !self.flavors.iter().any(|f| f.name == s.flavor) {
-                return Err(EmulatorError::Topology(format!("server {}: unknown flavor {:?}", s.name, s.flavor)));
+                return Err(EmulatorError::Topology(format!(
+                    "server {}: unknown flavor {:?}",
+                    s.name, s.flavor
+                )));
             }
             for n in &s.networks {
                 if !self.networks.contains(n) {
-                    return Err(EmulatorError::Topology(format!("server {}: unknown network {n:?}", s.name)));
+                    return Err(EmulatorError::Topology(format!(
+                        "server {}: unknown network {n:?}",
+                        s.name
+                    )));
                 }
             }
             for v in std::iter::once(&s.boot_volume).chain(s.data_volumes.iter()) {
                 if let Some(t) = &v.volume_type {
                     if !self.volume_types.iter().any(|x| &x.name == t) {
-                        return Err(EmulatorError::Topology(format!("server {}: unknown volume type {t:?}", s.name)));
+                        return Err(EmulatorError::Topology(format!(
+                            "server {}: unknown volume type {t:?}",
+                            s.name
+                        )));
                     }
                 }
             }
             if !names.insert((s.site.clone(), s.name.clone())) {
-                return Err(EmulatorError::Topology(format!("duplicate server name {}", s.name)));
+                return Err(EmulatorError::Topology(format!(
+                    "duplicate server name {}",
+                    s.name
+                )));
             }
         }
         for k in self.site_quotas.keys() {
             if Site::parse(k).is_none() {
-                return Err(EmulatorError::Topology(format!("site_quotas: unknown site {k:?}")));
+                return Err(EmulatorError::Topology(format!(
+                    "site_quotas: unknown site {k:?}"
+                )));
             }
         }
         self.quotas_at(Site::A)?;
@@ -233,14 +275,21 @@ impl Topology {
     pub fn quotas_at(&self, site: Site) -> Result<Quotas, EmulatorError> {
         for k in CINDER_KEYS.iter().chain(NOVA_KEYS.iter()) {
             if self.quotas.get(k).is_some_and(|v| v < -1) {
-                return Err(EmulatorError::Topology(format!("quotas: {k} must be -1 (unlimited) or more")));
+                return Err(EmulatorError::Topology(format!(
+                    "quotas: {k} must be -1 (unlimited) or more"
+                )));
             }
         }
         let mut q = self.quotas.clone();
         for (k, changes) in &self.site_quotas {
             if Site::parse(k) == Some(site) {
-                let all: Vec<&str> = CINDER_KEYS.iter().chain(NOVA_KEYS.iter()).copied().collect();
-                q.apply(changes, &all).map_err(|e| EmulatorError::Topology(format!("site_quotas.{k}: {e}")))?;
+                let all: Vec<&str> = CINDER_KEYS
+                    .iter()
+                    .chain(NOVA_KEYS.iter())
+                    .copied()
+                    .collect();
+                q.apply(changes, &all)
+                    .map_err(|e| EmulatorError::Topology(format!("site_quotas.{k}: {e}")))?;
             }
         }
         Ok(q)
@@ -257,11 +306,21 @@ impl Topology {
     pub fn seed(&self) -> World {
         let mut w = World::default();
         let project_id = self.project_id();
-        let user_id = self.users.first().map(|u| self.user_id(&u.name)).unwrap_or_default();
+        let user_id = self
+            .users
+            .first()
+            .map(|u| self.user_id(&u.name))
+            .unwrap_or_default();
         for site in Site::ALL {
             let s = w.site_mut(site);
             for (i, f) in self.flavors.iter().enumerate() {
-                s.flavors.push(Flavor { id: (i + 1).to_string(), name: f.name.clone(), vcpus: f.vcpus, ram: f.ram, disk: f.disk });
+                s.flavors.push(Flavor {
+                    id: (i + 1).to_string(),
+                    name: f.name.clone(),
+                    vcpus: f.vcpus,
+                    ram: f.ram,
+                    disk: f.disk,
+                });
             }
             for (i, n) in self.networks.iter().enumerate() {
                 s.networks.push(Network {
@@ -271,16 +330,29 @@ impl Topology {
                 });
             }
             for t in &self.volume_types {
-                s.volume_types.push(VolumeType { id: stable_id(&format!("{site}:vt:{}", t.name)), name: t.name.clone(), extra_specs: t.specs.clone() });
+                s.volume_types.push(VolumeType {
+                    id: stable_id(&format!("{site}:vt:{}", t.name)),
+                    name: t.name.clone(),
+                    extra_specs: t.specs.clone(),
+                });
             }
             for t in &self.group_types {
-                s.group_types.push(GroupType { id: stable_id(&format!("{site}:gt:{}", t.name)), name: t.name.clone(), group_specs: t.specs.clone() });
+                s.group_types.push(GroupType {
+                    id: stable_id(&format!("{site}:gt:{}", t.name)),
+                    name: t.name.clone(),
+                    group_specs: t.specs.clone(),
+                });
             }
             s.default_quotas = Quotas::default();
-            s.quotas.insert(project_id.clone(), self.quotas_at(site).unwrap_or_else(|_| self.quotas.clone()));
+            s.quotas.insert(
+                project_id.clone(),
+                self.quotas_at(site).unwrap_or_else(|_| self.quotas.clone()),
+            );
         }
         for spec in &self.servers {
-            let Some(site) = Site::parse(&spec.site) else { continue };
+            let Some(site) = Site::parse(&spec.site) else {
+                continue;
+            };
             let server_id = stable_id(&format!("{site}:server:{}", spec.name));
             let created = now_z();
             let mut attachments = Vec::new();
@@ -288,11 +360,27 @@ impl Topology {
                 .chain(spec.data_volumes.iter().map(|v| (v, false)))
                 .collect();
             for (i, (v, boot)) in vols.into_iter().enumerate() {
-                let vname = if boot { format!("{}-boot", spec.name) } else if i == 1 { format!("{}-data", spec.name) } else { format!("{}-data{}", spec.name, i) };
+                let vname = if boot {
+                    format!("{}-boot", spec.name)
+                } else if i == 1 {
+                    format!("{}-data", spec.name)
+                } else {
+                    format!("{}-data{}", spec.name, i)
+                };
                 let vid = stable_id(&format!("{site}:volume:{vname}"));
                 let device = crate::world::device_name(i);
-                let att = Attachment { id: new_id(), server_id: server_id.clone(), volume_id: vid.clone(), device, attached_at: now_iso() };
-                let vt = v.volume_type.clone().or_else(|| w.site(site).default_volume_type().map(|t| t.name.clone())).unwrap_or_default();
+                let att = Attachment {
+                    id: new_id(),
+                    server_id: server_id.clone(),
+                    volume_id: vid.clone(),
+                    device,
+                    attached_at: now_iso(),
+                };
+                let vt = v
+                    .volume_type
+                    .clone()
+                    .or_else(|| w.site(site).default_volume_type().map(|t| t.name.clone()))
+                    .unwrap_or_default();
                 let seq = w.next_seq();
                 let volume = Volume {
                     name: vname.clone(),
@@ -302,13 +390,22 @@ impl Topology {
                     bootable: boot,
                     content: Content::seeded(&vname, if boot { 32 } else { 8 }),
                     attachments: vec![att.clone()],
-                    ..Volume::blank(vid.clone(), seq, site.volume_host(), user_id.clone(), project_id.clone())
+                    ..Volume::blank(
+                        vid.clone(),
+                        seq,
+                        site.volume_host(),
+                        user_id.clone(),
+                        project_id.clone(),
+                    )
                 };
                 crate::cinder::volumes::register(&mut w, site, volume);
                 attachments.push(att.id.clone());
             }
             let s = w.site(site);
-            let flavor_id = s.flavor(&spec.flavor).map(|f| f.id.clone()).unwrap_or_default();
+            let flavor_id = s
+                .flavor(&spec.flavor)
+                .map(|f| f.id.clone())
+                .unwrap_or_default();
             let networks: Vec<(String, String)> = spec
                 .networks
                 .iter()
@@ -347,7 +444,11 @@ impl Topology {
 
 /// The servers of one VNF: roles db, app, lb in turn (priorities 1, 2, 3).
 fn vnf_servers(vnf: &str, count: usize) -> Vec<ServerSpec> {
-    let roles = [("db", "1", "m1.large"), ("app", "2", "m1.medium"), ("lb", "3", "m1.small")];
+    let roles = [
+        ("db", "1", "m1.large"),
+        ("app", "2", "m1.medium"),
+        ("lb", "3", "m1.small"),
+    ];
     let per_role = count.div_ceil(3).max(1);
     let mut out = Vec::new();
     for (role, prio, flavor) in roles.iter() {
@@ -365,9 +466,19 @@ fn vnf_servers(vnf: &str, count: usize) -> Vec<ServerSpec> {
                 flavor: flavor.to_string(),
                 tags: vec![vnf.to_string(), format!("vnf:{vnf}")],
                 metadata,
-                networks: if *role == "lb" { vec!["mgmt".into(), "media".into()] } else { vec!["mgmt".into(), "signalling".into()] },
-                boot_volume: VolumeSpec { size_gb: 10, volume_type: None },
-                data_volumes: vec![VolumeSpec { size_gb: 20, volume_type: None }],
+                networks: if *role == "lb" {
+                    vec!["mgmt".into(), "media".into()]
+                } else {
+                    vec!["mgmt".into(), "signalling".into()]
+                },
+                boot_volume: VolumeSpec {
+                    size_gb: 10,
+                    volume_type: None,
+                },
+                data_volumes: vec![VolumeSpec {
+                    size_gb: 20,
+                    volume_type: None,
+                }],
             });
         }
     }
@@ -386,7 +497,11 @@ mod tests {
         assert_eq!(w.site(Site::A).servers.len(), 6);
         assert_eq!(w.site(Site::A).volumes.len(), 12);
         assert_eq!(w.site(Site::B).servers.len(), 0);
-        let roles: Vec<_> = t.servers.iter().map(|s| s.metadata["role"].clone()).collect();
+        let roles: Vec<_> = t
+            .servers
+            .iter()
+            .map(|s| s.metadata["role"].clone())
+            .collect();
         assert_eq!(roles, ["db", "db", "app", "app", "lb", "lb"]);
     }
 

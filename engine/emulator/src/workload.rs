@@ -28,15 +28,38 @@ fn writer_order(w: &World) -> BTreeMap<String, Vec<(Site, String, bool)>> {
     let mut by_vnf: BTreeMap<String, Vec<(i64, String, Site, String)>> = BTreeMap::new();
     for site in Site::ALL {
         for srv in w.site(site).servers.values() {
-            let vnf = srv.metadata.get("vnf").and_then(|v| v.as_str()).map(|v| format!("{site}:{v}")).unwrap_or_else(|| format!("{site}:server:{}", srv.id));
-            let prio = srv.metadata.get("priority").and_then(|v| v.as_str()).and_then(|p| p.parse().ok()).unwrap_or(99);
-            by_vnf.entry(vnf).or_default().push((prio, srv.name.clone(), site, srv.id.clone()));
+            let vnf = srv
+                .metadata
+                .get("vnf")
+                .and_then(|v| v.as_str())
+                .map(|v| format!("{site}:{v}"))
+                .unwrap_or_else(|| format!("{site}:server:{}", srv.id));
+            let prio = srv
+                .metadata
+                .get("priority")
+                .and_then(|v| v.as_str())
+                .and_then(|p| p.parse().ok())
+                .unwrap_or(99);
+            by_vnf
+                .entry(vnf)
+                .or_default()
+                .push((prio, srv.name.clone(), site, srv.id.clone()));
         }
     }
     // attachment id → volume id, per site, built once.
     let index: Vec<std::collections::HashMap<&str, &str>> = Site::ALL
         .iter()
-        .map(|site| w.site(*site).volumes.values().flat_map(|v| v.attachments.iter().map(move |a| (a.id.as_str(), v.id.as_str()))).collect())
+        .map(|site| {
+            w.site(*site)
+                .volumes
+                .values()
+                .flat_map(|v| {
+                    v.attachments
+                        .iter()
+                        .map(move |a| (a.id.as_str(), v.id.as_str()))
+                })
+                .collect()
+        })
         .collect();
     let mut out = BTreeMap::new();
     for (vnf, mut servers) in by_vnf {
@@ -44,7 +67,9 @@ fn writer_order(w: &World) -> BTreeMap<String, Vec<(Site, String, bool)>> {
         let mut vols = Vec::new();
         for (_, _, site, sid) in servers {
             let s = w.site(site);
-            let Some(srv) = s.servers.get(&sid) else { continue };
+            let Some(srv) = s.servers.get(&sid) else {
+                continue;
+            };
             for att in &srv.attachments {
                 if let Some(vid) = index[site.index()].get(att.as_str()) {
                     vols.push((site, vid.to_string(), srv.running()));
@@ -57,7 +82,9 @@ fn writer_order(w: &World) -> BTreeMap<String, Vec<(Site, String, bool)>> {
 }
 
 pub fn record(vnf: &str, txn: u64, pos: usize) -> Vec<u8> {
-    json!({"vnf": vnf, "txn": txn, "pos": pos}).to_string().into_bytes()
+    json!({"vnf": vnf, "txn": txn, "pos": pos})
+        .to_string()
+        .into_bytes()
 }
 
 /// Parse a block-0 record.
@@ -65,7 +92,11 @@ pub fn read_record(c: &Content) -> Option<(String, u64, usize)> {
     let b = c.read(RECORD_BLOCK)?;
     let end = b.iter().position(|x| *x == 0).unwrap_or(b.len());
     let v: Value = serde_json::from_slice(&b[..end]).ok()?;
-    Some((v["vnf"].as_str()?.to_string(), v["txn"].as_u64()?, v["pos"].as_u64()? as usize))
+    Some((
+        v["vnf"].as_str()?.to_string(),
+        v["txn"].as_u64()?,
+        v["pos"].as_u64()? as usize,
+    ))
 }
 
 /// Do up to `steps` writes for every VNF.
@@ -87,7 +118,10 @@ pub fn step(w: &mut World, steps: usize) {
             }
             if let Some(v) = w.site_mut(*site).volumes.get_mut(vid) {
                 v.content.write(RECORD_BLOCK, &record(&vnf, txn, pos));
-                v.content.write(64 + txn % 32, format!("log {vnf} txn {txn} pos {pos}").as_bytes());
+                v.content.write(
+                    64 + txn % 32,
+                    format!("log {vnf} txn {txn} pos {pos}").as_bytes(),
+                );
             }
             pos += 1;
         }
@@ -134,13 +168,20 @@ pub fn check_invariant(items: &[(String, Content)]) -> (bool, String, Vec<Value>
         match read_record(c) {
             Some((vnf, txn, pos)) => {
                 recs.push(json!({"id": label, "vnf": vnf, "txn": txn, "pos": pos}));
-                by_vnf.entry(vnf).or_default().push((pos, txn, label.clone()));
+                by_vnf
+                    .entry(vnf)
+                    .or_default()
+                    .push((pos, txn, label.clone()));
             }
             None => recs.push(json!({"id": label, "vnf": null, "txn": null, "pos": null})),
         }
     }
     if by_vnf.is_empty() {
-        return (false, "no workload record on any of the volumes".into(), recs);
+        return (
+            false,
+            "no workload record on any of the volumes".into(),
+            recs,
+        );
     }
     for (vnf, mut list) in by_vnf {
         list.sort();
@@ -171,19 +212,40 @@ mod tests {
     fn writes_stop_at_paused_server_and_invariant_holds_at_an_instant() {
         let mut w = Topology::demo().seed();
         step(&mut w, 30);
-        let items: Vec<(String, Content)> = w.site(Site::A).volumes.values().map(|v| (v.id.clone(), v.content.clone())).collect();
+        let items: Vec<(String, Content)> = w
+            .site(Site::A)
+            .volumes
+            .values()
+            .map(|v| (v.id.clone(), v.content.clone()))
+            .collect();
         let (ok, detail, _) = check_invariant(&items);
         assert!(ok, "{detail}");
         // Pause the first server in order: the writer stalls there.
-        let first = w.site(Site::A).servers.values().find(|s| s.name == "vims-db-1").map(|s| s.id.clone()).expect("db-1");
+        let first = w
+            .site(Site::A)
+            .servers
+            .values()
+            .find(|s| s.name == "vims-db-1")
+            .map(|s| s.id.clone())
+            .expect("db-1");
         step(&mut w, 12 - 30 % 12);
         if let Some(s) = w.site_mut(Site::A).servers.get_mut(&first) {
             s.status = "PAUSED".into();
         }
-        let sums = |w: &World| w.site(Site::A).volumes.values().map(|v| v.content.checksum()).collect::<Vec<_>>();
+        let sums = |w: &World| {
+            w.site(Site::A)
+                .volumes
+                .values()
+                .map(|v| v.content.checksum())
+                .collect::<Vec<_>>()
+        };
         let before = sums(&w);
         step(&mut w, 50);
-        assert_eq!(before, sums(&w), "a paused first server must stall the whole VNF");
+        assert_eq!(
+            before,
+            sums(&w),
+            "a paused first server must stall the whole VNF"
+        );
         if let Some(s) = w.site_mut(Site::A).servers.get_mut(&first) {
             s.status = "ACTIVE".into();
         }
@@ -195,10 +257,25 @@ mod tests {
     fn captures_at_different_instants_break_it() {
         let mut w = Topology::demo().seed();
         step(&mut w, 5);
-        let a: Vec<(String, Content)> = w.site(Site::A).volumes.values().map(|v| (v.id.clone(), v.content.clone())).collect();
+        let a: Vec<(String, Content)> = w
+            .site(Site::A)
+            .volumes
+            .values()
+            .map(|v| (v.id.clone(), v.content.clone()))
+            .collect();
         step(&mut w, 100);
-        let b: Vec<(String, Content)> = w.site(Site::A).volumes.values().map(|v| (v.id.clone(), v.content.clone())).collect();
-        let mixed: Vec<(String, Content)> = a.iter().take(6).cloned().chain(b.iter().skip(6).cloned()).collect();
+        let b: Vec<(String, Content)> = w
+            .site(Site::A)
+            .volumes
+            .values()
+            .map(|v| (v.id.clone(), v.content.clone()))
+            .collect();
+        let mixed: Vec<(String, Content)> = a
+            .iter()
+            .take(6)
+            .cloned()
+            .chain(b.iter().skip(6).cloned())
+            .collect();
         let (ok, _, _) = check_invariant(&mixed);
         assert!(!ok);
     }

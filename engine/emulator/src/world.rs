@@ -56,7 +56,9 @@ impl std::fmt::Display for Site {
 }
 
 pub fn now_iso() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.6f").to_string()
+    chrono::Utc::now()
+        .format("%Y-%m-%dT%H:%M:%S%.6f")
+        .to_string()
 }
 pub fn now_z() -> String {
     chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
@@ -87,7 +89,10 @@ pub struct VolumeType {
 
 impl VolumeType {
     pub fn replicated(&self) -> bool {
-        self.extra_specs.get("replication_enabled").map(|v| v.contains("True")).unwrap_or(false)
+        self.extra_specs
+            .get("replication_enabled")
+            .map(|v| v.contains("True"))
+            .unwrap_or(false)
     }
 }
 
@@ -165,7 +170,13 @@ pub struct Volume {
 impl Volume {
     /// A volume with every optional field empty (status `creating`); callers
     /// fill in what they know with struct update syntax.
-    pub fn blank(id: String, seq: u64, host: String, user_id: String, project_id: String) -> Volume {
+    pub fn blank(
+        id: String,
+        seq: u64,
+        host: String,
+        user_id: String,
+        project_id: String,
+    ) -> Volume {
         Volume {
             id,
             name: String::new(),
@@ -352,7 +363,8 @@ impl Container {
             return false;
         }
         self.last_row += 1;
-        self.tombstones.push((name.to_string(), self.last_row, std::time::Instant::now()));
+        self.tombstones
+            .push((name.to_string(), self.last_row, std::time::Instant::now()));
         // Rows synced already, or (without sync) more than a container
         // keeps, are reclaimed, as Swift reclaims old tombstones.
         let (point, keep) = (self.sync_point, crate::swift_sync::TOMBSTONES_KEPT);
@@ -410,7 +422,9 @@ pub struct SiteState {
 
 impl SiteState {
     pub fn volume_type_by_name_or_id(&self, key: &str) -> Option<&VolumeType> {
-        self.volume_types.iter().find(|t| t.name == key || t.id == key)
+        self.volume_types
+            .iter()
+            .find(|t| t.name == key || t.id == key)
     }
     pub fn default_volume_type(&self) -> Option<&VolumeType> {
         self.volume_types.first()

@@ -30,10 +30,22 @@ const FREE: &[(&str, &str)] = &[
 
 /// Fields that may be null where the sample shows a value, with the reason.
 const NULLABLE: &[(&str, &str)] = &[
-    ("OS-EXT-SRV-ATTR:user_data", "no user data is given at boot (real Nova then answers null)"),
-    ("password_expires_at", "emulator passwords do not expire (Keystone then answers null)"),
-    ("description", "none was given (the real services then answer null)"),
-    ("locked_reason", "servers are not locked (the sample shows a locked one)"),
+    (
+        "OS-EXT-SRV-ATTR:user_data",
+        "no user data is given at boot (real Nova then answers null)",
+    ),
+    (
+        "password_expires_at",
+        "emulator passwords do not expire (Keystone then answers null)",
+    ),
+    (
+        "description",
+        "none was given (the real services then answer null)",
+    ),
+    (
+        "locked_reason",
+        "servers are not locked (the sample shows a locked one)",
+    ),
     ("tag", "attachments are made without a device tag"),
 ];
 
@@ -42,7 +54,8 @@ const NULLABLE: &[(&str, &str)] = &[
 const ABSENT: &[(&str, &str)] = &[("locations", "Glance shows image locations only with show_multiple_locations=True (off by default); the sample was made with it on")];
 
 fn matches(list: &[(&str, &str)], path: &str) -> bool {
-    list.iter().any(|(suffix, _)| path == *suffix || path.ends_with(&format!(".{suffix}")))
+    list.iter()
+        .any(|(suffix, _)| path == *suffix || path.ends_with(&format!(".{suffix}")))
 }
 
 fn fixtures() -> PathBuf {
@@ -51,7 +64,8 @@ fn fixtures() -> PathBuf {
 
 fn sample(rel: &str) -> Value {
     let p = fixtures().join(rel);
-    let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()));
+    let text =
+        std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("fixture {}: {e}", p.display()))
 }
 
@@ -82,7 +96,11 @@ fn walk(sample: &Value, live: &Value, path: &str, errs: &mut Vec<String>) {
         (Value::Null, _) => {}
         (Value::Object(s), Value::Object(l)) => {
             for (k, sv) in s {
-                let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
+                let p = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
                 match l.get(k) {
                     Some(lv) => walk(sv, lv, &p, errs),
                     None if matches(ABSENT, &p) => {}
@@ -109,7 +127,11 @@ fn walk(sample: &Value, live: &Value, path: &str, errs: &mut Vec<String>) {
         (s, Value::Null) => errs.push(format!("{path}: null where the sample has {}", kind(s))),
         (s, l) => {
             if kind(s) != kind(l) {
-                errs.push(format!("{path}: {} where the sample has {}", kind(l), kind(s)));
+                errs.push(format!(
+                    "{path}: {} where the sample has {}",
+                    kind(l),
+                    kind(s)
+                ));
             }
         }
     }
@@ -119,20 +141,39 @@ fn conforms(rel: &str, live: &Value) {
     let s = sample(rel);
     let mut errs = Vec::new();
     walk(&s, live, "", &mut errs);
-    assert!(errs.is_empty(), "{rel}:\n  {}\nlive: {live}", errs.join("\n  "));
+    assert!(
+        errs.is_empty(),
+        "{rel}:\n  {}\nlive: {live}",
+        errs.join("\n  ")
+    );
 }
 
 #[test]
 fn comparator_catches_differences() {
     let mut errs = Vec::new();
-    walk(&json!({"a": 1, "b": {"c": "x"}, "d": [true]}), &json!({"a": "1", "b": {}, "d": [1]}), "", &mut errs);
+    walk(
+        &json!({"a": 1, "b": {"c": "x"}, "d": [true]}),
+        &json!({"a": "1", "b": {}, "d": [1]}),
+        "",
+        &mut errs,
+    );
     assert_eq!(errs.len(), 3, "{errs:?}");
     let mut errs = Vec::new();
-    walk(&json!({"server": {"image": {"id": "x"}, "description": "d"}}), &json!({"server": {"image": "", "description": null}}), "", &mut errs);
+    walk(
+        &json!({"server": {"image": {"id": "x"}, "description": "d"}}),
+        &json!({"server": {"image": "", "description": null}}),
+        "",
+        &mut errs,
+    );
     assert!(errs.is_empty(), "{errs:?}");
     // Nullable is not optional: a missing field is still reported.
     let mut errs = Vec::new();
-    walk(&json!({"server": {"description": "d"}}), &json!({"server": {}}), "", &mut errs);
+    walk(
+        &json!({"server": {"description": "d"}}),
+        &json!({"server": {}}),
+        "",
+        &mut errs,
+    );
     assert_eq!(errs, ["server.description: missing"]);
 }
 
@@ -143,20 +184,64 @@ async fn keystone_conforms() {
     }
     let c = Cloud::start().await;
     let ks = c.h.keystone_url();
-    let r = c.http.get(c.h.admin_url() + "/").send().await.expect("versions");
+    let r = c
+        .http
+        .get(c.h.admin_url() + "/")
+        .send()
+        .await
+        .expect("versions");
     assert_eq!(r.status(), StatusCode::MULTIPLE_CHOICES);
-    conforms("keystone/admin/identity-versions-response.json", &r.json().await.expect("json"));
-    let r: Value = c.http.get(&ks).send().await.expect("v3").json().await.expect("json");
+    conforms(
+        "keystone/admin/identity-versions-response.json",
+        &r.json().await.expect("json"),
+    );
+    let r: Value = c
+        .http
+        .get(&ks)
+        .send()
+        .await
+        .expect("v3")
+        .json()
+        .await
+        .expect("json");
     conforms("keystone/admin/identity-version-response.json", &r);
-    let r = c.http.post(format!("{ks}/auth/tokens")).json(&common::password_auth()).send().await.expect("auth");
-    conforms("keystone/auth/responses/project-scoped-password.json", &r.json().await.expect("json"));
+    let r = c
+        .http
+        .post(format!("{ks}/auth/tokens"))
+        .json(&common::password_auth())
+        .send()
+        .await
+        .expect("auth");
+    conforms(
+        "keystone/auth/responses/project-scoped-password.json",
+        &r.json().await.expect("json"),
+    );
     let body = json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": {"id": "lifeboat-appcred-id", "secret": "lifeboat-secret"}}}});
-    let r = c.http.post(format!("{ks}/auth/tokens")).json(&body).send().await.expect("appcred");
+    let r = c
+        .http
+        .post(format!("{ks}/auth/tokens"))
+        .json(&body)
+        .send()
+        .await
+        .expect("appcred");
     assert_eq!(r.status(), StatusCode::CREATED);
-    conforms("keystone/admin/auth-application-credential-response.json", &r.json().await.expect("json"));
-    let r = c.http.get(format!("{ks}/auth/tokens")).header("x-auth-token", &c.token).header("x-subject-token", &c.token).send().await.expect("validate");
+    conforms(
+        "keystone/admin/auth-application-credential-response.json",
+        &r.json().await.expect("json"),
+    );
+    let r = c
+        .http
+        .get(format!("{ks}/auth/tokens"))
+        .header("x-auth-token", &c.token)
+        .header("x-subject-token", &c.token)
+        .send()
+        .await
+        .expect("validate");
     assert_eq!(r.status(), StatusCode::OK);
-    conforms("keystone/auth/responses/project-scoped-password.json", &r.json().await.expect("json"));
+    conforms(
+        "keystone/auth/responses/project-scoped-password.json",
+        &r.json().await.expect("json"),
+    );
     c.h.shutdown().await;
 }
 
@@ -167,9 +252,25 @@ async fn nova_conforms() {
     }
     let c = Cloud::start().await;
     let base = c.compute(Site::A);
-    let r: Value = c.http.get(c.h.site_url(Site::A) + "/compute/").send().await.expect("versions").json().await.expect("json");
+    let r: Value = c
+        .http
+        .get(c.h.site_url(Site::A) + "/compute/")
+        .send()
+        .await
+        .expect("versions")
+        .json()
+        .await
+        .expect("json");
     conforms("nova/versions/versions-get-resp.json", &r);
-    let r: Value = c.http.get(&base).send().await.expect("version").json().await.expect("json");
+    let r: Value = c
+        .http
+        .get(&base)
+        .send()
+        .await
+        .expect("version")
+        .json()
+        .await
+        .expect("json");
     conforms("nova/versions/v21-version-get-resp.json", &r);
     let db = c.server_named(Site::A, "vims-db-1").await;
     let id = db["id"].as_str().expect("id").to_string();
@@ -180,67 +281,182 @@ async fn nova_conforms() {
         ("2.73", "nova/servers/v2.73/server-get-resp.json"),
         ("2.90", "nova/servers/v2.90/server-get-resp.json"),
     ] {
-        let r = c.get(&format!("{base}/servers/{id}"), Some(&format!("compute {mv}"))).await;
+        let r = c
+            .get(
+                &format!("{base}/servers/{id}"),
+                Some(&format!("compute {mv}")),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK);
         conforms(rel, &r.body);
     }
     for (mv, path, rel) in [
-        ("2.1", "servers?limit=2", "nova/servers/servers-list-resp.json"),
-        ("2.1", "servers/detail?limit=2", "nova/servers/servers-details-resp.json"),
-        ("2.90", "servers/detail?limit=2", "nova/servers/v2.90/servers-details-resp.json"),
+        (
+            "2.1",
+            "servers?limit=2",
+            "nova/servers/servers-list-resp.json",
+        ),
+        (
+            "2.1",
+            "servers/detail?limit=2",
+            "nova/servers/servers-details-resp.json",
+        ),
+        (
+            "2.90",
+            "servers/detail?limit=2",
+            "nova/servers/v2.90/servers-details-resp.json",
+        ),
         ("2.1", "flavors", "nova/flavors/flavors-list-resp.json"),
-        ("2.1", "flavors/detail", "nova/flavors/flavors-detail-resp.json"),
-        ("2.75", "flavors/detail", "nova/flavors/v2.75/flavors-detail-resp.json"),
+        (
+            "2.1",
+            "flavors/detail",
+            "nova/flavors/flavors-detail-resp.json",
+        ),
+        (
+            "2.75",
+            "flavors/detail",
+            "nova/flavors/v2.75/flavors-detail-resp.json",
+        ),
         ("2.1", "flavors/1", "nova/flavors/flavor-get-resp.json"),
-        ("2.26", "servers/detail?limit=2", "nova/os-server-tags/v2.26/servers-tags-details-resp.json"),
-        ("2.55", "flavors/detail", "nova/flavors/v2.55/flavors-detail-resp.json"),
-        ("2.61", "flavors/1", "nova/flavors/v2.61/flavor-get-resp.json"),
-        ("2.75", "flavors/1", "nova/flavors/v2.75/flavor-get-resp.json"),
+        (
+            "2.26",
+            "servers/detail?limit=2",
+            "nova/os-server-tags/v2.26/servers-tags-details-resp.json",
+        ),
+        (
+            "2.55",
+            "flavors/detail",
+            "nova/flavors/v2.55/flavors-detail-resp.json",
+        ),
+        (
+            "2.61",
+            "flavors/1",
+            "nova/flavors/v2.61/flavor-get-resp.json",
+        ),
+        (
+            "2.75",
+            "flavors/1",
+            "nova/flavors/v2.75/flavor-get-resp.json",
+        ),
     ] {
-        let r = c.get(&format!("{base}/{path}"), Some(&format!("compute {mv}"))).await;
+        let r = c
+            .get(&format!("{base}/{path}"), Some(&format!("compute {mv}")))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{path}");
         conforms(rel, &r.body);
     }
     let r = c.get(&format!("{base}/servers/{id}/metadata"), None).await;
-    conforms("nova/server-metadata/server-metadata-all-resp.json", &r.body);
-    let r = c.get(&format!("{base}/servers/{id}/metadata/role"), None).await;
+    conforms(
+        "nova/server-metadata/server-metadata-all-resp.json",
+        &r.body,
+    );
+    let r = c
+        .get(&format!("{base}/servers/{id}/metadata/role"), None)
+        .await;
     conforms("nova/server-metadata/server-metadata-resp.json", &r.body);
-    let r = c.get(&format!("{base}/servers/{id}/tags"), Some("compute 2.26")).await;
-    conforms("nova/os-server-tags/v2.26/server-tags-index-resp.json", &r.body);
-    let r = c.call(Method::PUT, &format!("{base}/servers/{id}/tags"), Some("compute 2.26"), Some(json!({"tags": ["vims", "vnf:vims", "extra"]}))).await;
-    conforms("nova/os-server-tags/v2.26/server-tags-put-all-resp.json", &r.body);
-    let r = c.get(&format!("{base}/servers/{id}"), Some("compute 2.26")).await;
-    conforms("nova/os-server-tags/v2.26/server-tags-show-details-resp.json", &r.body);
+    let r = c
+        .get(&format!("{base}/servers/{id}/tags"), Some("compute 2.26"))
+        .await;
+    conforms(
+        "nova/os-server-tags/v2.26/server-tags-index-resp.json",
+        &r.body,
+    );
+    let r = c
+        .call(
+            Method::PUT,
+            &format!("{base}/servers/{id}/tags"),
+            Some("compute 2.26"),
+            Some(json!({"tags": ["vims", "vnf:vims", "extra"]})),
+        )
+        .await;
+    conforms(
+        "nova/os-server-tags/v2.26/server-tags-put-all-resp.json",
+        &r.body,
+    );
+    let r = c
+        .get(&format!("{base}/servers/{id}"), Some("compute 2.26"))
+        .await;
+    conforms(
+        "nova/os-server-tags/v2.26/server-tags-show-details-resp.json",
+        &r.body,
+    );
     for (mv, rel) in [
-        ("2.1", "nova/os-volume_attachments/list-volume-attachments-resp.json"),
-        ("2.70", "nova/os-volume_attachments/v2.70/list-volume-attachments-resp.json"),
-        ("2.79", "nova/os-volume_attachments/v2.79/list-volume-attachments-resp.json"),
-        ("2.89", "nova/os-volume_attachments/v2.89/list-volume-attachments-resp.json"),
+        (
+            "2.1",
+            "nova/os-volume_attachments/list-volume-attachments-resp.json",
+        ),
+        (
+            "2.70",
+            "nova/os-volume_attachments/v2.70/list-volume-attachments-resp.json",
+        ),
+        (
+            "2.79",
+            "nova/os-volume_attachments/v2.79/list-volume-attachments-resp.json",
+        ),
+        (
+            "2.89",
+            "nova/os-volume_attachments/v2.89/list-volume-attachments-resp.json",
+        ),
     ] {
-        let r = c.get(&format!("{base}/servers/{id}/os-volume_attachments"), Some(&format!("compute {mv}"))).await;
+        let r = c
+            .get(
+                &format!("{base}/servers/{id}/os-volume_attachments"),
+                Some(&format!("compute {mv}")),
+            )
+            .await;
         conforms(rel, &r.body);
     }
     let vols = c.volumes_of(Site::A, &db).await;
-    let r = c.get(&format!("{base}/servers/{id}/os-volume_attachments/{}", vols[1]), Some("compute 2.89")).await;
-    conforms("nova/os-volume_attachments/v2.89/volume-attachment-detail-resp.json", &r.body);
+    let r = c
+        .get(
+            &format!("{base}/servers/{id}/os-volume_attachments/{}", vols[1]),
+            Some("compute 2.89"),
+        )
+        .await;
+    conforms(
+        "nova/os-volume_attachments/v2.89/volume-attachment-detail-resp.json",
+        &r.body,
+    );
     // Attach a new volume, then boot a server from a new bootable volume.
     let extra = c.new_volume(Site::A, 1, json!({})).await;
-    let r = c.post(&format!("{base}/servers/{id}/os-volume_attachments"), Some("compute 2.89"), json!({"volumeAttachment": {"volumeId": extra}})).await;
+    let r = c
+        .post(
+            &format!("{base}/servers/{id}/os-volume_attachments"),
+            Some("compute 2.89"),
+            json!({"volumeAttachment": {"volumeId": extra}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
-    conforms("nova/os-volume_attachments/v2.89/attach-volume-to-server-resp.json", &r.body);
+    conforms(
+        "nova/os-volume_attachments/v2.89/attach-volume-to-server-resp.json",
+        &r.body,
+    );
     let boot = c.new_volume(Site::A, 1, json!({})).await;
     let req = json!({"server": {"name": "conf-1", "flavorRef": "1", "networks": "none", "block_device_mapping_v2": [{"boot_index": 0, "uuid": boot, "source_type": "volume", "destination_type": "volume"}]}});
-    let r = c.post(&format!("{base}/servers"), Some("compute 2.47"), req).await;
+    let r = c
+        .post(&format!("{base}/servers"), Some("compute 2.47"), req)
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("nova/servers/v2.47/server-create-resp.json", &r.body);
     let boot2 = c.new_volume(Site::A, 1, json!({})).await;
     let req = json!({"server": {"name": "conf-2", "flavorRef": "1", "networks": [{"uuid": "mgmt"}], "block_device_mapping_v2": [{"boot_index": 0, "uuid": boot2, "source_type": "volume", "destination_type": "volume"}]}});
-    let r = c.post(&format!("{base}/servers"), Some("compute 2.1"), req).await;
+    let r = c
+        .post(&format!("{base}/servers"), Some("compute 2.1"), req)
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("nova/servers/server-create-resp.json", &r.body);
-    let r = c.post(&format!("{base}/servers/{id}/action"), Some("compute 2.45"), json!({"createImage": {"name": "conf-img"}})).await;
+    let r = c
+        .post(
+            &format!("{base}/servers/{id}/action"),
+            Some("compute 2.45"),
+            json!({"createImage": {"name": "conf-img"}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-    conforms("nova/servers/v2.45/server-action-create-image-resp.json", &r.body);
+    conforms(
+        "nova/servers/v2.45/server-action-create-image-resp.json",
+        &r.body,
+    );
     c.h.shutdown().await;
 }
 
@@ -252,50 +468,122 @@ async fn cinder_and_glance_conform() {
     let c = Cloud::start().await;
     let vb = c.volume(Site::A);
     let mv = Some("volume 3.65");
-    let r = c.http.get(c.h.site_url(Site::A) + "/volume/").send().await.expect("versions");
-    conforms("cinder/versions/versions-response.json", &r.json().await.expect("json"));
-    let r = c.http.get(c.h.site_url(Site::A) + "/volume/v3/").send().await.expect("version");
-    conforms("cinder/versions/version-show-response.json", &r.json().await.expect("json"));
+    let r = c
+        .http
+        .get(c.h.site_url(Site::A) + "/volume/")
+        .send()
+        .await
+        .expect("versions");
+    conforms(
+        "cinder/versions/versions-response.json",
+        &r.json().await.expect("json"),
+    );
+    let r = c
+        .http
+        .get(c.h.site_url(Site::A) + "/volume/v3/")
+        .send()
+        .await
+        .expect("version");
+    conforms(
+        "cinder/versions/version-show-response.json",
+        &r.json().await.expect("json"),
+    );
     let db = c.server_named(Site::A, "vims-db-1").await;
     let vols = c.volumes_of(Site::A, &db).await;
     let data = vols[1].clone();
     let r = c.get(&format!("{vb}/volumes/{data}"), mv).await;
     conforms("cinder/volumes/v3.65/volume-show-response.json", &r.body);
     let r = c.get(&format!("{vb}/volumes/detail"), mv).await;
-    conforms("cinder/volumes/v3.65/volumes-list-detailed-response.json", &r.body);
+    conforms(
+        "cinder/volumes/v3.65/volumes-list-detailed-response.json",
+        &r.body,
+    );
     let r = c.get(&format!("{vb}/volumes"), mv).await;
     conforms("cinder/volumes/volumes-list-response.json", &r.body);
-    let r = c.post(&format!("{vb}/volumes"), mv, json!({"volume": {"size": 1, "name": "conf"}})).await;
+    let r = c
+        .post(
+            &format!("{vb}/volumes"),
+            mv,
+            json!({"volume": {"size": 1, "name": "conf"}}),
+        )
+        .await;
     conforms("cinder/volumes/v3.65/volume-create-response.json", &r.body);
     // Snapshot.
-    let r = c.post(&format!("{vb}/snapshots"), mv, json!({"snapshot": {"volume_id": data, "name": "s", "force": true}})).await;
+    let r = c
+        .post(
+            &format!("{vb}/snapshots"),
+            mv,
+            json!({"snapshot": {"volume_id": data, "name": "s", "force": true}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
-    conforms("cinder/snapshots/v3.65/snapshot-create-response.json", &r.body);
+    conforms(
+        "cinder/snapshots/v3.65/snapshot-create-response.json",
+        &r.body,
+    );
     let sid = r.body["snapshot"]["id"].as_str().expect("id").to_string();
-    let r = c.wait(&format!("{vb}/snapshots/{sid}"), mv, "/snapshot/status", "available").await;
+    let r = c
+        .wait(
+            &format!("{vb}/snapshots/{sid}"),
+            mv,
+            "/snapshot/status",
+            "available",
+        )
+        .await;
     conforms("cinder/snapshots/v3.65/snapshot-show-response.json", &r);
     let r = c.get(&format!("{vb}/snapshots/detail"), mv).await;
-    conforms("cinder/snapshots/v3.65/snapshots-list-detailed-response.json", &r.body);
+    conforms(
+        "cinder/snapshots/v3.65/snapshots-list-detailed-response.json",
+        &r.body,
+    );
     let r = c.get(&format!("{vb}/snapshots"), mv).await;
     conforms("cinder/snapshots/snapshots-list-response.json", &r.body);
     // Types.
     let r = c.get(&format!("{vb}/types"), mv).await;
-    conforms("cinder/volume_type/volume-types-list-response.json", &r.body);
-    let tid = r.body["volume_types"][0]["id"].as_str().expect("type").to_string();
+    conforms(
+        "cinder/volume_type/volume-types-list-response.json",
+        &r.body,
+    );
+    let tid = r.body["volume_types"][0]["id"]
+        .as_str()
+        .expect("type")
+        .to_string();
     let r = c.get(&format!("{vb}/types/{tid}"), mv).await;
     conforms("cinder/volume_type/volume-type-show-response.json", &r.body);
     let r = c.get(&format!("{vb}/group_types"), mv).await;
     conforms("cinder/group-types-list-response.json", &r.body);
-    let gt = r.body["group_types"][0]["id"].as_str().expect("gt").to_string();
+    let gt = r.body["group_types"][0]["id"]
+        .as_str()
+        .expect("gt")
+        .to_string();
     let r = c.get(&format!("{vb}/group_types/{gt}"), mv).await;
     conforms("cinder/group-type-show-response.json", &r.body);
     // Groups and group snapshots.
-    let r = c.post(&format!("{vb}/groups"), mv, json!({"group": {"name": "g", "group_type": gt, "volume_types": ["standard"]}})).await;
+    let r = c
+        .post(
+            &format!("{vb}/groups"),
+            mv,
+            json!({"group": {"name": "g", "group_type": gt, "volume_types": ["standard"]}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("cinder/group-create-response.json", &r.body);
     let gid = r.body["group"]["id"].as_str().expect("gid").to_string();
-    c.wait(&format!("{vb}/groups/{gid}"), mv, "/group/status", "available").await;
-    let r = c.call(Method::PUT, &format!("{vb}/groups/{gid}"), mv, Some(json!({"group": {"add_volumes": vols.join(",")}}))).await;
+    c.wait(
+        &format!("{vb}/groups/{gid}"),
+        mv,
+        "/group/status",
+        "available",
+    )
+    .await;
+    let r = c
+        .call(
+            Method::PUT,
+            &format!("{vb}/groups/{gid}"),
+            mv,
+            Some(json!({"group": {"add_volumes": vols.join(",")}})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     let r = c.get(&format!("{vb}/groups/{gid}"), mv).await;
     conforms("cinder/group-show-response.json", &r.body);
@@ -303,14 +591,33 @@ async fn cinder_and_glance_conform() {
     conforms("cinder/groups-list-detailed-response.json", &r.body);
     let r = c.get(&format!("{vb}/groups"), mv).await;
     conforms("cinder/groups-list-response.json", &r.body);
-    let r = c.post(&format!("{vb}/group_snapshots"), mv, json!({"group_snapshot": {"group_id": gid, "name": "gs"}})).await;
+    let r = c
+        .post(
+            &format!("{vb}/group_snapshots"),
+            mv,
+            json!({"group_snapshot": {"group_id": gid, "name": "gs"}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("cinder/group-snapshots-create-response.json", &r.body);
-    let gsid = r.body["group_snapshot"]["id"].as_str().expect("gs").to_string();
-    let r = c.wait(&format!("{vb}/group_snapshots/{gsid}"), mv, "/group_snapshot/status", "available").await;
+    let gsid = r.body["group_snapshot"]["id"]
+        .as_str()
+        .expect("gs")
+        .to_string();
+    let r = c
+        .wait(
+            &format!("{vb}/group_snapshots/{gsid}"),
+            mv,
+            "/group_snapshot/status",
+            "available",
+        )
+        .await;
     conforms("cinder/group-snapshots-show-response.json", &r);
     let r = c.get(&format!("{vb}/group_snapshots/detail"), mv).await;
-    conforms("cinder/group-snapshots-list-detailed-response.json", &r.body);
+    conforms(
+        "cinder/group-snapshots-list-detailed-response.json",
+        &r.body,
+    );
     let r = c.get(&format!("{vb}/group_snapshots"), mv).await;
     conforms("cinder/group-snapshots-list-response.json", &r.body);
     // Backups.
@@ -318,31 +625,92 @@ async fn cinder_and_glance_conform() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("cinder/backups/backup-create-response.json", &r.body);
     let bid = r.body["backup"]["id"].as_str().expect("bid").to_string();
-    let r = c.wait(&format!("{vb}/backups/{bid}"), Some("volume 3.56"), "/backup/status", "available").await;
+    let r = c
+        .wait(
+            &format!("{vb}/backups/{bid}"),
+            Some("volume 3.56"),
+            "/backup/status",
+            "available",
+        )
+        .await;
     conforms("cinder/backups/v3.56/backup-show-response.json", &r);
-    let r = c.get(&format!("{vb}/backups/detail?with_count=true"), Some("volume 3.56")).await;
-    conforms("cinder/backups/v3.56/backups-list-detailed-response.json", &r.body);
+    let r = c
+        .get(
+            &format!("{vb}/backups/detail?with_count=true"),
+            Some("volume 3.56"),
+        )
+        .await;
+    conforms(
+        "cinder/backups/v3.56/backups-list-detailed-response.json",
+        &r.body,
+    );
     let r = c.get(&format!("{vb}/backups"), mv).await;
     conforms("cinder/backups/backups-list-response.json", &r.body);
-    let r = c.get(&format!("{vb}/backups/{bid}"), Some("volume 3.9")).await;
+    let r = c
+        .get(&format!("{vb}/backups/{bid}"), Some("volume 3.9"))
+        .await;
     conforms("cinder/backups/v3.9/backup-show-response.json", &r.body);
-    let r = c.get(&format!("{vb}/backups/{bid}/export_record"), mv).await;
+    let r = c
+        .get(&format!("{vb}/backups/{bid}/export_record"), mv)
+        .await;
     conforms("cinder/backup-record-export-response.json", &r.body);
-    let r = c.post(&format!("{}/backups/import_record", c.volume(Site::B)), mv, json!({"backup-record": r.body["backup-record"].clone()})).await;
+    let r = c
+        .post(
+            &format!("{}/backups/import_record", c.volume(Site::B)),
+            mv,
+            json!({"backup-record": r.body["backup-record"].clone()}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     conforms("cinder/backup-record-import-response.json", &r.body);
-    let r = c.post(&format!("{vb}/backups/{bid}/restore"), mv, json!({"restore": {"name": "restored"}})).await;
+    let r = c
+        .post(
+            &format!("{vb}/backups/{bid}/restore"),
+            mv,
+            json!({"restore": {"name": "restored"}}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("cinder/backup-restore-response.json", &r.body);
     // Manageable volumes (replicas of replicated volumes live at the other site).
-    c.new_volume(Site::A, 1, json!({"volume_type": "replicated"})).await;
-    let r = c.get(&format!("{}/manageable_volumes/detail", c.volume(Site::B)), mv).await;
-    assert!(!r.body["manageable-volumes"].as_array().map(|a| a.is_empty()).unwrap_or(true), "{}", r.text);
+    c.new_volume(Site::A, 1, json!({"volume_type": "replicated"}))
+        .await;
+    let r = c
+        .get(
+            &format!("{}/manageable_volumes/detail", c.volume(Site::B)),
+            mv,
+        )
+        .await;
+    assert!(
+        !r.body["manageable-volumes"]
+            .as_array()
+            .map(|a| a.is_empty())
+            .unwrap_or(true),
+        "{}",
+        r.text
+    );
     conforms("cinder/volume-manage-list-detail-response.json", &r.body);
     // Glance: the image of a createImage.
-    let r = c.post(&format!("{}/servers/{}/action", c.compute(Site::A), db["id"].as_str().expect("id")), Some("compute 2.45"), json!({"createImage": {"name": "img"}})).await;
+    let r = c
+        .post(
+            &format!(
+                "{}/servers/{}/action",
+                c.compute(Site::A),
+                db["id"].as_str().expect("id")
+            ),
+            Some("compute 2.45"),
+            json!({"createImage": {"name": "img"}}),
+        )
+        .await;
     let iid = r.body["image_id"].as_str().expect("image id").to_string();
-    let img = c.wait(&format!("{}/images/{iid}", c.image(Site::A)), None, "/status", "active").await;
+    let img = c
+        .wait(
+            &format!("{}/images/{iid}", c.image(Site::A)),
+            None,
+            "/status",
+            "active",
+        )
+        .await;
     conforms("glance/image-show-response.json", &img);
     let r = c.get(&format!("{}/images", c.image(Site::A)), None).await;
     conforms("glance/images-list-response.json", &r.body);
@@ -361,29 +729,81 @@ async fn remaining_endpoints_conform() {
     let ks = c.h.keystone_url();
     // Keystone: token method, catalog, projects, regions.
     let body = json!({"auth": {"identity": {"methods": ["token"], "token": {"id": c.token}}, "scope": {"project": {"id": c.project}}}});
-    let r = c.http.post(format!("{ks}/auth/tokens")).json(&body).send().await.expect("token auth");
+    let r = c
+        .http
+        .post(format!("{ks}/auth/tokens"))
+        .json(&body)
+        .send()
+        .await
+        .expect("token auth");
     assert_eq!(r.status(), StatusCode::CREATED);
-    conforms("keystone/auth/responses/project-scoped-token.json", &r.json().await.expect("json"));
+    conforms(
+        "keystone/auth/responses/project-scoped-token.json",
+        &r.json().await.expect("json"),
+    );
     for (path, rel) in [
-        ("auth/catalog", "keystone/admin/get-service-catalog-response.json"),
-        ("auth/projects", "keystone/admin/get-available-project-scopes-response.json"),
+        (
+            "auth/catalog",
+            "keystone/admin/get-service-catalog-response.json",
+        ),
+        (
+            "auth/projects",
+            "keystone/admin/get-available-project-scopes-response.json",
+        ),
         ("regions", "keystone/admin/regions-list-response.json"),
     ] {
-        let r = c.http.get(format!("{ks}/{path}")).header("x-auth-token", &c.token).send().await.expect(path);
+        let r = c
+            .http
+            .get(format!("{ks}/{path}"))
+            .header("x-auth-token", &c.token)
+            .send()
+            .await
+            .expect(path);
         assert_eq!(r.status(), StatusCode::OK, "{path}");
         conforms(rel, &r.json().await.expect("json"));
     }
     // Nova: update, metadata writes, limits.
     let base = c.compute(Site::A);
-    let id = c.server_named(Site::A, "vims-lb-1").await["id"].as_str().expect("id").to_string();
-    for (mv, rel) in [("2.1", "nova/servers/server-update-resp.json"), ("2.71", "nova/servers/v2.71/server-update-resp.json"), ("2.73", "nova/servers/v2.73/server-update-resp.json"), ("2.90", "nova/servers/v2.90/server-update-resp.json")] {
-        let r = c.call(Method::PUT, &format!("{base}/servers/{id}"), Some(&format!("compute {mv}")), Some(json!({"server": {"name": "vims-lb-1"}}))).await;
+    let id = c.server_named(Site::A, "vims-lb-1").await["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for (mv, rel) in [
+        ("2.1", "nova/servers/server-update-resp.json"),
+        ("2.71", "nova/servers/v2.71/server-update-resp.json"),
+        ("2.73", "nova/servers/v2.73/server-update-resp.json"),
+        ("2.90", "nova/servers/v2.90/server-update-resp.json"),
+    ] {
+        let r = c
+            .call(
+                Method::PUT,
+                &format!("{base}/servers/{id}"),
+                Some(&format!("compute {mv}")),
+                Some(json!({"server": {"name": "vims-lb-1"}})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         conforms(rel, &r.body);
     }
-    let r = c.post(&format!("{base}/servers/{id}/metadata"), None, json!({"metadata": {"foo": "Bar"}})).await;
-    conforms("nova/server-metadata/server-metadata-all-resp.json", &r.body);
-    let r = c.call(Method::PUT, &format!("{base}/servers/{id}/metadata/foo"), None, Some(json!({"meta": {"foo": "Baz"}}))).await;
+    let r = c
+        .post(
+            &format!("{base}/servers/{id}/metadata"),
+            None,
+            json!({"metadata": {"foo": "Bar"}}),
+        )
+        .await;
+    conforms(
+        "nova/server-metadata/server-metadata-all-resp.json",
+        &r.body,
+    );
+    let r = c
+        .call(
+            Method::PUT,
+            &format!("{base}/servers/{id}/metadata/foo"),
+            None,
+            Some(json!({"meta": {"foo": "Baz"}})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     conforms("nova/server-metadata/server-metadata-resp.json", &r.body);
     let r = c.get(&format!("{base}/limits"), None).await;
@@ -392,60 +812,160 @@ async fn remaining_endpoints_conform() {
     // Cinder: volume and snapshot metadata, updates, limits, services, zones, manageable list.
     let vb = c.volume(Site::A);
     let mv = Some("volume 3.65");
-    let vol = c.new_volume(Site::A, 1, json!({"metadata": {"key": "v"}})).await;
-    let snap = c.post(&format!("{vb}/snapshots"), mv, json!({"snapshot": {"volume_id": vol, "name": "s"}})).await;
-    let sid = snap.body["snapshot"]["id"].as_str().expect("snapshot").to_string();
-    c.wait(&format!("{vb}/snapshots/{sid}"), mv, "/snapshot/status", "available").await;
-    for (kind, id, dir) in [("volumes", &vol, "cinder/volumes/volume"), ("snapshots", &sid, "cinder/snapshots/snapshot")] {
+    let vol = c
+        .new_volume(Site::A, 1, json!({"metadata": {"key": "v"}}))
+        .await;
+    let snap = c
+        .post(
+            &format!("{vb}/snapshots"),
+            mv,
+            json!({"snapshot": {"volume_id": vol, "name": "s"}}),
+        )
+        .await;
+    let sid = snap.body["snapshot"]["id"]
+        .as_str()
+        .expect("snapshot")
+        .to_string();
+    c.wait(
+        &format!("{vb}/snapshots/{sid}"),
+        mv,
+        "/snapshot/status",
+        "available",
+    )
+    .await;
+    for (kind, id, dir) in [
+        ("volumes", &vol, "cinder/volumes/volume"),
+        ("snapshots", &sid, "cinder/snapshots/snapshot"),
+    ] {
         let url = format!("{vb}/{kind}/{id}/metadata");
-        let r = c.post(&url, mv, json!({"metadata": {"key": "value"}})).await;
+        let r = c
+            .post(&url, mv, json!({"metadata": {"key": "value"}}))
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{kind}: {}", r.text);
         conforms(&format!("{dir}-metadata-create-response.json"), &r.body);
-        conforms(&format!("{dir}-metadata-show-response.json"), &c.get(&url, mv).await.body);
-        conforms(&format!("{dir}-metadata-show-key-response.json"), &c.get(&format!("{url}/key"), mv).await.body);
-        let r = c.call(Method::PUT, &url, mv, Some(json!({"metadata": {"key": "v2"}}))).await;
+        conforms(
+            &format!("{dir}-metadata-show-response.json"),
+            &c.get(&url, mv).await.body,
+        );
+        conforms(
+            &format!("{dir}-metadata-show-key-response.json"),
+            &c.get(&format!("{url}/key"), mv).await.body,
+        );
+        let r = c
+            .call(
+                Method::PUT,
+                &url,
+                mv,
+                Some(json!({"metadata": {"key": "v2"}})),
+            )
+            .await;
         conforms(&format!("{dir}-metadata-update-response.json"), &r.body);
-        let r = c.call(Method::PUT, &format!("{url}/key"), mv, Some(json!({"meta": {"key": "v3"}}))).await;
+        let r = c
+            .call(
+                Method::PUT,
+                &format!("{url}/key"),
+                mv,
+                Some(json!({"meta": {"key": "v3"}})),
+            )
+            .await;
         conforms(&format!("{dir}-metadata-update-key-response.json"), &r.body);
     }
-    let r = c.call(Method::PUT, &format!("{vb}/volumes/{vol}"), mv, Some(json!({"volume": {"name": "vol-003", "description": "d"}}))).await;
+    let r = c
+        .call(
+            Method::PUT,
+            &format!("{vb}/volumes/{vol}"),
+            mv,
+            Some(json!({"volume": {"name": "vol-003", "description": "d"}})),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.text);
     conforms("cinder/volumes/v3.65/volume-update-response.json", &r.body);
-    let r = c.call(Method::PUT, &format!("{vb}/snapshots/{sid}"), mv, Some(json!({"snapshot": {"name": "snap-002", "description": "d"}}))).await;
-    conforms("cinder/snapshots/v3.65/snapshot-update-response.json", &r.body);
+    let r = c
+        .call(
+            Method::PUT,
+            &format!("{vb}/snapshots/{sid}"),
+            mv,
+            Some(json!({"snapshot": {"name": "snap-002", "description": "d"}})),
+        )
+        .await;
+    conforms(
+        "cinder/snapshots/v3.65/snapshot-update-response.json",
+        &r.body,
+    );
     for (path, rel) in [
         ("limits", "cinder/limits/limits-show-response.json"),
         ("os-services", "cinder/services-list-response.json"),
-        ("os-availability-zone", "cinder/availability-zone-list-response.json"),
+        (
+            "os-availability-zone",
+            "cinder/availability-zone-list-response.json",
+        ),
     ] {
         let r = c.get(&format!("{vb}/{path}"), mv).await;
         assert_eq!(r.status, StatusCode::OK, "{path}: {}", r.text);
         conforms(rel, &r.body);
     }
-    c.new_volume(Site::A, 1, json!({"volume_type": "replicated"})).await;
+    c.new_volume(Site::A, 1, json!({"volume_type": "replicated"}))
+        .await;
     let t0 = std::time::Instant::now();
     loop {
-        let r = c.get(&format!("{}/manageable_volumes", c.volume(Site::B)), mv).await;
-        if r.body["manageable-volumes"].as_array().is_some_and(|a| !a.is_empty()) {
+        let r = c
+            .get(&format!("{}/manageable_volumes", c.volume(Site::B)), mv)
+            .await;
+        if r.body["manageable-volumes"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+        {
             conforms("cinder/volume-manage-list-response.json", &r.body);
             break;
         }
-        assert!(t0.elapsed() < std::time::Duration::from_secs(10), "no replica became manageable: {}", r.text);
+        assert!(
+            t0.elapsed() < std::time::Duration::from_secs(10),
+            "no replica became manageable: {}",
+            r.text
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     // Glance: create, patch.
     let ib = c.image(Site::A);
-    let r = c.post(&format!("{ib}/images"), None, json!({"name": "conf-img", "container_format": "bare", "disk_format": "raw"})).await;
+    let r = c
+        .post(
+            &format!("{ib}/images"),
+            None,
+            json!({"name": "conf-img", "container_format": "bare", "disk_format": "raw"}),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
     conforms("glance/image-create-response.json", &r.body);
     let iid = r.body["id"].as_str().expect("image id").to_string();
     // The sample is of an active image: upload its data first (checksums and size appear).
-    let r = c.http.put(format!("{ib}/images/{iid}/file")).header("x-auth-token", &c.token).header("content-type", "application/octet-stream").body(vec![7u8; 4096]).send().await.expect("upload");
+    let r = c
+        .http
+        .put(format!("{ib}/images/{iid}/file"))
+        .header("x-auth-token", &c.token)
+        .header("content-type", "application/octet-stream")
+        .body(vec![7u8; 4096])
+        .send()
+        .await
+        .expect("upload");
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
     let patch = json!([{"op": "replace", "path": "/name", "value": "Fedora 17"}, {"op": "add", "path": "/hypervisor_type", "value": "kvm"}]);
-    let r = c.http.patch(format!("{ib}/images/{iid}")).header("x-auth-token", &c.token).header("content-type", "application/openstack-images-v2.1-json-patch").json(&patch).send().await.expect("patch");
+    let r = c
+        .http
+        .patch(format!("{ib}/images/{iid}"))
+        .header("x-auth-token", &c.token)
+        .header(
+            "content-type",
+            "application/openstack-images-v2.1-json-patch",
+        )
+        .json(&patch)
+        .send()
+        .await
+        .expect("patch");
     assert_eq!(r.status(), StatusCode::OK);
-    conforms("glance/image-update-response.json", &r.json().await.expect("json"));
+    conforms(
+        "glance/image-update-response.json",
+        &r.json().await.expect("json"),
+    );
     c.h.shutdown().await;
 }
 

@@ -22,15 +22,24 @@ async fn generated_fleet_lists_and_filters() {
         let r = c.get(&u, Some("compute 2.96")).await;
         assert_eq!(r.status, StatusCode::OK);
         seen += r.body["servers"].as_array().map(|a| a.len()).unwrap_or(0);
-        url = r.body["servers_links"][0]["href"].as_str().map(str::to_string);
+        url = r.body["servers_links"][0]["href"]
+            .as_str()
+            .map(str::to_string);
     }
     assert_eq!(seen, 240);
     assert_eq!(c.servers(Site::A, "?tags=vnf017").await.len(), 6);
-    let v = c.get(&format!("{}/volumes?limit=1000", c.volume(Site::A)), Some("volume 3.64")).await;
+    let v = c
+        .get(
+            &format!("{}/volumes?limit=1000", c.volume(Site::A)),
+            Some("volume 3.64"),
+        )
+        .await;
     assert_eq!(v.body["volumes"].as_array().map(|a| a.len()), Some(480));
     // The workload writes across the fleet.
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let st = c.admin(reqwest::Method::GET, "/_emulator/status", None).await;
+    let st = c
+        .admin(reqwest::Method::GET, "/_emulator/status", None)
+        .await;
     assert_eq!(st.body["writers"].as_object().map(|o| o.len()), Some(40));
     c.h.shutdown().await;
 }
@@ -59,15 +68,42 @@ servers:
 "#;
     let mut cfg = EmulatorConfig::fast();
     cfg.topology = Topology::from_yaml_str(yaml).expect("topology");
-    let h = lifeboat_emulator::Emulator::start(cfg).await.expect("start");
+    let h = lifeboat_emulator::Emulator::start(cfg)
+        .await
+        .expect("start");
     let y = h.clouds_yaml();
-    assert!(y.contains("username: alice") && y.contains("project_name: ops"), "{y}");
+    assert!(
+        y.contains("username: alice") && y.contains("project_name: ops"),
+        "{y}"
+    );
     let http = reqwest::Client::new();
     let auth = serde_json::json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "alice", "domain": {"name": "Default"}, "password": "s3cret"}}}, "scope": {"project": {"name": "ops", "domain": {"name": "Default"}}}}});
-    let r = http.post(format!("{}/auth/tokens", h.keystone_url())).json(&auth).send().await.expect("auth");
+    let r = http
+        .post(format!("{}/auth/tokens", h.keystone_url()))
+        .json(&auth)
+        .send()
+        .await
+        .expect("auth");
     assert_eq!(r.status(), StatusCode::CREATED);
-    let tok = r.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).expect("token").to_string();
-    let r: serde_json::Value = http.get(format!("{}/compute/v2.1/servers/detail?tags=epc", h.site_url(Site::B))).header("x-auth-token", &tok).header("openstack-api-version", "compute 2.26").send().await.expect("list").json().await.expect("json");
+    let tok = r
+        .headers()
+        .get("x-subject-token")
+        .and_then(|v| v.to_str().ok())
+        .expect("token")
+        .to_string();
+    let r: serde_json::Value = http
+        .get(format!(
+            "{}/compute/v2.1/servers/detail?tags=epc",
+            h.site_url(Site::B)
+        ))
+        .header("x-auth-token", &tok)
+        .header("openstack-api-version", "compute 2.26")
+        .send()
+        .await
+        .expect("list")
+        .json()
+        .await
+        .expect("json");
     assert_eq!(r["servers"][0]["name"], "epc-db-1");
     assert!(Topology::from_yaml_str("project: x\nusers: []\n").is_err());
     h.shutdown().await;

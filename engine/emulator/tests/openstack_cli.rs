@@ -28,14 +28,19 @@ impl Osc {
             .output()
             .unwrap_or_else(|e| panic!("cannot run {}: {e}", self.exe.display()));
         let stdout = String::from_utf8_lossy(&out.stdout).to_string();
-        assert!(out.status.success(), "openstack {args:?} failed:\n{}\n{stdout}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "openstack {args:?} failed:\n{}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         stdout
     }
     fn json(&self, cloud: &str, args: &[&str]) -> Value {
         let mut a = args.to_vec();
         a.extend(["-f", "json"]);
         let out = self.run(cloud, &a);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("openstack {args:?}: not JSON ({e}): {out}"))
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("openstack {args:?}: not JSON ({e}): {out}"))
     }
     /// Poll a `show` until `field` equals `want`.
     fn wait(&self, cloud: &str, args: &[&str], field: &str, want: &str) -> Value {
@@ -45,7 +50,10 @@ impl Osc {
             if v[field].as_str() == Some(want) {
                 return v;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "{args:?}: {field} never became {want}: {v}");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "{args:?}: {field} never became {want}: {v}"
+            );
             std::thread::sleep(Duration::from_millis(200));
         }
     }
@@ -63,8 +71,14 @@ fn stock_openstack_cli_works_against_the_emulator() {
             return;
         }
     };
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
-    let handle = rt.block_on(Emulator::start(EmulatorConfig::fast())).expect("emulator");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let handle = rt
+        .block_on(Emulator::start(EmulatorConfig::fast()))
+        .expect("emulator");
     let dir = std::env::temp_dir().join(format!("lifeboat-osc-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("tmp dir");
     let clouds = dir.join("clouds.yaml");
@@ -81,11 +95,36 @@ fn stock_openstack_cli_works_against_the_emulator() {
 
     // server list --tags, server show
     let list = osc.json(a, &["server", "list", "--tags", "vims"]);
-    let mut names: Vec<&str> = list.as_array().expect("list").iter().filter_map(|s| s["Name"].as_str()).collect();
+    let mut names: Vec<&str> = list
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|s| s["Name"].as_str())
+        .collect();
     names.sort();
-    assert_eq!(names, ["vims-app-1", "vims-app-2", "vims-db-1", "vims-db-2", "vims-lb-1", "vims-lb-2"]);
-    assert_eq!(osc.json(a, &["server", "list", "--tags", "nope"]).as_array().map(|l| l.len()), Some(0));
-    assert_eq!(osc.json("emulator-site-b", &["server", "list"]).as_array().map(|l| l.len()), Some(0));
+    assert_eq!(
+        names,
+        [
+            "vims-app-1",
+            "vims-app-2",
+            "vims-db-1",
+            "vims-db-2",
+            "vims-lb-1",
+            "vims-lb-2"
+        ]
+    );
+    assert_eq!(
+        osc.json(a, &["server", "list", "--tags", "nope"])
+            .as_array()
+            .map(|l| l.len()),
+        Some(0)
+    );
+    assert_eq!(
+        osc.json("emulator-site-b", &["server", "list"])
+            .as_array()
+            .map(|l| l.len()),
+        Some(0)
+    );
     let show = osc.json(a, &["server", "show", "vims-db-1"]);
     assert_eq!(show["status"], "ACTIVE");
     assert_eq!(show["name"], "vims-db-1");
@@ -100,29 +139,89 @@ fn stock_openstack_cli_works_against_the_emulator() {
     let vols = osc.json(a, &["volume", "list"]);
     let vols = vols.as_array().expect("volumes");
     assert_eq!(vols.len(), 12);
-    assert!(vols.iter().any(|v| v["Name"] == "vims-db-1-data" && v["Status"] == "in-use"));
+    assert!(vols
+        .iter()
+        .any(|v| v["Name"] == "vims-db-1-data" && v["Status"] == "in-use"));
 
     // volume snapshot create (of an available volume: OSC 10.5 at 3.65 sends no `force`)
     osc.run(a, &["volume", "create", "--size", "1", "cli-vol"]);
     osc.wait(a, &["volume", "show", "cli-vol"], "status", "available");
-    let snap = osc.json(a, &["volume", "snapshot", "create", "--volume", "cli-vol", "cli-snap"]);
+    let snap = osc.json(
+        a,
+        &[
+            "volume", "snapshot", "create", "--volume", "cli-vol", "cli-snap",
+        ],
+    );
     assert_eq!(snap["name"], "cli-snap");
-    osc.wait(a, &["volume", "snapshot", "show", "cli-snap"], "status", "available");
+    osc.wait(
+        a,
+        &["volume", "snapshot", "show", "cli-snap"],
+        "status",
+        "available",
+    );
 
     // volume backup create (full, then --incremental), backup show
-    osc.run(a, &["volume", "backup", "create", "--force", "--name", "cli-full", "vims-db-1-data"]);
-    let full = osc.wait(a, &["volume", "backup", "show", "cli-full"], "status", "available");
+    osc.run(
+        a,
+        &[
+            "volume",
+            "backup",
+            "create",
+            "--force",
+            "--name",
+            "cli-full",
+            "vims-db-1-data",
+        ],
+    );
+    let full = osc.wait(
+        a,
+        &["volume", "backup", "show", "cli-full"],
+        "status",
+        "available",
+    );
     assert_eq!(full["is_incremental"], false);
-    osc.run(a, &["volume", "backup", "create", "--force", "--incremental", "--name", "cli-inc", "vims-db-1-data"]);
-    let inc = osc.wait(a, &["volume", "backup", "show", "cli-inc"], "status", "available");
+    osc.run(
+        a,
+        &[
+            "volume",
+            "backup",
+            "create",
+            "--force",
+            "--incremental",
+            "--name",
+            "cli-inc",
+            "vims-db-1-data",
+        ],
+    );
+    let inc = osc.wait(
+        a,
+        &["volume", "backup", "show", "cli-inc"],
+        "status",
+        "available",
+    );
     assert_eq!(inc["is_incremental"], true);
     assert!(inc["object_count"].as_u64().is_some(), "{inc}");
-    assert!(inc["object_count"].as_u64() < full["object_count"].as_u64(), "incremental moves fewer blocks: {inc} vs {full}");
+    assert!(
+        inc["object_count"].as_u64() < full["object_count"].as_u64(),
+        "incremental moves fewer blocks: {inc} vs {full}"
+    );
 
     // image show of a volume-backed server's createImage
-    osc.run(a, &["server", "image", "create", "--name", "cli-img", "vims-db-1"]);
+    osc.run(
+        a,
+        &[
+            "server",
+            "image",
+            "create",
+            "--name",
+            "cli-img",
+            "vims-db-1",
+        ],
+    );
     let img = osc.wait(a, &["image", "show", "cli-img"], "status", "active");
-    let bdm = img["properties"]["block_device_mapping"].as_str().unwrap_or_else(|| panic!("no block_device_mapping: {img}"));
+    let bdm = img["properties"]["block_device_mapping"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no block_device_mapping: {img}"));
     assert!(bdm.contains("snapshot_id"), "{bdm}");
     assert_eq!(img["properties"]["bdm_v2"], "True");
 
@@ -131,12 +230,33 @@ fn stock_openstack_cli_works_against_the_emulator() {
     let file = dir.join("manifest.txt");
     std::fs::write(&file, "abc").expect("file");
     osc.run(b, &["container", "create", "lifeboat-manifests"]);
-    let created = osc.json(b, &["object", "create", "lifeboat-manifests", file.to_str().expect("path")]);
-    assert_eq!(created[0]["etag"], "900150983cd24fb0d6963f7d28e17f72", "ETag is the MD5 of the content");
+    let created = osc.json(
+        b,
+        &[
+            "object",
+            "create",
+            "lifeboat-manifests",
+            file.to_str().expect("path"),
+        ],
+    );
+    assert_eq!(
+        created[0]["etag"], "900150983cd24fb0d6963f7d28e17f72",
+        "ETag is the MD5 of the content"
+    );
     let objs = osc.json(b, &["object", "list", "lifeboat-manifests"]);
-    assert!(objs.as_array().expect("objects").iter().any(|o| o["Name"].as_str().is_some_and(|n| n.ends_with("manifest.txt"))), "{objs}");
+    assert!(
+        objs.as_array().expect("objects").iter().any(|o| o["Name"]
+            .as_str()
+            .is_some_and(|n| n.ends_with("manifest.txt"))),
+        "{objs}"
+    );
     // Site-a's store does not have it.
-    assert!(osc.json(a, &["container", "list"]).as_array().expect("containers").iter().all(|c| c["Name"] != "lifeboat-manifests"));
+    assert!(osc
+        .json(a, &["container", "list"])
+        .as_array()
+        .expect("containers")
+        .iter()
+        .all(|c| c["Name"] != "lifeboat-manifests"));
 
     rt.block_on(handle.shutdown());
     let _ = std::fs::remove_dir_all(&dir);

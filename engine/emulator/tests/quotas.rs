@@ -325,10 +325,12 @@ async fn creating_beyond_quota_answers_like_cinder_and_nova_and_creates_nothing(
     assert_eq!(r.status, StatusCode::FORBIDDEN, "{}", r.text);
     assert_eq!(r.body["forbidden"]["message"], "Quota exceeded for cores, ram: Requested 4, 8192, but already used 0, 0 of 3, 4096 cores, ram");
     // Several names over: sorted, as Nova reports them.
-    c.h.set_quotas(Site::B, &[("instances", 0), ("cores", 3), ("ram", -1)]).unwrap();
+    c.h.set_quotas(Site::B, &[("instances", 0), ("cores", 3), ("ram", -1)])
+        .unwrap();
     let r = boot(&c, Site::B, "q-1", "3", &vol).await;
     assert_eq!(r.body["forbidden"]["message"], "Quota exceeded for cores, instances: Requested 4, 1, but already used 0, 0 of 3, 0 cores, instances", "{}", r.text);
-    c.h.set_quotas(Site::B, &[("instances", 10), ("cores", 3), ("ram", 4096)]).unwrap();
+    c.h.set_quotas(Site::B, &[("instances", 10), ("cores", 3), ("ram", 4096)])
+        .unwrap();
     assert!(c.servers(Site::B, "").await.is_empty());
     let r = boot(&c, Site::B, "q-1", "1", &vol).await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "within quota: {}", r.text);

@@ -116,7 +116,10 @@ pub struct ActionOutput {
 
 impl ActionOutput {
     pub fn new(value: Value) -> Self {
-        ActionOutput { value, bytes_moved: 0 }
+        ActionOutput {
+            value,
+            bytes_moved: 0,
+        }
     }
 }
 
@@ -151,15 +154,27 @@ pub struct ActionError {
 
 impl ActionError {
     pub fn permanent(message: impl Into<String>) -> Self {
-        ActionError { class: ErrorClass::Permanent, message: message.into(), hint: None }
+        ActionError {
+            class: ErrorClass::Permanent,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn transient(message: impl Into<String>, retry_after: Option<Duration>) -> Self {
-        ActionError { class: ErrorClass::Transient { retry_after }, message: message.into(), hint: None }
+        ActionError {
+            class: ErrorClass::Transient { retry_after },
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn timeout(message: impl Into<String>) -> Self {
-        ActionError { class: ErrorClass::Timeout, message: message.into(), hint: None }
+        ActionError {
+            class: ErrorClass::Timeout,
+            message: message.into(),
+            hint: None,
+        }
     }
 
     pub fn with_hint(mut self, hint: impl Into<String>) -> Self {

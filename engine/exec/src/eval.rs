@@ -471,7 +471,10 @@ mod tests {
         w.set_result(StepId(2), vec![0, 1], json!("b"));
         w.set_result(StepId(2), vec![1, 0], json!("c"));
         w.set_result(StepId(2), vec![1, 1], json!("d"));
-        assert_eq!(w.get(&p, StepId(2), &Frame::default()), json!(["b", "c", "d"]));
+        assert_eq!(
+            w.get(&p, StepId(2), &Frame::default()),
+            json!(["b", "c", "d"])
+        );
         let inside_outer_1 = Frame::default().enter(StepId(0), 1, json!(null));
         assert_eq!(v.get(&p, StepId(2), &inside_outer_1), json!(["c"]));
         let inside_both = inside_outer_1.enter(StepId(1), 0, json!(null));

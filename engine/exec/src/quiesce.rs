@@ -61,10 +61,14 @@ use std::time::Duration;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ScopeState {
     /// Freezing the targets of group `group` (all at once).
-    Freezing { group: usize },
+    Freezing {
+        group: usize,
+    },
     Frozen,
     /// Thawing the targets of group `group` (all at once).
-    Thawing { group: usize },
+    Thawing {
+        group: usize,
+    },
     Thawed,
     ThawFailed,
 }
@@ -203,25 +207,26 @@ pub(crate) async fn run_scope(
     let within = Duration::from_millis(q.within_ms);
     // Time spent freezing so far: the watchdog keeps as much for the thaws.
     let (freeze_time, mut freeze_time_rx) = tokio::sync::watch::channel(Duration::ZERO);
-    let make_call = |action: &str, target: &Value, suffix: String, timeout: Duration, purpose: CallPurpose| {
-        let mut args = margs.clone();
-        args.insert(method.target_param.clone(), target.clone());
-        let step = format!("{instance}:{suffix}");
-        ActionCall {
-            action: action.to_string(),
-            args,
-            site: target
-                .get("site")
-                .and_then(|s| s.as_str())
-                .map(str::to_string),
-            run_id: rt.run.id.clone(),
-            tag: make_tag(&rt.run.id, &step),
-            step,
-            attempt: 1,
-            timeout,
-            purpose,
-        }
-    };
+    let make_call =
+        |action: &str, target: &Value, suffix: String, timeout: Duration, purpose: CallPurpose| {
+            let mut args = margs.clone();
+            args.insert(method.target_param.clone(), target.clone());
+            let step = format!("{instance}:{suffix}");
+            ActionCall {
+                action: action.to_string(),
+                args,
+                site: target
+                    .get("site")
+                    .and_then(|s| s.as_str())
+                    .map(str::to_string),
+                run_id: rt.run.id.clone(),
+                tag: make_tag(&rt.run.id, &step),
+                step,
+                attempt: 1,
+                timeout,
+                purpose,
+            }
+        };
 
     // Every target's freeze intent, journaled with one sync before the
     // first freeze. A target not attempted in the end (the scope stopped
@@ -239,9 +244,7 @@ pub(crate) async fn run_scope(
     // once; one target per group when the scope says `one at a time`.
     let mut groups: Vec<(usize, usize)> = Vec::new(); // (start, end) into targets
     for (i, t) in targets.iter().enumerate() {
-        let same = !q.one_at_a_time
-            && i > 0
-            && t.get(&q.by) == targets[i - 1].get(&q.by);
+        let same = !q.one_at_a_time && i > 0 && t.get(&q.by) == targets[i - 1].get(&q.by);
         match groups.last_mut() {
             Some(g) if same => g.1 = i + 1,
             _ => groups.push((i, i + 1)),

@@ -97,7 +97,9 @@ impl ScopeReport {
             .into_iter()
             .map(|(group, m)| {
                 let start = m.iter().map(|t| t.freeze_started_ms).min();
-                let all = |f: fn(&TargetWindow) -> Option<u64>| -> Option<Vec<u64>> { m.iter().map(|t| f(t)).collect() };
+                let all = |f: fn(&TargetWindow) -> Option<u64>| -> Option<Vec<u64>> {
+                    m.iter().map(|t| f(t)).collect()
+                };
                 let frozen = all(|t| t.frozen_ms).and_then(|v| v.into_iter().max());
                 let thaw_start = m.iter().filter_map(|t| t.thaw_started_ms).min();
                 let thawed = all(|t| t.thawed_ms).and_then(|v| v.into_iter().max());
@@ -337,7 +339,12 @@ impl Report {
             }
             EventKind::ThawStarted { scope, target } => {
                 let s = self.scope_mut(scope, at);
-                if let Some(t) = s.targets.iter_mut().rev().find(|t| t.target == *target && t.thawed_ms.is_none()) {
+                if let Some(t) = s
+                    .targets
+                    .iter_mut()
+                    .rev()
+                    .find(|t| t.target == *target && t.thawed_ms.is_none())
+                {
                     t.thaw_started_ms = Some(at);
                 }
             }
@@ -527,7 +534,10 @@ impl Report {
                     "  {} {} {} at site {} ({}, from {}): {}",
                     x.kind,
                     x.id.as_deref().unwrap_or("?"),
-                    x.name.as_deref().map(|n| format!("{n:?}")).unwrap_or_default(),
+                    x.name
+                        .as_deref()
+                        .map(|n| format!("{n:?}"))
+                        .unwrap_or_default(),
                     x.site.as_deref().unwrap_or("?"),
                     r.action,
                     r.instance,
@@ -535,7 +545,11 @@ impl Report {
                 );
             }
         }
-        for p in self.sites.iter().filter(|p| p.retries > 0 || p.throttled > 0) {
+        for p in self
+            .sites
+            .iter()
+            .filter(|p| p.retries > 0 || p.throttled > 0)
+        {
             let _ = writeln!(
                 o,
                 "site {}: {} requests, {} retried, {} throttled; in-flight limit {} (lowest {}, ceiling {}){}",
@@ -616,14 +630,42 @@ mod tests {
         let orphan = |why: &str| EventKind::Orphaned {
             instance: "tmp[2]".into(),
             action: "cinder.delete_volume".into(),
-            resource: OrphanResource { site: Some("site-a".into()), kind: "volume".into(), id: Some("v-1".into()), name: Some("lb-r1-tmp-2".into()) },
+            resource: OrphanResource {
+                site: Some("site-a".into()),
+                kind: "volume".into(),
+                id: Some("v-1".into()),
+                name: Some("lb-r1-tmp-2".into()),
+            },
             why: why.into(),
         };
         let r = Report::from_events(&[
-            ev(0, EventKind::RunStarted { run_id: "r1".into(), runbook: "protect".into(), started: "now".into(), resumed: false }),
-            ev(10, EventKind::SitePressure { pressure: pressure("site-a", 3, 2) }),
-            ev(20, EventKind::SitePressure { pressure: pressure("site-a", 9, 1) }),
-            ev(20, EventKind::SitePressure { pressure: pressure("site-b", 0, 8) }),
+            ev(
+                0,
+                EventKind::RunStarted {
+                    run_id: "r1".into(),
+                    runbook: "protect".into(),
+                    started: "now".into(),
+                    resumed: false,
+                },
+            ),
+            ev(
+                10,
+                EventKind::SitePressure {
+                    pressure: pressure("site-a", 3, 2),
+                },
+            ),
+            ev(
+                20,
+                EventKind::SitePressure {
+                    pressure: pressure("site-a", 9, 1),
+                },
+            ),
+            ev(
+                20,
+                EventKind::SitePressure {
+                    pressure: pressure("site-b", 0, 8),
+                },
+            ),
             ev(30, orphan("HTTP 500")),
             ev(40, orphan("HTTP 400")),
         ]);
@@ -632,7 +674,10 @@ mod tests {
         assert_eq!(r.orphans.len(), 1);
         assert_eq!(r.orphans[0].why, "HTTP 400");
         let text = r.render_text();
-        assert!(text.contains("LEFT BEHIND (1): remove with `lifeboat cleanup r1`"), "{text}");
+        assert!(
+            text.contains("LEFT BEHIND (1): remove with `lifeboat cleanup r1`"),
+            "{text}"
+        );
         assert!(text.contains("volume v-1 \"lb-r1-tmp-2\" at site site-a (cinder.delete_volume, from tmp[2]): HTTP 400"), "{text}");
         assert!(text.contains("site site-a: 40 requests, 10 retried, 9 throttled; in-flight limit 4 (lowest 1, ceiling 8); held 3 time(s) for the Retry-After the site asked"), "{text}");
         assert!(!text.contains("site site-b:"), "{text}");

@@ -29,7 +29,7 @@ use crate::eval::{Frame, RunInfo};
 use crate::event::{EventKind, Phase, RunOutcome};
 use crate::journal::{self, CallRec, Journal, Record};
 use crate::quiesce::{thaw_targets, FrozenTarget};
-use crate::run::{ExecError, Executor, RunOptions, RunPhase, RunResult, Rt};
+use crate::run::{ExecError, Executor, Rt, RunOptions, RunPhase, RunResult};
 use crate::saga::{run_saga, Completed, InDoubt, SagaKind};
 use lifeboat_dsl::plan::{NodeKind, Plan, StepId};
 use serde_json::{Map, Value};
@@ -341,7 +341,9 @@ pub(crate) async fn resume(
 
     // 2. Finished already: a cleanup retries what it left behind.
     if let (ResumeMode::CleanupOnly, Some(outcome)) = (mode, &finished) {
-        return Ok(rt.watching_pressure(clean_up_again(&rt, outcome.clone(), &dir)).await);
+        return Ok(rt
+            .watching_pressure(clean_up_again(&rt, outcome.clone(), &dir))
+            .await);
     }
     if let Some(outcome) = finished {
         rt.events.emit(EventKind::RunFinished {

@@ -511,7 +511,8 @@ impl Rt {
 
     /// Walks the body, then the saga. Used by run and resume.
     pub(crate) async fn walk_and_finish(&self, run_dir: &Path) -> RunResult {
-        self.watching_pressure(self.walk_and_finish_inner(run_dir)).await
+        self.watching_pressure(self.walk_and_finish_inner(run_dir))
+            .await
     }
 
     async fn walk_and_finish_inner(&self, run_dir: &Path) -> RunResult {

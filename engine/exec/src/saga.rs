@@ -26,11 +26,11 @@ use crate::eval::Frame;
 use crate::event::EventKind;
 use crate::journal::Record;
 use crate::quiesce::call_rec;
+use crate::report::OrphanResource;
 use crate::run::Rt;
 use crate::scheduler::{eval_args, site_of, step_timeout};
 use crate::step::{call_with_retries, CallFailure, Retry, StepMachine, StepState};
 use futures::stream::{FuturesUnordered, StreamExt};
-use crate::report::OrphanResource;
 use lifeboat_dsl::plan::{Call, NodeKind, StepId, Type};
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -96,7 +96,10 @@ pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
             Ok(None) => {}
             Err(e) => {
                 failures += 1;
-                let why = format!("could not tell whether the interrupted call created something (tag {}): {e}", d.call.tag);
+                let why = format!(
+                    "could not tell whether the interrupted call created something (tag {}): {e}",
+                    d.call.tag
+                );
                 rt.events.emit(EventKind::CompensationFailed {
                     instance: d.instance.clone(),
                     error: why.clone(),
@@ -178,7 +181,8 @@ fn orphan_resource(undo: &Call, value: &Value, args: &Map<String, Value>) -> Orp
         .unwrap_or_else(|| service_of(&undo.action));
     let field = |k: &str| value.get(k).and_then(Value::as_str).map(str::to_string);
     OrphanResource {
-        site: field("site").or_else(|| args.get("site").and_then(Value::as_str).map(str::to_string)),
+        site: field("site")
+            .or_else(|| args.get("site").and_then(Value::as_str).map(str::to_string)),
         kind,
         id: field("id"),
         name: field("name"),

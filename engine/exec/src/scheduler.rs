@@ -401,12 +401,17 @@ async fn run_action(
                 // A call that ended without a clear answer (its last attempt
                 // lost in transit or timed out) may have created something:
                 // it is settled with the rest before compensation.
-                if saga_relevant && matches!(e.class, ErrorClass::Transient { .. } | ErrorClass::Timeout) {
+                if saga_relevant
+                    && matches!(e.class, ErrorClass::Transient { .. } | ErrorClass::Timeout)
+                {
                     rt.saga().in_doubt.push(InDoubt {
                         node: node.id,
                         instance: instance.clone(),
                         frame: frame.clone(),
-                        call: ActionCall { purpose: CallPurpose::Reconcile, ..call.clone() },
+                        call: ActionCall {
+                            purpose: CallPurpose::Reconcile,
+                            ..call.clone()
+                        },
                     });
                 }
                 rt.fail(&instance, e.to_string());

@@ -155,8 +155,18 @@ async fn watchdog_leaves_time_for_the_thaws_within_the_bound() {
     let (plan, _) = scope_plan(30_000, "pause");
     let dir = tempfile::tempdir().unwrap();
     let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
-    assert!(matches!(&res.outcome, RunOutcome::Failed { reason } if reason.contains("watchdog")), "{:?}", res.outcome);
-    assert!(evs.iter().any(|e| matches!(&e.kind, EventKind::WatchdogExpired { within_ms: 30_000, .. })));
+    assert!(
+        matches!(&res.outcome, RunOutcome::Failed { reason } if reason.contains("watchdog")),
+        "{:?}",
+        res.outcome
+    );
+    assert!(evs.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::WatchdogExpired {
+            within_ms: 30_000,
+            ..
+        }
+    )));
     let pauses = fake.calls_of("nova.pause");
     let unpauses = fake.calls_of("nova.unpause");
     assert_eq!((pauses.len(), unpauses.len()), (6, 6));
@@ -166,10 +176,16 @@ async fn watchdog_leaves_time_for_the_thaws_within_the_bound() {
     assert!(fake.frozen().is_empty());
     // First freeze call to the end of the last thaw call.
     let frozen_for = (unpauses[5].at + step) - pauses[0].at;
-    assert!(frozen_for <= Duration::from_secs(30), "the first target frozen stayed frozen {frozen_for:?} (> within 30 s)");
+    assert!(
+        frozen_for <= Duration::from_secs(30),
+        "the first target frozen stayed frozen {frozen_for:?} (> within 30 s)"
+    );
     // And the body was not cut needlessly short: it ran until the budget left for the thaws.
     let body_time = unpauses[0].at - (pauses[5].at + step);
-    assert!(body_time >= Duration::from_secs(5), "the body had only {body_time:?}");
+    assert!(
+        body_time >= Duration::from_secs(5),
+        "the body had only {body_time:?}"
+    );
 }
 
 #[tokio::test]
@@ -369,7 +385,12 @@ async fn order_holds_on_a_multi_threaded_runtime_inside_a_fan_out() {
 async fn a_group_freezes_at_once_and_one_at_a_time_does_not() {
     for (one_at_a_time, in_flight, freeze_ms) in [(false, 2, 400), (true, 1, 600)] {
         let fake = fake_with_servers();
-        fake.rule("nova.pause", None, 6, Behaviour::Latency(Duration::from_millis(100)));
+        fake.rule(
+            "nova.pause",
+            None,
+            6,
+            Behaviour::Latency(Duration::from_millis(100)),
+        );
         let (mut plan, _) = scope_plan(30_000, "pause");
         for n in &mut plan.nodes {
             if let lifeboat_dsl::plan::NodeKind::Quiesce(q) = &mut n.kind {
@@ -379,17 +400,42 @@ async fn a_group_freezes_at_once_and_one_at_a_time_does_not() {
         let dir = tempfile::tempdir().unwrap();
         let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
         assert_eq!(res.outcome, RunOutcome::Succeeded);
-        assert_eq!(fake.max_in_flight_action("nova.pause"), in_flight, "one at a time: {one_at_a_time}");
+        assert_eq!(
+            fake.max_in_flight_action("nova.pause"),
+            in_flight,
+            "one at a time: {one_at_a_time}"
+        );
         // Groups in order, and every target of a group frozen before the next group starts.
         let frozen = fake.targets_of("nova.pause");
         let role = |n: &str| n.trim_end_matches(char::is_numeric).to_string();
         let roles: Vec<String> = frozen.iter().map(|n| role(n)).collect();
         assert_eq!(roles, ["db", "db", "app", "app", "lb", "x"]);
-        let thawed: Vec<String> = fake.targets_of("nova.unpause").iter().map(|n| role(n)).collect();
-        assert_eq!(thawed, ["x", "lb", "app", "app", "db", "db"], "groups thawed in reverse");
-        let first = evs.iter().find(|e| matches!(e.kind, EventKind::FreezeStarted { .. })).unwrap().at_ms;
-        let last = evs.iter().filter(|e| matches!(e.kind, EventKind::Frozen { .. })).map(|e| e.at_ms).max().unwrap();
-        assert!((last - first) >= freeze_ms && (last - first) < freeze_ms + 50, "freezing took {} ms, expected {freeze_ms}", last - first);
+        let thawed: Vec<String> = fake
+            .targets_of("nova.unpause")
+            .iter()
+            .map(|n| role(n))
+            .collect();
+        assert_eq!(
+            thawed,
+            ["x", "lb", "app", "app", "db", "db"],
+            "groups thawed in reverse"
+        );
+        let first = evs
+            .iter()
+            .find(|e| matches!(e.kind, EventKind::FreezeStarted { .. }))
+            .unwrap()
+            .at_ms;
+        let last = evs
+            .iter()
+            .filter(|e| matches!(e.kind, EventKind::Frozen { .. }))
+            .map(|e| e.at_ms)
+            .max()
+            .unwrap();
+        assert!(
+            (last - first) >= freeze_ms && (last - first) < freeze_ms + 50,
+            "freezing took {} ms, expected {freeze_ms}",
+            last - first
+        );
         assert!(fake.frozen().is_empty());
     }
 }
@@ -400,19 +446,34 @@ async fn a_group_freezes_at_once_and_one_at_a_time_does_not() {
 #[tokio::test]
 async fn a_failed_freeze_in_a_group_thaws_its_siblings_and_stops() {
     let fake = fake_with_servers();
-    fake.rule("nova.pause", Some("quiesce@3:freeze-3"), 1, Behaviour::Permanent("server is locked".into()));
+    fake.rule(
+        "nova.pause",
+        Some("quiesce@3:freeze-3"),
+        1,
+        Behaviour::Permanent("server is locked".into()),
+    );
     let (plan, _) = scope_plan(30_000, "pause");
     let dir = tempfile::tempdir().unwrap();
     let (res, _) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
     match &res.outcome {
-        RunOutcome::Failed { reason } => assert!(reason.contains("server is locked") && reason.contains("app2"), "{reason}"),
+        RunOutcome::Failed { reason } => assert!(
+            reason.contains("server is locked") && reason.contains("app2"),
+            "{reason}"
+        ),
         o => panic!("expected failure, got {o:?}"),
     }
     // db1, db2 froze; app1 and app2 were tried together (app2 failed); lb and x never.
     let tried = fake.targets_of("nova.pause");
     assert_eq!(tried.len(), 4, "{tried:?}");
-    assert!(!tried.contains(&"lb1".to_string()) && !tried.contains(&"x1".to_string()), "{tried:?}");
+    assert!(
+        !tried.contains(&"lb1".to_string()) && !tried.contains(&"x1".to_string()),
+        "{tried:?}"
+    );
     let thawed = fake.targets_of("nova.unpause");
-    assert_eq!(thawed, ["app1", "db2", "db1"], "the sibling that froze, then the group before");
+    assert_eq!(
+        thawed,
+        ["app1", "db2", "db1"],
+        "the sibling that froze, then the group before"
+    );
     assert!(fake.frozen().is_empty());
 }

@@ -65,7 +65,10 @@ async fn transient_errors_are_retried_after_retry_after() {
         })
         .collect();
     assert_eq!(retries.len(), 2);
-    assert!(retries.iter().all(|d| (7000..=8750).contains(d)), "{retries:?}");
+    assert!(
+        retries.iter().all(|d| (7000..=8750).contains(d)),
+        "{retries:?}"
+    );
     assert_eq!(Report::from_events(&evs).step("a").unwrap().attempts, 3);
 }
 

@@ -28,7 +28,9 @@ impl Token {
     /// Still good for a while? Refresh with a margin of a tenth of its
     /// lifetime (between 1 s and 5 min).
     pub fn is_fresh(&self, now: DateTime<Utc>) -> bool {
-        let lifetime = (self.expires_at - self.issued_at).to_std().unwrap_or(Duration::ZERO);
+        let lifetime = (self.expires_at - self.issued_at)
+            .to_std()
+            .unwrap_or(Duration::ZERO);
         let margin = (lifetime / 10).clamp(Duration::from_secs(1), Duration::from_secs(300));
         let margin = chrono::Duration::from_std(margin).unwrap_or(chrono::Duration::seconds(1));
         now + margin < self.expires_at
@@ -70,24 +72,45 @@ pub fn auth_request(method: &AuthMethod) -> Value {
             _ => None,
         }
     }
-    fn user(name: &Option<String>, id: &Option<String>, dn: &Option<String>, did: &Option<String>) -> serde_json::Map<String, Value> {
+    fn user(
+        name: &Option<String>,
+        id: &Option<String>,
+        dn: &Option<String>,
+        did: &Option<String>,
+    ) -> serde_json::Map<String, Value> {
         let mut u = serde_json::Map::new();
         if let Some(id) = id {
             u.insert("id".into(), json!(id));
         } else if let Some(n) = name {
             u.insert("name".into(), json!(n));
-            u.insert("domain".into(), domain(dn, did).unwrap_or(json!({"id": "default"})));
+            u.insert(
+                "domain".into(),
+                domain(dn, did).unwrap_or(json!({"id": "default"})),
+            );
         }
         u
     }
     match method {
-        AuthMethod::Password { username, user_id, password, user_domain_name, user_domain_id, project_name, project_id, project_domain_name, project_domain_id } => {
+        AuthMethod::Password {
+            username,
+            user_id,
+            password,
+            user_domain_name,
+            user_domain_id,
+            project_name,
+            project_id,
+            project_domain_name,
+            project_domain_id,
+        } => {
             let mut u = user(username, user_id, user_domain_name, user_domain_id);
             u.insert("password".into(), json!(password.expose()));
-            let mut body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": u}}}});
+            let mut body =
+                json!({"auth": {"identity": {"methods": ["password"], "password": {"user": u}}}});
             let scope = match (project_id, project_name) {
                 (Some(id), _) => Some(json!({"project": {"id": id}})),
-                (None, Some(n)) => Some(json!({"project": {"name": n, "domain": domain(project_domain_name, project_domain_id).unwrap_or(json!({"id": "default"}))}})),
+                (None, Some(n)) => Some(
+                    json!({"project": {"name": n, "domain": domain(project_domain_name, project_domain_id).unwrap_or(json!({"id": "default"}))}}),
+                ),
                 _ => None,
             };
             if let Some(s) = scope {
@@ -95,13 +118,24 @@ pub fn auth_request(method: &AuthMethod) -> Value {
             }
             body
         }
-        AuthMethod::ApplicationCredential { id, name, secret, username, user_id, user_domain_name, user_domain_id } => {
+        AuthMethod::ApplicationCredential {
+            id,
+            name,
+            secret,
+            username,
+            user_id,
+            user_domain_name,
+            user_domain_id,
+        } => {
             let mut ac = serde_json::Map::new();
             if let Some(id) = id {
                 ac.insert("id".into(), json!(id));
             } else {
                 ac.insert("name".into(), json!(name));
-                ac.insert("user".into(), Value::Object(user(username, user_id, user_domain_name, user_domain_id)));
+                ac.insert(
+                    "user".into(),
+                    Value::Object(user(username, user_id, user_domain_name, user_domain_id)),
+                );
             }
             ac.insert("secret".into(), json!(secret.expose()));
             json!({"auth": {"identity": {"methods": ["application_credential"], "application_credential": ac}}})
@@ -120,13 +154,22 @@ pub struct Authenticator {
 
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authenticator").field("cloud", &self.cloud.name).field("site", &self.site).finish()
+        f.debug_struct("Authenticator")
+            .field("cloud", &self.cloud.name)
+            .field("site", &self.site)
+            .finish()
     }
 }
 
 impl Authenticator {
     pub fn new(http: reqwest::Client, cloud: CloudConfig, site: impl Into<String>) -> Self {
-        Authenticator { http, cloud, site: site.into(), cached: Mutex::new(None), retry: RetryPolicy::default() }
+        Authenticator {
+            http,
+            cloud,
+            site: site.into(),
+            cached: Mutex::new(None),
+            retry: RetryPolicy::default(),
+        }
     }
 
     /// How a token request that failed on the way (Keystone 5xx, a reset, a
@@ -211,19 +254,66 @@ impl Authenticator {
             .json(&auth_request(&self.cloud.auth))
             .send()
             .await
-            .map_err(|e| Error::new(ErrorKind::Connection, call, &resource, &self.site, format!("cannot reach keystone at {url}: {}", transport_message(&e))))?;
+            .map_err(|e| {
+                Error::new(
+                    ErrorKind::Connection,
+                    call,
+                    &resource,
+                    &self.site,
+                    format!("cannot reach keystone at {url}: {}", transport_message(&e)),
+                )
+            })?;
         let status = resp.status().as_u16();
-        let retry_after = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).and_then(crate::error::parse_retry_after);
-        let subject = resp.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).map(str::to_string);
-        let body = resp.bytes().await.map_err(|e| Error::new(ErrorKind::Connection, call, &resource, &self.site, transport_message(&e)))?;
+        let retry_after = resp
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::error::parse_retry_after);
+        let subject = resp
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = resp.bytes().await.map_err(|e| {
+            Error::new(
+                ErrorKind::Connection,
+                call,
+                &resource,
+                &self.site,
+                transport_message(&e),
+            )
+        })?;
         if !(200..300).contains(&status) {
             let message = message_from_body(&body);
-            let mut e = Error::new(Error::kind_for_response(status, retry_after.is_some(), &message), call, &resource, &self.site, message).with_status(status);
+            let mut e = Error::new(
+                Error::kind_for_response(status, retry_after.is_some(), &message),
+                call,
+                &resource,
+                &self.site,
+                message,
+            )
+            .with_status(status);
             e.retry_after = retry_after;
             return Err(e);
         }
-        let subject = subject.ok_or_else(|| Error::new(ErrorKind::Decode, call, &resource, &self.site, "keystone answered without an X-Subject-Token header"))?;
-        let parsed: TokenBody = serde_json::from_slice(&body).map_err(|e| Error::new(ErrorKind::Decode, call, &resource, &self.site, format!("unexpected token body: {e}")))?;
+        let subject = subject.ok_or_else(|| {
+            Error::new(
+                ErrorKind::Decode,
+                call,
+                &resource,
+                &self.site,
+                "keystone answered without an X-Subject-Token header",
+            )
+        })?;
+        let parsed: TokenBody = serde_json::from_slice(&body).map_err(|e| {
+            Error::new(
+                ErrorKind::Decode,
+                call,
+                &resource,
+                &self.site,
+                format!("unexpected token body: {e}"),
+            )
+        })?;
         let project_id = parsed.token.project.map(|p| p.id).ok_or_else(|| {
             Error::new(ErrorKind::Auth, call, &resource, &self.site, "the token is not scoped to a project; set project_name/project_id (or use a project-bound application credential)")
         })?;
@@ -261,7 +351,11 @@ mod tests {
     use super::*;
 
     fn sample(rel: &str) -> String {
-        std::fs::read_to_string(format!("{}/../../../shared/fixtures/openstack-api-samples/{rel}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+        std::fs::read_to_string(format!(
+            "{}/../../../shared/fixtures/openstack-api-samples/{rel}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap()
     }
 
     #[test]
@@ -269,8 +363,13 @@ mod tests {
         if crate::types::fixtures_or_skip().is_none() {
             return;
         }
-        for f in ["keystone/admin/auth-password-project-scoped-response.json", "keystone/auth/responses/project-scoped-password.json", "keystone/admin/auth-application-credential-response.json"] {
-            let t: TokenBody = serde_json::from_str(&sample(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        for f in [
+            "keystone/admin/auth-password-project-scoped-response.json",
+            "keystone/auth/responses/project-scoped-password.json",
+            "keystone/admin/auth-application-credential-response.json",
+        ] {
+            let t: TokenBody =
+                serde_json::from_str(&sample(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
             assert!(t.token.project.is_some(), "{f}");
         }
     }
@@ -292,13 +391,28 @@ mod tests {
             project_domain_id: None,
         };
         let body = auth_request(&m);
-        assert_eq!(body["auth"]["identity"]["password"]["user"]["domain"]["id"], "default");
-        assert_eq!(body["auth"]["scope"]["project"]["id"], "a6944d763bf64ee6a275f1263fae0352");
-        let want: Value = serde_json::from_str(&sample("keystone/admin/auth-application-credential-id-request.json")).unwrap();
+        assert_eq!(
+            body["auth"]["identity"]["password"]["user"]["domain"]["id"],
+            "default"
+        );
+        assert_eq!(
+            body["auth"]["scope"]["project"]["id"],
+            "a6944d763bf64ee6a275f1263fae0352"
+        );
+        let want: Value = serde_json::from_str(&sample(
+            "keystone/admin/auth-application-credential-id-request.json",
+        ))
+        .unwrap();
         let ac = AuthMethod::ApplicationCredential {
-            id: want["auth"]["identity"]["application_credential"]["id"].as_str().map(str::to_string),
+            id: want["auth"]["identity"]["application_credential"]["id"]
+                .as_str()
+                .map(str::to_string),
             name: None,
-            secret: Secret::new(want["auth"]["identity"]["application_credential"]["secret"].as_str().unwrap()),
+            secret: Secret::new(
+                want["auth"]["identity"]["application_credential"]["secret"]
+                    .as_str()
+                    .unwrap(),
+            ),
             username: None,
             user_id: None,
             user_domain_name: None,
@@ -310,7 +424,13 @@ mod tests {
     #[test]
     fn freshness_margin() {
         let now = Utc::now();
-        let t = Token { value: Secret::new("t"), issued_at: now, expires_at: now + chrono::Duration::hours(1), project_id: "p".into(), catalog: vec![] };
+        let t = Token {
+            value: Secret::new("t"),
+            issued_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+            project_id: "p".into(),
+            catalog: vec![],
+        };
         assert!(t.is_fresh(now));
         assert!(!t.is_fresh(now + chrono::Duration::minutes(55)));
     }

@@ -78,12 +78,26 @@ impl Service {
 }
 
 /// Find the endpoint URL (no trailing slash) of `service` in `region`.
-pub fn endpoint_for(catalog: &[CatalogEntry], service: Service, region: Option<&str>, interface: Interface, project_id: &str, site: &str) -> Result<String> {
+pub fn endpoint_for(
+    catalog: &[CatalogEntry],
+    service: Service,
+    region: Option<&str>,
+    interface: Interface,
+    project_id: &str,
+    site: &str,
+) -> Result<String> {
     for ty in service.catalog_types() {
         for entry in catalog.iter().filter(|e| e.service_type == *ty) {
             let found = entry.endpoints.iter().find(|ep| {
-                ep.interface.trim_end_matches("URL").eq_ignore_ascii_case(interface.as_str())
-                    && match region { None => true, Some(r) => ep.region_id.as_deref() == Some(r) || ep.region.as_deref() == Some(r) }
+                ep.interface
+                    .trim_end_matches("URL")
+                    .eq_ignore_ascii_case(interface.as_str())
+                    && match region {
+                        None => true,
+                        Some(r) => {
+                            ep.region_id.as_deref() == Some(r) || ep.region.as_deref() == Some(r)
+                        }
+                    }
             });
             if let Some(ep) = found {
                 return Ok(normalize(&ep.url, service, project_id));
@@ -93,12 +107,27 @@ pub fn endpoint_for(catalog: &[CatalogEntry], service: Service, region: Option<&
     let regions: Vec<String> = catalog
         .iter()
         .filter(|e| service.catalog_types().contains(&e.service_type.as_str()))
-        .flat_map(|e| e.endpoints.iter().map(|ep| format!("{}/{}", ep.region_id.clone().or(ep.region.clone()).unwrap_or_default(), ep.interface)))
+        .flat_map(|e| {
+            e.endpoints.iter().map(|ep| {
+                format!(
+                    "{}/{}",
+                    ep.region_id
+                        .clone()
+                        .or(ep.region.clone())
+                        .unwrap_or_default(),
+                    ep.interface
+                )
+            })
+        })
         .collect();
     Err(Error::new(
         ErrorKind::Catalog,
         "catalogue lookup",
-        format!("service {} ({})", service.name(), service.catalog_types().join("/")),
+        format!(
+            "service {} ({})",
+            service.name(),
+            service.catalog_types().join("/")
+        ),
         site,
         format!(
             "no {} endpoint in region {}; the catalogue offers [{}]",
@@ -123,9 +152,15 @@ fn normalize(url: &str, service: Service, project_id: &str) -> String {
     if let Some(v) = service.version_path() {
         // Unversioned roots (`http://h:9292`, devstack's `http://h/image`)
         // get the version the client speaks.
-        let path = url::Url::parse(&u).map(|p| p.path().to_string()).unwrap_or_default();
+        let path = url::Url::parse(&u)
+            .map(|p| p.path().to_string())
+            .unwrap_or_default();
         let major = v.split('.').next().unwrap_or(v);
-        let versioned = path.split('/').any(|seg| seg == v || seg == major || (seg.starts_with(major) && seg[major.len()..].starts_with('.')));
+        let versioned = path.split('/').any(|seg| {
+            seg == v
+                || seg == major
+                || (seg.starts_with(major) && seg[major.len()..].starts_with('.'))
+        });
         if !versioned {
             u = format!("{u}/{v}");
         }
@@ -154,17 +189,88 @@ mod tests {
             return;
         }
         let c = sample();
-        assert_eq!(endpoint_for(&c, Service::BlockStorage, Some("RegionOne"), Interface::Public, "p1", "a").unwrap(), "http://c:8776/v3/p1");
-        assert_eq!(endpoint_for(&c, Service::BlockStorage, Some("RegionTwo"), Interface::Public, "p1", "b").unwrap(), "http://c2:8776/v3/p1");
-        assert_eq!(endpoint_for(&c, Service::Compute, Some("RegionOne"), Interface::Internal, "p1", "a").unwrap(), "http://n:8774/v2.1");
-        assert_eq!(endpoint_for(&c, Service::Image, None, Interface::Public, "p1", "a").unwrap(), "http://g:9292/v2");
-        assert_eq!(normalize("http://h/image", Service::Image, "p"), "http://h/image/v2");
-        assert_eq!(normalize("http://h/compute/v2.1", Service::Compute, "p"), "http://h/compute/v2.1");
-        assert_eq!(normalize("http://h/compute/v2", Service::Compute, "p"), "http://h/compute/v2");
-        assert_eq!(normalize("http://h/volume/v3/{project_id}", Service::BlockStorage, "p"), "http://h/volume/v3/p");
-        assert_eq!(normalize("http://h/object/v1/AUTH_%(tenant_id)s", Service::ObjectStore, "p"), "http://h/object/v1/AUTH_p");
-        let e = endpoint_for(&c, Service::Compute, Some("RegionOne"), Interface::Public, "p1", "a").unwrap_err().to_string();
-        assert!(e.contains("RegionOne/internal") && e.contains("nova"), "{e}");
+        assert_eq!(
+            endpoint_for(
+                &c,
+                Service::BlockStorage,
+                Some("RegionOne"),
+                Interface::Public,
+                "p1",
+                "a"
+            )
+            .unwrap(),
+            "http://c:8776/v3/p1"
+        );
+        assert_eq!(
+            endpoint_for(
+                &c,
+                Service::BlockStorage,
+                Some("RegionTwo"),
+                Interface::Public,
+                "p1",
+                "b"
+            )
+            .unwrap(),
+            "http://c2:8776/v3/p1"
+        );
+        assert_eq!(
+            endpoint_for(
+                &c,
+                Service::Compute,
+                Some("RegionOne"),
+                Interface::Internal,
+                "p1",
+                "a"
+            )
+            .unwrap(),
+            "http://n:8774/v2.1"
+        );
+        assert_eq!(
+            endpoint_for(&c, Service::Image, None, Interface::Public, "p1", "a").unwrap(),
+            "http://g:9292/v2"
+        );
+        assert_eq!(
+            normalize("http://h/image", Service::Image, "p"),
+            "http://h/image/v2"
+        );
+        assert_eq!(
+            normalize("http://h/compute/v2.1", Service::Compute, "p"),
+            "http://h/compute/v2.1"
+        );
+        assert_eq!(
+            normalize("http://h/compute/v2", Service::Compute, "p"),
+            "http://h/compute/v2"
+        );
+        assert_eq!(
+            normalize(
+                "http://h/volume/v3/{project_id}",
+                Service::BlockStorage,
+                "p"
+            ),
+            "http://h/volume/v3/p"
+        );
+        assert_eq!(
+            normalize(
+                "http://h/object/v1/AUTH_%(tenant_id)s",
+                Service::ObjectStore,
+                "p"
+            ),
+            "http://h/object/v1/AUTH_p"
+        );
+        let e = endpoint_for(
+            &c,
+            Service::Compute,
+            Some("RegionOne"),
+            Interface::Public,
+            "p1",
+            "a",
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("RegionOne/internal") && e.contains("nova"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -173,9 +279,18 @@ mod tests {
             return;
         }
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/fixtures/openstack-api-samples/keystone/admin/auth-password-project-scoped-response.json");
-        let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
         let c: Vec<CatalogEntry> = serde_json::from_value(v["token"]["catalog"].clone()).unwrap();
         assert!(!c.is_empty());
-        assert!(endpoint_for(&c, Service::Identity, Some("RegionOne"), Interface::Public, "p", "a").is_ok());
+        assert!(endpoint_for(
+            &c,
+            Service::Identity,
+            Some("RegionOne"),
+            Interface::Public,
+            "p",
+            "a"
+        )
+        .is_ok());
     }
 }

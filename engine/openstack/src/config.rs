@@ -42,7 +42,13 @@ pub enum AuthMethod {
 impl fmt::Debug for AuthMethod {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AuthMethod::Password { username, user_id, project_name, project_id, .. } => f
+            AuthMethod::Password {
+                username,
+                user_id,
+                project_name,
+                project_id,
+                ..
+            } => f
                 .debug_struct("Password")
                 .field("username", username)
                 .field("user_id", user_id)
@@ -70,11 +76,18 @@ pub enum Interface {
 
 impl Interface {
     pub fn parse(s: &str) -> Result<Interface> {
-        match s.trim().trim_end_matches("URL").to_ascii_lowercase().as_str() {
+        match s
+            .trim()
+            .trim_end_matches("URL")
+            .to_ascii_lowercase()
+            .as_str()
+        {
             "public" | "" => Ok(Interface::Public),
             "internal" => Ok(Interface::Internal),
             "admin" => Ok(Interface::Admin),
-            other => Err(Error::config(format!("interface {other:?} is not one of public, internal, admin"))),
+            other => Err(Error::config(format!(
+                "interface {other:?} is not one of public, internal, admin"
+            ))),
         }
     }
 
@@ -126,7 +139,9 @@ pub struct ConfigLoader {
 impl ConfigLoader {
     /// The process environment and the CLI's usual directories.
     pub fn from_environment() -> Self {
-        let env: BTreeMap<String, String> = std::env::vars().filter(|(k, _)| k.starts_with("OS_") || k == "XDG_CONFIG_HOME" || k == "HOME").collect();
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("OS_") || k == "XDG_CONFIG_HOME" || k == "HOME")
+            .collect();
         let mut dirs = vec![PathBuf::from(".")];
         if let Some(x) = env.get("XDG_CONFIG_HOME").filter(|x| !x.is_empty()) {
             dirs.push(Path::new(x).join("openstack"));
@@ -162,8 +177,11 @@ impl ConfigLoader {
     fn first_file(&self, candidates: &[PathBuf]) -> Result<Option<(PathBuf, Yaml)>> {
         for p in candidates {
             if p.is_file() {
-                let text = std::fs::read_to_string(p).map_err(|e| Error::config(format!("cannot read {}: {e}", p.display())))?;
-                let y: Yaml = serde_yaml::from_str(&text).map_err(|e| Error::config(format!("{} is not valid YAML: {e}", p.display())))?;
+                let text = std::fs::read_to_string(p)
+                    .map_err(|e| Error::config(format!("cannot read {}: {e}", p.display())))?;
+                let y: Yaml = serde_yaml::from_str(&text).map_err(|e| {
+                    Error::config(format!("{} is not valid YAML: {e}", p.display()))
+                })?;
                 return Ok(Some((p.clone(), y)));
             }
         }
@@ -174,7 +192,9 @@ impl ConfigLoader {
     fn clouds(&self) -> Result<(BTreeMap<String, Yaml>, Vec<PathBuf>)> {
         let mut files = Vec::new();
         let mut clouds = BTreeMap::new();
-        if let Some((path, y)) = self.first_file(&self.candidates("OS_CLIENT_CONFIG_FILE", "clouds"))? {
+        if let Some((path, y)) =
+            self.first_file(&self.candidates("OS_CLIENT_CONFIG_FILE", "clouds"))?
+        {
             files.push(path);
             if let Some(Yaml::Mapping(m)) = y.get("clouds") {
                 for (k, v) in m {
@@ -184,12 +204,16 @@ impl ConfigLoader {
                 }
             }
         }
-        if let Some((path, y)) = self.first_file(&self.candidates("OS_CLIENT_SECURE_FILE", "secure"))? {
+        if let Some((path, y)) =
+            self.first_file(&self.candidates("OS_CLIENT_SECURE_FILE", "secure"))?
+        {
             files.push(path);
             if let Some(Yaml::Mapping(m)) = y.get("clouds") {
                 for (k, v) in m {
                     if let Some(k) = k.as_str() {
-                        let entry = clouds.entry(k.to_string()).or_insert(Yaml::Mapping(Default::default()));
+                        let entry = clouds
+                            .entry(k.to_string())
+                            .or_insert(Yaml::Mapping(Default::default()));
                         merge(entry, v);
                     }
                 }
@@ -215,7 +239,11 @@ impl ConfigLoader {
                     return Err(Error::config(format!(
                         "cloud {name:?} is not configured; clouds found: [{}]; files read: [{}]",
                         names.join(", "),
-                        if read.is_empty() { "none found".to_string() } else { read.join(", ") }
+                        if read.is_empty() {
+                            "none found".to_string()
+                        } else {
+                            read.join(", ")
+                        }
                     )));
                 };
                 self.cloud_from_yaml(&name, entry)
@@ -230,23 +258,45 @@ impl ConfigLoader {
         // Like the CLI: secrets missing from the files may come from OS_*.
         let a = |k: &str| -> Option<String> {
             yaml_str(auth.get(k)).or_else(|| match k {
-                "password" | "application_credential_secret" => self.env(&format!("OS_{}", k.to_ascii_uppercase())),
+                "password" | "application_credential_secret" => {
+                    self.env(&format!("OS_{}", k.to_ascii_uppercase()))
+                }
                 _ => None,
             })
         };
-        let auth_url = a("auth_url").ok_or_else(|| Error::config(format!("cloud {name:?} has no auth.auth_url")))?;
-        let auth_type = get("auth_type").unwrap_or_else(|| if a("application_credential_secret").is_some() { "v3applicationcredential".into() } else { "password".into() });
+        let auth_url = a("auth_url")
+            .ok_or_else(|| Error::config(format!("cloud {name:?} has no auth.auth_url")))?;
+        let auth_type = get("auth_type").unwrap_or_else(|| {
+            if a("application_credential_secret").is_some() {
+                "v3applicationcredential".into()
+            } else {
+                "password".into()
+            }
+        });
         let method = build_auth(name, &auth_type, &a)?;
-        let interface = Interface::parse(&self.env("OS_INTERFACE").or_else(|| get("interface")).or_else(|| get("endpoint_type")).unwrap_or_default())?;
+        let interface = Interface::parse(
+            &self
+                .env("OS_INTERFACE")
+                .or_else(|| get("interface"))
+                .or_else(|| get("endpoint_type"))
+                .unwrap_or_default(),
+        )?;
         let verify = match entry.get("verify") {
             Some(Yaml::Bool(b)) => *b,
-            Some(Yaml::String(s)) => !matches!(s.to_ascii_lowercase().as_str(), "false" | "no" | "0"),
+            Some(Yaml::String(s)) => {
+                !matches!(s.to_ascii_lowercase().as_str(), "false" | "no" | "0")
+            }
             _ => true,
         };
-        let region = self.env("OS_REGION_NAME").or_else(|| get("region_name")).or_else(|| match entry.get("regions") {
-            Some(Yaml::Sequence(s)) => s.first().and_then(|r| yaml_str(Some(r)).or_else(|| yaml_str(r.get("name")))),
-            _ => None,
-        });
+        let region = self
+            .env("OS_REGION_NAME")
+            .or_else(|| get("region_name"))
+            .or_else(|| match entry.get("regions") {
+                Some(Yaml::Sequence(s)) => s
+                    .first()
+                    .and_then(|r| yaml_str(Some(r)).or_else(|| yaml_str(r.get("name")))),
+                _ => None,
+            });
         Ok(CloudConfig {
             name: name.to_string(),
             auth_url,
@@ -266,8 +316,15 @@ impl ConfigLoader {
                 names.join(", ")
             ))
         })?;
-        let map = |k: &str| -> Option<String> { self.env(&format!("OS_{}", k.to_ascii_uppercase())) };
-        let auth_type = self.env("OS_AUTH_TYPE").unwrap_or_else(|| if self.env("OS_APPLICATION_CREDENTIAL_SECRET").is_some() { "v3applicationcredential".into() } else { "password".into() });
+        let map =
+            |k: &str| -> Option<String> { self.env(&format!("OS_{}", k.to_ascii_uppercase())) };
+        let auth_type = self.env("OS_AUTH_TYPE").unwrap_or_else(|| {
+            if self.env("OS_APPLICATION_CREDENTIAL_SECRET").is_some() {
+                "v3applicationcredential".into()
+            } else {
+                "password".into()
+            }
+        });
         let method = build_auth("envvars", &auth_type, &map)?;
         Ok(CloudConfig {
             name: "envvars".into(),
@@ -275,13 +332,20 @@ impl ConfigLoader {
             auth: method,
             region: self.env("OS_REGION_NAME"),
             interface: Interface::parse(&self.env("OS_INTERFACE").unwrap_or_default())?,
-            verify: !matches!(self.env("OS_INSECURE").as_deref(), Some("true" | "True" | "1")),
+            verify: !matches!(
+                self.env("OS_INSECURE").as_deref(),
+                Some("true" | "True" | "1")
+            ),
             cacert: self.env("OS_CACERT").map(PathBuf::from),
         })
     }
 }
 
-fn build_auth(cloud: &str, auth_type: &str, a: &dyn Fn(&str) -> Option<String>) -> Result<AuthMethod> {
+fn build_auth(
+    cloud: &str,
+    auth_type: &str,
+    a: &dyn Fn(&str) -> Option<String>,
+) -> Result<AuthMethod> {
     match auth_type {
         "password" | "v3password" => Ok(AuthMethod::Password {
             username: a("username"),
@@ -345,7 +409,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     const CLOUDS: &str = r#"
@@ -386,7 +453,12 @@ clouds:
         assert_eq!(a.region.as_deref(), Some("site-a"));
         assert_eq!(a.interface, Interface::Internal);
         match &a.auth {
-            AuthMethod::Password { password, username, project_name, .. } => {
+            AuthMethod::Password {
+                password,
+                username,
+                project_name,
+                ..
+            } => {
                 assert_eq!(password.expose(), "s3cret-canary");
                 assert_eq!(username.as_deref(), Some("admin"));
                 assert_eq!(project_name.as_deref(), Some("admin"));
@@ -412,24 +484,46 @@ clouds:
         let f = dir.path().join("my-clouds.yaml");
         std::fs::write(&f, CLOUDS.replace("    region_name: site-a\n", "")).unwrap();
         std::fs::write(dir.path().join("secure.yaml"), SECURE).unwrap();
-        let l = ConfigLoader::new(env(&[("OS_CLIENT_CONFIG_FILE", f.to_str().unwrap()), ("OS_CLOUD", "site-a")]), vec![dir.path().to_path_buf()]);
+        let l = ConfigLoader::new(
+            env(&[
+                ("OS_CLIENT_CONFIG_FILE", f.to_str().unwrap()),
+                ("OS_CLOUD", "site-a"),
+            ]),
+            vec![dir.path().to_path_buf()],
+        );
         let a = l.load(None).unwrap();
         assert_eq!(a.name, "site-a");
         assert_eq!(a.region, None);
-        assert_eq!(a.clone().with_region("RegionTwo").region.as_deref(), Some("RegionTwo"));
+        assert_eq!(
+            a.clone().with_region("RegionTwo").region.as_deref(),
+            Some("RegionTwo")
+        );
     }
 
     #[test]
     fn os_variables_complete_a_named_cloud() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("clouds.yaml"), CLOUDS).unwrap();
-        let l = ConfigLoader::new(env(&[("OS_PASSWORD", "from-env"), ("OS_REGION_NAME", "RegionTwo"), ("OS_INTERFACE", "admin")]), vec![dir.path().to_path_buf()]);
+        let l = ConfigLoader::new(
+            env(&[
+                ("OS_PASSWORD", "from-env"),
+                ("OS_REGION_NAME", "RegionTwo"),
+                ("OS_INTERFACE", "admin"),
+            ]),
+            vec![dir.path().to_path_buf()],
+        );
         let a = l.load(Some("site-a")).unwrap();
-        assert!(matches!(&a.auth, AuthMethod::Password { password, .. } if password.expose() == "from-env"));
+        assert!(
+            matches!(&a.auth, AuthMethod::Password { password, .. } if password.expose() == "from-env")
+        );
         assert_eq!(a.region.as_deref(), Some("RegionTwo"));
         assert_eq!(a.interface, Interface::Admin);
         let without = ConfigLoader::new(env(&[]), vec![dir.path().to_path_buf()]);
-        assert!(without.load(Some("site-a")).unwrap_err().to_string().contains("no password"));
+        assert!(without
+            .load(Some("site-a"))
+            .unwrap_err()
+            .to_string()
+            .contains("no password"));
     }
 
     #[test]
@@ -438,7 +532,10 @@ clouds:
         std::fs::write(dir.path().join("clouds.yaml"), CLOUDS).unwrap();
         let l = ConfigLoader::new(env(&[]), vec![dir.path().to_path_buf()]);
         let e = l.load(Some("site-c")).unwrap_err().to_string();
-        assert!(e.contains("site-c") && e.contains("site-a, site-b") && e.contains("clouds.yaml"), "{e}");
+        assert!(
+            e.contains("site-c") && e.contains("site-a, site-b") && e.contains("clouds.yaml"),
+            "{e}"
+        );
         let none = ConfigLoader::new(env(&[]), vec![dir.path().join("nowhere")]);
         let e = none.load(Some("x")).unwrap_err().to_string();
         assert!(e.contains("none found"), "{e}");
@@ -465,14 +562,34 @@ clouds:
         assert!(!format!("{c:?}").contains("canary"));
 
         let ac = ConfigLoader::new(
-            env(&[("OS_AUTH_URL", "http://k:5000/v3"), ("OS_AUTH_TYPE", "v3applicationcredential"), ("OS_APPLICATION_CREDENTIAL_NAME", "dr"), ("OS_APPLICATION_CREDENTIAL_SECRET", "x"), ("OS_USERNAME", "u")]),
+            env(&[
+                ("OS_AUTH_URL", "http://k:5000/v3"),
+                ("OS_AUTH_TYPE", "v3applicationcredential"),
+                ("OS_APPLICATION_CREDENTIAL_NAME", "dr"),
+                ("OS_APPLICATION_CREDENTIAL_SECRET", "x"),
+                ("OS_USERNAME", "u"),
+            ]),
             vec![],
         );
-        assert!(matches!(ac.load(None).unwrap().auth, AuthMethod::ApplicationCredential { name: Some(_), .. }));
+        assert!(matches!(
+            ac.load(None).unwrap().auth,
+            AuthMethod::ApplicationCredential { name: Some(_), .. }
+        ));
 
-        let missing = ConfigLoader::new(env(&[("OS_AUTH_URL", "http://k:5000/v3"), ("OS_USERNAME", "u")]), vec![]);
-        assert!(missing.load(None).unwrap_err().to_string().contains("OS_PASSWORD"));
+        let missing = ConfigLoader::new(
+            env(&[("OS_AUTH_URL", "http://k:5000/v3"), ("OS_USERNAME", "u")]),
+            vec![],
+        );
+        assert!(missing
+            .load(None)
+            .unwrap_err()
+            .to_string()
+            .contains("OS_PASSWORD"));
         let nothing = ConfigLoader::new(env(&[]), vec![]);
-        assert!(nothing.load(None).unwrap_err().to_string().contains("OS_AUTH_URL"));
+        assert!(nothing
+            .load(None)
+            .unwrap_err()
+            .to_string()
+            .contains("OS_AUTH_URL"));
     }
 }

@@ -54,7 +54,13 @@ pub struct Error {
 }
 
 impl Error {
-    pub fn new(kind: ErrorKind, call: impl Into<String>, resource: impl Into<String>, site: impl Into<String>, detail: impl Into<String>) -> Self {
+    pub fn new(
+        kind: ErrorKind,
+        call: impl Into<String>,
+        resource: impl Into<String>,
+        site: impl Into<String>,
+        detail: impl Into<String>,
+    ) -> Self {
         Error {
             kind,
             call: call.into(),
@@ -67,12 +73,21 @@ impl Error {
     }
 
     pub fn config(detail: impl Into<String>) -> Self {
-        Error::new(ErrorKind::Config, "configuration", "clouds.yaml", "-", detail)
+        Error::new(
+            ErrorKind::Config,
+            "configuration",
+            "clouds.yaml",
+            "-",
+            detail,
+        )
     }
 
     /// Worth retrying?
     pub fn is_transient(&self) -> bool {
-        matches!(self.kind, ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Connection)
+        matches!(
+            self.kind,
+            ErrorKind::RateLimited | ErrorKind::Server | ErrorKind::Connection
+        )
     }
 
     pub fn is_not_found(&self) -> bool {
@@ -114,7 +129,10 @@ impl Error {
     /// A 413/429 about a rate ("Rate limit exceeded") stays `RateLimited`.
     pub fn kind_for_response(status: u16, _retry_after: bool, message: &str) -> ErrorKind {
         let lower = message.to_ascii_lowercase();
-        let quota_words = lower.contains("quota") || message.contains("LimitExceeded") || message.contains("ExceedsLimit") || message.contains("ExceedsAvailableQuota");
+        let quota_words = lower.contains("quota")
+            || message.contains("LimitExceeded")
+            || message.contains("ExceedsLimit")
+            || message.contains("ExceedsAvailableQuota");
         match status {
             413 if quota_words => ErrorKind::QuotaExceeded,
             403 if lower.contains("quota exceeded") => ErrorKind::QuotaExceeded,
@@ -206,8 +224,16 @@ mod tests {
 
     #[test]
     fn messages_from_each_service() {
-        assert_eq!(message_from_body(br#"{"itemNotFound": {"message": "Instance x could not be found.", "code": 404}}"#), "itemNotFound: Instance x could not be found.");
-        assert_eq!(message_from_body(br#"{"badRequest": {"message": "Invalid volume", "code": 400}}"#), "badRequest: Invalid volume");
+        assert_eq!(
+            message_from_body(
+                br#"{"itemNotFound": {"message": "Instance x could not be found.", "code": 404}}"#
+            ),
+            "itemNotFound: Instance x could not be found."
+        );
+        assert_eq!(
+            message_from_body(br#"{"badRequest": {"message": "Invalid volume", "code": 400}}"#),
+            "badRequest: Invalid volume"
+        );
         assert_eq!(message_from_body(br#"{"error": {"message": "The request you have made requires authentication.", "code": 401, "title": "Unauthorized"}}"#), "error: The request you have made requires authentication.");
         assert_eq!(message_from_body(b"<html><body><h1>404 Not Found</h1>\n<p>No image found with ID x</p></body></html>"), "404 Not Found No image found with ID x");
         assert_eq!(message_from_body(b"Not Found"), "Not Found");
@@ -221,10 +247,26 @@ mod tests {
         assert!(!Error::new(Error::kind_for_status(404), "GET", "r", "s", "d").is_transient());
         // Cinder's quota answer is a 413 without Retry-After: permanent.
         let quota = "overLimit: VolumeLimitExceeded: Maximum number of volumes allowed (10) exceeded for quota 'volumes'.";
-        assert_eq!(Error::kind_for_response(413, false, quota), ErrorKind::QuotaExceeded);
-        assert!(!Error::new(Error::kind_for_response(413, false, quota), "POST", "r", "s", quota).is_transient());
-        assert_eq!(Error::kind_for_response(413, true, "Rate limit exceeded"), ErrorKind::RateLimited);
-        assert_eq!(Error::kind_for_response(429, true, "Rate limit exceeded"), ErrorKind::RateLimited);
+        assert_eq!(
+            Error::kind_for_response(413, false, quota),
+            ErrorKind::QuotaExceeded
+        );
+        assert!(!Error::new(
+            Error::kind_for_response(413, false, quota),
+            "POST",
+            "r",
+            "s",
+            quota
+        )
+        .is_transient());
+        assert_eq!(
+            Error::kind_for_response(413, true, "Rate limit exceeded"),
+            ErrorKind::RateLimited
+        );
+        assert_eq!(
+            Error::kind_for_response(429, true, "Rate limit exceeded"),
+            ErrorKind::RateLimited
+        );
         // Real Cinder sends `Retry-After: 0` with its quota answers: still a quota error.
         for m in [
             quota,
@@ -238,10 +280,30 @@ mod tests {
         }
         // Nova's over-quota answer is a 403, not an authorization failure.
         let nova = "forbidden: Quota exceeded for instances: Requested 1, but already used 10 of 10 instances";
-        assert_eq!(Error::kind_for_response(403, false, nova), ErrorKind::QuotaExceeded);
-        assert!(!Error::new(ErrorKind::QuotaExceeded, "POST /servers", "server x", "site-b", nova).is_transient());
-        assert_eq!(Error::kind_for_response(403, false, "forbidden: Policy doesn't allow os_compute_api:servers:create to be performed."), ErrorKind::Auth);
-        assert_eq!(Error::kind_for_response(413, false, "Rate limit exceeded"), ErrorKind::RateLimited);
+        assert_eq!(
+            Error::kind_for_response(403, false, nova),
+            ErrorKind::QuotaExceeded
+        );
+        assert!(!Error::new(
+            ErrorKind::QuotaExceeded,
+            "POST /servers",
+            "server x",
+            "site-b",
+            nova
+        )
+        .is_transient());
+        assert_eq!(
+            Error::kind_for_response(
+                403,
+                false,
+                "forbidden: Policy doesn't allow os_compute_api:servers:create to be performed."
+            ),
+            ErrorKind::Auth
+        );
+        assert_eq!(
+            Error::kind_for_response(413, false, "Rate limit exceeded"),
+            ErrorKind::RateLimited
+        );
         assert!(!Error::new(Error::kind_for_status(400), "GET", "r", "s", "d").is_transient());
         assert_eq!(parse_retry_after("3"), Some(Duration::from_secs(3)));
         assert!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT").is_some());
@@ -250,8 +312,21 @@ mod tests {
 
     #[test]
     fn display_names_call_resource_site() {
-        let e = Error::new(ErrorKind::NotFound, "GET /volumes/{id}", "volume v1", "site-a", "itemNotFound: gone").with_status(404);
+        let e = Error::new(
+            ErrorKind::NotFound,
+            "GET /volumes/{id}",
+            "volume v1",
+            "site-a",
+            "itemNotFound: gone",
+        )
+        .with_status(404);
         let s = e.to_string();
-        assert!(s.contains("GET /volumes/{id}") && s.contains("volume v1") && s.contains("site-a") && s.contains("404"), "{s}");
+        assert!(
+            s.contains("GET /volumes/{id}")
+                && s.contains("volume v1")
+                && s.contains("site-a")
+                && s.contains("404"),
+            "{s}"
+        );
     }
 }

@@ -26,7 +26,8 @@ pub struct Client {
     retry: RetryPolicy,
     throttle: Throttle,
     /// Discovered microversion ranges (see `versions.rs`).
-    pub(crate) versions: std::sync::Mutex<std::collections::HashMap<Service, Option<(String, String)>>>,
+    pub(crate) versions:
+        std::sync::Mutex<std::collections::HashMap<Service, Option<(String, String)>>>,
 }
 
 /// A service's answer.
@@ -43,11 +44,22 @@ mod bytes_alias {
 
 impl Response {
     pub fn json<T: DeserializeOwned>(&self, call: &Request<'_>) -> Result<T> {
-        serde_json::from_slice(&self.body).map_err(|e| call.error(ErrorKind::Decode, format!("unexpected answer: {e}; body starts {:?}", String::from_utf8_lossy(&self.body[..self.body.len().min(200)]))))
+        serde_json::from_slice(&self.body).map_err(|e| {
+            call.error(
+                ErrorKind::Decode,
+                format!(
+                    "unexpected answer: {e}; body starts {:?}",
+                    String::from_utf8_lossy(&self.body[..self.body.len().min(200)])
+                ),
+            )
+        })
     }
 
     pub fn header(&self, name: &str) -> Option<String> {
-        self.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string)
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 }
 
@@ -77,18 +89,42 @@ impl Client {
     /// selects the endpoints).
     pub fn new(site: impl Into<String>, cloud: CloudConfig) -> Result<Client> {
         let site = site.into();
-        let mut b = reqwest::Client::builder().connect_timeout(Duration::from_secs(10)).timeout(Duration::from_secs(300)).user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")));
+        let mut b = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")));
         if !cloud.verify {
             b = b.danger_accept_invalid_certs(true);
         }
         if let Some(ca) = &cloud.cacert {
-            let pem = std::fs::read(ca).map_err(|e| Error::config(format!("cloud {}: cannot read cacert {}: {e}", cloud.name, ca.display())))?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| Error::config(format!("cloud {}: cacert {} is not PEM: {e}", cloud.name, ca.display())))?;
+            let pem = std::fs::read(ca).map_err(|e| {
+                Error::config(format!(
+                    "cloud {}: cannot read cacert {}: {e}",
+                    cloud.name,
+                    ca.display()
+                ))
+            })?;
+            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
+                Error::config(format!(
+                    "cloud {}: cacert {} is not PEM: {e}",
+                    cloud.name,
+                    ca.display()
+                ))
+            })?;
             b = b.add_root_certificate(cert);
         }
-        let http = b.build().map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        let http = b
+            .build()
+            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
         let auth = Authenticator::new(http.clone(), cloud, site.clone());
-        Ok(Client { site, http, auth, retry: RetryPolicy::default(), throttle: Throttle::new(DEFAULT_IN_FLIGHT), versions: Default::default() })
+        Ok(Client {
+            site,
+            http,
+            auth,
+            retry: RetryPolicy::default(),
+            throttle: Throttle::new(DEFAULT_IN_FLIGHT),
+            versions: Default::default(),
+        })
     }
 
     /// Sets how failed requests are retried and the ceiling of the site's
@@ -122,14 +158,30 @@ impl Client {
     pub async fn endpoint(&self, service: Service) -> Result<String> {
         let t = self.auth.token().await?;
         let cloud = self.auth.cloud();
-        endpoint_for(&t.catalog, service, cloud.region.as_deref(), cloud.interface, &t.project_id, &self.site)
+        endpoint_for(
+            &t.catalog,
+            service,
+            cloud.region.as_deref(),
+            cloud.interface,
+            &t.project_id,
+            &self.site,
+        )
     }
 
     /// Start a request. `path` is relative to the service endpoint (or an
     /// absolute URL, as pagination links are).
-    pub fn request(&self, service: Service, method: Method, path: impl Into<String>) -> Request<'_> {
+    pub fn request(
+        &self,
+        service: Service,
+        method: Method,
+        path: impl Into<String>,
+    ) -> Request<'_> {
         let path = path.into();
-        let repeat = if method == Method::POST || method == Method::PATCH { Repeat::Creating } else { Repeat::Idempotent };
+        let repeat = if method == Method::POST || method == Method::PATCH {
+            Repeat::Creating
+        } else {
+            Repeat::Idempotent
+        };
         Request {
             client: self,
             service,
@@ -228,9 +280,20 @@ impl<'a> Request<'a> {
         let mut reauthenticated = false;
         loop {
             let token = client.auth.token().await?;
-            let endpoint = endpoint_for(&token.catalog, self.service, client.cloud().region.as_deref(), client.cloud().interface, &token.project_id, &client.site)?;
+            let endpoint = endpoint_for(
+                &token.catalog,
+                self.service,
+                client.cloud().region.as_deref(),
+                client.cloud().interface,
+                &token.project_id,
+                &client.site,
+            )?;
             let url = self.url(&endpoint);
-            let mut rb = client.http.request(self.method.clone(), &url).header("X-Auth-Token", token.value.expose()).header("Accept", "application/json");
+            let mut rb = client
+                .http
+                .request(self.method.clone(), &url)
+                .header("X-Auth-Token", token.value.expose())
+                .header("Accept", "application/json");
             if !self.query.is_empty() {
                 rb = rb.query(&self.query);
             }
@@ -254,7 +317,10 @@ impl<'a> Request<'a> {
                 Body::Json(v) => rb.json(v),
                 Body::Raw(b, ct) => rb.header("Content-Type", ct).body(b.clone()),
             };
-            let slot = client.throttle.acquire(self.service, scope.urgent, budget.attempts > 0).await;
+            let slot = client
+                .throttle
+                .acquire(self.service, scope.urgent, budget.attempts > 0)
+                .await;
             budget.attempts += 1;
             tracing::debug!(site = %client.site, call = %self.call, attempt = budget.attempts, "request");
             let answer = match rb.send().await {
@@ -269,7 +335,11 @@ impl<'a> Request<'a> {
                 Ok(a) => a,
                 Err(e) => {
                     drop(slot);
-                    let failure = if e.is_connect() { Failure::NotConnected } else { Failure::AnswerLost };
+                    let failure = if e.is_connect() {
+                        Failure::NotConnected
+                    } else {
+                        Failure::AnswerLost
+                    };
                     let err = self.error(ErrorKind::Connection, transport_message(&e));
                     match budget.next(failure, self.repeat, None) {
                         Some(delay) => {
@@ -295,12 +365,24 @@ impl<'a> Request<'a> {
             }
             if (200..300).contains(&status) || (any_status && status != 401) {
                 client.throttle.record(&slot, false);
-                return Ok(Response { status, headers, body });
+                return Ok(Response {
+                    status,
+                    headers,
+                    body,
+                });
             }
             if status == 401 {
-                return Err(self.error(ErrorKind::Auth, "the service kept answering 401 after re-authentication").with_status(401));
+                return Err(self
+                    .error(
+                        ErrorKind::Auth,
+                        "the service kept answering 401 after re-authentication",
+                    )
+                    .with_status(401));
             }
-            let retry_after = headers.get("retry-after").and_then(|v| v.to_str().ok()).and_then(parse_retry_after);
+            let retry_after = headers
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok())
+                .and_then(parse_retry_after);
             let message = message_from_body(&body);
             let kind = Error::kind_for_response(status, retry_after.is_some(), &message);
             let failure = match (status, kind) {
@@ -312,7 +394,9 @@ impl<'a> Request<'a> {
             client.throttle.record(&slot, failure.is_throttle());
             drop(slot);
             if let (Failure::RateLimited, Some(after)) = (failure, retry_after) {
-                client.throttle.hold(self.service, after.min(client.retry.max_retry_after));
+                client
+                    .throttle
+                    .hold(self.service, after.min(client.retry.max_retry_after));
             }
             let mut e = self.error(kind, message).with_status(status);
             if matches!(status, 413 | 429 | 503) {
@@ -342,7 +426,9 @@ impl<'a> Request<'a> {
         let mut seen = std::collections::HashSet::new();
         loop {
             let page: Value = req.send_json().await?;
-            let items = page.get(key).and_then(Value::as_array).ok_or_else(|| req.error(ErrorKind::Decode, format!("the answer has no {key:?} list")))?;
+            let items = page.get(key).and_then(Value::as_array).ok_or_else(|| {
+                req.error(ErrorKind::Decode, format!("the answer has no {key:?} list"))
+            })?;
             out.extend(items.iter().cloned());
             let next = next_link(&page, key);
             let Some(next) = next else { break };
@@ -387,7 +473,9 @@ fn absolute(endpoint: &str, link: &str) -> String {
     if link.starts_with("http://") || link.starts_with("https://") {
         return link.to_string();
     }
-    let Ok(ep) = url::Url::parse(endpoint) else { return link.to_string() };
+    let Ok(ep) = url::Url::parse(endpoint) else {
+        return link.to_string();
+    };
     let ep_path = ep.path().trim_end_matches('/');
     let link_first = link.trim_start_matches('/').split('/').next().unwrap_or("");
     let prefix = match ep_path.rsplit_once('/') {
@@ -397,7 +485,12 @@ fn absolute(endpoint: &str, link: &str) -> String {
     let mut root = ep.clone();
     root.set_path("");
     root.set_query(None);
-    format!("{}{}/{}", root.as_str().trim_end_matches('/'), prefix, link.trim_start_matches('/'))
+    format!(
+        "{}{}/{}",
+        root.as_str().trim_end_matches('/'),
+        prefix,
+        link.trim_start_matches('/')
+    )
 }
 
 #[cfg(test)]
@@ -407,11 +500,26 @@ mod tests {
     #[test]
     fn links() {
         let nova = serde_json::json!({"servers": [], "servers_links": [{"href": "http://n/v2.1/servers/detail?marker=x", "rel": "next"}]});
-        assert_eq!(next_link(&nova, "servers").as_deref(), Some("http://n/v2.1/servers/detail?marker=x"));
+        assert_eq!(
+            next_link(&nova, "servers").as_deref(),
+            Some("http://n/v2.1/servers/detail?marker=x")
+        );
         let glance = serde_json::json!({"images": [], "next": "/v2/images?marker=y"});
-        assert_eq!(next_link(&glance, "images").as_deref(), Some("/v2/images?marker=y"));
-        assert_eq!(absolute("http://g:9292/v2", "/v2/images?marker=y"), "http://g:9292/v2/images?marker=y");
-        assert_eq!(absolute("http://h/image/v2", "/v2/images?marker=y"), "http://h/image/v2/images?marker=y");
-        assert_eq!(next_link(&serde_json::json!({"volumes": []}), "volumes"), None);
+        assert_eq!(
+            next_link(&glance, "images").as_deref(),
+            Some("/v2/images?marker=y")
+        );
+        assert_eq!(
+            absolute("http://g:9292/v2", "/v2/images?marker=y"),
+            "http://g:9292/v2/images?marker=y"
+        );
+        assert_eq!(
+            absolute("http://h/image/v2", "/v2/images?marker=y"),
+            "http://h/image/v2/images?marker=y"
+        );
+        assert_eq!(
+            next_link(&serde_json::json!({"volumes": []}), "volumes"),
+            None
+        );
     }
 }

@@ -33,5 +33,5 @@ pub use config::{AuthMethod, CloudConfig, ConfigLoader, Interface};
 pub use error::{Error, ErrorKind, Result};
 pub use http::Client;
 pub use retry::{CallScope, Persistence, RetryPolicy};
-pub use throttle::Pressure;
 pub use secret::Secret;
+pub use throttle::Pressure;

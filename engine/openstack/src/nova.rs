@@ -26,23 +26,42 @@ impl Client {
 
 impl<'a> Nova<'a> {
     fn req(&self, method: Method, path: impl Into<String>) -> crate::http::Request<'a> {
-        self.c.request(Service::Compute, method, path).microversion(COMPUTE_MICROVERSION)
+        self.c
+            .request(Service::Compute, method, path)
+            .microversion(COMPUTE_MICROVERSION)
     }
 
     /// Servers carrying `tag` (the `tags` filter, 2.26+), every page.
     pub async fn servers_with_tag(&self, tag: &str) -> Result<Vec<Server>> {
-        let items = self.req(Method::GET, "servers/detail").query("tags", tag).call("GET /servers/detail?tags=").resource(format!("servers tagged {tag:?}")).send_paged("servers").await?;
+        let items = self
+            .req(Method::GET, "servers/detail")
+            .query("tags", tag)
+            .call("GET /servers/detail?tags=")
+            .resource(format!("servers tagged {tag:?}"))
+            .send_paged("servers")
+            .await?;
         parse_items(self.c, "GET /servers/detail", items)
     }
 
     /// Servers whose name matches `name` (a regular expression in Nova).
     pub async fn servers_named(&self, name: &str) -> Result<Vec<Server>> {
-        let items = self.req(Method::GET, "servers/detail").query("name", name).call("GET /servers/detail?name=").resource(format!("servers named {name:?}")).send_paged("servers").await?;
+        let items = self
+            .req(Method::GET, "servers/detail")
+            .query("name", name)
+            .call("GET /servers/detail?name=")
+            .resource(format!("servers named {name:?}"))
+            .send_paged("servers")
+            .await?;
         parse_items(self.c, "GET /servers/detail", items)
     }
 
     pub async fn server(&self, id: &str) -> Result<Server> {
-        let b: ServerBody = self.req(Method::GET, format!("servers/{id}")).call("GET /servers/{id}").resource(format!("server {id}")).send_json().await?;
+        let b: ServerBody = self
+            .req(Method::GET, format!("servers/{id}"))
+            .call("GET /servers/{id}")
+            .resource(format!("server {id}"))
+            .send_json()
+            .await?;
         Ok(b.server)
     }
 
@@ -50,59 +69,141 @@ impl<'a> Nova<'a> {
     /// `resume`, `quiesce`, `unquiesce`). Safe to repeat: a repeat answers
     /// 409, which the callers read as done once the server's state says so.
     pub async fn action(&self, id: &str, action: &str) -> Result<()> {
-        self.req(Method::POST, format!("servers/{id}/action")).idempotent().json(json!({ action: null })).call(format!("POST /servers/{{id}}/action {action}")).resource(format!("server {id}")).send().await?;
+        self.req(Method::POST, format!("servers/{id}/action"))
+            .idempotent()
+            .json(json!({ action: null }))
+            .call(format!("POST /servers/{{id}}/action {action}"))
+            .resource(format!("server {id}"))
+            .send()
+            .await?;
         Ok(())
     }
 
     /// createImage; the new image's id (2.45+ answers it in the body).
-    pub async fn create_image(&self, id: &str, name: &str, metadata: &serde_json::Map<String, Value>) -> Result<String> {
-        let r = self.req(Method::POST, format!("servers/{id}/action")).json(to_value(&CreateImage { create_image: NameMeta { name, metadata } })).call("POST /servers/{id}/action createImage").resource(format!("server {id}"));
+    pub async fn create_image(
+        &self,
+        id: &str,
+        name: &str,
+        metadata: &serde_json::Map<String, Value>,
+    ) -> Result<String> {
+        let r = self
+            .req(Method::POST, format!("servers/{id}/action"))
+            .json(to_value(&CreateImage {
+                create_image: NameMeta { name, metadata },
+            }))
+            .call("POST /servers/{id}/action createImage")
+            .resource(format!("server {id}"));
         let resp = r.send().await?;
         if let Ok(b) = serde_json::from_slice::<CreateImageBody>(&resp.body) {
             return Ok(b.image_id);
         }
         // Older microversions: the Location header ends in the image id.
-        resp.header("location").and_then(|l| l.rsplit('/').next().map(str::to_string)).filter(|s| !s.is_empty()).ok_or_else(|| {
-            crate::error::Error::new(ErrorKind::Decode, "nova POST /servers/{id}/action createImage", format!("server {id}"), self.c.site(), "the answer names no image (neither image_id nor Location)")
-        })
+        resp.header("location")
+            .and_then(|l| l.rsplit('/').next().map(str::to_string))
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                crate::error::Error::new(
+                    ErrorKind::Decode,
+                    "nova POST /servers/{id}/action createImage",
+                    format!("server {id}"),
+                    self.c.site(),
+                    "the answer names no image (neither image_id nor Location)",
+                )
+            })
     }
 
     pub async fn flavors(&self) -> Result<Vec<Flavor>> {
-        let items = self.req(Method::GET, "flavors/detail").call("GET /flavors/detail").resource("flavors").send_paged("flavors").await?;
+        let items = self
+            .req(Method::GET, "flavors/detail")
+            .call("GET /flavors/detail")
+            .resource("flavors")
+            .send_paged("flavors")
+            .await?;
         parse_items(self.c, "GET /flavors/detail", items)
     }
 
     /// Boot a server from an existing volume (boot_index 0, kept on delete).
     /// `network_ids` empty → `networks: "none"`.
-    pub async fn boot_from_volume(&self, name: &str, flavor_id: &str, volume_id: &str, network_ids: &[String], metadata: &serde_json::Map<String, Value>) -> Result<String> {
-        let networks = if network_ids.is_empty() { json!("none") } else { Value::Array(network_ids.iter().map(|n| json!({"uuid": n})).collect()) };
+    pub async fn boot_from_volume(
+        &self,
+        name: &str,
+        flavor_id: &str,
+        volume_id: &str,
+        network_ids: &[String],
+        metadata: &serde_json::Map<String, Value>,
+    ) -> Result<String> {
+        let networks = if network_ids.is_empty() {
+            json!("none")
+        } else {
+            Value::Array(network_ids.iter().map(|n| json!({"uuid": n})).collect())
+        };
         let body = to_value(&CreateServer {
             server: ServerSpec {
                 name,
                 flavor_ref: flavor_id,
                 networks,
                 metadata,
-                block_device_mapping_v2: vec![BlockDeviceMapping { boot_index: 0, uuid: volume_id, source_type: "volume", destination_type: "volume", delete_on_termination: false }],
+                block_device_mapping_v2: vec![BlockDeviceMapping {
+                    boot_index: 0,
+                    uuid: volume_id,
+                    source_type: "volume",
+                    destination_type: "volume",
+                    delete_on_termination: false,
+                }],
             },
         });
-        let v: Value = self.req(Method::POST, "servers").json(body).call("POST /servers").resource(format!("server {name} from volume {volume_id}")).send_json().await?;
-        v.pointer("/server/id").and_then(Value::as_str).map(str::to_string).ok_or_else(|| crate::error::Error::new(ErrorKind::Decode, "nova POST /servers", format!("server {name}"), self.c.site(), "the answer has no server.id"))
+        let v: Value = self
+            .req(Method::POST, "servers")
+            .json(body)
+            .call("POST /servers")
+            .resource(format!("server {name} from volume {volume_id}"))
+            .send_json()
+            .await?;
+        v.pointer("/server/id")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .ok_or_else(|| {
+                crate::error::Error::new(
+                    ErrorKind::Decode,
+                    "nova POST /servers",
+                    format!("server {name}"),
+                    self.c.site(),
+                    "the answer has no server.id",
+                )
+            })
     }
 
     pub async fn delete_server(&self, id: &str) -> Result<()> {
-        self.req(Method::DELETE, format!("servers/{id}")).call("DELETE /servers/{id}").resource(format!("server {id}")).send().await?;
+        self.req(Method::DELETE, format!("servers/{id}"))
+            .call("DELETE /servers/{id}")
+            .resource(format!("server {id}"))
+            .send()
+            .await?;
         Ok(())
     }
 
     pub async fn attachments(&self, server_id: &str) -> Result<Vec<VolumeAttachment>> {
-        let b: VolumeAttachmentsBody = self.req(Method::GET, format!("servers/{server_id}/os-volume_attachments")).call("GET /servers/{id}/os-volume_attachments").resource(format!("server {server_id}")).send_json().await?;
+        let b: VolumeAttachmentsBody = self
+            .req(
+                Method::GET,
+                format!("servers/{server_id}/os-volume_attachments"),
+            )
+            .call("GET /servers/{id}/os-volume_attachments")
+            .resource(format!("server {server_id}"))
+            .send_json()
+            .await?;
         Ok(b.volume_attachments)
     }
 
     pub async fn attach(&self, server_id: &str, volume_id: &str) -> Result<VolumeAttachment> {
         let b: VolumeAttachmentBody = self
-            .req(Method::POST, format!("servers/{server_id}/os-volume_attachments"))
-            .json(to_value(&AttachVolume { volume_attachment: VolumeRef { volume_id } }))
+            .req(
+                Method::POST,
+                format!("servers/{server_id}/os-volume_attachments"),
+            )
+            .json(to_value(&AttachVolume {
+                volume_attachment: VolumeRef { volume_id },
+            }))
             .call("POST /servers/{id}/os-volume_attachments")
             .resource(format!("volume {volume_id} on server {server_id}"))
             .send_json()
@@ -111,15 +212,36 @@ impl<'a> Nova<'a> {
     }
 
     pub async fn detach(&self, server_id: &str, volume_id: &str) -> Result<()> {
-        self.req(Method::DELETE, format!("servers/{server_id}/os-volume_attachments/{volume_id}")).call("DELETE /servers/{id}/os-volume_attachments/{volume_id}").resource(format!("volume {volume_id} on server {server_id}")).send().await?;
+        self.req(
+            Method::DELETE,
+            format!("servers/{server_id}/os-volume_attachments/{volume_id}"),
+        )
+        .call("DELETE /servers/{id}/os-volume_attachments/{volume_id}")
+        .resource(format!("volume {volume_id} on server {server_id}"))
+        .send()
+        .await?;
         Ok(())
     }
 }
 
-pub(crate) fn parse_items<T: serde::de::DeserializeOwned>(c: &Client, call: &str, items: Vec<Value>) -> Result<Vec<T>> {
+pub(crate) fn parse_items<T: serde::de::DeserializeOwned>(
+    c: &Client,
+    call: &str,
+    items: Vec<Value>,
+) -> Result<Vec<T>> {
     items
         .into_iter()
-        .map(|v| serde_json::from_value(v).map_err(|e| crate::error::Error::new(ErrorKind::Decode, call, "list item", c.site(), format!("unexpected item: {e}"))))
+        .map(|v| {
+            serde_json::from_value(v).map_err(|e| {
+                crate::error::Error::new(
+                    ErrorKind::Decode,
+                    call,
+                    "list item",
+                    c.site(),
+                    format!("unexpected item: {e}"),
+                )
+            })
+        })
         .collect()
 }
 

@@ -77,7 +77,10 @@ impl Default for RetryPolicy {
 impl RetryPolicy {
     /// No retries at all (one send per request).
     pub fn none() -> Self {
-        RetryPolicy { max_attempts: 1, ..Self::default() }
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
     }
 
     /// The wait before send number `attempt + 1` (`attempt` ≥ 1 sends were
@@ -87,9 +90,14 @@ impl RetryPolicy {
     pub fn delay(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         let mut rng = rand::thread_rng();
         match retry_after.filter(|d| !d.is_zero()) {
-            Some(ra) => ra.min(self.max_retry_after).mul_f64(1.0 + rng.gen_range(0.0..=0.25)),
+            Some(ra) => ra
+                .min(self.max_retry_after)
+                .mul_f64(1.0 + rng.gen_range(0.0..=0.25)),
             None => {
-                let exp = self.base.saturating_mul(1u32 << attempt.saturating_sub(1).min(20)).min(self.cap);
+                let exp = self
+                    .base
+                    .saturating_mul(1u32 << attempt.saturating_sub(1).min(20))
+                    .min(self.cap);
                 exp.mul_f64(rng.gen_range(0.0..=1.0))
             }
         }
@@ -131,7 +139,9 @@ impl Failure {
         match self {
             Failure::Permanent => false,
             Failure::NotConnected | Failure::RateLimited => true,
-            Failure::AnswerLost | Failure::Unavailable | Failure::Gateway => repeat == Repeat::Idempotent,
+            Failure::AnswerLost | Failure::Unavailable | Failure::Gateway => {
+                repeat == Repeat::Idempotent
+            }
         }
     }
 
@@ -192,12 +202,22 @@ pub(crate) struct Budget {
 
 impl Budget {
     pub(crate) fn new(policy: RetryPolicy, scope: CallScope) -> Self {
-        Budget { policy, scope, started: Instant::now(), attempts: 0 }
+        Budget {
+            policy,
+            scope,
+            started: Instant::now(),
+            attempts: 0,
+        }
     }
 
     /// After a failed send: the wait before the next one, or `None` when
     /// the request must give up.
-    pub(crate) fn next(&self, failure: Failure, repeat: Repeat, retry_after: Option<Duration>) -> Option<Duration> {
+    pub(crate) fn next(
+        &self,
+        failure: Failure,
+        repeat: Repeat,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
         if !failure.retryable(repeat) {
             return None;
         }
@@ -206,7 +226,9 @@ impl Budget {
         match self.scope.persistence {
             Persistence::Budget => {
                 let most = match failure {
-                    Failure::NotConnected => self.policy.connect_attempts.min(self.policy.max_attempts),
+                    Failure::NotConnected => {
+                        self.policy.connect_attempts.min(self.policy.max_attempts)
+                    }
                     _ => self.policy.max_attempts,
                 };
                 if self.attempts >= most.max(1) || at > self.started + self.policy.max_elapsed {
@@ -218,7 +240,11 @@ impl Budget {
         match self.scope.deadline {
             Some(d) if at >= d => None,
             // Without a deadline a persistent request is still bounded.
-            None if self.scope.persistence == Persistence::UntilDeadline && at > self.started + self.policy.max_elapsed * 5 => None,
+            None if self.scope.persistence == Persistence::UntilDeadline
+                && at > self.started + self.policy.max_elapsed * 5 =>
+            {
+                None
+            }
             _ => Some(delay),
         }
     }
@@ -230,26 +256,42 @@ mod tests {
 
     #[test]
     fn full_jitter_backoff_is_bounded_and_capped() {
-        let p = RetryPolicy { base: Duration::from_millis(100), cap: Duration::from_secs(2), ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            base: Duration::from_millis(100),
+            cap: Duration::from_secs(2),
+            ..RetryPolicy::default()
+        };
         for attempt in 1..=12u32 {
-            let bound = (Duration::from_millis(100) * 2u32.pow((attempt - 1).min(20))).min(Duration::from_secs(2));
+            let bound = (Duration::from_millis(100) * 2u32.pow((attempt - 1).min(20)))
+                .min(Duration::from_secs(2));
             for _ in 0..50 {
                 assert!(p.delay(attempt, None) <= bound, "attempt {attempt}");
             }
         }
         // Full jitter: the draws spread over the whole range, not just its top half.
-        let low = (0..200).filter(|_| p.delay(5, None) < Duration::from_millis(400)).count();
+        let low = (0..200)
+            .filter(|_| p.delay(5, None) < Duration::from_millis(400))
+            .count();
         assert!(low > 20, "only {low} of 200 draws in the lower quarter");
     }
 
     #[test]
     fn retry_after_is_honoured_capped_and_jittered() {
-        let p = RetryPolicy { max_retry_after: Duration::from_secs(30), ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            max_retry_after: Duration::from_secs(30),
+            ..RetryPolicy::default()
+        };
         for _ in 0..50 {
             let d = p.delay(1, Some(Duration::from_secs(2)));
-            assert!(d >= Duration::from_secs(2) && d <= Duration::from_millis(2500), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(2) && d <= Duration::from_millis(2500),
+                "{d:?}"
+            );
             let d = p.delay(1, Some(Duration::from_secs(3600)));
-            assert!(d >= Duration::from_secs(30) && d <= Duration::from_millis(37_500), "{d:?}");
+            assert!(
+                d >= Duration::from_secs(30) && d <= Duration::from_millis(37_500),
+                "{d:?}"
+            );
         }
         // `Retry-After: 0` is no hint: the backoff applies.
         assert!(p.delay(1, Some(Duration::ZERO)) <= p.base);
@@ -264,7 +306,10 @@ mod tests {
         assert!(NotConnected.retryable(Repeat::Creating));
         assert!(RateLimited.retryable(Repeat::Creating));
         for f in [AnswerLost, Unavailable, Gateway, Permanent] {
-            assert!(!f.retryable(Repeat::Creating), "{f:?}: a creating POST is not repeated blind");
+            assert!(
+                !f.retryable(Repeat::Creating),
+                "{f:?}: a creating POST is not repeated blind"
+            );
         }
         assert!(!Permanent.retryable(Repeat::Idempotent));
         assert!(RateLimited.is_throttle() && Unavailable.is_throttle() && !Gateway.is_throttle());
@@ -272,25 +317,56 @@ mod tests {
 
     #[tokio::test]
     async fn budgets_count_attempts_time_and_the_deadline() {
-        let p = RetryPolicy { max_attempts: 3, base: Duration::from_millis(1), cap: Duration::from_millis(1), ..RetryPolicy::default() };
+        let p = RetryPolicy {
+            max_attempts: 3,
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(1),
+            ..RetryPolicy::default()
+        };
         let mut b = Budget::new(p, CallScope::default());
         b.attempts = 2;
-        assert!(b.next(Failure::Unavailable, Repeat::Idempotent, None).is_some());
+        assert!(b
+            .next(Failure::Unavailable, Repeat::Idempotent, None)
+            .is_some());
         b.attempts = 3;
-        assert!(b.next(Failure::Unavailable, Repeat::Idempotent, None).is_none(), "attempts spent");
+        assert!(
+            b.next(Failure::Unavailable, Repeat::Idempotent, None)
+                .is_none(),
+            "attempts spent"
+        );
         // A site that refuses connections is given up on sooner.
-        let p2 = RetryPolicy { max_attempts: 10, connect_attempts: 2, ..p };
+        let p2 = RetryPolicy {
+            max_attempts: 10,
+            connect_attempts: 2,
+            ..p
+        };
         let mut b = Budget::new(p2, CallScope::default());
         b.attempts = 2;
-        assert!(b.next(Failure::NotConnected, Repeat::Creating, None).is_none());
-        assert!(b.next(Failure::AnswerLost, Repeat::Idempotent, None).is_some());
+        assert!(b
+            .next(Failure::NotConnected, Repeat::Creating, None)
+            .is_none());
+        assert!(b
+            .next(Failure::AnswerLost, Repeat::Idempotent, None)
+            .is_some());
         // A safety path keeps going past the attempt count, until its deadline.
-        let scope = CallScope { deadline: Some(Instant::now() + Duration::from_secs(60)), persistence: Persistence::UntilDeadline, urgent: true };
+        let scope = CallScope {
+            deadline: Some(Instant::now() + Duration::from_secs(60)),
+            persistence: Persistence::UntilDeadline,
+            urgent: true,
+        };
         let mut b = Budget::new(p, scope);
         b.attempts = 1000;
-        assert!(b.next(Failure::Unavailable, Repeat::Idempotent, None).is_some());
+        assert!(b
+            .next(Failure::Unavailable, Repeat::Idempotent, None)
+            .is_some());
         // ... and not past it: a Retry-After beyond the deadline ends it.
-        assert!(b.next(Failure::RateLimited, Repeat::Idempotent, Some(Duration::from_secs(61))).is_none());
+        assert!(b
+            .next(
+                Failure::RateLimited,
+                Repeat::Idempotent,
+                Some(Duration::from_secs(61))
+            )
+            .is_none());
         assert_eq!(CallScope::current(), CallScope::default());
         let inner = scope.run(async { CallScope::current() }).await;
         assert_eq!(inner, scope);

@@ -62,7 +62,9 @@ mod tests {
         struct Holder {
             password: Secret,
         }
-        let h = Holder { password: s.clone() };
+        let h = Holder {
+            password: s.clone(),
+        };
         assert!(!format!("{h:?}").contains(canary));
         assert!(!format!("{h:#?}").contains(canary));
         assert_eq!(s.expose(), canary);

@@ -66,21 +66,43 @@ impl Client {
 }
 
 fn enc(s: &str) -> String {
-    s.split('/').map(|seg| url::form_urlencoded::byte_serialize(seg.as_bytes()).collect::<String>().replace('+', "%20")).collect::<Vec<_>>().join("/")
+    s.split('/')
+        .map(|seg| {
+            url::form_urlencoded::byte_serialize(seg.as_bytes())
+                .collect::<String>()
+                .replace('+', "%20")
+        })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 impl Swift<'_> {
     pub async fn ensure_container(&self, container: &str) -> Result<()> {
-        self.c.request(Service::ObjectStore, Method::PUT, enc(container)).call("PUT /v1/{account}/{container}").resource(format!("container {container}")).send().await?;
+        self.c
+            .request(Service::ObjectStore, Method::PUT, enc(container))
+            .call("PUT /v1/{account}/{container}")
+            .resource(format!("container {container}"))
+            .send()
+            .await?;
         Ok(())
     }
 
     /// Store `content`, creating the container when needed.
-    pub async fn put_object(&self, container: &str, name: &str, content: Vec<u8>, content_type: &str) -> Result<StoredObject> {
+    pub async fn put_object(
+        &self,
+        container: &str,
+        name: &str,
+        content: Vec<u8>,
+        content_type: &str,
+    ) -> Result<StoredObject> {
         let bytes = content.len() as u64;
         let put = || {
             self.c
-                .request(Service::ObjectStore, Method::PUT, format!("{}/{}", enc(container), enc(name)))
+                .request(
+                    Service::ObjectStore,
+                    Method::PUT,
+                    format!("{}/{}", enc(container), enc(name)),
+                )
                 .raw(content.clone(), content_type)
                 .call("PUT /v1/{account}/{container}/{object}")
                 .resource(format!("object {container}/{name}"))
@@ -92,57 +114,125 @@ impl Swift<'_> {
             }
             other => other?,
         };
-        Ok(StoredObject { etag: resp.header("etag").unwrap_or_default().trim_matches('"').to_string(), bytes })
+        Ok(StoredObject {
+            etag: resp
+                .header("etag")
+                .unwrap_or_default()
+                .trim_matches('"')
+                .to_string(),
+            bytes,
+        })
     }
 
     pub async fn get_object(&self, container: &str, name: &str) -> Result<Vec<u8>> {
-        let r = self.c.request(Service::ObjectStore, Method::GET, format!("{}/{}", enc(container), enc(name))).call("GET /v1/{account}/{container}/{object}").resource(format!("object {container}/{name}")).send().await?;
+        let r = self
+            .c
+            .request(
+                Service::ObjectStore,
+                Method::GET,
+                format!("{}/{}", enc(container), enc(name)),
+            )
+            .call("GET /v1/{account}/{container}/{object}")
+            .resource(format!("object {container}/{name}"))
+            .send()
+            .await?;
         Ok(r.body)
     }
 
     pub async fn delete_object(&self, container: &str, name: &str) -> Result<()> {
-        self.c.request(Service::ObjectStore, Method::DELETE, format!("{}/{}", enc(container), enc(name))).call("DELETE /v1/{account}/{container}/{object}").resource(format!("object {container}/{name}")).send().await?;
+        self.c
+            .request(
+                Service::ObjectStore,
+                Method::DELETE,
+                format!("{}/{}", enc(container), enc(name)),
+            )
+            .call("DELETE /v1/{account}/{container}/{object}")
+            .resource(format!("object {container}/{name}"))
+            .send()
+            .await?;
         Ok(())
     }
 
     /// `HEAD` a container: counts and sync settings.
     pub async fn container(&self, container: &str) -> Result<ContainerInfo> {
-        let r = self.c.request(Service::ObjectStore, Method::HEAD, enc(container)).call("HEAD /v1/{account}/{container}").resource(format!("container {container}")).send().await?;
+        let r = self
+            .c
+            .request(Service::ObjectStore, Method::HEAD, enc(container))
+            .call("HEAD /v1/{account}/{container}")
+            .resource(format!("container {container}"))
+            .send()
+            .await?;
         Ok(ContainerInfo::from_response(&r))
     }
 
     /// Set a container's sync key and, when given, its sync target (an
     /// empty one removes it). `create`: `PUT`, which makes a missing
     /// container; else `POST`, which a missing container refuses (404).
-    pub async fn set_sync(&self, container: &str, sync_to: Option<&str>, key: &Secret, create: bool) -> Result<()> {
+    pub async fn set_sync(
+        &self,
+        container: &str,
+        sync_to: Option<&str>,
+        key: &Secret,
+        create: bool,
+    ) -> Result<()> {
         let method = if create { Method::PUT } else { Method::POST };
-        let call = if create { "PUT /v1/{account}/{container} sync" } else { "POST /v1/{account}/{container} sync" };
-        let mut r = self.c.request(Service::ObjectStore, method, enc(container)).idempotent().header("X-Container-Sync-Key", key.expose());
+        let call = if create {
+            "PUT /v1/{account}/{container} sync"
+        } else {
+            "POST /v1/{account}/{container} sync"
+        };
+        let mut r = self
+            .c
+            .request(Service::ObjectStore, method, enc(container))
+            .idempotent()
+            .header("X-Container-Sync-Key", key.expose());
         if let Some(to) = sync_to {
             r = r.header("X-Container-Sync-To", to);
         }
-        r.call(call).resource(format!("container {container}")).send().await?;
+        r.call(call)
+            .resource(format!("container {container}"))
+            .send()
+            .await?;
         Ok(())
     }
 
     /// A container's `X-Container-Meta-*`, names lower-cased without the
     /// prefix.
-    pub async fn container_meta(&self, container: &str) -> Result<std::collections::BTreeMap<String, String>> {
-        let r = self.c.request(Service::ObjectStore, Method::HEAD, enc(container)).call("HEAD /v1/{account}/{container}").resource(format!("container {container}")).send().await?;
+    pub async fn container_meta(
+        &self,
+        container: &str,
+    ) -> Result<std::collections::BTreeMap<String, String>> {
+        let r = self
+            .c
+            .request(Service::ObjectStore, Method::HEAD, enc(container))
+            .call("HEAD /v1/{account}/{container}")
+            .resource(format!("container {container}"))
+            .send()
+            .await?;
         Ok(r.headers
             .iter()
-            .filter_map(|(k, v)| k.as_str().strip_prefix("x-container-meta-").and_then(|n| v.to_str().ok().map(|v| (n.to_string(), v.to_string()))))
+            .filter_map(|(k, v)| {
+                k.as_str()
+                    .strip_prefix("x-container-meta-")
+                    .and_then(|n| v.to_str().ok().map(|v| (n.to_string(), v.to_string())))
+            })
             .collect())
     }
 
     /// Set container metadata headers (`X-Container-Meta-…`; an empty value
     /// removes one).
     pub async fn set_meta(&self, container: &str, headers: &[(&str, &str)]) -> Result<()> {
-        let mut r = self.c.request(Service::ObjectStore, Method::POST, enc(container)).idempotent();
+        let mut r = self
+            .c
+            .request(Service::ObjectStore, Method::POST, enc(container))
+            .idempotent();
         for (k, v) in headers {
             r = r.header(k, *v);
         }
-        r.call("POST /v1/{account}/{container} metadata").resource(format!("container {container}")).send().await?;
+        r.call("POST /v1/{account}/{container} metadata")
+            .resource(format!("container {container}"))
+            .send()
+            .await?;
         Ok(())
     }
 
@@ -155,12 +245,27 @@ impl Swift<'_> {
     /// The container-sync realms this cluster knows (`GET /info`).
     pub async fn sync_realms(&self) -> Result<SyncRealms> {
         let account = self.account_url().await?;
-        let root = account.find("/v1/").map_or(account.as_str(), |i| &account[..i]);
-        let v: serde_json::Value = self.c.request(Service::ObjectStore, Method::GET, format!("{root}/info")).call("GET /info").resource("cluster capabilities").send_json().await?;
+        let root = account
+            .find("/v1/")
+            .map_or(account.as_str(), |i| &account[..i]);
+        let v: serde_json::Value = self
+            .c
+            .request(Service::ObjectStore, Method::GET, format!("{root}/info"))
+            .call("GET /info")
+            .resource("cluster capabilities")
+            .send_json()
+            .await?;
         let mut out = SyncRealms::new();
-        if let Some(realms) = v.pointer("/container_sync/realms").and_then(|r| r.as_object()) {
+        if let Some(realms) = v
+            .pointer("/container_sync/realms")
+            .and_then(|r| r.as_object())
+        {
             for (realm, r) in realms {
-                let clusters = r.get("clusters").and_then(|c| c.as_object()).map(|c| c.keys().cloned().collect()).unwrap_or_default();
+                let clusters = r
+                    .get("clusters")
+                    .and_then(|c| c.as_object())
+                    .map(|c| c.keys().cloned().collect())
+                    .unwrap_or_default();
                 out.insert(realm.to_ascii_uppercase(), clusters);
             }
         }
@@ -171,7 +276,13 @@ impl Swift<'_> {
     pub async fn list(&self, container: &str, prefix: &str) -> Result<Vec<ObjectEntry>> {
         let mut out: Vec<ObjectEntry> = Vec::new();
         loop {
-            let mut r = self.c.request(Service::ObjectStore, Method::GET, enc(container)).query("format", "json").query("prefix", prefix).call("GET /v1/{account}/{container}").resource(format!("container {container}"));
+            let mut r = self
+                .c
+                .request(Service::ObjectStore, Method::GET, enc(container))
+                .query("format", "json")
+                .query("prefix", prefix)
+                .call("GET /v1/{account}/{container}")
+                .resource(format!("container {container}"));
             if let Some(last) = out.last() {
                 r = r.query("marker", last.name.clone());
             }
@@ -189,6 +300,9 @@ impl Swift<'_> {
 mod tests {
     #[test]
     fn object_names_are_encoded_per_segment() {
-        assert_eq!(super::enc("vnf a/2026-01-01T00:00:00Z-r1.json"), "vnf%20a/2026-01-01T00%3A00%3A00Z-r1.json");
+        assert_eq!(
+            super::enc("vnf a/2026-01-01T00:00:00Z-r1.json"),
+            "vnf%20a/2026-01-01T00%3A00%3A00Z-r1.json"
+        );
     }
 }

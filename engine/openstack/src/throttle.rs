@@ -96,7 +96,12 @@ impl Throttle {
                 in_flight: 0,
                 epoch: 0,
                 held_until: HashMap::new(),
-                p: Pressure { limit: ceiling, lowest_limit: ceiling, ceiling, ..Pressure::default() },
+                p: Pressure {
+                    limit: ceiling,
+                    lowest_limit: ceiling,
+                    ceiling,
+                    ..Pressure::default()
+                },
             }),
             freed: Notify::new(),
         }
@@ -111,7 +116,12 @@ impl Throttle {
     /// time). `retry`: this send repeats a failed one.
     pub async fn acquire(&self, service: Service, urgent: bool, retry: bool) -> Slot<'_> {
         loop {
-            let held = self.lock().held_until.get(&service).copied().filter(|t| *t > Instant::now());
+            let held = self
+                .lock()
+                .held_until
+                .get(&service)
+                .copied()
+                .filter(|t| *t > Instant::now());
             if let Some(t) = held {
                 tokio::time::sleep_until(t).await;
                 continue;
@@ -127,10 +137,16 @@ impl Throttle {
                         s.p.retries += 1;
                     }
                     if urgent {
-                        return Slot { throttle: None, epoch: s.epoch };
+                        return Slot {
+                            throttle: None,
+                            epoch: s.epoch,
+                        };
                     }
                     s.in_flight += 1;
-                    return Slot { throttle: Some(self), epoch: s.epoch };
+                    return Slot {
+                        throttle: Some(self),
+                        epoch: s.epoch,
+                    };
                 }
             }
             freed.await;
@@ -226,7 +242,10 @@ mod tests {
         let _u = t.acquire(Service::Compute, true, false).await;
         // ...and the third goes once a slot is free.
         drop(a);
-        tokio::time::timeout(std::time::Duration::from_secs(2), waiter).await.expect("freed").expect("joined");
+        tokio::time::timeout(std::time::Duration::from_secs(2), waiter)
+            .await
+            .expect("freed")
+            .expect("joined");
     }
 
     #[tokio::test(start_paused = true)]

@@ -18,17 +18,30 @@ pub fn parse_version(v: &str) -> Option<(u32, u32)> {
 pub fn range_in(doc: &Value, major: u32) -> Option<(String, String)> {
     let entries: Vec<&Value> = match (doc.get("versions"), doc.get("version")) {
         (Some(Value::Array(a)), _) => a.iter().collect(),
-        (Some(Value::Object(o)), _) => o.get("values").and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default(),
+        (Some(Value::Object(o)), _) => o
+            .get("values")
+            .and_then(Value::as_array)
+            .map(|a| a.iter().collect())
+            .unwrap_or_default(),
         (_, Some(v)) => vec![v],
         _ => vec![],
     };
     entries.into_iter().find_map(|e| {
         let id = e.get("id").and_then(Value::as_str).unwrap_or_default();
-        if parse_version(id).map(|(m, _)| m) != Some(major) && id.trim_start_matches('v') != major.to_string() {
+        if parse_version(id).map(|(m, _)| m) != Some(major)
+            && id.trim_start_matches('v') != major.to_string()
+        {
             return None;
         }
-        let max = e.get("version").and_then(Value::as_str).filter(|s| !s.is_empty())?;
-        let min = e.get("min_version").and_then(Value::as_str).unwrap_or("").to_string();
+        let max = e
+            .get("version")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())?;
+        let min = e
+            .get("min_version")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         Some((min, max.to_string()))
     })
 }
@@ -42,14 +55,35 @@ impl Client {
             Service::BlockStorage => 3,
             _ => return Ok(None),
         };
-        if let Some(known) = self.versions.lock().ok().and_then(|m| m.get(&service).cloned()) {
+        if let Some(known) = self
+            .versions
+            .lock()
+            .ok()
+            .and_then(|m| m.get(&service).cloned())
+        {
             return Ok(known);
         }
         let endpoint = self.endpoint(service).await?;
-        let mut url = url::Url::parse(&endpoint).map_err(|e| Error::new(ErrorKind::Catalog, "version discovery", service.name(), self.site(), format!("bad endpoint {endpoint}: {e}")))?;
+        let mut url = url::Url::parse(&endpoint).map_err(|e| {
+            Error::new(
+                ErrorKind::Catalog,
+                "version discovery",
+                service.name(),
+                self.site(),
+                format!("bad endpoint {endpoint}: {e}"),
+            )
+        })?;
         // The root: the path up to (not including) the version segment.
-        let segs: Vec<String> = url.path_segments().map(|s| s.map(str::to_string).collect()).unwrap_or_default();
-        let cut = segs.iter().position(|s| s.starts_with('v') && s[1..].chars().next().is_some_and(|c| c.is_ascii_digit())).unwrap_or(segs.len());
+        let segs: Vec<String> = url
+            .path_segments()
+            .map(|s| s.map(str::to_string).collect())
+            .unwrap_or_default();
+        let cut = segs
+            .iter()
+            .position(|s| {
+                s.starts_with('v') && s[1..].chars().next().is_some_and(|c| c.is_ascii_digit())
+            })
+            .unwrap_or(segs.len());
         url.set_path(&format!("{}/", segs[..cut].join("/")));
         let resp = self
             .request(service, reqwest::Method::GET, url.to_string())
@@ -71,7 +105,9 @@ impl Client {
     /// Does `service` offer microversion `wanted`? `true` when it publishes
     /// no range (then the call itself will tell).
     pub async fn supports_microversion(&self, service: Service, wanted: &str) -> Result<bool> {
-        let Some((_, max)) = self.microversion_range(service).await? else { return Ok(true) };
+        let Some((_, max)) = self.microversion_range(service).await? else {
+            return Ok(true);
+        };
         match (parse_version(&max), parse_version(wanted)) {
             (Some(m), Some(w)) => Ok(m >= w),
             _ => Ok(true),
@@ -92,7 +128,10 @@ mod tests {
         if crate::types::fixtures_or_skip().is_none() {
             return;
         }
-        assert_eq!(range_in(&sample("cinder/versions/version-show-response.json"), 3), Some(("3.0".into(), "3.71".into())));
+        assert_eq!(
+            range_in(&sample("cinder/versions/version-show-response.json"), 3),
+            Some(("3.0".into(), "3.71".into()))
+        );
         let (min, max) = range_in(&sample("nova/versions/versions-get-resp.json"), 2).unwrap();
         assert_eq!(min, "2.1");
         assert!(parse_version(&max).unwrap() >= (2, 96), "{max}");

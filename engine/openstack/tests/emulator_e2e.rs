@@ -13,9 +13,12 @@ struct Env {
 
 impl Env {
     async fn start() -> Env {
-        let emu = Emulator::start(EmulatorConfig::fast()).await.expect("emulator starts");
+        let emu = Emulator::start(EmulatorConfig::fast())
+            .await
+            .expect("emulator starts");
         let dir = tempfile::tempdir().unwrap();
-        emu.write_clouds_yaml(&dir.path().join("clouds.yaml")).unwrap();
+        emu.write_clouds_yaml(&dir.path().join("clouds.yaml"))
+            .unwrap();
         Env { emu, dir }
     }
 
@@ -24,7 +27,11 @@ impl Env {
     }
 
     fn client(&self, site: &str) -> Client {
-        let cloud = self.loader().load(Some("emulator")).unwrap().with_region(site);
+        let cloud = self
+            .loader()
+            .load(Some("emulator"))
+            .unwrap()
+            .with_region(site);
         Client::new(site, cloud).unwrap()
     }
 }
@@ -34,16 +41,41 @@ async fn auth_catalogue_and_nova_calls() {
     let env = Env::start().await;
     let a = env.client("site-a");
     assert!(!a.project_id().await.unwrap().is_empty());
-    for s in [Service::Compute, Service::BlockStorage, Service::Image, Service::ObjectStore] {
+    for s in [
+        Service::Compute,
+        Service::BlockStorage,
+        Service::Image,
+        Service::ObjectStore,
+    ] {
         let ep = a.endpoint(s).await.unwrap();
         assert!(ep.starts_with("http://127.0.0.1:"), "{s:?}: {ep}");
     }
-    let (_, nova_max) = a.microversion_range(Service::Compute).await.unwrap().expect("nova publishes versions");
-    assert!(lifeboat_openstack::versions::parse_version(&nova_max).unwrap() >= (2, 96), "{nova_max}");
-    let (_, cinder_max) = a.microversion_range(Service::BlockStorage).await.unwrap().expect("cinder publishes versions");
-    assert!(lifeboat_openstack::versions::parse_version(&cinder_max).unwrap() >= (3, 43), "{cinder_max}");
-    assert!(a.supports_microversion(Service::BlockStorage, "3.14").await.unwrap());
-    assert!(!a.supports_microversion(Service::BlockStorage, "3.999").await.unwrap());
+    let (_, nova_max) = a
+        .microversion_range(Service::Compute)
+        .await
+        .unwrap()
+        .expect("nova publishes versions");
+    assert!(
+        lifeboat_openstack::versions::parse_version(&nova_max).unwrap() >= (2, 96),
+        "{nova_max}"
+    );
+    let (_, cinder_max) = a
+        .microversion_range(Service::BlockStorage)
+        .await
+        .unwrap()
+        .expect("cinder publishes versions");
+    assert!(
+        lifeboat_openstack::versions::parse_version(&cinder_max).unwrap() >= (3, 43),
+        "{cinder_max}"
+    );
+    assert!(a
+        .supports_microversion(Service::BlockStorage, "3.14")
+        .await
+        .unwrap());
+    assert!(!a
+        .supports_microversion(Service::BlockStorage, "3.999")
+        .await
+        .unwrap());
     let servers = a.nova().servers_with_tag("vims").await.unwrap();
     assert_eq!(servers.len(), 6, "demo VNF has six servers");
     let s = &servers[0];
@@ -74,18 +106,51 @@ async fn cinder_glance_swift_calls() {
     assert!(a.cinder().backups(&[]).await.unwrap().is_empty());
     assert!(a.cinder().group_snapshots().await.unwrap().is_empty());
     // Swift: a container is created on demand; listing pages by marker.
-    let stored = a.swift().put_object("lb-test", "x/one.json", b"{\"a\":1}".to_vec(), "application/json").await.unwrap();
+    let stored = a
+        .swift()
+        .put_object(
+            "lb-test",
+            "x/one.json",
+            b"{\"a\":1}".to_vec(),
+            "application/json",
+        )
+        .await
+        .unwrap();
     assert_eq!(stored.bytes, 7);
     assert!(!stored.etag.is_empty());
-    a.swift().put_object("lb-test", "x/two.json", b"2".to_vec(), "text/plain").await.unwrap();
-    assert_eq!(a.swift().get_object("lb-test", "x/one.json").await.unwrap(), b"{\"a\":1}");
-    let names: Vec<String> = a.swift().list("lb-test", "x/").await.unwrap().into_iter().map(|o| o.name).collect();
+    a.swift()
+        .put_object("lb-test", "x/two.json", b"2".to_vec(), "text/plain")
+        .await
+        .unwrap();
+    assert_eq!(
+        a.swift().get_object("lb-test", "x/one.json").await.unwrap(),
+        b"{\"a\":1}"
+    );
+    let names: Vec<String> = a
+        .swift()
+        .list("lb-test", "x/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| o.name)
+        .collect();
     assert_eq!(names, vec!["x/one.json", "x/two.json"]);
-    a.swift().delete_object("lb-test", "x/two.json").await.unwrap();
-    let e = a.swift().get_object("lb-test", "x/two.json").await.unwrap_err();
+    a.swift()
+        .delete_object("lb-test", "x/two.json")
+        .await
+        .unwrap();
+    let e = a
+        .swift()
+        .get_object("lb-test", "x/two.json")
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     // Glance: no such image → a clear 404.
-    let e = a.glance().image("00000000-0000-0000-0000-000000000000").await.unwrap_err();
+    let e = a
+        .glance()
+        .image("00000000-0000-0000-0000-000000000000")
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
     env.emu.shutdown().await;
 }
@@ -98,7 +163,13 @@ async fn errors_name_call_resource_site_and_classify() {
     assert_eq!(e.kind, ErrorKind::NotFound);
     assert!(!e.is_transient());
     let msg = e.to_string();
-    assert!(msg.contains("GET /volumes/{id}") && msg.contains("no-such-volume") && msg.contains("site-a") && msg.contains("404"), "{msg}");
+    assert!(
+        msg.contains("GET /volumes/{id}")
+            && msg.contains("no-such-volume")
+            && msg.contains("site-a")
+            && msg.contains("404"),
+        "{msg}"
+    );
     // Site down: connection refused → transient.
     env.emu.set_site_down(Site::B, true);
     let b = env.client("site-b");
@@ -119,7 +190,14 @@ async fn errors_name_call_resource_site_and_classify() {
     }
     assert!(!back.unwrap().is_empty());
     // Unknown region → a catalogue error naming what exists.
-    let c = Client::new("site-z", env.loader().load(Some("emulator")).unwrap().with_region("site-z")).unwrap();
+    let c = Client::new(
+        "site-z",
+        env.loader()
+            .load(Some("emulator"))
+            .unwrap()
+            .with_region("site-z"),
+    )
+    .unwrap();
     let e = c.nova().flavors().await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Catalog);
     assert!(e.to_string().contains("site-a/public"), "{e}");
@@ -147,7 +225,11 @@ async fn application_credential_and_bad_password() {
 
     let yaml = std::fs::read_to_string(env.dir.path().join("clouds.yaml")).unwrap();
     let bad = tempfile::tempdir().unwrap();
-    std::fs::write(bad.path().join("clouds.yaml"), yaml.replace("password: lifeboat", "password: wrong-canary-pw")).unwrap();
+    std::fs::write(
+        bad.path().join("clouds.yaml"),
+        yaml.replace("password: lifeboat", "password: wrong-canary-pw"),
+    )
+    .unwrap();
     let l = ConfigLoader::new(BTreeMap::new(), vec![bad.path().to_path_buf()]);
     let c = Client::new("site-a", l.load(Some("emulator-site-a")).unwrap()).unwrap();
     let e = c.nova().flavors().await.unwrap_err();
@@ -190,36 +272,66 @@ async fn pagination_follows_next_links() {
 async fn a_stormy_cloud_costs_requests_not_calls() {
     let env = Env::start().await;
     let yaml = "seed: 7\nrules:\n  - {site: keystone, error_rate: 0.5, error_status: 503}\n  - {site: site-a, method: GET, error_rate: 0.3, error_status: 503}\n  - {site: site-a, method: GET, reset_rate: 0.1}\n  - {site: site-a, service: volume, rate_limit: {max_requests: 5, per_seconds: 1, status: 429, retry_after_s: 1}}\n";
-    env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str(yaml).unwrap());
+    env.emu
+        .set_faults(lifeboat_emulator::FaultProfile::from_yaml_str(yaml).unwrap());
     let a = env.client("site-a");
     for _ in 0..5 {
-        let servers = a.nova().servers_with_tag("vims").await.expect("servers through 503s and resets");
+        let servers = a
+            .nova()
+            .servers_with_tag("vims")
+            .await
+            .expect("servers through 503s and resets");
         assert_eq!(servers.len(), 6);
-        let vols = a.cinder().volumes(&[]).await.expect("volumes through 503s, resets and 429s");
+        let vols = a
+            .cinder()
+            .volumes(&[])
+            .await
+            .expect("volumes through 503s, resets and 429s");
         assert_eq!(vols.len(), 12);
     }
     let p = a.pressure();
     assert!(p.retries > 0 && p.throttled > 0, "{p:?}");
-    assert!(p.lowest_limit < p.ceiling, "the adaptive limit came down: {p:?}");
+    assert!(
+        p.lowest_limit < p.ceiling,
+        "the adaptive limit came down: {p:?}"
+    );
     // Past the volume service's 5 requests a second, its 429's Retry-After
     // holds the service: the lists wait it out rather than each spending
     // attempts on 429s.
     for _ in 0..8 {
-        a.cinder().volumes(&[]).await.expect("volumes through the rate limit");
+        a.cinder()
+            .volumes(&[])
+            .await
+            .expect("volumes through the rate limit");
     }
     let p = a.pressure();
-    assert!(p.holds > 0, "the rate limit's Retry-After held the volume service: {p:?}");
+    assert!(
+        p.holds > 0,
+        "the rate limit's Retry-After held the volume service: {p:?}"
+    );
     // Keystone answered 503 to token requests: a new client still gets a token.
     let b = env.client("site-b");
-    assert!(!b.project_id().await.expect("a token through Keystone's 503s").is_empty());
+    assert!(!b
+        .project_id()
+        .await
+        .expect("a token through Keystone's 503s")
+        .is_empty());
 
     // A creating POST whose answer is lost is not sent again blind…
     env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {site: site-a, method: POST, path_contains: /snapshots, lost_answer_rate: 1.0}\n").unwrap());
     let vol = a.cinder().volumes(&[]).await.unwrap().remove(0);
-    let e = a.cinder().create_snapshot(&vol.id, "lb-storm-lost", true, &Default::default()).await.unwrap_err();
+    let e = a
+        .cinder()
+        .create_snapshot(&vol.id, "lb-storm-lost", true, &Default::default())
+        .await
+        .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Connection, "{e}");
     env.emu.clear_faults();
-    let made = a.cinder().snapshots(&[("name", "lb-storm-lost".to_string())]).await.unwrap();
+    let made = a
+        .cinder()
+        .snapshots(&[("name", "lb-storm-lost".to_string())])
+        .await
+        .unwrap();
     assert_eq!(made.len(), 1, "carried out once, not repeated: {made:?}");
     // …but one that was rate-limited (never taken) is.
     env.emu.set_faults(lifeboat_emulator::FaultProfile::from_yaml_str("rules:\n  - {site: site-a, method: POST, path_contains: /snapshots, rate_limit: {max_requests: 0, per_seconds: 1, status: 429, retry_after_s: 1}}\n").unwrap());
@@ -227,12 +339,27 @@ async fn a_stormy_cloud_costs_requests_not_calls() {
     let emu_faults = env.emu.admin_url();
     tokio::spawn(async move {
         tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
-        let _ = tokio::task::spawn_blocking(move || lifeboat_emulator::admin_request(&emu_faults, "DELETE", "/_emulator/faults", None)).await;
+        let _ = tokio::task::spawn_blocking(move || {
+            lifeboat_emulator::admin_request(&emu_faults, "DELETE", "/_emulator/faults", None)
+        })
+        .await;
         let _ = tx.send(());
     });
     let vol2 = a.cinder().volumes(&[]).await.unwrap().remove(1);
-    let s = a.cinder().create_snapshot(&vol2.id, "lb-storm-limited", true, &Default::default()).await.expect("sent again after the 429s");
+    let s = a
+        .cinder()
+        .create_snapshot(&vol2.id, "lb-storm-limited", true, &Default::default())
+        .await
+        .expect("sent again after the 429s");
     let _ = rx.await;
-    assert_eq!(a.cinder().snapshots(&[("name", "lb-storm-limited".to_string())]).await.unwrap().len(), 1, "{s:?}");
+    assert_eq!(
+        a.cinder()
+            .snapshots(&[("name", "lb-storm-limited".to_string())])
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "{s:?}"
+    );
     env.emu.shutdown().await;
 }

@@ -20,14 +20,30 @@ pub struct Env {
 
 impl Env {
     pub async fn start() -> Env {
-        let emu = Emulator::start(EmulatorConfig::fast()).await.expect("emulator starts");
+        let emu = Emulator::start(EmulatorConfig::fast())
+            .await
+            .expect("emulator starts");
         let dir = tempfile::tempdir().unwrap();
-        emu.write_clouds_yaml(&dir.path().join("clouds.yaml")).unwrap();
+        emu.write_clouds_yaml(&dir.path().join("clouds.yaml"))
+            .unwrap();
         let loader = ConfigLoader::new(BTreeMap::new(), vec![dir.path().to_path_buf()]);
-        let acts = OpenStackActions::from_clouds(&loader, &[SiteCloud::new("site-a", "emulator"), SiteCloud::new("site-b", "emulator")])
-            .unwrap()
-            .with_content_checksums(ContentChecksums::EmulatorAdmin { base_url: format!("{}/_emulator", emu.admin_url()) });
-        Env { emu, acts, dir, run_id: "r1".into() }
+        let acts = OpenStackActions::from_clouds(
+            &loader,
+            &[
+                SiteCloud::new("site-a", "emulator"),
+                SiteCloud::new("site-b", "emulator"),
+            ],
+        )
+        .unwrap()
+        .with_content_checksums(ContentChecksums::EmulatorAdmin {
+            base_url: format!("{}/_emulator", emu.admin_url()),
+        });
+        Env {
+            emu,
+            acts,
+            dir,
+            run_id: "r1".into(),
+        }
     }
 
     pub fn call(&self, action: &str, step: &str, args: Value) -> ActionCall {
@@ -37,22 +53,38 @@ impl Env {
             site: None,
             run_id: self.run_id.clone(),
             step: step.into(),
-            tag: format!("lb-{}-{}", self.run_id, step.replace(['[', ']'], "-").trim_end_matches('-')),
+            tag: format!(
+                "lb-{}-{}",
+                self.run_id,
+                step.replace(['[', ']'], "-").trim_end_matches('-')
+            ),
             attempt: 1,
             timeout: Duration::from_secs(60),
             purpose: Default::default(),
         }
     }
 
-    pub async fn try_run(&self, action: &str, step: &str, args: Value) -> Result<ActionOutput, ActionError> {
+    pub async fn try_run(
+        &self,
+        action: &str,
+        step: &str,
+        args: Value,
+    ) -> Result<ActionOutput, ActionError> {
         self.acts.run(&self.call(action, step, args)).await
     }
 
     /// How many of `kind` (`volumes`, `snapshots`, …) `site` holds, from the
     /// emulator's admin status.
     pub async fn emu_counts(&self, site: &str, kind: &str) -> u64 {
-        let st: Value = reqwest::get(format!("{}/_emulator/status", self.emu.admin_url())).await.expect("admin status").json().await.expect("status json");
-        st["sites"][site][kind].as_u64().unwrap_or_else(|| panic!("no count of {kind} at {site}: {st}"))
+        let st: Value = reqwest::get(format!("{}/_emulator/status", self.emu.admin_url()))
+            .await
+            .expect("admin status")
+            .json()
+            .await
+            .expect("status json");
+        st["sites"][site][kind]
+            .as_u64()
+            .unwrap_or_else(|| panic!("no count of {kind} at {site}: {st}"))
     }
 
     /// Run and return the value; panics with the action's error.
@@ -66,7 +98,9 @@ impl Env {
 
 /// The keys of a record, to check it has exactly the catalogue's fields.
 pub fn keys(v: &Value) -> Vec<String> {
-    v.as_object().map(|o| o.keys().cloned().collect()).unwrap_or_default()
+    v.as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
 }
 
 pub fn s<'a>(v: &'a Value, k: &str) -> &'a str {

@@ -79,9 +79,22 @@ pub fn run(args: Args) -> u8 {
     };
     let now = chrono::Utc::now();
     for j in &jobs {
-        let next = j.due.next_after(now).map(|t| t.to_rfc3339()).unwrap_or_else(|| "never".into());
-        let keep = j.policy.map(|p| format!("{p:?}")).unwrap_or_else(|| "everything".into());
-        eprintln!("job {}: {} `{}` ({}), next {next}; keeps {keep}", j.name, j.runbook, j.due.text(), j.due.tz());
+        let next = j
+            .due
+            .next_after(now)
+            .map(|t| t.to_rfc3339())
+            .unwrap_or_else(|| "never".into());
+        let keep = j
+            .policy
+            .map(|p| format!("{p:?}"))
+            .unwrap_or_else(|| "everything".into());
+        eprintln!(
+            "job {}: {} `{}` ({}), next {next}; keeps {keep}",
+            j.name,
+            j.runbook,
+            j.due.text(),
+            j.due.tz()
+        );
     }
     if args.check {
         return EXIT_OK;
@@ -102,10 +115,17 @@ pub fn run(args: Args) -> u8 {
                     return EXIT_ERRORS;
                 }
             };
-            let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| addr.clone());
+            let local = listener
+                .local_addr()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|_| addr.clone());
             eprintln!("metrics on http://{local}/metrics");
             metrics_addr = Some(local);
-            let ms = MetricsState { state_dir: state.clone(), jobs: jobs.iter().map(Job::label).collect(), clock: clock.clone() };
+            let ms = MetricsState {
+                state_dir: state.clone(),
+                jobs: jobs.iter().map(Job::label).collect(),
+                clock: clock.clone(),
+            };
             let mut rx = stop_rx.clone();
             tokio::spawn(async move {
                 let stop = async move {
@@ -172,31 +192,77 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
     let c = compile_input(&jc.runbook)?;
     print_diagnostics(&c);
     if c.has_errors() {
-        return Err(format!("{} error(s) in {}", c.diagnostics.error_count(), jc.runbook));
+        return Err(format!(
+            "{} error(s) in {}",
+            c.diagnostics.error_count(),
+            jc.runbook
+        ));
     }
     let plan = c.plan(None)?.clone();
-    let values = params::bind(&plan, &jc.param_args())
-        .map_err(|errs| format!("{} (the job's parameters go under `params:`)", errs.join("; ")))?;
+    let values = params::bind(&plan, &jc.param_args()).map_err(|errs| {
+        format!(
+            "{} (the job's parameters go under `params:`)",
+            errs.join("; ")
+        )
+    })?;
     if let Some(n) = jc.full_every {
         if n == 0 {
-            return Err(format!("job {}: full_every must be at least 1 (incrementals per chain)", jc.name()));
+            return Err(format!(
+                "job {}: full_every must be at least 1 (incrementals per chain)",
+                jc.name()
+            ));
         }
         if !plan.params.iter().any(|p| p.name == "full") {
-            return Err(format!("job {}: full_every needs a runbook with a `full: bool` parameter; {} has none", jc.name(), jc.runbook));
+            return Err(format!(
+                "job {}: full_every needs a runbook with a `full: bool` parameter; {} has none",
+                jc.name(),
+                jc.runbook
+            ));
         }
     }
     let (cron, tz) = match (&jc.schedule, &plan.schedule) {
         (Some(s), _) => (s.clone(), jc.tz.clone()),
         (None, Some(s)) => (s.cron.clone(), s.tz.clone()),
-        (None, None) => return Err(format!("runbook {} has no `schedule` and the job gives none", jc.runbook)),
+        (None, None) => {
+            return Err(format!(
+                "runbook {} has no `schedule` and the job gives none",
+                jc.runbook
+            ))
+        }
     };
     let due = Due::parse(&cron, tz.as_deref())?;
-    let policy = jc.retain.map(|r| r.to_plan()).or(plan.retain.clone()).map(|r| Policy::from_plan(&r)).filter(|p| !p.is_empty());
+    let policy = jc
+        .retain
+        .map(|r| r.to_plan())
+        .or(plan.retain.clone())
+        .map(|r| Policy::from_plan(&r))
+        .filter(|p| !p.is_empty());
     let site_names = cloud::plan_sites(&plan, &values);
-    let site_clouds: Vec<String> = jc.site_clouds.iter().map(|(s, c)| format!("{s}={c}")).collect();
-    let sites = cloud::choose(&site_names, &CloudArgs { cloud: jc.cloud.as_deref(), site_clouds: &site_clouds }, state)?;
+    let site_clouds: Vec<String> = jc
+        .site_clouds
+        .iter()
+        .map(|(s, c)| format!("{s}={c}"))
+        .collect();
+    let sites = cloud::choose(
+        &site_names,
+        &CloudArgs {
+            cloud: jc.cloud.as_deref(),
+            site_clouds: &site_clouds,
+        },
+        state,
+    )?;
     let cloud = super::runs::cloud_text(&sites);
-    let job = Job { name: jc.name(), runbook: jc.runbook.clone(), plan, params: values, due, policy, run_at_start: jc.run_at_start, full_every: jc.full_every, cloud };
+    let job = Job {
+        name: jc.name(),
+        runbook: jc.runbook.clone(),
+        plan,
+        params: values,
+        due,
+        policy,
+        run_at_start: jc.run_at_start,
+        full_every: jc.full_every,
+        cloud,
+    };
     Ok((job, sites))
 }
 
@@ -209,22 +275,51 @@ struct CliLauncher {
 
 impl CliLauncher {
     fn executor(&self, job: &Job, approved: bool) -> Result<(Executor, &SitesConfig), String> {
-        let sites = self.sites.get(&job.name).ok_or_else(|| format!("no clouds for job {}", job.name))?;
+        let sites = self
+            .sites
+            .get(&job.name)
+            .ok_or_else(|| format!("no clouds for job {}", job.name))?;
         let actions = cloud::build_actions(sites)?;
-        Ok((Executor::new(Arc::new(actions)).with_approver(approver(approved)), sites))
+        Ok((
+            Executor::new(Arc::new(actions)).with_approver(approver(approved)),
+            sites,
+        ))
     }
 }
 
 impl Launcher for CliLauncher {
-    fn start(&self, job: &Job, plan: &Plan, params: &Map<String, Value>, run_id: &str, run_dir: &Path, approved: bool) -> Result<Launched, String> {
+    fn start(
+        &self,
+        job: &Job,
+        plan: &Plan,
+        params: &Map<String, Value>,
+        run_id: &str,
+        run_dir: &Path,
+        approved: bool,
+    ) -> Result<Launched, String> {
         let (exec, sites) = self.executor(job, approved)?;
-        std::fs::create_dir_all(run_dir).map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
+        std::fs::create_dir_all(run_dir)
+            .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
         state::write_json(&run_dir.join(PARAMS_FILE), params)?;
         state::write_json(&run_dir.join(SITES_FILE), sites)?;
         // The key of the lock the daemon holds for it, for `lifeboat resume`.
-        let key = if approved { job.retention_key() } else { job.key() };
-        std::fs::write(run_dir.join(lifeboat_daemon::lock::LOCK_KEY_FILE), key).map_err(|e| format!("cannot write the run's lock key in {}: {e}", run_dir.display()))?;
-        let h = exec.spawn(plan.clone(), params.clone(), run_dir.to_path_buf(), Some(run_id.to_string()));
+        let key = if approved {
+            job.retention_key()
+        } else {
+            job.key()
+        };
+        std::fs::write(run_dir.join(lifeboat_daemon::lock::LOCK_KEY_FILE), key).map_err(|e| {
+            format!(
+                "cannot write the run's lock key in {}: {e}",
+                run_dir.display()
+            )
+        })?;
+        let h = exec.spawn(
+            plan.clone(),
+            params.clone(),
+            run_dir.to_path_buf(),
+            Some(run_id.to_string()),
+        );
         Ok(launched(h))
     }
 
@@ -232,7 +327,9 @@ impl Launcher for CliLauncher {
         // The run's own clouds (as `lifeboat resume` does), else the job's.
         let approved = is_retention(run_dir);
         let exec = match state::read_json::<SitesConfig>(&run_dir.join(SITES_FILE)) {
-            Ok(s) => Executor::new(Arc::new(cloud::build_actions(&s)?)).with_approver(approver(approved)),
+            Ok(s) => {
+                Executor::new(Arc::new(cloud::build_actions(&s)?)).with_approver(approver(approved))
+            }
             Err(_) => self.executor(job, approved)?.0,
         };
         Ok(launched(exec.spawn_resume(run_dir.to_path_buf())))
@@ -261,12 +358,23 @@ fn launched(mut h: RunHandle) -> Launched {
         while let Some(ev) = h.events.recv().await {
             report.apply(&ev);
         }
-        let result = h.result.await.map_err(|e| format!("the run task failed: {e}"))?.map_err(|e| e.to_string())?;
-        let journal = lifeboat_exec::read_journal(&result.run_dir).map_err(|e| format!("cannot read the journal: {e}"))?;
+        let result = h
+            .result
+            .await
+            .map_err(|e| format!("the run task failed: {e}"))?
+            .map_err(|e| e.to_string())?;
+        let journal = lifeboat_exec::read_journal(&result.run_dir)
+            .map_err(|e| format!("cannot read the journal: {e}"))?;
         let rr = RunReport::build(report, &journal);
         state::write_json(&result.run_dir.join(REPORT_FILE), &rr)?;
         let end = super::runs::end_of(&rr);
-        Ok(Finished { outcome: end.outcome, duration_ms: end.duration_ms, bytes: end.bytes, quiesce_ms: end.quiesce_ms, rpo_point: end.rpo_point })
+        Ok(Finished {
+            outcome: end.outcome,
+            duration_ms: end.duration_ms,
+            bytes: end.bytes,
+            quiesce_ms: end.quiesce_ms,
+            rpo_point: end.rpo_point,
+        })
     });
     Launched { cancel, done }
 }

@@ -75,15 +75,24 @@ pub fn run(args: Args) -> u8 {
 
 async fn demo(h: &EmulatorHandle, vnf: &str, state: &Path) -> Result<bool, String> {
     println!("Lifeboat demo — option 1 (ordered quiesce, group snapshot, incremental backup) for VNF `{vnf}`");
-    println!("emulator: site-a {} · site-b {} (embedded, in this process)", h.site_url(Site::A), h.site_url(Site::B));
+    println!(
+        "emulator: site-a {} · site-b {} (embedded, in this process)",
+        h.site_url(Site::A),
+        h.site_url(Site::B)
+    );
     let dir = state.join("demo");
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let clouds = dir.join("clouds.yaml");
-    h.write_clouds_yaml(&clouds).map_err(|e| format!("cannot write {}: {e}", clouds.display()))?;
+    h.write_clouds_yaml(&clouds)
+        .map_err(|e| format!("cannot write {}: {e}", clouds.display()))?;
     let sites = SitesConfig {
         sites: ["site-a", "site-b"]
             .iter()
-            .map(|s| SiteSpec { site: s.to_string(), cloud: "emulator".into(), region: None })
+            .map(|s| SiteSpec {
+                site: s.to_string(),
+                cloud: "emulator".into(),
+                region: None,
+            })
             .collect(),
         clouds_file: Some(clouds),
         emulator_admin: Some(h.admin_url()),
@@ -99,7 +108,8 @@ async fn demo(h: &EmulatorHandle, vnf: &str, state: &Path) -> Result<bool, Strin
 
     println!("\n[2/4] the workload keeps writing; protect #2 (incremental)");
     tokio::time::sleep(std::time::Duration::from_millis(800)).await;
-    let (p2, p2_journal) = run_bundled("option1/protect", &params, &sites, state, Arc::new(Refuse)).await?;
+    let (p2, p2_journal) =
+        run_bundled("option1/protect", &params, &sites, state, Arc::new(Refuse)).await?;
     print_summary(&p2);
     if !p2.run.outcome.as_ref().is_some_and(|o| o.is_success()) {
         return Ok(false);
@@ -109,11 +119,20 @@ async fn demo(h: &EmulatorHandle, vnf: &str, state: &Path) -> Result<bool, Strin
     h.set_site_down(Site::A, true);
     // Held so that restored volumes compare byte for byte with the snapshot
     // (the recovered servers would otherwise start writing at once).
-    println!("  (the emulated workload is held during recovery so content can be compared exactly)");
+    println!(
+        "  (the emulated workload is held during recovery so content can be compared exactly)"
+    );
     let mut timing = h.timing();
     timing.write_interval = std::time::Duration::from_secs(24 * 3600);
     h.set_timing(timing);
-    let (rec, rec_journal) = run_bundled("option1/recover", &params, &sites, state, Arc::new(DemoApprover)).await?;
+    let (rec, rec_journal) = run_bundled(
+        "option1/recover",
+        &params,
+        &sites,
+        state,
+        Arc::new(DemoApprover),
+    )
+    .await?;
     print_summary(&rec);
     if !rec.run.outcome.as_ref().is_some_and(|o| o.is_success()) {
         return Ok(false);
@@ -124,22 +143,56 @@ async fn demo(h: &EmulatorHandle, vnf: &str, state: &Path) -> Result<bool, Strin
 
     println!("\n=== report ===");
     if let Some(r) = &rec.recovery {
-        println!("RPO (age of the recovery point at the end of recovery): {}", r.rpo_ms.map(fmt_ms).unwrap_or_else(|| "unknown".into()));
-        println!("RTO (time to recover at site-b):                        {}", r.rto_ms.map(fmt_ms).unwrap_or_else(|| "unknown".into()));
+        println!(
+            "RPO (age of the recovery point at the end of recovery): {}",
+            r.rpo_ms.map(fmt_ms).unwrap_or_else(|| "unknown".into())
+        );
+        println!(
+            "RTO (time to recover at site-b):                        {}",
+            r.rto_ms.map(fmt_ms).unwrap_or_else(|| "unknown".into())
+        );
     }
     for (name, r) in [("protect #1", &p1), ("protect #2", &p2)] {
-        let windows: Vec<String> = r.run.scopes.iter().map(|s| s.window_ms.map(fmt_ms).unwrap_or_else(|| "not thawed".into())).collect();
-        println!("{name}: quiesce window {} · bytes moved {} · {} steps · {}", windows.join(", "), fmt_bytes(r.run.bytes_moved), r.run.steps.len(), r.run.duration_ms.map(fmt_ms).unwrap_or_default());
+        let windows: Vec<String> = r
+            .run
+            .scopes
+            .iter()
+            .map(|s| {
+                s.window_ms
+                    .map(fmt_ms)
+                    .unwrap_or_else(|| "not thawed".into())
+            })
+            .collect();
+        println!(
+            "{name}: quiesce window {} · bytes moved {} · {} steps · {}",
+            windows.join(", "),
+            fmt_bytes(r.run.bytes_moved),
+            r.run.steps.len(),
+            r.run.duration_ms.map(fmt_ms).unwrap_or_default()
+        );
     }
     let incremental = p2.run.bytes_moved < p1.run.bytes_moved;
     println!(
         "incremental: protect #2 moved {} vs {} for protect #1 ({})",
         fmt_bytes(p2.run.bytes_moved),
         fmt_bytes(p1.run.bytes_moved),
-        if incremental { "less, as it should" } else { "NOT less" }
+        if incremental {
+            "less, as it should"
+        } else {
+            "NOT less"
+        }
     );
-    println!("recover: {} steps · {}", rec.run.steps.len(), rec.run.duration_ms.map(fmt_ms).unwrap_or_default());
-    println!("runs: {p1id}, {p2id}, {rid} (see `lifeboat show <id>`, `lifeboat runs`)", p1id = p1.run.run_id, p2id = p2.run.run_id, rid = rec.run.run_id);
+    println!(
+        "recover: {} steps · {}",
+        rec.run.steps.len(),
+        rec.run.duration_ms.map(fmt_ms).unwrap_or_default()
+    );
+    println!(
+        "runs: {p1id}, {p2id}, {rid} (see `lifeboat show <id>`, `lifeboat runs`)",
+        p1id = p1.run.run_id,
+        p2id = p2.run.run_id,
+        rid = rec.run.run_id
+    );
     println!("verification: {}", if ok { "PASSED" } else { "FAILED" });
     Ok(ok && incremental)
 }
@@ -158,8 +211,12 @@ async fn run_bundled(
         return Err(format!("the bundled runbook {name} does not compile"));
     }
     let plan = c.plan(None).map_err(|e| format!("{name}: {e}"))?.clone();
-    let given: Vec<String> = params.iter().map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default())).collect();
-    let values = lifeboat_dsl::params::bind(&plan, &given).map_err(|e| format!("{name}: {}", e.join("; ")))?;
+    let given: Vec<String> = params
+        .iter()
+        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+        .collect();
+    let values = lifeboat_dsl::params::bind(&plan, &given)
+        .map_err(|e| format!("{name}: {}", e.join("; ")))?;
     let actions = cloud::build_actions(sites)?;
     let id = new_run_id();
     let dir = state::runs_dir(state).join(&id);
@@ -170,7 +227,8 @@ async fn run_bundled(
     let exec = Executor::new(Arc::new(actions)).with_approver(approver);
     let handle = exec.spawn(plan, values, dir.clone(), Some(id));
     let report = dispatch::follow(handle, Output::Quiet, None).await?;
-    let journal = lifeboat_exec::read_journal(&dir).map_err(|e| format!("cannot read the journal: {e}"))?;
+    let journal =
+        lifeboat_exec::read_journal(&dir).map_err(|e| format!("cannot read the journal: {e}"))?;
     Ok((report, journal))
 }
 
@@ -180,10 +238,22 @@ fn print_summary(r: &RunReport) {
         Some(o) => format!("{o:?}"),
         None => "unfinished".into(),
     };
-    println!("  {outcome} in {} · {} steps · {} moved", r.run.duration_ms.map(fmt_ms).unwrap_or_default(), r.run.steps.len(), fmt_bytes(r.run.bytes_moved));
+    println!(
+        "  {outcome} in {} · {} steps · {} moved",
+        r.run.duration_ms.map(fmt_ms).unwrap_or_default(),
+        r.run.steps.len(),
+        fmt_bytes(r.run.bytes_moved)
+    );
     for s in &r.run.scopes {
         let order: Vec<&str> = s.targets.iter().map(|t| t.target.as_str()).collect();
-        println!("  quiesce window {}: {} (frozen in order {})", s.scope, s.window_ms.map(fmt_ms).unwrap_or_else(|| "not thawed".into()), order.join(" → "));
+        println!(
+            "  quiesce window {}: {} (frozen in order {})",
+            s.scope,
+            s.window_ms
+                .map(fmt_ms)
+                .unwrap_or_else(|| "not thawed".into()),
+            order.join(" → ")
+        );
     }
     if let Some(rec) = &r.recovery {
         if !rec.snapshot_time.is_empty() {
@@ -204,7 +274,12 @@ fn results<'a>(journal: &'a [Record], action: &str) -> Vec<&'a Value> {
             Record::StepIntent { instance, call, .. } if call.action == action => {
                 mine.insert(instance.clone());
             }
-            Record::StepOutcome { instance, value: Some(v), error: None, .. } if mine.contains(instance) => out.push(v),
+            Record::StepOutcome {
+                instance,
+                value: Some(v),
+                error: None,
+                ..
+            } if mine.contains(instance) => out.push(v),
             _ => {}
         }
     }
@@ -219,20 +294,38 @@ fn s<'a>(v: &'a Value, k: &str) -> &'a str {
 fn verify(h: &EmulatorHandle, protect: &[Record], recover: &[Record]) -> bool {
     let snaps: Vec<&Value> = results(protect, "cinder.create_group_snapshot")
         .into_iter()
-        .flat_map(|g| g.get("snapshots").and_then(Value::as_array).into_iter().flatten())
+        .flat_map(|g| {
+            g.get("snapshots")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
         .collect();
-    let manifest = results(recover, "lifeboat.read_manifest").into_iter().next();
-    let mvols: Vec<&Value> = manifest.and_then(|m| m.get("volumes")).and_then(Value::as_array).map(|a| a.iter().collect()).unwrap_or_default();
+    let manifest = results(recover, "lifeboat.read_manifest")
+        .into_iter()
+        .next();
+    let mvols: Vec<&Value> = manifest
+        .and_then(|m| m.get("volumes"))
+        .and_then(Value::as_array)
+        .map(|a| a.iter().collect())
+        .unwrap_or_default();
     let restored = results(recover, "cinder.restore_backup");
     if restored.is_empty() || restored.len() != mvols.len() {
-        println!("  FAILED: {} volumes restored, the manifest lists {}", restored.len(), mvols.len());
+        println!(
+            "  FAILED: {} volumes restored, the manifest lists {}",
+            restored.len(),
+            mvols.len()
+        );
         return false;
     }
     let mut ok = true;
     for vol in restored {
         let name = s(vol, "name");
         // restored as lb-<vnf>-<production name>: find its manifest entry
-        let Some(mv) = mvols.iter().find(|m| name.ends_with(&format!("-{}", s(m, "name")))) else {
+        let Some(mv) = mvols
+            .iter()
+            .find(|m| name.ends_with(&format!("-{}", s(m, "name"))))
+        else {
             println!("  FAILED: restored volume {name} matches no manifest volume");
             ok = false;
             continue;
@@ -246,13 +339,25 @@ fn verify(h: &EmulatorHandle, protect: &[Record], recover: &[Record]) -> bool {
             .map(|c| (c, "group snapshot member"))
             // the group snapshot is cleaned up at the end of protect; its
             // backup (made from it: the same bytes) stands for it then
-            .or_else(|| h.backup_checksum(Site::A, s(mv, "backup_id")).map(|c| (c, "backup (= group snapshot content)")));
+            .or_else(|| {
+                h.backup_checksum(Site::A, s(mv, "backup_id"))
+                    .map(|c| (c, "backup (= group snapshot content)"))
+            });
         match (got, want) {
             (Some(g), Some((w, from))) if g == w => {
-                println!("  ok      {:<24} = its {from} ({}…)", s(mv, "name"), &g[..12.min(g.len())]);
+                println!(
+                    "  ok      {:<24} = its {from} ({}…)",
+                    s(mv, "name"),
+                    &g[..12.min(g.len())]
+                );
             }
             (g, w) => {
-                println!("  FAILED  {:<24} restored {:?} ≠ expected {:?}", s(mv, "name"), g, w.map(|x| x.0));
+                println!(
+                    "  FAILED  {:<24} restored {:?} ≠ expected {:?}",
+                    s(mv, "name"),
+                    g,
+                    w.map(|x| x.0)
+                );
                 ok = false;
             }
         }

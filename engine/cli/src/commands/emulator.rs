@@ -103,28 +103,57 @@ pub fn run(args: Args) -> u8 {
 }
 
 fn serve(a: ServeArgs, state: &std::path::Path) -> Result<(), String> {
-    let mut config = if a.fast { EmulatorConfig::fast() } else { EmulatorConfig::default() };
+    let mut config = if a.fast {
+        EmulatorConfig::fast()
+    } else {
+        EmulatorConfig::default()
+    };
     config.keystone_port = a.port;
-    config.site_a_port = if a.port == 0 { 0 } else { a.port.checked_add(1).ok_or("--port too large")? };
-    config.site_b_port = if a.port == 0 { 0 } else { a.port.checked_add(2).ok_or("--port too large")? };
+    config.site_a_port = if a.port == 0 {
+        0
+    } else {
+        a.port.checked_add(1).ok_or("--port too large")?
+    };
+    config.site_b_port = if a.port == 0 {
+        0
+    } else {
+        a.port.checked_add(2).ok_or("--port too large")?
+    };
     if let Some(t) = &a.topology {
-        config.topology = Topology::from_yaml_file(t).map_err(|e| format!("topology {}: {e}", t.display()))?;
+        config.topology =
+            Topology::from_yaml_file(t).map_err(|e| format!("topology {}: {e}", t.display()))?;
     }
     if let Some(p) = &a.profile {
-        config.faults = FaultProfile::from_yaml_file(p).map_err(|e| format!("fault profile {}: {e}", p.display()))?;
+        config.faults = FaultProfile::from_yaml_file(p)
+            .map_err(|e| format!("fault profile {}: {e}", p.display()))?;
     }
     let dir = state::emulator_dir(state);
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let clouds = a.clouds_yaml.clone().unwrap_or_else(|| dir.join("clouds.yaml"));
+    let clouds = a
+        .clouds_yaml
+        .clone()
+        .unwrap_or_else(|| dir.join("clouds.yaml"));
     let info_path = dir.join(EMULATOR_INFO);
     let rt = runtime().map_err(|_| "cannot start the async runtime".to_string())?;
     rt.block_on(async move {
-        let h = Emulator::start(config).await.map_err(|e| format!("cannot start the emulator: {e}"))?;
-        h.write_clouds_yaml(&clouds).map_err(|e| format!("cannot write {}: {e}", clouds.display()))?;
+        let h = Emulator::start(config)
+            .await
+            .map_err(|e| format!("cannot start the emulator: {e}"))?;
+        h.write_clouds_yaml(&clouds)
+            .map_err(|e| format!("cannot write {}: {e}", clouds.display()))?;
         let clouds_abs = std::fs::canonicalize(&clouds).unwrap_or(clouds.clone());
-        let info = EmulatorInfo { admin_url: h.admin_url(), clouds_yaml: clouds_abs.clone(), pid: std::process::id() };
+        let info = EmulatorInfo {
+            admin_url: h.admin_url(),
+            clouds_yaml: clouds_abs.clone(),
+            pid: std::process::id(),
+        };
         state::write_json(&info_path, &info)?;
-        println!("lifeboat emulator: keystone {} · site-a {} · site-b {}", h.keystone_url(), h.site_url(lifeboat_emulator::Site::A), h.site_url(lifeboat_emulator::Site::B));
+        println!(
+            "lifeboat emulator: keystone {} · site-a {} · site-b {}",
+            h.keystone_url(),
+            h.site_url(lifeboat_emulator::Site::A),
+            h.site_url(lifeboat_emulator::Site::B)
+        );
         println!("admin: {}/_emulator/status", h.admin_url());
         println!("clouds.yaml: {}", clouds_abs.display());
         println!("`lifeboat run` uses it when no cloud is configured; for other tools:");
@@ -165,7 +194,13 @@ fn admin_base(a: &AdminArgs, state: &std::path::Path) -> Result<String, String> 
         .map_err(|_| format!("no running emulator found ({} is missing): start one with `lifeboat emulator serve`, or pass --admin URL", p.display()))
 }
 
-fn admin(a: &AdminArgs, state: &std::path::Path, method: &str, path: &str, body: Option<&str>) -> Result<(), String> {
+fn admin(
+    a: &AdminArgs,
+    state: &std::path::Path,
+    method: &str,
+    path: &str,
+    body: Option<&str>,
+) -> Result<(), String> {
     let base = admin_base(a, state)?;
     let (status, body) = lifeboat_emulator::admin_request(&base, method, path, body)
         .map_err(|e| format!("the emulator at {base} did not answer: {e} (is `lifeboat emulator serve` running?)"))?;
@@ -180,9 +215,18 @@ fn admin(a: &AdminArgs, state: &std::path::Path, method: &str, path: &str, body:
 
 fn site(a: &SiteArgs, state: &std::path::Path, what: &str) -> Result<(), String> {
     if a.site != "site-a" && a.site != "site-b" {
-        return Err(format!("unknown site `{}`: the emulator has site-a and site-b", a.site));
+        return Err(format!(
+            "unknown site `{}`: the emulator has site-a and site-b",
+            a.site
+        ));
     }
-    admin(&a.admin, state, "POST", &format!("/_emulator/sites/{}/{what}", a.site), None)
+    admin(
+        &a.admin,
+        state,
+        "POST",
+        &format!("/_emulator/sites/{}/{what}", a.site),
+        None,
+    )
 }
 
 fn fault(a: FaultArgs, state: &std::path::Path) -> Result<(), String> {
@@ -191,8 +235,10 @@ fn fault(a: FaultArgs, state: &std::path::Path) -> Result<(), String> {
     }
     match &a.profile {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
-            FaultProfile::from_yaml_str(&text).map_err(|e| format!("fault profile {}: {e}", p.display()))?;
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+            FaultProfile::from_yaml_str(&text)
+                .map_err(|e| format!("fault profile {}: {e}", p.display()))?;
             admin(&a.admin, state, "PUT", "/_emulator/faults", Some(&text))
         }
         None => admin(&a.admin, state, "GET", "/_emulator/faults", None),

@@ -18,11 +18,11 @@
 use super::{compile_input, print_diagnostics, runtime, EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS};
 use crate::cloud::{self, CloudArgs};
 use crate::resolve::{self, Resolution};
+use crate::state;
+use lifeboat_dsl::estimate::{self, Latencies, LatencyOverrides};
 use lifeboat_dsl::graph::PlanGraph;
 use lifeboat_dsl::params;
-use lifeboat_dsl::estimate::{self, LatencyOverrides, Latencies};
 use lifeboat_dsl::render::{self, html, Format};
-use crate::state;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, Default)]
 pub enum FormatArg {
@@ -139,14 +139,24 @@ pub fn run(args: Args) -> u8 {
     } else {
         None
     };
-    let known = resolution.as_ref().map(Resolution::known).unwrap_or_default();
+    let known = resolution
+        .as_ref()
+        .map(Resolution::known)
+        .unwrap_or_default();
     let est = estimate::estimate(&bound, &lat, &known, args.assume_fanout);
     let graph = PlanGraph::build(&bound);
-    let notes: Vec<String> = resolution.as_ref().map(|r| r.lines(&bound)).unwrap_or_default();
+    let notes: Vec<String> = resolution
+        .as_ref()
+        .map(|r| r.lines(&bound))
+        .unwrap_or_default();
     match args.format {
         FormatArg::Html => print!("{}", html::render(&graph, Some(&est), &notes)),
         FormatArg::Json => {
-            let mut doc: serde_json::Value = match serde_json::from_str(&render::render_with(&graph, Format::Json, Some(&est))) {
+            let mut doc: serde_json::Value = match serde_json::from_str(&render::render_with(
+                &graph,
+                Format::Json,
+                Some(&est),
+            )) {
                 Ok(v) => v,
                 Err(e) => {
                     eprintln!("error: cannot encode the plan: {e}");
@@ -180,7 +190,13 @@ pub fn run(args: Args) -> u8 {
     }
     match &resolution {
         Some(r) if r.has_errors() => {
-            eprintln!("the pre-run checks found {} error(s)", r.findings.iter().filter(|f| f.severity == resolve::Severity::Error).count());
+            eprintln!(
+                "the pre-run checks found {} error(s)",
+                r.findings
+                    .iter()
+                    .filter(|f| f.severity == resolve::Severity::Error)
+                    .count()
+            );
             EXIT_WARNINGS
         }
         _ => EXIT_OK,
@@ -188,9 +204,17 @@ pub fn run(args: Args) -> u8 {
 }
 
 /// Choose the clouds as `lifeboat run` does and resolve the plan against them.
-fn resolve_against_cloud(bound: &lifeboat_dsl::plan::Plan, values: &serde_json::Map<String, serde_json::Value>, args: &Args, state: &std::path::Path) -> Result<Resolution, String> {
+fn resolve_against_cloud(
+    bound: &lifeboat_dsl::plan::Plan,
+    values: &serde_json::Map<String, serde_json::Value>,
+    args: &Args,
+    state: &std::path::Path,
+) -> Result<Resolution, String> {
     let sites = cloud::plan_sites(bound, values);
-    let cargs = CloudArgs { cloud: args.clouds.cloud.as_deref(), site_clouds: &args.clouds.site_clouds };
+    let cargs = CloudArgs {
+        cloud: args.clouds.cloud.as_deref(),
+        site_clouds: &args.clouds.site_clouds,
+    };
     let cfg = cloud::choose(&sites, &cargs, state)?;
     let rt = runtime().map_err(|_| "cannot start the async runtime".to_string())?;
     rt.block_on(async move {

@@ -47,7 +47,9 @@ pub enum Again {
 /// Picks the run up again with the clouds and limits it started with,
 /// under its lock: resumes it, or retries its orphans.
 pub fn pick_up(args: Args, again: Again) -> u8 {
-    let (state, dir) = match state::state_dir(args.state_dir.as_deref()).and_then(|s| state::run_dir(&s, &args.run).map(|d| (s, d))) {
+    let (state, dir) = match state::state_dir(args.state_dir.as_deref())
+        .and_then(|s| state::run_dir(&s, &args.run).map(|d| (s, d)))
+    {
         Ok(d) => d,
         Err(e) => {
             eprintln!("error: {e}");
@@ -69,7 +71,11 @@ pub fn pick_up(args: Args, again: Again) -> u8 {
             return EXIT_ERRORS;
         }
     };
-    let output = if args.json { Output::Json } else { Output::Human };
+    let output = if args.json {
+        Output::Json
+    } else {
+        Output::Human
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -85,7 +91,10 @@ pub fn pick_up(args: Args, again: Again) -> u8 {
         // The lock the run took (`lock_key` in its dir): refused while a
         // live process holds it (the run itself, or another of the same
         // runbook + parameters); taken over from a dead one.
-        let id = dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let id = dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let _lock = match std::fs::read_to_string(dir.join(LOCK_KEY_FILE)) {
             Ok(key) => match super::runs::take_lock(&state, key.trim(), &id) {
                 Ok(g) => Some(g),

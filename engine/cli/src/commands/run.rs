@@ -53,8 +53,12 @@ impl LimitOpts {
             base.default_per_site = n;
         }
         for s in &self.site_limits {
-            let (site, n) = s.split_once('=').ok_or_else(|| format!("--site-limit {s:?}: expected SITE=N"))?;
-            let n: usize = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| format!("--site-limit {s:?}: N must be a whole number of at least 1"))?;
+            let (site, n) = s
+                .split_once('=')
+                .ok_or_else(|| format!("--site-limit {s:?}: expected SITE=N"))?;
+            let n: usize = n.trim().parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                format!("--site-limit {s:?}: N must be a whole number of at least 1")
+            })?;
             if site.trim().is_empty() {
                 return Err(format!("--site-limit {s:?}: the site is missing"));
             }
@@ -134,7 +138,10 @@ pub fn run(args: Args) -> u8 {
         }
     };
     let sites = cloud::plan_sites(&plan, &values);
-    let cargs = CloudArgs { cloud: args.clouds.cloud.as_deref(), site_clouds: &args.clouds.site_clouds };
+    let cargs = CloudArgs {
+        cloud: args.clouds.cloud.as_deref(),
+        site_clouds: &args.clouds.site_clouds,
+    };
     let sites_cfg = match cloud::choose(&sites, &cargs, &state) {
         Ok(s) => s,
         Err(e) => {
@@ -142,7 +149,11 @@ pub fn run(args: Args) -> u8 {
             return EXIT_ERRORS;
         }
     };
-    let output = if args.json { Output::Json } else { Output::Human };
+    let output = if args.json {
+        Output::Json
+    } else {
+        Output::Human
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
@@ -159,21 +170,39 @@ pub fn run(args: Args) -> u8 {
         let id = new_run_id();
         // Never two runs of the same runbook + parameters at once (the
         // daemon's lock): taken before anything is written.
-        let key = lifeboat_daemon::lock::job_key(&lifeboat_daemon::lock::runbook_identity(&args.runbook_file), &values);
+        let key = lifeboat_daemon::lock::job_key(
+            &lifeboat_daemon::lock::runbook_identity(&args.runbook_file),
+            &values,
+        );
         let _lock = match super::runs::take_lock(&state, &key, &id) {
             Ok(g) => g,
             Err(code) => return code,
         };
         let dir = state::runs_dir(&state).join(&id);
         if let Err(e) = std::fs::create_dir_all(&dir) {
-            eprintln!("error: cannot create the run directory {}: {e}", dir.display());
+            eprintln!(
+                "error: cannot create the run directory {}: {e}",
+                dir.display()
+            );
             return EXIT_ERRORS;
         }
         for (file, res) in [
-            (PARAMS_FILE, state::write_json(&dir.join(PARAMS_FILE), &values)),
-            (SITES_FILE, state::write_json(&dir.join(SITES_FILE), &sites_cfg)),
-            (LIMITS_FILE, state::write_json(&dir.join(LIMITS_FILE), &limits)),
-            (LOCK_KEY_FILE, std::fs::write(dir.join(LOCK_KEY_FILE), &key).map_err(|e| e.to_string())),
+            (
+                PARAMS_FILE,
+                state::write_json(&dir.join(PARAMS_FILE), &values),
+            ),
+            (
+                SITES_FILE,
+                state::write_json(&dir.join(SITES_FILE), &sites_cfg),
+            ),
+            (
+                LIMITS_FILE,
+                state::write_json(&dir.join(LIMITS_FILE), &limits),
+            ),
+            (
+                LOCK_KEY_FILE,
+                std::fs::write(dir.join(LOCK_KEY_FILE), &key).map_err(|e| e.to_string()),
+            ),
         ] {
             if let Err(e) = res {
                 eprintln!("error: {file}: {e}");
@@ -195,9 +224,21 @@ pub fn run(args: Args) -> u8 {
 /// limits (calls in flight per site for the executor, and the ceiling of
 /// each site's adaptive request limit in the client), and the approver
 /// (`--confirm`, or a prompt that shares the bar).
-pub(super) fn executor(actions: lifeboat_actions::OpenStackActions, limits: Limits, confirm: bool, bar: &Option<indicatif::ProgressBar>) -> Executor {
-    let actions = actions.with_resilience(lifeboat_openstack::RetryPolicy::default(), |site| limits.limit_for(site));
-    Executor::new(Arc::new(actions)).with_config(ExecConfig { limits, ..ExecConfig::default() }).with_approver(crate::approver::choose(confirm, bar.clone()))
+pub(super) fn executor(
+    actions: lifeboat_actions::OpenStackActions,
+    limits: Limits,
+    confirm: bool,
+    bar: &Option<indicatif::ProgressBar>,
+) -> Executor {
+    let actions = actions.with_resilience(lifeboat_openstack::RetryPolicy::default(), |site| {
+        limits.limit_for(site)
+    });
+    Executor::new(Arc::new(actions))
+        .with_config(ExecConfig {
+            limits,
+            ..ExecConfig::default()
+        })
+        .with_approver(crate::approver::choose(confirm, bar.clone()))
 }
 
 /// Print the report (text, or JSON with --json) and give the exit code.
@@ -205,7 +246,9 @@ pub fn finish(r: Result<crate::report::RunReport, String>, output: Output) -> u8
     match r {
         Ok(report) => {
             match output {
-                Output::Json => match serde_json::to_string(&serde_json::json!({"event": "report", "report": report})) {
+                Output::Json => match serde_json::to_string(
+                    &serde_json::json!({"event": "report", "report": report}),
+                ) {
                     Ok(s) => println!("{s}"),
                     Err(e) => eprintln!("error: cannot encode the report: {e}"),
                 },

@@ -88,11 +88,16 @@ fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
         (None, "running") => ("running".to_string(), None, None),
         _ => match journal_end(dir) {
             // Resumed and ended by `lifeboat resume` after the owner died.
-            Some(o) => (outcome_word(&o).to_string(), report.as_ref().and_then(|r| r.run.duration_ms), report.as_ref().map(|r| r.finished_at.clone())),
+            Some(o) => (
+                outcome_word(&o).to_string(),
+                report.as_ref().and_then(|r| r.run.duration_ms),
+                report.as_ref().map(|r| r.finished_at.clone()),
+            ),
             None => ("interrupted".to_string(), None, None),
         },
     };
-    let action = (outcome == "interrupted" && resumable(dir)).then(|| format!("lifeboat resume {}", h.id));
+    let action =
+        (outcome == "interrupted" && resumable(dir)).then(|| format!("lifeboat resume {}", h.id));
     RunRow {
         id: h.id.clone(),
         runbook: h.runbook.clone(),
@@ -104,7 +109,11 @@ fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
         ended,
         params_hash: Some(h.params_hash.clone()),
         cloud: Some(h.cloud.clone()),
-        rpo_point: h.rpo_point.clone().or_else(|| report.as_ref().and_then(|r| r.recovery.as_ref().map(|x| x.snapshot_time.clone()))),
+        rpo_point: h.rpo_point.clone().or_else(|| {
+            report
+                .as_ref()
+                .and_then(|r| r.recovery.as_ref().map(|x| x.snapshot_time.clone()))
+        }),
         quiesce_ms: h.quiesce_ms,
         bytes: h.bytes,
         action,
@@ -119,9 +128,16 @@ fn from_dirs(state: &Path, known: &BTreeSet<String>) -> Vec<RunRow> {
     let mut out = Vec::new();
     for e in entries.flatten() {
         let dir = e.path();
-        let Ok(journal) = lifeboat_exec::read_journal(&dir) else { continue };
+        let Ok(journal) = lifeboat_exec::read_journal(&dir) else {
+            continue;
+        };
         let Some((id, runbook, started)) = journal.iter().find_map(|r| match r {
-            Record::RunStarted { run_id, runbook, started, .. } => Some((run_id.clone(), runbook.clone(), started.clone())),
+            Record::RunStarted {
+                run_id,
+                runbook,
+                started,
+                ..
+            } => Some((run_id.clone(), runbook.clone(), started.clone())),
             _ => None,
         }) else {
             continue;
@@ -152,7 +168,9 @@ fn from_dirs(state: &Path, known: &BTreeSet<String>) -> Vec<RunRow> {
             ended: report.as_ref().map(|r| r.finished_at.clone()),
             params_hash: None,
             cloud: None,
-            rpo_point: report.as_ref().and_then(|r| r.recovery.as_ref().map(|x| x.snapshot_time.clone())),
+            rpo_point: report
+                .as_ref()
+                .and_then(|r| r.recovery.as_ref().map(|x| x.snapshot_time.clone())),
             quiesce_ms: report.as_ref().and_then(longest_window),
             bytes: report.as_ref().map(|r| r.run.bytes_moved),
             action,
@@ -173,7 +191,11 @@ pub fn rows(state: &Path) -> Result<Vec<RunRow>, String> {
         }
     }
     out.extend(from_dirs(state, &known));
-    out.sort_by(|a, b| started_key(&a.started).cmp(&started_key(&b.started)).then(a.id.cmp(&b.id)));
+    out.sort_by(|a, b| {
+        started_key(&a.started)
+            .cmp(&started_key(&b.started))
+            .then(a.id.cmp(&b.id))
+    });
     Ok(out)
 }
 
@@ -203,7 +225,12 @@ pub fn run(args: Args) -> u8 {
             return EXIT_ERRORS;
         }
     };
-    let since = match args.since.as_deref().map(|s| parse_since(s, Utc::now())).transpose() {
+    let since = match args
+        .since
+        .as_deref()
+        .map(|s| parse_since(s, Utc::now()))
+        .transpose()
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -219,7 +246,11 @@ pub fn run(args: Args) -> u8 {
     };
     let rows: Vec<RunRow> = all
         .into_iter()
-        .filter(|r| args.runbook.as_ref().is_none_or(|want| &r.runbook == want || r.job.as_ref() == Some(want)))
+        .filter(|r| {
+            args.runbook
+                .as_ref()
+                .is_none_or(|want| &r.runbook == want || r.job.as_ref() == Some(want))
+        })
         .filter(|r| since.is_none_or(|s| started_key(&r.started).is_some_and(|t| t >= s)))
         .collect();
     if args.json {
@@ -236,14 +267,20 @@ pub fn run(args: Args) -> u8 {
         println!("no runs under {}", state::runs_dir(&state).display());
         return EXIT_OK;
     }
-    println!("{:<10} {:<12} {:<30} {:<12} {:>9}", "ID", "RUNBOOK", "STARTED", "OUTCOME", "DURATION");
+    println!(
+        "{:<10} {:<12} {:<30} {:<12} {:>9}",
+        "ID", "RUNBOOK", "STARTED", "OUTCOME", "DURATION"
+    );
     for r in rows {
         let d = r.duration_ms.map(fmt_ms).unwrap_or_else(|| "-".into());
         let outcome = match &r.action {
             Some(a) => format!("{} — {a}", r.outcome),
             None => r.outcome.clone(),
         };
-        println!("{:<10} {:<12} {:<30} {:<12} {:>9}", r.id, r.runbook, r.started, outcome, d);
+        println!(
+            "{:<10} {:<12} {:<30} {:<12} {:>9}",
+            r.id, r.runbook, r.started, outcome, d
+        );
     }
     EXIT_OK
 }
@@ -257,9 +294,18 @@ pub fn longest_window(r: &RunReport) -> Option<u64> {
 pub fn end_of(r: &RunReport) -> RunEnd {
     RunEnd {
         ended: lifeboat_daemon::history::parse_ts(&r.finished_at).unwrap_or_else(Utc::now),
-        outcome: r.run.outcome.as_ref().map(|o| outcome_word(o).to_string()).unwrap_or_else(|| "failed".into()),
+        outcome: r
+            .run
+            .outcome
+            .as_ref()
+            .map(|o| outcome_word(o).to_string())
+            .unwrap_or_else(|| "failed".into()),
         duration_ms: r.run.duration_ms,
-        rpo_point: r.recovery.as_ref().map(|x| x.snapshot_time.clone()).filter(|s| !s.is_empty()),
+        rpo_point: r
+            .recovery
+            .as_ref()
+            .map(|x| x.snapshot_time.clone())
+            .filter(|s| !s.is_empty()),
         quiesce_ms: longest_window(r),
         bytes: r.run.bytes_moved,
     }
@@ -279,7 +325,14 @@ pub fn cloud_text(cfg: &crate::cloud::SitesConfig) -> String {
 
 /// `lifeboat run`: the run starts. The history is a record, not a gate: a
 /// failure to write it is logged and the run goes on.
-pub fn record_start(state: &Path, id: &str, runbook: &str, params: &serde_json::Map<String, serde_json::Value>, cloud: &crate::cloud::SitesConfig, dir: &Path) {
+pub fn record_start(
+    state: &Path,
+    id: &str,
+    runbook: &str,
+    params: &serde_json::Map<String, serde_json::Value>,
+    cloud: &crate::cloud::SitesConfig,
+    dir: &Path,
+) {
     let rec = NewRun {
         id: id.to_string(),
         runbook: runbook.to_string(),
@@ -300,7 +353,11 @@ pub fn record_start(state: &Path, id: &str, runbook: &str, params: &serde_json::
 pub fn record_end(state: &Path, id: &str, r: &Result<RunReport, String>) {
     let end = match r {
         Ok(rep) => end_of(rep),
-        Err(_) => RunEnd { ended: Utc::now(), outcome: "failed".into(), ..Default::default() },
+        Err(_) => RunEnd {
+            ended: Utc::now(),
+            outcome: "failed".into(),
+            ..Default::default()
+        },
     };
     if let Err(e) = History::open(state).and_then(|h| h.record_end(id, &end)) {
         tracing::warn!("run {id}: its end is not in the run history: {e}");
@@ -310,7 +367,11 @@ pub fn record_end(state: &Path, id: &str, r: &Result<RunReport, String>) {
 /// `lifeboat run` / `resume`: take the runbook + parameters lock for `id`.
 /// Held by a live process → the holder is named and the exit code is 2
 /// (nothing was run); a lock left by a dead process is taken over.
-pub fn take_lock(state: &Path, key: &str, id: &str) -> Result<lifeboat_daemon::lock::LockGuard, u8> {
+pub fn take_lock(
+    state: &Path,
+    key: &str,
+    id: &str,
+) -> Result<lifeboat_daemon::lock::LockGuard, u8> {
     use lifeboat_daemon::lock::{Acquired, LockGuard};
     match LockGuard::take(state, key, id) {
         Ok(Ok((guard, Acquired::Fresh))) => Ok(guard),

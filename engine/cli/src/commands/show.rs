@@ -60,7 +60,11 @@ pub fn run(args: Args) -> u8 {
             return EXIT_ERRORS;
         }
     };
-    let format = if args.json { ShowFormat::Json } else { args.format };
+    let format = if args.json {
+        ShowFormat::Json
+    } else {
+        args.format
+    };
     match format {
         ShowFormat::Json => match serde_json::to_string_pretty(&report) {
             Ok(s) => println!("{s}"),
@@ -83,8 +87,10 @@ pub fn run(args: Args) -> u8 {
 
 /// The HTML page of a finished run.
 fn run_page(dir: &Path, state: Option<&Path>, report: &RunReport) -> Result<String, String> {
-    let plan = lifeboat_exec::journal::read_plan(dir).map_err(|e| format!("cannot read its plan: {e}"))?;
-    let params: serde_json::Map<String, serde_json::Value> = state::read_json(&dir.join(PARAMS_FILE))?;
+    let plan =
+        lifeboat_exec::journal::read_plan(dir).map_err(|e| format!("cannot read its plan: {e}"))?;
+    let params: serde_json::Map<String, serde_json::Value> =
+        state::read_json(&dir.join(PARAMS_FILE))?;
     let bound = lifeboat_dsl::params::apply(&plan, &params);
     let mut lat = Latencies::default();
     if let Some(st) = state {
@@ -98,19 +104,41 @@ fn run_page(dir: &Path, state: Option<&Path>, report: &RunReport) -> Result<Stri
         "run {} of {}: {} in {}, started {}",
         r.run_id,
         r.runbook,
-        r.outcome.as_ref().map(|o| format!("{o:?}").to_lowercase()).unwrap_or_else(|| "unfinished".into()),
+        r.outcome
+            .as_ref()
+            .map(|o| format!("{o:?}").to_lowercase())
+            .unwrap_or_else(|| "unfinished".into()),
         lifeboat_dsl::duration::format_ms(r.duration_ms.unwrap_or(0)),
         r.started
     )];
     for s in &r.scopes {
-        notes.push(format!("quiesce {}: window {}{}", s.scope, s.window_ms.map(lifeboat_dsl::duration::format_ms).unwrap_or_else(|| "not closed".into()), if s.watchdog_expired { " (watchdog expired)" } else { "" }));
+        notes.push(format!(
+            "quiesce {}: window {}{}",
+            s.scope,
+            s.window_ms
+                .map(lifeboat_dsl::duration::format_ms)
+                .unwrap_or_else(|| "not closed".into()),
+            if s.watchdog_expired {
+                " (watchdog expired)"
+            } else {
+                ""
+            }
+        ));
     }
     if let Some(rec) = &report.recovery {
         if let Some(ms) = rec.rto_ms {
-            notes.push(format!("RTO (time to recover): {}", lifeboat_dsl::duration::format_ms(ms)));
+            notes.push(format!(
+                "RTO (time to recover): {}",
+                lifeboat_dsl::duration::format_ms(ms)
+            ));
         }
     }
-    Ok(html::render_run_with_notes(&PlanGraph::build(&bound), Some(&est), &timings, &notes))
+    Ok(html::render_run_with_notes(
+        &PlanGraph::build(&bound),
+        Some(&est),
+        &timings,
+        &notes,
+    ))
 }
 
 /// Every step instance with its real start and end, and each quiesce
@@ -133,7 +161,12 @@ fn timings(report: &RunReport) -> Vec<StepTiming> {
                 }
             };
             let start = s.started_ms.unwrap_or(0);
-            StepTiming { step: s.instance.clone(), start_ms: start, end_ms: start + s.duration_ms.unwrap_or(0), outcome: outcome.into() }
+            StepTiming {
+                step: s.instance.clone(),
+                start_ms: start,
+                end_ms: start + s.duration_ms.unwrap_or(0),
+                outcome: outcome.into(),
+            }
         })
         .collect();
     for sc in &r.scopes {
@@ -142,7 +175,11 @@ fn timings(report: &RunReport) -> Vec<StepTiming> {
                 step: format!("{} frozen: {}", sc.scope, t.target),
                 start_ms: t.freeze_started_ms,
                 end_ms: t.thawed_ms.unwrap_or(t.freeze_started_ms),
-                outcome: if t.thaw_failed { "failed".into() } else { "frozen".into() },
+                outcome: if t.thaw_failed {
+                    "failed".into()
+                } else {
+                    "frozen".into()
+                },
             });
         }
     }
@@ -155,7 +192,9 @@ fn timings(report: &RunReport) -> Vec<StepTiming> {
 fn run_counts(plan: &Plan, report: &RunReport) -> Known {
     let mut k = Known::default();
     for n in &plan.nodes {
-        let NodeKind::ForEach(_) = n.kind else { continue };
+        let NodeKind::ForEach(_) = n.kind else {
+            continue;
+        };
         // The loop's depth among the loops enclosing it.
         let mut depth = 0;
         let mut cur = n.parent;
@@ -175,11 +214,18 @@ fn run_counts(plan: &Plan, report: &RunReport) -> Known {
         let mut max: Option<u32> = None;
         for s in &report.run.steps {
             let name = s.instance.split('[').next().unwrap_or("");
-            let Some(node) = plan.nodes.iter().find(|x| x.name == name) else { continue };
+            let Some(node) = plan.nodes.iter().find(|x| x.name == name) else {
+                continue;
+            };
             if !inside(node.id) {
                 continue;
             }
-            let idx: Vec<u32> = s.instance.split('[').skip(1).filter_map(|p| p.trim_end_matches(']').parse().ok()).collect();
+            let idx: Vec<u32> = s
+                .instance
+                .split('[')
+                .skip(1)
+                .filter_map(|p| p.trim_end_matches(']').parse().ok())
+                .collect();
             if let Some(i) = idx.get(depth) {
                 max = Some(max.map_or(*i, |m: u32| m.max(*i)));
             }
@@ -191,7 +237,11 @@ fn run_counts(plan: &Plan, report: &RunReport) -> Known {
     // A quiesce scope froze as many targets as its report lists.
     for sc in &report.run.scopes {
         let name = sc.scope.split('[').next().unwrap_or("");
-        if let Some(n) = plan.nodes.iter().find(|x| x.name == name && matches!(x.kind, NodeKind::Quiesce(_))) {
+        if let Some(n) = plan
+            .nodes
+            .iter()
+            .find(|x| x.name == name && matches!(x.kind, NodeKind::Quiesce(_)))
+        {
             k.counts.entry(n.id).or_insert(sc.targets.len() as u32);
         }
     }

@@ -50,8 +50,22 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(severity: Severity, check: &str, step: Option<&str>, site: Option<&str>, message: String, hint: &str) -> Finding {
-        Finding { severity, check: check.into(), step: step.map(str::to_string), site: site.filter(|s| !s.is_empty()).map(str::to_string), message, hint: hint.into() }
+    pub fn new(
+        severity: Severity,
+        check: &str,
+        step: Option<&str>,
+        site: Option<&str>,
+        message: String,
+        hint: &str,
+    ) -> Finding {
+        Finding {
+            severity,
+            check: check.into(),
+            step: step.map(str::to_string),
+            site: site.filter(|s| !s.is_empty()).map(str::to_string),
+            message,
+            hint: hint.into(),
+        }
     }
 
     pub fn line(&self) -> String {
@@ -65,7 +79,10 @@ impl Finding {
             (None, Some(site)) => format!(" [@ {site}]"),
             (None, None) => String::new(),
         };
-        format!("{sev} ({}){at}: {} — {}", self.check, self.message, self.hint)
+        format!(
+            "{sev} ({}){at}: {} — {}",
+            self.check, self.message, self.hint
+        )
     }
 }
 
@@ -75,10 +92,17 @@ pub struct Resolution {
 }
 
 /// Discover, then check.
-pub async fn resolve(plan: &Plan, params: &Map<String, Value>, acts: &OpenStackActions) -> Resolution {
+pub async fn resolve(
+    plan: &Plan,
+    params: &Map<String, Value>,
+    acts: &OpenStackActions,
+) -> Resolution {
     let discovery = walk::discover(plan, params, acts).await;
     let findings = checks::run(plan, &discovery, acts).await;
-    Resolution { discovery, findings }
+    Resolution {
+        discovery,
+        findings,
+    }
 }
 
 impl Resolution {
@@ -97,7 +121,9 @@ impl Resolution {
         }
         for s in &self.discovery.scopes {
             if let Some(g) = &s.groups {
-                k.groups.entry(s.node).or_insert_with(|| g.iter().map(|(n, t)| (n.clone(), t.len() as u32)).collect());
+                k.groups.entry(s.node).or_insert_with(|| {
+                    g.iter().map(|(n, t)| (n.clone(), t.len() as u32)).collect()
+                });
             }
         }
         k
@@ -112,7 +138,10 @@ impl Resolution {
             let k = match out.iter().position(|(n, _)| n == name) {
                 Some(k) => k,
                 None => {
-                    out.push((name.clone(), json!({"action": i.action, "instances": 0, "states": {}, "found": []})));
+                    out.push((
+                        name.clone(),
+                        json!({"action": i.action, "instances": 0, "states": {}, "found": []}),
+                    ));
                     out.len() - 1
                 }
             };
@@ -124,7 +153,9 @@ impl Resolution {
             if i.state == State::Read {
                 if let (Some(v), Some(found)) = (&i.value, e["found"].as_array_mut()) {
                     match v {
-                        Value::Array(items) => found.extend(items.iter().map(|x| json!(describe(x)))),
+                        Value::Array(items) => {
+                            found.extend(items.iter().map(|x| json!(describe(x))))
+                        }
                         other => found.push(json!(describe(other))),
                     }
                 }
@@ -166,17 +197,34 @@ impl Resolution {
     /// Lines for the text plan and the HTML page's notes.
     pub fn lines(&self, plan: &Plan) -> Vec<String> {
         let mut out = Vec::new();
-        out.push(format!("resolved against the cloud ({} read call(s); nothing was changed):", self.discovery.calls));
+        out.push(format!(
+            "resolved against the cloud ({} read call(s); nothing was changed):",
+            self.discovery.calls
+        ));
         for (name, s) in self.steps(plan) {
-            let states: Vec<String> = s["states"].as_object().map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect()).unwrap_or_default();
-            let mut l = format!("  {name} ({}): {}", s["action"].as_str().unwrap_or(""), states.join(", "));
+            let states: Vec<String> = s["states"]
+                .as_object()
+                .map(|m| m.iter().map(|(k, v)| format!("{v} {k}")).collect())
+                .unwrap_or_default();
+            let mut l = format!(
+                "  {name} ({}): {}",
+                s["action"].as_str().unwrap_or(""),
+                states.join(", ")
+            );
             if let Some(found) = s["found"].as_array().filter(|f| !f.is_empty()) {
                 let shown: Vec<&str> = found.iter().take(12).filter_map(Value::as_str).collect();
-                let _ = write!(l, " — found {}: {}{}", found.len(), shown.join(", "), if found.len() > 12 { ", …" } else { "" });
+                let _ = write!(
+                    l,
+                    " — found {}: {}{}",
+                    found.len(),
+                    shown.join(", "),
+                    if found.len() > 12 { ", …" } else { "" }
+                );
             }
             out.push(l);
         }
-        let mut loops: Vec<(&lifeboat_dsl::plan::StepId, &Vec<walk::LoopInstance>)> = self.discovery.loops.iter().collect();
+        let mut loops: Vec<(&lifeboat_dsl::plan::StepId, &Vec<walk::LoopInstance>)> =
+            self.discovery.loops.iter().collect();
         loops.sort_by_key(|(id, _)| id.0);
         for (id, inst) in loops {
             let node = plan.node(*id);
@@ -184,14 +232,25 @@ impl Resolution {
                 NodeKind::ForEach(f) => lifeboat_dsl::render::expr::expr(plan, &f.over),
                 _ => String::new(),
             };
-            let counts: Vec<String> = inst.iter().map(|(c, _)| c.map(|n| n.to_string()).unwrap_or_else(|| "?".into())).collect();
+            let counts: Vec<String> = inst
+                .iter()
+                .map(|(c, _)| c.map(|n| n.to_string()).unwrap_or_else(|| "?".into()))
+                .collect();
             let items: Vec<String> = inst.iter().flat_map(|(_, l)| l.clone()).collect();
             let shown: Vec<&str> = items.iter().take(12).map(String::as_str).collect();
             out.push(format!(
                 "  fan-out {} over {over}: ×{}{}",
                 node.name,
                 counts.join(" + "),
-                if shown.is_empty() { String::new() } else { format!(" ({}{})", shown.join(", "), if items.len() > 12 { ", …" } else { "" }) }
+                if shown.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        " ({}{})",
+                        shown.join(", "),
+                        if items.len() > 12 { ", …" } else { "" }
+                    )
+                }
             ));
         }
         for s in &self.discovery.scopes {
@@ -200,15 +259,24 @@ impl Resolution {
                     "  quiesce {} via {}: freeze {}; thaw in reverse",
                     s.instance,
                     s.method.as_deref().unwrap_or("?"),
-                    g.iter().map(|(n, t)| format!("{n} [{}]", t.join(", "))).collect::<Vec<_>>().join(" → ")
+                    g.iter()
+                        .map(|(n, t)| format!("{n} [{}]", t.join(", ")))
+                        .collect::<Vec<_>>()
+                        .join(" → ")
                 )),
-                None => out.push(format!("  quiesce {}: targets unknown before the run", s.instance)),
+                None => out.push(format!(
+                    "  quiesce {}: targets unknown before the run",
+                    s.instance
+                )),
             }
         }
         if self.findings.is_empty() {
             out.push("  pre-run checks: no problem found".into());
         } else {
-            out.push(format!("  pre-run checks: {} problem(s):", self.findings.len()));
+            out.push(format!(
+                "  pre-run checks: {} problem(s):",
+                self.findings.len()
+            ));
             for f in &self.findings {
                 out.push(format!("    {}", f.line()));
             }

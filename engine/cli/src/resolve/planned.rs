@@ -13,7 +13,9 @@ use serde_json::{json, Map, Value};
 /// True when `v` is, or holds, a planned record.
 pub fn is_planned(v: &Value) -> bool {
     match v {
-        Value::Object(o) => o.get("planned") == Some(&Value::Bool(true)) || o.values().any(is_planned),
+        Value::Object(o) => {
+            o.get("planned") == Some(&Value::Bool(true)) || o.values().any(is_planned)
+        }
         Value::Array(a) => a.iter().any(is_planned),
         _ => false,
     }
@@ -26,7 +28,8 @@ fn mark(site: Option<&str>, fields: Value) -> Value {
     };
     m.insert("planned".into(), Value::Bool(true));
     if let Some(s) = site {
-        m.entry("site").or_insert_with(|| Value::String(s.to_string()));
+        m.entry("site")
+            .or_insert_with(|| Value::String(s.to_string()));
     }
     Value::Object(m)
 }
@@ -37,16 +40,28 @@ fn str_of<'a>(v: Option<&'a Value>, k: &str) -> Option<&'a str> {
 
 /// One planned snapshot per volume id.
 fn snapshots_of(ids: &[Value], site: Option<&str>) -> Value {
-    Value::Array(ids.iter().filter_map(Value::as_str).map(|id| mark(site, json!({"volume_id": id, "origin": id}))).collect())
+    Value::Array(
+        ids.iter()
+            .filter_map(Value::as_str)
+            .map(|id| mark(site, json!({"volume_id": id, "origin": id})))
+            .collect(),
+    )
 }
 
 /// The projected result of `action` called with `args` (unknown ones left out).
-pub fn project(action: &str, result: &Type, args: &Map<String, Value>, site: Option<&str>) -> Option<Value> {
+pub fn project(
+    action: &str,
+    result: &Type,
+    args: &Map<String, Value>,
+    site: Option<&str>,
+) -> Option<Value> {
     let a = |k: &str| args.get(k);
     let name = a("name").and_then(Value::as_str);
     Some(match action {
         "cinder.ensure_group" => {
-            let ids: Option<Vec<Value>> = a("volumes").and_then(Value::as_array).map(|vs| vs.iter().filter_map(|v| v.get("id").cloned()).collect());
+            let ids: Option<Vec<Value>> = a("volumes")
+                .and_then(Value::as_array)
+                .map(|vs| vs.iter().filter_map(|v| v.get("id").cloned()).collect());
             let mut f = json!({"name": name});
             if let Some(ids) = ids {
                 f["volume_ids"] = Value::Array(ids);
@@ -54,7 +69,9 @@ pub fn project(action: &str, result: &Type, args: &Map<String, Value>, site: Opt
             mark(site, f)
         }
         "cinder.create_group_snapshot" => {
-            let ids = a("group").and_then(|g| g.get("volume_ids")).and_then(Value::as_array);
+            let ids = a("group")
+                .and_then(|g| g.get("volume_ids"))
+                .and_then(Value::as_array);
             let mut f = json!({"name": name, "group_id": str_of(a("group"), "id")});
             if let Some(ids) = ids {
                 f["snapshots"] = snapshots_of(ids, site);
@@ -62,7 +79,9 @@ pub fn project(action: &str, result: &Type, args: &Map<String, Value>, site: Opt
             mark(site, f)
         }
         "nova.create_image" => {
-            let ids = a("server").and_then(|s| s.get("volumes")).and_then(Value::as_array);
+            let ids = a("server")
+                .and_then(|s| s.get("volumes"))
+                .and_then(Value::as_array);
             let mut f = json!({"name": name, "server_id": str_of(a("server"), "id")});
             if let Some(ids) = ids {
                 f["snapshots"] = snapshots_of(ids, site);
@@ -74,9 +93,18 @@ pub fn project(action: &str, result: &Type, args: &Map<String, Value>, site: Opt
         "cinder.show_volume" => a("volume")?.clone(),
         "nova.show_server" => a("server")?.clone(),
         "glance.show_image" => a("image")?.clone(),
-        "cinder.volume_from_snapshot" => mark(site, json!({"name": name, "origin": str_of(a("snapshot"), "origin")})),
-        "cinder.backup" => mark(site, json!({"name": name, "origin": str_of(a("volume"), "origin")})),
-        "cinder.restore_backup" => mark(site, json!({"name": name, "origin": str_of(a("backup"), "origin")})),
+        "cinder.volume_from_snapshot" => mark(
+            site,
+            json!({"name": name, "origin": str_of(a("snapshot"), "origin")}),
+        ),
+        "cinder.backup" => mark(
+            site,
+            json!({"name": name, "origin": str_of(a("volume"), "origin")}),
+        ),
+        "cinder.restore_backup" => mark(
+            site,
+            json!({"name": name, "origin": str_of(a("backup"), "origin")}),
+        ),
         "cinder.retype" => {
             let mut v = a("volume")?.clone();
             v["volume_type"] = a("volume_type")?.clone();
@@ -84,7 +112,11 @@ pub fn project(action: &str, result: &Type, args: &Map<String, Value>, site: Opt
         }
         "lifeboat.volume_for" => {
             let source = str_of(a("source"), "id")?;
-            let found = a("volumes").and_then(Value::as_array).and_then(|vs| vs.iter().find(|v| str_of(Some(v), "origin") == Some(source)).cloned());
+            let found = a("volumes").and_then(Value::as_array).and_then(|vs| {
+                vs.iter()
+                    .find(|v| str_of(Some(v), "origin") == Some(source))
+                    .cloned()
+            });
             found.unwrap_or_else(|| mark(site, json!({"origin": source})))
         }
         _ => {
@@ -107,17 +139,40 @@ mod tests {
     #[test]
     fn a_group_snapshot_has_one_planned_snapshot_per_volume_of_the_group() {
         let mut args = Map::new();
-        args.insert("volumes".into(), json!([{"id": "v1", "site": "a"}, {"id": "v2", "site": "a"}]));
-        let g = project("cinder.ensure_group", &Type::Record("group".into()), &args, Some("a")).unwrap();
+        args.insert(
+            "volumes".into(),
+            json!([{"id": "v1", "site": "a"}, {"id": "v2", "site": "a"}]),
+        );
+        let g = project(
+            "cinder.ensure_group",
+            &Type::Record("group".into()),
+            &args,
+            Some("a"),
+        )
+        .unwrap();
         assert!(is_planned(&g));
         let mut args = Map::new();
         args.insert("group".into(), g);
-        let s = project("cinder.create_group_snapshot", &Type::Record("group_snapshot".into()), &args, Some("a")).unwrap();
+        let s = project(
+            "cinder.create_group_snapshot",
+            &Type::Record("group_snapshot".into()),
+            &args,
+            Some("a"),
+        )
+        .unwrap();
         let snaps = s["snapshots"].as_array().unwrap();
         assert_eq!(snaps.len(), 2);
         assert_eq!(snaps[1]["origin"], "v2");
         // Unknown list results stay unknown.
-        assert_eq!(project("x.list", &Type::List(Box::new(Type::String)), &Map::new(), None), None);
+        assert_eq!(
+            project(
+                "x.list",
+                &Type::List(Box::new(Type::String)),
+                &Map::new(),
+                None
+            ),
+            None
+        );
         assert!(!is_planned(&json!({"id": "v1"})));
     }
 }

@@ -132,7 +132,11 @@ pub struct Walk<'a> {
 }
 
 /// Walk `plan` (parameters bound) against the cloud behind `actions`.
-pub async fn discover(plan: &Plan, params: &Map<String, Value>, actions: &dyn Actions) -> Discovery {
+pub async fn discover(
+    plan: &Plan,
+    params: &Map<String, Value>,
+    actions: &dyn Actions,
+) -> Discovery {
     let mut w = Walk {
         plan,
         params,
@@ -153,7 +157,10 @@ pub async fn discover(plan: &Plan, params: &Map<String, Value>, actions: &dyn Ac
 /// its first record argument (the executor's rule).
 pub fn site_of(args: &[Arg], vals: &Map<String, Value>) -> Option<String> {
     if let Some(a) = args.iter().find(|a| a.ty == Type::Site) {
-        return vals.get(&a.name).and_then(Value::as_str).map(str::to_string);
+        return vals
+            .get(&a.name)
+            .and_then(Value::as_str)
+            .map(str::to_string);
     }
     let a = args.iter().find(|a| match &a.ty {
         Type::Record(_) => true,
@@ -171,8 +178,15 @@ pub fn site_of(args: &[Arg], vals: &Map<String, Value>) -> Option<String> {
 pub fn label_with(v: &Value, names: &HashMap<String, String>) -> String {
     match v {
         Value::Object(o) if is_planned(v) => {
-            let name = o.get("name").and_then(Value::as_str).filter(|s| !s.is_empty());
-            let from = o.get("origin").and_then(Value::as_str).filter(|s| !s.is_empty()).map(|id| names.get(id).cloned().unwrap_or_else(|| id.to_string()));
+            let name = o
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty());
+            let from = o
+                .get("origin")
+                .and_then(Value::as_str)
+                .filter(|s| !s.is_empty())
+                .map(|id| names.get(id).cloned().unwrap_or_else(|| id.to_string()));
             match (name, from) {
                 (_, Some(f)) => format!("new from {f}"),
                 (Some(n), None) => format!("new {n}"),
@@ -187,7 +201,10 @@ pub fn label_with(v: &Value, names: &HashMap<String, String>) -> String {
 fn index_names(v: &Value, names: &mut HashMap<String, String>) {
     match v {
         Value::Object(o) => {
-            if let (Some(id), Some(n)) = (o.get("id").and_then(Value::as_str), o.get("name").and_then(Value::as_str)) {
+            if let (Some(id), Some(n)) = (
+                o.get("id").and_then(Value::as_str),
+                o.get("name").and_then(Value::as_str),
+            ) {
                 if !id.is_empty() && !n.is_empty() {
                     names.insert(id.to_string(), n.to_string());
                 }
@@ -206,10 +223,18 @@ pub fn label(v: &Value) -> String {
         Value::Object(o) => {
             for k in ["name", "id", "origin", "volume_id"] {
                 if let Some(s) = o.get(k).and_then(Value::as_str).filter(|s| !s.is_empty()) {
-                    return if is_planned(v) { format!("new from {s}") } else { s.to_string() };
+                    return if is_planned(v) {
+                        format!("new from {s}")
+                    } else {
+                        s.to_string()
+                    };
                 }
             }
-            if is_planned(v) { "new".into() } else { "(record)".into() }
+            if is_planned(v) {
+                "new".into()
+            } else {
+                "(record)".into()
+            }
         }
         Value::Array(a) => format!("{} item(s)", a.len()),
         Value::String(s) => s.clone(),
@@ -220,7 +245,12 @@ pub fn label(v: &Value) -> String {
 type BoxFut<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
 
 impl<'a> Walk<'a> {
-    fn block<'b>(&'b mut self, ids: &'b [StepId], frame: &'b Frame, tainted: bool) -> BoxFut<'b, bool>
+    fn block<'b>(
+        &'b mut self,
+        ids: &'b [StepId],
+        frame: &'b Frame,
+        tainted: bool,
+    ) -> BoxFut<'b, bool>
     where
         'a: 'b,
     {
@@ -234,12 +264,21 @@ impl<'a> Walk<'a> {
                 let mut rest = Vec::new();
                 for id in pending {
                     let deps = &self.plan.node(id).deps;
-                    let ready = deps.iter().all(|d| !ids.contains(&d.on) || self.changes.contains_key(&(d.on, path.clone())));
+                    let ready = deps.iter().all(|d| {
+                        !ids.contains(&d.on) || self.changes.contains_key(&(d.on, path.clone()))
+                    });
                     if !ready && guard > 0 {
                         rest.push(id);
                         continue;
                     }
-                    let after_change = deps.iter().any(|d| ids.contains(&d.on) && self.changes.get(&(d.on, path.clone())).copied().unwrap_or(true));
+                    let after_change = deps.iter().any(|d| {
+                        ids.contains(&d.on)
+                            && self
+                                .changes
+                                .get(&(d.on, path.clone()))
+                                .copied()
+                                .unwrap_or(true)
+                    });
                     let changed = self.node(id, frame, tainted || after_change).await;
                     self.changes.insert((id, path.clone()), changed);
                     any_change |= changed;
@@ -263,7 +302,15 @@ impl<'a> Walk<'a> {
             if let Ok(Some(Value::Bool(false))) = self.eval(w, frame) {
                 self.set(id, frame, Slot::Skipped);
                 if let NodeKind::Action(a) = &node.kind {
-                    self.out.instances.push(Instance { node: id, instance, action: a.call.action.clone(), site: None, state: State::Skipped, args: Map::new(), value: None });
+                    self.out.instances.push(Instance {
+                        node: id,
+                        instance,
+                        action: a.call.action.clone(),
+                        site: None,
+                        state: State::Skipped,
+                        args: Map::new(),
+                        value: None,
+                    });
                 }
                 return false;
             }
@@ -285,7 +332,10 @@ impl<'a> Walk<'a> {
                     }
                 }
                 let site = site_of(&a.call.args, &args);
-                let can_call = a.call.effect == Effect::Read && !tainted && all_known && !args.values().any(is_planned);
+                let can_call = a.call.effect == Effect::Read
+                    && !tainted
+                    && all_known
+                    && !args.values().any(is_planned);
                 let (state, value) = if can_call {
                     let call = ActionCall {
                         action: a.call.action.clone(),
@@ -305,19 +355,38 @@ impl<'a> Walk<'a> {
                             (State::Read, Some(o.value))
                         }
                         Err(e) => {
-                            self.out.failures.push(ReadFailure { instance: instance.clone(), action: a.call.action.clone(), site: site.clone(), message: e.to_string() });
+                            self.out.failures.push(ReadFailure {
+                                instance: instance.clone(),
+                                action: a.call.action.clone(),
+                                site: site.clone(),
+                                message: e.to_string(),
+                            });
                             (State::Failed, None)
                         }
                     }
                 } else {
                     match planned::project(&a.call.action, &a.result, &args, site.as_deref()) {
                         Some(v) => (State::Planned, Some(v)),
-                        None if all_known || a.call.effect != Effect::Read => (State::Planned, None),
+                        None if all_known || a.call.effect != Effect::Read => {
+                            (State::Planned, None)
+                        }
                         None => (State::Unknown, None),
                     }
                 };
-                self.set(id, frame, value.clone().map(Slot::Value).unwrap_or(Slot::Unknown));
-                self.out.instances.push(Instance { node: id, instance, action: a.call.action.clone(), site, state, args, value });
+                self.set(
+                    id,
+                    frame,
+                    value.clone().map(Slot::Value).unwrap_or(Slot::Unknown),
+                );
+                self.out.instances.push(Instance {
+                    node: id,
+                    instance,
+                    action: a.call.action.clone(),
+                    site,
+                    state,
+                    args,
+                    value,
+                });
                 a.call.effect != Effect::Read
             }
             NodeKind::ForEach(f) => {
@@ -334,7 +403,11 @@ impl<'a> Walk<'a> {
                         let n = items.len() as u32;
                         self.loop_len.insert((id, frame.path()), Some(n));
                         let labels = items.iter().map(|i| label_with(i, &self.names)).collect();
-                        self.out.loops.entry(id).or_default().push((Some(n), labels));
+                        self.out
+                            .loops
+                            .entry(id)
+                            .or_default()
+                            .push((Some(n), labels));
                         for (i, item) in items.into_iter().enumerate() {
                             let f2 = frame.enter(id, i as u32, Some(item));
                             changed |= self.block(&f.body, &f2, tainted).await;
@@ -355,7 +428,11 @@ impl<'a> Walk<'a> {
                     Some(Value::Array(o)) => o,
                     _ => vec![],
                 };
-                let method = self.eval(&q.method, frame).ok().flatten().and_then(|v| v.as_str().map(str::to_string));
+                let method = self
+                    .eval(&q.method, frame)
+                    .ok()
+                    .flatten()
+                    .and_then(|v| v.as_str().map(str::to_string));
                 let mut method_args = Map::new();
                 for a in &q.method_args {
                     if let Ok(Some(v)) = self.eval(&a.value, frame) {
@@ -364,12 +441,19 @@ impl<'a> Walk<'a> {
                 }
                 let (groups, site) = match targets {
                     Some(Value::Array(ts)) if !ts.iter().any(is_planned) => {
-                        let site = ts.first().and_then(|t| t.get("site")).and_then(Value::as_str).map(str::to_string);
+                        let site = ts
+                            .first()
+                            .and_then(|t| t.get("site"))
+                            .and_then(Value::as_str)
+                            .map(str::to_string);
                         let mut ranked: Vec<(usize, Value)> = ts
                             .into_iter()
                             .map(|t| {
                                 let key = t.get(&q.by).cloned().unwrap_or(Value::Null);
-                                (order.iter().position(|o| *o == key).unwrap_or(order.len()), t)
+                                (
+                                    order.iter().position(|o| *o == key).unwrap_or(order.len()),
+                                    t,
+                                )
                             })
                             .collect();
                         ranked.sort_by_key(|(r, _)| *r);
@@ -389,7 +473,14 @@ impl<'a> Walk<'a> {
                     }
                     _ => (None, None),
                 };
-                self.out.scopes.push(Scope { node: id, instance, method, method_args, groups, site });
+                self.out.scopes.push(Scope {
+                    node: id,
+                    instance,
+                    method,
+                    method_args,
+                    groups,
+                    site,
+                });
                 self.set(id, frame, Slot::Value(Value::Null));
                 // Freezing changes the cloud: everything inside runs after it.
                 self.block(&q.body, frame, true).await;
@@ -408,7 +499,9 @@ impl<'a> Walk<'a> {
             if guard > self.plan.nodes.len() {
                 break;
             }
-            let Some(node) = self.plan.nodes.get(p.index()) else { break };
+            let Some(node) = self.plan.nodes.get(p.index()) else {
+                break;
+            };
             if matches!(node.kind, NodeKind::ForEach(_)) {
                 out.push(p);
             }
@@ -438,7 +531,13 @@ impl<'a> Walk<'a> {
         Some(Value::Array(out))
     }
 
-    fn collect(&self, id: StepId, rest: &[StepId], path: &mut Vec<u32>, out: &mut Vec<Value>) -> Option<()> {
+    fn collect(
+        &self,
+        id: StepId,
+        rest: &[StepId],
+        path: &mut Vec<u32>,
+        out: &mut Vec<Value>,
+    ) -> Option<()> {
         let Some((first, rest)) = rest.split_first() else {
             match self.results.get(&(id, path.clone()))? {
                 Slot::Value(v) => out.push(v.clone()),
@@ -491,9 +590,18 @@ impl<'a> Walk<'a> {
                 }
                 Some(Value::String(s))
             }
-            Expr::Param(name) => Some(self.params.get(name).cloned().ok_or_else(|| format!("unknown parameter `{name}`"))?),
+            Expr::Param(name) => Some(
+                self.params
+                    .get(name)
+                    .cloned()
+                    .ok_or_else(|| format!("unknown parameter `{name}`"))?,
+            ),
             Expr::Step(id) => self.get(*id, frame),
-            Expr::LoopVar(id) => frame.loops.iter().find(|l| l.0 == *id).and_then(|l| l.2.clone()),
+            Expr::LoopVar(id) => frame
+                .loops
+                .iter()
+                .find(|l| l.0 == *id)
+                .and_then(|l| l.2.clone()),
             Expr::Run(f) => Some(Value::String(match f {
                 RunField::Id => "RUN".to_string(),
                 RunField::Started => self.started.clone(),
@@ -509,7 +617,9 @@ impl<'a> Walk<'a> {
                 _ => None,
             },
             Expr::Binary(op, a, b) => {
-                let (Some(a), Some(b)) = (self.eval(a, frame)?, self.eval(b, frame)?) else { return Ok(None) };
+                let (Some(a), Some(b)) = (self.eval(a, frame)?, self.eval(b, frame)?) else {
+                    return Ok(None);
+                };
                 if is_planned(&a) || is_planned(&b) {
                     return Ok(None);
                 }
@@ -517,7 +627,9 @@ impl<'a> Walk<'a> {
                     BinOp::Eq => Some(Value::Bool(a == b)),
                     BinOp::Ne => Some(Value::Bool(a != b)),
                     BinOp::And | BinOp::Or => match (a, b) {
-                        (Value::Bool(x), Value::Bool(y)) => Some(Value::Bool(if *op == BinOp::And { x && y } else { x || y })),
+                        (Value::Bool(x), Value::Bool(y)) => {
+                            Some(Value::Bool(if *op == BinOp::And { x && y } else { x || y }))
+                        }
                         _ => None,
                     },
                 }

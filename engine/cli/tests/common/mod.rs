@@ -23,7 +23,11 @@ pub fn three_servers() -> Topology {
 }
 
 pub fn start(topology: Topology, password: Option<&str>) -> Env {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let mut config = EmulatorConfig::fast();
     config.topology = topology;
     if let Some(p) = password {
@@ -33,7 +37,8 @@ pub fn start(topology: Topology, password: Option<&str>) -> Env {
     }
     let emu = rt.block_on(Emulator::start(config)).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    emu.write_clouds_yaml(&dir.path().join("clouds.yaml")).unwrap();
+    emu.write_clouds_yaml(&dir.path().join("clouds.yaml"))
+        .unwrap();
     Env { rt, emu, dir }
 }
 
@@ -63,13 +68,24 @@ impl Env {
 
     /// `lifeboat ARGS --state-dir … --cloud emulator`, stdin closed (no TTY).
     pub fn lifeboat(&self, args: &[&str]) -> Output {
-        self.cmd(args).arg("--cloud").arg("emulator").stdin(std::process::Stdio::null()).output().unwrap()
+        self.cmd(args)
+            .arg("--cloud")
+            .arg("emulator")
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap()
     }
 
     pub fn client(&self, site: &str) -> Client {
         let mut env = BTreeMap::new();
-        env.insert("OS_CLIENT_CONFIG_FILE".to_string(), self.clouds().display().to_string());
-        let cfg = ConfigLoader::new(env, vec![]).load(Some("emulator")).unwrap().with_region(site);
+        env.insert(
+            "OS_CLIENT_CONFIG_FILE".to_string(),
+            self.clouds().display().to_string(),
+        );
+        let cfg = ConfigLoader::new(env, vec![])
+            .load(Some("emulator"))
+            .unwrap()
+            .with_region(site);
         Client::new(site, cfg).unwrap()
     }
 
@@ -77,13 +93,20 @@ impl Env {
     pub fn server_statuses(&self, site: &str) -> Vec<(String, String)> {
         let c = self.client(site);
         self.rt.block_on(async {
-            c.nova().servers_with_tag("vims").await.unwrap().into_iter().map(|s| (s.name, s.status)).collect()
+            c.nova()
+                .servers_with_tag("vims")
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|s| (s.name, s.status))
+                .collect()
         })
     }
 
     pub fn count_volumes(&self, site: &str) -> usize {
         let c = self.client(site);
-        self.rt.block_on(async { c.cinder().volumes(&[]).await.unwrap().len() })
+        self.rt
+            .block_on(async { c.cinder().volumes(&[]).await.unwrap().len() })
     }
 
     /// The only run dir under the state dir (the newest when several).
@@ -109,7 +132,11 @@ pub fn journal(dir: &Path) -> Vec<serde_json::Value> {
 }
 
 pub fn text(o: &Output) -> String {
-    format!("--- stdout\n{}\n--- stderr\n{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 /// A runbook that quiesces the VNF's servers in role order, group-snapshots

@@ -15,8 +15,13 @@ pub fn chromium() -> Option<PathBuf> {
             }
         }
     }
-    let under_ci = std::env::var("CI").map(|v| !v.is_empty() && v != "0" && v != "false").unwrap_or(false);
-    assert!(!under_ci, "chromium is required under CI (apt-get install -y chromium)");
+    let under_ci = std::env::var("CI")
+        .map(|v| !v.is_empty() && v != "0" && v != "false")
+        .unwrap_or(false);
+    assert!(
+        !under_ci,
+        "chromium is required under CI (apt-get install -y chromium)"
+    );
     eprintln!("skipping: chromium not installed");
     None
 }
@@ -27,7 +32,12 @@ pub fn load(chrome: &Path, page: &Path, screenshot: Option<&Path>) -> (String, S
 }
 
 /// [`load`] with a window of `size` (width, height) pixels.
-pub fn load_sized(chrome: &Path, page: &Path, screenshot: Option<&Path>, size: (u32, u32)) -> (String, String) {
+pub fn load_sized(
+    chrome: &Path,
+    page: &Path,
+    screenshot: Option<&Path>,
+    size: (u32, u32),
+) -> (String, String) {
     let profile = tempfile::tempdir().unwrap();
     let mut cmd = Command::new(chrome);
     cmd.args([
@@ -50,11 +60,17 @@ pub fn load_sized(chrome: &Path, page: &Path, screenshot: Option<&Path>, size: (
     };
     cmd.arg(format!("file://{}", page.display()));
     let o = cmd.output().expect("run chromium");
-    (String::from_utf8_lossy(&o.stdout).into_owned(), String::from_utf8_lossy(&o.stderr).into_owned())
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
 }
 
 pub fn console_errors(stderr: &str) -> Vec<&str> {
-    stderr.lines().filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("SyntaxError")).collect()
+    stderr
+        .lines()
+        .filter(|l| l.contains("CONSOLE") || l.contains("Uncaught") || l.contains("SyntaxError"))
+        .collect()
 }
 
 /// `target/plan-view/`, where the pages and screenshots are kept as artifacts.

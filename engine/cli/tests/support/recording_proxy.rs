@@ -24,7 +24,11 @@ impl Proxy {
     pub fn start() -> Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
         let url = format!("http://{}", listener.local_addr().unwrap());
-        let p = Proxy { url, log: Arc::default(), rules: Arc::default() };
+        let p = Proxy {
+            url,
+            log: Arc::default(),
+            rules: Arc::default(),
+        };
         let q = p.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
@@ -49,7 +53,10 @@ impl Proxy {
     /// Answer GETs whose URL starts with `prefix` and whose path ends with
     /// `suffix` with `body` (200, JSON).
     pub fn answer(&self, prefix: &str, suffix: &str, body: &str) {
-        self.rules.lock().unwrap().push((prefix.to_string(), suffix.to_string(), body.to_string()));
+        self.rules
+            .lock()
+            .unwrap()
+            .push((prefix.to_string(), suffix.to_string(), body.to_string()));
     }
 
     fn serve(&self, mut client: TcpStream) -> std::io::Result<()> {
@@ -57,7 +64,10 @@ impl Proxy {
         let mut line = String::new();
         reader.read_line(&mut line)?;
         let mut parts = line.split_whitespace();
-        let (method, target) = (parts.next().unwrap_or("").to_string(), parts.next().unwrap_or("").to_string());
+        let (method, target) = (
+            parts.next().unwrap_or("").to_string(),
+            parts.next().unwrap_or("").to_string(),
+        );
         let mut headers = Vec::new();
         let mut length = 0usize;
         loop {
@@ -69,17 +79,29 @@ impl Proxy {
             if let Some(v) = lower.strip_prefix("content-length:") {
                 length = v.trim().parse().unwrap_or(0);
             }
-            if lower.starts_with("connection:") || lower.starts_with("proxy-connection:") || lower.starts_with("keep-alive:") {
+            if lower.starts_with("connection:")
+                || lower.starts_with("proxy-connection:")
+                || lower.starts_with("keep-alive:")
+            {
                 continue;
             }
             headers.push(h);
         }
         let mut body = vec![0u8; length];
         reader.read_exact(&mut body)?;
-        self.log.lock().unwrap().push((method.clone(), target.clone()));
+        self.log
+            .lock()
+            .unwrap()
+            .push((method.clone(), target.clone()));
         if method == "GET" {
             let path = target.split('?').next().unwrap_or("");
-            let rule = self.rules.lock().unwrap().iter().find(|(p, sfx, _)| target.starts_with(p.as_str()) && path.ends_with(sfx.as_str())).cloned();
+            let rule = self
+                .rules
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|(p, sfx, _)| target.starts_with(p.as_str()) && path.ends_with(sfx.as_str()))
+                .cloned();
             if let Some((_, _, b)) = rule {
                 let resp = format!("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{b}", b.len());
                 return client.write_all(resp.as_bytes());
@@ -101,7 +123,11 @@ impl Proxy {
         let mut resp = Vec::new();
         up.read_to_end(&mut resp)?;
         // The answer's head with `Connection: close`, then its body as is.
-        let split = resp.windows(4).position(|w| w == b"\r\n\r\n").map(|i| i + 4).unwrap_or(resp.len());
+        let split = resp
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map(|i| i + 4)
+            .unwrap_or(resp.len());
         let head = String::from_utf8_lossy(&resp[..split]).into_owned();
         let mut out = String::new();
         for l in head.split("\r\n").filter(|l| !l.is_empty()) {

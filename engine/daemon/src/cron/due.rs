@@ -38,7 +38,11 @@ impl Due {
                 .parse()
                 .map_err(|_| format!("schedule `{expr}`: unknown time zone `{name}` (use an IANA name such as Europe/Paris)"))?,
         };
-        Ok(Due { cron, tz, text: expr.to_string() })
+        Ok(Due {
+            cron,
+            tz,
+            text: expr.to_string(),
+        })
     }
 
     pub fn text(&self) -> &str {

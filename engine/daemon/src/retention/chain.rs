@@ -9,7 +9,10 @@ use std::collections::HashMap;
 /// of its backups, the number of ancestors reachable through `parent` among
 /// `backups` (a full backup counts 0). 0 when there is no point yet.
 pub fn incrementals_of_newest(points: &[PointRow], backups: &[BackupRow]) -> usize {
-    let Some(newest) = points.iter().max_by(|a, b| (&a.taken, &a.run_id).cmp(&(&b.taken, &b.run_id))) else {
+    let Some(newest) = points
+        .iter()
+        .max_by(|a, b| (&a.taken, &a.run_id).cmp(&(&b.taken, &b.run_id)))
+    else {
         return 0;
     };
     let by_id: HashMap<&str, &BackupRow> = backups.iter().map(|b| (b.id.as_str(), b)).collect();

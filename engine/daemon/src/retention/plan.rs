@@ -23,7 +23,12 @@ pub struct RetentionRun {
 
 impl RetentionRun {
     /// `None` when there is nothing to delete.
-    pub fn from_decision(d: &Decision, vnf: &str, backup_site: &str, manifest_site: &str) -> Option<RetentionRun> {
+    pub fn from_decision(
+        d: &Decision,
+        vnf: &str,
+        backup_site: &str,
+        manifest_site: &str,
+    ) -> Option<RetentionRun> {
         if d.expire.is_empty() && d.delete_backups.is_empty() {
             return None;
         }

@@ -96,7 +96,13 @@ pub struct Decision {
 type Period = fn(DateTime<Tz>) -> (i32, u32, u32, u32);
 
 /// Decide. `points` and `backups` in any order.
-pub fn decide(points: &[Point], backups: &[Backup], policy: &Policy, tz: Tz, in_use: &BTreeSet<String>) -> Decision {
+pub fn decide(
+    points: &[Point],
+    backups: &[Backup],
+    policy: &Policy,
+    tz: Tz,
+    in_use: &BTreeSet<String>,
+) -> Decision {
     let mut good: Vec<&Point> = points.iter().filter(|p| p.good).collect();
     good.sort_by(|a, b| b.taken.cmp(&a.taken).then(b.id.cmp(&a.id)));
     let mut keep: BTreeMap<String, Vec<Reason>> = BTreeMap::new();
@@ -113,13 +119,19 @@ pub fn decide(points: &[Point], backups: &[Backup], policy: &Policy, tz: Tz, in_
             add(&p.id, Reason::Last);
         }
         let buckets: [(u32, Reason, Period); 4] = [
-            (policy.hourly, Reason::Hourly, |t| (t.year(), t.month(), t.day(), t.hour())),
-            (policy.daily, Reason::Daily, |t| (t.year(), t.month(), t.day(), 0)),
+            (policy.hourly, Reason::Hourly, |t| {
+                (t.year(), t.month(), t.day(), t.hour())
+            }),
+            (policy.daily, Reason::Daily, |t| {
+                (t.year(), t.month(), t.day(), 0)
+            }),
             (policy.weekly, Reason::Weekly, |t| {
                 let w = t.iso_week();
                 (w.year(), w.week(), 0, 0)
             }),
-            (policy.monthly, Reason::Monthly, |t| (t.year(), t.month(), 0, 0)),
+            (policy.monthly, Reason::Monthly, |t| {
+                (t.year(), t.month(), 0, 0)
+            }),
         ];
         for (n, reason, bucket) in buckets {
             let mut seen = BTreeSet::new();
@@ -139,7 +151,10 @@ pub fn decide(points: &[Point], backups: &[Backup], policy: &Policy, tz: Tz, in_
             add(&p.id, Reason::InUse);
         }
     }
-    let mut expire: Vec<&Point> = points.iter().filter(|p| !keep.contains_key(&p.id)).collect();
+    let mut expire: Vec<&Point> = points
+        .iter()
+        .filter(|p| !keep.contains_key(&p.id))
+        .collect();
     expire.sort_by(|a, b| a.taken.cmp(&b.taken).then(a.id.cmp(&b.id)));
 
     // Backups: what the kept points need, parents included.
@@ -156,8 +171,11 @@ pub fn decide(points: &[Point], backups: &[Backup], policy: &Policy, tz: Tz, in_
             cur = x.parent.as_deref().and_then(|p| by_id.get(p).copied());
         }
     }
-    let kept_for_chain: BTreeSet<String> =
-        backups.iter().filter(|b| !keep.contains_key(&b.point) && needed.contains(&b.id)).map(|b| b.id.clone()).collect();
+    let kept_for_chain: BTreeSet<String> = backups
+        .iter()
+        .filter(|b| !keep.contains_key(&b.point) && needed.contains(&b.id))
+        .map(|b| b.id.clone())
+        .collect();
     // Children before parents: deeper in its chain first.
     let depth = |b: &Backup| {
         let (mut d, mut cur) = (0usize, b.parent.as_deref());

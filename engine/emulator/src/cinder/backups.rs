@@ -22,7 +22,11 @@ use crate::world::{new_id, now_iso, Backup, Site, StoredBackup, SwiftObject, Vol
 pub const BACKUP_SERVICE: &str = "cinder.backup.drivers.swift.SwiftBackupDriver";
 
 pub fn view(ctx: &Ctx, w: &World, b: &Backup, mv: Mv) -> Value {
-    let has_dependents = w.site(ctx.site).backups.values().any(|x| x.parent_id.as_deref() == Some(&b.id));
+    let has_dependents = w
+        .site(ctx.site)
+        .backups
+        .values()
+        .any(|x| x.parent_id.as_deref() == Some(&b.id));
     let mut o = json!({
         "availability_zone": "nova",
         "container": b.container,
@@ -68,16 +72,31 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         bs.retain(|b| b.status == st);
     }
     let total = bs.len();
-    let next = paginate(ctx, &mut bs, |b| b.id.clone(), if detail { "backups/detail" } else { "backups" })?;
+    let next = paginate(
+        ctx,
+        &mut bs,
+        |b| b.id.clone(),
+        if detail { "backups/detail" } else { "backups" },
+    )?;
     let items: Vec<Value> = bs
         .iter()
-        .map(|b| if detail { view(ctx, &w, b, mv) } else { json!({"id": b.id, "name": b.name, "links": links(ctx, "backups", &b.id)}) })
+        .map(|b| {
+            if detail {
+                view(ctx, &w, b, mv)
+            } else {
+                json!({"id": b.id, "name": b.name, "links": links(ctx, "backups", &b.id)})
+            }
+        })
         .collect();
     let mut body = json!({"backups": items});
     if let Some(n) = next {
         body["backups_links"] = n;
     }
-    if mv.at_least(3, 45) && ctx.q("with_count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if mv.at_least(3, 45)
+        && ctx
+            .q("with_count")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         body["count"] = json!(total);
     }
     Ok(Json(body).into_response())
@@ -85,7 +104,11 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    let b = w.site(ctx.site).backups.get(id).ok_or_else(|| nf("Backup", id))?;
+    let b = w
+        .site(ctx.site)
+        .backups
+        .get(id)
+        .ok_or_else(|| nf("Backup", id))?;
     Ok(Json(json!({"backup": view(ctx, &w, b, mv)})).into_response())
 }
 
@@ -95,31 +118,59 @@ fn flag(v: Option<&Value>, name: &str) -> Result<bool, axum::response::Response>
         Some(Value::Bool(b)) => Ok(*b),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(true),
         Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(false),
-        Some(other) => Err(bad_request(F::Cinder, format!("Invalid input received: Invalid value '{other}' for {name}."))),
+        Some(other) => Err(bad_request(
+            F::Cinder,
+            format!("Invalid input received: Invalid value '{other}' for {name}."),
+        )),
     }
 }
 
 pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("backup").and_then(|b| b.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'backup' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'backup' is a required property",
+        ));
     };
     let Some(vid) = req.get("volume_id").and_then(|v| v.as_str()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'volume_id' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'volume_id' is a required property",
+        ));
     };
     let incremental = flag(req.get("incremental"), "incremental")?;
     let force = flag(req.get("force"), "force")?;
-    let snapshot_id = req.get("snapshot_id").and_then(|s| s.as_str()).map(str::to_string);
-    let container = req.get("container").and_then(|c| c.as_str()).unwrap_or("volumebackups").to_string();
-    let name = req.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+    let snapshot_id = req
+        .get("snapshot_id")
+        .and_then(|s| s.as_str())
+        .map(str::to_string);
+    let container = req
+        .get("container")
+        .and_then(|c| c.as_str())
+        .unwrap_or("volumebackups")
+        .to_string();
+    let name = req
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .to_string();
     let mut metadata = Map::new();
     if let Some(m) = req.get("metadata") {
         if !mv.at_least(3, 43) {
-            return Err(bad_request(F::Cinder, "Invalid input received: metadata requires microversion 3.43"));
+            return Err(bad_request(
+                F::Cinder,
+                "Invalid input received: metadata requires microversion 3.43",
+            ));
         }
         match m.as_object() {
             Some(m) => metadata = m.clone(),
-            None => return Err(bad_request(F::Cinder, "Invalid input received: metadata must be a dictionary")),
+            None => {
+                return Err(bad_request(
+                    F::Cinder,
+                    "Invalid input received: metadata must be a dictionary",
+                ))
+            }
         }
     }
     let site = ctx.site;
@@ -133,7 +184,10 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let content = if let Some(sid) = &snapshot_id {
         let sn = s.snapshots.get(sid).ok_or_else(|| nf("Snapshot", sid))?;
         if sn.volume_id != vid {
-            return Err(bad_request(F::Cinder, format!("Invalid input received: snapshot {sid} does not belong to volume {vid}")));
+            return Err(bad_request(
+                F::Cinder,
+                format!("Invalid input received: snapshot {sid} does not belong to volume {vid}"),
+            ));
         }
         if sn.status != "available" {
             return Err(bad_request(F::Cinder, format!("Invalid snapshot: Snapshot to be backed up must be available, but the current status is \"{}\".", sn.status)));
@@ -150,11 +204,20 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     };
     let size = v.size;
     let bootable = v.bootable;
-    let (volume_name, volume_description, volume_metadata) = (v.name.clone(), v.description.clone(), v.metadata.clone());
+    let (volume_name, volume_description, volume_metadata) =
+        (v.name.clone(), v.description.clone(), v.metadata.clone());
     // Parent: the newest available backup of this volume.
-    let parent = s.backups.values().filter(|b| b.volume_id == vid && b.status == "available").max_by_key(|b| b.seq).map(|b| b.id.clone());
+    let parent = s
+        .backups
+        .values()
+        .filter(|b| b.volume_id == vid && b.status == "available")
+        .max_by_key(|b| b.seq)
+        .map(|b| b.id.clone());
     if incremental && parent.is_none() {
-        return Err(bad_request(F::Cinder, "Invalid backup: No backups available to do an incremental backup."));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid backup: No backups available to do an incremental backup.",
+        ));
     }
     let parent = if incremental { parent } else { None };
     let changed = match &parent {
@@ -165,7 +228,12 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         None => content.block_count() as u64,
     };
     crate::quota::check_backup(w.site(site), &ctx.token.project_id, size)?;
-    let prior_status = w.site(site).volumes.get(vid).map(|v| v.status.clone()).unwrap_or_default();
+    let prior_status = w
+        .site(site)
+        .volumes
+        .get(vid)
+        .map(|v| v.status.clone())
+        .unwrap_or_default();
     let id = new_id();
     let seq = w.next_seq();
     let now = now_iso();
@@ -173,7 +241,10 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         id: id.clone(),
         name: name.clone(),
         seq,
-        description: req.get("description").and_then(|d| d.as_str()).map(str::to_string),
+        description: req
+            .get("description")
+            .and_then(|d| d.as_str())
+            .map(str::to_string),
         volume_id: vid.to_string(),
         snapshot_id: snapshot_id.clone(),
         size,
@@ -227,16 +298,31 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         "backup.create",
         factor,
         move |w: &mut World| {
-            let (cont, bid, blocks) = (stored.container.clone(), stored.id.clone(), stored.changed_blocks);
-            w.site_mut(store).backup_store.insert(stored.id.clone(), stored);
+            let (cont, bid, blocks) = (
+                stored.container.clone(),
+                stored.id.clone(),
+                stored.changed_blocks,
+            );
+            w.site_mut(store)
+                .backup_store
+                .insert(stored.id.clone(), stored);
             let c = w.site_mut(store).containers.entry(cont).or_default();
             if c.created_at.is_empty() {
                 c.created_at = now_iso();
             }
-            let meta = json!({"backup_id": bid, "object_count": blocks, "block_size": BLOCK_SIZE}).to_string();
+            let meta = json!({"backup_id": bid, "object_count": blocks, "block_size": BLOCK_SIZE})
+                .to_string();
             c.put(
                 &format!("backup_{bid}_metadata"),
-                SwiftObject { etag: crate::swift::md5_hex(meta.as_bytes()), data: bytes::Bytes::from(meta), content_type: "application/json".into(), meta: Default::default(), last_modified: now_iso(), row: 0, written: std::time::Instant::now() },
+                SwiftObject {
+                    etag: crate::swift::md5_hex(meta.as_bytes()),
+                    data: bytes::Bytes::from(meta),
+                    content_type: "application/json".into(),
+                    meta: Default::default(),
+                    last_modified: now_iso(),
+                    row: 0,
+                    written: std::time::Instant::now(),
+                },
             );
             let sm = w.site_mut(site);
             if let Some(b) = sm.backups.get_mut(&i1) {
@@ -262,7 +348,9 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             }
         },
     );
-    Ok(accepted(json!({"backup": {"id": id, "links": links(ctx, "backups", &id), "name": name}})))
+    Ok(accepted(
+        json!({"backup": {"id": id, "links": links(ctx, "backups", &id), "name": name}}),
+    ))
 }
 
 pub fn delete(ctx: &Ctx, id: &str) -> Reply {
@@ -273,8 +361,14 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
     if !["available", "error"].contains(&b.status.as_str()) {
         return Err(bad_request(F::Cinder, format!("Invalid backup: Backup status must be available or error, but current status is: {}.", b.status)));
     }
-    if s.backups.values().any(|x| x.parent_id.as_deref() == Some(id)) {
-        return Err(bad_request(F::Cinder, "Invalid backup: Incremental backups exist for this backup."));
+    if s.backups
+        .values()
+        .any(|x| x.parent_id.as_deref() == Some(id))
+    {
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid backup: Incremental backups exist for this backup.",
+        ));
     }
     let store = b.store_site;
     if let Some(b) = w.site_mut(site).backups.get_mut(id) {
@@ -289,7 +383,10 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
         move |w: &mut World| {
             w.site_mut(site).backups.remove(&i1);
             // The data goes when no site's Cinder knows the backup any more.
-            if !Site::ALL.iter().any(|s| w.site(*s).backups.contains_key(&i1)) {
+            if !Site::ALL
+                .iter()
+                .any(|s| w.site(*s).backups.contains_key(&i1))
+            {
                 if let Some(d) = w.site_mut(store).backup_store.remove(&i1) {
                     if let Some(c) = w.site_mut(store).containers.get_mut(&d.container) {
                         c.delete(&format!("backup_{i1}_metadata"));
@@ -310,35 +407,88 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
 pub fn restore(ctx: &Ctx, id: &str) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("restore").and_then(|r| r.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'restore' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'restore' is a required property",
+        ));
     };
     let site = ctx.site;
     let mut w = ctx.shared.lock();
-    let b = w.site(site).backups.get(id).ok_or_else(|| nf("Backup", id))?.clone();
+    let b = w
+        .site(site)
+        .backups
+        .get(id)
+        .ok_or_else(|| nf("Backup", id))?
+        .clone();
     if b.status != "available" {
-        return Err(bad_request(F::Cinder, format!("Invalid backup: Backup status must be available, but current status is: {}.", b.status)));
+        return Err(bad_request(
+            F::Cinder,
+            format!(
+                "Invalid backup: Backup status must be available, but current status is: {}.",
+                b.status
+            ),
+        ));
     }
-    let target = req.get("volume_id").and_then(|v| v.as_str()).map(str::to_string);
-    let name = req.get("name").and_then(|n| n.as_str()).map(str::to_string).unwrap_or_else(|| format!("restore_backup_{id}"));
+    let target = req
+        .get("volume_id")
+        .and_then(|v| v.as_str())
+        .map(str::to_string);
+    let name = req
+        .get("name")
+        .and_then(|n| n.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| format!("restore_backup_{id}"));
     let vid = match target {
         Some(vid) => {
-            let v = w.site_mut(site).volumes.get_mut(&vid).ok_or_else(|| nf("Volume", &vid))?;
+            let v = w
+                .site_mut(site)
+                .volumes
+                .get_mut(&vid)
+                .ok_or_else(|| nf("Volume", &vid))?;
             if v.status != "available" {
-                return Err(invalid_volume(format!("Volume to be restored to must be available, but the current status is \"{}\".", v.status)));
+                return Err(invalid_volume(format!(
+                    "Volume to be restored to must be available, but the current status is \"{}\".",
+                    v.status
+                )));
             }
             if v.size < b.size {
-                return Err(invalid_volume(format!("volume size {}GB is too small to restore backup of size {}GB.", v.size, b.size)));
+                return Err(invalid_volume(format!(
+                    "volume size {}GB is too small to restore backup of size {}GB.",
+                    v.size, b.size
+                )));
             }
             v.status = "restoring-backup".into();
             vid
         }
         None => {
             crate::quota::check_volume(w.site(site), &ctx.token.project_id, b.size)?;
-            let vt = w.site(site).default_volume_type().map(|t| t.name.clone()).unwrap_or_default();
-            super::volumes::insert_new(ctx, &mut w, name.clone(), Some(RESTORE_DESCRIPTION.into()), b.size, vt, false, Map::new(), Default::default(), None, None, "restoring-backup")
+            let vt = w
+                .site(site)
+                .default_volume_type()
+                .map(|t| t.name.clone())
+                .unwrap_or_default();
+            super::volumes::insert_new(
+                ctx,
+                &mut w,
+                name.clone(),
+                Some(RESTORE_DESCRIPTION.into()),
+                b.size,
+                vt,
+                false,
+                Map::new(),
+                Default::default(),
+                None,
+                None,
+                "restoring-backup",
+            )
         }
     };
-    let vname = w.site(site).volumes.get(&vid).map(|v| v.name.clone()).unwrap_or_default();
+    let vname = w
+        .site(site)
+        .volumes
+        .get(&vid)
+        .map(|v| v.name.clone())
+        .unwrap_or_default();
     if let Some(bm) = w.site_mut(site).backups.get_mut(id) {
         bm.status = "restoring".into();
     }
@@ -353,7 +503,11 @@ pub fn restore(ctx: &Ctx, id: &str) -> Reply {
         factor,
         move |w: &mut World| {
             let reachable = !shared.switches[store.index()].is_down();
-            let data = if reachable { w.site(store).backup_store.get(&bid).cloned() } else { None };
+            let data = if reachable {
+                w.site(store).backup_store.get(&bid).cloned()
+            } else {
+                None
+            };
             let sm = w.site_mut(site);
             if let Some(b) = sm.backups.get_mut(&bid) {
                 b.status = "available".into();
@@ -379,7 +533,9 @@ pub fn restore(ctx: &Ctx, id: &str) -> Reply {
             }
         },
     );
-    Ok(accepted(json!({"restore": {"backup_id": id, "volume_id": vid, "volume_name": vname}})))
+    Ok(accepted(
+        json!({"restore": {"backup_id": id, "volume_id": vid, "volume_name": vname}}),
+    ))
 }
 
 /// The description Cinder gives a volume it creates for a restore.
@@ -404,7 +560,11 @@ pub fn restore_into(v: &mut Volume, d: &StoredBackup) {
     if !d.volume_metadata.is_empty() {
         v.metadata = d.volume_metadata.clone();
     }
-    let other_src = v.metadata.get("src_backup_id").and_then(|x| x.as_str()).is_some_and(|x| x != d.id);
+    let other_src = v
+        .metadata
+        .get("src_backup_id")
+        .and_then(|x| x.as_str())
+        .is_some_and(|x| x != d.id);
     if d.volume_id != v.id || other_src {
         v.metadata.insert("src_backup_id".into(), json!(d.id));
     }
@@ -412,7 +572,11 @@ pub fn restore_into(v: &mut Volume, d: &StoredBackup) {
 
 pub fn export_record(ctx: &Ctx, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    let b = w.site(ctx.site).backups.get(id).ok_or_else(|| nf("Backup", id))?;
+    let b = w
+        .site(ctx.site)
+        .backups
+        .get(id)
+        .ok_or_else(|| nf("Backup", id))?;
     if b.status != "available" {
         return Err(bad_request(F::Cinder, format!("Invalid backup: Backup status must be available and not restoring, current status is: {}.", b.status)));
     }
@@ -424,32 +588,59 @@ pub fn export_record(ctx: &Ctx, id: &str) -> Reply {
         "data_timestamp": b.data_timestamp, "metadata": b.metadata,
     });
     let url = base64_encode(rec.to_string().as_bytes());
-    Ok(Json(json!({"backup-record": {"backup_service": BACKUP_SERVICE, "backup_url": url}})).into_response())
+    Ok(
+        Json(json!({"backup-record": {"backup_service": BACKUP_SERVICE, "backup_url": url}}))
+            .into_response(),
+    )
 }
 
 pub fn import_record(ctx: &Ctx) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let rec = body.get("backup-record").and_then(|r| r.as_object());
-    let (Some(service), Some(url)) = (rec.and_then(|r| r.get("backup_service")).and_then(|s| s.as_str()), rec.and_then(|r| r.get("backup_url")).and_then(|s| s.as_str())) else {
+    let (Some(service), Some(url)) = (
+        rec.and_then(|r| r.get("backup_service"))
+            .and_then(|s| s.as_str()),
+        rec.and_then(|r| r.get("backup_url"))
+            .and_then(|s| s.as_str()),
+    ) else {
         return Err(bad_request(F::Cinder, "Invalid input received: Incorrect request body format: backup_service and backup_url are required."));
     };
     if service != BACKUP_SERVICE && !BACKUP_SERVICE.starts_with(service) {
-        return Err(bad_request(F::Cinder, format!("Invalid input received: Unsupported backup_service {service}")));
+        return Err(bad_request(
+            F::Cinder,
+            format!("Invalid input received: Unsupported backup_service {service}"),
+        ));
     }
     let decoded = base64_decode(url).and_then(|b| serde_json::from_slice::<Value>(&b).ok());
     let Some(r) = decoded else {
-        return Err(bad_request(F::Cinder, "Invalid input received: Can't parse backup record."));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: Can't parse backup record.",
+        ));
     };
-    let (Some(id), Some(store)) = (r["id"].as_str(), r["store_site"].as_str().and_then(Site::parse)) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: Can't parse backup record."));
+    let (Some(id), Some(store)) = (
+        r["id"].as_str(),
+        r["store_site"].as_str().and_then(Site::parse),
+    ) else {
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: Can't parse backup record.",
+        ));
     };
     let site = ctx.site;
     if store != site && ctx.shared.switches[store.index()].is_down() {
-        return Err(crate::errors::error(F::Cinder, StatusCode::SERVICE_UNAVAILABLE, format!("Backup store at {} is unreachable.", store.name())));
+        return Err(crate::errors::error(
+            F::Cinder,
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!("Backup store at {} is unreachable.", store.name()),
+        ));
     }
     let mut w = ctx.shared.lock();
     if w.site(site).backups.contains_key(id) {
-        return Err(bad_request(F::Cinder, format!("Invalid backup: Backup already exists in database: {id}")));
+        return Err(bad_request(
+            F::Cinder,
+            format!("Invalid backup: Backup already exists in database: {id}"),
+        ));
     }
     if !w.site(store).backup_store.contains_key(id) {
         return Err(bad_request(F::Cinder, format!("Invalid backup: the data of backup {id} is not in the backup store (container {}).", r["container"].as_str().unwrap_or(""))));
@@ -482,16 +673,27 @@ pub fn import_record(ctx: &Ctx) -> Reply {
         project_id: ctx.token.project_id.clone(),
     };
     w.site_mut(site).backups.insert(id.to_string(), b);
-    Ok((StatusCode::CREATED, Json(json!({"backup": {"id": id, "links": links(ctx, "backups", id), "name": name}}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"backup": {"id": id, "links": links(ctx, "backups", id), "name": name}})),
+    )
+        .into_response())
 }
 
 pub fn action(ctx: &Ctx, id: &str) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some((name, arg)) = body.as_object().and_then(|o| o.iter().next()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: empty action"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: empty action",
+        ));
     };
     let mut w = ctx.shared.lock();
-    let b = w.site_mut(ctx.site).backups.get_mut(id).ok_or_else(|| nf("Backup", id))?;
+    let b = w
+        .site_mut(ctx.site)
+        .backups
+        .get_mut(id)
+        .ok_or_else(|| nf("Backup", id))?;
     match name.as_str() {
         "os-reset_status" => {
             if let Some(st) = arg.get("status").and_then(|s| s.as_str()) {
@@ -503,7 +705,10 @@ pub fn action(ctx: &Ctx, id: &str) -> Reply {
             w.site_mut(ctx.site).backups.remove(id);
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        other => Err(bad_request(F::Cinder, format!("Invalid input received: unknown backup action {other}"))),
+        other => Err(bad_request(
+            F::Cinder,
+            format!("Invalid input received: unknown backup action {other}"),
+        )),
     }
 }
 
@@ -512,7 +717,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64_encode(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = ((b[0] as u32) << 16) | ((b[1] as u32) << 8) | b[2] as u32;
         for i in 0..4 {
             if i <= chunk.len() {

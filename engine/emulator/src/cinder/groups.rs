@@ -24,7 +24,10 @@ fn view(s: &SiteState, g: &Group, mv: Mv) -> Value {
         "group_snapshot_id": g.group_snapshot_id, "source_group_id": g.source_group_id,
     });
     if mv.at_least(3, 38) {
-        o["replication_status"] = json!(g.replication_status.clone().unwrap_or_else(|| "disabled".into()));
+        o["replication_status"] = json!(g
+            .replication_status
+            .clone()
+            .unwrap_or_else(|| "disabled".into()));
     }
     if mv.at_least(3, 58) {
         o["project_id"] = json!(g.project_id);
@@ -51,8 +54,22 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     if let Some(n) = ctx.q("name") {
         gs.retain(|g| g.name == n);
     }
-    let next = paginate(ctx, &mut gs, |g| g.id.clone(), if detail { "groups/detail" } else { "groups" })?;
-    let items: Vec<Value> = gs.iter().map(|g| if detail { view(s, g, mv) } else { json!({"id": g.id, "name": g.name}) }).collect();
+    let next = paginate(
+        ctx,
+        &mut gs,
+        |g| g.id.clone(),
+        if detail { "groups/detail" } else { "groups" },
+    )?;
+    let items: Vec<Value> = gs
+        .iter()
+        .map(|g| {
+            if detail {
+                view(s, g, mv)
+            } else {
+                json!({"id": g.id, "name": g.name})
+            }
+        })
+        .collect();
     let mut body = json!({"groups": items});
     if let Some(n) = next {
         body["groups_links"] = n;
@@ -70,35 +87,63 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
 pub fn create(ctx: &Ctx) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("group").and_then(|g| g.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'group' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'group' is a required property",
+        ));
     };
     let Some(gt) = req.get("group_type").and_then(|t| t.as_str()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: group_type must be provided to create group"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: group_type must be provided to create group",
+        ));
     };
-    let Some(vts) = req.get("volume_types").and_then(|t| t.as_array()).filter(|a| !a.is_empty()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: volume_types must be provided to create group"));
+    let Some(vts) = req
+        .get("volume_types")
+        .and_then(|t| t.as_array())
+        .filter(|a| !a.is_empty())
+    else {
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: volume_types must be provided to create group",
+        ));
     };
     let site = ctx.site;
     let mut w = ctx.shared.lock();
     let s = w.site(site);
-    let gtype = s.group_types.iter().find(|t| t.id == gt || t.name == gt).ok_or_else(|| nf("Group type", gt))?.id.clone();
+    let gtype = s
+        .group_types
+        .iter()
+        .find(|t| t.id == gt || t.name == gt)
+        .ok_or_else(|| nf("Group type", gt))?
+        .id
+        .clone();
     let mut types = Vec::new();
     for t in vts {
         let key = t.as_str().unwrap_or("");
-        let vt = s.volume_type_by_name_or_id(key).ok_or_else(|| nf("Volume type", key))?;
+        let vt = s
+            .volume_type_by_name_or_id(key)
+            .ok_or_else(|| nf("Volume type", key))?;
         types.push(vt.name.clone());
     }
     crate::quota::check_group(s, &ctx.token.project_id)?;
     let id = new_id();
     let seq = w.next_seq();
-    let name = req.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+    let name = req
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .to_string();
     w.site_mut(site).groups.insert(
         id.clone(),
         Group {
             id: id.clone(),
             name: name.clone(),
             seq,
-            description: req.get("description").and_then(|d| d.as_str()).map(str::to_string),
+            description: req
+                .get("description")
+                .and_then(|d| d.as_str())
+                .map(str::to_string),
             status: "creating".into(),
             group_type: gtype,
             volume_types: types,
@@ -132,8 +177,15 @@ pub fn create(ctx: &Ctx) -> Reply {
 
 fn ids(v: Option<&Value>) -> Vec<String> {
     match v {
-        Some(Value::String(s)) => s.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(),
-        Some(Value::Array(a)) => a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect(),
+        Some(Value::String(s)) => s
+            .split(',')
+            .map(|x| x.trim().to_string())
+            .filter(|x| !x.is_empty())
+            .collect(),
+        Some(Value::Array(a)) => a
+            .iter()
+            .filter_map(|x| x.as_str().map(str::to_string))
+            .collect(),
         _ => vec![],
     }
 }
@@ -141,7 +193,10 @@ fn ids(v: Option<&Value>) -> Vec<String> {
 pub fn update(ctx: &Ctx, id: &str) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("group").and_then(|g| g.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'group' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'group' is a required property",
+        ));
     };
     let add = ids(req.get("add_volumes"));
     let remove = ids(req.get("remove_volumes"));
@@ -150,9 +205,19 @@ pub fn update(ctx: &Ctx, id: &str) -> Reply {
     let s = w.site(site);
     let g = s.groups.get(id).ok_or_else(|| nf("Group", id))?;
     if g.status != "available" {
-        return Err(bad_request(F::Cinder, format!("Invalid group: Group status must be available, but current status is: {}.", g.status)));
+        return Err(bad_request(
+            F::Cinder,
+            format!(
+                "Invalid group: Group status must be available, but current status is: {}.",
+                g.status
+            ),
+        ));
     }
-    if req.get("name").is_none() && req.get("description").is_none() && add.is_empty() && remove.is_empty() {
+    if req.get("name").is_none()
+        && req.get("description").is_none()
+        && add.is_empty()
+        && remove.is_empty()
+    {
         return Err(bad_request(F::Cinder, "Invalid input received: Name, description, add_volumes, and remove_volumes can not be all empty in the request body."));
     }
     for vid in &add {
@@ -205,26 +270,51 @@ pub fn update(ctx: &Ctx, id: &str) -> Reply {
 pub fn action(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some((name, arg)) = body.as_object().and_then(|o| o.iter().next()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: empty action"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: empty action",
+        ));
     };
     let site = ctx.site;
     match name.as_str() {
-        "delete" => delete(ctx, id, arg.get("delete-volumes").and_then(|b| b.as_bool().or_else(|| b.as_str().map(|s| s.eq_ignore_ascii_case("true")))).unwrap_or(false)),
+        "delete" => delete(
+            ctx,
+            id,
+            arg.get("delete-volumes")
+                .and_then(|b| {
+                    b.as_bool()
+                        .or_else(|| b.as_str().map(|s| s.eq_ignore_ascii_case("true")))
+                })
+                .unwrap_or(false),
+        ),
         "reset_status" => {
             let mut w = ctx.shared.lock();
-            let g = w.site_mut(site).groups.get_mut(id).ok_or_else(|| nf("Group", id))?;
+            let g = w
+                .site_mut(site)
+                .groups
+                .get_mut(id)
+                .ok_or_else(|| nf("Group", id))?;
             if let Some(st) = arg.get("status").and_then(|s| s.as_str()) {
                 g.status = st.into();
             }
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        "enable_replication" | "disable_replication" | "failover_replication" | "list_replication_targets" => {
+        "enable_replication"
+        | "disable_replication"
+        | "failover_replication"
+        | "list_replication_targets" => {
             if !mv.at_least(3, 38) {
-                return Err(crate::errors::not_found(F::Cinder, "The resource could not be found."));
+                return Err(crate::errors::not_found(
+                    F::Cinder,
+                    "The resource could not be found.",
+                ));
             }
             super::replication::group_action(ctx, id, name, arg)
         }
-        other => Err(bad_request(F::Cinder, format!("Invalid input received: unknown group action {other}"))),
+        other => Err(bad_request(
+            F::Cinder,
+            format!("Invalid input received: unknown group action {other}"),
+        )),
     }
 }
 
@@ -234,10 +324,19 @@ fn delete(ctx: &Ctx, id: &str, delete_volumes: bool) -> Reply {
     let s = w.site(site);
     let g = s.groups.get(id).ok_or_else(|| nf("Group", id))?;
     if !["available", "error"].contains(&g.status.as_str()) {
-        return Err(bad_request(F::Cinder, format!("Invalid group: Group status must be available or error, but current status is: {}", g.status)));
+        return Err(bad_request(
+            F::Cinder,
+            format!(
+                "Invalid group: Group status must be available or error, but current status is: {}",
+                g.status
+            ),
+        ));
     }
     if s.group_snapshots.values().any(|gs| gs.group_id == id) {
-        return Err(bad_request(F::Cinder, format!("Invalid group: Group {id} still has dependent group snapshots.")));
+        return Err(bad_request(
+            F::Cinder,
+            format!("Invalid group: Group {id} still has dependent group snapshots."),
+        ));
     }
     if !g.volumes.is_empty() && !delete_volumes {
         return Err(bad_request(F::Cinder, format!("Invalid group: Group {id} still contains volumes. The delete-volumes flag is required to delete it.")));
@@ -248,7 +347,10 @@ fn delete(ctx: &Ctx, id: &str, delete_volumes: bool) -> Reply {
                 return Err(bad_request(F::Cinder, format!("Invalid volume: Volume {vid} in group {id} is attached. Need to detach first.")));
             }
             if s.snapshots.values().any(|sn| &sn.volume_id == vid) {
-                return Err(bad_request(F::Cinder, format!("Invalid volume: Volume {vid} in group {id} has dependent snapshots.")));
+                return Err(bad_request(
+                    F::Cinder,
+                    format!("Invalid volume: Volume {vid} in group {id} has dependent snapshots."),
+                ));
             }
         }
     }
@@ -291,8 +393,26 @@ pub fn list_snapshots(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     if let Some(g) = ctx.q("group_id") {
         gs.retain(|x| x.group_id == g);
     }
-    let next = paginate(ctx, &mut gs, |g| g.id.clone(), if detail { "group_snapshots/detail" } else { "group_snapshots" })?;
-    let items: Vec<Value> = gs.iter().map(|g| if detail { gs_view(g, mv) } else { json!({"id": g.id, "name": g.name}) }).collect();
+    let next = paginate(
+        ctx,
+        &mut gs,
+        |g| g.id.clone(),
+        if detail {
+            "group_snapshots/detail"
+        } else {
+            "group_snapshots"
+        },
+    )?;
+    let items: Vec<Value> = gs
+        .iter()
+        .map(|g| {
+            if detail {
+                gs_view(g, mv)
+            } else {
+                json!({"id": g.id, "name": g.name})
+            }
+        })
+        .collect();
     let mut body = json!({"group_snapshots": items});
     if let Some(n) = next {
         body["group_snapshots_links"] = n;
@@ -302,7 +422,11 @@ pub fn list_snapshots(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
 
 pub fn show_snapshot(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    let gs = w.site(ctx.site).group_snapshots.get(id).ok_or_else(|| nf("GroupSnapshot", id))?;
+    let gs = w
+        .site(ctx.site)
+        .group_snapshots
+        .get(id)
+        .ok_or_else(|| nf("GroupSnapshot", id))?;
     Ok(Json(json!({"group_snapshot": gs_view(gs, mv)})).into_response())
 }
 
@@ -310,19 +434,39 @@ pub fn show_snapshot(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
 pub fn create_snapshot(ctx: &Ctx) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("group_snapshot").and_then(|g| g.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'group_snapshot' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'group_snapshot' is a required property",
+        ));
     };
     let Some(gid) = req.get("group_id").and_then(|g| g.as_str()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'group_id' must be specified"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'group_id' must be specified",
+        ));
     };
     let site = ctx.site;
     let mut w = ctx.shared.lock();
-    let g = w.site(site).groups.get(gid).ok_or_else(|| nf("Group", gid))?.clone();
+    let g = w
+        .site(site)
+        .groups
+        .get(gid)
+        .ok_or_else(|| nf("Group", gid))?
+        .clone();
     if g.status != "available" {
-        return Err(bad_request(F::Cinder, format!("Invalid group: Group {gid} status must be available, but current status is: {}.", g.status)));
+        return Err(bad_request(
+            F::Cinder,
+            format!(
+                "Invalid group: Group {gid} status must be available, but current status is: {}.",
+                g.status
+            ),
+        ));
     }
     if g.volumes.is_empty() {
-        return Err(bad_request(F::Cinder, format!("Invalid group: Group {gid} has no volumes; cannot create a group snapshot.")));
+        return Err(bad_request(
+            F::Cinder,
+            format!("Invalid group: Group {gid} has no volumes; cannot create a group snapshot."),
+        ));
     }
     for vid in &g.volumes {
         if let Some(v) = w.site(site).volumes.get(vid) {
@@ -331,15 +475,37 @@ pub fn create_snapshot(ctx: &Ctx) -> Reply {
             }
         }
     }
-    let gigabytes: u64 = g.volumes.iter().filter_map(|v| w.site(site).volumes.get(v)).map(|v| v.size).sum();
-    crate::quota::check_snapshots(w.site(site), &ctx.token.project_id, g.volumes.len() as u64, gigabytes)?;
+    let gigabytes: u64 = g
+        .volumes
+        .iter()
+        .filter_map(|v| w.site(site).volumes.get(v))
+        .map(|v| v.size)
+        .sum();
+    crate::quota::check_snapshots(
+        w.site(site),
+        &ctx.token.project_id,
+        g.volumes.len() as u64,
+        gigabytes,
+    )?;
     let id = new_id();
     let seq = w.next_seq();
-    let name = req.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+    let name = req
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .to_string();
     let mut snaps = Vec::new();
     for vid in &g.volumes {
         let sname = format!("group-snapshot-{id}");
-        snaps.push(super::snapshots::capture(&mut w, site, vid, &sname, Some(id.clone()), &ctx.token.project_id, &ctx.token.user_id));
+        snaps.push(super::snapshots::capture(
+            &mut w,
+            site,
+            vid,
+            &sname,
+            Some(id.clone()),
+            &ctx.token.project_id,
+            &ctx.token.user_id,
+        ));
     }
     let sm = w.site_mut(site);
     sm.group_snapshots.insert(
@@ -348,7 +514,10 @@ pub fn create_snapshot(ctx: &Ctx) -> Reply {
             id: id.clone(),
             name: name.clone(),
             seq,
-            description: req.get("description").and_then(|d| d.as_str()).map(str::to_string),
+            description: req
+                .get("description")
+                .and_then(|d| d.as_str())
+                .map(str::to_string),
             group_id: gid.to_string(),
             group_type_id: g.group_type.clone(),
             status: "creating".into(),
@@ -398,13 +567,19 @@ pub fn create_snapshot(ctx: &Ctx) -> Reply {
             }
         },
     );
-    Ok(accepted(json!({"group_snapshot": {"id": id, "name": name, "group_type_id": g.group_type}})))
+    Ok(accepted(
+        json!({"group_snapshot": {"id": id, "name": name, "group_type_id": g.group_type}}),
+    ))
 }
 
 pub fn delete_snapshot(ctx: &Ctx, id: &str) -> Reply {
     let site = ctx.site;
     let mut w = ctx.shared.lock();
-    let gs = w.site_mut(site).group_snapshots.get_mut(id).ok_or_else(|| nf("GroupSnapshot", id))?;
+    let gs = w
+        .site_mut(site)
+        .group_snapshots
+        .get_mut(id)
+        .ok_or_else(|| nf("GroupSnapshot", id))?;
     if !["available", "error"].contains(&gs.status.as_str()) {
         return Err(bad_request(F::Cinder, format!("Invalid group snapshot: Group snapshot status must be available or error, current status is {}.", gs.status)));
     }

@@ -12,7 +12,6 @@ use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
 
-
 pub fn list(ctx: &Ctx, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let items: Vec<Value> = w
@@ -36,26 +35,57 @@ pub fn list(ctx: &Ctx, detail: bool) -> Reply {
 pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("volume").and_then(|v| v.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'volume' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'volume' is a required property",
+        ));
     };
-    let Some(host) = req.get("host").or_else(|| req.get("cluster")).and_then(|h| h.as_str()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: Either host or cluster must be specified."));
+    let Some(host) = req
+        .get("host")
+        .or_else(|| req.get("cluster"))
+        .and_then(|h| h.as_str())
+    else {
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: Either host or cluster must be specified.",
+        ));
     };
     let Some(r) = req.get("ref").and_then(|r| r.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: ref must be specified."));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: ref must be specified.",
+        ));
     };
     let site = ctx.site;
     let backend = host.split('#').next().unwrap_or("");
     let ok_hosts = [site.replica_host(), site.volume_host()];
-    if !ok_hosts.iter().any(|h| h.split('#').next() == Some(backend)) {
-        return Err(bad_request(F::Cinder, format!("Invalid input received: Service {host} not found.")));
+    if !ok_hosts
+        .iter()
+        .any(|h| h.split('#').next() == Some(backend))
+    {
+        return Err(bad_request(
+            F::Cinder,
+            format!("Invalid input received: Service {host} not found."),
+        ));
     }
-    let reference = match (r.get("source-name").and_then(|x| x.as_str()), r.get("source-id").and_then(|x| x.as_str())) {
+    let reference = match (
+        r.get("source-name").and_then(|x| x.as_str()),
+        r.get("source-id").and_then(|x| x.as_str()),
+    ) {
         (Some(n), _) => n.to_string(),
         (None, Some(id)) => format!("volume-{id}"),
-        _ => return Err(bad_request(F::Cinder, "Invalid input received: ref must contain source-name or source-id.")),
+        _ => {
+            return Err(bad_request(
+                F::Cinder,
+                "Invalid input received: ref must contain source-name or source-id.",
+            ))
+        }
     };
-    let vt = match req.get("volume_type").and_then(|t| t.as_str()).filter(|t| !t.is_empty()) {
+    let vt = match req
+        .get("volume_type")
+        .and_then(|t| t.as_str())
+        .filter(|t| !t.is_empty())
+    {
         Some(t) => {
             let w = ctx.shared.lock();
             match w.site(site).volume_type_by_name_or_id(t) {
@@ -76,7 +106,17 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
             crate::quota::check_volume(w.site(site), &ctx.token.project_id, size)?;
         }
     }
-    let Some(id) = super::replication::promote(&mut w, site, &reference, name, vt, bootable, &ctx.token.project_id, &ctx.token.user_id, "creating") else {
+    let Some(id) = super::replication::promote(
+        &mut w,
+        site,
+        &reference,
+        name,
+        vt,
+        bootable,
+        &ctx.token.project_id,
+        &ctx.token.user_id,
+        "creating",
+    ) else {
         return Err(bad_request(F::Cinder, "Manage existing volume failed."));
     };
     if let Some(m) = req.get("metadata").and_then(|m| m.as_object()) {
@@ -92,7 +132,11 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
         }
     }
     let s = w.site(site);
-    let body = s.volumes.get(&id).map(|v| super::volumes::view(ctx, s, v, mv, super::volumes::Shape::Plain)).unwrap_or(Value::Null);
+    let body = s
+        .volumes
+        .get(&id)
+        .map(|v| super::volumes::view(ctx, s, v, mv, super::volumes::Shape::Plain))
+        .unwrap_or(Value::Null);
     drop(w);
     super::volumes::schedule_status(ctx, "volume.manage", 1, id, "available", "error_managing");
     Ok(accepted(json!({"volume": body})))

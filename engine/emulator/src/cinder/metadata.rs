@@ -42,23 +42,38 @@ pub fn string_map(v: Option<&Value>) -> Result<Map<String, Value>, axum::respons
                     return Err(bad_request(F::Cinder, format!("Invalid input received: metadata key '{k}' must be 1 to 255 characters")));
                 }
                 if !val.is_string() {
-                    return Err(bad_request(F::Cinder, format!("Invalid input received: metadata value of {k} must be a string")));
+                    return Err(bad_request(
+                        F::Cinder,
+                        format!("Invalid input received: metadata value of {k} must be a string"),
+                    ));
                 }
             }
             Ok(m.clone())
         }
-        Some(_) => Err(bad_request(F::Cinder, "Invalid input received: metadata must be a dictionary")),
+        Some(_) => Err(bad_request(
+            F::Cinder,
+            "Invalid input received: metadata must be a dictionary",
+        )),
     }
 }
 
 /// `GET|POST|PUT …/{id}/metadata` on the map `get` finds (`what` names the owner in a 404).
-pub fn on_map(ctx: &Ctx, op: MapOp, what: &str, id: &str, get: impl FnOnce(&mut World) -> Option<&mut Map<String, Value>>) -> Reply {
+pub fn on_map(
+    ctx: &Ctx,
+    op: MapOp,
+    what: &str,
+    id: &str,
+    get: impl FnOnce(&mut World) -> Option<&mut Map<String, Value>>,
+) -> Reply {
     let given = if op == MapOp::Get {
         None
     } else {
         let body = ctx.json(F::Cinder)?;
         if body.get("metadata").is_none() {
-            return Err(bad_request(F::Cinder, "Malformed request body: 'metadata' is a required property"));
+            return Err(bad_request(
+                F::Cinder,
+                "Malformed request body: 'metadata' is a required property",
+            ));
         }
         Some(string_map(body.get("metadata"))?)
     };
@@ -74,19 +89,35 @@ pub fn on_map(ctx: &Ctx, op: MapOp, what: &str, id: &str, get: impl FnOnce(&mut 
 
 /// Cinder's VolumeMetadataNotFound / SnapshotMetadataNotFound (404).
 fn no_key(what: &str, id: &str, key: &str) -> axum::response::Response {
-    not_found(F::Cinder, format!("{what} {id} has no metadata with key {key}."))
+    not_found(
+        F::Cinder,
+        format!("{what} {id} has no metadata with key {key}."),
+    )
 }
 
 /// `GET|PUT|DELETE …/{id}/metadata/{key}`.
-pub fn on_item(ctx: &Ctx, op: ItemOp, what: &str, id: &str, key: &str, get: impl FnOnce(&mut World) -> Option<&mut Map<String, Value>>) -> Reply {
+pub fn on_item(
+    ctx: &Ctx,
+    op: ItemOp,
+    what: &str,
+    id: &str,
+    key: &str,
+    get: impl FnOnce(&mut World) -> Option<&mut Map<String, Value>>,
+) -> Reply {
     let given = if op == ItemOp::Put {
         let body = ctx.json(F::Cinder)?;
         let Some(meta) = body.get("meta") else {
-            return Err(bad_request(F::Cinder, "Malformed request body: 'meta' is a required property"));
+            return Err(bad_request(
+                F::Cinder,
+                "Malformed request body: 'meta' is a required property",
+            ));
         };
         let m = string_map(Some(meta))?;
         if m.len() > 1 {
-            return Err(bad_request(F::Cinder, "Request body contains too many items"));
+            return Err(bad_request(
+                F::Cinder,
+                "Request body contains too many items",
+            ));
         }
         if !m.contains_key(key) {
             return Err(bad_request(F::Cinder, "Request body and URI mismatch"));

@@ -53,23 +53,41 @@ pub(crate) fn links(ctx: &Ctx, kind: &str, id: &str) -> Value {
 }
 
 /// Apply `limit`/`marker` to an id-ordered list; returns the `*_links` value if more remain.
-pub(crate) fn paginate<T>(ctx: &Ctx, items: &mut Vec<T>, id_of: impl Fn(&T) -> String, path: &str) -> Result<Option<Value>, Response> {
+pub(crate) fn paginate<T>(
+    ctx: &Ctx,
+    items: &mut Vec<T>,
+    id_of: impl Fn(&T) -> String,
+    path: &str,
+) -> Result<Option<Value>, Response> {
     if let Some(marker) = ctx.q("marker") {
         match items.iter().position(|x| id_of(x) == marker) {
             Some(i) => {
                 items.drain(..=i);
             }
-            None => return Err(crate::errors::bad_request(F::Cinder, format!("Invalid input received: marker [{marker}] not found"))),
+            None => {
+                return Err(crate::errors::bad_request(
+                    F::Cinder,
+                    format!("Invalid input received: marker [{marker}] not found"),
+                ))
+            }
         }
     }
     if let Some(l) = ctx.q("limit") {
         let Ok(n) = l.parse::<usize>() else {
-            return Err(crate::errors::bad_request(F::Cinder, format!("Invalid input received: limit '{l}' is not an integer")));
+            return Err(crate::errors::bad_request(
+                F::Cinder,
+                format!("Invalid input received: limit '{l}' is not an integer"),
+            ));
         };
         if items.len() > n {
             items.truncate(n);
             if let Some(last) = items.last() {
-                let href = format!("{}/volume/v3/{}/{path}?limit={n}&marker={}", ctx.base, ctx.token.project_id, id_of(last));
+                let href = format!(
+                    "{}/volume/v3/{}/{path}?limit={n}&marker={}",
+                    ctx.base,
+                    ctx.token.project_id,
+                    id_of(last)
+                );
                 return Ok(Some(json!([{"href": href, "rel": "next"}])));
             }
         }
@@ -87,7 +105,11 @@ pub async fn handle(ctx: &mut Ctx) -> Response {
     }
     ctx.segs.remove(0);
     if ctx.seg(0) != ctx.token.project_id {
-        let msg = if ctx.segs.is_empty() { "The resource could not be found." } else { "Malformed request url" };
+        let msg = if ctx.segs.is_empty() {
+            "The resource could not be found."
+        } else {
+            "Malformed request url"
+        };
         return error(F::Cinder, StatusCode::BAD_REQUEST, msg);
     }
     ctx.segs.remove(0);

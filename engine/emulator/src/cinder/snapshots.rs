@@ -50,7 +50,11 @@ pub fn view(s: &Snapshot, mv: Mv, shape: Shape) -> Value {
         return o;
     }
     if shape == Shape::Extended {
-        o["os-extended-snapshot-attributes:progress"] = json!(if s.status == "available" { "100%" } else { "0%" });
+        o["os-extended-snapshot-attributes:progress"] = json!(if s.status == "available" {
+            "100%"
+        } else {
+            "0%"
+        });
         o["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
     }
     if mv.at_least(3, 14) {
@@ -66,11 +70,23 @@ pub fn view(s: &Snapshot, mv: Mv, shape: Shape) -> Value {
 }
 
 /// Capture a snapshot of `volume_id` now (status `creating`); returns its id.
-pub fn capture(w: &mut World, site: Site, volume_id: &str, name: &str, group_snapshot_id: Option<String>, project: &str, user: &str) -> String {
+pub fn capture(
+    w: &mut World,
+    site: Site,
+    volume_id: &str,
+    name: &str,
+    group_snapshot_id: Option<String>,
+    project: &str,
+    user: &str,
+) -> String {
     let id = new_id();
     let seq = w.next_seq();
     let s = w.site_mut(site);
-    let (content, size) = s.volumes.get(volume_id).map(|v| (v.content.clone(), v.size)).unwrap_or_default();
+    let (content, size) = s
+        .volumes
+        .get(volume_id)
+        .map(|v| (v.content.clone(), v.size))
+        .unwrap_or_default();
     s.snapshots.insert(
         id.clone(),
         Snapshot {
@@ -118,35 +134,79 @@ pub fn schedule_available(shared: &Arc<Shared>, site: Site, id: String) {
 pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("snapshot").and_then(|v| v.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'snapshot' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'snapshot' is a required property",
+        ));
     };
     let Some(vid) = req.get("volume_id").and_then(|v| v.as_str()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'volume_id' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'volume_id' is a required property",
+        ));
     };
     let force = match req.get("force") {
         None | Some(Value::Null) => false,
         Some(Value::Bool(b)) => *b,
-        Some(Value::String(s)) if ["true", "false", "1", "0", "yes", "no"].contains(&s.to_ascii_lowercase().as_str()) => ["true", "1", "yes"].contains(&s.to_ascii_lowercase().as_str()),
-        Some(other) => return Err(bad_request(F::Cinder, format!("Invalid input received: Invalid value '{other}' for force."))),
+        Some(Value::String(s))
+            if ["true", "false", "1", "0", "yes", "no"]
+                .contains(&s.to_ascii_lowercase().as_str()) =>
+        {
+            ["true", "1", "yes"].contains(&s.to_ascii_lowercase().as_str())
+        }
+        Some(other) => {
+            return Err(bad_request(
+                F::Cinder,
+                format!("Invalid input received: Invalid value '{other}' for force."),
+            ))
+        }
     };
-    let name = req.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
+    let name = req
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .to_string();
     let metadata = string_map(req.get("metadata"))?;
     let site = ctx.site;
     let mut w = ctx.shared.lock();
-    let v = w.site(site).volumes.get(vid).ok_or_else(|| nf("Volume", vid))?;
+    let v = w
+        .site(site)
+        .volumes
+        .get(vid)
+        .ok_or_else(|| nf("Volume", vid))?;
     match v.status.as_str() {
         "available" => {}
         "in-use" if force || mv.at_least(3, 66) => {}
-        st => return Err(invalid_volume(format!("Volume {vid} status must be available, but current status is: {st}."))),
+        st => {
+            return Err(invalid_volume(format!(
+                "Volume {vid} status must be available, but current status is: {st}."
+            )))
+        }
     }
     let size = v.size;
     crate::quota::check_snapshots(w.site(site), &ctx.token.project_id, 1, size)?;
-    let id = capture(&mut w, site, vid, &name, None, &ctx.token.project_id, &ctx.token.user_id);
+    let id = capture(
+        &mut w,
+        site,
+        vid,
+        &name,
+        None,
+        &ctx.token.project_id,
+        &ctx.token.user_id,
+    );
     if let Some(s) = w.site_mut(site).snapshots.get_mut(&id) {
-        s.description = req.get("description").and_then(|d| d.as_str()).map(str::to_string);
+        s.description = req
+            .get("description")
+            .and_then(|d| d.as_str())
+            .map(str::to_string);
         s.metadata = metadata;
     }
-    let body = w.site(site).snapshots.get(&id).map(|s| view(s, mv, Shape::Detail)).unwrap_or(Value::Null);
+    let body = w
+        .site(site)
+        .snapshots
+        .get(&id)
+        .map(|s| view(s, mv, Shape::Detail))
+        .unwrap_or(Value::Null);
     drop(w);
     schedule_available(&ctx.shared, site, id);
     Ok(accepted(json!({"snapshot": body})))
@@ -169,21 +229,43 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         snaps.retain(|s| s.status == st);
     }
     if let Some(m) = ctx.q("metadata") {
-        let parsed: Option<Map<String, Value>> = serde_json::from_str(m).ok().or_else(|| serde_json::from_str(&m.replace('\'', "\"")).ok());
+        let parsed: Option<Map<String, Value>> = serde_json::from_str(m)
+            .ok()
+            .or_else(|| serde_json::from_str(&m.replace('\'', "\"")).ok());
         let Some(want) = parsed else {
-            return Err(bad_request(F::Cinder, format!("Invalid input received: metadata filter {m} is not a JSON object")));
+            return Err(bad_request(
+                F::Cinder,
+                format!("Invalid input received: metadata filter {m} is not a JSON object"),
+            ));
         };
         snaps.retain(|s| want.iter().all(|(k, v)| s.metadata.get(k) == Some(v)));
     }
     let total = snaps.len();
-    let next = paginate(ctx, &mut snaps, |s| s.id.clone(), if detail { "snapshots/detail" } else { "snapshots" })?;
-    let shape = if detail { Shape::Extended } else { Shape::Summary };
+    let next = paginate(
+        ctx,
+        &mut snaps,
+        |s| s.id.clone(),
+        if detail {
+            "snapshots/detail"
+        } else {
+            "snapshots"
+        },
+    )?;
+    let shape = if detail {
+        Shape::Extended
+    } else {
+        Shape::Summary
+    };
     let items: Vec<Value> = snaps.iter().map(|s| view(s, mv, shape)).collect();
     let mut body = json!({"snapshots": items});
     if let Some(n) = next {
         body["snapshots_links"] = n;
     }
-    if mv.at_least(3, 45) && ctx.q("with_count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if mv.at_least(3, 45)
+        && ctx
+            .q("with_count")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         body["count"] = json!(total);
     }
     Ok(Json(body).into_response())
@@ -191,7 +273,11 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    let s = w.site(ctx.site).snapshots.get(id).ok_or_else(|| nf("Snapshot", id))?;
+    let s = w
+        .site(ctx.site)
+        .snapshots
+        .get(id)
+        .ok_or_else(|| nf("Snapshot", id))?;
     Ok(Json(json!({"snapshot": view(s, mv, Shape::Extended)})).into_response())
 }
 
@@ -199,18 +285,34 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
 pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("snapshot").and_then(|s| s.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'snapshot' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'snapshot' is a required property",
+        ));
     };
     let name = match req.get("name") {
         None => None,
         Some(n) => match n.as_str() {
             Some(n) => Some(n.to_string()),
-            None => return Err(bad_request(F::Cinder, "Invalid input received: name must be a string")),
+            None => {
+                return Err(bad_request(
+                    F::Cinder,
+                    "Invalid input received: name must be a string",
+                ))
+            }
         },
     };
-    let metadata = if req.contains_key("metadata") { Some(string_map(req.get("metadata"))?) } else { None };
+    let metadata = if req.contains_key("metadata") {
+        Some(string_map(req.get("metadata"))?)
+    } else {
+        None
+    };
     let mut w = ctx.shared.lock();
-    let s = w.site_mut(ctx.site).snapshots.get_mut(id).ok_or_else(|| nf("Snapshot", id))?;
+    let s = w
+        .site_mut(ctx.site)
+        .snapshots
+        .get_mut(id)
+        .ok_or_else(|| nf("Snapshot", id))?;
     if let Some(n) = name {
         s.name = n;
     }
@@ -227,18 +329,32 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
 /// `GET|POST|PUT /snapshots/{id}/metadata` (POST merges and answers 200 with the whole map, as Cinder).
 pub fn metadata(ctx: &Ctx, op: MapOp, id: &str) -> Reply {
     let site = ctx.site;
-    on_map(ctx, op, "Snapshot", id, |w| w.site_mut(site).snapshots.get_mut(id).map(|s| &mut s.metadata))
+    on_map(ctx, op, "Snapshot", id, |w| {
+        w.site_mut(site)
+            .snapshots
+            .get_mut(id)
+            .map(|s| &mut s.metadata)
+    })
 }
 
 pub fn metadata_item(ctx: &Ctx, op: ItemOp, id: &str, key: &str) -> Reply {
     let site = ctx.site;
-    on_item(ctx, op, "Snapshot", id, key, |w| w.site_mut(site).snapshots.get_mut(id).map(|s| &mut s.metadata))
+    on_item(ctx, op, "Snapshot", id, key, |w| {
+        w.site_mut(site)
+            .snapshots
+            .get_mut(id)
+            .map(|s| &mut s.metadata)
+    })
 }
 
 pub fn delete(ctx: &Ctx, id: &str) -> Reply {
     let site = ctx.site;
     let mut w = ctx.shared.lock();
-    let s = w.site_mut(site).snapshots.get_mut(id).ok_or_else(|| nf("Snapshot", id))?;
+    let s = w
+        .site_mut(site)
+        .snapshots
+        .get_mut(id)
+        .ok_or_else(|| nf("Snapshot", id))?;
     if s.group_snapshot_id.is_some() {
         return Err(bad_request(F::Cinder, format!("Invalid snapshot: Snapshot {id} is part of a group snapshot; delete the group snapshot.")));
     }
@@ -268,10 +384,17 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
 pub fn action(ctx: &Ctx, id: &str) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some((name, arg)) = body.as_object().and_then(|o| o.iter().next()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: empty action"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: empty action",
+        ));
     };
     let mut w = ctx.shared.lock();
-    let s = w.site_mut(ctx.site).snapshots.get_mut(id).ok_or_else(|| nf("Snapshot", id))?;
+    let s = w
+        .site_mut(ctx.site)
+        .snapshots
+        .get_mut(id)
+        .ok_or_else(|| nf("Snapshot", id))?;
     match name.as_str() {
         "os-reset_status" => {
             if let Some(st) = arg.get("status").and_then(|s| s.as_str()) {
@@ -283,6 +406,9 @@ pub fn action(ctx: &Ctx, id: &str) -> Reply {
             w.site_mut(ctx.site).snapshots.remove(id);
             Ok(StatusCode::ACCEPTED.into_response())
         }
-        other => Err(bad_request(F::Cinder, format!("Invalid input received: unknown snapshot action {other}"))),
+        other => Err(bad_request(
+            F::Cinder,
+            format!("Invalid input received: unknown snapshot action {other}"),
+        )),
     }
 }

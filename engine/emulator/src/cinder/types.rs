@@ -25,19 +25,28 @@ pub fn list(ctx: &Ctx) -> Reply {
 
 pub fn show(ctx: &Ctx, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    let t = w.site(ctx.site).volume_type_by_name_or_id(id).ok_or_else(|| nf("Volume type", id))?;
+    let t = w
+        .site(ctx.site)
+        .volume_type_by_name_or_id(id)
+        .ok_or_else(|| nf("Volume type", id))?;
     Ok(Json(json!({"volume_type": vt_view(t)})).into_response())
 }
 
 pub fn default_type(ctx: &Ctx) -> Reply {
     let w = ctx.shared.lock();
-    let t = w.site(ctx.site).default_volume_type().ok_or_else(|| nf("Volume type", "default"))?;
+    let t = w
+        .site(ctx.site)
+        .default_volume_type()
+        .ok_or_else(|| nf("Volume type", "default"))?;
     Ok(Json(json!({"volume_type": vt_view(t)})).into_response())
 }
 
 pub fn extra_specs(ctx: &Ctx, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    let t = w.site(ctx.site).volume_type_by_name_or_id(id).ok_or_else(|| nf("Volume type", id))?;
+    let t = w
+        .site(ctx.site)
+        .volume_type_by_name_or_id(id)
+        .ok_or_else(|| nf("Volume type", id))?;
     Ok(Json(json!({"extra_specs": t.extra_specs})).into_response())
 }
 
@@ -49,13 +58,22 @@ pub fn group_types(ctx: &Ctx) -> Reply {
 pub fn group_type(ctx: &Ctx, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
-    let t = if id == "default" { s.group_types.first() } else { s.group_types.iter().find(|t| t.id == id || t.name == id) };
+    let t = if id == "default" {
+        s.group_types.first()
+    } else {
+        s.group_types.iter().find(|t| t.id == id || t.name == id)
+    };
     let t = t.ok_or_else(|| nf("Group type", id))?;
     Ok(Json(json!({"group_type": gt_view(t)})).into_response())
 }
 
 pub fn group_specs(ctx: &Ctx, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    let t = w.site(ctx.site).group_types.iter().find(|t| t.id == id || t.name == id).ok_or_else(|| nf("Group type", id))?;
+    let t = w
+        .site(ctx.site)
+        .group_types
+        .iter()
+        .find(|t| t.id == id || t.name == id)
+        .ok_or_else(|| nf("Group type", id))?;
     Ok(Json(json!({"group_specs": t.group_specs})).into_response())
 }

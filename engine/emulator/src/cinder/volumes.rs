@@ -111,20 +111,43 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         vols.retain(|v| v.group_id.as_deref() == Some(g));
     }
     if let Some(m) = ctx.q("metadata") {
-        let parsed: Option<Map<String, Value>> = serde_json::from_str(m).ok().or_else(|| serde_json::from_str(&m.replace('\'', "\"")).ok());
+        let parsed: Option<Map<String, Value>> = serde_json::from_str(m)
+            .ok()
+            .or_else(|| serde_json::from_str(&m.replace('\'', "\"")).ok());
         let Some(want) = parsed else {
-            return Err(bad_request(F::Cinder, format!("Invalid input received: metadata filter {m} is not a JSON object")));
+            return Err(bad_request(
+                F::Cinder,
+                format!("Invalid input received: metadata filter {m} is not a JSON object"),
+            ));
         };
         vols.retain(|v| want.iter().all(|(k, val)| v.metadata.get(k) == Some(val)));
     }
     let total = vols.len();
-    let next = paginate(ctx, &mut vols, |v| v.id.clone(), if detail { "volumes/detail" } else { "volumes" })?;
-    let items: Vec<Value> = vols.iter().map(|v| if detail { view(ctx, s, v, mv, Shape::Extended) } else { summary(ctx, v) }).collect();
+    let next = paginate(
+        ctx,
+        &mut vols,
+        |v| v.id.clone(),
+        if detail { "volumes/detail" } else { "volumes" },
+    )?;
+    let items: Vec<Value> = vols
+        .iter()
+        .map(|v| {
+            if detail {
+                view(ctx, s, v, mv, Shape::Extended)
+            } else {
+                summary(ctx, v)
+            }
+        })
+        .collect();
     let mut body = json!({"volumes": items});
     if let Some(n) = next {
         body["volumes_links"] = n;
     }
-    if mv.at_least(3, 45) && ctx.q("with_count").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+    if mv.at_least(3, 45)
+        && ctx
+            .q("with_count")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
         body["count"] = json!(total);
     }
     Ok(Json(body).into_response())
@@ -167,7 +190,13 @@ pub fn insert_new(
         content,
         snapshot_id,
         source_volid,
-        ..Volume::blank(id.clone(), seq, site.volume_host(), ctx.token.user_id.clone(), ctx.token.project_id.clone())
+        ..Volume::blank(
+            id.clone(),
+            seq,
+            site.volume_host(),
+            ctx.token.user_id.clone(),
+            ctx.token.project_id.clone(),
+        )
     };
     register(w, site, vol);
     id
@@ -175,8 +204,16 @@ pub fn insert_new(
 
 /// Put a volume into a site's Cinder; a replication-enabled type starts replicating it.
 pub fn register(w: &mut World, site: Site, mut vol: Volume) {
-    let replicated = w.site(site).volume_type_by_name_or_id(&vol.volume_type).map(|t| t.replicated()).unwrap_or(false);
-    vol.replication_status = Some(if replicated { "enabled".into() } else { "disabled".into() });
+    let replicated = w
+        .site(site)
+        .volume_type_by_name_or_id(&vol.volume_type)
+        .map(|t| t.replicated())
+        .unwrap_or(false);
+    vol.replication_status = Some(if replicated {
+        "enabled".into()
+    } else {
+        "disabled".into()
+    });
     let id = vol.id.clone();
     w.site_mut(site).volumes.insert(id.clone(), vol);
     if replicated {
@@ -184,7 +221,14 @@ pub fn register(w: &mut World, site: Site, mut vol: Volume) {
     }
 }
 
-pub fn schedule_status(ctx: &Ctx, op: &'static str, factor: u32, id: String, ok: &'static str, err: &'static str) {
+pub fn schedule_status(
+    ctx: &Ctx,
+    op: &'static str,
+    factor: u32,
+    id: String,
+    ok: &'static str,
+    err: &'static str,
+) {
     let site = ctx.site;
     let id2 = id.clone();
     ctx.shared.later(
@@ -209,20 +253,49 @@ pub fn schedule_status(ctx: &Ctx, op: &'static str, factor: u32, id: String, ok:
 pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("volume").and_then(|v| v.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'volume' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'volume' is a required property",
+        ));
     };
-    let name = req.get("name").and_then(|n| n.as_str()).unwrap_or("").to_string();
-    let description = req.get("description").and_then(|n| n.as_str()).map(str::to_string);
+    let name = req
+        .get("name")
+        .and_then(|n| n.as_str())
+        .unwrap_or("")
+        .to_string();
+    let description = req
+        .get("description")
+        .and_then(|n| n.as_str())
+        .map(str::to_string);
     let metadata = string_map(req.get("metadata"))?;
-    let snapshot_id = req.get("snapshot_id").and_then(|x| x.as_str()).map(str::to_string);
-    let source_volid = req.get("source_volid").and_then(|x| x.as_str()).map(str::to_string);
-    let backup_id = req.get("backup_id").and_then(|x| x.as_str()).map(str::to_string);
+    let snapshot_id = req
+        .get("snapshot_id")
+        .and_then(|x| x.as_str())
+        .map(str::to_string);
+    let source_volid = req
+        .get("source_volid")
+        .and_then(|x| x.as_str())
+        .map(str::to_string);
+    let backup_id = req
+        .get("backup_id")
+        .and_then(|x| x.as_str())
+        .map(str::to_string);
     let size_v = req.get("size");
     let size = match size_v {
         None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok())) {
+        Some(v) => match v
+            .as_u64()
+            .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        {
             Some(n) if n > 0 => Some(n),
-            _ => return Err(bad_request(F::Cinder, format!("Invalid input received: size {v} must be an integer and greater than 0"))),
+            _ => {
+                return Err(bad_request(
+                    F::Cinder,
+                    format!(
+                        "Invalid input received: size {v} must be an integer and greater than 0"
+                    ),
+                ))
+            }
         },
     };
     let mut w = ctx.shared.lock();
@@ -232,26 +305,51 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let (content, src_size, bootable_src) = if let Some(sid) = &snapshot_id {
         let snap = s.snapshots.get(sid).ok_or_else(|| nf("Snapshot", sid))?;
         if snap.status != "available" {
-            return Err(bad_request(F::Cinder, "Invalid snapshot: Originating snapshot status must be one of 'available' values".to_string()));
+            return Err(bad_request(
+                F::Cinder,
+                "Invalid snapshot: Originating snapshot status must be one of 'available' values"
+                    .to_string(),
+            ));
         }
-        let boot = s.volumes.get(&snap.volume_id).map(|v| v.bootable).unwrap_or(false);
+        let boot = s
+            .volumes
+            .get(&snap.volume_id)
+            .map(|v| v.bootable)
+            .unwrap_or(false);
         (snap.content.clone(), Some(snap.size), boot)
     } else if let Some(vid) = &source_volid {
         let src = s.volumes.get(vid).ok_or_else(|| nf("Volume", vid))?;
         if !["available", "in-use"].contains(&src.status.as_str()) {
-            return Err(invalid_volume(format!("Volume {vid} status must be available or in-use")));
+            return Err(invalid_volume(format!(
+                "Volume {vid} status must be available or in-use"
+            )));
         }
         (src.content.clone(), Some(src.size), src.bootable)
     } else if let Some(bid) = &backup_id {
         if !mv.at_least(3, 47) {
-            return Err(bad_request(F::Cinder, "Invalid input received: backup_id requires microversion 3.47"));
+            return Err(bad_request(
+                F::Cinder,
+                "Invalid input received: backup_id requires microversion 3.47",
+            ));
         }
         let b = s.backups.get(bid).ok_or_else(|| nf("Backup", bid))?;
         if b.status != "available" {
-            return Err(bad_request(F::Cinder, format!("Invalid backup: Backup status must be available, but current status is: {}.", b.status)));
+            return Err(bad_request(
+                F::Cinder,
+                format!(
+                    "Invalid backup: Backup status must be available, but current status is: {}.",
+                    b.status
+                ),
+            ));
         }
         let Some(d) = w.site(b.store_site).backup_store.get(bid) else {
-            return Err(bad_request(F::Cinder, format!("Invalid backup: the data of backup {bid} is not in its backup store at {}.", b.store_site.name())));
+            return Err(bad_request(
+                F::Cinder,
+                format!(
+                    "Invalid backup: the data of backup {bid} is not in its backup store at {}.",
+                    b.store_site.name()
+                ),
+            ));
         };
         from_backup = Some(d.clone());
         (Content::new(), Some(b.size), false)
@@ -266,30 +364,71 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         (None, None) => return Err(bad_request(F::Cinder, "Invalid input received: size is a required property when creating a blank volume")),
     };
     let vt = match req.get("volume_type").and_then(|t| t.as_str()) {
-        Some(t) => s.volume_type_by_name_or_id(t).map(|t| t.name.clone()).ok_or_else(|| nf("Volume type", t))?,
-        None => s.default_volume_type().map(|t| t.name.clone()).unwrap_or_default(),
+        Some(t) => s
+            .volume_type_by_name_or_id(t)
+            .map(|t| t.name.clone())
+            .ok_or_else(|| nf("Volume type", t))?,
+        None => s
+            .default_volume_type()
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
     };
     crate::quota::check_volume(s, &ctx.token.project_id, size)?;
-    let id = insert_new(ctx, &mut w, name, description, size, vt, bootable_src, metadata, content, snapshot_id, source_volid, "creating");
+    let id = insert_new(
+        ctx,
+        &mut w,
+        name,
+        description,
+        size,
+        vt,
+        bootable_src,
+        metadata,
+        content,
+        snapshot_id,
+        source_volid,
+        "creating",
+    );
     if let (Some(d), Some(v)) = (&from_backup, w.site_mut(site).volumes.get_mut(&id)) {
         // Cinder restores the backup into the new volume: data, metadata, src_backup_id.
         super::backups::restore_into(v, d);
     }
     let s = w.site(site);
-    let body = s.volumes.get(&id).map(|v| view(ctx, s, v, mv, Shape::Plain)).unwrap_or(Value::Null);
+    let body = s
+        .volumes
+        .get(&id)
+        .map(|v| view(ctx, s, v, mv, Shape::Plain))
+        .unwrap_or(Value::Null);
     drop(w);
-    schedule_status(ctx, "volume.create", if backup_id.is_some() { 3 } else { 1 }, id, "available", "error");
+    schedule_status(
+        ctx,
+        "volume.create",
+        if backup_id.is_some() { 3 } else { 1 },
+        id,
+        "available",
+        "error",
+    );
     Ok(accepted(json!({"volume": body})))
 }
 
 pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some(req) = body.get("volume").and_then(|v| v.as_object()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: 'volume' is a required property"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: 'volume' is a required property",
+        ));
     };
-    let metadata = if req.contains_key("metadata") { Some(string_map(req.get("metadata"))?) } else { None };
+    let metadata = if req.contains_key("metadata") {
+        Some(string_map(req.get("metadata"))?)
+    } else {
+        None
+    };
     let mut w = ctx.shared.lock();
-    let v = w.site_mut(ctx.site).volumes.get_mut(id).ok_or_else(|| nf("Volume", id))?;
+    let v = w
+        .site_mut(ctx.site)
+        .volumes
+        .get_mut(id)
+        .ok_or_else(|| nf("Volume", id))?;
     if let Some(n) = req.get("name").and_then(|n| n.as_str()) {
         v.name = n.into();
     }
@@ -305,7 +444,13 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     Ok(Json(json!({"volume": view(ctx, s, v, mv, Shape::Plain)})).into_response())
 }
 
-const DELETABLE: &[&str] = &["available", "error", "error_restoring", "error_extending", "error_managing"];
+const DELETABLE: &[&str] = &[
+    "available",
+    "error",
+    "error_restoring",
+    "error_extending",
+    "error_managing",
+];
 
 fn delete_inner(ctx: &Ctx, id: &str, force: bool) -> Reply {
     let mut w = ctx.shared.lock();
@@ -352,14 +497,21 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
 pub fn action(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let body = ctx.json(F::Cinder)?;
     let Some((name, arg)) = body.as_object().and_then(|o| o.iter().next()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: empty action"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: empty action",
+        ));
     };
     let site = ctx.site;
     match name.as_str() {
         "os-force_delete" => delete_inner(ctx, id, true),
         "os-reset_status" => {
             let mut w = ctx.shared.lock();
-            let v = w.site_mut(site).volumes.get_mut(id).ok_or_else(|| nf("Volume", id))?;
+            let v = w
+                .site_mut(site)
+                .volumes
+                .get_mut(id)
+                .ok_or_else(|| nf("Volume", id))?;
             if let Some(st) = arg.get("status").and_then(|s| s.as_str()) {
                 v.status = st.into();
             }
@@ -369,23 +521,43 @@ pub fn action(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
             Ok(StatusCode::ACCEPTED.into_response())
         }
         "os-set_bootable" => {
-            let b = arg.get("bootable").and_then(|b| b.as_bool().or_else(|| b.as_str().map(|s| s.eq_ignore_ascii_case("true"))));
+            let b = arg.get("bootable").and_then(|b| {
+                b.as_bool()
+                    .or_else(|| b.as_str().map(|s| s.eq_ignore_ascii_case("true")))
+            });
             let Some(b) = b else {
-                return Err(bad_request(F::Cinder, "Invalid input received: bootable must be a boolean"));
+                return Err(bad_request(
+                    F::Cinder,
+                    "Invalid input received: bootable must be a boolean",
+                ));
             };
             let mut w = ctx.shared.lock();
-            let v = w.site_mut(site).volumes.get_mut(id).ok_or_else(|| nf("Volume", id))?;
+            let v = w
+                .site_mut(site)
+                .volumes
+                .get_mut(id)
+                .ok_or_else(|| nf("Volume", id))?;
             v.bootable = b;
             Ok(StatusCode::OK.into_response())
         }
         "os-extend" => {
             let Some(n) = arg.get("new_size").and_then(|n| n.as_u64()) else {
-                return Err(bad_request(F::Cinder, "Invalid input received: new_size must be an integer"));
+                return Err(bad_request(
+                    F::Cinder,
+                    "Invalid input received: new_size must be an integer",
+                ));
             };
             let mut w = ctx.shared.lock();
-            let v = w.site_mut(site).volumes.get_mut(id).ok_or_else(|| nf("Volume", id))?;
+            let v = w
+                .site_mut(site)
+                .volumes
+                .get_mut(id)
+                .ok_or_else(|| nf("Volume", id))?;
             if v.status != "available" && !(v.status == "in-use" && mv.at_least(3, 42)) {
-                return Err(invalid_volume(format!("Volume status must be 'available' to extend, currently {}.", v.status)));
+                return Err(invalid_volume(format!(
+                    "Volume status must be 'available' to extend, currently {}.",
+                    v.status
+                )));
             }
             if n <= v.size {
                 return Err(bad_request(F::Cinder, format!("Invalid input received: New size for extend must be greater than current size. (current: {}, extended: {n}).", v.size)));
@@ -399,24 +571,39 @@ pub fn action(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
         }
         "os-retype" => retype(ctx, id, arg),
         "os-unmanage" => unmanage(ctx, id),
-        other => Err(bad_request(F::Cinder, format!("Invalid input received: unknown volume action {other}"))),
+        other => Err(bad_request(
+            F::Cinder,
+            format!("Invalid input received: unknown volume action {other}"),
+        )),
     }
 }
 
 fn retype(ctx: &Ctx, id: &str, arg: &Value) -> Reply {
     let Some(new_type) = arg.get("new_type").and_then(|t| t.as_str()) else {
-        return Err(bad_request(F::Cinder, "Invalid input received: new_type is required"));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: new_type is required",
+        ));
     };
     let site = ctx.site;
     let mut w = ctx.shared.lock();
     let s = w.site(site);
-    let t = s.volume_type_by_name_or_id(new_type).cloned().ok_or_else(|| nf("Volume type", new_type))?;
+    let t = s
+        .volume_type_by_name_or_id(new_type)
+        .cloned()
+        .ok_or_else(|| nf("Volume type", new_type))?;
     let v = s.volumes.get(id).ok_or_else(|| nf("Volume", id))?;
     if !["available", "in-use"].contains(&v.status.as_str()) {
-        return Err(invalid_volume(format!("Volume status must be available or in-use, but current status is: {}", v.status)));
+        return Err(invalid_volume(format!(
+            "Volume status must be available or in-use, but current status is: {}",
+            v.status
+        )));
     }
     if v.volume_type == t.name {
-        return Err(bad_request(F::Cinder, "Invalid input received: New volume type must be different from the current one."));
+        return Err(bad_request(
+            F::Cinder,
+            "Invalid input received: New volume type must be different from the current one.",
+        ));
     }
     let prior = v.status.clone();
     if let Some(v) = w.site_mut(site).volumes.get_mut(id) {
@@ -435,7 +622,11 @@ fn retype(ctx: &Ctx, id: &str, arg: &Value) -> Reply {
         move |w: &mut World| {
             if let Some(v) = w.site_mut(site).volumes.get_mut(&id1) {
                 v.status = prior;
-                v.replication_status = Some(if replicated { "enabled".into() } else { "disabled".into() });
+                v.replication_status = Some(if replicated {
+                    "enabled".into()
+                } else {
+                    "disabled".into()
+                });
             }
             if replicated {
                 super::replication::enable(w, site, &id1);
@@ -460,17 +651,31 @@ fn unmanage(ctx: &Ctx, id: &str) -> Reply {
     let s = w.site(site);
     let v = s.volumes.get(id).ok_or_else(|| nf("Volume", id))?;
     if !["available", "error"].contains(&v.status.as_str()) || !v.attachments.is_empty() {
-        return Err(invalid_volume(format!("Volume status must be available or error, but current status is: {}", v.status)));
+        return Err(invalid_volume(format!(
+            "Volume status must be available or error, but current status is: {}",
+            v.status
+        )));
     }
     if s.snapshots.values().any(|sn| sn.volume_id == id) {
-        return Err(invalid_volume("Volume cannot have snapshots to be unmanaged."));
+        return Err(invalid_volume(
+            "Volume cannot have snapshots to be unmanaged.",
+        ));
     }
     let v = v.clone();
     let sm = w.site_mut(site);
     sm.volumes.remove(id);
     sm.replicas.insert(
         format!("volume-{id}"),
-        Replica { reference: format!("volume-{id}"), source_volume_id: id.into(), source_name: v.name.clone(), size: v.size, bootable: v.bootable, content: v.content.clone(), active: false, managed_as: None },
+        Replica {
+            reference: format!("volume-{id}"),
+            source_volume_id: id.into(),
+            source_name: v.name.clone(),
+            size: v.size,
+            bootable: v.bootable,
+            content: v.content.clone(),
+            active: false,
+            managed_as: None,
+        },
     );
     super::replication::disable(&mut w, site, id);
     Ok(StatusCode::ACCEPTED.into_response())
@@ -478,10 +683,20 @@ fn unmanage(ctx: &Ctx, id: &str) -> Reply {
 
 pub fn metadata(ctx: &Ctx, op: MapOp, id: &str) -> Reply {
     let site = ctx.site;
-    on_map(ctx, op, "Volume", id, |w| w.site_mut(site).volumes.get_mut(id).map(|v| &mut v.metadata))
+    on_map(ctx, op, "Volume", id, |w| {
+        w.site_mut(site)
+            .volumes
+            .get_mut(id)
+            .map(|v| &mut v.metadata)
+    })
 }
 
 pub fn metadata_item(ctx: &Ctx, op: ItemOp, id: &str, key: &str) -> Reply {
     let site = ctx.site;
-    on_item(ctx, op, "Volume", id, key, |w| w.site_mut(site).volumes.get_mut(id).map(|v| &mut v.metadata))
+    on_item(ctx, op, "Volume", id, key, |w| {
+        w.site_mut(site)
+            .volumes
+            .get_mut(id)
+            .map(|v| &mut v.metadata)
+    })
 }

@@ -19,7 +19,14 @@ use crate::world::{new_id, now_z, Image, World};
 const SIMPLE: &[(&str, &str, &str, &str, &str, u8)] = &[
     ("pause", "ACTIVE", "pausing", "PAUSED", "paused", 3),
     ("unpause", "PAUSED", "unpausing", "ACTIVE", "active", 1),
-    ("suspend", "ACTIVE", "suspending", "SUSPENDED", "suspended", 4),
+    (
+        "suspend",
+        "ACTIVE",
+        "suspending",
+        "SUSPENDED",
+        "suspended",
+        4,
+    ),
     ("resume", "SUSPENDED", "resuming", "ACTIVE", "active", 1),
     ("os-stop", "ACTIVE", "powering-off", "SHUTOFF", "stopped", 4),
     ("os-start", "SHUTOFF", "powering-on", "ACTIVE", "active", 1),
@@ -28,7 +35,10 @@ const SIMPLE: &[(&str, &str, &str, &str, &str, u8)] = &[
 pub fn action(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let body = ctx.json(F::Nova)?;
     let Some(obj) = body.as_object().filter(|o| o.len() == 1) else {
-        return Err(bad_request(F::Nova, "Malformed request body: exactly one action expected."));
+        return Err(bad_request(
+            F::Nova,
+            "Malformed request body: exactly one action expected.",
+        ));
     };
     let Some((name, arg)) = obj.iter().next() else {
         return Err(bad_request(F::Nova, "Malformed request body"));
@@ -40,15 +50,31 @@ pub fn action(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
         "quiesce" => quiesce(ctx, id, true),
         "unquiesce" => quiesce(ctx, id, false),
         "createImage" => create_image(ctx, mv, id, arg),
-        other => Err(bad_request(F::Nova, format!("There is no such action: {other}"))),
+        other => Err(bad_request(
+            F::Nova,
+            format!("There is no such action: {other}"),
+        )),
     }
 }
 
 #[allow(clippy::too_many_arguments)]
-fn simple(ctx: &Ctx, id: &str, act: &str, need: &str, task: &str, fin: &'static str, vm: &'static str, power: u8) -> Reply {
+fn simple(
+    ctx: &Ctx,
+    id: &str,
+    act: &str,
+    need: &str,
+    task: &str,
+    fin: &'static str,
+    vm: &'static str,
+    power: u8,
+) -> Reply {
     let site = ctx.site;
     let mut w = ctx.shared.lock();
-    let srv = w.site_mut(site).servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    let srv = w
+        .site_mut(site)
+        .servers
+        .get_mut(id)
+        .ok_or_else(|| nf("Instance", id))?;
     let label = act.trim_start_matches("os-");
     if let Some(t) = &srv.task_state {
         return Err(invalid_state(label, id, "task_state", t));
@@ -89,14 +115,21 @@ fn simple(ctx: &Ctx, id: &str, act: &str, need: &str, task: &str, fin: &'static 
 /// at once; the server stays ACTIVE, its workload stops writing.
 fn quiesce(ctx: &Ctx, id: &str, on: bool) -> Reply {
     let mut w = ctx.shared.lock();
-    let srv = w.site_mut(ctx.site).servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    let srv = w
+        .site_mut(ctx.site)
+        .servers
+        .get_mut(id)
+        .ok_or_else(|| nf("Instance", id))?;
     let act = if on { "quiesce" } else { "unquiesce" };
     if srv.status != "ACTIVE" || srv.task_state.is_some() {
         return Err(invalid_state(act, id, "vm_state", &srv.vm_state));
     }
     if srv.quiesced == on {
         let state = if on { "quiesced" } else { "unquiesced" };
-        return Err(crate::errors::conflict(F::Nova, format!("Cannot '{act}' instance {id}: it is already {state}")));
+        return Err(crate::errors::conflict(
+            F::Nova,
+            format!("Cannot '{act}' instance {id}: it is already {state}"),
+        ));
     }
     srv.quiesced = on;
     srv.updated = now_z();
@@ -104,13 +137,23 @@ fn quiesce(ctx: &Ctx, id: &str, on: bool) -> Reply {
 }
 
 fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
-    let Some(name) = arg.get("name").and_then(|n| n.as_str()).filter(|n| !n.trim().is_empty()) else {
-        return Err(bad_request(F::Nova, "Invalid input for field/attribute name. 'name' is a required property"));
+    let Some(name) = arg
+        .get("name")
+        .and_then(|n| n.as_str())
+        .filter(|n| !n.trim().is_empty())
+    else {
+        return Err(bad_request(
+            F::Nova,
+            "Invalid input for field/attribute name. 'name' is a required property",
+        ));
     };
     let mut extra = Map::new();
     if let Some(m) = arg.get("metadata") {
         let Some(m) = m.as_object() else {
-            return Err(bad_request(F::Nova, "Invalid input for field/attribute metadata."));
+            return Err(bad_request(
+                F::Nova,
+                "Invalid input for field/attribute metadata.",
+            ));
         };
         for (k, v) in m {
             if !v.is_string() {
@@ -122,7 +165,12 @@ fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
     let site = ctx.site;
     let shared = ctx.shared.clone();
     let mut w = shared.lock();
-    let srv = w.site(site).servers.get(id).ok_or_else(|| nf("Instance", id))?.clone();
+    let srv = w
+        .site(site)
+        .servers
+        .get(id)
+        .ok_or_else(|| nf("Instance", id))?
+        .clone();
     if let Some(t) = &srv.task_state {
         return Err(invalid_state("createImage", id, "task_state", t));
     }
@@ -133,9 +181,30 @@ fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
     let mut bdm = Vec::new();
     let mut snaps = Vec::new();
     for (i, att) in srv.attachments.iter().enumerate() {
-        let Some(v) = w.site(site).volumes.values().find(|v| v.attachments.iter().any(|a| &a.id == att)).cloned() else { continue };
-        let device = v.attachments.iter().find(|a| &a.id == att).map(|a| a.device.clone()).unwrap_or_default();
-        let sid = crate::cinder::snapshots::capture(&mut w, site, &v.id, &format!("snapshot for {name}"), None, &ctx.token.project_id, &ctx.token.user_id);
+        let Some(v) = w
+            .site(site)
+            .volumes
+            .values()
+            .find(|v| v.attachments.iter().any(|a| &a.id == att))
+            .cloned()
+        else {
+            continue;
+        };
+        let device = v
+            .attachments
+            .iter()
+            .find(|a| &a.id == att)
+            .map(|a| a.device.clone())
+            .unwrap_or_default();
+        let sid = crate::cinder::snapshots::capture(
+            &mut w,
+            site,
+            &v.id,
+            &format!("snapshot for {name}"),
+            None,
+            &ctx.token.project_id,
+            &ctx.token.user_id,
+        );
         snaps.push(sid.clone());
         bdm.push(json!({
             "source_type": "snapshot", "destination_type": "volume", "snapshot_id": sid,
@@ -146,7 +215,10 @@ fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
     }
     let image_id = new_id();
     let mut props = Map::new();
-    props.insert("block_device_mapping".into(), Value::String(Value::Array(bdm).to_string()));
+    props.insert(
+        "block_device_mapping".into(),
+        Value::String(Value::Array(bdm).to_string()),
+    );
     props.insert("bdm_v2".into(), json!("True"));
     props.insert("root_device_name".into(), json!("/dev/vda"));
     props.insert("image_type".into(), json!("snapshot"));
@@ -160,7 +232,18 @@ fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
     let now = now_z();
     w.site_mut(site).images.insert(
         image_id.clone(),
-        Image { id: image_id.clone(), name: name.to_string(), seq, status: "queued".into(), properties: props, created_at: now.clone(), updated_at: now, owner: ctx.token.project_id.clone(), size: Some(0), checksum: None },
+        Image {
+            id: image_id.clone(),
+            name: name.to_string(),
+            seq,
+            status: "queued".into(),
+            properties: props,
+            created_at: now.clone(),
+            updated_at: now,
+            owner: ctx.token.project_id.clone(),
+            size: Some(0),
+            checksum: None,
+        },
     );
     if let Some(s) = w.site_mut(site).servers.get_mut(id) {
         s.task_state = Some("image_snapshot".into());
@@ -169,7 +252,12 @@ fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
     for sid in &snaps {
         crate::cinder::snapshots::schedule_available(&shared, site, sid.clone());
     }
-    let (iid, iid2, sid_srv, sid_srv2) = (image_id.clone(), image_id.clone(), id.to_string(), id.to_string());
+    let (iid, iid2, sid_srv, sid_srv2) = (
+        image_id.clone(),
+        image_id.clone(),
+        id.to_string(),
+        id.to_string(),
+    );
     shared.later(
         site,
         "image.create",
@@ -180,7 +268,10 @@ fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
                 img.updated_at = now_z();
                 // A volume-backed snapshot image holds no data: the hashes of zero bytes.
                 img.checksum = Some(crate::swift::md5_hex(b""));
-                img.properties.insert("os_hash_value".into(), json!(hex::encode(<sha2::Sha512 as sha2::Digest>::digest(b""))));
+                img.properties.insert(
+                    "os_hash_value".into(),
+                    json!(hex::encode(<sha2::Sha512 as sha2::Digest>::digest(b""))),
+                );
             }
             if let Some(s) = w.site_mut(site).servers.get_mut(&sid_srv) {
                 s.task_state = None;

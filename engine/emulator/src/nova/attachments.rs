@@ -37,20 +37,36 @@ fn view_as(a: &Attachment, mv: Mv, created: bool) -> Value {
     o
 }
 
-fn attachments_of(w: &World, ctx: &Ctx, server_id: &str) -> Result<Vec<Attachment>, axum::response::Response> {
+fn attachments_of(
+    w: &World,
+    ctx: &Ctx,
+    server_id: &str,
+) -> Result<Vec<Attachment>, axum::response::Response> {
     let s = w.site(ctx.site);
-    let srv = s.servers.get(server_id).ok_or_else(|| nf("Instance", server_id))?;
+    let srv = s
+        .servers
+        .get(server_id)
+        .ok_or_else(|| nf("Instance", server_id))?;
     Ok(srv
         .attachments
         .iter()
-        .filter_map(|att| s.volumes.values().flat_map(|v| v.attachments.iter()).find(|a| &a.id == att).cloned())
+        .filter_map(|att| {
+            s.volumes
+                .values()
+                .flat_map(|v| v.attachments.iter())
+                .find(|a| &a.id == att)
+                .cloned()
+        })
         .collect())
 }
 
 pub fn list(ctx: &Ctx, mv: Mv, server_id: &str) -> Reply {
     let w = ctx.shared.lock();
     let atts = attachments_of(&w, ctx, server_id)?;
-    Ok(Json(json!({"volumeAttachments": atts.iter().map(|a| view(a, mv)).collect::<Vec<_>>()})).into_response())
+    Ok(
+        Json(json!({"volumeAttachments": atts.iter().map(|a| view(a, mv)).collect::<Vec<_>>()}))
+            .into_response(),
+    )
 }
 
 pub fn show(ctx: &Ctx, mv: Mv, server_id: &str, volume_id: &str) -> Reply {
@@ -64,31 +80,65 @@ pub fn show(ctx: &Ctx, mv: Mv, server_id: &str, volume_id: &str) -> Reply {
 
 pub fn attach(ctx: &Ctx, mv: Mv, server_id: &str) -> Reply {
     let body = ctx.json(F::Nova)?;
-    let Some(vid) = body.get("volumeAttachment").and_then(|a| a.get("volumeId")).and_then(|v| v.as_str()) else {
-        return Err(bad_request(F::Nova, "Invalid input for field/attribute volumeAttachment. 'volumeId' is a required property"));
+    let Some(vid) = body
+        .get("volumeAttachment")
+        .and_then(|a| a.get("volumeId"))
+        .and_then(|v| v.as_str())
+    else {
+        return Err(bad_request(
+            F::Nova,
+            "Invalid input for field/attribute volumeAttachment. 'volumeId' is a required property",
+        ));
     };
     let site = ctx.site;
     let mut w = ctx.shared.lock();
     let s = w.site_mut(site);
-    let srv = s.servers.get(server_id).ok_or_else(|| nf("Instance", server_id))?.clone();
+    let srv = s
+        .servers
+        .get(server_id)
+        .ok_or_else(|| nf("Instance", server_id))?
+        .clone();
     if let Some(t) = &srv.task_state {
         return Err(invalid_state("attach_volume", server_id, "task_state", t));
     }
     if !["ACTIVE", "PAUSED", "SUSPENDED", "SHUTOFF"].contains(&srv.status.as_str()) {
-        return Err(invalid_state("attach_volume", server_id, "vm_state", &srv.vm_state));
+        return Err(invalid_state(
+            "attach_volume",
+            server_id,
+            "vm_state",
+            &srv.vm_state,
+        ));
     }
     let Some(v) = s.volumes.get_mut(vid) else {
         return Err(nf("Volume", vid));
     };
     if v.attachments.iter().any(|a| a.server_id == server_id) {
-        return Err(bad_request(F::Nova, format!("Invalid volume: volume {vid} already attached")));
+        return Err(bad_request(
+            F::Nova,
+            format!("Invalid volume: volume {vid} already attached"),
+        ));
     }
     if v.status != "available" {
-        return Err(bad_request(F::Nova, format!("Invalid volume: volume '{vid}' status must be 'available'. Currently in '{}'", v.status)));
+        return Err(bad_request(
+            F::Nova,
+            format!(
+                "Invalid volume: volume '{vid}' status must be 'available'. Currently in '{}'",
+                v.status
+            ),
+        ));
     }
     let used = srv.attachments.len();
-    let device = body["volumeAttachment"]["device"].as_str().map(str::to_string).unwrap_or_else(|| crate::world::device_name(used));
-    let att = Attachment { id: new_id(), server_id: server_id.to_string(), volume_id: vid.to_string(), device, attached_at: now_iso() };
+    let device = body["volumeAttachment"]["device"]
+        .as_str()
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::world::device_name(used));
+    let att = Attachment {
+        id: new_id(),
+        server_id: server_id.to_string(),
+        volume_id: vid.to_string(),
+        device,
+        attached_at: now_iso(),
+    };
     v.status = "attaching".into();
     v.attachments.push(att.clone());
     v.updated_at = Some(now_iso());
@@ -127,14 +177,23 @@ pub fn detach(ctx: &Ctx, server_id: &str, volume_id: &str) -> Reply {
     let site = ctx.site;
     let mut w = ctx.shared.lock();
     let s = w.site_mut(site);
-    let srv = s.servers.get(server_id).ok_or_else(|| nf("Instance", server_id))?.clone();
+    let srv = s
+        .servers
+        .get(server_id)
+        .ok_or_else(|| nf("Instance", server_id))?
+        .clone();
     if let Some(t) = &srv.task_state {
         return Err(invalid_state("detach_volume", server_id, "task_state", t));
     }
     let Some(v) = s.volumes.get_mut(volume_id) else {
         return Err(nf("Volume", volume_id));
     };
-    let Some(att) = v.attachments.iter().find(|a| a.server_id == server_id).cloned() else {
+    let Some(att) = v
+        .attachments
+        .iter()
+        .find(|a| a.server_id == server_id)
+        .cloned()
+    else {
         return Err(nf("Volume attachment", volume_id));
     };
     if srv.attachments.first() == Some(&att.id) {
@@ -156,7 +215,11 @@ pub fn detach(ctx: &Ctx, server_id: &str, volume_id: &str) -> Reply {
             let s = w.site_mut(site);
             if let Some(v) = s.volumes.get_mut(&vid) {
                 v.attachments.retain(|a| a.id != att.id);
-                v.status = if v.attachments.is_empty() { "available".into() } else { "in-use".into() };
+                v.status = if v.attachments.is_empty() {
+                    "available".into()
+                } else {
+                    "in-use".into()
+                };
                 v.updated_at = Some(now_iso());
             }
             if let Some(srv) = s.servers.get_mut(&sid) {

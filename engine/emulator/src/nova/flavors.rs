@@ -13,7 +13,8 @@ use crate::routing::Ctx;
 use crate::world::Flavor;
 
 fn view(f: &Flavor, mv: Mv, detail: bool, base: &str, project: &str) -> Value {
-    let mut o = json!({"id": f.id, "name": f.name, "links": links(base, project, "flavors", &f.id)});
+    let mut o =
+        json!({"id": f.id, "name": f.name, "links": links(base, project, "flavors", &f.id)});
     if mv.at_least(2, 55) {
         o["description"] = Value::Null;
     }
@@ -25,7 +26,11 @@ fn view(f: &Flavor, mv: Mv, detail: bool, base: &str, project: &str) -> Value {
         o["OS-FLV-DISABLED:disabled"] = json!(false);
         o["os-flavor-access:is_public"] = json!(true);
         o["rxtx_factor"] = json!(1.0);
-        o["swap"] = if mv.at_least(2, 75) { json!(0) } else { json!("") };
+        o["swap"] = if mv.at_least(2, 75) {
+            json!(0)
+        } else {
+            json!("")
+        };
         if mv.at_least(2, 61) {
             o["extra_specs"] = json!({});
         }
@@ -35,14 +40,27 @@ fn view(f: &Flavor, mv: Mv, detail: bool, base: &str, project: &str) -> Value {
 
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
-    let items: Vec<Value> = w.site(ctx.site).flavors.iter().map(|f| view(f, mv, detail, &ctx.base, &ctx.token.project_id)).collect();
+    let items: Vec<Value> = w
+        .site(ctx.site)
+        .flavors
+        .iter()
+        .map(|f| view(f, mv, detail, &ctx.base, &ctx.token.project_id))
+        .collect();
     Ok(Json(json!({"flavors": items})).into_response())
 }
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    let f = w.site(ctx.site).flavors.iter().find(|f| f.id == id).ok_or_else(|| nf("Flavor", id))?;
-    Ok(Json(json!({"flavor": view(f, mv, true, &ctx.base, &ctx.token.project_id)})).into_response())
+    let f = w
+        .site(ctx.site)
+        .flavors
+        .iter()
+        .find(|f| f.id == id)
+        .ok_or_else(|| nf("Flavor", id))?;
+    Ok(
+        Json(json!({"flavor": view(f, mv, true, &ctx.base, &ctx.token.project_id)}))
+            .into_response(),
+    )
 }
 
 pub fn extra_specs(ctx: &Ctx, id: &str) -> Reply {

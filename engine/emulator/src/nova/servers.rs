@@ -39,9 +39,17 @@ pub enum For {
 pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str, target: For) -> Value {
     let mut addresses = Map::new();
     for (i, (net_id, name)) in srv.networks.iter().enumerate() {
-        let prefix = s.network(net_id).map(|n| n.cidr_prefix.clone()).unwrap_or_else(|| "10.0.0".into());
+        let prefix = s
+            .network(net_id)
+            .map(|n| n.cidr_prefix.clone())
+            .unwrap_or_else(|| "10.0.0".into());
         let octet = (srv.seq % 200) as u32 + 10;
-        let mac = format!("fa:16:3e:{:02x}:{:02x}:{:02x}", i as u8, (srv.seq >> 8) as u8, srv.seq as u8);
+        let mac = format!(
+            "fa:16:3e:{:02x}:{:02x}:{:02x}",
+            i as u8,
+            (srv.seq >> 8) as u8,
+            srv.seq as u8
+        );
         addresses.insert(
             name.clone(),
             json!([{"addr": format!("{prefix}.{octet}"), "version": 4, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac}]),
@@ -50,8 +58,12 @@ pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str, target:
     let flavor = s.flavor(&srv.flavor_id);
     let flavor_v = if mv.at_least(2, 47) {
         match flavor {
-            Some(f) => json!({"vcpus": f.vcpus, "ram": f.ram, "disk": f.disk, "ephemeral": 0, "swap": 0, "original_name": f.name, "extra_specs": {}}),
-            None => json!({"vcpus": 0, "ram": 0, "disk": 0, "ephemeral": 0, "swap": 0, "original_name": srv.flavor_id, "extra_specs": {}}),
+            Some(f) => {
+                json!({"vcpus": f.vcpus, "ram": f.ram, "disk": f.disk, "ephemeral": 0, "swap": 0, "original_name": f.name, "extra_specs": {}})
+            }
+            None => {
+                json!({"vcpus": 0, "ram": 0, "disk": 0, "ephemeral": 0, "swap": 0, "original_name": srv.flavor_id, "extra_specs": {}})
+            }
         }
     } else {
         json!({"id": srv.flavor_id, "links": [{"href": format!("{base}/compute/{}/flavors/{}", srv.project_id, srv.flavor_id), "rel": "bookmark"}]})
@@ -59,8 +71,18 @@ pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str, target:
     let volumes: Vec<Value> = srv
         .attachments
         .iter()
-        .filter_map(|att| s.volumes.values().find(|v| v.attachments.iter().any(|a| &a.id == att)))
-        .map(|v| if mv.at_least(2, 3) { json!({"id": v.id, "delete_on_termination": false}) } else { json!({"id": v.id}) })
+        .filter_map(|att| {
+            s.volumes
+                .values()
+                .find(|v| v.attachments.iter().any(|a| &a.id == att))
+        })
+        .map(|v| {
+            if mv.at_least(2, 3) {
+                json!({"id": v.id, "delete_on_termination": false})
+            } else {
+                json!({"id": v.id})
+            }
+        })
         .collect();
     let instance_name = format!("instance-{:08x}", srv.seq);
     let mut o = json!({
@@ -179,7 +201,14 @@ fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&chrono::Utc));
     }
-    ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S"].iter().find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok()).map(|n| n.and_utc())
+    [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+    ]
+    .iter()
+    .find_map(|f| chrono::NaiveDateTime::parse_from_str(s, f).ok())
+    .map(|n| n.and_utc())
 }
 
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
@@ -195,7 +224,12 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         servers.retain(|x| parse_time(&x.updated).is_some_and(|u| u >= t));
     }
     servers.sort_by_key(|x| std::cmp::Reverse(x.seq));
-    let split = |v: &str| v.split(',').map(|t| t.trim().to_string()).filter(|t| !t.is_empty()).collect::<Vec<_>>();
+    let split = |v: &str| {
+        v.split(',')
+            .map(|t| t.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect::<Vec<_>>()
+    };
     if let Some(n) = ctx.q("name") {
         servers.retain(|x| name_matches(n, &x.name));
     }
@@ -240,9 +274,16 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         }
         if n > 0 && servers.len() == n {
             if let Some(last) = servers.last() {
-                let mut q: Vec<(String, String)> = ctx.query.iter().filter(|(k, _)| k != "marker").cloned().collect();
+                let mut q: Vec<(String, String)> = ctx
+                    .query
+                    .iter()
+                    .filter(|(k, _)| k != "marker")
+                    .cloned()
+                    .collect();
                 q.push(("marker".into(), last.id.clone()));
-                let qs = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(q).finish();
+                let qs = url::form_urlencoded::Serializer::new(String::new())
+                    .extend_pairs(q)
+                    .finish();
                 let path = if detail { "servers/detail" } else { "servers" };
                 next = Some(format!("{}/compute/v2.1/{path}?{qs}", ctx.base));
             }
@@ -250,7 +291,13 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     }
     let items: Vec<Value> = servers
         .iter()
-        .map(|x| if detail { view(s, ctx.site, x, mv, &ctx.base, For::List) } else { summary(x, &ctx.base) })
+        .map(|x| {
+            if detail {
+                view(s, ctx.site, x, mv, &ctx.base, For::List)
+            } else {
+                summary(x, &ctx.base)
+            }
+        })
         .collect();
     let mut body = json!({"servers": items});
     if let Some(href) = next {
@@ -269,7 +316,10 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
 pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let body = ctx.json(F::Nova)?;
     let Some(upd) = body.get("server").and_then(|s| s.as_object()) else {
-        return Err(bad_request(F::Nova, "Invalid input for field/attribute server."));
+        return Err(bad_request(
+            F::Nova,
+            "Invalid input for field/attribute server.",
+        ));
     };
     let mut w = ctx.shared.lock();
     let s = w.site_mut(ctx.site);
@@ -277,7 +327,12 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     if let Some(n) = upd.get("name") {
         match n.as_str() {
             Some(n) if !n.trim().is_empty() => srv.name = n.to_string(),
-            _ => return Err(bad_request(F::Nova, "Invalid input for field/attribute name.")),
+            _ => {
+                return Err(bad_request(
+                    F::Nova,
+                    "Invalid input for field/attribute name.",
+                ))
+            }
         }
     }
     srv.updated = now_z();
@@ -292,21 +347,42 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let Some(req) = body.get("server").and_then(|s| s.as_object()) else {
         return Err(bad_request(F::Nova, "Invalid input for field/attribute server. Value: None. 'server' is a required property"));
     };
-    let Some(name) = req.get("name").and_then(|n| n.as_str()).filter(|n| !n.trim().is_empty()) else {
-        return Err(bad_request(F::Nova, "Invalid input for field/attribute name. 'name' is a required property"));
+    let Some(name) = req
+        .get("name")
+        .and_then(|n| n.as_str())
+        .filter(|n| !n.trim().is_empty())
+    else {
+        return Err(bad_request(
+            F::Nova,
+            "Invalid input for field/attribute name. 'name' is a required property",
+        ));
     };
-    let flavor_ref = req.get("flavorRef").and_then(|f| f.as_str().map(str::to_string).or_else(|| f.as_u64().map(|n| n.to_string())));
+    let flavor_ref = req.get("flavorRef").and_then(|f| {
+        f.as_str()
+            .map(str::to_string)
+            .or_else(|| f.as_u64().map(|n| n.to_string()))
+    });
     let Some(flavor_ref) = flavor_ref else {
-        return Err(bad_request(F::Nova, "Invalid input for field/attribute flavorRef. 'flavorRef' is a required property"));
+        return Err(bad_request(
+            F::Nova,
+            "Invalid input for field/attribute flavorRef. 'flavorRef' is a required property",
+        ));
     };
     let flavor_key = flavor_ref.rsplit('/').next().unwrap_or("").to_string();
-    let bdms: Vec<Value> = req.get("block_device_mapping_v2").and_then(|b| b.as_array()).cloned().unwrap_or_default();
+    let bdms: Vec<Value> = req
+        .get("block_device_mapping_v2")
+        .and_then(|b| b.as_array())
+        .cloned()
+        .unwrap_or_default();
     let image_ref = req.get("imageRef").and_then(|i| i.as_str()).unwrap_or("");
     if bdms.is_empty() {
         if image_ref.is_empty() {
             return Err(bad_request(F::Nova, "Missing imageRef attribute"));
         }
-        return Err(bad_request(F::Nova, format!("Image {image_ref} could not be found.")));
+        return Err(bad_request(
+            F::Nova,
+            format!("Image {image_ref} could not be found."),
+        ));
     }
     // Networks.
     let networks_v = req.get("networks");
@@ -319,7 +395,10 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let site = ctx.site;
     let s = w.site(site);
     let Some(flavor) = s.flavor(&flavor_key) else {
-        return Err(bad_request(F::Nova, format!("Flavor {flavor_key} could not be found.")));
+        return Err(bad_request(
+            F::Nova,
+            format!("Flavor {flavor_key} could not be found."),
+        ));
     };
     let flavor_id = flavor.id.clone();
     let mut networks = Vec::new();
@@ -339,15 +418,28 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             for n in list {
                 let key = n.get("uuid").and_then(|u| u.as_str()).unwrap_or("");
                 if key.is_empty() {
-                    return Err(bad_request(F::Nova, "Bad networks format: network uuid is not in proper format ()"));
+                    return Err(bad_request(
+                        F::Nova,
+                        "Bad networks format: network uuid is not in proper format ()",
+                    ));
                 }
                 match s.network(key) {
                     Some(net) => networks.push((net.id.clone(), net.name.clone())),
-                    None => return Err(bad_request(F::Nova, format!("Network {key} could not be found."))),
+                    None => {
+                        return Err(bad_request(
+                            F::Nova,
+                            format!("Network {key} could not be found."),
+                        ))
+                    }
                 }
             }
         }
-        Some(other) => return Err(bad_request(F::Nova, format!("Invalid input for field/attribute networks. Value: {other}."))),
+        Some(other) => {
+            return Err(bad_request(
+                F::Nova,
+                format!("Invalid input for field/attribute networks. Value: {other}."),
+            ))
+        }
     }
     // Block devices: every mapping must name an available volume.
     let mut vols: Vec<(String, i64)> = Vec::new();
@@ -357,14 +449,32 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             return Err(bad_request(F::Nova, format!("Block Device Mapping is Invalid: the emulator boots only from volumes (source_type {src:?}).")));
         }
         let Some(vid) = b.get("uuid").and_then(|x| x.as_str()) else {
-            return Err(bad_request(F::Nova, "Block Device Mapping is Invalid: missing uuid."));
+            return Err(bad_request(
+                F::Nova,
+                "Block Device Mapping is Invalid: missing uuid.",
+            ));
         };
-        let idx = b.get("boot_index").and_then(|x| x.as_i64().or_else(|| x.as_str().and_then(|s| s.parse().ok()))).unwrap_or(-1);
+        let idx = b
+            .get("boot_index")
+            .and_then(|x| {
+                x.as_i64()
+                    .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(-1);
         let Some(v) = s.volumes.get(vid) else {
-            return Err(bad_request(F::Nova, format!("Block Device Mapping is Invalid: failed to get volume {vid}.")));
+            return Err(bad_request(
+                F::Nova,
+                format!("Block Device Mapping is Invalid: failed to get volume {vid}."),
+            ));
         };
         if v.status != "available" {
-            return Err(bad_request(F::Nova, format!("Invalid volume: volume '{vid}' status must be 'available'. Currently in '{}'", v.status)));
+            return Err(bad_request(
+                F::Nova,
+                format!(
+                    "Invalid volume: volume '{vid}' status must be 'available'. Currently in '{}'",
+                    v.status
+                ),
+            ));
         }
         vols.push((vid.to_string(), idx));
     }
@@ -389,11 +499,23 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
                     }
                 }
             }
-            None => return Err(bad_request(F::Nova, "Invalid input for field/attribute metadata.")),
+            None => {
+                return Err(bad_request(
+                    F::Nova,
+                    "Invalid input for field/attribute metadata.",
+                ))
+            }
         }
     }
     let tags: Vec<String> = if mv.at_least(2, 52) {
-        req.get("tags").and_then(|t| t.as_array()).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect()).unwrap_or_default()
+        req.get("tags")
+            .and_then(|t| t.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
     } else {
         vec![]
     };
@@ -403,7 +525,13 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let sm = w.site_mut(site);
     for (i, (vid, _)) in vols.iter().enumerate() {
         if let Some(v) = sm.volumes.get_mut(vid) {
-            let att = Attachment { id: new_id(), server_id: id.clone(), volume_id: vid.clone(), device: crate::world::device_name(i), attached_at: now_iso() };
+            let att = Attachment {
+                id: new_id(),
+                server_id: id.clone(),
+                volume_id: vid.clone(),
+                device: crate::world::device_name(i),
+                attached_at: now_iso(),
+            };
             att_ids.push(att.id.clone());
             v.status = "attaching".into();
             v.attachments.push(att);
@@ -432,7 +560,11 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         project_id: project_id.clone(),
     };
     // BUILD goes scheduling → spawning → (ACTIVE, no task), as Nova's task states.
-    let (me, id4, step) = (ctx.shared.clone(), id.clone(), ctx.shared.timing().transition);
+    let (me, id4, step) = (
+        ctx.shared.clone(),
+        id.clone(),
+        ctx.shared.timing().transition,
+    );
     tokio::spawn(async move {
         tokio::time::sleep(step).await;
         if let Some(srv) = me.lock().site_mut(site).servers.get_mut(&id4) {
@@ -442,7 +574,11 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         }
     });
     let summary_links = links(&ctx.base, &project_id, "servers", &id);
-    let sg = if srv.networks.is_empty() { json!([]) } else { json!([{"name": "default"}]) };
+    let sg = if srv.networks.is_empty() {
+        json!([])
+    } else {
+        json!([{"name": "default"}])
+    };
     sm.servers.insert(id.clone(), srv);
     drop(w);
     let id2 = id.clone();
@@ -453,7 +589,9 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         2,
         move |w: &mut World| {
             let s = w.site_mut(site);
-            let Some(srv) = s.servers.get_mut(&id2) else { return };
+            let Some(srv) = s.servers.get_mut(&id2) else {
+                return;
+            };
             if srv.status != "BUILD" {
                 return;
             }
@@ -487,7 +625,9 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     let admin_pass = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
     let server = json!({"id": id, "links": summary_links, "OS-DCF:diskConfig": "AUTO", "security_groups": sg, "adminPass": admin_pass});
     let mut r = (StatusCode::ACCEPTED, Json(json!({"server": server}))).into_response();
-    if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{}/compute/v2.1/servers/{}", ctx.base, id)) {
+    if let Ok(v) =
+        axum::http::HeaderValue::from_str(&format!("{}/compute/v2.1/servers/{}", ctx.base, id))
+    {
         r.headers_mut().insert("location", v);
     }
     Ok(r)
@@ -524,7 +664,11 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
             for v in s.volumes.values_mut() {
                 if v.attachments.iter().any(|a| a.server_id == id) {
                     v.attachments.retain(|a| a.server_id != id);
-                    if v.attachments.is_empty() && (v.status == "in-use" || v.status == "attaching" || v.status == "detaching") {
+                    if v.attachments.is_empty()
+                        && (v.status == "in-use"
+                            || v.status == "attaching"
+                            || v.status == "detaching")
+                    {
                         v.status = "available".into();
                     }
                     v.updated_at = Some(now_iso());
@@ -538,7 +682,10 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
 
 fn string_map(v: &Value, key: &str) -> Result<Map<String, Value>, Response> {
     let Some(m) = v.get(key).and_then(|m| m.as_object()) else {
-        return Err(bad_request(F::Nova, format!("Invalid input for field/attribute {key}. '{key}' is a required property")));
+        return Err(bad_request(
+            F::Nova,
+            format!("Invalid input for field/attribute {key}. '{key}' is a required property"),
+        ));
     };
     for (k, val) in m {
         if !val.is_string() {
@@ -550,7 +697,11 @@ fn string_map(v: &Value, key: &str) -> Result<Map<String, Value>, Response> {
 
 pub fn metadata_get(ctx: &Ctx, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    let srv = w.site(ctx.site).servers.get(id).ok_or_else(|| nf("Instance", id))?;
+    let srv = w
+        .site(ctx.site)
+        .servers
+        .get(id)
+        .ok_or_else(|| nf("Instance", id))?;
     Ok(Json(json!({"metadata": srv.metadata})).into_response())
 }
 
@@ -559,7 +710,11 @@ pub fn metadata_set(ctx: &Ctx, id: &str, replace: bool) -> Reply {
     let body = ctx.json(F::Nova)?;
     let m = string_map(&body, "metadata")?;
     let mut w = ctx.shared.lock();
-    let srv = w.site_mut(ctx.site).servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    let srv = w
+        .site_mut(ctx.site)
+        .servers
+        .get_mut(id)
+        .ok_or_else(|| nf("Instance", id))?;
     if replace {
         srv.metadata = m;
     } else {
@@ -573,9 +728,17 @@ pub fn metadata_set(ctx: &Ctx, id: &str, replace: bool) -> Reply {
 
 /// One metadata item: get (`None`), put (`Some(false)`), delete (`Some(true)`).
 pub fn metadata_item(ctx: &Ctx, id: &str, key: &str, op: Option<bool>) -> Reply {
-    let body = if op == Some(false) { Some(ctx.json(F::Nova)?) } else { None };
+    let body = if op == Some(false) {
+        Some(ctx.json(F::Nova)?)
+    } else {
+        None
+    };
     let mut w = ctx.shared.lock();
-    let srv = w.site_mut(ctx.site).servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    let srv = w
+        .site_mut(ctx.site)
+        .servers
+        .get_mut(id)
+        .ok_or_else(|| nf("Instance", id))?;
     match op {
         None => match srv.metadata.get(key) {
             Some(v) => Ok(Json(json!({"meta": {key: v}})).into_response()),
@@ -600,15 +763,30 @@ pub fn metadata_item(ctx: &Ctx, id: &str, key: &str, op: Option<bool>) -> Reply 
 
 /// `/servers/{id}/tags[/{tag}]` (2.26+).
 pub fn tags(ctx: &Ctx, m: &Method, id: &str, tag: Option<&str>) -> Reply {
-    let body = if *m == Method::PUT && tag.is_none() { Some(ctx.json(F::Nova)?) } else { None };
+    let body = if *m == Method::PUT && tag.is_none() {
+        Some(ctx.json(F::Nova)?)
+    } else {
+        None
+    };
     let mut w = ctx.shared.lock();
-    let srv = w.site_mut(ctx.site).servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    let srv = w
+        .site_mut(ctx.site)
+        .servers
+        .get_mut(id)
+        .ok_or_else(|| nf("Instance", id))?;
     let valid = |t: &str| !t.is_empty() && t.len() <= 60 && !t.contains(',') && !t.contains('/');
     match (m.clone(), tag) {
         (Method::GET, None) => Ok(Json(json!({"tags": srv.tags})).into_response()),
         (Method::PUT, None) => {
-            let Some(list) = body.as_ref().and_then(|b| b.get("tags")).and_then(|t| t.as_array()) else {
-                return Err(bad_request(F::Nova, "Invalid input for field/attribute tags. 'tags' is a required property"));
+            let Some(list) = body
+                .as_ref()
+                .and_then(|b| b.get("tags"))
+                .and_then(|t| t.as_array())
+            else {
+                return Err(bad_request(
+                    F::Nova,
+                    "Invalid input for field/attribute tags. 'tags' is a required property",
+                ));
             };
             let mut tags = Vec::new();
             for t in list {
@@ -618,11 +796,19 @@ pub fn tags(ctx: &Ctx, m: &Method, id: &str, tag: Option<&str>) -> Reply {
                             tags.push(t.to_string());
                         }
                     }
-                    _ => return Err(bad_request(F::Nova, format!("Invalid input for field/attribute tags. Value: {t}."))),
+                    _ => {
+                        return Err(bad_request(
+                            F::Nova,
+                            format!("Invalid input for field/attribute tags. Value: {t}."),
+                        ))
+                    }
                 }
             }
             if tags.len() > 50 {
-                return Err(bad_request(F::Nova, "The number of tags exceeded the per-server limit 50"));
+                return Err(bad_request(
+                    F::Nova,
+                    "The number of tags exceeded the per-server limit 50",
+                ));
             }
             srv.tags = tags;
             Ok(Json(json!({"tags": srv.tags})).into_response())
@@ -645,13 +831,23 @@ pub fn tags(ctx: &Ctx, m: &Method, id: &str, tag: Option<&str>) -> Reply {
             let created = !srv.tags.iter().any(|x| x == t);
             if created {
                 if srv.tags.len() >= 50 {
-                    return Err(bad_request(F::Nova, "The number of tags exceeded the per-server limit 50"));
+                    return Err(bad_request(
+                        F::Nova,
+                        "The number of tags exceeded the per-server limit 50",
+                    ));
                 }
                 srv.tags.push(t.to_string());
             }
-            let code = if created { StatusCode::CREATED } else { StatusCode::NO_CONTENT };
+            let code = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::NO_CONTENT
+            };
             let mut r = code.into_response();
-            if let Ok(v) = axum::http::HeaderValue::from_str(&format!("{}/compute/v2.1/servers/{id}/tags/{t}", ctx.base)) {
+            if let Ok(v) = axum::http::HeaderValue::from_str(&format!(
+                "{}/compute/v2.1/servers/{id}/tags/{t}",
+                ctx.base
+            )) {
                 r.headers_mut().insert("location", v);
             }
             Ok(r)
@@ -664,13 +860,20 @@ pub fn tags(ctx: &Ctx, m: &Method, id: &str, tag: Option<&str>) -> Reply {
             }
             Ok(StatusCode::NO_CONTENT.into_response())
         }
-        _ => Err(error(F::Nova, StatusCode::METHOD_NOT_ALLOWED, "The method specified is not allowed for this resource.")),
+        _ => Err(error(
+            F::Nova,
+            StatusCode::METHOD_NOT_ALLOWED,
+            "The method specified is not allowed for this resource.",
+        )),
     }
 }
 
 /// 409 in Nova's wording for an action in the wrong state.
 pub fn invalid_state(action: &str, id: &str, attr: &str, state: &str) -> Response {
-    conflict(F::Nova, format!("Cannot '{action}' instance {id} while it is in {attr} {state}"))
+    conflict(
+        F::Nova,
+        format!("Cannot '{action}' instance {id} while it is in {attr} {state}"),
+    )
 }
 
 #[cfg(test)]

@@ -35,13 +35,34 @@ impl Cloud {
 
     pub async fn with(cfg: EmulatorConfig) -> Cloud {
         let h = Emulator::start(cfg).await.expect("emulator starts");
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(20)).build().expect("client");
-        let r = http.post(format!("{}/auth/tokens", h.keystone_url())).json(&password_auth()).send().await.expect("auth");
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(20))
+            .build()
+            .expect("client");
+        let r = http
+            .post(format!("{}/auth/tokens", h.keystone_url()))
+            .json(&password_auth())
+            .send()
+            .await
+            .expect("auth");
         assert_eq!(r.status(), StatusCode::CREATED);
-        let token = r.headers().get("x-subject-token").and_then(|v| v.to_str().ok()).expect("token header").to_string();
+        let token = r
+            .headers()
+            .get("x-subject-token")
+            .and_then(|v| v.to_str().ok())
+            .expect("token header")
+            .to_string();
         let body: Value = r.json().await.expect("json");
-        let project = body["token"]["project"]["id"].as_str().expect("project").to_string();
-        Cloud { h, http, token, project }
+        let project = body["token"]["project"]["id"]
+            .as_str()
+            .expect("project")
+            .to_string();
+        Cloud {
+            h,
+            http,
+            token,
+            project,
+        }
     }
 
     pub fn compute(&self, site: Site) -> String {
@@ -58,8 +79,17 @@ impl Cloud {
     }
 
     /// Call with an optional microversion header (`compute 2.47`, `volume 3.64`).
-    pub async fn call(&self, method: Method, url: &str, mv: Option<&str>, body: Option<Value>) -> Resp {
-        let mut req = self.http.request(method, url).header("x-auth-token", &self.token);
+    pub async fn call(
+        &self,
+        method: Method,
+        url: &str,
+        mv: Option<&str>,
+        body: Option<Value>,
+    ) -> Resp {
+        let mut req = self
+            .http
+            .request(method, url)
+            .header("x-auth-token", &self.token);
         if let Some(mv) = mv {
             req = req.header("openstack-api-version", mv);
         }
@@ -71,7 +101,12 @@ impl Cloud {
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
         let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, body, text }
+        Resp {
+            status,
+            headers,
+            body,
+            text,
+        }
     }
 
     pub async fn get(&self, url: &str, mv: Option<&str>) -> Resp {
@@ -89,7 +124,12 @@ impl Cloud {
             if r.body.pointer(pointer).and_then(|v| v.as_str()) == Some(want) {
                 return r.body;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "{url}: {pointer} never became {want}: last {} {}", r.status, r.text);
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{url}: {pointer} never became {want}: last {} {}",
+                r.status,
+                r.text
+            );
             tokio::time::sleep(Duration::from_millis(15)).await;
         }
     }
@@ -101,13 +141,21 @@ impl Cloud {
             if self.get(url, mv).await.status == StatusCode::NOT_FOUND {
                 return;
             }
-            assert!(start.elapsed() < Duration::from_secs(10), "{url} never went away");
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{url} never went away"
+            );
             tokio::time::sleep(Duration::from_millis(15)).await;
         }
     }
 
     pub async fn servers(&self, site: Site, query: &str) -> Vec<Value> {
-        let r = self.get(&format!("{}/servers/detail{query}", self.compute(site)), Some("compute 2.96")).await;
+        let r = self
+            .get(
+                &format!("{}/servers/detail{query}", self.compute(site)),
+                Some("compute 2.96"),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.text);
         r.body["servers"].as_array().cloned().unwrap_or_default()
     }
@@ -121,12 +169,24 @@ impl Cloud {
     /// The volume ids attached to a server, boot first.
     pub async fn volumes_of(&self, site: Site, server: &Value) -> Vec<String> {
         let id = server["id"].as_str().expect("id");
-        let r = self.get(&format!("{}/servers/{id}/os-volume_attachments", self.compute(site)), Some("compute 2.89")).await;
-        r.body["volumeAttachments"].as_array().into_iter().flatten().filter_map(|a| a["volumeId"].as_str().map(str::to_string)).collect()
+        let r = self
+            .get(
+                &format!("{}/servers/{id}/os-volume_attachments", self.compute(site)),
+                Some("compute 2.89"),
+            )
+            .await;
+        r.body["volumeAttachments"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|a| a["volumeId"].as_str().map(str::to_string))
+            .collect()
     }
 
     pub async fn admin(&self, method: Method, path: &str, body: Option<Value>) -> Resp {
-        let mut req = self.http.request(method, format!("{}{path}", self.h.admin_url()));
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.h.admin_url()));
         if let Some(b) = body {
             req = req.json(&b);
         }
@@ -134,7 +194,12 @@ impl Cloud {
         let status = r.status();
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
-        Resp { status, headers, body: serde_json::from_str(&text).unwrap_or(Value::Null), text }
+        Resp {
+            status,
+            headers,
+            body: serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        }
     }
 
     /// Create a volume and wait until available.
@@ -145,10 +210,22 @@ impl Cloud {
                 o.insert(k.clone(), x.clone());
             }
         }
-        let r = self.post(&format!("{}/volumes", self.volume(site)), Some("volume 3.64"), json!({"volume": v})).await;
+        let r = self
+            .post(
+                &format!("{}/volumes", self.volume(site)),
+                Some("volume 3.64"),
+                json!({"volume": v}),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
         let id = r.body["volume"]["id"].as_str().expect("id").to_string();
-        self.wait(&format!("{}/volumes/{id}", self.volume(site)), None, "/volume/status", "available").await;
+        self.wait(
+            &format!("{}/volumes/{id}", self.volume(site)),
+            None,
+            "/volume/status",
+            "available",
+        )
+        .await;
         id
     }
 }
@@ -158,12 +235,22 @@ impl Cloud {
 /// nothing beside it); under CI their absence is a failure.
 #[allow(dead_code)]
 pub fn fixtures_or_skip() -> Option<std::path::PathBuf> {
-    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/openstack-api-samples");
+    let p = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/fixtures/openstack-api-samples");
     if p.is_dir() {
         return Some(p);
     }
-    let under_ci = std::env::var("CI").map(|v| !v.is_empty() && v != "0" && v != "false").unwrap_or(false);
-    assert!(!under_ci, "the API samples are required under CI: {} is missing", p.display());
-    eprintln!("skipping: the API samples are not beside this clone ({})", p.display());
+    let under_ci = std::env::var("CI")
+        .map(|v| !v.is_empty() && v != "0" && v != "false")
+        .unwrap_or(false);
+    assert!(
+        !under_ci,
+        "the API samples are required under CI: {} is missing",
+        p.display()
+    );
+    eprintln!(
+        "skipping: the API samples are not beside this clone ({})",
+        p.display()
+    );
     None
 }

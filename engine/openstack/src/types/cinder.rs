@@ -26,7 +26,11 @@ pub struct Volume {
     pub snapshot_id: String,
     #[serde(default, deserialize_with = "loose_string")]
     pub replication_status: String,
-    #[serde(rename = "os-vol-host-attr:host", default, deserialize_with = "loose_string")]
+    #[serde(
+        rename = "os-vol-host-attr:host",
+        default,
+        deserialize_with = "loose_string"
+    )]
     pub host: String,
     #[serde(default, deserialize_with = "loose_string")]
     pub group_id: String,
@@ -218,15 +222,27 @@ mod tests {
         if crate::types::fixtures_or_skip().is_none() {
             return;
         }
-        let v: VolumeBody = serde_json::from_str(&sample("cinder/volumes/volume-show-response.json")).unwrap();
+        let v: VolumeBody =
+            serde_json::from_str(&sample("cinder/volumes/volume-show-response.json")).unwrap();
         assert_eq!(v.volume.size, 10);
         assert!(!v.volume.bootable);
-        for f in ["cinder/volumes/v3.63/volume-show-response.json", "cinder/volumes/v3.48/volume-show-response.json", "cinder/volume_manage_extensions/volume-manage-response.json"] {
-            let _: VolumeBody = serde_json::from_str(&sample(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        for f in [
+            "cinder/volumes/v3.63/volume-show-response.json",
+            "cinder/volumes/v3.48/volume-show-response.json",
+            "cinder/volume_manage_extensions/volume-manage-response.json",
+        ] {
+            let _: VolumeBody =
+                serde_json::from_str(&sample(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
         }
-        let m: VolumeBody = serde_json::from_str(&sample("cinder/volume_manage_extensions/volume-manage-response.json")).unwrap();
+        let m: VolumeBody = serde_json::from_str(&sample(
+            "cinder/volume_manage_extensions/volume-manage-response.json",
+        ))
+        .unwrap();
         assert_eq!(m.volume.snapshot_id, "");
-        let vs: Vec<Volume> = list("cinder/volumes/volumes-list-detailed-response.json", "volumes");
+        let vs: Vec<Volume> = list(
+            "cinder/volumes/volumes-list-detailed-response.json",
+            "volumes",
+        );
         assert!(!vs.is_empty());
     }
 
@@ -235,26 +251,48 @@ mod tests {
         if crate::types::fixtures_or_skip().is_none() {
             return;
         }
-        let s: SnapshotBody = serde_json::from_str(&sample("cinder/snapshots/v3.14/snapshot-show-response.json")).unwrap();
+        let s: SnapshotBody = serde_json::from_str(&sample(
+            "cinder/snapshots/v3.14/snapshot-show-response.json",
+        ))
+        .unwrap();
         assert_eq!(s.snapshot.size, 10);
-        let _: Vec<Snapshot> = list("cinder/snapshots/v3.14/snapshots-list-detailed-response.json", "snapshots");
-        let g: GroupBody = serde_json::from_str(&sample("cinder/group-show-response.json")).unwrap();
+        let _: Vec<Snapshot> = list(
+            "cinder/snapshots/v3.14/snapshots-list-detailed-response.json",
+            "snapshots",
+        );
+        let g: GroupBody =
+            serde_json::from_str(&sample("cinder/group-show-response.json")).unwrap();
         assert_eq!(g.group.volumes.len(), 1);
         let _: Vec<GroupType> = list("cinder/group-types-list-response.json", "group_types");
-        let gs: GroupSnapshotBody = serde_json::from_str(&sample("cinder/group-snapshots-show-response.json")).unwrap();
+        let gs: GroupSnapshotBody =
+            serde_json::from_str(&sample("cinder/group-snapshots-show-response.json")).unwrap();
         assert_eq!(gs.group_snapshot.status, "available");
-        let _: GroupSnapshotBody = serde_json::from_str(&sample("cinder/group-snapshots-create-response.json")).unwrap();
-        let b: BackupBody = serde_json::from_str(&sample("cinder/backups/v3.43/backup-show-response.json")).unwrap();
+        let _: GroupSnapshotBody =
+            serde_json::from_str(&sample("cinder/group-snapshots-create-response.json")).unwrap();
+        let b: BackupBody =
+            serde_json::from_str(&sample("cinder/backups/v3.43/backup-show-response.json"))
+                .unwrap();
         assert!(!b.backup.is_incremental);
-        let _: Vec<Backup> = list("cinder/backups/v3.43/backups-list-detailed-response.json", "backups");
-        let _: BackupBody = serde_json::from_str(&sample("cinder/backups/backup-create-response.json")).unwrap();
-        let r: BackupRecordBody = serde_json::from_str(&sample("cinder/backup-record-export-response.json")).unwrap();
-        assert_eq!(r.backup_record.backup_service, "cinder.backup.drivers.swift");
-        let i: ImportedBackupBody = serde_json::from_str(&sample("cinder/backup-record-import-response.json")).unwrap();
+        let _: Vec<Backup> = list(
+            "cinder/backups/v3.43/backups-list-detailed-response.json",
+            "backups",
+        );
+        let _: BackupBody =
+            serde_json::from_str(&sample("cinder/backups/backup-create-response.json")).unwrap();
+        let r: BackupRecordBody =
+            serde_json::from_str(&sample("cinder/backup-record-export-response.json")).unwrap();
+        assert_eq!(
+            r.backup_record.backup_service,
+            "cinder.backup.drivers.swift"
+        );
+        let i: ImportedBackupBody =
+            serde_json::from_str(&sample("cinder/backup-record-import-response.json")).unwrap();
         assert!(!i.backup.id.is_empty());
-        let req: Value = serde_json::from_str(&sample("cinder/backup-record-import-request.json")).unwrap();
+        let req: Value =
+            serde_json::from_str(&sample("cinder/backup-record-import-request.json")).unwrap();
         let _: BackupRecord = serde_json::from_value(req["backup-record"].clone()).unwrap();
-        let rs: RestoreBody = serde_json::from_str(&sample("cinder/backup-restore-response.json")).unwrap();
+        let rs: RestoreBody =
+            serde_json::from_str(&sample("cinder/backup-restore-response.json")).unwrap();
         assert!(!rs.restore.volume_id.is_empty());
     }
 }

@@ -37,22 +37,38 @@ impl Image {
 
     /// The volume snapshots the image's `block_device_mapping` names.
     pub fn mapped_snapshots(&self) -> Result<Vec<MappedSnapshot>, String> {
-        let Some(raw) = self.properties.get("block_device_mapping") else { return Ok(vec![]) };
+        let Some(raw) = self.properties.get("block_device_mapping") else {
+            return Ok(vec![]);
+        };
         let list: Value = match raw {
-            Value::String(s) => serde_json::from_str(s).map_err(|e| format!("block_device_mapping is not JSON: {e}"))?,
+            Value::String(s) => serde_json::from_str(s)
+                .map_err(|e| format!("block_device_mapping is not JSON: {e}"))?,
             Value::Array(_) => raw.clone(),
             Value::Null => return Ok(vec![]),
-            other => return Err(format!("block_device_mapping has an unexpected shape: {other}")),
+            other => {
+                return Err(format!(
+                    "block_device_mapping has an unexpected shape: {other}"
+                ))
+            }
         };
-        let items = list.as_array().ok_or("block_device_mapping is not a list")?;
+        let items = list
+            .as_array()
+            .ok_or("block_device_mapping is not a list")?;
         Ok(items
             .iter()
             .filter_map(|bdm| {
                 let sid = bdm.get("snapshot_id").and_then(Value::as_str)?;
                 Some(MappedSnapshot {
                     snapshot_id: sid.to_string(),
-                    device_name: bdm.get("device_name").and_then(Value::as_str).unwrap_or_default().to_string(),
-                    boot_index: bdm.get("boot_index").and_then(|b| b.as_i64().or_else(|| b.as_str().and_then(|s| s.parse().ok()))),
+                    device_name: bdm
+                        .get("device_name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                    boot_index: bdm.get("boot_index").and_then(|b| {
+                        b.as_i64()
+                            .or_else(|| b.as_str().and_then(|s| s.parse().ok()))
+                    }),
                     volume_size: bdm.get("volume_size").and_then(Value::as_u64),
                 })
             })

@@ -32,7 +32,9 @@ pub(crate) fn loose_string<'de, D: Deserializer<'de>>(d: D) -> Result<String, D:
 }
 
 /// Metadata values as strings (Glance and Swift may use non-strings).
-pub(crate) fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
+pub(crate) fn string_map<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<std::collections::BTreeMap<String, String>, D::Error> {
     Ok(match Value::deserialize(d)? {
         Value::Object(m) => m
             .into_iter()
@@ -54,18 +56,33 @@ pub(crate) fn string_map<'de, D: Deserializer<'de>>(d: D) -> Result<std::collect
 /// nothing beside it); under CI their absence is a failure.
 #[cfg(test)]
 pub(crate) fn fixtures_or_skip() -> Option<std::path::PathBuf> {
-    let p = std::path::PathBuf::from(format!("{}/../../../shared/fixtures/openstack-api-samples", env!("CARGO_MANIFEST_DIR")));
+    let p = std::path::PathBuf::from(format!(
+        "{}/../../../shared/fixtures/openstack-api-samples",
+        env!("CARGO_MANIFEST_DIR")
+    ));
     if p.is_dir() {
         return Some(p);
     }
-    let under_ci = std::env::var("CI").map(|v| !v.is_empty() && v != "0" && v != "false").unwrap_or(false);
-    assert!(!under_ci, "the API samples are required under CI: {} is missing", p.display());
-    eprintln!("skipping: the API samples are not beside this clone ({})", p.display());
+    let under_ci = std::env::var("CI")
+        .map(|v| !v.is_empty() && v != "0" && v != "false")
+        .unwrap_or(false);
+    assert!(
+        !under_ci,
+        "the API samples are required under CI: {} is missing",
+        p.display()
+    );
+    eprintln!(
+        "skipping: the API samples are not beside this clone ({})",
+        p.display()
+    );
     None
 }
 
 #[cfg(test)]
 pub(crate) fn sample(rel: &str) -> String {
-    let p = format!("{}/../../../shared/fixtures/openstack-api-samples/{rel}", env!("CARGO_MANIFEST_DIR"));
+    let p = format!(
+        "{}/../../../shared/fixtures/openstack-api-samples/{rel}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }

@@ -57,7 +57,11 @@ impl Server {
 
     /// vcpus, ram (MiB), disk (GiB) of the embedded flavor (2.47+).
     pub fn flavor_sizes(&self) -> Option<(u64, u64, u64)> {
-        Some((self.flavor.get("vcpus")?.as_u64()?, self.flavor.get("ram")?.as_u64()?, self.flavor.get("disk")?.as_u64()?))
+        Some((
+            self.flavor.get("vcpus")?.as_u64()?,
+            self.flavor.get("ram")?.as_u64()?,
+            self.flavor.get("disk")?.as_u64()?,
+        ))
     }
 
     pub fn network_names(&self) -> Vec<String> {
@@ -125,15 +129,20 @@ mod tests {
         if crate::types::fixtures_or_skip().is_none() {
             return;
         }
-        let s: ServerBody = serde_json::from_str(&sample("nova/servers/v2.96/server-get-resp.json")).unwrap();
+        let s: ServerBody =
+            serde_json::from_str(&sample("nova/servers/v2.96/server-get-resp.json")).unwrap();
         assert_eq!(s.server.flavor_name(), "m1.tiny");
         assert_eq!(s.server.flavor_sizes(), Some((1, 512, 1)));
         assert_eq!(s.server.network_names(), vec!["private"]);
         assert_eq!(s.server.volumes_attached.len(), 2);
-        let list: Value = serde_json::from_str(&sample("nova/servers/v2.96/servers-details-resp.json")).unwrap();
+        let list: Value =
+            serde_json::from_str(&sample("nova/servers/v2.96/servers-details-resp.json")).unwrap();
         let servers: Vec<Server> = serde_json::from_value(list["servers"].clone()).unwrap();
         assert!(!servers.is_empty());
-        let tagged: Value = serde_json::from_str(&sample("nova/os-server-tags/v2.26/servers-tags-details-resp.json")).unwrap();
+        let tagged: Value = serde_json::from_str(&sample(
+            "nova/os-server-tags/v2.26/servers-tags-details-resp.json",
+        ))
+        .unwrap();
         let s: Server = serde_json::from_value(tagged["servers"][0].clone()).unwrap();
         assert!(!s.tags.is_empty());
     }
@@ -143,16 +152,29 @@ mod tests {
         if crate::types::fixtures_or_skip().is_none() {
             return;
         }
-        let f: Value = serde_json::from_str(&sample("nova/flavors/flavors-detail-resp.json")).unwrap();
+        let f: Value =
+            serde_json::from_str(&sample("nova/flavors/flavors-detail-resp.json")).unwrap();
         let flavors: Vec<Flavor> = serde_json::from_value(f["flavors"].clone()).unwrap();
         assert!(flavors.iter().any(|f| f.name == "m1.tiny" && f.ram == 512));
-        let a: VolumeAttachmentBody = serde_json::from_str(&sample("nova/os-volume_attachments/attach-volume-to-server-resp.json")).unwrap();
+        let a: VolumeAttachmentBody = serde_json::from_str(&sample(
+            "nova/os-volume_attachments/attach-volume-to-server-resp.json",
+        ))
+        .unwrap();
         assert!(!a.volume_attachment.volume_id.is_empty());
-        let l: VolumeAttachmentsBody = serde_json::from_str(&sample("nova/os-volume_attachments/list-volume-attachments-resp.json")).unwrap();
+        let l: VolumeAttachmentsBody = serde_json::from_str(&sample(
+            "nova/os-volume_attachments/list-volume-attachments-resp.json",
+        ))
+        .unwrap();
         assert!(!l.volume_attachments.is_empty());
-        let l89: VolumeAttachmentsBody = serde_json::from_str(&sample("nova/os-volume_attachments/v2.89/list-volume-attachments-resp.json")).unwrap();
+        let l89: VolumeAttachmentsBody = serde_json::from_str(&sample(
+            "nova/os-volume_attachments/v2.89/list-volume-attachments-resp.json",
+        ))
+        .unwrap();
         assert!(l89.volume_attachments[0].attachment_id.is_some());
-        let img: CreateImageBody = serde_json::from_str(&sample("nova/servers/v2.45/server-action-create-image-resp.json")).unwrap();
+        let img: CreateImageBody = serde_json::from_str(&sample(
+            "nova/servers/v2.45/server-action-create-image-resp.json",
+        ))
+        .unwrap();
         assert!(!img.image_id.is_empty());
     }
 }

@@ -215,7 +215,12 @@ mod tests {
                     if extra.contains(&k.as_str()) {
                         continue;
                     }
-                    let wv = w.get(k).unwrap_or_else(|| panic!("{file}: {path}.{k} is not in the sample (keys: {:?})", w.keys().collect::<Vec<_>>()));
+                    let wv = w.get(k).unwrap_or_else(|| {
+                        panic!(
+                            "{file}: {path}.{k} is not in the sample (keys: {:?})",
+                            w.keys().collect::<Vec<_>>()
+                        )
+                    });
                     if wv.is_object() && k != "metadata" && k != "ref" {
                         walk(v, wv, extra, &format!("{path}.{k}"), file);
                     }
@@ -232,35 +237,170 @@ mod tests {
         }
         let meta = Map::new();
         let to = |v: &dyn erased::Ser| v.value();
-        conforms(&to(&CreateSnapshot { snapshot: SnapshotSpec { volume_id: "v", name: "n", force: true, metadata: &meta } }), "cinder/snapshots/snapshot-create-request.json", &[]);
-        conforms(&to(&CreateVolume { volume: VolumeSpec { size: 1, name: "n", description: "d", snapshot_id: Some("s"), metadata: &meta } }), "cinder/volumes/volume-create-request.json", &[]);
-        conforms(&to(&CreateBackup { backup: BackupSpec { volume_id: "v", snapshot_id: Some("s"), name: "n", incremental: true, force: true, container: Some("c"), metadata: &meta } }), "cinder/backups/backup-create-request.json", &["metadata"]);
-        conforms(&to(&RestoreBackup { restore: RestoreSpec { name: Some("n"), volume_id: None } }), "cinder/backup-restore-request.json", &[]);
-        let rec = super::super::cinder::BackupRecord { backup_service: "s".into(), backup_url: "u".into() };
-        conforms(&to(&ImportRecord { backup_record: &rec }), "cinder/backup-record-import-request.json", &[]);
-        conforms(&to(&CreateGroup { group: GroupSpec { name: "g", description: "d", group_type: "t", volume_types: &["x".to_string()] } }), "cinder/group-create-request.json", &[]);
-        conforms(&to(&UpdateGroup { group: GroupChange { add_volumes: Some("a,b".into()), remove_volumes: None } }), "cinder/group-update-request.json", &[]);
-        conforms(&to(&CreateGroupSnapshot { group_snapshot: GroupSnapshotSpec { group_id: "g", name: "n", description: "d" } }), "cinder/group-snapshots-create-request.json", &[]);
+        conforms(
+            &to(&CreateSnapshot {
+                snapshot: SnapshotSpec {
+                    volume_id: "v",
+                    name: "n",
+                    force: true,
+                    metadata: &meta,
+                },
+            }),
+            "cinder/snapshots/snapshot-create-request.json",
+            &[],
+        );
+        conforms(
+            &to(&CreateVolume {
+                volume: VolumeSpec {
+                    size: 1,
+                    name: "n",
+                    description: "d",
+                    snapshot_id: Some("s"),
+                    metadata: &meta,
+                },
+            }),
+            "cinder/volumes/volume-create-request.json",
+            &[],
+        );
+        conforms(
+            &to(&CreateBackup {
+                backup: BackupSpec {
+                    volume_id: "v",
+                    snapshot_id: Some("s"),
+                    name: "n",
+                    incremental: true,
+                    force: true,
+                    container: Some("c"),
+                    metadata: &meta,
+                },
+            }),
+            "cinder/backups/backup-create-request.json",
+            &["metadata"],
+        );
+        conforms(
+            &to(&RestoreBackup {
+                restore: RestoreSpec {
+                    name: Some("n"),
+                    volume_id: None,
+                },
+            }),
+            "cinder/backup-restore-request.json",
+            &[],
+        );
+        let rec = super::super::cinder::BackupRecord {
+            backup_service: "s".into(),
+            backup_url: "u".into(),
+        };
+        conforms(
+            &to(&ImportRecord {
+                backup_record: &rec,
+            }),
+            "cinder/backup-record-import-request.json",
+            &[],
+        );
+        conforms(
+            &to(&CreateGroup {
+                group: GroupSpec {
+                    name: "g",
+                    description: "d",
+                    group_type: "t",
+                    volume_types: &["x".to_string()],
+                },
+            }),
+            "cinder/group-create-request.json",
+            &[],
+        );
+        conforms(
+            &to(&UpdateGroup {
+                group: GroupChange {
+                    add_volumes: Some("a,b".into()),
+                    remove_volumes: None,
+                },
+            }),
+            "cinder/group-update-request.json",
+            &[],
+        );
+        conforms(
+            &to(&CreateGroupSnapshot {
+                group_snapshot: GroupSnapshotSpec {
+                    group_id: "g",
+                    name: "n",
+                    description: "d",
+                },
+            }),
+            "cinder/group-snapshots-create-request.json",
+            &[],
+        );
         let mut r = Map::new();
         r.insert("source-name".into(), json!("volume-1"));
-        conforms(&to(&ManageVolume { volume: ManageSpec { host: "h", reference: r, name: "n", volume_type: Some("t"), bootable: true, metadata: &meta } }), "cinder/volume_manage_extensions/volume-manage-request.json", &[]);
-        conforms(&to(&Retype { retype: RetypeSpec { new_type: "t", migration_policy: "never" } }), "cinder/volume-os-retype-request.json", &[]);
-        conforms(&to(&AttachVolume { volume_attachment: VolumeRef { volume_id: "v" } }), "nova/os-volume_attachments/attach-volume-to-server-req.json", &[]);
-        conforms(&to(&CreateImage { create_image: NameMeta { name: "i", metadata: &meta } }), "nova/servers/v2.45/server-action-create-image.json", &[]);
+        conforms(
+            &to(&ManageVolume {
+                volume: ManageSpec {
+                    host: "h",
+                    reference: r,
+                    name: "n",
+                    volume_type: Some("t"),
+                    bootable: true,
+                    metadata: &meta,
+                },
+            }),
+            "cinder/volume_manage_extensions/volume-manage-request.json",
+            &[],
+        );
+        conforms(
+            &to(&Retype {
+                retype: RetypeSpec {
+                    new_type: "t",
+                    migration_policy: "never",
+                },
+            }),
+            "cinder/volume-os-retype-request.json",
+            &[],
+        );
+        conforms(
+            &to(&AttachVolume {
+                volume_attachment: VolumeRef { volume_id: "v" },
+            }),
+            "nova/os-volume_attachments/attach-volume-to-server-req.json",
+            &[],
+        );
+        conforms(
+            &to(&CreateImage {
+                create_image: NameMeta {
+                    name: "i",
+                    metadata: &meta,
+                },
+            }),
+            "nova/servers/v2.45/server-action-create-image.json",
+            &[],
+        );
         let srv = CreateServer {
             server: ServerSpec {
                 name: "s",
                 flavor_ref: "f",
                 networks: json!("none"),
                 metadata: &meta,
-                block_device_mapping_v2: vec![BlockDeviceMapping { boot_index: 0, uuid: "v", source_type: "volume", destination_type: "volume", delete_on_termination: false }],
+                block_device_mapping_v2: vec![BlockDeviceMapping {
+                    boot_index: 0,
+                    uuid: "v",
+                    source_type: "volume",
+                    destination_type: "volume",
+                    delete_on_termination: false,
+                }],
             },
         };
         // No published sample boots from a volume; check the server keys
         // against the 2.37 create sample and the mapping's by hand.
-        conforms(&to(&srv), "nova/servers/server-create-req-v237.json", &["block_device_mapping_v2", "metadata"]);
+        conforms(
+            &to(&srv),
+            "nova/servers/server-create-req-v237.json",
+            &["block_device_mapping_v2", "metadata"],
+        );
         let v = to(&srv);
-        assert_eq!(v["server"]["block_device_mapping_v2"][0]["boot_index"], json!(0));
+        assert_eq!(
+            v["server"]["block_device_mapping_v2"][0]["boot_index"],
+            json!(0)
+        );
     }
 
     mod erased {
