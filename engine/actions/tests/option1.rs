@@ -166,8 +166,14 @@ async fn option1_protect_then_recover_with_site_a_down() {
             "source_site",
             "servers",
             "volumes",
-            "boot_groups"
+            "boot_groups",
+            "containers"
         ]
+    );
+    assert_eq!(
+        manifest["containers"],
+        json!([]),
+        "option 1 syncs no container"
     );
     let prios: Vec<i64> = manifest["boot_groups"]
         .as_array()

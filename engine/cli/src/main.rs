@@ -15,7 +15,7 @@ mod report;
 mod resolve;
 mod state;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser, Debug)]
@@ -56,6 +56,12 @@ enum Command {
     Emulator(commands::emulator::Args),
     /// Protect, protect again, lose site-a, recover at site-b, verify — on an embedded emulator.
     Demo(commands::demo::Args),
+    /// List the bundled runbooks with their titles and parameters.
+    Runbooks(commands::runbooks::Args),
+    /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(commands::completions::Args),
+    /// Print the man page (roff), or a subcommand's.
+    Man(commands::man::Args),
 }
 
 fn init_logs(verbose: u8) {
@@ -66,9 +72,15 @@ fn init_logs(verbose: u8) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    // Colour only for a person at a terminal: a log redirected to a file
+    // (or read by journald) gets no escape sequences.
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(
+            std::io::IsTerminal::is_terminal(&std::io::stderr())
+                && std::env::var_os("NO_COLOR").is_none(),
+        )
         .try_init();
 }
 
@@ -87,6 +99,9 @@ fn main() -> ExitCode {
         Command::Daemon(a) => commands::daemon::run(a),
         Command::Emulator(a) => commands::emulator::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Runbooks(a) => commands::runbooks::run(a),
+        Command::Completions(a) => commands::completions::run(a, Cli::command()),
+        Command::Man(a) => commands::man::run(a, Cli::command()),
     };
     ExitCode::from(status)
 }

@@ -351,3 +351,97 @@ fn hostile_runbooks_get_diagnostics_never_a_crash() {
         "{err}"
     );
 }
+
+#[test]
+fn runbooks_completions_and_man_page_come_from_the_definitions() {
+    let o = lifeboat(&["runbooks"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = String::from_utf8_lossy(&o.stdout).into_owned();
+    for name in BUNDLED {
+        assert!(out.contains(name), "{name} not listed:\n{out}");
+    }
+    assert!(
+        out.contains("Option 1 — ordered quiesce, group snapshot, incremental backup"),
+        "{out}"
+    );
+    assert!(out.contains("vnf: string (required)"), "{out}");
+    assert!(out.contains("containers: list<string> = []"), "{out}");
+    let json = lifeboat(&["runbooks", "--json"]);
+    let first: serde_json::Value = serde_json::from_str(
+        String::from_utf8_lossy(&json.stdout)
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(first["params"][0]["required"], true, "{first}");
+
+    let bash = String::from_utf8_lossy(&lifeboat(&["completions", "bash"]).stdout).into_owned();
+    assert!(
+        bash.contains("_lifeboat") && bash.contains("runbooks") && bash.contains("cleanup"),
+        "{bash}"
+    );
+    let man = lifeboat(&["man"]);
+    let page = String::from_utf8_lossy(&man.stdout).into_owned();
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH lifeboat"),
+        "{page}"
+    );
+    assert!(page.contains("cleanup"), "{page}");
+    let sub = String::from_utf8_lossy(&lifeboat(&["man", "run"]).stdout).into_owned();
+    assert!(
+        sub.contains("lifeboat\\-run") && sub.contains("confirm"),
+        "{sub}"
+    );
+    assert_eq!(lifeboat(&["man", "nope"]).status.code(), Some(2));
+}
+
+/// Logs to a file or a pipe carry no colour codes.
+#[test]
+fn logs_into_a_pipe_have_no_escape_sequences() {
+    // A cloud that refuses connections: the run logs its start, then fails.
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clouds = dir.path().join("clouds.yaml");
+    std::fs::write(&clouds, "clouds:\n  dead:\n    auth:\n      auth_url: http://127.0.0.1:9/v3\n      username: u\n      password: p\n      project_name: x\n      user_domain_name: Default\n      project_domain_name: Default\n").unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args([
+            "-v",
+            "run",
+            "option1/protect",
+            "--param",
+            "vnf=vims",
+            "--cloud",
+            "dead",
+            "--confirm",
+            "--state-dir",
+        ])
+        .arg(dir.path().join("state"))
+        .env("OS_CLIENT_CONFIG_FILE", &clouds)
+        .env_remove("NO_COLOR")
+        .current_dir(repo())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run lifeboat");
+    // The first lines are enough; the run would go on retrying.
+    let mut err = String::new();
+    let mut lines = std::io::BufRead::lines(std::io::BufReader::new(
+        child.stderr.take().expect("stderr"),
+    ));
+    while !err.contains("run starting") {
+        match lines.next() {
+            Some(Ok(l)) => err.push_str(&(l + "\n")),
+            _ => break,
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        err.contains("run starting"),
+        "-v logs the run's start: {err}"
+    );
+    assert!(
+        !err.contains('\u{1b}'),
+        "escape sequences in a piped log: {err:?}"
+    );
+}

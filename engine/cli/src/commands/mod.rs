@@ -4,13 +4,16 @@
 
 pub mod check;
 pub mod cleanup;
+pub mod completions;
 pub mod daemon;
 pub mod demo;
 pub mod emulator;
 pub mod fmt;
+pub mod man;
 pub mod plan;
 pub mod resume;
 pub mod run;
+pub mod runbooks;
 pub mod runs;
 pub mod show;
 
