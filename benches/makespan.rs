@@ -35,7 +35,9 @@
 //! (default makespan ÷ eager bound).
 //!
 //! Set `LIFEBOAT_BENCH_VMS` / `LIFEBOAT_BENCH_LATENCY_MS` to change the size
-//! (defaults 100 VMs, 10 ms).
+//! (defaults 100 VMs, 10 ms). `LIFEBOAT_BENCH_SIZES=6,30,60,120` prints
+//! instead the quiesce window per VNF size against its bound and against
+//! the smallest size's window (the freeze must not grow with the VNF).
 
 use lifeboat_actions::wait::PollPolicy;
 use lifeboat_actions::{OpenStackActions, SiteCloud};
@@ -166,6 +168,9 @@ struct Measured {
     wall: f64,
     /// Requests sent to both sites (each retry counts).
     requests: u64,
+    /// The quiesce bound's parts: Σ slowest freezes, the snapshot, Σ
+    /// slowest thaws (ms).
+    scope_parts: (u64, u64, u64),
 }
 
 /// One protect of the 100-VM VNF on a fresh emulator, with the actions'
@@ -322,6 +327,11 @@ async fn run_once(vms: usize, latency: u64, poll: PollPolicy) -> Measured {
         iter_mean: mean(&iters),
         wall: wall.as_secs_f64(),
         requests,
+        scope_parts: (
+            s.groups.iter().map(|g| g.1).sum::<u64>(),
+            snap,
+            s.groups.iter().map(|g| g.2).sum::<u64>(),
+        ),
         rows,
     }
 }
@@ -358,9 +368,54 @@ fn print_table(title: &str, m: &Measured) {
     );
 }
 
+/// `LIFEBOAT_BENCH_SIZES=6,30,60,120`: the quiesce window (first freeze →
+/// last thaw) of a protect per VNF size, with the default waits, against
+/// its bound and against the smallest size's window, in one table.
+fn sizes_table(rt: &tokio::runtime::Runtime, sizes: &[usize], latency: u64) {
+    let mut rows = Vec::new();
+    for &vms in sizes {
+        let m = rt.block_on(run_once(vms, latency, PollPolicy::default()));
+        let q = m
+            .rows
+            .iter()
+            .find(|r| r.phase.starts_with("quiesce scope"))
+            .map(|r| (r.measured, r.bound))
+            .expect("a quiesce row");
+        rows.push((vms, q.0, q.1, m.makespan, m.scope_parts));
+    }
+    let first = rows.first().map(|r| r.1.max(1)).unwrap_or(1) as f64;
+    println!();
+    println!("quiesce window by VNF size — option1/protect (bundled, `within 30s`), db/app/lb in thirds, fixed latency {latency} ms per call, default waits");
+    println!();
+    println!("| servers | quiesce window ms | bound ms (Σ freezes + snapshot + Σ thaws) | window ÷ bound | window ÷ {}-server window | protect makespan ms |", sizes[0]);
+    println!("|---:|---:|---:|---:|---:|---:|");
+    for (vms, w, b, mk, (f, sn, t)) in rows {
+        println!(
+            "| {vms} | {w} | {b} ({f} + {sn} + {t}) | {:.3} | {:.2} | {mk} |",
+            w as f64 / b.max(1) as f64,
+            w as f64 / first
+        );
+    }
+}
+
 fn main() {
     let vms = env_num("LIFEBOAT_BENCH_VMS", 100) as usize;
     let latency = env_num("LIFEBOAT_BENCH_LATENCY_MS", 10);
+    if let Ok(sizes) = std::env::var("LIFEBOAT_BENCH_SIZES") {
+        let sizes: Vec<usize> = sizes
+            .split(',')
+            .filter_map(|x| x.trim().parse().ok())
+            .collect();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        if !sizes.is_empty() {
+            sizes_table(&rt, &sizes, latency);
+            return;
+        }
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
