@@ -219,7 +219,7 @@ pub async fn replicate_container(cx: &Ctx<'_>) -> Result<ActionOutput, ActionErr
         key_ref: KEY_REF.into(),
         ..Default::default()
     };
-    let rec = observe(cx, rec).await?;
+    let rec = observe(cx, rec, true).await?;
     cx.value(rec)
 }
 
@@ -278,29 +278,35 @@ pub async fn check_replica(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     }
     let (floor, then) = (rec.replica_objects, rec.checked_at.clone());
     rec.replica_site = site;
+    // The source is looked at only when the runbook names it (a drill): a
+    // failover never waits on the lost site; it compares with the counts
+    // recorded.
     let source = cx.args.string("source")?;
-    if !source.is_empty() {
+    let look = !source.is_empty();
+    if look {
         rec.site = source;
     }
-    let rec = observe(cx, rec).await?;
+    let rec = observe(cx, rec, look).await?;
     if rec.replica_objects < floor {
         tracing::warn!(step = %cx.call.step, container = %rec.container, site = %rec.replica_site, now = rec.replica_objects, then = floor, checked = %then, "the replica holds fewer objects than when prepare looked (deleted since?)");
     }
     cx.value(rec)
 }
 
-/// Both sides' counts now; the source's stay as recorded when it does not
+/// Both sides' counts now (the source's only when `look_at_source`); the
+/// source's stay as recorded when it is not looked at or does not
 /// answer (it is down: that is when a failover looks).
 async fn observe(
     cx: &Ctx<'_>,
     mut rec: ContainerReplicaRec,
+    look_at_source: bool,
 ) -> Result<ContainerReplicaRec, ActionError> {
     let t = cx.acts.client(&rec.replica_site)?;
     let replica = t.swift().container(&rec.container).await.act(cx.action())?;
     rec.replica_objects = replica.object_count as i64;
     rec.replica_bytes = replica.bytes_used as i64;
     rec.source_seen = false;
-    if let Ok(c) = cx.acts.client(&rec.site) {
+    if let Some(c) = cx.acts.client(&rec.site).ok().filter(|_| look_at_source) {
         if let Ok(src) = c.swift().container(&rec.container).await {
             rec.objects = src.object_count as i64;
             rec.bytes = src.bytes_used as i64;
