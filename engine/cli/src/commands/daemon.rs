@@ -8,7 +8,7 @@
 //!
 //! While it runs, `<state>/daemon.json` says its pid and metrics address.
 
-use super::{compile_input, print_diagnostics, runtime, EXIT_ERRORS, EXIT_OK};
+use super::{load_plan, runtime, LoadError, EXIT_ERRORS, EXIT_OK};
 use crate::cloud::{self, CloudArgs, SitesConfig};
 use crate::report::RunReport;
 use crate::state::{self, PARAMS_FILE, REPORT_FILE, SITES_FILE};
@@ -18,7 +18,6 @@ use lifeboat_daemon::http::MetricsState;
 use lifeboat_daemon::launcher::{Finished, Launched, Launcher};
 use lifeboat_daemon::retention::policy::Policy;
 use lifeboat_daemon::{Clock, Daemon, Job, SystemClock};
-use lifeboat_dsl::params;
 use lifeboat_dsl::plan::Plan;
 use lifeboat_exec::{AutoApprove, Executor, Refuse, Report, RunHandle};
 use serde_json::{Map, Value};
@@ -189,21 +188,13 @@ async fn shutdown_signal() {
 
 /// A job from its config: compiled, parameters bound, schedule, retention, clouds.
 fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String> {
-    let c = compile_input(&jc.runbook)?;
-    print_diagnostics(&c);
-    if c.has_errors() {
-        return Err(format!(
-            "{} error(s) in {}",
-            c.diagnostics.error_count(),
-            jc.runbook
-        ));
-    }
-    let plan = c.plan(None)?.clone();
-    let values = params::bind(&plan, &jc.param_args()).map_err(|errs| {
-        format!(
+    let (plan, values) = load_plan(&jc.runbook, None, &jc.param_args()).map_err(|e| match e {
+        LoadError::Errors(n) => format!("{n} error(s) in {}", jc.runbook),
+        LoadError::Params(errs) => format!(
             "{} (the job's parameters go under `params:`)",
             errs.join("; ")
-        )
+        ),
+        other => other.to_string(),
     })?;
     if let Some(n) = jc.full_every {
         if n == 0 {

@@ -13,7 +13,7 @@
 //!
 //! Exit 0 when every volume verifies, 1 otherwise (or when a run fails).
 
-use super::{compile_input, runtime, EXIT_ERRORS, EXIT_OK, EXIT_RUN_FAILED};
+use super::{runtime, EXIT_ERRORS, EXIT_OK, EXIT_RUN_FAILED};
 use crate::approver::DemoApprover;
 use crate::cloud::{self, SiteSpec, SitesConfig};
 use crate::dispatch::{self, Output};
@@ -205,18 +205,14 @@ async fn run_bundled(
     state: &Path,
     approver: Arc<dyn Approver>,
 ) -> Result<(RunReport, Vec<Record>), String> {
-    let c = compile_input(name)?;
-    if c.has_errors() {
-        super::print_diagnostics(&c);
-        return Err(format!("the bundled runbook {name} does not compile"));
-    }
-    let plan = c.plan(None).map_err(|e| format!("{name}: {e}"))?.clone();
     let given: Vec<String> = params
         .iter()
         .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
         .collect();
-    let values = lifeboat_dsl::params::bind(&plan, &given)
-        .map_err(|e| format!("{name}: {}", e.join("; ")))?;
+    let (plan, values) = super::load_plan(name, None, &given).map_err(|e| match e {
+        super::LoadError::Errors(_) => format!("the bundled runbook {name} does not compile"),
+        other => format!("{name}: {other}"),
+    })?;
     let actions = cloud::build_actions(sites)?;
     let id = new_run_id();
     let dir = state::runs_dir(state).join(&id);

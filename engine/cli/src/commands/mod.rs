@@ -20,6 +20,8 @@ pub mod show;
 use lifeboat_dsl::bundled;
 use lifeboat_dsl::compiler::{self, Compilation};
 use lifeboat_dsl::loader::{BundledLoader, FsLoader};
+use lifeboat_dsl::plan::Plan;
+use serde_json::{Map, Value};
 
 /// Exit codes shared by the commands.
 pub const EXIT_OK: u8 = 0;
@@ -44,6 +46,65 @@ pub fn compile_input(input: &str) -> Result<Compilation, String> {
             bundled::names().join(", ")
         )),
     }
+}
+
+/// Why a runbook argument could not be made ready.
+#[derive(Debug)]
+pub enum LoadError {
+    /// No such file or bundled runbook, or unreadable.
+    Unreadable(String),
+    /// The compiler found errors (their diagnostics are printed already).
+    Errors(usize),
+    /// The file has several runbooks and none was picked, or not that one.
+    NoRunbook(String),
+    /// Parameters missing, unknown or of the wrong type.
+    Params(Vec<String>),
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LoadError::Unreadable(e) | LoadError::NoRunbook(e) => f.write_str(e),
+            LoadError::Errors(n) => write!(f, "{n} error(s)"),
+            LoadError::Params(errs) => f.write_str(&errs.join("; ")),
+        }
+    }
+}
+
+impl LoadError {
+    /// Print it on stderr, one `error:` line each, then what was not done
+    /// (`no plan`, `nothing was run`).
+    pub fn print(&self, not_done: &str) {
+        match self {
+            LoadError::Errors(n) => eprintln!("{n} error(s): {not_done}"),
+            LoadError::Params(errs) => {
+                for e in errs {
+                    eprintln!("error: {e}");
+                }
+                eprintln!("{not_done}");
+            }
+            other => eprintln!("error: {other}"),
+        }
+    }
+}
+
+/// The one way the commands and the daemon make a runbook argument ready:
+/// compiled (a path, else a bundled name), its diagnostics printed, one
+/// runbook picked (`runbook`, or the only one), the parameters bound
+/// (`name=value` each).
+pub fn load_plan(
+    input: &str,
+    runbook: Option<&str>,
+    given: &[String],
+) -> Result<(Plan, Map<String, Value>), LoadError> {
+    let c = compile_input(input).map_err(LoadError::Unreadable)?;
+    print_diagnostics(&c);
+    if c.has_errors() {
+        return Err(LoadError::Errors(c.diagnostics.error_count()));
+    }
+    let plan = c.plan(runbook).map_err(LoadError::NoRunbook)?.clone();
+    let values = lifeboat_dsl::params::bind(&plan, given).map_err(LoadError::Params)?;
+    Ok((plan, values))
 }
 
 /// Print every diagnostic on stderr, rendered by miette.

@@ -15,7 +15,7 @@
 //! no cloud for `--resolve` exit with status 2; error findings of
 //! `--resolve` exit 1 (the plan is printed all the same).
 
-use super::{compile_input, print_diagnostics, runtime, EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS};
+use super::{load_plan, runtime, EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS};
 use crate::cloud::{self, CloudArgs};
 use crate::resolve::{self, Resolution};
 use crate::state;
@@ -83,34 +83,14 @@ pub fn latencies(file: Option<&std::path::Path>) -> Result<Latencies, String> {
 }
 
 pub fn run(args: Args) -> u8 {
-    let c = match compile_input(&args.file) {
-        Ok(c) => c,
+    let (plan, values) = match load_plan(&args.file, args.runbook.as_deref(), &args.params) {
+        Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: {e}");
+            e.print("no plan");
             return EXIT_ERRORS;
         }
     };
-    print_diagnostics(&c);
-    if c.has_errors() {
-        eprintln!("{} error(s): no plan", c.diagnostics.error_count());
-        return EXIT_ERRORS;
-    }
-    let plan = match c.plan(args.runbook.as_deref()) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    let values = match params::bind(plan, &args.params) {
-        Ok(v) => v,
-        Err(errs) => {
-            for e in errs {
-                eprintln!("error: {e}");
-            }
-            return EXIT_ERRORS;
-        }
-    };
+    let plan = &plan;
     let lat = match latencies(args.latencies.as_deref()) {
         Ok(l) => l,
         Err(e) => {

@@ -9,12 +9,11 @@
 //!
 //! Exit: 0 success, 1 run failed (compensated), 2 bad input, 3 interrupted.
 
-use super::{compile_input, print_diagnostics, runtime, EXIT_ERRORS};
+use super::{load_plan, runtime, EXIT_ERRORS};
 use crate::cloud::{self, CloudArgs};
 use crate::dispatch::{self, Output};
 use crate::state::{self, PARAMS_FILE, SITES_FILE};
 use lifeboat_daemon::lock::LOCK_KEY_FILE;
-use lifeboat_dsl::params;
 use lifeboat_exec::{new_run_id, ExecConfig, Executor, Limits};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -94,32 +93,11 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> u8 {
-    let c = match compile_input(&args.runbook_file) {
-        Ok(c) => c,
+    let (plan, values) = match load_plan(&args.runbook_file, args.runbook.as_deref(), &args.params)
+    {
+        Ok(loaded) => loaded,
         Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    print_diagnostics(&c);
-    if c.has_errors() {
-        eprintln!("{} error(s): nothing was run", c.diagnostics.error_count());
-        return EXIT_ERRORS;
-    }
-    let plan = match c.plan(args.runbook.as_deref()) {
-        Ok(p) => p.clone(),
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    let values = match params::bind(&plan, &args.params) {
-        Ok(v) => v,
-        Err(errs) => {
-            for e in errs {
-                eprintln!("error: {e}");
-            }
-            eprintln!("nothing was run");
+            e.print("nothing was run");
             return EXIT_ERRORS;
         }
     };
