@@ -401,26 +401,20 @@ fn sizes_table(rt: &tokio::runtime::Runtime, sizes: &[usize], latency: u64) {
 fn main() {
     let vms = env_num("LIFEBOAT_BENCH_VMS", 100) as usize;
     let latency = env_num("LIFEBOAT_BENCH_LATENCY_MS", 10);
-    if let Ok(sizes) = std::env::var("LIFEBOAT_BENCH_SIZES") {
-        let sizes: Vec<usize> = sizes
-            .split(',')
-            .filter_map(|x| x.trim().parse().ok())
-            .collect();
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        if !sizes.is_empty() {
-            sizes_table(&rt, &sizes, latency);
-            return;
-        }
-    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .expect("runtime");
+    let sizes: Vec<usize> = std::env::var("LIFEBOAT_BENCH_SIZES")
+        .unwrap_or_default()
+        .split(',')
+        .filter_map(|x| x.trim().parse().ok())
+        .collect();
+    if !sizes.is_empty() {
+        sizes_table(&rt, &sizes, latency);
+        return;
+    }
     let default = PollPolicy::default();
     // A poller that looks again almost at once: its step durations are close
     // to what the emulator itself takes (latency + transitions).

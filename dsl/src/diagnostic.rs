@@ -194,36 +194,29 @@ impl Diagnostic {
                 && line_len_at(&f.text, loc.span.start) <= MAX_DRAWN_LINE
                 && loc.span.end.saturating_sub(loc.span.start) <= MAX_DRAWN_LINE
         };
-        if !drawable(self.loc) {
-            return miette::Report::new(Rendered {
-                message: format!(
-                    "{} (at {}:{}:{}; the line is too long to show)",
-                    self.message, f.path, self.loc.span.line, self.loc.span.col
-                ),
-                code: self.kind.code(),
-                severity: match self.severity {
-                    Severity::Error => miette::Severity::Error,
-                    Severity::Warning => miette::Severity::Warning,
-                },
-                help: self.help.clone(),
-                labels: Vec::new(),
-                src: NamedSource::new(f.path.clone(), String::new()),
-            });
-        }
-        let mut labels = vec![LabeledSpan::new_primary_with_span(
-            Some(self.label.clone()),
-            to_span(self.loc),
-        )];
-        for (loc, label) in &self.related {
-            if drawable(*loc) {
-                labels.push(LabeledSpan::new_with_span(
-                    Some(label.clone()),
-                    to_span(*loc),
-                ));
+        let (message, labels, text) = if drawable(self.loc) {
+            let mut labels = vec![LabeledSpan::new_primary_with_span(
+                Some(self.label.clone()),
+                to_span(self.loc),
+            )];
+            for (loc, label) in &self.related {
+                if drawable(*loc) {
+                    labels.push(LabeledSpan::new_with_span(
+                        Some(label.clone()),
+                        to_span(*loc),
+                    ));
+                }
             }
-        }
-        let rendered = Rendered {
-            message: self.message.clone(),
+            (self.message.clone(), labels, f.text.clone())
+        } else {
+            let message = format!(
+                "{} (at {}:{}:{}; the line is too long to show)",
+                self.message, f.path, self.loc.span.line, self.loc.span.col
+            );
+            (message, Vec::new(), String::new())
+        };
+        miette::Report::new(Rendered {
+            message,
             code: self.kind.code(),
             severity: match self.severity {
                 Severity::Error => miette::Severity::Error,
@@ -231,9 +224,8 @@ impl Diagnostic {
             },
             help: self.help.clone(),
             labels,
-            src: NamedSource::new(f.path.clone(), f.text.clone()),
-        };
-        miette::Report::new(rendered)
+            src: NamedSource::new(f.path.clone(), text),
+        })
     }
 }
 

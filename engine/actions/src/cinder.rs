@@ -80,18 +80,7 @@ async fn ok_if_gone<F>(
 where
     F: std::future::Future<Output = lifeboat_openstack::Result<String>>,
 {
-    match r {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-        Err(e) if matches!(e.kind, ErrorKind::BadRequest | ErrorKind::Conflict) => {
-            match status.await {
-                Ok(s) if s == "deleting" || s == "deleted" => Ok(()),
-                Err(g) if g.is_not_found() => Ok(()),
-                _ => Err(from_client(action, e)),
-            }
-        }
-        Err(e) => Err(from_client(action, e)),
-    }
+    crate::wait::ok_if_under_way(action, r, status, &["deleting", "deleted"]).await
 }
 
 // ---------- volumes ----------

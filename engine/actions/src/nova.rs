@@ -437,14 +437,15 @@ pub async fn detach_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             site: c.site().to_string(),
         });
     };
-    match c.nova().detach(&srv.id, &vol.id).await {
-        Ok(()) => {}
-        Err(e) if e.kind == ErrorKind::NotFound => {}
-        // Nova refuses a detach of a volume already `detaching`: an earlier
-        // send of this DELETE was taken and its answer lost. Wait for it.
-        Err(e) if e.kind == ErrorKind::Conflict && detach_under_way(c, &vol.id).await => {}
-        Err(e) => return Err(crate::args::from_client(cx.action(), e)),
-    }
+    // Nova refuses a detach of a volume already `detaching`: an earlier
+    // send of this DELETE was taken and its answer lost. Wait for it.
+    crate::wait::ok_if_under_way(
+        cx.action(),
+        c.nova().detach(&srv.id, &vol.id).await,
+        async { c.cinder().volume(&vol.id).await.map(|v| v.status) },
+        &["detaching", "available"],
+    )
+    .await?;
     wait_volume_status(
         cx,
         c,
@@ -458,11 +459,6 @@ pub async fn detach_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 
 /// Server metadata naming the Swift replicas its VNF uses at the site.
 pub const META_CONTAINERS: &str = "lifeboat_containers";
-
-/// Is the volume on its way off its server, or off already?
-async fn detach_under_way(c: &Client, volume_id: &str) -> bool {
-    matches!(c.cinder().volume(volume_id).await, Ok(v) if v.status == "detaching" || v.status == "available")
-}
 
 pub async fn delete_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut srv) = cx.record_on_site::<ServerRec>("server")?;

@@ -182,12 +182,10 @@ pub async fn replicate_container(cx: &Ctx<'_>) -> Result<ActionOutput, ActionErr
         .set_sync(&container, None, &key, true)
         .await
         .act(cx.action())?;
-    let meta = c
-        .swift()
-        .container_meta(&container)
-        .await
-        .act(cx.action())?;
-    let ours = meta
+    // A retried call finds its own mark; the first one records what the
+    // source synced to before.
+    let ours = src
+        .meta
         .get("lifeboat-sync-by")
         .is_some_and(|b| *b == cx.call.tag);
     if !ours {
@@ -227,17 +225,17 @@ pub async fn replicate_container(cx: &Ctx<'_>) -> Result<ActionOutput, ActionErr
 /// before (nowhere, most often). The replica keeps what it has.
 pub async fn stop_replication(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, rec) = cx.record_on_site::<ContainerReplicaRec>("replica")?;
-    let meta = match c.swift().container_meta(&rec.container).await {
-        Ok(m) => m,
+    let info = match c.swift().container(&rec.container).await {
+        Ok(i) => i,
         Err(e) if e.kind == ErrorKind::NotFound => return cx.value(rec),
         Err(e) => return Err(from_client(cx.action(), e)),
     };
-    let before = meta
+    let before = info
+        .meta
         .get("lifeboat-sync-before")
         .cloned()
         .unwrap_or_default();
     if before != "unchanged" {
-        let info = c.swift().container(&rec.container).await.act(cx.action())?;
         // Removing the target leaves the key: another sync may share it.
         c.swift()
             .set_sync(&rec.container, Some(&before), &info.sync_key, false)

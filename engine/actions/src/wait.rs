@@ -258,6 +258,34 @@ pub fn is_discarded(status: &str) -> bool {
     is_failed(status) || matches!(status.to_ascii_lowercase().as_str(), "deleting" | "deleted")
 }
 
+/// A request answered 404, or refused (400/409) because the resource is
+/// already on its way — an earlier send of it was taken and its answer
+/// lost. `status` reads the resource's status to tell that refusal from
+/// any other: one of `under_way`, or the resource gone, is success.
+pub async fn ok_if_under_way<F>(
+    action: &str,
+    r: lifeboat_openstack::Result<()>,
+    status: F,
+    under_way: &[&str],
+) -> Result<(), ActionError>
+where
+    F: Future<Output = lifeboat_openstack::Result<String>>,
+{
+    use lifeboat_openstack::ErrorKind;
+    match r {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+        Err(e) if matches!(e.kind, ErrorKind::BadRequest | ErrorKind::Conflict) => {
+            match status.await {
+                Ok(s) if under_way.contains(&s.as_str()) => Ok(()),
+                Err(g) if g.is_not_found() => Ok(()),
+                _ => Err(from_client(action, e)),
+            }
+        }
+        Err(e) => Err(from_client(action, e)),
+    }
+}
+
 /// Statuses that mean a Cinder/Nova/Glance resource failed for good.
 pub fn is_failed(status: &str) -> bool {
     let s = status.to_ascii_lowercase();

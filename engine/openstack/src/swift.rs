@@ -32,7 +32,8 @@ pub struct ObjectEntry {
     pub last_modified: String,
 }
 
-/// A container as `HEAD` shows it to the account's owner.
+/// A container as `HEAD` shows it to the account's owner: counts, sync
+/// settings and metadata.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ContainerInfo {
     pub object_count: u64,
@@ -41,6 +42,8 @@ pub struct ContainerInfo {
     pub sync_to: String,
     /// `X-Container-Sync-Key`: a secret, shown as `***`.
     pub sync_key: Secret,
+    /// `X-Container-Meta-*`, names lower-cased without the prefix.
+    pub meta: std::collections::BTreeMap<String, String>,
 }
 
 impl ContainerInfo {
@@ -51,6 +54,15 @@ impl ContainerInfo {
             bytes_used: num("x-container-bytes-used"),
             sync_to: r.header("x-container-sync-to").unwrap_or_default(),
             sync_key: Secret::new(r.header("x-container-sync-key").unwrap_or_default()),
+            meta: r
+                .headers
+                .iter()
+                .filter_map(|(k, v)| {
+                    k.as_str()
+                        .strip_prefix("x-container-meta-")
+                        .and_then(|n| v.to_str().ok().map(|v| (n.to_string(), v.to_string())))
+                })
+                .collect(),
         }
     }
 }
@@ -194,29 +206,6 @@ impl Swift<'_> {
             .send()
             .await?;
         Ok(())
-    }
-
-    /// A container's `X-Container-Meta-*`, names lower-cased without the
-    /// prefix.
-    pub async fn container_meta(
-        &self,
-        container: &str,
-    ) -> Result<std::collections::BTreeMap<String, String>> {
-        let r = self
-            .c
-            .request(Service::ObjectStore, Method::HEAD, enc(container))
-            .call("HEAD /v1/{account}/{container}")
-            .resource(format!("container {container}"))
-            .send()
-            .await?;
-        Ok(r.headers
-            .iter()
-            .filter_map(|(k, v)| {
-                k.as_str()
-                    .strip_prefix("x-container-meta-")
-                    .and_then(|n| v.to_str().ok().map(|v| (n.to_string(), v.to_string())))
-            })
-            .collect())
     }
 
     /// Set container metadata headers (`X-Container-Meta-…`; an empty value
