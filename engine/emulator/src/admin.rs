@@ -363,7 +363,7 @@ pub async fn get_quotas(
 }
 
 /// `PUT /_emulator/sites/{site}/quotas[?project=ID]` with `{"volumes": 5, …}`
-/// (any Cinder or Nova quota name): sets those limits; a bad name or value
+/// (any Cinder, Nova or Neutron quota name): sets those limits; a bad name or value
 /// is a 400 and changes nothing.
 pub async fn put_quotas(
     State(sh): State<Arc<Shared>>,
@@ -391,12 +391,7 @@ pub async fn put_quotas(
     let mut w = sh.lock();
     let s = w.site_mut(site);
     let mut quotas = crate::quota::quotas_of(s, &project);
-    let all: Vec<&str> = crate::quota::CINDER_KEYS
-        .iter()
-        .chain(crate::quota::NOVA_KEYS.iter())
-        .copied()
-        .collect();
-    if let Err(e) = quotas.apply(&changes, &all) {
+    if let Err(e) = quotas.apply(&changes, &crate::quota::all_keys()) {
         return err(StatusCode::BAD_REQUEST, e);
     }
     s.quotas.insert(project.clone(), quotas);

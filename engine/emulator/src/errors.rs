@@ -3,7 +3,7 @@
 //! Nova and Cinder answer `{"<kind>": {"code": N, "message": "..."}}` (kind
 //! `badRequest`, `itemNotFound`, `conflictingRequest`, `overLimit`, ...);
 //! Glance answers an HTML-ish text body, Keystone `{"error": {code, title, message}}`,
-//! Swift plain text.
+//! Swift plain text, Neutron `{"NeutronError": {type, message, detail}}`.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +36,7 @@ pub enum Flavor {
     Glance,
     Keystone,
     Swift,
+    Neutron,
 }
 
 fn kind_for(status: StatusCode) -> &'static str {
@@ -70,6 +71,20 @@ pub fn error(flavor: Flavor, status: StatusCode, message: impl Into<String>) -> 
             let body = json!({ kind: { "code": status.as_u16(), "message": message } });
             (status, axum::Json(body)).into_response()
         }
+        Flavor::Neutron => {
+            let kind = match status.as_u16() {
+                400 => "HTTPBadRequest",
+                401 => "HTTPUnauthorized",
+                403 => "HTTPForbidden",
+                404 => "HTTPNotFound",
+                405 => "HTTPMethodNotAllowed",
+                409 => "HTTPConflict",
+                429 => "HTTPTooManyRequests",
+                503 => "HTTPServiceUnavailable",
+                _ => "HTTPInternalServerError",
+            };
+            neutron(status, kind, message)
+        }
         Flavor::Keystone => {
             let body = json!({"error": {"code": status.as_u16(), "title": title_for(status), "message": message}});
             (status, axum::Json(body)).into_response()
@@ -101,6 +116,12 @@ pub fn error(flavor: Flavor, status: StatusCode, message: impl Into<String>) -> 
             r
         }
     }
+}
+
+/// Neutron's error body: the exception's class name as `type`.
+pub fn neutron(status: StatusCode, kind: &str, message: impl Into<String>) -> Response {
+    let body = json!({"NeutronError": {"type": kind, "message": message.into(), "detail": ""}});
+    (status, axum::Json(body)).into_response()
 }
 
 pub fn not_found(flavor: Flavor, message: impl Into<String>) -> Response {

@@ -16,6 +16,7 @@ pub mod faults;
 pub mod glance;
 pub mod keystone;
 pub mod microversion;
+pub mod neutron;
 pub mod nova;
 pub mod quota;
 pub mod request_log;
@@ -253,12 +254,8 @@ impl EmulatorHandle {
         let mut w = self.shared.lock();
         let s = w.site_mut(site);
         let mut q = quota::quotas_of(s, &project);
-        let all: Vec<&str> = quota::CINDER_KEYS
-            .iter()
-            .chain(quota::NOVA_KEYS.iter())
-            .copied()
-            .collect();
-        q.apply(&changes, &all).map_err(EmulatorError::Admin)?;
+        q.apply(&changes, &quota::all_keys())
+            .map_err(EmulatorError::Admin)?;
         s.quotas.insert(project, q);
         Ok(())
     }

@@ -30,6 +30,15 @@ pub struct Quotas {
     pub instances: i64,
     pub cores: i64,
     pub ram: i64,
+    pub server_groups: i64,
+    pub server_group_members: i64,
+    pub key_pairs: i64,
+    pub network: i64,
+    pub subnet: i64,
+    pub port: i64,
+    pub security_group: i64,
+    pub security_group_rule: i64,
+    pub floatingip: i64,
 }
 
 impl Default for Quotas {
@@ -46,6 +55,15 @@ impl Default for Quotas {
             instances: 10,
             cores: 20,
             ram: 51200,
+            server_groups: 10,
+            server_group_members: 10,
+            key_pairs: 100,
+            network: 100,
+            subnet: 100,
+            port: 500,
+            security_group: 10,
+            security_group_rule: 100,
+            floatingip: 50,
         }
     }
 }
@@ -61,7 +79,33 @@ pub const CINDER_KEYS: [&str; 7] = [
     "per_volume_gigabytes",
 ];
 /// The compute quota names the emulator keeps.
-pub const NOVA_KEYS: [&str; 3] = ["instances", "cores", "ram"];
+pub const NOVA_KEYS: [&str; 6] = [
+    "instances",
+    "cores",
+    "ram",
+    "server_groups",
+    "server_group_members",
+    "key_pairs",
+];
+/// Every quota name the emulator keeps: block storage, compute, networking.
+pub fn all_keys() -> Vec<&'static str> {
+    CINDER_KEYS
+        .iter()
+        .chain(NOVA_KEYS.iter())
+        .chain(NEUTRON_KEYS.iter())
+        .copied()
+        .collect()
+}
+
+/// The networking quota names (Neutron's own, singular).
+pub const NEUTRON_KEYS: [&str; 6] = [
+    "network",
+    "subnet",
+    "port",
+    "security_group",
+    "security_group_rule",
+    "floatingip",
+];
 
 impl Quotas {
     /// Room for a demo VNF or a fleet and many runs: what an operator sets
@@ -78,6 +122,15 @@ impl Quotas {
             instances: 100,
             cores: 200,
             ram: 512000,
+            server_groups: 100,
+            server_group_members: 100,
+            key_pairs: 100,
+            network: 100,
+            subnet: 100,
+            port: 1000,
+            security_group: 100,
+            security_group_rule: 1000,
+            floatingip: 100,
         }
     }
 
@@ -93,6 +146,15 @@ impl Quotas {
             "instances" => self.instances,
             "cores" => self.cores,
             "ram" => self.ram,
+            "server_groups" => self.server_groups,
+            "server_group_members" => self.server_group_members,
+            "key_pairs" => self.key_pairs,
+            "network" => self.network,
+            "subnet" => self.subnet,
+            "port" => self.port,
+            "security_group" => self.security_group,
+            "security_group_rule" => self.security_group_rule,
+            "floatingip" => self.floatingip,
             _ => return None,
         })
     }
@@ -109,6 +171,15 @@ impl Quotas {
             "instances" => &mut self.instances,
             "cores" => &mut self.cores,
             "ram" => &mut self.ram,
+            "server_groups" => &mut self.server_groups,
+            "server_group_members" => &mut self.server_group_members,
+            "key_pairs" => &mut self.key_pairs,
+            "network" => &mut self.network,
+            "subnet" => &mut self.subnet,
+            "port" => &mut self.port,
+            "security_group" => &mut self.security_group,
+            "security_group_rule" => &mut self.security_group_rule,
+            "floatingip" => &mut self.floatingip,
             _ => return None,
         })
     }
@@ -507,8 +578,13 @@ pub fn admin_view(s: &SiteState, project: &str) -> Value {
     let q = quotas_of(s, project);
     let u = usage(s, project);
     let mut m = Map::new();
-    for k in CINDER_KEYS.iter().chain(NOVA_KEYS.iter()) {
-        m.insert(k.to_string(), json!({"limit": q.get(k), "in_use": if *k == "per_volume_gigabytes" { 0 } else { u.get(k) }}));
+    for k in all_keys() {
+        let used = match k {
+            "per_volume_gigabytes" => 0,
+            k if NEUTRON_KEYS.contains(&k) => crate::neutron::quotas::used(s, project, k),
+            k => u.get(k),
+        };
+        m.insert(k.to_string(), json!({"limit": q.get(k), "in_use": used}));
     }
     json!({"project_id": project, "quotas": m})
 }

@@ -65,6 +65,7 @@ fn service_of(path: &str) -> Option<(&'static str, Flavor)> {
         "volume" => Some(("volume", Flavor::Cinder)),
         "image" => Some(("image", Flavor::Glance)),
         "object" => Some(("object", Flavor::Swift)),
+        "network" => Some(("network", Flavor::Neutron)),
         _ => None,
     }
 }
@@ -213,6 +214,7 @@ async fn answer(
         "compute" => crate::nova::handle(&mut ctx).await,
         "volume" => crate::cinder::handle(&mut ctx).await,
         "image" => crate::glance::handle(&mut ctx).await,
+        "network" => crate::neutron::handle(&mut ctx).await,
         _ => crate::swift::handle(&mut ctx).await,
     };
     if lose_answer {
@@ -239,6 +241,8 @@ fn discovery(service: &str, segs: &[String], base: &str) -> Option<Response> {
         ("volume", ["v3"]) => Some(axum::Json(crate::cinder::version_doc(base)).into_response()),
         ("image", []) | ("image", ["versions"]) => Some((StatusCode::OK, axum::Json(crate::glance::versions(base))).into_response()),
         ("image", ["v2"]) => Some((StatusCode::OK, axum::Json(crate::glance::versions(base))).into_response()),
+        ("network", []) => Some(axum::Json(crate::neutron::versions(base)).into_response()),
+        ("network", ["v2.0"]) => Some(axum::Json(crate::neutron::version_doc(base)).into_response()),
         ("object", ["info"]) => Some(axum::Json(serde_json::json!({"swift": {"version": "2.38.3", "max_file_size": 5368709122u64}, "container_sync": crate::swift_sync::info()})).into_response()),
         _ => None,
     }

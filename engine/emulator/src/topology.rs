@@ -10,10 +10,10 @@ use serde_json::{Map, Value};
 
 use crate::content::Content;
 use crate::errors::EmulatorError;
-use crate::quota::{Quotas, CINDER_KEYS, NOVA_KEYS};
+use crate::quota::{all_keys, Quotas};
 use crate::world::{
-    new_id, now_iso, now_z, stable_hex, stable_id, Attachment, Flavor, GroupType, Network, Server,
-    Site, Volume, VolumeType, World,
+    new_id, now_iso, now_z, stable_hex, stable_id, Attachment, Flavor, GroupType, Server, Site,
+    Volume, VolumeType, World,
 };
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -195,6 +195,12 @@ impl Topology {
         q.backups = q.backups.max(40 * n);
         q.gigabytes = q.gigabytes.max(240 * n);
         q.backup_gigabytes = q.backup_gigabytes.max(1200 * n);
+        q.port = q.port.max(8 * n);
+        q.server_group_members = q.server_group_members.max(n);
+        q.server_groups = q.server_groups.max(4 * vnfs as i64);
+        q.security_group = q.security_group.max(4 * vnfs as i64);
+        q.security_group_rule = q.security_group_rule.max(40 * vnfs as i64);
+        q.floatingip = q.floatingip.max(4 * vnfs as i64);
         t
     }
 
@@ -273,7 +279,7 @@ impl Topology {
 
     /// The project's quotas at `site`: `quotas` with the site's changes.
     pub fn quotas_at(&self, site: Site) -> Result<Quotas, EmulatorError> {
-        for k in CINDER_KEYS.iter().chain(NOVA_KEYS.iter()) {
+        for k in all_keys() {
             if self.quotas.get(k).is_some_and(|v| v < -1) {
                 return Err(EmulatorError::Topology(format!(
                     "quotas: {k} must be -1 (unlimited) or more"
@@ -283,12 +289,7 @@ impl Topology {
         let mut q = self.quotas.clone();
         for (k, changes) in &self.site_quotas {
             if Site::parse(k) == Some(site) {
-                let all: Vec<&str> = CINDER_KEYS
-                    .iter()
-                    .chain(NOVA_KEYS.iter())
-                    .copied()
-                    .collect();
-                q.apply(changes, &all)
+                q.apply(changes, &all_keys())
                     .map_err(|e| EmulatorError::Topology(format!("site_quotas.{k}: {e}")))?;
             }
         }
@@ -322,13 +323,7 @@ impl Topology {
                     disk: f.disk,
                 });
             }
-            for (i, n) in self.networks.iter().enumerate() {
-                s.networks.push(Network {
-                    id: stable_id(&format!("{site}:net:{n}")),
-                    name: n.clone(),
-                    cidr_prefix: format!("10.{}.{}", site.index() + 1, i + 1),
-                });
-            }
+            crate::neutron::seed::seed_site(s, site, &self.networks, &project_id);
             for t in &self.volume_types {
                 s.volume_types.push(VolumeType {
                     id: stable_id(&format!("{site}:vt:{}", t.name)),
@@ -348,6 +343,31 @@ impl Topology {
                 project_id.clone(),
                 self.quotas_at(site).unwrap_or_else(|_| self.quotas.clone()),
             );
+        }
+        // Network identity first: each server's ports, host and key pair.
+        let mut placed = BTreeMap::new();
+        for site in Site::ALL {
+            let here: Vec<crate::neutron::seed::Seeded> = self
+                .servers
+                .iter()
+                .filter(|x| Site::parse(&x.site) == Some(site))
+                .map(|x| crate::neutron::seed::Seeded {
+                    id: stable_id(&format!("{site}:server:{}", x.name)),
+                    name: &x.name,
+                    vnf: x.metadata.get("vnf").map(String::as_str),
+                    role: x.metadata.get("role").map(String::as_str),
+                    networks: &x.networks,
+                })
+                .collect();
+            let ids: Vec<String> = here.iter().map(|x| x.id.clone()).collect();
+            let out = crate::neutron::seed::seed_servers(
+                w.site_mut(site),
+                site,
+                &here,
+                &project_id,
+                &user_id,
+            );
+            placed.extend(ids.into_iter().zip(out));
         }
         for spec in &self.servers {
             let Some(site) = Site::parse(&spec.site) else {
@@ -406,11 +426,7 @@ impl Topology {
                 .flavor(&spec.flavor)
                 .map(|f| f.id.clone())
                 .unwrap_or_default();
-            let networks: Vec<(String, String)> = spec
-                .networks
-                .iter()
-                .filter_map(|n| s.network(n).map(|n| (n.id.clone(), n.name.clone())))
-                .collect();
+            let place = placed.remove(&server_id);
             let mut metadata = Map::new();
             for (k, v) in &spec.metadata {
                 metadata.insert(k.clone(), Value::String(v.clone()));
@@ -426,7 +442,11 @@ impl Topology {
                 power_state: 1,
                 quiesced: false,
                 flavor_id,
-                networks,
+                ports: place.as_ref().map(|p| p.ports.clone()).unwrap_or_default(),
+                made_ports: vec![],
+                host: place.as_ref().map(|p| p.host.clone()).unwrap_or_default(),
+                key_name: place.as_ref().and_then(|p| p.key_name.clone()),
+                availability_zone: "nova".into(),
                 metadata,
                 tags: spec.tags.clone(),
                 created: created.clone(),

@@ -74,13 +74,6 @@ pub struct Flavor {
 }
 
 #[derive(Clone, Debug)]
-pub struct Network {
-    pub id: String,
-    pub name: String,
-    pub cidr_prefix: String,
-}
-
-#[derive(Clone, Debug)]
 pub struct VolumeType {
     pub id: String,
     pub name: String,
@@ -123,7 +116,14 @@ pub struct Server {
     pub power_state: u8,
     pub quiesced: bool,
     pub flavor_id: String,
-    pub networks: Vec<(String, String)>,
+    /// Neutron ports in attach order (`Port.device_id` is this server).
+    pub ports: Vec<String>,
+    /// Ports Nova made for `networks: [{"uuid": …}]`: deleted with the
+    /// server (the others are only unbound, as Nova's preserve_on_delete).
+    pub made_ports: Vec<String>,
+    pub host: String,
+    pub key_name: Option<String>,
+    pub availability_zone: String,
     pub metadata: Map<String, Value>,
     pub tags: Vec<String>,
     pub created: String,
@@ -377,6 +377,29 @@ impl Container {
     }
 }
 
+/// A Nova server group: its policy and members.
+#[derive(Clone, Debug)]
+pub struct ServerGroup {
+    pub id: String,
+    pub name: String,
+    pub policy: String,
+    pub max_server_per_host: Option<u64>,
+    pub members: Vec<String>,
+    pub project_id: String,
+    pub user_id: String,
+}
+
+/// A Nova key pair (public half only; keyed by user and name).
+#[derive(Clone, Debug)]
+pub struct Keypair {
+    pub name: String,
+    pub public_key: String,
+    pub fingerprint: String,
+    pub kind: String,
+    pub user_id: String,
+    pub created_at: String,
+}
+
 /// A replica volume on a site's replica backend, not known to Cinder until managed.
 #[derive(Clone, Debug)]
 pub struct Replica {
@@ -396,7 +419,13 @@ pub struct Replica {
 #[derive(Debug, Default)]
 pub struct SiteState {
     pub flavors: Vec<Flavor>,
-    pub networks: Vec<Network>,
+    /// Neutron: networks, subnets, ports, security groups, floating IPs.
+    pub net: crate::neutron::state::Net,
+    /// Nova server groups and key pairs.
+    pub server_groups: BTreeMap<String, ServerGroup>,
+    pub keypairs: BTreeMap<(String, String), Keypair>,
+    /// The compute hosts Nova schedules on.
+    pub hosts: Vec<String>,
     pub volume_types: Vec<VolumeType>,
     pub group_types: Vec<GroupType>,
     pub servers: BTreeMap<String, Server>,
@@ -432,8 +461,8 @@ impl SiteState {
     pub fn flavor(&self, key: &str) -> Option<&Flavor> {
         self.flavors.iter().find(|f| f.id == key || f.name == key)
     }
-    pub fn network(&self, key: &str) -> Option<&Network> {
-        self.networks.iter().find(|n| n.id == key || n.name == key)
+    pub fn network(&self, key: &str) -> Option<&crate::neutron::state::Network> {
+        self.net.network(key)
     }
 }
 

@@ -26,6 +26,7 @@ const FREE: &[(&str, &str)] = &[
     ("meta", "user-defined key"),
     ("extra_specs", "flavors/types carry their own specs"),
     ("group_specs", "group types carry their own specs"),
+    ("rules", "a server group's rules are its own: {} when it has none, as Nova"),
 ];
 
 /// Fields that may be null where the sample shows a value, with the reason.
@@ -47,11 +48,49 @@ const NULLABLE: &[(&str, &str)] = &[
         "servers are not locked (the sample shows a locked one)",
     ),
     ("tag", "attachments are made without a device tag"),
+    (
+        "router_id",
+        "routers are not modelled: a floating IP shows no router, as an unassociated one",
+    ),
+    (
+        "remote_group_id",
+        "null when the rule names a remote prefix instead, as Neutron",
+    ),
+    (
+        "remote_ip_prefix",
+        "null when the rule names a remote group instead, as Neutron",
+    ),
+    (
+        "remote_address_group_id",
+        "address groups are not modelled: null, as for a rule without one",
+    ),
+    (
+        "port_details",
+        "null once the floating IP is disassociated, as Neutron answers",
+    ),
 ];
 
 /// Fields a sample shows that the real service leaves out in its default
 /// configuration, with the reason (the emulator leaves them out too).
-const ABSENT: &[(&str, &str)] = &[("locations", "Glance shows image locations only with show_multiple_locations=True (off by default); the sample was made with it on")];
+const ABSENT: &[(&str, &str)] = &[
+    ("locations", "Glance shows image locations only with show_multiple_locations=True (off by default); the sample was made with it on"),
+    ("network.pvlan", "the pvlan extension is not in ML2's default extension drivers"),
+    ("network.qinq", "the qinq extension is not in ML2's default extension drivers"),
+    ("networks[].pvlan", "the pvlan extension is not in ML2's default extension drivers"),
+    ("networks[].qinq", "the qinq extension is not in ML2's default extension drivers"),
+    ("data_plane_status", "the data_plane_status extension driver is off by default"),
+    ("qos_network_policy_id", "the QoS service plugin is not loaded by default"),
+    ("qos_policy_id", "the QoS service plugin is not loaded by default"),
+    ("propagate_uplink_status", "the uplink_status_propagation extension driver is off by default"),
+    ("pvlan_type", "the pvlan extension is off by default"),
+    ("pvlan_community", "the pvlan extension is off by default"),
+    ("hardware_offload_type", "the port_hardware_offload_type extension driver is off by default"),
+    ("trusted", "the port_trusted extension driver is off by default"),
+    ("binding:host_id", "admin-only under Neutron's default policy (the project user does not see it)"),
+    ("binding:profile", "admin-only under Neutron's default policy"),
+    ("binding:vif_details", "admin-only under Neutron's default policy"),
+    ("binding:vif_type", "admin-only under Neutron's default policy"),
+];
 
 fn matches(list: &[(&str, &str)], path: &str) -> bool {
     list.iter()
@@ -439,7 +478,8 @@ async fn nova_conforms() {
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
     conforms("nova/servers/v2.47/server-create-resp.json", &r.body);
     let boot2 = c.new_volume(Site::A, 1, json!({})).await;
-    let req = json!({"server": {"name": "conf-2", "flavorRef": "1", "networks": [{"uuid": "mgmt"}], "block_device_mapping_v2": [{"boot_index": 0, "uuid": boot2, "source_type": "volume", "destination_type": "volume"}]}});
+    let mgmt = lifeboat_emulator::world::stable_id("site-a:net:mgmt");
+    let req = json!({"server": {"name": "conf-2", "flavorRef": "1", "networks": [{"uuid": mgmt}], "block_device_mapping_v2": [{"boot_index": 0, "uuid": boot2, "source_type": "volume", "destination_type": "volume"}]}});
     let r = c
         .post(&format!("{base}/servers"), Some("compute 2.1"), req)
         .await;
@@ -1095,4 +1135,241 @@ async fn quota_endpoints_conform() {
         );
     }
     c.h.shutdown().await;
+}
+
+/// Neutron's networks, subnets, ports, security groups and rules, floating
+/// IPs and quotas; Nova's key pairs, server groups, interfaces and zones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn networking_conforms() {
+    if common::fixtures_or_skip().is_none() {
+        return;
+    }
+    let c = Cloud::start().await;
+    let n = c.network(Site::A);
+    let nova = c.compute(Site::A);
+    let mgmt = lifeboat_emulator::world::stable_id("site-a:net:mgmt");
+    let public = lifeboat_emulator::world::stable_id("site-a:net:public");
+    let get = |p: String| {
+        let c = &c;
+        async move {
+            let r = c.get(&p, None).await;
+            assert_eq!(r.status, StatusCode::OK, "{p}: {}", r.text);
+            r.body
+        }
+    };
+    conforms(
+        "neutron/networks/network-show-response.json",
+        &get(format!("{n}/networks/{mgmt}")).await,
+    );
+    conforms(
+        "neutron/networks/networks-list-response.json",
+        &get(format!("{n}/networks")).await,
+    );
+    let r = c
+        .post(
+            &format!("{n}/networks"),
+            None,
+            sample("neutron/networks/network-create-request.json"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    conforms("neutron/networks/network-create-response.json", &r.body);
+    let net = r.body["network"]["id"].as_str().unwrap().to_string();
+    let r = c.post(&format!("{n}/subnets"), None, json!({"subnet": {"network_id": net, "ip_version": 4, "cidr": "192.168.199.0/24", "name": "s"}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    conforms("neutron/subnets/subnet-create-response.json", &r.body);
+    let sub = r.body["subnet"]["id"].as_str().unwrap().to_string();
+    conforms(
+        "neutron/subnets/subnet-show-response.json",
+        &get(format!("{n}/subnets/{sub}")).await,
+    );
+    conforms(
+        "neutron/subnets/subnets-list-response.json",
+        &get(format!("{n}/subnets")).await,
+    );
+    let r = c.post(&format!("{n}/ports"), None, json!({"port": {"network_id": net, "name": "p", "allowed_address_pairs": [{"ip_address": "192.168.199.100"}]}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    conforms("neutron/ports/port-create-response.json", &r.body);
+    let port = r.body["port"]["id"].as_str().unwrap().to_string();
+    conforms(
+        "neutron/ports/port-show-response.json",
+        &get(format!("{n}/ports/{port}")).await,
+    );
+    conforms(
+        "neutron/ports/ports-list-response.json",
+        &get(format!("{n}/ports")).await,
+    );
+    let r = c
+        .call(
+            Method::PUT,
+            &format!("{n}/ports/{port}"),
+            None,
+            Some(json!({"port": {"name": "q"}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    conforms("neutron/ports/port-update-response.json", &r.body);
+    let r = c
+        .post(
+            &format!("{n}/security-groups"),
+            None,
+            sample("neutron/security-groups/security-group-create-request.json"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    conforms(
+        "neutron/security-groups/security-group-create-response.json",
+        &r.body,
+    );
+    let sg = r.body["security_group"]["id"].as_str().unwrap().to_string();
+    conforms(
+        "neutron/security-groups/security-group-show-response.json",
+        &get(format!("{n}/security-groups/{sg}")).await,
+    );
+    conforms(
+        "neutron/security-groups/security-groups-list-response.json",
+        &get(format!("{n}/security-groups")).await,
+    );
+    let r = c.post(&format!("{n}/security-group-rules"), None, json!({"security_group_rule": {"security_group_id": sg, "direction": "ingress", "protocol": "tcp", "port_range_min": 80, "port_range_max": 80, "remote_ip_prefix": "0.0.0.0/0"}})).await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    conforms(
+        "neutron/security-groups/security-group-rule-create-response.json",
+        &r.body,
+    );
+    let rule = r.body["security_group_rule"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    conforms(
+        "neutron/security-groups/security-group-rule-show-response.json",
+        &get(format!("{n}/security-group-rules/{rule}")).await,
+    );
+    conforms(
+        "neutron/security-groups/security-group-rules-list-response.json",
+        &get(format!("{n}/security-group-rules")).await,
+    );
+    let mport = c
+        .post(
+            &format!("{n}/ports"),
+            None,
+            json!({"port": {"network_id": mgmt}}),
+        )
+        .await;
+    let mport = mport.body["port"]["id"].as_str().unwrap().to_string();
+    let r = c
+        .post(
+            &format!("{n}/floatingips"),
+            None,
+            json!({"floatingip": {"floating_network_id": public, "port_id": mport}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    conforms(
+        "neutron/floatingips/floatingip-create-response.json",
+        &r.body,
+    );
+    let fip = r.body["floatingip"]["id"].as_str().unwrap().to_string();
+    conforms(
+        "neutron/floatingips/floatingip-show-response.json",
+        &get(format!("{n}/floatingips/{fip}")).await,
+    );
+    conforms(
+        "neutron/floatingips/floating-ips-list-response.json",
+        &get(format!("{n}/floatingips")).await,
+    );
+    let r = c
+        .call(
+            Method::PUT,
+            &format!("{n}/floatingips/{fip}"),
+            None,
+            Some(json!({"floatingip": {"port_id": null}})),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    conforms(
+        "neutron/floatingips/floatingip-disassociate-response.json",
+        &r.body,
+    );
+    conforms(
+        "neutron/quotas/quotas-list-for-project-response.json",
+        &get(format!("{n}/quotas/{}", c.project)).await,
+    );
+    // Nova: key pairs (2.92 import), server groups (2.64), interfaces (2.70), zones.
+    let r = c
+        .post(
+            &format!("{nova}/os-keypairs"),
+            Some("compute 2.92"),
+            sample("nova/os-keypairs/v2.92/keypairs-import-post-req.json"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+    conforms(
+        "nova/os-keypairs/v2.92/keypairs-import-post-resp.json",
+        &r.body,
+    );
+    let r = c
+        .get(&format!("{nova}/os-keypairs?limit=1"), Some("compute 2.35"))
+        .await;
+    conforms("nova/os-keypairs/v2.35/keypairs-list-resp.json", &r.body);
+    let r = c
+        .post(
+            &format!("{nova}/os-server-groups"),
+            Some("compute 2.64"),
+            sample("nova/os-server-groups/v2.64/server-groups-post-req.json"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    conforms(
+        "nova/os-server-groups/v2.64/server-groups-post-resp.json",
+        &r.body,
+    );
+    let g = r.body["server_group"]["id"].as_str().unwrap().to_string();
+    let r = c
+        .get(
+            &format!("{nova}/os-server-groups/{g}"),
+            Some("compute 2.64"),
+        )
+        .await;
+    conforms(
+        "nova/os-server-groups/v2.64/server-groups-get-resp.json",
+        &r.body,
+    );
+    let r = c
+        .get(&format!("{nova}/os-server-groups"), Some("compute 2.64"))
+        .await;
+    conforms(
+        "nova/os-server-groups/v2.64/server-groups-list-resp.json",
+        &r.body,
+    );
+    let srv = c.server_named(Site::A, "vims-lb-1").await;
+    let id = srv["id"].as_str().unwrap();
+    let r = c
+        .get(
+            &format!("{nova}/servers/{id}/os-interface"),
+            Some("compute 2.70"),
+        )
+        .await;
+    assert_eq!(r.body["interfaceAttachments"].as_array().unwrap().len(), 2);
+    conforms(
+        "nova/os-attach-interfaces/v2.70/attach-interfaces-list-resp.json",
+        &r.body,
+    );
+    let pid = r.body["interfaceAttachments"][0]["port_id"]
+        .as_str()
+        .unwrap();
+    let r = c
+        .get(
+            &format!("{nova}/servers/{id}/os-interface/{pid}"),
+            Some("compute 2.70"),
+        )
+        .await;
+    conforms(
+        "nova/os-attach-interfaces/v2.70/attach-interfaces-show-resp.json",
+        &r.body,
+    );
+    let r = c.get(&format!("{nova}/os-availability-zone"), None).await;
+    conforms(
+        "nova/os-availability-zone/availability-zone-list-resp.json",
+        &r.body,
+    );
 }

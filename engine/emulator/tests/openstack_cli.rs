@@ -258,6 +258,67 @@ fn stock_openstack_cli_works_against_the_emulator() {
         .iter()
         .all(|c| c["Name"] != "lifeboat-manifests"));
 
+    // Networking: the everyday listings, and a port's life.
+    let nets = osc.json(a, &["network", "list"]);
+    let net_names: Vec<&str> = nets
+        .as_array()
+        .expect("networks")
+        .iter()
+        .filter_map(|n| n["Name"].as_str())
+        .collect();
+    for want in ["mgmt", "signalling", "media", "public", "mgmt-test"] {
+        assert!(
+            net_names.contains(&want),
+            "{want} missing from {net_names:?}"
+        );
+    }
+    let subnets = osc.json(a, &["subnet", "list", "--network", "mgmt"]);
+    assert_eq!(subnets[0]["Subnet"], "10.1.0.0/16", "{subnets}");
+    let ports = osc.json(a, &["port", "list", "--server", "vims-lb-1"]);
+    assert_eq!(ports.as_array().map(|p| p.len()), Some(2), "{ports}");
+    let rules = osc.json(a, &["security", "group", "rule", "list", "vims-lb"]);
+    assert!(
+        rules
+            .as_array()
+            .expect("rules")
+            .iter()
+            .any(|r| r["Port Range"] == "443:443"),
+        "{rules}"
+    );
+    let fips = osc.json(a, &["floating", "ip", "list"]);
+    assert_eq!(fips.as_array().map(|f| f.len()), Some(1), "{fips}");
+    let groups = osc.json(a, &["server", "group", "list"]);
+    assert_eq!(groups.as_array().map(|g| g.len()), Some(3), "{groups}");
+    let keys = osc.json(a, &["keypair", "list"]);
+    assert_eq!(keys[0]["Name"], "vims-ops", "{keys}");
+    let port = osc.json(
+        b,
+        &[
+            "port",
+            "create",
+            "--network",
+            "mgmt",
+            "--fixed-ip",
+            "ip-address=10.1.0.250",
+            "--mac-address",
+            "fa:16:3e:aa:bb:cc",
+            "cli-port",
+        ],
+    );
+    assert_eq!(port["mac_address"], "fa:16:3e:aa:bb:cc", "{port}");
+    let shown = osc.json(b, &["port", "show", "cli-port"]);
+    assert!(
+        shown["fixed_ips"].to_string().contains("10.1.0.250"),
+        "{shown}"
+    );
+    osc.run(b, &["port", "delete", "cli-port"]);
+    assert_eq!(
+        osc.json(b, &["port", "list", "--network", "mgmt"])
+            .as_array()
+            .map(|p| p.len()),
+        Some(0)
+    );
+
     rt.block_on(handle.shutdown());
     let _ = std::fs::remove_dir_all(&dir);
 }

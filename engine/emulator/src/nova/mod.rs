@@ -1,10 +1,14 @@
 //! Nova (compute API v2.1): version discovery and the dispatcher of the
 //! calls the runbooks make (servers, actions, metadata, tags, volume
-//! attachments, flavors). Microversions 2.1–2.96.
+//! attachments, interfaces, flavors, key pairs, server groups).
+//! Microversions 2.1–2.96.
 
 pub mod actions;
 pub mod attachments;
 pub mod flavors;
+pub mod interfaces;
+pub mod keypairs;
+pub mod server_groups;
 pub mod servers;
 
 use axum::http::{Method, StatusCode};
@@ -89,6 +93,18 @@ async fn route(ctx: &Ctx, mv: Mv) -> Reply {
         (Method::POST, ["servers", id, "os-volume_attachments"]) => attachments::attach(ctx, mv, id),
         (Method::GET, ["servers", id, "os-volume_attachments", vid]) => attachments::show(ctx, mv, id, vid),
         (Method::DELETE, ["servers", id, "os-volume_attachments", vid]) => attachments::detach(ctx, id, vid),
+        (Method::GET, ["servers", id, "os-interface"]) => interfaces::list(ctx, mv, id),
+        (Method::POST, ["servers", id, "os-interface"]) => interfaces::attach(ctx, mv, id),
+        (Method::GET, ["servers", id, "os-interface", pid]) => interfaces::show(ctx, mv, id, pid),
+        (Method::DELETE, ["servers", id, "os-interface", pid]) => interfaces::detach(ctx, id, pid),
+        (Method::GET, ["os-keypairs"]) => keypairs::list(ctx, mv),
+        (Method::POST, ["os-keypairs"]) => keypairs::create(ctx, mv),
+        (Method::GET, ["os-keypairs", name]) => keypairs::show(ctx, mv, name),
+        (Method::DELETE, ["os-keypairs", name]) => keypairs::delete(ctx, mv, name),
+        (Method::GET, ["os-server-groups"]) => server_groups::list(ctx, mv),
+        (Method::POST, ["os-server-groups"]) => server_groups::create(ctx, mv),
+        (Method::GET, ["os-server-groups", id]) => server_groups::show(ctx, mv, id),
+        (Method::DELETE, ["os-server-groups", id]) => server_groups::delete(ctx, id),
         (Method::GET, ["flavors"]) => flavors::list(ctx, mv, false),
         (Method::GET, ["flavors", "detail"]) => flavors::list(ctx, mv, true),
         (Method::GET, ["flavors", id]) => flavors::show(ctx, mv, id),

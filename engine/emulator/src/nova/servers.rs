@@ -12,7 +12,7 @@ use super::nf;
 use crate::errors::{bad_request, conflict, error, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
-use crate::world::{new_id, now_iso, now_z, Attachment, Server, Site, SiteState, World};
+use crate::world::{new_id, now_iso, now_z, Attachment, Server, SiteState, World};
 
 pub(crate) fn links(base: &str, project: &str, kind: &str, id: &str) -> Value {
     json!([
@@ -21,8 +21,11 @@ pub(crate) fn links(base: &str, project: &str, kind: &str, id: &str) -> Value {
     ])
 }
 
-fn host_id(project: &str, site: Site) -> String {
-    let d = Sha256::digest(format!("{project}{}", site.name()).as_bytes());
+fn host_id(project: &str, host: &str) -> String {
+    if host.is_empty() {
+        return String::new();
+    }
+    let d = Sha256::digest(format!("{project}{host}").as_bytes());
     hex::encode(d)[..56].to_string()
 }
 
@@ -36,24 +39,30 @@ pub enum For {
 }
 
 /// The full server body at microversion `mv`.
-pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str, target: For) -> Value {
+pub fn view(s: &SiteState, srv: &Server, mv: Mv, base: &str, target: For) -> Value {
     let mut addresses = Map::new();
-    for (i, (net_id, name)) in srv.networks.iter().enumerate() {
-        let prefix = s
-            .network(net_id)
-            .map(|n| n.cidr_prefix.clone())
-            .unwrap_or_else(|| "10.0.0".into());
-        let octet = (srv.seq % 200) as u32 + 10;
-        let mac = format!(
-            "fa:16:3e:{:02x}:{:02x}:{:02x}",
-            i as u8,
-            (srv.seq >> 8) as u8,
-            srv.seq as u8
-        );
-        addresses.insert(
-            name.clone(),
-            json!([{"addr": format!("{prefix}.{octet}"), "version": 4, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": mac}]),
-        );
+    for pid in &srv.ports {
+        let Some(p) = s.net.ports.get(pid) else {
+            continue;
+        };
+        let net_name = s
+            .net
+            .networks
+            .get(&p.network_id)
+            .map(|n| n.name.clone())
+            .unwrap_or_else(|| p.network_id.clone());
+        let entry = addresses.entry(net_name).or_insert_with(|| json!([]));
+        let Some(list) = entry.as_array_mut() else {
+            continue;
+        };
+        for f in &p.fixed_ips {
+            list.push(json!({"addr": crate::neutron::state::ip_str(f.ip), "version": 4, "OS-EXT-IPS:type": "fixed", "OS-EXT-IPS-MAC:mac_addr": p.mac}));
+            for fip in s.net.floating_ips.values() {
+                if fip.port_id.as_deref() == Some(pid.as_str()) && fip.fixed_ip == Some(f.ip) {
+                    list.push(json!({"addr": crate::neutron::state::ip_str(fip.address), "version": 4, "OS-EXT-IPS:type": "floating", "OS-EXT-IPS-MAC:mac_addr": p.mac}));
+                }
+            }
+        }
     }
     let flavor = s.flavor(&srv.flavor_id);
     let flavor_v = if mv.at_least(2, 47) {
@@ -92,7 +101,7 @@ pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str, target:
         "tenant_id": srv.project_id,
         "user_id": srv.user_id,
         "metadata": srv.metadata,
-        "hostId": host_id(&srv.project_id, site),
+        "hostId": host_id(&srv.project_id, &srv.host),
         "image": "",
         "flavor": flavor_v,
         "created": srv.created,
@@ -103,23 +112,20 @@ pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str, target:
         "links": links(base, &srv.project_id, "servers", &srv.id),
         "OS-DCF:diskConfig": "AUTO",
         "progress": 0,
-        "OS-EXT-AZ:availability_zone": "nova",
+        "OS-EXT-AZ:availability_zone": srv.availability_zone,
         "config_drive": "",
-        "key_name": null,
+        "key_name": srv.key_name,
         "OS-SRV-USG:launched_at": srv.launched_at,
         "OS-SRV-USG:terminated_at": null,
         "OS-EXT-STS:task_state": srv.task_state,
         "OS-EXT-STS:vm_state": srv.vm_state,
         "OS-EXT-STS:power_state": srv.power_state,
         "os-extended-volumes:volumes_attached": volumes,
-        "security_groups": [{"name": "default"}],
-        "OS-EXT-SRV-ATTR:host": format!("{}-compute-1", site.name()),
-        "OS-EXT-SRV-ATTR:hypervisor_hostname": format!("{}-compute-1", site.name()),
+        "security_groups": security_group_names(s, srv).into_iter().map(|n| json!({"name": n})).collect::<Vec<_>>(),
+        "OS-EXT-SRV-ATTR:host": srv.host,
+        "OS-EXT-SRV-ATTR:hypervisor_hostname": srv.host,
         "OS-EXT-SRV-ATTR:instance_name": instance_name,
     });
-    if srv.networks.is_empty() {
-        o["security_groups"] = json!([]);
-    }
     if mv.at_least(2, 3) {
         o["OS-EXT-SRV-ATTR:reservation_id"] = json!(format!("r-{:08x}", srv.seq));
         o["OS-EXT-SRV-ATTR:launch_index"] = json!(0);
@@ -145,7 +151,13 @@ pub fn view(s: &SiteState, site: Site, srv: &Server, mv: Mv, base: &str, target:
         o["trusted_image_certificates"] = Value::Null;
     }
     if mv.at_least(2, 71) && target == For::One {
-        o["server_groups"] = json!([]);
+        let groups: Vec<&str> = s
+            .server_groups
+            .values()
+            .filter(|g| g.members.contains(&srv.id))
+            .map(|g| g.id.as_str())
+            .collect();
+        o["server_groups"] = json!(groups);
     }
     if mv.at_least(2, 73) {
         o["locked_reason"] = Value::Null;
@@ -293,7 +305,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         .iter()
         .map(|x| {
             if detail {
-                view(s, ctx.site, x, mv, &ctx.base, For::List)
+                view(s, x, mv, &ctx.base, For::List)
             } else {
                 summary(x, &ctx.base)
             }
@@ -310,7 +322,7 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let srv = s.servers.get(id).ok_or_else(|| nf("Instance", id))?;
-    Ok(Json(json!({"server": view(s, ctx.site, srv, mv, &ctx.base, For::One)})).into_response())
+    Ok(Json(json!({"server": view(s, srv, mv, &ctx.base, For::One)})).into_response())
 }
 
 pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
@@ -338,7 +350,7 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     srv.updated = now_z();
     let srv = srv.clone();
     let s = w.site(ctx.site);
-    Ok(Json(json!({"server": view(s, ctx.site, &srv, mv, &ctx.base, For::One)})).into_response())
+    Ok(Json(json!({"server": view(s, &srv, mv, &ctx.base, For::One)})).into_response())
 }
 
 /// `POST /servers`: boot from a volume (block_device_mapping_v2, boot_index 0).
@@ -401,7 +413,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         ));
     };
     let flavor_id = flavor.id.clone();
-    let mut networks = Vec::new();
+    let mut wanted: Vec<NetReq> = Vec::new();
     match networks_v {
         None | Some(Value::Null) => {}
         Some(Value::String(x)) if x == "none" || x == "auto" => {
@@ -409,29 +421,22 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
                 return Err(bad_request(F::Nova, format!("Invalid input for field/attribute networks. Value: {x}. '{x}' is not of type 'array'")));
             }
             if x == "auto" {
-                if let Some(n) = s.networks.first() {
-                    networks.push((n.id.clone(), n.name.clone()));
+                let own = s
+                    .net
+                    .networks
+                    .values()
+                    .find(|n| n.project_id == project_id && !n.external);
+                if let Some(n) = own {
+                    wanted.push(NetReq::Network {
+                        id: n.id.clone(),
+                        fixed_ip: None,
+                    });
                 }
             }
         }
         Some(Value::Array(list)) => {
             for n in list {
-                let key = n.get("uuid").and_then(|u| u.as_str()).unwrap_or("");
-                if key.is_empty() {
-                    return Err(bad_request(
-                        F::Nova,
-                        "Bad networks format: network uuid is not in proper format ()",
-                    ));
-                }
-                match s.network(key) {
-                    Some(net) => networks.push((net.id.clone(), net.name.clone())),
-                    None => {
-                        return Err(bad_request(
-                            F::Nova,
-                            format!("Network {key} could not be found."),
-                        ))
-                    }
-                }
+                wanted.push(net_req(s, n, &project_id)?);
             }
         }
         Some(other) => {
@@ -441,6 +446,49 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             ))
         }
     }
+    let key_name = match req.get("key_name") {
+        None | Some(Value::Null) => None,
+        Some(Value::String(k)) => {
+            if !s.keypairs.contains_key(&(user_id.clone(), k.clone())) {
+                return Err(bad_request(F::Nova, "Invalid key_name provided."));
+            }
+            Some(k.clone())
+        }
+        Some(_) => {
+            return Err(bad_request(
+                F::Nova,
+                "Invalid input for field/attribute key_name.",
+            ))
+        }
+    };
+    let availability_zone = match req.get("availability_zone").and_then(Value::as_str) {
+        None => "nova".to_string(),
+        Some(z) if z == "nova" || z.starts_with("nova:") => "nova".to_string(),
+        Some(z) => {
+            return Err(bad_request(
+                F::Nova,
+                format!("The requested availability zone is not available: {z}"),
+            ))
+        }
+    };
+    let group = match req
+        .get("os:scheduler_hints")
+        .or_else(|| body.get("os:scheduler_hints"))
+        .and_then(|h| h.get("group"))
+        .and_then(Value::as_str)
+    {
+        Some(g) => match s.server_groups.get(g) {
+            Some(sg) if sg.project_id == project_id => {
+                let limit = crate::quota::quotas_of(s, &project_id).server_group_members;
+                if limit >= 0 && sg.members.len() as i64 >= limit {
+                    return Err(error(F::Nova, StatusCode::FORBIDDEN, "Quota exceeded, too many servers in group"));
+                }
+                Some(sg.clone())
+            }
+            _ => return Err(bad_request(F::Nova, format!("Invalid input for field/attribute os:scheduler_hints. Value: group {g}: Instance group {g} could not be found."))),
+        },
+        None => None,
+    };
     // Block devices: every mapping must name an available volume.
     let mut vols: Vec<(String, i64)> = Vec::new();
     for b in &bdms {
@@ -520,9 +568,46 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         vec![]
     };
     let id = new_id();
+    let host = schedule(s, group.as_ref());
     let seq = w.next_seq();
     let mut att_ids = Vec::new();
     let sm = w.site_mut(site);
+    // Ports: made on the asked networks, or the given ones bound to the server.
+    let mut ports = Vec::new();
+    let mut made_ports = Vec::new();
+    for r in &wanted {
+        let pid = match r {
+            NetReq::Port(pid) => pid.clone(),
+            NetReq::Network {
+                id: net_id,
+                fixed_ip,
+            } => match crate::neutron::ports::make(sm, &project_id, net_id, *fixed_ip) {
+                Ok(pid) => {
+                    made_ports.push(pid.clone());
+                    pid
+                }
+                Err(msg) => {
+                    for p in &made_ports {
+                        sm.net.remove_port(p);
+                    }
+                    return Err(bad_request(F::Nova, msg));
+                }
+            },
+        };
+        if let Some(p) = sm.net.ports.get_mut(&pid) {
+            p.device_id = id.clone();
+            p.device_owner = "compute:nova".into();
+            p.host = host.clone().unwrap_or_default();
+            p.updated_at = now_z();
+            p.revision += 1;
+        }
+        ports.push(pid);
+    }
+    if let Some(g) = &group {
+        if let Some(g) = sm.server_groups.get_mut(&g.id) {
+            g.members.push(id.clone());
+        }
+    }
     for (i, (vid, _)) in vols.iter().enumerate() {
         if let Some(v) = sm.volumes.get_mut(vid) {
             let att = Attachment {
@@ -549,7 +634,11 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         power_state: 0,
         quiesced: false,
         flavor_id,
-        networks,
+        ports,
+        made_ports,
+        host: host.unwrap_or_default(),
+        key_name,
+        availability_zone,
         metadata,
         tags,
         created: now.clone(),
@@ -574,11 +663,10 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         }
     });
     let summary_links = links(&ctx.base, &project_id, "servers", &id);
-    let sg = if srv.networks.is_empty() {
-        json!([])
-    } else {
-        json!([{"name": "default"}])
-    };
+    let sg = json!(security_group_names(sm, &srv)
+        .into_iter()
+        .map(|n| json!({"name": n}))
+        .collect::<Vec<_>>());
     sm.servers.insert(id.clone(), srv);
     drop(w);
     let id2 = id.clone();
@@ -595,6 +683,11 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             if srv.status != "BUILD" {
                 return;
             }
+            if srv.host.is_empty() {
+                // The scheduler found no host the server's group allows.
+                fail_build(s, &id2);
+                return;
+            }
             srv.status = "ACTIVE".into();
             srv.vm_state = "active".into();
             srv.task_state = None;
@@ -607,20 +700,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
                 }
             }
         },
-        move |w: &mut World| {
-            let s = w.site_mut(site);
-            if let Some(srv) = s.servers.get_mut(&id3) {
-                srv.status = "ERROR".into();
-                srv.vm_state = "error".into();
-                srv.task_state = None;
-            }
-            for v in s.volumes.values_mut() {
-                if v.attachments.iter().any(|a| a.server_id == id3) {
-                    v.attachments.retain(|a| a.server_id != id3);
-                    v.status = "available".into();
-                }
-            }
-        },
+        move |w: &mut World| fail_build(w.site_mut(site), &id3),
     );
     let admin_pass = uuid::Uuid::new_v4().simple().to_string()[..12].to_string();
     let server = json!({"id": id, "links": summary_links, "OS-DCF:diskConfig": "AUTO", "security_groups": sg, "adminPass": admin_pass});
@@ -631,6 +711,153 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         r.headers_mut().insert("location", v);
     }
     Ok(r)
+}
+
+/// A build that failed: ERROR, its volumes released (its ports stay
+/// until the server is deleted, as Nova).
+fn fail_build(s: &mut SiteState, id: &str) {
+    if let Some(srv) = s.servers.get_mut(id) {
+        srv.status = "ERROR".into();
+        srv.vm_state = "error".into();
+        srv.task_state = None;
+        srv.updated = now_z();
+    }
+    for v in s.volumes.values_mut() {
+        if v.attachments.iter().any(|a| a.server_id == id) {
+            v.attachments.retain(|a| a.server_id != id);
+            v.status = "available".into();
+        }
+    }
+}
+
+/// One entry of `networks`, checked as nova-api checks it before it
+/// accepts the boot.
+pub(crate) enum NetReq {
+    Network { id: String, fixed_ip: Option<u32> },
+    Port(String),
+}
+
+fn net_req(s: &SiteState, n: &Value, project: &str) -> Result<NetReq, Response> {
+    use crate::neutron::state::{ip_str, parse_ip};
+    if let Some(pid) = n.get("port").and_then(Value::as_str) {
+        let Some(p) = s.net.ports.get(pid).filter(|p| p.project_id == project) else {
+            return Err(bad_request(
+                F::Nova,
+                format!("Port id {pid} could not be found."),
+            ));
+        };
+        if !p.device_id.is_empty() {
+            return Err(conflict(F::Nova, format!("Port {pid} is still in use.")));
+        }
+        return Ok(NetReq::Port(pid.to_string()));
+    }
+    let key = n.get("uuid").and_then(Value::as_str).unwrap_or("");
+    if key.is_empty() {
+        return Err(bad_request(
+            F::Nova,
+            "Bad networks format: network uuid is not in proper format ()",
+        ));
+    }
+    let Some(net) = s
+        .net
+        .networks
+        .get(key)
+        .filter(|x| x.project_id == project || x.shared)
+    else {
+        return Err(bad_request(
+            F::Nova,
+            format!("Network {key} could not be found."),
+        ));
+    };
+    let fixed_ip = match n.get("fixed_ip").and_then(Value::as_str) {
+        Some(a) => {
+            let Some(ip) = parse_ip(a) else {
+                return Err(bad_request(F::Nova, format!("Invalid input for field/attribute fixed_ip. Value: {a}. '{a}' is not a 'ipv4'")));
+            };
+            if let Some(owner) = s
+                .net
+                .ports
+                .values()
+                .find(|p| p.network_id == net.id && p.fixed_ips.iter().any(|f| f.ip == ip))
+            {
+                return Err(bad_request(
+                    F::Nova,
+                    format!(
+                        "Fixed IP address {} is already in use on instance {}.",
+                        ip_str(ip),
+                        owner.device_id
+                    ),
+                ));
+            }
+            Some(ip)
+        }
+        None => None,
+    };
+    Ok(NetReq::Network {
+        id: net.id.clone(),
+        fixed_ip,
+    })
+}
+
+/// The host for a new server: the least loaded one its group's policy
+/// allows; None when a hard policy leaves none ("No valid host").
+fn schedule(s: &SiteState, group: Option<&crate::world::ServerGroup>) -> Option<String> {
+    let load = |h: &str| s.servers.values().filter(|x| x.host == h).count();
+    let member_hosts: Vec<&str> = group
+        .map(|g| {
+            g.members
+                .iter()
+                .filter_map(|m| s.servers.get(m))
+                .map(|x| x.host.as_str())
+                .collect()
+        })
+        .unwrap_or_default();
+    let least = |hosts: Vec<&String>| hosts.into_iter().min_by_key(|h| load(h)).cloned();
+    match group.map(|g| g.policy.as_str()) {
+        Some("anti-affinity") => least(
+            s.hosts
+                .iter()
+                .filter(|h| !member_hosts.contains(&h.as_str()))
+                .collect(),
+        ),
+        Some("affinity") => match member_hosts.first() {
+            Some(h) => Some(h.to_string()),
+            None => least(s.hosts.iter().collect()),
+        },
+        Some("soft-anti-affinity") => least(
+            s.hosts
+                .iter()
+                .filter(|h| !member_hosts.contains(&h.as_str()))
+                .collect(),
+        )
+        .or_else(|| least(s.hosts.iter().collect())),
+        Some("soft-affinity") => member_hosts
+            .first()
+            .map(|h| h.to_string())
+            .or_else(|| least(s.hosts.iter().collect())),
+        _ => least(s.hosts.iter().collect()),
+    }
+}
+
+/// The names of the security groups on a server's ports, each once.
+pub(crate) fn security_group_names(s: &SiteState, srv: &Server) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for pid in &srv.ports {
+        for g in s
+            .net
+            .ports
+            .get(pid)
+            .map(|p| p.security_groups.as_slice())
+            .unwrap_or(&[])
+        {
+            if let Some(sg) = s.net.security_groups.get(g) {
+                if !out.contains(&sg.name) {
+                    out.push(sg.name.clone());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// `DELETE /servers/{id}`: volumes are detached (→ available) and kept.
@@ -653,6 +880,22 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
         move |w: &mut World| {
             let s = w.site_mut(site);
             if let Some(mut gone) = s.servers.remove(&id) {
+                // Ports Nova made go with the server; given ones are unbound.
+                for p in &gone.made_ports {
+                    s.net.remove_port(p);
+                }
+                for pid in &gone.ports {
+                    if let Some(p) = s.net.ports.get_mut(pid) {
+                        p.device_id.clear();
+                        p.device_owner.clear();
+                        p.host.clear();
+                        p.updated_at = now_z();
+                        p.revision += 1;
+                    }
+                }
+                for g in s.server_groups.values_mut() {
+                    g.members.retain(|m| m != &id);
+                }
                 gone.status = "DELETED".into();
                 gone.vm_state = "deleted".into();
                 gone.task_state = None;
