@@ -451,7 +451,8 @@ async fn backups_survive_the_loss_of_the_primary_site() {
         .await
         .body;
     assert_eq!(v["volume"]["bootable"], "true");
-    let req = json!({"server": {"name": "vims-db-1", "flavorRef": "m1.large", "networks": [{"uuid": "mgmt"}], "block_device_mapping_v2": [{"boot_index": 0, "uuid": boot_b, "source_type": "volume", "destination_type": "volume"}]}});
+    let mgmt = lifeboat_emulator::world::stable_id("site-b:net:mgmt");
+    let req = json!({"server": {"name": "vims-db-1", "flavorRef": "m1.large", "networks": [{"uuid": mgmt}], "block_device_mapping_v2": [{"boot_index": 0, "uuid": boot_b, "source_type": "volume", "destination_type": "volume"}]}});
     let r = c
         .post(&format!("{}/servers", c.compute(Site::B)), NOVA, req)
         .await;

@@ -171,12 +171,22 @@ async fn boot_from_volume_attach_detach_delete() {
         c.post(&format!("{cb}/servers"), NOVA, nonet).await.status,
         StatusCode::BAD_REQUEST
     );
-    // boot with a named network: BUILD → ACTIVE, volume attaching → in-use
+    // A network by name is not a uuid: Nova refuses it.
     let r = c
         .post(
             &format!("{cb}/servers"),
             NOVA,
             req(bdm.clone(), json!([{"uuid": "mgmt"}])),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    // boot on a network: BUILD → ACTIVE, volume attaching → in-use
+    let mgmt = lifeboat_emulator::world::stable_id("site-b:net:mgmt");
+    let r = c
+        .post(
+            &format!("{cb}/servers"),
+            NOVA,
+            req(bdm.clone(), json!([{"uuid": mgmt}])),
         )
         .await;
     assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);

@@ -209,11 +209,10 @@ pub fn update(ctx: &Ctx, id: &str) -> Reply {
     let project = ctx.token.project_id.clone();
     let mut w = ctx.shared.lock();
     let s = w.site_mut(ctx.site);
-    if !s
-        .net
+    if s.net
         .floating_ips
         .get(id)
-        .is_some_and(|f| f.project_id == project)
+        .is_none_or(|f| f.project_id != project)
     {
         return Err(nf(id));
     }

@@ -267,20 +267,18 @@ pub fn create_rule(ctx: &Ctx) -> Reply {
     let project = ctx.token.project_id.clone();
     let mut w = ctx.shared.lock();
     let s = w.site_mut(ctx.site);
-    if !s
-        .net
+    if s.net
         .security_groups
         .get(&sg)
-        .is_some_and(|g| g.project_id == project)
+        .is_none_or(|g| g.project_id != project)
     {
         return Err(nf(&sg));
     }
     if let Some(rg) = &remote_group {
-        if !s
-            .net
+        if s.net
             .security_groups
             .get(rg)
-            .is_some_and(|g| g.project_id == project)
+            .is_none_or(|g| g.project_id != project)
         {
             return Err(nf(rg));
         }

@@ -758,6 +758,12 @@ fn net_req(s: &SiteState, n: &Value, project: &str) -> Result<NetReq, Response> 
             "Bad networks format: network uuid is not in proper format ()",
         ));
     }
+    if uuid::Uuid::parse_str(key).is_err() {
+        return Err(bad_request(
+            F::Nova,
+            format!("Bad networks format: network uuid is not in proper format ({key})"),
+        ));
+    }
     let Some(net) = s
         .net
         .networks
