@@ -34,7 +34,18 @@ async fn drill_twice(env: &Env, option: &str) {
         assert_eq!(r["ok"], json!(true), "{r}");
         assert_eq!(s(r, "detail").matches("content matches").count(), 12, "{r}");
     }
-    // Booted isolated: no networks, names suffixed.
+    // On the test networks with the recorded identity (no floating IPs), as
+    // site-b's Neutron and Nova reported it while the drill ran.
+    let (_, id) = &d1.values("identity")[0];
+    assert_eq!(id["ok"], json!(true), "{id}");
+    assert!(s(id, "detail").starts_with("13/13 ports identical"), "{id}");
+    assert_eq!(
+        d1.succeeded("neutron.recreate_port").len(),
+        13,
+        "{}",
+        d1.describe()
+    );
+    // Names suffixed; everything it made (ports, groups, key pairs) deleted.
     let after1 = env.counts().await;
     assert_eq!(
         without_backups(&after1),

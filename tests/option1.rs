@@ -4,7 +4,7 @@
 
 mod e2e;
 
-use e2e::{check_recovered, production, s, Env, Run};
+use e2e::{check_recovered, network_identity, production, s, Env, Run};
 use lifeboat_emulator::Site;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -60,10 +60,24 @@ async fn protect_then_recover_with_site_a_down() {
     }
     assert_eq!(backup_sum.len(), 12);
 
+    let bases: Vec<String> = roles.keys().cloned().collect();
+    let identity = network_identity(&env, "site-a", &bases, true).await;
+    assert_eq!(
+        identity.iter().filter(|l| l.starts_with("nic ")).count(),
+        12,
+        "{identity:#?}"
+    );
     env.emu.set_site_down(Site::A, true);
     let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "recover: {}", r.describe());
     check_recovered(&env, &r, &prod, &roles, "").await;
+    // Every NIC, VIP, floating IP, rule and group as at site-a.
+    assert_eq!(
+        network_identity(&env, "site-b", &bases, true).await,
+        identity
+    );
+    let (_, cmp) = &r.values("identity")[0];
+    assert_eq!(cmp["ok"], true, "{cmp}");
     // A restore reads what the backups stored, not the volumes' logical size
     // (12 volumes of 10 or 20 GiB: 180 GiB).
     let (stored, restored) = (

@@ -3,7 +3,7 @@
 
 mod e2e;
 
-use e2e::{check_recovered, production, s, Env};
+use e2e::{check_recovered, network_identity, production, s, Env};
 use lifeboat_emulator::Site;
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -35,10 +35,16 @@ async fn protect_then_recover_vm_by_vm_with_site_a_down() {
         );
     }
 
+    let bases: Vec<String> = roles.keys().cloned().collect();
+    let identity = network_identity(&env, "site-a", &bases, true).await;
     env.emu.set_site_down(Site::A, true);
     let r = env.run("option2/recover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "recover: {}", r.describe());
     check_recovered(&env, &r, &prod, &roles, "").await;
+    assert_eq!(
+        network_identity(&env, "site-b", &bases, true).await,
+        identity
+    );
     // Every restored volume came from a backup whose content is the
     // snapshot's (imported backup = the backup taken at site-a).
     let imported = env.api("site-b", "volume", "/backups/detail").await;

@@ -4,7 +4,7 @@
 
 mod e2e;
 
-use e2e::{check_recovered, production, s, Env};
+use e2e::{check_recovered, network_identity, production, s, Env};
 use lifeboat_emulator::Site;
 use serde_json::{json, Value};
 
@@ -23,6 +23,8 @@ async fn prepare_then_failover_with_site_a_down() {
     );
     // Let replication catch up (fast timing: 200 ms lag), then lose site-a.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let bases: Vec<String> = roles.keys().cloned().collect();
+    let identity = network_identity(&env, "site-a", &bases, true).await;
     env.emu.set_site_down(Site::A, true);
     let held = env.admin_get("/_emulator/sites/site-b/replicas").await;
     let before = env.counts().await;
@@ -40,6 +42,10 @@ async fn prepare_then_failover_with_site_a_down() {
     let r = env.run("option3/failover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "failover: {}", r.describe());
     check_recovered(&env, &r, &prod, &roles, "").await;
+    assert_eq!(
+        network_identity(&env, "site-b", &bases, true).await,
+        identity
+    );
     // Every managed volume is one of the replicas site-b held.
     let managed = env.admin_get("/_emulator/sites/site-b/replicas").await;
     let n = managed

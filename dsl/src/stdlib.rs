@@ -10,6 +10,7 @@ pub const FILES: &[(&str, &str)] = &[
     ("stdlib/cinder.dr", include_str!("../../stdlib/cinder.dr")),
     ("stdlib/glance.dr", include_str!("../../stdlib/glance.dr")),
     ("stdlib/swift.dr", include_str!("../../stdlib/swift.dr")),
+    ("stdlib/neutron.dr", include_str!("../../stdlib/neutron.dr")),
     (
         "stdlib/lifeboat.dr",
         include_str!("../../stdlib/lifeboat.dr"),

@@ -189,7 +189,8 @@ impl Env {
             let s = &st["sites"][site];
             out.insert(
                 site.into(),
-                json!({"servers": s["servers"], "volumes": s["volumes"], "snapshots": s["snapshots"], "backups": s["backups"], "images": s["images"]}),
+                json!({"servers": s["servers"], "volumes": s["volumes"], "snapshots": s["snapshots"], "backups": s["backups"], "images": s["images"],
+                    "ports": s["ports"], "security_groups": s["security_groups"], "floating_ips": s["floating_ips"], "server_groups": s["server_groups"], "keypairs": s["keypairs"]}),
             );
         }
         Value::Object(out)
@@ -215,6 +216,7 @@ impl Env {
         let url = match service {
             "compute" => format!("{base}/compute/v2.1{path}"),
             "volume" => format!("{base}/volume/v3/{}{path}", project_id(&token.1)),
+            "network" => format!("{base}/network/v2.0{path}"),
             other => panic!("no service {other}"),
         };
         let r = reqwest::Client::new()
@@ -320,6 +322,215 @@ pub async fn production(env: &Env) -> (BTreeMap<String, String>, BTreeMap<String
         })
         .collect();
     (by_id, roles)
+}
+
+/// The VNF's network identity at `site` as its Neutron and Nova show it, one
+/// line per fact with names instead of ids (so two sites compare): each
+/// server's NICs in order (network, fixed IPs, MAC, allowed-address pairs,
+/// security groups), the VIP ports, floating IPs, security group rules and
+/// server groups. Server names are reduced to site-a's (`base`); networks
+/// lose a drill's `-test` suffix.
+pub async fn network_identity(
+    env: &Env,
+    site: &str,
+    bases: &[String],
+    floating: bool,
+) -> Vec<String> {
+    let base_of = |name: &str| -> Option<String> {
+        bases
+            .iter()
+            .find(|b| {
+                name == b.as_str()
+                    || name.ends_with(&format!("-{b}"))
+                    || name.contains(&format!("-{b}-drill-"))
+            })
+            .cloned()
+    };
+    let nets = env.api(site, "network", "/networks").await;
+    let net_name: BTreeMap<String, String> = nets["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                s(n, "id").to_string(),
+                s(n, "name").trim_end_matches("-test").to_string(),
+            )
+        })
+        .collect();
+    let sgs = env.api(site, "network", "/security-groups").await;
+    let sg_name: BTreeMap<String, String> = sgs["security_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| (s(g, "id").to_string(), s(g, "name").to_string()))
+        .collect();
+    let ports = env.api(site, "network", "/ports").await;
+    let ports = ports["ports"].as_array().unwrap().clone();
+    let describe = |p: &Value| -> String {
+        let ips: Vec<&str> = p["fixed_ips"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| s(f, "ip_address"))
+            .collect();
+        let pairs: Vec<String> = p["allowed_address_pairs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| format!("{}@{}", s(a, "ip_address"), s(a, "mac_address")))
+            .collect();
+        let mut groups: Vec<&str> = p["security_groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| {
+                sg_name
+                    .get(g.as_str().unwrap())
+                    .map(String::as_str)
+                    .unwrap_or("?")
+            })
+            .collect();
+        groups.sort();
+        format!(
+            "net={} ips={ips:?} mac={} pairs={pairs:?} groups={groups:?}",
+            net_name
+                .get(s(p, "network_id"))
+                .map(String::as_str)
+                .unwrap_or("?"),
+            s(p, "mac_address")
+        )
+    };
+    let mut out = Vec::new();
+    let srvs = env.api(site, "compute", "/servers/detail").await;
+    let mut server_base = BTreeMap::new();
+    let mut used_groups = std::collections::BTreeSet::new();
+    for srv in srvs["servers"].as_array().unwrap() {
+        let Some(base) = base_of(s(srv, "name")) else {
+            continue;
+        };
+        server_base.insert(s(srv, "id").to_string(), base.clone());
+        let ifs = env
+            .api(
+                site,
+                "compute",
+                &format!("/servers/{}/os-interface", s(srv, "id")),
+            )
+            .await;
+        for (i, f) in ifs["interfaceAttachments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .enumerate()
+        {
+            let p = ports
+                .iter()
+                .find(|p| s(p, "id") == s(f, "port_id"))
+                .expect("interface port");
+            out.push(format!("nic {base}#{i} {}", describe(p)));
+            for g in p["security_groups"].as_array().unwrap() {
+                used_groups.insert(sg_name[g.as_str().unwrap()].clone());
+            }
+        }
+    }
+    let pair_ips: Vec<String> = ports
+        .iter()
+        .flat_map(|p| {
+            p["allowed_address_pairs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| s(a, "ip_address").to_string())
+        })
+        .collect();
+    for p in &ports {
+        let vip = s(p, "device_id").is_empty()
+            && p["fixed_ips"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|f| pair_ips.contains(&s(f, "ip_address").to_string()));
+        if vip {
+            out.push(format!("vip {}", describe(p)));
+            if floating {
+                let fips = env
+                    .api(
+                        site,
+                        "network",
+                        &format!("/floatingips?port_id={}", s(p, "id")),
+                    )
+                    .await;
+                for f in fips["floatingips"].as_array().unwrap() {
+                    out.push(format!(
+                        "fip {} on vip {}",
+                        s(f, "floating_ip_address"),
+                        s(f, "fixed_ip_address")
+                    ));
+                }
+            }
+        }
+    }
+    for g in sgs["security_groups"].as_array().unwrap() {
+        if !used_groups.contains(s(g, "name")) {
+            continue;
+        }
+        let mut rules: Vec<String> = g["security_group_rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {}-{} {} {}",
+                    s(r, "direction"),
+                    s(r, "ethertype"),
+                    r["protocol"].as_str().unwrap_or("any"),
+                    r["port_range_min"],
+                    r["port_range_max"],
+                    r["remote_ip_prefix"].as_str().unwrap_or(""),
+                    r["remote_group_id"]
+                        .as_str()
+                        .map(|id| sg_name[id].as_str())
+                        .unwrap_or("")
+                )
+            })
+            .collect();
+        rules.sort();
+        out.push(format!("sg {} {rules:?}", s(g, "name")));
+    }
+    let groups = env.api(site, "compute", "/os-server-groups").await;
+    for g in groups["server_groups"].as_array().unwrap() {
+        let mut members: Vec<String> = g["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|m| server_base.get(m.as_str().unwrap()).cloned())
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        members.sort();
+        let hosts: std::collections::BTreeSet<String> = srvs["servers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| {
+                g["members"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|m| m.as_str() == Some(s(x, "id")))
+            })
+            .map(|x| s(x, "OS-EXT-SRV-ATTR:host").to_string())
+            .collect();
+        let spread = if hosts.len() == members.len() {
+            "apart"
+        } else {
+            "shared"
+        };
+        out.push(format!("group {} {members:?} {spread}", s(g, "policy")));
+    }
+    out.sort();
+    out
 }
 
 /// Checks the recovered VNF at site-b: six servers, each with its own boot

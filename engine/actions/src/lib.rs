@@ -17,7 +17,9 @@
 pub mod args;
 pub mod cinder;
 pub mod glance;
+pub mod identity;
 pub mod lifeboat;
+pub mod neutron;
 pub mod nova;
 pub mod prerun;
 pub mod records;
@@ -454,6 +456,18 @@ impl OpenStackActions {
             "nova.attach_volume" => nova::attach_volume(&cx).await,
             "nova.detach_volume" => nova::detach_volume(&cx).await,
             "nova.delete_server" => nova::delete_server(&cx).await,
+            "nova.recreate_server_groups" => nova::recreate_server_groups(&cx).await,
+            "nova.delete_server_groups" => nova::delete_server_groups(&cx).await,
+            "nova.recreate_keypairs" => nova::recreate_keypairs(&cx).await,
+            "nova.delete_keypairs" => nova::delete_keypairs(&cx).await,
+            "neutron.capture" => identity::capture(&cx).await,
+            "neutron.compare_identity" => identity::compare(&cx).await,
+            "neutron.recreate_security_groups" => neutron::recreate_security_groups(&cx).await,
+            "neutron.delete_security_groups" => neutron::delete_security_groups(&cx).await,
+            "neutron.recreate_port" => neutron::recreate_port(&cx).await,
+            "neutron.delete_port" => neutron::delete_port(&cx).await,
+            "neutron.recreate_floating_ip" => neutron::recreate_floating_ip(&cx).await,
+            "neutron.delete_floating_ip" => neutron::delete_floating_ip(&cx).await,
             "cinder.volumes_of" => cinder::volumes_of(&cx).await,
             "cinder.show_volume" => cinder::show_volume(&cx).await,
             "cinder.ensure_group" => cinder::ensure_group(&cx).await,
@@ -510,6 +524,8 @@ impl OpenStackActions {
             "nova.create_image" => nova::create_image_created(&cx).await,
             "nova.boot_from_volume" => nova::boot_from_volume_created(&cx).await,
             "cinder.ensure_group" => cinder::ensure_group_created(&cx).await,
+            "neutron.recreate_port" => neutron::port_created(&cx).await,
+            "neutron.recreate_floating_ip" => neutron::floating_ip_created(&cx).await,
             "cinder.create_group_snapshot" => cinder::group_snapshot_created(&cx).await,
             "cinder.create_snapshot" => cinder::snapshot_created(&cx).await,
             "cinder.volume_from_snapshot" | "cinder.restore_backup" | "cinder.manage_existing" => {
@@ -544,6 +560,18 @@ pub const KNOWN: &[&str] = &[
     "nova.attach_volume",
     "nova.detach_volume",
     "nova.delete_server",
+    "nova.recreate_server_groups",
+    "nova.delete_server_groups",
+    "nova.recreate_keypairs",
+    "nova.delete_keypairs",
+    "neutron.capture",
+    "neutron.compare_identity",
+    "neutron.recreate_security_groups",
+    "neutron.delete_security_groups",
+    "neutron.recreate_port",
+    "neutron.delete_port",
+    "neutron.recreate_floating_ip",
+    "neutron.delete_floating_ip",
     "cinder.volumes_of",
     "cinder.show_volume",
     "cinder.ensure_group",

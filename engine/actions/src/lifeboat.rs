@@ -18,8 +18,12 @@ use tokio::io::AsyncWriteExt;
 
 /// The Swift container manifests go to.
 pub const MANIFEST_CONTAINER: &str = "lifeboat-manifests";
-/// The manifest format version this code writes and reads.
-pub const MANIFEST_VERSION: i64 = 1;
+/// The manifest format version this code writes. Version 2 adds the VNF's
+/// network identity (`network`) and each server's key pair and zone.
+pub const MANIFEST_VERSION: i64 = 2;
+/// The versions this code reads (a version 1 manifest has no network
+/// identity: its servers boot on networks looked up by name).
+pub const MANIFEST_READS: [i64; 2] = [1, 2];
 
 /// Flavor sizes, so recovery can pick or check a flavor.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -53,6 +57,8 @@ pub struct DocServer {
     pub flavor: String,
     pub flavor_sizes: Option<FlavorSizes>,
     pub networks: Vec<String>,
+    pub key_name: String,
+    pub availability_zone: String,
     pub boot_volume: DocVolume,
     pub data_volumes: Vec<DocVolume>,
 }
@@ -85,6 +91,9 @@ pub struct ManifestDoc {
     /// from manifests written before.
     #[serde(default)]
     pub containers: Vec<ContainerReplicaRec>,
+    /// The VNF's network identity (version 2).
+    #[serde(default)]
+    pub network: NetworkIdentityRec,
 }
 
 impl ManifestDoc {
@@ -97,6 +106,8 @@ impl ManifestDoc {
             priority: s.priority,
             flavor: s.flavor.clone(),
             networks: s.networks.clone(),
+            key_name: s.key_name.clone(),
+            availability_zone: s.availability_zone.clone(),
             boot_volume: s.boot_volume.rec.clone(),
             data_volumes: s.data_volumes.iter().map(|v| v.rec.clone()).collect(),
         };
@@ -123,6 +134,7 @@ impl ManifestDoc {
                 })
                 .collect(),
             containers: self.containers.clone(),
+            network: self.network.clone(),
         }
     }
 
@@ -227,6 +239,8 @@ impl ManifestDoc {
                 flavor: s.flavor.clone(),
                 flavor_sizes: flavors.get(&s.flavor).cloned(),
                 networks: s.networks.clone(),
+                key_name: s.key_name.clone(),
+                availability_zone: s.availability_zone.clone(),
                 boot_volume,
                 data_volumes,
             });
@@ -253,6 +267,7 @@ impl ManifestDoc {
                 .map(|(priority, servers)| DocBootGroup { priority, servers })
                 .collect(),
             containers: Vec::new(),
+            network: NetworkIdentityRec::default(),
         })
     }
 }
@@ -369,6 +384,9 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     )
     .map_err(|e| ActionError::permanent(format!("{}: manifest of {vnf}: {e}", cx.action())))?;
     doc.containers = containers;
+    if cx.args.raw("network").is_some_and(|v| !v.is_null()) {
+        doc.network = cx.args.record("network")?;
+    }
     for v in doc.volumes.iter_mut() {
         if let Some(b) = &v.backup {
             v.checksum = checksum(cx, &b.site, "backups", &b.id)
@@ -481,8 +499,8 @@ async fn fetch_doc(cx: &Ctx<'_>, c: &Client, name: &str) -> Result<ManifestDoc, 
         ))
     })?;
     let version = v.get("version").and_then(Value::as_i64).unwrap_or(0);
-    if version != MANIFEST_VERSION {
-        return Err(ActionError::permanent(format!("{}: manifest {name} at site {} has version {version}; this Lifeboat reads version {MANIFEST_VERSION}", cx.action(), c.site())).with_hint("use the Lifeboat release that wrote it"));
+    if !MANIFEST_READS.contains(&version) {
+        return Err(ActionError::permanent(format!("{}: manifest {name} at site {} has version {version}; this Lifeboat reads versions {MANIFEST_READS:?}", cx.action(), c.site())).with_hint("use the Lifeboat release that wrote it"));
     }
     serde_json::from_value(v).map_err(|e| {
         ActionError::permanent(format!(
@@ -915,6 +933,8 @@ mod tests {
             flavor: "m1.small".into(),
             networks: vec!["mgmt".into()],
             tags: vec![],
+            key_name: String::new(),
+            availability_zone: String::new(),
             volumes: vols.iter().map(|s| s.to_string()).collect(),
         }
     }

@@ -6,6 +6,7 @@ use crate::records::*;
 use crate::wait::{discard_failed, is_discarded, is_failed, Poll};
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
+use lifeboat_openstack::nova::{Boot, Nics};
 use lifeboat_openstack::types::nova::{Server, VolumeAttachment};
 use lifeboat_openstack::{Client, ErrorKind};
 use serde_json::json;
@@ -267,7 +268,36 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
             .await
             .act(cx.action())?;
     }
-    let nets = network_ids(cx, c, &networks).await?;
+    // The recreated ports of this server (by its source name), in the
+    // guest's NIC order; else new ports on the named networks.
+    let source_name = match cx.args.string("source")? {
+        s if s.is_empty() => cx.args.string("name")?,
+        s => s,
+    };
+    let mut mine: Vec<PortRec> = cx
+        .args
+        .list_flat::<PortRec>("ports")?
+        .into_iter()
+        .filter(|p| p.server == source_name && !source_name.is_empty())
+        .collect();
+    mine.sort_by_key(|p| p.index);
+    let nics = if mine.is_empty() {
+        let nets = network_ids(cx, c, &networks).await?;
+        if nets.is_empty() {
+            Nics::None
+        } else {
+            Nics::Networks(nets)
+        }
+    } else {
+        Nics::Ports(mine.iter().map(|p| p.id.clone()).collect())
+    };
+    let groups: Vec<ServerGroupRec> = cx.args.list("server_groups")?;
+    let group = groups
+        .iter()
+        .find(|g| g.members.contains(&source_name))
+        .map(|g| g.id.clone());
+    let key_name = cx.args.string("key_name")?;
+    let zone = cx.args.string("availability_zone")?;
     let mut meta = tag_metadata(cx.call, &origin_of(&v));
     if !role.is_empty() {
         meta.insert("role".into(), json!(role));
@@ -288,7 +318,16 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
     }
     let id = c
         .nova()
-        .boot_from_volume(&name, &f.id, &vol.id, &nets, &meta)
+        .boot_from_volume(&Boot {
+            name: &name,
+            flavor_id: &f.id,
+            volume_id: &vol.id,
+            nics,
+            metadata: &meta,
+            key_name: Some(key_name.as_str()).filter(|k| !k.is_empty()),
+            availability_zone: Some(zone.as_str()).filter(|z| !z.is_empty()),
+            server_group: group.as_deref(),
+        })
         .await
         .act(cx.action())?;
     match wait_active(cx, c, &id, &name).await {
@@ -487,4 +526,92 @@ pub async fn delete_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     .await?;
     srv.status = "DELETED".into();
     cx.value(srv)
+}
+
+/// `nova.recreate_server_groups(site, identity)`: each recorded group with
+/// its policy, by name (one there already is used).
+pub async fn recreate_server_groups(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let id: NetworkIdentityRec = cx.args.record("identity")?;
+    let existing = c.nova().server_groups().await.act(cx.action())?;
+    let mut out = Vec::new();
+    for w in &id.server_groups {
+        let name = resource_name(cx.call, &w.name);
+        let (gid, policy, created) = match existing.iter().find(|g| g.name == name) {
+            Some(g) => (g.id.clone(), g.policy.clone(), true),
+            None => {
+                let g = c
+                    .nova()
+                    .create_server_group(&name, &w.policy)
+                    .await
+                    .act(cx.action())?;
+                (g.id, g.policy, true)
+            }
+        };
+        out.push(ServerGroupRec {
+            id: gid,
+            name,
+            site: c.site().to_string(),
+            policy,
+            members: w.members.clone(),
+            created,
+        });
+    }
+    cx.value(out)
+}
+
+pub async fn delete_server_groups(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let groups: Vec<ServerGroupRec> = cx.args.list("groups")?;
+    for g in groups.iter().filter(|g| g.created) {
+        let c = cx.acts.client(&g.site)?;
+        c.nova().delete_server_group(&g.id).await.act(cx.action())?;
+    }
+    cx.value(groups)
+}
+
+/// `nova.recreate_keypairs(site, identity)`: the recorded public keys
+/// imported under their names where the target lacks them.
+pub async fn recreate_keypairs(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let id: NetworkIdentityRec = cx.args.record("identity")?;
+    let existing = c.nova().keypairs().await.act(cx.action())?;
+    let mut out = Vec::new();
+    for k in &id.keypairs {
+        let created = if existing.iter().any(|e| e.name == k.name) {
+            false
+        } else {
+            let kind = if k.kind.is_empty() { "ssh" } else { &k.kind };
+            match c.nova().import_keypair(&k.name, &k.public_key, kind).await {
+                Ok(_) => true,
+                // Absent a moment ago: a conflict, or an answer lost on the
+                // way, means this request made it — if it holds our key.
+                Err(e) if e.kind == ErrorKind::Conflict || e.is_transient() => {
+                    let now = c.nova().keypairs().await.act(cx.action())?;
+                    if !now
+                        .iter()
+                        .any(|x| x.name == k.name && x.public_key == k.public_key)
+                    {
+                        return Err(crate::args::from_client(cx.action(), e));
+                    }
+                    true
+                }
+                Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+            }
+        };
+        out.push(KeypairRec {
+            site: c.site().to_string(),
+            created,
+            ..k.clone()
+        });
+    }
+    cx.value(out)
+}
+
+pub async fn delete_keypairs(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let keys: Vec<KeypairRec> = cx.args.list("keypairs")?;
+    for k in keys.iter().filter(|k| k.created) {
+        let c = cx.acts.client(&k.site)?;
+        c.nova().delete_keypair(&k.name).await.act(cx.action())?;
+    }
+    cx.value(keys)
 }

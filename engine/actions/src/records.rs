@@ -26,6 +26,8 @@ pub struct ServerRec {
     pub networks: Vec<String>,
     pub tags: Vec<String>,
     pub volumes: Vec<String>,
+    pub key_name: String,
+    pub availability_zone: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -155,6 +157,8 @@ pub struct ManifestServerRec {
     pub priority: i64,
     pub flavor: String,
     pub networks: Vec<String>,
+    pub key_name: String,
+    pub availability_zone: String,
     pub boot_volume: ManifestVolumeRec,
     pub data_volumes: Vec<ManifestVolumeRec>,
 }
@@ -180,6 +184,112 @@ pub struct ManifestRec {
     pub boot_groups: Vec<BootGroupRec>,
     /// Swift containers replicated by container sync (option 3).
     pub containers: Vec<ContainerReplicaRec>,
+    /// The VNF's network identity (version 2 on; empty in version 1).
+    pub network: NetworkIdentityRec,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FixedIpRec {
+    pub subnet: String,
+    pub cidr: String,
+    pub ip_address: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct AddressPairRec {
+    pub ip_address: String,
+    pub mac_address: String,
+}
+
+/// A port as recorded at the source and as recreated at the target.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct PortRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub network: String,
+    pub fixed_ips: Vec<FixedIpRec>,
+    pub mac_address: String,
+    pub allowed_address_pairs: Vec<AddressPairRec>,
+    pub port_security: bool,
+    pub vnic_type: String,
+    pub dns_name: String,
+    pub security_groups: Vec<String>,
+    pub server: String,
+    pub index: i64,
+    pub floating_ip: String,
+    pub floating_network: String,
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SgRuleRec {
+    pub direction: String,
+    pub ethertype: String,
+    pub protocol: String,
+    pub port_min: i64,
+    pub port_max: i64,
+    pub remote_ip_prefix: String,
+    pub remote_group: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct SecurityGroupRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub description: String,
+    pub rules: Vec<SgRuleRec>,
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ServerGroupRec {
+    pub id: String,
+    pub name: String,
+    pub site: String,
+    pub policy: String,
+    pub members: Vec<String>,
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct KeypairRec {
+    pub name: String,
+    pub site: String,
+    pub public_key: String,
+    pub kind: String,
+    pub created: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FloatingIpRec {
+    pub id: String,
+    pub site: String,
+    pub address: String,
+    pub network: String,
+    pub port_id: String,
+    pub fixed_ip: String,
+}
+
+/// What makes a VNF answer on the network: its ports (servers' and VIPs'),
+/// their security groups, its server groups and key pairs.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct NetworkIdentityRec {
+    pub site: String,
+    pub ports: Vec<PortRec>,
+    pub security_groups: Vec<SecurityGroupRec>,
+    pub server_groups: Vec<ServerGroupRec>,
+    pub keypairs: Vec<KeypairRec>,
 }
 
 /// A container replicated by Swift container sync (option 3 for object
@@ -320,6 +430,8 @@ pub fn server_rec(s: &Server, site: &str, volumes: Vec<String>) -> ServerRec {
         networks: s.network_names(),
         tags: s.tags.clone(),
         volumes,
+        key_name: s.key_name.clone().unwrap_or_default(),
+        availability_zone: s.availability_zone.clone().unwrap_or_default(),
     }
 }
 
@@ -423,9 +535,46 @@ mod tests {
             "container_replica",
             serde_json::to_value(ContainerReplicaRec::default()).unwrap(),
         );
+        for (name, v) in [
+            (
+                "fixed_ip",
+                serde_json::to_value(FixedIpRec::default()).unwrap(),
+            ),
+            (
+                "address_pair",
+                serde_json::to_value(AddressPairRec::default()).unwrap(),
+            ),
+            ("port", serde_json::to_value(PortRec::default()).unwrap()),
+            (
+                "sg_rule",
+                serde_json::to_value(SgRuleRec::default()).unwrap(),
+            ),
+            (
+                "security_group",
+                serde_json::to_value(SecurityGroupRec::default()).unwrap(),
+            ),
+            (
+                "server_group",
+                serde_json::to_value(ServerGroupRec::default()).unwrap(),
+            ),
+            (
+                "keypair",
+                serde_json::to_value(KeypairRec::default()).unwrap(),
+            ),
+            (
+                "floating_ip",
+                serde_json::to_value(FloatingIpRec::default()).unwrap(),
+            ),
+            (
+                "network_identity",
+                serde_json::to_value(NetworkIdentityRec::default()).unwrap(),
+            ),
+        ] {
+            check(name, v);
+        }
         assert_eq!(
             types.len(),
-            18,
+            27,
             "a record type was added to stdlib/types.dr: map it here"
         );
     }

@@ -29,8 +29,18 @@ async fn option1_protect_then_recover_with_site_a_down() {
     assert_eq!(
         keys(&servers_l[0]),
         [
-            "id", "name", "site", "status", "role", "priority", "flavor", "networks", "tags",
-            "volumes"
+            "id",
+            "name",
+            "site",
+            "status",
+            "role",
+            "priority",
+            "flavor",
+            "networks",
+            "tags",
+            "volumes",
+            "key_name",
+            "availability_zone"
         ]
     );
     assert!(servers_l
@@ -154,7 +164,7 @@ async fn option1_protect_then_recover_with_site_a_down() {
             json!({"site": "site-b", "vnf": "vims", "option": "1", "source": "site-a", "servers": servers, "volumes": volumes, "backups": backups, "records": records, "snapshot_time": s(&gs, "created_at")}),
         )
         .await;
-    assert_eq!(manifest["version"], json!(1));
+    assert_eq!(manifest["version"], json!(2));
     assert_eq!(
         keys(&manifest),
         [

@@ -28,6 +28,7 @@ runbook protect "protect every minute, full backups, keep the newest point" {
 
   servers = nova.find_servers(site: from, tag: vnf)
   volumes = cinder.volumes_of(servers)
+  net = neutron.capture(servers)
   grp = cinder.ensure_group(site: from, name: "lb-{vnf}", volumes: volumes)
 
   quiesce servers by role in order via method within 30s {
@@ -42,7 +43,7 @@ runbook protect "protect every minute, full backups, keep the newest point" {
     rec = cinder.export_backup(b)
   }
 
-  lifeboat.write_manifest(site: to, vnf: vnf, option: "option1", source: from, servers: servers, volumes: volumes, backups: b, records: rec, snapshot_time: snap.created_at)
+  lifeboat.write_manifest(site: to, vnf: vnf, option: "option1", source: from, servers: servers, volumes: volumes, backups: b, records: rec, snapshot_time: snap.created_at, network: net)
 }
 "#;
 

@@ -1,7 +1,8 @@
 //! `lifeboat-openstack`: a thin OpenStack client on reqwest, configured like
 //! the `openstack` CLI (clouds.yaml, secure.yaml, `OS_*`), with Keystone v3
 //! auth (password, application credential; token cache and refresh), the
-//! catalogue, typed Nova / Cinder / Glance / Swift calls and one error type.
+//! catalogue, typed Nova / Neutron / Cinder / Glance / Swift calls and one
+//! error type.
 //!
 //! ```no_run
 //! # async fn f() -> lifeboat_openstack::Result<()> {
@@ -19,7 +20,7 @@ pub mod config;
 pub mod error;
 pub mod glance;
 pub mod http;
-pub mod network;
+pub mod neutron;
 pub mod nova;
 pub mod retry;
 pub mod secret;

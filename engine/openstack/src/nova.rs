@@ -14,6 +14,31 @@ use serde_json::{json, Value};
 /// The compute microversion Lifeboat speaks.
 pub const COMPUTE_MICROVERSION: &str = "2.96";
 
+/// A server's network interfaces at boot.
+#[derive(Debug, Clone)]
+pub enum Nics {
+    /// `networks: "none"`.
+    None,
+    /// A new port on each network (ids).
+    Networks(Vec<String>),
+    /// These ports (ids), in order.
+    Ports(Vec<String>),
+}
+
+/// What a boot from volume asks for.
+#[derive(Debug, Clone)]
+pub struct Boot<'a> {
+    pub name: &'a str,
+    pub flavor_id: &'a str,
+    pub volume_id: &'a str,
+    pub nics: Nics,
+    pub metadata: &'a serde_json::Map<String, Value>,
+    pub key_name: Option<&'a str>,
+    pub availability_zone: Option<&'a str>,
+    /// Server group id (the `group` scheduler hint).
+    pub server_group: Option<&'a str>,
+}
+
 pub struct Nova<'a> {
     c: &'a Client,
 }
@@ -123,26 +148,21 @@ impl<'a> Nova<'a> {
     }
 
     /// Boot a server from an existing volume (boot_index 0, kept on delete).
-    /// `network_ids` empty → `networks: "none"`.
-    pub async fn boot_from_volume(
-        &self,
-        name: &str,
-        flavor_id: &str,
-        volume_id: &str,
-        network_ids: &[String],
-        metadata: &serde_json::Map<String, Value>,
-    ) -> Result<String> {
-        let networks = if network_ids.is_empty() {
-            json!("none")
-        } else {
-            Value::Array(network_ids.iter().map(|n| json!({"uuid": n})).collect())
+    pub async fn boot_from_volume(&self, b: &Boot<'_>) -> Result<String> {
+        let (name, volume_id) = (b.name, b.volume_id);
+        let networks = match &b.nics {
+            Nics::None => json!("none"),
+            Nics::Networks(ids) => Value::Array(ids.iter().map(|n| json!({"uuid": n})).collect()),
+            Nics::Ports(ids) => Value::Array(ids.iter().map(|p| json!({"port": p})).collect()),
         };
         let body = to_value(&CreateServer {
             server: ServerSpec {
                 name,
-                flavor_ref: flavor_id,
+                flavor_ref: b.flavor_id,
                 networks,
-                metadata,
+                metadata: b.metadata,
+                key_name: b.key_name,
+                availability_zone: b.availability_zone,
                 block_device_mapping_v2: vec![BlockDeviceMapping {
                     boot_index: 0,
                     uuid: volume_id,
@@ -151,6 +171,7 @@ impl<'a> Nova<'a> {
                     delete_on_termination: false,
                 }],
             },
+            scheduler_hints: b.server_group.map(|g| json!({"group": g})),
         });
         let v: Value = self
             .req(Method::POST, "servers")
@@ -221,6 +242,132 @@ impl<'a> Nova<'a> {
         .send()
         .await?;
         Ok(())
+    }
+}
+
+impl Nova<'_> {
+    /// The project's server groups (2.64+: `policy`).
+    pub async fn server_groups(&self) -> Result<Vec<ServerGroup>> {
+        let v: Value = self
+            .req(Method::GET, "os-server-groups")
+            .call("GET /os-server-groups")
+            .resource("server groups")
+            .send_json()
+            .await?;
+        let items = v
+            .get("server_groups")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        parse_items(self.c, "GET /os-server-groups", items)
+    }
+
+    pub async fn create_server_group(&self, name: &str, policy: &str) -> Result<ServerGroup> {
+        let v: Value = self
+            .req(Method::POST, "os-server-groups")
+            .json(json!({"server_group": {"name": name, "policy": policy}}))
+            .call("POST /os-server-groups")
+            .resource(format!("server group {name}"))
+            .send_json()
+            .await?;
+        serde_json::from_value(v.get("server_group").cloned().unwrap_or_default()).map_err(|e| {
+            crate::error::Error::new(
+                ErrorKind::Decode,
+                "nova POST /os-server-groups",
+                name,
+                self.c.site(),
+                format!("unexpected answer: {e}"),
+            )
+        })
+    }
+
+    /// Delete a server group; one already gone counts as deleted.
+    pub async fn delete_server_group(&self, id: &str) -> Result<()> {
+        match self
+            .req(Method::DELETE, format!("os-server-groups/{id}"))
+            .call("DELETE /os-server-groups/{id}")
+            .resource(format!("server group {id}"))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The user's key pairs (public halves).
+    pub async fn keypairs(&self) -> Result<Vec<Keypair>> {
+        let v: Value = self
+            .req(Method::GET, "os-keypairs")
+            .call("GET /os-keypairs")
+            .resource("key pairs")
+            .send_json()
+            .await?;
+        let items: Vec<Value> = v
+            .get("keypairs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.get("keypair").cloned())
+            .collect();
+        parse_items(self.c, "GET /os-keypairs", items)
+    }
+
+    /// Import a public key under `name`.
+    pub async fn import_keypair(
+        &self,
+        name: &str,
+        public_key: &str,
+        kind: &str,
+    ) -> Result<Keypair> {
+        let v: Value = self
+            .req(Method::POST, "os-keypairs")
+            .json(json!({"keypair": {"name": name, "public_key": public_key, "type": kind}}))
+            .call("POST /os-keypairs")
+            .resource(format!("key pair {name}"))
+            .send_json()
+            .await?;
+        serde_json::from_value(v.get("keypair").cloned().unwrap_or_default()).map_err(|e| {
+            crate::error::Error::new(
+                ErrorKind::Decode,
+                "nova POST /os-keypairs",
+                name,
+                self.c.site(),
+                format!("unexpected answer: {e}"),
+            )
+        })
+    }
+
+    /// Delete a key pair; one already gone counts as deleted.
+    pub async fn delete_keypair(&self, name: &str) -> Result<()> {
+        match self
+            .req(Method::DELETE, format!("os-keypairs/{name}"))
+            .call("DELETE /os-keypairs/{name}")
+            .resource(format!("key pair {name}"))
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A server's interfaces in Nova's order (the guest's NIC order).
+    pub async fn interfaces(&self, server_id: &str) -> Result<Vec<Interface>> {
+        let v: Value = self
+            .req(Method::GET, format!("servers/{server_id}/os-interface"))
+            .call("GET /servers/{id}/os-interface")
+            .resource(format!("server {server_id}"))
+            .send_json()
+            .await?;
+        let items = v
+            .get("interfaceAttachments")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        parse_items(self.c, "GET /servers/{id}/os-interface", items)
     }
 }
 

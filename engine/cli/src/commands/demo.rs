@@ -140,6 +140,25 @@ async fn demo(h: &EmulatorHandle, vnf: &str, state: &Path) -> Result<bool, Strin
 
     println!("\n[4/4] verify restored content against the recovery point");
     let ok = verify(h, &p2_journal, &rec_journal);
+    // The network identity, as site-b's Neutron and Nova report it against
+    // what protect recorded at site-a (the recover's compare_identity step).
+    let identity = results(&rec_journal, "neutron.compare_identity");
+    let identity_ok = match identity.first() {
+        Some(v) => {
+            let good = v.get("ok").and_then(Value::as_bool).unwrap_or(false);
+            println!(
+                "  {}      network identity: {}",
+                if good { "ok" } else { "FAILED" },
+                s(v, "detail")
+            );
+            good
+        }
+        None => {
+            println!("  FAILED  network identity: the recover did not compare it");
+            false
+        }
+    };
+    let ok = ok && identity_ok;
 
     println!("\n=== report ===");
     if let Some(r) = &rec.recovery {

@@ -1,10 +1,29 @@
-//! Neutron, only to turn network names into the ids Nova's boot needs.
+//! Networks: list, and a name (or id) turned into the id Nova's boot needs.
 
 use crate::catalog::Service;
 use crate::error::{Error, ErrorKind, Result};
 use crate::http::Client;
 use reqwest::Method;
+use serde::Deserialize;
 use serde_json::Value;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Network {
+    pub id: String,
+    #[serde(default)]
+    pub name: String,
+    #[serde(rename = "router:external", default)]
+    pub external: bool,
+    #[serde(default)]
+    pub subnets: Vec<String>,
+}
+
+impl super::Neutron<'_> {
+    /// The networks matching `filters` (e.g. `[("name", "mgmt")]`).
+    pub async fn networks(&self, filters: &[(&str, &str)]) -> Result<Vec<Network>> {
+        self.list("networks", "networks", filters).await
+    }
+}
 
 impl Client {
     /// The id of the network named `name` (or `name` itself when it is

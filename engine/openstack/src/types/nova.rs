@@ -30,6 +30,40 @@ pub struct Server {
     pub task_state: Option<String>,
     #[serde(default)]
     pub fault: Option<Fault>,
+    #[serde(default)]
+    pub key_name: Option<String>,
+    #[serde(rename = "OS-EXT-AZ:availability_zone", default)]
+    pub availability_zone: Option<String>,
+}
+
+/// A server group (2.64+ shape: one `policy`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ServerGroup {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub policy: String,
+    #[serde(default)]
+    pub members: Vec<String>,
+}
+
+/// A key pair's public half.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Keypair {
+    pub name: String,
+    #[serde(default)]
+    pub public_key: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+/// One of a server's network interfaces (`os-interface`).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Interface {
+    pub port_id: String,
+    pub net_id: String,
+    #[serde(default)]
+    pub mac_addr: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -10,6 +10,8 @@ type Meta = Map<String, Value>;
 #[derive(Debug, Clone, Serialize)]
 pub struct CreateServer<'a> {
     pub server: ServerSpec<'a>,
+    #[serde(rename = "os:scheduler_hints", skip_serializing_if = "Option::is_none")]
+    pub scheduler_hints: Option<Value>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -17,9 +19,13 @@ pub struct ServerSpec<'a> {
     pub name: &'a str,
     #[serde(rename = "flavorRef")]
     pub flavor_ref: &'a str,
-    /// A list of `{"uuid": …}`, or `"none"` (2.37+).
+    /// A list of `{"uuid": …}` or `{"port": …}`, or `"none"` (2.37+).
     pub networks: Value,
     pub metadata: &'a Meta,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub availability_zone: Option<&'a str>,
     pub block_device_mapping_v2: Vec<BlockDeviceMapping<'a>>,
 }
 
@@ -380,6 +386,8 @@ mod tests {
                 flavor_ref: "f",
                 networks: json!("none"),
                 metadata: &meta,
+                key_name: Some("k"),
+                availability_zone: Some("nova"),
                 block_device_mapping_v2: vec![BlockDeviceMapping {
                     boot_index: 0,
                     uuid: "v",
@@ -388,13 +396,20 @@ mod tests {
                     delete_on_termination: false,
                 }],
             },
+            scheduler_hints: Some(json!({"group": "g"})),
         };
         // No published sample boots from a volume; check the server keys
         // against the 2.37 create sample and the mapping's by hand.
         conforms(
             &to(&srv),
             "nova/servers/server-create-req-v237.json",
-            &["block_device_mapping_v2", "metadata"],
+            &[
+                "block_device_mapping_v2",
+                "metadata",
+                "key_name",
+                "availability_zone",
+                "os:scheduler_hints",
+            ],
         );
         let v = to(&srv);
         assert_eq!(

@@ -1,0 +1,416 @@
+//! A VNF's network and compute identity: captured at the source
+//! (`neutron.capture`) into the manifest, and compared at the target after
+//! recovery (`neutron.compare_identity`): ports with their fixed IPs, MACs
+//! and allowed-address pairs (VIPs), security groups with their rules,
+//! floating IPs, server groups with their policy, key pairs.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::args::ClientResult;
+use crate::records::*;
+use crate::Ctx;
+use lifeboat_exec::action::{ActionError, ActionOutput};
+use lifeboat_openstack::neutron::{Port, SecurityGroup};
+use lifeboat_openstack::Client;
+
+/// Names of networks and subnets (and subnet CIDRs) by id at a site.
+pub(crate) struct Names {
+    pub networks: BTreeMap<String, String>,
+    pub subnets: BTreeMap<String, (String, String)>,
+}
+
+impl Names {
+    pub async fn of(cx: &Ctx<'_>, c: &Client) -> Result<Names, ActionError> {
+        let nets = c.neutron().networks(&[]).await.act(cx.action())?;
+        let subs = c.neutron().subnets(&[]).await.act(cx.action())?;
+        Ok(Names {
+            networks: nets.into_iter().map(|n| (n.id, n.name)).collect(),
+            subnets: subs.into_iter().map(|s| (s.id, (s.name, s.cidr))).collect(),
+        })
+    }
+}
+
+pub(crate) fn sg_rec(
+    g: &SecurityGroup,
+    site: &str,
+    names: &BTreeMap<String, String>,
+) -> SecurityGroupRec {
+    let mut rules: Vec<SgRuleRec> = g
+        .security_group_rules
+        .iter()
+        .map(|r| SgRuleRec {
+            direction: r.direction.clone(),
+            ethertype: r.ethertype.clone(),
+            protocol: r.protocol.clone().unwrap_or_default(),
+            port_min: r.port_range_min.map(i64::from).unwrap_or(-1),
+            port_max: r.port_range_max.map(i64::from).unwrap_or(-1),
+            remote_ip_prefix: r.remote_ip_prefix.clone().unwrap_or_default(),
+            remote_group: r
+                .remote_group_id
+                .as_ref()
+                .map(|id| names.get(id).cloned().unwrap_or_else(|| id.clone()))
+                .unwrap_or_default(),
+        })
+        .collect();
+    rules.sort();
+    SecurityGroupRec {
+        id: g.id.clone(),
+        name: g.name.clone(),
+        site: site.to_string(),
+        description: g.description.clone().unwrap_or_default(),
+        rules,
+        created: false,
+    }
+}
+
+pub(crate) fn port_rec(
+    p: &Port,
+    site: &str,
+    names: &Names,
+    sg_names: &BTreeMap<String, String>,
+) -> PortRec {
+    PortRec {
+        id: p.id.clone(),
+        name: p.name.clone(),
+        site: site.to_string(),
+        network: names
+            .networks
+            .get(&p.network_id)
+            .cloned()
+            .unwrap_or_else(|| p.network_id.clone()),
+        fixed_ips: p
+            .fixed_ips
+            .iter()
+            .map(|f| {
+                let (subnet, cidr) = names.subnets.get(&f.subnet_id).cloned().unwrap_or_default();
+                FixedIpRec {
+                    subnet,
+                    cidr,
+                    ip_address: f.ip_address.clone(),
+                }
+            })
+            .collect(),
+        mac_address: p.mac_address.clone(),
+        allowed_address_pairs: p
+            .allowed_address_pairs
+            .iter()
+            .map(|a| AddressPairRec {
+                ip_address: a.ip_address.clone(),
+                mac_address: a.mac_address.clone(),
+            })
+            .collect(),
+        port_security: p.port_security_enabled.unwrap_or(true),
+        vnic_type: p.vnic_type.clone().unwrap_or_else(|| "normal".into()),
+        dns_name: p.dns_name.clone().unwrap_or_default(),
+        security_groups: p
+            .security_groups
+            .iter()
+            .map(|g| sg_names.get(g).cloned().unwrap_or_else(|| g.clone()))
+            .collect(),
+        ..Default::default()
+    }
+}
+
+/// `neutron.capture(servers)`: everything the VNF's servers need to answer
+/// on the network again, read at their site.
+pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let servers: Vec<ServerRec> = cx.args.list("servers")?;
+    let Some(first) = servers.first() else {
+        return cx.value(NetworkIdentityRec::default());
+    };
+    let site = first.site.clone();
+    let c = cx.acts.client(&site)?;
+    let names = Names::of(cx, c).await?;
+    let all_ports = c.neutron().ports(&[]).await.act(cx.action())?;
+    let groups = c.neutron().security_groups(&[]).await.act(cx.action())?;
+    let sg_names: BTreeMap<String, String> = groups
+        .iter()
+        .map(|g| (g.id.clone(), g.name.clone()))
+        .collect();
+    let fips = c.neutron().floating_ips(&[]).await.act(cx.action())?;
+    let mut ports = Vec::new();
+    for s in &servers {
+        // The guest's NIC order is Nova's interface order.
+        let ifaces = c.nova().interfaces(&s.id).await.act(cx.action())?;
+        for (i, iface) in ifaces.iter().enumerate() {
+            let Some(p) = all_ports.iter().find(|p| p.id == iface.port_id) else {
+                continue;
+            };
+            let mut r = port_rec(p, &site, &names, &sg_names);
+            r.server = s.name.clone();
+            r.index = i as i64;
+            ports.push(r);
+        }
+    }
+    // VIPs: unbound ports holding an address the servers' ports allow.
+    let pairs: BTreeSet<(String, String)> = ports
+        .iter()
+        .flat_map(|p| {
+            p.allowed_address_pairs
+                .iter()
+                .map(|a| (p.network.clone(), a.ip_address.clone()))
+        })
+        .collect();
+    for p in &all_ports {
+        if !p.device_id.is_empty() || ports.iter().any(|x| x.id == p.id) {
+            continue;
+        }
+        let net = names
+            .networks
+            .get(&p.network_id)
+            .cloned()
+            .unwrap_or_default();
+        if p.fixed_ips
+            .iter()
+            .any(|f| pairs.contains(&(net.clone(), f.ip_address.clone())))
+        {
+            let mut r = port_rec(p, &site, &names, &sg_names);
+            r.index = -1;
+            ports.push(r);
+        }
+    }
+    for r in ports.iter_mut() {
+        if let Some(f) = fips
+            .iter()
+            .find(|f| f.port_id.as_deref() == Some(r.id.as_str()))
+        {
+            r.floating_ip = f.floating_ip_address.clone();
+            r.floating_network = names
+                .networks
+                .get(&f.floating_network_id)
+                .cloned()
+                .unwrap_or_default();
+        }
+    }
+    // Security groups the ports use, and the groups their rules name.
+    let mut wanted: BTreeSet<String> = ports
+        .iter()
+        .flat_map(|p| p.security_groups.iter().cloned())
+        .collect();
+    loop {
+        let more: BTreeSet<String> = groups
+            .iter()
+            .filter(|g| wanted.contains(&g.name))
+            .flat_map(|g| {
+                g.security_group_rules
+                    .iter()
+                    .filter_map(|r| r.remote_group_id.as_ref())
+            })
+            .filter_map(|id| sg_names.get(id).cloned())
+            .filter(|n| !wanted.contains(n))
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        wanted.extend(more);
+    }
+    let security_groups = groups
+        .iter()
+        .filter(|g| wanted.contains(&g.name))
+        .map(|g| sg_rec(g, &site, &sg_names))
+        .collect();
+    let by_id: BTreeMap<&str, &str> = servers
+        .iter()
+        .map(|s| (s.id.as_str(), s.name.as_str()))
+        .collect();
+    let server_groups = c
+        .nova()
+        .server_groups()
+        .await
+        .act(cx.action())?
+        .into_iter()
+        .filter(|g| g.members.iter().any(|m| by_id.contains_key(m.as_str())))
+        .map(|g| ServerGroupRec {
+            id: g.id.clone(),
+            name: g.name.clone(),
+            site: site.clone(),
+            policy: g.policy.clone(),
+            members: g
+                .members
+                .iter()
+                .filter_map(|m| by_id.get(m.as_str()).map(|n| n.to_string()))
+                .collect(),
+            created: false,
+        })
+        .collect();
+    let key_names: BTreeSet<&str> = servers
+        .iter()
+        .map(|s| s.key_name.as_str())
+        .filter(|k| !k.is_empty())
+        .collect();
+    let keypairs = c
+        .nova()
+        .keypairs()
+        .await
+        .act(cx.action())?
+        .into_iter()
+        .filter(|k| key_names.contains(k.name.as_str()))
+        .map(|k| KeypairRec {
+            name: k.name,
+            site: site.clone(),
+            public_key: k.public_key,
+            kind: k.kind,
+            created: false,
+        })
+        .collect();
+    cx.value(NetworkIdentityRec {
+        site,
+        ports,
+        security_groups,
+        server_groups,
+        keypairs,
+    })
+}
+
+/// `neutron.compare_identity(site, identity, ports)`: the recreated ports,
+/// groups and floating IPs as the target's Neutron and Nova report them,
+/// against the identity recorded at the source.
+pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let want: NetworkIdentityRec = cx.args.record("identity")?;
+    let made: Vec<PortRec> = cx.args.list_flat("ports")?;
+    let reip = cx.args.bool("same_addresses", true)?;
+    let with_fips = cx.args.bool("floating_ips", true)?;
+    let names = Names::of(cx, c).await?;
+    let groups = c.neutron().security_groups(&[]).await.act(cx.action())?;
+    let sg_names: BTreeMap<String, String> = groups
+        .iter()
+        .map(|g| (g.id.clone(), g.name.clone()))
+        .collect();
+    let fips = c.neutron().floating_ips(&[]).await.act(cx.action())?;
+    let mut diffs: Vec<String> = Vec::new();
+    let mut same_ports = 0;
+    for w in &want.ports {
+        let Some(m) = made.iter().find(|m| m.origin == w.id) else {
+            diffs.push(format!("port {} was not recreated", w.name));
+            continue;
+        };
+        let live = match c.neutron().port(&m.id).await {
+            Ok(p) => port_rec(&p, c.site(), &names, &sg_names),
+            Err(e) => {
+                diffs.push(format!("port {} ({}): {e}", w.name, m.id));
+                continue;
+            }
+        };
+        let ips = |p: &PortRec| {
+            p.fixed_ips
+                .iter()
+                .map(|f| f.ip_address.clone())
+                .collect::<Vec<_>>()
+        };
+        let mut d = Vec::new();
+        if reip && ips(&live) != ips(w) {
+            d.push(format!(
+                "fixed IPs {:?} instead of {:?}",
+                ips(&live),
+                ips(w)
+            ));
+        }
+        if live.mac_address != w.mac_address {
+            d.push(format!(
+                "MAC {} instead of {}",
+                live.mac_address, w.mac_address
+            ));
+        }
+        if reip && live.allowed_address_pairs != w.allowed_address_pairs {
+            d.push("allowed-address pairs differ".into());
+        }
+        let mut a = live.security_groups.clone();
+        let mut b = w.security_groups.clone();
+        a.sort();
+        b.sort();
+        if a != b {
+            d.push(format!("security groups {a:?} instead of {b:?}"));
+        }
+        if d.is_empty() {
+            same_ports += 1;
+        } else {
+            diffs.push(format!("port {}: {}", w.name, d.join(", ")));
+        }
+    }
+    let mut same_rules = 0;
+    for w in &want.security_groups {
+        match groups.iter().find(|g| g.name == w.name) {
+            Some(g) if sg_rec(g, c.site(), &sg_names).rules == w.rules => same_rules += 1,
+            Some(_) => diffs.push(format!("security group {}: rules differ", w.name)),
+            None => diffs.push(format!("security group {} is missing", w.name)),
+        }
+    }
+    let live_groups = c.nova().server_groups().await.act(cx.action())?;
+    let mut srv_names: BTreeMap<String, String> = BTreeMap::new();
+    for p in &made {
+        if !p.server.is_empty() {
+            if let Ok(ifs) = c.neutron().port(&p.id).await {
+                srv_names.insert(ifs.device_id.clone(), p.server.clone());
+            }
+        }
+    }
+    let mut same_groups = 0;
+    for w in &want.server_groups {
+        let found = live_groups.iter().find(|g| {
+            g.policy == w.policy && {
+                let mut members: Vec<String> = g
+                    .members
+                    .iter()
+                    .filter_map(|m| srv_names.get(m).cloned())
+                    .collect();
+                let mut want = w.members.clone();
+                members.sort();
+                want.sort();
+                members == want
+            }
+        });
+        match found {
+            Some(_) => same_groups += 1,
+            None => diffs.push(format!(
+                "server group {} ({}): no group at {} holds the same servers with that policy",
+                w.name,
+                w.policy,
+                c.site()
+            )),
+        }
+    }
+    let want_fips: Vec<&PortRec> = want
+        .ports
+        .iter()
+        .filter(|p| with_fips && !p.floating_ip.is_empty())
+        .collect();
+    let mut same_fips = 0;
+    for w in &want_fips {
+        let port = made
+            .iter()
+            .find(|m| m.origin == w.id)
+            .map(|m| m.id.clone())
+            .unwrap_or_default();
+        match fips
+            .iter()
+            .find(|f| f.port_id.as_deref() == Some(port.as_str()))
+        {
+            Some(f) if f.floating_ip_address == w.floating_ip || !reip => same_fips += 1,
+            Some(f) => diffs.push(format!(
+                "floating IP {} instead of {} on port {}",
+                f.floating_ip_address, w.floating_ip, w.name
+            )),
+            None => diffs.push(format!("no floating IP on port {}", w.name)),
+        }
+    }
+    let checked =
+        want.ports.len() + want.security_groups.len() + want.server_groups.len() + want_fips.len();
+    let mut detail = format!(
+        "{same_ports}/{} ports identical (IPs, MACs, VIP pairs), {same_rules}/{} security groups, {same_groups}/{} server groups, {same_fips}/{} floating IP{}",
+        want.ports.len(),
+        want.security_groups.len(),
+        want.server_groups.len(),
+        want_fips.len(),
+        if want_fips.len() == 1 { "" } else { "s" }
+    );
+    if !diffs.is_empty() {
+        detail.push_str("; ");
+        detail.push_str(&diffs.join("; "));
+    }
+    cx.value(VerificationRec {
+        ok: diffs.is_empty(),
+        checked: checked as i64,
+        detail,
+    })
+}
