@@ -1,6 +1,6 @@
 #!/bin/bash
 # Take one site away mid-test, as a disaster would: stop every service of that
-# region (Nova, Cinder, Glance, Placement, the Neutron stand-in, and its
+# region (Nova, Cinder, Glance, Placement, Neutron, and its
 # Swift with its container-sync daemon) by the process groups up.sh recorded. Keystone and RabbitMQ are
 # shared infrastructure and stay (a multi-region Keystone is replicated to
 # every site; each site has its own RabbitMQ vhost). The site's files stay on

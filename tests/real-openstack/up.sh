@@ -2,7 +2,7 @@
 # Bring up two sites of real OpenStack on 127.0.0.1, sharing one Keystone:
 #   regions site-a and site-b, each with Cinder (api, scheduler, volume on the
 #   file-backed test driver, backup), Nova (api, conductor, scheduler, compute
-#   on the fake driver) + Placement, Glance and a Neutron stand-in; Swift at
+#   on the fake driver) + Placement, Glance and Neutron (ML2, agentless); Swift at
 #   each site (container sync between them: the realm LIFEBOAT); both sites'
 #   cinder-backup write to one shared posix directory.
 # Then seed the demo VNF `vims` at site-a and write BASE/clouds.yaml

@@ -30,7 +30,7 @@
 //! It takes site-a down: one run per stack (the other tests use site-b only).
 
 use crate::cli::Cli;
-use crate::support::{s, stack_or_skip};
+use crate::support::{network_identity, s, stack_or_skip};
 use lifeboat_openstack::{Client, ErrorKind};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -327,6 +327,29 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
         "{lag:?}"
     );
 
+    // ---- the network identity at site-a, as real Neutron and Nova report it ----
+    let mut identity_a = BTreeMap::new();
+    for vnf in [&OPTION1, &OPTION2, &OPTION3] {
+        let id = network_identity(&site_a, vnf.name).await;
+        assert_eq!(
+            id.iter().filter(|l| l.starts_with("nic ")).count(),
+            2 * vnf.servers,
+            "{}: two NICs per server: {id:#?}",
+            vnf.name
+        );
+        identity_a.insert(vnf.name, id);
+    }
+    assert!(
+        identity_a[OPTION1.name]
+            .iter()
+            .any(|l| l.starts_with("vip "))
+            && identity_a[OPTION1.name]
+                .iter()
+                .any(|l| l.starts_with("fip ")),
+        "{:#?}",
+        identity_a[OPTION1.name]
+    );
+
     // ---- 5. site-a is gone ----
     stack.site_down("site-a");
 
@@ -382,6 +405,17 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
                 .unwrap_or_else(|e| panic!("{rb}: server {}: {e}", s(b, "name")));
             assert_eq!(now.status, "ACTIVE", "{rb}: {}", s(b, "name"));
         }
+        // Port by port as at site-a: fixed IPs, MACs, VIP pairs, rules, groups.
+        assert_eq!(
+            network_identity(&site_b, vnf.name).await,
+            identity_a[vnf.name],
+            "{rb}: the network identity at site-b"
+        );
+        let cmp = r.results_of("neutron.compare_identity");
+        assert!(
+            cmp.values().all(|c| c["ok"] == Value::Bool(true)) && cmp.len() == 1,
+            "{rb}: {cmp:?}"
+        );
         recovers.push(r);
     }
 
@@ -483,6 +517,11 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
             .unwrap_or_else(|e| panic!("option3/failover: server {}: {e}", s(b, "name")));
         assert_eq!(now.status, "ACTIVE", "option3/failover: {}", s(b, "name"));
     }
+    assert_eq!(
+        network_identity(&site_b, OPTION3.name).await,
+        identity_a[OPTION3.name],
+        "option3/failover: the network identity at site-b"
+    );
     recovers.push(prep);
     recovers.push(d3);
     recovers.push(f3);

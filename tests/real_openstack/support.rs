@@ -250,3 +250,126 @@ pub fn keys(v: &Value) -> Vec<String> {
 pub fn s<'a>(v: &'a Value, k: &str) -> &'a str {
     v.get(k).and_then(Value::as_str).unwrap_or_default()
 }
+
+/// A VNF's network identity at one site as real Neutron and Nova report it,
+/// one line per fact, names for ids (so two sites compare): each server's
+/// NICs in Nova's order (network, fixed IPs, MAC, allowed-address pairs,
+/// security groups), the VIP ports, floating IPs, the rules of the groups
+/// used, the server groups' policies and members. Servers are named as at
+/// the source (`vims-db-1` for a recovered `lb-…-vims-db-1`).
+pub async fn network_identity(c: &lifeboat_openstack::Client, vnf: &str) -> Vec<String> {
+    let base = |name: &str| -> String {
+        match name.find(&format!("{vnf}-")) {
+            Some(i) => name[i..].to_string(),
+            None => name.to_string(),
+        }
+    };
+    let nets: BTreeMap<String, String> = c
+        .neutron()
+        .networks(&[])
+        .await
+        .expect("networks")
+        .into_iter()
+        .map(|n| (n.id, n.name))
+        .collect();
+    let groups = c
+        .neutron()
+        .security_groups(&[])
+        .await
+        .expect("security groups");
+    let sg: BTreeMap<String, String> = groups
+        .iter()
+        .map(|g| (g.id.clone(), g.name.clone()))
+        .collect();
+    let describe = |p: &lifeboat_openstack::neutron::Port| {
+        let ips: Vec<&str> = p.fixed_ips.iter().map(|f| f.ip_address.as_str()).collect();
+        let pairs: Vec<String> = p
+            .allowed_address_pairs
+            .iter()
+            .map(|a| format!("{}@{}", a.ip_address, a.mac_address))
+            .collect();
+        let mut g: Vec<&str> = p.security_groups.iter().map(|x| sg[x].as_str()).collect();
+        g.sort();
+        format!(
+            "net={} ips={ips:?} mac={} pairs={pairs:?} groups={g:?}",
+            nets[&p.network_id], p.mac_address
+        )
+    };
+    let servers = c.nova().servers_with_tag(vnf).await.expect("servers");
+    let mut out = Vec::new();
+    let mut used = std::collections::BTreeSet::new();
+    let mut names = BTreeMap::new();
+    let mut pair_ips = Vec::new();
+    for s in &servers {
+        names.insert(s.id.clone(), base(&s.name));
+        // The guest's NIC order: the server's addresses, as Nova lists them.
+        let macs = s.addresses.macs();
+        let mut nics = Vec::new();
+        for f in c.nova().interfaces(&s.id).await.expect("interfaces") {
+            nics.push(c.neutron().port(&f.port_id).await.expect("port"));
+        }
+        nics.sort_by_key(|p| {
+            macs.iter()
+                .position(|m| *m == p.mac_address)
+                .unwrap_or(usize::MAX)
+        });
+        for (i, p) in nics.iter().enumerate() {
+            out.push(format!("nic {}#{i} {}", base(&s.name), describe(p)));
+            used.extend(p.security_groups.iter().map(|x| sg[x].clone()));
+            pair_ips.extend(p.allowed_address_pairs.iter().map(|a| a.ip_address.clone()));
+        }
+    }
+    let fips = c.neutron().floating_ips(&[]).await.expect("floating ips");
+    for p in c.neutron().ports(&[]).await.expect("ports") {
+        if p.device_id.is_empty() && p.fixed_ips.iter().any(|f| pair_ips.contains(&f.ip_address)) {
+            out.push(format!("vip {}", describe(&p)));
+            for f in fips
+                .iter()
+                .filter(|f| f.port_id.as_deref() == Some(p.id.as_str()))
+            {
+                out.push(format!(
+                    "fip {} on vip {}",
+                    f.floating_ip_address,
+                    f.fixed_ip_address.clone().unwrap_or_default()
+                ));
+            }
+        }
+    }
+    for g in groups.iter().filter(|g| used.contains(&g.name)) {
+        let mut rules: Vec<String> = g
+            .security_group_rules
+            .iter()
+            .map(|r| {
+                format!(
+                    "{} {} {} {:?}-{:?} {} {}",
+                    r.direction,
+                    r.ethertype,
+                    r.protocol.as_deref().unwrap_or("any"),
+                    r.port_range_min,
+                    r.port_range_max,
+                    r.remote_ip_prefix.as_deref().unwrap_or(""),
+                    r.remote_group_id
+                        .as_ref()
+                        .map(|id| sg[id].as_str())
+                        .unwrap_or("")
+                )
+            })
+            .collect();
+        rules.sort();
+        out.push(format!("sg {} {rules:?}", g.name));
+    }
+    for g in c.nova().server_groups().await.expect("server groups") {
+        let mut members: Vec<String> = g
+            .members
+            .iter()
+            .filter_map(|m| names.get(m).cloned())
+            .collect();
+        if members.is_empty() {
+            continue;
+        }
+        members.sort();
+        out.push(format!("group {} {members:?}", g.policy));
+    }
+    out.sort();
+    out
+}

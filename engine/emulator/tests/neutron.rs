@@ -285,11 +285,20 @@ async fn nova_boots_on_ports_in_server_groups() {
         .await;
     assert_eq!(g.status, StatusCode::OK, "{}", g.text);
     let gid = g.body["server_group"]["id"].as_str().unwrap().to_string();
-    let key = c
+    let bad_key = c
         .post(
             &format!("{nova}/os-keypairs"),
             Some("compute 2.92"),
             json!({"keypair": {"name": "ops", "public_key": "ssh-ed25519 AAAAC3Nza ops@x"}}),
+        )
+        .await;
+    assert_eq!(bad_key.status, StatusCode::BAD_REQUEST, "{}", bad_key.text);
+    let public = lifeboat_emulator::nova::keypairs::ed25519_key("ops", "ops@x");
+    let key = c
+        .post(
+            &format!("{nova}/os-keypairs"),
+            Some("compute 2.92"),
+            json!({"keypair": {"name": "ops", "public_key": public}}),
         )
         .await;
     assert_eq!(key.status, StatusCode::CREATED, "{}", key.text);

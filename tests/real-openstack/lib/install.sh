@@ -1,7 +1,7 @@
 #!/bin/bash
 # Install what the real-OpenStack harness runs on: rabbitmq-server and
 # mariadb-server (apt), and one Python venv holding Keystone, Cinder, Nova,
-# Glance, Placement, Swift, the openstack CLI and PyMySQL, all pinned by
+# Glance, Placement, Neutron, Swift, the openstack CLI and PyMySQL, all pinned by
 # constraints.txt (the pip freeze of the verified stack, copied from
 # ../shared/real-openstack/) + constraints-extra.txt.
 #
@@ -24,7 +24,7 @@ if [ -n "$APT" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT >&2
 fi
 
-PKGS="PyMySQL keystone cinder nova glance openstack-placement swift python-swiftclient python-openstackclient gunicorn"
+PKGS="PyMySQL keystone cinder nova glance openstack-placement neutron swift python-swiftclient python-openstackclient gunicorn"
 KEY=$( { cat "$CONS" "$HERE/constraints-extra.txt"; echo "$PKGS"; cat "$HERE/drivers/lifeboat_fakevirt.py"; } | sha256sum | cut -c1-12)
 CACHE=${LIFEBOAT_REALOS_CACHE:-$HOME/.cache/lifeboat-realos}
 VENV=$CACHE/venv-$KEY

@@ -1,7 +1,7 @@
 # configure_site SITE / start_site SITE: one region's Glance, Cinder (api,
 # scheduler, volume on the file-backed driver, backup to the shared posix
 # store), Placement, Nova (api, conductor, scheduler, compute on the fake
-# driver) and its Neutron stand-in. Sourced by up.sh after lib/common.sh.
+# driver) and Neutron (ML2, agentless binding). Sourced by up.sh after lib/common.sh.
 
 authtoken(){ cat <<EOF2
 [keystone_authtoken]
@@ -33,7 +33,7 @@ other_site(){ case $1 in site-a) echo site-b;; *) echo site-a;; esac; }
 configure_site(){
   local s=$1 E=$BASE/etc/$1 D=$BASE/data/$1
   local TURL="rabbit://openstack:$RABBIT_PW@127.0.0.1:5672/$s"
-  mkdir -p $E/{cinder,glance,nova,placement} $D/{volumes,cinder/locks,glance/{images,staging,tasks,locks},nova/locks,placement}
+  mkdir -p $E/{cinder,glance,nova,placement,neutron/plugins/ml2} $D/{volumes,cinder/locks,glance/{images,staging,tasks,locks},nova/locks,placement,neutron/locks}
 
   # Every database lives in the harness's MariaDB (lib/mariadb.sh), one per
   # service and site: site_a_cinder, site_b_nova_api, ...
@@ -123,6 +123,52 @@ replication_device = backend_id:$(other_site $s),volume_dir:$BASE/data/$(other_s
 EOF2
   $V/cinder-manage --config-file $C db sync >>$BASE/log/manage.out 2>&1
 
+  # ---- neutron: ML2 with the agentless mechanism driver (drivers/lifeboat_mech.py),
+  # project networks on vxlan, the external network `public` on a flat physnet,
+  # the L3 plugin for routers and floating IPs (no agents: the API and the IPAM
+  # are real; nothing forwards packets). No RPC server: no agent to talk to.
+  cp $BASE/venv/etc/neutron/api-paste.ini $E/neutron/
+  cat >$E/neutron/neutron.conf <<EOF2
+[DEFAULT]
+core_plugin = ml2
+service_plugins = router
+auth_strategy = keystone
+api_paste_config = $E/neutron/api-paste.ini
+state_path = $D/neutron
+log_dir = $BASE/log
+log_file = $s-neutron-api.log
+host = $s-compute
+rpc_workers = 0
+rpc_state_report_workers = 0
+transport_url = $TURL
+allow_overlapping_ips = true
+notify_nova_on_port_status_changes = true
+notify_nova_on_port_data_changes = true
+dhcp_agent_notification = false
+[database]
+connection = $(db_url $(db_name $s neutron))
+$(authtoken neutron)
+[nova]
+$(svcauth nova $s)
+[oslo_concurrency]
+lock_path = $D/neutron/locks
+EOF2
+  cat >$E/neutron/plugins/ml2/ml2_conf.ini <<EOF2
+[ml2]
+type_drivers = flat,vxlan
+project_network_types = vxlan
+mechanism_drivers = lifeboat_agentless
+extension_drivers = port_security,dns
+[ml2_type_flat]
+flat_networks = public
+[ml2_type_vxlan]
+vni_ranges = 1000:1999
+[securitygroup]
+enable_security_group = true
+firewall_driver = noop
+EOF2
+  $V/neutron-db-manage --config-file $E/neutron/neutron.conf --config-file $E/neutron/plugins/ml2/ml2_conf.ini upgrade heads >>$BASE/log/manage.out 2>&1
+
   # ---- placement
   cat >$E/placement/placement.conf <<EOF2
 [DEFAULT]
@@ -142,6 +188,9 @@ EOF2
 [DEFAULT]
 transport_url = $TURL
 compute_driver = lifeboat_fakevirt.UploadingFakeDriver
+# Ports are bound by the agentless driver: nothing plugs a VIF to wait for.
+vif_plugging_is_fatal = false
+vif_plugging_timeout = 0
 my_ip = 127.0.0.1
 host = $s-compute
 state_path = $D/nova
@@ -190,7 +239,7 @@ EOF2
 
 start_site(){
   local s=$1 E=$BASE/etc/$1
-  start $s $s-neutron-stub $V/python $HERE/py/neutron_stub.py $(port $s neutron)
+  OS_NEUTRON_CONFIG_DIR=$E/neutron PYTHONPATH=$HERE/drivers wsgi_app $s $s-neutron-api $(port $s neutron) neutron.wsgi.api
   OS_GLANCE_CONFIG_DIR=$E/glance wsgi_app $s $s-glance-api $(port $s glance) glance.wsgi.api
   wsgi_app $s $s-cinder-api $(port $s cinder) cinder.wsgi.api $E/cinder/cinder.conf
   for d in scheduler volume backup; do

@@ -5,7 +5,7 @@ Regions site-a and site-b; users: the service users (project `service`,
 roles admin + service) and Lifeboat's `operator` (project `vnf-ops`, roles
 member + admin: Cinder's backup export/import records are admin-only).
 Endpoints (public, internal, admin) per region for identity, compute,
-block-storage, image, placement, network (the stand-in) and, at site-b only,
+block-storage, image, placement, network and, at site-b only,
 object-store. Idempotent: re-running changes nothing.
 
 Usage: catalog.py ENDPOINTS_JSON   (env: OS_* of the keystone admin)
@@ -58,7 +58,7 @@ def user(name, pw, proj, role_names):
 
 
 service = project('service')
-for name in ('cinder', 'nova', 'glance', 'placement', 'swift'):
+for name in ('cinder', 'nova', 'glance', 'placement', 'neutron', 'swift'):
     user(name, svc_pw, service, ('admin', 'service'))
 user(op_user, op_pw, project(op_project), ('member', 'admin'))
 

@@ -5,8 +5,8 @@ Both sites (as the keystone admin): flavor m1.small, group type `consistent`
 cinder.conf), volume type `replicated` (replication_enabled='<is> True': the
 file-backed driver mirrors such volumes to the other site). Site-a (as
 Lifeboat's operator, project vnf-ops): three VNFs, servers booted from volume
-with networks "none" (option 1's tests protect `vims`, option 2's `vepc`,
-option 3's `vmme`, so each has its own manifest):
+on their own Neutron ports (option 1's tests protect `vims`, option 2's
+`vepc`, option 3's `vmme`, so each has its own manifest):
 
     vims-db-1  role db  priority 1      each: <name>-boot (1 GiB, bootable, /dev/vda)
     vims-app-1 role app priority 2            <name>-data (1 GiB, /dev/vdb)
@@ -15,6 +15,18 @@ option 3's `vmme`, so each has its own manifest):
     vepc-app-1 role app priority 2
     vmme-db-1  role db  priority 1      (option 3's: replicated by option3/prepare)
     vmme-app-1 role app priority 2
+
+Networks, at both sites (the same CIDRs, as a DR pair with mirrored
+addressing): mgmt 10.1.0.0/16, signalling 10.2.0.0/16, media 10.3.0.0/16,
+each with an isolated `-test` twin (drills), the external flat network
+`public` (203.0.113.0/24, admin-made) and a router `lifeboat-rt` from the
+three networks to it. At site-a per VNF and role: security group
+`<vnf>-<role>` (ssh from 10.0.0.0/8, icmp, the role's port: db 5432 from
+app, app 8080 from lb, lb 443 and 5060/udp from anywhere), server group
+`<vnf>-<role>` (anti-affinity), key pair `<vnf>-ops`; each server a port per
+network (db/app: mgmt + signalling; lb: mgmt + media), fixed IP from the
+pool, MAC from Neutron. vims's VIP: port `vims-lb-vip` on media, allowed on
+vims-lb-1's media port, with a floating IP from `public`.
 
 Every volume gets known, non-zero content written straight into the
 file-backed driver's file (BASE/data/site-a/volumes/volume-<id>): a header
@@ -52,6 +64,8 @@ OPER = sess('operator', 'lifeboat', 'vnf-ops')
 
 def api(s, service, region):
     mv = {'compute': '2.96', 'block-storage': '3.71'}.get(service)
+    if service == 'network':
+        return adapter.Adapter(s, service_type=service, region_name=region, interface='public', raise_exc=True)
     return adapter.Adapter(s, service_type=service, region_name=region, interface='public',
                            default_microversion=mv, raise_exc=True)
 
@@ -104,7 +118,88 @@ for site in ('site-a', 'site-b'):
             'replication_enabled': '<is> True'}}})
     print('seed: %s ready (%.0fs)' % (site, time.time() - t0), flush=True)
 
+NETWORKS = [('mgmt', '10.1.0.0/16'), ('signalling', '10.2.0.0/16'), ('media', '10.3.0.0/16')]
+
+
+def find(a, coll, **kw):
+    q = '&'.join('%s=%s' % kv for kv in kw.items())
+    items = a.get('/v2.0/%s?%s' % (coll, q)).json()[coll.replace('-', '_')]
+    return items[0] if items else None
+
+
+def make(a, coll, key, body, **match):
+    return find(a, coll, **match) or a.post('/v2.0/%s' % coll, json={key: body}).json()[key]
+
+
+for site in ('site-a', 'site-b'):
+    adm, net = api(ADMIN, 'network', site), api(OPER, 'network', site)
+    public = make(adm, 'networks', 'network', {'name': 'public', 'router:external': True,
+                  'provider:network_type': 'flat', 'provider:physical_network': 'public'}, name='public')
+    make(adm, 'subnets', 'subnet', {'name': 'public-subnet', 'network_id': public['id'], 'ip_version': 4,
+         'cidr': '203.0.113.0/24', 'enable_dhcp': False,
+         'allocation_pools': [{'start': '203.0.113.10', 'end': '203.0.113.200'}]}, name='public-subnet')
+    rt = make(net, 'routers', 'router', {'name': 'lifeboat-rt',
+              'external_gateway_info': {'network_id': public['id']}}, name='lifeboat-rt')
+    for name, cidr in NETWORKS:
+        for n in (name, name + '-test'):
+            nw = make(net, 'networks', 'network', {'name': n}, name=n)
+            sn = make(net, 'subnets', 'subnet', {'name': n + '-subnet', 'network_id': nw['id'],
+                      'ip_version': 4, 'cidr': cidr}, name=n + '-subnet')
+            if n == name and not find(net, 'ports', device_id=rt['id'], network_id=nw['id']):
+                net.put('/v2.0/routers/%s/add_router_interface' % rt['id'], json={'subnet_id': sn['id']})
+    print('seed: %s networks ready (%.0fs)' % (site, time.time() - t0), flush=True)
+
+net = api(OPER, 'network', 'site-a')
 nova, cinder = api(OPER, 'compute', 'site-a'), api(OPER, 'block-storage', 'site-a')
+RULES = {'db': [('tcp', 5432, None, 'app')], 'app': [('tcp', 8080, None, 'lb')],
+         'lb': [('tcp', 443, '0.0.0.0/0', None), ('udp', 5060, '0.0.0.0/0', None)]}
+
+
+def security_group(vnf, role):
+    name = '%s-%s' % (vnf, role)
+    g = find(net, 'security-groups', name=name)
+    if g:
+        return g['id']
+    g = net.post('/v2.0/security-groups', json={'security_group': {
+        'name': name, 'description': '%s %s tier' % (vnf, role)}}).json()['security_group']
+    rules = [('tcp', 22, '10.0.0.0/8', None), ('icmp', None, '0.0.0.0/0', None)] + RULES[role]
+    for proto, p, prefix, peer in rules:
+        r = {'security_group_id': g['id'], 'direction': 'ingress', 'ethertype': 'IPv4', 'protocol': proto}
+        if p:
+            r.update(port_range_min=p, port_range_max=p)
+        if prefix:
+            r['remote_ip_prefix'] = prefix
+        if peer:
+            r['remote_group_id'] = security_group(vnf, peer)
+        net.post('/v2.0/security-group-rules', json={'security_group_rule': r})
+    return g['id']
+
+
+def server_group(vnf, role):
+    name = '%s-%s' % (vnf, role)
+    for g in nova.get('/os-server-groups').json()['server_groups']:
+        if g['name'] == name:
+            return g['id']
+    return nova.post('/os-server-groups', json={'server_group': {
+        'name': name, 'policy': 'anti-affinity'}}).json()['server_group']['id']
+
+
+def port(name, network, groups):
+    nw = find(net, 'networks', name=network)
+    return net.post('/v2.0/ports', json={'port': {'name': name, 'network_id': nw['id'],
+                    'security_groups': groups}}).json()['port']
+
+
+for vnf in sorted({v for v, _, _, _ in SERVERS}):
+    if not any(k['keypair']['name'] == vnf + '-ops' for k in nova.get('/os-keypairs').json()['keypairs']):
+        # Nova checks the key: a real one (its private half is not kept).
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+        pub = ed25519.Ed25519PrivateKey.generate().public_key().public_bytes(
+            serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
+        nova.post('/os-keypairs', json={'keypair': {'name': vnf + '-ops', 'type': 'ssh',
+                                                    'public_key': '%s %s-ops' % (pub, vnf)}})
+
 voldir = os.path.join(BASE, 'data', 'site-a', 'volumes')
 seeded = {'servers': [], 'volumes': []}
 
@@ -138,12 +233,27 @@ for vnf, name, role, prio in SERVERS:
     fill(boot, name + '-boot')
     fill(data, name + '-data')
     cinder.post('/volumes/%s/action' % boot, json={'os-set_bootable': {'bootable': True}})
+    sg = security_group(vnf, role)
+    nets = ['mgmt', 'media' if role == 'lb' else 'signalling']
+    ports = [port('%s-%s' % (name, n), n, [sg]) for n in nets]
     srv = nova.post('/servers', json={'server': {
-        'name': name, 'flavorRef': '1', 'networks': 'none',
+        'name': name, 'flavorRef': '1', 'networks': [{'port': p['id']} for p in ports],
+        'key_name': vnf + '-ops',
         'tags': [vnf, 'vnf:' + vnf],
         'metadata': {'role': role, 'priority': str(prio), 'vnf': vnf},
         'block_device_mapping_v2': [{'boot_index': 0, 'uuid': boot, 'source_type': 'volume',
-                                     'destination_type': 'volume', 'delete_on_termination': False}]}}).json()['server']
+                                     'destination_type': 'volume', 'delete_on_termination': False}]},
+        'os:scheduler_hints': {'group': server_group(vnf, role)}}).json()['server']
+    if role == 'lb':
+        # The VIP the lb tier answers on: a port of its own, allowed on the lb's
+        # media port, reached from outside through a floating IP.
+        vip = port(vnf + '-lb-vip', 'media', [sg])
+        ip = vip['fixed_ips'][0]['ip_address']
+        net.put('/v2.0/ports/%s' % ports[1]['id'], json={'port': {
+            'allowed_address_pairs': [{'ip_address': ip}]}})
+        public = find(net, 'networks', name='public')
+        net.post('/v2.0/floatingips', json={'floatingip': {
+            'floating_network_id': public['id'], 'port_id': vip['id']}})
     seeded['servers'].append({'vnf': vnf, 'name': name, 'id': srv['id'], 'boot': boot, 'data': data})
     # one at a time: with the fake driver a boot takes ~2 s, and the seed stays simple
     wait_status(nova, '/servers/%s' % srv['id'], 'server', 'ACTIVE')

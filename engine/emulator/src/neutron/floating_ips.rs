@@ -31,7 +31,6 @@ pub fn view(net: &Net, f: &FloatingIp) -> Value {
     o.insert("description".into(), json!(f.description));
     o.insert("dns_domain".into(), json!(""));
     o.insert("dns_name".into(), json!(""));
-    o.insert("port_forwardings".into(), json!([]));
     standard(
         &mut o,
         &f.project_id,

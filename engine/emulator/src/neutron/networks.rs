@@ -19,12 +19,10 @@ pub fn view(net: &Net, n: &Network) -> Value {
     o.insert("name".into(), json!(n.name));
     o.insert("admin_state_up".into(), json!(n.admin_state_up));
     o.insert("availability_zone_hints".into(), json!([]));
-    o.insert("availability_zones".into(), json!(["nova"]));
     o.insert("description".into(), json!(n.description));
     o.insert("dns_domain".into(), json!(""));
     o.insert("ipv4_address_scope".into(), Value::Null);
     o.insert("ipv6_address_scope".into(), Value::Null);
-    o.insert("l2_adjacency".into(), json!(true));
     o.insert("mtu".into(), json!(n.mtu));
     o.insert(
         "port_security_enabled".into(),
@@ -33,7 +31,11 @@ pub fn view(net: &Net, n: &Network) -> Value {
     o.insert("router:external".into(), json!(n.external));
     o.insert("shared".into(), json!(n.shared));
     o.insert("status".into(), json!("ACTIVE"));
-    o.insert("is_default".into(), json!(false));
+    o.insert("qinq".into(), json!(false));
+    o.insert("availability_zones".into(), json!([]));
+    if n.external {
+        o.insert("is_default".into(), json!(false));
+    }
     o.insert("vlan_transparent".into(), json!(false));
     let subnets: Vec<&str> = net
         .subnets_of(&n.id)

@@ -49,7 +49,6 @@ pub fn view(p: &Port) -> Value {
     o.insert("status".into(), json!(p.status()));
     o.insert("description".into(), json!(p.description));
     o.insert("dns_name".into(), json!(p.dns_name));
-    o.insert("dns_domain".into(), json!(""));
     let hostname = if p.dns_name.is_empty() {
         p.fixed_ips
             .first()
@@ -65,7 +64,6 @@ pub fn view(p: &Port) -> Value {
         .collect();
     o.insert("dns_assignment".into(), json!(dns));
     o.insert("extra_dhcp_opts".into(), json!([]));
-    o.insert("ip_allocation".into(), json!("immediate"));
     standard(
         &mut o,
         &p.project_id,
@@ -353,17 +351,8 @@ pub fn create(ctx: &Ctx) -> Reply {
     };
     super::quotas::check(s, &project, "port", 1)?;
     let fixed_ips = allocate(&mut s.net, &network_id, wanted)?;
-    let t = now();
     let p = Port {
-        id: new_id(),
-        name: str_of(&b, "name")?.unwrap_or_default(),
-        network_id,
-        project_id: project,
-        mac,
-        fixed_ips,
         allowed_address_pairs: pairs,
-        security_groups: groups,
-        port_security_enabled: port_security,
         device_id: str_of(&b, "device_id")?.unwrap_or_default(),
         device_owner: str_of(&b, "device_owner")?.unwrap_or_default(),
         host: str_of(&b, "binding:host_id")?.unwrap_or_default(),
@@ -372,9 +361,16 @@ pub fn create(ctx: &Ctx) -> Reply {
         admin_state_up: bool_of(&b, "admin_state_up")?.unwrap_or(true),
         description: str_of(&b, "description")?.unwrap_or_default(),
         tags: tags_of(&b),
-        created_at: t.clone(),
-        updated_at: t,
-        revision: 1,
+        ..Port::unbound(
+            new_id(),
+            str_of(&b, "name")?.unwrap_or_default(),
+            network_id,
+            project,
+            mac,
+            fixed_ips,
+            groups,
+            port_security,
+        )
     };
     let v = view(&p);
     s.net.ports.insert(p.id.clone(), p);
@@ -518,28 +514,17 @@ pub fn make(
     } else {
         vec![]
     };
-    let p = Port {
-        id: new_id(),
-        name: String::new(),
-        network_id: network_id.to_string(),
-        project_id: project.to_string(),
-        mac: s.net.new_mac(network_id),
+    let mac = s.net.new_mac(network_id);
+    let p = Port::unbound(
+        new_id(),
+        String::new(),
+        network_id.to_string(),
+        project.to_string(),
+        mac,
         fixed_ips,
-        allowed_address_pairs: vec![],
-        security_groups: groups,
-        port_security_enabled: port_security,
-        device_id: String::new(),
-        device_owner: String::new(),
-        host: String::new(),
-        vnic_type: "normal".into(),
-        dns_name: String::new(),
-        admin_state_up: true,
-        description: String::new(),
-        tags: vec![],
-        created_at: t.clone(),
-        updated_at: t,
-        revision: 1,
-    };
+        groups,
+        port_security,
+    );
     let id = p.id.clone();
     s.net.ports.insert(id.clone(), p);
     Ok(id)

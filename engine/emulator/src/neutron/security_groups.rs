@@ -32,6 +32,8 @@ pub fn rule_view(r: &Rule) -> Value {
     o.insert("description".into(), json!(r.description));
     o.insert("belongs_to_default_sg".into(), json!(false));
     standard(&mut o, &r.project_id, &[], &r.created_at, &r.created_at, 0);
+    // Rules are not taggable.
+    o.remove("tags");
     Value::Object(o)
 }
 
@@ -49,6 +51,8 @@ pub fn view(net: &Net, g: &SecurityGroup) -> Value {
         .map(|r| {
             let mut v = rule_view(r);
             v["belongs_to_default_sg"] = json!(g.name == "default");
+            // Embedded in their group, rules show tags (alone, they do not).
+            v["tags"] = json!([]);
             v
         })
         .collect();

@@ -103,20 +103,10 @@ pub fn seed_port(
     let sub = s.net.subnets.get_mut(&sid)?;
     let ip = sub.next_free()?;
     sub.used.insert(ip);
-    let t = now_z();
     let id = stable_id(&format!("{site}:port:{name}"));
     s.net.ports.insert(
         id.clone(),
         Port {
-            id: id.clone(),
-            name: name.into(),
-            network_id: net,
-            project_id: project.into(),
-            mac: stable_mac(&format!("{site}:mac:{name}")),
-            fixed_ips: vec![FixedIp { subnet_id: sid, ip }],
-            allowed_address_pairs: vec![],
-            security_groups: groups,
-            port_security_enabled: true,
             device_id: device.into(),
             device_owner: if device.is_empty() {
                 String::new()
@@ -124,14 +114,16 @@ pub fn seed_port(
                 "compute:nova".into()
             },
             host: host.into(),
-            vnic_type: "normal".into(),
-            dns_name: String::new(),
-            admin_state_up: true,
-            description: String::new(),
-            tags: vec![],
-            created_at: t.clone(),
-            updated_at: t,
-            revision: 1,
+            ..Port::unbound(
+                id.clone(),
+                name.into(),
+                net,
+                project.into(),
+                stable_mac(&format!("{site}:mac:{name}")),
+                vec![FixedIp { subnet_id: sid, ip }],
+                groups,
+                true,
+            )
         },
     );
     Some(id)
@@ -321,10 +313,7 @@ pub fn seed_servers(
             s.keypairs
                 .entry((user.to_string(), key.clone()))
                 .or_insert_with(|| {
-                    let public_key = format!(
-                        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI{} {key}",
-                        &stable_id(&key).replace('-', "")[..20]
-                    );
+                    let public_key = crate::nova::keypairs::ed25519_key(&key, &key);
                     Keypair {
                         name: key.clone(),
                         fingerprint: crate::nova::keypairs::fingerprint(&public_key),

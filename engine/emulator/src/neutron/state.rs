@@ -171,6 +171,43 @@ pub struct Port {
 }
 
 impl Port {
+    /// A new unbound port with Neutron's defaults for what is not given.
+    #[allow(clippy::too_many_arguments)]
+    pub fn unbound(
+        id: String,
+        name: String,
+        network_id: String,
+        project_id: String,
+        mac: String,
+        fixed_ips: Vec<FixedIp>,
+        security_groups: Vec<String>,
+        port_security_enabled: bool,
+    ) -> Port {
+        let t = crate::world::now_z();
+        Port {
+            id,
+            name,
+            network_id,
+            project_id,
+            mac,
+            fixed_ips,
+            allowed_address_pairs: vec![],
+            security_groups,
+            port_security_enabled,
+            device_id: String::new(),
+            device_owner: String::new(),
+            host: String::new(),
+            vnic_type: "normal".into(),
+            dns_name: String::new(),
+            admin_state_up: true,
+            description: String::new(),
+            tags: vec![],
+            created_at: t.clone(),
+            updated_at: t,
+            revision: 1,
+        }
+    }
+
     /// Bound to a host: ACTIVE (the emulator's fake hypervisor plugs at once).
     pub fn status(&self) -> &'static str {
         if self.device_owner.starts_with("compute:") && !self.host.is_empty() {

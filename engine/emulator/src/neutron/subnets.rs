@@ -32,12 +32,10 @@ pub fn view(s: &Subnet) -> Value {
     o.insert("allocation_pools".into(), json!(pools));
     o.insert("enable_dhcp".into(), json!(s.enable_dhcp));
     o.insert("dns_nameservers".into(), json!(s.dns_nameservers));
-    o.insert("dns_publish_fixed_ip".into(), json!(false));
     o.insert("host_routes".into(), json!([]));
     o.insert("description".into(), json!(s.description));
     o.insert("ipv6_address_mode".into(), Value::Null);
     o.insert("ipv6_ra_mode".into(), Value::Null);
-    o.insert("segment_id".into(), Value::Null);
     o.insert("service_types".into(), json!([]));
     o.insert("subnetpool_id".into(), Value::Null);
     o.insert("router:external".into(), json!(false));

@@ -26,6 +26,39 @@ pub fn fingerprint(public_key: &str) -> String {
         .join(":")
 }
 
+/// An OpenSSH public key as Nova accepts it: `TYPE BASE64 [comment]`, the
+/// decoded blob starting with TYPE as a length-prefixed string.
+pub fn valid_ssh_key(k: &str) -> bool {
+    use base64::Engine;
+    let mut parts = k.split_whitespace();
+    let (Some(kind), Some(body)) = (parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(blob) = base64::engine::general_purpose::STANDARD.decode(body) else {
+        return false;
+    };
+    if blob.len() < 4 {
+        return false;
+    }
+    let n = u32::from_be_bytes([blob[0], blob[1], blob[2], blob[3]]) as usize;
+    blob.get(4..4 + n) == Some(kind.as_bytes())
+}
+
+/// A well-formed ed25519 public key whose key bytes come from `seed`.
+pub fn ed25519_key(seed: &str, comment: &str) -> String {
+    use base64::Engine;
+    let kind = b"ssh-ed25519";
+    let mut blob = Vec::new();
+    blob.extend_from_slice(&(kind.len() as u32).to_be_bytes());
+    blob.extend_from_slice(kind);
+    blob.extend_from_slice(&32u32.to_be_bytes());
+    blob.extend_from_slice(&Sha256::digest(seed.as_bytes()));
+    format!(
+        "ssh-ed25519 {} {comment}",
+        base64::engine::general_purpose::STANDARD.encode(blob)
+    )
+}
+
 fn view(k: &Keypair, mv: Mv, full: bool) -> Value {
     let mut o = json!({"name": k.name, "public_key": k.public_key, "fingerprint": k.fingerprint});
     if mv.at_least(2, 2) {
@@ -130,7 +163,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
     }
     let (public_key, private_key) = match req.get("public_key").and_then(Value::as_str) {
         Some(k) => {
-            if k.split_whitespace().count() < 2 {
+            if !valid_ssh_key(k) {
                 return Err(bad_request(
                     F::Nova,
                     "Keypair data is invalid: failed to generate fingerprint",
@@ -144,7 +177,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         None => {
             let seed = uuid::Uuid::new_v4().simple().to_string();
             (
-                format!("ssh-rsa AAAAB3NzaC1yc2E{seed} Generated-by-Nova"),
+                ed25519_key(&seed, "Generated-by-Nova"),
                 Some(format!(
                     "-----BEGIN RSA PRIVATE KEY-----\n{seed}\n-----END RSA PRIVATE KEY-----\n"
                 )),
