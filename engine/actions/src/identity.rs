@@ -12,6 +12,7 @@ use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::neutron::{Port, SecurityGroup};
 use lifeboat_openstack::Client;
+use serde_json::Value;
 
 /// Names of networks and subnets (and subnet CIDRs) by id at a site.
 pub(crate) struct Names {
@@ -130,12 +131,27 @@ pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let fips = c.neutron().floating_ips(&[]).await.act(cx.action())?;
     let mut ports = Vec::new();
     for s in &servers {
-        // The guest's NIC order is Nova's interface order.
+        // The guest's NIC order: the order of the server's addresses (Nova
+        // lists them NIC by NIC); the interface list (Neutron's port order)
+        // only for ports without an address.
         let ifaces = c.nova().interfaces(&s.id).await.act(cx.action())?;
-        for (i, iface) in ifaces.iter().enumerate() {
-            let Some(p) = all_ports.iter().find(|p| p.id == iface.port_id) else {
-                continue;
-            };
+        let macs = c
+            .nova()
+            .server(&s.id)
+            .await
+            .act(cx.action())?
+            .addresses
+            .macs();
+        let mut mine: Vec<&lifeboat_openstack::neutron::Port> = ifaces
+            .iter()
+            .filter_map(|f| all_ports.iter().find(|p| p.id == f.port_id))
+            .collect();
+        mine.sort_by_key(|p| {
+            macs.iter()
+                .position(|m| *m == p.mac_address)
+                .unwrap_or(usize::MAX)
+        });
+        for (i, p) in mine.into_iter().enumerate() {
             let mut r = port_rec(p, &site, &names, &sg_names);
             r.server = s.name.clone();
             r.index = i as i64;
@@ -412,5 +428,240 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         ok: diffs.is_empty(),
         checked: checked as i64,
         detail,
+    })
+}
+
+/// What the target site lacks to take a VNF as its manifest describes it,
+/// found by reading only: the networks (by name, plus `suffix`), each kept
+/// address inside a subnet of its network and held by nothing (but a port
+/// an earlier run made for the same source port), each kept MAC free on its
+/// network, the external networks of the floating IPs, and room in the
+/// quotas for the ports, security groups and rules, floating IPs, server
+/// groups, instances, cores and RAM. Empty: nothing in the way.
+pub(crate) async fn target_problems(
+    c: &Client,
+    m: &ManifestRec,
+    suffix: &str,
+    keep_ip: bool,
+    keep_mac: bool,
+    floating: bool,
+) -> lifeboat_openstack::Result<Vec<String>> {
+    let site = c.site().to_string();
+    let id = &m.network;
+    let mut out = Vec::new();
+    let nets = c.neutron().networks(&[]).await?;
+    let subnets = c.neutron().subnets(&[]).await?;
+    let ports = if id.ports.is_empty() {
+        vec![]
+    } else {
+        c.neutron().ports(&[]).await?
+    };
+    let mut adoptable = 0i64;
+    for p in &id.ports {
+        let name = format!("{}{suffix}", p.network);
+        let found: Vec<_> = nets.iter().filter(|n| n.name == name).collect();
+        let net = match found.as_slice() {
+            [one] => one,
+            [] => {
+                out.push(format!(
+                    "port {}: no network named {name:?} at {site}",
+                    p.name
+                ));
+                continue;
+            }
+            many => {
+                out.push(format!(
+                    "port {}: {} networks are named {name:?} at {site}",
+                    p.name,
+                    many.len()
+                ));
+                continue;
+            }
+        };
+        let origin = format!("origin={}", p.id);
+        let ours = |x: &lifeboat_openstack::neutron::Port| {
+            x.device_id.is_empty()
+                && x.description
+                    .as_deref()
+                    .is_some_and(|d| d.starts_with("lifeboat ") && d.ends_with(&origin))
+        };
+        let on_net: Vec<_> = ports.iter().filter(|x| x.network_id == net.id).collect();
+        if on_net.iter().any(|x| ours(x)) {
+            adoptable += 1;
+        }
+        if keep_ip {
+            for f in &p.fixed_ips {
+                if !subnets
+                    .iter()
+                    .any(|s| s.network_id == net.id && s.contains(&f.ip_address))
+                {
+                    out.push(format!("port {}: address {} ({} at the source) lies in no subnet of network {name} at {site}", p.name, f.ip_address, f.cidr));
+                }
+                if let Some(h) = on_net
+                    .iter()
+                    .find(|x| !ours(x) && x.fixed_ips.iter().any(|y| y.ip_address == f.ip_address))
+                {
+                    out.push(format!(
+                        "port {}: address {} is taken at {site} by port {} ({})",
+                        p.name,
+                        f.ip_address,
+                        h.id,
+                        if h.device_id.is_empty() {
+                            "unbound".to_string()
+                        } else {
+                            format!("of {} {}", h.device_owner, h.device_id)
+                        }
+                    ));
+                }
+            }
+        }
+        if keep_mac && !p.mac_address.is_empty() {
+            if let Some(h) = on_net
+                .iter()
+                .find(|x| !ours(x) && x.mac_address == p.mac_address)
+            {
+                out.push(format!(
+                    "port {}: MAC {} is taken on network {name} at {site} by port {}",
+                    p.name, p.mac_address, h.id
+                ));
+            }
+        }
+        if floating
+            && !p.floating_ip.is_empty()
+            && !nets.iter().any(|n| n.name == p.floating_network)
+        {
+            out.push(format!(
+                "port {}: its floating IP's external network {:?} is not at {site}",
+                p.name, p.floating_network
+            ));
+        }
+    }
+    // Quotas: networking.
+    if !id.ports.is_empty() || !id.security_groups.is_empty() {
+        let project = c.project_id().await?;
+        let q = c.neutron().quota_details(&project).await?;
+        let groups = c.neutron().security_groups(&[]).await?;
+        let missing: Vec<&SecurityGroupRec> = id
+            .security_groups
+            .iter()
+            .filter(|g| !groups.iter().any(|x| x.name == g.name))
+            .collect();
+        let fips = if floating {
+            id.ports
+                .iter()
+                .filter(|p| !p.floating_ip.is_empty())
+                .count()
+        } else {
+            0
+        };
+        let needs = [
+            ("port", id.ports.len() as i64 - adoptable),
+            ("security_group", missing.len() as i64),
+            (
+                "security_group_rule",
+                missing.iter().map(|g| g.rules.len()).sum::<usize>() as i64,
+            ),
+            ("floatingip", fips as i64),
+        ];
+        for (k, n) in needs {
+            if let Some(d) = q.get(k) {
+                if n > 0 && !d.room_for(n) {
+                    out.push(format!(
+                        "quota at {site}: {n} more {k}(s) needed, {} used of {}",
+                        d.used + d.reserved,
+                        d.limit
+                    ));
+                }
+            }
+        }
+    }
+    // Quotas: compute.
+    if !m.servers.is_empty() {
+        let flavors = c.nova().flavors().await?;
+        let (mut cores, mut ram) = (0i64, 0i64);
+        for s in &m.servers {
+            match flavors
+                .iter()
+                .find(|f| f.name == s.flavor || f.id == s.flavor)
+            {
+                Some(f) => {
+                    cores += f.vcpus as i64;
+                    ram += f.ram as i64;
+                }
+                None => out.push(format!(
+                    "server {}: flavor {:?} does not exist at {site}",
+                    s.name, s.flavor
+                )),
+            }
+        }
+        let l = c.nova().limits().await?;
+        let get = |k: &str| l.get(k).and_then(Value::as_i64);
+        for (what, n, max, used) in [
+            (
+                "instances",
+                m.servers.len() as i64,
+                "maxTotalInstances",
+                "totalInstancesUsed",
+            ),
+            ("cores", cores, "maxTotalCores", "totalCoresUsed"),
+            ("RAM (MiB)", ram, "maxTotalRAMSize", "totalRAMUsed"),
+            (
+                "server groups",
+                id.server_groups.len() as i64,
+                "maxServerGroups",
+                "totalServerGroupsUsed",
+            ),
+        ] {
+            if let (Some(max), Some(used)) = (get(max), get(used)) {
+                if max >= 0 && used + n > max {
+                    out.push(format!(
+                        "quota at {site}: {n} more {what} needed, {used} used of {max}"
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// `lifeboat.check_target(site, manifest, network_suffix, keep_ip, keep_mac,
+/// floating_ips)`: fails, naming every problem, when the target site cannot
+/// take the VNF as recorded — before anything is created.
+pub async fn check_target(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let m: ManifestRec = cx.args.record("manifest")?;
+    let suffix = cx.args.string("network_suffix")?;
+    let problems = target_problems(
+        c,
+        &m,
+        &suffix,
+        cx.args.bool("keep_ip", true)?,
+        cx.args.bool("keep_mac", true)?,
+        cx.args.bool("floating_ips", true)?,
+    )
+    .await
+    .act(cx.action())?;
+    if !problems.is_empty() {
+        return Err(ActionError::permanent(format!(
+            "{}: site {} cannot take {} as recorded ({} problem{}): {}",
+            cx.action(),
+            c.site(),
+            m.vnf,
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" },
+            problems.join("; ")
+        ))
+        .with_hint("free the addresses or MACs, create or rename the networks, raise the quotas at the backup site — or recover with new addresses (keep_ip false); nothing was created"));
+    }
+    cx.value(VerificationRec {
+        ok: true,
+        checked: (m.network.ports.len() + m.servers.len()) as i64,
+        detail: format!(
+            "{}: {} ports, {} servers fit at {}",
+            m.vnf,
+            m.network.ports.len(),
+            m.servers.len(),
+            c.site()
+        ),
     })
 }

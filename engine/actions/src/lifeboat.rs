@@ -59,6 +59,7 @@ pub struct DocServer {
     pub networks: Vec<String>,
     pub key_name: String,
     pub availability_zone: String,
+    pub tags: Vec<String>,
     pub boot_volume: DocVolume,
     pub data_volumes: Vec<DocVolume>,
 }
@@ -108,6 +109,7 @@ impl ManifestDoc {
             networks: s.networks.clone(),
             key_name: s.key_name.clone(),
             availability_zone: s.availability_zone.clone(),
+            tags: s.tags.clone(),
             boot_volume: s.boot_volume.rec.clone(),
             data_volumes: s.data_volumes.iter().map(|v| v.rec.clone()).collect(),
         };
@@ -241,6 +243,7 @@ impl ManifestDoc {
                 networks: s.networks.clone(),
                 key_name: s.key_name.clone(),
                 availability_zone: s.availability_zone.clone(),
+                tags: s.tags.clone(),
                 boot_volume,
                 data_volumes,
             });

@@ -315,14 +315,18 @@ pub async fn recreate_floating_ip(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
         }
         Err(e) => return Err(from_client(cx.action(), e)),
     };
-    cx.value(FloatingIpRec {
-        id: made.id,
+    cx.value(fip_rec(c, &p, made))
+}
+
+fn fip_rec(c: &Client, p: &PortRec, f: lifeboat_openstack::neutron::FloatingIp) -> FloatingIpRec {
+    FloatingIpRec {
+        id: f.id,
         site: c.site().to_string(),
-        address: made.floating_ip_address,
+        address: f.floating_ip_address,
         network: p.floating_network.clone(),
         port_id: p.id.clone(),
-        fixed_ip: made.fixed_ip_address.unwrap_or_default(),
-    })
+        fixed_ip: f.fixed_ip_address.unwrap_or_default(),
+    }
 }
 
 pub async fn floating_ip_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
@@ -333,14 +337,7 @@ pub async fn floating_ip_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, A
         .await
         .act(cx.action())?;
     Ok(match found.into_iter().next() {
-        Some(f) => Some(cx.value(FloatingIpRec {
-            id: f.id,
-            site: c.site().to_string(),
-            address: f.floating_ip_address,
-            network: p.floating_network.clone(),
-            port_id: p.id.clone(),
-            fixed_ip: f.fixed_ip_address.unwrap_or_default(),
-        })?),
+        Some(f) => Some(cx.value(fip_rec(c, &p, f))?),
         None => None,
     })
 }

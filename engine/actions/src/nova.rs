@@ -297,6 +297,7 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
         .find(|g| g.members.contains(&source_name))
         .map(|g| g.id.clone());
     let key_name = cx.args.string("key_name")?;
+    let tags: Vec<String> = cx.args.list("tags")?;
     let zone = cx.args.string("availability_zone")?;
     let mut meta = tag_metadata(cx.call, &origin_of(&v));
     if !role.is_empty() {
@@ -327,6 +328,7 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
             key_name: Some(key_name.as_str()).filter(|k| !k.is_empty()),
             availability_zone: Some(zone.as_str()).filter(|z| !z.is_empty()),
             server_group: group.as_deref(),
+            tags: &tags,
         })
         .await
         .act(cx.action())?;

@@ -159,6 +159,7 @@ pub struct ManifestServerRec {
     pub networks: Vec<String>,
     pub key_name: String,
     pub availability_zone: String,
+    pub tags: Vec<String>,
     pub boot_volume: ManifestVolumeRec,
     pub data_volumes: Vec<ManifestVolumeRec>,
 }

@@ -618,3 +618,77 @@ fn a_site_that_is_down_is_a_finding_not_a_crash() {
         text(&o)
     );
 }
+
+#[test]
+fn a_taken_address_or_a_short_network_quota_at_the_backup_site_stops_before_anything_is_made() {
+    let env = start(Topology::demo(), None);
+    protect(&env);
+    let (o, j) = resolve(&env, "option1/recover", &[], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        findings(&j, "target").is_empty(),
+        "{}",
+        j["resolved"]["findings"]
+    );
+    // An operator's port at site-b holds vims-db-1's management address.
+    let (a, b) = (env.client("site-a"), env.client("site-b"));
+    let blocker = env.rt.block_on(async {
+        let src = a
+            .neutron()
+            .ports(&[("name", "vims-db-1-mgmt")])
+            .await
+            .unwrap();
+        let ip = src[0].fixed_ips[0].ip_address.clone();
+        let net = b.neutron().networks(&[("name", "mgmt")]).await.unwrap()[0]
+            .id
+            .clone();
+        let spec = lifeboat_openstack::neutron::PortSpec {
+            network_id: net,
+            name: "someone-else".into(),
+            fixed_ips: vec![lifeboat_openstack::neutron::FixedIp {
+                subnet_id: String::new(),
+                ip_address: ip.clone(),
+            }],
+            port_security_enabled: true,
+            vnic_type: "normal".into(),
+            ..Default::default()
+        };
+        let p = b.neutron().create_port(&spec).await.unwrap();
+        (p.id, ip)
+    });
+    let (o, j) = resolve(&env, "option1/recover", &[], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let f = findings(&j, "target");
+    assert_eq!(f.len(), 1, "{}", j["resolved"]["findings"]);
+    let m = f[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains(&format!(
+            "address {} is taken at site-b by port {}",
+            blocker.1, blocker.0
+        )),
+        "{m}"
+    );
+    assert_eq!(f[0]["site"], "site-b");
+    // The run stops at the same check: nothing made at site-b.
+    let o = env.lifeboat(&["run", "option1/recover", "-p", "vnf=vims", "--confirm"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("is taken at site-b"), "{}", text(&o));
+    assert_eq!(env.count_volumes("site-b"), 0);
+    let ports = env.rt.block_on(b.neutron().ports(&[])).unwrap();
+    assert_eq!(ports.len(), 1, "only the blocker: {ports:?}");
+    // Freed, but the port quota leaves room for 4 of the 13 ports.
+    env.rt
+        .block_on(b.neutron().delete_port(&blocker.0))
+        .unwrap();
+    env.emu
+        .set_quotas(lifeboat_emulator::Site::B, &[("port", 4)])
+        .unwrap();
+    let (o, j) = resolve(&env, "option1/recover", &[], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let f = findings(&j, "target");
+    let m = f[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("quota at site-b: 13 more port(s) needed, 0 used of 4"),
+        "{m}"
+    );
+}

@@ -413,6 +413,15 @@ impl<'a> Request<'a> {
     }
 
     /// Send and parse the JSON answer.
+    /// Send a DELETE: a resource already gone (404) counts as deleted.
+    pub async fn send_delete(&self) -> Result<()> {
+        match self.send().await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn send_json<T: DeserializeOwned>(&self) -> Result<T> {
         let r = self.send().await?;
         r.json(self)

@@ -37,6 +37,7 @@ pub struct Boot<'a> {
     pub availability_zone: Option<&'a str>,
     /// Server group id (the `group` scheduler hint).
     pub server_group: Option<&'a str>,
+    pub tags: &'a [String],
 }
 
 pub struct Nova<'a> {
@@ -163,6 +164,7 @@ impl<'a> Nova<'a> {
                 metadata: b.metadata,
                 key_name: b.key_name,
                 availability_zone: b.availability_zone,
+                tags: b.tags,
                 block_device_mapping_v2: vec![BlockDeviceMapping {
                     boot_index: 0,
                     uuid: volume_id,
@@ -283,17 +285,26 @@ impl Nova<'_> {
 
     /// Delete a server group; one already gone counts as deleted.
     pub async fn delete_server_group(&self, id: &str) -> Result<()> {
-        match self
-            .req(Method::DELETE, format!("os-server-groups/{id}"))
+        self.req(Method::DELETE, format!("os-server-groups/{id}"))
             .call("DELETE /os-server-groups/{id}")
             .resource(format!("server group {id}"))
-            .send()
+            .send_delete()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
+    }
+
+    /// The absolute limits and usage of the project (`maxTotalInstances`,
+    /// `totalInstancesUsed`, `maxTotalCores`, …, `maxServerGroups`).
+    pub async fn limits(&self) -> Result<serde_json::Map<String, Value>> {
+        let v: Value = self
+            .req(Method::GET, "limits")
+            .call("GET /limits")
+            .resource("compute limits")
+            .send_json()
+            .await?;
+        Ok(v.pointer("/limits/absolute")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default())
     }
 
     /// The user's key pairs (public halves).
@@ -341,17 +352,11 @@ impl Nova<'_> {
 
     /// Delete a key pair; one already gone counts as deleted.
     pub async fn delete_keypair(&self, name: &str) -> Result<()> {
-        match self
-            .req(Method::DELETE, format!("os-keypairs/{name}"))
+        self.req(Method::DELETE, format!("os-keypairs/{name}"))
             .call("DELETE /os-keypairs/{name}")
             .resource(format!("key pair {name}"))
-            .send()
+            .send_delete()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 
     /// A server's interfaces in Nova's order (the guest's NIC order).

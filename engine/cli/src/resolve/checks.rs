@@ -16,6 +16,10 @@
 //!   against the block-storage absolute limits there.
 //! - `manifest`: `lifeboat.read_manifest` found none (reported from the
 //!   failed read, like every other failed read: `discovery`).
+//! - `target`: `lifeboat.check_target` found the backup site unable to
+//!   take the VNF as recorded (a network missing, a kept address or MAC
+//!   taken, a quota too small for its ports, groups, floating IPs or
+//!   servers), from its failed read.
 //! - `quiesce-method`: the method is not in the catalogue; `nova-quiesce` on
 //!   a cloud whose compute API does not list the quiesce extension; `hook`
 //!   without a `url` or `command`.
@@ -41,6 +45,8 @@ pub async fn run(plan: &Plan, d: &Discovery, acts: &OpenStackActions) -> Vec<Fin
                 .unwrap_or("");
             let site = f.site.as_deref().unwrap_or("the backup site");
             out.push(Finding::new(Severity::Error, "manifest", Some(&f.instance), f.site.as_deref(), format!("no recovery manifest of VNF `{vnf}` can be read at {site}: {}", f.message), "run the protect (or prepare) runbook first: it writes the manifest at the backup site"));
+        } else if f.action == "lifeboat.check_target" {
+            out.push(Finding::new(Severity::Error, "target", Some(&f.instance), f.site.as_deref(), f.message.clone(), "free the addresses or MACs, create or rename the networks, or raise the quotas at the backup site; the run would stop at the same check before creating anything"));
         } else {
             out.push(Finding::new(
                 Severity::Error,

@@ -1,7 +1,7 @@
 //! Floating IPs: allocate on an external network (a given address, or the
 //! next free one), associate with a port, release.
 
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use reqwest::Method;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
@@ -61,16 +61,10 @@ impl super::Neutron<'_> {
 
     /// Release a floating IP; one already gone counts as released.
     pub async fn delete_floating_ip(&self, id: &str) -> Result<()> {
-        match self
-            .req(Method::DELETE, format!("floatingips/{id}"))
+        self.req(Method::DELETE, format!("floatingips/{id}"))
             .call("DELETE /v2.0/floatingips/{id}")
             .resource(format!("floating ip {id}"))
-            .send()
+            .send_delete()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 }

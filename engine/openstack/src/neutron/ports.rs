@@ -2,7 +2,7 @@
 //! create with fixed IPs / MAC / allowed-address pairs / security groups,
 //! update, delete.
 
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -120,16 +120,10 @@ impl super::Neutron<'_> {
 
     /// Delete a port; one already gone counts as deleted.
     pub async fn delete_port(&self, id: &str) -> Result<()> {
-        match self
-            .req(Method::DELETE, format!("ports/{id}"))
+        self.req(Method::DELETE, format!("ports/{id}"))
             .call("DELETE /v2.0/ports/{id}")
             .resource(format!("port {id}"))
-            .send()
+            .send_delete()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 }

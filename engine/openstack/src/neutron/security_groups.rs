@@ -97,16 +97,10 @@ impl super::Neutron<'_> {
 
     /// Delete a group; one already gone counts as deleted.
     pub async fn delete_security_group(&self, id: &str) -> Result<()> {
-        match self
-            .req(Method::DELETE, format!("security-groups/{id}"))
+        self.req(Method::DELETE, format!("security-groups/{id}"))
             .call("DELETE /v2.0/security-groups/{id}")
             .resource(format!("security group {id}"))
-            .send()
+            .send_delete()
             .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(e),
-        }
     }
 }

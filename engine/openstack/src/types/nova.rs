@@ -14,9 +14,9 @@ pub struct Server {
     pub status: String,
     #[serde(default, deserialize_with = "string_map")]
     pub metadata: BTreeMap<String, String>,
-    /// Network name → addresses.
+    /// Network name → addresses, in the order Nova lists them.
     #[serde(default)]
-    pub addresses: serde_json::Map<String, Value>,
+    pub addresses: Addresses,
     /// An id + links (< 2.47) or the embedded flavor with `original_name`.
     #[serde(default)]
     pub flavor: Value,
@@ -99,7 +99,56 @@ impl Server {
     }
 
     pub fn network_names(&self) -> Vec<String> {
-        self.addresses.keys().cloned().collect()
+        self.addresses.0.iter().map(|(n, _)| n.clone()).collect()
+    }
+}
+
+/// A server's `addresses` in document order. Nova builds the map from the
+/// instance's network info, NIC by NIC, so this order — unlike the
+/// interface list, which is Neutron's port order — is the guest's NIC order.
+#[derive(Debug, Clone, Default)]
+pub struct Addresses(pub Vec<(String, Vec<Value>)>);
+
+impl Addresses {
+    /// The NICs' MAC addresses in the guest's order, each once.
+    pub fn macs(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for (_, addrs) in &self.0 {
+            for a in addrs {
+                if let Some(m) = a.get("OS-EXT-IPS-MAC:mac_addr").and_then(Value::as_str) {
+                    if !out.iter().any(|x| x == m) {
+                        out.push(m.to_string());
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+impl<'de> Deserialize<'de> for Addresses {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Addresses;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a map of network name to addresses")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Addresses, A::Error> {
+                let mut out = Vec::new();
+                while let Some((k, v)) = m.next_entry::<String, Value>()? {
+                    out.push((k, v.as_array().cloned().unwrap_or_default()));
+                }
+                Ok(Addresses(out))
+            }
+            fn visit_unit<E>(self) -> Result<Addresses, E> {
+                Ok(Addresses::default())
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

@@ -26,6 +26,9 @@ pub struct ServerSpec<'a> {
     pub key_name: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub availability_zone: Option<&'a str>,
+    /// Server tags at create (2.52+).
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    pub tags: &'a [String],
     pub block_device_mapping_v2: Vec<BlockDeviceMapping<'a>>,
 }
 
@@ -388,6 +391,7 @@ mod tests {
                 metadata: &meta,
                 key_name: Some("k"),
                 availability_zone: Some("nova"),
+                tags: &[],
                 block_device_mapping_v2: vec![BlockDeviceMapping {
                     boot_index: 0,
                     uuid: "v",
