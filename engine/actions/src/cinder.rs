@@ -1135,10 +1135,18 @@ pub async fn retype(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         } else {
             policy
         };
-        c.cinder()
-            .retype(&vol.id, &new_type, &policy)
-            .await
-            .act(cx.action())?;
+        match c.cinder().retype(&vol.id, &new_type, &policy).await {
+            Ok(()) => {}
+            // Refused because an earlier send was taken (its answer lost):
+            // the volume is retyping, or done.
+            Err(e) if matches!(e.kind, ErrorKind::BadRequest | ErrorKind::Conflict) => {
+                let now = c.cinder().volume(&vol.id).await.act(cx.action())?;
+                if now.status != "retyping" && now.volume_type != new_type {
+                    return Err(crate::args::from_client(cx.action(), e));
+                }
+            }
+            Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+        }
     }
     let id = vol.id.clone();
     let nt = new_type.clone();

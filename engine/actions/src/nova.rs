@@ -240,6 +240,53 @@ async fn network_ids(
     Ok(out)
 }
 
+/// The ports a boot is about to take, free: a port still bound to a server
+/// an earlier attempt of this call made (it ended in ERROR and is being
+/// deleted) is waited for; one bound to any other server is an error.
+async fn wait_ports_free(cx: &Ctx<'_>, c: &Client, ports: &[PortRec]) -> Result<(), ActionError> {
+    for p in ports {
+        let live = c.neutron().port(&p.id).await.act(cx.action())?;
+        if live.device_id.is_empty() {
+            continue;
+        }
+        let ours = match c.nova().server(&live.device_id).await {
+            Ok(s) => {
+                s.metadata.get(META_TAG) == Some(&cx.call.tag)
+                    || is_discarded(&s.status)
+                    || s.task_state.as_deref() == Some("deleting")
+            }
+            Err(e) if e.is_not_found() => true,
+            Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+        };
+        if !ours {
+            return Err(ActionError::permanent(format!("{}: port {} ({}) at site {} is bound to server {}, which this recovery did not make", cx.action(), p.name, p.id, c.site(), live.device_id))
+                .with_hint("delete or detach that server's port at the backup site, then run again"));
+        }
+        let id = p.id.clone();
+        cx.wait(
+            &format!(
+                "port {} ({id}) at site {} freed by the failed server",
+                p.name,
+                c.site()
+            ),
+            || {
+                let neutron = c.neutron();
+                let id = id.clone();
+                async move {
+                    let p = neutron.port(&id).await?;
+                    Ok(if p.device_id.is_empty() {
+                        Poll::Ready(())
+                    } else {
+                        Poll::Pending(format!("bound to {}", p.device_id))
+                    })
+                }
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let vol: VolumeRec = cx.args.record("volume")?;
@@ -281,6 +328,7 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
         .filter(|p| p.server == source_name && !source_name.is_empty())
         .collect();
     mine.sort_by_key(|p| p.index);
+    wait_ports_free(cx, c, &mine).await?;
     let nics = if mine.is_empty() {
         let nets = network_ids(cx, c, &networks).await?;
         if nets.is_empty() {

@@ -177,7 +177,8 @@ async fn option1_protect_then_recover_with_site_a_down() {
             "servers",
             "volumes",
             "boot_groups",
-            "containers"
+            "containers",
+            "network"
         ]
     );
     assert_eq!(

@@ -145,7 +145,10 @@ impl<'a> Cinder<'a> {
                 migration_policy,
             },
         };
+        // Safe to send again: a repeat once the first is taken is refused
+        // (400), which the caller reads as done once the volume says so.
         self.req(MV_VOLUMES, Method::POST, format!("volumes/{id}/action"))
+            .idempotent()
             .json(to_value(&body))
             .call("POST /volumes/{id}/action os-retype")
             .resource(format!("volume {id}"))
