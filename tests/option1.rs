@@ -910,3 +910,66 @@ async fn full_param_starts_a_new_chain() {
         "a full backup moves the whole volumes again: {b2} vs {b1}"
     );
 }
+
+/// Port policy "keep IP": with `keep_macs=false` every port keeps its fixed
+/// IPs and VIP pairs but takes a new MAC; the VIP pair follows the lb's new
+/// MAC.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_keeping_addresses_with_new_macs() {
+    let env = Env::start().await;
+    let (_, roles) = production(&env).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    let bases: Vec<String> = roles.keys().cloned().collect();
+    let at_a = network_identity(&env, "site-a", &bases, true).await;
+    env.emu.set_site_down(Site::A, true);
+    let r = env
+        .run(
+            "option1/recover",
+            json!({"vnf": "vims", "keep_macs": false}),
+        )
+        .await;
+    assert!(r.ok(), "recover: {}", r.describe());
+    let at_b = network_identity(&env, "site-b", &bases, true).await;
+    // Lines without MACs are the same; every MAC is a new one.
+    let macs = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .flat_map(|l| {
+                l.split(['=', ' ', '@', '"'])
+                    .filter(|w| w.starts_with("fa:16:3e:"))
+                    .map(str::to_string)
+            })
+            .collect()
+    };
+    let strip = |lines: &[String]| -> Vec<String> {
+        lines
+            .iter()
+            .map(|l| {
+                l.split(['=', ' ', '@', '"'])
+                    .map(|w| if w.starts_with("fa:16:3e:") { "MAC" } else { w })
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect()
+    };
+    assert_eq!(strip(&at_b), strip(&at_a));
+    let (old, new) = (macs(&at_a), macs(&at_b));
+    assert!(
+        !new.is_empty() && new.iter().all(|m| !old.contains(m)),
+        "{old:?} → {new:?}"
+    );
+    // The lb's VIP pair names the lb port's new MAC.
+    let lb = at_b
+        .iter()
+        .find(|l| l.starts_with("nic vims-lb-1#1"))
+        .expect("lb media nic");
+    let own = lb.split("mac=").nth(1).unwrap().split(' ').next().unwrap();
+    assert!(lb.contains(&format!("@{own}")), "{lb}");
+    let (_, cmp) = &r.values("identity")[0];
+    assert_eq!(cmp["ok"], true, "{cmp}");
+    assert!(
+        s(cmp, "detail").contains("as recorded (IPs, VIP pairs; new MACs)"),
+        "{cmp}"
+    );
+}

@@ -278,6 +278,28 @@ pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     })
 }
 
+/// The address pairs of `live` against the recorded ones; with new MACs, a
+/// pair that named the port's own MAC names its new one.
+fn same_pairs(live: &PortRec, w: &PortRec, same_macs: bool) -> bool {
+    let own = |p: &PortRec| {
+        p.allowed_address_pairs
+            .iter()
+            .map(|a| {
+                let own_mac = !same_macs && a.mac_address == p.mac_address;
+                (
+                    a.ip_address.clone(),
+                    if own_mac {
+                        String::new()
+                    } else {
+                        a.mac_address.clone()
+                    },
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    own(live) == own(w)
+}
+
 /// `neutron.compare_identity(site, identity, ports)`: the recreated ports,
 /// groups and floating IPs as the target's Neutron and Nova report them,
 /// against the identity recorded at the source.
@@ -285,7 +307,8 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let want: NetworkIdentityRec = cx.args.record("identity")?;
     let made: Vec<PortRec> = cx.args.list_flat("ports")?;
-    let reip = cx.args.bool("same_addresses", true)?;
+    let same_ips = cx.args.bool("same_addresses", true)?;
+    let same_macs = cx.args.bool("same_macs", true)?;
     let with_fips = cx.args.bool("floating_ips", true)?;
     let names = Names::of(cx, c).await?;
     let groups = c.neutron().security_groups(&[]).await.act(cx.action())?;
@@ -315,20 +338,20 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
                 .collect::<Vec<_>>()
         };
         let mut d = Vec::new();
-        if reip && ips(&live) != ips(w) {
+        if same_ips && ips(&live) != ips(w) {
             d.push(format!(
                 "fixed IPs {:?} instead of {:?}",
                 ips(&live),
                 ips(w)
             ));
         }
-        if live.mac_address != w.mac_address {
+        if same_macs && live.mac_address != w.mac_address {
             d.push(format!(
                 "MAC {} instead of {}",
                 live.mac_address, w.mac_address
             ));
         }
-        if reip && live.allowed_address_pairs != w.allowed_address_pairs {
+        if same_ips && !same_pairs(&live, w, same_macs) {
             d.push("allowed-address pairs differ".into());
         }
         let mut a = live.security_groups.clone();
@@ -402,7 +425,7 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             .iter()
             .find(|f| f.port_id.as_deref() == Some(port.as_str()))
         {
-            Some(f) if f.floating_ip_address == w.floating_ip || !reip => same_fips += 1,
+            Some(f) if f.floating_ip_address == w.floating_ip || !same_ips => same_fips += 1,
             Some(f) => diffs.push(format!(
                 "floating IP {} instead of {} on port {}",
                 f.floating_ip_address, w.floating_ip, w.name
@@ -413,8 +436,14 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let checked =
         want.ports.len() + want.security_groups.len() + want.server_groups.len() + want_fips.len();
     let mut detail = format!(
-        "{same_ports}/{} ports identical (IPs, MACs, VIP pairs), {same_rules}/{} security groups, {same_groups}/{} server groups, {same_fips}/{} floating IP{}",
+        "{same_ports}/{} ports {}, {same_rules}/{} security groups, {same_groups}/{} server groups, {same_fips}/{} floating IP{}",
         want.ports.len(),
+        match (same_ips, same_macs) {
+            (true, true) => "identical (IPs, MACs, VIP pairs)",
+            (true, false) => "as recorded (IPs, VIP pairs; new MACs)",
+            (false, true) => "as recorded (MACs; new addresses)",
+            (false, false) => "as recorded (networks, groups; new addresses and MACs)",
+        },
         want.security_groups.len(),
         want.server_groups.len(),
         want_fips.len(),

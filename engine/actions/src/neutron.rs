@@ -186,7 +186,13 @@ pub async fn recreate_port(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
                 .iter()
                 .map(|a| AddressPair {
                     ip_address: a.ip_address.clone(),
-                    mac_address: a.mac_address.clone(),
+                    // With a new MAC, a pair that named the port's own names
+                    // none: Neutron then uses the port's new one.
+                    mac_address: if !keep_mac && a.mac_address == w.mac_address {
+                        String::new()
+                    } else {
+                        a.mac_address.clone()
+                    },
                 })
                 .collect()
         } else {
