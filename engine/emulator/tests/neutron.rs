@@ -132,6 +132,39 @@ async fn addresses_and_macs_are_allocated_once() {
     assert_eq!(f.body["ports"][0].as_object().unwrap().len(), 2);
     let u = c.get(&format!("{n}/ports?no_such_attribute=1"), None).await;
     assert_eq!(u.status, StatusCode::BAD_REQUEST);
+    // Tag filters: all of, any of, not all of, none of.
+    let t = port(
+        &c,
+        Site::B,
+        json!({"network_id": mgmt, "tags": ["red", "blue"]}),
+    )
+    .await;
+    assert_eq!(t.status, StatusCode::CREATED, "{}", t.text);
+    for (q, want) in [
+        ("tags=red,blue", 1),
+        ("tags=red,green", 0),
+        ("tags-any=green,blue", 1),
+        ("not-tags=red,blue", 3),
+        ("not-tags=red,green", 4),
+        ("not-tags-any=blue", 3),
+    ] {
+        let r = c.get(&format!("{n}/ports?{q}"), None).await;
+        assert_eq!(
+            r.body["ports"].as_array().map(|p| p.len()),
+            Some(want),
+            "{q}: {}",
+            r.text
+        );
+    }
+    let d = c
+        .call(
+            Method::DELETE,
+            &format!("{n}/ports/{}", t.body["port"]["id"].as_str().unwrap()),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(d.status, StatusCode::NO_CONTENT);
     // Delete releases the address.
     let id = a.body["port"]["id"].as_str().unwrap();
     let d = c

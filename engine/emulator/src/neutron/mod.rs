@@ -148,6 +148,38 @@ fn fixed_ip_matches(item: &Value, want: &str) -> bool {
         })
 }
 
+/// The tag filters: `tags` (all of), `tags-any`, `not-tags` (not all of),
+/// `not-tags-any`, each a comma list, each met by `tags`.
+fn tags_match(ctx: &Ctx, tags: &[&str]) -> bool {
+    let wanted = |q: &str| -> Vec<String> {
+        ctx.query
+            .iter()
+            .filter(|(k, _)| k == q)
+            .flat_map(|(_, v)| v.split(',').map(str::to_string).collect::<Vec<_>>())
+            .collect()
+    };
+    let has = |t: &String| tags.contains(&t.as_str());
+    [
+        ("tags", false, true),
+        ("tags-any", false, false),
+        ("not-tags", true, true),
+        ("not-tags-any", true, false),
+    ]
+    .iter()
+    .all(|(q, negate, all)| {
+        let w = wanted(q);
+        if w.is_empty() {
+            return true;
+        }
+        let hit = if *all {
+            w.iter().all(has)
+        } else {
+            w.iter().any(has)
+        };
+        hit != *negate
+    })
+}
+
 /// Filter, select fields and page one collection as Neutron does.
 pub(crate) fn list(ctx: &Ctx, collection: &str, items: Vec<Value>) -> Reply {
     let mut filters: Vec<(&str, Vec<&str>)> = Vec::new();
@@ -178,29 +210,7 @@ pub(crate) fn list(ctx: &Ctx, collection: &str, items: Vec<Value>) -> Reply {
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        let split = |q: &str| -> Vec<String> {
-            ctx.query
-                .iter()
-                .filter(|(k, _)| k == q)
-                .flat_map(|(_, v)| v.split(',').map(str::to_string).collect::<Vec<_>>())
-                .collect()
-        };
-        let all = split("tags");
-        if !all.is_empty() {
-            keep &= all.iter().all(|t| tags.contains(&t.as_str()));
-        }
-        let any = split("tags-any");
-        if !any.is_empty() {
-            keep &= any.iter().any(|t| tags.contains(&t.as_str()));
-        }
-        let not_all = split("not-tags");
-        if !not_all.is_empty() {
-            keep &= !not_all.iter().all(|t| tags.contains(&t.as_str()));
-        }
-        let not_any = split("not-tags-any");
-        if !not_any.is_empty() {
-            keep &= !not_any.iter().any(|t| tags.contains(&t.as_str()));
-        }
+        keep &= tags_match(ctx, &tags);
         if keep {
             out.push(item);
         }
