@@ -131,10 +131,9 @@ pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let fips = c.neutron().floating_ips(&[]).await.act(cx.action())?;
     let mut ports = Vec::new();
     for s in &servers {
-        // The guest's NIC order: the order of the server's addresses (Nova
-        // lists them NIC by NIC); the interface list (Neutron's port order)
-        // only for ports without an address.
-        let ifaces = c.nova().interfaces(&s.id).await.act(cx.action())?;
+        // Its ports (bound to it), in the guest's NIC order: the order of
+        // the server's addresses (Nova lists them NIC by NIC), not
+        // Neutron's port order; a port without an address goes last.
         let macs = c
             .nova()
             .server(&s.id)
@@ -142,10 +141,8 @@ pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             .act(cx.action())?
             .addresses
             .macs();
-        let mut mine: Vec<&lifeboat_openstack::neutron::Port> = ifaces
-            .iter()
-            .filter_map(|f| all_ports.iter().find(|p| p.id == f.port_id))
-            .collect();
+        let mut mine: Vec<&lifeboat_openstack::neutron::Port> =
+            all_ports.iter().filter(|p| p.device_id == s.id).collect();
         mine.sort_by_key(|p| {
             macs.iter()
                 .position(|m| *m == p.mac_address)
@@ -319,13 +316,20 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let fips = c.neutron().floating_ips(&[]).await.act(cx.action())?;
     let mut diffs: Vec<String> = Vec::new();
     let mut same_ports = 0;
+    // Server id at the target → name at the source, from the ports' binding.
+    let mut srv_names: BTreeMap<String, String> = BTreeMap::new();
     for w in &want.ports {
         let Some(m) = made.iter().find(|m| m.origin == w.id) else {
             diffs.push(format!("port {} was not recreated", w.name));
             continue;
         };
         let live = match c.neutron().port(&m.id).await {
-            Ok(p) => port_rec(&p, c.site(), &names, &sg_names),
+            Ok(p) => {
+                if !m.server.is_empty() {
+                    srv_names.insert(p.device_id.clone(), m.server.clone());
+                }
+                port_rec(&p, c.site(), &names, &sg_names)
+            }
             Err(e) => {
                 diffs.push(format!("port {} ({}): {e}", w.name, m.id));
                 continue;
@@ -376,14 +380,6 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         }
     }
     let live_groups = c.nova().server_groups().await.act(cx.action())?;
-    let mut srv_names: BTreeMap<String, String> = BTreeMap::new();
-    for p in &made {
-        if !p.server.is_empty() {
-            if let Ok(ifs) = c.neutron().port(&p.id).await {
-                srv_names.insert(ifs.device_id.clone(), p.server.clone());
-            }
-        }
-    }
     let mut same_groups = 0;
     for w in &want.server_groups {
         let found = live_groups.iter().find(|g| {

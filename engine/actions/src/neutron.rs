@@ -225,26 +225,33 @@ pub async fn recreate_port(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         }
         Err(e) => return Err(from_client(cx.action(), e)),
     };
-    cx.value(recreated(cx, c, &made, &w).await?)
+    // Names of the one network and its subnets, as read above.
+    let names = Names {
+        networks: [(net_id, network)].into_iter().collect(),
+        subnets: subnets
+            .into_iter()
+            .map(|s| (s.id, (s.name, s.cidr)))
+            .collect(),
+    };
+    cx.value(recreated(c, &names, &made, &w))
 }
 
 /// The record of a port made for `w`: the target's view plus what the
 /// source recorded about its server, order and floating IP.
-async fn recreated(
-    cx: &Ctx<'_>,
+fn recreated(
     c: &Client,
+    names: &Names,
     p: &lifeboat_openstack::neutron::Port,
     w: &PortRec,
-) -> Result<PortRec, ActionError> {
-    let names = Names::of(cx, c).await?;
-    let mut r = port_rec(p, c.site(), &names, &BTreeMap::new());
+) -> PortRec {
+    let mut r = port_rec(p, c.site(), names, &BTreeMap::new());
     r.security_groups = w.security_groups.clone();
     r.server = w.server.clone();
     r.index = w.index;
     r.floating_ip = w.floating_ip.clone();
     r.floating_network = w.floating_network.clone();
     r.origin = w.id.clone();
-    Ok(r)
+    r
 }
 
 /// An unbound port on the network holding `w`'s first kept address (or its
@@ -286,7 +293,10 @@ pub async fn port_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionEr
         .await
         .act(cx.action())?;
     match ports.first() {
-        Some(p) => Ok(Some(cx.value(recreated(cx, c, p, &w).await?)?)),
+        Some(p) => {
+            let names = Names::of(cx, c).await?;
+            Ok(Some(cx.value(recreated(c, &names, p, &w))?))
+        }
         None => Ok(None),
     }
 }

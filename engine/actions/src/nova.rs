@@ -232,7 +232,7 @@ async fn network_ids(
     for n in names {
         match c.network_id(n).await {
             Ok(id) => out.push(id),
-            // No Neutron in the catalogue (e.g. the emulator): Nova resolves it.
+            // No network service in the catalogue: the name goes to Nova as it is.
             Err(e) if e.kind == ErrorKind::Catalog => out.push(n.clone()),
             Err(e) => return Err(crate::args::from_client(cx.action(), e)),
         }
