@@ -1320,7 +1320,16 @@ pub async fn manage_existing(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
         .manage_volume(&rep.host, &rep.reference, &name, vt, bootable, &meta)
         .await
         .act(cx.action())?;
-    let v = wait_volume(cx, c, &v.id, &["available"]).await?;
+    // A volume Cinder could not place (`error_managing`: say, a type whose
+    // backend is not the replica's) is deleted; the replica stays as it was.
+    let v = match wait_volume(cx, c, &v.id, &["available"]).await {
+        Ok(v) => v,
+        Err(e) => {
+            let what = format!("volume {} at site {}", v.id, c.site());
+            let e = discard_failed(e, &what, c.cinder().delete_volume(&v.id)).await;
+            return Err(e.with_hint("a volume type whose volume_backend_name is not the replica backend's cannot adopt it: map the type (site mapping volume_types) to one that fits"));
+        }
+    };
     cx.value(volume_rec(&v, c.site()))
 }
 

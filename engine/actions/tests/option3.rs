@@ -49,7 +49,9 @@ async fn option3_replica_promoted_with_site_a_down() {
     let rep = rep.unwrap().value;
     // Let replication land the current content.
     tokio::time::sleep(std::time::Duration::from_millis(600)).await;
-    let m = env.run("lifeboat.write_manifest", "m", json!({"site": "site-b", "vnf": "vims-3", "option": "3", "source": "site-a", "servers": [srv], "volumes": vols, "replicas": [rep]})).await;
+    // The manifest records the data volume as retyped (option3/prepare
+    // reads the volumes again after the retype).
+    let m = env.run("lifeboat.write_manifest", "m", json!({"site": "site-b", "vnf": "vims-3", "option": "3", "source": "site-a", "servers": [srv], "volumes": [vols[0].clone(), data.clone()], "replicas": [rep]})).await;
     assert_eq!(m["servers"][0]["data_volumes"][0]["replica"], rep);
     assert_eq!(m["servers"][0]["boot_volume"]["replica"]["ref"], json!(""));
 

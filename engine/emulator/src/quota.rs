@@ -537,18 +537,23 @@ pub fn cinder_limits(s: &SiteState, project: &str) -> Value {
 pub fn nova_limits(s: &SiteState, project: &str, at_least: impl Fn(u16, u16) -> bool) -> Value {
     let q = quotas_of(s, project);
     let u = usage(s, project);
+    let groups = s
+        .server_groups
+        .values()
+        .filter(|g| g.project_id == project)
+        .count();
     let mut a = json!({
         "maxServerMeta": 128,
         "maxTotalCores": q.cores,
         "maxTotalInstances": q.instances,
-        "maxTotalKeypairs": 100,
+        "maxTotalKeypairs": q.key_pairs,
         "maxTotalRAMSize": q.ram,
-        "maxServerGroups": 10,
-        "maxServerGroupMembers": 10,
+        "maxServerGroups": q.server_groups,
+        "maxServerGroupMembers": q.server_group_members,
         "totalCoresUsed": u.cores,
         "totalInstancesUsed": u.instances,
         "totalRAMUsed": u.ram,
-        "totalServerGroupsUsed": 0
+        "totalServerGroupsUsed": groups
     });
     let o = a.as_object_mut().expect("object");
     if !at_least(2, 57) {

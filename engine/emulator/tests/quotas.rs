@@ -83,6 +83,29 @@ async fn usage_follows_creates_and_deletes() {
         ),
         (Some(6), Some(14), Some(2 * 8192 + 2 * 4096 + 2 * 2048))
     );
+    // Server groups: the seeded VNF's three (one per role), of the (roomy)
+    // quota.
+    assert_eq!(
+        (
+            n["totalServerGroupsUsed"].as_u64(),
+            n["maxServerGroups"].as_u64()
+        ),
+        (Some(3), Some(100))
+    );
+    let nb = nova_abs(&c, Site::B).await;
+    assert_eq!(nb["totalServerGroupsUsed"].as_u64(), Some(0));
+    let r = c
+        .post(
+            &format!("{}/os-server-groups", c.compute(Site::B)),
+            Some("compute 2.64"),
+            json!({"server_group": {"name": "g", "policy": "anti-affinity"}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        nova_abs(&c, Site::B).await["totalServerGroupsUsed"].as_u64(),
+        Some(1)
+    );
 
     let vol = c.new_volume(Site::B, 3, json!({})).await;
     assert_eq!(used(&cinder_abs(&c, Site::B).await), [1, 3, 0, 0, 0]);

@@ -81,7 +81,12 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
             ))
         }
     };
-    let vt = match req
+    // The scheduler places the volume on `host` only when the type's
+    // `volume_backend_name` (if it names one) is that backend's: otherwise
+    // the volume ends in `error_managing` and the backend volume is left as
+    // it was (Cinder's CapabilitiesFilter, then NoValidBackend).
+    let backend_name = backend.split('@').nth(1).unwrap_or("").to_string();
+    let (vt, fits) = match req
         .get("volume_type")
         .and_then(|t| t.as_str())
         .filter(|t| !t.is_empty())
@@ -89,11 +94,16 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
         Some(t) => {
             let w = ctx.shared.lock();
             match w.site(site).volume_type_by_name_or_id(t) {
-                Some(t) => Some(t.name.clone()),
+                Some(t) => (
+                    Some(t.name.clone()),
+                    t.extra_specs
+                        .get("volume_backend_name")
+                        .is_none_or(|b| *b == backend_name),
+                ),
                 None => return Err(super::nf("Volume type", t)),
             }
         }
-        None => None,
+        None => (None, true),
     };
     let bootable = req.get("bootable").and_then(|b| b.as_bool());
     let name = req.get("name").and_then(|n| n.as_str()).map(str::to_string);
@@ -138,6 +148,22 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
         .map(|v| super::volumes::view(ctx, s, v, mv, super::volumes::Shape::Plain))
         .unwrap_or(Value::Null);
     drop(w);
-    super::volumes::schedule_status(ctx, "volume.manage", 1, id, "available", "error_managing");
+    if fits {
+        super::volumes::schedule_status(ctx, "volume.manage", 1, id, "available", "error_managing");
+    } else {
+        let unplaced = move |w: &mut crate::world::World| {
+            let sm = w.site_mut(site);
+            if let Some(v) = sm.volumes.get_mut(&id) {
+                v.status = "error_managing".into();
+                v.updated_at = Some(crate::world::now_iso());
+            }
+            if let Some(r) = sm.replicas.get_mut(&reference) {
+                r.active = true;
+                r.managed_as = None;
+            }
+        };
+        ctx.shared
+            .later(site, "volume.manage", 1, unplaced.clone(), unplaced);
+    }
     Ok(accepted(json!({"volume": body})))
 }

@@ -471,9 +471,12 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             ))
         }
     };
+    // Nova reads the hints beside `server`, under either name (the stock
+    // CLI's SDK sends the old `OS-SCH-HNT:` one).
     let group = match req
         .get("os:scheduler_hints")
         .or_else(|| body.get("os:scheduler_hints"))
+        .or_else(|| body.get("OS-SCH-HNT:scheduler_hints"))
         .and_then(|h| h.get("group"))
         .and_then(Value::as_str)
     {
