@@ -4,7 +4,10 @@
 
 mod e2e;
 
-use e2e::{check_recovered, network_identity, production, s, Env, Run};
+use e2e::{
+    check_recovered, make_dr_networks, make_network, network_identity, production, re_ipd, s,
+    store_mapping, Env, Run, REIP,
+};
 use lifeboat_emulator::Site;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -911,9 +914,9 @@ async fn full_param_starts_a_new_chain() {
     );
 }
 
-/// Port policy "keep IP": with `keep_macs=false` every port keeps its fixed
-/// IPs and VIP pairs but takes a new MAC; the VIP pair follows the lb's new
-/// MAC.
+/// Port policy "keep IP" (a site mapping given for this run, `ports:
+/// keep-ip`): every port keeps its fixed IPs and VIP pairs but takes a new
+/// MAC; the VIP pair follows the lb's new MAC.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recover_keeping_addresses_with_new_macs() {
     let env = Env::start().await;
@@ -923,10 +926,16 @@ async fn recover_keeping_addresses_with_new_macs() {
     let bases: Vec<String> = roles.keys().cloned().collect();
     let at_a = network_identity(&env, "site-a", &bases, true).await;
     env.emu.set_site_down(Site::A, true);
+    let mapping = env.dir.path().join("keep-ip.yaml");
+    std::fs::write(
+        &mapping,
+        "version: 1\nsource: site-a\ntarget: site-b\nports: keep-ip\n",
+    )
+    .unwrap();
     let r = env
         .run(
             "option1/recover",
-            json!({"vnf": "vims", "keep_macs": false}),
+            json!({"vnf": "vims", "mapping": mapping.to_str().unwrap()}),
         )
         .await;
     assert!(r.ok(), "recover: {}", r.describe());
@@ -972,4 +981,220 @@ async fn recover_keeping_addresses_with_new_macs() {
         s(cmp, "detail").contains("as recorded (IPs, VIP pairs; new MACs)"),
         "{cmp}"
     );
+}
+
+/// SRM-style re-IP by the site mapping kept at the backup site: every port
+/// comes back on the mapped network with its address moved to the same
+/// offset in the mapped subnet, the same MAC, VIP pairs and security rules
+/// moved alike, the floating IP kept; `compare_identity` checks it against
+/// the translated manifest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_re_ips_by_the_site_mapping_stored_at_the_backup_site() {
+    let env = Env::start().await;
+    let (prod, roles) = production(&env).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    let bases: Vec<String> = roles.keys().cloned().collect();
+    let at_a = network_identity(&env, "site-a", &bases, true).await;
+    make_dr_networks(&env).await;
+    // Kept at the backup site, where `lifeboat mapping put` keeps it.
+    store_mapping(&env, REIP).await;
+    env.emu.set_site_down(Site::A, true);
+    let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
+    assert!(r.ok(), "recover: {}", r.describe());
+    check_recovered(&env, &r, &prod, &roles, "").await;
+    let at_b = network_identity(&env, "site-b", &bases, true).await;
+    assert_eq!(at_b, re_ipd(&at_a));
+    let (_, cmp) = &r.values("identity")[0];
+    assert_eq!(cmp["ok"], true, "{cmp}");
+    assert!(
+        s(cmp, "detail").contains("identical (IPs, MACs, VIP pairs)"),
+        "{cmp}"
+    );
+    // The servers were booted on the mapped networks.
+    let (_, m) = &r.values("m")[0];
+    assert!(m["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["networks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n.as_str().unwrap().ends_with("-dr"))));
+}
+
+/// Port policy "new" (a mapping for this run): every port takes a new
+/// address on its subnet and a new MAC, and the lb pair's allowed-address
+/// pairs follow the VIP port to its new address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_with_new_addresses_moves_the_vip_pairs() {
+    let env = Env::start().await;
+    let (prod, roles) = production(&env).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    // site-b's subnets have other tenants' ports on their first addresses,
+    // so the new ones differ from site-a's.
+    let nets = env.api("site-b", "network", "/networks").await;
+    for n in nets["networks"].as_array().unwrap() {
+        if ["mgmt", "signalling", "media"].contains(&s(n, "name")) {
+            for k in 0..8 {
+                env.api_call(
+                    "site-b",
+                    "network",
+                    reqwest::Method::POST,
+                    "/ports",
+                    Some(json!({"port": {"network_id": n["id"], "name": format!("tenant-{k}")}})),
+                )
+                .await;
+            }
+        }
+    }
+    env.emu.set_site_down(Site::A, true);
+    let mapping = env.dir.path().join("new.yaml");
+    std::fs::write(
+        &mapping,
+        "version: 1\nsource: site-a\ntarget: site-b\nports: new\n",
+    )
+    .unwrap();
+    let r = env
+        .run(
+            "option1/recover",
+            json!({"vnf": "vims", "mapping": mapping.to_str().unwrap()}),
+        )
+        .await;
+    assert!(r.ok(), "recover: {}", r.describe());
+    check_recovered(&env, &r, &prod, &roles, "").await;
+    let (_, rec) = &r.values("recorded")[0];
+    let recorded = rec["network"]["ports"].as_array().unwrap();
+    let ports = env.api("site-b", "network", "/ports").await;
+    let ports = ports["ports"].as_array().unwrap();
+    let vip_old = recorded
+        .iter()
+        .find(|p| p["index"] == json!(-1))
+        .expect("a VIP port in the manifest");
+    let vip_new = ports
+        .iter()
+        .find(|p| s(p, "name") == s(vip_old, "name"))
+        .expect("the VIP port made at site-b");
+    let old_ip = s(&vip_old["fixed_ips"][0], "ip_address");
+    let new_ip = s(&vip_new["fixed_ips"][0], "ip_address");
+    assert_ne!(old_ip, new_ip);
+    for w in recorded {
+        let made = ports
+            .iter()
+            .find(|p| s(p, "name") == s(w, "name"))
+            .unwrap_or_else(|| panic!("port {} made", s(w, "name")));
+        assert_ne!(s(made, "mac_address"), s(w, "mac_address"));
+        assert_ne!(
+            made["fixed_ips"][0]["ip_address"],
+            w["fixed_ips"][0]["ip_address"]
+        );
+        for pair in w["allowed_address_pairs"].as_array().unwrap() {
+            assert_eq!(s(pair, "ip_address"), old_ip, "{w}");
+            let now = made["allowed_address_pairs"].as_array().unwrap();
+            assert_eq!(now.len(), 1, "{made}");
+            assert_eq!(s(&now[0], "ip_address"), new_ip, "{made}");
+            assert_eq!(s(&now[0], "mac_address"), s(made, "mac_address"), "{made}");
+        }
+    }
+    let (_, cmp) = &r.values("identity")[0];
+    assert_eq!(cmp["ok"], true, "{cmp}");
+    assert!(s(cmp, "detail").contains("new addresses and MACs"), "{cmp}");
+}
+
+/// A drill runs on the mapping's test networks (here a lab network named in
+/// the mapping, not the `-test` default) and deletes all it made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drill_runs_on_the_mapped_test_networks() {
+    let env = Env::start().await;
+    production(&env).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    for (n, cidr) in [
+        ("mgmt-lab", "10.1.0.0/16"),
+        ("signalling-lab", "10.2.0.0/16"),
+        ("media-lab", "10.3.0.0/16"),
+    ] {
+        make_network(&env, "site-b", n, cidr, None, &[]).await;
+    }
+    let before = env.counts().await;
+    let mapping = env.dir.path().join("lab.yaml");
+    std::fs::write(
+        &mapping,
+        "version: 1\nsource: site-a\ntarget: site-b\nnetworks:\n  - {from: mgmt, to: mgmt, test: mgmt-lab}\n  - {from: signalling, to: signalling, test: signalling-lab}\n  - {from: media, to: media, test: media-lab}\n",
+    )
+    .unwrap();
+    let d = env
+        .run(
+            "option1/drill",
+            json!({"vnf": "vims", "mapping": mapping.to_str().unwrap()}),
+        )
+        .await;
+    assert!(d.ok(), "drill: {}", d.describe());
+    let made = d.values("port");
+    assert_eq!(made.len(), 13);
+    for (_, p) in &made {
+        assert!(s(p, "network").ends_with("-lab"), "{p}");
+    }
+    let (_, cmp) = &d.values("identity")[0];
+    assert_eq!(cmp["ok"], true, "{cmp}");
+    // All it made is gone (the imported backups are kept by design: they
+    // share the recovery point's data).
+    let mut after = env.counts().await;
+    after["site-b"]["backups"] = before["site-b"]["backups"].clone();
+    assert_eq!(
+        after["site-b"], before["site-b"],
+        "the drill left something behind"
+    );
+}
+
+/// A mapping that does not resolve stops a recovery before anything is
+/// made, naming the problem: a network the backup site lacks; a flavor no
+/// flavor there can hold; a document for another pair of sites; a document
+/// with a mistake (its line and column).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mapping_that_does_not_resolve_stops_before_anything_is_made() {
+    let env = Env::start().await;
+    production(&env).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    env.emu.set_site_down(Site::A, true);
+    let before = env.counts().await;
+    let head = "version: 1\nsource: site-a\ntarget: site-b\n";
+    for (doc, says) in [
+        (
+            format!("{head}networks:\n  - {{from: mgmt, to: mgmt-nowhere}}\n"),
+            "no network named \"mgmt-nowhere\" at site-b",
+        ),
+        (
+            format!("{head}flavors:\n  - {{from: m1.large, to: m1.nowhere}}\n"),
+            "flavor \"m1.nowhere\" does not exist at site-b",
+        ),
+        (
+            "version: 1\nsource: site-c\ntarget: site-b\n".to_string(),
+            "maps site-c to site-b, but this run goes from site-a to site-b",
+        ),
+        (
+            format!("{head}ports: keep-everything\n"),
+            ":4:8: ports: unknown variant `keep-everything`",
+        ),
+    ] {
+        let path = env.dir.path().join("bad.yaml");
+        std::fs::write(&path, &doc).unwrap();
+        let r = env
+            .run(
+                "option1/recover",
+                json!({"vnf": "vims", "mapping": path.to_str().unwrap()}),
+            )
+            .await;
+        assert!(!r.ok(), "{doc}");
+        let (_, why) = r.first_failure().expect("a failed step");
+        assert!(why.contains(says), "{doc}\n{why}");
+        assert_eq!(
+            env.counts().await["site-b"],
+            before["site-b"],
+            "{doc}: something was made"
+        );
+    }
 }

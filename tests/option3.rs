@@ -4,7 +4,10 @@
 
 mod e2e;
 
-use e2e::{check_recovered, network_identity, production, s, Env};
+use e2e::{
+    check_recovered, make_dr_networks, network_identity, production, re_ipd, s, store_mapping, Env,
+    REIP,
+};
 use lifeboat_emulator::Site;
 use serde_json::{json, Value};
 
@@ -550,4 +553,89 @@ async fn prepare_with_a_missing_container_fails_and_stops_the_syncs_it_set() {
         info.meta
     );
     env.emu.shutdown().await;
+}
+
+/// Failover by the site mapping kept at site-b: the replicas are adopted
+/// with the mapped volume type, the servers boot with the mapped flavor,
+/// and every port is re-IP'd onto site-b's own networks exactly by the
+/// rules (MACs, VIP pairs and the floating IP kept). A mapped type whose
+/// backend is not the replicas' cannot adopt them: that failover fails,
+/// leaves no volume behind, and the replicas stay adoptable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failover_by_the_site_mapping_re_ips_and_maps_types_and_flavors() {
+    let mut config = lifeboat_emulator::EmulatorConfig::fast();
+    config
+        .topology
+        .volume_types
+        .push(lifeboat_emulator::topology::TypeSpec {
+            name: "dr-replica".into(),
+            specs: [("volume_backend_name".to_string(), "replica".to_string())].into(),
+        });
+    let env = Env::start_with(config).await;
+    let (prod, roles) = production(&env).await;
+    let p = env.run("option3/prepare", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "prepare: {}", p.describe());
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    let bases: Vec<String> = roles.keys().cloned().collect();
+    let at_a = network_identity(&env, "site-a", &bases, true).await;
+    make_dr_networks(&env).await;
+    env.emu.set_site_down(Site::A, true);
+    // `standard` lives on the lvm backend: no replica can be placed there.
+    store_mapping(
+        &env,
+        &format!("{REIP}volume_types:\n  - {{from: replicated, to: standard}}\n"),
+    )
+    .await;
+    let before = env.counts().await;
+    let bad = env.run("option3/failover", json!({"vnf": "vims"})).await;
+    assert!(!bad.ok());
+    let (_, why) = bad.first_failure().expect("a failed step");
+    assert!(why.contains("error_managing"), "{why}");
+    // The volumes Cinder could not place are deleted (deletes are async).
+    let mut after = env.counts().await;
+    for _ in 0..100 {
+        if after["site-b"]["volumes"] == before["site-b"]["volumes"] {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        after = env.counts().await;
+    }
+    assert_eq!(
+        after["site-b"]["volumes"], before["site-b"]["volumes"],
+        "{after}"
+    );
+    assert_eq!(
+        after["site-b"]["ports"], before["site-b"]["ports"],
+        "{after}"
+    );
+    store_mapping(
+        &env,
+        &format!("{REIP}flavors:\n  - {{from: m1.small, to: m1.medium}}\nvolume_types:\n  - {{from: replicated, to: dr-replica}}\n"),
+    )
+    .await;
+    let r = env.run("option3/failover", json!({"vnf": "vims"})).await;
+    assert!(r.ok(), "failover: {}", r.describe());
+    check_recovered(&env, &r, &prod, &roles, "").await;
+    assert_eq!(
+        network_identity(&env, "site-b", &bases, true).await,
+        re_ipd(&at_a)
+    );
+    let (_, cmp) = &r.values("identity")[0];
+    assert_eq!(cmp["ok"], true, "{cmp}");
+    let vols = env.api("site-b", "volume", "/volumes/detail").await;
+    let vols = vols["volumes"].as_array().unwrap();
+    assert_eq!(vols.len(), 12);
+    assert!(
+        vols.iter().all(|v| s(v, "volume_type") == "dr-replica"),
+        "{vols:?}"
+    );
+    let srvs = env.api("site-b", "compute", "/servers/detail").await;
+    for srv in srvs["servers"].as_array().unwrap() {
+        let flavor = s(&srv["flavor"], "original_name");
+        if s(srv, "name").contains("-lb-") {
+            assert_eq!(flavor, "m1.medium", "{srv}");
+        } else {
+            assert_ne!(flavor, "m1.small", "{srv}");
+        }
+    }
 }

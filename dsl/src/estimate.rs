@@ -111,6 +111,8 @@ const DEFAULTS: &[(&str, u64)] = &[
     ("glance.delete_image", 5_000),
     ("lifeboat.write_manifest", 1_000),
     ("lifeboat.read_manifest", 500),
+    ("lifeboat.read_mapping", 500),
+    ("lifeboat.apply_mapping", 500),
     ("lifeboat.volume_for", 0),
     ("lifeboat.verify", 5_000),
     ("lifeboat.hook", 2_000),

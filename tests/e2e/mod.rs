@@ -208,6 +208,21 @@ impl Env {
 
     /// One site's API (token from Keystone), for looking at what a run made.
     pub async fn api(&self, site: &str, service: &str, path: &str) -> Value {
+        self.api_call(site, service, reqwest::Method::GET, path, None)
+            .await
+    }
+
+    /// A call to one site's API as the operator (a test's own setup, such
+    /// as a network the backup site has and the primary has not); a 4xx or
+    /// 5xx answer fails the test.
+    pub async fn api_call(
+        &self,
+        site: &str,
+        service: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
         let token = self.token().await;
         let base = match site {
             "site-a" => self.emu.site_url(lifeboat_emulator::Site::A),
@@ -219,8 +234,8 @@ impl Env {
             "network" => format!("{base}/network/v2.0{path}"),
             other => panic!("no service {other}"),
         };
-        let r = reqwest::Client::new()
-            .get(&url)
+        let mut req = reqwest::Client::new()
+            .request(method.clone(), &url)
             .header("X-Auth-Token", &token.0)
             .header(
                 "OpenStack-API-Version",
@@ -229,11 +244,18 @@ impl Env {
                 } else {
                     "volume 3.71"
                 },
-            )
+            );
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req
             .send()
             .await
-            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-        r.json().await.expect("json")
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let status = r.status();
+        let text = r.text().await.expect("body");
+        assert!(status.is_success(), "{method} {url}: {status} {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
     async fn token(&self) -> (String, Value) {
@@ -711,4 +733,116 @@ impl Env {
             })
             .unwrap_or_default()
     }
+}
+
+/// A network and its one subnet at `site`, made by the operator.
+pub async fn make_network(
+    env: &Env,
+    site: &str,
+    name: &str,
+    cidr: &str,
+    gateway: Option<&str>,
+    dns: &[&str],
+) {
+    let net = env
+        .api_call(
+            site,
+            "network",
+            reqwest::Method::POST,
+            "/networks",
+            Some(json!({"network": {"name": name}})),
+        )
+        .await;
+    env.api_call(
+        site,
+        "network",
+        reqwest::Method::POST,
+        "/subnets",
+        Some(json!({"subnet": {"name": format!("{name}-v4"), "network_id": net["network"]["id"], "ip_version": 4, "cidr": cidr, "gateway_ip": gateway, "dns_nameservers": dns}})),
+    )
+    .await;
+}
+
+/// `lines` (network_identity's) as they read after the demo's networks are
+/// re-IP'd onto `<name>-dr` (10.N.0.0/16 → 172.(15+N).0.0/16), as the
+/// tests' mapping `REIP` does.
+pub fn re_ipd(lines: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            l.replace("net=mgmt ", "net=mgmt-dr ")
+                .replace("net=signalling ", "net=signalling-dr ")
+                .replace("net=media ", "net=media-dr ")
+                .replace("10.1.", "172.16.")
+                .replace("10.2.", "172.17.")
+                .replace("10.3.", "172.18.")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// A site mapping onto the networks `make_dr_networks` makes at site-b,
+/// every address moved to the same offset (the mgmt rule's gateway and DNS
+/// server checked).
+pub const REIP: &str = "\
+version: 1
+source: site-a
+target: site-b
+networks:
+  - {from: mgmt, to: mgmt-dr}
+  - {from: signalling, to: signalling-dr}
+  - {from: media, to: media-dr}
+reip:
+  - {from: 10.1.0.0/16, to: 172.16.0.0/16, gateway: 172.16.0.1, dns: [172.16.0.2]}
+  - {from: 10.2.0.0/16, to: 172.17.0.0/16}
+  - {from: 10.3.0.0/16, to: 172.18.0.0/16}
+";
+
+/// site-b's own networks for `REIP`.
+pub async fn make_dr_networks(env: &Env) {
+    make_network(
+        env,
+        "site-b",
+        "mgmt-dr",
+        "172.16.0.0/16",
+        Some("172.16.0.1"),
+        &["172.16.0.2"],
+    )
+    .await;
+    make_network(
+        env,
+        "site-b",
+        "signalling-dr",
+        "172.17.0.0/16",
+        Some("172.17.0.1"),
+        &[],
+    )
+    .await;
+    make_network(
+        env,
+        "site-b",
+        "media-dr",
+        "172.18.0.0/16",
+        Some("172.18.0.1"),
+        &[],
+    )
+    .await;
+}
+
+/// Keep `doc` at site-b as the site mapping from site-a (where `lifeboat
+/// mapping put` keeps it), through the client's Swift API.
+pub async fn store_mapping(env: &Env, doc: &str) {
+    env.acts
+        .client("site-b")
+        .unwrap()
+        .swift()
+        .put_object(
+            "lifeboat-manifests",
+            &lifeboat_actions::mapping::object_name("site-a"),
+            doc.as_bytes().to_vec(),
+            "application/yaml",
+        )
+        .await
+        .unwrap();
 }

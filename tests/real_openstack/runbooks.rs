@@ -61,6 +61,40 @@ const CONTAINER: &str = "vmme-cdr";
 /// The driver mirrors every MIRROR_INTERVAL (5 s); wait a little over two.
 const REPLICATION_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(12);
 
+/// The site mapping option 2's recovery takes (docs/mapping.md): site-a's
+/// networks onto site-b's own (seed.py's DR_NETWORKS), each address to the
+/// same offset in the new subnet; the gateways are checked.
+const REIP: &str = "\
+version: 1
+source: site-a
+target: site-b
+networks:
+  - {from: mgmt, to: mgmt-dr}
+  - {from: signalling, to: signalling-dr}
+  - {from: media, to: media-dr}
+reip:
+  - {from: 10.1.0.0/16, to: 172.16.0.0/16, gateway: 172.16.0.1}
+  - {from: 10.2.0.0/16, to: 172.17.0.0/16, gateway: 172.17.0.1}
+  - {from: 10.3.0.0/16, to: 172.18.0.0/16, gateway: 172.18.0.1}
+";
+
+/// `network_identity` lines as they read after REIP.
+fn re_ipd(lines: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = lines
+        .iter()
+        .map(|l| {
+            l.replace("net=mgmt ", "net=mgmt-dr ")
+                .replace("net=signalling ", "net=signalling-dr ")
+                .replace("net=media ", "net=media-dr ")
+                .replace("\"10.1.", "\"172.16.")
+                .replace("\"10.2.", "\"172.17.")
+                .replace("\"10.3.", "\"172.18.")
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() {
     let Some(stack) = stack_or_skip().await else {
@@ -361,7 +395,18 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
         } else {
             "option2/recover"
         };
-        let r = cli.run(rb, &[("vnf", vnf.name)]);
+        // Option 2 recovers by a site mapping (per run) that re-IPs every
+        // port onto site-b's own networks; option 1 keeps everything.
+        let r = if vnf.name == OPTION2.name {
+            let mapping = stack.base.join("reip.yaml");
+            std::fs::write(&mapping, REIP).unwrap();
+            cli.run(
+                rb,
+                &[("vnf", vnf.name), ("mapping", mapping.to_str().unwrap())],
+            )
+        } else {
+            cli.run(rb, &[("vnf", vnf.name)])
+        };
         r.assert_succeeded();
         let restored = r.results_of("cinder.restore_backup");
         assert_eq!(restored.len(), vnf.volumes, "{rb}: every volume restored");
@@ -405,10 +450,16 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
                 .unwrap_or_else(|e| panic!("{rb}: server {}: {e}", s(b, "name")));
             assert_eq!(now.status, "ACTIVE", "{rb}: {}", s(b, "name"));
         }
-        // Port by port as at site-a: fixed IPs, MACs, VIP pairs, rules, groups.
+        // Port by port as at site-a: fixed IPs, MACs, VIP pairs, rules,
+        // groups — option 2's re-IP'd exactly by the mapping's rules.
+        let want = if vnf.name == OPTION2.name {
+            re_ipd(&identity_a[vnf.name])
+        } else {
+            identity_a[vnf.name].clone()
+        };
         assert_eq!(
             network_identity(&site_b, vnf.name).await,
-            identity_a[vnf.name],
+            want,
             "{rb}: the network identity at site-b"
         );
         let cmp = r.results_of("neutron.compare_identity");

@@ -7,6 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::args::ClientResult;
+use crate::mapping::document::{GroupPolicy, SiteMapping};
 use crate::records::*;
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
@@ -275,37 +276,45 @@ pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     })
 }
 
-/// The address pairs of `live` against the recorded ones; with new MACs, a
-/// pair that named the port's own MAC names its new one.
-fn same_pairs(live: &PortRec, w: &PortRec, same_macs: bool) -> bool {
-    let own = |p: &PortRec| {
-        p.allowed_address_pairs
-            .iter()
-            .map(|a| {
-                let own_mac = !same_macs && a.mac_address == p.mac_address;
-                (
-                    a.ip_address.clone(),
-                    if own_mac {
-                        String::new()
-                    } else {
-                        a.mac_address.clone()
-                    },
-                )
-            })
-            .collect::<Vec<_>>()
-    };
-    own(live) == own(w)
+/// The address pairs of `live` against the expected ones (a translated
+/// manifest's: a pair without a MAC names the port's own).
+fn same_pairs(live: &PortRec, w: &PortRec) -> bool {
+    let want: Vec<(String, String)> = w
+        .allowed_address_pairs
+        .iter()
+        .map(|a| {
+            let mac = if a.mac_address.is_empty() {
+                live.mac_address.clone()
+            } else {
+                a.mac_address.clone()
+            };
+            (a.ip_address.clone(), mac)
+        })
+        .collect();
+    let got: Vec<(String, String)> = live
+        .allowed_address_pairs
+        .iter()
+        .map(|a| (a.ip_address.clone(), a.mac_address.clone()))
+        .collect();
+    got == want
+}
+
+/// Whether the expected port keeps its addresses (none left to Neutron).
+fn keeps_addresses(w: &PortRec) -> bool {
+    w.fixed_ips.iter().all(|f| !f.ip_address.is_empty())
 }
 
 /// `neutron.compare_identity(site, identity, ports)`: the recreated ports,
 /// groups and floating IPs as the target's Neutron and Nova report them,
-/// against the identity recorded at the source.
+/// against the identity of the translated manifest (as recorded at the
+/// source, mapped): an address or MAC it leaves empty was the target's to
+/// choose and is not compared.
 pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let want: NetworkIdentityRec = cx.args.record("identity")?;
     let made: Vec<PortRec> = cx.args.list_flat("ports")?;
-    let same_ips = cx.args.bool("same_addresses", true)?;
-    let same_macs = cx.args.bool("same_macs", true)?;
+    let same_ips = want.ports.iter().all(keeps_addresses);
+    let same_macs = want.ports.iter().all(|p| !p.mac_address.is_empty());
     let with_fips = cx.args.bool("floating_ips", true)?;
     let names = Names::of(cx, c).await?;
     let groups = c.neutron().security_groups(&[]).await.act(cx.action())?;
@@ -342,20 +351,21 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
                 .collect::<Vec<_>>()
         };
         let mut d = Vec::new();
-        if same_ips && ips(&live) != ips(w) {
+        let kept = keeps_addresses(w);
+        if kept && ips(&live) != ips(w) {
             d.push(format!(
                 "fixed IPs {:?} instead of {:?}",
                 ips(&live),
                 ips(w)
             ));
         }
-        if same_macs && live.mac_address != w.mac_address {
+        if !w.mac_address.is_empty() && live.mac_address != w.mac_address {
             d.push(format!(
                 "MAC {} instead of {}",
                 live.mac_address, w.mac_address
             ));
         }
-        if same_ips && !same_pairs(&live, w, same_macs) {
+        if kept && !same_pairs(&live, w) {
             d.push("allowed-address pairs differ".into());
         }
         let mut a = live.security_groups.clone();
@@ -421,7 +431,9 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             .iter()
             .find(|f| f.port_id.as_deref() == Some(port.as_str()))
         {
-            Some(f) if f.floating_ip_address == w.floating_ip || !same_ips => same_fips += 1,
+            Some(f) if f.floating_ip_address == w.floating_ip || !keeps_addresses(w) => {
+                same_fips += 1
+            }
             Some(f) => diffs.push(format!(
                 "floating IP {} instead of {} on port {}",
                 f.floating_ip_address, w.floating_ip, w.name
@@ -456,19 +468,20 @@ pub async fn compare(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     })
 }
 
-/// What the target site lacks to take a VNF as its manifest describes it,
-/// found by reading only: the networks (by name, plus `suffix`), each kept
-/// address inside a subnet of its network and held by nothing (but a port
-/// an earlier run made for the same source port), each kept MAC free on its
-/// network, the external networks of the floating IPs, and room in the
-/// quotas for the ports, security groups and rules, floating IPs, server
-/// groups, instances, cores and RAM. Empty: nothing in the way.
+/// What the target site lacks to take a VNF as its translated manifest
+/// (`lifeboat.apply_mapping`) describes it, found by reading only: the
+/// networks; each kept address inside a subnet of its network and held by
+/// nothing (but a port an earlier run made for the same source port); for
+/// a new address, its subnet on the network; each kept MAC free on its
+/// network; the external networks of the floating IPs; what the mapping
+/// names — groups to map to, zones, volume types, the gateway and DNS
+/// servers a re-IP rule promises; and room in the quotas for the ports,
+/// security groups and rules, floating IPs, server groups, instances, cores
+/// and RAM. Empty: nothing in the way.
 pub(crate) async fn target_problems(
     c: &Client,
     m: &ManifestRec,
-    suffix: &str,
-    keep_ip: bool,
-    keep_mac: bool,
+    map: &SiteMapping,
     floating: bool,
 ) -> lifeboat_openstack::Result<Vec<String>> {
     let site = c.site().to_string();
@@ -483,8 +496,8 @@ pub(crate) async fn target_problems(
     };
     let mut adoptable = 0i64;
     for p in &id.ports {
-        let name = format!("{}{suffix}", p.network);
-        let found: Vec<_> = nets.iter().filter(|n| n.name == name).collect();
+        let name = &p.network;
+        let found: Vec<_> = nets.iter().filter(|n| &n.name == name).collect();
         let net = match found.as_slice() {
             [one] => one,
             [] => {
@@ -514,33 +527,43 @@ pub(crate) async fn target_problems(
         if on_net.iter().any(|x| ours(x)) {
             adoptable += 1;
         }
-        if keep_ip {
-            for f in &p.fixed_ips {
+        for f in &p.fixed_ips {
+            if f.ip_address.is_empty() {
                 if !subnets
                     .iter()
-                    .any(|s| s.network_id == net.id && s.contains(&f.ip_address))
+                    .any(|s| s.network_id == net.id && (s.name == f.subnet || s.cidr == f.cidr))
                 {
-                    out.push(format!("port {}: address {} ({} at the source) lies in no subnet of network {name} at {site}", p.name, f.ip_address, f.cidr));
+                    out.push(format!("port {}: network {name} at {site} has no subnet named {} or with CIDR {} for its new address", p.name, f.subnet, f.cidr));
                 }
-                if let Some(h) = on_net
-                    .iter()
-                    .find(|x| !ours(x) && x.fixed_ips.iter().any(|y| y.ip_address == f.ip_address))
-                {
-                    out.push(format!(
-                        "port {}: address {} is taken at {site} by port {} ({})",
-                        p.name,
-                        f.ip_address,
-                        h.id,
-                        if h.device_id.is_empty() {
-                            "unbound".to_string()
-                        } else {
-                            format!("of {} {}", h.device_owner, h.device_id)
-                        }
-                    ));
-                }
+                continue;
+            }
+            if !subnets
+                .iter()
+                .any(|s| s.network_id == net.id && s.contains(&f.ip_address))
+            {
+                out.push(format!(
+                    "port {}: address {} ({}) lies in no subnet of network {name} at {site}",
+                    p.name, f.ip_address, f.cidr
+                ));
+            }
+            if let Some(h) = on_net
+                .iter()
+                .find(|x| !ours(x) && x.fixed_ips.iter().any(|y| y.ip_address == f.ip_address))
+            {
+                out.push(format!(
+                    "port {}: address {} is taken at {site} by port {} ({})",
+                    p.name,
+                    f.ip_address,
+                    h.id,
+                    if h.device_id.is_empty() {
+                        "unbound".to_string()
+                    } else {
+                        format!("of {} {}", h.device_owner, h.device_id)
+                    }
+                ));
             }
         }
-        if keep_mac && !p.mac_address.is_empty() {
+        if !p.mac_address.is_empty() {
             if let Some(h) = on_net
                 .iter()
                 .find(|x| !ours(x) && x.mac_address == p.mac_address)
@@ -559,6 +582,73 @@ pub(crate) async fn target_problems(
                 "port {}: its floating IP's external network {:?} is not at {site}",
                 p.name, p.floating_network
             ));
+        }
+    }
+    // What the mapping promises of the target.
+    for (i, r) in map.reip.iter().enumerate() {
+        let used = id.ports.iter().any(|p| {
+            p.fixed_ips
+                .iter()
+                .any(|f| f.ip_address.parse().is_ok_and(|ip| r.to.contains(ip)))
+        });
+        if !used || (r.gateway.is_none() && r.dns.is_empty()) {
+            continue;
+        }
+        let to = r.to.to_string();
+        match subnets.iter().find(|s| s.cidr == to) {
+            None => out.push(format!(
+                "re-IP rule {}: no subnet at {site} has CIDR {to}",
+                i + 1
+            )),
+            Some(s) => {
+                if let Some(g) = r.gateway {
+                    let g = g.0.to_string();
+                    if s.gateway_ip.as_deref() != Some(g.as_str()) {
+                        out.push(format!("re-IP rule {}: subnet {} ({to}) at {site} has gateway {} instead of {g}", i + 1, s.name, s.gateway_ip.as_deref().unwrap_or("none")));
+                    }
+                }
+                let dns: Vec<String> = r.dns.iter().map(|d| d.0.to_string()).collect();
+                if !dns.iter().all(|d| s.dns_nameservers.contains(d)) {
+                    out.push(format!("re-IP rule {}: subnet {} ({to}) at {site} offers DNS servers {:?}, not {dns:?}", i + 1, s.name, s.dns_nameservers));
+                }
+            }
+        }
+    }
+    if map.security_groups == GroupPolicy::Map && !id.security_groups.is_empty() {
+        let groups = c.neutron().security_groups(&[]).await?;
+        for g in &id.security_groups {
+            if !groups.iter().any(|x| x.name == g.name) {
+                out.push(format!(
+                    "security group {} (mapped) is not at {site}",
+                    g.name
+                ));
+            }
+        }
+    }
+    let zones: BTreeSet<&str> = m
+        .servers
+        .iter()
+        .map(|s| s.availability_zone.as_str())
+        .filter(|z| !z.is_empty())
+        .collect();
+    if !zones.is_empty() {
+        let there = c.nova().availability_zones().await?;
+        for z in zones {
+            if !there.iter().any(|t| t == z) {
+                out.push(format!(
+                    "availability zone {z} is not available at {site} (zones there: {})",
+                    there.join(", ")
+                ));
+            }
+        }
+    }
+    let mapped_types: BTreeSet<&str> = map.volume_types.iter().map(|t| t.to.as_str()).collect();
+    if !mapped_types.is_empty() {
+        let there = c.cinder().volume_type_names().await?;
+        for t in mapped_types {
+            if !there.iter().any(|x| x == t) {
+                out.push(format!("volume type {t} (mapped) is not at {site}"));
+            }
         }
     }
     // Quotas: networking.
@@ -649,23 +739,16 @@ pub(crate) async fn target_problems(
     Ok(out)
 }
 
-/// `lifeboat.check_target(site, manifest, network_suffix, keep_ip, keep_mac,
-/// floating_ips)`: fails, naming every problem, when the target site cannot
-/// take the VNF as recorded — before anything is created.
+/// `lifeboat.check_target(site, manifest, mapping, floating_ips)`: fails,
+/// naming every problem, when the target site cannot take the VNF as its
+/// translated manifest describes it — before anything is created.
 pub async fn check_target(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let m: ManifestRec = cx.args.record("manifest")?;
-    let suffix = cx.args.string("network_suffix")?;
-    let problems = target_problems(
-        c,
-        &m,
-        &suffix,
-        cx.args.bool("keep_ip", true)?,
-        cx.args.bool("keep_mac", true)?,
-        cx.args.bool("floating_ips", true)?,
-    )
-    .await
-    .act(cx.action())?;
+    let map: SiteMapping = cx.args.record("mapping")?;
+    let problems = target_problems(c, &m, &map, cx.args.bool("floating_ips", true)?)
+        .await
+        .act(cx.action())?;
     if !problems.is_empty() {
         return Err(ActionError::permanent(format!(
             "{}: site {} cannot take {} as recorded ({} problem{}): {}",
@@ -676,7 +759,7 @@ pub async fn check_target(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             if problems.len() == 1 { "" } else { "s" },
             problems.join("; ")
         ))
-        .with_hint("free the addresses or MACs, create or rename the networks, raise the quotas at the backup site — or recover with new addresses (keep_ip false); nothing was created"));
+        .with_hint("free the addresses or MACs, create or rename the networks, raise the quotas at the backup site — or change the site mapping (networks, subnets, reip, ports: new); nothing was created"));
     }
     cx.value(VerificationRec {
         ok: true,

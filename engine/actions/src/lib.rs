@@ -19,6 +19,7 @@ pub mod cinder;
 pub mod glance;
 pub mod identity;
 pub mod lifeboat;
+pub mod mapping;
 pub mod neutron;
 pub mod nova;
 pub mod prerun;
@@ -462,6 +463,9 @@ impl OpenStackActions {
             "nova.delete_keypairs" => nova::delete_keypairs(&cx).await,
             "neutron.capture" => identity::capture(&cx).await,
             "lifeboat.check_target" => identity::check_target(&cx).await,
+            "lifeboat.read_mapping" => mapping::read_mapping(&cx).await,
+            "lifeboat.apply_mapping" => mapping::apply_mapping(&cx).await,
+            "neutron.remap_address_pairs" => neutron::remap_address_pairs(&cx).await,
             "neutron.compare_identity" => identity::compare(&cx).await,
             "neutron.recreate_security_groups" => neutron::recreate_security_groups(&cx).await,
             "neutron.delete_security_groups" => neutron::delete_security_groups(&cx).await,
@@ -567,6 +571,9 @@ pub const KNOWN: &[&str] = &[
     "nova.delete_keypairs",
     "neutron.capture",
     "lifeboat.check_target",
+    "lifeboat.read_mapping",
+    "lifeboat.apply_mapping",
+    "neutron.remap_address_pairs",
     "neutron.compare_identity",
     "neutron.recreate_security_groups",
     "neutron.delete_security_groups",

@@ -131,15 +131,15 @@ pub async fn delete_security_groups(cx: &Ctx<'_>) -> Result<ActionOutput, Action
     cx.value(groups)
 }
 
-/// `neutron.recreate_port(site, port, groups, network_suffix, keep_ip, keep_mac)`.
+/// `neutron.recreate_port(site, port, groups)`: the port of a translated
+/// manifest (`lifeboat.apply_mapping`) on its network: each fixed IP given
+/// is kept, an empty one is a new address on that subnet (by name, else by
+/// CIDR); an empty MAC is a new one.
 pub async fn recreate_port(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let w: PortRec = cx.args.record("port")?;
     let groups: Vec<SecurityGroupRec> = cx.args.list("groups")?;
-    let suffix = cx.args.string("network_suffix")?;
-    let keep_ip = cx.args.bool("keep_ip", true)?;
-    let keep_mac = cx.args.bool("keep_mac", true)?;
-    let network = format!("{}{suffix}", w.network);
+    let network = w.network.clone();
     let net_id = network_id(cx, c, &network).await?;
     let subnets = c
         .neutron()
@@ -147,17 +147,28 @@ pub async fn recreate_port(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         .await
         .act(cx.action())?;
     let mut fixed_ips = Vec::new();
-    if keep_ip {
-        for f in &w.fixed_ips {
-            let Some(s) = subnets.iter().find(|s| s.contains(&f.ip_address)) else {
-                return Err(ActionError::permanent(format!("{}: port {}: address {} (subnet {} {}) lies in no subnet of network {network} at site {}", cx.action(), w.name, f.ip_address, f.subnet, f.cidr, c.site()))
-                    .with_hint("give the backup network a subnet with that CIDR, or recover with new addresses (keep_ip false)"));
+    for f in &w.fixed_ips {
+        let found = if f.ip_address.is_empty() {
+            subnets
+                .iter()
+                .find(|s| s.name == f.subnet)
+                .or_else(|| subnets.iter().find(|s| s.cidr == f.cidr))
+        } else {
+            subnets.iter().find(|s| s.contains(&f.ip_address))
+        };
+        let Some(s) = found else {
+            let what = if f.ip_address.is_empty() {
+                format!("a new address on subnet {} ({})", f.subnet, f.cidr)
+            } else {
+                format!("address {} (subnet {} {})", f.ip_address, f.subnet, f.cidr)
             };
-            fixed_ips.push(FixedIp {
-                subnet_id: s.id.clone(),
-                ip_address: f.ip_address.clone(),
-            });
-        }
+            return Err(ActionError::permanent(format!("{}: port {}: {what}: no such subnet on network {network} at site {}", cx.action(), w.name, c.site()))
+                .with_hint("give the backup network that subnet, or map it in the site mapping (subnets, reip)"));
+        };
+        fixed_ips.push(FixedIp {
+            subnet_id: s.id.clone(),
+            ip_address: f.ip_address.clone(),
+        });
     }
     let mut sg_ids = Vec::new();
     for name in &w.security_groups {
@@ -178,26 +189,16 @@ pub async fn recreate_port(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         name: w.name.clone(),
         description: made_by(cx, &w.id),
         fixed_ips,
-        mac_address: keep_mac
-            .then(|| w.mac_address.clone())
-            .filter(|m| !m.is_empty()),
-        allowed_address_pairs: if keep_ip {
-            w.allowed_address_pairs
-                .iter()
-                .map(|a| AddressPair {
-                    ip_address: a.ip_address.clone(),
-                    // With a new MAC, a pair that named the port's own names
-                    // none: Neutron then uses the port's new one.
-                    mac_address: if !keep_mac && a.mac_address == w.mac_address {
-                        String::new()
-                    } else {
-                        a.mac_address.clone()
-                    },
-                })
-                .collect()
-        } else {
-            vec![]
-        },
+        mac_address: Some(w.mac_address.clone()).filter(|m| !m.is_empty()),
+        // A pair without a MAC takes the port's own (a new one, if new).
+        allowed_address_pairs: w
+            .allowed_address_pairs
+            .iter()
+            .map(|a| AddressPair {
+                ip_address: a.ip_address.clone(),
+                mac_address: a.mac_address.clone(),
+            })
+            .collect(),
         security_groups: sg_ids,
         port_security_enabled: w.port_security,
         vnic_type: if w.vnic_type.is_empty() {
@@ -209,20 +210,18 @@ pub async fn recreate_port(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     };
     let made = match c.neutron().create_port(&spec).await {
         Ok(p) => p,
-        Err(e) if e.kind == ErrorKind::Conflict => {
-            match adoptable(cx, c, &net_id, &w, keep_ip).await? {
-                Some(p) => {
-                    tracing::info!(step = %cx.call.step, port = %p.id, site = %c.site(), "an unbound port an earlier run made for {} holds its address: adopted", w.name);
-                    c.neutron()
-                        .update_port(&p.id, json!({"description": made_by(cx, &w.id)}))
-                        .await
-                        .act(cx.action())?
-                }
-                None => {
-                    return Err(from_client(cx.action(), e).with_hint("the kept address or MAC is taken at the backup site: free it, or recover with new addresses"));
-                }
+        Err(e) if e.kind == ErrorKind::Conflict => match adoptable(cx, c, &net_id, &w).await? {
+            Some(p) => {
+                tracing::info!(step = %cx.call.step, port = %p.id, site = %c.site(), "an unbound port an earlier run made for {} holds its address: adopted", w.name);
+                c.neutron()
+                    .update_port(&p.id, json!({"description": made_by(cx, &w.id)}))
+                    .await
+                    .act(cx.action())?
             }
-        }
+            None => {
+                return Err(from_client(cx.action(), e).with_hint("the kept address or MAC is taken at the backup site: free it, or map the port to new addresses (site mapping: ports, reip)"));
+            }
+        },
         Err(e) => return Err(from_client(cx.action(), e)),
     };
     // Names of the one network and its subnets, as read above.
@@ -254,14 +253,13 @@ fn recreated(
     r
 }
 
-/// An unbound port on the network holding `w`'s first kept address (or its
-/// MAC) that Lifeboat made for the same source port.
+/// An unbound port on the network holding one of `w`'s kept addresses (or
+/// its kept MAC) that Lifeboat made for the same source port.
 async fn adoptable(
     cx: &Ctx<'_>,
     c: &Client,
     net_id: &str,
     w: &PortRec,
-    keep_ip: bool,
 ) -> Result<Option<lifeboat_openstack::neutron::Port>, ActionError> {
     let ports = c
         .neutron()
@@ -270,11 +268,10 @@ async fn adoptable(
         .act(cx.action())?;
     let origin = format!("origin={}", w.id);
     Ok(ports.into_iter().find(|p| {
-        let holds = p.mac_address == w.mac_address
-            || (keep_ip
-                && w.fixed_ips
-                    .iter()
-                    .any(|f| p.fixed_ips.iter().any(|x| x.ip_address == f.ip_address)));
+        let holds = (!w.mac_address.is_empty() && p.mac_address == w.mac_address)
+            || w.fixed_ips.iter().any(|f| {
+                !f.ip_address.is_empty() && p.fixed_ips.iter().any(|x| x.ip_address == f.ip_address)
+            });
         holds
             && p.device_id.is_empty()
             && p.description
@@ -365,4 +362,84 @@ pub async fn delete_floating_ip(cx: &Ctx<'_>) -> Result<ActionOutput, ActionErro
         .await
         .act(cx.action())?;
     cx.value(f)
+}
+
+/// `neutron.remap_address_pairs(site, recorded, identity, ports)`: after
+/// every port is made, each made port's allowed-address pairs as the
+/// translated `identity` names them, with every address and MAC that a
+/// port had at the source (`recorded`, the untranslated identity) replaced
+/// by what its made port has now: with new addresses the VIP follows the
+/// VIP port's new address, and a pair without a MAC takes its port's. A
+/// port whose pairs are right already is not touched (with kept or re-IP'd
+/// addresses, none is).
+pub async fn remap_address_pairs(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let recorded: NetworkIdentityRec = cx.args.record("recorded")?;
+    let translated: NetworkIdentityRec = cx.args.record("identity")?;
+    let made: Vec<PortRec> = cx.args.list_flat("ports")?;
+    let mut addresses: BTreeMap<String, String> = BTreeMap::new();
+    let mut macs: BTreeMap<String, String> = BTreeMap::new();
+    for w in &recorded.ports {
+        let Some(m) = made.iter().find(|m| m.origin == w.id) else {
+            continue;
+        };
+        // A made port has one address per recorded one, subnet by subnet.
+        for (a, b) in w.fixed_ips.iter().zip(&m.fixed_ips) {
+            addresses.insert(a.ip_address.clone(), b.ip_address.clone());
+        }
+        macs.insert(w.mac_address.clone(), m.mac_address.clone());
+    }
+    let mut out = Vec::with_capacity(made.len());
+    let mut changed = 0;
+    for mut m in made {
+        let Some(w) = translated.ports.iter().find(|w| w.id == m.origin) else {
+            out.push(m);
+            continue;
+        };
+        let want: Vec<AddressPairRec> = w
+            .allowed_address_pairs
+            .iter()
+            .map(|a| AddressPairRec {
+                ip_address: crate::mapping::addresses::move_text(&a.ip_address, |ip| {
+                    addresses.get(&ip.to_string()).and_then(|n| n.parse().ok())
+                })
+                .unwrap_or_else(|| a.ip_address.clone()),
+                mac_address: if a.mac_address.is_empty() {
+                    m.mac_address.clone()
+                } else {
+                    macs.get(&a.mac_address)
+                        .cloned()
+                        .unwrap_or_else(|| a.mac_address.clone())
+                },
+            })
+            .collect();
+        if want != m.allowed_address_pairs {
+            let pairs: Vec<AddressPair> = want
+                .iter()
+                .map(|a| AddressPair {
+                    ip_address: a.ip_address.clone(),
+                    mac_address: a.mac_address.clone(),
+                })
+                .collect();
+            let p = c
+                .neutron()
+                .update_port(&m.id, json!({ "allowed_address_pairs": pairs }))
+                .await
+                .act(cx.action())?;
+            m.allowed_address_pairs = p
+                .allowed_address_pairs
+                .iter()
+                .map(|a| AddressPairRec {
+                    ip_address: a.ip_address.clone(),
+                    mac_address: a.mac_address.clone(),
+                })
+                .collect();
+            changed += 1;
+        }
+        out.push(m);
+    }
+    if changed > 0 {
+        tracing::info!(step = %cx.call.step, site = %c.site(), "allowed-address pairs of {changed} port(s) now name the made ports' addresses");
+    }
+    cx.value(out)
 }

@@ -156,6 +156,10 @@ pub struct ManifestServerRec {
     pub role: String,
     pub priority: i64,
     pub flavor: String,
+    /// The flavor's sizes at the source (0: not recorded).
+    pub vcpus: i64,
+    pub ram_mb: i64,
+    pub disk_gb: i64,
     pub networks: Vec<String>,
     pub key_name: String,
     pub availability_zone: String,
@@ -573,9 +577,34 @@ mod tests {
         ] {
             check(name, v);
         }
+        // The site mapping's record is its document (mapping::document).
+        use crate::mapping::document::{NameMap, ReipRule, SiteMapping};
+        check(
+            "site_mapping",
+            serde_json::to_value(SiteMapping::identity("a", "b")).unwrap(),
+        );
+        check(
+            "name_map",
+            serde_json::to_value(NameMap {
+                from: "a".into(),
+                to: "b".into(),
+                test: String::new(),
+            })
+            .unwrap(),
+        );
+        check(
+            "reip_rule",
+            serde_json::to_value(ReipRule {
+                from: "10.0.0.0/8".parse().unwrap(),
+                to: "11.0.0.0/8".parse().unwrap(),
+                gateway: None,
+                dns: vec![],
+            })
+            .unwrap(),
+        );
         assert_eq!(
             types.len(),
-            27,
+            30,
             "a record type was added to stdlib/types.dr: map it here"
         );
     }

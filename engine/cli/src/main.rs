@@ -56,6 +56,8 @@ enum Command {
     Emulator(commands::emulator::Args),
     /// Protect, protect again, lose site-a, recover at site-b, verify — on an embedded emulator.
     Demo(commands::demo::Args),
+    /// Site mappings (docs/mapping.md): put one at its target site, show the one stored there.
+    Mapping(commands::mapping::Args),
     /// List the bundled runbooks with their titles and parameters.
     Runbooks(commands::runbooks::Args),
     /// Print the shell completion script (bash, zsh, fish, elvish, powershell).
@@ -99,6 +101,7 @@ fn main() -> ExitCode {
         Command::Daemon(a) => commands::daemon::run(a),
         Command::Emulator(a) => commands::emulator::run(a),
         Command::Demo(a) => commands::demo::run(a),
+        Command::Mapping(a) => commands::mapping::run(a),
         Command::Runbooks(a) => commands::runbooks::run(a),
         Command::Completions(a) => commands::completions::run(a, Cli::command()),
         Command::Man(a) => commands::man::run(a, Cli::command()),

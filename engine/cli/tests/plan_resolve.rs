@@ -692,3 +692,89 @@ fn a_taken_address_or_a_short_network_quota_at_the_backup_site_stops_before_anyt
         "{m}"
     );
 }
+
+#[test]
+fn a_site_mapping_is_checked_stored_shown_and_a_recovery_it_cannot_take_stops_before_anything_is_made(
+) {
+    let env = start(Topology::demo(), None);
+    protect(&env);
+    let dir = env.dir.path();
+    // `lifeboat check` shows each mistake where it stands.
+    let bad = dir.join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "version: 1\nsource: site-a\ntarget: site-b\nnetworks:\n  - {from: mgmt, to: mgmt-b, test: mgmt-b}\nreip:\n  - {from: 10.1.0.0/16, to: 172.16.0.0/24}\n",
+    )
+    .unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["check", "--short", bad.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    let t = text(&o);
+    assert!(t.contains("bad.yaml:5:36: error[mapping]: network mgmt: the drill network is the production network mgmt-b"), "{t}");
+    assert!(t.contains("bad.yaml:7:12: error[mapping]: re-IP rule 1: 10.1.0.0/16 and 172.16.0.0/24 differ in prefix length"), "{t}");
+    // `mapping put` refuses it and stores nothing.
+    let o = env.lifeboat(&["mapping", "put", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("nothing was stored"), "{}", text(&o));
+    let o = env.lifeboat(&["mapping", "show", "site-a", "--at", "site-b"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("no site mapping from site-a is stored at site-b"),
+        "{}",
+        text(&o)
+    );
+    // A valid one that names a network site-b lacks is stored …
+    let good = dir.join("good.yaml");
+    let doc =
+        "version: 1\nsource: site-a\ntarget: site-b\nnetworks:\n  - {from: mgmt, to: mgmt-dr}\n";
+    std::fs::write(&good, doc).unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args(["check", good.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = env.lifeboat(&["mapping", "put", good.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("stored at site-b: lifeboat-manifests/.mappings/site-a.yaml"),
+        "{}",
+        text(&o)
+    );
+    let o = env.lifeboat(&["mapping", "show", "site-a", "--at", "site-b"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), doc);
+    // … and the recovery reads it: `plan --resolve` says what does not
+    // resolve, and the run stops at the same check with nothing made.
+    let (o, j) = resolve(&env, "option1/recover", &[], None);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let f = findings(&j, "target");
+    assert_eq!(f.len(), 1, "{}", j["resolved"]["findings"]);
+    let m = f[0]["message"].as_str().unwrap();
+    assert!(m.contains("no network named \"mgmt-dr\" at site-b"), "{m}");
+    let o = env.lifeboat(&["run", "option1/recover", "-p", "vnf=vims", "--confirm"]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("no network named \"mgmt-dr\""),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(env.count_volumes("site-b"), 0);
+    let b = env.client("site-b");
+    assert!(env.rt.block_on(b.neutron().ports(&[])).unwrap().is_empty());
+    // A per-run document with a mistake is a `mapping` finding.
+    let (o, j) = resolve(
+        &env,
+        "option1/recover",
+        &["-p", &format!("mapping={}", bad.display())],
+        None,
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let f = findings(&j, "mapping");
+    assert_eq!(f.len(), 1, "{}", j["resolved"]["findings"]);
+    assert!(
+        f[0]["message"].as_str().unwrap().contains("bad.yaml:5:36"),
+        "{}",
+        f[0]
+    );
+}

@@ -138,6 +138,22 @@ impl<'a> Cinder<'a> {
         Ok(b.volume)
     }
 
+    /// The names of the volume types the project may use.
+    pub async fn volume_type_names(&self) -> Result<Vec<String>> {
+        let v: Value = self
+            .req(MV_VOLUMES, Method::GET, "types")
+            .call("GET /types")
+            .resource("volume types")
+            .send_json()
+            .await?;
+        Ok(v.get("volume_types")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("name").and_then(Value::as_str).map(str::to_string))
+            .collect())
+    }
+
     pub async fn retype(&self, id: &str, new_type: &str, migration_policy: &str) -> Result<()> {
         let body = Retype {
             retype: RetypeSpec {

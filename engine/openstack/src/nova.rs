@@ -307,6 +307,27 @@ impl Nova<'_> {
             .unwrap_or_default())
     }
 
+    /// The availability zones that take servers now (`zoneState.available`).
+    pub async fn availability_zones(&self) -> Result<Vec<String>> {
+        let v: Value = self
+            .req(Method::GET, "os-availability-zone")
+            .call("GET /os-availability-zone")
+            .resource("availability zones")
+            .send_json()
+            .await?;
+        Ok(v.get("availabilityZoneInfo")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|z| z.pointer("/zoneState/available").and_then(Value::as_bool) == Some(true))
+            .filter_map(|z| {
+                z.get("zoneName")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+            })
+            .collect())
+    }
+
     /// The user's key pairs (public halves).
     pub async fn keypairs(&self) -> Result<Vec<Keypair>> {
         let v: Value = self

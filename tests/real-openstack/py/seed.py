@@ -20,7 +20,9 @@ Networks, at both sites (the same CIDRs, as a DR pair with mirrored
 addressing): mgmt 10.1.0.0/16, signalling 10.2.0.0/16, media 10.3.0.0/16,
 each with an isolated `-test` twin (drills), the external flat network
 `public` (203.0.113.0/24, admin-made) and a router `lifeboat-rt` from the
-three networks to it. At site-a per VNF and role: security group
+three networks to it. At site-b only, the backup site's own addressing for
+the re-IP recovery: mgmt-dr 172.16.0.0/16, signalling-dr 172.17.0.0/16,
+media-dr 172.18.0.0/16. At site-a per VNF and role: security group
 `<vnf>-<role>` (ssh from 10.0.0.0/8, icmp, the role's port: db 5432 from
 app, app 8080 from lb, lb 443 and 5060/udp from anywhere), server group
 `<vnf>-<role>` (anti-affinity), key pair `<vnf>-ops`; each server a port per
@@ -119,6 +121,7 @@ for site in ('site-a', 'site-b'):
     print('seed: %s ready (%.0fs)' % (site, time.time() - t0), flush=True)
 
 NETWORKS = [('mgmt', '10.1.0.0/16'), ('signalling', '10.2.0.0/16'), ('media', '10.3.0.0/16')]
+DR_NETWORKS = [('mgmt-dr', '172.16.0.0/16'), ('signalling-dr', '172.17.0.0/16'), ('media-dr', '172.18.0.0/16')]
 
 
 def find(a, coll, **kw):
@@ -147,6 +150,13 @@ for site in ('site-a', 'site-b'):
                       'ip_version': 4, 'cidr': cidr}, name=n + '-subnet')
             if n == name and not find(net, 'ports', device_id=rt['id'], network_id=nw['id']):
                 net.put('/v2.0/routers/%s/add_router_interface' % rt['id'], json={'subnet_id': sn['id']})
+    if site == 'site-b':
+        # The backup site's own addressing, for the re-IP recovery (a site
+        # mapping moves 10.N.0.0/16 to these): no router, never on site-a.
+        for name, cidr in DR_NETWORKS:
+            nw = make(net, 'networks', 'network', {'name': name}, name=name)
+            make(net, 'subnets', 'subnet', {'name': name + '-subnet', 'network_id': nw['id'],
+                 'ip_version': 4, 'cidr': cidr}, name=name + '-subnet')
     print('seed: %s networks ready (%.0fs)' % (site, time.time() - t0), flush=True)
 
 net = api(OPER, 'network', 'site-a')

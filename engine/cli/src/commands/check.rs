@@ -1,4 +1,5 @@
-//! `lifeboat check FILE…`: compile each runbook file and report diagnostics.
+//! `lifeboat check FILE…`: compile each runbook file and report diagnostics;
+//! a `*.yaml` / `*.yml` file is a site mapping, validated (docs/mapping.md).
 //!
 //! Exit 0 when clean (warnings allowed), 1 when there are warnings and
 //! `--deny-warnings` is given, 2 when any file has an error or cannot be read.
@@ -7,7 +8,8 @@ use super::{compile_input, print_diagnostics, EXIT_ERRORS, EXIT_OK, EXIT_WARNING
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Runbook files (`*.dr`) or bundled runbook names (`option1/protect`).
+    /// Runbook files (`*.dr`), bundled runbook names (`option1/protect`) or
+    /// site mappings (`*.yaml`).
     #[arg(required = true)]
     pub files: Vec<String>,
     /// Exit with status 1 when there are warnings.
@@ -21,6 +23,10 @@ pub struct Args {
 pub fn run(args: Args) -> u8 {
     let (mut errors, mut warnings) = (0, 0);
     for f in &args.files {
+        if super::mapping::is_mapping(f) {
+            errors += super::mapping::report(f, args.short);
+            continue;
+        }
         match compile_input(f) {
             Ok(c) => {
                 if args.short {

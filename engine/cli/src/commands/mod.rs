@@ -10,6 +10,7 @@ pub mod demo;
 pub mod emulator;
 pub mod fmt;
 pub mod man;
+pub mod mapping;
 pub mod plan;
 pub mod resume;
 pub mod run;

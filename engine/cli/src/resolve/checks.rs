@@ -20,6 +20,10 @@
 //!   take the VNF as recorded (a network missing, a kept address or MAC
 //!   taken, a quota too small for its ports, groups, floating IPs or
 //!   servers), from its failed read.
+//! - `mapping`: the site mapping cannot be read or does not resolve at the
+//!   backup site (`lifeboat.read_mapping`: a document with mistakes, or for
+//!   another pair of sites; `lifeboat.apply_mapping`: a server no flavor
+//!   there can hold), from its failed read.
 //! - `quiesce-method`: the method is not in the catalogue; `nova-quiesce` on
 //!   a cloud whose compute API does not list the quiesce extension; `hook`
 //!   without a `url` or `command`.
@@ -45,6 +49,8 @@ pub async fn run(plan: &Plan, d: &Discovery, acts: &OpenStackActions) -> Vec<Fin
                 .unwrap_or("");
             let site = f.site.as_deref().unwrap_or("the backup site");
             out.push(Finding::new(Severity::Error, "manifest", Some(&f.instance), f.site.as_deref(), format!("no recovery manifest of VNF `{vnf}` can be read at {site}: {}", f.message), "run the protect (or prepare) runbook first: it writes the manifest at the backup site"));
+        } else if f.action == "lifeboat.read_mapping" || f.action == "lifeboat.apply_mapping" {
+            out.push(Finding::new(Severity::Error, "mapping", Some(&f.instance), f.site.as_deref(), f.message.clone(), "fix the site mapping (`lifeboat check FILE.yaml`, `lifeboat mapping put FILE`); the run would stop at the same step before creating anything"));
         } else if f.action == "lifeboat.check_target" {
             out.push(Finding::new(Severity::Error, "target", Some(&f.instance), f.site.as_deref(), f.message.clone(), "free the addresses or MACs, create or rename the networks, or raise the quotas at the backup site; the run would stop at the same check before creating anything"));
         } else {

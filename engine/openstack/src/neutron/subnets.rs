@@ -21,6 +21,8 @@ pub struct Subnet {
     #[serde(default)]
     pub gateway_ip: Option<String>,
     #[serde(default)]
+    pub dns_nameservers: Vec<String>,
+    #[serde(default)]
     pub allocation_pools: Vec<AllocationPool>,
 }
 
@@ -80,6 +82,7 @@ mod tests {
             network_id: "n".into(),
             cidr: "10.1.0.0/16".into(),
             gateway_ip: Some("10.1.0.1".into()),
+            dns_nameservers: vec![],
             allocation_pools: vec![AllocationPool {
                 start: "10.1.0.2".into(),
                 end: "10.1.0.200".into(),

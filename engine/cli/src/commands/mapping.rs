@@ -1,0 +1,200 @@
+//! `lifeboat mapping put FILE` / `lifeboat mapping show SOURCE --at TARGET`:
+//! keep a site-mapping document (docs/mapping.md) at its target site,
+//! beside the manifests, where recovery reads it (recovery reads only the
+//! backup site). `put` validates first and stores nothing invalid.
+//!
+//! `lifeboat check FILE.yaml` validates a document the same way; both print
+//! each problem where it stands ([`report`]).
+
+use super::run::CloudOpts;
+use super::{runtime, EXIT_ERRORS, EXIT_OK};
+use crate::cloud::{self, CloudArgs};
+use crate::state;
+use lifeboat_actions::mapping::{self, document};
+use std::path::PathBuf;
+
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Sub,
+}
+
+#[derive(clap::Subcommand, Debug)]
+pub enum Sub {
+    /// Validate a site mapping and store it at its target site.
+    Put {
+        /// The document (YAML).
+        file: PathBuf,
+        #[command(flatten)]
+        clouds: CloudOpts,
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+    /// Print the site mapping stored at `--at` for recoveries from SOURCE.
+    Show {
+        /// The source site (the primary).
+        source: String,
+        /// The target site, where the document is kept.
+        #[arg(long, value_name = "SITE")]
+        at: String,
+        #[command(flatten)]
+        clouds: CloudOpts,
+        #[arg(long, value_name = "DIR")]
+        state_dir: Option<PathBuf>,
+    },
+}
+
+/// Whether `path` names a site-mapping document (`lifeboat check` takes
+/// them beside runbooks).
+pub fn is_mapping(path: &str) -> bool {
+    path.ends_with(".yaml") || path.ends_with(".yml")
+}
+
+/// Every problem of the document at `path`, printed (rendered, or one line
+/// each with `short`); their count. Unreadable: one.
+pub fn report(path: &str, short: bool) -> usize {
+    let src = match std::fs::read_to_string(path) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot read `{path}`: {e}");
+            return 1;
+        }
+    };
+    match document::parse(&src) {
+        Ok(_) => 0,
+        Err(problems) => {
+            for p in &problems {
+                if short {
+                    let (line, col) = p.position(&src);
+                    eprintln!("{path}:{line}:{col}: error[mapping]: {}", p.message);
+                } else {
+                    let d = miette::MietteDiagnostic::new(p.message.clone())
+                        .with_code("lifeboat::mapping")
+                        .with_help(p.hint.clone())
+                        .with_label(miette::LabeledSpan::at(p.span.clone(), "here"));
+                    let r = miette::Report::new(d)
+                        .with_source_code(miette::NamedSource::new(path, src.clone()));
+                    eprintln!("{r:?}");
+                }
+            }
+            problems.len()
+        }
+    }
+}
+
+pub fn run(args: Args) -> u8 {
+    match args.command {
+        Sub::Put {
+            file,
+            clouds,
+            state_dir,
+        } => {
+            let path = file.display().to_string();
+            let src = match std::fs::read_to_string(&file) {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("error: cannot read `{path}`: {e}");
+                    return EXIT_ERRORS;
+                }
+            };
+            let doc = match document::parse(&src) {
+                Ok(d) => d,
+                Err(_) => {
+                    let n = report(&path, false);
+                    eprintln!("{n} error(s): nothing was stored");
+                    return EXIT_ERRORS;
+                }
+            };
+            let name = mapping::object_name(&doc.source);
+            let target = doc.target.clone();
+            match with_site(
+                &doc.target,
+                &clouds,
+                state_dir.as_deref(),
+                |acts| async move {
+                    let c = acts.client(&target).map_err(|e| e.to_string())?;
+                    c.swift()
+                        .put_object(
+                            lifeboat_actions::lifeboat::MANIFEST_CONTAINER,
+                            &name,
+                            src.into_bytes(),
+                            "application/yaml",
+                        )
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    Ok(format!(
+                        "stored at {target}: {}/{name} (recoveries from {} to {target} read it)",
+                        lifeboat_actions::lifeboat::MANIFEST_CONTAINER,
+                        doc.source
+                    ))
+                },
+            ) {
+                Ok(msg) => {
+                    println!("{msg}");
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_ERRORS
+                }
+            }
+        }
+        Sub::Show {
+            source,
+            at,
+            clouds,
+            state_dir,
+        } => {
+            let name = mapping::object_name(&source);
+            let site = at.clone();
+            match with_site(&at, &clouds, state_dir.as_deref(), |acts| async move {
+                let c = acts.client(&site).map_err(|e| e.to_string())?;
+                match c
+                    .swift()
+                    .get_object(lifeboat_actions::lifeboat::MANIFEST_CONTAINER, &name)
+                    .await
+                {
+                    Ok(body) => Ok(String::from_utf8_lossy(&body).into_owned()),
+                    Err(e) if e.kind == lifeboat_openstack::ErrorKind::NotFound => Ok(format!(
+                        "# no site mapping from {source} is stored at {site}: recoveries keep every name, address and MAC\n"
+                    )),
+                    Err(e) => Err(e.to_string()),
+                }
+            }) {
+                Ok(text) => {
+                    print!("{text}");
+                    EXIT_OK
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    EXIT_ERRORS
+                }
+            }
+        }
+    }
+}
+
+/// `f` with the actions of one site, its cloud chosen as `lifeboat run`
+/// chooses.
+fn with_site<F, Fut>(
+    site: &str,
+    clouds: &CloudOpts,
+    state_dir: Option<&std::path::Path>,
+    f: F,
+) -> Result<String, String>
+where
+    F: FnOnce(std::sync::Arc<lifeboat_actions::OpenStackActions>) -> Fut,
+    Fut: std::future::Future<Output = Result<String, String>>,
+{
+    let state = state::state_dir(state_dir)?;
+    let cargs = CloudArgs {
+        cloud: clouds.cloud.as_deref(),
+        site_clouds: &clouds.site_clouds,
+    };
+    let cfg = cloud::choose(&[site.to_string()], &cargs, &state)?;
+    let rt = runtime().map_err(|_| "cannot start the async runtime".to_string())?;
+    rt.block_on(async move {
+        let acts = std::sync::Arc::new(cloud::build_actions(&cfg)?);
+        f(acts).await
+    })
+}
