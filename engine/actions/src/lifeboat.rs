@@ -31,6 +31,10 @@ pub struct FlavorSizes {
     pub vcpus: u64,
     pub ram_mb: u64,
     pub disk_gb: u64,
+    /// The flavor's extra specs (CPU pinning, huge pages, NUMA, …) a
+    /// flavor at the backup site must have too to fit.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_specs: BTreeMap<String, String>,
 }
 
 /// A manifest volume as stored: the record's fields plus provenance and the
@@ -109,6 +113,16 @@ impl ManifestDoc {
             vcpus: s.flavor_sizes.as_ref().map_or(0, |f| f.vcpus as i64),
             ram_mb: s.flavor_sizes.as_ref().map_or(0, |f| f.ram_mb as i64),
             disk_gb: s.flavor_sizes.as_ref().map_or(0, |f| f.disk_gb as i64),
+            flavor_extra_specs: s
+                .flavor_sizes
+                .as_ref()
+                .map(|f| {
+                    f.extra_specs
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect()
+                })
+                .unwrap_or_default(),
             networks: s.networks.clone(),
             key_name: s.key_name.clone(),
             availability_zone: s.availability_zone.clone(),
@@ -364,6 +378,7 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
                             vcpus: f.vcpus,
                             ram_mb: f.ram,
                             disk_gb: f.disk,
+                            extra_specs: f.extra_specs.clone(),
                         },
                     );
                 }
@@ -981,6 +996,7 @@ mod tests {
                 vcpus: 1,
                 ram_mb: 2048,
                 disk_gb: 20,
+                extra_specs: [("hw:cpu_policy".to_string(), "dedicated".to_string())].into(),
             },
         );
         let doc = ManifestDoc::build(
@@ -1015,6 +1031,13 @@ mod tests {
         assert_eq!(v3.backup_id, "b-v3");
         assert_eq!(v3.record.backup_url, "opaque-b-v3");
         assert_eq!(doc.servers[0].flavor_sizes.as_ref().unwrap().ram_mb, 2048);
+        // The record carries the sizes and the extra specs a fitting flavor needs.
+        let rec = doc.record();
+        assert_eq!((rec.servers[0].vcpus, rec.servers[0].ram_mb), (1, 2048));
+        assert_eq!(
+            rec.servers[0].flavor_extra_specs,
+            vec!["hw:cpu_policy=dedicated"]
+        );
         // Round trip through JSON keeps the record.
         let back: ManifestDoc = serde_json::from_slice(&serde_json::to_vec(&doc).unwrap()).unwrap();
         assert_eq!(back.record(), rec);

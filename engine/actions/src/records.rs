@@ -160,6 +160,8 @@ pub struct ManifestServerRec {
     pub vcpus: i64,
     pub ram_mb: i64,
     pub disk_gb: i64,
+    /// Its extra specs as `key=value`, sorted.
+    pub flavor_extra_specs: Vec<String>,
     pub networks: Vec<String>,
     pub key_name: String,
     pub availability_zone: String,

@@ -66,6 +66,9 @@ pub struct FlavorSpec {
     pub vcpus: u64,
     pub ram: u64,
     pub disk: u64,
+    /// Extra specs (`hw:cpu_policy: dedicated`, …); none by default.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub extra_specs: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -135,18 +138,21 @@ impl Topology {
                     vcpus: 1,
                     ram: 2048,
                     disk: 20,
+                    extra_specs: BTreeMap::new(),
                 },
                 FlavorSpec {
                     name: "m1.medium".into(),
                     vcpus: 2,
                     ram: 4096,
                     disk: 40,
+                    extra_specs: BTreeMap::new(),
                 },
                 FlavorSpec {
                     name: "m1.large".into(),
                     vcpus: 4,
                     ram: 8192,
                     disk: 80,
+                    extra_specs: BTreeMap::new(),
                 },
             ],
             networks: vec!["mgmt".into(), "signalling".into(), "media".into()],
@@ -321,6 +327,7 @@ impl Topology {
                     vcpus: f.vcpus,
                     ram: f.ram,
                     disk: f.disk,
+                    extra_specs: f.extra_specs.clone(),
                 });
             }
             crate::neutron::seed::seed_site(s, site, &self.networks, &project_id);

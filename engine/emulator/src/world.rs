@@ -71,6 +71,7 @@ pub struct Flavor {
     pub vcpus: u64,
     pub ram: u64,
     pub disk: u64,
+    pub extra_specs: BTreeMap<String, String>,
 }
 
 #[derive(Clone, Debug)]

@@ -1371,3 +1371,64 @@ async fn server_build_and_delete_task_states() {
     assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
     c.h.shutdown().await;
 }
+
+/// A topology's flavor extra specs show where Nova shows them: in the
+/// flavor detail from 2.61 and in `os-extra_specs`; not before 2.61.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flavor_extra_specs_show_as_nova_shows_them() {
+    let mut cfg = lifeboat_emulator::EmulatorConfig::fast();
+    cfg.topology
+        .flavors
+        .push(lifeboat_emulator::topology::FlavorSpec {
+            name: "pinned.large".into(),
+            vcpus: 8,
+            ram: 16384,
+            disk: 40,
+            extra_specs: [("hw:cpu_policy".to_string(), "dedicated".to_string())].into(),
+        });
+    let c = Cloud::with(cfg).await;
+    let nova = c.compute(Site::B);
+    let list = c.get(&format!("{nova}/flavors/detail"), NOVA).await;
+    let f = list.body["flavors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "pinned.large")
+        .expect("pinned.large listed")
+        .clone();
+    assert_eq!(
+        f["extra_specs"],
+        json!({"hw:cpu_policy": "dedicated"}),
+        "{f}"
+    );
+    let small = list.body["flavors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "m1.small")
+        .unwrap()
+        .clone();
+    assert_eq!(small["extra_specs"], json!({}), "{small}");
+    let old = c
+        .get(&format!("{nova}/flavors/detail"), Some("compute 2.60"))
+        .await;
+    assert!(
+        old.body["flavors"][0].get("extra_specs").is_none(),
+        "{}",
+        old.text
+    );
+    let specs = c
+        .get(
+            &format!(
+                "{nova}/flavors/{}/os-extra_specs",
+                f["id"].as_str().unwrap()
+            ),
+            NOVA,
+        )
+        .await;
+    assert_eq!(specs.status, StatusCode::OK, "{}", specs.text);
+    assert_eq!(
+        specs.body,
+        json!({"extra_specs": {"hw:cpu_policy": "dedicated"}})
+    );
+}

@@ -121,6 +121,11 @@ pub async fn apply_mapping(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
                 vcpus: f.vcpus as i64,
                 ram_mb: f.ram as i64,
                 disk_gb: f.disk as i64,
+                extra_specs: f
+                    .extra_specs
+                    .iter()
+                    .map(|(k, v)| format!("{k}={v}"))
+                    .collect(),
             })
             .collect()
     };

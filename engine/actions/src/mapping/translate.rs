@@ -20,6 +20,8 @@ pub struct FlavorAt {
     pub vcpus: i64,
     pub ram_mb: i64,
     pub disk_gb: i64,
+    /// `key=value`, as the manifest records a flavor's.
+    pub extra_specs: Vec<String>,
 }
 
 /// What the mapping did to the manifest, for the step's detail.
@@ -30,7 +32,8 @@ pub struct Changes {
 
 /// The flavor a server takes at the target: its mapped name; else its own
 /// name when the target has it; else the smallest flavor there that fits
-/// the recorded sizes (vCPUs, RAM, disk). `Err` says why none.
+/// the recorded sizes (vCPUs, RAM, disk) and has every recorded extra spec
+/// with the same value. `Err` says why none.
 pub fn flavor(map: &SiteMapping, s: &ManifestServerRec, at: &[FlavorAt]) -> Result<String, String> {
     if map.maps("flavors", &s.flavor) {
         return Ok(map.map("flavors", &s.flavor).to_string());
@@ -45,13 +48,28 @@ pub fn flavor(map: &SiteMapping, s: &ManifestServerRec, at: &[FlavorAt]) -> Resu
         ));
     }
     at.iter()
-        .filter(|f| f.vcpus >= s.vcpus && f.ram_mb >= s.ram_mb && f.disk_gb >= s.disk_gb)
+        .filter(|f| {
+            f.vcpus >= s.vcpus
+                && f.ram_mb >= s.ram_mb
+                && f.disk_gb >= s.disk_gb
+                && s.flavor_extra_specs.iter().all(|x| f.extra_specs.contains(x))
+        })
         .min_by_key(|f| (f.vcpus, f.ram_mb, f.disk_gb, f.name.clone()))
         .map(|f| f.name.clone())
         .ok_or_else(|| {
+            let specs = if s.flavor_extra_specs.is_empty() {
+                String::new()
+            } else {
+                format!(", {}", s.flavor_extra_specs.join(", "))
+            };
             format!(
-                "server {}: flavor {} ({} vCPU, {} MiB RAM, {} GB disk) is not at the target and no flavor there is as large",
-                s.name, s.flavor, s.vcpus, s.ram_mb, s.disk_gb
+                "server {}: flavor {} ({} vCPU, {} MiB RAM, {} GB disk{specs}) is not at the target and no flavor there is as large{}",
+                s.name,
+                s.flavor,
+                s.vcpus,
+                s.ram_mb,
+                s.disk_gb,
+                if specs.is_empty() { "" } else { " with those extra specs" }
             )
         })
 }
@@ -318,6 +336,7 @@ mod tests {
             vcpus: c,
             ram_mb: r,
             disk_gb: 20,
+            extra_specs: vec![],
         };
         vec![
             f("m1.small", 1, 2048),
@@ -432,5 +451,34 @@ mod tests {
         m.servers[0].vcpus = 0;
         let e = apply(&m, &map, false, &flavors()).unwrap_err();
         assert!(e[0].contains("its sizes were not recorded"), "{e:?}");
+    }
+
+    #[test]
+    fn a_fitting_flavor_has_the_recorded_extra_specs() {
+        let mut m = manifest();
+        m.servers[0].flavor_extra_specs = vec!["hw:cpu_policy=dedicated".into()];
+        let map = super::super::document::SiteMapping::identity("site-a", "site-b");
+        let mut at = flavors();
+        let e = apply(&m, &map, false, &at).unwrap_err();
+        assert!(e[0].contains("hw:cpu_policy=dedicated) is not at the target and no flavor there is as large with those extra specs"), "{e:?}");
+        at.push(FlavorAt {
+            name: "pinned.large".into(),
+            vcpus: 8,
+            ram_mb: 16384,
+            disk_gb: 20,
+            extra_specs: vec![
+                "hw:cpu_policy=dedicated".into(),
+                "hw:mem_page_size=large".into(),
+            ],
+        });
+        at.push(FlavorAt {
+            name: "shared.medium".into(),
+            vcpus: 2,
+            ram_mb: 4096,
+            disk_gb: 20,
+            extra_specs: vec!["hw:cpu_policy=shared".into()],
+        });
+        let (t, _) = apply(&m, &map, false, &at).unwrap();
+        assert_eq!(t.servers[0].flavor, "pinned.large");
     }
 }

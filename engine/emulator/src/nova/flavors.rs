@@ -32,7 +32,7 @@ fn view(f: &Flavor, mv: Mv, detail: bool, base: &str, project: &str) -> Value {
             json!("")
         };
         if mv.at_least(2, 61) {
-            o["extra_specs"] = json!({});
+            o["extra_specs"] = json!(f.extra_specs);
         }
     }
     o
@@ -65,8 +65,11 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
 
 pub fn extra_specs(ctx: &Ctx, id: &str) -> Reply {
     let w = ctx.shared.lock();
-    if !w.site(ctx.site).flavors.iter().any(|f| f.id == id) {
-        return Err(nf("Flavor", id));
-    }
-    Ok(Json(json!({"extra_specs": {}})).into_response())
+    let f = w
+        .site(ctx.site)
+        .flavors
+        .iter()
+        .find(|f| f.id == id)
+        .ok_or_else(|| nf("Flavor", id))?;
+    Ok(Json(json!({"extra_specs": f.extra_specs})).into_response())
 }

@@ -68,7 +68,7 @@ pub fn view(s: &SiteState, srv: &Server, mv: Mv, base: &str, target: For) -> Val
     let flavor_v = if mv.at_least(2, 47) {
         match flavor {
             Some(f) => {
-                json!({"vcpus": f.vcpus, "ram": f.ram, "disk": f.disk, "ephemeral": 0, "swap": 0, "original_name": f.name, "extra_specs": {}})
+                json!({"vcpus": f.vcpus, "ram": f.ram, "disk": f.disk, "ephemeral": 0, "swap": 0, "original_name": f.name, "extra_specs": f.extra_specs})
             }
             None => {
                 json!({"vcpus": 0, "ram": 0, "disk": 0, "ephemeral": 0, "swap": 0, "original_name": srv.flavor_id, "extra_specs": {}})

@@ -167,6 +167,9 @@ pub struct Flavor {
     pub ram: u64,
     #[serde(default)]
     pub disk: u64,
+    /// From 2.61, where the policy lets the project read them.
+    #[serde(default)]
+    pub extra_specs: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
