@@ -990,7 +990,16 @@ async fn recover_keeping_addresses_with_new_macs() {
 /// the translated manifest.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn recover_re_ips_by_the_site_mapping_stored_at_the_backup_site() {
-    let env = Env::start().await;
+    // A volume type of the backup site's own, to map the volumes' onto.
+    let mut config = lifeboat_emulator::EmulatorConfig::fast();
+    config
+        .topology
+        .volume_types
+        .push(lifeboat_emulator::topology::TypeSpec {
+            name: "gold".into(),
+            specs: Default::default(),
+        });
+    let env = Env::start_with(config).await;
     let (prod, roles) = production(&env).await;
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p.ok(), "protect: {}", p.describe());
@@ -998,13 +1007,23 @@ async fn recover_re_ips_by_the_site_mapping_stored_at_the_backup_site() {
     let at_a = network_identity(&env, "site-a", &bases, true).await;
     make_dr_networks(&env).await;
     // Kept at the backup site, where `lifeboat mapping put` keeps it.
-    store_mapping(&env, REIP).await;
+    store_mapping(
+        &env,
+        &format!("{REIP}volume_types:\n  - {{from: standard, to: gold}}\n"),
+    )
+    .await;
     env.emu.set_site_down(Site::A, true);
     let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "recover: {}", r.describe());
     check_recovered(&env, &r, &prod, &roles, "").await;
     let at_b = network_identity(&env, "site-b", &bases, true).await;
     assert_eq!(at_b, re_ipd(&at_a));
+    // Every volume restored into the mapped type, its content as backed up.
+    let vols = env.volumes("site-b").await;
+    assert_eq!(vols.len(), 12, "{vols:?}");
+    assert!(vols.iter().all(|(_, _, t)| t == "gold"), "{vols:?}");
+    let (_, verified) = &r.values("restored")[0];
+    assert_eq!(verified["ok"], true, "{verified}");
     let (_, cmp) = &r.values("identity")[0];
     assert_eq!(cmp["ok"], true, "{cmp}");
     assert!(

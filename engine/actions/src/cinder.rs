@@ -1025,9 +1025,18 @@ pub async fn import_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Action
     }
 }
 
+/// What a volume of a mapped type is called while a backup is restored into
+/// it: only a finished restore carries the final name, so a volume found by
+/// that name (a lost answer, a resume) always holds the restored data.
+const RESTORING: &str = ".restoring";
+
+/// `cinder.restore_backup(backup, name, volume_type)`: into a new volume, or
+/// with `volume_type` (a site mapping's) into a volume of that type made for
+/// it — Cinder's restore cannot choose the type of the volume it makes.
 pub async fn restore_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, b) = cx.record_on_site::<BackupRec>("backup")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
+    let vt = cx.args.string("volume_type")?;
     let cur = c.cinder().backup(&b.id).await.act(cx.action())?;
     let origin = if !b.origin.is_empty() {
         b.origin.clone()
@@ -1037,11 +1046,19 @@ pub async fn restore_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             .cloned()
             .unwrap_or_else(|| cur.volume_id.clone())
     };
-    let r = c
-        .cinder()
-        .restore_backup(&b.id, Some(&name), None)
-        .await
-        .act(cx.action())?;
+    let r = if vt.is_empty() {
+        c.cinder()
+            .restore_backup(&b.id, Some(&name), None)
+            .await
+            .act(cx.action())?
+    } else {
+        let into =
+            typed_volume(cx, c, &format!("{name}{RESTORING}"), &vt, cur.size, &origin).await?;
+        c.cinder()
+            .restore_backup(&b.id, None, Some(&into))
+            .await
+            .act(cx.action())?
+    };
     let v = match wait_volume(cx, c, &r.volume_id, &["available"]).await {
         Ok(v) => v,
         Err(e) => {
@@ -1056,11 +1073,62 @@ pub async fn restore_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             return Err(e);
         }
     };
+    let v = if vt.is_empty() {
+        v
+    } else {
+        c.cinder()
+            .rename_volume(&v.id, &name)
+            .await
+            .act(cx.action())?
+    };
     let v = ensure_tagged(cx, c, v, Some(&origin)).await?;
     wait_backup(cx, c, &b.id).await?;
     let mut out = cx.value(volume_rec(&v, c.site()))?;
     out.bytes_moved = restored_bytes(cx, c, &b.id).await;
     Ok(out)
+}
+
+/// The available volume named `name` of type `vt` this call restores into:
+/// one an earlier attempt made (restored into again: a restore is the same
+/// data each time), else a new one, tagged, of `size` GiB. One that ended
+/// in error is deleted and made again.
+async fn typed_volume(
+    cx: &Ctx<'_>,
+    c: &Client,
+    name: &str,
+    vt: &str,
+    size: u64,
+    origin: &str,
+) -> Result<String, ActionError> {
+    let found = c
+        .cinder()
+        .volumes(&[("name", name.to_string())])
+        .await
+        .act(cx.action())?;
+    let id = match found
+        .into_iter()
+        .find(|v| v.name == name && !is_discarded(&v.status))
+    {
+        Some(v) => v.id,
+        None => {
+            let mut body = serde_json::json!({"name": name, "size": size, "volume_type": vt});
+            body["metadata"] = Value::Object(tag_metadata(cx.call, origin));
+            c.cinder()
+                .create_volume(body, &format!("volume {name}"))
+                .await
+                .act(cx.action())?
+                .id
+        }
+    };
+    match wait_volume(cx, c, &id, &["available"]).await {
+        Ok(_) => Ok(id),
+        Err(e) => Err(discard_failed(
+            e,
+            &format!("volume {id} at site {}", c.site()),
+            c.cinder().delete_volume(&id),
+        )
+        .await),
+    }
 }
 
 /// Bytes a restore read from the backup store: the data of every backup in

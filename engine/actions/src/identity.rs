@@ -642,12 +642,26 @@ pub(crate) async fn target_problems(
             }
         }
     }
-    let mapped_types: BTreeSet<&str> = map.volume_types.iter().map(|t| t.to.as_str()).collect();
-    if !mapped_types.is_empty() {
+    // The types the volumes are restored into or adopted with (mapped).
+    let types: BTreeSet<&str> = m
+        .volumes
+        .iter()
+        .map(|v| v.volume_type.as_str())
+        .filter(|t| !t.is_empty())
+        .collect();
+    if !types.is_empty() {
         let there = c.cinder().volume_type_names().await?;
-        for t in mapped_types {
+        for t in types {
             if !there.iter().any(|x| x == t) {
-                out.push(format!("volume type {t} (mapped) is not at {site}"));
+                let how = if map.volume_types.iter().any(|x| x.to == t) {
+                    "mapped"
+                } else {
+                    "as recorded; map it in the site mapping's volume_types"
+                };
+                out.push(format!(
+                    "volume type {t} ({how}) is not at {site} (types there: {})",
+                    there.join(", ")
+                ));
             }
         }
     }

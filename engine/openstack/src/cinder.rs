@@ -185,6 +185,19 @@ impl<'a> Cinder<'a> {
         Ok(b.volume)
     }
 
+    /// Rename a volume (`PUT /volumes/{id}`); safe to send again.
+    pub async fn rename_volume(&self, id: &str, name: &str) -> Result<Volume> {
+        let b: VolumeBody = self
+            .req(MV_VOLUMES, Method::PUT, format!("volumes/{id}"))
+            .idempotent()
+            .json(json!({ "volume": { "name": name } }))
+            .call("PUT /volumes/{id}")
+            .resource(format!("volume {id}"))
+            .send_json()
+            .await?;
+        Ok(b.volume)
+    }
+
     pub async fn delete_volume(&self, id: &str) -> Result<()> {
         self.req(MV_VOLUMES, Method::DELETE, format!("volumes/{id}"))
             .call("DELETE /volumes/{id}")
