@@ -704,6 +704,34 @@ pub(crate) async fn target_problems(
             }
         }
     }
+    // Quotas: block storage (the volumes restored or adopted).
+    if !m.volumes.is_empty() {
+        let l = c.cinder().limits().await?;
+        let get = |k: &str| l.get(k).and_then(Value::as_i64);
+        let gb: i64 = m.volumes.iter().map(|v| v.size_gb).sum();
+        for (what, n, max, used) in [
+            (
+                "volumes",
+                m.volumes.len() as i64,
+                "maxTotalVolumes",
+                "totalVolumesUsed",
+            ),
+            (
+                "gigabytes",
+                gb,
+                "maxTotalVolumeGigabytes",
+                "totalGigabytesUsed",
+            ),
+        ] {
+            if let (Some(max), Some(used)) = (get(max), get(used)) {
+                if max >= 0 && used + n > max {
+                    out.push(format!(
+                        "quota at {site}: {n} more {what} needed, {used} used of {max}"
+                    ));
+                }
+            }
+        }
+    }
     // Quotas: compute.
     if !m.servers.is_empty() {
         let flavors = c.nova().flavors().await?;

@@ -224,15 +224,7 @@ impl OpenStackActions {
     /// The block-storage absolute limits of the project at `site`.
     pub async fn prerun_volume_limits(&self, site: &str) -> Result<VolumeLimits, String> {
         let c = self.site_client(site)?;
-        let v: Value = c
-            .request(Service::BlockStorage, Method::GET, "limits")
-            .microversion(lifeboat_openstack::cinder::MV_VOLUMES)
-            .call("GET /limits")
-            .resource("limits")
-            .send_json()
-            .await
-            .map_err(|e| e.to_string())?;
-        let a = &v["limits"]["absolute"];
+        let a = c.cinder().limits().await.map_err(|e| e.to_string())?;
         let max = |k: &str| {
             a.get(k)
                 .and_then(Value::as_i64)

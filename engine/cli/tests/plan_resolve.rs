@@ -425,16 +425,23 @@ fn quota_at_the_backup_site_too_small_for_the_restore_is_flagged() {
                 .unwrap();
         }
     });
+    // The recovery's own check (lifeboat.check_target) finds it: a
+    // `target` finding, not a second `quota` one.
     let (o, j) = resolve(&env, "option1/recover", &[], None);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    let f = findings(&j, "quota");
+    assert!(
+        findings(&j, "quota").is_empty(),
+        "{}",
+        j["resolved"]["findings"]
+    );
+    let f = findings(&j, "target");
     assert_eq!(f.len(), 1, "{f:?}");
     let m = f[0]["message"].as_str().unwrap();
     assert!(
-        m.contains("12 volumes, 8 left of 10") && m.contains("180 GB, 98 GB left of 100"),
+        m.contains("quota at site-b: 12 more volumes needed, 2 used of 10")
+            && m.contains("quota at site-b: 180 more gigabytes needed, 2 used of 100"),
         "{m}"
     );
-    assert_eq!(f[0]["severity"], "error");
     assert_eq!(f[0]["site"], "site-b");
     // For a protect, the later restore is a warning.
     let (o, j) = resolve(&env, "option1/protect", &[], None);
@@ -442,16 +449,18 @@ fn quota_at_the_backup_site_too_small_for_the_restore_is_flagged() {
     let f = findings(&j, "quota");
     assert_eq!(f.len(), 1, "{f:?}");
     assert_eq!(f[0]["severity"], "warning");
-    // And the check predicted a real failure: the recovery stops on Cinder's
-    // over-quota answer.
+    let m = f[0]["message"].as_str().unwrap();
+    assert!(
+        m.contains("12 volumes, 8 left of 10") && m.contains("180 GB, 98 GB left of 100"),
+        "{m}"
+    );
+    // And the run stops at the same check, before anything is made.
     let o = env.lifeboat(&["run", "option1/recover", "-p", "vnf=vims", "--confirm"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(
-        text(&o).contains("VolumeLimitExceeded")
-            || text(&o).contains("VolumeSizeExceedsAvailableQuota"),
-        "{}",
-        text(&o)
-    );
+    assert!(text(&o).contains("12 more volumes needed"), "{}", text(&o));
+    assert_eq!(env.count_volumes("site-b"), 2, "only the two already there");
+    let ports = env.rt.block_on(c.neutron().ports(&[])).unwrap();
+    assert!(ports.is_empty(), "{ports:?}");
 }
 
 #[test]

@@ -138,6 +138,22 @@ impl<'a> Cinder<'a> {
         Ok(b.volume)
     }
 
+    /// The project's absolute limits and usage (`maxTotalVolumes`,
+    /// `totalVolumesUsed`, `maxTotalVolumeGigabytes`, `totalGigabytesUsed`,
+    /// …; -1 is unlimited).
+    pub async fn limits(&self) -> Result<Map<String, Value>> {
+        let v: Value = self
+            .req(MV_VOLUMES, Method::GET, "limits")
+            .call("GET /limits")
+            .resource("limits")
+            .send_json()
+            .await?;
+        Ok(v.pointer("/limits/absolute")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default())
+    }
+
     /// The names of the volume types the project may use.
     pub async fn volume_type_names(&self) -> Result<Vec<String>> {
         let v: Value = self

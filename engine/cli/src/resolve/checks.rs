@@ -11,7 +11,8 @@
 //!   group exists already, a volume whose type is not among the group's
 //!   volume types and that is not a member yet cannot be added to it.
 //! - `quota`: the volumes and gigabytes a restore needs at the backup site
-//!   (the manifest's volumes for a run that restores or adopts them; the
+//!   (the manifest's volumes for a run that restores or adopts them without
+//!   a `lifeboat.check_target`, which reports it as a `target` finding; the
 //!   volumes found for a protect, whose restore would need them later)
 //!   against the block-storage absolute limits there.
 //! - `manifest`: `lifeboat.read_manifest` found none (reported from the
@@ -247,7 +248,12 @@ async fn groups(d: &Discovery, acts: &OpenStackActions, out: &mut Vec<Finding>) 
 async fn quota(plan: &Plan, d: &Discovery, acts: &OpenStackActions, out: &mut Vec<Finding>) {
     // site → (reason, severity, volumes, gigabytes, step)
     let mut needs: BTreeMap<String, (String, Severity, u64, u64, String)> = BTreeMap::new();
-    let creates = plan.nodes.iter().any(|n| matches!(&n.kind, NodeKind::Action(a) if a.call.action == "cinder.restore_backup" || a.call.action == "cinder.manage_existing"));
+    // A recovery that checks its target (lifeboat.check_target) reports a
+    // short volume quota there, as a `target` finding: not twice.
+    let checked = plan.nodes.iter().any(
+        |n| matches!(&n.kind, NodeKind::Action(a) if a.call.action == "lifeboat.check_target"),
+    );
+    let creates = !checked && plan.nodes.iter().any(|n| matches!(&n.kind, NodeKind::Action(a) if a.call.action == "cinder.restore_backup" || a.call.action == "cinder.manage_existing"));
     for i in &d.instances {
         let vols: Option<&Vec<Value>> = match (i.action.as_str(), i.state) {
             ("lifeboat.read_manifest", State::Read) if creates => {
