@@ -120,6 +120,8 @@ pub enum ActionAttr {
     Undo(Option<Call>, Loc),
     Retry(Retry),
     Timeout(Duration, Loc),
+    /// `estimate D`: how long a call usually takes (the plan's estimates).
+    Estimate(Duration, Loc),
 }
 
 /// `quiesce method "NAME" freeze ACTION thaw ACTION`

@@ -92,6 +92,8 @@ pub struct ActionSig {
     pub undo: Undo,
     pub retry: Option<RetryPolicy>,
     pub timeout_ms: Option<u64>,
+    /// `estimate D`: how long a call usually takes.
+    pub estimate_ms: Option<u64>,
     pub loc: Loc,
 }
 
@@ -273,6 +275,8 @@ impl Catalogue {
                     freeze: m.freeze.name.clone(),
                     thaw: m.thaw.name.clone(),
                     target_param: target.name.clone(),
+                    freeze_estimate_ms: freeze.estimate_ms,
+                    thaw_estimate_ms: thaw.estimate_ms,
                 });
             }
         }
@@ -375,6 +379,7 @@ fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Op
     let mut undo = Undo::Missing;
     let mut retry = None;
     let mut timeout_ms = None;
+    let mut estimate_ms = None;
     let mut seen: Vec<(&str, Loc)> = Vec::new();
     for attr in &a.attrs {
         let (kw, loc) = match attr {
@@ -382,6 +387,7 @@ fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Op
             ActionAttr::Undo(_, l) => ("undo", *l),
             ActionAttr::Retry(r) => ("retry", r.loc),
             ActionAttr::Timeout(_, l) => ("timeout", *l),
+            ActionAttr::Estimate(_, l) => ("estimate", *l),
         };
         if let Some((_, first)) = seen.iter().find(|(k, _)| *k == kw) {
             diags.push(
@@ -409,6 +415,7 @@ fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Op
             ActionAttr::Undo(Some(_), _) => {}
             ActionAttr::Retry(r) => retry = retry_policy(r, diags),
             ActionAttr::Timeout(d, _) => timeout_ms = positive_duration(d, "timeout", diags),
+            ActionAttr::Estimate(d, _) => estimate_ms = typecheck::duration_ms(d, diags),
         }
     }
     let Some(effect) = effect else {
@@ -431,6 +438,7 @@ fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Op
         undo,
         retry,
         timeout_ms,
+        estimate_ms,
         loc: a.name.loc,
     })
 }

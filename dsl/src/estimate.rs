@@ -4,8 +4,10 @@
 //!
 //! # Model
 //!
-//! - An action takes its latency ([`Latencies`]: a default per action,
-//!   overridable by name; retries and backoffs are not counted).
+//! - An action takes its latency: the catalogue's `estimate` for it
+//!   (stdlib/*.dr), else [`Latencies::default_ms`]; a latency file
+//!   overrides either by action name ([`Latencies`]); retries and backoffs
+//!   are not counted.
 //! - An `approve` takes [`Latencies::approve_ms`] (operator time; 0 by default).
 //! - Siblings of a block run as soon as what they wait for is done (unbounded
 //!   parallelism between siblings, as the executor walks a block as a DAG).
@@ -70,68 +72,12 @@ fn default_action_ms() -> u64 {
     2_000
 }
 
-/// The built-in table: rough figures for an OpenStack cloud under light load.
-const DEFAULTS: &[(&str, u64)] = &[
-    ("nova.find_servers", 500),
-    ("nova.show_server", 300),
-    ("nova.pause", 2_000),
-    ("nova.unpause", 2_000),
-    ("nova.suspend", 8_000),
-    ("nova.resume", 8_000),
-    ("nova.quiesce", 3_000),
-    ("nova.unquiesce", 3_000),
-    ("nova.create_image", 60_000),
-    ("nova.boot_from_volume", 90_000),
-    ("nova.attach_volume", 10_000),
-    ("nova.detach_volume", 10_000),
-    ("nova.delete_server", 10_000),
-    ("cinder.volumes_of", 500),
-    ("cinder.show_volume", 300),
-    ("cinder.ensure_group", 5_000),
-    ("cinder.delete_group", 5_000),
-    ("cinder.create_group_snapshot", 15_000),
-    ("cinder.delete_group_snapshot", 10_000),
-    ("cinder.create_snapshot", 10_000),
-    ("cinder.delete_snapshot", 5_000),
-    ("cinder.volume_from_snapshot", 30_000),
-    ("cinder.delete_volume", 10_000),
-    ("cinder.backup", 300_000),
-    ("cinder.delete_backup", 10_000),
-    ("cinder.export_backup", 2_000),
-    ("cinder.import_backup", 5_000),
-    ("cinder.restore_backup", 240_000),
-    ("cinder.retype", 120_000),
-    ("cinder.replica_of", 500),
-    ("cinder.manage_existing", 30_000),
-    ("cinder.unmanage", 5_000),
-    ("cinder.failover_host", 120_000),
-    ("cinder.failover_group", 120_000),
-    ("glance.show_image", 300),
-    ("glance.image_snapshots", 500),
-    ("glance.delete_image", 5_000),
-    ("lifeboat.write_manifest", 1_000),
-    ("lifeboat.read_manifest", 500),
-    ("lifeboat.read_mapping", 500),
-    ("lifeboat.apply_mapping", 500),
-    ("lifeboat.volume_for", 0),
-    ("lifeboat.verify", 5_000),
-    ("lifeboat.hook", 2_000),
-    ("lifeboat.hook_freeze", 2_000),
-    ("lifeboat.hook_thaw", 2_000),
-    ("swift.put_object", 1_000),
-    ("swift.get_object", 500),
-    ("swift.delete_object", 500),
-    ("swift.replicate_container", 2_000),
-    ("swift.stop_replication", 500),
-    ("swift.check_replica", 1_000),
-];
-
 impl Default for Latencies {
     fn default() -> Self {
         Latencies {
             default_ms: default_action_ms(),
             approve_ms: 0,
-            actions: DEFAULTS.iter().map(|(k, v)| (k.to_string(), *v)).collect(),
+            actions: BTreeMap::new(),
             measured: BTreeMap::new(),
             pinned: Default::default(),
         }
@@ -159,13 +105,24 @@ impl Latencies {
         self
     }
 
-    pub fn of(&self, action: &str) -> u64 {
-        self.actions.get(action).copied().unwrap_or(self.default_ms)
+    /// The figure for `action` whose catalogue estimate is `declared`: a
+    /// latency file's, else the catalogue's, else the default.
+    pub fn of(&self, action: &str, declared: Option<u64>) -> u64 {
+        self.actions
+            .get(action)
+            .copied()
+            .or(declared)
+            .unwrap_or(self.default_ms)
     }
 
     /// The figure for `action` at `site`: measured there when the history
-    /// has it (and no latency file pinned the action), else the table's.
-    pub fn of_at(&self, action: &str, site: Option<&str>) -> (u64, Option<MeasuredUse>) {
+    /// has it (and no latency file pinned the action), else [`Self::of`].
+    pub fn of_at(
+        &self,
+        action: &str,
+        declared: Option<u64>,
+        site: Option<&str>,
+    ) -> (u64, Option<MeasuredUse>) {
         if !self.pinned.contains(action) {
             if let Some((s, m)) = site.and_then(|s| Some((s, self.measured.get(action)?.get(s)?))) {
                 return (
@@ -177,7 +134,7 @@ impl Latencies {
                 );
             }
         }
-        (self.of(action), None)
+        (self.of(action, declared), None)
     }
 }
 
@@ -370,7 +327,9 @@ impl Est<'_> {
         match &plan.node(id).kind {
             NodeKind::Action(a) => {
                 let site = site_hint(plan, id);
-                let (ms, m) = self.lat.of_at(&a.call.action, site.as_deref());
+                let (ms, m) = self
+                    .lat
+                    .of_at(&a.call.action, a.estimate_ms, site.as_deref());
                 if let Some(m) = m {
                     self.measured.insert(id, m);
                 }
@@ -388,8 +347,12 @@ impl Est<'_> {
                 let site = expr_site(plan, &q.targets, 0);
                 let (freeze, thaw) = match method.as_deref().and_then(|m| plan.quiesce_method(m)) {
                     Some(m) => (
-                        self.lat.of_at(&m.freeze, site.as_deref()).0,
-                        self.lat.of_at(&m.thaw, site.as_deref()).0,
+                        self.lat
+                            .of_at(&m.freeze, m.freeze_estimate_ms, site.as_deref())
+                            .0,
+                        self.lat
+                            .of_at(&m.thaw, m.thaw_estimate_ms, site.as_deref())
+                            .0,
                     ),
                     None => (self.lat.default_ms, self.lat.default_ms),
                 };
@@ -619,10 +582,24 @@ mod tests {
         let plan = c.plan(None).unwrap();
         let v = params::bind(plan, &["vnf=ims".to_string()]).unwrap();
         let bound = params::apply(plan, &v);
+        // One second for every action of the plan (a latency file naming
+        // each wins over the catalogue's `estimate`).
+        let mut actions: BTreeMap<String, u64> = bound
+            .nodes
+            .iter()
+            .filter_map(|n| match &n.kind {
+                NodeKind::Action(a) => Some((a.call.action.clone(), 1_000)),
+                _ => None,
+            })
+            .collect();
+        for m in &bound.quiesce_methods {
+            actions.insert(m.freeze.clone(), 1_000);
+            actions.insert(m.thaw.clone(), 1_000);
+        }
         let lat = Latencies {
             default_ms: 1_000,
             approve_ms: 0,
-            actions: BTreeMap::new(),
+            actions,
             ..Latencies::default()
         };
         let e = estimate(&bound, &lat, &Known::default(), 3);
@@ -725,9 +702,35 @@ mod tests {
             approve_ms: None,
             actions: [("cinder.backup".to_string(), 11)].into(),
         });
-        assert_eq!(l.of("cinder.backup"), 11);
-        assert_eq!(l.of("no.such"), 7);
-        assert_eq!(l.of("nova.pause"), 2_000);
+        assert_eq!(l.of("cinder.backup", Some(300_000)), 11);
+        assert_eq!(l.of("no.such", None), 7);
+        assert_eq!(l.of("nova.pause", Some(2_000)), 2_000);
         assert_eq!(l.approve_ms, 0);
+    }
+
+    #[test]
+    fn the_catalogue_estimate_is_the_figure_unless_a_file_names_the_action() {
+        use crate::{compiler, loader::Loader};
+        struct One(&'static str);
+        impl Loader for One {
+            fn load(&self, _: &str) -> Result<String, String> {
+                Ok(self.0.to_string())
+            }
+        }
+        let src = "action my.slow(site: site) -> verification {\n  kind read\n  estimate 7s\n}\n\naction my.plain(site: site) -> verification {\n  kind read\n}\n\nrunbook r \"t\" {\n  a = my.slow(site: \"site-a\")\n  b = my.plain(site: \"site-a\") after a\n}\n";
+        let c = compiler::compile("r.dr", &One(src)).unwrap();
+        assert!(!c.has_errors(), "{:?}", c.diagnostics.list);
+        let plan = c.plan(None).unwrap();
+        let e = estimate(plan, &Latencies::default(), &Known::default(), 1);
+        assert_eq!(e.steps["a"].end_ms - e.steps["a"].start_ms, 7_000);
+        assert_eq!(e.steps["b"].end_ms - e.steps["b"].start_ms, 2_000);
+        let file = Latencies::default().overridden_by(LatencyOverrides {
+            default_ms: Some(100),
+            approve_ms: None,
+            actions: [("my.slow".to_string(), 50)].into(),
+        });
+        let e = estimate(plan, &file, &Known::default(), 1);
+        assert_eq!(e.steps["a"].end_ms - e.steps["a"].start_ms, 50);
+        assert_eq!(e.steps["b"].end_ms - e.steps["b"].start_ms, 100);
     }
 }

@@ -169,6 +169,7 @@ impl Printer<'_> {
                         ActionAttr::Undo(Some(c), l) => (format!("undo {}", call(c)), *l),
                         ActionAttr::Retry(r) => (retry(r), r.loc),
                         ActionAttr::Timeout(d, l) => (format!("timeout {}", d.text), *l),
+                        ActionAttr::Estimate(d, l) => (format!("estimate {}", d.text), *l),
                     };
                     self.open_line(l.span.start);
                     self.out.push_str(&text);

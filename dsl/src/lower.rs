@@ -606,6 +606,7 @@ impl<'a> Lowerer<'a> {
             result: sig.ret.to_plan(),
             retry,
             timeout_ms,
+            estimate_ms: sig.estimate_ms,
             compensate,
             cleanup,
         }))

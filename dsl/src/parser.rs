@@ -281,6 +281,7 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::retry_attr | Rule::k_retry => "`retry`",
         Rule::k_backoff => "`backoff`",
         Rule::timeout_attr | Rule::k_timeout => "`timeout`",
+        Rule::estimate_attr | Rule::k_estimate => "`estimate`",
         Rule::compensate_attr | Rule::k_compensate => "`compensate`",
         Rule::cleanup_attr | Rule::k_cleanup => "`cleanup`",
         Rule::when_attr | Rule::k_when => "`when`",
@@ -339,6 +340,7 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::k_method
             | Rule::k_freeze
             | Rule::k_thaw
+            | Rule::k_estimate
             | Rule::k_one
             | Rule::k_at
             | Rule::k_a
@@ -488,6 +490,10 @@ impl<'s> Builder<'s> {
                         Rule::retry_attr => attrs.push(ActionAttr::Retry(self.retry(c))),
                         Rule::timeout_attr => match kids(c).next() {
                             Some(d) => attrs.push(ActionAttr::Timeout(self.duration(d), cloc)),
+                            None => return self.internal(cloc),
+                        },
+                        Rule::estimate_attr => match kids(c).next() {
+                            Some(d) => attrs.push(ActionAttr::Estimate(self.duration(d), cloc)),
                             None => return self.internal(cloc),
                         },
                         _ => return self.internal(cloc),

@@ -129,6 +129,11 @@ pub struct QuiesceMethod {
     pub thaw: String,
     /// Name of the freeze/thaw parameter that receives the target (e.g. `server`).
     pub target_param: String,
+    /// The catalogue's `estimate` of the freeze and thaw actions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub freeze_estimate_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thaw_estimate_ms: Option<u64>,
 }
 
 /// A step of the runbook.
@@ -201,6 +206,10 @@ pub struct ActionStep {
     pub result: Type,
     pub retry: RetryPolicy,
     pub timeout_ms: u64,
+    /// How long a call usually takes, as the catalogue says (`estimate D`),
+    /// for the plan's estimates; none: the estimator's default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate_ms: Option<u64>,
     /// Runs when the run fails after this step succeeded (saga, reverse order):
     /// the explicit `compensate CALL`, or else the catalogue's `undo`.
     pub compensate: Option<Call>,

@@ -51,6 +51,8 @@ impl PlanBuilder {
             freeze: freeze.into(),
             thaw: thaw.into(),
             target_param: "server".into(),
+            freeze_estimate_ms: None,
+            thaw_estimate_ms: None,
         };
         PlanBuilder {
             plan: Plan {
@@ -127,6 +129,7 @@ impl PlanBuilder {
                     backoff_ms: 1000,
                 },
                 timeout_ms: 60_000,
+                estimate_ms: None,
                 compensate: None,
                 cleanup: None,
             }),
