@@ -5,10 +5,11 @@
 mod e2e;
 
 use e2e::{
-    check_recovered, make_dr_networks, make_network, network_identity, production, re_ipd, s,
-    store_mapping, Env, Run, REIP,
+    check_recovered, make_dr_networks, make_network, network_identity, production, s,
+    store_mapping, Env, Run,
 };
 use lifeboat_emulator::Site;
+use lifeboat_tests::{re_ipd, REIP};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
@@ -1171,7 +1172,8 @@ async fn drill_runs_on_the_mapped_test_networks() {
 /// A mapping that does not resolve stops a recovery before anything is
 /// made, naming the problem: a network the backup site lacks; a flavor no
 /// flavor there can hold; a document for another pair of sites; a document
-/// with a mistake (its line and column).
+/// with a mistake (its line and column); a re-IP rule promising DNS servers
+/// the target subnet does not offer.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mapping_that_does_not_resolve_stops_before_anything_is_made() {
     let env = Env::start().await;
@@ -1197,6 +1199,10 @@ async fn a_mapping_that_does_not_resolve_stops_before_anything_is_made() {
         (
             format!("{head}ports: keep-everything\n"),
             ":4:8: ports: unknown variant `keep-everything`",
+        ),
+        (
+            format!("{head}reip:\n  - {{from: 10.1.0.0/16, to: 10.1.0.0/16, dns: [10.1.0.53]}}\n"),
+            "(10.1.0.0/16) at site-b offers DNS servers [], not [\"10.1.0.53\"]",
         ),
     ] {
         let path = env.dir.path().join("bad.yaml");

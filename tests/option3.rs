@@ -4,11 +4,9 @@
 
 mod e2e;
 
-use e2e::{
-    check_recovered, make_dr_networks, network_identity, production, re_ipd, s, store_mapping, Env,
-    REIP,
-};
+use e2e::{check_recovered, make_dr_networks, network_identity, production, s, store_mapping, Env};
 use lifeboat_emulator::Site;
+use lifeboat_tests::{re_ipd, REIP};
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

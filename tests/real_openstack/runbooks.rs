@@ -32,6 +32,7 @@
 use crate::cli::Cli;
 use crate::support::{network_identity, s, stack_or_skip};
 use lifeboat_openstack::{Client, ErrorKind};
+use lifeboat_tests::{re_ipd, REIP};
 use serde_json::Value;
 use std::collections::BTreeMap;
 
@@ -60,40 +61,6 @@ const OPTION3: Vnf = Vnf {
 const CONTAINER: &str = "vmme-cdr";
 /// The driver mirrors every MIRROR_INTERVAL (5 s); wait a little over two.
 const REPLICATION_CATCH_UP: std::time::Duration = std::time::Duration::from_secs(12);
-
-/// The site mapping option 2's recovery takes (docs/mapping.md): site-a's
-/// networks onto site-b's own (seed.py's DR_NETWORKS), each address to the
-/// same offset in the new subnet; the gateways are checked.
-const REIP: &str = "\
-version: 1
-source: site-a
-target: site-b
-networks:
-  - {from: mgmt, to: mgmt-dr}
-  - {from: signalling, to: signalling-dr}
-  - {from: media, to: media-dr}
-reip:
-  - {from: 10.1.0.0/16, to: 172.16.0.0/16, gateway: 172.16.0.1}
-  - {from: 10.2.0.0/16, to: 172.17.0.0/16, gateway: 172.17.0.1}
-  - {from: 10.3.0.0/16, to: 172.18.0.0/16, gateway: 172.18.0.1}
-";
-
-/// `network_identity` lines as they read after REIP.
-fn re_ipd(lines: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = lines
-        .iter()
-        .map(|l| {
-            l.replace("net=mgmt ", "net=mgmt-dr ")
-                .replace("net=signalling ", "net=signalling-dr ")
-                .replace("net=media ", "net=media-dr ")
-                .replace("\"10.1.", "\"172.16.")
-                .replace("\"10.2.", "\"172.17.")
-                .replace("\"10.3.", "\"172.18.")
-        })
-        .collect();
-    out.sort();
-    out
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() {
