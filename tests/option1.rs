@@ -927,18 +927,7 @@ async fn recover_keeping_addresses_with_new_macs() {
     let bases: Vec<String> = roles.keys().cloned().collect();
     let at_a = network_identity(&env, "site-a", &bases, true).await;
     env.emu.set_site_down(Site::A, true);
-    let mapping = env.dir.path().join("keep-ip.yaml");
-    std::fs::write(
-        &mapping,
-        "version: 1\nsource: site-a\ntarget: site-b\nports: keep-ip\n",
-    )
-    .unwrap();
-    let r = env
-        .run(
-            "option1/recover",
-            json!({"vnf": "vims", "mapping": mapping.to_str().unwrap()}),
-        )
-        .await;
+    let r = recover_with_mapping(&env, "ports: keep-ip\n").await;
     assert!(r.ok(), "recover: {}", r.describe());
     let at_b = network_identity(&env, "site-b", &bases, true).await;
     // Lines without MACs are the same; every MAC is a new one.
@@ -1071,18 +1060,7 @@ async fn recover_with_new_addresses_moves_the_vip_pairs() {
         }
     }
     env.emu.set_site_down(Site::A, true);
-    let mapping = env.dir.path().join("new.yaml");
-    std::fs::write(
-        &mapping,
-        "version: 1\nsource: site-a\ntarget: site-b\nports: new\n",
-    )
-    .unwrap();
-    let r = env
-        .run(
-            "option1/recover",
-            json!({"vnf": "vims", "mapping": mapping.to_str().unwrap()}),
-        )
-        .await;
+    let r = recover_with_mapping(&env, "ports: new\n").await;
     assert!(r.ok(), "recover: {}", r.describe());
     check_recovered(&env, &r, &prod, &roles, "").await;
     let (_, rec) = &r.values("recorded")[0];
@@ -1222,4 +1200,20 @@ async fn a_mapping_that_does_not_resolve_stops_before_anything_is_made() {
             "{doc}: something was made"
         );
     }
+}
+
+/// `option1/recover` of vims with a per-run site mapping (`mapping=FILE`)
+/// from site-a to site-b whose body after the header is `body`.
+async fn recover_with_mapping(env: &Env, body: &str) -> Run {
+    let mapping = env.dir.path().join("mapping.yaml");
+    std::fs::write(
+        &mapping,
+        format!("version: 1\nsource: site-a\ntarget: site-b\n{body}"),
+    )
+    .unwrap();
+    env.run(
+        "option1/recover",
+        json!({"vnf": "vims", "mapping": mapping.to_str().unwrap()}),
+    )
+    .await
 }

@@ -614,8 +614,13 @@ pub(crate) async fn target_problems(
             }
         }
     }
-    if map.security_groups == GroupPolicy::Map && !id.security_groups.is_empty() {
-        let groups = c.neutron().security_groups(&[]).await?;
+    // The target's security groups, read once (mapped groups, quotas).
+    let groups = if id.ports.is_empty() && id.security_groups.is_empty() {
+        vec![]
+    } else {
+        c.neutron().security_groups(&[]).await?
+    };
+    if map.security_groups == GroupPolicy::Map {
         for g in &id.security_groups {
             if !groups.iter().any(|x| x.name == g.name) {
                 out.push(format!(
@@ -669,7 +674,6 @@ pub(crate) async fn target_problems(
     if !id.ports.is_empty() || !id.security_groups.is_empty() {
         let project = c.project_id().await?;
         let q = c.neutron().quota_details(&project).await?;
-        let groups = c.neutron().security_groups(&[]).await?;
         let missing: Vec<&SecurityGroupRec> = id
             .security_groups
             .iter()

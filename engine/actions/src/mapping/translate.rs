@@ -186,18 +186,14 @@ pub fn apply(
             note("network", x, y);
         }
     }
-    t.boot_groups = m
-        .boot_groups
-        .iter()
-        .map(|g| BootGroupRec {
-            priority: g.priority,
-            servers: g
-                .servers
-                .iter()
-                .map(|s| server(s, &mut Vec::new()))
-                .collect(),
-        })
-        .collect();
+    // The boot groups hold the same servers: take them translated.
+    for g in t.boot_groups.iter_mut() {
+        for s in g.servers.iter_mut() {
+            if let Some(x) = t.servers.iter().find(|x| x.id == s.id && x.name == s.name) {
+                *s = x.clone();
+            }
+        }
+    }
     t.volumes = m.volumes.iter().map(|v| volume(map, v)).collect();
     for (a, b) in m.volumes.iter().zip(&t.volumes) {
         note("volume type", &a.volume_type, &b.volume_type);

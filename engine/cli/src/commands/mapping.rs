@@ -53,33 +53,35 @@ pub fn is_mapping(path: &str) -> bool {
 /// Every problem of the document at `path`, printed (rendered, or one line
 /// each with `short`); their count. Unreadable: one.
 pub fn report(path: &str, short: bool) -> usize {
-    let src = match std::fs::read_to_string(path) {
-        Ok(s) => s,
+    match std::fs::read_to_string(path) {
+        Ok(src) => print_problems(path, &src, short),
         Err(e) => {
             eprintln!("error: cannot read `{path}`: {e}");
-            return 1;
-        }
-    };
-    match document::parse(&src) {
-        Ok(_) => 0,
-        Err(problems) => {
-            for p in &problems {
-                if short {
-                    let (line, col) = p.position(&src);
-                    eprintln!("{path}:{line}:{col}: error[mapping]: {}", p.message);
-                } else {
-                    let d = miette::MietteDiagnostic::new(p.message.clone())
-                        .with_code("lifeboat::mapping")
-                        .with_help(p.hint.clone())
-                        .with_label(miette::LabeledSpan::at(p.span.clone(), "here"));
-                    let r = miette::Report::new(d)
-                        .with_source_code(miette::NamedSource::new(path, src.clone()));
-                    eprintln!("{r:?}");
-                }
-            }
-            problems.len()
+            1
         }
     }
+}
+
+/// Print every problem of the document `src` (read from `path`); their count.
+fn print_problems(path: &str, src: &str, short: bool) -> usize {
+    let Err(problems) = document::parse(src) else {
+        return 0;
+    };
+    for p in &problems {
+        if short {
+            let (line, col) = p.position(src);
+            eprintln!("{path}:{line}:{col}: error[mapping]: {}", p.message);
+        } else {
+            let d = miette::MietteDiagnostic::new(p.message.clone())
+                .with_code("lifeboat::mapping")
+                .with_help(p.hint.clone())
+                .with_label(miette::LabeledSpan::at(p.span.clone(), "here"));
+            let r = miette::Report::new(d)
+                .with_source_code(miette::NamedSource::new(path, src.to_string()));
+            eprintln!("{r:?}");
+        }
+    }
+    problems.len()
 }
 
 pub fn run(args: Args) -> u8 {
@@ -100,7 +102,7 @@ pub fn run(args: Args) -> u8 {
             let doc = match document::parse(&src) {
                 Ok(d) => d,
                 Err(_) => {
-                    let n = report(&path, false);
+                    let n = print_problems(&path, &src, false);
                     eprintln!("{n} error(s): nothing was stored");
                     return EXIT_ERRORS;
                 }
