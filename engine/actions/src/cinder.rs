@@ -412,10 +412,6 @@ pub async fn delete_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 
 // ---------- group snapshots ----------
 
-/// Member snapshots of a group snapshot tagged at once (each two requests;
-/// the site's adaptive limit still bounds what is in flight).
-const MEMBERS_AT_ONCE: usize = 16;
-
 async fn group_snapshot_rec(
     cx: &Ctx<'_>,
     c: &Client,
@@ -441,30 +437,44 @@ async fn group_snapshot_rec(
             },
         )
         .await?;
-    let snaps = c.cinder().snapshots(&[]).await.act(cx.action())?;
-    // The members are tagged with their volume's origin at once (bounded):
-    // this runs inside the quiesce window, and one after the other it cost
-    // two requests' latency per volume while the servers stayed frozen.
-    use futures::stream::{self, StreamExt, TryStreamExt};
-    let members: Vec<_> = snaps
+    // This runs inside the quiesce window: a constant number of requests
+    // whatever the group's size (the members, their volumes' origins).
+    // The members are tagged later, outside the window, by the step that
+    // first uses them (`cinder.volume_from_snapshot`).
+    let members: Vec<_> = c
+        .cinder()
+        .snapshots(&[])
+        .await
+        .act(cx.action())?
         .into_iter()
         .filter(|s| s.group_snapshot_id == gs.id)
         .collect();
-    let mut out: Vec<SnapshotRec> = stream::iter(members.into_iter().map(|s| async move {
-        let origin = match s.metadata.get(META_ORIGIN) {
-            Some(o) => o.clone(),
-            None => {
-                let v = c.cinder().volume(&s.volume_id).await.act(cx.action())?;
-                let o = origin_of(&v);
-                tag_snapshot(cx, c, &s.id, &o).await?;
-                o
-            }
+    let mut origins: std::collections::HashMap<String, String> = Default::default();
+    if members
+        .iter()
+        .any(|s| !s.metadata.contains_key(META_ORIGIN))
+    {
+        for v in c
+            .cinder()
+            .volumes(&[("group_id", gs.group_id.clone())])
+            .await
+            .act(cx.action())?
+        {
+            origins.insert(v.id.clone(), origin_of(&v));
+        }
+    }
+    let mut out = Vec::with_capacity(members.len());
+    for s in &members {
+        let origin = match (s.metadata.get(META_ORIGIN), origins.get(&s.volume_id)) {
+            (Some(o), _) | (None, Some(o)) => o.clone(),
+            // Left the group since: read it alone.
+            (None, None) => match c.cinder().volume(&s.volume_id).await {
+                Ok(v) => origin_of(&v),
+                Err(_) => s.volume_id.clone(),
+            },
         };
-        Ok::<_, ActionError>(snapshot_rec(&s, c.site(), &origin))
-    }))
-    .buffer_unordered(MEMBERS_AT_ONCE)
-    .try_collect()
-    .await?;
+        out.push(snapshot_rec(s, c.site(), &origin));
+    }
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.volume_id.cmp(&b.volume_id)));
     Ok(GroupSnapshotRec {
         id: gs.id,
@@ -679,6 +689,17 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
             Err(_) => s.volume_id.clone(),
         }
     };
+    if !s.group_snapshot_id.is_empty()
+        && !s.metadata.contains_key(META_RUN)
+        && c.cinder()
+            .group_snapshot(&s.group_snapshot_id)
+            .await
+            .is_ok_and(|g| g.name.contains(&cx.call.run_id))
+    {
+        // A member of a group snapshot this run took: tagged now, after the
+        // thaw, rather than inside the quiesce window.
+        tag_snapshot(cx, c, &s.id, &origin).await?;
+    }
     let v = c
         .cinder()
         .create_volume_from_snapshot(

@@ -334,7 +334,7 @@ fn scope_for(call: &ActionCall) -> CallScope {
         } else {
             Persistence::Budget
         },
-        urgent: call.purpose == CallPurpose::Thaw,
+        urgent: call.purpose.is_urgent(),
     }
 }
 

@@ -80,9 +80,20 @@ impl CallPurpose {
         !matches!(self, CallPurpose::Step | CallPurpose::Freeze)
     }
 
-    /// Held to the per-site limit on calls in flight? (Not a thaw.)
+    /// A freeze or a thaw: the VNF's outage lasts from its group's first
+    /// freeze to its last thaw, so these calls take no slot of a site's
+    /// limits — neither the executor's calls in flight (a slot is held
+    /// through a call's waits) nor the actions' requests in flight. How many
+    /// go at once is the size of a freeze group, which the runbook's `by`
+    /// field sets. They still wait out a rate limit's `Retry-After` and back
+    /// off on errors.
+    pub fn is_urgent(self) -> bool {
+        matches!(self, CallPurpose::Freeze | CallPurpose::Thaw)
+    }
+
+    /// Held to the per-site limit on calls in flight? Not an urgent call.
     pub fn is_limited(self) -> bool {
-        self != CallPurpose::Thaw
+        !self.is_urgent()
     }
 }
 

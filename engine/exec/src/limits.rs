@@ -3,8 +3,8 @@
 //! A [`Limits`] maps a site to its maximum number of calls in flight, with a
 //! default for sites not named. A permit is held only while a call is in
 //! flight — not during a retry's backoff — so waiting never holds capacity.
-//! Calls without a site are not limited. Thaws bypass the limit: a VM is
-//! never kept frozen waiting for a slot.
+//! Calls without a site are not limited. Freezes and thaws bypass the limit
+//! (`CallPurpose::is_urgent`): a VM is never kept frozen waiting for a slot.
 //!
 //! `parallel N` of a `for` loop is enforced by the scheduler (at most N
 //! iterations polled at once), independently of these limits.

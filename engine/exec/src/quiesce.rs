@@ -14,7 +14,8 @@
 //!    its own group with `one at a time`).
 //! 2. Journal every target's freeze intent with its group (one sync for the
 //!    lot), then freeze group after group, the targets of a group at once
-//!    (each call within its site's limit). A target joins the thaw list
+//!    (urgent calls: they take no slot of the site's limits, see
+//!    `CallPurpose::is_urgent`). A target joins the thaw list
 //!    *before* its freeze call: a freeze interrupted in flight may have taken
 //!    effect, so it is thawed too; a freeze that returned an error did not,
 //!    so it is not; targets never attempted get a "not attempted" outcome.
@@ -30,7 +31,7 @@
 //!    the targets are thawed, and the run fails.
 //! 4. Thaw the list in reverse, group by group, the targets of a group at
 //!    once — after success, failure, interrupt and second interrupt alike.
-//!    Thaws take no cancel handle and no site permit; transient errors and
+//!    Thaws take no cancel handle and no site slot; transient errors and
 //!    timeouts are retried (`ExecConfig::thaw_attempts`) and a thaw that
 //!    still fails emits `ThawFailed` and fails the run. A resumed run thaws
 //!    the groups its journal names the same way (journals without groups:
@@ -343,7 +344,7 @@ pub(crate) async fn run_scope(
                 });
             }
             let began = tokio::time::Instant::now();
-            // The group's freezes at once (each within its site's limit).
+            // The group's freezes at once (no call slot: see above).
             let results = futures::future::join_all(group.iter().map(|p| {
                 let mut fcall = p.freeze.clone();
                 let cancel = &scope_cancel;

@@ -7,7 +7,7 @@ use common::builder::*;
 use common::fake::{Behaviour, FakeCloud};
 use common::*;
 use lifeboat_dsl::plan::{Plan, Type};
-use lifeboat_exec::{CancelHandle, EventKind, Report, RunOutcome};
+use lifeboat_exec::{CancelHandle, EventKind, ExecConfig, Executor, Limits, Report, RunOutcome};
 use serde_json::{json, Map};
 use std::time::Duration;
 
@@ -438,6 +438,34 @@ async fn a_group_freezes_at_once_and_one_at_a_time_does_not() {
         );
         assert!(fake.frozen().is_empty());
     }
+}
+
+/// Freezes and thaws take no slot of the site's limit on calls in flight:
+/// a group of three freezes at once at a site that allows one call.
+#[tokio::test]
+async fn a_group_freezes_at_once_beyond_the_site_limit() {
+    let fake = FakeCloud::new();
+    let list = servers(&[("db1", "db"), ("db2", "db"), ("db3", "db")]);
+    fake.respond("test.find", move |_| list.clone());
+    for action in ["nova.pause", "nova.unpause"] {
+        fake.rule(
+            action,
+            None,
+            3,
+            Behaviour::Latency(Duration::from_millis(100)),
+        );
+    }
+    let (plan, _) = scope_plan(30_000, "pause");
+    let exec = Executor::new(fake.clone()).with_config(ExecConfig {
+        limits: Limits::default().with_site("site-a", 1),
+        ..ExecConfig::default()
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(&exec, &plan, dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert_eq!(fake.max_in_flight_action("nova.pause"), 3);
+    assert_eq!(fake.max_in_flight_action("nova.unpause"), 3);
+    assert!(fake.frozen().is_empty());
 }
 
 /// One freeze of a group fails: the group's other targets, which froze, are

@@ -9,8 +9,8 @@
 //! per limit's worth of successes). The ceiling is the operator's
 //! `--max-in-flight` / `--site-limit`; the limit starts there.
 //!
-//! An urgent request (a thaw) takes no slot: a VM is never kept frozen
-//! waiting for one.
+//! An urgent request (a freeze or a thaw) takes no slot: a VM is never kept
+//! frozen waiting for one.
 //!
 //! A rate limit is a rate, not a concurrency: however few requests are in
 //! flight, a fast client sends more than the site admits per second. So when
