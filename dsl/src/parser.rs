@@ -820,9 +820,10 @@ impl<'s> Builder<'s> {
     /// Any expression-level pair (`expr`, `or_expr`, …, `string`, `ident`).
     /// An expression, refused when deeper than [`MAX_EXPR_DEPTH`].
     fn expr_any(&mut self, p: Pair<'_, Rule>) -> Expr {
-        let loc = self.loc(&p);
+        let whole = p.clone();
         let e = self.expr_inner(p);
         if expr_depth(&e) > MAX_EXPR_DEPTH {
+            let loc = self.loc(&whole);
             self.errors.push(
                 Diagnostic::new(
                     Kind::TooDeep,
@@ -841,14 +842,27 @@ impl<'s> Builder<'s> {
         e
     }
 
+    /// The recursion under [`Builder::expr_any`] (which checks the depth of
+    /// the whole once). A level with one child (`a` is an `expr` holding an
+    /// `or_expr` holding … an `ident`) passes through without building
+    /// anything: most expressions are a single name or string.
     fn expr_inner(&mut self, p: Pair<'_, Rule>) -> Expr {
-        let loc = self.loc(&p);
         let rule = p.as_rule();
+        if matches!(
+            rule,
+            Rule::expr | Rule::or_expr | Rule::and_expr | Rule::cmp_expr | Rule::postfix
+        ) {
+            let mut it = p.clone().into_inner();
+            if let (Some(only), None) = (it.next(), it.next()) {
+                return self.expr_inner(only);
+            }
+        }
+        let loc = self.loc(&p);
         match rule {
             Rule::expr => {
                 let mut it = kids(p);
                 let inner = next!(self, it, loc);
-                self.expr_any(inner)
+                self.expr_inner(inner)
             }
             Rule::or_expr | Rule::and_expr => {
                 let op = if rule == Rule::or_expr {
@@ -858,9 +872,9 @@ impl<'s> Builder<'s> {
                 };
                 let mut it = kids(p);
                 let first = next!(self, it, loc);
-                let mut acc = self.expr_any(first);
+                let mut acc = self.expr_inner(first);
                 for rhs in it {
-                    let rhs = self.expr_any(rhs);
+                    let rhs = self.expr_inner(rhs);
                     let l = acc.loc.to(rhs.loc);
                     acc = Expr {
                         kind: ExprKind::Binary(op, Box::new(acc), Box::new(rhs)),
@@ -873,14 +887,14 @@ impl<'s> Builder<'s> {
                 let mut it = kids(p);
                 let inner = next!(self, it, loc);
                 Expr {
-                    kind: ExprKind::Not(Box::new(self.expr_any(inner))),
+                    kind: ExprKind::Not(Box::new(self.expr_inner(inner))),
                     loc,
                 }
             }
             Rule::cmp_expr => {
                 let mut it = kids(p);
                 let first = next!(self, it, loc);
-                let lhs = self.expr_any(first);
+                let lhs = self.expr_inner(first);
                 match it.next() {
                     None => lhs,
                     Some(op) => {
@@ -889,7 +903,7 @@ impl<'s> Builder<'s> {
                         } else {
                             BinOp::Ne
                         };
-                        let rhs = self.expr_any(next!(self, it, loc));
+                        let rhs = self.expr_inner(next!(self, it, loc));
                         Expr {
                             kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
                             loc,
@@ -900,7 +914,7 @@ impl<'s> Builder<'s> {
             Rule::postfix => {
                 let mut it = kids(p);
                 let first = next!(self, it, loc);
-                let mut acc = self.expr_any(first);
+                let mut acc = self.expr_inner(first);
                 for field in it {
                     let f = self.ident(field);
                     let l = acc.loc.to(f.loc);
@@ -927,7 +941,7 @@ impl<'s> Builder<'s> {
                         Rule::interp => {
                             let iloc = self.loc(&part);
                             match kids(part).next() {
-                                Some(e) => pieces.push(StrPiece::Expr(self.expr_any(e))),
+                                Some(e) => pieces.push(StrPiece::Expr(self.expr_inner(e))),
                                 None => return self.internal(iloc),
                             }
                         }
@@ -956,7 +970,7 @@ impl<'s> Builder<'s> {
                 loc,
             },
             Rule::list => Expr {
-                kind: ExprKind::List(kids(p).map(|e| self.expr_any(e)).collect()),
+                kind: ExprKind::List(kids(p).map(|e| self.expr_inner(e)).collect()),
                 loc,
             },
             Rule::ident => Expr {

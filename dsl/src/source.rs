@@ -47,6 +47,8 @@ pub struct SourceFile {
     pub path: String,
     pub text: String,
     line_starts: Vec<usize>,
+    /// Per line: only ASCII (a column is then a byte count).
+    line_ascii: Vec<bool>,
 }
 
 impl SourceFile {
@@ -54,10 +56,19 @@ impl SourceFile {
         let text = text.into();
         let mut line_starts = vec![0];
         line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        let line_ascii = line_starts
+            .iter()
+            .enumerate()
+            .map(|(i, &start)| {
+                let end = line_starts.get(i + 1).copied().unwrap_or(text.len());
+                text.as_bytes()[start..end].is_ascii()
+            })
+            .collect();
         SourceFile {
             path: path.into(),
             text,
             line_starts,
+            line_ascii,
         }
     }
 
@@ -69,11 +80,14 @@ impl SourceFile {
             Err(i) => i - 1,
         };
         let start = self.line_starts[line];
-        let col = self
-            .text
-            .get(start..offset)
-            .map(|s| s.chars().count())
-            .unwrap_or(offset - start);
+        let col = if self.line_ascii[line] {
+            offset - start
+        } else {
+            self.text
+                .get(start..offset)
+                .map(|s| s.chars().count())
+                .unwrap_or(offset - start)
+        };
         (line as u32 + 1, col as u32 + 1)
     }
 
