@@ -383,11 +383,15 @@ fn print_table(title: &str, m: &Measured) {
     );
 }
 
-/// `LIFEBOAT_BENCH_SIZES=6,30,60,120`: the quiesce window (first freeze →
-/// last thaw) of a protect per VNF size, with the default waits, against
-/// its bound and against the smallest size's window, in one table.
-/// The quiesce window per size: (servers, window ms, bound ms).
-fn sizes_table(rt: &tokio::runtime::Runtime, sizes: &[usize], latency: u64) -> Vec<(usize, u64, u64)> {
+/// The quiesce window (first freeze → last thaw) of a protect per VNF size
+/// (`LIFEBOAT_BENCH_SIZES`), with the default waits, against its bound and
+/// against the smallest size's window, in one table. Returns (servers,
+/// window ms, bound ms) per size.
+fn sizes_table(
+    rt: &tokio::runtime::Runtime,
+    sizes: &[usize],
+    latency: u64,
+) -> Vec<(usize, u64, u64)> {
     let mut rows = Vec::new();
     for &vms in sizes {
         let m = rt.block_on(run_once(vms, latency, PollPolicy::default()));
@@ -538,10 +542,8 @@ async fn scale(vnfs: usize, vms: usize) -> Scale {
     let wall = std::time::Instant::now();
     let mut runs = Vec::new();
     for v in 1..=vnfs {
-        let loader = lifeboat_openstack::ConfigLoader::new(
-            BTreeMap::new(),
-            vec![dir.path().to_path_buf()],
-        );
+        let loader =
+            lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![dir.path().to_path_buf()]);
         let acts = OpenStackActions::from_clouds(
             &loader,
             &[
@@ -761,7 +763,9 @@ fn main() {
     if wants("compile") {
         let (steps, big, bundled) = compile_times(11);
         println!();
-        println!("compile — `check` + `plan` (parse, analyse, lower, graph, text render), median of 11");
+        println!(
+            "compile — `check` + `plan` (parse, analyse, lower, graph, text render), median of 11"
+        );
         println!();
         println!("| runbook | ms |");
         println!("|---|---:|");
@@ -816,6 +820,9 @@ fn main() {
     println!("| figure | measured | target | met |");
     println!("|---|---:|---|---|");
     for (f, m, t, ok) in summary {
-        println!("| {f} | {m} | {t} | {} |", if ok { "yes" } else { "**no**" });
+        println!(
+            "| {f} | {m} | {t} | {} |",
+            if ok { "yes" } else { "**no**" }
+        );
     }
 }

@@ -30,9 +30,7 @@ pub mod wait;
 
 use args::Args;
 use async_trait::async_trait;
-use lifeboat_exec::action::{
-    ActionCall, ActionError, ActionOutput, Actions, SitePressure,
-};
+use lifeboat_exec::action::{ActionCall, ActionError, ActionOutput, Actions, SitePressure};
 use lifeboat_openstack::{
     CallScope, Client, CloudConfig, ConfigLoader, Interface, Persistence, RetryPolicy,
 };
