@@ -508,6 +508,59 @@ struct Scale {
     wall: f64,
     peak_rss_mb: f64,
     journal_records: u64,
+    /// CPU seconds (user + system) of this process and of the emulator's.
+    cpu_lifeboat: f64,
+    cpu_emulator: f64,
+}
+
+/// User + system CPU seconds of a process, from `/proc/<pid>/stat`.
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|x| x.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after `)`.
+    // SAFETY: sysconf only reads a configuration value.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as f64;
+    (ticks(11) + ticks(12)) / hz
+}
+
+/// The environment variable that makes this bench serve the emulator of a
+/// scale run instead (`DIR:VNFS:VMS`): clouds.yaml into DIR, `ready` on
+/// stdout, until stdin closes.
+const SERVE_EMULATOR: &str = "LIFEBOAT_BENCH_SERVE_EMULATOR";
+
+/// The emulator of a scale run, in a process of its own so that the peak
+/// RSS and CPU of Lifeboat are measured apart from it. Every call answered
+/// at once, transitions of 1 ms; the VNFs' simulated disk writes at one
+/// transaction a second (their consistency is not what this run measures).
+fn serve_emulator(spec: &str) {
+    let mut parts = spec.rsplitn(3, ':');
+    let vms: usize = parts.next().and_then(|x| x.parse().ok()).expect("VMS");
+    let vnfs: usize = parts.next().and_then(|x| x.parse().ok()).expect("VNFS");
+    let dir = std::path::PathBuf::from(parts.next().expect("DIR"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let mut config = EmulatorConfig::fast();
+        config.timing.transition = Duration::from_millis(1);
+        config.timing.write_interval = Duration::from_secs(1);
+        config.topology = Topology::generate(vnfs, vms);
+        let emu = Emulator::start(config).await.expect("emulator starts");
+        emu.write_clouds_yaml(&dir.join("clouds.yaml"))
+            .expect("clouds.yaml");
+        println!("ready");
+        let _ = tokio::task::spawn_blocking(|| {
+            let mut sink = String::new();
+            let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut sink);
+        })
+        .await;
+        emu.shutdown().await;
+    });
 }
 
 /// Peak resident memory of this process (VmHWM), in MiB.
@@ -528,13 +581,29 @@ fn peak_rss_mb() -> f64 {
 /// `option1/protect` at the same time, as the daemon's jobs run them: one
 /// executor and one set of clients per run, `Durability::Fsync`.
 async fn scale(vnfs: usize, vms: usize) -> Scale {
-    let mut config = EmulatorConfig::fast();
-    config.timing.transition = Duration::from_millis(1);
-    config.topology = Topology::generate(vnfs, vms);
-    let emu = Emulator::start(config).await.expect("emulator starts");
     let dir = tempfile::tempdir().expect("tempdir");
-    emu.write_clouds_yaml(&dir.path().join("clouds.yaml"))
-        .expect("clouds.yaml");
+    let mut emulator = std::process::Command::new(std::env::current_exe().expect("this bench"))
+        .env(
+            SERVE_EMULATOR,
+            format!("{}:{vnfs}:{vms}", dir.path().display()),
+        )
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("the emulator process starts");
+    {
+        use std::io::BufRead;
+        let mut line = String::new();
+        let out = emulator.stdout.take().expect("piped");
+        std::io::BufReader::new(out)
+            .read_line(&mut line)
+            .expect("the emulator says ready");
+        assert_eq!(line.trim(), "ready", "emulator: {line}");
+    }
+    let cpu_before = cpu_seconds("self");
+    // The peak RSS from here on: the sections before ran emulators in this
+    // process (writing 5 to clear_refs resets VmHWM).
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows/option1/protect.dr");
     let c = compiler::compile(&path.to_string_lossy(), &FsLoader).expect("protect.dr readable");
@@ -590,6 +659,8 @@ async fn scale(vnfs: usize, vms: usize) -> Scale {
         wall: 0.0,
         peak_rss_mb: 0.0,
         journal_records: 0,
+        cpu_lifeboat: 0.0,
+        cpu_emulator: 0.0,
     };
     for r in runs {
         let (ok, steps, records) = r.await.expect("run task");
@@ -599,11 +670,18 @@ async fn scale(vnfs: usize, vms: usize) -> Scale {
     }
     out.wall = wall.elapsed().as_secs_f64();
     out.peak_rss_mb = peak_rss_mb();
-    emu.shutdown().await;
+    out.cpu_lifeboat = cpu_seconds("self") - cpu_before;
+    out.cpu_emulator = cpu_seconds(&emulator.id().to_string());
+    drop(emulator.stdin.take());
+    let _ = emulator.wait();
     out
 }
 
 fn main() {
+    if let Ok(spec) = std::env::var(SERVE_EMULATOR) {
+        serve_emulator(&spec);
+        return;
+    }
     let vms = env_num("LIFEBOAT_BENCH_VMS", 100) as usize;
     let latency = env_num("LIFEBOAT_BENCH_LATENCY_MS", 10);
     let size_latency = env_num("LIFEBOAT_BENCH_SIZE_LATENCY_MS", 20);
@@ -790,15 +868,24 @@ fn main() {
         let rate = sc.steps as f64 / sc.wall.max(1e-9);
         println!();
         println!(
-            "scale — {} VNFs × {} VMs at site-a, all protected at once (option1/protect, one executor and client set per run, Durability::Fsync), no latency, 1 ms transitions; emulator in this process",
+            "scale — {} VNFs × {} VMs at site-a, all protected at once (option1/protect, one executor and client set per run, Durability::Fsync); the emulator in its own process: no latency, 1 ms transitions",
             sc.vnfs, sc.vms
         );
         println!();
-        println!("| runs ok | steps (incl. freezes, thaws, cleanups) | wall s | steps/s | peak RSS MiB (bench + emulator) | journal records |");
-        println!("|---:|---:|---:|---:|---:|---:|");
+        println!("| runs ok | steps (incl. freezes, thaws, cleanups) | wall s | steps/s | Lifeboat peak RSS MiB | Lifeboat CPU s | emulator CPU s | Lifeboat CPU µs/step | journal records |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         println!(
-            "| {}/{} | {} | {:.1} | {:.0} | {:.0} | {} |",
-            sc.runs_ok, sc.vnfs, sc.steps, sc.wall, rate, sc.peak_rss_mb, sc.journal_records
+            "| {}/{} | {} | {:.1} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {} |",
+            sc.runs_ok,
+            sc.vnfs,
+            sc.steps,
+            sc.wall,
+            rate,
+            sc.peak_rss_mb,
+            sc.cpu_lifeboat,
+            sc.cpu_emulator,
+            sc.cpu_lifeboat * 1e6 / sc.steps.max(1) as f64,
+            sc.journal_records
         );
         summary.push((
             format!("steps/s at {} VMs", sc.vnfs * sc.vms),
@@ -807,7 +894,7 @@ fn main() {
             rate >= 5000.0 && sc.vnfs * sc.vms >= 10_000,
         ));
         summary.push((
-            format!("peak RSS at {} VMs (MiB)", sc.vnfs * sc.vms),
+            format!("Lifeboat peak RSS at {} VMs (MiB)", sc.vnfs * sc.vms),
             format!("{:.0}", sc.peak_rss_mb),
             "< 500 at 10,000 VMs".into(),
             sc.peak_rss_mb < 500.0 && sc.vnfs * sc.vms >= 10_000,

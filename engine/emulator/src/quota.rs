@@ -267,7 +267,7 @@ pub fn usage(s: &SiteState, project: &str) -> Usage {
     for v in s.volumes.values().filter(|v| v.project_id == project) {
         u.volumes += 1;
         u.gigabytes += v.size;
-        let t = u.per_type.entry(v.volume_type.clone()).or_default();
+        let t = per_type_entry(&mut u.per_type, &v.volume_type);
         t.0 += 1;
         t.1 += v.size;
     }
@@ -277,9 +277,9 @@ pub fn usage(s: &SiteState, project: &str) -> Usage {
         let vt = s
             .volumes
             .get(&sn.volume_id)
-            .map(|v| v.volume_type.clone())
+            .map(|v| v.volume_type.as_str())
             .unwrap_or_default();
-        let t = u.per_type.entry(vt).or_default();
+        let t = per_type_entry(&mut u.per_type, vt);
         t.1 += sn.size;
         t.2 += 1;
     }
@@ -300,6 +300,18 @@ pub fn usage(s: &SiteState, project: &str) -> Usage {
         }
     }
     u
+}
+
+/// A volume type's counters, allocating its name only the first time (this
+/// runs once per volume and snapshot of a project on every create).
+fn per_type_entry<'a>(
+    per_type: &'a mut BTreeMap<String, (u64, u64, u64)>,
+    name: &str,
+) -> &'a mut (u64, u64, u64) {
+    if !per_type.contains_key(name) {
+        per_type.insert(name.to_string(), Default::default());
+    }
+    per_type.get_mut(name).expect("inserted above")
 }
 
 fn exceeds(limit: i64, used: u64, delta: u64) -> bool {
