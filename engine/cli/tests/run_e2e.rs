@@ -318,9 +318,10 @@ fn a_recovery_into_a_site_with_too_small_a_quota_fails_cleanly_and_leaves_nothin
         .filter(|r| r["record"] == "compensate_intent")
         .filter_map(|r| r["instance"].as_str())
         .collect();
-    // The restored volumes (the 10 GB data volumes), and the network
-    // identity made before them.
-    assert!(intents.iter().any(|i| i.starts_with("vol[")), "{intents:?}");
+    // The restored volumes (the 10 GB data volumes, those that finished
+    // before the refusal stopped the loop: how many depends on timing; one
+    // still in flight is cancelled, found by its tag and removed), and the
+    // network identity made before them.
     assert!(
         intents.iter().all(|i| i.starts_with("vol[")
             || i.starts_with("port[")
