@@ -112,7 +112,7 @@ impl<'a> Lowerer<'a> {
                 }
                 Stmt::Approve(a) => {
                     self.alloc(
-                        format!("approve@{}", a.loc.span.line),
+                        "approve".to_string(),
                         a.loc,
                         parent,
                         frame,
@@ -123,7 +123,10 @@ impl<'a> Lowerer<'a> {
                 }
                 Stmt::Quiesce(q) => {
                     let id = self.alloc(
-                        format!("quiesce@{}", q.loc.span.line),
+                        match path_of(&q.targets) {
+                            Some(t) => format!("quiesce {t}"),
+                            None => "quiesce".to_string(),
+                        },
                         q.loc,
                         parent,
                         frame,
@@ -134,7 +137,7 @@ impl<'a> Lowerer<'a> {
                 }
                 Stmt::For(f) => {
                     let id = self.alloc(
-                        format!("for@{}", f.loc.span.line),
+                        format!("for {}", f.var.name),
                         f.loc,
                         parent,
                         frame,
@@ -427,7 +430,7 @@ impl<'a> Lowerer<'a> {
             }
             let base = match &s.binding {
                 Some(b) => b.name.clone(),
-                None => format!("{}@{}", name.name, s.loc.span.line),
+                None => name.name.clone(),
             };
             let id = self.alloc(
                 base,
@@ -453,7 +456,7 @@ impl<'a> Lowerer<'a> {
             diags.push(d);
             let base = match &s.binding {
                 Some(b) => b.name.clone(),
-                None => format!("{}@{}", name.name, s.loc.span.line),
+                None => name.name.clone(),
             };
             let id = self.alloc(
                 base,
@@ -505,7 +508,7 @@ impl<'a> Lowerer<'a> {
         let sigs = catalogue::param_sigs(&proc.params, &self.cat.types, diags);
         let label = match &s.binding {
             Some(b) => b.name.clone(),
-            None => format!("{}@{}", proc.name.name, s.loc.span.line),
+            None => proc.name.name.clone(),
         };
         let prefix = format!("{}{}.", self.frames[frame].prefix, label);
         let mut f = Frame::new(
@@ -592,4 +595,15 @@ pub(super) fn misplaced(loc: Loc, what: &str, where_ok: &str) -> Diagnostic {
         "misplaced",
     )
     .help(format!("it belongs {where_ok}"))
+}
+
+/// A step name's stable part from content, not position (a comment added
+/// above a step renames nothing): `servers`, `m.servers` for a name or a
+/// field path; `None` for anything else.
+fn path_of(e: &ast::Expr) -> Option<String> {
+    match &e.kind {
+        ast::ExprKind::Name(n) => Some(n.clone()),
+        ast::ExprKind::Field(inner, f) => Some(format!("{}.{}", path_of(inner)?, f.name)),
+        _ => None,
+    }
 }

@@ -80,7 +80,7 @@ fn text_plan_shows_kinds_quiesce_window_fan_out_and_compensations() {
     for needle in [
         "read",
         "mutate",
-        "┌─ quiesce@",
+        "┌─ quiesce servers",
         "thaw servers in reverse order",
         "×N (at run time)",
         "compensations",
