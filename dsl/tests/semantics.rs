@@ -272,15 +272,15 @@ fn unbound_steps_get_unique_names_and_when_after_compile() {
     let p = clean(&format!("{HEAD}  lifeboat.hook(event: \"a\") lifeboat.hook(event: \"b\")\n  lifeboat.hook(event: \"c\", subject: vnf) when vnf != \"x\" and not false after servers\n}}\n"));
     let names: Vec<&str> = p.nodes.iter().map(|n| n.name.as_str()).collect();
     assert!(
-        names.contains(&"lifeboat.hook@4")
-            && names.contains(&"lifeboat.hook@4#2")
-            && names.contains(&"lifeboat.hook@5"),
+        names.contains(&"lifeboat.hook")
+            && names.contains(&"lifeboat.hook#2")
+            && names.contains(&"lifeboat.hook#3"),
         "{names:?}"
     );
-    let n = node(&p, "lifeboat.hook@5");
+    let n = node(&p, "lifeboat.hook#3");
     assert!(matches!(n.when, Some(Expr::Binary(BinOp::And, _, _))));
     assert_eq!(
-        deps(&p, "lifeboat.hook@5"),
+        deps(&p, "lifeboat.hook#3"),
         vec![("servers".into(), DepReason::After)]
     );
 }
@@ -455,23 +455,23 @@ fn when_and_after_on_a_procedure_call_apply_to_its_statements() {
     let c = compile(src);
     assert!(c.diagnostics.list.is_empty(), "{:?}", c.diagnostics.list);
     let p = c.plan(None).expect("plan");
-    let a = node(p, "notify@12.a");
+    let a = node(p, "notify.a");
     assert!(
         matches!(&a.when, Some(Expr::Binary(BinOp::Ne, l, _)) if **l == Expr::Param("url".into()))
     );
     assert_eq!(
-        deps(p, "notify@12.a"),
+        deps(p, "notify.a"),
         vec![("servers".into(), DepReason::After)]
     );
     let f = p
         .nodes
         .iter()
-        .find(|n| n.name.starts_with("notify@12.for@"))
+        .find(|n| n.name.starts_with("notify.for x"))
         .expect("inlined loop");
     assert!(f.when.is_some() && f.deps.iter().any(|d| p.node(d.on).name == "servers"));
     // The inner step keeps its own condition only: the loop already carries the call's.
     assert!(
-        matches!(&node(p, "notify@12.b").when, Some(Expr::Binary(BinOp::Ne, l, _)) if matches!(**l, Expr::LoopVar(_)))
+        matches!(&node(p, "notify.b").when, Some(Expr::Binary(BinOp::Ne, l, _)) if matches!(**l, Expr::LoopVar(_)))
     );
     let bad = compile("procedure p() {\n  a = lifeboat.hook(event: \"x\")\n}\n\nrunbook r \"t\" {\n  p() retry 3\n}\n");
     assert!(bad
@@ -517,4 +517,41 @@ fn quiesce_one_at_a_time_is_kept_through_plan_and_fmt() {
     // A misspelt clause is a syntax error, not a silent change of meaning.
     let c = compile(&strict.replace("one at a time", "one at time"));
     assert!(c.has_errors());
+}
+
+/// Step names come from what a step says, not from its line: adding
+/// comments and blank lines above renames nothing; two unnamed blocks of
+/// the same kind are told apart in order.
+#[test]
+fn step_names_survive_edits_above_them() {
+    let body = r#"
+  servers = nova.find_servers(site: "site-a", tag: "v")
+  quiesce servers by role in ["db"] via "pause" within 30s {
+    snap = lifeboat.hook(event: "frozen")
+  }
+  quiesce servers by role in ["db"] via "pause" within 30s {
+    lifeboat.hook(event: "again")
+  }
+  for s in servers {
+    lifeboat.hook(event: "{s.name}")
+  }
+"#;
+    let names =
+        |src: &str| -> Vec<String> { clean(src).nodes.iter().map(|n| n.name.clone()).collect() };
+    let before = names(&format!("runbook r \"x\" {{{body}}}\n"));
+    let after = names(&format!(
+        "# a comment\n\n# and another\nrunbook r \"x\" {{\n  # here too\n{body}}}\n"
+    ));
+    assert_eq!(before, after);
+    for want in [
+        "servers",
+        "quiesce servers",
+        "snap",
+        "quiesce servers#2",
+        "lifeboat.hook",
+        "for s",
+        "lifeboat.hook#2",
+    ] {
+        assert!(before.iter().any(|n| n == want), "{want} in {before:?}");
+    }
 }
