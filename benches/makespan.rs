@@ -1,5 +1,5 @@
 //! `cargo bench -p lifeboat-tests --bench makespan`: the one bench command
-//! for short freezes at any size (issue 15). In one run it prints four tables
+//! for short freezes at any size (issue 15). In one run it prints five tables
 //! and a summary of the targets, each figure measured in that run:
 //!
 //! 1. **sizes** — the quiesce window of `option1/protect` for 6 / 30 / 60 /
@@ -9,8 +9,12 @@
 //!    (below), with default, eager and fixed-backoff waits;
 //! 3. **compile** — `check` + `plan` of a generated 10,000-step runbook and
 //!    of a bundled one;
-//! 4. **scale** — many VNFs protected at once at zero latency: steps per
-//!    second through the executor and peak RSS.
+//! 4. **scale** — many VNFs protected at once against the emulator (in its
+//!    own process) at zero latency: steps per second, Lifeboat's peak RSS
+//!    and CPU per step;
+//! 5. **executor** — 100 VNFs × 100 VMs protected at once with every action
+//!    answered in memory: the executor's own steps per second and peak RSS
+//!    at 10,000 VMs, journal fsynced.
 //!
 //! `LIFEBOAT_BENCH_ONLY=sizes,compile` runs some of them;
 //! `LIFEBOAT_BENCH_SIZES`, `LIFEBOAT_BENCH_SIZE_LATENCY_MS`,
@@ -499,6 +503,157 @@ fn compile_times(n: usize) -> (usize, f64, f64) {
 
 // ---------------------------------------------------------------- scale
 
+/// A cloud that answers every call of `option1/protect` at once, in memory:
+/// what is left is the executor's own cost per step (scheduling, the
+/// journal with `Durability::Fsync`, events). Servers `vms` per VNF, db/app/lb
+/// in thirds, two volumes each.
+struct InstantCloud {
+    vms: usize,
+}
+
+#[async_trait::async_trait]
+impl Actions for InstantCloud {
+    async fn run(
+        &self,
+        call: &lifeboat_exec::action::ActionCall,
+    ) -> Result<lifeboat_exec::action::ActionOutput, lifeboat_exec::action::ActionError> {
+        let site = call.site.clone().unwrap_or_else(|| "site-a".into());
+        let arg = |k: &str| call.args.get(k).cloned().unwrap_or(serde_json::Value::Null);
+        let value = match call.action.as_str() {
+            "nova.find_servers" => {
+                let vnf = arg("tag");
+                let vnf = vnf.as_str().unwrap_or("vnf");
+                serde_json::Value::Array(
+                    (0..self.vms)
+                        .map(|i| {
+                            let role = ["db", "app", "lb"][i * 3 / self.vms.max(1)];
+                            json!({"id": format!("{vnf}-s{i}"), "name": format!("{vnf}-{role}-{i}"),
+                                   "role": role, "site": site, "status": "ACTIVE"})
+                        })
+                        .collect(),
+                )
+            }
+            "cinder.volumes_of" => {
+                let servers = arg("servers");
+                let servers = servers.as_array().cloned().unwrap_or_default();
+                serde_json::Value::Array(
+                    servers
+                        .iter()
+                        .flat_map(|s| {
+                            let id = s["id"].as_str().unwrap_or("s").to_string();
+                            (0..2).map(move |d| {
+                                json!({"id": format!("{id}-v{d}"), "name": format!("{id}-v{d}"),
+                                       "site": "site-a", "server_id": id, "size_gb": 10})
+                            })
+                        })
+                        .collect(),
+                )
+            }
+            "cinder.ensure_group" => json!({"id": call.tag, "name": call.tag, "site": site}),
+            "cinder.create_group_snapshot" => {
+                let n = self.vms * 2;
+                json!({"id": call.tag, "site": site, "created_at": "2026-12-02T00:00:00Z",
+                       "snapshots": (0..n).map(|i| json!({"id": format!("{}-{i}", call.tag),
+                           "site": site, "volume_id": format!("v{i}"), "origin": format!("v{i}")}))
+                           .collect::<Vec<_>>()})
+            }
+            "nova.pause" | "nova.unpause" => arg("server"),
+            _ => json!({"id": call.tag, "site": site}),
+        };
+        Ok(lifeboat_exec::action::ActionOutput::new(value))
+    }
+
+    async fn find_created(
+        &self,
+        _call: &lifeboat_exec::action::ActionCall,
+    ) -> Result<Option<lifeboat_exec::action::ActionOutput>, lifeboat_exec::action::ActionError>
+    {
+        Ok(None)
+    }
+}
+
+/// Counts the steps a run finished (actions, freezes, thaws, cleanups) as
+/// its events arrive, so that no event queues up in memory.
+fn count_steps(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<Event>,
+) -> tokio::task::JoinHandle<u64> {
+    tokio::spawn(async move {
+        let mut steps = 0u64;
+        while let Some(e) = rx.recv().await {
+            if matches!(
+                e.kind,
+                EventKind::StepSucceeded { .. }
+                    | EventKind::Frozen { .. }
+                    | EventKind::Thawed { .. }
+                    | EventKind::CleanedUp { .. }
+            ) {
+                steps += 1;
+            }
+        }
+        steps
+    })
+}
+
+/// `vnfs` runs of `option1/protect` at once against [`InstantCloud`], one
+/// executor each as the daemon's jobs run them: the executor's throughput
+/// and the process's peak RSS.
+async fn scale_executor(vnfs: usize, vms: usize) -> Scale {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cpu_before = cpu_seconds("self");
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows/option1/protect.dr");
+    let c = compiler::compile(&path.to_string_lossy(), &FsLoader).expect("protect.dr readable");
+    let plan = Arc::new(c.plan(None).expect("one runbook").clone());
+    let wall = std::time::Instant::now();
+    let mut runs = Vec::new();
+    for v in 1..=vnfs {
+        let exec = Executor::new(Arc::new(InstantCloud { vms }) as Arc<dyn Actions>);
+        let plan = plan.clone();
+        let run_dir = dir.path().join(format!("run-{v:03}"));
+        runs.push(tokio::spawn(async move {
+            let (tx, rx) = lifeboat_exec::event::channel();
+            let counter = count_steps(rx);
+            let mut opts = RunOptions::new(run_dir.clone());
+            opts.events = Some(tx);
+            let params = json!({"vnf": format!("vnf{v:03}")})
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            let result = exec.run(&plan, params, opts).await.expect("run starts");
+            let steps = counter.await.unwrap_or(0);
+            let records = std::fs::read_to_string(run_dir.join("journal.jsonl"))
+                .map(|j| j.lines().count() as u64)
+                .unwrap_or(0);
+            if !result.outcome.is_success() {
+                eprintln!("run {v}: {:?}", result.outcome);
+            }
+            (result.outcome.is_success(), steps, records)
+        }));
+    }
+    let mut out = Scale {
+        vnfs,
+        vms,
+        runs_ok: 0,
+        steps: 0,
+        wall: 0.0,
+        peak_rss_mb: 0.0,
+        journal_records: 0,
+        cpu_lifeboat: 0.0,
+        cpu_emulator: 0.0,
+    };
+    for r in runs {
+        let (ok, steps, records) = r.await.expect("run task");
+        out.runs_ok += ok as usize;
+        out.steps += steps;
+        out.journal_records += records;
+    }
+    out.wall = wall.elapsed().as_secs_f64();
+    out.peak_rss_mb = peak_rss_mb();
+    out.cpu_lifeboat = cpu_seconds("self") - cpu_before;
+    out
+}
+
 /// What the scale run measured.
 struct Scale {
     vnfs: usize,
@@ -625,7 +780,8 @@ async fn scale(vnfs: usize, vms: usize) -> Scale {
         let plan = plan.clone();
         let run_dir = dir.path().join(format!("run-{v:03}"));
         runs.push(tokio::spawn(async move {
-            let (tx, mut rx) = lifeboat_exec::event::channel();
+            let (tx, rx) = lifeboat_exec::event::channel();
+            let counter = count_steps(rx);
             let mut opts = RunOptions::new(run_dir.clone());
             opts.events = Some(tx);
             let params = json!({"vnf": format!("vnf{v:03}")})
@@ -633,21 +789,13 @@ async fn scale(vnfs: usize, vms: usize) -> Scale {
                 .cloned()
                 .unwrap_or_default();
             let result = exec.run(&plan, params, opts).await.expect("run starts");
-            let mut steps = 0u64;
-            while let Ok(e) = rx.try_recv() {
-                if matches!(
-                    e.kind,
-                    EventKind::StepSucceeded { .. }
-                        | EventKind::Frozen { .. }
-                        | EventKind::Thawed { .. }
-                        | EventKind::CleanedUp { .. }
-                ) {
-                    steps += 1;
-                }
-            }
+            let steps = counter.await.unwrap_or(0);
             let records = std::fs::read_to_string(run_dir.join("journal.jsonl"))
                 .map(|j| j.lines().count() as u64)
                 .unwrap_or(0);
+            if !result.outcome.is_success() {
+                eprintln!("vnf{v:03}: {:?}", result.outcome);
+            }
             (result.outcome.is_success(), steps, records)
         }));
     }
@@ -898,6 +1046,44 @@ fn main() {
             format!("{:.0}", sc.peak_rss_mb),
             "< 500 at 10,000 VMs".into(),
             sc.peak_rss_mb < 500.0 && sc.vnfs * sc.vms >= 10_000,
+        ));
+    }
+
+    if wants("executor") {
+        let (v, m) = (100, 100);
+        let sc = rt.block_on(scale_executor(v, m));
+        let rate = sc.steps as f64 / sc.wall.max(1e-9);
+        println!();
+        println!(
+            "executor — {v} VNFs × {m} VMs ({} VMs), all protected at once (option1/protect, one executor per run, Durability::Fsync), every action answered at once in memory",
+            v * m
+        );
+        println!();
+        println!("| runs ok | steps | wall s | steps/s | peak RSS MiB | CPU s | CPU µs/step | journal records |");
+        println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        println!(
+            "| {}/{} | {} | {:.1} | {:.0} | {:.0} | {:.1} | {:.0} | {} |",
+            sc.runs_ok,
+            sc.vnfs,
+            sc.steps,
+            sc.wall,
+            rate,
+            sc.peak_rss_mb,
+            sc.cpu_lifeboat,
+            sc.cpu_lifeboat * 1e6 / sc.steps.max(1) as f64,
+            sc.journal_records
+        );
+        summary.push((
+            format!("executor steps/s at {} VMs (instant actions)", v * m),
+            format!("{rate:.0}"),
+            "≥ 5000".into(),
+            rate >= 5000.0,
+        ));
+        summary.push((
+            format!("executor peak RSS at {} VMs (MiB)", v * m),
+            format!("{:.0}", sc.peak_rss_mb),
+            "< 500".into(),
+            sc.peak_rss_mb < 500.0,
         ));
     }
 
