@@ -599,7 +599,25 @@ fn count_steps(
 /// and the process's peak RSS.
 async fn scale_executor(vnfs: usize, vms: usize) -> Scale {
     let dir = tempfile::tempdir().expect("tempdir");
+    protect_all(dir.path(), vnfs, vms, || {
+        Arc::new(InstantCloud { vms }) as Arc<dyn Actions>
+    })
+    .await
+}
+
+/// `vnfs` runs of the bundled `option1/protect` at once (VNFs `vnf001`…),
+/// one executor each with the actions `actions()` makes, run directories
+/// under `dir`: steps, journal records, wall time, and this process's peak
+/// RSS and CPU over the runs.
+async fn protect_all(
+    dir: &std::path::Path,
+    vnfs: usize,
+    vms: usize,
+    actions: impl Fn() -> Arc<dyn Actions>,
+) -> Scale {
     let cpu_before = cpu_seconds("self");
+    // The peak RSS from here on: sections before may have run emulators in
+    // this process (writing 5 to clear_refs resets VmHWM).
     let _ = std::fs::write("/proc/self/clear_refs", "5");
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows/option1/protect.dr");
@@ -608,9 +626,9 @@ async fn scale_executor(vnfs: usize, vms: usize) -> Scale {
     let wall = std::time::Instant::now();
     let mut runs = Vec::new();
     for v in 1..=vnfs {
-        let exec = Executor::new(Arc::new(InstantCloud { vms }) as Arc<dyn Actions>);
+        let exec = Executor::new(actions());
         let plan = plan.clone();
-        let run_dir = dir.path().join(format!("run-{v:03}"));
+        let run_dir = dir.join(format!("run-{v:03}"));
         runs.push(tokio::spawn(async move {
             let (tx, rx) = lifeboat_exec::event::channel();
             let counter = count_steps(rx);
@@ -626,7 +644,7 @@ async fn scale_executor(vnfs: usize, vms: usize) -> Scale {
                 .map(|j| j.lines().count() as u64)
                 .unwrap_or(0);
             if !result.outcome.is_success() {
-                eprintln!("run {v}: {:?}", result.outcome);
+                eprintln!("vnf{v:03}: {:?}", result.outcome);
             }
             (result.outcome.is_success(), steps, records)
         }));
@@ -652,6 +670,32 @@ async fn scale_executor(vnfs: usize, vms: usize) -> Scale {
     out.peak_rss_mb = peak_rss_mb();
     out.cpu_lifeboat = cpu_seconds("self") - cpu_before;
     out
+}
+
+/// One scale run as a table; `emulator`: with the emulator process's CPU.
+fn scale_table(sc: &Scale, emulator: bool) {
+    let rate = sc.steps as f64 / sc.wall.max(1e-9);
+    let (head, rule, cell) = if emulator {
+        (
+            " Lifeboat CPU s | emulator CPU s |",
+            "---:|---:|",
+            format!(" {:.1} | {:.1} |", sc.cpu_lifeboat, sc.cpu_emulator),
+        )
+    } else {
+        (" CPU s |", "---:|", format!(" {:.1} |", sc.cpu_lifeboat))
+    };
+    println!("| runs ok | steps (incl. freezes, thaws, cleanups) | wall s | steps/s | peak RSS MiB (Lifeboat) |{head} CPU µs/step (Lifeboat) | journal records |");
+    println!("|---:|---:|---:|---:|---:|{rule}---:|---:|");
+    println!(
+        "| {}/{} | {} | {:.1} | {rate:.0} | {:.0} |{cell} {:.0} | {} |",
+        sc.runs_ok,
+        sc.vnfs,
+        sc.steps,
+        sc.wall,
+        sc.peak_rss_mb,
+        sc.cpu_lifeboat * 1e6 / sc.steps.max(1) as f64,
+        sc.journal_records
+    );
 }
 
 /// What the scale run measured.
@@ -755,19 +799,9 @@ async fn scale(vnfs: usize, vms: usize) -> Scale {
             .expect("the emulator says ready");
         assert_eq!(line.trim(), "ready", "emulator: {line}");
     }
-    let cpu_before = cpu_seconds("self");
-    // The peak RSS from here on: the sections before ran emulators in this
-    // process (writing 5 to clear_refs resets VmHWM).
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-    let path =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows/option1/protect.dr");
-    let c = compiler::compile(&path.to_string_lossy(), &FsLoader).expect("protect.dr readable");
-    let plan = Arc::new(c.plan(None).expect("one runbook").clone());
-    let wall = std::time::Instant::now();
-    let mut runs = Vec::new();
-    for v in 1..=vnfs {
-        let loader =
-            lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![dir.path().to_path_buf()]);
+    let clouds = dir.path().to_path_buf();
+    let mut out = protect_all(dir.path(), vnfs, vms, || {
+        let loader = lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![clouds.clone()]);
         let acts = OpenStackActions::from_clouds(
             &loader,
             &[
@@ -776,49 +810,9 @@ async fn scale(vnfs: usize, vms: usize) -> Scale {
             ],
         )
         .expect("actions");
-        let exec = Executor::new(Arc::new(acts) as Arc<dyn Actions>);
-        let plan = plan.clone();
-        let run_dir = dir.path().join(format!("run-{v:03}"));
-        runs.push(tokio::spawn(async move {
-            let (tx, rx) = lifeboat_exec::event::channel();
-            let counter = count_steps(rx);
-            let mut opts = RunOptions::new(run_dir.clone());
-            opts.events = Some(tx);
-            let params = json!({"vnf": format!("vnf{v:03}")})
-                .as_object()
-                .cloned()
-                .unwrap_or_default();
-            let result = exec.run(&plan, params, opts).await.expect("run starts");
-            let steps = counter.await.unwrap_or(0);
-            let records = std::fs::read_to_string(run_dir.join("journal.jsonl"))
-                .map(|j| j.lines().count() as u64)
-                .unwrap_or(0);
-            if !result.outcome.is_success() {
-                eprintln!("vnf{v:03}: {:?}", result.outcome);
-            }
-            (result.outcome.is_success(), steps, records)
-        }));
-    }
-    let mut out = Scale {
-        vnfs,
-        vms,
-        runs_ok: 0,
-        steps: 0,
-        wall: 0.0,
-        peak_rss_mb: 0.0,
-        journal_records: 0,
-        cpu_lifeboat: 0.0,
-        cpu_emulator: 0.0,
-    };
-    for r in runs {
-        let (ok, steps, records) = r.await.expect("run task");
-        out.runs_ok += ok as usize;
-        out.steps += steps;
-        out.journal_records += records;
-    }
-    out.wall = wall.elapsed().as_secs_f64();
-    out.peak_rss_mb = peak_rss_mb();
-    out.cpu_lifeboat = cpu_seconds("self") - cpu_before;
+        Arc::new(acts) as Arc<dyn Actions>
+    })
+    .await;
     out.cpu_emulator = cpu_seconds(&emulator.id().to_string());
     drop(emulator.stdin.take());
     let _ = emulator.wait();
@@ -1020,21 +1014,7 @@ fn main() {
             sc.vnfs, sc.vms
         );
         println!();
-        println!("| runs ok | steps (incl. freezes, thaws, cleanups) | wall s | steps/s | Lifeboat peak RSS MiB | Lifeboat CPU s | emulator CPU s | Lifeboat CPU µs/step | journal records |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
-        println!(
-            "| {}/{} | {} | {:.1} | {:.0} | {:.0} | {:.1} | {:.1} | {:.0} | {} |",
-            sc.runs_ok,
-            sc.vnfs,
-            sc.steps,
-            sc.wall,
-            rate,
-            sc.peak_rss_mb,
-            sc.cpu_lifeboat,
-            sc.cpu_emulator,
-            sc.cpu_lifeboat * 1e6 / sc.steps.max(1) as f64,
-            sc.journal_records
-        );
+        scale_table(&sc, true);
         summary.push((
             format!("steps/s at {} VMs", sc.vnfs * sc.vms),
             format!("{rate:.0}"),
@@ -1059,20 +1039,7 @@ fn main() {
             v * m
         );
         println!();
-        println!("| runs ok | steps | wall s | steps/s | peak RSS MiB | CPU s | CPU µs/step | journal records |");
-        println!("|---:|---:|---:|---:|---:|---:|---:|---:|");
-        println!(
-            "| {}/{} | {} | {:.1} | {:.0} | {:.0} | {:.1} | {:.0} | {} |",
-            sc.runs_ok,
-            sc.vnfs,
-            sc.steps,
-            sc.wall,
-            rate,
-            sc.peak_rss_mb,
-            sc.cpu_lifeboat,
-            sc.cpu_lifeboat * 1e6 / sc.steps.max(1) as f64,
-            sc.journal_records
-        );
+        scale_table(&sc, false);
         summary.push((
             format!("executor steps/s at {} VMs (instant actions)", v * m),
             format!("{rate:.0}"),
