@@ -859,11 +859,6 @@ impl<'s> Builder<'s> {
         }
         let loc = self.loc(&p);
         match rule {
-            Rule::expr => {
-                let mut it = kids(p);
-                let inner = next!(self, it, loc);
-                self.expr_inner(inner)
-            }
             Rule::or_expr | Rule::and_expr => {
                 let op = if rule == Rule::or_expr {
                     BinOp::Or

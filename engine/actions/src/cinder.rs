@@ -410,6 +410,15 @@ pub async fn delete_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     cx.value(g)
 }
 
+/// The production volume the volume `id` at `c`'s site descends from
+/// ([`origin_of`]); the id itself when it cannot be read (gone since).
+pub(crate) async fn origin_of_id(c: &Client, id: &str) -> String {
+    match c.cinder().volume(id).await {
+        Ok(v) => origin_of(&v),
+        Err(_) => id.to_string(),
+    }
+}
+
 // ---------- group snapshots ----------
 
 async fn group_snapshot_rec(
@@ -468,10 +477,7 @@ async fn group_snapshot_rec(
         let origin = match (s.metadata.get(META_ORIGIN), origins.get(&s.volume_id)) {
             (Some(o), _) | (None, Some(o)) => o.clone(),
             // Left the group since: read it alone.
-            (None, None) => match c.cinder().volume(&s.volume_id).await {
-                Ok(v) => origin_of(&v),
-                Err(_) => s.volume_id.clone(),
-            },
+            (None, None) => origin_of_id(c, &s.volume_id).await,
         };
         out.push(snapshot_rec(s, c.site(), &origin));
     }
@@ -684,10 +690,7 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
     } else if let Some(o) = s.metadata.get(META_ORIGIN) {
         o.clone()
     } else {
-        match c.cinder().volume(&s.volume_id).await {
-            Ok(v) => origin_of(&v),
-            Err(_) => s.volume_id.clone(),
-        }
+        origin_of_id(c, &s.volume_id).await
     };
     if !s.group_snapshot_id.is_empty()
         && !s.metadata.contains_key(META_RUN)

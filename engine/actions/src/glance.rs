@@ -30,10 +30,7 @@ pub async fn image_rec(
             Ok(s) => {
                 let origin = match s.metadata.get(META_ORIGIN) {
                     Some(o) => o.clone(),
-                    None => match c.cinder().volume(&s.volume_id).await {
-                        Ok(v) => origin_of(&v),
-                        Err(_) => s.volume_id.clone(),
-                    },
+                    None => crate::cinder::origin_of_id(c, &s.volume_id).await,
                 };
                 snaps.push(snapshot_rec(&s, c.site(), &origin));
             }
