@@ -13,50 +13,62 @@ pub struct Comment {
 }
 
 /// Every comment outside string literals, in order.
+///
+/// Scanned byte by byte: every character that matters here is ASCII, and a
+/// UTF-8 continuation byte never looks like one.
 pub fn scan(text: &str) -> Vec<Comment> {
     #[derive(PartialEq)]
     enum Mode {
         Code,
         Str,
     }
+    let b = text.as_bytes();
     let mut out = Vec::new();
     let mut stack = vec![Mode::Code];
-    let mut it = text.char_indices().peekable();
-    while let Some((i, c)) = it.next() {
+    let mut i = 0;
+    while i < b.len() {
+        // Jump to the next byte that matters where we are.
+        let in_str = stack.last() == Some(&Mode::Str);
+        let next = b[i..].iter().position(|&c| match in_str {
+            true => matches!(c, b'\\' | b'"' | b'\n' | b'{'),
+            false => matches!(c, b'#' | b'"' | b'}'),
+        });
+        match next {
+            Some(n) => i += n,
+            None => break,
+        }
+        let c = b[i];
         match stack.last() {
             Some(Mode::Str) => match c {
-                '\\' => {
-                    it.next();
-                }
-                '"' | '\n' => {
+                b'\\' => i += 1,
+                b'"' | b'\n' => {
                     stack.pop();
                 }
-                '{' => stack.push(Mode::Code),
+                b'{' => stack.push(Mode::Code),
                 _ => {}
             },
             _ => match c {
-                '#' => {
-                    let mut end = text.len();
-                    while let Some(&(j, d)) = it.peek() {
-                        if d == '\n' {
-                            end = j;
-                            break;
-                        }
-                        it.next();
-                    }
+                b'#' => {
+                    let end = b[i..]
+                        .iter()
+                        .position(|&d| d == b'\n')
+                        .map_or(b.len(), |n| i + n);
                     out.push(Comment {
                         start: i,
                         end,
                         text: text[i..end].trim_end().to_string(),
                     });
+                    i = end;
+                    continue;
                 }
-                '"' => stack.push(Mode::Str),
-                '}' if stack.len() > 1 => {
+                b'"' => stack.push(Mode::Str),
+                b'}' if stack.len() > 1 => {
                     stack.pop();
                 }
                 _ => {}
             },
         }
+        i += 1;
     }
     out
 }

@@ -28,17 +28,30 @@ pub fn parse_ms(text: &str) -> Result<u64, String> {
 /// The shortest literal for a number of milliseconds (`90000` → `90s`).
 #[allow(clippy::manual_is_multiple_of)] // `is_multiple_of` is newer than the workspace MSRV
 pub fn format_ms(ms: u64) -> String {
-    for (factor, unit) in [
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1_000, "s"),
-    ] {
-        if ms >= factor && ms % factor == 0 {
-            return format!("{}{unit}", ms / factor);
+    Ms(ms).to_string()
+}
+
+/// A duration in milliseconds, displayed in the largest whole unit
+/// (`90s`, `30m`, `1500ms`): writes into a renderer's buffer without
+/// building a string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Ms(pub u64);
+
+impl std::fmt::Display for Ms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ms = self.0;
+        for (factor, unit) in [
+            (86_400_000, "d"),
+            (3_600_000, "h"),
+            (60_000, "m"),
+            (1_000, "s"),
+        ] {
+            if ms >= factor && ms.is_multiple_of(factor) {
+                return write!(f, "{}{unit}", ms / factor);
+            }
         }
+        write!(f, "{ms}ms")
     }
-    format!("{ms}ms")
 }
 
 #[cfg(test)]

@@ -14,7 +14,11 @@
 use crate::plan::{DepReason, Expr, NodeKind, Piece, Plan, StepId};
 use petgraph::graph::{DiGraph, NodeIndex};
 use serde::Serialize;
-use std::collections::HashMap;
+
+/// The graph index of a step: steps are added first, in id order.
+fn step_index(id: StepId) -> NodeIndex {
+    NodeIndex::new(id.index())
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", content = "step", rename_all = "snake_case")]
@@ -46,62 +50,56 @@ pub struct NamedEdge {
 pub struct PlanGraph<'p> {
     pub plan: &'p Plan,
     pub graph: DiGraph<GraphNode, EdgeKind>,
-    index: HashMap<GraphNode, NodeIndex>,
 }
 
 impl<'p> PlanGraph<'p> {
     pub fn build(plan: &'p Plan) -> Self {
         let mut g = PlanGraph {
             plan,
-            graph: DiGraph::new(),
-            index: HashMap::new(),
+            graph: DiGraph::with_capacity(plan.nodes.len(), plan.nodes.len()),
         };
+        // Step nodes first, so a step's node index is its id.
         for n in &plan.nodes {
-            g.add(GraphNode::Step(n.id));
+            g.graph.add_node(GraphNode::Step(n.id));
         }
         for n in &plan.nodes {
-            let to = GraphNode::Step(n.id);
+            let to = n.id;
             if let Some(p) = n.parent {
-                g.edge(GraphNode::Step(p), to, EdgeKind::Contains);
+                g.edge(p, to, EdgeKind::Contains);
             }
             let mut reads = Vec::new();
             node_exprs(&n.kind, n.when.as_ref(), &mut |e| steps_in(e, &mut reads));
             reads.sort_unstable();
             reads.dedup();
             for r in reads {
-                g.edge(GraphNode::Step(r), to, EdgeKind::Data);
+                g.edge(r, to, EdgeKind::Data);
             }
             for d in n.deps.iter().filter(|d| d.reason == DepReason::After) {
-                g.edge(GraphNode::Step(d.on), to, EdgeKind::After);
+                g.edge(d.on, to, EdgeKind::After);
             }
             if let NodeKind::Action(a) = &n.kind {
+                let s = step_index(n.id);
                 if a.compensate.is_some() {
-                    let c = g.add(GraphNode::Compensation(n.id));
-                    let s = g.index[&to];
+                    let c = g.graph.add_node(GraphNode::Compensation(n.id));
                     g.graph.add_edge(s, c, EdgeKind::Compensates);
                 }
                 if a.cleanup.is_some() {
-                    let c = g.add(GraphNode::Cleanup(n.id));
-                    let s = g.index[&to];
+                    let c = g.graph.add_node(GraphNode::Cleanup(n.id));
                     g.graph.add_edge(s, c, EdgeKind::CleansUp);
                 }
                 if let Some(q) = g.frozen_by(n.id) {
-                    g.edge(GraphNode::Step(q), to, EdgeKind::Frozen);
+                    g.edge(q, to, EdgeKind::Frozen);
                 }
             }
         }
         g
     }
 
-    fn add(&mut self, n: GraphNode) -> NodeIndex {
-        let i = self.graph.add_node(n);
-        self.index.insert(n, i);
-        i
-    }
-
-    fn edge(&mut self, a: GraphNode, b: GraphNode, k: EdgeKind) {
-        if let (Some(&x), Some(&y)) = (self.index.get(&a), self.index.get(&b)) {
-            self.graph.add_edge(x, y, k);
+    /// An edge between two steps of the plan (ids out of range are skipped).
+    fn edge(&mut self, a: StepId, b: StepId, k: EdgeKind) {
+        let n = self.plan.nodes.len();
+        if a.index() < n && b.index() < n {
+            self.graph.add_edge(step_index(a), step_index(b), k);
         }
     }
 
@@ -159,14 +157,21 @@ impl<'p> PlanGraph<'p> {
     /// last in source order.
     pub fn block_order(&self, block: &[StepId]) -> Vec<StepId> {
         use std::cmp::Reverse;
-        use std::collections::{BinaryHeap, HashMap};
-        let pos: HashMap<StepId, usize> =
+        use std::collections::BinaryHeap;
+        // The block's ids sorted, with their positions: found by binary search.
+        let mut pos: Vec<(StepId, usize)> =
             block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        pos.sort_unstable();
+        let position = |id: StepId| {
+            pos.binary_search_by_key(&id, |(s, _)| *s)
+                .ok()
+                .map(|k| pos[k].1)
+        };
         let mut waiting = vec![0usize; block.len()];
         let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); block.len()];
         for (i, id) in block.iter().enumerate() {
             for d in &self.plan.node(*id).deps {
-                if let Some(&j) = pos.get(&d.on) {
+                if let Some(j) = position(d.on) {
                     waiting[i] += 1;
                     dependents[j].push(i);
                 }

@@ -32,7 +32,7 @@ use crate::plan::{
 use crate::source::Loc;
 use crate::typecheck::{self, Scope};
 use crate::types::Ty;
-use petgraph::graphmap::DiGraphMap;
+use petgraph::graph::{DiGraph, NodeIndex};
 use std::collections::{HashMap, HashSet};
 
 mod allocate;

@@ -48,6 +48,7 @@ pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
         src,
         errors: Vec::new(),
         comments: comments::scan(&src.text),
+        line: std::cell::Cell::new(0),
     };
     let Some(top) = pairs.next() else {
         return Err(vec![Diagnostic::new(
@@ -208,7 +209,15 @@ fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> 
         .unwrap_or_else(|| "end of file".into());
     let expected = match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
-            let mut words: Vec<&str> = positives.iter().filter_map(|r| describe(*r)).collect();
+            // Where any operand could start (after `and`, say), pest lists
+            // every kind of literal: say "an expression" once instead.
+            let operand = positives.contains(&Rule::true_lit);
+            let mut words: Vec<&str> = positives
+                .iter()
+                .filter(|r| !(operand && starts_operand(**r)))
+                .filter_map(|r| describe(*r))
+                .chain(operand.then_some("an expression"))
+                .collect();
             words.sort_unstable();
             words.dedup();
             words
@@ -228,6 +237,21 @@ fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> 
         .help("see docs/language.md for the syntax of each statement")
 }
 
+/// The rules an operand of an expression may start with.
+fn starts_operand(r: Rule) -> bool {
+    matches!(
+        r,
+        Rule::string
+            | Rule::duration
+            | Rule::int
+            | Rule::true_lit
+            | Rule::false_lit
+            | Rule::list
+            | Rule::ident
+            | Rule::k_not
+    )
+}
+
 fn join_or(words: &[&str]) -> String {
     match words {
         [] => String::new(),
@@ -240,18 +264,13 @@ fn join_or(words: &[&str]) -> String {
 fn describe(r: Rule) -> Option<&'static str> {
     Some(match r {
         Rule::EOI => "end of file",
-        Rule::ident | Rule::binding | Rule::field => "a name",
+        Rule::ident | Rule::word | Rule::binding | Rule::field => "a name",
         Rule::qname => "an action name",
         Rule::keyword => "a keyword",
         Rule::string => "a string",
         Rule::int => "an integer",
         Rule::duration => "a duration (e.g. 30s)",
-        Rule::expr
-        | Rule::or_expr
-        | Rule::and_expr
-        | Rule::negation
-        | Rule::cmp_expr
-        | Rule::postfix => "an expression",
+        Rule::expr => "an expression",
         Rule::type_expr | Rule::list_type => "a type",
         Rule::import | Rule::k_import => "`import`",
         Rule::runbook | Rule::k_runbook => "`runbook`",
@@ -348,6 +367,41 @@ fn is_keyword(r: Rule) -> bool {
     )
 }
 
+/// The reserved words: the grammar's `keyword` rule, which a test holds
+/// this list to.
+pub const RESERVED: [&str; 26] = [
+    "after",
+    "and",
+    "approve",
+    "by",
+    "cleanup",
+    "compensate",
+    "false",
+    "for",
+    "import",
+    "in",
+    "not",
+    "or",
+    "param",
+    "parallel",
+    "procedure",
+    "quiesce",
+    "retain",
+    "retry",
+    "return",
+    "runbook",
+    "schedule",
+    "timeout",
+    "true",
+    "via",
+    "when",
+    "within",
+];
+
+fn is_reserved(word: &str) -> bool {
+    RESERVED.contains(&word)
+}
+
 /// The children of a pair, keywords left out.
 fn kids(p: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
     p.into_inner().filter(|c| !is_keyword(c.as_rule()))
@@ -358,6 +412,9 @@ struct Builder<'s> {
     src: &'s SourceFile,
     errors: Vec<Diagnostic>,
     comments: Vec<comments::Comment>,
+    /// The line of the last position located: nodes are mostly visited in
+    /// text order, so the next one is usually on it or the next line.
+    line: std::cell::Cell<usize>,
 }
 
 /// The grammar guarantees the shape of every pair; a missing child would be a
@@ -376,9 +433,12 @@ impl<'s> Builder<'s> {
         // pest leaves the blanks and comments after a node's last token inside its span.
         let s = p.as_span();
         let end = comments::trim_end(&self.src.text, &self.comments, s.start(), s.end());
+        let mut line = self.line.get();
+        let span = self.src.span_near(s.start(), end, &mut line);
+        self.line.set(line);
         Loc {
             file: self.file,
-            span: self.src.span(s.start(), end),
+            span,
         }
     }
 
@@ -390,6 +450,24 @@ impl<'s> Builder<'s> {
             "here",
         ));
         T::placeholder(loc)
+    }
+
+    /// A name given to a step or an argument, parsed as any `word`: a
+    /// reserved word is refused here, with the reason.
+    fn declared(&mut self, p: Pair<'_, Rule>) -> Ident {
+        let id = self.ident(p);
+        if is_reserved(&id.name) {
+            self.errors.push(
+                Diagnostic::new(
+                    Kind::Syntax,
+                    id.loc,
+                    format!("`{}` is a reserved word, not a name", id.name),
+                    "reserved",
+                )
+                .help("choose another name"),
+            );
+        }
+        id
     }
 
     fn ident(&self, p: Pair<'_, Rule>) -> Ident {
@@ -692,7 +770,7 @@ impl<'s> Builder<'s> {
                         Rule::binding => {
                             let bloc = self.loc(&c);
                             match kids(c).next() {
-                                Some(n) => binding = Some(self.ident(n)),
+                                Some(n) => binding = Some(self.declared(n)),
                                 None => return self.internal(bloc),
                             }
                         }
@@ -801,7 +879,7 @@ impl<'s> Builder<'s> {
         let rule = p.as_rule();
         let mut it = kids(p);
         if rule == Rule::named_arg {
-            let name = self.ident(next!(self, it, loc));
+            let name = self.declared(next!(self, it, loc));
             let value = self.expr_any(next!(self, it, loc));
             Arg {
                 name: Some(name),
@@ -817,7 +895,7 @@ impl<'s> Builder<'s> {
         }
     }
 
-    /// Any expression-level pair (`expr`, `or_expr`, …, `string`, `ident`).
+    /// Any expression-level pair (`expr`, `string`, `ident`, …).
     /// An expression, refused when deeper than [`MAX_EXPR_DEPTH`].
     fn expr_any(&mut self, p: Pair<'_, Rule>) -> Expr {
         let whole = p.clone();
@@ -843,83 +921,18 @@ impl<'s> Builder<'s> {
     }
 
     /// The recursion under [`Builder::expr_any`] (which checks the depth of
-    /// the whole once). A level with one child (`a` is an `expr` holding an
-    /// `or_expr` holding … an `ident`) passes through without building
-    /// anything: most expressions are a single name or string.
+    /// the whole once). An `expr` pair is flat — operands, `not`s, fields and
+    /// operators in source order — and [`Builder::flat`] applies the
+    /// precedence; every other pair here is one operand.
     fn expr_inner(&mut self, p: Pair<'_, Rule>) -> Expr {
         let rule = p.as_rule();
-        if matches!(
-            rule,
-            Rule::expr | Rule::or_expr | Rule::and_expr | Rule::cmp_expr | Rule::postfix
-        ) {
-            let mut it = p.clone().into_inner();
-            if let (Some(only), None) = (it.next(), it.next()) {
-                return self.expr_inner(only);
-            }
+        if rule == Rule::expr {
+            let loc = self.loc(&p);
+            let mut it = p.into_inner().peekable();
+            return self.or_chain(&mut it, loc);
         }
         let loc = self.loc(&p);
         match rule {
-            Rule::or_expr | Rule::and_expr => {
-                let op = if rule == Rule::or_expr {
-                    BinOp::Or
-                } else {
-                    BinOp::And
-                };
-                let mut it = kids(p);
-                let first = next!(self, it, loc);
-                let mut acc = self.expr_inner(first);
-                for rhs in it {
-                    let rhs = self.expr_inner(rhs);
-                    let l = acc.loc.to(rhs.loc);
-                    acc = Expr {
-                        kind: ExprKind::Binary(op, Box::new(acc), Box::new(rhs)),
-                        loc: l,
-                    };
-                }
-                acc
-            }
-            Rule::negation => {
-                let mut it = kids(p);
-                let inner = next!(self, it, loc);
-                Expr {
-                    kind: ExprKind::Not(Box::new(self.expr_inner(inner))),
-                    loc,
-                }
-            }
-            Rule::cmp_expr => {
-                let mut it = kids(p);
-                let first = next!(self, it, loc);
-                let lhs = self.expr_inner(first);
-                match it.next() {
-                    None => lhs,
-                    Some(op) => {
-                        let op = if op.as_str() == "==" {
-                            BinOp::Eq
-                        } else {
-                            BinOp::Ne
-                        };
-                        let rhs = self.expr_inner(next!(self, it, loc));
-                        Expr {
-                            kind: ExprKind::Binary(op, Box::new(lhs), Box::new(rhs)),
-                            loc,
-                        }
-                    }
-                }
-            }
-            Rule::postfix => {
-                let mut it = kids(p);
-                let first = next!(self, it, loc);
-                let mut acc = self.expr_inner(first);
-                for field in it {
-                    let f = self.ident(field);
-                    let l = acc.loc.to(f.loc);
-                    acc = Expr {
-                        kind: ExprKind::Field(Box::new(acc), f),
-                        loc: l,
-                    };
-                }
-                acc
-            }
             Rule::string => {
                 let mut pieces: Vec<StrPiece> = Vec::new();
                 for part in p.into_inner() {
@@ -974,6 +987,81 @@ impl<'s> Builder<'s> {
             },
             _ => self.internal(loc),
         }
+    }
+}
+
+type Flat<'i> = std::iter::Peekable<pest::iterators::Pairs<'i, Rule>>;
+
+impl Builder<'_> {
+    /// `a or b or …`, each side an `and` chain: `or` binds loosest.
+    fn or_chain(&mut self, it: &mut Flat<'_>, loc: Loc) -> Expr {
+        let mut acc = self.and_chain(it, loc);
+        while it.next_if(|t| t.as_rule() == Rule::k_or).is_some() {
+            let rhs = self.and_chain(it, loc);
+            acc = binary(BinOp::Or, acc, rhs);
+        }
+        acc
+    }
+
+    /// `a and b and …`, each side a possibly negated comparison.
+    fn and_chain(&mut self, it: &mut Flat<'_>, loc: Loc) -> Expr {
+        let mut acc = self.not_term(it, loc);
+        while it.next_if(|t| t.as_rule() == Rule::k_and).is_some() {
+            let rhs = self.not_term(it, loc);
+            acc = binary(BinOp::And, acc, rhs);
+        }
+        acc
+    }
+
+    /// `not … not a == b`: each `not` applies to everything after it.
+    fn not_term(&mut self, it: &mut Flat<'_>, loc: Loc) -> Expr {
+        let mut nots = Vec::new();
+        while let Some(k) = it.next_if(|t| t.as_rule() == Rule::k_not) {
+            nots.push(self.loc(&k));
+        }
+        let lhs = self.postfix(it, loc);
+        let mut e = match it.next_if(|t| t.as_rule() == Rule::cmp_op) {
+            Some(op) => {
+                let op = if op.as_str() == "==" {
+                    BinOp::Eq
+                } else {
+                    BinOp::Ne
+                };
+                let rhs = self.postfix(it, loc);
+                binary(op, lhs, rhs)
+            }
+            None => lhs,
+        };
+        for at in nots.into_iter().rev() {
+            e = Expr {
+                loc: at.to(e.loc),
+                kind: ExprKind::Not(Box::new(e)),
+            };
+        }
+        e
+    }
+
+    /// An operand and the `.field`s after it.
+    fn postfix(&mut self, it: &mut Flat<'_>, loc: Loc) -> Expr {
+        let Some(first) = it.next() else {
+            return self.internal(loc);
+        };
+        let mut acc = self.expr_inner(first);
+        while let Some(field) = it.next_if(|t| t.as_rule() == Rule::field) {
+            let f = self.ident(field);
+            acc = Expr {
+                loc: acc.loc.to(f.loc),
+                kind: ExprKind::Field(Box::new(acc), f),
+            };
+        }
+        acc
+    }
+}
+
+fn binary(op: BinOp, l: Expr, r: Expr) -> Expr {
+    Expr {
+        loc: l.loc.to(r.loc),
+        kind: ExprKind::Binary(op, Box::new(l), Box::new(r)),
     }
 }
 
@@ -1133,5 +1221,115 @@ mod tests {
         let interp = format!("\"{}x{}\" (", "{(".repeat(40), ")}".repeat(40));
         assert!(too_deep(&interp).is_some());
         assert_eq!(too_deep("\"a {b} (((\" ((x))"), None);
+    }
+
+    /// The shape of `e`, operators spelled out: `(or (and (not (== a b)) c) d)`.
+    fn shape(e: &Expr) -> String {
+        match &e.kind {
+            ExprKind::Name(n) => n.clone(),
+            ExprKind::Str(_) => "str".into(),
+            ExprKind::Not(x) => format!("(not {})", shape(x)),
+            ExprKind::Field(x, f) => format!("(. {} {})", shape(x), f.name),
+            ExprKind::Binary(op, l, r) => {
+                let op = match op {
+                    BinOp::Or => "or",
+                    BinOp::And => "and",
+                    BinOp::Eq => "==",
+                    BinOp::Ne => "!=",
+                };
+                format!("({op} {} {})", shape(l), shape(r))
+            }
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn parse_when(cond: &str) -> Result<(String, Span), String> {
+        let text = format!("runbook r \"t\" {{\n  x = a.b() when {cond}\n}}\n");
+        let src = SourceFile::new("t.dr", text);
+        let file = parse(FileId(0), &src).map_err(|d| d[0].message.clone())?;
+        let Item::Runbook(rb) = &file.items[0] else {
+            panic!("a runbook")
+        };
+        let Stmt::Step(step) = &rb.body.stmts[0] else {
+            panic!("a step")
+        };
+        let e = step
+            .attrs
+            .iter()
+            .find_map(|a| match a {
+                Attr::When(e, _) => Some(e),
+                _ => None,
+            })
+            .expect("a when");
+        Ok((shape(e), e.loc.span))
+    }
+
+    #[test]
+    fn flat_expressions_get_the_precedence_of_the_language() {
+        let cases = [
+            ("a or b and c", "(or a (and b c))"),
+            ("a and b or c", "(or (and a b) c)"),
+            ("not a == b and c or d", "(or (and (not (== a b)) c) d)"),
+            ("not not a", "(not (not a))"),
+            ("a.b.c != \"x\"", "(!= (. (. a b) c) str)"),
+            ("(a or b).c and d", "(and (. (or a b) c) d)"),
+            ("a == (b == c)", "(== a (== b c))"),
+            ("a or b or c", "(or (or a b) c)"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(
+                parse_when(text).map(|(s, _)| s),
+                Ok(want.to_string()),
+                "{text}"
+            );
+        }
+        // The whole condition is located, `not` included.
+        let (_, span) = parse_when("not a == b").unwrap();
+        assert_eq!((span.col, span.end - span.start), (18, 10));
+    }
+
+    #[test]
+    fn comparisons_do_not_chain_and_operands_are_not_optional() {
+        for (text, says) in [
+            ("a == b == c", "found `==`"),
+            ("a and", "expected an expression"),
+            ("not", "expected an expression"),
+            ("a == not b", "expected an expression"),
+        ] {
+            let err = parse_when(text).expect_err(text);
+            assert!(err.contains(says), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn the_reserved_list_is_the_grammars_keyword_rule() {
+        // Each line of the rule is a first letter and the rests of the words
+        // starting with it: `"a" ~ ("nd" | "pprove" | "fter")`.
+        let grammar = include_str!("grammar.pest");
+        let start = grammar.find("keyword = @{").expect("the keyword rule");
+        let end = start + grammar[start..].find("\n}").expect("its end");
+        let mut words: Vec<String> = Vec::new();
+        for line in grammar[start..end].lines() {
+            let quoted: Vec<&str> = line.split('"').skip(1).step_by(2).collect();
+            if let [first, rests @ ..] = quoted.as_slice() {
+                words.extend(rests.iter().map(|r| format!("{first}{r}")));
+            }
+        }
+        words.sort();
+        let mut listed: Vec<String> = RESERVED.iter().map(|w| w.to_string()).collect();
+        listed.sort();
+        assert_eq!(words, listed);
+        for w in RESERVED {
+            let whole = Grammar::parse(Rule::keyword, w).map(|mut p| p.next().unwrap().as_str());
+            assert_eq!(whole.ok(), Some(w), "the grammar reserves `{w}`");
+        }
+    }
+
+    #[test]
+    fn a_reserved_word_cannot_name_a_step() {
+        let src = SourceFile::new("t.dr", "runbook r \"t\" {\n  when = a.b()\n}\n");
+        let err = parse(FileId(0), &src).expect_err("reserved");
+        assert_eq!(err[0].message, "`when` is a reserved word, not a name");
+        assert_eq!((err[0].loc.span.line, err[0].loc.span.col), (2, 3));
     }
 }

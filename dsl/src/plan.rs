@@ -187,13 +187,20 @@ pub enum Effect {
     Destroy,
 }
 
-impl fmt::Display for Effect {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+impl Effect {
+    pub fn as_str(self) -> &'static str {
+        match self {
             Effect::Read => "read",
             Effect::Mutate => "mutate",
             Effect::Destroy => "destroy",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Effect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // `pad`, so `{:<8}` lines effects up.
+        f.pad(self.as_str())
     }
 }
 

@@ -74,11 +74,32 @@ impl SourceFile {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (u32, u32) {
+        self.line_col_near(offset, &mut 0)
+    }
+
+    /// [`SourceFile::line_col`] for a caller that walks the text in order:
+    /// `hint` is the 0-based line of its previous offset, checked (with the
+    /// next line) before searching, and updated.
+    pub fn line_col_near(&self, offset: usize, hint: &mut usize) -> (u32, u32) {
         let offset = offset.min(self.text.len());
-        let line = match self.line_starts.binary_search(&offset) {
-            Ok(i) => i,
-            Err(i) => i - 1,
+        let on = |l: usize| {
+            self.line_starts.get(l).is_some_and(|&s| s <= offset)
+                && self
+                    .line_starts
+                    .get(l + 1)
+                    .is_none_or(|&next| offset < next)
         };
+        let line = if on(*hint) {
+            *hint
+        } else if on(*hint + 1) {
+            *hint + 1
+        } else {
+            match self.line_starts.binary_search(&offset) {
+                Ok(i) => i,
+                Err(i) => i - 1,
+            }
+        };
+        *hint = line;
         let start = self.line_starts[line];
         let col = if self.line_ascii[line] {
             offset - start
@@ -92,7 +113,12 @@ impl SourceFile {
     }
 
     pub fn span(&self, start: usize, end: usize) -> Span {
-        let (line, col) = self.line_col(start);
+        self.span_near(start, end, &mut 0)
+    }
+
+    /// [`SourceFile::span`] with a line hint (see [`SourceFile::line_col_near`]).
+    pub fn span_near(&self, start: usize, end: usize, hint: &mut usize) -> Span {
+        let (line, col) = self.line_col_near(start, hint);
         Span {
             start,
             end,

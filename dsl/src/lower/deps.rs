@@ -80,50 +80,49 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// Dependencies join siblings of one block, so one graph of every node
+    /// finds every block's cycles at once; they are reported in source order.
     pub(super) fn check_cycles(&self, diags: &mut Diagnostics) {
-        let mut blocks: Vec<&[StepId]> = vec![&self.body];
-        blocks.extend(
-            self.nodes
-                .iter()
-                .filter(|n| !n.children.is_empty())
-                .map(|n| n.children.as_slice()),
-        );
-        for block in blocks {
-            let mut g = DiGraphMap::<u32, ()>::new();
-            for id in block {
-                g.add_node(id.0);
-                for d in &self.nodes[id.index()].deps {
-                    g.add_edge(id.0, d.on.0, ());
-                }
+        let mut g = DiGraph::<(), ()>::with_capacity(self.nodes.len(), self.nodes.len());
+        for _ in &self.nodes {
+            g.add_node(());
+        }
+        for (i, n) in self.nodes.iter().enumerate() {
+            for d in &n.deps {
+                g.add_edge(NodeIndex::new(i), NodeIndex::new(d.on.index()), ());
             }
-            for scc in petgraph::algo::tarjan_scc(&g) {
-                let cyclic = scc.len() > 1 || scc.first().is_some_and(|n| g.contains_edge(*n, *n));
-                if !cyclic {
-                    continue;
-                }
-                let mut ids = scc.clone();
+        }
+        let mut cycles: Vec<Vec<u32>> = petgraph::algo::tarjan_scc(&g)
+            .into_iter()
+            .filter(|scc| scc.len() > 1 || g.contains_edge(scc[0], scc[0]))
+            .map(|scc| {
+                let mut ids: Vec<u32> = scc.iter().map(|n| n.index() as u32).collect();
                 ids.sort_unstable();
-                let names: Vec<&str> = ids
-                    .iter()
-                    .map(|i| self.nodes[*i as usize].name.as_str())
-                    .collect();
-                let first = &self.nodes[ids[0] as usize];
-                let mut d = Diagnostic::new(
-                    Kind::Cycle,
-                    first.loc,
-                    format!(
-                        "steps wait for each other: {} → {}",
-                        names.join(" → "),
-                        names[0]
-                    ),
-                    "part of a dependency cycle",
-                )
-                .help("break the cycle: remove an `after` or read a result computed earlier");
-                for i in &ids[1..] {
-                    d = d.related(self.nodes[*i as usize].loc, "also in the cycle");
-                }
-                diags.push(d);
+                ids
+            })
+            .collect();
+        cycles.sort_unstable();
+        for ids in cycles {
+            let names: Vec<&str> = ids
+                .iter()
+                .map(|i| self.nodes[*i as usize].name.as_str())
+                .collect();
+            let first = &self.nodes[ids[0] as usize];
+            let mut d = Diagnostic::new(
+                Kind::Cycle,
+                first.loc,
+                format!(
+                    "steps wait for each other: {} → {}",
+                    names.join(" → "),
+                    names[0]
+                ),
+                "part of a dependency cycle",
+            )
+            .help("break the cycle: remove an `after` or read a result computed earlier");
+            for i in &ids[1..] {
+                d = d.related(self.nodes[*i as usize].loc, "also in the cycle");
             }
+            diags.push(d);
         }
     }
 }

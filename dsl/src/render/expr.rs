@@ -3,85 +3,131 @@
 
 use crate::duration::format_ms;
 use crate::plan::{BinOp, Call, Expr, NodeKind, Piece, Plan, RunField};
+use std::fmt::Write;
 
 pub fn expr(plan: &Plan, e: &Expr) -> String {
+    let mut out = String::new();
+    write_expr(&mut out, plan, e);
+    out
+}
+
+/// [`expr`], appended to `out` (a renderer's buffer) without building a
+/// string per sub-expression.
+pub fn write_expr(out: &mut String, plan: &Plan, e: &Expr) {
     match e {
-        Expr::Str(s) => quote(s),
-        Expr::Int(n) => n.to_string(),
-        Expr::Bool(b) => b.to_string(),
-        Expr::Duration(ms) => format_ms(*ms),
-        Expr::List(items) => format!(
-            "[{}]",
-            items
-                .iter()
-                .map(|i| expr(plan, i))
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
+        Expr::Str(s) => {
+            out.push('"');
+            write_escaped(out, s);
+            out.push('"');
+        }
+        Expr::Int(n) => {
+            let _ = write!(out, "{n}");
+        }
+        Expr::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
+        Expr::Duration(ms) => out.push_str(&format_ms(*ms)),
+        Expr::List(items) => {
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                write_expr(out, plan, item);
+            }
+            out.push(']');
+        }
         Expr::Interp(pieces) => {
-            let mut s = String::from("\"");
+            out.push('"');
             for p in pieces {
                 match p {
-                    Piece::Lit(t) => s.push_str(&escape(t)),
+                    Piece::Lit(t) => write_escaped(out, t),
                     Piece::Expr(x) => {
-                        s.push('{');
-                        s.push_str(&expr(plan, x));
-                        s.push('}');
+                        out.push('{');
+                        write_expr(out, plan, x);
+                        out.push('}');
                     }
                 }
             }
-            s.push('"');
-            s
+            out.push('"');
         }
-        Expr::Param(p) => p.clone(),
-        Expr::Step(id) => plan
-            .nodes
-            .get(id.index())
-            .map(|n| n.name.clone())
-            .unwrap_or_else(|| id.to_string()),
+        Expr::Param(p) => out.push_str(p),
+        Expr::Step(id) => match plan.nodes.get(id.index()) {
+            Some(n) => out.push_str(&n.name),
+            None => {
+                let _ = write!(out, "{id}");
+            }
+        },
         Expr::LoopVar(id) => match plan.nodes.get(id.index()).map(|n| &n.kind) {
-            Some(NodeKind::ForEach(f)) => f.var.clone(),
-            _ => id.to_string(),
+            Some(NodeKind::ForEach(f)) => out.push_str(&f.var),
+            _ => {
+                let _ = write!(out, "{id}");
+            }
         },
-        Expr::Run(f) => match f {
-            RunField::Id => "run.id".into(),
-            RunField::Started => "run.started".into(),
-            RunField::Runbook => "run.runbook".into(),
-        },
-        Expr::Result => "result".into(),
-        Expr::Input(n) => n.clone(),
-        Expr::Field(b, f) => match b.as_ref() {
-            Expr::Not(_) | Expr::Binary(..) => format!("({}).{f}", expr(plan, b)),
-            _ => format!("{}.{f}", expr(plan, b)),
-        },
-        Expr::Not(x) => format!("not {}", expr(plan, x)),
+        Expr::Run(f) => out.push_str(match f {
+            RunField::Id => "run.id",
+            RunField::Started => "run.started",
+            RunField::Runbook => "run.runbook",
+        }),
+        Expr::Result => out.push_str("result"),
+        Expr::Input(n) => out.push_str(n),
+        Expr::Field(b, f) => {
+            let group = matches!(b.as_ref(), Expr::Not(_) | Expr::Binary(..));
+            if group {
+                out.push('(');
+            }
+            write_expr(out, plan, b);
+            if group {
+                out.push(')');
+            }
+            out.push('.');
+            out.push_str(f);
+        }
+        Expr::Not(x) => {
+            out.push_str("not ");
+            write_expr(out, plan, x);
+        }
         Expr::Binary(op, l, r) => {
-            let op = match op {
-                BinOp::Eq => "==",
-                BinOp::Ne => "!=",
-                BinOp::And => "and",
-                BinOp::Or => "or",
-            };
-            format!("{} {op} {}", expr(plan, l), expr(plan, r))
+            write_expr(out, plan, l);
+            out.push_str(match op {
+                BinOp::Eq => " == ",
+                BinOp::Ne => " != ",
+                BinOp::And => " and ",
+                BinOp::Or => " or ",
+            });
+            write_expr(out, plan, r);
         }
     }
 }
 
 pub fn call(plan: &Plan, c: &Call) -> String {
-    let args: Vec<String> = c
-        .args
-        .iter()
-        .map(|a| format!("{}: {}", a.name, expr(plan, &a.value)))
-        .collect();
-    format!("{}({})", c.action, args.join(", "))
+    let mut out = String::new();
+    write_call(&mut out, plan, c);
+    out
+}
+
+/// [`call`], appended to `out`.
+pub fn write_call(out: &mut String, plan: &Plan, c: &Call) {
+    out.push_str(&c.action);
+    out.push('(');
+    for (i, a) in c.args.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&a.name);
+        out.push_str(": ");
+        write_expr(out, plan, &a.value);
+    }
+    out.push(')');
 }
 
 pub fn quote(s: &str) -> String {
-    format!("\"{}\"", escape(s))
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    write_escaped(&mut out, s);
+    out.push('"');
+    out
 }
 
-fn escape(s: &str) -> String {
-    let mut out = String::new();
+fn write_escaped(out: &mut String, s: &str) {
     for c in s.chars() {
         match c {
             '"' => out.push_str("\\\""),
@@ -93,5 +139,4 @@ fn escape(s: &str) -> String {
             c => out.push(c),
         }
     }
-    out
 }

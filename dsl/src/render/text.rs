@@ -2,8 +2,8 @@
 //! runnable order with their kind, quiesce windows bracketed, loops shown as
 //! fan-outs (`×N (at run time)`), and the compensations and cleanups listed.
 
-use super::expr::{call, expr, quote};
-use crate::duration::format_ms;
+use super::expr::{call, expr, quote, write_call, write_expr};
+use crate::duration::{format_ms, Ms};
 use crate::estimate::Estimates;
 use crate::graph::PlanGraph;
 use crate::plan::{DepReason, NodeKind, Plan, StepId};
@@ -166,29 +166,42 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
     out
 }
 
-fn waits(p: &Plan, id: StepId) -> String {
+/// The `[needs …]`, `[after …]` and `[when …]` notes of a step, appended to `out`.
+fn write_waits(out: &mut String, p: &Plan, id: StepId) {
     let n = p.node(id);
-    let names = |reason: DepReason| {
-        n.deps
-            .iter()
-            .filter(|d| d.reason == reason)
-            .map(|d| p.node(d.on).name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let mut s = String::new();
-    let data = names(DepReason::Data);
-    if !data.is_empty() {
-        s.push_str(&format!("  [needs {data}]"));
-    }
-    let after = names(DepReason::After);
-    if !after.is_empty() {
-        s.push_str(&format!("  [after {after}]"));
+    for (reason, label) in [(DepReason::Data, "needs"), (DepReason::After, "after")] {
+        let mut first = true;
+        for d in n.deps.iter().filter(|d| d.reason == reason) {
+            out.push_str(if first { "  [" } else { ", " });
+            if first {
+                out.push_str(label);
+                out.push(' ');
+                first = false;
+            }
+            out.push_str(&p.node(d.on).name);
+        }
+        if !first {
+            out.push(']');
+        }
     }
     if let Some(w) = &n.when {
-        s.push_str(&format!("  [when {}]", expr(p, w)));
+        out.push_str("  [when ");
+        write_expr(out, p, w);
+        out.push(']');
     }
+}
+
+fn waits(p: &Plan, id: StepId) -> String {
+    let mut s = String::new();
+    write_waits(&mut s, p, id);
     s
+}
+
+/// `s` left-aligned in `width` characters (as `{:<width$}` would).
+fn pad(out: &mut String, s: &str, width: usize) {
+    out.push_str(s);
+    let n = s.chars().count();
+    out.extend(std::iter::repeat_n(' ', width.saturating_sub(n)));
 }
 
 fn mark(est: Option<&Estimates>, name: &str) -> &'static str {
@@ -253,30 +266,40 @@ fn block(
                     }
                     false => String::new(),
                 };
-                let _ = writeln!(
-                    out,
-                    "{}{indent}{:>3}. {:<w$} {:<8} {}{fan}{}{}",
-                    mark(est, &n.name),
-                    counter,
-                    n.name,
-                    a.call.effect.to_string(),
-                    call(p, &a.call),
-                    waits(p, id),
-                    times(est, &n.name)
-                );
-                let mut extras = Vec::new();
+                out.push_str(mark(est, &n.name));
+                out.push_str(indent);
+                let _ = write!(out, "{counter:>3}. ");
+                pad(out, &n.name, w);
+                out.push(' ');
+                pad(out, a.call.effect.as_str(), 8);
+                out.push(' ');
+                write_call(out, p, &a.call);
+                out.push_str(&fan);
+                write_waits(out, p, id);
+                out.push_str(&times(est, &n.name));
+                out.push('\n');
+                let blank = |out: &mut String| {
+                    out.push_str(if est.is_some() { "  " } else { "" });
+                    out.push_str(indent);
+                    out.push_str("     ");
+                    pad(out, "", w);
+                    out.push(' ');
+                };
+                blank(out);
                 if a.retry.retries > 0 {
-                    extras.push(format!(
-                        "retry {} backoff {}",
+                    let _ = write!(
+                        out,
+                        "retry {} backoff {}, ",
                         a.retry.retries,
-                        format_ms(a.retry.backoff_ms)
-                    ));
+                        Ms(a.retry.backoff_ms)
+                    );
                 }
-                extras.push(format!("timeout {}", format_ms(a.timeout_ms)));
-                let pad = if est.is_some() { "  " } else { "" };
-                let _ = writeln!(out, "{pad}{indent}     {:<w$} {}", "", extras.join(", "));
+                let _ = writeln!(out, "timeout {}", Ms(a.timeout_ms));
                 if let Some(c) = &a.cleanup {
-                    let _ = writeln!(out, "{pad}{indent}     {:<w$} cleanup {}", "", call(p, c));
+                    blank(out);
+                    out.push_str("cleanup ");
+                    write_call(out, p, c);
+                    out.push('\n');
                 }
             }
             NodeKind::Approve(a) => {
