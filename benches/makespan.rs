@@ -57,6 +57,10 @@
 //! (default makespan ÷ eager bound).
 //!
 
+// The lifeboat binary's allocator, so the figures are the product's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use lifeboat_actions::wait::PollPolicy;
 use lifeboat_actions::{OpenStackActions, SiteCloud};
 use lifeboat_dsl::compiler;

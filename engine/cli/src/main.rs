@@ -86,6 +86,9 @@ fn init_logs(verbose: u8) {
         .try_init();
 }
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.verbose);
