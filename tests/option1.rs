@@ -1217,3 +1217,60 @@ async fn recover_with_mapping(env: &Env, body: &str) -> Run {
     )
     .await
 }
+
+/// What the cloud is asked while the VNF is frozen does not grow with the
+/// group or the project: the group snapshot, its status polls, one page of
+/// the newest snapshots for its members and one volume list for their
+/// origins — no member tagged (`…/metadata`), no member read one by one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_freeze_window_asks_a_constant_number_of_requests() {
+    let env = Env::start().await;
+    let since = log_seq(&env).await;
+    let p = env
+        .run_plan(
+            &e2e::bundled("option1/protect"),
+            json!({"vnf": "vims"}),
+            std::sync::Arc::new(lifeboat_exec::AutoApprove),
+        )
+        .await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    let log = env
+        .admin_get(&format!("/_emulator/requests?site=site-a&since={since}"))
+        .await;
+    assert_eq!(log["dropped"], json!(0), "the request log overflowed");
+    let entries = log["requests"].as_array().expect("request log");
+    let last_freeze = entries
+        .iter()
+        .rposition(|e| e["action"] == "pause")
+        .expect("servers were paused");
+    let first_thaw = entries
+        .iter()
+        .position(|e| e["action"] == "unpause")
+        .expect("servers were unpaused");
+    assert!(last_freeze < first_thaw, "every freeze before every thaw");
+    // Block Storage's part of the window (a freeze's last status read may
+    // come after the last pause).
+    let window: Vec<String> = entries[last_freeze + 1..first_thaw]
+        .iter()
+        .map(|e| format!("{} {}", s(e, "method"), s(e, "path")))
+        .filter(|r| r.contains("/volume/"))
+        .collect();
+    let polls = |r: &String| r.starts_with("GET ") && r.contains("/group_snapshots/");
+    let rest: Vec<&String> = window.iter().filter(|r| !polls(r)).collect();
+    assert!(
+        window.iter().all(|r| !r.contains("/metadata")),
+        "nothing tagged in the window: {window:?}"
+    );
+    assert_eq!(
+        rest.iter()
+            .filter(|r| r.ends_with("/snapshots/detail"))
+            .count(),
+        1,
+        "one page of snapshots: {window:?}"
+    );
+    assert!(
+        rest.len() <= 3,
+        "the group snapshot, one snapshot page and one volume list: {rest:?}"
+    );
+    env.emu.shutdown().await;
+}

@@ -10,6 +10,7 @@ use crate::wait::{discard_failed, is_discarded, is_failed, Poll};
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::types::cinder::{Backup, BackupRecord, Volume};
+use lifeboat_openstack::types::epoch_secs;
 use lifeboat_openstack::{Client, ErrorKind};
 use serde_json::{json, Value};
 
@@ -421,10 +422,18 @@ pub(crate) async fn origin_of_id(c: &Client, id: &str) -> String {
 
 // ---------- group snapshots ----------
 
+/// How many snapshots one page of the members' search reads.
+const MEMBER_PAGE: u32 = 200;
+
+/// How much earlier than its group snapshot a member may seem to have been
+/// created (the clocks of Cinder's API and volume nodes differ a little).
+const MEMBER_SKEW_SECS: i64 = 60;
+
 async fn group_snapshot_rec(
     cx: &Ctx<'_>,
     c: &Client,
     id: &str,
+    volumes: &[String],
 ) -> Result<GroupSnapshotRec, ActionError> {
     let gs = cx
         .wait(
@@ -447,12 +456,29 @@ async fn group_snapshot_rec(
         )
         .await?;
     // This runs inside the quiesce window: a constant number of requests
-    // whatever the group's size (the members, their volumes' origins).
+    // whatever the group's size (the members, their volumes' origins), and
+    // not every snapshot of the project either. The members were created
+    // with the group snapshot, so they are among the newest: read newest
+    // first until every volume of the group has its member, or the
+    // snapshots are older than the group snapshot.
     // The members are tagged later, outside the window, by the step that
     // first uses them (`cinder.volume_from_snapshot`).
+    let since = epoch_secs(&gs.created_at).map(|t| t - MEMBER_SKEW_SECS);
+    let mut pending: std::collections::HashSet<&str> = volumes.iter().map(String::as_str).collect();
     let members: Vec<_> = c
         .cinder()
-        .snapshots(&[])
+        .recent_snapshots(MEMBER_PAGE, |read| {
+            for s in read {
+                if s["group_snapshot_id"].as_str() == Some(gs.id.as_str()) {
+                    pending.remove(s["volume_id"].as_str().unwrap_or_default());
+                }
+            }
+            let oldest = read
+                .last()
+                .and_then(|s| s["created_at"].as_str())
+                .and_then(epoch_secs);
+            pending.is_empty() || matches!((since, oldest), (Some(since), Some(t)) if t < since)
+        })
         .await
         .act(cx.action())?
         .into_iter()
@@ -507,7 +533,7 @@ pub async fn create_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionE
         .create_group_snapshot(&g.id, &name)
         .await
         .act(cx.action())?;
-    match group_snapshot_rec(cx, c, &gs.id).await {
+    match group_snapshot_rec(cx, c, &gs.id, &g.volume_ids).await {
         Ok(rec) => cx.value(rec),
         Err(e) => Err(discard_failed(
             e,
@@ -519,7 +545,7 @@ pub async fn create_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionE
 }
 
 pub async fn group_snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
-    let (c, _g) = cx.record_on_site::<GroupRec>("group")?;
+    let (c, g) = cx.record_on_site::<GroupRec>("group")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let found = c
         .cinder()
@@ -529,7 +555,9 @@ pub async fn group_snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>
         .into_iter()
         .find(|g| g.name == name && !is_discarded(&g.status));
     match found {
-        Some(g) => Ok(Some(cx.value(group_snapshot_rec(cx, c, &g.id).await?)?)),
+        Some(gs) => Ok(Some(
+            cx.value(group_snapshot_rec(cx, c, &gs.id, &g.volume_ids).await?)?,
+        )),
         None => Ok(None),
     }
 }

@@ -190,17 +190,25 @@ impl Topology {
             t.servers
                 .extend(vnf_servers(&format!("vnf{v:03}"), vms_per_vnf));
         }
-        // Room for the fleet, its restore at the other site and many runs.
+        // Room for the fleet, its restore at the other site and many runs:
+        // what the checks walk every resource to count is unlimited (a
+        // fleet's DR project is sized by its operator, not by defaults),
+        // the rest sized to the fleet.
         let n = t.servers.len() as i64;
         let q = &mut t.quotas;
-        q.instances = q.instances.max(4 * n);
-        q.cores = q.cores.max(16 * n);
-        q.ram = q.ram.max(4 * 8192 * n);
-        q.volumes = q.volumes.max(8 * n);
-        q.snapshots = q.snapshots.max(8 * n);
-        q.backups = q.backups.max(40 * n);
-        q.gigabytes = q.gigabytes.max(240 * n);
-        q.backup_gigabytes = q.backup_gigabytes.max(1200 * n);
+        for unlimited in [
+            &mut q.instances,
+            &mut q.cores,
+            &mut q.ram,
+            &mut q.volumes,
+            &mut q.snapshots,
+            &mut q.backups,
+            &mut q.gigabytes,
+            &mut q.backup_gigabytes,
+            &mut q.groups,
+        ] {
+            *unlimited = -1;
+        }
         q.port = q.port.max(8 * n);
         q.server_group_members = q.server_group_members.max(n);
         q.server_groups = q.server_groups.max(4 * vnfs as i64);

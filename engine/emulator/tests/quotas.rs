@@ -486,8 +486,9 @@ fn the_topology_yaml_sets_quotas_per_site_with_real_defaults() {
     }
     // The demo and generated fleets have room for themselves and a restore.
     let g = Topology::generate(20, 10);
+    let room = |limit: i64, need: i64| limit < 0 || limit >= need;
     assert!(
-        g.quotas.volumes >= 4 * 400 && g.quotas.instances >= 2 * 200,
+        room(g.quotas.volumes, 4 * 400) && room(g.quotas.instances, 2 * 200),
         "{:?}",
         g.quotas
     );

@@ -272,6 +272,27 @@ impl<'a> Cinder<'a> {
         )
     }
 
+    /// Snapshots newest first (`created_at` descending, Cinder's default
+    /// order, asked for explicitly), `page` at a time, until `enough` says
+    /// the ones read so far suffice: finding what was just created without
+    /// reading every snapshot of the project.
+    pub async fn recent_snapshots(
+        &self,
+        page: u32,
+        enough: impl FnMut(&[Value]) -> bool,
+    ) -> Result<Vec<Snapshot>> {
+        let items = self
+            .req(MV_GROUP_SNAPSHOTS, Method::GET, "snapshots/detail")
+            .call("GET /snapshots/detail")
+            .resource("snapshots")
+            .query("sort_key", "created_at".to_string())
+            .query("sort_dir", "desc".to_string())
+            .query("limit", page.to_string())
+            .send_paged_until("snapshots", enough)
+            .await?;
+        parse_items(self.c, "GET /snapshots/detail", items)
+    }
+
     pub async fn create_snapshot(
         &self,
         volume_id: &str,

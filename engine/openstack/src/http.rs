@@ -430,20 +430,39 @@ impl<'a> Request<'a> {
     /// GET every page: the items under `key`, following `{key}_links` (Nova,
     /// Cinder) or `next` (Glance) links.
     pub async fn send_paged(self, key: &str) -> Result<Vec<Value>> {
+        self.send_paged_until(key, |_| false).await
+    }
+
+    /// GET pages as [`Request::send_paged`] does, stopping early once
+    /// `enough` says the items read so far suffice (it sees them all after
+    /// each page).
+    pub async fn send_paged_until(
+        self,
+        key: &str,
+        mut enough: impl FnMut(&[Value]) -> bool,
+    ) -> Result<Vec<Value>> {
         let mut out = Vec::new();
         let mut req = self;
         let mut seen = std::collections::HashSet::new();
         loop {
-            let page: Value = req.send_json().await?;
-            let items = page.get(key).and_then(Value::as_array).ok_or_else(|| {
-                req.error(ErrorKind::Decode, format!("the answer has no {key:?} list"))
-            })?;
-            out.extend(items.iter().cloned());
+            let mut page: Value = req.send_json().await?;
+            let items = page
+                .get_mut(key)
+                .and_then(Value::as_array_mut)
+                .map(std::mem::take)
+                .ok_or_else(|| {
+                    req.error(ErrorKind::Decode, format!("the answer has no {key:?} list"))
+                })?;
+            let empty = items.is_empty();
+            out.extend(items);
+            if enough(&out) {
+                break;
+            }
             let next = next_link(&page, key);
             let Some(next) = next else { break };
             let endpoint = req.client.endpoint(req.service).await?;
             let url = absolute(&endpoint, &next);
-            if !seen.insert(url.clone()) || items.is_empty() {
+            if !seen.insert(url.clone()) || empty {
                 break;
             }
             req = Request {

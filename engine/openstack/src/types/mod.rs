@@ -10,6 +10,18 @@ pub mod requests;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
+/// Seconds since the epoch of an OpenStack timestamp: RFC 3339
+/// (`2026-12-02T10:00:00Z`) or, as Cinder and Nova write them, without a
+/// zone and read as UTC (`2026-12-02T10:00:00.000000`). `None` if neither.
+pub fn epoch_secs(s: &str) -> Option<i64> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Some(t.timestamp());
+    }
+    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|t| t.and_utc().timestamp())
+}
+
 /// A bool that may arrive as `true`, `"true"`, `"True"` or null.
 pub(crate) fn loose_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
     Ok(match Value::deserialize(d)? {
