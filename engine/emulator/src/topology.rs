@@ -434,7 +434,7 @@ impl Topology {
                     )
                 };
                 crate::cinder::volumes::register(&mut w, site, volume);
-                attachments.push(att.id.clone());
+                attachments.push(att.server_ref());
             }
             let s = w.site(site);
             let flavor_id = s

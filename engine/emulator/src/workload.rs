@@ -46,21 +46,6 @@ fn writer_order(w: &World) -> BTreeMap<String, Vec<(Site, String, bool)>> {
                 .push((prio, srv.name.clone(), site, srv.id.clone()));
         }
     }
-    // attachment id → volume id, per site, built once.
-    let index: Vec<std::collections::HashMap<&str, &str>> = Site::ALL
-        .iter()
-        .map(|site| {
-            w.site(*site)
-                .volumes
-                .values()
-                .flat_map(|v| {
-                    v.attachments
-                        .iter()
-                        .map(move |a| (a.id.as_str(), v.id.as_str()))
-                })
-                .collect()
-        })
-        .collect();
     let mut out = BTreeMap::new();
     for (vnf, mut servers) in by_vnf {
         servers.sort();
@@ -71,8 +56,8 @@ fn writer_order(w: &World) -> BTreeMap<String, Vec<(Site, String, bool)>> {
                 continue;
             };
             for att in &srv.attachments {
-                if let Some(vid) = index[site.index()].get(att.as_str()) {
-                    vols.push((site, vid.to_string(), srv.running()));
+                if s.attachment(att).is_some() {
+                    vols.push((site, att.volume_id.clone(), srv.running()));
                 }
             }
         }

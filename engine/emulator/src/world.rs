@@ -106,6 +106,25 @@ pub struct Attachment {
     pub attached_at: String,
 }
 
+impl Attachment {
+    /// The server's side of this attachment.
+    pub fn server_ref(&self) -> AttachmentRef {
+        AttachmentRef {
+            id: self.id.clone(),
+            volume_id: self.volume_id.clone(),
+        }
+    }
+}
+
+/// A server's link to one of its attachments: the attachment lives on its
+/// volume (as in Cinder), the server keeps where to find it, so a server's
+/// view never scans every volume of the site.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AttachmentRef {
+    pub id: String,
+    pub volume_id: String,
+}
+
 #[derive(Clone, Debug)]
 pub struct Server {
     pub id: String,
@@ -130,8 +149,8 @@ pub struct Server {
     pub created: String,
     pub updated: String,
     pub launched_at: Option<String>,
-    /// Attachment ids in attach order (boot volume first).
-    pub attachments: Vec<String>,
+    /// Attachments in attach order (boot volume first).
+    pub attachments: Vec<AttachmentRef>,
     pub user_id: String,
     pub project_id: String,
 }
@@ -451,6 +470,13 @@ pub struct SiteState {
 }
 
 impl SiteState {
+    /// The volume and attachment a server's link points at.
+    pub fn attachment(&self, r: &AttachmentRef) -> Option<(&Volume, &Attachment)> {
+        let v = self.volumes.get(&r.volume_id)?;
+        let a = v.attachments.iter().find(|a| a.id == r.id)?;
+        Some((v, a))
+    }
+
     pub fn volume_type_by_name_or_id(&self, key: &str) -> Option<&VolumeType> {
         self.volume_types
             .iter()

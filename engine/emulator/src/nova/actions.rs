@@ -181,21 +181,13 @@ fn create_image(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
     let mut bdm = Vec::new();
     let mut snaps = Vec::new();
     for (i, att) in srv.attachments.iter().enumerate() {
-        let Some(v) = w
+        let Some((v, device)) = w
             .site(site)
-            .volumes
-            .values()
-            .find(|v| v.attachments.iter().any(|a| &a.id == att))
-            .cloned()
+            .attachment(att)
+            .map(|(v, a)| (v.clone(), a.device.clone()))
         else {
             continue;
         };
-        let device = v
-            .attachments
-            .iter()
-            .find(|a| &a.id == att)
-            .map(|a| a.device.clone())
-            .unwrap_or_default();
         let sid = crate::cinder::snapshots::capture(
             &mut w,
             site,

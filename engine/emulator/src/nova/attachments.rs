@@ -50,13 +50,7 @@ fn attachments_of(
     Ok(srv
         .attachments
         .iter()
-        .filter_map(|att| {
-            s.volumes
-                .values()
-                .flat_map(|v| v.attachments.iter())
-                .find(|a| &a.id == att)
-                .cloned()
-        })
+        .filter_map(|r| s.attachment(r).map(|(_, a)| a.clone()))
         .collect())
 }
 
@@ -143,7 +137,7 @@ pub fn attach(ctx: &Ctx, mv: Mv, server_id: &str) -> Reply {
     v.attachments.push(att.clone());
     v.updated_at = Some(now_iso());
     if let Some(srv) = s.servers.get_mut(server_id) {
-        srv.attachments.push(att.id.clone());
+        srv.attachments.push(att.server_ref());
     }
     drop(w);
     let (vid1, vid2, att_id) = (vid.to_string(), vid.to_string(), att.id.clone());
@@ -166,7 +160,7 @@ pub fn attach(ctx: &Ctx, mv: Mv, server_id: &str) -> Reply {
                 v.status = "available".into();
             }
             if let Some(srv) = s.servers.get_mut(&sid) {
-                srv.attachments.retain(|a| a != &att_id);
+                srv.attachments.retain(|a| a.id != att_id);
             }
         },
     );
@@ -196,7 +190,7 @@ pub fn detach(ctx: &Ctx, server_id: &str, volume_id: &str) -> Reply {
     else {
         return Err(nf("Volume attachment", volume_id));
     };
-    if srv.attachments.first() == Some(&att.id) {
+    if srv.attachments.first().map(|a| &a.id) == Some(&att.id) {
         return Err(bad_request(F::Nova, "Cannot detach a root device volume"));
     }
     if v.status != "in-use" {
@@ -223,7 +217,7 @@ pub fn detach(ctx: &Ctx, server_id: &str, volume_id: &str) -> Reply {
                 v.updated_at = Some(now_iso());
             }
             if let Some(srv) = s.servers.get_mut(&sid) {
-                srv.attachments.retain(|a| a != &att.id);
+                srv.attachments.retain(|a| a.id != att.id);
             }
         },
         move |w: &mut World| {

@@ -80,12 +80,8 @@ pub fn view(s: &SiteState, srv: &Server, mv: Mv, base: &str, target: For) -> Val
     let volumes: Vec<Value> = srv
         .attachments
         .iter()
-        .filter_map(|att| {
-            s.volumes
-                .values()
-                .find(|v| v.attachments.iter().any(|a| &a.id == att))
-        })
-        .map(|v| {
+        .filter_map(|r| s.attachment(r))
+        .map(|(v, _)| {
             if mv.at_least(2, 3) {
                 json!({"id": v.id, "delete_on_termination": false})
             } else {
@@ -620,7 +616,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
                 device: crate::world::device_name(i),
                 attached_at: now_iso(),
             };
-            att_ids.push(att.id.clone());
+            att_ids.push(att.server_ref());
             v.status = "attaching".into();
             v.attachments.push(att);
             v.updated_at = Some(now_iso());
