@@ -123,7 +123,8 @@ pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let site = first.site.clone();
     let c = cx.acts.client(&site)?;
     let names = Names::of(cx, c).await?;
-    let all_ports = c.neutron().ports(&[]).await.act(cx.action())?;
+    let ids: Vec<&str> = servers.iter().map(|s| s.id.as_str()).collect();
+    let all_ports = c.neutron().ports_of_devices(&ids).await.act(cx.action())?;
     let groups = c.neutron().security_groups(&[]).await.act(cx.action())?;
     let sg_names: BTreeMap<String, String> = groups
         .iter()

@@ -78,10 +78,19 @@ pub fn view(p: &Port) -> Value {
 pub fn list(ctx: &Ctx) -> Reply {
     let w = ctx.shared.lock();
     let net = &w.site(ctx.site).net;
+    // Only the asked-for devices' ports are viewed (the generic filter
+    // then applies as to any list): a site may hold 10,000 ports.
+    let devices: Vec<&str> = ctx
+        .query
+        .iter()
+        .filter(|(k, _)| k == "device_id")
+        .map(|(_, v)| v.as_str())
+        .collect();
     let items = net
         .ports
         .values()
         .filter(|p| p.project_id == ctx.token.project_id)
+        .filter(|p| devices.is_empty() || devices.contains(&p.device_id.as_str()))
         .map(view)
         .collect();
     page(ctx, "ports", items)
