@@ -1,0 +1,491 @@
+//! `cinder.backup`, `delete_backup`, `export_backup`, `import_backup`,
+//! `restore_backup`: backups (full or incremental on the chain), their
+//! exported records, and restores byte for byte.
+
+use super::*;
+
+// ---------- backups ----------
+
+/// Bytes a backup moved: what the service reports (the emulator's
+/// `emulator:bytes_moved`, or `changed_blocks` of 4 KiB), else the whole volume for a full backup
+/// and, for an incremental one without a report, its object count × chunk.
+pub fn bytes_moved(raw: &Value, b: &Backup) -> u64 {
+    if let Some(n) = raw.get("emulator:bytes_moved").and_then(Value::as_u64) {
+        return n;
+    }
+    if let Some(n) = raw.get("changed_blocks").and_then(Value::as_u64) {
+        return n * 4096;
+    }
+    if let Some(n) = raw.get("bytes_moved").and_then(Value::as_u64) {
+        return n;
+    }
+    if b.is_incremental {
+        b.object_count.unwrap_or(0) * 32 * 1024 * 1024
+    } else {
+        b.size * GIB
+    }
+}
+
+async fn wait_backup(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<Backup, ActionError> {
+    cx.wait(
+        &format!("backup {id} at site {} becoming available", c.site()),
+        || {
+            let cinder = c.cinder();
+            let id = id.to_string();
+            async move {
+                let b = cinder.backup(&id).await?;
+                Ok(match b.status.as_str() {
+                    "available" => Poll::Ready(b),
+                    s if is_failed(s) => Poll::Failed(format!("{s} ({})", b.fail_reason)),
+                    s => Poll::Pending(s.to_string()),
+                })
+            }
+        },
+    )
+    .await
+}
+
+async fn backup_value(
+    cx: &Ctx<'_>,
+    c: &Client,
+    b: &Backup,
+    fallback_origin: &str,
+) -> Result<ActionOutput, ActionError> {
+    // The raw body for fields beyond the typed ones (changed blocks).
+    let raw: Value = c
+        .request(
+            lifeboat_openstack::Service::BlockStorage,
+            reqwest::Method::GET,
+            format!("backups/{}", b.id),
+        )
+        .microversion(lifeboat_openstack::cinder::MV_BACKUPS)
+        .call("GET /backups/{id}")
+        .resource(format!("backup {}", b.id))
+        .send_json()
+        .await
+        .act(cx.action())?;
+    let moved = bytes_moved(raw.get("backup").unwrap_or(&Value::Null), b);
+    let mut out = cx.value(backup_rec(b, c.site(), fallback_origin, moved))?;
+    out.bytes_moved = moved;
+    Ok(out)
+}
+
+/// What to back up so that backups of one origin form one incremental
+/// chain. Cinder chains backups per volume id, and each protect run makes a
+/// fresh temporary volume from a snapshot of the production volume; so when
+/// the volume is such an untouched copy (available, made from a snapshot of
+/// its origin, which still exist), back up that snapshot under the
+/// production volume's id (`snapshot_id`, same bytes). Otherwise the volume.
+async fn chain_target(c: &Client, v: &Volume, origin: &str) -> (String, Option<String>) {
+    if origin == v.id || v.snapshot_id.is_empty() || v.status != "available" {
+        return (v.id.clone(), None);
+    }
+    match c.cinder().snapshot(&v.snapshot_id).await {
+        Ok(s) if s.volume_id == origin && s.status == "available" => {
+            match c.cinder().volume(origin).await {
+                Ok(_) => (origin.to_string(), Some(s.id)),
+                Err(_) => (v.id.clone(), None),
+            }
+        }
+        _ => (v.id.clone(), None),
+    }
+}
+
+pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let incremental = cx.args.bool("incremental", true)?;
+    let container = cx.args.string("container")?;
+    let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
+    let origin = origin_of(&v);
+    let meta = tag_metadata(cx.call, &origin);
+    let (target, snapshot) = chain_target(c, &v, &origin).await;
+    let id = match c
+        .cinder()
+        .create_backup(
+            &target,
+            snapshot.as_deref(),
+            &name,
+            incremental,
+            &container,
+            &meta,
+        )
+        .await
+    {
+        Ok(id) => id,
+        // Cinder: incremental needs an earlier backup in the chain; the
+        // first one is full.
+        Err(e)
+            if incremental
+                && e.kind == ErrorKind::BadRequest
+                && e.detail
+                    .to_ascii_lowercase()
+                    .contains("no backups available") =>
+        {
+            c.cinder()
+                .create_backup(
+                    &target,
+                    snapshot.as_deref(),
+                    &name,
+                    false,
+                    &container,
+                    &meta,
+                )
+                .await
+                .act(cx.action())?
+        }
+        Err(e) => return Err(from_client(cx.action(), e)),
+    };
+    let b = match wait_backup(cx, c, &id).await {
+        Ok(b) => b,
+        Err(e) => {
+            return Err(discard_failed(
+                e,
+                &format!("backup {id} at site {}", c.site()),
+                c.cinder().delete_backup(&id),
+            )
+            .await)
+        }
+    };
+    backup_value(cx, c, &b, &origin).await
+}
+
+pub async fn backup_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
+    let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let found = c
+        .cinder()
+        .backups(&[("name", name.clone())])
+        .await
+        .act(cx.action())?;
+    match found
+        .into_iter()
+        .find(|b| b.name == name && !is_discarded(&b.status))
+    {
+        Some(b) => {
+            let b = wait_backup(cx, c, &b.id).await?;
+            let origin = if vol.origin.is_empty() {
+                vol.id.clone()
+            } else {
+                vol.origin.clone()
+            };
+            Ok(Some(backup_value(cx, c, &b, &origin).await?))
+        }
+        None => Ok(None),
+    }
+}
+
+pub async fn delete_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, mut b) = cx.record_on_site::<BackupRec>("backup")?;
+    ok_if_gone(cx.action(), c.cinder().delete_backup(&b.id).await, async {
+        c.cinder().backup(&b.id).await.map(|b| b.status)
+    })
+    .await?;
+    let id = b.id.clone();
+    wait_gone(cx, &format!("backup {id} at site {}", c.site()), || {
+        let cinder = c.cinder();
+        let id = id.clone();
+        async move { cinder.backup(&id).await.map(|b| b.status) }
+    })
+    .await?;
+    b.status = "deleted".into();
+    b.bytes_moved = 0;
+    cx.value(b)
+}
+
+pub async fn export_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, b) = cx.record_on_site::<BackupRec>("backup")?;
+    let r = c.cinder().export_backup(&b.id).await.act(cx.action())?;
+    cx.value(BackupRecordRec {
+        backup_service: r.backup_service,
+        backup_url: r.backup_url,
+    })
+}
+
+/// The backup id inside an exported record (Cinder's backup_url is base64
+/// of a JSON object with `id`), when it can be read.
+pub fn record_backup_id(r: &BackupRecordRec) -> Option<String> {
+    record_field(r, "id")
+}
+
+/// A string field of the backup described by an exported record
+/// (`id`, `parent_id`), when the record can be read.
+pub fn record_field(r: &BackupRecordRec, key: &str) -> Option<String> {
+    let bytes = base64_decode(r.backup_url.trim())?;
+    let v: Value = serde_json::from_slice(&bytes).ok()?;
+    v.get(key)
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+}
+
+fn base64_decode(s: &str) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(s.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for ch in s.bytes() {
+        let v = match ch {
+            b'A'..=b'Z' => ch - b'A',
+            b'a'..=b'z' => ch - b'a' + 26,
+            b'0'..=b'9' => ch - b'0' + 52,
+            b'+' | b'-' => 62,
+            b'/' | b'_' => 63,
+            b'=' | b'\n' | b'\r' => continue,
+            _ => return None,
+        } as u32;
+        acc = (acc << 6) | v;
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
+}
+
+async fn imported_existing(
+    cx: &Ctx<'_>,
+    c: &Client,
+    rec: &BackupRecordRec,
+) -> Result<Option<Backup>, ActionError> {
+    if let Some(id) = record_backup_id(rec) {
+        match c.cinder().backup(&id).await {
+            Ok(b) if !is_failed(&b.status) => return Ok(Some(b)),
+            Ok(_) => {}
+            Err(e) if e.kind == ErrorKind::NotFound => {}
+            Err(e) => return Err(from_client(cx.action(), e)),
+        }
+    }
+    Ok(None)
+}
+
+/// Import one record unless its backup is already known; its id here.
+async fn import_one(
+    cx: &Ctx<'_>,
+    c: &Client,
+    rec: &BackupRecordRec,
+) -> Result<String, ActionError> {
+    let id = match imported_existing(cx, c, rec).await? {
+        Some(b) => b.id,
+        None => c
+            .cinder()
+            .import_backup(&BackupRecord {
+                backup_service: rec.backup_service.clone(),
+                backup_url: rec.backup_url.clone(),
+            })
+            .await
+            .act(cx.action())?,
+    };
+    wait_backup(cx, c, &id).await?;
+    Ok(id)
+}
+
+pub async fn import_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let rec: BackupRecordRec = cx.args.record("record")?;
+    // An incremental backup restores only with its parents known here:
+    // import the chain the manifest recorded first (oldest first).
+    if let Some(parent) = record_field(&rec, "parent_id") {
+        let known = match c.cinder().backup(&parent).await {
+            Ok(_) => true,
+            Err(e) if e.kind == ErrorKind::NotFound => false,
+            Err(e) => return Err(from_client(cx.action(), e)),
+        };
+        if !known {
+            let chain = crate::lifeboat::chain_of(cx, c, &rec).await?;
+            if chain.is_empty() {
+                return Err(ActionError::permanent(format!("{}: backup {} is incremental and its parent {parent} is unknown at site {}; no manifest there records the chain", cx.action(), record_backup_id(&rec).unwrap_or_default(), c.site()))
+                    .with_hint("import the parent backups' records first, or make a full backup"));
+            }
+            for r in &chain {
+                import_one(cx, c, r).await?;
+            }
+        }
+    }
+    let id = import_one(cx, c, &rec).await?;
+    let b = wait_backup(cx, c, &id).await?;
+    let origin = b
+        .metadata
+        .get(META_ORIGIN)
+        .cloned()
+        .unwrap_or_else(|| b.volume_id.clone());
+    let mut out = backup_value(cx, c, &b, &origin).await?;
+    // Importing moves no data; the report counts the backup's own bytes.
+    out.bytes_moved = 0;
+    out.value["bytes_moved"] = json!(0);
+    Ok(out)
+}
+
+pub async fn import_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
+    let c = cx.client_for_call()?;
+    let rec: BackupRecordRec = cx.args.record("record")?;
+    match imported_existing(cx, c, &rec).await? {
+        Some(_) => Ok(Some(import_backup(cx).await?)),
+        None => Ok(None),
+    }
+}
+
+/// What a volume of a mapped type is called while a backup is restored into
+/// it: only a finished restore carries the final name, so a volume found by
+/// that name (a lost answer, a resume) always holds the restored data.
+const RESTORING: &str = ".restoring";
+
+/// `cinder.restore_backup(backup, name, volume_type)`: into a new volume, or
+/// with `volume_type` (a site mapping's) into a volume of that type made for
+/// it — Cinder's restore cannot choose the type of the volume it makes.
+pub async fn restore_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, b) = cx.record_on_site::<BackupRec>("backup")?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let vt = cx.args.string("volume_type")?;
+    let cur = c.cinder().backup(&b.id).await.act(cx.action())?;
+    let origin = if !b.origin.is_empty() {
+        b.origin.clone()
+    } else {
+        cur.metadata
+            .get(META_ORIGIN)
+            .cloned()
+            .unwrap_or_else(|| cur.volume_id.clone())
+    };
+    let r = if vt.is_empty() {
+        c.cinder()
+            .restore_backup(&b.id, Some(&name), None)
+            .await
+            .act(cx.action())?
+    } else {
+        let into =
+            typed_volume(cx, c, &format!("{name}{RESTORING}"), &vt, cur.size, &origin).await?;
+        c.cinder()
+            .restore_backup(&b.id, None, Some(&into))
+            .await
+            .act(cx.action())?
+    };
+    let v = match wait_volume(cx, c, &r.volume_id, &["available"]).await {
+        Ok(v) => v,
+        Err(e) => {
+            let e = discard_failed(
+                e,
+                &format!("volume {} at site {}", r.volume_id, c.site()),
+                c.cinder().delete_volume(&r.volume_id),
+            )
+            .await;
+            // The backup is busy until the failed restore lets it go.
+            wait_backup(cx, c, &b.id).await?;
+            return Err(e);
+        }
+    };
+    let v = if vt.is_empty() {
+        v
+    } else {
+        c.cinder()
+            .rename_volume(&v.id, &name)
+            .await
+            .act(cx.action())?
+    };
+    let v = ensure_tagged(cx, c, v, Some(&origin)).await?;
+    wait_backup(cx, c, &b.id).await?;
+    let mut out = cx.value(volume_rec(&v, c.site()))?;
+    out.bytes_moved = restored_bytes(cx, c, &b.id).await;
+    Ok(out)
+}
+
+/// The available volume named `name` of type `vt` this call restores into:
+/// one an earlier attempt made (restored into again: a restore is the same
+/// data each time), else a new one, tagged, of `size` GiB. One that ended
+/// in error is deleted and made again.
+async fn typed_volume(
+    cx: &Ctx<'_>,
+    c: &Client,
+    name: &str,
+    vt: &str,
+    size: u64,
+    origin: &str,
+) -> Result<String, ActionError> {
+    let found = c
+        .cinder()
+        .volumes(&[("name", name.to_string())])
+        .await
+        .act(cx.action())?;
+    let id = match found
+        .into_iter()
+        .find(|v| v.name == name && !is_discarded(&v.status))
+    {
+        Some(v) => v.id,
+        None => {
+            let mut body = serde_json::json!({"name": name, "size": size, "volume_type": vt});
+            body["metadata"] = Value::Object(tag_metadata(cx.call, origin));
+            c.cinder()
+                .create_volume(body, &format!("volume {name}"))
+                .await
+                .act(cx.action())?
+                .id
+        }
+    };
+    match wait_volume(cx, c, &id, &["available"]).await {
+        Ok(_) => Ok(id),
+        Err(e) => Err(discard_failed(
+            e,
+            &format!("volume {id} at site {}", c.site()),
+            c.cinder().delete_volume(&id),
+        )
+        .await),
+    }
+}
+
+/// Bytes a restore read from the backup store: the data of every backup in
+/// the chain it rebuilds (an incremental restore reads its parents too),
+/// each counted as [`bytes_moved`] counts it — what the service reports
+/// (`emulator:bytes_moved`), else the object count (real Cinder), else the
+/// logical size of a full backup. The chain is followed through
+/// `export_record` (whose record names `parent_id`, on real Cinder as on the
+/// emulator). Only a figure for the report: when a member cannot be read,
+/// the sum stops there (logged), the restore itself has succeeded.
+async fn restored_bytes(cx: &Ctx<'_>, c: &Client, backup_id: &str) -> u64 {
+    let mut total = 0u64;
+    let mut next = Some(backup_id.to_string());
+    let mut seen = std::collections::HashSet::new();
+    while let Some(id) = next.take() {
+        if !seen.insert(id.clone()) || seen.len() > 1000 {
+            break;
+        }
+        let raw: Value = match c
+            .request(
+                lifeboat_openstack::Service::BlockStorage,
+                reqwest::Method::GET,
+                format!("backups/{id}"),
+            )
+            .microversion(lifeboat_openstack::cinder::MV_BACKUPS)
+            .call("GET /backups/{id}")
+            .resource(format!("backup {id}"))
+            .send_json()
+            .await
+        {
+            Ok(v) => v,
+            Err(e) => {
+                tracing::warn!(step = %cx.call.step, backup = %id, error = %e, "bytes restored: cannot read a backup of the chain; the figure stops there");
+                break;
+            }
+        };
+        let raw = raw.get("backup").cloned().unwrap_or(Value::Null);
+        let Ok(b) = serde_json::from_value::<Backup>(raw.clone()) else {
+            break;
+        };
+        total += bytes_moved(&raw, &b);
+        if !b.is_incremental {
+            break;
+        }
+        next = match c.cinder().export_backup(&id).await {
+            Ok(r) => record_field(
+                &BackupRecordRec {
+                    backup_service: r.backup_service,
+                    backup_url: r.backup_url,
+                },
+                "parent_id",
+            ),
+            Err(e) => {
+                tracing::warn!(step = %cx.call.step, backup = %id, error = %e, "bytes restored: cannot read the parent of a backup; the figure stops there");
+                None
+            }
+        };
+    }
+    total
+}

@@ -1,0 +1,188 @@
+//! `cinder.ensure_group`, `delete_group`: the consistency group of a
+//! VNF's volumes, made or brought up to date, and removed.
+
+use super::*;
+
+// ---------- groups ----------
+
+fn group_name(name: &str) -> String {
+    if name.starts_with("lb-") {
+        name.to_string()
+    } else {
+        format!("lb-{name}")
+    }
+}
+
+pub(super) async fn group_rec(
+    cx: &Ctx<'_>,
+    c: &Client,
+    id: &str,
+    known: &[String],
+) -> Result<GroupRec, ActionError> {
+    let g = c.cinder().group(id).await.act(cx.action())?;
+    let volume_ids = if g.volumes.is_empty() {
+        // Older Cinder: volumes carry group_id.
+        let vols = c
+            .cinder()
+            .volumes(&[("group_id", id.to_string())])
+            .await
+            .act(cx.action())?;
+        let ids: Vec<String> = vols
+            .into_iter()
+            .filter(|v| v.group_id == id)
+            .map(|v| v.id)
+            .collect();
+        if ids.is_empty() {
+            known.to_vec()
+        } else {
+            ids
+        }
+    } else {
+        g.volumes.clone()
+    };
+    Ok(GroupRec {
+        id: g.id,
+        name: g.name,
+        site: c.site().to_string(),
+        volume_ids,
+    })
+}
+
+async fn wait_group(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<(), ActionError> {
+    cx.wait(
+        &format!("group {id} at site {} becoming available", c.site()),
+        || {
+            let cinder = c.cinder();
+            let id = id.to_string();
+            async move {
+                let g = cinder.group(&id).await?;
+                Ok(match g.status.as_str() {
+                    "available" => Poll::Ready(()),
+                    s if is_failed(s) => Poll::Failed(s.to_string()),
+                    s => Poll::Pending(s.to_string()),
+                })
+            }
+        },
+    )
+    .await
+}
+
+pub async fn ensure_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let name = group_name(&cx.args.required_string("name")?);
+    let volumes: Vec<VolumeRec> = cx.args.list("volumes")?;
+    let group_type = cx.args.string("group_type")?;
+    let ids: Vec<String> = volumes.iter().map(|v| v.id.clone()).collect();
+    cx.require_microversion(
+        c,
+        lifeboat_openstack::Service::BlockStorage,
+        lifeboat_openstack::cinder::MV_GROUPS,
+        "a generic volume group with its volume list",
+    )
+    .await?;
+    let existing = c
+        .cinder()
+        .groups()
+        .await
+        .act(cx.action())?
+        .into_iter()
+        .find(|g| g.name == name && !is_discarded(&g.status));
+    let id = match existing {
+        Some(g) => g.id,
+        None => {
+            let gt = if group_type.is_empty() {
+                c.cinder().default_group_type().await.act(cx.action())?.map(|t| t.id).ok_or_else(|| {
+                    ActionError::permanent(format!("{}: site {} has no group type to create group {name}", cx.action(), c.site())).with_hint("create a group type with consistent_group_snapshot_enabled='<is> True' or pass group_type")
+                })?
+            } else {
+                group_type.clone()
+            };
+            let mut types: Vec<String> = Vec::new();
+            for v in &volumes {
+                let t = if v.volume_type.is_empty() {
+                    c.cinder().volume(&v.id).await.act(cx.action())?.volume_type
+                } else {
+                    v.volume_type.clone()
+                };
+                if !t.is_empty() && !types.contains(&t) {
+                    types.push(t);
+                }
+            }
+            let id = c
+                .cinder()
+                .create_group(&name, &gt, &types)
+                .await
+                .act(cx.action())?;
+            wait_group(cx, c, &id).await?;
+            id
+        }
+    };
+    let current = group_rec(cx, c, &id, &[]).await?;
+    let missing: Vec<String> = ids
+        .iter()
+        .filter(|v| !current.volume_ids.contains(v))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        c.cinder()
+            .add_to_group(&id, &missing)
+            .await
+            .act(cx.action())?;
+        wait_group(cx, c, &id).await?;
+    }
+    cx.value(group_rec(cx, c, &id, &ids).await?)
+}
+
+pub async fn ensure_group_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
+    let c = cx.client_for_call()?;
+    let name = group_name(&cx.args.required_string("name")?);
+    let existing = c
+        .cinder()
+        .groups()
+        .await
+        .act(cx.action())?
+        .into_iter()
+        .find(|g| g.name == name && g.status == "available");
+    match existing {
+        Some(g) => {
+            let r = group_rec(cx, c, &g.id, &[]).await?;
+            let want: Vec<VolumeRec> = cx.args.list("volumes")?;
+            // Only complete when every volume is in it; else run it again.
+            if want.iter().all(|v| r.volume_ids.contains(&v.id)) {
+                Ok(Some(cx.value(r)?))
+            } else {
+                Ok(None)
+            }
+        }
+        None => Ok(None),
+    }
+}
+
+pub async fn delete_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, g) = cx.record_on_site::<GroupRec>("group")?;
+    match c.cinder().group(&g.id).await {
+        Ok(cur) => {
+            if !cur.volumes.is_empty() {
+                c.cinder()
+                    .remove_from_group(&g.id, &cur.volumes)
+                    .await
+                    .act(cx.action())?;
+                wait_group(cx, c, &g.id).await?;
+            }
+            ok_if_gone(cx.action(), c.cinder().delete_group(&g.id).await, async {
+                c.cinder().group(&g.id).await.map(|g| g.status)
+            })
+            .await?;
+        }
+        Err(e) if e.kind == ErrorKind::NotFound => {}
+        Err(e) => return Err(from_client(cx.action(), e)),
+    }
+    let id = g.id.clone();
+    wait_gone(cx, &format!("group {id} at site {}", c.site()), || {
+        let cinder = c.cinder();
+        let id = id.clone();
+        async move { cinder.group(&id).await.map(|g| g.status) }
+    })
+    .await?;
+    cx.value(g)
+}
