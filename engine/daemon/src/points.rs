@@ -134,11 +134,5 @@ fn str_of(v: &Value, k: &str) -> String {
 
 /// The JSON document inside an exported backup record.
 fn record_doc(v: &Value) -> Option<Value> {
-    use base64::Engine;
-    let url = v.get("backup_url")?.as_str()?.trim();
-    let bytes = base64::engine::general_purpose::STANDARD
-        .decode(url)
-        .or_else(|_| base64::engine::general_purpose::URL_SAFE.decode(url))
-        .ok()?;
-    serde_json::from_slice(&bytes).ok()
+    lifeboat_openstack::types::cinder::BackupRecord::document(v.get("backup_url")?.as_str()?)
 }

@@ -211,36 +211,7 @@ pub fn record_backup_id(r: &BackupRecordRec) -> Option<String> {
 /// A string field of the backup described by an exported record
 /// (`id`, `parent_id`), when the record can be read.
 pub fn record_field(r: &BackupRecordRec, key: &str) -> Option<String> {
-    let bytes = base64_decode(r.backup_url.trim())?;
-    let v: Value = serde_json::from_slice(&bytes).ok()?;
-    v.get(key)
-        .and_then(Value::as_str)
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-}
-
-fn base64_decode(s: &str) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for ch in s.bytes() {
-        let v = match ch {
-            b'A'..=b'Z' => ch - b'A',
-            b'a'..=b'z' => ch - b'a' + 26,
-            b'0'..=b'9' => ch - b'0' + 52,
-            b'+' | b'-' => 62,
-            b'/' | b'_' => 63,
-            b'=' | b'\n' | b'\r' => continue,
-            _ => return None,
-        } as u32;
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    Some(out)
+    BackupRecord::field(&r.backup_url, key)
 }
 
 async fn imported_existing(

@@ -162,6 +162,35 @@ pub struct BackupRecord {
     pub backup_url: String,
 }
 
+impl BackupRecord {
+    /// The backup described by a record's `backup_url` (base64, standard or
+    /// URL-safe, of a JSON object: `id`, `parent_id`, `size`, …), when it
+    /// can be read: the one reader of Cinder's record format.
+    pub fn document(backup_url: &str) -> Option<serde_json::Value> {
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+        use base64::Engine;
+        // Padding and line breaks are optional (Python's encoders differ).
+        let url: String = backup_url
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '=')
+            .collect();
+        let bytes = STANDARD_NO_PAD
+            .decode(&url)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(&url))
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// A non-empty string field of the described backup (`id`, `parent_id`).
+    pub fn field(backup_url: &str, key: &str) -> Option<String> {
+        Self::document(backup_url)?
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 pub struct BackupRecordBody {
     #[serde(rename = "backup-record")]
@@ -215,6 +244,28 @@ mod tests {
     fn list<T: serde::de::DeserializeOwned>(file: &str, key: &str) -> Vec<T> {
         let v: Value = serde_json::from_str(&sample(file)).unwrap();
         serde_json::from_value(v[key].clone()).unwrap_or_else(|e| panic!("{file}: {e}"))
+    }
+
+    #[test]
+    fn backup_record_documents_read_padded_unpadded_and_url_safe() {
+        // {"id": "b-1", "parent_id": "p?"}: standard and URL-safe alphabets
+        // differ in its last group; with and without padding, line breaks.
+        let doc = r#"{"id": "b-1", "parent_id": "p?"}"#;
+        let std = "eyJpZCI6ICJiLTEiLCAicGFyZW50X2lkIjogInA/In0=";
+        let safe = "eyJpZCI6ICJiLTEiLCAicGFyZW50X2lkIjogInA_In0";
+        for url in [
+            std,
+            safe,
+            "eyJpZCI6ICJiLTEiLCAicGFyZW50X2lk\nIjogInA/In0=\n",
+        ] {
+            let got = BackupRecord::document(url).unwrap_or_else(|| panic!("{url}"));
+            assert_eq!(got, serde_json::from_str::<Value>(doc).unwrap(), "{url}");
+        }
+        assert_eq!(BackupRecord::field(std, "parent_id").as_deref(), Some("p?"));
+        assert_eq!(BackupRecord::field(std, "size"), None);
+        // Not base64, or not JSON inside: nothing, never a panic.
+        assert_eq!(BackupRecord::document("a!b"), None);
+        assert_eq!(BackupRecord::document("eyJzdGF0"), None);
     }
 
     #[test]
