@@ -166,7 +166,15 @@ pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
                 .map(|a| (p.network.clone(), a.ip_address.clone()))
         })
         .collect();
-    for p in &all_ports {
+    // Asked for by address (a VNF has a few VIPs; the site many ports).
+    let mut holders = Vec::new();
+    let addresses: BTreeSet<&String> = pairs.iter().map(|(_, ip)| ip).collect();
+    for ip in addresses {
+        let filter = format!("ip_address={ip}");
+        let found = c.neutron().ports(&[("fixed_ips", &filter)]).await;
+        holders.extend(found.act(cx.action())?);
+    }
+    for p in &holders {
         if !p.device_id.is_empty() || ports.iter().any(|x| x.id == p.id) {
             continue;
         }
