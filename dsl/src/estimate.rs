@@ -289,34 +289,21 @@ impl Est<'_> {
     /// Schedule a block starting at `t0`; returns its end.
     fn block(&mut self, ids: &[StepId], t0: u64) -> u64 {
         let mut end = t0;
-        let mut pending: Vec<StepId> = ids.to_vec();
-        // Deps are siblings; repeat until every node is placed (cycles are
-        // rejected by the compiler, the guard only avoids looping forever).
-        let mut guard = ids.len() + 1;
-        while !pending.is_empty() && guard > 0 {
-            guard -= 1;
-            let mut rest = Vec::new();
-            for id in pending {
-                let deps = &self.plan.node(id).deps;
-                let ready = deps
-                    .iter()
-                    .all(|d| !ids.contains(&d.on) || self.dur.contains_key(&d.on));
-                if !ready && guard > 0 {
-                    rest.push(id);
-                    continue;
-                }
-                let s = deps
-                    .iter()
-                    .filter_map(|d| Some(self.start.get(&d.on)? + self.dur.get(&d.on)?))
-                    .max()
-                    .unwrap_or(t0)
-                    .max(t0);
-                let d = self.node(id, s);
-                self.start.insert(id, s);
-                self.dur.insert(id, d);
-                end = end.max(s + d);
-            }
-            pending = rest;
+        // Dependencies first: a node starts when the last it waits for ends.
+        for id in self.plan.block_order(ids) {
+            let s = self
+                .plan
+                .node(id)
+                .deps
+                .iter()
+                .filter_map(|d| Some(self.start.get(&d.on)? + self.dur.get(&d.on)?))
+                .max()
+                .unwrap_or(t0)
+                .max(t0);
+            let d = self.node(id, s);
+            self.start.insert(id, s);
+            self.dur.insert(id, d);
+            end = end.max(s + d);
         }
         end
     }
@@ -470,14 +457,9 @@ fn node_site(plan: &Plan, id: StepId, depth: u32) -> Option<String> {
     let NodeKind::Action(a) = &plan.nodes.get(id.index())?.kind else {
         return None;
     };
-    if let Some(arg) = a.call.args.iter().find(|x| x.ty == crate::plan::Type::Site) {
-        return expr_site(plan, &arg.value, depth + 1);
-    }
-    let arg = a.call.args.iter().find(|x| match &x.ty {
-        crate::plan::Type::Record(_) => true,
-        crate::plan::Type::List(inner) => matches!(**inner, crate::plan::Type::Record(_)),
-        _ => false,
-    })?;
+    // A site argument's value is the site; a record argument's value is
+    // a step or loop item whose site is followed the same way.
+    let (arg, _) = crate::plan::site_arg(&a.call.args)?;
     expr_site(plan, &arg.value, depth + 1)
 }
 

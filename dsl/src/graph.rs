@@ -151,56 +151,10 @@ impl<'p> PlanGraph<'p> {
             .collect()
     }
 
-    /// A block's nodes in an order the executor may run them one by one:
-    /// dependencies first, otherwise source order (Kahn's algorithm, lowest
-    /// id first). Nodes caught in a cycle, which the compiler reports, come
-    /// last in source order.
+    /// A block's nodes in an order they may run one by one
+    /// ([`Plan::block_order`]).
     pub fn block_order(&self, block: &[StepId]) -> Vec<StepId> {
-        use std::cmp::Reverse;
-        use std::collections::BinaryHeap;
-        // The block's ids sorted, with their positions: found by binary search.
-        let mut pos: Vec<(StepId, usize)> =
-            block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        pos.sort_unstable();
-        let position = |id: StepId| {
-            pos.binary_search_by_key(&id, |(s, _)| *s)
-                .ok()
-                .map(|k| pos[k].1)
-        };
-        let mut waiting = vec![0usize; block.len()];
-        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); block.len()];
-        for (i, id) in block.iter().enumerate() {
-            for d in &self.plan.node(*id).deps {
-                if let Some(j) = position(d.on) {
-                    waiting[i] += 1;
-                    dependents[j].push(i);
-                }
-            }
-        }
-        let mut ready: BinaryHeap<Reverse<usize>> = (0..block.len())
-            .filter(|i| waiting[*i] == 0)
-            .map(Reverse)
-            .collect();
-        let mut out = Vec::with_capacity(block.len());
-        let mut placed = vec![false; block.len()];
-        while let Some(Reverse(i)) = ready.pop() {
-            out.push(block[i]);
-            placed[i] = true;
-            for &k in &dependents[i] {
-                waiting[k] -= 1;
-                if waiting[k] == 0 {
-                    ready.push(Reverse(k));
-                }
-            }
-        }
-        out.extend(
-            block
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !placed[*i])
-                .map(|(_, id)| *id),
-        );
-        out
+        self.plan.block_order(block)
     }
 }
 

@@ -83,6 +83,80 @@ impl Plan {
         self.quiesce_methods.iter().find(|m| m.name == name)
     }
 
+    /// The dependencies between the nodes of one block, by position in the
+    /// block: the one reading of which sibling waits for which, for the
+    /// executor (which runs the ready ones at once), the estimator, `plan
+    /// --resolve` and the renderers ([`Plan::block_order`]).
+    pub fn block_deps(&self, block: &[StepId]) -> BlockDeps {
+        let mut pos: Vec<(StepId, usize)> =
+            block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
+        pos.sort_unstable();
+        let position = |id: StepId| {
+            pos.binary_search_by_key(&id, |(s, _)| *s)
+                .ok()
+                .map(|k| pos[k].1)
+        };
+        let mut out = BlockDeps {
+            waiting: vec![0; block.len()],
+            dependants: vec![Vec::new(); block.len()],
+            outside: Vec::new(),
+        };
+        for (i, id) in block.iter().enumerate() {
+            let Some(node) = self.nodes.get(id.index()) else {
+                continue;
+            };
+            for d in &node.deps {
+                match position(d.on) {
+                    Some(j) if j != i && !out.dependants[j].contains(&i) => {
+                        out.waiting[i] += 1;
+                        out.dependants[j].push(i);
+                    }
+                    Some(_) => {}
+                    None => out.outside.push((i, d.on)),
+                }
+            }
+        }
+        out
+    }
+
+    /// A block's nodes in an order they may run one by one: dependencies
+    /// first, otherwise source order (Kahn's algorithm, lowest position
+    /// first). Nodes caught in a cycle, which the compiler reports, come
+    /// last in source order.
+    pub fn block_order(&self, block: &[StepId]) -> Vec<StepId> {
+        use std::cmp::Reverse;
+        use std::collections::BinaryHeap;
+        let BlockDeps {
+            mut waiting,
+            dependants,
+            ..
+        } = self.block_deps(block);
+        let mut ready: BinaryHeap<Reverse<usize>> = (0..block.len())
+            .filter(|i| waiting[*i] == 0)
+            .map(Reverse)
+            .collect();
+        let mut out = Vec::with_capacity(block.len());
+        let mut placed = vec![false; block.len()];
+        while let Some(Reverse(i)) = ready.pop() {
+            out.push(block[i]);
+            placed[i] = true;
+            for &k in &dependants[i] {
+                waiting[k] -= 1;
+                if waiting[k] == 0 {
+                    ready.push(Reverse(k));
+                }
+            }
+        }
+        out.extend(
+            block
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !placed[*i])
+                .map(|(_, id)| *id),
+        );
+        out
+    }
+
     /// Every action step, in node order (including those inside blocks).
     pub fn action_steps(&self) -> impl Iterator<Item = (&Node, &ActionStep)> {
         self.nodes.iter().filter_map(|n| match &n.kind {
@@ -90,6 +164,18 @@ impl Plan {
             _ => None,
         })
     }
+}
+
+/// Who waits for whom inside one block ([`Plan::block_deps`]), by position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockDeps {
+    /// How many siblings each node waits for (each counted once).
+    pub waiting: Vec<usize>,
+    /// The siblings that wait for each node.
+    pub dependants: Vec<Vec<usize>>,
+    /// Dependencies on nodes outside the block (done before it starts),
+    /// by the position of the node that has them.
+    pub outside: Vec<(usize, StepId)>,
 }
 
 /// `param NAME: TYPE = default`
@@ -242,6 +328,43 @@ pub struct Arg {
     pub value: Expr,
 }
 
+/// How a call's site is read from the argument that decides it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SiteFrom {
+    /// A `site`-typed argument: its value is the site.
+    Site,
+    /// A record (or list of records) argument: the `site` field of the
+    /// record (of the first element).
+    Record,
+}
+
+/// The rule of which site a call talks to, stated once: its `site`-typed
+/// argument, else its first record argument. The executor, the estimator
+/// and `plan --resolve` all ask here.
+pub fn site_arg(args: &[Arg]) -> Option<(&Arg, SiteFrom)> {
+    if let Some(a) = args.iter().find(|a| a.ty == Type::Site) {
+        return Some((a, SiteFrom::Site));
+    }
+    args.iter()
+        .find(|a| match &a.ty {
+            Type::Record(_) => true,
+            Type::List(inner) => matches!(**inner, Type::Record(_)),
+            _ => false,
+        })
+        .map(|a| (a, SiteFrom::Record))
+}
+
+/// The site a call talks to, from its arguments' values ([`site_arg`]).
+pub fn site_of(args: &[Arg], vals: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+    let (a, from) = site_arg(args)?;
+    let v = vals.get(&a.name)?;
+    let v = match from {
+        SiteFrom::Site => v,
+        SiteFrom::Record => (if v.is_array() { v.get(0)? } else { v }).get("site")?,
+    };
+    v.as_str().map(str::to_string)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RetryPolicy {
     /// Attempts after the first one (`retry 3` → up to 4 calls).
@@ -376,5 +499,50 @@ impl fmt::Display for Type {
             Type::Record(n) => f.write_str(n),
             Type::None => f.write_str("none"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn arg(name: &str, ty: Type) -> Arg {
+        Arg {
+            name: name.into(),
+            ty,
+            value: Expr::Str(String::new()),
+        }
+    }
+
+    #[test]
+    fn a_calls_site_is_its_site_argument_else_its_first_records() {
+        let vol = Type::Record("volume".into());
+        let vols = Type::List(Box::new(vol.clone()));
+        let vals = |v: serde_json::Value| v.as_object().cloned().unwrap();
+        // A site argument wins over any record, wherever it stands.
+        let args = [arg("v", vol.clone()), arg("site", Type::Site)];
+        let got = site_of(&args, &vals(json!({"v": {"site": "a"}, "site": "b"})));
+        assert_eq!(got.as_deref(), Some("b"));
+        assert_eq!(
+            site_arg(&args).map(|(a, f)| (a.name.as_str(), f)),
+            Some(("site", SiteFrom::Site))
+        );
+        // Else the first record argument's site; of a list, its first element's.
+        let args = [arg("n", Type::String), arg("vs", vols), arg("w", vol)];
+        let got = site_of(
+            &args,
+            &vals(json!({"vs": [{"site": "c"}, {"site": "d"}], "w": {"site": "e"}})),
+        );
+        assert_eq!(got.as_deref(), Some("c"));
+        // An empty list, or no record at all: no site.
+        assert_eq!(
+            site_of(&args, &vals(json!({"vs": [], "w": {"site": "e"}}))),
+            None
+        );
+        assert_eq!(
+            site_of(&[arg("n", Type::String)], &vals(json!({"n": "x"}))),
+            None
+        );
     }
 }

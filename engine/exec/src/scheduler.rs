@@ -39,7 +39,7 @@ use crate::step::{
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
 use lifeboat_dsl::plan::{
-    ActionStep, Approve, Arg, DepReason, ForEach, Node, NodeKind, StepId, Type,
+    site_of, ActionStep, Approve, Arg, BlockDeps, DepReason, ForEach, Node, NodeKind, StepId,
 };
 use serde_json::{Map, Value};
 use std::collections::{HashMap, VecDeque};
@@ -80,30 +80,22 @@ pub(crate) fn run_block<'a>(
         let n = block.len();
         let pos: HashMap<StepId, usize> =
             block.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-        let mut waiting = vec![0usize; n];
-        let mut dependants: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let BlockDeps {
+            mut waiting,
+            dependants,
+            outside,
+        } = rt.plan.block_deps(block);
         let mut outcome: Vec<Option<NodeOutcome>> = vec![None; n];
         let mut ready = VecDeque::new();
         for (i, id) in block.iter().enumerate() {
-            let Some(node) = rt.plan.nodes.get(id.index()) else {
+            if rt.plan.nodes.get(id.index()).is_none() {
                 rt.fail(&id.to_string(), format!("the plan has no node {id}"));
                 outcome[i] = Some(NodeOutcome::Failed);
-                continue;
-            };
-            let mut seen = Vec::new();
-            for d in &node.deps {
-                match pos.get(&d.on) {
-                    Some(&j) if j != i && !seen.contains(&j) => {
-                        seen.push(j);
-                        waiting[i] += 1;
-                        dependants[j].push(i);
-                    }
-                    Some(_) => {}
-                    None => {
-                        tracing::warn!(node = %node.name, dep = %d.on, "dep outside the block ignored")
-                    }
-                }
             }
+        }
+        for (i, dep) in outside {
+            let node = &rt.plan.node(block[i]).name;
+            tracing::warn!(%node, %dep, "dep outside the block ignored");
         }
         for i in 0..n {
             if outcome[i].is_none() && waiting[i] == 0 {
@@ -233,25 +225,6 @@ fn run_node<'a>(
             NodeKind::Approve(a) => run_approve(rt, a, frame, cancel, instance).await,
         }
     })
-}
-
-/// The site of a call: its `site`-typed argument, else the `site` field of
-/// its first record argument (of a list of records: of the first element).
-pub(crate) fn site_of(args: &[Arg], vals: &Map<String, Value>) -> Option<String> {
-    if let Some(a) = args.iter().find(|a| a.ty == Type::Site) {
-        return vals
-            .get(&a.name)
-            .and_then(|v| v.as_str())
-            .map(str::to_string);
-    }
-    let a = args.iter().find(|a| match &a.ty {
-        Type::Record(_) => true,
-        Type::List(inner) => matches!(**inner, Type::Record(_)),
-        _ => false,
-    })?;
-    let v = vals.get(&a.name)?;
-    let rec = if v.is_array() { v.get(0)? } else { v };
-    rec.get("site").and_then(|s| s.as_str()).map(str::to_string)
 }
 
 pub(crate) fn eval_args(

@@ -16,7 +16,7 @@
 //! iterations' results, as the executor does (docs/language.md).
 
 use super::planned::{self, is_planned};
-use lifeboat_dsl::plan::{Arg, BinOp, Effect, Expr, NodeKind, Piece, Plan, RunField, StepId, Type};
+use lifeboat_dsl::plan::{site_of, BinOp, Effect, Expr, NodeKind, Piece, Plan, RunField, StepId};
 use lifeboat_exec::action::{ActionCall, Actions};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -153,25 +153,6 @@ pub async fn discover(
     w.out
 }
 
-/// The site of a call: its `site`-typed argument, else the `site` field of
-/// its first record argument (the executor's rule).
-pub fn site_of(args: &[Arg], vals: &Map<String, Value>) -> Option<String> {
-    if let Some(a) = args.iter().find(|a| a.ty == Type::Site) {
-        return vals
-            .get(&a.name)
-            .and_then(Value::as_str)
-            .map(str::to_string);
-    }
-    let a = args.iter().find(|a| match &a.ty {
-        Type::Record(_) => true,
-        Type::List(inner) => matches!(**inner, Type::Record(_)),
-        _ => false,
-    })?;
-    let v = vals.get(&a.name)?;
-    let rec = if v.is_array() { v.get(0)? } else { v };
-    rec.get("site").and_then(Value::as_str).map(str::to_string)
-}
-
 /// A short label for a value: a record's name (else id, else origin), a
 /// list's length. A planned record is `new from NAME` (the resource it
 /// descends from, named when discovery saw it: `names` maps ids to names).
@@ -257,33 +238,19 @@ impl<'a> Walk<'a> {
         Box::pin(async move {
             let path = frame.path();
             let mut any_change = false;
-            let mut pending: Vec<StepId> = ids.to_vec();
-            let mut guard = ids.len() + 1;
-            while !pending.is_empty() && guard > 0 {
-                guard -= 1;
-                let mut rest = Vec::new();
-                for id in pending {
-                    let deps = &self.plan.node(id).deps;
-                    let ready = deps.iter().all(|d| {
-                        !ids.contains(&d.on) || self.changes.contains_key(&(d.on, path.clone()))
-                    });
-                    if !ready && guard > 0 {
-                        rest.push(id);
-                        continue;
-                    }
-                    let after_change = deps.iter().any(|d| {
-                        ids.contains(&d.on)
-                            && self
-                                .changes
-                                .get(&(d.on, path.clone()))
-                                .copied()
-                                .unwrap_or(true)
-                    });
-                    let changed = self.node(id, frame, tainted || after_change).await;
-                    self.changes.insert((id, path.clone()), changed);
-                    any_change |= changed;
-                }
-                pending = rest;
+            // Dependencies first, as the executor would finish them.
+            for id in self.plan.block_order(ids) {
+                let after_change = self.plan.node(id).deps.iter().any(|d| {
+                    ids.contains(&d.on)
+                        && self
+                            .changes
+                            .get(&(d.on, path.clone()))
+                            .copied()
+                            .unwrap_or(true)
+                });
+                let changed = self.node(id, frame, tainted || after_change).await;
+                self.changes.insert((id, path.clone()), changed);
+                any_change |= changed;
             }
             any_change
         })
