@@ -321,6 +321,24 @@ pub struct Call {
     pub args: Vec<Arg>,
 }
 
+impl Call {
+    /// The arguments of the step a compensate, cleanup or undo call belongs
+    /// to that the call reads ([`Expr::Input`]), each once.
+    pub fn inputs(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for a in &self.args {
+            a.value.visit(&mut |e| {
+                if let Expr::Input(name) = e {
+                    if !out.contains(&name.as_str()) {
+                        out.push(name);
+                    }
+                }
+            });
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Arg {
     pub name: String,
@@ -443,6 +461,29 @@ pub enum Expr {
     Binary(BinOp, Box<Expr>, Box<Expr>),
 }
 
+impl Expr {
+    /// Calls `f` on this expression and on every expression inside it.
+    pub fn visit<'a>(&'a self, f: &mut dyn FnMut(&'a Expr)) {
+        f(self);
+        match self {
+            Expr::List(items) => items.iter().for_each(|x| x.visit(f)),
+            Expr::Interp(pieces) => {
+                for p in pieces {
+                    if let Piece::Expr(e) = p {
+                        e.visit(f);
+                    }
+                }
+            }
+            Expr::Field(e, _) | Expr::Not(e) => e.visit(f),
+            Expr::Binary(_, a, b) => {
+                a.visit(f);
+                b.visit(f);
+            }
+            _ => {}
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "piece", content = "value", rename_all = "snake_case")]
 pub enum Piece {
@@ -513,6 +554,41 @@ mod tests {
             ty,
             value: Expr::Str(String::new()),
         }
+    }
+
+    #[test]
+    fn an_undo_call_names_the_inputs_it_reads_once_wherever_they_stand() {
+        let field = |e: Expr, f: &str| Expr::Field(Box::new(e), f.into());
+        let call = Call {
+            action: "cinder.delete_volume".into(),
+            effect: Effect::Destroy,
+            args: vec![
+                Arg {
+                    name: "volume".into(),
+                    ty: Type::Record("volume".into()),
+                    value: Expr::Result,
+                },
+                Arg {
+                    name: "why".into(),
+                    ty: Type::String,
+                    value: Expr::Interp(vec![
+                        Piece::Lit("of ".into()),
+                        Piece::Expr(field(Expr::Input("member".into()), "id")),
+                        Piece::Expr(Expr::Input("name".into())),
+                    ]),
+                },
+                Arg {
+                    name: "again".into(),
+                    ty: Type::Bool,
+                    value: Expr::Not(Box::new(Expr::Binary(
+                        BinOp::Eq,
+                        Box::new(Expr::Input("name".into())),
+                        Box::new(Expr::List(vec![Expr::Input("site".into())])),
+                    ))),
+                },
+            ],
+        };
+        assert_eq!(call.inputs(), ["member", "name", "site"]);
     }
 
     #[test]

@@ -227,6 +227,21 @@ fn run_node<'a>(
     })
 }
 
+/// What a step's compensation and cleanup may read of its arguments: those
+/// their calls name and the `site` an orphan's report falls back on. Kept
+/// whole, each step of a loop would hold all it was given until the run
+/// ends (a group snapshot's members, once per volume).
+fn saga_args(a: &ActionStep, args: &Map<String, Value>) -> Map<String, Value> {
+    let mut keep = vec!["site"];
+    for c in [&a.compensate, &a.cleanup].into_iter().flatten() {
+        keep.extend(c.inputs());
+    }
+    args.iter()
+        .filter(|(k, _)| keep.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
 pub(crate) fn eval_args(
     rt: &Rt,
     frame: &Frame,
@@ -406,7 +421,7 @@ async fn run_action(
             instance: instance.clone(),
             tag: call.tag.clone(),
             frame: frame.clone(),
-            args: call.args.clone(),
+            args: saga_args(a, &call.args),
             value: out.value.clone(),
         });
     }
