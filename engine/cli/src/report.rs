@@ -58,7 +58,8 @@ impl RunReport {
                 .and_then(Value::as_str)
                 .unwrap_or("")
                 .to_string();
-            let at = parse_time(&snapshot_time);
+            // RFC 3339, or (as Cinder writes `created_at`) zone-less UTC.
+            let at = lifeboat_openstack::types::parse_time(&snapshot_time);
             let (rpo_ms, rto_ms) = match kind {
                 PointKind::Protect => (at.map(|_| 0), None),
                 PointKind::Recover => (
@@ -118,17 +119,6 @@ impl RunReport {
             _ => crate::commands::EXIT_RUN_FAILED,
         }
     }
-}
-
-/// A manifest time: RFC 3339, or (as Cinder writes `created_at`) without a
-/// zone, which is UTC.
-fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
-    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&chrono::Utc));
-    }
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|n| n.and_utc())
 }
 
 /// The manifest a run wrote (protect) or read (recover), from the journal.

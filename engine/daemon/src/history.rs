@@ -157,13 +157,10 @@ pub fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
+/// A stored time: written by [`ts`], or a recovery point's time as Cinder
+/// gives it (zone-less UTC); read by the client's one reader.
 pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|n| n.and_utc())
+    lifeboat_openstack::types::parse_time(s)
 }
 
 /// sha256 of the parameters with their keys sorted: runs of the same

@@ -273,9 +273,9 @@ impl<'a> Cinder<'a> {
     }
 
     /// Snapshots newest first (`created_at` descending, Cinder's default
-    /// order, asked for explicitly), `page` at a time, until `enough` says
-    /// the ones read so far suffice: finding what was just created without
-    /// reading every snapshot of the project.
+    /// order, asked for explicitly), `page` at a time, until `enough`, shown
+    /// each page as it arrives, says the ones read so far suffice: finding
+    /// what was just created without reading every snapshot of the project.
     pub async fn recent_snapshots(
         &self,
         page: u32,

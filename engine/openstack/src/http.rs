@@ -434,8 +434,8 @@ impl<'a> Request<'a> {
     }
 
     /// GET pages as [`Request::send_paged`] does, stopping early once
-    /// `enough` says the items read so far suffice (it sees them all after
-    /// each page).
+    /// `enough`, shown each page's items as they arrive, says the items read
+    /// so far suffice.
     pub async fn send_paged_until(
         self,
         key: &str,
@@ -454,8 +454,9 @@ impl<'a> Request<'a> {
                     req.error(ErrorKind::Decode, format!("the answer has no {key:?} list"))
                 })?;
             let empty = items.is_empty();
+            let from = out.len();
             out.extend(items);
-            if enough(&out) {
+            if enough(&out[from..]) {
                 break;
             }
             let next = next_link(&page, key);

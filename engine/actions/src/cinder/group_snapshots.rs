@@ -47,17 +47,18 @@ async fn group_snapshot_rec(
     // snapshots are older than the group snapshot.
     // The members are tagged later, outside the window, by the step that
     // first uses them (`cinder.volume_from_snapshot`).
+    let epoch_secs = |s: &str| parse_time(s).map(|t| t.timestamp());
     let since = epoch_secs(&gs.created_at).map(|t| t - MEMBER_SKEW_SECS);
     let mut pending: std::collections::HashSet<&str> = volumes.iter().map(String::as_str).collect();
     let members: Vec<_> = c
         .cinder()
-        .recent_snapshots(MEMBER_PAGE, |read| {
-            for s in read {
+        .recent_snapshots(MEMBER_PAGE, |page| {
+            for s in page {
                 if s["group_snapshot_id"].as_str() == Some(gs.id.as_str()) {
                     pending.remove(s["volume_id"].as_str().unwrap_or_default());
                 }
             }
-            let oldest = read
+            let oldest = page
                 .last()
                 .and_then(|s| s["created_at"].as_str())
                 .and_then(epoch_secs);

@@ -215,9 +215,6 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let mut snaps: Vec<&Snapshot> = w.site(ctx.site).snapshots.values().collect();
-    // Cinder's default order, newest first; `sort_key=created_at` and
-    // `sort_dir` may say so or reverse it.
-    snaps.sort_by_key(|x| std::cmp::Reverse(x.seq));
     if let Some(k) = ctx.q("sort_key").filter(|k| *k != "created_at") {
         let why = format!("the emulator sorts snapshots by created_at only, not {k}");
         return Err(bad_request(
@@ -225,6 +222,9 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
             format!("Invalid input received: {why}"),
         ));
     }
+    // Cinder's default order, newest first; `sort_key=created_at` and
+    // `sort_dir` may say so or reverse it.
+    snaps.sort_by_key(|x| std::cmp::Reverse(x.seq));
     match ctx.q("sort_dir") {
         None | Some("desc") => {}
         Some("asc") => snaps.reverse(),

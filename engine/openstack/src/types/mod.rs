@@ -10,16 +10,16 @@ pub mod requests;
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
-/// Seconds since the epoch of an OpenStack timestamp: RFC 3339
-/// (`2026-12-02T10:00:00Z`) or, as Cinder and Nova write them, without a
-/// zone and read as UTC (`2026-12-02T10:00:00.000000`). `None` if neither.
-pub fn epoch_secs(s: &str) -> Option<i64> {
+/// An OpenStack timestamp: RFC 3339 (`2026-12-02T10:00:00Z`) or, as Cinder
+/// and Nova write them, without a zone and read as UTC
+/// (`2026-12-02T10:00:00.000000`). `None` if neither.
+pub fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
-        return Some(t.timestamp());
+        return Some(t.with_timezone(&chrono::Utc));
     }
     chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
         .ok()
-        .map(|t| t.and_utc().timestamp())
+        .map(|n| n.and_utc())
 }
 
 /// A bool that may arrive as `true`, `"true"`, `"True"` or null.
