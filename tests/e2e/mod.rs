@@ -286,8 +286,14 @@ fn project_id(token_body: &Value) -> String {
         .to_string()
 }
 
+/// The bundled runbooks of the source tree, or of `LIFEBOAT_WORKFLOWS_DIR`
+/// (a long bench reads a copy, so that editing the tree meanwhile changes
+/// nothing it runs).
 pub fn workflows_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows")
+    match std::env::var_os("LIFEBOAT_WORKFLOWS_DIR") {
+        Some(d) => d.into(),
+        None => std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../workflows"),
+    }
 }
 
 /// Compile `workflows/NAME.dr` from the source tree (so an edited runbook is

@@ -10,7 +10,6 @@ use crate::wait::Poll;
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::ErrorKind;
-use serde_json::Value;
 
 /// `cinder.delete_backup_id(site, id)`: delete the backup and wait until it
 /// is gone. A backup with dependent incrementals is refused by Cinder (409):
@@ -62,7 +61,8 @@ pub async fn delete_backup_id(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
 
 /// `lifeboat.delete_manifest(site, vnf, run_id)`: delete the manifest the
 /// protect run `run_id` wrote (`{vnf}/…-{run_id}.json`). Refused when
-/// `{vnf}/latest.json` names it: the newest recovery point is never expired.
+/// a pointer names it (`lifeboat::points::pinned`): the newest point of an
+/// option and the newest a drill verified are never expired.
 pub async fn delete_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let site = cx.args.required_string("site")?;
     let vnf = cx.args.required_string("vnf")?;
@@ -85,24 +85,18 @@ pub async fn delete_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
         .into_iter()
         .filter(|o| o.name.ends_with(&suffix))
         .collect();
-    match c
-        .swift()
-        .get_object(&container, &format!("{vnf}/latest.json"))
-        .await
-    {
-        Ok(body) => {
-            let latest = serde_json::from_slice::<Value>(&body)
-                .ok()
-                .and_then(|v| v.get("object").and_then(Value::as_str).map(str::to_string));
-            if let Some(l) = latest.filter(|l| mine.iter().any(|o| &o.name == l)) {
-                return Err(ActionError::permanent(format!(
-                    "{}: {l} at site {site} is the newest recovery point of {vnf} (latest.json names it); it is never expired",
-                    cx.action()
-                )));
-            }
-        }
-        Err(e) if e.kind == ErrorKind::NotFound => {}
-        Err(e) => return Err(from_client(cx.action(), e)),
+    let pinned = crate::lifeboat::points::pinned(cx, c, &vnf).await?;
+    if let Some((object, pointer)) = mine.iter().find_map(|o| pinned.get_key_value(&o.name)) {
+        let base = pointer.rsplit('/').next().unwrap_or(pointer);
+        let what = match base.strip_suffix(".json").unwrap_or(base).split_once('-') {
+            Some(("verified", option)) => format!("the newest recovery point of {vnf} a drill of {option} verified"),
+            Some((_, option)) => format!("the newest recovery point of {vnf} written by {option}"),
+            None => format!("the newest recovery point of {vnf}"),
+        };
+        return Err(ActionError::permanent(format!(
+            "{}: {object} at site {site} is {what} ({base} names it); it is never expired",
+            cx.action()
+        )));
     }
     let mut out = ObjectRec {
         container: container.clone(),

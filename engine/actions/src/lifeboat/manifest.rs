@@ -1,20 +1,16 @@
-//! Lifeboat's own actions: the recovery manifest (written to and read from
-//! the backup site's Swift; format in docs/manifest.md), `volume_for`,
-//! `verify` (counts, sizes, and content checksums when the cloud offers
-//! them), and operator hooks (HTTP POST or a command with the JSON payload on
-//! stdin).
+//! The recovery manifest: the document (docs/manifest.md), writing it to
+//! the backup site and reading it back.
 
+use super::points;
+use super::verify::checksum;
 use crate::args::{from_client, ClientResult};
 use crate::records::*;
-use crate::wait::Poll;
-use crate::{ContentChecksums, Ctx};
+use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::{Client, ErrorKind};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::Stdio;
-use tokio::io::AsyncWriteExt;
 
 /// The Swift container manifests go to.
 pub const MANIFEST_CONTAINER: &str = "lifeboat-manifests";
@@ -299,57 +295,6 @@ fn object_name(vnf: &str, run_id: &str) -> String {
     )
 }
 
-fn latest_name(vnf: &str) -> String {
-    format!("{vnf}/latest.json")
-}
-
-/// A content checksum from the configured capability, if any.
-async fn checksum(
-    cx: &Ctx<'_>,
-    site: &str,
-    kind: &str,
-    id: &str,
-) -> Result<Option<String>, ActionError> {
-    let ContentChecksums::EmulatorAdmin { base_url } = &cx.acts.checksums else {
-        return Ok(None);
-    };
-    let url = format!(
-        "{}/sites/{site}/{kind}/{id}/checksum",
-        base_url.trim_end_matches('/')
-    );
-    let resp = cx.acts.http.get(&url).send().await.map_err(|e| {
-        ActionError::transient(
-            format!(
-                "{}: checksum of {kind} {id} at site {site}: {e}",
-                cx.action()
-            ),
-            None,
-        )
-    })?;
-    if resp.status().as_u16() == 404 {
-        return Ok(None);
-    }
-    if !resp.status().is_success() {
-        return Err(ActionError::transient(
-            format!(
-                "{}: checksum of {kind} {id} at site {site}: HTTP {}",
-                cx.action(),
-                resp.status()
-            ),
-            None,
-        ));
-    }
-    let v: Value = resp.json().await.map_err(|e| {
-        ActionError::permanent(format!(
-            "{}: checksum of {kind} {id}: unexpected answer: {e}",
-            cx.action()
-        ))
-    })?;
-    Ok(v.get("checksum")
-        .and_then(Value::as_str)
-        .map(str::to_string))
-}
-
 pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let site = cx.args.required_string("site")?;
     let c = cx.acts.client(&site)?;
@@ -460,16 +405,7 @@ pub async fn write_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         .put_object(container, &name, body.clone(), "application/json")
         .await
         .act(cx.action())?;
-    let pointer = json!({"version": MANIFEST_VERSION, "object": name, "run_id": cx.call.run_id, "written_at": doc.written_at});
-    c.swift()
-        .put_object(
-            container,
-            &latest_name(&vnf),
-            pointer.to_string().into_bytes(),
-            "application/json",
-        )
-        .await
-        .act(cx.action())?;
+    points::set_latest(cx, c, &name, &doc).await?;
     let mut out = cx.value(doc.record())?;
     out.bytes_moved = body.len() as u64;
     Ok(out)
@@ -490,23 +426,18 @@ pub async fn manifest_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Acti
         let doc = fetch_doc(cx, c, &o.name).await?;
         if doc.tag == cx.call.tag {
             // The pointer may not have been written before the crash.
-            let pointer = json!({"version": MANIFEST_VERSION, "object": o.name, "run_id": doc.run_id, "written_at": doc.written_at});
-            c.swift()
-                .put_object(
-                    container,
-                    &latest_name(&vnf),
-                    pointer.to_string().into_bytes(),
-                    "application/json",
-                )
-                .await
-                .act(cx.action())?;
+            points::set_latest(cx, c, &o.name, &doc).await?;
             return Ok(Some(cx.value(doc.record())?));
         }
     }
     Ok(None)
 }
 
-async fn fetch_doc(cx: &Ctx<'_>, c: &Client, name: &str) -> Result<ManifestDoc, ActionError> {
+pub(super) async fn fetch_doc(
+    cx: &Ctx<'_>,
+    c: &Client,
+    name: &str,
+) -> Result<ManifestDoc, ActionError> {
     let body = c
         .swift()
         .get_object(&cx.acts.manifest_container, name)
@@ -532,42 +463,6 @@ async fn fetch_doc(cx: &Ctx<'_>, c: &Client, name: &str) -> Result<ManifestDoc, 
     })
 }
 
-/// The newest manifest of `vnf` at the client's site: the `latest.json`
-/// pointer, else the newest object by name.
-async fn newest(cx: &Ctx<'_>, c: &Client, vnf: &str) -> Result<String, ActionError> {
-    let container = &cx.acts.manifest_container;
-    match c.swift().get_object(container, &latest_name(vnf)).await {
-        Ok(b) => {
-            if let Some(o) = serde_json::from_slice::<Value>(&b)
-                .ok()
-                .and_then(|v| v.get("object").and_then(Value::as_str).map(str::to_string))
-            {
-                return Ok(o);
-            }
-        }
-        Err(e) if e.kind == ErrorKind::NotFound => {}
-        Err(e) => return Err(from_client(cx.action(), e)),
-    }
-    let listed = c
-        .swift()
-        .list(container, &format!("{vnf}/"))
-        .await
-        .act(cx.action())?;
-    listed
-        .into_iter()
-        .map(|o| o.name)
-        .filter(|n| n.ends_with(".json") && !n.ends_with("/latest.json"))
-        .max()
-        .ok_or_else(|| {
-            ActionError::permanent(format!(
-                "{}: no manifest of VNF {vnf:?} in container {container} at site {}",
-                cx.action(),
-                c.site()
-            ))
-            .with_hint("run the protect runbook first (it writes the manifest to the backup site)")
-        })
-}
-
 /// The parent records a manifest at the client's site recorded for the
 /// backup `rec` (oldest first); empty when no manifest has it.
 pub async fn chain_of(
@@ -583,7 +478,7 @@ pub async fn chain_of(
     let mut names: Vec<String> = listed
         .into_iter()
         .map(|o| o.name)
-        .filter(|n| n.ends_with(".json") && !n.ends_with("/latest.json"))
+        .filter(|n| points::is_manifest(n))
         .collect();
     names.sort();
     for name in names.iter().rev() {
@@ -597,26 +492,23 @@ pub async fn chain_of(
     Ok(vec![])
 }
 
+/// `lifeboat.read_manifest(site, vnf, option, point, name)`: the recovery
+/// point `point` (see [`points::Choice`]; `name`, the older argument, names
+/// one) of `vnf` written by `option` (`""`: any option).
 pub async fn read_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let site = cx.args.required_string("site")?;
     let c = cx.acts.client(&site)?;
     let vnf = cx.args.required_string("vnf")?;
+    let option = cx.args.string("option")?;
     let name = cx.args.string("name")?;
-    let object = if name.is_empty() {
-        newest(cx, c, &vnf).await?
+    let point = cx.args.string("point")?;
+    let choice = if name.is_empty() {
+        points::Choice::parse(&point)
+            .map_err(|e| ActionError::permanent(format!("{}: point: {e}", cx.action())))?
     } else {
-        let n = if name.contains('/') {
-            name
-        } else {
-            format!("{vnf}/{name}")
-        };
-        if n.ends_with(".json") {
-            n
-        } else {
-            format!("{n}.json")
-        }
+        points::Choice::Named(name)
     };
-    let doc = fetch_doc(cx, c, &object).await?;
+    let (_, doc) = points::select(cx, c, &vnf, &option, &choice).await?;
     cx.value(doc.record())
 }
 
@@ -639,289 +531,6 @@ pub fn volume_for(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         ))
         .with_hint("restore every manifest volume before picking from the restored ones")),
     }
-}
-
-pub async fn verify(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
-    let manifest: ManifestRec = cx.args.record("manifest")?;
-    let volumes: Vec<VolumeRec> = cx.args.list("volumes")?;
-    let servers: Vec<ServerRec> = cx.args.list("servers")?;
-    let mut problems = Vec::new();
-    let mut notes = Vec::new();
-    let mut checked = 0i64;
-    // The stored document has the checksums the record leaves out.
-    let mut sums: BTreeMap<String, String> = BTreeMap::new();
-    if cx.acts.checksums != ContentChecksums::Unavailable {
-        if let Some(site) = volumes.first().map(|v| v.site.clone()) {
-            let c = cx.acts.client(&site)?;
-            let listed = match c
-                .swift()
-                .list(&cx.acts.manifest_container, &format!("{}/", manifest.vnf))
-                .await
-            {
-                Ok(l) => l,
-                Err(e) if e.kind == ErrorKind::NotFound => {
-                    notes.push(format!(
-                        "no manifest document at site {site}: content not compared"
-                    ));
-                    vec![]
-                }
-                Err(e) => return Err(from_client(cx.action(), e)),
-            };
-            if let Some(o) = listed
-                .iter()
-                .find(|o| o.name.ends_with(&format!("-{}.json", manifest.run_id)))
-            {
-                let doc = fetch_doc(cx, c, &o.name).await?;
-                sums = doc
-                    .volumes
-                    .into_iter()
-                    .filter(|v| !v.checksum.is_empty())
-                    .map(|v| (v.rec.id, v.checksum))
-                    .collect();
-            }
-        }
-    }
-    for mv in &manifest.volumes {
-        let Some(v) = volumes.iter().find(|v| v.origin == mv.id) else {
-            problems.push(format!("volume {} ({}) not restored", mv.name, mv.id));
-            continue;
-        };
-        checked += 1;
-        let c = cx.acts.client(&v.site)?;
-        // A volume still attaching or detaching is waited for: its state
-        // settles within the step's timeout.
-        let now = cx
-            .wait(
-                &format!("volume {} at site {} settling", v.id, v.site),
-                || {
-                    let cinder = c.cinder();
-                    let id = v.id.clone();
-                    async move {
-                        let now = cinder.volume(&id).await?;
-                        Ok(match now.status.as_str() {
-                            "attaching" | "detaching" | "reserved" => {
-                                Poll::Pending(now.status.clone())
-                            }
-                            _ => Poll::Ready(now),
-                        })
-                    }
-                },
-            )
-            .await?;
-        if (now.size as i64) < mv.size_gb {
-            problems.push(format!(
-                "volume {} is {} GiB, manifest says {} GiB",
-                v.id, now.size, mv.size_gb
-            ));
-        }
-        if !matches!(now.status.as_str(), "available" | "in-use") {
-            problems.push(format!("volume {} is {}", v.id, now.status));
-        }
-        if now.status == "in-use" && sums.contains_key(&mv.id) {
-            // A running guest writes to it: its content has moved on.
-            notes.push(format!("{}: in use, content not compared", mv.name));
-        } else if let Some(want) = sums.get(&mv.id) {
-            match checksum(cx, &v.site, "volumes", &v.id).await? {
-                Some(got) if &got == want => notes.push(format!("{}: content matches", mv.name)),
-                Some(_) => problems.push(format!(
-                    "volume {} content differs from the backup of {}",
-                    v.id, mv.id
-                )),
-                None => notes.push(format!("{}: no checksum offered", mv.name)),
-            }
-        }
-    }
-    if volumes.len() > manifest.volumes.len() {
-        notes.push(format!(
-            "{} volumes given, manifest has {}",
-            volumes.len(),
-            manifest.volumes.len()
-        ));
-    }
-    for s in &servers {
-        checked += 1;
-        let c = cx.acts.client(&s.site)?;
-        match c.nova().server(&s.id).await {
-            Ok(now) if now.status == "ACTIVE" => {}
-            Ok(now) => problems.push(format!("server {} is {}", s.name, now.status)),
-            Err(e) if e.kind == ErrorKind::NotFound => {
-                problems.push(format!("server {} does not exist", s.name))
-            }
-            Err(e) => return Err(from_client(cx.action(), e)),
-        }
-    }
-    let ok = problems.is_empty();
-    let detail = if ok {
-        format!(
-            "{} volumes and {} servers match the manifest of {} ({}){}",
-            manifest.volumes.len(),
-            servers.len(),
-            manifest.vnf,
-            manifest.run_id,
-            if notes.is_empty() {
-                String::new()
-            } else {
-                format!("; {}", notes.join("; "))
-            }
-        )
-    } else {
-        problems.join("; ")
-    };
-    cx.value(VerificationRec {
-        ok,
-        checked,
-        detail,
-    })
-}
-
-/// Run a hook: POST the payload to `url`, or run `command` (sh -c) with the
-/// payload on stdin. Non-2xx or non-zero exit fails.
-async fn run_hook(
-    cx: &Ctx<'_>,
-    url: &str,
-    command: &str,
-    payload: Value,
-) -> Result<ActionOutput, ActionError> {
-    let what = payload
-        .get("event")
-        .and_then(Value::as_str)
-        .unwrap_or("hook")
-        .to_string();
-    if !url.is_empty() {
-        let remaining = cx
-            .deadline
-            .saturating_duration_since(std::time::Instant::now());
-        let resp = cx
-            .acts
-            .http
-            .post(url)
-            .timeout(remaining)
-            .json(&payload)
-            .send()
-            .await
-            .map_err(|e| {
-                ActionError::transient(
-                    format!("{}: hook {what} POST {url}: {e}", cx.action()),
-                    None,
-                )
-            })?;
-        let status = resp.status().as_u16();
-        let body = resp.text().await.unwrap_or_default();
-        let output: String = body.chars().take(4000).collect();
-        return if (200..300).contains(&status) {
-            cx.value(HookResultRec { ok: true, output })
-        } else if status >= 500 || status == 429 {
-            Err(ActionError::transient(
-                format!(
-                    "{}: hook {what} POST {url} answered {status}: {output}",
-                    cx.action()
-                ),
-                None,
-            ))
-        } else {
-            Err(ActionError::permanent(format!(
-                "{}: hook {what} POST {url} answered {status}: {output}",
-                cx.action()
-            ))
-            .with_hint("the hook receiver rejected the call; check its URL and payload"))
-        };
-    }
-    if !command.is_empty() {
-        let mut child = tokio::process::Command::new("sh")
-            .arg("-c")
-            .arg(command)
-            .env("LIFEBOAT_EVENT", &what)
-            .env("LIFEBOAT_RUN", &cx.call.run_id)
-            .env("LIFEBOAT_STEP", &cx.call.step)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true)
-            .spawn()
-            .map_err(|e| {
-                ActionError::permanent(format!(
-                    "{}: hook {what}: cannot run {command:?}: {e}",
-                    cx.action()
-                ))
-            })?;
-        if let Some(mut stdin) = child.stdin.take() {
-            let _ = stdin.write_all(payload.to_string().as_bytes()).await;
-        }
-        let remaining = cx
-            .deadline
-            .saturating_duration_since(std::time::Instant::now());
-        let out = match tokio::time::timeout(remaining, child.wait_with_output()).await {
-            Ok(r) => r.map_err(|e| {
-                ActionError::permanent(format!(
-                    "{}: hook {what}: {command:?} failed: {e}",
-                    cx.action()
-                ))
-            })?,
-            Err(_) => {
-                return Err(ActionError::timeout(format!(
-                    "{}: hook {what}: {command:?} did not finish before the call's timeout",
-                    cx.action()
-                )))
-            }
-        };
-        let mut output = String::from_utf8_lossy(&out.stdout)
-            .chars()
-            .take(4000)
-            .collect::<String>();
-        if out.status.success() {
-            return cx.value(HookResultRec { ok: true, output });
-        }
-        output.push_str(
-            &String::from_utf8_lossy(&out.stderr)
-                .chars()
-                .take(2000)
-                .collect::<String>(),
-        );
-        return Err(ActionError::permanent(format!(
-            "{}: hook {what}: {command:?} exited with {}: {}",
-            cx.action(),
-            out.status,
-            output.trim()
-        )));
-    }
-    Err(ActionError::permanent(format!(
-        "{}: hook {what} has neither url nor command",
-        cx.action()
-    ))
-    .with_hint("give the hook a url or a command"))
-}
-
-fn payload(cx: &Ctx<'_>, event: &str, subject: Value) -> Value {
-    json!({
-        "event": event,
-        "subject": subject,
-        "run_id": cx.call.run_id,
-        "step": cx.call.step,
-        "tag": cx.call.tag,
-        "time": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-    })
-}
-
-pub async fn hook(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
-    let event = cx.args.required_string("event")?;
-    let url = cx.args.string("url")?;
-    let command = cx.args.string("command")?;
-    let subject = cx.args.string("subject")?;
-    run_hook(
-        cx,
-        &url,
-        &command,
-        payload(cx, &event, Value::String(subject)),
-    )
-    .await
-}
-
-pub async fn hook_server(cx: &Ctx<'_>, kind: &str) -> Result<ActionOutput, ActionError> {
-    let server: ServerRec = cx.args.record("server")?;
-    let url = cx.args.string("url")?;
-    let command = cx.args.string("command")?;
-    let subject = serde_json::to_value(&server).unwrap_or(Value::Null);
-    run_hook(cx, &url, &command, payload(cx, kind, subject)).await
 }
 
 #[cfg(test)]
