@@ -1274,3 +1274,59 @@ async fn the_freeze_window_asks_a_constant_number_of_requests() {
     );
     env.emu.shutdown().await;
 }
+
+/// A recover ends awaiting commit. Rolled back, everything it made at
+/// site-b goes (servers, volumes, ports, groups, key pairs, floating IPs;
+/// the imported backup records stay: they share the recovery point's data);
+/// recovered again and committed, the VNF stays and is verified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn recover_awaits_commit_and_a_rollback_removes_what_it_made() {
+    let env = Env::start().await;
+    let (prod, roles) = production(&env).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    env.emu.set_site_down(Site::A, true);
+    let before = env.counts().await;
+    let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
+    assert!(
+        r.result.outcome.is_awaiting_commit(),
+        "{:?}\n{}",
+        r.result.outcome,
+        r.describe()
+    );
+    let during = env.counts().await;
+    assert_eq!(during["site-b"]["servers"], json!(6), "{during}");
+
+    let rb = env.decide(&r, lifeboat_exec::Decision::Rollback).await;
+    assert!(
+        matches!(
+            rb.result.outcome,
+            lifeboat_exec::RunOutcome::RolledBack { .. }
+        ),
+        "{:?}",
+        rb.result.outcome
+    );
+    assert_eq!(rb.result.compensation_failures, 0);
+    let mut after = env.counts().await;
+    assert_eq!(
+        after["site-b"]["backups"],
+        json!(12),
+        "imported backups kept: {after}"
+    );
+    after["site-b"]["backups"] = before["site-b"]["backups"].clone();
+    assert_eq!(
+        after, before,
+        "a rollback leaves site-b as it was before the recover: {before} → {after}"
+    );
+    let report = lifeboat_exec::Report::from_events(&rb.events);
+    assert!(report.orphans.is_empty(), "{:?}", report.orphans);
+
+    // Recover again, commit: the VNF stays, verified; a rollback is refused.
+    let r2 = env.run("option1/recover", json!({"vnf": "vims"})).await;
+    assert!(r2.result.outcome.is_awaiting_commit(), "{}", r2.describe());
+    let c = env.decide(&r2, lifeboat_exec::Decision::Commit).await;
+    assert_eq!(c.result.outcome, lifeboat_exec::RunOutcome::Succeeded);
+    check_recovered(&env, &r2, &prod, &roles, "").await;
+    assert_eq!(env.counts().await["site-b"]["servers"], json!(6));
+    env.emu.shutdown().await;
+}

@@ -147,6 +147,7 @@ pub enum Stmt {
     Param(SigParam, Loc),
     Schedule(Schedule),
     Retain(Retain),
+    Commit(CommitStmt),
     Approve(ApproveStmt),
     Quiesce(QuiesceStmt),
     For(ForStmt),
@@ -160,6 +161,7 @@ impl Stmt {
             Stmt::Param(_, l) | Stmt::Return(_, l) => *l,
             Stmt::Schedule(s) => s.loc,
             Stmt::Retain(r) => r.loc,
+            Stmt::Commit(c) => c.loc,
             Stmt::Approve(a) => a.loc,
             Stmt::Quiesce(q) => q.loc,
             Stmt::For(f) => f.loc,
@@ -187,6 +189,15 @@ pub struct Retain {
 pub struct RetainPart {
     pub key: Ident,
     pub count: i64,
+    pub loc: Loc,
+}
+
+/// `commit within D default commit|rollback`
+#[derive(Debug, Clone, PartialEq)]
+pub struct CommitStmt {
+    pub within: Duration,
+    /// `commit` or `rollback`, as written.
+    pub default: Ident,
     pub loc: Loc,
 }
 

@@ -210,6 +210,7 @@ pub fn compile_text(path: &str, text: &str, loader: &dyn Loader) -> Compilation 
                 params: lowered.params,
                 schedule: lowered.schedule,
                 retain: lowered.retain,
+                commit: lowered.commit,
                 quiesce_methods: catalogue.methods.clone(),
                 nodes: lowered.nodes,
                 body: lowered.body,

@@ -243,6 +243,13 @@ impl Printer<'_> {
                 self.out.push_str(&format!("retain {}", parts.join(", ")));
                 self.close_line(loc.span.end);
             }
+            Stmt::Commit(c) => {
+                self.out.push_str(&format!(
+                    "commit within {} default {}",
+                    c.within.text, c.default.name
+                ));
+                self.close_line(loc.span.end);
+            }
             Stmt::Return(e, _) => {
                 self.out.push_str(&format!("return {}", expr(e)));
                 self.close_line(loc.span.end);

@@ -26,8 +26,8 @@ use crate::catalogue::{self, ActionSig, Catalogue, ParamSig, Undo};
 use crate::cron;
 use crate::diagnostic::{Diagnostic, Diagnostics, Kind};
 use crate::plan::{
-    ActionStep, Approve, Arg, BinOp, Call, Dep, DepReason, Effect, Expr, ForEach, Node, NodeKind,
-    Param, Piece, QuiesceScope, Retention, RetryPolicy, Schedule, StepId,
+    ActionStep, Approve, Arg, BinOp, Call, CommitPolicy, Decision, Dep, DepReason, Effect, Expr,
+    ForEach, Node, NodeKind, Param, Piece, QuiesceScope, Retention, RetryPolicy, Schedule, StepId,
 };
 use crate::source::Loc;
 use crate::typecheck::{self, Scope};
@@ -52,6 +52,7 @@ pub struct Lowered {
     pub params: Vec<Param>,
     pub schedule: Option<Schedule>,
     pub retain: Option<Retention>,
+    pub commit: Option<CommitPolicy>,
     pub nodes: Vec<Node>,
     pub body: Vec<StepId>,
 }
@@ -135,6 +136,7 @@ pub struct Lowerer<'a> {
     params: Vec<Param>,
     schedule: Option<(Schedule, Loc)>,
     retain: Option<Retention>,
+    commit: Option<CommitPolicy>,
     /// Diagnostics found while answering name lookups (merged at the end).
     pending: Diagnostics,
 }
@@ -154,6 +156,7 @@ impl<'a> Lowerer<'a> {
             params: Vec::new(),
             schedule: None,
             retain: None,
+            commit: None,
             pending: Diagnostics::default(),
         }
     }
@@ -249,6 +252,7 @@ impl<'a> Lowerer<'a> {
             params: self.params,
             schedule: self.schedule.map(|(s, _)| s),
             retain: self.retain,
+            commit: self.commit,
             nodes,
             body: self.body,
         }

@@ -284,6 +284,9 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::tz_clause | Rule::k_tz => "`tz`",
         Rule::retain_stmt | Rule::k_retain => "`retain`",
         Rule::retain_part | Rule::retain_key => "`last`, `hourly`, `daily`, `weekly` or `monthly`",
+        Rule::commit_stmt | Rule::k_commit => "`commit`",
+        Rule::k_default => "`default`",
+        Rule::commit_default => "`commit` or `rollback`",
         Rule::approve_stmt | Rule::k_approve => "`approve`",
         Rule::quiesce_stmt | Rule::k_quiesce => "`quiesce`",
         Rule::for_stmt | Rule::k_for => "`for`",
@@ -364,6 +367,8 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::k_at
             | Rule::k_a
             | Rule::k_time
+            | Rule::k_commit
+            | Rule::k_default
     )
 }
 
@@ -686,6 +691,15 @@ impl<'s> Builder<'s> {
                     });
                 }
                 Stmt::Retain(Retain { parts, loc })
+            }
+            Rule::commit_stmt => {
+                let within = self.duration(next!(self, it, loc));
+                let default = self.ident(next!(self, it, loc));
+                Stmt::Commit(CommitStmt {
+                    within,
+                    default,
+                    loc,
+                })
             }
             Rule::approve_stmt => {
                 let prompt = self.expr_any(next!(self, it, loc));

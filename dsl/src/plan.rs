@@ -66,6 +66,9 @@ pub struct Plan {
     pub params: Vec<Param>,
     pub schedule: Option<Schedule>,
     pub retain: Option<Retention>,
+    /// `commit within D default …`: the run ends awaiting commit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<CommitPolicy>,
     /// Quiesce methods known to this plan (from the stdlib), by name.
     pub quiesce_methods: Vec<QuiesceMethod>,
     /// Every node, indexed by `StepId`.
@@ -204,6 +207,35 @@ pub struct Retention {
     pub daily: Option<u32>,
     pub weekly: Option<u32>,
     pub monthly: Option<u32>,
+}
+
+/// `commit within D default commit|rollback`: a run that succeeds ends
+/// awaiting the operator's decision — `lifeboat commit` keeps what it did,
+/// `lifeboat rollback` undoes it — and the default is taken once `within`
+/// has passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitPolicy {
+    pub within_ms: u64,
+    pub default: Decision,
+}
+
+/// What becomes of a run awaiting commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    /// Keep what the run did.
+    Commit,
+    /// Undo it: the run's compensations, in reverse order.
+    Rollback,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Commit => "commit",
+            Decision::Rollback => "rollback",
+        }
+    }
 }
 
 /// `quiesce method "pause" freeze nova.pause thaw nova.unpause` (stdlib).

@@ -165,6 +165,27 @@ impl Env {
         Run { result, events }
     }
 
+    /// Commit or roll back a run awaiting commit (`lifeboat commit` /
+    /// `lifeboat rollback`), with the env's actions.
+    pub async fn decide(&self, run: &Run, decision: lifeboat_exec::Decision) -> Run {
+        let (tx, mut rx) = lifeboat_exec::event::channel();
+        let mut opts = RunOptions::new(run.result.run_dir.clone());
+        opts.events = Some(tx);
+        let exec = Executor::new(self.acts.clone() as Arc<dyn Actions>).with_config(ExecConfig {
+            durability: lifeboat_exec::Durability::Flush,
+            ..ExecConfig::default()
+        });
+        let result = exec
+            .decide(opts, lifeboat_exec::DecideBy::Operator(decision))
+            .await
+            .unwrap_or_else(|e| panic!("{decision:?} of {} refused: {e}", run.result.run_id));
+        let mut events = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            events.push(e);
+        }
+        Run { result, events }
+    }
+
     /// Run a bundled runbook (`option1/protect`) with auto-approval.
     pub async fn run(&self, name: &str, params: Value) -> Run {
         self.run_plan(&bundled(name), params, Arc::new(AutoApprove))

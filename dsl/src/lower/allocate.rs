@@ -95,6 +95,7 @@ impl<'a> Lowerer<'a> {
                 Stmt::Param(p, loc) => self.param_stmt(p, *loc, frame, top, diags),
                 Stmt::Schedule(s) => self.schedule_stmt(s, frame, top, diags),
                 Stmt::Retain(r) => self.retain_stmt(r, frame, top, diags),
+                Stmt::Commit(c) => self.commit_stmt(c, frame, top, diags),
                 Stmt::Return(e, loc) => {
                     let is_proc = self.mode == Mode::Procedure
                         || matches!(self.frames[frame].params, FrameParams::Instance { .. });
@@ -411,6 +412,36 @@ impl<'a> Lowerer<'a> {
             *slot = Some(part.count as u32);
         }
         self.retain = Some(ret);
+    }
+
+    pub(super) fn commit_stmt(
+        &mut self,
+        c: &'a ast::CommitStmt,
+        frame: usize,
+        top: bool,
+        diags: &mut Diagnostics,
+    ) {
+        if self.mode != Mode::Runbook || frame != 0 || !top {
+            diags.push(misplaced(
+                c.loc,
+                "`commit`",
+                "at the top level of a runbook",
+            ));
+            return;
+        }
+        if self.commit.is_some() {
+            diags.push(misplaced(c.loc, "a second `commit`", "once per runbook"));
+            return;
+        }
+        let Some(within_ms) = catalogue::positive_duration(&c.within, "`commit within`", diags)
+        else {
+            return;
+        };
+        let default = match c.default.name.as_str() {
+            "commit" => Decision::Commit,
+            _ => Decision::Rollback,
+        };
+        self.commit = Some(CommitPolicy { within_ms, default });
     }
 
     pub(super) fn step_stmt(

@@ -56,6 +56,14 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
         .collect();
         let _ = writeln!(out, "retain: {}", parts.join(", "));
     }
+    if let Some(c) = &p.commit {
+        let _ = writeln!(
+            out,
+            "awaits commit: within {}, then {} (`lifeboat commit RUN` / `lifeboat rollback RUN`)",
+            crate::duration::format_ms(c.within_ms),
+            c.default.as_str()
+        );
+    }
     let _ = writeln!(out, "\nsteps:");
     let mut counter = 0;
     let width = p

@@ -89,7 +89,9 @@ pub async fn delete_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
     if let Some((object, pointer)) = mine.iter().find_map(|o| pinned.get_key_value(&o.name)) {
         let base = pointer.rsplit('/').next().unwrap_or(pointer);
         let what = match base.strip_suffix(".json").unwrap_or(base).split_once('-') {
-            Some(("verified", option)) => format!("the newest recovery point of {vnf} a drill of {option} verified"),
+            Some(("verified", option)) => {
+                format!("the newest recovery point of {vnf} a drill of {option} verified")
+            }
             Some((_, option)) => format!("the newest recovery point of {vnf} written by {option}"),
             None => format!("the newest recovery point of {vnf}"),
         };

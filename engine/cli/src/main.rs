@@ -44,6 +44,10 @@ enum Command {
     Run(commands::run::Args),
     /// Continue a run after a crash or an interrupt (thaws first).
     Resume(commands::resume::Args),
+    /// Keep what a run awaiting commit did (a recover, failover or migrate): exit 0.
+    Commit(commands::commit::Args),
+    /// Undo what a run awaiting commit did (its compensations): exit 0 when nothing is left, 1 when something remains.
+    Rollback(commands::rollback::Args),
     /// Retry what a finished run left behind (its orphans): exit 0 when nothing is left, 1 when something remains.
     Cleanup(commands::cleanup::Args),
     /// List the runs kept in the state directory.
@@ -99,6 +103,8 @@ fn main() -> ExitCode {
         Command::Run(a) => commands::run::run(a),
         Command::Resume(a) => commands::resume::run(a),
         Command::Cleanup(a) => commands::cleanup::run(a),
+        Command::Commit(a) => commands::commit::run(a),
+        Command::Rollback(a) => commands::rollback::run(a),
         Command::Runs(a) => commands::runs::run(a),
         Command::Show(a) => commands::show::run(a),
         Command::Daemon(a) => commands::daemon::run(a),

@@ -114,7 +114,14 @@ impl RunReport {
 
     pub fn exit_code(&self) -> u8 {
         match &self.run.outcome {
-            Some(RunOutcome::Succeeded) => crate::commands::EXIT_OK,
+            Some(RunOutcome::Succeeded | RunOutcome::AwaitingCommit { .. }) => {
+                crate::commands::EXIT_OK
+            }
+            Some(RunOutcome::RolledBack { .. })
+                if self.run.orphans.is_empty() && self.run.thaw_failures.is_empty() =>
+            {
+                crate::commands::EXIT_OK
+            }
             Some(RunOutcome::Interrupted { .. }) => crate::commands::EXIT_INTERRUPTED,
             _ => crate::commands::EXIT_RUN_FAILED,
         }

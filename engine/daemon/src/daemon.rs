@@ -598,5 +598,7 @@ pub fn outcome_word(o: &lifeboat_exec::RunOutcome) -> &'static str {
         lifeboat_exec::RunOutcome::Succeeded => "succeeded",
         lifeboat_exec::RunOutcome::Failed { .. } => "failed",
         lifeboat_exec::RunOutcome::Interrupted { .. } => "interrupted",
+        lifeboat_exec::RunOutcome::AwaitingCommit { .. } => "awaiting_commit",
+        lifeboat_exec::RunOutcome::RolledBack { .. } => "rolled_back",
     }
 }

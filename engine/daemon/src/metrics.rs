@@ -58,7 +58,7 @@ pub fn collect(h: &History, jobs: &[JobLabel]) -> Result<Vec<JobMetrics>, Histor
         };
         for r in &rows {
             match r.outcome.as_deref() {
-                Some("succeeded") => {
+                Some("succeeded" | "awaiting_commit") => {
                     m.last_success = r.ended.as_deref().and_then(parse_ts).max(m.last_success);
                     if let Some(p) = r.rpo_point.as_deref().and_then(parse_ts) {
                         m.newest_point = Some(p).max(m.newest_point);

@@ -343,6 +343,7 @@ mod tests {
             params: vec![],
             schedule: None,
             retain: None,
+            commit: None,
             quiesce_methods: vec![],
             nodes: vec![],
             body: vec![],

@@ -15,6 +15,7 @@
 //! executor does not surface them); errors carry the action's message, which
 //! by the `Actions` contract holds no secret.
 
+pub use lifeboat_dsl::plan::Decision;
 use serde::{Deserialize, Serialize};
 use tokio::sync::mpsc;
 
@@ -39,11 +40,42 @@ pub enum RunOutcome {
     Interrupted {
         reason: String,
     },
+    /// Every step succeeded and the runbook says `commit within …`: what
+    /// the run did stays until `lifeboat commit` (→ `Succeeded`) or
+    /// `lifeboat rollback` (→ `RolledBack`); after `deadline` (RFC 3339)
+    /// the runbook's `default` is taken.
+    AwaitingCommit {
+        deadline: String,
+        default: Decision,
+    },
+    /// A run awaiting commit was rolled back: its compensations ran.
+    RolledBack {
+        reason: String,
+    },
 }
 
 impl RunOutcome {
+    /// Every step succeeded (committed or awaiting commit).
     pub fn is_success(&self) -> bool {
-        matches!(self, RunOutcome::Succeeded)
+        matches!(
+            self,
+            RunOutcome::Succeeded | RunOutcome::AwaitingCommit { .. }
+        )
+    }
+
+    pub fn is_awaiting_commit(&self) -> bool {
+        matches!(self, RunOutcome::AwaitingCommit { .. })
+    }
+
+    /// A run awaiting commit whose deadline has passed at `now`: its default.
+    pub fn due(&self, now: chrono::DateTime<chrono::Utc>) -> Option<Decision> {
+        match self {
+            RunOutcome::AwaitingCommit { deadline, default } => {
+                let d = chrono::DateTime::parse_from_rfc3339(deadline).ok()?;
+                (d <= now).then_some(*default)
+            }
+            _ => None,
+        }
     }
 }
 

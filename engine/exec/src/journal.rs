@@ -22,6 +22,7 @@
 //! secret, and argument values of calls (needed to reconcile and compensate).
 
 use crate::eval::Frame;
+use crate::event::Decision;
 use crate::event::RunOutcome;
 use lifeboat_dsl::plan::{Plan, StepId};
 use serde::{Deserialize, Serialize};
@@ -119,10 +120,21 @@ pub enum Record {
     ScopeFinished {
         scope: String,
     },
-    /// The run failed or was interrupted; compensation follows.
+    /// The run failed or was interrupted, or is being rolled back;
+    /// compensation follows.
     RunFailing {
         reason: String,
         interrupted: bool,
+        /// A rollback of a run awaiting commit (it ends `RolledBack`).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rollback: bool,
+    },
+    /// The decision on a run awaiting commit, and who took it (`operator`,
+    /// or `default` once the deadline passed).
+    Decided {
+        decision: Decision,
+        by: String,
+        at: String,
     },
     CompensateIntent {
         instance: String,

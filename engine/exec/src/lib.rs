@@ -53,11 +53,12 @@ pub mod step;
 
 pub use approve::{ApproveError, Approver, AutoApprove, Refuse};
 pub use cancel::{CancelHandle, CancelReason};
-pub use event::{Event, EventKind, EventReceiver, EventSender, Phase, RunOutcome};
+pub use event::{Decision, Event, EventKind, EventReceiver, EventSender, Phase, RunOutcome};
 pub use journal::{default_run_dir, read_journal, Durability, Record};
 pub use limits::Limits;
 pub use report::Report;
 pub use run::{
-    new_run_id, ExecConfig, ExecError, Executor, RunHandle, RunOptions, RunPhase, RunResult,
+    new_run_id, DecideBy, ExecConfig, ExecError, Executor, RunHandle, RunOptions, RunPhase,
+    RunResult,
 };
 pub use step::{make_tag, StepState};

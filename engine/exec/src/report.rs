@@ -422,6 +422,12 @@ impl Report {
             Some(RunOutcome::Succeeded) => "succeeded".to_string(),
             Some(RunOutcome::Failed { reason }) => format!("FAILED: {reason}"),
             Some(RunOutcome::Interrupted { reason }) => format!("INTERRUPTED: {reason}"),
+            Some(RunOutcome::AwaitingCommit { deadline, default }) => format!(
+                "succeeded, AWAITING COMMIT until {deadline} (then {}): `lifeboat commit {id}` keeps it, `lifeboat rollback {id}` undoes it",
+                default.as_str(),
+                id = self.run_id
+            ),
+            Some(RunOutcome::RolledBack { reason }) => format!("ROLLED BACK: {reason}"),
         };
         let _ = writeln!(
             o,

@@ -26,10 +26,11 @@
 
 use crate::action::{ActionCall, CallPurpose};
 use crate::eval::{Frame, RunInfo};
+use crate::event::Decision;
 use crate::event::{EventKind, Phase, RunOutcome};
 use crate::journal::{self, CallRec, Journal, Record};
 use crate::quiesce::{thaw_targets, FrozenTarget};
-use crate::run::{ExecError, Executor, Rt, RunOptions, RunPhase, RunResult};
+use crate::run::{DecideBy, ExecError, Executor, Rt, RunOptions, RunPhase, RunResult};
 use crate::saga::{run_saga, Completed, InDoubt, SagaKind};
 use lifeboat_dsl::plan::{NodeKind, Plan, StepId};
 use serde_json::{Map, Value};
@@ -42,6 +43,9 @@ pub(crate) enum ResumeMode {
     Continue,
     /// `lifeboat cleanup`: retry what a finished run left behind.
     CleanupOnly,
+    /// `lifeboat commit` / `lifeboat rollback`, or the deadline's default:
+    /// decide a run awaiting commit.
+    Decide(DecideBy),
 }
 
 /// What the journal says about an interrupted run.
@@ -67,6 +71,8 @@ pub(crate) struct Replay {
     pub cleaned: HashSet<String>,
     /// The reason of a run that was failing, if it was.
     pub failing: Option<String>,
+    /// It was failing because it was being rolled back.
+    pub rolling_back: bool,
     pub finished: Option<RunOutcome>,
 }
 
@@ -150,7 +156,16 @@ impl Replay {
                 Record::ScopeFinished { scope } => {
                     r.scopes_done.insert(scope);
                 }
-                Record::RunFailing { reason, .. } => r.failing = Some(reason),
+                Record::RunFailing {
+                    reason, rollback, ..
+                } => {
+                    // A rollback follows the `RunFinished` of a run awaiting
+                    // commit: the run is unfinished again until it ends.
+                    r.failing = Some(reason);
+                    r.rolling_back = rollback;
+                    r.finished = None;
+                }
+                Record::Decided { .. } => {}
                 Record::CompensateOutcome {
                     instance,
                     error: None,
@@ -266,6 +281,42 @@ pub(crate) async fn resume(
             msg: "the run has not finished: `lifeboat resume` it (cleanup retries what a finished run left behind)".into(),
         });
     }
+    // What a decision does, settled before anything is written.
+    let decision = match mode {
+        ResumeMode::Decide(by) => decision(&dir, &replay, by)?,
+        // `lifeboat resume` of a run awaiting commit past its deadline
+        // takes the runbook's default.
+        ResumeMode::Continue => replay
+            .finished
+            .as_ref()
+            .and_then(|o| o.due(chrono::Utc::now()))
+            .map(|d| (d, "default".to_string())),
+        ResumeMode::CleanupOnly => None,
+    };
+    let half_rolled_back = replay.finished.is_none() && replay.rolling_back;
+    if decision.is_none() && matches!(mode, ResumeMode::Decide(_)) && !half_rolled_back {
+        // Already decided that way, or not due yet: reported as it stands.
+        let events = crate::event::Emitter::new(opts.events.clone());
+        events.emit(EventKind::RunStarted {
+            run_id: run.id.clone(),
+            runbook: run.runbook.clone(),
+            started: run.started.clone(),
+            resumed: true,
+        });
+        events.emit(EventKind::RunFinished {
+            outcome: replay.finished.clone().unwrap_or(RunOutcome::Succeeded),
+            duration_ms: 0,
+        });
+        return Ok(RunResult {
+            run_id: run.id.clone(),
+            run_dir: dir,
+            outcome: replay.finished.clone().unwrap_or(RunOutcome::Succeeded),
+            thaw_failures: 0,
+            compensation_failures: 0,
+            cleanup_failures: 0,
+            finished: true,
+        });
+    }
     let journal = Journal::open_with(&dir, ex.config_ref().durability)?;
     journal
         .append(&Record::RunResumed {
@@ -303,8 +354,9 @@ pub(crate) async fn resume(
             }
         })
         .collect();
-    let failing = replay.failing.take();
-    let finished = replay.finished.clone();
+    let mut failing = replay.failing.take();
+    let mut finished = replay.finished.clone();
+    let rolling_back = replay.rolling_back;
     let in_doubt = match (mode, &finished) {
         (ResumeMode::CleanupOnly, Some(o)) if !o.is_success() => {
             replay.unsettled_calls(&plan, &run.id, ex_default_timeout(ex))
@@ -337,6 +389,52 @@ pub(crate) async fn resume(
         s.in_doubt = in_doubt;
         s.compensated = compensated;
         s.cleaned = cleaned;
+    }
+
+    if rolling_back {
+        rt.rolling_back
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+    // A decision on a run awaiting commit: a commit ends it; a rollback
+    // compensates it as a failure would (step 3).
+    if let Some((d, by)) = decision {
+        rt.journal
+            .append(&Record::Decided {
+                decision: d,
+                by: by.clone(),
+                at: chrono::Utc::now().to_rfc3339(),
+            })
+            .await?;
+        match d {
+            Decision::Commit => {
+                let outcome = RunOutcome::Succeeded;
+                rt.journal
+                    .append(&Record::RunFinished {
+                        outcome: outcome.clone(),
+                    })
+                    .await?;
+                finished = Some(outcome);
+            }
+            Decision::Rollback => {
+                let reason = if by == "operator" {
+                    "rolled back by the operator".to_string()
+                } else {
+                    "rolled back: the commit deadline passed and the runbook's default is rollback"
+                        .to_string()
+                };
+                rt.journal
+                    .append(&Record::RunFailing {
+                        reason: reason.clone(),
+                        interrupted: false,
+                        rollback: true,
+                    })
+                    .await?;
+                rt.rolling_back
+                    .store(true, std::sync::atomic::Ordering::SeqCst);
+                finished = None;
+                failing = Some(reason);
+            }
+        }
     }
 
     // 2. Finished already: a cleanup retries what it left behind.
@@ -375,6 +473,49 @@ pub(crate) async fn resume(
 
     // 4. Continue.
     Ok(rt.walk_and_finish(&dir).await)
+}
+
+/// The decision `by` takes on the run `replay` tells of, and who took it;
+/// `None` when there is nothing to do (already decided that way, or the
+/// deadline not yet passed); an error when it cannot be taken.
+fn decision(
+    dir: &std::path::Path,
+    replay: &Replay,
+    by: DecideBy,
+) -> Result<Option<(Decision, String)>, ExecError> {
+    let refuse = |msg: String| ExecError::Resume {
+        dir: dir.display().to_string(),
+        msg,
+    };
+    let wanted = match by {
+        DecideBy::Operator(d) => Some(d),
+        DecideBy::Deadline => None,
+    };
+    match (&replay.finished, wanted) {
+        (Some(RunOutcome::AwaitingCommit { .. }), Some(d)) => Ok(Some((d, "operator".into()))),
+        (Some(o @ RunOutcome::AwaitingCommit { .. }), None) => {
+            Ok(o.due(chrono::Utc::now()).map(|d| (d, "default".into())))
+        }
+        (Some(_), None) => Ok(None),
+        (Some(RunOutcome::Succeeded), Some(Decision::Commit))
+        | (Some(RunOutcome::RolledBack { .. }), Some(Decision::Rollback)) => Ok(None),
+        (Some(RunOutcome::Succeeded), Some(Decision::Rollback)) => Err(refuse(
+            "the run was committed (or its runbook awaits no commit): what it did stays; nothing is rolled back".into(),
+        )),
+        (Some(RunOutcome::RolledBack { .. }), Some(Decision::Commit)) => Err(refuse(
+            "the run was rolled back: there is nothing left to commit".into(),
+        )),
+        (Some(_), Some(_)) => Err(refuse(
+            "the run failed and was compensated: there is nothing to commit or roll back (`lifeboat cleanup` retries what it left behind)".into(),
+        )),
+        (None, Some(Decision::Rollback)) if replay.rolling_back => {
+            // A rollback that stopped half-way: finish it (step 3).
+            Ok(None)
+        }
+        (None, _) => Err(refuse(
+            "the run has not finished: `lifeboat resume` it first; it awaits commit once every step has succeeded".into(),
+        )),
+    }
 }
 
 /// The saga of a finished run again: calls in doubt settled and

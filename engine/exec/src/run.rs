@@ -22,7 +22,7 @@ use crate::action::Actions;
 use crate::approve::{Approver, Refuse};
 use crate::cancel::{CancelHandle, CancelReason};
 use crate::eval::{EvalCtx, EvalError, Frame, RunInfo, SagaCtx, Values};
-use crate::event::{Emitter, EventKind, EventSender, Phase, RunOutcome};
+use crate::event::{Decision, Emitter, EventKind, EventSender, Phase, RunOutcome};
 use crate::journal::{self, Journal, JournalError, Record};
 use crate::limits::{Limits, SiteLimiter};
 use crate::resume::Replay;
@@ -136,6 +136,16 @@ pub enum ExecError {
     Resume { dir: String, msg: String },
 }
 
+/// Who decides the fate of a run awaiting commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecideBy {
+    /// `lifeboat commit` / `lifeboat rollback`.
+    Operator(Decision),
+    /// The runbook's default, once the deadline has passed (the daemon, or
+    /// `lifeboat resume`); before it, nothing changes.
+    Deadline,
+}
+
 /// A short random run id, safe in resource names (8 hex digits).
 pub fn new_run_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()[..8].to_string()
@@ -224,6 +234,11 @@ impl Executor {
         crate::resume::resume(self, opts, crate::resume::ResumeMode::Continue).await
     }
 
+    /// Commits or rolls back the run awaiting commit in `opts.run_dir`.
+    pub async fn decide(&self, opts: RunOptions, by: DecideBy) -> Result<RunResult, ExecError> {
+        crate::resume::resume(self, opts, crate::resume::ResumeMode::Decide(by)).await
+    }
+
     /// Tries again what a finished run left behind (its orphans): thaws
     /// first, settles calls in doubt, then the compensations (of a run that
     /// failed) and cleanups that did not succeed. Idempotent: what was done
@@ -264,6 +279,13 @@ impl Executor {
     /// Resumes the run in `run_dir` on its own task.
     pub fn spawn_resume(&self, run_dir: PathBuf) -> RunHandle {
         self.spawn_again(run_dir, crate::resume::ResumeMode::Continue)
+    }
+
+    /// Commits or rolls back the run awaiting commit in `run_dir`, on its
+    /// own task ([`DecideBy`]). A rollback runs the run's compensations in
+    /// reverse order, like a failure, and ends `RolledBack`.
+    pub fn spawn_decide(&self, run_dir: PathBuf, by: DecideBy) -> RunHandle {
+        self.spawn_again(run_dir, crate::resume::ResumeMode::Decide(by))
     }
 
     /// [`Executor::cleanup`] of the run in `run_dir` on its own task.
@@ -321,6 +343,7 @@ impl Executor {
             replay_seen: Mutex::new(Default::default()),
             pressure_seen: Mutex::new(Vec::new()),
             failure: Mutex::new(None),
+            rolling_back: Default::default(),
             thaw_failures: AtomicUsize::new(0),
         }
     }
@@ -375,6 +398,8 @@ pub(crate) struct Rt {
     /// Instances in doubt in the replayed journal that this walk reached.
     pub replay_seen: Mutex<std::collections::HashSet<String>>,
     failure: Mutex<Option<String>>,
+    /// Compensating a run awaiting commit: it ends `RolledBack`.
+    pub rolling_back: std::sync::atomic::AtomicBool,
     thaw_failures: AtomicUsize,
     /// The sites' pressure as last announced.
     pressure_seen: Mutex<Vec<crate::action::SitePressure>>,
@@ -532,6 +557,7 @@ impl Rt {
             let rec = Record::RunFailing {
                 reason,
                 interrupted: self.interrupted(),
+                rollback: false,
             };
             if let Err(e) = self.journal.append(&rec).await {
                 tracing::error!(error = %e, "journal write failed");
@@ -598,8 +624,20 @@ impl Rt {
         } else {
             run_saga(self, SagaKind::Cleanup).await
         };
-        let outcome = if !failed && self.failure().is_none() && !self.interrupted() {
-            RunOutcome::Succeeded
+        let outcome = if self.rolling_back.load(Ordering::SeqCst) {
+            RunOutcome::RolledBack {
+                reason: self.failure_reason(),
+            }
+        } else if !failed && self.failure().is_none() && !self.interrupted() {
+            match self.plan.commit {
+                Some(c) => RunOutcome::AwaitingCommit {
+                    deadline: (chrono::Utc::now()
+                        + chrono::Duration::milliseconds(c.within_ms.min(i64::MAX as u64) as i64))
+                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    default: c.default,
+                },
+                None => RunOutcome::Succeeded,
+            }
         } else if self.interrupted() {
             RunOutcome::Interrupted {
                 reason: self.failure_reason(),

@@ -251,3 +251,153 @@ async fn a_failure_lets_calls_in_flight_finish_and_compensates_them() {
     // nothing new started after the failure
     assert!(!fake.calls().iter().any(|c| c.step == "later"));
 }
+
+/// `commit within … default …`: a run whose steps all succeed awaits the
+/// decision with its saga open. A rollback compensates every completed step
+/// in reverse order (and ends `RolledBack`); a commit keeps them (and ends
+/// `Succeeded`); each is refused once the other was taken, repeating one
+/// changes nothing, and past the deadline the runbook's default is taken.
+#[tokio::test]
+async fn a_run_awaiting_commit_is_committed_or_rolled_back() {
+    use lifeboat_dsl::plan::{CommitPolicy, Decision};
+    use lifeboat_exec::{DecideBy, RunOptions};
+    let decide = |exec: lifeboat_exec::Executor, dir: std::path::PathBuf, by: DecideBy| async move {
+        exec.decide(RunOptions::new(dir), by).await
+    };
+
+    // Rolled back by the operator.
+    let (mut plan, fake) = chain(false);
+    plan.commit = Some(CommitPolicy {
+        within_ms: 3_600_000,
+        default: Decision::Commit,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let exec = executor(&fake);
+    let (res, _) = run(&exec, &plan, dir.path(), Map::new()).await;
+    let RunOutcome::AwaitingCommit { deadline, default } = &res.outcome else {
+        panic!("{:?}", res.outcome)
+    };
+    assert_eq!(*default, Decision::Commit);
+    let deadline = chrono::DateTime::parse_from_rfc3339(deadline).unwrap();
+    let left = deadline.signed_duration_since(chrono::Utc::now());
+    assert!(
+        left.num_minutes() > 58 && left.num_minutes() <= 60,
+        "{left}"
+    );
+    assert!(res.outcome.is_success());
+    // Cleanups ran at the end of the walk; nothing compensated yet.
+    assert_eq!(fake.calls_of("test.tidy").len(), 3);
+    assert!(fake.calls_of("test.undo").is_empty());
+    // Not due: the deadline changes nothing.
+    let r = decide(exec.clone(), dir.path().into(), DecideBy::Deadline)
+        .await
+        .unwrap();
+    assert!(r.outcome.is_awaiting_commit(), "{:?}", r.outcome);
+    let r = decide(
+        exec.clone(),
+        dir.path().into(),
+        DecideBy::Operator(Decision::Rollback),
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&r.outcome, RunOutcome::RolledBack { reason } if reason.contains("operator")),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(r.compensation_failures, 0);
+    let undo: Vec<String> = fake
+        .calls_of("test.undo")
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
+    assert_eq!(undo, ["b:compensate", "a:compensate"]);
+    // Rolled back again: nothing more; committed: refused, nothing done.
+    let r = decide(
+        exec.clone(),
+        dir.path().into(),
+        DecideBy::Operator(Decision::Rollback),
+    )
+    .await
+    .unwrap();
+    assert!(matches!(r.outcome, RunOutcome::RolledBack { .. }));
+    let e = decide(
+        exec.clone(),
+        dir.path().into(),
+        DecideBy::Operator(Decision::Commit),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("was rolled back"), "{e}");
+    assert_eq!(fake.calls_of("test.undo").len(), 2);
+    let records = lifeboat_exec::read_journal(dir.path()).unwrap();
+    assert!(records
+        .iter()
+        .any(|r| matches!(r, lifeboat_exec::Record::Decided { decision: Decision::Rollback, by, .. } if by == "operator")));
+
+    // Committed by the operator: nothing undone; a rollback is refused.
+    let (mut plan, fake) = chain(false);
+    plan.commit = Some(CommitPolicy {
+        within_ms: 3_600_000,
+        default: Decision::Rollback,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let exec = executor(&fake);
+    let (res, _) = run(&exec, &plan, dir.path(), Map::new()).await;
+    assert!(res.outcome.is_awaiting_commit());
+    let r = decide(
+        exec.clone(),
+        dir.path().into(),
+        DecideBy::Operator(Decision::Commit),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.outcome, RunOutcome::Succeeded);
+    let e = decide(
+        exec.clone(),
+        dir.path().into(),
+        DecideBy::Operator(Decision::Rollback),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("was committed"), "{e}");
+    assert!(fake.calls_of("test.undo").is_empty());
+
+    // Past the deadline: the default (rollback), by `resume` too.
+    let (mut plan, fake) = chain(false);
+    plan.commit = Some(CommitPolicy {
+        within_ms: 1,
+        default: Decision::Rollback,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let exec = executor(&fake);
+    let (res, _) = run(&exec, &plan, dir.path(), Map::new()).await;
+    assert!(res.outcome.is_awaiting_commit());
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (r, _) = resume(&exec, dir.path()).await;
+    assert!(
+        matches!(&r.outcome, RunOutcome::RolledBack { reason } if reason.contains("deadline")),
+        "{:?}",
+        r.outcome
+    );
+    assert_eq!(fake.calls_of("test.undo").len(), 2);
+
+    // A failed run: nothing to decide.
+    let (mut plan, fake) = chain(true);
+    plan.commit = Some(CommitPolicy {
+        within_ms: 3_600_000,
+        default: Decision::Commit,
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let exec = executor(&fake);
+    let (res, _) = run(&exec, &plan, dir.path(), Map::new()).await;
+    assert!(matches!(res.outcome, RunOutcome::Failed { .. }));
+    let e = decide(
+        exec,
+        dir.path().into(),
+        DecideBy::Operator(Decision::Commit),
+    )
+    .await
+    .unwrap_err();
+    assert!(e.to_string().contains("failed and was compensated"), "{e}");
+}

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod cleanup;
+pub mod commit;
 pub mod completions;
 pub mod daemon;
 pub mod demo;
@@ -13,6 +14,7 @@ pub mod man;
 pub mod mapping;
 pub mod plan;
 pub mod resume;
+pub mod rollback;
 pub mod run;
 pub mod runbooks;
 pub mod runs;

@@ -42,6 +42,8 @@ pub enum Again {
     Resume,
     /// `lifeboat cleanup`: retry what a finished run left behind.
     Cleanup,
+    /// `lifeboat commit` / `lifeboat rollback`: decide a run awaiting commit.
+    Decide(lifeboat_exec::Decision),
 }
 
 /// Picks the run up again with the clouds and limits it started with,
@@ -113,6 +115,12 @@ pub fn pick_up(args: Args, again: Again) -> u8 {
             }
             Again::Cleanup => {
                 let result = dispatch::follow(exec.spawn_cleanup(dir), output, bar).await;
+                super::cleanup::finish(result, output)
+            }
+            Again::Decide(d) => {
+                let by = lifeboat_exec::DecideBy::Operator(d);
+                let result = dispatch::follow(exec.spawn_decide(dir, by), output, bar).await;
+                super::runs::record_end(&state, &id, &result);
                 super::cleanup::finish(result, output)
             }
         }

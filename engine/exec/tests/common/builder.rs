@@ -63,6 +63,7 @@ impl PlanBuilder {
                 params: vec![],
                 schedule: None,
                 retain: None,
+                commit: None,
                 quiesce_methods: vec![
                     m("pause", "nova.pause", "nova.unpause"),
                     m("suspend", "nova.suspend", "nova.resume"),
