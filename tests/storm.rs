@@ -111,3 +111,36 @@ sweep! {
     option2_through_failing_operations: "option2", "d", 204;
     option3_through_failing_operations: "option3", "d", 304;
 }
+
+/// An action that makes several things with creating POSTs (the security
+/// groups of the VNF's network identity) and looks for them first: six 503s
+/// in a row on the group creations, more than one step attempt's worth of
+/// the step's own retries, are settled inside the call by calling again;
+/// the recover succeeds with each group made once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn creations_that_look_first_are_called_again_within_the_step() {
+    let env = Env::start().await;
+    let (prod, roles) = production(&env).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    env.emu.set_site_down(Site::A, true);
+    env.faults(
+        "rules:\n  - {site: site-b, service: network, method: POST, path_contains: /security-groups, error_rate: 1.0, error_status: 503, times: 6}\n",
+    );
+    let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
+    env.emu.clear_faults();
+    assert!(r.ok(), "recover: {}", r.describe());
+    check_recovered(&env, &r, &prod, &roles, "").await;
+    let groups = env.api("site-b", "network", "/security-groups").await;
+    let mut names: Vec<&str> = groups["security_groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    names.sort();
+    let before = names.len();
+    names.dedup();
+    assert_eq!(names.len(), before, "a group made twice: {names:?}");
+    env.emu.shutdown().await;
+}

@@ -316,6 +316,17 @@ impl<'a> Ctx<'a> {
     }
 }
 
+/// Actions that look for what they make before making it (by name, and by
+/// the call's tag in the name or description), so that calling one again
+/// after a lost answer makes nothing twice: a transient failure of one of
+/// their many requests is settled by calling again, within the call, like a
+/// creating call whose resource was not found.
+const LOOKS_FIRST: &[&str] = &[
+    "neutron.recreate_security_groups",
+    "nova.recreate_server_groups",
+    "nova.recreate_keypairs",
+];
+
 /// How many times a call makes its resource again after a lost answer or a
 /// resource that ended in `error`, before the step's own retries take over:
 /// enough to ride out a stormy cloud (at 20 % failures, 4 tries fail
@@ -420,6 +431,9 @@ impl OpenStackActions {
                     tracing::info!(action = %call.action, step = %call.step, "the lost answer had created the resource: using it");
                     return Ok(out);
                 }
+                // It looks before it makes: calling it again settles the
+                // lost answer (and makes what is still missing).
+                Ok(Found::NotACreator) if LOOKS_FIRST.contains(&call.action.as_str()) => {}
                 Ok(Found::NotACreator) => return Err(err),
                 Ok(Found::Nothing) => {}
                 Err(_) => return Err(err),

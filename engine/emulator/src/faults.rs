@@ -112,6 +112,10 @@ pub struct FaultRule {
     /// Probability that the operation ends in `error`.
     #[serde(default)]
     pub fail_rate: f64,
+    /// The rule injects its error, reset or lost answer into at most this
+    /// many calls, then lets every call pass (a fault that lasts a while).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub times: Option<u32>,
 }
 
 /// A whole profile: default latency plus rules (the first matching rule wins
@@ -177,6 +181,8 @@ pub enum Outcome {
 pub struct FaultState {
     pub profile: FaultProfile,
     windows: Vec<(Instant, u32)>,
+    /// Faults each rule injected so far (for `times`).
+    hits: Vec<u32>,
     rng: StdRng,
 }
 
@@ -185,6 +191,7 @@ impl Default for FaultState {
         FaultState {
             profile: FaultProfile::default(),
             windows: Vec::new(),
+            hits: Vec::new(),
             rng: StdRng::from_entropy(),
         }
     }
@@ -206,6 +213,7 @@ fn matches(rule: &FaultRule, site: &str, service: &str, method: &str, path: &str
 impl FaultState {
     pub fn set(&mut self, profile: FaultProfile) {
         self.windows = vec![(Instant::now(), 0); profile.rules.len()];
+        self.hits = vec![0; profile.rules.len()];
         self.rng = match profile.seed {
             Some(seed) => StdRng::seed_from_u64(seed),
             None => StdRng::from_entropy(),
@@ -223,6 +231,9 @@ impl FaultState {
     ) -> (Duration, Injected) {
         if self.windows.len() != self.profile.rules.len() {
             self.windows = vec![(Instant::now(), 0); self.profile.rules.len()];
+        }
+        if self.hits.len() != self.profile.rules.len() {
+            self.hits = vec![0; self.profile.rules.len()];
         }
         let mut latency = None;
         let mut injected = Injected::Pass;
@@ -261,12 +272,18 @@ impl FaultState {
                     continue;
                 }
             }
+            if rule.times.is_some_and(|n| self.hits[i] >= n) {
+                continue;
+            }
             if rule.reset_rate > 0.0 && rng.gen::<f64>() < rule.reset_rate {
                 injected = Injected::Reset;
             } else if rule.error_rate > 0.0 && rng.gen::<f64>() < rule.error_rate {
                 injected = Injected::Error(rule.error_status);
             } else if rule.lost_answer_rate > 0.0 && rng.gen::<f64>() < rule.lost_answer_rate {
                 injected = Injected::LoseAnswer;
+            }
+            if injected != Injected::Pass {
+                self.hits[i] += 1;
             }
         }
         let latency = match latency {
