@@ -35,6 +35,14 @@ pub const WORKFLOWS: &[(&str, &str)] = &[
         include_str!("../../workflows/option2/drill.dr"),
     ),
     (
+        "workflows/fencing/fence.dr",
+        include_str!("../../workflows/fencing/fence.dr"),
+    ),
+    (
+        "workflows/fencing/unfence.dr",
+        include_str!("../../workflows/fencing/unfence.dr"),
+    ),
+    (
         "workflows/option3/prepare.dr",
         include_str!("../../workflows/option3/prepare.dr"),
     ),

@@ -16,7 +16,11 @@ fn bundled_plans_match_golden_files() {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut mismatches = Vec::new();
     let names = bundled::names();
-    assert_eq!(names.len(), 9, "three options × three runbooks");
+    assert_eq!(
+        names.len(),
+        11,
+        "three options × three runbooks, fence and unfence"
+    );
     for name in names {
         let path = bundled::resolve(name).expect("bundled name resolves");
         let c = compiler::compile(path, &BundledLoader).expect("bundled file loads");

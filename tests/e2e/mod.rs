@@ -244,6 +244,25 @@ impl Env {
         path: &str,
         body: Option<Value>,
     ) -> Value {
+        let (status, v) = self
+            .api_answer(site, service, method.clone(), path, body)
+            .await;
+        assert!(
+            (200..300).contains(&status),
+            "{method} {path} at {site}: {status} {v}"
+        );
+        v
+    }
+
+    /// [`Env::api_call`] that may fail: the status and the body.
+    pub async fn api_answer(
+        &self,
+        site: &str,
+        service: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let token = self.token().await;
         let base = match site {
             "site-a" => self.emu.site_url(lifeboat_emulator::Site::A),
@@ -273,10 +292,9 @@ impl Env {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
-        let status = r.status();
+        let status = r.status().as_u16();
         let text = r.text().await.expect("body");
-        assert!(status.is_success(), "{method} {url}: {status} {text}");
-        serde_json::from_str(&text).unwrap_or(Value::Null)
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
     async fn token(&self) -> (String, Value) {

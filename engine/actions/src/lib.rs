@@ -16,6 +16,7 @@
 
 pub mod args;
 pub mod cinder;
+pub mod fencing;
 pub mod glance;
 pub mod identity;
 pub mod lifeboat;
@@ -459,6 +460,8 @@ impl OpenStackActions {
             "nova.find_servers" => nova::find_servers(&cx).await,
             "nova.show_server" => nova::show_server(&cx).await,
             "nova.pause" => nova::power(&cx, "pause", "PAUSED").await,
+            "nova.fence" => fencing::fence(&cx).await,
+            "nova.unfence" => fencing::unfence(&cx).await,
             "nova.unpause" => nova::power(&cx, "unpause", "ACTIVE").await,
             "nova.suspend" => nova::power(&cx, "suspend", "SUSPENDED").await,
             "nova.resume" => nova::power(&cx, "resume", "ACTIVE").await,
@@ -568,6 +571,8 @@ pub const KNOWN: &[&str] = &[
     "nova.find_servers",
     "nova.show_server",
     "nova.pause",
+    "nova.fence",
+    "nova.unfence",
     "nova.unpause",
     "nova.suspend",
     "nova.resume",

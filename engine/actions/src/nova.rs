@@ -53,7 +53,11 @@ pub async fn show_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 }
 
 /// pause / unpause / suspend / resume: the action, then wait for `target`.
-pub async fn power(cx: &Ctx<'_>, verb: &str, target: &str) -> Result<ActionOutput, ActionError> {
+pub(crate) async fn power(
+    cx: &Ctx<'_>,
+    verb: &str,
+    target: &str,
+) -> Result<ActionOutput, ActionError> {
     let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
     let nova = c.nova();
     let now = nova.server(&srv.id).await.act(cx.action())?;

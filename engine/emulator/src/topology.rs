@@ -456,6 +456,8 @@ impl Topology {
                 task_state: None,
                 power_state: 1,
                 quiesced: false,
+                locked: false,
+                locked_reason: None,
                 flavor_id,
                 ports: place.as_ref().map(|p| p.ports.clone()).unwrap_or_default(),
                 made_ports: vec![],

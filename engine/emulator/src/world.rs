@@ -135,6 +135,10 @@ pub struct Server {
     pub task_state: Option<String>,
     pub power_state: u8,
     pub quiesced: bool,
+    /// `lock`ed (2.73+: with a reason): every action but lock/unlock, a
+    /// delete, volume attach/detach and metadata changes answer 409.
+    pub locked: bool,
+    pub locked_reason: Option<String>,
     pub flavor_id: String,
     /// Neutron ports in attach order (`Port.device_id` is this server).
     pub ports: Vec<String>,

@@ -1432,3 +1432,77 @@ async fn flavor_extra_specs_show_as_nova_shows_them() {
         json!({"extra_specs": {"hw:cpu_policy": "dedicated"}})
     );
 }
+
+/// `lock` (with a reason from 2.73) and `unlock`, as Nova: a locked server
+/// shows `locked` and `locked_reason` and refuses its owner's changes —
+/// actions, delete, volume attach, metadata — with 409 `Instance … is
+/// locked`; reading it still works; locking again changes nothing; after
+/// `unlock` it obeys again. A reason before 2.73 is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_server_refuses_changes_until_unlocked() {
+    let c = Cloud::start().await;
+    let s = c.server_named(Site::A, "vims-lb-1").await;
+    let id = s["id"].as_str().expect("id").to_string();
+    let url = format!("{}/servers/{id}", c.compute(Site::A));
+    assert_eq!(s["locked"], json!(false));
+    let old = c
+        .post(
+            &format!("{url}/action"),
+            Some("compute 2.72"),
+            json!({"lock": {"locked_reason": "x"}}),
+        )
+        .await;
+    assert_eq!(old.status, StatusCode::BAD_REQUEST, "{}", old.text);
+    let r = action(
+        &c,
+        &id,
+        json!({"lock": {"locked_reason": "fenced by run r1"}}),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let b = c.get(&url, NOVA).await.body;
+    assert_eq!(b["server"]["locked"], json!(true));
+    assert_eq!(b["server"]["locked_reason"], json!("fenced by run r1"));
+    for body in [json!({"os-stop": null}), json!({"pause": null})] {
+        let r = action(&c, &id, body.clone()).await;
+        assert_eq!(r.status, StatusCode::CONFLICT, "{body}: {}", r.text);
+        assert_eq!(
+            r.body["conflictingRequest"]["message"],
+            json!(format!("Instance {id} is locked"))
+        );
+    }
+    let del = c.call(Method::DELETE, &url, NOVA, None).await;
+    assert_eq!(del.status, StatusCode::CONFLICT, "{}", del.text);
+    let meta = c
+        .call(
+            Method::PUT,
+            &format!("{url}/metadata/k"),
+            NOVA,
+            Some(json!({"meta": {"k": "v"}})),
+        )
+        .await;
+    assert_eq!(meta.status, StatusCode::CONFLICT, "{}", meta.text);
+    let vol = c.new_volume(Site::A, 1, json!({})).await;
+    let att = c
+        .post(
+            &format!("{url}/os-volume_attachments"),
+            NOVA,
+            json!({"volumeAttachment": {"volumeId": vol}}),
+        )
+        .await;
+    assert_eq!(att.status, StatusCode::CONFLICT, "{}", att.text);
+    // Locking again changes nothing, the reason stays; unlock lets it act.
+    let again = action(&c, &id, json!({"lock": null})).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED);
+    let b = c.get(&url, NOVA).await.body;
+    assert_eq!(b["server"]["locked_reason"], json!("fenced by run r1"));
+    assert_eq!(b["server"]["status"], json!("ACTIVE"));
+    let r = action(&c, &id, json!({"unlock": null})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED);
+    let b = c.get(&url, NOVA).await.body;
+    assert_eq!(b["server"]["locked"], json!(false));
+    assert_eq!(b["server"]["locked_reason"], Value::Null);
+    let r = action(&c, &id, json!({"os-stop": null})).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    c.wait(&url, NOVA, "/server/status", "SHUTOFF").await;
+}

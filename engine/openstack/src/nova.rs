@@ -196,6 +196,45 @@ impl<'a> Nova<'a> {
             })
     }
 
+    /// Lock the server with a reason (2.73+): its owner can change nothing
+    /// (stop, start, delete, attach, metadata) until it is unlocked. Safe to
+    /// repeat: locking a locked server changes nothing.
+    pub async fn lock(&self, id: &str, reason: &str) -> Result<()> {
+        self.req(Method::POST, format!("servers/{id}/action"))
+            .idempotent()
+            .json(json!({"lock": {"locked_reason": reason}}))
+            .call("POST /servers/{id}/action lock")
+            .resource(format!("server {id}"))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Unlock the server (an unlocked one stays so).
+    pub async fn unlock(&self, id: &str) -> Result<()> {
+        self.action(id, "unlock").await
+    }
+
+    /// Set one metadata item (`PUT /servers/{id}/metadata/{key}`).
+    pub async fn set_metadata_item(&self, id: &str, key: &str, value: &str) -> Result<()> {
+        self.req(Method::PUT, format!("servers/{id}/metadata/{key}"))
+            .json(json!({"meta": {key: value}}))
+            .call("PUT /servers/{id}/metadata/{key}")
+            .resource(format!("metadata {key} of server {id}"))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    /// Delete one metadata item; one already gone counts as deleted.
+    pub async fn delete_metadata_item(&self, id: &str, key: &str) -> Result<()> {
+        self.req(Method::DELETE, format!("servers/{id}/metadata/{key}"))
+            .call("DELETE /servers/{id}/metadata/{key}")
+            .resource(format!("metadata {key} of server {id}"))
+            .send_delete()
+            .await
+    }
+
     pub async fn delete_server(&self, id: &str) -> Result<()> {
         self.req(Method::DELETE, format!("servers/{id}"))
             .call("DELETE /servers/{id}")

@@ -1,4 +1,5 @@
-//! Server actions: pause/unpause, suspend/resume, os-stop/os-start, the
+//! Server actions: pause/unpause, suspend/resume, os-stop/os-start,
+//! lock/unlock (a locked server refuses every other action: 409), the
 //! emulator's quiesce/unquiesce extension, and createImage of a volume-backed
 //! server (every attached volume snapshotted in Cinder, a Glance image whose
 //! `block_device_mapping` property lists the snapshots).
@@ -43,6 +44,19 @@ pub fn action(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let Some((name, arg)) = obj.iter().next() else {
         return Err(bad_request(F::Nova, "Malformed request body"));
     };
+    match name.as_str() {
+        "lock" => return lock(ctx, mv, id, arg),
+        "unlock" => return unlock(ctx, id),
+        _ => {
+            let w = ctx.shared.lock();
+            let srv = w
+                .site(ctx.site)
+                .servers
+                .get(id)
+                .ok_or_else(|| nf("Instance", id))?;
+            super::servers::check_unlocked(srv)?;
+        }
+    }
     if let Some(&(act, need, task, fin, vm, power)) = SIMPLE.iter().find(|a| a.0 == name) {
         return simple(ctx, id, act, need, task, fin, vm, power);
     }
@@ -108,6 +122,57 @@ fn simple(
             }
         },
     );
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// `lock` (`null`, or from 2.73 `{"locked_reason": "…"}`, at most 255
+/// characters): the server refuses changes until `unlock`. Locking a locked
+/// server changes nothing.
+fn lock(ctx: &Ctx, mv: Mv, id: &str, arg: &Value) -> Reply {
+    let reason = match arg {
+        Value::Null => None,
+        Value::Object(o) if mv.at_least(2, 73) => {
+            if let Some(k) = o.keys().find(|k| *k != "locked_reason") {
+                return Err(bad_request(F::Nova, format!("Invalid input for field/attribute lock. Value: {arg}. Additional properties are not allowed ('{k}' was unexpected)")));
+            }
+            match o.get("locked_reason") {
+                None => None,
+                Some(Value::String(r)) if r.chars().count() <= 255 => Some(r.clone()),
+                Some(v) => return Err(bad_request(F::Nova, format!("Invalid input for field/attribute locked_reason. Value: {v}. It is not a string of at most 255 characters"))),
+            }
+        }
+        other => {
+            return Err(bad_request(
+                F::Nova,
+                format!("Invalid input for field/attribute lock. Value: {other}. {other} is not of type 'null'"),
+            ))
+        }
+    };
+    let mut w = ctx.shared.lock();
+    let srv = w
+        .site_mut(ctx.site)
+        .servers
+        .get_mut(id)
+        .ok_or_else(|| nf("Instance", id))?;
+    if !srv.locked {
+        srv.locked = true;
+        srv.locked_reason = reason;
+        srv.updated = now_z();
+    }
+    Ok(StatusCode::ACCEPTED.into_response())
+}
+
+/// `unlock`: an unlocked server stays so.
+fn unlock(ctx: &Ctx, id: &str) -> Reply {
+    let mut w = ctx.shared.lock();
+    let srv = w
+        .site_mut(ctx.site)
+        .servers
+        .get_mut(id)
+        .ok_or_else(|| nf("Instance", id))?;
+    srv.locked = false;
+    srv.locked_reason = None;
+    srv.updated = now_z();
     Ok(StatusCode::ACCEPTED.into_response())
 }
 

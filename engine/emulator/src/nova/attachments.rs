@@ -92,6 +92,7 @@ pub fn attach(ctx: &Ctx, mv: Mv, server_id: &str) -> Reply {
         .get(server_id)
         .ok_or_else(|| nf("Instance", server_id))?
         .clone();
+    super::servers::check_unlocked(&srv)?;
     if let Some(t) = &srv.task_state {
         return Err(invalid_state("attach_volume", server_id, "task_state", t));
     }
@@ -176,6 +177,7 @@ pub fn detach(ctx: &Ctx, server_id: &str, volume_id: &str) -> Reply {
         .get(server_id)
         .ok_or_else(|| nf("Instance", server_id))?
         .clone();
+    super::servers::check_unlocked(&srv)?;
     if let Some(t) = &srv.task_state {
         return Err(invalid_state("detach_volume", server_id, "task_state", t));
     }

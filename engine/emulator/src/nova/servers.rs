@@ -132,7 +132,7 @@ pub fn view(s: &SiteState, srv: &Server, mv: Mv, base: &str, target: For) -> Val
         o["OS-EXT-SRV-ATTR:user_data"] = Value::Null;
     }
     if mv.at_least(2, 9) {
-        o["locked"] = json!(false);
+        o["locked"] = json!(srv.locked);
     }
     if mv.at_least(2, 16) {
         o["host_status"] = json!("UP");
@@ -156,7 +156,7 @@ pub fn view(s: &SiteState, srv: &Server, mv: Mv, base: &str, target: For) -> Val
         o["server_groups"] = json!(groups);
     }
     if mv.at_least(2, 73) {
-        o["locked_reason"] = Value::Null;
+        o["locked_reason"] = json!(srv.locked_reason);
     }
     if mv.at_least(2, 96) {
         o["pinned_availability_zone"] = Value::Null;
@@ -632,6 +632,8 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         task_state: Some("scheduling".into()),
         power_state: 0,
         quiesced: false,
+        locked: false,
+        locked_reason: None,
         flavor_id,
         ports,
         made_ports,
@@ -865,12 +867,25 @@ pub(crate) fn security_group_names(s: &SiteState, srv: &Server) -> Vec<String> {
     out
 }
 
+/// Nova's `check_instance_lock`: a locked server refuses what would change
+/// it (409 `InstanceIsLocked`) until it is unlocked.
+pub(crate) fn check_unlocked(srv: &Server) -> Result<(), axum::response::Response> {
+    if srv.locked {
+        return Err(crate::errors::conflict(
+            F::Nova,
+            format!("Instance {} is locked", srv.id),
+        ));
+    }
+    Ok(())
+}
+
 /// `DELETE /servers/{id}`: volumes are detached (→ available) and kept.
 pub fn delete(ctx: &Ctx, id: &str) -> Reply {
     let mut w = ctx.shared.lock();
     let site = ctx.site;
     let s = w.site_mut(site);
     let srv = s.servers.get_mut(id).ok_or_else(|| nf("Instance", id))?;
+    check_unlocked(srv)?;
     if srv.task_state.as_deref() == Some("deleting") {
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
@@ -963,6 +978,7 @@ pub fn metadata_set(ctx: &Ctx, id: &str, replace: bool) -> Reply {
         .servers
         .get_mut(id)
         .ok_or_else(|| nf("Instance", id))?;
+    check_unlocked(srv)?;
     if replace {
         srv.metadata = m;
     } else {
@@ -987,6 +1003,9 @@ pub fn metadata_item(ctx: &Ctx, id: &str, key: &str, op: Option<bool>) -> Reply 
         .servers
         .get_mut(id)
         .ok_or_else(|| nf("Instance", id))?;
+    if op.is_some() {
+        check_unlocked(srv)?;
+    }
     match op {
         None => match srv.metadata.get(key) {
             Some(v) => Ok(Json(json!({"meta": {key: v}})).into_response()),

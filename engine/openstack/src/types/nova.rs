@@ -1,6 +1,6 @@
 //! Nova (compute v2.1) objects: servers, flavors, volume attachments.
 
-use super::{loose_string, string_map};
+use super::{loose_bool, loose_string, string_map};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -34,6 +34,12 @@ pub struct Server {
     pub key_name: Option<String>,
     #[serde(rename = "OS-EXT-AZ:availability_zone", default)]
     pub availability_zone: Option<String>,
+    /// Locked (2.9+): Nova refuses changes by its owner until unlocked.
+    #[serde(default, deserialize_with = "loose_bool")]
+    pub locked: bool,
+    /// Why (2.73+).
+    #[serde(default)]
+    pub locked_reason: Option<String>,
 }
 
 /// A server group (2.64+ shape: one `policy`).
