@@ -319,7 +319,10 @@ fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_report
             (k.to_string(), v.parse().unwrap())
         })
         .collect();
-    let label = format!("{{job=\"vims-protect\",runbook=\"{}\"}}", rb.display());
+    let label = format!(
+        "{{job=\"vims-protect\",runbook=\"{}\",kind=\"protect\"}}",
+        rb.display()
+    );
     let rpo = m[&format!("lifeboat_rpo_age_seconds{label}")];
     assert!(rpo > 0.0 && rpo < 300.0, "RPO age {rpo}s\n{body}");
     assert_eq!(m[&format!("lifeboat_runs_total{label}")], 2.0, "{body}");

@@ -14,6 +14,7 @@
 //!     retain: {last: 6, daily: 7}  # optional: overrides the runbook's
 //!     run_at_start: false          # run once at start when it never ran
 //!     full_every: 7                # full protect after 7 incrementals (runbook param `full`)
+//!     rpo_target: 4h               # optional: the recovery point objective (metrics, alerts)
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently change a schedule).
@@ -49,6 +50,9 @@ pub struct JobConfig {
     /// A full protect (`full: true`) once the newest point's chain holds
     /// this many incrementals; the runbook must take a `full` parameter.
     pub full_every: Option<usize>,
+    /// The recovery point objective (`4h`, `30m`): exported as
+    /// `lifeboat_rpo_target_seconds` for the `LifeboatRPOBreached` alert.
+    pub rpo_target: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
@@ -96,12 +100,32 @@ impl Config {
             if j.tz.is_some() && j.schedule.is_none() {
                 return Err(format!("job `{}`: `tz` without `schedule`", j.name()));
             }
+            j.rpo_target_ms()?;
         }
         Ok(c)
     }
 }
 
 impl JobConfig {
+    /// `rpo_target` in milliseconds; an error naming the job when it is not
+    /// a positive duration.
+    pub fn rpo_target_ms(&self) -> Result<Option<u64>, String> {
+        let Some(t) = &self.rpo_target else {
+            return Ok(None);
+        };
+        match lifeboat_dsl::duration::parse_ms(t) {
+            Ok(ms) if ms > 0 => Ok(Some(ms)),
+            Ok(_) => Err(format!(
+                "job `{}`: rpo_target must be longer than zero",
+                self.name()
+            )),
+            Err(e) => Err(format!(
+                "job `{}`: rpo_target `{t}`: {e} (write e.g. 4h or 30m)",
+                self.name()
+            )),
+        }
+    }
+
     /// The job's name: `name`, else the runbook and its parameters.
     pub fn name(&self) -> String {
         if let Some(n) = &self.name {

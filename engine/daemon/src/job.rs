@@ -23,6 +23,9 @@ pub struct Job {
     pub full_every: Option<usize>,
     /// Which cloud serves which site, for the history (names only).
     pub cloud: String,
+    /// The recovery point objective (`rpo_target`), for the metrics and
+    /// the alert rules.
+    pub rpo_target_ms: Option<u64>,
 }
 
 impl Job {
@@ -40,6 +43,8 @@ impl Job {
         JobLabel {
             job: self.name.clone(),
             runbook: self.runbook.clone(),
+            kind: crate::metrics::kind_of(&self.plan.runbook),
+            rpo_target_ms: self.rpo_target_ms,
         }
     }
 

@@ -1,19 +1,26 @@
 //! The daemon's Prometheus metrics, computed from the run history at each
 //! scrape (so they survive restarts and count `lifeboat run` runs too).
 //!
-//! Per job (labels `job`, `runbook`):
+//! Per job (labels `job`, `runbook` as configured, and `kind`: `protect`
+//! for protect and prepare runbooks, `drill`, `recover` for recover,
+//! failover and migrate, else the runbook's name):
 //!
 //! | metric | meaning |
 //! |---|---|
 //! | `lifeboat_last_success_timestamp_seconds` | end of the last successful run |
 //! | `lifeboat_last_duration_seconds` | duration of the last finished run |
-//! | `lifeboat_rpo_age_seconds` | now − the newest good recovery point's snapshot time |
-//! | `lifeboat_failures_total` | runs that ended failed or interrupted |
+//! | `lifeboat_last_run_succeeded` | 1 when the last finished run succeeded, else 0 |
+//! | `lifeboat_rpo_age_seconds` | now − the newest good recovery point's snapshot time (for a drill: the newest it verified) |
+//! | `lifeboat_rpo_target_seconds` | the job's `rpo_target` |
+//! | `lifeboat_verified_point_age_seconds` | drills: now − the snapshot time of the newest point a drill verified |
+//! | `lifeboat_failures_total` | runs that ended failed, interrupted or rolled back |
+//! | `lifeboat_consecutive_failures` | finished runs that failed since the last success |
 //! | `lifeboat_runs_total` | runs started |
 //! | `lifeboat_last_quiesce_window_seconds` | longest quiesce window of the last run that had one |
 //! | `lifeboat_running` | 1 while a run of the job goes on |
 //!
-//! A metric with no value yet (no success so far) is left out.
+//! A metric with no value yet (no success so far) is left out. The alert
+//! rules shipped with them are in `deploy/prometheus/lifeboat.rules.yml`.
 
 use crate::history::{parse_ts, History, HistoryError, Query};
 use chrono::{DateTime, Utc};
@@ -24,12 +31,32 @@ use std::fmt::Write;
 pub struct JobLabel {
     pub job: String,
     pub runbook: String,
+    /// `protect`, `drill`, `recover`, or the runbook's name ([`kind_of`]).
+    pub kind: String,
+    /// The job's `rpo_target`.
+    pub rpo_target_ms: Option<u64>,
+}
+
+/// The kind of a runbook, from its name (`runbook protect "…"`).
+pub fn kind_of(runbook_name: &str) -> String {
+    match runbook_name {
+        "protect" | "prepare" => "protect",
+        "drill" => "drill",
+        "recover" | "failover" | "migrate" => "recover",
+        other => other,
+    }
+    .to_string()
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct JobMetrics {
     pub job: String,
     pub runbook: String,
+    pub kind: String,
+    pub rpo_target_ms: Option<u64>,
+    /// Finished runs that failed since the last success.
+    pub consecutive_failures: u64,
+    pub last_run_succeeded: Option<bool>,
     pub last_success: Option<DateTime<Utc>>,
     pub last_duration_ms: Option<u64>,
     pub newest_point: Option<DateTime<Utc>>,
@@ -46,26 +73,40 @@ pub fn collect(h: &History, jobs: &[JobLabel]) -> Result<Vec<JobMetrics>, Histor
             job: Some(j.job.clone()),
             ..Query::default()
         })?;
-        let rows: Vec<_> = rows
+        let mut rows: Vec<_> = rows
             .into_iter()
             .filter(|r| r.kind != crate::history::RunKind::Retention)
             .collect();
+        // Oldest first, so that the last finished run is the last seen.
+        rows.sort_by(|a, b| a.started.cmp(&b.started));
         let mut m = JobMetrics {
             job: j.job.clone(),
             runbook: j.runbook.clone(),
+            kind: j.kind.clone(),
+            rpo_target_ms: j.rpo_target_ms,
             runs: rows.len() as u64,
             ..Default::default()
         };
         for r in &rows {
             match r.outcome.as_deref() {
-                Some("succeeded" | "awaiting_commit") => {
+                Some(o) if succeeded(o) => {
+                    m.consecutive_failures = 0;
+                    m.last_run_succeeded = Some(true);
                     m.last_success = r.ended.as_deref().and_then(parse_ts).max(m.last_success);
                     if let Some(p) = r.rpo_point.as_deref().and_then(parse_ts) {
                         m.newest_point = Some(p).max(m.newest_point);
                     }
                 }
-                Some(_) => m.failures += 1,
-                None if r.status() == "interrupted" => m.failures += 1,
+                Some(_) => {
+                    m.failures += 1;
+                    m.consecutive_failures += 1;
+                    m.last_run_succeeded = Some(false);
+                }
+                None if r.status() == "interrupted" => {
+                    m.failures += 1;
+                    m.consecutive_failures += 1;
+                    m.last_run_succeeded = Some(false);
+                }
                 None => m.running = true,
             }
             if r.outcome.is_some() {
@@ -81,6 +122,11 @@ pub fn collect(h: &History, jobs: &[JobLabel]) -> Result<Vec<JobMetrics>, Histor
         out.push(m);
     }
     Ok(out)
+}
+
+/// Every step succeeded (committed, or a recovery awaiting commit).
+fn succeeded(outcome: &str) -> bool {
+    matches!(outcome, "succeeded" | "awaiting_commit")
 }
 
 fn esc(s: &str) -> String {
@@ -100,7 +146,7 @@ type Family = (
 /// Prometheus text exposition format (0.0.4).
 pub fn render(ms: &[JobMetrics], now: DateTime<Utc>) -> String {
     let mut o = String::new();
-    let fams: [Family; 7] = [
+    let fams: [Family; 11] = [
         (
             "lifeboat_last_success_timestamp_seconds",
             "gauge",
@@ -123,10 +169,40 @@ pub fn render(ms: &[JobMetrics], now: DateTime<Utc>) -> String {
             },
         ),
         (
+            "lifeboat_last_run_succeeded",
+            "gauge",
+            "1 when the last finished run succeeded, else 0.",
+            |m, _| m.last_run_succeeded.map(|ok| if ok { 1.0 } else { 0.0 }),
+        ),
+        (
+            "lifeboat_rpo_target_seconds",
+            "gauge",
+            "The job's rpo_target.",
+            |m, _| m.rpo_target_ms.map(|t| t as f64 / 1000.0),
+        ),
+        (
+            "lifeboat_verified_point_age_seconds",
+            "gauge",
+            "Drills: age of the newest recovery point a drill verified.",
+            |m, now| {
+                if m.kind != "drill" {
+                    return None;
+                }
+                m.newest_point
+                    .map(|p| ((now - p).num_milliseconds().max(0)) as f64 / 1000.0)
+            },
+        ),
+        (
             "lifeboat_failures_total",
             "counter",
-            "Runs that ended failed or interrupted.",
+            "Runs that ended failed, interrupted or rolled back.",
             |m, _| Some(m.failures as f64),
+        ),
+        (
+            "lifeboat_consecutive_failures",
+            "gauge",
+            "Finished runs that failed since the last success.",
+            |m, _| Some(m.consecutive_failures as f64),
         ),
         ("lifeboat_runs_total", "counter", "Runs started.", |m, _| {
             Some(m.runs as f64)
@@ -151,9 +227,10 @@ pub fn render(ms: &[JobMetrics], now: DateTime<Utc>) -> String {
             if let Some(v) = value(m, now) {
                 let _ = writeln!(
                     o,
-                    "{name}{{job=\"{}\",runbook=\"{}\"}} {v}",
+                    "{name}{{job=\"{}\",runbook=\"{}\",kind=\"{}\"}} {v}",
                     esc(&m.job),
-                    esc(&m.runbook)
+                    esc(&m.runbook),
+                    esc(&m.kind)
                 );
             }
         }

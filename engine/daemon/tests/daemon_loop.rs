@@ -46,6 +46,7 @@ fn job(cron: &str, run_at_start: bool, policy: Option<Policy>) -> Job {
         run_at_start,
         full_every: None,
         cloud: "site-a=emulator".into(),
+        rpo_target_ms: None,
     }
 }
 

@@ -239,10 +239,14 @@ async fn metrics_are_scraped_over_http_and_parse() {
             JobLabel {
                 job: "vims-1".into(),
                 runbook: "option1/protect".into(),
+                kind: "protect".into(),
+                rpo_target_ms: Some(4 * 3600 * 1000),
             },
             JobLabel {
                 job: "idle".into(),
                 runbook: "option2/protect".into(),
+                kind: "protect".into(),
+                rpo_target_ms: None,
             },
         ],
         clock: clock.clone() as Arc<dyn Clock>,
@@ -271,7 +275,7 @@ async fn metrics_are_scraped_over_http_and_parse() {
         .unwrap()
         .starts_with("text/plain; version=0.0.4"));
     let m = parse(&resp.text().await.unwrap());
-    let l = r#"{job="vims-1",runbook="option1/protect"}"#;
+    let l = r#"{job="vims-1",runbook="option1/protect",kind="protect"}"#;
     let get = |name: &str| {
         *m.get(&format!("{name}{l}"))
             .unwrap_or_else(|| panic!("no {name}{l} in {m:?}"))
@@ -288,10 +292,18 @@ async fn metrics_are_scraped_over_http_and_parse() {
     assert_eq!(get("lifeboat_last_quiesce_window_seconds"), 0.8);
     assert_eq!(get("lifeboat_running"), 1.0);
     assert_eq!(m["lifeboat_up"], 1.0);
+    // The objective, and the last finished run (r3) succeeded after a failure.
+    assert_eq!(get("lifeboat_rpo_target_seconds"), 4.0 * 3600.0);
+    assert_eq!(get("lifeboat_consecutive_failures"), 0.0);
+    assert_eq!(get("lifeboat_last_run_succeeded"), 1.0);
+    // Only drills have a verified point's age.
+    assert!(!m.contains_key(&format!("lifeboat_verified_point_age_seconds{l}")));
     // A job that never ran has counters but no ages.
-    let idle = r#"{job="idle",runbook="option2/protect"}"#;
+    let idle = r#"{job="idle",runbook="option2/protect",kind="protect"}"#;
     assert_eq!(m[&format!("lifeboat_runs_total{idle}")], 0.0);
     assert!(!m.contains_key(&format!("lifeboat_rpo_age_seconds{idle}")));
+    assert!(!m.contains_key(&format!("lifeboat_rpo_target_seconds{idle}")));
+    assert!(!m.contains_key(&format!("lifeboat_last_run_succeeded{idle}")));
     // The age grows with the clock.
     clock.advance(Duration::minutes(30));
     let m = parse(
@@ -305,6 +317,35 @@ async fn metrics_are_scraped_over_http_and_parse() {
             .unwrap(),
     );
     assert_eq!(m[&format!("lifeboat_rpo_age_seconds{l}")], 4.5 * 3600.0);
+    // Two more runs fail: two in a row, the last one failed.
+    {
+        let h = History::open(dir.path()).unwrap();
+        for (id, start, end) in [
+            ("r5", "2026-11-25T12:10:00Z", "2026-11-25T12:11:00Z"),
+            ("r6", "2026-11-25T12:20:00Z", "2026-11-25T12:21:00Z"),
+        ] {
+            run(
+                &h,
+                id,
+                "vims-1",
+                start,
+                Some((end, "failed", 60_000, None, None)),
+            );
+        }
+    }
+    let m = parse(
+        &http
+            .get(format!("http://{addr}/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
+    assert_eq!(m[&format!("lifeboat_consecutive_failures{l}")], 2.0);
+    assert_eq!(m[&format!("lifeboat_last_run_succeeded{l}")], 0.0);
+    assert_eq!(m[&format!("lifeboat_failures_total{l}")], 3.0);
     stop_tx.send(()).unwrap();
     server.await.unwrap().unwrap();
 }

@@ -253,6 +253,7 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
         run_at_start: jc.run_at_start,
         full_every: jc.full_every,
         cloud,
+        rpo_target_ms: jc.rpo_target_ms()?,
     };
     Ok((job, sites))
 }
