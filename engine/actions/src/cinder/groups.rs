@@ -88,7 +88,13 @@ pub async fn ensure_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         .into_iter()
         .find(|g| g.name == name && !is_discarded(&g.status));
     let id = match existing {
-        Some(g) => g.id,
+        // Made by an earlier attempt (a crash, a lost answer): it may still
+        // be `creating` or `updating`, and Cinder changes only an available
+        // group.
+        Some(g) => {
+            wait_group(cx, c, &g.id).await?;
+            g.id
+        }
         None => {
             let gt = if group_type.is_empty() {
                 c.cinder().default_group_type().await.act(cx.action())?.map(|t| t.id).ok_or_else(|| {
