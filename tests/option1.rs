@@ -80,7 +80,7 @@ async fn protect_then_recover_with_site_a_down() {
         network_identity(&env, "site-b", &bases, true).await,
         identity
     );
-    let (_, cmp) = &r.values("identity")[0];
+    let (_, cmp) = &r.values("restore.identity")[0];
     assert_eq!(cmp["ok"], true, "{cmp}");
     // A restore reads what the backups stored, not the volumes' logical size
     // (12 volumes of 10 or 20 GiB: 180 GiB).
@@ -216,7 +216,10 @@ async fn second_protect_is_incremental() {
     env.emu.set_site_down(Site::A, true);
     let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "recover: {}", r.describe());
-    let (_, restored) = r.values("restored").pop().expect("restored verified");
+    let (_, restored) = r
+        .values("restore.restored")
+        .pop()
+        .expect("restored verified");
     assert_eq!(
         s(&restored, "detail").matches("content matches").count(),
         12,
@@ -295,14 +298,17 @@ async fn live_writes_keep_the_invariant_and_the_control_breaks_it() {
     assert!(r.ok(), "recover: {}", r.describe());
     // The restored volumes' content is the imported backups' (checked by
     // the `restored` verify step); those hold the invariant.
-    let (_, restored) = r.values("restored").pop().expect("restored verified");
+    let (_, restored) = r
+        .values("restore.restored")
+        .pop()
+        .expect("restored verified");
     assert_eq!(
         s(&restored, "detail").matches("content matches").count(),
         12,
         "{restored}"
     );
     let imported: Vec<String> = r
-        .values("imp")
+        .values("restore.imp")
         .into_iter()
         .map(|(_, v)| s(&v, "id").to_string())
         .collect();
@@ -965,7 +971,7 @@ async fn recover_keeping_addresses_with_new_macs() {
         .expect("lb media nic");
     let own = lb.split("mac=").nth(1).unwrap().split(' ').next().unwrap();
     assert!(lb.contains(&format!("@{own}")), "{lb}");
-    let (_, cmp) = &r.values("identity")[0];
+    let (_, cmp) = &r.values("restore.identity")[0];
     assert_eq!(cmp["ok"], true, "{cmp}");
     assert!(
         s(cmp, "detail").contains("as recorded (IPs, VIP pairs; new MACs)"),
@@ -1012,16 +1018,16 @@ async fn recover_re_ips_by_the_site_mapping_stored_at_the_backup_site() {
     let vols = env.volumes("site-b").await;
     assert_eq!(vols.len(), 12, "{vols:?}");
     assert!(vols.iter().all(|(_, _, t)| t == "gold"), "{vols:?}");
-    let (_, verified) = &r.values("restored")[0];
+    let (_, verified) = &r.values("restore.restored")[0];
     assert_eq!(verified["ok"], true, "{verified}");
-    let (_, cmp) = &r.values("identity")[0];
+    let (_, cmp) = &r.values("restore.identity")[0];
     assert_eq!(cmp["ok"], true, "{cmp}");
     assert!(
         s(cmp, "detail").contains("identical (IPs, MACs, VIP pairs)"),
         "{cmp}"
     );
     // The servers were booted on the mapped networks.
-    let (_, m) = &r.values("m")[0];
+    let (_, m) = &r.values("restore.m")[0];
     assert!(m["servers"]
         .as_array()
         .unwrap()
@@ -1096,7 +1102,7 @@ async fn recover_with_new_addresses_moves_the_vip_pairs() {
             assert_eq!(s(&now[0], "mac_address"), s(made, "mac_address"), "{made}");
         }
     }
-    let (_, cmp) = &r.values("identity")[0];
+    let (_, cmp) = &r.values("restore.identity")[0];
     assert_eq!(cmp["ok"], true, "{cmp}");
     assert!(s(cmp, "detail").contains("new addresses and MACs"), "{cmp}");
 }

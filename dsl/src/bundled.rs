@@ -19,6 +19,14 @@ pub const WORKFLOWS: &[(&str, &str)] = &[
         include_str!("../../workflows/option1/recover.dr"),
     ),
     (
+        "workflows/option1/restore.dr",
+        include_str!("../../workflows/option1/restore.dr"),
+    ),
+    (
+        "workflows/option1/migrate.dr",
+        include_str!("../../workflows/option1/migrate.dr"),
+    ),
+    (
         "workflows/option1/drill.dr",
         include_str!("../../workflows/option1/drill.dr"),
     ),
@@ -67,11 +75,13 @@ pub fn resolve(short: &str) -> Option<&'static str> {
         .find(|p| p.trim_start_matches("workflows/").trim_end_matches(".dr") == short)
 }
 
-/// Short names of the bundled runbooks (not `common`, which holds procedures).
+/// Short names of the bundled runbooks (not the files of procedures).
 pub fn names() -> Vec<&'static str> {
     WORKFLOWS
         .iter()
+        // Files of procedures only (common.dr, option1/restore.dr) are
+        // imported, not run.
+        .filter(|(_, t)| t.lines().any(|l| l.starts_with("runbook ")))
         .map(|(p, _)| p.trim_start_matches("workflows/").trim_end_matches(".dr"))
-        .filter(|n| *n != "common")
         .collect()
 }

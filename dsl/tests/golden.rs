@@ -18,8 +18,8 @@ fn bundled_plans_match_golden_files() {
     let names = bundled::names();
     assert_eq!(
         names.len(),
-        11,
-        "three options × three runbooks, fence and unfence"
+        12,
+        "three options × three runbooks, option1/migrate, fence and unfence"
     );
     for name in names {
         let path = bundled::resolve(name).expect("bundled name resolves");

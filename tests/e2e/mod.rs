@@ -707,7 +707,11 @@ pub async fn check_recovered(
         }
     }
     // The groups are db, app, lb: the server booted in group g has that role.
-    for (inst, srv) in run.values("srv") {
+    let booted: Vec<(String, Value)> = boots
+        .iter()
+        .flat_map(|(_, inst)| run.values(inst).into_iter().filter(move |(i, _)| i == inst))
+        .collect();
+    for (inst, srv) in booted {
         assert_eq!(
             s(&srv, "role"),
             ["db", "app", "lb"][group(&inst)],

@@ -101,6 +101,18 @@ pub(crate) async fn power(
     cx.value(server_record(cx, c, &s).await?)
 }
 
+/// `nova.start(server, was)`: os-start and wait for ACTIVE, unless `was`
+/// (the status before a stop this undoes) says the server was not running.
+pub async fn start(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let was = cx.args.string("was")?;
+    if !was.is_empty() && !was.eq_ignore_ascii_case("ACTIVE") {
+        let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+        let s = c.nova().server(&srv.id).await.act(cx.action())?;
+        return cx.value(server_record(cx, c, &s).await?);
+    }
+    power(cx, "os-start", "ACTIVE").await
+}
+
 /// quiesce / unquiesce (the proposed Nova API, offered by the emulator).
 pub async fn quiesce(cx: &Ctx<'_>, verb: &str) -> Result<ActionOutput, ActionError> {
     let (c, srv) = cx.record_on_site::<ServerRec>("server")?;

@@ -492,7 +492,7 @@ fn a_missing_manifest_is_flagged_for_every_recovery_runbook() {
     assert!(findings(&j, "manifest").is_empty());
     // The manifest expands the recovery: 12 volumes restored, 3 boot groups.
     let r = &j["resolved"];
-    assert_eq!(r["steps"]["vol"]["instances"], 12, "{}", r["steps"]);
+    assert_eq!(r["steps"]["restore.vol"]["instances"], 12, "{}", r["steps"]);
     let est = &j["estimates"]["steps"];
     let counts: Vec<u64> = j["nodes"]
         .as_array()

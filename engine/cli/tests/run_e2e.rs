@@ -259,7 +259,7 @@ fn a_recovery_into_a_site_with_too_small_a_quota_fails_cleanly_and_leaves_nothin
     let o = env.lifeboat(&["run", "option1/recover", "-p", "vnf=vims", "--confirm"]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     let t = text(&o);
-    assert!(t.contains("FAILED: target: lifeboat.check_target: site site-b cannot take vims as recorded (1 problem): quota at site-b: 6 more volumes needed, 0 used of 4"), "{t}");
+    assert!(t.contains("FAILED: restore.target: lifeboat.check_target: site site-b cannot take vims as recorded (1 problem): quota at site-b: 6 more volumes needed, 0 used of 4"), "{t}");
     assert!(t.contains("nothing was created"), "{t}");
     let j = journal(env.run_dirs().last().unwrap());
     assert!(
@@ -281,7 +281,7 @@ fn a_recovery_into_a_site_with_too_small_a_quota_fails_cleanly_and_leaves_nothin
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     // One clear error: the step, the call, the resource, the site, Cinder's words and what to do.
     let t = text(&o);
-    assert!(t.contains("FAILED: vol["), "{t}");
+    assert!(t.contains("FAILED: restore.vol["), "{t}");
     assert!(
         t.contains("cinder.restore_backup: cinder POST /volumes of volume "),
         "{t}"
@@ -323,9 +323,9 @@ fn a_recovery_into_a_site_with_too_small_a_quota_fails_cleanly_and_leaves_nothin
     // still in flight is cancelled, found by its tag and removed), and the
     // network identity made before them.
     assert!(
-        intents.iter().all(|i| i.starts_with("vol[")
-            || i.starts_with("port[")
-            || ["sgs", "sgroups", "keys"].contains(i)),
+        intents.iter().all(|i| i.starts_with("restore.vol[")
+            || i.starts_with("restore.port[")
+            || ["restore.sgs", "restore.sgroups", "restore.keys"].contains(i)),
         "{intents:?}"
     );
     let outcomes: Vec<&Value> = j

@@ -349,6 +349,68 @@ pub async fn mark_verified(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     })
 }
 
+/// `lifeboat.withdraw_manifest(site, manifest)`: delete the manifest the
+/// run `manifest.run_id` wrote; before that, `latest-{option}.json` goes
+/// back to the newest manifest of that option left (or goes, when none is
+/// left) and a verified or legacy pointer naming it goes.
+pub async fn withdraw_manifest(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let site = cx.args.required_string("site")?;
+    let c = cx.acts.client(&site)?;
+    let m: crate::records::ManifestRec = cx.args.record("manifest")?;
+    let container = cx.acts.manifest_container.clone();
+    let suffix = format!("-{}.json", m.run_id);
+    let all = manifests(cx, c, &m.vnf).await?;
+    let (gone, left): (Vec<String>, Vec<String>) =
+        all.into_iter().partition(|o| o.ends_with(&suffix));
+    let names_gone = |p: &Option<Value>| {
+        p.as_ref()
+            .is_some_and(|p| gone.iter().any(|g| *g == object_of(p)))
+    };
+    let delete = |name: String| async move {
+        match c
+            .swift()
+            .delete_object(&cx.acts.manifest_container, &name)
+            .await
+        {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(from_client(cx.action(), e)),
+        }
+    };
+    let latest = latest_name(&m.vnf, &m.option);
+    if names_gone(&read_pointer(cx, c, &latest).await?) {
+        let mut newest = None;
+        for o in &left {
+            let doc = fetch_doc(cx, c, o).await?;
+            if doc.option == m.option {
+                newest = Some((o.clone(), doc));
+                break;
+            }
+        }
+        match newest {
+            Some((o, doc)) => set_latest(cx, c, &o, &doc).await?,
+            None => delete(latest).await?,
+        }
+    }
+    for p in [verified_name(&m.vnf, &m.option), legacy_latest_name(&m.vnf)] {
+        if names_gone(&read_pointer(cx, c, &p).await?) {
+            delete(p).await?;
+        }
+    }
+    // The pointers first, the manifest last: a retry after a crash in
+    // between still finds the manifest, and no pointer names a missing one.
+    for o in &gone {
+        delete(o.clone()).await?;
+    }
+    cx.value(ObjectRec {
+        container,
+        name: gone.first().cloned().unwrap_or_default(),
+        site,
+        etag: String::new(),
+        bytes: 0,
+    })
+}
+
 /// The manifests of `vnf` a pointer names, each with the pointer's name:
 /// never expired.
 pub async fn pinned(
