@@ -1,11 +1,12 @@
 //! The DR cycle after a disaster, over HTTP against the emulator with the
 //! bundled runbooks: protect a → b; site-a down; recover at b; commit;
 //! site-a back → its copies fenced (stopped, marked, locked, so they never
-//! run beside the recovered VNF); unfenced on purpose.
+//! run beside the recovered VNF); unfenced on purpose. Planned migration
+//! and its rollback. DNS: the VNF's names follow it (Designate).
 
 mod e2e;
 
-use e2e::{check_recovered, production, s, Env};
+use e2e::{check_recovered, make_dr_networks, production, s, store_mapping, Env};
 use lifeboat_emulator::Site;
 use serde_json::{json, Value};
 
@@ -140,10 +141,36 @@ async fn option1_migrate_moves_the_vnf_with_nothing_lost_and_rolls_back() {
     let (prod, roles) = production(&env).await;
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p.ok(), "protect: {}", p.describe());
+    // The VNF's name, served by the Designate at site-b: its VIP and the
+    // VIP's floating IP, TTL an hour.
+    let (vip, fip) = vip_at(&env, "site-a").await;
+    let zone = env
+        .api_call(
+            "site-b",
+            "dns",
+            reqwest::Method::POST,
+            "/zones",
+            Some(json!({"name": "vims.example.", "email": "noc@vims.example", "ttl": 3600})),
+        )
+        .await;
+    env.api_call(
+        "site-b",
+        "dns",
+        reqwest::Method::POST,
+        &format!("/zones/{}/recordsets", s(&zone, "id")),
+        Some(json!({"name": "sbc.vims.example.", "type": "A", "ttl": 3600, "records": [vip, fip]})),
+    )
+    .await;
+    dns_settled(&env, "site-b").await;
     let before_b = env.counts().await["site-b"].clone();
     let before_a = env.counts().await["site-a"].clone();
 
-    let m = env.run("option1/migrate", json!({"vnf": "vims"})).await;
+    let m = env
+        .run(
+            "option1/migrate",
+            json!({"vnf": "vims", "dns": ["sbc.vims.example."], "dns_ttl": 60}),
+        )
+        .await;
     assert!(m.result.outcome.is_awaiting_commit(), "{}", m.describe());
     let a = servers(&env, "site-a").await;
     assert_eq!(a.len(), 6);
@@ -172,6 +199,15 @@ async fn option1_migrate_moves_the_vnf_with_nothing_lost_and_rolls_back() {
         "{restored}"
     );
     assert_eq!(newest_point(&env).await, m.result.run_id);
+    // The name leads to site-b (the same addresses, kept by the default
+    // mapping), its TTL lowered before the servers stopped.
+    let (vip_b, fip_b) = vip_at(&env, "site-b").await;
+    let (records, ttl, status) = recordset(&env, "site-b", "sbc.vims.example.").await;
+    assert_eq!(records, [vip_b, fip_b]);
+    assert_eq!((ttl, status.as_str()), (json!(60), "ACTIVE"));
+    let lowered = m.succeeded("designate.set_ttl");
+    assert_eq!(lowered.len(), 1, "{}", m.describe());
+
     // Rolled back: as if it never happened.
     let rb = env.decide(&m, lifeboat_exec::Decision::Rollback).await;
     assert!(
@@ -198,6 +234,11 @@ async fn option1_migrate_moves_the_vnf_with_nothing_lost_and_rolls_back() {
         "started again: {a:?}"
     );
     assert_eq!(newest_point(&env).await, p.result.run_id);
+    let (records, ttl, _) = recordset(&env, "site-b", "sbc.vims.example.").await;
+    assert_eq!(
+        (records, ttl),
+        (vec![vip.clone(), fip.clone()], json!(3600))
+    );
 
     // Migrated again and committed.
     let m2 = env.run("option1/migrate", json!({"vnf": "vims"})).await;
@@ -213,5 +254,123 @@ async fn option1_migrate_moves_the_vnf_with_nothing_lost_and_rolls_back() {
         .iter()
         .all(|(_, st, _, _)| st == "ACTIVE"));
     assert_eq!(newest_point(&env).await, m2.result.run_id);
+    env.emu.shutdown().await;
+}
+
+/// The address of the VNF's VIP port at `site`, and its floating IP's.
+async fn vip_at(env: &Env, site: &str) -> (String, String) {
+    let ports = env.api(site, "network", "/ports?name=vims-lb-vip").await;
+    let port = &ports["ports"][0];
+    let ip = s(&port["fixed_ips"][0], "ip_address").to_string();
+    let fips = env
+        .api(
+            site,
+            "network",
+            &format!("/floatingips?port_id={}", s(port, "id")),
+        )
+        .await;
+    let fip = s(&fips["floatingips"][0], "floating_ip_address").to_string();
+    (ip, fip)
+}
+
+/// (records, ttl, status) of the A recordset `name` at `site`'s Designate.
+async fn recordset(env: &Env, site: &str, name: &str) -> (Vec<String>, Value, String) {
+    let l = env
+        .api(site, "dns", &format!("/recordsets?name={name}&type=A"))
+        .await;
+    let r = &l["recordsets"][0];
+    let records = r["records"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no recordset {name}: {l}"))
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    (records, r["ttl"].clone(), s(r, "status").to_string())
+}
+
+/// Wait until every recordset of the zones at `site` is ACTIVE.
+async fn dns_settled(env: &Env, site: &str) {
+    for _ in 0..200 {
+        let l = env.api(site, "dns", "/recordsets").await;
+        if l["recordsets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| s(r, "status") == "ACTIVE")
+        {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the recordsets at {site} never settled");
+}
+
+/// DNS redirection: the VNF's name resolves (Designate at the backup site)
+/// to its VIP and the VIP's floating IP at site-a, plus an address that is
+/// not the VNF's. Recovered at site-b onto re-addressed networks (site-a
+/// down), the name leads to the recovered VIP's new address and floating
+/// IP, the other address kept, the zone ACTIVE. Rolled back, the name
+/// holds exactly what it held before.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_recovery_redirects_the_vnfs_names_and_a_rollback_points_them_back() {
+    let env = Env::start().await;
+    production(&env).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    // The VIP and its floating IP at site-a, as the VNF's clients know them.
+    let (vip_a, fip_a) = vip_at(&env, "site-a").await;
+    assert!(!vip_a.is_empty() && !fip_a.is_empty());
+    let z = env
+        .api_call(
+            "site-b",
+            "dns",
+            reqwest::Method::POST,
+            "/zones",
+            Some(json!({"name": "vims.example.", "email": "noc@vims.example", "ttl": 3600})),
+        )
+        .await;
+    let before = vec![vip_a.clone(), fip_a.clone(), "192.0.2.99".to_string()];
+    env.api_call(
+        "site-b",
+        "dns",
+        reqwest::Method::POST,
+        &format!("/zones/{}/recordsets", s(&z, "id")),
+        Some(json!({"name": "sbc.vims.example.", "type": "A", "ttl": 3600, "records": before})),
+    )
+    .await;
+    dns_settled(&env, "site-b").await;
+
+    // Recovered onto the backup site's own networks: new fixed IPs.
+    make_dr_networks(&env).await;
+    store_mapping(&env, lifeboat_tests::REIP).await;
+    env.emu.set_site_down(Site::A, true);
+    let r = env
+        .run(
+            "option1/recover",
+            json!({"vnf": "vims", "dns": ["sbc.vims.example."]}),
+        )
+        .await;
+    assert!(r.result.outcome.is_awaiting_commit(), "{}", r.describe());
+    let (vip_b, fip_b) = vip_at(&env, "site-b").await;
+    assert_ne!(vip_b, vip_a, "the re-IP mapping moves the VIP");
+    let (records, ttl, status) = recordset(&env, "site-b", "sbc.vims.example.").await;
+    assert_eq!(records, [vip_b, fip_b, "192.0.2.99".to_string()]);
+    assert_eq!((ttl, status.as_str()), (json!(3600), "ACTIVE"));
+    let (_, moved) = &r.values("restore.moved")[0];
+    assert_eq!(moved["was_records"], json!(before), "{moved}");
+
+    let rb = env.decide(&r, lifeboat_exec::Decision::Rollback).await;
+    assert!(
+        matches!(
+            rb.result.outcome,
+            lifeboat_exec::RunOutcome::RolledBack { .. }
+        ),
+        "{:?}",
+        rb.result.outcome
+    );
+    assert_eq!(rb.result.compensation_failures, 0, "{:?}", rb.result);
+    let (records, ttl, status) = recordset(&env, "site-b", "sbc.vims.example.").await;
+    assert_eq!(records, before);
+    assert_eq!((ttl, status.as_str()), (json!(3600), "ACTIVE"));
     env.emu.shutdown().await;
 }

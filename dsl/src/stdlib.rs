@@ -12,6 +12,10 @@ pub const FILES: &[(&str, &str)] = &[
     ("stdlib/swift.dr", include_str!("../../stdlib/swift.dr")),
     ("stdlib/neutron.dr", include_str!("../../stdlib/neutron.dr")),
     (
+        "stdlib/designate.dr",
+        include_str!("../../stdlib/designate.dr"),
+    ),
+    (
         "stdlib/lifeboat.dr",
         include_str!("../../stdlib/lifeboat.dr"),
     ),

@@ -272,6 +272,7 @@ impl Env {
             "compute" => format!("{base}/compute/v2.1{path}"),
             "volume" => format!("{base}/volume/v3/{}{path}", project_id(&token.1)),
             "network" => format!("{base}/network/v2.0{path}"),
+            "dns" => format!("{base}/dns/v2{path}"),
             other => panic!("no service {other}"),
         };
         let mut req = reqwest::Client::new()

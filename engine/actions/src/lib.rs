@@ -16,6 +16,7 @@
 
 pub mod args;
 pub mod cinder;
+pub mod designate;
 pub mod fencing;
 pub mod glance;
 pub mod identity;
@@ -462,6 +463,9 @@ impl OpenStackActions {
             "nova.pause" => nova::power(&cx, "pause", "PAUSED").await,
             "nova.fence" => fencing::fence(&cx).await,
             "nova.stop" => nova::power(&cx, "os-stop", "SHUTOFF").await,
+            "designate.redirect" => designate::redirect(&cx).await,
+            "designate.set_ttl" => designate::set_ttl(&cx).await,
+            "designate.restore" => designate::restore(&cx).await,
             "nova.start" => nova::start(&cx).await,
             "nova.unfence" => fencing::unfence(&cx).await,
             "nova.unpause" => nova::power(&cx, "unpause", "ACTIVE").await,
@@ -576,6 +580,9 @@ pub const KNOWN: &[&str] = &[
     "nova.pause",
     "nova.fence",
     "nova.stop",
+    "designate.redirect",
+    "designate.set_ttl",
+    "designate.restore",
     "nova.start",
     "nova.unfence",
     "nova.unpause",

@@ -372,22 +372,36 @@ pub async fn delete_floating_ip(cx: &Ctx<'_>) -> Result<ActionOutput, ActionErro
 /// VIP port's new address, and a pair without a MAC takes its port's. A
 /// port whose pairs are right already is not touched (with kept or re-IP'd
 /// addresses, none is).
+/// Each fixed IP `recorded` names → the address the port made from its
+/// port has (`made` matched by `origin`; a made port has one address per
+/// recorded one, subnet by subnet).
+pub fn moved_addresses(
+    recorded: &NetworkIdentityRec,
+    made: &[PortRec],
+) -> BTreeMap<String, String> {
+    let mut addresses = BTreeMap::new();
+    for w in &recorded.ports {
+        let Some(m) = made.iter().find(|m| m.origin == w.id) else {
+            continue;
+        };
+        for (a, b) in w.fixed_ips.iter().zip(&m.fixed_ips) {
+            addresses.insert(a.ip_address.clone(), b.ip_address.clone());
+        }
+    }
+    addresses
+}
+
 pub async fn remap_address_pairs(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let recorded: NetworkIdentityRec = cx.args.record("recorded")?;
     let translated: NetworkIdentityRec = cx.args.record("identity")?;
     let made: Vec<PortRec> = cx.args.list_flat("ports")?;
-    let mut addresses: BTreeMap<String, String> = BTreeMap::new();
+    let addresses = moved_addresses(&recorded, &made);
     let mut macs: BTreeMap<String, String> = BTreeMap::new();
     for w in &recorded.ports {
-        let Some(m) = made.iter().find(|m| m.origin == w.id) else {
-            continue;
-        };
-        // A made port has one address per recorded one, subnet by subnet.
-        for (a, b) in w.fixed_ips.iter().zip(&m.fixed_ips) {
-            addresses.insert(a.ip_address.clone(), b.ip_address.clone());
+        if let Some(m) = made.iter().find(|m| m.origin == w.id) {
+            macs.insert(w.mac_address.clone(), m.mac_address.clone());
         }
-        macs.insert(w.mac_address.clone(), m.mac_address.clone());
     }
     let mut out = Vec::with_capacity(made.len());
     let mut changed = 0;

@@ -327,6 +327,22 @@ pub struct ContainerReplicaRec {
     pub source_seen: bool,
 }
 
+/// A DNS recordset a redirection changed, and what it held before.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct DnsRecordRec {
+    pub id: String,
+    pub zone_id: String,
+    pub site: String,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub records: Vec<String>,
+    pub ttl: i64,
+    pub was_records: Vec<String>,
+    pub was_ttl: i64,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ObjectRec {
@@ -576,6 +592,10 @@ mod tests {
                 "network_identity",
                 serde_json::to_value(NetworkIdentityRec::default()).unwrap(),
             ),
+            (
+                "dns_record",
+                serde_json::to_value(DnsRecordRec::default()).unwrap(),
+            ),
         ] {
             check(name, v);
         }
@@ -606,7 +626,7 @@ mod tests {
         );
         assert_eq!(
             types.len(),
-            30,
+            31,
             "a record type was added to stdlib/types.dr: map it here"
         );
     }

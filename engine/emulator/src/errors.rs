@@ -37,6 +37,7 @@ pub enum Flavor {
     Keystone,
     Swift,
     Neutron,
+    Designate,
 }
 
 fn kind_for(status: StatusCode) -> &'static str {
@@ -85,6 +86,7 @@ pub fn error(flavor: Flavor, status: StatusCode, message: impl Into<String>) -> 
             };
             neutron(status, kind, message)
         }
+        Flavor::Designate => crate::designate::error_body(status, &message),
         Flavor::Keystone => {
             let body = json!({"error": {"code": status.as_u16(), "title": title_for(status), "message": message}});
             (status, axum::Json(body)).into_response()

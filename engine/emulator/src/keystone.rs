@@ -90,7 +90,7 @@ pub async fn version(State(sh): State<Arc<Shared>>) -> Response {
     Json(json!({"version": version_v3(&sh.keystone_base)})).into_response()
 }
 
-/// The catalogue: identity, and per site compute, network, volumev3, block-storage, image, object-store.
+/// The catalogue: identity, and per site compute, network, volumev3, block-storage, image, dns, object-store.
 pub fn catalog(sh: &Shared, project_id: &str) -> Value {
     let mut services = Vec::new();
     let endpoint = |site: &str, url: String, iface: &str, seed: &str| json!({"id": stable_hex(&format!("ep:{seed}:{site}:{iface}")), "interface": iface, "region": site, "region_id": site, "url": url});
@@ -108,7 +108,7 @@ pub fn catalog(sh: &Shared, project_id: &str) -> Value {
     services.push(json!({"id": stable_hex("svc:identity"), "name": "keystone", "type": "identity", "endpoints": ident}));
     // (type, name, URL from site base and project id)
     type UrlOf = fn(&str, &str) -> String;
-    let kinds: [(&str, &str, UrlOf); 6] = [
+    let kinds: [(&str, &str, UrlOf); 7] = [
         ("compute", "nova", |b, _| format!("{b}/compute/v2.1")),
         ("network", "neutron", |b, _| format!("{b}/network")),
         ("volumev3", "cinderv3", |b, p| format!("{b}/volume/v3/{p}")),
@@ -116,6 +116,7 @@ pub fn catalog(sh: &Shared, project_id: &str) -> Value {
             format!("{b}/volume/v3/{p}")
         }),
         ("image", "glance", |b, _| format!("{b}/image")),
+        ("dns", "designate", |b, _| format!("{b}/dns")),
         ("object-store", "swift", |b, p| {
             format!("{b}/object/v1/AUTH_{p}")
         }),

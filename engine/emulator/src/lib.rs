@@ -11,6 +11,7 @@ pub mod admin;
 pub mod cinder;
 pub mod clouds;
 pub mod content;
+pub mod designate;
 pub mod errors;
 pub mod faults;
 pub mod glance;

@@ -66,6 +66,7 @@ fn service_of(path: &str) -> Option<(&'static str, Flavor)> {
         "image" => Some(("image", Flavor::Glance)),
         "object" => Some(("object", Flavor::Swift)),
         "network" => Some(("network", Flavor::Neutron)),
+        "dns" => Some(("dns", Flavor::Designate)),
         _ => None,
     }
 }
@@ -215,6 +216,7 @@ async fn answer(
         "volume" => crate::cinder::handle(&mut ctx).await,
         "image" => crate::glance::handle(&mut ctx).await,
         "network" => crate::neutron::handle(&mut ctx).await,
+        "dns" => crate::designate::handle(&mut ctx).await,
         _ => crate::swift::handle(&mut ctx).await,
     };
     if lose_answer {
@@ -243,6 +245,7 @@ fn discovery(service: &str, segs: &[String], base: &str) -> Option<Response> {
         ("image", ["v2"]) => Some((StatusCode::OK, axum::Json(crate::glance::versions(base))).into_response()),
         ("network", []) => Some(axum::Json(crate::neutron::versions(base)).into_response()),
         ("network", ["v2.0"]) => Some(axum::Json(crate::neutron::version_doc(base)).into_response()),
+        ("dns", []) => Some(axum::Json(crate::designate::versions(base)).into_response()),
         ("object", ["info"]) => Some(axum::Json(serde_json::json!({"swift": {"version": "2.38.3", "max_file_size": 5368709122u64}, "container_sync": crate::swift_sync::info()})).into_response()),
         _ => None,
     }

@@ -445,6 +445,8 @@ pub struct SiteState {
     pub flavors: Vec<Flavor>,
     /// Neutron: networks, subnets, ports, security groups, floating IPs.
     pub net: crate::neutron::state::Net,
+    /// Designate: zones and recordsets.
+    pub dns: crate::designate::Dns,
     /// Nova server groups and key pairs.
     pub server_groups: BTreeMap<String, ServerGroup>,
     pub keypairs: BTreeMap<(String, String), Keypair>,

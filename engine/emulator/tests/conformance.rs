@@ -65,6 +65,10 @@ const NULLABLE: &[(&str, &str)] = &[
         "address groups are not modelled: null, as for a rule without one",
     ),
     (
+        "ttl",
+        "a recordset without a TTL of its own (the zone's SOA and NS) shows null, as Designate",
+    ),
+    (
         "port_details",
         "null once the floating IP is disassociated, as Neutron answers",
     ),
@@ -1378,4 +1382,96 @@ async fn networking_conforms() {
         "nova/os-availability-zone/availability-zone-list-resp.json",
         &r.body,
     );
+}
+
+#[tokio::test]
+async fn designate_conforms() {
+    if common::fixtures_or_skip().is_none() {
+        return;
+    }
+    let c = Cloud::start().await;
+    let d = c.dns(Site::B);
+    let r = c
+        .post(
+            &format!("{d}/zones"),
+            None,
+            sample("designate/zones/create-zone-request.json"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("designate/zones/zone-response.json", &r.body);
+    let zone = r.body["id"].as_str().unwrap().to_string();
+    let zurl = format!("{d}/zones/{zone}");
+    let body = c.wait(&zurl, None, "/status", "ACTIVE").await;
+    conforms("designate/zones/zone-response.json", &body);
+    let r = c
+        .post(
+            &format!("{d}/zones"),
+            None,
+            json!({"name": "example.net.", "email": "joe@example.net"}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    // Two zones, a page of one: `links.next` as the sample shows.
+    let r = c.get(&format!("{d}/zones?limit=1"), None).await;
+    conforms("designate/zones/list-zones-response.json", &r.body);
+    let r = c
+        .post(
+            &format!("{zurl}/recordsets"),
+            None,
+            json!({"name": "www.example.org.", "type": "A", "ttl": 3600, "records": ["10.1.0.2"], "description": "This is an example record set."}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms(
+        "designate/recordsets/create-recordset-response.json",
+        &r.body,
+    );
+    let rs = r.body["id"].as_str().unwrap().to_string();
+    let rurl = format!("{zurl}/recordsets/{rs}");
+    let body = c.wait(&rurl, None, "/status", "ACTIVE").await;
+    conforms("designate/recordsets/show-recordset-response.json", &body);
+    let r = c
+        .call(
+            Method::PUT,
+            &rurl,
+            None,
+            Some(sample("designate/recordsets/update-recordset-request.json")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms(
+        "designate/recordsets/update-recordset-response.json",
+        &r.body,
+    );
+    let r = c.get(&format!("{d}/recordsets?limit=1"), None).await;
+    conforms(
+        "designate/recordsets/list-all-recordset-response.json",
+        &r.body,
+    );
+    // The zone's own SOA and NS first, then the A recordset: a page of one.
+    let r = c.get(&format!("{zurl}/recordsets?limit=1"), None).await;
+    conforms(
+        "designate/recordsets/list-recordset-in-zone-response.json",
+        &r.body,
+    );
+    let r = c.call(Method::DELETE, &rurl, None, None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms(
+        "designate/recordsets/delete-recordset-response.json",
+        &r.body,
+    );
+    let r = c
+        .call(
+            Method::PATCH,
+            &zurl,
+            None,
+            Some(sample("designate/zones/update-zone-request.json")),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("designate/zones/update-zone-response.json", &r.body);
+    let r = c.call(Method::DELETE, &zurl, None, None).await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    conforms("designate/zones/delete-zone-response.json", &r.body);
 }

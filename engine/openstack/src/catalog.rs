@@ -37,6 +37,7 @@ pub enum Service {
     Image,
     ObjectStore,
     Network,
+    Dns,
 }
 
 impl Service {
@@ -49,6 +50,7 @@ impl Service {
             Service::Image => &["image"],
             Service::ObjectStore => &["object-store"],
             Service::Network => &["network"],
+            Service::Dns => &["dns"],
         }
     }
 
@@ -60,6 +62,7 @@ impl Service {
             Service::Image => "glance",
             Service::ObjectStore => "swift",
             Service::Network => "neutron",
+            Service::Dns => "designate",
         }
     }
 
@@ -71,6 +74,7 @@ impl Service {
             Service::BlockStorage => Some("v3"),
             Service::Image => Some("v2"),
             Service::Network => Some("v2.0"),
+            Service::Dns => Some("v2"),
             Service::Identity => Some("v3"),
             Service::ObjectStore => None,
         }

@@ -493,7 +493,14 @@ pub fn next_link(page: &Value, key: &str) -> Option<String> {
             }
         }
     }
-    page.get("next").and_then(Value::as_str).map(str::to_string)
+    if let Some(n) = page.get("next").and_then(Value::as_str) {
+        return Some(n.to_string());
+    }
+    // Designate: `links` is an object with `self` and, when more remain, `next`.
+    page.get("links")
+        .and_then(|l| l.get("next"))
+        .and_then(Value::as_str)
+        .map(str::to_string)
 }
 
 /// A link made absolute: full URLs stay; `/v2/images?marker=…` (Glance) is

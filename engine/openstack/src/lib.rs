@@ -17,6 +17,7 @@ pub mod auth;
 pub mod catalog;
 pub mod cinder;
 pub mod config;
+pub mod designate;
 pub mod error;
 pub mod glance;
 pub mod http;

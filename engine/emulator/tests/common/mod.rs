@@ -77,6 +77,9 @@ impl Cloud {
     pub fn network(&self, site: Site) -> String {
         format!("{}/network/v2.0", self.h.site_url(site))
     }
+    pub fn dns(&self, site: Site) -> String {
+        format!("{}/dns/v2", self.h.site_url(site))
+    }
     pub fn object(&self, site: Site) -> String {
         format!("{}/object/v1/AUTH_{}", self.h.site_url(site), self.project)
     }
