@@ -8,10 +8,10 @@
 //! paused stops the daemon after that run thawed and compensated.
 
 mod common;
+use common::daemon::{daemon, runs, wait_for};
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 /// Option 1's protect with full backups (each point stands alone, so
@@ -46,82 +46,6 @@ runbook protect "protect every minute, full backups, keep the newest point" {
   lifeboat.write_manifest(site: to, vnf: vnf, option: "option1", source: from, servers: servers, volumes: volumes, backups: b, records: rec, snapshot_time: snap.created_at, network: net)
 }
 "#;
-
-/// A daemon process, killed when dropped (a failing test leaves none behind).
-struct Guard(Child);
-
-impl Drop for Guard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl std::ops::Deref for Guard {
-    type Target = Child;
-    fn deref(&self) -> &Child {
-        &self.0
-    }
-}
-
-impl std::ops::DerefMut for Guard {
-    fn deref_mut(&mut self) -> &mut Child {
-        &mut self.0
-    }
-}
-
-fn daemon(env: &Env, cfg: &std::path::Path) -> Guard {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(env.dir.path().join("daemon.log"))
-        .unwrap();
-    Guard(
-        env.cmd(&["daemon", "--config", cfg.to_str().unwrap()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::from(log))
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn runs(env: &Env) -> Vec<Value> {
-    let o = env.cmd(&["runs", "--json"]).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    serde_json::from_slice::<Value>(&o.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
-
-fn wait_for<T>(
-    what: &str,
-    secs: u64,
-    child: &mut Child,
-    mut f: impl FnMut() -> Option<T>,
-    log: &std::path::Path,
-) -> T {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Some(v) = f() {
-            return v;
-        }
-        if let Some(st) = child.try_wait().unwrap() {
-            panic!(
-                "the daemon exited ({st}) while waiting for {what}:\n{}",
-                std::fs::read_to_string(log).unwrap_or_default()
-            );
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out waiting for {what}:\n{}",
-            std::fs::read_to_string(log).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
 
 #[test]
 fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_reports_metrics() {

@@ -15,6 +15,9 @@
 //!     run_at_start: false          # run once at start when it never ran
 //!     full_every: 7                # full protect after 7 incrementals (runbook param `full`)
 //!     rpo_target: 4h               # optional: the recovery point objective (metrics, alerts)
+//!     fence: true                  # fence the old site after a recovery of this VNF (default)
+//! recovery_check: 30s              # how often to look after recoveries: fence old sites that
+//!                                  # answer again, apply commit deadlines (0s: never)
 //! ```
 //!
 //! Unknown keys are errors (a typo must not silently change a schedule).
@@ -29,6 +32,10 @@ pub struct Config {
     pub state_dir: Option<PathBuf>,
     /// `HOST:PORT` of the metrics listener; none: no listener.
     pub metrics: Option<String>,
+    /// How often the daemon looks after recoveries: fences a recovered
+    /// VNF's old site that answers again, applies a commit deadline's
+    /// default (`30s` by default; `0s`: never).
+    pub recovery_check: Option<String>,
     pub jobs: Vec<JobConfig>,
 }
 
@@ -53,6 +60,9 @@ pub struct JobConfig {
     /// The recovery point objective (`4h`, `30m`): exported as
     /// `lifeboat_rpo_target_seconds` for the `LifeboatRPOBreached` alert.
     pub rpo_target: Option<String>,
+    /// Fence the old site's copies after a recovery of this job's VNF
+    /// (default true).
+    pub fence: Option<bool>,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]
@@ -102,7 +112,22 @@ impl Config {
             }
             j.rpo_target_ms()?;
         }
+        c.recovery_check()?;
         Ok(c)
+    }
+
+    /// `recovery_check`: `None` when the daemon never looks after recoveries.
+    pub fn recovery_check(&self) -> Result<Option<std::time::Duration>, String> {
+        let Some(t) = &self.recovery_check else {
+            return Ok(Some(crate::fence::DEFAULT_CHECK));
+        };
+        match lifeboat_dsl::duration::parse_ms(t) {
+            Ok(0) => Ok(None),
+            Ok(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
+            Err(e) => Err(format!(
+                "fence_check `{t}`: {e} (write e.g. 30s, or 0s for never)"
+            )),
+        }
     }
 }
 

@@ -15,6 +15,7 @@
 //! [`Launcher`]; everything durable is in the [`History`].
 
 use crate::clock::Clock;
+use crate::fence::FenceWatch;
 use crate::history::{parse_ts, ts, BackupRow, History, NewRun, PointRow, RunEnd, RunKind};
 use crate::job::Job;
 use crate::launcher::{Finished, Launcher};
@@ -79,6 +80,8 @@ pub struct Daemon {
     pub state_dir: PathBuf,
     /// The compiled `retention/expire` runbook.
     pub retention: Plan,
+    /// Fencing recovered VNFs' old sites on its own; `None`: never.
+    pub fence: Option<FenceWatch>,
     pub events: Option<UnboundedSender<DaemonEvent>>,
 }
 
@@ -146,6 +149,10 @@ impl Daemon {
             next.push(first);
         }
         tokio::pin!(shutdown);
+        let mut next_fence = match &self.fence {
+            Some(_) => now,
+            None => DateTime::<Utc>::MAX_UTC,
+        };
         loop {
             let wake = next
                 .iter()
@@ -155,6 +162,14 @@ impl Daemon {
             tokio::select! {
                 _ = &mut shutdown => break,
                 Some((id, res)) = lp.running.next(), if !lp.running.is_empty() => lp.finished(&id, res),
+                _ = self.clock.sleep_until(next_fence), if self.fence.is_some() => {
+                    if let Some(f) = &self.fence {
+                        lp.decide_overdue();
+                        lp.fence_due(f).await;
+                        let every = chrono::Duration::from_std(f.every).unwrap_or(chrono::Duration::MAX);
+                        next_fence = self.clock.now() + every;
+                    }
+                }
                 _ = self.clock.sleep_until(wake) => {
                     let now = self.clock.now();
                     for (i, j) in self.jobs.iter().enumerate() {
@@ -242,10 +257,10 @@ impl Loop<'_> {
                 }
                 continue;
             }
-            let key = if row.kind == RunKind::Retention {
-                job.retention_key()
-            } else {
-                job.key()
+            let key = match row.kind {
+                RunKind::Retention => job.retention_key(),
+                RunKind::Fence => crate::fence::fence_key(job.vnf().unwrap_or_default()),
+                _ => job.key(),
             };
             match self.h.try_lock(&key, &row.id, &self.me, self.d.clock.now()) {
                 Ok(Ok(_)) => {}
@@ -365,10 +380,12 @@ impl Loop<'_> {
             let _ = self.h.unlock(&key, &id);
             return self.error(&job.name, e.to_string());
         }
+        // Retention and fence runs were authorised by the job's configuration.
+        let approved = matches!(kind, RunKind::Retention | RunKind::Fence);
         match self
             .d
             .launcher
-            .start(job, plan, params, &id, &dir, kind == RunKind::Retention)
+            .start(job, plan, params, &id, &dir, approved)
         {
             Ok(l) => {
                 tracing::info!(job = %job.name, run = %id, kind = kind.as_str(), "run started");
@@ -438,6 +455,7 @@ impl Loop<'_> {
             return;
         }
         match l.kind {
+            RunKind::Fence => {}
             RunKind::Retention => {
                 if let Some(r) = &l.retention {
                     if let Err(e) =
@@ -448,7 +466,7 @@ impl Loop<'_> {
                     }
                 }
             }
-            _ if !self.stopping => self.after_protect(l.job, id, &l.run_dir),
+            RunKind::Scheduled if !self.stopping => self.after_protect(l.job, id, &l.run_dir),
             _ => {}
         }
     }
@@ -544,6 +562,105 @@ impl Loop<'_> {
             Some(run),
             self.d.clock.now(),
         );
+    }
+
+    /// Resume each recovery past its commit deadline: it takes its default
+    /// (see [`crate::deadline`]).
+    fn decide_overdue(&mut self) {
+        if self.stopping {
+            return;
+        }
+        let now = self.d.clock.now();
+        let due = match crate::deadline::overdue(&self.h, &self.d.jobs, now) {
+            Ok(d) => d,
+            Err(e) => {
+                return self.error(
+                    "-",
+                    format!("cannot tell which commit deadlines passed: {e}"),
+                )
+            }
+        };
+        for o in due {
+            if self.live.contains_key(&o.run.id) {
+                continue;
+            }
+            let key = o.key();
+            match self.h.try_lock(&key, &o.run.id, &self.me, now) {
+                Ok(Ok(_)) => {}
+                // `lifeboat commit` / `rollback` is deciding it right now.
+                Ok(Err(_)) => continue,
+                Err(e) => return self.error("-", e.to_string()),
+            }
+            let job = &self.d.jobs[o.job];
+            let dir = PathBuf::from(&o.run.run_dir);
+            tracing::warn!(run = %o.run.id, default = o.default.as_str(), "the commit deadline passed: the runbook's default is applied");
+            match self.d.launcher.resume(job, &dir) {
+                Ok(l) => {
+                    let _ = self.h.take_over(&o.run.id, &self.me);
+                    self.d.emit(DaemonEvent::Resumed {
+                        job: job.name.clone(),
+                        run_id: o.run.id.clone(),
+                    });
+                    self.track(
+                        o.run.id.clone(),
+                        Live {
+                            job: o.job,
+                            kind: o.run.kind,
+                            key,
+                            cancel: l.cancel,
+                            run_dir: dir,
+                            retention: None,
+                        },
+                        l.done,
+                    );
+                }
+                Err(e) => {
+                    let _ = self.h.unlock(&key, &o.run.id);
+                    self.error(
+                        &job.name,
+                        format!(
+                            "the commit deadline of run {} passed, but it could not be resumed: {e} (`lifeboat {} {}` decides it)",
+                            o.run.id,
+                            o.default.as_str(),
+                            o.run.id
+                        ),
+                    );
+                }
+            }
+        }
+    }
+
+    /// Fence each old site owed a fence that answers again (see [`crate::fence`]).
+    async fn fence_due(&mut self, f: &FenceWatch) {
+        if self.stopping {
+            return;
+        }
+        let owed = match crate::fence::pending(&self.h, &self.d.jobs) {
+            Ok(p) => p,
+            Err(e) => return self.error("-", format!("cannot tell what to fence: {e}")),
+        };
+        for p in owed {
+            let job = &self.d.jobs[p.job];
+            let probe = self.d.launcher.probe(job, &p.site);
+            let answers = tokio::time::timeout(std::time::Duration::from_secs(15), probe)
+                .await
+                .unwrap_or(false);
+            if !answers {
+                tracing::debug!(vnf = %p.vnf, site = %p.site, recovery = %p.recovery, "the old site does not answer yet: fence later");
+                continue;
+            }
+            tracing::warn!(vnf = %p.vnf, site = %p.site, recovery = %p.recovery, "the old site answers again: fencing its copies of the recovered VNF");
+            let plan = f.plan.clone();
+            self.launch(
+                p.job,
+                RunKind::Fence,
+                p.key(),
+                &plan,
+                &p.params(),
+                None,
+                self.d.clock.now(),
+            );
+        }
     }
 
     /// Points that running runs of `vnf` read (a recover importing them).

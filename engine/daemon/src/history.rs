@@ -35,6 +35,8 @@ pub enum RunKind {
     Scheduled,
     /// The daemon, expiring recovery points after a protect.
     Retention,
+    /// The daemon, fencing a recovered VNF's old site when it answers.
+    Fence,
 }
 
 impl RunKind {
@@ -43,12 +45,14 @@ impl RunKind {
             RunKind::Manual => "manual",
             RunKind::Scheduled => "scheduled",
             RunKind::Retention => "retention",
+            RunKind::Fence => "fence",
         }
     }
     fn parse(s: &str) -> RunKind {
         match s {
             "scheduled" => RunKind::Scheduled,
             "retention" => RunKind::Retention,
+            "fence" => RunKind::Fence,
             _ => RunKind::Manual,
         }
     }

@@ -26,6 +26,9 @@ pub struct Job {
     /// The recovery point objective (`rpo_target`), for the metrics and
     /// the alert rules.
     pub rpo_target_ms: Option<u64>,
+    /// Whether the daemon fences the old site of this VNF after a recovery
+    /// (`fence`, default true).
+    pub fence: bool,
 }
 
 impl Job {

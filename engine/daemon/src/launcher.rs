@@ -48,4 +48,14 @@ pub trait Launcher: Send + Sync + 'static {
     ) -> Result<Launched, String>;
     /// Resume the run in `run_dir` (thaws first, no duplicates).
     fn resume(&self, job: &Job, run_dir: &Path) -> Result<Launched, String>;
+    /// Whether `site` (one of the job's) answers now: its compute API, not
+    /// only Keystone. The daemon fences a recovered VNF's old site only
+    /// once it answers, instead of failing a fence run after another while
+    /// it is down.
+    fn probe(&self, job: &Job, site: &str) -> Probe {
+        let _ = (job, site);
+        Box::pin(async { true })
+    }
 }
+
+pub type Probe = Pin<Box<dyn Future<Output = bool> + Send>>;

@@ -11,6 +11,8 @@
 //! | [`lock`] | one run per runbook + params, surviving restarts |
 //! | [`points`] | what a protect run made, read from its journal |
 //! | [`retention`] | the GFS policy (pure) and the retention run's parameters |
+//! | [`deadline`] | recoveries awaiting commit past their deadline (the daemon applies the default) |
+//! | [`fence`] | which recovered VNFs' old sites are owed a fence, and the fencing runbook |
 //! | [`metrics`] | Prometheus text from the history |
 //! | [`http`] | `/metrics` and `/healthz` (axum) |
 //! | [`launcher`] | how runs are started/resumed (the CLI implements it) |
@@ -22,6 +24,8 @@ pub mod clock;
 pub mod config;
 pub mod cron;
 pub mod daemon;
+pub mod deadline;
+pub mod fence;
 pub mod history;
 pub mod http;
 pub mod job;

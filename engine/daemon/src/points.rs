@@ -100,6 +100,28 @@ pub fn made_point(journal: &[Record]) -> Option<MadePoint> {
 
 /// The manifest a recover run read (its protect run id), from its journal.
 pub fn read_point(journal: &[Record]) -> Option<String> {
+    read_manifest(journal).map(|m| str_of(m, "run_id"))
+}
+
+/// What a recovery left behind: the VNF now runs at another site, and its
+/// copies at `from` (the site the manifest it read was protected from)
+/// must be fenced when that site answers again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovered {
+    pub vnf: String,
+    pub from: String,
+}
+
+/// The VNF a recover (failover, migrate) run brought up and the site it
+/// came from, from the manifest it read; `None` when it read none.
+pub fn recovered(journal: &[Record]) -> Option<Recovered> {
+    let m = read_manifest(journal)?;
+    let (vnf, from) = (str_of(m, "vnf"), str_of(m, "source_site"));
+    (!vnf.is_empty() && !from.is_empty()).then_some(Recovered { vnf, from })
+}
+
+/// The first manifest a run read (`lifeboat.read_manifest`'s result).
+fn read_manifest(journal: &[Record]) -> Option<&Value> {
     let mut reads: Vec<&str> = Vec::new();
     for r in journal {
         if let Record::StepIntent { instance, call, .. } = r {
@@ -114,11 +136,8 @@ pub fn read_point(journal: &[Record]) -> Option<String> {
             ..
         } = r
         {
-            if reads.contains(&instance.as_str()) {
-                let id = str_of(v, "run_id");
-                if !id.is_empty() {
-                    return Some(id);
-                }
+            if reads.contains(&instance.as_str()) && !str_of(v, "run_id").is_empty() {
+                return Some(v);
             }
         }
     }

@@ -47,6 +47,7 @@ fn job(cron: &str, run_at_start: bool, policy: Option<Policy>) -> Job {
         full_every: None,
         cloud: "site-a=emulator".into(),
         rpo_target_ms: None,
+        fence: true,
     }
 }
 
@@ -162,6 +163,7 @@ impl Rig {
             jobs: vec![job],
             state_dir: self.state.path().to_path_buf(),
             retention: lifeboat_daemon::daemon::retention_plan().unwrap(),
+            fence: None,
             events: Some(events),
         }
     }

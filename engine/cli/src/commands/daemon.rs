@@ -14,8 +14,9 @@ use crate::report::RunReport;
 use crate::state::{self, PARAMS_FILE, REPORT_FILE, SITES_FILE};
 use lifeboat_daemon::config::{Config, JobConfig};
 use lifeboat_daemon::cron::Due;
+use lifeboat_daemon::fence::{fence_key, FenceWatch, FENCE_RUNBOOK};
 use lifeboat_daemon::http::MetricsState;
-use lifeboat_daemon::launcher::{Finished, Launched, Launcher};
+use lifeboat_daemon::launcher::{Finished, Launched, Launcher, Probe};
 use lifeboat_daemon::retention::policy::Policy;
 use lifeboat_daemon::{Clock, Daemon, Job, SystemClock};
 use lifeboat_dsl::plan::Plan;
@@ -71,6 +72,20 @@ pub fn run(args: Args) -> u8 {
     }
     let retention = match lifeboat_daemon::daemon::retention_plan() {
         Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERRORS;
+        }
+    };
+    let fence = match cfg.recovery_check() {
+        Ok(None) => None,
+        Ok(Some(every)) => match FenceWatch::new(every) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return EXIT_ERRORS;
+            }
+        },
         Err(e) => {
             eprintln!("error: {e}");
             return EXIT_ERRORS;
@@ -144,6 +159,7 @@ pub fn run(args: Args) -> u8 {
             jobs,
             state_dir: state.clone(),
             retention,
+            fence,
             events: None,
         };
         let r = daemon.run(shutdown_signal()).await;
@@ -254,6 +270,7 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
         full_every: jc.full_every,
         cloud,
         rpo_target_ms: jc.rpo_target_ms()?,
+        fence: jc.fence.unwrap_or(true),
     };
     Ok((job, sites))
 }
@@ -295,7 +312,9 @@ impl Launcher for CliLauncher {
         state::write_json(&run_dir.join(PARAMS_FILE), params)?;
         state::write_json(&run_dir.join(SITES_FILE), sites)?;
         // The key of the lock the daemon holds for it, for `lifeboat resume`.
-        let key = if approved {
+        let key = if plan.runbook == FENCE_RUNBOOK {
+            fence_key(job.vnf().unwrap_or_default())
+        } else if approved {
             job.retention_key()
         } else {
             job.key()
@@ -317,7 +336,7 @@ impl Launcher for CliLauncher {
 
     fn resume(&self, job: &Job, run_dir: &Path) -> Result<Launched, String> {
         // The run's own clouds (as `lifeboat resume` does), else the job's.
-        let approved = is_retention(run_dir);
+        let approved = pre_approved(run_dir);
         let exec = match state::read_json::<SitesConfig>(&run_dir.join(SITES_FILE)) {
             Ok(s) => {
                 Executor::new(Arc::new(cloud::build_actions(&s)?)).with_approver(approver(approved))
@@ -326,11 +345,35 @@ impl Launcher for CliLauncher {
         };
         Ok(launched(exec.spawn_resume(run_dir.to_path_buf())))
     }
+
+    fn probe(&self, job: &Job, site: &str) -> Probe {
+        let actions = self
+            .sites
+            .get(&job.name)
+            .ok_or_else(|| format!("no clouds for job {}", job.name))
+            .and_then(cloud::build_actions);
+        let site = site.to_string();
+        Box::pin(async move {
+            let Ok(actions) = actions else { return false };
+            let Ok(c) = actions.client(&site) else {
+                return false;
+            };
+            // The site's compute API itself (Keystone may be elsewhere).
+            c.microversion_range(lifeboat_openstack::Service::Compute)
+                .await
+                .is_ok()
+        })
+    }
 }
 
-fn is_retention(run_dir: &Path) -> bool {
+/// Runs the daemon's configuration authorised in advance: retention (the
+/// job's policy) and fencing (the job's `fence`).
+fn pre_approved(run_dir: &Path) -> bool {
     lifeboat_exec::journal::read_plan(run_dir)
-        .map(|p| p.runbook == lifeboat_daemon::retention::plan::RETENTION_RUNBOOK)
+        .map(|p| {
+            p.runbook == lifeboat_daemon::retention::plan::RETENTION_RUNBOOK
+                || p.runbook == FENCE_RUNBOOK
+        })
         .unwrap_or(false)
 }
 

@@ -48,7 +48,7 @@ pub struct RunRow {
     pub duration_ms: Option<u64>,
     /// The daemon job, for its runs.
     pub job: Option<String>,
-    /// `manual`, `scheduled`, `retention`.
+    /// `manual`, `scheduled`, `retention`, `fence`.
     pub kind: Option<String>,
     pub ended: Option<String>,
     pub params_hash: Option<String>,

@@ -3,6 +3,8 @@
 //! process pointed at both.
 #![allow(dead_code)]
 
+pub mod daemon;
+
 use lifeboat_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Topology};
 use lifeboat_openstack::{Client, ConfigLoader};
 use std::collections::BTreeMap;

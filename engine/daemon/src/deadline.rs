@@ -1,0 +1,63 @@
+//! Commit deadlines: a recovery (recover, failover, migrate) ends awaiting
+//! commit with a deadline and a default set in its runbook. When nobody
+//! decided by then, the daemon resumes it — and a resume past the deadline
+//! takes the default (commit: the run succeeds; rollback: its
+//! compensations remove what it made). Runs of the jobs' VNFs only (a job
+//! knows the clouds when the run's own are not at hand).
+
+use crate::history::{History, Query, RunRow};
+use crate::job::Job;
+use chrono::{DateTime, Utc};
+use lifeboat_exec::journal::Record;
+use lifeboat_exec::Decision;
+use serde_json::Value;
+use std::path::Path;
+
+/// A run whose deadline passed, the job whose VNF it recovered, and the
+/// default it will take.
+#[derive(Debug, Clone)]
+pub struct Overdue {
+    pub job: usize,
+    pub run: RunRow,
+    pub default: Decision,
+}
+
+impl Overdue {
+    /// The lock the daemon holds while deciding it.
+    pub fn key(&self) -> String {
+        format!("decide:{}", self.run.id)
+    }
+}
+
+/// The runs awaiting commit past their deadline at `now`.
+pub fn overdue(h: &History, jobs: &[Job], now: DateTime<Utc>) -> Result<Vec<Overdue>, String> {
+    let runs = h.runs(&Query::default()).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for r in runs
+        .into_iter()
+        .filter(|r| r.outcome.as_deref() == Some("awaiting_commit"))
+    {
+        let vnf = r.params.get("vnf").and_then(Value::as_str);
+        let Some(job) = jobs
+            .iter()
+            .position(|j| j.vnf().is_some() && j.vnf() == vnf)
+        else {
+            continue;
+        };
+        let Ok(journal) = lifeboat_exec::read_journal(Path::new(&r.run_dir)) else {
+            continue;
+        };
+        let due = journal.iter().rev().find_map(|rec| match rec {
+            Record::RunFinished { outcome } => Some(outcome.due(now)),
+            _ => None,
+        });
+        if let Some(Some(default)) = due {
+            out.push(Overdue {
+                job,
+                run: r,
+                default,
+            });
+        }
+    }
+    Ok(out)
+}
