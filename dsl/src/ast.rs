@@ -250,10 +250,12 @@ pub struct ForStmt {
     pub loc: Loc,
 }
 
-/// `[x =] CALL attributes…`
+/// `[x =] CALL attributes…`, or `[x =] use PROC(…) attributes…`
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepStmt {
     pub binding: Option<Ident>,
+    /// `use`: a procedure call whose steps keep their own names.
+    pub inline: bool,
     pub call: Call,
     pub attrs: Vec<Attr>,
     pub loc: Loc,

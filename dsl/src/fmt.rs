@@ -304,9 +304,10 @@ impl Printer<'_> {
                 self.block(&f.body);
             }
             Stmt::Step(st) => {
+                let used = if st.inline { "use " } else { "" };
                 let head = match &st.binding {
-                    Some(b) => format!("{} = {}", b.name, call(&st.call)),
-                    None => call(&st.call),
+                    Some(b) => format!("{} = {used}{}", b.name, call(&st.call)),
+                    None => format!("{used}{}", call(&st.call)),
                 };
                 let attrs: Vec<String> = st.attrs.iter().map(attr_text).collect();
                 let one_line = std::iter::once(head.clone())

@@ -638,19 +638,27 @@ impl<'a> Lowerer<'a> {
                 }
                 Attr::After(names, _) => {
                     for n in names {
-                        match self.frames[frame].bindings.get(&n.name) {
+                        let bound = self.frames[frame]
+                            .bindings
+                            .get(&n.name)
+                            .map(|(b, l)| (b.clone(), *l));
+                        match bound {
                             Some((Binding::Step(s), _)) => {
-                                reads.push((*s, DepReason::After, n.loc))
+                                reads.push((s, DepReason::After, n.loc))
                             }
-                            Some((Binding::Alias(_), _)) => diags.push(
-                                Diagnostic::new(
-                                    Kind::UnknownStep,
-                                    n.loc,
-                                    format!("`{}` is a procedure result, not a step", n.name),
-                                    "not a step",
-                                )
-                                .help("`after` names steps bound in this runbook or procedure"),
-                            ),
+                            // A procedure returning one of its steps: after that step.
+                            Some((Binding::Alias(f), _)) => match self.return_value(f).0 {
+                                Expr::Step(s) => reads.push((s, DepReason::After, n.loc)),
+                                _ => diags.push(
+                                    Diagnostic::new(
+                                        Kind::UnknownStep,
+                                        n.loc,
+                                        format!("`{}` is a procedure result that is not a step", n.name),
+                                        "not a step",
+                                    )
+                                    .help("`after` names steps bound in this runbook or procedure, or a procedure result that returns one"),
+                                ),
+                            },
                             None => {
                                 let names: Vec<String> =
                                     self.frames[frame].bindings.keys().cloned().collect();

@@ -363,6 +363,7 @@ fn is_keyword(r: Rule) -> bool {
             | Rule::k_freeze
             | Rule::k_thaw
             | Rule::k_estimate
+            | Rule::k_use
             | Rule::k_one
             | Rule::k_at
             | Rule::k_a
@@ -777,6 +778,7 @@ impl<'s> Builder<'s> {
             }
             Rule::step_stmt => {
                 let mut binding = None;
+                let mut inline = false;
                 let mut call = None;
                 let mut attrs = Vec::new();
                 for c in it {
@@ -789,6 +791,7 @@ impl<'s> Builder<'s> {
                             }
                         }
                         Rule::call => call = Some(self.call(c)),
+                        Rule::use_mark => inline = true,
                         _ => attrs.push(self.attr(c)),
                     }
                 }
@@ -798,6 +801,7 @@ impl<'s> Builder<'s> {
                 };
                 Stmt::Step(StepStmt {
                     binding,
+                    inline,
                     call,
                     attrs,
                     loc,

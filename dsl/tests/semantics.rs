@@ -555,3 +555,31 @@ fn step_names_survive_edits_above_them() {
         assert!(before.iter().any(|n| n == want), "{want} in {before:?}");
     }
 }
+
+#[test]
+fn a_used_procedure_keeps_its_step_names_and_binds_its_result() {
+    let src = "procedure img(s: server, n: string) -> image {\n  i = nova.create_image(s, name: n)\n  return i\n}\n\nrunbook r \"t\" {\n  param vnf: string\n  servers = nova.find_servers(site: \"site-a\", tag: vnf)\n  for s in servers {\n    x = use img(s, \"lb-{s.name}\")\n    one = glance.show_image(x)\n    late = lifeboat.hook(event: \"e\") after x\n  }\n}\n";
+    let p = clean(src);
+    // `i`, not `x.i`: the steps keep their own names.
+    assert_eq!(action(&p, "i").call.action, "nova.create_image");
+    assert!(p.nodes.iter().all(|n| !n.name.starts_with("x.")));
+    assert!(deps(&p, "one").iter().any(|(d, _)| d == "i"));
+    // `after x`: after the step the procedure returns.
+    assert!(deps(&p, "late")
+        .iter()
+        .any(|(d, r)| d == "i" && *r == DepReason::After));
+    // Two uses of one procedure: the second's steps are numbered.
+    let twice = "procedure hook(e: string) {\n  h = lifeboat.hook(event: e)\n}\n\nrunbook r \"t\" {\n  use hook(\"a\")\n  use hook(\"b\")\n}\n";
+    let p = clean(twice);
+    node(&p, "h");
+    node(&p, "h#2");
+    // `use` is for procedures; `use` as a name still binds a step.
+    let bad = compile("runbook r \"t\" {\n  use lifeboat.hook(event: \"x\")\n}\n");
+    assert!(bad
+        .diagnostics
+        .list
+        .iter()
+        .any(|d| d.message.contains("`use` before an action")));
+    let p = clean("runbook r \"t\" {\n  use = lifeboat.hook(event: \"x\")\n}\n");
+    node(&p, "use");
+}

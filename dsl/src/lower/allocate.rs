@@ -452,6 +452,13 @@ impl<'a> Lowerer<'a> {
         diags: &mut Diagnostics,
     ) {
         let name = &s.call.name;
+        if s.inline && self.cat.actions.contains_key(&name.name) {
+            diags.push(misplaced(
+                s.loc,
+                "`use` before an action",
+                "before a procedure call (its steps then keep their own names); call an action without it",
+            ));
+        }
         if let Some(sig) = self.cat.actions.get(&name.name) {
             if sig.effect == Effect::Destroy && self.mode == Mode::Runbook && !self.approve_seen {
                 diags.push(
@@ -537,11 +544,11 @@ impl<'a> Lowerer<'a> {
             }
         }
         let sigs = catalogue::param_sigs(&proc.params, &self.cat.types, diags);
-        let label = match &s.binding {
-            Some(b) => b.name.clone(),
-            None => proc.name.name.clone(),
+        let prefix = match &s.binding {
+            _ if s.inline => self.frames[frame].prefix.clone(),
+            Some(b) => format!("{}{}.", self.frames[frame].prefix, b.name),
+            None => format!("{}{}.", self.frames[frame].prefix, proc.name.name),
         };
-        let prefix = format!("{}{}.", self.frames[frame].prefix, label);
         let mut f = Frame::new(
             FrameParams::Instance {
                 proc,
