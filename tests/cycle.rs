@@ -129,6 +129,39 @@ runbook read "The newest point of option 1" {
     s(&r.values("m")[0].1, "run_id").to_string()
 }
 
+/// RPO 0 for the migration `m` from `site`: each volume there, as it
+/// stands stopped, holds exactly what the migration's final backup of it
+/// holds (a backup's `origin` is the VNF's first volume; the volume it was
+/// taken from is its snapshot's), and every restored volume was checked
+/// against its backup before the servers booted (they write since).
+fn nothing_lost(env: &Env, m: &e2e::Run, site: Site) {
+    let (_, snap) = &m.values("snap")[0];
+    let volume_of: std::collections::BTreeMap<&str, &str> = snap["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (s(x, "origin"), s(x, "volume_id")))
+        .collect();
+    let made: Vec<Value> = m.values("b").into_iter().map(|(_, v)| v).collect();
+    assert_eq!(made.len(), 12);
+    for bk in &made {
+        let stopped = volume_of[s(bk, "origin")];
+        let now = env.emu.volume_checksum(site, stopped);
+        assert!(now.is_some(), "{bk}");
+        assert_eq!(
+            now,
+            env.emu.backup_checksum(site, s(bk, "id")),
+            "volume {stopped} differs from its final backup {bk}"
+        );
+    }
+    let (_, restored) = &m.values("restore.restored")[0];
+    assert_eq!(
+        s(restored, "detail").matches("content matches").count(),
+        12,
+        "{restored}"
+    );
+}
+
 /// Planned migration, RPO 0: the servers at site-a are stopped (kept), a
 /// final incremental backup holds every volume exactly as it stopped, and
 /// the VNF comes up at site-b from it, awaiting commit. Rolled back, site-b
@@ -178,26 +211,7 @@ async fn option1_migrate_moves_the_vnf_with_nothing_lost_and_rolls_back() {
     let b = servers(&env, "site-b").await;
     assert!(b.iter().all(|(_, st, _, _)| st == "ACTIVE"), "{b:?}");
     check_recovered(&env, &m, &prod, &roles, "").await;
-    // RPO 0: each production volume, as it stands stopped, is exactly what
-    // the migration's backup of it holds; the restored volumes were
-    // verified against those backups before any guest wrote.
-    let made: Vec<Value> = m.values("b").into_iter().map(|(_, v)| v).collect();
-    assert_eq!(made.len(), 12);
-    for bk in &made {
-        let origin = s(bk, "origin");
-        assert!(!origin.is_empty(), "{bk}");
-        assert_eq!(
-            env.emu.volume_checksum(Site::A, origin),
-            env.emu.backup_checksum(Site::A, s(bk, "id")),
-            "production volume {origin} differs from its final backup"
-        );
-    }
-    let (_, restored) = &m.values("restore.restored")[0];
-    assert_eq!(
-        s(restored, "detail").matches("content matches").count(),
-        12,
-        "{restored}"
-    );
+    nothing_lost(&env, &m, Site::A);
     assert_eq!(newest_point(&env).await, m.result.run_id);
     // The name leads to site-b (the same addresses, kept by the default
     // mapping), its TTL lowered before the servers stopped.
@@ -372,5 +386,99 @@ async fn a_recovery_redirects_the_vnfs_names_and_a_rollback_points_them_back() {
     let (records, ttl, status) = recordset(&env, "site-b", "sbc.vims.example.").await;
     assert_eq!(records, before);
     assert_eq!((ttl, status.as_str()), (json!(3600), "ACTIVE"));
+    env.emu.shutdown().await;
+}
+
+/// The whole cycle with option 1. Protect a → b; site-a lost; recover at
+/// b and commit; site-a back and fenced; reprotect b → a (a full chain,
+/// then the stale copies at a retired: no server, port or floating IP of
+/// the VNF left there); failback: migrate b → a and commit — the VNF runs
+/// at site-a again with its original addresses, MACs, VIP pairs and
+/// floating IPs, each volume's content exactly as it stopped at b (RPO 0);
+/// site-b's copies fenced and reprotect a → b retires them: home, and
+/// protected as at the start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option1_fails_over_reprotects_and_fails_back_home() {
+    let env = Env::start().await;
+    let (_, roles) = production(&env).await;
+    let bases: Vec<String> = roles.keys().cloned().collect();
+    let identity_a = e2e::network_identity(&env, "site-a", &bases, true).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+
+    // Disaster: recovered at site-b, committed.
+    env.emu.set_site_down(Site::A, true);
+    let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
+    assert!(r.result.outcome.is_awaiting_commit(), "{}", r.describe());
+    let c = env.decide(&r, lifeboat_exec::Decision::Commit).await;
+    assert_eq!(c.result.outcome, lifeboat_exec::RunOutcome::Succeeded);
+
+    // Site-a back: its copies fenced, then the reverse protection.
+    env.emu.set_site_down(Site::A, false);
+    let f = env
+        .run("fencing/fence", json!({"vnf": "vims", "at": "site-a"}))
+        .await;
+    assert!(f.ok(), "fence: {}", f.describe());
+    let rp = env.run("option1/reprotect", json!({"vnf": "vims"})).await;
+    assert!(rp.ok(), "reprotect: {}", rp.describe());
+    let (_, point) = &rp.values("manifest")[0];
+    assert_eq!(s(point, "source_site"), "site-b", "{point}");
+    assert_eq!(rp.succeeded("cinder.backup").len(), 12);
+    assert!(servers(&env, "site-a").await.is_empty());
+    assert!(
+        e2e::network_identity(&env, "site-a", &bases, true)
+            .await
+            .is_empty(),
+        "the stale copies' ports and floating IPs are gone"
+    );
+
+    // Failback: planned, RPO 0.
+    let m = env
+        .run(
+            "option1/migrate",
+            json!({"vnf": "vims", "from": "site-b", "to": "site-a"}),
+        )
+        .await;
+    assert!(m.result.outcome.is_awaiting_commit(), "{}", m.describe());
+    let c = env.decide(&m, lifeboat_exec::Decision::Commit).await;
+    assert_eq!(c.result.outcome, lifeboat_exec::RunOutcome::Succeeded);
+    let at_a = servers(&env, "site-a").await;
+    assert_eq!(at_a.len(), 6);
+    assert!(at_a.iter().all(|(_, st, _, _)| st == "ACTIVE"), "{at_a:?}");
+    assert!(servers(&env, "site-b")
+        .await
+        .iter()
+        .all(|(_, st, _, _)| st == "SHUTOFF"));
+    assert_eq!(
+        e2e::network_identity(&env, "site-a", &bases, true).await,
+        identity_a,
+        "home with its original network identity"
+    );
+    nothing_lost(&env, &m, Site::B);
+    // The VNF's own names, not a name given to a name given before.
+    let names: Vec<String> = at_a.iter().map(|(n, _, _, _)| n.clone()).collect();
+    for n in &names {
+        assert!(
+            bases.iter().any(|b| n.ends_with(&format!("-{b}"))),
+            "{n}: none of {bases:?}"
+        );
+        assert_eq!(n.matches("-restore-").count(), 1, "{n}");
+    }
+
+    // Protected as at the start: site-b's copies fenced, then retired.
+    let f = env
+        .run("fencing/fence", json!({"vnf": "vims", "at": "site-b"}))
+        .await;
+    assert!(f.ok(), "fence b: {}", f.describe());
+    let rp = env
+        .run(
+            "option1/reprotect",
+            json!({"vnf": "vims", "from": "site-a", "to": "site-b"}),
+        )
+        .await;
+    assert!(rp.ok(), "reprotect a → b: {}", rp.describe());
+    assert!(servers(&env, "site-b").await.is_empty());
+    assert_eq!(servers(&env, "site-a").await.len(), 6);
+    assert_eq!(newest_point(&env).await, rp.result.run_id);
     env.emu.shutdown().await;
 }

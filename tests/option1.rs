@@ -749,10 +749,7 @@ async fn protect_with_a_hook_freezes_and_thaws_in_order() {
 async fn watchdog_expiry_thaws_and_fails_the_run() {
     let env = Env::start().await;
     env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: group_snapshots, latency: {kind: fixed, ms: 3000}}\n");
-    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr"))
-        .unwrap()
-        .replace("within 30s", "within 1s");
-    let plan = e2e::compile_text("protect-1s.dr", &text);
+    let plan = e2e::protect_edited("protect-1s.dr", |t| t.replace("within 30s", "within 1s"));
     let p = env
         .run_plan(
             &plan,
@@ -832,11 +829,9 @@ async fn server_errors_are_retried() {
     let env = Env::start().await;
     env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: /backups, rate_limit: {max_requests: 2, per_seconds: 1, status: 503, retry_after_s: 0}}\n");
     // The bundled runbook with a shorter backoff (the catalogue's is 10 s).
-    let text = std::fs::read_to_string(e2e::workflows_dir().join("option1/protect.dr"))
-        .unwrap()
-        .replace("retry 3 timeout 30m", "retry 6 backoff 1s timeout 30m");
-    assert!(text.contains("backoff 1s timeout 30m"));
-    let plan = e2e::compile_text("protect-backoff.dr", &text);
+    let plan = e2e::protect_edited("protect-backoff.dr", |t| {
+        t.replace("retry 3 timeout 30m", "retry 6 backoff 1s timeout 30m")
+    });
     let p = env
         .run_plan(
             &plan,

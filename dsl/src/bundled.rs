@@ -23,6 +23,14 @@ pub const WORKFLOWS: &[(&str, &str)] = &[
         include_str!("../../workflows/option1/restore.dr"),
     ),
     (
+        "workflows/option1/point.dr",
+        include_str!("../../workflows/option1/point.dr"),
+    ),
+    (
+        "workflows/option1/reprotect.dr",
+        include_str!("../../workflows/option1/reprotect.dr"),
+    ),
+    (
         "workflows/option1/migrate.dr",
         include_str!("../../workflows/option1/migrate.dr"),
     ),

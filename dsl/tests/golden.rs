@@ -18,7 +18,7 @@ fn bundled_plans_match_golden_files() {
     let names = bundled::names();
     assert_eq!(
         names.len(),
-        12,
+        13,
         "three options × three runbooks, option1/migrate, fence and unfence"
     );
     for name in names {

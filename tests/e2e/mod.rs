@@ -354,6 +354,21 @@ pub fn compile_file(path: &str) -> Plan {
     c.plan(None).expect("one runbook").clone()
 }
 
+/// The bundled `option1/protect` with its recovery-point steps
+/// (`option1/point.dr`) edited by `edit`, in one text (the procedure in the
+/// runbook's file instead of imported).
+pub fn protect_edited(name: &str, edit: impl Fn(String) -> String) -> Plan {
+    let read = |f: &str| std::fs::read_to_string(workflows_dir().join(f)).expect(f);
+    let steps = read("option1/point.dr");
+    let edited = edit(steps.clone());
+    assert_ne!(
+        edited, steps,
+        "the edit changed nothing in option1/point.dr"
+    );
+    let protect = read("option1/protect.dr").replace("import \"point.dr\"\n", "");
+    compile_text(name, &format!("{protect}\n{edited}"))
+}
+
 pub fn compile_text(path: &str, text: &str) -> Plan {
     let c = compiler::compile_text(path, text, &FsLoader);
     assert!(

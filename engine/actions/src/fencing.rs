@@ -4,7 +4,9 @@
 //! (`lifeboat_fenced` = the run, `lifeboat_fenced_status` = its status
 //! before) and locks it with the reason, so that neither its owner nor an
 //! automation starts it again by mistake; `nova.unfence` undoes exactly
-//! that, starting it again only if it was running.
+//! that, starting it again only if it was running. `nova.retire` ends a
+//! fenced copy for good once the VNF is protected from where it now runs
+//! (reprotect): unlocked and deleted.
 
 use crate::args::ClientResult;
 use crate::nova::{power, server_record};
@@ -89,4 +91,35 @@ pub async fn unfence(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         .act(cx.action())?;
     let s = nova.server(&srv.id).await.act(cx.action())?;
     cx.value(server_record(cx, c, &s).await?)
+}
+
+/// `nova.retire(server)`: delete a copy Lifeboat fenced (unlocked first).
+/// A server gone already counts as retired; one not fenced by Lifeboat is
+/// refused (it may be a VNF that runs there on purpose).
+pub async fn retire(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<crate::records::ServerRec>("server")?;
+    let nova = c.nova();
+    let now = match nova.server(&srv.id).await {
+        Ok(s) => s,
+        Err(e) if e.kind == lifeboat_openstack::ErrorKind::NotFound => {
+            let mut gone = srv.clone();
+            gone.status = "DELETED".into();
+            return cx.value(gone);
+        }
+        Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+    };
+    if !now.metadata.contains_key(FENCED_KEY) {
+        return Err(ActionError::permanent(format!(
+            "{}: server {} ({}) at site {} was not fenced by Lifeboat; it is not a stale copy to retire",
+            cx.action(),
+            now.name,
+            now.id,
+            c.site()
+        ))
+        .with_hint("fence the old site first (`lifeboat run fencing/fence`), or delete it by hand if it is stale"));
+    }
+    if now.locked {
+        nova.unlock(&srv.id).await.act(cx.action())?;
+    }
+    crate::nova::delete_server(cx).await
 }

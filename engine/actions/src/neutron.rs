@@ -304,6 +304,26 @@ pub async fn delete_port(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     cx.value(p)
 }
 
+/// `neutron.retire_port(port)`: release the floating IPs on a stale copy's
+/// port, then delete the port (its addresses and MAC free for the VNF
+/// when it comes back). Gone already counts as done.
+pub async fn retire_port(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, p) = cx.record_on_site::<PortRec>("port")?;
+    let fips = c
+        .neutron()
+        .floating_ips(&[("port_id", &p.id)])
+        .await
+        .act(cx.action())?;
+    for f in fips {
+        c.neutron()
+            .delete_floating_ip(&f.id)
+            .await
+            .act(cx.action())?;
+    }
+    c.neutron().delete_port(&p.id).await.act(cx.action())?;
+    cx.value(p)
+}
+
 /// `neutron.recreate_floating_ip(port)`: the recorded address on the
 /// recreated port when it is free at the target's external network, else a
 /// new one from its pool.

@@ -2,6 +2,7 @@
 //! back, createImage, boot from volume, attach/detach, delete.
 
 use crate::args::{resource_name, tag_metadata, ClientResult};
+use crate::records::META_VNF_NAME;
 use crate::records::*;
 use crate::wait::{discard_failed, is_discarded, is_failed, Poll};
 use crate::Ctx;
@@ -40,7 +41,14 @@ pub async fn find_servers(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let servers = c.nova().servers_with_tag(&tag).await.act(cx.action())?;
     let mut out = Vec::new();
     for s in &servers {
-        out.push(server_record(cx, c, s).await?);
+        let mut r = server_record(cx, c, s).await?;
+        // What a manifest records is the VNF's own name for the server, not
+        // the one Lifeboat gave it when it booted it at a recovery: a
+        // recovery of a recovered VNF names it as the first one did.
+        if let Some(n) = s.metadata.get(META_VNF_NAME).filter(|n| !n.is_empty()) {
+            r.name = n.clone();
+        }
+        out.push(r);
     }
     out.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
     cx.value(out)
@@ -366,6 +374,13 @@ pub async fn boot_from_volume(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError>
     let mut meta = tag_metadata(cx.call, &origin_of(&v));
     if !role.is_empty() {
         meta.insert("role".into(), json!(role));
+    }
+    // The VNF's own name for the server (the one it was booted under at
+    // the first site): a recovery of a recovered VNF names it after this,
+    // not after the name Lifeboat gave it here (no `lb-…-lb-…` growth).
+    let vnf_name = cx.args.string("name")?;
+    if !vnf_name.is_empty() {
+        meta.insert(META_VNF_NAME.into(), json!(vnf_name));
     }
     meta.insert("priority".into(), json!(priority.to_string()));
     if !containers.is_empty() {

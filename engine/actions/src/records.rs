@@ -437,6 +437,10 @@ pub fn backup_rec(b: &Backup, site: &str, fallback_origin: &str, bytes_moved: u6
 
 /// A server record; `volumes` are given boot volume first (see
 /// `nova::ordered_volume_ids`).
+/// Server metadata: the VNF's own name for a server Lifeboat booted (its
+/// name at the site the VNF was first protected from).
+pub const META_VNF_NAME: &str = "lifeboat_name";
+
 pub fn server_rec(s: &Server, site: &str, volumes: Vec<String>) -> ServerRec {
     ServerRec {
         id: s.id.clone(),

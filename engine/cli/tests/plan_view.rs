@@ -59,8 +59,7 @@ fn json_plan_carries_estimates_beside_the_unchanged_plan() {
     assert_eq!(path.first(), Some(&"servers"));
     assert!(path.contains(&"b"), "{path:?}");
     assert_eq!(
-        path.last()
-            .map(|s| s.starts_with("lifeboat.write_manifest")),
+        path.last().map(|s| s.starts_with("manifest")),
         Some(true),
         "{path:?}"
     );

@@ -814,12 +814,27 @@ fn update_recordset(ctx: &Ctx, zone: &str, id: &str) -> Reply {
         r.description = description;
     }
     r.version += 1;
-    r.status = "PENDING".into();
     if r.action != "CREATE" {
         r.action = "UPDATE".into();
     }
+    accepted(ctx, w, zone, id, &zone_name)
+}
+
+/// A recordset change taken: the recordset PENDING (its `action` set by
+/// the caller), the zone PENDING with a new serial; both applied one
+/// transition later. Answers 202 with the recordset.
+fn accepted(
+    ctx: &Ctx,
+    mut w: std::sync::MutexGuard<'_, World>,
+    zone: &str,
+    id: &str,
+    zone_name: &str,
+) -> Reply {
+    let dns = &mut w.site_mut(ctx.site).dns;
+    let r = dns.recordsets.get_mut(id).ok_or_else(recordset_not_found)?;
+    r.status = "PENDING".into();
     r.updated_at = Some(now());
-    let view = recordset_view(ctx, &zone_name, r);
+    let view = recordset_view(ctx, zone_name, r);
     if let Some(zm) = dns.zones.get_mut(zone) {
         touch(zm, "UPDATE");
     }
@@ -840,16 +855,8 @@ fn delete_recordset(ctx: &Ctx, zone: &str, id: &str) -> Reply {
         ));
     }
     let zone_name = z.name.clone();
-    let dns = &mut w.site_mut(ctx.site).dns;
-    let r = dns.recordsets.get_mut(id).ok_or_else(recordset_not_found)?;
-    r.status = "PENDING".into();
-    r.action = "DELETE".into();
-    r.updated_at = Some(now());
-    let view = recordset_view(ctx, &zone_name, r);
-    if let Some(zm) = dns.zones.get_mut(zone) {
-        touch(zm, "UPDATE");
+    if let Some(r) = w.site_mut(ctx.site).dns.recordsets.get_mut(id) {
+        r.action = "DELETE".into();
     }
-    drop(w);
-    settle_zone(ctx, zone);
-    answer(StatusCode::ACCEPTED, view)
+    accepted(ctx, w, zone, id, &zone_name)
 }

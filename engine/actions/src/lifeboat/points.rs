@@ -151,8 +151,10 @@ fn object_of(pointer: &Value) -> String {
     pointer["object"].as_str().unwrap_or_default().to_string()
 }
 
-/// The manifests of `vnf` at the client's site, newest written first.
-async fn manifests(cx: &Ctx<'_>, c: &Client, vnf: &str) -> Result<Vec<String>, ActionError> {
+/// The objects under `vnf/` in the manifest container at the client's
+/// site: its manifests and its pointers (none when the container is not
+/// there yet).
+async fn objects_of(cx: &Ctx<'_>, c: &Client, vnf: &str) -> Result<Vec<String>, ActionError> {
     let listed = match c
         .swift()
         .list(&cx.acts.manifest_container, &format!("{vnf}/"))
@@ -162,9 +164,14 @@ async fn manifests(cx: &Ctx<'_>, c: &Client, vnf: &str) -> Result<Vec<String>, A
         Err(e) if e.kind == ErrorKind::NotFound => vec![],
         Err(e) => return Err(from_client(cx.action(), e)),
     };
-    let mut names: Vec<String> = listed
+    Ok(listed.into_iter().map(|o| o.name).collect())
+}
+
+/// The manifests of `vnf` at the client's site, newest written first.
+async fn manifests(cx: &Ctx<'_>, c: &Client, vnf: &str) -> Result<Vec<String>, ActionError> {
+    let mut names: Vec<String> = objects_of(cx, c, vnf)
+        .await?
         .into_iter()
-        .map(|o| o.name)
         .filter(|n| is_manifest(n))
         .collect();
     names.sort_by(|a, b| b.cmp(a));
@@ -418,19 +425,14 @@ pub async fn pinned(
     c: &Client,
     vnf: &str,
 ) -> Result<BTreeMap<String, String>, ActionError> {
-    let listed = match c
-        .swift()
-        .list(&cx.acts.manifest_container, &format!("{vnf}/"))
-        .await
-    {
-        Ok(l) => l,
-        Err(e) if e.kind == ErrorKind::NotFound => vec![],
-        Err(e) => return Err(from_client(cx.action(), e)),
-    };
     let mut out = BTreeMap::new();
-    for o in listed.into_iter().filter(|o| !is_manifest(&o.name)) {
-        if let Some(p) = read_pointer(cx, c, &o.name).await? {
-            out.insert(object_of(&p), o.name);
+    for o in objects_of(cx, c, vnf)
+        .await?
+        .into_iter()
+        .filter(|o| !is_manifest(o))
+    {
+        if let Some(p) = read_pointer(cx, c, &o).await? {
+            out.insert(object_of(&p), o);
         }
     }
     Ok(out)
