@@ -136,9 +136,21 @@ runbook read "The newest point of option 1" {
 /// against its backup before the servers booted (they write since).
 fn nothing_lost(env: &Env, m: &e2e::Run, site: Site) {
     let (_, snap) = &m.values("snap")[0];
-    let volume_of: std::collections::BTreeMap<&str, &str> = snap["snapshots"]
-        .as_array()
-        .unwrap()
+    final_backups_hold(env, m, site, snap["snapshots"].as_array().unwrap());
+    let (_, restored) = &m.values("restore.restored")[0];
+    assert_eq!(
+        s(restored, "detail").matches("content matches").count(),
+        12,
+        "{restored}"
+    );
+}
+
+/// Each volume at `site`, as it stands stopped, holds exactly what the
+/// migration `m`'s final backup of it holds; `snapshots` are the
+/// migration's snapshots (a backup's `origin` is the VNF's first volume,
+/// the volume it was taken from is its snapshot's).
+fn final_backups_hold(env: &Env, m: &e2e::Run, site: Site, snapshots: &[Value]) {
+    let volume_of: std::collections::BTreeMap<&str, &str> = snapshots
         .iter()
         .map(|x| (s(x, "origin"), s(x, "volume_id")))
         .collect();
@@ -154,12 +166,6 @@ fn nothing_lost(env: &Env, m: &e2e::Run, site: Site) {
             "volume {stopped} differs from its final backup {bk}"
         );
     }
-    let (_, restored) = &m.values("restore.restored")[0];
-    assert_eq!(
-        s(restored, "detail").matches("content matches").count(),
-        12,
-        "{restored}"
-    );
 }
 
 /// Planned migration, RPO 0: the servers at site-a are stopped (kept), a
@@ -480,5 +486,44 @@ async fn option1_fails_over_reprotects_and_fails_back_home() {
     assert!(servers(&env, "site-b").await.is_empty());
     assert_eq!(servers(&env, "site-a").await.len(), 6);
     assert_eq!(newest_point(&env).await, rp.result.run_id);
+    env.emu.shutdown().await;
+}
+
+/// Option 2: a planned migration stops the servers at site-a, images and
+/// backs them up as they stopped (each volume equal to its final backup)
+/// and brings the VNF up at site-b VM by VM, awaiting commit; committed,
+/// site-a's copies fenced, `option2/reprotect` protects it back to site-a
+/// (full) and retires them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option2_migrates_with_nothing_lost_then_reprotects_back() {
+    let env = Env::start().await;
+    let (prod, roles) = production(&env).await;
+    let p = env.run("option2/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    let m = env.run("option2/migrate", json!({"vnf": "vims"})).await;
+    assert!(m.result.outcome.is_awaiting_commit(), "{}", m.describe());
+    let a = servers(&env, "site-a").await;
+    assert_eq!(a.len(), 6);
+    assert!(a.iter().all(|(_, st, _, _)| st == "SHUTOFF"), "{a:?}");
+    check_recovered(&env, &m, &prod, &roles, "").await;
+    let own: Vec<Value> = m.values("own").into_iter().map(|(_, v)| v).collect();
+    final_backups_hold(&env, &m, Site::A, &own);
+    let c = env.decide(&m, lifeboat_exec::Decision::Commit).await;
+    assert_eq!(c.result.outcome, lifeboat_exec::RunOutcome::Succeeded);
+
+    let f = env
+        .run("fencing/fence", json!({"vnf": "vims", "at": "site-a"}))
+        .await;
+    assert!(f.ok(), "fence: {}", f.describe());
+    let rp = env.run("option2/reprotect", json!({"vnf": "vims"})).await;
+    assert!(rp.ok(), "reprotect: {}", rp.describe());
+    let (_, point) = &rp.values("manifest")[0];
+    assert_eq!(s(point, "source_site"), "site-b", "{point}");
+    assert!(rp
+        .values("b")
+        .iter()
+        .all(|(_, b)| b["incremental"] == json!(false)));
+    assert!(servers(&env, "site-a").await.is_empty());
+    assert_eq!(servers(&env, "site-b").await.len(), 6);
     env.emu.shutdown().await;
 }

@@ -51,6 +51,22 @@ pub const WORKFLOWS: &[(&str, &str)] = &[
         include_str!("../../workflows/option2/drill.dr"),
     ),
     (
+        "workflows/option2/point.dr",
+        include_str!("../../workflows/option2/point.dr"),
+    ),
+    (
+        "workflows/option2/restore.dr",
+        include_str!("../../workflows/option2/restore.dr"),
+    ),
+    (
+        "workflows/option2/migrate.dr",
+        include_str!("../../workflows/option2/migrate.dr"),
+    ),
+    (
+        "workflows/option2/reprotect.dr",
+        include_str!("../../workflows/option2/reprotect.dr"),
+    ),
+    (
         "workflows/fencing/fence.dr",
         include_str!("../../workflows/fencing/fence.dr"),
     ),

@@ -18,8 +18,8 @@ fn bundled_plans_match_golden_files() {
     let names = bundled::names();
     assert_eq!(
         names.len(),
-        13,
-        "three options × three runbooks, option1/migrate, fence and unfence"
+        15,
+        "three options × three runbooks, migrate and reprotect for options 1 and 2, fence and unfence"
     );
     for name in names {
         let path = bundled::resolve(name).expect("bundled name resolves");
