@@ -4,21 +4,9 @@
 //! the journal.
 
 mod common;
+use common::daemon::runs_with as runs;
 use common::*;
-use serde_json::Value;
 use std::time::{Duration, Instant};
-
-fn runs(env: &Env, extra: &[&str]) -> Vec<Value> {
-    let mut args = vec!["runs", "--json"];
-    args.extend_from_slice(extra);
-    let o = env.cmd(&args).output().unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    serde_json::from_slice::<Value>(&o.stdout)
-        .unwrap()
-        .as_array()
-        .unwrap()
-        .clone()
-}
 
 #[test]
 fn lifeboat_run_is_in_the_history_and_a_killed_run_says_how_to_resume() {

@@ -261,6 +261,18 @@ fn body(ctx: &Ctx) -> Result<Map<String, Value>, Response> {
     }
 }
 
+/// An update's body: only the `allowed` fields may change (name, type
+/// and the rest are refused as Designate's schema refuses them).
+fn update_body(ctx: &Ctx, allowed: &[&str]) -> Result<Map<String, Value>, Response> {
+    let m = body(ctx)?;
+    match m.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(schema_error(format!(
+            "Additional properties are not allowed ('{k}' was unexpected)"
+        ))),
+        None => Ok(m),
+    }
+}
+
 fn str_field(m: &Map<String, Value>, key: &str) -> Result<Option<String>, Response> {
     match m.get(key) {
         None | Some(Value::Null) => Ok(None),
@@ -472,14 +484,7 @@ fn create_zone(ctx: &Ctx) -> Reply {
 }
 
 fn update_zone(ctx: &Ctx, id: &str) -> Reply {
-    let m = body(ctx)?;
-    for k in m.keys() {
-        if !["ttl", "email", "description"].contains(&k.as_str()) {
-            return Err(schema_error(format!(
-                "Additional properties are not allowed ('{k}' was unexpected)"
-            )));
-        }
-    }
+    let m = update_body(ctx, &["ttl", "email", "description"])?;
     let ttl = ttl_field(&m)?;
     let email = str_field(&m, "email")?;
     let description = str_field(&m, "description")?;
@@ -771,14 +776,7 @@ fn create_recordset(ctx: &Ctx, zone: &str) -> Reply {
 }
 
 fn update_recordset(ctx: &Ctx, zone: &str, id: &str) -> Reply {
-    let m = body(ctx)?;
-    for k in m.keys() {
-        if !["ttl", "records", "description"].contains(&k.as_str()) {
-            return Err(schema_error(format!(
-                "Additional properties are not allowed ('{k}' was unexpected)"
-            )));
-        }
-    }
+    let m = update_body(ctx, &["ttl", "records", "description"])?;
     let records = records_field(&m)?;
     let ttl = ttl_field(&m)?;
     let description = str_field(&m, "description")?;

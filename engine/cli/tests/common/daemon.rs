@@ -1,5 +1,6 @@
-//! A `lifeboat daemon` child process and what tests ask of it: its runs
-//! (`lifeboat runs --json`), and waiting for a condition while it lives.
+//! A `lifeboat daemon` child process and what tests ask of it: the runs
+//! of the history (`lifeboat runs --json`), and waiting for a condition
+//! while it lives.
 
 use super::{text, Env};
 use serde_json::Value;
@@ -46,7 +47,14 @@ pub fn daemon(env: &Env, cfg: &std::path::Path) -> Guard {
 }
 
 pub fn runs(env: &Env) -> Vec<Value> {
-    let o = env.cmd(&["runs", "--json"]).output().unwrap();
+    runs_with(env, &[])
+}
+
+/// `lifeboat runs --json EXTRA…`.
+pub fn runs_with(env: &Env, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["runs", "--json"];
+    args.extend_from_slice(extra);
+    let o = env.cmd(&args).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     serde_json::from_slice::<Value>(&o.stdout)
         .unwrap()
