@@ -112,16 +112,22 @@ async fn after_a_recovery_the_old_sites_copies_are_fenced_until_unfenced() {
 /// The newest point of option 1 at site-b: the protect (or migrate) run id
 /// of the manifest `latest-option1.json` names.
 async fn newest_point(env: &Env) -> String {
+    newest_point_of(env, "option1").await
+}
+
+/// The newest point of `option` at site-b.
+async fn newest_point_of(env: &Env, option: &str) -> String {
     const READ: &str = r#"
-runbook read "The newest point of option 1" {
+runbook read "The newest point of an option" {
   param vnf: string
-  m = lifeboat.read_manifest(site: "site-b", vnf: vnf, option: "option1")
+  param option: string
+  m = lifeboat.read_manifest(site: "site-b", vnf: vnf, option: option)
 }
 "#;
     let r = env
         .run_plan(
             &e2e::compile_text("read.dr", READ),
-            json!({"vnf": "vims"}),
+            json!({"vnf": "vims", "option": option}),
             std::sync::Arc::new(lifeboat_exec::AutoApprove),
         )
         .await;
@@ -395,26 +401,29 @@ async fn a_recovery_redirects_the_vnfs_names_and_a_rollback_points_them_back() {
     env.emu.shutdown().await;
 }
 
-/// The whole cycle with option 1. Protect a → b; site-a lost; recover at
-/// b and commit; site-a back and fenced; reprotect b → a (a full chain,
+/// The whole cycle with an option. Protect a → b; site-a lost; recover
+/// at b and commit; site-a back and fenced; reprotect b → a (a full chain,
 /// then the stale copies at a retired: no server, port or floating IP of
 /// the VNF left there); failback: migrate b → a and commit — the VNF runs
 /// at site-a again with its original addresses, MACs, VIP pairs and
-/// floating IPs, each volume's content exactly as it stopped at b (RPO 0);
-/// site-b's copies fenced and reprotect a → b retires them: home, and
-/// protected as at the start.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn option1_fails_over_reprotects_and_fails_back_home() {
+/// floating IPs, each volume at site-b as it stopped equal to its final
+/// backup (RPO 0); site-b's copies fenced and reprotect a → b retires
+/// them: home, and protected as at the start.
+async fn whole_cycle(option: &str) {
     let env = Env::start().await;
     let (_, roles) = production(&env).await;
     let bases: Vec<String> = roles.keys().cloned().collect();
     let identity_a = e2e::network_identity(&env, "site-a", &bases, true).await;
-    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    let p = env
+        .run(&format!("{option}/protect"), json!({"vnf": "vims"}))
+        .await;
     assert!(p.ok(), "protect: {}", p.describe());
 
     // Disaster: recovered at site-b, committed.
     env.emu.set_site_down(Site::A, true);
-    let r = env.run("option1/recover", json!({"vnf": "vims"})).await;
+    let r = env
+        .run(&format!("{option}/recover"), json!({"vnf": "vims"}))
+        .await;
     assert!(r.result.outcome.is_awaiting_commit(), "{}", r.describe());
     let c = env.decide(&r, lifeboat_exec::Decision::Commit).await;
     assert_eq!(c.result.outcome, lifeboat_exec::RunOutcome::Succeeded);
@@ -425,7 +434,9 @@ async fn option1_fails_over_reprotects_and_fails_back_home() {
         .run("fencing/fence", json!({"vnf": "vims", "at": "site-a"}))
         .await;
     assert!(f.ok(), "fence: {}", f.describe());
-    let rp = env.run("option1/reprotect", json!({"vnf": "vims"})).await;
+    let rp = env
+        .run(&format!("{option}/reprotect"), json!({"vnf": "vims"}))
+        .await;
     assert!(rp.ok(), "reprotect: {}", rp.describe());
     let (_, point) = &rp.values("manifest")[0];
     assert_eq!(s(point, "source_site"), "site-b", "{point}");
@@ -441,7 +452,7 @@ async fn option1_fails_over_reprotects_and_fails_back_home() {
     // Failback: planned, RPO 0.
     let m = env
         .run(
-            "option1/migrate",
+            &format!("{option}/migrate"),
             json!({"vnf": "vims", "from": "site-b", "to": "site-a"}),
         )
         .await;
@@ -460,7 +471,12 @@ async fn option1_fails_over_reprotects_and_fails_back_home() {
         identity_a,
         "home with its original network identity"
     );
-    nothing_lost(&env, &m, Site::B);
+    if option == "option1" {
+        nothing_lost(&env, &m, Site::B);
+    } else {
+        let own: Vec<Value> = m.values("own").into_iter().map(|(_, v)| v).collect();
+        final_backups_hold(&env, &m, Site::B, &own);
+    }
     // The VNF's own names, not a name given to a name given before.
     let names: Vec<String> = at_a.iter().map(|(n, _, _, _)| n.clone()).collect();
     for n in &names {
@@ -468,7 +484,7 @@ async fn option1_fails_over_reprotects_and_fails_back_home() {
             bases.iter().any(|b| n.ends_with(&format!("-{b}"))),
             "{n}: none of {bases:?}"
         );
-        assert_eq!(n.matches("-restore-").count(), 1, "{n}");
+        assert_eq!(run_tags(n), 1, "{n}");
     }
 
     // Protected as at the start: site-b's copies fenced, then retired.
@@ -478,52 +494,35 @@ async fn option1_fails_over_reprotects_and_fails_back_home() {
     assert!(f.ok(), "fence b: {}", f.describe());
     let rp = env
         .run(
-            "option1/reprotect",
+            &format!("{option}/reprotect"),
             json!({"vnf": "vims", "from": "site-a", "to": "site-b"}),
         )
         .await;
     assert!(rp.ok(), "reprotect a → b: {}", rp.describe());
     assert!(servers(&env, "site-b").await.is_empty());
     assert_eq!(servers(&env, "site-a").await.len(), 6);
-    assert_eq!(newest_point(&env).await, rp.result.run_id);
+    assert_eq!(newest_point_of(&env, option).await, rp.result.run_id);
     env.emu.shutdown().await;
 }
 
-/// Option 2: a planned migration stops the servers at site-a, images and
-/// backs them up as they stopped (each volume equal to its final backup)
-/// and brings the VNF up at site-b VM by VM, awaiting commit; committed,
-/// site-a's copies fenced, `option2/reprotect` protects it back to site-a
-/// (full) and retires them.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn option2_migrates_with_nothing_lost_then_reprotects_back() {
-    let env = Env::start().await;
-    let (prod, roles) = production(&env).await;
-    let p = env.run("option2/protect", json!({"vnf": "vims"})).await;
-    assert!(p.ok(), "protect: {}", p.describe());
-    let m = env.run("option2/migrate", json!({"vnf": "vims"})).await;
-    assert!(m.result.outcome.is_awaiting_commit(), "{}", m.describe());
-    let a = servers(&env, "site-a").await;
-    assert_eq!(a.len(), 6);
-    assert!(a.iter().all(|(_, st, _, _)| st == "SHUTOFF"), "{a:?}");
-    check_recovered(&env, &m, &prod, &roles, "").await;
-    let own: Vec<Value> = m.values("own").into_iter().map(|(_, v)| v).collect();
-    final_backups_hold(&env, &m, Site::A, &own);
-    let c = env.decide(&m, lifeboat_exec::Decision::Commit).await;
-    assert_eq!(c.result.outcome, lifeboat_exec::RunOutcome::Succeeded);
+/// How many run tags (`lb-` and 8 hex digits) a server's name carries.
+fn run_tags(name: &str) -> usize {
+    name.match_indices("lb-")
+        .filter(|(i, _)| {
+            let tag = &name[i + 3..];
+            tag.len() > 8
+                && tag[..8].chars().all(|c| c.is_ascii_hexdigit())
+                && tag[8..].starts_with('-')
+        })
+        .count()
+}
 
-    let f = env
-        .run("fencing/fence", json!({"vnf": "vims", "at": "site-a"}))
-        .await;
-    assert!(f.ok(), "fence: {}", f.describe());
-    let rp = env.run("option2/reprotect", json!({"vnf": "vims"})).await;
-    assert!(rp.ok(), "reprotect: {}", rp.describe());
-    let (_, point) = &rp.values("manifest")[0];
-    assert_eq!(s(point, "source_site"), "site-b", "{point}");
-    assert!(rp
-        .values("b")
-        .iter()
-        .all(|(_, b)| b["incremental"] == json!(false)));
-    assert!(servers(&env, "site-a").await.is_empty());
-    assert_eq!(servers(&env, "site-b").await.len(), 6);
-    env.emu.shutdown().await;
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option1_fails_over_reprotects_and_fails_back_home() {
+    whole_cycle("option1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option2_fails_over_reprotects_and_fails_back_home() {
+    whole_cycle("option2").await;
 }
