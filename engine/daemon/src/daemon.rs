@@ -164,8 +164,14 @@ impl Daemon {
                 Some((id, res)) = lp.running.next(), if !lp.running.is_empty() => lp.finished(&id, res),
                 _ = self.clock.sleep_until(next_fence), if self.fence.is_some() => {
                     if let Some(f) = &self.fence {
-                        lp.decide_overdue();
-                        lp.fence_due(f).await;
+                        // One read of the history for both.
+                        match lp.h.runs(&crate::history::Query::default()) {
+                            Ok(runs) => {
+                                lp.decide_overdue(&runs);
+                                lp.fence_due(f, &runs).await;
+                            }
+                            Err(e) => lp.error("-", format!("cannot read the history to look after recoveries: {e}")),
+                        }
                         let every = chrono::Duration::from_std(f.every).unwrap_or(chrono::Duration::MAX);
                         next_fence = self.clock.now() + every;
                     }
@@ -566,20 +572,12 @@ impl Loop<'_> {
 
     /// Resume each recovery past its commit deadline: it takes its default
     /// (see [`crate::deadline`]).
-    fn decide_overdue(&mut self) {
+    fn decide_overdue(&mut self, runs: &[crate::history::RunRow]) {
         if self.stopping {
             return;
         }
         let now = self.d.clock.now();
-        let due = match crate::deadline::overdue(&self.h, &self.d.jobs, now) {
-            Ok(d) => d,
-            Err(e) => {
-                return self.error(
-                    "-",
-                    format!("cannot tell which commit deadlines passed: {e}"),
-                )
-            }
-        };
+        let due = crate::deadline::overdue(runs, &self.d.jobs, now);
         for o in due {
             if self.live.contains_key(&o.run.id) {
                 continue;
@@ -631,14 +629,11 @@ impl Loop<'_> {
     }
 
     /// Fence each old site owed a fence that answers again (see [`crate::fence`]).
-    async fn fence_due(&mut self, f: &FenceWatch) {
+    async fn fence_due(&mut self, f: &FenceWatch, runs: &[crate::history::RunRow]) {
         if self.stopping {
             return;
         }
-        let owed = match crate::fence::pending(&self.h, &self.d.jobs) {
-            Ok(p) => p,
-            Err(e) => return self.error("-", format!("cannot tell what to fence: {e}")),
-        };
+        let owed = crate::fence::pending(runs, &self.d.jobs);
         for p in owed {
             let job = &self.d.jobs[p.job];
             let probe = self.d.launcher.probe(job, &p.site);

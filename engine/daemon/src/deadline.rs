@@ -5,7 +5,7 @@
 //! compensations remove what it made). Runs of the jobs' VNFs only (a job
 //! knows the clouds when the run's own are not at hand).
 
-use crate::history::{History, Query, RunRow};
+use crate::history::RunRow;
 use crate::job::Job;
 use chrono::{DateTime, Utc};
 use lifeboat_exec::journal::Record;
@@ -29,12 +29,12 @@ impl Overdue {
     }
 }
 
-/// The runs awaiting commit past their deadline at `now`.
-pub fn overdue(h: &History, jobs: &[Job], now: DateTime<Utc>) -> Result<Vec<Overdue>, String> {
-    let runs = h.runs(&Query::default()).map_err(|e| e.to_string())?;
+/// The runs of the history's `runs` awaiting commit past their deadline
+/// at `now`.
+pub fn overdue(runs: &[RunRow], jobs: &[Job], now: DateTime<Utc>) -> Vec<Overdue> {
     let mut out = Vec::new();
     for r in runs
-        .into_iter()
+        .iter()
         .filter(|r| r.outcome.as_deref() == Some("awaiting_commit"))
     {
         let vnf = r.params.get("vnf").and_then(Value::as_str);
@@ -54,10 +54,10 @@ pub fn overdue(h: &History, jobs: &[Job], now: DateTime<Utc>) -> Result<Vec<Over
         if let Some(Some(default)) = due {
             out.push(Overdue {
                 job,
-                run: r,
+                run: r.clone(),
                 default,
             });
         }
     }
-    Ok(out)
+    out
 }

@@ -9,7 +9,7 @@
 //! (`fence: false` opts a job out): stop, mark, lock. Once per recovery;
 //! the fence run's report says what was fenced.
 
-use crate::history::{History, Query, RunKind, RunRow};
+use crate::history::{RunKind, RunRow};
 use crate::job::Job;
 use crate::points;
 use lifeboat_dsl::plan::Plan;
@@ -91,9 +91,9 @@ fn is_standing_recovery(r: &RunRow) -> bool {
         && matches!(r.outcome.as_deref(), Some("succeeded" | "awaiting_commit"))
 }
 
-/// The fences the jobs' VNFs are owed now (at most one per VNF).
-pub fn pending(h: &History, jobs: &[Job]) -> Result<Vec<Pending>, String> {
-    let runs = h.runs(&Query::default()).map_err(|e| e.to_string())?;
+/// The fences the jobs' VNFs are owed now (at most one per VNF), from
+/// the history's `runs`.
+pub fn pending(runs: &[RunRow], jobs: &[Job]) -> Vec<Pending> {
     let mut out: Vec<Pending> = Vec::new();
     for (i, job) in jobs.iter().enumerate() {
         let Some(vnf) = job.vnf() else { continue };
@@ -129,5 +129,5 @@ pub fn pending(h: &History, jobs: &[Job]) -> Result<Vec<Pending>, String> {
             });
         }
     }
-    Ok(out)
+    out
 }

@@ -377,6 +377,16 @@ fn list_zones(ctx: &Ctx) -> Reply {
     )
 }
 
+/// The project's zone `id` at the request's site, to change it.
+fn zone_mut<'a>(ctx: &Ctx, w: &'a mut World, id: &str) -> Result<&'a mut Zone, Response> {
+    w.site_mut(ctx.site)
+        .dns
+        .zones
+        .get_mut(id)
+        .filter(|z| z.project_id == ctx.token.project_id)
+        .ok_or_else(zone_not_found)
+}
+
 fn show_zone(ctx: &Ctx, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let z = visible(ctx, &w, id).ok_or_else(zone_not_found)?;
@@ -490,13 +500,7 @@ fn update_zone(ctx: &Ctx, id: &str) -> Reply {
     let description = str_field(&m, "description")?;
     let sh = ctx.shared.clone();
     let mut w = sh.lock();
-    visible(ctx, &w, id).ok_or_else(zone_not_found)?;
-    let z = w
-        .site_mut(ctx.site)
-        .dns
-        .zones
-        .get_mut(id)
-        .ok_or_else(zone_not_found)?;
+    let z = zone_mut(ctx, &mut w, id)?;
     if z.action == "DELETE" {
         return Err(err(
             StatusCode::BAD_REQUEST,
@@ -523,13 +527,7 @@ fn update_zone(ctx: &Ctx, id: &str) -> Reply {
 fn delete_zone(ctx: &Ctx, id: &str) -> Reply {
     let sh = ctx.shared.clone();
     let mut w = sh.lock();
-    visible(ctx, &w, id).ok_or_else(zone_not_found)?;
-    let z = w
-        .site_mut(ctx.site)
-        .dns
-        .zones
-        .get_mut(id)
-        .ok_or_else(zone_not_found)?;
+    let z = zone_mut(ctx, &mut w, id)?;
     z.status = "PENDING".into();
     z.action = "DELETE".into();
     z.updated_at = Some(now());
