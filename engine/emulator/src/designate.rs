@@ -22,7 +22,11 @@ use crate::errors::Reply;
 use crate::routing::Ctx;
 use crate::world::{new_id, stable_id, World};
 
-/// A site's DNS: its zones and recordsets.
+/// The DNS service: its zones and recordsets. One for both sites, as
+/// Designate is deployed across regions (one database and pool spanning
+/// the sites, an endpoint per region): a zone changed through one
+/// region's endpoint is the same zone through the other's, and it stays
+/// reachable through the site that is up.
 #[derive(Debug, Default)]
 pub struct Dns {
     pub zones: BTreeMap<String, Zone>,
@@ -340,8 +344,7 @@ fn records_field(m: &Map<String, Value>) -> Result<Option<Vec<String>>, Response
 // ---------------------------------------------------------------- zones
 
 fn visible<'a>(ctx: &Ctx, w: &'a World, id: &str) -> Option<&'a Zone> {
-    w.site(ctx.site)
-        .dns
+    w.dns
         .zones
         .get(id)
         .filter(|z| z.project_id == ctx.token.project_id)
@@ -350,7 +353,6 @@ fn visible<'a>(ctx: &Ctx, w: &'a World, id: &str) -> Option<&'a Zone> {
 fn list_zones(ctx: &Ctx) -> Reply {
     let w = ctx.shared.lock();
     let mut zs: Vec<&Zone> = w
-        .site(ctx.site)
         .dns
         .zones
         .values()
@@ -377,10 +379,9 @@ fn list_zones(ctx: &Ctx) -> Reply {
     )
 }
 
-/// The project's zone `id` at the request's site, to change it.
+/// The project's zone `id`, to change it.
 fn zone_mut<'a>(ctx: &Ctx, w: &'a mut World, id: &str) -> Result<&'a mut Zone, Response> {
-    w.site_mut(ctx.site)
-        .dns
+    w.dns
         .zones
         .get_mut(id)
         .filter(|z| z.project_id == ctx.token.project_id)
@@ -425,9 +426,8 @@ fn create_zone(ctx: &Ctx) -> Reply {
         _ => Map::new(),
     };
     let sh = ctx.shared.clone();
-    let site = ctx.site;
     let mut w = sh.lock();
-    let dns = &mut w.site_mut(site).dns;
+    let dns = &mut w.dns;
     if dns
         .zones
         .values()
@@ -541,12 +541,12 @@ fn delete_zone(ctx: &Ctx, id: &str) -> Reply {
         OP,
         1,
         move |w| {
-            let dns = &mut w.site_mut(site).dns;
+            let dns = &mut w.dns;
             dns.zones.remove(&zid);
             dns.recordsets.retain(|_, r| r.zone_id != zid);
         },
         move |w| {
-            if let Some(z) = w.site_mut(site).dns.zones.get_mut(&zid2) {
+            if let Some(z) = w.dns.zones.get_mut(&zid2) {
                 z.status = "ERROR".into();
             }
         },
@@ -575,7 +575,7 @@ fn settle_zone(ctx: &Ctx, zone_id: &str) {
         OP,
         1,
         move |w| {
-            let dns = &mut w.site_mut(site).dns;
+            let dns = &mut w.dns;
             dns.recordsets
                 .retain(|_, r| !(r.zone_id == a && r.action == "DELETE"));
             for r in dns.recordsets.values_mut().filter(|r| r.zone_id == a) {
@@ -590,7 +590,7 @@ fn settle_zone(ctx: &Ctx, zone_id: &str) {
             }
         },
         move |w| {
-            let dns = &mut w.site_mut(site).dns;
+            let dns = &mut w.dns;
             for r in dns
                 .recordsets
                 .values_mut()
@@ -612,7 +612,7 @@ fn list_recordsets(ctx: &Ctx, zone: Option<&str>) -> Reply {
     if let Some(z) = zone {
         visible(ctx, &w, z).ok_or_else(zone_not_found)?;
     }
-    let dns = &w.site(ctx.site).dns;
+    let dns = &w.dns;
     let mut rs: Vec<&RecordSet> = dns
         .recordsets
         .values()
@@ -663,7 +663,6 @@ fn find_recordset<'a>(
 ) -> Result<(&'a Zone, &'a RecordSet), Response> {
     let z = visible(ctx, w, zone).ok_or_else(zone_not_found)?;
     let r = w
-        .site(ctx.site)
         .dns
         .recordsets
         .get(id)
@@ -720,7 +719,7 @@ fn create_recordset(ctx: &Ctx, zone: &str) -> Reply {
             "RecordSet is not contained within it's parent zone",
         ));
     }
-    let dns = &mut w.site_mut(ctx.site).dns;
+    let dns = &mut w.dns;
     if dns
         .recordsets
         .values()
@@ -798,7 +797,7 @@ fn update_recordset(ctx: &Ctx, zone: &str, id: &str) -> Reply {
         check_records(&r.kind, rec)?;
     }
     let zone_name = z.name.clone();
-    let dns = &mut w.site_mut(ctx.site).dns;
+    let dns = &mut w.dns;
     let r = dns.recordsets.get_mut(id).ok_or_else(recordset_not_found)?;
     if let Some(rec) = records {
         r.records = rec;
@@ -826,7 +825,7 @@ fn accepted(
     id: &str,
     zone_name: &str,
 ) -> Reply {
-    let dns = &mut w.site_mut(ctx.site).dns;
+    let dns = &mut w.dns;
     let r = dns.recordsets.get_mut(id).ok_or_else(recordset_not_found)?;
     r.status = "PENDING".into();
     r.updated_at = Some(now());
@@ -851,7 +850,7 @@ fn delete_recordset(ctx: &Ctx, zone: &str, id: &str) -> Reply {
         ));
     }
     let zone_name = z.name.clone();
-    if let Some(r) = w.site_mut(ctx.site).dns.recordsets.get_mut(id) {
+    if let Some(r) = w.dns.recordsets.get_mut(id) {
         r.action = "DELETE".into();
     }
     accepted(ctx, w, zone, id, &zone_name)

@@ -445,8 +445,6 @@ pub struct SiteState {
     pub flavors: Vec<Flavor>,
     /// Neutron: networks, subnets, ports, security groups, floating IPs.
     pub net: crate::neutron::state::Net,
-    /// Designate: zones and recordsets.
-    pub dns: crate::designate::Dns,
     /// Nova server groups and key pairs.
     pub server_groups: BTreeMap<String, ServerGroup>,
     pub keypairs: BTreeMap<(String, String), Keypair>,
@@ -511,6 +509,8 @@ pub struct World {
     pub writers: BTreeMap<String, (u64, usize)>,
     /// Replication in flight: (source site, volume id) → contents not yet applied to the replica.
     pub replication: BTreeMap<(Site, String), InFlight>,
+    /// Designate: zones and recordsets, one service for both regions.
+    pub dns: crate::designate::Dns,
 }
 
 impl World {
