@@ -753,6 +753,38 @@ fn a_site_mapping_is_checked_stored_shown_and_a_recovery_it_cannot_take_stops_be
     );
     let o = env.lifeboat(&["mapping", "show", "site-a", "--at", "site-b"]);
     assert_eq!(String::from_utf8_lossy(&o.stdout), doc);
+    // With its reverse for the failback, stored at the source: a reverse
+    // that would be ambiguous stores nothing, not even the document.
+    let two = dir.join("two.yaml");
+    std::fs::write(
+        &two,
+        "version: 1\nsource: site-a\ntarget: site-b\nnetworks:\n  - {from: mgmt, to: mgmt-dr}\n  - {from: media, to: mgmt-dr}\n",
+    )
+    .unwrap();
+    let o = env.lifeboat(&["mapping", "put", two.to_str().unwrap(), "--with-reverse"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains("maps both mgmt and media to mgmt-dr")
+            && text(&o).contains("nothing was stored"),
+        "{}",
+        text(&o)
+    );
+    let o = env.lifeboat(&["mapping", "show", "site-a", "--at", "site-b"]);
+    assert_eq!(String::from_utf8_lossy(&o.stdout), doc);
+    let o = env.lifeboat(&["mapping", "put", good.to_str().unwrap(), "--with-reverse"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("stored at site-a: lifeboat-manifests/.mappings/site-b.yaml"),
+        "{}",
+        text(&o)
+    );
+    let o = env.lifeboat(&["mapping", "show", "site-b", "--at", "site-a"]);
+    let back = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        back.contains("source: site-b\ntarget: site-a\n")
+            && back.contains("- from: mgmt-dr\n  to: mgmt\n"),
+        "{back}"
+    );
     // … and the recovery reads it: `plan --resolve` says what does not
     // resolve, and the run stops at the same check with nothing made.
     let (o, j) = resolve(&env, "option1/recover", &[], None);

@@ -62,7 +62,7 @@ pub struct NameMap {
     pub to: String,
     /// Networks only: the isolated network a drill uses instead of `to`
     /// (default `<to>-test`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub test: String,
 }
 
@@ -73,9 +73,9 @@ pub struct NameMap {
 pub struct ReipRule {
     pub from: Cidr,
     pub to: Cidr,
-    #[serde(default, with = "opt_ip")]
+    #[serde(default, with = "opt_ip", skip_serializing_if = "Option::is_none")]
     pub gateway: Option<Ip>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub dns: Vec<Ip>,
 }
 
@@ -177,6 +177,70 @@ impl SiteMapping {
             floating_pools: vec![],
             security_group_map: vec![],
         }
+    }
+
+    /// The mapping the other way round, for a failback (target → source):
+    /// every name map and re-IP rule turned round, the policies kept. A
+    /// re-IP rule's `gateway` and `dns` describe the target's subnet, and
+    /// a network's `test` its drill network: neither says anything of the
+    /// source, so they are dropped (drills there use `<to>-test`). Refused
+    /// when two entries lead to one name or two rules into overlapping
+    /// ranges: the way back would be ambiguous.
+    pub fn reversed(&self) -> Result<SiteMapping, String> {
+        let flip = |key: &str| -> Result<Vec<NameMap>, String> {
+            let list = self.name_map(key);
+            let mut out = Vec::with_capacity(list.len());
+            for (i, m) in list.iter().enumerate() {
+                if let Some(o) = list[..i].iter().find(|o| o.to == m.to) {
+                    return Err(format!(
+                        "`{key}` maps both {} and {} to {}: the way back is ambiguous \
+                         (write the reverse document yourself)",
+                        o.from, m.from, m.to
+                    ));
+                }
+                out.push(NameMap {
+                    from: m.to.clone(),
+                    to: m.from.clone(),
+                    test: String::new(),
+                });
+            }
+            Ok(out)
+        };
+        let mut reip = Vec::with_capacity(self.reip.len());
+        for (i, r) in self.reip.iter().enumerate() {
+            if let Some(o) = self.reip[..i]
+                .iter()
+                .find(|o| o.to.covers(&r.to) || r.to.covers(&o.to))
+            {
+                return Err(format!(
+                    "re-IP rules from {} and {} lead into overlapping ranges ({} and {}): \
+                     the way back is ambiguous (write the reverse document yourself)",
+                    o.from, r.from, o.to, r.to
+                ));
+            }
+            reip.push(ReipRule {
+                from: r.to.clone(),
+                to: r.from.clone(),
+                gateway: None,
+                dns: vec![],
+            });
+        }
+        Ok(SiteMapping {
+            version: self.version,
+            source: self.target.clone(),
+            target: self.source.clone(),
+            ports: self.ports,
+            security_groups: self.security_groups,
+            networks: flip("networks")?,
+            subnets: flip("subnets")?,
+            reip,
+            flavors: flip("flavors")?,
+            availability_zones: flip("availability_zones")?,
+            keypairs: flip("keypairs")?,
+            volume_types: flip("volume_types")?,
+            floating_pools: flip("floating_pools")?,
+            security_group_map: flip("security_group_map")?,
+        })
     }
 
     fn name_map(&self, key: &str) -> &[NameMap] {
@@ -524,6 +588,50 @@ reip:
 flavors:
   - {from: vims.db, to: m1.large}
 ";
+
+    #[test]
+    fn the_reverse_turns_every_map_and_rule_round_and_is_a_valid_document() {
+        let m = parse(GOOD).unwrap();
+        let r = m.reversed().unwrap();
+        assert_eq!((r.source.as_str(), r.target.as_str()), ("site-b", "site-a"));
+        assert_eq!(r.ports, PortPolicy::KeepIp);
+        assert_eq!(r.map("networks", "mgmt-b"), "mgmt");
+        assert_eq!(r.map("networks", "sig-b"), "signalling");
+        assert_eq!(r.map("flavors", "m1.large"), "vims.db");
+        assert!(r.networks.iter().all(|n| n.test.is_empty()), "{r:?}");
+        assert_eq!(
+            r.reip("10.20.0.7".parse().unwrap()),
+            Some("10.10.0.7".parse().unwrap())
+        );
+        assert_eq!((r.reip[0].gateway, r.reip[0].dns.len()), (None, 0));
+        // What `mapping put --with-reverse` stores reads back clean.
+        let text = serde_yaml::to_string(&r).unwrap();
+        assert_eq!(parse(&text).unwrap(), r);
+        // Twice round: the original's maps and rules.
+        let back = r.reversed().unwrap();
+        assert_eq!(back.networks.len(), 2);
+        assert_eq!(back.map("networks", "mgmt"), "mgmt-b");
+        assert_eq!(back.reip[0].from, m.reip[0].from);
+    }
+
+    #[test]
+    fn a_reverse_that_would_be_ambiguous_is_refused() {
+        let two_to_one = GOOD.replace(
+            "flavors:\n  - {from: vims.db, to: m1.large}\n",
+            "flavors:\n  - {from: vims.db, to: m1.large}\n  - {from: vims.app, to: m1.large}\n",
+        );
+        let e = parse(&two_to_one).unwrap().reversed().unwrap_err();
+        assert!(
+            e.contains("maps both vims.db and vims.app to m1.large"),
+            "{e}"
+        );
+        let overlapping = GOOD.replace(
+            "reip:\n",
+            "reip:\n  - {from: 10.11.0.0/24, to: 10.20.0.0/24}\n",
+        );
+        let e = parse(&overlapping).unwrap().reversed().unwrap_err();
+        assert!(e.contains("overlapping ranges"), "{e}");
+    }
 
     fn problems(src: &str) -> Vec<(String, String)> {
         match parse(src) {

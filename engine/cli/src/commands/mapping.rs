@@ -25,6 +25,10 @@ pub enum Sub {
     Put {
         /// The document (YAML).
         file: PathBuf,
+        /// Also store its reverse (target → source: every name map and
+        /// re-IP rule turned round) at its source, for the failback.
+        #[arg(long)]
+        with_reverse: bool,
         #[command(flatten)]
         clouds: CloudOpts,
         #[arg(long, value_name = "DIR")]
@@ -88,6 +92,7 @@ pub fn run(args: Args) -> u8 {
     match args.command {
         Sub::Put {
             file,
+            with_reverse,
             clouds,
             state_dir,
         } => {
@@ -107,30 +112,60 @@ pub fn run(args: Args) -> u8 {
                     return EXIT_ERRORS;
                 }
             };
-            let name = mapping::object_name(&doc.source);
-            let target = doc.target.clone();
-            match with_site(
-                &doc.target,
-                &clouds,
-                state_dir.as_deref(),
-                |acts| async move {
-                    let c = acts.client(&target).map_err(|e| e.to_string())?;
+            // Where each document goes: the mapping at its target, and with
+            // --with-reverse its reverse (for the failback) at its source.
+            let mut puts = vec![(doc.target.clone(), mapping::object_name(&doc.source), src)];
+            if with_reverse {
+                let back = match doc.reversed() {
+                    Ok(b) => b,
+                    Err(e) => {
+                        eprintln!("error: {path}: {e}; nothing was stored");
+                        return EXIT_ERRORS;
+                    }
+                };
+                let text = match serde_yaml::to_string(&back) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        eprintln!(
+                            "error: {path}: cannot write the reverse: {e}; nothing was stored"
+                        );
+                        return EXIT_ERRORS;
+                    }
+                };
+                puts.push((
+                    back.target.clone(),
+                    mapping::object_name(&back.source),
+                    format!(
+                        "# The reverse of {path} ({} → {}), for the failback; written by\n\
+                         # `lifeboat mapping put --with-reverse`.\n{text}",
+                        doc.source, doc.target
+                    ),
+                ));
+            }
+            let sites: Vec<String> = puts.iter().map(|(s, _, _)| s.clone()).collect();
+            match with_sites(&sites, &clouds, state_dir.as_deref(), |acts| async move {
+                let mut said = Vec::new();
+                for (site, name, text) in puts {
+                    let c = acts.client(&site).map_err(|e| e.to_string())?;
                     c.swift()
                         .put_object(
                             lifeboat_actions::lifeboat::MANIFEST_CONTAINER,
                             &name,
-                            src.into_bytes(),
+                            text.into_bytes(),
                             "application/yaml",
                         )
                         .await
-                        .map_err(|e| e.to_string())?;
-                    Ok(format!(
-                        "stored at {target}: {}/{name} (recoveries from {} to {target} read it)",
+                        .map_err(|e| format!("{site}: {e}"))?;
+                    let from = name
+                        .trim_start_matches(".mappings/")
+                        .trim_end_matches(".yaml");
+                    said.push(format!(
+                        "stored at {site}: {}/{name} (recoveries from {from} to {site} read it)",
                         lifeboat_actions::lifeboat::MANIFEST_CONTAINER,
-                        doc.source
-                    ))
-                },
-            ) {
+                    ));
+                }
+                Ok(said.join("\n"))
+            }) {
                 Ok(msg) => {
                     println!("{msg}");
                     EXIT_OK
@@ -149,9 +184,13 @@ pub fn run(args: Args) -> u8 {
         } => {
             let name = mapping::object_name(&source);
             let site = at.clone();
-            match with_site(&at, &clouds, state_dir.as_deref(), |acts| async move {
-                let c = acts.client(&site).map_err(|e| e.to_string())?;
-                match c
+            match with_sites(
+                &[at.clone()],
+                &clouds,
+                state_dir.as_deref(),
+                |acts| async move {
+                    let c = acts.client(&site).map_err(|e| e.to_string())?;
+                    match c
                     .swift()
                     .get_object(lifeboat_actions::lifeboat::MANIFEST_CONTAINER, &name)
                     .await
@@ -162,7 +201,8 @@ pub fn run(args: Args) -> u8 {
                     )),
                     Err(e) => Err(e.to_string()),
                 }
-            }) {
+                },
+            ) {
                 Ok(text) => {
                     print!("{text}");
                     EXIT_OK
@@ -176,10 +216,10 @@ pub fn run(args: Args) -> u8 {
     }
 }
 
-/// `f` with the actions of one site, its cloud chosen as `lifeboat run`
+/// `f` with the actions of `sites`, their clouds chosen as `lifeboat run`
 /// chooses.
-fn with_site<F, Fut>(
-    site: &str,
+fn with_sites<F, Fut>(
+    sites: &[String],
     clouds: &CloudOpts,
     state_dir: Option<&std::path::Path>,
     f: F,
@@ -193,7 +233,7 @@ where
         cloud: clouds.cloud.as_deref(),
         site_clouds: &clouds.site_clouds,
     };
-    let cfg = cloud::choose(&[site.to_string()], &cargs, &state)?;
+    let cfg = cloud::choose(sites, &cargs, &state)?;
     let rt = runtime().map_err(|_| "cannot start the async runtime".to_string())?;
     rt.block_on(async move {
         let acts = std::sync::Arc::new(cloud::build_actions(&cfg)?);
