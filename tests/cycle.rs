@@ -6,7 +6,7 @@
 
 mod e2e;
 
-use e2e::{check_recovered, make_dr_networks, production, s, store_mapping, Env};
+use e2e::{check_recovered, make_dr_networks, production, s, store_mapping, store_mapping_at, Env};
 use lifeboat_emulator::Site;
 use serde_json::{json, Value};
 
@@ -398,11 +398,14 @@ async fn a_recovery_redirects_the_vnfs_names_and_a_rollback_points_them_back() {
 }
 
 /// The whole cycle with an option. Protect a → b; site-a lost; recover
-/// at b and commit; site-a back and fenced; reprotect b → a (a full chain,
-/// then the stale copies at a retired: no server, port or floating IP of
-/// the VNF left there); failback: migrate b → a and commit — the VNF runs
-/// at site-a again with its original addresses, MACs, VIP pairs and
-/// floating IPs, each volume at site-b as it stopped equal to its final
+/// at b onto the backup site's own networks (the stored site mapping
+/// re-IPs every port) and commit — the VNF's name in DNS now leads there;
+/// site-a back and fenced; reprotect b → a (a full chain, then the stale
+/// copies at a retired: no server, port or floating IP of the VNF left
+/// there); failback: migrate b → a by the mapping's reverse (`mapping put
+/// --with-reverse`) and commit — the VNF runs at site-a again with its
+/// original addresses, MACs, VIP pairs and floating IPs, its name leads
+/// there again, each volume at site-b as it stopped equal to its final
 /// backup (RPO 0); site-b's copies fenced and reprotect a → b retires
 /// them: home, and protected as at the start.
 async fn whole_cycle(option: &str) {
@@ -410,19 +413,67 @@ async fn whole_cycle(option: &str) {
     let (_, roles) = production(&env).await;
     let bases: Vec<String> = roles.keys().cloned().collect();
     let identity_a = e2e::network_identity(&env, "site-a", &bases, true).await;
+    // The VNF's name: its VIP and the VIP's floating IP at site-a, and an
+    // address that is not the VNF's. One Designate serves both regions.
+    let (vip_a, fip_a) = vip_at(&env, "site-a").await;
+    let z = env
+        .api_call(
+            "site-a",
+            "dns",
+            reqwest::Method::POST,
+            "/zones",
+            Some(json!({"name": "vims.example.", "email": "noc@vims.example", "ttl": 3600})),
+        )
+        .await;
+    let before = vec![vip_a.clone(), fip_a.clone(), "192.0.2.99".to_string()];
+    env.api_call(
+        "site-a",
+        "dns",
+        reqwest::Method::POST,
+        &format!("/zones/{}/recordsets", s(&z, "id")),
+        Some(json!({"name": "sbc.vims.example.", "type": "A", "ttl": 3600, "records": before})),
+    )
+    .await;
+    dns_settled(&env, "site-a").await;
+    // The backup site's own networks, the mapping there and its reverse
+    // at site-a for the way back.
+    make_dr_networks(&env).await;
+    store_mapping(&env, lifeboat_tests::REIP).await;
+    let back = lifeboat_actions::mapping::document::parse(lifeboat_tests::REIP)
+        .unwrap()
+        .reversed()
+        .unwrap();
+    store_mapping_at(
+        &env,
+        "site-a",
+        "site-b",
+        &serde_yaml::to_string(&back).unwrap(),
+    )
+    .await;
+
     let p = env
         .run(&format!("{option}/protect"), json!({"vnf": "vims"}))
         .await;
     assert!(p.ok(), "protect: {}", p.describe());
 
-    // Disaster: recovered at site-b, committed.
+    // Disaster: recovered at site-b, committed; the name leads there.
     env.emu.set_site_down(Site::A, true);
     let r = env
-        .run(&format!("{option}/recover"), json!({"vnf": "vims"}))
+        .run(
+            &format!("{option}/recover"),
+            json!({"vnf": "vims", "dns": ["sbc.vims.example."]}),
+        )
         .await;
     assert!(r.result.outcome.is_awaiting_commit(), "{}", r.describe());
     let c = env.decide(&r, lifeboat_exec::Decision::Commit).await;
     assert_eq!(c.result.outcome, lifeboat_exec::RunOutcome::Succeeded);
+    let (vip_b, fip_b) = vip_at(&env, "site-b").await;
+    assert!(vip_b.starts_with("172."), "re-IP'd: {vip_b}");
+    let (records, _, status) = recordset(&env, "site-b", "sbc.vims.example.").await;
+    assert_eq!(
+        (records, status.as_str()),
+        (vec![vip_b, fip_b, "192.0.2.99".to_string()], "ACTIVE")
+    );
 
     // Site-a back: its copies fenced, then the reverse protection.
     env.emu.set_site_down(Site::A, false);
@@ -449,7 +500,7 @@ async fn whole_cycle(option: &str) {
     let m = env
         .run(
             &format!("{option}/migrate"),
-            json!({"vnf": "vims", "from": "site-b", "to": "site-a"}),
+            json!({"vnf": "vims", "from": "site-b", "to": "site-a", "dns": ["sbc.vims.example."]}),
         )
         .await;
     assert!(m.result.outcome.is_awaiting_commit(), "{}", m.describe());
@@ -466,6 +517,12 @@ async fn whole_cycle(option: &str) {
         e2e::network_identity(&env, "site-a", &bases, true).await,
         identity_a,
         "home with its original network identity"
+    );
+    let (records, _, status) = recordset(&env, "site-a", "sbc.vims.example.").await;
+    assert_eq!(
+        (records, status.as_str()),
+        (before, "ACTIVE"),
+        "the name leads home again"
     );
     if option == "option1" {
         nothing_lost(&env, &m, Site::B);

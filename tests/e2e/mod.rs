@@ -862,13 +862,18 @@ pub async fn make_dr_networks(env: &Env) {
 /// Keep `doc` at site-b as the site mapping from site-a (where `lifeboat
 /// mapping put` keeps it), through the client's Swift API.
 pub async fn store_mapping(env: &Env, doc: &str) {
+    store_mapping_at(env, "site-b", "site-a", doc).await;
+}
+
+/// Store a site-mapping document for recoveries from `source` at `at`.
+pub async fn store_mapping_at(env: &Env, at: &str, source: &str, doc: &str) {
     env.acts
-        .client("site-b")
+        .client(at)
         .unwrap()
         .swift()
         .put_object(
             "lifeboat-manifests",
-            &lifeboat_actions::mapping::object_name("site-a"),
+            &lifeboat_actions::mapping::object_name(source),
             doc.as_bytes().to_vec(),
             "application/yaml",
         )
