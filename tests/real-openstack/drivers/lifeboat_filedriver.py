@@ -22,7 +22,8 @@ replication with a lag). The set of mirrored volumes is kept in
 At the other site the mirror is a backend volume its Cinder does not know:
 listed by get_manageable_volumes (GET /manageable_volumes), adopted by
 manage_existing (the file is renamed to the new volume's name, as LVM renames
-the LV). The parent reports `replication_enabled: True` in its pool stats, so
+the LV); adopted with a replication-enabled type, it is mirrored back the
+other way (reprotect). The parent reports `replication_enabled: True` in its pool stats, so
 the scheduler places replicated types here. failover_host is not implemented:
 Lifeboat's option 3 adopts the replicas at the surviving site instead.
 """
@@ -181,7 +182,18 @@ class FileBackedDriver(FakeLoggingVolumeDriver):
         # shared_targets, which defaults to True; os-brick in nova-compute then
         # locks on service_uuid None and the boot fails ("'NoneType' object has
         # no attribute 'replace'"). A file connection shares no target.
-        return {'shared_targets': False}
+        update = {'shared_targets': False}
+        # Adopted with a replication-enabled type, it replicates to this
+        # backend's replication_device from now on (as Pure's and NetApp's
+        # drivers enable replication on manage): after a failover, the way
+        # back is replicated.
+        try:
+            vtype = volume.volume_type
+        except exception.VolumeTypeNotFound:
+            vtype = None
+        if self._wants_replication(vtype):
+            update.update(self._start_replication(volume))
+        return update
 
     def get_manageable_volumes(self, cinder_volumes, marker, limit, offset, sort_keys, sort_dirs):
         known = {v['id'] for v in cinder_volumes}

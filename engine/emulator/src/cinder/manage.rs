@@ -121,7 +121,7 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
         site,
         &reference,
         name,
-        vt,
+        vt.clone(),
         bootable,
         &ctx.token.project_id,
         &ctx.token.user_id,
@@ -129,6 +129,18 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
     ) else {
         return Err(bad_request(F::Cinder, "Manage existing volume failed."));
     };
+    // Adopted with a replication-enabled type, the volume replicates to
+    // the backend's peer (the other site) from now on, as drivers that
+    // manage into a replicated type do (Pure, NetApp: replication is
+    // enabled on manage): after a failover, the way back is replicated.
+    let replicated = fits
+        && vt
+            .as_deref()
+            .and_then(|t| w.site(site).volume_type_by_name_or_id(t))
+            .is_some_and(|t| t.replicated());
+    if replicated {
+        super::replication::enable(&mut w, site, &id);
+    }
     if let Some(m) = req.get("metadata").and_then(|m| m.as_object()) {
         if let Some(v) = w.site_mut(site).volumes.get_mut(&id) {
             for (k, val) in m {
