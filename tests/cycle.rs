@@ -579,3 +579,239 @@ async fn option1_fails_over_reprotects_and_fails_back_home() {
 async fn option2_fails_over_reprotects_and_fails_back_home() {
     whole_cycle("option2").await;
 }
+
+/// Until every volume of `ids` at `site` has a replica at the other site
+/// that holds what it holds (bounded: the emulator's lag is 200 ms).
+async fn replicas_caught_up(env: &Env, site: Site, ids: &[String]) {
+    let start = std::time::Instant::now();
+    loop {
+        let behind: Vec<&String> = ids
+            .iter()
+            .filter(|id| {
+                let replica = env
+                    .emu
+                    .replica_checksum(site.other(), &format!("volume-{id}"));
+                replica.is_none() || replica != env.emu.volume_checksum(site, id)
+            })
+            .collect();
+        if behind.is_empty() {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "replicas of {site:?} still behind: {behind:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The volumes at `site` adopted from replicas: (id, the source's id).
+async fn adopted(env: &Env, site: &str) -> Vec<(String, String)> {
+    let vols = env.api(site, "volume", "/volumes/detail").await;
+    vols["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| !s(&v["metadata"], "replicated_from").is_empty())
+        .map(|v| {
+            (
+                s(v, "id").to_string(),
+                s(&v["metadata"], "replicated_from").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// Option 3's cycle, by replication both ways. Prepare a → b (volumes
+/// replicated, the VNF's container synced); site-a lost: failover at b,
+/// commit; the VNF writes an object there; site-a back, fenced; reprotect
+/// b → a — the adopted volumes replicate back (their replicas at site-a
+/// in a manifest there), the container syncs b → a and no longer a → b,
+/// the stale copies at a retired. Then site-b lost: failover at a — home
+/// with its original network identity, each volume equal to its source at
+/// b at the outage, every object there; commit; site-b back, fenced;
+/// reprotect a → b retires site-b's copies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn option3_fails_over_reprotects_and_fails_over_back_home() {
+    let env = Env::start().await;
+    let (_, roles) = production(&env).await;
+    let bases: Vec<String> = roles.keys().cloned().collect();
+    let identity_a = e2e::network_identity(&env, "site-a", &bases, true).await;
+    let a = env.acts.client("site-a").unwrap();
+    let b = env.acts.client("site-b").unwrap();
+    let mut objects = std::collections::BTreeMap::new();
+    for i in 0..3u8 {
+        let data: Vec<u8> = (0..(900 + 51 * i as usize))
+            .map(|k| (k as u8) ^ i)
+            .collect();
+        let name = format!("cdr/{i}.bin");
+        a.swift()
+            .put_object("vims-cdr", &name, data.clone(), "application/octet-stream")
+            .await
+            .unwrap();
+        objects.insert(name, data);
+    }
+    let p = env
+        .run(
+            "option3/prepare",
+            json!({"vnf": "vims", "containers": ["vims-cdr"]}),
+        )
+        .await;
+    assert!(p.ok(), "prepare: {}", p.describe());
+    // No more writes: what each replica holds at an outage can be compared.
+    let mut timing = env.emu.timing();
+    timing.write_interval = std::time::Duration::from_secs(3600);
+    env.emu.set_timing(timing);
+    let at_a: Vec<String> = {
+        let vols = env.api("site-a", "volume", "/volumes/detail").await;
+        vols["volumes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| s(v, "id").to_string())
+            .collect()
+    };
+    replicas_caught_up(&env, Site::A, &at_a).await;
+
+    // Disaster: failed over at site-b, committed.
+    env.emu.set_site_down(Site::A, true);
+    let f = env.run("option3/failover", json!({"vnf": "vims"})).await;
+    assert!(f.result.outcome.is_awaiting_commit(), "{}", f.describe());
+    env.decide(&f, lifeboat_exec::Decision::Commit).await;
+    let at_b: Vec<String> = adopted(&env, "site-b")
+        .await
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(at_b.len(), 12);
+    let late = b"written at site-b after the failover".to_vec();
+    b.swift()
+        .put_object("vims-cdr", "cdr/at-b.txt", late.clone(), "text/plain")
+        .await
+        .unwrap();
+    objects.insert("cdr/at-b.txt".into(), late);
+
+    // Site-a back: fenced, then replicated the other way.
+    env.emu.set_site_down(Site::A, false);
+    let fe = env
+        .run("fencing/fence", json!({"vnf": "vims", "at": "site-a"}))
+        .await;
+    assert!(fe.ok(), "fence: {}", fe.describe());
+    let rp = env.run("option3/reprotect", json!({"vnf": "vims"})).await;
+    assert!(rp.ok(), "reprotect: {}", rp.describe());
+    let (_, point) = &rp.values("manifest")[0];
+    assert_eq!(
+        (s(point, "source_site"), s(point, "option")),
+        ("site-b", "option3"),
+        "{point}"
+    );
+    let reps: Vec<Value> = rp.values("rep").into_iter().map(|(_, v)| v).collect();
+    assert_eq!(reps.len(), 12, "{reps:?}");
+    assert!(
+        reps.iter()
+            .all(|r| s(r, "site") == "site-a" && at_b.iter().any(|id| id == s(r, "volume_id"))),
+        "every adopted volume has its replica at site-a: {reps:?}"
+    );
+    assert!(
+        a.swift()
+            .container("vims-cdr")
+            .await
+            .unwrap()
+            .sync_to
+            .is_empty(),
+        "the old primary's container no longer syncs toward site-b"
+    );
+    assert!(
+        b.swift()
+            .container("vims-cdr")
+            .await
+            .unwrap()
+            .sync_to
+            .contains("/SITE-A/"),
+        "site-b's container syncs to site-a"
+    );
+    assert!(servers(&env, "site-a").await.is_empty());
+    assert!(
+        e2e::network_identity(&env, "site-a", &bases, true)
+            .await
+            .is_empty(),
+        "the stale copies' ports and floating IPs are gone"
+    );
+    assert!(
+        adopted(&env, "site-a").await.is_empty()
+            && env.api("site-a", "volume", "/volumes/detail").await["volumes"]
+                .as_array()
+                .unwrap()
+                .is_empty(),
+        "the stale volumes at site-a are gone"
+    );
+    replicas_caught_up(&env, Site::B, &at_b).await;
+    let start = std::time::Instant::now();
+    while a
+        .swift()
+        .get_object("vims-cdr", "cdr/at-b.txt")
+        .await
+        .is_err()
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "the object written at site-b never reached site-a"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+
+    // Site-b lost: failover back at site-a.
+    env.emu.set_site_down(Site::B, true);
+    let at_outage: std::collections::BTreeMap<String, String> = at_b
+        .iter()
+        .map(|id| (id.clone(), env.emu.volume_checksum(Site::B, id).unwrap()))
+        .collect();
+    let f = env
+        .run("option3/failover", json!({"vnf": "vims", "at": "site-a"}))
+        .await;
+    assert!(f.result.outcome.is_awaiting_commit(), "{}", f.describe());
+    env.decide(&f, lifeboat_exec::Decision::Commit).await;
+    let home = adopted(&env, "site-a").await;
+    assert_eq!(home.len(), 12, "{home:?}");
+    for (id, source) in &home {
+        assert_eq!(
+            env.emu.volume_checksum(Site::A, id).as_ref(),
+            at_outage.get(source),
+            "volume {id} at site-a differs from its source {source} at site-b at the outage"
+        );
+    }
+    assert_eq!(
+        e2e::network_identity(&env, "site-a", &bases, true).await,
+        identity_a,
+        "home with its original network identity"
+    );
+    for (name, data) in &objects {
+        assert_eq!(
+            &a.swift().get_object("vims-cdr", name).await.unwrap(),
+            data,
+            "vims-cdr/{name} at site-a"
+        );
+    }
+
+    // Site-b back: fenced, and protected as at the start.
+    env.emu.set_site_down(Site::B, false);
+    let fe = env
+        .run("fencing/fence", json!({"vnf": "vims", "at": "site-b"}))
+        .await;
+    assert!(fe.ok(), "fence b: {}", fe.describe());
+    let rp = env
+        .run(
+            "option3/reprotect",
+            json!({"vnf": "vims", "from": "site-a", "to": "site-b"}),
+        )
+        .await;
+    assert!(rp.ok(), "reprotect a → b: {}", rp.describe());
+    assert!(servers(&env, "site-b").await.is_empty());
+    let running = servers(&env, "site-a").await;
+    assert!(
+        running.len() == 6 && running.iter().all(|(_, st, _, _)| st == "ACTIVE"),
+        "{running:?}"
+    );
+    assert_eq!(newest_point_of(&env, "option3").await, rp.result.run_id);
+    env.emu.shutdown().await;
+}

@@ -79,6 +79,14 @@ pub const WORKFLOWS: &[(&str, &str)] = &[
         include_str!("../../workflows/option3/prepare.dr"),
     ),
     (
+        "workflows/option3/replicate.dr",
+        include_str!("../../workflows/option3/replicate.dr"),
+    ),
+    (
+        "workflows/option3/reprotect.dr",
+        include_str!("../../workflows/option3/reprotect.dr"),
+    ),
+    (
         "workflows/option3/failover.dr",
         include_str!("../../workflows/option3/failover.dr"),
     ),
