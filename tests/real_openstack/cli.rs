@@ -76,37 +76,14 @@ impl Cli {
     /// `lifeboat run RUNBOOK --cloud real --confirm --state-dir S --param k=v…`
     pub fn run(&self, runbook: &str, params: &[(&str, &str)]) -> CliRun {
         let before = self.run_dirs();
-        let mut c = Command::new(&self.bin);
-        c.arg("run")
-            .arg(runbook)
-            .args(["--cloud", "real", "--confirm", "--state-dir"])
-            .arg(self.state.path());
+        let mut args: Vec<String> = ["run", runbook, "--cloud", "real", "--confirm"]
+            .map(String::from)
+            .to_vec();
         for (k, v) in params {
-            c.arg("--param").arg(format!("{k}={v}"));
+            args.push("--param".into());
+            args.push(format!("{k}={v}"));
         }
-        c.env("OS_CLIENT_CONFIG_FILE", &self.clouds_yaml)
-            .env("NO_COLOR", "1");
-        for k in ["OS_CLOUD", "OS_AUTH_URL", "XDG_STATE_HOME"] {
-            c.env_remove(k);
-        }
-        let what = format!(
-            "lifeboat run {runbook} {}",
-            params
-                .iter()
-                .map(|(k, v)| format!("--param {k}={v}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        );
-        let t = Instant::now();
-        let out = c
-            .output()
-            .unwrap_or_else(|e| panic!("{what}: cannot start {}: {e}", self.bin.display()));
-        let secs = t.elapsed().as_secs_f64();
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
+        let (code, output, secs) = self.exec(&args);
         let new: Vec<PathBuf> = self
             .run_dirs()
             .into_iter()
@@ -115,16 +92,73 @@ impl Cli {
         assert_eq!(
             new.len(),
             1,
-            "{what}: expected one new run directory, got {new:?}\n{output}"
+            "lifeboat {}: expected one new run directory, got {new:?}\n{output}",
+            args.join(" ")
         );
-        eprintln!("{what}: exit {:?} in {secs:.1}s", out.status.code());
         CliRun {
-            what,
-            code: out.status.code(),
+            what: format!(
+                "lifeboat run {runbook} {}",
+                params
+                    .iter()
+                    .map(|(k, v)| format!("--param {k}={v}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            code,
             output,
             run_dir: new[0].clone(),
             secs,
         }
+    }
+
+    /// `lifeboat commit|rollback RUN_DIR --confirm`: the decision on a run
+    /// awaiting commit (the same run directory, its report rewritten).
+    pub fn decide(&self, run: &CliRun, verb: &str) -> CliRun {
+        let args = [
+            verb.to_string(),
+            run.run_dir.display().to_string(),
+            "--confirm".into(),
+        ];
+        let (code, output, secs) = self.exec(&args);
+        CliRun {
+            what: format!("lifeboat {verb} ({})", run.what),
+            code,
+            output,
+            run_dir: run.run_dir.clone(),
+            secs,
+        }
+    }
+
+    /// The binary with `args`, this harness's clouds and state dir: (exit
+    /// code, stdout + stderr, seconds).
+    fn exec(&self, args: &[String]) -> (Option<i32>, String, f64) {
+        let mut c = Command::new(&self.bin);
+        c.args(args).arg("--state-dir").arg(self.state.path());
+        c.env("OS_CLIENT_CONFIG_FILE", &self.clouds_yaml)
+            .env("NO_COLOR", "1");
+        for k in ["OS_CLOUD", "OS_AUTH_URL", "XDG_STATE_HOME"] {
+            c.env_remove(k);
+        }
+        let t = Instant::now();
+        let out = c.output().unwrap_or_else(|e| {
+            panic!(
+                "lifeboat {}: cannot start {}: {e}",
+                args.join(" "),
+                self.bin.display()
+            )
+        });
+        let secs = t.elapsed().as_secs_f64();
+        eprintln!(
+            "lifeboat {}: exit {:?} in {secs:.1}s",
+            args.join(" "),
+            out.status.code()
+        );
+        let output = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        (out.status.code(), output, secs)
     }
 
     fn run_dirs(&self) -> Vec<PathBuf> {

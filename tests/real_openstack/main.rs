@@ -8,13 +8,16 @@
 //! - `runbooks`: the bundled option 1 and 2 runbooks (protect, drill, recover)
 //!   and option 3's (prepare, drill, failover) through the `lifeboat` binary
 //!   and the harness's clouds.yaml; recover/failover with site-a down,
-//!   restored and adopted volumes compared byte for byte. It stops site-a:
+//!   restored and adopted volumes compared byte for byte; then option 1's
+//!   VNF through the rest of the DR cycle (`cycle`: commit, site-a back and
+//!   fenced, reprotect, failback, reprotect). It stops and restarts site-a:
 //!   one run per stack.
 //! - `differential`: the same requests against the real site-b and the
 //!   emulator's site-b, answers compared (status, headers, field names and
 //!   JSON types) modulo `tests/real-openstack/differential-allowlist.md`.
 
 mod cli;
+mod cycle;
 mod differential;
 mod latency;
 mod runbooks;

@@ -27,7 +27,12 @@
 //! and every object reads back at site-b byte for byte; no manifest holds
 //! the sync key.
 //!
-//! It takes site-a down: one run per stack (the other tests use site-b only).
+//! Then option 1's VNF goes through the rest of the DR cycle (cycle.rs):
+//! commit, site-a back and fenced, reprotect, failback by a planned
+//! migration compared byte for byte, reprotect the original way.
+//!
+//! It takes site-a down and brings it back: one run per stack (the other
+//! tests use site-b only).
 
 use crate::cli::Cli;
 use crate::support::{network_identity, s, stack_or_skip};
@@ -540,9 +545,21 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
         identity_a[OPTION3.name],
         "option3/failover: the network identity at site-b"
     );
+    // ---- the rest of the cycle for option 1: home again (cycle.rs) ----
+    let home = crate::cycle::fail_back_home(
+        &stack,
+        &cli,
+        &recovers[0],
+        &identity_a[OPTION1.name],
+        OPTION1.name,
+        OPTION1.servers,
+        OPTION1.volumes,
+    )
+    .await;
     recovers.push(prep);
     recovers.push(d3);
     recovers.push(f3);
+    recovers.extend(home);
 
     let mut table = String::from("| run | seconds |\n|---|---|\n");
     for r in [&p1, &p2].into_iter().chain(&drills).chain(&recovers) {

@@ -181,14 +181,24 @@ impl Stack {
 
     /// Stop every service of `site` (site-down.sh).
     pub fn site_down(&self, site: &str) {
-        let out = std::process::Command::new(self.harness.join("site-down.sh"))
+        self.harness_script("site-down.sh", site);
+    }
+
+    /// Start every service of `site` again (site-up.sh): back after a
+    /// disaster, with what it held before.
+    pub fn site_up(&self, site: &str) {
+        self.harness_script("site-up.sh", site);
+    }
+
+    fn harness_script(&self, script: &str, site: &str) {
+        let out = std::process::Command::new(self.harness.join(script))
             .arg(site)
             .arg(&self.base)
             .output()
-            .expect("site-down.sh runs");
+            .unwrap_or_else(|e| panic!("{script} runs: {e}"));
         assert!(
             out.status.success(),
-            "site-down.sh {site}: {}{}",
+            "{script} {site}: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         );

@@ -219,8 +219,8 @@ impl SiteMapping {
                 ));
             }
             reip.push(ReipRule {
-                from: r.to.clone(),
-                to: r.from.clone(),
+                from: r.to,
+                to: r.from,
                 gateway: None,
                 dns: vec![],
             });

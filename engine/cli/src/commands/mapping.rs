@@ -185,7 +185,7 @@ pub fn run(args: Args) -> u8 {
             let name = mapping::object_name(&source);
             let site = at.clone();
             match with_sites(
-                &[at.clone()],
+                std::slice::from_ref(&at),
                 &clouds,
                 state_dir.as_deref(),
                 |acts| async move {
