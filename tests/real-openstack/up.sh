@@ -4,7 +4,8 @@
 #   file-backed test driver, backup), Nova (api, conductor, scheduler, compute
 #   on the fake driver) + Placement, Glance and Neutron (ML2, agentless); Swift at
 #   each site (container sync between them: the realm LIFEBOAT); both sites'
-#   cinder-backup write to one shared posix directory.
+#   cinder-backup write to one shared posix directory. Designate, shared like
+#   Keystone (an endpoint in each region), with BIND 9 serving its zones.
 # Then seed the demo VNF `vims` at site-a and write BASE/clouds.yaml
 # (clouds real, real-site-a, real-site-b, real-admin) and BASE/env.
 #
@@ -21,11 +22,12 @@ source "$HERE/lib/common.sh"
 source "$HERE/lib/site.sh"
 source "$HERE/lib/swift.sh"
 source "$HERE/lib/mariadb.sh"
+source "$HERE/lib/designate.sh"
 
 if ls "$BASE"/run/*/*.pid >/dev/null 2>&1; then
   die "a stack is already running in $BASE (down.sh $BASE first)"
 fi
-for p in $KEYSTONE_PORT $DB_PORT $(for s in $SITES; do for x in proxy object container account; do swift_port $s $x; done; done) $(for s in $SITES; do for x in nova cinder placement glance neutron; do port $s $x; done; done); do
+for p in $KEYSTONE_PORT $DB_PORT $DESIGNATE_PORT $(for s in $SITES; do for x in proxy object container account; do swift_port $s $x; done; done) $(for s in $SITES; do for x in nova cinder placement glance neutron; do port $s $x; done; done); do
   if curl -s -m 1 -o /dev/null "http://127.0.0.1:$p/"; then die "port $p is already in use"; fi
 done
 rm -rf "$BASE"
@@ -51,11 +53,11 @@ else
   echo "rabbitmq already running; reusing it (down.sh will not stop it)"
 fi
 rabbitmqctl -q add_user openstack $RABBIT_PW >/dev/null 2>&1 || rabbitmqctl -q change_password openstack $RABBIT_PW >/dev/null
-for s in $SITES; do
+for s in $SITES dns; do
   rabbitmqctl -q add_vhost $s >/dev/null 2>&1 || true
   rabbitmqctl -q set_permissions -p $s openstack ".*" ".*" ".*" >/dev/null
 done
-lap "rabbitmq up (vhosts $SITES)"
+lap "rabbitmq up (vhosts $SITES dns)"
 
 # ------------------------------------------------------------------ keystone (shared by both regions)
 KURL=http://127.0.0.1:$KEYSTONE_PORT/v3
@@ -80,6 +82,7 @@ printf '%s\n' \
 # ------------------------------------------------------------------ configure both sites (db syncs) while keystone starts
 pids=""
 for s in $SITES; do configure_site $s & pids="$pids $!"; done
+configure_designate & pids="$pids $!"
 for s in $SITES; do configure_swift $s; done
 for p in $pids; do wait $p || die "configuring a site failed (log/manage.out)"; done
 wait_http $KURL
@@ -90,6 +93,7 @@ endpoints(){ # site -> JSON object of service type -> url
   printf '"%s": {"identity": "%s/", "compute": "http://127.0.0.1:%s/v2.1", "block-storage": "http://127.0.0.1:%s/v3", "placement": "http://127.0.0.1:%s", "image": "http://127.0.0.1:%s", "network": "http://127.0.0.1:%s"' \
     $s $KURL $(port $s nova) $(port $s cinder) $(port $s placement) $(port $s glance) $(port $s neutron)
   printf ', "object-store": "http://127.0.0.1:%s/v1/AUTH_%%(project_id)s"' $(swift_port $s proxy)
+  printf ', "dns": "http://127.0.0.1:%s"' $DESIGNATE_PORT
   printf '}'
 }
 ( . $BASE/admin-openrc
@@ -99,9 +103,12 @@ lap "catalog registered"
 # ------------------------------------------------------------------ start every service
 for s in $SITES; do start_site $s; done
 for s in $SITES; do start_swift $s; done
+start_designate
 for s in $SITES; do for x in neutron glance cinder placement nova; do wait_http http://127.0.0.1:$(port $s $x)/ 120; done; done
 for s in $SITES; do wait_http http://127.0.0.1:$(swift_port $s proxy)/healthcheck; done
-lap "APIs answering"
+wait_http http://127.0.0.1:$DESIGNATE_PORT/ 120
+designate_pool
+lap "APIs answering, Designate's pool loaded"
 
 # ------------------------------------------------------------------ clouds.yaml + env
 cloud(){ # name user password project [region]

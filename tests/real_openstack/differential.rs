@@ -150,6 +150,19 @@ fn script() -> Vec<Step> {
         step("list manifests", "object-store", "GET", "lifeboat-diff?format=json&prefix=vims%2F", None),
         step("missing object", "object-store", "GET", "lifeboat-diff/vims/none.json", None),
         step("missing container", "object-store", "GET", "lifeboat-diff-none?format=json", None),
+        // DNS (designate.*): a VNF's name redirected and its TTL lowered.
+        step("create zone", "dns", "POST", "v2/zones", None).body(json!({"name": "diff-{run}.example.", "email": "noc@diff.example", "ttl": 3600})).capture(&[("zone", "/id")]),
+        step("show zone (ACTIVE)", "dns", "GET", "v2/zones/{zone}", None).wait("/status", "ACTIVE"),
+        step("zones by name", "dns", "GET", "v2/zones?name=diff-{run}.example.", None),
+        step("same zone again (conflict)", "dns", "POST", "v2/zones", None).body(json!({"name": "diff-{run}.example.", "email": "noc@diff.example"})),
+        step("create recordset", "dns", "POST", "v2/zones/{zone}/recordsets", None).body(json!({"name": "sbc.diff-{run}.example.", "type": "A", "ttl": 3600, "records": ["192.0.2.10", "192.0.2.20"]})).capture(&[("rs", "/id")]),
+        step("show recordset (ACTIVE)", "dns", "GET", "v2/zones/{zone}/recordsets/{rs}", None).wait("/status", "ACTIVE"),
+        step("recordsets by name and type", "dns", "GET", "v2/recordsets?name=sbc.diff-{run}.example.&type=A", None),
+        step("update recordset", "dns", "PUT", "v2/zones/{zone}/recordsets/{rs}", None).body(json!({"records": ["192.0.2.11", "192.0.2.20"], "ttl": 60})),
+        step("show recordset (updated)", "dns", "GET", "v2/zones/{zone}/recordsets/{rs}", None).wait("/status", "ACTIVE"),
+        step("zone after the change", "dns", "GET", "v2/zones/{zone}", None).wait("/status", "ACTIVE"),
+        step("zone not found", "dns", "GET", "v2/zones/00000000-0000-4000-8000-000000000000", None),
+        step("delete zone", "dns", "DELETE", "v2/zones/{zone}", None),
     ]
 }
 

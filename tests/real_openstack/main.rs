@@ -19,6 +19,7 @@
 mod cli;
 mod cycle;
 mod differential;
+mod dns;
 mod latency;
 mod runbooks;
 mod support;

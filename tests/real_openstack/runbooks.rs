@@ -31,6 +31,9 @@
 //! commit, site-a back and fenced, reprotect, failback by a planned
 //! migration compared byte for byte, reprotect the original way.
 //!
+//! Option 2's recovery also redirects the VNF's name in real Designate: the
+//! re-IP'd address is what BIND answers afterwards (dns.rs).
+//!
 //! It takes site-a down and brings it back: one run per stack (the other
 //! tests use site-b only).
 
@@ -356,6 +359,33 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
         identity_a[OPTION1.name]
     );
 
+    // ---- the VNF's name in real Designate (served by BIND): option 2's
+    // VNF by the address of its first NIC, and an address not the VNF's ----
+    let first_ip = identity_a[OPTION2.name]
+        .iter()
+        .find(|l| l.starts_with("nic "))
+        .and_then(|l| l.split("ips=[\"").nth(1))
+        .and_then(|r| r.split('"').next())
+        .expect("option 2's first NIC has a fixed IP")
+        .to_string();
+    crate::dns::create_name(
+        &stack,
+        "vepc.example.",
+        "sbc.vepc.example.",
+        &[&first_ip, "192.0.2.99"],
+    );
+    let mut before = vec![first_ip.clone(), "192.0.2.99".to_string()];
+    before.sort();
+    assert_eq!(
+        crate::dns::active_records(&site_b, "sbc.vepc.example.").await,
+        before
+    );
+    assert_eq!(
+        crate::dns::dig("sbc.vepc.example."),
+        before,
+        "BIND serves it"
+    );
+
     // ---- 5. site-a is gone ----
     stack.site_down("site-a");
 
@@ -374,7 +404,11 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
             std::fs::write(&mapping, REIP).unwrap();
             cli.run(
                 rb,
-                &[("vnf", vnf.name), ("mapping", mapping.to_str().unwrap())],
+                &[
+                    ("vnf", vnf.name),
+                    ("mapping", mapping.to_str().unwrap()),
+                    ("dns", "sbc.vepc.example."),
+                ],
             )
         } else {
             cli.run(rb, &[("vnf", vnf.name)])
@@ -439,6 +473,24 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
             cmp.values().all(|c| c["ok"] == Value::Bool(true)) && cmp.len() == 1,
             "{rb}: {cmp:?}"
         );
+        if vnf.name == OPTION2.name {
+            // Its name leads to the re-IP'd address, in Designate and on
+            // the DNS wire; the other address is kept.
+            let moved = re_ipd(&[first_ip.clone()]);
+            assert_ne!(moved[0], first_ip, "the mapping re-IPs {first_ip}");
+            let mut want = vec![moved[0].clone(), "192.0.2.99".to_string()];
+            want.sort();
+            assert_eq!(
+                crate::dns::active_records(&site_b, "sbc.vepc.example.").await,
+                want,
+                "{rb}: the name in Designate"
+            );
+            assert_eq!(
+                crate::dns::dig("sbc.vepc.example."),
+                want,
+                "{rb}: BIND's answer"
+            );
+        }
         recovers.push(r);
     }
 

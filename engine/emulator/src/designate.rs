@@ -252,6 +252,18 @@ fn answer(status: StatusCode, v: Value) -> Reply {
     Ok((status, Json(v)).into_response())
 }
 
+/// A create's answer: 202 with the new object, and its address in
+/// `Location`, as Designate gives it.
+fn created(v: Value) -> Reply {
+    let location = v["links"]["self"].as_str().unwrap_or_default().to_string();
+    Ok((
+        StatusCode::ACCEPTED,
+        [(axum::http::header::LOCATION, location)],
+        Json(v),
+    )
+        .into_response())
+}
+
 // ---------------------------------------------------------------- body helpers
 
 fn body(ctx: &Ctx) -> Result<Map<String, Value>, Response> {
@@ -490,7 +502,7 @@ fn create_zone(ctx: &Ctx) -> Reply {
     dns.zones.insert(id.clone(), z);
     drop(w);
     settle_zone(ctx, &id);
-    answer(StatusCode::ACCEPTED, view)
+    created(view)
 }
 
 fn update_zone(ctx: &Ctx, id: &str) -> Reply {
@@ -586,6 +598,9 @@ fn settle_zone(ctx: &Ctx, zone_id: &str) {
                 if z.action != "DELETE" {
                     z.status = "ACTIVE".into();
                     z.action = "NONE".into();
+                    // Designate's worker writes the status, so the zone
+                    // shows when it last changed from then on.
+                    z.updated_at = Some(now());
                 }
             }
         },
@@ -769,7 +784,7 @@ fn create_recordset(ctx: &Ctx, zone: &str) -> Reply {
     }
     drop(w);
     settle_zone(ctx, zone);
-    answer(StatusCode::ACCEPTED, view)
+    created(view)
 }
 
 fn update_recordset(ctx: &Ctx, zone: &str, id: &str) -> Reply {

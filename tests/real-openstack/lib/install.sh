@@ -1,7 +1,7 @@
 #!/bin/bash
-# Install what the real-OpenStack harness runs on: rabbitmq-server and
-# mariadb-server (apt), and one Python venv holding Keystone, Cinder, Nova,
-# Glance, Placement, Neutron, Swift, the openstack CLI and PyMySQL, all pinned by
+# Install what the real-OpenStack harness runs on: rabbitmq-server,
+# mariadb-server and BIND 9 (apt), and one Python venv holding Keystone, Cinder, Nova,
+# Glance, Placement, Neutron, Swift, Designate, the openstack CLI and PyMySQL, all pinned by
 # constraints.txt (the pip freeze of the verified stack, copied from
 # ../shared/real-openstack/) + constraints-extra.txt.
 #
@@ -18,13 +18,17 @@ CONS=${LIFEBOAT_REALOS_CONSTRAINTS:-$HERE/constraints.txt}
 APT=""
 command -v rabbitmq-server >/dev/null 2>&1 || APT="$APT rabbitmq-server"
 command -v mariadbd >/dev/null 2>&1 || APT="$APT mariadb-server"
+# BIND 9 serves Designate's zones; rndc and tsig-keygen drive it, dig asks it.
+command -v named >/dev/null 2>&1 || APT="$APT bind9"
+command -v rndc >/dev/null 2>&1 && command -v tsig-keygen >/dev/null 2>&1 || APT="$APT bind9-utils"
+command -v dig >/dev/null 2>&1 || APT="$APT bind9-dnsutils"
 if [ -n "$APT" ]; then
   echo "installing$APT (apt)" >&2
   apt-get update -qq >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $APT >&2
 fi
 
-PKGS="PyMySQL keystone cinder nova glance openstack-placement neutron swift python-swiftclient python-openstackclient gunicorn"
+PKGS="PyMySQL keystone cinder nova glance openstack-placement neutron swift designate python-swiftclient python-openstackclient gunicorn"
 KEY=$( { cat "$CONS" "$HERE/constraints-extra.txt"; echo "$PKGS"; cat "$HERE/drivers/lifeboat_fakevirt.py"; } | sha256sum | cut -c1-12)
 CACHE=${LIFEBOAT_REALOS_CACHE:-$HOME/.cache/lifeboat-realos}
 VENV=$CACHE/venv-$KEY

@@ -58,7 +58,7 @@ EOF2
   mariadb-admin --defaults-file="$C" ping >/dev/null 2>&1 || die "mariadbd did not answer in 60 s (log/mariadb.err)"
   local sql="CREATE USER '$DB_USER'@'127.0.0.1' IDENTIFIED BY '$DB_PW';"
   local db
-  for db in keystone $(for s in $SITES; do for x in glance cinder placement nova_api nova nova_cell0 neutron; do db_name $s $x; done; done); do
+  for db in keystone designate $(for s in $SITES; do for x in glance cinder placement nova_api nova nova_cell0 neutron; do db_name $s $x; done; done); do
     sql="$sql CREATE DATABASE $db; GRANT ALL ON $db.* TO '$DB_USER'@'127.0.0.1';"
   done
   mariadb --defaults-file="$C" -u root -e "$sql" || die "creating the databases failed"

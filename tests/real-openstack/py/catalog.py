@@ -5,8 +5,8 @@ Regions site-a and site-b; users: the service users (project `service`,
 roles admin + service) and Lifeboat's `operator` (project `vnf-ops`, roles
 member + admin: Cinder's backup export/import records are admin-only).
 Endpoints (public, internal, admin) per region for identity, compute,
-block-storage, image, placement, network and, at site-b only,
-object-store. Idempotent: re-running changes nothing.
+block-storage, image, placement, network, object-store and dns (one
+Designate for both regions: the same URL in each). Idempotent: re-running changes nothing.
 
 Usage: catalog.py ENDPOINTS_JSON   (env: OS_* of the keystone admin)
 ENDPOINTS_JSON = {"site-a": {"compute": url, ...}, "site-b": {...}}
@@ -21,7 +21,7 @@ from keystoneclient.v3 import client
 
 NAMES = {'identity': 'keystone', 'compute': 'nova', 'block-storage': 'cinderv3',
          'image': 'glance', 'placement': 'placement', 'network': 'neutron',
-         'object-store': 'swift'}
+         'object-store': 'swift', 'dns': 'designate'}
 
 auth = v3.Password(auth_url=os.environ['OS_AUTH_URL'], username='admin',
                    password=os.environ['OS_PASSWORD'], project_name='admin',
@@ -58,7 +58,7 @@ def user(name, pw, proj, role_names):
 
 
 service = project('service')
-for name in ('cinder', 'nova', 'glance', 'placement', 'neutron', 'swift'):
+for name in ('cinder', 'nova', 'glance', 'placement', 'neutron', 'swift', 'designate'):
     user(name, svc_pw, service, ('admin', 'service'))
 user(op_user, op_pw, project(op_project), ('member', 'admin'))
 
