@@ -455,6 +455,7 @@ async fn whole_cycle(option: &str) {
         .run(&format!("{option}/protect"), json!({"vnf": "vims"}))
         .await;
     assert!(p.ok(), "protect: {}", p.describe());
+    p.print_report("protect a → b");
 
     // Disaster: recovered at site-b, committed; the name leads there.
     env.emu.set_site_down(Site::A, true);
@@ -467,6 +468,8 @@ async fn whole_cycle(option: &str) {
     assert!(r.result.outcome.is_awaiting_commit(), "{}", r.describe());
     let c = env.decide(&r, lifeboat_exec::Decision::Commit).await;
     assert_eq!(c.result.outcome, lifeboat_exec::RunOutcome::Succeeded);
+    r.print_report("recover at b");
+    c.print_report("commit");
     let (vip_b, fip_b) = vip_at(&env, "site-b").await;
     assert!(vip_b.starts_with("172."), "re-IP'd: {vip_b}");
     let (records, _, status) = recordset(&env, "site-b", "sbc.vims.example.").await;
@@ -481,10 +484,12 @@ async fn whole_cycle(option: &str) {
         .run("fencing/fence", json!({"vnf": "vims", "at": "site-a"}))
         .await;
     assert!(f.ok(), "fence: {}", f.describe());
+    f.print_report("fence a");
     let rp = env
         .run(&format!("{option}/reprotect"), json!({"vnf": "vims"}))
         .await;
     assert!(rp.ok(), "reprotect: {}", rp.describe());
+    rp.print_report("reprotect b → a");
     let (_, point) = &rp.values("manifest")[0];
     assert_eq!(s(point, "source_site"), "site-b", "{point}");
     assert_eq!(rp.succeeded("cinder.backup").len(), 12);
@@ -506,6 +511,8 @@ async fn whole_cycle(option: &str) {
     assert!(m.result.outcome.is_awaiting_commit(), "{}", m.describe());
     let c = env.decide(&m, lifeboat_exec::Decision::Commit).await;
     assert_eq!(c.result.outcome, lifeboat_exec::RunOutcome::Succeeded);
+    m.print_report("migrate b → a");
+    c.print_report("commit");
     let at_a = servers(&env, "site-a").await;
     assert_eq!(at_a.len(), 6);
     assert!(at_a.iter().all(|(_, st, _, _)| st == "ACTIVE"), "{at_a:?}");
@@ -545,6 +552,7 @@ async fn whole_cycle(option: &str) {
         .run("fencing/fence", json!({"vnf": "vims", "at": "site-b"}))
         .await;
     assert!(f.ok(), "fence b: {}", f.describe());
+    f.print_report("fence b");
     let rp = env
         .run(
             &format!("{option}/reprotect"),
@@ -552,6 +560,7 @@ async fn whole_cycle(option: &str) {
         )
         .await;
     assert!(rp.ok(), "reprotect a → b: {}", rp.describe());
+    rp.print_report("reprotect a → b");
     assert!(servers(&env, "site-b").await.is_empty());
     assert_eq!(servers(&env, "site-a").await.len(), 6);
     assert_eq!(newest_point_of(&env, option).await, rp.result.run_id);

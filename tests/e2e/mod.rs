@@ -39,6 +39,19 @@ impl Run {
         self.result.outcome.is_success()
     }
 
+    /// The run's report, as the CLI renders it, printed; panics when the run
+    /// left an orphan (something it made and could not remove).
+    pub fn print_report(&self, stage: &str) -> &Self {
+        let report = lifeboat_exec::Report::from_events(&self.events);
+        eprintln!("---- {stage} ----\n{}", report.render_text());
+        assert!(
+            report.orphans.is_empty(),
+            "{stage}: orphans {:?}",
+            report.orphans
+        );
+        self
+    }
+
     /// Instances (`srv[0][1]`, …) of the successful steps of an action, in
     /// completion order, with the index of their event.
     pub fn succeeded(&self, action: &str) -> Vec<(usize, String)> {

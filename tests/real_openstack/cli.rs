@@ -195,6 +195,23 @@ impl CliRun {
         self
     }
 
+    /// The run's report (report.json) as the CLI renders it, printed;
+    /// panics when the run left an orphan.
+    pub fn print_report(&self) -> &Self {
+        let report: lifeboat_exec::Report = serde_json::from_slice(
+            &std::fs::read(self.run_dir.join("report.json")).expect("report.json"),
+        )
+        .expect("report.json is a report");
+        eprintln!("---- {} ----\n{}", self.what, report.render_text());
+        assert!(
+            report.orphans.is_empty(),
+            "{}: orphans {:?}",
+            self.what,
+            report.orphans
+        );
+        self
+    }
+
     /// Successful results of the steps calling `action`, by instance, from
     /// the run's journal.
     pub fn results_of(&self, action: &str) -> BTreeMap<String, Value> {

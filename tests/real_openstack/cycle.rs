@@ -281,5 +281,10 @@ pub async fn fail_back_home(
         "site-a holds the VNF's volumes, each attached, and nothing else of it: {attached:?}"
     );
     assert_eq!(network_identity(&site_a, vnf).await, identity_a);
+    // Every stage's report, and not one orphan in any.
+    recover.print_report();
+    for r in &runs {
+        r.print_report();
+    }
     runs
 }
