@@ -16,11 +16,13 @@
 //! | [`metrics`] | Prometheus text from the history |
 //! | [`http`] | `/metrics` and `/healthz` (axum) |
 //! | [`launcher`] | how runs are started/resumed (the CLI implements it) |
+//! | [`cluster`] | daemons at several sites on etcd: members, leases, who owns which job |
 //! | [`daemon`] | the loop |
 //!
 //! Knows nothing of OpenStack: runs are started through [`launcher::Launcher`].
 
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod cron;
 pub mod daemon;

@@ -1,0 +1,308 @@
+//! A cluster of daemons coordinated through etcd (issue 17): a member per
+//! daemon, jobs shared among the live members, a dead member's jobs taken
+//! over by the others once its lease expires.
+//!
+//! | file | holds |
+//! |---|---|
+//! | [`etcd`] | etcd v3 over its JSON gateway: leases, keys, transactions |
+//! | [`placement`] | which live member a job belongs to (rendezvous hashing, site preference) |
+//! | [`local`] | an etcd cluster on loopback, for tests and for trying a cluster on one machine |
+//! | this file | the configuration, a member's life (join, keep alive, leave) and its claims |
+//!
+//! Keys (all under `/lifeboat/`):
+//! - `members/NAME` = `{"site", "since"}`, bound to the member's lease: a
+//!   member is live exactly as long as its lease;
+//! - `owners/JOB` = the owning member's name, bound to the same lease: a
+//!   claim lives and dies with its owner. Its create revision is the
+//!   owner's fencing token (`Etcd::put_if_owner`).
+//!
+//! Every member runs the same configuration; a job is claimed only by the
+//! member [`placement::preferred`] names among the live ones, so claims do
+//! not race, and an owner keeps its jobs when members join (no churn).
+
+pub mod etcd;
+pub mod local;
+pub mod placement;
+
+use etcd::{Etcd, EtcdError, Written};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The `cluster` section of the daemon's configuration.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// Client URLs of the etcd members (`http://10.0.0.1:2379`, …).
+    pub etcd: Vec<String>,
+    /// This member's name, unique in the cluster.
+    pub name: String,
+    /// The site it runs at (recover, failover and migrate jobs prefer a
+    /// member at their target site).
+    pub site: String,
+    /// Seconds a member stays live without renewing its lease (default 10):
+    /// how long a dead member's jobs wait before another takes them.
+    pub lease_ttl: Option<u64>,
+}
+
+pub const DEFAULT_LEASE_TTL: u64 = 10;
+const ROOT: &str = "/lifeboat/";
+
+fn member_key(name: &str) -> String {
+    format!("{ROOT}members/{name}")
+}
+fn owner_key(job: &str) -> String {
+    format!("{ROOT}owners/{job}")
+}
+
+/// A live member as the cluster lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberInfo {
+    pub name: String,
+    pub site: String,
+    /// When it joined (RFC 3339).
+    pub since: String,
+}
+
+/// The cluster as etcd holds it, read without joining (`lifeboat cluster
+/// status`): the live members and who owns which job.
+pub async fn status(cfg: &ClusterConfig) -> Result<(Vec<MemberInfo>, BTreeMap<String, String>)> {
+    let etcd = Etcd::new(&cfg.etcd);
+    Ok((read_members(&etcd).await?, read_owners(&etcd).await?))
+}
+
+async fn read_members(etcd: &Etcd) -> Result<Vec<MemberInfo>> {
+    Ok(etcd
+        .prefix(&format!("{ROOT}members/"))
+        .await?
+        .iter()
+        .filter_map(|kv| serde_json::from_slice(&kv.value).ok())
+        .collect())
+}
+
+async fn read_owners(etcd: &Etcd) -> Result<BTreeMap<String, String>> {
+    let prefix = format!("{ROOT}owners/");
+    Ok(etcd
+        .prefix(&prefix)
+        .await?
+        .into_iter()
+        .map(|kv| {
+            (
+                kv.key.trim_start_matches(&prefix).to_string(),
+                String::from_utf8_lossy(&kv.value).into_owned(),
+            )
+        })
+        .collect())
+}
+
+/// What a member may do with a job now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// Owned by this member; `token` fences its writes.
+    Mine { token: i64 },
+    /// Owned by another live member.
+    Theirs { member: String },
+    /// Nobody owns it yet, and another live member is the one to take it.
+    NotMine { preferred: String },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    #[error(transparent)]
+    Etcd(#[from] EtcdError),
+    #[error("another live member is named {0}: give each daemon its own `cluster.name`")]
+    NameTaken(String),
+    #[error("this member's lease expired (etcd unreachable for longer than its TTL): it owns nothing until it joins again")]
+    Lost,
+}
+
+pub type Result<T> = std::result::Result<T, ClusterError>;
+
+/// This daemon's membership: its lease, kept alive in the background.
+pub struct Member {
+    cfg: ClusterConfig,
+    etcd: Etcd,
+    pub info: MemberInfo,
+    lease: i64,
+    ttl: u64,
+    lost: Arc<AtomicBool>,
+    keepalive: tokio::task::JoinHandle<()>,
+}
+
+impl Member {
+    /// Join: a lease of `lease_ttl` seconds, the member key bound to it,
+    /// and a task renewing it every third of its life. Refused while a live
+    /// member has the same name.
+    pub async fn join(cfg: &ClusterConfig) -> Result<Member> {
+        let etcd = Etcd::new(&cfg.etcd);
+        let ttl = cfg.lease_ttl.unwrap_or(DEFAULT_LEASE_TTL).max(2);
+        let lease = etcd.grant(ttl as i64).await?;
+        let info = MemberInfo {
+            name: cfg.name.clone(),
+            site: cfg.site.clone(),
+            since: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        };
+        let value = serde_json::to_vec(&info).expect("member info serializes");
+        match etcd.create(&member_key(&info.name), &value, lease).await? {
+            Written::Done { .. } => {}
+            Written::Refused(_) => {
+                let _ = etcd.revoke(lease).await;
+                return Err(ClusterError::NameTaken(info.name));
+            }
+        }
+        let lost = Arc::new(AtomicBool::new(false));
+        let keepalive = tokio::spawn(keep_alive(
+            etcd.clone(),
+            lease,
+            Duration::from_millis(ttl * 1000 / 3),
+            lost.clone(),
+        ));
+        Ok(Member {
+            cfg: cfg.clone(),
+            etcd,
+            info,
+            lease,
+            ttl,
+            lost,
+            keepalive,
+        })
+    }
+
+    /// Join again after the lease was lost: a new lease, the member key
+    /// made anew; the claims of the old lease are gone (others may hold
+    /// those jobs now).
+    pub async fn rejoin(&mut self) -> Result<()> {
+        let fresh = Member::join(&self.cfg).await?;
+        let old = std::mem::replace(self, fresh);
+        old.keepalive.abort();
+        Ok(())
+    }
+
+    /// Seconds its lease lives without renewal.
+    pub fn ttl(&self) -> u64 {
+        self.ttl
+    }
+
+    /// Whether its lease is still alive, as far as it knows.
+    pub fn is_live(&self) -> bool {
+        !self.lost.load(Ordering::SeqCst)
+    }
+
+    /// The live members, by name.
+    pub async fn members(&self) -> Result<Vec<MemberInfo>> {
+        read_members(&self.etcd).await
+    }
+
+    /// Who owns which job: job → member.
+    pub async fn owners(&self) -> Result<BTreeMap<String, String>> {
+        read_owners(&self.etcd).await
+    }
+
+    /// Whether this member may run `job` now: its own claim, another's, or
+    /// claimed now when it is the live member [`placement::preferred`]
+    /// names (`prefer_site`: the job's target site, for recoveries).
+    pub async fn claim(&self, job: &str, prefer_site: Option<&str>) -> Result<Claim> {
+        if !self.is_live() {
+            return Err(ClusterError::Lost);
+        }
+        let key = owner_key(job);
+        if let Some(kv) = self.etcd.get(&key).await? {
+            return Ok(self.judge(kv));
+        }
+        let members = self.members().await?;
+        let preferred = placement::preferred(job, &members, prefer_site)
+            .map(|m| m.name.clone())
+            .unwrap_or_else(|| self.info.name.clone());
+        if preferred != self.info.name {
+            return Ok(Claim::NotMine { preferred });
+        }
+        match self
+            .etcd
+            .create(&key, self.info.name.as_bytes(), self.lease)
+            .await?
+        {
+            Written::Done { revision } => Ok(Claim::Mine { token: revision }),
+            Written::Refused(Some(kv)) => Ok(self.judge(kv)),
+            Written::Refused(None) => Ok(Claim::NotMine { preferred }),
+        }
+    }
+
+    fn judge(&self, kv: etcd::Kv) -> Claim {
+        let member = String::from_utf8_lossy(&kv.value).into_owned();
+        if member == self.info.name && kv.lease == self.lease {
+            Claim::Mine {
+                token: kv.create_revision,
+            }
+        } else {
+            Claim::Theirs { member }
+        }
+    }
+
+    /// Give `job` up (its run ended and another member may take it next).
+    pub async fn release(&self, job: &str, token: i64) -> Result<()> {
+        if let Some(kv) = self.etcd.get(&owner_key(job)).await? {
+            if kv.create_revision == token && kv.lease == self.lease {
+                self.etcd.delete(&owner_key(job)).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Write `key` fenced by this member's claim on `job` (its `token`):
+    /// refused once the claim is gone, even if this member still believes
+    /// it owns the job (a process paused past its lease). One transaction.
+    pub async fn write_as_owner(
+        &self,
+        job: &str,
+        token: i64,
+        key: &str,
+        value: &[u8],
+    ) -> Result<bool> {
+        Ok(matches!(
+            self.etcd
+                .put_fenced(&owner_key(job), token, key, value)
+                .await?,
+            Written::Done { .. }
+        ))
+    }
+
+    /// Leave now: the lease revoked, every claim released at once.
+    pub async fn leave(self) -> Result<()> {
+        self.keepalive.abort();
+        self.etcd.revoke(self.lease).await?;
+        Ok(())
+    }
+
+    /// Stop renewing without revoking, as a member that died would: its
+    /// claims go when the lease expires (tests, and a daemon that must stop
+    /// acting at once).
+    pub fn abandon(self) {
+        self.keepalive.abort();
+        self.lost.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Member {
+    fn drop(&mut self) {
+        self.keepalive.abort();
+    }
+}
+
+async fn keep_alive(etcd: Etcd, lease: i64, every: Duration, lost: Arc<AtomicBool>) {
+    loop {
+        tokio::time::sleep(every).await;
+        match etcd.keep_alive(lease).await {
+            Ok(ttl) if ttl > 0 => {}
+            Ok(_) | Err(EtcdError::Refused { .. }) => {
+                tracing::warn!(lease, "cluster lease expired: this member owns nothing now");
+                lost.store(true, Ordering::SeqCst);
+                return;
+            }
+            // No quorum or no member answering: try again; the lease may
+            // still be alive when etcd answers.
+            Err(e) => tracing::warn!(error = %e, "cluster lease not renewed"),
+        }
+    }
+}

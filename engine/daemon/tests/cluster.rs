@@ -1,0 +1,225 @@
+//! The daemons' cluster against a REAL etcd (Debian's `etcd-server`, which
+//! `.ci/run` installs): members share jobs, a dead member's jobs move to the
+//! others within its lease, a deposed owner's writes are refused, and the
+//! cluster rides out the loss of one etcd member of three and pauses (claims
+//! nothing) without a quorum.
+//!
+//! Without `etcd` on the PATH these tests skip with a line saying so; under
+//! CI (`CI` set) they fail instead.
+
+use lifeboat_daemon::cluster::local::{self, LocalEtcd};
+use lifeboat_daemon::cluster::{Claim, ClusterError, Member};
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+fn etcd_or_skip() -> bool {
+    let found = local::installed();
+    if !found {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "etcd is not installed; .ci/run installs Debian's etcd-server"
+        );
+        eprintln!("skipped: etcd is not installed (apt install etcd-server)");
+    }
+    found
+}
+
+/// Every member tries every job once; job → the member that may run it.
+async fn claim_round(members: &[&Member], jobs: &[String]) -> BTreeMap<String, String> {
+    let mut mine = BTreeMap::new();
+    for m in members {
+        for j in jobs {
+            if let Claim::Mine { .. } = m.claim(j, None).await.unwrap() {
+                assert!(
+                    mine.insert(j.clone(), m.info.name.clone()).is_none(),
+                    "{j} is claimed twice"
+                );
+            }
+        }
+    }
+    mine
+}
+
+#[tokio::test]
+async fn members_share_the_jobs_and_a_dead_members_move_to_the_others_within_its_lease() {
+    if !etcd_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = LocalEtcd::start(1, dir.path());
+    let ttl = 2;
+    let a = Member::join(&etcd.config("a", "site-a", ttl))
+        .await
+        .unwrap();
+    let b = Member::join(&etcd.config("b", "site-b", ttl))
+        .await
+        .unwrap();
+    let c = Member::join(&etcd.config("c", "site-b", ttl))
+        .await
+        .unwrap();
+    // A second daemon with a live member's name is refused.
+    assert!(matches!(
+        Member::join(&etcd.config("b", "site-b", ttl)).await,
+        Err(ClusterError::NameTaken(n)) if n == "b"
+    ));
+    let jobs: Vec<String> = (0..60).map(|i| format!("option1/protect#{i:02}")).collect();
+    let owned = claim_round(&[&a, &b, &c], &jobs).await;
+    assert_eq!(owned.len(), 60, "every job owned once: {owned:?}");
+    for n in ["a", "b", "c"] {
+        let share = owned.values().filter(|o| *o == n).count();
+        assert!((8..=35).contains(&share), "{n} owns {share} of 60");
+    }
+    assert_eq!(a.owners().await.unwrap(), owned);
+    let b_had: Vec<String> = owned
+        .iter()
+        .filter(|(_, o)| *o == "b")
+        .map(|(j, _)| j.clone())
+        .collect();
+
+    // b dies (no more renewals): its jobs wait out its lease, then move.
+    let died = Instant::now();
+    b.abandon();
+    let moved = loop {
+        let now = claim_round(&[&a, &c], &jobs).await;
+        if b_had.iter().all(|j| now.contains_key(j)) {
+            break died.elapsed();
+        }
+        assert!(
+            died.elapsed() < Duration::from_secs(ttl + 5),
+            "b's jobs still unowned {:?} after its lease",
+            died.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    eprintln!(
+        "b's {} jobs moved {:.1} s after it died (lease {ttl} s)",
+        b_had.len(),
+        moved.as_secs_f64()
+    );
+    let after = a.owners().await.unwrap();
+    assert_eq!(after.len(), 60);
+    assert!(after.values().all(|o| o == "a" || o == "c"), "{after:?}");
+    // Nobody else's job moved.
+    for (j, o) in &owned {
+        if o != "b" {
+            assert_eq!(&after[j], o, "{j} moved though its owner lives");
+        }
+    }
+    assert_eq!(
+        a.members()
+            .await
+            .unwrap()
+            .iter()
+            .map(|m| m.name.as_str())
+            .collect::<Vec<_>>(),
+        ["a", "c"]
+    );
+    a.leave().await.unwrap();
+    c.leave().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_deposed_owner_cannot_write_once_another_took_its_job() {
+    if !etcd_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = LocalEtcd::start(1, dir.path());
+    let a = Member::join(&etcd.config("a", "site-a", 2)).await.unwrap();
+    let job = "option1/recover#vims";
+    let Claim::Mine { token } = a.claim(job, None).await.unwrap() else {
+        panic!("the only member owns the job");
+    };
+    assert!(a
+        .write_as_owner(job, token, "/lifeboat/runs/r1/journal/1", b"step 1")
+        .await
+        .unwrap());
+    // Paused past its lease (SIGSTOP), as far as etcd can tell.
+    let pending = Member::join(&etcd.config("b", "site-b", 2)).await.unwrap();
+    let a_stale = a;
+    let (stale_name, stale_token) = (a_stale.info.name.clone(), token);
+    a_stale.abandon();
+    let t = Instant::now();
+    let b_token = loop {
+        match pending.claim(job, Some("site-b")).await.unwrap() {
+            Claim::Mine { token } => break token,
+            _ => {
+                assert!(t.elapsed() < Duration::from_secs(8), "b never took the job");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    assert_ne!(b_token, stale_token);
+    // The old owner wakes up with its old token: refused, nothing written.
+    let woke = Member::join(&etcd.config(&stale_name, "site-a", 2))
+        .await
+        .unwrap();
+    assert!(!woke
+        .write_as_owner(
+            job,
+            stale_token,
+            "/lifeboat/runs/r1/journal/2",
+            b"step 2 (stale)"
+        )
+        .await
+        .unwrap());
+    assert!(matches!(
+        woke.claim(job, None).await.unwrap(),
+        Claim::Theirs { member } if member == "b"
+    ));
+    assert!(pending
+        .write_as_owner(job, b_token, "/lifeboat/runs/r1/journal/2", b"step 2")
+        .await
+        .unwrap());
+}
+
+#[tokio::test]
+async fn one_etcd_member_down_changes_nothing_two_pause_every_claim_until_quorum_returns() {
+    if !etcd_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut etcd = LocalEtcd::start(3, dir.path());
+    let a = Member::join(&etcd.config("a", "site-a", 5)).await.unwrap();
+    let jobs: Vec<String> = (0..10).map(|i| format!("option1/protect#{i}")).collect();
+
+    etcd.down(0);
+    let owned = claim_round(&[&a], &jobs[..5]).await;
+    assert_eq!(
+        owned.len(),
+        5,
+        "claims go on with two etcd members of three"
+    );
+
+    etcd.down(1);
+    match a.claim(&jobs[5], None).await {
+        Err(ClusterError::Etcd(e)) => eprintln!("without quorum: {e}"),
+        other => panic!("a claim without quorum must fail, not {other:?}"),
+    }
+
+    etcd.up(0);
+    etcd.up(1);
+    etcd.wait_healthy(Duration::from_secs(30));
+    let t = Instant::now();
+    loop {
+        match a.claim(&jobs[5], None).await {
+            Ok(Claim::Mine { .. }) => break,
+            Ok(other) => panic!("{other:?}"),
+            Err(e) => {
+                assert!(
+                    t.elapsed() < Duration::from_secs(20),
+                    "quorum never returned: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    }
+    // What was claimed before stays claimed by its owner.
+    let owners = a.owners().await.unwrap();
+    assert!(
+        jobs[..6]
+            .iter()
+            .all(|j| owners.get(j).map(String::as_str) == Some("a")),
+        "{owners:?}"
+    );
+}
