@@ -476,7 +476,7 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
         if vnf.name == OPTION2.name {
             // Its name leads to the re-IP'd address, in Designate and on
             // the DNS wire; the other address is kept.
-            let moved = re_ipd(&[first_ip.clone()]);
+            let moved = re_ipd(std::slice::from_ref(&first_ip));
             assert_ne!(moved[0], first_ip, "the mapping re-IPs {first_ip}");
             let mut want = vec![moved[0].clone(), "192.0.2.99".to_string()];
             want.sort();

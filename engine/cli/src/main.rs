@@ -56,6 +56,8 @@ enum Command {
     Show(commands::show::Args),
     /// Run the configured runbooks on their schedules (history, retention, /metrics).
     Daemon(commands::daemon::Args),
+    /// The daemons' cluster (etcd): its live members and who owns which job.
+    Cluster(commands::cluster::Args),
     /// The two-site OpenStack emulator: serve, down/up SITE, fault, expire-tokens.
     Emulator(commands::emulator::Args),
     /// Protect, protect again, lose site-a, recover at site-b, verify — on an embedded emulator.
@@ -108,6 +110,7 @@ fn main() -> ExitCode {
         Command::Runs(a) => commands::runs::run(a),
         Command::Show(a) => commands::show::run(a),
         Command::Daemon(a) => commands::daemon::run(a),
+        Command::Cluster(a) => commands::cluster::run(a),
         Command::Emulator(a) => commands::emulator::run(a),
         Command::Demo(a) => commands::demo::run(a),
         Command::Mapping(a) => commands::mapping::run(a),

@@ -36,6 +36,9 @@ pub struct Config {
     /// VNF's old site that answers again, applies a commit deadline's
     /// default (`30s` by default; `0s`: never).
     pub recovery_check: Option<String>,
+    /// Several daemons (one per site, say) sharing the jobs through etcd;
+    /// absent: this daemon runs every job.
+    pub cluster: Option<crate::cluster::ClusterConfig>,
     pub jobs: Vec<JobConfig>,
 }
 

@@ -48,6 +48,12 @@ pub enum DaemonEvent {
         job: String,
         run_id: String,
     },
+    /// A due time came, and the job is another cluster member's to run
+    /// (or, while nobody owns it yet, the member placement names).
+    Elsewhere {
+        job: String,
+        member: String,
+    },
     /// A due time came while the job's previous run still went on.
     Skipped {
         job: String,
@@ -83,6 +89,10 @@ pub struct Daemon {
     /// Fencing recovered VNFs' old sites on its own; `None`: never.
     pub fence: Option<FenceWatch>,
     pub events: Option<UnboundedSender<DaemonEvent>>,
+    /// This daemon's membership of a cluster (`cluster` in the
+    /// configuration): a due job runs here only when this member owns it.
+    /// `None`: a single daemon, every job runs here.
+    pub cluster: Option<tokio::sync::Mutex<crate::cluster::Member>>,
 }
 
 struct Live {
@@ -153,6 +163,16 @@ impl Daemon {
             Some(_) => now,
             None => DateTime::<Utc>::MAX_UTC,
         };
+        // A member claims what placement gives it every half lease: a dead
+        // member's jobs are owned again within its lease and this period.
+        let sweep_every = match &self.cluster {
+            Some(m) => chrono::Duration::milliseconds((m.lock().await.ttl() * 500) as i64),
+            None => chrono::Duration::MAX,
+        };
+        let mut next_sweep = match &self.cluster {
+            Some(_) => now,
+            None => DateTime::<Utc>::MAX_UTC,
+        };
         loop {
             let wake = next
                 .iter()
@@ -176,11 +196,17 @@ impl Daemon {
                         next_fence = self.clock.now() + every;
                     }
                 }
+                _ = self.clock.sleep_until(next_sweep), if self.cluster.is_some() => {
+                    lp.sweep().await;
+                    next_sweep = self.clock.now() + sweep_every;
+                }
                 _ = self.clock.sleep_until(wake) => {
                     let now = self.clock.now();
                     for (i, j) in self.jobs.iter().enumerate() {
                         if next[i] <= now {
-                            lp.start_job(i, now);
+                            if lp.owns(j).await {
+                                lp.start_job(i, now);
+                            }
                             next[i] = j.due.next_after(now).unwrap_or(DateTime::<Utc>::MAX_UTC);
                         }
                     }
@@ -313,6 +339,78 @@ impl Loop<'_> {
                     let _ = self.h.unlock(&key, &row.id);
                 }
             }
+        }
+    }
+
+    /// Whether `job` runs here: always for a single daemon; in a cluster,
+    /// when this member owns it (claimed now when placement names it). A
+    /// member whose lease expired joins again first; without etcd (no
+    /// quorum, no member answering) nothing starts — the next due time
+    /// tries again.
+    async fn owns(&self, job: &Job) -> bool {
+        use crate::cluster::{Claim, ClusterError};
+        let Some(m) = &self.d.cluster else {
+            return true;
+        };
+        let mut m = m.lock().await;
+        let target = job.target_site();
+        let mut claim = m.claim(&job.name, target.as_deref()).await;
+        if let Err(ClusterError::Lost) = claim {
+            tracing::warn!("cluster lease lost: joining again");
+            claim = match m.rejoin().await {
+                Ok(()) => m.claim(&job.name, target.as_deref()).await,
+                Err(e) => Err(e),
+            };
+        }
+        match claim {
+            Ok(Claim::Mine { .. }) => true,
+            Ok(Claim::Theirs { member }) | Ok(Claim::NotMine { preferred: member }) => {
+                tracing::debug!(job = %job.name, %member, "due, another member's to run");
+                self.d.emit(DaemonEvent::Elsewhere {
+                    job: job.name.clone(),
+                    member,
+                });
+                false
+            }
+            Err(e) => {
+                self.error(
+                    &job.name,
+                    format!("not started: the cluster cannot say who owns it ({e}); the next due time tries again"),
+                );
+                false
+            }
+        }
+    }
+
+    /// Claim every job placement gives this member and nobody owns (a
+    /// dead member's, once its lease expired).
+    async fn sweep(&self) {
+        use crate::cluster::Claim;
+        let Some(m) = &self.d.cluster else {
+            return;
+        };
+        let m = m.lock().await;
+        let before = m.owners().await.unwrap_or_default();
+        let mut taken = Vec::new();
+        for job in &self.d.jobs {
+            let target = job.target_site();
+            match m.claim(&job.name, target.as_deref()).await {
+                Ok(Claim::Mine { .. }) => {
+                    if before.get(&job.name) != Some(&m.info.name) {
+                        taken.push(job.name.clone());
+                    }
+                }
+                Ok(_) => {}
+                // Lost, or etcd unavailable: the due path rejoins or
+                // reports it; nothing is claimed meanwhile.
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster sweep: nothing claimed");
+                    return;
+                }
+            }
+        }
+        if !taken.is_empty() {
+            tracing::info!(jobs = ?taken, "cluster: took over {} job(s)", taken.len());
         }
     }
 

@@ -37,6 +37,33 @@ impl Job {
         crate::lock::job_key(&crate::lock::runbook_identity(&self.runbook), &self.params)
     }
 
+    /// The site a recovery job brings the VNF up at (its `at`, else `to`
+    /// parameter, given or by default), which a cluster prefers to run it
+    /// from; `None` for a protect, whose source may be the site lost.
+    pub fn target_site(&self) -> Option<String> {
+        let recovers = ["recover", "failover", "migrate", "reprotect"]
+            .iter()
+            .any(|k| self.runbook.contains(k));
+        if !recovers {
+            return None;
+        }
+        ["at", "to"].iter().find_map(|p| {
+            self.params
+                .get(*p)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .or_else(|| {
+                    self.plan
+                        .params
+                        .iter()
+                        .find(|x| x.name == *p)
+                        .and_then(|x| x.default.as_ref())
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+        })
+    }
+
     /// The lock key of the job's retention runs.
     pub fn retention_key(&self) -> String {
         format!("retention:{}", self.key())

@@ -165,6 +165,7 @@ impl Rig {
             retention: lifeboat_daemon::daemon::retention_plan().unwrap(),
             fence: None,
             events: Some(events),
+            cluster: None,
         }
     }
 

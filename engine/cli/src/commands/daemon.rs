@@ -110,6 +110,21 @@ pub fn run(args: Args) -> u8 {
             j.due.tz()
         );
     }
+    let cluster_cfg = cfg.cluster.clone();
+    if let Some(c) = &cluster_cfg {
+        if c.etcd.is_empty() || c.name.trim().is_empty() || c.site.trim().is_empty() {
+            eprintln!(
+                "error: `cluster` needs `etcd` (the members' client URLs), `name` and `site`"
+            );
+            return EXIT_ERRORS;
+        }
+        eprintln!(
+            "cluster: member {} at {}, etcd {}; jobs run on the member that owns them",
+            c.name,
+            c.site,
+            c.etcd.join(", ")
+        );
+    }
     if args.check {
         return EXIT_OK;
     }
@@ -153,6 +168,26 @@ pub fn run(args: Args) -> u8 {
         let info = serde_json::json!({"pid": std::process::id(), "metrics": metrics_addr});
         let _ = std::fs::create_dir_all(&state);
         let _ = state::write_json(&state.join(DAEMON_INFO), &info);
+        // A member of a cluster: joined before any job can run here.
+        let cluster = match &cluster_cfg {
+            None => None,
+            Some(c) => match lifeboat_daemon::cluster::Member::join(c).await {
+                Ok(m) => {
+                    eprintln!(
+                        "cluster member {} at {} (etcd {}, lease {} s)",
+                        m.info.name,
+                        m.info.site,
+                        c.etcd.join(", "),
+                        m.ttl()
+                    );
+                    Some(tokio::sync::Mutex::new(m))
+                }
+                Err(e) => {
+                    eprintln!("error: cannot join the cluster: {e}");
+                    return EXIT_ERRORS;
+                }
+            },
+        };
         let daemon = Daemon {
             clock,
             launcher: Arc::new(CliLauncher { sites }),
@@ -161,6 +196,7 @@ pub fn run(args: Args) -> u8 {
             retention,
             fence,
             events: None,
+            cluster,
         };
         let r = daemon.run(shutdown_signal()).await;
         let _ = stop_tx.send(true);

@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod cleanup;
+pub mod cluster;
 pub mod commit;
 pub mod completions;
 pub mod daemon;

@@ -31,13 +31,18 @@ impl std::ops::DerefMut for Guard {
 }
 
 pub fn daemon(env: &Env, cfg: &std::path::Path) -> Guard {
+    daemon_in(env, cfg, &env.state(), "daemon.log")
+}
+
+/// A daemon with its own state dir, logging to `log` in the test's dir.
+pub fn daemon_in(env: &Env, cfg: &std::path::Path, state: &std::path::Path, log: &str) -> Guard {
     let log = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(env.dir.path().join("daemon.log"))
+        .open(env.dir.path().join(log))
         .unwrap();
     Guard(
-        env.cmd(&["daemon", "--config", cfg.to_str().unwrap()])
+        env.cmd_in(state, &["daemon", "--config", cfg.to_str().unwrap()])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))
@@ -50,11 +55,20 @@ pub fn runs(env: &Env) -> Vec<Value> {
     runs_with(env, &[])
 }
 
+/// The runs of the history in `state`.
+pub fn runs_in(env: &Env, state: &std::path::Path) -> Vec<Value> {
+    runs_in_with(env, state, &[])
+}
+
 /// `lifeboat runs --json EXTRA…`.
 pub fn runs_with(env: &Env, extra: &[&str]) -> Vec<Value> {
+    runs_in_with(env, &env.state(), extra)
+}
+
+fn runs_in_with(env: &Env, state: &std::path::Path, extra: &[&str]) -> Vec<Value> {
     let mut args = vec!["runs", "--json"];
     args.extend_from_slice(extra);
-    let o = env.cmd(&args).output().unwrap();
+    let o = env.cmd_in(state, &args).output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     serde_json::from_slice::<Value>(&o.stdout)
         .unwrap()

@@ -54,10 +54,15 @@ impl Env {
     }
 
     pub fn cmd(&self, args: &[&str]) -> Command {
+        self.cmd_in(&self.state(), args)
+    }
+
+    /// `cmd` with another state dir (a second daemon, say).
+    pub fn cmd_in(&self, state: &std::path::Path, args: &[&str]) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_lifeboat"));
         c.args(args)
             .arg("--state-dir")
-            .arg(self.state())
+            .arg(state)
             // Whatever a command reads without --state-dir stays in the temp dir too.
             .env("XDG_STATE_HOME", self.dir.path().join("xdg"))
             .env("OS_CLIENT_CONFIG_FILE", self.clouds())

@@ -1,0 +1,165 @@
+//! Two `lifeboat daemon`s in a cluster on a REAL etcd (issue 17): the same
+//! configuration, a member each (site-a, site-b). Every job runs once in
+//! the cluster, on the member that owns it; `lifeboat cluster status` shows
+//! both members and the owners; kill -9 the owner of the jobs and the other
+//! member owns them all once the dead one's lease expires.
+//!
+//! Without `etcd` on the PATH this skips with a line saying so; under CI
+//! (`CI` set) it fails instead.
+
+mod common;
+use common::daemon::{daemon_in, runs_in, wait_for};
+use common::*;
+use lifeboat_daemon::cluster::local::{self, LocalEtcd};
+use serde_json::Value;
+use std::time::{Duration, Instant};
+
+const JOBS: usize = 6;
+const TTL: u64 = 2;
+
+fn status(cfg: &std::path::Path) -> Value {
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
+        .args([
+            "cluster",
+            "status",
+            "--json",
+            "--config",
+            cfg.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)))
+}
+
+#[test]
+fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other() {
+    if !local::installed() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "etcd is not installed; .ci/run installs Debian's etcd-server"
+        );
+        eprintln!("skipped: etcd is not installed (apt install etcd-server)");
+        return;
+    }
+    let env = start(three_servers(), None);
+    let etcd = LocalEtcd::start(1, &env.dir.path().join("etcd"));
+    // A runbook that reads one thing: six jobs of it (one per `n`), each
+    // run at start.
+    let rb = env.dir.path().join("tick.dr");
+    std::fs::write(
+        &rb,
+        "runbook tick \"One read\" {\n  param n: string\n  param at: site = \"site-a\"\n  s = nova.find_servers(site: at, tag: \"vims\")\n}\n",
+    )
+    .unwrap();
+    let config = |name: &str, site: &str| {
+        let mut y = format!(
+            "cluster:\n  etcd: [\"{}\"]\n  name: {name}\n  site: {site}\n  lease_ttl: {TTL}\njobs:\n",
+            etcd.clients[0]
+        );
+        for i in 0..JOBS {
+            y.push_str(&format!(
+                "  - name: t{i}\n    runbook: {}\n    params: {{n: t{i}}}\n    cloud: emulator\n    schedule: \"0 0 1 1 *\"\n    run_at_start: true\n",
+                rb.display()
+            ));
+        }
+        let p = env.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&p, y).unwrap();
+        p
+    };
+    let (cfg_a, cfg_b) = (config("a", "site-a"), config("b", "site-b"));
+    let (state_a, state_b) = (
+        env.dir.path().join("state-a"),
+        env.dir.path().join("state-b"),
+    );
+    let mut a = daemon_in(&env, &cfg_a, &state_a, "a.log");
+    let mut b = daemon_in(&env, &cfg_b, &state_b, "b.log");
+    let log = env.dir.path().join("a.log");
+
+    // Both members live; every job owned, and run exactly once between them.
+    wait_for(
+        "both members and every job owned",
+        60,
+        &mut a,
+        || {
+            let s = status(&cfg_a);
+            (s["members"].as_array().map(Vec::len) == Some(2)
+                && s["owners"].as_object().map(|o| o.len()) == Some(JOBS))
+            .then_some(())
+        },
+        &log,
+    );
+    let finished = |state: &std::path::Path| -> Vec<String> {
+        runs_in(&env, state)
+            .into_iter()
+            .filter(|r| !r["outcome"].is_null())
+            .map(|r| r["job"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    let ran = wait_for(
+        "every job's run",
+        60,
+        &mut a,
+        || {
+            let mut all = finished(&state_a);
+            all.extend(finished(&state_b));
+            (all.len() >= JOBS).then_some(all)
+        },
+        &log,
+    );
+    std::thread::sleep(Duration::from_secs(1));
+    let (ran_a, ran_b) = (finished(&state_a), finished(&state_b));
+    for state in [&state_a, &state_b] {
+        for r in runs_in(&env, state) {
+            let shown = env
+                .cmd_in(state, &["show", r["id"].as_str().unwrap()])
+                .output()
+                .unwrap();
+            assert_eq!(r["outcome"], "succeeded", "{r}\n{}", text(&shown));
+        }
+    }
+    let mut all: Vec<String> = ran_a.iter().chain(&ran_b).cloned().collect();
+    all.sort();
+    let want: Vec<String> = (0..JOBS).map(|i| format!("t{i}")).collect();
+    assert_eq!(
+        all, want,
+        "each job once in the cluster (a ran {ran_a:?}, b ran {ran_b:?}; first seen {ran:?})"
+    );
+    let owners = status(&cfg_a)["owners"].clone();
+    for j in &ran_a {
+        assert_eq!(owners[j], "a", "{j} ran at a: {owners}");
+    }
+    for j in &ran_b {
+        assert_eq!(owners[j], "b", "{j} ran at b: {owners}");
+    }
+
+    // kill -9 the member owning the most jobs: the other owns every job once
+    // the dead one's lease expires (within the lease and a sweep).
+    let (victim, survivor) = if ran_a.len() >= ran_b.len() {
+        (&mut a, "b")
+    } else {
+        (&mut b, "a")
+    };
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let killed = Instant::now();
+    loop {
+        let s = status(&cfg_a);
+        let all_theirs = s["owners"]
+            .as_object()
+            .is_some_and(|o| o.len() == JOBS && o.values().all(|m| m == survivor));
+        if all_theirs && s["members"].as_array().map(Vec::len) == Some(1) {
+            eprintln!(
+                "every job owned by {survivor} {:.1} s after the kill (lease {TTL} s)",
+                killed.elapsed().as_secs_f64()
+            );
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_secs(TTL + 6),
+            "after {:?}: {s}",
+            killed.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    drop(etcd);
+}
