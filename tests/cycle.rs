@@ -336,6 +336,35 @@ async fn dns_settled(env: &Env, site: &str) {
     panic!("the recordsets at {site} never settled");
 }
 
+/// The VNF's name `sbc.vims.example.` in a new zone, through `site`'s
+/// Designate: its VIP and the VIP's floating IP at site-a (as the VNF's
+/// clients know them) and an address that is not the VNF's; the records,
+/// once ACTIVE.
+async fn name_the_vnf(env: &Env, site: &str) -> Vec<String> {
+    let (vip_a, fip_a) = vip_at(env, "site-a").await;
+    assert!(!vip_a.is_empty() && !fip_a.is_empty());
+    let z = env
+        .api_call(
+            site,
+            "dns",
+            reqwest::Method::POST,
+            "/zones",
+            Some(json!({"name": "vims.example.", "email": "noc@vims.example", "ttl": 3600})),
+        )
+        .await;
+    let records = vec![vip_a, fip_a, "192.0.2.99".to_string()];
+    env.api_call(
+        site,
+        "dns",
+        reqwest::Method::POST,
+        &format!("/zones/{}/recordsets", s(&z, "id")),
+        Some(json!({"name": "sbc.vims.example.", "type": "A", "ttl": 3600, "records": records})),
+    )
+    .await;
+    dns_settled(env, site).await;
+    records
+}
+
 /// DNS redirection: the VNF's name resolves (Designate at the backup site)
 /// to its VIP and the VIP's floating IP at site-a, plus an address that is
 /// not the VNF's. Recovered at site-b onto re-addressed networks (site-a
@@ -348,28 +377,8 @@ async fn a_recovery_redirects_the_vnfs_names_and_a_rollback_points_them_back() {
     production(&env).await;
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     assert!(p.ok(), "protect: {}", p.describe());
-    // The VIP and its floating IP at site-a, as the VNF's clients know them.
-    let (vip_a, fip_a) = vip_at(&env, "site-a").await;
-    assert!(!vip_a.is_empty() && !fip_a.is_empty());
-    let z = env
-        .api_call(
-            "site-b",
-            "dns",
-            reqwest::Method::POST,
-            "/zones",
-            Some(json!({"name": "vims.example.", "email": "noc@vims.example", "ttl": 3600})),
-        )
-        .await;
-    let before = vec![vip_a.clone(), fip_a.clone(), "192.0.2.99".to_string()];
-    env.api_call(
-        "site-b",
-        "dns",
-        reqwest::Method::POST,
-        &format!("/zones/{}/recordsets", s(&z, "id")),
-        Some(json!({"name": "sbc.vims.example.", "type": "A", "ttl": 3600, "records": before})),
-    )
-    .await;
-    dns_settled(&env, "site-b").await;
+    let before = name_the_vnf(&env, "site-b").await;
+    let vip_a = before[0].clone();
 
     // Recovered onto the backup site's own networks: new fixed IPs.
     make_dr_networks(&env).await;
@@ -413,28 +422,9 @@ async fn whole_cycle(option: &str) {
     let (_, roles) = production(&env).await;
     let bases: Vec<String> = roles.keys().cloned().collect();
     let identity_a = e2e::network_identity(&env, "site-a", &bases, true).await;
-    // The VNF's name: its VIP and the VIP's floating IP at site-a, and an
-    // address that is not the VNF's. One Designate serves both regions.
-    let (vip_a, fip_a) = vip_at(&env, "site-a").await;
-    let z = env
-        .api_call(
-            "site-a",
-            "dns",
-            reqwest::Method::POST,
-            "/zones",
-            Some(json!({"name": "vims.example.", "email": "noc@vims.example", "ttl": 3600})),
-        )
-        .await;
-    let before = vec![vip_a.clone(), fip_a.clone(), "192.0.2.99".to_string()];
-    env.api_call(
-        "site-a",
-        "dns",
-        reqwest::Method::POST,
-        &format!("/zones/{}/recordsets", s(&z, "id")),
-        Some(json!({"name": "sbc.vims.example.", "type": "A", "ttl": 3600, "records": before})),
-    )
-    .await;
-    dns_settled(&env, "site-a").await;
+    // The VNF's name, through site-a's endpoint: one Designate serves
+    // both regions.
+    let before = name_the_vnf(&env, "site-a").await;
     // The backup site's own networks, the mapping there and its reverse
     // at site-a for the way back.
     make_dr_networks(&env).await;
@@ -493,13 +483,7 @@ async fn whole_cycle(option: &str) {
     let (_, point) = &rp.values("manifest")[0];
     assert_eq!(s(point, "source_site"), "site-b", "{point}");
     assert_eq!(rp.succeeded("cinder.backup").len(), 12);
-    assert!(servers(&env, "site-a").await.is_empty());
-    assert!(
-        e2e::network_identity(&env, "site-a", &bases, true)
-            .await
-            .is_empty(),
-        "the stale copies' ports and floating IPs are gone"
-    );
+    stale_copies_gone(&env, "site-a", &bases).await;
 
     // Failback: planned, RPO 0.
     let m = env
@@ -567,6 +551,21 @@ async fn whole_cycle(option: &str) {
     env.emu.shutdown().await;
 }
 
+/// No server of the VNF at `site`, nor any of its ports or floating IPs:
+/// the stale copies were retired.
+async fn stale_copies_gone(env: &Env, site: &str, bases: &[String]) {
+    assert!(
+        servers(env, site).await.is_empty(),
+        "servers left at {site}"
+    );
+    assert!(
+        e2e::network_identity(env, site, bases, true)
+            .await
+            .is_empty(),
+        "the stale copies' ports and floating IPs are gone at {site}"
+    );
+}
+
 /// How many run tags (`lb-` and 8 hex digits) a server's name carries.
 fn run_tags(name: &str) -> usize {
     name.match_indices("lb-")
@@ -587,48 +586,6 @@ async fn option1_fails_over_reprotects_and_fails_back_home() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn option2_fails_over_reprotects_and_fails_back_home() {
     whole_cycle("option2").await;
-}
-
-/// Until every volume of `ids` at `site` has a replica at the other site
-/// that holds what it holds (bounded: the emulator's lag is 200 ms).
-async fn replicas_caught_up(env: &Env, site: Site, ids: &[String]) {
-    let start = std::time::Instant::now();
-    loop {
-        let behind: Vec<&String> = ids
-            .iter()
-            .filter(|id| {
-                let replica = env
-                    .emu
-                    .replica_checksum(site.other(), &format!("volume-{id}"));
-                replica.is_none() || replica != env.emu.volume_checksum(site, id)
-            })
-            .collect();
-        if behind.is_empty() {
-            return;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(15),
-            "replicas of {site:?} still behind: {behind:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-}
-
-/// The volumes at `site` adopted from replicas: (id, the source's id).
-async fn adopted(env: &Env, site: &str) -> Vec<(String, String)> {
-    let vols = env.api(site, "volume", "/volumes/detail").await;
-    vols["volumes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| !s(&v["metadata"], "replicated_from").is_empty())
-        .map(|v| {
-            (
-                s(v, "id").to_string(),
-                s(&v["metadata"], "replicated_from").to_string(),
-            )
-        })
-        .collect()
 }
 
 /// Option 3's cycle, by replication both ways. Prepare a → b (volumes
@@ -680,14 +637,14 @@ async fn option3_fails_over_reprotects_and_fails_over_back_home() {
             .map(|v| s(v, "id").to_string())
             .collect()
     };
-    replicas_caught_up(&env, Site::A, &at_a).await;
+    e2e::replicas_caught_up(&env, Site::A, &at_a).await;
 
     // Disaster: failed over at site-b, committed.
     env.emu.set_site_down(Site::A, true);
     let f = env.run("option3/failover", json!({"vnf": "vims"})).await;
     assert!(f.result.outcome.is_awaiting_commit(), "{}", f.describe());
     env.decide(&f, lifeboat_exec::Decision::Commit).await;
-    let at_b: Vec<String> = adopted(&env, "site-b")
+    let at_b: Vec<String> = e2e::adopted(&env, "site-b")
         .await
         .into_iter()
         .map(|(id, _)| id)
@@ -739,22 +696,16 @@ async fn option3_fails_over_reprotects_and_fails_over_back_home() {
             .contains("/SITE-A/"),
         "site-b's container syncs to site-a"
     );
-    assert!(servers(&env, "site-a").await.is_empty());
+    stale_copies_gone(&env, "site-a", &bases).await;
     assert!(
-        e2e::network_identity(&env, "site-a", &bases, true)
-            .await
-            .is_empty(),
-        "the stale copies' ports and floating IPs are gone"
-    );
-    assert!(
-        adopted(&env, "site-a").await.is_empty()
+        e2e::adopted(&env, "site-a").await.is_empty()
             && env.api("site-a", "volume", "/volumes/detail").await["volumes"]
                 .as_array()
                 .unwrap()
                 .is_empty(),
         "the stale volumes at site-a are gone"
     );
-    replicas_caught_up(&env, Site::B, &at_b).await;
+    e2e::replicas_caught_up(&env, Site::B, &at_b).await;
     let start = std::time::Instant::now();
     while a
         .swift()
@@ -780,7 +731,7 @@ async fn option3_fails_over_reprotects_and_fails_over_back_home() {
         .await;
     assert!(f.result.outcome.is_awaiting_commit(), "{}", f.describe());
     env.decide(&f, lifeboat_exec::Decision::Commit).await;
-    let home = adopted(&env, "site-a").await;
+    let home = e2e::adopted(&env, "site-a").await;
     assert_eq!(home.len(), 12, "{home:?}");
     for (id, source) in &home {
         assert_eq!(

@@ -85,24 +85,7 @@ async fn failover_promotes_the_source_content_byte_for_byte() {
     // its source (bounded; the lag is 200 ms).
     let sources: Vec<String> = prod.keys().cloned().collect();
     assert_eq!(sources.len(), 12);
-    let start = std::time::Instant::now();
-    loop {
-        let behind: Vec<&String> = sources
-            .iter()
-            .filter(|id| {
-                let replica = env.emu.replica_checksum(Site::B, &format!("volume-{id}"));
-                replica.is_none() || replica != env.emu.volume_checksum(Site::A, id)
-            })
-            .collect();
-        if behind.is_empty() {
-            break;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(15),
-            "replicas still behind their sources: {behind:?}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    e2e::replicas_caught_up(&env, Site::A, &sources).await;
     env.emu.set_site_down(Site::A, true);
     // The content at the moment of the outage.
     let at_outage: std::collections::BTreeMap<String, String> = sources
@@ -126,19 +109,7 @@ async fn failover_promotes_the_source_content_byte_for_byte() {
     let r = env.run("option3/failover", json!({"vnf": "vims"})).await;
     assert!(r.ok(), "failover: {}", r.describe());
     check_recovered(&env, &r, &prod, &roles, "").await;
-    let vols = env.api("site-b", "volume", "/volumes/detail").await;
-    let promoted: Vec<(String, String)> = vols["volumes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|v| !s(&v["metadata"], "replicated_from").is_empty())
-        .map(|v| {
-            (
-                s(v, "id").to_string(),
-                s(&v["metadata"], "replicated_from").to_string(),
-            )
-        })
-        .collect();
+    let promoted = e2e::adopted(&env, "site-b").await;
     assert_eq!(promoted.len(), 12, "12 promoted volumes: {promoted:?}");
     for (id, source) in &promoted {
         let want = at_outage

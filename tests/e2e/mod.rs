@@ -893,3 +893,45 @@ pub async fn store_mapping_at(env: &Env, at: &str, source: &str, doc: &str) {
         .await
         .unwrap();
 }
+
+/// Until every volume of `ids` at `site` has a replica at the other site
+/// that holds what it holds (bounded: the emulator's lag is 200 ms).
+pub async fn replicas_caught_up(env: &Env, site: lifeboat_emulator::Site, ids: &[String]) {
+    let start = std::time::Instant::now();
+    loop {
+        let behind: Vec<&String> = ids
+            .iter()
+            .filter(|id| {
+                let replica = env
+                    .emu
+                    .replica_checksum(site.other(), &format!("volume-{id}"));
+                replica.is_none() || replica != env.emu.volume_checksum(site, id)
+            })
+            .collect();
+        if behind.is_empty() {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "replicas of {site:?} still behind: {behind:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The volumes at `site` adopted from replicas: (id, the source's id).
+pub async fn adopted(env: &Env, site: &str) -> Vec<(String, String)> {
+    let vols = env.api(site, "volume", "/volumes/detail").await;
+    vols["volumes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| !s(&v["metadata"], "replicated_from").is_empty())
+        .map(|v| {
+            (
+                s(v, "id").to_string(),
+                s(&v["metadata"], "replicated_from").to_string(),
+            )
+        })
+        .collect()
+}

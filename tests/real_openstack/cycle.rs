@@ -51,20 +51,24 @@ async fn nothing_of(c: &Client, site: &str, vnf: &str) {
         .filter(|n| n.contains(vnf))
         .collect();
     assert!(ports.is_empty(), "{site}: ports of {vnf} left: {ports:?}");
-    let volumes: Vec<(String, String)> = c
-        .cinder()
+    let volumes = vnf_volumes(c, vnf).await;
+    assert!(
+        volumes.is_empty(),
+        "{site}: volumes of {vnf} left: {volumes:?}"
+    );
+    snapshots_clear(c, site, vnf).await;
+}
+
+/// (name, status) of every volume at a site whose name mentions `vnf`.
+async fn vnf_volumes(c: &Client, vnf: &str) -> Vec<(String, String)> {
+    c.cinder()
         .volumes(&[])
         .await
         .expect("volumes")
         .into_iter()
         .filter(|v| v.name.contains(vnf))
         .map(|v| (v.name, v.status))
-        .collect();
-    assert!(
-        volumes.is_empty(),
-        "{site}: volumes of {vnf} left: {volumes:?}"
-    );
-    snapshots_clear(c, site, vnf).await;
+        .collect()
 }
 
 /// No snapshot of a run left at `site` (group snapshots and their members
@@ -267,15 +271,7 @@ pub async fn fail_back_home(
         "{home:?}"
     );
     snapshots_clear(&site_a, "site-a", vnf).await;
-    let attached: Vec<(String, String)> = site_a
-        .cinder()
-        .volumes(&[])
-        .await
-        .expect("volumes")
-        .into_iter()
-        .filter(|v| v.name.contains(vnf))
-        .map(|v| (v.name, v.status))
-        .collect();
+    let attached = vnf_volumes(&site_a, vnf).await;
     assert!(
         attached.len() == volumes_n && attached.iter().all(|(_, st)| st == "in-use"),
         "site-a holds the VNF's volumes, each attached, and nothing else of it: {attached:?}"
