@@ -62,7 +62,7 @@ pub struct NameMap {
     pub to: String,
     /// Networks only: the isolated network a drill uses instead of `to`
     /// (default `<to>-test`).
-    #[serde(default, skip_serializing_if = "String::is_empty")]
+    #[serde(default)]
     pub test: String,
 }
 
@@ -73,9 +73,9 @@ pub struct NameMap {
 pub struct ReipRule {
     pub from: Cidr,
     pub to: Cidr,
-    #[serde(default, with = "opt_ip", skip_serializing_if = "Option::is_none")]
+    #[serde(default, with = "opt_ip")]
     pub gateway: Option<Ip>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(default)]
     pub dns: Vec<Ip>,
 }
 
