@@ -1,8 +1,9 @@
 //! Two `lifeboat daemon`s in a cluster on a REAL etcd (issue 17): the same
 //! configuration, a member each (site-a, site-b). Every job runs once in
 //! the cluster, on the member that owns it; `lifeboat cluster status` shows
-//! both members and the owners; kill -9 the owner of the jobs and the other
-//! member owns them all once the dead one's lease expires.
+//! both members and the owners, and each member's `/metrics` and `/healthz`
+//! what it owns; kill -9 the owner of the jobs and the other member owns
+//! them all once the dead one's lease expires, and counts the takeovers.
 //!
 //! Without `etcd` on the PATH this skips with a line saying so; under CI
 //! (`CI` set) it fails instead.
@@ -12,6 +13,7 @@ use common::daemon::{daemon_in, runs_in, wait_for};
 use common::*;
 use lifeboat_daemon::cluster::local::{self, LocalEtcd};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 const JOBS: usize = 6;
@@ -29,6 +31,35 @@ fn status(cfg: &std::path::Path) -> Value {
         .output()
         .unwrap();
     serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)))
+}
+
+/// (`/metrics` as name{labels} → value, `/healthz` status and body) of the
+/// daemon whose state dir is `state`.
+fn listener(env: &Env, state: &std::path::Path) -> (BTreeMap<String, f64>, u16, String) {
+    let info: Value =
+        serde_json::from_str(&std::fs::read_to_string(state.join("daemon.json")).unwrap()).unwrap();
+    let addr = info["metrics"].as_str().unwrap().to_string();
+    env.rt.block_on(async {
+        let body = reqwest::get(format!("http://{addr}/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let m = body
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.is_empty())
+            .filter_map(|l| {
+                let (k, v) = l.rsplit_once(' ')?;
+                Some((k.to_string(), v.parse().ok()?))
+            })
+            .collect();
+        let h = reqwest::get(format!("http://{addr}/healthz"))
+            .await
+            .unwrap();
+        let code = h.status().as_u16();
+        (m, code, h.text().await.unwrap())
+    })
 }
 
 #[test]
@@ -53,7 +84,7 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
     .unwrap();
     let config = |name: &str, site: &str| {
         let mut y = format!(
-            "cluster:\n  etcd: [\"{}\"]\n  name: {name}\n  site: {site}\n  lease_ttl: {TTL}\njobs:\n",
+            "metrics: 127.0.0.1:0\ncluster:\n  etcd: [\"{}\"]\n  name: {name}\n  site: {site}\n  lease_ttl: {TTL}\njobs:\n",
             etcd.clients[0]
         );
         for i in 0..JOBS {
@@ -131,6 +162,39 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
     for j in &ran_b {
         assert_eq!(owners[j], "b", "{j} ran at b: {owners}");
     }
+    // Each member's listener says what it owns (after its next sweep).
+    for (state, name, site) in [(&state_a, "a", "site-a"), (&state_b, "b", "site-b")] {
+        let mine = owners
+            .as_object()
+            .unwrap()
+            .values()
+            .filter(|o| *o == name)
+            .count() as f64;
+        let labels = format!("{{member=\"{name}\",site=\"{site}\"}}");
+        let (m, code, body) = wait_for(
+            "the listener's view of the cluster",
+            30,
+            &mut a,
+            || {
+                let (m, code, body) = listener(&env, state);
+                (m.get(&format!("lifeboat_cluster_jobs_owned{labels}")) == Some(&mine)
+                    && m.get(&format!("lifeboat_cluster_members{labels}")) == Some(&2.0))
+                .then_some((m, code, body))
+            },
+            &log,
+        );
+        assert_eq!(m[&format!("lifeboat_cluster_member_live{labels}")], 1.0);
+        assert_eq!(
+            m[&format!("lifeboat_cluster_lease_ttl_seconds{labels}")],
+            TTL as f64
+        );
+        assert!(m[&format!("lifeboat_cluster_lease_age_seconds{labels}")] <= TTL as f64);
+        assert_eq!(code, 200, "{body}");
+        assert!(
+            body.starts_with(&format!("ok member={name} site={site} owns={mine}")),
+            "{body}"
+        );
+    }
 
     // kill -9 the member owning the most jobs: the other owns every job once
     // the dead one's lease expires (within the lease and a sweep).
@@ -159,6 +223,24 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
             "after {:?}: {s}",
             killed.elapsed()
         );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The survivor counts what it took over.
+    let (survivor_state, site, took) = if survivor == "a" {
+        (&state_a, "site-a", ran_b.len())
+    } else {
+        (&state_b, "site-b", ran_a.len())
+    };
+    let labels = format!("{{member=\"{survivor}\",site=\"{site}\"}}");
+    let t = Instant::now();
+    loop {
+        let (m, _, _) = listener(&env, survivor_state);
+        if m.get(&format!("lifeboat_cluster_takeovers_total{labels}")) == Some(&(took as f64))
+            && m.get(&format!("lifeboat_cluster_jobs_owned{labels}")) == Some(&(JOBS as f64))
+        {
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "{m:?}");
         std::thread::sleep(Duration::from_millis(200));
     }
     drop(etcd);

@@ -93,6 +93,9 @@ pub struct Daemon {
     /// configuration): a due job runs here only when this member owns it.
     /// `None`: a single daemon, every job runs here.
     pub cluster: Option<tokio::sync::Mutex<crate::cluster::Member>>,
+    /// What `/metrics` and `/healthz` show of the membership, refreshed
+    /// after each sweep (shared with the HTTP listener).
+    pub cluster_view: Option<Arc<std::sync::Mutex<crate::cluster::View>>>,
 }
 
 struct Live {
@@ -113,6 +116,8 @@ struct Loop<'a> {
     live: HashMap<String, Live>,
     running: FuturesUnordered<Done>,
     stopping: bool,
+    /// Cluster: who owned which job at the last sweep, to tell a takeover.
+    seen_owners: std::collections::BTreeMap<String, String>,
 }
 
 /// The retention runbook's text, embedded (it is not one of the options'
@@ -143,6 +148,7 @@ impl Daemon {
             live: HashMap::new(),
             running: FuturesUnordered::new(),
             stopping: false,
+            seen_owners: Default::default(),
         };
         lp.resume_interrupted();
         let now = self.clock.now();
@@ -384,19 +390,22 @@ impl Loop<'_> {
 
     /// Claim every job placement gives this member and nobody owns (a
     /// dead member's, once its lease expired).
-    async fn sweep(&self) {
+    async fn sweep(&mut self) {
         use crate::cluster::Claim;
         let Some(m) = &self.d.cluster else {
             return;
         };
         let m = m.lock().await;
-        let before = m.owners().await.unwrap_or_default();
+        let before = std::mem::take(&mut self.seen_owners);
         let mut taken = Vec::new();
+        let mut owned = 0;
         for job in &self.d.jobs {
             let target = job.target_site();
             match m.claim(&job.name, target.as_deref()).await {
                 Ok(Claim::Mine { .. }) => {
-                    if before.get(&job.name) != Some(&m.info.name) {
+                    owned += 1;
+                    // Owned before by another member: a takeover.
+                    if before.get(&job.name).is_some_and(|o| *o != m.info.name) {
                         taken.push(job.name.clone());
                     }
                 }
@@ -405,12 +414,33 @@ impl Loop<'_> {
                 // reports it; nothing is claimed meanwhile.
                 Err(e) => {
                     tracing::warn!(error = %e, "cluster sweep: nothing claimed");
+                    self.seen_owners = before;
+                    if let Some(v) = &self.d.cluster_view {
+                        if let Ok(mut v) = v.lock() {
+                            v.live = m.is_live();
+                            v.lease_age_seconds = m.lease_age();
+                        }
+                    }
                     return;
                 }
             }
         }
         if !taken.is_empty() {
             tracing::info!(jobs = ?taken, "cluster: took over {} job(s)", taken.len());
+        }
+        self.seen_owners = m.owners().await.unwrap_or_default();
+        let members = m.members().await.map(|l| l.len()).unwrap_or(0);
+        if let Some(v) = &self.d.cluster_view {
+            if let Ok(mut v) = v.lock() {
+                v.member = m.info.name.clone();
+                v.site = m.info.site.clone();
+                v.live = m.is_live();
+                v.lease_ttl_seconds = m.ttl();
+                v.lease_age_seconds = m.lease_age();
+                v.owned = owned;
+                v.members = members;
+                v.takeovers += taken.len() as u64;
+            }
         }
     }
 

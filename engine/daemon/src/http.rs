@@ -1,6 +1,7 @@
 //! The daemon's HTTP listener (axum): `GET /metrics` (Prometheus text,
 //! [`crate::metrics`]) and `GET /healthz` (200 `ok` while the history can be
-//! read, 503 with the reason otherwise).
+//! read — and, in a cluster, while this member's lease lives — 503 with the
+//! reason otherwise).
 
 use crate::clock::Clock;
 use crate::history::History;
@@ -18,6 +19,16 @@ pub struct MetricsState {
     pub state_dir: PathBuf,
     pub jobs: Vec<JobLabel>,
     pub clock: Arc<dyn Clock>,
+    /// In a cluster: this member as the daemon's last sweep saw it.
+    pub cluster: Option<Arc<std::sync::Mutex<crate::cluster::View>>>,
+}
+
+impl MetricsState {
+    fn cluster_view(&self) -> Option<crate::cluster::View> {
+        self.cluster
+            .as_ref()
+            .and_then(|v| v.lock().ok().map(|v| v.clone()))
+    }
 }
 
 pub fn router(s: MetricsState) -> Router {
@@ -53,7 +64,7 @@ async fn metrics_page(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
                 header::CONTENT_TYPE,
                 "text/plain; version=0.0.4; charset=utf-8",
             )],
-            metrics::render(&ms, now),
+            metrics::render(&ms, now) + &metrics::render_cluster(s.cluster_view().as_ref()),
         ),
         Ok(Err(e)) => (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -71,7 +82,23 @@ async fn metrics_page(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
 async fn healthz(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
     let st = s.clone();
     match tokio::task::spawn_blocking(move || History::open(&st.state_dir).map(|_| ())).await {
-        Ok(Ok(())) => (StatusCode::OK, "ok\n".to_string()),
+        Ok(Ok(())) => match s.cluster_view() {
+            None => (StatusCode::OK, "ok\n".to_string()),
+            Some(v) if v.live => (
+                StatusCode::OK,
+                format!(
+                    "ok member={} site={} owns={} members={} lease_age={:.1}s\n",
+                    v.member, v.site, v.owned, v.members, v.lease_age_seconds
+                ),
+            ),
+            Some(v) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!(
+                    "cluster member {} lost its lease: it owns nothing until it joins again\n",
+                    v.member
+                ),
+            ),
+        },
         Ok(Err(e)) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
         Err(e) => (StatusCode::SERVICE_UNAVAILABLE, format!("{e}\n")),
     }

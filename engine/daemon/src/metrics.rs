@@ -241,3 +241,55 @@ pub fn render(ms: &[JobMetrics], now: DateTime<Utc>) -> String {
     );
     o
 }
+
+/// The cluster member's gauges (none for a daemon alone).
+pub fn render_cluster(v: Option<&crate::cluster::View>) -> String {
+    let Some(v) = v else {
+        return String::new();
+    };
+    let l = format!("member=\"{}\",site=\"{}\"", esc(&v.member), esc(&v.site));
+    let mut o = String::new();
+    for (name, kind, help, value) in [
+        (
+            "lifeboat_cluster_member_live",
+            "gauge",
+            "1 while this member's etcd lease lives.",
+            if v.live { 1.0 } else { 0.0 },
+        ),
+        (
+            "lifeboat_cluster_members",
+            "gauge",
+            "Live members this member sees.",
+            v.members as f64,
+        ),
+        (
+            "lifeboat_cluster_jobs_owned",
+            "gauge",
+            "Jobs this member owns.",
+            v.owned as f64,
+        ),
+        (
+            "lifeboat_cluster_lease_ttl_seconds",
+            "gauge",
+            "The member's lease TTL.",
+            v.lease_ttl_seconds as f64,
+        ),
+        (
+            "lifeboat_cluster_lease_age_seconds",
+            "gauge",
+            "Seconds since the lease was last renewed.",
+            v.lease_age_seconds,
+        ),
+        (
+            "lifeboat_cluster_takeovers_total",
+            "counter",
+            "Jobs this member took over from another member.",
+            v.takeovers as f64,
+        ),
+    ] {
+        o.push_str(&format!(
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{{l}}} {value}\n"
+        ));
+    }
+    o
+}

@@ -166,6 +166,7 @@ impl Rig {
             fence: None,
             events: Some(events),
             cluster: None,
+            cluster_view: None,
         }
     }
 

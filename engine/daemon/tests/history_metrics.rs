@@ -250,6 +250,7 @@ async fn metrics_are_scraped_over_http_and_parse() {
             },
         ],
         clock: clock.clone() as Arc<dyn Clock>,
+        cluster: None,
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();

@@ -136,6 +136,13 @@ pub fn run(args: Args) -> u8 {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut metrics_addr = None;
+        // In a cluster: what the listener shows of this member, refreshed
+        // by the daemon after each sweep.
+        let cluster_view = cluster_cfg.as_ref().map(|_| {
+            Arc::new(std::sync::Mutex::new(
+                lifeboat_daemon::cluster::View::default(),
+            ))
+        });
         if let Some(addr) = &cfg.metrics {
             let listener = match tokio::net::TcpListener::bind(addr).await {
                 Ok(l) => l,
@@ -154,6 +161,7 @@ pub fn run(args: Args) -> u8 {
                 state_dir: state.clone(),
                 jobs: jobs.iter().map(Job::label).collect(),
                 clock: clock.clone(),
+                cluster: cluster_view.clone(),
             };
             let mut rx = stop_rx.clone();
             tokio::spawn(async move {
@@ -197,6 +205,7 @@ pub fn run(args: Args) -> u8 {
             fence,
             events: None,
             cluster,
+            cluster_view,
         };
         let r = daemon.run(shutdown_signal()).await;
         let _ = stop_tx.send(true);

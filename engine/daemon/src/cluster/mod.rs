@@ -97,6 +97,24 @@ async fn read_owners(etcd: &Etcd) -> Result<BTreeMap<String, String>> {
         .collect())
 }
 
+/// What `/metrics` and `/healthz` show of this member, refreshed by the
+/// daemon after each sweep.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct View {
+    pub member: String,
+    pub site: String,
+    /// Its lease alive, as far as it knows.
+    pub live: bool,
+    pub lease_ttl_seconds: u64,
+    /// Seconds since its lease was last renewed (at the sweep).
+    pub lease_age_seconds: f64,
+    /// Jobs it owns, and live members it sees.
+    pub owned: usize,
+    pub members: usize,
+    /// Jobs it claimed that another member had owned (a dead member's).
+    pub takeovers: u64,
+}
+
 /// What a member may do with a job now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
@@ -128,6 +146,8 @@ pub struct Member {
     lease: i64,
     ttl: u64,
     lost: Arc<AtomicBool>,
+    /// When the lease was last granted or renewed (Unix ms).
+    renewed: Arc<std::sync::atomic::AtomicI64>,
     keepalive: tokio::task::JoinHandle<()>,
 }
 
@@ -153,11 +173,15 @@ impl Member {
             }
         }
         let lost = Arc::new(AtomicBool::new(false));
+        let renewed = Arc::new(std::sync::atomic::AtomicI64::new(
+            chrono::Utc::now().timestamp_millis(),
+        ));
         let keepalive = tokio::spawn(keep_alive(
             etcd.clone(),
             lease,
             Duration::from_millis(ttl * 1000 / 3),
             lost.clone(),
+            renewed.clone(),
         ));
         Ok(Member {
             cfg: cfg.clone(),
@@ -166,6 +190,7 @@ impl Member {
             lease,
             ttl,
             lost,
+            renewed,
             keepalive,
         })
     }
@@ -183,6 +208,12 @@ impl Member {
     /// Seconds its lease lives without renewal.
     pub fn ttl(&self) -> u64 {
         self.ttl
+    }
+
+    /// Seconds since its lease was last granted or renewed.
+    pub fn lease_age(&self) -> f64 {
+        let ms = chrono::Utc::now().timestamp_millis() - self.renewed.load(Ordering::SeqCst);
+        ms.max(0) as f64 / 1000.0
     }
 
     /// Whether its lease is still alive, as far as it knows.
@@ -290,11 +321,19 @@ impl Drop for Member {
     }
 }
 
-async fn keep_alive(etcd: Etcd, lease: i64, every: Duration, lost: Arc<AtomicBool>) {
+async fn keep_alive(
+    etcd: Etcd,
+    lease: i64,
+    every: Duration,
+    lost: Arc<AtomicBool>,
+    renewed: Arc<std::sync::atomic::AtomicI64>,
+) {
     loop {
         tokio::time::sleep(every).await;
         match etcd.keep_alive(lease).await {
-            Ok(ttl) if ttl > 0 => {}
+            Ok(ttl) if ttl > 0 => {
+                renewed.store(chrono::Utc::now().timestamp_millis(), Ordering::SeqCst);
+            }
             Ok(_) | Err(EtcdError::Refused { .. }) => {
                 tracing::warn!(lease, "cluster lease expired: this member owns nothing now");
                 lost.store(true, Ordering::SeqCst);
