@@ -245,3 +245,110 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
     }
     drop(etcd);
 }
+
+/// A due time that passes while the job's owner is dead is made up by the
+/// member that takes the job over, within the lease: the job runs every
+/// minute (and at start); its owner is killed a second before a minute
+/// begins; the other member, once the dead one's lease expired, finds in
+/// etcd that the job last started before that minute and runs it.
+#[test]
+fn a_due_time_missed_while_the_owner_was_dead_is_made_up_by_the_member_taking_over() {
+    if !local::installed() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "etcd is not installed; .ci/run installs Debian's etcd-server"
+        );
+        eprintln!("skipped: etcd is not installed (apt install etcd-server)");
+        return;
+    }
+    let env = start(three_servers(), None);
+    let etcd = LocalEtcd::start(1, &env.dir.path().join("etcd"));
+    let rb = env.dir.path().join("tick.dr");
+    std::fs::write(
+        &rb,
+        "runbook tick \"One read\" {\n  param at: site = \"site-a\"\n  s = nova.find_servers(site: at, tag: \"vims\")\n}\n",
+    )
+    .unwrap();
+    let config = |name: &str, site: &str| {
+        let y = format!(
+            "cluster:\n  etcd: [\"{}\"]\n  name: {name}\n  site: {site}\n  lease_ttl: {TTL}\njobs:\n  - name: every-minute\n    runbook: {}\n    cloud: emulator\n    schedule: \"* * * * *\"\n    run_at_start: true\n",
+            etcd.clients[0],
+            rb.display()
+        );
+        let p = env.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&p, y).unwrap();
+        p
+    };
+    let (cfg_a, cfg_b) = (config("a", "site-a"), config("b", "site-b"));
+    let (state_a, state_b) = (
+        env.dir.path().join("state-a"),
+        env.dir.path().join("state-b"),
+    );
+    let mut a = daemon_in(&env, &cfg_a, &state_a, "a.log");
+    let mut b = daemon_in(&env, &cfg_b, &state_b, "b.log");
+    let log = env.dir.path().join("a.log");
+    let starts = |state: &std::path::Path| -> Vec<chrono::DateTime<chrono::Utc>> {
+        runs_in(&env, state)
+            .iter()
+            .filter_map(|r| r["started"].as_str())
+            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| t.with_timezone(&chrono::Utc))
+            .collect()
+    };
+    // Its first run (at start), by whichever member owns it; both live.
+    let owner = wait_for(
+        "the first run and both members",
+        60,
+        &mut a,
+        || {
+            let s = status(&cfg_a);
+            let owner = s["owners"]["every-minute"].as_str()?.to_string();
+            let ran = starts(&state_a).len() + starts(&state_b).len();
+            (ran >= 1 && s["members"].as_array().map(Vec::len) == Some(2)).then_some(owner)
+        },
+        &log,
+    );
+    // Killed a second before the next minute begins (after its run of the
+    // minute now, when the daemons started at its very end).
+    let now = chrono::Utc::now();
+    let mut minute =
+        chrono::DateTime::from_timestamp(now.timestamp() - now.timestamp() % 60 + 60, 0).unwrap();
+    if (minute - now).num_milliseconds() < 1500 {
+        minute += chrono::Duration::seconds(60);
+    }
+    std::thread::sleep(
+        (minute - chrono::Duration::seconds(1) - chrono::Utc::now())
+            .to_std()
+            .unwrap(),
+    );
+    let (victim, survivor_state, victim_state) = if owner == "a" {
+        (&mut a, &state_b, &state_a)
+    } else {
+        (&mut b, &state_a, &state_b)
+    };
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    let before = starts(victim_state).len() + starts(survivor_state).len();
+    // The survivor runs it once the lease expired: within the lease and a
+    // sweep of the minute, not a minute later.
+    let t = std::time::Instant::now();
+    let made_up = loop {
+        if let Some(s) = starts(survivor_state).into_iter().find(|s| *s >= minute) {
+            break s;
+        }
+        assert!(
+            t.elapsed() < Duration::from_secs(TTL + 8),
+            "no run of the minute {minute} by the surviving member"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let late = (made_up - minute).num_milliseconds() as f64 / 1000.0;
+    eprintln!("the missed minute {minute} made up {late:.1} s late (lease {TTL} s)");
+    assert!(late <= (TTL + 3) as f64, "{late} s late");
+    assert_eq!(
+        starts(victim_state).len() + starts(survivor_state).len(),
+        before + 1,
+        "one run for the minute"
+    );
+    drop(etcd);
+}

@@ -203,7 +203,12 @@ impl Daemon {
                     }
                 }
                 _ = self.clock.sleep_until(next_sweep), if self.cluster.is_some() => {
-                    lp.sweep().await;
+                    let now = self.clock.now();
+                    for i in lp.sweep().await {
+                        if lp.owns(&self.jobs[i]).await {
+                            lp.start_job(i, now);
+                        }
+                    }
                     next_sweep = self.clock.now() + sweep_every;
                 }
                 _ = self.clock.sleep_until(wake) => {
@@ -369,7 +374,27 @@ impl Loop<'_> {
             };
         }
         match claim {
-            Ok(Claim::Mine { .. }) => true,
+            // The start is recorded as the owner, fenced by the claim: a
+            // member that lost it (paused past its lease) starts nothing.
+            Ok(Claim::Mine { token }) => {
+                match m
+                    .record_start(&job.name, token, &ts(self.d.clock.now()))
+                    .await
+                {
+                    Ok(true) => true,
+                    Ok(false) => {
+                        tracing::warn!(job = %job.name, "not started: this member's claim is gone");
+                        false
+                    }
+                    Err(e) => {
+                        self.error(
+                            &job.name,
+                            format!("not started: the cluster cannot record its start ({e}); the next due time tries again"),
+                        );
+                        false
+                    }
+                }
+            }
             Ok(Claim::Theirs { member }) | Ok(Claim::NotMine { preferred: member }) => {
                 tracing::debug!(job = %job.name, %member, "due, another member's to run");
                 self.d.emit(DaemonEvent::Elsewhere {
@@ -389,11 +414,13 @@ impl Loop<'_> {
     }
 
     /// Claim every job placement gives this member and nobody owns (a
-    /// dead member's, once its lease expired).
-    async fn sweep(&mut self) {
+    /// dead member's, once its lease expired). Returns the jobs taken over
+    /// whose due time passed since their last start (by any member): the
+    /// runs the dead member missed, to make up now.
+    async fn sweep(&mut self) -> Vec<usize> {
         use crate::cluster::Claim;
         let Some(m) = &self.d.cluster else {
-            return;
+            return vec![];
         };
         let m = m.lock().await;
         let before = std::mem::take(&mut self.seen_owners);
@@ -421,12 +448,29 @@ impl Loop<'_> {
                             v.lease_age_seconds = m.lease_age();
                         }
                     }
-                    return;
+                    return vec![];
                 }
             }
         }
         if !taken.is_empty() {
             tracing::info!(jobs = ?taken, "cluster: took over {} job(s)", taken.len());
+        }
+        let now = self.d.clock.now();
+        let mut missed = Vec::new();
+        for name in &taken {
+            let Some(i) = self.d.jobs.iter().position(|j| j.name == *name) else {
+                continue;
+            };
+            let last = m
+                .last_start(name)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|t| parse_ts(&t));
+            if last.is_some_and(|l| self.d.jobs[i].due.next_after(l).is_some_and(|n| n <= now)) {
+                tracing::info!(job = %name, "a due time passed while its owner was dead: run now");
+                missed.push(i);
+            }
         }
         self.seen_owners = m.owners().await.unwrap_or_default();
         let members = m.members().await.map(|l| l.len()).unwrap_or(0);
@@ -442,6 +486,7 @@ impl Loop<'_> {
                 v.takeovers += taken.len() as u64;
             }
         }
+        missed
     }
 
     fn track(&mut self, id: String, live: Live, done: crate::launcher::RunFuture) {

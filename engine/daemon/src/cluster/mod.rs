@@ -14,7 +14,10 @@
 //!   member is live exactly as long as its lease;
 //! - `owners/JOB` = the owning member's name, bound to the same lease: a
 //!   claim lives and dies with its owner. Its create revision is the
-//!   owner's fencing token (`Etcd::put_if_owner`).
+//!   owner's fencing token (`Etcd::put_fenced`);
+//! - `jobs/JOB/last_start` = when its last run started, written by the
+//!   owner under that fence before the run starts: a member that takes
+//!   the job over makes up a due time that passed since.
 //!
 //! Every member runs the same configuration; a job is claimed only by the
 //! member [`placement::preferred`] names among the live ones, so claims do
@@ -55,6 +58,10 @@ fn member_key(name: &str) -> String {
 }
 fn owner_key(job: &str) -> String {
     format!("{ROOT}owners/{job}")
+}
+/// When the job's last run started (RFC 3339), written by its owner.
+fn last_start_key(job: &str) -> String {
+    format!("{ROOT}jobs/{job}/last_start")
 }
 
 /// A live member as the cluster lists it.
@@ -297,6 +304,23 @@ impl Member {
                 .await?,
             Written::Done { .. }
         ))
+    }
+
+    /// Record that `job`'s run starts now (`at`, RFC 3339), as its owner:
+    /// fenced by the claim (`token`), so a member that lost the claim —
+    /// paused past its lease — cannot start it. False: not the owner.
+    pub async fn record_start(&self, job: &str, token: i64, at: &str) -> Result<bool> {
+        self.write_as_owner(job, token, &last_start_key(job), at.as_bytes())
+            .await
+    }
+
+    /// When `job`'s last run started, by whichever member owned it then.
+    pub async fn last_start(&self, job: &str) -> Result<Option<String>> {
+        Ok(self
+            .etcd
+            .get(&last_start_key(job))
+            .await?
+            .map(|kv| String::from_utf8_lossy(&kv.value).into_owned()))
     }
 
     /// Leave now: the lease revoked, every claim released at once.
