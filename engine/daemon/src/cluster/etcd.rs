@@ -222,22 +222,6 @@ impl Etcd {
             .unwrap_or_default())
     }
 
-    /// Put `key` (bound to `lease` unless 0).
-    pub async fn put(&self, key: &str, value: &[u8], lease: i64) -> Result<i64> {
-        let mut body = json!({"key": b64(key.as_bytes()), "value": b64(value)});
-        if lease != 0 {
-            body["lease"] = json!(lease.to_string());
-        }
-        let v = self.call("/v3/kv/put", body).await?;
-        Ok(int(&v["header"]["revision"]))
-    }
-
-    pub async fn delete(&self, key: &str) -> Result<()> {
-        self.call("/v3/kv/deleterange", json!({"key": b64(key.as_bytes())}))
-            .await?;
-        Ok(())
-    }
-
     /// Create `key` only if it does not exist (one transaction).
     pub async fn create(&self, key: &str, value: &[u8], lease: i64) -> Result<Written> {
         self.put_when(key, "0", key, value, lease).await

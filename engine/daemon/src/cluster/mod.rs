@@ -278,16 +278,6 @@ impl Member {
         }
     }
 
-    /// Give `job` up (its run ended and another member may take it next).
-    pub async fn release(&self, job: &str, token: i64) -> Result<()> {
-        if let Some(kv) = self.etcd.get(&owner_key(job)).await? {
-            if kv.create_revision == token && kv.lease == self.lease {
-                self.etcd.delete(&owner_key(job)).await?;
-            }
-        }
-        Ok(())
-    }
-
     /// Write `key` fenced by this member's claim on `job` (its `token`):
     /// refused once the claim is gone, even if this member still believes
     /// it owns the job (a process paused past its lease). One transaction.
