@@ -118,6 +118,9 @@ struct Loop<'a> {
     stopping: bool,
     /// Cluster: who owned which job at the last sweep, to tell a takeover.
     seen_owners: std::collections::BTreeMap<String, String>,
+    /// When this loop began: a job taken over that never started since
+    /// then and had a due time after it missed that run.
+    started: DateTime<Utc>,
 }
 
 /// The retention runbook's text, embedded (it is not one of the options'
@@ -149,6 +152,7 @@ impl Daemon {
             running: FuturesUnordered::new(),
             stopping: false,
             seen_owners: Default::default(),
+            started: self.clock.now(),
         };
         lp.resume_interrupted();
         let now = self.clock.now();
@@ -415,8 +419,9 @@ impl Loop<'_> {
 
     /// Claim every job placement gives this member and nobody owns (a
     /// dead member's, once its lease expired). Returns the jobs taken over
-    /// whose due time passed since their last start (by any member): the
-    /// runs the dead member missed, to make up now.
+    /// whose due time passed since their last start by any member (or,
+    /// never started, since this member runs): the runs the dead member
+    /// missed, to make up now.
     async fn sweep(&mut self) -> Vec<usize> {
         use crate::cluster::Claim;
         let Some(m) = &self.d.cluster else {
@@ -461,13 +466,21 @@ impl Loop<'_> {
             let Some(i) = self.d.jobs.iter().position(|j| j.name == *name) else {
                 continue;
             };
-            let last = m
+            // Since its last start by any member; never started: since
+            // this member runs (a due time before it is not this cluster's
+            // to make up, as a single daemon would not either).
+            let since = m
                 .last_start(name)
                 .await
                 .ok()
                 .flatten()
-                .and_then(|t| parse_ts(&t));
-            if last.is_some_and(|l| self.d.jobs[i].due.next_after(l).is_some_and(|n| n <= now)) {
+                .and_then(|t| parse_ts(&t))
+                .unwrap_or(self.started);
+            if self.d.jobs[i]
+                .due
+                .next_after(since)
+                .is_some_and(|n| n <= now)
+            {
                 tracing::info!(job = %name, "a due time passed while its owner was dead: run now");
                 missed.push(i);
             }
