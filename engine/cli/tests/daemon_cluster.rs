@@ -62,48 +62,140 @@ fn listener(env: &Env, state: &std::path::Path) -> (BTreeMap<String, f64>, u16, 
     })
 }
 
-#[test]
-fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other() {
+/// The emulator, an etcd of some members on loopback, and a runbook that
+/// reads one thing (`tick.dr`: a parameter `n` to tell jobs apart): what
+/// every test here starts from. `None` (and a line saying so) without etcd
+/// on the PATH; under CI a missing etcd fails instead.
+struct Fixture {
+    env: Env,
+    etcd: LocalEtcd,
+    runbook: std::path::PathBuf,
+}
+
+fn fixture(etcd_members: usize) -> Option<Fixture> {
     if !local::installed() {
         assert!(
             std::env::var_os("CI").is_none(),
             "etcd is not installed; .ci/run installs Debian's etcd-server"
         );
         eprintln!("skipped: etcd is not installed (apt install etcd-server)");
-        return;
+        return None;
     }
     let env = start(three_servers(), None);
-    let etcd = LocalEtcd::start(1, &env.dir.path().join("etcd"));
-    // A runbook that reads one thing: six jobs of it (one per `n`), each
-    // run at start.
-    let rb = env.dir.path().join("tick.dr");
+    let etcd = LocalEtcd::start(etcd_members, &env.dir.path().join("etcd"));
+    let runbook = env.dir.path().join("tick.dr");
     std::fs::write(
-        &rb,
+        &runbook,
         "runbook tick \"One read\" {\n  param n: string\n  param at: site = \"site-a\"\n  s = nova.find_servers(site: at, tag: \"vims\")\n}\n",
     )
     .unwrap();
-    let config = |name: &str, site: &str| {
+    Some(Fixture { env, etcd, runbook })
+}
+
+impl Fixture {
+    /// Member `name`'s configuration (`head` before its `cluster` section):
+    /// one job per `(name, schedule, run_at_start)`.
+    fn config(
+        &self,
+        name: &str,
+        site: &str,
+        head: &str,
+        jobs: &[(String, &str, bool)],
+    ) -> std::path::PathBuf {
+        let endpoints = self
+            .etcd
+            .clients
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
         let mut y = format!(
-            "metrics: 127.0.0.1:0\ncluster:\n  etcd: [\"{}\"]\n  name: {name}\n  site: {site}\n  lease_ttl: {TTL}\njobs:\n",
-            etcd.clients[0]
+            "{head}cluster:\n  etcd: [{endpoints}]\n  name: {name}\n  site: {site}\n  lease_ttl: {TTL}\njobs:\n"
         );
-        for i in 0..JOBS {
+        for (job, schedule, at_start) in jobs {
             y.push_str(&format!(
-                "  - name: t{i}\n    runbook: {}\n    params: {{n: t{i}}}\n    cloud: emulator\n    schedule: \"0 0 1 1 *\"\n    run_at_start: true\n",
-                rb.display()
+                "  - name: {job}\n    runbook: {}\n    params: {{n: {job}}}\n    cloud: emulator\n    schedule: \"{schedule}\"\n    run_at_start: {at_start}\n",
+                self.runbook.display()
             ));
         }
-        let p = env.dir.path().join(format!("{name}.yaml"));
+        let p = self.env.dir.path().join(format!("{name}.yaml"));
         std::fs::write(&p, y).unwrap();
         p
-    };
-    let (cfg_a, cfg_b) = (config("a", "site-a"), config("b", "site-b"));
-    let (state_a, state_b) = (
-        env.dir.path().join("state-a"),
-        env.dir.path().join("state-b"),
+    }
+
+    /// A daemon of member `name` with its own state dir and log.
+    fn daemon(
+        &self,
+        name: &str,
+        cfg: &std::path::Path,
+    ) -> (common::daemon::Guard, std::path::PathBuf) {
+        let state = self.env.dir.path().join(format!("state-{name}"));
+        let d = daemon_in(&self.env, cfg, &state, &format!("{name}.log"));
+        (d, state)
+    }
+
+    /// Job → when its runs started (at or after `from`), over the histories
+    /// of `states`.
+    fn starts(
+        &self,
+        states: &[&std::path::Path],
+        from: chrono::DateTime<chrono::Utc>,
+    ) -> BTreeMap<String, Vec<chrono::DateTime<chrono::Utc>>> {
+        let mut m: BTreeMap<String, Vec<_>> = BTreeMap::new();
+        for st in states {
+            for r in runs_in(&self.env, st) {
+                let Some(t) = r["started"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                else {
+                    continue;
+                };
+                let t = t.with_timezone(&chrono::Utc);
+                if t >= from {
+                    m.entry(r["job"].as_str().unwrap_or_default().to_string())
+                        .or_default()
+                        .push(t);
+                }
+            }
+        }
+        m
+    }
+}
+
+/// The next whole minute at least `room` seconds away, and sleep until a
+/// second before it.
+fn a_second_before_the_next_minute(room: i64) -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    let mut minute =
+        chrono::DateTime::from_timestamp(now.timestamp() - now.timestamp() % 60 + 60, 0).unwrap();
+    if (minute - now).num_milliseconds() < room * 1000 {
+        minute += chrono::Duration::seconds(60);
+    }
+    std::thread::sleep(
+        (minute - chrono::Duration::seconds(1) - chrono::Utc::now())
+            .to_std()
+            .unwrap(),
     );
-    let mut a = daemon_in(&env, &cfg_a, &state_a, "a.log");
-    let mut b = daemon_in(&env, &cfg_b, &state_b, "b.log");
+    minute
+}
+
+#[test]
+fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other() {
+    let Some(f) = fixture(1) else {
+        return;
+    };
+    let env = &f.env;
+    // Six jobs, each run at start.
+    let jobs: Vec<(String, &str, bool)> = (0..JOBS)
+        .map(|i| (format!("t{i}"), "0 0 1 1 *", true))
+        .collect();
+    let head = "metrics: 127.0.0.1:0\n";
+    let (cfg_a, cfg_b) = (
+        f.config("a", "site-a", head, &jobs),
+        f.config("b", "site-b", head, &jobs),
+    );
+    let (mut a, state_a) = f.daemon("a", &cfg_a);
+    let (mut b, state_b) = f.daemon("b", &cfg_b);
     let log = env.dir.path().join("a.log");
 
     // Both members live; every job owned, and run exactly once between them.
@@ -120,7 +212,7 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
         &log,
     );
     let finished = |state: &std::path::Path| -> Vec<String> {
-        runs_in(&env, state)
+        runs_in(env, state)
             .into_iter()
             .filter(|r| !r["outcome"].is_null())
             .map(|r| r["job"].as_str().unwrap_or_default().to_string())
@@ -140,7 +232,7 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
     std::thread::sleep(Duration::from_secs(1));
     let (ran_a, ran_b) = (finished(&state_a), finished(&state_b));
     for state in [&state_a, &state_b] {
-        for r in runs_in(&env, state) {
+        for r in runs_in(env, state) {
             let shown = env
                 .cmd_in(state, &["show", r["id"].as_str().unwrap()])
                 .output()
@@ -176,7 +268,7 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
             30,
             &mut a,
             || {
-                let (m, code, body) = listener(&env, state);
+                let (m, code, body) = listener(env, state);
                 (m.get(&format!("lifeboat_cluster_jobs_owned{labels}")) == Some(&mine)
                     && m.get(&format!("lifeboat_cluster_members{labels}")) == Some(&2.0))
                 .then_some((m, code, body))
@@ -234,7 +326,7 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
     let labels = format!("{{member=\"{survivor}\",site=\"{site}\"}}");
     let t = Instant::now();
     loop {
-        let (m, _, _) = listener(&env, survivor_state);
+        let (m, _, _) = listener(env, survivor_state);
         if m.get(&format!("lifeboat_cluster_takeovers_total{labels}")) == Some(&(took as f64))
             && m.get(&format!("lifeboat_cluster_jobs_owned{labels}")) == Some(&(JOBS as f64))
         {
@@ -243,7 +335,6 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
         assert!(t.elapsed() < Duration::from_secs(10), "{m:?}");
         std::thread::sleep(Duration::from_millis(200));
     }
-    drop(etcd);
 }
 
 /// A due time that passes while the job's owner is dead is made up by the
@@ -253,47 +344,20 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
 /// etcd that the job last started before that minute and runs it.
 #[test]
 fn a_due_time_missed_while_the_owner_was_dead_is_made_up_by_the_member_taking_over() {
-    if !local::installed() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "etcd is not installed; .ci/run installs Debian's etcd-server"
-        );
-        eprintln!("skipped: etcd is not installed (apt install etcd-server)");
+    let Some(f) = fixture(1) else {
         return;
-    }
-    let env = start(three_servers(), None);
-    let etcd = LocalEtcd::start(1, &env.dir.path().join("etcd"));
-    let rb = env.dir.path().join("tick.dr");
-    std::fs::write(
-        &rb,
-        "runbook tick \"One read\" {\n  param at: site = \"site-a\"\n  s = nova.find_servers(site: at, tag: \"vims\")\n}\n",
-    )
-    .unwrap();
-    let config = |name: &str, site: &str| {
-        let y = format!(
-            "cluster:\n  etcd: [\"{}\"]\n  name: {name}\n  site: {site}\n  lease_ttl: {TTL}\njobs:\n  - name: every-minute\n    runbook: {}\n    cloud: emulator\n    schedule: \"* * * * *\"\n    run_at_start: true\n",
-            etcd.clients[0],
-            rb.display()
-        );
-        let p = env.dir.path().join(format!("{name}.yaml"));
-        std::fs::write(&p, y).unwrap();
-        p
     };
-    let (cfg_a, cfg_b) = (config("a", "site-a"), config("b", "site-b"));
-    let (state_a, state_b) = (
-        env.dir.path().join("state-a"),
-        env.dir.path().join("state-b"),
+    let env = &f.env;
+    let jobs = [("every-minute".to_string(), "* * * * *", true)];
+    let (cfg_a, cfg_b) = (
+        f.config("a", "site-a", "", &jobs),
+        f.config("b", "site-b", "", &jobs),
     );
-    let mut a = daemon_in(&env, &cfg_a, &state_a, "a.log");
-    let mut b = daemon_in(&env, &cfg_b, &state_b, "b.log");
-    let log = env.dir.path().join("a.log");
-    let starts = |state: &std::path::Path| -> Vec<chrono::DateTime<chrono::Utc>> {
-        runs_in(&env, state)
-            .iter()
-            .filter_map(|r| r["started"].as_str())
-            .filter_map(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| t.with_timezone(&chrono::Utc))
-            .collect()
+    let (mut a, state_a) = f.daemon("a", &cfg_a);
+    let (mut b, state_b) = f.daemon("b", &cfg_b);
+    let epoch = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+    let runs = |states: &[&std::path::Path], from| -> Vec<chrono::DateTime<chrono::Utc>> {
+        f.starts(states, from).into_values().flatten().collect()
     };
     // Its first run (at start), by whichever member owns it; both live.
     let owner = wait_for(
@@ -303,24 +367,14 @@ fn a_due_time_missed_while_the_owner_was_dead_is_made_up_by_the_member_taking_ov
         || {
             let s = status(&cfg_a);
             let owner = s["owners"]["every-minute"].as_str()?.to_string();
-            let ran = starts(&state_a).len() + starts(&state_b).len();
+            let ran = runs(&[&state_a, &state_b], epoch).len();
             (ran >= 1 && s["members"].as_array().map(Vec::len) == Some(2)).then_some(owner)
         },
-        &log,
+        &env.dir.path().join("a.log"),
     );
     // Killed a second before the next minute begins (after its run of the
     // minute now, when the daemons started at its very end).
-    let now = chrono::Utc::now();
-    let mut minute =
-        chrono::DateTime::from_timestamp(now.timestamp() - now.timestamp() % 60 + 60, 0).unwrap();
-    if (minute - now).num_milliseconds() < 1500 {
-        minute += chrono::Duration::seconds(60);
-    }
-    std::thread::sleep(
-        (minute - chrono::Duration::seconds(1) - chrono::Utc::now())
-            .to_std()
-            .unwrap(),
-    );
+    let minute = a_second_before_the_next_minute(2);
     let (victim, survivor_state, victim_state) = if owner == "a" {
         (&mut a, &state_b, &state_a)
     } else {
@@ -328,13 +382,13 @@ fn a_due_time_missed_while_the_owner_was_dead_is_made_up_by_the_member_taking_ov
     };
     victim.kill().unwrap();
     victim.wait().unwrap();
-    let before = starts(victim_state).len() + starts(survivor_state).len();
+    let before = runs(&[victim_state, survivor_state], epoch).len();
     // The survivor runs it once the lease expired: within the lease and a
     // sweep of the minute, not a minute later.
     let t = std::time::Instant::now();
     let made_up = loop {
-        if let Some(s) = starts(survivor_state).into_iter().find(|s| *s >= minute) {
-            break s;
+        if let Some(s) = runs(&[survivor_state], minute).first() {
+            break *s;
         }
         assert!(
             t.elapsed() < Duration::from_secs(TTL + 8),
@@ -346,11 +400,10 @@ fn a_due_time_missed_while_the_owner_was_dead_is_made_up_by_the_member_taking_ov
     eprintln!("the missed minute {minute} made up {late:.1} s late (lease {TTL} s)");
     assert!(late <= (TTL + 3) as f64, "{late} s late");
     assert_eq!(
-        starts(victim_state).len() + starts(survivor_state).len(),
+        runs(&[victim_state, survivor_state], epoch).len(),
         before + 1,
         "one run for the minute"
     );
-    drop(etcd);
 }
 
 /// Three daemons on a three-member etcd share 30 every-minute jobs; a
@@ -360,53 +413,19 @@ fn a_due_time_missed_while_the_owner_was_dead_is_made_up_by_the_member_taking_ov
 /// twice.
 #[test]
 fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd_member() {
-    if !local::installed() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "etcd is not installed; .ci/run installs Debian's etcd-server"
-        );
-        eprintln!("skipped: etcd is not installed (apt install etcd-server)");
-        return;
-    }
     const N: usize = 30;
-    let env = start(three_servers(), None);
-    let mut etcd = LocalEtcd::start(3, &env.dir.path().join("etcd"));
-    let rb = env.dir.path().join("tick.dr");
-    std::fs::write(
-        &rb,
-        "runbook tick \"One read\" {\n  param n: string\n  param at: site = \"site-a\"\n  s = nova.find_servers(site: at, tag: \"vims\")\n}\n",
-    )
-    .unwrap();
-    let endpoints = etcd
-        .clients
-        .iter()
-        .map(|c| format!("\"{c}\""))
-        .collect::<Vec<_>>()
-        .join(", ");
-    let config = |name: &str, site: &str| {
-        let mut y = format!(
-            "cluster:\n  etcd: [{endpoints}]\n  name: {name}\n  site: {site}\n  lease_ttl: {TTL}\njobs:\n"
-        );
-        for i in 0..N {
-            y.push_str(&format!(
-                "  - name: j{i:02}\n    runbook: {}\n    params: {{n: j{i:02}}}\n    cloud: emulator\n    schedule: \"* * * * *\"\n",
-                rb.display()
-            ));
-        }
-        let p = env.dir.path().join(format!("{name}.yaml"));
-        std::fs::write(&p, y).unwrap();
-        p
+    let Some(mut f) = fixture(3) else {
+        return;
     };
+    let jobs: Vec<(String, &str, bool)> = (0..N)
+        .map(|i| (format!("j{i:02}"), "* * * * *", false))
+        .collect();
     let members = [("a", "site-a"), ("b", "site-b"), ("c", "site-b")];
-    let states: Vec<std::path::PathBuf> = members
+    let (mut daemons, states): (Vec<_>, Vec<_>) = members
         .iter()
-        .map(|(n, _)| env.dir.path().join(format!("state-{n}")))
-        .collect();
-    let mut daemons: Vec<_> = members
-        .iter()
-        .zip(&states)
-        .map(|((n, s), st)| daemon_in(&env, &config(n, s), st, &format!("{n}.log")))
-        .collect();
+        .map(|(n, s)| f.daemon(n, &f.config(n, s, "", &jobs)))
+        .unzip();
+    let env = &f.env;
     let cfg = env.dir.path().join("a.yaml");
     let log = env.dir.path().join("a.log");
     let owners = wait_for(
@@ -421,39 +440,7 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
         },
         &log,
     );
-    // Job → the start times of its runs, over every member's history.
-    let starts = |from: chrono::DateTime<chrono::Utc>| -> BTreeMap<String, Vec<chrono::DateTime<chrono::Utc>>> {
-        let mut m: BTreeMap<String, Vec<_>> = BTreeMap::new();
-        for st in &states {
-            for r in runs_in(&env, st) {
-                let Some(t) = r["started"]
-                    .as_str()
-                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                else {
-                    continue;
-                };
-                let t = t.with_timezone(&chrono::Utc);
-                if t >= from {
-                    m.entry(r["job"].as_str().unwrap_or_default().to_string())
-                        .or_default()
-                        .push(t);
-                }
-            }
-        }
-        m
-    };
-    // A second before the next minute (with room to prepare).
-    let now = chrono::Utc::now();
-    let mut minute =
-        chrono::DateTime::from_timestamp(now.timestamp() - now.timestamp() % 60 + 60, 0).unwrap();
-    if (minute - now).num_milliseconds() < 3000 {
-        minute += chrono::Duration::seconds(60);
-    }
-    std::thread::sleep(
-        (minute - chrono::Duration::seconds(1) - chrono::Utc::now())
-            .to_std()
-            .unwrap(),
-    );
+    let minute = a_second_before_the_next_minute(3);
     let busiest = members
         .iter()
         .enumerate()
@@ -469,7 +456,7 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
         .unwrap();
     daemons[busiest].kill().unwrap();
     daemons[busiest].wait().unwrap();
-    etcd.down(0);
+    f.etcd.down(0);
     let killed_owned = owners
         .as_object()
         .unwrap()
@@ -481,7 +468,10 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
     // lease and a sweep of its start.
     let t = std::time::Instant::now();
     let ran = loop {
-        let ran = starts(minute);
+        let ran = f.starts(
+            &states.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
+            minute,
+        );
         if ran.len() == N {
             break ran;
         }
@@ -497,7 +487,10 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
     };
     std::thread::sleep(Duration::from_secs(2));
     let ran = {
-        let again = starts(minute);
+        let again = f.starts(
+            &states.iter().map(|p| p.as_path()).collect::<Vec<_>>(),
+            minute,
+        );
         assert_eq!(again.len(), ran.len());
         again
     };
@@ -518,5 +511,4 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
         "{N} jobs, {killed_owned} of them the killed member's, one etcd member of three down: every job ran once in the minute, the last {latest:.1} s after it began (lease {TTL} s)"
     );
     assert!(latest <= (TTL + 8) as f64, "{latest} s");
-    drop(etcd);
 }
