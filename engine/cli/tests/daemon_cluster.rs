@@ -512,3 +512,89 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
     );
     assert!(latest <= (TTL + 8) as f64, "{latest} s");
 }
+
+/// The owner of a job stopped (SIGSTOP) past its lease: the other member
+/// takes the job over and runs it at its next due time; the stopped one,
+/// continued (SIGCONT), starts nothing — its claim is gone, and a start is
+/// recorded only under a live claim — and the job keeps one owner.
+#[test]
+fn an_owner_paused_past_its_lease_starts_nothing_once_it_wakes() {
+    let Some(f) = fixture(1) else {
+        return;
+    };
+    let env = &f.env;
+    let jobs = [("every-minute".to_string(), "* * * * *", true)];
+    let (cfg_a, cfg_b) = (
+        f.config("a", "site-a", "", &jobs),
+        f.config("b", "site-b", "", &jobs),
+    );
+    let (mut a, state_a) = f.daemon("a", &cfg_a);
+    let (mut b, state_b) = f.daemon("b", &cfg_b);
+    let epoch = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+    let runs = |states: &[&std::path::Path], from| -> Vec<chrono::DateTime<chrono::Utc>> {
+        f.starts(states, from).into_values().flatten().collect()
+    };
+    let owner = wait_for(
+        "the first run and both members",
+        60,
+        &mut a,
+        || {
+            let s = status(&cfg_a);
+            let owner = s["owners"]["every-minute"].as_str()?.to_string();
+            let ran = runs(&[&state_a, &state_b], epoch).len();
+            (ran >= 1 && s["members"].as_array().map(Vec::len) == Some(2)).then_some(owner)
+        },
+        &env.dir.path().join("a.log"),
+    );
+    let (paused, paused_state, other, other_state) = if owner == "a" {
+        (&mut a, &state_a, "b", &state_b)
+    } else {
+        (&mut b, &state_b, "a", &state_a)
+    };
+    let signal = |sig: &str, pid: u32| {
+        let ok = std::process::Command::new("kill")
+            .args([sig, &pid.to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "kill {sig} {pid}");
+    };
+    let stopped_at = chrono::Utc::now();
+    signal("-STOP", paused.id());
+    // The other member owns the job once the paused one's lease expired …
+    let t = Instant::now();
+    while status(&cfg_a)["owners"]["every-minute"] != other {
+        assert!(
+            t.elapsed() < Duration::from_secs(TTL + 6),
+            "{other} never took the job over"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // … and runs it when the next minute begins.
+    let minute = a_second_before_the_next_minute(2);
+    let t = Instant::now();
+    while runs(&[other_state], minute).is_empty() {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "{other} did not run the minute {minute}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // The paused one wakes up past a due time: it starts nothing.
+    signal("-CONT", paused.id());
+    std::thread::sleep(Duration::from_secs(TTL + 3));
+    assert!(
+        runs(&[paused_state], stopped_at).is_empty(),
+        "the member paused past its lease started a run after waking"
+    );
+    assert_eq!(
+        runs(&[paused_state, other_state], minute).len(),
+        1,
+        "one run for the minute"
+    );
+    assert_eq!(status(&cfg_a)["owners"]["every-minute"], other);
+    assert!(
+        paused.try_wait().unwrap().is_none(),
+        "it runs on, owning nothing"
+    );
+}
