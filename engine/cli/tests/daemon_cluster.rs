@@ -162,6 +162,60 @@ impl Fixture {
     }
 }
 
+/// Two members, a at site-a and b at site-b, of one job run at start and
+/// every minute, once it first ran with both live.
+struct Pair {
+    a: common::daemon::Guard,
+    b: common::daemon::Guard,
+    state_a: std::path::PathBuf,
+    state_b: std::path::PathBuf,
+    cfg_a: std::path::PathBuf,
+    /// The member owning the job.
+    owner: String,
+}
+
+impl Fixture {
+    fn every_minute_pair(&self) -> Pair {
+        let jobs = [("every-minute".to_string(), "* * * * *", true)];
+        let (cfg_a, cfg_b) = (
+            self.config("a", "site-a", "", &jobs),
+            self.config("b", "site-b", "", &jobs),
+        );
+        let (mut a, state_a) = self.daemon("a", &cfg_a);
+        let (b, state_b) = self.daemon("b", &cfg_b);
+        let epoch = chrono::DateTime::<chrono::Utc>::MIN_UTC;
+        let owner = wait_for(
+            "the first run and both members",
+            60,
+            &mut a,
+            || {
+                let s = status(&cfg_a);
+                let owner = s["owners"]["every-minute"].as_str()?.to_string();
+                let ran = self.runs(&[&state_a, &state_b], epoch).len();
+                (ran >= 1 && s["members"].as_array().map(Vec::len) == Some(2)).then_some(owner)
+            },
+            &self.env.dir.path().join("a.log"),
+        );
+        Pair {
+            a,
+            b,
+            state_a,
+            state_b,
+            cfg_a,
+            owner,
+        }
+    }
+
+    /// When runs started (at or after `from`), over the histories of `states`.
+    fn runs(
+        &self,
+        states: &[&std::path::Path],
+        from: chrono::DateTime<chrono::Utc>,
+    ) -> Vec<chrono::DateTime<chrono::Utc>> {
+        self.starts(states, from).into_values().flatten().collect()
+    }
+}
+
 /// The next whole minute at least `room` seconds away, and sleep until a
 /// second before it.
 fn a_second_before_the_next_minute(room: i64) -> chrono::DateTime<chrono::Utc> {
@@ -347,31 +401,16 @@ fn a_due_time_missed_while_the_owner_was_dead_is_made_up_by_the_member_taking_ov
     let Some(f) = fixture(1) else {
         return;
     };
-    let env = &f.env;
-    let jobs = [("every-minute".to_string(), "* * * * *", true)];
-    let (cfg_a, cfg_b) = (
-        f.config("a", "site-a", "", &jobs),
-        f.config("b", "site-b", "", &jobs),
-    );
-    let (mut a, state_a) = f.daemon("a", &cfg_a);
-    let (mut b, state_b) = f.daemon("b", &cfg_b);
+    let Pair {
+        mut a,
+        mut b,
+        state_a,
+        state_b,
+        owner,
+        ..
+    } = f.every_minute_pair();
     let epoch = chrono::DateTime::<chrono::Utc>::MIN_UTC;
-    let runs = |states: &[&std::path::Path], from| -> Vec<chrono::DateTime<chrono::Utc>> {
-        f.starts(states, from).into_values().flatten().collect()
-    };
-    // Its first run (at start), by whichever member owns it; both live.
-    let owner = wait_for(
-        "the first run and both members",
-        60,
-        &mut a,
-        || {
-            let s = status(&cfg_a);
-            let owner = s["owners"]["every-minute"].as_str()?.to_string();
-            let ran = runs(&[&state_a, &state_b], epoch).len();
-            (ran >= 1 && s["members"].as_array().map(Vec::len) == Some(2)).then_some(owner)
-        },
-        &env.dir.path().join("a.log"),
-    );
+    let runs = |states: &[&std::path::Path], from| f.runs(states, from);
     // Killed a second before the next minute begins (after its run of the
     // minute now, when the daemons started at its very end).
     let minute = a_second_before_the_next_minute(2);
@@ -522,30 +561,15 @@ fn an_owner_paused_past_its_lease_starts_nothing_once_it_wakes() {
     let Some(f) = fixture(1) else {
         return;
     };
-    let env = &f.env;
-    let jobs = [("every-minute".to_string(), "* * * * *", true)];
-    let (cfg_a, cfg_b) = (
-        f.config("a", "site-a", "", &jobs),
-        f.config("b", "site-b", "", &jobs),
-    );
-    let (mut a, state_a) = f.daemon("a", &cfg_a);
-    let (mut b, state_b) = f.daemon("b", &cfg_b);
-    let epoch = chrono::DateTime::<chrono::Utc>::MIN_UTC;
-    let runs = |states: &[&std::path::Path], from| -> Vec<chrono::DateTime<chrono::Utc>> {
-        f.starts(states, from).into_values().flatten().collect()
-    };
-    let owner = wait_for(
-        "the first run and both members",
-        60,
-        &mut a,
-        || {
-            let s = status(&cfg_a);
-            let owner = s["owners"]["every-minute"].as_str()?.to_string();
-            let ran = runs(&[&state_a, &state_b], epoch).len();
-            (ran >= 1 && s["members"].as_array().map(Vec::len) == Some(2)).then_some(owner)
-        },
-        &env.dir.path().join("a.log"),
-    );
+    let Pair {
+        mut a,
+        mut b,
+        state_a,
+        state_b,
+        cfg_a,
+        owner,
+    } = f.every_minute_pair();
+    let runs = |states: &[&std::path::Path], from| f.runs(states, from);
     let (paused, paused_state, other, other_state) = if owner == "a" {
         (&mut a, &state_a, "b", &state_b)
     } else {

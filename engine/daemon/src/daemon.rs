@@ -116,8 +116,6 @@ struct Loop<'a> {
     live: HashMap<String, Live>,
     running: FuturesUnordered<Done>,
     stopping: bool,
-    /// Cluster: who owned which job at the last sweep, to tell a takeover.
-    seen_owners: std::collections::BTreeMap<String, String>,
     /// When this loop began: a job taken over that never started since
     /// then and had a due time after it missed that run.
     started: DateTime<Utc>,
@@ -151,7 +149,6 @@ impl Daemon {
             live: HashMap::new(),
             running: FuturesUnordered::new(),
             stopping: false,
-            seen_owners: Default::default(),
             started: self.clock.now(),
         };
         lp.resume_interrupted();
@@ -380,7 +377,7 @@ impl Loop<'_> {
         match claim {
             // The start is recorded as the owner, fenced by the claim: a
             // member that lost it (paused past its lease) starts nothing.
-            Ok(Claim::Mine { token }) => {
+            Ok(Claim::Mine { token }) | Ok(Claim::Claimed { token }) => {
                 match m
                     .record_start(&job.name, token, &ts(self.d.clock.now()))
                     .await
@@ -428,25 +425,23 @@ impl Loop<'_> {
             return vec![];
         };
         let m = m.lock().await;
-        let before = std::mem::take(&mut self.seen_owners);
-        let mut taken = Vec::new();
+        // Jobs claimed now (nobody owned them): a dead member's, or never
+        // owned before.
+        let mut fresh = Vec::new();
         let mut owned = 0;
-        for job in &self.d.jobs {
+        for (i, job) in self.d.jobs.iter().enumerate() {
             let target = job.target_site();
             match m.claim(&job.name, target.as_deref()).await {
-                Ok(Claim::Mine { .. }) => {
+                Ok(Claim::Mine { .. }) => owned += 1,
+                Ok(Claim::Claimed { .. }) => {
                     owned += 1;
-                    // Owned before by another member: a takeover.
-                    if before.get(&job.name).is_some_and(|o| *o != m.info.name) {
-                        taken.push(job.name.clone());
-                    }
+                    fresh.push(i);
                 }
                 Ok(_) => {}
                 // Lost, or etcd unavailable: the due path rejoins or
                 // reports it; nothing is claimed meanwhile.
                 Err(e) => {
                     tracing::warn!(error = %e, "cluster sweep: nothing claimed");
-                    self.seen_owners = before;
                     if let Some(v) = &self.d.cluster_view {
                         if let Ok(mut v) = v.lock() {
                             v.live = m.is_live();
@@ -457,35 +452,36 @@ impl Loop<'_> {
                 }
             }
         }
-        if !taken.is_empty() {
-            tracing::info!(jobs = ?taken, "cluster: took over {} job(s)", taken.len());
-        }
         let now = self.d.clock.now();
         let mut missed = Vec::new();
-        for name in &taken {
-            let Some(i) = self.d.jobs.iter().position(|j| j.name == *name) else {
-                continue;
-            };
-            // Since its last start by any member; never started: since
-            // this member runs (a due time before it is not this cluster's
-            // to make up, as a single daemon would not either).
-            let since = m
-                .last_start(name)
+        let mut taken = Vec::new();
+        for i in fresh {
+            let job = &self.d.jobs[i];
+            // Since its last start by any member (it had an owner before:
+            // a takeover); never started: since this member runs (a due
+            // time before it is not this cluster's to make up, as a single
+            // daemon would not either).
+            let last = m
+                .last_start(&job.name)
                 .await
                 .ok()
                 .flatten()
-                .and_then(|t| parse_ts(&t))
-                .unwrap_or(self.started);
-            if self.d.jobs[i]
+                .and_then(|t| parse_ts(&t));
+            if last.is_some() {
+                taken.push(job.name.clone());
+            }
+            if job
                 .due
-                .next_after(since)
+                .next_after(last.unwrap_or(self.started))
                 .is_some_and(|n| n <= now)
             {
-                tracing::info!(job = %name, "a due time passed while its owner was dead: run now");
+                tracing::info!(job = %job.name, "a due time passed while nobody owned it: run now");
                 missed.push(i);
             }
         }
-        self.seen_owners = m.owners().await.unwrap_or_default();
+        if !taken.is_empty() {
+            tracing::info!(jobs = ?taken, "cluster: took over {} job(s)", taken.len());
+        }
         let members = m.members().await.map(|l| l.len()).unwrap_or(0);
         if let Some(v) = &self.d.cluster_view {
             if let Ok(mut v) = v.lock() {

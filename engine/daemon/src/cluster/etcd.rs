@@ -97,12 +97,20 @@ fn prefix_end(prefix: &str) -> Vec<u8> {
 }
 
 impl Etcd {
-    /// A client of the members at `endpoints` (`http://HOST:PORT`).
+    /// A client of the members at `endpoints` (`http://HOST:PORT`), each
+    /// request given 5 s at a member.
     pub fn new(endpoints: &[String]) -> Etcd {
+        Etcd::with_timeout(endpoints, Duration::from_secs(5))
+    }
+
+    /// The same with `timeout` per request at a member: a member without
+    /// quorum holds a request until then, so a lease's renewals must not
+    /// wait longer than a fraction of its TTL there.
+    pub fn with_timeout(endpoints: &[String], timeout: Duration) -> Etcd {
         Etcd {
             http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(1))
-                .timeout(Duration::from_secs(5))
+                .connect_timeout(Duration::from_secs(1).min(timeout))
+                .timeout(timeout)
                 .build()
                 .expect("an HTTP client"),
             endpoints: endpoints

@@ -125,12 +125,26 @@ pub struct View {
 /// What a member may do with a job now.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// Owned by this member; `token` fences its writes.
+    /// Owned by this member already; `token` fences its writes.
     Mine { token: i64 },
+    /// Nobody owned it, and this member claimed it now: the first claim
+    /// in the cluster, or a dead member's job taken over — a due time may
+    /// have passed unrun since its last start.
+    Claimed { token: i64 },
     /// Owned by another live member.
     Theirs { member: String },
     /// Nobody owns it yet, and another live member is the one to take it.
     NotMine { preferred: String },
+}
+
+impl Claim {
+    /// The fencing token, when this member owns the job.
+    pub fn token(&self) -> Option<i64> {
+        match self {
+            Claim::Mine { token } | Claim::Claimed { token } => Some(*token),
+            Claim::Theirs { .. } | Claim::NotMine { .. } => None,
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -163,8 +177,11 @@ impl Member {
     /// and a task renewing it every third of its life. Refused while a live
     /// member has the same name.
     pub async fn join(cfg: &ClusterConfig) -> Result<Member> {
-        let etcd = Etcd::new(&cfg.etcd);
         let ttl = cfg.lease_ttl.unwrap_or(DEFAULT_LEASE_TTL).max(2);
+        // A request held by a member without quorum gives up after a
+        // sixth of the lease (a second at least), so a renewal can still
+        // reach a member that has one before the lease runs out.
+        let etcd = Etcd::with_timeout(&cfg.etcd, Duration::from_millis((ttl * 1000 / 6).max(1000)));
         let lease = etcd.grant(ttl as i64).await?;
         let info = MemberInfo {
             name: cfg.name.clone(),
@@ -261,7 +278,7 @@ impl Member {
             .create(&key, self.info.name.as_bytes(), self.lease)
             .await?
         {
-            Written::Done { revision } => Ok(Claim::Mine { token: revision }),
+            Written::Done { revision } => Ok(Claim::Claimed { token: revision }),
             Written::Refused(Some(kv)) => Ok(self.judge(kv)),
             Written::Refused(None) => Ok(Claim::NotMine { preferred }),
         }
