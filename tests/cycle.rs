@@ -109,20 +109,6 @@ async fn after_a_recovery_the_old_sites_copies_are_fenced_until_unfenced() {
     env.emu.shutdown().await;
 }
 
-/// Roll `run` back: it ends rolled back, every compensation done.
-async fn rolled_back(env: &Env, run: &e2e::Run) {
-    let rb = env.decide(run, lifeboat_exec::Decision::Rollback).await;
-    assert!(
-        matches!(
-            rb.result.outcome,
-            lifeboat_exec::RunOutcome::RolledBack { .. }
-        ),
-        "{:?}",
-        rb.result.outcome
-    );
-    assert_eq!(rb.result.compensation_failures, 0, "{:?}", rb.result);
-}
-
 /// The newest point of option 1 at site-b: the protect (or migrate) run id
 /// of the manifest `latest-option1.json` names.
 async fn newest_point(env: &Env) -> String {
@@ -249,7 +235,7 @@ async fn option1_migrate_moves_the_vnf_with_nothing_lost_and_rolls_back() {
     assert_eq!(lowered.len(), 1, "{}", m.describe());
 
     // Rolled back: as if it never happened.
-    rolled_back(&env, &m).await;
+    e2e::rolled_back(&env, &m).await;
     let mut after_b = env.counts().await["site-b"].clone();
     // The imported backup records stay at site-b (they share the data).
     after_b["backups"] = before_b["backups"].clone();
@@ -399,7 +385,7 @@ async fn a_recovery_redirects_the_vnfs_names_and_a_rollback_points_them_back() {
     let (_, moved) = &r.values("restore.moved")[0];
     assert_eq!(moved["was_records"], json!(before), "{moved}");
 
-    rolled_back(&env, &r).await;
+    e2e::rolled_back(&env, &r).await;
     let (records, ttl, status) = recordset(&env, "site-b", "sbc.vims.example.").await;
     assert_eq!(records, before);
     assert_eq!((ttl, status.as_str()), (json!(3600), "ACTIVE"));

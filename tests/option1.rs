@@ -1298,16 +1298,7 @@ async fn recover_awaits_commit_and_a_rollback_removes_what_it_made() {
     let during = env.counts().await;
     assert_eq!(during["site-b"]["servers"], json!(6), "{during}");
 
-    let rb = env.decide(&r, lifeboat_exec::Decision::Rollback).await;
-    assert!(
-        matches!(
-            rb.result.outcome,
-            lifeboat_exec::RunOutcome::RolledBack { .. }
-        ),
-        "{:?}",
-        rb.result.outcome
-    );
-    assert_eq!(rb.result.compensation_failures, 0);
+    let rb = e2e::rolled_back(&env, &r).await;
     let mut after = env.counts().await;
     assert_eq!(
         after["site-b"]["backups"],

@@ -935,3 +935,19 @@ pub async fn adopted(env: &Env, site: &str) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// Roll `run` back: it ends rolled back, every compensation done; the
+/// rollback.
+pub async fn rolled_back(env: &Env, run: &Run) -> Run {
+    let rb = env.decide(run, lifeboat_exec::Decision::Rollback).await;
+    assert!(
+        matches!(
+            rb.result.outcome,
+            lifeboat_exec::RunOutcome::RolledBack { .. }
+        ),
+        "{:?}",
+        rb.result.outcome
+    );
+    assert_eq!(rb.result.compensation_failures, 0, "{:?}", rb.result);
+    rb
+}

@@ -425,11 +425,36 @@ impl Loop<'_> {
             return vec![];
         };
         let m = m.lock().await;
+        // Lost, or etcd unavailable: the due path rejoins or reports it;
+        // nothing is claimed meanwhile.
+        let unreachable = |e: crate::cluster::ClusterError| {
+            tracing::warn!(error = %e, "cluster sweep: nothing claimed");
+            if let Some(v) = &self.d.cluster_view {
+                if let Ok(mut v) = v.lock() {
+                    v.live = m.is_live();
+                    v.lease_age_seconds = m.lease_age();
+                }
+            }
+        };
+        // One read of who owns what; only the jobs nobody owns are claimed.
+        let owners = match m.owners().await {
+            Ok(o) => o,
+            Err(e) => {
+                unreachable(e);
+                return vec![];
+            }
+        };
         // Jobs claimed now (nobody owned them): a dead member's, or never
         // owned before.
         let mut fresh = Vec::new();
         let mut owned = 0;
         for (i, job) in self.d.jobs.iter().enumerate() {
+            if let Some(owner) = owners.get(&job.name) {
+                if *owner == m.info.name {
+                    owned += 1;
+                }
+                continue;
+            }
             let target = job.target_site();
             match m.claim(&job.name, target.as_deref()).await {
                 Ok(Claim::Mine { .. }) => owned += 1,
@@ -438,16 +463,8 @@ impl Loop<'_> {
                     fresh.push(i);
                 }
                 Ok(_) => {}
-                // Lost, or etcd unavailable: the due path rejoins or
-                // reports it; nothing is claimed meanwhile.
                 Err(e) => {
-                    tracing::warn!(error = %e, "cluster sweep: nothing claimed");
-                    if let Some(v) = &self.d.cluster_view {
-                        if let Ok(mut v) = v.lock() {
-                            v.live = m.is_live();
-                            v.lease_age_seconds = m.lease_age();
-                        }
-                    }
+                    unreachable(e);
                     return vec![];
                 }
             }

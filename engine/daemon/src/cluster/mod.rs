@@ -223,9 +223,8 @@ impl Member {
     /// made anew; the claims of the old lease are gone (others may hold
     /// those jobs now).
     pub async fn rejoin(&mut self) -> Result<()> {
-        let fresh = Member::join(&self.cfg).await?;
-        let old = std::mem::replace(self, fresh);
-        old.keepalive.abort();
+        // The old member's keep-alive task stops when it is dropped.
+        *self = Member::join(&self.cfg).await?;
         Ok(())
     }
 
