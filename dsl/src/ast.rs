@@ -149,8 +149,8 @@ pub enum Stmt {
     Retain(Retain),
     Commit(CommitStmt),
     Approve(ApproveStmt),
-    Quiesce(QuiesceStmt),
-    For(ForStmt),
+    Quiesce(Box<QuiesceStmt>),
+    For(Box<ForStmt>),
     Return(Expr, Loc),
     Step(StepStmt),
 }

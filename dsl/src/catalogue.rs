@@ -8,12 +8,12 @@
 //! [`Expr::Input`]; or `undo none`), and default retry and timeout.
 
 use crate::ast::{self, ActionAttr, Item, TypeExpr, TypeExprKind};
-use crate::diagnostic::{Diagnostic, Diagnostics, Kind};
+use crate::diagnostic::{Callee, Context, Declared, Diagnostic, Diagnostics, Kind, Literal};
 use crate::plan::{Call, Effect, Expr, QuiesceMethod, RetryPolicy};
 use crate::source::Loc;
 use crate::typecheck::{self, NoNames, Scope};
 use crate::types::Ty;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 #[derive(Debug, Clone)]
 pub struct RecordType {
@@ -25,7 +25,7 @@ pub struct RecordType {
 /// Record types by name.
 #[derive(Debug, Clone, Default)]
 pub struct Types {
-    map: HashMap<String, RecordType>,
+    map: FxHashMap<String, RecordType>,
 }
 
 impl Types {
@@ -44,19 +44,16 @@ impl Types {
                     Ty::Record(n.clone())
                 } else {
                     let builtins = ["string", "int", "bool", "duration", "site"];
-                    let mut d = Diagnostic::new(
-                        Kind::UnknownType,
-                        te.loc,
-                        format!("unknown type `{n}`"),
-                        "not a type",
-                    );
                     let mut all: Vec<&str> = builtins.to_vec();
                     all.extend(self.map.keys().map(String::as_str));
-                    d = match typecheck::suggest(n, all.iter().copied()) {
-                        Some(s) => d.help(format!("did you mean `{s}`? types are string, int, bool, duration, site, list<T> and the stdlib records")),
-                        None => d.help("types are string, int, bool, duration, site, list<T> and the stdlib records (server, volume, …)"),
-                    };
-                    diags.push(d);
+                    diags.push(Diagnostic::at(
+                        te.loc,
+                        Kind::UnknownType {
+                            name: n.clone(),
+                            suggestion: crate::diagnostic::suggest(n, all.iter().copied())
+                                .map(str::to_string),
+                        },
+                    ));
                     Ty::Any
                 }
             }
@@ -100,7 +97,7 @@ pub struct ActionSig {
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     pub types: Types,
-    pub actions: HashMap<String, ActionSig>,
+    pub actions: FxHashMap<String, ActionSig>,
     pub methods: Vec<QuiesceMethod>,
 }
 
@@ -124,7 +121,7 @@ impl Catalogue {
         for item in files.clone().flat_map(|f| f.items.iter()) {
             if let Item::Type(t) = item {
                 if let Some(first) = cat.types.map.get(&t.name.name) {
-                    diags.push(dup("type", &t.name, first.loc));
+                    diags.push(dup(Declared::Type, &t.name, first.loc));
                     continue;
                 }
                 cat.types.map.insert(
@@ -143,18 +140,15 @@ impl Catalogue {
             let mut fields: Vec<(String, Ty)> = Vec::new();
             for f in &t.fields {
                 if fields.iter().any(|(n, _)| *n == f.name.name) {
-                    diags.push(
-                        Diagnostic::new(
-                            Kind::DuplicateItem,
-                            f.name.loc,
-                            format!(
-                                "field `{}` declared twice in `{}`",
-                                f.name.name, t.name.name
-                            ),
-                            "second declaration",
-                        )
-                        .help("remove one"),
-                    );
+                    diags.push(Diagnostic::at(
+                        f.name.loc,
+                        Kind::DuplicateItem {
+                            item: Declared::Field {
+                                record: t.name.name.clone(),
+                            },
+                            name: f.name.name.clone(),
+                        },
+                    ));
                     continue;
                 }
                 fields.push((f.name.name.clone(), cat.types.resolve(&f.ty, diags)));
@@ -168,7 +162,7 @@ impl Catalogue {
         for item in files.clone().flat_map(|f| f.items.iter()) {
             if let Item::Action(a) = item {
                 if let Some(first) = cat.actions.get(&a.name.name) {
-                    diags.push(dup("action", &a.name, first.loc));
+                    diags.push(dup(Declared::Action, &a.name, first.loc));
                     continue;
                 }
                 if let Some(sig) = action_sig(a, &cat.types, diags) {
@@ -199,75 +193,58 @@ impl Catalogue {
         for item in files.flat_map(|f| f.items.iter()) {
             if let Item::Method(m) = item {
                 let Some(name) = m.name.as_plain_str() else {
-                    diags.push(
-                        Diagnostic::new(
-                            Kind::NotConstant,
-                            m.name.loc,
-                            "a quiesce method name must be a plain string",
-                            "interpolated",
-                        )
-                        .help("write the name literally"),
-                    );
+                    diags.push(Diagnostic::at(
+                        m.name.loc,
+                        Kind::Interpolated {
+                            what: Literal::MethodName,
+                        },
+                    ));
                     continue;
                 };
                 if cat.method(&name).is_some() {
-                    diags.push(
-                        Diagnostic::new(
-                            Kind::DuplicateItem,
-                            m.name.loc,
-                            format!("quiesce method \"{name}\" declared twice"),
-                            "second declaration",
-                        )
-                        .help("remove one"),
-                    );
+                    diags.push(Diagnostic::at(
+                        m.name.loc,
+                        Kind::DuplicateItem {
+                            item: Declared::QuiesceMethod,
+                            name,
+                        },
+                    ));
                     continue;
                 }
                 let freeze = cat.actions.get(&m.freeze.name);
                 let thaw = cat.actions.get(&m.thaw.name);
                 for (id, a) in [(&m.freeze, freeze), (&m.thaw, thaw)] {
                     if a.is_none() {
-                        diags.push(
-                            Diagnostic::new(
-                                Kind::UnknownAction,
-                                id.loc,
-                                format!("unknown action `{}`", id.name),
-                                "not in the catalogue",
-                            )
-                            .help("freeze and thaw name catalogue actions"),
-                        );
+                        diags.push(Diagnostic::at(
+                            id.loc,
+                            Kind::UnknownAction {
+                                name: id.name.clone(),
+                                looked_for: Callee::FreezeThaw,
+                            },
+                        ));
                     }
                 }
                 let (Some(freeze), Some(thaw)) = (freeze, thaw) else {
                     continue;
                 };
                 let Some(target) = freeze.params.first() else {
-                    diags.push(
-                        Diagnostic::new(
-                            Kind::Catalogue,
-                            m.freeze.loc,
-                            format!(
-                                "`{}` takes no parameter to receive the target",
-                                m.freeze.name
-                            ),
-                            "no target parameter",
-                        )
-                        .help("freeze and thaw actions take the target as their first parameter"),
-                    );
+                    diags.push(Diagnostic::at(
+                        m.freeze.loc,
+                        Kind::NoTargetParameter {
+                            freeze: m.freeze.name.clone(),
+                        },
+                    ));
                     continue;
                 };
                 if thaw.params.first().map(|p| &p.ty) != Some(&target.ty) {
-                    diags.push(
-                        Diagnostic::new(
-                            Kind::Catalogue,
-                            m.thaw.loc,
-                            format!(
-                                "`{}` must take a `{}` first, like `{}`",
-                                m.thaw.name, target.ty, m.freeze.name
-                            ),
-                            "target types differ",
-                        )
-                        .help("freeze and thaw act on the same targets"),
-                    );
+                    diags.push(Diagnostic::at(
+                        m.thaw.loc,
+                        Kind::ThawTargetDiffers {
+                            thaw: m.thaw.name.clone(),
+                            target: target.ty.clone(),
+                            freeze: m.freeze.name.clone(),
+                        },
+                    ));
                     continue;
                 }
                 cat.methods.push(QuiesceMethod {
@@ -284,15 +261,15 @@ impl Catalogue {
     }
 }
 
-fn dup(what: &str, name: &ast::Ident, first: Loc) -> Diagnostic {
-    Diagnostic::new(
-        Kind::DuplicateItem,
+fn dup(item: Declared, name: &ast::Ident, first: Loc) -> Diagnostic {
+    Diagnostic::at(
         name.loc,
-        format!("{what} `{}` declared twice", name.name),
-        "second declaration",
+        Kind::DuplicateItem {
+            item,
+            name: name.name.clone(),
+        },
     )
     .related(first, "first declaration")
-    .help("names of types, actions, procedures and runbooks must be unique")
 }
 
 /// Signature parameters: types resolved, defaults constant and well typed.
@@ -305,14 +282,13 @@ pub fn param_sigs(
     for p in params {
         if let Some(first) = out.iter().find(|q| q.name == p.name.name) {
             diags.push(
-                Diagnostic::new(
-                    Kind::DuplicateBinding,
+                Diagnostic::at(
                     p.name.loc,
-                    format!("parameter `{}` declared twice", p.name.name),
-                    "second declaration",
+                    Kind::DuplicateParameter {
+                        name: p.name.name.clone(),
+                    },
                 )
-                .related(first.loc, "first declaration")
-                .help("rename one"),
+                .related(first.loc, "first declaration"),
             );
             continue;
         }
@@ -324,26 +300,24 @@ pub fn param_sigs(
                 return x;
             }
             if !t.fits(&ty, typecheck::is_literal(d)) {
-                diags.push(
-                    Diagnostic::new(
-                        Kind::TypeMismatch,
-                        d.loc,
-                        format!("default of `{}` must be `{ty}`, found `{t}`", p.name.name),
-                        format!("this is a {t}"),
-                    )
-                    .help(format!("give a {ty} value")),
-                );
+                diags.push(Diagnostic::at(
+                    d.loc,
+                    Kind::TypeMismatch {
+                        expected: ty.clone(),
+                        found: t,
+                        context: Context::Default {
+                            param: p.name.name.clone(),
+                        },
+                    },
+                ));
             }
             if typecheck::constant(&x).is_none() {
-                diags.push(
-                    Diagnostic::new(
-                        Kind::NotConstant,
-                        d.loc,
-                        format!("default of `{}` must be a constant", p.name.name),
-                        "not a constant",
-                    )
-                    .help("interpolation and names are not allowed in defaults"),
-                );
+                diags.push(Diagnostic::at(
+                    d.loc,
+                    Kind::DefaultNotConstant {
+                        param: p.name.name.clone(),
+                    },
+                ));
             }
             x
         });
@@ -359,15 +333,12 @@ pub fn param_sigs(
 
 fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Option<ActionSig> {
     if !a.name.name.contains('.') {
-        diags.push(
-            Diagnostic::new(
-                Kind::Catalogue,
-                a.name.loc,
-                format!("action `{}` has no namespace", a.name.name),
-                "needs `ns.`",
-            )
-            .help("action names are `namespace.name`, e.g. `nova.pause`"),
-        );
+        diags.push(Diagnostic::at(
+            a.name.loc,
+            Kind::NoNamespace {
+                action: a.name.name.clone(),
+            },
+        ));
     }
     let params = param_sigs(&a.params, types, diags);
     let ret = a
@@ -391,14 +362,14 @@ fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Op
         };
         if let Some((_, first)) = seen.iter().find(|(k, _)| *k == kw) {
             diags.push(
-                Diagnostic::new(
-                    Kind::DuplicateAttribute,
+                Diagnostic::at(
                     loc,
-                    format!("`{kw}` given twice for `{}`", a.name.name),
-                    "second time",
+                    Kind::DuplicateActionAttribute {
+                        attribute: kw,
+                        action: a.name.name.clone(),
+                    },
                 )
-                .related(*first, "first time")
-                .help("give each attribute once"),
+                .related(*first, "first time"),
             );
             continue;
         }
@@ -419,15 +390,12 @@ fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Op
         }
     }
     let Some(effect) = effect else {
-        diags.push(
-            Diagnostic::new(
-                Kind::Catalogue,
-                a.name.loc,
-                format!("action `{}` has no `kind`", a.name.name),
-                "kind missing",
-            )
-            .help("add `kind read`, `kind mutate` or `kind destroy`"),
-        );
+        diags.push(Diagnostic::at(
+            a.name.loc,
+            Kind::NoEffect {
+                action: a.name.name.clone(),
+            },
+        ));
         return None;
     };
     Some(ActionSig {
@@ -446,15 +414,10 @@ fn action_sig(a: &ast::ActionDecl, types: &Types, diags: &mut Diagnostics) -> Op
 /// `retry N [backoff D]` as a policy (backoff defaults to 1s).
 pub fn retry_policy(r: &ast::Retry, diags: &mut Diagnostics) -> Option<RetryPolicy> {
     if !(0..=100).contains(&r.count) {
-        diags.push(
-            Diagnostic::new(
-                Kind::BadNumber,
-                r.loc,
-                format!("retry count {} is out of range", r.count),
-                "0 to 100",
-            )
-            .help("retry counts run from 0 to 100"),
-        );
+        diags.push(Diagnostic::at(
+            r.loc,
+            Kind::RetryOutOfRange { count: r.count },
+        ));
         return None;
     }
     let backoff_ms = match &r.backoff {
@@ -468,18 +431,14 @@ pub fn retry_policy(r: &ast::Retry, diags: &mut Diagnostics) -> Option<RetryPoli
 }
 
 /// A duration that must be more than zero.
-pub fn positive_duration(d: &ast::Duration, what: &str, diags: &mut Diagnostics) -> Option<u64> {
+pub fn positive_duration(
+    d: &ast::Duration,
+    what: &'static str,
+    diags: &mut Diagnostics,
+) -> Option<u64> {
     let ms = typecheck::duration_ms(d, diags)?;
     if ms == 0 {
-        diags.push(
-            Diagnostic::new(
-                Kind::BadDuration,
-                d.loc,
-                format!("{what} must be longer than zero"),
-                "zero",
-            )
-            .help("give a positive duration, e.g. 30s"),
-        );
+        diags.push(Diagnostic::at(d.loc, Kind::ZeroDuration { what }));
         return None;
     }
     Some(ms)
@@ -513,20 +472,16 @@ pub fn compile_call(
 }
 
 pub fn unknown_action(name: &ast::Ident, cat: &Catalogue) -> Diagnostic {
-    let d = Diagnostic::new(
-        Kind::UnknownAction,
+    let suggestion = crate::diagnostic::suggest(&name.name, cat.actions.keys().map(String::as_str));
+    Diagnostic::at(
         name.loc,
-        format!("unknown action `{}`", name.name),
-        "not in the catalogue",
-    );
-    match typecheck::suggest(&name.name, cat.actions.keys().map(String::as_str)) {
-        Some(s) => d.help(format!(
-            "did you mean `{s}`? actions are listed in stdlib/*.dr"
-        )),
-        None => d.help(
-            "actions are listed in stdlib/*.dr (nova.*, cinder.*, glance.*, swift.*, lifeboat.*)",
-        ),
-    }
+        Kind::UnknownAction {
+            name: name.name.clone(),
+            looked_for: Callee::Action {
+                suggestion: suggestion.map(str::to_string),
+            },
+        },
+    )
 }
 
 /// Names inside a catalogue `undo`: `result` and the action's parameters.
@@ -542,8 +497,12 @@ impl Scope for ActionScope<'_> {
         }
         match self.params.iter().find(|p| p.name == name) {
             Some(p) => Ok((Expr::Input(name.to_string()), p.ty.clone())),
-            None => Err(Diagnostic::new(Kind::UnknownName, loc, format!("`{name}` is neither `result` nor a parameter of the action"), "unknown name")
-                .help("an undo call reads `result` (the step's result) and the step's own arguments by parameter name")),
+            None => Err(Diagnostic::at(
+                loc,
+                Kind::UnknownUndoName {
+                    name: name.to_string(),
+                },
+            )),
         }
     }
 

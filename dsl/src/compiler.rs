@@ -8,14 +8,14 @@
 
 use crate::ast::{self, Item};
 use crate::catalogue::Catalogue;
-use crate::diagnostic::{Diagnostic, Diagnostics, Kind};
+use crate::diagnostic::{Declared, Diagnostic, Diagnostics, Kind, Literal};
 use crate::loader::Loader;
 use crate::lower::Lowerer;
 use crate::parser;
 use crate::plan::{Plan, PLAN_SCHEMA_VERSION};
 use crate::source::{FileId, SourceMap};
 use crate::stdlib;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// The result of compiling one file.
 #[derive(Debug, Clone)]
@@ -101,15 +101,12 @@ pub fn compile_text(path: &str, text: &str, loader: &dyn Loader) -> Compilation 
             .collect();
         for im in imports {
             let Some(rel) = im.path.as_plain_str() else {
-                diags.push(
-                    Diagnostic::new(
-                        Kind::NotConstant,
-                        im.path.loc,
-                        "an import path must be a plain string",
-                        "interpolated",
-                    )
-                    .help("write the path literally"),
-                );
+                diags.push(Diagnostic::at(
+                    im.path.loc,
+                    Kind::Interpolated {
+                        what: Literal::ImportPath,
+                    },
+                ));
                 continue;
             };
             let target = loader.join(&base, &rel);
@@ -121,35 +118,30 @@ pub fn compile_text(path: &str, text: &str, loader: &dyn Loader) -> Compilation 
                     let id = sources.add(target, t);
                     parse_into(id, &sources, &mut parsed, &mut diags);
                 }
-                Err(why) => diags.push(
-                    Diagnostic::new(
-                        Kind::Import,
-                        im.path.loc,
-                        format!("cannot import `{target}`: {why}"),
-                        "cannot be read",
-                    )
-                    .help("import paths are relative to the importing file"),
-                ),
+                Err(why) => diags.push(Diagnostic::at(
+                    im.path.loc,
+                    Kind::Import { path: target, why },
+                )),
             }
         }
         i += 1;
     }
     let catalogue = Catalogue::build(parsed.iter().map(|(_, f)| f), &mut diags);
 
-    let mut procs: HashMap<String, &ast::Procedure> = HashMap::new();
+    let mut procs: FxHashMap<String, &ast::Procedure> = FxHashMap::default();
     for (_, f) in &parsed {
         for item in &f.items {
             if let Item::Procedure(p) = item {
                 if let Some(first) = procs.get(&p.name.name) {
                     diags.push(
-                        Diagnostic::new(
-                            Kind::DuplicateItem,
+                        Diagnostic::at(
                             p.name.loc,
-                            format!("procedure `{}` declared twice", p.name.name),
-                            "second declaration",
+                            Kind::DuplicateItem {
+                                item: Declared::Procedure,
+                                name: p.name.name.clone(),
+                            },
                         )
-                        .related(first.name.loc, "first declaration")
-                        .help("procedure names are shared by a file and everything it imports"),
+                        .related(first.name.loc, "first declaration"),
                     );
                     continue;
                 }
@@ -175,29 +167,24 @@ pub fn compile_text(path: &str, text: &str, loader: &dyn Loader) -> Compilation 
         for item in &f.items {
             let Item::Runbook(rb) = item else { continue };
             if plans.iter().any(|p| p.runbook == rb.name.name) {
-                diags.push(
-                    Diagnostic::new(
-                        Kind::DuplicateItem,
-                        rb.name.loc,
-                        format!("runbook `{}` declared twice", rb.name.name),
-                        "second declaration",
-                    )
-                    .help("runbook names in one file must be unique"),
-                );
+                diags.push(Diagnostic::at(
+                    rb.name.loc,
+                    Kind::DuplicateItem {
+                        item: Declared::Runbook,
+                        name: rb.name.name.clone(),
+                    },
+                ));
                 continue;
             }
             let title = match rb.title.as_plain_str() {
                 Some(t) => t,
                 None => {
-                    diags.push(
-                        Diagnostic::new(
-                            Kind::NotConstant,
-                            rb.title.loc,
-                            "a runbook title must be a plain string",
-                            "interpolated",
-                        )
-                        .help("write the title literally"),
-                    );
+                    diags.push(Diagnostic::at(
+                        rb.title.loc,
+                        Kind::Interpolated {
+                            what: Literal::RunbookTitle,
+                        },
+                    ));
                     String::new()
                 }
             };

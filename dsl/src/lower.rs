@@ -24,7 +24,7 @@
 use crate::ast::{self, Attr, MethodName, Stmt};
 use crate::catalogue::{self, ActionSig, Catalogue, ParamSig, Undo};
 use crate::cron;
-use crate::diagnostic::{Diagnostic, Diagnostics, Kind};
+use crate::diagnostic::{Callee, Context, Diagnostic, Diagnostics, Kind, Literal, Statement};
 use crate::plan::{
     ActionStep, Approve, Arg, BinOp, Call, CommitPolicy, Decision, Dep, DepReason, Effect, Expr,
     ForEach, Node, NodeKind, Param, Piece, QuiesceScope, Retention, RetryPolicy, Schedule, StepId,
@@ -33,7 +33,7 @@ use crate::source::Loc;
 use crate::typecheck::{self, Scope};
 use crate::types::Ty;
 use petgraph::graph::{DiGraph, NodeIndex};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 mod allocate;
 mod deps;
@@ -74,20 +74,20 @@ enum Binding {
 enum FrameParams<'a> {
     /// Parameters that stay names in the plan (`param`s of a runbook, or of a
     /// procedure checked on its own).
-    Typed(HashMap<String, Ty>),
+    Typed(FxHashMap<String, Ty>),
     /// An inlined call: arguments are expressions of the caller.
     Instance {
         proc: &'a ast::Procedure,
         sigs: Vec<ParamSig>,
         call: &'a ast::Call,
         caller: usize,
-        bound: HashMap<String, (Expr, Ty)>,
+        bound: FxHashMap<String, (Expr, Ty)>,
     },
 }
 
 struct Frame<'a> {
     params: FrameParams<'a>,
-    bindings: HashMap<String, (Binding, Loc)>,
+    bindings: FxHashMap<String, (Binding, Loc)>,
     loop_vars: Vec<(String, StepId, Loc)>,
     /// Where the frame's statements sit (the call site's block).
     base: Option<StepId>,
@@ -125,12 +125,12 @@ struct Draft<'a> {
 
 pub struct Lowerer<'a> {
     cat: &'a Catalogue,
-    procs: &'a HashMap<String, &'a ast::Procedure>,
+    procs: &'a FxHashMap<String, &'a ast::Procedure>,
     mode: Mode,
     nodes: Vec<Draft<'a>>,
     frames: Vec<Frame<'a>>,
     body: Vec<StepId>,
-    names: HashSet<String>,
+    names: FxHashSet<String>,
     call_stack: Vec<String>,
     approve_seen: bool,
     params: Vec<Param>,
@@ -142,7 +142,11 @@ pub struct Lowerer<'a> {
 }
 
 impl<'a> Lowerer<'a> {
-    fn new(cat: &'a Catalogue, procs: &'a HashMap<String, &'a ast::Procedure>, mode: Mode) -> Self {
+    fn new(
+        cat: &'a Catalogue,
+        procs: &'a FxHashMap<String, &'a ast::Procedure>,
+        mode: Mode,
+    ) -> Self {
         Lowerer {
             cat,
             procs,
@@ -150,7 +154,7 @@ impl<'a> Lowerer<'a> {
             nodes: Vec::new(),
             frames: Vec::new(),
             body: Vec::new(),
-            names: HashSet::new(),
+            names: FxHashSet::default(),
             call_stack: Vec::new(),
             approve_seen: false,
             params: Vec::new(),
@@ -164,13 +168,13 @@ impl<'a> Lowerer<'a> {
     /// Lower a runbook.
     pub fn runbook(
         cat: &'a Catalogue,
-        procs: &'a HashMap<String, &'a ast::Procedure>,
+        procs: &'a FxHashMap<String, &'a ast::Procedure>,
         rb: &'a ast::Runbook,
         diags: &mut Diagnostics,
     ) -> Lowered {
         let mut lw = Lowerer::new(cat, procs, Mode::Runbook);
         lw.frames.push(Frame::new(
-            FrameParams::Typed(HashMap::new()),
+            FrameParams::Typed(FxHashMap::default()),
             None,
             String::new(),
         ));
@@ -181,7 +185,7 @@ impl<'a> Lowerer<'a> {
     /// Check a procedure's body on its own, its parameters standing as names.
     pub fn procedure(
         cat: &'a Catalogue,
-        procs: &'a HashMap<String, &'a ast::Procedure>,
+        procs: &'a FxHashMap<String, &'a ast::Procedure>,
         p: &'a ast::Procedure,
         diags: &mut Diagnostics,
     ) {
@@ -213,15 +217,14 @@ impl<'a> Lowerer<'a> {
                 let (_, t) = self.return_value(f);
                 if let Some(want) = self.frames[f].ret_ty.clone() {
                     if !t.fits(&want, typecheck::is_literal(ret)) {
-                        diags.push(
-                            Diagnostic::new(
-                                Kind::TypeMismatch,
-                                ret.loc,
-                                format!("the procedure returns `{t}` but declares `{want}`"),
-                                format!("this is a {t}"),
-                            )
-                            .help("return a value of the declared type"),
-                        );
+                        diags.push(Diagnostic::at(
+                            ret.loc,
+                            Kind::TypeMismatch {
+                                expected: want,
+                                found: t,
+                                context: Context::Return,
+                            },
+                        ));
                     }
                 }
             }
@@ -312,7 +315,7 @@ impl<'a> Lowerer<'a> {
         };
         let pos = self.frames[f].base;
         let args = self.bind_call(&name, call.loc, &call.args, &sigs, caller, pos, None, diags);
-        let bound: HashMap<String, (Expr, Ty)> = args
+        let bound: FxHashMap<String, (Expr, Ty)> = args
             .into_iter()
             .filter_map(|a| {
                 sigs.iter()
@@ -402,7 +405,13 @@ impl<'a> Lowerer<'a> {
             }
             DraftKind::Approve(a) => {
                 let (prompt, t) = self.resolve(&a.prompt, frame, parent, None, diags);
-                expect_ty(&t, &Ty::String, a.prompt.loc, "the approval prompt", diags);
+                expect_ty(
+                    &t,
+                    &Ty::String,
+                    a.prompt.loc,
+                    Context::ApprovalPrompt,
+                    diags,
+                );
                 collect_steps(&prompt, a.prompt.loc, &mut reads);
                 self.attrs_when_after(id, &a.attrs, frame, parent, diags, &mut reads);
                 Some(NodeKind::Approve(Approve { prompt }))
@@ -413,30 +422,17 @@ impl<'a> Lowerer<'a> {
                 let item = match t.elem() {
                     Some(i) => i.clone(),
                     None => {
-                        diags.push(
-                            Diagnostic::new(
-                                Kind::TypeMismatch,
-                                f.over.loc,
-                                format!("`for` iterates over a list, this is a `{t}`"),
-                                format!("this is a {t}"),
-                            )
-                            .help("loop over a list, e.g. `for s in servers`"),
-                        );
+                        diags.push(Diagnostic::at(
+                            f.over.loc,
+                            Kind::NotIterable { found: t.clone() },
+                        ));
                         Ty::Any
                     }
                 };
                 let parallel = match f.parallel {
                     None => 1,
                     Some((n, loc)) if !(1..=1000).contains(&n) => {
-                        diags.push(
-                            Diagnostic::new(
-                                Kind::BadNumber,
-                                loc,
-                                format!("`parallel {n}` is out of range"),
-                                "1 to 1000",
-                            )
-                            .help("run at least one iteration at a time, at most 1000"),
-                        );
+                        diags.push(Diagnostic::at(loc, Kind::ParallelOutOfRange { count: n }));
                         1
                     }
                     Some((n, _)) => n as u32,
@@ -485,7 +481,7 @@ impl<'a> Lowerer<'a> {
                 match attr {
                     Attr::When(e, _) => {
                         let (x, t) = self.resolve(e, caller, parent, None, diags);
-                        expect_ty(&t, &Ty::Bool, e.loc, "a `when` condition", diags);
+                        expect_ty(&t, &Ty::Bool, e.loc, Context::WhenCondition, diags);
                         collect_steps(&x, e.loc, reads);
                         let node = &mut self.nodes[id.index()];
                         node.when = Some(match node.when.take() {
@@ -499,18 +495,13 @@ impl<'a> Lowerer<'a> {
                                 Some((Binding::Step(s), _)) => {
                                     reads.push((*s, DepReason::After, n.loc))
                                 }
-                                _ => diags.push(
-                                    Diagnostic::new(
-                                        Kind::UnknownStep,
-                                        n.loc,
-                                        format!(
-                                            "`after {}`: no step is bound to `{}`",
-                                            n.name, n.name
-                                        ),
-                                        "unknown step",
-                                    )
-                                    .help("`after` names a step by the variable it binds"),
-                                ),
+                                _ => diags.push(Diagnostic::at(
+                                    n.loc,
+                                    Kind::UnknownStep {
+                                        name: n.name.clone(),
+                                        suggestion: None,
+                                    },
+                                )),
                             }
                         }
                     }
@@ -632,7 +623,7 @@ impl<'a> Lowerer<'a> {
             match attr {
                 Attr::When(e, _) => {
                     let (x, t) = self.resolve(e, frame, parent, None, diags);
-                    expect_ty(&t, &Ty::Bool, e.loc, "a `when` condition", diags);
+                    expect_ty(&t, &Ty::Bool, e.loc, Context::WhenCondition, diags);
                     collect_steps(&x, e.loc, reads);
                     self.nodes[id.index()].when = Some(x);
                 }
@@ -643,42 +634,29 @@ impl<'a> Lowerer<'a> {
                             .get(&n.name)
                             .map(|(b, l)| (b.clone(), *l));
                         match bound {
-                            Some((Binding::Step(s), _)) => {
-                                reads.push((s, DepReason::After, n.loc))
-                            }
+                            Some((Binding::Step(s), _)) => reads.push((s, DepReason::After, n.loc)),
                             // A procedure returning one of its steps: after that step.
                             Some((Binding::Alias(f), _)) => match self.return_value(f).0 {
                                 Expr::Step(s) => reads.push((s, DepReason::After, n.loc)),
-                                _ => diags.push(
-                                    Diagnostic::new(
-                                        Kind::UnknownStep,
-                                        n.loc,
-                                        format!("`{}` is a procedure result that is not a step", n.name),
-                                        "not a step",
-                                    )
-                                    .help("`after` names steps bound in this runbook or procedure, or a procedure result that returns one"),
-                                ),
+                                _ => diags.push(Diagnostic::at(
+                                    n.loc,
+                                    Kind::NotAStep {
+                                        name: n.name.clone(),
+                                    },
+                                )),
                             },
                             None => {
-                                let names: Vec<String> =
-                                    self.frames[frame].bindings.keys().cloned().collect();
-                                let d = Diagnostic::new(
-                                    Kind::UnknownStep,
+                                let suggestion = crate::diagnostic::suggest(
+                                    &n.name,
+                                    self.frames[frame].bindings.keys().map(String::as_str),
+                                );
+                                diags.push(Diagnostic::at(
                                     n.loc,
-                                    format!("`after {}`: no step is bound to `{}`", n.name, n.name),
-                                    "unknown step",
-                                );
-                                diags.push(
-                                    match typecheck::suggest(
-                                        &n.name,
-                                        names.iter().map(String::as_str),
-                                    ) {
-                                        Some(s) => d.help(format!("did you mean `{s}`?")),
-                                        None => {
-                                            d.help("`after` names a step by the variable it binds")
-                                        }
+                                    Kind::UnknownStep {
+                                        name: n.name.clone(),
+                                        suggestion: suggestion.map(str::to_string),
                                     },
-                                );
+                                ));
                             }
                         }
                     }
@@ -693,7 +671,7 @@ impl<'a> Frame<'a> {
     fn new(params: FrameParams<'a>, base: Option<StepId>, prefix: String) -> Self {
         Frame {
             params,
-            bindings: HashMap::new(),
+            bindings: FxHashMap::default(),
             loop_vars: Vec::new(),
             base,
             ret: None,
@@ -706,17 +684,16 @@ impl<'a> Frame<'a> {
     }
 }
 
-fn expect_ty(t: &Ty, want: &Ty, loc: Loc, what: &str, diags: &mut Diagnostics) {
+fn expect_ty(t: &Ty, want: &Ty, loc: Loc, context: Context, diags: &mut Diagnostics) {
     if !t.fits(want, false) {
-        diags.push(
-            Diagnostic::new(
-                Kind::TypeMismatch,
-                loc,
-                format!("{what} must be `{want}`, found `{t}`"),
-                format!("this is a {t}"),
-            )
-            .help(format!("give a {want} value")),
-        );
+        diags.push(Diagnostic::at(
+            loc,
+            Kind::TypeMismatch {
+                expected: want.clone(),
+                found: t.clone(),
+                context,
+            },
+        ));
     }
 }
 
@@ -724,14 +701,13 @@ fn check_duplicate_attrs(attrs: &[Attr], diags: &mut Diagnostics) {
     for (i, a) in attrs.iter().enumerate() {
         if let Some(first) = attrs[..i].iter().find(|b| b.keyword() == a.keyword()) {
             diags.push(
-                Diagnostic::new(
-                    Kind::DuplicateAttribute,
+                Diagnostic::at(
                     a.loc(),
-                    format!("`{}` given twice", a.keyword()),
-                    "second time",
+                    Kind::DuplicateAttribute {
+                        attribute: a.keyword(),
+                    },
                 )
-                .related(first.loc(), "first time")
-                .help("give each attribute once (`after a, b` takes several names)"),
+                .related(first.loc(), "first time"),
             );
         }
     }

@@ -21,8 +21,7 @@ struct Grammar;
 pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
     if let Some(at) = too_deep(&src.text) {
         let (line, col) = src.line_col(at);
-        return Err(vec![Diagnostic::new(
-            Kind::TooDeep,
+        return Err(vec![Diagnostic::at(
             Loc {
                 file,
                 span: Span {
@@ -32,11 +31,7 @@ pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
                     col,
                 },
             },
-            format!("blocks, brackets and `not` nest more than {MAX_NESTING} levels deep here"),
-            "too deep",
-        )
-        .help(
-            "split the runbook into procedures, or the condition into steps",
+            Kind::NestedTooDeep { limit: MAX_NESTING },
         )]);
     }
     let mut pairs = match Grammar::parse(Rule::file, &src.text) {
@@ -51,12 +46,7 @@ pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
         line: std::cell::Cell::new(0),
     };
     let Some(top) = pairs.next() else {
-        return Err(vec![Diagnostic::new(
-            Kind::Syntax,
-            Loc::default(),
-            "empty parse",
-            "here",
-        )]);
+        return Err(vec![Diagnostic::at(Loc::default(), Kind::EmptyParse)]);
     };
     let items = kids(top)
         .filter(|p| p.as_rule() != Rule::EOI)
@@ -205,8 +195,24 @@ fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> 
         .text
         .get(start..end)
         .filter(|s| !s.is_empty())
-        .map(|s| format!("`{s}`"))
-        .unwrap_or_else(|| "end of file".into());
+        .map(str::to_string);
+    // A reserved word read as an operand (`name` leaves them to the
+    // builder) followed by something no operand can be: the parser stops
+    // after it, waiting for an operator; the word is the mistake.
+    if let pest::error::ErrorVariant::ParsingError { positives, .. } = &e.variant {
+        if positives.contains(&Rule::cmp_op) {
+            if let Some((at, word)) = word_before(&src.text, start) {
+                if is_reserved(word) && !matches!(word, "true" | "false") {
+                    let loc = Loc {
+                        file,
+                        span: src.span(at, at + word.len()),
+                    };
+                    let name = word.to_string();
+                    return Diagnostic::at(loc, Kind::ReservedWord { name });
+                }
+            }
+        }
+    }
     let expected = match &e.variant {
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             // Where any operand could start (after `and`, say), pest lists
@@ -228,13 +234,17 @@ fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> 
         file,
         span: src.span(start, end),
     };
-    let message = if expected.is_empty() {
-        format!("unexpected {found}")
-    } else {
-        format!("expected {}, found {found}", join_or(&expected))
-    };
-    Diagnostic::new(Kind::Syntax, loc, message, "the parser stopped here")
-        .help("see docs/language.md for the syntax of each statement")
+    Diagnostic::at(loc, Kind::Syntax { expected, found })
+}
+
+/// The word that ends just before `at` (blanks between), and where it starts.
+fn word_before(text: &str, at: usize) -> Option<(usize, &str)> {
+    let end = text.get(..at)?.trim_end().len();
+    let start = text[..end]
+        .char_indices()
+        .rfind(|(_, c)| !(c.is_ascii_alphanumeric() || *c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    (start < end).then(|| (start, &text[start..end]))
 }
 
 /// The rules an operand of an expression may start with.
@@ -247,26 +257,18 @@ fn starts_operand(r: Rule) -> bool {
             | Rule::true_lit
             | Rule::false_lit
             | Rule::list
-            | Rule::ident
+            | Rule::name
             | Rule::k_not
     )
-}
-
-fn join_or(words: &[&str]) -> String {
-    match words {
-        [] => String::new(),
-        [one] => one.to_string(),
-        [init @ .., last] => format!("{} or {last}", init.join(", ")),
-    }
 }
 
 /// Rule names as a reader would say them; `None` hides plumbing rules.
 fn describe(r: Rule) -> Option<&'static str> {
     Some(match r {
         Rule::EOI => "end of file",
-        Rule::ident | Rule::word | Rule::binding | Rule::field => "a name",
-        Rule::qname => "an action name",
+        Rule::ident | Rule::name | Rule::word | Rule::binding | Rule::field => "a name",
         Rule::keyword => "a keyword",
+        Rule::qname => "an action name",
         Rule::string => "a string",
         Rule::int => "an integer",
         Rule::duration => "a duration (e.g. 30s)",
@@ -373,8 +375,9 @@ fn is_keyword(r: Rule) -> bool {
     )
 }
 
-/// The reserved words: the grammar's `keyword` rule, which a test holds
-/// this list to.
+/// The reserved words: the grammar's `keyword` rule, which a test holds this
+/// list to. A declared name (`ident`) refuses them in the grammar; the names
+/// read most often (`word`, `name`) are refused here, by the builder.
 pub const RESERVED: [&str; 26] = [
     "after",
     "and",
@@ -388,8 +391,8 @@ pub const RESERVED: [&str; 26] = [
     "in",
     "not",
     "or",
-    "param",
     "parallel",
+    "param",
     "procedure",
     "quiesce",
     "retain",
@@ -404,8 +407,12 @@ pub const RESERVED: [&str; 26] = [
     "within",
 ];
 
+/// Asked of every name the builder reads: a hash and one comparison, not a
+/// search of the list.
 fn is_reserved(word: &str) -> bool {
-    RESERVED.contains(&word)
+    static SET: std::sync::OnceLock<rustc_hash::FxHashSet<&str>> = std::sync::OnceLock::new();
+    SET.get_or_init(|| RESERVED.into_iter().collect())
+        .contains(word)
 }
 
 /// The children of a pair, keywords left out.
@@ -449,37 +456,33 @@ impl<'s> Builder<'s> {
     }
 
     fn internal<T: Placeholder>(&mut self, loc: Loc) -> T {
-        self.errors.push(Diagnostic::new(
-            Kind::Syntax,
-            loc,
-            "internal parser error: unexpected tree shape",
-            "here",
-        ));
+        self.errors
+            .push(Diagnostic::at(loc, Kind::UnexpectedTreeShape));
         T::placeholder(loc)
     }
 
-    /// A name given to a step or an argument, parsed as any `word`: a
-    /// reserved word is refused here, with the reason.
-    fn declared(&mut self, p: Pair<'_, Rule>) -> Ident {
-        let id = self.ident(p);
-        if is_reserved(&id.name) {
-            self.errors.push(
-                Diagnostic::new(
-                    Kind::Syntax,
-                    id.loc,
-                    format!("`{}` is a reserved word, not a name", id.name),
-                    "reserved",
-                )
-                .help("choose another name"),
-            );
+    /// A name. A `word` (a step's or an argument's name) is refused, with
+    /// the reason, when it is a reserved word: the grammar leaves that to
+    /// this check (an `ident` it has checked; a `field` may be any word).
+    fn ident(&mut self, p: Pair<'_, Rule>) -> Ident {
+        let id = Ident {
+            name: p.as_str().to_string(),
+            loc: self.loc(&p),
+        };
+        if p.as_rule() == Rule::word {
+            self.refuse_reserved(&id.name, id.loc);
         }
         id
     }
 
-    fn ident(&self, p: Pair<'_, Rule>) -> Ident {
-        Ident {
-            name: p.as_str().to_string(),
-            loc: self.loc(&p),
+    fn refuse_reserved(&mut self, name: &str, loc: Loc) {
+        if is_reserved(name) {
+            self.errors.push(Diagnostic::at(
+                loc,
+                Kind::ReservedWord {
+                    name: name.to_string(),
+                },
+            ));
         }
     }
 
@@ -732,7 +735,7 @@ impl<'s> Builder<'s> {
                     Some(b) => b,
                     None => return self.internal(loc),
                 };
-                Stmt::Quiesce(QuiesceStmt {
+                Stmt::Quiesce(Box::new(QuiesceStmt {
                     targets,
                     by,
                     order,
@@ -742,7 +745,7 @@ impl<'s> Builder<'s> {
                     attrs,
                     body,
                     loc,
-                })
+                }))
             }
             Rule::for_stmt => {
                 let var = self.ident(next!(self, it, loc));
@@ -767,14 +770,14 @@ impl<'s> Builder<'s> {
                     Some(b) => b,
                     None => return self.internal(loc),
                 };
-                Stmt::For(ForStmt {
+                Stmt::For(Box::new(ForStmt {
                     var,
                     over,
                     parallel,
                     attrs,
                     body,
                     loc,
-                })
+                }))
             }
             Rule::step_stmt => {
                 let mut binding = None;
@@ -786,7 +789,7 @@ impl<'s> Builder<'s> {
                         Rule::binding => {
                             let bloc = self.loc(&c);
                             match kids(c).next() {
-                                Some(n) => binding = Some(self.declared(n)),
+                                Some(n) => binding = Some(self.ident(n)),
                                 None => return self.internal(bloc),
                             }
                         }
@@ -870,15 +873,12 @@ impl<'s> Builder<'s> {
             Ok(n) => n,
             Err(_) => {
                 let loc = self.loc(&p);
-                self.errors.push(
-                    Diagnostic::new(
-                        Kind::BadNumber,
-                        loc,
-                        format!("integer `{}` is too large", p.as_str()),
-                        "does not fit in 64 bits",
-                    )
-                    .help("integers range from -9223372036854775808 to 9223372036854775807"),
-                );
+                self.errors.push(Diagnostic::at(
+                    loc,
+                    Kind::IntegerTooLarge {
+                        text: p.as_str().to_string(),
+                    },
+                ));
                 0
             }
         }
@@ -897,7 +897,7 @@ impl<'s> Builder<'s> {
         let rule = p.as_rule();
         let mut it = kids(p);
         if rule == Rule::named_arg {
-            let name = self.declared(next!(self, it, loc));
+            let name = self.ident(next!(self, it, loc));
             let value = self.expr_any(next!(self, it, loc));
             Arg {
                 name: Some(name),
@@ -920,15 +920,12 @@ impl<'s> Builder<'s> {
         let e = self.expr_inner(p);
         if expr_depth(&e) > MAX_EXPR_DEPTH {
             let loc = self.loc(&whole);
-            self.errors.push(
-                Diagnostic::new(
-                    Kind::TooDeep,
-                    loc,
-                    format!("this expression is more than {MAX_EXPR_DEPTH} levels deep"),
-                    "too deep",
-                )
-                .help("split a long chain of `and`/`or` into steps, or bind part of it to a name"),
-            );
+            self.errors.push(Diagnostic::at(
+                loc,
+                Kind::ExpressionTooDeep {
+                    limit: MAX_EXPR_DEPTH,
+                },
+            ));
             dismantle(e);
             return Expr {
                 kind: ExprKind::Bool(false),
@@ -999,10 +996,13 @@ impl<'s> Builder<'s> {
                 kind: ExprKind::List(kids(p).map(|e| self.expr_inner(e)).collect()),
                 loc,
             },
-            Rule::ident => Expr {
-                kind: ExprKind::Name(p.as_str().to_string()),
-                loc,
-            },
+            Rule::name => {
+                self.refuse_reserved(p.as_str(), loc);
+                Expr {
+                    kind: ExprKind::Name(p.as_str().to_string()),
+                    loc,
+                }
+            }
             _ => self.internal(loc),
         }
     }
@@ -1264,7 +1264,7 @@ mod tests {
     fn parse_when(cond: &str) -> Result<(String, Span), String> {
         let text = format!("runbook r \"t\" {{\n  x = a.b() when {cond}\n}}\n");
         let src = SourceFile::new("t.dr", text);
-        let file = parse(FileId(0), &src).map_err(|d| d[0].message.clone())?;
+        let file = parse(FileId(0), &src).map_err(|d| d[0].message())?;
         let Item::Runbook(rb) = &file.items[0] else {
             panic!("a runbook")
         };
@@ -1320,6 +1320,18 @@ mod tests {
     }
 
     #[test]
+    fn string_text_is_any_character_but_a_quote_a_backslash_a_brace_or_a_newline() {
+        // `str_text` spells its set as ranges; every character is checked.
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            let text = c.to_string();
+            let whole = Grammar::parse(Rule::str_text, &text)
+                .map(|mut p| p.next().unwrap().as_str() == text)
+                .unwrap_or(false);
+            assert_eq!(whole, !matches!(c, '"' | '\\' | '{' | '\n'), "{c:?}");
+        }
+    }
+
+    #[test]
     fn the_reserved_list_is_the_grammars_keyword_rule() {
         // Each line of the rule is a first letter and the rests of the words
         // starting with it: `"a" ~ ("nd" | "pprove" | "fter")`.
@@ -1334,9 +1346,8 @@ mod tests {
             }
         }
         words.sort();
-        let mut listed: Vec<String> = RESERVED.iter().map(|w| w.to_string()).collect();
-        listed.sort();
-        assert_eq!(words, listed);
+        let listed: Vec<String> = RESERVED.iter().map(|w| w.to_string()).collect();
+        assert_eq!(words, listed, "the same words, and the list sorted");
         for w in RESERVED {
             let whole = Grammar::parse(Rule::keyword, w).map(|mut p| p.next().unwrap().as_str());
             assert_eq!(whole.ok(), Some(w), "the grammar reserves `{w}`");
@@ -1344,10 +1355,92 @@ mod tests {
     }
 
     #[test]
+    fn a_reserved_word_is_no_name_wherever_a_name_goes() {
+        let cases = [
+            // Refused by the builder, with the reason.
+            ("runbook r \"t\" {\n  when = a.b()\n}\n", (2, 3), "reserved"),
+            (
+                "runbook r \"t\" {\n  x = a.b(when: 1)\n}\n",
+                (2, 11),
+                "reserved",
+            ),
+            (
+                "runbook r \"t\" {\n  x = a.b(y: retain)\n}\n",
+                (2, 14),
+                "reserved",
+            ),
+            (
+                "runbook r \"t\" {\n  x = a.b() when y or in\n}\n",
+                (2, 23),
+                "reserved",
+            ),
+            // A reserved word taken for an operand, then something no
+            // operator can follow: the word is pointed at, not what follows.
+            (
+                "runbook r \"t\" {\n  x = a.b() when runbook vnf\n}\n",
+                (2, 18),
+                "reserved",
+            ),
+            (
+                "runbook r \"t\" {\n  x = a.b(site: \"a\", import tag: vnf)\n}\n",
+                (2, 22),
+                "reserved",
+            ),
+            // Refused by the grammar where a name is declared.
+            ("runbook for \"t\" {\n}\n", (1, 9), "expected a name"),
+            (
+                "runbook r \"t\" {\n  param in: int\n}\n",
+                (2, 9),
+                "expected a name",
+            ),
+            (
+                "runbook r \"t\" {\n  param p: list<via>\n}\n",
+                (2, 17),
+                "expected a type",
+            ),
+            (
+                "runbook r \"t\" {\n  for by in xs {\n  }\n}\n",
+                (2, 7),
+                "expected a name",
+            ),
+            (
+                "runbook r \"t\" {\n  x = a.b() after y, schedule\n}\n",
+                (2, 22),
+                "expected a name",
+            ),
+        ];
+        for (text, place, says) in cases {
+            let src = SourceFile::new("t.dr", text);
+            let err = parse(FileId(0), &src).expect_err(text);
+            let message = err[0].message();
+            let says = if says == "reserved" {
+                "is a reserved word, not a name"
+            } else {
+                says
+            };
+            assert!(message.contains(says), "{text}: {message}");
+            assert_eq!((err[0].loc.span.line, err[0].loc.span.col), place, "{text}");
+        }
+        // What stands before the word may be any character (the fuzzer
+        // found a panic on a two-byte one).
+        let src = SourceFile::new("t.dr", "runbook r \"t\" {\n  x = a.b(ل retain x)\n}\n");
+        let err = parse(FileId(0), &src).expect_err("a syntax error");
+        assert!(!err.is_empty());
+        assert_eq!(
+            word_before("aل retain", "aل retain".len()),
+            Some((4, "retain"))
+        );
+        assert_eq!(word_before("ل", 2), None);
+        // After a dot, any word: a field or an action's name.
+        let src = SourceFile::new("t.dr", "runbook r \"t\" {\n  x = a.in(y.for)\n}\n");
+        assert!(parse(FileId(0), &src).is_ok());
+    }
+
+    #[test]
     fn a_reserved_word_cannot_name_a_step() {
         let src = SourceFile::new("t.dr", "runbook r \"t\" {\n  when = a.b()\n}\n");
         let err = parse(FileId(0), &src).expect_err("reserved");
-        assert_eq!(err[0].message, "`when` is a reserved word, not a name");
+        assert_eq!(err[0].message(), "`when` is a reserved word, not a name");
         assert_eq!((err[0].loc.span.line, err[0].loc.span.col), (2, 3));
     }
 }

@@ -104,13 +104,18 @@ impl Plan {
             dependants: vec![Vec::new(); block.len()],
             outside: Vec::new(),
         };
+        // `counted[j] == i`: node i's wait for j is counted already (a node
+        // may name one sibling twice). One mark per sibling, not a search
+        // of its dependants: one node may have thousands (`after approve`).
+        let mut counted = vec![usize::MAX; block.len()];
         for (i, id) in block.iter().enumerate() {
             let Some(node) = self.nodes.get(id.index()) else {
                 continue;
             };
             for d in &node.deps {
                 match position(d.on) {
-                    Some(j) if j != i && !out.dependants[j].contains(&i) => {
+                    Some(j) if j != i && counted[j] != i => {
+                        counted[j] = i;
                         out.waiting[i] += 1;
                         out.dependants[j].push(i);
                     }

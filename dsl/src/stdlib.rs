@@ -20,3 +20,18 @@ pub const FILES: &[(&str, &str)] = &[
         include_str!("../../stdlib/lifeboat.dr"),
     ),
 ];
+
+/// The catalogue the stdlib alone declares (what every runbook sees before
+/// its own declarations): for the tools that list or check the actions.
+pub fn catalogue() -> crate::catalogue::Catalogue {
+    let mut sources = crate::source::SourceMap::default();
+    let files: Vec<crate::ast::File> = FILES
+        .iter()
+        .filter_map(|(path, text)| {
+            let id = sources.add(*path, *text);
+            crate::parser::parse(id, sources.get(id)).ok()
+        })
+        .collect();
+    let mut diags = crate::diagnostic::Diagnostics::default();
+    crate::catalogue::Catalogue::build(files.iter(), &mut diags)
+}

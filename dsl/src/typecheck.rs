@@ -8,7 +8,7 @@
 
 use crate::ast::{self, ExprKind, StrPiece};
 use crate::catalogue::{ParamSig, Types};
-use crate::diagnostic::{Diagnostic, Diagnostics, Kind};
+use crate::diagnostic::{Context, Diagnostic, Diagnostics, Kind, Signature};
 use crate::duration;
 use crate::plan::{Arg, BinOp, Expr, Piece, RunField};
 use crate::source::Loc;
@@ -40,15 +40,10 @@ pub fn resolve(
                     StrPiece::Expr(inner) => {
                         let (x, t) = resolve(inner, scope, types, diags);
                         if !t.is_scalar() {
-                            diags.push(
-                                Diagnostic::new(
-                                    Kind::TypeMismatch,
-                                    inner.loc,
-                                    format!("cannot put a value of type `{t}` into a string"),
-                                    format!("this is a {t}"),
-                                )
-                                .help("interpolate a scalar field instead, e.g. `{x.name}`"),
-                            );
+                            diags.push(Diagnostic::at(
+                                inner.loc,
+                                Kind::NotInterpolable { found: t },
+                            ));
                         }
                         out.push(Piece::Expr(x));
                     }
@@ -84,10 +79,14 @@ pub fn resolve(
                 if elem == Ty::Any {
                     elem = t;
                 } else if !t.fits(&elem, is_literal(item)) && !elem.fits(&t, false) {
-                    diags.push(
-                        Diagnostic::new(Kind::TypeMismatch, item.loc, format!("list items must have one type: this one is `{t}`, the first is `{elem}`"), format!("a {t}"))
-                            .help("a list holds values of a single type"),
-                    );
+                    diags.push(Diagnostic::at(
+                        item.loc,
+                        Kind::TypeMismatch {
+                            expected: elem.clone(),
+                            found: t,
+                            context: Context::ListItem,
+                        },
+                    ));
                 }
                 out.push(x);
             }
@@ -108,15 +107,12 @@ pub fn resolve(
                         "started" => RunField::Started,
                         "runbook" => RunField::Runbook,
                         other => {
-                            diags.push(
-                                Diagnostic::new(
-                                    Kind::UnknownField,
-                                    field.loc,
-                                    format!("`run` has no field `{other}`"),
-                                    "unknown field of run",
-                                )
-                                .help("`run` has fields id, started and runbook"),
-                            );
+                            diags.push(Diagnostic::at(
+                                field.loc,
+                                Kind::UnknownRunField {
+                                    field: other.to_string(),
+                                },
+                            ));
                             return (Expr::Run(RunField::Id), Ty::Any);
                         }
                     };
@@ -129,7 +125,7 @@ pub fn resolve(
         }
         ExprKind::Not(inner) => {
             let (x, t) = resolve(inner, scope, types, diags);
-            expect(&t, &Ty::Bool, inner, "`not` takes a bool", diags);
+            expect(&t, &Ty::Bool, inner, Context::Not, diags);
             (Expr::Not(Box::new(x)), Ty::Bool)
         }
         ExprKind::Binary(op, l, r) => {
@@ -144,20 +140,18 @@ pub fn resolve(
             match op {
                 BinOp::Eq | BinOp::Ne => {
                     if !rt.fits(&lt, true) && !lt.fits(&rt, true) {
-                        diags.push(
-                            Diagnostic::new(
-                                Kind::TypeMismatch,
-                                e.loc,
-                                format!("cannot compare `{lt}` with `{rt}`"),
-                                "these never compare equal",
-                            )
-                            .help("compare values of the same type"),
-                        );
+                        diags.push(Diagnostic::at(
+                            e.loc,
+                            Kind::CannotCompare {
+                                left: lt,
+                                right: rt,
+                            },
+                        ));
                     }
                 }
                 BinOp::And | BinOp::Or => {
-                    expect(&lt, &Ty::Bool, l, "`and`/`or` take bools", diags);
-                    expect(&rt, &Ty::Bool, r, "`and`/`or` take bools", diags);
+                    expect(&lt, &Ty::Bool, l, Context::AndOr, diags);
+                    expect(&rt, &Ty::Bool, r, Context::AndOr, diags);
                 }
             }
             (Expr::Binary(op, Box::new(lx), Box::new(rx)), Ty::Bool)
@@ -165,17 +159,16 @@ pub fn resolve(
     }
 }
 
-fn expect(t: &Ty, want: &Ty, e: &ast::Expr, help: &str, diags: &mut Diagnostics) {
+fn expect(t: &Ty, want: &Ty, e: &ast::Expr, context: Context, diags: &mut Diagnostics) {
     if !t.fits(want, is_literal(e)) {
-        diags.push(
-            Diagnostic::new(
-                Kind::TypeMismatch,
-                e.loc,
-                format!("expected `{want}`, found `{t}`"),
-                format!("this is a {t}"),
-            )
-            .help(help.to_string()),
-        );
+        diags.push(Diagnostic::at(
+            e.loc,
+            Kind::TypeMismatch {
+                expected: want.clone(),
+                found: t.clone(),
+                context,
+            },
+        ));
     }
 }
 
@@ -193,40 +186,27 @@ pub fn field_type(
             Some(rec) => match rec.fields.iter().find(|(n, _)| *n == field.name) {
                 Some((_, t)) => t.clone(),
                 None => {
-                    let names: Vec<&str> = rec.fields.iter().map(|(n, _)| n.as_str()).collect();
-                    let mut d = Diagnostic::new(
-                        Kind::UnknownField,
+                    diags.push(Diagnostic::at(
                         field.loc,
-                        format!("type `{r}` has no field `{}`", field.name),
-                        "unknown field",
-                    );
-                    d = match suggest(&field.name, names.iter().copied()) {
-                        Some(s) => d.help(format!(
-                            "did you mean `{s}`? `{r}` has: {}",
-                            names.join(", ")
-                        )),
-                        None => d.help(format!("`{r}` has: {}", names.join(", "))),
-                    };
-                    diags.push(d);
+                        Kind::UnknownField {
+                            field: field.name.clone(),
+                            record: r.clone(),
+                            known: rec.fields.iter().map(|(n, _)| n.clone()).collect(),
+                        },
+                    ));
                     Ty::Any
                 }
             },
             None => Ty::Any,
         },
         other => {
-            diags.push(
-                Diagnostic::new(
-                    Kind::TypeMismatch,
-                    base_loc.to(field.loc),
-                    format!("`{other}` has no fields (reading `.{}`)", field.name),
-                    format!("this is a {other}"),
-                )
-                .help(if matches!(other, Ty::List(_)) {
-                    "read fields of one item: loop with `for x in …`"
-                } else {
-                    "only records have fields"
-                }),
-            );
+            diags.push(Diagnostic::at(
+                base_loc.to(field.loc),
+                Kind::NoFields {
+                    found: other.clone(),
+                    field: field.name.clone(),
+                },
+            ));
             Ty::Any
         }
     }
@@ -246,44 +226,10 @@ pub fn duration_ms(d: &ast::Duration, diags: &mut Diagnostics) -> Option<u64> {
     match duration::parse_ms(&d.text) {
         Ok(ms) => Some(ms),
         Err(why) => {
-            diags.push(
-                Diagnostic::new(
-                    Kind::BadDuration,
-                    d.loc,
-                    format!("bad duration: {why}"),
-                    "not a duration",
-                )
-                .help("write a number and a unit: ms, s, m, h or d (e.g. 30s, 10m, 2h)"),
-            );
+            diags.push(Diagnostic::at(d.loc, Kind::BadDuration { why }));
             None
         }
     }
-}
-
-/// The closest candidate within a small edit distance.
-pub fn suggest<'a>(name: &str, candidates: impl Iterator<Item = &'a str>) -> Option<&'a str> {
-    candidates
-        .map(|c| (distance(name, c), c))
-        .filter(|(d, c)| *d <= (name.len().max(c.len()) / 3).max(1))
-        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(b.1)))
-        .map(|(_, c)| c)
-}
-
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != *cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
 }
 
 /// Map a call's arguments onto `params` (positional first, then named),
@@ -304,26 +250,17 @@ pub fn bind_args(
         let idx = match &a.name {
             None => {
                 if seen_named {
-                    diags.push(
-                        Diagnostic::new(Kind::Misplaced, a.loc, "positional argument after a named one", "give this one a name")
-                            .help("positional arguments come first, in signature order; then `name: value`"),
-                    );
+                    diags.push(Diagnostic::at(a.loc, Kind::PositionalAfterNamed));
                     continue;
                 }
                 if i >= params.len() {
-                    diags.push(
-                        Diagnostic::new(
-                            Kind::TooManyArguments,
-                            a.loc,
-                            format!(
-                                "`{what}` takes {} argument(s), this is argument {}",
-                                params.len(),
-                                i + 1
-                            ),
-                            "one too many",
-                        )
-                        .help(format!("the signature is {what}({})", signature(params))),
-                    );
+                    diags.push(Diagnostic::at(
+                        a.loc,
+                        Kind::TooManyArguments {
+                            position: i + 1,
+                            signature: signature(what, params),
+                        },
+                    ));
                     continue;
                 }
                 i
@@ -333,23 +270,13 @@ pub fn bind_args(
                 match params.iter().position(|p| p.name == n.name) {
                     Some(ix) => ix,
                     None => {
-                        let names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
-                        let mut d = Diagnostic::new(
-                            Kind::UnknownArgument,
+                        diags.push(Diagnostic::at(
                             n.loc,
-                            format!("`{what}` has no parameter `{}`", n.name),
-                            "unknown argument",
-                        );
-                        d = match suggest(&n.name, names.iter().copied()) {
-                            Some(s) => d.help(format!(
-                                "did you mean `{s}`? the signature is {what}({})",
-                                signature(params)
-                            )),
-                            None => {
-                                d.help(format!("the signature is {what}({})", signature(params)))
-                            }
-                        };
-                        diags.push(d);
+                            Kind::UnknownArgument {
+                                name: n.name.clone(),
+                                signature: signature(what, params),
+                            },
+                        ));
                         resolve(&a.value, scope, types, diags);
                         continue;
                     }
@@ -359,32 +286,27 @@ pub fn bind_args(
         let p = &params[idx];
         let (x, t) = resolve(&a.value, scope, types, diags);
         if !t.fits(&p.ty, is_literal(&a.value)) {
-            let mut d = Diagnostic::new(
-                Kind::TypeMismatch,
+            diags.push(Diagnostic::at(
                 a.value.loc,
-                format!(
-                    "argument `{}` of `{what}` must be `{}`, found `{t}`",
-                    p.name, p.ty
-                ),
-                format!("this is a {t}"),
-            );
-            d = if p.ty == Ty::Site && t == Ty::String {
-                d.help("declare the parameter as `site`, or pass a literal like \"site-b\"")
-            } else {
-                d.help(format!("the signature is {what}({})", signature(params)))
-            };
-            diags.push(d);
+                Kind::TypeMismatch {
+                    expected: p.ty.clone(),
+                    found: t,
+                    context: Context::Argument {
+                        param: p.name.clone(),
+                        signature: signature(what, params),
+                    },
+                },
+            ));
         }
         if let Some((_, first)) = &given[idx] {
             diags.push(
-                Diagnostic::new(
-                    Kind::DuplicateArgument,
+                Diagnostic::at(
                     a.loc,
-                    format!("argument `{}` given twice", p.name),
-                    "second time",
+                    Kind::DuplicateArgument {
+                        name: p.name.clone(),
+                    },
                 )
-                .related(*first, "first time")
-                .help("give each argument once"),
+                .related(*first, "first time"),
             );
             continue;
         }
@@ -408,45 +330,29 @@ pub fn bind_args(
         }
     }
     if !missing.is_empty() {
-        let list: Vec<String> = missing
-            .iter()
-            .map(|p| format!("{}: {}", p.name, p.ty))
-            .collect();
-        diags.push(
-            Diagnostic::new(
-                Kind::MissingArgument,
-                call_loc,
-                format!(
-                    "`{what}` is missing required argument(s): {}",
-                    list.join(", ")
-                ),
-                "missing arguments",
-            )
-            .help(format!(
-                "add {}",
-                missing
+        diags.push(Diagnostic::at(
+            call_loc,
+            Kind::MissingArgument {
+                callee: what.to_string(),
+                missing: missing
                     .iter()
-                    .map(|p| format!("`{}: …`", p.name))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        );
+                    .map(|p| (p.name.clone(), p.ty.clone()))
+                    .collect(),
+            },
+        ));
     }
     out
 }
 
-fn signature(params: &[ParamSig]) -> String {
-    params
-        .iter()
-        .map(|p| {
-            if p.default.is_some() {
-                format!("{}: {} = …", p.name, p.ty)
-            } else {
-                format!("{}: {}", p.name, p.ty)
-            }
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// The signature of `callee`, for a diagnostic.
+fn signature(callee: &str, params: &[ParamSig]) -> Signature {
+    Signature {
+        callee: callee.to_string(),
+        params: params
+            .iter()
+            .map(|p| (p.name.clone(), p.ty.clone(), p.default.is_some()))
+            .collect(),
+    }
 }
 
 /// A scope with constants only (parameter defaults).
@@ -454,13 +360,12 @@ pub struct NoNames;
 
 impl Scope for NoNames {
     fn lookup(&mut self, name: &str, loc: Loc) -> Result<(Expr, Ty), Diagnostic> {
-        Err(Diagnostic::new(
-            Kind::NotConstant,
+        Err(Diagnostic::at(
             loc,
-            format!("`{name}` is not a constant"),
-            "a default must be a constant",
-        )
-        .help("use a literal: a string, number, bool, duration or list"))
+            Kind::NameInDefault {
+                name: name.to_string(),
+            },
+        ))
     }
 
     fn binds(&self, _: &str) -> bool {

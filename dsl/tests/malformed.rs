@@ -73,19 +73,19 @@ fn every_malformed_runbook_gets_its_precise_diagnostic() {
             d.kind.code() == format!("lifeboat::{}", want.code)
                 && d.loc.span.line == want.line
                 && d.loc.span.col == want.col
-                && d.message.contains(&want.text)
+                && d.message().contains(&want.text)
         });
         // Every diagnostic has a label and a help line.
         for d in &c.diagnostics.list {
             assert!(
-                !d.label.is_empty(),
+                !d.label().is_empty(),
                 "{shown}: diagnostic without label: {}",
-                d.message
+                d.message()
             );
             assert!(
-                d.help.is_some(),
+                d.help().is_some(),
                 "{shown}: diagnostic without help: {}",
-                d.message
+                d.message()
             );
         }
         if want.code == "undo-not-arranged" {
@@ -93,7 +93,7 @@ fn every_malformed_runbook_gets_its_precise_diagnostic() {
                 c.diagnostics
                     .list
                     .iter()
-                    .all(|d| d.severity == Severity::Warning),
+                    .all(|d| d.severity() == Severity::Warning),
                 "{shown}: expected only warnings"
             );
         } else {

@@ -102,7 +102,7 @@ fn loop_results_read_outside_are_lists_flattened_across_nested_loops() {
         .diagnostics
         .list
         .iter()
-        .any(|d| d.message.contains("must be `image`, found `list<image>`")));
+        .any(|d| d.message().contains("must be `image`, found `list<image>`")));
 }
 
 #[test]
@@ -265,6 +265,19 @@ fn quiesce_methods_literal_variable_and_with_arguments() {
         .expect("quiesce");
     assert_eq!(q.method, Expr::Param("how".into()));
     assert!(q.method_args.is_empty());
+
+    // A name that is both a variable and a method is not guessed at.
+    let c = compile(&format!("{HEAD}  param pause: string = \"suspend\"\n  quiesce servers by role in [\"db\"] via pause within 1m {{\n    v = cinder.volumes_of(servers)\n  }}\n}}\n"));
+    let d: Vec<_> = c.diagnostics.list.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(d.len(), 1, "{d:?}");
+    assert_eq!(d[0].kind.code(), "lifeboat::ambiguous");
+    assert!(d[0].help().unwrap().contains("via \"pause\""));
+    // Quoted, it is the method.
+    let p = clean(&format!("{HEAD}  param pause: string = \"suspend\"\n  quiesce servers by role in [\"db\"] via \"pause\" within 1m {{\n    v = cinder.volumes_of(servers)\n  }}\n}}\n"));
+    assert!(p
+        .nodes
+        .iter()
+        .any(|n| matches!(&n.kind, NodeKind::Quiesce(q) if q.method == Expr::Str("pause".into()))));
 }
 
 #[test]
@@ -440,7 +453,7 @@ fn a_procedure_returning_a_step_reads_as_that_step_outside_loops() {
     // Inside the loop `x` is one image; outside, the list of them (a type error here).
     assert!(
         c.diagnostics.list.iter().any(|d| d
-            .message
+            .message()
             .contains("must be `image`, found `list<image>`")
             && d.loc.span.line == 14),
         "{:?}",
@@ -478,7 +491,7 @@ fn when_and_after_on_a_procedure_call_apply_to_its_statements() {
         .diagnostics
         .list
         .iter()
-        .any(|d| d.message.contains("`retry` on a procedure call")));
+        .any(|d| d.message().contains("`retry` on a procedure call")));
 }
 
 /// `one at a time` asks for the strict order (each target frozen alone);
@@ -579,7 +592,7 @@ fn a_used_procedure_keeps_its_step_names_and_binds_its_result() {
         .diagnostics
         .list
         .iter()
-        .any(|d| d.message.contains("`use` before an action")));
+        .any(|d| d.message().contains("`use` before an action")));
     let p = clean("runbook r \"t\" {\n  use = lifeboat.hook(event: \"x\")\n}\n");
     node(&p, "use");
 }

@@ -68,14 +68,13 @@ impl<'a> Lowerer<'a> {
             });
         if let Some(first) = clash {
             diags.push(
-                Diagnostic::new(
-                    Kind::DuplicateBinding,
+                Diagnostic::at(
                     name.loc,
-                    format!("`{}` is already bound", name.name),
-                    "bound again here",
+                    Kind::AlreadyBound {
+                        name: name.name.clone(),
+                    },
                 )
-                .related(first, "first bound here")
-                .help("every step result, parameter and loop variable needs its own name"),
+                .related(first, "first bound here"),
             );
             return;
         }
@@ -100,13 +99,19 @@ impl<'a> Lowerer<'a> {
                     let is_proc = self.mode == Mode::Procedure
                         || matches!(self.frames[frame].params, FrameParams::Instance { .. });
                     if !is_proc || !top || (frame == 0 && self.mode == Mode::Runbook) {
-                        diags.push(misplaced(
+                        diags.push(Diagnostic::at(
                             *loc,
-                            "`return`",
-                            "at the top level of a procedure body",
+                            Kind::Misplaced {
+                                statement: Statement::Return,
+                            },
                         ));
                     } else if self.frames[frame].ret.is_some() {
-                        diags.push(misplaced(*loc, "a second `return`", "once per procedure"));
+                        diags.push(Diagnostic::at(
+                            *loc,
+                            Kind::Repeated {
+                                statement: Statement::Return,
+                            },
+                        ));
                     } else {
                         self.frames[frame].ret = Some(e);
                     }
@@ -149,30 +154,25 @@ impl<'a> Lowerer<'a> {
                     if let Some((_, first)) = fr.bindings.get(&f.var.name) {
                         let first = *first;
                         diags.push(
-                            Diagnostic::new(
-                                Kind::DuplicateBinding,
+                            Diagnostic::at(
                                 f.var.loc,
-                                format!("loop variable `{}` is already bound", f.var.name),
-                                "bound again here",
+                                Kind::LoopVarAlreadyBound {
+                                    name: f.var.name.clone(),
+                                },
                             )
-                            .related(first, "first bound here")
-                            .help("pick another name for the loop variable"),
+                            .related(first, "first bound here"),
                         );
                     } else if let Some((_, _, first)) =
                         self.enclosing_loop_var(frame, parent, &f.var.name)
                     {
                         diags.push(
-                            Diagnostic::new(
-                                Kind::DuplicateBinding,
+                            Diagnostic::at(
                                 f.var.loc,
-                                format!(
-                                    "loop variable `{}` shadows an enclosing loop's",
-                                    f.var.name
-                                ),
-                                "bound again here",
+                                Kind::LoopVarShadows {
+                                    name: f.var.name.clone(),
+                                },
                             )
-                            .related(first, "first bound here")
-                            .help("pick another name for the inner loop variable"),
+                            .related(first, "first bound here"),
                         );
                     }
                     self.frames[frame]
@@ -213,10 +213,11 @@ impl<'a> Lowerer<'a> {
         diags: &mut Diagnostics,
     ) {
         if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(misplaced(
+            diags.push(Diagnostic::at(
                 loc,
-                "`param`",
-                "at the top level of a runbook (procedures declare parameters in their signature)",
+                Kind::Misplaced {
+                    statement: Statement::Param,
+                },
             ));
             return;
         }
@@ -226,11 +227,11 @@ impl<'a> Lowerer<'a> {
         };
         if let Some(first) = self.params.iter().find(|q| q.name == sig.name) {
             diags.push(
-                Diagnostic::new(
-                    Kind::DuplicateBinding,
+                Diagnostic::at(
                     p.name.loc,
-                    format!("parameter `{}` declared twice", sig.name),
-                    "second declaration",
+                    Kind::DuplicateParameter {
+                        name: sig.name.clone(),
+                    },
                 )
                 .related(
                     Loc {
@@ -238,21 +239,17 @@ impl<'a> Lowerer<'a> {
                         span: first.span,
                     },
                     "first declaration",
-                )
-                .help("rename or remove one"),
+                ),
             );
             return;
         }
         if !param_type_ok(&sig.ty) {
-            diags.push(
-                Diagnostic::new(
-                    Kind::TypeMismatch,
-                    p.ty.loc,
-                    format!("a runbook parameter cannot be of type `{}`", sig.ty),
-                    "not a parameter type",
-                )
-                .help("parameters are string, int, bool, duration, site or list<…> of those"),
-            );
+            diags.push(Diagnostic::at(
+                p.ty.loc,
+                Kind::NotAParameterType {
+                    found: sig.ty.clone(),
+                },
+            ));
         }
         let default = sig.default.as_ref().and_then(typecheck::constant);
         self.params.push(Param {
@@ -274,71 +271,53 @@ impl<'a> Lowerer<'a> {
         diags: &mut Diagnostics,
     ) {
         if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(misplaced(
+            diags.push(Diagnostic::at(
                 s.loc,
-                "`schedule`",
-                "at the top level of a runbook",
+                Kind::Misplaced {
+                    statement: Statement::Schedule,
+                },
             ));
             return;
         }
         if let Some((_, first)) = &self.schedule {
             diags.push(
-                misplaced(s.loc, "a second `schedule`", "once per runbook")
-                    .related(*first, "first schedule"),
+                Diagnostic::at(
+                    s.loc,
+                    Kind::Repeated {
+                        statement: Statement::Schedule,
+                    },
+                )
+                .related(*first, "first schedule"),
             );
             return;
         }
         let Some(cron) = s.cron.as_plain_str() else {
-            diags.push(
-                Diagnostic::new(
-                    Kind::NotConstant,
-                    s.cron.loc,
-                    "a schedule must be a plain string",
-                    "interpolated",
-                )
-                .help("write the cron expression literally"),
-            );
+            diags.push(Diagnostic::at(
+                s.cron.loc,
+                Kind::Interpolated {
+                    what: Literal::Schedule,
+                },
+            ));
             return;
         };
         if let Err(why) = cron::check_cron(&cron) {
-            diags.push(
-                Diagnostic::new(
-                    Kind::BadCron,
-                    s.cron.loc,
-                    format!("bad cron expression: {why}"),
-                    "not a cron expression",
-                )
-                .help(
-                    "five fields: minute hour day-of-month month day-of-week, e.g. \"0 */4 * * *\"",
-                ),
-            );
+            diags.push(Diagnostic::at(s.cron.loc, Kind::BadCron { why }));
         }
         let tz = match &s.tz {
             Some(t) => match t.as_plain_str() {
                 Some(z) => {
                     if let Err(why) = cron::check_timezone(&z) {
-                        diags.push(
-                            Diagnostic::new(
-                                Kind::BadTimezone,
-                                t.loc,
-                                format!("bad time zone: {why}"),
-                                "not a time zone",
-                            )
-                            .help("use an IANA name such as \"Europe/Paris\" or \"UTC\""),
-                        );
+                        diags.push(Diagnostic::at(t.loc, Kind::BadTimezone { why }));
                     }
                     Some(z)
                 }
                 None => {
-                    diags.push(
-                        Diagnostic::new(
-                            Kind::NotConstant,
-                            t.loc,
-                            "a time zone must be a plain string",
-                            "interpolated",
-                        )
-                        .help("write the zone literally"),
-                    );
+                    diags.push(Diagnostic::at(
+                        t.loc,
+                        Kind::Interpolated {
+                            what: Literal::TimeZone,
+                        },
+                    ));
                     None
                 }
             },
@@ -362,15 +341,21 @@ impl<'a> Lowerer<'a> {
         diags: &mut Diagnostics,
     ) {
         if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(misplaced(
+            diags.push(Diagnostic::at(
                 r.loc,
-                "`retain`",
-                "at the top level of a runbook",
+                Kind::Misplaced {
+                    statement: Statement::Retain,
+                },
             ));
             return;
         }
         if self.retain.is_some() {
-            diags.push(misplaced(r.loc, "a second `retain`", "once per runbook"));
+            diags.push(Diagnostic::at(
+                r.loc,
+                Kind::Repeated {
+                    statement: Statement::Retain,
+                },
+            ));
             return;
         }
         let mut ret = Retention::default();
@@ -383,30 +368,22 @@ impl<'a> Lowerer<'a> {
                 _ => &mut ret.monthly,
             };
             if slot.is_some() {
-                diags.push(
-                    Diagnostic::new(
-                        Kind::BadRetain,
-                        part.loc,
-                        format!("`{}` given twice in `retain`", part.key.name),
-                        "second time",
-                    )
-                    .help("give each of last, hourly, daily, weekly, monthly once"),
-                );
+                diags.push(Diagnostic::at(
+                    part.loc,
+                    Kind::RetainTwice {
+                        part: part.key.name.clone(),
+                    },
+                ));
                 continue;
             }
             if !(1..=10_000).contains(&part.count) {
-                diags.push(
-                    Diagnostic::new(
-                        Kind::BadRetain,
-                        part.loc,
-                        format!(
-                            "`retain {} {}` keeps no recovery point",
-                            part.key.name, part.count
-                        ),
-                        "out of range",
-                    )
-                    .help("counts run from 1 to 10000; leave a part out to keep none of that kind"),
-                );
+                diags.push(Diagnostic::at(
+                    part.loc,
+                    Kind::RetainOutOfRange {
+                        part: part.key.name.clone(),
+                        count: part.count,
+                    },
+                ));
                 continue;
             }
             *slot = Some(part.count as u32);
@@ -422,15 +399,21 @@ impl<'a> Lowerer<'a> {
         diags: &mut Diagnostics,
     ) {
         if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(misplaced(
+            diags.push(Diagnostic::at(
                 c.loc,
-                "`commit`",
-                "at the top level of a runbook",
+                Kind::Misplaced {
+                    statement: Statement::Commit,
+                },
             ));
             return;
         }
         if self.commit.is_some() {
-            diags.push(misplaced(c.loc, "a second `commit`", "once per runbook"));
+            diags.push(Diagnostic::at(
+                c.loc,
+                Kind::Repeated {
+                    statement: Statement::Commit,
+                },
+            ));
             return;
         }
         let Some(within_ms) = catalogue::positive_duration(&c.within, "`commit within`", diags)
@@ -453,18 +436,16 @@ impl<'a> Lowerer<'a> {
     ) {
         let name = &s.call.name;
         if s.inline && self.cat.actions.contains_key(&name.name) {
-            diags.push(misplaced(
-                s.loc,
-                "`use` before an action",
-                "before a procedure call (its steps then keep their own names); call an action without it",
-            ));
+            diags.push(Diagnostic::at(s.loc, Kind::UseBeforeAction));
         }
         if let Some(sig) = self.cat.actions.get(&name.name) {
             if sig.effect == Effect::Destroy && self.mode == Mode::Runbook && !self.approve_seen {
-                diags.push(
-                    Diagnostic::new(Kind::DestroyWithoutApprove, s.call.name.loc, format!("`{}` destroys data but no `approve` comes before it", name.name), "destroy step without approval")
-                        .help("add `approve \"…\"` earlier in the runbook, or run it as `cleanup`/`compensate` of the step that made the resource"),
-                );
+                diags.push(Diagnostic::at(
+                    s.call.name.loc,
+                    Kind::DestroyWithoutApprove {
+                        action: name.name.clone(),
+                    },
+                ));
             }
             let base = match &s.binding {
                 Some(b) => b.name.clone(),
@@ -484,14 +465,21 @@ impl<'a> Lowerer<'a> {
         } else if let Some(proc) = self.procs.get(&name.name).copied() {
             self.inline(s, proc, frame, parent, diags);
         } else {
-            let mut d = catalogue::unknown_action(name, self.cat);
-            if !name.name.contains('.') {
-                d = match typecheck::suggest(&name.name, self.procs.keys().map(String::as_str)) {
-                    Some(p) => d.help(format!("did you mean the procedure `{p}`?")),
-                    None => d.help("call a catalogue action (`ns.name`) or a procedure declared in this file or an imported one"),
-                };
-            }
-            diags.push(d);
+            diags.push(if name.name.contains('.') {
+                catalogue::unknown_action(name, self.cat)
+            } else {
+                let suggestion =
+                    crate::diagnostic::suggest(&name.name, self.procs.keys().map(String::as_str));
+                Diagnostic::at(
+                    name.loc,
+                    Kind::UnknownAction {
+                        name: name.name.clone(),
+                        looked_for: Callee::Procedure {
+                            suggestion: suggestion.map(str::to_string),
+                        },
+                    },
+                )
+            });
             let base = match &s.binding {
                 Some(b) => b.name.clone(),
                 None => name.name.clone(),
@@ -519,27 +507,24 @@ impl<'a> Lowerer<'a> {
         diags: &mut Diagnostics,
     ) {
         if self.call_stack.contains(&proc.name.name) {
-            diags.push(
-                Diagnostic::new(
-                    Kind::Recursion,
-                    s.call.name.loc,
-                    format!("procedure `{}` calls itself", proc.name.name),
-                    "recursive call",
-                )
-                .help(format!(
-                    "procedures are inlined at compile time; the chain is {} → {}",
-                    self.call_stack.join(" → "),
-                    proc.name.name
-                )),
-            );
+            let mut chain = self.call_stack.clone();
+            chain.push(proc.name.name.clone());
+            diags.push(Diagnostic::at(
+                s.call.name.loc,
+                Kind::Recursion {
+                    procedure: proc.name.name.clone(),
+                    chain,
+                },
+            ));
             return;
         }
         for a in &s.attrs {
             if !matches!(a, Attr::When(..) | Attr::After(..)) {
-                diags.push(misplaced(
+                diags.push(Diagnostic::at(
                     a.loc(),
-                    &format!("`{}` on a procedure call", a.keyword()),
-                    "on action steps; put it on the steps inside the procedure (a call takes `when` and `after`)",
+                    Kind::AttributeOnCall {
+                        attribute: a.keyword(),
+                    },
                 ));
             }
         }
@@ -555,7 +540,7 @@ impl<'a> Lowerer<'a> {
                 sigs,
                 call: &s.call,
                 caller: frame,
-                bound: HashMap::new(),
+                bound: FxHashMap::default(),
             },
             parent,
             prefix,
@@ -570,10 +555,12 @@ impl<'a> Lowerer<'a> {
         self.check_return(fid, proc, diags);
         if let Some(b) = &s.binding {
             if proc.ret.is_none() {
-                diags.push(
-                    Diagnostic::new(Kind::TypeMismatch, b.loc, format!("procedure `{}` returns nothing to bind", proc.name.name), "nothing to bind")
-                        .help("declare a result (`procedure p(…) -> T { … return x }`) or drop the binding"),
-                );
+                diags.push(Diagnostic::at(
+                    b.loc,
+                    Kind::NothingToBind {
+                        procedure: proc.name.name.clone(),
+                    },
+                ));
             } else {
                 self.bind(frame, b, Binding::Alias(fid), diags);
             }
@@ -588,30 +575,18 @@ impl<'a> Lowerer<'a> {
     ) {
         let f = &self.frames[frame];
         match (&proc.ret, f.ret) {
-            (Some(t), None) => diags.push(
-                Diagnostic::new(
-                    Kind::Misplaced,
-                    t.loc,
-                    format!(
-                        "procedure `{}` declares a result but never returns one",
-                        proc.name.name
-                    ),
-                    "declared here",
-                )
-                .help("end the body with `return EXPR`"),
-            ),
-            (None, Some(e)) => diags.push(
-                Diagnostic::new(
-                    Kind::Misplaced,
-                    e.loc,
-                    format!(
-                        "procedure `{}` returns a value but declares no result type",
-                        proc.name.name
-                    ),
-                    "returned here",
-                )
-                .help("declare it: `procedure name(…) -> TYPE { … }`"),
-            ),
+            (Some(t), None) => diags.push(Diagnostic::at(
+                t.loc,
+                Kind::NeverReturns {
+                    procedure: proc.name.name.clone(),
+                },
+            )),
+            (None, Some(e)) => diags.push(Diagnostic::at(
+                e.loc,
+                Kind::UndeclaredResult {
+                    procedure: proc.name.name.clone(),
+                },
+            )),
             _ => {}
         }
     }
@@ -623,16 +598,6 @@ pub(super) fn param_type_ok(t: &Ty) -> bool {
         Ty::Record(_) | Ty::None => false,
         _ => true,
     }
-}
-
-pub(super) fn misplaced(loc: Loc, what: &str, where_ok: &str) -> Diagnostic {
-    Diagnostic::new(
-        Kind::Misplaced,
-        loc,
-        format!("{what} is not allowed here"),
-        "misplaced",
-    )
-    .help(format!("it belongs {where_ok}"))
 }
 
 /// A step name's stable part from content, not position (a comment added

@@ -23,23 +23,14 @@ impl<'a> Lowerer<'a> {
                     continue;
                 }
                 if a == b {
-                    let what = if node == on {
-                        "reads its own result".to_string()
-                    } else {
-                        format!(
-                            "reads `{}`, which runs inside it",
-                            self.nodes[on.index()].name
-                        )
-                    };
-                    diags.push(
-                        Diagnostic::new(
-                            Kind::Cycle,
-                            loc,
-                            format!("`{}` {what}", self.nodes[a.index()].name),
-                            "cycle",
-                        )
-                        .help("a step cannot wait for itself; read a result computed before it"),
-                    );
+                    let inner = (node != on).then(|| self.nodes[on.index()].name.clone());
+                    diags.push(Diagnostic::at(
+                        loc,
+                        Kind::WaitsForItself {
+                            step: self.nodes[a.index()].name.clone(),
+                            inner,
+                        },
+                    ));
                     return;
                 }
                 let deps = &mut self.nodes[a.index()].deps;
@@ -103,22 +94,12 @@ impl<'a> Lowerer<'a> {
             .collect();
         cycles.sort_unstable();
         for ids in cycles {
-            let names: Vec<&str> = ids
+            let steps: Vec<String> = ids
                 .iter()
-                .map(|i| self.nodes[*i as usize].name.as_str())
+                .map(|i| self.nodes[*i as usize].name.clone())
                 .collect();
             let first = &self.nodes[ids[0] as usize];
-            let mut d = Diagnostic::new(
-                Kind::Cycle,
-                first.loc,
-                format!(
-                    "steps wait for each other: {} → {}",
-                    names.join(" → "),
-                    names[0]
-                ),
-                "part of a dependency cycle",
-            )
-            .help("break the cycle: remove an `after` or read a result computed earlier");
+            let mut d = Diagnostic::at(first.loc, Kind::Cycle { steps });
             for i in &ids[1..] {
                 d = d.related(self.nodes[*i as usize].loc, "also in the cycle");
             }

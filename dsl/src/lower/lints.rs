@@ -17,10 +17,12 @@ impl<'a> Lowerer<'a> {
             {
                 continue;
             }
-            diags.push(
-                Diagnostic::new(Kind::UndoNotArranged, s.call.name.loc, format!("nothing undoes `{}` if the run fails", sig.name), "changes the cloud with no way back")
-                    .help("add `compensate CALL` or `cleanup CALL`, or declare `undo none` in the catalogue if nothing needs taking back"),
-            );
+            diags.push(Diagnostic::at(
+                s.call.name.loc,
+                Kind::UndoNotArranged {
+                    action: sig.name.clone(),
+                },
+            ));
         }
     }
 }

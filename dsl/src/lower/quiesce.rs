@@ -23,21 +23,23 @@ impl<'a> Lowerer<'a> {
                 Ty::Record(r) => Some(r.clone()),
                 Ty::Any => None,
                 other => {
-                    diags.push(Diagnostic::new(Kind::TypeMismatch, q.targets.loc, format!("quiesce targets must be a list of records, this is a list of `{other}`"), "not records").help("quiesce a list of servers, e.g. the result of nova.find_servers"));
+                    diags.push(Diagnostic::at(
+                        q.targets.loc,
+                        Kind::TargetsNotRecords {
+                            item: other.clone(),
+                        },
+                    ));
                     None
                 }
             },
             Ty::Any => None,
             other => {
-                diags.push(
-                    Diagnostic::new(
-                        Kind::TypeMismatch,
-                        q.targets.loc,
-                        format!("quiesce targets must be a list, this is a `{other}`"),
-                        "not a list",
-                    )
-                    .help("quiesce a list of servers, e.g. the result of nova.find_servers"),
-                );
+                diags.push(Diagnostic::at(
+                    q.targets.loc,
+                    Kind::TargetsNotList {
+                        found: other.clone(),
+                    },
+                ));
                 None
             }
         };
@@ -53,17 +55,13 @@ impl<'a> Lowerer<'a> {
         let (order, ot) = self.resolve(&q.order, frame, parent, None, diags);
         collect_steps(&order, q.order.loc, reads);
         if ot.elem().is_none() {
-            diags.push(
-                Diagnostic::new(
-                    Kind::TypeMismatch,
-                    q.order.loc,
-                    format!("the quiesce order must be a list, this is a `{ot}`"),
-                    "not a list",
-                )
-                .help("give the groups in order, e.g. [\"db\", \"app\", \"lb\"]"),
-            );
+            diags.push(Diagnostic::at(
+                q.order.loc,
+                Kind::OrderNotList { found: ot.clone() },
+            ));
         }
-        // The method: a literal name, a known method by bare name, or a string variable.
+        // The method: a literal name, a known method by bare name, or a
+        // string variable — never a name that is both.
         let (method, literal) = match &q.method.name {
             MethodName::Literal(e) => match e.as_plain_str() {
                 Some(n) => (Expr::Str(n.clone()), Some((n, e.loc))),
@@ -83,19 +81,21 @@ impl<'a> Lowerer<'a> {
                     }
                     .binds(&n.name)
                 };
-                if binds {
+                if binds && cat.method(&n.name).is_some() {
+                    diags.push(Diagnostic::at(
+                        n.loc,
+                        Kind::Ambiguous {
+                            name: n.name.clone(),
+                        },
+                    ));
+                    (Expr::Str(n.name.clone()), None)
+                } else if binds {
                     let e = ast::Expr {
                         kind: ast::ExprKind::Name(n.name.clone()),
                         loc: n.loc,
                     };
                     let (x, t) = self.resolve(&e, frame, parent, None, diags);
-                    expect_ty(
-                        &t,
-                        &Ty::String,
-                        n.loc,
-                        "a quiesce method held in a variable",
-                        diags,
-                    );
+                    expect_ty(&t, &Ty::String, n.loc, Context::MethodVariable, diags);
                     collect_steps(&x, n.loc, reads);
                     (x, None)
                 } else {
@@ -113,23 +113,25 @@ impl<'a> Lowerer<'a> {
                         fill_defaults = true;
                         if let (Some(r), Some(target)) = (&record, sig.params.first()) {
                             if target.ty != Ty::Record(r.clone()) {
-                                diags.push(Diagnostic::new(Kind::TypeMismatch, q.targets.loc, format!("method \"{name}\" freezes `{}` values, the targets are `{r}`", target.ty), format!("a list of {r}")).help(format!("quiesce a list of {}", target.ty)));
+                                diags.push(Diagnostic::at(
+                                    q.targets.loc,
+                                    Kind::MethodTargetType {
+                                        method: name.clone(),
+                                        freezes: target.ty.clone(),
+                                        targets: r.clone(),
+                                    },
+                                ));
                             }
                         }
                     }
                 }
-                None => diags.push(
-                    Diagnostic::new(
-                        Kind::UnknownQuiesceMethod,
-                        *loc,
-                        format!("unknown quiesce method `{name}`"),
-                        "no such method",
-                    )
-                    .help(format!(
-                        "known methods: {}; or name a string parameter holding one",
-                        cat.method_names().join(", ")
-                    )),
-                ),
+                None => diags.push(Diagnostic::at(
+                    *loc,
+                    Kind::UnknownQuiesceMethod {
+                        name: name.clone(),
+                        known: cat.method_names().into_iter().map(str::to_string).collect(),
+                    },
+                )),
             },
             None => {
                 for m in &cat.methods {
@@ -155,18 +157,16 @@ impl<'a> Lowerer<'a> {
                         let (x, t) = self.resolve(&a.value, frame, parent, None, diags);
                         collect_steps(&x, a.value.loc, reads);
                         if !t.fits(&p.ty, typecheck::is_literal(&a.value)) {
-                            diags.push(
-                                Diagnostic::new(
-                                    Kind::TypeMismatch,
-                                    a.value.loc,
-                                    format!(
-                                        "method argument `{}` must be `{}`, found `{t}`",
-                                        p.name, p.ty
-                                    ),
-                                    format!("this is a {t}"),
-                                )
-                                .help("pass a value of the parameter's type"),
-                            );
+                            diags.push(Diagnostic::at(
+                                a.value.loc,
+                                Kind::TypeMismatch {
+                                    expected: p.ty.clone(),
+                                    found: t,
+                                    context: Context::MethodArgument {
+                                        param: p.name.clone(),
+                                    },
+                                },
+                            ));
                         }
                         method_args.push(Arg {
                             name: p.name.clone(),
@@ -175,21 +175,13 @@ impl<'a> Lowerer<'a> {
                         });
                     }
                     None => {
-                        let names: Vec<&str> =
-                            freeze_params.iter().map(|p| p.name.as_str()).collect();
-                        diags.push(
-                            Diagnostic::new(
-                                Kind::UnknownArgument,
-                                n.loc,
-                                format!("the quiesce method takes no argument `{}`", n.name),
-                                "unknown argument",
-                            )
-                            .help(if names.is_empty() {
-                                "this method takes no arguments".to_string()
-                            } else {
-                                format!("it takes: {}", names.join(", "))
-                            }),
-                        );
+                        diags.push(Diagnostic::at(
+                            n.loc,
+                            Kind::UnknownMethodArgument {
+                                name: n.name.clone(),
+                                known: freeze_params.iter().map(|p| p.name.clone()).collect(),
+                            },
+                        ));
                     }
                 }
             }

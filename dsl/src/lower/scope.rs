@@ -58,14 +58,11 @@ impl Scope for At<'_, '_> {
                 let base = lw.frames[f].base;
                 let here = lw.ancestors(self.pos);
                 if lw.ancestors(base).iter().any(|a| !here.contains(a)) {
-                    return Err(Diagnostic::new(
-                        Kind::LoopVarOutsideLoop,
+                    return Err(Diagnostic::at(
                         loc,
-                        format!("`{name}` is a procedure result bound inside a loop"),
-                        "read outside that loop",
-                    )
-                    .help(
-                        "read it inside the loop, or return a step's result from the procedure",
+                        Kind::ResultOutsideLoop {
+                            name: name.to_string(),
+                        },
                     ));
                 }
                 return Ok(value);
@@ -90,9 +87,13 @@ impl Scope for At<'_, '_> {
         }
         let frame = &lw.frames[self.frame];
         if let Some((_, _, vloc)) = frame.loop_vars.iter().find(|(n, _, _)| n == name) {
-            return Err(Diagnostic::new(Kind::LoopVarOutsideLoop, loc, format!("loop variable `{name}` is used outside its loop"), "outside the loop")
-                .related(*vloc, "the loop variable")
-                .help("a loop variable exists only inside its `for` body; outside, read a step bound inside the loop (it is the list of per-iteration results)"));
+            return Err(Diagnostic::at(
+                loc,
+                Kind::LoopVarOutsideLoop {
+                    name: name.to_string(),
+                },
+            )
+            .related(*vloc, "the loop variable"));
         }
         let mut candidates: Vec<String> = frame.bindings.keys().cloned().collect();
         match &frame.params {
@@ -108,22 +109,14 @@ impl Scope for At<'_, '_> {
             }
             cur = lw.nodes[id.index()].parent;
         }
-        let d = Diagnostic::new(
-            Kind::UnknownName,
+        let suggestion = crate::diagnostic::suggest(name, candidates.iter().map(String::as_str));
+        Err(Diagnostic::at(
             loc,
-            format!("unknown name `{name}`"),
-            "not a parameter, step or loop variable",
-        );
-        Err(if name == "run" {
-            d.help("`run` is read by field: run.id, run.started, run.runbook")
-        } else {
-            match typecheck::suggest(name, candidates.iter().map(String::as_str)) {
-                Some(s) => d.help(format!("did you mean `{s}`?")),
-                None => d.help(
-                    "declare it with `param NAME: TYPE`, or bind it with `NAME = ns.action(…)`",
-                ),
-            }
-        })
+            Kind::UnknownName {
+                name: name.to_string(),
+                suggestion: suggestion.map(str::to_string),
+            },
+        ))
     }
 
     fn binds(&self, name: &str) -> bool {
