@@ -20,6 +20,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// One call of a catalogue action, arguments evaluated.
@@ -49,6 +50,47 @@ pub struct ActionCall {
     /// implementation tries (see [`CallPurpose`]).
     #[serde(default)]
     pub purpose: CallPurpose,
+    /// Asked before each request of the call that changes the cloud.
+    #[serde(skip)]
+    pub fence: Fence,
+}
+
+/// The check an implementation asks before each request that changes the
+/// cloud: whether this process may still act for the run (a daemon whose
+/// lease on it may have lapsed may not; see
+/// [`crate::journal::Replica::may_act`]). None: always. Not part of what
+/// the call is: never journaled, ignored by comparisons.
+#[derive(Clone, Default)]
+pub struct Fence(Option<FenceCheck>);
+
+/// `Err(why)` once the process may no longer act for the run.
+pub type FenceCheck = Arc<dyn Fn() -> Result<(), String> + Send + Sync>;
+
+impl Fence {
+    pub fn new(check: FenceCheck) -> Fence {
+        Fence(Some(check))
+    }
+
+    /// The check, if there is one.
+    pub fn check(&self) -> Option<FenceCheck> {
+        self.0.clone()
+    }
+}
+
+impl std::fmt::Debug for Fence {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Fence(check)"
+        } else {
+            "Fence(none)"
+        })
+    }
+}
+
+impl PartialEq for Fence {
+    fn eq(&self, _: &Fence) -> bool {
+        true
+    }
 }
 
 /// Why a call is made. Forward calls (a step, a freeze) may fail fast and

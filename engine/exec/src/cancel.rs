@@ -12,7 +12,10 @@
 //!   `Actions::find_created` before compensation). Raised by the watchdog
 //!   (for its scope only) and by interrupts.
 //!
-//! Thaws never look at either token: a VM is thawed whatever happened.
+//! Thaws never look at either token: a VM is thawed whatever happened —
+//! except by a run [`CancelReason::Deposed`]: another process owns it now
+//! (its journal refused this one's writes) and thaws, compensates and
+//! finishes it; the deposed one calls nothing more at all.
 //! A [`CancelHandle`] is what the CLI holds: [`CancelHandle::interrupt`] on
 //! each Ctrl-C. The first interrupt stops the run, thaws, compensates and
 //! cleans up; the second still thaws but skips compensation and cleanup (the
@@ -31,12 +34,30 @@ pub enum CancelReason {
     WatchdogExpired,
     Interrupt,
     SecondInterrupt,
+    /// This process's hold on the run (a cluster member's lease) may have
+    /// lapsed — it was paused, or cut off from its store, past the lease:
+    /// stop at once and leave compensation and cleanup to a resume by the
+    /// run's owner. Thaws still go: a VNF left paused is an outage, and
+    /// only a refused journal write proves another process owns the run.
+    HoldLapsed,
+    /// The run's journal refused a write because another process owns the
+    /// run now (a cluster member that took it over): stop at once and call
+    /// nothing more — no thaw, no compensation, no cleanup. The new owner
+    /// resumes the run from the journal as it stood before, and does all of
+    /// that itself.
+    Deposed,
 }
 
 impl CancelReason {
     /// Whether in-flight calls are dropped too.
     pub fn aborts(self) -> bool {
         self >= CancelReason::WatchdogExpired
+    }
+
+    /// Whether compensation and cleanup are skipped (left to `resume`, or
+    /// to the run's new owner).
+    pub fn skips_saga(self) -> bool {
+        self >= CancelReason::SecondInterrupt
     }
 }
 

@@ -203,7 +203,7 @@ pub enum EventKind {
         /// The undo call that did not succeed (or the call in doubt).
         action: String,
         #[serde(flatten)]
-        resource: crate::report::OrphanResource,
+        resource: OrphanResource,
         why: String,
     },
     /// What a site's API did to the run's calls so far: sent when its
@@ -289,4 +289,15 @@ mod tests {
         let back: Event = serde_json::from_str(&serde_json::to_string(&fin).unwrap()).unwrap();
         assert_eq!(back, fin);
     }
+}
+
+/// What a run left behind, as far as the undo call's arguments tell.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct OrphanResource {
+    pub site: Option<String>,
+    /// The record type (`volume`, `snapshot`, …), else the action's service.
+    pub kind: String,
+    pub id: Option<String>,
+    /// Its name; for a call in doubt, the tag every resource it made carries.
+    pub name: Option<String>,
 }

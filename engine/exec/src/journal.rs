@@ -15,12 +15,20 @@
 //! row. Dropping the [`Journal`] waits for a sync in progress, so a dropped
 //! (crashed) run leaves a journal that can be read back at once.
 //!
+//! A [`Replica`] (a cluster's store) may hold a second copy: each batch
+//! goes there after the local sync and before anyone waiting on it is
+//! answered, so an effect is never made that the replica does not know the
+//! intent of — and a process whose replica refuses it (another owns the run
+//! now) is [`CancelReason::Deposed`] and calls nothing more.
+//!
 //! Reading tolerates a torn last line (a crash in the middle of a write);
 //! a bad line anywhere else is an error.
 //!
 //! The journal holds parameters and step values, which by contract carry no
 //! secret, and argument values of calls (needed to reconcile and compensate).
 
+use crate::action::Fence;
+use crate::cancel::{CancelHandle, CancelReason};
 use crate::eval::Frame;
 use crate::event::Decision;
 use crate::event::RunOutcome;
@@ -159,6 +167,41 @@ pub enum Record {
 
 type Ack = oneshot::Sender<Result<(), String>>;
 
+/// Why a [`Replica`] did not take a batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReplicaError {
+    /// Another process owns the run now: this one must stop acting at once.
+    #[error("deposed: {0}")]
+    Deposed(String),
+    /// It could not be written (and waiting longer would not help).
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// A second home of a run's journal, kept in step with the local file.
+pub trait Replica: Send + Sync + std::fmt::Debug {
+    /// Store `batch` (whole JSON lines, in journal order) after those given
+    /// before. Blocking: called on the journal's flush thread, which waits
+    /// for it (a store that is only unavailable for a while is waited for
+    /// here, so the run pauses before its next effect).
+    fn append(&self, batch: &[u8]) -> Result<(), ReplicaError>;
+
+    /// Whether this process may still act for the run, asked before each
+    /// call without waiting on anything: a store whose hold is time-bound
+    /// (a lease) says no once the hold may have lapsed — a process paused
+    /// past it must not send a call it prepared before the pause.
+    fn may_act(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A replica and the run it deposes when it refuses a write.
+#[derive(Clone)]
+struct Replicated {
+    replica: Arc<dyn Replica>,
+    cancel: CancelHandle,
+}
+
 /// How far a record goes before `append` returns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -188,6 +231,9 @@ struct Shared {
     file: Mutex<std::fs::File>,
     pending: Mutex<Pending>,
     idle: Condvar,
+    replica: Mutex<Option<Replicated>>,
+    /// The replica refused a write: every later append fails at once.
+    deposed: Mutex<Option<String>>,
 }
 
 /// An open journal. Cheap to share behind an `Arc`.
@@ -272,19 +318,7 @@ impl Shared {
                 (std::mem::take(&mut p.buf), std::mem::take(&mut p.waiters))
             };
             let buf = self.failpoint(buf);
-            let res = {
-                let mut f = lock(&self.file);
-                f.write_all(&buf)
-                    .and_then(|_| f.flush())
-                    .and_then(|_| {
-                        if self.durability == Durability::Fsync {
-                            f.sync_data()
-                        } else {
-                            Ok(())
-                        }
-                    })
-                    .map_err(|e| format!("{}: {e}", self.path.display()))
-            };
+            let res = self.write_batch(&buf);
             if let Err(e) = &res {
                 tracing::error!(error = %e, "journal write failed");
             }
@@ -292,6 +326,60 @@ impl Shared {
                 let _ = w.send(res.clone());
             }
         }
+    }
+
+    /// Writes one batch here, then to the replica (if any).
+    fn write_batch(&self, buf: &[u8]) -> Result<(), String> {
+        if let Some(why) = lock(&self.deposed).clone() {
+            return Err(why);
+        }
+        self.write_local(buf)?;
+        // Not held while the replica works (it may wait for its store).
+        let Some(r) = lock(&self.replica).clone() else {
+            return Ok(());
+        };
+        match r.replica.append(buf) {
+            Ok(()) => Ok(()),
+            Err(ReplicaError::Failed(e)) => Err(format!("the journal's replica: {e}")),
+            Err(ReplicaError::Deposed(why)) => Err(self.depose(&r, &why)),
+        }
+    }
+
+    fn may_act(&self) -> Result<(), String> {
+        if let Some(why) = lock(&self.deposed).clone() {
+            return Err(why);
+        }
+        let Some(r) = lock(&self.replica).clone() else {
+            return Ok(());
+        };
+        r.replica.may_act().map_err(|why| {
+            tracing::warn!(journal = %self.path.display(), "{why}: the run stops here, and is resumed by its job's owner");
+            r.cancel.cancel(CancelReason::HoldLapsed);
+            why
+        })
+    }
+
+    /// From now on every append fails and the run calls nothing more.
+    fn depose(&self, r: &Replicated, why: &str) -> String {
+        let msg = format!("deposed: {why}");
+        tracing::warn!(journal = %self.path.display(), "{msg}; this process calls nothing more for the run");
+        *lock(&self.deposed) = Some(msg.clone());
+        r.cancel.cancel(CancelReason::Deposed);
+        msg
+    }
+
+    fn write_local(&self, buf: &[u8]) -> Result<(), String> {
+        let mut f = lock(&self.file);
+        f.write_all(buf)
+            .and_then(|_| f.flush())
+            .and_then(|_| {
+                if self.durability == Durability::Fsync {
+                    f.sync_data()
+                } else {
+                    Ok(())
+                }
+            })
+            .map_err(|e| format!("{}: {e}", self.path.display()))
     }
 }
 
@@ -320,12 +408,37 @@ impl Journal {
                 file: Mutex::new(file),
                 pending: Mutex::new(Pending::default()),
                 idle: Condvar::new(),
+                replica: Mutex::new(None),
+                deposed: Mutex::new(None),
             }),
         })
     }
 
     pub fn path(&self) -> &Path {
         &self.shared.path
+    }
+
+    /// Whether the run may still make a call from this process: not once
+    /// deposed, nor once its replica's hold may have lapsed (which stops
+    /// the run now: [`CancelReason::HoldLapsed`]).
+    pub fn may_act(&self) -> Result<(), String> {
+        self.shared.may_act()
+    }
+
+    /// [`Journal::may_act`] as the check a call's implementation asks
+    /// before each request that changes the cloud; none without a replica.
+    pub fn fence(&self) -> Fence {
+        if lock(&self.shared.replica).is_none() {
+            return Fence::default();
+        }
+        let shared = self.shared.clone();
+        Fence::new(Arc::new(move || shared.may_act()))
+    }
+
+    /// Keep `replica` in step from the next record on; when it refuses a
+    /// write, `cancel` is raised with [`CancelReason::Deposed`].
+    pub fn replicate_to(&self, replica: Arc<dyn Replica>, cancel: CancelHandle) {
+        *lock(&self.shared.replica) = Some(Replicated { replica, cancel });
     }
 
     /// Appends a record; returns once it is on disk. Records appended while
@@ -425,7 +538,17 @@ impl Drop for Journal {
 /// Reads every record of `run_dir/journal.jsonl`.
 pub fn read_journal(run_dir: &Path) -> Result<Vec<Record>, JournalError> {
     let path = run_dir.join(JOURNAL_FILE);
-    let text = std::fs::read_to_string(&path).map_err(|e| io_err(&path, e))?;
+    let text = std::fs::read(&path).map_err(|e| io_err(&path, e))?;
+    parse_journal(&text, &path.display().to_string())
+}
+
+/// The records of a journal's bytes (from `from`, for errors), as
+/// [`read_journal`] reads them: a torn last line is dropped.
+pub fn parse_journal(bytes: &[u8], from: &str) -> Result<Vec<Record>, JournalError> {
+    let text = std::str::from_utf8(bytes).map_err(|e| JournalError::Io {
+        path: from.to_string(),
+        msg: e.to_string(),
+    })?;
     let lines: Vec<&str> = text.lines().collect();
     let mut out = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
@@ -438,7 +561,7 @@ pub fn read_journal(run_dir: &Path) -> Result<Vec<Record>, JournalError> {
             Err(_) if i + 1 == lines.len() && !text.ends_with('\n') => break,
             Err(e) => {
                 return Err(JournalError::Corrupt {
-                    path: path.display().to_string(),
+                    path: from.to_string(),
                     line: i + 1,
                     msg: e.to_string(),
                 })

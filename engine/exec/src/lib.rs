@@ -1,16 +1,21 @@
 //! The Lifeboat executor. It walks a compiled [`lifeboat_dsl::plan::Plan`],
 //! calls [`action::Actions`] for every step, and knows nothing of OpenStack.
 //!
+//! One-way layers, each file using only those above it in this list (a
+//! test holds the files to it):
+//!
 //! ```text
-//! caller (CLI dispatcher) ──Executor::run / resume──▶ run.rs (run state machine)
-//!        ▲                                              │
-//!        │ Event (mpsc)                                 ├─ scheduler.rs  blocks, readiness, fan-out, approve
-//!        └──────────── event.rs ◀───────────────────────┤─ quiesce.rs    freeze / watchdog / thaw
-//!                                                       ├─ step.rs       step states, retries, timeouts
-//!   report.rs folds events into a Report                ├─ saga.rs       compensation, cleanup
-//!   cancel.rs CancelHandle (Ctrl-C)                     ├─ eval.rs       expressions against run values
-//!                                                       ├─ limits.rs     per-site semaphores
-//!                                                       └─ journal.rs    durable JSON lines; resume.rs reads it
+//! action, approve, cancel, eval, limits   the vocabulary: calls, approvals, stop reasons, values, site limits
+//! event → report                          what the executor tells the world; the report folded from it
+//! journal → ledger → replay               the durable record; what may need undoing; the record read back
+//! context                                 Rt, what every future of a run shares; Engine, what every run shares
+//! step                                    a step's whole life, and one call with retries
+//! quiesce                                 freeze group by group, run the body, thaw in exact reverse
+//! walk                                    blocks: readiness, skipping, fan-out, approval; enters the scopes
+//! saga                                    compensation, cleanup, calls in doubt
+//! run                                     a run from start to its last record
+//! resume                                  a run picked up again, decided or cleaned up after
+//! executor                                the interface: Executor, RunHandle
 //! ```
 //!
 //! Typical use (the CLI's dispatcher):
@@ -39,26 +44,94 @@
 pub mod action;
 pub mod approve;
 pub mod cancel;
+mod context;
 pub mod eval;
 pub mod event;
+mod executor;
 pub mod journal;
+mod ledger;
 pub mod limits;
 pub mod quiesce;
+mod replay;
 pub mod report;
 pub mod resume;
 pub mod run;
 pub mod saga;
-pub mod scheduler;
 pub mod step;
+pub mod walk;
 
 pub use approve::{ApproveError, Approver, AutoApprove, Refuse};
 pub use cancel::{CancelHandle, CancelReason};
+pub use context::{ExecConfig, ExecError, RunOptions};
 pub use event::{Decision, Event, EventKind, EventReceiver, EventSender, Phase, RunOutcome};
+pub use executor::{Executor, RunHandle};
 pub use journal::{default_run_dir, read_journal, Durability, Record};
 pub use limits::Limits;
 pub use report::Report;
-pub use run::{
-    new_run_id, DecideBy, ExecConfig, ExecError, Executor, RunHandle, RunOptions, RunPhase,
-    RunResult,
-};
+pub use resume::DecideBy;
+pub use run::{new_run_id, RunPhase, RunResult};
 pub use step::{make_tag, StepState};
+
+#[cfg(test)]
+mod layers {
+    /// The executor's files, lowest layer first.
+    const FILES: &[(&str, &str)] = &[
+        ("action", include_str!("action.rs")),
+        ("approve", include_str!("approve.rs")),
+        ("cancel", include_str!("cancel.rs")),
+        ("eval", include_str!("eval.rs")),
+        ("limits", include_str!("limits.rs")),
+        ("event", include_str!("event.rs")),
+        ("report", include_str!("report.rs")),
+        ("journal", include_str!("journal.rs")),
+        ("ledger", include_str!("ledger.rs")),
+        ("replay", include_str!("replay.rs")),
+        ("context", include_str!("context.rs")),
+        ("step", include_str!("step.rs")),
+        ("quiesce", include_str!("quiesce.rs")),
+        ("walk", include_str!("walk.rs")),
+        ("saga", include_str!("saga.rs")),
+        ("run", include_str!("run.rs")),
+        ("resume", include_str!("resume.rs")),
+        ("executor", include_str!("executor.rs")),
+    ];
+
+    /// Whether `code` names the module `m` (`crate::m::…`, `crate::m;`, …).
+    fn names(code: &str, m: &str) -> bool {
+        let needle = format!("crate::{m}");
+        code.match_indices(&needle).any(|(i, _)| {
+            !code[i + needle.len()..]
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_alphanumeric() || c == '_')
+        })
+    }
+
+    /// No file uses a file of its own layer or above (doc comments may
+    /// point anywhere): the executor reads top to bottom, without cycles.
+    #[test]
+    fn every_file_uses_only_the_layers_below_it() {
+        let mut wrong = Vec::new();
+        for (i, (file, src)) in FILES.iter().enumerate() {
+            for line in src.lines() {
+                let code = line.split("//").next().unwrap_or_default();
+                for (above, _) in &FILES[i + 1..] {
+                    if names(code, above) {
+                        wrong.push(format!("{file}.rs uses {above}: {}", line.trim()));
+                    }
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+        // The list is the crate: a new file takes its place in it.
+        let listed = FILES.len();
+        let on_disk = std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/src"))
+            .unwrap()
+            .filter(|e| {
+                let p = e.as_ref().unwrap().path();
+                p.extension().is_some_and(|x| x == "rs") && !p.ends_with("lib.rs")
+            })
+            .count();
+        assert_eq!(listed, on_disk, "a file of src/ is missing from FILES");
+    }
+}

@@ -6,6 +6,10 @@
 //!      └─ (freeze failed / cancelled / watchdog) → Thawing{group}
 //! ```
 //!
+//! The scope's phases are told target by target: each freeze and thaw is
+//! a call with its own machine and events (`FreezeStarted`, `Frozen`,
+//! `FreezeFailed`, `ThawStarted`, `Thawed`, `ThawFailed`).
+//!
 //! 1. Evaluate targets, `order` and the method name; resolve the method in
 //!    `plan.quiesce_methods` (unknown → the scope fails before anything is
 //!    frozen). Sort targets stably by the position of `target[by]` in
@@ -47,32 +51,17 @@
 
 use crate::action::{ActionCall, CallPurpose};
 use crate::cancel::{CancelHandle, CancelReason};
+use crate::context::Rt;
 use crate::eval::{display_name, shape, Frame};
 use crate::event::EventKind;
-use crate::journal::{CallRec, Record};
-use crate::run::Rt;
-use crate::scheduler::{eval_args, run_block, NodeOutcome};
-use crate::step::{call_with_retries, make_tag, CallFailure, Retry, StepMachine, StepState};
-use lifeboat_dsl::plan::{Node, NodeKind, QuiesceScope};
+use crate::journal::Record;
+use crate::step::{
+    call_rec, call_with_retries, eval_args, make_tag, CallFailure, NodeOutcome, Retry, StepMachine,
+};
+use lifeboat_dsl::plan::{NodeKind, QuiesceScope};
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
-
-/// The life of a quiesce scope instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ScopeState {
-    /// Freezing the targets of group `group` (all at once).
-    Freezing {
-        group: usize,
-    },
-    Frozen,
-    /// Thawing the targets of group `group` (all at once).
-    Thawing {
-        group: usize,
-    },
-    Thawed,
-    ThawFailed,
-}
 
 /// A target whose freeze was started, with what it takes to thaw it.
 #[derive(Debug, Clone)]
@@ -86,23 +75,21 @@ pub(crate) struct FrozenTarget {
     pub thaw: ActionCall,
 }
 
-pub(crate) fn call_rec(c: &ActionCall) -> CallRec {
-    CallRec {
-        action: c.action.clone(),
-        tag: c.tag.clone(),
-        site: c.site.clone(),
-        args: c.args.clone(),
-    }
-}
-
-pub(crate) async fn run_scope(
+/// Runs the scope `q`: freezes, then `body` (the walker running the
+/// scope's block under the cancel handle it is given: the scope's own,
+/// which its watchdog aborts), then thaws.
+pub(crate) async fn run_scope<B, F>(
     rt: &Rt,
-    _node: &Node,
     q: &QuiesceScope,
     frame: &Frame,
     cancel: &CancelHandle,
     instance: String,
-) -> NodeOutcome {
+    body: B,
+) -> NodeOutcome
+where
+    B: FnOnce(CancelHandle) -> F,
+    F: std::future::Future<Output = NodeOutcome>,
+{
     let prepared = (|| -> Result<_, String> {
         let targets = match rt
             .eval(frame, &q.targets)
@@ -185,7 +172,7 @@ pub(crate) async fn run_scope(
         }
     };
 
-    let body_journaled = |r: &crate::resume::Replay| {
+    let body_journaled = |r: &crate::replay::Replay| {
         r.scopes_done.contains(&instance)
             || (!q.body.is_empty()
                 && q.body.iter().all(|id| match rt.plan.nodes.get(id.index()) {
@@ -199,12 +186,11 @@ pub(crate) async fn run_scope(
     if rt.replay.as_ref().is_some_and(body_journaled) {
         // The body had finished before the crash (its results are all
         // journaled): nothing to freeze for; the walk reuses the results.
-        return run_block(rt, &q.body, frame, cancel).await;
+        return body(cancel.clone()).await;
     }
 
     let scope_cancel = cancel.child();
     let frozen: Mutex<Vec<FrozenTarget>> = Mutex::new(Vec::with_capacity(targets.len()));
-    let state = Mutex::new(ScopeState::Freezing { group: 0 });
     let within = Duration::from_millis(q.within_ms);
     // Time spent freezing so far: the watchdog keeps as much for the thaws.
     let (freeze_time, mut freeze_time_rx) = tokio::sync::watch::channel(Duration::ZERO);
@@ -226,6 +212,7 @@ pub(crate) async fn run_scope(
                 attempt: 1,
                 timeout,
                 purpose,
+                fence: Default::default(),
             }
         };
 
@@ -243,15 +230,15 @@ pub(crate) async fn run_scope(
     }
     // Freeze groups: consecutive targets with the same `by` value, frozen at
     // once; one target per group when the scope says `one at a time`.
-    let mut groups: Vec<(usize, usize)> = Vec::new(); // (start, end) into targets
+    let mut groups: Vec<std::ops::Range<usize>> = Vec::new(); // into targets
     for (i, t) in targets.iter().enumerate() {
         let same = !q.one_at_a_time && i > 0 && t.get(&q.by) == targets[i - 1].get(&q.by);
         match groups.last_mut() {
-            Some(g) if same => g.1 = i + 1,
-            _ => groups.push((i, i + 1)),
+            Some(g) if same => g.end = i + 1,
+            _ => groups.push(i..i + 1),
         }
     }
-    let group_of = |i: usize| groups.iter().position(|g| g.0 <= i && i < g.1).unwrap_or(0);
+    let group_of = |i: usize| groups.iter().position(|g| g.contains(&i)).unwrap_or(0);
     let label_of = |t: &Value| match t.get(&q.by) {
         Some(Value::String(s)) => s.clone(),
         Some(Value::Null) | None => String::new(),
@@ -317,13 +304,12 @@ pub(crate) async fn run_scope(
             backoff: Duration::from_secs(1),
             retry_timeouts: false,
         };
-        for (g, &(from, to)) in groups.iter().enumerate() {
+        for range in &groups {
             if scope_cancel.is_stopping() {
-                skip_from(from);
+                skip_from(range.start);
                 return NodeOutcome::Cancelled;
             }
-            *state.lock().unwrap_or_else(|e| e.into_inner()) = ScopeState::Freezing { group: g };
-            let group = &prepared[from..to];
+            let group = &prepared[range.clone()];
             // Every target of the group joins the thaw list before its
             // freeze call: one interrupted in flight may have taken effect.
             for p in group {
@@ -349,9 +335,12 @@ pub(crate) async fn run_scope(
                 let mut fcall = p.freeze.clone();
                 let cancel = &scope_cancel;
                 async move {
-                    let mut m = StepMachine::new();
-                    m.go(StepState::Ready);
-                    call_with_retries(rt, &mut fcall, policy, Some(cancel), &mut m).await
+                    let mut m = StepMachine::silent();
+                    let r = call_with_retries(rt, &mut fcall, policy, Some(cancel), &mut m).await;
+                    if let Ok(out) = &r {
+                        m.succeed(out.bytes_moved, false);
+                    }
+                    r
                 }
             }))
             .await;
@@ -394,17 +383,16 @@ pub(crate) async fn run_scope(
                 }
             }
             if let Some(f) = failure {
-                skip_from(to);
+                skip_from(range.end);
                 rt.fail(&instance, f);
                 return NodeOutcome::Failed;
             }
             if cancelled {
-                skip_from(to);
+                skip_from(range.end);
                 return NodeOutcome::Cancelled;
             }
         }
-        *state.lock().unwrap_or_else(|e| e.into_inner()) = ScopeState::Frozen;
-        run_block(rt, &q.body, frame, &scope_cancel).await
+        body(scope_cancel.clone()).await
     };
 
     let outcome = if q.within_ms == 0 || targets.is_empty() {
@@ -446,12 +434,7 @@ pub(crate) async fn run_scope(
             scope: instance.clone(),
         });
     }
-    let end = if all_thawed {
-        ScopeState::Thawed
-    } else {
-        ScopeState::ThawFailed
-    };
-    tracing::debug!(scope = %instance, state = ?end, "scope done");
+    tracing::debug!(scope = %instance, all_thawed, "scope done");
     if !all_thawed {
         return NodeOutcome::Failed;
     }
@@ -484,10 +467,13 @@ pub(crate) async fn thaw_targets(rt: &Rt, list: Vec<FrozenTarget>) -> bool {
 /// Thaws one target, retrying (its purpose makes the actions persist until
 /// its deadline); a thaw that still fails is loud and fails the run.
 async fn thaw_one(rt: &Rt, mut t: FrozenTarget) -> bool {
-    let state = ScopeState::Thawing {
-        group: t.group.unwrap_or(0),
-    };
-    tracing::debug!(scope = %t.scope, target = %t.name, ?state, "thawing");
+    if rt.deposed() {
+        // The run's new owner thaws it (first thing on resume); a thaw from
+        // here could land inside that owner's own freeze.
+        tracing::warn!(scope = %t.scope, target = %t.name, "not thawed here: the run is another daemon's now, which thaws it");
+        return false;
+    }
+    tracing::debug!(scope = %t.scope, target = %t.name, group = ?t.group, "thawing");
     rt.events.emit(EventKind::ThawStarted {
         scope: t.scope.clone(),
         target: t.name.clone(),
@@ -501,10 +487,10 @@ async fn thaw_one(rt: &Rt, mut t: FrozenTarget) -> bool {
         backoff: Duration::from_secs(1),
         retry_timeouts: true,
     };
-    let mut m = StepMachine::new();
-    m.go(StepState::Ready);
+    let mut m = StepMachine::silent();
     match call_with_retries(rt, &mut t.thaw, policy, None, &mut m).await {
-        Ok(_) => {
+        Ok(out) => {
+            m.succeed(out.bytes_moved, false);
             rt.journal.append_nowait(&Record::ThawOutcome {
                 key: t.key,
                 error: None,

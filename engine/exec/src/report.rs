@@ -121,16 +121,7 @@ pub struct SagaFailure {
     pub error: String,
 }
 
-/// What a run left behind, as far as the undo call's arguments tell.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct OrphanResource {
-    pub site: Option<String>,
-    /// The record type (`volume`, `snapshot`, …), else the action's service.
-    pub kind: String,
-    pub id: Option<String>,
-    /// Its name; for a call in doubt, the tag every resource it made carries.
-    pub name: Option<String>,
-}
+pub use crate::event::OrphanResource;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Orphan {

@@ -1,7 +1,7 @@
 //! Resume: pick a run up again from its directory alone.
 //!
-//! `Replay::from_records` folds the journal into what the resumed run
-//! needs; `resume` then, in this order:
+//! `Replay::from_records` (`replay.rs`) folds the journal into what the
+//! resumed run needs; `resume` then, in this order:
 //!
 //! 1. **Thaws first.** Every freeze intent without a successful thaw outcome
 //!    (a freeze that returned an error excepted) is thawed, in reverse order
@@ -25,16 +25,24 @@
 //! earlier this time) is reconciled with the rest before compensation.
 
 use crate::action::{ActionCall, CallPurpose};
-use crate::eval::{Frame, RunInfo};
+use crate::context::{Engine, ExecError, Rt, RunOptions};
 use crate::event::Decision;
 use crate::event::{EventKind, Phase, RunOutcome};
-use crate::journal::{self, CallRec, Journal, Record};
+use crate::journal::{self, Record};
 use crate::quiesce::{thaw_targets, FrozenTarget};
-use crate::run::{DecideBy, ExecError, Executor, Rt, RunOptions, RunPhase, RunResult};
-use crate::saga::{run_saga, Completed, InDoubt, SagaKind};
-use lifeboat_dsl::plan::{NodeKind, Plan, StepId};
-use serde_json::{Map, Value};
-use std::collections::{HashMap, HashSet};
+use crate::replay::{Replay, Started, Unthawed};
+use crate::run::{RunPhase, RunResult};
+use crate::saga::{run_saga, SagaKind, Tally};
+
+/// Who decides the fate of a run awaiting commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DecideBy {
+    /// `lifeboat commit` / `lifeboat rollback`.
+    Operator(Decision),
+    /// The runbook's default, once the deadline has passed (the daemon, or
+    /// `lifeboat resume`); before it, nothing changes.
+    Deadline,
+}
 
 /// What picking a run up again is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,214 +56,8 @@ pub(crate) enum ResumeMode {
     Decide(DecideBy),
 }
 
-/// What the journal says about an interrupted run.
-#[derive(Debug, Default)]
-pub(crate) struct Replay {
-    pub run: Option<(RunInfo, Map<String, Value>, String)>,
-    /// Successful step results, by instance.
-    pub outcomes: HashMap<String, Value>,
-    /// Instances with an intent and no outcome.
-    pub in_doubt: HashSet<String>,
-    /// Instances whose last outcome is an error (a lost answer may still
-    /// have created something).
-    pub failed: HashSet<String>,
-    intents: HashMap<String, (StepId, Frame, CallRec)>,
-    /// Completed steps, in completion order.
-    pub completed: Vec<Completed>,
-    pub approved: HashSet<String>,
-    pub scopes_done: HashSet<String>,
-    /// Freeze intents not thawed, in freeze order: key, scope, target,
-    /// thaw call, freeze group.
-    pub frozen: Vec<(String, String, String, CallRec, Option<usize>)>,
-    pub compensated: HashSet<String>,
-    pub cleaned: HashSet<String>,
-    /// The reason of a run that was failing, if it was.
-    pub failing: Option<String>,
-    /// It was failing because it was being rolled back.
-    pub rolling_back: bool,
-    pub finished: Option<RunOutcome>,
-}
-
-impl Replay {
-    pub(crate) fn from_records(records: Vec<Record>) -> Replay {
-        let mut r = Replay::default();
-        for rec in records {
-            match rec {
-                Record::RunStarted {
-                    run_id,
-                    runbook,
-                    started,
-                    plan_hash,
-                    params,
-                } => {
-                    r.run = Some((
-                        RunInfo {
-                            id: run_id,
-                            started,
-                            runbook,
-                        },
-                        params,
-                        plan_hash,
-                    ));
-                }
-                Record::RunResumed { .. } | Record::StepSkipped { .. } => {}
-                Record::StepIntent {
-                    instance,
-                    node,
-                    frame,
-                    call,
-                } => {
-                    r.in_doubt.insert(instance.clone());
-                    r.intents.insert(instance, (node, frame, call));
-                }
-                Record::StepOutcome {
-                    instance, value, ..
-                } => {
-                    r.in_doubt.remove(&instance);
-                    r.failed.remove(&instance);
-                    if value.is_none() {
-                        r.failed.insert(instance.clone());
-                    }
-                    if let Some(v) = value {
-                        if let Some((node, frame, call)) = r.intents.get(&instance) {
-                            r.completed.retain(|c| c.instance != instance);
-                            r.completed.push(Completed {
-                                node: *node,
-                                instance: instance.clone(),
-                                tag: call.tag.clone(),
-                                frame: frame.clone(),
-                                args: call.args.clone(),
-                                value: v.clone(),
-                            });
-                        }
-                        r.outcomes.insert(instance, v);
-                    }
-                }
-                Record::Approved { instance } => {
-                    r.approved.insert(instance);
-                }
-                Record::FreezeIntent {
-                    key,
-                    scope,
-                    target,
-                    thaw,
-                    group,
-                    ..
-                } => {
-                    r.frozen.retain(|f| f.0 != key);
-                    r.frozen.push((key, scope, target, thaw, group));
-                }
-                Record::FreezeOutcome {
-                    key,
-                    error: Some(_),
-                } => r.frozen.retain(|f| f.0 != key),
-                Record::ThawOutcome { key, error: None } => r.frozen.retain(|f| f.0 != key),
-                Record::FreezeOutcome { .. }
-                | Record::ThawIntent { .. }
-                | Record::ThawOutcome { .. } => {}
-                Record::ScopeFinished { scope } => {
-                    r.scopes_done.insert(scope);
-                }
-                Record::RunFailing {
-                    reason, rollback, ..
-                } => {
-                    // A rollback follows the `RunFinished` of a run awaiting
-                    // commit: the run is unfinished again until it ends.
-                    r.failing = Some(reason);
-                    r.rolling_back = rollback;
-                    r.finished = None;
-                }
-                Record::Decided { .. } => {}
-                Record::CompensateOutcome {
-                    instance,
-                    error: None,
-                } => {
-                    r.compensated.insert(instance);
-                }
-                Record::CleanupOutcome {
-                    instance,
-                    error: None,
-                } => {
-                    r.cleaned.insert(instance);
-                }
-                Record::CompensateIntent { .. }
-                | Record::CompensateOutcome { .. }
-                | Record::CleanupIntent { .. }
-                | Record::CleanupOutcome { .. } => {}
-                Record::RunFinished { outcome } => r.finished = Some(outcome),
-            }
-        }
-        r
-    }
-
-    pub(crate) fn in_doubt_calls(
-        &self,
-        plan: &Plan,
-        run_id: &str,
-        rt_default: std::time::Duration,
-    ) -> Vec<InDoubt> {
-        self.calls_of(self.in_doubt.iter(), plan, run_id, rt_default)
-    }
-
-    /// Calls in doubt and calls that failed: what a cleanup settles before
-    /// it compensates (finding what they made is harmless when they made
-    /// nothing).
-    fn unsettled_calls(
-        &self,
-        plan: &Plan,
-        run_id: &str,
-        rt_default: std::time::Duration,
-    ) -> Vec<InDoubt> {
-        self.calls_of(
-            self.in_doubt.iter().chain(self.failed.iter()),
-            plan,
-            run_id,
-            rt_default,
-        )
-    }
-
-    fn calls_of<'a>(
-        &self,
-        instances: impl Iterator<Item = &'a String>,
-        plan: &Plan,
-        run_id: &str,
-        rt_default: std::time::Duration,
-    ) -> Vec<InDoubt> {
-        let mut out = Vec::new();
-        for inst in instances {
-            let Some((node, frame, call)) = self.intents.get(inst) else {
-                continue;
-            };
-            let timeout = match plan.nodes.get(node.index()).map(|n| &n.kind) {
-                Some(NodeKind::Action(a)) if a.timeout_ms > 0 => {
-                    std::time::Duration::from_millis(a.timeout_ms)
-                }
-                _ => rt_default,
-            };
-            out.push(InDoubt {
-                node: *node,
-                instance: inst.clone(),
-                frame: frame.clone(),
-                call: ActionCall {
-                    action: call.action.clone(),
-                    args: call.args.clone(),
-                    site: call.site.clone(),
-                    run_id: run_id.to_string(),
-                    step: inst.clone(),
-                    tag: call.tag.clone(),
-                    attempt: 1,
-                    timeout,
-                    purpose: CallPurpose::Reconcile,
-                },
-            });
-        }
-        out.sort_by(|a, b| a.instance.cmp(&b.instance));
-        out
-    }
-}
-
 pub(crate) async fn resume(
-    ex: &Executor,
+    engine: &Engine,
     opts: RunOptions,
     mode: ResumeMode,
 ) -> Result<RunResult, ExecError> {
@@ -263,7 +65,12 @@ pub(crate) async fn resume(
     let plan = journal::read_plan(&dir)?;
     let records = journal::read_journal(&dir)?;
     let mut replay = Replay::from_records(records);
-    let Some((run, params, hash)) = replay.run.take() else {
+    let Some(Started {
+        run,
+        params,
+        plan_hash: hash,
+    }) = replay.started.take()
+    else {
         return Err(ExecError::Resume {
             dir: dir.display().to_string(),
             msg: "the journal has no run-started record".into(),
@@ -317,7 +124,7 @@ pub(crate) async fn resume(
             finished: true,
         });
     }
-    let journal = Journal::open_with(&dir, ex.config_ref().durability)?;
+    let journal = engine.open_journal(&dir, &opts.cancel)?;
     journal
         .append(&Record::RunResumed {
             at: chrono::Utc::now().to_rfc3339(),
@@ -328,48 +135,59 @@ pub(crate) async fn resume(
         .frozen
         .drain(..)
         .rev()
-        .map(|(key, scope, name, thaw, group)| {
-            // the key is `{scope}#{i}`; the thaw call was `{scope}:thaw-{i}`
-            let step = match key.rsplit_once('#') {
-                Some((sc, i)) => format!("{sc}:thaw-{i}"),
-                None => format!("{scope}:thaw"),
-            };
-            FrozenTarget {
-                key,
-                scope,
-                name,
-                group,
-                thaw: ActionCall {
-                    action: thaw.action,
-                    args: thaw.args,
-                    site: thaw.site,
-                    run_id: run.id.clone(),
-                    // the key is `{scope}#{i}`; the thaw call was `{scope}:thaw-{i}`
-                    step: step.clone(),
-                    tag: thaw.tag,
-                    attempt: 1,
-                    timeout: ex_config_thaw_timeout(ex),
-                    purpose: CallPurpose::Thaw,
-                },
-            }
-        })
+        .map(
+            |Unthawed {
+                 key,
+                 scope,
+                 target: name,
+                 thaw,
+                 group,
+             }| {
+                // the key is `{scope}#{i}`; the thaw call was `{scope}:thaw-{i}`
+                let step = match key.rsplit_once('#') {
+                    Some((sc, i)) => format!("{sc}:thaw-{i}"),
+                    None => format!("{scope}:thaw"),
+                };
+                FrozenTarget {
+                    key,
+                    scope,
+                    name,
+                    group,
+                    thaw: ActionCall {
+                        action: thaw.action,
+                        args: thaw.args,
+                        site: thaw.site,
+                        run_id: run.id.clone(),
+                        // the key is `{scope}#{i}`; the thaw call was `{scope}:thaw-{i}`
+                        step: step.clone(),
+                        tag: thaw.tag,
+                        attempt: 1,
+                        timeout: engine.config.thaw_timeout,
+                        purpose: CallPurpose::Thaw,
+                        fence: Default::default(),
+                    },
+                }
+            },
+        )
         .collect();
     let mut failing = replay.failing.take();
     let mut finished = replay.finished.clone();
     let rolling_back = replay.rolling_back;
     let in_doubt = match (mode, &finished) {
         (ResumeMode::CleanupOnly, Some(o)) if !o.is_success() => {
-            replay.unsettled_calls(&plan, &run.id, ex_default_timeout(ex))
+            replay.unsettled_calls(&plan, &run.id, engine.config.default_timeout)
         }
         (ResumeMode::CleanupOnly, _) => Vec::new(),
-        _ if failing.is_some() => replay.in_doubt_calls(&plan, &run.id, ex_default_timeout(ex)),
+        _ if failing.is_some() => {
+            replay.in_doubt_calls(&plan, &run.id, engine.config.default_timeout)
+        }
         _ => Vec::new(),
     };
     let completed = std::mem::take(&mut replay.completed);
     let compensated = std::mem::take(&mut replay.compensated);
     let cleaned = std::mem::take(&mut replay.cleaned);
 
-    let rt = ex.rt(plan, params, run, journal, &opts, Some(replay));
+    let rt = engine.rt(plan, params, run, journal, &opts, Some(replay));
     rt.events.emit(EventKind::RunStarted {
         run_id: rt.run.id.clone(),
         runbook: rt.run.runbook.clone(),
@@ -384,7 +202,7 @@ pub(crate) async fn resume(
     thaw_targets(&rt, frozen).await;
 
     {
-        let mut s = rt.saga();
+        let mut s = rt.ledger();
         s.completed = completed;
         s.in_doubt = in_doubt;
         s.compensated = compensated;
@@ -522,7 +340,7 @@ fn decision(
 /// compensations (when it failed), then cleanups — only those not done.
 async fn clean_up_again(rt: &Rt, outcome: RunOutcome, dir: &std::path::Path) -> RunResult {
     let comp = if outcome.is_success() {
-        (0, false)
+        Tally::default()
     } else {
         rt.events.emit(EventKind::PhaseChanged {
             phase: Phase::Compensating,
@@ -552,16 +370,8 @@ async fn clean_up_again(rt: &Rt, outcome: RunOutcome, dir: &std::path::Path) -> 
         run_dir: dir.to_path_buf(),
         outcome,
         thaw_failures: rt.thaw_failure_count(),
-        compensation_failures: comp.0,
-        cleanup_failures: clean.0,
-        finished: !(comp.1 || clean.1),
+        compensation_failures: comp.failures,
+        cleanup_failures: clean.failures,
+        finished: !(comp.cut_short || clean.cut_short),
     }
-}
-
-fn ex_config_thaw_timeout(ex: &Executor) -> std::time::Duration {
-    ex.config_ref().thaw_timeout
-}
-
-fn ex_default_timeout(ex: &Executor) -> std::time::Duration {
-    ex.config_ref().default_timeout
 }

@@ -22,46 +22,17 @@
 //! a resumed run finishes them (anything without a successful outcome).
 
 use crate::action::{ActionCall, CallPurpose};
-use crate::eval::Frame;
-use crate::event::EventKind;
+use crate::context::Rt;
+use crate::event::{EventKind, OrphanResource};
 use crate::journal::Record;
-use crate::quiesce::call_rec;
-use crate::report::OrphanResource;
-use crate::run::Rt;
-use crate::scheduler::{eval_args, step_timeout};
-use crate::step::{call_with_retries, CallFailure, Retry, StepMachine, StepState};
+use crate::ledger::Completed;
+use crate::step::{
+    call_rec, call_with_retries, eval_args, step_timeout, CallFailure, Retry, StepMachine,
+};
 use futures::stream::{FuturesUnordered, StreamExt};
 use lifeboat_dsl::plan::{site_of, Call, NodeKind, StepId, Type};
 use serde_json::{Map, Value};
-use std::collections::HashSet;
 use std::time::Duration;
-
-#[derive(Debug, Clone)]
-pub(crate) struct Completed {
-    pub node: StepId,
-    pub instance: String,
-    pub tag: String,
-    pub frame: Frame,
-    pub args: Map<String, Value>,
-    pub value: Value,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct InDoubt {
-    pub node: StepId,
-    pub instance: String,
-    pub frame: Frame,
-    pub call: ActionCall,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Saga {
-    pub completed: Vec<Completed>,
-    pub in_doubt: Vec<InDoubt>,
-    /// Instances compensated / cleaned up already (from the journal).
-    pub compensated: HashSet<String>,
-    pub cleaned: HashSet<String>,
-}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SagaKind {
@@ -72,7 +43,7 @@ pub(crate) enum SagaKind {
 /// Reconciles calls dropped in flight. Returns the number that could not be
 /// reconciled (reported as failures).
 pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
-    let pending = std::mem::take(&mut rt.saga().in_doubt);
+    let pending = std::mem::take(&mut rt.ledger().in_doubt);
     let mut failures = 0;
     for d in pending {
         match rt.actions.find_created(&d.call).await {
@@ -84,7 +55,7 @@ pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
                     error: None,
                     reconciled: true,
                 });
-                rt.saga().completed.push(Completed {
+                rt.ledger().completed.push(Completed {
                     node: d.node,
                     instance: d.instance,
                     tag: d.call.tag,
@@ -121,11 +92,28 @@ pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
     failures
 }
 
-/// Runs the compensations or cleanups not done yet. Returns
-/// `(failures, skipped_because_of_second_interrupt)`.
-pub(crate) async fn run_saga(rt: &Rt, kind: SagaKind) -> (usize, bool) {
+/// How a pass of the saga (compensations or cleanups) went.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Tally {
+    /// Calls that failed (or calls in doubt that could not be settled).
+    pub failures: usize,
+    /// The pass stopped before its end (a second interrupt, or the run is
+    /// another process's now): what is left, a resume does.
+    pub cut_short: bool,
+}
+
+impl Tally {
+    /// A pass that did not run at all, left for a resume.
+    pub(crate) const NOT_RUN: Tally = Tally {
+        failures: 0,
+        cut_short: true,
+    };
+}
+
+/// Runs the compensations or cleanups not done yet.
+pub(crate) async fn run_saga(rt: &Rt, kind: SagaKind) -> Tally {
     let items: Vec<Completed> = {
-        let s = rt.saga();
+        let s = rt.ledger();
         let done = match kind {
             SagaKind::Compensate => &s.compensated,
             SagaKind::Cleanup => &s.cleaned,
@@ -146,8 +134,11 @@ pub(crate) async fn run_saga(rt: &Rt, kind: SagaKind) -> (usize, bool) {
     }
     let mut failures = 0;
     for (_, group) in groups {
-        if rt.second_interrupt() {
-            return (failures, true);
+        if rt.skips_saga() {
+            return Tally {
+                failures,
+                cut_short: true,
+            };
         }
         let mut running: FuturesUnordered<_> = group.iter().map(|c| run_one(rt, c, kind)).collect();
         while let Some(ok) = running.next().await {
@@ -156,7 +147,10 @@ pub(crate) async fn run_saga(rt: &Rt, kind: SagaKind) -> (usize, bool) {
             }
         }
     }
-    (failures, false)
+    Tally {
+        failures,
+        cut_short: false,
+    }
 }
 
 /// `cinder` of `cinder.delete_volume`.
@@ -255,6 +249,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
             SagaKind::Compensate => CallPurpose::Compensate,
             SagaKind::Cleanup => CallPurpose::Cleanup,
         },
+        fence: Default::default(),
     };
     let intent = match kind {
         SagaKind::Compensate => Record::CompensateIntent {
@@ -282,11 +277,13 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
             action: call_def.action.clone(),
         },
     });
-    let mut m = StepMachine::new();
-    m.go(StepState::Ready);
+    let mut m = StepMachine::silent();
     let res = call_with_retries(rt, &mut call, policy, None, &mut m).await;
     let error = match res {
-        Ok(_) => None,
+        Ok(out) => {
+            m.succeed(out.bytes_moved, false);
+            None
+        }
         Err(CallFailure::Failed(e)) => Some(e.to_string()),
         Err(CallFailure::Cancelled) => Some("cancelled".to_string()),
     };
@@ -306,7 +303,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         Some(e) => fail(format!("{}: {e}", call_def.action)),
         None => {
             {
-                let mut s = rt.saga();
+                let mut s = rt.ledger();
                 match kind {
                     SagaKind::Compensate => s.compensated.insert(instance.clone()),
                     SagaKind::Cleanup => s.cleaned.insert(instance.clone()),

@@ -29,10 +29,15 @@
 //! The executor never logs argument values.
 
 use crate::action::{ActionCall, ActionError, ActionOutput, CallPurpose, ErrorClass};
-use crate::cancel::CancelHandle;
-use crate::event::EventKind;
-use crate::run::Rt;
+use crate::cancel::{CancelHandle, CancelReason};
+use crate::context::Rt;
+use crate::eval::Frame;
+use crate::event::{Emitter, EventKind};
+use crate::journal::{CallRec, Record};
+use crate::ledger::{Completed, InDoubt};
+use lifeboat_dsl::plan::{site_of, ActionStep, Arg, Node};
 use rand::Rng;
+use serde_json::{Map, Value};
 use std::future::Future;
 use std::time::Duration;
 
@@ -74,28 +79,168 @@ impl StepState {
     }
 }
 
-/// Holds a step instance's state; an illegal transition is logged, not
-/// panicked on (it would be an executor bug, never bad input).
-#[derive(Debug)]
-pub(crate) struct StepMachine {
-    pub(crate) state: StepState,
+/// Holds a step instance's state, and announces it: a plan node's machine
+/// turns each transition into the run's step event — its states drive what
+/// the world sees. The walker makes one for each node instance when it is
+/// ready ([`StepMachine::for_node`]): it is cancelled or skipped there, or
+/// handed to what runs the node. An action's machine announces its
+/// attempts and its result; a loop's, a scope's or an approval's only its
+/// skip, cancel or failure (their own events tell the rest). The calls the
+/// executor makes for itself (freezes, thaws, compensations, cleanups) go
+/// through a silent one: their scope or the saga announces them. An
+/// illegal transition is refused and logged, not panicked on (it would be
+/// an executor bug, never bad input).
+pub(crate) struct StepMachine<'a> {
+    state: StepState,
+    announce: Option<Announce<'a>>,
 }
 
-impl StepMachine {
-    pub(crate) fn new() -> Self {
-        StepMachine {
+/// Where and as what a plan node's transitions are announced.
+struct Announce<'a> {
+    events: &'a Emitter,
+    instance: String,
+    /// The action called; `None` for a loop, a scope or an approval, whose
+    /// attempts and success are not step events.
+    action: Option<String>,
+    since: tokio::time::Instant,
+}
+
+impl<'a> StepMachine<'a> {
+    /// A call the executor makes for itself, ready to run.
+    pub(crate) fn silent() -> Self {
+        let mut m = StepMachine {
             state: StepState::Pending,
+            announce: None,
+        };
+        m.go(StepState::Ready);
+        m
+    }
+
+    /// A plan node's instance, ready: its transitions are events on
+    /// `events`.
+    pub(crate) fn for_node(events: &'a Emitter, instance: &str, node: &Node) -> Self {
+        let action = match &node.kind {
+            lifeboat_dsl::plan::NodeKind::Action(a) => Some(a.call.action.clone()),
+            _ => None,
+        };
+        StepMachine::announcing(events, instance, action)
+    }
+
+    fn announcing(events: &'a Emitter, instance: &str, action: Option<String>) -> Self {
+        let mut m = StepMachine::silent();
+        m.announce = Some(Announce {
+            events,
+            instance: instance.to_string(),
+            action,
+            since: tokio::time::Instant::now(),
+        });
+        m
+    }
+
+    #[cfg(test)]
+    pub(crate) fn state(&self) -> StepState {
+        self.state
+    }
+
+    /// Moves to `next`; false (and nothing to announce) when it was there
+    /// already, or when the move is illegal (then it stays, and says so).
+    fn go(&mut self, next: StepState) -> bool {
+        if self.state == next {
+            return false;
+        }
+        if !self.state.can_go(next) {
+            tracing::error!(from = ?self.state, to = ?next, "illegal step state transition refused");
+            return false;
+        }
+        self.state = next;
+        true
+    }
+
+    fn announce(&self, kind: impl FnOnce(&Announce) -> EventKind) {
+        if let Some(a) = &self.announce {
+            a.events.emit(kind(a));
         }
     }
 
-    pub(crate) fn go(&mut self, next: StepState) {
-        if self.state == next {
-            return;
+    /// Announces what only an action's machine says (its attempts, its
+    /// result).
+    fn announce_action(&self, kind: impl FnOnce(&Announce, &str) -> EventKind) {
+        if let Some(a) = &self.announce {
+            if let Some(action) = &a.action {
+                a.events.emit(kind(a, action));
+            }
         }
-        if !self.state.can_go(next) {
-            tracing::error!(from = ?self.state, to = ?next, "illegal step state transition");
+    }
+
+    /// Attempt `attempt` starts.
+    pub(crate) fn attempt(&mut self, attempt: u32) {
+        if self.go(StepState::Running { attempt }) {
+            self.announce_action(|a, action| EventKind::StepStarted {
+                instance: a.instance.clone(),
+                action: action.to_string(),
+                attempt,
+            });
         }
-        self.state = next;
+    }
+
+    /// Attempt `attempt` is settled without a call: what the failed one
+    /// before it created was found by its tag.
+    pub(crate) fn found(&mut self, attempt: u32) {
+        self.go(StepState::Running { attempt });
+    }
+
+    /// Attempt `attempt` failed with `error`; the next comes after `delay`.
+    pub(crate) fn wait(&mut self, attempt: u32, delay: Duration, error: &ActionError) {
+        if self.go(StepState::Waiting { attempt, delay }) {
+            self.announce(|a| EventKind::StepRetrying {
+                instance: a.instance.clone(),
+                attempt,
+                delay_ms: delay.as_millis() as u64,
+                error: error.to_string(),
+            });
+        }
+    }
+
+    /// The step has its result: `reused` when it was not called for it
+    /// (a resumed run's journal had it, or the tag found it).
+    pub(crate) fn succeed(&mut self, bytes_moved: u64, reused: bool) {
+        if self.go(StepState::Succeeded) {
+            self.announce_action(|a, action| EventKind::StepSucceeded {
+                instance: a.instance.clone(),
+                action: action.to_string(),
+                duration_ms: a.since.elapsed().as_millis() as u64,
+                bytes_moved,
+                reused,
+            });
+        }
+    }
+
+    pub(crate) fn fail(&mut self, error: &str) {
+        if self.go(StepState::Failed) {
+            self.announce(|a| EventKind::StepFailed {
+                instance: a.instance.clone(),
+                error: error.to_string(),
+            });
+        }
+    }
+
+    pub(crate) fn cancel(&mut self) {
+        if self.go(StepState::Cancelled) {
+            self.announce(|a| EventKind::StepCancelled {
+                instance: a.instance.clone(),
+            });
+        }
+    }
+
+    /// The node must not run: its `when` is false, or it reads what was
+    /// skipped.
+    pub(crate) fn skip(&mut self, reason: String) {
+        if self.go(StepState::Skipped) {
+            self.announce(|a| EventKind::StepSkipped {
+                instance: a.instance.clone(),
+                reason,
+            });
+        }
     }
 }
 
@@ -147,10 +292,14 @@ pub(crate) async fn call_with_retries(
     call: &mut ActionCall,
     policy: Retry,
     cancel: Option<&CancelHandle>,
-    m: &mut StepMachine,
+    m: &mut StepMachine<'_>,
 ) -> Result<ActionOutput, CallFailure> {
     let limited = call.purpose.is_limited();
-    let emit = call.purpose == CallPurpose::Step;
+    // Every request that changes the cloud asks, as it leaves, whether this
+    // process may still act for the run — but a thaw's (see below).
+    if call.purpose != CallPurpose::Thaw {
+        call.fence = rt.journal.fence();
+    }
     let mut attempt = 1u32;
     loop {
         call.attempt = attempt;
@@ -158,21 +307,13 @@ pub(crate) async fn call_with_retries(
             match abortable(cancel, rt.actions.find_created(call)).await {
                 None => return Err(CallFailure::Cancelled),
                 Some(Ok(Some(out))) => {
-                    m.go(StepState::Running { attempt });
-                    m.go(StepState::Succeeded);
+                    m.found(attempt);
                     return Ok(out);
                 }
                 Some(_) => {}
             }
         }
-        m.go(StepState::Running { attempt });
-        if emit {
-            rt.events.emit(EventKind::StepStarted {
-                instance: call.step.clone(),
-                action: call.action.clone(),
-                attempt,
-            });
-        }
+        m.attempt(attempt);
         let hard = call.timeout.saturating_add(rt.config.timeout_grace);
         let attempt_fut = async {
             let _permit = if limited {
@@ -180,43 +321,60 @@ pub(crate) async fn call_with_retries(
             } else {
                 None
             };
-            match tokio::time::timeout(hard, rt.actions.run(call)).await {
-                Ok(r) => r,
-                Err(_) => Err(ActionError::timeout(format!(
-                    "{} ({}) did not return within its timeout of {:?}",
-                    call.action, call.step, call.timeout
-                ))),
+            // A process whose hold on the run may have lapsed (paused past
+            // its lease) makes no call: the run stops here (`HoldLapsed`),
+            // whatever the call, before the HTTP layer's fence would stop
+            // its first write. A thaw still
+            // goes: a VNF left paused is an outage, and only a refused
+            // journal write proves that another process owns the run.
+            if call.purpose != CallPurpose::Thaw && rt.journal.may_act().is_err() {
+                return None;
             }
+            Some(
+                match tokio::time::timeout(hard, rt.actions.run(call)).await {
+                    Ok(r) => r,
+                    Err(_) => Err(ActionError::timeout(format!(
+                        "{} ({}) did not return within its timeout of {:?}",
+                        call.action, call.step, call.timeout
+                    ))),
+                },
+            )
         };
         let res = match abortable(cancel, attempt_fut).await {
-            None => {
-                m.go(StepState::Cancelled);
+            None | Some(None) => {
+                m.cancel();
                 return Err(CallFailure::Cancelled);
             }
-            Some(r) => r,
+            Some(Some(r)) => r,
         };
+        // Success is the caller's to declare (a plan step journals its
+        // outcome first).
         let err = match res {
-            Ok(out) => {
-                m.go(StepState::Succeeded);
-                return Ok(out);
-            }
+            Ok(out) => return Ok(out),
             Err(e) => e,
         };
+        // Fenced, or its hold lapsed meanwhile: the call's effect is
+        // unknown here, as if dropped in flight (the intent stays without an
+        // outcome, and the resume by the run's owner reconciles it).
+        if rt.cancel.reason() >= Some(CancelReason::HoldLapsed) {
+            m.cancel();
+            return Err(CallFailure::Cancelled);
+        }
         let retry_after = match &err.class {
             ErrorClass::Transient { retry_after } => Some(*retry_after),
             ErrorClass::Timeout if policy.retry_timeouts => Some(None),
             ErrorClass::Cancelled if cancel.is_some_and(|c| c.is_aborted()) => {
-                m.go(StepState::Cancelled);
+                m.cancel();
                 return Err(CallFailure::Cancelled);
             }
             _ => None,
         };
         let Some(retry_after) = retry_after.filter(|_| attempt <= policy.retries) else {
-            m.go(StepState::Failed);
+            m.fail(&err.to_string());
             return Err(CallFailure::Failed(err));
         };
         if cancel.is_some_and(|c| c.is_stopping()) {
-            m.go(StepState::Cancelled);
+            m.cancel();
             return Err(CallFailure::Cancelled);
         }
         // A `Retry-After: 0` is no hint at all: retrying at once would hit
@@ -228,22 +386,14 @@ pub(crate) async fn call_with_retries(
             Some(ra) => ra.mul_f64(1.0 + rand::thread_rng().gen_range(0.0..=0.25)),
             None => backoff_delay(policy.backoff, attempt, rt.config.backoff_cap),
         };
-        m.go(StepState::Waiting { attempt, delay });
-        if emit {
-            rt.events.emit(EventKind::StepRetrying {
-                instance: call.step.clone(),
-                attempt,
-                delay_ms: delay.as_millis() as u64,
-                error: err.to_string(),
-            });
-        }
+        m.wait(attempt, delay, &err);
         tracing::debug!(step = %call.step, attempt, ?delay, "retrying after a transient error");
         match cancel {
             None => tokio::time::sleep(delay).await,
             Some(c) => {
                 tokio::select! {
                     _ = c.stopped() => {
-                        m.go(StepState::Cancelled);
+                        m.cancel();
                         return Err(CallFailure::Cancelled);
                     }
                     _ = tokio::time::sleep(delay) => {}
@@ -252,6 +402,251 @@ pub(crate) async fn call_with_retries(
         }
         attempt += 1;
     }
+}
+
+/// How a node (or a block) ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum NodeOutcome {
+    Succeeded,
+    Skipped,
+    Failed,
+    Cancelled,
+}
+
+impl NodeOutcome {
+    /// Failed beats Cancelled beats the rest.
+    pub(crate) fn combine(outcomes: impl IntoIterator<Item = NodeOutcome>) -> NodeOutcome {
+        let mut out = NodeOutcome::Succeeded;
+        for o in outcomes {
+            match o {
+                NodeOutcome::Failed => return NodeOutcome::Failed,
+                NodeOutcome::Cancelled => out = NodeOutcome::Cancelled,
+                _ => {}
+            }
+        }
+        out
+    }
+}
+
+/// What the journal keeps of a call.
+pub(crate) fn call_rec(c: &ActionCall) -> CallRec {
+    CallRec {
+        action: c.action.clone(),
+        tag: c.tag.clone(),
+        site: c.site.clone(),
+        args: c.args.clone(),
+    }
+}
+
+/// What a step's compensation and cleanup may read of its arguments: those
+/// their calls name and the `site` an orphan's report falls back on. Kept
+/// whole, each step of a loop would hold all it was given until the run
+/// ends (a group snapshot's members, once per volume).
+fn saga_args(a: &ActionStep, args: &Map<String, Value>) -> Map<String, Value> {
+    let mut keep = vec!["site"];
+    for c in [&a.compensate, &a.cleanup].into_iter().flatten() {
+        keep.extend(c.inputs());
+    }
+    args.iter()
+        .filter(|(k, _)| keep.contains(&k.as_str()))
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect()
+}
+
+pub(crate) fn eval_args(
+    rt: &Rt,
+    frame: &Frame,
+    args: &[Arg],
+    saga: Option<(&Value, &Map<String, Value>)>,
+) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    for a in args {
+        let v = match saga {
+            None => rt.eval(frame, &a.value),
+            Some((r, i)) => rt.eval_saga(frame, &a.value, r, i),
+        }
+        .map_err(|e| format!("argument `{}`: {e}", a.name))?;
+        out.insert(a.name.clone(), v);
+    }
+    Ok(out)
+}
+
+pub(crate) fn step_timeout(rt: &Rt, a: &ActionStep) -> Duration {
+    if a.timeout_ms == 0 {
+        rt.config.default_timeout
+    } else {
+        Duration::from_millis(a.timeout_ms)
+    }
+}
+
+/// A plan step's whole life: reused from the journal of a resumed run, or
+/// its arguments evaluated, the call settled by its tag if a crash left it
+/// in doubt, else journaled (intent), made with retries and journaled
+/// (outcome); a step with an undo joins the ledger.
+pub(crate) async fn run_action(
+    rt: &Rt,
+    node: &Node,
+    a: &ActionStep,
+    frame: &Frame,
+    cancel: &CancelHandle,
+    instance: String,
+    mut m: StepMachine<'_>,
+) -> NodeOutcome {
+    let path = frame.path();
+    if let Some(value) = rt.replay.as_ref().and_then(|r| r.outcomes.get(&instance)) {
+        rt.values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_result(node.id, path, value.clone());
+        m.succeed(0, true);
+        return NodeOutcome::Succeeded;
+    }
+    let args = match eval_args(rt, frame, &a.call.args, None) {
+        Ok(a) => a,
+        Err(e) => return failed(rt, m, &instance, e),
+    };
+    let site = site_of(&a.call.args, &args);
+    let mut call = ActionCall {
+        action: a.call.action.clone(),
+        args,
+        site,
+        run_id: rt.run.id.clone(),
+        step: instance.clone(),
+        tag: make_tag(&rt.run.id, &instance),
+        attempt: 1,
+        timeout: step_timeout(rt, a),
+        purpose: CallPurpose::Step,
+        fence: Default::default(),
+    };
+    let saga_relevant = a.compensate.is_some() || a.cleanup.is_some();
+
+    // A call the crashed run had started: did it create something?
+    let mut result = None;
+    if rt
+        .replay
+        .as_ref()
+        .is_some_and(|r| r.in_doubt.contains(&instance))
+    {
+        rt.replay_seen
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(instance.clone());
+        match abortable(Some(cancel), rt.actions.find_created(&call)).await {
+            None => return cancelled(m),
+            Some(Ok(Some(out))) => result = Some((out, true)),
+            Some(Ok(None)) => {}
+            Some(Err(e)) => {
+                let why = format!("after a crash, could not tell whether the call had created something (tag {}): {e}", call.tag);
+                return failed(rt, m, &instance, why);
+            }
+        }
+    }
+    if result.is_none() {
+        let intent = Record::StepIntent {
+            instance: instance.clone(),
+            node: node.id,
+            frame: frame.clone(),
+            call: call_rec(&call),
+        };
+        if let Err(e) = rt.journal.append(&intent).await {
+            let why = format!("not started, the journal cannot be written: {e}");
+            return failed(rt, m, &instance, why);
+        }
+        let policy = Retry {
+            retries: a.retry.retries,
+            backoff: Duration::from_millis(a.retry.backoff_ms),
+            retry_timeouts: false,
+        };
+        match call_with_retries(rt, &mut call, policy, Some(cancel), &mut m).await {
+            Ok(out) => result = Some((out, false)),
+            Err(CallFailure::Cancelled) => {
+                if saga_relevant {
+                    rt.ledger().in_doubt.push(InDoubt {
+                        node: node.id,
+                        instance: instance.clone(),
+                        frame: frame.clone(),
+                        call,
+                    });
+                }
+                return cancelled(m);
+            }
+            // The machine announced the failure; the run stops.
+            Err(CallFailure::Failed(e)) => {
+                let rec = Record::StepOutcome {
+                    instance: instance.clone(),
+                    value: None,
+                    bytes_moved: 0,
+                    error: Some(e.to_string()),
+                    reconciled: false,
+                };
+                rt.journal.append_nowait(&rec);
+                // A call that ended without a clear answer (its last attempt
+                // lost in transit or timed out) may have created something:
+                // it is settled with the rest before compensation.
+                if saga_relevant
+                    && matches!(e.class, ErrorClass::Transient { .. } | ErrorClass::Timeout)
+                {
+                    rt.ledger().in_doubt.push(InDoubt {
+                        node: node.id,
+                        instance: instance.clone(),
+                        frame: frame.clone(),
+                        call: ActionCall {
+                            purpose: CallPurpose::Reconcile,
+                            fence: Default::default(),
+                            ..call.clone()
+                        },
+                    });
+                }
+                rt.fail_quietly(format!("{instance}: {e}"));
+                return NodeOutcome::Failed;
+            }
+        }
+    }
+    let Some((out, reconciled)) = result else {
+        return NodeOutcome::Failed;
+    };
+    rt.values
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .set_result(node.id, path, out.value.clone());
+    if saga_relevant {
+        rt.ledger().completed.push(Completed {
+            node: node.id,
+            instance: instance.clone(),
+            tag: call.tag.clone(),
+            frame: frame.clone(),
+            args: saga_args(a, &call.args),
+            value: out.value.clone(),
+        });
+    }
+    let rec = Record::StepOutcome {
+        instance: instance.clone(),
+        value: Some(out.value),
+        bytes_moved: out.bytes_moved,
+        error: None,
+        reconciled,
+    };
+    rt.journal.append_nowait(&rec);
+    m.succeed(out.bytes_moved, reconciled);
+    NodeOutcome::Succeeded
+}
+
+fn cancelled(mut m: StepMachine<'_>) -> NodeOutcome {
+    m.cancel();
+    NodeOutcome::Cancelled
+}
+
+/// The step fails with `error` (announced by its machine), and the run
+/// stops.
+pub(crate) fn failed(
+    rt: &Rt,
+    mut m: StepMachine<'_>,
+    instance: &str,
+    error: String,
+) -> NodeOutcome {
+    m.fail(&error);
+    rt.fail_quietly(format!("{instance}: {error}"));
+    NodeOutcome::Failed
 }
 
 /// `lb-{run_id}-{instance}`, made safe for resource names: `.`, `@`, `[`
@@ -311,6 +706,79 @@ mod tests {
         assert!(!Succeeded.can_go(Failed));
         assert!(!Skipped.can_go(Running { attempt: 1 }));
         assert!(!Pending.can_go(Succeeded));
+    }
+
+    /// The events emitted so far.
+    fn drain(rx: &mut crate::event::EventReceiver) -> Vec<EventKind> {
+        std::iter::from_fn(|| rx.try_recv().ok().map(|e| e.kind)).collect()
+    }
+
+    /// A plan step's transitions are its events, each once; a silent
+    /// machine's are none.
+    #[tokio::test]
+    async fn the_machine_announces_what_its_states_say() {
+        let (tx, mut rx) = crate::event::channel();
+        let events = Emitter::new(Some(tx));
+        let mut m =
+            StepMachine::announcing(&events, "snap[0]", Some("cinder.create_snapshot".into()));
+        m.attempt(1);
+        let err = ActionError::transient("503", None);
+        m.wait(1, Duration::from_millis(5), &err);
+        m.attempt(2);
+        m.succeed(7, false);
+        m.cancel(); // illegal once it succeeded: refused, not announced
+        let mut silent = StepMachine::silent();
+        silent.attempt(1);
+        silent.fail("no");
+        assert_eq!(silent.state(), StepState::Failed);
+        assert_eq!(m.state(), StepState::Succeeded);
+        let kinds = drain(&mut rx);
+        assert!(
+            matches!(
+                &kinds[..],
+                [
+                    EventKind::StepStarted { attempt: 1, .. },
+                    EventKind::StepRetrying {
+                        attempt: 1,
+                        delay_ms: 5,
+                        ..
+                    },
+                    EventKind::StepStarted { attempt: 2, .. },
+                    EventKind::StepSucceeded {
+                        bytes_moved: 7,
+                        reused: false,
+                        ..
+                    },
+                ]
+            ),
+            "{kinds:?}"
+        );
+    }
+
+    /// A loop's, a scope's or an approval's machine announces its skip,
+    /// cancel or failure, never attempts or a success.
+    #[tokio::test]
+    async fn a_composite_node_announces_only_how_it_did_not_succeed() {
+        let (tx, mut rx) = crate::event::channel();
+        let events = Emitter::new(Some(tx));
+        let mut looped = StepMachine::announcing(&events, "for s", None);
+        looped.attempt(1);
+        looped.succeed(0, false);
+        let mut skipped = StepMachine::announcing(&events, "for t", None);
+        skipped.skip("`when` is false".into());
+        let mut cancelled = StepMachine::announcing(&events, "approve", None);
+        cancelled.cancel();
+        let kinds = drain(&mut rx);
+        assert!(
+            matches!(
+                &kinds[..],
+                [
+                    EventKind::StepSkipped { instance: a, .. },
+                    EventKind::StepCancelled { instance: b },
+                ] if a == "for t" && b == "approve"
+            ),
+            "{kinds:?}"
+        );
     }
 
     #[test]

@@ -524,3 +524,154 @@ async fn crash_while_thawing_resume_thaws_the_rest_and_does_not_freeze_again() {
     assert!(fake.frozen().is_empty());
     assert_eq!(fake.create_count("lb-r1-snap"), 1);
 }
+
+/// A cloud of three servers, one per role.
+fn three_servers() -> Arc<FakeCloud> {
+    let fake = FakeCloud::new();
+    let found = servers(&[("db1", "db"), ("app1", "app"), ("lb1", "lb")]);
+    fake.respond("test.find", move |_| found.clone());
+    fake
+}
+
+/// servers = test.find(); quiesce servers by role in order via pause
+/// { snap = test.snap() compensate test.undo() }: the builder, the scope
+/// and the snapshot step (more steps may go into the scope).
+fn frozen_snapshot() -> (
+    PlanBuilder,
+    lifeboat_dsl::plan::StepId,
+    lifeboat_dsl::plan::StepId,
+) {
+    let mut b = PlanBuilder::new("protect");
+    let find = b.action(None, "servers", "test.find", vec![]);
+    let q = b.quiesce(
+        None,
+        "quiesce@3",
+        step(find),
+        "role",
+        list(vec![s("db"), s("app"), s("lb")]),
+        "pause",
+        30_000,
+    );
+    let snap = b.action(Some(q), "snap", "test.snap", vec![]);
+    b.compensate(snap, "test.undo", vec![]);
+    (b, q, snap)
+}
+
+/// `plan` run to its end with its journal kept in `replica` too.
+async fn run_replicated(
+    fake: &Arc<FakeCloud>,
+    plan: &Plan,
+    replica: Arc<dyn lifeboat_exec::journal::Replica>,
+    dir: &std::path::Path,
+) -> lifeboat_exec::RunResult {
+    let config = lifeboat_exec::ExecConfig {
+        replica: Some(replica),
+        ..Default::default()
+    };
+    let exec = lifeboat_exec::Executor::new(fake.clone()).with_config(config);
+    run(&exec, plan, dir, Map::new()).await.0
+}
+
+/// The run was interrupted, for a reason saying `why`.
+fn interrupted_for(res: &lifeboat_exec::RunResult, why: &str) {
+    match &res.outcome {
+        RunOutcome::Interrupted { reason } => assert!(reason.contains(why), "{reason}"),
+        o => panic!("{o:?}"),
+    }
+}
+
+/// A replica that keeps what it took and refuses (deposes the run) from
+/// the first batch holding a `test.snap` intent on.
+#[derive(Debug, Default)]
+struct Replica {
+    taken: std::sync::Mutex<Vec<u8>>,
+}
+
+impl lifeboat_exec::journal::Replica for Replica {
+    fn append(&self, batch: &[u8]) -> Result<(), lifeboat_exec::journal::ReplicaError> {
+        if String::from_utf8_lossy(batch).contains("\"action\":\"test.snap\"") {
+            return Err(lifeboat_exec::journal::ReplicaError::Deposed(
+                "member b owns the run now".into(),
+            ));
+        }
+        self.taken.lock().unwrap().extend_from_slice(batch);
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_run_whose_replica_refuses_it_calls_nothing_more_and_its_new_owner_finishes_it() {
+    let fake = three_servers();
+    let (b, _, _) = frozen_snapshot();
+    let plan = b.build();
+    let replica = Arc::new(Replica::default());
+    let dir = tempfile::tempdir().unwrap();
+    let res = run_replicated(&fake, &plan, replica.clone(), dir.path()).await;
+    // Deposed before the snapshot: no snapshot, no thaw, no compensation
+    // from here — the servers stay frozen for the new owner to thaw.
+    interrupted_for(&res, "deposed");
+    assert!(!res.finished);
+    assert!(fake.calls_of("test.snap").is_empty());
+    assert!(fake.calls_of("nova.unpause").is_empty());
+    assert!(fake.calls_of("test.undo").is_empty());
+    assert_eq!(fake.frozen().len(), 3);
+
+    // The new owner resumes from the replica's copy: thaws first, in
+    // reverse, then takes the snapshot once and finishes.
+    let new = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("plan.json"), new.path().join("plan.json")).unwrap();
+    std::fs::write(
+        new.path().join("journal.jsonl"),
+        replica.taken.lock().unwrap().clone(),
+    )
+    .unwrap();
+    let (res, _) = resume(&executor(&fake), new.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    assert_eq!(fake.targets_of("nova.unpause")[..3], ["lb1", "app1", "db1"]);
+    assert_eq!(fake.calls_of("test.snap").len(), 1);
+    assert!(fake.frozen().is_empty());
+}
+
+/// A replica whose hold lapses (a lease not renewed in time) once set.
+#[derive(Debug, Default)]
+struct Lapsing {
+    lapsed: std::sync::atomic::AtomicBool,
+}
+
+impl lifeboat_exec::journal::Replica for Lapsing {
+    fn append(&self, _batch: &[u8]) -> Result<(), lifeboat_exec::journal::ReplicaError> {
+        Ok(())
+    }
+    fn may_act(&self) -> Result<(), String> {
+        if self.lapsed.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err("the lease may have lapsed".into());
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn a_run_whose_hold_lapses_makes_no_further_call_but_still_thaws() {
+    let fake = three_servers();
+    let replica = Arc::new(Lapsing::default());
+    let r = replica.clone();
+    // The hold lapses while the first snapshot is taken.
+    fake.respond("test.snap", move |_| {
+        r.lapsed.store(true, std::sync::atomic::Ordering::SeqCst);
+        serde_json::json!({"id": "snap-1"})
+    });
+    let (mut b, q, snap) = frozen_snapshot();
+    let again = b.action(Some(q), "again", "test.snap2", vec![]);
+    b.after(again, snap);
+    let plan = b.build();
+    let dir = tempfile::tempdir().unwrap();
+    let res = run_replicated(&fake, &plan, replica.clone(), dir.path()).await;
+    interrupted_for(&res, "lapsed");
+    // No call after the lapse but the thaws, in reverse; compensation is
+    // left to the resume of the run's owner.
+    assert!(fake.calls_of("test.snap2").is_empty());
+    assert_eq!(fake.targets_of("nova.unpause"), ["lb1", "app1", "db1"]);
+    assert!(fake.frozen().is_empty());
+    assert!(fake.calls_of("test.undo").is_empty());
+    assert!(!res.finished);
+}
