@@ -220,6 +220,7 @@ mod tests {
             attempt: 1,
             timeout: Duration::from_secs(5),
             purpose: Default::default(),
+            fence: Default::default(),
         }
     }
 

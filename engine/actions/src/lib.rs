@@ -26,6 +26,7 @@ pub mod neutron;
 pub mod nova;
 pub mod prerun;
 pub mod records;
+pub mod registry;
 pub mod retention;
 pub mod swift;
 pub mod wait;
@@ -318,17 +319,6 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Actions that look for what they make before making it (by name, and by
-/// the call's tag in the name or description), so that calling one again
-/// after a lost answer makes nothing twice: a transient failure of one of
-/// their many requests is settled by calling again, within the call, like a
-/// creating call whose resource was not found.
-const LOOKS_FIRST: &[&str] = &[
-    "neutron.recreate_security_groups",
-    "nova.recreate_server_groups",
-    "nova.recreate_keypairs",
-];
-
 /// How many times a call makes its resource again after a lost answer or a
 /// resource that ended in `error`, before the step's own retries take over:
 /// enough to ride out a stormy cloud (at 20 % failures, 4 tries fail
@@ -364,12 +354,14 @@ impl Actions for OpenStackActions {
         // Waits stop at the deadline themselves; this also bounds a single
         // HTTP request that hangs.
         let grace = std::time::Duration::from_secs(2);
-        match tokio::time::timeout(
-            call.timeout + grace,
-            scope_for(call).run(self.carry_out(call)),
-        )
-        .await
-        {
+        let work = scope_for(call).run(self.carry_out(call));
+        let work = async {
+            match call.fence.check() {
+                Some(check) => lifeboat_openstack::fence::fenced(check, work).await,
+                None => work.await,
+            }
+        };
+        match tokio::time::timeout(call.timeout + grace, work).await {
             Ok(r) => r,
             Err(_) => Err(ActionError::timeout(format!(
                 "{}: no answer within the call's timeout ({:?})",
@@ -435,7 +427,8 @@ impl OpenStackActions {
                 }
                 // It looks before it makes: calling it again settles the
                 // lost answer (and makes what is still missing).
-                Ok(Found::NotACreator) if LOOKS_FIRST.contains(&call.action.as_str()) => {}
+                Ok(Found::NotACreator)
+                    if registry::binding(&call.action).is_some_and(|b| b.looks_first) => {}
                 Ok(Found::NotACreator) => return Err(err),
                 Ok(Found::Nothing) => {}
                 Err(_) => return Err(err),
@@ -457,89 +450,9 @@ impl OpenStackActions {
             acts: self,
             deadline: Instant::now() + call.timeout,
         };
-        match call.action.as_str() {
-            "nova.find_servers" => nova::find_servers(&cx).await,
-            "nova.show_server" => nova::show_server(&cx).await,
-            "nova.pause" => nova::power(&cx, "pause", "PAUSED").await,
-            "nova.fence" => fencing::fence(&cx).await,
-            "nova.stop" => nova::power(&cx, "os-stop", "SHUTOFF").await,
-            "designate.redirect" => designate::redirect(&cx).await,
-            "designate.set_ttl" => designate::set_ttl(&cx).await,
-            "designate.restore" => designate::restore(&cx).await,
-            "nova.start" => nova::start(&cx).await,
-            "nova.unfence" => fencing::unfence(&cx).await,
-            "nova.retire" => fencing::retire(&cx).await,
-            "nova.unpause" => nova::power(&cx, "unpause", "ACTIVE").await,
-            "nova.suspend" => nova::power(&cx, "suspend", "SUSPENDED").await,
-            "nova.resume" => nova::power(&cx, "resume", "ACTIVE").await,
-            "nova.quiesce" => nova::quiesce(&cx, "quiesce").await,
-            "nova.unquiesce" => nova::quiesce(&cx, "unquiesce").await,
-            "nova.create_image" => nova::create_image(&cx).await,
-            "nova.boot_from_volume" => nova::boot_from_volume(&cx).await,
-            "nova.attach_volume" => nova::attach_volume(&cx).await,
-            "nova.detach_volume" => nova::detach_volume(&cx).await,
-            "nova.delete_server" => nova::delete_server(&cx).await,
-            "nova.recreate_server_groups" => nova::recreate_server_groups(&cx).await,
-            "nova.delete_server_groups" => nova::delete_server_groups(&cx).await,
-            "nova.recreate_keypairs" => nova::recreate_keypairs(&cx).await,
-            "nova.delete_keypairs" => nova::delete_keypairs(&cx).await,
-            "neutron.capture" => identity::capture(&cx).await,
-            "lifeboat.check_target" => identity::check_target(&cx).await,
-            "lifeboat.read_mapping" => mapping::read_mapping(&cx).await,
-            "lifeboat.apply_mapping" => mapping::apply_mapping(&cx).await,
-            "neutron.remap_address_pairs" => neutron::remap_address_pairs(&cx).await,
-            "neutron.compare_identity" => identity::compare(&cx).await,
-            "neutron.recreate_security_groups" => neutron::recreate_security_groups(&cx).await,
-            "neutron.delete_security_groups" => neutron::delete_security_groups(&cx).await,
-            "neutron.recreate_port" => neutron::recreate_port(&cx).await,
-            "neutron.retire_port" => neutron::retire_port(&cx).await,
-            "neutron.delete_port" => neutron::delete_port(&cx).await,
-            "neutron.recreate_floating_ip" => neutron::recreate_floating_ip(&cx).await,
-            "neutron.delete_floating_ip" => neutron::delete_floating_ip(&cx).await,
-            "cinder.volumes_of" => cinder::volumes_of(&cx).await,
-            "cinder.show_volume" => cinder::show_volume(&cx).await,
-            "cinder.ensure_group" => cinder::ensure_group(&cx).await,
-            "cinder.delete_group" => cinder::delete_group(&cx).await,
-            "cinder.create_group_snapshot" => cinder::create_group_snapshot(&cx).await,
-            "cinder.delete_group_snapshot" => cinder::delete_group_snapshot(&cx).await,
-            "cinder.show_snapshot" => cinder::show_snapshot(&cx).await,
-            "cinder.create_snapshot" => cinder::create_snapshot(&cx).await,
-            "cinder.delete_snapshot" => cinder::delete_snapshot(&cx).await,
-            "cinder.volume_from_snapshot" => cinder::volume_from_snapshot(&cx).await,
-            "cinder.delete_volume" => cinder::delete_volume(&cx).await,
-            "cinder.backup" => cinder::backup(&cx).await,
-            "cinder.delete_backup" => cinder::delete_backup(&cx).await,
-            "cinder.export_backup" => cinder::export_backup(&cx).await,
-            "cinder.import_backup" => cinder::import_backup(&cx).await,
-            "cinder.restore_backup" => cinder::restore_backup(&cx).await,
-            "cinder.retype" => cinder::retype(&cx).await,
-            "cinder.replica_of" => cinder::replica_of(&cx).await,
-            "cinder.check_replica" => cinder::check_replica(&cx).await,
-            "cinder.manage_existing" => cinder::manage_existing(&cx).await,
-            "cinder.unmanage" => cinder::unmanage(&cx).await,
-            "cinder.failover_host" => cinder::failover_host(&cx).await,
-            "cinder.failover_group" => cinder::failover_group(&cx).await,
-            "glance.show_image" => glance::show_image(&cx).await,
-            "glance.image_snapshots" => glance::image_snapshots(&cx).await,
-            "glance.delete_image" => glance::delete_image(&cx).await,
-            "swift.put_object" => swift::put_object(&cx).await,
-            "swift.get_object" => swift::get_object(&cx).await,
-            "swift.delete_object" => swift::delete_object(&cx).await,
-            "swift.replicate_container" => swift::replicate_container(&cx).await,
-            "swift.stop_replication" => swift::stop_replication(&cx).await,
-            "swift.check_replica" => swift::check_replica(&cx).await,
-            "lifeboat.write_manifest" => lifeboat::write_manifest(&cx).await,
-            "lifeboat.read_manifest" => lifeboat::read_manifest(&cx).await,
-            "lifeboat.mark_verified" => lifeboat::points::mark_verified(&cx).await,
-            "lifeboat.withdraw_manifest" => lifeboat::points::withdraw_manifest(&cx).await,
-            "lifeboat.volume_for" => lifeboat::volume_for(&cx),
-            "lifeboat.verify" => lifeboat::verify(&cx).await,
-            "lifeboat.hook" => lifeboat::hook(&cx).await,
-            "lifeboat.delete_manifest" => retention::delete_manifest(&cx).await,
-            "cinder.delete_backup_id" => retention::delete_backup_id(&cx).await,
-            "lifeboat.hook_freeze" => lifeboat::hook_server(&cx, "freeze").await,
-            "lifeboat.hook_thaw" => lifeboat::hook_server(&cx, "thaw").await,
-            other => Err(unknown(other)),
+        match registry::binding(&call.action) {
+            Some(b) => (b.run)(&cx).await,
+            None => Err(unknown(&call.action)),
         }
     }
 
@@ -550,23 +463,13 @@ impl OpenStackActions {
             acts: self,
             deadline: Instant::now() + call.timeout,
         };
-        let found = match call.action.as_str() {
-            "nova.create_image" => nova::create_image_created(&cx).await,
-            "nova.boot_from_volume" => nova::boot_from_volume_created(&cx).await,
-            "cinder.ensure_group" => cinder::ensure_group_created(&cx).await,
-            "neutron.recreate_port" => neutron::port_created(&cx).await,
-            "neutron.recreate_floating_ip" => neutron::floating_ip_created(&cx).await,
-            "cinder.create_group_snapshot" => cinder::group_snapshot_created(&cx).await,
-            "cinder.create_snapshot" => cinder::snapshot_created(&cx).await,
-            "cinder.volume_from_snapshot" | "cinder.restore_backup" | "cinder.manage_existing" => {
-                cinder::volume_created(&cx).await
-            }
-            "cinder.backup" => cinder::backup_created(&cx).await,
-            "cinder.import_backup" => cinder::import_created(&cx).await,
-            "swift.put_object" => swift::put_created(&cx).await,
-            "lifeboat.write_manifest" => lifeboat::manifest_created(&cx).await,
-            a if KNOWN.contains(&a) => return Ok(Found::NotACreator),
-            other => Err(unknown(other)),
+        let found = match registry::binding(&call.action) {
+            Some(registry::Binding {
+                created: Some(created),
+                ..
+            }) => created(&cx).await,
+            Some(_) => return Ok(Found::NotACreator),
+            None => Err(unknown(&call.action)),
         };
         Ok(match found? {
             Some(out) => Found::Created(out),
@@ -574,91 +477,6 @@ impl OpenStackActions {
         })
     }
 }
-
-/// Every action of the catalogue.
-pub const KNOWN: &[&str] = &[
-    "nova.find_servers",
-    "nova.show_server",
-    "nova.pause",
-    "nova.fence",
-    "nova.stop",
-    "designate.redirect",
-    "designate.set_ttl",
-    "designate.restore",
-    "nova.start",
-    "nova.unfence",
-    "nova.retire",
-    "nova.unpause",
-    "nova.suspend",
-    "nova.resume",
-    "nova.quiesce",
-    "nova.unquiesce",
-    "nova.create_image",
-    "nova.boot_from_volume",
-    "nova.attach_volume",
-    "nova.detach_volume",
-    "nova.delete_server",
-    "nova.recreate_server_groups",
-    "nova.delete_server_groups",
-    "nova.recreate_keypairs",
-    "nova.delete_keypairs",
-    "neutron.capture",
-    "lifeboat.check_target",
-    "lifeboat.read_mapping",
-    "lifeboat.apply_mapping",
-    "neutron.remap_address_pairs",
-    "neutron.compare_identity",
-    "neutron.recreate_security_groups",
-    "neutron.delete_security_groups",
-    "neutron.recreate_port",
-    "neutron.delete_port",
-    "neutron.retire_port",
-    "neutron.recreate_floating_ip",
-    "neutron.delete_floating_ip",
-    "cinder.volumes_of",
-    "cinder.show_volume",
-    "cinder.ensure_group",
-    "cinder.delete_group",
-    "cinder.create_group_snapshot",
-    "cinder.delete_group_snapshot",
-    "cinder.show_snapshot",
-    "cinder.create_snapshot",
-    "cinder.delete_snapshot",
-    "cinder.volume_from_snapshot",
-    "cinder.delete_volume",
-    "cinder.backup",
-    "cinder.delete_backup",
-    "cinder.export_backup",
-    "cinder.import_backup",
-    "cinder.restore_backup",
-    "cinder.retype",
-    "cinder.replica_of",
-    "cinder.check_replica",
-    "cinder.manage_existing",
-    "cinder.unmanage",
-    "cinder.failover_host",
-    "cinder.failover_group",
-    "glance.show_image",
-    "glance.image_snapshots",
-    "glance.delete_image",
-    "swift.put_object",
-    "swift.get_object",
-    "swift.delete_object",
-    "swift.replicate_container",
-    "swift.stop_replication",
-    "swift.check_replica",
-    "lifeboat.write_manifest",
-    "lifeboat.read_manifest",
-    "lifeboat.mark_verified",
-    "lifeboat.withdraw_manifest",
-    "lifeboat.volume_for",
-    "lifeboat.verify",
-    "lifeboat.hook",
-    "lifeboat.hook_freeze",
-    "lifeboat.hook_thaw",
-    "cinder.delete_backup_id",
-    "lifeboat.delete_manifest",
-];
 
 fn unknown(action: &str) -> ActionError {
     ActionError::permanent(format!(
@@ -670,31 +488,6 @@ fn unknown(action: &str) -> ActionError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every `action` declared in stdlib/*.dr is dispatched.
-    #[test]
-    fn every_catalogue_action_is_known() {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../stdlib");
-        let mut declared = Vec::new();
-        for e in std::fs::read_dir(dir).unwrap() {
-            let p = e.unwrap().path();
-            if p.extension().and_then(|x| x.to_str()) == Some("dr") {
-                for line in std::fs::read_to_string(&p).unwrap().lines() {
-                    if let Some(rest) = line.trim_start().strip_prefix("action ") {
-                        declared.push(rest.split('(').next().unwrap().trim().to_string());
-                    }
-                }
-            }
-        }
-        declared.sort();
-        let mut known: Vec<String> = KNOWN.iter().map(|s| s.to_string()).collect();
-        known.sort();
-        assert_eq!(declared, known);
-        let src = include_str!("lib.rs");
-        for a in KNOWN {
-            assert!(src.contains(&format!("\"{a}\" =>")), "{a} not dispatched");
-        }
-    }
 
     #[test]
     fn site_overrides_parse() {
@@ -730,6 +523,7 @@ mod tests {
             attempt: 1,
             timeout: std::time::Duration::from_secs(1),
             purpose: Default::default(),
+            fence: Default::default(),
         };
         let e = acts.run(&call).await.unwrap_err();
         assert_eq!(e.class, lifeboat_exec::action::ErrorClass::Permanent);

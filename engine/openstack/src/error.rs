@@ -32,6 +32,8 @@ pub enum ErrorKind {
     Connection,
     /// The answer could not be understood.
     Decode,
+    /// Not sent: the caller's fence refused it (see [`crate::fence`]).
+    Fenced,
 }
 
 /// A failed OpenStack call.
@@ -107,6 +109,7 @@ impl Error {
             ErrorKind::QuotaExceeded => format!("the project's quota at site {} is used up; raise it (openstack quota set) or free resources, then run again", self.site),
             ErrorKind::Server | ErrorKind::Connection => format!("site {} is unreachable or failing; retry, or check that the site is up", self.site),
             ErrorKind::Decode => return None,
+            ErrorKind::Fenced => "this process may no longer change the cloud for the run (another daemon owns it now, or its lease may have lapsed); the run's owner finishes it".into(),
         })
     }
 

@@ -5,7 +5,7 @@
 //! concurrency limit ([`crate::throttle`]), and pagination (`*_links` /
 //! `next` links).
 
-use crate::auth::{transport_message, Authenticator};
+use crate::auth::{transport_message, Authenticator, Token};
 use crate::catalog::{endpoint_for, Service};
 use crate::config::CloudConfig;
 use crate::error::{message_from_body, parse_retry_after, Error, ErrorKind, Result};
@@ -15,6 +15,7 @@ use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The client of one site: a cloud (clouds.yaml entry) in one region.
@@ -28,6 +29,11 @@ pub struct Client {
     /// Discovered microversion ranges (see `versions.rs`).
     pub(crate) versions:
         std::sync::Mutex<std::collections::HashMap<Service, Option<(String, String)>>>,
+    /// Each service's endpoint as found in the catalog of the token it
+    /// came with: every request needs one, and finding it (a catalog
+    /// search, project-id substitution, a URL parse) is done again only
+    /// when the token, and with it the catalog, is renewed.
+    endpoints: std::sync::Mutex<std::collections::HashMap<Service, (Arc<Token>, String)>>,
 }
 
 /// A service's answer.
@@ -124,6 +130,7 @@ impl Client {
             retry: RetryPolicy::default(),
             throttle: Throttle::new(DEFAULT_IN_FLIGHT),
             versions: Default::default(),
+            endpoints: Default::default(),
         })
     }
 
@@ -157,15 +164,28 @@ impl Client {
     /// The endpoint of `service` in this site's region.
     pub async fn endpoint(&self, service: Service) -> Result<String> {
         let t = self.auth.token().await?;
+        let cached = |m: &std::collections::HashMap<Service, (Arc<Token>, String)>| {
+            m.get(&service)
+                .filter(|(of, _)| Arc::ptr_eq(of, &t))
+                .map(|(_, url)| url.clone())
+        };
+        if let Some(url) = cached(&self.endpoints.lock().unwrap_or_else(|e| e.into_inner())) {
+            return Ok(url);
+        }
         let cloud = self.auth.cloud();
-        endpoint_for(
+        let url = endpoint_for(
             &t.catalog,
             service,
             cloud.region.as_deref(),
             cloud.interface,
             &t.project_id,
             &self.site,
-        )
+        )?;
+        self.endpoints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(service, (t, url.clone()));
+        Ok(url)
     }
 
     /// Start a request. `path` is relative to the service endpoint (or an
@@ -322,6 +342,12 @@ impl<'a> Request<'a> {
                 .acquire(self.service, scope.urgent, budget.attempts > 0)
                 .await;
             budget.attempts += 1;
+            // The last moment before a write leaves: a fenced caller sends none.
+            if self.method != Method::GET && self.method != Method::HEAD {
+                if let Err(why) = crate::fence::check() {
+                    return Err(self.error(ErrorKind::Fenced, why));
+                }
+            }
             tracing::debug!(site = %client.site, call = %self.call, attempt = budget.attempts, "request");
             let answer = match rb.send().await {
                 Ok(resp) => {

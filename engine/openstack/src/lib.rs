@@ -19,6 +19,7 @@ pub mod cinder;
 pub mod config;
 pub mod designate;
 pub mod error;
+pub mod fence;
 pub mod glance;
 pub mod http;
 pub mod neutron;

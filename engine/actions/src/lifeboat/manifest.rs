@@ -10,7 +10,7 @@ use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::{Client, ErrorKind};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The Swift container manifests go to.
 pub const MANIFEST_CONTAINER: &str = "lifeboat-manifests";
@@ -188,6 +188,38 @@ impl ManifestDoc {
                 None => return Err(format!("backup record {i} names no backup id and records ({}) do not pair with backups ({}) by position", records.len(), backups.len())),
             }
         }
+        // Every lookup below goes through an index built once: a VNF of a
+        // thousand servers would otherwise compare every volume with every
+        // backup, replica and server (and every server's volumes with every
+        // volume twice over).
+        //
+        // A volume's backup: the newest of those made from its production
+        // volume (by origin) or, carrying no origin, from the volume
+        // itself; of equally new ones, the last listed.
+        let mut newest_by_origin: HashMap<&str, usize> = HashMap::new();
+        let mut newest_unoriginated: HashMap<&str, usize> = HashMap::new();
+        let newer = |i: usize, j: usize| (&backups[i].created_at, i) > (&backups[j].created_at, j);
+        for (i, b) in backups.iter().enumerate() {
+            let (map, key) = if b.origin.is_empty() {
+                (&mut newest_unoriginated, b.volume_id.as_str())
+            } else {
+                (&mut newest_by_origin, b.origin.as_str())
+            };
+            let slot = map.entry(key).or_insert(i);
+            if newer(i, *slot) {
+                *slot = i;
+            }
+        }
+        // A volume's replica: the first listed of its production volume's
+        // or its own.
+        let mut first_replica: HashMap<&str, usize> = HashMap::new();
+        for (i, r) in replicas.iter().enumerate() {
+            first_replica.entry(r.volume_id.as_str()).or_insert(i);
+        }
+        let boot_volumes: HashSet<&str> = servers
+            .iter()
+            .filter_map(|s| s.volumes.first().map(String::as_str))
+            .collect();
         let mut doc_volumes = Vec::new();
         for v in volumes {
             let production = if v.origin.is_empty() {
@@ -195,15 +227,18 @@ impl ManifestDoc {
             } else {
                 v.origin.clone()
             };
-            let backup = backups
+            let by_origin = newest_by_origin.get(production.as_str()).copied();
+            let unoriginated = newest_unoriginated.get(v.id.as_str()).copied();
+            let backup = match (by_origin, unoriginated) {
+                (Some(i), Some(j)) => Some(if newer(j, i) { j } else { i }),
+                (i, j) => i.or(j),
+            }
+            .map(|i| backups[i].clone());
+            let replica = [production.as_str(), v.id.as_str()]
                 .iter()
-                .filter(|b| b.origin == production || (b.origin.is_empty() && b.volume_id == v.id))
-                .max_by(|a, b| a.created_at.cmp(&b.created_at))
-                .cloned();
-            let replica = replicas
-                .iter()
-                .find(|r| r.volume_id == production || r.volume_id == v.id)
-                .cloned()
+                .filter_map(|id| first_replica.get(id).copied())
+                .min()
+                .map(|i| replicas[i].clone())
                 .unwrap_or_default();
             let record = backup
                 .as_ref()
@@ -211,7 +246,7 @@ impl ManifestDoc {
                 .unwrap_or_default();
             // Option 3 protects only chosen data volumes: the others carry
             // neither a backup nor a replica, and recovery knows it.
-            let boot = servers.iter().any(|s| s.volumes.first() == Some(&v.id));
+            let boot = boot_volumes.contains(v.id.as_str());
             doc_volumes.push(DocVolume {
                 rec: ManifestVolumeRec {
                     id: production,
@@ -231,19 +266,34 @@ impl ManifestDoc {
                 chain: vec![],
             });
         }
+        // A server's volume id names the first manifest volume that is it,
+        // or that is the production volume of a volume listed with that id.
+        let mut first_doc: HashMap<&str, usize> = HashMap::new();
+        for (i, d) in doc_volumes.iter().enumerate() {
+            first_doc.entry(d.rec.id.as_str()).or_insert(i);
+        }
+        let mut also_known_as: HashMap<&str, Vec<&str>> = HashMap::new();
+        for v in volumes {
+            also_known_as
+                .entry(v.id.as_str())
+                .or_default()
+                .push(v.origin.as_str());
+        }
+        let mine = |id: &String| {
+            std::iter::once(id.as_str())
+                .chain(
+                    also_known_as
+                        .get(id.as_str())
+                        .into_iter()
+                        .flatten()
+                        .copied(),
+                )
+                .filter_map(|key| first_doc.get(key).copied())
+                .min()
+                .map(|i| doc_volumes[i].clone())
+        };
         let mut doc_servers = Vec::new();
         for s in servers {
-            let mine = |id: &String| {
-                doc_volumes
-                    .iter()
-                    .find(|d| {
-                        &d.rec.id == id
-                            || volumes
-                                .iter()
-                                .any(|v| &v.id == id && (v.origin == d.rec.id || v.id == d.rec.id))
-                    })
-                    .cloned()
-            };
             let boot_volume = s.volumes.first().and_then(mine).unwrap_or_default();
             let data_volumes = s.volumes.iter().skip(1).filter_map(mine).collect();
             doc_servers.push(DocServer {
@@ -567,6 +617,91 @@ mod tests {
             availability_zone: String::new(),
             volumes: vols.iter().map(|s| s.to_string()).collect(),
         }
+    }
+
+    /// What each volume is paired with, read through the indexes: the
+    /// newest backup of its production volume (the last listed of equally
+    /// new ones), the first replica of it or of itself, and a server's
+    /// volume found through the production volume it was restored from.
+    #[test]
+    fn volumes_pair_with_the_newest_backup_the_first_replica_and_their_production_volume() {
+        let b = |id: &str, volume: &str, origin: &str, at: &str| BackupRec {
+            id: id.into(),
+            volume_id: volume.into(),
+            origin: origin.into(),
+            created_at: at.into(),
+            ..Default::default()
+        };
+        let backups = [
+            b("old", "v1", "", "t1"),
+            b("by-origin", "x", "v1", "t2"),
+            b("same-time-later", "v1", "", "t2"),
+            b("restored-older", "x", "v2", "t0"),
+            b("restored", "r2", "v2", "t3"),
+        ];
+        let replica = |volume: &str, reference: &str| ReplicaRec {
+            volume_id: volume.into(),
+            reference: reference.into(),
+            ..Default::default()
+        };
+        let replicas = [replica("r2", "of-restored"), replica("v2", "of-production")];
+        let mut r2 = vol("r2", "s1", "/dev/vdb", false);
+        r2.origin = "v2".into();
+        let vols = [vol("v1", "s1", "/dev/vda", true), r2];
+        let servers = [server("s1", 1, &["v1", "r2"])];
+        let records: Vec<BackupRecordRec> = backups
+            .iter()
+            .map(|b| BackupRecordRec {
+                backup_service: "svc".into(),
+                backup_url: format!("url-{}", b.id),
+            })
+            .collect();
+        let doc = ManifestDoc::build(
+            "vims",
+            "1",
+            "r1",
+            "lb-r1-m",
+            "t",
+            "site-a",
+            "site-b",
+            &servers,
+            &vols,
+            &backups,
+            &records,
+            &replicas,
+            &BTreeMap::new(),
+        )
+        .unwrap();
+        let rec = doc.record();
+        let pairs: Vec<(&str, &str, &str)> = rec
+            .volumes
+            .iter()
+            .map(|v| {
+                (
+                    v.id.as_str(),
+                    v.backup_id.as_str(),
+                    v.replica.reference.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            pairs,
+            [
+                ("v1", "same-time-later", ""),
+                ("v2", "restored", "of-restored")
+            ]
+        );
+        assert!(rec.volumes[0].boot && !rec.volumes[1].boot);
+        let s = &rec.servers[0];
+        assert_eq!(s.boot_volume.id, "v1");
+        assert_eq!(
+            s.data_volumes
+                .iter()
+                .map(|d| d.id.as_str())
+                .collect::<Vec<_>>(),
+            ["v2"],
+            "the restored volume r2 is its production volume v2"
+        );
     }
 
     #[test]

@@ -61,6 +61,7 @@ impl Env {
             attempt: 1,
             timeout: Duration::from_secs(60),
             purpose: Default::default(),
+            fence: Default::default(),
         }
     }
 
