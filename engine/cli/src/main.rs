@@ -1,8 +1,10 @@
 //! `lifeboat`: disaster-recovery runbooks for OpenStack clouds hosting VNFs.
 //!
 //! This file holds the clap definitions and the dispatch only; each
-//! subcommand lives in its own file under `commands/` and returns the exit
-//! status. Add a command by adding a file there and a variant here. Logs
+//! subcommand lives in its own file under `commands/` and returns how it
+//! ended, or its error (`error.rs`), which is printed here, once, and
+//! turned into the exit status. Add a command by adding a file there and a
+//! variant here. Logs
 //! (tracing) go to stderr: errors by default, `-v` info, `-vv` debug;
 //! `RUST_LOG` overrides.
 
@@ -10,6 +12,7 @@ mod approver;
 mod cloud;
 mod commands;
 mod dispatch;
+mod error;
 mod history;
 mod report;
 mod resolve;
@@ -98,7 +101,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logs(cli.verbose);
-    let status = match cli.command {
+    let result = match cli.command {
         Command::Check(a) => commands::check::run(a),
         Command::Plan(a) => commands::plan::run(a),
         Command::Fmt(a) => commands::fmt::run(a),
@@ -118,5 +121,11 @@ fn main() -> ExitCode {
         Command::Completions(a) => commands::completions::run(a, Cli::command()),
         Command::Man(a) => commands::man::run(a, Cli::command()),
     };
-    ExitCode::from(status)
+    match result {
+        Ok(exit) => ExitCode::from(exit.code()),
+        Err(e) => {
+            e.print();
+            ExitCode::from(e.code())
+        }
+    }
 }

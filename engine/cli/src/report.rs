@@ -9,6 +9,7 @@
 //!
 //! Stored as `report.json` in the run dir; `lifeboat show` prints it again.
 
+use crate::error::Exit;
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::{Report, RunOutcome};
 use serde::{Deserialize, Serialize};
@@ -112,18 +113,17 @@ impl RunReport {
         o
     }
 
-    pub fn exit_code(&self) -> u8 {
+    /// How the command that ran (or picked up) the run ends.
+    pub fn exit_code(&self) -> Exit {
         match &self.run.outcome {
-            Some(RunOutcome::Succeeded | RunOutcome::AwaitingCommit { .. }) => {
-                crate::commands::EXIT_OK
-            }
+            Some(RunOutcome::Succeeded | RunOutcome::AwaitingCommit { .. }) => Exit::Ok,
             Some(RunOutcome::RolledBack { .. })
                 if self.run.orphans.is_empty() && self.run.thaw_failures.is_empty() =>
             {
-                crate::commands::EXIT_OK
+                Exit::Ok
             }
-            Some(RunOutcome::Interrupted { .. }) => crate::commands::EXIT_INTERRUPTED,
-            _ => crate::commands::EXIT_RUN_FAILED,
+            Some(RunOutcome::Interrupted { .. }) => Exit::Interrupted,
+            _ => Exit::RunFailed,
         }
     }
 }

@@ -8,44 +8,11 @@
 //! paused stops the daemon after that run thawed and compensated.
 
 mod common;
-use common::daemon::{daemon, runs, wait_for};
+use common::daemon::{daemon, runs, wait_for, PROTECT};
 use common::*;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
-
-/// Option 1's protect with full backups (each point stands alone, so
-/// retention can delete its backups), every minute, keeping the last point.
-const PROTECT: &str = r#"
-runbook protect "protect every minute, full backups, keep the newest point" {
-  param vnf: string = "vims"
-  param from: site = "site-a"
-  param to: site = "site-b"
-  param order: list<string> = ["db", "app", "lb"]
-  param method: string = "pause"
-  schedule "* * * * *" tz "UTC"
-  retain last 1
-
-  servers = nova.find_servers(site: from, tag: vnf)
-  volumes = cinder.volumes_of(servers)
-  net = neutron.capture(servers)
-  grp = cinder.ensure_group(site: from, name: "lb-{vnf}", volumes: volumes)
-
-  quiesce servers by role in order via method within 30s {
-    snap = cinder.create_group_snapshot(grp, name: "lb-{vnf}-{run.id}")
-      cleanup cinder.delete_group_snapshot(snap)
-  }
-
-  for s in snap.snapshots parallel 4 {
-    tmp = cinder.volume_from_snapshot(s, name: "lb-{vnf}-{run.id}-{s.origin}")
-      cleanup cinder.delete_volume(tmp)
-    b = cinder.backup(tmp, name: "lb-{vnf}-{s.origin}", incremental: false) retry 3 timeout 30m
-    rec = cinder.export_backup(b)
-  }
-
-  lifeboat.write_manifest(site: to, vnf: vnf, option: "option1", source: from, servers: servers, volumes: volumes, backups: b, records: rec, snapshot_time: snap.created_at, network: net)
-}
-"#;
 
 #[test]
 fn daemon_killed_mid_run_resumes_it_on_restart_then_schedules_retains_and_reports_metrics() {

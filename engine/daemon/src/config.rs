@@ -16,6 +16,7 @@
 //!     full_every: 7                # full protect after 7 incrementals (runbook param `full`)
 //!     rpo_target: 4h               # optional: the recovery point objective (metrics, alerts)
 //!     fence: true                  # fence the old site after a recovery of this VNF (default)
+//!     approved: false              # its runs' `approve` steps are authorised here (a drill)
 //! recovery_check: 30s              # how often to look after recoveries: fence old sites that
 //!                                  # answer again, apply commit deadlines (0s: never)
 //! ```
@@ -66,6 +67,11 @@ pub struct JobConfig {
     /// Fence the old site's copies after a recovery of this job's VNF
     /// (default true).
     pub fence: Option<bool>,
+    /// The job's runs pass their `approve` steps: this configuration is
+    /// the operator's approval (a scheduled recovery drill, say). Default
+    /// false: a run of the daemon refuses them.
+    #[serde(default)]
+    pub approved: bool,
 }
 
 #[derive(Debug, Clone, Copy, Deserialize, PartialEq, Default)]

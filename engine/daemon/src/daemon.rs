@@ -15,8 +15,9 @@
 //! [`Launcher`]; everything durable is in the [`History`].
 
 use crate::clock::Clock;
+use crate::cluster::runs::{Begin, RunStore};
 use crate::fence::FenceWatch;
-use crate::history::{parse_ts, ts, BackupRow, History, NewRun, PointRow, RunEnd, RunKind};
+use crate::history::{parse_ts, ts, BackupRow, History, NewRun, PointRow, RunEnd, RunKind, RunRow};
 use crate::job::Job;
 use crate::launcher::{Finished, Launcher};
 use crate::lock::Acquired;
@@ -105,6 +106,9 @@ struct Live {
     cancel: CancelHandle,
     run_dir: PathBuf,
     retention: Option<RetentionRun>,
+    /// In a cluster: the run as etcd records it, and the claim on its job
+    /// that fences its writes there.
+    shared: Option<(RunRow, i64)>,
 }
 
 type Done = Pin<Box<dyn Future<Output = (String, Result<Finished, String>)> + Send>>;
@@ -119,6 +123,19 @@ struct Loop<'a> {
     /// When this loop began: a job taken over that never started since
     /// then and had a due time after it missed that run.
     started: DateTime<Utc>,
+    /// In a cluster: the runs as etcd holds them, and this member's claim
+    /// on each job it owns (job → fencing token), as last learnt.
+    store: Option<RunStore>,
+    tokens: HashMap<String, i64>,
+    /// This member's lease as it knows it, as of its last claim.
+    hold: Option<crate::cluster::Hold>,
+    /// This member's name: the owner etcd's record of a run names.
+    member: String,
+    /// The jobs this member owned at its last sweep.
+    owned: BTreeSet<String>,
+    /// Recoveries awaiting commit brought here from etcd: run id → the
+    /// batches of its journal there (where a decision's journal goes on).
+    pending: HashMap<String, u64>,
 }
 
 /// The retention runbook's text, embedded (it is not one of the options'
@@ -150,8 +167,25 @@ impl Daemon {
             running: FuturesUnordered::new(),
             stopping: false,
             started: self.clock.now(),
+            store: match &self.cluster {
+                Some(m) => Some(m.lock().await.runs()),
+                None => None,
+            },
+            tokens: HashMap::new(),
+            hold: None,
+            member: match &self.cluster {
+                Some(m) => m.lock().await.info.name.clone(),
+                None => String::new(),
+            },
+            owned: BTreeSet::new(),
+            pending: HashMap::new(),
         };
-        lp.resume_interrupted();
+        // In a cluster the runs left unfinished are in etcd, resumed by
+        // whichever member owns their job (see `adopt`), never from a
+        // local journal that etcd may have moved past.
+        if self.cluster.is_none() {
+            lp.resume_interrupted();
+        }
         let now = self.clock.now();
         let mut next: Vec<DateTime<Utc>> = Vec::new();
         for j in &self.jobs {
@@ -188,11 +222,16 @@ impl Daemon {
                 .unwrap_or(DateTime::<Utc>::MAX_UTC);
             tokio::select! {
                 _ = &mut shutdown => break,
-                Some((id, res)) = lp.running.next(), if !lp.running.is_empty() => lp.finished(&id, res),
+                Some((id, res)) = lp.running.next(), if !lp.running.is_empty() => lp.finished(&id, res).await,
                 _ = self.clock.sleep_until(next_fence), if self.fence.is_some() => {
                     if let Some(f) = &self.fence {
-                        // One read of the history for both.
-                        match lp.h.runs(&crate::history::Query::default()) {
+                        // One read of the history for both: in a cluster,
+                        // etcd's, of the jobs this member owns.
+                        let runs = match lp.store.is_some() {
+                            true => lp.cluster_recoveries().await,
+                            false => lp.h.runs(&crate::history::Query::default()).map_err(|e| e.to_string()),
+                        };
+                        match runs {
                             Ok(runs) => {
                                 lp.decide_overdue(&runs);
                                 lp.fence_due(f, &runs).await;
@@ -210,6 +249,7 @@ impl Daemon {
                             lp.start_job(i, now);
                         }
                     }
+                    lp.adopt().await;
                     next_sweep = self.clock.now() + sweep_every;
                 }
                 _ = self.clock.sleep_until(wake) => {
@@ -237,7 +277,7 @@ impl Daemon {
             l.cancel.interrupt();
         }
         while let Some((id, res)) = lp.running.next().await {
-            lp.finished(&id, res);
+            lp.finished(&id, res).await;
         }
         Ok(())
     }
@@ -301,11 +341,7 @@ impl Loop<'_> {
                 }
                 continue;
             }
-            let key = match row.kind {
-                RunKind::Retention => job.retention_key(),
-                RunKind::Fence => crate::fence::fence_key(job.vnf().unwrap_or_default()),
-                _ => job.key(),
-            };
+            let key = job.lock_key(row.kind);
             match self.h.try_lock(&key, &row.id, &self.me, self.d.clock.now()) {
                 Ok(Ok(_)) => {}
                 Ok(Err(held)) => {
@@ -320,7 +356,7 @@ impl Loop<'_> {
             } else {
                 None
             };
-            match self.d.launcher.resume(job, &dir) {
+            match self.d.launcher.resume(job, &dir, None) {
                 Ok(l) => {
                     tracing::info!(job = %job.name, run = %row.id, "resuming an interrupted run");
                     self.d.emit(DaemonEvent::Resumed {
@@ -336,6 +372,7 @@ impl Loop<'_> {
                             cancel: l.cancel,
                             run_dir: dir,
                             retention,
+                            shared: None,
                         },
                         l.done,
                     );
@@ -359,7 +396,7 @@ impl Loop<'_> {
     /// member whose lease expired joins again first; without etcd (no
     /// quorum, no member answering) nothing starts — the next due time
     /// tries again.
-    async fn owns(&self, job: &Job) -> bool {
+    async fn owns(&mut self, job: &Job) -> bool {
         use crate::cluster::{Claim, ClusterError};
         let Some(m) = &self.d.cluster else {
             return true;
@@ -378,6 +415,8 @@ impl Loop<'_> {
             // The start is recorded as the owner, fenced by the claim: a
             // member that lost it (paused past its lease) starts nothing.
             Ok(Claim::Mine { token }) | Ok(Claim::Claimed { token }) => {
+                self.tokens.insert(job.name.clone(), token);
+                self.hold = Some(m.hold());
                 match m
                     .record_start(&job.name, token, &ts(self.d.clock.now()))
                     .await
@@ -424,9 +463,20 @@ impl Loop<'_> {
         let Some(m) = &self.d.cluster else {
             return vec![];
         };
-        let m = m.lock().await;
-        // Lost, or etcd unavailable: the due path rejoins or reports it;
-        // nothing is claimed meanwhile.
+        let mut m = m.lock().await;
+        // A member whose lease expired (etcd out of reach past it) joins
+        // again here, not only at its next due time: it may have runs to
+        // take back (see `adopt`) long before.
+        if !m.is_live() {
+            match m.rejoin().await {
+                Ok(()) => tracing::warn!("cluster lease lost: joined again"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster lease lost, and joining again failed: nothing claimed");
+                    return vec![];
+                }
+            }
+        }
+        // Etcd unavailable: nothing is claimed meanwhile.
         let unreachable = |e: crate::cluster::ClusterError| {
             tracing::warn!(error = %e, "cluster sweep: nothing claimed");
             if let Some(v) = &self.d.cluster_view {
@@ -448,18 +498,27 @@ impl Loop<'_> {
         // owned before.
         let mut fresh = Vec::new();
         let mut owned = 0;
+        self.hold = Some(m.hold());
+        self.owned.clear();
         for (i, job) in self.d.jobs.iter().enumerate() {
             if let Some(owner) = owners.get(&job.name) {
                 if *owner == m.info.name {
                     owned += 1;
+                    self.owned.insert(job.name.clone());
                 }
                 continue;
             }
             let target = job.target_site();
             match m.claim(&job.name, target.as_deref()).await {
-                Ok(Claim::Mine { .. }) => owned += 1,
-                Ok(Claim::Claimed { .. }) => {
+                Ok(Claim::Mine { token }) => {
                     owned += 1;
+                    self.tokens.insert(job.name.clone(), token);
+                    self.owned.insert(job.name.clone());
+                }
+                Ok(Claim::Claimed { token }) => {
+                    owned += 1;
+                    self.tokens.insert(job.name.clone(), token);
+                    self.owned.insert(job.name.clone());
                     fresh.push(i);
                 }
                 Ok(_) => {}
@@ -513,6 +572,179 @@ impl Loop<'_> {
             }
         }
         missed
+    }
+
+    /// In a cluster: the runs of the jobs this member owns, as etcd records
+    /// them (any member's), for the commit deadlines and the fencing after
+    /// a recovery. Each recovery awaiting commit is brought into a run
+    /// directory here from etcd (its plan and journal), so that this member
+    /// can decide it when its deadline passes.
+    async fn cluster_recoveries(&mut self) -> Result<Vec<RunRow>, String> {
+        let Some(store) = self.store.clone() else {
+            return Ok(vec![]);
+        };
+        let all = store.history().await.map_err(|e| e.to_string())?;
+        let mut out = Vec::new();
+        for mut row in all {
+            if !row.job.as_ref().is_some_and(|j| self.owned.contains(j)) {
+                continue;
+            }
+            if row.outcome.as_deref() == Some("awaiting_commit") && !self.live.contains_key(&row.id)
+            {
+                let dir = self.d.run_dir(&row.id);
+                // Decided by hand here (`lifeboat commit` or `rollback` in
+                // this member's run directory): etcd learns that end, and
+                // the copy there never overwrites the decision.
+                if let Some(end) = decided_here(&dir) {
+                    let job = row.job.clone().unwrap_or_default();
+                    if let Some(&token) = self.tokens.get(&job) {
+                        let ended = RunRow {
+                            outcome: Some(end.to_string()),
+                            ended: Some(ts(self.d.clock.now())),
+                            ..row.clone()
+                        };
+                        match store.finish(&job, token, &ended).await {
+                            Ok(true) => {
+                                tracing::info!(run = %row.id, outcome = end, "a decision taken by hand, recorded in etcd")
+                            }
+                            Ok(false) => {
+                                tracing::warn!(run = %row.id, "a decision taken by hand not recorded in etcd: this member's claim on the job is gone")
+                            }
+                            Err(e) => {
+                                tracing::warn!(run = %row.id, error = %e, "cannot record in etcd a decision taken by hand")
+                            }
+                        }
+                    }
+                    row.outcome = Some(end.to_string());
+                    row.run_dir = dir.display().to_string();
+                    out.push(row);
+                    continue;
+                }
+                match store.fetch(&row.id).await {
+                    Ok(Some(f)) if !f.journal.is_empty() => {
+                        let key = crate::deadline::decide_key(&row.id);
+                        if let Err(e) = materialize(&dir, &f, &key) {
+                            self.error("-", format!("run {}: {e}", row.id));
+                            continue;
+                        }
+                        self.pending.insert(row.id.clone(), f.batches);
+                        row.run_dir = dir.display().to_string();
+                    }
+                    Ok(_) => {}
+                    Err(e) => return Err(e.to_string()),
+                }
+            }
+            out.push(row);
+        }
+        Ok(out)
+    }
+
+    /// Resume each run left unfinished in etcd whose job this member owns
+    /// and that does not go on here: its owner died (or was deposed)
+    /// mid-way. Its plan and journal come from etcd into a run directory
+    /// here; the executor's resume thaws first and makes nothing twice;
+    /// its journal goes on in etcd, fenced by this member's claim.
+    async fn adopt(&mut self) {
+        use crate::cluster::Claim;
+        if self.stopping {
+            return;
+        }
+        let (Some(store), Some(m)) = (self.store.clone(), &self.d.cluster) else {
+            return;
+        };
+        let runs = match store.unfinished().await {
+            Ok(r) => r,
+            Err(e) => return tracing::warn!(error = %e, "cluster: cannot list the runs going on"),
+        };
+        for (id, job_name) in runs {
+            if self.live.contains_key(&id) {
+                continue;
+            }
+            let Some(i) = self.d.jobs.iter().position(|j| j.name == job_name) else {
+                continue;
+            };
+            let job = &self.d.jobs[i];
+            let (token, hold) = {
+                let m = m.lock().await;
+                match m.claim(&job.name, job.target_site().as_deref()).await {
+                    Ok(Claim::Mine { token }) | Ok(Claim::Claimed { token }) => (token, m.hold()),
+                    Ok(_) => continue,
+                    Err(e) => return tracing::warn!(error = %e, "cluster: cannot claim"),
+                }
+            };
+            self.tokens.insert(job.name.clone(), token);
+            // Its lease renewed since etcd came back, or the resumed run
+            // would stop at its first call.
+            if hold.check().is_err() {
+                continue;
+            }
+            let fetched = match store.fetch(&id).await {
+                Ok(Some(f)) => f,
+                Ok(None) => continue,
+                Err(e) => {
+                    return tracing::warn!(error = %e, run = %id, "cluster: cannot read the run")
+                }
+            };
+            let dir = self.d.run_dir(&id);
+            let key = job.lock_key(fetched.row.kind);
+            if let Err(e) = materialize(&dir, &fetched, &key) {
+                self.error(&job.name, format!("cannot take over run {id}: {e}"));
+                continue;
+            }
+            match self.h.try_lock(&key, &id, &self.me, self.d.clock.now()) {
+                Ok(Ok(_)) => {}
+                Ok(Err(held)) => {
+                    tracing::warn!(job = %job.name, run = %id, holder = %held.run_id, "not taken over yet: its lock here is held by a live run");
+                    continue;
+                }
+                Err(e) => return self.error(&job.name, e.to_string()),
+            }
+            let (replica, row) = match self.take_over(i, &fetched.row, token, hold, fetched.batches)
+            {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = self.h.unlock(&key, &id);
+                    return self.error(&self.d.jobs[i].name, e);
+                }
+            };
+            let job = &self.d.jobs[i];
+            let retention = if fetched.row.kind == RunKind::Retention {
+                retention_of(&fetched.row.params)
+            } else {
+                None
+            };
+            match self.d.launcher.resume(job, &dir, Some(replica)) {
+                Ok(l) => {
+                    tracing::warn!(job = %job.name, run = %id, started_by = %fetched.row.owner, "cluster: took over a run left unfinished; resuming it");
+                    self.d.emit(DaemonEvent::Resumed {
+                        job: job.name.clone(),
+                        run_id: id.clone(),
+                    });
+                    if let Some(v) = &self.d.cluster_view {
+                        if let Ok(mut v) = v.lock() {
+                            v.runs_taken_over += 1;
+                        }
+                    }
+                    self.track(
+                        id,
+                        Live {
+                            job: i,
+                            kind: fetched.row.kind,
+                            key,
+                            cancel: l.cancel,
+                            run_dir: dir,
+                            retention,
+                            shared: Some((row, token)),
+                        },
+                        l.done,
+                    );
+                }
+                Err(e) => {
+                    let _ = self.h.unlock(&key, &id);
+                    self.error(&job.name, format!("cannot resume run {id} taken over: {e}"));
+                }
+            }
+        }
     }
 
     fn track(&mut self, id: String, live: Live, done: crate::launcher::RunFuture) {
@@ -581,16 +813,51 @@ impl Loop<'_> {
             started: now,
             owner: self.me.clone(),
         };
+        // In a cluster the run's journal is kept in etcd too, fenced by
+        // this member's claim on the job: written before each effect.
+        let (replica, shared) = match &self.store {
+            None => (None, None),
+            Some(store) => {
+                let (Some(&token), Some(hold)) = (self.tokens.get(&job.name), self.hold.clone())
+                else {
+                    let _ = self.h.unlock(&key, &id);
+                    return self.error(
+                        &job.name,
+                        format!(
+                            "run not started: this member holds no claim on job {}",
+                            job.name
+                        ),
+                    );
+                };
+                let row = RunRow {
+                    owner: self.member.clone(),
+                    ..rec.row()
+                };
+                let plan_json = serde_json::to_vec(plan).expect("a plan serializes");
+                let r = store.replica(
+                    hold,
+                    &job.name,
+                    token,
+                    Begin::New {
+                        row: &row,
+                        plan: &plan_json,
+                    },
+                );
+                let r: Arc<dyn lifeboat_exec::journal::Replica> = Arc::new(r);
+                (Some(r), Some((row, token)))
+            }
+        };
         if let Err(e) = self.h.record_start(&rec) {
             let _ = self.h.unlock(&key, &id);
             return self.error(&job.name, e.to_string());
         }
-        // Retention and fence runs were authorised by the job's configuration.
-        let approved = matches!(kind, RunKind::Retention | RunKind::Fence);
+        // Retention and fence runs were authorised by the job's
+        // configuration, and every run of a job configured `approved`.
+        let approved = matches!(kind, RunKind::Retention | RunKind::Fence) || job.approved;
         match self
             .d
             .launcher
-            .start(job, plan, params, &id, &dir, approved)
+            .start(job, plan, params, &id, &dir, approved, replica)
         {
             Ok(l) => {
                 tracing::info!(job = %job.name, run = %id, kind = kind.as_str(), "run started");
@@ -608,6 +875,7 @@ impl Loop<'_> {
                         cancel: l.cancel,
                         run_dir: dir,
                         retention,
+                        shared,
                     },
                     l.done,
                 );
@@ -625,7 +893,7 @@ impl Loop<'_> {
         }
     }
 
-    fn finished(&mut self, id: &str, res: Result<Finished, String>) {
+    async fn finished(&mut self, id: &str, res: Result<Finished, String>) {
         let Some(l) = self.live.remove(id) else {
             return;
         };
@@ -634,6 +902,8 @@ impl Loop<'_> {
             self.error(&job.name, format!("run {id}: {e}"));
             Finished {
                 outcome: "failed".into(),
+                // What it left is for a resume to settle.
+                resumable: true,
                 ..Default::default()
             }
         });
@@ -649,6 +919,27 @@ impl Loop<'_> {
             self.error(&job.name, e.to_string());
         }
         let _ = self.h.unlock(&l.key, id);
+        if let (Some(store), Some((row, token))) = (&self.store, l.shared) {
+            if f.resumable {
+                // Stopped short (deposed, its hold lapsed, or a second
+                // interrupt): left in etcd, resumed by its job's owner.
+                tracing::warn!(job = %job.name, run = %id, "the run stopped short of its end: left in etcd for its job's owner to resume");
+                return;
+            }
+            match store.finish(&job.name, token, &row.ended(&end)).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    // Deposed: the member that owns the job now resumes the
+                    // run from etcd and records its end.
+                    tracing::warn!(job = %job.name, run = %id, "the run is another member's now: its end is theirs to record");
+                    return;
+                }
+                Err(e) => self.error(
+                    &job.name,
+                    format!("run {id} ended {}, but etcd could not record it ({e}); the job's owner will resume it, which finds it ended", end.outcome),
+                ),
+            }
+        }
         tracing::info!(job = %job.name, run = %id, outcome = %f.outcome, "run ended");
         self.d.emit(DaemonEvent::Finished {
             job: job.name.clone(),
@@ -790,8 +1081,19 @@ impl Loop<'_> {
             }
             let job = &self.d.jobs[o.job];
             let dir = PathBuf::from(&o.run.run_dir);
+            // In a cluster the decision's journal goes on in etcd, fenced
+            // by this member's claim on the job, and the run is recorded
+            // here (another member may have run it).
+            let (replica, shared) = match self.cluster_decision(o.job, &o.run) {
+                Ok(r) => r,
+                Err(e) => {
+                    let _ = self.h.unlock(&key, &o.run.id);
+                    self.error(&job.name, e);
+                    continue;
+                }
+            };
             tracing::warn!(run = %o.run.id, default = o.default.as_str(), "the commit deadline passed: the runbook's default is applied");
-            match self.d.launcher.resume(job, &dir) {
+            match self.d.launcher.resume(job, &dir, replica) {
                 Ok(l) => {
                     let _ = self.h.take_over(&o.run.id, &self.me);
                     self.d.emit(DaemonEvent::Resumed {
@@ -807,6 +1109,7 @@ impl Loop<'_> {
                             cancel: l.cancel,
                             run_dir: dir,
                             retention: None,
+                            shared,
                         },
                         l.done,
                     );
@@ -825,6 +1128,83 @@ impl Loop<'_> {
                 }
             }
         }
+    }
+
+    /// In a cluster, for deciding `run` (a recovery awaiting commit brought
+    /// here from etcd by `cluster_recoveries`): its journal's replica and
+    /// what `finished` records in etcd; recorded in this member's history.
+    /// `(None, None)` for a single daemon.
+    #[allow(clippy::type_complexity)]
+    fn cluster_decision(
+        &mut self,
+        job: usize,
+        run: &RunRow,
+    ) -> Result<
+        (
+            Option<Arc<dyn lifeboat_exec::journal::Replica>>,
+            Option<(RunRow, i64)>,
+        ),
+        String,
+    > {
+        if self.store.is_none() {
+            return Ok((None, None));
+        }
+        let name = &self.d.jobs[job].name;
+        let (Some(&token), Some(hold), Some(&batches)) = (
+            self.tokens.get(name),
+            self.hold.clone(),
+            self.pending.get(&run.id),
+        ) else {
+            return Err(format!(
+                "run {}: its commit deadline passed, but this member cannot decide it (no claim on job {name}, or its journal is not here)",
+                run.id
+            ));
+        };
+        let (replica, row) = self.take_over(job, run, token, hold, batches)?;
+        Ok((Some(replica), Some((row, token))))
+    }
+
+    /// Run `run` (etcd's record of it) taken over by this member in its
+    /// run directory here: recorded in this member's history, and its
+    /// journal's replica, whose first batch rewrites etcd's record naming
+    /// this member (the outcome as `run` says: none for a run going on,
+    /// awaiting commit for a decision). `batches`: its journal's in etcd.
+    fn take_over(
+        &mut self,
+        job: usize,
+        run: &RunRow,
+        token: i64,
+        hold: crate::cluster::Hold,
+        batches: u64,
+    ) -> Result<(Arc<dyn lifeboat_exec::journal::Replica>, RunRow), String> {
+        let (Some(store), j) = (&self.store, &self.d.jobs[job]) else {
+            return Err("not in a cluster".into());
+        };
+        let dir = self.d.run_dir(&run.id);
+        let rec = NewRun {
+            id: run.id.clone(),
+            runbook: run.runbook.clone(),
+            job: Some(j.name.clone()),
+            kind: run.kind,
+            params: run.params.as_object().cloned().unwrap_or_default(),
+            cloud: run.cloud.clone(),
+            run_dir: dir.clone(),
+            started: parse_ts(&run.started).unwrap_or_else(|| self.d.clock.now()),
+            owner: self.me.clone(),
+        };
+        self.h.record_start(&rec).map_err(|e| e.to_string())?;
+        let row = RunRow {
+            owner: self.member.clone(),
+            run_dir: dir.display().to_string(),
+            ..run.clone()
+        };
+        let replica = store.replica(
+            hold,
+            &j.name,
+            token,
+            Begin::TakenOver { row: &row, batches },
+        );
+        Ok((Arc::new(replica), row))
     }
 
     /// Fence each old site owed a fence that answers again (see [`crate::fence`]).
@@ -874,6 +1254,31 @@ impl Loop<'_> {
         }
         out
     }
+}
+
+/// How the run in `dir` ended, when its journal here says it was decided
+/// (committed or rolled back) — by hand, past what etcd knows.
+fn decided_here(dir: &Path) -> Option<&'static str> {
+    let journal = lifeboat_exec::read_journal(dir).ok()?;
+    let end = journal.iter().rev().find_map(|r| match r {
+        Record::RunFinished { outcome } => Some(outcome),
+        _ => None,
+    })?;
+    (!end.is_awaiting_commit()).then(|| outcome_word(end))
+}
+
+/// Run directory `dir` as etcd holds the run: its plan, its journal (as
+/// far as it was replicated: etcd's copy is the one that counts, whatever
+/// an earlier owner's files here say) and the key of its lock.
+fn materialize(dir: &Path, f: &crate::cluster::runs::Fetched, key: &str) -> Result<(), String> {
+    let io = |what: &str, e: std::io::Error| format!("{what} in {}: {e}", dir.display());
+    std::fs::create_dir_all(dir).map_err(|e| io("cannot create the run directory", e))?;
+    std::fs::write(dir.join(lifeboat_exec::journal::PLAN_FILE), &f.plan)
+        .map_err(|e| io("cannot write the plan", e))?;
+    std::fs::write(dir.join(lifeboat_exec::journal::JOURNAL_FILE), &f.journal)
+        .map_err(|e| io("cannot write the journal", e))?;
+    std::fs::write(dir.join(crate::lock::LOCK_KEY_FILE), key)
+        .map_err(|e| io("cannot write the lock key", e))
 }
 
 fn retention_of(params: &serde_json::Value) -> Option<RetentionRun> {

@@ -25,8 +25,13 @@ pub struct Overdue {
 impl Overdue {
     /// The lock the daemon holds while deciding it.
     pub fn key(&self) -> String {
-        format!("decide:{}", self.run.id)
+        decide_key(&self.run.id)
     }
+}
+
+/// The lock held while run `id`'s commit is decided.
+pub fn decide_key(id: &str) -> String {
+    format!("decide:{id}")
 }
 
 /// The runs of the history's `runs` awaiting commit past their deadline

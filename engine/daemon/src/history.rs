@@ -74,6 +74,43 @@ pub struct NewRun {
     pub owner: Owner,
 }
 
+impl NewRun {
+    /// The run as stored, not ended yet.
+    pub fn row(&self) -> RunRow {
+        RunRow {
+            id: self.id.clone(),
+            runbook: self.runbook.clone(),
+            job: self.job.clone(),
+            kind: self.kind,
+            params_hash: params_hash(&self.params),
+            params: serde_json::Value::Object(self.params.clone()),
+            cloud: self.cloud.clone(),
+            run_dir: self.run_dir.display().to_string(),
+            started: ts(self.started),
+            ended: None,
+            outcome: None,
+            duration_ms: None,
+            rpo_point: None,
+            quiesce_ms: None,
+            bytes: None,
+            owner: self.owner.encode(),
+        }
+    }
+}
+
+impl RunRow {
+    /// The same run, ended as `end` says.
+    pub fn ended(mut self, end: &RunEnd) -> RunRow {
+        self.ended = Some(ts(end.ended));
+        self.outcome = Some(end.outcome.clone());
+        self.duration_ms = end.duration_ms;
+        self.rpo_point = end.rpo_point.clone();
+        self.quiesce_ms = end.quiesce_ms;
+        self.bytes = Some(end.bytes);
+        self
+    }
+}
+
 /// How a run ended.
 #[derive(Debug, Clone, Default)]
 pub struct RunEnd {

@@ -29,6 +29,8 @@ pub struct Job {
     /// Whether the daemon fences the old site of this VNF after a recovery
     /// (`fence`, default true).
     pub fence: bool,
+    /// Its runs' `approve` steps are approved by the configuration.
+    pub approved: bool,
 }
 
 impl Job {
@@ -67,6 +69,16 @@ impl Job {
     /// The lock key of the job's retention runs.
     pub fn retention_key(&self) -> String {
         format!("retention:{}", self.key())
+    }
+
+    /// The lock key a run of this job of `kind` holds.
+    pub fn lock_key(&self, kind: crate::history::RunKind) -> String {
+        use crate::history::RunKind;
+        match kind {
+            RunKind::Retention => self.retention_key(),
+            RunKind::Fence => crate::fence::fence_key(self.vnf().unwrap_or_default()),
+            RunKind::Manual | RunKind::Scheduled => self.key(),
+        }
     }
 
     pub fn label(&self) -> JobLabel {

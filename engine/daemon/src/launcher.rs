@@ -4,11 +4,13 @@
 
 use crate::job::Job;
 use lifeboat_dsl::plan::Plan;
+use lifeboat_exec::journal::Replica;
 use lifeboat_exec::CancelHandle;
 use serde_json::{Map, Value};
 use std::future::Future;
 use std::path::Path;
 use std::pin::Pin;
+use std::sync::Arc;
 
 /// How a run ended, as the history records it.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -21,6 +23,9 @@ pub struct Finished {
     pub quiesce_ms: Option<u64>,
     /// The snapshot time of the recovery point written or read.
     pub rpo_point: Option<String>,
+    /// It stopped short of its end (compensation or cleanup left to a
+    /// resume): in a cluster it stays in etcd for its job's owner to resume.
+    pub resumable: bool,
 }
 
 pub type RunFuture = Pin<Box<dyn Future<Output = Result<Finished, String>> + Send>>;
@@ -37,6 +42,9 @@ pub trait Launcher: Send + Sync + 'static {
     /// (the job's clouds). Called inside the runtime. `approved`: the
     /// run's `approve` steps are approved in advance (retention runs, whose
     /// deletions the job's policy authorised); otherwise they are refused.
+    /// `replica`: where the run's journal is kept besides `run_dir` (a
+    /// cluster's store), if anywhere.
+    #[allow(clippy::too_many_arguments)]
     fn start(
         &self,
         job: &Job,
@@ -45,9 +53,15 @@ pub trait Launcher: Send + Sync + 'static {
         run_id: &str,
         run_dir: &Path,
         approved: bool,
+        replica: Option<Arc<dyn Replica>>,
     ) -> Result<Launched, String>;
     /// Resume the run in `run_dir` (thaws first, no duplicates).
-    fn resume(&self, job: &Job, run_dir: &Path) -> Result<Launched, String>;
+    fn resume(
+        &self,
+        job: &Job,
+        run_dir: &Path,
+        replica: Option<Arc<dyn Replica>>,
+    ) -> Result<Launched, String>;
     /// Whether `site` (one of the job's) answers now: its compute API, not
     /// only Keystone. The daemon fences a recovered VNF's old site only
     /// once it answers, instead of failing a fence run after another while

@@ -286,6 +286,12 @@ pub fn render_cluster(v: Option<&crate::cluster::View>) -> String {
             "Jobs this member took over from another member.",
             v.takeovers as f64,
         ),
+        (
+            "lifeboat_cluster_runs_taken_over_total",
+            "counter",
+            "Runs another member left unfinished that this member resumed.",
+            v.runs_taken_over as f64,
+        ),
     ] {
         o.push_str(&format!(
             "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{{{l}}} {value}\n"

@@ -48,6 +48,7 @@ fn job(cron: &str, run_at_start: bool, policy: Option<Policy>) -> Job {
         cloud: "site-a=emulator".into(),
         rpo_target_ms: None,
         fence: true,
+        approved: false,
     }
 }
 
@@ -88,6 +89,7 @@ impl Fake {
                     bytes: 7,
                     quiesce_ms: Some(250),
                     rpo_point: None,
+                    resumable: false,
                 })
             }),
         }
@@ -115,6 +117,7 @@ impl Launcher for Shared {
         run_id: &str,
         run_dir: &Path,
         approved: bool,
+        _replica: Option<Arc<dyn lifeboat_exec::journal::Replica>>,
     ) -> Result<Launched, String> {
         std::fs::create_dir_all(run_dir).unwrap();
         let journal = if approved {
@@ -133,7 +136,12 @@ impl Launcher for Shared {
         Ok(self.0.launched(run_id.to_string()))
     }
 
-    fn resume(&self, _job: &Job, run_dir: &Path) -> Result<Launched, String> {
+    fn resume(
+        &self,
+        _job: &Job,
+        run_dir: &Path,
+        _replica: Option<Arc<dyn lifeboat_exec::journal::Replica>>,
+    ) -> Result<Launched, String> {
         self.0.resumes.lock().unwrap().push(run_dir.to_path_buf());
         Ok(self
             .0

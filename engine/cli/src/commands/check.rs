@@ -4,7 +4,8 @@
 //! Exit 0 when clean (warnings allowed), 1 when there are warnings and
 //! `--deny-warnings` is given, 2 when any file has an error or cannot be read.
 
-use super::{compile_input, print_diagnostics, EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS};
+use super::{compile_input, print_diagnostics};
+use crate::error::{CliError, CmdResult, Exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -20,7 +21,7 @@ pub struct Args {
     pub short: bool,
 }
 
-pub fn run(args: Args) -> u8 {
+pub fn run(args: Args) -> CmdResult {
     let (mut errors, mut warnings) = (0, 0);
     for f in &args.files {
         if super::mapping::is_mapping(f) {
@@ -40,22 +41,23 @@ pub fn run(args: Args) -> u8 {
                 warnings += c.diagnostics.warning_count();
             }
             Err(e) => {
-                eprintln!("error: {e}");
+                // Said, and the other files checked all the same.
+                CliError::from(e).print();
                 errors += 1;
             }
         }
     }
     if errors > 0 {
         eprintln!("{errors} error(s), {warnings} warning(s)");
-        EXIT_ERRORS
+        Err(CliError::Reported)
     } else if warnings > 0 {
         eprintln!("{warnings} warning(s)");
         if args.deny_warnings {
-            EXIT_WARNINGS
+            Ok(Exit::Warnings)
         } else {
-            EXIT_OK
+            Ok(Exit::Ok)
         }
     } else {
-        EXIT_OK
+        Ok(Exit::Ok)
     }
 }

@@ -8,30 +8,30 @@
 //! cleaned up (unknown, or not finished: `lifeboat resume` it).
 
 use super::resume::{pick_up, Again};
-use super::{EXIT_OK, EXIT_RUN_FAILED};
 use crate::dispatch::Output;
+use crate::error::{CmdResult, Exit};
 
 /// The same options as `resume`.
 pub type Args = super::resume::Args;
 
-pub fn run(args: Args) -> u8 {
+pub fn run(args: Args) -> CmdResult {
     pick_up(args, Again::Cleanup)
 }
 
-/// Prints the report and gives the exit code: 0 when nothing is left.
-pub fn finish(r: Result<crate::report::RunReport, String>, output: Output) -> u8 {
+/// Prints the report and says how it ended: `Ok` when nothing is left.
+pub fn finish(r: Result<crate::report::RunReport, String>, output: Output) -> CmdResult {
     let left = match &r {
         Ok(report) => report.run.orphans.len() + report.run.thaw_failures.len(),
-        // The run could not be picked up: said, exit 2.
+        // The run could not be picked up: its error.
         Err(_) => return super::run::finish(r, output),
     };
-    let _ = super::run::finish(r, output);
+    super::run::finish(r, output)?;
     if left == 0 {
         if output == Output::Human {
             println!("nothing is left behind");
         }
-        EXIT_OK
+        Ok(Exit::Ok)
     } else {
-        EXIT_RUN_FAILED
+        Ok(Exit::RunFailed)
     }
 }

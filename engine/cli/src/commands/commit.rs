@@ -6,11 +6,12 @@
 //! still running, failed, or rolled back), with the reason.
 
 use super::resume::{pick_up, Again};
+use crate::error::CmdResult;
 use lifeboat_exec::Decision;
 
 /// The same options as `resume`.
 pub type Args = super::resume::Args;
 
-pub fn run(args: Args) -> u8 {
+pub fn run(args: Args) -> CmdResult {
     pick_up(args, Again::Decide(Decision::Commit))
 }

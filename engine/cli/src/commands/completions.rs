@@ -2,7 +2,7 @@
 //! from the clap definitions (so it never falls behind the commands).
 //! `lifeboat completions bash > /etc/bash_completion.d/lifeboat`.
 
-use super::EXIT_OK;
+use crate::error::{CmdResult, Exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -10,8 +10,8 @@ pub struct Args {
     pub shell: clap_complete::Shell,
 }
 
-pub fn run(args: Args, mut cmd: clap::Command) -> u8 {
+pub fn run(args: Args, mut cmd: clap::Command) -> CmdResult {
     let name = cmd.get_name().to_string();
     clap_complete::generate(args.shell, &mut cmd, name, &mut std::io::stdout());
-    EXIT_OK
+    Ok(Exit::Ok)
 }

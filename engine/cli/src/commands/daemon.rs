@@ -8,8 +8,9 @@
 //!
 //! While it runs, `<state>/daemon.json` says its pid and metrics address.
 
-use super::{load_plan, runtime, LoadError, EXIT_ERRORS, EXIT_OK};
+use super::{load_plan, runtime, LoadError};
 use crate::cloud::{self, CloudArgs, SitesConfig};
+use crate::error::{CliError, CmdResult, Exit};
 use crate::report::RunReport;
 use crate::state::{self, PARAMS_FILE, REPORT_FILE, SITES_FILE};
 use lifeboat_daemon::config::{Config, JobConfig};
@@ -20,6 +21,7 @@ use lifeboat_daemon::launcher::{Finished, Launched, Launcher, Probe};
 use lifeboat_daemon::retention::policy::Policy;
 use lifeboat_daemon::{Clock, Daemon, Job, SystemClock};
 use lifeboat_dsl::plan::Plan;
+use lifeboat_exec::journal::Replica;
 use lifeboat_exec::{AutoApprove, Executor, Refuse, Report, RunHandle};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -41,55 +43,22 @@ pub struct Args {
 
 pub const DAEMON_INFO: &str = "daemon.json";
 
-pub fn run(args: Args) -> u8 {
-    let cfg = match Config::load(&args.config) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    let state = match state::state_dir(args.state_dir.as_deref().or(cfg.state_dir.as_deref())) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
+pub fn run(args: Args) -> CmdResult {
+    let cfg = Config::load(&args.config)?;
+    let state = state::state_dir(args.state_dir.as_deref().or(cfg.state_dir.as_deref()))?;
     let mut jobs = Vec::new();
     let mut sites = HashMap::new();
     for jc in &cfg.jobs {
-        match build_job(jc, &state) {
-            Ok((job, s)) => {
-                sites.insert(job.name.clone(), s);
-                jobs.push(job);
-            }
-            Err(e) => {
-                eprintln!("error: job `{}`: {e}\nnothing was started", jc.name());
-                return EXIT_ERRORS;
-            }
-        }
+        let (job, s) = build_job(jc, &state).map_err(|e| {
+            CliError::from(format!("job `{}`: {e}", jc.name())).not_done("nothing was started")
+        })?;
+        sites.insert(job.name.clone(), s);
+        jobs.push(job);
     }
-    let retention = match lifeboat_daemon::daemon::retention_plan() {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    let fence = match cfg.recovery_check() {
-        Ok(None) => None,
-        Ok(Some(every)) => match FenceWatch::new(every) {
-            Ok(f) => Some(f),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_ERRORS;
-            }
-        },
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
+    let retention = lifeboat_daemon::daemon::retention_plan()?;
+    let fence = match cfg.recovery_check()? {
+        None => None,
+        Some(every) => Some(FenceWatch::new(every)?),
     };
     let now = chrono::Utc::now();
     for j in &jobs {
@@ -113,10 +82,9 @@ pub fn run(args: Args) -> u8 {
     let cluster_cfg = cfg.cluster.clone();
     if let Some(c) = &cluster_cfg {
         if c.etcd.is_empty() || c.name.trim().is_empty() || c.site.trim().is_empty() {
-            eprintln!(
-                "error: `cluster` needs `etcd` (the members' client URLs), `name` and `site`"
+            return Err(
+                "`cluster` needs `etcd` (the members' client URLs), `name` and `site`".into(),
             );
-            return EXIT_ERRORS;
         }
         eprintln!(
             "cluster: member {} at {}, etcd {}; jobs run on the member that owns them",
@@ -126,12 +94,9 @@ pub fn run(args: Args) -> u8 {
         );
     }
     if args.check {
-        return EXIT_OK;
+        return Ok(Exit::Ok);
     }
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let rt = runtime()?;
     rt.block_on(async move {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -144,13 +109,9 @@ pub fn run(args: Args) -> u8 {
             ))
         });
         if let Some(addr) = &cfg.metrics {
-            let listener = match tokio::net::TcpListener::bind(addr).await {
-                Ok(l) => l,
-                Err(e) => {
-                    eprintln!("error: cannot listen on {addr} for metrics: {e}");
-                    return EXIT_ERRORS;
-                }
-            };
+            let listener = tokio::net::TcpListener::bind(addr)
+                .await
+                .map_err(|e| format!("cannot listen on {addr} for metrics: {e}"))?;
             let local = listener
                 .local_addr()
                 .map(|a| a.to_string())
@@ -190,10 +151,7 @@ pub fn run(args: Args) -> u8 {
                     );
                     Some(tokio::sync::Mutex::new(m))
                 }
-                Err(e) => {
-                    eprintln!("error: cannot join the cluster: {e}");
-                    return EXIT_ERRORS;
-                }
+                Err(e) => return Err(format!("cannot join the cluster: {e}").into()),
             },
         };
         let daemon = Daemon {
@@ -210,16 +168,9 @@ pub fn run(args: Args) -> u8 {
         let r = daemon.run(shutdown_signal()).await;
         let _ = stop_tx.send(true);
         let _ = std::fs::remove_file(state.join(DAEMON_INFO));
-        match r {
-            Ok(()) => {
-                eprintln!("daemon stopped");
-                EXIT_OK
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                EXIT_ERRORS
-            }
-        }
+        r?;
+        eprintln!("daemon stopped");
+        Ok(Exit::Ok)
     })
 }
 
@@ -316,6 +267,7 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
         cloud,
         rpo_target_ms: jc.rpo_target_ms()?,
         fence: jc.fence.unwrap_or(true),
+        approved: jc.approved,
     };
     Ok((job, sites))
 }
@@ -350,8 +302,10 @@ impl Launcher for CliLauncher {
         run_id: &str,
         run_dir: &Path,
         approved: bool,
+        replica: Option<Arc<dyn Replica>>,
     ) -> Result<Launched, String> {
         let (exec, sites) = self.executor(job, approved)?;
+        let exec = with_replica(exec, replica);
         std::fs::create_dir_all(run_dir)
             .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
         state::write_json(&run_dir.join(PARAMS_FILE), params)?;
@@ -379,15 +333,21 @@ impl Launcher for CliLauncher {
         Ok(launched(h))
     }
 
-    fn resume(&self, job: &Job, run_dir: &Path) -> Result<Launched, String> {
+    fn resume(
+        &self,
+        job: &Job,
+        run_dir: &Path,
+        replica: Option<Arc<dyn Replica>>,
+    ) -> Result<Launched, String> {
         // The run's own clouds (as `lifeboat resume` does), else the job's.
-        let approved = pre_approved(run_dir);
+        let approved = pre_approved(run_dir) || job.approved;
         let exec = match state::read_json::<SitesConfig>(&run_dir.join(SITES_FILE)) {
             Ok(s) => {
                 Executor::new(Arc::new(cloud::build_actions(&s)?)).with_approver(approver(approved))
             }
             Err(_) => self.executor(job, approved)?.0,
         };
+        let exec = with_replica(exec, replica);
         Ok(launched(exec.spawn_resume(run_dir.to_path_buf())))
     }
 
@@ -408,6 +368,20 @@ impl Launcher for CliLauncher {
                 .await
                 .is_ok()
         })
+    }
+}
+
+/// `exec` keeping each run's journal in `replica` too (a cluster's store).
+fn with_replica(exec: Executor, replica: Option<Arc<dyn Replica>>) -> Executor {
+    match replica {
+        None => exec,
+        Some(r) => {
+            let config = lifeboat_exec::ExecConfig {
+                replica: Some(r),
+                ..exec.config_ref().clone()
+            };
+            exec.with_config(config)
+        }
     }
 }
 
@@ -454,6 +428,7 @@ fn launched(mut h: RunHandle) -> Launched {
             bytes: end.bytes,
             quiesce_ms: end.quiesce_ms,
             rpo_point: end.rpo_point,
+            resumable: !result.finished,
         })
     });
     Launched { cancel, done }

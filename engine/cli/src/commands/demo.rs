@@ -13,10 +13,11 @@
 //!
 //! Exit 0 when every volume verifies, 1 otherwise (or when a run fails).
 
-use super::{runtime, EXIT_ERRORS, EXIT_OK, EXIT_RUN_FAILED};
+use super::runtime;
 use crate::approver::DemoApprover;
 use crate::cloud::{self, SiteSpec, SitesConfig};
 use crate::dispatch::{self, Output};
+use crate::error::{CliError, CmdResult, Exit};
 use crate::report::{fmt_bytes, fmt_ms, RunReport};
 use crate::state::{self, PARAMS_FILE, SITES_FILE};
 use lifeboat_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Site};
@@ -36,40 +37,29 @@ pub struct Args {
     pub state_dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> u8 {
-    let state = match state::state_dir(args.state_dir.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+pub fn run(args: Args) -> CmdResult {
+    let state = state::state_dir(args.state_dir.as_deref())?;
+    let rt = runtime()?;
     rt.block_on(async move {
         // Fast transitions; a workload writing every 250 ms, so that the
         // second protect has fewer changed blocks to move than the first.
         let mut config = EmulatorConfig::fast();
         config.timing.write_interval = std::time::Duration::from_millis(250);
-        let h = match Emulator::start(config).await {
-            Ok(h) => h,
+        let h = Emulator::start(config)
+            .await
+            .map_err(|e| format!("cannot start the embedded emulator: {e}"))?;
+        let exit = match demo(&h, &args.vnf, &state).await {
+            Ok(true) => Exit::Ok,
+            Ok(false) => Exit::RunFailed,
+            // Once the demo has started, what stops it is a failed demo
+            // (exit 1) as much as a run that fails: said, not exit 2.
             Err(e) => {
-                eprintln!("error: cannot start the embedded emulator: {e}");
-                return EXIT_ERRORS;
-            }
-        };
-        let code = match demo(&h, &args.vnf, &state).await {
-            Ok(true) => EXIT_OK,
-            Ok(false) => EXIT_RUN_FAILED,
-            Err(e) => {
-                eprintln!("error: {e}");
-                EXIT_RUN_FAILED
+                CliError::from(e).print();
+                Exit::RunFailed
             }
         };
         h.shutdown().await;
-        code
+        Ok(exit)
     })
 }
 

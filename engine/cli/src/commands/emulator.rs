@@ -6,8 +6,9 @@
 //! to it, so `lifeboat run` finds it when no cloud is configured. The other
 //! subcommands act on a running emulator through its admin endpoints.
 
-use super::{runtime, EXIT_ERRORS, EXIT_OK};
+use super::runtime;
 use crate::cloud::EmulatorInfo;
+use crate::error::{CmdResult, Exit};
 use crate::state::{self, EMULATOR_INFO};
 use lifeboat_emulator::{Emulator, EmulatorConfig, FaultProfile, Topology};
 use std::path::PathBuf;
@@ -78,28 +79,16 @@ pub struct FaultArgs {
     pub admin: AdminArgs,
 }
 
-pub fn run(args: Args) -> u8 {
-    let state = match state::state_dir(args.state_dir.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    let res = match args.command {
+pub fn run(args: Args) -> CmdResult {
+    let state = state::state_dir(args.state_dir.as_deref())?;
+    match args.command {
         Sub::Serve(a) => serve(a, &state),
         Sub::Down(a) => site(&a, &state, "down"),
         Sub::Up(a) => site(&a, &state, "up"),
         Sub::Fault(a) => fault(a, &state),
         Sub::ExpireTokens(a) => admin(&a, &state, "POST", "/_emulator/tokens/expire", None),
-    };
-    match res {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_ERRORS
-        }
-    }
+    }?;
+    Ok(Exit::Ok)
 }
 
 fn serve(a: ServeArgs, state: &std::path::Path) -> Result<(), String> {
@@ -134,7 +123,7 @@ fn serve(a: ServeArgs, state: &std::path::Path) -> Result<(), String> {
         .clone()
         .unwrap_or_else(|| dir.join("clouds.yaml"));
     let info_path = dir.join(EMULATOR_INFO);
-    let rt = runtime().map_err(|_| "cannot start the async runtime".to_string())?;
+    let rt = runtime()?;
     rt.block_on(async move {
         let h = Emulator::start(config)
             .await

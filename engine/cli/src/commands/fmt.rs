@@ -2,7 +2,7 @@
 //! layout (comments kept). With `--check`, change nothing and exit 1 when a
 //! file is not formatted. A file with syntax errors exits 2.
 
-use super::{EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS};
+use crate::error::{CliError, CmdResult, Exit};
 use lifeboat_dsl::fmt;
 use lifeboat_dsl::source::SourceMap;
 
@@ -16,14 +16,15 @@ pub struct Args {
     pub check: bool,
 }
 
-pub fn run(args: Args) -> u8 {
-    let mut status = EXIT_OK;
+pub fn run(args: Args) -> CmdResult {
+    // Every file is done (or said to fail) before the status is known.
+    let (mut errors, mut unformatted) = (false, false);
     for path in &args.files {
         let text = match std::fs::read_to_string(path) {
             Ok(t) => t,
             Err(e) => {
-                eprintln!("error: cannot read `{path}`: {e}");
-                status = EXIT_ERRORS;
+                CliError::from(format!("cannot read `{path}`: {e}")).print();
+                errors = true;
                 continue;
             }
         };
@@ -32,10 +33,10 @@ pub fn run(args: Args) -> u8 {
             Ok(formatted) => {
                 if args.check {
                     eprintln!("{path}: not formatted");
-                    status = status.max(EXIT_WARNINGS);
+                    unformatted = true;
                 } else if let Err(e) = std::fs::write(path, formatted) {
-                    eprintln!("error: cannot write `{path}`: {e}");
-                    status = EXIT_ERRORS;
+                    CliError::from(format!("cannot write `{path}`: {e}")).print();
+                    errors = true;
                 } else {
                     eprintln!("formatted {path}");
                 }
@@ -46,9 +47,15 @@ pub fn run(args: Args) -> u8 {
                 for d in diags {
                     eprintln!("{:?}", d.report(&sources));
                 }
-                status = EXIT_ERRORS;
+                errors = true;
             }
         }
     }
-    status
+    if errors {
+        Err(CliError::Reported)
+    } else if unformatted {
+        Ok(Exit::Warnings)
+    } else {
+        Ok(Exit::Ok)
+    }
 }

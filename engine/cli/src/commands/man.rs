@@ -2,7 +2,7 @@
 //! definitions: `lifeboat man > lifeboat.1; man ./lifeboat.1`. Each
 //! subcommand's page with `lifeboat man SUBCOMMAND`.
 
-use super::{EXIT_ERRORS, EXIT_OK};
+use crate::error::{CmdResult, Exit};
 
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -10,26 +10,21 @@ pub struct Args {
     pub subcommand: Option<String>,
 }
 
-pub fn run(args: Args, cmd: clap::Command) -> u8 {
+pub fn run(args: Args, cmd: clap::Command) -> CmdResult {
     let cmd = match &args.subcommand {
         None => cmd,
         Some(sub) => match cmd.get_subcommands().find(|c| c.get_name() == sub) {
             Some(c) => c.clone().name(format!("lifeboat-{sub}")),
             None => {
                 let names: Vec<&str> = cmd.get_subcommands().map(|c| c.get_name()).collect();
-                eprintln!(
-                    "error: no subcommand `{sub}` (they are: {})",
-                    names.join(", ")
+                return Err(
+                    format!("no subcommand `{sub}` (they are: {})", names.join(", ")).into(),
                 );
-                return EXIT_ERRORS;
             }
         },
     };
-    match clap_mangen::Man::new(cmd).render(&mut std::io::stdout()) {
-        Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("error: cannot write the man page: {e}");
-            EXIT_ERRORS
-        }
-    }
+    clap_mangen::Man::new(cmd)
+        .render(&mut std::io::stdout())
+        .map_err(|e| format!("cannot write the man page: {e}"))?;
+    Ok(Exit::Ok)
 }

@@ -7,8 +7,9 @@
 //! each problem where it stands ([`report`]).
 
 use super::run::CloudOpts;
-use super::{runtime, EXIT_ERRORS, EXIT_OK};
+use super::runtime;
 use crate::cloud::{self, CloudArgs};
+use crate::error::{CliError, CmdResult, Exit};
 use crate::state;
 use lifeboat_actions::mapping::{self, document};
 use std::path::PathBuf;
@@ -60,7 +61,8 @@ pub fn report(path: &str, short: bool) -> usize {
     match std::fs::read_to_string(path) {
         Ok(src) => print_problems(path, &src, short),
         Err(e) => {
-            eprintln!("error: cannot read `{path}`: {e}");
+            // Said, and counted with the other problems `check` finds.
+            CliError::from(format!("cannot read `{path}`: {e}")).print();
             1
         }
     }
@@ -88,7 +90,7 @@ fn print_problems(path: &str, src: &str, short: bool) -> usize {
     problems.len()
 }
 
-pub fn run(args: Args) -> u8 {
+pub fn run(args: Args) -> CmdResult {
     match args.command {
         Sub::Put {
             file,
@@ -97,41 +99,26 @@ pub fn run(args: Args) -> u8 {
             state_dir,
         } => {
             let path = file.display().to_string();
-            let src = match std::fs::read_to_string(&file) {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("error: cannot read `{path}`: {e}");
-                    return EXIT_ERRORS;
-                }
-            };
+            let src =
+                std::fs::read_to_string(&file).map_err(|e| format!("cannot read `{path}`: {e}"))?;
             let doc = match document::parse(&src) {
                 Ok(d) => d,
                 Err(_) => {
                     let n = print_problems(&path, &src, false);
                     eprintln!("{n} error(s): nothing was stored");
-                    return EXIT_ERRORS;
+                    return Err(CliError::Reported);
                 }
             };
             // Where each document goes: the mapping at its target, and with
             // --with-reverse its reverse (for the failback) at its source.
             let mut puts = vec![(doc.target.clone(), mapping::object_name(&doc.source), src)];
             if with_reverse {
-                let back = match doc.reversed() {
-                    Ok(b) => b,
-                    Err(e) => {
-                        eprintln!("error: {path}: {e}; nothing was stored");
-                        return EXIT_ERRORS;
-                    }
-                };
-                let text = match serde_yaml::to_string(&back) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        eprintln!(
-                            "error: {path}: cannot write the reverse: {e}; nothing was stored"
-                        );
-                        return EXIT_ERRORS;
-                    }
-                };
+                let back = doc
+                    .reversed()
+                    .map_err(|e| format!("{path}: {e}; nothing was stored"))?;
+                let text = serde_yaml::to_string(&back).map_err(|e| {
+                    format!("{path}: cannot write the reverse: {e}; nothing was stored")
+                })?;
                 puts.push((
                     back.target.clone(),
                     mapping::object_name(&back.source),
@@ -143,7 +130,7 @@ pub fn run(args: Args) -> u8 {
                 ));
             }
             let sites: Vec<String> = puts.iter().map(|(s, _, _)| s.clone()).collect();
-            match with_sites(&sites, &clouds, state_dir.as_deref(), |acts| async move {
+            let said = with_sites(&sites, &clouds, state_dir.as_deref(), |acts| async move {
                 let mut said = Vec::new();
                 for (site, name, text) in puts {
                     let c = acts.client(&site).map_err(|e| e.to_string())?;
@@ -165,16 +152,9 @@ pub fn run(args: Args) -> u8 {
                     ));
                 }
                 Ok(said.join("\n"))
-            }) {
-                Ok(msg) => {
-                    println!("{msg}");
-                    EXIT_OK
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    EXIT_ERRORS
-                }
-            }
+            })?;
+            println!("{said}");
+            Ok(Exit::Ok)
         }
         Sub::Show {
             source,
@@ -184,7 +164,7 @@ pub fn run(args: Args) -> u8 {
         } => {
             let name = mapping::object_name(&source);
             let site = at.clone();
-            match with_sites(
+            let text = with_sites(
                 std::slice::from_ref(&at),
                 &clouds,
                 state_dir.as_deref(),
@@ -202,16 +182,9 @@ pub fn run(args: Args) -> u8 {
                     Err(e) => Err(e.to_string()),
                 }
                 },
-            ) {
-                Ok(text) => {
-                    print!("{text}");
-                    EXIT_OK
-                }
-                Err(e) => {
-                    eprintln!("error: {e}");
-                    EXIT_ERRORS
-                }
-            }
+            )?;
+            print!("{text}");
+            Ok(Exit::Ok)
         }
     }
 }
@@ -234,7 +207,7 @@ where
         site_clouds: &clouds.site_clouds,
     };
     let cfg = cloud::choose(sites, &cargs, &state)?;
-    let rt = runtime().map_err(|_| "cannot start the async runtime".to_string())?;
+    let rt = runtime()?;
     rt.block_on(async move {
         let acts = std::sync::Arc::new(cloud::build_actions(&cfg)?);
         f(acts).await

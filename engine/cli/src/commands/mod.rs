@@ -1,6 +1,11 @@
-//! One file per subcommand. Each exposes `Args` (clap) and `run(args) -> ExitCode`.
+//! One file per subcommand. Each exposes `Args` (clap) and
+//! `run(args) -> CmdResult` (`crate::error`): how it ended ([`Exit`]), or
+//! why it could not do what was asked ([`CliError`], printed by `main`).
 //! Shared here: how a runbook argument (a path or a bundled short name) is
-//! compiled, how diagnostics are printed, the exit codes and the runtime.
+//! compiled, how diagnostics are printed, and the runtime.
+//!
+//! [`Exit`]: crate::error::Exit
+//! [`CliError`]: crate::error::CliError
 
 pub mod check;
 pub mod cleanup;
@@ -21,20 +26,12 @@ pub mod runbooks;
 pub mod runs;
 pub mod show;
 
+use crate::error::CliError;
 use lifeboat_dsl::bundled;
 use lifeboat_dsl::compiler::{self, Compilation};
 use lifeboat_dsl::loader::{BundledLoader, FsLoader};
 use lifeboat_dsl::plan::Plan;
 use serde_json::{Map, Value};
-
-/// Exit codes shared by the commands.
-pub const EXIT_OK: u8 = 0;
-pub const EXIT_WARNINGS: u8 = 1;
-/// A run failed (what it did was compensated).
-pub const EXIT_RUN_FAILED: u8 = 1;
-pub const EXIT_ERRORS: u8 = 2;
-/// A run was interrupted (Ctrl-C).
-pub const EXIT_INTERRUPTED: u8 = 3;
 
 /// Compile a runbook named by path, or by bundled short name
 /// (`option1/protect`) when no such file exists.
@@ -76,18 +73,12 @@ impl std::fmt::Display for LoadError {
 }
 
 impl LoadError {
-    /// Print it on stderr, one `error:` line each, then what was not done
-    /// (`no plan`, `nothing was run`).
-    pub fn print(&self, not_done: &str) {
-        match self {
-            LoadError::Errors(n) => eprintln!("{n} error(s): {not_done}"),
-            LoadError::Params(errs) => {
-                for e in errs {
-                    eprintln!("error: {e}");
-                }
-                eprintln!("{not_done}");
-            }
-            other => eprintln!("error: {other}"),
+    /// The command's error: this, and what was not done because of it
+    /// (`no plan`, `nothing was run`); printed by `CliError::print`.
+    pub fn not_done(self, not_done: &'static str) -> CliError {
+        CliError::Load {
+            error: self,
+            not_done,
         }
     }
 }
@@ -119,12 +110,9 @@ pub fn print_diagnostics(c: &Compilation) {
 }
 
 /// The multi-thread runtime the running commands use.
-pub fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+pub fn runtime() -> Result<tokio::runtime::Runtime, String> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
-            EXIT_ERRORS
-        })
+        .map_err(|e| format!("cannot start the async runtime: {e}"))
 }

@@ -15,8 +15,9 @@
 //! no cloud for `--resolve` exit with status 2; error findings of
 //! `--resolve` exit 1 (the plan is printed all the same).
 
-use super::{load_plan, runtime, EXIT_ERRORS, EXIT_OK, EXIT_WARNINGS};
+use super::{load_plan, runtime};
 use crate::cloud::{self, CloudArgs};
+use crate::error::{CliError, CmdResult, Exit};
 use crate::resolve::{self, Resolution};
 use crate::state;
 use lifeboat_dsl::estimate::{self, Latencies, LatencyOverrides};
@@ -82,22 +83,11 @@ pub fn latencies(file: Option<&std::path::Path>) -> Result<Latencies, String> {
     Ok(Latencies::default().overridden_by(over))
 }
 
-pub fn run(args: Args) -> u8 {
-    let (plan, values) = match load_plan(&args.file, args.runbook.as_deref(), &args.params) {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            e.print("no plan");
-            return EXIT_ERRORS;
-        }
-    };
+pub fn run(args: Args) -> CmdResult {
+    let (plan, values) = load_plan(&args.file, args.runbook.as_deref(), &args.params)
+        .map_err(|e| e.not_done("no plan"))?;
     let plan = &plan;
-    let lat = match latencies(args.latencies.as_deref()) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
+    let lat = latencies(args.latencies.as_deref())?;
     let bound = params::apply(plan, &values);
     let state = state::state_dir(args.state_dir.as_deref()).ok();
     let lat = match (&state, args.no_history) {
@@ -106,16 +96,11 @@ pub fn run(args: Args) -> u8 {
     };
     let resolution = if args.resolve {
         let Some(st) = &state else {
-            eprintln!("error: no state directory (needed to find the emulator's clouds): set XDG_STATE_HOME or HOME, or pass --state-dir DIR");
-            return EXIT_ERRORS;
+            return Err("no state directory (needed to find the emulator's clouds): set XDG_STATE_HOME or HOME, or pass --state-dir DIR".into());
         };
-        match resolve_against_cloud(&bound, &values, &args, st) {
-            Ok(r) => Some(r),
-            Err(e) => {
-                eprintln!("error: {e}\nnothing was read or changed");
-                return EXIT_ERRORS;
-            }
-        }
+        let r = resolve_against_cloud(&bound, &values, &args, st)
+            .map_err(|e| CliError::from(e).not_done("nothing was read or changed"))?;
+        Some(r)
     } else {
         None
     };
@@ -132,17 +117,9 @@ pub fn run(args: Args) -> u8 {
     match args.format {
         FormatArg::Html => print!("{}", html::render(&graph, Some(&est), &notes)),
         FormatArg::Json => {
-            let mut doc: serde_json::Value = match serde_json::from_str(&render::render_with(
-                &graph,
-                Format::Json,
-                Some(&est),
-            )) {
-                Ok(v) => v,
-                Err(e) => {
-                    eprintln!("error: cannot encode the plan: {e}");
-                    return EXIT_ERRORS;
-                }
-            };
+            let mut doc: serde_json::Value =
+                serde_json::from_str(&render::render_with(&graph, Format::Json, Some(&est)))
+                    .map_err(|e| format!("cannot encode the plan: {e}"))?;
             if let Some(r) = &resolution {
                 doc["resolved"] = r.to_json(&bound);
             }
@@ -177,9 +154,9 @@ pub fn run(args: Args) -> u8 {
                     .filter(|f| f.severity == resolve::Severity::Error)
                     .count()
             );
-            EXIT_WARNINGS
+            Ok(Exit::Warnings)
         }
-        _ => EXIT_OK,
+        _ => Ok(Exit::Ok),
     }
 }
 
@@ -196,7 +173,7 @@ fn resolve_against_cloud(
         site_clouds: &args.clouds.site_clouds,
     };
     let cfg = cloud::choose(&sites, &cargs, state)?;
-    let rt = runtime().map_err(|_| "cannot start the async runtime".to_string())?;
+    let rt = runtime()?;
     rt.block_on(async move {
         let acts = cloud::build_actions(&cfg)?;
         Ok(resolve::resolve(bound, values, &acts).await)

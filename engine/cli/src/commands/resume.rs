@@ -7,9 +7,10 @@
 //! unless given again. It takes the run's lock again (refused while a live
 //! process holds it) and writes the run's end into the history.
 
-use super::{runtime, EXIT_ERRORS};
+use super::runtime;
 use crate::cloud::{self, SitesConfig};
 use crate::dispatch::{self, Output};
+use crate::error::{CliError, CmdResult};
 use crate::state::{self, SITES_FILE};
 use lifeboat_daemon::lock::LOCK_KEY_FILE;
 use lifeboat_exec::Limits;
@@ -31,7 +32,7 @@ pub struct Args {
     pub state_dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> u8 {
+pub fn run(args: Args) -> CmdResult {
     pick_up(args, Again::Resume)
 }
 
@@ -48,48 +49,25 @@ pub enum Again {
 
 /// Picks the run up again with the clouds and limits it started with,
 /// under its lock: resumes it, or retries its orphans.
-pub fn pick_up(args: Args, again: Again) -> u8 {
-    let (state, dir) = match state::state_dir(args.state_dir.as_deref())
-        .and_then(|s| state::run_dir(&s, &args.run).map(|d| (s, d)))
-    {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    let sites: SitesConfig = match state::read_json(&dir.join(SITES_FILE)) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e} (a run started by `lifeboat run` keeps its clouds there)");
-            return EXIT_ERRORS;
-        }
-    };
+pub fn pick_up(args: Args, again: Again) -> CmdResult {
+    let (state, dir) = state::state_dir(args.state_dir.as_deref())
+        .and_then(|s| state::run_dir(&s, &args.run).map(|d| (s, d)))?;
+    let sites: SitesConfig = state::read_json(&dir.join(SITES_FILE))
+        .map_err(|e| format!("{e} (a run started by `lifeboat run` keeps its clouds there)"))?;
     let base: Limits = state::read_json(&dir.join(super::run::LIMITS_FILE)).unwrap_or_default();
-    let limits = match args.limits.apply(base) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}\nnothing was done");
-            return EXIT_ERRORS;
-        }
-    };
+    let limits = args
+        .limits
+        .apply(base)
+        .map_err(|e| CliError::from(e).not_done("nothing was done"))?;
     let output = if args.json {
         Output::Json
     } else {
         Output::Human
     };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let rt = runtime()?;
     rt.block_on(async move {
-        let actions = match cloud::build_actions(&sites) {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("error: {e}\nnothing was done");
-                return EXIT_ERRORS;
-            }
-        };
+        let actions = cloud::build_actions(&sites)
+            .map_err(|e| CliError::from(e).not_done("nothing was done"))?;
         // The lock the run took (`lock_key` in its dir): refused while a
         // live process holds it (the run itself, or another of the same
         // runbook + parameters); taken over from a dead one.
@@ -98,10 +76,7 @@ pub fn pick_up(args: Args, again: Again) -> u8 {
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
         let _lock = match std::fs::read_to_string(dir.join(LOCK_KEY_FILE)) {
-            Ok(key) => match super::runs::take_lock(&state, key.trim(), &id) {
-                Ok(g) => Some(g),
-                Err(code) => return code,
-            },
+            Ok(key) => Some(super::runs::take_lock(&state, key.trim(), &id)?),
             Err(_) => None,
         };
         let bar = dispatch::progress_bar(output);

@@ -9,9 +9,10 @@
 //!
 //! Exit: 0 success, 1 run failed (compensated), 2 bad input, 3 interrupted.
 
-use super::{load_plan, runtime, EXIT_ERRORS};
+use super::{load_plan, runtime};
 use crate::cloud::{self, CloudArgs};
 use crate::dispatch::{self, Output};
+use crate::error::{CliError, CmdResult};
 use crate::state::{self, PARAMS_FILE, SITES_FILE};
 use lifeboat_daemon::lock::LOCK_KEY_FILE;
 use lifeboat_exec::{new_run_id, ExecConfig, Executor, Limits};
@@ -92,59 +93,31 @@ pub struct Args {
     pub state_dir: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> u8 {
-    let (plan, values) = match load_plan(&args.runbook_file, args.runbook.as_deref(), &args.params)
-    {
-        Ok(loaded) => loaded,
-        Err(e) => {
-            e.print("nothing was run");
-            return EXIT_ERRORS;
-        }
-    };
-    let limits = match args.limits.apply(Limits::default()) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("error: {e}\nnothing was run");
-            return EXIT_ERRORS;
-        }
-    };
-    let state = match state::state_dir(args.state_dir.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
+pub fn run(args: Args) -> CmdResult {
+    let (plan, values) = load_plan(&args.runbook_file, args.runbook.as_deref(), &args.params)
+        .map_err(|e| e.not_done("nothing was run"))?;
+    let limits = args
+        .limits
+        .apply(Limits::default())
+        .map_err(|e| CliError::from(e).not_done("nothing was run"))?;
+    let state = state::state_dir(args.state_dir.as_deref())?;
     let sites = cloud::plan_sites(&plan, &values);
     let cargs = CloudArgs {
         cloud: args.clouds.cloud.as_deref(),
         site_clouds: &args.clouds.site_clouds,
     };
-    let sites_cfg = match cloud::choose(&sites, &cargs, &state) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}\nnothing was run");
-            return EXIT_ERRORS;
-        }
-    };
+    let sites_cfg = cloud::choose(&sites, &cargs, &state)
+        .map_err(|e| CliError::from(e).not_done("nothing was run"))?;
     let output = if args.json {
         Output::Json
     } else {
         Output::Human
     };
-    let rt = match runtime() {
-        Ok(rt) => rt,
-        Err(code) => return code,
-    };
+    let rt = runtime()?;
     rt.block_on(async move {
         // The HTTP clients need a runtime to be built in.
-        let actions = match cloud::build_actions(&sites_cfg) {
-            Ok(a) => a,
-            Err(e) => {
-                eprintln!("error: {e}\nnothing was run");
-                return EXIT_ERRORS;
-            }
-        };
+        let actions = cloud::build_actions(&sites_cfg)
+            .map_err(|e| CliError::from(e).not_done("nothing was run"))?;
         let id = new_run_id();
         // Never two runs of the same runbook + parameters at once (the
         // daemon's lock): taken before anything is written.
@@ -152,18 +125,10 @@ pub fn run(args: Args) -> u8 {
             &lifeboat_daemon::lock::runbook_identity(&args.runbook_file),
             &values,
         );
-        let _lock = match super::runs::take_lock(&state, &key, &id) {
-            Ok(g) => g,
-            Err(code) => return code,
-        };
+        let _lock = super::runs::take_lock(&state, &key, &id)?;
         let dir = state::runs_dir(&state).join(&id);
-        if let Err(e) = std::fs::create_dir_all(&dir) {
-            eprintln!(
-                "error: cannot create the run directory {}: {e}",
-                dir.display()
-            );
-            return EXIT_ERRORS;
-        }
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create the run directory {}: {e}", dir.display()))?;
         for (file, res) in [
             (
                 PARAMS_FILE,
@@ -182,10 +147,7 @@ pub fn run(args: Args) -> u8 {
                 std::fs::write(dir.join(LOCK_KEY_FILE), &key).map_err(|e| e.to_string()),
             ),
         ] {
-            if let Err(e) = res {
-                eprintln!("error: {file}: {e}");
-                return EXIT_ERRORS;
-            }
+            res.map_err(|e| format!("{file}: {e}"))?;
         }
         let bar = dispatch::progress_bar(output);
         let exec = executor(actions, limits, args.confirm, &bar);
@@ -219,24 +181,18 @@ pub(super) fn executor(
         .with_approver(crate::approver::choose(confirm, bar.clone()))
 }
 
-/// Print the report (text, or JSON with --json) and give the exit code.
-pub fn finish(r: Result<crate::report::RunReport, String>, output: Output) -> u8 {
-    match r {
-        Ok(report) => {
-            match output {
-                Output::Json => match serde_json::to_string(
-                    &serde_json::json!({"event": "report", "report": report}),
-                ) {
-                    Ok(s) => println!("{s}"),
-                    Err(e) => eprintln!("error: cannot encode the report: {e}"),
-                },
-                _ => print!("{}", report.render_text()),
+/// Print the report (text, or JSON with --json) and say how the run ended.
+pub fn finish(r: Result<crate::report::RunReport, String>, output: Output) -> CmdResult {
+    let report = r?;
+    match output {
+        Output::Json => {
+            match serde_json::to_string(&serde_json::json!({"event": "report", "report": report})) {
+                Ok(s) => println!("{s}"),
+                // The run is over all the same: its status stands.
+                Err(e) => CliError::from(format!("cannot encode the report: {e}")).print(),
             }
-            report.exit_code()
         }
-        Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_ERRORS
-        }
+        _ => print!("{}", report.render_text()),
     }
+    Ok(report.exit_code())
 }

@@ -1,7 +1,7 @@
 //! `lifeboat runbooks`: the bundled runbooks, each with its title and
 //! parameters (required ones first), as `lifeboat plan NAME` takes them.
 
-use super::{EXIT_ERRORS, EXIT_OK};
+use crate::error::{CmdResult, Exit};
 use lifeboat_dsl::bundled;
 use lifeboat_dsl::compiler;
 use lifeboat_dsl::loader::BundledLoader;
@@ -13,7 +13,7 @@ pub struct Args {
     pub json: bool,
 }
 
-pub fn run(args: Args) -> u8 {
+pub fn run(args: Args) -> CmdResult {
     let mut out = Vec::new();
     for name in bundled::names() {
         let Some(path) = bundled::resolve(name) else {
@@ -22,8 +22,10 @@ pub fn run(args: Args) -> u8 {
         let c = match compiler::compile(path, &BundledLoader) {
             Ok(c) if !c.has_errors() => c,
             _ => {
-                eprintln!("error: the bundled runbook {name} does not compile (run `lifeboat check {name}`)");
-                return EXIT_ERRORS;
+                return Err(format!(
+                    "the bundled runbook {name} does not compile (run `lifeboat check {name}`)"
+                )
+                .into())
             }
         };
         for plan in &c.plans {
@@ -52,5 +54,5 @@ pub fn run(args: Args) -> u8 {
         }
     }
     println!("{}", out.join("\n"));
-    EXIT_OK
+    Ok(Exit::Ok)
 }

@@ -8,10 +8,14 @@
 //! `interrupted — lifeboat resume RUN`; one whose journal ended after the
 //! history lost track (resumed by `lifeboat resume`) shows the journal's end.
 //!
+//! With `--cluster FILE` (a daemon configuration with a `cluster` section)
+//! the rows are the cluster's instead, read from etcd: every member's runs,
+//! each naming the member that ran (or runs) it.
+//!
 //! This file also holds the two calls `lifeboat run` makes to record a run
 //! in the history ([`record_start`], [`record_end`]).
 
-use super::{EXIT_ERRORS, EXIT_OK};
+use crate::error::{CliError, CmdResult, Exit};
 use crate::report::{fmt_ms, RunReport};
 use crate::state::{self, REPORT_FILE};
 use chrono::{DateTime, Utc};
@@ -36,6 +40,10 @@ pub struct Args {
     pub json: bool,
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// The runs of every member of the cluster this daemon configuration
+    /// names (its `cluster` section), from etcd, instead of this machine's.
+    #[arg(long, value_name = "FILE", conflicts_with = "state_dir")]
+    pub cluster: Option<PathBuf>,
 }
 
 #[derive(Debug, Serialize)]
@@ -59,6 +67,9 @@ pub struct RunRow {
     pub bytes: Option<u64>,
     /// What to do about it (`lifeboat resume ID` for an interrupted run).
     pub action: Option<String>,
+    /// The cluster member that ran it, or runs it (`--cluster` only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub member: Option<String>,
 }
 
 pub fn outcome_word(o: &RunOutcome) -> &'static str {
@@ -117,7 +128,60 @@ fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
         quiesce_ms: h.quiesce_ms,
         bytes: h.bytes,
         action,
+        member: None,
     }
+}
+
+/// The cluster's runs, from etcd: a run not ended is `running` while its
+/// job has an owner (who runs it, or resumes it at its next sweep), else
+/// `interrupted` until a member owns the job again.
+fn cluster_rows(config: &Path) -> Result<Vec<RunRow>, String> {
+    let cluster = super::cluster::section(config)?;
+    let rt = super::runtime()?;
+    let (history, status) = rt
+        .block_on(async {
+            let store = lifeboat_daemon::cluster::runs::RunStore::connect(&cluster);
+            Ok::<_, lifeboat_daemon::cluster::ClusterError>((
+                store.history().await?,
+                lifeboat_daemon::cluster::status(&cluster).await?,
+            ))
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(history
+        .into_iter()
+        .map(|h| {
+            let owner = h.job.as_ref().and_then(|j| status.owners.get(j));
+            let (outcome, action) = match (&h.outcome, owner) {
+                (Some(o), _) => (o.clone(), None),
+                (None, Some(_)) => ("running".to_string(), None),
+                (None, None) => (
+                    "interrupted".to_string(),
+                    Some("resumed by the member that next owns its job".to_string()),
+                ),
+            };
+            let member = match (&h.outcome, owner) {
+                (None, Some(m)) => m.clone(),
+                _ => h.owner.clone(),
+            };
+            RunRow {
+                id: h.id.clone(),
+                runbook: h.runbook.clone(),
+                started: h.started.clone(),
+                outcome,
+                duration_ms: h.duration_ms,
+                job: h.job.clone(),
+                kind: Some(h.kind.as_str().to_string()),
+                ended: h.ended.clone(),
+                params_hash: Some(h.params_hash.clone()),
+                cloud: Some(h.cloud.clone()),
+                rpo_point: h.rpo_point.clone(),
+                quiesce_ms: h.quiesce_ms,
+                bytes: h.bytes,
+                action,
+                member: Some(member),
+            }
+        })
+        .collect())
 }
 
 /// Run directories the history does not know: read from their journals.
@@ -174,6 +238,7 @@ fn from_dirs(state: &Path, known: &BTreeSet<String>) -> Vec<RunRow> {
             quiesce_ms: report.as_ref().and_then(longest_window),
             bytes: report.as_ref().map(|r| r.run.bytes_moved),
             action,
+            member: None,
         });
     }
     out
@@ -217,33 +282,17 @@ pub fn parse_since(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String>
     }
 }
 
-pub fn run(args: Args) -> u8 {
-    let state = match state::state_dir(args.state_dir.as_deref()) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    let since = match args
+pub fn run(args: Args) -> CmdResult {
+    let state = state::state_dir(args.state_dir.as_deref())?;
+    let since = args
         .since
         .as_deref()
         .map(|s| parse_since(s, Utc::now()))
-        .transpose()
-    {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
-    let all = match rows(&state) {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
+        .transpose()?;
+    let all = match &args.cluster {
+        Some(cfg) => cluster_rows(cfg),
+        None => rows(&state),
+    }?;
     let rows: Vec<RunRow> = all
         .into_iter()
         .filter(|r| {
@@ -254,22 +303,32 @@ pub fn run(args: Args) -> u8 {
         .filter(|r| since.is_none_or(|s| started_key(&r.started).is_some_and(|t| t >= s)))
         .collect();
     if args.json {
-        match serde_json::to_string_pretty(&rows) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_ERRORS;
-            }
-        }
-        return EXIT_OK;
+        let s = serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())?;
+        println!("{s}");
+        return Ok(Exit::Ok);
     }
     if rows.is_empty() {
-        println!("no runs under {}", state::runs_dir(&state).display());
-        return EXIT_OK;
+        match &args.cluster {
+            Some(c) => println!("no runs in the cluster of {}", c.display()),
+            None => println!("no runs under {}", state::runs_dir(&state).display()),
+        }
+        return Ok(Exit::Ok);
     }
+    let member = |m: &str| {
+        if args.cluster.is_some() {
+            format!(" {m:<16}")
+        } else {
+            String::new()
+        }
+    };
     println!(
-        "{:<10} {:<12} {:<30} {:<12} {:>9}",
-        "ID", "RUNBOOK", "STARTED", "OUTCOME", "DURATION"
+        "{:<10} {:<12} {:<30}{} {:<12} {:>9}",
+        "ID",
+        "RUNBOOK",
+        "STARTED",
+        member("MEMBER"),
+        "OUTCOME",
+        "DURATION"
     );
     for r in rows {
         let d = r.duration_ms.map(fmt_ms).unwrap_or_else(|| "-".into());
@@ -278,11 +337,16 @@ pub fn run(args: Args) -> u8 {
             None => r.outcome.clone(),
         };
         println!(
-            "{:<10} {:<12} {:<30} {:<12} {:>9}",
-            r.id, r.runbook, r.started, outcome, d
+            "{:<10} {:<12} {:<30}{} {:<12} {:>9}",
+            r.id,
+            r.runbook,
+            r.started,
+            member(r.member.as_deref().unwrap_or("-")),
+            outcome,
+            d
         );
     }
-    EXIT_OK
+    Ok(Exit::Ok)
 }
 
 /// The longest quiesce window of a run.
@@ -365,13 +429,13 @@ pub fn record_end(state: &Path, id: &str, r: &Result<RunReport, String>) {
 }
 
 /// `lifeboat run` / `resume`: take the runbook + parameters lock for `id`.
-/// Held by a live process → the holder is named and the exit code is 2
-/// (nothing was run); a lock left by a dead process is taken over.
+/// Held by a live process → the error names the holder (exit 2, nothing
+/// was run); a lock left by a dead process is taken over.
 pub fn take_lock(
     state: &Path,
     key: &str,
     id: &str,
-) -> Result<lifeboat_daemon::lock::LockGuard, u8> {
+) -> Result<lifeboat_daemon::lock::LockGuard, CliError> {
     use lifeboat_daemon::lock::{Acquired, LockGuard};
     match LockGuard::take(state, key, id) {
         Ok(Ok((guard, Acquired::Fresh))) => Ok(guard),
@@ -381,18 +445,17 @@ pub fn take_lock(
             }
             Ok(guard)
         }
-        Ok(Err(held)) => {
-            eprintln!(
-                "error: the same runbook with the same parameters is already running: {}\n\
-                 nothing was run; wait for it to end (`lifeboat runs`) or run with other parameters",
-                held.describe()
-            );
-            Err(EXIT_ERRORS)
-        }
-        Err(e) => {
-            eprintln!("error: cannot take the run lock in the run history: {e}\nnothing was run");
-            Err(EXIT_ERRORS)
-        }
+        Ok(Err(held)) => Err(CliError::from(format!(
+            "the same runbook with the same parameters is already running: {}",
+            held.describe()
+        ))
+        .not_done(
+            "nothing was run; wait for it to end (`lifeboat runs`) or run with other parameters",
+        )),
+        Err(e) => Err(
+            CliError::from(format!("cannot take the run lock in the run history: {e}"))
+                .not_done("nothing was run"),
+        ),
     }
 }
 

@@ -9,7 +9,7 @@
 //! events) and each quiesce target's frozen window, beside the plan's
 //! estimate for the step. `--format json` (or `--json`) prints the report.
 
-use super::{EXIT_ERRORS, EXIT_OK};
+use crate::error::{CliError, CmdResult, Exit};
 use crate::report::RunReport;
 use crate::state::{self, PARAMS_FILE, REPORT_FILE};
 use lifeboat_dsl::estimate::{self, Known, Latencies};
@@ -39,25 +39,28 @@ pub struct Args {
     pub format: ShowFormat,
     #[arg(long, value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
+    /// The cluster's record of the run, from etcd (the daemon
+    /// configuration naming it), instead of this machine's run directory.
+    #[arg(long, value_name = "FILE", conflicts_with = "state_dir")]
+    pub cluster: Option<PathBuf>,
 }
 
-pub fn run(args: Args) -> u8 {
+pub fn run(args: Args) -> CmdResult {
+    if let Some(cfg) = &args.cluster {
+        show_cluster(cfg, &args.run, args.json || args.format == ShowFormat::Json)?;
+        return Ok(Exit::Ok);
+    }
     let state = state::state_dir(args.state_dir.as_deref());
-    let dir = match state.clone().and_then(|s| state::run_dir(&s, &args.run)) {
-        Ok(d) => d,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return EXIT_ERRORS;
-        }
-    };
+    let dir = state.clone().and_then(|s| state::run_dir(&s, &args.run))?;
     let report: RunReport = match state::read_json(&dir.join(REPORT_FILE)) {
         Ok(r) => r,
         Err(_) => {
+            // Not an `error:`: the run may be going on, or waits for `resume`.
             eprintln!(
                 "run {} has no report: it did not finish (crashed or still running). `lifeboat resume {}` finishes it.",
                 args.run, args.run
             );
-            return EXIT_ERRORS;
+            return Err(CliError::Reported);
         }
     };
     let format = if args.json {
@@ -66,23 +69,77 @@ pub fn run(args: Args) -> u8 {
         args.format
     };
     match format {
-        ShowFormat::Json => match serde_json::to_string_pretty(&report) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return EXIT_ERRORS;
-            }
-        },
+        ShowFormat::Json => {
+            let s = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+            println!("{s}");
+        }
         ShowFormat::Text => print!("{}", report.render_text()),
-        ShowFormat::Html => match run_page(&dir, state.ok().as_deref(), &report) {
-            Ok(page) => print!("{page}"),
-            Err(e) => {
-                eprintln!("error: run {}: {e}", args.run);
-                return EXIT_ERRORS;
-            }
-        },
+        ShowFormat::Html => {
+            let page = run_page(&dir, state.ok().as_deref(), &report)
+                .map_err(|e| format!("run {}: {e}", args.run))?;
+            print!("{page}");
+        }
     }
-    EXIT_OK
+    Ok(Exit::Ok)
+}
+
+/// `--cluster`: what etcd holds of run `id` — its record (member, outcome,
+/// figures) and, while it goes on or awaits commit, how far its journal
+/// there goes. The full report is in the run directory of the member that
+/// ran it.
+fn show_cluster(config: &Path, id: &str, json: bool) -> Result<(), String> {
+    let cluster = super::cluster::section(config)?;
+    let rt = super::runtime()?;
+    let store = lifeboat_daemon::cluster::runs::RunStore::connect(&cluster);
+    let fetched = rt
+        .block_on(store.fetch(id))
+        .map_err(|e| e.to_string())?
+        .ok_or_else(|| {
+            format!(
+                "run {id} is not in the cluster's history (`lifeboat runs --cluster {}` lists it)",
+                config.display()
+            )
+        })?;
+    let records = lifeboat_exec::journal::parse_journal(&fetched.journal, "etcd")
+        .map_err(|e| e.to_string())?;
+    let r = &fetched.row;
+    if json {
+        let v = serde_json::json!({"record": r, "journal_records": records.len()});
+        println!("{v:#}");
+        return Ok(());
+    }
+    let opt = |v: &Option<String>| v.clone().unwrap_or_else(|| "-".into());
+    println!(
+        "run {} — {} (job {}, {})",
+        r.id,
+        r.runbook,
+        opt(&r.job),
+        r.kind.as_str()
+    );
+    println!("member:     {}", r.owner);
+    println!(
+        "outcome:    {}",
+        r.outcome.clone().unwrap_or_else(|| "going on".into())
+    );
+    println!("started:    {}", r.started);
+    println!("ended:      {}", opt(&r.ended));
+    if let Some(d) = r.duration_ms {
+        println!("duration:   {}", lifeboat_dsl::duration::format_ms(d));
+    }
+    if let Some(p) = &r.rpo_point {
+        println!("point:      {p}");
+    }
+    if let Some(q) = r.quiesce_ms {
+        println!("quiesce:    {}", lifeboat_dsl::duration::format_ms(q));
+    }
+    match records.len() {
+        0 => println!(
+            "journal:    not in etcd (it ended); the report is in member {}'s run directory {}",
+            r.owner, r.run_dir
+        ),
+        n => println!("journal:    {n} records in etcd (it goes on, or awaits commit)"),
+    }
+    Ok(())
 }
 
 /// The HTML page of a finished run.

@@ -314,6 +314,7 @@ impl<'a> Walk<'a> {
                         attempt: 1,
                         timeout: std::time::Duration::from_millis(a.timeout_ms.min(60_000)),
                         purpose: Default::default(),
+                        fence: Default::default(),
                     };
                     self.out.calls += 1;
                     match self.actions.run(&call).await {

@@ -7,6 +7,39 @@ use serde_json::Value;
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
+/// Option 1's protect with full backups (each point stands alone, so
+/// retention can delete its backups), every minute, keeping the last point.
+pub const PROTECT: &str = r#"
+runbook protect "protect every minute, full backups, keep the newest point" {
+  param vnf: string = "vims"
+  param from: site = "site-a"
+  param to: site = "site-b"
+  param order: list<string> = ["db", "app", "lb"]
+  param method: string = "pause"
+  schedule "* * * * *" tz "UTC"
+  retain last 1
+
+  servers = nova.find_servers(site: from, tag: vnf)
+  volumes = cinder.volumes_of(servers)
+  net = neutron.capture(servers)
+  grp = cinder.ensure_group(site: from, name: "lb-{vnf}", volumes: volumes)
+
+  quiesce servers by role in order via method within 30s {
+    snap = cinder.create_group_snapshot(grp, name: "lb-{vnf}-{run.id}")
+      cleanup cinder.delete_group_snapshot(snap)
+  }
+
+  for s in snap.snapshots parallel 4 {
+    tmp = cinder.volume_from_snapshot(s, name: "lb-{vnf}-{run.id}-{s.origin}")
+      cleanup cinder.delete_volume(tmp)
+    b = cinder.backup(tmp, name: "lb-{vnf}-{s.origin}", incremental: false) retry 3 timeout 30m
+    rec = cinder.export_backup(b)
+  }
+
+  lifeboat.write_manifest(site: to, vnf: vnf, option: "option1", source: from, servers: servers, volumes: volumes, backups: b, records: rec, snapshot_time: snap.created_at, network: net)
+}
+"#;
+
 /// A daemon process, killed when dropped (a failing test leaves none behind).
 pub struct Guard(Child);
 
@@ -43,6 +76,11 @@ pub fn daemon_in(env: &Env, cfg: &std::path::Path, state: &std::path::Path, log:
         .unwrap();
     Guard(
         env.cmd_in(state, &["daemon", "--config", cfg.to_str().unwrap()])
+            // Its warnings in the log a failing test prints.
+            .env(
+                "RUST_LOG",
+                std::env::var("LIFEBOAT_TEST_DAEMON_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::from(log))

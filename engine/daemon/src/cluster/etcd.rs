@@ -54,6 +54,23 @@ pub enum Written {
 pub struct Etcd {
     http: reqwest::Client,
     endpoints: Vec<String>,
+    /// How long a request goes on trying while the members elect a leader.
+    election: Duration,
+}
+
+/// How long a request goes on trying while the members say they are
+/// electing a leader: a few of etcd's default election timeouts (1 s).
+const ELECTION_BUDGET: Duration = Duration::from_secs(6);
+
+/// What one round over the members came to.
+enum Round {
+    Answered(Result<Value>),
+    /// Nobody answered with a quorum; `electing`: one said it has no leader
+    /// or it just changed — one may be being elected, worth waiting for.
+    Failed {
+        why: Vec<String>,
+        electing: bool,
+    },
 }
 
 fn b64(s: &[u8]) -> String {
@@ -117,17 +134,53 @@ impl Etcd {
                 .iter()
                 .map(|e| e.trim_end_matches('/').to_string())
                 .collect(),
+            // Not the per-request timeout: a member's client gives each
+            // member a second or so, and an election on a busy machine
+            // takes longer than that (seen in CI: a claim given up after
+            // one round, one member still electing, another "leader
+            // changed").
+            election: ELECTION_BUDGET,
         }
     }
 
     /// `path` with `body` on the first member that answers with a quorum.
+    ///
+    /// A member lost takes the leader with it at times: the others answer
+    /// "leader changed", "no leader" or "timed out" until they elect
+    /// another (about one election timeout, 1 s by default). The request is
+    /// tried again, for at most the client's election budget, as etcd's own
+    /// client does. Every call here may be repeated safely: reads, fenced
+    /// or create-if-absent writes (a repeated claim finds itself —
+    /// [`Kv::lease`] is this member's), deletes, renewals; a repeated grant
+    /// leaves a lease that expires unused.
     async fn call(&self, path: &str, body: Value) -> Result<Value> {
+        let start = std::time::Instant::now();
+        loop {
+            match self.round(path, &body).await {
+                Round::Answered(r) => return r,
+                Round::Failed { why, electing } => {
+                    if electing && start.elapsed() < self.election {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        continue;
+                    }
+                    return Err(EtcdError::Unavailable {
+                        endpoints: self.endpoints.join(", "),
+                        why: why.join("; "),
+                    });
+                }
+            }
+        }
+    }
+
+    /// One try at each member in turn.
+    async fn round(&self, path: &str, body: &Value) -> Round {
         let mut why = Vec::new();
+        let mut electing = false;
         for ep in &self.endpoints {
             let r = match self
                 .http
                 .post(format!("{ep}{path}"))
-                .json(&body)
+                .json(body)
                 .send()
                 .await
             {
@@ -152,7 +205,7 @@ impl Etcd {
                 None => v,
             };
             if status.is_success() {
-                return Ok(v);
+                return Round::Answered(Ok(v));
             }
             let message = v["message"]
                 .as_str()
@@ -164,22 +217,22 @@ impl Etcd {
                 || message.contains("no leader")
                 || message.contains("timed out")
             {
+                // "leader changed", "no leader", "request timed out,
+                // possibly due to previous leader failure".
+                electing |= message.contains("leader") || message.contains("timed out");
                 why.push(format!("{ep}: {status} {message}"));
                 continue;
             }
-            return Err(EtcdError::Refused {
+            return Round::Answered(Err(EtcdError::Refused {
                 call: path.to_string(),
                 message: if message.is_empty() {
                     status.to_string()
                 } else {
                     message
                 },
-            });
+            }));
         }
-        Err(EtcdError::Unavailable {
-            endpoints: self.endpoints.join(", "),
-            why: why.join("; "),
-        })
+        Round::Failed { why, electing }
     }
 
     /// A lease of `ttl` seconds: keys bound to it go when it expires.
@@ -230,9 +283,29 @@ impl Etcd {
             .unwrap_or_default())
     }
 
+    /// Every key starting with `prefix` as (the rest of the key, the value
+    /// as text), in key order: a directory of names.
+    pub async fn names(&self, prefix: &str) -> Result<Vec<(String, String)>> {
+        Ok(self
+            .prefix(prefix)
+            .await?
+            .into_iter()
+            .map(|kv| {
+                (
+                    kv.key.trim_start_matches(prefix).to_string(),
+                    String::from_utf8_lossy(&kv.value).into_owned(),
+                )
+            })
+            .collect())
+    }
+
     /// Create `key` only if it does not exist (one transaction).
     pub async fn create(&self, key: &str, value: &[u8], lease: i64) -> Result<Written> {
-        self.put_when(key, "0", key, value, lease).await
+        let put = Op::Put {
+            key: key.to_string(),
+            value: value.to_vec(),
+        };
+        self.txn_when(key, "0", &[put], lease).await
     }
 
     /// Put `key` only while `fence` is the incarnation created at
@@ -245,31 +318,60 @@ impl Etcd {
         key: &str,
         value: &[u8],
     ) -> Result<Written> {
-        self.put_when(fence, &create_revision.to_string(), key, value, 0)
+        let put = Op::Put {
+            key: key.to_string(),
+            value: value.to_vec(),
+        };
+        self.txn_fenced(fence, create_revision, &[put]).await
+    }
+
+    /// Every one of `ops`, atomically, only while `fence` is the
+    /// incarnation created at `create_revision`.
+    pub async fn txn_fenced(
+        &self,
+        fence: &str,
+        create_revision: i64,
+        ops: &[Op],
+    ) -> Result<Written> {
+        self.txn_when(fence, &create_revision.to_string(), ops, 0)
             .await
     }
 
-    /// Put `key` if `fence`'s create revision is `created` ("0": absent);
-    /// else what `fence` holds now.
-    async fn put_when(
+    /// `ops` if `fence`'s create revision is `created` ("0": absent), its
+    /// puts bound to `lease` (0: none); else what `fence` holds now.
+    async fn txn_when(
         &self,
         fence: &str,
         created: &str,
-        key: &str,
-        value: &[u8],
+        ops: &[Op],
         lease: i64,
     ) -> Result<Written> {
         let f = b64(fence.as_bytes());
-        let mut put = json!({"key": b64(key.as_bytes()), "value": b64(value)});
-        if lease != 0 {
-            put["lease"] = json!(lease.to_string());
-        }
+        let success: Vec<Value> = ops
+            .iter()
+            .map(|op| match op {
+                Op::Put { key, value } => {
+                    let mut put = json!({"key": b64(key.as_bytes()), "value": b64(value)});
+                    if lease != 0 {
+                        put["lease"] = json!(lease.to_string());
+                    }
+                    json!({ "request_put": put })
+                }
+                Op::Delete(key) => {
+                    json!({"request_delete_range": {"key": b64(key.as_bytes())}})
+                }
+                Op::DeletePrefix(prefix) => json!({"request_delete_range": {
+                    "key": b64(prefix.as_bytes()),
+                    "range_end": b64(&prefix_end(prefix)),
+                }}),
+            })
+            .collect();
         let v = self
             .call(
                 "/v3/kv/txn",
                 json!({
                     "compare": [{"key": f, "target": "CREATE", "result": "EQUAL", "create_revision": created}],
-                    "success": [{"request_put": put}],
+                    "success": success,
                     "failure": [{"request_range": {"key": f}}],
                 }),
             )
@@ -287,6 +389,18 @@ impl Etcd {
             .map(kv_of);
         Ok(Written::Refused(now))
     }
+}
+
+/// One write of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Op {
+    Put {
+        key: String,
+        value: Vec<u8>,
+    },
+    Delete(String),
+    /// Every key starting with this.
+    DeletePrefix(String),
 }
 
 #[cfg(test)]

@@ -36,8 +36,28 @@ pub struct LocalEtcd {
 
 impl LocalEtcd {
     /// Start `n` members with their data and logs under `dir`; waits until
-    /// every one is healthy.
+    /// every one is healthy. Ports are picked free, then bound by etcd a
+    /// moment later, so another process may take one in between (tests
+    /// start many clusters at once): a cluster not healthy in time is
+    /// started again on other ports, three times at most.
     pub fn start(n: usize, dir: &std::path::Path) -> LocalEtcd {
+        let mut attempt = 0;
+        loop {
+            let e = LocalEtcd::launch(n, &dir.join(format!("try{attempt}")));
+            if e.healthy_within(Duration::from_secs(20)) {
+                return e;
+            }
+            attempt += 1;
+            assert!(
+                attempt < 3,
+                "etcd did not become healthy (3 tries; logs under {})",
+                dir.display()
+            );
+            drop(e);
+        }
+    }
+
+    fn launch(n: usize, dir: &std::path::Path) -> LocalEtcd {
         let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir).expect("the etcd test dir can be made");
         let names: Vec<String> = (0..n).map(|i| format!("e{i}")).collect();
@@ -57,7 +77,6 @@ impl LocalEtcd {
         for i in 0..n {
             e.up(i);
         }
-        e.wait_healthy(Duration::from_secs(30));
         e
     }
 
@@ -82,6 +101,14 @@ impl LocalEtcd {
             .args(["--initial-cluster", &cluster.join(",")])
             .args(["--initial-cluster-token", "lifeboat-test"])
             .args(["--heartbeat-interval", "50", "--election-timeout", "500"])
+            // As deployed (docs/cluster.md): old revisions of finished
+            // runs' journals are compacted away.
+            .args([
+                "--auto-compaction-mode",
+                "periodic",
+                "--auto-compaction-retention",
+                "1h",
+            ])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -97,7 +124,14 @@ impl LocalEtcd {
         }
     }
 
+    /// Wait until every member that runs answers healthy; panics after
+    /// `within`.
     pub fn wait_healthy(&self, within: Duration) {
+        assert!(self.healthy_within(within), "etcd did not become healthy");
+    }
+
+    /// Whether every member that runs answers healthy within `within`.
+    fn healthy_within(&self, within: Duration) -> bool {
         let t = Instant::now();
         loop {
             let ok = self.clients.iter().enumerate().all(|(i, c)| {
@@ -109,9 +143,11 @@ impl LocalEtcd {
                         .unwrap_or(false)
             });
             if ok {
-                return;
+                return true;
             }
-            assert!(t.elapsed() < within, "etcd did not become healthy");
+            if t.elapsed() >= within {
+                return false;
+            }
             std::thread::sleep(Duration::from_millis(200));
         }
     }

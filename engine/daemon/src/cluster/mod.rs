@@ -6,6 +6,7 @@
 //! |---|---|
 //! | [`etcd`] | etcd v3 over its JSON gateway: leases, keys, transactions |
 //! | [`placement`] | which live member a job belongs to (rendezvous hashing, site preference) |
+//! | [`runs`] | each run's record, plan and journal, so another member can resume it |
 //! | [`local`] | an etcd cluster on loopback, for tests and for trying a cluster on one machine |
 //! | this file | the configuration, a member's life (join, keep alive, leave) and its claims |
 //!
@@ -17,7 +18,8 @@
 //!   owner's fencing token (`Etcd::put_fenced`);
 //! - `jobs/JOB/last_start` = when its last run started, written by the
 //!   owner under that fence before the run starts: a member that takes
-//!   the job over makes up a due time that passed since.
+//!   the job over makes up a due time that passed since;
+//! - `runs/…`, `live/…`: the runs, see [`runs`].
 //!
 //! Every member runs the same configuration; a job is claimed only by the
 //! member [`placement::preferred`] names among the live ones, so claims do
@@ -26,6 +28,7 @@
 pub mod etcd;
 pub mod local;
 pub mod placement;
+pub mod runs;
 
 use etcd::{Etcd, EtcdError, Written};
 use serde::{Deserialize, Serialize};
@@ -73,11 +76,28 @@ pub struct MemberInfo {
     pub since: String,
 }
 
-/// The cluster as etcd holds it, read without joining (`lifeboat cluster
-/// status`): the live members and who owns which job.
-pub async fn status(cfg: &ClusterConfig) -> Result<(Vec<MemberInfo>, BTreeMap<String, String>)> {
+/// The cluster as etcd holds it, read without joining.
+#[derive(Debug, Clone, Serialize)]
+pub struct Status {
+    pub members: Vec<MemberInfo>,
+    /// Job → the member owning it.
+    pub owners: BTreeMap<String, String>,
+    /// Runs not ended: run id → its job (run by the job's owner).
+    pub runs: BTreeMap<String, String>,
+}
+
+/// The cluster as etcd holds it (`lifeboat cluster status`).
+pub async fn status(cfg: &ClusterConfig) -> Result<Status> {
     let etcd = Etcd::new(&cfg.etcd);
-    Ok((read_members(&etcd).await?, read_owners(&etcd).await?))
+    Ok(Status {
+        members: read_members(&etcd).await?,
+        owners: read_owners(&etcd).await?,
+        runs: runs::RunStore::new(etcd)
+            .unfinished()
+            .await?
+            .into_iter()
+            .collect(),
+    })
 }
 
 async fn read_members(etcd: &Etcd) -> Result<Vec<MemberInfo>> {
@@ -90,17 +110,10 @@ async fn read_members(etcd: &Etcd) -> Result<Vec<MemberInfo>> {
 }
 
 async fn read_owners(etcd: &Etcd) -> Result<BTreeMap<String, String>> {
-    let prefix = format!("{ROOT}owners/");
     Ok(etcd
-        .prefix(&prefix)
+        .names(&format!("{ROOT}owners/"))
         .await?
         .into_iter()
-        .map(|kv| {
-            (
-                kv.key.trim_start_matches(&prefix).to_string(),
-                String::from_utf8_lossy(&kv.value).into_owned(),
-            )
-        })
         .collect())
 }
 
@@ -120,6 +133,48 @@ pub struct View {
     pub members: usize,
     /// Jobs it claimed that another member had owned (a dead member's).
     pub takeovers: u64,
+    /// Runs left unfinished by another member that it resumed.
+    pub runs_taken_over: u64,
+}
+
+/// Milliseconds on a clock no wall-clock step moves (since the first
+/// call): a lease's age must not jump when NTP sets the time.
+fn monotonic_ms() -> i64 {
+    static ORIGIN: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    ORIGIN
+        .get_or_init(std::time::Instant::now)
+        .elapsed()
+        .as_millis() as i64
+}
+
+/// A member's lease as the member itself knows it: when it was last
+/// renewed, and whether etcd said it expired.
+#[derive(Debug, Clone)]
+pub struct Hold {
+    renewed: Arc<std::sync::atomic::AtomicI64>,
+    lost: Arc<AtomicBool>,
+    ttl_ms: i64,
+}
+
+impl Hold {
+    /// Refused once etcd said the lease expired, or once it was last
+    /// renewed longer ago than five sixths of its TTL: it may have lapsed
+    /// at etcd by now (the sixth covers the renewal's own latency and the
+    /// clocks' drift), so another member may own this member's jobs.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        if self.lost.load(Ordering::SeqCst) {
+            return Err("this member's lease expired".into());
+        }
+        let age = monotonic_ms() - self.renewed.load(Ordering::SeqCst);
+        if age > self.ttl_ms * 5 / 6 {
+            return Err(format!(
+                "this member's lease was last renewed {:.1} s ago, past five sixths of its {} s TTL: it may have lapsed (a pause, or etcd out of reach)",
+                age as f64 / 1000.0,
+                self.ttl_ms / 1000
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// What a member may do with a job now.
@@ -167,7 +222,7 @@ pub struct Member {
     lease: i64,
     ttl: u64,
     lost: Arc<AtomicBool>,
-    /// When the lease was last granted or renewed (Unix ms).
+    /// When the lease was last granted or renewed ([`monotonic_ms`]).
     renewed: Arc<std::sync::atomic::AtomicI64>,
     keepalive: tokio::task::JoinHandle<()>,
 }
@@ -197,9 +252,7 @@ impl Member {
             }
         }
         let lost = Arc::new(AtomicBool::new(false));
-        let renewed = Arc::new(std::sync::atomic::AtomicI64::new(
-            chrono::Utc::now().timestamp_millis(),
-        ));
+        let renewed = Arc::new(std::sync::atomic::AtomicI64::new(monotonic_ms()));
         let keepalive = tokio::spawn(keep_alive(
             etcd.clone(),
             lease,
@@ -235,7 +288,7 @@ impl Member {
 
     /// Seconds since its lease was last granted or renewed.
     pub fn lease_age(&self) -> f64 {
-        let ms = chrono::Utc::now().timestamp_millis() - self.renewed.load(Ordering::SeqCst);
+        let ms = monotonic_ms() - self.renewed.load(Ordering::SeqCst);
         ms.max(0) as f64 / 1000.0
     }
 
@@ -247,6 +300,21 @@ impl Member {
     /// The live members, by name.
     pub async fn members(&self) -> Result<Vec<MemberInfo>> {
         read_members(&self.etcd).await
+    }
+
+    /// What tells, without asking etcd, whether this member's lease may
+    /// have lapsed.
+    pub fn hold(&self) -> Hold {
+        Hold {
+            renewed: self.renewed.clone(),
+            lost: self.lost.clone(),
+            ttl_ms: self.ttl as i64 * 1000,
+        }
+    }
+
+    /// The runs of the cluster, written through this member's client.
+    pub fn runs(&self) -> runs::RunStore {
+        runs::RunStore::new(self.etcd.clone())
     }
 
     /// Who owns which job: job → member.
@@ -362,7 +430,7 @@ async fn keep_alive(
         tokio::time::sleep(every).await;
         match etcd.keep_alive(lease).await {
             Ok(ttl) if ttl > 0 => {
-                renewed.store(chrono::Utc::now().timestamp_millis(), Ordering::SeqCst);
+                renewed.store(monotonic_ms(), Ordering::SeqCst);
             }
             Ok(_) | Err(EtcdError::Refused { .. }) => {
                 tracing::warn!(lease, "cluster lease expired: this member owns nothing now");
@@ -373,5 +441,27 @@ async fn keep_alive(
             // still be alive when etcd answers.
             Err(e) => tracing::warn!(error = %e, "cluster lease not renewed"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hold(age_ms: i64, lost: bool) -> Hold {
+        Hold {
+            renewed: Arc::new(std::sync::atomic::AtomicI64::new(monotonic_ms() - age_ms)),
+            lost: Arc::new(AtomicBool::new(lost)),
+            ttl_ms: 6000,
+        }
+    }
+
+    #[test]
+    fn a_hold_lapses_past_five_sixths_of_the_lease_or_once_etcd_said_it_expired() {
+        assert!(hold(0, false).check().is_ok());
+        assert!(hold(4900, false).check().is_ok());
+        let e = hold(5100, false).check().unwrap_err();
+        assert!(e.contains("5.1 s ago") && e.contains("6 s TTL"), "{e}");
+        assert!(hold(0, true).check().is_err());
     }
 }
