@@ -145,6 +145,7 @@ async fn option3_drill_checks_replicas_and_touches_nothing() {
         attempt: 1,
         timeout: std::time::Duration::from_secs(30),
         purpose: Default::default(),
+        fence: Default::default(),
     };
     lifeboat_exec::action::Actions::run(r.as_ref(), &call)
         .await

@@ -227,6 +227,7 @@ impl Env {
             // Real services: a 1 GiB backup or restore takes 5-15 s here.
             timeout: Duration::from_secs(300),
             purpose: Default::default(),
+            fence: Default::default(),
         }
     }
 

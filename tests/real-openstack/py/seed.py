@@ -107,8 +107,13 @@ for site in ('site-a', 'site-b'):
 
     def cinder_up():
         svcs = cinder.get('/os-services').json()['services']
-        return sum(1 for s in svcs if s['state'] == 'up') >= 3
-    until('%s cinder scheduler+volume+backup' % site, cinder_up, 180, 2)
+        if sum(1 for s in svcs if s['state'] == 'up') < 3:
+            return False
+        # The scheduler knows the volume service's pool only once that
+        # service reported its capabilities: a volume created before then
+        # goes to error ("No valid backend was found").
+        return bool(cinder.get('/scheduler-stats/get_pools').json().get('pools'))
+    until('%s cinder scheduler+volume+backup, and its pool known' % site, cinder_up, 180, 2)
 
     if not any(f['name'] == 'm1.small' for f in nova.get('/flavors').json()['flavors']):
         nova.post('/flavors', json={'flavor': {'name': 'm1.small', 'id': '1', 'vcpus': 1, 'ram': 512, 'disk': 1}})
