@@ -6,8 +6,8 @@
 //! (first: interrupt and compensate; second: stop compensating, still thaw).
 
 use crate::report::{fmt_bytes, RunReport};
-use crate::state::{self, REPORT_FILE};
 use indicatif::{ProgressBar, ProgressStyle};
+use lifeboat_daemon::run_dir::RunDir;
 use lifeboat_exec::{EventKind, Report, RunHandle};
 use std::io::IsTerminal;
 
@@ -138,9 +138,5 @@ pub async fn follow(
         .await
         .map_err(|e| format!("the run task failed: {e}"))?;
     let result = result.map_err(|e| e.to_string())?;
-    let journal = lifeboat_exec::read_journal(&result.run_dir)
-        .map_err(|e| format!("cannot read the journal: {e}"))?;
-    let rr = RunReport::build(report, &journal);
-    state::write_json(&result.run_dir.join(REPORT_FILE), &rr)?;
-    Ok(rr)
+    RunReport::write_for(report, &RunDir::at(result.run_dir))
 }

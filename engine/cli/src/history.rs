@@ -14,8 +14,9 @@
 //! Runs without a report (crashed, still going) are left out; unreadable
 //! files are skipped, never fatal: the table's figures remain.
 
+use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_dsl::estimate::Measured;
-use lifeboat_exec::journal::{read_journal, Record};
+use lifeboat_exec::journal::Record;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -30,11 +31,7 @@ pub struct History {
 /// Measure every finished run under `state/runs`.
 pub fn measure(state: &Path) -> History {
     let mut samples: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
-    let Ok(dirs) = std::fs::read_dir(crate::state::runs_dir(state)) else {
-        return History::default();
-    };
-    for d in dirs.flatten() {
-        let dir = d.path();
+    for dir in RunDir::all(state) {
         collect_run(&dir, &mut samples);
     }
     let mut measured: BTreeMap<String, BTreeMap<String, Measured>> = BTreeMap::new();
@@ -62,14 +59,11 @@ fn median(sorted: &[u64]) -> u64 {
     }
 }
 
-fn collect_run(dir: &Path, out: &mut BTreeMap<(String, String), Vec<u64>>) {
-    let Ok(text) = std::fs::read_to_string(dir.join(crate::state::REPORT_FILE)) else {
+fn collect_run(dir: &RunDir, out: &mut BTreeMap<(String, String), Vec<u64>>) {
+    let Ok(report) = dir.read::<Value>(RunFile::Report) else {
         return;
     };
-    let Ok(report) = serde_json::from_str::<Value>(&text) else {
-        return;
-    };
-    let Ok(journal) = read_journal(dir) else {
+    let Ok(journal) = dir.journal() else {
         return;
     };
     let sites: HashMap<&str, &str> = journal

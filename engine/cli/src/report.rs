@@ -10,6 +10,7 @@
 //! Stored as `report.json` in the run dir; `lifeboat show` prints it again.
 
 use crate::error::Exit;
+use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::{Report, RunOutcome};
 use serde::{Deserialize, Serialize};
@@ -45,6 +46,17 @@ pub struct RunReport {
 }
 
 impl RunReport {
+    /// The report of the run that just ended in `dir`, from its events and
+    /// its journal, kept in the run directory for `lifeboat show`.
+    pub fn write_for(run: Report, dir: &RunDir) -> Result<RunReport, String> {
+        let journal = dir
+            .journal()
+            .map_err(|e| format!("cannot read the journal: {e}"))?;
+        let rr = RunReport::build(run, &journal);
+        dir.write(RunFile::Report, &rr)?;
+        Ok(rr)
+    }
+
     /// The report at the end of a run, from its events and its journal.
     pub fn build(run: Report, journal: &[Record]) -> RunReport {
         let now = chrono::Utc::now();

@@ -25,6 +25,7 @@ use crate::owner::Owner;
 use crate::points;
 use crate::retention::plan::{RetentionRun, RETENTION_FILE};
 use crate::retention::policy::{self, Decision};
+use crate::run_dir::RunDir;
 use chrono::{DateTime, Utc};
 use futures::stream::{FuturesUnordered, StreamExt};
 use lifeboat_dsl::plan::Plan;
@@ -289,7 +290,7 @@ impl Daemon {
     }
 
     fn run_dir(&self, id: &str) -> PathBuf {
-        self.state_dir.join("runs").join(id)
+        RunDir::new(&self.state_dir, id).into_path()
     }
 }
 
@@ -323,7 +324,7 @@ impl Loop<'_> {
             };
             let job = &self.d.jobs[i];
             let dir = PathBuf::from(&row.run_dir);
-            let journal = lifeboat_exec::read_journal(&dir).unwrap_or_default();
+            let journal = RunDir::at(&dir).journal().unwrap_or_default();
             if let Some(outcome) = journal.iter().rev().find_map(|r| match r {
                 Record::RunFinished { outcome } => Some(outcome_word(outcome)),
                 _ => None,
@@ -623,7 +624,7 @@ impl Loop<'_> {
                 match store.fetch(&row.id).await {
                     Ok(Some(f)) if !f.journal.is_empty() => {
                         let key = crate::deadline::decide_key(&row.id);
-                        if let Err(e) = materialize(&dir, &f, &key) {
+                        if let Err(e) = RunDir::at(&dir).materialize(&f.plan, &f.journal, &key) {
                             self.error("-", format!("run {}: {e}", row.id));
                             continue;
                         }
@@ -687,7 +688,7 @@ impl Loop<'_> {
             };
             let dir = self.d.run_dir(&id);
             let key = job.lock_key(fetched.row.kind);
-            if let Err(e) = materialize(&dir, &fetched, &key) {
+            if let Err(e) = RunDir::at(&dir).materialize(&fetched.plan, &fetched.journal, &key) {
                 self.error(&job.name, format!("cannot take over run {id}: {e}"));
                 continue;
             }
@@ -970,7 +971,7 @@ impl Loop<'_> {
     /// Record the point a successful run made; expire what the policy says.
     fn after_protect(&mut self, i: usize, run_id: &str, dir: &Path) {
         let job = &self.d.jobs[i];
-        let journal = match lifeboat_exec::read_journal(dir) {
+        let journal = match RunDir::at(dir).journal() {
             Ok(j) => j,
             // Without a policy a point is only a figure for the metrics.
             Err(_) if job.policy.is_none() => return,
@@ -1246,7 +1247,7 @@ impl Loop<'_> {
             {
                 continue;
             }
-            if let Ok(j) = lifeboat_exec::read_journal(Path::new(&row.run_dir)) {
+            if let Ok(j) = RunDir::at(&row.run_dir).journal() {
                 if let Some(p) = points::read_point(&j) {
                     out.insert(p);
                 }
@@ -1259,26 +1260,8 @@ impl Loop<'_> {
 /// How the run in `dir` ended, when its journal here says it was decided
 /// (committed or rolled back) — by hand, past what etcd knows.
 fn decided_here(dir: &Path) -> Option<&'static str> {
-    let journal = lifeboat_exec::read_journal(dir).ok()?;
-    let end = journal.iter().rev().find_map(|r| match r {
-        Record::RunFinished { outcome } => Some(outcome),
-        _ => None,
-    })?;
-    (!end.is_awaiting_commit()).then(|| outcome_word(end))
-}
-
-/// Run directory `dir` as etcd holds the run: its plan, its journal (as
-/// far as it was replicated: etcd's copy is the one that counts, whatever
-/// an earlier owner's files here say) and the key of its lock.
-fn materialize(dir: &Path, f: &crate::cluster::runs::Fetched, key: &str) -> Result<(), String> {
-    let io = |what: &str, e: std::io::Error| format!("{what} in {}: {e}", dir.display());
-    std::fs::create_dir_all(dir).map_err(|e| io("cannot create the run directory", e))?;
-    std::fs::write(dir.join(lifeboat_exec::journal::PLAN_FILE), &f.plan)
-        .map_err(|e| io("cannot write the plan", e))?;
-    std::fs::write(dir.join(lifeboat_exec::journal::JOURNAL_FILE), &f.journal)
-        .map_err(|e| io("cannot write the journal", e))?;
-    std::fs::write(dir.join(crate::lock::LOCK_KEY_FILE), key)
-        .map_err(|e| io("cannot write the lock key", e))
+    let end = RunDir::at(dir).ending()?;
+    (!end.is_awaiting_commit()).then(|| outcome_word(&end))
 }
 
 fn retention_of(params: &serde_json::Value) -> Option<RetentionRun> {

@@ -11,7 +11,6 @@ use chrono::{DateTime, Utc};
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::Decision;
 use serde_json::Value;
-use std::path::Path;
 
 /// A run whose deadline passed, the job whose VNF it recovered, and the
 /// default it will take.
@@ -49,7 +48,7 @@ pub fn overdue(runs: &[RunRow], jobs: &[Job], now: DateTime<Utc>) -> Vec<Overdue
         else {
             continue;
         };
-        let Ok(journal) = lifeboat_exec::read_journal(Path::new(&r.run_dir)) else {
+        let Ok(journal) = crate::run_dir::RunDir::at(&r.run_dir).journal() else {
             continue;
         };
         let due = journal.iter().rev().find_map(|rec| match rec {

@@ -14,7 +14,6 @@ use crate::job::Job;
 use crate::points;
 use lifeboat_dsl::plan::Plan;
 use serde_json::{Map, Value};
-use std::path::Path;
 use std::time::Duration;
 
 pub const FENCE_FILE: &str = "workflows/fencing/fence.dr";
@@ -107,7 +106,7 @@ pub fn pending(runs: &[RunRow], jobs: &[Job]) -> Vec<Pending> {
         else {
             continue;
         };
-        let Ok(journal) = lifeboat_exec::read_journal(Path::new(&rec.run_dir)) else {
+        let Ok(journal) = crate::run_dir::RunDir::at(&rec.run_dir).journal() else {
             continue;
         };
         let Some(from) = points::recovered(&journal) else {

@@ -9,6 +9,7 @@
 //! | [`owner`] | a process identity (pid + start time) and whether it lives |
 //! | [`history`] | the sqlite run history: runs, recovery points, backups |
 //! | [`lock`] | one run per runbook + params, surviving restarts |
+//! | [`run_dir`] | a run's directory: what it keeps on disk, read and written in one place |
 //! | [`points`] | what a protect run made, read from its journal |
 //! | [`retention`] | the GFS policy (pure) and the retention run's parameters |
 //! | [`deadline`] | recoveries awaiting commit past their deadline (the daemon applies the default) |
@@ -37,6 +38,7 @@ pub mod metrics;
 pub mod owner;
 pub mod points;
 pub mod retention;
+pub mod run_dir;
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use daemon::{Daemon, DaemonEvent};

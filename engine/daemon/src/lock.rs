@@ -53,10 +53,6 @@ pub fn runbook_identity(input: &str) -> String {
     }
 }
 
-/// The lock file a run directory keeps: the key its run holds, so that
-/// `lifeboat resume` takes the same lock as the run it goes on with.
-pub const LOCK_KEY_FILE: &str = "lock_key";
-
 /// A lock taken by one process for one run, released when dropped (the
 /// run ended, or failed to start). A process killed before that leaves a
 /// stale lock, taken over by the next one.

@@ -12,13 +12,14 @@ use super::{load_plan, runtime, LoadError};
 use crate::cloud::{self, CloudArgs, SitesConfig};
 use crate::error::{CliError, CmdResult, Exit};
 use crate::report::RunReport;
-use crate::state::{self, PARAMS_FILE, REPORT_FILE, SITES_FILE};
+use crate::state;
 use lifeboat_daemon::config::{Config, JobConfig};
 use lifeboat_daemon::cron::Due;
 use lifeboat_daemon::fence::{fence_key, FenceWatch, FENCE_RUNBOOK};
 use lifeboat_daemon::http::MetricsState;
 use lifeboat_daemon::launcher::{Finished, Launched, Launcher, Probe};
 use lifeboat_daemon::retention::policy::Policy;
+use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_daemon::{Clock, Daemon, Job, SystemClock};
 use lifeboat_dsl::plan::Plan;
 use lifeboat_exec::journal::Replica;
@@ -306,10 +307,10 @@ impl Launcher for CliLauncher {
     ) -> Result<Launched, String> {
         let (exec, sites) = self.executor(job, approved)?;
         let exec = with_replica(exec, replica);
-        std::fs::create_dir_all(run_dir)
-            .map_err(|e| format!("cannot create {}: {e}", run_dir.display()))?;
-        state::write_json(&run_dir.join(PARAMS_FILE), params)?;
-        state::write_json(&run_dir.join(SITES_FILE), sites)?;
+        let dir = RunDir::at(run_dir);
+        dir.create()?;
+        dir.write(RunFile::Params, params)?;
+        dir.write(RunFile::Sites, sites)?;
         // The key of the lock the daemon holds for it, for `lifeboat resume`.
         let key = if plan.runbook == FENCE_RUNBOOK {
             fence_key(job.vnf().unwrap_or_default())
@@ -318,12 +319,7 @@ impl Launcher for CliLauncher {
         } else {
             job.key()
         };
-        std::fs::write(run_dir.join(lifeboat_daemon::lock::LOCK_KEY_FILE), key).map_err(|e| {
-            format!(
-                "cannot write the run's lock key in {}: {e}",
-                run_dir.display()
-            )
-        })?;
+        dir.write_lock_key(&key)?;
         let h = exec.spawn(
             plan.clone(),
             params.clone(),
@@ -341,7 +337,7 @@ impl Launcher for CliLauncher {
     ) -> Result<Launched, String> {
         // The run's own clouds (as `lifeboat resume` does), else the job's.
         let approved = pre_approved(run_dir) || job.approved;
-        let exec = match state::read_json::<SitesConfig>(&run_dir.join(SITES_FILE)) {
+        let exec = match RunDir::at(run_dir).read::<SitesConfig>(RunFile::Sites) {
             Ok(s) => {
                 Executor::new(Arc::new(cloud::build_actions(&s)?)).with_approver(approver(approved))
             }
@@ -388,7 +384,8 @@ fn with_replica(exec: Executor, replica: Option<Arc<dyn Replica>>) -> Executor {
 /// Runs the daemon's configuration authorised in advance: retention (the
 /// job's policy) and fencing (the job's `fence`).
 fn pre_approved(run_dir: &Path) -> bool {
-    lifeboat_exec::journal::read_plan(run_dir)
+    RunDir::at(run_dir)
+        .plan()
         .map(|p| {
             p.runbook == lifeboat_daemon::retention::plan::RETENTION_RUNBOOK
                 || p.runbook == FENCE_RUNBOOK
@@ -417,10 +414,7 @@ fn launched(mut h: RunHandle) -> Launched {
             .await
             .map_err(|e| format!("the run task failed: {e}"))?
             .map_err(|e| e.to_string())?;
-        let journal = lifeboat_exec::read_journal(&result.run_dir)
-            .map_err(|e| format!("cannot read the journal: {e}"))?;
-        let rr = RunReport::build(report, &journal);
-        state::write_json(&result.run_dir.join(REPORT_FILE), &rr)?;
+        let rr = RunReport::write_for(report, &RunDir::at(&result.run_dir))?;
         let end = super::runs::end_of(&rr);
         Ok(Finished {
             outcome: end.outcome,

@@ -19,7 +19,8 @@ use crate::cloud::{self, SiteSpec, SitesConfig};
 use crate::dispatch::{self, Output};
 use crate::error::{CliError, CmdResult, Exit};
 use crate::report::{fmt_bytes, fmt_ms, RunReport};
-use crate::state::{self, PARAMS_FILE, SITES_FILE};
+use crate::state;
+use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Site};
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::{new_run_id, Approver, Executor, Refuse};
@@ -224,16 +225,17 @@ async fn run_bundled(
     })?;
     let actions = cloud::build_actions(sites)?;
     let id = new_run_id();
-    let dir = state::runs_dir(state).join(&id);
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    state::write_json(&dir.join(PARAMS_FILE), &values)?;
-    state::write_json(&dir.join(SITES_FILE), sites)?;
+    let dir = RunDir::new(state, &id);
+    dir.create()?;
+    dir.write(RunFile::Params, &values)?;
+    dir.write(RunFile::Sites, sites)?;
     println!("  running {name} (run {id})");
     let exec = Executor::new(Arc::new(actions)).with_approver(approver);
-    let handle = exec.spawn(plan, values, dir.clone(), Some(id));
+    let handle = exec.spawn(plan, values, dir.path().to_path_buf(), Some(id));
     let report = dispatch::follow(handle, Output::Quiet, None).await?;
-    let journal =
-        lifeboat_exec::read_journal(&dir).map_err(|e| format!("cannot read the journal: {e}"))?;
+    let journal = dir
+        .journal()
+        .map_err(|e| format!("cannot read the journal: {e}"))?;
     Ok((report, journal))
 }
 

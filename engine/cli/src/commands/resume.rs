@@ -11,8 +11,8 @@ use super::runtime;
 use crate::cloud::{self, SitesConfig};
 use crate::dispatch::{self, Output};
 use crate::error::{CliError, CmdResult};
-use crate::state::{self, SITES_FILE};
-use lifeboat_daemon::lock::LOCK_KEY_FILE;
+use crate::state;
+use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_exec::Limits;
 use std::path::PathBuf;
 
@@ -51,10 +51,11 @@ pub enum Again {
 /// under its lock: resumes it, or retries its orphans.
 pub fn pick_up(args: Args, again: Again) -> CmdResult {
     let (state, dir) = state::state_dir(args.state_dir.as_deref())
-        .and_then(|s| state::run_dir(&s, &args.run).map(|d| (s, d)))?;
-    let sites: SitesConfig = state::read_json(&dir.join(SITES_FILE))
+        .and_then(|s| RunDir::find(&s, &args.run).map(|d| (s, d)))?;
+    let sites: SitesConfig = dir
+        .read(RunFile::Sites)
         .map_err(|e| format!("{e} (a run started by `lifeboat run` keeps its clouds there)"))?;
-    let base: Limits = state::read_json(&dir.join(super::run::LIMITS_FILE)).unwrap_or_default();
+    let base: Limits = dir.read(RunFile::Limits).unwrap_or_default();
     let limits = args
         .limits
         .apply(base)
@@ -71,14 +72,12 @@ pub fn pick_up(args: Args, again: Again) -> CmdResult {
         // The lock the run took (`lock_key` in its dir): refused while a
         // live process holds it (the run itself, or another of the same
         // runbook + parameters); taken over from a dead one.
-        let id = dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let _lock = match std::fs::read_to_string(dir.join(LOCK_KEY_FILE)) {
-            Ok(key) => Some(super::runs::take_lock(&state, key.trim(), &id)?),
-            Err(_) => None,
+        let id = dir.id();
+        let _lock = match dir.lock_key() {
+            Some(key) => Some(super::runs::take_lock(&state, &key, &id)?),
+            None => None,
         };
+        let dir = dir.into_path();
         let bar = dispatch::progress_bar(output);
         let exec = super::run::executor(actions, limits, args.confirm, &bar);
         match again {

@@ -13,8 +13,8 @@ use super::{load_plan, runtime};
 use crate::cloud::{self, CloudArgs};
 use crate::dispatch::{self, Output};
 use crate::error::{CliError, CmdResult};
-use crate::state::{self, PARAMS_FILE, SITES_FILE};
-use lifeboat_daemon::lock::LOCK_KEY_FILE;
+use crate::state;
+use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_exec::{new_run_id, ExecConfig, Executor, Limits};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -39,9 +39,6 @@ pub struct LimitOpts {
     #[arg(long = "site-limit", value_name = "SITE=N")]
     pub site_limits: Vec<String>,
 }
-
-/// Kept in the run dir, so that `resume` goes on with the same limits.
-pub const LIMITS_FILE: &str = "limits.json";
 
 impl LimitOpts {
     /// The limits asked for, on top of `base`; a bad value is an error.
@@ -126,34 +123,17 @@ pub fn run(args: Args) -> CmdResult {
             &values,
         );
         let _lock = super::runs::take_lock(&state, &key, &id)?;
-        let dir = state::runs_dir(&state).join(&id);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| format!("cannot create the run directory {}: {e}", dir.display()))?;
-        for (file, res) in [
-            (
-                PARAMS_FILE,
-                state::write_json(&dir.join(PARAMS_FILE), &values),
-            ),
-            (
-                SITES_FILE,
-                state::write_json(&dir.join(SITES_FILE), &sites_cfg),
-            ),
-            (
-                LIMITS_FILE,
-                state::write_json(&dir.join(LIMITS_FILE), &limits),
-            ),
-            (
-                LOCK_KEY_FILE,
-                std::fs::write(dir.join(LOCK_KEY_FILE), &key).map_err(|e| e.to_string()),
-            ),
-        ] {
-            res.map_err(|e| format!("{file}: {e}"))?;
-        }
+        let dir = RunDir::new(&state, &id);
+        dir.create()?;
+        dir.write(RunFile::Params, &values)?;
+        dir.write(RunFile::Sites, &sites_cfg)?;
+        dir.write(RunFile::Limits, &limits)?;
+        dir.write_lock_key(&key)?;
         let bar = dispatch::progress_bar(output);
         let exec = executor(actions, limits, args.confirm, &bar);
-        tracing::info!(run = %id, runbook = %plan.runbook, dir = %dir.display(), "run starting");
-        super::runs::record_start(&state, &id, &plan.runbook, &values, &sites_cfg, &dir);
-        let handle = exec.spawn(plan, values, dir, Some(id.clone()));
+        tracing::info!(run = %id, runbook = %plan.runbook, dir = %dir.path().display(), "run starting");
+        super::runs::record_start(&state, &id, &plan.runbook, &values, &sites_cfg, dir.path());
+        let handle = exec.spawn(plan, values, dir.into_path(), Some(id.clone()));
         let result = dispatch::follow(handle, output, bar).await;
         super::runs::record_end(&state, &id, &result);
         finish(result, output)

@@ -17,10 +17,11 @@
 
 use crate::error::{CliError, CmdResult, Exit};
 use crate::report::{fmt_ms, RunReport};
-use crate::state::{self, REPORT_FILE};
+use crate::state;
 use chrono::{DateTime, Utc};
 use lifeboat_daemon::history::{History, NewRun, Query, RunEnd, RunKind};
 use lifeboat_daemon::owner::Owner;
+use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::RunOutcome;
 use serde::Serialize;
@@ -76,28 +77,13 @@ pub fn outcome_word(o: &RunOutcome) -> &'static str {
     lifeboat_daemon::daemon::outcome_word(o)
 }
 
-/// The journal's end, if the run reached one.
-fn journal_end(dir: &Path) -> Option<RunOutcome> {
-    let journal = lifeboat_exec::read_journal(dir).ok()?;
-    journal.iter().rev().find_map(|r| match r {
-        Record::RunFinished { outcome } => Some(outcome.clone()),
-        _ => None,
-    })
-}
-
-/// Whether a stopped run can still be resumed (its journal has no end, or
-/// a second interrupt left compensation undone).
-fn resumable(dir: &Path) -> bool {
-    journal_end(dir).is_none()
-}
-
 fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
-    let dir = Path::new(&h.run_dir);
-    let report: Option<RunReport> = state::read_json(&dir.join(REPORT_FILE)).ok();
+    let dir = RunDir::at(&h.run_dir);
+    let report: Option<RunReport> = dir.read(RunFile::Report).ok();
     let (outcome, duration_ms, ended) = match (&h.outcome, h.status().as_str()) {
         (Some(o), _) => (o.clone(), h.duration_ms, h.ended.clone()),
         (None, "running") => ("running".to_string(), None, None),
-        _ => match journal_end(dir) {
+        _ => match dir.ending() {
             // Resumed and ended by `lifeboat resume` after the owner died.
             Some(o) => (
                 outcome_word(&o).to_string(),
@@ -107,8 +93,8 @@ fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
             None => ("interrupted".to_string(), None, None),
         },
     };
-    let action =
-        (outcome == "interrupted" && resumable(dir)).then(|| format!("lifeboat resume {}", h.id));
+    let action = (outcome == "interrupted" && dir.ending().is_none())
+        .then(|| format!("lifeboat resume {}", h.id));
     RunRow {
         id: h.id.clone(),
         runbook: h.runbook.clone(),
@@ -186,13 +172,9 @@ fn cluster_rows(config: &Path) -> Result<Vec<RunRow>, String> {
 
 /// Run directories the history does not know: read from their journals.
 fn from_dirs(state: &Path, known: &BTreeSet<String>) -> Vec<RunRow> {
-    let Ok(entries) = std::fs::read_dir(state::runs_dir(state)) else {
-        return Vec::new();
-    };
     let mut out = Vec::new();
-    for e in entries.flatten() {
-        let dir = e.path();
-        let Ok(journal) = lifeboat_exec::read_journal(&dir) else {
+    for dir in RunDir::all(state) {
+        let Ok(journal) = dir.journal() else {
             continue;
         };
         let Some((id, runbook, started)) = journal.iter().find_map(|r| match r {
@@ -209,11 +191,8 @@ fn from_dirs(state: &Path, known: &BTreeSet<String>) -> Vec<RunRow> {
         if known.contains(&id) {
             continue;
         }
-        let report: Option<RunReport> = state::read_json(&dir.join(REPORT_FILE)).ok();
-        let finished = journal.iter().rev().find_map(|r| match r {
-            Record::RunFinished { outcome } => Some(outcome.clone()),
-            _ => None,
-        });
+        let report: Option<RunReport> = dir.read(RunFile::Report).ok();
+        let finished = lifeboat_daemon::run_dir::ending(&journal);
         let outcome = report
             .as_ref()
             .and_then(|r| r.run.outcome.clone())
@@ -310,7 +289,10 @@ pub fn run(args: Args) -> CmdResult {
     if rows.is_empty() {
         match &args.cluster {
             Some(c) => println!("no runs in the cluster of {}", c.display()),
-            None => println!("no runs under {}", state::runs_dir(&state).display()),
+            None => println!(
+                "no runs under {}",
+                lifeboat_daemon::run_dir::runs_dir(&state).display()
+            ),
         }
         return Ok(Exit::Ok);
     }

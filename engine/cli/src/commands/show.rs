@@ -11,7 +11,8 @@
 
 use crate::error::{CliError, CmdResult, Exit};
 use crate::report::RunReport;
-use crate::state::{self, PARAMS_FILE, REPORT_FILE};
+use crate::state;
+use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_dsl::estimate::{self, Known, Latencies};
 use lifeboat_dsl::graph::PlanGraph;
 use lifeboat_dsl::plan::{NodeKind, Plan};
@@ -51,8 +52,8 @@ pub fn run(args: Args) -> CmdResult {
         return Ok(Exit::Ok);
     }
     let state = state::state_dir(args.state_dir.as_deref());
-    let dir = state.clone().and_then(|s| state::run_dir(&s, &args.run))?;
-    let report: RunReport = match state::read_json(&dir.join(REPORT_FILE)) {
+    let dir = state.clone().and_then(|s| RunDir::find(&s, &args.run))?;
+    let report: RunReport = match dir.read(RunFile::Report) {
         Ok(r) => r,
         Err(_) => {
             // Not an `error:`: the run may be going on, or waits for `resume`.
@@ -143,11 +144,11 @@ fn show_cluster(config: &Path, id: &str, json: bool) -> Result<(), String> {
 }
 
 /// The HTML page of a finished run.
-fn run_page(dir: &Path, state: Option<&Path>, report: &RunReport) -> Result<String, String> {
-    let plan =
-        lifeboat_exec::journal::read_plan(dir).map_err(|e| format!("cannot read its plan: {e}"))?;
-    let params: serde_json::Map<String, serde_json::Value> =
-        state::read_json(&dir.join(PARAMS_FILE))?;
+fn run_page(dir: &RunDir, state: Option<&Path>, report: &RunReport) -> Result<String, String> {
+    let plan = dir
+        .plan()
+        .map_err(|e| format!("cannot read its plan: {e}"))?;
+    let params: serde_json::Map<String, serde_json::Value> = dir.read(RunFile::Params)?;
     let bound = lifeboat_dsl::params::apply(&plan, &params);
     let mut lat = Latencies::default();
     if let Some(st) = state {
