@@ -68,7 +68,7 @@ impl<'p> PlanGraph<'p> {
                 g.edge(p, to, EdgeKind::Contains);
             }
             let mut reads = Vec::new();
-            node_exprs(&n.kind, n.when.as_ref(), &mut |e| steps_in(e, &mut reads));
+            n.exprs(&mut |e| steps_in(e, &mut reads));
             reads.sort_unstable();
             reads.dedup();
             for r in reads {
@@ -155,24 +155,6 @@ impl<'p> PlanGraph<'p> {
     /// ([`Plan::block_order`]).
     pub fn block_order(&self, block: &[StepId]) -> Vec<StepId> {
         self.plan.block_order(block)
-    }
-}
-
-/// Every run-time expression of a node (not its compensation or cleanup).
-pub fn node_exprs(kind: &NodeKind, when: Option<&Expr>, f: &mut dyn FnMut(&Expr)) {
-    if let Some(w) = when {
-        f(w);
-    }
-    match kind {
-        NodeKind::Action(a) => a.call.args.iter().for_each(|x| f(&x.value)),
-        NodeKind::Quiesce(q) => {
-            f(&q.targets);
-            f(&q.order);
-            f(&q.method);
-            q.method_args.iter().for_each(|x| f(&x.value));
-        }
-        NodeKind::ForEach(l) => f(&l.over),
-        NodeKind::Approve(a) => f(&a.prompt),
     }
 }
 

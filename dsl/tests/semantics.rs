@@ -596,3 +596,27 @@ fn a_used_procedure_keeps_its_step_names_and_binds_its_result() {
     let p = clean("runbook r \"t\" {\n  use = lifeboat.hook(event: \"x\")\n}\n");
     node(&p, "use");
 }
+
+#[test]
+fn the_results_an_expression_reads_are_known_and_no_others() {
+    let c = compiler::compile("workflows/option1/protect.dr", &BundledLoader).expect("loads");
+    let p = c.plan(None).expect("plan");
+    let read = p.results_read();
+    let names = |want: bool| -> Vec<&str> {
+        p.nodes
+            .iter()
+            .filter(|n| read[n.id.index()] == want && matches!(n.kind, NodeKind::Action(_)))
+            .map(|n| n.name.as_str())
+            .collect()
+    };
+    let mut kept = names(true);
+    kept.sort_unstable();
+    // Each read by a later step; `snap` also by its own cleanup's sibling
+    // loop, `b` and `rec` from outside their loop by the manifest.
+    assert_eq!(
+        kept,
+        ["b", "grp", "net", "rec", "servers", "snap", "tmp", "volumes"]
+    );
+    // The manifest is the procedure's return value, which protect drops.
+    assert_eq!(names(false), ["manifest"]);
+}

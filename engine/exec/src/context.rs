@@ -138,11 +138,12 @@ impl Engine {
         opts: &RunOptions,
         replay: Option<Replay>,
     ) -> Rt {
+        let values = Mutex::new(Values::for_plan(&plan));
         Rt {
             plan,
             params,
             run,
-            values: Mutex::new(Values::default()),
+            values,
             journal,
             events: Emitter::new(opts.events.clone()),
             limiter: SiteLimiter::new(self.config.limits.clone()),

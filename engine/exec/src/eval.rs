@@ -90,11 +90,25 @@ pub struct RunInfo {
 pub(crate) struct Values {
     results: HashMap<(StepId, Vec<u32>), Value>,
     loop_len: HashMap<(StepId, Vec<u32>), u32>,
+    /// By node index, whether an expression reads the node's result
+    /// ([`Plan::results_read`]); empty: keep every result.
+    read: Vec<bool>,
 }
 
 impl Values {
+    /// The values of a run of `plan`: only the results some expression
+    /// reads are kept (the journal has every one, for resume and reports).
+    pub(crate) fn for_plan(plan: &Plan) -> Values {
+        Values {
+            read: plan.results_read(),
+            ..Values::default()
+        }
+    }
+
     pub(crate) fn set_result(&mut self, id: StepId, path: Vec<u32>, v: Value) {
-        self.results.insert((id, path), v);
+        if self.read.get(id.index()).copied().unwrap_or(true) {
+            self.results.insert((id, path), v);
+        }
     }
 
     pub(crate) fn set_loop_len(&mut self, id: StepId, path: Vec<u32>, n: u32) {
@@ -420,6 +434,33 @@ mod tests {
         assert!(with(|c| c.eval_bool(&ne)).unwrap());
         assert!(with(|c| c.eval(&Expr::Result)).is_err());
         assert!(with(|c| c.eval(&Expr::LoopVar(StepId(0)))).is_err());
+    }
+
+    #[test]
+    fn only_the_results_an_expression_reads_are_kept() {
+        // node 0 is read by node 1's prompt; nothing reads node 1.
+        let mut p = plan();
+        for (id, prompt) in [(0, Expr::Str(String::new())), (1, Expr::Step(StepId(0)))] {
+            p.nodes.push(Node {
+                id: StepId(id),
+                name: format!("n{id}"),
+                span: Default::default(),
+                kind: NodeKind::Approve(lifeboat_dsl::plan::Approve { prompt }),
+                parent: None,
+                deps: vec![],
+                when: None,
+            });
+        }
+        let mut v = Values::for_plan(&p);
+        v.set_result(StepId(0), vec![], json!("kept"));
+        v.set_result(StepId(1), vec![], json!("dropped"));
+        assert_eq!(v.get(&p, StepId(0), &Frame::default()), json!("kept"));
+        assert_eq!(v.get(&p, StepId(1), &Frame::default()), Value::Null);
+        assert_eq!(v.results.len(), 1);
+        // Without a plan (tests that set values by hand) every result stays.
+        let mut all = Values::default();
+        all.set_result(StepId(1), vec![], json!("kept"));
+        assert_eq!(all.get(&p, StepId(1), &Frame::default()), json!("kept"));
     }
 
     #[test]
