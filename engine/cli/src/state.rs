@@ -7,6 +7,7 @@
 //! <state>/history.sqlite   the run history and the runs' locks (lifeboat_daemon::history)
 //! ```
 
+pub use lifeboat_daemon::run_dir::{read_json, write_json};
 use std::path::{Path, PathBuf};
 
 pub const EMULATOR_INFO: &str = "emulator.json";
@@ -30,5 +31,3 @@ pub fn state_dir(explicit: Option<&Path>) -> Result<PathBuf, String> {
 pub fn emulator_dir(state: &Path) -> PathBuf {
     state.join("emulator")
 }
-
-pub use lifeboat_daemon::run_dir::{read_json, write_json};

@@ -80,10 +80,13 @@ pub fn outcome_word(o: &RunOutcome) -> &'static str {
 fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
     let dir = RunDir::at(&h.run_dir);
     let report: Option<RunReport> = dir.read(RunFile::Report).ok();
+    // The journal's end, read once and only for a run the history has no end for.
+    let end = std::cell::OnceCell::new();
+    let ending = || end.get_or_init(|| dir.ending()).clone();
     let (outcome, duration_ms, ended) = match (&h.outcome, h.status().as_str()) {
         (Some(o), _) => (o.clone(), h.duration_ms, h.ended.clone()),
         (None, "running") => ("running".to_string(), None, None),
-        _ => match dir.ending() {
+        _ => match ending() {
             // Resumed and ended by `lifeboat resume` after the owner died.
             Some(o) => (
                 outcome_word(&o).to_string(),
@@ -93,7 +96,7 @@ fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
             None => ("interrupted".to_string(), None, None),
         },
     };
-    let action = (outcome == "interrupted" && dir.ending().is_none())
+    let action = (outcome == "interrupted" && ending().is_none())
         .then(|| format!("lifeboat resume {}", h.id));
     RunRow {
         id: h.id.clone(),
