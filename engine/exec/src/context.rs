@@ -203,6 +203,7 @@ impl Rt {
             values: &values,
             frame,
             saga,
+            projection: None,
         })
     }
 

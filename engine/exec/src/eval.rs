@@ -25,19 +25,37 @@
 //! Bad input never panics: an unknown parameter, a missing field, a value of
 //! the wrong shape give an [`EvalError`] naming what was wrong, which the
 //! caller turns into a step failure.
+//!
+//! The same rules serve discovery (`lifeboat plan --resolve`), which
+//! evaluates the plan before the run: there a result, a loop's size or its
+//! items may be *unknown* ([`Values::set_unknown`]), and some records are
+//! *projections* of what a run would make ([`EvalCtx::discovery`]): a field
+//! such a record does not carry, or a projection compared or printed, is
+//! unknown too. An expression that depends on anything unknown evaluates to
+//! [`EvalError::Unknown`]; the executor never stores an unknown, so it never
+//! sees one.
 
 use lifeboat_dsl::plan::{BinOp, Expr, NodeKind, Piece, Plan, RunField, StepId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct EvalError(pub String);
+pub enum EvalError {
+    /// The expression cannot be evaluated: what was wrong.
+    #[error("{0}")]
+    Invalid(String),
+    /// Discovery only: the value depends on something only the run knows.
+    #[error("not known before the run")]
+    Unknown,
+}
 
 fn err<T>(msg: impl Into<String>) -> Result<T, EvalError> {
-    Err(EvalError(msg.into()))
+    Err(EvalError::Invalid(msg.into()))
 }
+
+/// A result or a loop's size: by node and iteration path.
+type Key = (StepId, Vec<u32>);
 
 /// One enclosing loop iteration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,12 +105,15 @@ pub struct RunInfo {
 
 /// Step results and loop sizes, by iteration path.
 #[derive(Debug, Default)]
-pub(crate) struct Values {
-    results: HashMap<(StepId, Vec<u32>), Value>,
-    loop_len: HashMap<(StepId, Vec<u32>), u32>,
+pub struct Values {
+    results: HashMap<Key, Value>,
+    loop_len: HashMap<Key, u32>,
     /// By node index, whether an expression reads the node's result
     /// ([`Plan::results_read`]); empty: keep every result.
     read: Vec<bool>,
+    /// Discovery only: the step results, and the `for` nodes' sizes and
+    /// items, not known before the run. Always empty in a run.
+    unknown: HashSet<Key>,
 }
 
 impl Values {
@@ -105,14 +126,26 @@ impl Values {
         }
     }
 
-    pub(crate) fn set_result(&mut self, id: StepId, path: Vec<u32>, v: Value) {
+    pub fn set_result(&mut self, id: StepId, path: Vec<u32>, v: Value) {
         if self.read.get(id.index()).copied().unwrap_or(true) {
             self.results.insert((id, path), v);
         }
     }
 
-    pub(crate) fn set_loop_len(&mut self, id: StepId, path: Vec<u32>, n: u32) {
+    pub fn set_loop_len(&mut self, id: StepId, path: Vec<u32>, n: u32) {
         self.loop_len.insert((id, path), n);
+    }
+
+    /// Discovery: step `id`'s result at `path` (or, for a `for` node, its
+    /// size and items) is not known before the run; reading it, or anything
+    /// made of it, is [`EvalError::Unknown`].
+    pub fn set_unknown(&mut self, id: StepId, path: Vec<u32>) {
+        self.unknown.insert((id, path));
+    }
+
+    fn is_unknown(&self, id: StepId, path: &[u32]) -> bool {
+        // Cheap in a run, where nothing is unknown.
+        !self.unknown.is_empty() && self.unknown.contains(&(id, path.to_vec()))
     }
 
     /// The `for` nodes enclosing `id`, outermost first.
@@ -137,7 +170,10 @@ impl Values {
         out
     }
 
-    pub(crate) fn get(&self, plan: &Plan, id: StepId, frame: &Frame) -> Value {
+    /// Step `id`'s result as read from `frame`: this iteration's result
+    /// where the reader shares the step's loops, else ONE flat list (see the
+    /// module's docs); `null` when there is none.
+    pub fn get(&self, plan: &Plan, id: StepId, frame: &Frame) -> Result<Value, EvalError> {
         let loops = Self::loops_of(plan, id);
         let mut path = Vec::with_capacity(loops.len());
         let mut k = 0;
@@ -145,29 +181,42 @@ impl Values {
             path.push(frame.loops[k].index);
             k += 1;
         }
-        self.collect(id, &loops[k..], &mut path)
-            .unwrap_or(Value::Null)
-    }
-
-    /// The value read from outside the loops in `rest`: the result itself
-    /// when `rest` is empty, else ONE flat list of every iteration's result
-    /// across all those loops, in item order, skipped iterations left out.
-    fn collect(&self, id: StepId, rest: &[StepId], path: &mut Vec<u32>) -> Option<Value> {
-        if rest.is_empty() {
-            return self.results.get(&(id, path.clone())).cloned();
+        if k == loops.len() {
+            if self.is_unknown(id, &path) {
+                return Err(EvalError::Unknown);
+            }
+            return Ok(self
+                .results
+                .get(&(id, path))
+                .cloned()
+                .unwrap_or(Value::Null));
         }
         let mut out = Vec::new();
-        self.collect_flat(id, rest, path, &mut out);
-        Some(Value::Array(out))
+        self.collect_flat(id, &loops[k..], &mut path, &mut out)?;
+        Ok(Value::Array(out))
     }
 
-    fn collect_flat(&self, id: StepId, rest: &[StepId], path: &mut Vec<u32>, out: &mut Vec<Value>) {
+    /// Every iteration's result across the loops in `rest`, in item order,
+    /// skipped iterations left out.
+    fn collect_flat(
+        &self,
+        id: StepId,
+        rest: &[StepId],
+        path: &mut Vec<u32>,
+        out: &mut Vec<Value>,
+    ) -> Result<(), EvalError> {
         let Some((first, rest)) = rest.split_first() else {
+            if self.is_unknown(id, path) {
+                return Err(EvalError::Unknown);
+            }
             if let Some(v) = self.results.get(&(id, path.clone())) {
                 out.push(v.clone());
             }
-            return;
+            return Ok(());
         };
+        if self.is_unknown(*first, path) {
+            return Err(EvalError::Unknown);
+        }
         let n = self
             .loop_len
             .get(&(*first, path.clone()))
@@ -175,9 +224,23 @@ impl Values {
             .unwrap_or(0);
         for i in 0..n {
             path.push(i);
-            self.collect_flat(id, rest, path, out);
+            let r = self.collect_flat(id, rest, path, out);
             path.pop();
+            r?;
         }
+        Ok(())
+    }
+
+    /// The current item of the enclosing loop `id` in `frame`.
+    fn loop_item(&self, id: StepId, frame: &Frame) -> Result<Value, EvalError> {
+        let Some(k) = frame.loops.iter().position(|l| l.node == id) else {
+            return err(format!("loop variable of {id} read outside its loop"));
+        };
+        let outer: Vec<u32> = frame.loops[..k].iter().map(|l| l.index).collect();
+        if self.is_unknown(id, &outer) {
+            return Err(EvalError::Unknown);
+        }
+        Ok(frame.loops[k].item.clone())
     }
 }
 
@@ -187,17 +250,58 @@ pub(crate) struct SagaCtx<'a> {
     pub args: &'a Map<String, Value>,
 }
 
-pub(crate) struct EvalCtx<'a> {
-    pub plan: &'a Plan,
-    pub params: &'a Map<String, Value>,
-    pub run: &'a RunInfo,
-    pub values: &'a Values,
-    pub frame: &'a Frame,
-    pub saga: Option<SagaCtx<'a>>,
+/// Discovery: whether a value is, or holds, a projection of what the run
+/// would make (a record only partly known before the run).
+pub type IsProjection = fn(&Value) -> bool;
+
+pub struct EvalCtx<'a> {
+    pub(crate) plan: &'a Plan,
+    pub(crate) params: &'a Map<String, Value>,
+    pub(crate) run: &'a RunInfo,
+    pub(crate) values: &'a Values,
+    pub(crate) frame: &'a Frame,
+    pub(crate) saga: Option<SagaCtx<'a>>,
+    /// Discovery only; `None` in a run.
+    pub(crate) projection: Option<IsProjection>,
 }
 
-impl EvalCtx<'_> {
-    pub(crate) fn eval(&self, e: &Expr) -> Result<Value, EvalError> {
+impl<'a> EvalCtx<'a> {
+    /// An evaluator for discovery, before the run: `values` may hold
+    /// unknowns, and what `projection` recognises is partly known.
+    pub fn discovery(
+        plan: &'a Plan,
+        params: &'a Map<String, Value>,
+        run: &'a RunInfo,
+        values: &'a Values,
+        frame: &'a Frame,
+        projection: IsProjection,
+    ) -> EvalCtx<'a> {
+        EvalCtx {
+            plan,
+            params,
+            run,
+            values,
+            frame,
+            saga: None,
+            projection: Some(projection),
+        }
+    }
+
+    /// Whether `v` is (or holds) a projection: always false in a run.
+    fn projected(&self, v: &Value) -> bool {
+        self.projection.is_some_and(|p| p(v))
+    }
+
+    /// A value that is compared or printed must be wholly known.
+    fn whole(&self, v: Value) -> Result<Value, EvalError> {
+        if self.projected(&v) {
+            Err(EvalError::Unknown)
+        } else {
+            Ok(v)
+        }
+    }
+
+    pub fn eval(&self, e: &Expr) -> Result<Value, EvalError> {
         Ok(match e {
             Expr::Str(s) => Value::String(s.clone()),
             Expr::Int(i) => Value::from(*i),
@@ -214,7 +318,7 @@ impl EvalCtx<'_> {
                 for p in pieces {
                     match p {
                         Piece::Lit(l) => s.push_str(l),
-                        Piece::Expr(e) => render_into(&mut s, &self.eval(e)?),
+                        Piece::Expr(e) => render_into(&mut s, &self.whole(self.eval(e)?)?),
                     }
                 }
                 Value::String(s)
@@ -229,12 +333,9 @@ impl EvalCtx<'_> {
                         "reference to step {id}, which the plan does not have"
                     ));
                 }
-                self.values.get(self.plan, *id, self.frame)
+                self.values.get(self.plan, *id, self.frame)?
             }
-            Expr::LoopVar(id) => match self.frame.loops.iter().find(|l| l.node == *id) {
-                Some(l) => l.item.clone(),
-                None => return err(format!("loop variable of {id} read outside its loop")),
-            },
+            Expr::LoopVar(id) => self.values.loop_item(*id, self.frame)?,
             Expr::Run(f) => Value::String(match f {
                 RunField::Id => self.run.id.clone(),
                 RunField::Started => self.run.started.clone(),
@@ -255,13 +356,13 @@ impl EvalCtx<'_> {
                     ))
                 }
             },
-            Expr::Field(inner, f) => field(&self.eval(inner)?, f)?,
+            Expr::Field(inner, f) => self.field(&self.eval(inner)?, f)?,
             Expr::Not(inner) => match self.eval(inner)? {
                 Value::Bool(b) => Value::Bool(!b),
                 other => return err(format!("`not` needs a bool, got {}", shape(&other))),
             },
             Expr::Binary(op, a, b) => {
-                let (a, b) = (self.eval(a)?, self.eval(b)?);
+                let (a, b) = (self.whole(self.eval(a)?)?, self.whole(self.eval(b)?)?);
                 match op {
                     BinOp::Eq => Value::Bool(a == b),
                     BinOp::Ne => Value::Bool(a != b),
@@ -284,28 +385,31 @@ impl EvalCtx<'_> {
         })
     }
 
-    pub(crate) fn eval_bool(&self, e: &Expr) -> Result<bool, EvalError> {
+    pub fn eval_bool(&self, e: &Expr) -> Result<bool, EvalError> {
         match self.eval(e)? {
             Value::Bool(b) => Ok(b),
             other => err(format!("condition must be a bool, got {}", shape(&other))),
         }
     }
-}
 
-fn field(v: &Value, f: &str) -> Result<Value, EvalError> {
-    match v {
-        Value::Object(m) => match m.get(f) {
-            Some(x) => Ok(x.clone()),
-            None => err(format!("record has no field `{f}`")),
-        },
-        Value::Array(items) => Ok(Value::Array(
-            items
-                .iter()
-                .map(|i| field(i, f))
-                .collect::<Result<_, _>>()?,
-        )),
-        Value::Null => Ok(Value::Null),
-        other => err(format!("cannot read field `{f}` of {}", shape(other))),
+    /// A record's field; on a list, the field of every element; on `null`,
+    /// `null`. A field a projection does not carry is unknown.
+    fn field(&self, v: &Value, f: &str) -> Result<Value, EvalError> {
+        match v {
+            Value::Object(m) => match m.get(f) {
+                Some(x) => Ok(x.clone()),
+                None if self.projected(v) => Err(EvalError::Unknown),
+                None => err(format!("record has no field `{f}`")),
+            },
+            Value::Array(items) => Ok(Value::Array(
+                items
+                    .iter()
+                    .map(|i| self.field(i, f))
+                    .collect::<Result<_, _>>()?,
+            )),
+            Value::Null => Ok(Value::Null),
+            other => err(format!("cannot read field `{f}` of {}", shape(other))),
+        }
     }
 }
 
@@ -386,6 +490,7 @@ mod tests {
             values: &values,
             frame: &frame,
             saga: None,
+            projection: None,
         })
     }
 
@@ -408,13 +513,13 @@ mod tests {
         assert_eq!(with(|c| c.eval(&e)).unwrap(), json!(["s1", "s2"]));
         let missing = Expr::Field(Box::new(Expr::Param("servers".into())), "nope".into());
         assert_eq!(
-            with(|c| c.eval(&missing)).unwrap_err().0,
+            with(|c| c.eval(&missing)).unwrap_err().to_string(),
             "record has no field `nope`"
         );
         let unknown_step = Expr::Step(StepId(7));
         assert!(with(|c| c.eval(&unknown_step))
             .unwrap_err()
-            .0
+            .to_string()
             .contains("does not have"));
     }
 
@@ -425,7 +530,10 @@ mod tests {
             Box::new(Expr::Bool(true)),
             Box::new(Expr::Str("x".into())),
         );
-        assert!(with(|c| c.eval(&e)).unwrap_err().0.contains("need bools"));
+        assert!(with(|c| c.eval(&e))
+            .unwrap_err()
+            .to_string()
+            .contains("need bools"));
         let ne = Expr::Binary(
             BinOp::Ne,
             Box::new(Expr::Param("vnf".into())),
@@ -454,13 +562,22 @@ mod tests {
         let mut v = Values::for_plan(&p);
         v.set_result(StepId(0), vec![], json!("kept"));
         v.set_result(StepId(1), vec![], json!("dropped"));
-        assert_eq!(v.get(&p, StepId(0), &Frame::default()), json!("kept"));
-        assert_eq!(v.get(&p, StepId(1), &Frame::default()), Value::Null);
+        assert_eq!(
+            v.get(&p, StepId(0), &Frame::default()).unwrap(),
+            json!("kept")
+        );
+        assert_eq!(
+            v.get(&p, StepId(1), &Frame::default()).unwrap(),
+            Value::Null
+        );
         assert_eq!(v.results.len(), 1);
         // Without a plan (tests that set values by hand) every result stays.
         let mut all = Values::default();
         all.set_result(StepId(1), vec![], json!("kept"));
-        assert_eq!(all.get(&p, StepId(1), &Frame::default()), json!("kept"));
+        assert_eq!(
+            all.get(&p, StepId(1), &Frame::default()).unwrap(),
+            json!("kept")
+        );
     }
 
     #[test]
@@ -502,7 +619,7 @@ mod tests {
         v.set_result(StepId(2), vec![0, 1], json!("b"));
         v.set_result(StepId(2), vec![1, 0], json!("c"));
         assert_eq!(
-            v.get(&p, StepId(2), &Frame::default()),
+            v.get(&p, StepId(2), &Frame::default()).unwrap(),
             json!(["a", "b", "c"])
         );
         // a skipped iteration is left out of the flat list
@@ -514,12 +631,124 @@ mod tests {
         w.set_result(StepId(2), vec![1, 0], json!("c"));
         w.set_result(StepId(2), vec![1, 1], json!("d"));
         assert_eq!(
-            w.get(&p, StepId(2), &Frame::default()),
+            w.get(&p, StepId(2), &Frame::default()).unwrap(),
             json!(["b", "c", "d"])
         );
         let inside_outer_1 = Frame::default().enter(StepId(0), 1, json!(null));
-        assert_eq!(v.get(&p, StepId(2), &inside_outer_1), json!(["c"]));
+        assert_eq!(v.get(&p, StepId(2), &inside_outer_1).unwrap(), json!(["c"]));
         let inside_both = inside_outer_1.enter(StepId(1), 0, json!(null));
-        assert_eq!(v.get(&p, StepId(2), &inside_both), json!("c"));
+        assert_eq!(v.get(&p, StepId(2), &inside_both).unwrap(), json!("c"));
+    }
+
+    #[test]
+    fn discovery_propagates_unknowns_and_projections_through_the_run_rules() {
+        // node 0: a for; node 1: a step in it; node 2: a step outside it.
+        let mut p = plan();
+        let mk = |id: u32, parent: Option<u32>, kind: NodeKind| Node {
+            id: StepId(id),
+            name: format!("n{id}"),
+            span: Default::default(),
+            kind,
+            parent: parent.map(StepId),
+            deps: vec![],
+            when: None,
+        };
+        let approve = || {
+            NodeKind::Approve(lifeboat_dsl::plan::Approve {
+                prompt: Expr::Str(String::new()),
+            })
+        };
+        p.nodes.push(mk(
+            0,
+            None,
+            NodeKind::ForEach(lifeboat_dsl::plan::ForEach {
+                var: "v".into(),
+                item_type: lifeboat_dsl::plan::Type::Int,
+                over: Expr::List(vec![]),
+                parallel: 1,
+                body: vec![StepId(1)],
+            }),
+        ));
+        p.nodes.push(mk(1, Some(0), approve()));
+        p.nodes.push(mk(2, None, approve()));
+        let params = Map::new();
+        let run = RunInfo {
+            id: "RUN".into(),
+            started: String::new(),
+            runbook: "r".into(),
+        };
+        let projected: IsProjection = |v| v.get("planned") == Some(&Value::Bool(true));
+        let step = |id| Box::new(Expr::Step(StepId(id)));
+        let top = Frame::default();
+        let inside = top.enter(StepId(0), 0, Value::Null);
+
+        // The loop's size and items unknown: its item, and its steps read
+        // from outside, are unknown; a known step beside it is not.
+        let mut v = Values::default();
+        v.set_unknown(StepId(0), vec![]);
+        v.set_result(StepId(1), vec![0], json!("x"));
+        v.set_result(StepId(2), vec![], json!({"planned": true, "id": "p1"}));
+        let at = |f| EvalCtx::discovery(&p, &params, &run, &v, f, projected);
+        assert_eq!(
+            at(&inside).eval(&Expr::LoopVar(StepId(0))),
+            Err(EvalError::Unknown)
+        );
+        assert_eq!(at(&inside).eval(&Expr::Step(StepId(1))), Ok(json!("x")));
+        assert_eq!(
+            at(&top).eval(&Expr::Step(StepId(1))),
+            Err(EvalError::Unknown)
+        );
+        assert_eq!(
+            at(&top).eval(&Expr::List(vec![Expr::Int(1), Expr::Step(StepId(1))])),
+            Err(EvalError::Unknown)
+        );
+        // A projection: the fields it carries are known, the others are
+        // unknown (not an error), and it is never compared or printed.
+        assert_eq!(
+            at(&top).eval(&Expr::Field(step(2), "id".into())),
+            Ok(json!("p1"))
+        );
+        assert_eq!(
+            at(&top).eval(&Expr::Field(step(2), "size".into())),
+            Err(EvalError::Unknown)
+        );
+        assert_eq!(
+            at(&top).eval(&Expr::Binary(BinOp::Eq, step(2), step(2))),
+            Err(EvalError::Unknown)
+        );
+        assert_eq!(
+            at(&top).eval(&Expr::Interp(vec![Piece::Expr(Expr::Step(StepId(2)))])),
+            Err(EvalError::Unknown)
+        );
+        // An unknown step result read where it was made.
+        v.set_unknown(StepId(2), vec![]);
+        let at = |f| EvalCtx::discovery(&p, &params, &run, &v, f, projected);
+        assert_eq!(
+            at(&top).eval(&Expr::Step(StepId(2))),
+            Err(EvalError::Unknown)
+        );
+
+        // The same values in a run (no projections): the missing field is
+        // the run's error, and the record compares like any other.
+        let mut r = Values::default();
+        r.set_result(StepId(2), vec![], json!({"planned": true, "id": "p1"}));
+        let frame = Frame::default();
+        let c = EvalCtx {
+            plan: &p,
+            params: &params,
+            run: &run,
+            values: &r,
+            frame: &frame,
+            saga: None,
+            projection: None,
+        };
+        assert!(matches!(
+            c.eval(&Expr::Field(step(2), "size".into())),
+            Err(EvalError::Invalid(m)) if m.contains("no field `size`")
+        ));
+        assert_eq!(
+            c.eval(&Expr::Binary(BinOp::Eq, step(2), step(2))),
+            Ok(json!(true))
+        );
     }
 }

@@ -12,12 +12,16 @@
 //! planned lists are expanded item by item, so the counts a run would see
 //! are known; over an unknown list the body is walked once, count unknown.
 //!
-//! Reading a step from outside its loops gives the flat list of its
-//! iterations' results, as the executor does (docs/language.md).
+//! Expressions are evaluated by the executor's own evaluator
+//! ([`lifeboat_exec::eval`]) in its discovery mode, so every rule of what an
+//! expression means (a step read from outside its loops is one flat list,
+//! a field of a list, interpolation …) is the run's rule; the unknowns and
+//! the planned records are what this walk adds.
 
 use super::planned::{self, is_planned};
-use lifeboat_dsl::plan::{site_of, BinOp, Effect, Expr, NodeKind, Piece, Plan, RunField, StepId};
+use lifeboat_dsl::plan::{site_of, Effect, Expr, NodeKind, Plan, StepId};
 use lifeboat_exec::action::{ActionCall, Actions};
+use lifeboat_exec::eval::{EvalCtx, Frame, RunInfo, Values};
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 
@@ -86,46 +90,16 @@ pub struct Discovery {
     pub calls: u32,
 }
 
-#[derive(Debug, Clone)]
-enum Slot {
-    Value(Value),
-    Unknown,
-    Skipped,
-}
-
-#[derive(Clone, Default)]
-struct Frame {
-    loops: Vec<(StepId, u32, Option<Value>)>,
-}
-
-impl Frame {
-    fn path(&self) -> Vec<u32> {
-        self.loops.iter().map(|l| l.1).collect()
-    }
-    fn instance(&self, name: &str) -> String {
-        let mut s = name.to_string();
-        for l in &self.loops {
-            s.push_str(&format!("[{}]", l.1));
-        }
-        s
-    }
-    fn enter(&self, node: StepId, i: u32, item: Option<Value>) -> Frame {
-        let mut f = self.clone();
-        f.loops.push((node, i, item));
-        f
-    }
-}
-
 pub struct Walk<'a> {
     plan: &'a Plan,
     params: &'a Map<String, Value>,
     actions: &'a dyn Actions,
     run_id: String,
-    started: String,
-    results: HashMap<(StepId, Vec<u32>), Slot>,
+    run: RunInfo,
+    /// Results and loop sizes found so far, unknowns marked.
+    values: Values,
     /// Whether the node instance (or anything in it) changes the cloud.
     changes: HashMap<(StepId, Vec<u32>), bool>,
-    loop_len: HashMap<(StepId, Vec<u32>), Option<u32>>,
     /// Ids to names of every record read so far, for labels.
     names: HashMap<String, String>,
     out: Discovery,
@@ -142,10 +116,13 @@ pub async fn discover(
         params,
         actions,
         run_id: "resolve".into(),
-        started: chrono::Utc::now().to_rfc3339(),
-        results: HashMap::new(),
+        run: RunInfo {
+            id: "RUN".into(),
+            started: chrono::Utc::now().to_rfc3339(),
+            runbook: plan.runbook.clone(),
+        },
+        values: Values::default(),
         changes: HashMap::new(),
-        loop_len: HashMap::new(),
         names: HashMap::new(),
         out: Discovery::default(),
     };
@@ -256,8 +233,27 @@ impl<'a> Walk<'a> {
         })
     }
 
-    fn set(&mut self, id: StepId, frame: &Frame, s: Slot) {
-        self.results.insert((id, frame.path()), s);
+    /// Record what node `id` gives in `frame`: a value, or unknown.
+    fn set(&mut self, id: StepId, frame: &Frame, v: Option<Value>) {
+        match v {
+            Some(v) => self.values.set_result(id, frame.path(), v),
+            None => self.values.set_unknown(id, frame.path()),
+        }
+    }
+
+    /// `e` evaluated as the run would; `None` when it is not known before
+    /// the run (or cannot be evaluated: the run would fail there).
+    fn eval(&self, e: &Expr, frame: &Frame) -> Option<Value> {
+        EvalCtx::discovery(
+            self.plan,
+            self.params,
+            &self.run,
+            &self.values,
+            frame,
+            is_planned,
+        )
+        .eval(e)
+        .ok()
     }
 
     /// Resolve one node in `frame`; true when it (or its body) changes the cloud.
@@ -266,8 +262,8 @@ impl<'a> Walk<'a> {
         let node = plan.node(id);
         let instance = frame.instance(&node.name);
         if let Some(w) = &node.when {
-            if let Ok(Some(Value::Bool(false))) = self.eval(w, frame) {
-                self.set(id, frame, Slot::Skipped);
+            if let Some(Value::Bool(false)) = self.eval(w, frame) {
+                // Skipped: no result, as in a run.
                 if let NodeKind::Action(a) = &node.kind {
                     self.out.instances.push(Instance {
                         node: id,
@@ -284,7 +280,7 @@ impl<'a> Walk<'a> {
         }
         match &node.kind {
             NodeKind::Approve(_) => {
-                self.set(id, frame, Slot::Value(Value::Null));
+                self.set(id, frame, Some(Value::Null));
                 false
             }
             NodeKind::Action(a) => {
@@ -292,10 +288,10 @@ impl<'a> Walk<'a> {
                 let mut all_known = true;
                 for arg in &a.call.args {
                     match self.eval(&arg.value, frame) {
-                        Ok(Some(v)) => {
+                        Some(v) => {
                             args.insert(arg.name.clone(), v);
                         }
-                        _ => all_known = false,
+                        None => all_known = false,
                     }
                 }
                 let site = site_of(&a.call.args, &args);
@@ -341,11 +337,7 @@ impl<'a> Walk<'a> {
                         None => (State::Unknown, None),
                     }
                 };
-                self.set(
-                    id,
-                    frame,
-                    value.clone().map(Slot::Value).unwrap_or(Slot::Unknown),
-                );
+                self.set(id, frame, value.clone());
                 self.out.instances.push(Instance {
                     node: id,
                     instance,
@@ -358,18 +350,16 @@ impl<'a> Walk<'a> {
                 a.call.effect != Effect::Read
             }
             NodeKind::ForEach(f) => {
-                let over = self.eval(&f.over, frame).ok().flatten();
-                let items: Option<Vec<Value>> = match over {
+                let items: Option<Vec<Value>> = match self.eval(&f.over, frame) {
                     Some(Value::Array(a)) => Some(a),
                     Some(Value::Null) => Some(vec![]),
                     _ => None,
                 };
-                self.set(id, frame, Slot::Value(Value::Null));
                 let mut changed = false;
                 match items {
                     Some(items) => {
                         let n = items.len() as u32;
-                        self.loop_len.insert((id, frame.path()), Some(n));
+                        self.values.set_loop_len(id, frame.path(), n);
                         let labels = items.iter().map(|i| label_with(i, &self.names)).collect();
                         self.out
                             .loops
@@ -377,33 +367,32 @@ impl<'a> Walk<'a> {
                             .or_default()
                             .push((Some(n), labels));
                         for (i, item) in items.into_iter().enumerate() {
-                            let f2 = frame.enter(id, i as u32, Some(item));
+                            let f2 = frame.enter(id, i as u32, item);
                             changed |= self.block(&f.body, &f2, tainted).await;
                         }
                     }
                     None => {
-                        self.loop_len.insert((id, frame.path()), None);
+                        // Its size and items are unknown: the body once.
+                        self.values.set_unknown(id, frame.path());
                         self.out.loops.entry(id).or_default().push((None, vec![]));
-                        let f2 = frame.enter(id, 0, None);
+                        let f2 = frame.enter(id, 0, Value::Null);
                         changed |= self.block(&f.body, &f2, tainted).await;
                     }
                 }
                 changed
             }
             NodeKind::Quiesce(q) => {
-                let targets = self.eval(&q.targets, frame).ok().flatten();
-                let order = match self.eval(&q.order, frame).ok().flatten() {
+                let targets = self.eval(&q.targets, frame);
+                let order = match self.eval(&q.order, frame) {
                     Some(Value::Array(o)) => o,
                     _ => vec![],
                 };
                 let method = self
                     .eval(&q.method, frame)
-                    .ok()
-                    .flatten()
                     .and_then(|v| v.as_str().map(str::to_string));
                 let mut method_args = Map::new();
                 for a in &q.method_args {
-                    if let Ok(Some(v)) = self.eval(&a.value, frame) {
+                    if let Some(v) = self.eval(&a.value, frame) {
                         method_args.insert(a.name.clone(), v);
                     }
                 }
@@ -449,179 +438,10 @@ impl<'a> Walk<'a> {
                     groups,
                     site,
                 });
-                self.set(id, frame, Slot::Value(Value::Null));
                 // Freezing changes the cloud: everything inside runs after it.
                 self.block(&q.body, frame, true).await;
                 true
             }
         }
-    }
-
-    /// The `for` nodes enclosing `id`, outermost first.
-    fn loops_of(&self, id: StepId) -> Vec<StepId> {
-        let mut out = Vec::new();
-        let mut cur = self.plan.nodes.get(id.index()).and_then(|n| n.parent);
-        let mut guard = 0;
-        while let Some(p) = cur {
-            guard += 1;
-            if guard > self.plan.nodes.len() {
-                break;
-            }
-            let Some(node) = self.plan.nodes.get(p.index()) else {
-                break;
-            };
-            if matches!(node.kind, NodeKind::ForEach(_)) {
-                out.push(p);
-            }
-            cur = node.parent;
-        }
-        out.reverse();
-        out
-    }
-
-    fn get(&self, id: StepId, frame: &Frame) -> Option<Value> {
-        let loops = self.loops_of(id);
-        let mut path = Vec::new();
-        let mut k = 0;
-        while k < loops.len() && k < frame.loops.len() && frame.loops[k].0 == loops[k] {
-            path.push(frame.loops[k].1);
-            k += 1;
-        }
-        if k == loops.len() {
-            return match self.results.get(&(id, path))? {
-                Slot::Value(v) => Some(v.clone()),
-                Slot::Skipped => Some(Value::Null),
-                Slot::Unknown => None,
-            };
-        }
-        let mut out = Vec::new();
-        self.collect(id, &loops[k..], &mut path, &mut out)?;
-        Some(Value::Array(out))
-    }
-
-    fn collect(
-        &self,
-        id: StepId,
-        rest: &[StepId],
-        path: &mut Vec<u32>,
-        out: &mut Vec<Value>,
-    ) -> Option<()> {
-        let Some((first, rest)) = rest.split_first() else {
-            match self.results.get(&(id, path.clone()))? {
-                Slot::Value(v) => out.push(v.clone()),
-                Slot::Skipped => {}
-                Slot::Unknown => return None,
-            }
-            return Some(());
-        };
-        let n = (*self.loop_len.get(&(*first, path.clone()))?)?;
-        for i in 0..n {
-            path.push(i);
-            let r = self.collect(id, rest, path, out);
-            path.pop();
-            r?;
-        }
-        Some(())
-    }
-
-    /// Evaluate with unknowns: `Ok(None)` when the value is not known
-    /// before the run; `Err` on a malformed expression.
-    fn eval(&self, e: &Expr, frame: &Frame) -> Result<Option<Value>, String> {
-        Ok(match e {
-            Expr::Str(s) => Some(Value::String(s.clone())),
-            Expr::Int(i) => Some(Value::from(*i)),
-            Expr::Bool(b) => Some(Value::Bool(*b)),
-            Expr::Duration(ms) => Some(Value::from(*ms)),
-            Expr::List(items) => {
-                let mut out = Vec::new();
-                for i in items {
-                    match self.eval(i, frame)? {
-                        Some(v) => out.push(v),
-                        None => return Ok(None),
-                    }
-                }
-                Some(Value::Array(out))
-            }
-            Expr::Interp(pieces) => {
-                let mut s = String::new();
-                for p in pieces {
-                    match p {
-                        Piece::Lit(l) => s.push_str(l),
-                        Piece::Expr(e) => match self.eval(e, frame)? {
-                            Some(Value::String(x)) => s.push_str(&x),
-                            Some(Value::Null) => {}
-                            Some(v) if is_planned(&v) => return Ok(None),
-                            Some(v) => s.push_str(&v.to_string()),
-                            None => return Ok(None),
-                        },
-                    }
-                }
-                Some(Value::String(s))
-            }
-            Expr::Param(name) => Some(
-                self.params
-                    .get(name)
-                    .cloned()
-                    .ok_or_else(|| format!("unknown parameter `{name}`"))?,
-            ),
-            Expr::Step(id) => self.get(*id, frame),
-            Expr::LoopVar(id) => frame
-                .loops
-                .iter()
-                .find(|l| l.0 == *id)
-                .and_then(|l| l.2.clone()),
-            Expr::Run(f) => Some(Value::String(match f {
-                RunField::Id => "RUN".to_string(),
-                RunField::Started => self.started.clone(),
-                RunField::Runbook => self.plan.runbook.clone(),
-            })),
-            Expr::Result | Expr::Input(_) => None,
-            Expr::Field(inner, f) => match self.eval(inner, frame)? {
-                Some(v) => field(&v, f),
-                None => None,
-            },
-            Expr::Not(inner) => match self.eval(inner, frame)? {
-                Some(Value::Bool(b)) => Some(Value::Bool(!b)),
-                _ => None,
-            },
-            Expr::Binary(op, a, b) => {
-                let (Some(a), Some(b)) = (self.eval(a, frame)?, self.eval(b, frame)?) else {
-                    return Ok(None);
-                };
-                if is_planned(&a) || is_planned(&b) {
-                    return Ok(None);
-                }
-                match op {
-                    BinOp::Eq => Some(Value::Bool(a == b)),
-                    BinOp::Ne => Some(Value::Bool(a != b)),
-                    BinOp::And | BinOp::Or => match (a, b) {
-                        (Value::Bool(x), Value::Bool(y)) => {
-                            Some(Value::Bool(if *op == BinOp::And { x && y } else { x || y }))
-                        }
-                        _ => None,
-                    },
-                }
-            }
-        })
-    }
-}
-
-/// A record's field; on a list, the field of every element; on `null`,
-/// `null`. A field a planned record does not carry is unknown.
-fn field(v: &Value, f: &str) -> Option<Value> {
-    match v {
-        Value::Object(o) => match o.get(f) {
-            Some(x) => Some(x.clone()),
-            None if is_planned(v) => None,
-            None => Some(Value::Null),
-        },
-        Value::Array(items) => {
-            let mut out = Vec::new();
-            for i in items {
-                out.push(field(i, f)?);
-            }
-            Some(Value::Array(out))
-        }
-        _ => Some(Value::Null),
     }
 }
