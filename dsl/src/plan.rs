@@ -503,6 +503,39 @@ pub struct QuiesceScope {
     pub body: Vec<StepId>,
 }
 
+impl QuiesceScope {
+    /// The freeze order, stated once (the executor and `plan --resolve` ask
+    /// here): `targets` sorted stably by the position of their `by` value in
+    /// `order` (values not in it last, in list order), and the **freeze
+    /// groups** as ranges into that list: consecutive targets with one `by`
+    /// value, frozen at once, or one target each with `one at a time`.
+    /// Thawing is the exact reverse.
+    pub fn freeze_order(
+        &self,
+        targets: Vec<serde_json::Value>,
+        order: &[serde_json::Value],
+    ) -> (Vec<serde_json::Value>, Vec<std::ops::Range<usize>>) {
+        let rank = |t: &serde_json::Value| {
+            let key = t.get(&self.by).unwrap_or(&serde_json::Value::Null);
+            order.iter().position(|o| o == key).unwrap_or(order.len())
+        };
+        let mut ranked: Vec<(usize, serde_json::Value)> =
+            targets.into_iter().map(|t| (rank(&t), t)).collect();
+        ranked.sort_by_key(|(r, _)| *r); // stable: list order within a group
+        let targets: Vec<serde_json::Value> = ranked.into_iter().map(|(_, t)| t).collect();
+        let mut groups: Vec<std::ops::Range<usize>> = Vec::new();
+        for (i, t) in targets.iter().enumerate() {
+            let same =
+                !self.one_at_a_time && i > 0 && t.get(&self.by) == targets[i - 1].get(&self.by);
+            match groups.last_mut() {
+                Some(g) if same => g.end = i + 1,
+                _ => groups.push(i..i + 1),
+            }
+        }
+        (targets, groups)
+    }
+}
+
 /// `for VAR in OVER parallel N { body }` — fans out at run time.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForEach {
@@ -707,5 +740,45 @@ mod tests {
             site_of(&[arg("n", Type::String)], &vals(json!({"n": "x"}))),
             None
         );
+    }
+
+    #[test]
+    fn freeze_order_ranks_by_the_order_keeps_list_order_and_groups_runs() {
+        let scope = |one_at_a_time| QuiesceScope {
+            targets: Expr::List(vec![]),
+            by: "role".into(),
+            order: Expr::List(vec![]),
+            one_at_a_time,
+            method: Expr::Str("m".into()),
+            method_args: vec![],
+            within_ms: 1,
+            body: vec![],
+        };
+        let t = |n: &str, r: Option<&str>| match r {
+            Some(r) => json!({"name": n, "role": r}),
+            None => json!({"name": n}),
+        };
+        let targets = vec![
+            t("lb1", Some("lb")),
+            t("x", None),
+            t("db1", Some("db")),
+            t("app1", Some("app")),
+            t("db2", Some("db")),
+            t("odd", Some("other")),
+        ];
+        let order = [json!("db"), json!("app"), json!("lb")];
+        let names = |ts: &[serde_json::Value]| -> Vec<String> {
+            ts.iter()
+                .map(|t| t["name"].as_str().unwrap().to_string())
+                .collect()
+        };
+        let (ts, groups) = scope(false).freeze_order(targets.clone(), &order);
+        // Not in the order (no role, another role): last, in list order.
+        assert_eq!(names(&ts), ["db1", "db2", "app1", "lb1", "x", "odd"]);
+        assert_eq!(groups, vec![0..2, 2..3, 3..4, 4..5, 5..6]);
+        let (ts1, groups1) = scope(true).freeze_order(targets, &order);
+        assert_eq!(ts1, ts);
+        assert_eq!(groups1, (0..6).map(|i| i..i + 1).collect::<Vec<_>>());
+        assert_eq!(scope(false).freeze_order(vec![], &order), (vec![], vec![]));
     }
 }

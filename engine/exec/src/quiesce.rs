@@ -147,24 +147,10 @@ where
         };
         let margs = eval_args(rt, frame, &q.method_args, None)
             .map_err(|e| format!("quiesce method {e}"))?;
-        let mut ranked: Vec<(usize, Value)> = targets
-            .into_iter()
-            .map(|t| {
-                let key = t.get(&q.by).cloned().unwrap_or(Value::Null);
-                (
-                    order.iter().position(|o| *o == key).unwrap_or(order.len()),
-                    t,
-                )
-            })
-            .collect();
-        ranked.sort_by_key(|(rank, _)| *rank); // stable: list order within a group
-        Ok((
-            ranked.into_iter().map(|(_, t)| t).collect::<Vec<_>>(),
-            method.clone(),
-            margs,
-        ))
+        let (targets, groups) = q.freeze_order(targets, &order);
+        Ok((targets, groups, method.clone(), margs))
     })();
-    let (targets, method, margs) = match prepared {
+    let (targets, groups, method, margs) = match prepared {
         Ok(p) => p,
         Err(e) => {
             rt.fail(&instance, e);
@@ -228,16 +214,7 @@ where
         freeze: ActionCall,
         thaw: ActionCall,
     }
-    // Freeze groups: consecutive targets with the same `by` value, frozen at
-    // once; one target per group when the scope says `one at a time`.
-    let mut groups: Vec<std::ops::Range<usize>> = Vec::new(); // into targets
-    for (i, t) in targets.iter().enumerate() {
-        let same = !q.one_at_a_time && i > 0 && t.get(&q.by) == targets[i - 1].get(&q.by);
-        match groups.last_mut() {
-            Some(g) if same => g.end = i + 1,
-            _ => groups.push(i..i + 1),
-        }
-    }
+    // Freeze groups ([`QuiesceScope::freeze_order`]) as ranges into `targets`.
     let group_of = |i: usize| groups.iter().position(|g| g.contains(&i)).unwrap_or(0);
     let label_of = |t: &Value| match t.get(&q.by) {
         Some(Value::String(s)) => s.clone(),

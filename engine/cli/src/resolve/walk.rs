@@ -403,29 +403,19 @@ impl<'a> Walk<'a> {
                             .and_then(|t| t.get("site"))
                             .and_then(Value::as_str)
                             .map(str::to_string);
-                        let mut ranked: Vec<(usize, Value)> = ts
+                        // The run's freeze groups, in its order.
+                        let (ts, ranges) = q.freeze_order(ts, &order);
+                        let groups: Vec<(String, Vec<String>)> = ranges
                             .into_iter()
-                            .map(|t| {
-                                let key = t.get(&q.by).cloned().unwrap_or(Value::Null);
-                                (
-                                    order.iter().position(|o| *o == key).unwrap_or(order.len()),
-                                    t,
-                                )
+                            .map(|r| {
+                                let g = match ts[r.start].get(&q.by) {
+                                    Some(Value::String(s)) => s.clone(),
+                                    Some(Value::Null) | None => "(none)".to_string(),
+                                    Some(other) => other.to_string(),
+                                };
+                                (g, ts[r].iter().map(label).collect())
                             })
                             .collect();
-                        ranked.sort_by_key(|(r, _)| *r);
-                        let mut groups: Vec<(String, Vec<String>)> = Vec::new();
-                        for (_, t) in ranked {
-                            let g = match t.get(&q.by) {
-                                Some(Value::String(s)) => s.clone(),
-                                Some(Value::Null) | None => "(none)".to_string(),
-                                Some(other) => other.to_string(),
-                            };
-                            match groups.last_mut() {
-                                Some((last, names)) if *last == g => names.push(label(&t)),
-                                _ => groups.push((g, vec![label(&t)])),
-                            }
-                        }
                         (Some(groups), site)
                     }
                     _ => (None, None),
