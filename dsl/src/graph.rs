@@ -105,26 +105,14 @@ impl<'p> PlanGraph<'p> {
 
     /// The innermost quiesce scope around a node, if any.
     pub fn frozen_by(&self, id: StepId) -> Option<StepId> {
-        let mut cur = self.plan.node(id).parent;
-        while let Some(p) = cur {
-            if matches!(self.plan.node(p).kind, NodeKind::Quiesce(_)) {
-                return Some(p);
-            }
-            cur = self.plan.node(p).parent;
-        }
-        None
+        self.plan
+            .ancestors(id)
+            .find(|p| matches!(self.plan.node(*p).kind, NodeKind::Quiesce(_)))
     }
 
     /// Whether the node runs once per item of an enclosing loop.
     pub fn is_dynamic(&self, id: StepId) -> bool {
-        let mut cur = self.plan.node(id).parent;
-        while let Some(p) = cur {
-            if matches!(self.plan.node(p).kind, NodeKind::ForEach(_)) {
-                return true;
-            }
-            cur = self.plan.node(p).parent;
-        }
-        false
+        !self.plan.enclosing_loops(id).is_empty()
     }
 
     /// The display name of a graph node.

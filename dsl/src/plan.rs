@@ -82,6 +82,32 @@ impl Plan {
         &self.nodes[id.index()]
     }
 
+    /// The blocks around `id`, innermost first: its parent, its parent's
+    /// parent, … Safe on a malformed plan (one read back from a journal): an
+    /// unknown id has none, and a parent cycle ends after as many steps as
+    /// the plan has nodes.
+    pub fn ancestors(&self, id: StepId) -> impl Iterator<Item = StepId> + '_ {
+        let mut cur = self.nodes.get(id.index()).and_then(|n| n.parent);
+        let mut left = self.nodes.len();
+        std::iter::from_fn(move || {
+            let p = cur.filter(|p| p.index() < self.nodes.len())?;
+            left = left.checked_sub(1)?;
+            cur = self.nodes[p.index()].parent;
+            Some(p)
+        })
+    }
+
+    /// The `for` nodes around `id`, outermost first: the loops it runs once
+    /// per item of.
+    pub fn enclosing_loops(&self, id: StepId) -> Vec<StepId> {
+        let mut out: Vec<StepId> = self
+            .ancestors(id)
+            .filter(|p| matches!(self.nodes[p.index()].kind, NodeKind::ForEach(_)))
+            .collect();
+        out.reverse();
+        out
+    }
+
     pub fn quiesce_method(&self, name: &str) -> Option<&QuiesceMethod> {
         self.quiesce_methods.iter().find(|m| m.name == name)
     }
@@ -780,5 +806,73 @@ mod tests {
         assert_eq!(ts1, ts);
         assert_eq!(groups1, (0..6).map(|i| i..i + 1).collect::<Vec<_>>());
         assert_eq!(scope(false).freeze_order(vec![], &order), (vec![], vec![]));
+    }
+
+    #[test]
+    fn ancestors_and_enclosing_loops_even_in_a_malformed_plan() {
+        let node = |id: u32, parent: Option<u32>, kind: NodeKind| Node {
+            id: StepId(id),
+            name: format!("n{id}"),
+            span: Default::default(),
+            kind,
+            parent: parent.map(StepId),
+            deps: vec![],
+            when: None,
+        };
+        let fe = || {
+            NodeKind::ForEach(ForEach {
+                var: "v".into(),
+                item_type: Type::Int,
+                over: Expr::List(vec![]),
+                parallel: 1,
+                body: vec![],
+            })
+        };
+        let approve = || {
+            NodeKind::Approve(Approve {
+                prompt: Expr::Str(String::new()),
+            })
+        };
+        let quiesce = || {
+            NodeKind::Quiesce(QuiesceScope {
+                targets: Expr::List(vec![]),
+                by: "role".into(),
+                order: Expr::List(vec![]),
+                one_at_a_time: false,
+                method: Expr::Str("m".into()),
+                method_args: vec![],
+                within_ms: 1,
+                body: vec![],
+            })
+        };
+        let mut p = Plan {
+            schema_version: PLAN_SCHEMA_VERSION,
+            runbook: "r".into(),
+            title: String::new(),
+            source_path: String::new(),
+            params: vec![],
+            schedule: None,
+            retain: None,
+            commit: None,
+            quiesce_methods: vec![],
+            // 0: for { 1: quiesce { 2: for { 3: step } } }
+            nodes: vec![
+                node(0, None, fe()),
+                node(1, Some(0), quiesce()),
+                node(2, Some(1), fe()),
+                node(3, Some(2), approve()),
+            ],
+            body: vec![StepId(0)],
+        };
+        let ids = |v: Vec<StepId>| v.into_iter().map(|s| s.0).collect::<Vec<_>>();
+        assert_eq!(ids(p.ancestors(StepId(3)).collect()), [2, 1, 0]);
+        assert_eq!(ids(p.enclosing_loops(StepId(3))), [0, 2]);
+        assert_eq!(ids(p.enclosing_loops(StepId(0))), Vec::<u32>::new());
+        assert_eq!(p.ancestors(StepId(99)).count(), 0);
+        // A parent cycle, or a parent the plan does not have, ends the walk.
+        p.nodes[0].parent = Some(StepId(3));
+        assert_eq!(p.ancestors(StepId(3)).count(), 4);
+        p.nodes[0].parent = Some(StepId(42));
+        assert_eq!(ids(p.ancestors(StepId(3)).collect()), [2, 1, 0]);
     }
 }

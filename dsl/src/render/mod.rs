@@ -64,14 +64,10 @@ pub fn fan_label(
     id: crate::plan::StepId,
 ) -> String {
     let Some(e) = est else { return "×N".into() };
-    let mut cur = p.node(id).parent;
-    while let Some(x) = cur {
-        if matches!(p.node(x).kind, crate::plan::NodeKind::ForEach(_)) {
-            if let Some(c) = e.steps.get(&p.node(x).name).and_then(|s| s.count) {
-                return format!("×{c}");
-            }
-        }
-        cur = p.node(x).parent;
-    }
-    "×N".into()
+    // The innermost loop whose count is known.
+    p.enclosing_loops(id)
+        .iter()
+        .rev()
+        .find_map(|x| e.steps.get(&p.node(*x).name).and_then(|s| s.count))
+        .map_or_else(|| "×N".into(), |c| format!("×{c}"))
 }

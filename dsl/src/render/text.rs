@@ -255,24 +255,10 @@ fn block(
         match &n.kind {
             NodeKind::Action(a) => {
                 *counter += 1;
-                let fan = match g.is_dynamic(id) {
-                    true => {
-                        let mut cur = n.parent;
-                        let mut loop_id = None;
-                        while let Some(x) = cur {
-                            if matches!(p.node(x).kind, NodeKind::ForEach(_)) && loop_id.is_none() {
-                                loop_id = Some(x);
-                            }
-                            cur = p.node(x).parent;
-                        }
-                        format!(
-                            " {}",
-                            loop_id
-                                .map(|l| fan(g, est, l))
-                                .unwrap_or_else(|| "×N".into())
-                        )
-                    }
-                    false => String::new(),
+                // Its innermost loop's fan-out, if it runs in one.
+                let fan = match p.enclosing_loops(id).last() {
+                    Some(l) => format!(" {}", fan(g, est, *l)),
+                    None => String::new(),
                 };
                 out.push_str(mark(est, &n.name));
                 out.push_str(indent);

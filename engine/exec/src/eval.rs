@@ -35,7 +35,7 @@
 //! [`EvalError::Unknown`]; the executor never stores an unknown, so it never
 //! sees one.
 
-use lifeboat_dsl::plan::{BinOp, Expr, NodeKind, Piece, Plan, RunField, StepId};
+use lifeboat_dsl::plan::{BinOp, Expr, Piece, Plan, RunField, StepId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -148,33 +148,11 @@ impl Values {
         !self.unknown.is_empty() && self.unknown.contains(&(id, path.to_vec()))
     }
 
-    /// The `for` nodes enclosing `id`, outermost first.
-    fn loops_of(plan: &Plan, id: StepId) -> Vec<StepId> {
-        let mut out = Vec::new();
-        let mut cur = plan.nodes.get(id.index()).and_then(|n| n.parent);
-        let mut guard = 0;
-        while let Some(p) = cur {
-            guard += 1;
-            if guard > plan.nodes.len() {
-                break; // a parent cycle in a malformed plan
-            }
-            let Some(node) = plan.nodes.get(p.index()) else {
-                break;
-            };
-            if matches!(node.kind, NodeKind::ForEach(_)) {
-                out.push(p);
-            }
-            cur = node.parent;
-        }
-        out.reverse();
-        out
-    }
-
     /// Step `id`'s result as read from `frame`: this iteration's result
     /// where the reader shares the step's loops, else ONE flat list (see the
     /// module's docs); `null` when there is none.
     pub fn get(&self, plan: &Plan, id: StepId, frame: &Frame) -> Result<Value, EvalError> {
-        let loops = Self::loops_of(plan, id);
+        let loops = plan.enclosing_loops(id);
         let mut path = Vec::with_capacity(loops.len());
         let mut k = 0;
         while k < loops.len() && k < frame.loops.len() && frame.loops[k].node == loops[k] {
@@ -449,7 +427,7 @@ pub(crate) fn display_name(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lifeboat_dsl::plan::{Node, PLAN_SCHEMA_VERSION};
+    use lifeboat_dsl::plan::{Node, NodeKind, PLAN_SCHEMA_VERSION};
     use serde_json::json;
 
     fn plan() -> Plan {

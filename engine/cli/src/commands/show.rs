@@ -254,21 +254,8 @@ fn run_counts(plan: &Plan, report: &RunReport) -> Known {
             continue;
         };
         // The loop's depth among the loops enclosing it.
-        let mut depth = 0;
-        let mut cur = n.parent;
-        while let Some(p) = cur {
-            if matches!(plan.node(p).kind, NodeKind::ForEach(_)) {
-                depth += 1;
-            }
-            cur = plan.node(p).parent;
-        }
-        let inside = |mut id: lifeboat_dsl::plan::StepId| loop {
-            match plan.node(id).parent {
-                Some(p) if p == n.id => return true,
-                Some(p) => id = p,
-                None => return false,
-            }
-        };
+        let depth = plan.enclosing_loops(n.id).len();
+        let inside = |id| plan.ancestors(id).any(|p| p == n.id);
         let mut max: Option<u32> = None;
         for s in &report.run.steps {
             let name = s.instance.split('[').next().unwrap_or("");
