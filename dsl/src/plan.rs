@@ -77,6 +77,26 @@ pub struct Plan {
     pub body: Vec<StepId>,
 }
 
+/// An empty plan of this schema version: no runbook name, nodes or
+/// parameters (for building plans by hand: `Plan { nodes, body, ..Plan::default() }`).
+impl Default for Plan {
+    fn default() -> Plan {
+        Plan {
+            schema_version: PLAN_SCHEMA_VERSION,
+            runbook: String::new(),
+            title: String::new(),
+            source_path: String::new(),
+            params: vec![],
+            schedule: None,
+            retain: None,
+            commit: None,
+            quiesce_methods: vec![],
+            nodes: vec![],
+            body: vec![],
+        }
+    }
+}
+
 impl Plan {
     pub fn node(&self, id: StepId) -> &Node {
         &self.nodes[id.index()]
@@ -846,15 +866,6 @@ mod tests {
             })
         };
         let mut p = Plan {
-            schema_version: PLAN_SCHEMA_VERSION,
-            runbook: "r".into(),
-            title: String::new(),
-            source_path: String::new(),
-            params: vec![],
-            schedule: None,
-            retain: None,
-            commit: None,
-            quiesce_methods: vec![],
             // 0: for { 1: quiesce { 2: for { 3: step } } }
             nodes: vec![
                 node(0, None, fe()),
@@ -863,6 +874,7 @@ mod tests {
                 node(3, Some(2), approve()),
             ],
             body: vec![StepId(0)],
+            ..Plan::default()
         };
         let ids = |v: Vec<StepId>| v.into_iter().map(|s| s.0).collect::<Vec<_>>();
         assert_eq!(ids(p.ancestors(StepId(3)).collect()), [2, 1, 0]);

@@ -427,23 +427,41 @@ pub(crate) fn display_name(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use lifeboat_dsl::plan::{Node, NodeKind, PLAN_SCHEMA_VERSION};
+    use lifeboat_dsl::plan::{Node, NodeKind};
     use serde_json::json;
 
     fn plan() -> Plan {
         Plan {
-            schema_version: PLAN_SCHEMA_VERSION,
             runbook: "r".into(),
-            title: String::new(),
-            source_path: String::new(),
-            params: vec![],
-            schedule: None,
-            retain: None,
-            commit: None,
-            quiesce_methods: vec![],
-            nodes: vec![],
-            body: vec![],
+            ..Plan::default()
         }
+    }
+
+    /// A node `id` in block `parent` (`None`: the top level).
+    fn node(id: u32, parent: Option<u32>, kind: NodeKind) -> Node {
+        Node {
+            id: StepId(id),
+            name: format!("n{id}"),
+            span: Default::default(),
+            kind,
+            parent: parent.map(StepId),
+            deps: vec![],
+            when: None,
+        }
+    }
+
+    fn for_each(body: Vec<StepId>) -> NodeKind {
+        NodeKind::ForEach(lifeboat_dsl::plan::ForEach {
+            var: "v".into(),
+            item_type: lifeboat_dsl::plan::Type::Int,
+            over: Expr::List(vec![]),
+            parallel: 1,
+            body,
+        })
+    }
+
+    fn approve(prompt: Expr) -> NodeKind {
+        NodeKind::Approve(lifeboat_dsl::plan::Approve { prompt })
     }
 
     fn with<T>(f: impl FnOnce(&EvalCtx) -> T) -> T {
@@ -526,17 +544,9 @@ mod tests {
     fn only_the_results_an_expression_reads_are_kept() {
         // node 0 is read by node 1's prompt; nothing reads node 1.
         let mut p = plan();
-        for (id, prompt) in [(0, Expr::Str(String::new())), (1, Expr::Step(StepId(0)))] {
-            p.nodes.push(Node {
-                id: StepId(id),
-                name: format!("n{id}"),
-                span: Default::default(),
-                kind: NodeKind::Approve(lifeboat_dsl::plan::Approve { prompt }),
-                parent: None,
-                deps: vec![],
-                when: None,
-            });
-        }
+        p.nodes
+            .push(node(0, None, approve(Expr::Str(String::new()))));
+        p.nodes.push(node(1, None, approve(Expr::Step(StepId(0)))));
         let mut v = Values::for_plan(&p);
         v.set_result(StepId(0), vec![], json!("kept"));
         v.set_result(StepId(1), vec![], json!("dropped"));
@@ -562,33 +572,10 @@ mod tests {
     fn nested_loop_results_read_from_outside_are_one_flat_list() {
         // node 0: outer for, node 1: inner for (in 0), node 2: step (in 1)
         let mut p = plan();
-        let mk = |id: u32, parent: Option<u32>, kind: NodeKind| Node {
-            id: StepId(id),
-            name: format!("n{id}"),
-            span: Default::default(),
-            kind,
-            parent: parent.map(StepId),
-            deps: vec![],
-            when: None,
-        };
-        let fe = |body: Vec<StepId>| {
-            NodeKind::ForEach(lifeboat_dsl::plan::ForEach {
-                var: "v".into(),
-                item_type: lifeboat_dsl::plan::Type::Int,
-                over: Expr::List(vec![]),
-                parallel: 1,
-                body,
-            })
-        };
-        p.nodes.push(mk(0, None, fe(vec![StepId(1)])));
-        p.nodes.push(mk(1, Some(0), fe(vec![StepId(2)])));
-        p.nodes.push(mk(
-            2,
-            Some(1),
-            NodeKind::Approve(lifeboat_dsl::plan::Approve {
-                prompt: Expr::Str(String::new()),
-            }),
-        ));
+        p.nodes.push(node(0, None, for_each(vec![StepId(1)])));
+        p.nodes.push(node(1, Some(0), for_each(vec![StepId(2)])));
+        p.nodes
+            .push(node(2, Some(1), approve(Expr::Str(String::new()))));
         let mut v = Values::default();
         v.set_loop_len(StepId(0), vec![], 2);
         v.set_loop_len(StepId(1), vec![0], 2);
@@ -622,33 +609,11 @@ mod tests {
     fn discovery_propagates_unknowns_and_projections_through_the_run_rules() {
         // node 0: a for; node 1: a step in it; node 2: a step outside it.
         let mut p = plan();
-        let mk = |id: u32, parent: Option<u32>, kind: NodeKind| Node {
-            id: StepId(id),
-            name: format!("n{id}"),
-            span: Default::default(),
-            kind,
-            parent: parent.map(StepId),
-            deps: vec![],
-            when: None,
-        };
-        let approve = || {
-            NodeKind::Approve(lifeboat_dsl::plan::Approve {
-                prompt: Expr::Str(String::new()),
-            })
-        };
-        p.nodes.push(mk(
-            0,
-            None,
-            NodeKind::ForEach(lifeboat_dsl::plan::ForEach {
-                var: "v".into(),
-                item_type: lifeboat_dsl::plan::Type::Int,
-                over: Expr::List(vec![]),
-                parallel: 1,
-                body: vec![StepId(1)],
-            }),
-        ));
-        p.nodes.push(mk(1, Some(0), approve()));
-        p.nodes.push(mk(2, None, approve()));
+        p.nodes.push(node(0, None, for_each(vec![StepId(1)])));
+        p.nodes
+            .push(node(1, Some(0), approve(Expr::Str(String::new()))));
+        p.nodes
+            .push(node(2, None, approve(Expr::Str(String::new()))));
         let params = Map::new();
         let run = RunInfo {
             id: "RUN".into(),
