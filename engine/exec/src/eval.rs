@@ -39,6 +39,7 @@ use lifeboat_dsl::plan::{BinOp, Expr, Piece, Plan, RunField, StepId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EvalError {
@@ -62,7 +63,10 @@ type Key = (StepId, Vec<u32>);
 pub struct LoopPos {
     pub node: StepId,
     pub index: u32,
-    pub item: Value,
+    /// Shared by every frame inside the iteration (a step's frame is kept
+    /// by its ledger entry and journal records): written in the journal as
+    /// the value itself.
+    pub item: Arc<Value>,
 }
 
 /// Where a node instance sits: its enclosing loop iterations, outermost first.
@@ -78,7 +82,11 @@ impl Frame {
 
     pub fn enter(&self, node: StepId, index: u32, item: Value) -> Frame {
         let mut loops = self.loops.clone();
-        loops.push(LoopPos { node, index, item });
+        loops.push(LoopPos {
+            node,
+            index,
+            item: Arc::new(item),
+        });
         Frame { loops }
     }
 
@@ -103,10 +111,31 @@ pub struct RunInfo {
     pub runbook: String,
 }
 
+/// A value the run keeps for later (a step's result, for the expressions
+/// that read it and for its undo call), as its JSON text, read back when
+/// used: a record as a `serde_json::Value` takes three to four times the
+/// room of its text (a map entry, a key allocation and a string allocation
+/// per field), and the values a run keeps are most of its memory — 7 MB per
+/// 100-VM protect as values. A run reads back far less than it keeps.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Kept(Box<str>);
+
+impl Kept {
+    pub(crate) fn of(v: &Value) -> Kept {
+        Kept(v.to_string().into_boxed_str())
+    }
+
+    /// The value again (its own text, so it reads back).
+    pub(crate) fn value(&self) -> Result<Value, EvalError> {
+        serde_json::from_str(&self.0)
+            .map_err(|e| EvalError::Invalid(format!("a kept result does not read back: {e}")))
+    }
+}
+
 /// Step results and loop sizes, by iteration path.
 #[derive(Debug, Default)]
 pub struct Values {
-    results: HashMap<Key, Value>,
+    results: HashMap<Key, Kept>,
     loop_len: HashMap<Key, u32>,
     /// By node index, whether an expression reads the node's result
     /// ([`Plan::results_read`]); empty: keep every result.
@@ -126,9 +155,9 @@ impl Values {
         }
     }
 
-    pub fn set_result(&mut self, id: StepId, path: Vec<u32>, v: Value) {
+    pub fn set_result(&mut self, id: StepId, path: Vec<u32>, v: &Value) {
         if self.read.get(id.index()).copied().unwrap_or(true) {
-            self.results.insert((id, path), v);
+            self.results.insert((id, path), Kept::of(v));
         }
     }
 
@@ -163,11 +192,10 @@ impl Values {
             if self.is_unknown(id, &path) {
                 return Err(EvalError::Unknown);
             }
-            return Ok(self
-                .results
-                .get(&(id, path))
-                .cloned()
-                .unwrap_or(Value::Null));
+            return match self.results.get(&(id, path)) {
+                Some(kept) => kept.value(),
+                None => Ok(Value::Null),
+            };
         }
         let mut out = Vec::new();
         self.collect_flat(id, &loops[k..], &mut path, &mut out)?;
@@ -187,8 +215,8 @@ impl Values {
             if self.is_unknown(id, path) {
                 return Err(EvalError::Unknown);
             }
-            if let Some(v) = self.results.get(&(id, path.clone())) {
-                out.push(v.clone());
+            if let Some(kept) = self.results.get(&(id, path.clone())) {
+                out.push(kept.value()?);
             }
             return Ok(());
         };
@@ -218,7 +246,7 @@ impl Values {
         if self.is_unknown(id, &outer) {
             return Err(EvalError::Unknown);
         }
-        Ok(frame.loops[k].item.clone())
+        Ok(Value::clone(&frame.loops[k].item))
     }
 }
 
@@ -548,8 +576,8 @@ mod tests {
             .push(node(0, None, approve(Expr::Str(String::new()))));
         p.nodes.push(node(1, None, approve(Expr::Step(StepId(0)))));
         let mut v = Values::for_plan(&p);
-        v.set_result(StepId(0), vec![], json!("kept"));
-        v.set_result(StepId(1), vec![], json!("dropped"));
+        v.set_result(StepId(0), vec![], &json!("kept"));
+        v.set_result(StepId(1), vec![], &json!("dropped"));
         assert_eq!(
             v.get(&p, StepId(0), &Frame::default()).unwrap(),
             json!("kept")
@@ -561,7 +589,7 @@ mod tests {
         assert_eq!(v.results.len(), 1);
         // Without a plan (tests that set values by hand) every result stays.
         let mut all = Values::default();
-        all.set_result(StepId(1), vec![], json!("kept"));
+        all.set_result(StepId(1), vec![], &json!("kept"));
         assert_eq!(
             all.get(&p, StepId(1), &Frame::default()).unwrap(),
             json!("kept")
@@ -580,9 +608,9 @@ mod tests {
         v.set_loop_len(StepId(0), vec![], 2);
         v.set_loop_len(StepId(1), vec![0], 2);
         v.set_loop_len(StepId(1), vec![1], 1);
-        v.set_result(StepId(2), vec![0, 0], json!("a"));
-        v.set_result(StepId(2), vec![0, 1], json!("b"));
-        v.set_result(StepId(2), vec![1, 0], json!("c"));
+        v.set_result(StepId(2), vec![0, 0], &json!("a"));
+        v.set_result(StepId(2), vec![0, 1], &json!("b"));
+        v.set_result(StepId(2), vec![1, 0], &json!("c"));
         assert_eq!(
             v.get(&p, StepId(2), &Frame::default()).unwrap(),
             json!(["a", "b", "c"])
@@ -592,9 +620,9 @@ mod tests {
         w.set_loop_len(StepId(0), vec![], 2);
         w.set_loop_len(StepId(1), vec![0], 2);
         w.set_loop_len(StepId(1), vec![1], 2);
-        w.set_result(StepId(2), vec![0, 1], json!("b"));
-        w.set_result(StepId(2), vec![1, 0], json!("c"));
-        w.set_result(StepId(2), vec![1, 1], json!("d"));
+        w.set_result(StepId(2), vec![0, 1], &json!("b"));
+        w.set_result(StepId(2), vec![1, 0], &json!("c"));
+        w.set_result(StepId(2), vec![1, 1], &json!("d"));
         assert_eq!(
             w.get(&p, StepId(2), &Frame::default()).unwrap(),
             json!(["b", "c", "d"])
@@ -629,8 +657,8 @@ mod tests {
         // from outside, are unknown; a known step beside it is not.
         let mut v = Values::default();
         v.set_unknown(StepId(0), vec![]);
-        v.set_result(StepId(1), vec![0], json!("x"));
-        v.set_result(StepId(2), vec![], json!({"planned": true, "id": "p1"}));
+        v.set_result(StepId(1), vec![0], &json!("x"));
+        v.set_result(StepId(2), vec![], &json!({"planned": true, "id": "p1"}));
         let at = |f| EvalCtx::discovery(&p, &params, &run, &v, f, projected);
         assert_eq!(
             at(&inside).eval(&Expr::LoopVar(StepId(0))),
@@ -674,7 +702,7 @@ mod tests {
         // The same values in a run (no projections): the missing field is
         // the run's error, and the record compares like any other.
         let mut r = Values::default();
-        r.set_result(StepId(2), vec![], json!({"planned": true, "id": "p1"}));
+        r.set_result(StepId(2), vec![], &json!({"planned": true, "id": "p1"}));
         let frame = Frame::default();
         let c = EvalCtx {
             plan: &p,

@@ -6,7 +6,7 @@
 //! it from the journal).
 
 use crate::action::ActionCall;
-use crate::eval::Frame;
+use crate::eval::{Frame, Kept};
 use lifeboat_dsl::plan::StepId;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
@@ -20,7 +20,8 @@ pub(crate) struct Completed {
     pub tag: String,
     pub frame: Frame,
     pub args: Map<String, Value>,
-    pub value: Value,
+    /// Its result, as its undo call reads it.
+    pub value: Kept,
 }
 
 /// A call whose answer never came (interrupted, timed out, lost in

@@ -5,7 +5,7 @@
 //! resumed walk consult it.
 
 use crate::action::{ActionCall, CallPurpose};
-use crate::eval::{Frame, RunInfo};
+use crate::eval::{Frame, Kept, RunInfo};
 use crate::event::RunOutcome;
 use crate::journal::{CallRec, Record};
 use crate::ledger::{Completed, InDoubt};
@@ -118,7 +118,7 @@ impl Replay {
                                 tag: call.tag.clone(),
                                 frame: frame.clone(),
                                 args: call.args.clone(),
-                                value: v.clone(),
+                                value: Kept::of(&v),
                             });
                         }
                         r.outcomes.insert(instance, v);

@@ -23,6 +23,7 @@
 
 use crate::action::{ActionCall, CallPurpose};
 use crate::context::Rt;
+use crate::eval::Kept;
 use crate::event::{EventKind, OrphanResource};
 use crate::journal::Record;
 use crate::ledger::Completed;
@@ -61,7 +62,7 @@ pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
                     tag: d.call.tag,
                     frame: d.frame,
                     args: d.call.args,
-                    value: out.value,
+                    value: Kept::of(&out.value),
                 });
             }
             Ok(None) => {}
@@ -206,7 +207,9 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         rt.events.emit(EventKind::Orphaned {
             instance: instance.clone(),
             action: call_def.action.clone(),
-            resource: orphan_resource(call_def, &c.value, &c.args),
+            // (read back again: failures are rare, and a result that does
+            // not read back leaves the arguments to name the resource)
+            resource: orphan_resource(call_def, &c.value.value().unwrap_or_default(), &c.args),
             why: error.clone(),
         });
         rt.events.emit(match kind {
@@ -221,7 +224,11 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         });
         false
     };
-    let args = match eval_args(rt, &c.frame, &call_def.args, Some((&c.value, &c.args))) {
+    let result = match c.value.value() {
+        Ok(v) => v,
+        Err(e) => return fail(format!("{}: {e}", call_def.action)),
+    };
+    let args = match eval_args(rt, &c.frame, &call_def.args, Some((&result, &c.args))) {
         Ok(a) => a,
         Err(e) => return fail(format!("{}: {e}", call_def.action)),
     };

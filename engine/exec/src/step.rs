@@ -31,7 +31,7 @@
 use crate::action::{ActionCall, ActionError, ActionOutput, CallPurpose, ErrorClass};
 use crate::cancel::{CancelHandle, CancelReason};
 use crate::context::Rt;
-use crate::eval::Frame;
+use crate::eval::{Frame, Kept};
 use crate::event::{Emitter, EventKind};
 use crate::journal::{CallRec, Record};
 use crate::ledger::{Completed, InDoubt};
@@ -497,7 +497,7 @@ pub(crate) async fn run_action(
         rt.values
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .set_result(node.id, path, value.clone());
+            .set_result(node.id, path, value);
         m.succeed(0, true);
         return NodeOutcome::Succeeded;
     }
@@ -608,7 +608,7 @@ pub(crate) async fn run_action(
     rt.values
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .set_result(node.id, path, out.value.clone());
+        .set_result(node.id, path, &out.value);
     if saga_relevant {
         rt.ledger().completed.push(Completed {
             node: node.id,
@@ -616,7 +616,7 @@ pub(crate) async fn run_action(
             tag: call.tag.clone(),
             frame: frame.clone(),
             args: saga_args(a, &call.args),
-            value: out.value.clone(),
+            value: Kept::of(&out.value),
         });
     }
     let rec = Record::StepOutcome {

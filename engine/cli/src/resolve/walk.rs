@@ -236,7 +236,7 @@ impl<'a> Walk<'a> {
     /// Record what node `id` gives in `frame`: a value, or unknown.
     fn set(&mut self, id: StepId, frame: &Frame, v: Option<Value>) {
         match v {
-            Some(v) => self.values.set_result(id, frame.path(), v),
+            Some(v) => self.values.set_result(id, frame.path(), &v),
             None => self.values.set_unknown(id, frame.path()),
         }
     }
