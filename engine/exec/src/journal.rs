@@ -445,17 +445,27 @@ impl Journal {
     /// a sync is running are written together by the next one (group commit).
     /// The sync runs on tokio's blocking pool (which also keeps a paused test
     /// clock from jumping while the disk works).
-    pub async fn append(&self, rec: &Record) -> Result<(), JournalError> {
-        let path = &self.shared.path;
+    ///
+    /// The record is queued (encoded) when this is called, not when the
+    /// future is first polled, and the future does not borrow it: a caller
+    /// may drop a large record before waiting for the disk.
+    pub fn append(
+        &self,
+        rec: &Record,
+    ) -> impl std::future::Future<Output = Result<(), JournalError>> + Send + 'static {
+        let path = self.shared.path.clone();
         let (done, wait) = oneshot::channel();
-        self.enqueue(rec, Some(done))?;
-        match wait.await {
-            Ok(Ok(())) => Ok(()),
-            Ok(Err(msg)) => Err(JournalError::Io {
-                path: path.display().to_string(),
-                msg,
-            }),
-            Err(_) => Err(io_err(path, "journal writer stopped")),
+        let queued = self.enqueue(rec, Some(done));
+        async move {
+            queued?;
+            match wait.await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(msg)) => Err(JournalError::Io {
+                    path: path.display().to_string(),
+                    msg,
+                }),
+                Err(_) => Err(io_err(&path, "journal writer stopped")),
+            }
         }
     }
 
