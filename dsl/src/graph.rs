@@ -112,7 +112,7 @@ impl<'p> PlanGraph<'p> {
 
     /// Whether the node runs once per item of an enclosing loop.
     pub fn is_dynamic(&self, id: StepId) -> bool {
-        !self.plan.enclosing_loops(id).is_empty()
+        self.plan.innermost_loop(id).is_some()
     }
 
     /// The display name of a graph node.

@@ -117,6 +117,12 @@ impl Plan {
         })
     }
 
+    /// The `for` node closest around `id`, if it runs in a loop.
+    pub fn innermost_loop(&self, id: StepId) -> Option<StepId> {
+        self.ancestors(id)
+            .find(|p| matches!(self.nodes[p.index()].kind, NodeKind::ForEach(_)))
+    }
+
     /// The `for` nodes around `id`, outermost first: the loops it runs once
     /// per item of.
     pub fn enclosing_loops(&self, id: StepId) -> Vec<StepId> {
@@ -880,6 +886,9 @@ mod tests {
         assert_eq!(ids(p.ancestors(StepId(3)).collect()), [2, 1, 0]);
         assert_eq!(ids(p.enclosing_loops(StepId(3))), [0, 2]);
         assert_eq!(ids(p.enclosing_loops(StepId(0))), Vec::<u32>::new());
+        assert_eq!(p.innermost_loop(StepId(3)), Some(StepId(2)));
+        assert_eq!(p.innermost_loop(StepId(1)), Some(StepId(0)));
+        assert_eq!(p.innermost_loop(StepId(0)), None);
         assert_eq!(p.ancestors(StepId(99)).count(), 0);
         // A parent cycle, or a parent the plan does not have, ends the walk.
         p.nodes[0].parent = Some(StepId(3));

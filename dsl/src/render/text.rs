@@ -256,8 +256,8 @@ fn block(
             NodeKind::Action(a) => {
                 *counter += 1;
                 // Its innermost loop's fan-out, if it runs in one.
-                let fan = match p.enclosing_loops(id).last() {
-                    Some(l) => format!(" {}", fan(g, est, *l)),
+                let fan = match p.innermost_loop(id) {
+                    Some(l) => format!(" {}", fan(g, est, l)),
                     None => String::new(),
                 };
                 out.push_str(mark(est, &n.name));
