@@ -675,3 +675,57 @@ async fn a_run_whose_hold_lapses_makes_no_further_call_but_still_thaws() {
     assert!(fake.calls_of("test.undo").is_empty());
     assert!(!res.finished);
 }
+
+/// `append` queues the record when it is called, so a caller can drop a
+/// large record before waiting for the disk; the file keeps call order and
+/// a loop item in a frame is written as the value itself.
+#[tokio::test]
+async fn an_append_is_queued_when_called_and_keeps_call_order() {
+    use lifeboat_dsl::plan::StepId;
+    use lifeboat_exec::eval::Frame;
+    use lifeboat_exec::journal::{CallRec, Journal};
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path()).unwrap();
+    let item = serde_json::json!({"name": "vm1", "role": "db"});
+    let frame = Frame::default().enter(StepId(0), 3, item.clone());
+    let written = {
+        let intent = Record::StepIntent {
+            instance: "s[3]".into(),
+            node: StepId(1),
+            frame: frame.clone(),
+            call: CallRec {
+                action: "test.create".into(),
+                tag: "t".into(),
+                site: None,
+                args: Map::new(),
+            },
+        };
+        j.append(&intent)
+        // `intent` is dropped here, before the disk is waited for.
+    };
+    j.append_nowait(&Record::RunResumed { at: "later".into() });
+    written.await.unwrap();
+    j.append(&Record::RunResumed { at: "last".into() })
+        .await
+        .unwrap();
+    let recs = read_journal(dir.path()).unwrap();
+    assert_eq!(recs.len(), 3, "{recs:?}");
+    match &recs[0] {
+        Record::StepIntent {
+            instance, frame: f, ..
+        } => {
+            assert_eq!(instance, "s[3]");
+            assert_eq!(f, &frame);
+            assert_eq!(*f.loops[0].item, item);
+        }
+        other => panic!("first record: {other:?}"),
+    }
+    assert!(matches!(&recs[1], Record::RunResumed { at } if at == "later"));
+    // The frame's item is the value itself in the file, not a wrapper.
+    let text =
+        std::fs::read_to_string(dir.path().join(lifeboat_exec::journal::JOURNAL_FILE)).unwrap();
+    assert!(
+        text.contains(r#""item":{"name":"vm1","role":"db"}"#),
+        "{text}"
+    );
+}
