@@ -377,6 +377,18 @@ impl Node {
             NodeKind::Approve(a) => f(&a.prompt),
         }
     }
+
+    /// The rule of skipped steps, stated once (the executor and
+    /// `plan --resolve` ask here): a node that reads the result of a
+    /// sibling skipped in this block instance is skipped too; `after` a
+    /// skipped step is satisfied. `skipped(id)`: whether sibling `id` was
+    /// skipped. Gives the first such sibling.
+    pub fn reads_skipped(&self, skipped: impl Fn(StepId) -> bool) -> Option<StepId> {
+        self.deps
+            .iter()
+            .find(|d| d.reason == DepReason::Data && skipped(d.on))
+            .map(|d| d.on)
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

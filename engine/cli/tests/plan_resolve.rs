@@ -819,3 +819,43 @@ fn a_site_mapping_is_checked_stored_shown_and_a_recovery_it_cannot_take_stops_be
         f[0]
     );
 }
+
+/// Skipping follows the run's rule: a read whose `when` is false is not
+/// called, and neither is a read of its result, nor anything in a loop over
+/// it; nothing is guessed from the `null` a skipped step leaves.
+#[test]
+fn a_step_reading_a_skipped_step_is_skipped_as_in_the_run() {
+    let env = start(Topology::demo(), None);
+    let rb = env.dir.path().join("skipped.dr");
+    std::fs::write(
+        &rb,
+        "runbook skipped \"reads after a skipped step\" {
+  param vnf: string
+  param from: site = \"site-a\"
+  param look: bool = false
+  servers = nova.find_servers(site: from, tag: vnf) when look
+  volumes = cinder.volumes_of(servers)
+  for s in servers {
+    again = nova.find_servers(site: from, tag: s.name)
+  }
+}
+",
+    )
+    .unwrap();
+    let rb = rb.to_str().unwrap();
+    let (o, j) = resolve(&env, rb, &[], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = &j["resolved"];
+    assert_eq!(r["read_calls"], 0, "{r}");
+    for step in ["servers", "volumes"] {
+        assert_eq!(r["steps"][step]["states"]["skipped"], 1, "{step}: {r}");
+    }
+    assert!(r["findings"].as_array().unwrap().is_empty(), "{r}");
+    // Looking: every read is made, the loop has a pass per server.
+    let (o, j) = resolve(&env, rb, &["-p", "look=true"], None);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let r = &j["resolved"];
+    assert_eq!(r["steps"]["volumes"]["states"]["read"], 1, "{r}");
+    assert_eq!(r["steps"]["again"]["instances"], 6, "{r}");
+    assert_eq!(r["read_calls"], 8, "{r}");
+}

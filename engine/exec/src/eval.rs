@@ -125,7 +125,8 @@ impl Kept {
         Kept(v.to_string().into_boxed_str())
     }
 
-    /// The value again (its own text, so it reads back).
+    /// The value again: its own text read back (floats exactly too, with
+    /// serde_json's `float_roundtrip`).
     pub(crate) fn value(&self) -> Result<Value, EvalError> {
         serde_json::from_str(&self.0)
             .map_err(|e| EvalError::Invalid(format!("a kept result does not read back: {e}")))

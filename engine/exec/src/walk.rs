@@ -34,7 +34,7 @@ use crate::journal::Record;
 use crate::step::{abortable, failed, run_action, NodeOutcome, StepMachine};
 use futures::future::BoxFuture;
 use futures::stream::{FuturesUnordered, StreamExt};
-use lifeboat_dsl::plan::{Approve, BlockDeps, DepReason, ForEach, Node, NodeKind, StepId};
+use lifeboat_dsl::plan::{Approve, BlockDeps, ForEach, Node, NodeKind, StepId};
 use serde_json::Value;
 use std::collections::{HashMap, VecDeque};
 
@@ -152,14 +152,10 @@ fn decide(
         m.cancel();
         return Some(NodeOutcome::Cancelled);
     }
-    if let Some(d) = node
-        .deps
-        .iter()
-        .find(|d| d.reason == DepReason::Data && dep_outcome(d.on) == Some(NodeOutcome::Skipped))
-    {
+    if let Some(on) = node.reads_skipped(|on| dep_outcome(on) == Some(NodeOutcome::Skipped)) {
         m.skip(format!(
             "reads `{}`, which was skipped",
-            rt.plan.node(d.on).name
+            rt.plan.node(on).name
         ));
         return Some(NodeOutcome::Skipped);
     }

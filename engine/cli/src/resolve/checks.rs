@@ -30,6 +30,10 @@
 //!   without a `url` or `command`.
 //! - `no-targets`: `nova.find_servers` found nothing, so nothing would be
 //!   protected.
+//! - `expression`: an argument, a `when`, a loop's list or a quiesce
+//!   scope's targets cannot be evaluated with the values discovery found
+//!   (a record without a field the runbook reads): the run would fail
+//!   there.
 
 use super::walk::{Discovery, State};
 use super::{Finding, Severity};
@@ -64,6 +68,16 @@ pub async fn run(plan: &Plan, d: &Discovery, acts: &OpenStackActions) -> Vec<Fin
                 "check that the site is reachable and the credentials are right",
             ));
         }
+    }
+    for f in &d.invalid {
+        out.push(Finding::new(
+            Severity::Error,
+            "expression",
+            Some(&f.instance),
+            None,
+            format!("the run would fail here: {} cannot be evaluated with the values found: {}", f.what, f.message),
+            "check the parameters, and that the records the cloud returns carry the fields the runbook reads",
+        ));
     }
     untagged(d, acts, &mut out).await;
     groups(d, acts, &mut out).await;

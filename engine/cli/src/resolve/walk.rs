@@ -21,9 +21,9 @@
 use super::planned::{self, is_planned};
 use lifeboat_dsl::plan::{site_of, Effect, Expr, NodeKind, Plan, StepId};
 use lifeboat_exec::action::{ActionCall, Actions};
-use lifeboat_exec::eval::{EvalCtx, Frame, RunInfo, Values};
+use lifeboat_exec::eval::{EvalCtx, EvalError, Frame, RunInfo, Values};
 use serde_json::{Map, Value};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How a step instance was resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -73,6 +73,15 @@ pub struct ReadFailure {
     pub message: String,
 }
 
+/// An expression the run would fail at: `what` of `instance` (an argument,
+/// a `when`, a loop's list…) cannot be evaluated with the values found.
+#[derive(Debug, Clone)]
+pub struct EvalFailure {
+    pub instance: String,
+    pub what: String,
+    pub message: String,
+}
+
 /// One instance of a `for` node: its item count (`None`: unknown before
 /// the run) and a label per item.
 pub type LoopInstance = (Option<u32>, Vec<String>);
@@ -86,6 +95,8 @@ pub struct Discovery {
     pub loops: HashMap<StepId, Vec<LoopInstance>>,
     pub scopes: Vec<Scope>,
     pub failures: Vec<ReadFailure>,
+    /// Expressions the run would fail to evaluate, with the values found.
+    pub invalid: Vec<EvalFailure>,
     /// Read calls made.
     pub calls: u32,
 }
@@ -100,6 +111,8 @@ pub struct Walk<'a> {
     values: Values,
     /// Whether the node instance (or anything in it) changes the cloud.
     changes: HashMap<(StepId, Vec<u32>), bool>,
+    /// The node instances skipped (`when` false, or reading a skipped one).
+    skipped: HashSet<(StepId, Vec<u32>)>,
     /// Ids to names of every record read so far, for labels.
     names: HashMap<String, String>,
     out: Discovery,
@@ -123,6 +136,7 @@ pub async fn discover(
         },
         values: Values::default(),
         changes: HashMap::new(),
+        skipped: HashSet::new(),
         names: HashMap::new(),
         out: Discovery::default(),
     };
@@ -241,10 +255,11 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// `e` evaluated as the run would; `None` when it is not known before
-    /// the run (or cannot be evaluated: the run would fail there).
-    fn eval(&self, e: &Expr, frame: &Frame) -> Option<Value> {
-        EvalCtx::discovery(
+    /// `e` (`what` of `instance`) evaluated as the run would; `None` when
+    /// it is not known before the run, or when the run would fail there
+    /// (noted in [`Discovery::invalid`]).
+    fn eval(&mut self, e: &Expr, frame: &Frame, instance: &str, what: &str) -> Option<Value> {
+        let r = EvalCtx::discovery(
             self.plan,
             self.params,
             &self.run,
@@ -252,8 +267,19 @@ impl<'a> Walk<'a> {
             frame,
             is_planned,
         )
-        .eval(e)
-        .ok()
+        .eval(e);
+        match r {
+            Ok(v) => Some(v),
+            Err(EvalError::Unknown) => None,
+            Err(EvalError::Invalid(message)) => {
+                self.out.invalid.push(EvalFailure {
+                    instance: instance.to_string(),
+                    what: what.to_string(),
+                    message,
+                });
+                None
+            }
+        }
     }
 
     /// Resolve one node in `frame`; true when it (or its body) changes the cloud.
@@ -261,22 +287,30 @@ impl<'a> Walk<'a> {
         let plan = self.plan;
         let node = plan.node(id);
         let instance = frame.instance(&node.name);
-        if let Some(w) = &node.when {
-            if let Some(Value::Bool(false)) = self.eval(w, frame) {
-                // Skipped: no result, as in a run.
-                if let NodeKind::Action(a) = &node.kind {
-                    self.out.instances.push(Instance {
-                        node: id,
-                        instance,
-                        action: a.call.action.clone(),
-                        site: None,
-                        state: State::Skipped,
-                        args: Map::new(),
-                        value: None,
-                    });
-                }
-                return false;
+        let path = frame.path();
+        // Skipped as the run would skip it: it reads a skipped sibling's
+        // result, or its `when` is false. No result, as in a run.
+        let skipped = node
+            .reads_skipped(|on| self.skipped.contains(&(on, path.clone())))
+            .is_some()
+            || match &node.when {
+                Some(w) => self.eval(w, frame, &instance, "`when`") == Some(Value::Bool(false)),
+                None => false,
+            };
+        if skipped {
+            self.skipped.insert((id, path));
+            if let NodeKind::Action(a) = &node.kind {
+                self.out.instances.push(Instance {
+                    node: id,
+                    instance,
+                    action: a.call.action.clone(),
+                    site: None,
+                    state: State::Skipped,
+                    args: Map::new(),
+                    value: None,
+                });
             }
+            return false;
         }
         match &node.kind {
             NodeKind::Approve(_) => {
@@ -287,7 +321,12 @@ impl<'a> Walk<'a> {
                 let mut args: Map<String, Value> = Map::new();
                 let mut all_known = true;
                 for arg in &a.call.args {
-                    match self.eval(&arg.value, frame) {
+                    match self.eval(
+                        &arg.value,
+                        frame,
+                        &instance,
+                        &format!("argument `{}`", arg.name),
+                    ) {
                         Some(v) => {
                             args.insert(arg.name.clone(), v);
                         }
@@ -350,11 +389,12 @@ impl<'a> Walk<'a> {
                 a.call.effect != Effect::Read
             }
             NodeKind::ForEach(f) => {
-                let items: Option<Vec<Value>> = match self.eval(&f.over, frame) {
-                    Some(Value::Array(a)) => Some(a),
-                    Some(Value::Null) => Some(vec![]),
-                    _ => None,
-                };
+                let items: Option<Vec<Value>> =
+                    match self.eval(&f.over, frame, &instance, "its list") {
+                        Some(Value::Array(a)) => Some(a),
+                        Some(Value::Null) => Some(vec![]),
+                        _ => None,
+                    };
                 let mut changed = false;
                 match items {
                     Some(items) => {
@@ -382,17 +422,22 @@ impl<'a> Walk<'a> {
                 changed
             }
             NodeKind::Quiesce(q) => {
-                let targets = self.eval(&q.targets, frame);
-                let order = match self.eval(&q.order, frame) {
+                let targets = self.eval(&q.targets, frame, &instance, "its targets");
+                let order = match self.eval(&q.order, frame, &instance, "its order") {
                     Some(Value::Array(o)) => o,
                     _ => vec![],
                 };
                 let method = self
-                    .eval(&q.method, frame)
+                    .eval(&q.method, frame, &instance, "its method")
                     .and_then(|v| v.as_str().map(str::to_string));
                 let mut method_args = Map::new();
                 for a in &q.method_args {
-                    if let Some(v) = self.eval(&a.value, frame) {
+                    if let Some(v) = self.eval(
+                        &a.value,
+                        frame,
+                        &instance,
+                        &format!("method argument `{}`", a.name),
+                    ) {
                         method_args.insert(a.name.clone(), v);
                     }
                 }
@@ -433,5 +478,61 @@ impl<'a> Walk<'a> {
                 true
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lifeboat_dsl::plan::{ForEach, Node, Type};
+    use lifeboat_exec::action::{ActionError, ActionOutput};
+
+    /// No call may be made: the plan under test has no action.
+    struct NoCalls;
+
+    #[async_trait::async_trait]
+    impl Actions for NoCalls {
+        async fn run(&self, call: &ActionCall) -> Result<ActionOutput, ActionError> {
+            panic!("no call expected, got {}", call.action)
+        }
+        async fn find_created(&self, _: &ActionCall) -> Result<Option<ActionOutput>, ActionError> {
+            Ok(None)
+        }
+    }
+
+    /// An expression the run would fail at (a field the record does not
+    /// have) is a finding, not an unknown passed over in silence.
+    #[tokio::test]
+    async fn an_expression_the_run_would_fail_at_is_noted() {
+        let over = Expr::Field(Box::new(Expr::Param("p".into())), "nope".into());
+        let plan = Plan {
+            runbook: "r".into(),
+            nodes: vec![Node {
+                id: StepId(0),
+                name: "for s".into(),
+                span: Default::default(),
+                kind: NodeKind::ForEach(ForEach {
+                    var: "s".into(),
+                    item_type: Type::Int,
+                    over,
+                    parallel: 1,
+                    body: vec![],
+                }),
+                parent: None,
+                deps: vec![],
+                when: None,
+            }],
+            body: vec![StepId(0)],
+            ..Plan::default()
+        };
+        let mut params = Map::new();
+        params.insert("p".into(), serde_json::json!({"a": 1}));
+        let d = discover(&plan, &params, &NoCalls).await;
+        assert_eq!(d.invalid.len(), 1, "{:?}", d.invalid);
+        assert_eq!(d.invalid[0].instance, "for s");
+        assert_eq!(d.invalid[0].what, "its list");
+        assert!(d.invalid[0].message.contains("no field `nope`"));
+        // Its size is unknown, not zero.
+        assert_eq!(d.loops[&StepId(0)][0].0, None);
     }
 }
