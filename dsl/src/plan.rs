@@ -117,19 +117,21 @@ impl Plan {
         })
     }
 
+    /// The `for` nodes around `id`, innermost first.
+    pub fn loops_around(&self, id: StepId) -> impl Iterator<Item = StepId> + '_ {
+        self.ancestors(id)
+            .filter(|p| matches!(self.nodes[p.index()].kind, NodeKind::ForEach(_)))
+    }
+
     /// The `for` node closest around `id`, if it runs in a loop.
     pub fn innermost_loop(&self, id: StepId) -> Option<StepId> {
-        self.ancestors(id)
-            .find(|p| matches!(self.nodes[p.index()].kind, NodeKind::ForEach(_)))
+        self.loops_around(id).next()
     }
 
     /// The `for` nodes around `id`, outermost first: the loops it runs once
     /// per item of.
     pub fn enclosing_loops(&self, id: StepId) -> Vec<StepId> {
-        let mut out: Vec<StepId> = self
-            .ancestors(id)
-            .filter(|p| matches!(self.nodes[p.index()].kind, NodeKind::ForEach(_)))
-            .collect();
+        let mut out: Vec<StepId> = self.loops_around(id).collect();
         out.reverse();
         out
     }

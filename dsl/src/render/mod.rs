@@ -65,9 +65,7 @@ pub fn fan_label(
 ) -> String {
     let Some(e) = est else { return "×N".into() };
     // The innermost loop whose count is known.
-    p.enclosing_loops(id)
-        .iter()
-        .rev()
-        .find_map(|x| e.steps.get(&p.node(*x).name).and_then(|s| s.count))
+    p.loops_around(id)
+        .find_map(|x| e.steps.get(&p.node(x).name).and_then(|s| s.count))
         .map_or_else(|| "×N".into(), |c| format!("×{c}"))
 }

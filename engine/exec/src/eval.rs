@@ -117,12 +117,13 @@ pub struct RunInfo {
 /// room of its text (a map entry, a key allocation and a string allocation
 /// per field), and the values a run keeps are most of its memory — 7 MB per
 /// 100-VM protect as values. A run reads back far less than it keeps.
+/// Encoded once and shared: a result both read and undone is one text.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Kept(Box<str>);
+pub(crate) struct Kept(Arc<str>);
 
 impl Kept {
     pub(crate) fn of(v: &Value) -> Kept {
-        Kept(v.to_string().into_boxed_str())
+        Kept(v.to_string().into())
     }
 
     /// The value again: its own text read back (floats exactly too, with
@@ -157,9 +158,20 @@ impl Values {
     }
 
     pub fn set_result(&mut self, id: StepId, path: Vec<u32>, v: &Value) {
-        if self.read.get(id.index()).copied().unwrap_or(true) {
+        if self.keeps(id) {
             self.results.insert((id, path), Kept::of(v));
         }
+    }
+
+    /// Whether step `id`'s result is kept: some expression reads it.
+    pub(crate) fn keeps(&self, id: StepId) -> bool {
+        self.read.get(id.index()).copied().unwrap_or(true)
+    }
+
+    /// [`Values::set_result`] with the result encoded already (shared with
+    /// the saga's ledger); only called when [`Values::keeps`] says so.
+    pub(crate) fn set_kept(&mut self, id: StepId, path: Vec<u32>, kept: Kept) {
+        self.results.insert((id, path), kept);
     }
 
     pub fn set_loop_len(&mut self, id: StepId, path: Vec<u32>, n: u32) {

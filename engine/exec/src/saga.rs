@@ -203,13 +203,18 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         SagaKind::Cleanup => ("cleanup", 'k'),
     };
     let instance = c.instance.clone();
+    let result = c.value.value();
     let fail = |error: String| {
         rt.events.emit(EventKind::Orphaned {
             instance: instance.clone(),
             action: call_def.action.clone(),
-            // (read back again: failures are rare, and a result that does
-            // not read back leaves the arguments to name the resource)
-            resource: orphan_resource(call_def, &c.value.value().unwrap_or_default(), &c.args),
+            // A result that does not read back leaves the arguments to
+            // name the resource.
+            resource: orphan_resource(
+                call_def,
+                result.as_ref().unwrap_or(&serde_json::Value::Null),
+                &c.args,
+            ),
             why: error.clone(),
         });
         rt.events.emit(match kind {
@@ -224,11 +229,11 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         });
         false
     };
-    let result = match c.value.value() {
+    let result_value = match &result {
         Ok(v) => v,
         Err(e) => return fail(format!("{}: {e}", call_def.action)),
     };
-    let args = match eval_args(rt, &c.frame, &call_def.args, Some((&result, &c.args))) {
+    let args = match eval_args(rt, &c.frame, &call_def.args, Some((result_value, &c.args))) {
         Ok(a) => a,
         Err(e) => return fail(format!("{}: {e}", call_def.action)),
     };

@@ -607,18 +607,28 @@ pub(crate) async fn run_action(
     let Some((out, reconciled)) = result else {
         return NodeOutcome::Failed;
     };
-    rt.values
+    // Encoded once, if anything keeps it: the values (for the expressions
+    // that read it) and the ledger (for its undo call) share the text.
+    let read = rt
+        .values
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .set_result(node.id, path, &out.value);
-    if saga_relevant {
+        .keeps(node.id);
+    let kept = (read || saga_relevant).then(|| Kept::of(&out.value));
+    if let (true, Some(k)) = (read, &kept) {
+        rt.values
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .set_kept(node.id, path, k.clone());
+    }
+    if let (true, Some(k)) = (saga_relevant, kept) {
         rt.ledger().completed.push(Completed {
             node: node.id,
             instance: instance.clone(),
             tag: call.tag.clone(),
             frame: frame.clone(),
             args: saga_args(a, &call.args),
-            value: Kept::of(&out.value),
+            value: k,
         });
     }
     let rec = Record::StepOutcome {

@@ -82,6 +82,33 @@ pub struct EvalFailure {
     pub message: String,
 }
 
+/// Which expression of a node is evaluated (named only when the run
+/// would fail at it).
+#[derive(Clone, Copy)]
+enum Part<'p> {
+    When,
+    Arg(&'p str),
+    List,
+    Targets,
+    Order,
+    Method,
+    MethodArg(&'p str),
+}
+
+impl std::fmt::Display for Part<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Part::When => f.write_str("`when`"),
+            Part::Arg(n) => write!(f, "argument `{n}`"),
+            Part::List => f.write_str("its list"),
+            Part::Targets => f.write_str("its targets"),
+            Part::Order => f.write_str("its order"),
+            Part::Method => f.write_str("its method"),
+            Part::MethodArg(n) => write!(f, "method argument `{n}`"),
+        }
+    }
+}
+
 /// One instance of a `for` node: its item count (`None`: unknown before
 /// the run) and a label per item.
 pub type LoopInstance = (Option<u32>, Vec<String>);
@@ -258,7 +285,7 @@ impl<'a> Walk<'a> {
     /// `e` (`what` of `instance`) evaluated as the run would; `None` when
     /// it is not known before the run, or when the run would fail there
     /// (noted in [`Discovery::invalid`]).
-    fn eval(&mut self, e: &Expr, frame: &Frame, instance: &str, what: &str) -> Option<Value> {
+    fn eval(&mut self, e: &Expr, frame: &Frame, instance: &str, what: Part<'_>) -> Option<Value> {
         let r = EvalCtx::discovery(
             self.plan,
             self.params,
@@ -294,7 +321,7 @@ impl<'a> Walk<'a> {
             .reads_skipped(|on| self.skipped.contains(&(on, path.clone())))
             .is_some()
             || match &node.when {
-                Some(w) => self.eval(w, frame, &instance, "`when`") == Some(Value::Bool(false)),
+                Some(w) => self.eval(w, frame, &instance, Part::When) == Some(Value::Bool(false)),
                 None => false,
             };
         if skipped {
@@ -321,12 +348,7 @@ impl<'a> Walk<'a> {
                 let mut args: Map<String, Value> = Map::new();
                 let mut all_known = true;
                 for arg in &a.call.args {
-                    match self.eval(
-                        &arg.value,
-                        frame,
-                        &instance,
-                        &format!("argument `{}`", arg.name),
-                    ) {
+                    match self.eval(&arg.value, frame, &instance, Part::Arg(&arg.name)) {
                         Some(v) => {
                             args.insert(arg.name.clone(), v);
                         }
@@ -390,7 +412,7 @@ impl<'a> Walk<'a> {
             }
             NodeKind::ForEach(f) => {
                 let items: Option<Vec<Value>> =
-                    match self.eval(&f.over, frame, &instance, "its list") {
+                    match self.eval(&f.over, frame, &instance, Part::List) {
                         Some(Value::Array(a)) => Some(a),
                         Some(Value::Null) => Some(vec![]),
                         _ => None,
@@ -422,22 +444,18 @@ impl<'a> Walk<'a> {
                 changed
             }
             NodeKind::Quiesce(q) => {
-                let targets = self.eval(&q.targets, frame, &instance, "its targets");
-                let order = match self.eval(&q.order, frame, &instance, "its order") {
+                let targets = self.eval(&q.targets, frame, &instance, Part::Targets);
+                let order = match self.eval(&q.order, frame, &instance, Part::Order) {
                     Some(Value::Array(o)) => o,
                     _ => vec![],
                 };
                 let method = self
-                    .eval(&q.method, frame, &instance, "its method")
+                    .eval(&q.method, frame, &instance, Part::Method)
                     .and_then(|v| v.as_str().map(str::to_string));
                 let mut method_args = Map::new();
                 for a in &q.method_args {
-                    if let Some(v) = self.eval(
-                        &a.value,
-                        frame,
-                        &instance,
-                        &format!("method argument `{}`", a.name),
-                    ) {
+                    if let Some(v) = self.eval(&a.value, frame, &instance, Part::MethodArg(&a.name))
+                    {
                         method_args.insert(a.name.clone(), v);
                     }
                 }
