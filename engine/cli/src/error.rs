@@ -108,6 +108,17 @@ impl CliError {
     }
 }
 
+/// The message alone (for a caller that reports it in its own words).
+impl std::fmt::Display for CliError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CliError::Message { message, .. } => f.write_str(message),
+            CliError::Load { error, .. } => write!(f, "{error}"),
+            CliError::Reported => f.write_str("see the messages above"),
+        }
+    }
+}
+
 impl From<String> for CliError {
     fn from(message: String) -> CliError {
         CliError::new(message)

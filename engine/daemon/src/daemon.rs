@@ -12,10 +12,12 @@
 //! ```
 //!
 //! Every time comes from the [`Clock`]; runs are started and resumed by the
-//! [`Launcher`]; everything durable is in the [`History`].
+//! [`Launcher`]; a run's directory, row and lock are kept by the
+//! [`RunStore`] (each run holds its lock through a [`Lease`]); the recovery
+//! points retention works on are in the [`History`].
 
 use crate::clock::Clock;
-use crate::cluster::runs::{Begin, RunStore};
+use crate::cluster::runs::{Begin, SharedRuns};
 use crate::fence::FenceWatch;
 use crate::history::{parse_ts, ts, BackupRow, History, NewRun, PointRow, RunEnd, RunKind, RunRow};
 use crate::job::Job;
@@ -26,6 +28,7 @@ use crate::points;
 use crate::retention::plan::{RetentionRun, RETENTION_FILE};
 use crate::retention::policy::{self, Decision};
 use crate::run_dir::RunDir;
+use crate::run_store::{Lease, RunStore};
 use chrono::{DateTime, Utc};
 use futures::stream::{FuturesUnordered, StreamExt};
 use lifeboat_dsl::plan::Plan;
@@ -86,6 +89,8 @@ pub struct Daemon {
     pub launcher: Arc<dyn Launcher>,
     pub jobs: Vec<Job>,
     pub state_dir: PathBuf,
+    /// Where runs are kept: their directories, history rows and locks.
+    pub runs: Arc<dyn RunStore>,
     /// The compiled `retention/expire` runbook.
     pub retention: Plan,
     /// Fencing recovered VNFs' old sites on its own; `None`: never.
@@ -103,7 +108,8 @@ pub struct Daemon {
 struct Live {
     job: usize,
     kind: RunKind,
-    key: String,
+    /// Its hold on its lock, ended with the run.
+    lease: Lease,
     cancel: CancelHandle,
     run_dir: PathBuf,
     retention: Option<RetentionRun>,
@@ -116,6 +122,8 @@ type Done = Pin<Box<dyn Future<Output = (String, Result<Finished, String>)> + Se
 
 struct Loop<'a> {
     d: &'a Daemon,
+    /// The recovery points and backups retention works on (runs' rows and
+    /// locks are the run store's: `d.runs`).
     h: History,
     me: Owner,
     live: HashMap<String, Live>,
@@ -126,7 +134,7 @@ struct Loop<'a> {
     started: DateTime<Utc>,
     /// In a cluster: the runs as etcd holds them, and this member's claim
     /// on each job it owns (job → fencing token), as last learnt.
-    store: Option<RunStore>,
+    store: Option<SharedRuns>,
     tokens: HashMap<String, i64>,
     /// This member's lease as it knows it, as of its last claim.
     hold: Option<crate::cluster::Hold>,
@@ -190,7 +198,7 @@ impl Daemon {
         let now = self.clock.now();
         let mut next: Vec<DateTime<Utc>> = Vec::new();
         for j in &self.jobs {
-            let last = lp.h.last_start(&j.name).map_err(|e| e.to_string())?;
+            let last = self.runs.last_start(&j.name).map_err(|e| e.to_string())?;
             let first = match last {
                 None if j.run_at_start => now,
                 // A fire time passed since the last run: once, now.
@@ -230,7 +238,7 @@ impl Daemon {
                         // etcd's, of the jobs this member owns.
                         let runs = match lp.store.is_some() {
                             true => lp.cluster_recoveries().await,
-                            false => lp.h.runs(&crate::history::Query::default()).map_err(|e| e.to_string()),
+                            false => lp.d.runs.runs(&crate::history::Query::default()).map_err(|e| e.to_string()),
                         };
                         match runs {
                             Ok(runs) => {
@@ -290,7 +298,7 @@ impl Daemon {
     }
 
     fn run_dir(&self, id: &str) -> PathBuf {
-        RunDir::new(&self.state_dir, id).into_path()
+        self.runs.dir(id).into_path()
     }
 }
 
@@ -306,7 +314,7 @@ impl Loop<'_> {
     /// Runs of this daemon's jobs whose owner died before their end: resume
     /// each (the executor thaws first and makes nothing twice).
     fn resume_interrupted(&mut self) {
-        let rows = match self.h.unfinished() {
+        let rows = match self.d.runs.unfinished() {
             Ok(r) => r,
             Err(e) => return self.error("-", e.to_string()),
         };
@@ -336,22 +344,23 @@ impl Loop<'_> {
                     outcome: outcome.to_string(),
                     ..Default::default()
                 };
-                let _ = self.h.record_end(&row.id, &end);
+                let _ = self.d.runs.ended(&row.id, &end);
                 if outcome == "succeeded" && row.kind == RunKind::Scheduled {
                     self.after_protect(i, &row.id, &dir);
                 }
                 continue;
             }
             let key = job.lock_key(row.kind);
-            match self.h.try_lock(&key, &row.id, &self.me, self.d.clock.now()) {
-                Ok(Ok(_)) => {}
+            let lease = match Lease::take(&self.d.runs, &key, &row.id, &self.me, self.d.clock.now())
+            {
+                Ok(Ok((lease, _))) => lease,
                 Ok(Err(held)) => {
                     tracing::warn!(job = %job.name, run = %row.id, holder = %held.run_id, "not resumed: its lock is held by a live process");
                     continue;
                 }
                 Err(e) => return self.error(&job.name, e.to_string()),
-            }
-            let _ = self.h.take_over(&row.id, &self.me);
+            };
+            let _ = lease.resumed();
             let retention = if row.kind == RunKind::Retention {
                 retention_of(&row.params)
             } else {
@@ -369,7 +378,7 @@ impl Loop<'_> {
                         Live {
                             job: i,
                             kind: row.kind,
-                            key,
+                            lease,
                             cancel: l.cancel,
                             run_dir: dir,
                             retention,
@@ -386,7 +395,7 @@ impl Loop<'_> {
                             row.id, row.id
                         ),
                     );
-                    let _ = self.h.unlock(&key, &row.id);
+                    drop(lease);
                 }
             }
         }
@@ -692,21 +701,19 @@ impl Loop<'_> {
                 self.error(&job.name, format!("cannot take over run {id}: {e}"));
                 continue;
             }
-            match self.h.try_lock(&key, &id, &self.me, self.d.clock.now()) {
-                Ok(Ok(_)) => {}
+            let lease = match Lease::take(&self.d.runs, &key, &id, &self.me, self.d.clock.now()) {
+                Ok(Ok((lease, _))) => lease,
                 Ok(Err(held)) => {
                     tracing::warn!(job = %job.name, run = %id, holder = %held.run_id, "not taken over yet: its lock here is held by a live run");
                     continue;
                 }
                 Err(e) => return self.error(&job.name, e.to_string()),
-            }
+            };
             let (replica, row) = match self.take_over(i, &fetched.row, token, hold, fetched.batches)
             {
                 Ok(r) => r,
-                Err(e) => {
-                    let _ = self.h.unlock(&key, &id);
-                    return self.error(&self.d.jobs[i].name, e);
-                }
+                // The lease, dropped, releases the lock.
+                Err(e) => return self.error(&self.d.jobs[i].name, e),
             };
             let job = &self.d.jobs[i];
             let retention = if fetched.row.kind == RunKind::Retention {
@@ -731,7 +738,7 @@ impl Loop<'_> {
                         Live {
                             job: i,
                             kind: fetched.row.kind,
-                            key,
+                            lease,
                             cancel: l.cancel,
                             run_dir: dir,
                             retention,
@@ -741,7 +748,7 @@ impl Loop<'_> {
                     );
                 }
                 Err(e) => {
-                    let _ = self.h.unlock(&key, &id);
+                    drop(lease);
                     self.error(&job.name, format!("cannot resume run {id} taken over: {e}"));
                 }
             }
@@ -785,10 +792,11 @@ impl Loop<'_> {
     ) {
         let job = &self.d.jobs[i];
         let id = new_run_id();
-        match self.h.try_lock(&key, &id, &self.me, now) {
-            Ok(Ok(Acquired::Fresh)) => {}
-            Ok(Ok(Acquired::TakenOver { run_id })) => {
-                tracing::warn!(job = %job.name, stale = %run_id, "took over a stale lock (its run is not resumable here)")
+        let lease = match Lease::take(&self.d.runs, &key, &id, &self.me, now) {
+            Ok(Ok((lease, Acquired::Fresh))) => lease,
+            Ok(Ok((lease, Acquired::TakenOver { run_id }))) => {
+                tracing::warn!(job = %job.name, stale = %run_id, "took over a stale lock (its run is not resumable here)");
+                lease
             }
             Ok(Err(held)) => {
                 tracing::warn!(job = %job.name, running = %held.run_id, "due, but its previous run still goes on: skipped");
@@ -799,7 +807,7 @@ impl Loop<'_> {
                 return;
             }
             Err(e) => return self.error(&job.name, e.to_string()),
-        }
+        };
         let dir = self.d.run_dir(&id);
         // The runbook's name, as its journal and `lifeboat run` name it.
         let runbook = plan.runbook.clone();
@@ -821,7 +829,7 @@ impl Loop<'_> {
             Some(store) => {
                 let (Some(&token), Some(hold)) = (self.tokens.get(&job.name), self.hold.clone())
                 else {
-                    let _ = self.h.unlock(&key, &id);
+                    drop(lease);
                     return self.error(
                         &job.name,
                         format!(
@@ -848,8 +856,8 @@ impl Loop<'_> {
                 (Some(r), Some((row, token)))
             }
         };
-        if let Err(e) = self.h.record_start(&rec) {
-            let _ = self.h.unlock(&key, &id);
+        if let Err(e) = lease.started(&rec) {
+            drop(lease);
             return self.error(&job.name, e.to_string());
         }
         // Retention and fence runs were authorised by the job's
@@ -872,7 +880,7 @@ impl Loop<'_> {
                     Live {
                         job: i,
                         kind,
-                        key,
+                        lease,
                         cancel: l.cancel,
                         run_dir: dir,
                         retention,
@@ -887,8 +895,7 @@ impl Loop<'_> {
                     outcome: "failed".into(),
                     ..Default::default()
                 };
-                let _ = self.h.record_end(&id, &end);
-                let _ = self.h.unlock(&key, &id);
+                let _ = lease.end(&end);
                 self.error(&job.name, format!("run {id} could not start: {e}"));
             }
         }
@@ -916,10 +923,9 @@ impl Loop<'_> {
             quiesce_ms: f.quiesce_ms,
             bytes: f.bytes,
         };
-        if let Err(e) = self.h.record_end(id, &end) {
+        if let Err(e) = l.lease.end(&end) {
             self.error(&job.name, e.to_string());
         }
-        let _ = self.h.unlock(&l.key, id);
         if let (Some(store), Some((row, token))) = (&self.store, l.shared) {
             if f.resumable {
                 // Stopped short (deposed, its hold lapsed, or a second
@@ -1074,12 +1080,12 @@ impl Loop<'_> {
                 continue;
             }
             let key = o.key();
-            match self.h.try_lock(&key, &o.run.id, &self.me, now) {
-                Ok(Ok(_)) => {}
+            let lease = match Lease::take(&self.d.runs, &key, &o.run.id, &self.me, now) {
+                Ok(Ok((lease, _))) => lease,
                 // `lifeboat commit` / `rollback` is deciding it right now.
                 Ok(Err(_)) => continue,
                 Err(e) => return self.error("-", e.to_string()),
-            }
+            };
             let job = &self.d.jobs[o.job];
             let dir = PathBuf::from(&o.run.run_dir);
             // In a cluster the decision's journal goes on in etcd, fenced
@@ -1088,7 +1094,7 @@ impl Loop<'_> {
             let (replica, shared) = match self.cluster_decision(o.job, &o.run) {
                 Ok(r) => r,
                 Err(e) => {
-                    let _ = self.h.unlock(&key, &o.run.id);
+                    drop(lease);
                     self.error(&job.name, e);
                     continue;
                 }
@@ -1096,7 +1102,7 @@ impl Loop<'_> {
             tracing::warn!(run = %o.run.id, default = o.default.as_str(), "the commit deadline passed: the runbook's default is applied");
             match self.d.launcher.resume(job, &dir, replica) {
                 Ok(l) => {
-                    let _ = self.h.take_over(&o.run.id, &self.me);
+                    let _ = lease.resumed();
                     self.d.emit(DaemonEvent::Resumed {
                         job: job.name.clone(),
                         run_id: o.run.id.clone(),
@@ -1106,7 +1112,7 @@ impl Loop<'_> {
                         Live {
                             job: o.job,
                             kind: o.run.kind,
-                            key,
+                            lease,
                             cancel: l.cancel,
                             run_dir: dir,
                             retention: None,
@@ -1116,7 +1122,7 @@ impl Loop<'_> {
                     );
                 }
                 Err(e) => {
-                    let _ = self.h.unlock(&key, &o.run.id);
+                    drop(lease);
                     self.error(
                         &job.name,
                         format!(
@@ -1193,7 +1199,7 @@ impl Loop<'_> {
             started: parse_ts(&run.started).unwrap_or_else(|| self.d.clock.now()),
             owner: self.me.clone(),
         };
-        self.h.record_start(&rec).map_err(|e| e.to_string())?;
+        self.d.runs.started(&rec).map_err(|e| e.to_string())?;
         let row = RunRow {
             owner: self.member.clone(),
             run_dir: dir.display().to_string(),
@@ -1241,7 +1247,7 @@ impl Loop<'_> {
     /// Points that running runs of `vnf` read (a recover importing them).
     fn in_use(&self, vnf: &str) -> BTreeSet<String> {
         let mut out = BTreeSet::new();
-        for row in self.h.unfinished().unwrap_or_default() {
+        for row in self.d.runs.unfinished().unwrap_or_default() {
             if row.status() != "running"
                 || row.params.get("vnf").and_then(|v| v.as_str()) != Some(vnf)
             {

@@ -17,6 +17,8 @@ use std::sync::Arc;
 #[derive(Clone)]
 pub struct MetricsState {
     pub state_dir: PathBuf,
+    /// Where the runs are kept (the daemon's own store).
+    pub runs: Arc<dyn crate::run_store::RunStore>,
     pub jobs: Vec<JobLabel>,
     pub clock: Arc<dyn Clock>,
     /// In a cluster: this member as the daemon's last sweep saw it.
@@ -54,7 +56,7 @@ async fn metrics_page(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
     let st = s.clone();
     let r = tokio::task::spawn_blocking(move || {
         let h = History::open(&st.state_dir)?;
-        metrics::collect(&h, &st.jobs)
+        metrics::collect(&*st.runs, &h, &st.jobs)
     })
     .await;
     match r {

@@ -10,6 +10,7 @@
 //! | [`history`] | the sqlite run history: runs, recovery points, backups |
 //! | [`lock`] | one run per runbook + params, surviving restarts |
 //! | [`run_dir`] | a run's directory: what it keeps on disk, read and written in one place |
+//! | [`run_store`] | where a run's state is kept (directory, history row, lock) behind one interface; a run's lease on its lock |
 //! | [`points`] | what a protect run made, read from its journal |
 //! | [`retention`] | the GFS policy (pure) and the retention run's parameters |
 //! | [`deadline`] | recoveries awaiting commit past their deadline (the daemon applies the default) |
@@ -39,6 +40,7 @@ pub mod owner;
 pub mod points;
 pub mod retention;
 pub mod run_dir;
+pub mod run_store;
 
 pub use clock::{Clock, SystemClock, TestClock};
 pub use daemon::{Daemon, DaemonEvent};

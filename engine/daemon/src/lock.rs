@@ -6,6 +6,9 @@
 //! still runs is held; a lock whose owner died (kill -9, a crash) is stale
 //! and the next daemon takes it over — to resume that run, not to start a
 //! second one.
+//!
+//! A run holds its lock through a [`crate::run_store::Lease`]; nothing
+//! else takes or releases one.
 
 use crate::history::{ts, History, HistoryError};
 use crate::owner::Owner;
@@ -50,50 +53,6 @@ pub fn runbook_identity(input: &str) -> String {
     match std::fs::canonicalize(input) {
         Ok(p) if p.is_file() => p.display().to_string(),
         _ => input.to_string(),
-    }
-}
-
-/// A lock taken by one process for one run, released when dropped (the
-/// run ended, or failed to start). A process killed before that leaves a
-/// stale lock, taken over by the next one.
-pub struct LockGuard {
-    state: std::path::PathBuf,
-    key: String,
-    run_id: String,
-}
-
-impl LockGuard {
-    /// Take `key` for `run_id` in the history under `state`: `Ok(Err(held))`
-    /// when a live process holds it; `Ok(Ok((guard, Some(run))))` when the
-    /// lock was taken over from a dead owner that held `run`.
-    pub fn take(
-        state: &std::path::Path,
-        key: &str,
-        run_id: &str,
-    ) -> Result<Result<(LockGuard, Acquired), Held>, HistoryError> {
-        let h = History::open(state)?;
-        Ok(h.try_lock(key, run_id, &Owner::me(), Utc::now())?.map(|a| {
-            (
-                LockGuard {
-                    state: state.to_path_buf(),
-                    key: key.to_string(),
-                    run_id: run_id.to_string(),
-                },
-                a,
-            )
-        }))
-    }
-
-    pub fn key(&self) -> &str {
-        &self.key
-    }
-}
-
-impl Drop for LockGuard {
-    fn drop(&mut self) {
-        if let Err(e) = History::open(&self.state).and_then(|h| h.unlock(&self.key, &self.run_id)) {
-            tracing::warn!(key = %self.key, run = %self.run_id, "lock not released (the next run takes it over): {e}");
-        }
     }
 }
 

@@ -22,7 +22,8 @@
 //! A metric with no value yet (no success so far) is left out. The alert
 //! rules shipped with them are in `deploy/prometheus/lifeboat.rules.yml`.
 
-use crate::history::{parse_ts, History, HistoryError, Query};
+use crate::history::{parse_ts, History, Query};
+use crate::run_store::{RunStore, StoreError};
 use chrono::{DateTime, Utc};
 use std::fmt::Write;
 
@@ -66,10 +67,16 @@ pub struct JobMetrics {
     pub running: bool,
 }
 
-pub fn collect(h: &History, jobs: &[JobLabel]) -> Result<Vec<JobMetrics>, HistoryError> {
+/// Each job's figures: its runs from the run store `runs`, its newest
+/// recovery point from the history `h`.
+pub fn collect(
+    runs: &dyn RunStore,
+    h: &History,
+    jobs: &[JobLabel],
+) -> Result<Vec<JobMetrics>, StoreError> {
     let mut out = Vec::new();
     for j in jobs {
-        let rows = h.runs(&Query {
+        let rows = runs.runs(&Query {
             job: Some(j.job.clone()),
             ..Query::default()
         })?;

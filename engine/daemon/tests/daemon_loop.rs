@@ -6,10 +6,13 @@
 use chrono::{DateTime, Utc};
 use lifeboat_daemon::clock::TestClock;
 use lifeboat_daemon::cron::Due;
-use lifeboat_daemon::history::{History, NewRun, Query, RunEnd, RunKind};
+use lifeboat_daemon::history::{parse_ts, History, NewRun, Query, RunEnd, RunKind, RunRow};
 use lifeboat_daemon::launcher::{Finished, Launched, Launcher};
+use lifeboat_daemon::lock::{Acquired, Held};
 use lifeboat_daemon::owner::Owner;
 use lifeboat_daemon::retention::policy::Policy;
+use lifeboat_daemon::run_dir::RunDir;
+use lifeboat_daemon::run_store::{LocalStore, RunStore, StoreResult};
 use lifeboat_daemon::{Daemon, DaemonEvent, Job};
 use lifeboat_dsl::plan::Plan;
 use lifeboat_exec::{CancelHandle, CancelReason};
@@ -165,11 +168,21 @@ impl Rig {
     }
 
     fn daemon(&self, job: Job, events: mpsc::UnboundedSender<DaemonEvent>) -> Daemon {
+        self.daemon_on(LocalStore::shared(self.state.path()).unwrap(), job, events)
+    }
+
+    fn daemon_on(
+        &self,
+        runs: Arc<dyn RunStore>,
+        job: Job,
+        events: mpsc::UnboundedSender<DaemonEvent>,
+    ) -> Daemon {
         Daemon {
             clock: self.clock.clone(),
             launcher: Arc::new(Shared(self.fake.clone())),
             jobs: vec![job],
             state_dir: self.state.path().to_path_buf(),
+            runs,
             retention: lifeboat_daemon::daemon::retention_plan().unwrap(),
             fence: None,
             events: Some(events),
@@ -425,6 +438,231 @@ async fn a_restarted_daemon_resumes_the_run_its_dead_predecessor_left_and_keeps_
             .as_deref(),
         Some("succeeded")
     );
+}
+
+/// Runs kept in memory: rows and locks in maps, directories under `root`.
+/// A second implementation of the run store, to show the daemon keeps a
+/// run's state only through it.
+#[derive(Default)]
+struct MemStore {
+    root: PathBuf,
+    rows: Mutex<Vec<RunRow>>,
+    /// key → (run, owner).
+    locks: Mutex<HashMap<String, (String, Owner)>>,
+    /// Every call, in order: what the daemon asked of its store.
+    calls: Mutex<Vec<String>>,
+}
+
+impl MemStore {
+    fn note(&self, call: String) {
+        self.calls.lock().unwrap().push(call);
+    }
+    fn row(&self, id: &str) -> Option<RunRow> {
+        self.rows
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|r| r.id == id)
+            .cloned()
+    }
+    fn update(&self, id: &str, f: impl FnOnce(RunRow) -> RunRow) {
+        let mut rows = self.rows.lock().unwrap();
+        if let Some(r) = rows.iter_mut().find(|r| r.id == id) {
+            *r = f(r.clone());
+        }
+    }
+}
+
+impl RunStore for MemStore {
+    fn dir(&self, id: &str) -> RunDir {
+        RunDir::new(&self.root, id)
+    }
+    fn lock(
+        &self,
+        key: &str,
+        id: &str,
+        owner: &Owner,
+        _at: DateTime<Utc>,
+    ) -> StoreResult<Result<Acquired, Held>> {
+        self.note(format!("lock {id}"));
+        let mut locks = self.locks.lock().unwrap();
+        let got = match locks.get(key) {
+            Some((run, o)) if o.alive() => {
+                return Ok(Err(Held {
+                    run_id: run.clone(),
+                    owner: o.encode(),
+                    since: String::new(),
+                }))
+            }
+            Some((run, _)) => Acquired::TakenOver {
+                run_id: run.clone(),
+            },
+            None => Acquired::Fresh,
+        };
+        locks.insert(key.to_string(), (id.to_string(), owner.clone()));
+        Ok(Ok(got))
+    }
+    fn unlock(&self, key: &str, id: &str) -> StoreResult<()> {
+        self.note(format!("unlock {id}"));
+        let mut locks = self.locks.lock().unwrap();
+        if locks.get(key).is_some_and(|(run, _)| run == id) {
+            locks.remove(key);
+        }
+        Ok(())
+    }
+    fn started(&self, run: &NewRun) -> StoreResult<()> {
+        self.note(format!("started {}", run.id));
+        self.rows.lock().unwrap().push(run.row());
+        Ok(())
+    }
+    fn resumed(&self, id: &str, owner: &Owner) -> StoreResult<()> {
+        self.note(format!("resumed {id}"));
+        self.update(id, |r| RunRow {
+            owner: owner.encode(),
+            ended: None,
+            outcome: None,
+            ..r
+        });
+        Ok(())
+    }
+    fn ended(&self, id: &str, end: &RunEnd) -> StoreResult<()> {
+        self.note(format!("ended {id} {}", end.outcome));
+        self.update(id, |r| r.ended(end));
+        Ok(())
+    }
+    fn runs(&self, q: &Query) -> StoreResult<Vec<RunRow>> {
+        let rows = self.rows.lock().unwrap();
+        Ok(rows
+            .iter()
+            .filter(|r| q.job.is_none() || r.job == q.job)
+            .cloned()
+            .collect())
+    }
+    fn unfinished(&self) -> StoreResult<Vec<RunRow>> {
+        let rows = self.rows.lock().unwrap();
+        Ok(rows.iter().filter(|r| r.ended.is_none()).cloned().collect())
+    }
+    fn last_start(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        let rows = self.rows.lock().unwrap();
+        Ok(rows
+            .iter()
+            .filter(|r| r.job.as_deref() == Some(job) && r.kind == RunKind::Scheduled)
+            .filter_map(|r| parse_ts(&r.started))
+            .max())
+    }
+}
+
+#[tokio::test]
+async fn the_daemon_keeps_runs_only_in_its_run_store() {
+    let rig = Rig::new("2026-11-25T00:05:00Z");
+    let store = Arc::new(MemStore {
+        root: rig.state.path().join("elsewhere"),
+        ..MemStore::default()
+    });
+    // A run its dead predecessor left, known only to this store.
+    let dead = Owner::decode("4194304:1").unwrap(); // above pid_max: never alive
+    let crashed = store.dir("crashed1");
+    std::fs::create_dir_all(crashed.path()).unwrap();
+    std::fs::write(
+        crashed.path().join("journal.jsonl"),
+        json!({"record": "run_started", "run_id": "crashed1", "runbook": "tick", "started": "2026-11-25T00:00:00Z", "plan_hash": "x", "params": {"vnf": "vims"}}).to_string() + "\n",
+    )
+    .unwrap();
+    let j = job("*/10 * * * *", false, None);
+    let key = j.key();
+    store
+        .started(&NewRun {
+            id: "crashed1".into(),
+            runbook: "tick".into(),
+            job: Some("tick-vims".into()),
+            kind: RunKind::Scheduled,
+            params: j.params.clone(),
+            cloud: "site-a=emulator".into(),
+            run_dir: crashed.path().to_path_buf(),
+            started: t("2026-11-25T00:00:00Z"),
+            owner: dead.clone(),
+        })
+        .unwrap();
+    store
+        .lock(&key, "crashed1", &dead, t("2026-11-25T00:00:00Z"))
+        .unwrap()
+        .unwrap();
+    store.calls.lock().unwrap().clear();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let d = rig.daemon_on(store.clone(), j, tx);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let driver = async {
+        assert_eq!(
+            next(&mut rx).await,
+            DaemonEvent::Resumed {
+                job: "tick-vims".into(),
+                run_id: "crashed1".into()
+            }
+        );
+        // The store's lock keeps a second run of the job from starting.
+        rig.clock.set(t("2026-11-25T00:10:00Z"));
+        assert_eq!(
+            next(&mut rx).await,
+            DaemonEvent::Skipped {
+                job: "tick-vims".into(),
+                running: "crashed1".into()
+            }
+        );
+        rig.fake.end("crashed1", "succeeded");
+        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
+        rig.clock.set(t("2026-11-25T00:20:00Z"));
+        let a = started(next(&mut rx).await);
+        rig.fake.end(&a, "failed");
+        assert!(matches!(next(&mut rx).await, DaemonEvent::Finished { .. }));
+        stop_tx.send(()).unwrap();
+        a
+    };
+    let (r, a) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
+    r.unwrap();
+    assert_eq!(
+        *rig.fake.resumes.lock().unwrap(),
+        vec![crashed.path().to_path_buf()]
+    );
+    // What the daemon asked of its store, in order (the run refused at
+    // 00:10 had an id of its own).
+    let calls: Vec<String> = store
+        .calls
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|c| match c.strip_prefix("lock ") {
+            Some(id) if id != "crashed1" && id != a => "lock (refused)".to_string(),
+            _ => c.clone(),
+        })
+        .collect();
+    assert_eq!(
+        calls,
+        vec![
+            "lock crashed1".to_string(),
+            "resumed crashed1".into(),
+            "lock (refused)".into(),
+            "ended crashed1 succeeded".into(),
+            "unlock crashed1".into(),
+            format!("lock {a}"),
+            format!("started {a}"),
+            format!("ended {a} failed"),
+            format!("unlock {a}"),
+        ]
+    );
+    assert_eq!(
+        store.row("crashed1").unwrap().outcome.as_deref(),
+        Some("succeeded")
+    );
+    assert_eq!(store.row(&a).unwrap().owner, Owner::me().encode());
+    // The run's directory is the store's; the state directory's history
+    // has no run in it.
+    assert_eq!(rig.fake.starts.lock().unwrap()[0].0, a);
+    assert!(store
+        .dir(&a)
+        .path()
+        .starts_with(rig.state.path().join("elsewhere")));
+    assert!(rig.history().runs(&Query::default()).unwrap().is_empty());
+    assert!(store.locks.lock().unwrap().is_empty());
 }
 
 /// The journal a protect run leaves: a manifest written to site-b, one

@@ -100,6 +100,8 @@ pub fn run(args: Args) -> CmdResult {
     let rt = runtime()?;
     rt.block_on(async move {
         let clock: Arc<dyn Clock> = Arc::new(SystemClock);
+        let runs = lifeboat_daemon::run_store::LocalStore::shared(&state)
+            .map_err(|e| format!("cannot open the run history: {e}"))?;
         let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
         let mut metrics_addr = None;
         // In a cluster: what the listener shows of this member, refreshed
@@ -121,6 +123,7 @@ pub fn run(args: Args) -> CmdResult {
             metrics_addr = Some(local);
             let ms = MetricsState {
                 state_dir: state.clone(),
+                runs: runs.clone(),
                 jobs: jobs.iter().map(Job::label).collect(),
                 clock: clock.clone(),
                 cluster: cluster_view.clone(),
@@ -160,6 +163,7 @@ pub fn run(args: Args) -> CmdResult {
             launcher: Arc::new(CliLauncher { sites }),
             jobs,
             state_dir: state.clone(),
+            runs,
             retention,
             fence,
             events: None,

@@ -20,7 +20,7 @@ use crate::dispatch::{self, Output};
 use crate::error::{CliError, CmdResult, Exit};
 use crate::report::{fmt_bytes, fmt_ms, RunReport};
 use crate::state;
-use lifeboat_daemon::run_dir::{RunDir, RunFile};
+use lifeboat_daemon::run_dir::RunFile;
 use lifeboat_emulator::{Emulator, EmulatorConfig, EmulatorHandle, Site};
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::{new_run_id, Approver, Executor, Refuse};
@@ -225,14 +225,25 @@ async fn run_bundled(
     })?;
     let actions = cloud::build_actions(sites)?;
     let id = new_run_id();
-    let dir = RunDir::new(state, &id);
+    // Kept as `lifeboat run` keeps a run: under its lock, in the history.
+    let store = state::store(state).map_err(|e| e.to_string())?;
+    let key = lifeboat_daemon::lock::job_key(name, &values);
+    let lease = state::lease(&store, &key, &id).map_err(|e| e.to_string())?;
+    let dir = store.dir(&id);
     dir.create()?;
     dir.write(RunFile::Params, &values)?;
     dir.write(RunFile::Sites, sites)?;
+    dir.write_lock_key(&key)?;
     println!("  running {name} (run {id})");
+    state::record_start(
+        &lease,
+        &state::manual_run(&id, &plan.runbook, &values, sites, dir.path()),
+    );
     let exec = Executor::new(Arc::new(actions)).with_approver(approver);
-    let handle = exec.spawn(plan, values, dir.path().to_path_buf(), Some(id));
-    let report = dispatch::follow(handle, Output::Quiet, None).await?;
+    let handle = exec.spawn(plan, values, dir.path().to_path_buf(), Some(id.clone()));
+    let result = dispatch::follow(handle, Output::Quiet, None).await;
+    state::record_end(&*store, Some(lease), &id, &result);
+    let report = result?;
     let journal = dir
         .journal()
         .map_err(|e| format!("cannot read the journal: {e}"))?;

@@ -73,8 +73,9 @@ pub fn pick_up(args: Args, again: Again) -> CmdResult {
         // live process holds it (the run itself, or another of the same
         // runbook + parameters); taken over from a dead one.
         let id = dir.id();
-        let _lock = match dir.lock_key() {
-            Some(key) => Some(super::runs::take_lock(&state, &key, &id)?),
+        let store = state::store(&state)?;
+        let lease = match dir.lock_key() {
+            Some(key) => Some(state::lease(&store, &key, &id)?),
             None => None,
         };
         let dir = dir.into_path();
@@ -82,9 +83,9 @@ pub fn pick_up(args: Args, again: Again) -> CmdResult {
         let exec = super::run::executor(actions, limits, args.confirm, &bar);
         match again {
             Again::Resume => {
-                super::runs::record_resume(&state, &id);
+                state::record_resume(&*store, &id);
                 let result = dispatch::follow(exec.spawn_resume(dir), output, bar).await;
-                super::runs::record_end(&state, &id, &result);
+                state::record_end(&*store, lease, &id, &result);
                 super::run::finish(result, output)
             }
             Again::Cleanup => {
@@ -94,7 +95,7 @@ pub fn pick_up(args: Args, again: Again) -> CmdResult {
             Again::Decide(d) => {
                 let by = lifeboat_exec::DecideBy::Operator(d);
                 let result = dispatch::follow(exec.spawn_decide(dir, by), output, bar).await;
-                super::runs::record_end(&state, &id, &result);
+                state::record_end(&*store, lease, &id, &result);
                 super::cleanup::finish(result, output)
             }
         }

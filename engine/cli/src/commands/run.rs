@@ -14,7 +14,7 @@ use crate::cloud::{self, CloudArgs};
 use crate::dispatch::{self, Output};
 use crate::error::{CliError, CmdResult};
 use crate::state;
-use lifeboat_daemon::run_dir::{RunDir, RunFile};
+use lifeboat_daemon::run_dir::RunFile;
 use lifeboat_exec::{new_run_id, ExecConfig, Executor, Limits};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -122,8 +122,9 @@ pub fn run(args: Args) -> CmdResult {
             &lifeboat_daemon::lock::runbook_identity(&args.runbook_file),
             &values,
         );
-        let _lock = super::runs::take_lock(&state, &key, &id)?;
-        let dir = RunDir::new(&state, &id);
+        let store = state::store(&state)?;
+        let lease = state::lease(&store, &key, &id)?;
+        let dir = store.dir(&id);
         dir.create()?;
         dir.write(RunFile::Params, &values)?;
         dir.write(RunFile::Sites, &sites_cfg)?;
@@ -132,10 +133,11 @@ pub fn run(args: Args) -> CmdResult {
         let bar = dispatch::progress_bar(output);
         let exec = executor(actions, limits, args.confirm, &bar);
         tracing::info!(run = %id, runbook = %plan.runbook, dir = %dir.path().display(), "run starting");
-        super::runs::record_start(&state, &id, &plan.runbook, &values, &sites_cfg, dir.path());
+        let row = state::manual_run(&id, &plan.runbook, &values, &sites_cfg, dir.path());
+        state::record_start(&lease, &row);
         let handle = exec.spawn(plan, values, dir.into_path(), Some(id.clone()));
         let result = dispatch::follow(handle, output, bar).await;
-        super::runs::record_end(&state, &id, &result);
+        state::record_end(&*store, Some(lease), &id, &result);
         finish(result, output)
     })
 }

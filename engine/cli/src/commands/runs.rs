@@ -12,16 +12,16 @@
 //! the rows are the cluster's instead, read from etcd: every member's runs,
 //! each naming the member that ran (or runs) it.
 //!
-//! This file also holds the two calls `lifeboat run` makes to record a run
-//! in the history ([`record_start`], [`record_end`]).
+//! This file also says what the history keeps of a run's end ([`end_of`])
+//! and of its clouds ([`cloud_text`]).
 
-use crate::error::{CliError, CmdResult, Exit};
+use crate::error::{CmdResult, Exit};
 use crate::report::{fmt_ms, RunReport};
 use crate::state;
 use chrono::{DateTime, Utc};
-use lifeboat_daemon::history::{History, NewRun, Query, RunEnd, RunKind};
-use lifeboat_daemon::owner::Owner;
+use lifeboat_daemon::history::{Query, RunEnd};
 use lifeboat_daemon::run_dir::{RunDir, RunFile};
+use lifeboat_daemon::run_store::{LocalStore, RunStore};
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::RunOutcome;
 use serde::Serialize;
@@ -129,7 +129,7 @@ fn cluster_rows(config: &Path) -> Result<Vec<RunRow>, String> {
     let rt = super::runtime()?;
     let (history, status) = rt
         .block_on(async {
-            let store = lifeboat_daemon::cluster::runs::RunStore::connect(&cluster);
+            let store = lifeboat_daemon::cluster::runs::SharedRuns::connect(&cluster);
             Ok::<_, lifeboat_daemon::cluster::ClusterError>((
                 store.history().await?,
                 lifeboat_daemon::cluster::status(&cluster).await?,
@@ -231,8 +231,8 @@ pub fn rows(state: &Path) -> Result<Vec<RunRow>, String> {
     let mut out = Vec::new();
     let mut known = BTreeSet::new();
     if state.join(lifeboat_daemon::history::HISTORY_FILE).is_file() {
-        let h = History::open(state).map_err(|e| e.to_string())?;
-        for r in h.runs(&Query::default()).map_err(|e| e.to_string())? {
+        let store = LocalStore::open(state).map_err(|e| e.to_string())?;
+        for r in store.runs(&Query::default()).map_err(|e| e.to_string())? {
             known.insert(r.id.clone());
             out.push(from_history(&r));
         }
@@ -370,83 +370,4 @@ pub fn cloud_text(cfg: &crate::cloud::SitesConfig) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-/// `lifeboat run`: the run starts. The history is a record, not a gate: a
-/// failure to write it is logged and the run goes on.
-pub fn record_start(
-    state: &Path,
-    id: &str,
-    runbook: &str,
-    params: &serde_json::Map<String, serde_json::Value>,
-    cloud: &crate::cloud::SitesConfig,
-    dir: &Path,
-) {
-    let rec = NewRun {
-        id: id.to_string(),
-        runbook: runbook.to_string(),
-        job: None,
-        kind: RunKind::Manual,
-        params: params.clone(),
-        cloud: cloud_text(cloud),
-        run_dir: dir.to_path_buf(),
-        started: Utc::now(),
-        owner: Owner::me(),
-    };
-    if let Err(e) = History::open(state).and_then(|h| h.record_start(&rec)) {
-        tracing::warn!("run {id} is not in the run history: {e}");
-    }
-}
-
-/// `lifeboat run`: the run ended.
-pub fn record_end(state: &Path, id: &str, r: &Result<RunReport, String>) {
-    let end = match r {
-        Ok(rep) => end_of(rep),
-        Err(_) => RunEnd {
-            ended: Utc::now(),
-            outcome: "failed".into(),
-            ..Default::default()
-        },
-    };
-    if let Err(e) = History::open(state).and_then(|h| h.record_end(id, &end)) {
-        tracing::warn!("run {id}: its end is not in the run history: {e}");
-    }
-}
-
-/// `lifeboat run` / `resume`: take the runbook + parameters lock for `id`.
-/// Held by a live process → the error names the holder (exit 2, nothing
-/// was run); a lock left by a dead process is taken over.
-pub fn take_lock(
-    state: &Path,
-    key: &str,
-    id: &str,
-) -> Result<lifeboat_daemon::lock::LockGuard, CliError> {
-    use lifeboat_daemon::lock::{Acquired, LockGuard};
-    match LockGuard::take(state, key, id) {
-        Ok(Ok((guard, Acquired::Fresh))) => Ok(guard),
-        Ok(Ok((guard, Acquired::TakenOver { run_id }))) => {
-            if run_id != id {
-                eprintln!("note: run {run_id} of the same runbook and parameters stopped without releasing its lock (its process is gone); taken over");
-            }
-            Ok(guard)
-        }
-        Ok(Err(held)) => Err(CliError::from(format!(
-            "the same runbook with the same parameters is already running: {}",
-            held.describe()
-        ))
-        .not_done(
-            "nothing was run; wait for it to end (`lifeboat runs`) or run with other parameters",
-        )),
-        Err(e) => Err(
-            CliError::from(format!("cannot take the run lock in the run history: {e}"))
-                .not_done("nothing was run"),
-        ),
-    }
-}
-
-/// `lifeboat resume`: the resumed run is owned by this process now.
-pub fn record_resume(state: &Path, id: &str) {
-    if let Err(e) = History::open(state).and_then(|h| h.take_over(id, &Owner::me())) {
-        tracing::warn!("run {id}: its resumption is not in the run history: {e}");
-    }
 }

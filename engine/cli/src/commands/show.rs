@@ -91,7 +91,7 @@ pub fn run(args: Args) -> CmdResult {
 fn show_cluster(config: &Path, id: &str, json: bool) -> Result<(), String> {
     let cluster = super::cluster::section(config)?;
     let rt = super::runtime()?;
-    let store = lifeboat_daemon::cluster::runs::RunStore::connect(&cluster);
+    let store = lifeboat_daemon::cluster::runs::SharedRuns::connect(&cluster);
     let fetched = rt
         .block_on(store.fetch(id))
         .map_err(|e| e.to_string())?

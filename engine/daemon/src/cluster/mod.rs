@@ -92,7 +92,7 @@ pub async fn status(cfg: &ClusterConfig) -> Result<Status> {
     Ok(Status {
         members: read_members(&etcd).await?,
         owners: read_owners(&etcd).await?,
-        runs: runs::RunStore::new(etcd)
+        runs: runs::SharedRuns::new(etcd)
             .unfinished()
             .await?
             .into_iter()
@@ -313,8 +313,8 @@ impl Member {
     }
 
     /// The runs of the cluster, written through this member's client.
-    pub fn runs(&self) -> runs::RunStore {
-        runs::RunStore::new(self.etcd.clone())
+    pub fn runs(&self) -> runs::SharedRuns {
+        runs::SharedRuns::new(self.etcd.clone())
     }
 
     /// Who owns which job: job → member.

@@ -73,7 +73,7 @@ pub enum Begin<'a> {
 
 /// The runs of a cluster, as etcd holds them.
 #[derive(Clone)]
-pub struct RunStore {
+pub struct SharedRuns {
     etcd: Etcd,
 }
 
@@ -88,14 +88,14 @@ pub struct Fetched {
     pub batches: u64,
 }
 
-impl RunStore {
-    pub(super) fn new(etcd: Etcd) -> RunStore {
-        RunStore { etcd }
+impl SharedRuns {
+    pub(super) fn new(etcd: Etcd) -> SharedRuns {
+        SharedRuns { etcd }
     }
 
     /// The runs of the cluster `cfg` names, read without joining it.
-    pub fn connect(cfg: &super::ClusterConfig) -> RunStore {
-        RunStore::new(Etcd::new(&cfg.etcd))
+    pub fn connect(cfg: &super::ClusterConfig) -> SharedRuns {
+        SharedRuns::new(Etcd::new(&cfg.etcd))
     }
 
     /// The replica of run `row.id`'s journal, written as the owner of
