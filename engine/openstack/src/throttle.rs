@@ -12,6 +12,10 @@
 //! An urgent request (a freeze or a thaw) takes no slot: a VM is never kept
 //! frozen waiting for one.
 //!
+//! A freed slot wakes one waiter, not all: a site's client is shared by
+//! every run of a daemon, and waking hundreds of waiters for one slot
+//! costs more CPU than the requests themselves.
+//!
 //! A rate limit is a rate, not a concurrency: however few requests are in
 //! flight, a fast client sends more than the site admits per second. So when
 //! a service answers 429 (or 413) with `Retry-After`, the whole service at
@@ -81,7 +85,9 @@ impl Drop for Slot<'_> {
     fn drop(&mut self) {
         if let Some(t) = self.throttle {
             t.lock().in_flight -= 1;
-            t.freed.notify_waiters();
+            // One slot freed: one waiter (a waiter woken and then dropped
+            // passes the wake-up on; see `Notify::notify_one`).
+            t.freed.notify_one();
         }
     }
 }
@@ -115,6 +121,9 @@ impl Throttle {
     /// takes none, but waits out a hold like any other: the site named the
     /// time). `retry`: this send repeats a failed one.
     pub async fn acquire(&self, service: Service, urgent: bool, retry: bool) -> Slot<'_> {
+        // Woken for a freed slot: if this waiter does not take it, the
+        // next one must be woken instead.
+        let mut woken = false;
         loop {
             let held = self
                 .lock()
@@ -123,6 +132,9 @@ impl Throttle {
                 .copied()
                 .filter(|t| *t > Instant::now());
             if let Some(t) = held {
+                if std::mem::take(&mut woken) {
+                    self.freed.notify_one();
+                }
                 tokio::time::sleep_until(t).await;
                 continue;
             }
@@ -150,6 +162,7 @@ impl Throttle {
                 }
             }
             freed.await;
+            woken = true;
         }
     }
 
@@ -165,10 +178,14 @@ impl Throttle {
         } else if s.limit < self.ceiling as f64 {
             s.limit = (s.limit + 1.0 / s.limit).min(self.ceiling as f64);
         }
+        let grew = s.limit.floor() as usize > s.p.limit;
         s.p.limit = s.limit.floor() as usize;
         s.p.lowest_limit = s.p.lowest_limit.min(s.p.limit);
         drop(s);
-        self.freed.notify_waiters();
+        if grew {
+            // A slot more: one waiter may take it.
+            self.freed.notify_one();
+        }
     }
 
     /// `service` said to come back in `after`: hold it until then (never
@@ -268,6 +285,61 @@ mod tests {
         assert_eq!(t.pressure().holds, 2);
         let _w = t.acquire(Service::BlockStorage, false, false).await;
         assert_eq!(start.elapsed(), std::time::Duration::from_secs(4));
+    }
+
+    /// A freed slot wakes one waiter; one that cannot use it (its service
+    /// is held) passes it on, so no waiter is left behind a free slot.
+    #[tokio::test]
+    async fn a_woken_waiter_that_cannot_go_wakes_the_next() {
+        let t = std::sync::Arc::new(Throttle::new(1));
+        let a = t.acquire(Service::Compute, false, false).await;
+        let spawn = |service| {
+            let t = t.clone();
+            tokio::spawn(async move {
+                let _s = t.acquire(service, false, false).await;
+            })
+        };
+        let volume = spawn(Service::BlockStorage);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let compute = spawn(Service::Compute);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // The first waiter's service is held when its slot comes.
+        t.hold(Service::BlockStorage, std::time::Duration::from_secs(3600));
+        drop(a);
+        // A guard against a hang, not a timing assertion.
+        tokio::time::timeout(std::time::Duration::from_secs(5), compute)
+            .await
+            .expect("the compute waiter got the freed slot")
+            .expect("joined");
+        assert!(!volume.is_finished());
+        volume.abort();
+    }
+
+    /// Many waiters on a small limit all get through, one slot at a time.
+    #[tokio::test]
+    async fn every_waiter_gets_a_slot_in_turn() {
+        let t = std::sync::Arc::new(Throttle::new(2));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..200)
+            .map(|_| {
+                let (t, done) = (t.clone(), done.clone());
+                tokio::spawn(async move {
+                    let s = t.acquire(Service::Compute, false, false).await;
+                    tokio::task::yield_now().await;
+                    t.record(&s, false);
+                    drop(s);
+                    done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                })
+            })
+            .collect();
+        for task in tasks {
+            tokio::time::timeout(std::time::Duration::from_secs(10), task)
+                .await
+                .expect("no waiter left behind")
+                .expect("joined");
+        }
+        assert_eq!(done.load(std::sync::atomic::Ordering::Relaxed), 200);
+        assert_eq!(t.pressure().requests, 200);
     }
 
     async fn futures_lite(t: &Throttle, n: usize) -> Vec<Slot<'_>> {
