@@ -12,6 +12,7 @@
 //! step                                    a step's whole life, and one call with retries
 //! quiesce                                 freeze group by group, run the body, thaw in exact reverse
 //! walk                                    blocks: readiness, skipping, fan-out, approval; enters the scopes
+//! discover                                the same walk before a run: reads only, unknowns, projections
 //! saga                                    compensation, cleanup, calls in doubt
 //! run                                     a run from start to its last record
 //! resume                                  a run picked up again, decided or cleaned up after
@@ -45,6 +46,7 @@ pub mod action;
 pub mod approve;
 pub mod cancel;
 mod context;
+pub mod discover;
 pub mod eval;
 pub mod event;
 mod executor;
@@ -90,6 +92,7 @@ mod layers {
         ("step", include_str!("step.rs")),
         ("quiesce", include_str!("quiesce.rs")),
         ("walk", include_str!("walk.rs")),
+        ("discover", include_str!("discover.rs")),
         ("saga", include_str!("saga.rs")),
         ("run", include_str!("run.rs")),
         ("resume", include_str!("resume.rs")),

@@ -35,7 +35,7 @@
 //!   (a record without a field the runbook reads): the run would fail
 //!   there.
 
-use super::walk::{Discovery, State};
+use super::{Discovery, State};
 use super::{Finding, Severity};
 use lifeboat_actions::OpenStackActions;
 use lifeboat_dsl::plan::{NodeKind, Plan};

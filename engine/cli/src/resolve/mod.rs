@@ -1,11 +1,14 @@
 //! `lifeboat plan --resolve`: the plan resolved against the cloud before a
 //! run, touching nothing.
 //!
-//! - [`walk`]: read-only discovery. Only steps whose catalogue kind is
+//! - discovery is the executor's own walk in its read-only mode
+//!   ([`lifeboat_exec::discover`]): only steps whose catalogue kind is
 //!   `read` are called, and only when nothing they wait for changes the
-//!   cloud first; every fan-out over what was found is expanded.
+//!   cloud first; every fan-out over what was found is expanded;
 //! - [`planned`]: the shape of what mutating steps would make, so fan-outs
-//!   over it (one snapshot per volume found) get their real count.
+//!   over it (one snapshot per volume found) get their real count — the
+//!   projection discovery is given;
+//! - [`labels`]: short labels of what was found.
 //! - [`checks`]: pre-run checks (untagged servers, group capability, quota
 //!   at the backup site, missing manifest, quiesce method) as findings.
 //! - this file: the result ([`Resolution`]), what it tells the estimator
@@ -17,17 +20,18 @@
 //! seen by the dsl or the executor.
 
 pub mod checks;
+pub mod labels;
 pub mod planned;
-pub mod walk;
 
+use labels::{label, label_with};
 use lifeboat_actions::OpenStackActions;
 use lifeboat_dsl::estimate::Known;
 use lifeboat_dsl::plan::{NodeKind, Plan};
+pub use lifeboat_exec::discover::{Discovery, LoopInstance, State};
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-use walk::{label, Discovery, State};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -97,7 +101,11 @@ pub async fn resolve(
     params: &Map<String, Value>,
     acts: &OpenStackActions,
 ) -> Resolution {
-    let discovery = walk::discover(plan, params, acts).await;
+    let projection = lifeboat_exec::discover::Projection {
+        project: planned::project,
+        is_projection: planned::is_planned,
+    };
+    let discovery = lifeboat_exec::discover::discover(plan, params, acts, projection).await;
     let findings = checks::run(plan, &discovery, acts).await;
     Resolution {
         discovery,
@@ -115,7 +123,7 @@ impl Resolution {
     pub fn known(&self) -> Known {
         let mut k = Known::default();
         for (id, instances) in &self.discovery.loops {
-            if let Some(n) = instances.iter().filter_map(|(c, _)| *c).max() {
+            if let Some(n) = instances.iter().filter_map(|l| l.count).max() {
                 k.counts.insert(*id, n);
             }
         }
@@ -166,6 +174,7 @@ impl Resolution {
 
     /// The `resolved` object of the JSON plan.
     pub fn to_json(&self, plan: &Plan) -> Value {
+        let names = labels::names(&self.discovery);
         let loops: BTreeMap<String, Value> = self
             .discovery
             .loops
@@ -174,8 +183,8 @@ impl Resolution {
                 (
                     plan.node(*id).name.clone(),
                     json!({
-                        "counts": inst.iter().map(|(c, _)| json!(c)).collect::<Vec<_>>(),
-                        "items": inst.iter().flat_map(|(_, l)| l.clone()).collect::<Vec<_>>(),
+                        "counts": inst.iter().map(|l| json!(l.count)).collect::<Vec<_>>(),
+                        "items": inst.iter().flat_map(|l| &l.items).map(|i| label_with(i, &names)).collect::<Vec<_>>(),
                     }),
                 )
             })
@@ -188,7 +197,7 @@ impl Resolution {
                 "step": s.instance,
                 "method": s.method,
                 "site": s.site,
-                "groups": s.groups.as_ref().map(|g| g.iter().map(|(n, t)| json!({"group": n, "targets": t})).collect::<Vec<_>>()),
+                "groups": s.groups.as_ref().map(|g| g.iter().map(|(n, t)| json!({"group": n, "targets": t.iter().map(label).collect::<Vec<_>>()})).collect::<Vec<_>>()),
             })).collect::<Vec<_>>(),
             "findings": self.findings,
         })
@@ -223,7 +232,8 @@ impl Resolution {
             }
             out.push(l);
         }
-        let mut loops: Vec<(&lifeboat_dsl::plan::StepId, &Vec<walk::LoopInstance>)> =
+        let names = labels::names(&self.discovery);
+        let mut loops: Vec<(&lifeboat_dsl::plan::StepId, &Vec<LoopInstance>)> =
             self.discovery.loops.iter().collect();
         loops.sort_by_key(|(id, _)| id.0);
         for (id, inst) in loops {
@@ -234,9 +244,13 @@ impl Resolution {
             };
             let counts: Vec<String> = inst
                 .iter()
-                .map(|(c, _)| c.map(|n| n.to_string()).unwrap_or_else(|| "?".into()))
+                .map(|l| l.count.map(|n| n.to_string()).unwrap_or_else(|| "?".into()))
                 .collect();
-            let items: Vec<String> = inst.iter().flat_map(|(_, l)| l.clone()).collect();
+            let items: Vec<String> = inst
+                .iter()
+                .flat_map(|l| &l.items)
+                .map(|i| label_with(i, &names))
+                .collect();
             let shown: Vec<&str> = items.iter().take(12).map(String::as_str).collect();
             out.push(format!(
                 "  fan-out {} over {over}: ×{}{}",
@@ -260,7 +274,10 @@ impl Resolution {
                     s.instance,
                     s.method.as_deref().unwrap_or("?"),
                     g.iter()
-                        .map(|(n, t)| format!("{n} [{}]", t.join(", ")))
+                        .map(|(n, t)| format!(
+                            "{n} [{}]",
+                            t.iter().map(label).collect::<Vec<_>>().join(", ")
+                        ))
                         .collect::<Vec<_>>()
                         .join(" → ")
                 )),
