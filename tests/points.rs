@@ -95,7 +95,8 @@ async fn each_option_recovers_from_its_own_chosen_point() {
     );
     assert_eq!(read(&env, "option2", &r1).await, Ok(r1.clone()));
     // Refused with a reason: another option's point, a time before every
-    // point, a point no drill verified, and words that name no point.
+    // point, a point no drill verified, an option with no point at all, and
+    // words that name no point.
     let e = read(&env, "option2", &p3.result.run_id).await.unwrap_err();
     assert!(e.contains("was written by option3, not option2"), "{e}");
     let e = read(&env, "option2", "before 2001-01-01T00:00:00Z")
@@ -107,6 +108,11 @@ async fn each_option_recovers_from_its_own_chosen_point() {
     );
     let e = read(&env, "option3", "verified").await.unwrap_err();
     assert!(e.contains("no drill-verified recovery point"), "{e}");
+    let e = read(&env, "option1", "").await.unwrap_err();
+    assert!(
+        e.contains(": no recovery point of VNF \"vims\" written by option1 in"),
+        "{e}"
+    );
     let e = read(&env, "option2", "the good one").await.unwrap_err();
     assert!(e.contains("not a recovery point"), "{e}");
 

@@ -200,8 +200,13 @@ pub async fn select(
         format!(" written by {option}")
     };
     let none = |what: &str| {
+        let what = if what.is_empty() {
+            String::new()
+        } else {
+            format!("{what} ")
+        };
         ActionError::permanent(format!(
-            "{}: no {what} recovery point of VNF {vnf:?}{written_by} in container {container} at site {site}",
+            "{}: no {what}recovery point of VNF {vnf:?}{written_by} in container {container} at site {site}",
             cx.action()
         ))
     };
