@@ -525,6 +525,44 @@ pub fn site_arg(args: &[Arg]) -> Option<(&Arg, SiteFrom)> {
         .map(|a| (a, SiteFrom::Record))
 }
 
+impl Plan {
+    /// Every site a run of the plan with `params` talks to that is known
+    /// before it runs, each once: the values of its `site` parameters (in
+    /// their order), then the sites written as text in a call's `site`
+    /// argument (`nova.find_servers(site: "site-a", …)`, compensations and
+    /// cleanups included). A site read from a record at run time is one of
+    /// these or comes from a manifest.
+    pub fn sites(&self, params: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        let mut add = |s: &str| {
+            if !out.iter().any(|o| o == s) {
+                out.push(s.to_string());
+            }
+        };
+        for p in self.params.iter().filter(|p| p.ty == Type::Site) {
+            if let Some(s) = params.get(&p.name).and_then(serde_json::Value::as_str) {
+                add(s);
+            }
+        }
+        for n in &self.nodes {
+            let NodeKind::Action(a) = &n.kind else {
+                continue;
+            };
+            let calls = std::iter::once(&a.call)
+                .chain(&a.compensate)
+                .chain(&a.cleanup);
+            for c in calls {
+                if let Some((arg, SiteFrom::Site)) = site_arg(&c.args) {
+                    if let Expr::Str(s) = &arg.value {
+                        add(s);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
 /// The site a call talks to, from its arguments' values ([`site_arg`]).
 pub fn site_of(args: &[Arg], vals: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
     let (a, from) = site_arg(args)?;

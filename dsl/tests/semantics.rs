@@ -620,3 +620,22 @@ fn the_results_an_expression_reads_are_known_and_no_others() {
     // The manifest is the procedure's return value, which protect drops.
     assert_eq!(names(false), ["manifest"]);
 }
+
+/// The sites a run talks to, known before it runs: its `site` parameters'
+/// values, then the sites written in calls, each once; a site read from a
+/// record is not among them.
+#[test]
+fn a_plans_sites_are_its_site_parameters_then_the_sites_written_in_calls() {
+    let p = clean(
+        "runbook r \"t\" {\n  param vnf: string\n  param to: site = \"site-b\"\n  servers = nova.find_servers(site: \"site-a\", tag: vnf)\n  volumes = cinder.volumes_of(servers)\n  grp = cinder.ensure_group(site: \"site-c\", name: vnf, volumes: volumes)\n  ttl = designate.set_ttl(site: to, name: vnf, ttl: 60)\n  again = nova.find_servers(site: \"site-a\", tag: vnf)\n}\n",
+    );
+    let params = |v: serde_json::Value| v.as_object().cloned().unwrap();
+    assert_eq!(
+        p.sites(&params(serde_json::json!({"vnf": "x", "to": "site-d"}))),
+        ["site-d", "site-a", "site-c"]
+    );
+    assert_eq!(
+        p.sites(&params(serde_json::json!({"vnf": "x", "to": "site-a"}))),
+        ["site-a", "site-c"]
+    );
+}

@@ -12,10 +12,8 @@
 
 use crate::state::{self, EMULATOR_INFO};
 use lifeboat_actions::{ContentChecksums, OpenStackActions, SiteCloud};
-use lifeboat_dsl::plan::{Plan, Type};
 use lifeboat_openstack::ConfigLoader;
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -47,21 +45,6 @@ pub struct EmulatorInfo {
 pub struct CloudArgs<'a> {
     pub cloud: Option<&'a str>,
     pub site_clouds: &'a [String],
-}
-
-/// The distinct sites named by the plan's `site` parameters, in order.
-pub fn plan_sites(plan: &Plan, params: &Map<String, Value>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for p in &plan.params {
-        if matches!(p.ty, Type::Site) {
-            if let Some(s) = params.get(&p.name).and_then(Value::as_str) {
-                if !out.iter().any(|o| o == s) {
-                    out.push(s.to_string());
-                }
-            }
-        }
-    }
-    out
 }
 
 fn env_nonempty(k: &str) -> Option<String> {

@@ -19,7 +19,15 @@
 //!     approved: false              # its runs' `approve` steps are authorised here (a drill)
 //! recovery_check: 30s              # how often to look after recoveries: fence old sites that
 //!                                  # answer again, apply commit deadlines (0s: never)
+//! max_in_flight: 8                 # requests in flight per site, all runs together (default 8)
+//! site_limits: {site-b: 4}         # the same for one site
 //! ```
+//!
+//! The daemon's runs share one client per site and cloud (one token, one
+//! adaptive limit): `max_in_flight` / `site_limits` bound what the daemon
+//! as a whole asks of a site, however many jobs run at once — the load a
+//! surviving site sees on the day everyone fails over. They also bound each
+//! run's steps in flight per site, as `lifeboat run --max-in-flight` does.
 //!
 //! Unknown keys are errors (a typo must not silently change a schedule).
 
@@ -40,6 +48,12 @@ pub struct Config {
     /// Several daemons (one per site, say) sharing the jobs through etcd;
     /// absent: this daemon runs every job.
     pub cluster: Option<crate::cluster::ClusterConfig>,
+    /// Requests in flight at each site, all the daemon's runs together
+    /// (the ceiling of each site's adaptive limit; default 8).
+    pub max_in_flight: Option<usize>,
+    /// `max_in_flight` of one site.
+    #[serde(default)]
+    pub site_limits: BTreeMap<String, usize>,
     pub jobs: Vec<JobConfig>,
 }
 
@@ -122,7 +136,27 @@ impl Config {
             j.rpo_target_ms()?;
         }
         c.recovery_check()?;
+        if c.max_in_flight == Some(0) {
+            return Err("max_in_flight must be at least 1 (requests in flight per site)".into());
+        }
+        if let Some((site, _)) = c.site_limits.iter().find(|(_, n)| **n == 0) {
+            return Err(format!(
+                "site_limits: {site} must be at least 1 (requests in flight at that site)"
+            ));
+        }
         Ok(c)
+    }
+
+    /// Calls in flight per site: `max_in_flight`, `site_limits`.
+    pub fn limits(&self) -> lifeboat_exec::Limits {
+        let mut l = lifeboat_exec::Limits::default();
+        if let Some(n) = self.max_in_flight {
+            l.default_per_site = n;
+        }
+        for (site, n) in &self.site_limits {
+            l = l.with_site(site.clone(), *n);
+        }
+        l
     }
 
     /// `recovery_check`: `None` when the daemon never looks after recoveries.
@@ -134,7 +168,7 @@ impl Config {
             Ok(0) => Ok(None),
             Ok(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
             Err(e) => Err(format!(
-                "fence_check `{t}`: {e} (write e.g. 30s, or 0s for never)"
+                "recovery_check `{t}`: {e} (write e.g. 30s, or 0s for never)"
             )),
         }
     }

@@ -1,6 +1,6 @@
 //! Fencing on its own: after a disaster recovery the old primary's copies
 //! of the VNF must never run beside the recovered ones. For each job's VNF
-//! the daemon looks, every `fence_check`, for its newest recovery that
+//! the daemon looks, every `recovery_check`, for its newest recovery that
 //! succeeded or awaits commit (a recover or failover run, by hand or not,
 //! in the same history) and the site that recovery came from (the manifest
 //! it read). While no fence of that site succeeded since the recovery

@@ -157,6 +157,32 @@ pub struct SitePressure {
     pub holds: u64,
 }
 
+impl SitePressure {
+    /// What the site did since `before` was read from the same actions
+    /// (which may serve other runs too, as a daemon's do): the counts since
+    /// then, the limit and ceiling now, and the lowest limit known to have
+    /// been reached since then. No `before`: all of it.
+    pub fn since(&self, before: Option<&SitePressure>) -> SitePressure {
+        let Some(b) = before else {
+            return self.clone();
+        };
+        SitePressure {
+            site: self.site.clone(),
+            requests: self.requests.saturating_sub(b.requests),
+            retries: self.retries.saturating_sub(b.retries),
+            throttled: self.throttled.saturating_sub(b.throttled),
+            holds: self.holds.saturating_sub(b.holds),
+            limit: self.limit,
+            lowest_limit: if self.lowest_limit < b.lowest_limit {
+                self.lowest_limit
+            } else {
+                b.limit.min(self.limit)
+            },
+            ceiling: self.ceiling,
+        }
+    }
+}
+
 /// What a successful call gives back.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ActionOutput {
@@ -297,5 +323,39 @@ mod opt_duration_ms {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
         Ok(Option::<u64>::deserialize(d)?.map(Duration::from_millis))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SitePressure;
+
+    /// A daemon's run reports what the site did since it started: counts
+    /// as differences, the lowest limit reached since (not before).
+    #[test]
+    fn pressure_since_the_start_of_a_run() {
+        let p = |requests, retries, limit, lowest| SitePressure {
+            site: "site-a".into(),
+            requests,
+            retries,
+            throttled: retries / 2,
+            limit,
+            lowest_limit: lowest,
+            ceiling: 8,
+            holds: retries / 4,
+        };
+        let start = p(100, 8, 6, 2);
+        let now = p(130, 12, 7, 2).since(Some(&start));
+        assert_eq!(
+            (now.requests, now.retries, now.throttled, now.holds),
+            (30, 4, 2, 1)
+        );
+        // The all-time lowest (2) was before the run: since, the limit
+        // went from 6 to 7.
+        assert_eq!((now.limit, now.lowest_limit), (7, 6));
+        // A new low during the run is the run's.
+        assert_eq!(p(130, 12, 5, 1).since(Some(&start)).lowest_limit, 1);
+        // No start: everything.
+        assert_eq!(p(5, 0, 8, 8).since(None), p(5, 0, 8, 8));
     }
 }

@@ -154,6 +154,7 @@ impl Engine {
             ledger: Mutex::new(Ledger::default()),
             cancel: opts.cancel.clone(),
             replay_seen: Mutex::new(Default::default()),
+            pressure_base: self.actions.pressure(),
             pressure_seen: Mutex::new(Vec::new()),
             failure: Mutex::new(None),
             rolling_back: Default::default(),
@@ -183,6 +184,9 @@ pub(crate) struct Rt {
     /// Compensating a run awaiting commit: it ends `RolledBack`.
     pub rolling_back: std::sync::atomic::AtomicBool,
     pub(crate) thaw_failures: AtomicUsize,
+    /// The sites' pressure when the run started: what it announces is
+    /// what happened since (the actions may be a daemon's, shared by its runs).
+    pub(crate) pressure_base: Vec<crate::action::SitePressure>,
     /// The sites' pressure as last announced.
     pub(crate) pressure_seen: Mutex<Vec<crate::action::SitePressure>>,
 }
@@ -296,7 +300,11 @@ impl Rt {
         let now = self.actions.pressure();
         let mut seen = self.pressure_seen.lock().unwrap_or_else(|e| e.into_inner());
         for p in now {
+            let mut p = p.since(self.pressure_base.iter().find(|b| b.site == p.site));
             let before = seen.iter().find(|s| s.site == p.site);
+            if let Some(b) = before {
+                p.lowest_limit = p.lowest_limit.min(b.lowest_limit);
+            }
             let changed = match before {
                 None => p.retries > 0 || p.throttled > 0 || p.limit != p.ceiling,
                 Some(b) => (b.retries, b.throttled, b.limit) != (p.retries, p.throttled, p.limit),

@@ -159,7 +159,10 @@ pub struct Report {
     /// What the run created and could not remove.
     #[serde(default)]
     pub orphans: Vec<Orphan>,
-    /// What each site's API did to the run's calls.
+    /// What each site's API did while the run went on: its requests,
+    /// retries and throttled answers, and its adaptive limit. A daemon's
+    /// runs share each site's client (one limit per site), so these count
+    /// the requests of its other runs at the same time too.
     #[serde(default)]
     pub sites: Vec<crate::action::SitePressure>,
     #[serde(skip)]
@@ -549,7 +552,7 @@ impl Report {
         {
             let _ = writeln!(
                 o,
-                "site {}: {} requests, {} retried, {} throttled; in-flight limit {} (lowest {}, ceiling {}){}",
+                "site {}: {} requests during the run, {} retried, {} throttled; in-flight limit {} (lowest {}, ceiling {}){}",
                 p.site,
                 p.requests,
                 p.retries,
@@ -676,7 +679,7 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("volume v-1 \"lb-r1-tmp-2\" at site site-a (cinder.delete_volume, from tmp[2]): HTTP 400"), "{text}");
-        assert!(text.contains("site site-a: 40 requests, 10 retried, 9 throttled; in-flight limit 4 (lowest 1, ceiling 8); held 3 time(s) for the Retry-After the site asked"), "{text}");
+        assert!(text.contains("site site-a: 40 requests during the run, 10 retried, 9 throttled; in-flight limit 4 (lowest 1, ceiling 8); held 3 time(s) for the Retry-After the site asked"), "{text}");
         assert!(!text.contains("site site-b:"), "{text}");
         // JSON keeps them (the CLI's report.json).
         let json = serde_json::to_value(&r).unwrap();

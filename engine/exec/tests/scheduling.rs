@@ -646,3 +646,73 @@ async fn an_interrupt_while_waiting_for_approval_stops_the_run() {
     );
     assert!(fake.calls_of("test.create").is_empty());
 }
+
+/// Actions whose sites a daemon's other runs used before: the pressure
+/// they report counts every request since they were made.
+struct Shared {
+    fake: Arc<FakeCloud>,
+    requests: std::sync::atomic::AtomicU64,
+}
+
+#[async_trait::async_trait]
+impl lifeboat_exec::action::Actions for Shared {
+    async fn run(
+        &self,
+        call: &lifeboat_exec::action::ActionCall,
+    ) -> Result<lifeboat_exec::action::ActionOutput, lifeboat_exec::action::ActionError> {
+        self.requests
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.fake.run(call).await
+    }
+    async fn find_created(
+        &self,
+        call: &lifeboat_exec::action::ActionCall,
+    ) -> Result<Option<lifeboat_exec::action::ActionOutput>, lifeboat_exec::action::ActionError>
+    {
+        self.fake.find_created(call).await
+    }
+    fn pressure(&self) -> Vec<lifeboat_exec::action::SitePressure> {
+        let requests = self.requests.load(std::sync::atomic::Ordering::SeqCst);
+        vec![lifeboat_exec::action::SitePressure {
+            site: "site-a".into(),
+            requests,
+            retries: requests / 10,
+            throttled: requests / 10,
+            limit: 4,
+            lowest_limit: 2,
+            ceiling: 8,
+            holds: 0,
+        }]
+    }
+}
+
+/// A run reports what its sites did while it ran, not since the actions
+/// (a daemon's, shared by its runs) were made.
+#[tokio::test]
+async fn a_run_reports_the_site_pressure_of_its_own_time() {
+    let shared = Arc::new(Shared {
+        fake: echo_fake(),
+        requests: 1000.into(),
+    });
+    let mut b = PlanBuilder::new("r");
+    for name in ["a", "b", "c"] {
+        b.action(
+            None,
+            name,
+            "test.echo",
+            vec![arg("site", Type::Site, Expr::Str("site-a".into()))],
+        );
+    }
+    let plan = b.build();
+    let exec = Executor::new(shared.clone());
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let (res, evs) = run(&exec, &plan, dir.path(), Map::new()).await;
+        assert_eq!(res.outcome, RunOutcome::Succeeded);
+        let report = Report::from_events(&evs);
+        let p = &report.sites[0];
+        assert_eq!((p.site.as_str(), p.requests, p.retries), ("site-a", 3, 0));
+        // The limit now; the lowest (2) was reached before this run.
+        assert_eq!((p.limit, p.lowest_limit, p.ceiling), (4, 4, 8));
+    }
+}

@@ -13,6 +13,7 @@ use crate::cloud::{self, CloudArgs, SitesConfig};
 use crate::error::{CliError, CmdResult, Exit};
 use crate::report::RunReport;
 use crate::state;
+use lifeboat_actions::OpenStackActions;
 use lifeboat_daemon::config::{Config, JobConfig};
 use lifeboat_daemon::cron::Due;
 use lifeboat_daemon::fence::{fence_key, FenceWatch, FENCE_RUNBOOK};
@@ -160,7 +161,7 @@ pub fn run(args: Args) -> CmdResult {
         };
         let daemon = Daemon {
             clock,
-            launcher: Arc::new(CliLauncher { sites }),
+            launcher: Arc::new(CliLauncher::new(sites, cfg.limits())),
             jobs,
             state_dir: state.clone(),
             runs,
@@ -245,7 +246,7 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
         .or(plan.retain.clone())
         .map(|r| Policy::from_plan(&r))
         .filter(|p| !p.is_empty());
-    let site_names = cloud::plan_sites(&plan, &values);
+    let site_names = plan.sites(&values);
     let site_clouds: Vec<String> = jc
         .site_clouds
         .iter()
@@ -279,22 +280,58 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
 
 /// Starts and resumes the daemon's runs with the executor and the actions
 /// of each job's clouds; the run dir gets what `lifeboat run` leaves there
-/// (params, sites, journal, report) so `show` and `resume` work on it.
+/// (params, sites, limits, journal, report) so `show` and `resume` work on
+/// it. Runs on the same clouds share one set of actions: one client per
+/// site (one token, one adaptive limit, the waits learned), so the daemon
+/// as a whole keeps to `limits` at each site however many jobs run at once.
 struct CliLauncher {
     sites: HashMap<String, SitesConfig>,
+    limits: lifeboat_exec::Limits,
+    /// The actions of each cloud configuration (its JSON text) used so far.
+    shared: std::sync::Mutex<HashMap<String, Arc<OpenStackActions>>>,
 }
 
 impl CliLauncher {
-    fn executor(&self, job: &Job, approved: bool) -> Result<(Executor, &SitesConfig), String> {
-        let sites = self
-            .sites
-            .get(&job.name)
-            .ok_or_else(|| format!("no clouds for job {}", job.name))?;
-        let actions = cloud::build_actions(sites)?;
-        Ok((
-            Executor::new(Arc::new(actions)).with_approver(approver(approved)),
+    fn new(sites: HashMap<String, SitesConfig>, limits: lifeboat_exec::Limits) -> Self {
+        CliLauncher {
             sites,
-        ))
+            limits,
+            shared: Default::default(),
+        }
+    }
+
+    fn job_sites(&self, job: &Job) -> Result<&SitesConfig, String> {
+        self.sites
+            .get(&job.name)
+            .ok_or_else(|| format!("no clouds for job {}", job.name))
+    }
+
+    /// The actions of `sites`, built once (inside the runtime) and shared.
+    fn actions(&self, sites: &SitesConfig) -> Result<Arc<OpenStackActions>, String> {
+        let key = serde_json::to_string(sites)
+            .map_err(|e| format!("cannot encode the clouds of a run: {e}"))?;
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(a) = shared.get(&key) {
+            return Ok(a.clone());
+        }
+        let limits = &self.limits;
+        let actions = Arc::new(
+            cloud::build_actions(sites)?
+                .with_resilience(lifeboat_openstack::RetryPolicy::default(), |site| {
+                    limits.limit_for(site)
+                }),
+        );
+        shared.insert(key, actions.clone());
+        Ok(actions)
+    }
+
+    fn executor(&self, sites: &SitesConfig, approved: bool) -> Result<Executor, String> {
+        Ok(Executor::new(self.actions(sites)?)
+            .with_approver(approver(approved))
+            .with_config(lifeboat_exec::ExecConfig {
+                limits: self.limits.clone(),
+                ..lifeboat_exec::ExecConfig::default()
+            }))
     }
 }
 
@@ -309,12 +346,13 @@ impl Launcher for CliLauncher {
         approved: bool,
         replica: Option<Arc<dyn Replica>>,
     ) -> Result<Launched, String> {
-        let (exec, sites) = self.executor(job, approved)?;
-        let exec = with_replica(exec, replica);
+        let sites = self.job_sites(job)?;
+        let exec = with_replica(self.executor(sites, approved)?, replica);
         let dir = RunDir::at(run_dir);
         dir.create()?;
         dir.write(RunFile::Params, params)?;
         dir.write(RunFile::Sites, sites)?;
+        dir.write(RunFile::Limits, &self.limits)?;
         // The key of the lock the daemon holds for it, for `lifeboat resume`.
         let key = if plan.runbook == FENCE_RUNBOOK {
             fence_key(job.vnf().unwrap_or_default())
@@ -342,21 +380,15 @@ impl Launcher for CliLauncher {
         // The run's own clouds (as `lifeboat resume` does), else the job's.
         let approved = pre_approved(run_dir) || job.approved;
         let exec = match RunDir::at(run_dir).read::<SitesConfig>(RunFile::Sites) {
-            Ok(s) => {
-                Executor::new(Arc::new(cloud::build_actions(&s)?)).with_approver(approver(approved))
-            }
-            Err(_) => self.executor(job, approved)?.0,
+            Ok(s) => self.executor(&s, approved)?,
+            Err(_) => self.executor(self.job_sites(job)?, approved)?,
         };
         let exec = with_replica(exec, replica);
         Ok(launched(exec.spawn_resume(run_dir.to_path_buf())))
     }
 
     fn probe(&self, job: &Job, site: &str) -> Probe {
-        let actions = self
-            .sites
-            .get(&job.name)
-            .ok_or_else(|| format!("no clouds for job {}", job.name))
-            .and_then(cloud::build_actions);
+        let actions = self.job_sites(job).and_then(|s| self.actions(s));
         let site = site.to_string();
         Box::pin(async move {
             let Ok(actions) = actions else { return false };

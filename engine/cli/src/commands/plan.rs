@@ -167,7 +167,7 @@ fn resolve_against_cloud(
     args: &Args,
     state: &std::path::Path,
 ) -> Result<Resolution, String> {
-    let sites = cloud::plan_sites(bound, values);
+    let sites = bound.sites(values);
     let cargs = CloudArgs {
         cloud: args.clouds.cloud.as_deref(),
         site_clouds: &args.clouds.site_clouds,

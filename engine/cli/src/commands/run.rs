@@ -98,7 +98,7 @@ pub fn run(args: Args) -> CmdResult {
         .apply(Limits::default())
         .map_err(|e| CliError::from(e).not_done("nothing was run"))?;
     let state = state::state_dir(args.state_dir.as_deref())?;
-    let sites = cloud::plan_sites(&plan, &values);
+    let sites = plan.sites(&values);
     let cargs = CloudArgs {
         cloud: args.clouds.cloud.as_deref(),
         site_clouds: &args.clouds.site_clouds,
