@@ -782,9 +782,7 @@ fn peak_rss_mb() -> f64 {
 /// `vnfs` VNFs of `vms` servers at site-a, every call answered at once
 /// (no latency, transitions of 1 ms), each protected by the bundled
 /// `option1/protect` at the same time, as the daemon's jobs run them: one
-/// executor per run, one set of clients shared by all (one token and one
-/// adaptive limit per site, the daemon's default `max_in_flight`),
-/// `Durability::Fsync`.
+/// executor and one set of clients per run, `Durability::Fsync`.
 async fn scale(vnfs: usize, vms: usize) -> Scale {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut emulator = std::process::Command::new(std::env::current_exe().expect("this bench"))
@@ -805,25 +803,20 @@ async fn scale(vnfs: usize, vms: usize) -> Scale {
             .expect("the emulator says ready");
         assert_eq!(line.trim(), "ready", "emulator: {line}");
     }
-    // One set of clients for every run, as the daemon shares them: one
-    // token and one adaptive limit per site (the daemon's `max_in_flight`).
-    let loader =
-        lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![dir.path().to_path_buf()]);
-    let limits = lifeboat_exec::Limits::default();
-    let shared = Arc::new(
-        OpenStackActions::from_clouds(
+    let clouds = dir.path().to_path_buf();
+    let mut out = protect_all(dir.path(), vnfs, vms, || {
+        let loader = lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![clouds.clone()]);
+        let acts = OpenStackActions::from_clouds(
             &loader,
             &[
                 SiteCloud::new("site-a", "emulator"),
                 SiteCloud::new("site-b", "emulator"),
             ],
         )
-        .expect("actions")
-        .with_resilience(lifeboat_openstack::RetryPolicy::default(), |site| {
-            limits.limit_for(site)
-        }),
-    ) as Arc<dyn Actions>;
-    let mut out = protect_all(dir.path(), vnfs, vms, || shared.clone()).await;
+        .expect("actions");
+        Arc::new(acts) as Arc<dyn Actions>
+    })
+    .await;
     out.cpu_emulator = cpu_seconds(&emulator.id().to_string());
     drop(emulator.stdin.take());
     let _ = emulator.wait();

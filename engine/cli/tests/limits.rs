@@ -1,7 +1,10 @@
 //! `--max-in-flight` / `--site-limit`: bad values exit 2 before anything
-//! runs; good ones reach the run (kept in `limits.json` for `resume`).
+//! runs; good ones reach the run (kept in `limits.json` for `resume`). The
+//! daemon's `max_in_flight` is each of its runs' (bad values:
+//! `daemon_config.rs`).
 
 mod common;
+use common::daemon::{daemon, runs, wait_for};
 use common::*;
 use serde_json::Value;
 
@@ -47,4 +50,138 @@ fn limits_reach_the_run_and_are_kept_for_resume() {
         serde_json::from_str(&std::fs::read_to_string(dir.join("limits.json")).unwrap()).unwrap();
     assert_eq!(limits["default_per_site"], 2, "{limits}");
     assert_eq!(limits["per_site"]["site-a"], 1, "{limits}");
+}
+
+/// Reads only; `n` makes each job's runbook + parameters (its lock) its own.
+const LOOK: &str = r#"
+runbook look "read the VNF's servers, volumes and network" {
+  param vnf: string = "vims"
+  param n: int = 0
+
+  servers = nova.find_servers(site: "site-a", tag: vnf)
+  volumes = cinder.volumes_of(servers)
+  net = neutron.capture(servers)
+}
+"#;
+
+fn admin(env: &Env, path: &str) -> Value {
+    let (status, body) =
+        lifeboat_emulator::admin_request(&env.emu.admin_url(), "GET", path, None).unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// Three jobs of a daemon with `max_in_flight: 1` started at once against
+/// the emulator, every answer 150 ms late: they go side by side, each with
+/// one request in flight at the site, and each report counts its own.
+#[test]
+fn the_daemons_max_in_flight_is_each_runs() {
+    const JOBS: usize = 3;
+    let env = start(three_servers(), None);
+    let rb = env.dir.path().join("look.dr");
+    std::fs::write(&rb, LOOK).unwrap();
+    let mut cfg_text = String::from("max_in_flight: 1\njobs:\n");
+    for n in 0..JOBS {
+        cfg_text.push_str(&format!(
+            "  - name: look-{n}\n    runbook: {}\n    params: {{vnf: vims, n: {n}}}\n    cloud: emulator\n    schedule: \"0 0 1 1 *\"\n    run_at_start: true\n",
+            rb.display()
+        ));
+    }
+    let cfg = env.dir.path().join("lifeboat.yaml");
+    std::fs::write(&cfg, cfg_text).unwrap();
+    let log = env.dir.path().join("daemon.log");
+    let since = admin(&env, "/_emulator/requests?since=18446744073709551615")["last_seq"]
+        .as_u64()
+        .unwrap();
+    env.emu
+        .set_faults(lifeboat_emulator::FaultProfile::fixed_latency(150));
+
+    let mut d = daemon(&env, &cfg);
+    let rows = wait_for(
+        "every job's run to end",
+        120,
+        &mut d,
+        || {
+            let rows = runs(&env);
+            (rows.len() == JOBS && rows.iter().all(|r| r["outcome"] != "running")).then_some(rows)
+        },
+        &log,
+    );
+    env.emu.clear_faults();
+    assert!(
+        rows.iter().all(|r| r["outcome"] == "succeeded"),
+        "{rows:?}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+
+    // One request in flight per run: never more answers within the
+    // latency than runs; and the runs went side by side.
+    let log_a = admin(
+        &env,
+        &format!("/_emulator/requests?site=site-a&since={since}"),
+    );
+    let mut times: Vec<u64> = log_a["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["time_ms"].as_u64().unwrap())
+        .collect();
+    times.sort_unstable();
+    assert!(
+        times.len() >= 3 * JOBS,
+        "{} requests at site-a",
+        times.len()
+    );
+    let most_within = |ms: u64| {
+        (0..times.len())
+            .map(|i| {
+                times[i..]
+                    .iter()
+                    .take_while(|t| **t < times[i] + ms)
+                    .count()
+            })
+            .max()
+            .unwrap_or(0)
+    };
+    assert!(
+        most_within(140) <= JOBS,
+        "more than {JOBS} requests in flight at site-a: {times:?}"
+    );
+    assert!(
+        most_within(140) >= 2,
+        "the runs did not go side by side: {times:?}"
+    );
+
+    // Each run kept its limit, and its report counts its own requests:
+    // together, every request the site answered.
+    let mut counted = 0;
+    for r in &rows {
+        let dir = env
+            .run_dirs()
+            .into_iter()
+            .find(|d| d.file_name().and_then(|n| n.to_str()) == r["id"].as_str())
+            .unwrap_or_else(|| panic!("no run dir of {}", r["id"]));
+        let limits: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("limits.json")).unwrap())
+                .unwrap();
+        assert_eq!(limits["default_per_site"], 1, "{limits}");
+        let report: Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap())
+                .unwrap();
+        let site_a = report["sites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["site"] == "site-a")
+            .cloned()
+            .unwrap_or_else(|| panic!("no pressure of site-a in {report}"));
+        assert_eq!(site_a["ceiling"], 1, "{site_a}");
+        counted += site_a["requests"].as_u64().unwrap();
+    }
+    assert_eq!(
+        counted as usize,
+        times.len(),
+        "requests counted by the runs"
+    );
+    drop(d);
 }

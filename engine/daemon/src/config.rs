@@ -19,15 +19,13 @@
 //!     approved: false              # its runs' `approve` steps are authorised here (a drill)
 //! recovery_check: 30s              # how often to look after recoveries: fence old sites that
 //!                                  # answer again, apply commit deadlines (0s: never)
-//! max_in_flight: 8                 # requests in flight per site, all runs together (default 8)
+//! max_in_flight: 8                 # each run's requests in flight per site (default 8)
 //! site_limits: {site-b: 4}         # the same for one site
 //! ```
 //!
-//! The daemon's runs share one client per site and cloud (one token, one
-//! adaptive limit): `max_in_flight` / `site_limits` bound what the daemon
-//! as a whole asks of a site, however many jobs run at once — the load a
-//! surviving site sees on the day everyone fails over. They also bound each
-//! run's steps in flight per site, as `lifeboat run --max-in-flight` does.
+//! `max_in_flight` / `site_limits` are each run's, as `lifeboat run
+//! --max-in-flight` / `--site-limit`: its steps in flight per site and the
+//! ceiling of its clients' adaptive limit of requests per site.
 //!
 //! Unknown keys are errors (a typo must not silently change a schedule).
 
@@ -48,8 +46,7 @@ pub struct Config {
     /// Several daemons (one per site, say) sharing the jobs through etcd;
     /// absent: this daemon runs every job.
     pub cluster: Option<crate::cluster::ClusterConfig>,
-    /// Requests in flight at each site, all the daemon's runs together
-    /// (the ceiling of each site's adaptive limit; default 8).
+    /// Each run's requests (and steps) in flight at a site (default 8).
     pub max_in_flight: Option<usize>,
     /// `max_in_flight` of one site.
     #[serde(default)]
@@ -137,7 +134,9 @@ impl Config {
         }
         c.recovery_check()?;
         if c.max_in_flight == Some(0) {
-            return Err("max_in_flight must be at least 1 (requests in flight per site)".into());
+            return Err(
+                "max_in_flight must be at least 1 (a run's requests in flight per site)".into(),
+            );
         }
         if let Some((site, _)) = c.site_limits.iter().find(|(_, n)| **n == 0) {
             return Err(format!(

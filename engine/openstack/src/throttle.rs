@@ -12,9 +12,8 @@
 //! An urgent request (a freeze or a thaw) takes no slot: a VM is never kept
 //! frozen waiting for one.
 //!
-//! A freed slot wakes one waiter, not all: a site's client is shared by
-//! every run of a daemon, and waking hundreds of waiters for one slot
-//! costs more CPU than the requests themselves.
+//! A freed slot wakes one waiter, not all: waking every waiter of a busy
+//! site for one slot costs more CPU than the requests themselves.
 //!
 //! A rate limit is a rate, not a concurrency: however few requests are in
 //! flight, a fast client sends more than the site admits per second. So when

@@ -161,7 +161,10 @@ pub fn run(args: Args) -> CmdResult {
         };
         let daemon = Daemon {
             clock,
-            launcher: Arc::new(CliLauncher::new(sites, cfg.limits())),
+            launcher: Arc::new(CliLauncher {
+                sites,
+                limits: cfg.limits(),
+            }),
             jobs,
             state_dir: state.clone(),
             runs,
@@ -281,52 +284,31 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
 /// Starts and resumes the daemon's runs with the executor and the actions
 /// of each job's clouds; the run dir gets what `lifeboat run` leaves there
 /// (params, sites, limits, journal, report) so `show` and `resume` work on
-/// it. Runs on the same clouds share one set of actions: one client per
-/// site (one token, one adaptive limit, the waits learned), so the daemon
-/// as a whole keeps to `limits` at each site however many jobs run at once.
+/// it. Each run has its own clients, with its own adaptive limit per site
+/// under `limits` (see `docs/schedule.md` for why they are not shared).
 struct CliLauncher {
     sites: HashMap<String, SitesConfig>,
     limits: lifeboat_exec::Limits,
-    /// The actions of each cloud configuration (its JSON text) used so far.
-    shared: std::sync::Mutex<HashMap<String, Arc<OpenStackActions>>>,
 }
 
 impl CliLauncher {
-    fn new(sites: HashMap<String, SitesConfig>, limits: lifeboat_exec::Limits) -> Self {
-        CliLauncher {
-            sites,
-            limits,
-            shared: Default::default(),
-        }
-    }
-
     fn job_sites(&self, job: &Job) -> Result<&SitesConfig, String> {
         self.sites
             .get(&job.name)
             .ok_or_else(|| format!("no clouds for job {}", job.name))
     }
 
-    /// The actions of `sites`, built once (inside the runtime) and shared.
-    fn actions(&self, sites: &SitesConfig) -> Result<Arc<OpenStackActions>, String> {
-        let key = serde_json::to_string(sites)
-            .map_err(|e| format!("cannot encode the clouds of a run: {e}"))?;
-        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(a) = shared.get(&key) {
-            return Ok(a.clone());
-        }
+    /// The actions of `sites`, each site's adaptive limit under `limits`.
+    fn actions(&self, sites: &SitesConfig) -> Result<OpenStackActions, String> {
         let limits = &self.limits;
-        let actions = Arc::new(
-            cloud::build_actions(sites)?
-                .with_resilience(lifeboat_openstack::RetryPolicy::default(), |site| {
-                    limits.limit_for(site)
-                }),
-        );
-        shared.insert(key, actions.clone());
-        Ok(actions)
+        Ok(cloud::build_actions(sites)?
+            .with_resilience(lifeboat_openstack::RetryPolicy::default(), |site| {
+                limits.limit_for(site)
+            }))
     }
 
     fn executor(&self, sites: &SitesConfig, approved: bool) -> Result<Executor, String> {
-        Ok(Executor::new(self.actions(sites)?)
+        Ok(Executor::new(Arc::new(self.actions(sites)?))
             .with_approver(approver(approved))
             .with_config(lifeboat_exec::ExecConfig {
                 limits: self.limits.clone(),
