@@ -159,7 +159,7 @@ pub struct SitePressure {
 
 impl SitePressure {
     /// What the site did since `before` was read from the same actions
-    /// (which may serve other runs too, as a daemon's do): the counts since
+    /// (which may have served other runs before): the counts since
     /// then, the limit and ceiling now, and the lowest limit known to have
     /// been reached since then. No `before`: all of it.
     pub fn since(&self, before: Option<&SitePressure>) -> SitePressure {
@@ -330,8 +330,8 @@ mod opt_duration_ms {
 mod tests {
     use super::SitePressure;
 
-    /// A daemon's run reports what the site did since it started: counts
-    /// as differences, the lowest limit reached since (not before).
+    /// A run reports what the site did since it started: counts as
+    /// differences, the lowest limit reached since (not before).
     #[test]
     fn pressure_since_the_start_of_a_run() {
         let p = |requests, retries, limit, lowest| SitePressure {

@@ -185,7 +185,7 @@ pub(crate) struct Rt {
     pub rolling_back: std::sync::atomic::AtomicBool,
     pub(crate) thaw_failures: AtomicUsize,
     /// The sites' pressure when the run started: what it announces is
-    /// what happened since (the actions may be a daemon's, shared by its runs).
+    /// what happened since (the actions may have served other runs before).
     pub(crate) pressure_base: Vec<crate::action::SitePressure>,
     /// The sites' pressure as last announced.
     pub(crate) pressure_seen: Mutex<Vec<crate::action::SitePressure>>,

@@ -160,9 +160,8 @@ pub struct Report {
     #[serde(default)]
     pub orphans: Vec<Orphan>,
     /// What each site's API did while the run went on: its requests,
-    /// retries and throttled answers, and its adaptive limit. A daemon's
-    /// runs share each site's client (one limit per site), so these count
-    /// the requests of its other runs at the same time too.
+    /// retries and throttled answers, and its adaptive limit (counted from
+    /// the run's start: actions shared with other runs count theirs too).
     #[serde(default)]
     pub sites: Vec<crate::action::SitePressure>,
     #[serde(skip)]

@@ -647,8 +647,8 @@ async fn an_interrupt_while_waiting_for_approval_stops_the_run() {
     assert!(fake.calls_of("test.create").is_empty());
 }
 
-/// Actions whose sites a daemon's other runs used before: the pressure
-/// they report counts every request since they were made.
+/// Actions that served other runs before: the pressure they report counts
+/// every request since they were made.
 struct Shared {
     fake: Arc<FakeCloud>,
     requests: std::sync::atomic::AtomicU64,
@@ -687,7 +687,7 @@ impl lifeboat_exec::action::Actions for Shared {
 }
 
 /// A run reports what its sites did while it ran, not since the actions
-/// (a daemon's, shared by its runs) were made.
+/// were made.
 #[tokio::test]
 async fn a_run_reports_the_site_pressure_of_its_own_time() {
     let shared = Arc::new(Shared {
