@@ -4,7 +4,8 @@
 //! statement per line, `name: value` arguments, single spaces around
 //! operators, blank lines kept (at most one in a row), a step's attributes
 //! on its line when the whole fits in 100 columns and one per line below it
-//! otherwise. Comments are not in the AST: they are scanned from the text and
+//! otherwise; a call or a declaration's parameter list that does not fit
+//! in 100 columns one item per line, each with a trailing comma. Comments are not in the AST: they are scanned from the text and
 //! re-attached by position — a comment on its own line goes before the next
 //! line printed after it, a comment after code stays at the end of that
 //! line. Formatting a formatted file changes nothing.
@@ -13,7 +14,7 @@ use crate::ast::*;
 use crate::comments::{self, Comment};
 use crate::diagnostic::Diagnostic;
 use crate::parser;
-use crate::source::{FileId, SourceFile};
+use crate::source::{FileId, Loc, SourceFile};
 
 const WIDTH: usize = 100;
 
@@ -117,10 +118,11 @@ impl Printer<'_> {
                 self.block(&r.body);
             }
             Item::Procedure(p) => {
-                self.out
-                    .push_str(&format!("procedure {}({})", p.name.name, params(&p.params)));
-                if let Some(t) = &p.ret {
-                    self.out.push_str(&format!(" -> {}", ty(t)));
+                let ret = p.ret.as_ref().map(|t| format!(" -> {}", ty(t)));
+                let suffix = format!("{} {{", ret.clone().unwrap_or_default());
+                self.signature("procedure ", &p.name.name, &p.params, &suffix);
+                if let Some(r) = ret {
+                    self.out.push_str(&r);
                 }
                 self.out.push(' ');
                 self.block(&p.body);
@@ -148,10 +150,11 @@ impl Printer<'_> {
                 self.close_block(t.loc.span.end);
             }
             Item::Action(a) => {
-                self.out
-                    .push_str(&format!("action {}({})", a.name.name, params(&a.params)));
-                if let Some(t) = &a.ret {
-                    self.out.push_str(&format!(" -> {}", ty(t)));
+                let ret = a.ret.as_ref().map(|t| format!(" -> {}", ty(t)));
+                let suffix = format!("{} {{", ret.clone().unwrap_or_default());
+                self.signature("action ", &a.name.name, &a.params, &suffix);
+                if let Some(r) = ret {
+                    self.out.push_str(&r);
                 }
                 self.out.push_str(" {");
                 let head_end = a
@@ -187,6 +190,89 @@ impl Printer<'_> {
                 self.close_line(loc.span.end);
             }
         }
+    }
+
+    /// A step whose call does not fit in [`WIDTH`] columns: one argument
+    /// per line, each with a trailing comma, then `)` and the attributes
+    /// (on that line when they fit, else one per line below it).
+    fn wrapped_step(&mut self, st: &StepStmt, lhs: &str, attrs: &[String]) {
+        self.out.push_str(&format!("{lhs}{}(", st.call.name.name));
+        self.out.push('\n');
+        let items: Vec<(String, Loc)> = st.call.args.iter().map(|a| (arg_text(a), a.loc)).collect();
+        self.list_lines(&items, st.call.loc.span.end.saturating_sub(1));
+        self.pad();
+        self.out.push(')');
+        let end = st.loc.span.end;
+        let tail = attrs.join(" ");
+        if attrs.is_empty() {
+            self.close_line(end);
+        } else if self.indent * 2 + 2 + tail.chars().count() <= WIDTH {
+            self.out.push(' ');
+            self.out.push_str(&tail);
+            self.close_line(end);
+        } else {
+            self.close_line(st.call.loc.span.end);
+            self.indent += 1;
+            for (a, text) in st.attrs.iter().zip(attrs) {
+                self.open_line(a.loc().span.start);
+                self.out.push_str(text);
+                self.close_line(a.loc().span.end);
+            }
+            self.indent -= 1;
+        }
+    }
+
+    /// The items of a wrapped list, one per line one level in, each with a
+    /// trailing comma and its comments; the comments before `close` (the
+    /// list's closing bracket) stay inside it.
+    fn list_lines(&mut self, items: &[(String, Loc)], close: usize) {
+        self.indent += 1;
+        for (text, loc) in items {
+            self.open_line(loc.span.start);
+            self.out.push_str(text);
+            self.out.push(',');
+            self.close_line(self.after_comma(loc.span.end));
+        }
+        self.flush_comments(close);
+        self.indent -= 1;
+    }
+
+    /// `end`, or just past the comma that follows it (spaces between): where
+    /// a comment after a list item starts its trailing part.
+    fn after_comma(&self, end: usize) -> usize {
+        let rest = &self.src[end.min(self.src.len())..];
+        let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+        if rest[skipped..].starts_with(',') {
+            end + skipped + 1
+        } else {
+            end
+        }
+    }
+
+    /// The position of the first `)` at or after `from`, else `from`.
+    fn close_paren(&self, from: usize) -> usize {
+        self.src[from.min(self.src.len())..]
+            .find(')')
+            .map(|i| from + i)
+            .unwrap_or(from)
+    }
+
+    /// `name(params)` of a declaration, wrapped one parameter per line when
+    /// `prefix` + it + `suffix` does not fit in [`WIDTH`] columns; the text
+    /// after it (`-> type {`) is the caller's.
+    fn signature(&mut self, prefix: &str, name: &str, ps: &[SigParam], suffix: &str) {
+        let flat = format!("{prefix}{name}({})", params(ps));
+        if ps.is_empty() || self.indent * 2 + flat.chars().count() + suffix.len() <= WIDTH {
+            self.out.push_str(&flat);
+            return;
+        }
+        self.out.push_str(&format!("{prefix}{name}("));
+        self.out.push('\n');
+        let items: Vec<(String, Loc)> = ps.iter().map(|p| (param(p), p.loc)).collect();
+        let last = ps.last().map(|p| p.loc.span.end).unwrap_or(0);
+        self.list_lines(&items, self.close_paren(last));
+        self.pad();
+        self.out.push(')');
     }
 
     fn trailing_comment(&self, end: usize) -> bool {
@@ -305,11 +391,16 @@ impl Printer<'_> {
             }
             Stmt::Step(st) => {
                 let used = if st.inline { "use " } else { "" };
-                let head = match &st.binding {
-                    Some(b) => format!("{} = {used}{}", b.name, call(&st.call)),
-                    None => format!("{used}{}", call(&st.call)),
+                let lhs = match &st.binding {
+                    Some(b) => format!("{} = {used}", b.name),
+                    None => used.to_string(),
                 };
+                let head = format!("{lhs}{}", call(&st.call));
                 let attrs: Vec<String> = st.attrs.iter().map(attr_text).collect();
+                if self.indent * 2 + head.chars().count() > WIDTH && !st.call.args.is_empty() {
+                    self.wrapped_step(st, &lhs, &attrs);
+                    return;
+                }
                 let one_line = std::iter::once(head.clone())
                     .chain(attrs.iter().cloned())
                     .collect::<Vec<_>>()
@@ -382,13 +473,14 @@ fn call(c: &Call) -> String {
 }
 
 fn args(a: &[Arg]) -> String {
-    a.iter()
-        .map(|a| match &a.name {
-            Some(n) => format!("{}: {}", n.name, expr(&a.value)),
-            None => expr(&a.value),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+    a.iter().map(arg_text).collect::<Vec<_>>().join(", ")
+}
+
+fn arg_text(a: &Arg) -> String {
+    match &a.name {
+        Some(n) => format!("{}: {}", n.name, expr(&a.value)),
+        None => expr(&a.value),
+    }
 }
 
 fn prec(e: &Expr) -> u8 {

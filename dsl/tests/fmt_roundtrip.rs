@@ -69,3 +69,40 @@ fn fmt_canonicalises_layout() {
     let want = "runbook r \"t\" {\n  param vnf: string  # the VNF\n\n  s = nova.find_servers(site: \"site-a\", tag: vnf)\n    retry 2 backoff 1s\n    when not (vnf == \"x\" or vnf != \"y\")\n}\n";
     assert_eq!(fmt::format("m.dr", messy).expect("formats"), want);
 }
+
+#[test]
+fn fmt_wraps_what_does_not_fit_in_100_columns() {
+    let long = "action x.long_action_name(site: site, first_parameter: string, second_parameter: list<string>, third: int = 3) -> string {\n  kind read\n}\nrunbook r \"t\" {\n  param vnf: string\n  result_of_a_long_call = nova.find_servers(site: \"site-a\", tag: vnf, # the tag\n    name: \"a-rather-long-name-{vnf}-that-pushes-the-line-past-the-limit\") retry 2 timeout 30s\n  short = nova.find_servers(site: \"site-a\", tag: vnf)\n}\n";
+    let want = "action x.long_action_name(\n  site: site,\n  first_parameter: string,\n  second_parameter: list<string>,\n  third: int = 3,\n) -> string {\n  kind read\n}\nrunbook r \"t\" {\n  param vnf: string\n  result_of_a_long_call = nova.find_servers(\n    site: \"site-a\",\n    tag: vnf,  # the tag\n    name: \"a-rather-long-name-{vnf}-that-pushes-the-line-past-the-limit\",\n  ) retry 2 timeout 30s\n  short = nova.find_servers(site: \"site-a\", tag: vnf)\n}\n";
+    let once = fmt::format("long.dr", long).expect("formats");
+    assert_eq!(once, want);
+    assert_eq!(fmt::format("long.dr", &once).expect("formats"), once);
+    assert!(once.lines().all(|l| l.chars().count() <= 100), "{once}");
+}
+
+/// The bundled runbooks and the catalogue are as `lifeboat fmt` writes
+/// them (run `lifeboat fmt FILE` after editing one).
+#[test]
+fn the_bundled_files_are_formatted() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    for d in ["stdlib", "workflows"] {
+        dr_files(&root.join(d), &mut files);
+    }
+    assert!(files.len() >= 16, "found {} .dr files", files.len());
+    let unformatted: Vec<String> = files
+        .iter()
+        .filter(|path| {
+            let text = std::fs::read_to_string(path).expect("read");
+            fmt::format(&path.display().to_string(), &text)
+                .ok()
+                .as_deref()
+                != Some(text.as_str())
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    assert!(
+        unformatted.is_empty(),
+        "not formatted (run `lifeboat fmt` on them): {unformatted:?}"
+    );
+}
