@@ -36,7 +36,7 @@ pub struct Job {
 impl Job {
     /// The lock key: runbook + parameters.
     pub fn key(&self) -> String {
-        crate::lock::job_key(&crate::lock::runbook_identity(&self.runbook), &self.params)
+        crate::lock::job_key(&self.runbook, &self.params)
     }
 
     /// The site a recovery job brings the VNF up at (its `at`, else `to`

@@ -15,9 +15,15 @@ use crate::owner::Owner;
 use chrono::{DateTime, Utc};
 use rusqlite::{params, OptionalExtension};
 
-/// The key of a runbook + parameters.
+/// The key of a runbook + parameters: `runbook` as the user named it (a
+/// file or a bundled name; see [`runbook_identity`]), the same whoever runs
+/// it — `lifeboat run`, the demo, the daemon.
 pub fn job_key(runbook: &str, params: &serde_json::Map<String, serde_json::Value>) -> String {
-    format!("{runbook}#{}", crate::history::params_hash(params))
+    format!(
+        "{}#{}",
+        runbook_identity(runbook),
+        crate::history::params_hash(params)
+    )
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -118,10 +118,7 @@ pub fn run(args: Args) -> CmdResult {
         let id = new_run_id();
         // Never two runs of the same runbook + parameters at once (the
         // daemon's lock): taken before anything is written.
-        let key = lifeboat_daemon::lock::job_key(
-            &lifeboat_daemon::lock::runbook_identity(&args.runbook_file),
-            &values,
-        );
+        let key = lifeboat_daemon::lock::job_key(&args.runbook_file, &values);
         let store = state::store(&state)?;
         let lease = state::lease(&store, &key, &id)?;
         let dir = store.dir(&id);
