@@ -163,6 +163,15 @@ impl Engine {
     }
 }
 
+/// Which sites' pressure a run announces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Announce {
+    /// Those whose figures changed since the last announcement.
+    Changes,
+    /// Every site that saw a request: the run's final counts.
+    Final,
+}
+
 /// The state shared by every future of a run.
 pub(crate) struct Rt {
     pub plan: Plan,
@@ -294,9 +303,11 @@ impl Rt {
     }
 
     /// Announces each site whose retries, throttled answers or adaptive
-    /// limit changed since the last announcement (`all`: every site that
-    /// saw a request, with its final counts).
-    pub(crate) fn announce_pressure(&self, all: bool) {
+    /// limit changed since the last announcement ([`Announce::Changes`]),
+    /// or every site that saw a request, with its final counts
+    /// ([`Announce::Final`]).
+    pub(crate) fn announce_pressure(&self, what: Announce) {
+        let all = what == Announce::Final;
         let now = self.actions.pressure();
         let mut seen = self.pressure_seen.lock().unwrap_or_else(|e| e.into_inner());
         for p in now {
@@ -322,7 +333,7 @@ impl Rt {
         let sampler = async {
             loop {
                 tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                self.announce_pressure(false);
+                self.announce_pressure(Announce::Changes);
             }
         };
         tokio::select! {

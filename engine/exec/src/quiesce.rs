@@ -56,7 +56,8 @@ use crate::eval::{display_name, shape, Frame};
 use crate::event::EventKind;
 use crate::journal::Record;
 use crate::step::{
-    call_rec, call_with_retries, eval_args, make_tag, CallFailure, NodeOutcome, Retry, StepMachine,
+    call_rec, call_with_retries, eval_args, make_tag, CallFailure, Got, NodeOutcome, Retry,
+    StepMachine,
 };
 use lifeboat_dsl::plan::{NodeKind, QuiesceScope};
 use serde_json::Value;
@@ -315,7 +316,7 @@ where
                     let mut m = StepMachine::silent();
                     let r = call_with_retries(rt, &mut fcall, policy, Some(cancel), &mut m).await;
                     if let Ok(out) = &r {
-                        m.succeed(out.bytes_moved, false);
+                        m.succeed(out.bytes_moved, Got::Called);
                     }
                     r
                 }
@@ -467,7 +468,7 @@ async fn thaw_one(rt: &Rt, mut t: FrozenTarget) -> bool {
     let mut m = StepMachine::silent();
     match call_with_retries(rt, &mut t.thaw, policy, None, &mut m).await {
         Ok(out) => {
-            m.succeed(out.bytes_moved, false);
+            m.succeed(out.bytes_moved, Got::Called);
             rt.journal.append_nowait(&Record::ThawOutcome {
                 key: t.key,
                 error: None,

@@ -25,7 +25,7 @@
 //! earlier this time) is reconciled with the rest before compensation.
 
 use crate::action::{ActionCall, CallPurpose};
-use crate::context::{Engine, ExecError, Rt, RunOptions};
+use crate::context::{Announce, Engine, ExecError, Rt, RunOptions};
 use crate::event::Decision;
 use crate::event::{EventKind, Phase, RunOutcome};
 use crate::journal::{self, Record};
@@ -360,7 +360,7 @@ async fn clean_up_again(rt: &Rt, outcome: RunOutcome, dir: &std::path::Path) -> 
     {
         tracing::error!(error = %e, "journal write failed");
     }
-    rt.announce_pressure(true);
+    rt.announce_pressure(Announce::Final);
     rt.events.emit(EventKind::RunFinished {
         outcome: outcome.clone(),
         duration_ms: rt.events.elapsed_ms(),

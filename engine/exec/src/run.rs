@@ -13,7 +13,7 @@
 //! again ([`crate::resume`]) goes through the same end.
 
 use crate::cancel::CancelReason;
-use crate::context::{Engine, ExecError, Rt, RunOptions};
+use crate::context::{Announce, Engine, ExecError, Rt, RunOptions};
 use crate::eval::{Frame, RunInfo};
 use crate::event::{EventKind, Phase, RunOutcome};
 use crate::journal::{self, Record};
@@ -269,7 +269,7 @@ impl Rt {
             }
         }
         let _ = self.next_phase(phase, RunPhase::Finished(outcome.clone()));
-        self.announce_pressure(true);
+        self.announce_pressure(Announce::Final);
         self.events.emit(EventKind::RunFinished {
             outcome: outcome.clone(),
             duration_ms: self.events.elapsed_ms(),

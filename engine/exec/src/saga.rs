@@ -28,7 +28,7 @@ use crate::event::{EventKind, OrphanResource};
 use crate::journal::Record;
 use crate::ledger::Completed;
 use crate::step::{
-    call_rec, call_with_retries, eval_args, step_timeout, CallFailure, Retry, StepMachine,
+    call_rec, call_with_retries, eval_args, step_timeout, CallFailure, Got, Retry, StepMachine,
 };
 use futures::stream::{FuturesUnordered, StreamExt};
 use lifeboat_dsl::plan::{site_of, Call, NodeKind, StepId, Type};
@@ -293,7 +293,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
     let res = call_with_retries(rt, &mut call, policy, None, &mut m).await;
     let error = match res {
         Ok(out) => {
-            m.succeed(out.bytes_moved, false);
+            m.succeed(out.bytes_moved, Got::Called);
             None
         }
         Err(CallFailure::Failed(e)) => Some(e.to_string()),

@@ -79,6 +79,16 @@ impl StepState {
     }
 }
 
+/// Where a step's result came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Got {
+    /// A call made now.
+    Called,
+    /// Not called for: a resumed run's journal had it, or the call's tag
+    /// found what an interrupted call made.
+    Reused,
+}
+
 /// Holds a step instance's state, and announces it: a plan node's machine
 /// turns each transition into the run's step event — its states drive what
 /// the world sees. The walker makes one for each node instance when it is
@@ -201,9 +211,9 @@ impl<'a> StepMachine<'a> {
         }
     }
 
-    /// The step has its result: `reused` when it was not called for it
-    /// (a resumed run's journal had it, or the tag found it).
-    pub(crate) fn succeed(&mut self, bytes_moved: u64, reused: bool) {
+    /// The step has its result, from a call or not ([`Got`]).
+    pub(crate) fn succeed(&mut self, bytes_moved: u64, got: Got) {
+        let reused = got == Got::Reused;
         if self.go(StepState::Succeeded) {
             self.announce_action(|a, action| EventKind::StepSucceeded {
                 instance: a.instance.clone(),
@@ -498,7 +508,7 @@ pub(crate) async fn run_action(
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .set_result(node.id, path, value);
-        m.succeed(0, true);
+        m.succeed(0, Got::Reused);
         return NodeOutcome::Succeeded;
     }
     let args = match eval_args(rt, frame, &a.call.args, None) {
@@ -639,7 +649,10 @@ pub(crate) async fn run_action(
         reconciled,
     };
     rt.journal.append_nowait(&rec);
-    m.succeed(out.bytes_moved, reconciled);
+    m.succeed(
+        out.bytes_moved,
+        if reconciled { Got::Reused } else { Got::Called },
+    );
     NodeOutcome::Succeeded
 }
 
@@ -737,7 +750,7 @@ mod tests {
         let err = ActionError::transient("503", None);
         m.wait(1, Duration::from_millis(5), &err);
         m.attempt(2);
-        m.succeed(7, false);
+        m.succeed(7, Got::Called);
         m.cancel(); // illegal once it succeeded: refused, not announced
         let mut silent = StepMachine::silent();
         silent.attempt(1);
@@ -775,7 +788,7 @@ mod tests {
         let events = Emitter::new(Some(tx));
         let mut looped = StepMachine::announcing(&events, "for s", None);
         looped.attempt(1);
-        looped.succeed(0, false);
+        looped.succeed(0, Got::Called);
         let mut skipped = StepMachine::announcing(&events, "for t", None);
         skipped.skip("`when` is false".into());
         let mut cancelled = StepMachine::announcing(&events, "approve", None);
