@@ -94,6 +94,24 @@ pub struct ActionSig {
     pub loc: Loc,
 }
 
+impl ActionSig {
+    /// The site a call of this action with argument values `vals` talks
+    /// to, by the plan's one rule ([`crate::plan::site_of`]) on this
+    /// signature: for a call made without a plan (a test, a tool).
+    pub fn site_of(&self, vals: &serde_json::Map<String, serde_json::Value>) -> Option<String> {
+        let args: Vec<crate::plan::Arg> = self
+            .params
+            .iter()
+            .map(|p| crate::plan::Arg {
+                name: p.name.clone(),
+                ty: p.ty.to_plan(),
+                value: Expr::Str(String::new()),
+            })
+            .collect();
+        crate::plan::site_of(&args, vals)
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     pub types: Types,

@@ -101,34 +101,24 @@ impl<'a> Args<'a> {
         }
     }
 
-    /// The site the call talks to: `call.site`, else the `site` argument,
-    /// else the `site` field of the first record argument that has one.
+    /// The site the call talks to: `call.site` (the executor sets it by
+    /// the plan's rule), else — a call made without the executor — the
+    /// same rule on the catalogue's signature of the action.
     pub fn site(&self) -> Result<String, ActionError> {
         if let Some(s) = self.call.site.as_ref().filter(|s| !s.is_empty()) {
             return Ok(s.clone());
         }
-        if let Some(Value::String(s)) = self.raw("site") {
-            if !s.is_empty() {
-                return Ok(s.clone());
-            }
-        }
-        for v in self.call.args.values() {
-            let first = match v {
-                Value::Array(items) => items.first(),
-                other => Some(other),
-            };
-            if let Some(s) = first
-                .and_then(|r| r.get("site"))
-                .and_then(Value::as_str)
-                .filter(|s| !s.is_empty())
-            {
-                return Ok(s.to_string());
-            }
-        }
-        Err(ActionError::permanent(format!(
-            "{}: no site: neither a site argument nor a record argument with a site",
-            self.call.action
-        )))
+        crate::registry::catalogue()
+            .actions
+            .get(&self.call.action)
+            .and_then(|sig| sig.site_of(&self.call.args))
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                ActionError::permanent(format!(
+                    "{}: no site: neither a site argument nor a first record argument with a site",
+                    self.call.action
+                ))
+            })
     }
 }
 
@@ -210,8 +200,12 @@ mod tests {
     use std::time::Duration;
 
     fn call(args: Value) -> ActionCall {
+        call_of("cinder.backup", args)
+    }
+
+    fn call_of(action: &str, args: Value) -> ActionCall {
         ActionCall {
-            action: "cinder.backup".into(),
+            action: action.into(),
             args: args.as_object().cloned().unwrap_or_default(),
             site: None,
             run_id: "r1".into(),
@@ -228,8 +222,23 @@ mod tests {
     fn site_resolution_and_names() {
         let c = call(json!({"volume": {"id": "v", "site": "site-a"}, "name": "tmp"}));
         assert_eq!(Args::new(&c).site().unwrap(), "site-a");
-        let c2 = call(json!({"volumes": [{"id": "v", "site": "site-b"}]}));
+        // The plan's rule: the site argument, else the first record
+        // argument's (of a list, its first element's) — not any record's.
+        let c2 = call_of(
+            "cinder.volumes_of",
+            json!({"servers": [{"id": "s", "site": "site-b"}]}),
+        );
         assert_eq!(Args::new(&c2).site().unwrap(), "site-b");
+        let c4 = call_of(
+            "cinder.ensure_group",
+            json!({"site": "site-c", "name": "g", "volumes": [{"id": "v", "site": "site-a"}]}),
+        );
+        assert_eq!(Args::new(&c4).site().unwrap(), "site-c");
+        let c5 = call(json!({"name": "x", "other": {"site": "site-b"}}));
+        assert!(
+            Args::new(&c5).site().is_err(),
+            "a record that is not an argument of the action"
+        );
         let c3 = call(json!({"name": "x"}));
         assert!(Args::new(&c3)
             .site()

@@ -304,6 +304,12 @@ pub(crate) fn binding(action: &str) -> Option<&'static Binding> {
         .copied()
 }
 
+/// The action catalogue (`stdlib/*.dr`), read once.
+pub fn catalogue() -> &'static lifeboat_dsl::catalogue::Catalogue {
+    static CATALOGUE: OnceLock<lifeboat_dsl::catalogue::Catalogue> = OnceLock::new();
+    CATALOGUE.get_or_init(lifeboat_dsl::stdlib::catalogue)
+}
+
 /// Every action this crate carries out.
 pub fn implemented() -> impl Iterator<Item = &'static str> {
     BINDINGS.iter().map(|b| b.name)
