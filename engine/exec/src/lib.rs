@@ -99,15 +99,59 @@ mod layers {
         ("executor", include_str!("executor.rs")),
     ];
 
-    /// Whether `code` names the module `m` (`crate::m::…`, `crate::m;`, …).
-    fn names(code: &str, m: &str) -> bool {
-        let needle = format!("crate::{m}");
-        code.match_indices(&needle).any(|(i, _)| {
-            !code[i + needle.len()..]
-                .chars()
-                .next()
-                .is_some_and(|c| c.is_alphanumeric() || c == '_')
-        })
+    /// The crate's modules `code` names: `crate::m…` or `super::m…`, and
+    /// each item of a group (`use crate::{a::X, b};`, over several lines
+    /// too). Comments are the caller's to remove.
+    fn modules_named(code: &str) -> Vec<String> {
+        fn ident(s: &str) -> &str {
+            let end = s
+                .find(|c: char| !(c.is_alphanumeric() || c == '_'))
+                .unwrap_or(s.len());
+            &s[..end]
+        }
+        /// The items of the group `s` starts inside (after its `{`), each
+        /// trimmed; nested groups kept whole.
+        fn group_items(s: &str) -> Vec<&str> {
+            let (mut depth, mut start, mut out) = (0usize, 0usize, Vec::new());
+            for (i, c) in s.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => {
+                        out.push(s[start..i].trim());
+                        return out;
+                    }
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        out.push(s[start..i].trim());
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+            out
+        }
+        let mut out = Vec::new();
+        for root in ["crate::", "super::"] {
+            for (i, _) in code.match_indices(root) {
+                let rest = code[i + root.len()..].trim_start();
+                match rest.strip_prefix('{') {
+                    Some(group) => out.extend(
+                        group_items(group)
+                            .into_iter()
+                            .map(|item| ident(item).to_string()),
+                    ),
+                    None => out.push(ident(rest).to_string()),
+                }
+            }
+        }
+        out.retain(|m| !m.is_empty());
+        out
+    }
+
+    #[test]
+    fn grouped_and_sibling_paths_are_read() {
+        let code = "use crate::{\n    walk::{run_block, Visit},\n    step::Got,\n};\nlet x = super::run::f();\nuse crate::eval::Frame;";
+        assert_eq!(modules_named(code), ["walk", "step", "eval", "run"]);
     }
 
     /// No file uses a file of its own layer or above (doc comments may
@@ -116,12 +160,14 @@ mod layers {
     fn every_file_uses_only_the_layers_below_it() {
         let mut wrong = Vec::new();
         for (i, (file, src)) in FILES.iter().enumerate() {
-            for line in src.lines() {
-                let code = line.split("//").next().unwrap_or_default();
-                for (above, _) in &FILES[i + 1..] {
-                    if names(code, above) {
-                        wrong.push(format!("{file}.rs uses {above}: {}", line.trim()));
-                    }
+            let code: String = src
+                .lines()
+                .map(|l| l.split("//").next().unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join("\n");
+            for m in modules_named(&code) {
+                if FILES[i + 1..].iter().any(|(above, _)| *above == m) {
+                    wrong.push(format!("{file}.rs uses {m}, a layer above it"));
                 }
             }
         }
