@@ -40,8 +40,6 @@ impl Token {
 #[derive(Debug, Default)]
 pub struct Tokens {
     pub by_id: HashMap<String, Token>,
-    /// Tokens issued since the emulator started (`/_emulator/status`).
-    pub issued: u64,
 }
 
 impl Tokens {
@@ -334,7 +332,6 @@ async fn issue_token(sh: Arc<Shared>, query: Option<String>, body: Bytes) -> Res
         tokens.by_id.retain(|_, t| !t.expired());
     }
     tokens.by_id.insert(id.clone(), token);
-    tokens.issued += 1;
     drop(tokens);
     let mut r = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&id) {

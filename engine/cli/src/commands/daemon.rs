@@ -13,7 +13,6 @@ use crate::cloud::{self, CloudArgs, SitesConfig};
 use crate::error::{CliError, CmdResult, Exit};
 use crate::report::RunReport;
 use crate::state;
-use lifeboat_actions::OpenStackActions;
 use lifeboat_daemon::config::{Config, JobConfig};
 use lifeboat_daemon::cron::Due;
 use lifeboat_daemon::fence::{fence_key, FenceWatch, FENCE_RUNBOOK};
@@ -298,22 +297,12 @@ impl CliLauncher {
             .ok_or_else(|| format!("no clouds for job {}", job.name))
     }
 
-    /// The actions of `sites`, each site's adaptive limit under `limits`.
-    fn actions(&self, sites: &SitesConfig) -> Result<OpenStackActions, String> {
-        let limits = &self.limits;
-        Ok(cloud::build_actions(sites)?
-            .with_resilience(lifeboat_openstack::RetryPolicy::default(), |site| {
-                limits.limit_for(site)
-            }))
-    }
-
     fn executor(&self, sites: &SitesConfig, approved: bool) -> Result<Executor, String> {
-        Ok(Executor::new(Arc::new(self.actions(sites)?))
-            .with_approver(approver(approved))
-            .with_config(lifeboat_exec::ExecConfig {
-                limits: self.limits.clone(),
-                ..lifeboat_exec::ExecConfig::default()
-            }))
+        Ok(super::run::executor(
+            cloud::build_actions(sites)?,
+            self.limits.clone(),
+            approver(approved),
+        ))
     }
 }
 
@@ -370,7 +359,7 @@ impl Launcher for CliLauncher {
     }
 
     fn probe(&self, job: &Job, site: &str) -> Probe {
-        let actions = self.job_sites(job).and_then(|s| self.actions(s));
+        let actions = self.job_sites(job).and_then(cloud::build_actions);
         let site = site.to_string();
         Box::pin(async move {
             let Ok(actions) = actions else { return false };

@@ -80,7 +80,8 @@ pub fn pick_up(args: Args, again: Again) -> CmdResult {
         };
         let dir = dir.into_path();
         let bar = dispatch::progress_bar(output);
-        let exec = super::run::executor(actions, limits, args.confirm, &bar);
+        let approver = crate::approver::choose(args.confirm, bar.clone());
+        let exec = super::run::executor(actions, limits, approver);
         match again {
             Again::Resume => {
                 state::record_resume(&*store, &id);

@@ -128,7 +128,8 @@ pub fn run(args: Args) -> CmdResult {
         dir.write(RunFile::Limits, &limits)?;
         dir.write_lock_key(&key)?;
         let bar = dispatch::progress_bar(output);
-        let exec = executor(actions, limits, args.confirm, &bar);
+        let approver = crate::approver::choose(args.confirm, bar.clone());
+        let exec = executor(actions, limits, approver);
         tracing::info!(run = %id, runbook = %plan.runbook, dir = %dir.path().display(), "run starting");
         let row = state::manual_run(&id, &plan.runbook, &values, &sites_cfg, dir.path());
         state::record_start(&lease, &row);
@@ -139,15 +140,14 @@ pub fn run(args: Args) -> CmdResult {
     })
 }
 
-/// The executor `run` and `resume` drive: the cloud's actions, the run's
-/// limits (calls in flight per site for the executor, and the ceiling of
-/// each site's adaptive request limit in the client), and the approver
-/// (`--confirm`, or a prompt that shares the bar).
+/// The executor `run`, `resume` and the daemon drive: the cloud's actions,
+/// the run's limits (calls in flight per site for the executor, and the
+/// ceiling of each site's adaptive request limit in the client), and the
+/// approver.
 pub(super) fn executor(
     actions: lifeboat_actions::OpenStackActions,
     limits: Limits,
-    confirm: bool,
-    bar: &Option<indicatif::ProgressBar>,
+    approver: Arc<dyn lifeboat_exec::Approver>,
 ) -> Executor {
     let actions = actions.with_resilience(lifeboat_openstack::RetryPolicy::default(), |site| {
         limits.limit_for(site)
@@ -157,7 +157,7 @@ pub(super) fn executor(
             limits,
             ..ExecConfig::default()
         })
-        .with_approver(crate::approver::choose(confirm, bar.clone()))
+        .with_approver(approver)
 }
 
 /// Print the report (text, or JSON with --json) and say how the run ended.
