@@ -604,6 +604,14 @@ pub struct QuiesceScope {
     /// Extra arguments for the freeze/thaw actions (`via hook(url: u)`).
     pub method_args: Vec<Arg>,
     pub within_ms: u64,
+    /// `retry N [backoff D]`: when an attempt fails for want of time or of
+    /// a freeze (its watchdog fired, or a target could not be frozen),
+    /// everything is thawed, what the attempt's body did is undone
+    /// (compensated and cleaned up), and the scope is tried again after
+    /// the backoff (doubling), at most N more times. A body step that fails
+    /// on its own, a thaw that fails or a cancelled run is never retried.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry: Option<RetryPolicy>,
     pub body: Vec<StepId>,
 }
 
@@ -856,6 +864,7 @@ mod tests {
             method: Expr::Str("m".into()),
             method_args: vec![],
             within_ms: 1,
+            retry: None,
             body: vec![],
         };
         let t = |n: &str, r: Option<&str>| match r {
@@ -920,6 +929,7 @@ mod tests {
                 method: Expr::Str("m".into()),
                 method_args: vec![],
                 within_ms: 1,
+                retry: None,
                 body: vec![],
             })
         };

@@ -639,3 +639,57 @@ fn a_plans_sites_are_its_site_parameters_then_the_sites_written_in_calls() {
         ["site-a", "site-c"]
     );
 }
+
+/// `retry N [backoff D]` on a quiesce scope reaches the plan (and only
+/// when written), survives fmt, and is checked like a step's.
+#[test]
+fn quiesce_retry_is_kept_through_plan_and_fmt_and_checked() {
+    let scope = |p: &Plan| -> QuiesceScope {
+        p.nodes
+            .iter()
+            .find_map(|n| match &n.kind {
+                NodeKind::Quiesce(q) => Some(q.clone()),
+                _ => None,
+            })
+            .expect("quiesce")
+    };
+    let src = format!("{HEAD}  quiesce servers by role in [\"db\", \"lb\"] via pause within 30s retry 2 backoff 15s {{\n    v = cinder.volumes_of(servers)\n  }}\n}}\n");
+    let p = clean(&src);
+    assert_eq!(
+        scope(&p).retry,
+        Some(RetryPolicy {
+            retries: 2,
+            backoff_ms: 15_000
+        })
+    );
+    let formatted = lifeboat_dsl::fmt::format("t.dr", &src).expect("formats");
+    assert!(
+        formatted.contains("via pause within 30s retry 2 backoff 15s {"),
+        "{formatted}"
+    );
+    assert_eq!(
+        scope(&clean(&src.replace(" backoff 15s", ""))).retry,
+        Some(RetryPolicy {
+            retries: 2,
+            backoff_ms: 1_000
+        })
+    );
+    let plain = clean(&src.replace(" retry 2 backoff 15s", ""));
+    assert_eq!(scope(&plain).retry, None);
+    assert!(!serde_json::to_string(&plain)
+        .unwrap()
+        .contains("retry\":{\"retries\":2"));
+
+    for (bad, why) in [
+        (" retry 200 backoff 15s", "retry out of range"),
+        (" retry 2 backoff 0s", "zero backoff"),
+        (" retry 2 retry 3", "retry twice"),
+    ] {
+        let c = compile(&src.replace(" retry 2 backoff 15s", bad));
+        assert!(c.has_errors(), "{why}: accepted");
+    }
+    // Not on a loop: a syntax error, not an attribute ignored.
+    let looped =
+        format!("{HEAD}  for s in servers retry 2 {{\n    v = cinder.volumes_of([s])\n  }}\n}}\n");
+    assert!(compile(&looped).has_errors());
+}

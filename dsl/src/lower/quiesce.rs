@@ -1,7 +1,7 @@
 //! Pass 2 for `quiesce` scopes: targets (a list of records with the `by`
 //! field), the order, the method (a literal, a known bare name or a string
 //! variable), the method's arguments (checked against the freeze action;
-//! defaults filled for a literal method) and `within`.
+//! defaults filled for a literal method), `within` and `retry`.
 
 use super::*;
 
@@ -201,6 +201,11 @@ impl<'a> Lowerer<'a> {
             method_args.sort_by_key(|a| freeze_params.iter().position(|p| p.name == a.name));
         }
         let within_ms = catalogue::positive_duration(&q.within, "`within`", diags).unwrap_or(0);
+        // Duplicates are reported with the scope's other attributes.
+        let retry = q.attrs.iter().find_map(|a| match a {
+            Attr::Retry(r) => catalogue::retry_policy(r, diags),
+            _ => None,
+        });
         let body = self.nodes[id.index()].children.clone();
         NodeKind::Quiesce(QuiesceScope {
             targets,
@@ -210,6 +215,7 @@ impl<'a> Lowerer<'a> {
             method,
             method_args,
             within_ms,
+            retry,
             body,
         })
     }

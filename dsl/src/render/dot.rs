@@ -129,7 +129,7 @@ fn block(
                         )
                     })
                     .unwrap_or_default();
-                let _ = writeln!(out, "{indent}  label=\"{}: frozen by {} within {}{}\";\n{indent}  style=filled;\n{indent}  fillcolor=\"#eef7ee\";", esc(&n.name), esc(&super::expr::expr(p, &q.method)), crate::duration::format_ms(q.within_ms), esc(&window));
+                let _ = writeln!(out, "{indent}  label=\"{}: frozen by {} within {}{}{}\";\n{indent}  style=filled;\n{indent}  fillcolor=\"#eef7ee\";", esc(&n.name), esc(&super::expr::expr(p, &q.method)), crate::duration::format_ms(q.within_ms), super::scope_retry(q), esc(&window));
                 let _ = writeln!(
                     out,
                     "{indent}  n{}_anchor [label=\"freeze {}\", shape=cds, fillcolor=\"#d3ecd3\"{hot}];",

@@ -210,7 +210,7 @@
       el("rect", { x: x0 - pad, y: y0 - pad - 12, width: x1 - x0 + 2 * pad, height: y1 - y0 + 2 * pad + 12, rx: 8, "class": cls, "data-region": r.name }, gRegions);
       var t = el("text", { x: x0 - pad + 6, y: y0 - pad - 1, "class": "rlabel" }, gRegions);
       t.textContent = r.kind === "quiesce"
-        ? r.name + ": frozen via " + r.method + " within " + r.within + (q ? " \u2014 est. window " + q.window : "")
+        ? r.name + ": frozen via " + r.method + " within " + r.within + (r.retry ? " retry " + r.retry + " backoff " + r.backoff : "") + (q ? " \u2014 est. window " + q.window : "")
         : r.name + ": for " + r.var + " in " + r.over + " " + fanText(r);
     });
     var gEdges = el("g", { id: "edges" }, svg);
@@ -262,7 +262,7 @@
     (n.args || []).forEach(function (a) { row("input " + a[0], a[1]); });
     row("result", n.result);
     row("prompt", n.prompt);
-    row("targets", n.targets); row("by", n.by); row("order", n.order); row("method", n.method); row("within", n.within);
+    row("targets", n.targets); row("by", n.by); row("order", n.order); row("method", n.method); row("within", n.within); if (n.retry) row("retry", n.retry + " (backoff " + n.backoff + ")");
     row("over", n.over); row("var", n.var); row("parallel", n.parallel);
     row("when", n.when);
     row("waits for", n.deps.map(function (d) { return byId[d.on].name + " (" + d.reason + ")"; }).join(", "));

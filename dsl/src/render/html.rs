@@ -105,6 +105,10 @@ fn data(
                     o.insert("order".into(), json!(expr(p, &q.order)));
                     o.insert("method".into(), json!(expr(p, &q.method)));
                     o.insert("within".into(), json!(format_ms(q.within_ms)));
+                    if let Some(r) = q.retry {
+                        o.insert("retry".into(), json!(r.retries));
+                        o.insert("backoff".into(), json!(format_ms(r.backoff_ms)));
+                    }
                 }
                 NodeKind::ForEach(f) => {
                     o.insert("kind".into(), json!("foreach"));

@@ -190,11 +190,12 @@ fn block(
             NodeKind::Quiesce(q) => {
                 let _ = writeln!(
                     out,
-                    "{indent}subgraph n{}[\"{}: frozen via {} within {}{}\"]",
+                    "{indent}subgraph n{}[\"{}: frozen via {} within {}{}{}\"]",
                     sid.0,
                     esc(&n.name),
                     esc(&expr(p, &q.method)),
                     crate::duration::format_ms(q.within_ms),
+                    super::scope_retry(q),
                     est.and_then(|e| e.quiesce.iter().find(|w| w.step == n.name))
                         .map(|w| format!(
                             " — est. window {}{}",

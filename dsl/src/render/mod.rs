@@ -56,6 +56,19 @@ pub fn render_with(g: &PlanGraph<'_>, format: Format, est: Option<&Estimates>) -
     }
 }
 
+/// ` retry N backoff D` for a quiesce scope tried again (else nothing),
+/// after its `within`. Shared by every renderer.
+pub(crate) fn scope_retry(q: &crate::plan::QuiesceScope) -> String {
+    match q.retry {
+        Some(r) => format!(
+            " retry {} backoff {}",
+            r.retries,
+            crate::duration::format_ms(r.backoff_ms)
+        ),
+        None => String::new(),
+    }
+}
+
 /// `×N` for a step inside a loop: the innermost enclosing loop's estimated
 /// item count when there is one (`×12`), else `×N`. Shared by DOT and Mermaid.
 pub fn fan_label(

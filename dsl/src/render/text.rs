@@ -325,7 +325,7 @@ fn block(
                 };
                 let _ = writeln!(
                     out,
-                    "{}{indent}┌─ {}: quiesce {} by {} in {}{} via {}{args} within {} — frozen while these run:{}{}",
+                    "{}{indent}┌─ {}: quiesce {} by {} in {}{} via {}{args} within {}{} — frozen while these run:{}{}",
                     mark(est, &n.name),
                     n.name,
                     expr(p, &q.targets),
@@ -334,6 +334,7 @@ fn block(
                     if q.one_at_a_time { " one at a time" } else { "" },
                     expr(p, &q.method),
                     format_ms(q.within_ms),
+                    super::scope_retry(q),
                     waits(p, id),
                     times(est, &n.name)
                 );

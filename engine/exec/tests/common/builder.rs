@@ -159,6 +159,7 @@ impl PlanBuilder {
                 method: s(method),
                 method_args: vec![],
                 within_ms,
+                retry: None,
                 body: vec![],
             }),
         )
