@@ -99,6 +99,22 @@ pub async fn follow(
                             None => eprintln!("{line}"),
                         }
                     }
+                    EventKind::ScopeRetrying {
+                        scope,
+                        attempt,
+                        of,
+                        error,
+                        backoff_ms,
+                    } => {
+                        let line = format!(
+                            "{scope} cut short, thawed and undone; attempt {attempt} of {of} in {:.1}s: {error}",
+                            *backoff_ms as f64 / 1000.0
+                        );
+                        match &bar {
+                            Some(b) => b.println(line),
+                            None => eprintln!("{line}"),
+                        }
+                    }
                     EventKind::RunStarted {
                         run_id,
                         runbook,

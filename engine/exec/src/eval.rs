@@ -69,10 +69,18 @@ pub struct LoopPos {
     pub item: Arc<Value>,
 }
 
-/// Where a node instance sits: its enclosing loop iterations, outermost first.
+/// Where a node instance sits: its enclosing loop iterations, outermost
+/// first, and the attempts of the quiesce scopes tried again around it.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Frame {
     pub loops: Vec<LoopPos>,
+    /// One per enclosing quiesce scope with a `retry`, outermost first: the
+    /// attempt it is in (1, 2, …). An attempt after the first names the
+    /// instances (`snap~2`) so that the journal tells attempts apart; the
+    /// results stay where the rest of the run reads them (a later
+    /// attempt's overwrite an earlier one's).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<u32>,
 }
 
 impl Frame {
@@ -87,10 +95,37 @@ impl Frame {
             index,
             item: Arc::new(item),
         });
-        Frame { loops }
+        Frame {
+            loops,
+            attempts: self.attempts.clone(),
+        }
     }
 
-    /// `name[i][j]` for a node named `name` in this frame.
+    /// This frame inside attempt `n` of a quiesce scope tried again.
+    pub fn in_attempt(&self, n: u32) -> Frame {
+        let mut attempts = self.attempts.clone();
+        attempts.push(n);
+        Frame {
+            loops: self.loops.clone(),
+            attempts,
+        }
+    }
+
+    /// Whether `inner` lies in this frame: the same loop iterations and
+    /// scope attempts, and maybe more.
+    pub fn contains(&self, inner: &Frame) -> bool {
+        inner.attempts.starts_with(&self.attempts)
+            && inner.loops.len() >= self.loops.len()
+            && self
+                .loops
+                .iter()
+                .zip(&inner.loops)
+                .all(|(a, b)| a.node == b.node && a.index == b.index)
+    }
+
+    /// `name[i][j]` for a node named `name` in this frame; `name[i][j]~2`
+    /// in the second attempt of a quiesce scope (`~1.2` in the second of
+    /// a scope inside the first of another).
     pub fn instance(&self, name: &str) -> String {
         let mut s = String::with_capacity(name.len() + 4 * self.loops.len());
         s.push_str(name);
@@ -98,6 +133,12 @@ impl Frame {
             s.push('[');
             s.push_str(&l.index.to_string());
             s.push(']');
+        }
+        if self.attempts.iter().any(|&a| a > 1) {
+            for (i, a) in self.attempts.iter().enumerate() {
+                s.push(if i == 0 { '~' } else { '.' });
+                s.push_str(&a.to_string());
+            }
         }
         s
     }

@@ -172,6 +172,17 @@ pub enum EventKind {
         scope: String,
         within_ms: u64,
     },
+    /// An attempt of a scope with `retry` was cut short (`error`: by its
+    /// watchdog or a freeze); its targets are thawed and what its body did
+    /// is undone. Attempt `attempt` of at most `of` starts after the
+    /// backoff.
+    ScopeRetrying {
+        scope: String,
+        attempt: u32,
+        of: u32,
+        error: String,
+        backoff_ms: u64,
+    },
     CompensationStarted {
         instance: String,
         action: String,

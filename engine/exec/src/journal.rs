@@ -128,6 +128,14 @@ pub enum Record {
     ScopeFinished {
         scope: String,
     },
+    /// An attempt of the scope (a quiesce scope with `retry`) was cut short
+    /// by its watchdog or a freeze, its targets thawed and what its body did
+    /// undone; attempt `attempt` follows (a resumed run goes on with it).
+    ScopeRetried {
+        scope: String,
+        attempt: u32,
+        reason: String,
+    },
     /// The run failed or was interrupted, or is being rolled back;
     /// compensation follows.
     RunFailing {

@@ -10,10 +10,10 @@
 //! journal → ledger → replay               the durable record; what may need undoing; the record read back
 //! context                                 Rt, what every future of a run shares; Engine, what every run shares
 //! step                                    a step's whole life, and one call with retries
-//! quiesce                                 freeze group by group, run the body, thaw in exact reverse
+//! saga                                    compensation, cleanup, calls in doubt (a run's, an attempt's)
+//! quiesce                                 freeze group by group, run the body, thaw in exact reverse; again
 //! walk                                    blocks: readiness, skipping, fan-out, approval; enters the scopes
 //! discover                                the same walk before a run: reads only, unknowns, projections
-//! saga                                    compensation, cleanup, calls in doubt
 //! run                                     a run from start to its last record
 //! resume                                  a run picked up again, decided or cleaned up after
 //! executor                                the interface: Executor, RunHandle
@@ -90,10 +90,10 @@ mod layers {
         ("replay", include_str!("replay.rs")),
         ("context", include_str!("context.rs")),
         ("step", include_str!("step.rs")),
+        ("saga", include_str!("saga.rs")),
         ("quiesce", include_str!("quiesce.rs")),
         ("walk", include_str!("walk.rs")),
         ("discover", include_str!("discover.rs")),
-        ("saga", include_str!("saga.rs")),
         ("run", include_str!("run.rs")),
         ("resume", include_str!("resume.rs")),
         ("executor", include_str!("executor.rs")),

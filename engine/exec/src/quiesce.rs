@@ -41,6 +41,19 @@
 //!    the groups its journal names the same way (journals without groups:
 //!    one target at a time).
 //!
+//! 5. `retry N [backoff D]` ([`QuiesceScope::retry`]): an attempt cut short
+//!    by its watchdog or by a freeze that failed is not yet the run's
+//!    failure. Once every target is thawed, what the attempt's body did is
+//!    undone at once — calls in doubt settled by their tags, compensations,
+//!    then cleanups (`saga::undo_where`: the instances of the scope's body
+//!    in the attempt's frame) — `ScopeRetried` is journaled, and after the
+//!    backoff (doubling, with jitter) the next attempt freezes again. Each
+//!    attempt's instances are named apart (`snap~2`, see [`Frame`]), its
+//!    results land where the rest of the run reads them. A body step that
+//!    fails, a thaw that fails, a stopping run or an undo that fails end
+//!    the retries; the last attempt fails the run as a scope without
+//!    `retry` would. A resumed run goes on with the attempt it was in.
+//!
 //! Freeze and thaw calls take the target in the method's `target_param` plus
 //! the evaluated `method_args`; their site is the target's `site` field.
 //! A scope whose body finished and whose targets were all thawed is
@@ -59,7 +72,7 @@ use crate::step::{
     call_rec, call_with_retries, eval_args, make_tag, CallFailure, Got, NodeOutcome, Retry,
     StepMachine,
 };
-use lifeboat_dsl::plan::{NodeKind, QuiesceScope};
+use lifeboat_dsl::plan::{Node, NodeKind, QuiesceScope, StepId};
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -76,21 +89,24 @@ pub(crate) struct FrozenTarget {
     pub thaw: ActionCall,
 }
 
-/// Runs the scope `q`: freezes, then `body` (the walker running the
-/// scope's block under the cancel handle it is given: the scope's own,
-/// which its watchdog aborts), then thaws.
+/// Runs the scope `q` (of `node`): freezes, then `body` (the walker
+/// running the scope's block in the frame and under the cancel handle it
+/// is given: the attempt's, and the scope's own, which its watchdog
+/// aborts), then thaws; with a `retry`, again while an attempt fails for
+/// want of time or of a freeze (see [`QuiesceScope::retry`]).
 pub(crate) async fn run_scope<B, F>(
     rt: &Rt,
     q: &QuiesceScope,
+    node: &Node,
     frame: &Frame,
     cancel: &CancelHandle,
-    instance: String,
     body: B,
 ) -> NodeOutcome
 where
-    B: FnOnce(CancelHandle) -> F,
+    B: Fn(CancelHandle, Frame) -> F,
     F: std::future::Future<Output = NodeOutcome>,
 {
+    let instance = frame.instance(&node.name);
     let prepared = (|| -> Result<_, String> {
         let targets = match rt
             .eval(frame, &q.targets)
@@ -149,9 +165,14 @@ where
         let margs = eval_args(rt, frame, &q.method_args, None)
             .map_err(|e| format!("quiesce method {e}"))?;
         let (targets, groups) = q.freeze_order(targets, &order);
-        Ok((targets, groups, method.clone(), margs))
+        Ok(Freezes {
+            targets,
+            groups,
+            method: method.clone(),
+            margs,
+        })
     })();
-    let (targets, groups, method, margs) = match prepared {
+    let freezes = match prepared {
         Ok(p) => p,
         Err(e) => {
             rt.fail(&instance, e);
@@ -159,6 +180,170 @@ where
         }
     };
 
+    let Some(retry) = q.retry else {
+        return match attempt(rt, q, &freezes, frame, &instance, cancel, &body, true).await {
+            Attempt::Ended(o) | Attempt::Short { outcome: o, .. } => o,
+        };
+    };
+    // A resumed run goes on with the attempt it was in.
+    let mut n = rt
+        .replay
+        .as_ref()
+        .and_then(|r| r.scope_attempts.get(&instance).copied())
+        .unwrap_or(1);
+    let last = retry.retries.saturating_add(1);
+    // The attempt before, cut short: its name, why, and the backoff.
+    let mut before: Option<(String, String, Duration)> = None;
+    loop {
+        if n > 1 {
+            // What the attempts before did, undone before this one freezes
+            // (a resumed run too: its crash may have cut the undo short).
+            let failures = undo_attempts_before(rt, node, frame, n).await;
+            if failures > 0 {
+                let why = before
+                    .as_ref()
+                    .map(|(_, why, _)| format!("{why}; "))
+                    .unwrap_or_default();
+                rt.fail_quietly(format!(
+                    "{instance}: {why}attempt {n} not started: {failures} of what the attempts before did could not be undone"
+                ));
+                return NodeOutcome::Failed;
+            }
+        }
+        if let Some((scope, error, delay)) = before.take() {
+            rt.events.emit(EventKind::ScopeRetrying {
+                scope,
+                attempt: n,
+                of: last,
+                error,
+                backoff_ms: delay.as_millis().min(u64::MAX as u128) as u64,
+            });
+            if crate::step::abortable(Some(cancel), tokio::time::sleep(delay))
+                .await
+                .is_none()
+            {
+                return NodeOutcome::Cancelled;
+            }
+        }
+        let aframe = frame.in_attempt(n);
+        let ainstance = aframe.instance(&node.name);
+        let outcome = attempt(
+            rt,
+            q,
+            &freezes,
+            &aframe,
+            &ainstance,
+            cancel,
+            &body,
+            n >= last,
+        )
+        .await;
+        let (outcome, why) = match outcome {
+            Attempt::Ended(o) => return o,
+            Attempt::Short { outcome, why } => (outcome, why),
+        };
+        if cancel.is_stopping() || rt.failure().is_some() {
+            // The run stopped meanwhile: its saga undoes the attempt.
+            return outcome;
+        }
+        // Journaled before anything is undone: a run resumed from here on
+        // undoes this attempt and goes on with the next, never reusing
+        // what the undo removes.
+        if let Err(e) = rt
+            .journal
+            .append(&Record::ScopeRetried {
+                scope: instance.clone(),
+                attempt: n + 1,
+                reason: why.clone(),
+            })
+            .await
+        {
+            rt.fail_quietly(format!(
+                "{ainstance}: {why}; not tried again: the journal cannot be written: {e}"
+            ));
+            return NodeOutcome::Failed;
+        }
+        let delay = crate::step::backoff_delay(
+            Duration::from_millis(retry.backoff_ms),
+            n,
+            rt.config.backoff_cap,
+        );
+        before = Some((ainstance, why, delay));
+        n += 1;
+    }
+}
+
+/// Undoes what attempts of scope `node` (in `frame`) before attempt `n`
+/// did — calls in doubt settled by their tags (a resumed run's too),
+/// compensations, cleanups — unless undone already. Returns the failures.
+async fn undo_attempts_before(rt: &Rt, node: &Node, frame: &Frame, n: u32) -> usize {
+    let depth = frame.attempts.len();
+    let earlier = |id: StepId, f: &Frame| {
+        frame.contains(f)
+            && f.attempts.get(depth).is_some_and(|&a| a < n)
+            && rt.plan.ancestors(id).any(|a| a == node.id)
+    };
+    if let Some(rep) = &rt.replay {
+        // Calls in doubt the resumed walk will not meet again.
+        let calls: Vec<_> = rep
+            .in_doubt_calls(&rt.plan, &rt.run.id, rt.config.default_timeout)
+            .into_iter()
+            .filter(|d| earlier(d.node, &d.frame))
+            .collect();
+        let mut seen = rt.replay_seen.lock().unwrap_or_else(|e| e.into_inner());
+        let fresh: Vec<_> = calls
+            .into_iter()
+            .filter(|d| seen.insert(d.instance.clone()))
+            .collect();
+        drop(seen);
+        rt.ledger().in_doubt.extend(fresh);
+    }
+    crate::saga::undo_where(rt, earlier).await
+}
+
+/// What a scope freezes, and with what.
+struct Freezes {
+    targets: Vec<Value>,
+    groups: Vec<std::ops::Range<usize>>,
+    method: lifeboat_dsl::plan::QuiesceMethod,
+    margs: serde_json::Map<String, Value>,
+}
+
+/// How one attempt of a scope ended.
+enum Attempt {
+    /// For good: it succeeded, or failed or stopped in a way another
+    /// attempt would not mend (a step of the body, a thaw, the run).
+    Ended(NodeOutcome),
+    /// Cut short by its watchdog or a freeze (`why`), every target
+    /// thawed; the run was not failed for it (`last` was false).
+    Short { outcome: NodeOutcome, why: String },
+}
+
+/// One attempt: freeze group by group, the body, thaw in reverse. With
+/// `last`, a watchdog or a freeze that fails fails the run; otherwise the
+/// attempt ends [`Attempt::Short`] and the caller decides.
+#[allow(clippy::too_many_arguments)]
+async fn attempt<B, F>(
+    rt: &Rt,
+    q: &QuiesceScope,
+    fz: &Freezes,
+    frame: &Frame,
+    instance: &str,
+    cancel: &CancelHandle,
+    body: &B,
+    last: bool,
+) -> Attempt
+where
+    B: Fn(CancelHandle, Frame) -> F,
+    F: std::future::Future<Output = NodeOutcome>,
+{
+    let instance = instance.to_string();
+    let Freezes {
+        targets,
+        groups,
+        method,
+        margs,
+    } = fz;
     let body_journaled = |r: &crate::replay::Replay| {
         r.scopes_done.contains(&instance)
             || (!q.body.is_empty()
@@ -173,12 +358,14 @@ where
     if rt.replay.as_ref().is_some_and(body_journaled) {
         // The body had finished before the crash (its results are all
         // journaled): nothing to freeze for; the walk reuses the results.
-        return body(cancel.clone()).await;
+        return Attempt::Ended(body(cancel.clone(), frame.clone()).await);
     }
 
     let scope_cancel = cancel.child();
     let frozen: Mutex<Vec<FrozenTarget>> = Mutex::new(Vec::with_capacity(targets.len()));
     let within = Duration::from_millis(q.within_ms);
+    // Why the attempt was cut short, when another may follow.
+    let short: Mutex<Option<String>> = Mutex::new(None);
     // Time spent freezing so far: the watchdog keeps as much for the thaws.
     let (freeze_time, mut freeze_time_rx) = tokio::sync::watch::channel(Duration::ZERO);
     let make_call =
@@ -282,7 +469,7 @@ where
             backoff: Duration::from_secs(1),
             retry_timeouts: false,
         };
-        for range in &groups {
+        for range in groups.iter() {
             if scope_cancel.is_stopping() {
                 skip_from(range.start);
                 return NodeOutcome::Cancelled;
@@ -362,7 +549,11 @@ where
             }
             if let Some(f) = failure {
                 skip_from(range.end);
-                rt.fail(&instance, f);
+                if last {
+                    rt.fail(&instance, f);
+                } else {
+                    *short.lock().unwrap_or_else(|e| e.into_inner()) = Some(f);
+                }
                 return NodeOutcome::Failed;
             }
             if cancelled {
@@ -370,7 +561,7 @@ where
                 return NodeOutcome::Cancelled;
             }
         }
-        body(scope_cancel.clone()).await
+        body(scope_cancel.clone(), frame.clone()).await
     };
 
     let outcome = if q.within_ms == 0 || targets.is_empty() {
@@ -394,10 +585,15 @@ where
                     let freezing = *freeze_time_rx.borrow();
                     rt.events.emit(EventKind::WatchdogExpired { scope: instance.clone(), within_ms: q.within_ms });
                     scope_cancel.cancel(CancelReason::WatchdogExpired);
-                    rt.fail_quietly(format!(
-                        "{instance}: watchdog: the targets were quiesced for {:?} of the {within:?} allowed, and the freezes took {freezing:?} that the thaws need too; the body was cancelled and the targets thawed",
+                    let why = format!(
+                        "watchdog: the targets were quiesced for {:?} of the {within:?} allowed, and the freezes took {freezing:?} that the thaws need too; the body was cancelled and the targets thawed",
                         start.elapsed()
-                    ));
+                    );
+                    if last {
+                        rt.fail_quietly(format!("{instance}: {why}"));
+                    } else {
+                        *short.lock().unwrap_or_else(|e| e.into_inner()) = Some(why);
+                    }
                     let _ = work.await;
                     break NodeOutcome::Failed;
                 }
@@ -414,9 +610,12 @@ where
     }
     tracing::debug!(scope = %instance, all_thawed, "scope done");
     if !all_thawed {
-        return NodeOutcome::Failed;
+        return Attempt::Ended(NodeOutcome::Failed);
     }
-    outcome
+    match short.into_inner().unwrap_or_else(|e| e.into_inner()) {
+        Some(why) if outcome == NodeOutcome::Failed => Attempt::Short { outcome, why },
+        _ => Attempt::Ended(outcome),
+    }
 }
 
 /// Thaws `list` in the order given (callers pass reverse freeze order):

@@ -58,6 +58,8 @@ pub(crate) struct Replay {
     pub completed: Vec<Completed>,
     pub approved: HashSet<String>,
     pub scopes_done: HashSet<String>,
+    /// The attempt each quiesce scope tried again was in, by its instance.
+    pub scope_attempts: HashMap<String, u32>,
     /// Freeze intents not thawed, in freeze order.
     pub frozen: Vec<Unthawed>,
     pub compensated: HashSet<String>,
@@ -154,6 +156,9 @@ impl Replay {
                 | Record::ThawOutcome { .. } => {}
                 Record::ScopeFinished { scope } => {
                     r.scopes_done.insert(scope);
+                }
+                Record::ScopeRetried { scope, attempt, .. } => {
+                    r.scope_attempts.insert(scope, attempt);
                 }
                 Record::RunFailing {
                     reason, rollback, ..

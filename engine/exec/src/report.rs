@@ -80,6 +80,20 @@ pub struct ScopeReport {
     /// The freeze groups, in freeze order.
     #[serde(default)]
     pub groups: Vec<GroupWindow>,
+    /// This attempt was cut short and the scope tried again (`retry`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tried_again: Option<TriedAgain>,
+}
+
+/// An attempt of a scope cut short, and the next one.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriedAgain {
+    /// Why (its watchdog, a freeze).
+    pub error: String,
+    /// The next attempt, of at most `of`, after `backoff_ms`.
+    pub attempt: u32,
+    pub of: u32,
+    pub backoff_ms: u64,
 }
 
 impl ScopeReport {
@@ -222,6 +236,7 @@ impl Report {
                     watchdog_expired: false,
                     targets: Vec::new(),
                     groups: Vec::new(),
+                    tried_again: None,
                 });
                 self.scopes.len() - 1
             }
@@ -362,6 +377,20 @@ impl Report {
             EventKind::WatchdogExpired { scope, .. } => {
                 self.scope_mut(scope, at).watchdog_expired = true
             }
+            EventKind::ScopeRetrying {
+                scope,
+                attempt,
+                of,
+                error,
+                backoff_ms,
+            } => {
+                self.scope_mut(scope, at).tried_again = Some(TriedAgain {
+                    error: error.clone(),
+                    attempt: *attempt,
+                    of: *of,
+                    backoff_ms: *backoff_ms,
+                })
+            }
             EventKind::CompensationStarted { .. } | EventKind::CleanupStarted { .. } => {}
             EventKind::Compensated { instance } => self.compensated.push(instance.clone()),
             EventKind::CompensationFailed { instance, error } => {
@@ -455,6 +484,16 @@ impl Report {
                     ""
                 }
             );
+            if let Some(t) = &s.tried_again {
+                let _ = writeln!(
+                    o,
+                    "  cut short, everything it did undone; attempt {} of {} after {}: {}",
+                    t.attempt,
+                    t.of,
+                    fmt_ms(t.backoff_ms),
+                    t.error
+                );
+            }
             for g in s.groups.iter().filter(|g| !g.group.is_empty()) {
                 let ms = |v: Option<u64>| v.map(fmt_ms).unwrap_or_else(|| "-".into());
                 let _ = writeln!(

@@ -23,7 +23,7 @@
 
 use crate::action::{ActionCall, CallPurpose};
 use crate::context::Rt;
-use crate::eval::Kept;
+use crate::eval::{Frame, Kept};
 use crate::event::{EventKind, OrphanResource};
 use crate::journal::Record;
 use crate::ledger::Completed;
@@ -44,7 +44,35 @@ pub(crate) enum SagaKind {
 /// Reconciles calls dropped in flight. Returns the number that could not be
 /// reconciled (reported as failures).
 pub(crate) async fn reconcile_in_doubt(rt: &Rt) -> usize {
-    let pending = std::mem::take(&mut rt.ledger().in_doubt);
+    reconcile_where(rt, &|_, _| true).await
+}
+
+/// Which instances a pass concerns: by node and frame.
+type Pick<'a> = &'a (dyn Fn(StepId, &Frame) -> bool + Sync);
+
+/// Undoes at once what the instances `pick` chooses did — calls in doubt
+/// among them settled, then their compensations, then their cleanups, as
+/// the run's saga would — and marks it undone, so that the saga at the
+/// run's end leaves it be. For an attempt of a quiesce scope given up
+/// before the next. Returns the number of failures.
+pub(crate) async fn undo_where(rt: &Rt, pick: impl Fn(StepId, &Frame) -> bool + Sync) -> usize {
+    let mut failures = reconcile_where(rt, &pick).await;
+    for kind in [SagaKind::Compensate, SagaKind::Cleanup] {
+        let t = run_saga_where(rt, kind, &pick).await;
+        failures += t.failures + usize::from(t.cut_short);
+    }
+    failures
+}
+
+async fn reconcile_where(rt: &Rt, pick: Pick<'_>) -> usize {
+    let pending: Vec<_> = {
+        let mut l = rt.ledger();
+        let (mine, others) = std::mem::take(&mut l.in_doubt)
+            .into_iter()
+            .partition(|d| pick(d.node, &d.frame));
+        l.in_doubt = others;
+        mine
+    };
     let mut failures = 0;
     for d in pending {
         match rt.actions.find_created(&d.call).await {
@@ -113,6 +141,10 @@ impl Tally {
 
 /// Runs the compensations or cleanups not done yet.
 pub(crate) async fn run_saga(rt: &Rt, kind: SagaKind) -> Tally {
+    run_saga_where(rt, kind, &|_, _| true).await
+}
+
+async fn run_saga_where(rt: &Rt, kind: SagaKind, pick: Pick<'_>) -> Tally {
     let items: Vec<Completed> = {
         let s = rt.ledger();
         let done = match kind {
@@ -121,7 +153,11 @@ pub(crate) async fn run_saga(rt: &Rt, kind: SagaKind) -> Tally {
         };
         s.completed
             .iter()
-            .filter(|c| !done.contains(&c.instance) && saga_call(rt, c.node, kind).is_some())
+            .filter(|c| {
+                !done.contains(&c.instance)
+                    && pick(c.node, &c.frame)
+                    && saga_call(rt, c.node, kind).is_some()
+            })
             .cloned()
             .collect()
     };

@@ -684,6 +684,8 @@ pub fn make_tag(run_id: &str, instance: &str) -> String {
         let c = match c {
             ']' => continue,
             c if c.is_ascii_alphanumeric() || c == '_' => c.to_ascii_lowercase(),
+            // A quiesce scope's attempt (`snap~2`): kept, as no name makes it.
+            '~' => '~',
             _ => '-',
         };
         if c == '-' && s.ends_with('-') {

@@ -382,20 +382,20 @@ impl Visit for Rt {
 
     fn scope<'a>(
         &'a self,
-        _: &'a Node,
+        node: &'a Node,
         q: &'a QuiesceScope,
         frame: &'a Frame,
         cancel: &'a CancelHandle,
-        instance: String,
+        _: String,
         _: StepMachine<'a>,
     ) -> BoxFuture<'a, NodeOutcome> {
         Box::pin(crate::quiesce::run_scope(
             self,
             q,
+            node,
             frame,
             cancel,
-            instance,
-            move |c| async move { run_block(self, &q.body, frame, &c).await },
+            move |c, f| async move { run_block(self, &q.body, &f, &c).await },
         ))
     }
 

@@ -6,7 +6,7 @@ mod common;
 use common::builder::*;
 use common::fake::{Behaviour, FakeCloud};
 use common::*;
-use lifeboat_dsl::plan::{Plan, Type};
+use lifeboat_dsl::plan::{Expr, NodeKind, Plan, Type};
 use lifeboat_exec::{CancelHandle, EventKind, ExecConfig, Executor, Limits, Report, RunOutcome};
 use serde_json::{json, Map};
 use std::time::Duration;
@@ -504,4 +504,403 @@ async fn a_failed_freeze_in_a_group_thaws_its_siblings_and_stops() {
         "the sibling that froze, then the group before"
     );
     assert!(fake.frozen().is_empty());
+}
+
+/// servers = test.find()
+/// quiesce servers by role in [db, app, lb] via pause within 30s retry 2 backoff 5s {
+///   mark = test.create(name: "m") compensate test.undo(id: result.id)
+///   snap = test.create(name: "s") cleanup test.tidy(id: result.id)
+/// }
+/// used = test.read(id: snap.id)
+fn retried_scope_plan() -> Plan {
+    let mut b = PlanBuilder::new("protect");
+    let find = b.action(None, "servers", "test.find", vec![]);
+    let q = b.quiesce(
+        None,
+        "q",
+        step(find),
+        "role",
+        list(vec![s("db"), s("app"), s("lb")]),
+        "pause",
+        30_000,
+    );
+    let mut plan_retry = Some(lifeboat_dsl::plan::RetryPolicy {
+        retries: 2,
+        backoff_ms: 5_000,
+    });
+    let mark = b.action(
+        Some(q),
+        "mark",
+        "test.create",
+        vec![arg("name", Type::String, s("m"))],
+    );
+    b.compensate(
+        mark,
+        "test.undo",
+        vec![arg("id", Type::String, field(Expr::Result, "id"))],
+    );
+    let snap = b.action(
+        Some(q),
+        "snap",
+        "test.create",
+        vec![arg("name", Type::String, s("s"))],
+    );
+    b.cleanup(
+        snap,
+        "test.tidy",
+        vec![arg("id", Type::String, field(Expr::Result, "id"))],
+    );
+    b.after(snap, mark);
+    b.action(
+        None,
+        "used",
+        "test.read",
+        vec![arg("id", Type::String, field(step(snap), "id"))],
+    );
+    let mut plan = b.build();
+    if let NodeKind::Quiesce(scope) = &mut plan.nodes[q.index()].kind {
+        scope.retry = plan_retry.take();
+    }
+    assert!(plan_retry.is_none());
+    plan
+}
+
+fn ids_of(fake: &FakeCloud, action: &str) -> Vec<String> {
+    fake.calls_of(action)
+        .iter()
+        .map(|c| c.args["id"].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// The storm's case: the snapshot takes longer than the freeze allows. The
+/// attempt is cut short, thawed, and what it did is undone at once (the
+/// mark compensated, the snapshot found by its tag and cleaned up); the
+/// second attempt succeeds, the run too, and the rest of the run reads the
+/// second attempt's results.
+#[tokio::test(start_paused = true)]
+async fn a_scope_cut_short_by_its_watchdog_is_undone_and_tried_again() {
+    let fake = fake_with_servers();
+    fake.rule("test.create", Some("snap"), 1, Behaviour::CreateThenHang);
+    let plan = retried_scope_plan();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded, "{:?}", res.outcome);
+    // Frozen twice, thawed twice, in exact reverse each time; nothing frozen.
+    let pauses = fake.targets_of("nova.pause");
+    assert_eq!(pauses.len(), 12);
+    let mut rev = pauses[..6].to_vec();
+    rev.reverse();
+    assert_eq!(fake.targets_of("nova.unpause")[..6], rev[..]);
+    assert!(fake.frozen().is_empty());
+    // The first attempt undone before the second froze anything: its mark
+    // compensated, its snapshot cleaned up.
+    let second_freeze = fake.calls_of("nova.pause")[6].at;
+    let undo = fake.calls_of("test.undo");
+    assert_eq!(ids_of(&fake, "test.undo"), ["res-lb-r1-mark"]);
+    assert!(undo[0].at < second_freeze);
+    let tidy = fake.calls_of("test.tidy");
+    assert_eq!(
+        ids_of(&fake, "test.tidy"),
+        ["res-lb-r1-snap", "res-lb-r1-snap~2"],
+        "the first snapshot at once, the second at the run's end"
+    );
+    assert!(tidy[0].at < second_freeze);
+    // The second attempt's mark stays (the run succeeded); the step after
+    // the scope read the second attempt's snapshot.
+    assert_eq!(
+        fake.calls_of("test.read")[0].args["id"],
+        json!("res-lb-r1-snap~2")
+    );
+    let retrying: Vec<_> = evs
+        .iter()
+        .filter_map(|e| match &e.kind {
+            EventKind::ScopeRetrying {
+                scope,
+                attempt,
+                of,
+                error,
+                backoff_ms,
+            } => Some((scope.clone(), *attempt, *of, error.clone(), *backoff_ms)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(retrying.len(), 1, "{retrying:?}");
+    let (scope, attempt, of, error, backoff_ms) = &retrying[0];
+    assert_eq!((scope.as_str(), *attempt, *of), ("q", 2, 3));
+    assert!(error.contains("watchdog"), "{error}");
+    assert!((2_500..=5_000).contains(backoff_ms), "{backoff_ms}");
+    let report = Report::from_events(&evs);
+    assert_eq!(report.scopes.len(), 2);
+    assert!(report.scopes[0].watchdog_expired);
+    assert_eq!(
+        report.scopes[0].tried_again.as_ref().map(|t| t.attempt),
+        Some(2)
+    );
+    assert_eq!(report.scopes[1].scope, "q~2");
+    assert!(!report.scopes[1].watchdog_expired);
+    assert!(report.render_text().contains("attempt 2 of 3"));
+}
+
+/// A freeze refused is tried again the same way; the attempts' freeze and
+/// thaw calls carry their own tags.
+#[tokio::test(start_paused = true)]
+async fn a_freeze_that_fails_is_tried_again() {
+    let fake = fake_with_servers();
+    fake.rule(
+        "nova.pause",
+        None,
+        1,
+        Behaviour::Permanent("guest agent not responding".into()),
+    );
+    let plan = retried_scope_plan();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded, "{:?}", res.outcome);
+    assert!(fake.frozen().is_empty());
+    assert!(evs.iter().any(|e| matches!(
+        &e.kind,
+        EventKind::ScopeRetrying { error, attempt: 2, .. } if error.contains("guest agent")
+    )));
+    // Nothing of the body ran in the first attempt: nothing to undo.
+    assert!(fake.calls_of("test.undo").is_empty());
+    let steps: Vec<String> = fake
+        .calls_of("nova.pause")
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
+    assert!(
+        steps.iter().any(|s| s.starts_with("q~2:freeze-")),
+        "{steps:?}"
+    );
+}
+
+/// Every attempt cut short: the run fails with the last attempt's reason,
+/// after 3 attempts, and leaves nothing behind.
+#[tokio::test(start_paused = true)]
+async fn a_scope_out_of_attempts_fails_the_run_and_leaves_nothing() {
+    let fake = fake_with_servers();
+    fake.rule("test.create", None, 3, Behaviour::CreateThenHang);
+    let plan = retried_scope_plan();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    match &res.outcome {
+        RunOutcome::Failed { reason } => {
+            assert!(reason.starts_with("q~3: watchdog"), "{reason}")
+        }
+        o => panic!("expected failure, got {o:?}"),
+    }
+    assert_eq!(fake.targets_of("nova.pause").len(), 18);
+    assert!(fake.frozen().is_empty());
+    let retries = evs
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::ScopeRetrying { .. }))
+        .count();
+    assert_eq!(retries, 2);
+    // Each attempt's mark was made (and hung): every one undone, by tag.
+    let mut undone = ids_of(&fake, "test.undo");
+    undone.sort();
+    assert_eq!(
+        undone,
+        ["res-lb-r1-mark", "res-lb-r1-mark~2", "res-lb-r1-mark~3"]
+    );
+    assert!(fake.calls_of("test.read").is_empty());
+}
+
+/// A step of the body that fails on its own is not the freeze's fault:
+/// no second attempt, the run fails and compensates as before.
+#[tokio::test]
+async fn a_body_step_that_fails_is_not_tried_again() {
+    let fake = fake_with_servers();
+    fake.rule(
+        "test.create",
+        Some("snap"),
+        1,
+        Behaviour::Permanent("quota exceeded".into()),
+    );
+    let plan = retried_scope_plan();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, evs) = run(&executor(&fake), &plan, dir.path(), Map::new()).await;
+    assert!(
+        matches!(&res.outcome, RunOutcome::Failed { reason } if reason.contains("quota exceeded")),
+        "{:?}",
+        res.outcome
+    );
+    assert_eq!(fake.targets_of("nova.pause").len(), 6);
+    assert!(!evs
+        .iter()
+        .any(|e| matches!(e.kind, EventKind::ScopeRetrying { .. })));
+    assert_eq!(ids_of(&fake, "test.undo"), ["res-lb-r1-mark"]);
+}
+
+/// A crash in the second attempt: the resumed run thaws, goes on with the
+/// second attempt (not the first again), finds what it had made by its
+/// tag, and makes nothing twice.
+#[tokio::test(start_paused = true)]
+async fn a_run_resumed_in_a_later_attempt_goes_on_with_it() {
+    let fake = fake_with_servers();
+    fake.rule(
+        "test.create",
+        Some("snap"),
+        1,
+        Behaviour::Latency(Duration::from_secs(600)),
+    );
+    fake.rule("test.create", Some("mark~2"), 1, Behaviour::CreateThenHang);
+    let dir = tempfile::tempdir().unwrap();
+    let (h, _rx) = spawn_run(
+        executor(&fake),
+        retried_scope_plan(),
+        dir.path(),
+        CancelHandle::new(),
+    );
+    fake.hung.notified().await;
+    h.abort();
+    assert!(h.await.is_err(), "the run was aborted");
+    assert_eq!(fake.frozen().len(), 6, "the crash left the servers frozen");
+    let freezes_before = fake.calls_of("nova.pause").len();
+
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded, "{:?}", res.outcome);
+    assert!(fake.frozen().is_empty());
+    let after: Vec<String> = fake.calls_of("nova.pause")[freezes_before..]
+        .iter()
+        .map(|c| c.step.clone())
+        .collect();
+    assert_eq!(after.len(), 6);
+    assert!(after.iter().all(|s| s.starts_with("q~2:")), "{after:?}");
+    assert_eq!(fake.create_count("lb-r1-mark~2"), 1);
+    assert_eq!(fake.create_count("lb-r1-snap~2"), 1);
+    assert_eq!(ids_of(&fake, "test.undo"), ["res-lb-r1-mark"]);
+    assert_eq!(
+        fake.calls_of("test.read")[0].args["id"],
+        json!("res-lb-r1-snap~2")
+    );
+}
+
+/// A crash while the first attempt is being undone: the resumed run
+/// finishes the undo before the second attempt freezes, and never reuses
+/// what it undid.
+#[tokio::test(start_paused = true)]
+async fn a_crash_while_an_attempt_is_undone_is_finished_on_resume() {
+    let fake = fake_with_servers();
+    fake.rule(
+        "test.create",
+        Some("snap"),
+        1,
+        Behaviour::Latency(Duration::from_secs(600)),
+    );
+    fake.rule("test.undo", None, 1, Behaviour::Hang);
+    let dir = tempfile::tempdir().unwrap();
+    let (h, _rx) = spawn_run(
+        executor(&fake),
+        retried_scope_plan(),
+        dir.path(),
+        CancelHandle::new(),
+    );
+    fake.hung.notified().await;
+    h.abort();
+    assert!(h.await.is_err(), "the run was aborted");
+    assert!(fake.frozen().is_empty(), "thawed before the undo");
+    assert_eq!(fake.targets_of("nova.pause").len(), 6);
+
+    let (res, _) = resume(&executor(&fake), dir.path()).await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded, "{:?}", res.outcome);
+    let undo = fake.calls_of("test.undo");
+    assert_eq!(
+        ids_of(&fake, "test.undo"),
+        ["res-lb-r1-mark", "res-lb-r1-mark"]
+    );
+    let pauses = fake.calls_of("nova.pause");
+    assert_eq!(pauses.len(), 12);
+    assert!(
+        undo[1].at <= pauses[6].at,
+        "undone before the second freeze"
+    );
+    assert!(pauses[6].step.starts_with("q~2:"), "{}", pauses[6].step);
+    assert_eq!(fake.create_count("lb-r1-mark"), 1);
+    assert_eq!(fake.create_count("lb-r1-mark~2"), 1);
+    assert!(fake.frozen().is_empty());
+}
+
+/// The kill sweep over a run whose scope is tried again: a crash at any
+/// call (before or after its effect), then a resume, always ends with the
+/// run succeeded, nothing frozen, nothing made twice, and exactly one
+/// attempt kept — the one the step after the scope reads: its mark stays,
+/// every other attempt's mark is undone, every snapshot cleaned up.
+#[tokio::test(start_paused = true)]
+async fn a_crash_at_any_call_of_a_retried_scope_resumes_cleanly() {
+    let fake_for = || {
+        let f = fake_with_servers();
+        f.rule(
+            "test.create",
+            Some("snap"),
+            1,
+            Behaviour::Latency(Duration::from_secs(600)),
+        );
+        f
+    };
+    let clean = fake_for();
+    let dir = tempfile::tempdir().unwrap();
+    let (res, _) = run(
+        &executor(&clean),
+        &retried_scope_plan(),
+        dir.path(),
+        Map::new(),
+    )
+    .await;
+    assert_eq!(res.outcome, RunOutcome::Succeeded);
+    let total = clean.calls().len();
+    assert!(total > 20, "{:?}", clean.trace());
+    for n in 0..total {
+        for after_effect in [false, true] {
+            let at = format!(
+                "crash at call {n} ({}), after_effect {after_effect}",
+                clean.trace()[n]
+            );
+            let fake = fake_for();
+            fake.crash_at(n, after_effect);
+            let dir = tempfile::tempdir().unwrap();
+            let (h, _rx) = spawn_run(
+                executor(&fake),
+                retried_scope_plan(),
+                dir.path(),
+                CancelHandle::new(),
+            );
+            fake.hung.notified().await;
+            h.abort();
+            assert!(h.await.is_err(), "{at}: the run was aborted");
+            let (res, _) = resume(&executor(&fake), dir.path()).await;
+            assert_eq!(res.outcome, RunOutcome::Succeeded, "{at}");
+            assert!(fake.frozen().is_empty(), "{at}: left frozen");
+            let read = fake.calls_of("test.read");
+            let kept = read
+                .last()
+                .and_then(|c| c.args["id"].as_str())
+                .and_then(|id| id.strip_prefix("res-lb-r1-snap"))
+                .map(str::to_string)
+                .unwrap_or_else(|| panic!("{at}: nothing read after the scope"));
+            let undone = ids_of(&fake, "test.undo");
+            let tidied = ids_of(&fake, "test.tidy");
+            for suffix in ["", "~2", "~3"] {
+                for step in ["mark", "snap"] {
+                    let tag = format!("lb-r1-{step}{suffix}");
+                    assert!(fake.create_count(&tag) <= 1, "{at}: {tag} made twice");
+                }
+                let mark = format!("res-lb-r1-mark{suffix}");
+                let made = fake.create_count(&format!("lb-r1-mark{suffix}")) == 1;
+                let was_undone = undone.contains(&mark);
+                if suffix == kept {
+                    assert!(
+                        made && !was_undone,
+                        "{at}: the kept attempt's mark: {undone:?}"
+                    );
+                } else if made {
+                    assert!(was_undone, "{at}: {mark} left behind: {undone:?}");
+                }
+                let snap = format!("res-lb-r1-snap{suffix}");
+                if fake.create_count(&format!("lb-r1-snap{suffix}")) == 1 {
+                    assert!(tidied.contains(&snap), "{at}: {snap} not cleaned up");
+                }
+            }
+        }
+    }
 }
