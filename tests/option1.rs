@@ -749,7 +749,10 @@ async fn protect_with_a_hook_freezes_and_thaws_in_order() {
 async fn watchdog_expiry_thaws_and_fails_the_run() {
     let env = Env::start().await;
     env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: group_snapshots, latency: {kind: fixed, ms: 3000}}\n");
-    let plan = e2e::protect_edited("protect-1s.dr", |t| t.replace("within 30s", "within 1s"));
+    // No second attempt (see the test after this one).
+    let plan = e2e::protect_edited("protect-1s.dr", |t| {
+        t.replace("within 30s retry 2 backoff 15s", "within 1s")
+    });
     let p = env
         .run_plan(
             &plan,
@@ -818,6 +821,81 @@ async fn watchdog_expiry_thaws_and_fails_the_run() {
             .all(|v| s(v, "status") == "ACTIVE"),
         "no server left paused"
     );
+    env.emu.shutdown().await;
+}
+
+/// The bundled point's freeze is tried again: the first group snapshot is
+/// slower (3 s) than the freeze allows (1 s here). The first attempt is cut
+/// short, its servers thawed; the second freezes again in the same order,
+/// snapshots, and the run succeeds with every backup, leaving no group
+/// snapshot and no server paused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_freeze_cut_short_by_a_slow_snapshot_is_tried_again() {
+    let env = Env::start().await;
+    env.faults("rules:\n  - {site: site-a, service: volume, method: POST, path_contains: group_snapshots, latency: {kind: fixed, ms: 3000}, times: 1}\n");
+    let plan = e2e::protect_edited("protect-retry.dr", |t| {
+        t.replace(
+            "within 30s retry 2 backoff 15s",
+            "within 1s retry 2 backoff 1s",
+        )
+    });
+    let p = env
+        .run_plan(
+            &plan,
+            json!({"vnf": "vims"}),
+            std::sync::Arc::new(lifeboat_exec::AutoApprove),
+        )
+        .await;
+    env.emu.clear_faults();
+    assert!(p.ok(), "{}", p.describe());
+    p.print_report("protect with a slow first snapshot");
+    let tried: Vec<(u32, String)> = p
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            lifeboat_exec::EventKind::ScopeRetrying { attempt, error, .. } => {
+                Some((*attempt, error.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(tried.len(), 1, "{tried:?}");
+    assert_eq!(tried[0].0, 2);
+    assert!(tried[0].1.contains("watchdog"), "{tried:?}");
+    // Each attempt froze in role order and thawed in reverse.
+    let frozen: Vec<String> = p
+        .events
+        .iter()
+        .filter_map(|e| match &e.kind {
+            lifeboat_exec::EventKind::Frozen { target, .. } => Some(target.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(frozen.len(), 12, "{frozen:?}");
+    assert_eq!(frozen[..6], frozen[6..]);
+    // The point is whole: the second attempt's snapshot, every volume backed up.
+    assert_eq!(
+        p.succeeded("cinder.create_group_snapshot")
+            .iter()
+            .map(|(_, i)| i.as_str())
+            .collect::<Vec<_>>(),
+        ["snap~2"]
+    );
+    assert_eq!(p.succeeded("cinder.backup").len(), 12);
+    // Nothing left: no group snapshot (each attempt's was deleted), no
+    // server paused.
+    let gs = env.api("site-a", "volume", "/group_snapshots/detail").await;
+    assert_eq!(
+        gs["group_snapshots"].as_array().map(Vec::len),
+        Some(0),
+        "{gs}"
+    );
+    let srvs = env.api("site-a", "compute", "/servers/detail").await;
+    assert!(srvs["servers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|v| s(v, "status") == "ACTIVE"));
     env.emu.shutdown().await;
 }
 

@@ -113,7 +113,8 @@ pub struct FaultRule {
     #[serde(default)]
     pub fail_rate: f64,
     /// The rule injects its error, reset or lost answer into at most this
-    /// many calls, then lets every call pass (a fault that lasts a while).
+    /// many calls — or, a rule that only slows calls down, its latency —
+    /// then lets every call pass (a fault that lasts a while).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub times: Option<u32>,
 }
@@ -251,8 +252,18 @@ impl FaultState {
             if !matches(rule, site, service, method, path) {
                 continue;
             }
+            let slows_only = rule.error_rate == 0.0
+                && rule.reset_rate == 0.0
+                && rule.lost_answer_rate == 0.0
+                && rule.rate_limit.is_none();
+            if slows_only && rule.times.is_some_and(|n| self.hits[i] >= n) {
+                continue;
+            }
             if latency.is_none() {
                 latency = rule.latency.as_ref().map(|l| l.sample(rng));
+                if slows_only && latency.is_some() {
+                    self.hits[i] += 1;
+                }
             }
             if injected != Injected::Pass {
                 continue;
@@ -318,6 +329,24 @@ impl FaultState {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_slow_rule_with_times_slows_that_many_calls() {
+        let mut st = FaultState::default();
+        st.set(
+            FaultProfile::from_yaml_str(
+                "rules:\n- {service: volume, path_contains: group_snapshots, latency: {kind: fixed, ms: 3000}, times: 1}\n",
+            )
+            .expect("yaml"),
+        );
+        let slow = |st: &mut FaultState, path: &str| st.decide("site-a", "volume", "POST", path).0;
+        assert_eq!(slow(&mut st, "/v3/p/volumes"), Duration::ZERO);
+        assert_eq!(
+            slow(&mut st, "/v3/p/group_snapshots"),
+            Duration::from_secs(3)
+        );
+        assert_eq!(slow(&mut st, "/v3/p/group_snapshots"), Duration::ZERO);
+    }
 
     #[test]
     fn rate_limit_counts_per_window() {
