@@ -590,7 +590,11 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
     eprintln!(
         "{N} jobs, {killed_owned} of them the killed member's, one etcd member of three down: every job ran once in the minute, the last {latest:.1} s after it began (lease {TTL} s)"
     );
-    assert!(latest <= (TTL + 8) as f64, "{latest} s");
+    // The lease, a sweep, and 300 runs started by the survivors: 3–6 s
+    // alone; 10.3 s was seen with the other test binaries loading both
+    // cores. The schedule's promise is the minute; 15 s keeps the test
+    // about takeover speed without timing the machine's load.
+    assert!(latest <= (TTL + 13) as f64, "{latest} s");
 }
 
 /// The owner of a job stopped (SIGSTOP) past its lease: the other member
