@@ -1,0 +1,141 @@
+//! Servers: find and show them, power actions (pause, suspend, stop and
+//! back), the guest agent's quiesce, delete.
+
+use super::*;
+
+pub async fn find_servers(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let c = cx.client_for_call()?;
+    let tag = cx.args.required_string("tag")?;
+    cx.require_microversion(
+        c,
+        lifeboat_openstack::Service::Compute,
+        "2.26",
+        "the servers tags filter",
+    )
+    .await?;
+    let servers = c.nova().servers_with_tag(&tag).await.act(cx.action())?;
+    let mut out = Vec::new();
+    for s in &servers {
+        let mut r = server_record(cx, c, s).await?;
+        // What a manifest records is the VNF's own name for the server, not
+        // the one Lifeboat gave it when it booted it at a recovery: a
+        // recovery of a recovered VNF names it as the first one did.
+        if let Some(n) = s.metadata.get(META_VNF_NAME).filter(|n| !n.is_empty()) {
+            r.name = n.clone();
+        }
+        out.push(r);
+    }
+    out.sort_by(|a, b| (a.priority, &a.name).cmp(&(b.priority, &b.name)));
+    cx.value(out)
+}
+
+pub async fn show_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+    let s = c.nova().server(&srv.id).await.act(cx.action())?;
+    cx.value(server_record(cx, c, &s).await?)
+}
+
+/// pause / unpause / suspend / resume: the action, then wait for `target`.
+pub(crate) async fn power(
+    cx: &Ctx<'_>,
+    verb: &str,
+    target: &str,
+) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+    let nova = c.nova();
+    let now = nova.server(&srv.id).await.act(cx.action())?;
+    if !now.status.eq_ignore_ascii_case(target) {
+        match nova.action(&srv.id, verb).await {
+            Ok(()) => {}
+            // Already there (a retried call) or in transition: the wait decides.
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                let again = nova.server(&srv.id).await.act(cx.action())?;
+                if !again.status.eq_ignore_ascii_case(target) && again.task_state.is_none() {
+                    return Err(crate::args::from_client(cx.action(), e));
+                }
+            }
+            Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+        }
+    }
+    let id = srv.id.clone();
+    let s = cx
+        .wait(
+            &format!("server {} ({}) reaching {target}", srv.name, srv.id),
+            || {
+                let nova = c.nova();
+                let id = id.clone();
+                async move {
+                    let s = nova.server(&id).await?;
+                    Ok(if s.status.eq_ignore_ascii_case(target) {
+                        Poll::Ready(s)
+                    } else if is_failed(&s.status) {
+                        Poll::Failed(format!(
+                            "{} ({})",
+                            s.status,
+                            s.fault.map(|f| f.message).unwrap_or_default()
+                        ))
+                    } else {
+                        Poll::Pending(s.status)
+                    })
+                }
+            },
+        )
+        .await?;
+    cx.value(server_record(cx, c, &s).await?)
+}
+
+/// `nova.start(server, was)`: os-start and wait for ACTIVE, unless `was`
+/// (the status before a stop this undoes) says the server was not running.
+pub async fn start(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let was = cx.args.string("was")?;
+    if !was.is_empty() && !was.eq_ignore_ascii_case("ACTIVE") {
+        let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+        let s = c.nova().server(&srv.id).await.act(cx.action())?;
+        return cx.value(server_record(cx, c, &s).await?);
+    }
+    power(cx, "os-start", "ACTIVE").await
+}
+
+/// quiesce / unquiesce (the proposed Nova API, offered by the emulator).
+pub async fn quiesce(cx: &Ctx<'_>, verb: &str) -> Result<ActionOutput, ActionError> {
+    let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
+    match c.nova().action(&srv.id, verb).await {
+        Ok(()) => {}
+        Err(e) if e.kind == ErrorKind::Conflict && e.detail.contains("already") => {}
+        Err(e) if e.kind == ErrorKind::NotFound || (e.kind == ErrorKind::BadRequest && e.detail.to_ascii_lowercase().contains("quiesce")) => {
+            return Err(crate::args::from_client(cx.action(), e).with_hint("this cloud does not offer the quiesce server action; use quiesce method \"pause\" or \"hook\""))
+        }
+        Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+    }
+    let s = c.nova().server(&srv.id).await.act(cx.action())?;
+    cx.value(server_record(cx, c, &s).await?)
+}
+
+pub async fn delete_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
+    let (c, mut srv) = cx.record_on_site::<ServerRec>("server")?;
+    match c.nova().delete_server(&srv.id).await {
+        Ok(()) => {}
+        Err(e) if e.kind == ErrorKind::NotFound => {}
+        Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+    }
+    let id = srv.id.clone();
+    cx.wait(
+        &format!("server {} ({}) deleting", srv.name, srv.id),
+        || {
+            let nova = c.nova();
+            let id = id.clone();
+            async move {
+                match nova.server(&id).await {
+                    Err(e) if e.kind == ErrorKind::NotFound => Ok(Poll::Ready(())),
+                    Err(e) => Err(e),
+                    Ok(s) if s.status == "DELETED" => Ok(Poll::Ready(())),
+                    Ok(s) if is_failed(&s.status) => Ok(Poll::Failed(s.status)),
+                    Ok(s) => Ok(Poll::Pending(s.status)),
+                }
+            }
+        },
+    )
+    .await?;
+    srv.status = "DELETED".into();
+    cx.value(srv)
+}
