@@ -75,6 +75,10 @@ pub const WORKFLOWS: &[(&str, &str)] = &[
         include_str!("../../workflows/fencing/unfence.dr"),
     ),
     (
+        "workflows/retention/expire.dr",
+        include_str!("../../workflows/retention/expire.dr"),
+    ),
+    (
         "workflows/option3/prepare.dr",
         include_str!("../../workflows/option3/prepare.dr"),
     ),
@@ -116,4 +120,39 @@ pub fn names() -> Vec<&'static str> {
         .filter(|(_, t)| t.lines().any(|l| l.starts_with("runbook ")))
         .map(|(p, _)| p.trim_start_matches("workflows/").trim_end_matches(".dr"))
         .collect()
+}
+
+/// The plan of the bundled runbook `short` (`fencing/fence`), compiled from
+/// the embedded texts: how the daemon gets the runbooks it runs itself.
+/// `Err` names the runbook and its first errors.
+pub fn plan(short: &str) -> Result<crate::plan::Plan, String> {
+    let path = resolve(short).ok_or_else(|| format!("no bundled runbook `{short}`"))?;
+    let c = crate::compiler::compile(path, &crate::loader::BundledLoader)?;
+    if c.has_errors() {
+        let errors: Vec<String> = c
+            .diagnostics
+            .list
+            .iter()
+            .take(3)
+            .map(|d| d.one_line(&c.sources))
+            .collect();
+        return Err(format!(
+            "the bundled runbook {short} does not compile: {}",
+            errors.join("; ")
+        ));
+    }
+    c.plan(None).cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_bundled_runbook_compiles_by_its_short_name_and_an_unknown_one_is_named() {
+        let p = super::plan("retention/expire").expect("compiles");
+        assert_eq!(p.runbook, "expire");
+        assert_eq!(
+            super::plan("fencing/nope").unwrap_err(),
+            "no bundled runbook `fencing/nope`"
+        );
+    }
 }

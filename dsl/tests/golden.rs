@@ -18,8 +18,8 @@ fn bundled_plans_match_golden_files() {
     let names = bundled::names();
     assert_eq!(
         names.len(),
-        16,
-        "three options × three runbooks, migrate for options 1 and 2, reprotect for all three, fence and unfence"
+        17,
+        "three options × three runbooks, migrate for options 1 and 2, reprotect for all three, fence and unfence, retention"
     );
     for name in names {
         let path = bundled::resolve(name).expect("bundled name resolves");

@@ -185,12 +185,25 @@ fn resolving_every_bundled_runbook_sends_no_mutating_request() {
             "{rb}: {}",
             text(&o)
         );
+        // Retention's steps only delete the ids it is given: nothing to read.
+        let reads = lifeboat_dsl::bundled::plan(rb)
+            .expect("bundled")
+            .action_steps()
+            .any(|(_, a)| a.call.effect == lifeboat_dsl::plan::Effect::Read);
+        let seen = proxy.requests();
+        let writes: Vec<&(String, String)> = seen.iter().filter(|(m, u)| !is_read(m, u)).collect();
+        assert!(
+            writes.is_empty(),
+            "{rb}: mutating requests sent: {writes:?}"
+        );
+        if !reads {
+            continue;
+        }
         assert!(
             j["resolved"]["read_calls"].as_u64().unwrap_or(0) > 0,
             "{rb}: no read call: {}",
             text(&o)
         );
-        let seen = proxy.requests();
         assert!(
             !seen.is_empty(),
             "{rb}: the proxy saw nothing: is HTTP_PROXY honoured?"
@@ -199,11 +212,6 @@ fn resolving_every_bundled_runbook_sends_no_mutating_request() {
             seen.iter()
                 .any(|(m, u)| m == "POST" && u.contains("/v3/auth/tokens")),
             "{rb}: {seen:?}"
-        );
-        let writes: Vec<&(String, String)> = seen.iter().filter(|(m, u)| !is_read(m, u)).collect();
-        assert!(
-            writes.is_empty(),
-            "{rb}: mutating requests sent: {writes:?}"
         );
         total += seen.len();
         eprintln!(

@@ -25,7 +25,7 @@ use crate::launcher::{Finished, Launcher};
 use crate::lock::Acquired;
 use crate::owner::Owner;
 use crate::points;
-use crate::retention::plan::{RetentionRun, RETENTION_FILE};
+use crate::retention::plan::{RetentionRun, RETENTION_RUNBOOK_NAME};
 use crate::retention::policy::{self, Decision};
 use crate::run_dir::RunDir;
 use crate::run_store::{Lease, RunStore};
@@ -147,21 +147,9 @@ struct Loop<'a> {
     pending: HashMap<String, u64>,
 }
 
-/// The retention runbook's text, embedded (it is not one of the options'
-/// bundled runbooks; `lifeboat run workflows/retention/expire.dr` runs it by hand).
-pub const RETENTION_SOURCE: &str = include_str!("../../../workflows/retention/expire.dr");
-
-/// Compile the embedded retention runbook.
+/// The retention runbook (`lifeboat run retention/expire` runs it by hand).
 pub fn retention_plan() -> Result<Plan, String> {
-    let c = lifeboat_dsl::compiler::compile_text(
-        RETENTION_FILE,
-        RETENTION_SOURCE,
-        &lifeboat_dsl::loader::BundledLoader,
-    );
-    if c.has_errors() {
-        return Err(format!("the embedded {RETENTION_FILE} does not compile"));
-    }
-    c.plan(None).cloned()
+    lifeboat_dsl::bundled::plan(RETENTION_RUNBOOK_NAME)
 }
 
 impl Daemon {

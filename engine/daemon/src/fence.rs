@@ -16,9 +16,8 @@ use lifeboat_dsl::plan::Plan;
 use serde_json::{Map, Value};
 use std::time::Duration;
 
-pub const FENCE_FILE: &str = "workflows/fencing/fence.dr";
-/// The embedded fencing runbook (the bundled `fencing/fence`).
-pub const FENCE_SOURCE: &str = include_str!("../../../workflows/fencing/fence.dr");
+/// The fencing runbook's bundled name.
+pub const FENCE_RUNBOOK_NAME: &str = "fencing/fence";
 /// Its runbook name, as the history records it.
 pub const FENCE_RUNBOOK: &str = "fence";
 
@@ -33,18 +32,10 @@ pub struct FenceWatch {
 }
 
 impl FenceWatch {
-    /// The embedded `fencing/fence`, compiled.
+    /// The bundled `fencing/fence`, compiled.
     pub fn new(every: Duration) -> Result<FenceWatch, String> {
-        let c = lifeboat_dsl::compiler::compile_text(
-            FENCE_FILE,
-            FENCE_SOURCE,
-            &lifeboat_dsl::loader::BundledLoader,
-        );
-        if c.has_errors() {
-            return Err(format!("the embedded {FENCE_FILE} does not compile"));
-        }
         Ok(FenceWatch {
-            plan: c.plan(None).cloned()?,
+            plan: lifeboat_dsl::bundled::plan(FENCE_RUNBOOK_NAME)?,
             every,
         })
     }

@@ -6,8 +6,8 @@
 use super::policy::Decision;
 use serde_json::{json, Map, Value};
 
-/// The retention runbook (embedded in the daemon; its runbook is `expire`).
-pub const RETENTION_FILE: &str = "workflows/retention/expire.dr";
+/// The retention runbook: its bundled name, and the runbook's own.
+pub const RETENTION_RUNBOOK_NAME: &str = "retention/expire";
 pub const RETENTION_RUNBOOK: &str = "expire";
 
 #[derive(Debug, Clone, PartialEq)]
