@@ -626,7 +626,7 @@ impl QuiesceScope {
         &self,
         targets: Vec<serde_json::Value>,
         order: &[serde_json::Value],
-    ) -> (Vec<serde_json::Value>, Vec<std::ops::Range<usize>>) {
+    ) -> FreezeOrder {
         let rank = |t: &serde_json::Value| {
             let key = t.get(&self.by).unwrap_or(&serde_json::Value::Null);
             order.iter().position(|o| o == key).unwrap_or(order.len())
@@ -644,8 +644,16 @@ impl QuiesceScope {
                 _ => groups.push(i..i + 1),
             }
         }
-        (targets, groups)
+        FreezeOrder { targets, groups }
     }
+}
+
+/// A scope's targets in freeze order ([`QuiesceScope::freeze_order`]).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FreezeOrder {
+    pub targets: Vec<serde_json::Value>,
+    /// The freeze groups, as ranges into `targets`, in freeze order.
+    pub groups: Vec<std::ops::Range<usize>>,
 }
 
 /// `for VAR in OVER parallel N { body }` — fans out at run time.
@@ -885,14 +893,20 @@ mod tests {
                 .map(|t| t["name"].as_str().unwrap().to_string())
                 .collect()
         };
-        let (ts, groups) = scope(false).freeze_order(targets.clone(), &order);
+        let grouped = scope(false).freeze_order(targets.clone(), &order);
         // Not in the order (no role, another role): last, in list order.
-        assert_eq!(names(&ts), ["db1", "db2", "app1", "lb1", "x", "odd"]);
-        assert_eq!(groups, vec![0..2, 2..3, 3..4, 4..5, 5..6]);
-        let (ts1, groups1) = scope(true).freeze_order(targets, &order);
-        assert_eq!(ts1, ts);
-        assert_eq!(groups1, (0..6).map(|i| i..i + 1).collect::<Vec<_>>());
-        assert_eq!(scope(false).freeze_order(vec![], &order), (vec![], vec![]));
+        assert_eq!(
+            names(&grouped.targets),
+            ["db1", "db2", "app1", "lb1", "x", "odd"]
+        );
+        assert_eq!(grouped.groups, vec![0..2, 2..3, 3..4, 4..5, 5..6]);
+        let single = scope(true).freeze_order(targets, &order);
+        assert_eq!(single.targets, grouped.targets);
+        assert_eq!(single.groups, (0..6).map(|i| i..i + 1).collect::<Vec<_>>());
+        assert_eq!(
+            scope(false).freeze_order(vec![], &order),
+            FreezeOrder::default()
+        );
     }
 
     #[test]

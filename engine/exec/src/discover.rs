@@ -32,8 +32,8 @@ use crate::step::{make_tag, NodeOutcome, StepMachine};
 use crate::walk::{run_block, Visit};
 use futures::future::BoxFuture;
 use lifeboat_dsl::plan::{
-    site_of, ActionStep, Approve, Effect, Expr, ForEach, Node, NodeKind, Plan, QuiesceScope,
-    StepId, Type,
+    site_of, ActionStep, Approve, Effect, Expr, ForEach, FreezeOrder, Node, NodeKind, Plan,
+    QuiesceScope, StepId, Type,
 };
 use serde_json::{Map, Value};
 use std::collections::{HashMap, HashSet};
@@ -563,7 +563,10 @@ impl Visit for Discover<'_> {
                         .and_then(Value::as_str)
                         .map(str::to_string);
                     // The run's freeze groups, in its order.
-                    let (ts, ranges) = q.freeze_order(ts, &order);
+                    let FreezeOrder {
+                        targets: ts,
+                        groups: ranges,
+                    } = q.freeze_order(ts, &order);
                     let groups = ranges
                         .into_iter()
                         .map(|r| {

@@ -72,7 +72,7 @@ use crate::step::{
     call_rec, call_with_retries, eval_args, make_tag, CallFailure, Got, NodeOutcome, Retry,
     StepMachine,
 };
-use lifeboat_dsl::plan::{Node, NodeKind, QuiesceScope, StepId};
+use lifeboat_dsl::plan::{FreezeOrder, Node, NodeKind, QuiesceScope, StepId};
 use serde_json::Value;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -164,10 +164,8 @@ where
         };
         let margs = eval_args(rt, frame, &q.method_args, None)
             .map_err(|e| format!("quiesce method {e}"))?;
-        let (targets, groups) = q.freeze_order(targets, &order);
         Ok(Freezes {
-            targets,
-            groups,
+            order: q.freeze_order(targets, &order),
             method: method.clone(),
             margs,
         })
@@ -303,8 +301,7 @@ async fn undo_attempts_before(rt: &Rt, node: &Node, frame: &Frame, n: u32) -> us
 
 /// What a scope freezes, and with what.
 struct Freezes {
-    targets: Vec<Value>,
-    groups: Vec<std::ops::Range<usize>>,
+    order: FreezeOrder,
     method: lifeboat_dsl::plan::QuiesceMethod,
     margs: serde_json::Map<String, Value>,
 }
@@ -339,8 +336,7 @@ where
 {
     let instance = instance.to_string();
     let Freezes {
-        targets,
-        groups,
+        order: FreezeOrder { targets, groups },
         method,
         margs,
     } = fz;

@@ -85,6 +85,14 @@ pub struct ScopeReport {
     pub tried_again: Option<TriedAgain>,
 }
 
+/// How a target's thaw ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ThawEnd {
+    Thawed,
+    /// It may still be frozen.
+    Failed,
+}
+
 /// An attempt of a scope cut short, and the next one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TriedAgain {
@@ -244,12 +252,12 @@ impl Report {
         &mut self.scopes[i]
     }
 
-    fn thaw_end(&mut self, scope: &str, target: &str, at: u64, failed: bool) {
+    fn thaw_end(&mut self, scope: &str, target: &str, at: u64, end: ThawEnd) {
         let s = self.scope_mut(scope, at);
         if let Some(t) = s.targets.iter_mut().rev().find(|t| t.target == target) {
             t.thawed_ms = Some(at);
             t.window_ms = Some(at.saturating_sub(t.freeze_started_ms));
-            t.thaw_failed = failed;
+            t.thaw_failed = end == ThawEnd::Failed;
         }
         s.last_thaw_ms = Some(at);
         s.window_ms = Some(at.saturating_sub(s.first_freeze_ms));
@@ -361,13 +369,15 @@ impl Report {
                 s.targets
                     .retain(|t| !(t.target == *target && t.thawed_ms.is_none()));
             }
-            EventKind::Thawed { scope, target } => self.thaw_end(scope, target, at, false),
+            EventKind::Thawed { scope, target } => {
+                self.thaw_end(scope, target, at, ThawEnd::Thawed)
+            }
             EventKind::ThawFailed {
                 scope,
                 target,
                 error,
             } => {
-                self.thaw_end(scope, target, at, true);
+                self.thaw_end(scope, target, at, ThawEnd::Failed);
                 self.thaw_failures.push(ThawFailure {
                     scope: scope.clone(),
                     target: target.clone(),

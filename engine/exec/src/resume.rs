@@ -97,7 +97,7 @@ pub(crate) async fn resume(
             .finished
             .as_ref()
             .and_then(|o| o.due(chrono::Utc::now()))
-            .map(|d| (d, "default".to_string())),
+            .map(Taken::ByDefault),
         ResumeMode::CleanupOnly => None,
     };
     let half_rolled_back = replay.finished.is_none() && replay.rolling_back;
@@ -215,15 +215,15 @@ pub(crate) async fn resume(
     }
     // A decision on a run awaiting commit: a commit ends it; a rollback
     // compensates it as a failure would (step 3).
-    if let Some((d, by)) = decision {
+    if let Some(taken) = decision {
         rt.journal
             .append(&Record::Decided {
-                decision: d,
-                by: by.clone(),
+                decision: taken.decision(),
+                by: taken.by().to_string(),
                 at: chrono::Utc::now().to_rfc3339(),
             })
             .await?;
-        match d {
+        match taken.decision() {
             Decision::Commit => {
                 let outcome = RunOutcome::Succeeded;
                 rt.journal
@@ -234,7 +234,7 @@ pub(crate) async fn resume(
                 finished = Some(outcome);
             }
             Decision::Rollback => {
-                let reason = if by == "operator" {
+                let reason = if let Taken::ByOperator(_) = taken {
                     "rolled back by the operator".to_string()
                 } else {
                     "rolled back: the commit deadline passed and the runbook's default is rollback"
@@ -293,6 +293,30 @@ pub(crate) async fn resume(
     Ok(rt.walk_and_finish(&dir).await)
 }
 
+/// A decision on a run awaiting commit, and who took it.
+#[derive(Debug, Clone, Copy)]
+enum Taken {
+    ByOperator(Decision),
+    /// The runbook's default, its deadline passed.
+    ByDefault(Decision),
+}
+
+impl Taken {
+    fn decision(self) -> Decision {
+        match self {
+            Taken::ByOperator(d) | Taken::ByDefault(d) => d,
+        }
+    }
+
+    /// As the journal's `Decided` record names who took it.
+    fn by(self) -> &'static str {
+        match self {
+            Taken::ByOperator(_) => "operator",
+            Taken::ByDefault(_) => "default",
+        }
+    }
+}
+
 /// The decision `by` takes on the run `replay` tells of, and who took it;
 /// `None` when there is nothing to do (already decided that way, or the
 /// deadline not yet passed); an error when it cannot be taken.
@@ -300,7 +324,7 @@ fn decision(
     dir: &std::path::Path,
     replay: &Replay,
     by: DecideBy,
-) -> Result<Option<(Decision, String)>, ExecError> {
+) -> Result<Option<Taken>, ExecError> {
     let refuse = |msg: String| ExecError::Resume {
         dir: dir.display().to_string(),
         msg,
@@ -310,9 +334,9 @@ fn decision(
         DecideBy::Deadline => None,
     };
     match (&replay.finished, wanted) {
-        (Some(RunOutcome::AwaitingCommit { .. }), Some(d)) => Ok(Some((d, "operator".into()))),
+        (Some(RunOutcome::AwaitingCommit { .. }), Some(d)) => Ok(Some(Taken::ByOperator(d))),
         (Some(o @ RunOutcome::AwaitingCommit { .. }), None) => {
-            Ok(o.due(chrono::Utc::now()).map(|d| (d, "default".into())))
+            Ok(o.due(chrono::Utc::now()).map(Taken::ByDefault))
         }
         (Some(_), None) => Ok(None),
         (Some(RunOutcome::Succeeded), Some(Decision::Commit))
