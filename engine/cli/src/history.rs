@@ -15,11 +15,11 @@
 //! files are skipped, never fatal: the table's figures remain.
 
 use lifeboat_daemon::run_dir::{RunDir, RunFile};
+use lifeboat_daemon::run_store::RunStore;
 use lifeboat_dsl::estimate::Measured;
 use lifeboat_exec::journal::Record;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::path::Path;
 
 /// What the history gave.
 #[derive(Debug, Default)]
@@ -28,10 +28,10 @@ pub struct History {
     pub measured: BTreeMap<String, BTreeMap<String, Measured>>,
 }
 
-/// Measure every finished run under `state/runs`.
-pub fn measure(state: &Path) -> History {
+/// Measure every finished run `store` keeps.
+pub fn measure(store: &dyn RunStore) -> History {
     let mut samples: BTreeMap<(String, String), Vec<u64>> = BTreeMap::new();
-    for dir in RunDir::all(state) {
+    for dir in store.dirs() {
         collect_run(&dir, &mut samples);
     }
     let mut measured: BTreeMap<String, BTreeMap<String, Measured>> = BTreeMap::new();

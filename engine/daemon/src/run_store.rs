@@ -47,6 +47,12 @@ pub type StoreResult<T> = Result<T, StoreError>;
 pub trait RunStore: Send + Sync {
     /// Run `id`'s directory (it may not exist yet).
     fn dir(&self, id: &str) -> RunDir;
+    /// The directory of run `run` — an id of this store, or a run
+    /// directory's path — if the run was started (its journal exists);
+    /// `Err` says where it was looked for.
+    fn find(&self, run: &str) -> Result<RunDir, String>;
+    /// Every run directory kept here (each holding a journal), in no order.
+    fn dirs(&self) -> Vec<RunDir>;
     /// Take lock `key` for run `id`: `Err(Held)` when a live process holds
     /// it (this one included); a lock whose owner died is taken over.
     fn lock(
@@ -76,16 +82,18 @@ pub trait RunStore: Send + Sync {
 /// their rows and locks in `history.sqlite`.
 pub struct LocalStore {
     state: PathBuf,
-    history: Mutex<History>,
+    /// Opened (and created if missing) when first needed: finding or
+    /// listing run directories writes nothing.
+    history: Mutex<Option<History>>,
 }
 
 impl LocalStore {
-    /// The store of state directory `state` (its history file created if
-    /// missing).
+    /// The store of state directory `state`. Its history file is opened,
+    /// and created if missing, by the first operation that needs it.
     pub fn open(state: &Path) -> StoreResult<LocalStore> {
         Ok(LocalStore {
             state: state.to_path_buf(),
-            history: Mutex::new(History::open(state)?),
+            history: Mutex::new(None),
         })
     }
 
@@ -99,14 +107,26 @@ impl LocalStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&History) -> Result<T, HistoryError>) -> StoreResult<T> {
-        let h = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        Ok(f(&h)?)
+        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        if h.is_none() {
+            *h = Some(History::open(&self.state)?);
+        }
+        match h.as_ref() {
+            Some(h) => Ok(f(h)?),
+            None => Err(StoreError("the run history is not open".into())),
+        }
     }
 }
 
 impl RunStore for LocalStore {
     fn dir(&self, id: &str) -> RunDir {
         RunDir::new(&self.state, id)
+    }
+    fn find(&self, run: &str) -> Result<RunDir, String> {
+        RunDir::find(&self.state, run)
+    }
+    fn dirs(&self) -> Vec<RunDir> {
+        RunDir::all(&self.state)
     }
     fn lock(
         &self,

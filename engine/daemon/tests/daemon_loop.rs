@@ -477,6 +477,12 @@ impl RunStore for MemStore {
     fn dir(&self, id: &str) -> RunDir {
         RunDir::new(&self.root, id)
     }
+    fn find(&self, run: &str) -> Result<RunDir, String> {
+        RunDir::find(&self.root, run)
+    }
+    fn dirs(&self) -> Vec<RunDir> {
+        RunDir::all(&self.root)
+    }
     fn lock(
         &self,
         key: &str,

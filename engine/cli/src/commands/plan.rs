@@ -91,7 +91,9 @@ pub fn run(args: Args) -> CmdResult {
     let bound = params::apply(plan, &values);
     let state = state::state_dir(args.state_dir.as_deref()).ok();
     let lat = match (&state, args.no_history) {
-        (Some(st), false) => lat.with_measured(crate::history::measure(st).measured),
+        (Some(st), false) => {
+            lat.with_measured(crate::history::measure(&*state::store(st)?).measured)
+        }
         _ => lat,
     };
     let resolution = if args.resolve {

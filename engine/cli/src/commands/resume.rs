@@ -12,7 +12,7 @@ use crate::cloud::{self, SitesConfig};
 use crate::dispatch::{self, Output};
 use crate::error::{CliError, CmdResult};
 use crate::state;
-use lifeboat_daemon::run_dir::{RunDir, RunFile};
+use lifeboat_daemon::run_dir::RunFile;
 use lifeboat_exec::Limits;
 use std::path::PathBuf;
 
@@ -50,8 +50,8 @@ pub enum Again {
 /// Picks the run up again with the clouds and limits it started with,
 /// under its lock: resumes it, or retries its orphans.
 pub fn pick_up(args: Args, again: Again) -> CmdResult {
-    let (state, dir) = state::state_dir(args.state_dir.as_deref())
-        .and_then(|s| RunDir::find(&s, &args.run).map(|d| (s, d)))?;
+    let store = state::store(&state::state_dir(args.state_dir.as_deref())?)?;
+    let dir = store.find(&args.run)?;
     let sites: SitesConfig = dir
         .read(RunFile::Sites)
         .map_err(|e| format!("{e} (a run started by `lifeboat run` keeps its clouds there)"))?;
@@ -73,7 +73,6 @@ pub fn pick_up(args: Args, again: Again) -> CmdResult {
         // live process holds it (the run itself, or another of the same
         // runbook + parameters); taken over from a dead one.
         let id = dir.id();
-        let store = state::store(&state)?;
         let lease = match dir.lock_key() {
             Some(key) => Some(state::lease(&store, &key, &id)?),
             None => None,

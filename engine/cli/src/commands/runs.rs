@@ -21,7 +21,7 @@ use crate::state;
 use chrono::{DateTime, Utc};
 use lifeboat_daemon::history::{Query, RunEnd};
 use lifeboat_daemon::run_dir::{RunDir, RunFile};
-use lifeboat_daemon::run_store::{LocalStore, RunStore};
+use lifeboat_daemon::run_store::RunStore;
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::RunOutcome;
 use serde::Serialize;
@@ -174,9 +174,9 @@ fn cluster_rows(config: &Path) -> Result<Vec<RunRow>, String> {
 }
 
 /// Run directories the history does not know: read from their journals.
-fn from_dirs(state: &Path, known: &BTreeSet<String>) -> Vec<RunRow> {
+fn from_dirs(store: &dyn RunStore, known: &BTreeSet<String>) -> Vec<RunRow> {
     let mut out = Vec::new();
-    for dir in RunDir::all(state) {
+    for dir in store.dirs() {
         let Ok(journal) = dir.journal() else {
             continue;
         };
@@ -230,14 +230,15 @@ fn from_dirs(state: &Path, known: &BTreeSet<String>) -> Vec<RunRow> {
 pub fn rows(state: &Path) -> Result<Vec<RunRow>, String> {
     let mut out = Vec::new();
     let mut known = BTreeSet::new();
+    let store = state::store(state).map_err(|e| e.to_string())?;
+    // Listing runs creates no history where there is none.
     if state.join(lifeboat_daemon::history::HISTORY_FILE).is_file() {
-        let store = LocalStore::open(state).map_err(|e| e.to_string())?;
         for r in store.runs(&Query::default()).map_err(|e| e.to_string())? {
             known.insert(r.id.clone());
             out.push(from_history(&r));
         }
     }
-    out.extend(from_dirs(state, &known));
+    out.extend(from_dirs(&*store, &known));
     out.sort_by(|a, b| {
         started_key(&a.started)
             .cmp(&started_key(&b.started))

@@ -13,6 +13,7 @@ use crate::error::{CliError, CmdResult, Exit};
 use crate::report::RunReport;
 use crate::state;
 use lifeboat_daemon::run_dir::{RunDir, RunFile};
+use lifeboat_daemon::run_store::RunStore;
 use lifeboat_dsl::estimate::{self, Known, Latencies};
 use lifeboat_dsl::graph::PlanGraph;
 use lifeboat_dsl::plan::{NodeKind, Plan};
@@ -51,8 +52,8 @@ pub fn run(args: Args) -> CmdResult {
         show_cluster(cfg, &args.run, args.json || args.format == ShowFormat::Json)?;
         return Ok(Exit::Ok);
     }
-    let state = state::state_dir(args.state_dir.as_deref());
-    let dir = state.clone().and_then(|s| RunDir::find(&s, &args.run))?;
+    let store = state::store(&state::state_dir(args.state_dir.as_deref())?)?;
+    let dir = store.find(&args.run)?;
     let report: RunReport = match dir.read(RunFile::Report) {
         Ok(r) => r,
         Err(_) => {
@@ -76,8 +77,8 @@ pub fn run(args: Args) -> CmdResult {
         }
         ShowFormat::Text => print!("{}", report.render_text()),
         ShowFormat::Html => {
-            let page = run_page(&dir, state.ok().as_deref(), &report)
-                .map_err(|e| format!("run {}: {e}", args.run))?;
+            let page =
+                run_page(&dir, &*store, &report).map_err(|e| format!("run {}: {e}", args.run))?;
             print!("{page}");
         }
     }
@@ -144,16 +145,14 @@ fn show_cluster(config: &Path, id: &str, json: bool) -> Result<(), String> {
 }
 
 /// The HTML page of a finished run.
-fn run_page(dir: &RunDir, state: Option<&Path>, report: &RunReport) -> Result<String, String> {
+fn run_page(dir: &RunDir, store: &dyn RunStore, report: &RunReport) -> Result<String, String> {
     let plan = dir
         .plan()
         .map_err(|e| format!("cannot read its plan: {e}"))?;
     let params: serde_json::Map<String, serde_json::Value> = dir.read(RunFile::Params)?;
     let bound = lifeboat_dsl::params::apply(&plan, &params);
     let mut lat = Latencies::default();
-    if let Some(st) = state {
-        lat = lat.with_measured(crate::history::measure(st).measured);
-    }
+    lat = lat.with_measured(crate::history::measure(store).measured);
     let known = run_counts(&bound, report);
     let est = estimate::estimate(&bound, &lat, &known, 1);
     let timings = timings(report);
