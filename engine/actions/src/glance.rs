@@ -119,3 +119,13 @@ pub async fn delete_image(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     image.status = "deleted".into();
     cx.value(image)
 }
+
+/// Planned `glance.show_image`: the image given.
+pub fn planned_show_image(p: &crate::projection::Planned<'_>) -> Option<serde_json::Value> {
+    p.arg("image").cloned()
+}
+
+/// Planned `glance.image_snapshots`: the snapshots the image was planned with.
+pub fn planned_image_snapshots(p: &crate::projection::Planned<'_>) -> Option<serde_json::Value> {
+    p.arg("image")?.get("snapshots").cloned()
+}

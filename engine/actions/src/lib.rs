@@ -25,6 +25,7 @@ pub mod mapping;
 pub mod neutron;
 pub mod nova;
 pub mod prerun;
+pub mod projection;
 pub mod records;
 pub mod registry;
 pub mod retention;

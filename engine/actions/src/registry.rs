@@ -9,6 +9,7 @@
 //! A new action: declare it in `stdlib/`, write it in the module of its
 //! service and resource, add one row here.
 
+use crate::projection::Project;
 use crate::{cinder, designate, fencing, glance, identity, lifeboat, mapping, neutron, nova};
 use crate::{retention, swift, Ctx};
 use lifeboat_exec::action::{ActionError, ActionOutput};
@@ -32,6 +33,9 @@ pub(crate) struct Binding {
     /// The action looks for what it makes before making it (by name and
     /// tag), so calling it again after a lost answer makes nothing twice.
     pub looks_first: bool,
+    /// What it would give, from its arguments, when discovery does not
+    /// call it (`crate::projection`); `None`: the default projection.
+    pub project: Option<Project>,
 }
 
 impl Binding {
@@ -41,7 +45,13 @@ impl Binding {
             run,
             created: None,
             looks_first: false,
+            project: None,
         }
+    }
+
+    const fn projects(mut self, f: Project) -> Binding {
+        self.project = Some(f);
+        self
     }
 
     const fn created(mut self, f: Created) -> Binding {
@@ -79,7 +89,8 @@ macro_rules! created {
 const BINDINGS: &[Binding] = &[
     // Nova: servers, their power and freeze, images, groups, keypairs.
     Binding::new("nova.find_servers", run!(|cx| nova::find_servers(cx))),
-    Binding::new("nova.show_server", run!(|cx| nova::show_server(cx))),
+    Binding::new("nova.show_server", run!(|cx| nova::show_server(cx)))
+        .projects(nova::planned_show_server),
     Binding::new("nova.pause", run!(|cx| nova::power(cx, "pause", "PAUSED"))),
     Binding::new(
         "nova.unpause",
@@ -104,7 +115,8 @@ const BINDINGS: &[Binding] = &[
     Binding::new("nova.unfence", run!(|cx| fencing::unfence(cx))),
     Binding::new("nova.retire", run!(|cx| fencing::retire(cx))),
     Binding::new("nova.create_image", run!(|cx| nova::create_image(cx)))
-        .created(created!(|cx| nova::create_image_created(cx))),
+        .created(created!(|cx| nova::create_image_created(cx)))
+        .projects(nova::planned_image),
     Binding::new(
         "nova.boot_from_volume",
         run!(|cx| nova::boot_from_volume(cx)),
@@ -166,20 +178,24 @@ const BINDINGS: &[Binding] = &[
     ),
     // Cinder: volumes, groups, snapshots, backups, replication.
     Binding::new("cinder.volumes_of", run!(|cx| cinder::volumes_of(cx))),
-    Binding::new("cinder.show_volume", run!(|cx| cinder::show_volume(cx))),
+    Binding::new("cinder.show_volume", run!(|cx| cinder::show_volume(cx)))
+        .projects(cinder::planned_show_volume),
     Binding::new("cinder.ensure_group", run!(|cx| cinder::ensure_group(cx)))
-        .created(created!(|cx| cinder::ensure_group_created(cx))),
+        .created(created!(|cx| cinder::ensure_group_created(cx)))
+        .projects(cinder::planned_group),
     Binding::new("cinder.delete_group", run!(|cx| cinder::delete_group(cx))),
     Binding::new(
         "cinder.create_group_snapshot",
         run!(|cx| cinder::create_group_snapshot(cx)),
     )
-    .created(created!(|cx| cinder::group_snapshot_created(cx))),
+    .created(created!(|cx| cinder::group_snapshot_created(cx)))
+    .projects(cinder::planned_group_snapshot),
     Binding::new(
         "cinder.delete_group_snapshot",
         run!(|cx| cinder::delete_group_snapshot(cx)),
     ),
-    Binding::new("cinder.show_snapshot", run!(|cx| cinder::show_snapshot(cx))),
+    Binding::new("cinder.show_snapshot", run!(|cx| cinder::show_snapshot(cx)))
+        .projects(cinder::planned_show_snapshot),
     Binding::new(
         "cinder.create_snapshot",
         run!(|cx| cinder::create_snapshot(cx)),
@@ -193,10 +209,12 @@ const BINDINGS: &[Binding] = &[
         "cinder.volume_from_snapshot",
         run!(|cx| cinder::volume_from_snapshot(cx)),
     )
-    .created(created!(|cx| cinder::volume_created(cx))),
+    .created(created!(|cx| cinder::volume_created(cx)))
+    .projects(cinder::planned_volume_from_snapshot),
     Binding::new("cinder.delete_volume", run!(|cx| cinder::delete_volume(cx))),
     Binding::new("cinder.backup", run!(|cx| cinder::backup(cx)))
-        .created(created!(|cx| cinder::backup_created(cx))),
+        .created(created!(|cx| cinder::backup_created(cx)))
+        .projects(cinder::planned_backup),
     Binding::new("cinder.delete_backup", run!(|cx| cinder::delete_backup(cx))),
     Binding::new(
         "cinder.delete_backup_id",
@@ -209,8 +227,9 @@ const BINDINGS: &[Binding] = &[
         "cinder.restore_backup",
         run!(|cx| cinder::restore_backup(cx)),
     )
-    .created(created!(|cx| cinder::volume_created(cx))),
-    Binding::new("cinder.retype", run!(|cx| cinder::retype(cx))),
+    .created(created!(|cx| cinder::volume_created(cx)))
+    .projects(cinder::planned_restore),
+    Binding::new("cinder.retype", run!(|cx| cinder::retype(cx))).projects(cinder::planned_retype),
     Binding::new("cinder.replica_of", run!(|cx| cinder::replica_of(cx))),
     Binding::new("cinder.check_replica", run!(|cx| cinder::check_replica(cx))),
     Binding::new(
@@ -225,11 +244,13 @@ const BINDINGS: &[Binding] = &[
         run!(|cx| cinder::failover_group(cx)),
     ),
     // Glance: images.
-    Binding::new("glance.show_image", run!(|cx| glance::show_image(cx))),
+    Binding::new("glance.show_image", run!(|cx| glance::show_image(cx)))
+        .projects(glance::planned_show_image),
     Binding::new(
         "glance.image_snapshots",
         run!(|cx| glance::image_snapshots(cx)),
-    ),
+    )
+    .projects(glance::planned_image_snapshots),
     Binding::new("glance.delete_image", run!(|cx| glance::delete_image(cx))),
     // Swift: objects and container sync.
     Binding::new("swift.put_object", run!(|cx| swift::put_object(cx)))
@@ -282,7 +303,8 @@ const BINDINGS: &[Binding] = &[
     Binding::new(
         "lifeboat.volume_for",
         run!(|cx| std::future::ready(lifeboat::volume_for(cx))),
-    ),
+    )
+    .projects(lifeboat::planned_volume_for),
     Binding::new("lifeboat.verify", run!(|cx| lifeboat::verify(cx))),
     Binding::new("lifeboat.hook", run!(|cx| lifeboat::hook(cx))),
     Binding::new(

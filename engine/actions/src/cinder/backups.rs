@@ -460,3 +460,13 @@ async fn restored_bytes(cx: &Ctx<'_>, c: &Client, backup_id: &str) -> u64 {
     }
     total
 }
+
+/// Planned `cinder.backup`: a backup of the volume's origin.
+pub fn planned_backup(p: &crate::projection::Planned<'_>) -> Option<Value> {
+    Some(p.mark(json!({"name": p.name(), "origin": p.field("volume", "origin")})))
+}
+
+/// Planned `cinder.restore_backup`: a volume of the backup's origin.
+pub fn planned_restore(p: &crate::projection::Planned<'_>) -> Option<Value> {
+    Some(p.mark(json!({"name": p.name(), "origin": p.field("backup", "origin")})))
+}

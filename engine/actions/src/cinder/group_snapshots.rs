@@ -168,3 +168,16 @@ pub async fn delete_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionE
     .await?;
     cx.value(g)
 }
+
+/// Planned `cinder.create_group_snapshot`: one snapshot per volume of the group.
+pub fn planned_group_snapshot(p: &crate::projection::Planned<'_>) -> Option<Value> {
+    let mut f = json!({"name": p.name(), "group_id": p.field("group", "id")});
+    if let Some(ids) = p
+        .arg("group")
+        .and_then(|g| g.get("volume_ids"))
+        .and_then(Value::as_array)
+    {
+        f["snapshots"] = p.snapshots_of(ids);
+    }
+    Some(p.mark(f))
+}

@@ -192,3 +192,12 @@ pub async fn delete_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     .await?;
     cx.value(g)
 }
+
+/// Planned `cinder.ensure_group`: the group of the volumes given.
+pub fn planned_group(p: &crate::projection::Planned<'_>) -> Option<serde_json::Value> {
+    let mut f = json!({"name": p.name()});
+    if let Some(vs) = p.arg("volumes").and_then(Value::as_array) {
+        f["volume_ids"] = Value::Array(vs.iter().filter_map(|v| v.get("id").cloned()).collect());
+    }
+    Some(p.mark(f))
+}

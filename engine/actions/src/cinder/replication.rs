@@ -358,3 +358,10 @@ pub async fn failover_group(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     .await?;
     cx.value(group_rec(cx, c, &g.id, &g.volume_ids).await?)
 }
+
+/// Planned `cinder.retype`: the volume given, of its new type.
+pub fn planned_retype(p: &crate::projection::Planned<'_>) -> Option<Value> {
+    let mut v = p.arg("volume")?.clone();
+    v["volume_type"] = p.arg("volume_type")?.clone();
+    Some(p.mark(v))
+}

@@ -174,3 +174,13 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
     };
     cx.value(volume_rec(&v, c.site()))
 }
+
+/// Planned `cinder.show_snapshot`: the snapshot given.
+pub fn planned_show_snapshot(p: &crate::projection::Planned<'_>) -> Option<Value> {
+    p.arg("snapshot").cloned()
+}
+
+/// Planned `cinder.volume_from_snapshot`: a volume of the snapshot's origin.
+pub fn planned_volume_from_snapshot(p: &crate::projection::Planned<'_>) -> Option<Value> {
+    Some(p.mark(json!({"name": p.name(), "origin": p.field("snapshot", "origin")})))
+}

@@ -155,3 +155,8 @@ pub(crate) async fn origin_of_id(c: &Client, id: &str) -> String {
         Err(_) => id.to_string(),
     }
 }
+
+/// Planned `cinder.show_volume`: the volume given.
+pub fn planned_show_volume(p: &crate::projection::Planned<'_>) -> Option<Value> {
+    p.arg("volume").cloned()
+}

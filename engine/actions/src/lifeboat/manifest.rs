@@ -583,6 +583,21 @@ pub fn volume_for(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     }
 }
 
+/// Planned `lifeboat.volume_for`: the volume of `volumes` restored from the
+/// source, else a planned one of its origin.
+pub fn planned_volume_for(p: &crate::projection::Planned<'_>) -> Option<serde_json::Value> {
+    let source = p.field("source", "id")?;
+    let found = p
+        .arg("volumes")
+        .and_then(serde_json::Value::as_array)
+        .and_then(|vs| {
+            vs.iter()
+                .find(|v| v.get("origin").and_then(serde_json::Value::as_str) == Some(source))
+                .cloned()
+        });
+    Some(found.unwrap_or_else(|| p.mark(serde_json::json!({"origin": source}))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -112,3 +112,16 @@ pub async fn create_image_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, 
         None => Ok(None),
     }
 }
+
+/// Planned `nova.create_image`: one snapshot per attached volume.
+pub fn planned_image(p: &crate::projection::Planned<'_>) -> Option<serde_json::Value> {
+    let mut f = json!({"name": p.name(), "server_id": p.field("server", "id")});
+    if let Some(ids) = p
+        .arg("server")
+        .and_then(|s| s.get("volumes"))
+        .and_then(serde_json::Value::as_array)
+    {
+        f["snapshots"] = p.snapshots_of(ids);
+    }
+    Some(p.mark(f))
+}

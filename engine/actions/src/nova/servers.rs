@@ -139,3 +139,8 @@ pub async fn delete_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     srv.status = "DELETED".into();
     cx.value(srv)
 }
+
+/// Planned `nova.show_server`: the server given.
+pub fn planned_show_server(p: &crate::projection::Planned<'_>) -> Option<serde_json::Value> {
+    p.arg("server").cloned()
+}

@@ -2,7 +2,7 @@
 //! else origin), a list by its length, a planned record by what it
 //! descends from (named when discovery read it).
 
-use super::planned::is_planned;
+use lifeboat_actions::projection::is_planned;
 use lifeboat_exec::discover::{Discovery, State};
 use serde_json::Value;
 use std::collections::HashMap;

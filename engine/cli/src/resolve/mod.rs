@@ -5,9 +5,10 @@
 //!   ([`lifeboat_exec::discover`]): only steps whose catalogue kind is
 //!   `read` are called, and only when nothing they wait for changes the
 //!   cloud first; every fan-out over what was found is expanded;
-//! - [`planned`]: the shape of what mutating steps would make, so fan-outs
-//!   over it (one snapshot per volume found) get their real count — the
-//!   projection discovery is given;
+//! - the shape of what mutating steps would make, so fan-outs over it (one
+//!   snapshot per volume found) get their real count: each action's
+//!   projection, bound beside it in the action registry
+//!   ([`lifeboat_actions::projection`]), given to discovery;
 //! - [`labels`]: short labels of what was found.
 //! - [`checks`]: pre-run checks (untagged servers, group capability, quota
 //!   at the backup site, missing manifest, quiesce method) as findings.
@@ -21,7 +22,6 @@
 
 pub mod checks;
 pub mod labels;
-pub mod planned;
 
 use labels::{label, label_with};
 use lifeboat_actions::OpenStackActions;
@@ -102,8 +102,8 @@ pub async fn resolve(
     acts: &OpenStackActions,
 ) -> Resolution {
     let projection = lifeboat_exec::discover::Projection {
-        project: planned::project,
-        is_projection: planned::is_planned,
+        project: lifeboat_actions::projection::project,
+        is_projection: lifeboat_actions::projection::is_planned,
     };
     let discovery = lifeboat_exec::discover::discover(plan, params, acts, projection).await;
     let findings = checks::run(plan, &discovery, acts).await;
