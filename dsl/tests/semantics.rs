@@ -41,6 +41,17 @@ fn action<'p>(p: &'p Plan, name: &str) -> &'p ActionStep {
     }
 }
 
+/// The plan's one quiesce scope.
+fn scope(p: &Plan) -> QuiesceScope {
+    p.nodes
+        .iter()
+        .find_map(|n| match &n.kind {
+            NodeKind::Quiesce(q) => Some(q.clone()),
+            _ => None,
+        })
+        .expect("quiesce")
+}
+
 fn deps(p: &Plan, name: &str) -> Vec<(String, DepReason)> {
     node(p, name)
         .deps
@@ -499,15 +510,6 @@ fn when_and_after_on_a_procedure_call_apply_to_its_statements() {
 /// and the plan says it only when asked (plans without it are unchanged).
 #[test]
 fn quiesce_one_at_a_time_is_kept_through_plan_and_fmt() {
-    let scope = |p: &Plan| -> QuiesceScope {
-        p.nodes
-            .iter()
-            .find_map(|n| match &n.kind {
-                NodeKind::Quiesce(q) => Some(q.clone()),
-                _ => None,
-            })
-            .expect("quiesce")
-    };
     let strict = format!("{HEAD}  quiesce servers by role in [\"db\", \"lb\"] one at a time via pause within 1m {{\n    v = cinder.volumes_of(servers)\n  }}\n}}\n");
     let p = clean(&strict);
     assert!(scope(&p).one_at_a_time);
@@ -644,15 +646,6 @@ fn a_plans_sites_are_its_site_parameters_then_the_sites_written_in_calls() {
 /// when written), survives fmt, and is checked like a step's.
 #[test]
 fn quiesce_retry_is_kept_through_plan_and_fmt_and_checked() {
-    let scope = |p: &Plan| -> QuiesceScope {
-        p.nodes
-            .iter()
-            .find_map(|n| match &n.kind {
-                NodeKind::Quiesce(q) => Some(q.clone()),
-                _ => None,
-            })
-            .expect("quiesce")
-    };
     let src = format!("{HEAD}  quiesce servers by role in [\"db\", \"lb\"] via pause within 30s retry 2 backoff 15s {{\n    v = cinder.volumes_of(servers)\n  }}\n}}\n");
     let p = clean(&src);
     assert_eq!(

@@ -8,6 +8,7 @@
 use crate::report::{fmt_bytes, RunReport};
 use indicatif::{ProgressBar, ProgressStyle};
 use lifeboat_daemon::run_dir::RunDir;
+use lifeboat_exec::report::TriedAgain;
 use lifeboat_exec::{EventKind, Report, RunHandle};
 use std::io::IsTerminal;
 
@@ -99,17 +100,11 @@ pub async fn follow(
                             None => eprintln!("{line}"),
                         }
                     }
-                    EventKind::ScopeRetrying {
-                        scope,
-                        attempt,
-                        of,
-                        error,
-                        backoff_ms,
-                    } => {
-                        let line = format!(
-                            "{scope} cut short, thawed and undone; attempt {attempt} of {of} in {:.1}s: {error}",
-                            *backoff_ms as f64 / 1000.0
-                        );
+                    EventKind::ScopeRetrying { scope, .. } => {
+                        let line = match TriedAgain::of(&ev.kind) {
+                            Some(t) => format!("{scope}: {}", t.text()),
+                            None => scope.clone(),
+                        };
                         match &bar {
                             Some(b) => b.println(line),
                             None => eprintln!("{line}"),

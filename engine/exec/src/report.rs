@@ -104,6 +104,38 @@ pub struct TriedAgain {
     pub backoff_ms: u64,
 }
 
+impl TriedAgain {
+    /// What a `ScopeRetrying` event says.
+    pub fn of(kind: &EventKind) -> Option<TriedAgain> {
+        match kind {
+            EventKind::ScopeRetrying {
+                attempt,
+                of,
+                error,
+                backoff_ms,
+                ..
+            } => Some(TriedAgain {
+                error: error.clone(),
+                attempt: *attempt,
+                of: *of,
+                backoff_ms: *backoff_ms,
+            }),
+            _ => None,
+        }
+    }
+
+    /// One line, for the report and the live view.
+    pub fn text(&self) -> String {
+        format!(
+            "cut short, thawed, everything it did undone; attempt {} of {} after {}: {}",
+            self.attempt,
+            self.of,
+            fmt_ms(self.backoff_ms),
+            self.error
+        )
+    }
+}
+
 impl ScopeReport {
     /// Recomputes the groups from the targets (consecutive targets of one
     /// group label form a group).
@@ -387,19 +419,8 @@ impl Report {
             EventKind::WatchdogExpired { scope, .. } => {
                 self.scope_mut(scope, at).watchdog_expired = true
             }
-            EventKind::ScopeRetrying {
-                scope,
-                attempt,
-                of,
-                error,
-                backoff_ms,
-            } => {
-                self.scope_mut(scope, at).tried_again = Some(TriedAgain {
-                    error: error.clone(),
-                    attempt: *attempt,
-                    of: *of,
-                    backoff_ms: *backoff_ms,
-                })
+            EventKind::ScopeRetrying { scope, .. } => {
+                self.scope_mut(scope, at).tried_again = TriedAgain::of(&e.kind)
             }
             EventKind::CompensationStarted { .. } | EventKind::CleanupStarted { .. } => {}
             EventKind::Compensated { instance } => self.compensated.push(instance.clone()),
@@ -495,14 +516,7 @@ impl Report {
                 }
             );
             if let Some(t) = &s.tried_again {
-                let _ = writeln!(
-                    o,
-                    "  cut short, everything it did undone; attempt {} of {} after {}: {}",
-                    t.attempt,
-                    t.of,
-                    fmt_ms(t.backoff_ms),
-                    t.error
-                );
+                let _ = writeln!(o, "  {}", t.text());
             }
             for g in s.groups.iter().filter(|g| !g.group.is_empty()) {
                 let ms = |v: Option<u64>| v.map(fmt_ms).unwrap_or_else(|| "-".into());

@@ -30,13 +30,6 @@ fn chain() -> Plan {
     b.build()
 }
 
-async fn crash_when_hung(fake: &Arc<FakeCloud>, plan: Plan, dir: &std::path::Path) {
-    let (h, _rx) = spawn_run(executor(fake), plan, dir, CancelHandle::new());
-    fake.hung.notified().await;
-    h.abort();
-    assert!(h.await.is_err(), "the run was aborted");
-}
-
 #[tokio::test]
 async fn crash_after_intent_before_outcome_resume_finds_the_resource() {
     let fake = FakeCloud::new();

@@ -746,15 +746,7 @@ async fn a_run_resumed_in_a_later_attempt_goes_on_with_it() {
     );
     fake.rule("test.create", Some("mark~2"), 1, Behaviour::CreateThenHang);
     let dir = tempfile::tempdir().unwrap();
-    let (h, _rx) = spawn_run(
-        executor(&fake),
-        retried_scope_plan(),
-        dir.path(),
-        CancelHandle::new(),
-    );
-    fake.hung.notified().await;
-    h.abort();
-    assert!(h.await.is_err(), "the run was aborted");
+    crash_when_hung(&fake, retried_scope_plan(), dir.path()).await;
     assert_eq!(fake.frozen().len(), 6, "the crash left the servers frozen");
     let freezes_before = fake.calls_of("nova.pause").len();
 
@@ -790,15 +782,7 @@ async fn a_crash_while_an_attempt_is_undone_is_finished_on_resume() {
     );
     fake.rule("test.undo", None, 1, Behaviour::Hang);
     let dir = tempfile::tempdir().unwrap();
-    let (h, _rx) = spawn_run(
-        executor(&fake),
-        retried_scope_plan(),
-        dir.path(),
-        CancelHandle::new(),
-    );
-    fake.hung.notified().await;
-    h.abort();
-    assert!(h.await.is_err(), "the run was aborted");
+    crash_when_hung(&fake, retried_scope_plan(), dir.path()).await;
     assert!(fake.frozen().is_empty(), "thawed before the undo");
     assert_eq!(fake.targets_of("nova.pause").len(), 6);
 
@@ -859,15 +843,7 @@ async fn a_crash_at_any_call_of_a_retried_scope_resumes_cleanly() {
             let fake = fake_for();
             fake.crash_at(n, after_effect);
             let dir = tempfile::tempdir().unwrap();
-            let (h, _rx) = spawn_run(
-                executor(&fake),
-                retried_scope_plan(),
-                dir.path(),
-                CancelHandle::new(),
-            );
-            fake.hung.notified().await;
-            h.abort();
-            assert!(h.await.is_err(), "{at}: the run was aborted");
+            crash_when_hung(&fake, retried_scope_plan(), dir.path()).await;
             let (res, _) = resume(&executor(&fake), dir.path()).await;
             assert_eq!(res.outcome, RunOutcome::Succeeded, "{at}");
             assert!(fake.frozen().is_empty(), "{at}: left frozen");

@@ -77,3 +77,16 @@ pub fn drain(rx: &mut event::EventReceiver) -> Vec<Event> {
     }
     evs
 }
+
+/// Starts `plan` and kills it (as a crash would: no thaw, no compensation)
+/// once the fake reports a call hung.
+pub async fn crash_when_hung(
+    fake: &Arc<fake::FakeCloud>,
+    plan: lifeboat_dsl::plan::Plan,
+    dir: &Path,
+) {
+    let (h, _rx) = spawn_run(executor(fake), plan, dir, CancelHandle::new());
+    fake.hung.notified().await;
+    h.abort();
+    assert!(h.await.is_err(), "the run was aborted");
+}
