@@ -30,6 +30,7 @@ Lifeboat's option 3 adopts the replicas at the surviving site instead.
 import json
 import math
 import os
+import shutil
 import subprocess
 
 from cinder import exception
@@ -243,8 +244,20 @@ class FileBackedDriver(FakeLoggingVolumeDriver):
         return {'driver_volume_type': 'local',
                 'data': {'device_path': self._spath(snapshot)}}
 
+    @staticmethod
+    def _dig_holes(path):
+        """Give the zero ranges of `path` back (content unchanged): thin, as
+        a real backend keeps a volume. A restore writes every zero of the
+        backup; without this a snapshot of a restored volume copied the whole
+        GiB, 25 s for three volumes on a loaded CI machine — inside the quiesce
+        window, where a real backend's copy-on-write snapshot takes no time."""
+        if shutil.which('fallocate'):
+            subprocess.call(['fallocate', '--dig-holes', path])
+
     def terminate_connection(self, volume, connector, **kwargs):
         # cinder-backup's restore opens the device with 'wb', which truncates
-        # a regular file: grow it back to the volume's size.
+        # a regular file: grow it back to the volume's size, and thin it.
+        # (Nothing writes a volume while it is detached.)
         if os.path.exists(self._vpath(volume)):
             self._grow(self._vpath(volume), volume['size'])
+            self._dig_holes(self._vpath(volume))
