@@ -107,14 +107,12 @@ impl LocalStore {
     }
 
     fn with<T>(&self, f: impl FnOnce(&History) -> Result<T, HistoryError>) -> StoreResult<T> {
-        let mut h = self.history.lock().unwrap_or_else(|e| e.into_inner());
-        if h.is_none() {
-            *h = Some(History::open(&self.state)?);
-        }
-        match h.as_ref() {
-            Some(h) => Ok(f(h)?),
-            None => Err(StoreError("the run history is not open".into())),
-        }
+        let mut slot = self.history.lock().unwrap_or_else(|e| e.into_inner());
+        let h = match &mut *slot {
+            Some(h) => h,
+            empty => empty.insert(History::open(&self.state)?),
+        };
+        Ok(f(h)?)
     }
 }
 
@@ -301,5 +299,18 @@ mod tests {
             .unwrap()
             .is_ok());
         assert_eq!(store.dir("r2"), RunDir::new(state.path(), "r2"));
+    }
+
+    /// Finding and listing runs reads the run directories only: a state
+    /// directory without a history gets none.
+    #[test]
+    fn finding_and_listing_runs_create_no_history() {
+        let state = tempfile::tempdir().unwrap();
+        let store = LocalStore::open(state.path()).unwrap();
+        assert!(store.dirs().is_empty());
+        assert!(store.find("r1").is_err());
+        assert!(!state.path().join(crate::history::HISTORY_FILE).exists());
+        store.unfinished().unwrap();
+        assert!(state.path().join(crate::history::HISTORY_FILE).exists());
     }
 }

@@ -43,11 +43,12 @@
 //!
 //! 5. `retry N [backoff D]` ([`QuiesceScope::retry`]): an attempt cut short
 //!    by its watchdog or by a freeze that failed is not yet the run's
-//!    failure. Once every target is thawed, what the attempt's body did is
-//!    undone at once — calls in doubt settled by their tags, compensations,
-//!    then cleanups (`saga::undo_where`: the instances of the scope's body
-//!    in the attempt's frame) — `ScopeRetried` is journaled, and after the
-//!    backoff (doubling, with jitter) the next attempt freezes again. Each
+//!    failure. Once every target is thawed, `ScopeRetried` is journaled,
+//!    then what the attempt's body did is undone at once — calls in doubt
+//!    settled by their tags, compensations, then cleanups
+//!    (`saga::undo_where`: the instances of the scope's body in the
+//!    attempt's frame) — and after the backoff (doubling, with jitter) the
+//!    next attempt freezes again. Each
 //!    attempt's instances are named apart (`snap~2`, see [`Frame`]), its
 //!    results land where the rest of the run reads them. A body step that
 //!    fails, a thaw that fails, a stopping run or an undo that fails end
