@@ -13,13 +13,13 @@
 //!
 //! Every time comes from the [`Clock`]; runs are started and resumed by the
 //! [`Launcher`]; a run's directory, row and lock are kept by the
-//! [`RunStore`] (each run holds its lock through a [`Lease`]); the recovery
-//! points retention works on are in the [`History`].
+//! [`RunStore`] (each run holds its lock through a [`Lease`]), as are the
+//! recovery points retention works on.
 
 use crate::clock::Clock;
 use crate::cluster::runs::{Begin, SharedRuns};
 use crate::fence::FenceWatch;
-use crate::history::{parse_ts, ts, BackupRow, History, NewRun, PointRow, RunEnd, RunKind, RunRow};
+use crate::history::{parse_ts, ts, BackupRow, NewRun, PointRow, RunEnd, RunKind, RunRow};
 use crate::job::Job;
 use crate::launcher::{Finished, Launcher};
 use crate::lock::Acquired;
@@ -88,8 +88,8 @@ pub struct Daemon {
     pub clock: Arc<dyn Clock>,
     pub launcher: Arc<dyn Launcher>,
     pub jobs: Vec<Job>,
-    pub state_dir: PathBuf,
-    /// Where runs are kept: their directories, history rows and locks.
+    /// Where runs are kept: their directories, history rows and locks, and
+    /// the recovery points they made.
     pub runs: Arc<dyn RunStore>,
     /// The compiled `retention/expire` runbook.
     pub retention: Plan,
@@ -122,9 +122,6 @@ type Done = Pin<Box<dyn Future<Output = (String, Result<Finished, String>)> + Se
 
 struct Loop<'a> {
     d: &'a Daemon,
-    /// The recovery points and backups retention works on (runs' rows and
-    /// locks are the run store's: `d.runs`).
-    h: History,
     me: Owner,
     live: HashMap<String, Live>,
     running: FuturesUnordered<Done>,
@@ -155,10 +152,8 @@ pub fn retention_plan() -> Result<Plan, String> {
 impl Daemon {
     /// Run until `shutdown` resolves, then stop safely.
     pub async fn run(&self, shutdown: impl Future<Output = ()>) -> Result<(), String> {
-        let h = History::open(&self.state_dir).map_err(|e| e.to_string())?;
         let mut lp = Loop {
             d: self,
-            h,
             me: Owner::me(),
             live: HashMap::new(),
             running: FuturesUnordered::new(),
@@ -753,7 +748,10 @@ impl Loop<'_> {
         let plan = job.plan.clone();
         let mut params = job.params.clone();
         if let Some(n) = job.full_every {
-            match (self.h.points(&job.name), self.h.backups(&job.name)) {
+            match (
+                self.d.runs.points(&job.name),
+                self.d.runs.backups(&job.name),
+            ) {
                 (Ok(p), Ok(b)) if crate::retention::chain::next_is_full(n, &p, &b) => {
                     tracing::info!(job = %job.name, full_every = n, "the chain is full: this protect makes full backups");
                     params.insert("full".into(), serde_json::Value::Bool(true));
@@ -950,8 +948,9 @@ impl Loop<'_> {
             RunKind::Retention => {
                 if let Some(r) = &l.retention {
                     if let Err(e) =
-                        self.h
-                            .mark_expired(&r.manifests, &r.backups, self.d.clock.now())
+                        self.d
+                            .runs
+                            .expired(&r.manifests, &r.backups, self.d.clock.now())
                     {
                         self.error(&job.name, e.to_string());
                     }
@@ -1003,11 +1002,14 @@ impl Loop<'_> {
                 deleted: None,
             })
             .collect();
-        if let Err(e) = self.h.add_point(&point, &backups) {
+        if let Err(e) = self.d.runs.add_point(&point, &backups) {
             return self.error(&job.name, e.to_string());
         }
         let Some(pol) = job.policy else { return };
-        let (pts, bks) = match (self.h.points(&job.name), self.h.backups(&job.name)) {
+        let (pts, bks) = match (
+            self.d.runs.points(&job.name),
+            self.d.runs.backups(&job.name),
+        ) {
             (Ok(p), Ok(b)) => (p, b),
             (Err(e), _) | (_, Err(e)) => return self.error(&job.name, e.to_string()),
         };

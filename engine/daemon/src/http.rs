@@ -4,20 +4,17 @@
 //! reason otherwise).
 
 use crate::clock::Clock;
-use crate::history::History;
 use crate::metrics::{self, JobLabel};
 use axum::extract::State;
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::Router;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 #[derive(Clone)]
 pub struct MetricsState {
-    pub state_dir: PathBuf,
-    /// Where the runs are kept (the daemon's own store).
+    /// Where the runs and their points are kept (the daemon's own store).
     pub runs: Arc<dyn crate::run_store::RunStore>,
     pub jobs: Vec<JobLabel>,
     pub clock: Arc<dyn Clock>,
@@ -54,11 +51,7 @@ pub async fn serve(
 async fn metrics_page(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
     let now = s.clock.now();
     let st = s.clone();
-    let r = tokio::task::spawn_blocking(move || {
-        let h = History::open(&st.state_dir)?;
-        metrics::collect(&*st.runs, &h, &st.jobs)
-    })
-    .await;
+    let r = tokio::task::spawn_blocking(move || metrics::collect(&*st.runs, &st.jobs)).await;
     match r {
         Ok(Ok(ms)) => (
             StatusCode::OK,
@@ -83,7 +76,7 @@ async fn metrics_page(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
 
 async fn healthz(State(s): State<Arc<MetricsState>>) -> impl IntoResponse {
     let st = s.clone();
-    match tokio::task::spawn_blocking(move || History::open(&st.state_dir).map(|_| ())).await {
+    match tokio::task::spawn_blocking(move || st.runs.check()).await {
         Ok(Ok(())) => match s.cluster_view() {
             None => (StatusCode::OK, "ok\n".to_string()),
             Some(v) if v.live => (

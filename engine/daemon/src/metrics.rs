@@ -22,7 +22,7 @@
 //! A metric with no value yet (no success so far) is left out. The alert
 //! rules shipped with them are in `deploy/prometheus/lifeboat.rules.yml`.
 
-use crate::history::{parse_ts, History, Query};
+use crate::history::{parse_ts, Query};
 use crate::run_store::{RunStore, StoreError};
 use chrono::{DateTime, Utc};
 use std::fmt::Write;
@@ -67,13 +67,9 @@ pub struct JobMetrics {
     pub running: bool,
 }
 
-/// Each job's figures: its runs from the run store `runs`, its newest
-/// recovery point from the history `h`.
-pub fn collect(
-    runs: &dyn RunStore,
-    h: &History,
-    jobs: &[JobLabel],
-) -> Result<Vec<JobMetrics>, StoreError> {
+/// Each job's figures: its runs and its newest recovery point, from the run
+/// store `runs`.
+pub fn collect(runs: &dyn RunStore, jobs: &[JobLabel]) -> Result<Vec<JobMetrics>, StoreError> {
     let mut out = Vec::new();
     for j in jobs {
         let rows = runs.runs(&Query {
@@ -123,7 +119,7 @@ pub fn collect(
                 }
             }
         }
-        if let Some(p) = h.newest_point(&j.job)? {
+        if let Some(p) = runs.newest_point(&j.job)? {
             m.newest_point = Some(p).max(m.newest_point);
         }
         out.push(m);

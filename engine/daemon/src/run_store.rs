@@ -1,8 +1,10 @@
 //! Where a run's state is kept, behind one interface: its directory (plan,
-//! journal, parameters, report — laid out by [`RunDir`]), its history row
-//! and the lock it holds. `lifeboat run`, `resume`, `commit`/`rollback`,
-//! `runs` and the daemon go through a [`RunStore`] and a run's [`Lease`];
-//! none of them opens the history or the lock table itself.
+//! journal, parameters, report — laid out by [`RunDir`]), its history row,
+//! the lock it holds, and the recovery points protect runs made (what
+//! retention and the metrics work on). `lifeboat run`, `resume`,
+//! `commit`/`rollback`, `runs`, the daemon's loop, its metrics and its health
+//! check go through a [`RunStore`] and a run's [`Lease`]; none of them opens
+//! the history or the lock table itself.
 //!
 //! [`LocalStore`] keeps runs under a state directory: `<state>/runs/ID/`
 //! and `<state>/history.sqlite` ([`crate::history`], [`crate::lock`]).
@@ -22,7 +24,7 @@
 //!                                           └─ dropped without an end → unlocked, row left unfinished
 //! ```
 
-use crate::history::{History, HistoryError, NewRun, Query, RunEnd, RunRow};
+use crate::history::{BackupRow, History, HistoryError, NewRun, PointRow, Query, RunEnd, RunRow};
 use crate::lock::{Acquired, Held};
 use crate::owner::Owner;
 use crate::run_dir::RunDir;
@@ -76,6 +78,22 @@ pub trait RunStore: Send + Sync {
     fn unfinished(&self) -> StoreResult<Vec<RunRow>>;
     /// When daemon job `job` last started a scheduled run.
     fn last_start(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>>;
+
+    // ---- recovery points: what retention expires and the metrics age ----
+    /// A protect run made a recovery point with these backups (idempotent).
+    fn add_point(&self, point: &PointRow, backups: &[BackupRow]) -> StoreResult<()>;
+    /// Job `job`'s points not expired yet, oldest first.
+    fn points(&self, job: &str) -> StoreResult<Vec<PointRow>>;
+    /// Job `job`'s backups not deleted yet (also those of expired points
+    /// that a kept backup still needs), by id.
+    fn backups(&self, job: &str) -> StoreResult<Vec<BackupRow>>;
+    /// A retention run succeeded: these points expired, these backups are
+    /// gone, at `at`.
+    fn expired(&self, points: &[String], backups: &[String], at: DateTime<Utc>) -> StoreResult<()>;
+    /// When job `job`'s newest point not expired was taken.
+    fn newest_point(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>>;
+    /// The store answers (the daemon's `/healthz`).
+    fn check(&self) -> StoreResult<()>;
 }
 
 /// Runs kept under a state directory: their directories under `runs/`,
@@ -155,6 +173,24 @@ impl RunStore for LocalStore {
     }
     fn last_start(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>> {
         self.with(|h| h.last_start(job))
+    }
+    fn add_point(&self, point: &PointRow, backups: &[BackupRow]) -> StoreResult<()> {
+        self.with(|h| h.add_point(point, backups))
+    }
+    fn points(&self, job: &str) -> StoreResult<Vec<PointRow>> {
+        self.with(|h| h.points(job))
+    }
+    fn backups(&self, job: &str) -> StoreResult<Vec<BackupRow>> {
+        self.with(|h| h.backups(job))
+    }
+    fn expired(&self, points: &[String], backups: &[String], at: DateTime<Utc>) -> StoreResult<()> {
+        self.with(|h| h.mark_expired(points, backups, at))
+    }
+    fn newest_point(&self, job: &str) -> StoreResult<Option<DateTime<Utc>>> {
+        self.with(|h| h.newest_point(job))
+    }
+    fn check(&self) -> StoreResult<()> {
+        self.with(|_| Ok(()))
     }
 }
 

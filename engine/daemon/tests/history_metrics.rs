@@ -234,7 +234,6 @@ async fn metrics_are_scraped_over_http_and_parse() {
     }
     let clock = Arc::new(TestClock::new(t("2026-11-25T12:00:03Z")));
     let state = MetricsState {
-        state_dir: dir.path().to_path_buf(),
         runs: lifeboat_daemon::run_store::LocalStore::shared(dir.path()).unwrap(),
         jobs: vec![
             JobLabel {

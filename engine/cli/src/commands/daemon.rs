@@ -122,7 +122,6 @@ pub fn run(args: Args) -> CmdResult {
             eprintln!("metrics on http://{local}/metrics");
             metrics_addr = Some(local);
             let ms = MetricsState {
-                state_dir: state.clone(),
                 runs: runs.clone(),
                 jobs: jobs.iter().map(Job::label).collect(),
                 clock: clock.clone(),
@@ -165,7 +164,6 @@ pub fn run(args: Args) -> CmdResult {
                 limits: cfg.limits(),
             }),
             jobs,
-            state_dir: state.clone(),
             runs,
             retention,
             fence,
