@@ -2,13 +2,15 @@
 //! its signature, kind, undo, retry, timeout and latency estimate are
 //! declared once) to the code that carries it out — and, for an action that
 //! creates something, to the code that looks for what an interrupted call
-//! created. Everything else (the dispatch, the search after a lost answer,
-//! the list of implemented actions) is derived from it; a test holds it to
-//! the catalogue.
+//! created, to its projection for `plan --resolve` and to its pre-run
+//! check. Everything else (the dispatch, the search after a lost answer,
+//! the projections, the checks, the list of implemented actions) is derived
+//! from it; a test holds it to the catalogue.
 //!
 //! A new action: declare it in `stdlib/`, write it in the module of its
 //! service and resource, add one row here.
 
+use crate::prerun::Check;
 use crate::projection::Project;
 use crate::{cinder, designate, fencing, glance, identity, lifeboat, mapping, neutron, nova};
 use crate::{retention, swift, Ctx};
@@ -36,6 +38,9 @@ pub(crate) struct Binding {
     /// What it would give, from its arguments, when discovery does not
     /// call it (`crate::projection`); `None`: the default projection.
     pub project: Option<Project>,
+    /// Its pre-run check (`crate::prerun`): what `plan --resolve` finds
+    /// wrong with an instance of it before the run.
+    pub check: Option<Check>,
 }
 
 impl Binding {
@@ -46,7 +51,13 @@ impl Binding {
             created: None,
             looks_first: false,
             project: None,
+            check: None,
         }
+    }
+
+    const fn checks(mut self, f: Check) -> Binding {
+        self.check = Some(f);
+        self
     }
 
     const fn projects(mut self, f: Project) -> Binding {
@@ -76,6 +87,17 @@ macro_rules! run {
     }};
 }
 
+/// `check!(|seen| EXPR)`: a [`Check`] whose future is EXPR (a future of
+/// the findings).
+macro_rules! check {
+    (|$seen:ident| $body:expr) => {{
+        fn f<'a>($seen: &'a crate::prerun::Seen<'a>) -> crate::prerun::CheckFut<'a> {
+            Box::pin($body)
+        }
+        f
+    }};
+}
+
 /// `created!(|cx| EXPR)`: a [`Created`] likewise.
 macro_rules! created {
     (|$cx:ident| $body:expr) => {{
@@ -88,7 +110,8 @@ macro_rules! created {
 
 const BINDINGS: &[Binding] = &[
     // Nova: servers, their power and freeze, images, groups, keypairs.
-    Binding::new("nova.find_servers", run!(|cx| nova::find_servers(cx))),
+    Binding::new("nova.find_servers", run!(|cx| nova::find_servers(cx)))
+        .checks(check!(|seen| nova::check_find_servers(seen))),
     Binding::new("nova.show_server", run!(|cx| nova::show_server(cx)))
         .projects(nova::planned_show_server),
     Binding::new("nova.pause", run!(|cx| nova::power(cx, "pause", "PAUSED"))),
@@ -109,7 +132,8 @@ const BINDINGS: &[Binding] = &[
         run!(|cx| nova::power(cx, "os-stop", "SHUTOFF")),
     ),
     Binding::new("nova.start", run!(|cx| nova::start(cx))),
-    Binding::new("nova.quiesce", run!(|cx| nova::quiesce(cx, "quiesce"))),
+    Binding::new("nova.quiesce", run!(|cx| nova::quiesce(cx, "quiesce")))
+        .checks(check!(|seen| nova::check_quiesce(seen))),
     Binding::new("nova.unquiesce", run!(|cx| nova::quiesce(cx, "unquiesce"))),
     Binding::new("nova.fence", run!(|cx| fencing::fence(cx))),
     Binding::new("nova.unfence", run!(|cx| fencing::unfence(cx))),
@@ -182,7 +206,8 @@ const BINDINGS: &[Binding] = &[
         .projects(cinder::planned_show_volume),
     Binding::new("cinder.ensure_group", run!(|cx| cinder::ensure_group(cx)))
         .created(created!(|cx| cinder::ensure_group_created(cx)))
-        .projects(cinder::planned_group),
+        .projects(cinder::planned_group)
+        .checks(check!(|seen| cinder::check_ensure_group(seen))),
     Binding::new("cinder.delete_group", run!(|cx| cinder::delete_group(cx))),
     Binding::new(
         "cinder.create_group_snapshot",
@@ -270,24 +295,29 @@ const BINDINGS: &[Binding] = &[
     Binding::new(
         "lifeboat.check_target",
         run!(|cx| identity::check_target(cx)),
-    ),
+    )
+    .checks(check!(|seen| identity::check_check_target(seen))),
     Binding::new(
         "lifeboat.read_mapping",
         run!(|cx| mapping::read_mapping(cx)),
-    ),
+    )
+    .checks(check!(|seen| mapping::check_mapping(seen))),
     Binding::new(
         "lifeboat.apply_mapping",
         run!(|cx| mapping::apply_mapping(cx)),
-    ),
+    )
+    .checks(check!(|seen| mapping::check_mapping(seen))),
     Binding::new(
         "lifeboat.write_manifest",
         run!(|cx| lifeboat::write_manifest(cx)),
     )
-    .created(created!(|cx| lifeboat::manifest_created(cx))),
+    .created(created!(|cx| lifeboat::manifest_created(cx)))
+    .checks(check!(|seen| lifeboat::check_write_manifest(seen))),
     Binding::new(
         "lifeboat.read_manifest",
         run!(|cx| lifeboat::read_manifest(cx)),
-    ),
+    )
+    .checks(check!(|seen| lifeboat::check_read_manifest(seen))),
     Binding::new(
         "lifeboat.mark_verified",
         run!(|cx| lifeboat::points::mark_verified(cx)),
@@ -310,7 +340,8 @@ const BINDINGS: &[Binding] = &[
     Binding::new(
         "lifeboat.hook_freeze",
         run!(|cx| lifeboat::hook_server(cx, "freeze")),
-    ),
+    )
+    .checks(check!(|seen| lifeboat::check_hook_freeze(seen))),
     Binding::new(
         "lifeboat.hook_thaw",
         run!(|cx| lifeboat::hook_server(cx, "thaw")),

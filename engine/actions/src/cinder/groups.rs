@@ -201,3 +201,116 @@ pub fn planned_group(p: &crate::projection::Planned<'_>) -> Option<serde_json::V
     }
     Some(p.mark(f))
 }
+
+/// The group spec that makes a group's snapshots consistent.
+const CG_SPEC: &str = "consistent_group_snapshot_enabled";
+
+fn spec_true(v: Option<&String>) -> bool {
+    v.map(|s| s.trim().eq_ignore_ascii_case("<is> true") || s.trim().eq_ignore_ascii_case("true"))
+        .unwrap_or(false)
+}
+
+/// Pre-run check of `cinder.ensure_group` (`group-capability`): the group
+/// type (named, else the default) exists and has
+/// `consistent_group_snapshot_enabled='<is> True'`; no volume's type sets
+/// that spec otherwise; when the group exists already, every volume not in
+/// it yet has a type the group takes.
+pub(crate) async fn check_ensure_group(seen: &Seen<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let (Some(site), Some(volumes)) = (
+        seen.site,
+        seen.args.get("volumes").and_then(Value::as_array),
+    ) else {
+        return out;
+    };
+    let (acts, step) = (seen.acts, seen.step());
+    match acts.prerun_group_type(site, seen.arg("group_type")).await {
+        Ok(None) => out.push(Finding::new(Severity::Error, "group-capability", step, Some(site), format!("site {site} has no group type{}: the volume group cannot be created", match seen.arg("group_type") { "" => String::new(), g => format!(" `{g}`") }), "create a group type with consistent_group_snapshot_enabled='<is> True' (and make it the default, or pass group_type)")),
+        Ok(Some(gt)) if !spec_true(gt.specs.get(CG_SPEC)) => out.push(Finding::new(Severity::Error, "group-capability", step, Some(site), format!("group type `{}` at {site} lacks {CG_SPEC}='<is> True': its group snapshots are not taken at one instant", gt.name), "use a group type with that group spec (group_type argument) or set it")),
+        Ok(Some(_)) => {}
+        Err(e) => out.push(Finding::new(Severity::Warning, "group-capability", step, Some(site), format!("cannot read the group types at {site}: {e}"), "the check was not made")),
+    }
+    let types = match acts.prerun_volume_types(site).await {
+        Ok(t) => t,
+        Err(e) => {
+            out.push(Finding::new(
+                Severity::Warning,
+                "group-capability",
+                step,
+                Some(site),
+                format!("cannot read the volume types at {site}: {e}"),
+                "the check was not made",
+            ));
+            return out;
+        }
+    };
+    let group_name = group_name(seen.arg("name"));
+    let existing = acts.prerun_group(site, &group_name).await.ok().flatten();
+    let mut not_capable: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    let mut cannot_join: std::collections::BTreeMap<String, Vec<&str>> = Default::default();
+    for v in volumes {
+        let (vid, vname, vtype) = (
+            v["id"].as_str().unwrap_or(""),
+            v["name"].as_str().unwrap_or(""),
+            v["volume_type"].as_str().unwrap_or(""),
+        );
+        let t = types.iter().find(|t| t.name == vtype || t.id == vtype);
+        if let Some(t) = t {
+            if t.specs.contains_key(CG_SPEC) && !spec_true(t.specs.get(CG_SPEC)) {
+                not_capable
+                    .entry(format!(
+                        "`{}`, whose {CG_SPEC} is `{}`",
+                        t.name, t.specs[CG_SPEC]
+                    ))
+                    .or_default()
+                    .push(vname);
+            }
+        }
+        // Only a volume not yet in the group is added (and can be refused).
+        if let Some(g) = existing
+            .as_ref()
+            .filter(|g| !g.volumes.iter().any(|m| m == vid))
+        {
+            let in_group = t
+                .map(|t| g.volume_types.contains(&t.id) || g.volume_types.contains(&t.name))
+                .unwrap_or(false);
+            if !in_group {
+                cannot_join
+                    .entry(vtype.to_string())
+                    .or_default()
+                    .push(vname);
+            }
+        }
+    }
+    for (why, names) in not_capable {
+        out.push(Finding::new(
+            Severity::Error,
+            "group-capability",
+            step,
+            Some(site),
+            format!(
+                "{} volume(s) of type {why} cannot be snapshotted with the group: {}",
+                names.len(),
+                names.join(", ")
+            ),
+            "retype them to a group-capable type",
+        ));
+    }
+    if let Some(g) = &existing {
+        let allowed: Vec<String> = g
+            .volume_types
+            .iter()
+            .map(|id| {
+                types
+                    .iter()
+                    .find(|t| &t.id == id)
+                    .map(|t| t.name.clone())
+                    .unwrap_or_else(|| id.clone())
+            })
+            .collect();
+        for (vtype, names) in cannot_join {
+            out.push(Finding::new(Severity::Error, "group-capability", step, Some(site), format!("group {group_name} exists at {site} for volume types [{}]; {} volume(s) of type `{vtype}` cannot be added to it: {}", allowed.join(", "), names.len(), names.join(", ")), "retype them to one of the group's types, or recreate the group with every type the VNF uses"));
+        }
+    }
+    out
+}

@@ -19,6 +19,7 @@ pub use snapshots::*;
 pub use volumes::*;
 
 use crate::args::{from_client, resource_name, tag_metadata, ClientResult};
+use crate::prerun::{Finding, Seen, Severity};
 use crate::records::*;
 use crate::wait::{discard_failed, is_discarded, is_failed, Poll};
 use crate::Ctx;

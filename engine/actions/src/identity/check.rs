@@ -354,3 +354,13 @@ pub async fn check_target(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         ),
     })
 }
+
+/// Pre-run check of `lifeboat.check_target` (`target`): the backup site
+/// cannot take the VNF as recorded (a network missing, a kept address or
+/// MAC taken, a quota too small), from its failed read.
+pub(crate) async fn check_check_target(seen: &Seen<'_>) -> Vec<Finding> {
+    let Found::Failed(message) = seen.found else {
+        return Vec::new();
+    };
+    vec![Finding::new(Severity::Error, "target", seen.step(), seen.site, message.to_string(), "free the addresses or MACs, create or rename the networks, or raise the quotas at the backup site; the run would stop at the same check before creating anything")]
+}

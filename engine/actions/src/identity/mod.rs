@@ -20,6 +20,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::args::ClientResult;
 use crate::mapping::document::{GroupPolicy, SiteMapping};
+use crate::prerun::{Finding, Found, Seen, Severity};
 use crate::records::*;
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};

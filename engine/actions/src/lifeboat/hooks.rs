@@ -1,5 +1,6 @@
 //! Operator hooks: HTTP POST or a command with the JSON payload on stdin.
 
+use crate::prerun::{Finding, Found, Seen, Severity};
 use crate::records::*;
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
@@ -155,4 +156,16 @@ pub async fn hook_server(cx: &Ctx<'_>, kind: &str) -> Result<ActionOutput, Actio
     let command = cx.args.string("command")?;
     let subject = serde_json::to_value(&server).unwrap_or(Value::Null);
     run_hook(cx, &url, &command, payload(cx, kind, subject)).await
+}
+
+/// Pre-run check of `lifeboat.hook_freeze` as a quiesce method's freeze
+/// (`quiesce-method`): the method's arguments name a hook.
+pub(crate) async fn check_hook_freeze(seen: &Seen<'_>) -> Vec<Finding> {
+    let Found::Freeze { method, .. } = seen.found else {
+        return Vec::new();
+    };
+    if !seen.arg("url").is_empty() || !seen.arg("command").is_empty() {
+        return Vec::new();
+    }
+    vec![Finding::new(Severity::Error, "quiesce-method", seen.step(), seen.site, format!("quiesce method `{method}` has no hook: neither a url nor a command is given, so every freeze would fail"), "write `via hook(url: \"https://vnfm/…\")` (or command: …) in the runbook, or choose method \"pause\"")]
 }

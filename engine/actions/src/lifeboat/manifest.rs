@@ -4,6 +4,7 @@
 use super::points;
 use super::verify::checksum;
 use crate::args::{from_client, ClientResult};
+use crate::prerun::{Finding, Found, Seen, Severity};
 use crate::records::*;
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
@@ -596,6 +597,106 @@ pub fn planned_volume_for(p: &crate::projection::Planned<'_>) -> Option<serde_js
                 .cloned()
         });
     Some(found.unwrap_or_else(|| p.mark(serde_json::json!({"origin": source}))))
+}
+
+/// Pre-run check of `lifeboat.read_manifest`: none can be read (`manifest`),
+/// or the backup site's volume quota is too small for what the run restores
+/// or adopts from it (`quota`; a run that checks its target with
+/// `lifeboat.check_target` has that check report it instead).
+pub(crate) async fn check_read_manifest(seen: &Seen<'_>) -> Vec<Finding> {
+    match seen.found {
+        Found::Failed(message) => {
+            let site = seen.site.unwrap_or("the backup site");
+            vec![Finding::new(Severity::Error, "manifest", seen.step(), seen.site, format!("no recovery manifest of VNF `{}` can be read at {site}: {message}", seen.arg("vnf")), "run the protect (or prepare) runbook first: it writes the manifest at the backup site")]
+        }
+        Found::Read(doc) if makes_volumes(seen.plan) && !checks_target(seen.plan) => {
+            let vols = doc["volumes"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+            quota(seen, vols, "this run restores", Severity::Error).await
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Pre-run check of `lifeboat.write_manifest` (`quota`, a warning): the
+/// backup site's volume quota is too small for a restore of what the run
+/// protects.
+pub(crate) async fn check_write_manifest(seen: &Seen<'_>) -> Vec<Finding> {
+    let Found::Planned(_) = seen.found else {
+        return Vec::new();
+    };
+    let Some(vols) = seen.args.get("volumes").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    quota(
+        seen,
+        vols,
+        "a restore of what this run protects would need",
+        Severity::Warning,
+    )
+    .await
+}
+
+/// Whether `plan` makes volumes: a step whose action creates one (a
+/// change returning a volume that its undo takes back).
+fn makes_volumes(plan: &lifeboat_dsl::plan::Plan) -> bool {
+    use lifeboat_dsl::catalogue::Undo;
+    use lifeboat_dsl::types::Ty;
+    let cat = crate::registry::catalogue();
+    plan.action_steps().any(|(_, a)| {
+        cat.actions.get(&a.call.action).is_some_and(|sig| {
+            sig.effect == lifeboat_dsl::plan::Effect::Mutate
+                && sig.ret == Ty::Record("volume".into())
+                && matches!(sig.undo, Undo::Call(_))
+        })
+    })
+}
+
+/// Whether `plan` checks its target site (which reports a short volume
+/// quota itself).
+fn checks_target(plan: &lifeboat_dsl::plan::Plan) -> bool {
+    plan.action_steps()
+        .any(|(_, a)| a.call.action == "lifeboat.check_target")
+}
+
+/// A `quota` finding when `vols` (manifest volumes, `size_gb` each) do not
+/// fit the block-storage limits at the instance's site.
+async fn quota(seen: &Seen<'_>, vols: &[Value], reason: &str, sev: Severity) -> Vec<Finding> {
+    let Some(site) = seen.site else {
+        return Vec::new();
+    };
+    let n = vols.len() as u64;
+    let gb: u64 = vols.iter().filter_map(|v| v["size_gb"].as_u64()).sum();
+    match seen.acts.prerun_volume_limits(site).await {
+        Ok(l) => {
+            let free_v = l.max_volumes.map(|m| m.saturating_sub(l.used_volumes));
+            let free_g = l.max_gigabytes.map(|m| m.saturating_sub(l.used_gigabytes));
+            let mut short = Vec::new();
+            if let Some(f) = free_v.filter(|f| *f < n) {
+                short.push(format!(
+                    "{n} volumes, {f} left of {}",
+                    l.max_volumes.unwrap_or(0)
+                ));
+            }
+            if let Some(f) = free_g.filter(|f| *f < gb) {
+                short.push(format!(
+                    "{gb} GB, {f} GB left of {}",
+                    l.max_gigabytes.unwrap_or(0)
+                ));
+            }
+            if short.is_empty() {
+                return Vec::new();
+            }
+            vec![Finding::new(sev, "quota", seen.step(), Some(site), format!("quota at {site} too small: {reason} {}", short.join("; ")), &format!("raise the project's volume quota at {site} (`openstack quota set --volumes N --gigabytes G PROJECT`) or free space there"))]
+        }
+        Err(e) => vec![Finding::new(
+            Severity::Warning,
+            "quota",
+            seen.step(),
+            Some(site),
+            format!("cannot read the volume limits at {site}: {e}"),
+            "the check was not made",
+        )],
+    }
 }
 
 #[cfg(test)]

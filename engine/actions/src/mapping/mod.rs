@@ -16,6 +16,7 @@ pub mod document;
 pub mod translate;
 
 use crate::args::ClientResult;
+use crate::prerun::{Finding, Seen, Severity};
 use crate::records::ManifestRec;
 use crate::Ctx;
 use document::SiteMapping;
@@ -145,4 +146,15 @@ pub async fn apply_mapping(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         ))
         .with_hint("map the flavor in the site mapping (`flavors`), or create one at the target that is as large; nothing was created")),
     }
+}
+
+/// Pre-run check of `lifeboat.read_mapping` and `lifeboat.apply_mapping`
+/// (`mapping`): the site mapping cannot be read, or does not resolve at the
+/// backup site (a document with mistakes, for another pair of sites, a
+/// server no flavor there can hold), from the failed read.
+pub(crate) async fn check_mapping(seen: &Seen<'_>) -> Vec<Finding> {
+    let crate::prerun::Found::Failed(message) = seen.found else {
+        return Vec::new();
+    };
+    vec![Finding::new(Severity::Error, "mapping", seen.step(), seen.site, message.to_string(), "fix the site mapping (`lifeboat check FILE.yaml`, `lifeboat mapping put FILE`); the run would stop at the same step before creating anything")]
 }

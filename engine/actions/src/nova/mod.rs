@@ -17,6 +17,7 @@ pub use server_groups::*;
 pub use servers::*;
 
 use crate::args::{resource_name, tag_metadata, ClientResult};
+use crate::prerun::{Finding, Found, Seen, Severity};
 use crate::records::META_VNF_NAME;
 use crate::records::*;
 use crate::wait::{discard_failed, is_discarded, is_failed, Poll};

@@ -144,3 +144,70 @@ pub async fn delete_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 pub fn planned_show_server(p: &crate::projection::Planned<'_>) -> Option<serde_json::Value> {
     p.arg("server").cloned()
 }
+
+/// Pre-run check of `nova.find_servers` (`untagged-server`, `no-targets`):
+/// a server at the site that looks part of the VNF (metadata `vnf` = the
+/// tag, or a name starting `TAG-`) but lacks the tag the run looks for
+/// would be left out; no server found at all protects nothing.
+pub(crate) async fn check_find_servers(seen: &Seen<'_>) -> Vec<Finding> {
+    let Found::Read(value) = seen.found else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    let (site, tag, step) = (seen.arg("site"), seen.arg("tag"), seen.step());
+    let found: Vec<&str> = value
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|s| s["id"].as_str())
+        .collect();
+    if found.is_empty() {
+        out.push(Finding::new(Severity::Warning, "no-targets", step, Some(site), format!("no server at {site} carries the tag `{tag}`: the run would protect nothing"), "tag the VNF's servers (`openstack server set --tag TAG SERVER`) or check the vnf parameter"));
+    }
+    match seen.acts.prerun_servers(site).await {
+        Ok(all) => {
+            for s in all
+                .iter()
+                .filter(|s| !found.contains(&s.id.as_str()) && !s.tags.iter().any(|t| t == tag))
+            {
+                let why = if s.metadata.get("vnf").map(String::as_str) == Some(tag) {
+                    format!("its metadata says vnf={tag}")
+                } else if s.name.starts_with(&format!("{tag}-")) {
+                    format!("its name starts with `{tag}-`")
+                } else {
+                    continue;
+                };
+                out.push(Finding::new(
+                    Severity::Error,
+                    "untagged-server",
+                    step,
+                    Some(site),
+                    format!("server {} ({}) at {site} looks part of `{tag}` ({why}) but does not carry the tag `{tag}`: the run would neither quiesce nor protect it", s.name, s.id),
+                    &format!("add the tag (`openstack server set --tag {tag} {}`) or rename it if it is not part of the VNF", s.name),
+                ));
+            }
+        }
+        Err(e) => out.push(Finding::new(
+            Severity::Warning,
+            "untagged-server",
+            step,
+            Some(site),
+            format!("cannot list the servers at {site}: {e}"),
+            "the check was not made",
+        )),
+    }
+    out
+}
+
+/// Pre-run check of `nova.quiesce` as a quiesce method's freeze
+/// (`quiesce-method`): the compute API must offer the quiesce action.
+pub(crate) async fn check_quiesce(seen: &Seen<'_>) -> Vec<Finding> {
+    let (Found::Freeze { method, .. }, Some(site)) = (&seen.found, seen.site) else {
+        return Vec::new();
+    };
+    match seen.acts.prerun_compute_extensions(site).await {
+        Ok(Some(aliases)) if aliases.iter().any(|a| a.contains("quiesce")) => Vec::new(),
+        Ok(_) => vec![Finding::new(Severity::Error, "quiesce-method", seen.step(), Some(site), format!("quiesce method `{method}` needs the quiesce server action, which the compute API at {site} does not offer (not in GET /extensions)"), "use method \"pause\" (crash-consistent) or \"hook\" (the VNF manager freezes the guests)")],
+        Err(e) => vec![Finding::new(Severity::Warning, "quiesce-method", seen.step(), Some(site), format!("cannot tell whether {site} offers the quiesce server action: {e}"), "the check was not made")],
+    }
+}

@@ -10,85 +10,29 @@
 //!   projection, bound beside it in the action registry
 //!   ([`lifeboat_actions::projection`]), given to discovery;
 //! - [`labels`]: short labels of what was found.
-//! - [`checks`]: pre-run checks (untagged servers, group capability, quota
-//!   at the backup site, missing manifest, quiesce method) as findings.
+//! - the pre-run checks (untagged servers, group capability, quota at the
+//!   backup site, missing manifest, quiesce method) as findings: each
+//!   action's check, bound beside it in the action registry
+//!   ([`lifeboat_actions::prerun`]).
 //! - this file: the result ([`Resolution`]), what it tells the estimator
 //!   ([`Resolution::known`]) and how it is printed (text and JSON).
 //!
 //! The flow stays one-way: the walk talks to the cloud through the
 //! executor's `Actions` trait (the same implementation a run uses), the
-//! checks through `lifeboat_actions::prerun` (GETs only); nothing here is
+//! checks are `lifeboat_actions::prerun`'s (GETs only); nothing here is
 //! seen by the dsl or the executor.
 
-pub mod checks;
 pub mod labels;
 
 use labels::{label, label_with};
+pub use lifeboat_actions::prerun::{Finding, Severity};
 use lifeboat_actions::OpenStackActions;
 use lifeboat_dsl::estimate::Known;
 use lifeboat_dsl::plan::{NodeKind, Plan};
 pub use lifeboat_exec::discover::{Discovery, LoopInstance, State};
-use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Severity {
-    Error,
-    Warning,
-}
-
-/// A problem found before the run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
-    pub severity: Severity,
-    /// `untagged-server`, `group-capability`, `quota`, `manifest`,
-    /// `quiesce-method`, `no-targets`, `discovery`.
-    pub check: String,
-    pub step: Option<String>,
-    pub site: Option<String>,
-    pub message: String,
-    pub hint: String,
-}
-
-impl Finding {
-    pub fn new(
-        severity: Severity,
-        check: &str,
-        step: Option<&str>,
-        site: Option<&str>,
-        message: String,
-        hint: &str,
-    ) -> Finding {
-        Finding {
-            severity,
-            check: check.into(),
-            step: step.map(str::to_string),
-            site: site.filter(|s| !s.is_empty()).map(str::to_string),
-            message,
-            hint: hint.into(),
-        }
-    }
-
-    pub fn line(&self) -> String {
-        let sev = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let at = match (&self.step, &self.site) {
-            (Some(s), Some(site)) => format!(" [{s} @ {site}]"),
-            (Some(s), None) => format!(" [{s}]"),
-            (None, Some(site)) => format!(" [@ {site}]"),
-            (None, None) => String::new(),
-        };
-        format!(
-            "{sev} ({}){at}: {} — {}",
-            self.check, self.message, self.hint
-        )
-    }
-}
 
 pub struct Resolution {
     pub discovery: Discovery,
@@ -106,7 +50,7 @@ pub async fn resolve(
         is_projection: lifeboat_actions::projection::is_planned,
     };
     let discovery = lifeboat_exec::discover::discover(plan, params, acts, projection).await;
-    let findings = checks::run(plan, &discovery, acts).await;
+    let findings = lifeboat_actions::prerun::run(plan, &discovery, acts).await;
     Resolution {
         discovery,
         findings,

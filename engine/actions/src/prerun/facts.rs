@@ -4,7 +4,8 @@
 //! volume types, the block-storage absolute limits and the compute API's
 //! extension aliases. Every call here is a GET: nothing is changed.
 //!
-//! The answers are plain data; deciding what is a problem is the caller's.
+//! The answers are plain data; deciding what is a problem is the checks'
+//! (each bound beside its action, see [`crate::prerun`]).
 
 use crate::OpenStackActions;
 use lifeboat_openstack::{ErrorKind, Service};
