@@ -72,7 +72,8 @@ impl Response {
 enum Body {
     None,
     Json(Value),
-    Raw(Vec<u8>, String),
+    /// Shared, not copied, by each attempt of the request.
+    Raw(bytes::Bytes, String),
 }
 
 /// One request being built. `call` and `resource` name it in errors.
@@ -243,8 +244,10 @@ impl<'a> Request<'a> {
         self
     }
 
-    pub fn raw(mut self, body: Vec<u8>, content_type: &str) -> Self {
-        self.body = Body::Raw(body, content_type.to_string());
+    /// A body as it is (an object's content): `Bytes` (or a `Vec<u8>`
+    /// turned into one without a copy), shared by every attempt.
+    pub fn raw(mut self, body: impl Into<bytes::Bytes>, content_type: &str) -> Self {
+        self.body = Body::Raw(body.into(), content_type.to_string());
         self
     }
 

@@ -108,6 +108,8 @@ impl Swift<'_> {
         content_type: &str,
     ) -> Result<StoredObject> {
         let bytes = content.len() as u64;
+        // Shared by both attempts below and each retry: never copied.
+        let content = bytes::Bytes::from(content);
         let put = || {
             self.c
                 .request(
