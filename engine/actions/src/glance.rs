@@ -6,7 +6,7 @@ use crate::records::*;
 use crate::wait::{is_failed, Poll};
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
-use lifeboat_openstack::types::glance::Image;
+use lifeboat_openstack::glance::Image;
 use lifeboat_openstack::{Client, ErrorKind};
 
 /// An image record; with `strict`, every mapped snapshot must exist.

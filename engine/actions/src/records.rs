@@ -3,8 +3,8 @@
 //! exactly the record's fields; deserialized (from action arguments), missing
 //! fields take their zero value.
 
-use lifeboat_openstack::types::cinder::{Backup, Snapshot, Volume};
-use lifeboat_openstack::types::nova::Server;
+use lifeboat_openstack::cinder::{Backup, Snapshot, Volume};
+use lifeboat_openstack::nova::Server;
 use serde::{Deserialize, Serialize};
 
 /// Metadata keys Lifeboat puts on what it creates.

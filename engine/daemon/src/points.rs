@@ -153,5 +153,5 @@ fn str_of(v: &Value, k: &str) -> String {
 
 /// The JSON document inside an exported backup record.
 fn record_doc(v: &Value) -> Option<Value> {
-    lifeboat_openstack::types::cinder::BackupRecord::document(v.get("backup_url")?.as_str()?)
+    lifeboat_openstack::cinder::BackupRecord::document(v.get("backup_url")?.as_str()?)
 }

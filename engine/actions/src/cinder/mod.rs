@@ -24,7 +24,7 @@ use crate::records::*;
 use crate::wait::{discard_failed, is_discarded, is_failed, Poll};
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
-use lifeboat_openstack::types::cinder::{Backup, BackupRecord, Volume};
+use lifeboat_openstack::cinder::{Backup, BackupRecord, Volume};
 use lifeboat_openstack::types::parse_time;
 use lifeboat_openstack::{Client, ErrorKind};
 use serde_json::{json, Value};

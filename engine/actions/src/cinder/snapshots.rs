@@ -32,7 +32,7 @@ pub(crate) async fn wait_snapshot(
     cx: &Ctx<'_>,
     c: &Client,
     id: &str,
-) -> Result<lifeboat_openstack::types::cinder::Snapshot, ActionError> {
+) -> Result<lifeboat_openstack::cinder::Snapshot, ActionError> {
     cx.wait(
         &format!("snapshot {id} at site {} becoming available", c.site()),
         || {

@@ -24,7 +24,7 @@ use crate::wait::{discard_failed, is_discarded, is_failed, Poll};
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::nova::{Boot, Nics};
-use lifeboat_openstack::types::nova::{Server, VolumeAttachment};
+use lifeboat_openstack::nova::{Server, VolumeAttachment};
 use lifeboat_openstack::{Client, ErrorKind};
 use serde_json::json;
 

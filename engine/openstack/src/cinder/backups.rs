@@ -2,6 +2,144 @@
 //! their records, restore.
 
 use super::*;
+use crate::types::{loose_bool, loose_string, string_map, Meta};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Backup {
+    pub id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub status: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub volume_id: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default, deserialize_with = "loose_bool")]
+    pub is_incremental: bool,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub container: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub created_at: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub fail_reason: String,
+    /// 3.43+.
+    #[serde(default, deserialize_with = "string_map")]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default)]
+    pub object_count: Option<u64>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BackupBody {
+    pub backup: Backup,
+}
+
+/// `{"backup-record": {...}}` of export_record / import_record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackupRecord {
+    pub backup_service: String,
+    pub backup_url: String,
+}
+
+impl BackupRecord {
+    /// The backup described by a record's `backup_url` (base64, standard or
+    /// URL-safe, of a JSON object: `id`, `parent_id`, `size`, …), when it
+    /// can be read: the one reader of Cinder's record format.
+    pub fn document(backup_url: &str) -> Option<serde_json::Value> {
+        use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+        use base64::Engine;
+        // Padding and line breaks are optional (Python's encoders differ).
+        let url: String = backup_url
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '=')
+            .collect();
+        let bytes = STANDARD_NO_PAD
+            .decode(&url)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(&url))
+            .ok()?;
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// A non-empty string field of the described backup (`id`, `parent_id`).
+    pub fn field(backup_url: &str, key: &str) -> Option<String> {
+        Self::document(backup_url)?
+            .get(key)
+            .and_then(serde_json::Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct BackupRecordBody {
+    #[serde(rename = "backup-record")]
+    pub backup_record: BackupRecord,
+}
+
+/// The answer of import_record: the backup's id (and links).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportedBackup {
+    pub id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ImportedBackupBody {
+    pub backup: ImportedBackup,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Restore {
+    pub backup_id: String,
+    pub volume_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct RestoreBody {
+    pub restore: Restore,
+}
+
+/// `POST /backups` (metadata needs 3.43).
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateBackup<'a> {
+    pub backup: BackupSpec<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BackupSpec<'a> {
+    pub volume_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub snapshot_id: Option<&'a str>,
+    pub name: &'a str,
+    pub incremental: bool,
+    pub force: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub container: Option<&'a str>,
+    pub metadata: &'a Meta,
+}
+
+/// `POST /backups/{id}/restore`.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreBackup<'a> {
+    pub restore: RestoreSpec<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreSpec<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_id: Option<&'a str>,
+}
+
+/// `POST /backups/import_record`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ImportRecord<'a> {
+    #[serde(rename = "backup-record")]
+    pub backup_record: &'a BackupRecord,
+}
 
 impl Cinder<'_> {
     pub async fn backup(&self, id: &str) -> Result<Backup> {
@@ -128,5 +266,32 @@ impl Cinder<'_> {
             .send_json()
             .await?;
         Ok(b.restore)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backup_record_documents_read_padded_unpadded_and_url_safe() {
+        // {"id": "b-1", "parent_id": "p?"}: standard and URL-safe alphabets
+        // differ in its last group; with and without padding, line breaks.
+        let doc = r#"{"id": "b-1", "parent_id": "p?"}"#;
+        let std = "eyJpZCI6ICJiLTEiLCAicGFyZW50X2lkIjogInA/In0=";
+        let safe = "eyJpZCI6ICJiLTEiLCAicGFyZW50X2lkIjogInA_In0";
+        for url in [
+            std,
+            safe,
+            "eyJpZCI6ICJiLTEiLCAicGFyZW50X2lk\nIjogInA/In0=\n",
+        ] {
+            let got = BackupRecord::document(url).unwrap_or_else(|| panic!("{url}"));
+            assert_eq!(got, serde_json::from_str::<Value>(doc).unwrap(), "{url}");
+        }
+        assert_eq!(BackupRecord::field(std, "parent_id").as_deref(), Some("p?"));
+        assert_eq!(BackupRecord::field(std, "size"), None);
+        // Not base64, or not JSON inside: nothing, never a panic.
+        assert_eq!(BackupRecord::document("a!b"), None);
+        assert_eq!(BackupRecord::document("eyJzdGF0"), None);
     }
 }

@@ -1,6 +1,39 @@
 //! Group snapshots: one crash-consistent snapshot of a group.
 
 use super::*;
+use crate::types::loose_string;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GroupSnapshot {
+    pub id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub status: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub group_id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GroupSnapshotBody {
+    pub group_snapshot: GroupSnapshot,
+}
+
+/// `POST /group_snapshots`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateGroupSnapshot<'a> {
+    pub group_snapshot: GroupSnapshotSpec<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupSnapshotSpec<'a> {
+    pub group_id: &'a str,
+    pub name: &'a str,
+    pub description: &'a str,
+}
 
 impl Cinder<'_> {
     pub async fn group_snapshot(&self, id: &str) -> Result<GroupSnapshot> {

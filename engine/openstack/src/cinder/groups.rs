@@ -2,6 +2,64 @@
 //! volumes, manageable volumes, delete, replication failover.
 
 use super::*;
+use crate::types::loose_string;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Group {
+    pub id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub status: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub group_type: String,
+    /// With `list_volume=True` (3.25+).
+    #[serde(default)]
+    pub volumes: Vec<String>,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub replication_status: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GroupBody {
+    pub group: Group,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct GroupType {
+    pub id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub name: String,
+}
+
+/// `POST /groups`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateGroup<'a> {
+    pub group: GroupSpec<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupSpec<'a> {
+    pub name: &'a str,
+    pub description: &'a str,
+    pub group_type: &'a str,
+    pub volume_types: &'a [String],
+}
+
+/// `PUT /groups/{id}` (comma-separated volume ids).
+#[derive(Debug, Clone, Serialize)]
+pub struct UpdateGroup {
+    pub group: GroupChange,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupChange {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub add_volumes: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub remove_volumes: Option<String>,
+}
 
 impl Cinder<'_> {
     pub async fn group(&self, id: &str) -> Result<Group> {

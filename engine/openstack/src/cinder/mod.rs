@@ -4,9 +4,11 @@
 //! list (3.25), `failover` of a backend (3.26), group replication failover
 //! (3.38), backup metadata (3.43). Real Cinder offers up to 3.71.
 //!
-//! One file per resource: `volumes.rs`, `snapshots.rs`, `groups.rs`,
-//! `group_snapshots.rs`, `backups.rs`, `services.rs` (hosts, failover);
-//! their result types in `crate::types::cinder`.
+//! One file per resource, its calls beside their request bodies and result
+//! types (Cinder's objects: volumes, snapshots, groups, group snapshots,
+//! backups, backup records, services): `volumes.rs`, `snapshots.rs`,
+//! `groups.rs`, `group_snapshots.rs`, `backups.rs`, `services.rs` (hosts,
+//! failover).
 
 mod backups;
 mod group_snapshots;
@@ -20,10 +22,22 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::http::{Client, Request};
 use crate::nova::parse_items;
 use crate::nova::to_value;
-use crate::types::cinder::*;
-use crate::types::requests::*;
 use reqwest::Method;
 use serde_json::{json, Map, Value};
+
+pub use backups::{
+    Backup, BackupBody, BackupRecord, BackupRecordBody, BackupSpec, CreateBackup, ImportRecord,
+    ImportedBackup, ImportedBackupBody, Restore, RestoreBackup, RestoreBody, RestoreSpec,
+};
+pub use group_snapshots::{
+    CreateGroupSnapshot, GroupSnapshot, GroupSnapshotBody, GroupSnapshotSpec,
+};
+pub use groups::{CreateGroup, Group, GroupBody, GroupChange, GroupSpec, GroupType, UpdateGroup};
+pub use snapshots::{CreateSnapshot, Snapshot, SnapshotBody, SnapshotSpec};
+pub use volumes::{
+    CreateVolume, ManageSpec, ManageVolume, Retype, RetypeSpec, Volume, VolumeAttachmentInfo,
+    VolumeBody, VolumeSpec,
+};
 
 pub const MV_VOLUMES: &str = "3.13";
 pub const MV_MANAGEABLE: &str = "3.8";
@@ -62,4 +76,65 @@ impl<'a> Cinder<'a> {
 }
 
 /// A cinder service (named so to avoid clashing with the catalogue's).
-pub type Service_ = crate::types::cinder::Service;
+pub type Service_ = services::Service;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::types::sample;
+
+    pub(super) fn list<T: serde::de::DeserializeOwned>(file: &str, key: &str) -> Vec<T> {
+        let v: Value = serde_json::from_str(&sample(file)).unwrap();
+        serde_json::from_value(v[key].clone()).unwrap_or_else(|e| panic!("{file}: {e}"))
+    }
+
+    #[test]
+    fn snapshot_group_backup_samples_parse() {
+        if crate::types::fixtures_or_skip().is_none() {
+            return;
+        }
+        let s: SnapshotBody = serde_json::from_str(&sample(
+            "cinder/snapshots/v3.14/snapshot-show-response.json",
+        ))
+        .unwrap();
+        assert_eq!(s.snapshot.size, 10);
+        let _: Vec<Snapshot> = list(
+            "cinder/snapshots/v3.14/snapshots-list-detailed-response.json",
+            "snapshots",
+        );
+        let g: GroupBody =
+            serde_json::from_str(&sample("cinder/group-show-response.json")).unwrap();
+        assert_eq!(g.group.volumes.len(), 1);
+        let _: Vec<GroupType> = list("cinder/group-types-list-response.json", "group_types");
+        let gs: GroupSnapshotBody =
+            serde_json::from_str(&sample("cinder/group-snapshots-show-response.json")).unwrap();
+        assert_eq!(gs.group_snapshot.status, "available");
+        let _: GroupSnapshotBody =
+            serde_json::from_str(&sample("cinder/group-snapshots-create-response.json")).unwrap();
+        let b: BackupBody =
+            serde_json::from_str(&sample("cinder/backups/v3.43/backup-show-response.json"))
+                .unwrap();
+        assert!(!b.backup.is_incremental);
+        let _: Vec<Backup> = list(
+            "cinder/backups/v3.43/backups-list-detailed-response.json",
+            "backups",
+        );
+        let _: BackupBody =
+            serde_json::from_str(&sample("cinder/backups/backup-create-response.json")).unwrap();
+        let r: BackupRecordBody =
+            serde_json::from_str(&sample("cinder/backup-record-export-response.json")).unwrap();
+        assert_eq!(
+            r.backup_record.backup_service,
+            "cinder.backup.drivers.swift"
+        );
+        let i: ImportedBackupBody =
+            serde_json::from_str(&sample("cinder/backup-record-import-response.json")).unwrap();
+        assert!(!i.backup.id.is_empty());
+        let req: Value =
+            serde_json::from_str(&sample("cinder/backup-record-import-request.json")).unwrap();
+        let _: BackupRecord = serde_json::from_value(req["backup-record"].clone()).unwrap();
+        let rs: RestoreBody =
+            serde_json::from_str(&sample("cinder/backup-restore-response.json")).unwrap();
+        assert!(!rs.restore.volume_id.is_empty());
+    }
+}

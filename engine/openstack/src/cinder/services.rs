@@ -1,6 +1,24 @@
 //! Services and replication: the volume hosts, failover of a backend.
 
 use super::*;
+use crate::types::loose_string;
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Service {
+    #[serde(default, deserialize_with = "loose_string")]
+    pub binary: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub host: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub status: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub state: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub replication_status: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub active_backend_id: String,
+}
 
 impl Cinder<'_> {
     pub async fn services(&self, binary: &str) -> Result<Vec<Service_>> {

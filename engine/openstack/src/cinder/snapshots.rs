@@ -1,6 +1,48 @@
 //! Snapshots: show, list (newest first), create, metadata, delete.
 
 use super::*;
+use crate::types::{loose_string, string_map, Meta};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Snapshot {
+    pub id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub status: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub volume_id: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub created_at: String,
+    #[serde(default, deserialize_with = "string_map")]
+    pub metadata: BTreeMap<String, String>,
+    /// 3.14+.
+    #[serde(default, deserialize_with = "loose_string")]
+    pub group_snapshot_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct SnapshotBody {
+    pub snapshot: Snapshot,
+}
+
+/// `POST /snapshots`.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateSnapshot<'a> {
+    pub snapshot: SnapshotSpec<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SnapshotSpec<'a> {
+    pub volume_id: &'a str,
+    pub name: &'a str,
+    pub force: bool,
+    pub metadata: &'a Meta,
+}
 
 impl Cinder<'_> {
     pub async fn snapshot(&self, id: &str) -> Result<Snapshot> {

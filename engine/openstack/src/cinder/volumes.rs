@@ -2,6 +2,103 @@
 //! delete, actions, metadata; limits and volume types.
 
 use super::*;
+use crate::types::{loose_bool, loose_string, string_map, Meta};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Volume {
+    pub id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub name: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub status: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub volume_type: String,
+    #[serde(default, deserialize_with = "loose_bool")]
+    pub bootable: bool,
+    #[serde(default)]
+    pub attachments: Vec<VolumeAttachmentInfo>,
+    #[serde(default, deserialize_with = "string_map")]
+    pub metadata: BTreeMap<String, String>,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub snapshot_id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub replication_status: String,
+    #[serde(
+        rename = "os-vol-host-attr:host",
+        default,
+        deserialize_with = "loose_string"
+    )]
+    pub host: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub group_id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VolumeAttachmentInfo {
+    #[serde(default, deserialize_with = "loose_string")]
+    pub server_id: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub device: String,
+    #[serde(default, deserialize_with = "loose_string")]
+    pub attachment_id: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct VolumeBody {
+    pub volume: Volume,
+}
+
+/// `POST /volumes` from a snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct CreateVolume<'a> {
+    pub volume: VolumeSpec<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct VolumeSpec<'a> {
+    pub size: u64,
+    pub name: &'a str,
+    pub description: &'a str,
+    pub snapshot_id: Option<&'a str>,
+    pub metadata: &'a Meta,
+}
+
+/// `POST /os-volume-manage`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ManageVolume<'a> {
+    pub volume: ManageSpec<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ManageSpec<'a> {
+    pub host: &'a str,
+    #[serde(rename = "ref")]
+    pub reference: Map<String, Value>,
+    pub name: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub volume_type: Option<&'a str>,
+    pub bootable: bool,
+    pub metadata: &'a Meta,
+}
+
+/// `POST /volumes/{id}/action` os-retype.
+#[derive(Debug, Clone, Serialize)]
+pub struct Retype<'a> {
+    #[serde(rename = "os-retype")]
+    pub retype: RetypeSpec<'a>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RetypeSpec<'a> {
+    pub new_type: &'a str,
+    pub migration_policy: &'a str,
+}
 
 impl Cinder<'_> {
     pub async fn volume(&self, id: &str) -> Result<Volume> {
@@ -196,5 +293,41 @@ impl Cinder<'_> {
             .send()
             .await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::list;
+    use super::*;
+    use crate::types::sample;
+
+    #[test]
+    fn volume_samples_parse() {
+        if crate::types::fixtures_or_skip().is_none() {
+            return;
+        }
+        let v: VolumeBody =
+            serde_json::from_str(&sample("cinder/volumes/volume-show-response.json")).unwrap();
+        assert_eq!(v.volume.size, 10);
+        assert!(!v.volume.bootable);
+        for f in [
+            "cinder/volumes/v3.63/volume-show-response.json",
+            "cinder/volumes/v3.48/volume-show-response.json",
+            "cinder/volume_manage_extensions/volume-manage-response.json",
+        ] {
+            let _: VolumeBody =
+                serde_json::from_str(&sample(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        }
+        let m: VolumeBody = serde_json::from_str(&sample(
+            "cinder/volume_manage_extensions/volume-manage-response.json",
+        ))
+        .unwrap();
+        assert_eq!(m.volume.snapshot_id, "");
+        let vs: Vec<Volume> = list(
+            "cinder/volumes/volumes-list-detailed-response.json",
+            "volumes",
+        );
+        assert!(!vs.is_empty());
     }
 }

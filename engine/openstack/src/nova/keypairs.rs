@@ -1,0 +1,68 @@
+//! Key pairs: list (public halves), import, delete.
+
+use super::*;
+use serde::Deserialize;
+
+/// A key pair's public half.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Keypair {
+    pub name: String,
+    #[serde(default)]
+    pub public_key: String,
+    #[serde(rename = "type", default)]
+    pub kind: String,
+}
+
+impl Nova<'_> {
+    /// The user's key pairs (public halves).
+    pub async fn keypairs(&self) -> Result<Vec<Keypair>> {
+        let v: Value = self
+            .req(Method::GET, "os-keypairs")
+            .call("GET /os-keypairs")
+            .resource("key pairs")
+            .send_json()
+            .await?;
+        let items: Vec<Value> = v
+            .get("keypairs")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|k| k.get("keypair").cloned())
+            .collect();
+        parse_items(self.c, "GET /os-keypairs", items)
+    }
+
+    /// Import a public key under `name`.
+    pub async fn import_keypair(
+        &self,
+        name: &str,
+        public_key: &str,
+        kind: &str,
+    ) -> Result<Keypair> {
+        let v: Value = self
+            .req(Method::POST, "os-keypairs")
+            .json(json!({"keypair": {"name": name, "public_key": public_key, "type": kind}}))
+            .call("POST /os-keypairs")
+            .resource(format!("key pair {name}"))
+            .send_json()
+            .await?;
+        serde_json::from_value(v.get("keypair").cloned().unwrap_or_default()).map_err(|e| {
+            crate::error::Error::new(
+                ErrorKind::Decode,
+                "nova POST /os-keypairs",
+                name,
+                self.c.site(),
+                format!("unexpected answer: {e}"),
+            )
+        })
+    }
+
+    /// Delete a key pair; one already gone counts as deleted.
+    pub async fn delete_keypair(&self, name: &str) -> Result<()> {
+        self.req(Method::DELETE, format!("os-keypairs/{name}"))
+            .call("DELETE /os-keypairs/{name}")
+            .resource(format!("key pair {name}"))
+            .send_delete()
+            .await
+    }
+}
