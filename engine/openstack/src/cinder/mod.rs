@@ -33,6 +33,7 @@ pub use group_snapshots::{
     CreateGroupSnapshot, GroupSnapshot, GroupSnapshotBody, GroupSnapshotSpec,
 };
 pub use groups::{CreateGroup, Group, GroupBody, GroupChange, GroupSpec, GroupType, UpdateGroup};
+pub use services::VolumeService;
 pub use snapshots::{CreateSnapshot, Snapshot, SnapshotBody, SnapshotSpec};
 pub use volumes::{
     CreateVolume, ManageSpec, ManageVolume, Retype, RetypeSpec, Volume, VolumeAttachmentInfo,
@@ -74,9 +75,6 @@ impl<'a> Cinder<'a> {
         )
     }
 }
-
-/// A cinder service (named so to avoid clashing with the catalogue's).
-pub type Service_ = services::Service;
 
 #[cfg(test)]
 mod tests {

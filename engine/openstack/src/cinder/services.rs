@@ -4,8 +4,10 @@ use super::*;
 use crate::types::loose_string;
 use serde::Deserialize;
 
+/// A Cinder service (`cinder-volume@backend` on a host): named so that it
+/// is not taken for the catalogue's `Service`.
 #[derive(Debug, Clone, Deserialize)]
-pub struct Service {
+pub struct VolumeService {
     #[serde(default, deserialize_with = "loose_string")]
     pub binary: String,
     #[serde(default, deserialize_with = "loose_string")]
@@ -21,7 +23,7 @@ pub struct Service {
 }
 
 impl Cinder<'_> {
-    pub async fn services(&self, binary: &str) -> Result<Vec<Service_>> {
+    pub async fn services(&self, binary: &str) -> Result<Vec<VolumeService>> {
         let v: Value = self
             .req(MV_FAILOVER_HOST, Method::GET, "os-services")
             .query("binary", binary)
@@ -29,7 +31,7 @@ impl Cinder<'_> {
             .resource(format!("{binary} services"))
             .send_json()
             .await?;
-        let all: Vec<Service_> =
+        let all: Vec<VolumeService> =
             serde_json::from_value(v.get("services").cloned().unwrap_or(Value::Array(vec![])))
                 .map_err(|e| self.decode("GET /os-services", "services", e.to_string()))?;
         Ok(all.into_iter().filter(|s| s.binary == binary).collect())
