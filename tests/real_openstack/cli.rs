@@ -84,12 +84,10 @@ impl Cli {
             args.push(format!("{k}={v}"));
         }
         let (code, output, secs) = self.exec(&args);
-        // Other runs may have started meanwhile (`run_together`): this one
-        // is the new directory whose journal started with these parameters.
         let new: Vec<PathBuf> = self
             .run_dirs()
             .into_iter()
-            .filter(|d| !before.contains(d) && started_with(d, params))
+            .filter(|d| !before.contains(d))
             .collect();
         assert_eq!(
             new.len(),
@@ -111,22 +109,6 @@ impl Cli {
             run_dir: new[0].clone(),
             secs,
         }
-    }
-
-    /// Several `run`s at once, as operators fail several VNFs over at
-    /// once (each `(runbook, params)` of a different VNF); their results in
-    /// the order given.
-    pub fn run_together(&self, runs: &[(&str, &[(&str, &str)])]) -> Vec<CliRun> {
-        std::thread::scope(|scope| {
-            let started: Vec<_> = runs
-                .iter()
-                .map(|(runbook, params)| scope.spawn(move || self.run(runbook, params)))
-                .collect();
-            started
-                .into_iter()
-                .map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
-                .collect()
-        })
     }
 
     /// `lifeboat commit|rollback RUN_DIR --confirm`: the decision on a run
@@ -256,22 +238,6 @@ impl CliRun {
             })
             .collect()
     }
-}
-
-/// Whether the run in `dir` started with every one of `params` (its
-/// journal's first record; a value given as JSON compares parsed).
-fn started_with(dir: &Path, params: &[(&str, &str)]) -> bool {
-    let Ok(records) = lifeboat_exec::read_journal(dir) else {
-        return false;
-    };
-    let Some(Record::RunStarted { params: got, .. }) = records.first() else {
-        return false;
-    };
-    params.iter().all(|(k, v)| match got.get(*k) {
-        Some(Value::String(g)) => g == v,
-        Some(g) => serde_json::from_str::<Value>(v).ok().as_ref() == Some(g),
-        None => false,
-    })
 }
 
 /// The newest file under `dir` with a source extension, and its mtime.

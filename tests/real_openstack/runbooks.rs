@@ -15,10 +15,6 @@
 //!    every restored volume's file at site-b is compared byte for byte with
 //!    the copy from step 1, and the servers run with their volumes attached.
 //!
-//! The VNFs' runs go at once where an operator's would (both protects,
-//! both drills, the three recoveries together after the site is lost), as
-//! separate `lifeboat` processes sharing one state dir.
-//!
 //! Option 3 (VNF `vmme`) runs alongside: `option3/prepare` retypes its volumes
 //! to `replicated` (the file-backed driver then mirrors them into site-b's
 //! backend), the guests write on, `option3/drill` checks every replica is
@@ -128,14 +124,7 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
         .await
         .expect("site-a backups")
         .is_empty();
-    // Both VNFs at once, as a site's VNFs are protected on their schedules.
-    let [p1, p2]: [_; 2] = cli
-        .run_together(&[
-            ("option1/protect", &[("vnf", OPTION1.name)]),
-            ("option2/protect", &[("vnf", OPTION2.name)]),
-        ])
-        .try_into()
-        .unwrap_or_else(|_| unreachable!("two runs"));
+    let p1 = cli.run("option1/protect", &[("vnf", OPTION1.name)]);
     p1.assert_succeeded();
     assert_eq!(
         p1.results_of("cinder.create_group_snapshot").len(),
@@ -147,6 +136,7 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
         OPTION1.volumes,
         "a backup record per volume"
     );
+    let p2 = cli.run("option2/protect", &[("vnf", OPTION2.name)]);
     p2.assert_succeeded();
     assert_eq!(
         p2.results_of("nova.create_image").len(),
@@ -184,17 +174,14 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
     }
 
     // ---- 4. drills at site-b: restored, verified, booted, then removed ----
-    // Both at once.
-    let drills = cli.run_together(&[
-        ("option1/drill", &[("vnf", OPTION1.name)]),
-        ("option2/drill", &[("vnf", OPTION2.name)]),
-    ]);
-    for (vnf, d) in [&OPTION1, &OPTION2].into_iter().zip(&drills) {
+    let mut drills = Vec::new();
+    for vnf in [&OPTION1, &OPTION2] {
         let rb = if vnf.name == OPTION1.name {
             "option1/drill"
         } else {
             "option2/drill"
         };
+        let d = cli.run(rb, &[("vnf", vnf.name)]);
         d.assert_succeeded();
         let restored = d.results_of("cinder.restore_backup");
         assert_eq!(restored.len(), vnf.volumes, "{rb}: every volume restored");
@@ -228,6 +215,7 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
                 ),
             }
         }
+        drills.push(d);
     }
 
     // ---- option 3: replicate, the guests write on, check the replicas ----
@@ -401,31 +389,29 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
     // ---- 5. site-a is gone ----
     stack.site_down("site-a");
 
-    // ---- 6. recover at site-b: all three VNFs at once, as a site's loss
-    // has every VNF fail over together ----
-    // Option 2 recovers by a site mapping (per run) that re-IPs every port
-    // onto site-b's own networks; option 1 keeps everything; option 3
-    // adopts its replicas.
-    let mapping = stack.base.join("reip.yaml");
-    std::fs::write(&mapping, REIP).unwrap();
-    let mut recovers = cli.run_together(&[
-        ("option1/recover", &[("vnf", OPTION1.name)]),
-        (
-            "option2/recover",
-            &[
-                ("vnf", OPTION2.name),
-                ("mapping", mapping.to_str().unwrap()),
-                ("dns", "sbc.vepc.example."),
-            ],
-        ),
-        ("option3/failover", &[("vnf", OPTION3.name)]),
-    ]);
-    let f3 = recovers.pop().expect("three runs");
-    for (vnf, r) in [&OPTION1, &OPTION2].into_iter().zip(&recovers) {
+    // ---- 6. recover at site-b ----
+    let mut recovers = Vec::new();
+    for vnf in [&OPTION1, &OPTION2] {
         let rb = if vnf.name == OPTION1.name {
             "option1/recover"
         } else {
             "option2/recover"
+        };
+        // Option 2 recovers by a site mapping (per run) that re-IPs every
+        // port onto site-b's own networks; option 1 keeps everything.
+        let r = if vnf.name == OPTION2.name {
+            let mapping = stack.base.join("reip.yaml");
+            std::fs::write(&mapping, REIP).unwrap();
+            cli.run(
+                rb,
+                &[
+                    ("vnf", vnf.name),
+                    ("mapping", mapping.to_str().unwrap()),
+                    ("dns", "sbc.vepc.example."),
+                ],
+            )
+        } else {
+            cli.run(rb, &[("vnf", vnf.name)])
         };
         r.assert_succeeded();
         let restored = r.results_of("cinder.restore_backup");
@@ -505,9 +491,11 @@ async fn options_1_2_3_through_the_cli_recover_byte_for_byte_with_site_a_down() 
                 "{rb}: BIND's answer"
             );
         }
+        recovers.push(r);
     }
 
-    // ---- option 3: failed over to the replicas ----
+    // ---- option 3: fail over to the replicas ----
+    let f3 = cli.run("option3/failover", &[("vnf", OPTION3.name)]);
     f3.assert_succeeded();
     let adopted = f3.results_of("cinder.manage_existing");
     assert_eq!(
