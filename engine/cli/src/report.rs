@@ -10,12 +10,12 @@
 //! Stored as `report.json` in the run dir; `lifeboat show` prints it again.
 
 use crate::error::Exit;
+use lifeboat_daemon::points::Manifest;
 use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_exec::journal::Record;
 use lifeboat_exec::{Report, RunOutcome};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::fmt::Write;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -142,33 +142,10 @@ impl RunReport {
 
 /// The manifest a run wrote (protect) or read (recover), from the journal.
 fn recovery(journal: &[Record]) -> Option<(PointKind, serde_json::Map<String, Value>)> {
-    let mut action_of: HashMap<&str, &str> = HashMap::new();
-    let mut found = None;
-    for r in journal {
-        match r {
-            Record::StepIntent { instance, call, .. } => {
-                action_of.insert(instance, &call.action);
-            }
-            Record::StepOutcome {
-                instance,
-                value: Some(Value::Object(m)),
-                error: None,
-                ..
-            } => {
-                let kind = match action_of.get(instance.as_str()) {
-                    Some(&"lifeboat.write_manifest") => PointKind::Protect,
-                    Some(&"lifeboat.read_manifest") => PointKind::Recover,
-                    _ => continue,
-                };
-                // A recover run that also reads is still a recover run.
-                if found.as_ref().is_none_or(|(k, _)| *k != PointKind::Recover) {
-                    found = Some((kind, m.clone()));
-                }
-            }
-            _ => {}
-        }
-    }
-    found
+    Some(match lifeboat_daemon::points::manifest(journal)? {
+        Manifest::Written(m) => (PointKind::Protect, m.clone()),
+        Manifest::Read(m) => (PointKind::Recover, m.clone()),
+    })
 }
 
 pub fn fmt_ms(ms: u64) -> String {

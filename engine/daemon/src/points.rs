@@ -2,7 +2,9 @@
 //! manifest `lifeboat.write_manifest` wrote: vnf, snapshot time, the site it
 //! went to) and the backups (`cinder.backup` results), each with its
 //! incremental parent read from its exported record (`cinder.export_backup`:
-//! Cinder's `backup_url` is base64 of the backup's JSON, `parent_id` in it).
+//! Cinder's `backup_url` is base64 of the backup's JSON, `parent_id` in it);
+//! and the manifest any run wrote or read (the report's recovery point, a
+//! recovery's source site). The one reader of those actions' results.
 
 use lifeboat_exec::journal::Record;
 use serde_json::Value;
@@ -118,6 +120,46 @@ pub fn recovered(journal: &[Record]) -> Option<Recovered> {
     let m = read_manifest(journal)?;
     let (vnf, from) = (str_of(m, "vnf"), str_of(m, "source_site"));
     (!vnf.is_empty() && !from.is_empty()).then_some(Recovered { vnf, from })
+}
+
+/// The manifest a run is about, as its step returned it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Manifest<'a> {
+    /// A protect wrote it (the last `lifeboat.write_manifest` result).
+    Written(&'a serde_json::Map<String, Value>),
+    /// A recovery read it (the first `lifeboat.read_manifest` result): a
+    /// run that reads one is a recovery, whatever else it writes.
+    Read(&'a serde_json::Map<String, Value>),
+}
+
+/// The manifest a run read, else the one it wrote; `None`: neither.
+pub fn manifest(journal: &[Record]) -> Option<Manifest<'_>> {
+    let (mut reads, mut writes): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    let mut written = None;
+    for r in journal {
+        match r {
+            Record::StepIntent { instance, call, .. } => match call.action.as_str() {
+                "lifeboat.read_manifest" => reads.push(instance),
+                "lifeboat.write_manifest" => writes.push(instance),
+                _ => {}
+            },
+            Record::StepOutcome {
+                instance,
+                value: Some(Value::Object(m)),
+                error: None,
+                ..
+            } => {
+                if reads.contains(&instance.as_str()) {
+                    return Some(Manifest::Read(m));
+                }
+                if writes.contains(&instance.as_str()) {
+                    written = Some(Manifest::Written(m));
+                }
+            }
+            _ => {}
+        }
+    }
+    written
 }
 
 /// The first manifest a run read (`lifeboat.read_manifest`'s result).
