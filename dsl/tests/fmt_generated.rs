@@ -76,6 +76,13 @@ const TYPES: &[&str] = &[
     "string", "int", "bool", "duration", "site", "volume", "server",
 ];
 
+/// Whether a list may end with a comma.
+#[derive(PartialEq)]
+enum Trailing {
+    Maybe,
+    Never,
+}
+
 impl Gen {
     fn new(seed: u64) -> Gen {
         Gen {
@@ -103,6 +110,20 @@ impl Gen {
     }
     fn put(&mut self, s: &str) {
         self.out.push_str(s);
+    }
+    /// `n` items, each written by `item`, separated by commas; where the
+    /// grammar allows one, sometimes a trailing comma.
+    fn items(&mut self, n: usize, trailing: Trailing, mut item: impl FnMut(&mut Gen)) {
+        for i in 0..n {
+            if i > 0 {
+                self.put(",");
+                self.thin();
+            }
+            item(self);
+        }
+        if trailing == Trailing::Maybe && n > 0 && self.chance(30) {
+            self.put(",");
+        }
     }
 
     /// Whitespace between two tokens: a space, several, a line break with
@@ -208,16 +229,7 @@ impl Gen {
             6 => {
                 self.put("[");
                 let n = self.below(4);
-                for i in 0..n {
-                    if i > 0 {
-                        self.put(",");
-                        self.thin();
-                    }
-                    self.expr(depth + 1);
-                }
-                if n > 0 && self.chance(30) {
-                    self.put(",");
-                }
+                self.items(n, Trailing::Maybe, |g| g.expr(depth + 1));
                 self.put("]");
             }
             _ => {
@@ -265,32 +277,20 @@ impl Gen {
         self.put(q);
         self.put("(");
         let n = self.below(5);
-        for i in 0..n {
-            if i > 0 {
-                self.put(",");
-                self.thin();
+        self.items(n, Trailing::Maybe, |g| {
+            if g.chance(80) {
+                g.name();
+                g.put(":");
+                g.thin();
             }
-            if self.chance(80) {
-                self.name();
-                self.put(":");
-                self.thin();
-            }
-            self.expr(depth + 1);
-        }
-        if n > 0 && self.chance(30) {
-            self.put(",");
-        }
+            g.expr(depth + 1);
+        });
         self.thin();
         self.put(")");
     }
     fn names(&mut self) {
-        for i in 0..1 + self.below(3) {
-            if i > 0 {
-                self.put(",");
-                self.thin();
-            }
-            self.name();
-        }
+        let n = 1 + self.below(3);
+        self.items(n, Trailing::Never, Gen::name);
     }
     fn when_after(&mut self) {
         if self.chance(30) {
@@ -431,16 +431,13 @@ impl Gen {
                 }
                 if self.chance(40) {
                     self.put("(");
-                    for i in 0..self.below(3) {
-                        if i > 0 {
-                            self.put(",");
-                            self.thin();
-                        }
-                        self.name();
-                        self.put(":");
-                        self.thin();
-                        self.expr(2);
-                    }
+                    let n = self.below(3);
+                    self.items(n, Trailing::Never, |g| {
+                        g.name();
+                        g.put(":");
+                        g.thin();
+                        g.expr(2);
+                    });
                     self.put(")");
                 }
                 self.gap();
@@ -485,14 +482,11 @@ impl Gen {
                 self.put("retain");
                 self.gap();
                 let parts = ["last 3", "hourly 24", "daily 7", "weekly 4", "monthly 12"];
-                for i in 0..1 + self.below(3) {
-                    if i > 0 {
-                        self.put(",");
-                        self.thin();
-                    }
-                    let p = parts[self.below(parts.len())];
-                    self.put(p);
-                }
+                let n = 1 + self.below(3);
+                self.items(n, Trailing::Never, |g| {
+                    let p = g.pick(&parts);
+                    g.put(p);
+                });
             }
             10 if top => {
                 self.put("commit within ");
@@ -505,23 +499,16 @@ impl Gen {
     }
     fn params(&mut self) {
         let n = self.below(4);
-        for i in 0..n {
-            if i > 0 {
-                self.put(",");
-                self.thin();
+        self.items(n, Trailing::Maybe, |g| {
+            g.name();
+            g.put(":");
+            g.thin();
+            g.ty();
+            if g.chance(30) {
+                g.put(" = ");
+                g.expr(2);
             }
-            self.name();
-            self.put(":");
-            self.thin();
-            self.ty();
-            if self.chance(30) {
-                self.put(" = ");
-                self.expr(2);
-            }
-        }
-        if n > 0 && self.chance(30) {
-            self.put(",");
-        }
+        });
     }
     fn item(&mut self) {
         match self.below(8) {
