@@ -459,7 +459,12 @@ pub struct SiteState {
     pub snapshots: BTreeMap<String, Snapshot>,
     pub groups: BTreeMap<String, Group>,
     pub group_snapshots: BTreeMap<String, GroupSnapshot>,
+    /// Added and removed only through [`SiteState::add_backup`] and
+    /// [`SiteState::remove_backup`], which keep `backup_children` with them.
     pub backups: BTreeMap<String, Backup>,
+    /// Backup id → how many backups here name it their parent: Cinder's
+    /// `has_dependent_backups` on every view without a scan of them all.
+    backup_children: std::collections::HashMap<String, u32>,
     pub images: BTreeMap<String, Image>,
     pub containers: BTreeMap<String, Container>,
     pub replicas: BTreeMap<String, Replica>,
@@ -471,6 +476,39 @@ pub struct SiteState {
     pub quotas: BTreeMap<String, crate::quota::Quotas>,
     /// The limits of a project without its own (Cinder's default quota class).
     pub default_quotas: crate::quota::Quotas,
+}
+
+impl SiteState {
+    pub fn add_backup(&mut self, b: Backup) {
+        if let Some(p) = &b.parent_id {
+            *self.backup_children.entry(p.clone()).or_default() += 1;
+        }
+        if let Some(old) = self.backups.insert(b.id.clone(), b) {
+            self.forget_parent(&old);
+        }
+    }
+
+    pub fn remove_backup(&mut self, id: &str) -> Option<Backup> {
+        let b = self.backups.remove(id)?;
+        self.forget_parent(&b);
+        Some(b)
+    }
+
+    /// Whether an incremental backup here builds on backup `id`.
+    pub fn has_dependent_backups(&self, id: &str) -> bool {
+        self.backup_children.get(id).is_some_and(|n| *n > 0)
+    }
+
+    fn forget_parent(&mut self, b: &Backup) {
+        if let Some(p) = &b.parent_id {
+            if let Some(n) = self.backup_children.get_mut(p) {
+                *n -= 1;
+                if *n == 0 {
+                    self.backup_children.remove(p);
+                }
+            }
+        }
+    }
 }
 
 impl SiteState {

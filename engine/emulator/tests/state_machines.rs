@@ -493,6 +493,53 @@ async fn snapshots_backups_groups_states() {
         "available",
     )
     .await;
+    // an incremental backup on it: the parent says it has dependents and
+    // cannot be deleted until the child is gone, as in Cinder
+    assert_eq!(b["backup"]["has_dependent_backups"], false);
+    let r = c
+        .post(
+            &format!("{vb}/backups"),
+            CINDER,
+            json!({"backup": {"volume_id": vid, "name": "b1-incr", "incremental": true}}),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    let child = r.body["backup"]["id"].as_str().expect("child").to_string();
+    let cb = c
+        .wait(
+            &format!("{vb}/backups/{child}"),
+            CINDER,
+            "/backup/status",
+            "available",
+        )
+        .await;
+    assert_eq!(cb["backup"]["is_incremental"], true);
+    c.wait(
+        &format!("{vb}/volumes/{vid}"),
+        CINDER,
+        "/volume/status",
+        "available",
+    )
+    .await;
+    let parent = c.get(&format!("{vb}/backups/{bid}"), CINDER).await;
+    assert_eq!(parent.body["backup"]["has_dependent_backups"], true);
+    let r = c
+        .call(Method::DELETE, &format!("{vb}/backups/{bid}"), CINDER, None)
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("Incremental backups exist"), "{}", r.text);
+    let r = c
+        .call(
+            Method::DELETE,
+            &format!("{vb}/backups/{child}"),
+            CINDER,
+            None,
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+    c.wait_gone(&format!("{vb}/backups/{child}"), CINDER).await;
+    let parent = c.get(&format!("{vb}/backups/{bid}"), CINDER).await;
+    assert_eq!(parent.body["backup"]["has_dependent_backups"], false);
     // restore into a new volume: restoring-backup → available
     let r = c
         .post(

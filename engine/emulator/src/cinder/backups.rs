@@ -22,11 +22,7 @@ use crate::world::{new_id, now_iso, Backup, Site, StoredBackup, SwiftObject, Vol
 pub const BACKUP_SERVICE: &str = "cinder.backup.drivers.swift.SwiftBackupDriver";
 
 pub fn view(ctx: &Ctx, w: &World, b: &Backup, mv: Mv) -> Value {
-    let has_dependents = w
-        .site(ctx.site)
-        .backups
-        .values()
-        .any(|x| x.parent_id.as_deref() == Some(&b.id));
+    let has_dependents = w.site(ctx.site).has_dependent_backups(&b.id);
     let mut o = json!({
         "availability_zone": "nova",
         "container": b.container,
@@ -282,7 +278,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         volume_metadata,
         made_at: site,
     };
-    w.site_mut(site).backups.insert(id.clone(), backup);
+    w.site_mut(site).add_backup(backup);
     if prior_status == "available" {
         if let Some(v) = w.site_mut(site).volumes.get_mut(vid) {
             v.status = "backing-up".into();
@@ -361,10 +357,7 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
     if !["available", "error"].contains(&b.status.as_str()) {
         return Err(bad_request(F::Cinder, format!("Invalid backup: Backup status must be available or error, but current status is: {}.", b.status)));
     }
-    if s.backups
-        .values()
-        .any(|x| x.parent_id.as_deref() == Some(id))
-    {
+    if s.has_dependent_backups(id) {
         return Err(bad_request(
             F::Cinder,
             "Invalid backup: Incremental backups exist for this backup.",
@@ -381,7 +374,7 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
         "backup.delete",
         1,
         move |w: &mut World| {
-            w.site_mut(site).backups.remove(&i1);
+            w.site_mut(site).remove_backup(&i1);
             // The data goes when no site's Cinder knows the backup any more.
             if !Site::ALL
                 .iter()
@@ -672,7 +665,7 @@ pub fn import_record(ctx: &Ctx) -> Reply {
         user_id: ctx.token.user_id.clone(),
         project_id: ctx.token.project_id.clone(),
     };
-    w.site_mut(site).backups.insert(id.to_string(), b);
+    w.site_mut(site).add_backup(b);
     Ok((
         StatusCode::CREATED,
         Json(json!({"backup": {"id": id, "links": links(ctx, "backups", id), "name": name}})),
@@ -702,7 +695,7 @@ pub fn action(ctx: &Ctx, id: &str) -> Reply {
             Ok(StatusCode::ACCEPTED.into_response())
         }
         "os-force_delete" => {
-            w.site_mut(ctx.site).backups.remove(id);
+            w.site_mut(ctx.site).remove_backup(id);
             Ok(StatusCode::ACCEPTED.into_response())
         }
         other => Err(bad_request(
