@@ -161,7 +161,7 @@ pub async fn hook_server(cx: &Ctx<'_>, kind: &str) -> Result<ActionOutput, Actio
 /// Pre-run check of `lifeboat.hook_freeze` as a quiesce method's freeze
 /// (`quiesce-method`): the method's arguments name a hook.
 pub(crate) async fn check_hook_freeze(seen: &Seen<'_>) -> Vec<Finding> {
-    let Found::Freeze { method, .. } = seen.found else {
+    let Found::Freeze { method } = seen.found else {
         return Vec::new();
     };
     if !seen.arg("url").is_empty() || !seen.arg("command").is_empty() {

@@ -202,7 +202,7 @@ pub(crate) async fn check_find_servers(seen: &Seen<'_>) -> Vec<Finding> {
 /// Pre-run check of `nova.quiesce` as a quiesce method's freeze
 /// (`quiesce-method`): the compute API must offer the quiesce action.
 pub(crate) async fn check_quiesce(seen: &Seen<'_>) -> Vec<Finding> {
-    let (Found::Freeze { method, .. }, Some(site)) = (&seen.found, seen.site) else {
+    let (Found::Freeze { method }, Some(site)) = (&seen.found, seen.site) else {
         return Vec::new();
     };
     match seen.acts.prerun_compute_extensions(site).await {

@@ -108,13 +108,8 @@ pub enum Found<'a> {
     Planned(Option<&'a Value>),
     /// A read step that failed: the error's text.
     Failed(&'a str),
-    /// A quiesce scope whose method freezes with this action.
-    Freeze {
-        /// The quiesce method's name.
-        method: &'a str,
-        /// Its targets by group, when known.
-        groups: Option<&'a [(String, Vec<Value>)]>,
-    },
+    /// A quiesce scope whose method (named here) freezes with this action.
+    Freeze { method: &'a str },
 }
 
 impl Seen<'_> {
@@ -228,10 +223,7 @@ pub async fn run(plan: &Plan, d: &Discovery, acts: &OpenStackActions) -> Vec<Fin
                 instance: &s.instance,
                 site: s.site.as_deref(),
                 args: &s.method_args,
-                found: Found::Freeze {
-                    method: name,
-                    groups: s.groups.as_deref(),
-                },
+                found: Found::Freeze { method: name },
             };
             out.extend(check(&seen).await);
         }
