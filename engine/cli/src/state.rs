@@ -79,6 +79,39 @@ pub fn lease(store: &Arc<dyn RunStore>, key: &str, id: &str) -> Result<Lease, Cl
     }
 }
 
+/// Take the lock under which run `id`'s commit is decided (the daemon takes
+/// it at the run's deadline, and a member of a cluster while it brings the
+/// run from etcd). Held by a live process: waited for up to `patience`
+/// (the daemon holds it a moment each time it looks), then refused with
+/// the holder's name; nothing was done.
+pub fn decide_lease(
+    store: &Arc<dyn RunStore>,
+    id: &str,
+    patience: std::time::Duration,
+) -> Result<Lease, CliError> {
+    let key = lifeboat_daemon::deadline::decide_key(id);
+    let until = std::time::Instant::now() + patience;
+    loop {
+        match Lease::take(store, &key, id, &Owner::me(), Utc::now()) {
+            Ok(Ok((lease, _))) => return Ok(lease),
+            Ok(Err(held)) if std::time::Instant::now() >= until => {
+                return Err(CliError::from(format!(
+                    "run {id} is being decided right now: {}",
+                    held.describe()
+                ))
+                .not_done("nothing was decided; see how it ended with `lifeboat show` and decide again if it still awaits commit"))
+            }
+            Ok(Err(_)) => std::thread::sleep(std::time::Duration::from_millis(100)),
+            Err(e) => {
+                return Err(CliError::from(format!(
+                    "cannot take the decision lock in the run history: {e}"
+                ))
+                .not_done("nothing was decided"))
+            }
+        }
+    }
+}
+
 /// The row of a run started by hand (`lifeboat run`, the demo) in `dir`.
 pub fn manual_run(
     id: &str,

@@ -1242,11 +1242,11 @@ fn a_recover_whose_member_is_killed_mid_way_is_finished_by_another() {
 
 /// A recovery on trial (`commit within 4s default commit`)
 /// run at start by one of two members, awaiting commit.
-fn trial(f: &Fixture) -> Members {
+fn trial(f: &Fixture, within_secs: u64) -> Members {
     let rb = f.env.dir.path().join("trial.dr");
     std::fs::write(
         &rb,
-        "runbook trial \"A recovery on trial\" {\n  param vnf: string = \"vims\"\n  param at: site = \"site-b\"\n  commit within 4s default commit\n  s = nova.find_servers(site: at, tag: vnf)\n}\n",
+        format!("runbook trial \"A recovery on trial\" {{\n  param vnf: string = \"vims\"\n  param at: site = \"site-b\"\n  commit within {within_secs}s default commit\n  s = nova.find_servers(site: at, tag: vnf)\n}}\n"),
     )
     .unwrap();
     let jobs = format!("jobs:\n  - name: vims-trial\n    runbook: {}\n    params: {{vnf: vims}}\n    cloud: emulator\n    schedule: \"0 0 1 1 *\"\n    run_at_start: true\n    fence: false\n", rb.display());
@@ -1287,7 +1287,7 @@ fn a_recovery_awaiting_commit_is_decided_at_its_deadline_by_the_member_taking_it
         cfg_a,
         owner,
         id,
-    } = trial(&f);
+    } = trial(&f, 4);
     let (victim, survivor, proc, state) = if owner == "a" {
         (&mut a, "b", &mut b, &state_b)
     } else {
@@ -1346,10 +1346,27 @@ fn a_recovery_awaiting_commit_is_decided_at_its_deadline_by_the_member_taking_it
     assert_eq!(local["outcome"], "succeeded");
 }
 
+/// A child stopped by the journal failpoint: killed if the test fails
+/// before it is let go on (a stopped process would stay forever).
+struct Stopped(Option<std::process::Child>);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// A recovery awaiting commit rolled back by hand (`lifeboat rollback` in
 /// the state dir of the member that ran it) before its deadline: the
 /// member records that end in etcd, and its copy there never overwrites the
-/// decision — the runbook's default (commit) is not applied after it.
+/// decision — the runbook's default (commit) is not applied after it. The
+/// rollback is held still half-way (after its first record) while the
+/// members look at the run: a member bringing etcd's copy over the journal
+/// then lost the rollback silently (its command said it had rolled back),
+/// until both took the run's decision lock.
 #[test]
 fn a_recovery_rolled_back_by_hand_is_not_decided_again_at_its_deadline() {
     let Some(f) = fixture(1) else {
@@ -1365,15 +1382,62 @@ fn a_recovery_rolled_back_by_hand_is_not_decided_again_at_its_deadline() {
         cfg_a,
         owner,
         id,
-    } = trial(&f);
+    } = trial(&f, 12);
     let state = if owner == "a" { &state_a } else { &state_b };
-    let o = env
-        .cmd_in(state, &["rollback", &id, "--confirm"])
-        .output()
+    // The rollback stops itself once its first record is on disk (the
+    // journal failpoint), holding the run's decision lock, long enough for
+    // the members to look at the run several times (every 200 ms): none
+    // may bring etcd's older copy over what the rollback wrote.
+    let dir = state.join("runs").join(&id);
+    let mut rollback = Stopped(Some(
+        env.cmd_in(state, &["rollback", &id, "--confirm"])
+            .env("LIFEBOAT_FAILPOINT_STOP_AFTER_RECORDS", "1")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    ));
+    let pid = rollback.0.as_ref().unwrap().id();
+    let until = Instant::now() + Duration::from_secs(30);
+    while !stopped(pid) {
+        assert!(
+            Instant::now() < until,
+            "the rollback never wrote its first record"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    let mid = journal(&dir);
+    assert_eq!(
+        mid.last().map(|r| r["record"].clone()),
+        Some(Value::from("run_resumed")),
+        "the rollback's first record was overwritten while it held the run: {mid:?}"
+    );
+    let cont = std::process::Command::new("kill")
+        .args(["-CONT", &pid.to_string()])
+        .status()
         .unwrap();
+    assert!(cont.success());
+    let o = rollback.0.take().unwrap().wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
-    // Past the deadline (4 s) and a few checks (every 200 ms).
-    std::thread::sleep(Duration::from_secs(6));
+    let recs = journal(&dir);
+    assert!(
+        recs.iter()
+            .any(|r| r["record"] == "decided" && r["by"] == "operator"),
+        "the rollback's decision is in the journal: {recs:?}"
+    );
+    // Past the deadline (12 s after the run ended) and a few checks (every
+    // 200 ms), the members looking at the run all the while.
+    let deadline = recs
+        .iter()
+        .find_map(|r| r["outcome"]["deadline"].as_str())
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .expect("a deadline");
+    let wait = (deadline.with_timezone(&chrono::Utc) - chrono::Utc::now())
+        .to_std()
+        .unwrap_or_default();
+    std::thread::sleep(wait + Duration::from_secs(2));
     let row = cluster_runs(&cfg_a)
         .into_iter()
         .find(|r| r["id"] == id.as_str())

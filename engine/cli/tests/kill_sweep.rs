@@ -40,17 +40,6 @@ fn calm(env: &Env, runbook: &str) -> std::path::PathBuf {
     dirs.last().unwrap().clone()
 }
 
-/// Whether the process `pid` is stopped (state `T` in /proc).
-fn stopped(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, rest)| rest.trim_start().starts_with('T'))
-        })
-        .unwrap_or(false)
-}
-
 /// Runs `runbook` until its `n`-th journal record is on disk, kills it with
 /// SIGKILL there, resumes it; returns the resumed run's report.
 fn kill_at(env: &Env, runbook: &str, n: usize) -> Value {

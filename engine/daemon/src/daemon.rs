@@ -585,6 +585,18 @@ impl Loop<'_> {
             if row.outcome.as_deref() == Some("awaiting_commit") && !self.live.contains_key(&row.id)
             {
                 let dir = self.d.run_dir(&row.id);
+                // Held while this member reads the run here and brings
+                // etcd's copy: `lifeboat commit` / `rollback` takes the same
+                // lock, so a decision being written by hand is never
+                // overwritten by etcd's older copy. Held by such a command
+                // right now: the run is looked at again next time.
+                let key = crate::deadline::decide_key(&row.id);
+                let _lease =
+                    match Lease::take(&self.d.runs, &key, &row.id, &self.me, self.d.clock.now()) {
+                        Ok(Ok((lease, _))) => lease,
+                        Ok(Err(_)) => continue,
+                        Err(e) => return Err(e.to_string()),
+                    };
                 // Decided by hand here (`lifeboat commit` or `rollback` in
                 // this member's run directory): etcd learns that end, and
                 // the copy there never overwrites the decision.
@@ -615,7 +627,6 @@ impl Loop<'_> {
                 }
                 match store.fetch(&row.id).await {
                     Ok(Some(f)) if !f.journal.is_empty() => {
-                        let key = crate::deadline::decide_key(&row.id);
                         if let Err(e) = RunDir::at(&dir).materialize(&f.plan, &f.journal, &key) {
                             self.error("-", format!("run {}: {e}", row.id));
                             continue;

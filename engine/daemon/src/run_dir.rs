@@ -188,9 +188,18 @@ impl RunDir {
         self.write_lock_key(lock_key)
     }
 
+    /// `bytes` as file `f`, whole (a temporary file renamed over it, so a
+    /// reader never sees half of it); left alone when it holds them already.
     fn write_bytes(&self, f: RunFile, bytes: &[u8]) -> Result<(), String> {
         let path = self.file(f);
-        std::fs::write(&path, bytes).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        if std::fs::read(&path).is_ok_and(|b| b == bytes) {
+            return Ok(());
+        }
+        let mut tmp = path.clone().into_os_string();
+        tmp.push(".tmp");
+        std::fs::write(&tmp, bytes)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))
     }
 }
 

@@ -73,7 +73,19 @@ pub fn pick_up(args: Args, again: Again) -> CmdResult {
         // live process holds it (the run itself, or another of the same
         // runbook + parameters); taken over from a dead one.
         let id = dir.id();
+        // A decision also takes the run's decision lock, which the daemon
+        // takes at the deadline: one decision at a time, never two.
+        let decide_key = lifeboat_daemon::deadline::decide_key(&id);
+        let mut deciding = match again {
+            Again::Decide(_) => Some(state::decide_lease(
+                &store,
+                &id,
+                std::time::Duration::from_secs(10),
+            )?),
+            Again::Resume | Again::Cleanup => None,
+        };
         let lease = match dir.lock_key() {
+            Some(key) if key == decide_key && deciding.is_some() => deciding.take(),
             Some(key) => Some(state::lease(&store, &key, &id)?),
             None => None,
         };

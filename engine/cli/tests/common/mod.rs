@@ -177,3 +177,14 @@ pub fn write_snap3(env: &Env) -> String {
     std::fs::write(&p, SNAP3).unwrap();
     p.display().to_string()
 }
+
+/// Whether the process `pid` is stopped (state `T` in /proc).
+pub fn stopped(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, rest)| rest.trim_start().starts_with('T'))
+        })
+        .unwrap_or(false)
+}
