@@ -190,13 +190,21 @@ fn option1_recover_at_every_journal_boundary() {
 }
 
 #[test]
-fn option2_protect_and_recover_at_every_journal_boundary() {
+fn option2_protect_at_every_journal_boundary() {
     sweep("option2/protect", &nothing, 1);
+}
+
+#[test]
+fn option2_recover_at_every_journal_boundary() {
     sweep("option2/recover", &protected("option2"), 1);
 }
 
 #[test]
-fn option3_prepare_and_failover_at_every_journal_boundary() {
+fn option3_prepare_at_every_journal_boundary() {
     sweep("option3/prepare", &nothing, 1);
+}
+
+#[test]
+fn option3_failover_at_every_journal_boundary() {
     sweep("option3/failover", &prepared, 1);
 }
