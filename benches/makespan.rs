@@ -19,7 +19,9 @@
 //! `LIFEBOAT_BENCH_ONLY=sizes,compile` runs some of them;
 //! `LIFEBOAT_BENCH_SIZES`, `LIFEBOAT_BENCH_SIZE_LATENCY_MS`,
 //! `LIFEBOAT_BENCH_VMS`, `LIFEBOAT_BENCH_LATENCY_MS` and
-//! `LIFEBOAT_BENCH_SCALE=VNFSxVMS` (default 10x100) change their sizes.
+//! `LIFEBOAT_BENCH_SCALE=VNFSxVMS` (default 10x100) change their sizes;
+//! `LIFEBOAT_BENCH_FREEZES=N` gives the scale table's runs one freeze gate
+//! of N places (as the daemon's `freezes_at_once`; default none).
 //!
 //! ## The makespan table
 //!
@@ -603,7 +605,7 @@ fn count_steps(
 /// and the process's peak RSS.
 async fn scale_executor(vnfs: usize, vms: usize) -> Scale {
     let dir = tempfile::tempdir().expect("tempdir");
-    protect_all(dir.path(), vnfs, vms, || {
+    protect_all(dir.path(), vnfs, vms, None, || {
         Arc::new(InstantCloud { vms }) as Arc<dyn Actions>
     })
     .await
@@ -611,12 +613,13 @@ async fn scale_executor(vnfs: usize, vms: usize) -> Scale {
 
 /// `vnfs` runs of the bundled `option1/protect` at once (VNFs `vnf001`…),
 /// one executor each with the actions `actions()` makes, run directories
-/// under `dir`: steps, journal records, wall time, and this process's peak
-/// RSS and CPU over the runs.
+/// under `dir`, sharing `gate` if any: steps, journal records, wall time,
+/// and this process's peak RSS and CPU over the runs.
 async fn protect_all(
     dir: &std::path::Path,
     vnfs: usize,
     vms: usize,
+    gate: Option<lifeboat_exec::FreezeGate>,
     actions: impl Fn() -> Arc<dyn Actions>,
 ) -> Scale {
     let cpu_before = cpu_seconds("self");
@@ -630,7 +633,10 @@ async fn protect_all(
     let wall = std::time::Instant::now();
     let mut runs = Vec::new();
     for v in 1..=vnfs {
-        let exec = Executor::new(actions());
+        let exec = Executor::new(actions()).with_config(ExecConfig {
+            freeze_gate: gate.clone(),
+            ..ExecConfig::default()
+        });
         let plan = plan.clone();
         let run_dir = dir.join(format!("run-{v:03}"));
         runs.push(tokio::spawn(async move {
@@ -783,7 +789,7 @@ fn peak_rss_mb() -> f64 {
 /// (no latency, transitions of 1 ms), each protected by the bundled
 /// `option1/protect` at the same time, as the daemon's jobs run them: one
 /// executor and one set of clients per run, `Durability::Fsync`.
-async fn scale(vnfs: usize, vms: usize) -> Scale {
+async fn scale(vnfs: usize, vms: usize, gate: Option<lifeboat_exec::FreezeGate>) -> Scale {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut emulator = std::process::Command::new(std::env::current_exe().expect("this bench"))
         .env(
@@ -804,7 +810,7 @@ async fn scale(vnfs: usize, vms: usize) -> Scale {
         assert_eq!(line.trim(), "ready", "emulator: {line}");
     }
     let clouds = dir.path().to_path_buf();
-    let mut out = protect_all(dir.path(), vnfs, vms, || {
+    let mut out = protect_all(dir.path(), vnfs, vms, gate, || {
         let loader = lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![clouds.clone()]);
         let acts = OpenStackActions::from_clouds(
             &loader,
@@ -1010,12 +1016,20 @@ fn main() {
     }
 
     if wants("scale") {
-        let sc = rt.block_on(scale(scale_vnfs, scale_vms));
+        let places = env_num("LIFEBOAT_BENCH_FREEZES", 0) as usize;
+        let gate = (places > 0).then(|| lifeboat_exec::FreezeGate::new(places));
+        let sc = rt.block_on(scale(scale_vnfs, scale_vms, gate));
         let rate = sc.steps as f64 / sc.wall.max(1e-9);
         println!();
         println!(
-            "scale — {} VNFs × {} VMs at site-a, all protected at once (option1/protect, one executor and client set per run, Durability::Fsync); the emulator in its own process: no latency, 1 ms transitions",
-            sc.vnfs, sc.vms
+            "scale — {} VNFs × {} VMs at site-a, all protected at once (option1/protect, one executor and client set per run, Durability::Fsync, {}); the emulator in its own process: no latency, 1 ms transitions",
+            sc.vnfs,
+            sc.vms,
+            if places > 0 {
+                format!("a freeze gate of {places} places")
+            } else {
+                "no freeze gate".to_string()
+            }
         );
         println!();
         scale_table(&sc, true);

@@ -21,11 +21,18 @@
 //!                                  # answer again, apply commit deadlines (0s: never)
 //! max_in_flight: 8                 # each run's requests in flight per site (default 8)
 //! site_limits: {site-b: 4}         # the same for one site
+//! freezes_at_once: 8               # at most 8 runs with servers frozen at once (default: no bound)
 //! ```
 //!
 //! `max_in_flight` / `site_limits` are each run's, as `lifeboat run
 //! --max-in-flight` / `--site-limit`: its steps in flight per site and the
 //! ceiling of its clients' adaptive limit of requests per site.
+//!
+//! `freezes_at_once` is the daemon's, across all its runs: a run's quiesce
+//! scope waits for a place before its first freeze (the wait is not part
+//! of its window) and gives it back once its servers are thawed. Many VNFs
+//! freezing at once on one cloud make every freeze slower, until the
+//! watchdogs fire; queued, each window stays short.
 //!
 //! Unknown keys are errors (a typo must not silently change a schedule).
 
@@ -51,6 +58,9 @@ pub struct Config {
     /// `max_in_flight` of one site.
     #[serde(default)]
     pub site_limits: BTreeMap<String, usize>,
+    /// How many runs may hold servers frozen at once (all jobs together);
+    /// absent: no bound.
+    pub freezes_at_once: Option<usize>,
     pub jobs: Vec<JobConfig>,
 }
 
@@ -133,6 +143,7 @@ impl Config {
             j.rpo_target_ms()?;
         }
         c.recovery_check()?;
+        c.freeze_gate()?;
         if c.max_in_flight == Some(0) {
             return Err(
                 "max_in_flight must be at least 1 (a run's requests in flight per site)".into(),
@@ -156,6 +167,15 @@ impl Config {
             l = l.with_site(site.clone(), *n);
         }
         l
+    }
+
+    /// The gate shared by every run of the daemon (`freezes_at_once`).
+    pub fn freeze_gate(&self) -> Result<Option<lifeboat_exec::FreezeGate>, String> {
+        match self.freezes_at_once {
+            None => Ok(None),
+            Some(0) => Err("freezes_at_once: 0 would never let a run freeze its servers; give at least 1, or leave it out for no bound".into()),
+            Some(n) => Ok(Some(lifeboat_exec::FreezeGate::new(n))),
+        }
     }
 
     /// `recovery_check`: `None` when the daemon never looks after recoveries.

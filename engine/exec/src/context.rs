@@ -48,6 +48,9 @@ pub struct ExecConfig {
     /// A second home of each run's journal (a cluster's store), written
     /// before an effect goes ahead; `None`: the local file only.
     pub replica: Option<Arc<dyn journal::Replica>>,
+    /// Shared with other runs: how many quiesce scopes may hold targets
+    /// frozen at once across them; `None`: no bound.
+    pub freeze_gate: Option<crate::limits::FreezeGate>,
 }
 
 impl Default for ExecConfig {
@@ -64,6 +67,7 @@ impl Default for ExecConfig {
             saga_retries: 3,
             durability: journal::Durability::Fsync,
             replica: None,
+            freeze_gate: None,
         }
     }
 }

@@ -68,7 +68,7 @@ pub use context::{ExecConfig, ExecError, RunOptions};
 pub use event::{Decision, Event, EventKind, EventReceiver, EventSender, Phase, RunOutcome};
 pub use executor::{Executor, RunHandle};
 pub use journal::{default_run_dir, read_journal, Durability, Record};
-pub use limits::Limits;
+pub use limits::{FreezeGate, Limits};
 pub use report::Report;
 pub use resume::DecideBy;
 pub use run::{new_run_id, RunPhase, RunResult};

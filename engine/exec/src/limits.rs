@@ -8,6 +8,12 @@
 //!
 //! `parallel N` of a `for` loop is enforced by the scheduler (at most N
 //! iterations polled at once), independently of these limits.
+//!
+//! A [`FreezeGate`] is shared by runs (the daemon's jobs): at most N quiesce
+//! scopes hold targets frozen at once across all of them. The freezes of
+//! many VNFs at once on one cloud make each VNF's slower, until their
+//! watchdogs fire; a scope waits at the gate before its first freeze
+//! instead, and its watchdog starts once it has its place.
 
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
@@ -70,5 +76,40 @@ impl SiteLimiter {
         let site = site?;
         // The semaphore is never closed, so acquiring cannot fail.
         self.semaphore(site).acquire_owned().await.ok()
+    }
+}
+
+/// At most N quiesce scopes with targets frozen at once, across every run
+/// given the same gate. A scope takes its place before its first freeze
+/// (waiting is not part of its window) and gives it back once its last
+/// target is thawed; a stopping run stops waiting. Clones share places.
+#[derive(Debug, Clone)]
+pub struct FreezeGate {
+    places: usize,
+    sem: Arc<Semaphore>,
+}
+
+impl FreezeGate {
+    /// A gate of `places` (at least 1).
+    pub fn new(places: usize) -> Self {
+        let places = places.max(1);
+        FreezeGate {
+            places,
+            sem: Arc::new(Semaphore::new(places)),
+        }
+    }
+
+    pub fn places(&self) -> usize {
+        self.places
+    }
+
+    /// Waits for a place; held until the permit is dropped.
+    pub(crate) async fn enter(&self) -> OwnedSemaphorePermit {
+        // Never closed, so acquiring cannot fail.
+        loop {
+            if let Ok(p) = self.sem.clone().acquire_owned().await {
+                return p;
+            }
+        }
     }
 }

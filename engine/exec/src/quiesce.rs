@@ -16,6 +16,10 @@
 //!    `order`; values not in `order` come last, in list order. Consecutive
 //!    targets with the same `by` value form a **freeze group** (each target
 //!    its own group with `one at a time`).
+//!    With a freeze gate shared by runs (`ExecConfig::freeze_gate`, the
+//!    daemon's `freezes_at_once`), the attempt first takes a place there,
+//!    and holds it until step 4 has thawed every target; waiting is not
+//!    part of the window, and a run stopped while it waits froze nothing.
 //! 2. Journal every target's freeze intent with its group (one sync for the
 //!    lot), then freeze group after group, the targets of a group at once
 //!    (urgent calls: they take no slot of the site's limits, see
@@ -561,6 +565,25 @@ where
         body(scope_cancel.clone(), frame.clone()).await
     };
 
+    // A place at the freeze gate shared with other runs, if any: taken
+    // before the first freeze (the watchdog starts after it), given back
+    // once every target is thawed. Nothing is frozen or journaled yet, so
+    // a run stopping while it waits has nothing to thaw.
+    let place = match &rt.config.freeze_gate {
+        Some(gate) if !targets.is_empty() => {
+            let asked = tokio::time::Instant::now();
+            let Some(place) = crate::step::abortable(Some(cancel), gate.enter()).await else {
+                return Attempt::Ended(NodeOutcome::Cancelled);
+            };
+            let waited = asked.elapsed();
+            if waited >= Duration::from_millis(1) {
+                tracing::info!(scope = %instance, waited_ms = waited.as_millis() as u64, places = gate.places(), "waited for a place at the freeze gate");
+            }
+            Some(place)
+        }
+        _ => None,
+    };
+
     let outcome = if q.within_ms == 0 || targets.is_empty() {
         work.await
     } else {
@@ -600,6 +623,7 @@ where
 
     let list = std::mem::take(&mut *frozen.lock().unwrap_or_else(|e| e.into_inner()));
     let all_thawed = thaw_targets(rt, list.into_iter().rev().collect()).await;
+    drop(place);
     if all_thawed && outcome == NodeOutcome::Succeeded {
         rt.journal.append_nowait(&Record::ScopeFinished {
             scope: instance.clone(),

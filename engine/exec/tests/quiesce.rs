@@ -880,3 +880,123 @@ async fn a_crash_at_any_call_of_a_retried_scope_resumes_cleanly() {
         }
     }
 }
+
+/// The span from a run's first freeze call to its last thaw call.
+fn frozen_span(fake: &FakeCloud) -> (tokio::time::Instant, tokio::time::Instant) {
+    let first = fake.calls_of("nova.pause")[0].at;
+    let last = fake.calls_of("nova.unpause").last().unwrap().at;
+    (first, last)
+}
+
+/// Three runs, each freezing its six servers around a snapshot of 10 s,
+/// started together: with a freeze gate of one place shared by their
+/// executors, no two hold servers frozen at the same time, each one's
+/// window is its own snapshot's (waiting at the gate is not part of it) and
+/// all succeed; without the gate, they freeze together.
+#[tokio::test(start_paused = true)]
+async fn a_shared_freeze_gate_lets_one_run_at_a_time_hold_servers_frozen() {
+    async fn three(
+        gate: Option<lifeboat_exec::FreezeGate>,
+    ) -> Vec<(std::sync::Arc<FakeCloud>, Report)> {
+        let (plan, _) = scope_plan(30_000, "pause");
+        let dirs: Vec<_> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
+        let fakes: Vec<_> = (0..3)
+            .map(|_| {
+                let f = fake_with_servers();
+                f.rule(
+                    "test.snap",
+                    None,
+                    1,
+                    Behaviour::Latency(Duration::from_secs(10)),
+                );
+                f
+            })
+            .collect();
+        let runs = fakes.iter().zip(&dirs).map(|(f, d)| {
+            let exec = Executor::new(f.clone()).with_config(ExecConfig {
+                freeze_gate: gate.clone(),
+                ..ExecConfig::default()
+            });
+            let plan = plan.clone();
+            async move { run(&exec, &plan, d.path(), Map::new()).await }
+        });
+        let results = futures::future::join_all(runs).await;
+        fakes
+            .into_iter()
+            .zip(results)
+            .map(|(f, (res, evs))| {
+                assert_eq!(res.outcome, RunOutcome::Succeeded);
+                assert!(f.frozen().is_empty());
+                (f, Report::from_events(&evs))
+            })
+            .collect()
+    }
+
+    let gated = three(Some(lifeboat_exec::FreezeGate::new(1))).await;
+    let mut spans: Vec<_> = gated.iter().map(|(f, _)| frozen_span(f)).collect();
+    spans.sort();
+    for w in spans.windows(2) {
+        assert!(
+            w[0].1 <= w[1].0,
+            "two runs held servers frozen at once: {spans:?}"
+        );
+    }
+    for (_, report) in &gated {
+        let window = report.scopes[0].window_ms.unwrap();
+        assert!(
+            (10_000..11_000).contains(&window),
+            "the window is the snapshot's, not the wait's: {window} ms"
+        );
+    }
+
+    let free = three(None).await;
+    let spans: Vec<_> = free.iter().map(|(f, _)| frozen_span(f)).collect();
+    assert!(
+        spans.iter().all(|s| s.0 < spans[0].1),
+        "without a gate the runs freeze together: {spans:?}"
+    );
+}
+
+/// A run interrupted while it waits at the freeze gate (another run holds
+/// the only place) has frozen nothing and ends interrupted; the other run
+/// goes on and gives the place back.
+#[tokio::test]
+async fn a_run_interrupted_at_the_freeze_gate_freezes_nothing() {
+    let gate = lifeboat_exec::FreezeGate::new(1);
+    let gated = |f: &std::sync::Arc<FakeCloud>| {
+        Executor::new(f.clone()).with_config(ExecConfig {
+            freeze_gate: Some(gate.clone()),
+            ..ExecConfig::default()
+        })
+    };
+    let holder = fake_with_servers();
+    holder.rule("test.snap", None, 1, Behaviour::Gate);
+    let (plan, _) = scope_plan(0, "pause");
+    let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (h1, _rx1) = spawn_run(gated(&holder), plan.clone(), d1.path(), CancelHandle::new());
+    holder.hung.notified().await;
+    let waiter = fake_with_servers();
+    let cancel = CancelHandle::new();
+    let (h2, _rx2) = spawn_run(gated(&waiter), plan, d2.path(), cancel.clone());
+    // It found its targets and now waits at the gate.
+    while waiter.calls_of("test.find").is_empty() {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    assert!(
+        waiter.calls_of("nova.pause").is_empty(),
+        "froze without a place"
+    );
+    cancel.interrupt();
+    let res = h2.await.unwrap();
+    assert!(
+        matches!(res.outcome, RunOutcome::Interrupted { .. }),
+        "{:?}",
+        res.outcome
+    );
+    assert!(waiter.calls_of("nova.pause").is_empty());
+    assert!(waiter.calls_of("nova.unpause").is_empty());
+    holder.open_gate(1);
+    assert_eq!(h1.await.unwrap().outcome, RunOutcome::Succeeded);
+    assert!(holder.frozen().is_empty());
+}

@@ -56,6 +56,9 @@ pub fn run(args: Args) -> CmdResult {
         sites.insert(job.name.clone(), s);
         jobs.push(job);
     }
+    let freeze_gate = cfg
+        .freeze_gate()
+        .map_err(|e| CliError::from(e).not_done("nothing was started"))?;
     let retention = lifeboat_daemon::daemon::retention_plan()?;
     let fence = match cfg.recovery_check()? {
         None => None,
@@ -162,6 +165,7 @@ pub fn run(args: Args) -> CmdResult {
             launcher: Arc::new(CliLauncher {
                 sites,
                 limits: cfg.limits(),
+                freeze_gate,
             }),
             jobs,
             runs,
@@ -286,6 +290,8 @@ fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String>
 struct CliLauncher {
     sites: HashMap<String, SitesConfig>,
     limits: lifeboat_exec::Limits,
+    /// `freezes_at_once`: one gate for every run the daemon starts or resumes.
+    freeze_gate: Option<lifeboat_exec::FreezeGate>,
 }
 
 impl CliLauncher {
@@ -296,11 +302,16 @@ impl CliLauncher {
     }
 
     fn executor(&self, sites: &SitesConfig, approved: bool) -> Result<Executor, String> {
-        Ok(super::run::executor(
+        let exec = super::run::executor(
             cloud::build_actions(sites)?,
             self.limits.clone(),
             approver(approved),
-        ))
+        );
+        let config = lifeboat_exec::ExecConfig {
+            freeze_gate: self.freeze_gate.clone(),
+            ..exec.config_ref().clone()
+        };
+        Ok(exec.with_config(config))
     }
 }
 
