@@ -1,7 +1,7 @@
 //! `--max-in-flight` / `--site-limit`: bad values exit 2 before anything
 //! runs; good ones reach the run (kept in `limits.json` for `resume`). The
 //! daemon's `max_in_flight` is each of its runs' (bad values:
-//! `daemon_config.rs`).
+//! `daemon_config.rs`); its `freezes_at_once` is all its runs'.
 
 mod common;
 use common::daemon::{daemon, runs, wait_for};
@@ -184,4 +184,91 @@ fn the_daemons_max_in_flight_is_each_runs() {
         "requests counted by the runs"
     );
     drop(d);
+}
+
+/// Three jobs protecting three VNFs (option1/protect), started at once by
+/// a daemon with `freezes_at_once: 1`, every answer 100 ms late: they all
+/// succeed, and no two VNFs had servers paused at the same time — from each
+/// VNF's first `pause` to its last `unpause`, as the emulator answered them.
+#[test]
+fn the_daemons_freezes_at_once_keeps_one_vnf_frozen_at_a_time() {
+    const JOBS: usize = 3;
+    let env = start(lifeboat_emulator::Topology::generate(JOBS, 3), None);
+    let mut cfg_text = String::from("freezes_at_once: 1\njobs:\n");
+    for n in 1..=JOBS {
+        cfg_text.push_str(&format!(
+            "  - runbook: option1/protect\n    params: {{vnf: vnf{n:03}}}\n    cloud: emulator\n    schedule: \"0 0 1 1 *\"\n    run_at_start: true\n"
+        ));
+    }
+    let cfg = env.dir.path().join("lifeboat.yaml");
+    std::fs::write(&cfg, cfg_text).unwrap();
+    let log = env.dir.path().join("daemon.log");
+    let since = admin(&env, "/_emulator/requests?since=18446744073709551615")["last_seq"]
+        .as_u64()
+        .unwrap();
+    env.emu
+        .set_faults(lifeboat_emulator::FaultProfile::fixed_latency(100));
+    let mut d = daemon(&env, &cfg);
+    let rows = wait_for(
+        "every job's protect to end",
+        180,
+        &mut d,
+        || {
+            let rows = runs(&env);
+            (rows.len() == JOBS && rows.iter().all(|r| r["outcome"] != "running")).then_some(rows)
+        },
+        &log,
+    );
+    env.emu.clear_faults();
+    assert!(
+        rows.iter().all(|r| r["outcome"] == "succeeded"),
+        "{rows:?}\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+
+    // Server id → its VNF, then each VNF's span from its first pause to its
+    // last unpause.
+    let c = env.client("site-a");
+    let vnf_of: std::collections::HashMap<String, String> = env.rt.block_on(async {
+        let mut m = std::collections::HashMap::new();
+        for n in 1..=JOBS {
+            let vnf = format!("vnf{n:03}");
+            for s in c.nova().servers_with_tag(&vnf).await.unwrap() {
+                m.insert(s.id, vnf.clone());
+            }
+        }
+        m
+    });
+    let reqs = admin(
+        &env,
+        &format!("/_emulator/requests?site=site-a&since={since}"),
+    );
+    let mut spans: std::collections::BTreeMap<String, (u64, u64)> = Default::default();
+    for r in reqs["requests"].as_array().unwrap() {
+        let (Some(action), Some(path)) = (r["action"].as_str(), r["path"].as_str()) else {
+            continue;
+        };
+        if action != "pause" && action != "unpause" {
+            continue;
+        }
+        let Some(vnf) = path.split('/').find_map(|seg| vnf_of.get(seg)) else {
+            continue;
+        };
+        let t = r["time_ms"].as_u64().unwrap();
+        let e = spans.entry(vnf.clone()).or_insert((u64::MAX, 0));
+        if action == "pause" {
+            e.0 = e.0.min(t);
+        } else {
+            e.1 = e.1.max(t);
+        }
+    }
+    assert_eq!(spans.len(), JOBS, "each VNF was paused: {spans:?}");
+    let mut v: Vec<(u64, u64)> = spans.values().copied().collect();
+    v.sort_unstable();
+    for w in v.windows(2) {
+        assert!(
+            w[0].1 <= w[1].0,
+            "two VNFs had servers paused at once: {spans:?}"
+        );
+    }
 }
