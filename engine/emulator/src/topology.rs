@@ -472,6 +472,7 @@ impl Topology {
                 attachments,
                 user_id: user_id.clone(),
                 project_id: project_id.clone(),
+                group: place.as_ref().and_then(|p| p.group.clone()),
             };
             w.site_mut(site).servers.insert(server_id, server);
         }

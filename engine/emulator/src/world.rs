@@ -157,6 +157,10 @@ pub struct Server {
     pub attachments: Vec<AttachmentRef>,
     pub user_id: String,
     pub project_id: String,
+    /// The server group it was booted into (the `group` scheduler hint):
+    /// where its view looks for its membership, which the group's
+    /// `members` decide — not a scan of every group of the site.
+    pub group: Option<String>,
 }
 
 impl Server {
@@ -460,11 +464,15 @@ pub struct SiteState {
     pub groups: BTreeMap<String, Group>,
     pub group_snapshots: BTreeMap<String, GroupSnapshot>,
     /// Added and removed only through [`SiteState::add_backup`] and
-    /// [`SiteState::remove_backup`], which keep `backup_children` with them.
+    /// [`SiteState::remove_backup`], which keep `backup_children` and
+    /// `volume_backups` with them.
     pub backups: BTreeMap<String, Backup>,
     /// Backup id → how many backups here name it their parent: Cinder's
     /// `has_dependent_backups` on every view without a scan of them all.
     backup_children: std::collections::HashMap<String, u32>,
+    /// Volume id → its backups here: an incremental backup finds its parent
+    /// without a scan of every backup of the site.
+    volume_backups: std::collections::HashMap<String, Vec<String>>,
     pub images: BTreeMap<String, Image>,
     pub containers: BTreeMap<String, Container>,
     pub replicas: BTreeMap<String, Replica>,
@@ -483,15 +491,41 @@ impl SiteState {
         if let Some(p) = &b.parent_id {
             *self.backup_children.entry(p.clone()).or_default() += 1;
         }
+        self.volume_backups
+            .entry(b.volume_id.clone())
+            .or_default()
+            .push(b.id.clone());
         if let Some(old) = self.backups.insert(b.id.clone(), b) {
             self.forget_parent(&old);
+            self.forget_volume(&old);
         }
     }
 
     pub fn remove_backup(&mut self, id: &str) -> Option<Backup> {
         let b = self.backups.remove(id)?;
         self.forget_parent(&b);
+        self.forget_volume(&b);
         Some(b)
+    }
+
+    /// The backups here of volume `volume_id`, in no particular order.
+    pub fn backups_of_volume<'a>(&'a self, volume_id: &str) -> impl Iterator<Item = &'a Backup> {
+        self.volume_backups
+            .get(volume_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|id| self.backups.get(id))
+    }
+
+    fn forget_volume(&mut self, b: &Backup) {
+        if let Some(ids) = self.volume_backups.get_mut(&b.volume_id) {
+            if let Some(i) = ids.iter().position(|x| *x == b.id) {
+                ids.swap_remove(i);
+            }
+            if ids.is_empty() {
+                self.volume_backups.remove(&b.volume_id);
+            }
+        }
     }
 
     /// Whether an incremental backup here builds on backup `id`.

@@ -35,6 +35,7 @@ async fn generated_fleet_lists_and_filters() {
         )
         .await;
     assert_eq!(v.body["volumes"].as_array().map(|a| a.len()), Some(480));
+    indexed_lookups_answer_as_scans(&c).await;
     // The workload writes across the fleet.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let st = c
@@ -107,4 +108,188 @@ servers:
     assert_eq!(r["servers"][0]["name"], "epc-db-1");
     assert!(Topology::from_yaml_str("project: x\nusers: []\n").is_err());
     h.shutdown().await;
+}
+
+/// What the emulator answers from its indexes at scale (a server's group,
+/// ports by address, a volume's backups) is what a scan of everything
+/// would answer, also after the index's source changes.
+async fn indexed_lookups_answer_as_scans(c: &Cloud) {
+    use reqwest::Method;
+    use serde_json::json;
+    let (nova, cinder, neutron) = (c.compute(Site::A), c.volume(Site::A), c.network(Site::A));
+    let srv = &c.servers(Site::A, "?tags=vnf017").await[0];
+    let sid = srv["id"].as_str().unwrap().to_string();
+
+    // A seeded server shows the group it was placed in; once the group is
+    // gone, no group.
+    let show = c
+        .get(&format!("{nova}/servers/{sid}"), Some("compute 2.96"))
+        .await;
+    let groups = show.body["server"]["server_groups"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(groups.len(), 1, "{}", show.text);
+    let gid = groups[0].as_str().unwrap();
+    let g = c
+        .get(
+            &format!("{nova}/os-server-groups/{gid}"),
+            Some("compute 2.96"),
+        )
+        .await;
+    assert!(g.body["server_group"]["members"]
+        .as_array()
+        .unwrap()
+        .contains(&json!(sid)));
+    let del = c
+        .call(
+            Method::DELETE,
+            &format!("{nova}/os-server-groups/{gid}"),
+            Some("compute 2.96"),
+            None,
+        )
+        .await;
+    assert_eq!(del.status, StatusCode::NO_CONTENT, "{}", del.text);
+    let show = c
+        .get(&format!("{nova}/servers/{sid}"), Some("compute 2.96"))
+        .await;
+    assert_eq!(show.body["server"]["server_groups"], json!([]));
+
+    // Ports by fixed IP: each `fixed_ips` filter must hold.
+    let mine = c
+        .get(&format!("{neutron}/ports?device_id={sid}"), None)
+        .await;
+    let port = &mine.body["ports"][0];
+    let (ip, subnet) = (
+        port["fixed_ips"][0]["ip_address"].as_str().unwrap(),
+        port["fixed_ips"][0]["subnet_id"].as_str().unwrap(),
+    );
+    let ids = |r: &common::Resp| -> Vec<String> {
+        r.body["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let by_ip = c
+        .get(
+            &format!("{neutron}/ports?fixed_ips=ip_address%3D{ip}"),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&by_ip), vec![port["id"].as_str().unwrap().to_string()]);
+    let both = c
+        .get(
+            &format!("{neutron}/ports?fixed_ips=ip_address%3D{ip}&fixed_ips=subnet_id%3D{subnet}"),
+            None,
+        )
+        .await;
+    assert_eq!(ids(&both), ids(&by_ip));
+    let other_subnet = c
+        .get(
+            &format!(
+                "{neutron}/ports?fixed_ips=ip_address%3D{ip}&fixed_ips=subnet_id%3Dnot-{subnet}"
+            ),
+            None,
+        )
+        .await;
+    assert!(ids(&other_subnet).is_empty(), "{}", other_subnet.text);
+    let unparsed = c
+        .get(
+            &format!("{neutron}/ports?fixed_ips=ip_address%3D{ip}x"),
+            None,
+        )
+        .await;
+    assert!(ids(&unparsed).is_empty(), "{}", unparsed.text);
+
+    // A volume's backups: the incremental's parent is its newest (not another volume's); listing
+    // by volume finds only its own, newest first; a deleted one is gone.
+    let vols = c
+        .get(
+            &format!("{cinder}/volumes/detail?limit=2"),
+            Some("volume 3.64"),
+        )
+        .await;
+    let (v1, v2) = (
+        vols.body["volumes"][0]["id"].as_str().unwrap().to_string(),
+        vols.body["volumes"][1]["id"].as_str().unwrap().to_string(),
+    );
+    let mut made = Vec::new();
+    for (vid, incremental) in [(&v1, false), (&v2, false), (&v1, true)] {
+        let r = c
+            .post(
+                &format!("{cinder}/backups"),
+                Some("volume 3.64"),
+                json!({"backup": {"volume_id": vid, "force": true, "incremental": incremental, "name": "idx"}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        let id = r.body["backup"]["id"].as_str().unwrap().to_string();
+        c.wait(
+            &format!("{cinder}/backups/{id}"),
+            Some("volume 3.64"),
+            "/backup/status",
+            "available",
+        )
+        .await;
+        made.push(id);
+    }
+    // Cinder shows no parent; the parent shows it has a dependent.
+    assert_eq!(
+        backup(c, &cinder, &made[2]).await["is_incremental"],
+        json!(true)
+    );
+    assert_eq!(
+        backup(c, &cinder, &made[0]).await["has_dependent_backups"],
+        json!(true)
+    );
+    assert_eq!(
+        backup(c, &cinder, &made[1]).await["has_dependent_backups"],
+        json!(false)
+    );
+    assert_eq!(
+        backups_of(c, &cinder, &v1).await,
+        vec![made[2].clone(), made[0].clone()]
+    );
+    assert_eq!(backups_of(c, &cinder, &v2).await, vec![made[1].clone()]);
+    let del = c
+        .call(
+            Method::DELETE,
+            &format!("{cinder}/backups/{}", made[2]),
+            Some("volume 3.64"),
+            None,
+        )
+        .await;
+    assert_eq!(del.status, StatusCode::ACCEPTED, "{}", del.text);
+    c.wait_gone(
+        &format!("{cinder}/backups/{}", made[2]),
+        Some("volume 3.64"),
+    )
+    .await;
+    assert_eq!(backups_of(c, &cinder, &v1).await, vec![made[0].clone()]);
+}
+
+/// The ids `GET /backups/detail?volume_id=…` lists, in its order.
+async fn backups_of(c: &Cloud, cinder: &str, vid: &str) -> Vec<String> {
+    let r = c
+        .get(
+            &format!("{cinder}/backups/detail?volume_id={vid}"),
+            Some("volume 3.64"),
+        )
+        .await;
+    r.body["backups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// `GET /backups/{id}`'s backup.
+async fn backup(c: &Cloud, cinder: &str, id: &str) -> serde_json::Value {
+    c.get(&format!("{cinder}/backups/{id}"), Some("volume 3.64"))
+        .await
+        .body["backup"]
+        .clone()
 }

@@ -56,17 +56,19 @@ pub fn view(ctx: &Ctx, w: &World, b: &Backup, mv: Mv) -> Value {
 
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
-    let mut bs: Vec<&Backup> = w.site(ctx.site).backups.values().collect();
-    bs.sort_by_key(|x| std::cmp::Reverse(x.seq));
-    if let Some(v) = ctx.q("volume_id") {
-        bs.retain(|b| b.volume_id == v);
-    }
+    let site = w.site(ctx.site);
+    let mut bs: Vec<&Backup> = match ctx.q("volume_id") {
+        Some(v) => site.backups_of_volume(v).collect(),
+        None => site.backups.values().collect(),
+    };
     if let Some(n) = ctx.q("name") {
         bs.retain(|b| b.name == n);
     }
     if let Some(st) = ctx.q("status") {
         bs.retain(|b| b.status == st);
     }
+    // Newest first, as Cinder; sorted once filtered.
+    bs.sort_by_key(|x| std::cmp::Reverse(x.seq));
     let total = bs.len();
     let next = paginate(
         ctx,
@@ -204,9 +206,8 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         (v.name.clone(), v.description.clone(), v.metadata.clone());
     // Parent: the newest available backup of this volume.
     let parent = s
-        .backups
-        .values()
-        .filter(|b| b.volume_id == vid && b.status == "available")
+        .backups_of_volume(vid)
+        .filter(|b| b.status == "available")
         .max_by_key(|b| b.seq)
         .map(|b| b.id.clone());
     if incremental && parent.is_none() {

@@ -96,7 +96,6 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let mut vols: Vec<&Volume> = s.volumes.values().collect();
-    vols.sort_by_key(|x| std::cmp::Reverse(x.seq));
     if let Some(n) = ctx.q("name") {
         vols.retain(|v| v.name == n);
     }
@@ -122,6 +121,8 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         };
         vols.retain(|v| want.iter().all(|(k, val)| v.metadata.get(k) == Some(val)));
     }
+    // Newest first, as Cinder; sorted once filtered (a site may hold 20,000).
+    vols.sort_by_key(|x| std::cmp::Reverse(x.seq));
     let total = vols.len();
     let next = paginate(
         ctx,

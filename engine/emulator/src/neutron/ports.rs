@@ -86,14 +86,52 @@ pub fn list(ctx: &Ctx) -> Reply {
         .filter(|(k, _)| k == "device_id")
         .map(|(_, v)| v.as_str())
         .collect();
+    // Likewise the asked-for addresses (`fixed_ips=ip_address=…`, a VIP
+    // looked up by address): a port without one is never viewed. The
+    // generic filter still decides; this only skips what it would drop.
+    let wanted: Vec<FixedIpWant> = ctx
+        .query
+        .iter()
+        .filter(|(k, _)| k == "fixed_ips")
+        .filter_map(|(_, v)| FixedIpWant::parse(v))
+        .collect();
     let items = net
         .ports
         .values()
         .filter(|p| p.project_id == ctx.token.project_id)
         .filter(|p| devices.is_empty() || devices.contains(&p.device_id.as_str()))
+        .filter(|p| {
+            wanted
+                .iter()
+                .all(|w| p.fixed_ips.iter().any(|f| w.met_by(f)))
+        })
         .map(view)
         .collect();
     page(ctx, "ports", items)
+}
+
+/// One `fixed_ips=KEY=VALUE` filter a port's own fields can answer; other
+/// keys (`ip_address_substr`) are left to the generic filter.
+enum FixedIpWant {
+    Address(u32),
+    Subnet(String),
+}
+
+impl FixedIpWant {
+    fn parse(q: &str) -> Option<Self> {
+        match q.split_once('=')? {
+            ("ip_address", v) => parse_ip(v).map(FixedIpWant::Address),
+            ("subnet_id", v) => Some(FixedIpWant::Subnet(v.to_string())),
+            _ => None,
+        }
+    }
+
+    fn met_by(&self, f: &FixedIp) -> bool {
+        match self {
+            FixedIpWant::Address(ip) => f.ip == *ip,
+            FixedIpWant::Subnet(id) => f.subnet_id == *id,
+        }
+    }
 }
 
 pub(crate) fn nf(id: &str) -> Response {

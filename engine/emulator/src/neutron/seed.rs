@@ -254,6 +254,8 @@ pub struct Placed {
     pub ports: Vec<String>,
     pub host: String,
     pub key_name: Option<String>,
+    /// The server group it joined.
+    pub group: Option<String>,
 }
 
 /// Ports, security groups, server groups and key pairs of the servers of one
@@ -280,6 +282,7 @@ pub fn seed_servers(
         let mut groups = Vec::new();
         let mut host = None;
         let mut key_name = None;
+        let mut group = None;
         if let (Some(vnf), Some(role)) = (x.vnf, x.role) {
             groups.push(seed_security_group(s, site, vnf, role, project));
             let gname = format!("{vnf}-{role}");
@@ -309,6 +312,7 @@ pub fn seed_servers(
                 .min_by_key(|(_, n)| **n)
                 .map(|(h, _)| h.clone());
             g.members.push(x.id.clone());
+            group = Some(gid);
             let key = format!("{vnf}-ops");
             s.keypairs
                 .entry((user.to_string(), key.clone()))
@@ -358,6 +362,7 @@ pub fn seed_servers(
             ports,
             host,
             key_name,
+            group,
         });
     }
     for (vnf, (network, members)) in vips {

@@ -147,11 +147,13 @@ pub fn view(s: &SiteState, srv: &Server, mv: Mv, base: &str, target: For) -> Val
         o["trusted_image_certificates"] = Value::Null;
     }
     if mv.at_least(2, 71) && target == For::One {
-        let groups: Vec<&str> = s
-            .server_groups
-            .values()
+        let groups: Vec<&str> = srv
+            .group
+            .as_ref()
+            .and_then(|g| s.server_groups.get(g))
             .filter(|g| g.members.contains(&srv.id))
             .map(|g| g.id.as_str())
+            .into_iter()
             .collect();
         o["server_groups"] = json!(groups);
     }
@@ -648,6 +650,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         attachments: att_ids,
         user_id,
         project_id: project_id.clone(),
+        group: group.as_ref().map(|g| g.id.clone()),
     };
     // BUILD goes scheduling → spawning → (ACTIVE, no task), as Nova's task states.
     let (me, id4, step) = (
