@@ -507,6 +507,43 @@ fn compile_times(n: usize) -> (usize, f64, f64) {
     )
 }
 
+/// Set in a copy of this bench that compiles the generated runbook once
+/// and prints the milliseconds: a fresh process, as `lifeboat check` runs,
+/// whose every page of heap is touched for the first time.
+const COMPILE_ONCE: &str = "LIFEBOAT_BENCH_COMPILE_ONCE";
+
+fn compile_once() {
+    use lifeboat_dsl::graph::PlanGraph;
+    use lifeboat_dsl::render::{self, Format};
+    let big = generate(10_000);
+    let start = std::time::Instant::now();
+    let c = compiler::compile_text("big.dr", &big, &FsLoader);
+    assert!(!c.has_errors(), "{:?}", c.diagnostics.list.first());
+    let g = PlanGraph::build(&c.plans[0]);
+    std::hint::black_box(render::render(&g, Format::Text).len());
+    println!("{}", start.elapsed().as_secs_f64() * 1000.0);
+}
+
+/// The median of `n` fresh processes' [`compile_once`], in ms.
+fn compile_cold(n: usize) -> f64 {
+    let mut t: Vec<f64> = (0..n)
+        .map(|_| {
+            let out = std::process::Command::new(std::env::current_exe().expect("this bench"))
+                .env(COMPILE_ONCE, "1")
+                .output()
+                .expect("a copy of the bench compiles");
+            String::from_utf8_lossy(&out.stdout)
+                .trim()
+                .parse::<f64>()
+                .unwrap_or_else(|_| {
+                    panic!("compile once: {}", String::from_utf8_lossy(&out.stderr))
+                })
+        })
+        .collect();
+    t.sort_by(|a, b| a.total_cmp(b));
+    t[t.len() / 2]
+}
+
 // ---------------------------------------------------------------- scale
 
 /// A cloud that answers every call of `option1/protect` at once, in memory:
@@ -669,6 +706,7 @@ async fn protect_all(
         journal_records: 0,
         cpu_lifeboat: 0.0,
         cpu_emulator: 0.0,
+        requests: None,
     };
     for r in runs {
         let (ok, steps, records) = r.await.expect("run task");
@@ -686,10 +724,16 @@ async fn protect_all(
 fn scale_table(sc: &Scale, emulator: bool) {
     let rate = sc.steps as f64 / sc.wall.max(1e-9);
     let (head, rule, cell) = if emulator {
+        let per_step = sc.requests.map_or("?".to_string(), |n| {
+            format!("{:.2}", n as f64 / sc.steps.max(1) as f64)
+        });
         (
-            " Lifeboat CPU s | emulator CPU s |",
-            "---:|---:|",
-            format!(" {:.1} | {:.1} |", sc.cpu_lifeboat, sc.cpu_emulator),
+            " Lifeboat CPU s | emulator CPU s | requests ÷ steps |",
+            "---:|---:|---:|",
+            format!(
+                " {:.1} | {:.1} | {per_step} |",
+                sc.cpu_lifeboat, sc.cpu_emulator
+            ),
         )
     } else {
         (" CPU s |", "---:|", format!(" {:.1} |", sc.cpu_lifeboat))
@@ -720,6 +764,8 @@ struct Scale {
     /// CPU seconds (user + system) of this process and of the emulator's.
     cpu_lifeboat: f64,
     cpu_emulator: f64,
+    /// Requests the emulator answered (both sites), when it could say.
+    requests: Option<u64>,
 }
 
 /// User + system CPU seconds of a process, from `/proc/<pid>/stat`.
@@ -768,6 +814,18 @@ fn serve_emulator(spec: &str) {
             let _ = std::io::Read::read_to_string(&mut std::io::stdin(), &mut sink);
         })
         .await;
+        // How many requests the sites answered (the request log numbers
+        // every one from 1, also those its window has dropped).
+        let url = format!(
+            "{}/_emulator/requests?since=18446744073709551615",
+            emu.admin_url()
+        );
+        let answered = match reqwest::get(&url).await {
+            Ok(r) => r.json::<serde_json::Value>().await.ok(),
+            Err(_) => None,
+        }
+        .and_then(|v| v["last_seq"].as_u64());
+        println!("requests {}", answered.map_or(-1, |n| n as i64));
         emu.shutdown().await;
     });
 }
@@ -800,11 +858,11 @@ async fn scale(vnfs: usize, vms: usize, gate: Option<lifeboat_exec::FreezeGate>)
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("the emulator process starts");
+    let mut emulator_out = std::io::BufReader::new(emulator.stdout.take().expect("piped"));
     {
         use std::io::BufRead;
         let mut line = String::new();
-        let out = emulator.stdout.take().expect("piped");
-        std::io::BufReader::new(out)
+        emulator_out
             .read_line(&mut line)
             .expect("the emulator says ready");
         assert_eq!(line.trim(), "ready", "emulator: {line}");
@@ -825,6 +883,13 @@ async fn scale(vnfs: usize, vms: usize, gate: Option<lifeboat_exec::FreezeGate>)
     .await;
     out.cpu_emulator = cpu_seconds(&emulator.id().to_string());
     drop(emulator.stdin.take());
+    let mut said = String::new();
+    let _ = std::io::Read::read_to_string(&mut emulator_out, &mut said);
+    out.requests = said
+        .lines()
+        .find_map(|l| l.strip_prefix("requests ")?.trim().parse().ok())
+        .filter(|n: &i64| *n >= 0)
+        .map(|n| n as u64);
     let _ = emulator.wait();
     out
 }
@@ -832,6 +897,10 @@ async fn scale(vnfs: usize, vms: usize, gate: Option<lifeboat_exec::FreezeGate>)
 fn main() {
     if let Ok(spec) = std::env::var(SERVE_EMULATOR) {
         serve_emulator(&spec);
+        return;
+    }
+    if std::env::var_os(COMPILE_ONCE).is_some() {
+        compile_once();
         return;
     }
     let vms = env_num("LIFEBOAT_BENCH_VMS", 100) as usize;
@@ -992,6 +1061,7 @@ fn main() {
 
     if wants("compile") {
         let (steps, big, bundled) = compile_times(11);
+        let cold = compile_cold(11);
         println!();
         println!(
             "compile — `check` + `plan` (parse, analyse, lower, graph, text render), median of 11"
@@ -999,13 +1069,20 @@ fn main() {
         println!();
         println!("| runbook | ms |");
         println!("|---|---:|");
-        println!("| generated, {steps} action steps | {big:.1} |");
+        println!("| generated, {steps} action steps, again in one process | {big:.1} |");
+        println!("| generated, {steps} action steps, a fresh process each time | {cold:.1} |");
         println!("| bundled option1/protect | {bundled:.2} |");
         summary.push((
-            format!("compile, {steps}-step runbook (ms)"),
+            format!("compile, {steps}-step runbook, again in one process (ms)"),
             format!("{big:.1}"),
             "< 100".into(),
             big < 100.0,
+        ));
+        summary.push((
+            format!("compile, {steps}-step runbook, a fresh process (ms)"),
+            format!("{cold:.1}"),
+            "< 100".into(),
+            cold < 100.0,
         ));
         summary.push((
             "compile, a bundled runbook (ms)".into(),
