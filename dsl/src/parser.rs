@@ -217,7 +217,7 @@ fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> 
         pest::error::ErrorVariant::ParsingError { positives, .. } => {
             // Where any operand could start (after `and`, say), pest lists
             // every kind of literal: say "an expression" once instead.
-            let operand = positives.contains(&Rule::true_lit);
+            let operand = positives.contains(&Rule::name);
             let mut words: Vec<&str> = positives
                 .iter()
                 .filter(|r| !(operand && starts_operand(**r)))
@@ -251,14 +251,7 @@ fn word_before(text: &str, at: usize) -> Option<(usize, &str)> {
 fn starts_operand(r: Rule) -> bool {
     matches!(
         r,
-        Rule::string
-            | Rule::duration
-            | Rule::int
-            | Rule::true_lit
-            | Rule::false_lit
-            | Rule::list
-            | Rule::name
-            | Rule::k_not
+        Rule::string | Rule::duration | Rule::int | Rule::list | Rule::name | Rule::k_not
     )
 }
 
@@ -322,7 +315,6 @@ fn describe(r: Rule) -> Option<&'static str> {
         Rule::undo_attr | Rule::k_undo => "`undo`",
         Rule::undo_none => "`none`",
         Rule::list => "a list",
-        Rule::true_lit | Rule::false_lit => "a boolean",
         Rule::str_text | Rule::str_esc | Rule::interp => "string text",
         _ => return None,
     })
@@ -984,25 +976,27 @@ impl<'s> Builder<'s> {
                 kind: ExprKind::Duration(self.duration(p)),
                 loc,
             },
-            Rule::true_lit => Expr {
-                kind: ExprKind::Bool(true),
-                loc,
-            },
-            Rule::false_lit => Expr {
-                kind: ExprKind::Bool(false),
-                loc,
-            },
             Rule::list => Expr {
                 kind: ExprKind::List(kids(p).map(|e| self.expr_inner(e)).collect()),
                 loc,
             },
-            Rule::name => {
-                self.refuse_reserved(p.as_str(), loc);
-                Expr {
-                    kind: ExprKind::Name(p.as_str().to_string()),
+            Rule::name => match p.as_str() {
+                "true" => Expr {
+                    kind: ExprKind::Bool(true),
                     loc,
+                },
+                "false" => Expr {
+                    kind: ExprKind::Bool(false),
+                    loc,
+                },
+                word => {
+                    self.refuse_reserved(word, loc);
+                    Expr {
+                        kind: ExprKind::Name(word.to_string()),
+                        loc,
+                    }
                 }
-            }
+            },
             _ => self.internal(loc),
         }
     }
