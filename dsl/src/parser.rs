@@ -218,8 +218,16 @@ fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> 
             // Where any operand could start (after `and`, say), pest lists
             // every kind of literal: say "an expression" once instead.
             let operand = positives.contains(&Rule::name);
+            // Where a step could start, any statement could: the grammar
+            // tries the keyword statements only where their word is.
+            let statements: &[Rule] = if positives.contains(&Rule::step_stmt) {
+                &KEYWORD_STATEMENTS
+            } else {
+                &[]
+            };
             let mut words: Vec<&str> = positives
                 .iter()
+                .chain(statements)
                 .filter(|r| !(operand && starts_operand(**r)))
                 .filter_map(|r| describe(*r))
                 .chain(operand.then_some("an expression"))
@@ -236,6 +244,18 @@ fn syntax_error(file: FileId, src: &SourceFile, e: pest::error::Error<Rule>) -> 
     };
     Diagnostic::at(loc, Kind::Syntax { expected, found })
 }
+
+/// The statements that start with a keyword (`stmt_word` in the grammar).
+const KEYWORD_STATEMENTS: [Rule; 8] = [
+    Rule::param_stmt,
+    Rule::schedule_stmt,
+    Rule::retain_stmt,
+    Rule::commit_stmt,
+    Rule::approve_stmt,
+    Rule::quiesce_stmt,
+    Rule::for_stmt,
+    Rule::return_stmt,
+];
 
 /// The word that ends just before `at` (blanks between), and where it starts.
 fn word_before(text: &str, at: usize) -> Option<(usize, &str)> {
