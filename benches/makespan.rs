@@ -473,24 +473,16 @@ fn generate(steps: usize) -> String {
 /// lower, build the graph, render it as text) and of the bundled
 /// `option1/protect`: the median of `n` runs each, in ms.
 fn compile_times(n: usize) -> (usize, f64, f64) {
-    use lifeboat_dsl::graph::PlanGraph;
-    use lifeboat_dsl::render::{self, Format};
     let median = |f: &dyn Fn() -> usize| {
-        let mut t: Vec<f64> = (0..n)
-            .map(|_| {
-                let start = std::time::Instant::now();
-                std::hint::black_box(f());
-                start.elapsed().as_secs_f64() * 1000.0
-            })
-            .collect();
-        t.sort_by(|a, b| a.total_cmp(b));
-        t[t.len() / 2]
-    };
-    let check_plan = |path: &str, text: &str| {
-        let c = compiler::compile_text(path, text, &FsLoader);
-        assert!(!c.has_errors(), "{:?}", c.diagnostics.list.first());
-        let g = PlanGraph::build(&c.plans[0]);
-        render::render(&g, Format::Text).len()
+        median_ms(
+            (0..n)
+                .map(|_| {
+                    let start = std::time::Instant::now();
+                    std::hint::black_box(f());
+                    start.elapsed().as_secs_f64() * 1000.0
+                })
+                .collect(),
+        )
     };
     let big = generate(10_000);
     let steps = compiler::compile_text("big.dr", &big, &FsLoader).plans[0]
@@ -507,41 +499,53 @@ fn compile_times(n: usize) -> (usize, f64, f64) {
     )
 }
 
+/// `check` + `plan` of one runbook's text: compile, build the graph, render
+/// it as text; the text's length.
+fn check_plan(path: &str, text: &str) -> usize {
+    use lifeboat_dsl::graph::PlanGraph;
+    use lifeboat_dsl::render::{self, Format};
+    let c = compiler::compile_text(path, text, &FsLoader);
+    assert!(!c.has_errors(), "{:?}", c.diagnostics.list.first());
+    let g = PlanGraph::build(&c.plans[0]);
+    render::render(&g, Format::Text).len()
+}
+
+/// The median of some times.
+fn median_ms(mut t: Vec<f64>) -> f64 {
+    t.sort_by(|a, b| a.total_cmp(b));
+    t[t.len() / 2]
+}
+
 /// Set in a copy of this bench that compiles the generated runbook once
 /// and prints the milliseconds: a fresh process, as `lifeboat check` runs,
 /// whose every page of heap is touched for the first time.
 const COMPILE_ONCE: &str = "LIFEBOAT_BENCH_COMPILE_ONCE";
 
 fn compile_once() {
-    use lifeboat_dsl::graph::PlanGraph;
-    use lifeboat_dsl::render::{self, Format};
     let big = generate(10_000);
     let start = std::time::Instant::now();
-    let c = compiler::compile_text("big.dr", &big, &FsLoader);
-    assert!(!c.has_errors(), "{:?}", c.diagnostics.list.first());
-    let g = PlanGraph::build(&c.plans[0]);
-    std::hint::black_box(render::render(&g, Format::Text).len());
+    std::hint::black_box(check_plan("big.dr", &big));
     println!("{}", start.elapsed().as_secs_f64() * 1000.0);
 }
 
 /// The median of `n` fresh processes' [`compile_once`], in ms.
 fn compile_cold(n: usize) -> f64 {
-    let mut t: Vec<f64> = (0..n)
-        .map(|_| {
-            let out = std::process::Command::new(std::env::current_exe().expect("this bench"))
-                .env(COMPILE_ONCE, "1")
-                .output()
-                .expect("a copy of the bench compiles");
-            String::from_utf8_lossy(&out.stdout)
-                .trim()
-                .parse::<f64>()
-                .unwrap_or_else(|_| {
-                    panic!("compile once: {}", String::from_utf8_lossy(&out.stderr))
-                })
-        })
-        .collect();
-    t.sort_by(|a, b| a.total_cmp(b));
-    t[t.len() / 2]
+    median_ms(
+        (0..n)
+            .map(|_| {
+                let out = std::process::Command::new(std::env::current_exe().expect("this bench"))
+                    .env(COMPILE_ONCE, "1")
+                    .output()
+                    .expect("a copy of the bench compiles");
+                String::from_utf8_lossy(&out.stdout)
+                    .trim()
+                    .parse::<f64>()
+                    .unwrap_or_else(|_| {
+                        panic!("compile once: {}", String::from_utf8_lossy(&out.stderr))
+                    })
+            })
+            .collect(),
+    )
 }
 
 // ---------------------------------------------------------------- scale
@@ -825,7 +829,9 @@ fn serve_emulator(spec: &str) {
             Err(_) => None,
         }
         .and_then(|v| v["last_seq"].as_u64());
-        println!("requests {}", answered.map_or(-1, |n| n as i64));
+        if let Some(n) = answered {
+            println!("requests {n}");
+        }
         emu.shutdown().await;
     });
 }
@@ -887,9 +893,7 @@ async fn scale(vnfs: usize, vms: usize, gate: Option<lifeboat_exec::FreezeGate>)
     let _ = std::io::Read::read_to_string(&mut emulator_out, &mut said);
     out.requests = said
         .lines()
-        .find_map(|l| l.strip_prefix("requests ")?.trim().parse().ok())
-        .filter(|n: &i64| *n >= 0)
-        .map(|n| n as u64);
+        .find_map(|l| l.strip_prefix("requests ")?.trim().parse().ok());
     let _ = emulator.wait();
     out
 }

@@ -164,14 +164,7 @@ async fn indexed_lookups_answer_as_scans(c: &Cloud) {
         port["fixed_ips"][0]["ip_address"].as_str().unwrap(),
         port["fixed_ips"][0]["subnet_id"].as_str().unwrap(),
     );
-    let ids = |r: &common::Resp| -> Vec<String> {
-        r.body["ports"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| p["id"].as_str().unwrap().to_string())
-            .collect()
-    };
+    let ids = |r: &common::Resp| ids_in(&r.body["ports"]);
     let by_ip = c
         .get(
             &format!("{neutron}/ports?fixed_ips=ip_address%3D{ip}"),
@@ -203,8 +196,9 @@ async fn indexed_lookups_answer_as_scans(c: &Cloud) {
         .await;
     assert!(ids(&unparsed).is_empty(), "{}", unparsed.text);
 
-    // A volume's backups: the incremental's parent is its newest (not another volume's); listing
-    // by volume finds only its own, newest first; a deleted one is gone.
+    // A volume's backups: the incremental's parent is its newest (not
+    // another volume's); listing by volume finds only its own, newest
+    // first; a deleted one is gone.
     let vols = c
         .get(
             &format!("{cinder}/volumes/detail?limit=2"),
@@ -278,11 +272,15 @@ async fn backups_of(c: &Cloud, cinder: &str, vid: &str) -> Vec<String> {
             Some("volume 3.64"),
         )
         .await;
-    r.body["backups"]
-        .as_array()
+    ids_in(&r.body["backups"])
+}
+
+/// The `id`s of a listed collection, in its order.
+fn ids_in(list: &serde_json::Value) -> Vec<String> {
+    list.as_array()
         .unwrap()
         .iter()
-        .map(|b| b["id"].as_str().unwrap().to_string())
+        .map(|x| x["id"].as_str().unwrap().to_string())
         .collect()
 }
 
