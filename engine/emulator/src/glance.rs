@@ -137,7 +137,7 @@ fn list(ctx: &Ctx) -> Reply {
         if imgs.len() > n {
             imgs.truncate(n);
             if let Some(last) = imgs.last() {
-                body["next"] = json!(format!("/v2/images?limit={n}&marker={}", last.id));
+                body["next"] = json!(format!("/v2/images?{}", ctx.query_with_marker(&last.id)));
             }
         }
     }

@@ -45,6 +45,17 @@ impl Ctx {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+    /// This request's query string with `marker` set to `marker`: the next
+    /// page of a list, as the services link it (every filter, sort and
+    /// limit kept).
+    pub fn query_with_marker(&self, marker: &str) -> String {
+        let mut q = url::form_urlencoded::Serializer::new(String::new());
+        for (k, v) in self.query.iter().filter(|(k, _)| k != "marker") {
+            q.append_pair(k, v);
+        }
+        q.append_pair("marker", marker);
+        q.finish()
+    }
     pub fn seg(&self, i: usize) -> &str {
         self.segs.get(i).map(|s| s.as_str()).unwrap_or("")
     }

@@ -36,6 +36,7 @@ async fn generated_fleet_lists_and_filters() {
         .await;
     assert_eq!(v.body["volumes"].as_array().map(|a| a.len()), Some(480));
     indexed_lookups_answer_as_scans(&c).await;
+    cinder_pages_keep_order_and_filters(&c).await;
     // The workload writes across the fleet.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let st = c
@@ -262,6 +263,66 @@ async fn indexed_lookups_answer_as_scans(c: &Cloud) {
     )
     .await;
     assert_eq!(backups_of(c, &cinder, &v1).await, vec![made[0].clone()]);
+}
+
+/// Cinder's pages: newest first (or oldest first with `sort_dir=asc`), the
+/// next link keeping the filter and the sort, a marker not in the list
+/// refused.
+async fn cinder_pages_keep_order_and_filters(c: &Cloud) {
+    use serde_json::json;
+    let cinder = c.volume(Site::A);
+    let vols = c
+        .get(
+            &format!("{cinder}/volumes/detail?limit=9"),
+            Some("volume 3.64"),
+        )
+        .await;
+    let mut made = Vec::new();
+    for (i, v) in ids_in(&vols.body["volumes"]).iter().enumerate() {
+        // Two of the nine are not "pg": the filter must hold on every page.
+        let name = if i % 4 == 1 { "other" } else { "pg" };
+        let r = c
+            .post(
+                &format!("{cinder}/snapshots"),
+                Some("volume 3.64"),
+                json!({"snapshot": {"volume_id": v, "force": true, "name": name}}),
+            )
+            .await;
+        assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        if name == "pg" {
+            made.push(r.body["snapshot"]["id"].as_str().unwrap().to_string());
+        }
+    }
+    let walk = |first: String| async move {
+        let (mut ids, mut pages, mut url) = (Vec::new(), 0, Some(first));
+        while let Some(u) = url {
+            let r = c.get(&u, Some("volume 3.64")).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            ids.extend(ids_in(&r.body["snapshots"]));
+            pages += 1;
+            url = r.body["snapshots_links"][0]["href"]
+                .as_str()
+                .map(str::to_string);
+        }
+        (ids, pages)
+    };
+    let (newest_first, pages) = walk(format!("{cinder}/snapshots/detail?name=pg&limit=3")).await;
+    let mut expect: Vec<String> = made.iter().rev().cloned().collect();
+    assert_eq!(newest_first, expect);
+    assert_eq!(pages, 3);
+    let (oldest_first, _) = walk(format!(
+        "{cinder}/snapshots/detail?name=pg&sort_key=created_at&sort_dir=asc&limit=2"
+    ))
+    .await;
+    expect.reverse();
+    assert_eq!(oldest_first, expect);
+    let lost = c
+        .get(
+            &format!("{cinder}/snapshots/detail?marker=no-such-snapshot"),
+            Some("volume 3.64"),
+        )
+        .await;
+    assert_eq!(lost.status, StatusCode::BAD_REQUEST, "{}", lost.text);
 }
 
 /// The ids `GET /backups/detail?volume_id=…` lists, in its order.

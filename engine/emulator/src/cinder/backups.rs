@@ -67,13 +67,13 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     if let Some(st) = ctx.q("status") {
         bs.retain(|b| b.status == st);
     }
-    // Newest first, as Cinder; sorted once filtered.
-    bs.sort_by_key(|x| std::cmp::Reverse(x.seq));
     let total = bs.len();
     let next = paginate(
         ctx,
         &mut bs,
-        |b| b.id.clone(),
+        |b| b.seq,
+        |b| &b.id,
+        false,
         if detail { "backups/detail" } else { "backups" },
     )?;
     let items: Vec<Value> = bs

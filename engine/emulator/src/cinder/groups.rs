@@ -50,14 +50,15 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let mut gs: Vec<&Group> = s.groups.values().collect();
-    gs.sort_by_key(|x| std::cmp::Reverse(x.seq));
     if let Some(n) = ctx.q("name") {
         gs.retain(|g| g.name == n);
     }
     let next = paginate(
         ctx,
         &mut gs,
-        |g| g.id.clone(),
+        |g| g.seq,
+        |g| &g.id,
+        false,
         if detail { "groups/detail" } else { "groups" },
     )?;
     let items: Vec<Value> = gs
@@ -389,14 +390,15 @@ fn delete(ctx: &Ctx, id: &str, delete_volumes: bool) -> Reply {
 pub fn list_snapshots(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let mut gs: Vec<&GroupSnapshot> = w.site(ctx.site).group_snapshots.values().collect();
-    gs.sort_by_key(|x| std::cmp::Reverse(x.seq));
     if let Some(g) = ctx.q("group_id") {
         gs.retain(|x| x.group_id == g);
     }
     let next = paginate(
         ctx,
         &mut gs,
-        |g| g.id.clone(),
+        |g| g.seq,
+        |g| &g.id,
+        false,
         if detail {
             "group_snapshots/detail"
         } else {

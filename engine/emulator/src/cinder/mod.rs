@@ -52,26 +52,32 @@ pub(crate) fn links(ctx: &Ctx, kind: &str, id: &str) -> Value {
     ])
 }
 
-/// Apply `limit`/`marker` to an id-ordered list; returns the `*_links` value if more remain.
+/// Cinder's list order and paging over the already filtered `items`:
+/// newest first (`created_at` descending; `asc` reverses it), those after
+/// `marker`, at most `limit`; returns the `*_links` value if more remain.
+/// `seq` orders (creation order, unique), `id` names an item for the marker;
+/// the next link keeps the request's filters and sort, as Cinder's does.
+/// A page of a large list costs one pass, not a sort of the whole list.
 pub(crate) fn paginate<T>(
     ctx: &Ctx,
-    items: &mut Vec<T>,
-    id_of: impl Fn(&T) -> String,
+    items: &mut Vec<&T>,
+    seq: impl Fn(&T) -> u64,
+    id: impl Fn(&T) -> &str,
+    asc: bool,
     path: &str,
 ) -> Result<Option<Value>, Response> {
+    // Ascending key = the order shown.
+    let key = |x: &&T| if asc { seq(x) } else { u64::MAX - seq(x) };
     if let Some(marker) = ctx.q("marker") {
-        match items.iter().position(|x| id_of(x) == marker) {
-            Some(i) => {
-                items.drain(..=i);
-            }
-            None => {
-                return Err(crate::errors::bad_request(
-                    F::Cinder,
-                    format!("Invalid input received: marker [{marker}] not found"),
-                ))
-            }
-        }
+        let Some(m) = items.iter().find(|x| id(x) == marker).map(key) else {
+            return Err(crate::errors::bad_request(
+                F::Cinder,
+                format!("Invalid input received: marker [{marker}] not found"),
+            ));
+        };
+        items.retain(|x| key(x) > m);
     }
+    let mut more = false;
     if let Some(l) = ctx.q("limit") {
         let Ok(n) = l.parse::<usize>() else {
             return Err(crate::errors::bad_request(
@@ -80,19 +86,26 @@ pub(crate) fn paginate<T>(
             ));
         };
         if items.len() > n {
-            items.truncate(n);
-            if let Some(last) = items.last() {
-                let href = format!(
-                    "{}/volume/v3/{}/{path}?limit={n}&marker={}",
-                    ctx.base,
-                    ctx.token.project_id,
-                    id_of(last)
-                );
-                return Ok(Some(json!([{"href": href, "rel": "next"}])));
+            if n > 0 {
+                items.select_nth_unstable_by_key(n - 1, key);
             }
+            items.truncate(n);
+            more = true;
         }
     }
-    Ok(None)
+    items.sort_unstable_by_key(key);
+    match items.last() {
+        Some(last) if more => {
+            let href = format!(
+                "{}/volume/v3/{}/{path}?{}",
+                ctx.base,
+                ctx.token.project_id,
+                ctx.query_with_marker(id(last))
+            );
+            Ok(Some(json!([{"href": href, "rel": "next"}])))
+        }
+        _ => Ok(None),
+    }
 }
 
 pub async fn handle(ctx: &mut Ctx) -> Response {

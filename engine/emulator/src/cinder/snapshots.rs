@@ -224,10 +224,9 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     }
     // Cinder's default order, newest first; `sort_key=created_at` and
     // `sort_dir` may say so or reverse it.
-    snaps.sort_by_key(|x| std::cmp::Reverse(x.seq));
-    match ctx.q("sort_dir") {
-        None | Some("desc") => {}
-        Some("asc") => snaps.reverse(),
+    let asc = match ctx.q("sort_dir") {
+        None | Some("desc") => false,
+        Some("asc") => true,
         Some(d) => {
             let why = format!("Unknown sort direction {d}, must be 'desc' or 'asc'");
             return Err(bad_request(
@@ -235,7 +234,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
                 format!("Invalid input received: {why}"),
             ));
         }
-    }
+    };
     if let Some(v) = ctx.q("volume_id") {
         snaps.retain(|s| s.volume_id == v);
     }
@@ -264,7 +263,9 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let next = paginate(
         ctx,
         &mut snaps,
-        |s| s.id.clone(),
+        |s| s.seq,
+        |s| &s.id,
+        asc,
         if detail {
             "snapshots/detail"
         } else {

@@ -121,13 +121,13 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         };
         vols.retain(|v| want.iter().all(|(k, val)| v.metadata.get(k) == Some(val)));
     }
-    // Newest first, as Cinder; sorted once filtered (a site may hold 20,000).
-    vols.sort_by_key(|x| std::cmp::Reverse(x.seq));
     let total = vols.len();
     let next = paginate(
         ctx,
         &mut vols,
-        |v| v.id.clone(),
+        |v| v.seq,
+        |v| &v.id,
+        false,
         if detail { "volumes/detail" } else { "volumes" },
     )?;
     let items: Vec<Value> = vols

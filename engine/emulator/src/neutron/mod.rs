@@ -239,16 +239,7 @@ pub(crate) fn list(ctx: &Ctx, collection: &str, items: Vec<Value>) -> Reply {
         if n > 0 && out.len() > n {
             out.truncate(n);
             let last = out[n - 1].get("id").and_then(Value::as_str).unwrap_or("");
-            let mut q: Vec<(String, String)> = ctx
-                .query
-                .iter()
-                .filter(|(k, _)| k != "marker")
-                .cloned()
-                .collect();
-            q.push(("marker".into(), last.to_string()));
-            let qs = url::form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(q)
-                .finish();
+            let qs = ctx.query_with_marker(last);
             next = Some(format!("{}/network/v2.0/{collection}?{qs}", ctx.base));
         }
     }

@@ -284,16 +284,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         }
         if n > 0 && servers.len() == n {
             if let Some(last) = servers.last() {
-                let mut q: Vec<(String, String)> = ctx
-                    .query
-                    .iter()
-                    .filter(|(k, _)| k != "marker")
-                    .cloned()
-                    .collect();
-                q.push(("marker".into(), last.id.clone()));
-                let qs = url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(q)
-                    .finish();
+                let qs = ctx.query_with_marker(&last.id);
                 let path = if detail { "servers/detail" } else { "servers" };
                 next = Some(format!("{}/compute/v2.1/{path}?{qs}", ctx.base));
             }
