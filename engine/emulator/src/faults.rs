@@ -66,6 +66,9 @@ fn one() -> f64 {
 fn one_u64() -> u64 {
     1
 }
+fn two_seconds_ms() -> u64 {
+    2000
+}
 fn s429() -> u16 {
     429
 }
@@ -101,6 +104,14 @@ pub struct FaultRule {
     /// it happened (a creating POST must be looked for before it is repeated).
     #[serde(default)]
     pub lost_answer_rate: f64,
+    /// Probability (0..1) that the call is held and the connection reset at
+    /// once, then the call is carried out `land_after_ms` later: the
+    /// client looks for what it made, finds nothing and makes it again,
+    /// and the first lands after — a twin (an overloaded API's queue).
+    #[serde(default)]
+    pub late_landing_rate: f64,
+    #[serde(default = "two_seconds_ms")]
+    pub land_after_ms: u64,
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
     /// Asynchronous operation this rule affects (e.g. `backup.create`, `*`).
@@ -163,6 +174,8 @@ pub enum Injected {
     Reset,
     /// Carry the call out, then reset the connection instead of answering.
     LoseAnswer,
+    /// Reset the connection now; carry the call out after this long.
+    LandLate(Duration),
     Limited {
         status: u16,
         retry_after_s: u64,
@@ -244,6 +257,7 @@ impl FaultState {
                 && rule.error_rate == 0.0
                 && rule.reset_rate == 0.0
                 && rule.lost_answer_rate == 0.0
+                && rule.late_landing_rate == 0.0
                 && rule.rate_limit.is_none()
                 && rule.latency.is_none()
             {
@@ -255,6 +269,7 @@ impl FaultState {
             let slows_only = rule.error_rate == 0.0
                 && rule.reset_rate == 0.0
                 && rule.lost_answer_rate == 0.0
+                && rule.late_landing_rate == 0.0
                 && rule.rate_limit.is_none();
             if slows_only && rule.times.is_some_and(|n| self.hits[i] >= n) {
                 continue;
@@ -292,6 +307,8 @@ impl FaultState {
                 injected = Injected::Error(rule.error_status);
             } else if rule.lost_answer_rate > 0.0 && rng.gen::<f64>() < rule.lost_answer_rate {
                 injected = Injected::LoseAnswer;
+            } else if rule.late_landing_rate > 0.0 && rng.gen::<f64>() < rule.late_landing_rate {
+                injected = Injected::LandLate(Duration::from_millis(rule.land_after_ms));
             }
             if injected != Injected::Pass {
                 self.hits[i] += 1;

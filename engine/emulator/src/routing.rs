@@ -163,9 +163,11 @@ async fn answer(
         tokio::time::sleep(latency).await;
     }
     let mut lose_answer = false;
+    let mut land_after = None;
     match injected {
         Injected::Pass => {}
         Injected::LoseAnswer => lose_answer = true,
+        Injected::LandLate(after) => land_after = Some(after),
         Injected::Error(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
             return error(
@@ -222,20 +224,34 @@ async fn answer(
         body,
         base,
     };
-    let response = match service {
-        "compute" => crate::nova::handle(&mut ctx).await,
-        "volume" => crate::cinder::handle(&mut ctx).await,
-        "image" => crate::glance::handle(&mut ctx).await,
-        "network" => crate::neutron::handle(&mut ctx).await,
-        "dns" => crate::designate::handle(&mut ctx).await,
-        _ => crate::swift::handle(&mut ctx).await,
-    };
+    if let Some(after) = land_after {
+        // Queued behind an overloaded API: the client hears nothing now,
+        // the call lands later.
+        conn.kill.store(true, Ordering::SeqCst);
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            let _ = serve(service, &mut ctx).await;
+        });
+        return (StatusCode::INTERNAL_SERVER_ERROR, Body::empty()).into_response();
+    }
+    let response = serve(service, &mut ctx).await;
     if lose_answer {
         // Done, but the client never hears of it.
         conn.kill.store(true, Ordering::SeqCst);
         return (StatusCode::INTERNAL_SERVER_ERROR, Body::empty()).into_response();
     }
     response
+}
+
+async fn serve(service: &str, ctx: &mut Ctx) -> Response {
+    match service {
+        "compute" => crate::nova::handle(ctx).await,
+        "volume" => crate::cinder::handle(ctx).await,
+        "image" => crate::glance::handle(ctx).await,
+        "network" => crate::neutron::handle(ctx).await,
+        "dns" => crate::designate::handle(ctx).await,
+        _ => crate::swift::handle(ctx).await,
+    }
 }
 
 fn percent_decode(s: &str) -> String {
