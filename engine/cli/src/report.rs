@@ -199,6 +199,7 @@ mod tests {
             bytes_moved: 0,
             error: None,
             reconciled: false,
+            uncertain: false,
         }
     }
 

@@ -191,6 +191,10 @@ pub struct ActionOutput {
     /// Bytes the call moved (a backup's changed blocks, a restore's size), for
     /// the report. Zero when the notion does not apply.
     pub bytes_moved: u64,
+    /// A request of the call that may have created something went
+    /// unanswered and was made again: the first may still land, later, as
+    /// a twin of the result ([`Actions::twins`] looks for it at the run's end).
+    pub uncertain: bool,
 }
 
 impl ActionOutput {
@@ -198,6 +202,7 @@ impl ActionOutput {
         ActionOutput {
             value,
             bytes_moved: 0,
+            uncertain: false,
         }
     }
 }
@@ -289,6 +294,19 @@ pub trait Actions: Send + Sync + 'static {
     /// nothing was created and the call can safely be made again. Actions that
     /// create nothing return `Ok(None)`.
     async fn find_created(&self, call: &ActionCall) -> Result<Option<ActionOutput>, ActionError>;
+
+    /// At the end of a run (and in `lifeboat cleanup`), for a call whose
+    /// outcome was uncertain ([`ActionOutput::uncertain`], retried, or
+    /// reconciled): what else carries its `tag` besides `kept` (the result
+    /// the run recorded), shaped as the action's result and settled (no
+    /// longer being created) — a create whose answer was lost and that
+    /// landed after it was looked for and made again. The run disposes of
+    /// each twin with the step's own undo call. Actions that create
+    /// nothing return nothing.
+    async fn twins(&self, call: &ActionCall, kept: &Value) -> Result<Vec<Value>, ActionError> {
+        let _ = (call, kept);
+        Ok(Vec::new())
+    }
 
     /// What each site's API did to the calls so far (for the report and the
     /// events). Implementations without such a notion return nothing.

@@ -198,6 +198,15 @@ pub enum EventKind {
         instance: String,
         action: String,
     },
+    /// A twin of step `of`'s result landed: a create whose answer was lost
+    /// arrived after it was looked for and made again. Disposed of by the
+    /// step's undo call as cleanup `instance` (`of` + [`crate::ledger::TWIN_MARK`] + its id).
+    TwinFound {
+        of: String,
+        instance: String,
+        #[serde(flatten)]
+        resource: OrphanResource,
+    },
     CleanedUp {
         instance: String,
     },

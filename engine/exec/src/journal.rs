@@ -86,6 +86,8 @@ pub enum Record {
     },
     /// `value` on success; `error` on failure. `reconciled`: found by
     /// `find_created` after a crash or cancel, not returned by the call.
+    /// `uncertain`: a twin of the value may land later (its tag is looked
+    /// for at the run's end, [`crate::action::Actions::twins`]).
     StepOutcome {
         instance: String,
         value: Option<Value>,
@@ -93,6 +95,8 @@ pub enum Record {
         error: Option<String>,
         #[serde(default)]
         reconciled: bool,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        uncertain: bool,
     },
     StepSkipped {
         instance: String,

@@ -11,6 +11,10 @@ use lifeboat_dsl::plan::StepId;
 use serde_json::{Map, Value};
 use std::collections::HashSet;
 
+/// Between a step instance and a twin's id in the name of the cleanup
+/// that disposes of the twin (`tmp[3]+twin-6f1c…`).
+pub const TWIN_MARK: &str = "+twin-";
+
 /// A step that completed and has something to undo or clean up: what its
 /// undo calls read (its arguments and result) and where (its frame).
 #[derive(Debug, Clone)]
@@ -22,6 +26,9 @@ pub(crate) struct Completed {
     pub args: Map<String, Value>,
     /// Its result, as its undo call reads it.
     pub value: Kept,
+    /// Whether a twin of the result may have landed (see
+    /// [`crate::action::ActionOutput::uncertain`]): looked for at the end.
+    pub uncertain: bool,
 }
 
 /// A call whose answer never came (interrupted, timed out, lost in

@@ -104,7 +104,11 @@ impl Replay {
                     r.intents.insert(instance, Intent { node, frame, call });
                 }
                 Record::StepOutcome {
-                    instance, value, ..
+                    instance,
+                    value,
+                    reconciled,
+                    uncertain,
+                    ..
                 } => {
                     r.in_doubt.remove(&instance);
                     r.failed.remove(&instance);
@@ -121,6 +125,7 @@ impl Replay {
                                 frame: frame.clone(),
                                 args: call.args.clone(),
                                 value: Kept::of(&v),
+                                uncertain: uncertain || reconciled,
                             });
                         }
                         r.outcomes.insert(instance, v);

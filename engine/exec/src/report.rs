@@ -186,6 +186,16 @@ pub struct Orphan {
     pub why: String,
 }
 
+/// A twin of a step's result (a create whose lost answer landed after it
+/// was made again), found at the run's end and disposed of by `instance`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Twin {
+    pub of: String,
+    pub instance: String,
+    #[serde(flatten)]
+    pub resource: OrphanResource,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ThawFailure {
     pub scope: String,
@@ -213,6 +223,10 @@ pub struct Report {
     /// What the run created and could not remove.
     #[serde(default)]
     pub orphans: Vec<Orphan>,
+    /// Twins of its results that landed late (each also a cleanup, or an
+    /// orphan when it could not be removed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub twins: Vec<Twin>,
     /// What each site's API did while the run went on: its requests,
     /// retries and throttled answers, and its adaptive limit (counted from
     /// the run's start: actions shared with other runs count theirs too).
@@ -437,6 +451,18 @@ impl Report {
                     error: error.clone(),
                 })
             }
+            EventKind::TwinFound {
+                of,
+                instance,
+                resource,
+            } => {
+                self.twins.retain(|t| t.instance != *instance);
+                self.twins.push(Twin {
+                    of: of.clone(),
+                    instance: instance.clone(),
+                    resource: resource.clone(),
+                });
+            }
             EventKind::Orphaned {
                 instance,
                 action,
@@ -575,6 +601,18 @@ impl Report {
             for f in &self.compensation_failures {
                 let _ = writeln!(o, "!! compensation FAILED for {}: {}", f.instance, f.error);
             }
+        }
+        for t in &self.twins {
+            let x = &t.resource;
+            let _ = writeln!(
+                o,
+                "late twin of {}: {} {} at site {} (a create whose lost answer landed after it was made again), disposed of by {}",
+                t.of,
+                x.kind,
+                x.id.as_deref().unwrap_or("?"),
+                x.site.as_deref().unwrap_or("?"),
+                t.instance
+            );
         }
         if !self.cleaned_up.is_empty() || !self.cleanup_failures.is_empty() {
             let _ = writeln!(o, "cleaned up: {}", list_or_none(&self.cleaned_up));

@@ -32,7 +32,7 @@ use crate::journal::{self, Record};
 use crate::quiesce::{thaw_targets, FrozenTarget};
 use crate::replay::{Replay, Started, Unthawed};
 use crate::run::{RunPhase, RunResult};
-use crate::saga::{run_saga, SagaKind, Tally};
+use crate::saga::{clean_up, Tally};
 
 /// Who decides the fate of a run awaiting commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -374,7 +374,7 @@ async fn clean_up_again(rt: &Rt, outcome: RunOutcome, dir: &std::path::Path) -> 
     rt.events.emit(EventKind::PhaseChanged {
         phase: Phase::CleaningUp,
     });
-    let clean = run_saga(rt, SagaKind::Cleanup).await;
+    let clean = clean_up(rt).await;
     if let Err(e) = rt
         .journal
         .append(&Record::RunFinished {

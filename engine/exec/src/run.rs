@@ -17,7 +17,7 @@ use crate::context::{Announce, Engine, ExecError, Rt, RunOptions};
 use crate::eval::{Frame, RunInfo};
 use crate::event::{EventKind, Phase, RunOutcome};
 use crate::journal::{self, Record};
-use crate::saga::{reconcile_in_doubt, run_saga, SagaKind, Tally};
+use crate::saga::{clean_up, reconcile_in_doubt, run_saga, SagaKind, Tally};
 use crate::step::NodeOutcome;
 use crate::walk::run_block;
 use lifeboat_dsl::plan::Plan;
@@ -229,7 +229,7 @@ impl Rt {
         let clean = if comp.cut_short {
             Tally::NOT_RUN
         } else {
-            run_saga(self, SagaKind::Cleanup).await
+            clean_up(self).await
         };
         let outcome = if self.rolling_back.load(Ordering::SeqCst) {
             RunOutcome::RolledBack {

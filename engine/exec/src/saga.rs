@@ -1,4 +1,5 @@
-//! The saga: compensation when a run fails, cleanup whatever happens.
+//! The saga: compensation when a run fails, cleanup whatever happens —
+//! and before the cleanups, the twins of uncertain creates (`clean_up`).
 //!
 //! Every completed step that has a `compensate` or `cleanup` call is kept
 //! (`Completed`: its instance, frame, evaluated args and result). Calls
@@ -26,7 +27,7 @@ use crate::context::Rt;
 use crate::eval::{Frame, Kept};
 use crate::event::{EventKind, OrphanResource};
 use crate::journal::Record;
-use crate::ledger::Completed;
+use crate::ledger::{Completed, TWIN_MARK};
 use crate::step::{
     call_rec, call_with_retries, eval_args, step_timeout, CallFailure, Got, Retry, StepMachine,
 };
@@ -39,6 +40,9 @@ use std::time::Duration;
 pub(crate) enum SagaKind {
     Compensate,
     Cleanup,
+    /// A twin's disposal: the step's compensation (its undo), else its
+    /// cleanup, with the twin as the result; journaled as a cleanup.
+    Twin,
 }
 
 /// Reconciles calls dropped in flight. Returns the number that could not be
@@ -83,6 +87,7 @@ async fn reconcile_where(rt: &Rt, pick: Pick<'_>) -> usize {
                     bytes_moved: out.bytes_moved,
                     error: None,
                     reconciled: true,
+                    uncertain: true,
                 });
                 rt.ledger().completed.push(Completed {
                     node: d.node,
@@ -91,6 +96,7 @@ async fn reconcile_where(rt: &Rt, pick: Pick<'_>) -> usize {
                     frame: d.frame,
                     args: d.call.args,
                     value: Kept::of(&out.value),
+                    uncertain: true,
                 });
             }
             Ok(None) => {}
@@ -149,7 +155,7 @@ async fn run_saga_where(rt: &Rt, kind: SagaKind, pick: Pick<'_>) -> Tally {
         let s = rt.ledger();
         let done = match kind {
             SagaKind::Compensate => &s.compensated,
-            SagaKind::Cleanup => &s.cleaned,
+            SagaKind::Cleanup | SagaKind::Twin => &s.cleaned,
         };
         s.completed
             .iter()
@@ -180,6 +186,124 @@ async fn run_saga_where(rt: &Rt, kind: SagaKind, pick: Pick<'_>) -> Tally {
         let mut running: FuturesUnordered<_> = group.iter().map(|c| run_one(rt, c, kind)).collect();
         while let Some(ok) = running.next().await {
             if !ok {
+                failures += 1;
+            }
+        }
+    }
+    Tally {
+        failures,
+        cut_short: false,
+    }
+}
+
+/// The run's twins, then its cleanups. Twins: for each step whose outcome
+/// was uncertain (a create made again after a lost answer, retried, or
+/// reconciled), what else carries its tag is disposed of with the step's
+/// undo — first, as a twin may depend on what the cleanups remove (a
+/// volume on the snapshot it was made from). Run at the end of every run
+/// and by `lifeboat cleanup` (a twin may land after the run).
+pub(crate) async fn clean_up(rt: &Rt) -> Tally {
+    let w = sweep_twins(rt).await;
+    if w.cut_short {
+        return w;
+    }
+    let t = run_saga(rt, SagaKind::Cleanup).await;
+    Tally {
+        failures: t.failures + w.failures,
+        cut_short: t.cut_short,
+    }
+}
+
+async fn sweep_twins(rt: &Rt) -> Tally {
+    let uncertain: Vec<Completed> = rt
+        .ledger()
+        .completed
+        .iter()
+        .filter(|c| c.uncertain && saga_call(rt, c.node, SagaKind::Twin).is_some())
+        .cloned()
+        .collect();
+    let mut failures = 0;
+    for c in uncertain {
+        if rt.skips_saga() {
+            return Tally {
+                failures,
+                cut_short: true,
+            };
+        }
+        let NodeKind::Action(a) = &rt.plan.node(c.node).kind else {
+            continue;
+        };
+        let call = ActionCall {
+            action: a.call.action.clone(),
+            site: site_of(&a.call.args, &c.args),
+            args: c.args.clone(),
+            run_id: rt.run.id.clone(),
+            step: c.instance.clone(),
+            tag: c.tag.clone(),
+            attempt: 1,
+            timeout: step_timeout(rt, a),
+            purpose: CallPurpose::Reconcile,
+            fence: Default::default(),
+        };
+        let found = match c.value.value() {
+            Ok(kept) => rt
+                .actions
+                .twins(&call, &kept)
+                .await
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        let twins = match found {
+            Ok(t) => t,
+            Err(e) => {
+                failures += 1;
+                let why = format!(
+                    "could not look for twins of its result (tag {}): {e}",
+                    c.tag
+                );
+                rt.events.emit(EventKind::CleanupFailed {
+                    instance: c.instance.clone(),
+                    error: why.clone(),
+                });
+                rt.events.emit(EventKind::Orphaned {
+                    instance: c.instance.clone(),
+                    action: call.action.clone(),
+                    resource: OrphanResource {
+                        site: call.site.clone(),
+                        kind: service_of(&call.action),
+                        id: None,
+                        name: Some(c.tag.clone()),
+                    },
+                    why,
+                });
+                continue;
+            }
+        };
+        for (n, t) in twins.into_iter().enumerate() {
+            let id = t
+                .get("id")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(|| n.to_string());
+            let twin = Completed {
+                instance: format!("{}{TWIN_MARK}{id}", c.instance),
+                tag: format!("{}-t{n}", c.tag),
+                value: Kept::of(&t),
+                uncertain: false,
+                ..c.clone()
+            };
+            let undo = saga_call(rt, c.node, SagaKind::Twin).map(|u| u.action.clone());
+            rt.events.emit(EventKind::TwinFound {
+                of: c.instance.clone(),
+                instance: twin.instance.clone(),
+                resource: orphan_resource(
+                    saga_call(rt, c.node, SagaKind::Twin).expect("filtered above"),
+                    &t,
+                    &c.args,
+                ),
+            });
+            tracing::warn!(step = %c.instance, twin = %id, undo = ?undo, "a twin of the step's result landed late: disposing of it");
+            if !run_one(rt, &twin, SagaKind::Twin).await {
                 failures += 1;
             }
         }
@@ -225,6 +349,7 @@ fn saga_call(rt: &Rt, node: StepId, kind: SagaKind) -> Option<&Call> {
         NodeKind::Action(a) => match kind {
             SagaKind::Compensate => a.compensate.as_ref(),
             SagaKind::Cleanup => a.cleanup.as_ref(),
+            SagaKind::Twin => a.compensate.as_ref().or(a.cleanup.as_ref()),
         },
         _ => None,
     }
@@ -236,7 +361,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
     };
     let (suffix, letter) = match kind {
         SagaKind::Compensate => ("compensate", 'c'),
-        SagaKind::Cleanup => ("cleanup", 'k'),
+        SagaKind::Cleanup | SagaKind::Twin => ("cleanup", 'k'),
     };
     let instance = c.instance.clone();
     let result = c.value.value();
@@ -258,7 +383,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
                 instance: instance.clone(),
                 error,
             },
-            SagaKind::Cleanup => EventKind::CleanupFailed {
+            SagaKind::Cleanup | SagaKind::Twin => EventKind::CleanupFailed {
                 instance: instance.clone(),
                 error,
             },
@@ -295,7 +420,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
         timeout,
         purpose: match kind {
             SagaKind::Compensate => CallPurpose::Compensate,
-            SagaKind::Cleanup => CallPurpose::Cleanup,
+            SagaKind::Cleanup | SagaKind::Twin => CallPurpose::Cleanup,
         },
         fence: Default::default(),
     };
@@ -304,7 +429,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
             instance: instance.clone(),
             call: call_rec(&call),
         },
-        SagaKind::Cleanup => Record::CleanupIntent {
+        SagaKind::Cleanup | SagaKind::Twin => Record::CleanupIntent {
             instance: instance.clone(),
             call: call_rec(&call),
         },
@@ -320,7 +445,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
             instance: instance.clone(),
             action: call_def.action.clone(),
         },
-        SagaKind::Cleanup => EventKind::CleanupStarted {
+        SagaKind::Cleanup | SagaKind::Twin => EventKind::CleanupStarted {
             instance: instance.clone(),
             action: call_def.action.clone(),
         },
@@ -340,7 +465,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
             instance: instance.clone(),
             error: error.clone(),
         },
-        SagaKind::Cleanup => Record::CleanupOutcome {
+        SagaKind::Cleanup | SagaKind::Twin => Record::CleanupOutcome {
             instance: instance.clone(),
             error: error.clone(),
         },
@@ -354,12 +479,12 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
                 let mut s = rt.ledger();
                 match kind {
                     SagaKind::Compensate => s.compensated.insert(instance.clone()),
-                    SagaKind::Cleanup => s.cleaned.insert(instance.clone()),
+                    SagaKind::Cleanup | SagaKind::Twin => s.cleaned.insert(instance.clone()),
                 };
             }
             rt.events.emit(match kind {
                 SagaKind::Compensate => EventKind::Compensated { instance },
-                SagaKind::Cleanup => EventKind::CleanedUp { instance },
+                SagaKind::Cleanup | SagaKind::Twin => EventKind::CleanedUp { instance },
             });
             true
         }

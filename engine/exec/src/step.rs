@@ -318,7 +318,12 @@ pub(crate) async fn call_with_retries(
                 None => return Err(CallFailure::Cancelled),
                 Some(Ok(Some(out))) => {
                     m.found(attempt);
-                    return Ok(out);
+                    // Found after an attempt without an answer: earlier
+                    // attempts may still land.
+                    return Ok(ActionOutput {
+                        uncertain: true,
+                        ..out
+                    });
                 }
                 Some(_) => {}
             }
@@ -360,6 +365,14 @@ pub(crate) async fn call_with_retries(
         // Success is the caller's to declare (a plan step journals its
         // outcome first).
         let err = match res {
+            // An earlier attempt may have created something and been
+            // answered too late.
+            Ok(out) if attempt > 1 => {
+                return Ok(ActionOutput {
+                    uncertain: true,
+                    ..out
+                })
+            }
             Ok(out) => return Ok(out),
             Err(e) => e,
         };
@@ -590,6 +603,7 @@ pub(crate) async fn run_action(
                     bytes_moved: 0,
                     error: Some(e.to_string()),
                     reconciled: false,
+                    uncertain: false,
                 };
                 rt.journal.append_nowait(&rec);
                 // A call that ended without a clear answer (its last attempt
@@ -637,8 +651,14 @@ pub(crate) async fn run_action(
             instance: instance.clone(),
             tag: call.tag.clone(),
             frame: frame.clone(),
-            args: saga_args(a, &call.args),
+            // Its twins are looked for with the call's own arguments.
+            args: if out.uncertain || reconciled {
+                call.args.clone()
+            } else {
+                saga_args(a, &call.args)
+            },
             value: k,
+            uncertain: out.uncertain || reconciled,
         });
     }
     let rec = Record::StepOutcome {
@@ -647,6 +667,7 @@ pub(crate) async fn run_action(
         bytes_moved: out.bytes_moved,
         error: None,
         reconciled,
+        uncertain: out.uncertain || reconciled,
     };
     rt.journal.append_nowait(&rec);
     m.succeed(

@@ -344,6 +344,7 @@ impl Actions for FakeCloud {
         Ok(ActionOutput {
             value: v,
             bytes_moved: bytes,
+            uncertain: false,
         })
     }
 
