@@ -181,6 +181,30 @@ impl Env {
     /// Commit or roll back a run awaiting commit (`lifeboat commit` /
     /// `lifeboat rollback`), with the env's actions.
     pub async fn decide(&self, run: &Run, decision: lifeboat_exec::Decision) -> Run {
+        self.again(run, &format!("{decision:?}"), |exec, opts| async move {
+            exec.decide(opts, lifeboat_exec::DecideBy::Operator(decision))
+                .await
+        })
+        .await
+    }
+
+    /// `lifeboat cleanup` of a finished run, with the env's actions.
+    pub async fn cleanup(&self, run: &Run) -> Run {
+        self.again(run, "cleanup", |exec, opts| async move {
+            exec.cleanup(opts).await
+        })
+        .await
+    }
+
+    /// `what` done to a run's directory by an executor with the env's
+    /// actions; its result and events.
+    async fn again<F, Fut>(&self, run: &Run, what: &str, f: F) -> Run
+    where
+        F: FnOnce(Executor, RunOptions) -> Fut,
+        Fut: std::future::Future<
+            Output = Result<lifeboat_exec::RunResult, lifeboat_exec::ExecError>,
+        >,
+    {
         let (tx, mut rx) = lifeboat_exec::event::channel();
         let mut opts = RunOptions::new(run.result.run_dir.clone());
         opts.events = Some(tx);
@@ -188,10 +212,9 @@ impl Env {
             durability: lifeboat_exec::Durability::Flush,
             ..ExecConfig::default()
         });
-        let result = exec
-            .decide(opts, lifeboat_exec::DecideBy::Operator(decision))
+        let result = f(exec, opts)
             .await
-            .unwrap_or_else(|e| panic!("{decision:?} of {} refused: {e}", run.result.run_id));
+            .unwrap_or_else(|e| panic!("{what} of {} refused: {e}", run.result.run_id));
         let mut events = Vec::new();
         while let Ok(e) = rx.try_recv() {
             events.push(e);

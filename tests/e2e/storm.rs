@@ -110,6 +110,22 @@ pub async fn assert_site_a_as_after_a_calm_protect(env: &Env, option: &str, calm
     );
 }
 
+/// Every `key` item `path` lists at `site` (by `service`) has a name of its
+/// own: nothing was made twice.
+pub async fn assert_made_once(env: &Env, site: &str, service: &str, path: &str, key: &str) {
+    let listed = env.api(site, service, path).await;
+    let mut names: Vec<&str> = listed[key]
+        .as_array()
+        .unwrap_or_else(|| panic!("{path} at {site}: {listed}"))
+        .iter()
+        .filter_map(|g| g["name"].as_str())
+        .collect();
+    names.sort();
+    let all = names.len();
+    names.dedup();
+    assert_eq!(names.len(), all, "{key} made twice at {site}: {names:?}");
+}
+
 /// Counts without the backups (imported backup records are kept by drills).
 pub fn without_backups(c: &Value) -> Value {
     let mut c = c.clone();

@@ -39,6 +39,7 @@ use lifeboat_openstack::{
     CallScope, Client, CloudConfig, ConfigLoader, Interface, Persistence, RetryPolicy,
 };
 use serde::{de::DeserializeOwned, Serialize};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -386,6 +387,25 @@ impl Actions for OpenStackActions {
         }
     }
 
+    async fn twins(&self, call: &ActionCall, kept: &Value) -> Result<Vec<Value>, ActionError> {
+        let Some(find) = registry::binding(&call.action).and_then(|b| b.twins) else {
+            return Ok(Vec::new());
+        };
+        let cx = Ctx {
+            call,
+            args: Args::new(call),
+            acts: self,
+            deadline: Instant::now() + call.timeout,
+        };
+        let grace = std::time::Duration::from_secs(2);
+        let mut scope = scope_for(call);
+        scope.persistence = Persistence::UntilDeadline;
+        match tokio::time::timeout(call.timeout + grace, scope.run(find(&cx, kept))).await {
+            Ok(r) => r,
+            Err(_) => Err(ActionError::timeout(format!("{}: looking for twins of what the call created took longer than its timeout ({:?})", call.action, call.timeout))),
+        }
+    }
+
     fn pressure(&self) -> Vec<SitePressure> {
         self.sites
             .iter()
@@ -417,14 +437,24 @@ impl OpenStackActions {
         let mut lost = 0u32;
         loop {
             let err = match self.dispatch(call).await {
-                Ok(out) => return Ok(out),
+                // Made again after a lost answer: the first may still land
+                // (its twin is looked for at the run's end).
+                Ok(out) => {
+                    return Ok(ActionOutput {
+                        uncertain: out.uncertain || lost > 0,
+                        ..out
+                    })
+                }
                 Err(e) if e.is_transient() => e,
                 Err(e) => return Err(e),
             };
             match self.find(call).await {
                 Ok(Found::Created(out)) => {
                     tracing::info!(action = %call.action, step = %call.step, "the lost answer had created the resource: using it");
-                    return Ok(out);
+                    return Ok(ActionOutput {
+                        uncertain: lost > 0,
+                        ..out
+                    });
                 }
                 // It looks before it makes: calling it again settles the
                 // lost answer (and makes what is still missing).

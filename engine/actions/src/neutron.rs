@@ -13,7 +13,7 @@ use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::neutron::{AddressPair, FixedIp, PortSpec, RuleSpec};
 use lifeboat_openstack::{Client, ErrorKind};
-use serde_json::json;
+use serde_json::{json, Value};
 
 /// The description of what a call makes from the source resource `origin`.
 fn made_by(cx: &Ctx<'_>, origin: &str) -> String {
@@ -296,6 +296,67 @@ pub async fn port_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionEr
         }
         None => Ok(None),
     }
+}
+
+/// The twins of a made port (`kept`): other ports with its description.
+pub async fn port_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, ActionError> {
+    let c = cx.client_for_call()?;
+    let w: PortRec = cx.args.record("port")?;
+    let kept = kept_ids(kept);
+    let ports = c
+        .neutron()
+        .ports(&[("description", &made_by(cx, &w.id))])
+        .await
+        .act(cx.action())?;
+    let twins: Vec<_> = ports
+        .iter()
+        .filter(|p| !kept.contains(&p.id.as_str()))
+        .collect();
+    if twins.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names = Names::of(cx, c).await?;
+    twins
+        .into_iter()
+        .map(|p| Ok(cx.value(recreated(c, &names, p, &w))?.value))
+        .collect()
+}
+
+/// The twins of a made floating IP (`kept`): others with its description.
+pub async fn floating_ip_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, ActionError> {
+    let (c, p) = cx.record_on_site::<PortRec>("port")?;
+    let kept = kept_ids(kept);
+    let found = c
+        .neutron()
+        .floating_ips(&[("description", &made_by(cx, &p.origin))])
+        .await
+        .act(cx.action())?;
+    found
+        .into_iter()
+        .filter(|f| !kept.contains(&f.id.as_str()))
+        .map(|f| Ok(cx.value(fip_rec(c, &p, f))?.value))
+        .collect()
+}
+
+/// The twins of the groups a call made (`kept`): each other group whose
+/// description carries the call's tag, as a list of one (the undo's shape).
+pub async fn security_group_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, ActionError> {
+    let c = cx.client_for_call()?;
+    let kept = kept_ids(kept);
+    let mark = format!("[lifeboat {} ", cx.call.tag);
+    let groups = c.neutron().security_groups(&[]).await.act(cx.action())?;
+    groups
+        .iter()
+        .filter(|g| {
+            !kept.contains(&g.id.as_str())
+                && g.description.as_deref().is_some_and(|d| d.contains(&mark))
+        })
+        .map(|g| {
+            let mut r = sg_rec(g, c.site(), &BTreeMap::new());
+            r.created = true;
+            Ok(cx.value(vec![r])?.value)
+        })
+        .collect()
 }
 
 pub async fn delete_port(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {

@@ -8,6 +8,14 @@ use lifeboat_openstack::nova::Server;
 use serde::{Deserialize, Serialize};
 
 /// Metadata keys Lifeboat puts on what it creates.
+/// The ids a call's result holds: its `id`, or each element's (a list).
+pub fn kept_ids(kept: &serde_json::Value) -> Vec<&str> {
+    match kept {
+        serde_json::Value::Array(items) => items.iter().filter_map(|x| x["id"].as_str()).collect(),
+        v => v["id"].as_str().into_iter().collect(),
+    }
+}
+
 pub const META_TAG: &str = "lifeboat_tag";
 pub const META_RUN: &str = "lifeboat_run";
 pub const META_STEP: &str = "lifeboat_step";
@@ -43,6 +51,17 @@ pub struct VolumeRec {
     pub server_id: String,
     pub device: String,
     pub origin: String,
+}
+
+impl VolumeRec {
+    /// The production volume it descends from: its `origin`, else itself.
+    pub fn production(&self) -> String {
+        if self.origin.is_empty() {
+            self.id.clone()
+        } else {
+            self.origin.clone()
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

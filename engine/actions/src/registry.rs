@@ -24,6 +24,7 @@ use std::sync::OnceLock;
 pub(crate) type Fut<'a, T> = Pin<Box<dyn Future<Output = Result<T, ActionError>> + Send + 'a>>;
 type Run = for<'a> fn(&'a Ctx<'a>) -> Fut<'a, ActionOutput>;
 type Created = for<'a> fn(&'a Ctx<'a>) -> Fut<'a, Option<ActionOutput>>;
+type Twins = for<'a> fn(&'a Ctx<'a>, &'a serde_json::Value) -> Fut<'a, Vec<serde_json::Value>>;
 
 /// One action's implementation.
 pub(crate) struct Binding {
@@ -32,6 +33,11 @@ pub(crate) struct Binding {
     /// Finds what an interrupted call made, by the call's tag; `None`: the
     /// action creates nothing that could be found.
     pub created: Option<Created>,
+    /// Finds the twins of what a call made (besides `kept`, its result):
+    /// what else carries its tag, a create whose lost answer landed after
+    /// it was made again. `None`: no twin can arise (nothing is created, or
+    /// a second create of the same thing is refused).
+    pub twins: Option<Twins>,
     /// The action looks for what it makes before making it (by name and
     /// tag), so calling it again after a lost answer makes nothing twice.
     pub looks_first: bool,
@@ -49,6 +55,7 @@ impl Binding {
             name,
             run,
             created: None,
+            twins: None,
             looks_first: false,
             project: None,
             check: None,
@@ -67,6 +74,11 @@ impl Binding {
 
     const fn created(mut self, f: Created) -> Binding {
         self.created = Some(f);
+        self
+    }
+
+    const fn twins(mut self, f: Twins) -> Binding {
+        self.twins = Some(f);
         self
     }
 
@@ -92,6 +104,19 @@ macro_rules! run {
 macro_rules! check {
     (|$seen:ident| $body:expr) => {{
         fn f<'a>($seen: &'a crate::prerun::Seen<'a>) -> crate::prerun::CheckFut<'a> {
+            Box::pin($body)
+        }
+        f
+    }};
+}
+
+/// `twins!(|cx, kept| EXPR)`: a [`Twins`] likewise.
+macro_rules! twins {
+    (|$cx:ident, $kept:ident| $body:expr) => {{
+        fn f<'a>(
+            $cx: &'a Ctx<'a>,
+            $kept: &'a serde_json::Value,
+        ) -> Fut<'a, Vec<serde_json::Value>> {
             Box::pin($body)
         }
         f
@@ -140,6 +165,7 @@ const BINDINGS: &[Binding] = &[
     Binding::new("nova.retire", run!(|cx| fencing::retire(cx))),
     Binding::new("nova.create_image", run!(|cx| nova::create_image(cx)))
         .created(created!(|cx| nova::create_image_created(cx)))
+        .twins(twins!(|cx, kept| nova::image_twins(cx, kept)))
         .projects(nova::planned_image),
     Binding::new(
         "nova.boot_from_volume",
@@ -153,6 +179,7 @@ const BINDINGS: &[Binding] = &[
         "nova.recreate_server_groups",
         run!(|cx| nova::recreate_server_groups(cx)),
     )
+    .twins(twins!(|cx, kept| nova::server_group_twins(cx, kept)))
     .looks_first(),
     Binding::new(
         "nova.delete_server_groups",
@@ -179,6 +206,7 @@ const BINDINGS: &[Binding] = &[
         "neutron.recreate_security_groups",
         run!(|cx| neutron::recreate_security_groups(cx)),
     )
+    .twins(twins!(|cx, kept| neutron::security_group_twins(cx, kept)))
     .looks_first(),
     Binding::new(
         "neutron.delete_security_groups",
@@ -188,14 +216,16 @@ const BINDINGS: &[Binding] = &[
         "neutron.recreate_port",
         run!(|cx| neutron::recreate_port(cx)),
     )
-    .created(created!(|cx| neutron::port_created(cx))),
+    .created(created!(|cx| neutron::port_created(cx)))
+    .twins(twins!(|cx, kept| neutron::port_twins(cx, kept))),
     Binding::new("neutron.retire_port", run!(|cx| neutron::retire_port(cx))),
     Binding::new("neutron.delete_port", run!(|cx| neutron::delete_port(cx))),
     Binding::new(
         "neutron.recreate_floating_ip",
         run!(|cx| neutron::recreate_floating_ip(cx)),
     )
-    .created(created!(|cx| neutron::floating_ip_created(cx))),
+    .created(created!(|cx| neutron::floating_ip_created(cx)))
+    .twins(twins!(|cx, kept| neutron::floating_ip_twins(cx, kept))),
     Binding::new(
         "neutron.delete_floating_ip",
         run!(|cx| neutron::delete_floating_ip(cx)),
@@ -225,7 +255,8 @@ const BINDINGS: &[Binding] = &[
         "cinder.create_snapshot",
         run!(|cx| cinder::create_snapshot(cx)),
     )
-    .created(created!(|cx| cinder::snapshot_created(cx))),
+    .created(created!(|cx| cinder::snapshot_created(cx)))
+    .twins(twins!(|cx, kept| cinder::snapshot_twins(cx, kept))),
     Binding::new(
         "cinder.delete_snapshot",
         run!(|cx| cinder::delete_snapshot(cx)),
@@ -235,10 +266,12 @@ const BINDINGS: &[Binding] = &[
         run!(|cx| cinder::volume_from_snapshot(cx)),
     )
     .created(created!(|cx| cinder::volume_created(cx)))
+    .twins(twins!(|cx, kept| cinder::volume_twins(cx, kept)))
     .projects(cinder::planned_volume_from_snapshot),
     Binding::new("cinder.delete_volume", run!(|cx| cinder::delete_volume(cx))),
     Binding::new("cinder.backup", run!(|cx| cinder::backup(cx)))
         .created(created!(|cx| cinder::backup_created(cx)))
+        .twins(twins!(|cx, kept| cinder::backup_twins(cx, kept)))
         .projects(cinder::planned_backup),
     Binding::new("cinder.delete_backup", run!(|cx| cinder::delete_backup(cx))),
     Binding::new(
@@ -253,6 +286,7 @@ const BINDINGS: &[Binding] = &[
         run!(|cx| cinder::restore_backup(cx)),
     )
     .created(created!(|cx| cinder::volume_created(cx)))
+    .twins(twins!(|cx, kept| cinder::restore_twins(cx, kept)))
     .projects(cinder::planned_restore),
     Binding::new("cinder.retype", run!(|cx| cinder::retype(cx))).projects(cinder::planned_retype),
     Binding::new("cinder.replica_of", run!(|cx| cinder::replica_of(cx))),

@@ -252,10 +252,15 @@ where
     }
 }
 
+/// On its way out (being deleted, or gone).
+pub fn is_going(status: &str) -> bool {
+    matches!(status.to_ascii_lowercase().as_str(), "deleting" | "deleted")
+}
+
 /// Failed, or on its way out: not something a lost answer made that the
 /// call could keep (a finder passes over it and the call makes a new one).
 pub fn is_discarded(status: &str) -> bool {
-    is_failed(status) || matches!(status.to_ascii_lowercase().as_str(), "deleting" | "deleted")
+    is_failed(status) || is_going(status)
 }
 
 /// A request answered 404, or refused (400/409) because the resource is

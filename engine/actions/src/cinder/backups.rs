@@ -164,15 +164,36 @@ pub async fn backup_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Action
     {
         Some(b) => {
             let b = wait_backup(cx, c, &b.id).await?;
-            let origin = if vol.origin.is_empty() {
-                vol.id.clone()
-            } else {
-                vol.origin.clone()
-            };
-            Ok(Some(backup_value(cx, c, &b, &origin).await?))
+            Ok(Some(backup_value(cx, c, &b, &vol.production()).await?))
         }
         None => Ok(None),
     }
+}
+
+/// The twins of the backup a call made (`kept`): every other backup
+/// carrying its name, once settled.
+pub async fn backup_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, ActionError> {
+    let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let found = c
+        .cinder()
+        .backups(&[("name", name.clone())])
+        .await
+        .act(cx.action())?;
+    let kept = kept_ids(kept);
+    let origin = vol.production();
+    let mut out = Vec::new();
+    for b in found
+        .into_iter()
+        .filter(|b| b.name == name && !kept.contains(&b.id.as_str()) && !is_going(&b.status))
+    {
+        let b = match wait_backup(cx, c, &b.id).await {
+            Ok(b) => b,
+            Err(_) => c.cinder().backup(&b.id).await.act(cx.action())?,
+        };
+        out.push(backup_value(cx, c, &b, &origin).await?.value);
+    }
+    Ok(out)
 }
 
 pub async fn delete_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
@@ -357,6 +378,15 @@ pub async fn restore_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let mut out = cx.value(volume_rec(&v, c.site()))?;
     out.bytes_moved = restored_bytes(cx, c, &b.id).await;
     Ok(out)
+}
+
+/// The twins of the volume a restore made (`kept`): other volumes with its
+/// name, or with the name of the typed volume it restores into (one made
+/// again after a lost answer, the first landing later, empty).
+pub async fn restore_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, ActionError> {
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let names = [format!("{name}{RESTORING}"), name];
+    volumes_named_but(cx, &names, &kept_ids(kept)).await
 }
 
 /// The available volume named `name` of type `vt` this call restores into:

@@ -21,7 +21,7 @@ pub use volumes::*;
 use crate::args::{from_client, resource_name, tag_metadata, ClientResult};
 use crate::prerun::{Finding, Seen, Severity};
 use crate::records::*;
-use crate::wait::{discard_failed, is_discarded, is_failed, Poll};
+use crate::wait::{discard_failed, is_discarded, is_failed, is_going, Poll};
 use crate::Ctx;
 use lifeboat_exec::action::{ActionError, ActionOutput};
 use lifeboat_openstack::cinder::{Backup, BackupRecord, Volume};

@@ -109,6 +109,33 @@ pub async fn snapshot_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Acti
     }
 }
 
+/// The twins of the snapshot a call made (`kept`): every other snapshot
+/// of the volume carrying its name, once settled.
+pub async fn snapshot_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, ActionError> {
+    let (c, vol) = cx.record_on_site::<VolumeRec>("volume")?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let kept = kept_ids(kept);
+    let found = c
+        .cinder()
+        .snapshots(&[("name", name.clone())])
+        .await
+        .act(cx.action())?;
+    let mut out = Vec::new();
+    for s in found.into_iter().filter(|s| {
+        s.name == name
+            && s.volume_id == vol.id
+            && !kept.contains(&s.id.as_str())
+            && !is_going(&s.status)
+    }) {
+        let s = match wait_snapshot(cx, c, &s.id).await {
+            Ok(s) => s,
+            Err(_) => c.cinder().snapshot(&s.id).await.act(cx.action())?,
+        };
+        out.push(cx.value(snapshot_rec(&s, c.site(), &vol.id))?.value);
+    }
+    Ok(out)
+}
+
 pub async fn delete_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, mut s) = cx.record_on_site::<SnapshotRec>("snapshot")?;
     ok_if_gone(

@@ -124,6 +124,46 @@ pub async fn volume_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Action
     Ok(Some(cx.value(volume_rec(&v, c.site()))?))
 }
 
+/// The twins of the volume a call made (`kept`): every other volume
+/// carrying its name, once settled (one that ended in error is taken as it
+/// is: deleting it is allowed).
+pub async fn volume_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, ActionError> {
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    volumes_named_but(cx, &[name], &kept_ids(kept)).await
+}
+
+/// Every volume named one of `names` but `kept`, settled, as records.
+pub(super) async fn volumes_named_but(
+    cx: &Ctx<'_>,
+    names: &[String],
+    kept: &[&str],
+) -> Result<Vec<Value>, ActionError> {
+    let c = cx.client_for_call()?;
+    let mut found = Vec::new();
+    for name in names {
+        found.extend(
+            c.cinder()
+                .volumes(&[("name", name.clone())])
+                .await
+                .act(cx.action())?
+                .into_iter()
+                .filter(|v| &v.name == name),
+        );
+    }
+    let mut out = Vec::new();
+    for v in found
+        .into_iter()
+        .filter(|v| !kept.contains(&v.id.as_str()) && !is_going(&v.status))
+    {
+        let v = match wait_volume(cx, c, &v.id, &["available", "in-use"]).await {
+            Ok(v) => v,
+            Err(_) => c.cinder().volume(&v.id).await.act(cx.action())?,
+        };
+        out.push(cx.value(volume_rec(&v, c.site()))?.value);
+    }
+    Ok(out)
+}
+
 /// Put the tag metadata (and origin) on a volume that lacks it.
 pub(super) async fn ensure_tagged(
     cx: &Ctx<'_>,

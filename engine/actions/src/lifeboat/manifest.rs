@@ -223,11 +223,7 @@ impl ManifestDoc {
             .collect();
         let mut doc_volumes = Vec::new();
         for v in volumes {
-            let production = if v.origin.is_empty() {
-                v.id.clone()
-            } else {
-                v.origin.clone()
-            };
+            let production = v.production();
             let by_origin = newest_by_origin.get(production.as_str()).copied();
             let unoriginated = newest_unoriginated.get(v.id.as_str()).copied();
             let backup = match (by_origin, unoriginated) {

@@ -32,6 +32,29 @@ pub async fn create_image(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     cx.value(image_record(cx, c, &id).await?)
 }
 
+/// The twins of the image a call made (`kept`): other images with its name
+/// or tag, once ready.
+pub async fn image_twins(
+    cx: &Ctx<'_>,
+    kept: &serde_json::Value,
+) -> Result<Vec<serde_json::Value>, ActionError> {
+    let (c, _srv) = cx.record_on_site::<ServerRec>("server")?;
+    let name = resource_name(cx.call, &cx.args.string("name")?);
+    let kept = kept_ids(kept);
+    let found = c.glance().images_named(&name).await.act(cx.action())?;
+    let mut out = Vec::new();
+    for img in found.into_iter().filter(|i| {
+        (i.property(META_TAG).as_deref() == Some(cx.call.tag.as_str())
+            || i.name.as_deref() == Some(name.as_str()))
+            && !kept.contains(&i.id.as_str())
+            && !crate::wait::is_going(&i.status)
+    }) {
+        wait_image_ready(cx, c, &img.id, &name).await?;
+        out.push(cx.value(image_record(cx, c, &img.id).await?)?.value);
+    }
+    Ok(out)
+}
+
 /// Waits for a snapshot image to be active and its volume snapshots
 /// available.
 async fn wait_image_ready(
