@@ -198,6 +198,12 @@ pub enum EventKind {
         instance: String,
         action: String,
     },
+    /// The twins of step `instance`'s result were looked for (its outcome
+    /// was uncertain): `found` of them.
+    TwinsSought {
+        instance: String,
+        found: usize,
+    },
     /// A twin of step `of`'s result landed: a create whose answer was lost
     /// arrived after it was looked for and made again. Disposed of by the
     /// step's undo call as cleanup `instance` (`of` + [`crate::ledger::TWIN_MARK`] + its id).

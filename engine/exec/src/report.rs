@@ -227,6 +227,10 @@ pub struct Report {
     /// orphan when it could not be removed).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub twins: Vec<Twin>,
+    /// Steps whose outcome was uncertain, whose twins were looked for (a
+    /// twin that lands later is found by `lifeboat cleanup`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub uncertain: Vec<String>,
     /// What each site's API did while the run went on: its requests,
     /// retries and throttled answers, and its adaptive limit (counted from
     /// the run's start: actions shared with other runs count theirs too).
@@ -451,6 +455,11 @@ impl Report {
                     error: error.clone(),
                 })
             }
+            EventKind::TwinsSought { instance, .. } => {
+                if !self.uncertain.contains(instance) {
+                    self.uncertain.push(instance.clone());
+                }
+            }
             EventKind::TwinFound {
                 of,
                 instance,
@@ -601,6 +610,15 @@ impl Report {
             for f in &self.compensation_failures {
                 let _ = writeln!(o, "!! compensation FAILED for {}: {}", f.instance, f.error);
             }
+        }
+        if !self.uncertain.is_empty() {
+            let _ = writeln!(
+                o,
+                "uncertain creates ({}, made again after a lost answer or retried): late twins looked for, {} found; one landing later is found by `lifeboat cleanup {}`",
+                self.uncertain.len(),
+                self.twins.len(),
+                self.run_id
+            );
         }
         for t in &self.twins {
             let x = &t.resource;
@@ -785,5 +803,58 @@ mod tests {
         let json = serde_json::to_value(&r).unwrap();
         assert_eq!(json["orphans"][0]["kind"], "volume");
         assert_eq!(json["sites"][0]["lowest_limit"], 1);
+    }
+
+    /// Late twins reach the text and the JSON: which step's, what, where,
+    /// and how they went; the steps whose twins were looked for are
+    /// counted, each once.
+    #[test]
+    fn late_twins_reach_the_report() {
+        let sought = |instance: &str, found: usize| EventKind::TwinsSought {
+            instance: instance.into(),
+            found,
+        };
+        let r = Report::from_events(&[
+            ev(
+                0,
+                EventKind::RunStarted {
+                    run_id: "r1".into(),
+                    runbook: "protect".into(),
+                    started: "now".into(),
+                    resumed: false,
+                },
+            ),
+            ev(10, sought("tmp[1]", 0)),
+            ev(11, sought("tmp[3]", 1)),
+            ev(11, sought("tmp[3]", 1)),
+            ev(
+                12,
+                EventKind::TwinFound {
+                    of: "tmp[3]".into(),
+                    instance: "tmp[3]+twin-v-9".into(),
+                    resource: OrphanResource {
+                        site: Some("site-a".into()),
+                        kind: "volume".into(),
+                        id: Some("v-9".into()),
+                        name: Some("lb-r1-tmp-3".into()),
+                    },
+                },
+            ),
+            ev(
+                20,
+                EventKind::CleanedUp {
+                    instance: "tmp[3]+twin-v-9".into(),
+                },
+            ),
+        ]);
+        assert_eq!(r.uncertain, ["tmp[1]", "tmp[3]"]);
+        assert_eq!(r.twins.len(), 1);
+        let text = r.render_text();
+        assert!(text.contains("uncertain creates (2, made again after a lost answer or retried): late twins looked for, 1 found; one landing later is found by `lifeboat cleanup r1`"), "{text}");
+        assert!(text.contains("late twin of tmp[3]: volume v-9 at site site-a (a create whose lost answer landed after it was made again), disposed of by tmp[3]+twin-v-9"), "{text}");
+        assert!(text.contains("cleaned up: tmp[3]+twin-v-9"), "{text}");
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["twins"][0]["of"], "tmp[3]");
+        assert_eq!(json["twins"][0]["id"], "v-9");
     }
 }

@@ -279,6 +279,10 @@ async fn sweep_twins(rt: &Rt) -> Tally {
                 continue;
             }
         };
+        rt.events.emit(EventKind::TwinsSought {
+            instance: c.instance.clone(),
+            found: twins.len(),
+        });
         for (n, t) in twins.into_iter().enumerate() {
             let id = t
                 .get("id")
