@@ -43,6 +43,7 @@ pub async fn follow(
     mut h: RunHandle,
     output: Output,
     bar: Option<ProgressBar>,
+    write: Write,
 ) -> Result<RunReport, String> {
     let cancel = h.cancel.clone();
     let signals = tokio::spawn(async move {
@@ -149,5 +150,9 @@ pub async fn follow(
         .await
         .map_err(|e| format!("the run task failed: {e}"))?;
     let result = result.map_err(|e| e.to_string())?;
-    RunReport::write_for(report, &RunDir::at(result.run_dir))
+    write(report, &RunDir::at(result.run_dir))
 }
+
+/// How a followed run's report is kept: [`RunReport::write_for`] (a run,
+/// resumed or decided) or [`RunReport::write_cleanup_for`] (a cleanup).
+pub type Write = fn(Report, &RunDir) -> Result<RunReport, String>;

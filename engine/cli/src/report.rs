@@ -57,6 +57,27 @@ impl RunReport {
         Ok(rr)
     }
 
+    /// The run's report in `dir` after a `cleanup` of it (by hand or by the
+    /// daemon looking for late twins), from the cleanup's events: what is
+    /// left is the cleanup's view, the run's steps and figures stand (see
+    /// [`Report::after_cleanup`]). Without a report there, the cleanup's.
+    pub fn write_cleanup_for(cleanup: Report, dir: &RunDir) -> Result<RunReport, String> {
+        let rr = match dir.read::<RunReport>(RunFile::Report) {
+            Ok(prev) => RunReport {
+                run: prev.run.after_cleanup(cleanup),
+                ..prev
+            },
+            Err(_) => {
+                let journal = dir
+                    .journal()
+                    .map_err(|e| format!("cannot read the journal: {e}"))?;
+                RunReport::build(cleanup, &journal)
+            }
+        };
+        dir.write(RunFile::Report, &rr)?;
+        Ok(rr)
+    }
+
     /// The report at the end of a run, from its events and its journal.
     pub fn build(run: Report, journal: &[Record]) -> RunReport {
         let now = chrono::Utc::now();

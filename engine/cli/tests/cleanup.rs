@@ -3,8 +3,9 @@
 //! refuses every DELETE) succeeds but lists them as orphans — site, kind,
 //! id, name, why — in its report; `cleanup` refuses an unknown run (exit
 //! 2), still finds them stuck while the refusal lasts (exit 1), removes them
-//! once the cloud lets it (exit 0, the volumes gone), and a second cleanup
-//! finds nothing to do (exit 0, idempotent).
+//! once the cloud lets it (exit 0, the volumes gone, the run's report kept
+//! with nothing left in it), and a second cleanup finds nothing to do (exit
+//! 0, idempotent).
 
 mod common;
 use common::*;
@@ -82,6 +83,21 @@ fn orphans_are_reported_then_removed_by_cleanup_idempotently() {
         env.count_volumes("site-a"),
         volumes_before,
         "the temporary volumes are gone"
+    );
+    // The run's report stands (its steps, its outcome), with what the
+    // cleanup removed added to what the run removed.
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("report.json")).unwrap()).unwrap();
+    assert!(
+        report["steps"].as_array().is_some_and(|s| s.len() >= 6),
+        "{report}"
+    );
+    assert_eq!(report["outcome"]["outcome"], "succeeded", "{report}");
+    assert!(
+        report["cleaned_up"]
+            .as_array()
+            .is_some_and(|c| c.len() >= 6),
+        "{report}"
     );
 
     // Idempotent: nothing more to do, nothing called.

@@ -249,6 +249,26 @@ impl Report {
         r
     }
 
+    /// This (a run's) report after `cleanup` (a `cleanup` of the run): what
+    /// is left is what the cleanup still found (orphans, failures, servers
+    /// not thawed); what it removed joins what the run removed; the run's
+    /// steps, windows, figures and outcome stand.
+    pub fn after_cleanup(mut self, cleanup: Report) -> Report {
+        self.orphans = cleanup.orphans;
+        self.thaw_failures = cleanup.thaw_failures;
+        self.compensation_failures = cleanup.compensation_failures;
+        self.cleanup_failures = cleanup.cleanup_failures;
+        self.compensated.extend(cleanup.compensated);
+        self.cleaned_up.extend(cleanup.cleaned_up);
+        self.twins.extend(cleanup.twins);
+        for u in cleanup.uncertain {
+            if !self.uncertain.contains(&u) {
+                self.uncertain.push(u);
+            }
+        }
+        self
+    }
+
     pub fn step(&self, instance: &str) -> Option<&StepReport> {
         self.step_index.get(instance).map(|&i| &self.steps[i])
     }

@@ -241,7 +241,7 @@ async fn run_bundled(
     );
     let exec = Executor::new(Arc::new(actions)).with_approver(approver);
     let handle = exec.spawn(plan, values, dir.path().to_path_buf(), Some(id.clone()));
-    let result = dispatch::follow(handle, Output::Quiet, None).await;
+    let result = dispatch::follow(handle, Output::Quiet, None, RunReport::write_for).await;
     state::record_end(&*store, Some(lease), &id, &result);
     let report = result?;
     let journal = dir

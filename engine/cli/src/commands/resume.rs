@@ -11,6 +11,7 @@ use super::runtime;
 use crate::cloud::{self, SitesConfig};
 use crate::dispatch::{self, Output};
 use crate::error::{CliError, CmdResult};
+use crate::report::RunReport;
 use crate::state;
 use lifeboat_daemon::run_dir::RunFile;
 use lifeboat_exec::Limits;
@@ -96,17 +97,31 @@ pub fn pick_up(args: Args, again: Again) -> CmdResult {
         match again {
             Again::Resume => {
                 state::record_resume(&*store, &id);
-                let result = dispatch::follow(exec.spawn_resume(dir), output, bar).await;
+                let result =
+                    dispatch::follow(exec.spawn_resume(dir), output, bar, RunReport::write_for)
+                        .await;
                 state::record_end(&*store, lease, &id, &result);
                 super::run::finish(result, output)
             }
             Again::Cleanup => {
-                let result = dispatch::follow(exec.spawn_cleanup(dir), output, bar).await;
+                let result = dispatch::follow(
+                    exec.spawn_cleanup(dir),
+                    output,
+                    bar,
+                    RunReport::write_cleanup_for,
+                )
+                .await;
                 super::cleanup::finish(result, output)
             }
             Again::Decide(d) => {
                 let by = lifeboat_exec::DecideBy::Operator(d);
-                let result = dispatch::follow(exec.spawn_decide(dir, by), output, bar).await;
+                let result = dispatch::follow(
+                    exec.spawn_decide(dir, by),
+                    output,
+                    bar,
+                    RunReport::write_for,
+                )
+                .await;
                 state::record_end(&*store, lease, &id, &result);
                 super::cleanup::finish(result, output)
             }

@@ -13,6 +13,7 @@ use super::{load_plan, runtime};
 use crate::cloud::{self, CloudArgs};
 use crate::dispatch::{self, Output};
 use crate::error::{CliError, CmdResult};
+use crate::report::RunReport;
 use crate::state;
 use lifeboat_daemon::run_dir::RunFile;
 use lifeboat_exec::{new_run_id, ExecConfig, Executor, Limits};
@@ -134,7 +135,7 @@ pub fn run(args: Args) -> CmdResult {
         let row = state::manual_run(&id, &plan.runbook, &values, &sites_cfg, dir.path());
         state::record_start(&lease, &row);
         let handle = exec.spawn(plan, values, dir.into_path(), Some(id.clone()));
-        let result = dispatch::follow(handle, output, bar).await;
+        let result = dispatch::follow(handle, output, bar, RunReport::write_for).await;
         state::record_end(&*store, Some(lease), &id, &result);
         finish(result, output)
     })
