@@ -71,6 +71,7 @@ fn bad_configs_are_refused_with_the_reason_and_exit_2() {
         ("site_limits: {site-b: 0}\njobs:\n  - runbook: option1/protect\n    params: {vnf: vims}\n    cloud: prod\n", "site_limits: site-b must be at least 1"),
         ("freezes_at_once: 0\njobs:\n  - runbook: option1/protect\n    params: {vnf: vims}\n    cloud: prod\n", "freezes_at_once: 0 would never let a run freeze"),
         ("recovery_check: soon\njobs:\n  - runbook: option1/protect\n    params: {vnf: vims}\n    cloud: prod\n", "recovery_check `soon`"),
+        ("twins_after: later\njobs:\n  - runbook: option1/protect\n    params: {vnf: vims}\n    cloud: prod\n", "twins_after `later`"),
     ];
     for (yaml, want) in cases {
         let (code, out) = check(yaml);

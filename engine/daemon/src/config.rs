@@ -19,6 +19,8 @@
 //!     approved: false              # its runs' `approve` steps are authorised here (a drill)
 //! recovery_check: 30s              # how often to look after recoveries: fence old sites that
 //!                                  # answer again, apply commit deadlines (0s: never)
+//! twins_after: 10m                 # after a run whose creates were uncertain, look for late
+//!                                  # twins again this long after its end (0s: never)
 //! max_in_flight: 8                 # each run's requests in flight per site (default 8)
 //! site_limits: {site-b: 4}         # the same for one site
 //! freezes_at_once: 8               # at most 8 runs with servers frozen at once (default: no bound)
@@ -50,6 +52,10 @@ pub struct Config {
     /// VNF's old site that answers again, applies a commit deadline's
     /// default (`30s` by default; `0s`: never).
     pub recovery_check: Option<String>,
+    /// How long after a run whose creates were uncertain (made again after
+    /// a lost answer, retried) the daemon looks for their late twins again,
+    /// as `lifeboat cleanup` does (`10m` by default; `0s`: never).
+    pub twins_after: Option<String>,
     /// Several daemons (one per site, say) sharing the jobs through etcd;
     /// absent: this daemon runs every job.
     pub cluster: Option<crate::cluster::ClusterConfig>,
@@ -143,6 +149,7 @@ impl Config {
             j.rpo_target_ms()?;
         }
         c.recovery_check()?;
+        c.twins_after()?;
         c.freeze_gate()?;
         if c.max_in_flight == Some(0) {
             return Err(
@@ -175,6 +182,21 @@ impl Config {
             None => Ok(None),
             Some(0) => Err("freezes_at_once: 0 would never let a run freeze its servers; give at least 1, or leave it out for no bound".into()),
             Some(n) => Ok(Some(lifeboat_exec::FreezeGate::new(n))),
+        }
+    }
+
+    /// `twins_after`: `None` when the daemon never looks for late twins
+    /// again (a run still looks for them at its end).
+    pub fn twins_after(&self) -> Result<Option<std::time::Duration>, String> {
+        let Some(t) = &self.twins_after else {
+            return Ok(Some(crate::daemon::TWINS_AFTER));
+        };
+        match lifeboat_dsl::duration::parse_ms(t) {
+            Ok(0) => Ok(None),
+            Ok(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
+            Err(e) => Err(format!(
+                "twins_after `{t}`: {e} (write e.g. 10m, or 0s for never)"
+            )),
         }
     }
 
@@ -242,5 +264,28 @@ pub fn param_text(v: &serde_yaml::Value) -> String {
         serde_yaml::Value::Number(n) => n.to_string(),
         serde_yaml::Value::Null => String::new(),
         other => serde_json::to_string(other).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `twins_after`: 10 minutes unless said; `0s` never; a duration as written.
+    #[test]
+    fn twins_after_defaults_to_ten_minutes_and_0s_turns_it_off() {
+        let jobs = "jobs:\n  - runbook: option1/protect\n    params: {vnf: vims}\n";
+        let at = |head: &str| {
+            Config::parse(&format!("{head}{jobs}"))
+                .unwrap()
+                .twins_after()
+                .unwrap()
+        };
+        assert_eq!(at(""), Some(std::time::Duration::from_secs(600)));
+        assert_eq!(at("twins_after: 0s\n"), None);
+        assert_eq!(
+            at("twins_after: 90s\n"),
+            Some(std::time::Duration::from_secs(90))
+        );
     }
 }

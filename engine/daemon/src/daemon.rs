@@ -7,7 +7,9 @@
 //!         first due per job: a missed fire time → now (once);       │
 //!         never ran + run_at_start → now; else the next fire time   ▼
 //! loop ── shutdown ──────────────▶ stop: interrupt live runs (thaw, compensate), wait, exit
-//!     ├── a run ended ───────────▶ history end, unlock; protect ok → retention run
+//!     ├── a run ended ───────────▶ history end, unlock; protect ok → retention run;
+//!     │                            uncertain creates → look for late twins `twins_after` later
+//!     ├── late twins due ────────▶ lock free? `cleanup` of the ended run : a minute later
 //!     └── clock reaches a due ───▶ lock free? start : skip (overlap); next = next fire after now
 //! ```
 //!
@@ -70,6 +72,13 @@ pub enum DaemonEvent {
         kind: RunKind,
         outcome: String,
     },
+    /// An ended run's late twins were looked for again (its `cleanup`):
+    /// `left` is what it still could not remove (0: nothing).
+    TwinsSought {
+        job: String,
+        run_id: String,
+        left: bool,
+    },
     Retention {
         job: String,
         decision: Decision,
@@ -103,6 +112,21 @@ pub struct Daemon {
     /// What `/metrics` and `/healthz` show of the membership, refreshed
     /// after each sweep (shared with the HTTP listener).
     pub cluster_view: Option<Arc<std::sync::Mutex<crate::cluster::View>>>,
+    /// How long after a run with uncertain creates its late twins are
+    /// looked for again (`twins_after`); `None`: never.
+    pub twins_after: Option<std::time::Duration>,
+}
+
+/// `twins_after` by default: an overloaded API's queue drains in minutes.
+pub const TWINS_AFTER: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// An ended run whose late twins are to be looked for again.
+struct TwinsDue {
+    at: DateTime<Utc>,
+    job: usize,
+    kind: RunKind,
+    run_id: String,
+    run_dir: PathBuf,
 }
 
 struct Live {
@@ -116,6 +140,9 @@ struct Live {
     /// In a cluster: the run as etcd records it, and the claim on its job
     /// that fences its writes there.
     shared: Option<(RunRow, i64)>,
+    /// The `cleanup` of an ended run looking for its late twins: its end
+    /// as recorded stands.
+    twins: bool,
 }
 
 type Done = Pin<Box<dyn Future<Output = (String, Result<Finished, String>)> + Send>>;
@@ -142,6 +169,8 @@ struct Loop<'a> {
     /// Recoveries awaiting commit brought here from etcd: run id → the
     /// batches of its journal there (where a decision's journal goes on).
     pending: HashMap<String, u64>,
+    /// Ended runs whose late twins are to be looked for again.
+    twins_due: Vec<TwinsDue>,
 }
 
 /// The retention runbook (`lifeboat run retention/expire` runs it by hand).
@@ -171,6 +200,7 @@ impl Daemon {
             },
             owned: BTreeSet::new(),
             pending: HashMap::new(),
+            twins_due: Vec::new(),
         };
         // In a cluster the runs left unfinished are in etcd, resumed by
         // whichever member owns their job (see `adopt`), never from a
@@ -212,8 +242,15 @@ impl Daemon {
                 .copied()
                 .min()
                 .unwrap_or(DateTime::<Utc>::MAX_UTC);
+            let twins_at = lp
+                .twins_due
+                .iter()
+                .map(|t| t.at)
+                .min()
+                .unwrap_or(DateTime::<Utc>::MAX_UTC);
             tokio::select! {
                 _ = &mut shutdown => break,
+                _ = self.clock.sleep_until(twins_at), if !lp.twins_due.is_empty() => lp.look_for_twins(),
                 Some((id, res)) = lp.running.next(), if !lp.running.is_empty() => lp.finished(&id, res).await,
                 _ = self.clock.sleep_until(next_fence), if self.fence.is_some() => {
                     if let Some(f) = &self.fence {
@@ -366,6 +403,7 @@ impl Loop<'_> {
                             run_dir: dir,
                             retention,
                             shared: None,
+                            twins: false,
                         },
                         l.done,
                     );
@@ -737,6 +775,7 @@ impl Loop<'_> {
                             run_dir: dir,
                             retention,
                             shared: Some((row, token)),
+                            twins: false,
                         },
                         l.done,
                     );
@@ -882,6 +921,7 @@ impl Loop<'_> {
                         run_dir: dir,
                         retention,
                         shared,
+                        twins: false,
                     },
                     l.done,
                 );
@@ -903,6 +943,23 @@ impl Loop<'_> {
             return;
         };
         let job = &self.d.jobs[l.job];
+        if l.twins {
+            // The run's end as recorded stands; its lock goes with the lease.
+            let left = match &res {
+                Ok(f) => f.left_behind,
+                Err(e) => {
+                    self.error(&job.name, format!("run {id}: looking for its late twins again: {e} (`lifeboat cleanup {id}`)"));
+                    true
+                }
+            };
+            tracing::info!(job = %job.name, run = %id, left, "late twins looked for again");
+            self.d.emit(DaemonEvent::TwinsSought {
+                job: job.name.clone(),
+                run_id: id.to_string(),
+                left,
+            });
+            return;
+        }
         let f = res.unwrap_or_else(|e| {
             self.error(&job.name, format!("run {id}: {e}"));
             Finished {
@@ -945,6 +1002,7 @@ impl Loop<'_> {
             }
         }
         tracing::info!(job = %job.name, run = %id, outcome = %f.outcome, "run ended");
+        self.twins_later(l.job, l.kind, id, &l.run_dir);
         self.d.emit(DaemonEvent::Finished {
             job: job.name.clone(),
             run_id: id.to_string(),
@@ -969,6 +1027,89 @@ impl Loop<'_> {
             }
             RunKind::Scheduled if !self.stopping => self.after_protect(l.job, id, &l.run_dir),
             _ => {}
+        }
+    }
+
+    /// An ended run whose journal has uncertain outcomes: its late twins
+    /// are looked for again `twins_after` from now.
+    fn twins_later(&mut self, job: usize, kind: RunKind, id: &str, dir: &Path) {
+        let Some(after) = self.d.twins_after else {
+            return;
+        };
+        let uncertain = RunDir::at(dir).journal().is_ok_and(|j| {
+            j.iter().any(|r| {
+                matches!(
+                    r,
+                    Record::StepOutcome {
+                        uncertain: true,
+                        ..
+                    }
+                )
+            })
+        });
+        if uncertain && !self.stopping {
+            let after = chrono::Duration::from_std(after).unwrap_or(chrono::Duration::MAX);
+            self.twins_due.push(TwinsDue {
+                at: self.d.clock.now() + after,
+                job,
+                kind,
+                run_id: id.to_string(),
+                run_dir: dir.to_path_buf(),
+            });
+        }
+    }
+
+    /// The `cleanup` of each ended run whose late twins are due, when its
+    /// job's lock is free (else a minute later: the job's next run holds it).
+    fn look_for_twins(&mut self) {
+        let now = self.d.clock.now();
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.twins_due)
+            .into_iter()
+            .partition(|t| t.at <= now);
+        self.twins_due = later;
+        for t in due {
+            if self.stopping || self.live.contains_key(&t.run_id) {
+                continue;
+            }
+            let job = &self.d.jobs[t.job];
+            let key = job.lock_key(t.kind);
+            let lease = match Lease::take(&self.d.runs, &key, &t.run_id, &self.me, now) {
+                Ok(Ok((lease, _))) => lease,
+                Ok(Err(_)) => {
+                    self.twins_due.push(TwinsDue {
+                        at: now + chrono::Duration::minutes(1),
+                        ..t
+                    });
+                    continue;
+                }
+                Err(e) => {
+                    self.error(&job.name, e.to_string());
+                    continue;
+                }
+            };
+            match self.d.launcher.cleanup(job, &t.run_dir) {
+                Ok(l) => self.track(
+                    t.run_id.clone(),
+                    Live {
+                        job: t.job,
+                        kind: t.kind,
+                        lease,
+                        cancel: l.cancel,
+                        run_dir: t.run_dir,
+                        retention: None,
+                        shared: None,
+                        twins: true,
+                    },
+                    l.done,
+                ),
+                Err(e) => self.error(
+                    &job.name,
+                    format!(
+                        "run {}: its late twins could not be looked for again: {e} (`lifeboat cleanup {}`)",
+                        t.run_id, t.run_id
+                    ),
+                ),
+            }
         }
     }
 
@@ -1118,6 +1259,7 @@ impl Loop<'_> {
                             run_dir: dir,
                             retention: None,
                             shared,
+                            twins: false,
                         },
                         l.done,
                     );

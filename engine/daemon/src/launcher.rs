@@ -26,6 +26,8 @@ pub struct Finished {
     /// It stopped short of its end (compensation or cleanup left to a
     /// resume): in a cluster it stays in etcd for its job's owner to resume.
     pub resumable: bool,
+    /// It left something it could not remove (orphans, servers not thawed).
+    pub left_behind: bool,
 }
 
 pub type RunFuture = Pin<Box<dyn Future<Output = Result<Finished, String>> + Send>>;
@@ -62,6 +64,10 @@ pub trait Launcher: Send + Sync + 'static {
         run_dir: &Path,
         replica: Option<Arc<dyn Replica>>,
     ) -> Result<Launched, String>;
+    /// `lifeboat cleanup` of the finished run in `run_dir`: what it left
+    /// behind tried again, the twins of its uncertain creates looked for
+    /// again. Its end as recorded stands.
+    fn cleanup(&self, job: &Job, run_dir: &Path) -> Result<Launched, String>;
     /// Whether `site` (one of the job's) answers now: its compute API, not
     /// only Keystone. The daemon fences a recovered VNF's old site only
     /// once it answers, instead of failing a fence run after another while

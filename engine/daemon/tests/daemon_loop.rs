@@ -65,6 +65,7 @@ type Start = (String, bool, Map<String, Value>);
 struct Fake {
     starts: Mutex<Vec<Start>>,
     resumes: Mutex<Vec<PathBuf>>,
+    cleanups: Mutex<Vec<PathBuf>>,
     gates: Mutex<HashMap<String, oneshot::Sender<String>>>,
     reasons: Mutex<Vec<Option<CancelReason>>>,
     /// Journal text to leave in each started run dir (a protect's).
@@ -95,6 +96,7 @@ impl Fake {
                     quiesce_ms: Some(250),
                     rpo_point: None,
                     resumable: false,
+                    left_behind: false,
                 })
             }),
         }
@@ -152,6 +154,13 @@ impl Launcher for Shared {
             .0
             .launched(run_dir.file_name().unwrap().to_string_lossy().into_owned()))
     }
+
+    fn cleanup(&self, _job: &Job, run_dir: &Path) -> Result<Launched, String> {
+        self.0.cleanups.lock().unwrap().push(run_dir.to_path_buf());
+        Ok(self
+            .0
+            .launched(run_dir.file_name().unwrap().to_string_lossy().into_owned()))
+    }
 }
 
 struct Rig {
@@ -189,6 +198,7 @@ impl Rig {
             events: Some(events),
             cluster: None,
             cluster_view: None,
+            twins_after: Some(Duration::from_secs(600)),
         }
     }
 
@@ -1029,4 +1039,94 @@ async fn full_every_passes_full_once_the_chain_holds_that_many_incrementals() {
         .collect();
     // p1: no point yet; p2: the chain under p1 holds 0 incrementals; p3: bk2 is one.
     assert_eq!(full, vec![None, None, Some(json!(true))]);
+}
+
+/// A run with creates whose outcome was uncertain (`uncertain: true` in its
+/// journal): ten minutes after its end (`twins_after`), the daemon has it
+/// cleaned up again — its late twins looked for — under the job's lock,
+/// without touching its end in the history; a minute later when the job's
+/// next run holds the lock. A run without any: never.
+#[tokio::test]
+async fn late_twins_of_uncertain_creates_are_looked_for_again_after_the_run() {
+    let rig = Rig::new("2026-11-25T00:00:00Z");
+    let uncertain = protect_journal("2026-11-25T00:00:00Z", "bk1", None).replace(
+        r#""bytes_moved":1,"error":null"#,
+        r#""bytes_moved":1,"error":null,"uncertain":true"#,
+    );
+    assert!(uncertain.contains("uncertain"));
+    // Popped: the first run's last.
+    *rig.fake.journals.lock().unwrap() = vec![
+        protect_journal("2026-11-25T01:00:00Z", "bk3", None),
+        protect_journal("2026-11-25T00:30:00Z", "bk2", None),
+        uncertain,
+    ];
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let d = rig.daemon(job("*/30 * * * *", true, None), tx);
+    let (stop_tx, stop_rx) = oneshot::channel::<()>();
+    let driver = async {
+        let a = started(next(&mut rx).await);
+        rig.clock.set(t("2026-11-25T00:25:00Z"));
+        rig.fake.end(&a, "succeeded");
+        assert!(
+            matches!(next(&mut rx).await, DaemonEvent::Finished { ref run_id, .. } if *run_id == a)
+        );
+        // The next run holds the job's lock when the cleanup of `a` is due
+        // (00:35): a minute later, once it has ended.
+        rig.clock.set(t("2026-11-25T00:30:00Z"));
+        let b = started(next(&mut rx).await);
+        rig.clock.set(t("2026-11-25T00:35:00Z"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rig.fake.cleanups.lock().unwrap().is_empty());
+        rig.clock.set(t("2026-11-25T00:35:30Z"));
+        rig.fake.end(&b, "succeeded");
+        assert!(
+            matches!(next(&mut rx).await, DaemonEvent::Finished { ref run_id, .. } if *run_id == b)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rig.fake.cleanups.lock().unwrap().is_empty());
+        rig.clock.set(t("2026-11-25T00:36:00Z"));
+        // A guard against a hang, not a timing assertion.
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while rig.fake.cleanups.lock().unwrap().is_empty() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .expect("the cleanup of the run never started");
+        assert!(rig.fake.cleanups.lock().unwrap()[0].ends_with(&a));
+        assert_eq!(
+            rig.history()
+                .lock_holder(&d.jobs[0].key())
+                .unwrap()
+                .map(|h| h.run_id),
+            Some(a.clone()),
+            "the cleanup holds the job's lock"
+        );
+        rig.fake.end(&a, "succeeded");
+        assert_eq!(
+            next(&mut rx).await,
+            DaemonEvent::TwinsSought {
+                job: "tick-vims".into(),
+                run_id: a.clone(),
+                left: false,
+            }
+        );
+        // `b` had no uncertain creates: nothing more is looked for.
+        rig.clock.set(t("2026-11-25T00:50:00Z"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert_eq!(rig.fake.cleanups.lock().unwrap().len(), 1);
+        stop_tx.send(()).unwrap();
+        a
+    };
+    let (r, a) = tokio::join!(d.run(async { stop_rx.await.unwrap() }), driver);
+    r.unwrap();
+    let rows = rig.history().runs(&Query::default()).unwrap();
+    let row = rows.iter().find(|r| r.id == a).unwrap();
+    assert_eq!(row.outcome.as_deref(), Some("succeeded"));
+    assert_eq!(
+        row.ended.as_deref(),
+        Some("2026-11-25T00:25:00.000Z"),
+        "its end as recorded stands"
+    );
+    assert_eq!(rig.history().lock_holder(&d.jobs[0].key()).unwrap(), None);
 }

@@ -174,6 +174,7 @@ pub fn run(args: Args) -> CmdResult {
             events: None,
             cluster,
             cluster_view,
+            twins_after: cfg.twins_after()?,
         };
         let r = daemon.run(shutdown_signal()).await;
         let _ = stop_tx.send(true);
@@ -348,7 +349,7 @@ impl Launcher for CliLauncher {
             run_dir.to_path_buf(),
             Some(run_id.to_string()),
         );
-        Ok(launched(h))
+        Ok(launched(h, RunReport::write_for))
     }
 
     fn resume(
@@ -364,7 +365,22 @@ impl Launcher for CliLauncher {
             Err(_) => self.executor(self.job_sites(job)?, approved)?,
         };
         let exec = with_replica(exec, replica);
-        Ok(launched(exec.spawn_resume(run_dir.to_path_buf())))
+        Ok(launched(
+            exec.spawn_resume(run_dir.to_path_buf()),
+            RunReport::write_for,
+        ))
+    }
+
+    fn cleanup(&self, job: &Job, run_dir: &Path) -> Result<Launched, String> {
+        let approved = pre_approved(run_dir) || job.approved;
+        let exec = match RunDir::at(run_dir).read::<SitesConfig>(RunFile::Sites) {
+            Ok(s) => self.executor(&s, approved)?,
+            Err(_) => self.executor(self.job_sites(job)?, approved)?,
+        };
+        Ok(launched(
+            exec.spawn_cleanup(run_dir.to_path_buf()),
+            RunReport::write_cleanup_for,
+        ))
     }
 
     fn probe(&self, job: &Job, site: &str) -> Probe {
@@ -418,7 +434,7 @@ fn approver(approved: bool) -> Arc<dyn lifeboat_exec::Approver> {
 }
 
 /// Follow a run quietly to its end; write its report; what the history keeps.
-fn launched(mut h: RunHandle) -> Launched {
+fn launched(mut h: RunHandle, write: crate::dispatch::Write) -> Launched {
     let cancel = h.cancel.clone();
     let done = Box::pin(async move {
         let mut report = Report::default();
@@ -430,7 +446,7 @@ fn launched(mut h: RunHandle) -> Launched {
             .await
             .map_err(|e| format!("the run task failed: {e}"))?
             .map_err(|e| e.to_string())?;
-        let rr = RunReport::write_for(report, &RunDir::at(&result.run_dir))?;
+        let rr = write(report, &RunDir::at(&result.run_dir))?;
         let end = super::runs::end_of(&rr);
         Ok(Finished {
             outcome: end.outcome,
@@ -439,6 +455,7 @@ fn launched(mut h: RunHandle) -> Launched {
             quiesce_ms: end.quiesce_ms,
             rpo_point: end.rpo_point,
             resumable: !result.finished,
+            left_behind: !rr.run.orphans.is_empty() || !rr.run.thaw_failures.is_empty(),
         })
     });
     Launched { cancel, done }
