@@ -20,6 +20,12 @@ fn made_by(cx: &Ctx<'_>, origin: &str) -> String {
     format!("lifeboat {} origin={origin}", cx.call.tag)
 }
 
+/// What a security group made for source group `origin` ends its
+/// description with (after the source's own description).
+fn group_mark(cx: &Ctx<'_>, origin: &str) -> String {
+    format!("[lifeboat {} origin={origin}]", cx.call.tag)
+}
+
 fn is_lifeboat_made(description: Option<&str>) -> bool {
     description.is_some_and(|d| d.starts_with("lifeboat ") || d.contains("[lifeboat "))
 }
@@ -64,10 +70,7 @@ pub async fn recreate_security_groups(cx: &Ctx<'_>) -> Result<ActionOutput, Acti
             out.push(r);
             continue;
         }
-        let description = format!(
-            "{} [lifeboat {} origin={}]",
-            w.description, cx.call.tag, w.id
-        );
+        let description = format!("{} {}", w.description, group_mark(cx, &w.id));
         let g = c
             .neutron()
             .create_security_group(&w.name, description.trim_start())
@@ -109,7 +112,8 @@ pub async fn recreate_security_groups(cx: &Ctx<'_>) -> Result<ActionOutput, Acti
     let names: BTreeMap<String, String> =
         now.iter().map(|g| (g.id.clone(), g.name.clone())).collect();
     for r in out.iter_mut() {
-        if let Some(g) = now.iter().find(|g| g.name == r.name) {
+        // By id: a twin of the same name may have landed meanwhile.
+        if let Some(g) = now.iter().find(|g| g.id == r.id) {
             let created = r.created;
             *r = sg_rec(g, c.site(), &names);
             r.created = created;
@@ -303,14 +307,21 @@ pub async fn port_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, Action
     let c = cx.client_for_call()?;
     let w: PortRec = cx.args.record("port")?;
     let kept = kept_ids(kept);
+    let mark = made_by(cx, &w.id);
     let ports = c
         .neutron()
-        .ports(&[("description", &made_by(cx, &w.id))])
+        .ports(&[("description", &mark)])
         .await
         .act(cx.action())?;
+    // Checked here too (a filter a Neutron does not know is ignored); a
+    // port bound to a server is in use, not a twin.
     let twins: Vec<_> = ports
         .iter()
-        .filter(|p| !kept.contains(&p.id.as_str()))
+        .filter(|p| {
+            p.description.as_deref() == Some(mark.as_str())
+                && p.device_id.is_empty()
+                && !kept.contains(&p.id.as_str())
+        })
         .collect();
     if twins.is_empty() {
         return Ok(Vec::new());
@@ -326,14 +337,18 @@ pub async fn port_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, Action
 pub async fn floating_ip_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, ActionError> {
     let (c, p) = cx.record_on_site::<PortRec>("port")?;
     let kept = kept_ids(kept);
+    let mark = made_by(cx, &p.origin);
     let found = c
         .neutron()
-        .floating_ips(&[("description", &made_by(cx, &p.origin))])
+        .floating_ips(&[("description", &mark)])
         .await
         .act(cx.action())?;
+    // Checked here too: a filter a Neutron does not know is ignored.
     found
         .into_iter()
-        .filter(|f| !kept.contains(&f.id.as_str()))
+        .filter(|f| {
+            f.description.as_deref() == Some(mark.as_str()) && !kept.contains(&f.id.as_str())
+        })
         .map(|f| Ok(cx.value(fip_rec(c, &p, f))?.value))
         .collect()
 }
@@ -342,14 +357,23 @@ pub async fn floating_ip_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>,
 /// description carries the call's tag, as a list of one (the undo's shape).
 pub async fn security_group_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, ActionError> {
     let c = cx.client_for_call()?;
+    let id: NetworkIdentityRec = cx.args.record("identity")?;
     let kept = kept_ids(kept);
-    let mark = format!("[lifeboat {} ", cx.call.tag);
+    // The mark this call appended, at the very end: a source group's own
+    // description may carry an earlier run's.
+    let marks: Vec<String> = id
+        .security_groups
+        .iter()
+        .map(|w| group_mark(cx, &w.id))
+        .collect();
     let groups = c.neutron().security_groups(&[]).await.act(cx.action())?;
     groups
         .iter()
         .filter(|g| {
             !kept.contains(&g.id.as_str())
-                && g.description.as_deref().is_some_and(|d| d.contains(&mark))
+                && g.description
+                    .as_deref()
+                    .is_some_and(|d| marks.iter().any(|m| d.ends_with(m.as_str())))
         })
         .map(|g| {
             let mut r = sg_rec(g, c.site(), &BTreeMap::new());

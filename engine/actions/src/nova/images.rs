@@ -33,7 +33,9 @@ pub async fn create_image(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 }
 
 /// The twins of the image a call made (`kept`): other images with its name
-/// or tag, once ready.
+/// or tag, once settled. The volume snapshots Nova made for a twin are
+/// deleted here (the step's undo deletes an image, not its snapshots); the
+/// image is left to the undo.
 pub async fn image_twins(
     cx: &Ctx<'_>,
     kept: &serde_json::Value,
@@ -49,8 +51,27 @@ pub async fn image_twins(
             && !kept.contains(&i.id.as_str())
             && !crate::wait::is_going(&i.status)
     }) {
-        wait_image_ready(cx, c, &img.id, &name).await?;
-        out.push(cx.value(image_record(cx, c, &img.id).await?)?.value);
+        // One that ended broken is disposed of all the same.
+        let _ = wait_image_ready(cx, c, &img.id, &name).await;
+        let rec = match image_record(cx, c, &img.id).await {
+            Ok(r) => r,
+            Err(_) => ImageRec {
+                id: img.id.clone(),
+                name: name.clone(),
+                site: c.site().to_string(),
+                status: img.status.clone(),
+                ..Default::default()
+            },
+        };
+        let now = c.glance().image(&img.id).await.act(cx.action())?;
+        for m in now.mapped_snapshots().unwrap_or_default() {
+            match c.cinder().delete_snapshot(&m.snapshot_id).await {
+                Ok(()) => {}
+                Err(e) if e.is_not_found() => {}
+                Err(e) => return Err(crate::args::from_client(cx.action(), e)),
+            }
+        }
+        out.push(cx.value(rec)?.value);
     }
     Ok(out)
 }
