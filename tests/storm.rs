@@ -270,3 +270,32 @@ async fn network_creates_that_land_late_leave_no_twin() {
     .await;
     env.emu.shutdown().await;
 }
+
+/// A protect that fails after creates landed late (its backups refused
+/// 600 ms after they are asked for): a failed run removes its twins too,
+/// and site-a holds what it held before, nothing left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_removes_its_late_twins_too() {
+    let env = Env::start().await;
+    production(&env).await;
+    let calm = env.counts().await;
+    env.faults(concat!(
+        "rules:\n",
+        "  - {site: site-a, service: volume, method: POST, path_contains: /volumes, late_landing_rate: 1.0, land_after_ms: 200, times: 3}\n",
+        "  - {site: site-a, service: volume, method: POST, path_contains: /backups, latency: {kind: fixed, ms: 600}, error_rate: 1.0, error_status: 400}\n",
+    ));
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    env.emu.clear_faults();
+    assert!(!p.ok(), "the backups are refused: {}", p.describe());
+    let report = lifeboat_exec::Report::from_events(&p.events);
+    assert_eq!(report.twins.len(), 3, "twins: {:?}", report.twins);
+    storm::assert_nothing_left(&env, &p, "option1/protect").await;
+    let now = env.counts().await;
+    for k in ["servers", "volumes", "snapshots", "backups"] {
+        assert_eq!(
+            now["site-a"][k], calm["site-a"][k],
+            "site-a {k}: {now} (before: {calm})"
+        );
+    }
+    env.emu.shutdown().await;
+}

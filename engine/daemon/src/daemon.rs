@@ -284,6 +284,12 @@ impl Daemon {
                 _ = self.clock.sleep_until(wake) => {
                     let now = self.clock.now();
                     for (i, j) in self.jobs.iter().enumerate() {
+                        if next[i] <= now && lp.looking_for_twins(i) {
+                            // Its last run's late twins are being looked for
+                            // under its lock: a minute later, not skipped.
+                            next[i] = now + chrono::Duration::minutes(1);
+                            continue;
+                        }
                         if next[i] <= now {
                             if lp.owns(j).await {
                                 lp.start_job(i, now);
@@ -1002,7 +1008,12 @@ impl Loop<'_> {
             }
         }
         tracing::info!(job = %job.name, run = %id, outcome = %f.outcome, "run ended");
-        self.twins_later(l.job, l.kind, id, &l.run_dir);
+        // A recovery awaiting commit is looked after by its decision (a
+        // rollback's cleanup looks for twins again); a run that stopped
+        // short, by its resume.
+        if f.outcome != "awaiting_commit" && !f.resumable {
+            self.twins_later(l.job, l.kind, id, &l.run_dir);
+        }
         self.d.emit(DaemonEvent::Finished {
             job: job.name.clone(),
             run_id: id.to_string(),
@@ -1036,6 +1047,12 @@ impl Loop<'_> {
         let Some(after) = self.d.twins_after else {
             return;
         };
+        if self.store.is_some() {
+            // In a cluster a run's journal goes on in etcd, fenced by the
+            // job's claim: a cleanup from here would write beside it.
+            tracing::info!(run = %id, "in a cluster, late twins are looked for at the run's end only: `lifeboat cleanup {id}` looks again");
+            return;
+        }
         let uncertain = RunDir::at(dir).journal().is_ok_and(|j| {
             j.iter().any(|r| {
                 matches!(
@@ -1057,6 +1074,11 @@ impl Loop<'_> {
                 run_dir: dir.to_path_buf(),
             });
         }
+    }
+
+    /// Whether a cleanup looking for late twins of job `job`'s runs goes on.
+    fn looking_for_twins(&self, job: usize) -> bool {
+        self.live.values().any(|l| l.job == job && l.twins)
     }
 
     /// The `cleanup` of each ended run whose late twins are due, when its

@@ -1045,7 +1045,8 @@ async fn full_every_passes_full_once_the_chain_holds_that_many_incrementals() {
 /// journal): ten minutes after its end (`twins_after`), the daemon has it
 /// cleaned up again — its late twins looked for — under the job's lock,
 /// without touching its end in the history; a minute later when the job's
-/// next run holds the lock. A run without any: never.
+/// next run holds the lock; and a run due meanwhile waits a minute rather
+/// than being skipped. A run without any: never.
 #[tokio::test]
 async fn late_twins_of_uncertain_creates_are_looked_for_again_after_the_run() {
     let rig = Rig::new("2026-11-25T00:00:00Z");
@@ -1102,6 +1103,10 @@ async fn late_twins_of_uncertain_creates_are_looked_for_again_after_the_run() {
             Some(a.clone()),
             "the cleanup holds the job's lock"
         );
+        // Due while the cleanup holds the lock: deferred a minute, not skipped.
+        rig.clock.set(t("2026-11-25T01:00:00Z"));
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(rx.try_recv().is_err(), "nothing started nor skipped");
         rig.fake.end(&a, "succeeded");
         assert_eq!(
             next(&mut rx).await,
@@ -1111,8 +1116,14 @@ async fn late_twins_of_uncertain_creates_are_looked_for_again_after_the_run() {
                 left: false,
             }
         );
-        // `b` had no uncertain creates: nothing more is looked for.
-        rig.clock.set(t("2026-11-25T00:50:00Z"));
+        rig.clock.set(t("2026-11-25T01:01:00Z"));
+        let c = started(next(&mut rx).await);
+        rig.fake.end(&c, "succeeded");
+        assert!(
+            matches!(next(&mut rx).await, DaemonEvent::Finished { ref run_id, .. } if *run_id == c)
+        );
+        // `b` and `c` had no uncertain creates: nothing more is looked for.
+        rig.clock.set(t("2026-11-25T01:20:00Z"));
         tokio::time::sleep(Duration::from_millis(50)).await;
         assert_eq!(rig.fake.cleanups.lock().unwrap().len(), 1);
         stop_tx.send(()).unwrap();

@@ -226,11 +226,25 @@ async fn answer(
     };
     if let Some(after) = land_after {
         // Queued behind an overloaded API: the client hears nothing now,
-        // the call lands later.
+        // the call lands later — unless the site went down meanwhile —
+        // and the request log records it then too.
         conn.kill.store(true, Ordering::SeqCst);
+        let action = action.clone();
+        let path = path.clone();
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
-            let _ = serve(service, &mut ctx).await;
+            let site = ctx.site;
+            if ctx.shared.switches[site.index()].is_down() {
+                return;
+            }
+            let r = serve(service, &mut ctx).await;
+            ctx.shared.request_log().record(
+                site,
+                ctx.method.as_str(),
+                &path,
+                r.status().as_u16(),
+                action,
+            );
         });
         return (StatusCode::INTERNAL_SERVER_ERROR, Body::empty()).into_response();
     }

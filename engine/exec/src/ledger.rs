@@ -48,4 +48,7 @@ pub(crate) struct Ledger {
     /// Instances compensated / cleaned up already (from the journal).
     pub compensated: HashSet<String>,
     pub cleaned: HashSet<String>,
+    /// Uncertain instances whose twins this process has looked for (once
+    /// per process: a later `cleanup` looks again).
+    pub swept: HashSet<String>,
 }

@@ -258,9 +258,20 @@ impl Report {
         self.thaw_failures = cleanup.thaw_failures;
         self.compensation_failures = cleanup.compensation_failures;
         self.cleanup_failures = cleanup.cleanup_failures;
-        self.compensated.extend(cleanup.compensated);
-        self.cleaned_up.extend(cleanup.cleaned_up);
-        self.twins.extend(cleanup.twins);
+        for c in cleanup.compensated {
+            if !self.compensated.contains(&c) {
+                self.compensated.push(c);
+            }
+        }
+        for c in cleanup.cleaned_up {
+            if !self.cleaned_up.contains(&c) {
+                self.cleaned_up.push(c);
+            }
+        }
+        for t in cleanup.twins {
+            self.twins.retain(|x| x.instance != t.instance);
+            self.twins.push(t);
+        }
         for u in cleanup.uncertain {
             if !self.uncertain.contains(&u) {
                 self.uncertain.push(u);

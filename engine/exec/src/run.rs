@@ -17,7 +17,7 @@ use crate::context::{Announce, Engine, ExecError, Rt, RunOptions};
 use crate::eval::{Frame, RunInfo};
 use crate::event::{EventKind, Phase, RunOutcome};
 use crate::journal::{self, Record};
-use crate::saga::{clean_up, reconcile_in_doubt, run_saga, SagaKind, Tally};
+use crate::saga::{clean_up, reconcile_in_doubt, run_saga, sweep_twins, SagaKind, Tally};
 use crate::step::NodeOutcome;
 use crate::walk::run_block;
 use lifeboat_dsl::plan::Plan;
@@ -211,9 +211,18 @@ impl Rt {
             return Tally::NOT_RUN;
         }
         let unreconciled = reconcile_in_doubt(self).await;
+        // Twins first: one may depend on what a compensation removes (a
+        // volume on its snapshot).
+        let w = sweep_twins(self).await;
+        if w.cut_short {
+            return Tally {
+                failures: w.failures + unreconciled,
+                ..w
+            };
+        }
         let t = run_saga(self, SagaKind::Compensate).await;
         Tally {
-            failures: t.failures + unreconciled,
+            failures: t.failures + unreconciled + w.failures,
             ..t
         }
     }

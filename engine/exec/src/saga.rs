@@ -214,14 +214,25 @@ pub(crate) async fn clean_up(rt: &Rt) -> Tally {
     }
 }
 
-async fn sweep_twins(rt: &Rt) -> Tally {
-    let uncertain: Vec<Completed> = rt
-        .ledger()
-        .completed
-        .iter()
-        .filter(|c| c.uncertain && saga_call(rt, c.node, SagaKind::Twin).is_some())
-        .cloned()
-        .collect();
+/// The twins of the run's uncertain creates, each disposed of with its
+/// step's undo (see [`clean_up`]); before the compensations of a failed
+/// run too, as a twin may depend on what they undo.
+pub(crate) async fn sweep_twins(rt: &Rt) -> Tally {
+    let uncertain: Vec<Completed> = {
+        let mut l = rt.ledger();
+        let mine: Vec<Completed> = l
+            .completed
+            .iter()
+            .filter(|c| {
+                c.uncertain
+                    && !l.swept.contains(&c.instance)
+                    && saga_call(rt, c.node, SagaKind::Twin).is_some()
+            })
+            .cloned()
+            .collect();
+        l.swept.extend(mine.iter().map(|c| c.instance.clone()));
+        mine
+    };
     let mut failures = 0;
     for c in uncertain {
         if rt.skips_saga() {
@@ -284,8 +295,10 @@ async fn sweep_twins(rt: &Rt) -> Tally {
             found: twins.len(),
         });
         for (n, t) in twins.into_iter().enumerate() {
+            // A record's id, or (a list of one: groups) its element's.
             let id = t
                 .get("id")
+                .or_else(|| t.get(0)?.get("id"))
                 .and_then(Value::as_str)
                 .map(str::to_string)
                 .unwrap_or_else(|| n.to_string());
