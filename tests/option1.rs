@@ -1300,7 +1300,8 @@ async fn recover_with_mapping(env: &Env, body: &str) -> Run {
 /// What the cloud is asked while the VNF is frozen does not grow with the
 /// group or the project: the group snapshot, its status polls, one page of
 /// the newest snapshots for its members and one volume list for their
-/// origins — no member tagged (`…/metadata`), no member read one by one.
+/// origins — no member tagged (`…/metadata`), no member read one by one;
+/// and no server's volumes read again by a freeze or a thaw.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_freeze_window_asks_a_constant_number_of_requests() {
     let env = Env::start().await;
@@ -1351,6 +1352,22 @@ async fn the_freeze_window_asks_a_constant_number_of_requests() {
         rest.len() <= 3,
         "the group snapshot, one snapshot page and one volume list: {rest:?}"
     );
+    // A freeze or a thaw is its action and its status reads: the server's
+    // volumes are not read again (pausing attaches nothing).
+    let first_freeze = entries
+        .iter()
+        .position(|e| e["action"] == "pause")
+        .expect("servers were paused");
+    let last_thaw = entries
+        .iter()
+        .rposition(|e| e["action"] == "unpause")
+        .expect("servers were unpaused");
+    let reread: Vec<&str> = entries[first_freeze..=last_thaw]
+        .iter()
+        .map(|e| s(e, "path"))
+        .filter(|p| p.contains("/os-volume_attachments"))
+        .collect();
+    assert!(reread.is_empty(), "volumes read in the window: {reread:?}");
     env.emu.shutdown().await;
 }
 

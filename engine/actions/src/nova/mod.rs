@@ -39,6 +39,22 @@ pub fn ordered_volume_ids(s: &Server, atts: &[VolumeAttachment]) -> Vec<String> 
     a.into_iter().map(|x| x.volume_id.clone()).collect()
 }
 
+/// The record of `s` after a power action (pause, suspend, stop and their
+/// undos, quiesce): its volumes as the record it was given says — a power
+/// action attaches and detaches nothing — so a freeze or thaw costs no
+/// extra request inside the quiesce window; read when that record has none.
+pub async fn powered_record(
+    cx: &Ctx<'_>,
+    c: &Client,
+    s: &Server,
+    given: &ServerRec,
+) -> Result<ServerRec, ActionError> {
+    if given.volumes.is_empty() {
+        return server_record(cx, c, s).await;
+    }
+    Ok(server_rec(s, c.site(), given.volumes.clone()))
+}
+
 pub async fn server_record(cx: &Ctx<'_>, c: &Client, s: &Server) -> Result<ServerRec, ActionError> {
     let atts = c.nova().attachments(&s.id).await.act(cx.action())?;
     Ok(server_rec(s, c.site(), ordered_volume_ids(s, &atts)))

@@ -81,7 +81,7 @@ pub(crate) async fn power(
             },
         )
         .await?;
-    cx.value(server_record(cx, c, &s).await?)
+    cx.value(powered_record(cx, c, &s, &srv).await?)
 }
 
 /// `nova.start(server, was)`: os-start and wait for ACTIVE, unless `was`
@@ -91,7 +91,7 @@ pub async fn start(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     if !was.is_empty() && !was.eq_ignore_ascii_case("ACTIVE") {
         let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
         let s = c.nova().server(&srv.id).await.act(cx.action())?;
-        return cx.value(server_record(cx, c, &s).await?);
+        return cx.value(powered_record(cx, c, &s, &srv).await?);
     }
     power(cx, "os-start", "ACTIVE").await
 }
@@ -108,7 +108,7 @@ pub async fn quiesce(cx: &Ctx<'_>, verb: &str) -> Result<ActionOutput, ActionErr
         Err(e) => return Err(crate::args::from_client(cx.action(), e)),
     }
     let s = c.nova().server(&srv.id).await.act(cx.action())?;
-    cx.value(server_record(cx, c, &s).await?)
+    cx.value(powered_record(cx, c, &s, &srv).await?)
 }
 
 pub async fn delete_server(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
