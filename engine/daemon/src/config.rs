@@ -188,30 +188,42 @@ impl Config {
     /// `twins_after`: `None` when the daemon never looks for late twins
     /// again (a run still looks for them at its end).
     pub fn twins_after(&self) -> Result<Option<std::time::Duration>, String> {
-        let Some(t) = &self.twins_after else {
-            return Ok(Some(crate::daemon::TWINS_AFTER));
-        };
-        match lifeboat_dsl::duration::parse_ms(t) {
-            Ok(0) => Ok(None),
-            Ok(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
-            Err(e) => Err(format!(
-                "twins_after `{t}`: {e} (write e.g. 10m, or 0s for never)"
-            )),
-        }
+        every_or_never(
+            "twins_after",
+            self.twins_after.as_deref(),
+            crate::daemon::TWINS_AFTER,
+            "10m",
+        )
     }
 
     /// `recovery_check`: `None` when the daemon never looks after recoveries.
     pub fn recovery_check(&self) -> Result<Option<std::time::Duration>, String> {
-        let Some(t) = &self.recovery_check else {
-            return Ok(Some(crate::fence::DEFAULT_CHECK));
-        };
-        match lifeboat_dsl::duration::parse_ms(t) {
-            Ok(0) => Ok(None),
-            Ok(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
-            Err(e) => Err(format!(
-                "recovery_check `{t}`: {e} (write e.g. 30s, or 0s for never)"
-            )),
-        }
+        every_or_never(
+            "recovery_check",
+            self.recovery_check.as_deref(),
+            crate::fence::DEFAULT_CHECK,
+            "30s",
+        )
+    }
+}
+
+/// A duration setting `key` where `0s` means never: `default` when absent,
+/// an error naming the key and an `example` when it does not parse.
+fn every_or_never(
+    key: &str,
+    text: Option<&str>,
+    default: std::time::Duration,
+    example: &str,
+) -> Result<Option<std::time::Duration>, String> {
+    let Some(t) = text else {
+        return Ok(Some(default));
+    };
+    match lifeboat_dsl::duration::parse_ms(t) {
+        Ok(0) => Ok(None),
+        Ok(ms) => Ok(Some(std::time::Duration::from_millis(ms))),
+        Err(e) => Err(format!(
+            "{key} `{t}`: {e} (write e.g. {example}, or 0s for never)"
+        )),
     }
 }
 

@@ -241,7 +241,10 @@ pub(crate) async fn sweep_twins(rt: &Rt) -> Tally {
                 cut_short: true,
             };
         }
-        let NodeKind::Action(a) = &rt.plan.node(c.node).kind else {
+        let (NodeKind::Action(a), Some(undo)) = (
+            &rt.plan.node(c.node).kind,
+            saga_call(rt, c.node, SagaKind::Twin),
+        ) else {
             continue;
         };
         let call = ActionCall {
@@ -309,17 +312,12 @@ pub(crate) async fn sweep_twins(rt: &Rt) -> Tally {
                 uncertain: false,
                 ..c.clone()
             };
-            let undo = saga_call(rt, c.node, SagaKind::Twin).map(|u| u.action.clone());
             rt.events.emit(EventKind::TwinFound {
                 of: c.instance.clone(),
                 instance: twin.instance.clone(),
-                resource: orphan_resource(
-                    saga_call(rt, c.node, SagaKind::Twin).expect("filtered above"),
-                    &t,
-                    &c.args,
-                ),
+                resource: orphan_resource(undo, &t, &c.args),
             });
-            tracing::warn!(step = %c.instance, twin = %id, undo = ?undo, "a twin of the step's result landed late: disposing of it");
+            tracing::warn!(step = %c.instance, twin = %id, undo = %undo.action, "a twin of the step's result landed late: disposing of it");
             if !run_one(rt, &twin, SagaKind::Twin).await {
                 failures += 1;
             }
