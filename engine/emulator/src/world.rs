@@ -460,7 +460,12 @@ pub struct SiteState {
     /// Servers deleted here (status DELETED): only `changes-since` lists them, as Nova.
     pub deleted_servers: BTreeMap<String, Server>,
     pub volumes: BTreeMap<String, Volume>,
+    /// Added and removed only through [`SiteState::add_snapshot`] and
+    /// [`SiteState::remove_snapshot`], which keep `volume_snapshots` with them.
     pub snapshots: BTreeMap<String, Snapshot>,
+    /// Volume id → how many snapshots here are of it: a volume with
+    /// snapshots is not deleted (Cinder), told without a scan of them all.
+    volume_snapshots: std::collections::HashMap<String, u32>,
     pub groups: BTreeMap<String, Group>,
     pub group_snapshots: BTreeMap<String, GroupSnapshot>,
     /// Added and removed only through [`SiteState::add_backup`] and
@@ -524,6 +529,36 @@ impl SiteState {
             }
             if ids.is_empty() {
                 self.volume_backups.remove(&b.volume_id);
+            }
+        }
+    }
+
+    pub fn add_snapshot(&mut self, sn: Snapshot) {
+        *self
+            .volume_snapshots
+            .entry(sn.volume_id.clone())
+            .or_default() += 1;
+        if let Some(old) = self.snapshots.insert(sn.id.clone(), sn) {
+            self.forget_snapshot(&old);
+        }
+    }
+
+    pub fn remove_snapshot(&mut self, id: &str) -> Option<Snapshot> {
+        let sn = self.snapshots.remove(id)?;
+        self.forget_snapshot(&sn);
+        Some(sn)
+    }
+
+    /// Whether volume `volume_id` has snapshots here.
+    pub fn has_snapshots(&self, volume_id: &str) -> bool {
+        self.volume_snapshots.get(volume_id).is_some_and(|n| *n > 0)
+    }
+
+    fn forget_snapshot(&mut self, sn: &Snapshot) {
+        if let Some(n) = self.volume_snapshots.get_mut(&sn.volume_id) {
+            *n -= 1;
+            if *n == 0 {
+                self.volume_snapshots.remove(&sn.volume_id);
             }
         }
     }

@@ -347,7 +347,7 @@ fn delete(ctx: &Ctx, id: &str, delete_volumes: bool) -> Reply {
             if !v.attachments.is_empty() || v.status == "in-use" {
                 return Err(bad_request(F::Cinder, format!("Invalid volume: Volume {vid} in group {id} is attached. Need to detach first.")));
             }
-            if s.snapshots.values().any(|sn| &sn.volume_id == vid) {
+            if s.has_snapshots(vid) {
                 return Err(bad_request(
                     F::Cinder,
                     format!("Invalid volume: Volume {vid} in group {id} has dependent snapshots."),
@@ -602,7 +602,7 @@ pub fn delete_snapshot(ctx: &Ctx, id: &str) -> Reply {
             let sm = w.site_mut(site);
             sm.group_snapshots.remove(&i1);
             for s in &snaps {
-                sm.snapshots.remove(s);
+                sm.remove_snapshot(s);
             }
         },
         move |w: &mut World| {

@@ -87,25 +87,22 @@ pub fn capture(
         .get(volume_id)
         .map(|v| (v.content.clone(), v.size))
         .unwrap_or_default();
-    s.snapshots.insert(
-        id.clone(),
-        Snapshot {
-            id: id.clone(),
-            name: name.to_string(),
-            seq,
-            description: None,
-            volume_id: volume_id.to_string(),
-            size,
-            status: "creating".into(),
-            metadata: Map::new(),
-            content,
-            group_snapshot_id,
-            created_at: now_iso(),
-            updated_at: None,
-            user_id: user.to_string(),
-            project_id: project.to_string(),
-        },
-    );
+    s.add_snapshot(Snapshot {
+        id: id.clone(),
+        name: name.to_string(),
+        seq,
+        description: None,
+        volume_id: volume_id.to_string(),
+        size,
+        status: "creating".into(),
+        metadata: Map::new(),
+        content,
+        group_snapshot_id,
+        created_at: now_iso(),
+        updated_at: None,
+        user_id: user.to_string(),
+        project_id: project.to_string(),
+    });
     id
 }
 
@@ -391,7 +388,7 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
         "snapshot.delete",
         1,
         move |w: &mut World| {
-            w.site_mut(site).snapshots.remove(&id1);
+            w.site_mut(site).remove_snapshot(&id1);
         },
         move |w: &mut World| {
             if let Some(s) = w.site_mut(site).snapshots.get_mut(&id2) {
@@ -424,7 +421,7 @@ pub fn action(ctx: &Ctx, id: &str) -> Reply {
             Ok(StatusCode::ACCEPTED.into_response())
         }
         "os-force_delete" => {
-            w.site_mut(ctx.site).snapshots.remove(id);
+            w.site_mut(ctx.site).remove_snapshot(id);
             Ok(StatusCode::ACCEPTED.into_response())
         }
         other => Err(bad_request(

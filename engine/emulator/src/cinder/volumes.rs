@@ -464,7 +464,7 @@ fn delete_inner(ctx: &Ctx, id: &str, force: bool) -> Reply {
     if !force && v.group_id.is_some() {
         return Err(invalid_volume("Volume status must be available or error or error_restoring or error_extending or error_managing and must not be migrating, attached, belong to a group, have snapshots, awaiting a transfer, or be disassociated from snapshots after volume transfer."));
     }
-    if s.snapshots.values().any(|sn| sn.volume_id == id) {
+    if s.has_snapshots(id) {
         return Err(invalid_volume("Volume still has 1 dependent snapshots."));
     }
     if let Some(v) = w.site_mut(site).volumes.get_mut(id) {
@@ -657,7 +657,7 @@ fn unmanage(ctx: &Ctx, id: &str) -> Reply {
             v.status
         )));
     }
-    if s.snapshots.values().any(|sn| sn.volume_id == id) {
+    if s.has_snapshots(id) {
         return Err(invalid_volume(
             "Volume cannot have snapshots to be unmanaged.",
         ));

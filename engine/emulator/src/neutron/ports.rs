@@ -80,7 +80,7 @@ pub fn list(ctx: &Ctx) -> Reply {
     let net = &w.site(ctx.site).net;
     // Only the asked-for devices' ports are viewed (the generic filter
     // then applies as to any list): a site may hold 10,000 ports.
-    let devices: Vec<&str> = ctx
+    let devices: std::collections::HashSet<&str> = ctx
         .query
         .iter()
         .filter(|(k, _)| k == "device_id")

@@ -72,10 +72,20 @@ pub fn list(ctx: &Ctx) -> Reply {
     let mut w = ctx.shared.lock();
     let net = &mut w.site_mut(ctx.site).net;
     net.default_sg(&ctx.token.project_id, &now());
+    // Only the asked-for groups are viewed when ids are given (the generic
+    // filter then applies as to any list): a site may hold many, each
+    // with its rules.
+    let ids: std::collections::HashSet<&str> = ctx
+        .query
+        .iter()
+        .filter(|(k, _)| k == "id")
+        .map(|(_, v)| v.as_str())
+        .collect();
     let items = net
         .security_groups
         .values()
         .filter(|g| g.project_id == ctx.token.project_id)
+        .filter(|g| ids.is_empty() || ids.contains(g.id.as_str()))
         .map(|g| view(net, g))
         .collect();
     page(ctx, "security-groups", items)
