@@ -72,10 +72,6 @@ pub struct PortSpec {
     pub dns_name: String,
 }
 
-/// Devices one port list asks for: 40 ids keep the URL under 2 KB, well
-/// within what API proxies accept.
-const DEVICES_PER_REQUEST: usize = 40;
-
 impl super::Neutron<'_> {
     pub async fn ports(&self, filters: &[(&str, &str)]) -> Result<Vec<Port>> {
         self.list("ports", "ports", filters).await
@@ -87,7 +83,7 @@ impl super::Neutron<'_> {
     /// servers that list is ten megabytes.
     pub async fn ports_of_devices(&self, devices: &[&str]) -> Result<Vec<Port>> {
         let mut out = Vec::new();
-        for batch in devices.chunks(DEVICES_PER_REQUEST) {
+        for batch in devices.chunks(super::IDS_PER_REQUEST) {
             let filters: Vec<(&str, &str)> = batch.iter().map(|d| ("device_id", *d)).collect();
             out.extend(self.ports(&filters).await?);
         }
