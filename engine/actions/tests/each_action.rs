@@ -50,6 +50,17 @@ async fn nova_power_quiesce_show() {
         ),
         "SUSPENDED"
     );
+    // A freeze Nova refuses (a suspended server cannot be paused): the
+    // refusal, not a wait for a state that will not come.
+    let e = env
+        .try_run("nova.pause", "p0", json!({"server": srv}))
+        .await
+        .unwrap_err();
+    assert_eq!(e.class, ErrorClass::Permanent, "{e}");
+    assert!(
+        e.message.contains("pause") && e.message.contains(s(&srv, "id")),
+        "{e}"
+    );
     assert_eq!(
         s(
             &env.run("nova.resume", "res", json!({"server": srv})).await,

@@ -43,19 +43,18 @@ pub(crate) async fn power(
 ) -> Result<ActionOutput, ActionError> {
     let (c, srv) = cx.record_on_site::<ServerRec>("server")?;
     let nova = c.nova();
-    let now = nova.server(&srv.id).await.act(cx.action())?;
-    if !now.status.eq_ignore_ascii_case(target) {
-        match nova.action(&srv.id, verb).await {
-            Ok(()) => {}
-            // Already there (a retried call) or in transition: the wait decides.
-            Err(e) if e.kind == ErrorKind::Conflict => {
-                let again = nova.server(&srv.id).await.act(cx.action())?;
-                if !again.status.eq_ignore_ascii_case(target) && again.task_state.is_none() {
-                    return Err(crate::args::from_client(cx.action(), e));
-                }
+    // The action first, the server read only when Nova refuses it: inside a
+    // quiesce window every round trip before the freeze is time frozen.
+    match nova.action(&srv.id, verb).await {
+        Ok(()) => {}
+        // Already there (a retried call) or in transition: the wait decides.
+        Err(e) if e.kind == ErrorKind::Conflict => {
+            let now = nova.server(&srv.id).await.act(cx.action())?;
+            if !now.status.eq_ignore_ascii_case(target) && now.task_state.is_none() {
+                return Err(crate::args::from_client(cx.action(), e));
             }
-            Err(e) => return Err(crate::args::from_client(cx.action(), e)),
         }
+        Err(e) => return Err(crate::args::from_client(cx.action(), e)),
     }
     let id = srv.id.clone();
     let s = cx
