@@ -36,6 +36,9 @@ pub struct ServerRec {
     pub volumes: Vec<String>,
     pub key_name: String,
     pub availability_zone: String,
+    /// Its NICs' MAC addresses in the guest's order (as Nova lists its
+    /// addresses): `neutron.capture` orders the server's ports by them.
+    pub macs: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -478,6 +481,7 @@ pub fn server_rec(s: &Server, site: &str, volumes: Vec<String>) -> ServerRec {
         volumes,
         key_name: s.key_name.clone().unwrap_or_default(),
         availability_zone: s.availability_zone.clone().unwrap_or_default(),
+        macs: s.addresses.macs(),
     }
 }
 

@@ -40,8 +40,15 @@ async fn option1_protect_then_recover_with_site_a_down() {
             "tags",
             "volumes",
             "key_name",
-            "availability_zone"
+            "availability_zone",
+            "macs"
         ]
+    );
+    assert!(
+        servers_l
+            .iter()
+            .all(|s| s["macs"].as_array().is_some_and(|m| !m.is_empty())),
+        "each server's MACs: {servers_l:?}"
     );
     assert!(servers_l
         .iter()

@@ -12,9 +12,18 @@ async fn volumes_of_server(
     c: &Client,
     s: ServerRec,
 ) -> Result<Vec<VolumeRec>, ActionError> {
-    let server = c.nova().server(&s.id).await.act(cx.action())?;
     let atts = c.nova().attachments(&s.id).await.act(cx.action())?;
-    let ordered = crate::nova::ordered_volume_ids(&server, &atts);
+    // The record's order (boot volume first) while it names exactly what
+    // is attached now; the server read only to order a changed set.
+    let same_set = !atts.is_empty()
+        && s.volumes.len() == atts.len()
+        && atts.iter().all(|a| s.volumes.contains(&a.volume_id));
+    let ordered = if same_set {
+        s.volumes.clone()
+    } else {
+        let server = c.nova().server(&s.id).await.act(cx.action())?;
+        crate::nova::ordered_volume_ids(&server, &atts)
+    };
     let mut out = Vec::with_capacity(ordered.len());
     for vid in &ordered {
         let v = c.cinder().volume(vid).await.act(cx.action())?;

@@ -14,73 +14,100 @@ pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let names = Names::of(cx, c).await?;
     let ids: Vec<&str> = servers.iter().map(|s| s.id.as_str()).collect();
     let all_ports = c.neutron().ports_of_devices(&ids).await.act(cx.action())?;
-    let groups = c.neutron().security_groups(&[]).await.act(cx.action())?;
-    let sg_names: BTreeMap<String, String> = groups
-        .iter()
-        .map(|g| (g.id.clone(), g.name.clone()))
-        .collect();
     let fips = c.neutron().floating_ips(&[]).await.act(cx.action())?;
-    let mut ports = Vec::new();
+    // Each server's ports (bound to it), in the guest's NIC order: the
+    // order of the server's addresses (Nova lists them NIC by NIC, and
+    // the record keeps their MACs), not Neutron's port order; a port
+    // without an address goes last.
+    let mut bound: Vec<(&Port, &ServerRec, i64)> = Vec::new();
     for s in &servers {
-        // Its ports (bound to it), in the guest's NIC order: the order of
-        // the server's addresses (Nova lists them NIC by NIC), not
-        // Neutron's port order; a port without an address goes last.
-        let macs = c
-            .nova()
-            .server(&s.id)
-            .await
-            .act(cx.action())?
-            .addresses
-            .macs();
-        let mut mine: Vec<&lifeboat_openstack::neutron::Port> =
-            all_ports.iter().filter(|p| p.device_id == s.id).collect();
+        let macs = if s.macs.is_empty() {
+            c.nova()
+                .server(&s.id)
+                .await
+                .act(cx.action())?
+                .addresses
+                .macs()
+        } else {
+            s.macs.clone()
+        };
+        let mut mine: Vec<&Port> = all_ports.iter().filter(|p| p.device_id == s.id).collect();
         mine.sort_by_key(|p| {
             macs.iter()
                 .position(|m| *m == p.mac_address)
                 .unwrap_or(usize::MAX)
         });
-        for (i, p) in mine.into_iter().enumerate() {
-            let mut r = port_rec(p, &site, &names, &sg_names);
-            r.server = s.name.clone();
-            r.index = i as i64;
-            ports.push(r);
-        }
+        bound.extend(mine.into_iter().enumerate().map(|(i, p)| (p, s, i as i64)));
     }
     // VIPs: unbound ports holding an address the servers' ports allow.
-    let pairs: BTreeSet<(String, String)> = ports
+    let pairs: BTreeSet<(&str, &str)> = bound
         .iter()
-        .flat_map(|p| {
+        .flat_map(|(p, _, _)| {
             p.allowed_address_pairs
                 .iter()
-                .map(|a| (p.network.clone(), a.ip_address.clone()))
+                .map(|a| (p.network_id.as_str(), a.ip_address.as_str()))
         })
         .collect();
     // Asked for by address (a VNF has a few VIPs; the site many ports).
     let mut holders = Vec::new();
-    let addresses: BTreeSet<&String> = pairs.iter().map(|(_, ip)| ip).collect();
+    let addresses: BTreeSet<&str> = pairs.iter().map(|(_, ip)| *ip).collect();
     for ip in addresses {
         let filter = format!("ip_address={ip}");
         let found = c.neutron().ports(&[("fixed_ips", &filter)]).await;
         holders.extend(found.act(cx.action())?);
     }
-    for p in &holders {
-        if !p.device_id.is_empty() || ports.iter().any(|x| x.id == p.id) {
-            continue;
-        }
-        let net = names
-            .networks
-            .get(&p.network_id)
-            .cloned()
-            .unwrap_or_default();
-        if p.fixed_ips
+    let mut seen: BTreeSet<String> = bound.iter().map(|(p, _, _)| p.id.clone()).collect();
+    holders.retain(|p: &Port| {
+        p.device_id.is_empty()
+            && seen.insert(p.id.clone())
+            && p.fixed_ips
+                .iter()
+                .any(|f| pairs.contains(&(p.network_id.as_str(), f.ip_address.as_str())))
+    });
+    // Security groups the ports use, and the groups their rules name,
+    // asked for by id.
+    let mut groups: Vec<SecurityGroup> = Vec::new();
+    let mut wanted: BTreeSet<String> = bound
+        .iter()
+        .map(|(p, _, _)| *p)
+        .chain(holders.iter())
+        .flat_map(|p| p.security_groups.iter().cloned())
+        .collect();
+    let mut asked: BTreeSet<String> = BTreeSet::new();
+    while !wanted.is_empty() {
+        let ask: Vec<&str> = wanted.iter().map(String::as_str).collect();
+        let found = c
+            .neutron()
+            .security_groups_by_id(&ask)
+            .await
+            .act(cx.action())?;
+        groups.extend(found);
+        asked.extend(std::mem::take(&mut wanted));
+        wanted = groups
             .iter()
-            .any(|f| pairs.contains(&(net.clone(), f.ip_address.clone())))
-        {
-            let mut r = port_rec(p, &site, &names, &sg_names);
-            r.index = -1;
-            ports.push(r);
-        }
+            .flat_map(|g| g.security_group_rules.iter())
+            .filter_map(|r| r.remote_group_id.clone())
+            .filter(|id| !asked.contains(id))
+            .collect();
     }
+    let sg_names: BTreeMap<String, String> = groups
+        .iter()
+        .map(|g| (g.id.clone(), g.name.clone()))
+        .collect();
+    let mut ports: Vec<PortRec> = bound
+        .iter()
+        .map(|(p, s, i)| {
+            let mut r = port_rec(p, &site, &names, &sg_names);
+            r.server = s.name.clone();
+            r.index = *i;
+            r
+        })
+        .collect();
+    ports.extend(holders.iter().map(|p| {
+        let mut r = port_rec(p, &site, &names, &sg_names);
+        r.index = -1;
+        r
+    }));
     for r in ports.iter_mut() {
         if let Some(f) = fips
             .iter()
@@ -94,33 +121,9 @@ pub async fn capture(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
                 .unwrap_or_default();
         }
     }
-    // Security groups the ports use, and the groups their rules name.
-    let mut wanted: BTreeSet<String> = ports
-        .iter()
-        .flat_map(|p| p.security_groups.iter().cloned())
-        .collect();
-    loop {
-        let more: BTreeSet<String> = groups
-            .iter()
-            .filter(|g| wanted.contains(&g.name))
-            .flat_map(|g| {
-                g.security_group_rules
-                    .iter()
-                    .filter_map(|r| r.remote_group_id.as_ref())
-            })
-            .filter_map(|id| sg_names.get(id).cloned())
-            .filter(|n| !wanted.contains(n))
-            .collect();
-        if more.is_empty() {
-            break;
-        }
-        wanted.extend(more);
-    }
-    let security_groups = groups
-        .iter()
-        .filter(|g| wanted.contains(&g.name))
-        .map(|g| sg_rec(g, &site, &sg_names))
-        .collect();
+    let mut security_groups: Vec<SecurityGroupRec> =
+        groups.iter().map(|g| sg_rec(g, &site, &sg_names)).collect();
+    security_groups.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
     let by_id: BTreeMap<&str, &str> = servers
         .iter()
         .map(|s| (s.id.as_str(), s.name.as_str()))

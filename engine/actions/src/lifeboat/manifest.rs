@@ -730,6 +730,7 @@ mod tests {
             key_name: String::new(),
             availability_zone: String::new(),
             volumes: vols.iter().map(|s| s.to_string()).collect(),
+            macs: vec![],
         }
     }
 
