@@ -1371,6 +1371,118 @@ async fn the_freeze_window_asks_a_constant_number_of_requests() {
     env.emu.shutdown().await;
 }
 
+/// A protect asks the cloud for each thing once: a freeze or a thaw is its
+/// action first (a server is read only for its status after it, or when
+/// Nova refuses it), the servers' volumes and NIC order come from the
+/// records `nova.find_servers` made, a group snapshot's members are not
+/// looked up again through their group, and a backup is read no more than
+/// its status polls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protect_asks_for_each_thing_once() {
+    let env = Env::start().await;
+    let since = log_seq(&env).await;
+    let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
+    assert!(p.ok(), "protect: {}", p.describe());
+    let log = env
+        .admin_get(&format!("/_emulator/requests?site=site-a&since={since}"))
+        .await;
+    assert_eq!(log["dropped"], json!(0), "the request log overflowed");
+    let entries = log["requests"].as_array().expect("request log");
+    let req = |e: &Value| format!("{} {}", s(e, "method"), s(e, "path"));
+    // A server read alone (not the list, not its attachments).
+    let read_alone = |e: &Value, id: &str| {
+        s(e, "method") == "GET" && s(e, "path").ends_with(&format!("/servers/{id}"))
+    };
+    let snapshot_taken = entries
+        .iter()
+        .position(|e| s(e, "method") == "POST" && s(e, "path").ends_with("/group_snapshots"))
+        .expect("the group snapshot was taken");
+    let first_thaw = entries
+        .iter()
+        .position(|e| e["action"] == "unpause")
+        .expect("servers were unpaused");
+    // Nothing reads a server before its freeze (the servers' records come
+    // from the list), nor before its thaw once the snapshot is taken.
+    for (from, action) in [(0, "pause"), (snapshot_taken, "unpause")] {
+        let mut acted = 0;
+        for (i, e) in entries.iter().enumerate().skip(from) {
+            if e["action"] != action {
+                continue;
+            }
+            acted += 1;
+            let id = s(e, "path")
+                .split("/servers/")
+                .nth(1)
+                .unwrap_or("")
+                .split('/')
+                .next()
+                .unwrap_or("");
+            let early: Vec<String> = entries[from..i]
+                .iter()
+                .filter(|x| read_alone(x, id))
+                .map(req)
+                .collect();
+            assert!(
+                early.is_empty(),
+                "server {id} read before its {action}: {early:?}"
+            );
+        }
+        assert_eq!(acted, 6, "every server got its {action}");
+    }
+    // After the thaw: one chain check per backed-up volume, no member read
+    // through its group, no backup read beyond its polls (one or two).
+    let after: Vec<String> = entries[first_thaw..].iter().map(req).collect();
+    let volumes = after
+        .iter()
+        .filter(|r| r.starts_with("POST ") && r.ends_with("/volumes"))
+        .count();
+    assert_eq!(volumes, 12, "a temporary volume per volume: {after:?}");
+    let snapshot_reads = after
+        .iter()
+        .filter(|r| {
+            r.starts_with("GET ") && r.contains("/snapshots/") && !r.contains("/group_snapshots/")
+        })
+        .count();
+    assert_eq!(
+        snapshot_reads, volumes,
+        "one snapshot read per backup's chain: {after:?}"
+    );
+    let tagged = after
+        .iter()
+        .filter(|r| r.starts_with("POST ") && r.contains("/snapshots/") && r.ends_with("/metadata"))
+        .count();
+    assert_eq!(
+        tagged, volumes,
+        "each member tagged once, after the thaw: {after:?}"
+    );
+    let group_delete = after
+        .iter()
+        .position(|r| r.starts_with("DELETE ") && r.contains("/group_snapshots/"))
+        .expect("the group snapshot is cleaned up");
+    assert!(
+        after[..group_delete]
+            .iter()
+            .all(|r| !(r.starts_with("GET ") && r.contains("/group_snapshots/"))),
+        "members read through their group: {after:?}"
+    );
+    let backups = after
+        .iter()
+        .filter(|r| r.starts_with("POST ") && r.ends_with("/backups"))
+        .count();
+    let backup_reads = after
+        .iter()
+        .filter(|r| {
+            r.starts_with("GET ") && r.contains("/backups/") && !r.ends_with("/export_record")
+        })
+        .count();
+    assert!(backups >= volumes, "a backup per volume: {after:?}");
+    assert!(
+        backup_reads <= 2 * volumes,
+        "{backup_reads} backup reads for {volumes} backups: {after:?}"
+    );
+    env.emu.shutdown().await;
+}
+
 /// A recover ends awaiting commit. Rolled back, everything it made at
 /// site-b goes (servers, volumes, ports, groups, key pairs, floating IPs;
 /// the imported backup records stay: they share the recovery point's data);

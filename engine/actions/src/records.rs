@@ -87,6 +87,10 @@ pub struct SnapshotRec {
     pub status: String,
     pub created_at: String,
     pub origin: String,
+    /// The name of the group snapshot that made it, when a group snapshot
+    /// of this very run did (set by `cinder.create_group_snapshot`): the
+    /// member is then tagged by the step that first uses it, after the thaw.
+    pub group_snapshot_name: String,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -433,6 +437,7 @@ pub fn snapshot_rec(s: &Snapshot, site: &str, fallback_origin: &str) -> Snapshot
             .filter(|o| !o.is_empty())
             .cloned()
             .unwrap_or_else(|| fallback_origin.to_string()),
+        group_snapshot_name: String::new(),
     }
 }
 

@@ -209,7 +209,8 @@ async fn snapshots_backups_groups_and_resumption() {
             "size_gb",
             "status",
             "created_at",
-            "origin"
+            "origin",
+            "group_snapshot_name"
         ]
     );
     assert_eq!(s(&snap, "origin"), s(v, "id"));
@@ -420,6 +421,61 @@ async fn snapshots_backups_groups_and_resumption() {
         .unwrap()
         .expect("found");
     assert_eq!(found.value["id"], gs["id"]);
+    // Its members say which group snapshot of this run made them: a volume
+    // is made of one without reading it or its group again, and the member
+    // is tagged then (after the thaw, not inside the window).
+    let members = gs["snapshots"].as_array().expect("members").clone();
+    assert!(!members.is_empty());
+    assert!(
+        members
+            .iter()
+            .all(|m| m["group_snapshot_name"] == gs["name"]),
+        "{members:?}"
+    );
+    let admin = format!("{}/_emulator/requests?site=site-a", env.emu.admin_url());
+    let since = reqwest::get(&format!("{admin}&since=18446744073709551615"))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap()["last_seq"]
+        .as_u64()
+        .unwrap();
+    let made = env
+        .run(
+            "cinder.volume_from_snapshot",
+            "vfm",
+            json!({"snapshot": members[0], "name": "m"}),
+        )
+        .await;
+    assert_eq!(s(&made, "origin"), s(&members[0], "origin"));
+    let log = reqwest::get(&format!("{admin}&since={since}"))
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
+    let asked: Vec<String> = log["requests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| format!("{} {}", s(e, "method"), s(e, "path")))
+        .collect();
+    let member = s(&members[0], "id");
+    assert!(
+        asked.iter().any(
+            |r| r.starts_with("POST ") && r.ends_with(&format!("/snapshots/{member}/metadata"))
+        ),
+        "the member is tagged: {asked:?}"
+    );
+    assert!(
+        !asked
+            .iter()
+            .any(|r| r.starts_with("GET ") && r.contains("snapshots/")),
+        "neither the member nor its group read again: {asked:?}"
+    );
+    env.run("cinder.delete_volume", "dvm", json!({"volume": made}))
+        .await;
     env.run(
         "cinder.delete_group_snapshot",
         "dgs",

@@ -7,16 +7,17 @@ use super::*;
 // ---------- backups ----------
 
 /// Bytes a backup moved: what the service reports (the emulator's
-/// `emulator:bytes_moved`, or `changed_blocks` of 4 KiB), else the whole volume for a full backup
-/// and, for an incremental one without a report, its object count × chunk.
-pub fn bytes_moved(raw: &Value, b: &Backup) -> u64 {
-    if let Some(n) = raw.get("emulator:bytes_moved").and_then(Value::as_u64) {
+/// `emulator:bytes_moved`, or `changed_blocks` of 4 KiB), else the whole
+/// volume for a full backup and, for an incremental one without a report,
+/// its object count × chunk.
+pub fn bytes_moved(b: &Backup) -> u64 {
+    if let Some(n) = b.emulator_bytes_moved {
         return n;
     }
-    if let Some(n) = raw.get("changed_blocks").and_then(Value::as_u64) {
+    if let Some(n) = b.changed_blocks {
         return n * 4096;
     }
-    if let Some(n) = raw.get("bytes_moved").and_then(Value::as_u64) {
+    if let Some(n) = b.bytes_moved {
         return n;
     }
     if b.is_incremental {
@@ -45,26 +46,14 @@ async fn wait_backup(cx: &Ctx<'_>, c: &Client, id: &str) -> Result<Backup, Actio
     .await
 }
 
-async fn backup_value(
+/// The record of a settled backup (as the last read of it showed it).
+fn backup_value(
     cx: &Ctx<'_>,
     c: &Client,
     b: &Backup,
     fallback_origin: &str,
 ) -> Result<ActionOutput, ActionError> {
-    // The raw body for fields beyond the typed ones (changed blocks).
-    let raw: Value = c
-        .request(
-            lifeboat_openstack::Service::BlockStorage,
-            reqwest::Method::GET,
-            format!("backups/{}", b.id),
-        )
-        .microversion(lifeboat_openstack::cinder::MV_BACKUPS)
-        .call("GET /backups/{id}")
-        .resource(format!("backup {}", b.id))
-        .send_json()
-        .await
-        .act(cx.action())?;
-    let moved = bytes_moved(raw.get("backup").unwrap_or(&Value::Null), b);
+    let moved = bytes_moved(b);
     let mut out = cx.value(backup_rec(b, c.site(), fallback_origin, moved))?;
     out.bytes_moved = moved;
     Ok(out)
@@ -74,20 +63,64 @@ async fn backup_value(
 /// chain. Cinder chains backups per volume id, and each protect run makes a
 /// fresh temporary volume from a snapshot of the production volume; so when
 /// the volume is such an untouched copy (available, made from a snapshot of
-/// its origin, which still exist), back up that snapshot under the
+/// its origin, which is available), back up that snapshot under the
 /// production volume's id (`snapshot_id`, same bytes). Otherwise the volume.
+/// An available snapshot keeps its volume (Cinder deletes no volume with
+/// snapshots; a cascade deletes the snapshots first); should the origin
+/// have gone all the same, the create says so and `backup` falls back.
 async fn chain_target(c: &Client, v: &Volume, origin: &str) -> (String, Option<String>) {
     if origin == v.id || v.snapshot_id.is_empty() || v.status != "available" {
         return (v.id.clone(), None);
     }
     match c.cinder().snapshot(&v.snapshot_id).await {
         Ok(s) if s.volume_id == origin && s.status == "available" => {
-            match c.cinder().volume(origin).await {
-                Ok(_) => (origin.to_string(), Some(s.id)),
-                Err(_) => (v.id.clone(), None),
-            }
+            (origin.to_string(), Some(s.id))
         }
         _ => (v.id.clone(), None),
+    }
+}
+
+/// A backup to make: full, or incremental on the newest of its chain.
+struct NewBackup<'a> {
+    name: &'a str,
+    incremental: bool,
+    container: &'a str,
+    meta: &'a serde_json::Map<String, Value>,
+}
+
+impl NewBackup<'_> {
+    /// Create it of `volume` (or of its `snapshot`); its id.
+    async fn create(
+        &self,
+        c: &Client,
+        volume: &str,
+        snapshot: Option<&str>,
+    ) -> lifeboat_openstack::Result<String> {
+        let cinder = c.cinder();
+        let make = |incremental| {
+            cinder.create_backup(
+                volume,
+                snapshot,
+                self.name,
+                incremental,
+                self.container,
+                self.meta,
+            )
+        };
+        match make(self.incremental).await {
+            // Cinder: incremental needs an earlier backup in the chain; the
+            // first one is full.
+            Err(e)
+                if self.incremental
+                    && e.kind == ErrorKind::BadRequest
+                    && e.detail
+                        .to_ascii_lowercase()
+                        .contains("no backups available") =>
+            {
+                make(false).await
+            }
+            made => made,
+        }
     }
 }
 
@@ -100,42 +133,20 @@ pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let origin = origin_of(&v);
     let meta = tag_metadata(cx.call, &origin);
     let (target, snapshot) = chain_target(c, &v, &origin).await;
-    let id = match c
-        .cinder()
-        .create_backup(
-            &target,
-            snapshot.as_deref(),
-            &name,
-            incremental,
-            &container,
-            &meta,
-        )
-        .await
-    {
-        Ok(id) => id,
-        // Cinder: incremental needs an earlier backup in the chain; the
-        // first one is full.
-        Err(e)
-            if incremental
-                && e.kind == ErrorKind::BadRequest
-                && e.detail
-                    .to_ascii_lowercase()
-                    .contains("no backups available") =>
-        {
-            c.cinder()
-                .create_backup(
-                    &target,
-                    snapshot.as_deref(),
-                    &name,
-                    false,
-                    &container,
-                    &meta,
-                )
-                .await
-                .act(cx.action())?
-        }
-        Err(e) => return Err(from_client(cx.action(), e)),
+    let new = NewBackup {
+        name: &name,
+        incremental,
+        container: &container,
+        meta: &meta,
     };
+    let id = match new.create(c, &target, snapshot.as_deref()).await {
+        // The origin (or its snapshot) went since it was read: the copy.
+        Err(e) if snapshot.is_some() && e.kind == ErrorKind::NotFound => {
+            new.create(c, &v.id, None).await
+        }
+        made => made,
+    }
+    .act(cx.action())?;
     let b = match wait_backup(cx, c, &id).await {
         Ok(b) => b,
         Err(e) => {
@@ -147,7 +158,7 @@ pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
             .await)
         }
     };
-    backup_value(cx, c, &b, &origin).await
+    backup_value(cx, c, &b, &origin)
 }
 
 pub async fn backup_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, ActionError> {
@@ -164,7 +175,7 @@ pub async fn backup_created(cx: &Ctx<'_>) -> Result<Option<ActionOutput>, Action
     {
         Some(b) => {
             let b = wait_backup(cx, c, &b.id).await?;
-            Ok(Some(backup_value(cx, c, &b, &vol.production()).await?))
+            Ok(Some(backup_value(cx, c, &b, &vol.production())?))
         }
         None => Ok(None),
     }
@@ -191,7 +202,7 @@ pub async fn backup_twins(cx: &Ctx<'_>, kept: &Value) -> Result<Vec<Value>, Acti
             Ok(b) => b,
             Err(_) => c.cinder().backup(&b.id).await.act(cx.action())?,
         };
-        out.push(backup_value(cx, c, &b, &origin).await?.value);
+        out.push(backup_value(cx, c, &b, &origin)?.value);
     }
     Ok(out)
 }
@@ -301,7 +312,7 @@ pub async fn import_backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         .get(META_ORIGIN)
         .cloned()
         .unwrap_or_else(|| b.volume_id.clone());
-    let mut out = backup_value(cx, c, &b, &origin).await?;
+    let mut out = backup_value(cx, c, &b, &origin)?;
     // Importing moves no data; the report counts the backup's own bytes.
     out.bytes_moved = 0;
     out.value["bytes_moved"] = json!(0);
@@ -448,29 +459,14 @@ async fn restored_bytes(cx: &Ctx<'_>, c: &Client, backup_id: &str) -> u64 {
         if !seen.insert(id.clone()) || seen.len() > 1000 {
             break;
         }
-        let raw: Value = match c
-            .request(
-                lifeboat_openstack::Service::BlockStorage,
-                reqwest::Method::GET,
-                format!("backups/{id}"),
-            )
-            .microversion(lifeboat_openstack::cinder::MV_BACKUPS)
-            .call("GET /backups/{id}")
-            .resource(format!("backup {id}"))
-            .send_json()
-            .await
-        {
-            Ok(v) => v,
+        let b = match c.cinder().backup(&id).await {
+            Ok(b) => b,
             Err(e) => {
                 tracing::warn!(step = %cx.call.step, backup = %id, error = %e, "bytes restored: cannot read a backup of the chain; the figure stops there");
                 break;
             }
         };
-        let raw = raw.get("backup").cloned().unwrap_or(Value::Null);
-        let Ok(b) = serde_json::from_value::<Backup>(raw.clone()) else {
-            break;
-        };
-        total += bytes_moved(&raw, &b);
+        total += bytes_moved(&b);
         if !b.is_incremental {
             break;
         }

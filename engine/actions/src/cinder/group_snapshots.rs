@@ -90,7 +90,11 @@ async fn group_snapshot_rec(
             // Left the group since: read it alone.
             (None, None) => origin_of_id(c, &s.volume_id).await,
         };
-        out.push(snapshot_rec(s, c.site(), &origin));
+        let mut rec = snapshot_rec(s, c.site(), &origin);
+        if !s.metadata.contains_key(META_RUN) {
+            rec.group_snapshot_name = gs.name.clone();
+        }
+        out.push(rec);
     }
     out.sort_by(|a, b| a.name.cmp(&b.name).then(a.volume_id.cmp(&b.volume_id)));
     Ok(GroupSnapshotRec {

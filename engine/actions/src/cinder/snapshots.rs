@@ -158,25 +158,41 @@ pub async fn delete_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> 
 pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let (c, snap) = cx.record_on_site::<SnapshotRec>("snapshot")?;
     let name = resource_name(cx.call, &cx.args.string("name")?);
-    let s = c.cinder().snapshot(&snap.id).await.act(cx.action())?;
-    let origin = if !snap.origin.is_empty() {
-        snap.origin.clone()
-    } else if let Some(o) = s.metadata.get(META_ORIGIN) {
-        o.clone()
+    let s = if this_runs_member(cx, &snap) {
+        // A member of a group snapshot this run took: its record holds what
+        // the volume needs, and the member is tagged now, after the thaw,
+        // rather than inside the quiesce window (again, if another step of
+        // the run used it first: the same run, the metadata merged).
+        tag_snapshot(cx, c, &snap.id, &snap.origin).await?;
+        MadeFrom {
+            id: snap.id.clone(),
+            size: snap.size_gb as u64,
+            origin: snap.origin.clone(),
+        }
     } else {
-        origin_of_id(c, &s.volume_id).await
+        let s = c.cinder().snapshot(&snap.id).await.act(cx.action())?;
+        let origin = if !snap.origin.is_empty() {
+            snap.origin.clone()
+        } else if let Some(o) = s.metadata.get(META_ORIGIN) {
+            o.clone()
+        } else {
+            origin_of_id(c, &s.volume_id).await
+        };
+        if !s.group_snapshot_id.is_empty()
+            && !s.metadata.contains_key(META_RUN)
+            && c.cinder()
+                .group_snapshot(&s.group_snapshot_id)
+                .await
+                .is_ok_and(|g| g.name.contains(&cx.call.run_id))
+        {
+            tag_snapshot(cx, c, &s.id, &origin).await?;
+        }
+        MadeFrom {
+            id: s.id,
+            size: s.size,
+            origin,
+        }
     };
-    if !s.group_snapshot_id.is_empty()
-        && !s.metadata.contains_key(META_RUN)
-        && c.cinder()
-            .group_snapshot(&s.group_snapshot_id)
-            .await
-            .is_ok_and(|g| g.name.contains(&cx.call.run_id))
-    {
-        // A member of a group snapshot this run took: tagged now, after the
-        // thaw, rather than inside the quiesce window.
-        tag_snapshot(cx, c, &s.id, &origin).await?;
-    }
     let v = c
         .cinder()
         .create_volume_from_snapshot(
@@ -184,7 +200,7 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
             s.size,
             &name,
             &format!("lifeboat: from snapshot {}", s.id),
-            &tag_metadata(cx.call, &origin),
+            &tag_metadata(cx.call, &s.origin),
         )
         .await
         .act(cx.action())?;
@@ -200,6 +216,23 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
         }
     };
     cx.value(volume_rec(&v, c.site()))
+}
+
+/// The snapshot a volume is made from: its id, size (GiB) and origin.
+struct MadeFrom {
+    id: String,
+    size: u64,
+    origin: String,
+}
+
+/// Whether `snap` is the record of a member of a group snapshot this run
+/// took, complete enough to make a volume of it without reading it again.
+fn this_runs_member(cx: &Ctx<'_>, snap: &SnapshotRec) -> bool {
+    !snap.group_snapshot_name.is_empty()
+        && !cx.call.run_id.is_empty()
+        && snap.group_snapshot_name.contains(&cx.call.run_id)
+        && snap.size_gb > 0
+        && !snap.origin.is_empty()
 }
 
 /// Planned `cinder.show_snapshot`: the snapshot given.

@@ -30,6 +30,15 @@ pub struct Backup {
     pub metadata: BTreeMap<String, String>,
     #[serde(default)]
     pub object_count: Option<u64>,
+    /// What the backup moved, where the service says so (not in Cinder's
+    /// API reference: the emulator's `emulator:bytes_moved`, and
+    /// `changed_blocks` of 4 KiB or `bytes_moved` where a driver adds them).
+    #[serde(default, rename = "emulator:bytes_moved")]
+    pub emulator_bytes_moved: Option<u64>,
+    #[serde(default)]
+    pub changed_blocks: Option<u64>,
+    #[serde(default)]
+    pub bytes_moved: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
