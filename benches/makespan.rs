@@ -832,6 +832,46 @@ fn serve_emulator(spec: &str) {
         if let Some(n) = answered {
             println!("requests {n}");
         }
+        // What was asked, by call (the log keeps the last 4,096 requests
+        // per site: a 1 × 60 run fits whole), to find requests to spare.
+        if std::env::var_os("LIFEBOAT_BENCH_MIX").is_some() {
+            let url = format!("{}/_emulator/requests", emu.admin_url());
+            if let Ok(r) = reqwest::get(&url).await {
+                if let Ok(v) = r.json::<serde_json::Value>().await {
+                    let mut mix: BTreeMap<String, usize> = BTreeMap::new();
+                    for e in v["requests"].as_array().into_iter().flatten() {
+                        let path: Vec<String> = e["path"]
+                            .as_str()
+                            .unwrap_or("")
+                            .split('/')
+                            .map(|seg| {
+                                if seg.len() >= 20 && seg.chars().any(|c| c.is_ascii_digit()) {
+                                    "{id}".to_string()
+                                } else {
+                                    seg.to_string()
+                                }
+                            })
+                            .collect();
+                        let k = format!(
+                            "{} {} {} {} {}",
+                            e["site"].as_str().unwrap_or(""),
+                            e["method"].as_str().unwrap_or(""),
+                            path.join("/"),
+                            e["action"].as_str().unwrap_or(""),
+                            e["status"]
+                        );
+                        *mix.entry(k).or_default() += 1;
+                    }
+                    let mut mix: Vec<_> = mix.into_iter().collect();
+                    mix.sort_by(|a, b| b.1.cmp(&a.1));
+                    eprintln!("\nrequest mix (site, method, path, action, status); dropped from the log: {}\n", v["dropped"]);
+                    eprintln!("| requests | call |\n|---:|---|");
+                    for (k, n) in mix {
+                        eprintln!("| {n} | {k} |");
+                    }
+                }
+            }
+        }
         emu.shutdown().await;
     });
 }
