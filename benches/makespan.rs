@@ -863,7 +863,7 @@ fn serve_emulator(spec: &str) {
                         *mix.entry(k).or_default() += 1;
                     }
                     let mut mix: Vec<_> = mix.into_iter().collect();
-                    mix.sort_by(|a, b| b.1.cmp(&a.1));
+                    mix.sort_by_key(|m| std::cmp::Reverse(m.1));
                     eprintln!("\nrequest mix (site, method, path, action, status); dropped from the log: {}\n", v["dropped"]);
                     eprintln!("| requests | call |\n|---:|---|");
                     for (k, n) in mix {
