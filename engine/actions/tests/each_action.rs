@@ -432,15 +432,7 @@ async fn snapshots_backups_groups_and_resumption() {
             .all(|m| m["group_snapshot_name"] == gs["name"]),
         "{members:?}"
     );
-    let admin = format!("{}/_emulator/requests?site=site-a", env.emu.admin_url());
-    let since = reqwest::get(&format!("{admin}&since=18446744073709551615"))
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap()["last_seq"]
-        .as_u64()
-        .unwrap();
+    let since = env.last_request().await;
     let made = env
         .run(
             "cinder.volume_from_snapshot",
@@ -449,18 +441,7 @@ async fn snapshots_backups_groups_and_resumption() {
         )
         .await;
     assert_eq!(s(&made, "origin"), s(&members[0], "origin"));
-    let log = reqwest::get(&format!("{admin}&since={since}"))
-        .await
-        .unwrap()
-        .json::<Value>()
-        .await
-        .unwrap();
-    let asked: Vec<String> = log["requests"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| format!("{} {}", s(e, "method"), s(e, "path")))
-        .collect();
+    let (asked, _) = env.requests_since(since).await;
     let member = s(&members[0], "id");
     assert!(
         asked.iter().any(
@@ -1120,5 +1101,47 @@ async fn incremental_chain_recovers_at_backup_site() {
             .unwrap(),
         want
     );
+    env.emu.shutdown().await;
+}
+
+/// A backup is read by its status polls alone: with transitions of 1 ms
+/// (a backup takes one to 21 of them) the wait looks at once (nothing
+/// learned yet), then after 25 ms, when it is available, and that read is
+/// its record (no third read for the bytes it moved).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_is_read_by_its_polls_alone() {
+    let mut config = lifeboat_emulator::EmulatorConfig::fast();
+    config.timing.transition = std::time::Duration::from_millis(1);
+    let env = Env::start_with(config).await;
+    let (_, vols) = first_server(&env).await;
+    let snap = env
+        .run(
+            "cinder.create_snapshot",
+            "snap",
+            json!({"volume": vols[0], "name": "one", "force": true}),
+        )
+        .await;
+    let tmp = env
+        .run(
+            "cinder.volume_from_snapshot",
+            "tmp",
+            json!({"snapshot": snap, "name": "tmp"}),
+        )
+        .await;
+    let since = env.last_request().await;
+    let b = env
+        .run(
+            "cinder.backup",
+            "b",
+            json!({"volume": tmp, "name": "b", "incremental": false}),
+        )
+        .await;
+    assert!(b["bytes_moved"].as_u64().is_some_and(|n| n > 0), "{b}");
+    let (asked, _) = env.requests_since(since).await;
+    let reads = asked
+        .iter()
+        .filter(|r| r.starts_with("GET ") && r.ends_with(&format!("/backups/{}", s(&b, "id"))))
+        .count();
+    assert!(reads <= 2, "{reads} reads: {asked:?}");
     env.emu.shutdown().await;
 }

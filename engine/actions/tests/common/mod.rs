@@ -20,9 +20,11 @@ pub struct Env {
 
 impl Env {
     pub async fn start() -> Env {
-        let emu = Emulator::start(EmulatorConfig::fast())
-            .await
-            .expect("emulator starts");
+        Env::start_with(EmulatorConfig::fast()).await
+    }
+
+    pub async fn start_with(config: EmulatorConfig) -> Env {
+        let emu = Emulator::start(config).await.expect("emulator starts");
         let dir = tempfile::tempdir().unwrap();
         emu.write_clouds_yaml(&dir.path().join("clouds.yaml"))
             .unwrap();
@@ -94,6 +96,35 @@ impl Env {
             Ok(o) => o.value,
             Err(e) => panic!("{action} ({step}) failed: {e} [{:?}]", e.class),
         }
+    }
+}
+
+impl Env {
+    /// The newest request the emulator logged at site-a (its number).
+    pub async fn last_request(&self) -> u64 {
+        self.requests_since(u64::MAX).await.1
+    }
+
+    /// `METHOD path` of each request site-a answered after `since`, and
+    /// the newest number (the log must hold them all).
+    pub async fn requests_since(&self, since: u64) -> (Vec<String>, u64) {
+        let log: Value = reqwest::get(format!(
+            "{}/_emulator/requests?site=site-a&since={since}",
+            self.emu.admin_url()
+        ))
+        .await
+        .expect("request log")
+        .json()
+        .await
+        .expect("request log json");
+        assert_eq!(log["dropped"], Value::from(0), "the request log overflowed");
+        let asked = log["requests"]
+            .as_array()
+            .expect("requests")
+            .iter()
+            .map(|e| format!("{} {}", s(e, "method"), s(e, "path")))
+            .collect();
+        (asked, log["last_seq"].as_u64().expect("last_seq"))
     }
 }
 
