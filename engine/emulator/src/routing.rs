@@ -45,6 +45,14 @@ impl Ctx {
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
     }
+    /// Every value of `key` in the query (a filter given more than once:
+    /// `id=a&id=b`), in order.
+    pub fn q_all<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.query
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
     /// This request's query string with `marker` set to `marker`: the next
     /// page of a list, as the services link it (every filter, sort and
     /// limit kept).

@@ -183,7 +183,7 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
             && c.cinder()
                 .group_snapshot(&s.group_snapshot_id)
                 .await
-                .is_ok_and(|g| g.name.contains(&cx.call.run_id))
+                .is_ok_and(|g| taken_by_this_run(cx, &g.name))
         {
             tag_snapshot(cx, c, &s.id, &origin).await?;
         }
@@ -228,11 +228,13 @@ struct MadeFrom {
 /// Whether `snap` is the record of a member of a group snapshot this run
 /// took, complete enough to make a volume of it without reading it again.
 fn this_runs_member(cx: &Ctx<'_>, snap: &SnapshotRec) -> bool {
-    !snap.group_snapshot_name.is_empty()
-        && !cx.call.run_id.is_empty()
-        && snap.group_snapshot_name.contains(&cx.call.run_id)
-        && snap.size_gb > 0
-        && !snap.origin.is_empty()
+    taken_by_this_run(cx, &snap.group_snapshot_name) && snap.size_gb > 0 && !snap.origin.is_empty()
+}
+
+/// Whether a group snapshot of this name was taken by this run (its name
+/// carries the run's id).
+fn taken_by_this_run(cx: &Ctx<'_>, group_snapshot_name: &str) -> bool {
+    !cx.call.run_id.is_empty() && group_snapshot_name.contains(&cx.call.run_id)
 }
 
 /// Planned `cinder.show_snapshot`: the snapshot given.

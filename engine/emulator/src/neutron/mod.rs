@@ -152,10 +152,8 @@ fn fixed_ip_matches(item: &Value, want: &str) -> bool {
 /// `not-tags-any`, each a comma list, each met by `tags`.
 fn tags_match(ctx: &Ctx, tags: &[&str]) -> bool {
     let wanted = |q: &str| -> Vec<String> {
-        ctx.query
-            .iter()
-            .filter(|(k, _)| k == q)
-            .flat_map(|(_, v)| v.split(',').map(str::to_string).collect::<Vec<_>>())
+        ctx.q_all(q)
+            .flat_map(|v| v.split(',').map(str::to_string))
             .collect()
     };
     let has = |t: &String| tags.contains(&t.as_str());
@@ -243,12 +241,7 @@ pub(crate) fn list(ctx: &Ctx, collection: &str, items: Vec<Value>) -> Reply {
             next = Some(format!("{}/network/v2.0/{collection}?{qs}", ctx.base));
         }
     }
-    let fields: Vec<&str> = ctx
-        .query
-        .iter()
-        .filter(|(k, _)| k == "fields")
-        .flat_map(|(_, v)| v.split(','))
-        .collect();
+    let fields: Vec<&str> = ctx.q_all("fields").flat_map(|v| v.split(',')).collect();
     if !fields.is_empty() {
         for item in &mut out {
             if let Value::Object(m) = item {
@@ -266,12 +259,7 @@ pub(crate) fn list(ctx: &Ctx, collection: &str, items: Vec<Value>) -> Reply {
 
 /// One object as `{key: value}` with `fields` applied.
 pub(crate) fn one(ctx: &Ctx, key: &str, mut v: Value, status: StatusCode) -> Response {
-    let fields: Vec<&str> = ctx
-        .query
-        .iter()
-        .filter(|(k, _)| k == "fields")
-        .flat_map(|(_, v)| v.split(','))
-        .collect();
+    let fields: Vec<&str> = ctx.q_all("fields").flat_map(|v| v.split(',')).collect();
     if !fields.is_empty() {
         if let Value::Object(m) = &mut v {
             m.retain(|k, _| fields.contains(&k.as_str()));

@@ -80,20 +80,13 @@ pub fn list(ctx: &Ctx) -> Reply {
     let net = &w.site(ctx.site).net;
     // Only the asked-for devices' ports are viewed (the generic filter
     // then applies as to any list): a site may hold 10,000 ports.
-    let devices: std::collections::HashSet<&str> = ctx
-        .query
-        .iter()
-        .filter(|(k, _)| k == "device_id")
-        .map(|(_, v)| v.as_str())
-        .collect();
+    let devices: std::collections::HashSet<&str> = ctx.q_all("device_id").collect();
     // Likewise the asked-for addresses (`fixed_ips=ip_address=…`, a VIP
     // looked up by address): a port without one is never viewed. The
     // generic filter still decides; this only skips what it would drop.
     let wanted: Vec<FixedIpWant> = ctx
-        .query
-        .iter()
-        .filter(|(k, _)| k == "fixed_ips")
-        .filter_map(|(_, v)| FixedIpWant::parse(v))
+        .q_all("fixed_ips")
+        .filter_map(FixedIpWant::parse)
         .collect();
     let items = net
         .ports

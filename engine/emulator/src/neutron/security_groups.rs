@@ -75,12 +75,7 @@ pub fn list(ctx: &Ctx) -> Reply {
     // Only the asked-for groups are viewed when ids are given (the generic
     // filter then applies as to any list): a site may hold many, each
     // with its rules.
-    let ids: std::collections::HashSet<&str> = ctx
-        .query
-        .iter()
-        .filter(|(k, _)| k == "id")
-        .map(|(_, v)| v.as_str())
-        .collect();
+    let ids: std::collections::HashSet<&str> = ctx.q_all("id").collect();
     let items = net
         .security_groups
         .values()

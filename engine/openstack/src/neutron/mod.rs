@@ -59,6 +59,24 @@ impl<'a> Neutron<'a> {
         crate::nova::parse_items(self.c, &format!("GET /v2.0/{collection}"), items)
     }
 
+    /// The items of `collection` whose `field` is any of `values`, asked
+    /// for a batch of values at a time (`field` repeated: Neutron matches
+    /// any of them), never the whole collection.
+    pub(crate) async fn list_any_of<T: DeserializeOwned>(
+        &self,
+        collection: &str,
+        key: &str,
+        field: &str,
+        values: &[&str],
+    ) -> Result<Vec<T>> {
+        let mut out = Vec::new();
+        for batch in values.chunks(IDS_PER_REQUEST) {
+            let filters: Vec<(&str, &str)> = batch.iter().map(|v| (field, *v)).collect();
+            out.extend(self.list(collection, key, &filters).await?);
+        }
+        Ok(out)
+    }
+
     /// One object of the answer's `key`.
     pub(crate) fn one<T: DeserializeOwned>(&self, call: &str, key: &str, v: Value) -> Result<T> {
         let item = v.get(key).cloned().unwrap_or(Value::Null);

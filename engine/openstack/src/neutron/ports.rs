@@ -82,12 +82,8 @@ impl super::Neutron<'_> {
     /// any of them), never every port of the project: at a site of 10,000
     /// servers that list is ten megabytes.
     pub async fn ports_of_devices(&self, devices: &[&str]) -> Result<Vec<Port>> {
-        let mut out = Vec::new();
-        for batch in devices.chunks(super::IDS_PER_REQUEST) {
-            let filters: Vec<(&str, &str)> = batch.iter().map(|d| ("device_id", *d)).collect();
-            out.extend(self.ports(&filters).await?);
-        }
-        Ok(out)
+        self.list_any_of("ports", "ports", "device_id", devices)
+            .await
     }
 
     pub async fn port(&self, id: &str) -> Result<Port> {

@@ -62,12 +62,8 @@ impl super::Neutron<'_> {
     /// batch at a time (`id` repeated: Neutron matches any of them), never
     /// every group of the project with all its rules.
     pub async fn security_groups_by_id(&self, ids: &[&str]) -> Result<Vec<SecurityGroup>> {
-        let mut out = Vec::new();
-        for batch in ids.chunks(super::IDS_PER_REQUEST) {
-            let filters: Vec<(&str, &str)> = batch.iter().map(|id| ("id", *id)).collect();
-            out.extend(self.security_groups(&filters).await?);
-        }
-        Ok(out)
+        self.list_any_of("security-groups", "security_groups", "id", ids)
+            .await
     }
 
     pub async fn create_security_group(
