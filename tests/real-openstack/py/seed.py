@@ -44,7 +44,7 @@ import subprocess
 import sys
 import time
 
-from keystoneauth1 import adapter, session
+from keystoneauth1 import adapter, exceptions, session
 from keystoneauth1.identity import v3
 
 BASE = sys.argv[1]
@@ -72,14 +72,24 @@ def api(s, service, region):
                            default_microversion=mv, raise_exc=True)
 
 
+# A service still starting (or a worker restarted under load) drops or
+# refuses a connection, or its proxy answers 502/503/504: not up yet.
+NOT_YET = (exceptions.ConnectionError, exceptions.BadGateway, exceptions.ServiceUnavailable,
+           exceptions.GatewayTimeout)
+
+
 def until(what, fn, timeout=180, every=1.0):
     end = time.time() + timeout
+    last = None
     while True:
-        v = fn()
+        try:
+            v = fn()
+        except NOT_YET as e:
+            v, last = None, e
         if v:
             return v
         if time.time() > end:
-            sys.exit('seed: timed out waiting for %s' % what)
+            sys.exit('seed: timed out waiting for %s%s' % (what, ' (last: %s)' % last if last else ''))
         time.sleep(every)
 
 
