@@ -17,8 +17,34 @@ use pest_derive::Parser;
 #[grammar = "grammar.pest"]
 struct Grammar;
 
-/// Parse one file. `file` is its id in the source map, `src` its text.
+mod split;
+
+/// Parse one file. `file` is its id in the source map, `src` its text. A
+/// big file is read in pieces on this machine's cores (see [`parse_in`]).
 pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
+    parse_in(file, src, cores(), MIN_PIECE)
+}
+
+/// The cores this process may use (asked once).
+pub(crate) fn cores() -> usize {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// The least text worth a thread of its own: below it, starting the thread
+/// and joining the pieces cost more than they save.
+pub const MIN_PIECE: usize = 64 * 1024;
+
+/// [`parse`] with the file cut into at most `pieces` pieces of at least
+/// `min_piece` bytes, each read on its own thread: the same AST, or the
+/// same diagnostics, whatever the cut (a piece that does not parse sends
+/// the file to the one-thread parse, whose errors are the file's).
+pub fn parse_in(
+    file: FileId,
+    src: &SourceFile,
+    pieces: usize,
+    min_piece: usize,
+) -> Result<File, Vec<Diagnostic>> {
     if let Some(at) = too_deep(&src.text) {
         let (line, col) = src.line_col(at);
         return Err(vec![Diagnostic::at(
@@ -34,17 +60,17 @@ pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
             Kind::NestedTooDeep { limit: MAX_NESTING },
         )]);
     }
+    let comments = comments::scan(&src.text);
+    if let Some(cuts) = split::cuts(&src.text, pieces, min_piece) {
+        if let Some(f) = parse_pieces(file, src, &comments, &cuts) {
+            return Ok(f);
+        }
+    }
     let mut pairs = match Grammar::parse(Rule::file, &src.text) {
         Ok(p) => p,
         Err(e) => return Err(vec![syntax_error(file, src, e)]),
     };
-    let mut b = Builder {
-        file,
-        src,
-        errors: Vec::new(),
-        comments: comments::scan(&src.text),
-        line: std::cell::Cell::new(0),
-    };
+    let mut b = Builder::new(file, src, &comments, Shift::NONE);
     let Some(top) = pairs.next() else {
         return Err(vec![Diagnostic::at(Loc::default(), Kind::EmptyParse)]);
     };
@@ -56,6 +82,111 @@ pub fn parse(file: FileId, src: &SourceFile) -> Result<File, Vec<Diagnostic>> {
         Ok(File { items })
     } else {
         Err(b.errors)
+    }
+}
+
+/// The file read in the pieces `cuts` gives: its head (the file with the
+/// cut block's statements from the first cut on taken out) on this thread,
+/// each run of statements on one of its own; `None` when a piece does not
+/// parse or builds with an error.
+fn parse_pieces(
+    file: FileId,
+    src: &SourceFile,
+    comments: &[comments::Comment],
+    cuts: &split::Cuts,
+) -> Option<File> {
+    /// A thread's stack, as deep as the main thread's: the parser descends
+    /// once per level of nesting.
+    const STACK: usize = 8 << 20;
+    let text = &src.text;
+    let first = *cuts.at.first()?;
+    let ends = cuts.at.iter().skip(1).copied().chain([cuts.close]);
+    std::thread::scope(|s| {
+        let runs: Vec<_> = cuts
+            .at
+            .iter()
+            .zip(ends)
+            .map(|(&start, end)| {
+                std::thread::Builder::new()
+                    .stack_size(STACK)
+                    .spawn_scoped(s, move || statements(file, src, comments, start, end))
+            })
+            .collect();
+        let head = [&text[..first], &text[cuts.close..]].concat();
+        let mut pairs = Grammar::parse(Rule::file, &head).ok()?;
+        let shift = Shift {
+            base: 0,
+            gap_at: first,
+            gap: cuts.close - first,
+        };
+        let mut b = Builder::new(file, src, comments, shift);
+        let items: Vec<Item> = kids(pairs.next()?)
+            .filter(|p| p.as_rule() != Rule::EOI)
+            .map(|p| b.item(p))
+            .collect();
+        if !b.errors.is_empty() {
+            return None;
+        }
+        let mut f = File { items };
+        let holds = |loc: &Loc| loc.span.start < first && first < loc.span.end;
+        let block = f.items.iter_mut().find_map(|item| match item {
+            Item::Runbook(r) if holds(&r.body.loc) => Some(&mut r.body),
+            Item::Procedure(p) if holds(&p.body.loc) => Some(&mut p.body),
+            _ => None,
+        })?;
+        for run in runs {
+            block.stmts.extend(run.ok()?.join().ok()??);
+        }
+        Some(f)
+    })
+}
+
+/// The statements of `src.text[start..end]`, read alone.
+fn statements(
+    file: FileId,
+    src: &SourceFile,
+    comments: &[comments::Comment],
+    start: usize,
+    end: usize,
+) -> Option<Vec<Stmt>> {
+    let mut pairs = Grammar::parse(Rule::stmts, src.text.get(start..end)?).ok()?;
+    let shift = Shift {
+        base: start,
+        ..Shift::NONE
+    };
+    let mut b = Builder::new(file, src, comments, shift);
+    let stmts = kids(pairs.next()?)
+        .filter(|p| p.as_rule() != Rule::EOI)
+        .map(|p| b.stmt(p))
+        .collect();
+    b.errors.is_empty().then_some(stmts)
+}
+
+/// Where the offsets of a text pest read lie in the file: a run of
+/// statements read alone starts at `base`; a cut file's head lacks the
+/// `gap` bytes from `gap_at` on.
+#[derive(Debug, Clone, Copy)]
+struct Shift {
+    base: usize,
+    gap_at: usize,
+    gap: usize,
+}
+
+impl Shift {
+    const NONE: Shift = Shift {
+        base: 0,
+        gap_at: usize::MAX,
+        gap: 0,
+    };
+
+    /// A node's start: at the gap, it is the text after it.
+    fn start(self, pos: usize) -> usize {
+        self.base + pos + if pos >= self.gap_at { self.gap } else { 0 }
+    }
+
+    /// A node's end: at the gap, it is the text before it.
+    fn end(self, pos: usize) -> usize {
+        self.base + pos + if pos > self.gap_at { self.gap } else { 0 }
     }
 }
 
@@ -436,7 +567,9 @@ struct Builder<'s> {
     file: FileId,
     src: &'s SourceFile,
     errors: Vec<Diagnostic>,
-    comments: Vec<comments::Comment>,
+    comments: &'s [comments::Comment],
+    /// Where the text pest read lies in the file.
+    shift: Shift,
     /// The line of the last position located: nodes are mostly visited in
     /// text order, so the next one is usually on it or the next line.
     line: std::cell::Cell<usize>,
@@ -454,12 +587,30 @@ macro_rules! next {
 }
 
 impl<'s> Builder<'s> {
+    fn new(
+        file: FileId,
+        src: &'s SourceFile,
+        comments: &'s [comments::Comment],
+        shift: Shift,
+    ) -> Self {
+        Builder {
+            file,
+            src,
+            errors: Vec::new(),
+            comments,
+            shift,
+            line: std::cell::Cell::new(0),
+        }
+    }
+
     fn loc(&self, p: &Pair<'_, Rule>) -> Loc {
         // pest leaves the blanks and comments after a node's last token inside its span.
         let s = p.as_span();
-        let end = comments::trim_end(&self.src.text, &self.comments, s.start(), s.end());
+        let start = self.shift.start(s.start());
+        let end = self.shift.end(s.end());
+        let end = comments::trim_end(&self.src.text, self.comments, start, end);
         let mut line = self.line.get();
-        let span = self.src.span_near(s.start(), end, &mut line);
+        let span = self.src.span_near(start, end, &mut line);
         self.line.set(line);
         Loc {
             file: self.file,
