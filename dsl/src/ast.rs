@@ -139,6 +139,24 @@ pub struct Block {
     pub loc: Loc,
 }
 
+impl Block {
+    /// Its statements and those of the blocks in it: about as many steps as
+    /// it lowers to, before procedures are inlined.
+    pub fn stmts_in(&self) -> usize {
+        let mut n = 0;
+        let mut stack = vec![self];
+        while let Some(b) = stack.pop() {
+            n += b.stmts.len();
+            stack.extend(b.stmts.iter().filter_map(|s| match s {
+                Stmt::Quiesce(q) => Some(&q.body),
+                Stmt::For(f) => Some(&f.body),
+                _ => None,
+            }));
+        }
+        n
+    }
+}
+
 /// Statements are built once and walked a few times; boxing the large
 /// variants would buy nothing measurable.
 #[allow(clippy::large_enum_variant)]

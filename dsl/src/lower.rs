@@ -178,6 +178,10 @@ impl<'a> Lowerer<'a> {
             None,
             String::new(),
         ));
+        // Grown once, not by doubling a 10,000-step runbook's drafts.
+        let steps = rb.body.stmts_in();
+        lw.nodes.reserve(steps);
+        lw.names.reserve(steps);
         lw.allocate_block(&rb.body, 0, None, diags);
         lw.finish(diags)
     }

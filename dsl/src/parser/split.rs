@@ -65,6 +65,12 @@ fn biggest_block(text: &str) -> Option<(usize, usize, Vec<usize>)> {
     let mut best: Option<(usize, usize, Vec<usize>)> = None;
     let mut i = 0;
     while i < b.len() {
+        // Straight to the next byte that matters where we are.
+        let table = if in_str { &STRING } else { &CODE };
+        match b[i..].iter().position(|&c| table[c as usize]) {
+            Some(n) => i += n,
+            None => break,
+        }
         let c = b[i];
         if in_str {
             match c {
@@ -117,6 +123,20 @@ fn biggest_block(text: &str) -> Option<(usize, usize, Vec<usize>)> {
         i += 1;
     }
     best
+}
+
+/// The bytes [`biggest_block`] looks at: in code, and in a string.
+static CODE: [bool; 256] = marks(b"\"#{}()[]\n");
+static STRING: [bool; 256] = marks(b"\\\"{\n");
+
+const fn marks(bytes: &[u8]) -> [bool; 256] {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < bytes.len() {
+        t[bytes[i] as usize] = true;
+        i += 1;
+    }
+    t
 }
 
 /// Where the line starting at `i` starts a step's binding (`name =`, not
