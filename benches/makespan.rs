@@ -528,24 +528,32 @@ fn compile_once() {
     println!("{}", start.elapsed().as_secs_f64() * 1000.0);
 }
 
-/// The median of `n` fresh processes' [`compile_once`], in ms.
-fn compile_cold(n: usize) -> f64 {
-    median_ms(
-        (0..n)
-            .map(|_| {
-                let out = std::process::Command::new(std::env::current_exe().expect("this bench"))
-                    .env(COMPILE_ONCE, "1")
-                    .output()
-                    .expect("a copy of the bench compiles");
-                String::from_utf8_lossy(&out.stdout)
-                    .trim()
-                    .parse::<f64>()
-                    .unwrap_or_else(|_| {
-                        panic!("compile once: {}", String::from_utf8_lossy(&out.stderr))
-                    })
-            })
-            .collect(),
-    )
+/// The median of `n` fresh processes' [`compile_once`], in ms; with
+/// `one_core`, each held to one core (`taskset -c 0`: the parser then reads
+/// the file on one thread), or `None` where `taskset` cannot run.
+fn compile_cold(n: usize, one_core: bool) -> Option<f64> {
+    let exe = std::env::current_exe().expect("this bench");
+    let mut times = Vec::with_capacity(n);
+    for _ in 0..n {
+        let mut cmd = if one_core {
+            let mut c = std::process::Command::new("taskset");
+            c.args(["-c", "0"]).arg(&exe);
+            c
+        } else {
+            std::process::Command::new(&exe)
+        };
+        let out = match cmd.env(COMPILE_ONCE, "1").output() {
+            Ok(o) => o,
+            Err(_) if one_core => return None,
+            Err(e) => panic!("a copy of the bench: {e}"),
+        };
+        match String::from_utf8_lossy(&out.stdout).trim().parse::<f64>() {
+            Ok(ms) => times.push(ms),
+            Err(_) if one_core => return None,
+            Err(_) => panic!("compile once: {}", String::from_utf8_lossy(&out.stderr)),
+        }
+    }
+    Some(median_ms(times))
 }
 
 // ---------------------------------------------------------------- scale
@@ -1105,7 +1113,8 @@ fn main() {
 
     if wants("compile") {
         let (steps, big, bundled) = compile_times(11);
-        let cold = compile_cold(11);
+        let cold = compile_cold(11, false).expect("fresh processes");
+        let one_core = compile_cold(11, true);
         println!();
         println!(
             "compile — `check` + `plan` (parse, analyse, lower, graph, text render), median of 11"
@@ -1115,6 +1124,13 @@ fn main() {
         println!("|---|---:|");
         println!("| generated, {steps} action steps, again in one process | {big:.1} |");
         println!("| generated, {steps} action steps, a fresh process each time | {cold:.1} |");
+        match one_core {
+            Some(one) => println!(
+                "| generated, {steps} action steps, a fresh process held to one core | {one:.1} (÷ every core: {:.2}) |",
+                one / cold
+            ),
+            None => println!("| generated, held to one core | not measured: `taskset` did not run |"),
+        }
         println!("| bundled option1/protect | {bundled:.2} |");
         summary.push((
             format!("compile, {steps}-step runbook, again in one process (ms)"),
