@@ -17,6 +17,7 @@ use pest_derive::Parser;
 #[grammar = "grammar.pest"]
 struct Grammar;
 
+mod lex;
 mod split;
 
 /// Parse one file. `file` is its id in the source map, `src` its text. A
@@ -45,7 +46,8 @@ pub fn parse_in(
     pieces: usize,
     min_piece: usize,
 ) -> Result<File, Vec<Diagnostic>> {
-    if let Some(at) = too_deep(&src.text) {
+    let prescan = lex::prescan(&src.text);
+    if let Some(at) = prescan.too_deep {
         let (line, col) = src.line_col(at);
         return Err(vec![Diagnostic::at(
             Loc {
@@ -61,7 +63,10 @@ pub fn parse_in(
         )]);
     }
     let comments = comments::scan(&src.text);
-    if let Some(cuts) = split::cuts(&src.text, pieces, min_piece) {
+    if let Some(cuts) = prescan
+        .block
+        .and_then(|b| split::cuts(&src.text, b, pieces, min_piece))
+    {
         if let Some(f) = parse_pieces(file, src, &comments, &cuts) {
             return Ok(f);
         }
@@ -200,66 +205,6 @@ pub const MAX_NESTING: usize = 64;
 /// fields is one level per link): everything that walks an expression —
 /// the type checker, `fmt`, the executor's evaluation — descends that deep.
 pub const MAX_EXPR_DEPTH: usize = 100;
-
-/// The byte offset where nesting first goes past [`MAX_NESTING`], found
-/// without parsing: brackets and braces (strings' `{…}` included; comments
-/// skipped) and runs of the keyword `not`.
-fn too_deep(text: &str) -> Option<usize> {
-    let b = text.as_bytes();
-    // Open brackets, innermost last: `true` for a string's `{…}`, which
-    // returns to the string when it closes.
-    let mut open: Vec<bool> = Vec::new();
-    let (mut nots, mut in_str) = (0usize, false);
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if in_str {
-            match c {
-                b'\\' => i += 1,
-                b'"' => in_str = false,
-                b'{' => {
-                    open.push(true);
-                    in_str = false;
-                }
-                _ => {}
-            }
-        } else {
-            match c {
-                b'"' => in_str = true,
-                b'#' => {
-                    while i < b.len() && b[i] != b'\n' {
-                        i += 1;
-                    }
-                }
-                b'{' | b'(' | b'[' => open.push(false),
-                b'}' | b')' | b']' => {
-                    if open.pop() == Some(true) {
-                        in_str = true;
-                    }
-                    nots = 0;
-                }
-                c if c.is_ascii_alphanumeric() || c == b'_' => {
-                    let start = i;
-                    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                        i += 1;
-                    }
-                    nots = if &b[start..i] == b"not" { nots + 1 } else { 0 };
-                    if open.len() + nots > MAX_NESTING {
-                        return Some(start);
-                    }
-                    continue;
-                }
-                c if !c.is_ascii_whitespace() => nots = 0,
-                _ => {}
-            }
-        }
-        if open.len() + nots > MAX_NESTING {
-            return Some(i);
-        }
-        i += 1;
-    }
-    None
-}
 
 /// The depth of an expression, counted without recursion.
 fn expr_depth(e: &Expr) -> usize {
@@ -1382,6 +1327,10 @@ impl Placeholder for Block {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn too_deep(text: &str) -> Option<usize> {
+        lex::prescan(text).too_deep
+    }
 
     #[test]
     fn nesting_is_bounded_before_the_parser_descends() {

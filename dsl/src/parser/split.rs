@@ -15,6 +15,8 @@
 //! the whole file gives, spans and all; the differential test and the parse
 //! fuzz target hold the two parses to each other.
 
+use super::lex::Block;
+
 /// A big block of the file and where its statements may be cut.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct Cuts {
@@ -26,13 +28,15 @@ pub(super) struct Cuts {
 }
 
 /// The cuts into at most `pieces` pieces of about equal length, none under
-/// `min_piece` bytes, of the file's biggest top-level block; `None` when
-/// the file is too small to be worth cutting or has no such place.
-pub(super) fn cuts(text: &str, pieces: usize, min_piece: usize) -> Option<Cuts> {
+/// `min_piece` bytes, of `block` (the file's biggest top-level block, as
+/// `lex::prescan` found it); `None` when the file is too small to be worth
+/// cutting or the block has no such place.
+pub(super) fn cuts(text: &str, block: Block, pieces: usize, min_piece: usize) -> Option<Cuts> {
     if pieces < 2 || text.len() < 2 * min_piece.max(1) {
         return None;
     }
-    let (open, close, starts) = biggest_block(text)?;
+    let Block { open, close, lines } = block;
+    let b = text.as_bytes();
     // Cut the file about evenly: the first piece is everything before the
     // first cut, the last the block's statements from the last cut on.
     let pieces = pieces.min(text.len() / min_piece.max(1));
@@ -40,7 +44,8 @@ pub(super) fn cuts(text: &str, pieces: usize, min_piece: usize) -> Option<Cuts> 
     let mut prev = 0;
     for k in 1..pieces {
         let target = (text.len() * k / pieces).max(open);
-        let Some(&cut) = starts.iter().find(|&&s| s >= target) else {
+        let from = lines.partition_point(|&l| l < target);
+        let Some(cut) = lines[from..].iter().find_map(|&l| binding_at(b, l)) else {
             break;
         };
         if cut - prev < min_piece || close - cut < min_piece {
@@ -50,93 +55,6 @@ pub(super) fn cuts(text: &str, pieces: usize, min_piece: usize) -> Option<Cuts> 
         prev = cut;
     }
     (!at.is_empty()).then_some(Cuts { close, at })
-}
-
-/// The top-level `{…}` with the most text: its `{`, its `}`, and the
-/// statement starts where it may be cut.
-fn biggest_block(text: &str) -> Option<(usize, usize, Vec<usize>)> {
-    let b = text.as_bytes();
-    // Open brackets, innermost last: `true` for a string's `{…}`, which
-    // returns to the string when it closes.
-    let mut open: Vec<bool> = Vec::new();
-    let mut in_str = false;
-    // The top-level block being read: its `{` and its cut places.
-    let mut block: Option<(usize, Vec<usize>)> = None;
-    let mut best: Option<(usize, usize, Vec<usize>)> = None;
-    let mut i = 0;
-    while i < b.len() {
-        // Straight to the next byte that matters where we are.
-        let table = if in_str { &STRING } else { &CODE };
-        match b[i..].iter().position(|&c| table[c as usize]) {
-            Some(n) => i += n,
-            None => break,
-        }
-        let c = b[i];
-        if in_str {
-            match c {
-                b'\\' => i += 1,
-                b'"' | b'\n' => in_str = false,
-                b'{' => {
-                    open.push(true);
-                    in_str = false;
-                }
-                _ => {}
-            }
-        } else {
-            match c {
-                b'"' => in_str = true,
-                b'#' => {
-                    // To the newline, which is looked at next.
-                    i += b[i..]
-                        .iter()
-                        .position(|&d| d == b'\n')
-                        .unwrap_or(b.len() - i);
-                    continue;
-                }
-                b'{' if open.is_empty() => {
-                    open.push(false);
-                    block = Some((i, Vec::new()));
-                }
-                b'{' | b'(' | b'[' => open.push(false),
-                b'}' | b')' | b']' => {
-                    if open.pop() == Some(true) {
-                        in_str = true;
-                    }
-                    if open.is_empty() {
-                        if let Some((start, starts)) = block.take() {
-                            if best.as_ref().is_none_or(|(s, e, _)| i - start > e - s) {
-                                best = Some((start, i, starts));
-                            }
-                        }
-                    }
-                }
-                b'\n' if open.len() == 1 => {
-                    if let Some((_, starts)) = block.as_mut() {
-                        if let Some(at) = binding_at(b, i + 1) {
-                            starts.push(at);
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        i += 1;
-    }
-    best
-}
-
-/// The bytes [`biggest_block`] looks at: in code, and in a string.
-static CODE: [bool; 256] = marks(b"\"#{}()[]\n");
-static STRING: [bool; 256] = marks(b"\\\"{\n");
-
-const fn marks(bytes: &[u8]) -> [bool; 256] {
-    let mut t = [false; 256];
-    let mut i = 0;
-    while i < bytes.len() {
-        t[bytes[i] as usize] = true;
-        i += 1;
-    }
-    t
 }
 
 /// Where the line starting at `i` starts a step's binding (`name =`, not
@@ -164,6 +82,16 @@ fn binding_at(b: &[u8], mut i: usize) -> Option<usize> {
 mod tests {
     use super::*;
 
+    /// The cuts of `text` as the parser makes them.
+    fn cut(text: &str, pieces: usize, min_piece: usize) -> Option<Cuts> {
+        cuts(
+            text,
+            super::super::lex::prescan(text).block?,
+            pieces,
+            min_piece,
+        )
+    }
+
     fn steps(n: usize) -> String {
         let mut s = String::from("runbook r \"t\" {\n");
         for i in 0..n {
@@ -175,14 +103,14 @@ mod tests {
 
     #[test]
     fn a_small_file_is_not_cut() {
-        assert_eq!(cuts(&steps(3), 4, 1024), None);
-        assert_eq!(cuts(&steps(3000), 1, 1024), None);
+        assert_eq!(cut(&steps(3), 4, 1024), None);
+        assert_eq!(cut(&steps(3000), 1, 1024), None);
     }
 
     #[test]
     fn a_big_block_is_cut_evenly_before_bindings() {
         let text = steps(3000);
-        let c = cuts(&text, 4, 1024).expect("cut");
+        let c = cut(&text, 4, 1024).expect("cut");
         assert_eq!(c.close, text.len() - 2);
         assert_eq!(c.at.len(), 3, "{c:?}");
         for (k, &at) in c.at.iter().enumerate() {
@@ -201,7 +129,12 @@ mod tests {
             text.push_str(&format!("    s{i} = nova.find_servers(tag: \"x-{i}\")\n"));
         }
         text.push_str("  }\n  n = x.y(a: \"{\n b = 1}\")\n  # c = x.y()\n  retry = x.y()\n}\n");
-        let (_, _, starts) = biggest_block(&text).expect("a block");
+        let block = super::super::lex::prescan(&text).block.expect("a block");
+        let starts: Vec<usize> = block
+            .lines
+            .iter()
+            .filter_map(|&l| binding_at(text.as_bytes(), l))
+            .collect();
         assert_eq!(starts, vec![text.find("n = x").unwrap()]);
     }
 
@@ -257,7 +190,7 @@ mod tests {
         assert!(tree.is_ok(), "{:?}", tree.err());
         let comments = crate::comments::scan(&text);
         for (pieces, min_piece) in [(2, 4096), (3, 1024), (7, 256), (64, 1)] {
-            let c = cuts(&text, pieces, min_piece).expect("cut");
+            let c = cut(&text, pieces, min_piece).expect("cut");
             assert!(c.at.len() + 1 >= pieces.min(3), "{pieces}: {c:?}");
             // Read in pieces, not sent back to the one-thread parse.
             let cut = super::super::parse_pieces(crate::source::FileId(0), &src, &comments, &c);
@@ -325,7 +258,7 @@ mod tests {
     fn the_biggest_of_several_blocks_is_cut() {
         let mut text = steps(10);
         text.push_str(&steps(2000).replace("runbook r", "runbook q"));
-        let c = cuts(&text, 2, 1024).expect("cut");
+        let c = cut(&text, 2, 1024).expect("cut");
         assert!(c.at[0] > text.find("runbook q").unwrap());
         assert_eq!(c.close, text.len() - 2);
     }
