@@ -528,13 +528,13 @@ fn compile_once() {
     println!("{}", start.elapsed().as_secs_f64() * 1000.0);
 }
 
-/// The median of `n` fresh processes' [`compile_once`], in ms; with
-/// `one_core`, each held to one core (`taskset -c 0`: the parser then reads
-/// the file on one thread), or `None` where `taskset` cannot run.
-fn compile_cold(n: usize, one_core: bool) -> Option<f64> {
+/// The medians of `n` fresh processes' [`compile_once`], in ms: free to
+/// use every core, and held to one (`taskset -c 0`: the parser then reads
+/// the file on one thread; `None` where `taskset` cannot run). The two
+/// kinds take turns, so that both see the machine as it is at the time.
+fn compile_cold(n: usize) -> (f64, Option<f64>) {
     let exe = std::env::current_exe().expect("this bench");
-    let mut times = Vec::with_capacity(n);
-    for _ in 0..n {
+    let once = |one_core: bool| -> Option<f64> {
         let mut cmd = if one_core {
             let mut c = std::process::Command::new("taskset");
             c.args(["-c", "0"]).arg(&exe);
@@ -548,12 +548,22 @@ fn compile_cold(n: usize, one_core: bool) -> Option<f64> {
             Err(e) => panic!("a copy of the bench: {e}"),
         };
         match String::from_utf8_lossy(&out.stdout).trim().parse::<f64>() {
-            Ok(ms) => times.push(ms),
-            Err(_) if one_core => return None,
+            Ok(ms) => Some(ms),
+            Err(_) if one_core => None,
             Err(_) => panic!("compile once: {}", String::from_utf8_lossy(&out.stderr)),
         }
+    };
+    let (mut every, mut one) = (Vec::with_capacity(n), Some(Vec::with_capacity(n)));
+    for _ in 0..n {
+        every.push(once(false).expect("a fresh process"));
+        if let Some(v) = one.as_mut() {
+            match once(true) {
+                Some(ms) => v.push(ms),
+                None => one = None,
+            }
+        }
     }
-    Some(median_ms(times))
+    (median_ms(every), one.map(median_ms))
 }
 
 // ---------------------------------------------------------------- scale
@@ -1113,8 +1123,7 @@ fn main() {
 
     if wants("compile") {
         let (steps, big, bundled) = compile_times(11);
-        let cold = compile_cold(11, false).expect("fresh processes");
-        let one_core = compile_cold(11, true);
+        let (cold, one_core) = compile_cold(11);
         println!();
         println!(
             "compile — `check` + `plan` (parse, analyse, lower, graph, text render), median of 11"
