@@ -79,10 +79,7 @@ pub fn parse_in(
     let Some(top) = pairs.next() else {
         return Err(vec![Diagnostic::at(Loc::default(), Kind::EmptyParse)]);
     };
-    let items = kids(top)
-        .filter(|p| p.as_rule() != Rule::EOI)
-        .map(|p| b.item(p))
-        .collect();
+    let items = contents(top).map(|p| b.item(p)).collect();
     if b.errors.is_empty() {
         Ok(File { items })
     } else {
@@ -125,10 +122,7 @@ fn parse_pieces(
             gap: cuts.close - first,
         };
         let mut b = Builder::new(file, src, comments, shift);
-        let items: Vec<Item> = kids(pairs.next()?)
-            .filter(|p| p.as_rule() != Rule::EOI)
-            .map(|p| b.item(p))
-            .collect();
+        let items: Vec<Item> = contents(pairs.next()?).map(|p| b.item(p)).collect();
         if !b.errors.is_empty() {
             return None;
         }
@@ -160,10 +154,7 @@ fn statements(
         ..Shift::NONE
     };
     let mut b = Builder::new(file, src, comments, shift);
-    let stmts = kids(pairs.next()?)
-        .filter(|p| p.as_rule() != Rule::EOI)
-        .map(|p| b.stmt(p))
-        .collect();
+    let stmts = contents(pairs.next()?).map(|p| b.stmt(p)).collect();
     b.errors.is_empty().then_some(stmts)
 }
 
@@ -501,6 +492,12 @@ fn is_reserved(word: &str) -> bool {
     static SET: std::sync::OnceLock<rustc_hash::FxHashSet<&str>> = std::sync::OnceLock::new();
     SET.get_or_init(|| RESERVED.into_iter().collect())
         .contains(word)
+}
+
+/// What a whole text holds (the items of a `file`, the statements of
+/// `stmts`): the top pair's children but the end of input.
+fn contents(top: Pair<'_, Rule>) -> impl Iterator<Item = Pair<'_, Rule>> {
+    kids(top).filter(|p| p.as_rule() != Rule::EOI)
 }
 
 /// The children of a pair, keywords left out.
