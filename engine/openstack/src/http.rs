@@ -31,9 +31,10 @@ pub struct Client {
         std::sync::Mutex<std::collections::HashMap<Service, Option<(String, String)>>>,
     /// Each service's endpoint as found in the catalog of the token it
     /// came with: every request needs one, and finding it (a catalog
-    /// search, project-id substitution, a URL parse) is done again only
-    /// when the token, and with it the catalog, is renewed.
-    endpoints: std::sync::Mutex<std::collections::HashMap<Service, (Arc<Token>, String)>>,
+    /// search, project-id substitution, a URL parse with its host's IDNA
+    /// mapping) is done again only when the token, and with it the
+    /// catalog, is renewed.
+    endpoints: std::sync::Mutex<std::collections::HashMap<Service, Endpoint>>,
 }
 
 /// A service's answer.
@@ -41,11 +42,8 @@ pub struct Client {
 pub struct Response {
     pub status: u16,
     pub headers: HeaderMap,
-    pub body: bytes_alias::Bytes,
-}
-
-mod bytes_alias {
-    pub type Bytes = Vec<u8>;
+    /// As hyper read it, not copied.
+    pub body: bytes::Bytes,
 }
 
 impl Response {
@@ -67,6 +65,14 @@ impl Response {
             .and_then(|v| v.to_str().ok())
             .map(str::to_string)
     }
+}
+
+/// A service's endpoint, found in the catalog of the token it came with.
+#[derive(Debug, Clone)]
+struct Endpoint {
+    of: Arc<Token>,
+    text: Arc<str>,
+    url: Arc<url::Url>,
 }
 
 enum Body {
@@ -165,16 +171,24 @@ impl Client {
     /// The endpoint of `service` in this site's region.
     pub async fn endpoint(&self, service: Service) -> Result<String> {
         let t = self.auth.token().await?;
-        let cached = |m: &std::collections::HashMap<Service, (Arc<Token>, String)>| {
-            m.get(&service)
-                .filter(|(of, _)| Arc::ptr_eq(of, &t))
-                .map(|(_, url)| url.clone())
-        };
-        if let Some(url) = cached(&self.endpoints.lock().unwrap_or_else(|e| e.into_inner())) {
-            return Ok(url);
+        Ok(self.endpoint_of(service, &t)?.text.to_string())
+    }
+
+    /// The endpoint of `service` in the catalog of `t`, looked up once per
+    /// token.
+    fn endpoint_of(&self, service: Service, t: &Arc<Token>) -> Result<Endpoint> {
+        let cached = self
+            .endpoints
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&service)
+            .filter(|e| Arc::ptr_eq(&e.of, t))
+            .cloned();
+        if let Some(e) = cached {
+            return Ok(e);
         }
         let cloud = self.auth.cloud();
-        let url = endpoint_for(
+        let text = endpoint_for(
             &t.catalog,
             service,
             cloud.region.as_deref(),
@@ -182,11 +196,25 @@ impl Client {
             &t.project_id,
             &self.site,
         )?;
+        let url = url::Url::parse(&text).map_err(|e| {
+            Error::new(
+                ErrorKind::Catalog,
+                "catalogue lookup",
+                format!("service {}", service.name()),
+                &self.site,
+                format!("the catalogue's endpoint {text:?} is not a URL: {e}"),
+            )
+        })?;
+        let e = Endpoint {
+            of: t.clone(),
+            text: text.into(),
+            url: Arc::new(url),
+        };
         self.endpoints
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(service, (t, url.clone()));
-        Ok(url)
+            .insert(service, e.clone());
+        Ok(e)
     }
 
     /// Start a request. `path` is relative to the service endpoint (or an
@@ -274,16 +302,20 @@ impl<'a> Request<'a> {
         Error::new(kind, &self.call, &self.resource, &self.client.site, detail)
     }
 
-    fn url(&self, endpoint: &str) -> String {
+    /// The request's URL: the path under the endpoint (its query, if it
+    /// carries one, kept), set on a copy of the endpoint's parsed URL so
+    /// that the host is not parsed again; an absolute path (a pagination
+    /// link) is parsed as it is.
+    fn url(&self, endpoint: &Endpoint) -> Result<url::Url> {
         if self.path.starts_with("http://") || self.path.starts_with("https://") {
-            return self.path.clone();
+            return url::Url::parse(&self.path).map_err(|e| {
+                self.error(
+                    ErrorKind::Decode,
+                    format!("the link {:?} is not a URL: {e}", self.path),
+                )
+            });
         }
-        let p = self.path.trim_start_matches('/');
-        if p.is_empty() {
-            endpoint.to_string()
-        } else {
-            format!("{endpoint}/{p}")
-        }
+        Ok(under(&endpoint.url, &self.path))
     }
 
     /// Send; a non-2xx answer is an error.
@@ -303,18 +335,10 @@ impl<'a> Request<'a> {
         let mut reauthenticated = false;
         loop {
             let token = client.auth.token().await?;
-            let endpoint = endpoint_for(
-                &token.catalog,
-                self.service,
-                client.cloud().region.as_deref(),
-                client.cloud().interface,
-                &token.project_id,
-                &client.site,
-            )?;
-            let url = self.url(&endpoint);
+            let endpoint = client.endpoint_of(self.service, &token)?;
             let mut rb = client
                 .http
-                .request(self.method.clone(), &url)
+                .request(self.method.clone(), self.url(&endpoint)?)
                 .header("X-Auth-Token", token.value.expose())
                 .header("Accept", "application/json");
             if !self.query.is_empty() {
@@ -356,7 +380,7 @@ impl<'a> Request<'a> {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let headers = resp.headers().clone();
-                    resp.bytes().await.map(|b| (status, headers, b.to_vec()))
+                    resp.bytes().await.map(|b| (status, headers, b))
                 }
                 Err(e) => Err(e),
             };
@@ -513,6 +537,29 @@ impl<'a> Request<'a> {
     }
 }
 
+/// `path` (relative, with or without a leading `/` and a query) under the
+/// endpoint `base`: only the path and query are parsed.
+fn under(base: &url::Url, path: &str) -> url::Url {
+    let mut url = base.clone();
+    let rel = path.trim_start_matches('/');
+    let (rel, query) = match rel.split_once('?') {
+        Some((p, q)) => (p, Some(q)),
+        None => (rel, None),
+    };
+    if !rel.is_empty() {
+        let base = url.path().trim_end_matches('/');
+        let mut path = String::with_capacity(base.len() + 1 + rel.len());
+        path.push_str(base);
+        path.push('/');
+        path.push_str(rel);
+        url.set_path(&path);
+    }
+    if query.is_some() {
+        url.set_query(query);
+    }
+    url
+}
+
 /// The next-page link of a list answer.
 pub fn next_link(page: &Value, key: &str) -> Option<String> {
     if let Some(links) = page.get(format!("{key}_links")).and_then(Value::as_array) {
@@ -561,6 +608,36 @@ fn absolute(endpoint: &str, link: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_under_an_endpoint_read_as_the_whole_url_would() {
+        for (base, path) in [
+            ("http://h:8776/volume/v3/p", "/volumes/detail"),
+            (
+                "http://h:8776/volume/v3/p/",
+                "volumes/x?all_tenants=1&limit=5",
+            ),
+            ("http://h/", "servers/a%20b/action"),
+            ("https://h:8080/v1/AUTH_p", "/c/o b/{x}"),
+            ("http://h:9292", ""),
+            ("http://[::1]:5000/identity/v3", "auth/tokens"),
+        ] {
+            let whole = if path.is_empty() {
+                base.to_string()
+            } else {
+                format!(
+                    "{}/{}",
+                    base.trim_end_matches('/'),
+                    path.trim_start_matches('/')
+                )
+            };
+            assert_eq!(
+                under(&url::Url::parse(base).unwrap(), path).as_str(),
+                url::Url::parse(&whole).unwrap().as_str(),
+                "{base} + {path}"
+            );
+        }
+    }
 
     #[test]
     fn links() {

@@ -150,7 +150,7 @@ impl Swift<'_> {
             .resource(format!("object {container}/{name}"))
             .send()
             .await?;
-        Ok(r.body)
+        Ok(r.body.into())
     }
 
     pub async fn delete_object(&self, container: &str, name: &str) -> Result<()> {
