@@ -16,6 +16,13 @@ pub fn render(g: &PlanGraph<'_>) -> String {
 /// With estimates: a marker column (`*` on the critical path), each step's
 /// estimated start and end, fan-out counts, and a summary at the end.
 pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
+    let split = g.plan.nodes.len() >= MIN_SPLIT && crate::parser::cores() > 1;
+    render_split(g, est, split)
+}
+
+/// [`render_with`], its top level cut in two halves rendered at once when
+/// `split`.
+fn render_split(g: &PlanGraph<'_>, est: Option<&Estimates>, split: bool) -> String {
     let p = g.plan;
     // A step takes about two hundred bytes: grown once, not by doubling.
     let mut out = String::with_capacity(256 * p.nodes.len() + 1024);
@@ -74,45 +81,38 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
         .max()
         .unwrap_or(0)
         .clamp(8, 28);
-    block(g, est, &p.body, "", width, &mut counter, &mut out);
+    let order = g.block_order(&p.body);
+    match halves(p, &order).filter(|_| split) {
+        Some((first, second)) => {
+            let mut later = numbered(p, first);
+            let tail = std::thread::scope(|s| {
+                let other = std::thread::Builder::new()
+                    .stack_size(STACK)
+                    .spawn_scoped(s, || {
+                        let mut t = String::with_capacity(256 * p.nodes.len() / 2);
+                        steps(g, est, second, "", width, &mut later, &mut t);
+                        undo_lists(p, width, &mut t);
+                        t
+                    });
+                steps(g, est, first, "", width, &mut counter, &mut out);
+                other.map(|h| h.join())
+            });
+            match tail {
+                Ok(Ok(t)) => out.push_str(&t),
+                Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                // No thread to be had: the second half here, after the first.
+                Err(_) => {
+                    steps(g, est, second, "", width, &mut counter, &mut out);
+                    undo_lists(p, width, &mut out);
+                }
+            }
+        }
+        None => {
+            steps(g, est, &order, "", width, &mut counter, &mut out);
+            undo_lists(p, width, &mut out);
+        }
+    }
 
-    let mut comp = Vec::new();
-    let mut clean = Vec::new();
-    for n in &p.nodes {
-        if let NodeKind::Action(a) = &n.kind {
-            if let Some(c) = &a.compensate {
-                comp.push(format!(
-                    "  {:<width$} ← {}",
-                    n.name,
-                    call(p, c),
-                    width = width
-                ));
-            }
-            if let Some(c) = &a.cleanup {
-                clean.push(format!(
-                    "  {:<width$} ← {}",
-                    n.name,
-                    call(p, c),
-                    width = width
-                ));
-            }
-        }
-    }
-    if !comp.is_empty() {
-        let _ = writeln!(out, "\ncompensations (if the run fails, in reverse order):");
-        for l in comp.iter().rev() {
-            let _ = writeln!(out, "{l}");
-        }
-    }
-    if !clean.is_empty() {
-        let _ = writeln!(
-            out,
-            "\ncleanups (at the end of every run, in reverse order):"
-        );
-        for l in clean.iter().rev() {
-            let _ = writeln!(out, "{l}");
-        }
-    }
     if let Some(e) = est {
         let _ = writeln!(
             out,
@@ -173,6 +173,48 @@ pub fn render_with(g: &PlanGraph<'_>, est: Option<&Estimates>) -> String {
         }
     }
     out
+}
+
+/// The compensations and the cleanups, each in the reverse order they
+/// would run in.
+fn undo_lists(p: &Plan, width: usize, out: &mut String) {
+    let mut comp = Vec::new();
+    let mut clean = Vec::new();
+    for n in &p.nodes {
+        if let NodeKind::Action(a) = &n.kind {
+            if let Some(c) = &a.compensate {
+                comp.push(format!(
+                    "  {:<width$} ← {}",
+                    n.name,
+                    call(p, c),
+                    width = width
+                ));
+            }
+            if let Some(c) = &a.cleanup {
+                clean.push(format!(
+                    "  {:<width$} ← {}",
+                    n.name,
+                    call(p, c),
+                    width = width
+                ));
+            }
+        }
+    }
+    if !comp.is_empty() {
+        let _ = writeln!(out, "\ncompensations (if the run fails, in reverse order):");
+        for l in comp.iter().rev() {
+            let _ = writeln!(out, "{l}");
+        }
+    }
+    if !clean.is_empty() {
+        let _ = writeln!(
+            out,
+            "\ncleanups (at the end of every run, in reverse order):"
+        );
+        for l in clean.iter().rev() {
+            let _ = writeln!(out, "{l}");
+        }
+    }
 }
 
 /// The `[needs …]`, `[after …]` and `[when …]` notes of a step, appended to `out`.
@@ -241,6 +283,39 @@ fn times(est: Option<&Estimates>, name: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A plan of this many steps renders its top level in two halves at once,
+/// where the machine has more than one core: each half is a few megabytes
+/// of text.
+const MIN_SPLIT: usize = 4096;
+
+/// A thread's stack, as deep as the main thread's: the render descends
+/// once per level of nesting.
+const STACK: usize = 8 << 20;
+
+/// The top level in run order cut where about half the numbered steps come
+/// before the cut.
+fn halves<'o>(p: &Plan, order: &'o [StepId]) -> Option<(&'o [StepId], &'o [StepId])> {
+    let all = numbered(p, order);
+    let mut seen = 0;
+    let cut = order.iter().position(|&id| {
+        seen += numbered(p, std::slice::from_ref(&id));
+        seen * 2 >= all
+    })?;
+    Some(order.split_at(cut + 1))
+}
+
+/// How many numbered lines (actions and approvals) `ids` and the blocks
+/// in them render.
+fn numbered(p: &Plan, ids: &[StepId]) -> usize {
+    ids.iter()
+        .map(|&id| match &p.node(id).kind {
+            NodeKind::Action(_) | NodeKind::Approve(_) => 1,
+            NodeKind::Quiesce(q) => numbered(p, &q.body),
+            NodeKind::ForEach(f) => numbered(p, &f.body),
+        })
+        .sum()
+}
+
 fn block(
     g: &PlanGraph<'_>,
     est: Option<&Estimates>,
@@ -250,8 +325,22 @@ fn block(
     counter: &mut usize,
     out: &mut String,
 ) {
+    steps(g, est, &g.block_order(ids), indent, w, counter, out)
+}
+
+/// The lines of `order`, steps already in run order, numbered after
+/// `counter`.
+fn steps(
+    g: &PlanGraph<'_>,
+    est: Option<&Estimates>,
+    order: &[StepId],
+    indent: &str,
+    w: usize,
+    counter: &mut usize,
+    out: &mut String,
+) {
     let p = g.plan;
-    for id in g.block_order(ids) {
+    for &id in order {
         let n = p.node(id);
         match &n.kind {
             NodeKind::Action(a) => {
@@ -376,5 +465,60 @@ fn block(
                 let _ = writeln!(out, "{pad}{indent}└─");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::compiler::compile_text;
+    use crate::loader::{BundledLoader, FsLoader};
+    use std::fmt::Write;
+
+    /// A runbook of `groups` runs of top-level steps, approvals, quiesce
+    /// windows and loops (with waits, retries and cleanups).
+    fn varied(groups: usize) -> String {
+        let mut s = String::from("runbook r \"t\" {\n  param vnf: string\n  approve \"go\"\n");
+        for i in 0..groups {
+            let _ = writeln!(s, "  s{i} = nova.find_servers(site: \"site-a\", tag: \"{{vnf}}-{i}\") retry 2 timeout 1m");
+            let _ = writeln!(s, "  v{i} = cinder.volumes_of(s{i})");
+            if i % 3 == 0 {
+                let _ = writeln!(s, "  approve \"step {i}\" after v{i}");
+            }
+            let _ = writeln!(
+                s,
+                "  quiesce s{i} by role in [\"db\", \"app\"] via pause within 30s {{"
+            );
+            let _ = writeln!(
+                s,
+                "    g{i} = cinder.ensure_group(site: \"site-a\", name: \"lb-{i}\", volumes: v{i})"
+            );
+            let _ = writeln!(s, "  }}\n  for x{i} in s{i} parallel 4 {{");
+            let _ = writeln!(s, "    img{i} = nova.create_image(x{i}, name: \"i-{i}\") cleanup glance.delete_image(img{i})");
+            let _ = writeln!(s, "    gone{i} = nova.delete_server(x{i}) after img{i}");
+            let _ = writeln!(s, "  }}");
+        }
+        s.push_str("}\n");
+        s
+    }
+
+    #[test]
+    fn two_halves_render_what_one_pass_renders() {
+        for groups in [0, 1, 2, 3, 7, 40] {
+            let c = compile_text("r.dr", &varied(groups), &FsLoader);
+            assert!(!c.has_errors(), "{:?}", c.diagnostics.list.first());
+            let g = PlanGraph::build(&c.plans[0]);
+            let whole = render_split(&g, None, false);
+            assert_eq!(render_split(&g, None, true), whole, "{groups} groups");
+            assert!(whole.contains(&format!("{:>3}. ", numbered(g.plan, &g.plan.body))));
+        }
+        let c = crate::compiler::compile("workflows/option1/protect.dr", &BundledLoader)
+            .expect("loads");
+        let g = PlanGraph::build(&c.plans[0]);
+        let est = crate::estimate::estimate(g.plan, &Default::default(), &Default::default(), 3);
+        assert_eq!(
+            render_split(&g, Some(&est), true),
+            render_split(&g, Some(&est), false)
+        );
     }
 }
