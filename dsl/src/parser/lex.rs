@@ -127,6 +127,30 @@ static IN_STRING: [bool; 256] = {
     t
 };
 
+/// Bytes of a word: letters, digits and `_`.
+static WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_alphanumeric() || b == b'_';
+        c += 1;
+    }
+    t
+};
+
+/// Blanks a walk steps over: every ASCII white space but the line break.
+static BLANK: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        t[c] = b.is_ascii_whitespace() && b != b'\n';
+        c += 1;
+    }
+    t
+};
+
 impl Iterator for Lex<'_> {
     type Item = (usize, Token);
 
@@ -179,15 +203,21 @@ impl Iterator for Lex<'_> {
                     (at, Token::Close)
                 }
                 b'\n' => (at, Token::Newline),
-                c if c.is_ascii_alphanumeric() || c == b'_' => {
-                    while self.i < b.len()
-                        && (b[self.i].is_ascii_alphanumeric() || b[self.i] == b'_')
-                    {
-                        self.i += 1;
-                    }
+                c if WORD[c as usize] => {
+                    self.i += b[self.i..]
+                        .iter()
+                        .position(|&d| !WORD[d as usize])
+                        .unwrap_or(b.len() - self.i);
                     (at, Token::Word(self.i))
                 }
-                c if c.is_ascii_whitespace() => continue,
+                c if BLANK[c as usize] => {
+                    // The rest of a run of blanks (indentation) at once.
+                    self.i += b[self.i..]
+                        .iter()
+                        .position(|&d| !BLANK[d as usize])
+                        .unwrap_or(b.len() - self.i);
+                    continue;
+                }
                 _ => (at, Token::Other),
             });
         }
