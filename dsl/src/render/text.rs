@@ -316,18 +316,6 @@ fn numbered(p: &Plan, ids: &[StepId]) -> usize {
         .sum()
 }
 
-fn block(
-    g: &PlanGraph<'_>,
-    est: Option<&Estimates>,
-    ids: &[StepId],
-    indent: &str,
-    w: usize,
-    counter: &mut usize,
-    out: &mut String,
-) {
-    steps(g, est, &g.block_order(ids), indent, w, counter, out)
-}
-
 /// The lines of `order`, steps already in run order, numbered after
 /// `counter`.
 fn steps(
@@ -429,7 +417,15 @@ fn steps(
                     times(est, &n.name)
                 );
                 let pad = if est.is_some() { "  " } else { "" };
-                block(g, est, &q.body, &format!("{indent}│  "), w, counter, out);
+                steps(
+                    g,
+                    est,
+                    &g.block_order(&q.body),
+                    &format!("{indent}│  "),
+                    w,
+                    counter,
+                    out,
+                );
                 let _ = writeln!(
                     out,
                     "{pad}{indent}└─ thaw {} in reverse order",
@@ -461,7 +457,15 @@ fn steps(
                     times(est, &n.name)
                 );
                 let pad = if est.is_some() { "  " } else { "" };
-                block(g, est, &f.body, &format!("{indent}│  "), w, counter, out);
+                steps(
+                    g,
+                    est,
+                    &g.block_order(&f.body),
+                    &format!("{indent}│  "),
+                    w,
+                    counter,
+                    out,
+                );
                 let _ = writeln!(out, "{pad}{indent}└─");
             }
         }
