@@ -1005,7 +1005,7 @@ impl Literal {
 }
 
 impl Statement {
-    fn keyword(self) -> &'static str {
+    pub(crate) fn keyword(self) -> &'static str {
         match self {
             Statement::Return => "return",
             Statement::Param => "param",

@@ -263,6 +263,33 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// Whether a statement of the runbook itself (`schedule`, `retain`,
+    /// `commit`) may be taken at `loc`: at a runbook's top level, and once.
+    /// `earlier` is `Some` when one was taken before (with where, if known).
+    fn runbook_once(
+        &self,
+        statement: Statement,
+        loc: Loc,
+        frame: usize,
+        top: bool,
+        earlier: Option<Option<Loc>>,
+        diags: &mut Diagnostics,
+    ) -> bool {
+        if self.mode != Mode::Runbook || frame != 0 || !top {
+            diags.push(Diagnostic::at(loc, Kind::Misplaced { statement }));
+            return false;
+        }
+        if let Some(first) = earlier {
+            let d = Diagnostic::at(loc, Kind::Repeated { statement });
+            diags.push(match first {
+                Some(at) => d.related(at, format!("first {}", statement.keyword())),
+                None => d,
+            });
+            return false;
+        }
+        true
+    }
+
     pub(super) fn schedule_stmt(
         &mut self,
         s: &'a ast::Schedule,
@@ -270,25 +297,8 @@ impl<'a> Lowerer<'a> {
         top: bool,
         diags: &mut Diagnostics,
     ) {
-        if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(Diagnostic::at(
-                s.loc,
-                Kind::Misplaced {
-                    statement: Statement::Schedule,
-                },
-            ));
-            return;
-        }
-        if let Some((_, first)) = &self.schedule {
-            diags.push(
-                Diagnostic::at(
-                    s.loc,
-                    Kind::Repeated {
-                        statement: Statement::Schedule,
-                    },
-                )
-                .related(*first, "first schedule"),
-            );
+        let earlier = self.schedule.as_ref().map(|(_, first)| Some(*first));
+        if !self.runbook_once(Statement::Schedule, s.loc, frame, top, earlier, diags) {
             return;
         }
         let Some(cron) = s.cron.as_plain_str() else {
@@ -340,22 +350,8 @@ impl<'a> Lowerer<'a> {
         top: bool,
         diags: &mut Diagnostics,
     ) {
-        if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(Diagnostic::at(
-                r.loc,
-                Kind::Misplaced {
-                    statement: Statement::Retain,
-                },
-            ));
-            return;
-        }
-        if self.retain.is_some() {
-            diags.push(Diagnostic::at(
-                r.loc,
-                Kind::Repeated {
-                    statement: Statement::Retain,
-                },
-            ));
+        let earlier = self.retain.as_ref().map(|_| None);
+        if !self.runbook_once(Statement::Retain, r.loc, frame, top, earlier, diags) {
             return;
         }
         let mut ret = Retention::default();
@@ -398,22 +394,8 @@ impl<'a> Lowerer<'a> {
         top: bool,
         diags: &mut Diagnostics,
     ) {
-        if self.mode != Mode::Runbook || frame != 0 || !top {
-            diags.push(Diagnostic::at(
-                c.loc,
-                Kind::Misplaced {
-                    statement: Statement::Commit,
-                },
-            ));
-            return;
-        }
-        if self.commit.is_some() {
-            diags.push(Diagnostic::at(
-                c.loc,
-                Kind::Repeated {
-                    statement: Statement::Commit,
-                },
-            ));
+        let earlier = self.commit.as_ref().map(|_| None);
+        if !self.runbook_once(Statement::Commit, c.loc, frame, top, earlier, diags) {
             return;
         }
         let Some(within_ms) = catalogue::positive_duration(&c.within, "`commit within`", diags)
