@@ -277,7 +277,7 @@ async fn cinder_pages_keep_order_and_filters(c: &Cloud) {
             Some("volume 3.64"),
         )
         .await;
-    let mut made = Vec::new();
+    let (mut made, mut others) = (Vec::new(), Vec::new());
     for (i, v) in ids_in(&vols.body["volumes"]).iter().enumerate() {
         // Two of the nine are not "pg": the filter must hold on every page.
         let name = if i % 4 == 1 { "other" } else { "pg" };
@@ -285,14 +285,62 @@ async fn cinder_pages_keep_order_and_filters(c: &Cloud) {
             .post(
                 &format!("{cinder}/snapshots"),
                 Some("volume 3.64"),
-                json!({"snapshot": {"volume_id": v, "force": true, "name": name}}),
+                json!({"snapshot": {"volume_id": v, "force": true, "name": name, "metadata": {"kind": name}}}),
             )
             .await;
         assert_eq!(r.status, StatusCode::ACCEPTED, "{}", r.text);
+        let id = r.body["snapshot"]["id"].as_str().unwrap().to_string();
         if name == "pg" {
-            made.push(r.body["snapshot"]["id"].as_str().unwrap().to_string());
+            made.push(id);
+        } else {
+            others.push(id);
         }
     }
+    // A metadata filter, as JSON or with single quotes; one that is not a
+    // JSON object refused.
+    others.reverse();
+    for filter in [
+        "%7B%22kind%22%3A%22other%22%7D",
+        "%7B%27kind%27%3A%27other%27%7D",
+    ] {
+        let r = c
+            .get(
+                &format!("{cinder}/snapshots/detail?metadata={filter}"),
+                Some("volume 3.64"),
+            )
+            .await;
+        assert_eq!(ids_in(&r.body["snapshots"]), others, "{}", r.text);
+    }
+    let r = c
+        .get(
+            &format!("{cinder}/volumes/detail?metadata=kind"),
+            Some("volume 3.64"),
+        )
+        .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+    assert!(r.text.contains("metadata filter kind"), "{}", r.text);
+    // A page's count (3.45 on, when asked) is of everything the filters
+    // keep, not of the page.
+    let r = c
+        .get(
+            &format!("{cinder}/snapshots/detail?name=pg&limit=2&with_count=true"),
+            Some("volume 3.64"),
+        )
+        .await;
+    assert_eq!(r.body["count"], json!(made.len()), "{}", r.text);
+    assert_eq!(ids_in(&r.body["snapshots"]).len(), 2);
+    assert!(
+        r.body["snapshots_links"][0]["href"].is_string(),
+        "{}",
+        r.text
+    );
+    let r = c
+        .get(
+            &format!("{cinder}/snapshots/detail?name=pg&with_count=true"),
+            Some("volume 3.44"),
+        )
+        .await;
+    assert!(r.body.get("count").is_none(), "{}", r.text);
     let walk = |first: String| async move {
         let (mut ids, mut pages, mut url) = (Vec::new(), 0, Some(first));
         while let Some(u) = url {

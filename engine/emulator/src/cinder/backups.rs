@@ -86,18 +86,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
             }
         })
         .collect();
-    let mut body = json!({"backups": items});
-    if let Some(n) = next {
-        body["backups_links"] = n;
-    }
-    if mv.at_least(3, 45)
-        && ctx
-            .q("with_count")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        body["count"] = json!(total);
-    }
-    Ok(Json(body).into_response())
+    Ok(super::list_body(ctx, mv, "backups", items, next, total))
 }
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {

@@ -14,7 +14,7 @@ pub mod volumes;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 use crate::errors::{error, not_found, Flavor as F, Reply};
 use crate::microversion::{negotiate, stamp, Mv, CINDER_MAX, CINDER_MIN};
@@ -106,6 +106,50 @@ pub(crate) fn paginate<T>(
         }
         _ => Ok(None),
     }
+}
+
+/// A list's `metadata` filter (`{"k": "v"}`; clients also send it with
+/// single quotes), or the 400 Cinder answers when it is not a JSON object.
+pub(crate) fn metadata_filter(ctx: &Ctx) -> Result<Option<Map<String, Value>>, Response> {
+    let Some(m) = ctx.q("metadata") else {
+        return Ok(None);
+    };
+    serde_json::from_str(m)
+        .ok()
+        .or_else(|| serde_json::from_str(&m.replace('\'', "\"")).ok())
+        .map(Some)
+        .ok_or_else(|| {
+            crate::errors::bad_request(
+                F::Cinder,
+                format!("Invalid input received: metadata filter {m} is not a JSON object"),
+            )
+        })
+}
+
+/// A list's answer: the page's `items` under `key`, the next page's link
+/// under `{key}_links`, and (3.45+, asked with `with_count=true`) how many
+/// matched the filters before paging.
+pub(crate) fn list_body(
+    ctx: &Ctx,
+    mv: Mv,
+    key: &str,
+    items: Vec<Value>,
+    next: Option<Value>,
+    total: usize,
+) -> Response {
+    let mut body = Map::new();
+    body.insert(key.to_string(), Value::Array(items));
+    if let Some(n) = next {
+        body.insert(format!("{key}_links"), n);
+    }
+    if mv.at_least(3, 45)
+        && ctx
+            .q("with_count")
+            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
+    {
+        body.insert("count".into(), json!(total));
+    }
+    Json(Value::Object(body)).into_response()
 }
 
 pub async fn handle(ctx: &mut Ctx) -> Response {

@@ -244,16 +244,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     if let Some(st) = ctx.q("status") {
         snaps.retain(|s| s.status == st);
     }
-    if let Some(m) = ctx.q("metadata") {
-        let parsed: Option<Map<String, Value>> = serde_json::from_str(m)
-            .ok()
-            .or_else(|| serde_json::from_str(&m.replace('\'', "\"")).ok());
-        let Some(want) = parsed else {
-            return Err(bad_request(
-                F::Cinder,
-                format!("Invalid input received: metadata filter {m} is not a JSON object"),
-            ));
-        };
+    if let Some(want) = super::metadata_filter(ctx)? {
         snaps.retain(|s| want.iter().all(|(k, v)| s.metadata.get(k) == Some(v)));
     }
     let total = snaps.len();
@@ -275,18 +266,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         Shape::Summary
     };
     let items: Vec<Value> = snaps.iter().map(|s| view(s, mv, shape)).collect();
-    let mut body = json!({"snapshots": items});
-    if let Some(n) = next {
-        body["snapshots_links"] = n;
-    }
-    if mv.at_least(3, 45)
-        && ctx
-            .q("with_count")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        body["count"] = json!(total);
-    }
-    Ok(Json(body).into_response())
+    Ok(super::list_body(ctx, mv, "snapshots", items, next, total))
 }
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {

@@ -109,16 +109,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     if let Some(g) = ctx.q("group_id") {
         vols.retain(|v| v.group_id.as_deref() == Some(g));
     }
-    if let Some(m) = ctx.q("metadata") {
-        let parsed: Option<Map<String, Value>> = serde_json::from_str(m)
-            .ok()
-            .or_else(|| serde_json::from_str(&m.replace('\'', "\"")).ok());
-        let Some(want) = parsed else {
-            return Err(bad_request(
-                F::Cinder,
-                format!("Invalid input received: metadata filter {m} is not a JSON object"),
-            ));
-        };
+    if let Some(want) = super::metadata_filter(ctx)? {
         vols.retain(|v| want.iter().all(|(k, val)| v.metadata.get(k) == Some(val)));
     }
     let total = vols.len();
@@ -140,18 +131,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
             }
         })
         .collect();
-    let mut body = json!({"volumes": items});
-    if let Some(n) = next {
-        body["volumes_links"] = n;
-    }
-    if mv.at_least(3, 45)
-        && ctx
-            .q("with_count")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        body["count"] = json!(total);
-    }
-    Ok(Json(body).into_response())
+    Ok(super::list_body(ctx, mv, "volumes", items, next, total))
 }
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
