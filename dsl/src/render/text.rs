@@ -82,9 +82,8 @@ fn render_split(g: &PlanGraph<'_>, est: Option<&Estimates>, split: bool) -> Stri
         .unwrap_or(0)
         .clamp(8, 28);
     let order = g.block_order(&p.body);
-    match halves(p, &order).filter(|_| split) {
-        Some((first, second)) => {
-            let mut later = numbered(p, first);
+    match if split { halves(p, &order) } else { None } {
+        Some((first, second, mut later)) => {
             let tail = std::thread::scope(|s| {
                 let other = std::thread::Builder::new()
                     .stack_size(STACK)
@@ -182,22 +181,9 @@ fn undo_lists(p: &Plan, width: usize, out: &mut String) {
     let mut clean = Vec::new();
     for n in &p.nodes {
         if let NodeKind::Action(a) = &n.kind {
-            if let Some(c) = &a.compensate {
-                comp.push(format!(
-                    "  {:<width$} ← {}",
-                    n.name,
-                    call(p, c),
-                    width = width
-                ));
-            }
-            if let Some(c) = &a.cleanup {
-                clean.push(format!(
-                    "  {:<width$} ← {}",
-                    n.name,
-                    call(p, c),
-                    width = width
-                ));
-            }
+            let line = |c| format!("  {:<width$} ← {}", n.name, call(p, c));
+            comp.extend(a.compensate.as_ref().map(line));
+            clean.extend(a.cleanup.as_ref().map(line));
         }
     }
     if !comp.is_empty() {
@@ -293,15 +279,16 @@ const MIN_SPLIT: usize = 4096;
 const STACK: usize = 8 << 20;
 
 /// The top level in run order cut where about half the numbered steps come
-/// before the cut.
-fn halves<'o>(p: &Plan, order: &'o [StepId]) -> Option<(&'o [StepId], &'o [StepId])> {
+/// before the cut, and how many do.
+fn halves<'o>(p: &Plan, order: &'o [StepId]) -> Option<(&'o [StepId], &'o [StepId], usize)> {
     let all = numbered(p, order);
     let mut seen = 0;
     let cut = order.iter().position(|&id| {
         seen += numbered(p, std::slice::from_ref(&id));
         seen * 2 >= all
     })?;
-    Some(order.split_at(cut + 1))
+    let (first, second) = order.split_at(cut + 1);
+    Some((first, second, seen))
 }
 
 /// How many numbered lines (actions and approvals) `ids` and the blocks
