@@ -58,27 +58,73 @@ impl BackupRecord {
     /// URL-safe, of a JSON object: `id`, `parent_id`, `size`, …), when it
     /// can be read: the one reader of Cinder's record format.
     pub fn document(backup_url: &str) -> Option<serde_json::Value> {
+        serde_json::from_slice(&Self::decoded(backup_url)?).ok()
+    }
+
+    /// A non-empty string field of the described backup (`id`,
+    /// `parent_id`): the other fields are skipped, not built (a manifest
+    /// reads the parent of every volume's backup).
+    pub fn field(backup_url: &str, key: &str) -> Option<String> {
+        use serde::de::DeserializeSeed;
+        let bytes = Self::decoded(backup_url)?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let found = FieldOf(key).deserialize(&mut de).ok()?;
+        de.end().ok()?;
+        found.filter(|s| !s.is_empty())
+    }
+
+    /// The bytes of a `backup_url`.
+    fn decoded(backup_url: &str) -> Option<Vec<u8>> {
         use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE_NO_PAD};
         use base64::Engine;
         // Padding and line breaks are optional (Python's encoders differ).
-        let url: String = backup_url
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != '=')
-            .collect();
-        let bytes = STANDARD_NO_PAD
-            .decode(&url)
-            .or_else(|_| URL_SAFE_NO_PAD.decode(&url))
-            .ok()?;
-        serde_json::from_slice(&bytes).ok()
+        let bare = backup_url.trim_end_matches('=');
+        let cleaned: String;
+        let url = if bare.bytes().all(|b| b.is_ascii_graphic() && b != b'=') {
+            bare
+        } else {
+            cleaned = backup_url
+                .chars()
+                .filter(|c| !c.is_whitespace() && *c != '=')
+                .collect();
+            &cleaned
+        };
+        STANDARD_NO_PAD
+            .decode(url)
+            .or_else(|_| URL_SAFE_NO_PAD.decode(url))
+            .ok()
+    }
+}
+
+/// Reads one field of a JSON object, skipping the others.
+struct FieldOf<'k>(&'k str);
+
+impl<'de> serde::de::DeserializeSeed<'de> for FieldOf<'_> {
+    type Value = Option<String>;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for FieldOf<'_> {
+    type Value = Option<String>;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON object")
     }
 
-    /// A non-empty string field of the described backup (`id`, `parent_id`).
-    pub fn field(backup_url: &str, key: &str) -> Option<String> {
-        Self::document(backup_url)?
-            .get(key)
-            .and_then(serde_json::Value::as_str)
-            .filter(|s| !s.is_empty())
-            .map(str::to_string)
+    fn visit_map<M: serde::de::MapAccess<'de>>(self, mut m: M) -> Result<Self::Value, M::Error> {
+        let mut found = None;
+        while let Some(k) = m.next_key::<String>()? {
+            if k == self.0 {
+                // The last of duplicate keys, as a whole parse would keep.
+                found = m.next_value::<Value>()?.as_str().map(str::to_string);
+            } else {
+                m.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -297,8 +343,25 @@ mod tests {
             let got = BackupRecord::document(url).unwrap_or_else(|| panic!("{url}"));
             assert_eq!(got, serde_json::from_str::<Value>(doc).unwrap(), "{url}");
         }
-        assert_eq!(BackupRecord::field(std, "parent_id").as_deref(), Some("p?"));
+        for url in [
+            std,
+            safe,
+            "eyJpZCI6ICJiLTEiLCAicGFyZW50X2lk\nIjogInA/In0=\n",
+        ] {
+            assert_eq!(BackupRecord::field(url, "parent_id").as_deref(), Some("p?"));
+            assert_eq!(BackupRecord::field(url, "id").as_deref(), Some("b-1"));
+        }
         assert_eq!(BackupRecord::field(std, "size"), None);
+        // A field as a whole parse reads it: the last of duplicates, a
+        // string only, nested objects skipped, an empty one absent.
+        use base64::Engine;
+        let enc = |d: &str| base64::engine::general_purpose::STANDARD.encode(d);
+        let dup = enc(r#"{"parent_id": "a", "x": {"parent_id": "n"}, "parent_id": "b"}"#);
+        assert_eq!(BackupRecord::field(&dup, "parent_id").as_deref(), Some("b"));
+        assert_eq!(BackupRecord::field(&enc(r#"{"id": 7}"#), "id"), None);
+        assert_eq!(BackupRecord::field(&enc(r#"{"id": ""}"#), "id"), None);
+        assert_eq!(BackupRecord::field(&enc(r#"{"id": "a"} x"#), "id"), None);
+        assert_eq!(BackupRecord::field(&enc(r#"["id"]"#), "id"), None);
         // Not base64, or not JSON inside: nothing, never a panic.
         assert_eq!(BackupRecord::document("a!b"), None);
         assert_eq!(BackupRecord::document("eyJzdGF0"), None);
