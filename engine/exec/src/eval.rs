@@ -164,7 +164,15 @@ pub(crate) struct Kept(Arc<str>);
 
 impl Kept {
     pub(crate) fn of(v: &Value) -> Kept {
-        Kept(v.to_string().into())
+        // `to_string` (Display) writes through a formatter, checking every
+        // piece as UTF-8 again: twice the cost of encoding into bytes.
+        let text = serde_json::to_string(v).unwrap_or_else(|_| v.to_string());
+        Kept(text.into())
+    }
+
+    /// The value encoded already (as the journal writes it).
+    pub(crate) fn encoded(text: &str) -> Kept {
+        Kept(text.into())
     }
 
     /// The value again: its own text read back (floats exactly too, with

@@ -64,6 +64,24 @@ pub struct CallRec {
     pub args: Map<String, Value>,
 }
 
+/// The `step_outcome` record of a success whose value is encoded already:
+/// the executor keeps that text for the expressions that read the result
+/// and for the saga, so the journal writes it as it is rather than encoding
+/// the value a second time. The line is the one [`Record::StepOutcome`]
+/// writes (readers read it as that).
+#[derive(Debug, Serialize)]
+#[serde(tag = "record", rename = "step_outcome")]
+pub struct EncodedOutcome<'a> {
+    pub instance: &'a str,
+    pub value: &'a serde_json::value::RawValue,
+    pub bytes_moved: u64,
+    /// Always none: a success.
+    pub error: Option<&'a str>,
+    pub reconciled: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub uncertain: bool,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
@@ -488,12 +506,22 @@ impl Journal {
     /// reconciles.) Errors are logged; the next waited-for append reports a
     /// broken disk.
     pub fn append_nowait(&self, rec: &Record) {
+        self.queue_nowait(rec)
+    }
+
+    /// [`Journal::append_nowait`] for a success whose value is encoded
+    /// already.
+    pub fn append_outcome_nowait(&self, rec: &EncodedOutcome<'_>) {
+        self.queue_nowait(rec)
+    }
+
+    fn queue_nowait(&self, rec: &impl Serialize) {
         if let Err(e) = self.enqueue(rec, None) {
             tracing::error!(error = %e, "journal write failed");
         }
     }
 
-    fn enqueue(&self, rec: &Record, done: Option<Ack>) -> Result<(), JournalError> {
+    fn enqueue(&self, rec: &impl Serialize, done: Option<Ack>) -> Result<(), JournalError> {
         let path = &self.shared.path;
         let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(path, e))?;
         bytes.push(b'\n');
@@ -641,4 +669,51 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
         h = h.wrapping_mul(0x100000001b3);
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_encoded_outcome_is_the_line_a_step_outcome_writes() {
+        let values = [
+            json!({"id": "v-1", "size": 10, "ratio": 0.1, "tags": ["a", "b"], "nested": {"k": null}}),
+            json!([1, 2.5e-7, "\u{e9}t\u{e9} \"q\" \\ \n", true]),
+            json!("text"),
+            json!(null),
+        ];
+        for (i, v) in values.iter().enumerate() {
+            for (reconciled, uncertain) in [(false, false), (true, true), (false, true)] {
+                let raw = serde_json::value::to_raw_value(v).unwrap();
+                let encoded = serde_json::to_vec(&EncodedOutcome {
+                    instance: "tmp[3]",
+                    value: &raw,
+                    bytes_moved: i as u64 * 4096,
+                    error: None,
+                    reconciled,
+                    uncertain,
+                })
+                .unwrap();
+                let rec = Record::StepOutcome {
+                    instance: "tmp[3]".into(),
+                    value: Some(v.clone()),
+                    bytes_moved: i as u64 * 4096,
+                    error: None,
+                    reconciled,
+                    uncertain,
+                };
+                let line = serde_json::to_vec(&rec).unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&encoded),
+                    String::from_utf8_lossy(&line)
+                );
+                assert_eq!(
+                    parse_journal(&encoded, "test").unwrap(),
+                    parse_journal(&line, "test").unwrap()
+                );
+            }
+        }
+    }
 }

@@ -33,7 +33,7 @@ use crate::cancel::{CancelHandle, CancelReason};
 use crate::context::Rt;
 use crate::eval::{Frame, Kept};
 use crate::event::{Emitter, EventKind};
-use crate::journal::{CallRec, Record};
+use crate::journal::{CallRec, EncodedOutcome, Record};
 use crate::ledger::{Completed, InDoubt};
 use lifeboat_dsl::plan::{site_of, ActionStep, Arg, Node};
 use rand::Rng;
@@ -638,7 +638,11 @@ pub(crate) async fn run_action(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .keeps(node.id);
-    let kept = (read || saga_relevant).then(|| Kept::of(&out.value));
+    let encoded = serde_json::value::to_raw_value(&out.value).ok();
+    let kept = (read || saga_relevant).then(|| match &encoded {
+        Some(raw) => Kept::encoded(raw.get()),
+        None => Kept::of(&out.value),
+    });
     if let (true, Some(k)) = (read, &kept) {
         rt.values
             .lock()
@@ -661,15 +665,26 @@ pub(crate) async fn run_action(
             uncertain: out.uncertain || reconciled,
         });
     }
-    let rec = Record::StepOutcome {
-        instance: instance.clone(),
-        value: Some(out.value),
-        bytes_moved: out.bytes_moved,
-        error: None,
-        reconciled,
-        uncertain: out.uncertain || reconciled,
-    };
-    rt.journal.append_nowait(&rec);
+    let uncertain = out.uncertain || reconciled;
+    match &encoded {
+        Some(value) => rt.journal.append_outcome_nowait(&EncodedOutcome {
+            instance: &instance,
+            value,
+            bytes_moved: out.bytes_moved,
+            error: None,
+            reconciled,
+            uncertain,
+        }),
+        // Never so (a value always encodes), but the record is not lost.
+        None => rt.journal.append_nowait(&Record::StepOutcome {
+            instance: instance.clone(),
+            value: Some(out.value),
+            bytes_moved: out.bytes_moved,
+            error: None,
+            reconciled,
+            uncertain,
+        }),
+    }
     m.succeed(
         out.bytes_moved,
         if reconciled { Got::Reused } else { Got::Called },
