@@ -638,8 +638,11 @@ pub(crate) async fn run_action(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .keeps(node.id);
-    let encoded = serde_json::value::to_raw_value(&out.value).ok();
-    let kept = (read || saga_relevant).then(|| match &encoded {
+    let keep = read || saga_relevant;
+    let encoded = keep
+        .then(|| serde_json::value::to_raw_value(&out.value).ok())
+        .flatten();
+    let kept = keep.then(|| match &encoded {
         Some(raw) => Kept::encoded(raw.get()),
         None => Kept::of(&out.value),
     });
@@ -675,7 +678,7 @@ pub(crate) async fn run_action(
             reconciled,
             uncertain,
         }),
-        // Never so (a value always encodes), but the record is not lost.
+        // A result nothing keeps is encoded straight into the line.
         None => rt.journal.append_nowait(&Record::StepOutcome {
             instance: instance.clone(),
             value: Some(out.value),
