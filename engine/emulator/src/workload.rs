@@ -120,30 +120,29 @@ pub fn step(w: &mut World, steps: usize) {
     for (vnf, writer) in writers(w) {
         let (mut txn, mut pos) = w.writers.get(&vnf).copied().unwrap_or((1, 0));
         let mut vols = writer.volumes_from(w, pos);
+        let mut seen = false;
         for _ in 0..steps {
-            let next = match vols.next() {
-                Some(v) => v,
+            let mut next = vols.next();
+            if next.is_none() {
                 // Past the last volume: the next transaction, from the first.
-                None => {
-                    vols = writer.volumes_from(w, 0);
-                    match vols.next() {
-                        Some(v) => {
-                            pos = 0;
-                            txn += 1;
-                            v
-                        }
-                        None => break,
-                    }
+                vols = writer.volumes_from(w, 0);
+                next = vols.next();
+                if next.is_some() {
+                    pos = 0;
+                    txn += 1;
                 }
-            };
-            let (vid, running) = next;
-            if !running {
-                break;
             }
+            seen |= next.is_some();
+            let Some((vid, true)) = next else {
+                break;
+            };
             writes.push((writer.site, vnf.clone(), vid.to_string(), txn, pos));
             pos += 1;
         }
-        moved.push((vnf, (txn, pos)));
+        // A VNF with no volume has no writer.
+        if seen || writer.volumes_from(w, 0).next().is_some() {
+            moved.push((vnf, (txn, pos)));
+        }
     }
     for (site, vnf, vid, txn, pos) in writes {
         if let Some(v) = w.site_mut(site).volumes.get_mut(&vid) {
@@ -330,12 +329,18 @@ mod tests {
         let topo = Topology::generate(3, 7);
         let mut new = topo.seed();
         let mut old = topo.seed();
-        // A server of no VNF writes on its own.
+        // A server of no VNF writes on its own; one with no volume either
+        // has no writer at all.
         for w in [&mut new, &mut old] {
             let s = w.site_mut(Site::A);
-            let id = s.servers.keys().nth(4).cloned().expect("a server");
-            if let Some(srv) = s.servers.get_mut(&id) {
-                srv.metadata.remove("vnf");
+            for (n, bare) in [(4, false), (9, true)] {
+                let id = s.servers.keys().nth(n).cloned().expect("a server");
+                if let Some(srv) = s.servers.get_mut(&id) {
+                    srv.metadata.remove("vnf");
+                    if bare {
+                        srv.attachments.clear();
+                    }
+                }
             }
         }
         let servers: Vec<String> = new.site(Site::A).servers.keys().cloned().collect();
