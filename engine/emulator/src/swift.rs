@@ -386,70 +386,89 @@ pub fn md5_hex(data: &[u8]) -> String {
     hex::encode(out)
 }
 
+/// MD5's constants: floor(|sin(i + 1)| × 2^32).
+const MD5_K: [u32; 64] = [
+    0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+    0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
+    0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
+    0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
+    0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
+    0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+    0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
+    0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
+];
+
 /// One 64-byte block into the state.
 fn md5_block(state: &mut [u32; 4], block: &[u8]) {
-    // floor(|sin(i + 1)| × 2^32)
-    const K: [u32; 64] = [
-        0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613,
-        0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193,
-        0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d,
-        0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
-        0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122,
-        0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa,
-        0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244,
-        0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-        0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
-        0xeb86d391,
-    ];
     let mut m = [0u32; 16];
     for (w, b) in m.iter_mut().zip(block.chunks_exact(4)) {
         *w = u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     }
-    // One step: a = b + ((a + f(b, c, d) + word + k) <<< s); four steps a
-    // round of the loop, the four words taking turns as `a`.
-    fn step(a: u32, b: u32, f: u32, x: u32, k: u32, s: u32) -> u32 {
+    let mut v = *state;
+    round(
+        &mut v,
+        &m,
+        0,
+        [7, 12, 17, 22],
+        |b, c, d| (b & c) | (!b & d),
+        |i| i,
+    );
+    round(
+        &mut v,
+        &m,
+        16,
+        [5, 9, 14, 20],
+        |b, c, d| (d & b) | (!d & c),
+        |i| 5 * i + 1,
+    );
+    round(
+        &mut v,
+        &m,
+        32,
+        [4, 11, 16, 23],
+        |b, c, d| b ^ c ^ d,
+        |i| 3 * i + 5,
+    );
+    round(
+        &mut v,
+        &m,
+        48,
+        [6, 10, 15, 21],
+        |b, c, d| c ^ (b | !d),
+        |i| 7 * i,
+    );
+    for (s, x) in state.iter_mut().zip(v) {
+        *s = s.wrapping_add(x);
+    }
+}
+
+/// One round of 16 steps from step `base`, four a turn, the four words
+/// taking turns as `a`: a = b + ((a + f(b, c, d) + m[g(i)] + K[i]) <<< s).
+/// Generic, so that each round's `f` and `g` are compiled into it.
+fn round(
+    v: &mut [u32; 4],
+    m: &[u32; 16],
+    base: usize,
+    s: [u32; 4],
+    f: impl Fn(u32, u32, u32) -> u32,
+    g: impl Fn(usize) -> usize,
+) {
+    let step = |a: u32, b: u32, f: u32, i: usize, s: u32| {
         b.wrapping_add(
             a.wrapping_add(f)
-                .wrapping_add(x)
-                .wrapping_add(k)
+                .wrapping_add(m[g(i) & 15])
+                .wrapping_add(MD5_K[i])
                 .rotate_left(s),
         )
+    };
+    let [mut a, mut b, mut c, mut d] = *v;
+    for i in (base..base + 16).step_by(4) {
+        a = step(a, b, f(b, c, d), i, s[0]);
+        d = step(d, a, f(a, b, c), i + 1, s[1]);
+        c = step(c, d, f(d, a, b), i + 2, s[2]);
+        b = step(b, c, f(c, d, a), i + 3, s[3]);
     }
-    let [mut a, mut b, mut c, mut d] = *state;
-    for i in (0..16).step_by(4) {
-        let f = |b: u32, c: u32, d: u32| (b & c) | (!b & d);
-        a = step(a, b, f(b, c, d), m[i], K[i], 7);
-        d = step(d, a, f(a, b, c), m[i + 1], K[i + 1], 12);
-        c = step(c, d, f(d, a, b), m[i + 2], K[i + 2], 17);
-        b = step(b, c, f(c, d, a), m[i + 3], K[i + 3], 22);
-    }
-    for i in (16..32).step_by(4) {
-        let f = |b: u32, c: u32, d: u32| (d & b) | (!d & c);
-        let g = |j: usize| m[(5 * j + 1) & 15];
-        a = step(a, b, f(b, c, d), g(i), K[i], 5);
-        d = step(d, a, f(a, b, c), g(i + 1), K[i + 1], 9);
-        c = step(c, d, f(d, a, b), g(i + 2), K[i + 2], 14);
-        b = step(b, c, f(c, d, a), g(i + 3), K[i + 3], 20);
-    }
-    for i in (32..48).step_by(4) {
-        let f = |b: u32, c: u32, d: u32| b ^ c ^ d;
-        let g = |j: usize| m[(3 * j + 5) & 15];
-        a = step(a, b, f(b, c, d), g(i), K[i], 4);
-        d = step(d, a, f(a, b, c), g(i + 1), K[i + 1], 11);
-        c = step(c, d, f(d, a, b), g(i + 2), K[i + 2], 16);
-        b = step(b, c, f(c, d, a), g(i + 3), K[i + 3], 23);
-    }
-    for i in (48..64).step_by(4) {
-        let f = |b: u32, c: u32, d: u32| c ^ (b | !d);
-        let g = |j: usize| m[(7 * j) & 15];
-        a = step(a, b, f(b, c, d), g(i), K[i], 6);
-        d = step(d, a, f(a, b, c), g(i + 1), K[i + 1], 10);
-        c = step(c, d, f(d, a, b), g(i + 2), K[i + 2], 15);
-        b = step(b, c, f(c, d, a), g(i + 3), K[i + 3], 21);
-    }
-    for (s, v) in state.iter_mut().zip([a, b, c, d]) {
-        *s = s.wrapping_add(v);
-    }
+    *v = [a, b, c, d];
 }
 
 #[cfg(test)]
