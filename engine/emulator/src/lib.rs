@@ -8,6 +8,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod admin;
+pub mod body;
 pub mod cinder;
 pub mod clouds;
 pub mod content;

@@ -10,9 +10,12 @@
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{accepted, invalid_volume, links, nf, paginate};
+use crate::body::One;
 use crate::content::BLOCK_SIZE;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
@@ -21,37 +24,58 @@ use crate::world::{new_id, now_iso, Backup, Site, StoredBackup, SwiftObject, Vol
 
 pub const BACKUP_SERVICE: &str = "cinder.backup.drivers.swift.SwiftBackupDriver";
 
-pub fn view(ctx: &Ctx, w: &World, b: &Backup, mv: Mv) -> Value {
-    let has_dependents = w.site(ctx.site).has_dependent_backups(&b.id);
-    let mut o = json!({
-        "availability_zone": "nova",
-        "container": b.container,
-        "created_at": b.created_at,
-        "data_timestamp": b.data_timestamp,
-        "description": b.description,
-        "fail_reason": b.fail_reason,
-        "has_dependent_backups": has_dependents,
-        "id": b.id,
-        "is_incremental": b.incremental,
-        "links": links(ctx, "backups", &b.id),
-        "name": b.name,
-        "object_count": b.object_count,
-        "size": b.size,
-        "snapshot_id": b.snapshot_id,
-        "status": b.status,
-        "updated_at": b.updated_at,
-        "volume_id": b.volume_id,
-        "os-backup-project-attr:project_id": b.project_id,
-        "emulator:bytes_moved": b.changed_blocks * BLOCK_SIZE as u64,
-        "emulator:store_site": b.store_site.name(),
-    });
-    if mv.at_least(3, 43) {
-        o["metadata"] = json!(b.metadata);
+/// A backup as Cinder shows it at `mv`, written straight into the answer.
+pub fn view<'a>(ctx: &'a Ctx, w: &'a World, b: &'a Backup, mv: Mv) -> View<'a> {
+    View { ctx, w, b, mv }
+}
+
+/// See [`view`].
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    ctx: &'a Ctx,
+    w: &'a World,
+    b: &'a Backup,
+    mv: Mv,
+}
+
+impl Serialize for View<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let View { ctx, w, b, mv } = *self;
+        let mut o = ser.serialize_map(None)?;
+        o.serialize_entry("availability_zone", "nova")?;
+        o.serialize_entry("container", &b.container)?;
+        o.serialize_entry("created_at", &b.created_at)?;
+        o.serialize_entry("data_timestamp", &b.data_timestamp)?;
+        o.serialize_entry("description", &b.description)?;
+        o.serialize_entry("fail_reason", &b.fail_reason)?;
+        o.serialize_entry(
+            "has_dependent_backups",
+            &w.site(ctx.site).has_dependent_backups(&b.id),
+        )?;
+        o.serialize_entry("id", &b.id)?;
+        o.serialize_entry("is_incremental", &b.incremental)?;
+        o.serialize_entry("links", &links(ctx, "backups", &b.id))?;
+        o.serialize_entry("name", &b.name)?;
+        o.serialize_entry("object_count", &b.object_count)?;
+        o.serialize_entry("size", &b.size)?;
+        o.serialize_entry("snapshot_id", &b.snapshot_id)?;
+        o.serialize_entry("status", &b.status)?;
+        o.serialize_entry("updated_at", &b.updated_at)?;
+        o.serialize_entry("volume_id", &b.volume_id)?;
+        o.serialize_entry("os-backup-project-attr:project_id", &b.project_id)?;
+        o.serialize_entry(
+            "emulator:bytes_moved",
+            &(b.changed_blocks * BLOCK_SIZE as u64),
+        )?;
+        o.serialize_entry("emulator:store_site", b.store_site.name())?;
+        if mv.at_least(3, 43) {
+            o.serialize_entry("metadata", &b.metadata)?;
+        }
+        if mv.at_least(3, 56) {
+            o.serialize_entry("user_id", &b.user_id)?;
+        }
+        o.end()
     }
-    if mv.at_least(3, 56) {
-        o["user_id"] = json!(b.user_id);
-    }
-    o
 }
 
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
@@ -80,7 +104,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         .iter()
         .map(|b| {
             if detail {
-                view(ctx, &w, b, mv)
+                serde_json::to_value(view(ctx, &w, b, mv)).unwrap_or_default()
             } else {
                 json!({"id": b.id, "name": b.name, "links": links(ctx, "backups", &b.id)})
             }
@@ -96,7 +120,7 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
         .backups
         .get(id)
         .ok_or_else(|| nf("Backup", id))?;
-    Ok(Json(json!({"backup": view(ctx, &w, b, mv)})).into_response())
+    Ok(Json(One("backup", view(ctx, &w, b, mv))).into_response())
 }
 
 fn flag(v: Option<&Value>, name: &str) -> Result<bool, axum::response::Response> {

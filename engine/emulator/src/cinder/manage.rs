@@ -157,7 +157,16 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
     let body = s
         .volumes
         .get(&id)
-        .map(|v| super::volumes::view(ctx, s, v, mv, super::volumes::Shape::Plain))
+        .and_then(|v| {
+            serde_json::to_value(super::volumes::view(
+                ctx,
+                s,
+                v,
+                mv,
+                super::volumes::Shape::Plain,
+            ))
+            .ok()
+        })
         .unwrap_or(Value::Null);
     drop(w);
     if fits {

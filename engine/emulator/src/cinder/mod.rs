@@ -14,6 +14,7 @@ pub mod volumes;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::errors::{error, not_found, Flavor as F, Reply};
@@ -44,12 +45,43 @@ pub(crate) fn nf(what: &str, id: &str) -> Response {
     not_found(F::Cinder, format!("{what} {id} could not be found."))
 }
 
-pub(crate) fn links(ctx: &Ctx, kind: &str, id: &str) -> Value {
-    let p = &ctx.token.project_id;
-    json!([
-        {"href": format!("{}/volume/v3/{p}/{kind}/{id}", ctx.base), "rel": "self"},
-        {"href": format!("{}/volume/{p}/{kind}/{id}", ctx.base), "rel": "bookmark"}
-    ])
+pub(crate) fn links<'a>(ctx: &'a Ctx, kind: &'a str, id: &'a str) -> Links<'a> {
+    Links { ctx, kind, id }
+}
+
+/// A resource's `self` and `bookmark` links, written as they are read.
+pub(crate) struct Links<'a> {
+    ctx: &'a Ctx,
+    kind: &'a str,
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct Link<'a> {
+    href: String,
+    rel: &'a str,
+}
+
+impl Serialize for Links<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let (base, p, kind, id) = (
+            &self.ctx.base,
+            &self.ctx.token.project_id,
+            self.kind,
+            self.id,
+        );
+        [
+            Link {
+                href: format!("{base}/volume/v3/{p}/{kind}/{id}"),
+                rel: "self",
+            },
+            Link {
+                href: format!("{base}/volume/{p}/{kind}/{id}"),
+                rel: "bookmark",
+            },
+        ]
+        .serialize(ser)
+    }
 }
 
 /// Cinder's list order and paging over the already filtered `items`:
@@ -271,6 +303,6 @@ pub(crate) fn invalid_volume(msg: impl Into<String>) -> Response {
     crate::errors::bad_request(F::Cinder, format!("Invalid volume: {}", msg.into()))
 }
 
-pub(crate) fn accepted(body: Value) -> Response {
+pub(crate) fn accepted(body: impl Serialize) -> Response {
     (StatusCode::ACCEPTED, Json(body)).into_response()
 }

@@ -7,10 +7,13 @@ use std::sync::Arc;
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 use super::metadata::{on_item, on_map, string_map, ItemOp, MapOp};
 use super::{accepted, invalid_volume, nf, paginate};
+use crate::body::One;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
@@ -34,39 +37,57 @@ pub enum Shape {
     Extended,
 }
 
-pub fn view(s: &Snapshot, mv: Mv, shape: Shape) -> Value {
-    let mut o = json!({
-        "created_at": s.created_at,
-        "description": s.description,
-        "id": s.id,
-        "metadata": s.metadata,
-        "name": s.name,
-        "size": s.size,
-        "status": s.status,
-        "updated_at": s.updated_at,
-        "volume_id": s.volume_id,
-    });
-    if shape == Shape::Summary {
-        return o;
+/// A snapshot as Cinder shows it at `mv`, written straight into the answer.
+pub fn view(s: &Snapshot, mv: Mv, shape: Shape) -> View<'_> {
+    View { s, mv, shape }
+}
+
+/// See [`view`].
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    s: &'a Snapshot,
+    mv: Mv,
+    shape: Shape,
+}
+
+impl Serialize for View<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let View { s, mv, shape } = *self;
+        let mut o = ser.serialize_map(None)?;
+        o.serialize_entry("created_at", &s.created_at)?;
+        o.serialize_entry("description", &s.description)?;
+        o.serialize_entry("id", &s.id)?;
+        o.serialize_entry("metadata", &s.metadata)?;
+        o.serialize_entry("name", &s.name)?;
+        o.serialize_entry("size", &s.size)?;
+        o.serialize_entry("status", &s.status)?;
+        o.serialize_entry("updated_at", &s.updated_at)?;
+        o.serialize_entry("volume_id", &s.volume_id)?;
+        if shape == Shape::Summary {
+            return o.end();
+        }
+        if shape == Shape::Extended {
+            o.serialize_entry(
+                "os-extended-snapshot-attributes:progress",
+                if s.status == "available" {
+                    "100%"
+                } else {
+                    "0%"
+                },
+            )?;
+            o.serialize_entry("os-extended-snapshot-attributes:project_id", &s.project_id)?;
+        }
+        if mv.at_least(3, 14) {
+            o.serialize_entry("group_snapshot_id", &s.group_snapshot_id)?;
+        }
+        if mv.at_least(3, 41) {
+            o.serialize_entry("user_id", &s.user_id)?;
+        }
+        if mv.at_least(3, 65) {
+            o.serialize_entry("consumes_quota", &true)?;
+        }
+        o.end()
     }
-    if shape == Shape::Extended {
-        o["os-extended-snapshot-attributes:progress"] = json!(if s.status == "available" {
-            "100%"
-        } else {
-            "0%"
-        });
-        o["os-extended-snapshot-attributes:project_id"] = json!(s.project_id);
-    }
-    if mv.at_least(3, 14) {
-        o["group_snapshot_id"] = json!(s.group_snapshot_id);
-    }
-    if mv.at_least(3, 41) {
-        o["user_id"] = json!(s.user_id);
-    }
-    if mv.at_least(3, 65) {
-        o["consumes_quota"] = json!(true);
-    }
-    o
 }
 
 /// Capture a snapshot of `volume_id` now (status `creating`); returns its id.
@@ -198,15 +219,17 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             .map(str::to_string);
         s.metadata = metadata;
     }
-    let body = w
-        .site(site)
-        .snapshots
-        .get(&id)
-        .map(|s| view(s, mv, Shape::Detail))
-        .unwrap_or(Value::Null);
+    // Written while the world is at hand (the view borrows it).
+    let answer = accepted(One(
+        "snapshot",
+        w.site(site)
+            .snapshots
+            .get(&id)
+            .map(|s| view(s, mv, Shape::Detail)),
+    ));
     drop(w);
     schedule_available(&ctx.shared, site, id);
-    Ok(accepted(json!({"snapshot": body})))
+    Ok(answer)
 }
 
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
@@ -265,7 +288,10 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     } else {
         Shape::Summary
     };
-    let items: Vec<Value> = snaps.iter().map(|s| view(s, mv, shape)).collect();
+    let items: Vec<Value> = snaps
+        .iter()
+        .map(|s| serde_json::to_value(view(s, mv, shape)).unwrap_or_default())
+        .collect();
     Ok(super::list_body(ctx, mv, "snapshots", items, next, total))
 }
 
@@ -276,7 +302,7 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
         .snapshots
         .get(id)
         .ok_or_else(|| nf("Snapshot", id))?;
-    Ok(Json(json!({"snapshot": view(s, mv, Shape::Extended)})).into_response())
+    Ok(Json(One("snapshot", view(s, mv, Shape::Extended))).into_response())
 }
 
 /// `PUT /snapshots/{id}`: name, description, metadata.
@@ -321,7 +347,7 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
         s.metadata = m;
     }
     s.updated_at = Some(now_iso());
-    Ok(Json(json!({"snapshot": view(s, mv, Shape::Detail)})).into_response())
+    Ok(Json(One("snapshot", view(s, mv, Shape::Detail))).into_response())
 }
 
 /// `GET|POST|PUT /snapshots/{id}/metadata` (POST merges and answers 200 with the whole map, as Cinder).

@@ -6,10 +6,13 @@
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::metadata::{on_item, on_map, string_map, ItemOp, MapOp};
 use super::{accepted, invalid_volume, links, nf, paginate};
+use crate::body::{One, Seq};
 use crate::content::Content;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
@@ -27,65 +30,119 @@ pub enum Shape {
     Extended,
 }
 
-pub fn view(ctx: &Ctx, s: &SiteState, v: &Volume, mv: Mv, shape: Shape) -> Value {
-    let atts: Vec<Value> = v
-        .attachments
-        .iter()
-        .map(|a| json!({"server_id": a.server_id, "attachment_id": a.id, "attached_at": a.attached_at, "host_name": null, "volume_id": v.id, "device": a.device, "id": v.id}))
-        .collect();
-    let vt = s.volume_type_by_name_or_id(&v.volume_type);
-    let mut o = json!({
-        "attachments": atts,
-        "availability_zone": "nova",
-        "bootable": if v.bootable { "true" } else { "false" },
-        "consistencygroup_id": null,
-        "created_at": v.created_at,
-        "description": v.description,
-        "encrypted": false,
-        "id": v.id,
-        "links": links(ctx, "volumes", &v.id),
-        "metadata": v.metadata,
-        "migration_status": v.migration_status,
-        "multiattach": false,
-        "name": v.name,
-        "replication_status": v.replication_status,
-        "size": v.size,
-        "snapshot_id": v.snapshot_id,
-        "source_volid": v.source_volid,
-        "status": v.status,
-        "updated_at": v.updated_at,
-        "user_id": v.user_id,
-        "volume_type": vt.map(|t| t.name.clone()).unwrap_or_else(|| v.volume_type.clone()),
-    });
-    if shape == Shape::Extended {
-        o["os-vol-host-attr:host"] = json!(v.host);
-        o["os-vol-mig-status-attr:migstat"] = json!(v.migration_status);
-        o["os-vol-mig-status-attr:name_id"] = Value::Null;
-        o["os-vol-tenant-attr:tenant_id"] = json!(v.project_id);
+/// A volume as Cinder shows it at `mv`, written straight into the answer
+/// (fields in Cinder's order): the volume shown most often, built as JSON
+/// values first, took about twice the instructions of the whole HTTP
+/// exchange around it.
+pub fn view<'a>(ctx: &'a Ctx, s: &'a SiteState, v: &'a Volume, mv: Mv, shape: Shape) -> View<'a> {
+    View {
+        ctx,
+        s,
+        v,
+        mv,
+        shape,
     }
-    if mv.at_least(3, 13) {
-        o["group_id"] = json!(v.group_id);
+}
+
+/// See [`view`].
+#[derive(Clone, Copy)]
+pub struct View<'a> {
+    ctx: &'a Ctx,
+    s: &'a SiteState,
+    v: &'a Volume,
+    mv: Mv,
+    shape: Shape,
+}
+
+/// One attachment as a volume lists it.
+#[derive(Serialize)]
+struct AttachmentView<'a> {
+    server_id: &'a str,
+    attachment_id: &'a str,
+    attached_at: &'a str,
+    host_name: Option<&'a str>,
+    volume_id: &'a str,
+    device: &'a str,
+    id: &'a str,
+}
+
+impl Serialize for View<'_> {
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        let View {
+            ctx,
+            s,
+            v,
+            mv,
+            shape,
+        } = *self;
+        let vt = s.volume_type_by_name_or_id(&v.volume_type);
+        let atts = v.attachments.iter().map(|a| AttachmentView {
+            server_id: &a.server_id,
+            attachment_id: &a.id,
+            attached_at: &a.attached_at,
+            host_name: None,
+            volume_id: &v.id,
+            device: &a.device,
+            id: &v.id,
+        });
+        let mut o = ser.serialize_map(None)?;
+        o.serialize_entry("attachments", &Seq(atts))?;
+        o.serialize_entry("availability_zone", "nova")?;
+        o.serialize_entry("bootable", if v.bootable { "true" } else { "false" })?;
+        o.serialize_entry("consistencygroup_id", &None::<&str>)?;
+        o.serialize_entry("created_at", &v.created_at)?;
+        o.serialize_entry("description", &v.description)?;
+        o.serialize_entry("encrypted", &false)?;
+        o.serialize_entry("id", &v.id)?;
+        o.serialize_entry("links", &links(ctx, "volumes", &v.id))?;
+        o.serialize_entry("metadata", &v.metadata)?;
+        o.serialize_entry("migration_status", &v.migration_status)?;
+        o.serialize_entry("multiattach", &false)?;
+        o.serialize_entry("name", &v.name)?;
+        o.serialize_entry("replication_status", &v.replication_status)?;
+        o.serialize_entry("size", &v.size)?;
+        o.serialize_entry("snapshot_id", &v.snapshot_id)?;
+        o.serialize_entry("source_volid", &v.source_volid)?;
+        o.serialize_entry("status", &v.status)?;
+        o.serialize_entry("updated_at", &v.updated_at)?;
+        o.serialize_entry("user_id", &v.user_id)?;
+        o.serialize_entry(
+            "volume_type",
+            vt.map_or(v.volume_type.as_str(), |t| t.name.as_str()),
+        )?;
+        if shape == Shape::Extended {
+            o.serialize_entry("os-vol-host-attr:host", &v.host)?;
+            o.serialize_entry("os-vol-mig-status-attr:migstat", &v.migration_status)?;
+            o.serialize_entry("os-vol-mig-status-attr:name_id", &None::<&str>)?;
+            o.serialize_entry("os-vol-tenant-attr:tenant_id", &v.project_id)?;
+        }
+        if mv.at_least(3, 13) {
+            o.serialize_entry("group_id", &v.group_id)?;
+        }
+        if mv.at_least(3, 21) {
+            o.serialize_entry("provider_id", &None::<&str>)?;
+        }
+        if mv.at_least(3, 48) {
+            o.serialize_entry(
+                "service_uuid",
+                &crate::world::stable_id(&format!("svc:{}", v.host)),
+            )?;
+            o.serialize_entry("shared_targets", &true)?;
+        }
+        if mv.at_least(3, 61) {
+            o.serialize_entry("cluster_name", &None::<&str>)?;
+        }
+        if mv.at_least(3, 63) {
+            o.serialize_entry("volume_type_id", &vt.map(|t| &t.id))?;
+        }
+        if mv.at_least(3, 64) {
+            o.serialize_entry("encryption_key_id", &None::<&str>)?;
+        }
+        if mv.at_least(3, 65) {
+            o.serialize_entry("consumes_quota", &true)?;
+        }
+        o.end()
     }
-    if mv.at_least(3, 21) {
-        o["provider_id"] = Value::Null;
-    }
-    if mv.at_least(3, 48) {
-        o["service_uuid"] = json!(crate::world::stable_id(&format!("svc:{}", v.host)));
-        o["shared_targets"] = json!(true);
-    }
-    if mv.at_least(3, 61) {
-        o["cluster_name"] = Value::Null;
-    }
-    if mv.at_least(3, 63) {
-        o["volume_type_id"] = json!(vt.map(|t| t.id.clone()));
-    }
-    if mv.at_least(3, 64) {
-        o["encryption_key_id"] = Value::Null;
-    }
-    if mv.at_least(3, 65) {
-        o["consumes_quota"] = json!(true);
-    }
-    o
 }
 
 fn summary(ctx: &Ctx, v: &Volume) -> Value {
@@ -125,7 +182,9 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         .iter()
         .map(|v| {
             if detail {
-                view(ctx, s, v, mv, Shape::Extended)
+                {
+                    serde_json::to_value(view(ctx, s, v, mv, Shape::Extended)).unwrap_or_default()
+                }
             } else {
                 summary(ctx, v)
             }
@@ -138,7 +197,7 @@ pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
     let v = s.volumes.get(id).ok_or_else(|| nf("Volume", id))?;
-    Ok(Json(json!({"volume": view(ctx, s, v, mv, Shape::Extended)})).into_response())
+    Ok(Json(One("volume", view(ctx, s, v, mv, Shape::Extended))).into_response())
 }
 
 /// Insert a new volume in `creating`, and schedule it to become available.
@@ -373,12 +432,14 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         // Cinder restores the backup into the new volume: data, metadata, src_backup_id.
         super::backups::restore_into(v, d);
     }
+    // Written while the world is at hand (the view borrows it).
     let s = w.site(site);
-    let body = s
-        .volumes
-        .get(&id)
-        .map(|v| view(ctx, s, v, mv, Shape::Plain))
-        .unwrap_or(Value::Null);
+    let answer = accepted(One(
+        "volume",
+        s.volumes
+            .get(&id)
+            .map(|v| view(ctx, s, v, mv, Shape::Plain)),
+    ));
     drop(w);
     schedule_status(
         ctx,
@@ -388,7 +449,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
         "available",
         "error",
     );
-    Ok(accepted(json!({"volume": body})))
+    Ok(answer)
 }
 
 pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
@@ -422,7 +483,7 @@ pub fn update(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
     v.updated_at = Some(now_iso());
     let s = w.site(ctx.site);
     let v = s.volumes.get(id).ok_or_else(|| nf("Volume", id))?;
-    Ok(Json(json!({"volume": view(ctx, s, v, mv, Shape::Plain)})).into_response())
+    Ok(Json(One("volume", view(ctx, s, v, mv, Shape::Plain))).into_response())
 }
 
 const DELETABLE: &[&str] = &[
