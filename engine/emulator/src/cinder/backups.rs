@@ -15,7 +15,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use super::{accepted, invalid_volume, links, nf, paginate};
-use crate::body::One;
+use crate::body::{One, Seq};
 use crate::content::BLOCK_SIZE;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
@@ -100,17 +100,15 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         false,
         if detail { "backups/detail" } else { "backups" },
     )?;
-    let items: Vec<Value> = bs
-        .iter()
-        .map(|b| {
-            if detail {
-                serde_json::to_value(view(ctx, &w, b, mv)).unwrap_or_default()
-            } else {
-                json!({"id": b.id, "name": b.name, "links": links(ctx, "backups", &b.id)})
-            }
-        })
-        .collect();
-    Ok(super::list_body(ctx, mv, "backups", items, next, total))
+    Ok(if detail {
+        let items = bs.iter().map(|b| view(ctx, &w, b, mv));
+        super::list_body(ctx, mv, "backups", Seq(items), next, total)
+    } else {
+        let items = bs
+            .iter()
+            .map(|b| json!({"id": b.id, "name": b.name, "links": links(ctx, "backups", &b.id)}));
+        super::list_body(ctx, mv, "backups", Seq(items), next, total)
+    })
 }
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {

@@ -165,23 +165,45 @@ pub(crate) fn list_body(
     ctx: &Ctx,
     mv: Mv,
     key: &str,
-    items: Vec<Value>,
+    items: impl Serialize,
     next: Option<Value>,
     total: usize,
 ) -> Response {
-    let mut body = Map::new();
-    body.insert(key.to_string(), Value::Array(items));
-    if let Some(n) = next {
-        body.insert(format!("{key}_links"), n);
-    }
-    if mv.at_least(3, 45)
+    let count = (mv.at_least(3, 45)
         && ctx
             .q("with_count")
-            .is_some_and(|v| v.eq_ignore_ascii_case("true"))
-    {
-        body.insert("count".into(), json!(total));
+            .is_some_and(|v| v.eq_ignore_ascii_case("true")))
+    .then_some(total);
+    Json(ListBody {
+        key,
+        items,
+        next,
+        count,
+    })
+    .into_response()
+}
+
+/// See [`list_body`].
+struct ListBody<'a, T> {
+    key: &'a str,
+    items: T,
+    next: Option<Value>,
+    count: Option<usize>,
+}
+
+impl<T: Serialize> Serialize for ListBody<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = ser.serialize_map(None)?;
+        m.serialize_entry(self.key, &self.items)?;
+        if let Some(n) = &self.next {
+            m.serialize_entry(&format!("{}_links", self.key), n)?;
+        }
+        if let Some(c) = self.count {
+            m.serialize_entry("count", &c)?;
+        }
+        m.end()
     }
-    Json(Value::Object(body)).into_response()
 }
 
 pub async fn handle(ctx: &mut Ctx) -> Response {

@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 
 use super::metadata::{on_item, on_map, string_map, ItemOp, MapOp};
 use super::{accepted, invalid_volume, nf, paginate};
-use crate::body::One;
+use crate::body::{One, Seq};
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
@@ -288,11 +288,15 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     } else {
         Shape::Summary
     };
-    let items: Vec<Value> = snaps
-        .iter()
-        .map(|s| serde_json::to_value(view(s, mv, shape)).unwrap_or_default())
-        .collect();
-    Ok(super::list_body(ctx, mv, "snapshots", items, next, total))
+    let items = snaps.iter().map(|s| view(s, mv, shape));
+    Ok(super::list_body(
+        ctx,
+        mv,
+        "snapshots",
+        Seq(items),
+        next,
+        total,
+    ))
 }
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {

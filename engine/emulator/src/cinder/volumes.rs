@@ -178,19 +178,13 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         false,
         if detail { "volumes/detail" } else { "volumes" },
     )?;
-    let items: Vec<Value> = vols
-        .iter()
-        .map(|v| {
-            if detail {
-                {
-                    serde_json::to_value(view(ctx, s, v, mv, Shape::Extended)).unwrap_or_default()
-                }
-            } else {
-                summary(ctx, v)
-            }
-        })
-        .collect();
-    Ok(super::list_body(ctx, mv, "volumes", items, next, total))
+    Ok(if detail {
+        let items = vols.iter().map(|v| view(ctx, s, v, mv, Shape::Extended));
+        super::list_body(ctx, mv, "volumes", Seq(items), next, total)
+    } else {
+        let items = vols.iter().map(|v| summary(ctx, v));
+        super::list_body(ctx, mv, "volumes", Seq(items), next, total)
+    })
 }
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
