@@ -30,6 +30,24 @@ where
     }
 }
 
+/// One link of a resource (`{"href": …, "rel": "self"}`).
+#[derive(Serialize)]
+pub struct Link {
+    pub href: String,
+    pub rel: &'static str,
+}
+
+impl Link {
+    pub fn new(href: String, rel: &'static str) -> Link {
+        Link { href, rel }
+    }
+}
+
+/// A resource's `self` and `bookmark` links, as Nova and Cinder list them.
+pub fn self_and_bookmark(own: String, bookmark: String) -> [Link; 2] {
+    [Link::new(own, "self"), Link::new(bookmark, "bookmark")]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -43,5 +61,10 @@ mod tests {
         );
         let empty = One("x", Seq(std::iter::empty::<u8>()));
         assert_eq!(serde_json::to_string(&empty).unwrap(), r#"{"x":[]}"#);
+        let links = self_and_bookmark("a".into(), "b".into());
+        assert_eq!(
+            serde_json::to_string(&links).unwrap(),
+            r#"[{"href":"a","rel":"self"},{"href":"b","rel":"bookmark"}]"#
+        );
     }
 }

@@ -17,6 +17,7 @@ use axum::Json;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 
+use crate::body::{self_and_bookmark, Link};
 use crate::errors::{error, not_found, Flavor as F, Reply};
 use crate::microversion::{negotiate, stamp, Mv, CINDER_MAX, CINDER_MIN};
 use crate::routing::Ctx;
@@ -45,43 +46,12 @@ pub(crate) fn nf(what: &str, id: &str) -> Response {
     not_found(F::Cinder, format!("{what} {id} could not be found."))
 }
 
-pub(crate) fn links<'a>(ctx: &'a Ctx, kind: &'a str, id: &'a str) -> Links<'a> {
-    Links { ctx, kind, id }
-}
-
-/// A resource's `self` and `bookmark` links, written as they are read.
-pub(crate) struct Links<'a> {
-    ctx: &'a Ctx,
-    kind: &'a str,
-    id: &'a str,
-}
-
-#[derive(Serialize)]
-struct Link<'a> {
-    href: String,
-    rel: &'a str,
-}
-
-impl Serialize for Links<'_> {
-    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let (base, p, kind, id) = (
-            &self.ctx.base,
-            &self.ctx.token.project_id,
-            self.kind,
-            self.id,
-        );
-        [
-            Link {
-                href: format!("{base}/volume/v3/{p}/{kind}/{id}"),
-                rel: "self",
-            },
-            Link {
-                href: format!("{base}/volume/{p}/{kind}/{id}"),
-                rel: "bookmark",
-            },
-        ]
-        .serialize(ser)
-    }
+pub(crate) fn links(ctx: &Ctx, kind: &str, id: &str) -> [Link; 2] {
+    let p = &ctx.token.project_id;
+    self_and_bookmark(
+        format!("{}/volume/v3/{p}/{kind}/{id}", ctx.base),
+        format!("{}/volume/{p}/{kind}/{id}", ctx.base),
+    )
 }
 
 /// Cinder's list order and paging over the already filtered `items`:

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 
-use crate::body::{One, Seq};
+use crate::body::{self_and_bookmark, Link, One, Seq};
 use sha2::{Digest, Sha256};
 
 use super::nf;
@@ -19,49 +19,11 @@ use crate::microversion::Mv;
 use crate::routing::Ctx;
 use crate::world::{new_id, now_iso, now_z, Attachment, Server, SiteState, World};
 
-pub(crate) fn links<'a>(base: &'a str, project: &'a str, kind: &'a str, id: &'a str) -> Links<'a> {
-    Links {
-        base,
-        project,
-        kind,
-        id,
-    }
-}
-
-/// A resource's `self` and `bookmark` links, written as they are read.
-pub(crate) struct Links<'a> {
-    base: &'a str,
-    project: &'a str,
-    kind: &'a str,
-    id: &'a str,
-}
-
-#[derive(Serialize)]
-struct Link {
-    href: String,
-    rel: &'static str,
-}
-
-impl Serialize for Links<'_> {
-    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
-        let Links {
-            base,
-            project,
-            kind,
-            id,
-        } = self;
-        [
-            Link {
-                href: format!("{base}/compute/v2.1/{kind}/{id}"),
-                rel: "self",
-            },
-            Link {
-                href: format!("{base}/compute/{project}/{kind}/{id}"),
-                rel: "bookmark",
-            },
-        ]
-        .serialize(ser)
-    }
+pub(crate) fn links(base: &str, project: &str, kind: &str, id: &str) -> [Link; 2] {
+    self_and_bookmark(
+        format!("{base}/compute/v2.1/{kind}/{id}"),
+        format!("{base}/compute/{project}/{kind}/{id}"),
+    )
 }
 
 fn host_id(project: &str, host: &str) -> String {
@@ -236,13 +198,13 @@ impl Serialize for View<'_> {
         } else {
             FlavorView::Linked {
                 id: &srv.flavor_id,
-                links: [Link {
-                    href: format!(
+                links: [Link::new(
+                    format!(
                         "{base}/compute/{}/flavors/{}",
                         srv.project_id, srv.flavor_id
                     ),
-                    rel: "bookmark",
-                }],
+                    "bookmark",
+                )],
             }
         };
         let volumes = srv
@@ -461,7 +423,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
             }
         }
     }
-    let servers_links = next.map(|href| [NextLink { href, rel: "next" }]);
+    let servers_links = next.map(|href| [Link::new(href, "next")]);
     Ok(if detail {
         let servers = servers.iter().map(|x| view(s, x, mv, &ctx.base, For::List));
         Json(Page {
@@ -484,13 +446,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
 struct Page<T: Serialize> {
     servers: T,
     #[serde(skip_serializing_if = "Option::is_none")]
-    servers_links: Option<[NextLink; 1]>,
-}
-
-#[derive(Serialize)]
-struct NextLink {
-    href: String,
-    rel: &'static str,
+    servers_links: Option<[Link; 1]>,
 }
 
 pub fn show(ctx: &Ctx, mv: Mv, id: &str) -> Reply {
