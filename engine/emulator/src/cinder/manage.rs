@@ -8,6 +8,7 @@ use axum::Json;
 use serde_json::{json, Value};
 
 use super::accepted;
+use crate::body::One;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
@@ -153,21 +154,14 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
             v.description = Some(d.into());
         }
     }
+    // Written while the world is at hand (the view borrows it).
     let s = w.site(site);
-    let body = s
-        .volumes
-        .get(&id)
-        .and_then(|v| {
-            serde_json::to_value(super::volumes::view(
-                ctx,
-                s,
-                v,
-                mv,
-                super::volumes::Shape::Plain,
-            ))
-            .ok()
-        })
-        .unwrap_or(Value::Null);
+    let answer = accepted(One(
+        "volume",
+        s.volumes
+            .get(&id)
+            .map(|v| super::volumes::view(ctx, s, v, mv, super::volumes::Shape::Plain)),
+    ));
     drop(w);
     if fits {
         super::volumes::schedule_status(ctx, "volume.manage", 1, id, "available", "error_managing");
@@ -186,5 +180,5 @@ pub fn manage(ctx: &Ctx, mv: Mv) -> Reply {
         ctx.shared
             .later(site, "volume.manage", 1, unplaced.clone(), unplaced);
     }
-    Ok(accepted(json!({"volume": body})))
+    Ok(answer)
 }
