@@ -1,5 +1,5 @@
-//! Requests to one site's services: the token header (re-authenticating once
-//! on 401), microversion headers (`OpenStack-API-Version` and the legacy
+//! Requests to one site's services: the token header (re-authenticating on
+//! 401, a few times in a row at most), microversion headers (`OpenStack-API-Version` and the legacy
 //! Nova one), error bodies turned into [`Error`] with retry classification,
 //! request-level retries ([`crate::retry`]) under the site's adaptive
 //! concurrency limit ([`crate::throttle`]), and pagination (`*_links` /
@@ -256,6 +256,10 @@ impl Client {
 /// The in-flight ceiling per site when none is configured.
 pub const DEFAULT_IN_FLIGHT: usize = 8;
 
+/// How many times in a row one request renews its token on 401 before the
+/// refusal is taken for an answer about the credentials.
+const MAX_REAUTHENTICATIONS: u32 = 3;
+
 impl<'a> Request<'a> {
     /// How errors name the call, e.g. `nova POST /servers/{id}/action pause`.
     pub fn call(mut self, call: impl Into<String>) -> Self {
@@ -338,8 +342,15 @@ impl<'a> Request<'a> {
         let client = self.client;
         let scope = CallScope::current();
         let mut budget = Budget::new(client.retry, scope);
-        let mut reauthenticated = false;
+        let mut reauthentications = 0u32;
         loop {
+            // The slot first, then the token: a request that waited for
+            // its slot (a site's rate-limit hold can last seconds) leaves
+            // with the token current when it leaves.
+            let slot = client
+                .throttle
+                .acquire(self.service, scope.urgent, budget.attempts > 0)
+                .await;
             let token = client.auth.token().await?;
             let endpoint = client.endpoint_of(self.service, &token)?;
             let mut rb = client
@@ -370,10 +381,6 @@ impl<'a> Request<'a> {
                 Body::Json(v) => rb.json(v),
                 Body::Raw(b, ct) => rb.header("Content-Type", ct).body(b.clone()),
             };
-            let slot = client
-                .throttle
-                .acquire(self.service, scope.urgent, budget.attempts > 0)
-                .await;
             budget.attempts += 1;
             // The last moment before a write leaves: a fenced caller sends none.
             if self.method != Method::GET && self.method != Method::HEAD {
@@ -410,16 +417,18 @@ impl<'a> Request<'a> {
                     }
                 }
             };
-            // Once per run of 401s: a token may expire again while a
-            // request waits out a rate limit, and is then renewed again.
+            // A 401 renews the token and sends again, a few times in a
+            // row at most: tokens are revoked and renewed by others while
+            // a run goes on (another task's renewal can already be refused
+            // when this request sends with it), but a service that refuses
+            // token after fresh token will not take the next one either.
             if status != 401 {
-                reauthenticated = false;
-            }
-            if status == 401 && !reauthenticated {
+                reauthentications = 0;
+            } else if reauthentications < MAX_REAUTHENTICATIONS {
                 drop(slot);
-                tracing::debug!(site = %client.site, call = %self.call, "401: re-authenticating once");
+                tracing::debug!(site = %client.site, call = %self.call, "401: re-authenticating");
                 client.auth.invalidate(&token).await;
-                reauthenticated = true;
+                reauthentications += 1;
                 continue;
             }
             if (200..300).contains(&status) || (any_status && status != 401) {
@@ -434,7 +443,9 @@ impl<'a> Request<'a> {
                 return Err(self
                     .error(
                         ErrorKind::Auth,
-                        "the service kept answering 401 after re-authentication",
+                        format!(
+                            "the service kept answering 401 after {MAX_REAUTHENTICATIONS} re-authentications in a row"
+                        ),
                     )
                     .with_status(401));
             }

@@ -215,6 +215,36 @@ async fn token_expiry_reauthenticates_once() {
     env.emu.shutdown().await;
 }
 
+/// Tokens renewed by others can be refused again by the time a request
+/// sends with them: a request renews its token up to three times in a row,
+/// and a service that refuses every fresh token is an answer about the
+/// credentials, not a loop.
+#[tokio::test]
+async fn a_run_of_401s_renews_the_token_three_times_then_fails_with_a_hint() {
+    let env = Env::start().await;
+    let a = env.client("site-a");
+    let refuse = |times: u32| {
+        lifeboat_emulator::FaultProfile::from_yaml_str(&format!(
+            "rules:\n  - {{site: site-a, service: compute, path_contains: /flavors, error_rate: 1.0, error_status: 401, times: {times}}}\n"
+        ))
+        .unwrap()
+    };
+    env.emu.set_faults(refuse(3));
+    assert!(!a.nova().flavors().await.unwrap().is_empty());
+    env.emu.set_faults(refuse(4));
+    let e = a.nova().flavors().await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Auth, "{e}");
+    assert_eq!(e.status, Some(401));
+    assert!(!e.is_transient());
+    let text = e.to_string();
+    assert!(text.contains("3 re-authentications in a row"), "{text}");
+    assert!(text.contains("site-a"), "{text}");
+    assert!(e.hint().unwrap().contains("credentials"), "{e:?}");
+    // The fault spent, the same client carries on.
+    assert!(!a.nova().flavors().await.unwrap().is_empty());
+    env.emu.shutdown().await;
+}
+
 #[tokio::test]
 async fn application_credential_and_bad_password() {
     let env = Env::start().await;
