@@ -8,7 +8,11 @@
 //! 2. **resolve**: compile each node's expressions in its frame and position
 //!    (see [`typecheck`]), bind arguments to signatures, and derive its
 //!    dependencies: the steps its expressions read plus `after`, hoisted to
-//!    siblings of one block ([`Lowerer::hoist`]).
+//!    siblings of one block ([`Lowerer::hoist`]). What nodes read of each
+//!    other (loops' item types, procedures' return values) is resolved
+//!    first; then every node is compiled on its own, reading only — a big
+//!    runbook's on every core — and put in place in id order, where its
+//!    dependencies are hoisted and its diagnostics kept in source order.
 //!
 //! Then `approve` gates the statements after it, cycles are looked for in
 //! each block, and the warnings about steps nothing can undo are given.
@@ -34,6 +38,8 @@ use crate::typecheck::{self, Scope};
 use crate::types::Ty;
 use petgraph::graph::{DiGraph, NodeIndex};
 use rustc_hash::{FxHashMap, FxHashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
 
 mod allocate;
 mod deps;
@@ -43,6 +49,42 @@ mod scope;
 
 use deps::collect_steps;
 use scope::At;
+
+/// How the nodes are shared out to be compiled: among at most `workers`
+/// threads, each with at least `min_nodes` of them. The plan and the
+/// diagnostics are the same however they are shared.
+#[derive(Clone, Copy, Debug)]
+struct Sharing {
+    workers: usize,
+    min_nodes: usize,
+}
+
+impl Sharing {
+    /// One thread per core, each worth starting: below 1,024 nodes a
+    /// thread costs more to start and join than it saves.
+    fn of_this_machine() -> Sharing {
+        #[cfg(test)]
+        if let Some(s) = tests::SHARING.get() {
+            return s;
+        }
+        Sharing {
+            workers: crate::parser::cores(),
+            min_nodes: 1024,
+        }
+    }
+}
+
+/// A compiling thread's stack, as deep as the main thread's: expressions
+/// are resolved recursively.
+const COMPILE_STACK: usize = 8 << 20;
+
+/// One node compiled on its own, before [`Lowerer::link`] puts it in place.
+struct Compiled {
+    kind: Option<NodeKind>,
+    when: Option<Expr>,
+    reads: Vec<(StepId, DepReason, Loc)>,
+    diags: Diagnostics,
+}
 
 /// Timeout of an action whose catalogue entry gives none.
 pub const DEFAULT_TIMEOUT_MS: u64 = 10 * 60 * 1000;
@@ -93,8 +135,9 @@ struct Frame<'a> {
     base: Option<StepId>,
     ret: Option<&'a ast::Expr>,
     ret_ty: Option<Ty>,
-    ret_value: Option<(Expr, Ty)>,
-    resolving_ret: bool,
+    /// The return value, resolved once (see [`Lowerer::return_value`]).
+    ret_value: OnceLock<(Expr, Ty)>,
+    resolving_ret: AtomicBool,
     prefix: String,
     /// `when`/`after` of the call: they apply to every top-level statement
     /// of the inlined body.
@@ -116,8 +159,9 @@ struct Draft<'a> {
     kind: DraftKind<'a>,
     children: Vec<StepId>,
     result: Ty,
-    item_ty: Option<Ty>,
-    computing_item: bool,
+    /// A loop's item type, found once (see [`Lowerer::item_type`]).
+    item_ty: OnceLock<Ty>,
+    computing_item: AtomicBool,
     deps: Vec<Dep>,
     compiled: Option<NodeKind>,
     when: Option<Expr>,
@@ -138,7 +182,9 @@ pub struct Lowerer<'a> {
     retain: Option<Retention>,
     commit: Option<CommitPolicy>,
     /// Diagnostics found while answering name lookups (merged at the end).
-    pending: Diagnostics,
+    pending: Mutex<Diagnostics>,
+    /// How many threads compile the nodes ([`Self::compile_nodes`]).
+    sharing: Sharing,
 }
 
 impl<'a> Lowerer<'a> {
@@ -161,7 +207,8 @@ impl<'a> Lowerer<'a> {
             schedule: None,
             retain: None,
             commit: None,
-            pending: Diagnostics::default(),
+            pending: Mutex::new(Diagnostics::default()),
+            sharing: Sharing::of_this_machine(),
         }
     }
 
@@ -205,16 +252,16 @@ impl<'a> Lowerer<'a> {
         lw.finish(diags);
     }
 
-    // ------------------------------------------------------------ pass 1
-
     // ------------------------------------------------------------ pass 2
 
     fn finish(mut self, diags: &mut Diagnostics) -> Lowered {
         for f in 0..self.frames.len() {
             self.bind_instance_args(f, diags);
         }
-        for i in 0..self.nodes.len() {
-            self.compile_node(StepId(i as u32), diags);
+        self.resolve_shared();
+        let compiled = self.compile_nodes();
+        for (i, c) in compiled.into_iter().enumerate() {
+            self.link(StepId(i as u32), c, diags);
         }
         for f in 0..self.frames.len() {
             if let Some(ret) = self.frames[f].ret {
@@ -238,7 +285,7 @@ impl<'a> Lowerer<'a> {
         self.warn_unarranged_undo(diags);
         diags
             .list
-            .append(&mut std::mem::take(&mut self.pending).list);
+            .append(&mut std::mem::take(&mut *self.pending_diagnostics()).list);
         let nodes = self
             .nodes
             .into_iter()
@@ -265,9 +312,64 @@ impl<'a> Lowerer<'a> {
         }
     }
 
+    /// What nodes read of each other while they are compiled, resolved
+    /// once, in order, before they are: every loop's item type and every
+    /// procedure call's return value. Compiling a node then writes nothing
+    /// the others read.
+    fn resolve_shared(&self) {
+        for (i, d) in self.nodes.iter().enumerate() {
+            if matches!(d.kind, DraftKind::For(_)) {
+                self.item_type(StepId(i as u32));
+            }
+        }
+        for f in 0..self.frames.len() {
+            self.return_value(f);
+        }
+    }
+
+    /// Every node compiled ([`Self::compile_node`]), in id order: a big
+    /// runbook's in runs of ids on this machine's cores, each run on a
+    /// thread of its own (see [`Sharing`]).
+    fn compile_nodes(&self) -> Vec<Compiled> {
+        let n = self.nodes.len();
+        let Sharing { workers, min_nodes } = self.sharing;
+        let workers = workers.min(n / min_nodes.max(1)).max(1);
+        let compile = |ids: std::ops::Range<usize>| -> Vec<Compiled> {
+            ids.map(|i| self.compile_node(StepId(i as u32))).collect()
+        };
+        if workers == 1 {
+            return compile(0..n);
+        }
+        let per = n.div_ceil(workers);
+        std::thread::scope(|s| {
+            let runs: Vec<_> = (1..workers)
+                .map(|w| {
+                    let ids = w * per..((w + 1) * per).min(n);
+                    std::thread::Builder::new()
+                        .stack_size(COMPILE_STACK)
+                        .spawn_scoped(s, move || compile(ids))
+                })
+                .collect();
+            let mut all = compile(0..per.min(n));
+            all.reserve(n - all.len());
+            for run in runs {
+                match run.map(|h| h.join()) {
+                    Ok(Ok(part)) => all.extend(part),
+                    // No thread (or one that panicked, re-raised): the rest here.
+                    Ok(Err(panic)) => std::panic::resume_unwind(panic),
+                    Err(_) => {
+                        let from = all.len();
+                        all.extend(compile(from..((from / per + 1) * per).min(n)));
+                    }
+                }
+            }
+            all
+        })
+    }
+
     /// Resolve an expression of frame `frame` written at position `pos`.
     fn resolve(
-        &mut self,
+        &self,
         e: &ast::Expr,
         frame: usize,
         pos: Option<StepId>,
@@ -286,7 +388,7 @@ impl<'a> Lowerer<'a> {
 
     #[allow(clippy::too_many_arguments)]
     fn bind_call(
-        &mut self,
+        &self,
         what: &str,
         loc: Loc,
         args: &[ast::Arg],
@@ -332,46 +434,56 @@ impl<'a> Lowerer<'a> {
         }
     }
 
-    fn return_value(&mut self, f: usize) -> (Expr, Ty) {
-        if let Some(v) = &self.frames[f].ret_value {
+    /// The value frame `f` returns, resolved at its first use and kept
+    /// (`Any` while it is being resolved: a return that reads itself).
+    fn return_value(&self, f: usize) -> (Expr, Ty) {
+        let frame = &self.frames[f];
+        if let Some(v) = frame.ret_value.get() {
             return v.clone();
         }
-        let Some(e) = self.frames[f].ret else {
+        let Some(e) = frame.ret else {
             return (Expr::Str(String::new()), Ty::Any);
         };
-        if self.frames[f].resolving_ret {
+        if frame.resolving_ret.swap(true, Ordering::Relaxed) {
             return (Expr::Str(String::new()), Ty::Any);
         }
-        self.frames[f].resolving_ret = true;
         let mut d = Diagnostics::default();
-        let pos = self.frames[f].base;
-        let v = self.resolve(e, f, pos, None, &mut d);
-        self.pending.list.extend(d.list);
-        self.frames[f].resolving_ret = false;
-        self.frames[f].ret_value = Some(v.clone());
+        let v = self.resolve(e, f, frame.base, None, &mut d);
+        self.pending_diagnostics().list.extend(d.list);
+        frame.resolving_ret.store(false, Ordering::Relaxed);
+        let _ = frame.ret_value.set(v.clone());
         v
     }
 
-    fn item_type(&mut self, id: StepId) -> Ty {
+    /// The item type of loop `id`, found at its first use and kept (`Any`
+    /// while it is being found: a loop over itself).
+    fn item_type(&self, id: StepId) -> Ty {
         let d = &self.nodes[id.index()];
-        if let Some(t) = &d.item_ty {
+        if let Some(t) = d.item_ty.get() {
             return t.clone();
-        }
-        if d.computing_item {
-            return Ty::Any;
         }
         let DraftKind::For(f) = d.kind else {
             return Ty::Any;
         };
-        let (frame, parent) = (d.frame, d.parent);
-        self.nodes[id.index()].computing_item = true;
+        if d.computing_item.swap(true, Ordering::Relaxed) {
+            return Ty::Any;
+        }
         // Errors in `over` are reported when the loop itself is compiled.
-        let (_, t) = self.resolve(&f.over, frame, parent, None, &mut Diagnostics::default());
+        let (_, t) = self.resolve(
+            &f.over,
+            d.frame,
+            d.parent,
+            None,
+            &mut Diagnostics::default(),
+        );
         let item = t.elem().cloned().unwrap_or(Ty::Any);
-        let d = &mut self.nodes[id.index()];
-        d.computing_item = false;
-        d.item_ty = Some(item.clone());
+        d.computing_item.store(false, Ordering::Relaxed);
+        let _ = d.item_ty.set(item.clone());
         item
+    }
+
+    fn pending_diagnostics(&self) -> std::sync::MutexGuard<'_, Diagnostics> {
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn ancestors(&self, pos: Option<StepId>) -> Vec<StepId> {
@@ -395,16 +507,22 @@ impl<'a> Lowerer<'a> {
             .count()
     }
 
-    fn compile_node(&mut self, id: StepId, diags: &mut Diagnostics) {
+    /// Node `id` compiled on its own: it reads the names and types pass 1
+    /// found, and the loops' item types and procedures' return values
+    /// already resolved ([`Self::resolve_shared`]), and writes nothing.
+    fn compile_node(&self, id: StepId) -> Compiled {
         let (frame, parent) = {
             let d = &self.nodes[id.index()];
             (d.frame, d.parent)
         };
         let mut reads: Vec<(StepId, DepReason, Loc)> = Vec::new();
+        let mut diags = Diagnostics::default();
+        let diags = &mut diags;
+        let when;
         let kind = match self.nodes[id.index()].kind {
             DraftKind::Action(s, sig) => {
                 let kind = self.compile_action(id, s, sig, frame, parent, diags, &mut reads);
-                self.attrs_when_after(id, &s.attrs, frame, parent, diags, &mut reads);
+                when = self.attrs_when_after(id, &s.attrs, frame, parent, diags, &mut reads);
                 kind
             }
             DraftKind::Approve(a) => {
@@ -417,7 +535,7 @@ impl<'a> Lowerer<'a> {
                     diags,
                 );
                 collect_steps(&prompt, a.prompt.loc, &mut reads);
-                self.attrs_when_after(id, &a.attrs, frame, parent, diags, &mut reads);
+                when = self.attrs_when_after(id, &a.attrs, frame, parent, diags, &mut reads);
                 Some(NodeKind::Approve(Approve { prompt }))
             }
             DraftKind::For(f) => {
@@ -441,7 +559,7 @@ impl<'a> Lowerer<'a> {
                     }
                     Some((n, _)) => n as u32,
                 };
-                self.attrs_when_after(id, &f.attrs, frame, parent, diags, &mut reads);
+                when = self.attrs_when_after(id, &f.attrs, frame, parent, diags, &mut reads);
                 let body = self.nodes[id.index()].children.clone();
                 Some(NodeKind::ForEach(ForEach {
                     var: f.var.name.clone(),
@@ -453,11 +571,32 @@ impl<'a> Lowerer<'a> {
             }
             DraftKind::Quiesce(q) => {
                 let k = self.compile_quiesce(id, q, frame, parent, diags, &mut reads);
-                self.attrs_when_after(id, &q.attrs, frame, parent, diags, &mut reads);
+                when = self.attrs_when_after(id, &q.attrs, frame, parent, diags, &mut reads);
                 Some(k)
             }
         };
-        self.nodes[id.index()].compiled = kind;
+        Compiled {
+            kind,
+            when,
+            reads,
+            diags: std::mem::take(diags),
+        }
+    }
+
+    /// Node `id`'s compiled form put in place, in id order: its
+    /// diagnostics, the call sites' `when`/`after`, and its dependencies
+    /// hoisted (which write other nodes).
+    fn link(&mut self, id: StepId, c: Compiled, diags: &mut Diagnostics) {
+        let Compiled {
+            kind,
+            when,
+            mut reads,
+            diags: mut own,
+        } = c;
+        diags.list.append(&mut own.list);
+        let node = &mut self.nodes[id.index()];
+        node.compiled = kind;
+        node.when = when;
         self.call_site_attrs(id, diags, &mut reads);
         for (r, reason, loc) in reads {
             self.hoist(id, r, reason, loc, diags);
@@ -518,7 +657,7 @@ impl<'a> Lowerer<'a> {
 
     #[allow(clippy::too_many_arguments)]
     fn compile_action(
-        &mut self,
+        &self,
         id: StepId,
         s: &'a ast::StepStmt,
         sig: Option<&'a ActionSig>,
@@ -611,15 +750,18 @@ impl<'a> Lowerer<'a> {
         }))
     }
 
+    /// The `when` and `after` of node `id`: its condition, if it has one
+    /// (its reads and `after`s go to `reads`).
     fn attrs_when_after(
-        &mut self,
+        &self,
         id: StepId,
         attrs: &'a [Attr],
         frame: usize,
         parent: Option<StepId>,
         diags: &mut Diagnostics,
         reads: &mut Vec<(StepId, DepReason, Loc)>,
-    ) {
+    ) -> Option<Expr> {
+        let mut when = None;
         if !matches!(self.nodes[id.index()].kind, DraftKind::Action(..)) {
             check_duplicate_attrs(attrs, diags);
         }
@@ -629,7 +771,7 @@ impl<'a> Lowerer<'a> {
                     let (x, t) = self.resolve(e, frame, parent, None, diags);
                     expect_ty(&t, &Ty::Bool, e.loc, Context::WhenCondition, diags);
                     collect_steps(&x, e.loc, reads);
-                    self.nodes[id.index()].when = Some(x);
+                    when = Some(x);
                 }
                 Attr::After(names, _) => {
                     for n in names {
@@ -668,6 +810,7 @@ impl<'a> Lowerer<'a> {
                 _ => {}
             }
         }
+        when
     }
 }
 
@@ -680,8 +823,8 @@ impl<'a> Frame<'a> {
             base,
             ret: None,
             ret_ty: None,
-            ret_value: None,
-            resolving_ret: false,
+            ret_value: OnceLock::new(),
+            resolving_ret: AtomicBool::new(false),
             prefix,
             call_attrs: &[],
         }
@@ -714,5 +857,158 @@ fn check_duplicate_attrs(attrs: &[Attr], diags: &mut Diagnostics) {
                 .related(first.loc(), "first time"),
             );
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Sharing;
+    use crate::compiler::{compile_text, Compilation};
+    use crate::loader::BundledLoader;
+    use std::cell::Cell;
+    use std::fmt::Write;
+
+    thread_local! {
+        /// The sharing of the lowerings on this thread (a test's own).
+        pub(super) static SHARING: Cell<Option<Sharing>> = const { Cell::new(None) };
+    }
+
+    fn compile_shared(path: &str, text: &str, workers: usize) -> Compilation {
+        SHARING.set(Some(Sharing {
+            workers,
+            min_nodes: 1,
+        }));
+        let c = compile_text(path, text, &BundledLoader);
+        SHARING.set(None);
+        c
+    }
+
+    /// A runbook that reads across any cut of its nodes: procedures
+    /// inlined (their return values read later), loops over steps and over
+    /// a procedure's result (their item types read inside), `after`s and
+    /// call-site `when`s, an approval gating what follows, and mistakes
+    /// spread through it.
+    fn generated(groups: usize) -> String {
+        let mut s = String::from(
+            "procedure vols(at: site, tag: string) -> list<volume> {\n  \
+               found = nova.find_servers(site: at, tag: tag)\n  \
+               v = cinder.volumes_of(found)\n  \
+               return v\n}\n\
+             procedure odd(at: site) -> list<volume> {\n  \
+               f = nova.find_servers(site: at, tag: \"o\")\n  \
+               return f\n}\n\
+             runbook big \"generated\" {\n  param from: site = \"site-a\"\n",
+        );
+        // Each its own mistake in what it returns: the order in which
+        // those are found shows.
+        let mut procs = String::new();
+        for i in (2..groups).step_by(7) {
+            let _ = writeln!(
+                procs,
+                "procedure lost{i}(at: site) -> list<server> {{\n  f = nova.find_servers(site: at, tag: \"l\")\n  return nosuch{i}\n}}"
+            );
+        }
+        s.insert_str(0, &procs);
+        for i in 0..groups {
+            let _ = writeln!(s, "  s{i} = nova.find_servers(site: from, tag: \"t-{i}\")");
+            let _ = writeln!(s, "  v{i} = use vols(from, \"t-{i}\") when s{i} != []");
+            let _ = writeln!(
+                s,
+                "  g{i} = cinder.ensure_group(site: from, name: \"g-{i}\", volumes: v{i}) after s{i}"
+            );
+            let _ = writeln!(s, "  for x{i} in s{i} parallel 2 {{");
+            let _ = writeln!(
+                s,
+                "    img{i} = nova.create_image(x{i}, name: \"i-{{x{i}.name}}\") when x{i}.role != \"lb\""
+            );
+            let _ = writeln!(s, "  }}");
+            let _ = writeln!(s, "  for w{i} in v{i} {{");
+            let _ = writeln!(s, "    gone{i} = cinder.delete_volume(w{i}) after img{i}");
+            let _ = writeln!(s, "  }}");
+            match i % 7 {
+                0 => {
+                    let _ = writeln!(s, "  bad{i} = nova.find_servers(site: from, tag: s{i})");
+                }
+                3 => {
+                    let _ = writeln!(s, "  nope{i} = cinder.volumes_of(missing{i})");
+                }
+                2 => {
+                    let _ = writeln!(s, "  l{i} = use lost{i}(from)");
+                    let _ = writeln!(
+                        s,
+                        "  for q{i} in l{i} {{ r{i} = nova.create_image(q{i}, name: \"r\") }}"
+                    );
+                }
+                6 => {
+                    let _ = writeln!(s, "  o{i} = use odd(from)");
+                    let _ = writeln!(s, "  for y{i} in o{i} {{ z{i} = cinder.volumes_of(y{i}) }}");
+                }
+                5 if i % 2 == 1 => {
+                    let _ = writeln!(s, "  approve \"go {i}\"");
+                }
+                _ => {}
+            }
+        }
+        s.push_str("}\n");
+        s
+    }
+
+    /// However the nodes are shared out among threads, the plans and the
+    /// diagnostics (their order too) are the same: for every bundled
+    /// runbook, every malformed input of the tests, and a generated one
+    /// with mistakes in it.
+    #[test]
+    fn nodes_compiled_on_any_number_of_threads_give_the_same_plan_and_diagnostics() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/malformed");
+        let mut inputs: Vec<(String, String)> = crate::bundled::WORKFLOWS
+            .iter()
+            .map(|(p, t)| (p.to_string(), t.to_string()))
+            .collect();
+        for e in std::fs::read_dir(&dir).expect("tests/malformed") {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "dr") {
+                inputs.push((
+                    p.display().to_string(),
+                    std::fs::read_to_string(&p).unwrap(),
+                ));
+            }
+        }
+        inputs.push(("generated.dr".into(), generated(60)));
+        let mut with_errors = 0;
+        for (path, text) in &inputs {
+            let one = compile_shared(path, text, 1);
+            if one.has_errors() {
+                with_errors += 1;
+            }
+            for workers in [2, 3, 7] {
+                let many = compile_shared(path, text, workers);
+                assert_eq!(one.plans, many.plans, "{path}, {workers} threads");
+                assert_eq!(
+                    one.diagnostics.list, many.diagnostics.list,
+                    "{path}, {workers} threads"
+                );
+            }
+        }
+        let big = compile_shared("generated.dr", &generated(60), 1);
+        let kinds: Vec<String> = big
+            .diagnostics
+            .list
+            .iter()
+            .map(|d| d.one_line(&big.sources))
+            .collect();
+        assert!(
+            big.plans[0].nodes.len() > 400,
+            "{}",
+            big.plans[0].nodes.len()
+        );
+        assert!(
+            kinds.iter().any(|k| k.contains("missing3")),
+            "an unknown name is reported: {kinds:#?}"
+        );
+        assert!(kinds.len() >= 18, "mistakes throughout: {kinds:#?}");
+        assert!(
+            with_errors >= 40,
+            "the malformed inputs fail: {with_errors}"
+        );
     }
 }

@@ -7,7 +7,7 @@ use super::*;
 
 impl<'a> Lowerer<'a> {
     pub(super) fn compile_quiesce(
-        &mut self,
+        &self,
         id: StepId,
         q: &'a ast::QuiesceStmt,
         frame: usize,

@@ -9,7 +9,7 @@ use super::*;
 /// Names as seen from one place: a frame, a position (the enclosing node),
 /// and for compensate/cleanup calls the step they belong to.
 pub(super) struct At<'l, 'a> {
-    pub(super) lw: &'l mut Lowerer<'a>,
+    pub(super) lw: &'l Lowerer<'a>,
     pub(super) frame: usize,
     pub(super) pos: Option<StepId>,
     pub(super) own: Option<StepId>,
@@ -21,7 +21,7 @@ impl Scope for At<'_, '_> {
         name: &str,
         loc: Loc,
     ) -> Result<(Expr, Ty), crate::diagnostic::Diagnostic> {
-        let lw = &mut *self.lw;
+        let lw = self.lw;
         if let Some(own) = self.own {
             let own_binding = matches!(&lw.nodes[own.index()].kind, DraftKind::Action(s, _) if s.binding.as_ref().is_some_and(|b| b.name == name));
             if name == "result" || own_binding {
@@ -120,7 +120,7 @@ impl Scope for At<'_, '_> {
     }
 
     fn binds(&self, name: &str) -> bool {
-        let lw = &*self.lw;
+        let lw = self.lw;
         if self.own.is_some() && name == "result" {
             return true;
         }
