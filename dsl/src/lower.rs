@@ -283,9 +283,9 @@ impl<'a> Lowerer<'a> {
         self.gate_approvals();
         self.check_cycles(diags);
         self.warn_unarranged_undo(diags);
-        diags
-            .list
-            .append(&mut std::mem::take(&mut *self.pending_diagnostics()).list);
+        for d in std::mem::take(&mut *self.pending_diagnostics()).list {
+            diags.push(d);
+        }
         let nodes = self
             .nodes
             .into_iter()
@@ -591,9 +591,13 @@ impl<'a> Lowerer<'a> {
             kind,
             when,
             mut reads,
-            diags: mut own,
+            diags: own,
         } = c;
-        diags.list.append(&mut own.list);
+        // Through `push`: an inlined procedure's mistake, found again at
+        // each call, is reported once.
+        for d in own.list {
+            diags.push(d);
+        }
         let node = &mut self.nodes[id.index()];
         node.compiled = kind;
         node.when = when;
@@ -892,6 +896,7 @@ mod tests {
         let mut s = String::from(
             "procedure vols(at: site, tag: string) -> list<volume> {\n  \
                found = nova.find_servers(site: at, tag: tag)\n  \
+               wrong = nova.find_servers(site: at, tag: 3)\n  \
                v = cinder.volumes_of(found)\n  \
                return v\n}\n\
              procedure odd(at: site) -> list<volume> {\n  \
@@ -1006,6 +1011,18 @@ mod tests {
             "an unknown name is reported: {kinds:#?}"
         );
         assert!(kinds.len() >= 18, "mistakes throughout: {kinds:#?}");
+        // A procedure's mistake is one report, however often it is called
+        // (the procedure checked alone, then inlined 60 times).
+        let mut once = kinds.clone();
+        once.sort();
+        once.dedup();
+        assert_eq!(once.len(), kinds.len(), "no report twice: {kinds:#?}");
+        assert!(
+            kinds.iter().any(|k| k
+                .contains("argument `tag` of `nova.find_servers` must be `string`, found `int`")),
+            "{kinds:#?}"
+        );
+        assert!(kinds.iter().any(|k| k.contains("`nosuch2`")), "{kinds:#?}");
         assert!(
             with_errors >= 40,
             "the malformed inputs fail: {with_errors}"
