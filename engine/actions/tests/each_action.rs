@@ -27,6 +27,52 @@ async fn first_server(env: &Env) -> (Value, Vec<Value>) {
     (srv, vols.as_array().unwrap().clone())
 }
 
+/// A thaw asked while its freeze is still landing (`lifeboat resume` right
+/// after a crash cut the freeze's wait short): Nova refuses it (409, task
+/// state `pausing`, the server still ACTIVE). The thaw lets the pause land
+/// and asks again, and the server ends running: neither refused (the kill
+/// sweep once saw that) nor left paused by a pause landing after a thaw
+/// that took "ACTIVE while pausing" for done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thaw_while_its_freeze_lands_lets_it_land_and_unpauses() {
+    let env = Env::start().await;
+    let (srv, _) = first_server(&env).await;
+    let transition = std::time::Duration::from_millis(400);
+    let fast = env.emu.timing();
+    env.emu.set_timing(lifeboat_emulator::Timing {
+        transition,
+        ..fast.clone()
+    });
+    let since = env.last_request().await;
+    env.acts
+        .client("site-a")
+        .unwrap()
+        .nova()
+        .action(s(&srv, "id"), "pause")
+        .await
+        .expect("the freeze is taken");
+    let thawed = env
+        .run("nova.unpause", "thaw", json!({"server": srv}))
+        .await;
+    assert_eq!(s(&thawed, "status"), "ACTIVE");
+    let (asked, _) = env.requests_since(since).await;
+    let actions = asked
+        .iter()
+        .filter(|r| r.starts_with("POST ") && r.ends_with("/action"))
+        .count();
+    assert!(
+        actions >= 3,
+        "the pause, the thaw refused, the thaw again: {asked:#?}"
+    );
+    // Long after every transition: still running.
+    tokio::time::sleep(transition * 3).await;
+    let shown = env
+        .run("nova.show_server", "show", json!({"server": srv}))
+        .await;
+    assert_eq!(s(&shown, "status"), "ACTIVE");
+    env.emu.set_timing(fast);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nova_power_quiesce_show() {
     let env = Env::start().await;

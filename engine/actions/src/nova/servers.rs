@@ -45,16 +45,26 @@ pub(crate) async fn power(
     let nova = c.nova();
     // The action first, the server read only when Nova refuses it: inside a
     // quiesce window every round trip before the freeze is time frozen.
-    match nova.action(&srv.id, verb).await {
-        Ok(()) => {}
-        // Already there (a retried call) or in transition: the wait decides.
-        Err(e) if e.kind == ErrorKind::Conflict => {
-            let now = nova.server(&srv.id).await.act(cx.action())?;
-            if !now.status.eq_ignore_ascii_case(target) && now.task_state.is_none() {
-                return Err(crate::args::from_client(cx.action(), e));
+    let mut refused = 0;
+    loop {
+        match nova.action(&srv.id, verb).await {
+            Ok(()) => break,
+            // Already there (a retried call), or busy: a transition in
+            // flight (a thaw resumed after a crash while its freeze was
+            // still landing: the server ACTIVE but `pausing`) is let
+            // settle, and then the server is either there or asked again.
+            Err(e) if e.kind == ErrorKind::Conflict => {
+                refused += 1;
+                let now = settled(cx, c, &srv).await?;
+                if now.status.eq_ignore_ascii_case(target) {
+                    break;
+                }
+                if refused >= POWER_REFUSALS {
+                    return Err(crate::args::from_client(cx.action(), e));
+                }
             }
+            Err(e) => return Err(crate::args::from_client(cx.action(), e)),
         }
-        Err(e) => return Err(crate::args::from_client(cx.action(), e)),
     }
     let id = srv.id.clone();
     let s = cx
@@ -81,6 +91,35 @@ pub(crate) async fn power(
         )
         .await?;
     cx.value(powered_record(cx, c, &s, &srv).await?)
+}
+
+/// How often a power action refused (409) is asked again once the server
+/// has settled: a refusal that stands this often is an answer.
+const POWER_REFUSALS: u32 = 3;
+
+/// The server once no task runs on it (`task_state` empty): read at once,
+/// waited for only while a task runs.
+async fn settled(cx: &Ctx<'_>, c: &Client, srv: &ServerRec) -> Result<Server, ActionError> {
+    let now = c.nova().server(&srv.id).await.act(cx.action())?;
+    if now.task_state.is_none() {
+        return Ok(now);
+    }
+    let id = srv.id.clone();
+    cx.wait(
+        &format!("settling of server {} ({})", srv.name, srv.id),
+        || {
+            let nova = c.nova();
+            let id = id.clone();
+            async move {
+                let s = nova.server(&id).await?;
+                Ok(match &s.task_state {
+                    None => Poll::Ready(s),
+                    Some(task) => Poll::Pending(format!("{} ({task})", s.status)),
+                })
+            }
+        },
+    )
+    .await
 }
 
 /// `nova.start(server, was)`: os-start and wait for ACTIVE, unless `was`
