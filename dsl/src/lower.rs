@@ -355,7 +355,8 @@ impl<'a> Lowerer<'a> {
             for run in runs {
                 match run.map(|h| h.join()) {
                     Ok(Ok(part)) => all.extend(part),
-                    // No thread (or one that panicked, re-raised): the rest here.
+                    // A thread's panic goes on here; a run whose thread
+                    // could not start is compiled here.
                     Ok(Err(panic)) => std::panic::resume_unwind(panic),
                     Err(_) => {
                         let from = all.len();
