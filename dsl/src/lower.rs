@@ -345,23 +345,24 @@ impl<'a> Lowerer<'a> {
             let runs: Vec<_> = (1..workers)
                 .map(|w| {
                     let ids = w * per..((w + 1) * per).min(n);
-                    std::thread::Builder::new()
+                    let thread = std::thread::Builder::new()
                         .stack_size(COMPILE_STACK)
-                        .spawn_scoped(s, move || compile(ids))
+                        .spawn_scoped(s, {
+                            let ids = ids.clone();
+                            move || compile(ids)
+                        });
+                    (ids, thread)
                 })
                 .collect();
             let mut all = compile(0..per.min(n));
             all.reserve(n - all.len());
-            for run in runs {
-                match run.map(|h| h.join()) {
+            for (ids, thread) in runs {
+                match thread.map(|h| h.join()) {
                     Ok(Ok(part)) => all.extend(part),
                     // A thread's panic goes on here; a run whose thread
                     // could not start is compiled here.
                     Ok(Err(panic)) => std::panic::resume_unwind(panic),
-                    Err(_) => {
-                        let from = all.len();
-                        all.extend(compile(from..((from / per + 1) * per).min(n)));
-                    }
+                    Err(_) => all.extend(compile(ids)),
                 }
             }
             all

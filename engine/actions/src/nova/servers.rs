@@ -46,9 +46,10 @@ pub(crate) async fn power(
     // The action first, the server read only when Nova refuses it: inside a
     // quiesce window every round trip before the freeze is time frozen.
     let mut refused = 0;
-    loop {
+    // The server as a refusal found it, already there: no wait.
+    let reached = loop {
         match nova.action(&srv.id, verb).await {
-            Ok(()) => break,
+            Ok(()) => break None,
             // Already there (a retried call), or busy: a transition in
             // flight (a thaw resumed after a crash while its freeze was
             // still landing: the server ACTIVE but `pausing`) is let
@@ -57,7 +58,7 @@ pub(crate) async fn power(
                 refused += 1;
                 let now = settled(cx, c, &srv).await?;
                 if now.status.eq_ignore_ascii_case(target) {
-                    break;
+                    break Some(now);
                 }
                 if refused >= POWER_REFUSALS {
                     return Err(crate::args::from_client(cx.action(), e));
@@ -65,31 +66,35 @@ pub(crate) async fn power(
             }
             Err(e) => return Err(crate::args::from_client(cx.action(), e)),
         }
-    }
+    };
     let id = srv.id.clone();
-    let s = cx
-        .wait(
-            &format!("server {} ({}) reaching {target}", srv.name, srv.id),
-            || {
-                let nova = c.nova();
-                let id = id.clone();
-                async move {
-                    let s = nova.server(&id).await?;
-                    Ok(if s.status.eq_ignore_ascii_case(target) {
-                        Poll::Ready(s)
-                    } else if is_failed(&s.status) {
-                        Poll::Failed(format!(
-                            "{} ({})",
-                            s.status,
-                            s.fault.map(|f| f.message).unwrap_or_default()
-                        ))
-                    } else {
-                        Poll::Pending(s.status)
-                    })
-                }
-            },
-        )
-        .await?;
+    let s = match reached {
+        Some(s) => s,
+        None => {
+            cx.wait(
+                &format!("server {} ({}) reaching {target}", srv.name, srv.id),
+                || {
+                    let nova = c.nova();
+                    let id = id.clone();
+                    async move {
+                        let s = nova.server(&id).await?;
+                        Ok(if s.status.eq_ignore_ascii_case(target) {
+                            Poll::Ready(s)
+                        } else if is_failed(&s.status) {
+                            Poll::Failed(format!(
+                                "{} ({})",
+                                s.status,
+                                s.fault.map(|f| f.message).unwrap_or_default()
+                            ))
+                        } else {
+                            Poll::Pending(s.status)
+                        })
+                    }
+                },
+            )
+            .await?
+        }
+    };
     cx.value(powered_record(cx, c, &s, &srv).await?)
 }
 
