@@ -18,11 +18,17 @@ pub fn installed() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free loopback port")
-        .port()
+/// `n` distinct free loopback ports. Each listener is held until all are
+/// picked: a port let go at once may be handed out again by the next bind
+/// (seen in CI: two members given one client port, the second unable to
+/// bind it, the "healthy" cluster one member short of what it seemed).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free loopback port"))
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().expect("a bound port").port())
+        .collect()
 }
 
 pub struct LocalEtcd {
@@ -43,7 +49,7 @@ impl LocalEtcd {
     pub fn start(n: usize, dir: &std::path::Path) -> LocalEtcd {
         let mut attempt = 0;
         loop {
-            let e = LocalEtcd::launch(n, &dir.join(format!("try{attempt}")));
+            let mut e = LocalEtcd::launch(n, &dir.join(format!("try{attempt}")));
             if e.healthy_within(Duration::from_secs(20)) {
                 return e;
             }
@@ -61,12 +67,10 @@ impl LocalEtcd {
         let dir = dir.to_path_buf();
         std::fs::create_dir_all(&dir).expect("the etcd test dir can be made");
         let names: Vec<String> = (0..n).map(|i| format!("e{i}")).collect();
-        let clients: Vec<String> = (0..n)
-            .map(|_| format!("http://127.0.0.1:{}", free_port()))
-            .collect();
-        let peers: Vec<String> = (0..n)
-            .map(|_| format!("http://127.0.0.1:{}", free_port()))
-            .collect();
+        let ports = free_ports(2 * n);
+        let url = |p: &u16| format!("http://127.0.0.1:{p}");
+        let clients: Vec<String> = ports[..n].iter().map(url).collect();
+        let peers: Vec<String> = ports[n..].iter().map(url).collect();
         let mut e = LocalEtcd {
             dir,
             names,
@@ -126,14 +130,23 @@ impl LocalEtcd {
 
     /// Wait until every member that runs answers healthy; panics after
     /// `within`.
-    pub fn wait_healthy(&self, within: Duration) {
+    pub fn wait_healthy(&mut self, within: Duration) {
         assert!(self.healthy_within(within), "etcd did not become healthy");
     }
 
-    /// Whether every member that runs answers healthy within `within`.
-    fn healthy_within(&self, within: Duration) -> bool {
+    /// Whether every member started answers healthy within `within`; a
+    /// member whose process has exited (a port taken meanwhile) never is.
+    fn healthy_within(&mut self, within: Duration) -> bool {
         let t = Instant::now();
         loop {
+            if self
+                .procs
+                .iter_mut()
+                .flatten()
+                .any(|c| !matches!(c.try_wait(), Ok(None)))
+            {
+                return false;
+            }
             let ok = self.clients.iter().enumerate().all(|(i, c)| {
                 self.procs[i].is_none()
                     || Command::new("curl")
@@ -168,5 +181,17 @@ impl Drop for LocalEtcd {
         for i in 0..self.procs.len() {
             self.down(i);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ports_picked_for_one_cluster_are_all_different() {
+        let ports = free_ports(256);
+        let distinct: std::collections::BTreeSet<_> = ports.iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
     }
 }
