@@ -668,6 +668,18 @@ async fn cinder_and_glance_conform() {
         "cinder/group-snapshots-list-detailed-response.json",
         &r.body,
     );
+    // Cinder names and describes each member after its group snapshot
+    // (cinder/group/api.py): a list by that name finds the members.
+    let r = c.get(&format!("{vb}/snapshots/detail?name=gs"), mv).await;
+    let members = r.body["snapshots"].as_array().expect("snapshots");
+    assert!(!members.is_empty(), "{}", r.text);
+    assert!(
+        members
+            .iter()
+            .all(|m| m["group_snapshot_id"] == gsid.as_str() && m["name"] == "gs"),
+        "{}",
+        r.text
+    );
     let r = c.get(&format!("{vb}/group_snapshots"), mv).await;
     conforms("cinder/group-snapshots-list-response.json", &r.body);
     // Backups.

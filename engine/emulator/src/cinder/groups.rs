@@ -496,18 +496,28 @@ pub fn create_snapshot(ctx: &Ctx) -> Reply {
         .and_then(|n| n.as_str())
         .unwrap_or("")
         .to_string();
+    let description = req
+        .get("description")
+        .and_then(|d| d.as_str())
+        .map(str::to_string);
+    // Cinder names each member after its group snapshot, and describes it
+    // alike (`create_snapshots_in_db(…, group_snapshot.name,
+    // group_snapshot.description, …)` in cinder/group/api.py).
     let mut snaps = Vec::new();
     for vid in &g.volumes {
-        let sname = format!("group-snapshot-{id}");
-        snaps.push(super::snapshots::capture(
+        let sid = super::snapshots::capture(
             &mut w,
             site,
             vid,
-            &sname,
+            &name,
             Some(id.clone()),
             &ctx.token.project_id,
             &ctx.token.user_id,
-        ));
+        );
+        if let Some(s) = w.site_mut(site).snapshots.get_mut(&sid) {
+            s.description = description.clone();
+        }
+        snaps.push(sid);
     }
     let sm = w.site_mut(site);
     sm.group_snapshots.insert(
@@ -516,10 +526,7 @@ pub fn create_snapshot(ctx: &Ctx) -> Reply {
             id: id.clone(),
             name: name.clone(),
             seq,
-            description: req
-                .get("description")
-                .and_then(|d| d.as_str())
-                .map(str::to_string),
+            description,
             group_id: gid.to_string(),
             group_type_id: g.group_type.clone(),
             status: "creating".into(),
