@@ -39,36 +39,7 @@ async fn group_snapshot_rec(
             },
         )
         .await?;
-    // This runs inside the quiesce window: a constant number of requests
-    // whatever the group's size (the members, their volumes' origins), and
-    // not every snapshot of the project either. The members were created
-    // with the group snapshot, so they are among the newest: read newest
-    // first until every volume of the group has its member, or the
-    // snapshots are older than the group snapshot.
-    // The members are tagged later, outside the window, by the step that
-    // first uses them (`cinder.volume_from_snapshot`).
-    let epoch_secs = |s: &str| parse_time(s).map(|t| t.timestamp());
-    let since = epoch_secs(&gs.created_at).map(|t| t - MEMBER_SKEW_SECS);
-    let mut pending: std::collections::HashSet<&str> = volumes.iter().map(String::as_str).collect();
-    let members: Vec<_> = c
-        .cinder()
-        .recent_snapshots(MEMBER_PAGE, |page| {
-            for s in page {
-                if s["group_snapshot_id"].as_str() == Some(gs.id.as_str()) {
-                    pending.remove(s["volume_id"].as_str().unwrap_or_default());
-                }
-            }
-            let oldest = page
-                .last()
-                .and_then(|s| s["created_at"].as_str())
-                .and_then(epoch_secs);
-            pending.is_empty() || matches!((since, oldest), (Some(since), Some(t)) if t < since)
-        })
-        .await
-        .act(cx.action())?
-        .into_iter()
-        .filter(|s| s.group_snapshot_id == gs.id)
-        .collect();
+    let members = members_of(cx, c, &gs, volumes).await?;
     let mut origins: std::collections::HashMap<String, String> = Default::default();
     if members
         .iter()
@@ -105,6 +76,62 @@ async fn group_snapshot_rec(
         created_at: gs.created_at,
         snapshots: out,
     })
+}
+
+/// The members of group snapshot `gs` (of the group's `volumes`).
+///
+/// This runs inside the quiesce window: a constant number of requests
+/// whatever the group's size, and not every snapshot of the project either.
+/// Cinder names each member after its group snapshot (and `name` is a
+/// snapshot filter every project may use), so one list by name finds them —
+/// however many snapshots other runs made meanwhile. A group snapshot
+/// without a name, or members renamed since, are looked for instead among
+/// the newest snapshots (the members were created with the group snapshot),
+/// newest first until every volume has its member or the snapshots are
+/// older than the group snapshot: at a hundred VNFs snapshotting at once,
+/// that search read thousands of other groups' members a time.
+/// The members are tagged later, outside the window, by the step that
+/// first uses them (`cinder.volume_from_snapshot`).
+async fn members_of(
+    cx: &Ctx<'_>,
+    c: &Client,
+    gs: &lifeboat_openstack::cinder::GroupSnapshot,
+    volumes: &[String],
+) -> Result<Vec<lifeboat_openstack::cinder::Snapshot>, ActionError> {
+    if !gs.name.is_empty() {
+        if let Ok(named) = c.cinder().snapshots(&[("name", gs.name.clone())]).await {
+            let members: Vec<_> = named
+                .into_iter()
+                .filter(|s| s.group_snapshot_id == gs.id)
+                .collect();
+            let found: std::collections::HashSet<&str> =
+                members.iter().map(|s| s.volume_id.as_str()).collect();
+            if volumes.iter().all(|v| found.contains(v.as_str())) {
+                return Ok(members);
+            }
+        }
+    }
+    let epoch_secs = |s: &str| parse_time(s).map(|t| t.timestamp());
+    let since = epoch_secs(&gs.created_at).map(|t| t - MEMBER_SKEW_SECS);
+    let mut pending: std::collections::HashSet<&str> = volumes.iter().map(String::as_str).collect();
+    Ok(c.cinder()
+        .recent_snapshots(MEMBER_PAGE, |page| {
+            for s in page {
+                if s["group_snapshot_id"].as_str() == Some(gs.id.as_str()) {
+                    pending.remove(s["volume_id"].as_str().unwrap_or_default());
+                }
+            }
+            let oldest = page
+                .last()
+                .and_then(|s| s["created_at"].as_str())
+                .and_then(epoch_secs);
+            pending.is_empty() || matches!((since, oldest), (Some(since), Some(t)) if t < since)
+        })
+        .await
+        .act(cx.action())?
+        .into_iter()
+        .filter(|s| s.group_snapshot_id == gs.id)
+        .collect())
 }
 
 pub async fn create_group_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
