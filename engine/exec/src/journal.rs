@@ -5,9 +5,12 @@
 //! and followed by its outcome record. [`Journal::append`] returns only once
 //! the record is on disk (written, flushed, `fsync`ed); the executor awaits
 //! it for intents, before making the call. Outcomes are queued with
-//! [`Journal::append_nowait`]: the file keeps queue order, so they are on
-//! disk before the next intent is acknowledged, i.e. before the next effect —
-//! and a step's critical path pays one sync, not two. See [`Record`].
+//! [`Journal::append_nowait`]: written at once but synced by the next
+//! intent's sync (the file keeps queue order), so they are on disk before the
+//! next intent is acknowledged, i.e. before the next effect — and a step
+//! costs one sync, not two. An outcome lost with the machine leaves its step
+//! in doubt, as a crash between the effect and its outcome does, and resume
+//! reconciles it. See [`Record`].
 //!
 //! Group commit: one blocking flush task at a time takes every record queued
 //! while the previous sync ran and writes them with one `fsync`, so a
@@ -258,6 +261,8 @@ struct Shared {
     /// Crash tests: stop the process once this many records are on disk.
     stop_after: Option<u64>,
     written: std::sync::atomic::AtomicU64,
+    /// How many times the file was synced.
+    syncs: std::sync::atomic::AtomicU64,
     file: Mutex<std::fs::File>,
     pending: Mutex<Pending>,
     idle: Condvar,
@@ -348,7 +353,10 @@ impl Shared {
                 (std::mem::take(&mut p.buf), std::mem::take(&mut p.waiters))
             };
             let buf = self.failpoint(buf);
-            let res = self.write_batch(&buf);
+            // Only a waiter needs the disk's word: a batch of outcomes alone
+            // is written (readable at once) and synced by the next intent's
+            // sync — before the next effect, which is all resume assumes.
+            let res = self.write_batch(&buf, !waiters.is_empty());
             if let Err(e) = &res {
                 tracing::error!(error = %e, "journal write failed");
             }
@@ -359,11 +367,11 @@ impl Shared {
     }
 
     /// Writes one batch here, then to the replica (if any).
-    fn write_batch(&self, buf: &[u8]) -> Result<(), String> {
+    fn write_batch(&self, buf: &[u8], sync: bool) -> Result<(), String> {
         if let Some(why) = lock(&self.deposed).clone() {
             return Err(why);
         }
-        self.write_local(buf)?;
+        self.write_local(buf, sync)?;
         // Not held while the replica works (it may wait for its store).
         let Some(r) = lock(&self.replica).clone() else {
             return Ok(());
@@ -398,12 +406,14 @@ impl Shared {
         msg
     }
 
-    fn write_local(&self, buf: &[u8]) -> Result<(), String> {
+    fn write_local(&self, buf: &[u8], sync: bool) -> Result<(), String> {
         let mut f = lock(&self.file);
         f.write_all(buf)
             .and_then(|_| f.flush())
             .and_then(|_| {
-                if self.durability == Durability::Fsync {
+                if sync && self.durability == Durability::Fsync {
+                    self.syncs
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     f.sync_data()
                 } else {
                     Ok(())
@@ -435,6 +445,7 @@ impl Journal {
                 durability,
                 stop_after: stop_after_records(),
                 written: Default::default(),
+                syncs: Default::default(),
                 file: Mutex::new(file),
                 pending: Mutex::new(Pending::default()),
                 idle: Condvar::new(),
@@ -442,6 +453,12 @@ impl Journal {
                 deposed: Mutex::new(None),
             }),
         })
+    }
+
+    /// How many times the journal was synced so far (group commit's
+    /// measure: records written ÷ syncs).
+    pub fn syncs(&self) -> u64 {
+        self.shared.syncs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     pub fn path(&self) -> &Path {
@@ -675,6 +692,46 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// Outcomes queued without waiting are written at once (a reader sees
+    /// them) but synced only by the next waited-for append: a run's syncs
+    /// are its intents', not twice as many.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn outcomes_are_written_at_once_and_synced_with_the_next_intent() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let intent = |i: usize| Record::RunResumed {
+            at: format!("t{i}"),
+        };
+        let lines = || {
+            std::fs::read_to_string(dir.path().join(JOURNAL_FILE))
+                .unwrap()
+                .lines()
+                .count()
+        };
+        j.append(&intent(0)).await.unwrap();
+        assert_eq!(j.syncs(), 1);
+        for i in 0..3 {
+            j.append_nowait(&Record::StepOutcome {
+                instance: format!("s[{i}]"),
+                value: Some(json!(i)),
+                bytes_moved: 0,
+                error: None,
+                reconciled: false,
+                uncertain: false,
+            });
+            // Each on its own, as outcomes of a chain of steps come.
+            let t = std::time::Instant::now();
+            while lines() < 2 + i {
+                assert!(t.elapsed().as_secs() < 10, "outcome {i} never written");
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
+        assert_eq!(j.syncs(), 1, "an outcome alone is not synced");
+        j.append(&intent(1)).await.unwrap();
+        assert_eq!(j.syncs(), 2);
+        assert_eq!(read_journal(dir.path()).unwrap().len(), 5);
+    }
 
     #[test]
     fn an_encoded_outcome_is_the_line_a_step_outcome_writes() {
