@@ -1,9 +1,9 @@
 //! Requests to one site's services: the token header (re-authenticating on
 //! 401, a few times in a row at most), microversion headers
-//! (`OpenStack-API-Version` and the legacy Nova one), error bodies turned into [`Error`] with retry classification,
-//! request-level retries ([`crate::retry`]) under the site's adaptive
-//! concurrency limit ([`crate::throttle`]), and pagination (`*_links` /
-//! `next` links).
+//! (`OpenStack-API-Version` and the legacy Nova one), error bodies turned
+//! into [`Error`] with retry classification, request-level retries
+//! ([`crate::retry`]) under the site's adaptive concurrency limit
+//! ([`crate::throttle`]), and pagination (`*_links` / `next` links).
 
 use crate::auth::{transport_message, Authenticator, Token};
 use crate::catalog::{endpoint_for, Service};

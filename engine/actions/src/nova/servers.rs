@@ -67,31 +67,23 @@ pub(crate) async fn power(
             Err(e) => return Err(crate::args::from_client(cx.action(), e)),
         }
     };
-    let id = srv.id.clone();
     let s = match reached {
         Some(s) => s,
         None => {
-            cx.wait(
-                &format!("server {} ({}) reaching {target}", srv.name, srv.id),
-                || {
-                    let nova = c.nova();
-                    let id = id.clone();
-                    async move {
-                        let s = nova.server(&id).await?;
-                        Ok(if s.status.eq_ignore_ascii_case(target) {
-                            Poll::Ready(s)
-                        } else if is_failed(&s.status) {
-                            Poll::Failed(format!(
-                                "{} ({})",
-                                s.status,
-                                s.fault.map(|f| f.message).unwrap_or_default()
-                            ))
-                        } else {
-                            Poll::Pending(s.status)
-                        })
-                    }
-                },
-            )
+            let what = format!("server {} ({}) reaching {target}", srv.name, srv.id);
+            watch_server(cx, c, &srv.id, &what, |s| {
+                if s.status.eq_ignore_ascii_case(target) {
+                    Poll::Ready(s)
+                } else if is_failed(&s.status) {
+                    Poll::Failed(format!(
+                        "{} ({})",
+                        s.status,
+                        s.fault.map(|f| f.message).unwrap_or_default()
+                    ))
+                } else {
+                    Poll::Pending(s.status)
+                }
+            })
             .await?
         }
     };
@@ -109,21 +101,28 @@ async fn settled(cx: &Ctx<'_>, c: &Client, srv: &ServerRec) -> Result<Server, Ac
     if now.task_state.is_none() {
         return Ok(now);
     }
-    let id = srv.id.clone();
-    cx.wait(
-        &format!("settling of server {} ({})", srv.name, srv.id),
-        || {
-            let nova = c.nova();
-            let id = id.clone();
-            async move {
-                let s = nova.server(&id).await?;
-                Ok(match &s.task_state {
-                    None => Poll::Ready(s),
-                    Some(task) => Poll::Pending(format!("{} ({task})", s.status)),
-                })
-            }
-        },
-    )
+    let what = format!("settling of server {} ({})", srv.name, srv.id);
+    watch_server(cx, c, &srv.id, &what, |s| match &s.task_state {
+        None => Poll::Ready(s),
+        Some(task) => Poll::Pending(format!("{} ({task})", s.status)),
+    })
+    .await
+}
+
+/// Reads server `id` until `judge` finds it done or failed (`what`: the
+/// wait, for its timeout message).
+async fn watch_server(
+    cx: &Ctx<'_>,
+    c: &Client,
+    id: &str,
+    what: &str,
+    judge: impl Fn(Server) -> Poll<Server> + Copy,
+) -> Result<Server, ActionError> {
+    cx.wait(what, || {
+        let nova = c.nova();
+        let id = id.to_string();
+        async move { Ok(judge(nova.server(&id).await?)) }
+    })
     .await
 }
 
