@@ -4,7 +4,9 @@
 //! else) and `journal.jsonl`. Every effect is preceded by its intent record
 //! and followed by its outcome record. [`Journal::append`] returns only once
 //! the record is on disk (written, flushed, `fsync`ed); the executor awaits
-//! it for intents, before making the call. Outcomes are queued with
+//! it for the intents of calls that may make something, before making the
+//! call ([`Journal::append_intent`]: a read's or a destroy's intent is
+//! queued, not waited for). Outcomes are queued with
 //! [`Journal::append_nowait`]: written at once but synced by the next
 //! intent's sync (the file keeps queue order), so they are on disk before the
 //! next intent is acknowledged, i.e. before the next effect — and a step
@@ -35,7 +37,7 @@ use crate::cancel::{CancelHandle, CancelReason};
 use crate::eval::Frame;
 use crate::event::Decision;
 use crate::event::RunOutcome;
-use lifeboat_dsl::plan::{Plan, StepId};
+use lifeboat_dsl::plan::{Effect, Plan, StepId};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -516,6 +518,35 @@ impl Journal {
         }
     }
 
+    /// Appends the intent of a call of `effect`, and returns once the call
+    /// may start. Only a call that may make something (`mutate`) waits for
+    /// the disk: after a crash, resume must know to look for what it made
+    /// (by its tag) rather than make it again. A read changes nothing, and a
+    /// destroy is idempotent (it is sent again after a lost answer, and gone
+    /// counts as done): a crash that loses either one's intent leaves a step
+    /// that simply runs again, as one in doubt would. Their intents are
+    /// queued like outcomes — written at once, synced with the next intent
+    /// that waits — so a loop of reads and deletes does not cost a sync each.
+    pub fn append_intent(
+        &self,
+        rec: &Record,
+        effect: Effect,
+    ) -> impl std::future::Future<Output = Result<(), JournalError>> + Send + 'static {
+        let waited = match effect {
+            Effect::Mutate => Some(self.append(rec)),
+            Effect::Read | Effect::Destroy => {
+                self.append_nowait(rec);
+                None
+            }
+        };
+        async move {
+            match waited {
+                Some(w) => w.await,
+                None => Ok(()),
+            }
+        }
+    }
+
     /// Queues a record without waiting for the disk. For outcome records:
     /// the next effect is preceded by an intent that is waited for, and the
     /// file keeps the queue's order, so by then this record is on disk too.
@@ -731,6 +762,42 @@ mod tests {
         j.append(&intent(1)).await.unwrap();
         assert_eq!(j.syncs(), 2);
         assert_eq!(read_journal(dir.path()).unwrap().len(), 5);
+    }
+
+    /// Only the intent of a call that may make something waits for the
+    /// disk; a read's and a destroy's are written at once and synced with
+    /// the next one that waits.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_a_mutating_calls_intent_waits_for_a_sync() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let intent = |i: usize| Record::CleanupIntent {
+            instance: format!("s[{i}]"),
+            call: CallRec {
+                action: "cinder.delete_volume".into(),
+                tag: format!("lb-t-{i}"),
+                site: Some("site-a".into()),
+                args: Map::new(),
+            },
+        };
+        let lines = || {
+            std::fs::read_to_string(dir.path().join(JOURNAL_FILE))
+                .unwrap()
+                .lines()
+                .count()
+        };
+        for (i, effect) in [Effect::Read, Effect::Destroy].into_iter().enumerate() {
+            j.append_intent(&intent(i), effect).await.unwrap();
+            let t = std::time::Instant::now();
+            while lines() < 1 + i {
+                assert!(t.elapsed().as_secs() < 10, "{effect} intent never written");
+                tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+            }
+        }
+        assert_eq!(j.syncs(), 0, "a read's or a destroy's intent is not synced");
+        j.append_intent(&intent(2), Effect::Mutate).await.unwrap();
+        assert_eq!(j.syncs(), 1, "a mutating call's intent is on disk first");
+        assert_eq!(read_journal(dir.path()).unwrap().len(), 3);
     }
 
     #[test]

@@ -449,7 +449,7 @@ async fn run_one(rt: &Rt, c: &Completed, kind: SagaKind) -> bool {
             call: call_rec(&call),
         },
     };
-    if let Err(e) = rt.journal.append(&intent).await {
+    if let Err(e) = rt.journal.append_intent(&intent, call_def.effect).await {
         return fail(format!("not started, the journal cannot be written: {e}"));
     }
     // Announced once its intent is journaled: the call starts now (its

@@ -567,12 +567,15 @@ pub(crate) async fn run_action(
     if result.is_none() {
         // The intent (a copy of the arguments: a manifest's are megabytes)
         // is gone once queued, not kept while the disk syncs.
-        let written = rt.journal.append(&Record::StepIntent {
-            instance: instance.clone(),
-            node: node.id,
-            frame: frame.clone(),
-            call: call_rec(&call),
-        });
+        let written = rt.journal.append_intent(
+            &Record::StepIntent {
+                instance: instance.clone(),
+                node: node.id,
+                frame: frame.clone(),
+                call: call_rec(&call),
+            },
+            a.call.effect,
+        );
         if let Err(e) = written.await {
             let why = format!("not started, the journal cannot be written: {e}");
             return failed(rt, m, &instance, why);
