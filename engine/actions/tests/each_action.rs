@@ -1278,3 +1278,81 @@ async fn a_group_snapshots_members_are_found_by_its_name_however_many_snapshots_
     );
     env.emu.shutdown().await;
 }
+
+/// A copy made from a snapshot is backed up as that snapshot, under its
+/// origin's id (one chain per production volume), without reading the
+/// snapshot first: Cinder refuses one that is gone, not available or not
+/// the origin's, and then the copy itself is backed up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copys_backup_is_of_its_snapshot_unread_and_of_the_copy_when_cinder_refuses_it() {
+    let env = Env::start().await;
+    let (_, vols) = first_server(&env).await;
+    let snap = env
+        .run(
+            "cinder.create_snapshot",
+            "snap",
+            json!({"volume": vols[0], "name": "one", "force": true}),
+        )
+        .await;
+    let copy = |step: &'static str| {
+        env.run(
+            "cinder.volume_from_snapshot",
+            step,
+            json!({"snapshot": snap, "name": step}),
+        )
+    };
+    let tmp = copy("tmp").await;
+    let since = env.last_request().await;
+    let b = env
+        .run(
+            "cinder.backup",
+            "b",
+            json!({"volume": tmp, "name": "b", "incremental": false}),
+        )
+        .await;
+    let (asked, _) = env.requests_since(since).await;
+    assert!(
+        !asked.iter().any(|r| r.contains("/snapshots/")),
+        "the snapshot is not read: {asked:?}"
+    );
+    let a = env.acts.client("site-a").unwrap();
+    let backup_of = |id: String| async move {
+        let got: Value = a
+            .request(
+                Service::BlockStorage,
+                reqwest::Method::GET,
+                format!("backups/{id}"),
+            )
+            .send_json()
+            .await
+            .unwrap();
+        got["backup"].clone()
+    };
+    let made = backup_of(s(&b, "id").to_string()).await;
+    assert_eq!(made["volume_id"], vols[0]["id"], "{made}");
+    assert_eq!(made["snapshot_id"], snap["id"], "{made}");
+
+    // The copy says it comes from another volume than its snapshot's:
+    // Cinder refuses the snapshot under that id, and the copy is backed up.
+    let tmp2 = copy("tmp2").await;
+    a.request(
+        Service::BlockStorage,
+        reqwest::Method::POST,
+        format!("volumes/{}/metadata", s(&tmp2, "id")),
+    )
+    .json(json!({"metadata": {"lifeboat_origin": vols[1]["id"]}}))
+    .send()
+    .await
+    .unwrap();
+    let b2 = env
+        .run(
+            "cinder.backup",
+            "b2",
+            json!({"volume": tmp2, "name": "b2", "incremental": false}),
+        )
+        .await;
+    let made = backup_of(s(&b2, "id").to_string()).await;
+    assert_eq!(made["volume_id"], tmp2["id"], "{made}");
+    assert_eq!(made["snapshot_id"], Value::Null, "{made}");
+    env.emu.shutdown().await;
+}
