@@ -17,7 +17,8 @@
 //! Group commit: one blocking flush task at a time takes every record queued
 //! while the previous sync ran and writes them with one `fsync`, so a
 //! fan-out of a hundred steps costs a handful of syncs, not a hundred in a
-//! row. Dropping the [`Journal`] waits for a sync in progress, so a dropped
+//! row. A record nobody waits for, queued while nothing is being written,
+//! is written to the OS by the caller at once (no task woken for it). Dropping the [`Journal`] waits for a sync in progress, so a dropped
 //! (crashed) run leaves a journal that can be read back at once.
 //!
 //! A [`Replica`] (a cluster's store) may hold a second copy: each batch
@@ -368,6 +369,13 @@ impl Shared {
         }
     }
 
+    /// Whether a record nobody waits for may be written by the task that
+    /// queues it: a write to the OS takes microseconds, while a replica's
+    /// may wait on the network and must stay off the runtime's threads.
+    fn writes_here(&self) -> bool {
+        lock(&self.replica).is_none()
+    }
+
     /// Writes one batch here, then to the replica (if any).
     fn write_batch(&self, buf: &[u8], sync: bool) -> Result<(), String> {
         if let Some(why) = lock(&self.deposed).clone() {
@@ -573,11 +581,37 @@ impl Journal {
         let path = &self.shared.path;
         let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(path, e))?;
         bytes.push(b'\n');
-        let start = {
+        let (start, here) = {
             let mut p = lock(&self.shared.pending);
-            p.buf.extend_from_slice(&bytes);
-            p.waiters.extend(done);
-            !std::mem::replace(&mut p.flushing, true)
+            if done.is_none() && !p.flushing && self.shared.writes_here() {
+                // Nothing is being written and nobody waits for this one:
+                // it is written here and now (to the OS, no sync), rather
+                // than by a blocking task woken for it. What is queued
+                // meanwhile waits behind it, in order.
+                p.flushing = true;
+                (false, Some(bytes))
+            } else {
+                p.buf.extend_from_slice(&bytes);
+                p.waiters.extend(done);
+                (!std::mem::replace(&mut p.flushing, true), None)
+            }
+        };
+        let start = match here {
+            Some(bytes) => {
+                let buf = self.shared.failpoint(bytes);
+                if let Err(e) = self.shared.write_batch(&buf, false) {
+                    tracing::error!(error = %e, "journal write failed");
+                }
+                let mut p = lock(&self.shared.pending);
+                if p.buf.is_empty() {
+                    p.flushing = false;
+                    self.shared.idle.notify_all();
+                    false
+                } else {
+                    true
+                }
+            }
+            None => start,
         };
         if start {
             let mut task = FlushTask {
@@ -762,6 +796,32 @@ mod tests {
         j.append(&intent(1)).await.unwrap();
         assert_eq!(j.syncs(), 2);
         assert_eq!(read_journal(dir.path()).unwrap().len(), 5);
+    }
+
+    /// A record nobody waits for, queued while nothing is being written, is
+    /// written by the caller before `append_nowait` returns (no blocking
+    /// task woken for it); one queued behind a sync waits its turn.
+    #[tokio::test]
+    async fn a_record_nobody_waits_for_is_written_before_queueing_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap();
+        let lines = || {
+            std::fs::read_to_string(dir.path().join(JOURNAL_FILE))
+                .unwrap()
+                .lines()
+                .count()
+        };
+        for i in 0..3 {
+            j.append_nowait(&Record::RunResumed {
+                at: format!("t{i}"),
+            });
+            assert_eq!(lines(), i + 1, "record {i} written at once");
+        }
+        assert_eq!(j.syncs(), 0);
+        j.append(&Record::RunResumed { at: "t3".into() })
+            .await
+            .unwrap();
+        assert_eq!((lines(), j.syncs()), (4, 1));
     }
 
     /// Only the intent of a call that may make something waits for the
