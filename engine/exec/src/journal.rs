@@ -758,6 +758,14 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    /// How many lines the journal file in `dir` holds now.
+    fn lines_in(dir: &Path) -> usize {
+        std::fs::read_to_string(dir.join(JOURNAL_FILE))
+            .unwrap()
+            .lines()
+            .count()
+    }
+
     /// Outcomes queued without waiting are written at once (a reader sees
     /// them) but synced only by the next waited-for append: a run's syncs
     /// are its intents', not twice as many.
@@ -768,12 +776,7 @@ mod tests {
         let intent = |i: usize| Record::RunResumed {
             at: format!("t{i}"),
         };
-        let lines = || {
-            std::fs::read_to_string(dir.path().join(JOURNAL_FILE))
-                .unwrap()
-                .lines()
-                .count()
-        };
+        let lines = || lines_in(dir.path());
         j.append(&intent(0)).await.unwrap();
         assert_eq!(j.syncs(), 1);
         for i in 0..3 {
@@ -805,12 +808,7 @@ mod tests {
     async fn a_record_nobody_waits_for_is_written_before_queueing_returns() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path()).unwrap();
-        let lines = || {
-            std::fs::read_to_string(dir.path().join(JOURNAL_FILE))
-                .unwrap()
-                .lines()
-                .count()
-        };
+        let lines = || lines_in(dir.path());
         for i in 0..3 {
             j.append_nowait(&Record::RunResumed {
                 at: format!("t{i}"),
@@ -840,12 +838,7 @@ mod tests {
                 args: Map::new(),
             },
         };
-        let lines = || {
-            std::fs::read_to_string(dir.path().join(JOURNAL_FILE))
-                .unwrap()
-                .lines()
-                .count()
-        };
+        let lines = || lines_in(dir.path());
         for (i, effect) in [Effect::Read, Effect::Destroy].into_iter().enumerate() {
             j.append_intent(&intent(i), effect).await.unwrap();
             let t = std::time::Instant::now();
