@@ -18,7 +18,8 @@
 //! while the previous sync ran and writes them with one `fsync`, so a
 //! fan-out of a hundred steps costs a handful of syncs, not a hundred in a
 //! row. A record nobody waits for, queued while nothing is being written,
-//! is written to the OS by the caller at once (no task woken for it). Dropping the [`Journal`] waits for a sync in progress, so a dropped
+//! is written to the OS by the caller at once (no task woken for it).
+//! Dropping the [`Journal`] waits for a sync in progress, so a dropped
 //! (crashed) run leaves a journal that can be read back at once.
 //!
 //! A [`Replica`] (a cluster's store) may hold a second copy: each batch
@@ -376,6 +377,25 @@ impl Shared {
         lock(&self.replica).is_none()
     }
 
+    /// Writes a record nobody waits for now, on the caller's thread (to the
+    /// OS, no sync), rather than by a blocking task woken for it; the
+    /// caller has marked the journal flushing, so what is queued meanwhile
+    /// waits behind it, in order. Whether a flush task must take those.
+    fn write_here(&self, bytes: Vec<u8>) -> bool {
+        let buf = self.failpoint(bytes);
+        if let Err(e) = self.write_batch(&buf, false) {
+            tracing::error!(error = %e, "journal write failed");
+        }
+        let mut p = lock(&self.pending);
+        if p.buf.is_empty() {
+            p.flushing = false;
+            self.idle.notify_all();
+            false
+        } else {
+            true
+        }
+    }
+
     /// Writes one batch here, then to the replica (if any).
     fn write_batch(&self, buf: &[u8], sync: bool) -> Result<(), String> {
         if let Some(why) = lock(&self.deposed).clone() {
@@ -581,37 +601,17 @@ impl Journal {
         let path = &self.shared.path;
         let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(path, e))?;
         bytes.push(b'\n');
-        let (start, here) = {
+        let start = {
             let mut p = lock(&self.shared.pending);
             if done.is_none() && !p.flushing && self.shared.writes_here() {
-                // Nothing is being written and nobody waits for this one:
-                // it is written here and now (to the OS, no sync), rather
-                // than by a blocking task woken for it. What is queued
-                // meanwhile waits behind it, in order.
                 p.flushing = true;
-                (false, Some(bytes))
+                drop(p);
+                self.shared.write_here(bytes)
             } else {
                 p.buf.extend_from_slice(&bytes);
                 p.waiters.extend(done);
-                (!std::mem::replace(&mut p.flushing, true), None)
+                !std::mem::replace(&mut p.flushing, true)
             }
-        };
-        let start = match here {
-            Some(bytes) => {
-                let buf = self.shared.failpoint(bytes);
-                if let Err(e) = self.shared.write_batch(&buf, false) {
-                    tracing::error!(error = %e, "journal write failed");
-                }
-                let mut p = lock(&self.shared.pending);
-                if p.buf.is_empty() {
-                    p.flushing = false;
-                    self.shared.idle.notify_all();
-                    false
-                } else {
-                    true
-                }
-            }
-            None => start,
         };
         if start {
             let mut task = FlushTask {
