@@ -100,7 +100,8 @@ fn fan_out_and_latencies_change_the_estimate() {
         false
     );
 
-    let dir = tempdir();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
     let f = dir.join("lat.yaml");
     std::fs::write(
         &f,
@@ -161,7 +162,8 @@ const BRANCHES: &str = r#"runbook t "two branches" {
 
 #[test]
 fn text_dot_and_mermaid_mark_the_critical_path() {
-    let dir = tempdir();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
     let f = dir.join("branches.dr");
     std::fs::write(&f, BRANCHES).unwrap();
     let f = f.to_str().unwrap();
@@ -246,24 +248,6 @@ fn text_dot_and_mermaid_mark_the_critical_path() {
         .lines()
         .any(|l| l.starts_with("  class ") && l.ends_with(" critical")));
     assert!(m.contains("linkStyle "));
-}
-
-fn tempdir() -> PathBuf {
-    let d = std::env::temp_dir().join(format!(
-        "lifeboat-plan-view-{}-{}",
-        std::process::id(),
-        rand_suffix()
-    ));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
-fn rand_suffix() -> u64 {
-    use std::time::{SystemTime, UNIX_EPOCH};
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
 }
 
 #[test]
@@ -438,7 +422,8 @@ fn run_timeline_page_loads_in_chromium_with_a_bar_per_step_instance() {
 /// region agree between the DOT and the Mermaid outputs.
 #[test]
 fn dot_and_mermaid_carry_the_same_information() {
-    let dir = tempdir();
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
     let f = dir.join("kinds.dr");
     std::fs::write(
         &f,
