@@ -78,8 +78,9 @@ pub fn view(p: &Port) -> Value {
 pub fn list(ctx: &Ctx) -> Reply {
     let w = ctx.shared.lock();
     let net = &w.site(ctx.site).net;
-    // Only the asked-for devices' ports are viewed (the generic filter
-    // then applies as to any list): a site may hold 10,000 ports.
+    // Only the asked-for devices' ports are looked at (found by the
+    // site's device index) and viewed; the generic filter then applies as
+    // to any list: a site may hold tens of thousands of ports.
     let devices: std::collections::HashSet<&str> = ctx.q_all("device_id").collect();
     // Likewise the asked-for addresses (`fixed_ips=ip_address=…`, a VIP
     // looked up by address): a port without one is never viewed. The
@@ -88,11 +89,13 @@ pub fn list(ctx: &Ctx) -> Reply {
         .q_all("fixed_ips")
         .filter_map(FixedIpWant::parse)
         .collect();
-    let items = net
-        .ports
-        .values()
+    let candidates: Box<dyn Iterator<Item = &Port>> = if devices.is_empty() {
+        Box::new(net.ports.values())
+    } else {
+        Box::new(net.ports.of_devices(&devices).into_iter())
+    };
+    let items = candidates
         .filter(|p| p.project_id == ctx.token.project_id)
-        .filter(|p| devices.is_empty() || devices.contains(&p.device_id.as_str()))
         .filter(|p| {
             wanted
                 .iter()

@@ -3,8 +3,10 @@
 //! IPs; and the rules Neutron keeps while changing them (an address is
 //! allocated once per subnet, a MAC once per network). IPv4 only.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::net::Ipv4Addr;
+use std::ops::{Deref, DerefMut};
+use std::sync::OnceLock;
 
 use rand::Rng;
 
@@ -277,12 +279,63 @@ pub struct FloatingIp {
     pub revision: u64,
 }
 
+/// A site's ports by id, and beside them which ports each device has: a
+/// port list filtered by device (how a VNF's ports are read, a hundred
+/// servers at a time) looks at those ports only, as Neutron's database
+/// answers it from its index, not at each of a site's ports (tens of
+/// thousands at 10,000 VMs). Every change goes through `DerefMut`, which
+/// drops the device index; the next list by device builds it again.
+#[derive(Debug, Default)]
+pub struct Ports {
+    by_id: BTreeMap<String, Port>,
+    by_device: OnceLock<HashMap<String, Vec<String>>>,
+}
+
+impl Deref for Ports {
+    type Target = BTreeMap<String, Port>;
+    fn deref(&self) -> &Self::Target {
+        &self.by_id
+    }
+}
+
+impl DerefMut for Ports {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.by_device.take();
+        &mut self.by_id
+    }
+}
+
+impl Ports {
+    /// The ports bound to any of `devices`, in id order (as the whole list).
+    pub fn of_devices(&self, devices: &HashSet<&str>) -> Vec<&Port> {
+        let index = self.by_device.get_or_init(|| {
+            let mut index: HashMap<String, Vec<String>> = HashMap::new();
+            for p in self.by_id.values() {
+                index
+                    .entry(p.device_id.clone())
+                    .or_default()
+                    .push(p.id.clone());
+            }
+            index
+        });
+        let mut ids: Vec<&String> = devices
+            .iter()
+            .filter_map(|d| index.get(*d))
+            .flatten()
+            .collect();
+        ids.sort_unstable();
+        ids.into_iter()
+            .filter_map(|id| self.by_id.get(id))
+            .collect()
+    }
+}
+
 /// One site's Neutron.
 #[derive(Debug, Default)]
 pub struct Net {
     pub networks: BTreeMap<String, Network>,
     pub subnets: BTreeMap<String, Subnet>,
-    pub ports: BTreeMap<String, Port>,
+    pub ports: Ports,
     pub security_groups: BTreeMap<String, SecurityGroup>,
     pub rules: BTreeMap<String, Rule>,
     pub floating_ips: BTreeMap<String, FloatingIp>,
@@ -439,6 +492,47 @@ mod tests {
         assert_eq!(s.next_free(), None);
         assert!(s.contains(parse_ip("10.0.0.7").unwrap()));
         assert!(!s.contains(parse_ip("10.0.0.8").unwrap()));
+    }
+
+    #[test]
+    fn a_list_by_device_sees_every_change_to_the_ports() {
+        let port = |id: &str, device: &str| {
+            let mut p = Port::unbound(
+                id.into(),
+                id.into(),
+                "n".into(),
+                "p".into(),
+                format!("fa:16:3e:00:00:{id}"),
+                vec![],
+                vec![],
+                true,
+            );
+            p.device_id = device.into();
+            p
+        };
+        let ids = |ports: &Ports, devices: &[&str]| -> Vec<String> {
+            let devices: HashSet<&str> = devices.iter().copied().collect();
+            ports
+                .of_devices(&devices)
+                .iter()
+                .map(|p| p.id.clone())
+                .collect()
+        };
+        let mut ports = Ports::default();
+        for (id, dev) in [("03", "a"), ("01", "b"), ("02", "a"), ("04", "")] {
+            ports.insert(id.into(), port(id, dev));
+        }
+        assert_eq!(ids(&ports, &["a"]), ["02", "03"]);
+        assert_eq!(ids(&ports, &["a", "b", "c"]), ["01", "02", "03"]);
+        assert_eq!(ids(&ports, &[""]), ["04"], "unbound ports have device \"\"");
+        // Bound elsewhere, added, removed: each seen by the next list.
+        ports.get_mut("02").unwrap().device_id = "b".into();
+        assert_eq!(ids(&ports, &["a"]), ["03"]);
+        ports.insert("00".into(), port("00", "a"));
+        assert_eq!(ids(&ports, &["a"]), ["00", "03"]);
+        ports.remove("03");
+        assert_eq!(ids(&ports, &["a"]), ["00"]);
+        assert_eq!(ids(&ports, &["b"]), ["01", "02"]);
     }
 
     #[test]
