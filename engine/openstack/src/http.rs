@@ -390,9 +390,9 @@ impl<'a> Request<'a> {
             }
             tracing::debug!(site = %client.site, call = %self.call, attempt = budget.attempts, "request");
             let answer = match rb.send().await {
-                Ok(resp) => {
+                Ok(mut resp) => {
                     let status = resp.status().as_u16();
-                    let headers = resp.headers().clone();
+                    let headers = std::mem::take(resp.headers_mut());
                     resp.bytes().await.map(|b| (status, headers, b))
                 }
                 Err(e) => Err(e),
