@@ -46,6 +46,49 @@ async fn generated_fleet_lists_and_filters() {
     c.h.shutdown().await;
 }
 
+/// Nova answers at most its `max_limit` (1,000) server groups a request,
+/// with no link to the rest; `offset` reads on, `limit` asks for fewer
+/// (0: the most), anything but digits is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_groups_page_by_offset_up_to_max_limit() {
+    let mut cfg = EmulatorConfig::fast();
+    // One group per VNF and role: 340 × 3.
+    cfg.topology = Topology::generate(340, 3);
+    let c = Cloud::with(cfg).await;
+    let list = |q: &'static str| {
+        let url = format!("{}/os-server-groups{q}", c.compute(Site::A));
+        let c = &c;
+        async move { c.get(&url, Some("compute 2.96")).await }
+    };
+    let ids = |r: &common::Resp| -> Vec<String> {
+        r.body["server_groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|g| g["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = list("").await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(ids(&first).len(), 1000, "capped at max_limit");
+    assert!(first.body.get("server_groups_links").is_none());
+    let rest = list("?offset=1000").await;
+    assert_eq!(ids(&rest).len(), 20);
+    let mut all: Vec<String> = ids(&first);
+    all.extend(ids(&rest));
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), 1020, "the two pages are every group, once");
+    assert_eq!(ids(&list("?limit=5000").await).len(), 1000);
+    assert_eq!(ids(&list("?limit=0").await).len(), 1000);
+    assert_eq!(ids(&list("?limit=7&offset=1015").await).len(), 5);
+    assert_eq!(ids(&list("?offset=5000").await).len(), 0);
+    for bad in ["?limit=-1", "?offset=x"] {
+        assert_eq!(list(bad).await.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    c.h.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topology_from_yaml() {
     let yaml = r#"

@@ -15,7 +15,7 @@ use axum::http::{Method, StatusCode};
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use crate::errors::{error, not_found, Flavor as F, Reply};
+use crate::errors::{bad_request, error, not_found, Flavor as F, Reply};
 use crate::microversion::{negotiate, stamp, Mv, NOVA_MAX, NOVA_MIN};
 use crate::routing::Ctx;
 
@@ -41,6 +41,24 @@ pub fn version_doc(base: &str) -> Value {
 
 pub(crate) fn nf(what: &str, id: &str) -> Response {
     not_found(F::Nova, format!("{what} {id} could not be found."))
+}
+
+/// Nova's `[api] max_limit`: the most items one list answers, whatever
+/// `limit` asks.
+pub(crate) const MAX_LIMIT: usize = 1000;
+
+/// A count in the query (`limit`, `offset`), as Nova's query schemas take
+/// it (digits only), or their 400.
+pub(crate) fn count_param(ctx: &Ctx, key: &str) -> Result<Option<usize>, Response> {
+    match ctx.q(key) {
+        None => Ok(None),
+        Some(v) => v.parse::<usize>().map(Some).map_err(|_| {
+            bad_request(
+                F::Nova,
+                format!("Invalid input for query parameters {key}. Value: {v}. '{v}' does not match '^[0-9]*$'"),
+            )
+        }),
+    }
 }
 
 /// Dispatch one compute call.

@@ -8,7 +8,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::nf;
+use super::{count_param, nf, MAX_LIMIT};
 use crate::errors::{bad_request, error, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
@@ -40,13 +40,23 @@ fn view(g: &ServerGroup, mv: Mv) -> Value {
     o
 }
 
+/// The project's groups, as Nova pages them: at most `limit` (its
+/// `max_limit`, 1,000, when absent, 0 or more) from `offset`, and no link
+/// to the rest — a caller asks again from the next offset.
 pub fn list(ctx: &Ctx, mv: Mv) -> Reply {
+    let limit = match count_param(ctx, "limit")? {
+        Some(n) if n > 0 => n.min(MAX_LIMIT),
+        _ => MAX_LIMIT,
+    };
+    let offset = count_param(ctx, "offset")?.unwrap_or(0);
     let w = ctx.shared.lock();
     let items: Vec<Value> = w
         .site(ctx.site)
         .server_groups
         .values()
         .filter(|g| g.project_id == ctx.token.project_id)
+        .skip(offset)
+        .take(limit)
         .map(|g| view(g, mv))
         .collect();
     Ok(Json(json!({"server_groups": items})).into_response())

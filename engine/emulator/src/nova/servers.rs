@@ -403,13 +403,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
             None => return Err(bad_request(F::Nova, format!("marker [{marker}] not found"))),
         }
     }
-    let limit = match ctx.q("limit") {
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) => Some(n),
-            Err(_) => return Err(bad_request(F::Nova, format!("Invalid input for query parameters limit. Value: {l}. '{l}' does not match '^[0-9]*$'"))),
-        },
-        None => None,
-    };
+    let limit = super::count_param(ctx, "limit")?;
     let mut next = None;
     if let Some(n) = limit {
         if servers.len() > n {
