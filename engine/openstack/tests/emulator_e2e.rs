@@ -13,9 +13,11 @@ struct Env {
 
 impl Env {
     async fn start() -> Env {
-        let emu = Emulator::start(EmulatorConfig::fast())
-            .await
-            .expect("emulator starts");
+        Env::start_with(EmulatorConfig::fast()).await
+    }
+
+    async fn start_with(config: EmulatorConfig) -> Env {
+        let emu = Emulator::start(config).await.expect("emulator starts");
         let dir = tempfile::tempdir().unwrap();
         emu.write_clouds_yaml(&dir.path().join("clouds.yaml"))
             .unwrap();
@@ -392,4 +394,19 @@ async fn a_stormy_cloud_costs_requests_not_calls() {
         "{s:?}"
     );
     env.emu.shutdown().await;
+}
+
+/// More server groups than Nova answers in one request (its `max_limit`,
+/// 1,000): the client reads them all, page by page, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_groups_are_read_past_novas_max_limit() {
+    let mut config = EmulatorConfig::fast();
+    // One group per VNF and role: 340 × 3.
+    config.topology = lifeboat_emulator::Topology::generate(340, 3);
+    let env = Env::start_with(config).await;
+    let groups = env.client("site-a").nova().server_groups().await.unwrap();
+    let ids: std::collections::BTreeSet<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+    assert_eq!(groups.len(), 1020);
+    assert_eq!(ids.len(), 1020, "each group once");
+    assert!(groups.iter().all(|g| g.members.len() == 1));
 }

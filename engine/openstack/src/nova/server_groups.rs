@@ -15,20 +15,33 @@ pub struct ServerGroup {
 }
 
 impl Nova<'_> {
-    /// The project's server groups (2.64+: `policy`).
+    /// The project's server groups (2.64+: `policy`), every page: Nova
+    /// answers at most its `max_limit` (1,000 by default) with no link to
+    /// the rest, so the list is asked again from the next `offset` until a
+    /// page brings nothing new (a service that ignores `offset` repeats its
+    /// first page, which ends it too).
     pub async fn server_groups(&self) -> Result<Vec<ServerGroup>> {
-        let v: Value = self
-            .req(Method::GET, "os-server-groups")
-            .call("GET /os-server-groups")
-            .resource("server groups")
-            .send_json()
-            .await?;
-        let items = v
-            .get("server_groups")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        parse_items(self.c, "GET /os-server-groups", items)
+        let mut all: Vec<ServerGroup> = Vec::new();
+        let mut seen = std::collections::HashSet::new();
+        loop {
+            let mut v: Value = self
+                .req(Method::GET, "os-server-groups")
+                .query("offset", all.len().to_string())
+                .call("GET /os-server-groups")
+                .resource("server groups")
+                .send_json()
+                .await?;
+            let items = match v.get_mut("server_groups").map(Value::take) {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            let page: Vec<ServerGroup> = parse_items(self.c, "GET /os-server-groups", items)?;
+            let before = all.len();
+            all.extend(page.into_iter().filter(|g| seen.insert(g.id.clone())));
+            if all.len() == before {
+                return Ok(all);
+            }
+        }
     }
 
     pub async fn create_server_group(&self, name: &str, policy: &str) -> Result<ServerGroup> {
