@@ -89,6 +89,116 @@ async fn server_groups_page_by_offset_up_to_max_limit() {
     c.h.shutdown().await;
 }
 
+/// Cinder answers at most its `osapi_max_limit` (1,000) manageable volumes
+/// a request, sorted by reference (descending), with no link to the rest;
+/// `marker` (a reference as JSON) and `offset` read on, `limit` asks for
+/// fewer, and what Cinder refuses is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manageable_volumes_page_by_marker_up_to_max_limit() {
+    use futures::stream::{self, StreamExt};
+    let mut cfg = EmulatorConfig::fast();
+    cfg.topology.quotas.volumes = 2000;
+    cfg.topology.quotas.gigabytes = 20000;
+    let c = Cloud::with(cfg).await;
+    // Each replicated volume at site-a has its replica on site-b's backend.
+    let made: Vec<String> = stream::iter(0..1020)
+        .map(|_| c.new_volume(Site::A, 1, serde_json::json!({"volume_type": "replicated"})))
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    assert_eq!(made.len(), 1020);
+    // Every Cinder list stops at osapi_max_limit too, asked or not, and
+    // links to the rest.
+    let mut url = Some(format!("{}/volumes/detail", c.volume(Site::A)));
+    let mut pages = Vec::new();
+    while let Some(u) = url {
+        let r = c.get(&u, Some("volume 3.64")).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+        pages.push(r.body["volumes"].as_array().map(|a| a.len()).unwrap_or(0));
+        url = r.body["volumes_links"][0]["href"]
+            .as_str()
+            .map(str::to_string);
+    }
+    assert_eq!(pages[0], 1000, "{pages:?}");
+    assert!(pages.iter().sum::<usize>() >= 1020, "{pages:?}");
+    let asked = c
+        .get(
+            &format!("{}/volumes?limit=5000", c.volume(Site::A)),
+            Some("volume 3.64"),
+        )
+        .await;
+    assert_eq!(
+        asked.body["volumes"].as_array().map(|a| a.len()),
+        Some(1000)
+    );
+    let list = |q: String| {
+        let url = format!("{}/manageable_volumes/detail{q}", c.volume(Site::B));
+        let c = &c;
+        async move { c.get(&url, Some("volume 3.64")).await }
+    };
+    let refs = |r: &common::Resp| -> Vec<String> {
+        r.body["manageable-volumes"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", r.text))
+            .iter()
+            .map(|m| m["reference"]["source-name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let first = list(String::new()).await;
+    assert_eq!(first.status, StatusCode::OK);
+    let page1 = refs(&first);
+    assert_eq!(page1.len(), 1000, "capped at osapi_max_limit");
+    assert!(
+        page1.windows(2).all(|w| w[0] > w[1]),
+        "by reference, descending"
+    );
+    assert!(first.body.get("manageable-volumes_links").is_none());
+    let marker = serde_json::json!({"source-name": page1[999]}).to_string();
+    let q = |k: &str, v: &str| format!("?{k}={}", urlencode(v));
+    let rest = refs(&list(q("marker", &marker)).await);
+    assert_eq!(rest.len(), 20);
+    let mut all = page1.clone();
+    all.extend(rest.iter().cloned());
+    let mut uniq = all.clone();
+    uniq.sort();
+    uniq.dedup();
+    assert_eq!(uniq.len(), 1020, "the two pages are every replica, once");
+    assert_eq!(refs(&list("?offset=1000".into()).await), rest);
+    assert_eq!(refs(&list("?limit=5000".into()).await).len(), 1000);
+    assert_eq!(refs(&list("?limit=0".into()).await).len(), 0);
+    assert_eq!(refs(&list("?limit=7&offset=1015".into()).await).len(), 5);
+    let asc = refs(&list("?sort=reference:asc&limit=3".into()).await);
+    assert_eq!(asc, uniq[..3].to_vec());
+    for bad in [
+        "?limit=-1".to_string(),
+        "?limit=x".into(),
+        "?offset=-2".into(),
+        "?sort=name".into(),
+        "?sort=size:up".into(),
+        "?sort=size&sort_key=size".into(),
+        q("marker", "{\"source-name\": \"volume-nope\"}"),
+        q("marker", "volume-1"),
+    ] {
+        let r = list(bad.clone()).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.text);
+        assert!(
+            r.body["badRequest"]["message"].as_str().is_some(),
+            "{bad}: {}",
+            r.text
+        );
+    }
+    c.h.shutdown().await;
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topology_from_yaml() {
     let yaml = r#"

@@ -7,13 +7,155 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::accepted;
+use super::{accepted, MAX_LIMIT};
 use crate::body::One;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
 use crate::routing::Ctx;
 
+/// How Cinder pages the manageable list (`get_pagination_params`,
+/// `get_sort_params`, `paginate_entries_list`): sorted by `reference`
+/// (descending unless asked) or `size`, the entries after `marker` (a
+/// reference as JSON) and `offset` more, at most `limit` — which is the
+/// `osapi_max_limit` when absent or larger. The answer carries no link to
+/// the rest: a client pages by `marker` (or `offset`) itself.
+struct Paging {
+    limit: usize,
+    offset: usize,
+    marker: Option<Value>,
+    /// (by size, descending) for each sort key, in order.
+    sort: Vec<(bool, bool)>,
+}
+
+fn invalid(msg: String) -> axum::response::Response {
+    bad_request(F::Cinder, format!("Invalid input received: {msg}"))
+}
+
+impl Paging {
+    fn of(ctx: &Ctx) -> Result<Paging, axum::response::Response> {
+        let limit = match ctx.q("limit") {
+            None => MAX_LIMIT,
+            Some(l) => match l.trim().parse::<i64>() {
+                Err(_) => return Err(invalid("limit param must be an integer".into())),
+                Ok(n) if n < 0 => return Err(invalid("limit param must be positive".into())),
+                Ok(n) => (n as usize).min(MAX_LIMIT),
+            },
+        };
+        let offset = match ctx.q("offset") {
+            None => 0,
+            Some(o) => match o.trim().parse::<i64>() {
+                Err(_) => return Err(invalid("offset must be an integer.".into())),
+                Ok(n) if n < 0 => return Err(invalid("offset must be >= 0".into())),
+                Ok(n) => n as usize,
+            },
+        };
+        let marker = match ctx.q("marker") {
+            None | Some("") => None,
+            Some(m) => Some(serde_json::from_str::<Value>(m).map_err(|_| {
+                invalid(format!(
+                    "marker {m} can not be analysed, please use json like format"
+                ))
+            })?),
+        };
+        let pairs: Vec<(String, String)> = match ctx.q("sort") {
+            Some(s) => {
+                if ctx.q("sort_key").is_some() || ctx.q("sort_dir").is_some() {
+                    return Err(invalid("The 'sort_key' and 'sort_dir' parameters are deprecated and cannot be used with the 'sort' parameter.".into()));
+                }
+                s.trim()
+                    .split(',')
+                    .map(|one| {
+                        let (k, d) = one.split_once(':').unwrap_or((one, ""));
+                        let d = if d.trim().is_empty() {
+                            "desc"
+                        } else {
+                            d.trim()
+                        };
+                        (k.trim().to_string(), d.to_string())
+                    })
+                    .collect()
+            }
+            None => vec![(
+                ctx.q("sort_key").unwrap_or("reference").to_string(),
+                ctx.q("sort_dir").unwrap_or("desc").to_string(),
+            )],
+        };
+        let bad_keys: Vec<&str> = pairs
+            .iter()
+            .map(|(k, _)| k.as_str())
+            .filter(|k| !matches!(*k, "reference" | "size"))
+            .collect();
+        if !bad_keys.is_empty() {
+            return Err(invalid(format!(
+                "Invalid sort keys passed: {}",
+                bad_keys.join(", ")
+            )));
+        }
+        let bad_dirs: Vec<&str> = pairs
+            .iter()
+            .map(|(_, d)| d.as_str())
+            .filter(|d| !matches!(*d, "asc" | "desc"))
+            .collect();
+        if !bad_dirs.is_empty() {
+            return Err(invalid(format!(
+                "Invalid sort dirs passed: {}",
+                bad_dirs.join(", ")
+            )));
+        }
+        let sort = pairs
+            .iter()
+            .map(|(k, d)| (k == "size", d == "desc"))
+            .collect();
+        Ok(Paging {
+            limit,
+            offset,
+            marker,
+            sort,
+        })
+    }
+
+    /// The page of `entries` (each with `reference` and `size`).
+    fn page(&self, mut entries: Vec<Value>) -> Result<Vec<Value>, axum::response::Response> {
+        // A reference compares by its (first) value, as Cinder's comparer does.
+        let key = |e: &Value| -> String {
+            let mut vals: Vec<&str> = e["reference"]
+                .as_object()
+                .map(|o| o.values().filter_map(Value::as_str).collect())
+                .unwrap_or_default();
+            vals.sort_unstable();
+            vals.first().copied().unwrap_or("").to_string()
+        };
+        entries.sort_by(|a, b| {
+            for (by_size, desc) in &self.sort {
+                let o = if *by_size {
+                    a["size"].as_u64().cmp(&b["size"].as_u64())
+                } else {
+                    key(a).cmp(&key(b))
+                };
+                let o = if *desc { o.reverse() } else { o };
+                if o.is_ne() {
+                    return o;
+                }
+            }
+            std::cmp::Ordering::Equal
+        });
+        let start = match &self.marker {
+            None => 0,
+            Some(m) => match entries.iter().position(|e| &e["reference"] == m) {
+                Some(i) => i + 1,
+                None => return Err(invalid(format!("marker not found: {m}"))),
+            },
+        };
+        Ok(entries
+            .into_iter()
+            .skip(start + self.offset)
+            .take(self.limit)
+            .collect())
+    }
+}
+
 pub fn list(ctx: &Ctx, detail: bool) -> Reply {
+    let paging = Paging::of(ctx)?;
     let w = ctx.shared.lock();
     let items: Vec<Value> = w
         .site(ctx.site)
@@ -30,6 +172,8 @@ pub fn list(ctx: &Ctx, detail: bool) -> Reply {
             }
         })
         .collect();
+    drop(w);
+    let items = paging.page(items)?;
     Ok(Json(json!({"manageable-volumes": items})).into_response())
 }
 

@@ -54,9 +54,14 @@ pub(crate) fn links(ctx: &Ctx, kind: &str, id: &str) -> [Link; 2] {
     )
 }
 
+/// Cinder's `osapi_max_limit`: the most items one list answers, whatever
+/// `limit` asks.
+pub(crate) const MAX_LIMIT: usize = 1000;
+
 /// Cinder's list order and paging over the already filtered `items`:
 /// newest first (`created_at` descending; `asc` reverses it), those after
-/// `marker`, at most `limit`; returns the `*_links` value if more remain.
+/// `marker`, at most `limit` (and never more than [`MAX_LIMIT`], asked or
+/// not); returns the `*_links` value if more remain.
 /// `seq` orders (creation order, unique), `id` names an item for the marker;
 /// the next link keeps the request's filters and sort, as Cinder's does.
 /// A page of a large list costs one pass, not a sort of the whole list.
@@ -80,20 +85,24 @@ pub(crate) fn paginate<T>(
         items.retain(|x| key(x) > m);
     }
     let mut more = false;
-    if let Some(l) = ctx.q("limit") {
-        let Ok(n) = l.parse::<usize>() else {
-            return Err(crate::errors::bad_request(
-                F::Cinder,
-                format!("Invalid input received: limit '{l}' is not an integer"),
-            ));
-        };
-        if items.len() > n {
-            if n > 0 {
-                items.select_nth_unstable_by_key(n - 1, key);
+    let limit = match ctx.q("limit") {
+        None => MAX_LIMIT,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) => n.min(MAX_LIMIT),
+            Err(_) => {
+                return Err(crate::errors::bad_request(
+                    F::Cinder,
+                    format!("Invalid input received: limit '{l}' is not an integer"),
+                ))
             }
-            items.truncate(n);
-            more = true;
+        },
+    };
+    if items.len() > limit {
+        if limit > 0 {
+            items.select_nth_unstable_by_key(limit - 1, key);
         }
+        items.truncate(limit);
+        more = true;
     }
     items.sort_unstable_by_key(key);
     match items.last() {
