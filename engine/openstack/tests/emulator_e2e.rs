@@ -410,3 +410,56 @@ async fn server_groups_are_read_past_novas_max_limit() {
     assert_eq!(ids.len(), 1020, "each group once");
     assert!(groups.iter().all(|g| g.members.len() == 1));
 }
+
+/// Cinder answers at most its `osapi_max_limit` (1,000) manageable volumes
+/// a request, with no link: the replicas of more volumes than that at a
+/// backup site are read page after page by marker, each once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn manageable_volumes_are_read_past_cinders_max_limit() {
+    use futures::stream::{self, StreamExt};
+    let mut config = EmulatorConfig::fast();
+    config.topology.quotas.volumes = 2000;
+    config.topology.quotas.gigabytes = 20000;
+    let env = Env::start_with(config).await;
+    let a = env.client("site-a");
+    let made: Vec<String> = stream::iter(0..1020)
+        .map(|i| {
+            let a = &a;
+            async move {
+                let body = serde_json::json!({"size": 1, "name": format!("r{i}"), "volume_type": "replicated"});
+                a.cinder().create_volume(body, "a replicated volume").await.unwrap().id
+            }
+        })
+        .buffer_unordered(16)
+        .collect()
+        .await;
+    let b = env.client("site-b");
+    let host = "site-b@replica#pool";
+    let all = b.cinder().manageable_volumes(host).await.unwrap();
+    let refs: std::collections::BTreeSet<String> = all
+        .iter()
+        .map(|m| m["reference"]["source-name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(all.len(), 1020);
+    assert_eq!(refs.len(), 1020, "each replica once");
+    assert!(made.iter().all(|id| refs.contains(&format!("volume-{id}"))));
+    // A replica past the first page is found; the reading stops there.
+    let wanted = all[1010]["reference"].clone();
+    let found = b
+        .cinder()
+        .manageable_volumes_until(host, |page| page.iter().any(|m| m["reference"] == wanted))
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1020, "the second page is the last");
+    let first = all[10]["reference"].clone();
+    let early = b
+        .cinder()
+        .manageable_volumes_until(host, |page| page.iter().any(|m| m["reference"] == first))
+        .await
+        .unwrap();
+    assert_eq!(
+        early.len(),
+        1000,
+        "found on the first page: no second request"
+    );
+}

@@ -69,14 +69,15 @@ pub async fn retype(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
 pub async fn check_replica(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let c = cx.client_for_call()?;
     let rep: ReplicaRec = cx.args.record("replica")?;
+    let is_it = |m: &Value| {
+        m.pointer("/reference/source-name").and_then(Value::as_str) == Some(rep.reference.as_str())
+    };
     let candidates = c
         .cinder()
-        .manageable_volumes(&rep.host)
+        .manageable_volumes_until(&rep.host, |page| page.iter().any(is_it))
         .await
         .act(cx.action())?;
-    let found = candidates.iter().find(|m| {
-        m.pointer("/reference/source-name").and_then(Value::as_str) == Some(rep.reference.as_str())
-    });
+    let found = candidates.iter().find(|m| is_it(m));
     let Some(m) = found else {
         return Err(ActionError::permanent(format!("{}: replica {} of volume {} is not on backend {} at site {} ({} candidates there)", cx.action(), rep.reference, rep.volume_id, rep.host, c.site(), candidates.len()))
             .with_hint("check that the volume is of a replication-enabled type and that replication is running (cinder.replica_of at the primary site)"));
@@ -128,7 +129,15 @@ pub async fn replica_of(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         for svc in services {
             looked.push(format!("{site}:{}", svc.host));
             let host = svc.host.clone();
-            let candidates = match other.cinder().manageable_volumes(&host).await {
+            let is_it = |m: &Value| {
+                m.pointer("/reference/source-name").and_then(Value::as_str) == Some(wanted.as_str())
+                    || m.get("cinder_id").and_then(Value::as_str) == Some(v.id.as_str())
+            };
+            let candidates = match other
+                .cinder()
+                .manageable_volumes_until(&host, |page| page.iter().any(is_it))
+                .await
+            {
                 Ok(c) => c,
                 Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::BadRequest) => continue,
                 Err(e) => return Err(from_client(cx.action(), e)),
