@@ -48,9 +48,10 @@ async fn generated_fleet_lists_and_filters() {
 
 /// Nova answers at most its `max_limit` (1,000) server groups a request,
 /// with no link to the rest; `offset` reads on, `limit` asks for fewer
-/// (0: the most), anything but digits is refused.
+/// (0: the most), anything but digits is refused. Servers too are listed
+/// at most 1,000 a page, with a link to the next.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn server_groups_page_by_offset_up_to_max_limit() {
+async fn nova_lists_stop_at_max_limit() {
     let mut cfg = EmulatorConfig::fast();
     // One group per VNF and role: 340 × 3.
     cfg.topology = Topology::generate(340, 3);
@@ -85,6 +86,21 @@ async fn server_groups_page_by_offset_up_to_max_limit() {
     assert_eq!(ids(&list("?offset=5000").await).len(), 0);
     for bad in ["?limit=-1", "?offset=x"] {
         assert_eq!(list(bad).await.status, StatusCode::BAD_REQUEST, "{bad}");
+    }
+    // The servers list (1,020 servers) stops at max_limit too, asked or
+    // not, and links to the rest.
+    for q in ["", "?limit=5000"] {
+        let mut url = Some(format!("{}/servers/detail{q}", c.compute(Site::A)));
+        let mut pages = Vec::new();
+        while let Some(u) = url {
+            let r = c.get(&u, Some("compute 2.96")).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            pages.push(r.body["servers"].as_array().map(|a| a.len()).unwrap_or(0));
+            url = r.body["servers_links"][0]["href"]
+                .as_str()
+                .map(str::to_string);
+        }
+        assert_eq!(pages, [1000, 20], "{q}");
     }
     c.h.shutdown().await;
 }

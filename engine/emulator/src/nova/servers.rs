@@ -403,18 +403,17 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
             None => return Err(bad_request(F::Nova, format!("marker [{marker}] not found"))),
         }
     }
-    let limit = super::count_param(ctx, "limit")?;
+    // At most `max_limit`, asked or not; a full page links to the next.
+    let n = super::count_param(ctx, "limit")?
+        .unwrap_or(super::MAX_LIMIT)
+        .min(super::MAX_LIMIT);
+    servers.truncate(n);
     let mut next = None;
-    if let Some(n) = limit {
-        if servers.len() > n {
-            servers.truncate(n);
-        }
-        if n > 0 && servers.len() == n {
-            if let Some(last) = servers.last() {
-                let qs = ctx.query_with_marker(&last.id);
-                let path = if detail { "servers/detail" } else { "servers" };
-                next = Some(format!("{}/compute/v2.1/{path}?{qs}", ctx.base));
-            }
+    if n > 0 && servers.len() == n {
+        if let Some(last) = servers.last() {
+            let qs = ctx.query_with_marker(&last.id);
+            let path = if detail { "servers/detail" } else { "servers" };
+            next = Some(format!("{}/compute/v2.1/{path}?{qs}", ctx.base));
         }
     }
     let servers_links = next.map(|href| [Link::new(href, "next")]);
