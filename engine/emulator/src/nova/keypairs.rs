@@ -76,7 +76,8 @@ fn view(k: &Keypair, mv: Mv, full: bool) -> Value {
 }
 
 /// The user's key pairs by name; from 2.35 paged with `limit` and `marker`
-/// (a name), with a `keypairs_links` next link when a page is full.
+/// (a name): at most `max_limit` (1,000) a page, asked or not, with a
+/// `keypairs_links` next link when a page is full.
 pub fn list(ctx: &Ctx, mv: Mv) -> Reply {
     let w = ctx.shared.lock();
     let mut keys: Vec<&Keypair> = w
@@ -93,21 +94,26 @@ pub fn list(ctx: &Ctx, mv: Mv) -> Reply {
                 None => return Err(bad_request(F::Nova, format!("marker [{m}] not found"))),
             }
         }
-        if let Some(l) = ctx.q("limit") {
-            let Ok(n) = l.parse::<usize>() else {
-                return Err(bad_request(
-                    F::Nova,
-                    format!("Invalid input for query parameters limit. Value: {l}."),
-                ));
-            };
-            keys.truncate(n);
-            if n > 0 && keys.len() == n {
-                let last = &keys[n - 1].name;
-                next = Some(format!(
-                    "{}/compute/v2.1/os-keypairs?limit={n}&marker={last}",
-                    ctx.base
-                ));
-            }
+        let n = match ctx.q("limit") {
+            None => super::MAX_LIMIT,
+            Some(l) => match l.parse::<usize>() {
+                Ok(n) => n.min(super::MAX_LIMIT),
+                Err(_) => {
+                    return Err(bad_request(
+                        F::Nova,
+                        format!("Invalid input for query parameters limit. Value: {l}."),
+                    ))
+                }
+            },
+        };
+        keys.truncate(n);
+        if n > 0 && keys.len() == n {
+            let last = &keys[n - 1].name;
+            next = Some(format!(
+                "{}/compute/v2.1/os-keypairs?{}",
+                ctx.base,
+                ctx.query_with_marker(last)
+            ));
         }
     }
     let items: Vec<Value> = keys
