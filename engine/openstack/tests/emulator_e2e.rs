@@ -463,3 +463,39 @@ async fn manageable_volumes_are_read_past_cinders_max_limit() {
         "found on the first page: no second request"
     );
 }
+
+/// From 2.35 Nova answers at most its `max_limit` (1,000) key pairs a
+/// request, with a link to the next page: a user with more (a raised
+/// quota) has every one read, so a recovery does not import one it has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keypairs_are_read_past_novas_max_limit() {
+    use futures::stream::{self, StreamExt};
+    let mut config = EmulatorConfig::fast();
+    config.topology.quotas.key_pairs = 2000;
+    let env = Env::start_with(config).await;
+    let a = env.client("site-a");
+    let key =
+        "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHCzFPyOwOP1IMlffiHxzRxEAo7rrkjDDL4/PYlp9QDf ops@dr";
+    stream::iter(0..1005)
+        .map(|i| {
+            let a = &a;
+            async move {
+                a.nova()
+                    .import_keypair(&format!("k{i:04}"), key, "ssh")
+                    .await
+                    .unwrap()
+            }
+        })
+        .buffer_unordered(16)
+        .collect::<Vec<_>>()
+        .await;
+    let keys = a.nova().keypairs().await.unwrap();
+    let mine: Vec<&str> = keys
+        .iter()
+        .map(|k| k.name.as_str())
+        .filter(|n| n.len() == 5 && n.starts_with('k'))
+        .collect();
+    let names: std::collections::BTreeSet<&str> = mine.iter().copied().collect();
+    assert_eq!(mine.len(), 1005);
+    assert_eq!(names.len(), 1005, "each once");
+}

@@ -14,20 +14,18 @@ pub struct Keypair {
 }
 
 impl Nova<'_> {
-    /// The user's key pairs (public halves).
+    /// The user's key pairs (public halves), every page: from 2.35 Nova
+    /// answers at most its `max_limit` (1,000) a request and links to the
+    /// next page.
     pub async fn keypairs(&self) -> Result<Vec<Keypair>> {
-        let v: Value = self
+        let items: Vec<Value> = self
             .req(Method::GET, "os-keypairs")
             .call("GET /os-keypairs")
             .resource("key pairs")
-            .send_json()
-            .await?;
-        let items: Vec<Value> = v
-            .get("keypairs")
-            .and_then(Value::as_array)
+            .send_paged("keypairs")
+            .await?
             .into_iter()
-            .flatten()
-            .filter_map(|k| k.get("keypair").cloned())
+            .filter_map(|mut k| k.get_mut("keypair").map(Value::take))
             .collect();
         parse_items(self.c, "GET /os-keypairs", items)
     }
