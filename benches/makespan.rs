@@ -963,6 +963,8 @@ async fn scale(vnfs: usize, vms: usize, gate: Option<lifeboat_exec::FreezeGate>)
 }
 
 fn main() {
+    // As the lifeboat binary does (its emulator child inherits it).
+    lifeboat_daemon::memory::no_huge_pages();
     if let Ok(spec) = std::env::var(SERVE_EMULATOR) {
         serve_emulator(&spec);
         return;

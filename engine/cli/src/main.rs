@@ -99,6 +99,7 @@ fn init_logs(verbose: u8) {
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    lifeboat_daemon::memory::no_huge_pages();
     let cli = Cli::parse();
     init_logs(cli.verbose);
     let result = match cli.command {

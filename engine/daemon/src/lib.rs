@@ -9,6 +9,7 @@
 //! | [`owner`] | a process identity (pid + start time) and whether it lives |
 //! | [`history`] | the sqlite run history: runs, recovery points, backups |
 //! | [`lock`] | one run per runbook + params, surviving restarts |
+//! | [`memory`] | how the process takes memory from the kernel (no transparent huge pages) |
 //! | [`run_dir`] | a run's directory: what it keeps on disk, read and written in one place |
 //! | [`run_store`] | where a run's state is kept (directory, history row, lock) behind one interface; a run's lease on its lock |
 //! | [`points`] | what a protect run made, read from its journal |
@@ -35,6 +36,7 @@ pub mod http;
 pub mod job;
 pub mod launcher;
 pub mod lock;
+pub mod memory;
 pub mod metrics;
 pub mod owner;
 pub mod points;
