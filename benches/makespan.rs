@@ -963,16 +963,20 @@ async fn scale(vnfs: usize, vms: usize, gate: Option<lifeboat_exec::FreezeGate>)
 }
 
 fn main() {
-    // As the lifeboat binary does (its emulator child inherits it).
-    lifeboat_daemon::memory::no_huge_pages();
+    // Each process as the lifeboat command it stands for: the emulator and
+    // the runs without transparent huge pages, a compile with them.
+    use lifeboat_daemon::memory::transparent_huge_pages;
     if let Ok(spec) = std::env::var(SERVE_EMULATOR) {
+        transparent_huge_pages(false);
         serve_emulator(&spec);
         return;
     }
     if std::env::var_os(COMPILE_ONCE).is_some() {
+        transparent_huge_pages(true);
         compile_once();
         return;
     }
+    transparent_huge_pages(false);
     let vms = env_num("LIFEBOAT_BENCH_VMS", 100) as usize;
     let latency = env_num("LIFEBOAT_BENCH_LATENCY_MS", 10);
     let size_latency = env_num("LIFEBOAT_BENCH_SIZE_LATENCY_MS", 20);

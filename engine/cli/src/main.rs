@@ -95,12 +95,31 @@ fn init_logs(verbose: u8) {
         .try_init();
 }
 
+impl Command {
+    /// Whether the process carries out runs (or serves a cloud) for its
+    /// whole life, rather than compile, print and exit: it then runs
+    /// without transparent huge pages (`lifeboat_daemon::memory`).
+    fn runs_for_long(&self) -> bool {
+        matches!(
+            self,
+            Command::Run(_)
+                | Command::Resume(_)
+                | Command::Commit(_)
+                | Command::Rollback(_)
+                | Command::Cleanup(_)
+                | Command::Daemon(_)
+                | Command::Emulator(_)
+                | Command::Demo(_)
+        )
+    }
+}
+
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
-    lifeboat_daemon::memory::no_huge_pages();
     let cli = Cli::parse();
+    lifeboat_daemon::memory::transparent_huge_pages(!cli.command.runs_for_long());
     init_logs(cli.verbose);
     let result = match cli.command {
         Command::Check(a) => commands::check::run(a),

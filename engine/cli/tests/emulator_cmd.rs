@@ -528,3 +528,19 @@ fn serve_and_commands_refuse_bad_input() {
         "cannot start the emulator",
     );
 }
+
+/// A long-lived lifeboat process (here `emulator serve`; `daemon`, `run`
+/// and the other commands that carry out runs alike) runs without
+/// transparent huge pages (`lifeboat_daemon::memory`).
+#[test]
+fn a_long_lived_process_runs_without_huge_pages() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let serve = Serve::start(&tmp.path().join("state"), &[]);
+    let pid = serve.child.as_ref().expect("running").id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let Some(thp) = status.lines().find_map(|l| l.strip_prefix("THP_enabled:")) else {
+        eprintln!("skipped: this kernel does not report THP_enabled");
+        return;
+    };
+    assert_eq!(thp.trim(), "0", "{status}");
+}
