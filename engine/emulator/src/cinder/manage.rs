@@ -7,7 +7,7 @@ use axum::response::IntoResponse;
 use axum::Json;
 use serde_json::{json, Value};
 
-use super::{accepted, MAX_LIMIT};
+use super::{accepted, limit_param};
 use crate::body::One;
 use crate::errors::{bad_request, Flavor as F, Reply};
 use crate::microversion::Mv;
@@ -33,14 +33,7 @@ fn invalid(msg: String) -> axum::response::Response {
 
 impl Paging {
     fn of(ctx: &Ctx) -> Result<Paging, axum::response::Response> {
-        let limit = match ctx.q("limit") {
-            None => MAX_LIMIT,
-            Some(l) => match l.trim().parse::<i64>() {
-                Err(_) => return Err(invalid("limit param must be an integer".into())),
-                Ok(n) if n < 0 => return Err(invalid("limit param must be positive".into())),
-                Ok(n) => (n as usize).min(MAX_LIMIT),
-            },
-        };
+        let limit = limit_param(ctx)?;
         let offset = match ctx.q("offset") {
             None => 0,
             Some(o) => match o.trim().parse::<i64>() {
@@ -80,16 +73,16 @@ impl Paging {
                 ctx.q("sort_dir").unwrap_or("desc").to_string(),
             )],
         };
+        let refused = |what: &str, bad: Vec<&str>| {
+            invalid(format!("Invalid sort {what} passed: {}", bad.join(", ")))
+        };
         let bad_keys: Vec<&str> = pairs
             .iter()
             .map(|(k, _)| k.as_str())
             .filter(|k| !matches!(*k, "reference" | "size"))
             .collect();
         if !bad_keys.is_empty() {
-            return Err(invalid(format!(
-                "Invalid sort keys passed: {}",
-                bad_keys.join(", ")
-            )));
+            return Err(refused("keys", bad_keys));
         }
         let bad_dirs: Vec<&str> = pairs
             .iter()
@@ -97,10 +90,7 @@ impl Paging {
             .filter(|d| !matches!(*d, "asc" | "desc"))
             .collect();
         if !bad_dirs.is_empty() {
-            return Err(invalid(format!(
-                "Invalid sort dirs passed: {}",
-                bad_dirs.join(", ")
-            )));
+            return Err(refused("dirs", bad_dirs));
         }
         let sort = pairs
             .iter()

@@ -58,6 +58,26 @@ pub(crate) fn links(ctx: &Ctx, kind: &str, id: &str) -> [Link; 2] {
 /// `limit` asks.
 pub(crate) const MAX_LIMIT: usize = 1000;
 
+/// A list's `limit` as Cinder takes it (`_get_limit_param`): at most
+/// [`MAX_LIMIT`], which is also the limit when none is asked; not an
+/// integer, or negative, is its 400.
+pub(crate) fn limit_param(ctx: &Ctx) -> Result<usize, Response> {
+    let Some(l) = ctx.q("limit") else {
+        return Ok(MAX_LIMIT);
+    };
+    match l.trim().parse::<i64>() {
+        Err(_) => Err(crate::errors::bad_request(
+            F::Cinder,
+            "limit param must be an integer",
+        )),
+        Ok(n) if n < 0 => Err(crate::errors::bad_request(
+            F::Cinder,
+            "limit param must be positive",
+        )),
+        Ok(n) => Ok((n as usize).min(MAX_LIMIT)),
+    }
+}
+
 /// Cinder's list order and paging over the already filtered `items`:
 /// newest first (`created_at` descending; `asc` reverses it), those after
 /// `marker`, at most `limit` (and never more than [`MAX_LIMIT`], asked or
@@ -85,18 +105,7 @@ pub(crate) fn paginate<T>(
         items.retain(|x| key(x) > m);
     }
     let mut more = false;
-    let limit = match ctx.q("limit") {
-        None => MAX_LIMIT,
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) => n.min(MAX_LIMIT),
-            Err(_) => {
-                return Err(crate::errors::bad_request(
-                    F::Cinder,
-                    format!("Invalid input received: limit '{l}' is not an integer"),
-                ))
-            }
-        },
-    };
+    let limit = limit_param(ctx)?;
     if items.len() > limit {
         if limit > 0 {
             items.select_nth_unstable_by_key(limit - 1, key);

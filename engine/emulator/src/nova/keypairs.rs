@@ -94,18 +94,7 @@ pub fn list(ctx: &Ctx, mv: Mv) -> Reply {
                 None => return Err(bad_request(F::Nova, format!("marker [{m}] not found"))),
             }
         }
-        let n = match ctx.q("limit") {
-            None => super::MAX_LIMIT,
-            Some(l) => match l.parse::<usize>() {
-                Ok(n) => n.min(super::MAX_LIMIT),
-                Err(_) => {
-                    return Err(bad_request(
-                        F::Nova,
-                        format!("Invalid input for query parameters limit. Value: {l}."),
-                    ))
-                }
-            },
-        };
+        let n = super::page_size(ctx)?;
         keys.truncate(n);
         if n > 0 && keys.len() == n {
             let last = &keys[n - 1].name;

@@ -61,6 +61,15 @@ pub(crate) fn count_param(ctx: &Ctx, key: &str) -> Result<Option<usize>, Respons
     }
 }
 
+/// A page's size as Nova's paged lists take it (servers, key pairs):
+/// `limit` if asked (digits only), never more than [`MAX_LIMIT`], which is
+/// also the size when `limit` is absent.
+pub(crate) fn page_size(ctx: &Ctx) -> Result<usize, Response> {
+    Ok(count_param(ctx, "limit")?
+        .unwrap_or(MAX_LIMIT)
+        .min(MAX_LIMIT))
+}
+
 /// Dispatch one compute call.
 pub async fn handle(ctx: &mut Ctx) -> Response {
     let mv = match negotiate(&ctx.headers, F::Nova) {

@@ -404,9 +404,7 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
         }
     }
     // At most `max_limit`, asked or not; a full page links to the next.
-    let n = super::count_param(ctx, "limit")?
-        .unwrap_or(super::MAX_LIMIT)
-        .min(super::MAX_LIMIT);
+    let n = super::page_size(ctx)?;
     servers.truncate(n);
     let mut next = None;
     if n > 0 && servers.len() == n {
