@@ -111,13 +111,18 @@ pub fn read_record(c: &Content) -> Option<(String, u64, usize)> {
     ))
 }
 
-/// Do up to `steps` writes for every VNF. Transaction N writes the VNF's
-/// volumes in order; past the last, N + 1 starts at the first; a volume
-/// whose server does not run stops the writer there until it runs.
-pub fn step(w: &mut World, steps: usize) {
+/// Do up to `steps` writes for every VNF, but no more than
+/// `MAX_WRITES_PER_TICK` in all; returns how many steps each VNF was given
+/// (`steps`, or fewer when the fleet is too large for that many). Transaction
+/// N writes the VNF's volumes in order; past the last, N + 1 starts at the
+/// first; a volume whose server does not run stops the writer there until it
+/// runs.
+pub fn step(w: &mut World, steps: usize) -> usize {
+    let writers = writers(w);
+    let steps = steps.min((MAX_WRITES_PER_TICK / writers.len().max(1)).max(1));
     let mut writes: Vec<(Site, String, String, u64, usize)> = Vec::new();
     let mut moved: Vec<(String, (u64, usize))> = Vec::new();
-    for (vnf, writer) in writers(w) {
+    for (vnf, writer) in writers {
         let (mut txn, mut pos) = w.writers.get(&vnf).copied().unwrap_or((1, 0));
         let mut vols = writer.volumes_from(w, pos);
         let mut seen = false;
@@ -154,10 +159,16 @@ pub fn step(w: &mut World, steps: usize) {
         }
     }
     w.writers.extend(moved);
+    steps
 }
 
-/// Most writes done in one tick.
-const MAX_STEPS: usize = 10_000;
+/// Most writes one tick does, whatever the fleet and however far behind the
+/// writer is: a tick holds the world's lock, so its work must not grow with
+/// the backlog. Without the bound a tick that fell behind (a loaded
+/// machine) did more writes, so the next fell further behind: at 340 VNFs
+/// a tick grew to millions of writes and every API call waited out its
+/// client's timeout.
+const MAX_WRITES_PER_TICK: usize = 2048;
 
 /// The writer task: runs until the emulator stops.
 pub async fn run(sh: Arc<Shared>, stop: tokio::sync::watch::Receiver<bool>) {
@@ -169,16 +180,20 @@ pub async fn run(sh: Arc<Shared>, stop: tokio::sync::watch::Receiver<bool>) {
         let interval = sh.timing().write_interval.max(Duration::from_micros(100));
         tokio::time::sleep(interval.min(Duration::from_millis(20))).await;
         let elapsed = last.elapsed();
-        let steps = (elapsed.as_nanos() / interval.as_nanos().max(1)) as usize;
-        if steps > MAX_STEPS {
-            // Far behind (the process was stopped): drop the backlog.
+        let steps = (elapsed.as_nanos() / interval.as_nanos().max(1)).min(u32::MAX as u128) as u32;
+        let mut w = sh.lock();
+        let done = if steps > 0 {
+            step(&mut w, steps as usize) as u32
+        } else {
+            0
+        };
+        if done < steps {
+            // Behind by more than a tick may write: the writer runs slower
+            // than asked (as a VM on an overloaded host), the backlog is
+            // dropped.
             last = Instant::now();
         } else {
-            last += interval * steps as u32;
-        }
-        let mut w = sh.lock();
-        if steps > 0 {
-            step(&mut w, steps.min(MAX_STEPS));
+            last += interval * steps;
         }
         // Replication runs on this tick whatever the write rate.
         crate::cinder::replication::tick(&sh, &mut w);
@@ -344,7 +359,7 @@ mod tests {
             }
         }
         let servers: Vec<String> = new.site(Site::A).servers.keys().cloned().collect();
-        for (round, steps) in [1, 3, 0, 17, 1, 40, 2, 1000, 5].into_iter().enumerate() {
+        for (round, steps) in [1, 3, 0, 17, 1, 40, 2, 400, 5].into_iter().enumerate() {
             // Pause one server, then another, then run them again.
             let paused = &servers[(round * 5) % servers.len()];
             for w in [&mut new, &mut old] {
@@ -356,8 +371,9 @@ mod tests {
                     };
                 }
             }
-            step(&mut new, steps);
-            reference_step(&mut old, steps);
+            let done = step(&mut new, steps);
+            assert_eq!(done, steps, "a fleet this small is never held back");
+            reference_step(&mut old, done);
             assert_eq!(state(&new), state(&old), "round {round}, {steps} steps");
         }
         assert!(
@@ -365,6 +381,34 @@ mod tests {
             "{:?}",
             new.writers
         );
+    }
+
+    /// A tick far behind does a bounded number of writes, whatever the fleet:
+    /// it holds the world's lock while it writes.
+    #[test]
+    fn a_tick_far_behind_writes_a_bounded_amount() {
+        let mut w = Topology::generate(40, 3).seed();
+        let volumes = |w: &World, vnf: &str| {
+            w.site(Site::A)
+                .servers
+                .values()
+                .filter(|s| s.metadata.get("vnf").and_then(|v| v.as_str()) == Some(vnf))
+                .map(|s| s.attachments.len())
+                .sum::<usize>()
+        };
+        let done = step(&mut w, 10_000);
+        assert_eq!(done, MAX_WRITES_PER_TICK / 40);
+        let writes: usize = w
+            .writers
+            .iter()
+            .map(|(key, (txn, pos))| {
+                let vnf = key.split_once(':').map(|(_, v)| v).unwrap_or(key);
+                (*txn as usize - 1) * volumes(&w, vnf) + pos
+            })
+            .sum();
+        assert_eq!(w.writers.len(), 40);
+        assert_eq!(writes, 40 * done, "every VNF wrote its share, no more");
+        assert!(writes <= MAX_WRITES_PER_TICK);
     }
 
     #[test]
