@@ -89,6 +89,28 @@ pub struct EncodedOutcome<'a> {
     pub uncertain: bool,
 }
 
+/// The `step_intent` record of a step's call, borrowed from the call that
+/// is about to be made: the step's arguments (a manifest's are megabytes)
+/// are encoded where they are, not copied into a [`Record`] first. The line
+/// is the one [`Record::StepIntent`] writes (readers read it as that).
+#[derive(Debug, Serialize)]
+#[serde(tag = "record", rename = "step_intent")]
+pub struct EncodedIntent<'a> {
+    pub instance: &'a str,
+    pub node: StepId,
+    pub frame: &'a Frame,
+    pub call: CallRef<'a>,
+}
+
+/// A [`CallRec`], borrowed.
+#[derive(Debug, Serialize)]
+pub struct CallRef<'a> {
+    pub action: &'a str,
+    pub tag: &'a str,
+    pub site: Option<&'a str>,
+    pub args: &'a Map<String, Value>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "record", rename_all = "snake_case")]
 pub enum Record {
@@ -530,9 +552,16 @@ impl Journal {
         &self,
         rec: &Record,
     ) -> impl std::future::Future<Output = Result<(), JournalError>> + Send + 'static {
+        self.append_line(self.encode(rec))
+    }
+
+    fn append_line(
+        &self,
+        line: Result<Vec<u8>, JournalError>,
+    ) -> impl std::future::Future<Output = Result<(), JournalError>> + Send + 'static {
         let path = self.shared.path.clone();
         let (done, wait) = oneshot::channel();
-        let queued = self.enqueue(rec, Some(done));
+        let queued = line.map(|l| self.enqueue(l, Some(done)));
         async move {
             queued?;
             match wait.await {
@@ -560,10 +589,27 @@ impl Journal {
         rec: &Record,
         effect: Effect,
     ) -> impl std::future::Future<Output = Result<(), JournalError>> + Send + 'static {
+        self.intent_line(self.encode(rec), effect)
+    }
+
+    /// [`Journal::append_intent`] for a step's call, encoded where it is.
+    pub fn append_step_intent(
+        &self,
+        rec: &EncodedIntent<'_>,
+        effect: Effect,
+    ) -> impl std::future::Future<Output = Result<(), JournalError>> + Send + 'static {
+        self.intent_line(self.encode(rec), effect)
+    }
+
+    fn intent_line(
+        &self,
+        line: Result<Vec<u8>, JournalError>,
+        effect: Effect,
+    ) -> impl std::future::Future<Output = Result<(), JournalError>> + Send + 'static {
         let waited = match effect {
-            Effect::Mutate => Some(self.append(rec)),
+            Effect::Mutate => Some(self.append_line(line)),
             Effect::Read | Effect::Destroy => {
-                self.append_nowait(rec);
+                self.queue_line(line);
                 None
             }
         };
@@ -592,15 +638,23 @@ impl Journal {
     }
 
     fn queue_nowait(&self, rec: &impl Serialize) {
-        if let Err(e) = self.enqueue(rec, None) {
+        self.queue_line(self.encode(rec))
+    }
+
+    fn queue_line(&self, line: Result<Vec<u8>, JournalError>) {
+        if let Err(e) = line.map(|l| self.enqueue(l, None)) {
             tracing::error!(error = %e, "journal write failed");
         }
     }
 
-    fn enqueue(&self, rec: &impl Serialize, done: Option<Ack>) -> Result<(), JournalError> {
-        let path = &self.shared.path;
-        let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(path, e))?;
+    /// A record as its line.
+    fn encode(&self, rec: &impl Serialize) -> Result<Vec<u8>, JournalError> {
+        let mut bytes = serde_json::to_vec(rec).map_err(|e| io_err(&self.shared.path, e))?;
         bytes.push(b'\n');
+        Ok(bytes)
+    }
+
+    fn enqueue(&self, bytes: Vec<u8>, done: Option<Ack>) {
         let start = {
             let mut p = lock(&self.shared.pending);
             if done.is_none() && !p.flushing && self.shared.writes_here() {
@@ -623,7 +677,6 @@ impl Journal {
                 task.shared.flush_loop();
             });
         }
-        Ok(())
     }
 }
 
@@ -851,6 +904,59 @@ mod tests {
         j.append_intent(&intent(2), Effect::Mutate).await.unwrap();
         assert_eq!(j.syncs(), 1, "a mutating call's intent is on disk first");
         assert_eq!(read_journal(dir.path()).unwrap().len(), 3);
+    }
+
+    #[test]
+    fn an_encoded_intent_is_the_line_a_step_intent_writes() {
+        let item = Arc::new(json!({"id": "srv-1", "name": "db-\u{e9}\"1\"", "n": [1, 2.5]}));
+        let frames = [
+            Frame::default(),
+            Frame {
+                loops: vec![crate::eval::LoopPos {
+                    node: StepId(4),
+                    index: 7,
+                    item,
+                }],
+                attempts: vec![2],
+            },
+        ];
+        let args = json!({"site": "site-a", "volume": {"id": "v-1", "size": 10}, "tags": ["a"]});
+        let args = args.as_object().cloned().unwrap();
+        for frame in &frames {
+            for site in [None, Some("site-b")] {
+                let encoded = serde_json::to_vec(&EncodedIntent {
+                    instance: "copy[7]",
+                    node: StepId(9),
+                    frame,
+                    call: CallRef {
+                        action: "cinder.volume_from_snapshot",
+                        tag: "lifeboat-r1-copy[7]",
+                        site,
+                        args: &args,
+                    },
+                })
+                .unwrap();
+                let rec = Record::StepIntent {
+                    instance: "copy[7]".into(),
+                    node: StepId(9),
+                    frame: frame.clone(),
+                    call: CallRec {
+                        action: "cinder.volume_from_snapshot".into(),
+                        tag: "lifeboat-r1-copy[7]".into(),
+                        site: site.map(str::to_string),
+                        args: args.clone(),
+                    },
+                };
+                let line = serde_json::to_vec(&rec).unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&encoded),
+                    String::from_utf8_lossy(&line)
+                );
+                let mut whole = encoded.clone();
+                whole.push(b'\n');
+                assert_eq!(parse_journal(&whole, "test").unwrap(), vec![rec.clone()]);
+            }
+        }
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::cancel::{CancelHandle, CancelReason};
 use crate::context::Rt;
 use crate::eval::{Frame, Kept};
 use crate::event::{Emitter, EventKind};
-use crate::journal::{CallRec, EncodedOutcome, Record};
+use crate::journal::{CallRec, CallRef, EncodedIntent, EncodedOutcome, Record};
 use crate::ledger::{Completed, InDoubt};
 use lifeboat_dsl::plan::{site_of, ActionStep, Arg, Node};
 use rand::Rng;
@@ -567,12 +567,17 @@ pub(crate) async fn run_action(
     if result.is_none() {
         // The intent (a copy of the arguments: a manifest's are megabytes)
         // is gone once queued, not kept while the disk syncs.
-        let written = rt.journal.append_intent(
-            &Record::StepIntent {
-                instance: instance.clone(),
+        let written = rt.journal.append_step_intent(
+            &EncodedIntent {
+                instance: &instance,
                 node: node.id,
-                frame: frame.clone(),
-                call: call_rec(&call),
+                frame,
+                call: CallRef {
+                    action: &call.action,
+                    tag: &call.tag,
+                    site: call.site.as_deref(),
+                    args: &call.args,
+                },
             },
             a.call.effect,
         );
