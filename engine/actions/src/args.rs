@@ -5,6 +5,7 @@
 use crate::records::{META_ORIGIN, META_RUN, META_STEP, META_TAG};
 use lifeboat_exec::action::{ActionCall, ActionError, ErrorClass};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 /// Typed access to a call's arguments; errors name the action and parameter.
@@ -65,15 +66,15 @@ impl<'a> Args<'a> {
         if !v.is_object() {
             return Err(self.bad(name, "must be a record (JSON object)"));
         }
-        serde_json::from_value(v.clone())
-            .map_err(|e| self.bad(name, &format!("is not a valid record: {e}")))
+        // Read where it is (a `&Value` is a deserializer), not copied first.
+        T::deserialize(v).map_err(|e| self.bad(name, &format!("is not a valid record: {e}")))
     }
 
     /// A list argument (missing → empty).
     pub fn list<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>, ActionError> {
         match self.raw(name) {
             None => Ok(vec![]),
-            Some(v @ Value::Array(_)) => serde_json::from_value(v.clone())
+            Some(v @ Value::Array(_)) => Vec::<T>::deserialize(v)
                 .map_err(|e| self.bad(name, &format!("is not a valid list: {e}"))),
             Some(_) => Err(self.bad(name, "must be a list")),
         }
@@ -83,10 +84,10 @@ impl<'a> Args<'a> {
     /// read from outside several nested loops), read as one flat list in
     /// order.
     pub fn list_flat<T: DeserializeOwned>(&self, name: &str) -> Result<Vec<T>, ActionError> {
-        fn flatten(v: &Value, out: &mut Vec<Value>) {
+        fn flatten<'v>(v: &'v Value, out: &mut Vec<&'v Value>) {
             match v {
                 Value::Array(items) => items.iter().for_each(|i| flatten(i, out)),
-                other => out.push(other.clone()),
+                other => out.push(other),
             }
         }
         match self.raw(name) {
@@ -94,7 +95,9 @@ impl<'a> Args<'a> {
             Some(v @ Value::Array(_)) => {
                 let mut flat = Vec::new();
                 flatten(v, &mut flat);
-                serde_json::from_value(Value::Array(flat))
+                flat.into_iter()
+                    .map(T::deserialize)
+                    .collect::<Result<Vec<T>, _>>()
                     .map_err(|e| self.bad(name, &format!("is not a valid list: {e}")))
             }
             Some(_) => Err(self.bad(name, "must be a list")),
