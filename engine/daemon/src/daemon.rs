@@ -360,7 +360,7 @@ impl Loop<'_> {
             let dir = PathBuf::from(&row.run_dir);
             let journal = RunDir::at(&dir).journal().unwrap_or_default();
             if let Some(outcome) = journal.iter().rev().find_map(|r| match r {
-                Record::RunFinished { outcome } => Some(outcome_word(outcome)),
+                Record::RunFinished { outcome } => Some(outcome.word()),
                 _ => None,
             }) {
                 // It ended (resumed by hand, or the daemon died just after
@@ -1432,7 +1432,7 @@ impl Loop<'_> {
 /// (committed or rolled back) — by hand, past what etcd knows.
 fn decided_here(dir: &Path) -> Option<&'static str> {
     let end = RunDir::at(dir).ending()?;
-    (!end.is_awaiting_commit()).then(|| outcome_word(&end))
+    (!end.is_awaiting_commit()).then(|| end.word())
 }
 
 fn retention_of(params: &serde_json::Value) -> Option<RetentionRun> {
@@ -1461,14 +1461,4 @@ fn retention_of(params: &serde_json::Value) -> Option<RetentionRun> {
         manifests: l("manifests"),
         backups: l("backups"),
     })
-}
-
-pub fn outcome_word(o: &lifeboat_exec::RunOutcome) -> &'static str {
-    match o {
-        lifeboat_exec::RunOutcome::Succeeded => "succeeded",
-        lifeboat_exec::RunOutcome::Failed { .. } => "failed",
-        lifeboat_exec::RunOutcome::Interrupted { .. } => "interrupted",
-        lifeboat_exec::RunOutcome::AwaitingCommit { .. } => "awaiting_commit",
-        lifeboat_exec::RunOutcome::RolledBack { .. } => "rolled_back",
-    }
 }

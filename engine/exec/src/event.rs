@@ -55,6 +55,18 @@ pub enum RunOutcome {
 }
 
 impl RunOutcome {
+    /// The outcome in one word, as `lifeboat runs`, the daemon's history and
+    /// its metrics name it.
+    pub fn word(&self) -> &'static str {
+        match self {
+            RunOutcome::Succeeded => "succeeded",
+            RunOutcome::Failed { .. } => "failed",
+            RunOutcome::Interrupted { .. } => "interrupted",
+            RunOutcome::AwaitingCommit { .. } => "awaiting_commit",
+            RunOutcome::RolledBack { .. } => "rolled_back",
+        }
+    }
+
     /// Every step succeeded (committed or awaiting commit).
     pub fn is_success(&self) -> bool {
         matches!(

@@ -253,7 +253,7 @@ async fn run_bundled(
 fn print_summary(r: &RunReport) {
     let outcome = match &r.run.outcome {
         Some(o) if o.is_success() => "succeeded".to_string(),
-        Some(o) => format!("{o:?}"),
+        Some(o) => o.word().to_string(),
         None => "unfinished".into(),
     };
     println!(

@@ -23,7 +23,6 @@ use lifeboat_daemon::history::{Query, RunEnd};
 use lifeboat_daemon::run_dir::{RunDir, RunFile};
 use lifeboat_daemon::run_store::RunStore;
 use lifeboat_exec::journal::Record;
-use lifeboat_exec::RunOutcome;
 use serde::Serialize;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -73,10 +72,6 @@ pub struct RunRow {
     pub member: Option<String>,
 }
 
-pub fn outcome_word(o: &RunOutcome) -> &'static str {
-    lifeboat_daemon::daemon::outcome_word(o)
-}
-
 fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
     let dir = RunDir::at(&h.run_dir);
     let report: Option<RunReport> = dir.read(RunFile::Report).ok();
@@ -89,7 +84,7 @@ fn from_history(h: &lifeboat_daemon::history::RunRow) -> RunRow {
         _ => match ending() {
             // Resumed and ended by `lifeboat resume` after the owner died.
             Some(o) => (
-                outcome_word(&o).to_string(),
+                o.word().to_string(),
                 report.as_ref().and_then(|r| r.run.duration_ms),
                 report.as_ref().map(|r| r.finished_at.clone()),
             ),
@@ -200,7 +195,7 @@ fn from_dirs(store: &dyn RunStore, known: &BTreeSet<String>) -> Vec<RunRow> {
             .as_ref()
             .and_then(|r| r.run.outcome.clone())
             .or(finished.clone())
-            .map(|o| outcome_word(&o).to_string())
+            .map(|o| o.word().to_string())
             .unwrap_or_else(|| "interrupted".into());
         let action = (finished.is_none()).then(|| format!("lifeboat resume {id}"));
         out.push(RunRow {
@@ -348,7 +343,7 @@ pub fn end_of(r: &RunReport) -> RunEnd {
             .run
             .outcome
             .as_ref()
-            .map(|o| outcome_word(o).to_string())
+            .map(|o| o.word().to_string())
             .unwrap_or_else(|| "failed".into()),
         duration_ms: r.run.duration_ms,
         rpo_point: r
