@@ -1,7 +1,7 @@
 //! `lifeboat run` end to end against the emulator over HTTP: ordered quiesce
 //! and its window in the journal and the report; reverse thaw after a failure
 //! inside the scope; retries on 429; re-auth after token expiry; bad input
-//! and a refused approval change nothing.
+//! (an unknown VNF among it) and a refused approval change nothing.
 
 mod common;
 use common::*;
@@ -246,6 +246,45 @@ fn bad_input_exits_2_and_runs_nothing() {
         text(&none)
     );
     assert!(env.run_dirs().is_empty(), "no run may start");
+}
+
+/// A protect of a VNF no server carries the tag of (a misspelt name) fails
+/// at once, saying so, and calls nothing that changes the cloud — it did
+/// fail before, but on Cinder refusing an empty group, which named neither
+/// the VNF nor the cause.
+#[test]
+fn a_protect_of_an_unknown_vnf_says_so_and_changes_nothing() {
+    let env = start(three_servers(), None);
+    let before = (env.count_volumes("site-a"), env.count_volumes("site-b"));
+    for (i, rb) in ["option1/protect", "option2/protect", "option3/prepare"]
+        .into_iter()
+        .enumerate()
+    {
+        let o = env.lifeboat(&["run", rb, "-p", "vnf=vmis"]);
+        assert_eq!(o.status.code(), Some(1), "{rb}: {}", text(&o));
+        assert!(
+            text(&o).contains("no server at site site-a carries the tag `vmis`"),
+            "{rb}: {}",
+            text(&o)
+        );
+        assert!(
+            text(&o).contains("openstack server set --tag vmis"),
+            "{rb}: {}",
+            text(&o)
+        );
+        let dirs = env.run_dirs();
+        assert_eq!(dirs.len(), i + 1);
+        let called: Vec<String> = journal(&dirs[i])
+            .iter()
+            .filter(|r| r["record"] == "step_intent")
+            .map(|r| r["call"]["action"].as_str().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(called, ["nova.find_servers"], "{rb}");
+    }
+    assert_eq!(
+        (env.count_volumes("site-a"), env.count_volumes("site-b")),
+        before
+    );
 }
 
 #[test]

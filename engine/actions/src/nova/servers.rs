@@ -13,7 +13,23 @@ pub async fn find_servers(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
         "the servers tags filter",
     )
     .await?;
+    let at_least = cx.args.int("at_least")?;
     let servers = c.nova().servers_with_tag(&tag).await.act(cx.action())?;
+    if (servers.len() as i64) < at_least {
+        let found = match servers.len() {
+            0 => "no server".to_string(),
+            1 => "only 1 server".to_string(),
+            n => format!("only {n} servers"),
+        };
+        return Err(ActionError::permanent(format!(
+            "{}: {found} at site {} carries the tag `{tag}` (at least {at_least} needed)",
+            cx.action(),
+            c.site()
+        ))
+        .with_hint(format!(
+            "a VNF's servers carry its name as a server tag: check the name, or tag them (openstack server set --tag {tag} SERVER)"
+        )));
+    }
     let mut out = Vec::new();
     for s in &servers {
         let mut r = server_record(cx, c, s).await?;
