@@ -452,6 +452,16 @@ impl NodeOutcome {
 }
 
 /// What the journal keeps of a call.
+/// [`call_rec`], borrowed: for a record encoded at once.
+fn call_ref(c: &ActionCall) -> CallRef<'_> {
+    CallRef {
+        action: &c.action,
+        tag: &c.tag,
+        site: c.site.as_deref(),
+        args: &c.args,
+    }
+}
+
 pub(crate) fn call_rec(c: &ActionCall) -> CallRec {
     CallRec {
         action: c.action.clone(),
@@ -565,19 +575,15 @@ pub(crate) async fn run_action(
         }
     }
     if result.is_none() {
-        // The intent (a copy of the arguments: a manifest's are megabytes)
-        // is gone once queued, not kept while the disk syncs.
+        // The intent is encoded from the call itself (its arguments: a
+        // manifest's are megabytes) and queued: nothing is copied or kept
+        // while the disk syncs.
         let written = rt.journal.append_step_intent(
             &EncodedIntent {
                 instance: &instance,
                 node: node.id,
                 frame,
-                call: CallRef {
-                    action: &call.action,
-                    tag: &call.tag,
-                    site: call.site.as_deref(),
-                    args: &call.args,
-                },
+                call: call_ref(&call),
             },
             a.call.effect,
         );
