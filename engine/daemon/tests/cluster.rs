@@ -7,6 +7,7 @@
 //! Without `etcd` on the PATH these tests skip with a line saying so; under
 //! CI (`CI` set) they fail instead.
 
+use lifeboat_daemon::cluster::etcd::Etcd;
 use lifeboat_daemon::cluster::local::{self, LocalEtcd};
 use lifeboat_daemon::cluster::{Claim, ClusterError, Member};
 use std::collections::BTreeMap;
@@ -235,4 +236,31 @@ async fn one_etcd_member_down_changes_nothing_two_pause_every_claim_until_quorum
             .all(|j| owners.get(j).map(String::as_str) == Some("a")),
         "{owners:?}"
     );
+}
+
+/// An etcd member that does not answer is tried once, not before every
+/// request: the client stays with the member that answered last.
+#[tokio::test]
+async fn a_member_that_does_not_answer_costs_one_try_not_one_per_request() {
+    if !etcd_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = LocalEtcd::start(1, dir.path());
+    // A member that accepts a connection and closes it at once.
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    let tries = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = tries.clone();
+    std::thread::spawn(move || {
+        for s in dead.incoming() {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            drop(s);
+        }
+    });
+    let client = Etcd::new(&[dead_url, etcd.clients[0].clone()]);
+    for _ in 0..5 {
+        assert_eq!(client.get("/lifeboat/nothing").await.unwrap(), None);
+    }
+    assert_eq!(tries.load(std::sync::atomic::Ordering::SeqCst), 1);
 }
