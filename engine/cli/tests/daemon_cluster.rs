@@ -486,6 +486,57 @@ fn a_due_time_missed_while_the_owner_was_dead_is_made_up_by_the_member_taking_ov
     );
 }
 
+/// Etcd loses its quorum a second before a minute begins and gets it back
+/// a few seconds into it: the job's owner could not record the due start,
+/// so it started nothing then; once etcd answers, a sweep makes the minute
+/// up — once, within seconds, not at the next minute.
+#[test]
+fn a_due_time_etcd_could_not_answer_is_made_up_once_it_answers() {
+    let Some(mut f) = fixture(3) else {
+        return;
+    };
+    let p = f.every_minute_pair();
+    let (state_a, state_b) = (p.state_a.clone(), p.state_b.clone());
+    let minute = a_second_before_the_next_minute(3);
+    f.etcd.down(1);
+    f.etcd.down(2);
+    let lost = Instant::now();
+    std::thread::sleep(Duration::from_secs(4));
+    let early = f.runs(&[&state_a, &state_b], minute);
+    assert!(
+        early.is_empty(),
+        "a run started without a quorum: {early:?}"
+    );
+    f.etcd.up(1);
+    f.etcd.up(2);
+    f.etcd.wait_healthy(Duration::from_secs(30));
+    let back = Instant::now();
+    eprintln!("quorum back after {:.1} s", lost.elapsed().as_secs_f64());
+    let log = |m: &str| std::fs::read_to_string(f.env.dir.path().join(format!("{m}.log")));
+    loop {
+        if !f.runs(&[&state_a, &state_b], minute).is_empty() {
+            break;
+        }
+        assert!(
+            back.elapsed() < Duration::from_secs(20),
+            "the minute {minute} was not made up once etcd answered\n--- a:\n{}\n--- b:\n{}",
+            log("a").unwrap_or_default(),
+            log("b").unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    eprintln!(
+        "the minute {minute} made up {:.1} s after the quorum returned",
+        back.elapsed().as_secs_f64()
+    );
+    // Once: the sweeps after it look at that claim no more.
+    std::thread::sleep(Duration::from_secs(3 * TTL));
+    let ran = f.runs(&[&state_a, &state_b], minute);
+    assert_eq!(ran.len(), 1, "{ran:?}");
+    assert!(ran[0] < minute + chrono::Duration::seconds(59), "{ran:?}");
+    drop(p);
+}
+
 /// Three daemons on a three-member etcd share 300 every-minute jobs (as many VNFs); a
 /// second before a minute begins, the daemon owning the most is killed and
 /// one etcd member of three is killed too. Every job still runs in that
@@ -590,11 +641,12 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
     eprintln!(
         "{N} jobs, {killed_owned} of them the killed member's, one etcd member of three down: every job ran once in the minute, the last {latest:.1} s after it began (lease {TTL} s)"
     );
-    // The lease, a sweep, and 300 runs started by the survivors: 3–6 s
-    // alone; 10.3 s was seen with the other test binaries loading both
-    // cores. The schedule's promise is the minute; 15 s keeps the test
-    // about takeover speed without timing the machine's load.
-    assert!(latest <= (TTL + 13) as f64, "{latest} s");
+    // The lease and a sweep: the dead member's jobs are claimed and
+    // started side by side, and the due minute's claims before them too
+    // (one by one they took 8–12 s with three busy loops beside the test,
+    // and over 22 s under CI's load; side by side 1.2 s). 10 s keeps the
+    // test about takeover speed without timing the machine's load.
+    assert!(latest <= (TTL + 8) as f64, "{latest} s");
 }
 
 /// The owner of a job stopped (SIGSTOP) past its lease: the other member

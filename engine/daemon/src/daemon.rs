@@ -166,6 +166,10 @@ struct Loop<'a> {
     member: String,
     /// The jobs this member owned at its last sweep.
     owned: BTreeSet<String>,
+    /// Job → the claim (token) under which this member last looked whether
+    /// a due time went unrun, or started it: a claim taken over, or a due
+    /// start not recorded, is looked at by the next sweep.
+    checked: HashMap<String, i64>,
     /// Recoveries awaiting commit brought here from etcd: run id → the
     /// batches of its journal there (where a decision's journal goes on).
     pending: HashMap<String, u64>,
@@ -199,6 +203,7 @@ impl Daemon {
                 None => String::new(),
             },
             owned: BTreeSet::new(),
+            checked: HashMap::new(),
             pending: HashMap::new(),
             twins_due: Vec::new(),
         };
@@ -273,16 +278,19 @@ impl Daemon {
                 }
                 _ = self.clock.sleep_until(next_sweep), if self.cluster.is_some() => {
                     let now = self.clock.now();
-                    for i in lp.sweep().await {
-                        if lp.owns(&self.jobs[i]).await {
-                            lp.start_job(i, now);
-                        }
+                    let mut missed = lp.sweep().await;
+                    // A due time the wake below has yet to reach is its
+                    // own to start, not a missed one to make up twice.
+                    missed.retain(|&i| next[i] > now);
+                    for i in lp.owns_many(&missed).await {
+                        lp.start_job(i, now);
                     }
                     lp.adopt().await;
                     next_sweep = self.clock.now() + sweep_every;
                 }
                 _ = self.clock.sleep_until(wake) => {
                     let now = self.clock.now();
+                    let mut due = Vec::new();
                     for (i, j) in self.jobs.iter().enumerate() {
                         if next[i] <= now && lp.looking_for_twins(i) {
                             // Its last run's late twins are being looked for
@@ -291,11 +299,12 @@ impl Daemon {
                             continue;
                         }
                         if next[i] <= now {
-                            if lp.owns(j).await {
-                                lp.start_job(i, now);
-                            }
+                            due.push(i);
                             next[i] = j.due.next_after(now).unwrap_or(DateTime::<Utc>::MAX_UTC);
                         }
+                    }
+                    for i in lp.owns_many(&due).await {
+                        lp.start_job(i, now);
                     }
                 }
             }
@@ -428,73 +437,114 @@ impl Loop<'_> {
         }
     }
 
-    /// Whether `job` runs here: always for a single daemon; in a cluster,
-    /// when this member owns it (claimed now when placement names it). A
-    /// member whose lease expired joins again first; without etcd (no
-    /// quorum, no member answering) nothing starts — the next due time
-    /// tries again.
-    async fn owns(&mut self, job: &Job) -> bool {
-        use crate::cluster::{Claim, ClusterError};
-        let Some(m) = &self.d.cluster else {
-            return true;
-        };
-        let mut m = m.lock().await;
-        let target = job.target_site();
-        let mut claim = m.claim(&job.name, target.as_deref()).await;
-        if let Err(ClusterError::Lost) = claim {
-            tracing::warn!("cluster lease lost: joining again");
-            claim = match m.rejoin().await {
-                Ok(()) => m.claim(&job.name, target.as_deref()).await,
-                Err(e) => Err(e),
-            };
+    /// Which of the jobs `due` run here now: all of them for a single
+    /// daemon; in a cluster, those this member owns (claimed now when
+    /// placement names it), each start recorded as the owner — fenced by
+    /// the claim, so a member that lost it (paused past its lease) starts
+    /// nothing. A member whose lease expired joins again first. The claims
+    /// and the starts go to etcd side by side ([`Member::claim_many`]): a
+    /// minute that makes hundreds of jobs due waits for a few rounds of
+    /// etcd, not one per job. A job not started for want of etcd is made up
+    /// by a sweep once etcd answers (see [`Loop::sweep`]).
+    ///
+    /// [`Member::claim_many`]: crate::cluster::Member::claim_many
+    async fn owns_many(&mut self, due: &[usize]) -> Vec<usize> {
+        use crate::cluster::{Claim, CLAIMS_AT_ONCE};
+        use futures::StreamExt;
+        enum Due {
+            Start(i64),
+            Gone,
+            Elsewhere(String),
+            Unrecorded(String),
+            Unclaimed(String),
         }
-        match claim {
-            // The start is recorded as the owner, fenced by the claim: a
-            // member that lost it (paused past its lease) starts nothing.
-            Ok(Claim::Mine { token }) | Ok(Claim::Claimed { token }) => {
-                self.tokens.insert(job.name.clone(), token);
-                self.hold = Some(m.hold());
-                match m
-                    .record_start(&job.name, token, &ts(self.d.clock.now()))
-                    .await
-                {
-                    Ok(true) => true,
-                    Ok(false) => {
-                        tracing::warn!(job = %job.name, "not started: this member's claim is gone");
-                        false
-                    }
-                    Err(e) => {
-                        self.error(
-                            &job.name,
-                            format!("not started: the cluster cannot record its start ({e}); the next due time tries again"),
-                        );
-                        false
+        let Some(m) = &self.d.cluster else {
+            return due.to_vec();
+        };
+        if due.is_empty() {
+            return vec![];
+        }
+        let mut m = m.lock().await;
+        if !m.is_live() {
+            tracing::warn!("cluster lease lost: joining again");
+            if let Err(e) = m.rejoin().await {
+                tracing::warn!(error = %e, "cluster lease lost, and joining again failed");
+            }
+        }
+        let asks: Vec<(&str, Option<String>)> = due
+            .iter()
+            .map(|&i| (self.d.jobs[i].name.as_str(), self.d.jobs[i].target_site()))
+            .collect();
+        let claims: Vec<Result<Claim, String>> = match m.claim_many(&asks).await {
+            Ok(c) => c
+                .into_iter()
+                .map(|c| c.map_err(|e| e.to_string()))
+                .collect(),
+            Err(e) => due.iter().map(|_| Err(e.to_string())).collect(),
+        };
+        let at = ts(self.d.clock.now());
+        let member = &*m;
+        let outcomes: Vec<Due> =
+            futures::stream::iter(asks.iter().zip(claims).map(|((job, _), claim)| {
+                let at = &at;
+                async move {
+                    match claim {
+                        Err(e) => Due::Unclaimed(e),
+                        Ok(Claim::Theirs { member: who })
+                        | Ok(Claim::NotMine { preferred: who }) => Due::Elsewhere(who),
+                        Ok(Claim::Mine { token }) | Ok(Claim::Claimed { token }) => {
+                            match member.record_start(job, token, at).await {
+                                Ok(true) => Due::Start(token),
+                                Ok(false) => Due::Gone,
+                                Err(e) => Due::Unrecorded(e.to_string()),
+                            }
+                        }
                     }
                 }
-            }
-            Ok(Claim::Theirs { member }) | Ok(Claim::NotMine { preferred: member }) => {
-                tracing::debug!(job = %job.name, %member, "due, another member's to run");
-                self.d.emit(DaemonEvent::Elsewhere {
-                    job: job.name.clone(),
-                    member,
-                });
-                false
-            }
-            Err(e) => {
-                self.error(
-                    &job.name,
-                    format!("not started: the cluster cannot say who owns it ({e}); the next due time tries again"),
-                );
-                false
+            }))
+            .buffered(CLAIMS_AT_ONCE)
+            .collect()
+            .await;
+        self.hold = Some(m.hold());
+        drop(m);
+        let mut run = Vec::new();
+        for (&i, outcome) in due.iter().zip(outcomes) {
+            let job = self.d.jobs[i].name.clone();
+            // Started here: nothing of this claim is missed up to now.
+            // Not started: the next sweep looks whether to make it up.
+            self.checked.remove(&job);
+            match outcome {
+                Due::Start(token) => {
+                    self.tokens.insert(job.clone(), token);
+                    self.checked.insert(job, token);
+                    run.push(i);
+                }
+                Due::Gone => tracing::warn!(%job, "not started: this member's claim is gone"),
+                Due::Elsewhere(member) => {
+                    tracing::debug!(%job, %member, "due, another member's to run");
+                    self.d.emit(DaemonEvent::Elsewhere { job, member });
+                }
+                Due::Unrecorded(e) => self.error(
+                    &job,
+                    format!("not started: the cluster cannot record its start ({e}); a sweep makes it up once etcd answers"),
+                ),
+                Due::Unclaimed(e) => self.error(
+                    &job,
+                    format!("not started: the cluster cannot say who owns it ({e}); a sweep makes it up once etcd answers"),
+                ),
             }
         }
+        run
     }
 
     /// Claim every job placement gives this member and nobody owns (a
-    /// dead member's, once its lease expired). Returns the jobs taken over
-    /// whose due time passed since their last start by any member (or,
-    /// never started, since this member runs): the runs the dead member
-    /// missed, to make up now.
+    /// dead member's, once its lease expired), with one read of the owners
+    /// and the claims side by side. Returns the jobs whose due time passed
+    /// unrun: of each job this member owns under a claim not yet looked at
+    /// (taken over now, or one whose due start etcd could not record), a
+    /// due time since its last start by any member (or, never started,
+    /// since this member runs) — the runs to make up now. A claim is looked
+    /// at once; when etcd cannot answer, the next sweep looks again.
     async fn sweep(&mut self) -> Vec<usize> {
         use crate::cluster::Claim;
         let Some(m) = &self.d.cluster else {
@@ -513,83 +563,84 @@ impl Loop<'_> {
                 }
             }
         }
-        // Etcd unavailable: nothing is claimed meanwhile.
-        let unreachable = |e: crate::cluster::ClusterError| {
-            tracing::warn!(error = %e, "cluster sweep: nothing claimed");
-            if let Some(v) = &self.d.cluster_view {
-                if let Ok(mut v) = v.lock() {
-                    v.live = m.is_live();
-                    v.lease_age_seconds = m.lease_age();
-                }
-            }
-        };
-        // One read of who owns what; only the jobs nobody owns are claimed.
-        let owners = match m.owners().await {
-            Ok(o) => o,
+        let asks: Vec<(&str, Option<String>)> = self
+            .d
+            .jobs
+            .iter()
+            .map(|j| (j.name.as_str(), j.target_site()))
+            .collect();
+        let claims = match m.claim_many(&asks).await {
+            Ok(c) => c,
+            // Etcd unavailable: nothing is claimed meanwhile.
             Err(e) => {
-                unreachable(e);
+                tracing::warn!(error = %e, "cluster sweep: nothing claimed");
+                if let Some(v) = &self.d.cluster_view {
+                    if let Ok(mut v) = v.lock() {
+                        v.live = m.is_live();
+                        v.lease_age_seconds = m.lease_age();
+                    }
+                }
                 return vec![];
             }
         };
-        // Jobs claimed now (nobody owned them): a dead member's, or never
-        // owned before.
-        let mut fresh = Vec::new();
-        let mut owned = 0;
+        // The claims to look at: job index, token, and whether it was
+        // claimed just now.
+        let mut unchecked = Vec::new();
+        let mut unanswered = 0;
         self.hold = Some(m.hold());
         self.owned.clear();
-        for (i, job) in self.d.jobs.iter().enumerate() {
-            if let Some(owner) = owners.get(&job.name) {
-                if *owner == m.info.name {
-                    owned += 1;
-                    self.owned.insert(job.name.clone());
-                }
-                continue;
-            }
-            let target = job.target_site();
-            match m.claim(&job.name, target.as_deref()).await {
-                Ok(Claim::Mine { token }) => {
-                    owned += 1;
-                    self.tokens.insert(job.name.clone(), token);
-                    self.owned.insert(job.name.clone());
-                }
-                Ok(Claim::Claimed { token }) => {
-                    owned += 1;
-                    self.tokens.insert(job.name.clone(), token);
-                    self.owned.insert(job.name.clone());
-                    fresh.push(i);
-                }
-                Ok(_) => {}
+        for (i, claim) in claims.into_iter().enumerate() {
+            let job = &self.d.jobs[i].name;
+            let (token, fresh) = match claim {
+                Ok(Claim::Mine { token }) => (token, false),
+                Ok(Claim::Claimed { token }) => (token, true),
+                Ok(Claim::Theirs { .. }) | Ok(Claim::NotMine { .. }) => continue,
                 Err(e) => {
-                    unreachable(e);
-                    return vec![];
+                    unanswered += 1;
+                    tracing::debug!(%job, error = %e, "cluster sweep: not claimed");
+                    continue;
                 }
+            };
+            self.tokens.insert(job.clone(), token);
+            self.owned.insert(job.clone());
+            if self.checked.get(job) != Some(&token) {
+                unchecked.push((i, token, fresh));
             }
         }
-        let now = self.d.clock.now();
+        if unanswered > 0 {
+            tracing::warn!("cluster sweep: {unanswered} job(s) not claimed (etcd did not answer)");
+        }
         let mut missed = Vec::new();
         let mut taken = Vec::new();
-        for i in fresh {
-            let job = &self.d.jobs[i];
-            // Since its last start by any member (it had an owner before:
-            // a takeover); never started: since this member runs (a due
-            // time before it is not this cluster's to make up, as a single
-            // daemon would not either).
-            let last = m
-                .last_start(&job.name)
-                .await
-                .ok()
-                .flatten()
-                .and_then(|t| parse_ts(&t));
-            if last.is_some() {
-                taken.push(job.name.clone());
-            }
-            if job
-                .due
-                .next_after(last.unwrap_or(self.started))
-                .is_some_and(|n| n <= now)
-            {
-                tracing::info!(job = %job.name, "a due time passed while nobody owned it: run now");
-                missed.push(i);
+        if !unchecked.is_empty() {
+            match m.last_starts().await {
+                Ok(last_starts) => {
+                    let now = self.d.clock.now();
+                    for (i, token, fresh) in unchecked {
+                        let job = &self.d.jobs[i];
+                        // Since its last start by any member (it had an
+                        // owner before: a takeover); never started: since
+                        // this member runs (a due time before it is not
+                        // this cluster's to make up, as a single daemon
+                        // would not either).
+                        let last = last_starts.get(&job.name).and_then(|t| parse_ts(t));
+                        if fresh && last.is_some() {
+                            taken.push(job.name.clone());
+                        }
+                        if job
+                            .due
+                            .next_after(last.unwrap_or(self.started))
+                            .is_some_and(|n| n <= now)
+                        {
+                            tracing::info!(job = %job.name, "a due time passed while nobody ran it: run now");
+                            missed.push(i);
+                        }
+                        self.checked.insert(job.name.clone(), token);
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cluster sweep: the last starts unread; the claims are looked at again next sweep")
+                }
             }
         }
         if !taken.is_empty() {
@@ -603,7 +654,7 @@ impl Loop<'_> {
                 v.live = m.is_live();
                 v.lease_ttl_seconds = m.ttl();
                 v.lease_age_seconds = m.lease_age();
-                v.owned = owned;
+                v.owned = self.owned.len();
                 v.members = members;
                 v.takeovers += taken.len() as u64;
             }

@@ -238,6 +238,60 @@ async fn one_etcd_member_down_changes_nothing_two_pause_every_claim_until_quorum
     );
 }
 
+/// A due minute or a sweep asks about every job at once: `claim_many`
+/// answers each as `claim` would — another's, not this member's to take,
+/// or claimed now (and this member's from then on, under the same token).
+#[tokio::test]
+async fn claim_many_answers_each_job_as_claim_does() {
+    if !etcd_or_skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let etcd = LocalEtcd::start(1, dir.path());
+    let a = Member::join(&etcd.config("a", "site-a", 5)).await.unwrap();
+    let b = Member::join(&etcd.config("b", "site-b", 5)).await.unwrap();
+    let jobs: Vec<String> = (0..40).map(|i| format!("option1/protect#{i:02}")).collect();
+    // a claims what placement gives it among the first ten.
+    let a_owns = claim_round(&[&a], &jobs[..10]).await;
+    assert!(!a_owns.is_empty());
+    let asks: Vec<(&str, Option<&str>)> = jobs.iter().map(|j| (j.as_str(), None)).collect();
+    let first = b.claim_many(&asks).await.unwrap();
+    let mut tokens = BTreeMap::new();
+    for (job, claim) in jobs.iter().zip(first) {
+        match claim.unwrap() {
+            Claim::Theirs { member } => {
+                assert!(a_owns.contains_key(job), "{job} is nobody's");
+                assert_eq!(member, "a");
+            }
+            Claim::NotMine { preferred } => {
+                assert!(!a_owns.contains_key(job));
+                assert_eq!(preferred, "a");
+                // Placement names a: a takes it (claim of one agrees).
+                assert!(a.claim(job, None).await.unwrap().token().is_some());
+            }
+            Claim::Claimed { token } => {
+                assert!(!a_owns.contains_key(job));
+                tokens.insert(job.clone(), token);
+            }
+            Claim::Mine { .. } => panic!("{job}: b owned nothing before"),
+        }
+    }
+    assert!(tokens.len() >= 10, "b claimed {} of 40", tokens.len());
+    // Asked again, one by one and all at once: b's own, under the token
+    // it claimed them with; the rest a's.
+    let again = b.claim_many(&asks).await.unwrap();
+    for (job, claim) in jobs.iter().zip(again) {
+        let claim = claim.unwrap();
+        assert_eq!(claim, b.claim(job, None).await.unwrap(), "{job}");
+        match tokens.get(job) {
+            Some(&token) => assert_eq!(claim, Claim::Mine { token }, "{job}"),
+            None => assert_eq!(claim, Claim::Theirs { member: "a".into() }, "{job}"),
+        }
+    }
+    let owners = b.owners().await.unwrap();
+    assert_eq!(owners.len(), 40, "every job owned once: {owners:?}");
+}
+
 /// An etcd member that does not answer is tried once, not before every
 /// request: the client stays with the member that answered last.
 #[tokio::test]

@@ -55,6 +55,10 @@ pub struct ClusterConfig {
 
 pub const DEFAULT_LEASE_TTL: u64 = 10;
 const ROOT: &str = "/lifeboat/";
+/// Writes to etcd a member has in flight at once when it claims or starts
+/// many jobs: etcd commits concurrent writes in one round (one fsync at
+/// each member), where one after the other pays a round each.
+pub const CLAIMS_AT_ONCE: usize = 32;
 
 fn member_key(name: &str) -> String {
     format!("{ROOT}members/{name}")
@@ -329,12 +333,65 @@ impl Member {
         if !self.is_live() {
             return Err(ClusterError::Lost);
         }
-        let key = owner_key(job);
-        if let Some(kv) = self.etcd.get(&key).await? {
+        if let Some(kv) = self.etcd.get(&owner_key(job)).await? {
             return Ok(self.judge(kv));
         }
-        let members = self.members().await?;
-        let preferred = placement::preferred(job, &members, prefer_site)
+        self.claim_unowned(job, prefer_site, &self.members().await?)
+            .await
+    }
+
+    /// [`Member::claim`] for many jobs at once (`(job, prefer_site)`), as a
+    /// due minute or a sweep asks: one read of the owners and one of the
+    /// members for all, the claims of the unowned ones made side by side.
+    /// One answer per job, in order; an error of one does not stop the
+    /// others.
+    pub async fn claim_many<J: AsRef<str>, S: AsRef<str>>(
+        &self,
+        jobs: &[(J, Option<S>)],
+    ) -> Result<Vec<Result<Claim>>> {
+        use futures::StreamExt;
+        if !self.is_live() {
+            return Err(ClusterError::Lost);
+        }
+        let mut owners: BTreeMap<String, etcd::Kv> = self
+            .etcd
+            .prefix(&format!("{ROOT}owners/"))
+            .await?
+            .into_iter()
+            .map(|kv| (kv.key.clone(), kv))
+            .collect();
+        let members = match jobs
+            .iter()
+            .any(|(j, _)| !owners.contains_key(&owner_key(j.as_ref())))
+        {
+            true => self.members().await?,
+            false => vec![],
+        };
+        let members = &members;
+        Ok(futures::stream::iter(jobs.iter().map(|(job, prefer_site)| {
+            let (job, prefer_site) = (job.as_ref(), prefer_site.as_ref().map(S::as_ref));
+            let current = owners.remove(&owner_key(job));
+            async move {
+                match current {
+                    Some(kv) => Ok(self.judge(kv)),
+                    None => self.claim_unowned(job, prefer_site, members).await,
+                }
+            }
+        }))
+        .buffered(CLAIMS_AT_ONCE)
+        .collect()
+        .await)
+    }
+
+    /// Claim `job`, owned by nobody a moment ago, when placement among
+    /// `members` names this member.
+    async fn claim_unowned(
+        &self,
+        job: &str,
+        prefer_site: Option<&str>,
+        members: &[MemberInfo],
+    ) -> Result<Claim> {
+        let preferred = placement::preferred(job, members, prefer_site)
             .map(|m| m.name.clone())
             .unwrap_or_else(|| self.info.name.clone());
         if preferred != self.info.name {
@@ -342,7 +399,7 @@ impl Member {
         }
         match self
             .etcd
-            .create(&key, self.info.name.as_bytes(), self.lease)
+            .create(&owner_key(job), self.info.name.as_bytes(), self.lease)
             .await?
         {
             Written::Done { revision } => Ok(Claim::Claimed { token: revision }),
@@ -388,13 +445,17 @@ impl Member {
             .await
     }
 
-    /// When `job`'s last run started, by whichever member owned it then.
-    pub async fn last_start(&self, job: &str) -> Result<Option<String>> {
+    /// When each job's last run started (job → RFC 3339), by whichever
+    /// member owned it then: one read for every job.
+    pub async fn last_starts(&self) -> Result<BTreeMap<String, String>> {
+        let prefix = format!("{ROOT}jobs/");
         Ok(self
             .etcd
-            .get(&last_start_key(job))
+            .names(&prefix)
             .await?
-            .map(|kv| String::from_utf8_lossy(&kv.value).into_owned()))
+            .into_iter()
+            .filter_map(|(rest, at)| Some((rest.strip_suffix("/last_start")?.to_string(), at)))
+            .collect())
     }
 
     /// Leave now: the lease revoked, every claim released at once.
