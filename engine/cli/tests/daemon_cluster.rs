@@ -33,6 +33,22 @@ fn status(cfg: &std::path::Path) -> Value {
     serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(&o)))
 }
 
+/// Job → owner from `lifeboat cluster status`, once every job of `jobs` is
+/// owned by the member placement names among the live ones (no hand-over
+/// pending, so the owners stay while the members do); `None` before.
+fn settled_owners(s: &Value, jobs: &[&str]) -> Option<BTreeMap<String, String>> {
+    let members: Vec<lifeboat_daemon::cluster::MemberInfo> =
+        serde_json::from_value(s["members"].clone()).ok()?;
+    let owners = s["owners"].as_object()?;
+    jobs.iter()
+        .map(|job| {
+            let owner = owners.get(*job)?.as_str()?;
+            let placed = lifeboat_daemon::cluster::placement::preferred(job, &members, None)?;
+            (placed.name == owner).then(|| (job.to_string(), owner.to_string()))
+        })
+        .collect()
+}
+
 /// `lifeboat runs --cluster CFG --json`: the cluster's runs, from etcd.
 fn cluster_runs(cfg: &std::path::Path) -> Vec<Value> {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_lifeboat"))
@@ -231,7 +247,7 @@ impl Fixture {
             &mut a,
             || {
                 let s = status(&cfg_a);
-                let owner = s["owners"]["every-minute"].as_str()?.to_string();
+                let owner = settled_owners(&s, &["every-minute"])?.remove("every-minute")?;
                 let ran = self.runs(&[&state_a, &state_b], epoch).len();
                 (ran >= 1 && s["members"].as_array().map(Vec::len) == Some(2)).then_some(owner)
             },
@@ -293,16 +309,20 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
     let (mut b, state_b) = f.daemon("b", &cfg_b);
     let log = env.dir.path().join("a.log");
 
-    // Both members live; every job owned, and run exactly once between them.
-    wait_for(
-        "both members and every job owned",
+    // Both members live; every job owned by the member placement names
+    // (whoever claimed it first hands it over), and run exactly once
+    // between them.
+    let names: Vec<String> = jobs.iter().map(|(j, ..)| j.clone()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    let owners = wait_for(
+        "both members and every job owned where placement puts it",
         60,
         &mut a,
         || {
             let s = status(&cfg_a);
-            (s["members"].as_array().map(Vec::len) == Some(2)
-                && s["owners"].as_object().map(|o| o.len()) == Some(JOBS))
-            .then_some(())
+            (s["members"].as_array().map(Vec::len) == Some(2))
+                .then(|| settled_owners(&s, &names))
+                .flatten()
         },
         &log,
     );
@@ -342,21 +362,21 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
         all, want,
         "each job once in the cluster (a ran {ran_a:?}, b ran {ran_b:?}; first seen {ran:?})"
     );
-    let owners = status(&cfg_a)["owners"].clone();
-    for j in &ran_a {
-        assert_eq!(owners[j], "a", "{j} ran at a: {owners}");
-    }
-    for j in &ran_b {
-        assert_eq!(owners[j], "b", "{j} ran at b: {owners}");
-    }
-    // Each member's listener says what it owns (after its next sweep).
-    for (state, name, site) in [(&state_a, "a", "site-a"), (&state_b, "b", "site-b")] {
-        let mine = owners
-            .as_object()
-            .unwrap()
-            .values()
-            .filter(|o| *o == name)
-            .count() as f64;
+    // The owners stay where placement put them.
+    assert_eq!(
+        settled_owners(&status(&cfg_a), &names),
+        Some(owners.clone())
+    );
+    // Each member's listener says what it owns (after its next sweep), and
+    // how many jobs it handed over: those it ran at start, owning them
+    // then, that the other member owns now.
+    for (state, name, site, ran) in [
+        (&state_a, "a", "site-a", &ran_a),
+        (&state_b, "b", "site-b", &ran_b),
+    ] {
+        let mine = owners.values().filter(|o| *o == name).count() as f64;
+        let handed = ran.iter().filter(|j| owners[*j] != name).count() as f64;
+        eprintln!("{name} handed {handed} job(s) over, owns {mine}");
         let labels = format!("{{member=\"{name}\",site=\"{site}\"}}");
         let (m, code, body) = wait_for(
             "the listener's view of the cluster",
@@ -365,6 +385,7 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
             || {
                 let (m, code, body) = listener(env, state);
                 (m.get(&format!("lifeboat_cluster_jobs_owned{labels}")) == Some(&mine)
+                    && m.get(&format!("lifeboat_cluster_handoffs_total{labels}")) == Some(&handed)
                     && m.get(&format!("lifeboat_cluster_members{labels}")) == Some(&2.0))
                 .then_some((m, code, body))
             },
@@ -385,7 +406,8 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
 
     // kill -9 the member owning the most jobs: the other owns every job once
     // the dead one's lease expires (within the lease and a sweep).
-    let (victim, survivor) = if ran_a.len() >= ran_b.len() {
+    let owned_by = |n: &str| owners.values().filter(|o| *o == n).count();
+    let (victim, survivor) = if owned_by("a") >= owned_by("b") {
         (&mut a, "b")
     } else {
         (&mut b, "a")
@@ -414,9 +436,9 @@ fn each_job_runs_once_in_the_cluster_and_a_killed_members_jobs_move_to_the_other
     }
     // The survivor counts what it took over.
     let (survivor_state, site, took) = if survivor == "a" {
-        (&state_a, "site-a", ran_b.len())
+        (&state_a, "site-a", owned_by("b"))
     } else {
-        (&state_b, "site-b", ran_a.len())
+        (&state_b, "site-b", owned_by("a"))
     };
     let labels = format!("{{member=\"{survivor}\",site=\"{site}\"}}");
     let t = Instant::now();
@@ -559,17 +581,38 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
     let env = &f.env;
     let cfg = env.dir.path().join("a.yaml");
     let log = env.dir.path().join("a.log");
+    // Whoever started first claimed every job; once the others stayed
+    // live for a few leases it hands them their shares.
+    let joined = Instant::now();
     let owners = wait_for(
-        "three members owning every job",
+        "three members sharing every job",
         60,
         &mut daemons[0],
         || {
             let s = status(&cfg);
-            (s["members"].as_array().map(Vec::len) == Some(3)
-                && s["owners"].as_object().map(|o| o.len()) == Some(N))
-            .then_some(s["owners"].clone())
+            let owners = s["owners"].as_object()?;
+            let spread = members
+                .iter()
+                .all(|(n, _)| owners.values().filter(|o| *o == n).count() >= N / 6);
+            (s["members"].as_array().map(Vec::len) == Some(3) && owners.len() == N && spread)
+                .then_some(s["owners"].clone())
         },
         &log,
+    );
+    let shares: Vec<usize> = members
+        .iter()
+        .map(|(n, _)| {
+            owners
+                .as_object()
+                .unwrap()
+                .values()
+                .filter(|o| *o == n)
+                .count()
+        })
+        .collect();
+    eprintln!(
+        "{N} jobs shared {shares:?} by a, b, c {:.1} s after the daemons started",
+        joined.elapsed().as_secs_f64()
     );
     let minute = a_second_before_the_next_minute(3);
     let busiest = members
@@ -636,6 +679,19 @@ fn three_daemons_keep_every_jobs_schedule_through_a_kill_and_the_loss_of_an_etcd
             1,
             "{job} ran {} times in the minute",
             times.len()
+        );
+    }
+    // Nor twice in any minute before, while the jobs were handed round.
+    let states: Vec<&std::path::Path> = states.iter().map(|p| p.as_path()).collect();
+    for (job, times) in f.starts(&states, chrono::DateTime::<chrono::Utc>::MIN_UTC) {
+        let mut minutes: Vec<i64> = times.iter().map(|t| t.timestamp() / 60).collect();
+        minutes.sort();
+        let before = minutes.len();
+        minutes.dedup();
+        assert_eq!(
+            minutes.len(),
+            before,
+            "{job} ran twice in a minute: {times:?}"
         );
     }
     eprintln!(
@@ -713,11 +769,14 @@ fn an_owner_paused_past_its_lease_starts_nothing_once_it_wakes() {
         1,
         "one run for the minute"
     );
-    assert_eq!(status(&cfg_a)["owners"]["every-minute"], other);
+    // It joined again: the job stays the other's, or is handed back to it
+    // once it stayed live a while, as placement says (never taken).
+    let s = status(&cfg_a);
     assert!(
-        paused.try_wait().unwrap().is_none(),
-        "it runs on, owning nothing"
+        s["owners"]["every-minute"] == other || settled_owners(&s, &["every-minute"]).is_some(),
+        "{s}"
     );
+    assert!(paused.try_wait().unwrap().is_none(), "it runs on");
 }
 
 /// The run directories under `state` holding a server frozen now (a
@@ -1507,5 +1566,73 @@ fn a_recovery_rolled_back_by_hand_is_not_decided_again_at_its_deadline() {
             .iter()
             .any(|r| r["record"] == "decided" && r["by"] == "default"),
         "the default was applied after a decision by hand: {recs:?}"
+    );
+}
+
+/// A recovery on trial awaits its commit at the member that ran it (a,
+/// alone at first); b joins, and placement gives the job to b. a keeps
+/// the job while its recovery awaits the commit — an operator may be
+/// deciding it at a, and that decision reaches etcd under a's claim —
+/// and hands it to b once the run is decided.
+#[test]
+fn a_job_whose_recovery_awaits_its_commit_is_handed_over_only_once_decided() {
+    use lifeboat_daemon::cluster::{placement, MemberInfo};
+    let Some(f) = fixture(1) else {
+        return;
+    };
+    let env = &f.env;
+    let info = |name: &str, site: &str| MemberInfo {
+        name: name.into(),
+        site: site.into(),
+        since: String::new(),
+    };
+    let both = [info("a", "site-a"), info("b", "site-b")];
+    let job = (0..)
+        .map(|i| format!("vims-trial-{i}"))
+        .find(|j| placement::preferred(j, &both, None).unwrap().name == "b")
+        .unwrap();
+    let rb = env.dir.path().join("trial.dr");
+    std::fs::write(
+        &rb,
+        "runbook trial \"A recovery on trial\" {\n  param vnf: string = \"vims\"\n  param at: site = \"site-b\"\n  commit within 120s default commit\n  s = nova.find_servers(site: at, tag: vnf)\n}\n",
+    )
+    .unwrap();
+    let jobs = format!("jobs:\n  - name: {job}\n    runbook: {}\n    params: {{vnf: vims}}\n    cloud: emulator\n    schedule: \"0 0 1 1 *\"\n    run_at_start: true\n    fence: false\n", rb.display());
+    let (cfg_a, cfg_b) = f.pair_configs("recovery_check: 200ms\n", &jobs);
+    let (mut a, state_a) = f.daemon("a", &cfg_a);
+    let log = env.dir.path().join("a.log");
+    let id = wait_for(
+        "the trial awaiting its commit at a",
+        60,
+        &mut a,
+        || {
+            cluster_runs(&cfg_a)
+                .into_iter()
+                .find(|r| r["outcome"] == "awaiting_commit")
+                .map(|r| r["id"].as_str().unwrap().to_string())
+        },
+        &log,
+    );
+    let (_b, _state_b) = f.daemon("b", &cfg_b);
+    // b live past the leases an owner waits for, and a few sweeps more.
+    std::thread::sleep(Duration::from_secs(3 * TTL + 4));
+    let s = status(&cfg_a);
+    assert_eq!(s["members"].as_array().map(Vec::len), Some(2), "{s}");
+    assert_eq!(
+        s["owners"][&job], "a",
+        "handed over while its recovery awaits the commit: {s}"
+    );
+    let o = env
+        .cmd_in(&state_a, &["commit", &id])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    wait_for(
+        "the job handed to b once its recovery was decided",
+        30,
+        &mut a,
+        || (status(&cfg_a)["owners"][&job] == "b").then_some(()),
+        &log,
     );
 }

@@ -452,7 +452,11 @@ impl Loop<'_> {
         use crate::cluster::{Claim, CLAIMS_AT_ONCE};
         use futures::StreamExt;
         enum Due {
-            Start(i64),
+            /// Started under the claim `token`, claimed just now (`fresh`).
+            Start {
+                token: i64,
+                fresh: bool,
+            },
             Gone,
             Elsewhere(String),
             Unrecorded(String),
@@ -493,8 +497,9 @@ impl Loop<'_> {
                         Ok(Claim::Theirs { member: who })
                         | Ok(Claim::NotMine { preferred: who }) => Due::Elsewhere(who),
                         Ok(Claim::Mine { token }) | Ok(Claim::Claimed { token }) => {
+                            let fresh = matches!(claim, Ok(Claim::Claimed { .. }));
                             match member.record_start(job, token, at).await {
-                                Ok(true) => Due::Start(token),
+                                Ok(true) => Due::Start { token, fresh },
                                 Ok(false) => Due::Gone,
                                 Err(e) => Due::Unrecorded(e.to_string()),
                             }
@@ -510,13 +515,16 @@ impl Loop<'_> {
         let mut run = Vec::new();
         for (&i, outcome) in due.iter().zip(outcomes) {
             let job = self.d.jobs[i].name.clone();
-            // Started here: nothing of this claim is missed up to now.
-            // Not started: the next sweep looks whether to make it up.
+            // Started here under a claim it had: nothing of it is missed
+            // up to now. Claimed just now, or not started: the next sweep
+            // looks at it (a hand-over's note, a due time to make up).
             self.checked.remove(&job);
             match outcome {
-                Due::Start(token) => {
+                Due::Start { token, fresh } => {
                     self.tokens.insert(job.clone(), token);
-                    self.checked.insert(job, token);
+                    if !fresh {
+                        self.checked.insert(job, token);
+                    }
                     run.push(i);
                 }
                 Due::Gone => tracing::warn!(%job, "not started: this member's claim is gone"),
@@ -538,15 +546,19 @@ impl Loop<'_> {
     }
 
     /// Claim every job placement gives this member and nobody owns (a
-    /// dead member's, once its lease expired), with one read of the owners
-    /// and the claims side by side. Returns the jobs whose due time passed
+    /// dead member's, once its lease expired, or one handed here), with one
+    /// read of the owners and the claims side by side; hand each job it
+    /// owns, between runs, to the member placement names once that member
+    /// has stayed live for a few leases (a member that joined after this one
+    /// claimed everything; a member at a recovery's target site). Returns the jobs whose due time passed
     /// unrun: of each job this member owns under a claim not yet looked at
     /// (taken over now, or one whose due start etcd could not record), a
     /// due time since its last start by any member (or, never started,
     /// since this member runs) — the runs to make up now. A claim is looked
     /// at once; when etcd cannot answer, the next sweep looks again.
     async fn sweep(&mut self) -> Vec<usize> {
-        use crate::cluster::Claim;
+        use crate::cluster::{Claim, CLAIMS_AT_ONCE};
+        use futures::StreamExt;
         let Some(m) = &self.d.cluster else {
             return vec![];
         };
@@ -583,9 +595,9 @@ impl Loop<'_> {
                 return vec![];
             }
         };
-        // The claims to look at: job index, token, and whether it was
+        // The jobs this member owns: job index, token, and whether it was
         // claimed just now.
-        let mut unchecked = Vec::new();
+        let mut mine = Vec::new();
         let mut unanswered = 0;
         self.hold = Some(m.hold());
         self.owned.clear();
@@ -603,29 +615,117 @@ impl Loop<'_> {
             };
             self.tokens.insert(job.clone(), token);
             self.owned.insert(job.clone());
-            if self.checked.get(job) != Some(&token) {
-                unchecked.push((i, token, fresh));
-            }
+            mine.push((i, token, fresh));
         }
         if unanswered > 0 {
             tracing::warn!("cluster sweep: {unanswered} job(s) not claimed (etcd did not answer)");
         }
+        // The jobs placement gives a member that has stayed live for a few
+        // leases (one that joined after this one claimed them, or one at a
+        // recovery's target site) are handed to it between runs: a run
+        // going on here keeps its job, its journal fenced by the claim.
+        let live_members = m.members().await.ok();
+        let mut handed = Vec::new();
+        if let Some(live) = &live_members {
+            let settled = Utc::now()
+                - chrono::Duration::seconds((m.ttl() * crate::cluster::SETTLE_LEASES) as i64);
+            let mut handing: Vec<(usize, i64, String)> = mine
+                .iter()
+                .filter(|(i, ..)| !self.live.values().any(|l| l.job == *i))
+                .filter_map(|&(i, token, _)| {
+                    let job = &self.d.jobs[i];
+                    let to = crate::cluster::placement::hand_to(
+                        &job.name,
+                        live,
+                        job.target_site().as_deref(),
+                        &m.info.name,
+                        settled,
+                    )?;
+                    Some((i, token, to.name.clone()))
+                })
+                .collect();
+            // A recovery awaiting its commit stays with its job's owner: an
+            // operator may be deciding it there by hand, and the decision
+            // reaches etcd under the owner's claim. Unknown (etcd's history
+            // unread): it stays too.
+            if handing
+                .iter()
+                .any(|(i, ..)| self.d.jobs[*i].plan.commit.is_some())
+            {
+                let awaiting: Option<BTreeSet<String>> = match &self.store {
+                    Some(store) => store.history().await.ok().map(|rows| {
+                        rows.into_iter()
+                            .filter(|r| r.outcome.as_deref() == Some("awaiting_commit"))
+                            .filter_map(|r| r.job)
+                            .collect()
+                    }),
+                    None => None,
+                };
+                handing.retain(|(i, ..)| {
+                    let job = &self.d.jobs[*i];
+                    job.plan.commit.is_none()
+                        || awaiting.as_ref().is_some_and(|a| !a.contains(&job.name))
+                });
+            }
+            let member = &*m;
+            let released: Vec<_> = futures::stream::iter(
+                handing
+                    .iter()
+                    .map(|(i, token, to)| member.release(&self.d.jobs[*i].name, *token, to)),
+            )
+            .buffered(CLAIMS_AT_ONCE)
+            .collect()
+            .await;
+            for ((i, _, to), released) in handing.into_iter().zip(released) {
+                let job = self.d.jobs[i].name.clone();
+                match released {
+                    // Handed over, or another's already: not this
+                    // member's to start or look at.
+                    Ok(gone) => {
+                        if gone {
+                            handed.push(format!("{job} to {to}"));
+                        }
+                        mine.retain(|(j, ..)| *j != i);
+                        self.owned.remove(&job);
+                        self.tokens.remove(&job);
+                        self.checked.remove(&job);
+                    }
+                    Err(e) => {
+                        tracing::warn!(%job, %to, error = %e, "cluster: the job not handed over; the next sweep tries again")
+                    }
+                }
+            }
+        }
+        // The claims to look at: taken over just now, or a due start not
+        // recorded.
+        let unchecked: Vec<(usize, i64, bool)> = mine
+            .into_iter()
+            .filter(|(i, token, _)| self.checked.get(&self.d.jobs[*i].name) != Some(token))
+            .collect();
         let mut missed = Vec::new();
         let mut taken = Vec::new();
         if !unchecked.is_empty() {
-            match m.last_starts().await {
-                Ok(last_starts) => {
+            match m.job_records().await {
+                Ok(records) => {
                     let now = self.d.clock.now();
                     for (i, token, fresh) in unchecked {
                         let job = &self.d.jobs[i];
+                        let record = records.get(&job.name).cloned().unwrap_or_default();
                         // Since its last start by any member (it had an
                         // owner before: a takeover); never started: since
                         // this member runs (a due time before it is not
                         // this cluster's to make up, as a single daemon
                         // would not either).
-                        let last = last_starts.get(&job.name).and_then(|t| parse_ts(t));
-                        if fresh && last.is_some() {
+                        let last = record.last_start.as_deref().and_then(parse_ts);
+                        // Handed here by a live owner: not taken over.
+                        let handed_here = record.handed_to.as_deref() == Some(m.info.name.as_str());
+                        if fresh && last.is_some() && !handed_here {
                             taken.push(job.name.clone());
+                        }
+                        if record.handed_to.is_some() {
+                            if let Err(e) = m.forget_handoff(&job.name, token).await {
+                                tracing::debug!(job = %job.name, error = %e, "cluster: the note of a hand-over stays");
+                            }
                         }
                         if job
                             .due
@@ -646,7 +746,10 @@ impl Loop<'_> {
         if !taken.is_empty() {
             tracing::info!(jobs = ?taken, "cluster: took over {} job(s)", taken.len());
         }
-        let members = m.members().await.map(|l| l.len()).unwrap_or(0);
+        if !handed.is_empty() {
+            tracing::info!(jobs = ?handed, "cluster: handed {} job(s) to the members placement names", handed.len());
+        }
+        let members = live_members.map(|l| l.len()).unwrap_or(0);
         if let Some(v) = &self.d.cluster_view {
             if let Ok(mut v) = v.lock() {
                 v.member = m.info.name.clone();
@@ -657,6 +760,7 @@ impl Loop<'_> {
                 v.owned = self.owned.len();
                 v.members = members;
                 v.takeovers += taken.len() as u64;
+                v.handoffs += handed.len() as u64;
             }
         }
         missed

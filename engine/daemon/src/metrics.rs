@@ -290,6 +290,12 @@ pub fn render_cluster(v: Option<&crate::cluster::View>) -> String {
             v.takeovers as f64,
         ),
         (
+            "lifeboat_cluster_handoffs_total",
+            "counter",
+            "Jobs this member handed to the member placement names, between runs.",
+            v.handoffs as f64,
+        ),
+        (
             "lifeboat_cluster_runs_taken_over_total",
             "counter",
             "Runs another member left unfinished that this member resumed.",

@@ -5,7 +5,7 @@
 //! | file | holds |
 //! |---|---|
 //! | [`etcd`] | etcd v3 over its JSON gateway: leases, keys, transactions |
-//! | [`placement`] | which live member a job belongs to (rendezvous hashing, site preference) |
+//! | [`placement`] | which live member a job belongs to (rendezvous hashing, site preference), and whom its owner hands it to |
 //! | [`runs`] | each run's record, plan and journal, so another member can resume it |
 //! | [`local`] | an etcd cluster on loopback, for tests and for trying a cluster on one machine |
 //! | this file | the configuration, a member's life (join, keep alive, leave) and its claims |
@@ -23,7 +23,10 @@
 //!
 //! Every member runs the same configuration; a job is claimed only by the
 //! member [`placement::preferred`] names among the live ones, so claims do
-//! not race, and an owner keeps its jobs when members join (no churn).
+//! not race. An owner hands a job to the member placement names once that
+//! member has stayed live for [`SETTLE_LEASES`] leases ([`placement::hand_to`],
+//! [`Member::release`]), between runs: the jobs spread over the members
+//! whichever started first, and a member that comes and goes moves none.
 
 pub mod etcd;
 pub mod local;
@@ -59,6 +62,10 @@ const ROOT: &str = "/lifeboat/";
 /// many jobs: etcd commits concurrent writes in one round (one fsync at
 /// each member), where one after the other pays a round each.
 pub const CLAIMS_AT_ONCE: usize = 32;
+/// Leases a member stays live before an owner hands it its share of the
+/// jobs ([`placement::hand_to`]): a member that comes and goes — a host
+/// stalling now and then — moves no job back and forth.
+pub const SETTLE_LEASES: u64 = 3;
 
 fn member_key(name: &str) -> String {
     format!("{ROOT}members/{name}")
@@ -69,6 +76,20 @@ fn owner_key(job: &str) -> String {
 /// When the job's last run started (RFC 3339), written by its owner.
 fn last_start_key(job: &str) -> String {
     format!("{ROOT}jobs/{job}/last_start")
+}
+/// The member an owner handed the job to (see [`Member::release`]),
+/// until that member has looked at it.
+fn handed_key(job: &str) -> String {
+    format!("{ROOT}jobs/{job}/handed_to")
+}
+
+/// What etcd keeps of a job beside its owner.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobRecord {
+    /// When its last run started (RFC 3339), by whichever member owned it.
+    pub last_start: Option<String>,
+    /// The member its owner last handed it to, until that member looked.
+    pub handed_to: Option<String>,
 }
 
 /// A live member as the cluster lists it.
@@ -137,6 +158,8 @@ pub struct View {
     pub members: usize,
     /// Jobs it claimed that another member had owned (a dead member's).
     pub takeovers: u64,
+    /// Jobs it handed to the member placement names (one that joined).
+    pub handoffs: u64,
     /// Runs left unfinished by another member that it resumed.
     pub runs_taken_over: u64,
 }
@@ -445,17 +468,51 @@ impl Member {
             .await
     }
 
-    /// When each job's last run started (job → RFC 3339), by whichever
-    /// member owned it then: one read for every job.
-    pub async fn last_starts(&self) -> Result<BTreeMap<String, String>> {
+    /// What etcd keeps of each job beside its owner (job → record): when
+    /// its last run started, and whom it was last handed to. One read for
+    /// every job.
+    pub async fn job_records(&self) -> Result<BTreeMap<String, JobRecord>> {
         let prefix = format!("{ROOT}jobs/");
-        Ok(self
-            .etcd
-            .names(&prefix)
-            .await?
-            .into_iter()
-            .filter_map(|(rest, at)| Some((rest.strip_suffix("/last_start")?.to_string(), at)))
-            .collect())
+        let mut out: BTreeMap<String, JobRecord> = BTreeMap::new();
+        for (rest, value) in self.etcd.names(&prefix).await? {
+            if let Some(job) = rest.strip_suffix("/last_start") {
+                out.entry(job.to_string()).or_default().last_start = Some(value);
+            } else if let Some(job) = rest.strip_suffix("/handed_to") {
+                out.entry(job.to_string()).or_default().handed_to = Some(value);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Give up the claim on `job` (its `token`), handing it to member
+    /// `to`: refused (false) once the claim is another's. The job is
+    /// nobody's until the member placement names claims it; a note of whom
+    /// it was handed to tells that member it took over from a live owner,
+    /// not a dead one.
+    pub async fn release(&self, job: &str, token: i64, to: &str) -> Result<bool> {
+        let key = owner_key(job);
+        let ops = [
+            etcd::Op::Delete(key.clone()),
+            etcd::Op::Put {
+                key: handed_key(job),
+                value: to.as_bytes().to_vec(),
+            },
+        ];
+        Ok(matches!(
+            self.etcd.txn_fenced(&key, token, &ops).await?,
+            Written::Done { .. }
+        ))
+    }
+
+    /// Drop the note of a hand-over of `job` once looked at, as its owner
+    /// (`token`).
+    pub async fn forget_handoff(&self, job: &str, token: i64) -> Result<bool> {
+        Ok(matches!(
+            self.etcd
+                .txn_fenced(&owner_key(job), token, &[etcd::Op::Delete(handed_key(job))])
+                .await?,
+            Written::Done { .. }
+        ))
     }
 
     /// Leave now: the lease revoked, every claim released at once.
