@@ -55,6 +55,45 @@ fn a_good_config_prints_each_jobs_schedule_and_policy() {
     );
 }
 
+/// Many jobs (VNFs) run one runbook: it is compiled once, not once a job
+/// (300 jobs took 12 s to start, parsing it 300 times), so its warning is
+/// printed once; each job still binds its own parameters.
+#[test]
+fn a_runbook_many_jobs_run_is_compiled_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let rb = dir.path().join("touch.dr");
+    std::fs::write(
+        &rb,
+        "action test.touch(site: site) -> string {\n  kind mutate\n  timeout 1m\n}\n\nrunbook touch \"t\" {\n  param vnf: string\n  schedule \"0 3 * * *\"\n  test.touch(site: \"site-a\")\n}\n",
+    )
+    .unwrap();
+    let jobs: String = (0..3)
+        .map(|i| {
+            format!(
+                "  - name: j{i}\n    runbook: {}\n    params: {{vnf: v{i}}}\n    cloud: prod\n",
+                rb.display()
+            )
+        })
+        .collect();
+    let (code, out) = check(&format!("jobs:\n{jobs}"));
+    assert_eq!(code, Some(0), "{out}");
+    assert_eq!(
+        out.matches("nothing undoes `test.touch`").count(),
+        1,
+        "{out}"
+    );
+    for i in 0..3 {
+        assert!(out.contains(&format!("job j{i}: ")), "{out}");
+    }
+    // A job whose parameters do not fit is still refused, naming it.
+    let (code, out) = check(&format!(
+        "jobs:\n{jobs}  - name: bad\n    runbook: {}\n    params: {{nosuch: 1}}\n    cloud: prod\n",
+        rb.display()
+    ));
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("job `bad`"), "{out}");
+}
+
 #[test]
 fn bad_configs_are_refused_with_the_reason_and_exit_2() {
     let cases = [

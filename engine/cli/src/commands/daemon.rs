@@ -8,7 +8,7 @@
 //!
 //! While it runs, `<state>/daemon.json` says its pid and metrics address.
 
-use super::{load_plan, runtime, LoadError};
+use super::{compile_plan, runtime, LoadError};
 use crate::cloud::{self, CloudArgs, SitesConfig};
 use crate::error::{CliError, CmdResult, Exit};
 use crate::report::RunReport;
@@ -49,8 +49,10 @@ pub fn run(args: Args) -> CmdResult {
     let state = state::state_dir(args.state_dir.as_deref().or(cfg.state_dir.as_deref()))?;
     let mut jobs = Vec::new();
     let mut sites = HashMap::new();
+    // Each runbook compiled once, however many jobs (VNFs) run it.
+    let mut compiled = HashMap::new();
     for jc in &cfg.jobs {
-        let (job, s) = build_job(jc, &state).map_err(|e| {
+        let (job, s) = build_job(jc, &state, &mut compiled).map_err(|e| {
             CliError::from(format!("job `{}`: {e}", jc.name())).not_done("nothing was started")
         })?;
         sites.insert(job.name.clone(), s);
@@ -209,16 +211,31 @@ async fn shutdown_signal() {
     eprintln!("stopping: no new runs; live runs thaw, compensate and clean up first");
 }
 
-/// A job from its config: compiled, parameters bound, schedule, retention, clouds.
-fn build_job(jc: &JobConfig, state: &Path) -> Result<(Job, SitesConfig), String> {
-    let (plan, values) = load_plan(&jc.runbook, None, &jc.param_args()).map_err(|e| match e {
+/// A job from its config: compiled (once per runbook, in `compiled`),
+/// parameters bound, schedule, retention, clouds.
+fn build_job(
+    jc: &JobConfig,
+    state: &Path,
+    compiled: &mut HashMap<String, Plan>,
+) -> Result<(Job, SitesConfig), String> {
+    let why = |e: LoadError| match e {
         LoadError::Errors(n) => format!("{n} error(s) in {}", jc.runbook),
         LoadError::Params(errs) => format!(
             "{} (the job's parameters go under `params:`)",
             errs.join("; ")
         ),
         other => other.to_string(),
-    })?;
+    };
+    let plan = match compiled.get(&jc.runbook) {
+        Some(plan) => plan.clone(),
+        None => {
+            let plan = compile_plan(&jc.runbook, None).map_err(why)?;
+            compiled.insert(jc.runbook.clone(), plan.clone());
+            plan
+        }
+    };
+    let values = lifeboat_dsl::params::bind(&plan, &jc.param_args())
+        .map_err(|e| why(LoadError::Params(e)))?;
     if let Some(n) = jc.full_every {
         if n == 0 {
             return Err(format!(

@@ -92,14 +92,22 @@ pub fn load_plan(
     runbook: Option<&str>,
     given: &[String],
 ) -> Result<(Plan, Map<String, Value>), LoadError> {
+    let plan = compile_plan(input, runbook)?;
+    let values = lifeboat_dsl::params::bind(&plan, given).map_err(LoadError::Params)?;
+    Ok((plan, values))
+}
+
+/// [`load_plan`] before its parameters are bound: the plan of `runbook`
+/// (or the only one) in `input`, its diagnostics printed. The daemon
+/// compiles each runbook its jobs name once and binds each job's
+/// parameters to it.
+pub fn compile_plan(input: &str, runbook: Option<&str>) -> Result<Plan, LoadError> {
     let c = compile_input(input).map_err(LoadError::Unreadable)?;
     print_diagnostics(&c);
     if c.has_errors() {
         return Err(LoadError::Errors(c.diagnostics.error_count()));
     }
-    let plan = c.plan(runbook).map_err(LoadError::NoRunbook)?.clone();
-    let values = lifeboat_dsl::params::bind(&plan, given).map_err(LoadError::Params)?;
-    Ok((plan, values))
+    Ok(c.plan(runbook).map_err(LoadError::NoRunbook)?.clone())
 }
 
 /// Print every diagnostic on stderr, rendered by miette.
