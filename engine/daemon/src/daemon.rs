@@ -549,13 +549,14 @@ impl Loop<'_> {
     /// dead member's, once its lease expired, or one handed here), with one
     /// read of the owners and the claims side by side; hand each job it
     /// owns, between runs, to the member placement names once that member
-    /// has stayed live for a few leases (a member that joined after this one
-    /// claimed everything; a member at a recovery's target site). Returns the jobs whose due time passed
-    /// unrun: of each job this member owns under a claim not yet looked at
-    /// (taken over now, or one whose due start etcd could not record), a
-    /// due time since its last start by any member (or, never started,
-    /// since this member runs) — the runs to make up now. A claim is looked
-    /// at once; when etcd cannot answer, the next sweep looks again.
+    /// has stayed live for a few leases (one that joined after this one
+    /// claimed everything; one at a recovery's target site). Returns the
+    /// jobs whose due time passed unrun: of each job this member owns under
+    /// a claim not yet looked at (taken over now, or one whose due start
+    /// etcd could not record), a due time since its last start by any
+    /// member (or, never started, since this member runs) — the runs to
+    /// make up now. A claim is looked at once; when etcd cannot answer, the
+    /// next sweep looks again.
     async fn sweep(&mut self) -> Vec<usize> {
         use crate::cluster::{Claim, CLAIMS_AT_ONCE};
         use futures::StreamExt;
