@@ -125,6 +125,13 @@ impl<'a> Args<'a> {
     }
 }
 
+/// Whether the resource named `name` was made by the run of `call`: every
+/// name a run gives carries its id (see [`resource_name`]), so a record of
+/// such a resource is this run's own and as fresh as the run.
+pub fn made_by_this_run(call: &ActionCall, name: &str) -> bool {
+    !call.run_id.is_empty() && name.contains(&call.run_id)
+}
+
 /// The name of a resource a call creates: starts with `lb-`, carries the tag.
 pub fn resource_name(call: &ActionCall, name: &str) -> String {
     let tag = if call.tag.starts_with("lb-") {

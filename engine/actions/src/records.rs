@@ -54,6 +54,7 @@ pub struct VolumeRec {
     pub server_id: String,
     pub device: String,
     pub origin: String,
+    pub snapshot_id: String,
 }
 
 impl VolumeRec {
@@ -418,6 +419,7 @@ pub fn volume_rec(v: &Volume, site: &str) -> VolumeRec {
         server_id: att.map(|a| a.server_id.clone()).unwrap_or_default(),
         device: att.map(|a| a.device.clone()).unwrap_or_default(),
         origin: v.metadata.get(META_ORIGIN).cloned().unwrap_or_default(),
+        snapshot_id: v.snapshot_id.clone(),
     }
 }
 

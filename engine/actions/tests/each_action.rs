@@ -236,7 +236,8 @@ async fn snapshots_backups_groups_and_resumption() {
             "bootable",
             "server_id",
             "device",
-            "origin"
+            "origin",
+            "snapshot_id"
         ]
     );
 
@@ -1281,8 +1282,10 @@ async fn a_group_snapshots_members_are_found_by_its_name_however_many_snapshots_
 
 /// A copy made from a snapshot is backed up as that snapshot, under its
 /// origin's id (one chain per production volume), without reading the
-/// snapshot first: Cinder refuses one that is gone, not available or not
-/// the origin's, and then the copy itself is backed up.
+/// snapshot first, nor the copy when the run made it (its record says what
+/// the chain needs): Cinder refuses a snapshot that is gone, not available
+/// or not the origin's, and then the copy itself is backed up. A volume
+/// another run made is read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copys_backup_is_of_its_snapshot_unread_and_of_the_copy_when_cinder_refuses_it() {
     let env = Env::start().await;
@@ -1315,6 +1318,17 @@ async fn a_copys_backup_is_of_its_snapshot_unread_and_of_the_copy_when_cinder_re
         !asked.iter().any(|r| r.contains("/snapshots/")),
         "the snapshot is not read: {asked:?}"
     );
+    let reads_of = |asked: &[String], vol: &Value| {
+        asked
+            .iter()
+            .filter(|r| r.starts_with("GET ") && r.ends_with(&format!("/volumes/{}", s(vol, "id"))))
+            .count()
+    };
+    assert_eq!(
+        reads_of(&asked, &tmp),
+        0,
+        "this run's copy is not read: {asked:?}"
+    );
     let a = env.acts.client("site-a").unwrap();
     let backup_of = |id: String| async move {
         let got: Value = a
@@ -1332,18 +1346,11 @@ async fn a_copys_backup_is_of_its_snapshot_unread_and_of_the_copy_when_cinder_re
     assert_eq!(made["volume_id"], vols[0]["id"], "{made}");
     assert_eq!(made["snapshot_id"], snap["id"], "{made}");
 
-    // The copy says it comes from another volume than its snapshot's:
-    // Cinder refuses the snapshot under that id, and the copy is backed up.
-    let tmp2 = copy("tmp2").await;
-    a.request(
-        Service::BlockStorage,
-        reqwest::Method::POST,
-        format!("volumes/{}/metadata", s(&tmp2, "id")),
-    )
-    .json(json!({"metadata": {"lifeboat_origin": vols[1]["id"]}}))
-    .send()
-    .await
-    .unwrap();
+    // The copy's record says it comes from another volume than its
+    // snapshot's: Cinder refuses the snapshot under that id, and the copy
+    // is backed up.
+    let mut tmp2 = copy("tmp2").await;
+    tmp2["origin"] = vols[1]["id"].clone();
     let b2 = env
         .run(
             "cinder.backup",
@@ -1354,5 +1361,22 @@ async fn a_copys_backup_is_of_its_snapshot_unread_and_of_the_copy_when_cinder_re
     let made = backup_of(s(&b2, "id").to_string()).await;
     assert_eq!(made["volume_id"], tmp2["id"], "{made}");
     assert_eq!(made["snapshot_id"], Value::Null, "{made}");
+
+    // A copy another run made is read: what it is now decides the chain.
+    let mut other = copy("tmp3").await;
+    other["name"] = json!("lb-another-run-tmp3");
+    let since = env.last_request().await;
+    let b3 = env
+        .run(
+            "cinder.backup",
+            "b3",
+            json!({"volume": other, "name": "b3", "incremental": false}),
+        )
+        .await;
+    let (asked, _) = env.requests_since(since).await;
+    assert_eq!(reads_of(&asked, &other), 1, "{asked:?}");
+    let made = backup_of(s(&b3, "id").to_string()).await;
+    assert_eq!(made["volume_id"], vols[0]["id"], "{made}");
+    assert_eq!(made["snapshot_id"], snap["id"], "{made}");
     env.emu.shutdown().await;
 }

@@ -59,21 +59,58 @@ fn backup_value(
     Ok(out)
 }
 
-/// What to back up so that backups of one origin form one incremental
-/// chain. Cinder chains backups per volume id, and each protect run makes a
-/// fresh temporary volume from a snapshot of the production volume; so when
-/// the volume is such an untouched copy (available, made from a snapshot, of
-/// a known origin), back up that snapshot under the production volume's id
-/// (`snapshot_id`, same bytes). Otherwise the volume. Cinder itself refuses
-/// a snapshot that is gone, not available or not the origin's (404, 400),
-/// so the snapshot is not read first (a request less per volume, on a
-/// Cinder that every VNF's protect is calling at once): `backup` then backs
-/// up the copy.
-fn chain_target<'v>(v: &'v Volume, origin: &'v str) -> (&'v str, Option<&'v str>) {
-    if origin == v.id || v.snapshot_id.is_empty() || v.status != "available" {
-        return (&v.id, None);
+/// The volume a backup is asked of, as far as its chain goes: its id,
+/// status, the snapshot it was made from, and the production volume it
+/// descends from (itself for a production volume).
+struct BackupSource {
+    id: String,
+    status: String,
+    snapshot_id: String,
+    origin: String,
+}
+
+impl BackupSource {
+    /// What to back up so that backups of one origin form one incremental
+    /// chain. Cinder chains backups per volume id, and each protect run makes a
+    /// fresh temporary volume from a snapshot of the production volume; so when
+    /// the volume is such an untouched copy (available, made from a snapshot,
+    /// of a known origin), back up that snapshot under the production volume's
+    /// id (`snapshot_id`, same bytes). Otherwise the volume. Cinder itself
+    /// refuses a snapshot that is gone, not available or not the origin's (404,
+    /// 400), so the snapshot is not read first (a request less per volume, on a
+    /// Cinder that every VNF's protect is calling at once): `backup` then backs
+    /// up the copy.
+    fn chain_target(&self) -> (&str, Option<&str>) {
+        if self.origin == self.id || self.snapshot_id.is_empty() || self.status != "available" {
+            return (&self.id, None);
+        }
+        (&self.origin, Some(&self.snapshot_id))
     }
-    (origin, Some(&v.snapshot_id))
+
+    /// The volume `vol` names. A copy this run made (from a snapshot, of a
+    /// known origin) is as its record says: nothing but this run touches it,
+    /// and Cinder refuses a backup of a volume or snapshot that is no longer
+    /// fit (see [`BackupSource::chain_target`]). Any other volume is read.
+    async fn of(cx: &Ctx<'_>, c: &Client, vol: &VolumeRec) -> Result<BackupSource, ActionError> {
+        if made_by_this_run(cx.call, &vol.name)
+            && !vol.snapshot_id.is_empty()
+            && !vol.origin.is_empty()
+        {
+            return Ok(BackupSource {
+                id: vol.id.clone(),
+                status: vol.status.clone(),
+                snapshot_id: vol.snapshot_id.clone(),
+                origin: vol.origin.clone(),
+            });
+        }
+        let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
+        Ok(BackupSource {
+            origin: origin_of(&v),
+            id: v.id,
+            status: v.status,
+            snapshot_id: v.snapshot_id,
+        })
+    }
 }
 
 /// A backup to make: full, or incremental on the newest of its chain.
@@ -125,10 +162,10 @@ pub async fn backup(cx: &Ctx<'_>) -> Result<ActionOutput, ActionError> {
     let name = resource_name(cx.call, &cx.args.string("name")?);
     let incremental = cx.args.bool("incremental", true)?;
     let container = cx.args.string("container")?;
-    let v = c.cinder().volume(&vol.id).await.act(cx.action())?;
-    let origin = origin_of(&v);
+    let v = BackupSource::of(cx, c, &vol).await?;
+    let origin = v.origin.clone();
     let meta = tag_metadata(cx.call, &origin);
-    let (target, snapshot) = chain_target(&v, &origin);
+    let (target, snapshot) = v.chain_target();
     let new = NewBackup {
         name: &name,
         incremental,

@@ -18,7 +18,7 @@ pub use replication::*;
 pub use snapshots::*;
 pub use volumes::*;
 
-use crate::args::{from_client, resource_name, tag_metadata, ClientResult};
+use crate::args::{from_client, made_by_this_run, resource_name, tag_metadata, ClientResult};
 use crate::prerun::{Finding, Seen, Severity};
 use crate::records::*;
 use crate::wait::{discard_failed, is_discarded, is_failed, is_going, Poll};

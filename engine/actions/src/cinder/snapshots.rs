@@ -183,7 +183,7 @@ pub async fn volume_from_snapshot(cx: &Ctx<'_>) -> Result<ActionOutput, ActionEr
             && c.cinder()
                 .group_snapshot(&s.group_snapshot_id)
                 .await
-                .is_ok_and(|g| taken_by_this_run(cx, &g.name))
+                .is_ok_and(|g| made_by_this_run(cx.call, &g.name))
         {
             tag_snapshot(cx, c, &s.id, &origin).await?;
         }
@@ -228,13 +228,9 @@ struct MadeFrom {
 /// Whether `snap` is the record of a member of a group snapshot this run
 /// took, complete enough to make a volume of it without reading it again.
 fn this_runs_member(cx: &Ctx<'_>, snap: &SnapshotRec) -> bool {
-    taken_by_this_run(cx, &snap.group_snapshot_name) && snap.size_gb > 0 && !snap.origin.is_empty()
-}
-
-/// Whether a group snapshot of this name was taken by this run (its name
-/// carries the run's id).
-fn taken_by_this_run(cx: &Ctx<'_>, group_snapshot_name: &str) -> bool {
-    !cx.call.run_id.is_empty() && group_snapshot_name.contains(&cx.call.run_id)
+    made_by_this_run(cx.call, &snap.group_snapshot_name)
+        && snap.size_gb > 0
+        && !snap.origin.is_empty()
 }
 
 /// Planned `cinder.show_snapshot`: the snapshot given.

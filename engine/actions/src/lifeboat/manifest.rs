@@ -713,6 +713,7 @@ mod tests {
             server_id: server.into(),
             device: device.into(),
             origin: String::new(),
+            snapshot_id: String::new(),
         }
     }
 
