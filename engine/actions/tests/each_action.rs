@@ -1304,16 +1304,23 @@ async fn a_copys_backup_is_of_its_snapshot_unread_and_of_the_copy_when_cinder_re
             json!({"snapshot": snap, "name": step}),
         )
     };
+    // A full backup of `vol` by step `step`, and the requests it made.
+    let backed_up = |step: &'static str, vol: Value| {
+        let env = &env;
+        async move {
+            let since = env.last_request().await;
+            let b = env
+                .run(
+                    "cinder.backup",
+                    step,
+                    json!({"volume": vol, "name": step, "incremental": false}),
+                )
+                .await;
+            (b, env.requests_since(since).await.0)
+        }
+    };
     let tmp = copy("tmp").await;
-    let since = env.last_request().await;
-    let b = env
-        .run(
-            "cinder.backup",
-            "b",
-            json!({"volume": tmp, "name": "b", "incremental": false}),
-        )
-        .await;
-    let (asked, _) = env.requests_since(since).await;
+    let (b, asked) = backed_up("b", tmp.clone()).await;
     assert!(
         !asked.iter().any(|r| r.contains("/snapshots/")),
         "the snapshot is not read: {asked:?}"
@@ -1351,13 +1358,7 @@ async fn a_copys_backup_is_of_its_snapshot_unread_and_of_the_copy_when_cinder_re
     // is backed up.
     let mut tmp2 = copy("tmp2").await;
     tmp2["origin"] = vols[1]["id"].clone();
-    let b2 = env
-        .run(
-            "cinder.backup",
-            "b2",
-            json!({"volume": tmp2, "name": "b2", "incremental": false}),
-        )
-        .await;
+    let (b2, _) = backed_up("b2", tmp2.clone()).await;
     let made = backup_of(s(&b2, "id").to_string()).await;
     assert_eq!(made["volume_id"], tmp2["id"], "{made}");
     assert_eq!(made["snapshot_id"], Value::Null, "{made}");
@@ -1365,15 +1366,7 @@ async fn a_copys_backup_is_of_its_snapshot_unread_and_of_the_copy_when_cinder_re
     // A copy another run made is read: what it is now decides the chain.
     let mut other = copy("tmp3").await;
     other["name"] = json!("lb-another-run-tmp3");
-    let since = env.last_request().await;
-    let b3 = env
-        .run(
-            "cinder.backup",
-            "b3",
-            json!({"volume": other, "name": "b3", "incremental": false}),
-        )
-        .await;
-    let (asked, _) = env.requests_since(since).await;
+    let (b3, asked) = backed_up("b3", other.clone()).await;
     assert_eq!(reads_of(&asked, &other), 1, "{asked:?}");
     let made = backup_of(s(&b3, "id").to_string()).await;
     assert_eq!(made["volume_id"], vols[0]["id"], "{made}");
