@@ -709,9 +709,14 @@ impl Loop<'_> {
             match m.job_records().await {
                 Ok(records) => {
                     let now = self.d.clock.now();
+                    let none = crate::cluster::JobRecord::default();
+                    // Notes of a hand-over looked at: dropped side by side
+                    // once the claims are looked at (a member handed a
+                    // third of the jobs reads a hundred at once).
+                    let mut noted = Vec::new();
                     for (i, token, fresh) in unchecked {
                         let job = &self.d.jobs[i];
-                        let record = records.get(&job.name).cloned().unwrap_or_default();
+                        let record = records.get(&job.name).unwrap_or(&none);
                         // Since its last start by any member (it had an
                         // owner before: a takeover); never started: since
                         // this member runs (a due time before it is not
@@ -724,9 +729,7 @@ impl Loop<'_> {
                             taken.push(job.name.clone());
                         }
                         if record.handed_to.is_some() {
-                            if let Err(e) = m.forget_handoff(&job.name, token).await {
-                                tracing::debug!(job = %job.name, error = %e, "cluster: the note of a hand-over stays");
-                            }
+                            noted.push((i, token));
                         }
                         if job
                             .due
@@ -737,6 +740,21 @@ impl Loop<'_> {
                             missed.push(i);
                         }
                         self.checked.insert(job.name.clone(), token);
+                    }
+                    let member = &*m;
+                    let jobs = &self.d.jobs;
+                    let forgotten: Vec<_> = futures::stream::iter(
+                        noted
+                            .iter()
+                            .map(|&(i, token)| member.forget_handoff(&jobs[i].name, token)),
+                    )
+                    .buffered(CLAIMS_AT_ONCE)
+                    .collect()
+                    .await;
+                    for ((i, _), forgotten) in noted.into_iter().zip(forgotten) {
+                        if let Err(e) = forgotten {
+                            tracing::debug!(job = %jobs[i].name, error = %e, "cluster: the note of a hand-over stays");
+                        }
                     }
                 }
                 Err(e) => {
