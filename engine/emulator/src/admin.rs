@@ -44,7 +44,7 @@ pub async fn status(State(sh): State<Arc<Shared>>) -> Response {
                 "backups": s.backups.len(), "images": s.images.len(), "replicas": s.replicas.len(),
                 "backup_store": s.backup_store.len(),
                 "ports": s.net.ports.len(),
-                "security_groups": s.net.security_groups.values().filter(|g| g.name != "default").count(),
+                "security_groups": s.net.security_groups.values_unordered().filter(|g| g.name != "default").count(),
                 "floating_ips": s.net.floating_ips.len(),
                 "server_groups": s.server_groups.len(),
                 "keypairs": s.keypairs.len(),

@@ -26,6 +26,7 @@ pub mod routing;
 pub mod server;
 pub mod swift;
 pub mod swift_sync;
+pub mod table;
 pub mod topology;
 pub mod workload;
 pub mod world;

@@ -264,14 +264,22 @@ pub fn quotas_of(s: &SiteState, project: &str) -> Quotas {
 /// Compute the usage of `project` at a site.
 pub fn usage(s: &SiteState, project: &str) -> Usage {
     let mut u = Usage::default();
-    for v in s.volumes.values().filter(|v| v.project_id == project) {
+    for v in s
+        .volumes
+        .values_unordered()
+        .filter(|v| v.project_id == project)
+    {
         u.volumes += 1;
         u.gigabytes += v.size;
         let t = per_type_entry(&mut u.per_type, &v.volume_type);
         t.0 += 1;
         t.1 += v.size;
     }
-    for sn in s.snapshots.values().filter(|x| x.project_id == project) {
+    for sn in s
+        .snapshots
+        .values_unordered()
+        .filter(|x| x.project_id == project)
+    {
         u.snapshots += 1;
         u.gigabytes += sn.size;
         let vt = s
@@ -283,16 +291,24 @@ pub fn usage(s: &SiteState, project: &str) -> Usage {
         t.1 += sn.size;
         t.2 += 1;
     }
-    for b in s.backups.values().filter(|b| b.project_id == project) {
+    for b in s
+        .backups
+        .values_unordered()
+        .filter(|b| b.project_id == project)
+    {
         u.backups += 1;
         u.backup_gigabytes += b.size;
     }
     u.groups = s
         .groups
-        .values()
+        .values_unordered()
         .filter(|g| g.project_id == project)
         .count() as u64;
-    for sv in s.servers.values().filter(|x| x.project_id == project) {
+    for sv in s
+        .servers
+        .values_unordered()
+        .filter(|x| x.project_id == project)
+    {
         u.instances += 1;
         if let Some(f) = s.flavors.iter().find(|f| f.id == sv.flavor_id) {
             u.cores += f.vcpus;

@@ -40,7 +40,7 @@ struct Writer<'w> {
 fn writers(w: &World) -> BTreeMap<String, Writer<'_>> {
     let mut by_vnf: HashMap<(Site, Result<&str, &str>), Vec<Ordered>> = HashMap::new();
     for site in Site::ALL {
-        for srv in w.site(site).servers.values() {
+        for srv in w.site(site).servers.values_unordered() {
             let vnf = srv
                 .metadata
                 .get("vnf")

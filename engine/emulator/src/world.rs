@@ -456,22 +456,22 @@ pub struct SiteState {
     pub hosts: Vec<String>,
     pub volume_types: Vec<VolumeType>,
     pub group_types: Vec<GroupType>,
-    pub servers: BTreeMap<String, Server>,
+    pub servers: crate::table::Table<Server>,
     /// Servers deleted here (status DELETED): only `changes-since` lists them, as Nova.
     pub deleted_servers: BTreeMap<String, Server>,
-    pub volumes: BTreeMap<String, Volume>,
+    pub volumes: crate::table::Table<Volume>,
     /// Added and removed only through [`SiteState::add_snapshot`] and
     /// [`SiteState::remove_snapshot`], which keep `volume_snapshots` with them.
-    pub snapshots: BTreeMap<String, Snapshot>,
+    pub snapshots: crate::table::Table<Snapshot>,
     /// Volume id → how many snapshots here are of it: a volume with
     /// snapshots is not deleted (Cinder), told without a scan of them all.
     volume_snapshots: std::collections::HashMap<String, u32>,
-    pub groups: BTreeMap<String, Group>,
-    pub group_snapshots: BTreeMap<String, GroupSnapshot>,
+    pub groups: crate::table::Table<Group>,
+    pub group_snapshots: crate::table::Table<GroupSnapshot>,
     /// Added and removed only through [`SiteState::add_backup`] and
     /// [`SiteState::remove_backup`], which keep `backup_children` and
     /// `volume_backups` with them.
-    pub backups: BTreeMap<String, Backup>,
+    pub backups: crate::table::Table<Backup>,
     /// Backup id → how many backups here name it their parent: Cinder's
     /// `has_dependent_backups` on every view without a scan of them all.
     backup_children: std::collections::HashMap<String, u32>,

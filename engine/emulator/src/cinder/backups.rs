@@ -83,7 +83,8 @@ pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let site = w.site(ctx.site);
     let mut bs: Vec<&Backup> = match ctx.q("volume_id") {
         Some(v) => site.backups_of_volume(v).collect(),
-        None => site.backups.values().collect(),
+        // In no particular order: `paginate` sorts what is left by age.
+        None => site.backups.values_unordered().collect(),
     };
     if let Some(n) = ctx.q("name") {
         bs.retain(|b| b.name == n);

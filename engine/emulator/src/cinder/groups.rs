@@ -49,7 +49,7 @@ fn gs_view(gs: &GroupSnapshot, mv: Mv) -> Value {
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
-    let mut gs: Vec<&Group> = s.groups.values().collect();
+    let mut gs: Vec<&Group> = s.groups.values_unordered().collect();
     if let Some(n) = ctx.q("name") {
         gs.retain(|g| g.name == n);
     }
@@ -333,7 +333,10 @@ fn delete(ctx: &Ctx, id: &str, delete_volumes: bool) -> Reply {
             ),
         ));
     }
-    if s.group_snapshots.values().any(|gs| gs.group_id == id) {
+    if s.group_snapshots
+        .values_unordered()
+        .any(|gs| gs.group_id == id)
+    {
         return Err(bad_request(
             F::Cinder,
             format!("Invalid group: Group {id} still has dependent group snapshots."),
@@ -389,7 +392,11 @@ fn delete(ctx: &Ctx, id: &str, delete_volumes: bool) -> Reply {
 
 pub fn list_snapshots(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
-    let mut gs: Vec<&GroupSnapshot> = w.site(ctx.site).group_snapshots.values().collect();
+    let mut gs: Vec<&GroupSnapshot> = w
+        .site(ctx.site)
+        .group_snapshots
+        .values_unordered()
+        .collect();
     if let Some(g) = ctx.q("group_id") {
         gs.retain(|x| x.group_id == g);
     }

@@ -152,7 +152,8 @@ fn summary(ctx: &Ctx, v: &Volume) -> Value {
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
-    let mut vols: Vec<&Volume> = s.volumes.values().collect();
+    // In no particular order: `paginate` sorts what is left by age.
+    let mut vols: Vec<&Volume> = s.volumes.values_unordered().collect();
     if let Some(n) = ctx.q("name") {
         vols.retain(|v| v.name == n);
     }

@@ -129,7 +129,7 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
         _ => return Err(nf(id)),
     }
     // Ports other than the network's own (DHCP) keep it in use.
-    if net.ports.values().any(|p| p.network_id == id) {
+    if net.ports.values_unordered().any(|p| p.network_id == id) {
         return Err(conflict("NetworkInUse", format!("Unable to complete operation on network {id}. There are one or more ports still in use on the network.")));
     }
     net.subnets.retain(|_, s| s.network_id != id);

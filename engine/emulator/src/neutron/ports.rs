@@ -89,21 +89,26 @@ pub fn list(ctx: &Ctx) -> Reply {
         .q_all("fixed_ips")
         .filter_map(FixedIpWant::parse)
         .collect();
-    let candidates: Box<dyn Iterator<Item = &Port>> = if devices.is_empty() {
-        Box::new(net.ports.values())
-    } else {
-        Box::new(net.ports.of_devices(&devices).into_iter())
-    };
-    let items = candidates
-        .filter(|p| p.project_id == ctx.token.project_id)
-        .filter(|p| {
-            wanted
+    let keep = |p: &&Port| {
+        p.project_id == ctx.token.project_id
+            && wanted
                 .iter()
                 .all(|w| p.fixed_ips.iter().any(|f| w.met_by(f)))
-        })
-        .map(view)
-        .collect();
-    page(ctx, "ports", items)
+    };
+    // In id order, as every list: the device index gives it; the whole
+    // site's ports are sorted once filtered (few are left).
+    let ports: Vec<&Port> = if devices.is_empty() {
+        let mut all: Vec<&Port> = net.ports.values_unordered().filter(keep).collect();
+        all.sort_unstable_by(|a, b| a.id.cmp(&b.id));
+        all
+    } else {
+        net.ports
+            .of_devices(&devices)
+            .into_iter()
+            .filter(keep)
+            .collect()
+    };
+    page(ctx, "ports", ports.into_iter().map(view).collect())
 }
 
 /// One `fixed_ips=KEY=VALUE` filter a port's own fields can answer; other
@@ -519,7 +524,7 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
     }
     s.net.remove_port(id);
     // Nova hears of it (network-vif-deleted): the interface is gone.
-    for srv in s.servers.values_mut() {
+    for srv in s.servers.values_unordered_mut() {
         srv.ports.retain(|p| p != id);
     }
     Ok(StatusCode::NO_CONTENT.into_response())

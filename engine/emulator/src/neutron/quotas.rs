@@ -18,18 +18,22 @@ pub fn used(s: &SiteState, project: &str, key: &str) -> u64 {
     (match key {
         "network" => n
             .networks
-            .values()
+            .values_unordered()
             .filter(|x| x.project_id == project)
             .count(),
         "subnet" => n
             .subnets
-            .values()
+            .values_unordered()
             .filter(|x| x.project_id == project)
             .count(),
-        "port" => n.ports.values().filter(|x| x.project_id == project).count(),
+        "port" => n
+            .ports
+            .values_unordered()
+            .filter(|x| x.project_id == project)
+            .count(),
         "security_group" => n
             .security_groups
-            .values()
+            .values_unordered()
             .filter(|x| x.project_id == project)
             .count(),
         "security_group_rule" => n.rules.values().filter(|x| x.project_id == project).count(),

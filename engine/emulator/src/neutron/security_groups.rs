@@ -168,7 +168,7 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
     }
     if net
         .ports
-        .values()
+        .values_unordered()
         .any(|p| p.security_groups.iter().any(|g| g == id))
     {
         return Err(conflict(

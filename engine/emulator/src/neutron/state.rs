@@ -287,12 +287,12 @@ pub struct FloatingIp {
 /// drops the device index; the next list by device builds it again.
 #[derive(Debug, Default)]
 pub struct Ports {
-    by_id: BTreeMap<String, Port>,
+    by_id: crate::table::Table<Port>,
     by_device: OnceLock<HashMap<String, Vec<String>>>,
 }
 
 impl Deref for Ports {
-    type Target = BTreeMap<String, Port>;
+    type Target = crate::table::Table<Port>;
     fn deref(&self) -> &Self::Target {
         &self.by_id
     }
@@ -333,10 +333,10 @@ impl Ports {
 /// One site's Neutron.
 #[derive(Debug, Default)]
 pub struct Net {
-    pub networks: BTreeMap<String, Network>,
-    pub subnets: BTreeMap<String, Subnet>,
+    pub networks: crate::table::Table<Network>,
+    pub subnets: crate::table::Table<Subnet>,
     pub ports: Ports,
-    pub security_groups: BTreeMap<String, SecurityGroup>,
+    pub security_groups: crate::table::Table<SecurityGroup>,
     pub rules: BTreeMap<String, Rule>,
     pub floating_ips: BTreeMap<String, FloatingIp>,
 }

@@ -357,7 +357,8 @@ fn parse_time(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 pub fn list(ctx: &Ctx, mv: Mv, detail: bool) -> Reply {
     let w = ctx.shared.lock();
     let s = w.site(ctx.site);
-    let mut servers: Vec<&Server> = s.servers.values().collect();
+    // In no particular order: sorted by age below.
+    let mut servers: Vec<&Server> = s.servers.values_unordered().collect();
     // `changes-since`: servers updated since then, deleted ones included (status DELETED), as Nova.
     if let Some(since) = ctx.q("changes-since") {
         let Some(t) = parse_time(since) else {
@@ -822,7 +823,7 @@ pub fn create(ctx: &Ctx, mv: Mv) -> Reply {
             srv.power_state = 1;
             srv.launched_at = Some(now_iso());
             srv.updated = now_z();
-            for v in s.volumes.values_mut() {
+            for v in s.volumes.values_unordered_mut() {
                 if v.attachments.iter().any(|a| a.server_id == id2) && v.status == "attaching" {
                     v.status = "in-use".into();
                 }
@@ -850,7 +851,7 @@ fn fail_build(s: &mut SiteState, id: &str) {
         srv.task_state = None;
         srv.updated = now_z();
     }
-    for v in s.volumes.values_mut() {
+    for v in s.volumes.values_unordered_mut() {
         if v.attachments.iter().any(|a| a.server_id == id) {
             v.attachments.retain(|a| a.server_id != id);
             v.status = "available".into();
@@ -936,7 +937,7 @@ fn net_req(s: &SiteState, n: &Value, project: &str) -> Result<NetReq, Response> 
 /// The host for a new server: the least loaded one its group's policy
 /// allows; None when a hard policy leaves none ("No valid host").
 fn schedule(s: &SiteState, group: Option<&crate::world::ServerGroup>) -> Option<String> {
-    let load = |h: &str| s.servers.values().filter(|x| x.host == h).count();
+    let load = |h: &str| s.servers.values_unordered().filter(|x| x.host == h).count();
     let member_hosts: Vec<&str> = group
         .map(|g| {
             g.members
@@ -1051,7 +1052,7 @@ pub fn delete(ctx: &Ctx, id: &str) -> Reply {
                 gone.updated = now_z();
                 s.deleted_servers.insert(id.clone(), gone);
             }
-            for v in s.volumes.values_mut() {
+            for v in s.volumes.values_unordered_mut() {
                 if v.attachments.iter().any(|a| a.server_id == id) {
                     v.attachments.retain(|a| a.server_id != id);
                     if v.attachments.is_empty()
