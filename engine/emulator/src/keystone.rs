@@ -39,19 +39,21 @@ impl Token {
 
 #[derive(Debug, Default)]
 pub struct Tokens {
-    pub by_id: HashMap<String, Token>,
+    /// Shared with the requests that carry them: a request holds its
+    /// caller's token without copying it.
+    pub by_id: HashMap<String, Arc<Token>>,
 }
 
 impl Tokens {
     /// Look a token up; `None` when unknown or expired.
-    pub fn valid(&self, id: &str) -> Option<Token> {
+    pub fn valid(&self, id: &str) -> Option<Arc<Token>> {
         self.by_id.get(id).filter(|t| !t.expired()).cloned()
     }
     /// Make every token expire now (the "token expiry" fault).
     pub fn expire_all(&mut self) {
         let now = Utc::now();
         for t in self.by_id.values_mut() {
-            t.expires_at = now;
+            Arc::make_mut(t).expires_at = now;
         }
     }
 }
@@ -332,7 +334,7 @@ async fn issue_token(sh: Arc<Shared>, query: Option<String>, body: Bytes) -> Res
     if tokens.by_id.len() >= 10_000 {
         tokens.by_id.retain(|_, t| !t.expired());
     }
-    tokens.by_id.insert(id.clone(), token);
+    tokens.by_id.insert(id.clone(), Arc::new(token));
     drop(tokens);
     let mut r = (StatusCode::CREATED, Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&id) {
@@ -356,7 +358,7 @@ pub(crate) fn sh_tokens(sh: &Shared) -> std::sync::MutexGuard<'_, Tokens> {
     }
 }
 
-fn caller(sh: &Shared, headers: &HeaderMap) -> Option<Token> {
+fn caller(sh: &Shared, headers: &HeaderMap) -> Option<Arc<Token>> {
     let id = headers.get("x-auth-token")?.to_str().ok()?;
     sh_tokens(sh).valid(id)
 }

@@ -27,7 +27,7 @@ pub struct SiteState {
 pub struct Ctx {
     pub shared: Arc<Shared>,
     pub site: Site,
-    pub token: Token,
+    pub token: Arc<Token>,
     pub method: Method,
     /// Path segments after the service's version prefix.
     pub segs: Vec<String>,
@@ -140,8 +140,9 @@ async fn answer(
     action: &mut Option<String>,
 ) -> Response {
     let sh = st.shared.clone();
-    let path = req.uri().path().to_string();
-    let method = req.method().clone();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_string();
+    let method = parts.method;
     let Some((service, flavor)) = service_of(&path) else {
         return error(
             Flavor::Nova,
@@ -149,9 +150,9 @@ async fn answer(
             "The resource could not be found.",
         );
     };
-    let headers = req.headers().clone();
-    let query: Vec<(String, String)> = req
-        .uri()
+    let headers = parts.headers;
+    let query: Vec<(String, String)> = parts
+        .uri
         .query()
         .map(|q| {
             url::form_urlencoded::parse(q.as_bytes())
@@ -159,7 +160,7 @@ async fn answer(
                 .collect()
         })
         .unwrap_or_default();
-    let body = match axum::body::to_bytes(req.into_body(), 256 * 1024 * 1024).await {
+    let body = match axum::body::to_bytes(body, 256 * 1024 * 1024).await {
         Ok(b) => b,
         Err(_) => return bad_request(flavor, "Request body too large or unreadable."),
     };
@@ -277,6 +278,11 @@ async fn serve(service: &str, ctx: &mut Ctx) -> Response {
 }
 
 fn percent_decode(s: &str) -> String {
+    // Ids and names of the path are plain: nothing to decode (most
+    // segments of every request).
+    if !s.contains('%') {
+        return s.to_string();
+    }
     url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
         .next()
         .map(|(_, v)| v.into_owned())
