@@ -39,6 +39,7 @@ pub async fn status(State(sh): State<Arc<Shared>>) -> Response {
             site.name().into(),
             json!({
                 "down": sh.switches[site.index()].is_down(),
+                "connections_accepted": sh.switches[site.index()].accepted(),
                 "url": sh.site_base(site),
                 "servers": s.servers.len(), "volumes": s.volumes.len(), "snapshots": s.snapshots.len(),
                 "backups": s.backups.len(), "images": s.images.len(), "replicas": s.replicas.len(),

@@ -5,7 +5,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -101,6 +101,9 @@ pub struct SiteSwitch {
     tx: watch::Sender<bool>,
     /// Whether the site's listener holds its port right now (its answer to `tx`).
     bound: Arc<watch::Sender<bool>>,
+    /// Connections the site's listener has accepted (how well clients
+    /// reuse theirs).
+    accepted: Arc<AtomicU64>,
 }
 
 impl SiteSwitch {
@@ -111,7 +114,12 @@ impl SiteSwitch {
             down: AtomicBool::new(false),
             tx,
             bound: Arc::new(bound),
+            accepted: Arc::default(),
         }
+    }
+    /// How many connections the site has accepted so far.
+    pub fn accepted(&self) -> u64 {
+        self.accepted.load(Ordering::Relaxed)
     }
     /// Flip the switch. The listener unbinds or binds its port soon after;
     /// [`SiteSwitch::settled`] waits for that.
@@ -271,6 +279,7 @@ pub struct SiteListener {
     inner: Option<TcpListener>,
     down: watch::Receiver<bool>,
     bound: Arc<watch::Sender<bool>>,
+    accepted: Arc<AtomicU64>,
 }
 
 impl Listener for SiteListener {
@@ -310,6 +319,7 @@ impl Listener for SiteListener {
                             continue;
                         }
                         let _ = stream.set_nodelay(true);
+                        self.accepted.fetch_add(1, Ordering::Relaxed);
                         let kill = Arc::new(AtomicBool::new(false));
                         let io = SiteStream { inner: stream, site_down: self.down.clone(), kill: kill.clone() };
                         return (io, ConnMeta { peer, kill });
@@ -366,6 +376,7 @@ pub(crate) fn site_listener(l: TcpListener, addr: SocketAddr, switch: &SiteSwitc
         inner: Some(l),
         down: switch.tx.subscribe(),
         bound: switch.bound.clone(),
+        accepted: switch.accepted.clone(),
     }
 }
 
