@@ -910,7 +910,8 @@ fn peak_rss_mb() -> f64 {
 /// `vnfs` VNFs of `vms` servers at site-a, every call answered at once
 /// (no latency, transitions of 1 ms), each protected by the bundled
 /// `option1/protect` at the same time, as the daemon's jobs run them: one
-/// executor and one set of clients per run, `Durability::Fsync`.
+/// executor and one set of clients per run (their connections pooled, as the
+/// daemon pools them), `Durability::Fsync`.
 async fn scale(vnfs: usize, vms: usize, gate: Option<lifeboat_exec::FreezeGate>) -> Scale {
     let dir = tempfile::tempdir().expect("tempdir");
     let mut emulator = std::process::Command::new(std::env::current_exe().expect("this bench"))
@@ -938,14 +939,17 @@ async fn scale(vnfs: usize, vms: usize, gate: Option<lifeboat_exec::FreezeGate>)
         assert_eq!(line.trim(), "ready", "emulator: {line}");
     }
     let clouds = dir.path().to_path_buf();
+    // As the daemon's runs: clients of their own, connections pooled.
+    let connections = lifeboat_openstack::Connections::new();
     let mut out = protect_all(dir.path(), vnfs, vms, gate, || {
         let loader = lifeboat_openstack::ConfigLoader::new(BTreeMap::new(), vec![clouds.clone()]);
-        let acts = OpenStackActions::from_clouds(
+        let acts = OpenStackActions::from_clouds_sharing(
             &loader,
             &[
                 SiteCloud::new("site-a", "emulator"),
                 SiteCloud::new("site-b", "emulator"),
             ],
+            &connections,
         )
         .expect("actions");
         Arc::new(acts) as Arc<dyn Actions>
@@ -1180,7 +1184,7 @@ fn main() {
         let rate = sc.steps as f64 / sc.wall.max(1e-9);
         println!();
         println!(
-            "scale — {} VNFs × {} VMs at site-a, all protected at once (option1/protect, one executor and client set per run, Durability::Fsync, {}); the emulator in its own process: no latency, 1 ms transitions",
+            "scale — {} VNFs × {} VMs at site-a, all protected at once (option1/protect, one executor and client set per run, connections pooled, Durability::Fsync, {}); the emulator in its own process: no latency, 1 ms transitions",
             sc.vnfs,
             sc.vms,
             if places > 0 {

@@ -36,7 +36,7 @@ use args::Args;
 use async_trait::async_trait;
 use lifeboat_exec::action::{ActionCall, ActionError, ActionOutput, Actions, SitePressure};
 use lifeboat_openstack::{
-    CallScope, Client, CloudConfig, ConfigLoader, Interface, Persistence, RetryPolicy,
+    CallScope, Client, CloudConfig, ConfigLoader, Connections, Interface, Persistence, RetryPolicy,
 };
 use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
@@ -139,9 +139,22 @@ pub struct OpenStackActions {
 impl OpenStackActions {
     /// Clients from explicit cloud configurations, by site.
     pub fn new(sites: Vec<(String, CloudConfig)>) -> Result<Self, lifeboat_openstack::Error> {
+        Self::sharing(sites, &Connections::new())
+    }
+
+    /// [`OpenStackActions::new`], the clients' connections pooled with
+    /// those of every other client made with `connections` (a daemon's
+    /// runs: see [`Connections`]).
+    pub fn sharing(
+        sites: Vec<(String, CloudConfig)>,
+        connections: &Connections,
+    ) -> Result<Self, lifeboat_openstack::Error> {
         let mut map = BTreeMap::new();
         for (site, cloud) in sites {
-            map.insert(site.clone(), Arc::new(Client::new(site, cloud)?));
+            map.insert(
+                site.clone(),
+                Arc::new(Client::sharing(site, cloud, connections)?),
+            );
         }
         let http = reqwest::Client::builder()
             .connect_timeout(std::time::Duration::from_secs(10))
@@ -166,6 +179,16 @@ impl OpenStackActions {
         loader: &ConfigLoader,
         sites: &[SiteCloud],
     ) -> Result<Self, lifeboat_openstack::Error> {
+        Self::from_clouds_sharing(loader, sites, &Connections::new())
+    }
+
+    /// [`OpenStackActions::from_clouds`] with the connections of
+    /// `connections` ([`OpenStackActions::sharing`]).
+    pub fn from_clouds_sharing(
+        loader: &ConfigLoader,
+        sites: &[SiteCloud],
+        connections: &Connections,
+    ) -> Result<Self, lifeboat_openstack::Error> {
         let mut out = Vec::new();
         for s in sites {
             let mut cloud = loader
@@ -176,7 +199,7 @@ impl OpenStackActions {
             }
             out.push((s.site.clone(), cloud));
         }
-        Self::new(out)
+        Self::sharing(out, connections)
     }
 
     pub fn with_poll_policy(mut self, p: PollPolicy) -> Self {

@@ -12,7 +12,7 @@
 
 use crate::state::{self, EMULATOR_INFO};
 use lifeboat_actions::{ContentChecksums, OpenStackActions, SiteCloud};
-use lifeboat_openstack::ConfigLoader;
+use lifeboat_openstack::{ConfigLoader, Connections};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -134,6 +134,15 @@ pub fn loader(cfg: &SitesConfig) -> ConfigLoader {
 /// The actions for every site of `cfg`. Fails (nothing run) on an unknown
 /// cloud or a bad clouds.yaml; the message names the site and what to do.
 pub fn build_actions(cfg: &SitesConfig) -> Result<OpenStackActions, String> {
+    build_actions_sharing(cfg, &Connections::new())
+}
+
+/// [`build_actions`] whose clients pool their connections with every other
+/// client made with `connections` (the daemon's runs).
+pub fn build_actions_sharing(
+    cfg: &SitesConfig,
+    connections: &Connections,
+) -> Result<OpenStackActions, String> {
     let loader = loader(cfg);
     let sites: Vec<SiteCloud> = cfg
         .sites
@@ -151,7 +160,7 @@ pub fn build_actions(cfg: &SitesConfig) -> Result<OpenStackActions, String> {
             .load(Some(&s.cloud))
             .map_err(|e| format!("site {}: cloud `{}`: {e}", s.site, s.cloud))?;
     }
-    let actions = OpenStackActions::from_clouds(&loader, &sites)
+    let actions = OpenStackActions::from_clouds_sharing(&loader, &sites, connections)
         .map_err(|e| format!("cannot configure the clouds: {e}"))?;
     Ok(match &cfg.emulator_admin {
         Some(a) => actions.with_content_checksums(ContentChecksums::EmulatorAdmin {

@@ -8,6 +8,7 @@
 use crate::auth::{transport_message, Authenticator, Token};
 use crate::catalog::{endpoint_for, Service};
 use crate::config::CloudConfig;
+use crate::connections::Connections;
 use crate::error::{message_from_body, parse_retry_after, Error, ErrorKind, Result};
 use crate::retry::{Budget, CallScope, Failure, Repeat, RetryPolicy};
 use crate::throttle::{Pressure, Throttle};
@@ -16,7 +17,6 @@ use reqwest::Method;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// The client of one site: a cloud (clouds.yaml entry) in one region.
 #[derive(Debug)]
@@ -105,36 +105,21 @@ pub struct Request<'a> {
 
 impl Client {
     /// A client for `site`, authenticating with `cloud` (whose region
-    /// selects the endpoints).
+    /// selects the endpoints), with connections of its own.
     pub fn new(site: impl Into<String>, cloud: CloudConfig) -> Result<Client> {
+        Client::sharing(site, cloud, &Connections::new())
+    }
+
+    /// A client for `site` whose connections are pooled with those of the
+    /// other clients made with `connections` (see [`Connections`]); its
+    /// token, retries and in-flight limit are its own.
+    pub fn sharing(
+        site: impl Into<String>,
+        cloud: CloudConfig,
+        connections: &Connections,
+    ) -> Result<Client> {
         let site = site.into();
-        let mut b = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(300))
-            .user_agent(concat!("lifeboat/", env!("CARGO_PKG_VERSION")));
-        if !cloud.verify {
-            b = b.danger_accept_invalid_certs(true);
-        }
-        if let Some(ca) = &cloud.cacert {
-            let pem = std::fs::read(ca).map_err(|e| {
-                Error::config(format!(
-                    "cloud {}: cannot read cacert {}: {e}",
-                    cloud.name,
-                    ca.display()
-                ))
-            })?;
-            let cert = reqwest::Certificate::from_pem(&pem).map_err(|e| {
-                Error::config(format!(
-                    "cloud {}: cacert {} is not PEM: {e}",
-                    cloud.name,
-                    ca.display()
-                ))
-            })?;
-            b = b.add_root_certificate(cert);
-        }
-        let http = b
-            .build()
-            .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?;
+        let http = connections.for_cloud(&cloud)?;
         let auth = Authenticator::new(http.clone(), cloud, site.clone());
         Ok(Client {
             site,

@@ -17,6 +17,7 @@ pub mod auth;
 pub mod catalog;
 pub mod cinder;
 pub mod config;
+pub mod connections;
 pub mod designate;
 pub mod error;
 pub mod fence;
@@ -33,6 +34,7 @@ pub mod versions;
 
 pub use catalog::Service;
 pub use config::{AuthMethod, CloudConfig, ConfigLoader, Interface};
+pub use connections::Connections;
 pub use error::{Error, ErrorKind, Result};
 pub use http::Client;
 pub use retry::{CallScope, Persistence, RetryPolicy};

@@ -499,3 +499,54 @@ async fn keypairs_are_read_past_novas_max_limit() {
     assert_eq!(mine.len(), 1005);
     assert_eq!(names.len(), 1005, "each once");
 }
+
+/// Connections site-a's listener has accepted so far (the emulator's
+/// admin status).
+async fn accepted_at_site_a(env: &Env) -> u64 {
+    let status: serde_json::Value =
+        reqwest::get(format!("{}/_emulator/status", env.emu.admin_url()))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    status["sites"]["site-a"]["connections_accepted"]
+        .as_u64()
+        .expect("the status counts accepted connections")
+}
+
+/// How many connections site-a accepted while each of `clients` made one
+/// request, one after the other.
+async fn one_request_each(env: &Env, clients: Vec<Client>) -> u64 {
+    let before = accepted_at_site_a(env).await;
+    for c in &clients {
+        c.microversion_range(Service::Compute).await.unwrap();
+        // The answered connection goes back to its pool.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    accepted_at_site_a(env).await - before
+}
+
+/// Five clients of site-a, one request each, one after the other: with one
+/// `Connections` they take turns on one connection (each keeps its own
+/// token); made alone, each opens its own.
+#[tokio::test]
+async fn clients_sharing_connections_reuse_one_where_each_alone_opens_its_own() {
+    let env = Env::start().await;
+    let cloud = || {
+        env.loader()
+            .load(Some("emulator"))
+            .unwrap()
+            .with_region("site-a")
+    };
+    let shared = lifeboat_openstack::Connections::new();
+    let sharing: Vec<Client> = (0..5)
+        .map(|_| Client::sharing("site-a", cloud(), &shared).unwrap())
+        .collect();
+    assert_eq!(one_request_each(&env, sharing).await, 1);
+    assert_eq!(shared.pools(), 1, "one TLS trust, one pool");
+    let alone: Vec<Client> = (0..5)
+        .map(|_| Client::new("site-a", cloud()).unwrap())
+        .collect();
+    assert_eq!(one_request_each(&env, alone).await, 5);
+}

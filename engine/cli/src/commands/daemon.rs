@@ -24,6 +24,7 @@ use lifeboat_daemon::{Clock, Daemon, Job, SystemClock};
 use lifeboat_dsl::plan::Plan;
 use lifeboat_exec::journal::Replica;
 use lifeboat_exec::{AutoApprove, Executor, Refuse, Report, RunHandle};
+use lifeboat_openstack::Connections;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -168,6 +169,7 @@ pub fn run(args: Args) -> CmdResult {
                 sites,
                 limits: cfg.limits(),
                 freeze_gate,
+                connections: Connections::new(),
             }),
             jobs,
             runs,
@@ -303,13 +305,16 @@ fn build_job(
 /// Starts and resumes the daemon's runs with the executor and the actions
 /// of each job's clouds; the run dir gets what `lifeboat run` leaves there
 /// (params, sites, limits, journal, report) so `show` and `resume` work on
-/// it. Each run has its own clients, with its own adaptive limit per site
-/// under `limits` (see `docs/schedule.md` for why they are not shared).
+/// it. Each run has its own clients, with its own token and adaptive limit
+/// per site under `limits` (see `docs/schedule.md` for why they are not
+/// shared); their connections are pooled across the runs.
 struct CliLauncher {
     sites: HashMap<String, SitesConfig>,
     limits: lifeboat_exec::Limits,
     /// `freezes_at_once`: one gate for every run the daemon starts or resumes.
     freeze_gate: Option<lifeboat_exec::FreezeGate>,
+    /// The connection pools of every run's clients (and the probes').
+    connections: Connections,
 }
 
 impl CliLauncher {
@@ -321,7 +326,7 @@ impl CliLauncher {
 
     fn executor(&self, sites: &SitesConfig, approved: bool) -> Result<Executor, String> {
         let exec = super::run::executor(
-            cloud::build_actions(sites)?,
+            cloud::build_actions_sharing(sites, &self.connections)?,
             self.limits.clone(),
             approver(approved),
         );
@@ -401,7 +406,9 @@ impl Launcher for CliLauncher {
     }
 
     fn probe(&self, job: &Job, site: &str) -> Probe {
-        let actions = self.job_sites(job).and_then(cloud::build_actions);
+        let actions = self
+            .job_sites(job)
+            .and_then(|s| cloud::build_actions_sharing(s, &self.connections));
         let site = site.to_string();
         Box::pin(async move {
             let Ok(actions) = actions else { return false };
