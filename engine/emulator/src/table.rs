@@ -10,7 +10,6 @@
 
 use rustc_hash::FxHashMap;
 use std::borrow::Borrow;
-use std::collections::hash_map::Entry;
 use std::hash::Hash;
 
 /// Resources by id. The same calls as the `BTreeMap<String, T>` it
@@ -78,10 +77,6 @@ impl<T> Table<T> {
         self.by_id.remove(id)
     }
 
-    pub fn entry(&mut self, id: String) -> Entry<'_, String, T> {
-        self.by_id.entry(id)
-    }
-
     /// Id and resource, in id order.
     pub fn iter(&self) -> std::vec::IntoIter<(&String, &T)> {
         let mut all: Vec<(&String, &T)> = self.by_id.iter().collect();
@@ -144,22 +139,6 @@ where
     type Output = T;
     fn index(&self, id: &Q) -> &T {
         &self.by_id[id]
-    }
-}
-
-impl<'a, T> IntoIterator for &'a Table<T> {
-    type Item = (&'a String, &'a T);
-    type IntoIter = std::vec::IntoIter<(&'a String, &'a T)>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
-impl<T> FromIterator<(String, T)> for Table<T> {
-    fn from_iter<I: IntoIterator<Item = (String, T)>>(it: I) -> Self {
-        Table {
-            by_id: it.into_iter().collect(),
-        }
     }
 }
 

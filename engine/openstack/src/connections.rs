@@ -33,14 +33,6 @@ struct Trust {
     cacert: Option<Vec<u8>>,
 }
 
-impl std::fmt::Debug for Connections {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Connections")
-            .field("pools", &self.pools())
-            .finish()
-    }
-}
-
 impl Connections {
     /// No pool yet: each is made by the first client that needs it.
     pub fn new() -> Self {
