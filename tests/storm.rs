@@ -152,10 +152,17 @@ async fn creates_that_land_late_leave_no_twin() {
     let env = Env::start().await;
     let (prod, roles) = production(&env).await;
     let calm = env.counts().await;
-    // The first three temporary volumes land 200 ms after they were made again.
-    env.faults(
-        "rules:\n  - {site: site-a, service: volume, method: POST, path_contains: /volumes, late_landing_rate: 1.0, land_after_ms: 200, times: 3}\n",
-    );
+    // The first three temporary volumes land 500 ms after they were asked
+    // for: after Lifeboat found nothing by their tag and made them again
+    // (were the lookup later, it would find and use them: no twin), and
+    // before the run's end — the first backups (of those volumes, `parallel
+    // 4`) answer a second after they are asked for. A protect ending sooner
+    // deletes the snapshot they are made from, and they never land.
+    env.faults(concat!(
+        "rules:\n",
+        "  - {site: site-a, service: volume, method: POST, path_contains: /volumes, late_landing_rate: 1.0, land_after_ms: 500, times: 3}\n",
+        "  - {site: site-a, service: volume, method: POST, path_contains: /backups, latency: {kind: fixed, ms: 1000}, times: 4}\n",
+    ));
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     env.emu.clear_faults();
     assert!(p.ok(), "protect: {}", p.describe());
@@ -272,7 +279,7 @@ async fn network_creates_that_land_late_leave_no_twin() {
 }
 
 /// A protect that fails after creates landed late (its backups refused
-/// 600 ms after they are asked for): a failed run removes its twins too,
+/// a second after they are asked for): a failed run removes its twins too,
 /// and site-a holds what it held before, nothing left behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failed_run_removes_its_late_twins_too() {
@@ -281,8 +288,8 @@ async fn a_failed_run_removes_its_late_twins_too() {
     let calm = env.counts().await;
     env.faults(concat!(
         "rules:\n",
-        "  - {site: site-a, service: volume, method: POST, path_contains: /volumes, late_landing_rate: 1.0, land_after_ms: 200, times: 3}\n",
-        "  - {site: site-a, service: volume, method: POST, path_contains: /backups, latency: {kind: fixed, ms: 600}, error_rate: 1.0, error_status: 400}\n",
+        "  - {site: site-a, service: volume, method: POST, path_contains: /volumes, late_landing_rate: 1.0, land_after_ms: 500, times: 3}\n",
+        "  - {site: site-a, service: volume, method: POST, path_contains: /backups, latency: {kind: fixed, ms: 1000}, error_rate: 1.0, error_status: 400}\n",
     ));
     let p = env.run("option1/protect", json!({"vnf": "vims"})).await;
     env.emu.clear_faults();
