@@ -22,6 +22,10 @@
 //! `LIFEBOAT_BENCH_SCALE=VNFSxVMS` (default 10x100) change their sizes;
 //! `LIFEBOAT_BENCH_FREEZES=N` gives the scale table's runs one freeze gate
 //! of N places (as the daemon's `freezes_at_once`; default none).
+//! `LIFEBOAT_BENCH_SCALE_RUNS=N` repeats the scale table's run N times
+//! (default 3), each against an emulator process of its own: the summary
+//! takes the median steps/s and the largest peak RSS, as one run's speed
+//! moves with the machine's.
 //!
 //! ## The makespan table
 //!
@@ -742,36 +746,80 @@ async fn protect_all(
     out
 }
 
-/// One scale run as a table; `emulator`: with the emulator process's CPU.
-fn scale_table(sc: &Scale, emulator: bool) {
-    let rate = sc.steps as f64 / sc.wall.max(1e-9);
-    let (head, rule, cell) = if emulator {
-        let per_step = sc.requests.map_or("?".to_string(), |n| {
-            format!("{:.2}", n as f64 / sc.steps.max(1) as f64)
-        });
+/// Scale runs as a table, a row each; `emulator`: with the emulator
+/// process's CPU.
+fn scale_table(runs: &[Scale], emulator: bool) {
+    let (head, rule) = if emulator {
         (
             " Lifeboat CPU s | emulator CPU s | requests ÷ steps |",
             "---:|---:|---:|",
-            format!(
-                " {:.1} | {:.1} | {per_step} |",
-                sc.cpu_lifeboat, sc.cpu_emulator
-            ),
         )
     } else {
-        (" CPU s |", "---:|", format!(" {:.1} |", sc.cpu_lifeboat))
+        (" CPU s |", "---:|")
     };
     println!("| runs ok | steps (incl. freezes, thaws, cleanups) | wall s | steps/s | peak RSS MiB (Lifeboat) |{head} CPU µs/step (Lifeboat) | journal records |");
     println!("|---:|---:|---:|---:|---:|{rule}---:|---:|");
-    println!(
-        "| {}/{} | {} | {:.1} | {rate:.0} | {:.0} |{cell} {:.0} | {} |",
-        sc.runs_ok,
-        sc.vnfs,
-        sc.steps,
-        sc.wall,
-        sc.peak_rss_mb,
-        sc.cpu_lifeboat * 1e6 / sc.steps.max(1) as f64,
-        sc.journal_records
-    );
+    for sc in runs {
+        let cell = if emulator {
+            let per_step = sc.requests.map_or("?".to_string(), |n| {
+                format!("{:.2}", n as f64 / sc.steps.max(1) as f64)
+            });
+            format!(
+                " {:.1} | {:.1} | {per_step} |",
+                sc.cpu_lifeboat, sc.cpu_emulator
+            )
+        } else {
+            format!(" {:.1} |", sc.cpu_lifeboat)
+        };
+        println!(
+            "| {}/{} | {} | {:.1} | {:.0} | {:.0} |{cell} {:.0} | {} |",
+            sc.runs_ok,
+            sc.vnfs,
+            sc.steps,
+            sc.wall,
+            sc.rate(),
+            sc.peak_rss_mb,
+            sc.cpu_lifeboat * 1e6 / sc.steps.max(1) as f64,
+            sc.journal_records
+        );
+    }
+}
+
+/// The targets of a scale table (issue 15: at least 5,000 steps/s, peak
+/// RSS under 500 MiB at 10,000 VMs), each repetition's every protect
+/// succeeding: the median steps/s (one run's speed moves with the
+/// machine's), the largest peak.
+fn scale_summary(runs: &[Scale], what: &str, summary: &mut Vec<(String, String, String, bool)>) {
+    let Some(first) = runs.first() else { return };
+    let vms = first.vnfs * first.vms;
+    let all_ok = runs.iter().all(|r| r.runs_ok == r.vnfs);
+    let mut rates: Vec<f64> = runs.iter().map(Scale::rate).collect();
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    let peak = runs.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
+    let measured = if runs.len() > 1 {
+        format!(
+            "{median:.0} (median of {}: {:.0}–{:.0})",
+            runs.len(),
+            rates[0],
+            rates[rates.len() - 1]
+        )
+    } else {
+        format!("{median:.0}")
+    };
+    let failed = if all_ok { "" } else { " (protects failed)" };
+    summary.push((
+        format!("{what}steps/s at {vms} VMs{failed}"),
+        measured,
+        "≥ 5000 at 10,000 VMs".into(),
+        all_ok && median >= 5000.0 && vms >= 10_000,
+    ));
+    summary.push((
+        format!("{what}peak RSS at {vms} VMs (MiB)"),
+        format!("{peak:.0}"),
+        "< 500 at 10,000 VMs".into(),
+        peak < 500.0 && vms >= 10_000,
+    ));
 }
 
 /// What the scale run measured.
@@ -788,6 +836,12 @@ struct Scale {
     cpu_emulator: f64,
     /// Requests the emulator answered (both sites), when it could say.
     requests: Option<u64>,
+}
+
+impl Scale {
+    fn rate(&self) -> f64 {
+        self.steps as f64 / self.wall.max(1e-9)
+    }
 }
 
 /// User + system CPU seconds of a process, from `/proc/<pid>/stat`.
@@ -1180,13 +1234,15 @@ fn main() {
     if wants("scale") {
         let places = env_num("LIFEBOAT_BENCH_FREEZES", 0) as usize;
         let gate = (places > 0).then(|| lifeboat_exec::FreezeGate::new(places));
-        let sc = rt.block_on(scale(scale_vnfs, scale_vms, gate));
-        let rate = sc.steps as f64 / sc.wall.max(1e-9);
+        let repeats = env_num("LIFEBOAT_BENCH_SCALE_RUNS", 3).max(1);
+        // Each repetition against a new emulator process, the gate's
+        // places free again between them.
+        let runs: Vec<Scale> = (0..repeats)
+            .map(|_| rt.block_on(scale(scale_vnfs, scale_vms, gate.clone())))
+            .collect();
         println!();
         println!(
-            "scale — {} VNFs × {} VMs at site-a, all protected at once (option1/protect, one executor and client set per run, connections pooled, Durability::Fsync, {}); the emulator in its own process: no latency, 1 ms transitions",
-            sc.vnfs,
-            sc.vms,
+            "scale — {scale_vnfs} VNFs × {scale_vms} VMs at site-a, all protected at once (option1/protect, one executor and client set per run, connections pooled, Durability::Fsync, {}); the emulator in its own process: no latency, 1 ms transitions; {repeats} repetition(s), a row each",
             if places > 0 {
                 format!("a freeze gate of {places} places")
             } else {
@@ -1194,44 +1250,25 @@ fn main() {
             }
         );
         println!();
-        scale_table(&sc, true);
-        summary.push((
-            format!("steps/s at {} VMs", sc.vnfs * sc.vms),
-            format!("{rate:.0}"),
-            "≥ 5000 at 10,000 VMs".into(),
-            rate >= 5000.0 && sc.vnfs * sc.vms >= 10_000,
-        ));
-        summary.push((
-            format!("Lifeboat peak RSS at {} VMs (MiB)", sc.vnfs * sc.vms),
-            format!("{:.0}", sc.peak_rss_mb),
-            "< 500 at 10,000 VMs".into(),
-            sc.peak_rss_mb < 500.0 && sc.vnfs * sc.vms >= 10_000,
-        ));
+        scale_table(&runs, true);
+        scale_summary(&runs, "Lifeboat ", &mut summary);
     }
 
     if wants("executor") {
         let (v, m) = (100, 100);
         let sc = rt.block_on(scale_executor(v, m));
-        let rate = sc.steps as f64 / sc.wall.max(1e-9);
         println!();
         println!(
             "executor — {v} VNFs × {m} VMs ({} VMs), all protected at once (option1/protect, one executor per run, Durability::Fsync), every action answered at once in memory",
             v * m
         );
         println!();
-        scale_table(&sc, false);
-        summary.push((
-            format!("executor steps/s at {} VMs (instant actions)", v * m),
-            format!("{rate:.0}"),
-            "≥ 5000".into(),
-            rate >= 5000.0,
-        ));
-        summary.push((
-            format!("executor peak RSS at {} VMs (MiB)", v * m),
-            format!("{:.0}", sc.peak_rss_mb),
-            "< 500".into(),
-            sc.peak_rss_mb < 500.0,
-        ));
+        scale_table(std::slice::from_ref(&sc), false);
+        scale_summary(
+            std::slice::from_ref(&sc),
+            "executor (instant actions) ",
+            &mut summary,
+        );
     }
 
     println!();
