@@ -795,7 +795,14 @@ fn scale_summary(runs: &[Scale], what: &str, summary: &mut Vec<(String, String, 
     let all_ok = runs.iter().all(|r| r.runs_ok == r.vnfs);
     let mut rates: Vec<f64> = runs.iter().map(Scale::rate).collect();
     rates.sort_by(f64::total_cmp);
-    let median = rates[rates.len() / 2];
+    // With an even count, the mean of the two middle runs: the upper
+    // one alone would flatter the figure.
+    let mid = rates.len() / 2;
+    let median = if rates.len() % 2 == 1 {
+        rates[mid]
+    } else {
+        (rates[mid - 1] + rates[mid]) / 2.0
+    };
     let peak = runs.iter().map(|r| r.peak_rss_mb).fold(0.0, f64::max);
     let measured = if runs.len() > 1 {
         format!(
